@@ -1,0 +1,33 @@
+/**
+ * All configuration comes from the environment, with safe defaults (documented in README.md).
+ * Nothing else in the code reads process.env.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  CAUYTE_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z.string().url().optional(),
+  /** Largest request body accepted, in bytes (transaction bundles are the big ones). */
+  CAUYTE_MAX_BODY_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  /** Public base URL used in Bundle links (defaults to http://HOST:PORT). */
+  CAUYTE_BASE_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Load demo data when the database is empty: on by default for the embedded database only. */
+  CAUYTE_DEMO: z.enum(['auto', 'on', 'off']).default('auto'),
+});
+
+export type Config = z.infer<typeof schema> & { dataDir: string; baseUrl: string };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const c = parsed.data;
+  const baseUrl = (c.CAUYTE_BASE_URL ?? `http://${c.HOST.includes(':') ? `[${c.HOST}]` : c.HOST}:${c.PORT}`).replace(/\/$/, '');
+  return { ...c, dataDir: resolve(c.CAUYTE_DATA_DIR), baseUrl };
+}

@@ -1,0 +1,231 @@
+/**
+ * Bundles: `batch` (each entry on its own) and `transaction` (all or nothing, in one database
+ * transaction, with urn:uuid references resolved and conditional create via ifNoneExist).
+ * Entries run in the order FHIR prescribes: DELETE, POST, PUT, GET; responses keep entry order.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Queryable } from '../db/db.ts';
+import { FhirError, badRequest, preconditionFailed } from './outcome.ts';
+import type { PreparedWrite } from './repository.ts';
+import type { FhirService } from './service.ts';
+
+export interface BundleOptions {
+  /** Prefer: return=minimal leaves the resources out of the response entries. */
+  returnMinimal?: boolean;
+}
+
+interface ParsedRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  type: string;
+  id?: string;
+  query?: URLSearchParams;
+}
+
+const ORDER = { DELETE: 0, POST: 1, PUT: 2, GET: 3 } as const;
+
+export async function processBundle(service: FhirService, bundle: unknown, opts: BundleOptions = {}): Promise<Bundle> {
+  if (typeof bundle !== 'object' || bundle === null || (bundle as Bundle).resourceType !== 'Bundle') {
+    throw badRequest('POST to the base URL needs a Bundle of type batch or transaction');
+  }
+  const b = bundle as Bundle;
+  if (b.type !== 'batch' && b.type !== 'transaction') throw badRequest(`Bundle.type must be batch or transaction, got ${JSON.stringify(b.type ?? null)}`, ['Bundle.type']);
+  if (b.entry !== undefined && !Array.isArray(b.entry)) throw badRequest('Bundle.entry must be an array', ['Bundle.entry']);
+  const entries = b.entry ?? [];
+  const parsed = entries.map((e, i) => parseEntry(service, e, i));
+  return b.type === 'transaction' ? transaction(service, entries, parsed, opts) : batch(service, entries, parsed, opts);
+}
+
+function parseEntry(service: FhirService, entry: BundleEntry, index: number): ParsedRequest {
+  const where = `Bundle.entry[${index}]`;
+  const method = entry?.request?.method;
+  const url = entry?.request?.url;
+  if (!method || !['GET', 'POST', 'PUT', 'DELETE'].includes(method)) throw badRequest(`${where}.request.method must be GET, POST, PUT or DELETE`, [`${where}.request.method`]);
+  if (typeof url !== 'string' || url.length === 0) throw badRequest(`${where}.request.url is required`, [`${where}.request.url`]);
+  const [path, queryString] = url.replace(/^\/+/, '').split('?', 2);
+  const [type, id, ...rest] = path.split('/');
+  if (!service.isResourceType(type) || rest.length > 0) throw badRequest(`${where}.request.url "${url}" is not Type, Type/id or Type?query`, [`${where}.request.url`]);
+  const m = method as ParsedRequest['method'];
+  if ((m === 'POST' || m === 'PUT') && (typeof entry.resource !== 'object' || entry.resource === null)) {
+    throw badRequest(`${where}.resource is required for ${m}`, [`${where}.resource`]);
+  }
+  if (m === 'POST' && id) throw badRequest(`${where}: POST goes to a type, not Type/id`, [`${where}.request.url`]);
+  if ((m === 'PUT' || m === 'DELETE') && !id && !queryString) throw badRequest(`${where}: ${m} needs Type/id or Type?search`, [`${where}.request.url`]);
+  if (m === 'DELETE' && !id) throw badRequest(`${where}: conditional delete is not supported`, [`${where}.request.url`]);
+  return { method: m, type, id, query: queryString !== undefined ? new URLSearchParams(queryString) : undefined };
+}
+
+function withEntry(err: unknown, index: number): FhirError {
+  if (err instanceof FhirError) {
+    return new FhirError(err.status, err.issues.map((i) => ({ ...i, diagnostics: `Bundle.entry[${index}]: ${i.diagnostics ?? i.details?.text ?? ''}`, details: { text: `Bundle.entry[${index}]: ${i.details?.text ?? i.diagnostics ?? ''}` } })));
+  }
+  return err as FhirError;
+}
+
+async function transaction(service: FhirService, entries: BundleEntry[], parsed: ParsedRequest[], opts: BundleOptions): Promise<Bundle> {
+  const responses: BundleEntry[] = new Array(entries.length);
+  const order = entries.map((_, i) => i).sort((a, b) => ORDER[parsed[a].method] - ORDER[parsed[b].method] || a - b);
+
+  return service.repo.db.transaction(async (tx) => {
+    // 1. Decide the id behind every fullUrl: conditional creates may resolve to existing resources.
+    const idMap = new Map<string, string>();
+    const skipCreate = new Set<number>();
+    const newIds = new Map<number, string>();
+    for (const i of order) {
+      const p = parsed[i];
+      const fullUrl = entries[i].fullUrl;
+      if (p.method !== 'POST') continue;
+      const ifNoneExist = entries[i].request?.ifNoneExist;
+      if (ifNoneExist) {
+        const existing = await service.conditionalMatches(tx, p.type, new URLSearchParams(ifNoneExist)).catch((e) => {
+          throw withEntry(e, i);
+        });
+        if (existing.length > 1) throw withEntry(preconditionFailed(`ifNoneExist "${ifNoneExist}" matched ${existing.length} ${p.type} resources`), i);
+        if (existing.length === 1) {
+          skipCreate.add(i);
+          if (fullUrl) idMap.set(fullUrl, `${p.type}/${existing[0].id}`);
+          responses[i] = { response: { status: '200 OK', location: `${p.type}/${existing[0].id}/_history/${existing[0].meta?.versionId}`, etag: `W/"${existing[0].meta?.versionId}"` }, ...(opts.returnMinimal ? {} : { resource: existing[0] }) };
+          continue;
+        }
+      }
+      const id = randomUUID();
+      newIds.set(i, id);
+      if (fullUrl) idMap.set(fullUrl, `${p.type}/${id}`);
+    }
+    for (const i of order) {
+      const p = parsed[i];
+      const fullUrl = entries[i].fullUrl;
+      if (p.method === 'PUT' && p.id && fullUrl) idMap.set(fullUrl, `${p.type}/${p.id}`);
+    }
+
+    // 2. Rewrite references, validate and index every new resource before writing anything.
+    const now = new Date();
+    const creates: { index: number; prepared: PreparedWrite }[] = [];
+    for (const i of order) {
+      const p = parsed[i];
+      if (p.method !== 'POST' || skipCreate.has(i)) continue;
+      try {
+        const resource = resolveReferences(entries[i].resource!, idMap);
+        assertNoBundleReferences(resource);
+        if (resource.resourceType !== p.type) throw badRequest(`resourceType ${resource.resourceType} does not match request.url ${p.type}`);
+        creates.push({ index: i, prepared: service.repo.prepareCreate(resource, newIds.get(i)!, now) });
+      } catch (e) {
+        throw withEntry(e, i);
+      }
+    }
+
+    // 3. Execute in FHIR order.
+    for (const i of order) {
+      const p = parsed[i];
+      try {
+        if (p.method === 'DELETE') {
+          await service.delete(p.type, p.id!, tx);
+          responses[i] = { response: { status: '204 No Content' } };
+        } else if (p.method === 'POST' && creates.length > 0 && creates[0].index === i) {
+          await service.repo.insertPrepared(tx, creates.map((c) => c.prepared));
+          for (const c of creates) responses[c.index] = createdEntry(c.prepared.resource, opts);
+          creates.length = 0;
+        } else if (p.method === 'PUT') {
+          const resource = resolveReferences(entries[i].resource!, idMap);
+          assertNoBundleReferences(resource);
+          const result = p.id
+            ? await service.update(p.type, p.id, resource, { ifMatch: entries[i].request?.ifMatch }, tx)
+            : await service.conditionalUpdate(p.type, p.query!, resource, tx);
+          responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
+        } else if (p.method === 'GET') {
+          responses[i] = await getEntry(service, p, tx);
+        }
+      } catch (e) {
+        throw withEntry(e, i);
+      }
+    }
+    return { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle;
+  });
+}
+
+async function batch(service: FhirService, entries: BundleEntry[], parsed: ParsedRequest[], opts: BundleOptions): Promise<Bundle> {
+  const responses: BundleEntry[] = new Array(entries.length);
+  const order = entries.map((_, i) => i).sort((a, b) => ORDER[parsed[a].method] - ORDER[parsed[b].method] || a - b);
+  for (const i of order) {
+    const p = parsed[i];
+    try {
+      if (p.method === 'DELETE') {
+        await service.delete(p.type, p.id!);
+        responses[i] = { response: { status: '204 No Content' } };
+      } else if (p.method === 'POST') {
+        const ifNoneExist = entries[i].request?.ifNoneExist;
+        const result = await service.create(p.type, entries[i].resource, { ifNoneExist });
+        responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
+      } else if (p.method === 'PUT') {
+        const result = p.id
+          ? await service.update(p.type, p.id, entries[i].resource, { ifMatch: entries[i].request?.ifMatch })
+          : await service.conditionalUpdate(p.type, p.query!, entries[i].resource);
+        responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
+      } else {
+        responses[i] = await getEntry(service, p);
+      }
+    } catch (e) {
+      const err = e instanceof FhirError ? e : new FhirError(500, [{ severity: 'error', code: 'exception', diagnostics: 'Internal error while processing this entry' }]);
+      responses[i] = { response: { status: String(err.status), outcome: err.outcome as OperationOutcome } };
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', entry: responses } as Bundle;
+}
+
+async function getEntry(service: FhirService, p: ParsedRequest, tx?: Queryable): Promise<BundleEntry> {
+  if (p.id) {
+    const resource = await service.read(p.type, p.id, tx);
+    return { resource, response: { status: '200 OK', etag: `W/"${resource.meta?.versionId}"` } };
+  }
+  const bundle = await service.searchBundle(p.type, p.query ?? new URLSearchParams(), tx);
+  return { resource: bundle, response: { status: '200 OK' } };
+}
+
+function createdEntry(resource: Resource, opts: BundleOptions): BundleEntry {
+  const v = resource.meta?.versionId;
+  return {
+    ...(opts.returnMinimal ? {} : { resource }),
+    response: { status: '201 Created', location: `${resource.resourceType}/${resource.id}/_history/${v}`, etag: `W/"${v}"`, lastModified: resource.meta?.lastUpdated },
+  };
+}
+
+function okEntry(resource: Resource, opts: BundleOptions): BundleEntry {
+  const v = resource.meta?.versionId;
+  return {
+    ...(opts.returnMinimal ? {} : { resource }),
+    response: { status: '200 OK', location: `${resource.resourceType}/${resource.id}/_history/${v}`, etag: `W/"${v}"`, lastModified: resource.meta?.lastUpdated },
+  };
+}
+
+/** Replaces every Reference.reference that names a bundle fullUrl with the resource's real id. */
+export function resolveReferences<T extends Resource>(resource: T, idMap: Map<string, string>): T {
+  if (idMap.size === 0) return resource;
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(node)) {
+        out[k] = k === 'reference' && typeof v === 'string' && idMap.has(v) ? idMap.get(v) : walk(v);
+      }
+      return out;
+    }
+    return node;
+  };
+  return walk(resource) as T;
+}
+
+/** A urn:uuid / urn:oid reference left after resolution points at nothing this server holds. */
+export function assertNoBundleReferences(resource: Resource): void {
+  const bad: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'reference' && typeof v === 'string' && /^urn:(uuid|oid):/.test(v)) bad.push(v);
+        else walk(v);
+      }
+    }
+  };
+  walk(resource);
+  if (bad.length > 0) throw badRequest(`Reference ${bad[0]} does not name any fullUrl in this transaction`);
+}

@@ -1,0 +1,56 @@
+/**
+ * FHIR date/dateTime/instant values as inclusive ranges at the precision written:
+ * "2020" is the whole year, "2020-03-05" the whole day, "2020-03-05T10:00:00Z" one second.
+ * Values without a time zone are read as UTC, both when indexing and when searching, so the
+ * two sides always agree.
+ */
+export interface DateRange {
+  low: Date;
+  high: Date;
+}
+
+const DATE_RE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+
+export function parseDateRange(text: string): DateRange | undefined {
+  const m = DATE_RE.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, tz] = m;
+  const year = Number(y);
+  const month = mo ? Number(mo) : undefined;
+  const day = d ? Number(d) : undefined;
+  if (month !== undefined && (month < 1 || month > 12)) return undefined;
+  if (day !== undefined && (day < 1 || day > daysInMonth(year, month!))) return undefined;
+  if (h === undefined) {
+    const low = utc(year, (month ?? 1) - 1, day ?? 1);
+    let high: Date;
+    if (day !== undefined) high = utc(year, month! - 1, day + 1);
+    else if (month !== undefined) high = utc(year, month, 1);
+    else high = utc(year + 1, 0, 1);
+    return { low, high: new Date(high.getTime() - 1) };
+  }
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = s ? Number(s) : 0;
+  if (hour > 24 || minute > 59 || second > 60) return undefined;
+  const ms = frac ? Math.floor(Number(`0${frac}`) * 1000) : 0;
+  let t = utc(year, month! - 1, day!).getTime() + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
+  if (tz && tz !== 'Z') {
+    const sign = tz[0] === '-' ? -1 : 1;
+    const [th, tm] = tz.slice(1).split(':').map(Number);
+    t -= sign * (th * 60 + tm) * 60_000;
+  }
+  // Precision: minutes → the whole minute, seconds → the whole second, fractions → as given.
+  const span = s === undefined ? 60_000 : frac ? 1 : 1000;
+  return { low: new Date(t), high: new Date(t + span - 1) };
+}
+
+/** A UTC date from parts; setUTCFullYear keeps years below 100 as written and rolls over days/months. */
+function utc(y: number, m: number, d: number): Date {
+  const dt = new Date(0);
+  dt.setUTCFullYear(y, m, d);
+  return dt;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return utc(year, month, 0).getUTCDate();
+}

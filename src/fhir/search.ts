@@ -1,0 +1,436 @@
+/**
+ * FHIR search → one indexed SQL query over the index tables (never a scan of JSON).
+ *
+ * Supported: _id, _lastUpdated, every indexed parameter of type string, token, reference, date,
+ * quantity, number and uri; modifiers :exact, :contains (string), :not (token), :missing (all),
+ * :[Type] (reference); prefixes eq ne lt gt le ge sa eb (dates, quantities, numbers) and ap
+ * (quantities, numbers); comma = OR, repeated parameter = AND; _sort (several keys, - for
+ * descending); _count; keyset paging (_cursor) that stays correct under concurrent writes;
+ * _include / _revinclude; _total; _summary=count; _elements.
+ */
+import type { Queryable } from '../db/db.ts';
+import { parseDateRange } from './dates.ts';
+import { foldText, nfc } from './normalize.ts';
+import { badRequest, notSupported } from './outcome.ts';
+import { parseReference, type SearchParam, type SearchRegistry } from './searchparams.ts';
+
+export type QueryParams = Record<string, string[]>;
+
+export const DEFAULT_COUNT = 20;
+export const MAX_COUNT = 1000;
+const MAX_INCLUDES = 1000;
+/** Parameters about the result, not about which resources match. */
+const RESULT_PARAMS = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_total', '_cursor', '_elements', '_format', '_pretty']);
+
+export interface SearchMatch {
+  rid: number;
+  content: string;
+}
+
+export interface SearchResult {
+  matches: SearchMatch[];
+  included: SearchMatch[];
+  /** Cursor for the next page; undefined on the last page. */
+  nextCursor?: string;
+  total?: number;
+  elements?: string[];
+}
+
+class Sql {
+  readonly params: unknown[] = [];
+  bind(v: unknown): string {
+    return `$${this.params.push(v)}`;
+  }
+}
+
+interface SortKey {
+  expr: string;
+  cast: 'text' | 'timestamptz' | 'numeric' | 'bigint';
+  desc: boolean;
+}
+
+export async function search(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams): Promise<SearchResult> {
+  const sql = new Sql();
+  const where = [`r.resource_type = ${sql.bind(resourceType)}`, 'NOT r.deleted'];
+  for (const [rawName, values] of Object.entries(query)) {
+    if (RESULT_PARAMS.has(rawName)) continue;
+    for (const value of values) where.push(filterSql(sql, registry, resourceType, rawName, value));
+  }
+
+  const count = parseCount(query._count?.[0]);
+  const summary = single(query, '_summary');
+  if (summary !== undefined && summary !== 'count') throw notSupported(`_summary=${summary} is not supported (only _summary=count)`);
+  const totalMode = single(query, '_total') ?? 'none';
+  if (!['none', 'accurate', 'estimate'].includes(totalMode)) throw badRequest('_total must be none, estimate or accurate');
+  const countOnly = summary === 'count' || count === 0;
+
+  let total: number | undefined;
+  if (countOnly || totalMode !== 'none') {
+    const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource r WHERE ${where.join(' AND ')}`, sql.params);
+    total = r.rows[0].n;
+  }
+  if (countOnly) return { matches: [], included: [], total };
+
+  const keys = sortKeys(sql, registry, resourceType, single(query, '_sort'));
+  const cursorText = single(query, '_cursor');
+  const pageWhere = [...where];
+  if (cursorText) pageWhere.push(keysetAfter(sql, keys, decodeCursor(cursorText, keys.length)));
+  const selectKeys = keys.map((k, i) => `${k.expr} AS k${i}`).join(', ');
+  const orderBy = keys.map((k) => (k.expr === 'r.rid' ? 'r.rid' : `${k.expr} IS NULL, ${k.expr}${k.desc ? ' DESC' : ''}`)).join(', ');
+  const rows = await q.query<Record<string, unknown> & { rid: number; content: string }>(
+    `SELECT r.rid, v.content::text AS content, ${selectKeys}
+     FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
+     WHERE ${pageWhere.join(' AND ')}
+     ORDER BY ${orderBy} LIMIT ${count + 1}`,
+    sql.params,
+  );
+  const page = rows.rows.slice(0, count);
+  let nextCursor: string | undefined;
+  if (rows.rows.length > count) {
+    const last = page[page.length - 1];
+    nextCursor = encodeCursor(keys.map((_, i) => normaliseKeyValue(last[`k${i}`])));
+  }
+  if (total === undefined && !cursorText && !nextCursor) total = page.length;
+
+  const matches = page.map((r) => ({ rid: r.rid, content: r.content }));
+  const included = await includes(q, registry, resourceType, query, matches);
+  const elements = query._elements?.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  return { matches, included, nextCursor, total, elements };
+}
+
+function single(query: QueryParams, name: string): string | undefined {
+  const v = query[name];
+  if (!v || v.length === 0) return undefined;
+  if (v.length > 1) throw badRequest(`${name} may be given only once`);
+  return v[0];
+}
+
+function parseCount(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_COUNT;
+  if (!/^\d+$/.test(v)) throw badRequest(`_count must be a whole number, got ${JSON.stringify(v)}`);
+  return Math.min(Number(v), MAX_COUNT);
+}
+
+/** Splits a parameter value on unescaped commas and unescapes \, \| \$ \\. */
+export function splitOr(value: string): string[] {
+  const parts: string[] = [];
+  let cur = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && i + 1 < value.length) {
+      cur += value[++i];
+    } else if (c === ',') {
+      parts.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  parts.push(cur);
+  return parts;
+}
+
+/** Splits system|code on the first unescaped bar. */
+function splitBar(value: string): string[] {
+  const parts: string[] = [];
+  let cur = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && i + 1 < value.length) cur += value[++i];
+    else if (c === '|') {
+      parts.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  parts.push(cur);
+  return parts;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function filterSql(sql: Sql, registry: SearchRegistry, resourceType: string, rawName: string, value: string): string {
+  const [name, modifier] = rawName.split(':', 2) as [string, string | undefined];
+  if (name.includes('.') || rawName.split(':').length > 2) throw notSupported(`Chained search (${rawName}) is not supported`);
+  if (name === '_has') throw notSupported('_has is not supported');
+  if (name === '_id') {
+    if (modifier) throw badRequest(`_id does not take a modifier`);
+    return `r.id = ANY(${sql.bind(splitOr(value))}::text[])`;
+  }
+  if (name === '_lastUpdated') {
+    if (modifier) throw badRequest(`_lastUpdated does not take a modifier`);
+    return `(${splitOr(value).map((v) => dateCondition(sql, 'r.last_updated', 'r.last_updated', v, name)).join(' OR ')})`;
+  }
+  const p = registry.get(resourceType, name);
+  if (!p) throw badRequest(`Unknown search parameter "${name}" for ${resourceType}`);
+
+  if (modifier === 'missing') {
+    if (value !== 'true' && value !== 'false') throw badRequest(`${rawName} must be true or false`);
+    const has = `r.rid IN (SELECT rid FROM ${tableOf(p)} WHERE param = ${sql.bind(p.id)})`;
+    return value === 'true' ? `NOT ${has}` : has;
+  }
+  const alternatives = splitOr(value);
+  if (alternatives.some((a) => a === '')) throw badRequest(`Empty value for search parameter ${rawName}`);
+  const inTable = (cond: string, negate = false) =>
+    `r.rid ${negate ? 'NOT IN' : 'IN'} (SELECT rid FROM ${tableOf(p)} WHERE param = ${sql.bind(p.id)} AND (${cond}))`;
+
+  switch (p.type) {
+    case 'string': {
+      if (modifier && modifier !== 'exact' && modifier !== 'contains') throw badRequest(`Modifier :${modifier} is not supported for string parameter ${name}`);
+      const conds = alternatives.map((a) => {
+        if (modifier === 'exact') return `exact = ${sql.bind(nfc(a))}`;
+        const folded = escapeLike(foldText(a));
+        return modifier === 'contains' ? `norm LIKE ${sql.bind(`%${folded}%`)}` : `norm LIKE ${sql.bind(`${folded}%`)}`;
+      });
+      return inTable(conds.join(' OR '));
+    }
+    case 'token': {
+      if (modifier && modifier !== 'not') throw badRequest(`Modifier :${modifier} is not supported for token parameter ${name}`);
+      const conds = alternatives.map((a) => {
+        const parts = splitBar(a);
+        if (parts.length === 1) return `code = ${sql.bind(parts[0])}`;
+        if (parts.length !== 2) throw badRequest(`Token value must be [system|]code, got ${JSON.stringify(a)}`);
+        const [system, code] = parts;
+        if (system === '' && code === '') throw badRequest(`Token value "|" names neither system nor code`);
+        if (system === '') return `(system IS NULL AND code = ${sql.bind(code)})`;
+        if (code === '') return `system = ${sql.bind(system)}`;
+        return `(system = ${sql.bind(system)} AND code = ${sql.bind(code)})`;
+      });
+      return inTable(conds.join(' OR '), modifier === 'not');
+    }
+    case 'reference': {
+      if (modifier && !/^[A-Z][A-Za-z]+$/.test(modifier)) throw badRequest(`Modifier :${modifier} is not supported for reference parameter ${name}`);
+      const conds = alternatives.map((a) => {
+        const ref = parseReference(a);
+        if (ref) {
+          if (modifier && modifier !== ref.targetType) throw badRequest(`${rawName}=${a}: the type in the value differs from the modifier`);
+          return `(target_id = ${sql.bind(ref.targetId)} AND target_type = ${sql.bind(ref.targetType)})`;
+        }
+        if (/^[A-Za-z0-9\-.]{1,64}$/.test(a)) {
+          const type = modifier ?? (p.targets.length === 1 ? p.targets[0] : undefined);
+          return type ? `(target_id = ${sql.bind(a)} AND target_type = ${sql.bind(type)})` : `target_id = ${sql.bind(a)}`;
+        }
+        if (/^[a-z]+:/.test(a)) return `(target_type = '' AND target_id = ${sql.bind(a)})`;
+        throw badRequest(`Reference value must be Type/id, an id or a URL, got ${JSON.stringify(a)}`);
+      });
+      return inTable(conds.join(' OR '));
+    }
+    case 'date': {
+      if (modifier) throw badRequest(`Modifier :${modifier} is not supported for date parameter ${name}`);
+      return inTable(alternatives.map((a) => dateCondition(sql, 'low', 'high', a, name)).join(' OR '));
+    }
+    case 'quantity':
+    case 'number': {
+      if (modifier) throw badRequest(`Modifier :${modifier} is not supported for ${p.type} parameter ${name}`);
+      return inTable(alternatives.map((a) => quantityCondition(sql, a, name, p.type === 'quantity')).join(' OR '));
+    }
+    case 'uri': {
+      if (modifier && modifier !== 'below') throw badRequest(`Modifier :${modifier} is not supported for uri parameter ${name}`);
+      const conds = alternatives.map((a) => (modifier === 'below' ? `value LIKE ${sql.bind(`${escapeLike(a)}%`)}` : `value = ${sql.bind(a)}`));
+      return inTable(conds.join(' OR '));
+    }
+  }
+}
+
+function tableOf(p: SearchParam): string {
+  return p.type === 'number' ? 'idx_quantity' : `idx_${p.type}`;
+}
+
+const PREFIX_RE = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(.*)$/;
+
+/** R4 date prefixes over the resource's range [low, high] and the search range [ql, qh]. */
+function dateCondition(sql: Sql, low: string, high: string, raw: string, name: string): string {
+  const [, prefix = 'eq', text] = PREFIX_RE.exec(raw)!;
+  const range = parseDateRange(text);
+  if (!range) throw badRequest(`${name}: "${raw}" is not a FHIR date (yyyy, yyyy-mm, yyyy-mm-dd or yyyy-mm-ddThh:mm[:ss][zone]) with an optional prefix eq ne lt gt le ge sa eb`);
+  const ql = sql.bind(range.low.toISOString());
+  const qh = sql.bind(range.high.toISOString());
+  const within = `(${low} >= ${ql}::timestamptz AND ${high} <= ${qh}::timestamptz)`;
+  switch (prefix) {
+    case 'eq':
+      return within;
+    case 'ne':
+      return `NOT ${within}`;
+    case 'gt':
+      return `${high} > ${qh}::timestamptz`;
+    case 'lt':
+      return `${low} < ${ql}::timestamptz`;
+    case 'ge':
+      return `(${high} > ${qh}::timestamptz OR ${within})`;
+    case 'le':
+      return `(${low} < ${ql}::timestamptz OR ${within})`;
+    case 'sa':
+      return `${low} > ${qh}::timestamptz`;
+    case 'eb':
+      return `${high} < ${ql}::timestamptz`;
+    default:
+      throw badRequest(`${name}: prefix ${prefix} is not supported for dates`);
+  }
+}
+
+const NUMBER_RE = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE][+-]?\d+)?$/;
+
+function quantityCondition(sql: Sql, raw: string, name: string, withUnits: boolean): string {
+  const [, prefix = 'eq', rest] = PREFIX_RE.exec(raw)!;
+  const parts = withUnits ? splitBar(rest) : [rest];
+  const numberText = parts[0];
+  const m = NUMBER_RE.exec(numberText);
+  if (!m || (parts.length !== 1 && parts.length !== 3)) {
+    throw badRequest(`${name}: "${raw}" must be [prefix]number${withUnits ? '[|system|code]' : ''}`);
+  }
+  const n = Number(numberText);
+  // "100" means [99.5, 100.5): the precision written is the precision meant.
+  const decimals = m[2]?.length ?? 0;
+  const half = 0.5 * 10 ** -decimals;
+  const v = (x: number) => `${sql.bind(String(x))}::numeric`;
+  let cond: string;
+  switch (prefix) {
+    case 'eq':
+      cond = `(value >= ${v(n - half)} AND value < ${v(n + half)})`;
+      break;
+    case 'ne':
+      cond = `(value < ${v(n - half)} OR value >= ${v(n + half)})`;
+      break;
+    case 'gt':
+    case 'sa':
+      cond = `value > ${v(n)}`;
+      break;
+    case 'lt':
+    case 'eb':
+      cond = `value < ${v(n)}`;
+      break;
+    case 'ge':
+      cond = `value >= ${v(n)}`;
+      break;
+    case 'le':
+      cond = `value <= ${v(n)}`;
+      break;
+    case 'ap':
+      cond = `(value >= ${v(Math.min(n * 0.9, n * 1.1))} AND value <= ${v(Math.max(n * 0.9, n * 1.1))})`;
+      break;
+    default:
+      throw badRequest(`${name}: unknown prefix ${prefix}`);
+  }
+  if (parts.length === 3) {
+    const [, system, code] = parts;
+    if (code) cond += ` AND code = ${sql.bind(code)}`;
+    if (system) cond += ` AND system = ${sql.bind(system)}`;
+  }
+  return `(${cond})`;
+}
+
+function sortKeys(sql: Sql, registry: SearchRegistry, resourceType: string, sortParam: string | undefined): SortKey[] {
+  const keys: SortKey[] = [];
+  for (const rawKey of sortParam ? sortParam.split(',') : []) {
+    const desc = rawKey.startsWith('-');
+    const name = desc ? rawKey.slice(1) : rawKey;
+    if (name === '_id') keys.push({ expr: 'r.id', cast: 'text', desc });
+    else if (name === '_lastUpdated') keys.push({ expr: 'r.last_updated', cast: 'timestamptz', desc });
+    else {
+      const p = registry.get(resourceType, name);
+      if (!p) throw badRequest(`Cannot sort by unknown parameter "${name}" for ${resourceType}`);
+      const agg = desc ? 'max' : 'min';
+      const sub = (col: string, table: string) => `(SELECT ${agg}(${col}) FROM ${table} s WHERE s.rid = r.rid AND s.param = ${sql.bind(p.id)})`;
+      switch (p.type) {
+        case 'string':
+          keys.push({ expr: sub('norm', 'idx_string'), cast: 'text', desc });
+          break;
+        case 'token':
+          keys.push({ expr: sub('code', 'idx_token'), cast: 'text', desc });
+          break;
+        case 'reference':
+          keys.push({ expr: sub('target_id', 'idx_reference'), cast: 'text', desc });
+          break;
+        case 'date':
+          keys.push({ expr: sub(desc ? 'high' : 'low', 'idx_date'), cast: 'timestamptz', desc });
+          break;
+        case 'quantity':
+        case 'number':
+          keys.push({ expr: sub('value', 'idx_quantity'), cast: 'numeric', desc });
+          break;
+        case 'uri':
+          keys.push({ expr: sub('value', 'idx_uri'), cast: 'text', desc });
+          break;
+      }
+    }
+  }
+  keys.push({ expr: 'r.rid', cast: 'bigint', desc: false });
+  return keys;
+}
+
+/** Rows strictly after the cursor in ORDER BY order (nulls last in every direction). */
+function keysetAfter(sql: Sql, keys: SortKey[], values: unknown[]): string {
+  const after = (i: number): string => {
+    const k = keys[i];
+    const v = values[i];
+    if (i === keys.length - 1) return `r.rid > ${sql.bind(v)}::bigint`;
+    if (v === null) return `(${k.expr} IS NULL AND ${after(i + 1)})`;
+    const b = `${sql.bind(v)}::${k.cast}`;
+    return `(${k.expr} IS NULL OR ${k.expr} ${k.desc ? '<' : '>'} ${b} OR (${k.expr} = ${b} AND ${after(i + 1)}))`;
+  };
+  return after(0);
+}
+
+function normaliseKeyValue(v: unknown): unknown {
+  if (v instanceof Date) return v.toISOString();
+  if (v === undefined) return null;
+  return v;
+}
+
+function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+function decodeCursor(text: string, length: number): unknown[] {
+  try {
+    const values = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(values) && values.length === length && values.every((v) => v === null || ['string', 'number'].includes(typeof v))) {
+      return values;
+    }
+  } catch {
+    // fall through
+  }
+  throw badRequest('_cursor is not valid for this search (use the next link exactly as returned)');
+}
+
+async function includes(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, matches: SearchMatch[]): Promise<SearchMatch[]> {
+  const specs = [...(query._include ?? []).map((s) => ({ s, rev: false })), ...(query._revinclude ?? []).map((s) => ({ s, rev: true }))];
+  if (specs.length === 0 || matches.length === 0) return [];
+  const rids = matches.map((m) => m.rid);
+  const seen = new Set(rids);
+  const out: SearchMatch[] = [];
+  for (const { s, rev } of specs) {
+    const [sourceType, code, targetType, extra] = s.split(':');
+    if (extra !== undefined || !sourceType || !code) throw badRequest(`_${rev ? 'rev' : ''}include must be SourceType:parameter[:TargetType], got ${JSON.stringify(s)}`);
+    const p = registry.get(sourceType, code);
+    if (!p || p.type !== 'reference') throw badRequest(`${sourceType}:${code} is not a reference search parameter`);
+    let rows;
+    if (!rev) {
+      if (sourceType !== resourceType) throw badRequest(`_include=${s}: the source type must be ${resourceType}`);
+      rows = await q.query<{ rid: number; content: string }>(
+        `SELECT t.rid, v.content::text AS content FROM resource t
+         JOIN resource_version v ON v.rid = t.rid AND v.version_id = t.version_id
+         WHERE NOT t.deleted AND (t.resource_type, t.id) IN (
+           SELECT target_type, target_id FROM idx_reference WHERE rid = ANY($1::bigint[]) AND param = $2 ${targetType ? 'AND target_type = $3' : ''})
+         LIMIT ${MAX_INCLUDES}`,
+        targetType ? [rids, p.id, targetType] : [rids, p.id],
+      );
+    } else {
+      if (targetType && targetType !== resourceType) continue;
+      rows = await q.query<{ rid: number; content: string }>(
+        `SELECT s.rid, v.content::text AS content FROM idx_reference ref
+         JOIN resource s ON s.rid = ref.rid AND NOT s.deleted
+         JOIN resource_version v ON v.rid = s.rid AND v.version_id = s.version_id
+         JOIN resource m ON m.rid = ANY($1::bigint[]) AND m.resource_type = ref.target_type AND m.id = ref.target_id
+         WHERE ref.param = $2
+         LIMIT ${MAX_INCLUDES}`,
+        [rids, p.id],
+      );
+    }
+    for (const row of rows.rows) {
+      if (seen.has(row.rid)) continue;
+      seen.add(row.rid);
+      out.push(row);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * Every write is validated against the R4 StructureDefinitions (@medplum/core's validator:
+ * cardinality, types, required elements, fixed values, invariants) and against our own rules
+ * for Vietnamese identifiers. A failure is a 400 OperationOutcome naming each problem.
+ */
+import { validateResource as validateR4 } from '@medplum/core';
+import type { Identifier, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { BHYT_SYSTEM, CCCD_SYSTEM, checkBhyt, checkCccd } from '../terminology/identifiers.ts';
+import { loadDefinitions, isResourceType } from './definitions.ts';
+import { badRequest, invalidResource } from './outcome.ts';
+
+export function assertValidResource(resource: unknown, expectedType?: string): asserts resource is Resource {
+  loadDefinitions();
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
+    throw badRequest('The body must be a JSON object holding one FHIR resource');
+  }
+  const type = (resource as { resourceType?: unknown }).resourceType;
+  if (typeof type !== 'string' || !isResourceType(type)) {
+    throw badRequest(`Unknown or missing resourceType: ${JSON.stringify(type ?? null)}`, ['resourceType']);
+  }
+  if (expectedType && type !== expectedType) {
+    throw badRequest(`resourceType "${type}" does not match the URL's type "${expectedType}"`, ['resourceType']);
+  }
+  let issues: OperationOutcomeIssue[];
+  try {
+    issues = validateR4(resource as Resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  } catch (err) {
+    // The validator throws for some structural problems (e.g. a primitive where an object belongs).
+    throw badRequest(`Invalid ${type}: ${(err as Error).message}`);
+  }
+  issues.push(...vietnameseIdentifierIssues(resource as Resource));
+  if (issues.length > 0) throw invalidResource(issues);
+}
+
+const PERSON_TYPES = new Set(['Patient', 'Practitioner', 'RelatedPerson', 'Person']);
+
+export function vietnameseIdentifierIssues(resource: Resource): OperationOutcomeIssue[] {
+  const identifiers = (resource as { identifier?: Identifier[] | Identifier }).identifier;
+  const list = Array.isArray(identifiers) ? identifiers : identifiers ? [identifiers] : [];
+  const person = PERSON_TYPES.has(resource.resourceType)
+    ? { birthDate: (resource as { birthDate?: string }).birthDate, gender: (resource as { gender?: string }).gender }
+    : {};
+  const issues: OperationOutcomeIssue[] = [];
+  list.forEach((id, index) => {
+    const value = id.value ?? '';
+    const problem = id.system === CCCD_SYSTEM ? checkCccd(value, person) : id.system === BHYT_SYSTEM ? checkBhyt(value) : undefined;
+    if (problem) {
+      issues.push({
+        severity: 'error',
+        code: 'value',
+        details: { text: problem },
+        diagnostics: problem,
+        expression: [`${resource.resourceType}.identifier[${index}].value`],
+      });
+    }
+  });
+  return issues;
+}

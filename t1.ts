@@ -1,0 +1,14 @@
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+let t = Date.now();
+const db = new PGlite({ extensions: { pg_trgm } });
+await db.waitReady;
+console.log('fresh mem', Date.now() - t);
+t = Date.now();
+await db.exec('create extension if not exists pg_trgm; create table x(a text); insert into x values (\'abc\')');
+const dump = await db.dumpDataDir('none');
+console.log('dump', Date.now() - t, dump.size);
+t = Date.now();
+const db2 = new PGlite({ loadDataDir: dump, extensions: { pg_trgm } });
+await db2.waitReady;
+console.log('load', Date.now() - t, (await db2.query('select * from x')).rows);
