@@ -114,7 +114,8 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
       }
     }
 
-    // 3. Execute in FHIR order.
+    // 3. Execute in FHIR order; references are checked once everything is written.
+    const written: Resource[] = creates.map((c) => c.prepared.resource);
     for (const i of order) {
       const p = parsed[i];
       try {
@@ -129,8 +130,9 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
           const resource = resolveReferences(entries[i].resource!, idMap);
           assertNoBundleReferences(resource);
           const result = p.id
-            ? await service.update(p.type, p.id, resource, { ifMatch: entries[i].request?.ifMatch }, tx)
+            ? await service.repo.update(resource.id === p.id ? resource : badId(resource, p.id), { ifMatch: entries[i].request?.ifMatch }, tx)
             : await service.conditionalUpdate(p.type, p.query!, resource, tx);
+          written.push(result.resource);
           responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
         } else if (p.method === 'GET') {
           responses[i] = await getEntry(service, p, tx);
@@ -139,6 +141,7 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
         throw withEntry(e, i);
       }
     }
+    await service.repo.assertReferencesExist(tx, written);
     return { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle;
   });
 }
@@ -179,6 +182,10 @@ async function getEntry(service: FhirService, p: ParsedRequest, tx?: Queryable):
   }
   const bundle = await service.searchBundle(p.type, p.query ?? new URLSearchParams(), tx);
   return { resource: bundle, response: { status: '200 OK' } };
+}
+
+function badId(resource: Resource, urlId: string): never {
+  throw badRequest(`The resource id (${JSON.stringify(resource.id ?? null)}) must equal the id in request.url (${urlId})`, ['id']);
 }
 
 function createdEntry(resource: Resource, opts: BundleOptions): BundleEntry {

@@ -53,6 +53,7 @@ function compile(a: AnyAtom, rootType: string): Nav | undefined {
 /** One step to the right of a dot: a property, or a function we understand. */
 function compileStep(a: AnyAtom): Nav | undefined {
   if (isSymbol(a)) return property(a.name!);
+  // (The function form .as(T) is left to the FHIRPath engine: @medplum/core does not filter with it.)
   if (a.args && a.name === 'ofType' && a.args.length === 1) {
     const t = symbolName(a.args[0]);
     return t ? (input) => input.filter((v) => v.type === t) : undefined;

@@ -21,15 +21,18 @@ export async function importFile(fhir: FhirService, file: string): Promise<Impor
       }
     });
     // Resources that carry an id keep it (exports reference each other by id); others get one.
+    // One transaction per file: references are checked once the whole file is in.
     const CHUNK = 500;
-    for (let i = 0; i < resources.length; i += CHUNK) {
-      const chunk = resources.slice(i, i + CHUNK);
-      await fhir.db.transaction(async (tx) => {
+    await fhir.db.transaction(async (tx) => {
+      const written: Resource[] = [];
+      for (let i = 0; i < resources.length; i += CHUNK) {
+        const chunk = resources.slice(i, i + CHUNK);
         const withoutId = chunk.filter((r) => !r.id);
-        if (withoutId.length) await fhir.repo.createMany(withoutId, tx);
-        for (const r of chunk.filter((r) => r.id)) await fhir.repo.update(r, {}, tx);
-      });
-    }
+        if (withoutId.length) written.push(...(await fhir.repo.createMany(withoutId, tx)));
+        for (const r of chunk.filter((r) => r.id)) written.push((await fhir.repo.update(r, {}, tx)).resource);
+      }
+      await fhir.repo.assertReferencesExist(tx, written);
+    });
     return { file, resources: resources.length };
   }
   let bundle: unknown;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
-import { badRequest, conflict, gone, notFound, preconditionFailed } from './outcome.ts';
+import { badRequest, businessRule, conflict, gone, notFound, preconditionFailed } from './outcome.ts';
 import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchparams.ts';
 import { assertValidResource } from './validate.ts';
 
@@ -216,6 +216,30 @@ export class FhirRepository {
     }));
   }
 
+  /**
+   * Referential integrity: every relative reference (Type/id) in the written resources must name
+   * a resource that exists and is not deleted, else 422. Run at the end of a write's transaction,
+   * so a transaction bundle may reference resources it creates in any order.
+   */
+  async assertReferencesExist(q: Queryable, resources: Resource[]): Promise<void> {
+    const wanted = new Map<string, { type: string; id: string; from: string }>();
+    for (const r of resources) {
+      for (const ref of localReferences(r)) wanted.set(`${ref.type}/${ref.id}`, { ...ref, from: `${r.resourceType}/${r.id}` });
+    }
+    if (wanted.size === 0) return;
+    const list = [...wanted.values()];
+    const found = await q.query<{ resource_type: string; id: string }>(
+      `SELECT resource_type, id FROM resource WHERE NOT deleted AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [list.map((x) => x.type), list.map((x) => x.id)],
+    );
+    const present = new Set(found.rows.map((row) => `${row.resource_type}/${row.id}`));
+    const missing = list.filter((x) => !present.has(`${x.type}/${x.id}`));
+    if (missing.length > 0) {
+      const m = missing[0];
+      throw businessRule(`${m.from} refers to ${m.type}/${m.id}, which does not exist${missing.length > 1 ? ` (and ${missing.length - 1} more missing references)` : ''}`);
+    }
+  }
+
   async within<T>(tx: Queryable | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> {
     return tx ? fn(tx) : this.db.transaction(fn);
   }
@@ -225,6 +249,27 @@ export class FhirRepository {
       await l(q, { resource, resourceType: resource.resourceType, id: resource.id!, versionId: Number(resource.meta!.versionId), lastUpdated, deleted: false, method });
     }
   }
+}
+
+const LOCAL_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+/** Relative references (Type/id) anywhere in a resource; contained (#id) and absolute URLs are skipped. */
+export function localReferences(resource: Resource): { type: string; id: string }[] {
+  const out: { type: string; id: string }[] = [];
+  const walk = (node: unknown, key?: string): void => {
+    if (key === 'contained') return; // contained resources reference each other with #id
+    if (Array.isArray(node)) node.forEach((n) => walk(n));
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'reference' && typeof v === 'string') {
+          const m = LOCAL_REFERENCE.exec(v);
+          if (m) out.push({ type: m[1], id: m[2] });
+        } else walk(v, k);
+      }
+    }
+  };
+  walk(resource);
+  return out;
 }
 
 /**

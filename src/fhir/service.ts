@@ -55,12 +55,15 @@ export class FhirService {
       throw badRequest(`The body must be a ${type} resource`, ['resourceType']);
     }
     assertNoBundleReferences(body as Resource);
-    if (!opts.ifNoneExist) return { resource: await this.repo.create(body as Resource, tx), created: true };
     return this.repo.within(tx, async (q) => {
-      const existing = await this.conditionalMatches(q, type, new URLSearchParams(opts.ifNoneExist));
-      if (existing.length > 1) throw preconditionFailed(`If-None-Exist "${opts.ifNoneExist}" matched ${existing.length} resources`);
-      if (existing.length === 1) return { resource: existing[0], created: false };
-      return { resource: await this.repo.create(body as Resource, q), created: true };
+      if (opts.ifNoneExist) {
+        const existing = await this.conditionalMatches(q, type, new URLSearchParams(opts.ifNoneExist));
+        if (existing.length > 1) throw preconditionFailed(`If-None-Exist "${opts.ifNoneExist}" matched ${existing.length} resources`);
+        if (existing.length === 1) return { resource: existing[0], created: false };
+      }
+      const resource = await this.repo.create(body as Resource, q);
+      await this.repo.assertReferencesExist(q, [resource]);
+      return { resource, created: true };
     });
   }
 
@@ -84,7 +87,11 @@ export class FhirService {
     if (r.resourceType !== type) throw badRequest(`resourceType "${r.resourceType}" does not match the URL's type "${type}"`, ['resourceType']);
     if (r.id !== id) throw badRequest(`The resource id (${JSON.stringify(r.id ?? null)}) must equal the id in the URL (${id})`, ['id']);
     assertNoBundleReferences(r);
-    return this.repo.update(r, opts, tx);
+    return this.repo.within(tx, async (q) => {
+      const result = await this.repo.update(r, opts, q);
+      await this.repo.assertReferencesExist(q, [result.resource]);
+      return result;
+    });
   }
 
   /** PUT Type?search: 0 matches → create, 1 → update it, more → 412. */
@@ -96,7 +103,7 @@ export class FhirService {
       if (matches.length === 0) {
         const r = body as Resource;
         if (r?.id) return this.update(type, r.id, body, {}, q);
-        return { resource: await this.repo.create(body as Resource, q), created: true };
+        return this.create(type, body, {}, q);
       }
       const target = matches[0];
       const r = body as Resource;

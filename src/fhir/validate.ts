@@ -6,6 +6,7 @@
 import { validateResource as validateR4 } from '@medplum/core';
 import type { Identifier, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { BHYT_SYSTEM, CCCD_SYSTEM, checkBhyt, checkCccd } from '../terminology/identifiers.ts';
+import { requiredBindingIssues } from './bindings.ts';
 import { loadDefinitions, isResourceType } from './definitions.ts';
 import { badRequest, invalidResource } from './outcome.ts';
 
@@ -23,11 +24,14 @@ export function assertValidResource(resource: unknown, expectedType?: string): a
   }
   let issues: OperationOutcomeIssue[];
   try {
-    issues = validateR4(resource as Resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    issues = validateR4(resource as Resource).filter((i) => i.severity === 'error' || i.severity === 'fatal').map(withDiagnostics);
   } catch (err) {
-    // The validator throws for some structural problems (e.g. a primitive where an object belongs).
-    throw badRequest(`Invalid ${type}: ${(err as Error).message}`);
+    // The validator throws (with every issue it found) for malformed primitives and JSON types.
+    const outcome = (err as { outcome?: { issue?: OperationOutcomeIssue[] } }).outcome;
+    if (!outcome?.issue?.length) throw badRequest(`Invalid ${type}: ${(err as Error).message}`);
+    issues = outcome.issue.map(withDiagnostics);
   }
+  issues.push(...requiredBindingIssues(resource as Resource));
   issues.push(...vietnameseIdentifierIssues(resource as Resource));
   if (issues.length > 0) throw invalidResource(issues);
 }
@@ -55,4 +59,11 @@ export function vietnameseIdentifierIssues(resource: Resource): OperationOutcome
     }
   });
   return issues;
+}
+
+/** Puts the element path into the message itself, for clients that only show diagnostics. */
+function withDiagnostics(i: OperationOutcomeIssue): OperationOutcomeIssue {
+  const where = i.expression?.[0];
+  const text = i.details?.text ?? i.diagnostics ?? 'Invalid value';
+  return { ...i, diagnostics: where && !text.includes(where) ? `${text} (${where})` : text };
 }

