@@ -6,7 +6,7 @@
 import { validateResource as validateR4 } from '@medplum/core';
 import type { Identifier, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { BHYT_SYSTEM, CCCD_SYSTEM, checkBhyt, checkCccd } from '../terminology/identifiers.ts';
-import { requiredBindingIssues } from './bindings.ts';
+import { conformanceIssues } from './conformance.ts';
 import { loadDefinitions, isResourceType } from './definitions.ts';
 import { badRequest, invalidResource } from './outcome.ts';
 
@@ -31,7 +31,7 @@ export function assertValidResource(resource: unknown, expectedType?: string): a
     if (!outcome?.issue?.length) throw badRequest(`Invalid ${type}: ${(err as Error).message}`);
     issues = outcome.issue.map(withDiagnostics);
   }
-  issues.push(...requiredBindingIssues(resource as Resource));
+  issues.push(...conformanceIssues(resource as Resource));
   issues.push(...vietnameseIdentifierIssues(resource as Resource));
   if (issues.length > 0) throw invalidResource(issues);
 }

