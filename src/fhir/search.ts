@@ -242,26 +242,27 @@ function dateCondition(sql: Sql, low: string, high: string, raw: string, name: s
   const [, prefix = 'eq', text] = PREFIX_RE.exec(raw)!;
   const range = parseDateRange(text);
   if (!range) throw badRequest(`${name}: "${raw}" is not a FHIR date (yyyy, yyyy-mm, yyyy-mm-dd or yyyy-mm-ddThh:mm[:ss][zone]) with an optional prefix eq ne lt gt le ge sa eb`);
-  const ql = sql.bind(range.low.toISOString());
-  const qh = sql.bind(range.high.toISOString());
-  const within = `(${low} >= ${ql}::timestamptz AND ${high} <= ${qh}::timestamptz)`;
+  // Bind only what the chosen prefix uses (an unused parameter has no type and PostgreSQL refuses it).
+  const ql = () => `${sql.bind(range.low.toISOString())}::timestamptz`;
+  const qh = () => `${sql.bind(range.high.toISOString())}::timestamptz`;
+  const within = () => `(${low} >= ${ql()} AND ${high} <= ${qh()})`;
   switch (prefix) {
     case 'eq':
-      return within;
+      return within();
     case 'ne':
-      return `NOT ${within}`;
+      return `NOT ${within()}`;
     case 'gt':
-      return `${high} > ${qh}::timestamptz`;
+      return `${high} > ${qh()}`;
     case 'lt':
-      return `${low} < ${ql}::timestamptz`;
+      return `${low} < ${ql()}`;
     case 'ge':
-      return `(${high} > ${qh}::timestamptz OR ${within})`;
+      return `(${high} > ${qh()} OR ${within()})`;
     case 'le':
-      return `(${low} < ${ql}::timestamptz OR ${within})`;
+      return `(${low} < ${ql()} OR ${within()})`;
     case 'sa':
-      return `${low} > ${qh}::timestamptz`;
+      return `${low} > ${qh()}`;
     case 'eb':
-      return `${high} < ${ql}::timestamptz`;
+      return `${high} < ${ql()}`;
     default:
       throw badRequest(`${name}: prefix ${prefix} is not supported for dates`);
   }
