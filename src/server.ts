@@ -46,6 +46,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], censor: '[redacted]' },
           },
     trustProxy: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
 
   for (const type of ['application/fhir+json', 'application/json']) {
