@@ -2,7 +2,8 @@
  * One database interface over embedded PGlite and a PostgreSQL server.
  * Both speak the same SQL dialect; callers never know which one they have.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -82,18 +83,25 @@ export class PostgresDb implements Db {
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
 
-  constructor(readonly pglite: PGlite) {}
+  constructor(
+    readonly pglite: PGlite,
+    private readonly lockFile?: string,
+  ) {}
 
   /** dataDir undefined = in memory; loadDataDir = start from a dump (fast test databases). */
   static async open(dataDir?: string, loadDataDir?: Blob): Promise<PgliteDb> {
-    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    let lockFile: string | undefined;
+    if (dataDir) {
+      mkdirSync(dataDir, { recursive: true });
+      lockFile = takeLock(dataDir);
+    }
     const pglite = await PGlite.create({
       dataDir,
       loadDataDir,
       extensions: { pg_trgm },
       parsers: { [INT8_OID]: (v: string) => Number(v), [NUMERIC_OID]: (v: string) => Number(v) },
     });
-    return new PgliteDb(pglite);
+    return new PgliteDb(pglite, lockFile);
   }
 
   async query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
@@ -121,6 +129,35 @@ export class PgliteDb implements Db {
 
   async close(): Promise<void> {
     await this.pglite.close();
+    if (this.lockFile) rmSync(this.lockFile, { force: true });
+  }
+}
+
+/**
+ * An embedded database folder belongs to one process at a time (two would corrupt it): the
+ * lock names the owner's pid; a lock left by a process that no longer runs is taken over.
+ */
+function takeLock(dataDir: string): string {
+  const file = join(dataDir, 'cauyte.pid');
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return file;
+  } catch {
+    const owner = Number(readFileSync(file, 'utf8'));
+    if (owner && owner !== process.pid && isAlive(owner)) {
+      throw new Error(`The embedded database in ${dataDir} is in use by process ${owner}. Stop that process first (or import through its API, or use DATABASE_URL).`);
+    }
+    writeFileSync(file, String(process.pid));
+    return file;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
