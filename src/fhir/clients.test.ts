@@ -45,7 +45,7 @@ describe.each(DB_KINDS)('standard FHIR clients on %s', (kind) => {
 
   it('fhir-kit-client creates, reads, updates, searches, pages and posts a transaction', async () => {
     const client = new Client({ baseUrl: `${baseUrl}/fhir/R4` });
-    const meta = (await client.capabilityStatement()) as { fhirVersion: string };
+    const meta = (await client.capabilityStatement()) as unknown as { fhirVersion: string };
     expect(meta.fhirVersion).toBe('4.0.1');
     const created = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Vũ', given: ['Minh', 'Đức'] }] } })) as Patient;
     const read = (await client.read({ resourceType: 'Patient', id: created.id! })) as Patient;
@@ -53,17 +53,17 @@ describe.each(DB_KINDS)('standard FHIR clients on %s', (kind) => {
     const updated = (await client.update({ resourceType: 'Patient', id: created.id!, body: { ...read, gender: 'male' } })) as Patient;
     expect(updated.gender).toBe('male');
     for (let i = 0; i < 5; i++) await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Vũ', given: [`Con${i}`] }] } });
-    const first = (await client.search({ resourceType: 'Patient', searchParams: { family: 'vu', _count: 2 } })) as Bundle;
+    const first = (await client.search({ resourceType: 'Patient', searchParams: { family: 'vu', _count: 2 } })) as unknown as Bundle;
     expect(first.entry).toHaveLength(2);
     const seen = [...first.entry!];
     let page: Bundle | undefined = first;
-    while ((page = (await client.nextPage({ bundle: page })) as Bundle | undefined)) seen.push(...(page.entry ?? []));
+    while ((page = (await client.nextPage({ bundle: page as never })) as unknown as Bundle | undefined)) seen.push(...(page.entry ?? []));
     expect(new Set(seen.map((e) => e.resource!.id)).size).toBe(6);
     const tx = (await client.transaction({
       body: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', name: [{ family: 'Bùi' }] }, request: { method: 'POST', url: 'Patient' } }] },
-    })) as Bundle;
+    })) as unknown as Bundle;
     expect(tx.type).toBe('transaction-response');
-    const err = await client.read({ resourceType: 'Patient', id: 'missing' }).catch((e: { response: { status: number; data: { resourceType: string } } }) => e.response);
+    const err = (await client.read({ resourceType: 'Patient', id: 'missing' }).catch((e: { response: unknown }) => e.response)) as { status: number; data: { resourceType: string } };
     expect(err.status).toBe(404);
     expect(err.data.resourceType).toBe('OperationOutcome');
   });

@@ -84,7 +84,7 @@ export function expandValueSet(url: string): Set<string> | null {
 /** Issues for codes outside their required value set and for impossible dates. */
 export function conformanceIssues(resource: Resource): OperationOutcomeIssue[] {
   const issues: OperationOutcomeIssue[] = [];
-  walk(resource, resource.resourceType, resource.resourceType, issues);
+  walk(resource as unknown as Record<string, unknown>, resource.resourceType, resource.resourceType, issues);
   return issues;
 }
 

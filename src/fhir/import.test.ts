@@ -71,7 +71,7 @@ describe.each(DB_KINDS)('Synthea import on %s', (kind) => {
   });
 
   it('rejects invalid resources with an OperationOutcome that names the problem', async () => {
-    const cases: [Resource | Record<string, unknown>, RegExp][] = [
+    const cases: [Record<string, unknown>, RegExp][] = [
       [{ resourceType: 'Observation', code: { text: 'x' } }, /status/],
       [{ resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueQuantity: { value: 'high' } }, /value/i],
       [{ resourceType: 'Observation', status: 'done', code: { text: 'x' } }, /done.*Observation\.status/],
@@ -124,7 +124,7 @@ describe.each(DB_KINDS)('cauyte import on %s', (kind) => {
     } else {
       const dir = mkdtempSync(join(tmpdir(), 'cauyte-import-'));
       try {
-        const env = { ...process.env, CAUYTE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
+        const env: NodeJS.ProcessEnv = { ...process.env, CAUYTE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
         delete env.DATABASE_URL;
         const { stdout } = await run(process.execPath, [CLI, 'import', ...some], { env });
         expect(stdout.match(/Imported \d+ resources/g)).toHaveLength(4);
