@@ -222,10 +222,11 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
       communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'vi', display: 'Tiếng Việt' }] }, preferred: true }],
     } as Resource);
 
-    const visits = 1 + Math.floor(rnd() * 3);
+    // Chronic patients are followed up every month or two, so their charts show a trend.
+    const visits = 2 + Math.floor(rnd() * 3) + (i === 0 ? 4 : 0);
     const chronic = i % 3 === 0 ? DEMO_CONDITIONS[0] : i % 5 === 0 ? DEMO_CONDITIONS[1] : undefined;
     for (let v = 0; v < visits; v++) {
-      const start = now - Math.floor((visits - v) * 60 + rnd() * 30) * day;
+      const start = now - Math.floor((visits - v) * 40 + rnd() * 20) * day;
       const atHospital = rnd() < 0.3;
       const org = atHospital ? site.parent! : site.key;
       const encounterRef = add({
@@ -238,19 +239,22 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
         period: { start: new Date(start).toISOString(), end: new Date(start + 30 * 60_000).toISOString() },
         serviceProvider: { reference: orgRef.get(org)! },
       } as Resource);
-      const condition = v === 0 && chronic ? chronic : pick(DEMO_CONDITIONS);
-      add({
-        resourceType: 'Condition',
-        clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
-        verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
-        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis', display: 'Chẩn đoán' }] }],
-        code: { coding: [{ system: ICD10, code: condition.code, display: condition.display }], text: condition.display },
-        subject: { reference: patientRef },
-        encounter: { reference: encounterRef },
-        onsetDateTime: new Date(start).toISOString(),
-        recordedDate: new Date(start).toISOString(),
-      } as Resource);
-      const hypertensive = condition.code === 'I10' || chronic?.code === 'I10';
+      // The chronic diagnosis is made once; later visits are follow-ups, sometimes with a new problem.
+      const condition = v === 0 ? (chronic ?? pick(DEMO_CONDITIONS)) : rnd() < 0.35 ? pick(DEMO_CONDITIONS.filter((c) => c !== chronic)) : undefined;
+      if (condition) {
+        add({
+          resourceType: 'Condition',
+          clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+          verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
+          category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis', display: 'Chẩn đoán' }] }],
+          code: { coding: [{ system: ICD10, code: condition.code, display: condition.display }], text: condition.display },
+          subject: { reference: patientRef },
+          encounter: { reference: encounterRef },
+          onsetDateTime: new Date(start).toISOString(),
+          recordedDate: new Date(start).toISOString(),
+        } as Resource);
+      }
+      const hypertensive = condition?.code === 'I10' || chronic?.code === 'I10';
       const effective = new Date(start + 10 * 60_000).toISOString();
       const obs = (code: string, display: string, category: object, value: object | undefined, extra: object = {}) =>
         add({ resourceType: 'Observation', status: 'final', category: [{ coding: [category] }], code: { coding: [{ system: LOINC, code, display }], text: display }, subject: { reference: patientRef }, encounter: { reference: encounterRef }, effectiveDateTime: effective, ...(value ? { valueQuantity: value } : {}), ...extra } as Resource);
@@ -266,7 +270,7 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
       obs('8310-5', 'Nhiệt độ cơ thể', VITALS, { value: Math.round((36.3 + rnd() * 1.8) * 10) / 10, unit: '°C', system: UCUM, code: 'Cel' });
       obs('29463-7', 'Cân nặng', VITALS, { value: Math.round((42 + rnd() * 30) * 10) / 10, unit: 'kg', system: UCUM, code: 'kg' });
       obs('59408-5', 'SpO2', VITALS, { value: Math.round(93 + rnd() * 6), unit: '%', system: UCUM, code: '%' });
-      if (chronic?.code === 'E11' || condition.code === 'E11') {
+      if (chronic?.code === 'E11' || condition?.code === 'E11') {
         obs('15074-8', 'Glucose máu', LAB, { value: Math.round((6 + rnd() * 6) * 10) / 10, unit: 'mmol/L', system: UCUM, code: 'mmol/L' });
         obs('4548-4', 'HbA1c', LAB, { value: Math.round((6 + rnd() * 3) * 10) / 10, unit: '%', system: UCUM, code: '%' });
       }
