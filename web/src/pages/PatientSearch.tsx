@@ -21,20 +21,29 @@ export function PatientSearch() {
 
   useEffect(() => {
     const q = text.trim();
+    let current = true; // a slower, older answer must not overwrite a newer one
     const handle = setTimeout(async () => {
       setState((s) => ({ ...s, loading: true, error: undefined }));
       try {
         const filter = q ? `${queryFor(q)}&` : '';
         const b = await fhirGet<Bundle>(`Patient?${filter}_count=50&_sort=family,given&_total=accurate&_include=Patient:organization`);
         const orgs = new Map(entries<Organization>(b, 'Organization').map((o) => [`Organization/${o.id}`, o.name ?? '']));
+        if (!current) return;
         setState({ loading: false, patients: entries<Patient>(b, 'Patient'), orgs, total: b.total });
       } catch (e) {
+        if (!current) return;
         setState({ loading: false, patients: [], orgs: new Map(), error: (e as Error).message });
       }
-      const url = q ? `/patients?q=${encodeURIComponent(q)}` : '/patients';
-      if (path.value !== url && path.value.startsWith('/patients')) history.replaceState(null, '', url);
+      if (!current) return;
+      // Keep the query in the address so Back and a reload return to these results.
+      if (location.pathname === '/' || location.pathname === '/patients') {
+        history.replaceState(null, '', q ? `/patients?q=${encodeURIComponent(q)}` : '/patients');
+      }
     }, 250);
-    return () => clearTimeout(handle);
+    return () => {
+      current = false;
+      clearTimeout(handle);
+    };
   }, [text]);
 
   return (

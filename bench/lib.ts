@@ -1,0 +1,114 @@
+/** Benchmark helpers: timing, percentiles, a results table, server processes, the COPY baseline. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PgliteDb, PostgresDb, type Db } from '../src/db/db.ts';
+
+export interface Row {
+  benchmark: string;
+  db: string;
+  value: string;
+  unit: string;
+  baseline?: string;
+  ratio?: string;
+  note?: string;
+}
+
+export const rows: Row[] = [];
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export function printTable(): void {
+  const headers = ['benchmark', 'db', 'median', 'unit', 'baseline (same run)', 'ratio', 'note'];
+  const data = rows.map((r) => [r.benchmark, r.db, r.value, r.unit, r.baseline ?? '', r.ratio ?? '', r.note ?? '']);
+  const widths = headers.map((h, i) => Math.max(h.length, ...data.map((d) => d[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(headers));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const d of data) console.log(line(d));
+}
+
+export function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+export interface Server {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const CLI = new URL('../bin/cauyte.js', import.meta.url).pathname;
+
+export function startServer(env: Record<string, string>): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, CAUYTE_DEMO: 'off', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 120_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /running at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1],
+          child,
+          stop: () =>
+            new Promise((r) => {
+              child.once('exit', () => r());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
+  });
+}
+
+/** Raw COPY of JSON documents into a bare jsonb table: the physical floor for any import. */
+export async function copyBaseline(db: Db, docs: string[]): Promise<number> {
+  await db.exec('DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (content jsonb NOT NULL)');
+  // COPY text format: backslashes must be doubled; JSON.stringify leaves no raw tabs or newlines.
+  const text = docs.map((d) => d.replace(/\\/g, '\\\\')).join('\n') + '\n';
+  const t0 = performance.now();
+  if (db instanceof PgliteDb) {
+    await db.pglite.query("COPY bench_copy (content) FROM '/dev/blob'", [], { blob: new Blob([text]) });
+  } else if (db instanceof PostgresDb) {
+    const { from } = await import('pg-copy-streams');
+    const client = await db.pool.connect();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const stream = client.query(from('COPY bench_copy (content) FROM STDIN'));
+        stream.on('finish', resolve);
+        stream.on('error', reject);
+        stream.end(text);
+      });
+    } finally {
+      client.release();
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const n = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bench_copy')).rows[0].n;
+  if (n !== docs.length) throw new Error(`COPY baseline stored ${n} of ${docs.length} rows`);
+  await db.exec('DROP TABLE bench_copy');
+  return docs.length / seconds;
+}
+
+/** Runs fn with at most `concurrency` calls in flight until `total` calls are done. */
+export async function pool(total: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (next < total) await fn(next++);
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench [-- --quick] [-- --db pglite|postgres]`
+ *
+ * For each database: single creates/s over HTTP (concurrency 1 and 16), Synthea transaction-bundle
+ * import resources/s next to a raw COPY of the same JSON rows (same run), and search latency
+ * p50/p95 on a store of 100k patients and 1M observations (quick: 2k / 20k).
+ * Prints a table; nothing here is asserted.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { Bundle } from '@medplum/fhirtypes';
+import { PgliteDb, PostgresDb, type Db } from '../src/db/db.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { FhirService } from '../src/fhir/service.ts';
+import { copyBaseline, fmt, log, median, percentile, pool, printTable, rows, startServer, type Server } from './lib.ts';
+import { loadSearchStore, searchQueries } from './store.ts';
+
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' } } });
+const quick = args.quick!;
+const SIZES = quick
+  ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60 }
+  : { creates1: 500, creates16: 3_000, rounds: 3, patients: 100_000, observations: 1_000_000, queries: 300 };
+
+const FIXTURES = new URL('../test/fixtures/synthea-r4/', import.meta.url);
+const synthea = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(new URL(f, FIXTURES), 'utf8'));
+const syntheaResources = synthea.reduce((n, b) => n + (JSON.parse(b) as Bundle).entry!.length, 0);
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Target {
+  name: 'pglite' | 'postgres';
+  /** Environment for a server process on this database. */
+  env: Record<string, string>;
+  /** Opens the database in this process (only while no server holds it, for PGlite). */
+  open(): Promise<Db>;
+  cleanup(): Promise<void>;
+}
+
+async function postgresTarget(): Promise<Target> {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query('DROP DATABASE IF EXISTS cauyte_bench WITH (FORCE)');
+  await admin.query('CREATE DATABASE cauyte_bench');
+  await admin.end();
+  const u = new URL(PG_URL);
+  u.pathname = '/cauyte_bench';
+  return {
+    name: 'postgres',
+    env: { DATABASE_URL: u.toString() },
+    open: async () => new PostgresDb(u.toString(), 4),
+    cleanup: async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query('DROP DATABASE IF EXISTS cauyte_bench WITH (FORCE)');
+      await c.end();
+    },
+  };
+}
+
+async function pgliteTarget(): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'cauyte-bench-'));
+  return {
+    name: 'pglite',
+    env: { CAUYTE_DATA_DIR: dir },
+    open: () => PgliteDb.open(join(dir, 'db')),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+async function benchCreates(t: Target, server: Server): Promise<void> {
+  for (const concurrency of [1, 16]) {
+    const total = concurrency === 1 ? SIZES.creates1 : SIZES.creates16;
+    const rates: number[] = [];
+    for (let round = 0; round < SIZES.rounds; round++) {
+      const t0 = performance.now();
+      await pool(total, concurrency, async (i) => {
+        const res = await fetch(`${server.url}/fhir/R4/Patient`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+          body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Nguyễn', given: ['Bench', String(i)] }], gender: 'female', birthDate: '1990-01-01' }),
+        });
+        if (res.status !== 201) throw new Error(`create answered ${res.status}`);
+        await res.arrayBuffer();
+      });
+      rates.push(total / ((performance.now() - t0) / 1000));
+    }
+    rows.push({ benchmark: `single create over HTTP, concurrency ${concurrency}`, db: t.name, value: fmt(median(rates)), unit: 'creates/s', note: `${total} creates × ${SIZES.rounds} rounds` });
+    log(`${t.name}: creates c=${concurrency}: ${fmt(median(rates))}/s`);
+  }
+}
+
+async function benchImport(t: Target, server: Server): Promise<number> {
+  const rates: number[] = [];
+  for (let round = 0; round < SIZES.rounds; round++) {
+    const t0 = performance.now();
+    for (const body of synthea) {
+      const res = await fetch(`${server.url}/fhir/R4`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body });
+      if (res.status !== 200) throw new Error(`transaction answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      await res.arrayBuffer();
+    }
+    rates.push(syntheaResources / ((performance.now() - t0) / 1000));
+  }
+  log(`${t.name}: import ${fmt(median(rates))} resources/s`);
+  return median(rates);
+}
+
+async function benchCopy(t: Target): Promise<number> {
+  const docs = synthea.flatMap((b) => (JSON.parse(b) as Bundle).entry!.map((e) => JSON.stringify(e.resource)));
+  const db = await t.open();
+  try {
+    const rates: number[] = [];
+    for (let round = 0; round < SIZES.rounds; round++) rates.push(await copyBaseline(db, docs));
+    log(`${t.name}: COPY ${fmt(median(rates))} rows/s`);
+    return median(rates);
+  } finally {
+    await db.close();
+  }
+}
+
+async function benchSearch(t: Target, server: Server, ids: { cccd: string[]; names: string[]; patients: string[] }): Promise<void> {
+  const queries = searchQueries(ids);
+  for (const [label, make] of Object.entries(queries)) {
+    const times: number[] = [];
+    // warm-up, then measured runs
+    for (let i = 0; i < 10; i++) await (await fetch(`${server.url}/fhir/R4/${make(i)}`)).arrayBuffer();
+    let matched = 0;
+    for (let i = 0; i < SIZES.queries; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${server.url}/fhir/R4/${make(i + 10)}`);
+      const body = (await res.json()) as Bundle;
+      times.push(performance.now() - t0);
+      if (res.status !== 200) throw new Error(`search ${label} answered ${res.status}`);
+      matched += body.entry?.length ?? 0;
+    }
+    rows.push({
+      benchmark: `search ${label} (${fmt(SIZES.patients)} patients, ${fmt(SIZES.observations)} obs)`,
+      db: t.name,
+      value: `${fmt(median(times), 1)} / p95 ${fmt(percentile(times, 95), 1)}`,
+      unit: 'ms (p50 / p95)',
+      note: `${SIZES.queries} queries over HTTP, avg ${fmt(matched / SIZES.queries, 1)} results/page`,
+    });
+    log(`${t.name}: search ${label}: p50 ${fmt(median(times), 1)} ms p95 ${fmt(percentile(times, 95), 1)} ms`);
+  }
+}
+
+async function runTarget(t: Target): Promise<void> {
+  log(`${t.name}: migrating`);
+  {
+    const db = await t.open();
+    await migrate(db);
+    await FhirService.create(db, 'http://bench');
+    await db.close();
+  }
+  const copyRate = await benchCopy(t);
+  let server = await startServer(t.env);
+  try {
+    await benchCreates(t, server);
+    const importRate = await benchImport(t, server);
+    rows.push({
+      benchmark: `Synthea transaction import (${synthea.length} bundles, ${fmt(syntheaResources)} resources)`,
+      db: t.name,
+      value: fmt(importRate),
+      unit: 'resources/s',
+      baseline: `COPY ${fmt(copyRate)} rows/s`,
+      ratio: `${fmt((importRate / copyRate) * 100, 1)} %`,
+      note: 'validate + index + history vs bare jsonb COPY',
+    });
+  } finally {
+    await server.stop();
+  }
+  log(`${t.name}: loading search store (${SIZES.patients} patients, ${SIZES.observations} observations)`);
+  const db = await t.open();
+  let ids;
+  try {
+    const fhir = await FhirService.create(db, 'http://bench');
+    const load = await loadSearchStore(fhir, SIZES.patients, SIZES.observations, log);
+    ids = load.ids;
+    rows.push({ benchmark: 'bulk load of the search store (index extraction + insert, no validation)', db: t.name, value: fmt(load.rate), unit: 'resources/s', note: `${fmt(SIZES.patients + SIZES.observations)} resources` });
+    await db.exec('ANALYZE');
+  } finally {
+    await db.close();
+  }
+  server = await startServer(t.env);
+  try {
+    await benchSearch(t, server, ids);
+  } finally {
+    await server.stop();
+  }
+}
+
+const targets: (() => Promise<Target>)[] = [];
+if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
+if (args.db === 'both' || args.db === 'pglite') targets.push(pgliteTarget);
+for (const make of targets) {
+  const t = await make();
+  try {
+    await runTarget(t);
+  } finally {
+    await t.cleanup();
+  }
+}
+console.log(`\nCầu Y Tế benchmarks (${quick ? 'quick' : 'full'} size), ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
+printTable();
