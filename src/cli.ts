@@ -6,10 +6,12 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
-import { FhirService } from './fhir/service.ts';
 import { FhirError } from './fhir/outcome.ts';
 import { importFile } from './fhir/import.ts';
-import { buildPlatform } from './server.ts';
+import { buildPlatform, buildServices } from './server.ts';
+import { createDemoAccounts, demoSignInHelp } from './auth/demo.ts';
+import { isRole, ROLES } from './auth/policy.ts';
+import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
 
 const USAGE = `Cầu Y Tế — usage:
@@ -17,16 +19,32 @@ const USAGE = `Cầu Y Tế — usage:
   cauyte migrate                apply pending database migrations
   cauyte seed [--patients N]    load the demo network
   cauyte import <file>...       import FHIR data: a Bundle (.json, transaction or batch) or NDJSON (.ndjson)
-Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
+  cauyte user create --username U --name "Full name" --kind staff|citizen --role R [--org ORG_ID]
+                     [--practitioner ID] [--patient ID]     (password read from CAUYTE_NEW_PASSWORD)
+  cauyte token issue --role R [--org ORG_ID] [--practitioner ID] [--patient ID] [--scope S] [--ttl 15m]
+                                print a short-lived access token (audited)
+  cauyte audit verify           seal and check the audit hash chain; names the first tampered entry
+  cauyte keys rotate            start signing tokens with a new key
+Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_SECRET_KEY, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
 
-async function withService<T>(config: Config, fn: (fhir: FhirService) => Promise<T>): Promise<T> {
+type Services = Awaited<ReturnType<typeof buildServices>>;
+
+async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
   try {
-    await migrate(db);
-    return await fn(await FhirService.create(db, config.baseUrl));
+    const services = await buildServices(config, db);
+    const result = await fn(services);
+    await services.audit.seal();
+    return result;
   } finally {
     await db.close();
   }
+}
+
+function parseTtl(text: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(text);
+  if (!m) throw new Error('--ttl must look like 900, 15m or 1h');
+  return Number(m[1]) * ({ s: 1, m: 60, h: 3600 }[m[2] ?? 's'] ?? 1);
 }
 
 export function demoWanted(config: Config): boolean {
@@ -35,12 +53,16 @@ export function demoWanted(config: Config): boolean {
 
 async function serve(config: Config): Promise<void> {
   const platform = await buildPlatform(config);
+  let help: string | undefined;
   if (demoWanted(config) && (await isEmptyStore(platform.fhir))) {
     const s = await seedDemo(platform.fhir);
     console.log(`Loaded demo data: ${s.organizations} facilities, ${s.practitioners} practitioners, ${s.patients} patients (${s.total} resources).`);
+    const demo = await createDemoAccounts(platform.db, platform.accounts, s);
+    help = demoSignInHelp(config.baseUrl, demo);
   }
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
   const url = config.CAUYTE_BASE_URL ?? address;
+  if (help) console.log(help);
   console.log(`Cầu Y Tế is running at ${url}  (FHIR API: ${url}/fhir/R4, database: ${platform.db.kind})`);
   const stop = async () => {
     await platform.close();
@@ -71,7 +93,7 @@ export async function main(argv: string[]): Promise<void> {
       const { values } = parseArgs({ args: rest, options: { patients: { type: 'string', default: '50' } } });
       const patients = Number(values.patients);
       if (!Number.isInteger(patients) || patients < 1 || patients > 100_000) throw new Error('--patients must be a whole number from 1 to 100000');
-      await withService(config, async (fhir) => {
+      await withServices(config, async ({ fhir }) => {
         const s = await seedDemo(fhir, patients);
         console.log(`Loaded demo data: ${s.organizations} facilities, ${s.practitioners} practitioners, ${s.patients} patients (${s.total} resources).`);
       });
@@ -79,11 +101,64 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'import': {
       if (rest.length === 0) throw new Error('cauyte import needs at least one file');
-      await withService(config, async (fhir) => {
+      await withServices(config, async ({ fhir }) => {
         for (const file of rest) {
           const s = await importFile(fhir, file);
           console.log(`Imported ${s.resources} resources from ${s.file}`);
         }
+      });
+      return;
+    }
+    case 'user': {
+      if (rest[0] !== 'create') throw new Error('usage: cauyte user create ...');
+      const { values } = parseArgs({ args: rest.slice(1), options: { username: { type: 'string' }, name: { type: 'string' }, kind: { type: 'string', default: 'staff' }, role: { type: 'string' }, org: { type: 'string', default: '' }, practitioner: { type: 'string' }, patient: { type: 'string' } } });
+      const password = process.env.CAUYTE_NEW_PASSWORD;
+      if (!values.username || !values.name || !password) throw new Error('--username, --name and CAUYTE_NEW_PASSWORD are required');
+      if (values.kind !== 'staff' && values.kind !== 'citizen') throw new Error('--kind must be staff or citizen');
+      const role = values.role ?? (values.kind === 'citizen' ? 'citizen' : undefined);
+      if (!isRole(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+      await withServices(config, async ({ accounts, audit }) => {
+        const a = await accounts.create({ username: values.username!, displayName: values.name!, kind: values.kind as 'staff', password, practitionerId: values.practitioner, patientId: values.patient, roles: values.kind === 'staff' ? [{ role, organizationId: values.org! }] : [] });
+        await audit.record({ username: `os:${userInfo().username}`, action: 'account.create', outcome: 'success', detail: { via: 'cli', account: a.id, username: a.username, role } });
+        console.log(`Created ${a.kind} account ${a.username} (${a.id}). Staff enrol two-factor sign-in at their first sign-in.`);
+      });
+      return;
+    }
+    case 'token': {
+      if (rest[0] !== 'issue') throw new Error('usage: cauyte token issue --role R [--ttl 15m]');
+      const { values } = parseArgs({ args: rest.slice(1), options: { role: { type: 'string' }, org: { type: 'string' }, practitioner: { type: 'string' }, patient: { type: 'string' }, scope: { type: 'string' }, ttl: { type: 'string', default: '15m' } } });
+      if (!isRole(values.role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+      const role = values.role;
+      if (role === 'citizen' && !values.patient) throw new Error('--patient is required for the citizen role');
+      const ttl = parseTtl(values.ttl!);
+      await withServices(config, async ({ accounts, tokens, audit }) => {
+        const username = `operator.${role.replace(/_/g, '-')}${values.org ? `.${values.org.slice(0, 8).toLowerCase()}` : ''}`;
+        const account = (await accounts.byUsername(username)) ?? (await accounts.create({ username, displayName: `Operator (${role})`, kind: 'service', patientId: values.patient, roles: [{ role, organizationId: values.org ?? '' }] }));
+        const scope = values.scope ?? (role === 'citizen' ? 'patient/*.read' : role === 'integration' ? 'system/*.read system/*.write' : 'user/*.read user/*.write');
+        const issued = await tokens.issue({ sub: account.id, role, org: values.org, practitioner: values.practitioner, patient: values.patient, scope }, ttl);
+        await audit.record({ accountId: account.id, username: `os:${userInfo().username}`, role, organizationId: values.org, action: 'token.issue', outcome: 'success', detail: { via: 'cli', ttlSeconds: issued.expiresIn, scope } });
+        console.log(issued.token);
+      });
+      return;
+    }
+    case 'audit': {
+      if (rest[0] !== 'verify') throw new Error('usage: cauyte audit verify');
+      const ok = await withServices(config, async ({ audit }) => {
+        const sealed = await audit.seal();
+        const r = await audit.verify();
+        if (r.ok) console.log(`Audit chain intact: ${r.checked} entries checked${sealed ? ` (${sealed} newly sealed)` : ''}${r.unsealed ? `, ${r.unsealed} not yet sealed` : ''}.`);
+        else console.error(`AUDIT CHAIN BROKEN at position ${r.firstBad!.chainPos}${r.firstBad!.id !== null ? ` (audit_log id ${r.firstBad!.id})` : ''}: ${r.firstBad!.problem}. ${r.checked} entries before it are intact.`);
+        return r.ok;
+      });
+      if (!ok) process.exitCode = 2;
+      return;
+    }
+    case 'keys': {
+      if (rest[0] !== 'rotate') throw new Error('usage: cauyte keys rotate');
+      await withServices(config, async ({ tokens, audit }) => {
+        const kid = await tokens.rotate();
+        await audit.record({ username: `os:${userInfo().username}`, action: 'keys.rotate', outcome: 'success', detail: { kid } });
+        console.log(`New signing key ${kid}; the previous key keeps verifying tokens until they expire.`);
       });
       return;
     }

@@ -17,6 +17,19 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Load demo data when the database is empty: on by default for the embedded database only. */
   CAUYTE_DEMO: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** Keys the audit chain and encrypts stored secrets. Required with DATABASE_URL. */
+  CAUYTE_SECRET_KEY: z.string().min(32).optional(),
+  /** Loopback benchmarks only: no authentication, no audit. Refused unless HOST is loopback. */
+  CAUYTE_AUTH_DISABLED: z.enum(['0', '1']).default('0'),
+  /** Secure flag on the session cookie (browsers accept it on http://localhost too). */
+  CAUYTE_COOKIE_SECURE: z.enum(['0', '1']).default('1'),
+  CAUYTE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  CAUYTE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(72).default(12),
+  CAUYTE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  CAUYTE_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  CAUYTE_BREAK_GLASS_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(60),
+  /** Requests per minute per signed-in account (or per IP when anonymous). */
+  CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });
 
 export type Config = z.infer<typeof schema> & { dataDir: string; baseUrl: string };
@@ -28,6 +41,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   const c = parsed.data;
+  if (c.CAUYTE_AUTH_DISABLED === '1' && !['127.0.0.1', '::1', 'localhost'].includes(c.HOST)) {
+    throw new Error('CAUYTE_AUTH_DISABLED=1 is only allowed when HOST is a loopback address (benchmarks)');
+  }
   const baseUrl = (c.CAUYTE_BASE_URL ?? `http://${c.HOST.includes(':') ? `[${c.HOST}]` : c.HOST}:${c.PORT}`).replace(/\/$/, '');
   return { ...c, dataDir: resolve(c.CAUYTE_DATA_DIR), baseUrl };
 }

@@ -1,11 +1,25 @@
 /** Builds the Fastify application from the modules' plugins. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
+import { AuditLog } from './audit/audit.ts';
+import { AccessControl, AccessDenied } from './auth/access.ts';
+import { AccountService } from './auth/accounts.ts';
+import { auditDenial, registerEnforcement, requireAccessRules, sendDenied } from './auth/enforce.ts';
+import { FhirGuard } from './auth/guard.ts';
+import { oauthRoutes } from './auth/oauth.ts';
+import { authRoutes, InputError } from './auth/routes.ts';
+import { loadServerSecret, type ServerSecret } from './auth/secret.ts';
+import { SessionService } from './auth/sessions.ts';
+import { TokenService } from './auth/tokens.ts';
 import { FHIR_PREFIX, fhirErrorBody, fhirRoutes } from './fhir/routes.ts';
 import { FhirService } from './fhir/service.ts';
 import { terminologyRoutes } from './terminology/routes.ts';
@@ -15,8 +29,15 @@ const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
 
 export interface Platform {
   app: FastifyInstance;
+  config: Config;
   db: Db;
   fhir: FhirService;
+  secret: ServerSecret;
+  audit: AuditLog;
+  accounts: AccountService;
+  sessions: SessionService;
+  tokens: TokenService;
+  access: AccessControl;
   close(): Promise<void>;
 }
 
@@ -25,15 +46,33 @@ export function problem(status: number, title: string, detail?: string) {
   return { type: 'about:blank', title, status, ...(detail ? { detail } : {}) };
 }
 
-/** Request log line: method and path only. Query strings can hold names and identifiers. */
+/** Request log line: method and path only. Query strings hold names and identifiers; headers hold credentials. */
 function requestSerializer(req: FastifyRequest) {
   return { method: req.method, path: (req.url ?? '').split('?')[0], id: req.id };
 }
 
-export async function buildPlatform(config: Config, opts: { db?: Db; logger?: boolean } = {}): Promise<Platform> {
-  const db = opts.db ?? (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir }));
+/** The services behind the HTTP app, shared with the CLI (which has no HTTP app). */
+export async function buildServices(config: Config, db: Db) {
   await migrate(db);
   const fhir = await FhirService.create(db, config.baseUrl);
+  const secret = loadServerSecret({ env: config.CAUYTE_SECRET_KEY, dataDir: config.dataDir, embedded: !config.DATABASE_URL });
+  const audit = new AuditLog(db, secret);
+  const accounts = new AccountService(db, secret);
+  const sessions = new SessionService(db, { idleMinutes: config.CAUYTE_SESSION_IDLE_MINUTES, absoluteHours: config.CAUYTE_SESSION_MAX_HOURS });
+  const tokens = new TokenService(db, secret, config.baseUrl, `${config.baseUrl}/fhir/R4`, config.CAUYTE_KEY_ROTATION_DAYS);
+  await tokens.init();
+  const access = new AccessControl(db, fhir.registry, fhir.compartment, config.CAUYTE_BREAK_GLASS_MINUTES);
+  fhir.repo.onWrite(access.onWrite);
+  if (config.CAUYTE_AUTH_DISABLED !== '1') fhir.guard = new FhirGuard(access, audit);
+  return { fhir, secret, audit, accounts, sessions, tokens, access };
+}
+
+export async function buildPlatform(config: Config, opts: { db?: Db; logger?: boolean } = {}): Promise<Platform> {
+  const db = opts.db ?? (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir }));
+  const services = await buildServices(config, db);
+  const { fhir, audit, accounts, sessions, tokens, access } = services;
+  audit.start();
+  const authDisabled = config.CAUYTE_AUTH_DISABLED === '1';
 
   const app = Fastify({
     bodyLimit: config.CAUYTE_MAX_BODY_BYTES,
@@ -43,15 +82,14 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
         : {
             level: config.LOG_LEVEL,
             serializers: { req: requestSerializer as never },
-            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], censor: '[redacted]' },
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', '*.code'], censor: '[redacted]' },
           },
     trustProxy: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
+  requireAccessRules(app);
 
-  for (const type of ['application/fhir+json', 'application/json']) {
-    app.removeContentTypeParser(type);
-  }
+  for (const type of ['application/fhir+json', 'application/json']) app.removeContentTypeParser(type);
   app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json-patch+json'], { parseAs: 'string' }, (_req, body, done) => {
     if (body === '' || body === undefined) return done(null, undefined);
     try {
@@ -64,21 +102,48 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    reply.header('permissions-policy', 'camera=(self), microphone=(self), display-capture=(self), geolocation=()');
-    reply.header(
-      'content-security-policy',
-      "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    );
-    return payload;
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
   });
+  await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, {
+    global: true,
+    max: config.CAUYTE_RATE_LIMIT,
+    timeWindow: '1 minute',
+    // Per account when signed in, per IP otherwise. Runs before authentication, so read the credential.
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization;
+      if (auth) return `tok:${auth.slice(-32)}`;
+      const cookie = /cy_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+      return cookie ? `ses:${cookie.slice(-32)}` : `ip:${req.ip}`;
+    },
+    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, type: 'about:blank', status: 429, title: `Quá nhiều yêu cầu, thử lại sau ${Math.ceil(ctx.ttl / 1000)} giây (too many requests)` }),
+  });
+  registerEnforcement(app, { tokens, sessions, accounts, audit, authDisabled });
 
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     const isFhir = req.url.startsWith(FHIR_PREFIX);
+    if (err instanceof AccessDenied) {
+      await auditDenial(audit, req, err).catch(() => undefined);
+      return sendDenied(req, reply, err, isFhir);
+    }
+    if (err instanceof InputError) return reply.code(400).type('application/problem+json').send(problem(400, err.message));
+    if ((err as { statusCode?: number }).statusCode === 429) return reply.code(429).send(err);
     const { status, body } = fhirErrorBody(err);
     if (status >= 500) req.log.error({ err: { type: (err as Error).name, code: (err as { code?: string }).code, stack: (err as Error).stack } }, 'request failed');
     if (isFhir) return reply.code(status).type('application/fhir+json; charset=utf-8').send(body);
@@ -90,30 +155,43 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
     if (req.url.startsWith(FHIR_PREFIX)) {
       return reply.code(404).type('application/fhir+json; charset=utf-8').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `No route for ${req.method} ${req.url.split('?')[0]}` }] });
     }
-    if (req.method === 'GET' && !req.url.startsWith('/api/') && existsSync(`${WEB_DIST}index.html`)) {
-      return reply.type('text/html; charset=utf-8').sendFile('index.html'); // the web app routes on the client
-    }
     return reply.code(404).type('application/problem+json').send(problem(404, 'Not found'));
   });
 
-  app.get('/healthz', async () => {
+  app.get('/healthz', { config: { access: 'public' } }, async () => {
     await db.query('SELECT 1');
     return { status: 'ok', database: db.kind };
   });
 
   await app.register(fhirRoutes, { service: fhir, software: { name: 'Cầu Y Tế', version: PACKAGE.version } });
   await app.register(terminologyRoutes);
+  await app.register(authRoutes, { accounts, sessions, access, audit, fhir, secureCookies: config.CAUYTE_COOKIE_SECURE === '1' });
+  await app.register(oauthRoutes, { db, tokens, accounts, audit, baseUrl: config.baseUrl, tokenTtlSeconds: config.CAUYTE_TOKEN_TTL_SECONDS });
 
+  // The web app: files from web/dist, and index.html for the app's own routes.
   if (existsSync(WEB_DIST)) {
-    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, maxAge: '1h', immutable: false });
+    await app.register(fastifyStatic, { root: WEB_DIST, serve: false });
+    app.get('/*', { config: { access: 'public' } }, (req, reply) => {
+      const path = decodeURIComponent(req.url.split('?')[0]);
+      if (/^\/(fhir|api|oauth)\//.test(path)) return reply.code(404).type('application/problem+json').send(problem(404, 'Not found'));
+      const file = normalize(path).replace(/^(\.\.[/\\])+/, '').replace(/^\/+/, '');
+      const full = join(WEB_DIST, file);
+      if (file && full.startsWith(WEB_DIST) && existsSync(full) && statSync(full).isFile()) {
+        return reply.header('cache-control', file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache').sendFile(file);
+      }
+      return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
+    });
   }
 
   return {
     app,
+    config,
     db,
-    fhir,
+    ...services,
     async close() {
       await app.close();
+      await audit.stop();
+      await audit.seal().catch(() => undefined);
       if (!opts.db) await db.close();
     },
   };

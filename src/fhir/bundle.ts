@@ -9,10 +9,13 @@ import type { Queryable } from '../db/db.ts';
 import { FhirError, badRequest, preconditionFailed } from './outcome.ts';
 import type { PreparedWrite } from './repository.ts';
 import type { FhirService } from './service.ts';
+import type { AccessContext } from '../auth/actor.ts';
 
 export interface BundleOptions {
   /** Prefer: return=minimal leaves the resources out of the response entries. */
   returnMinimal?: boolean;
+  /** Who is asking: every entry is checked and audited as if sent on its own. */
+  ctx?: AccessContext;
 }
 
 interface ParsedRequest {
@@ -77,7 +80,7 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
       if (p.method !== 'POST') continue;
       const ifNoneExist = entries[i].request?.ifNoneExist;
       if (ifNoneExist) {
-        const existing = await service.conditionalMatches(tx, p.type, new URLSearchParams(ifNoneExist)).catch((e) => {
+        const existing = await service.conditionalMatches(tx, p.type, new URLSearchParams(ifNoneExist), opts.ctx).catch((e) => {
           throw withEntry(e, i);
         });
         if (existing.length > 1) throw withEntry(preconditionFailed(`ifNoneExist "${ifNoneExist}" matched ${existing.length} ${p.type} resources`), i);
@@ -101,16 +104,36 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
     // 2. Rewrite references, validate and index every new resource before writing anything.
     const now = new Date();
     const creates: { index: number; prepared: PreparedWrite }[] = [];
+    const guard = opts.ctx ? service.guard : undefined;
     for (const i of order) {
       const p = parsed[i];
       if (p.method !== 'POST' || skipCreate.has(i)) continue;
       try {
-        const resource = resolveReferences(entries[i].resource!, idMap);
+        let resource = resolveReferences(entries[i].resource!, idMap);
         assertNoBundleReferences(resource);
         if (resource.resourceType !== p.type) throw badRequest(`resourceType ${resource.resourceType} does not match request.url ${p.type}`);
+        if (guard) {
+          guard.assertAction(opts.ctx!, 'create', p.type);
+          resource = guard.prepareCreate(opts.ctx!, resource);
+        }
         creates.push({ index: i, prepared: service.repo.prepareCreate(resource, newIds.get(i)!, now) });
       } catch (e) {
         throw withEntry(e, i);
+      }
+    }
+    // New patients in this bundle may be referenced by the rest of it; others must be reachable already.
+    const createdPatients = new Set(creates.filter((c) => c.prepared.resource.resourceType === 'Patient').map((c) => c.prepared.resource.id!));
+    const touchedPatients = new Set<string>();
+    let viaBreakGlass = false;
+    if (guard) {
+      for (const c of creates) {
+        try {
+          const o = await guard.assertWritable(tx, opts.ctx!, c.prepared.resource, c.prepared.rows, createdPatients);
+          o.patients.forEach((x) => touchedPatients.add(x));
+          viaBreakGlass ||= o.viaBreakGlass;
+        } catch (e) {
+          throw withEntry(e, c.index);
+        }
       }
     }
 
@@ -120,7 +143,7 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
       const p = parsed[i];
       try {
         if (p.method === 'DELETE') {
-          await service.delete(p.type, p.id!, tx);
+          await service.delete(p.type, p.id!, tx, opts.ctx);
           responses[i] = { response: { status: '204 No Content' } };
         } else if (p.method === 'POST' && creates.length > 0 && creates[0].index === i) {
           await service.repo.insertPrepared(tx, creates.map((c) => c.prepared));
@@ -130,18 +153,23 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
           const resource = resolveReferences(entries[i].resource!, idMap);
           assertNoBundleReferences(resource);
           const result = p.id
-            ? await service.repo.update(resource.id === p.id ? resource : badId(resource, p.id), { ifMatch: entries[i].request?.ifMatch }, tx)
-            : await service.conditionalUpdate(p.type, p.query!, resource, tx);
+            ? await service.update(p.type, p.id, resource.id === p.id ? resource : badId(resource, p.id), { ifMatch: entries[i].request?.ifMatch, deferReferences: true }, tx, opts.ctx)
+            : await service.conditionalUpdate(p.type, p.query!, resource, tx, opts.ctx);
           written.push(result.resource);
           responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
         } else if (p.method === 'GET') {
-          responses[i] = await getEntry(service, p, tx);
+          responses[i] = await getEntry(service, p, tx, opts.ctx);
         }
       } catch (e) {
         throw withEntry(e, i);
       }
     }
     await service.repo.assertReferencesExist(tx, written);
+    if (guard && creates.length + written.length > 0) {
+      const counts: Record<string, number> = {};
+      for (const c of written) counts[c.resourceType] = (counts[c.resourceType] ?? 0) + 1;
+      await guard.record(tx, opts.ctx!, { action: 'create', outcome: 'success', resourceType: 'Bundle', patientIds: [...touchedPatients], breakGlass: viaBreakGlass, detail: { transaction: true, created: counts } });
+    }
     return { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle;
   });
 }
@@ -153,34 +181,42 @@ async function batch(service: FhirService, entries: BundleEntry[], parsed: Parse
     const p = parsed[i];
     try {
       if (p.method === 'DELETE') {
-        await service.delete(p.type, p.id!);
+        await service.delete(p.type, p.id!, undefined, opts.ctx);
         responses[i] = { response: { status: '204 No Content' } };
       } else if (p.method === 'POST') {
         const ifNoneExist = entries[i].request?.ifNoneExist;
-        const result = await service.create(p.type, entries[i].resource, { ifNoneExist });
+        const result = await service.create(p.type, entries[i].resource, { ifNoneExist }, undefined, opts.ctx);
         responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
       } else if (p.method === 'PUT') {
         const result = p.id
-          ? await service.update(p.type, p.id, entries[i].resource, { ifMatch: entries[i].request?.ifMatch })
-          : await service.conditionalUpdate(p.type, p.query!, entries[i].resource);
+          ? await service.update(p.type, p.id, entries[i].resource, { ifMatch: entries[i].request?.ifMatch }, undefined, opts.ctx)
+          : await service.conditionalUpdate(p.type, p.query!, entries[i].resource, undefined, opts.ctx);
         responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
       } else {
-        responses[i] = await getEntry(service, p);
+        responses[i] = await getEntry(service, p, undefined, opts.ctx);
       }
     } catch (e) {
-      const err = e instanceof FhirError ? e : new FhirError(500, [{ severity: 'error', code: 'exception', diagnostics: 'Internal error while processing this entry' }]);
+      const err = toEntryError(e);
       responses[i] = { response: { status: String(err.status), outcome: err.outcome as OperationOutcome } };
     }
   }
   return { resourceType: 'Bundle', type: 'batch-response', entry: responses } as Bundle;
 }
 
-async function getEntry(service: FhirService, p: ParsedRequest, tx?: Queryable): Promise<BundleEntry> {
+/** A batch entry's failure: FHIR errors keep their status; access denials are 401/403. */
+function toEntryError(e: unknown): FhirError {
+  if (e instanceof FhirError) return e;
+  const status = (e as { status?: number }).status;
+  if (status === 401 || status === 403) return new FhirError(status, [{ severity: 'error', code: status === 401 ? 'login' : 'forbidden', diagnostics: (e as Error).message }]);
+  return new FhirError(500, [{ severity: 'error', code: 'exception', diagnostics: 'Internal error while processing this entry' }]);
+}
+
+async function getEntry(service: FhirService, p: ParsedRequest, tx?: Queryable, ctx?: AccessContext): Promise<BundleEntry> {
   if (p.id) {
-    const resource = await service.read(p.type, p.id, tx);
+    const resource = await service.read(p.type, p.id, tx, ctx);
     return { resource, response: { status: '200 OK', etag: `W/"${resource.meta?.versionId}"` } };
   }
-  const bundle = await service.searchBundle(p.type, p.query ?? new URLSearchParams(), tx);
+  const bundle = await service.searchBundle(p.type, p.query ?? new URLSearchParams(), tx, {}, ctx);
   return { resource: bundle, response: { status: '200 OK' } };
 }
 

@@ -17,6 +17,7 @@ describe.each(DB_KINDS)('standard FHIR clients on %s', (kind) => {
 
   it('@medplum/core MedplumClient creates, reads, updates, searches and posts a transaction', async () => {
     const medplum = new MedplumClient({ baseUrl, fhirUrlPath: 'fhir/R4', fetch: globalThis.fetch.bind(globalThis), cacheTime: 0 });
+    medplum.setAccessToken(p.token);
     const created = await medplum.createResource<Patient>({ resourceType: 'Patient', name: [{ family: 'Hoàng', given: ['Thị', 'Lan'] }], gender: 'female' });
     expect(created.id).toBeDefined();
     const read = await medplum.readResource('Patient', created.id!);
@@ -44,7 +45,7 @@ describe.each(DB_KINDS)('standard FHIR clients on %s', (kind) => {
   });
 
   it('fhir-kit-client creates, reads, updates, searches, pages and posts a transaction', async () => {
-    const client = new Client({ baseUrl: `${baseUrl}/fhir/R4` });
+    const client = new Client({ baseUrl: `${baseUrl}/fhir/R4`, bearerToken: p.token });
     const meta = (await client.capabilityStatement()) as unknown as { fhirVersion: string };
     expect(meta.fhirVersion).toBe('4.0.1');
     const created = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Vũ', given: ['Minh', 'Đức'] }] } })) as Patient;

@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDb, DB_KINDS, type TestDb } from '../testing/databases.ts';
-import { freePort } from '../testing/platform.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { freePort, TEST_SECRET } from '../testing/platform.ts';
 
 const CLI = new URL('../../bin/cauyte.js', import.meta.url).pathname;
+const run = promisify(execFile);
 
 function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
@@ -46,6 +49,10 @@ describe.each(DB_KINDS)('crash safety on %s', (kind) => {
       dir = mkdtempSync(join(tmpdir(), 'cauyte-crash-'));
       env = { CAUYTE_DATA_DIR: dir, PORT: port };
     }
+    env.CAUYTE_SECRET_KEY = TEST_SECRET;
+    // An integration system's token, issued by an operator on the server (before it starts: PGlite has one owner).
+    const { stdout } = await run(process.execPath, [CLI, 'token', 'issue', '--role', 'integration', '--ttl', '30m'], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' } });
+    const auth = { authorization: `Bearer ${stdout.trim()}` };
     const first = await startServer(env);
     const acknowledged: string[] = [];
     let stop = false;
@@ -55,7 +62,7 @@ describe.each(DB_KINDS)('crash safety on %s', (kind) => {
         try {
           const res = await fetch(`${first.url}/fhir/R4/Patient`, {
             method: 'POST',
-            headers: { 'content-type': 'application/fhir+json' },
+            headers: { 'content-type': 'application/fhir+json', ...auth },
             body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Crash', given: [`W${w}`, `N${i}`] }] }),
           });
           if (res.status === 201) acknowledged.push(((await res.json()) as { id: string }).id);
@@ -79,11 +86,11 @@ describe.each(DB_KINDS)('crash safety on %s', (kind) => {
     try {
       const missing: string[] = [];
       for (const id of acked) {
-        const res = await fetch(`${second.url}/fhir/R4/Patient/${id}`);
+        const res = await fetch(`${second.url}/fhir/R4/Patient/${id}`, { headers: auth });
         if (res.status !== 200) missing.push(`${id}: ${res.status}`);
       }
       expect(missing).toEqual([]);
-      const count = (await (await fetch(`${second.url}/fhir/R4/Patient?_summary=count`)).json()) as { total: number };
+      const count = (await (await fetch(`${second.url}/fhir/R4/Patient?_summary=count`, { headers: auth })).json()) as { total: number };
       expect(count.total).toBeGreaterThanOrEqual(acked.length);
     } finally {
       second.child.kill('SIGTERM');

@@ -11,7 +11,7 @@ import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteDb } from '../db/db.ts';
 import { createTestDb, DB_KINDS } from '../testing/databases.ts';
-import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, startTestPlatform, TEST_SECRET, type TestPlatform } from '../testing/platform.ts';
 import { resolveReferences } from './bundle.ts';
 
 const run = promisify(execFile);
@@ -114,7 +114,7 @@ describe.each(DB_KINDS)('cauyte import on %s', (kind) => {
     if (kind === 'postgres') {
       const t = await createTestDb('postgres');
       try {
-        const { stdout } = await run(process.execPath, [CLI, 'import', ...some], { env: { ...process.env, DATABASE_URL: t.url, LOG_LEVEL: 'silent' } });
+        const { stdout } = await run(process.execPath, [CLI, 'import', ...some], { env: { ...process.env, DATABASE_URL: t.url, CAUYTE_SECRET_KEY: TEST_SECRET, LOG_LEVEL: 'silent' } });
         expect(stdout).toContain('Imported');
         const r = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM resource');
         expect(r.rows[0].n).toBe(expected);

@@ -28,8 +28,8 @@ export interface HistoryEntry {
   method: 'POST' | 'PUT' | 'DELETE';
 }
 
-/** Something that can observe writes inside their transaction (audit, events). */
-export type WriteListener = (tx: Queryable, entry: HistoryEntry) => Promise<void>;
+/** Something that can observe writes inside their transaction (derived tables, events). */
+export type WriteListener = (tx: Queryable, entry: HistoryEntry & { rid: number }) => Promise<void>;
 
 export interface PreparedWrite {
   resource: Resource;
@@ -52,6 +52,11 @@ export class FhirRepository {
   prepare(resource: unknown, expectedType?: string): PreparedWrite {
     assertValidResource(resource, expectedType);
     return { resource, rows: extractIndexRows(resource, this.registry.forType(resource.resourceType)) };
+  }
+
+  /** Index rows only (no validation): for access checks on already-stored content. */
+  prepareIndexOnly(resource: Resource): IndexRows {
+    return extractIndexRows(resource, this.registry.forType(resource.resourceType));
   }
 
   async create<T extends Resource>(input: T, tx?: Queryable): Promise<T> {
@@ -78,7 +83,7 @@ export class FhirRepository {
     const rids = await insertResources(q, prepared.map((p) => p.resource), lastUpdated);
     await insertVersions(q, prepared.map((p, i) => ({ rid: rids[i], resource: p.resource, method: 'POST' })), lastUpdated);
     await insertIndexRows(q, prepared.map((p, i) => ({ rid: rids[i], rows: p.rows })));
-    for (const p of prepared) await this.notify(q, p.resource, 'POST', lastUpdated);
+    for (const [i, p] of prepared.entries()) await this.notify(q, p.resource, 'POST', lastUpdated, rids[i]);
   }
 
   /**
@@ -121,7 +126,7 @@ export class FhirRepository {
       }
       await insertVersions(q, [{ rid, resource, method: 'PUT' }], lastUpdated);
       await insertIndexRows(q, [{ rid, rows: prepared.rows }]);
-      await this.notify(q, resource, 'PUT', lastUpdated);
+      await this.notify(q, resource, 'PUT', lastUpdated, rid);
       return { resource, created: !row };
     });
   }
@@ -146,15 +151,20 @@ export class FhirRepository {
       );
       await deleteIndexRows(q, [row.rid]);
       for (const l of this.listeners) {
-        await l(q, { resourceType, id, versionId, lastUpdated, deleted: true, method: 'DELETE' });
+        await l(q, { resourceType, id, versionId, lastUpdated, deleted: true, method: 'DELETE', rid: row.rid });
       }
       return { deleted: true };
     });
   }
 
   async read<T extends Resource = Resource>(resourceType: string, id: string, q: Queryable = this.db): Promise<T> {
-    const r = await q.query<{ content: string | null; deleted: boolean }>(
-      `SELECT v.content::text AS content, r.deleted FROM resource r
+    return (await this.readStored(resourceType, id, q)).resource as T;
+  }
+
+  /** The current version and the internal row id (for access checks over the index tables). */
+  async readStored(resourceType: string, id: string, q: Queryable = this.db): Promise<{ resource: Resource; rid: number }> {
+    const r = await q.query<{ rid: number; content: string | null; deleted: boolean }>(
+      `SELECT r.rid, v.content::text AS content, r.deleted FROM resource r
        JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
        WHERE r.resource_type = $1 AND r.id = $2`,
       [resourceType, id],
@@ -162,7 +172,7 @@ export class FhirRepository {
     const row = r.rows[0];
     if (!row) throw notFound(`${resourceType}/${id} not found`);
     if (row.deleted || row.content === null) throw gone(`${resourceType}/${id} was deleted`);
-    return parseStored(row.content) as T;
+    return { resource: parseStored(row.content), rid: row.rid };
   }
 
   /** Like read, but undefined for a missing or deleted resource. */
@@ -174,9 +184,9 @@ export class FhirRepository {
     }
   }
 
-  async vread(resourceType: string, id: string, versionId: string): Promise<Resource> {
+  async vread(resourceType: string, id: string, versionId: string, q: Queryable = this.db): Promise<Resource> {
     if (!/^\d{1,9}$/.test(versionId)) throw notFound(`${resourceType}/${id}/_history/${versionId} not found`);
-    const r = await this.db.query<{ content: string | null; deleted: boolean }>(
+    const r = await q.query<{ content: string | null; deleted: boolean }>(
       `SELECT content::text AS content, deleted FROM resource_version
        WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
       [resourceType, id, Number(versionId)],
@@ -188,7 +198,7 @@ export class FhirRepository {
   }
 
   /** History of one resource, a type, or the whole system, newest first. */
-  async history(opts: { resourceType?: string; id?: string; since?: Date; count: number; before?: { at: Date; rid: number; vid: number } }): Promise<HistoryEntry[]> {
+  async history(opts: { resourceType?: string; id?: string; since?: Date; count: number; before?: { at: Date; rid: number; vid: number } }, q: Queryable = this.db): Promise<HistoryEntry[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (opts.resourceType) where.push(`resource_type = $${params.push(opts.resourceType)}`);
@@ -197,7 +207,7 @@ export class FhirRepository {
     if (opts.before) {
       where.push(`(last_updated, rid, version_id) < ($${params.push(opts.before.at)}, $${params.push(opts.before.rid)}, $${params.push(opts.before.vid)})`);
     }
-    const r = await this.db.query<{ rid: number; resource_type: string; id: string; version_id: number; last_updated: Date; deleted: boolean; method: string; content: string | null }>(
+    const r = await q.query<{ rid: number; resource_type: string; id: string; version_id: number; last_updated: Date; deleted: boolean; method: string; content: string | null }>(
       `SELECT rid, resource_type, id, version_id, last_updated, deleted, method, content::text AS content
        FROM resource_version ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY last_updated DESC, rid DESC, version_id DESC LIMIT ${Math.max(1, Math.min(opts.count, 1000))}`,
@@ -244,9 +254,9 @@ export class FhirRepository {
     return tx ? fn(tx) : this.db.transaction(fn);
   }
 
-  private async notify(q: Queryable, resource: Resource, method: 'POST' | 'PUT', lastUpdated: Date): Promise<void> {
+  private async notify(q: Queryable, resource: Resource, method: 'POST' | 'PUT', lastUpdated: Date, rid: number): Promise<void> {
     for (const l of this.listeners) {
-      await l(q, { resource, resourceType: resource.resourceType, id: resource.id!, versionId: Number(resource.meta!.versionId), lastUpdated, deleted: false, method });
+      await l(q, { resource, resourceType: resource.resourceType, id: resource.id!, versionId: Number(resource.meta!.versionId), lastUpdated, deleted: false, method, rid });
     }
   }
 }

@@ -39,72 +39,73 @@ function sendResource(req: FastifyRequest, reply: FastifyReply, status: number, 
 
 export async function fhirRoutes(app: FastifyInstance, opts: FhirRoutesOptions): Promise<void> {
   const { service } = opts;
+  const F = { config: { access: 'fhir' as const } };
   let capability: unknown;
 
-  app.get(`${FHIR_PREFIX}/metadata`, async (_req, reply) => {
+  app.get(`${FHIR_PREFIX}/metadata`, { config: { access: 'public' } }, async (_req, reply) => {
     capability ??= buildCapabilityStatement(service.registry, service.fhirBase, opts.software);
     return send(reply, 200, capability);
   });
 
-  app.post(FHIR_PREFIX, async (req, reply) => {
+  app.post(FHIR_PREFIX, F, async (req, reply) => {
     const prefer = String(req.headers.prefer ?? '');
-    return send(reply, 200, await service.processBundle(req.body, { returnMinimal: /return=minimal/.test(prefer) }));
+    return send(reply, 200, await service.processBundle(req.body, { returnMinimal: /return=minimal/.test(prefer), ctx: req.ctx }));
   });
 
-  app.get(`${FHIR_PREFIX}/_history`, async (req, reply) => send(reply, 200, await service.historyBundle({ query: queryOf(req) })));
+  app.get(`${FHIR_PREFIX}/_history`, F, async (req, reply) => send(reply, 200, await service.historyBundle({ query: queryOf(req) }, req.ctx)));
 
-  app.get(`${FHIR_PREFIX}/:type`, async (req: Req, reply) => send(reply, 200, await service.searchBundle(req.params.type, queryOf(req))));
+  app.get(`${FHIR_PREFIX}/:type`, F, async (req: Req, reply) => send(reply, 200, await service.searchBundle(req.params.type, queryOf(req), undefined, {}, req.ctx)));
 
-  app.post(`${FHIR_PREFIX}/:type/_search`, async (req: Req, reply) => {
+  app.post(`${FHIR_PREFIX}/:type/_search`, F, async (req: Req, reply) => {
     const query = queryOf(req);
     if (req.body !== undefined && req.body !== null) {
       if (typeof req.body !== 'string') throw badRequest('POST _search takes application/x-www-form-urlencoded parameters');
       for (const [k, v] of new URLSearchParams(req.body)) query.append(k, v);
     }
-    return send(reply, 200, await service.searchBundle(req.params.type, query));
+    return send(reply, 200, await service.searchBundle(req.params.type, query, undefined, {}, req.ctx));
   });
 
-  app.post(`${FHIR_PREFIX}/:type`, async (req: Req, reply) => {
+  app.post(`${FHIR_PREFIX}/:type`, F, async (req: Req, reply) => {
     const ifNoneExist = req.headers['if-none-exist'];
-    const result = await service.create(req.params.type, req.body, { ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined });
+    const result = await service.create(req.params.type, req.body, { ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined }, undefined, req.ctx);
     return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? service.fhirBase : undefined);
   });
 
-  app.put(`${FHIR_PREFIX}/:type`, async (req: Req, reply) => {
+  app.put(`${FHIR_PREFIX}/:type`, F, async (req: Req, reply) => {
     const query = queryOf(req);
-    const result = await service.conditionalUpdate(req.params.type, query, req.body);
+    const result = await service.conditionalUpdate(req.params.type, query, req.body, undefined, req.ctx);
     return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? service.fhirBase : undefined);
   });
 
-  app.get(`${FHIR_PREFIX}/:type/_history`, async (req: Req, reply) =>
-    send(reply, 200, await service.historyBundle({ type: req.params.type, query: queryOf(req) })),
+  app.get(`${FHIR_PREFIX}/:type/_history`, F, async (req: Req, reply) =>
+    send(reply, 200, await service.historyBundle({ type: req.params.type, query: queryOf(req) }, req.ctx)),
   );
 
-  app.get(`${FHIR_PREFIX}/:type/:id`, async (req: Req, reply) => {
-    const resource = await service.read(req.params.type, req.params.id);
+  app.get(`${FHIR_PREFIX}/:type/:id`, F, async (req: Req, reply) => {
+    const resource = await service.read(req.params.type, req.params.id, undefined, req.ctx);
     return sendResource(req, reply, 200, resource);
   });
 
-  app.put(`${FHIR_PREFIX}/:type/:id`, async (req: Req, reply) => {
+  app.put(`${FHIR_PREFIX}/:type/:id`, F, async (req: Req, reply) => {
     const ifMatch = req.headers['if-match'];
-    const result = await service.update(req.params.type, req.params.id, req.body, { ifMatch: typeof ifMatch === 'string' ? ifMatch : undefined });
+    const result = await service.update(req.params.type, req.params.id, req.body, { ifMatch: typeof ifMatch === 'string' ? ifMatch : undefined }, undefined, req.ctx);
     return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? service.fhirBase : undefined);
   });
 
-  app.delete(`${FHIR_PREFIX}/:type/:id`, async (req: Req, reply) => {
-    await service.delete(req.params.type, req.params.id);
+  app.delete(`${FHIR_PREFIX}/:type/:id`, F, async (req: Req, reply) => {
+    await service.delete(req.params.type, req.params.id, undefined, req.ctx);
     return reply.code(204).send();
   });
 
-  app.get(`${FHIR_PREFIX}/:type/:id/:operation`, async (req: Req, reply) => {
+  app.get(`${FHIR_PREFIX}/:type/:id/:operation`, F, async (req: Req, reply) => {
     const { type, id, operation } = req.params;
-    if (operation === '_history') return send(reply, 200, await service.historyBundle({ type, id, query: queryOf(req) }));
-    if (operation === '$everything' && type === 'Patient') return send(reply, 200, await service.everything(id, queryOf(req)));
+    if (operation === '_history') return send(reply, 200, await service.historyBundle({ type, id, query: queryOf(req) }, req.ctx));
+    if (operation === '$everything' && type === 'Patient') return send(reply, 200, await service.everything(id, queryOf(req), req.ctx));
     throw notFound(`Unknown operation ${operation} on ${type}`);
   });
 
-  app.get(`${FHIR_PREFIX}/:type/:id/_history/:vid`, async (req: Req, reply) => {
-    const resource = await service.vread(req.params.type, req.params.id, req.params.vid);
+  app.get(`${FHIR_PREFIX}/:type/:id/_history/:vid`, F, async (req: Req, reply) => {
+    const resource = await service.vread(req.params.type, req.params.id, req.params.vid, req.ctx);
     return sendResource(req, reply, 200, resource);
   });
 }

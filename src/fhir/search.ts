@@ -49,9 +49,14 @@ interface SortKey {
   desc: boolean;
 }
 
-export async function search(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams): Promise<SearchResult> {
+/** Returns a SQL predicate over a resource row alias that hides what the caller may not see. */
+export type Restriction = (bind: (v: unknown) => string, alias: string) => string | undefined;
+
+export async function search(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, restrict?: Restriction): Promise<SearchResult> {
   const sql = new Sql();
   const where = [`r.resource_type = ${sql.bind(resourceType)}`, 'NOT r.deleted'];
+  const hidden = restrict?.((v) => sql.bind(v), 'r');
+  if (hidden) where.push(hidden);
   for (const [rawName, values] of Object.entries(query)) {
     if (RESULT_PARAMS.has(rawName)) continue;
     for (const value of values) where.push(filterSql(sql, registry, resourceType, rawName, value));
@@ -93,7 +98,7 @@ export async function search(q: Queryable, registry: SearchRegistry, resourceTyp
   if (total === undefined && !cursorText && !nextCursor) total = page.length;
 
   const matches = page.map((r) => ({ rid: r.rid, content: r.content }));
-  const included = await includes(q, registry, resourceType, query, matches);
+  const included = await includes(q, registry, resourceType, query, matches, restrict);
   const elements = query._elements?.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
   return { matches, included, nextCursor, total, elements };
 }
@@ -393,7 +398,7 @@ function decodeCursor(text: string, length: number): unknown[] {
   throw badRequest('_cursor is not valid for this search (use the next link exactly as returned)');
 }
 
-async function includes(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, matches: SearchMatch[]): Promise<SearchMatch[]> {
+async function includes(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, matches: SearchMatch[], restrict?: Restriction): Promise<SearchMatch[]> {
   const specs = [...(query._include ?? []).map((s) => ({ s, rev: false })), ...(query._revinclude ?? []).map((s) => ({ s, rev: true }))];
   if (specs.length === 0 || matches.length === 0) return [];
   const rids = matches.map((m) => m.rid);
@@ -404,27 +409,33 @@ async function includes(q: Queryable, registry: SearchRegistry, resourceType: st
     if (extra !== undefined || !sourceType || !code) throw badRequest(`_${rev ? 'rev' : ''}include must be SourceType:parameter[:TargetType], got ${JSON.stringify(s)}`);
     const p = registry.get(sourceType, code);
     if (!p || p.type !== 'reference') throw badRequest(`${sourceType}:${code} is not a reference search parameter`);
+    const isql = new Sql();
+    const ridsParam = isql.bind(rids);
+    const paramId = isql.bind(p.id);
     let rows;
     if (!rev) {
       if (sourceType !== resourceType) throw badRequest(`_include=${s}: the source type must be ${resourceType}`);
+      const hidden = restrict?.((v) => isql.bind(v), 't');
       rows = await q.query<{ rid: number; content: string }>(
         `SELECT t.rid, v.content::text AS content FROM resource t
          JOIN resource_version v ON v.rid = t.rid AND v.version_id = t.version_id
          WHERE NOT t.deleted AND (t.resource_type, t.id) IN (
-           SELECT target_type, target_id FROM idx_reference WHERE rid = ANY($1::bigint[]) AND param = $2 ${targetType ? 'AND target_type = $3' : ''})
+           SELECT target_type, target_id FROM idx_reference WHERE rid = ANY(${ridsParam}::bigint[]) AND param = ${paramId} ${targetType ? `AND target_type = ${isql.bind(targetType)}` : ''})
+           ${hidden ? `AND ${hidden}` : ''}
          LIMIT ${MAX_INCLUDES}`,
-        targetType ? [rids, p.id, targetType] : [rids, p.id],
+        isql.params,
       );
     } else {
       if (targetType && targetType !== resourceType) continue;
+      const hidden = restrict?.((v) => isql.bind(v), 's');
       rows = await q.query<{ rid: number; content: string }>(
         `SELECT s.rid, v.content::text AS content FROM idx_reference ref
          JOIN resource s ON s.rid = ref.rid AND NOT s.deleted
          JOIN resource_version v ON v.rid = s.rid AND v.version_id = s.version_id
-         JOIN resource m ON m.rid = ANY($1::bigint[]) AND m.resource_type = ref.target_type AND m.id = ref.target_id
-         WHERE ref.param = $2
+         JOIN resource m ON m.rid = ANY(${ridsParam}::bigint[]) AND m.resource_type = ref.target_type AND m.id = ref.target_id
+         WHERE ref.param = ${paramId} ${hidden ? `AND ${hidden}` : ''}
          LIMIT ${MAX_INCLUDES}`,
-        [rids, p.id],
+        isql.params,
       );
     }
     for (const row of rows.rows) {

@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Bundle, BundleEntry, BundleLink, CompartmentDefinition, Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
+import type { AccessContext } from '../auth/actor.ts';
+import type { FhirGuard } from '../auth/guard.ts';
 import { assertNoBundleReferences, processBundle, type BundleOptions } from './bundle.ts';
 import { isResourceType, loadDefinitions } from './definitions.ts';
 import { badRequest, notFound, preconditionFailed } from './outcome.ts';
@@ -19,12 +21,19 @@ export interface SearchBundleOptions {
   linkPath?: string;
 }
 
+/**
+ * Every method takes an optional AccessContext. With one (every HTTP request), the guard checks
+ * role, scopes and patient relationship and appends the audit entry in the same transaction.
+ * Without one, the caller is the platform itself (seeding, CLI import) and nothing is checked.
+ */
 export class FhirService {
+  guard?: FhirGuard;
+
   private constructor(
     readonly repo: FhirRepository,
     readonly registry: SearchRegistry,
     readonly fhirBase: string,
-    private readonly compartment: Map<string, number[]>,
+    readonly compartment: Map<string, number[]>,
   ) {}
 
   static async create(db: Db, baseUrl: string): Promise<FhirService> {
@@ -49,37 +58,66 @@ export class FhirService {
     if (!ID_PATTERN.test(id)) throw badRequest(`"${id}" is not a valid resource id (1–64 of A–Z a–z 0–9 - .)`);
   }
 
-  async create(type: string, body: unknown, opts: { ifNoneExist?: string } = {}, tx?: Queryable): Promise<WriteResult> {
+  private guarded(ctx: AccessContext | undefined): FhirGuard | undefined {
+    return ctx && this.guard ? this.guard : undefined;
+  }
+
+  async create(type: string, body: unknown, opts: { ifNoneExist?: string } = {}, tx?: Queryable, ctx?: AccessContext): Promise<WriteResult> {
     this.assertType(type);
     if (typeof body !== 'object' || body === null || (body as Resource).resourceType !== type) {
       throw badRequest(`The body must be a ${type} resource`, ['resourceType']);
     }
-    assertNoBundleReferences(body as Resource);
+    const g = this.guarded(ctx);
+    g?.assertAction(ctx!, 'create', type);
+    let input = body as Resource;
+    assertNoBundleReferences(input);
+    if (g) input = g.prepareCreate(ctx!, input);
     return this.repo.within(tx, async (q) => {
       if (opts.ifNoneExist) {
-        const existing = await this.conditionalMatches(q, type, new URLSearchParams(opts.ifNoneExist));
+        const existing = await this.conditionalMatches(q, type, new URLSearchParams(opts.ifNoneExist), ctx);
         if (existing.length > 1) throw preconditionFailed(`If-None-Exist "${opts.ifNoneExist}" matched ${existing.length} resources`);
         if (existing.length === 1) return { resource: existing[0], created: false };
       }
-      const resource = await this.repo.create(body as Resource, q);
-      await this.repo.assertReferencesExist(q, [resource]);
-      return { resource, created: true };
+      const prepared = this.repo.prepareCreate(input);
+      const outcome = g ? await g.assertWritable(q, ctx!, prepared.resource, prepared.rows, new Set(type === 'Patient' ? [prepared.resource.id!] : [])) : undefined;
+      await this.repo.insertPrepared(q, [prepared]);
+      await this.repo.assertReferencesExist(q, [prepared.resource]);
+      await g?.record(q, ctx!, { action: 'create', outcome: 'success', resourceType: type, resourceId: prepared.resource.id, patientIds: outcome!.patients, breakGlass: outcome!.viaBreakGlass });
+      return { resource: prepared.resource, created: true };
     });
   }
 
-  async read(type: string, id: string, tx?: Queryable): Promise<Resource> {
+  async read(type: string, id: string, tx?: Queryable, ctx?: AccessContext): Promise<Resource> {
     this.assertType(type);
     this.assertId(id);
-    return this.repo.read(type, id, tx);
+    const g = this.guarded(ctx);
+    if (!g) return this.repo.read(type, id, tx);
+    g.assertAction(ctx!, 'read', type);
+    return this.repo.within(tx, async (q) => {
+      const stored = await this.repo.readStored(type, id, q);
+      const outcome = await g.assertReadable(q, ctx!, stored);
+      await g.record(q, ctx!, { action: 'read', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
+      return stored.resource;
+    });
   }
 
-  async vread(type: string, id: string, versionId: string): Promise<Resource> {
+  async vread(type: string, id: string, versionId: string, ctx?: AccessContext): Promise<Resource> {
     this.assertType(type);
     this.assertId(id);
-    return this.repo.vread(type, id, versionId);
+    const g = this.guarded(ctx);
+    if (!g) return this.repo.vread(type, id, versionId);
+    g.assertAction(ctx!, 'read', type);
+    return this.repo.within(undefined, async (q) => {
+      const resource = await this.repo.vread(type, id, versionId, q);
+      const rows = this.repo.prepareIndexOnly(resource);
+      const outcome = await g.assertWritable(q, ctx!, resource, rows, new Set()); // same patient rule as for its current form
+      await g.record(q, ctx!, { action: 'read', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { versionId } });
+      return resource;
+    });
   }
 
-  async update(type: string, id: string, body: unknown, opts: { ifMatch?: string } = {}, tx?: Queryable): Promise<WriteResult> {
+  /** opts.deferReferences: the caller (a transaction bundle) checks references once at its end. */
+  async update(type: string, id: string, body: unknown, opts: { ifMatch?: string; deferReferences?: boolean } = {}, tx?: Queryable, ctx?: AccessContext): Promise<WriteResult> {
     this.assertType(type);
     this.assertId(id);
     if (typeof body !== 'object' || body === null) throw badRequest('The body must be a JSON object holding one FHIR resource');
@@ -87,50 +125,83 @@ export class FhirService {
     if (r.resourceType !== type) throw badRequest(`resourceType "${r.resourceType}" does not match the URL's type "${type}"`, ['resourceType']);
     if (r.id !== id) throw badRequest(`The resource id (${JSON.stringify(r.id ?? null)}) must equal the id in the URL (${id})`, ['id']);
     assertNoBundleReferences(r);
+    const g = this.guarded(ctx);
+    g?.assertAction(ctx!, 'update', type);
     return this.repo.within(tx, async (q) => {
+      let outcome: { patients: string[]; viaBreakGlass: boolean } | undefined;
+      if (g) {
+        const existing = await this.repo.readStored(type, id, q).catch(() => undefined);
+        if (existing) await g.assertReadable(q, ctx!, existing);
+        else g.assertAction(ctx!, 'create', type);
+        const input = existing ? r : g.prepareCreate(ctx!, r);
+        outcome = await g.assertWritable(q, ctx!, input, this.repo.prepareIndexOnly(input), new Set(!existing && type === 'Patient' ? [id] : []));
+      }
       const result = await this.repo.update(r, opts, q);
-      await this.repo.assertReferencesExist(q, [result.resource]);
+      if (!opts.deferReferences) await this.repo.assertReferencesExist(q, [result.resource]);
+      await g?.record(q, ctx!, { action: result.created ? 'create' : 'update', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome!.patients, breakGlass: outcome!.viaBreakGlass });
       return result;
     });
   }
 
   /** PUT Type?search: 0 matches → create, 1 → update it, more → 412. */
-  async conditionalUpdate(type: string, query: URLSearchParams, body: unknown, tx?: Queryable): Promise<WriteResult> {
+  async conditionalUpdate(type: string, query: URLSearchParams, body: unknown, tx?: Queryable, ctx?: AccessContext): Promise<WriteResult> {
     this.assertType(type);
     return this.repo.within(tx, async (q) => {
-      const matches = await this.conditionalMatches(q, type, query);
+      const matches = await this.conditionalMatches(q, type, query, ctx);
       if (matches.length > 1) throw preconditionFailed(`Conditional update matched ${matches.length} resources`);
+      const r = body as Resource;
       if (matches.length === 0) {
-        const r = body as Resource;
-        if (r?.id) return this.update(type, r.id, body, {}, q);
-        return this.create(type, body, {}, q);
+        if (r?.id) return this.update(type, r.id, body, {}, q, ctx);
+        return this.create(type, body, {}, q, ctx);
       }
       const target = matches[0];
-      const r = body as Resource;
       if (r?.id && r.id !== target.id) throw badRequest(`The resource id ${r.id} differs from the matched ${type}/${target.id}`);
-      return this.update(type, target.id!, { ...r, id: target.id }, {}, q);
+      return this.update(type, target.id!, { ...r, id: target.id }, {}, q, ctx);
     });
   }
 
-  async delete(type: string, id: string, tx?: Queryable): Promise<void> {
+  async delete(type: string, id: string, tx?: Queryable, ctx?: AccessContext): Promise<void> {
     this.assertType(type);
     this.assertId(id);
-    await this.repo.delete(type, id, tx);
+    const g = this.guarded(ctx);
+    g?.assertAction(ctx!, 'delete', type);
+    await this.repo.within(tx, async (q) => {
+      let patients: string[] = [];
+      if (g) {
+        const existing = await this.repo.readStored(type, id, q).catch(() => undefined);
+        if (existing) patients = (await g.assertReadable(q, ctx!, existing)).patients;
+      }
+      await this.repo.delete(type, id, q);
+      await g?.record(q, ctx!, { action: 'delete', outcome: 'success', resourceType: type, resourceId: id, patientIds: patients });
+    });
   }
 
   /** Up to two matches of a conditional search (enough to tell none / one / many). */
-  async conditionalMatches(q: Queryable, type: string, query: URLSearchParams): Promise<Resource[]> {
+  async conditionalMatches(q: Queryable, type: string, query: URLSearchParams, ctx?: AccessContext): Promise<Resource[]> {
     const params = toQueryParams(query);
     if (Object.keys(params).length === 0) throw badRequest('A conditional request needs search criteria');
     params._count = ['2'];
-    const result = await search(q, this.registry, type, params);
+    const g = this.guarded(ctx);
+    const result = await search(q, this.registry, type, params, g?.restriction(ctx!));
     return result.matches.map((m) => parseStored(m.content));
   }
 
-  async searchBundle(type: string, query: URLSearchParams, tx?: Queryable, opts: SearchBundleOptions = {}): Promise<Bundle> {
+  async searchBundle(type: string, query: URLSearchParams, tx?: Queryable, opts: SearchBundleOptions = {}, ctx?: AccessContext): Promise<Bundle> {
     this.assertType(type);
     const params = toQueryParams(query);
-    const result = await search(tx ?? this.db, this.registry, type, params);
+    const g = this.guarded(ctx);
+    g?.assertAction(ctx!, 'search', type);
+    const run = async (q: Queryable) => {
+      const result = await search(q, this.registry, type, params, g?.restriction(ctx!));
+      if (g) {
+        const all = [...result.matches, ...result.included];
+        const parsed = new Map(all.map((m) => [m.rid, JSON.parse(m.content) as Resource]).map(([rid, r]) => [rid as number, { type: (r as Resource).resourceType, id: (r as Resource).id! }]));
+        const patients = await g.patientsOfRows(q, all, parsed);
+        await g.record(q, ctx!, { action: 'search', outcome: 'success', resourceType: type, patientIds: patients, detail: { query: query.toString().slice(0, 2000), matches: result.matches.length } });
+      }
+      return result;
+    };
+    const result = g ? await this.repo.within(tx, run) : await run(tx ?? this.db);
     const linkPath = opts.linkPath ?? type;
     const links: BundleLink[] = [{ relation: 'self', url: this.link(linkPath, query) }];
     if (result.nextCursor) {
@@ -149,9 +220,23 @@ export class FhirService {
     return processBundle(this, bundle, opts);
   }
 
-  async historyBundle(opts: { type?: string; id?: string; query: URLSearchParams }): Promise<Bundle> {
+  async historyBundle(opts: { type?: string; id?: string; query: URLSearchParams }, ctx?: AccessContext): Promise<Bundle> {
     if (opts.type) this.assertType(opts.type);
     if (opts.id) this.assertId(opts.id);
+    const g = this.guarded(ctx);
+    if (g && opts.id) {
+      // Instance history: whoever may read the resource may read its versions.
+      g.assertAction(ctx!, 'read', opts.type!);
+      await this.repo.within(undefined, async (q) => {
+        const stored = await this.repo.readStored(opts.type!, opts.id!, q).catch(() => undefined);
+        const outcome = stored ? await g.assertReadable(q, ctx!, stored) : { patients: [], viaBreakGlass: false };
+        if (!stored) g.assertHistoryAllowed(ctx!, opts.type);
+        await g.record(q, ctx!, { action: 'read', outcome: 'success', resourceType: opts.type, resourceId: opts.id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { history: true } });
+      });
+    } else if (g) {
+      g.assertHistoryAllowed(ctx!, opts.type);
+      await g.record(this.db, ctx!, { action: 'search', outcome: 'success', resourceType: opts.type, detail: { history: true } });
+    }
     const countText = opts.query.get('_count');
     if (countText !== null && !/^\d+$/.test(countText)) throw badRequest('_count must be a whole number');
     const count = Math.min(Number(countText ?? 50) || 50, 1000);
@@ -192,9 +277,12 @@ export class FhirService {
    * Patient/$everything: the patient, every resource in their compartment (R4 CompartmentDefinition),
    * and the resources those point at (practitioners, organizations, ...), in pages of _count.
    */
-  async everything(patientId: string, query: URLSearchParams): Promise<Bundle> {
+  async everything(patientId: string, query: URLSearchParams, ctx?: AccessContext): Promise<Bundle> {
     this.assertId(patientId);
-    await this.read('Patient', patientId);
+    await this.read('Patient', patientId, undefined, ctx);
+    if (ctx && this.guard) {
+      await this.guard.record(this.db, ctx, { action: 'export', outcome: 'success', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { operation: '$everything' } });
+    }
     const countText = query.get('_count');
     if (countText !== null && !/^\d+$/.test(countText)) throw badRequest('_count must be a whole number');
     const count = Math.min(Number(countText ?? 1000) || 1000, 5000);

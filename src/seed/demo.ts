@@ -131,7 +131,12 @@ export interface DemoSummary {
   practitioners: number;
   patients: number;
   total: number;
+  /** Server ids of what was created: facilities by key, practitioners and patients in order. */
+  ids: { organizations: Record<string, string>; practitioners: string[]; patients: string[] };
 }
+
+export const DEMO_SITE_KEYS = SITES.map((s) => s.key);
+export const DEMO_PRACTITIONER_SITES = PRACTITIONERS.map((p) => p.site);
 
 /** Builds the demo network as one transaction bundle (ids resolved by the server). */
 export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
@@ -282,9 +287,17 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
 /** Loads the demo network; returns what was created. */
 export async function seedDemo(fhir: FhirService, patientCount = 50): Promise<DemoSummary> {
   const bundle = buildDemoBundle(patientCount);
-  await fhir.processBundle(bundle, { returnMinimal: true });
-  const count = (t: string) => bundle.entry!.filter((e) => e.resource?.resourceType === t).length;
-  return { organizations: count('Organization'), practitioners: count('Practitioner'), patients: count('Patient'), total: bundle.entry!.length };
+  const response = await fhir.processBundle(bundle, { returnMinimal: true });
+  const idsOf = (t: string) =>
+    bundle.entry!.flatMap((e, i) => (e.resource?.resourceType === t ? [response.entry![i].response!.location!.split('/')[1]] : []));
+  const orgIds = idsOf('Organization');
+  return {
+    organizations: orgIds.length,
+    practitioners: idsOf('Practitioner').length,
+    patients: idsOf('Patient').length,
+    total: bundle.entry!.length,
+    ids: { organizations: Object.fromEntries(SITES.map((s, i) => [s.key, orgIds[i]])), practitioners: idsOf('Practitioner'), patients: idsOf('Patient') },
+  };
 }
 
 /** True when the store holds no resources at all. */

@@ -11,7 +11,7 @@ const identifierQuery = z.object({
 });
 
 export async function terminologyRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/api/terminology/identifier-check', async (req, reply) => {
+  app.get('/api/terminology/identifier-check', { config: { access: 'authenticated' } }, async (req, reply) => {
     const parsed = identifierQuery.safeParse(req.query);
     if (!parsed.success) {
       return reply.code(400).type('application/problem+json').send({

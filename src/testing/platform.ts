@@ -3,23 +3,40 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../config.ts';
 import { buildPlatform, type Platform } from '../server.ts';
+import type { Role } from '../auth/policy.ts';
+import type { TokenClaims } from '../auth/tokens.ts';
 import { createTestDb, type DbKind, type TestDb } from './databases.ts';
 
 export interface TestPlatform extends Platform {
   testDb: TestDb;
+  /** An integration-system token (unrestricted FHIR access): what `call` sends by default. */
+  token: string;
+  /** A token for any role, as `cauyte token issue` would print it. */
+  tokenFor(role: Role, claims?: Partial<TokenClaims>): Promise<string>;
   /** Listens on a free loopback port; returns the base URL. */
   listen(): Promise<string>;
 }
 
+export const TEST_SECRET = 'test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz';
+
 export async function startTestPlatform(kind: DbKind, env: Record<string, string> = {}): Promise<TestPlatform> {
   const testDb = await createTestDb(kind);
   const port = await freePort();
-  const config = loadConfig({ LOG_LEVEL: 'silent', CAUYTE_DATA_DIR: '/nonexistent', PORT: String(port), ...env });
+  const config = loadConfig({ LOG_LEVEL: 'silent', CAUYTE_DATA_DIR: '/nonexistent', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
   const platform = await buildPlatform(config, { db: testDb.db, logger: false });
   let baseUrl: string | undefined;
+  let n = 0;
+  const tokenFor = async (role: Role, claims: Partial<TokenClaims> = {}) => {
+    const account = await platform.accounts.create({ username: `t-${role.replace(/_/g, '-')}-${++n}-${Date.now() % 100000}`, displayName: role, kind: 'service', roles: [{ role, organizationId: claims.org ?? '' }] });
+    const scope = claims.scope ?? (role === 'integration' ? 'system/*.read system/*.write' : role === 'citizen' ? 'patient/*.read' : 'user/*.read user/*.write');
+    return (await platform.tokens.issue({ sub: account.id, role, scope, ...claims })).token;
+  };
+  const token = await tokenFor('integration');
   return {
     ...platform,
     testDb,
+    token,
+    tokenFor,
     async listen() {
       if (!baseUrl) {
         await platform.app.listen({ port, host: '127.0.0.1' });
@@ -42,12 +59,17 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Sends JSON through Fastify's inject (no network) and returns status, headers and parsed body. */
-export async function call<T = any>(p: Platform, method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+/**
+ * Sends JSON through Fastify's inject (no network) and returns status, headers and parsed body.
+ * Sends the platform's integration token unless headers.authorization is given ('' = none).
+ */
+export async function call<T = any>(p: Platform & { token?: string }, method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  const h: Record<string, string> = { ...(p.token ? { authorization: `Bearer ${p.token}` } : {}), ...headers };
+  if (h.authorization === '') delete h.authorization;
   const res = await p.app.inject({
     method: method as 'GET',
     url,
-    headers: body !== undefined ? { 'content-type': 'application/fhir+json', ...headers } : headers,
+    headers: body !== undefined ? { 'content-type': 'application/fhir+json', ...h } : h,
     payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   let json: T | undefined;

@@ -1,0 +1,254 @@
+/**
+ * The audit trail (nhật ký truy cập). Entries are appended inside the transaction of the action
+ * they record, so no committed action escapes it. A sealer then links committed entries into a
+ * hash chain in the order it seals them: hash = HMAC(server secret, prev_hash + canonical row).
+ * Changing, inserting or deleting a sealed row breaks the chain at that row, and without the
+ * secret nobody can recompute it; `cauyte audit verify` walks the chain and names the first bad row.
+ */
+import type { AuditEvent } from '@medplum/fhirtypes';
+import type { Db, Queryable } from '../db/db.ts';
+import type { ServerSecret } from '../auth/secret.ts';
+
+export interface AuditEntry {
+  accountId?: string;
+  username?: string;
+  role?: string;
+  organizationId?: string;
+  clientId?: string;
+  action: string;
+  outcome: 'success' | 'denied' | 'failure';
+  resourceType?: string;
+  resourceId?: string;
+  patientIds?: string[];
+  reason?: string;
+  breakGlass?: boolean;
+  ip?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditRow {
+  id: number;
+  at: Date;
+  account_id: string | null;
+  username: string | null;
+  role: string | null;
+  organization_id: string | null;
+  client_id: string | null;
+  action: string;
+  outcome: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  patient_ids: string[];
+  reason: string | null;
+  break_glass: boolean;
+  ip: string | null;
+  detail: Record<string, unknown> | null;
+  chain_pos: number | null;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  unsealed: number;
+  /** The first entry that does not fit the chain, and why. */
+  firstBad?: { id: number | null; chainPos: number; problem: string };
+}
+
+const GENESIS = '0'.repeat(64);
+const SEAL_LOCK = 4_242_003;
+
+/** The row's content, in a fixed key order, as the HMAC input. */
+function canonical(r: AuditRow): string {
+  return JSON.stringify([
+    r.id, new Date(r.at).toISOString(), r.account_id, r.username, r.role, r.organization_id, r.client_id, r.action, r.outcome,
+    r.resource_type, r.resource_id, [...(r.patient_ids ?? [])], r.reason, r.break_glass, r.ip, r.detail ?? null, r.chain_pos,
+  ]);
+}
+
+export class AuditLog {
+  private timer?: NodeJS.Timeout;
+  private sealing?: Promise<number>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly secret: ServerSecret,
+  ) {}
+
+  async append(q: Queryable, e: AuditEntry): Promise<void> {
+    await q.query(
+      `INSERT INTO audit_log (account_id, username, role, organization_id, client_id, action, outcome, resource_type, resource_id, patient_ids, reason, break_glass, ip, detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14::jsonb)`,
+      [
+        e.accountId ?? null, e.username ?? null, e.role ?? null, e.organizationId ?? null, e.clientId ?? null, e.action, e.outcome,
+        e.resourceType ?? null, e.resourceId ?? null, [...new Set(e.patientIds ?? [])], e.reason ?? null, e.breakGlass ?? false,
+        e.ip ?? null, e.detail ? JSON.stringify(e.detail) : null,
+      ],
+    );
+  }
+
+  /** Appends outside any other transaction (sign-in failures, denials). */
+  async record(e: AuditEntry): Promise<void> {
+    await this.append(this.db, e);
+  }
+
+  /** Links every committed, unsealed entry into the chain. Returns how many were sealed. */
+  seal(): Promise<number> {
+    // One sealing at a time in this process; the advisory lock covers other processes.
+    this.sealing ??= this.sealOnce().finally(() => {
+      this.sealing = undefined;
+    });
+    return this.sealing;
+  }
+
+  private async sealOnce(): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
+      const head = (await tx.query<{ chain_pos: number; hash: string }>('SELECT chain_pos, hash FROM audit_head WHERE id = 1')).rows[0];
+      let pos = head?.chain_pos ?? 0;
+      let prev = head?.hash ?? GENESIS;
+      const rows = (await tx.query<AuditRow>('SELECT * FROM audit_log WHERE chain_pos IS NULL ORDER BY id LIMIT 5000')).rows;
+      if (rows.length === 0) return 0;
+      const ids: number[] = [];
+      const positions: number[] = [];
+      const prevs: string[] = [];
+      const hashes: string[] = [];
+      for (const r of rows) {
+        pos += 1;
+        const sealed = { ...r, chain_pos: pos };
+        const hash = this.secret.hmac(prev + canonical(sealed));
+        ids.push(r.id);
+        positions.push(pos);
+        prevs.push(prev);
+        hashes.push(hash);
+        prev = hash;
+      }
+      await tx.query(
+        `UPDATE audit_log a SET chain_pos = x.pos, prev_hash = x.prev, hash = x.hash
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS x(id, pos, prev, hash) WHERE a.id = x.id`,
+        [ids, positions, prevs, hashes],
+      );
+      const headMac = this.secret.hmac(`head:${pos}:${prev}`);
+      await tx.query(
+        `INSERT INTO audit_head (id, chain_pos, hash) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET chain_pos = EXCLUDED.chain_pos, hash = EXCLUDED.hash`,
+        [pos, `${prev}.${headMac}`],
+      );
+      return rows.length;
+    });
+  }
+
+  /** Seals in the background every intervalMs. */
+  start(intervalMs = 500): void {
+    this.timer = setInterval(() => {
+      this.seal().catch(() => undefined);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.sealing?.catch(() => undefined);
+  }
+
+  /** Walks the whole chain in order and reports the first entry that does not fit. */
+  async verify(): Promise<VerifyResult> {
+    const head = (await this.db.query<{ chain_pos: number; hash: string }>('SELECT chain_pos, hash FROM audit_head WHERE id = 1')).rows[0];
+    const unsealed = (await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE chain_pos IS NULL')).rows[0].n;
+    let prev = GENESIS;
+    let expectedPos = 1;
+    let checked = 0;
+    const PAGE = 5000;
+    for (;;) {
+      const rows = (await this.db.query<AuditRow>('SELECT * FROM audit_log WHERE chain_pos >= $1 ORDER BY chain_pos LIMIT $2', [expectedPos, PAGE])).rows;
+      for (const r of rows) {
+        if (r.chain_pos !== expectedPos) {
+          return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: expectedPos, problem: `entry at chain position ${expectedPos} is missing (deleted); the next present entry is id ${r.id} at position ${r.chain_pos}` } };
+        }
+        if (r.prev_hash !== prev) {
+          return { ok: false, checked, unsealed, firstBad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} does not link to the entry before it (inserted or re-chained)` } };
+        }
+        const hash = this.secret.hmac(prev + canonical(r));
+        if (hash !== r.hash) {
+          return { ok: false, checked, unsealed, firstBad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} was changed after it was sealed` } };
+        }
+        prev = r.hash;
+        expectedPos++;
+        checked++;
+      }
+      if (rows.length < PAGE) break;
+    }
+    const headPos = head?.chain_pos ?? 0;
+    if (head) {
+      const [headHash, mac] = head.hash.split('.');
+      if (mac !== this.secret.hmac(`head:${headPos}:${headHash}`)) {
+        return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: headPos, problem: 'the chain head record was altered' } };
+      }
+      if (headPos !== checked || headHash !== prev) {
+        return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: checked + 1, problem: `the chain ends at position ${checked} but was sealed up to ${headPos}: the last entries were deleted` } };
+      }
+    } else if (checked > 0) {
+      return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: 0, problem: 'the chain head record is missing' } };
+    }
+    return { ok: true, checked, unsealed };
+  }
+
+  /** Entries about one patient's record, newest first: who, when, what, why. */
+  async forPatient(patientId: string, limit = 200): Promise<AuditRow[]> {
+    return (await this.db.query<AuditRow>('SELECT * FROM audit_log WHERE patient_ids @> ARRAY[$1]::text[] ORDER BY id DESC LIMIT $2', [patientId, limit])).rows;
+  }
+
+  async list(opts: { limit: number; before?: number; accountId?: string; patientId?: string; action?: string; outcome?: string; breakGlass?: boolean }): Promise<AuditRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (opts.before) where.push(`id < $${params.push(opts.before)}`);
+    if (opts.accountId) where.push(`account_id = $${params.push(opts.accountId)}`);
+    if (opts.patientId) where.push(`patient_ids @> ARRAY[$${params.push(opts.patientId)}]::text[]`);
+    if (opts.action) where.push(`action = $${params.push(opts.action)}`);
+    if (opts.outcome) where.push(`outcome = $${params.push(opts.outcome)}`);
+    if (opts.breakGlass) where.push('break_glass');
+    return (await this.db.query<AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${Math.min(Math.max(1, opts.limit), 1000)}`, params)).rows;
+  }
+}
+
+const ACTION_CODES: Record<string, { code: string; display: string; subtype?: string }> = {
+  read: { code: 'R', display: 'Read', subtype: 'read' },
+  search: { code: 'E', display: 'Execute', subtype: 'search-type' },
+  create: { code: 'C', display: 'Create', subtype: 'create' },
+  update: { code: 'U', display: 'Update', subtype: 'update' },
+  delete: { code: 'D', display: 'Delete', subtype: 'delete' },
+  export: { code: 'R', display: 'Read', subtype: 'export' },
+};
+
+/** An audit row as a FHIR R4 AuditEvent. */
+export function toAuditEvent(r: AuditRow): AuditEvent {
+  const a = ACTION_CODES[r.action];
+  const login = r.action.startsWith('login') || r.action === 'logout';
+  return {
+    resourceType: 'AuditEvent',
+    id: String(r.id),
+    type: login
+      ? { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110114', display: 'User Authentication' }
+      : { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    ...(a?.subtype ? { subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: a.subtype }] } : {}),
+    ...(a ? { action: a.code as AuditEvent['action'] } : login ? { action: 'E' as const } : {}),
+    recorded: new Date(r.at).toISOString(),
+    outcome: r.outcome === 'success' ? '0' : r.outcome === 'denied' ? '4' : '8',
+    ...(r.outcome !== 'success' ? { outcomeDesc: r.outcome === 'denied' ? 'Access denied' : 'Failed' } : {}),
+    ...(r.reason ? { purposeOfEvent: [{ text: r.reason, ...(r.break_glass ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'ETREAT', display: 'Emergency Treatment' }] } : {}) }] } : {}),
+    agent: [
+      {
+        requestor: true,
+        who: r.account_id ? { identifier: { system: 'https://fhir.cauyte.vn/sid/account', value: r.account_id }, display: r.username ?? undefined } : { display: r.client_id ?? 'anonymous' },
+        ...(r.role ? { role: [{ text: r.role }] } : {}),
+        ...(r.ip ? { network: { address: r.ip, type: '2' as const } } : {}),
+      },
+    ],
+    source: { observer: { display: 'Cầu Y Tế' }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    entity: [
+      ...(r.resource_type ? [{ what: { reference: r.resource_id ? `${r.resource_type}/${r.resource_id}` : undefined, display: r.resource_type } }] : []),
+      ...r.patient_ids.map((p) => ({ what: { reference: `Patient/${p}` }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' } })),
+    ],
+  } as AuditEvent;
+}

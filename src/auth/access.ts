@@ -1,0 +1,249 @@
+/**
+ * Relationship-based access to patient data, consent and break-the-glass.
+ *
+ * A clinician reaches patient P when (P is in their care OR P consented to sharing with their
+ * facility) AND P has not withdrawn sharing with their facility — or when they hold an active
+ * break-the-glass grant for P. "In their care" comes from the care_relationship table, which
+ * this module keeps in step with the resources it is derived from (Patient.managingOrganization
+ * and generalPractitioner, Encounter, Appointment, ServiceRequest, CareTeam, EpisodeOfCare
+ * participants) inside the same write transaction. A citizen reaches only their own compartment.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consent, Reference, Resource } from '@medplum/fhirtypes';
+import type { Db, Queryable } from '../db/db.ts';
+import { DIRECTORY_TYPES, POLICY, fhirAllowed, type FhirAction, type ResourceKind } from './policy.ts';
+import type { Actor } from './actor.ts';
+import { scopeAllows } from './scopes.ts';
+import type { HistoryEntry } from '../fhir/repository.ts';
+import type { SearchRegistry } from '../fhir/searchparams.ts';
+
+export class AccessDenied extends Error {
+  constructor(
+    message: string,
+    readonly status: 401 | 403 = 403,
+    /** True when a break-the-glass grant would open this patient's record. */
+    readonly breakGlassPossible = false,
+    readonly patientId?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PatientAccess {
+  allowed: boolean;
+  viaBreakGlass: boolean;
+}
+
+const ref = (r: Reference | undefined, type: string): string | undefined => {
+  const m = r?.reference ? new RegExp(`^${type}/([A-Za-z0-9\\-.]{1,64})$`).exec(r.reference) : null;
+  return m?.[1];
+};
+
+export class AccessControl {
+  /** Resource types in the Patient compartment, and the parameter ids linking each to its patient. */
+  readonly compartmentTypes: Set<string>;
+  readonly compartmentParamIds: number[];
+
+  constructor(
+    private readonly db: Db,
+    registry: SearchRegistry,
+    compartment: Map<string, number[]>,
+    readonly breakGlassMinutes = 60,
+  ) {
+    this.compartmentTypes = new Set([...compartment.keys(), 'Patient']);
+    this.compartmentParamIds = [...compartment.values()].flat();
+    void registry;
+  }
+
+  kindOf(resourceType: string): ResourceKind {
+    if (this.compartmentTypes.has(resourceType) || resourceType === 'Binary') return 'clinical';
+    if (DIRECTORY_TYPES.has(resourceType)) return 'directory';
+    return 'other';
+  }
+
+  /** Role policy and token scopes for an action on a type (before any patient is considered). */
+  assertAction(actor: Actor, action: FhirAction, resourceType: string): void {
+    if (actor.via === 'test') return;
+    if (!actor.role) throw new AccessDenied('Cần đăng nhập (authentication required)', 401);
+    if (actor.mfaPending) throw new AccessDenied('Cần xác thực hai lớp trước (complete two-factor sign-in first)', 401);
+    const kind = this.kindOf(resourceType);
+    if (!fhirAllowed(actor.role, action, resourceType, kind)) {
+      throw new AccessDenied(`Vai trò ${actor.role} không được phép ${action} ${resourceType} (role ${actor.role} may not ${action} ${resourceType})`);
+    }
+    if (actor.scopes && !scopeAllows(actor.scopes, action, resourceType)) {
+      throw new AccessDenied(`Token không có phạm vi cho ${action} ${resourceType} (token scope does not allow ${action} on ${resourceType})`);
+    }
+  }
+
+  /** Can this actor reach patient P's record right now? */
+  async patientAccess(q: Queryable, actor: Actor, patientId: string): Promise<PatientAccess> {
+    if (actor.via === 'test') return { allowed: true, viaBreakGlass: false };
+    const reach = actor.role ? POLICY[actor.role].clinicalReach : 'none';
+    if (actor.patientId) return { allowed: patientId === actor.patientId, viaBreakGlass: false }; // patient-context tokens and citizens
+    if (reach === 'all') return { allowed: true, viaBreakGlass: false };
+    if (reach !== 'relationship') return { allowed: false, viaBreakGlass: false };
+    const r = await q.query<{ related: boolean; permitted: boolean; denied: boolean; glass: boolean }>(
+      `SELECT
+         EXISTS (SELECT 1 FROM care_relationship WHERE patient_id = $1 AND (organization_id = $2 OR practitioner_id = $3)) AS related,
+         EXISTS (SELECT 1 FROM consent_state WHERE patient_id = $1 AND purpose = 'treatment' AND decision = 'permit' AND organization_id IN ($2, '*')) AS permitted,
+         EXISTS (SELECT 1 FROM consent_state WHERE patient_id = $1 AND purpose = 'treatment' AND decision = 'deny' AND organization_id = $2) AS denied,
+         EXISTS (SELECT 1 FROM break_glass WHERE patient_id = $1 AND account_id = $4 AND expires_at > now()) AS glass`,
+      [patientId, actor.organizationId ?? '', actor.practitionerId ?? '', actor.accountId ?? ''],
+    );
+    const { related, permitted, denied, glass } = r.rows[0];
+    const normal = (related || permitted) && !denied;
+    return { allowed: normal || glass, viaBreakGlass: !normal && glass };
+  }
+
+  /** The patients a resource belongs to (itself for a Patient; its compartment links otherwise). */
+  async patientsOfStored(q: Queryable, rid: number, resourceType: string, id: string): Promise<string[]> {
+    if (resourceType === 'Patient') return [id];
+    if (!this.compartmentTypes.has(resourceType)) return [];
+    const r = await q.query<{ target_id: string }>(
+      "SELECT DISTINCT target_id FROM idx_reference WHERE rid = $1 AND param = ANY($2::smallint[]) AND target_type = 'Patient'",
+      [rid, this.compartmentParamIds],
+    );
+    return r.rows.map((x) => x.target_id);
+  }
+
+  /** Patients named by the rows a write is about to index. */
+  patientsOfRows(resource: Resource, referenceRows: { param: number; targetType: string; targetId: string }[]): string[] {
+    if (resource.resourceType === 'Patient') return resource.id ? [resource.id] : [];
+    const ids = new Set(this.compartmentParamIds);
+    return [...new Set(referenceRows.filter((r) => r.targetType === 'Patient' && ids.has(r.param)).map((r) => r.targetId))];
+  }
+
+  /**
+   * A SQL predicate over resource rows (alias.rid, alias.resource_type, alias.id) keeping only
+   * what the actor may see; undefined when nothing needs hiding.
+   */
+  restriction(actor: Actor, bind: (v: unknown) => string, alias = 'r'): string | undefined {
+    if (actor.via === 'test') return undefined;
+    const reach = actor.role ? POLICY[actor.role].clinicalReach : 'none';
+    if (reach === 'all' && !actor.patientId) return undefined;
+    let accessible: string;
+    if (actor.patientId) accessible = `SELECT ${bind(actor.patientId)}::text`;
+    else if (reach === 'relationship') {
+      const org = bind(actor.organizationId ?? '');
+      accessible = `SELECT patient_id FROM care_relationship WHERE organization_id = ${org} OR practitioner_id = ${bind(actor.practitionerId ?? '')}
+        UNION SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'permit' AND organization_id IN (${org}, '*')
+        EXCEPT SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'deny' AND organization_id = ${org}
+        UNION SELECT patient_id FROM break_glass WHERE account_id = ${bind(actor.accountId ?? '')} AND expires_at > now()`;
+    } else accessible = 'SELECT NULL::text WHERE false';
+    const clinical = bind([...this.compartmentTypes, 'Binary']);
+    return `(${alias}.resource_type <> ALL(${clinical}::text[])
+      OR (${alias}.resource_type = 'Patient' AND ${alias}.id IN (${accessible}))
+      OR ${alias}.rid IN (SELECT rid FROM idx_reference WHERE param = ANY(${bind(this.compartmentParamIds)}::smallint[]) AND target_type = 'Patient' AND target_id IN (${accessible})))`;
+  }
+
+  /** Opens a time-limited emergency access to one patient's record, with a stated reason. */
+  async breakGlass(q: Queryable, actor: Actor, patientId: string, reason: string): Promise<{ id: string; expiresAt: Date }> {
+    const id = randomUUID();
+    const expiresAt = new Date(Date.now() + this.breakGlassMinutes * 60_000);
+    await q.query('INSERT INTO break_glass (id, account_id, patient_id, reason, expires_at) VALUES ($1, $2, $3, $4, $5)', [id, actor.accountId, patientId, reason, expiresAt]);
+    return { id, expiresAt };
+  }
+
+  /** Keeps care_relationship and consent_state in step with a write, in its transaction. */
+  readonly onWrite = async (q: Queryable, e: HistoryEntry & { rid: number }): Promise<void> => {
+    if (!DERIVED.has(e.resourceType)) return;
+    await q.query('DELETE FROM care_relationship WHERE source_rid = $1', [e.rid]);
+    await q.query('DELETE FROM consent_state WHERE source_rid = $1', [e.rid]);
+    if (e.deleted || !e.resource) return;
+    if (e.resourceType === 'Consent') {
+      const rows = consentRows(e.resource as Consent);
+      for (const c of rows) {
+        await q.query('INSERT INTO consent_state (source_rid, patient_id, organization_id, purpose, decision) VALUES ($1, $2, $3, $4, $5)', [e.rid, c.patientId, c.organizationId, c.purpose, c.decision]);
+      }
+      return;
+    }
+    const rels = await relationshipRows(q, e.resource);
+    for (const r of rels) {
+      await q.query('INSERT INTO care_relationship (source_rid, patient_id, organization_id, practitioner_id, kind) VALUES ($1, $2, $3, $4, $5)', [e.rid, r.patientId, r.organizationId ?? null, r.practitionerId ?? null, r.kind]);
+    }
+  };
+}
+
+const DERIVED = new Set(['Patient', 'Encounter', 'Appointment', 'ServiceRequest', 'CareTeam', 'EpisodeOfCare', 'Consent']);
+
+interface Rel {
+  patientId: string;
+  organizationId?: string;
+  practitionerId?: string;
+  kind: string;
+}
+
+/** The facility and practitioner behind a reference to Organization, Practitioner or PractitionerRole. */
+async function careParty(q: Queryable, r: Reference | undefined): Promise<{ organizationId?: string; practitionerId?: string } | undefined> {
+  const org = ref(r, 'Organization');
+  if (org) return { organizationId: org };
+  const prac = ref(r, 'Practitioner');
+  if (prac) return { practitionerId: prac };
+  const roleId = ref(r, 'PractitionerRole');
+  if (!roleId) return undefined;
+  const row = (await q.query<{ content: string }>(
+    `SELECT v.content::text AS content FROM resource x JOIN resource_version v ON v.rid = x.rid AND v.version_id = x.version_id
+     WHERE x.resource_type = 'PractitionerRole' AND x.id = $1 AND NOT x.deleted`,
+    [roleId],
+  )).rows[0];
+  if (!row) return undefined;
+  const pr = JSON.parse(row.content);
+  return { organizationId: ref(pr.organization, 'Organization'), practitionerId: ref(pr.practitioner, 'Practitioner') };
+}
+
+async function relationshipRows(q: Queryable, resource: Resource): Promise<Rel[]> {
+  const out: Rel[] = [];
+  const add = async (patientId: string | undefined, party: Reference | undefined, kind: string) => {
+    if (!patientId) return;
+    const p = await careParty(q, party);
+    if (p && (p.organizationId || p.practitionerId)) out.push({ patientId, ...p, kind });
+  };
+  const r = resource as any;
+  switch (resource.resourceType) {
+    case 'Patient':
+      await add(r.id, r.managingOrganization, 'registered');
+      for (const gp of r.generalPractitioner ?? []) await add(r.id, gp, 'gp');
+      break;
+    case 'Encounter': {
+      const pid = ref(r.subject, 'Patient');
+      await add(pid, r.serviceProvider, 'encounter');
+      for (const p of r.participant ?? []) await add(pid, p.individual, 'encounter');
+      break;
+    }
+    case 'Appointment': {
+      const patients = (r.participant ?? []).map((p: any) => ref(p.actor, 'Patient')).filter(Boolean);
+      for (const pid of patients) for (const p of r.participant ?? []) await add(pid, p.actor, 'appointment');
+      break;
+    }
+    case 'ServiceRequest': {
+      const pid = ref(r.subject, 'Patient');
+      await add(pid, r.requester, 'consultation');
+      for (const p of r.performer ?? []) await add(pid, p, 'consultation');
+      break;
+    }
+    case 'CareTeam': {
+      const pid = ref(r.subject, 'Patient');
+      for (const p of r.participant ?? []) await add(pid, p.member, 'care-team');
+      for (const o of r.managingOrganization ?? []) await add(pid, o, 'care-team');
+      break;
+    }
+    case 'EpisodeOfCare': {
+      const pid = ref(r.patient, 'Patient');
+      await add(pid, r.managingOrganization, 'episode');
+      await add(pid, r.careManager, 'episode');
+      break;
+    }
+  }
+  return out;
+}
+
+export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
+
+/** An active Consent's effect: permit or deny, per facility (or all), for treatment or research. */
+export function consentRows(c: Consent): { patientId: string; organizationId: string; purpose: 'treatment' | 'research'; decision: 'permit' | 'deny' }[] {
+  const patientId = ref(c.patient, 'Patient');
+  if (!patientId || c.status !== 'active' || !c.provision?.type) return [];
+  const research = c.scope?.coding?.some((x) => x.code === 'research') || c.provision.purpose?.some((p) => p.code === 'HRESCH');
+  const orgs = (c.provision.actor ?? []).map((a) => ref(a.reference, 'Organization')).filter((x): x is string => !!x);
+  return (orgs.length ? orgs : ['*']).map((organizationId) => ({ patientId, organizationId, purpose: research ? 'research' : 'treatment', decision: c.provision!.type! }));
+}

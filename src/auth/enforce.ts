@@ -1,0 +1,159 @@
+/**
+ * The single enforcement point. Every route must declare `config.access`; a route without one
+ * cannot even be registered. For every request:
+ *   1. authenticate: bearer token (JWT) or session cookie (+ CSRF token on state changes);
+ *   2. check the route's access rule against the policy table;
+ *   3. hand the FHIR service the AccessContext, which checks patient relationships and audits.
+ * Denials are answered 401/403 and appended to the audit trail.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditLog } from '../audit/audit.ts';
+import type { AccountService } from './accounts.ts';
+import { AccessDenied } from './access.ts';
+import type { AccessContext, Actor } from './actor.ts';
+import { actorFields } from './guard.ts';
+import { domainAllowed, type DomainAction } from './policy.ts';
+import { parseScopes } from './scopes.ts';
+import { SESSION_COOKIE, type SessionService } from './sessions.ts';
+import type { TokenService } from './tokens.ts';
+
+/**
+ * - 'public': no sign-in needed (sign-in itself, metadata, JWKS, the web app);
+ * - 'mfa-pending': a signed-in staff member who still owes the second factor (MFA endpoints);
+ * - 'authenticated': any fully signed-in actor;
+ * - 'fhir': any fully signed-in actor; the FHIR service then checks role, scopes and patient;
+ * - { domain }: an action from the policy table.
+ */
+export type RouteAccess = 'public' | 'mfa-pending' | 'authenticated' | 'fhir' | { domain: DomainAction };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    ctx: AccessContext;
+  }
+}
+
+export interface EnforcementOptions {
+  tokens: TokenService;
+  sessions: SessionService;
+  accounts: AccountService;
+  audit: AuditLog;
+  /** Loopback benchmarks only: every request acts as an unrestricted, unaudited system. */
+  authDisabled: boolean;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Registered before any route: refuses routes that declare no access rule. */
+export function requireAccessRules(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'HEAD') return; // Fastify's automatic HEAD twin of a GET route
+    if (!route.config?.access) throw new Error(`Route ${String(route.method)} ${route.url} has no access rule (config.access)`);
+  });
+}
+
+export function registerEnforcement(app: FastifyInstance, opts: EnforcementOptions): void {
+  app.decorateRequest('ctx', undefined as unknown as AccessContext);
+
+  app.addHook('onRequest', async (req) => {
+    req.ctx = { actor: opts.authDisabled ? { via: 'test' } : await authenticate(req, opts), ip: req.ip, purpose: purposeOf(req) };
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const rule = req.routeOptions.config?.access;
+    if (!rule) throw new AccessDenied('This route has no access rule');
+    enforceRule(req.ctx.actor, rule, req);
+  });
+}
+
+function purposeOf(req: FastifyRequest): string | undefined {
+  const p = req.headers['x-purpose-of-use'];
+  return typeof p === 'string' ? p.slice(0, 200) : undefined;
+}
+
+async function authenticate(req: FastifyRequest, opts: EnforcementOptions): Promise<Actor> {
+  const auth = req.headers.authorization;
+  if (auth) {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    if (!m) throw new AccessDenied('Authorization header must be "Bearer <token>"', 401);
+    const claims = await opts.tokens.verify(m[1]);
+    if (!claims) throw new AccessDenied('Token không hợp lệ hoặc đã hết hạn (invalid or expired token)', 401);
+    return {
+      via: 'bearer',
+      accountId: claims.sub,
+      role: claims.role,
+      organizationId: claims.org,
+      practitionerId: claims.practitioner,
+      patientId: claims.patient,
+      scopes: parseScopes(claims.scope).scopes,
+      clientId: claims.client_id,
+    };
+  }
+  const token = req.cookies?.[SESSION_COOKIE];
+  if (!token) return { via: 'none' };
+  const session = await opts.sessions.get(token);
+  if (!session) return { via: 'none' };
+  const account = await opts.accounts.get(session.accountId);
+  if (!account || account.disabled) return { via: 'none' };
+  if (!SAFE_METHODS.has(req.method) && req.headers['x-csrf-token'] !== session.csrfToken) {
+    throw new AccessDenied('Thiếu hoặc sai mã chống giả mạo (missing or wrong CSRF token)', 403);
+  }
+  const held = account.roles.find((r) => r.role === session.role && r.organizationId === session.organizationId) ?? account.roles[0];
+  return {
+    via: 'session',
+    accountId: account.id,
+    username: account.username,
+    displayName: account.displayName,
+    role: held?.role ?? (account.kind === 'citizen' ? 'citizen' : undefined),
+    organizationId: held?.organizationId || undefined,
+    practitionerId: account.practitionerId,
+    patientId: account.kind === 'citizen' ? account.patientId : undefined,
+    sessionId: session.id,
+    csrfToken: session.csrfToken,
+    mfaPending: account.kind === 'staff' && !session.mfaVerified,
+  };
+}
+
+function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void {
+  if (rule === 'public' || actor.via === 'test') return;
+  if (actor.via === 'none' || !actor.accountId) throw new AccessDenied('Cần đăng nhập (sign in first)', 401);
+  if (rule === 'mfa-pending') return;
+  if (actor.mfaPending) throw new AccessDenied('Cần xác thực hai lớp (complete two-factor sign-in first)', 401);
+  if (rule === 'authenticated' || rule === 'fhir') {
+    if (!actor.role) throw new AccessDenied('Tài khoản chưa có vai trò (account has no role)', 403);
+    return;
+  }
+  if (!actor.role || !domainAllowed(actor.role, rule.domain)) {
+    throw new AccessDenied(`Vai trò ${actor.role ?? '—'} không được phép (${rule.domain} not allowed for this role) — ${req.method} ${req.routeOptions.url}`, 403);
+  }
+}
+
+/** Appends a denial to the audit trail (outside the failed request's transaction). */
+export async function auditDenial(audit: AuditLog, req: FastifyRequest, err: AccessDenied): Promise<void> {
+  const ctx = req.ctx ?? { actor: { via: 'none' }, ip: req.ip };
+  if (ctx.actor.via === 'test') return;
+  const params = (req.params ?? {}) as Record<string, string>;
+  await audit.record({
+    ...actorFields(ctx),
+    action: 'denied',
+    outcome: 'denied',
+    resourceType: params.type,
+    resourceId: params.id,
+    patientIds: err.patientId ? [err.patientId] : [],
+    detail: { method: req.method, route: req.routeOptions?.url ?? req.url.split('?')[0], status: err.status, message: err.message.slice(0, 300) },
+  });
+}
+
+export function sendDenied(req: FastifyRequest, reply: FastifyReply, err: AccessDenied, fhir: boolean): FastifyReply {
+  const code = err.status === 401 ? 'login' : 'forbidden';
+  if (err.status === 401) reply.header('www-authenticate', 'Bearer realm="cauyte"');
+  if (fhir) {
+    return reply.code(err.status).type('application/fhir+json; charset=utf-8').send({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code, details: { text: err.message, ...(err.breakGlassPossible ? { coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/access', code: 'break-glass-available' }] } : {}) }, diagnostics: err.message }],
+    });
+  }
+  return reply.code(err.status).type('application/problem+json').send({ type: 'about:blank', title: err.message, status: err.status, ...(err.breakGlassPossible ? { breakGlass: true, patientId: err.patientId } : {}) });
+}

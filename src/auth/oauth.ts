@@ -1,0 +1,204 @@
+/**
+ * OAuth 2.0 for other applications: authorization code with PKCE (S256, required) for apps acting
+ * for a signed-in person, client credentials for systems; SMART on FHIR scopes and discovery.
+ * Tokens are short-lived JWTs (src/auth/tokens.ts); the JWKS is public.
+ */
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { z } from 'zod';
+import type { AuditLog } from '../audit/audit.ts';
+import type { Db } from '../db/db.ts';
+import type { AccountService } from './accounts.ts';
+import { actorFields } from './guard.ts';
+import { isRole, POLICY, type Role } from './policy.ts';
+import { parseScopes, withinScopes } from './scopes.ts';
+import type { TokenService } from './tokens.ts';
+
+export interface OAuthOptions {
+  db: Db;
+  tokens: TokenService;
+  accounts: AccountService;
+  audit: AuditLog;
+  baseUrl: string;
+  tokenTtlSeconds: number;
+}
+
+const sha256b64url = (s: string) => createHash('sha256').update(s).digest('base64url');
+const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+interface ClientRow {
+  client_id: string;
+  name: string;
+  secret_hash: string | null;
+  redirect_uris: string[];
+  scopes: string[];
+  grant_types: string[];
+  account_id: string | null;
+}
+
+function oauthError(reply: FastifyReply, status: number, error: string, description: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description });
+}
+
+const authorizeQuery = z.object({
+  response_type: z.literal('code'),
+  client_id: z.string().min(1).max(100),
+  redirect_uri: z.string().url().max(1000),
+  scope: z.string().min(1).max(2000),
+  state: z.string().max(500).optional(),
+  code_challenge: z.string().regex(/^[A-Za-z0-9_-]{43,128}$/),
+  code_challenge_method: z.literal('S256'),
+  aud: z.string().max(500).optional(),
+  launch: z.string().max(200).optional(),
+});
+
+export async function registerClient(db: Db, input: { name: string; redirectUris: string[]; scopes: string[]; grantTypes: ('authorization_code' | 'client_credentials')[]; accountId?: string; confidential: boolean }): Promise<{ clientId: string; clientSecret?: string }> {
+  const clientId = `app-${randomUUID().slice(0, 8)}`;
+  const secret = input.confidential ? randomBytes(32).toString('base64url') : undefined;
+  await db.query(
+    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [clientId, input.name, secret ? await argonHash(secret) : null, input.redirectUris, input.scopes, input.grantTypes, input.accountId ?? null],
+  );
+  return { clientId, clientSecret: secret };
+}
+
+export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Promise<void> {
+  const { db, tokens, accounts, audit } = opts;
+  const fhirBase = `${opts.baseUrl}/fhir/R4`;
+
+  app.get('/fhir/R4/.well-known/smart-configuration', { config: { access: 'public' } }, async () => ({
+    issuer: opts.baseUrl,
+    jwks_uri: `${opts.baseUrl}/.well-known/jwks.json`,
+    authorization_endpoint: `${opts.baseUrl}/oauth/authorize`,
+    token_endpoint: `${opts.baseUrl}/oauth/token`,
+    grant_types_supported: ['authorization_code', 'client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    scopes_supported: ['openid', 'fhirUser', 'launch/patient', 'patient/*.read', 'patient/*.rs', 'user/*.read', 'user/*.write', 'user/*.cruds', 'system/*.read', 'system/*.cruds'],
+    response_types_supported: ['code'],
+    code_challenge_methods_supported: ['S256'],
+    capabilities: ['launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-standalone-patient', 'permission-patient', 'permission-user', 'permission-v1', 'permission-v2'],
+  }));
+
+  const jwks = async () => tokens.jwksDocument();
+  app.get('/.well-known/jwks.json', { config: { access: 'public' } }, jwks);
+  app.get('/oauth/jwks', { config: { access: 'public' } }, jwks);
+
+  app.get('/oauth/authorize', { config: { access: 'public' } }, async (req, reply) => {
+    const parsed = authorizeQuery.safeParse(req.query);
+    if (!parsed.success) {
+      return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: `Invalid authorization request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+    }
+    const q = parsed.data;
+    const client = (await db.query<ClientRow>('SELECT * FROM oauth_client WHERE client_id = $1', [q.client_id])).rows[0];
+    // Never redirect to an unregistered address: answer here instead.
+    if (!client || !client.grant_types.includes('authorization_code')) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'Unknown client_id' });
+    if (!client.redirect_uris.includes(q.redirect_uri)) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'redirect_uri is not registered for this client' });
+    const back = (params: Record<string, string>) => {
+      const u = new URL(q.redirect_uri);
+      for (const [k, v] of Object.entries({ ...params, ...(q.state ? { state: q.state } : {}) })) u.searchParams.set(k, v);
+      return reply.redirect(u.toString(), 302);
+    };
+    if (q.aud && q.aud.replace(/\/$/, '') !== fhirBase) return back({ error: 'invalid_request', error_description: `aud must be ${fhirBase}` });
+    const actor = req.ctx.actor;
+    if (actor.via !== 'session' || actor.mfaPending) {
+      return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 302);
+    }
+    const requested = parseScopes(q.scope);
+    const allowed = parseScopes(client.scopes.join(' ')).scopes;
+    if (requested.unknown.length || !withinScopes(requested.scopes, allowed)) return back({ error: 'invalid_scope', error_description: 'The requested scopes exceed what this client may ask for' });
+    if (requested.scopes.some((s) => s.context === 'system')) return back({ error: 'invalid_scope', error_description: 'system/ scopes need client_credentials' });
+    const patientScoped = requested.scopes.some((s) => s.context === 'patient');
+    const patientId = patientScoped ? actor.patientId : undefined;
+    if (patientScoped && !patientId) return back({ error: 'invalid_scope', error_description: 'patient/ scopes need a signed-in citizen (standalone patient launch)' });
+    const code = randomBytes(32).toString('base64url');
+    await db.query(
+      `INSERT INTO oauth_code (code_hash, client_id, account_id, redirect_uri, scope, code_challenge, role, organization_id, patient_id, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + interval '60 seconds')`,
+      [sha256hex(code), client.client_id, actor.accountId, q.redirect_uri, requested.raw.join(' '), q.code_challenge, actor.role, actor.organizationId ?? '', patientId ?? null],
+    );
+    await audit.record({ ...actorFields(req.ctx), clientId: client.client_id, action: 'oauth.authorize', outcome: 'success', detail: { scope: q.scope } });
+    return back({ code });
+  });
+
+  app.post('/oauth/token', { config: { access: 'public', rateLimit: { max: 60, timeWindow: '1 minute' } } }, async (req, reply) => {
+    const body = (typeof req.body === 'string' ? Object.fromEntries(new URLSearchParams(req.body)) : (req.body ?? {})) as Record<string, string>;
+    let clientId = body.client_id;
+    let clientSecret = body.client_secret;
+    const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (basic) {
+      const [id, secret] = Buffer.from(basic[1], 'base64').toString('utf8').split(':');
+      clientId = decodeURIComponent(id ?? '');
+      clientSecret = decodeURIComponent(secret ?? '');
+    }
+    if (!clientId) return oauthError(reply, 401, 'invalid_client', 'client_id is required');
+    const client = (await db.query<ClientRow>('SELECT * FROM oauth_client WHERE client_id = $1', [clientId])).rows[0];
+    if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client');
+    if (client.secret_hash && !(clientSecret && (await argonVerify(client.secret_hash, clientSecret).catch(() => false)))) {
+      await audit.record({ clientId, ip: req.ip, action: 'oauth.token', outcome: 'failure', detail: { reason: 'bad client secret' } });
+      return oauthError(reply, 401, 'invalid_client', 'Client authentication failed');
+    }
+
+    if (body.grant_type === 'authorization_code') {
+      if (!body.code || !body.code_verifier || !body.redirect_uri) return oauthError(reply, 400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
+      const row = (await db.query<{ client_id: string; account_id: string; redirect_uri: string; scope: string; code_challenge: string; role: string; organization_id: string; patient_id: string | null }>(
+        `UPDATE oauth_code SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING *`,
+        [sha256hex(body.code)],
+      )).rows[0];
+      if (!row || row.client_id !== client.client_id || row.redirect_uri !== body.redirect_uri) return oauthError(reply, 400, 'invalid_grant', 'The code is unknown, used, expired or was issued to another client or redirect_uri');
+      const expected = Buffer.from(row.code_challenge);
+      const actual = Buffer.from(sha256b64url(body.code_verifier));
+      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return oauthError(reply, 400, 'invalid_grant', 'PKCE verification failed');
+      const account = await accounts.get(row.account_id);
+      if (!account || account.disabled || !isRole(row.role)) return oauthError(reply, 400, 'invalid_grant', 'The account can no longer be used');
+      const issued = await tokens.issue(
+        { sub: account.id, role: row.role, org: row.organization_id || undefined, practitioner: account.practitionerId, patient: row.patient_id ?? undefined, scope: row.scope, client_id: client.client_id },
+        opts.tokenTtlSeconds,
+      );
+      await audit.record({ accountId: account.id, username: account.username, role: row.role, clientId: client.client_id, ip: req.ip, action: 'oauth.token', outcome: 'success', detail: { grant: 'authorization_code', scope: row.scope } });
+      return reply.header('cache-control', 'no-store').send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: row.scope, ...(row.patient_id ? { patient: row.patient_id } : {}) });
+    }
+
+    if (body.grant_type === 'client_credentials') {
+      if (!client.grant_types.includes('client_credentials') || !client.secret_hash || !client.account_id) return oauthError(reply, 400, 'unauthorized_client', 'This client may not use client_credentials');
+      const requested = parseScopes(body.scope ?? client.scopes.join(' '));
+      const allowed = parseScopes(client.scopes.join(' ')).scopes;
+      if (requested.unknown.length || !withinScopes(requested.scopes, allowed)) return oauthError(reply, 400, 'invalid_scope', 'The requested scopes exceed what this client may ask for');
+      const account = await accounts.get(client.account_id);
+      const held = account?.roles[0];
+      if (!account || account.disabled || !held) return oauthError(reply, 400, 'invalid_grant', 'The client has no usable service account');
+      const issued = await tokens.issue({ sub: account.id, role: held.role, org: held.organizationId || undefined, scope: requested.raw.join(' '), client_id: client.client_id }, opts.tokenTtlSeconds);
+      await audit.record({ accountId: account.id, username: account.username, role: held.role, clientId: client.client_id, ip: req.ip, action: 'oauth.token', outcome: 'success', detail: { grant: 'client_credentials', scope: requested.raw.join(' ') } });
+      return reply.header('cache-control', 'no-store').send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: requested.raw.join(' ') });
+    }
+    return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be authorization_code or client_credentials');
+  });
+
+  const clientBody = z.object({
+    name: z.string().min(1).max(200),
+    redirectUris: z.array(z.string().url()).max(10).default([]),
+    scopes: z.array(z.string().max(100)).min(1).max(50),
+    grantTypes: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
+    confidential: z.boolean().default(false),
+    serviceRole: z.string().optional(),
+  }).strict();
+
+  app.post('/api/oauth/clients', { config: { access: { domain: 'account.manage' } } }, async (req, reply) => {
+    const parsed = clientBody.safeParse(req.body ?? {});
+    if (!parsed.success) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    const b = parsed.data;
+    const bad = parseScopes(b.scopes.join(' ')).unknown;
+    if (bad.length) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: `Unknown scopes: ${bad.join(' ')}` });
+    let accountId: string | undefined;
+    if (b.grantTypes.includes('client_credentials')) {
+      if (!b.confidential || !isRole(b.serviceRole) || b.serviceRole === 'citizen' || POLICY[b.serviceRole as Role].domain.includes('account.manage')) {
+        return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'client_credentials needs a confidential client and a serviceRole (not citizen or an administrator role)' });
+      }
+      const svc = await accounts.create({ username: `svc-${randomUUID().slice(0, 8)}`, displayName: b.name, kind: 'service', roles: [{ role: b.serviceRole as Role, organizationId: req.ctx.actor.organizationId ?? '' }] });
+      accountId = svc.id;
+    }
+    const c = await registerClient(db, { ...b, accountId });
+    await audit.record({ ...actorFields(req.ctx), clientId: c.clientId, action: 'oauth.client.create', outcome: 'success', detail: { name: b.name, scopes: b.scopes } });
+    return reply.code(201).send(c);
+  });
+}

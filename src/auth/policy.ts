@@ -1,0 +1,132 @@
+/**
+ * The access policy as data: which role may do which action on which kind of resource.
+ * One enforcement point reads it (src/auth/enforce.ts) for every route, FHIR and domain alike;
+ * the authorization-matrix test is generated from it.
+ *
+ * Resource kinds:
+ * - clinical: Patient and every type in the R4 Patient compartment, plus Binary — patient data,
+ *   reachable only through a care relationship (or the citizen's own compartment);
+ * - directory: facilities, practitioners, schedules, forms, terminology — not about one patient;
+ * - other: everything else (devices, financial, definitional resources).
+ */
+export const ROLES = ['citizen', 'commune_clinician', 'specialist', 'coordinator', 'facility_admin', 'analyst', 'system_admin', 'dpo', 'integration'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_LABELS: Record<Role, { vi: string; en: string }> = {
+  citizen: { vi: 'Người dân', en: 'Citizen' },
+  commune_clinician: { vi: 'Bác sĩ tuyến xã', en: 'Commune clinician' },
+  specialist: { vi: 'Chuyên gia tuyến trên', en: 'Specialist' },
+  coordinator: { vi: 'Điều phối khám chữa bệnh từ xa', en: 'Telemedicine coordinator' },
+  facility_admin: { vi: 'Quản trị cơ sở', en: 'Facility administrator' },
+  analyst: { vi: 'Chuyên viên thống kê (Sở/Bộ Y tế)', en: 'Health-authority analyst' },
+  system_admin: { vi: 'Quản trị hệ thống', en: 'System administrator' },
+  dpo: { vi: 'Cán bộ bảo vệ dữ liệu', en: 'Data-protection officer' },
+  integration: { vi: 'Hệ thống tích hợp (HIS/LIS)', en: 'Integration system' },
+};
+
+export const STAFF_ROLES: Role[] = ROLES.filter((r) => r !== 'citizen');
+
+export type FhirAction = 'read' | 'search' | 'create' | 'update' | 'delete';
+export type ResourceKind = 'clinical' | 'directory' | 'other';
+
+/** Domain (non-FHIR) capabilities. */
+export type DomainAction =
+  | 'account.self' // my profile, my sessions, MFA enrolment
+  | 'access-log.own' // who accessed my record
+  | 'consent.own' // grant / withdraw my consents
+  | 'breakglass.use'
+  | 'breakglass.review'
+  | 'audit.read'
+  | 'account.manage'
+  | 'reports.read';
+
+interface RolePolicy {
+  fhir: Partial<Record<ResourceKind, FhirAction[]>>;
+  /** Per-type exceptions that replace the kind's actions for that type. */
+  types?: Record<string, FhirAction[]>;
+  domain: DomainAction[];
+  /**
+   * How clinical resources are reached: 'own' = the citizen's own compartment; 'relationship' =
+   * patients in the actor's care (facility, encounter, appointment, consultation, consent,
+   * break-the-glass); 'all' = no patient restriction (integration systems, limited by scopes).
+   */
+  clinicalReach: 'own' | 'relationship' | 'all' | 'none';
+}
+
+const READ: FhirAction[] = ['read', 'search'];
+const WRITE: FhirAction[] = ['read', 'search', 'create', 'update'];
+const ALL: FhirAction[] = ['read', 'search', 'create', 'update', 'delete'];
+
+export const POLICY: Record<Role, RolePolicy> = {
+  citizen: {
+    fhir: { clinical: READ, directory: READ },
+    types: { Consent: ['read', 'search', 'create', 'update'], AuditEvent: [] },
+    domain: ['account.self', 'access-log.own', 'consent.own'],
+    clinicalReach: 'own',
+  },
+  commune_clinician: {
+    fhir: { clinical: WRITE, directory: READ },
+    types: { AuditEvent: [] },
+    domain: ['account.self', 'breakglass.use'],
+    clinicalReach: 'relationship',
+  },
+  specialist: {
+    fhir: { clinical: WRITE, directory: READ },
+    types: { AuditEvent: [] },
+    domain: ['account.self', 'breakglass.use'],
+    clinicalReach: 'relationship',
+  },
+  coordinator: {
+    fhir: { clinical: READ, directory: WRITE },
+    types: { Appointment: WRITE, ServiceRequest: WRITE, Communication: WRITE, AuditEvent: [] },
+    domain: ['account.self'],
+    clinicalReach: 'relationship',
+  },
+  facility_admin: {
+    fhir: { directory: WRITE },
+    domain: ['account.self', 'account.manage'],
+    clinicalReach: 'none',
+  },
+  analyst: {
+    fhir: {},
+    domain: ['account.self', 'reports.read'],
+    clinicalReach: 'none',
+  },
+  system_admin: {
+    fhir: { directory: READ },
+    domain: ['account.self', 'account.manage'],
+    clinicalReach: 'none',
+  },
+  dpo: {
+    fhir: {},
+    types: { AuditEvent: READ },
+    domain: ['account.self', 'audit.read', 'breakglass.review'],
+    clinicalReach: 'none',
+  },
+  integration: {
+    fhir: { clinical: ALL, directory: ALL, other: ALL },
+    types: { AuditEvent: [] },
+    domain: [],
+    clinicalReach: 'all',
+  },
+};
+
+export const DIRECTORY_TYPES = new Set([
+  'Organization', 'Practitioner', 'PractitionerRole', 'Location', 'HealthcareService', 'Endpoint', 'Schedule', 'Slot',
+  'Questionnaire', 'ValueSet', 'CodeSystem', 'ConceptMap', 'NamingSystem', 'StructureDefinition', 'SearchParameter',
+  'ActivityDefinition', 'PlanDefinition', 'Medication', 'Substance', 'OrganizationAffiliation', 'CapabilityStatement',
+]);
+
+export function fhirAllowed(role: Role, action: FhirAction, resourceType: string, kind: ResourceKind): boolean {
+  const p = POLICY[role];
+  const actions = p.types?.[resourceType] ?? p.fhir[kind] ?? [];
+  return actions.includes(action);
+}
+
+export function domainAllowed(role: Role, action: DomainAction): boolean {
+  return POLICY[role].domain.includes(action);
+}
+
+export function isRole(x: unknown): x is Role {
+  return typeof x === 'string' && (ROLES as readonly string[]).includes(x);
+}

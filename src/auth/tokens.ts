@@ -1,0 +1,116 @@
+/**
+ * Short-lived JWT access tokens signed with ES256 keys the server rotates (jose). Private keys
+ * are stored encrypted; public keys are served as a JWKS so other systems can verify tokens.
+ * A retired key stays in the JWKS until every token it signed has expired.
+ */
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, createLocalJWKSet, type JWK, type JWTPayload } from 'jose';
+import type { Db } from '../db/db.ts';
+import { isRole, type Role } from './policy.ts';
+import type { ServerSecret } from './secret.ts';
+
+export interface TokenClaims {
+  sub: string; // account id
+  role: Role;
+  org?: string;
+  practitioner?: string;
+  patient?: string; // the patient context (citizen's own, or a SMART launch)
+  scope: string;
+  client_id?: string;
+}
+
+export const MAX_TOKEN_TTL_SECONDS = 3600;
+
+export class TokenService {
+  private signing?: { kid: string; key: CryptoKey | Uint8Array };
+  private jwks?: ReturnType<typeof createLocalJWKSet>;
+  private publicKeys: JWK[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly secret: ServerSecret,
+    readonly issuer: string,
+    readonly audience: string,
+    private readonly rotationDays: number,
+  ) {}
+
+  /** Loads keys; creates the first one, or a new one when the newest is older than the rotation period. */
+  async init(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(4242004)');
+      const newest = (await tx.query<{ created_at: Date }>('SELECT created_at FROM signing_key WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1')).rows[0];
+      if (!newest || Date.now() - newest.created_at.getTime() > this.rotationDays * 86_400_000) await this.addKey(tx);
+    });
+    await this.reload();
+  }
+
+  /** Makes a new signing key and retires the previous ones (they still verify until tokens expire). */
+  async rotate(): Promise<string> {
+    const kid = await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(4242004)');
+      return this.addKey(tx);
+    });
+    await this.reload();
+    return kid;
+  }
+
+  private async addKey(tx: { query: Db['query'] }): Promise<string> {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = randomUUID();
+    const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+    const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES256' };
+    await tx.query('UPDATE signing_key SET retired_at = now() WHERE retired_at IS NULL');
+    await tx.query('INSERT INTO signing_key (kid, private_jwk, public_jwk) VALUES ($1, $2, $3::jsonb)', [kid, this.secret.encrypt(JSON.stringify(priv)), JSON.stringify(pub)]);
+    return kid;
+  }
+
+  private async reload(): Promise<void> {
+    const keys = (await this.db.query<{ kid: string; private_jwk: string; public_jwk: JWK; retired_at: Date | null }>(
+      `SELECT kid, private_jwk, public_jwk, retired_at FROM signing_key
+       WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1) ORDER BY created_at DESC`,
+      [MAX_TOKEN_TTL_SECONDS * 2],
+    )).rows;
+    const active = keys.find((k) => !k.retired_at) ?? keys[0];
+    if (active) this.signing = { kid: active.kid, key: await importJWK(JSON.parse(this.secret.decrypt(active.private_jwk)), 'ES256') };
+    this.publicKeys = keys.map((k) => k.public_jwk);
+    this.jwks = createLocalJWKSet({ keys: this.publicKeys });
+  }
+
+  jwksDocument(): { keys: JWK[] } {
+    return { keys: this.publicKeys };
+  }
+
+  async issue(claims: TokenClaims, ttlSeconds = 900): Promise<{ token: string; expiresIn: number }> {
+    if (!this.signing) throw new Error('token service not initialised');
+    const ttl = Math.min(Math.max(60, ttlSeconds), MAX_TOKEN_TTL_SECONDS);
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: this.signing.kid, typ: 'at+jwt' })
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setIssuedAt()
+      .setJti(randomUUID())
+      .setExpirationTime(`${ttl}s`)
+      .sign(this.signing.key);
+    return { token, expiresIn: ttl };
+  }
+
+  /** Verifies signature, issuer, audience and expiry; undefined when any check fails. */
+  async verify(token: string): Promise<TokenClaims | undefined> {
+    try {
+      let result;
+      try {
+        result = await jwtVerify(token, this.jwks!, { issuer: this.issuer, audience: this.audience, algorithms: ['ES256'] });
+      } catch (err) {
+        // A key made by another node since we last loaded: reload once and retry.
+        if ((err as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err;
+        await this.reload();
+        result = await jwtVerify(token, this.jwks!, { issuer: this.issuer, audience: this.audience, algorithms: ['ES256'] });
+      }
+      const p = result.payload as JWTPayload & Partial<TokenClaims>;
+      if (typeof p.sub !== 'string' || !isRole(p.role) || typeof p.scope !== 'string') return undefined;
+      return { sub: p.sub, role: p.role, org: p.org, practitioner: p.practitioner, patient: p.patient, scope: p.scope, client_id: p.client_id };
+    } catch {
+      return undefined;
+    }
+  }
+}
