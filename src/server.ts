@@ -13,7 +13,7 @@ import { migrate } from './db/migrate.ts';
 import { AuditLog } from './audit/audit.ts';
 import { AccessControl, AccessDenied } from './auth/access.ts';
 import { AccountService } from './auth/accounts.ts';
-import { auditDenial, registerEnforcement, requireAccessRules, sendDenied } from './auth/enforce.ts';
+import { auditDenial, registerEnforcement, requireAccessRules, sendDenied, type RouteRule } from './auth/enforce.ts';
 import { FhirGuard } from './auth/guard.ts';
 import { oauthRoutes } from './auth/oauth.ts';
 import { authRoutes, InputError } from './auth/routes.ts';
@@ -29,6 +29,8 @@ const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
 
 export interface Platform {
   app: FastifyInstance;
+  /** Every route with its declared access rule. */
+  routes: RouteRule[];
   config: Config;
   db: Db;
   fhir: FhirService;
@@ -87,7 +89,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
     trustProxy: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
-  requireAccessRules(app);
+  const routes = requireAccessRules(app);
 
   for (const type of ['application/fhir+json', 'application/json']) app.removeContentTypeParser(type);
   app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json-patch+json'], { parseAs: 'string' }, (_req, body, done) => {
@@ -185,6 +187,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
 
   return {
     app,
+    routes,
     config,
     db,
     ...services,

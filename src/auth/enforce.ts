@@ -46,12 +46,23 @@ export interface EnforcementOptions {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Registered before any route: refuses routes that declare no access rule. */
-export function requireAccessRules(app: FastifyInstance): void {
+export interface RouteRule {
+  method: string;
+  url: string;
+  access: RouteAccess;
+}
+
+/** Registered before any route: refuses routes that declare no access rule; lists the others. */
+export function requireAccessRules(app: FastifyInstance): RouteRule[] {
+  const rules: RouteRule[] = [];
   app.addHook('onRoute', (route) => {
-    if (route.method === 'HEAD') return; // Fastify's automatic HEAD twin of a GET route
-    if (!route.config?.access) throw new Error(`Route ${String(route.method)} ${route.url} has no access rule (config.access)`);
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue; // Fastify's automatic HEAD twin of a GET route
+      if (!route.config?.access) throw new Error(`Route ${method} ${route.url} has no access rule (config.access)`);
+      rules.push({ method, url: route.url, access: route.config.access });
+    }
   });
+  return rules;
 }
 
 export function registerEnforcement(app: FastifyInstance, opts: EnforcementOptions): void {

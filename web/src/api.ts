@@ -1,29 +1,49 @@
-/** Talking to the FHIR API: JSON in, readable errors out (an OperationOutcome becomes its message). */
+/** Talking to the server: JSON in, readable errors out (an OperationOutcome or problem becomes its message). */
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { csrfToken, onSignedOut } from './session.ts';
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The server says emergency access (break-the-glass) would open this record. */
+    readonly breakGlass = false,
   ) {
     super(message);
   }
 }
 
-export async function fhirGet<T = Resource>(path: string): Promise<T> {
-  let res: Response;
+async function request(method: string, url: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/fhir+json, application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken.value) headers['x-csrf-token'] = csrfToken.value;
   try {
-    res = await fetch(`/fhir/R4/${path}`, { headers: { accept: 'application/fhir+json' }, credentials: 'same-origin' });
+    return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
   } catch {
     throw new ApiError(0, navigator.onLine ? 'Không kết nối được máy chủ (cannot reach the server)' : 'Đang mất kết nối mạng (offline)');
   }
+}
+
+async function parse<T>(res: Response): Promise<T> {
   const body = await res.json().catch(() => undefined);
-  if (!res.ok) {
-    const outcome = body as OperationOutcome | undefined;
-    const text = outcome?.issue?.map((i) => i.details?.text ?? i.diagnostics).join('; ') || `HTTP ${res.status}`;
-    throw new ApiError(res.status, text);
-  }
-  return body as T;
+  if (res.ok) return body as T;
+  if (res.status === 401) onSignedOut();
+  const outcome = body as (OperationOutcome & { title?: string }) | undefined;
+  const text = outcome?.issue?.map((i) => i.details?.text ?? i.diagnostics).join('; ') || outcome?.title || `HTTP ${res.status}`;
+  const glass = !!outcome?.issue?.some((i) => i.details?.coding?.some((c) => c.code === 'break-glass-available')) || !!(body as { breakGlass?: boolean })?.breakGlass;
+  throw new ApiError(res.status, text, glass);
+}
+
+export async function fhirGet<T = Resource>(path: string): Promise<T> {
+  return parse<T>(await request('GET', `/fhir/R4/${path}`));
+}
+
+export async function apiGet<T>(path: string): Promise<T> {
+  return parse<T>(await request('GET', path));
+}
+
+export async function apiSend<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  return parse<T>(await request(method, path, body ?? {}));
 }
 
 export function entries<T extends Resource>(b: Bundle, type?: string): T[] {

@@ -1,20 +1,82 @@
 import { render } from 'preact';
+import { useEffect } from 'preact/hooks';
+import { apiSend } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
-import { onLinkClick, path } from './router.ts';
+import { navigate, onLinkClick, path } from './router.ts';
+import { loadMe, me, onSignedOut } from './session.ts';
 import { PatientSearch } from './pages/PatientSearch.tsx';
 import { PatientChart } from './pages/PatientChart.tsx';
+import { Login } from './pages/Login.tsx';
+import { Account } from './pages/Account.tsx';
+import { AuditViewer } from './pages/AuditViewer.tsx';
+import { AccessLog, ConsentPage } from './pages/MyPages.tsx';
 import './styles.css';
 
+const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
+
 function Page() {
+  const d = t();
+  const m = me.value;
   const p = path.value.split('?')[0];
+  if (p === '/login') return <Login />;
+  if (m === undefined) return <p class="notice">{d.loading}</p>;
+  if (m === null || m.mfaPending) return <Login />;
+  if (p === '/account') return <Account />;
+  if (m.role === 'citizen') {
+    if (p === '/me' || p === '/') return m.patientId ? <PatientChart id={m.patientId} own /> : <p class="notice">{d.notFound}</p>;
+    if (p === '/me/access-log') return <AccessLog />;
+    if (p === '/me/consent') return <ConsentPage />;
+    // A citizen sees only their own chart: any other patient URL gets the server's refusal.
+    const other = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
+    if (other) return <PatientChart id={other[1]} own />;
+    return <p class="error">{d.forbidden}</p>;
+  }
+  if (p === '/audit') return m.role === 'dpo' ? <AuditViewer /> : <p class="error">{d.forbidden}</p>;
   const chart = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (chart) return <PatientChart id={chart[1]} />;
-  if (p === '/' || p === '/patients') return <PatientSearch />;
-  return <p class="notice">{t().notFound}</p>;
+  if (p === '/' || p === '/patients') {
+    if (m.role === 'dpo') return <AuditViewer />;
+    return CLINICAL_ROLES.has(m.role ?? '') || m.role === 'integration' ? <PatientSearch /> : <Account />;
+  }
+  return <p class="notice">{d.notFound}</p>;
+}
+
+function Nav() {
+  const d = t();
+  const m = me.value;
+  if (!m || m.mfaPending) return null;
+  return (
+    <>
+      {m.role === 'citizen' && (
+        <>
+          <a href="/me">{d.navMyRecord}</a>
+          <a href="/me/access-log">{d.navAccessLog}</a>
+          <a href="/me/consent">{d.navConsent}</a>
+        </>
+      )}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/patients">{d.navPatients}</a>}
+      {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
+      <a href="/account" title={m.roleLabel?.[lang.value]}>{m.displayName}</a>
+      <button
+        type="button"
+        class="link"
+        onClick={async () => {
+          await apiSend('POST', '/api/auth/logout').catch(() => undefined);
+          onSignedOut();
+          navigate('/login');
+        }}
+      >
+        {d.signOut}
+      </button>
+    </>
+  );
 }
 
 function App() {
   const d = t();
+  useEffect(() => {
+    void loadMe();
+  }, []);
   return (
     <div class="shell" onClick={onLinkClick}>
       <header class="topbar">
@@ -26,7 +88,7 @@ function App() {
           </span>
         </a>
         <nav>
-          <a href="/patients">{d.navPatients}</a>
+          <Nav />
           <button type="button" class="link" onClick={() => setLang(lang.value === 'vi' ? 'en' : 'vi')} lang={lang.value === 'vi' ? 'en' : 'vi'}>
             {d.switchLang}
           </button>

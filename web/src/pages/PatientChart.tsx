@@ -1,6 +1,6 @@
 import type { Bundle, Condition, Observation, Organization, Patient } from '@medplum/fhirtypes';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { entries, fhirGet } from '../api.ts';
+import { apiSend, ApiError, entries, fhirGet } from '../api.ts';
 import { VitalsChart, type Series } from '../components/VitalsChart.tsx';
 import { addressText, ageOf, BHYT_SYSTEM, CCCD_SYSTEM, conceptText, displayName, genderLabel, identifier, quantityText } from '../fhir-format.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
@@ -27,9 +27,43 @@ function valueText(o: Observation): string {
   return conceptText(o.valueCodeableConcept);
 }
 
-export function PatientChart({ id }: { id: string }) {
+/** Asks for a reason and opens a time-limited emergency access to this patient's record. */
+function BreakGlassDialog({ patientId, onOpened }: { patientId: string; onOpened: () => void }) {
   const d = t();
-  const [data, setData] = useState<{ patient?: Patient; org?: Organization; conditions: Condition[]; observations: Observation[]; error?: string; loading: boolean }>({ conditions: [], observations: [], loading: true });
+  const [error, setError] = useState<string>();
+  return (
+    <form
+      class="card dialog"
+      aria-label={d.breakGlassTitle}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const reason = String(new FormData(e.target as HTMLFormElement).get('reason'));
+        try {
+          await apiSend('POST', '/api/break-glass', { patientId, reason });
+          onOpened();
+        } catch (err) {
+          setError((err as Error).message);
+        }
+      }}
+    >
+      <h2>{d.breakGlassTitle}</h2>
+      <p>{d.breakGlassHint}</p>
+      <label>
+        {d.breakGlassReason}
+        <textarea name="reason" required minLength={10} maxLength={500} rows={3} />
+      </label>
+      {error && <p class="error" role="alert">{error}</p>}
+      <div class="row">
+        <button type="submit" class="danger">{d.breakGlassOpen}</button>
+        <a href="/patients" class="button">{d.cancel}</a>
+      </div>
+    </form>
+  );
+}
+
+export function PatientChart({ id, own = false }: { id: string; own?: boolean }) {
+  const d = t();
+  const [data, setData] = useState<{ patient?: Patient; org?: Organization; conditions: Condition[]; observations: Observation[]; error?: string; breakGlass?: boolean; loading: boolean }>({ conditions: [], observations: [], loading: true });
   const [chartKey, setChartKey] = useState('bp');
   const [attempt, setAttempt] = useState(0);
 
@@ -47,7 +81,7 @@ export function PatientChart({ id }: { id: string }) {
         if (!patient) throw new Error(d.notFound);
         setData({ patient, org: entries<Organization>(pb, 'Organization')[0], conditions: entries<Condition>(cb), observations: entries<Observation>(ob), loading: false });
       } catch (e) {
-        if (live) setData({ conditions: [], observations: [], loading: false, error: (e as Error).message });
+        if (live) setData({ conditions: [], observations: [], loading: false, error: (e as Error).message, breakGlass: e instanceof ApiError && e.breakGlass });
       }
     })();
     return () => {
@@ -74,6 +108,7 @@ export function PatientChart({ id }: { id: string }) {
   }, [chart, data.observations, d]);
 
   if (data.loading) return <p class="notice">{d.loading}</p>;
+  if (data.breakGlass) return <BreakGlassDialog patientId={id} onOpened={() => setAttempt(attempt + 1)} />;
   if (data.error || !data.patient) {
     return (
       <p class="error" role="alert">
@@ -86,7 +121,7 @@ export function PatientChart({ id }: { id: string }) {
   const ethnicity = p.extension?.find((e) => e.url === ETHNICITY_EXT)?.valueCoding?.display;
   return (
     <article class="chart-page">
-      <a href="/patients" class="back">{d.back}</a>
+      {!own && <a href="/patients" class="back">{d.back}</a>}
       <h1>
         {displayName(p.name)} <small>{d.chartTitle}</small>
       </h1>

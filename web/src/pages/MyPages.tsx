@@ -1,0 +1,101 @@
+/** The citizen's own pages: who accessed my record, and whom I share it with. */
+import type { Bundle, Consent, Organization } from '@medplum/fhirtypes';
+import { useEffect, useState } from 'preact/hooks';
+import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
+import { formatDateTime, t } from '../i18n.ts';
+import { AuditTable, type AuditItem } from './AuditViewer.tsx';
+
+export function AccessLog() {
+  const d = t();
+  const [items, setItems] = useState<AuditItem[]>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    apiGet<AuditItem[]>('/api/me/access-log').then(setItems, (e) => setError((e as Error).message));
+  }, []);
+  return (
+    <section>
+      <h1>{d.accessLogTitle}</h1>
+      <p class="hint">{d.accessLogHint}</p>
+      {error && <p class="error">{error}</p>}
+      {items === undefined ? <p class="notice">{d.loading}</p> : <AuditTable items={items} showPatients={false} />}
+    </section>
+  );
+}
+
+export function ConsentPage() {
+  const d = t();
+  const [consents, setConsents] = useState<Consent[]>([]);
+  const [orgs, setOrgs] = useState<Organization[]>([]);
+  const [error, setError] = useState<string>();
+  const load = async () => {
+    try {
+      const [c, o] = await Promise.all([apiGet<Consent[]>('/api/me/consents'), fhirGet<Bundle>('Organization?_count=200&_sort=name')]);
+      setConsents(c);
+      setOrgs(entries<Organization>(o));
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  useEffect(() => void load(), []);
+  const orgName = (ref?: string) => orgs.find((o) => `Organization/${o.id}` === ref)?.name ?? ref ?? '—';
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const f = new FormData(e.target as HTMLFormElement, (e as SubmitEvent).submitter);
+    setError(undefined);
+    try {
+      await apiSend('POST', '/api/me/consents', { purpose: 'treatment', decision: String(f.get('decision')), organizationId: String(f.get('organizationId')) });
+      await load();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const research = consents.find((c) => c.status === 'active' && c.scope?.coding?.some((x) => x.code === 'research'));
+  return (
+    <section>
+      <h1>{d.consentTitle}</h1>
+      <p class="hint">{d.consentHint}</p>
+      {error && <p class="error" role="alert">{error}</p>}
+      <form class="card consent-form" onSubmit={submit}>
+        <label>
+          {d.consentFacility}
+          <select name="organizationId" required>
+            {orgs.map((o) => <option value={o.id} key={o.id}>{o.name}</option>)}
+          </select>
+        </label>
+        <div class="row">
+          <button type="submit" name="decision" value="permit" class="primary">{d.shareWith}</button>
+          <button type="submit" name="decision" value="deny">{d.blockFrom}</button>
+        </div>
+      </form>
+      <section class="card">
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={!!research}
+            onChange={async (e) => {
+              try {
+                if ((e.target as HTMLInputElement).checked) await apiSend('POST', '/api/me/consents', { purpose: 'research', decision: 'permit' });
+                else if (research) await apiSend('POST', `/api/me/consents/${research.id}/withdraw`);
+                await load();
+              } catch (err) {
+                setError((err as Error).message);
+              }
+            }}
+          />{' '}
+          {d.allowResearch}
+        </label>
+      </section>
+      <ul class="consents">
+        {consents.filter((c) => !c.scope?.coding?.some((x) => x.code === 'research')).map((c) => (
+          <li key={c.id} class="card">
+            <strong>{c.provision?.type === 'permit' ? d.shareWith : d.blockFrom}</strong>: {c.provision?.actor?.map((a) => orgName(a.reference?.reference)).join(', ') ?? '—'}
+            <span class="meta"> · {formatDateTime(c.dateTime)} · {c.status === 'active' ? d.active : d.withdrawn}</span>
+            {c.status === 'active' && (
+              <button type="button" onClick={() => apiSend('POST', `/api/me/consents/${c.id}/withdraw`).then(load, (e) => setError((e as Error).message))}>{d.withdraw}</button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
