@@ -1,17 +1,21 @@
 /** The web app in real Chromium: search accent-insensitively, open a chart, read Vietnamese. */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDemoAccounts, type DemoAccount } from '../src/auth/demo.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
+import { signInUi } from './ui.ts';
 
 describe('web shell', () => {
   let p: TestPlatform;
   let base: string;
   let browser: Browser;
+  let doctor: DemoAccount;
   beforeAll(async () => {
     p = await startTestPlatform('pglite');
-    await seedDemo(p.fhir, 20);
+    const demo = await seedDemo(p.fhir, 20);
+    doctor = (await createDemoAccounts(p.db, p.accounts, demo)).accounts.find((a) => a.username === 'bs.batxat')!;
     base = await p.listen();
     browser = await launchBrowser();
   });
@@ -22,6 +26,7 @@ describe('web shell', () => {
 
   it('searches "nguyen", opens a chart and shows Vietnamese text', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await signInUi(page, base, doctor.username, doctor.totpSecret);
     await page.goto(`${base}/`);
     expect(await page.getAttribute('html', 'lang')).toBe('vi');
     await page.fill('input[type=search]', 'nguyen');
@@ -57,6 +62,7 @@ describe('web shell', () => {
 
   it('works on a phone-sized screen without sideways scrolling', async () => {
     const page = await browser.newPage({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    await signInUi(page, base, doctor.username, doctor.totpSecret);
     await page.goto(`${base}/patients?q=${encodeURIComponent('đặng')}`);
     await page.waitForSelector('.count');
     await expect.poll(() => page.locator('.count').innerText()).toMatch(/người bệnh/);
@@ -70,6 +76,7 @@ describe('web shell', () => {
 
   it('shows a readable error instead of a blank page when a chart does not exist', async () => {
     const page = await browser.newPage();
+    await signInUi(page, base, doctor.username, doctor.totpSecret);
     await page.goto(`${base}/patients/no-such-patient`);
     await page.waitForSelector('.error');
     expect(await page.locator('.error').innerText()).toMatch(/Có lỗi/);

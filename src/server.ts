@@ -69,7 +69,7 @@ export async function buildServices(config: Config, db: Db) {
   return { fhir, secret, audit, accounts, sessions, tokens, access };
 }
 
-export async function buildPlatform(config: Config, opts: { db?: Db; logger?: boolean } = {}): Promise<Platform> {
+export async function buildPlatform(config: Config, opts: { db?: Db; logger?: boolean; logStream?: NodeJS.WritableStream } = {}): Promise<Platform> {
   const db = opts.db ?? (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir }));
   const services = await buildServices(config, db);
   const { fhir, audit, accounts, sessions, tokens, access } = services;
@@ -85,6 +85,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
             level: config.LOG_LEVEL,
             serializers: { req: requestSerializer as never },
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', '*.code'], censor: '[redacted]' },
+            ...(opts.logStream ? { stream: opts.logStream } : {}),
           },
     trustProxy: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

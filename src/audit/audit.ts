@@ -107,7 +107,7 @@ export class AuditLog {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
       const head = (await tx.query<{ chain_pos: number; hash: string }>('SELECT chain_pos, hash FROM audit_head WHERE id = 1')).rows[0];
       let pos = head?.chain_pos ?? 0;
-      let prev = head?.hash ?? GENESIS;
+      let prev = head ? head.hash.split('.')[0] : GENESIS; // stored as "<hash>.<mac of the head>"
       const rows = (await tx.query<AuditRow>('SELECT * FROM audit_log WHERE chain_pos IS NULL ORDER BY id LIMIT 5000')).rows;
       if (rows.length === 0) return 0;
       const ids: number[] = [];

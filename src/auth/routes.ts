@@ -94,7 +94,8 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     const a = req.ctx.actor;
     const ok = await accounts.verifySecondFactor(a.accountId!, code);
     await audit.record({ ...actorFields(req.ctx), action: 'login.mfa', outcome: ok ? 'success' : 'failure' });
-    if (!ok) return reply.code(401).type('application/problem+json').send({ type: 'about:blank', status: 401, title: 'Mã xác thực không đúng (wrong code)' });
+    // 400, not 401: the session stays; the person may try another code (failures count towards the lockout).
+    if (!ok) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'Mã xác thực không đúng (wrong code)' });
     await sessions.markMfaVerified(a.sessionId!);
     return { status: 'ok' };
   });

@@ -5,6 +5,8 @@ import { loadConfig } from '../config.ts';
 import { buildPlatform, type Platform } from '../server.ts';
 import type { Role } from '../auth/policy.ts';
 import type { TokenClaims } from '../auth/tokens.ts';
+import { totpFor } from '../auth/accounts.ts';
+import { DEMO_PASSWORD } from '../auth/demo.ts';
 import { createTestDb, type DbKind, type TestDb } from './databases.ts';
 
 export interface TestPlatform extends Platform {
@@ -19,11 +21,11 @@ export interface TestPlatform extends Platform {
 
 export const TEST_SECRET = 'test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz';
 
-export async function startTestPlatform(kind: DbKind, env: Record<string, string> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(kind: DbKind, env: Record<string, string> = {}, logStream?: NodeJS.WritableStream): Promise<TestPlatform> {
   const testDb = await createTestDb(kind);
   const port = await freePort();
-  const config = loadConfig({ LOG_LEVEL: 'silent', CAUYTE_DATA_DIR: '/nonexistent', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
-  const platform = await buildPlatform(config, { db: testDb.db, logger: false });
+  const config = loadConfig({ LOG_LEVEL: logStream ? 'info' : 'silent', CAUYTE_DATA_DIR: '/nonexistent', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
+  const platform = await buildPlatform(config, { db: testDb.db, logger: !!logStream, logStream });
   let baseUrl: string | undefined;
   let n = 0;
   const tokenFor = async (role: Role, claims: Partial<TokenClaims> = {}) => {
@@ -84,3 +86,18 @@ export async function call<T = any>(p: Platform & { token?: string }, method: st
 export function patient(family: string, given: string[], extra: Partial<Record<string, unknown>> = {}): Resource {
   return { resourceType: 'Patient', name: [{ family, given }], ...extra } as Resource;
 }
+
+/** Signs in through the HTTP API the way the web app does; returns cookie + CSRF headers. */
+export async function signIn(p: TestPlatform, username: string, totpSecret?: string): Promise<Record<string, string>> {
+  const login = await call(p, 'POST', '/api/auth/login', { username, password: DEMO_PASSWORD }, { authorization: '', 'content-type': 'application/json' });
+  if (login.status !== 200) throw new Error(`sign-in failed: ${login.status} ${login.text}`);
+  const cookie = String(login.headers['set-cookie']).split(';')[0];
+  const headers = { authorization: '', cookie, 'x-csrf-token': login.body.csrfToken as string };
+  if (login.body.status === 'mfa-required') {
+    const code = totpFor(totpSecret!, username).generate();
+    const mfa = await call(p, 'POST', '/api/auth/mfa', { code }, { ...headers, 'content-type': 'application/json' });
+    if (mfa.status !== 200) throw new Error(`second factor failed: ${mfa.status} ${mfa.text}`);
+  }
+  return headers;
+}
+

@@ -1,0 +1,18 @@
+/** Signing in through the web app's own form, as a person would. */
+import type { Page } from 'playwright-core';
+import { totpFor } from '../src/auth/accounts.ts';
+import { DEMO_PASSWORD } from '../src/auth/demo.ts';
+
+export async function signInUi(page: Page, base: string, username: string, totpSecret?: string): Promise<void> {
+  await page.goto(`${base}/login`);
+  await page.getByLabel(/Tên đăng nhập|Username/).fill(username);
+  await page.getByLabel(/Mật khẩu|Password/).fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: /Đăng nhập|Sign in/ }).click();
+  if (totpSecret) {
+    const code = page.getByLabel(/Mã xác thực|Code/);
+    await code.waitFor();
+    await code.fill(totpFor(totpSecret, username).generate());
+    await page.getByRole('button', { name: /Xác nhận|Verify/ }).click();
+  }
+  await page.waitForFunction(() => !location.pathname.startsWith('/login'));
+}
