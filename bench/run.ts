@@ -17,6 +17,9 @@ import { migrate } from '../src/db/migrate.ts';
 import { FhirService } from '../src/fhir/service.ts';
 import { copyBaseline, fmt, log, median, percentile, pool, printTable, rows, startServer, type Server } from './lib.ts';
 import { loadSearchStore, searchQueries } from './store.ts';
+import { loadConfig } from '../src/config.ts';
+import { buildServices } from '../src/server.ts';
+import { seedDemo } from '../src/seed/demo.ts';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' } } });
 const quick = args.quick!;
@@ -28,6 +31,9 @@ const FIXTURES = new URL('../test/fixtures/synthea-r4/', import.meta.url);
 const synthea = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(new URL(f, FIXTURES), 'utf8'));
 const syntheaResources = synthea.reduce((n, b) => n + (JSON.parse(b) as Bundle).entry!.length, 0);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const BENCH_SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
+/** The store benchmarks measure the record store itself: test mode (no sign-in, no audit). */
+const TEST_MODE = { CAUYTE_AUTH_DISABLED: '1', CAUYTE_RATE_LIMIT: '100000000' };
 
 interface Target {
   name: 'pglite' | 'postgres';
@@ -48,7 +54,7 @@ async function postgresTarget(): Promise<Target> {
   u.pathname = '/cauyte_bench';
   return {
     name: 'postgres',
-    env: { DATABASE_URL: u.toString() },
+    env: { DATABASE_URL: u.toString(), CAUYTE_SECRET_KEY: BENCH_SECRET },
     open: async () => new PostgresDb(u.toString(), 4),
     cleanup: async () => {
       const c = new pg.Client({ connectionString: PG_URL });
@@ -63,7 +69,7 @@ async function pgliteTarget(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'cauyte-bench-'));
   return {
     name: 'pglite',
-    env: { CAUYTE_DATA_DIR: dir },
+    env: { CAUYTE_DATA_DIR: dir, CAUYTE_SECRET_KEY: BENCH_SECRET },
     open: () => PgliteDb.open(join(dir, 'db')),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -145,6 +151,58 @@ async function benchSearch(t: Target, server: Server, ids: { cccd: string[]; nam
   }
 }
 
+/**
+ * Authentication + authorisation + audit overhead: the same read route, answered for a signed-in
+ * commune clinician (token check, role policy, care-relationship check, audit row in the same
+ * transaction) and in test mode (none of it), in one run.
+ */
+async function benchAuthOverhead(t: Target): Promise<void> {
+  const db = await t.open();
+  let token: string;
+  let patientId: string;
+  try {
+    const config = loadConfig({ ...process.env, ...t.env, LOG_LEVEL: 'silent' });
+    const s = await buildServices(config, db);
+    const demo = await seedDemo(s.fhir, 8);
+    patientId = demo.ids.patients[0];
+    const account = await s.accounts.create({ username: `bench.${Date.now()}`, displayName: 'Bench clinician', kind: 'service', practitionerId: demo.ids.practitioners[6], roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.batxat }] });
+    token = (await s.tokens.issue({ sub: account.id, role: 'commune_clinician', org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6], scope: 'user/*.read' }, 3600)).token;
+  } finally {
+    await db.close();
+  }
+  const total = quick ? 600 : 3000;
+  const measure = async (env: Record<string, string>, headers: Record<string, string>) => {
+    const server = await startServer({ ...t.env, ...env, CAUYTE_RATE_LIMIT: '100000000' });
+    try {
+      const rates: number[] = [];
+      for (let round = 0; round < SIZES.rounds; round++) {
+        const t0 = performance.now();
+        await pool(total, 16, async () => {
+          const res = await fetch(`${server.url}/fhir/R4/Patient/${patientId}`, { headers });
+          if (res.status !== 200) throw new Error(`read answered ${res.status}`);
+          await res.arrayBuffer();
+        });
+        rates.push(total / ((performance.now() - t0) / 1000));
+      }
+      return median(rates);
+    } finally {
+      await server.stop();
+    }
+  };
+  const open = await measure({ CAUYTE_AUTH_DISABLED: '1' }, {});
+  const guarded = await measure({}, { authorization: `Bearer ${token}` });
+  rows.push({
+    benchmark: 'read Patient/:id, signed-in clinician (auth + policy + relationship + audit)',
+    db: t.name,
+    value: fmt(guarded),
+    unit: 'reads/s',
+    baseline: `test mode ${fmt(open)} reads/s`,
+    ratio: `${fmt(guarded / open, 2)}`,
+    note: `concurrency 16, ${total} reads × ${SIZES.rounds} rounds; target ratio ≥ 0.7`,
+  });
+  log(`${t.name}: auth overhead ratio ${fmt(guarded / open, 2)}`);
+}
+
 async function runTarget(t: Target): Promise<void> {
   log(`${t.name}: migrating`);
   {
@@ -154,7 +212,8 @@ async function runTarget(t: Target): Promise<void> {
     await db.close();
   }
   const copyRate = await benchCopy(t);
-  let server = await startServer(t.env);
+  await benchAuthOverhead(t);
+  let server = await startServer({ ...t.env, ...TEST_MODE });
   try {
     await benchCreates(t, server);
     const importRate = await benchImport(t, server);
@@ -182,7 +241,7 @@ async function runTarget(t: Target): Promise<void> {
   } finally {
     await db.close();
   }
-  server = await startServer(t.env);
+  server = await startServer({ ...t.env, ...TEST_MODE });
   try {
     await benchSearch(t, server, ids);
   } finally {

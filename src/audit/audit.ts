@@ -57,6 +57,18 @@ export interface VerifyResult {
 }
 
 const GENESIS = '0'.repeat(64);
+
+/**
+ * `INSERT INTO audit_log ... SELECT ...` for one entry, with the patient ids and break-glass flag
+ * given as SQL expressions, so a caller can append the entry inside the very statement that
+ * performs the access (`from`/`where` select what the access found).
+ */
+export function auditInsertSql(bind: (v: unknown) => string, e: AuditEntry, exprs: { patientIds: string; breakGlass: string }, from = '', where = ''): string {
+  return `INSERT INTO audit_log (account_id, username, role, organization_id, client_id, action, outcome, resource_type, resource_id, patient_ids, reason, break_glass, ip, detail)
+    SELECT ${[e.accountId, e.username, e.role, e.organizationId, e.clientId, e.action, e.outcome, e.resourceType, e.resourceId].map((v) => `${bind(v ?? null)}::text`).join(', ')},
+      ${exprs.patientIds}, ${bind(e.reason ?? null)}::text, ${exprs.breakGlass}, ${bind(e.ip ?? null)}::text, ${bind(e.detail ? JSON.stringify(e.detail) : null)}::jsonb
+    ${from ? `FROM ${from}` : ''} ${where ? `WHERE ${where}` : ''}`;
+}
 const SEAL_LOCK = 4_242_003;
 
 /** The row's content, in a fixed key order, as the HMAC input. */
@@ -77,15 +89,9 @@ export class AuditLog {
   ) {}
 
   async append(q: Queryable, e: AuditEntry): Promise<void> {
-    await q.query(
-      `INSERT INTO audit_log (account_id, username, role, organization_id, client_id, action, outcome, resource_type, resource_id, patient_ids, reason, break_glass, ip, detail)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14::jsonb)`,
-      [
-        e.accountId ?? null, e.username ?? null, e.role ?? null, e.organizationId ?? null, e.clientId ?? null, e.action, e.outcome,
-        e.resourceType ?? null, e.resourceId ?? null, [...new Set(e.patientIds ?? [])], e.reason ?? null, e.breakGlass ?? false,
-        e.ip ?? null, e.detail ? JSON.stringify(e.detail) : null,
-      ],
-    );
+    const params: unknown[] = [];
+    const bind = (v: unknown) => `$${params.push(v)}`;
+    await q.query(auditInsertSql(bind, e, { patientIds: `${bind([...new Set(e.patientIds ?? [])])}::text[]`, breakGlass: bind(e.breakGlass ?? false) }), params);
   }
 
   /** Appends outside any other transaction (sign-in failures, denials). */

@@ -75,24 +75,48 @@ export class AccessControl {
     }
   }
 
+  /**
+   * The patients this actor reaches, as SQL sets: `normal` through care, consent and role;
+   * `glass` through active break-the-glass grants. 'all' / 'none' need no SQL.
+   */
+  private reachSets(actor: Actor, bind: (v: unknown) => string): { normal: string; glass: string } | 'all' | 'none' {
+    if (actor.via === 'test') return 'all';
+    const reach = actor.role ? POLICY[actor.role].clinicalReach : 'none';
+    if (actor.patientId) return { normal: `SELECT ${bind(actor.patientId)}::text`, glass: 'SELECT NULL::text WHERE false' }; // citizens, patient-context tokens
+    if (reach === 'all') return 'all';
+    if (reach !== 'relationship') return 'none';
+    const org = bind(actor.organizationId ?? '');
+    return {
+      normal: `(SELECT patient_id FROM care_relationship WHERE organization_id = ${org} OR practitioner_id = ${bind(actor.practitionerId ?? '')}
+        UNION SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'permit' AND organization_id IN (${org}, '*'))
+        EXCEPT SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'deny' AND organization_id = ${org}`,
+      glass: `SELECT patient_id FROM break_glass WHERE account_id = ${bind(actor.accountId ?? '')} AND expires_at > now()`,
+    };
+  }
+
+  /**
+   * SQL booleans over an array expression of patient ids: `allowed` when every one is reachable,
+   * `glass` when some is reachable only through break-the-glass.
+   */
+  patientsAllowedSql(actor: Actor, bind: (v: unknown) => string, patients: string): { allowed: string; glass: string } {
+    const sets = this.reachSets(actor, bind);
+    if (sets === 'all') return { allowed: 'true', glass: 'false' };
+    if (sets === 'none') return { allowed: `cardinality(${patients}) = 0`, glass: 'false' };
+    return {
+      allowed: `NOT EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE pp.id NOT IN (${sets.normal}) AND pp.id NOT IN (${sets.glass}))`,
+      glass: `EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE pp.id NOT IN (${sets.normal}) AND pp.id IN (${sets.glass}))`,
+    };
+  }
+
   /** Can this actor reach patient P's record right now? */
   async patientAccess(q: Queryable, actor: Actor, patientId: string): Promise<PatientAccess> {
-    if (actor.via === 'test') return { allowed: true, viaBreakGlass: false };
-    const reach = actor.role ? POLICY[actor.role].clinicalReach : 'none';
-    if (actor.patientId) return { allowed: patientId === actor.patientId, viaBreakGlass: false }; // patient-context tokens and citizens
-    if (reach === 'all') return { allowed: true, viaBreakGlass: false };
-    if (reach !== 'relationship') return { allowed: false, viaBreakGlass: false };
-    const r = await q.query<{ related: boolean; permitted: boolean; denied: boolean; glass: boolean }>(
-      `SELECT
-         EXISTS (SELECT 1 FROM care_relationship WHERE patient_id = $1 AND (organization_id = $2 OR practitioner_id = $3)) AS related,
-         EXISTS (SELECT 1 FROM consent_state WHERE patient_id = $1 AND purpose = 'treatment' AND decision = 'permit' AND organization_id IN ($2, '*')) AS permitted,
-         EXISTS (SELECT 1 FROM consent_state WHERE patient_id = $1 AND purpose = 'treatment' AND decision = 'deny' AND organization_id = $2) AS denied,
-         EXISTS (SELECT 1 FROM break_glass WHERE patient_id = $1 AND account_id = $4 AND expires_at > now()) AS glass`,
-      [patientId, actor.organizationId ?? '', actor.practitionerId ?? '', actor.accountId ?? ''],
-    );
-    const { related, permitted, denied, glass } = r.rows[0];
-    const normal = (related || permitted) && !denied;
-    return { allowed: normal || glass, viaBreakGlass: !normal && glass };
+    const params: unknown[] = [];
+    const bind = (v: unknown) => `$${params.push(v)}`;
+    const ids = bind([patientId]);
+    const sql = this.patientsAllowedSql(actor, bind, `${ids}::text[]`);
+    if (sql.allowed === 'true') return { allowed: true, viaBreakGlass: false };
+    const r = await q.query<{ allowed: boolean; glass: boolean }>(`SELECT ${sql.allowed} AS allowed, ${sql.glass} AS glass`, params);
+    return { allowed: r.rows[0].allowed, viaBreakGlass: r.rows[0].allowed && r.rows[0].glass };
   }
 
   /** The patients a resource belongs to (itself for a Patient; its compartment links otherwise). */
@@ -118,18 +142,9 @@ export class AccessControl {
    * what the actor may see; undefined when nothing needs hiding.
    */
   restriction(actor: Actor, bind: (v: unknown) => string, alias = 'r'): string | undefined {
-    if (actor.via === 'test') return undefined;
-    const reach = actor.role ? POLICY[actor.role].clinicalReach : 'none';
-    if (reach === 'all' && !actor.patientId) return undefined;
-    let accessible: string;
-    if (actor.patientId) accessible = `SELECT ${bind(actor.patientId)}::text`;
-    else if (reach === 'relationship') {
-      const org = bind(actor.organizationId ?? '');
-      accessible = `SELECT patient_id FROM care_relationship WHERE organization_id = ${org} OR practitioner_id = ${bind(actor.practitionerId ?? '')}
-        UNION SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'permit' AND organization_id IN (${org}, '*')
-        EXCEPT SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'deny' AND organization_id = ${org}
-        UNION SELECT patient_id FROM break_glass WHERE account_id = ${bind(actor.accountId ?? '')} AND expires_at > now()`;
-    } else accessible = 'SELECT NULL::text WHERE false';
+    const sets = this.reachSets(actor, bind);
+    if (sets === 'all') return undefined;
+    const accessible = sets === 'none' ? 'SELECT NULL::text WHERE false' : `${sets.normal} UNION ${sets.glass}`;
     const clinical = bind([...this.compartmentTypes, 'Binary']);
     return `(${alias}.resource_type <> ALL(${clinical}::text[])
       OR (${alias}.resource_type = 'Patient' AND ${alias}.id IN (${accessible}))

@@ -5,7 +5,9 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/db.ts';
-import type { AuditEntry, AuditLog } from '../audit/audit.ts';
+import { auditInsertSql, type AuditEntry, type AuditLog } from '../audit/audit.ts';
+import { gone, notFound } from '../fhir/outcome.ts';
+import { parseStored } from '../fhir/repository.ts';
 import type { Restriction } from '../fhir/search.ts';
 import type { IndexRows } from '../fhir/searchparams.ts';
 import { AccessControl, AccessDenied } from './access.ts';
@@ -60,10 +62,16 @@ export class FhirGuard {
     return { patients, viaBreakGlass };
   }
 
+  /** Parameter ids that link compartment resources to their Patient (for readStored). */
+  get linkParams(): number[] {
+    return this.access.compartmentParamIds;
+  }
+
   /** A stored resource may be read if every patient it belongs to is reachable. */
-  async assertReadable(q: Queryable, ctx: AccessContext, stored: { rid: number; resource: Resource }): Promise<AccessOutcome> {
+  async assertReadable(q: Queryable, ctx: AccessContext, stored: { rid: number; resource: Resource; patients?: string[] }): Promise<AccessOutcome> {
     const { resourceType, id } = stored.resource;
-    const patients = await this.access.patientsOfStored(q, stored.rid, resourceType, id!);
+    const patients =
+      resourceType === 'Patient' ? [id!] : !this.access.compartmentTypes.has(resourceType) ? [] : (stored.patients ?? (await this.access.patientsOfStored(q, stored.rid, resourceType, id!)));
     if (this.access.kindOf(resourceType) === 'clinical' && patients.length === 0 && resourceType !== 'Patient') {
       // Clinical data linked to no patient at all: only unrestricted actors.
       if (ctx.actor.via !== 'test' && (!ctx.actor.role || POLICY[ctx.actor.role].clinicalReach !== 'all')) {
@@ -71,6 +79,49 @@ export class FhirGuard {
       }
     }
     return this.assertPatients(q, ctx, patients, `${resourceType}/${id}`);
+  }
+
+  /**
+   * One statement reads the resource, decides access from its patients and appends the audit row
+   * only if the read is allowed: a single round trip and a single transaction for the commonest request.
+   */
+  async readAudited(q: Queryable, ctx: AccessContext, type: string, id: string): Promise<Resource> {
+    const params: unknown[] = [];
+    const bind = (v: unknown) => `$${params.push(v)}`;
+    const t = bind(type);
+    const i = bind(id);
+    const clinical = this.access.kindOf(type) === 'clinical';
+    const patients =
+      type === 'Patient'
+        ? 'ARRAY[r.id]'
+        : this.access.compartmentTypes.has(type)
+          ? `ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY(${bind(this.access.compartmentParamIds)}::smallint[]) AND x.target_type = 'Patient')`
+          : 'ARRAY[]::text[]';
+    const reach = ctx.actor.role ? POLICY[ctx.actor.role].clinicalReach : 'none';
+    const sql = clinical ? this.access.patientsAllowedSql(ctx.actor, bind, 't.patients') : { allowed: 'true', glass: 'false' };
+    // Clinical data tied to no patient is for unrestricted actors only.
+    const orphan = clinical && type !== 'Patient' && reach !== 'all' ? ' AND cardinality(t.patients) > 0' : '';
+    const insert = auditInsertSql(bind, { ...actorFields(ctx), action: 'read', outcome: 'success', resourceType: type, resourceId: id, reason: ctx.purpose }, { patientIds: 'a.patients', breakGlass: 'a.glass' }, 'a', 'a.allowed AND NOT a.deleted');
+    const r = await q.query<{ deleted: boolean; content: string | null; patients: string[]; allowed: boolean }>(
+      `WITH t AS (
+         SELECT r.rid, r.deleted, v.content::text AS content, ${patients} AS patients
+         FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
+         WHERE r.resource_type = ${t} AND r.id = ${i}
+       ), a AS (SELECT t.*, (${sql.allowed}${orphan}) AS allowed, (${sql.glass}) AS glass FROM t),
+       ins AS (${insert} RETURNING 1)
+       SELECT a.deleted, a.content, a.patients, a.allowed FROM a`,
+      params,
+      { prepare: true },
+    );
+    const row = r.rows[0];
+    if (!row) throw notFound(`${type}/${id} not found`);
+    if (row.deleted || row.content === null) throw gone(`${type}/${id} was deleted`);
+    if (!row.allowed) {
+      // Same answer (and break-the-glass hint) as the step-by-step check gives.
+      await this.assertReadable(q, ctx, { rid: 0, resource: parseStored(row.content), patients: row.patients });
+      throw new AccessDenied(`${type}/${id} is not linked to a patient you can reach`);
+    }
+    return parseStored(row.content);
   }
 
   /** Before a clinician registers a new patient: it belongs to their own facility. */

@@ -209,6 +209,38 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
   });
 });
 
+describe('sessions and rate limits', () => {
+  it('expire idle sessions, sign out everywhere, and limit requests per account and per IP', async () => {
+    const p = await startTestPlatform('pglite', { CAUYTE_RATE_LIMIT: '8' });
+    try {
+      const demo = await seedDemo(p.fhir, 4);
+      await createDemoAccounts(p.db, p.accounts, demo);
+      const a = await signIn(p, 'nguoidan');
+      const b = await signIn(p, 'nguoidan');
+      expect((await call(p, 'GET', '/api/auth/me', undefined, a)).status).toBe(200);
+      // Idle for longer than the limit: the session is gone.
+      await p.db.query("UPDATE session SET last_seen_at = now() - interval '31 minutes' WHERE id IN (SELECT id FROM session ORDER BY created_at LIMIT 1)");
+      expect((await call(p, 'GET', '/api/auth/me', undefined, a)).status).toBe(401);
+      // Sign out everywhere ends the other session too.
+      const c = await signIn(p, 'nguoidan');
+      expect((await call(p, 'POST', '/api/auth/logout-all', {}, { ...c, 'content-type': 'application/json' })).status).toBe(200);
+      expect((await call(p, 'GET', '/api/auth/me', undefined, b)).status).toBe(401);
+      // Rate limit per credential: the 9th request in a minute is refused; another token is not affected.
+      const token1 = { authorization: `Bearer ${p.token}` };
+      const statuses: number[] = [];
+      for (let i = 0; i < 9; i++) statuses.push((await call(p, 'GET', '/fhir/R4/metadata', undefined, token1)).status);
+      expect(statuses.slice(0, 8).every((s) => s === 200)).toBe(true);
+      expect(statuses[8]).toBe(429);
+      const other = await p.tokenFor('integration');
+      expect((await call(p, 'GET', '/fhir/R4/metadata', undefined, { authorization: `Bearer ${other}` })).status).toBe(200);
+      const limited = await call(p, 'GET', '/fhir/R4/metadata', undefined, token1);
+      expect(limited.body.title).toMatch(/Quá nhiều yêu cầu/);
+    } finally {
+      await p.close();
+    }
+  });
+});
+
 describe('logs', () => {
   it('carry no patient data, passwords or tokens', async () => {
     let out = '';

@@ -25,6 +25,9 @@ export class TokenService {
   private signing?: { kid: string; key: CryptoKey | Uint8Array };
   private jwks?: ReturnType<typeof createLocalJWKSet>;
   private publicKeys: JWK[] = [];
+  /** Tokens already verified, until they expire: a signature check costs more than the read it guards. */
+  private readonly verified = new Map<string, { claims: TokenClaims; exp: number }>();
+  private static readonly CACHE_SIZE = 10_000;
 
   constructor(
     private readonly db: Db,
@@ -96,6 +99,11 @@ export class TokenService {
 
   /** Verifies signature, issuer, audience and expiry; undefined when any check fails. */
   async verify(token: string): Promise<TokenClaims | undefined> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.exp > Date.now() / 1000) return hit.claims;
+      this.verified.delete(token);
+    }
     try {
       let result;
       try {
@@ -108,7 +116,10 @@ export class TokenService {
       }
       const p = result.payload as JWTPayload & Partial<TokenClaims>;
       if (typeof p.sub !== 'string' || !isRole(p.role) || typeof p.scope !== 'string') return undefined;
-      return { sub: p.sub, role: p.role, org: p.org, practitioner: p.practitioner, patient: p.patient, scope: p.scope, client_id: p.client_id };
+      const claims = { sub: p.sub, role: p.role, org: p.org, practitioner: p.practitioner, patient: p.patient, scope: p.scope, client_id: p.client_id };
+      if (this.verified.size >= TokenService.CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { claims, exp: p.exp ?? 0 });
+      return claims;
     } catch {
       return undefined;
     }

