@@ -28,6 +28,10 @@ const schema = z.object({
   CAUYTE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   CAUYTE_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   CAUYTE_BREAK_GLASS_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(60),
+  /** Largest attachment (image, PDF, DICOM) in bytes. */
+  CAUYTE_MAX_ATTACHMENT_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024),
+  /** Where email/SMS go: 'file' writes them under $CAUYTE_DATA_DIR/outbox (set up a real sender for production). */
+  CAUYTE_OUTBOX: z.enum(['file', 'off']).default('file'),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });

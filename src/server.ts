@@ -23,6 +23,13 @@ import { TokenService } from './auth/tokens.ts';
 import { FHIR_PREFIX, fhirErrorBody, fhirRoutes } from './fhir/routes.ts';
 import { FhirService } from './fhir/service.ts';
 import { terminologyRoutes } from './terminology/routes.ts';
+import type { Provenance } from '@medplum/fhirtypes';
+import { conflict } from './fhir/outcome.ts';
+import { EventBus } from './events/bus.ts';
+import { EligibilityService } from './consult/eligibility.ts';
+import { consultRoutes } from './consult/routes.ts';
+import { ConsultService, SIGNED_TAG } from './consult/service.ts';
+import { FileSender, OutboxWorker, type Sender } from './notify/outbox.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
@@ -40,6 +47,10 @@ export interface Platform {
   sessions: SessionService;
   tokens: TokenService;
   access: AccessControl;
+  bus: EventBus;
+  eligibility: EligibilityService;
+  consults: ConsultService;
+  outbox: OutboxWorker;
   close(): Promise<void>;
 }
 
@@ -66,14 +77,33 @@ export async function buildServices(config: Config, db: Db) {
   const access = new AccessControl(db, fhir.registry, fhir.compartment, config.CAUYTE_BREAK_GLASS_MINUTES);
   fhir.repo.onWrite(access.onWrite);
   if (config.CAUYTE_AUTH_DISABLED !== '1') fhir.guard = new FhirGuard(access, audit);
-  return { fhir, secret, audit, accounts, sessions, tokens, access };
+  // Signed documents and their signatures never change through the API (amend instead).
+  fhir.changeRules.push((existing) => {
+    if (existing.resourceType === 'Composition' && existing.meta?.tag?.some((t) => t.code === SIGNED_TAG.code)) {
+      throw conflict('Tài liệu đã ký không thể sửa hay xóa; hãy lập bản sửa đổi (a signed document cannot be changed or deleted: amend it)');
+    }
+    if (existing.resourceType === 'Provenance' && (existing as Provenance).signature?.length) throw conflict('Chữ ký không thể sửa hay xóa (a signature cannot be changed or deleted)');
+  });
+  const bus = new EventBus(db);
+  const eligibility = new EligibilityService(db);
+  const consults = new ConsultService(fhir, audit, bus, secret, config.CAUYTE_MAX_ATTACHMENT_BYTES);
+  return { fhir, secret, audit, accounts, sessions, tokens, access, bus, eligibility, consults };
 }
 
-export async function buildPlatform(config: Config, opts: { db?: Db; logger?: boolean; logStream?: NodeJS.WritableStream } = {}): Promise<Platform> {
+function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
+  const dir = join(config.dataDir, 'outbox');
+  const off: Sender = { name: 'off', send: async () => undefined };
+  return config.CAUYTE_OUTBOX === 'file' ? { email: new FileSender(dir), sms: new FileSender(dir) } : { email: off, sms: off };
+}
+
+export async function buildPlatform(config: Config, opts: { db?: Db; logger?: boolean; logStream?: NodeJS.WritableStream; senders?: Record<'email' | 'sms', Sender> } = {}): Promise<Platform> {
   const db = opts.db ?? (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir }));
   const services = await buildServices(config, db);
-  const { fhir, audit, accounts, sessions, tokens, access } = services;
+  const { fhir, audit, accounts, sessions, tokens, access, bus, eligibility, consults } = services;
   audit.start();
+  await bus.start();
+  const outbox = new OutboxWorker(db, opts.senders ?? defaultSenders(config));
+  outbox.start();
   const authDisabled = config.CAUYTE_AUTH_DISABLED === '1';
 
   const app = Fastify({
@@ -170,6 +200,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   await app.register(terminologyRoutes);
   await app.register(authRoutes, { accounts, sessions, access, audit, fhir, secureCookies: config.CAUYTE_COOKIE_SECURE === '1' });
   await app.register(oauthRoutes, { db, tokens, accounts, audit, baseUrl: config.baseUrl, tokenTtlSeconds: config.CAUYTE_TOKEN_TTL_SECONDS });
+  await app.register(consultRoutes, { consults, eligibility, bus, db });
 
   // The web app: files from web/dist, and index.html for the app's own routes.
   if (existsSync(WEB_DIST)) {
@@ -192,8 +223,11 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
     config,
     db,
     ...services,
+    outbox,
     async close() {
       await app.close();
+      await outbox.stop();
+      await bus.stop();
       await audit.stop();
       await audit.seal().catch(() => undefined);
       if (!opts.db) await db.close();

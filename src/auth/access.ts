@@ -43,6 +43,8 @@ export class AccessControl {
   /** Resource types in the Patient compartment, and the parameter ids linking each to its patient. */
   readonly compartmentTypes: Set<string>;
   readonly compartmentParamIds: number[];
+  /** Types that hold patient data: the compartment (minus directory types such as Schedule) and Binary. */
+  readonly clinicalTypes: string[];
 
   constructor(
     private readonly db: Db,
@@ -52,12 +54,13 @@ export class AccessControl {
   ) {
     this.compartmentTypes = new Set([...compartment.keys(), 'Patient']);
     this.compartmentParamIds = [...compartment.values()].flat();
+    this.clinicalTypes = [...this.compartmentTypes, 'Binary'].filter((t) => !DIRECTORY_TYPES.has(t));
     void registry;
   }
 
   kindOf(resourceType: string): ResourceKind {
-    if (this.compartmentTypes.has(resourceType) || resourceType === 'Binary') return 'clinical';
-    if (DIRECTORY_TYPES.has(resourceType)) return 'directory';
+    if (DIRECTORY_TYPES.has(resourceType)) return 'directory'; // e.g. Schedule: in the compartment definition, but a practitioner's calendar
+    if (this.clinicalTypes.includes(resourceType)) return 'clinical';
     return 'other';
   }
 
@@ -145,7 +148,7 @@ export class AccessControl {
     const sets = this.reachSets(actor, bind);
     if (sets === 'all') return undefined;
     const accessible = sets === 'none' ? 'SELECT NULL::text WHERE false' : `${sets.normal} UNION ${sets.glass}`;
-    const clinical = bind([...this.compartmentTypes, 'Binary']);
+    const clinical = bind(this.clinicalTypes);
     return `(${alias}.resource_type <> ALL(${clinical}::text[])
       OR (${alias}.resource_type = 'Patient' AND ${alias}.id IN (${accessible}))
       OR ${alias}.rid IN (SELECT rid FROM idx_reference WHERE param = ANY(${bind(this.compartmentParamIds)}::smallint[]) AND target_type = 'Patient' AND target_id IN (${accessible})))`;

@@ -38,7 +38,13 @@ export type DomainAction =
   | 'breakglass.review'
   | 'audit.read'
   | 'account.manage'
-  | 'reports.read';
+  | 'reports.read'
+  | 'consult.view' // see the cases of my facility or assigned to me
+  | 'consult.request' // create, submit, withdraw, acknowledge, follow up (requesting side)
+  | 'consult.triage' // accept, ask for information, decline, redirect (receiving side)
+  | 'consult.schedule' // plan sessions (phiên hội chẩn)
+  | 'consult.sign' // write and sign conclusions (assigned specialists)
+  | 'eligibility.manage'; // load a new version of the Circular 30 list
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -67,19 +73,19 @@ export const POLICY: Record<Role, RolePolicy> = {
   commune_clinician: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request'],
     clinicalReach: 'relationship',
   },
   specialist: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign'],
     clinicalReach: 'relationship',
   },
   coordinator: {
     fhir: { clinical: READ, directory: WRITE },
     types: { Appointment: WRITE, ServiceRequest: WRITE, Communication: WRITE, AuditEvent: [] },
-    domain: ['account.self'],
+    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule'],
     clinicalReach: 'relationship',
   },
   facility_admin: {
@@ -94,7 +100,7 @@ export const POLICY: Record<Role, RolePolicy> = {
   },
   system_admin: {
     fhir: { directory: READ },
-    domain: ['account.self', 'account.manage'],
+    domain: ['account.self', 'account.manage', 'eligibility.manage'],
     clinicalReach: 'none',
   },
   dpo: {

@@ -26,8 +26,12 @@ export interface SearchBundleOptions {
  * role, scopes and patient relationship and appends the audit entry in the same transaction.
  * Without one, the caller is the platform itself (seeding, CLI import) and nothing is checked.
  */
+/** A domain rule on changes made through the API (e.g. a signed document may not change): throw to refuse. */
+export type ChangeRule = (existing: Resource, next: Resource | undefined) => void;
+
 export class FhirService {
   guard?: FhirGuard;
+  readonly changeRules: ChangeRule[] = [];
 
   private constructor(
     readonly repo: FhirRepository,
@@ -125,6 +129,10 @@ export class FhirService {
     g?.assertAction(ctx!, 'update', type);
     return this.repo.within(tx, async (q) => {
       let outcome: { patients: string[]; viaBreakGlass: boolean } | undefined;
+      if (ctx) {
+        const current = await this.repo.tryRead(type, id, q);
+        if (current) for (const rule of this.changeRules) rule(current, r);
+      }
       if (g) {
         const existing = await this.repo.readStored(type, id, q).catch(() => undefined);
         if (existing) await g.assertReadable(q, ctx!, existing);
@@ -163,6 +171,10 @@ export class FhirService {
     g?.assertAction(ctx!, 'delete', type);
     await this.repo.within(tx, async (q) => {
       let patients: string[] = [];
+      if (ctx) {
+        const current = await this.repo.tryRead(type, id, q);
+        if (current) for (const rule of this.changeRules) rule(current, undefined);
+      }
       if (g) {
         const existing = await this.repo.readStored(type, id, q).catch(() => undefined);
         if (existing) patients = (await g.assertReadable(q, ctx!, existing)).patients;

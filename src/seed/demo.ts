@@ -102,9 +102,9 @@ const SITES: Site[] = [
 
 const LEVEL_DISPLAY = { central: 'Tuyến trung ương', provincial: 'Tuyến tỉnh', commune: 'Tuyến xã' };
 
-const PRACTITIONERS: { name: [string, string]; gender: 'male' | 'female'; site: string; specialty: string; specialtyDisplay: string; qualification: string }[] = [
-  { name: ['Trần', 'Quốc Hưng'], gender: 'male', site: 'bachmai', specialty: 'cardiology', specialtyDisplay: 'Tim mạch', qualification: 'PGS.TS.BS' },
-  { name: ['Lê', 'Thị Minh Hằng'], gender: 'female', site: 'bachmai', specialty: 'oncology', specialtyDisplay: 'Ung bướu', qualification: 'TS.BS' },
+const PRACTITIONERS: { name: [string, string]; gender: 'male' | 'female'; site: string; specialty: string; specialtyDisplay: string; qualification: string; email?: string }[] = [
+  { name: ['Trần', 'Quốc Hưng'], gender: 'male', site: 'bachmai', specialty: 'cardiology', specialtyDisplay: 'Tim mạch', qualification: 'PGS.TS.BS', email: 'hung.tq@bachmai.example' },
+  { name: ['Lê', 'Thị Minh Hằng'], gender: 'female', site: 'bachmai', specialty: 'oncology', specialtyDisplay: 'Ung bướu', qualification: 'TS.BS', email: 'hang.ltm@bachmai.example' },
   { name: ['Phạm', 'Văn Đông'], gender: 'male', site: 'bachmai', specialty: 'respiratory', specialtyDisplay: 'Hô hấp', qualification: 'BSCKII' },
   { name: ['Nguyễn', 'Thu Trang'], gender: 'female', site: 'laocai', specialty: 'internal', specialtyDisplay: 'Nội khoa', qualification: 'BSCKI' },
   { name: ['Hoàng', 'Đức Anh'], gender: 'male', site: 'laocai', specialty: 'pediatrics', specialtyDisplay: 'Nhi khoa', qualification: 'ThS.BS' },
@@ -179,6 +179,7 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
       identifier: [{ system: 'https://fhir.cauyte.vn/sid/practising-certificate', value: `CCHN-${String(1001 + i)}` }],
       name: [{ use: 'official', family: p.name[0], given: p.name[1].split(' '), prefix: [p.qualification], text: `${p.name[0]} ${p.name[1]}` }],
       gender: p.gender,
+      ...(p.email ? { telecom: [{ system: 'email', value: p.email, use: 'work' }] } : {}),
       qualification: [{ code: { text: p.qualification } }],
     } as Resource);
     add({

@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../config.ts';
 import { buildPlatform, type Platform } from '../server.ts';
+import { MemorySender } from '../notify/outbox.ts';
 import type { Role } from '../auth/policy.ts';
 import type { TokenClaims } from '../auth/tokens.ts';
 import { totpFor } from '../auth/accounts.ts';
@@ -11,6 +12,8 @@ import { createTestDb, type DbKind, type TestDb } from './databases.ts';
 
 export interface TestPlatform extends Platform {
   testDb: TestDb;
+  /** Email and SMS the platform sent (a memory sender stands in for SMTP and the SMS gateway). */
+  sent: MemorySender;
   /** An integration-system token (unrestricted FHIR access): what `call` sends by default. */
   token: string;
   /** A token for any role, as `cauyte token issue` would print it. */
@@ -25,7 +28,8 @@ export async function startTestPlatform(kind: DbKind, env: Record<string, string
   const testDb = await createTestDb(kind);
   const port = await freePort();
   const config = loadConfig({ LOG_LEVEL: logStream ? 'info' : 'silent', CAUYTE_DATA_DIR: '/nonexistent', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
-  const platform = await buildPlatform(config, { db: testDb.db, logger: !!logStream, logStream });
+  const sent = new MemorySender();
+  const platform = await buildPlatform(config, { db: testDb.db, logger: !!logStream, logStream, senders: { email: sent, sms: sent } });
   let baseUrl: string | undefined;
   let n = 0;
   const tokenFor = async (role: Role, claims: Partial<TokenClaims> = {}) => {
@@ -37,6 +41,7 @@ export async function startTestPlatform(kind: DbKind, env: Record<string, string
   return {
     ...platform,
     testDb,
+    sent,
     token,
     tokenFor,
     async listen() {

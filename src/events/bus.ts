@@ -1,0 +1,69 @@
+/**
+ * Live events for the web app (case status changes, invitations, alerts). Published after the
+ * transaction that caused them commits. In one process an EventEmitter carries them; with
+ * PostgreSQL, NOTIFY/LISTEN carries them to every API node (payloads are ids, never patient data).
+ */
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { Db } from '../db/db.ts';
+import { PostgresDb } from '../db/db.ts';
+
+export interface LiveEvent {
+  kind: string;
+  /** Who should see it: any of these matches a signed-in actor. */
+  to: { accountIds?: string[]; practitionerIds?: string[]; organizationIds?: string[] };
+  /** Ids and codes only (the client fetches details through the access-checked API). */
+  data: Record<string, string | number | boolean | null>;
+  at: string;
+}
+
+const CHANNEL = 'cauyte_events';
+
+export class EventBus {
+  private readonly local = new EventEmitter();
+  private listener?: pg.Client;
+
+  constructor(private readonly db: Db) {
+    this.local.setMaxListeners(10_000);
+  }
+
+  /** Across nodes: subscribe to PostgreSQL notifications. */
+  async start(): Promise<void> {
+    if (!(this.db instanceof PostgresDb)) return;
+    this.listener = new pg.Client({ connectionString: (this.db.pool.options as { connectionString: string }).connectionString });
+    await this.listener.connect();
+    this.listener.on('notification', (msg) => {
+      if (msg.channel !== CHANNEL || !msg.payload) return;
+      try {
+        this.local.emit('event', JSON.parse(msg.payload) as LiveEvent);
+      } catch {
+        // ignore a malformed payload
+      }
+    });
+    this.listener.on('error', () => undefined);
+    await this.listener.query(`LISTEN ${CHANNEL}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  async publish(e: Omit<LiveEvent, 'at'>): Promise<void> {
+    const event: LiveEvent = { ...e, at: new Date().toISOString() };
+    if (this.listener) await this.db.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(event)]);
+    else this.local.emit('event', event);
+  }
+
+  subscribe(fn: (e: LiveEvent) => void): () => void {
+    this.local.on('event', fn);
+    return () => this.local.off('event', fn);
+  }
+}
+
+export function eventIsFor(e: LiveEvent, who: { accountId?: string; practitionerId?: string; organizationId?: string }): boolean {
+  return (
+    (!!who.accountId && !!e.to.accountIds?.includes(who.accountId)) ||
+    (!!who.practitionerId && !!e.to.practitionerIds?.includes(who.practitionerId)) ||
+    (!!who.organizationId && !!e.to.organizationIds?.includes(who.organizationId))
+  );
+}
