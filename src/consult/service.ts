@@ -23,7 +23,7 @@ import { badRequest, conflict, FhirError, notFound } from '../fhir/outcome.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { addNotification, enqueueMessage } from '../notify/outbox.ts';
 import { SIGNATURE_TYPE, signDocument, signingKeyFor, verifySignatures, type SignatureCheck } from './signing.ts';
-import { assertTransition, PRIORITY_OF, RESPONSE_TARGET_MINUTES, STATE_LABELS, TASK_STATUS, URGENCY_OF, type ConsultAction, type ConsultState, type Urgency } from './workflow.ts';
+import { actionLabel, assertTransition, PRIORITY_OF, RESPONSE_TARGET_MINUTES, STATE_LABELS, TASK_STATUS, URGENCY_OF, type ConsultAction, type ConsultState, type Urgency } from './workflow.ts';
 
 export const CONSULT_ID_SYSTEM = 'https://fhir.cauyte.vn/sid/consult-request';
 export const ATTACHMENT_ID_SYSTEM = 'https://fhir.cauyte.vn/sid/attachment';
@@ -242,7 +242,7 @@ export class ConsultService {
         return { caseId: existing[0].id!, created: false, state: c.state, c };
       }
       const now = new Date().toISOString();
-      const practitioner = ctx.actor.practitionerId ? { reference: `Practitioner/${ctx.actor.practitionerId}` } : undefined;
+      const practitioner = ctx.actor.practitionerId ? { reference: `Practitioner/${ctx.actor.practitionerId}`, ...(ctx.actor.displayName ? { display: ctx.actor.displayName } : {}) } : undefined;
       const summary = (await this.fhir.repo.create(
         {
           resourceType: 'Composition',
@@ -393,12 +393,25 @@ export class ConsultService {
       return { caseId: ref(t.focus, 'ServiceRequest'), urgency, priority: t.priority, authoredOn: t.authoredOn, waitingMinutes: waited, targetMinutes: RESPONSE_TARGET_MINUTES[urgency], overdue: waited > RESPONSE_TARGET_MINUTES[urgency], version: t.meta?.versionId };
     });
     rows.sort((a, b) => rank[a.priority ?? 'routine'] - rank[b.priority ?? 'routine'] || b.waitingMinutes - a.waitingMinutes);
-    await this.recordList(ctx, 'queue', rows.length);
-    return rows;
+    return this.describe(ctx, 'queue', rows);
   }
 
-  private async recordList(ctx: AccessContext, list: string, n: number): Promise<void> {
-    if (ctx.actor.via !== 'test') await this.audit.record({ ...actorFields(ctx), action: 'consult.list', outcome: 'success', detail: { list, n } });
+  /** Adds what a list needs to be useful (patient, specialty, reason) and records who saw which patients. */
+  private async describe<T extends { caseId?: string }>(ctx: AccessContext, list: string, rows: T[]): Promise<(T & { patient?: string; specialty?: string; reason?: string })[]> {
+    const ids = rows.map((r) => r.caseId).filter((x): x is string => !!x);
+    const b = ids.length ? await this.fhir.searchBundle('ServiceRequest', new URLSearchParams({ _id: ids.join(','), _include: 'ServiceRequest:subject', _count: '500' })) : { entry: [] };
+    const byId = new Map<string, Resource>((b.entry ?? []).map((e) => [`${e.resource!.resourceType}/${e.resource!.id}`, e.resource!]));
+    const patients = new Set<string>();
+    const out = rows.map((r) => {
+      const sr = byId.get(`ServiceRequest/${r.caseId}`) as ServiceRequest | undefined;
+      const pid = ref(sr?.subject, 'Patient');
+      const pt = pid ? (byId.get(`Patient/${pid}`) as Patient | undefined) : undefined;
+      if (pid) patients.add(pid);
+      const n = pt?.name?.[0];
+      return { ...r, patient: n ? (n.text ?? [n.family, ...(n.given ?? [])].join(' ')) : undefined, specialty: sr?.code?.coding?.[0]?.display, reason: sr?.reasonCode?.[0]?.text };
+    });
+    if (ctx.actor.via !== 'test') await this.audit.record({ ...actorFields(ctx), action: 'consult.list', outcome: 'success', patientIds: [...patients], detail: { list, n: rows.length } });
+    return out;
   }
 
   /** Cases my facility requested, or assigned to me, newest first. */
@@ -411,8 +424,7 @@ export class ConsultService {
     const b = await this.fhir.searchBundle('Task', view === 'assigned' ? new URLSearchParams({ owner: `Organization/${a.organizationId ?? '-'}`, _count: '500', _sort: '-authored-on' }) : params);
     let tasks = (b.entry ?? []).map((e) => e.resource as Task);
     if (view === 'assigned') tasks = tasks.filter((t) => (t.input ?? []).some((i) => isParam(i, 'specialist') && i.valueReference?.reference === `Practitioner/${a.practitionerId}`));
-    await this.recordList(ctx, view, tasks.length);
-    return tasks.map((t) => ({ caseId: ref(t.focus, 'ServiceRequest'), state: stateOf(t), stateLabel: STATE_LABELS[stateOf(t)], urgency: URGENCY_OF[t.priority ?? 'routine'], authoredOn: t.authoredOn, lastModified: t.lastModified, followUpDue: t.executionPeriod?.end }));
+    return this.describe(ctx, view, tasks.map((t) => ({ caseId: ref(t.focus, 'ServiceRequest'), state: stateOf(t), stateLabel: STATE_LABELS[stateOf(t)], urgency: URGENCY_OF[t.priority ?? 'routine'], authoredOn: t.authoredOn, lastModified: t.lastModified, followUpDue: t.executionPeriod?.end, version: t.meta?.versionId })));
   }
 
   // ---------------------------------------------------------------- sessions
@@ -520,15 +532,23 @@ export class ConsultService {
     });
   }
 
+  /** A session is visible to its invited practitioners and the staff of its invited sites. */
   async session(ctx: AccessContext, sessionId: string): Promise<{ appointment: Appointment; attendance?: Encounter }> {
-    const appointment = (await this.fhir.read('Appointment', sessionId, undefined, ctx).catch(async (e) => {
-      // Sessions name sites and practitioners, not patients: staff of invited sites may read them.
-      if (!(e instanceof AccessDenied)) throw e;
-      const a = (await this.fhir.repo.read('Appointment', sessionId)) as Appointment;
-      const invited = a.participant.some((p) => p.actor?.reference === `Practitioner/${ctx.actor.practitionerId}`);
-      if (!invited) throw e;
-      return a;
-    })) as Appointment;
+    const appointment = (await this.fhir.repo.tryRead<Appointment>('Appointment', sessionId)) as Appointment | undefined;
+    if (!appointment || !appointment.serviceCategory?.some((c) => c.coding?.some((x) => x.code === CONSULT_CATEGORY.code))) throw notFound(`Không có phiên ${sessionId}`);
+    const a = ctx.actor;
+    if (a.via !== 'test') {
+      const invited = appointment.participant.some((p) => p.actor?.reference === `Practitioner/${a.practitionerId}`);
+      let site = false;
+      for (const p of appointment.participant) {
+        const loc = ref(p.actor, 'Location');
+        if (!loc || site) continue;
+        const l = (await this.fhir.repo.tryRead<Resource & { managingOrganization?: Reference }>('Location', loc)) as (Resource & { managingOrganization?: Reference }) | undefined;
+        site = !!a.organizationId && l?.managingOrganization?.reference === `Organization/${a.organizationId}`;
+      }
+      if (!invited && !site) throw new AccessDenied('Bạn và điểm cầu của bạn không được mời vào phiên này (you are not invited to this session)');
+      await this.audit.record({ ...actorFields(ctx), action: 'read', outcome: 'success', resourceType: 'Appointment', resourceId: sessionId });
+    }
     const enc = await this.fhir.conditionalMatches(this.db, 'Encounter', new URLSearchParams({ appointment: `Appointment/${sessionId}` }));
     return { appointment, attendance: enc[0] as Encounter | undefined };
   }
@@ -722,8 +742,7 @@ export class ConsultService {
   /** Acknowledged cases of my facility whose follow-up date has passed. */
   async overdueFollowUps(ctx: AccessContext): Promise<unknown[]> {
     const b = await this.fhir.searchBundle('Task', new URLSearchParams({ requester: `Organization/${ctx.actor.organizationId ?? '-'}`, 'business-status': `${STATE_SYSTEM}|acknowledged`, period: `lt${new Date().toISOString()}`, _count: '500' }));
-    await this.recordList(ctx, 'overdue-follow-ups', b.entry?.length ?? 0);
-    return (b.entry ?? []).map((e) => e.resource as Task).map((t) => ({ caseId: ref(t.focus, 'ServiceRequest'), due: t.executionPeriod?.end, overdueDays: Math.floor((Date.now() - Date.parse(t.executionPeriod!.end!)) / 86_400_000) }));
+    return this.describe(ctx, 'overdue-follow-ups', (b.entry ?? []).map((e) => e.resource as Task).map((t) => ({ caseId: ref(t.focus, 'ServiceRequest'), due: t.executionPeriod?.end, overdueDays: Math.floor((Date.now() - Date.parse(t.executionPeriod!.end!)) / 86_400_000) })));
   }
 
   // ---------------------------------------------------------------- the case page
@@ -745,7 +764,8 @@ export class ConsultService {
       .map((h) => {
         const t = h.resource as Task;
         const n = t.note?.[t.note.length - 1];
-        return { at: h.lastUpdated.toISOString(), version: h.versionId, state: stateOf(t), stateLabel: STATE_LABELS[stateOf(t)], by: n?.authorReference?.display ?? n?.authorString ?? n?.authorReference?.reference, note: n?.text };
+        const [action, ...rest] = (n?.text ?? '').split(':');
+        return { at: h.lastUpdated.toISOString(), version: h.versionId, state: stateOf(t), stateLabel: STATE_LABELS[stateOf(t)], action: actionLabel(action.trim()), by: n?.authorReference?.display ?? n?.authorString ?? n?.authorReference?.reference, note: rest.join(':').trim() || undefined };
       })
       .reverse();
     const outputs = Object.fromEntries((c.task.output ?? []).map((o) => [o.type.coding?.[0]?.code, o.valueCode ?? o.valueString ?? o.valueReference?.reference]));

@@ -41,7 +41,7 @@ export const STATE_LABELS: Record<ConsultState, { vi: string; en: string }> = {
   closed: { vi: 'Đã theo dõi kết quả', en: 'Followed up' },
 };
 
-const ACTION_LABELS: Record<ConsultAction, string> = {
+export const ACTION_LABELS: Record<ConsultAction, string> = {
   submit: 'gửi yêu cầu',
   withdraw: 'rút yêu cầu',
   accept: 'tiếp nhận',
@@ -56,6 +56,11 @@ const ACTION_LABELS: Record<ConsultAction, string> = {
   acknowledge: 'xác nhận kết luận',
   'follow-up': 'ghi nhận kết quả theo dõi',
 };
+
+export function actionLabel(code: string): string | undefined {
+  const l = (ACTION_LABELS as Record<string, string>)[code] ?? (code === 'draft' ? 'lưu nháp' : undefined);
+  return l ? l[0].toUpperCase() + l.slice(1) : undefined;
+}
 
 /** Task.status for each state (FHIR workflow), the business state lives in Task.businessStatus. */
 export const TASK_STATUS: Record<ConsultState, string> = {

@@ -10,6 +10,11 @@ import { Login } from './pages/Login.tsx';
 import { Account } from './pages/Account.tsx';
 import { AuditViewer } from './pages/AuditViewer.tsx';
 import { AccessLog, ConsentPage } from './pages/MyPages.tsx';
+import { ConsultList } from './pages/ConsultList.tsx';
+import { ConsultForm } from './pages/ConsultForm.tsx';
+import { ConsultCase } from './pages/ConsultCase.tsx';
+import { SessionForm, SessionPage } from './pages/Sessions.tsx';
+import { flushOutbox } from './outbox.ts';
 import './styles.css';
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
@@ -32,6 +37,13 @@ function Page() {
     return <p class="error">{d.forbidden}</p>;
   }
   if (p === '/audit') return m.role === 'dpo' ? <AuditViewer /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/consults') return <ConsultList />;
+  if (p === '/consults/new') return <ConsultForm />;
+  const consult = /^\/consults\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
+  if (consult) return <ConsultCase id={consult[1]} />;
+  if (p === '/sessions/new') return <SessionForm />;
+  const session = /^\/sessions\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
+  if (session) return <SessionPage id={session[1]} />;
   const chart = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (chart) return <PatientChart id={chart[1]} />;
   if (p === '/' || p === '/patients') {
@@ -55,6 +67,7 @@ function Nav() {
         </>
       )}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/patients">{d.navPatients}</a>}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/consults">{d.navConsults}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>{m.displayName}</a>
       <button
@@ -75,7 +88,10 @@ function Nav() {
 function App() {
   const d = t();
   useEffect(() => {
-    void loadMe();
+    // Requests written offline go out as soon as we know who is signed in and the network is up.
+    void loadMe().then((m) => {
+      if (m && !m.mfaPending && navigator.onLine) void flushOutbox();
+    });
   }, []);
   return (
     <div class="shell" onClick={onLinkClick}>

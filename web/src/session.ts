@@ -9,6 +9,7 @@ export interface Me {
   role?: string;
   roleLabel?: { vi: string; en: string };
   organizationId?: string;
+  practitionerId?: string;
   patientId?: string;
   mfaPending: boolean;
   totpEnabled: boolean;

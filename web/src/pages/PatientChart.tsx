@@ -4,6 +4,7 @@ import { apiSend, ApiError, entries, fhirGet } from '../api.ts';
 import { VitalsChart, type Series } from '../components/VitalsChart.tsx';
 import { addressText, ageOf, BHYT_SYSTEM, CCCD_SYSTEM, conceptText, displayName, genderLabel, identifier, quantityText } from '../fhir-format.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
+import { me } from '../session.ts';
 
 const ETHNICITY_EXT = 'https://fhir.cauyte.vn/StructureDefinition/ethnicity';
 
@@ -125,6 +126,7 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
       <h1>
         {displayName(p.name)} <small>{d.chartTitle}</small>
       </h1>
+      {!own && me.value?.role !== 'coordinator' && <a class="button" href={`/consults/new?patient=${p.id}`}>{d.requestConsult}</a>}
       <section class="card">
         <h2>{d.demographics}</h2>
         <dl class="facts">
