@@ -17,6 +17,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { FhirService } from '../src/fhir/service.ts';
 import { copyBaseline, fmt, log, median, percentile, pool, printTable, rows, startServer, type Server } from './lib.ts';
 import { loadSearchStore, searchQueries } from './store.ts';
+import { benchConsult } from './consult.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildServices } from '../src/server.ts';
 import { seedDemo } from '../src/seed/demo.ts';
@@ -24,8 +25,8 @@ import { seedDemo } from '../src/seed/demo.ts';
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' } } });
 const quick = args.quick!;
 const SIZES = quick
-  ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60 }
-  : { creates1: 500, creates16: 3_000, rounds: 3, patients: 100_000, observations: 1_000_000, queries: 300 };
+  ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60, consults: 2_000, sessions: 200, consultSamples: 40 }
+  : { creates1: 500, creates16: 3_000, rounds: 3, patients: 100_000, observations: 1_000_000, queries: 300, consults: 100_000, sessions: 10_000, consultSamples: 200 };
 
 const FIXTURES = new URL('../test/fixtures/synthea-r4/', import.meta.url);
 const synthea = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(new URL(f, FIXTURES), 'utf8'));
@@ -246,6 +247,20 @@ async function runTarget(t: Target): Promise<void> {
     await benchSearch(t, server, ids);
   } finally {
     await server.stop();
+  }
+  await benchConsults(t);
+}
+
+async function benchConsults(t: Target): Promise<void> {
+  const db = await t.open();
+  try {
+    const s = await buildServices(loadConfig({ ...process.env, ...t.env, LOG_LEVEL: 'silent' }), db);
+    const r = await benchConsult(s, SIZES.consults, SIZES.sessions, SIZES.consultSamples, (m) => log(`${t.name}: ${m}`));
+    const label = `(${fmt(r.requests)} requests, ${fmt(r.sessions)} sessions)`;
+    rows.push({ benchmark: `consult triage queue ${label}`, db: t.name, value: `${fmt(median(r.queue), 1)} / p95 ${fmt(percentile(r.queue, 95), 1)}`, unit: 'ms (p50 / p95)', note: `${SIZES.consultSamples} calls in process, specialist with audit; target p95 ≤ 50 ms` });
+    rows.push({ benchmark: `consult case page with timeline ${label}`, db: t.name, value: `${fmt(median(r.timeline), 1)} / p95 ${fmt(percentile(r.timeline, 95), 1)}`, unit: 'ms (p50 / p95)', note: `${SIZES.consultSamples} cases in process; target p95 ≤ 50 ms` });
+  } finally {
+    await db.close();
   }
 }
 

@@ -165,8 +165,10 @@ export class AccessControl {
   /** Keeps care_relationship and consent_state in step with a write, in its transaction. */
   readonly onWrite = async (q: Queryable, e: HistoryEntry & { rid: number }): Promise<void> => {
     if (!DERIVED.has(e.resourceType)) return;
-    await q.query('DELETE FROM care_relationship WHERE source_rid = $1', [e.rid]);
-    await q.query('DELETE FROM consent_state WHERE source_rid = $1', [e.rid]);
+    if (e.method !== 'POST') {
+      // A new resource has nothing derived yet; an update or delete replaces what it had.
+      await q.query(e.resourceType === 'Consent' ? 'DELETE FROM consent_state WHERE source_rid = $1' : 'DELETE FROM care_relationship WHERE source_rid = $1', [e.rid]);
+    }
     if (e.deleted || !e.resource) return;
     if (e.resourceType === 'Consent') {
       const rows = consentRows(e.resource as Consent);
@@ -176,9 +178,11 @@ export class AccessControl {
       return;
     }
     const rels = await relationshipRows(q, e.resource);
-    for (const r of rels) {
-      await q.query('INSERT INTO care_relationship (source_rid, patient_id, organization_id, practitioner_id, kind) VALUES ($1, $2, $3, $4, $5)', [e.rid, r.patientId, r.organizationId ?? null, r.practitionerId ?? null, r.kind]);
-    }
+    if (rels.length === 0) return;
+    await q.query(
+      'INSERT INTO care_relationship (source_rid, patient_id, organization_id, practitioner_id, kind) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])',
+      [e.rid, rels.map((r) => r.patientId), rels.map((r) => r.organizationId ?? null), rels.map((r) => r.practitionerId ?? null), rels.map((r) => r.kind)],
+    );
   };
 }
 

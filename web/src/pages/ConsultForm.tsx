@@ -1,6 +1,7 @@
 /** The request form: works on a phone, keeps the request on the device when offline, sends it when back. */
 import type { Bundle, Organization, Patient } from '@medplum/fhirtypes';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { del, get, set } from 'idb-keyval';
 import { entries, fhirGet } from '../api.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { displayName } from '../fhir-format.ts';
@@ -40,6 +41,25 @@ export function ConsultForm() {
   const [status, setStatus] = useState<{ kind: 'ok' | 'error' | 'offline'; text: string }>();
   const [busy, setBusy] = useState(false);
 
+  const draftKey = `consult-draft:${patientId}`;
+  const formRef = useRef<HTMLFormElement>(null);
+  // A draft kept on this device: restored when the form opens again.
+  useEffect(() => {
+    void get(draftKey).then((draft: Record<string, string> | undefined) => {
+      if (!draft || !formRef.current) return;
+      for (const [k, v] of Object.entries(draft)) {
+        const el = formRef.current.elements.namedItem(k) as HTMLInputElement | null;
+        if (el && k !== 'icd' && el.type !== 'radio') el.value = v;
+      }
+      if (draft.icdCode) setIcd({ code: draft.icdCode, display: draft.icdDisplay });
+    });
+  }, [draftKey]);
+  const saveDraft = async () => {
+    const f = new FormData(formRef.current!);
+    await set(draftKey, { ...Object.fromEntries([...f.entries()].filter(([, v]) => typeof v === 'string')), ...(icd ? { icdCode: icd.code, icdDisplay: icd.display } : {}) });
+    setStatus({ kind: 'ok', text: d.draftSaved });
+  };
+
   useEffect(() => {
     if (patientId) fhirGet<Patient>(`Patient/${patientId}`).then(setPatient, () => undefined);
     fhirGet<Bundle>('Organization?_count=100&_sort=name').then((b) => setOrgs(entries<Organization>(b).filter((o) => `Organization/${o.id}` !== `Organization/${me.value?.organizationId}`)), () => undefined);
@@ -65,6 +85,7 @@ export function ConsultForm() {
     setBusy(true);
     // Always through the device's outbox: sent now when online, later otherwise, exactly once.
     await queueRequest({ clientId, patientId, body, attachments: files, savedAt: new Date().toISOString() });
+    await del(draftKey);
     const sent = navigator.onLine ? await flushOutbox() : 0;
     setBusy(false);
     if (sent > 0 && pendingCount.value === 0) {
@@ -77,7 +98,7 @@ export function ConsultForm() {
     <section>
       <h1>{d.requestTitle}</h1>
       {patient && <p class="meta">{d.patient}: <strong>{displayName(patient.name)}</strong></p>}
-      <form class="card consult-form" onSubmit={submit}>
+      <form class="card consult-form" onSubmit={submit} ref={formRef}>
         <label>
           {d.receivingFacility}
           <select name="receiving" required>
@@ -115,7 +136,10 @@ export function ConsultForm() {
           />
         </label>
         {files.length > 0 && <ul class="files">{files.map((f) => <li key={f.clientId}>{f.title}</li>)}</ul>}
-        <button type="submit" class="primary" disabled={busy || !patientId}>{d.submitRequest}</button>
+        <div class="row">
+          <button type="submit" class="primary" disabled={busy || !patientId}>{d.submitRequest}</button>
+          <button type="button" onClick={saveDraft}>{d.saveDraft}</button>
+        </div>
         {status && <p class={status.kind === 'error' ? 'error' : status.kind === 'ok' ? 'ok' : 'notice'} role="status">{status.text}</p>}
         {pendingCount.value > 0 && <p class="notice">{d.pendingOffline(pendingCount.value)}</p>}
       </form>
