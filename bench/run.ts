@@ -22,7 +22,7 @@ import { loadConfig } from '../src/config.ts';
 import { buildServices } from '../src/server.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' }, suite: { type: 'string', default: 'all' } } });
 const quick = args.quick!;
 const SIZES = quick
   ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60, consults: 2_000, sessions: 200, consultSamples: 40 }
@@ -205,6 +205,10 @@ async function benchAuthOverhead(t: Target): Promise<void> {
 }
 
 async function runTarget(t: Target): Promise<void> {
+  if (args.suite === 'consult') {
+    await benchConsults(t);
+    return;
+  }
   log(`${t.name}: migrating`);
   {
     const db = await t.open();

@@ -32,6 +32,12 @@ const schema = z.object({
   CAUYTE_MAX_ATTACHMENT_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024),
   /** Where email/SMS go: 'file' writes them under $CAUYTE_DATA_DIR/outbox (set up a real sender for production). */
   CAUYTE_OUTBOX: z.enum(['file', 'off']).default('file'),
+  /** Port of the embedded MQTT broker for devices (0 = off). Ignored when MQTT_URL is set. */
+  CAUYTE_MQTT_PORT: z.coerce.number().int().min(0).max(65535).default(1884),
+  /** An external MQTT broker (e.g. mqtt://127.0.0.1:1883 for Mosquitto) to ingest from instead. */
+  MQTT_URL: z.string().url().optional(),
+  /** Minutes before an unacknowledged alert is escalated to the whole facility. */
+  CAUYTE_ALERT_ESCALATE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });

@@ -30,6 +30,9 @@ import { EligibilityService } from './consult/eligibility.ts';
 import { consultRoutes } from './consult/routes.ts';
 import { ConsultService, SIGNED_TAG } from './consult/service.ts';
 import { FileSender, OutboxWorker, type Sender } from './notify/outbox.ts';
+import { DeviceService } from './devices/service.ts';
+import { EmbeddedBroker, ExternalIngest } from './devices/broker.ts';
+import { deviceRoutes } from './devices/routes.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
@@ -50,7 +53,10 @@ export interface Platform {
   bus: EventBus;
   eligibility: EligibilityService;
   consults: ConsultService;
+  devices: DeviceService;
   outbox: OutboxWorker;
+  /** Where devices connect (embedded broker), when it runs. */
+  mqttPort?: number;
   close(): Promise<void>;
 }
 
@@ -87,7 +93,8 @@ export async function buildServices(config: Config, db: Db) {
   const bus = new EventBus(db);
   const eligibility = new EligibilityService(db);
   const consults = new ConsultService(fhir, audit, bus, secret, config.CAUYTE_MAX_ATTACHMENT_BYTES);
-  return { fhir, secret, audit, accounts, sessions, tokens, access, bus, eligibility, consults };
+  const devices = new DeviceService(fhir, audit, bus, 500, 10, config.CAUYTE_ALERT_ESCALATE_MINUTES);
+  return { fhir, secret, audit, accounts, sessions, tokens, access, bus, eligibility, consults, devices };
 }
 
 function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
@@ -96,12 +103,21 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
   return config.CAUYTE_OUTBOX === 'file' ? { email: new FileSender(dir), sms: new FileSender(dir) } : { email: off, sms: off };
 }
 
-export async function buildPlatform(config: Config, opts: { db?: Db; logger?: boolean; logStream?: NodeJS.WritableStream; senders?: Record<'email' | 'sms', Sender> } = {}): Promise<Platform> {
+export async function buildPlatform(config: Config, opts: { db?: Db; logger?: boolean; logStream?: NodeJS.WritableStream; senders?: Record<'email' | 'sms', Sender>; mqttPort?: number } = {}): Promise<Platform> {
   const db = opts.db ?? (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir }));
   const services = await buildServices(config, db);
-  const { fhir, audit, accounts, sessions, tokens, access, bus, eligibility, consults } = services;
+  const { fhir, audit, accounts, sessions, tokens, access, bus, eligibility, consults, devices } = services;
   audit.start();
   await bus.start();
+  // Devices: the embedded MQTT broker, or ingest from an external one (MQTT_URL).
+  let mqttPort: number | undefined;
+  const embedded = !config.MQTT_URL && config.CAUYTE_MQTT_PORT !== 0 ? new EmbeddedBroker(devices) : undefined;
+  const external = config.MQTT_URL ? new ExternalIngest(devices, config.MQTT_URL) : undefined;
+  // opts.mqttPort 0 = any free port (tests); the configured port otherwise.
+  if (embedded) mqttPort = await embedded.start(opts.mqttPort ?? config.CAUYTE_MQTT_PORT, config.HOST);
+  if (external) await external.start();
+  const escalation = setInterval(() => void devices.escalate().catch(() => undefined), 30_000);
+  escalation.unref();
   const outbox = new OutboxWorker(db, opts.senders ?? defaultSenders(config));
   outbox.start();
   const authDisabled = config.CAUYTE_AUTH_DISABLED === '1';
@@ -201,6 +217,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   await app.register(authRoutes, { accounts, sessions, access, audit, fhir, secureCookies: config.CAUYTE_COOKIE_SECURE === '1' });
   await app.register(oauthRoutes, { db, tokens, accounts, audit, baseUrl: config.baseUrl, tokenTtlSeconds: config.CAUYTE_TOKEN_TTL_SECONDS });
   await app.register(consultRoutes, { consults, eligibility, bus, db });
+  await app.register(deviceRoutes, { devices, fhir, db });
 
   // The web app: files from web/dist, and index.html for the app's own routes.
   if (existsSync(WEB_DIST)) {
@@ -224,7 +241,12 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
     db,
     ...services,
     outbox,
+    mqttPort,
     async close() {
+      clearInterval(escalation);
+      await embedded?.stop();
+      await external?.stop();
+      await devices.drain();
       await app.close();
       await outbox.stop();
       await bus.stop();

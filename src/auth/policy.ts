@@ -44,7 +44,9 @@ export type DomainAction =
   | 'consult.triage' // accept, ask for information, decline, redirect (receiving side)
   | 'consult.schedule' // plan sessions (phiên hội chẩn)
   | 'consult.sign' // write and sign conclusions (assigned specialists)
-  | 'eligibility.manage'; // load a new version of the Circular 30 list
+  | 'eligibility.manage' // load a new version of the Circular 30 list
+  | 'devices.manage' // register, rotate, revoke devices
+  | 'monitoring.view'; // alerts, chronic-disease registers, targets
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -73,24 +75,24 @@ export const POLICY: Record<Role, RolePolicy> = {
   commune_clinician: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'devices.manage', 'monitoring.view'],
     clinicalReach: 'relationship',
   },
   specialist: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign', 'devices.manage', 'monitoring.view'],
     clinicalReach: 'relationship',
   },
   coordinator: {
     fhir: { clinical: READ, directory: WRITE },
     types: { Appointment: WRITE, ServiceRequest: WRITE, Communication: WRITE, AuditEvent: [] },
-    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule'],
+    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule', 'monitoring.view'],
     clinicalReach: 'relationship',
   },
   facility_admin: {
     fhir: { directory: WRITE },
-    domain: ['account.self', 'account.manage'],
+    domain: ['account.self', 'account.manage', 'devices.manage'],
     clinicalReach: 'none',
   },
   analyst: {

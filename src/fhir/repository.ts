@@ -196,7 +196,7 @@ export class FhirRepository {
     if (!/^\d{1,9}$/.test(versionId)) throw notFound(`${resourceType}/${id}/_history/${versionId} not found`);
     const r = await q.query<{ content: string | null; deleted: boolean }>(
       `SELECT content::text AS content, deleted FROM resource_version
-       WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+       WHERE rid = (SELECT rid FROM resource WHERE resource_type = $1 AND id = $2) AND version_id = $3`,
       [resourceType, id, Number(versionId)],
     );
     const row = r.rows[0];
@@ -209,8 +209,10 @@ export class FhirRepository {
   async history(opts: { resourceType?: string; id?: string; since?: Date; count: number; before?: { at: Date; rid: number; vid: number } }, q: Queryable = this.db): Promise<HistoryEntry[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (opts.resourceType) where.push(`resource_type = $${params.push(opts.resourceType)}`);
-    if (opts.id) where.push(`id = $${params.push(opts.id)}`);
+    if (opts.resourceType && opts.id) {
+      // One resource's history: through its row id (the primary key's prefix), never a scan.
+      where.push(`rid = (SELECT rid FROM resource WHERE resource_type = $${params.push(opts.resourceType)} AND id = $${params.push(opts.id)})`);
+    } else if (opts.resourceType) where.push(`resource_type = $${params.push(opts.resourceType)}`);
     if (opts.since) where.push(`last_updated >= $${params.push(opts.since)}`);
     if (opts.before) {
       where.push(`(last_updated, rid, version_id) < ($${params.push(opts.before.at)}, $${params.push(opts.before.rid)}, $${params.push(opts.before.vid)})`);

@@ -29,7 +29,7 @@ export async function startTestPlatform(kind: DbKind, env: Record<string, string
   const port = await freePort();
   const config = loadConfig({ LOG_LEVEL: logStream ? 'info' : 'silent', CAUYTE_DATA_DIR: '/nonexistent', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
   const sent = new MemorySender();
-  const platform = await buildPlatform(config, { db: testDb.db, logger: !!logStream, logStream, senders: { email: sent, sms: sent } });
+  const platform = await buildPlatform(config, { db: testDb.db, logger: !!logStream, logStream, senders: { email: sent, sms: sent }, mqttPort: env.MQTT_URL ? undefined : 0 });
   let baseUrl: string | undefined;
   let n = 0;
   const tokenFor = async (role: Role, claims: Partial<TokenClaims> = {}) => {
