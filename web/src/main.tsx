@@ -15,6 +15,7 @@ import { ConsultForm } from './pages/ConsultForm.tsx';
 import { ConsultCase } from './pages/ConsultCase.tsx';
 import { SessionForm, SessionPage } from './pages/Sessions.tsx';
 import { flushOutbox } from './outbox.ts';
+import { AlertsInbox, Devices, Programmes } from './pages/Monitoring.tsx';
 import './styles.css';
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
@@ -37,6 +38,9 @@ function Page() {
     return <p class="error">{d.forbidden}</p>;
   }
   if (p === '/audit') return m.role === 'dpo' ? <AuditViewer /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/alerts') return <AlertsInbox />;
+  if (p === '/devices') return <Devices />;
+  if (p === '/programmes') return <Programmes />;
   if (p === '/consults') return <ConsultList />;
   if (p === '/consults/new') return <ConsultForm />;
   const consult = /^\/consults\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
@@ -68,6 +72,9 @@ function Nav() {
       )}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/patients">{d.navPatients}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/consults">{d.navConsults}</a>}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/alerts">{d.navAlerts}</a>}
+      {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}
+      {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>{m.displayName}</a>
       <button

@@ -89,6 +89,15 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
       live = false;
     };
   }, [id, attempt]);
+  // Live vitals: new device readings for this patient reload the chart.
+  useEffect(() => {
+    if (own) return;
+    const es = new EventSource('/api/events');
+    es.addEventListener('observation.new', (e) => {
+      if (JSON.parse((e as MessageEvent).data).patientId === id) setAttempt((a) => a + 1);
+    });
+    return () => es.close();
+  }, [id]);
 
   const available = useMemo(() => CHARTS.filter((c) => data.observations.some((o) => codeOf(o) === c.code)), [data.observations]);
   const chart = available.find((c) => c.key === chartKey) ?? available[0];
@@ -126,7 +135,12 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
       <h1>
         {displayName(p.name)} <small>{d.chartTitle}</small>
       </h1>
-      {!own && me.value?.role !== 'coordinator' && <a class="button" href={`/consults/new?patient=${p.id}`}>{d.requestConsult}</a>}
+      {!own && me.value?.role !== 'coordinator' && (
+        <div class="row">
+          <a class="button" href={`/consults/new?patient=${p.id}`}>{d.requestConsult}</a>
+          <a class="button" href={`/devices?patient=${p.id}`}>{d.navDevices}</a>
+        </div>
+      )}
       <section class="card">
         <h2>{d.demographics}</h2>
         <dl class="facts">
