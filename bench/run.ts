@@ -18,6 +18,7 @@ import { FhirService } from '../src/fhir/service.ts';
 import { copyBaseline, fmt, log, median, percentile, pool, printTable, rows, startServer, type Server } from './lib.ts';
 import { loadSearchStore, searchQueries } from './store.ts';
 import { benchConsult } from './consult.ts';
+import { benchIngest } from './ingest.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildServices } from '../src/server.ts';
 import { seedDemo } from '../src/seed/demo.ts';
@@ -25,8 +26,8 @@ import { seedDemo } from '../src/seed/demo.ts';
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' }, suite: { type: 'string', default: 'all' } } });
 const quick = args.quick!;
 const SIZES = quick
-  ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60, consults: 2_000, sessions: 200, consultSamples: 40 }
-  : { creates1: 500, creates16: 3_000, rounds: 3, patients: 100_000, observations: 1_000_000, queries: 300, consults: 100_000, sessions: 10_000, consultSamples: 200 };
+  ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60, consults: 2_000, sessions: 200, consultSamples: 40, readings: 5_000, alertSamples: 10 }
+  : { creates1: 500, creates16: 3_000, rounds: 3, patients: 100_000, observations: 1_000_000, queries: 300, consults: 100_000, sessions: 10_000, consultSamples: 200, readings: 50_000, alertSamples: 50 };
 
 const FIXTURES = new URL('../test/fixtures/synthea-r4/', import.meta.url);
 const synthea = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(new URL(f, FIXTURES), 'utf8'));
@@ -209,6 +210,10 @@ async function runTarget(t: Target): Promise<void> {
     await benchConsults(t);
     return;
   }
+  if (args.suite === 'ingest') {
+    await benchDevices(t);
+    return;
+  }
   log(`${t.name}: migrating`);
   {
     const db = await t.open();
@@ -253,6 +258,18 @@ async function runTarget(t: Target): Promise<void> {
     await server.stop();
   }
   await benchConsults(t);
+  await benchDevices(t);
+}
+
+async function benchDevices(t: Target): Promise<void> {
+  const db = await t.open();
+  try {
+    const r = await benchIngest(db, t.env, SIZES.readings, 20, SIZES.alertSamples, (m) => log(`${t.name}: ${m}`));
+    rows.push({ benchmark: `device ingest MQTT QoS 1 → committed Observations (${fmt(r.total)} readings, ${r.devices} devices)`, db: t.name, value: fmt(r.readingsPerSecond), unit: 'readings/s', baseline: `COPY ${fmt(r.copyRowsPerSecond)} rows/s`, ratio: `${fmt((r.readingsPerSecond / r.copyRowsPerSecond) * 100, 1)} %`, note: 'targets ≥ 25 % of COPY and ≥ 5,000/s' });
+    rows.push({ benchmark: 'alert latency: PUBLISH → event on a clinician\'s live stream', db: t.name, value: `${fmt(median(r.alertLatencies), 1)} / p95 ${fmt(percentile(r.alertLatencies, 95), 1)}`, unit: 'ms (p50 / p95)', note: `${r.alertLatencies.length} alerts` });
+  } finally {
+    await db.close();
+  }
 }
 
 async function benchConsults(t: Target): Promise<void> {

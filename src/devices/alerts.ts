@@ -114,26 +114,59 @@ export interface AlertChange {
   text?: string;
 }
 
+export interface OpenEpisode {
+  id: number;
+  severity: Severity;
+  flag_id: string;
+  last_reading_at: Date;
+  last_value: string;
+  touched?: boolean;
+}
+
+/** Open episodes of these patients, locked for the batch: one query instead of one per reading. */
+export async function loadOpenEpisodes(q: Queryable, patientIds: string[]): Promise<Map<string, OpenEpisode>> {
+  const r = await q.query<OpenEpisode & { patient_id: string; metric: string }>(
+    'SELECT id, patient_id, metric, severity, flag_id, last_reading_at, last_value FROM alert_episode WHERE patient_id = ANY($1::text[]) AND closed_at IS NULL FOR UPDATE',
+    [patientIds],
+  );
+  return new Map(r.rows.map((x) => [`${x.patient_id}|${x.metric}`, x]));
+}
+
+/** Writes back the latest reading of every episode the batch touched without changing its state. */
+export async function saveTouched(q: Queryable, open: Map<string, OpenEpisode>): Promise<void> {
+  const t = [...open.values()].filter((e) => e.touched);
+  if (!t.length) return;
+  await q.query(
+    'UPDATE alert_episode a SET last_reading_at = x.at, last_value = x.v, severity = x.s FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[]) AS x(id, at, v, s) WHERE a.id = x.id',
+    [t.map((e) => e.id), t.map((e) => e.last_reading_at.toISOString()), t.map((e) => e.last_value), t.map((e) => e.severity)],
+  );
+}
+
 /** Applies one reading to the patient's episode for that metric, inside the ingest transaction. */
-export async function applyReading(q: Queryable, repo: FhirRepository, a: { patientId: string; organizationId?: string; measured: Measured; at: string; breach: Breach | undefined | null }): Promise<AlertChange | undefined> {
+export async function applyReading(q: Queryable, repo: FhirRepository, open: Map<string, OpenEpisode>, a: { patientId: string; organizationId?: string; measured: Measured; at: string; breach: Breach | undefined | null }): Promise<AlertChange | undefined> {
   if (a.breach === null) return undefined;
-  const open = (await q.query<{ id: number; severity: Severity; flag_id: string; last_reading_at: Date }>(
-    'SELECT id, severity, flag_id, last_reading_at FROM alert_episode WHERE patient_id = $1 AND metric = $2 AND closed_at IS NULL FOR UPDATE',
-    [a.patientId, a.measured.metric],
-  )).rows[0];
+  const key = `${a.patientId}|${a.measured.metric}`;
+  const ep = open.get(key);
   const value = JSON.stringify(a.measured.values);
+  const at = new Date(a.at);
   if (!a.breach) {
     // Back in range — but only a reading newer than the episode's latest closes it (out-of-order uploads).
-    if (!open || new Date(a.at) < open.last_reading_at) return undefined;
-    await q.query('UPDATE alert_episode SET closed_at = now(), last_reading_at = $2, last_value = $3 WHERE id = $1', [open.id, a.at, value]);
-    const flag = (await repo.read<Flag>('Flag', open.flag_id, q)) as Flag;
+    if (!ep || at < ep.last_reading_at) return undefined;
+    await q.query('UPDATE alert_episode SET closed_at = now(), last_reading_at = $2, last_value = $3 WHERE id = $1', [ep.id, a.at, value]);
+    open.delete(key);
+    const flag = (await repo.read<Flag>('Flag', ep.flag_id, q)) as Flag;
     await repo.update({ ...flag, status: 'inactive', period: { ...flag.period, end: a.at } }, {}, q);
-    return { kind: 'closed', episodeId: open.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric };
+    return { kind: 'closed', episodeId: ep.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric };
   }
-  if (open) {
-    const worse = open.severity === 'high' && a.breach.severity === 'severe';
-    await q.query('UPDATE alert_episode SET last_reading_at = greatest(last_reading_at, $2), last_value = $3, severity = CASE WHEN $4 THEN $5 ELSE severity END WHERE id = $1', [open.id, a.at, value, worse, a.breach.severity]);
-    return worse ? { kind: 'worse', episodeId: open.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric, severity: 'severe', text: a.breach.text } : undefined;
+  if (ep) {
+    const worse = ep.severity === 'high' && a.breach.severity === 'severe';
+    if (at >= ep.last_reading_at) {
+      ep.last_reading_at = at;
+      ep.last_value = value;
+    }
+    if (worse) ep.severity = 'severe';
+    ep.touched = true;
+    return worse ? { kind: 'worse', episodeId: ep.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric, severity: 'severe', text: a.breach.text } : undefined;
   }
   const flag = await repo.create<Flag>(
     {
@@ -147,9 +180,10 @@ export async function applyReading(q: Queryable, repo: FhirRepository, a: { pati
     } as Flag,
     q,
   );
-  const ep = (await q.query<{ id: number }>(
+  const row = (await q.query<{ id: number }>(
     'INSERT INTO alert_episode (patient_id, metric, severity, flag_id, organization_id, last_reading_at, last_value) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
     [a.patientId, a.measured.metric, a.breach.severity, flag.id, a.organizationId ?? null, a.at, value],
   )).rows[0];
-  return { kind: 'opened', episodeId: ep.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric, severity: a.breach.severity, text: a.breach.text };
+  open.set(key, { id: row.id, severity: a.breach.severity, flag_id: flag.id!, last_reading_at: at, last_value: value });
+  return { kind: 'opened', episodeId: row.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric, severity: a.breach.severity, text: a.breach.text };
 }

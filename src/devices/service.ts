@@ -19,7 +19,7 @@ import type { FhirService } from '../fhir/service.ts';
 import { badRequest, notFound } from '../fhir/outcome.ts';
 import { extractIndexRows } from '../fhir/searchparams.ts';
 import { addNotification, enqueueMessage } from '../notify/outbox.ts';
-import { applyReading, evaluate, limitsFromGoals, type AlertChange, type Limits } from './alerts.ts';
+import { applyReading, evaluate, limitsFromGoals, loadOpenEpisodes, saveTouched, type AlertChange, type Limits } from './alerts.ts';
 import { checkReading, checkTime, LOINC, payloadSchema, UCUM, type Measured, type Reading } from './readings.ts';
 
 export const DEVICE_TYPES: Record<string, string> = {
@@ -320,11 +320,13 @@ export class DeviceService {
         await this.fhir.repo.insertPrepared(q, prepared);
         const out: AlertChange[] = [];
         measured.sort((x, y) => x.at.localeCompare(y.at));
+        const open = await loadOpenEpisodes(q, [...new Set(measured.map((x) => x.patientId))]);
         for (const x of measured) {
           const { limits, org } = await this.limitsFor(q, x.patientId);
-          const change = await applyReading(q, this.fhir.repo, { patientId: x.patientId, organizationId: org, measured: x.m, at: x.at, breach: evaluate(x.m, limits) });
+          const change = await applyReading(q, this.fhir.repo, open, { patientId: x.patientId, organizationId: org, measured: x.m, at: x.at, breach: evaluate(x.m, limits) });
           if (change) out.push(change);
         }
+        await saveTouched(q, open);
         for (const c of out.filter((c) => c.kind === 'opened' || c.kind === 'worse')) {
           if (c.organizationId) await addNotification(q, { organizationId: c.organizationId }, 'alert', `Cảnh báo: ${c.text}`, `/alerts`);
         }

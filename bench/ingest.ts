@@ -1,0 +1,95 @@
+/**
+ * Device ingest: sustained readings/s from MQTT publishers (real `mqtt` clients, QoS 1) to
+ * committed Observations through the embedded broker, next to a raw COPY of the same Observation
+ * JSON into a bare table in the same run; and the alert latency from PUBLISH to the event arriving
+ * on a clinician's live stream (Server-Sent Events over HTTP).
+ */
+import { randomUUID } from 'node:crypto';
+import mqtt from 'mqtt';
+import { loadConfig } from '../src/config.ts';
+import type { Db } from '../src/db/db.ts';
+import { buildPlatform } from '../src/server.ts';
+import { seedDemo } from '../src/seed/demo.ts';
+import { checkReading } from '../src/devices/readings.ts';
+import { copyBaseline, median, percentile } from './lib.ts';
+import { freePort } from '../src/testing/platform.ts';
+
+export interface IngestResult {
+  readingsPerSecond: number;
+  copyRowsPerSecond: number;
+  alertLatencies: number[];
+  total: number;
+  devices: number;
+}
+
+export async function benchIngest(db: Db, env: Record<string, string>, total: number, deviceCount: number, alertSamples: number, log: (m: string) => void): Promise<IngestResult> {
+  const port = await freePort();
+  const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent', PORT: String(port), CAUYTE_RATE_LIMIT: '100000000' });
+  const p = await buildPlatform(config, { db, logger: false, mqttPort: 0 });
+  try {
+    const demo = await seedDemo(p.fhir, deviceCount);
+    const devices: Awaited<ReturnType<typeof p.devices.register>>[] = [];
+    for (let i = 0; i < deviceCount; i++) devices.push(await p.devices.register({ actor: { via: 'test' } }, { type: 'multi', name: `Bench ${i}`, serial: `B-${i}`, patientId: demo.ids.patients[i % demo.ids.patients.length] }));
+    const clients = await Promise.all(devices.map((d) => mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: d.device.id, password: d.token })));
+    const perDevice = Math.ceil(total / deviceCount);
+    const start = Date.now() - perDevice * 1000;
+    const t0 = performance.now();
+    await Promise.all(
+      clients.map(async (c, k) => {
+        const topic = `cauyte/devices/${devices[k].device.id}/readings`;
+        let next = 0;
+        // 20 messages in flight per device (mqtt.js keeps them until PUBACK).
+        await Promise.all(Array.from({ length: 20 }, async () => {
+          while (next < perDevice) {
+            const i = next++;
+            await c.publishAsync(topic, JSON.stringify({ msgId: `b${i}`, time: new Date(start + i * 1000).toISOString(), readings: [{ type: 'spo2', value: 95 + (i % 4), unit: '%' }] }), { qos: 1 });
+          }
+        }));
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const stored = perDevice * deviceCount;
+    log(`ingest: ${stored} readings in ${seconds.toFixed(1)} s`);
+
+    // The same Observations, as JSON, COPY'd into a bare table.
+    const sample = checkReading({ type: 'spo2', value: 96, unit: '%' });
+    const docs = Array.from({ length: Math.min(stored, 50_000) }, (_, i) => JSON.stringify({ ...('observation' in sample ? sample.observation : {}), id: randomUUID(), subject: { reference: `Patient/${demo.ids.patients[0]}` }, effectiveDateTime: new Date(start + i * 1000).toISOString(), device: { reference: `Device/${devices[0].device.id}` } }));
+    const copyRate = await copyBaseline(db, docs);
+
+    // Alert latency: an over-threshold reading opens an episode; a normal one closes it again.
+    const base = await (async () => {
+      await p.app.listen({ port, host: '127.0.0.1' });
+      return config.baseUrl;
+    })();
+    const clinician = await p.accounts.create({ username: `bench.alert.${Date.now()}`, displayName: 'Bench', kind: 'service', roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.batxat }] });
+    const token = (await p.tokens.issue({ sub: clinician.id, role: 'commune_clinician', org: demo.ids.organizations.batxat, scope: 'user/*.read' })).token;
+    const controller = new AbortController();
+    const res = await fetch(`${base}/api/events`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    const waiting: ((at: number) => void)[] = [];
+    void (async () => {
+      const dec = new TextDecoder();
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) if (dec.decode(chunk).includes('event: alert.opened')) waiting.shift()?.(performance.now());
+      } catch {
+        // aborted
+      }
+    })();
+    const atStation = devices.findIndex((_, i) => i % 4 === 0); // patients 0, 4, … are registered at Bát Xát
+    const client = clients[atStation];
+    const topic = `cauyte/devices/${devices[atStation].device.id}/readings`;
+    const latencies: number[] = [];
+    for (let i = 0; i < alertSamples; i++) {
+      const got = new Promise<number>((r) => waiting.push(r));
+      const sent = performance.now();
+      await client.publishAsync(topic, JSON.stringify({ msgId: `alert-${i}`, time: new Date().toISOString(), readings: [{ type: 'spo2', value: 85, unit: '%' }] }), { qos: 1 });
+      latencies.push((await got) - sent);
+      await client.publishAsync(topic, JSON.stringify({ msgId: `ok-${i}`, time: new Date(Date.now() + 1).toISOString(), readings: [{ type: 'spo2', value: 97, unit: '%' }] }), { qos: 1 });
+    }
+    controller.abort();
+    await Promise.all(clients.map((c) => c.endAsync()));
+    log(`alert latency p50 ${median(latencies).toFixed(1)} ms p95 ${percentile(latencies, 95).toFixed(1)} ms`);
+    return { readingsPerSecond: stored / seconds, copyRowsPerSecond: copyRate, alertLatencies: latencies, total: stored, devices: deviceCount };
+  } finally {
+    await p.close();
+  }
+}
