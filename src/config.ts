@@ -38,6 +38,16 @@ const schema = z.object({
   MQTT_URL: z.string().url().optional(),
   /** Minutes before an unacknowledged alert is escalated to the whole facility. */
   CAUYTE_ALERT_ESCALATE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  /** Janus instances for large video sessions (comma-separated HTTP API URLs, e.g. http://10.0.0.5:8088/janus). */
+  JANUS_URL: z.string().optional().refine((v) => !v || v.split(',').every((u) => /^https?:\/\/\S+$/.test(u.trim())), 'JANUS_URL must be comma-separated http(s) URLs'),
+  /** Without JANUS_URL: 'auto' starts and supervises the local janus binary on loopback if it is installed. */
+  CAUYTE_JANUS: z.enum(['auto', 'off']).default('auto'),
+  CAUYTE_JANUS_BINARY: z.string().min(1).default('/usr/bin/janus'),
+  /** ICE servers for video: STUN and TURN URLs (comma-separated) and the coturn REST shared secret. */
+  STUN_URLS: z.string().default(''),
+  TURN_URLS: z.string().default(''),
+  TURN_SECRET: z.string().optional(),
+  TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });

@@ -33,6 +33,10 @@ import { FileSender, OutboxWorker, type Sender } from './notify/outbox.ts';
 import { DeviceService } from './devices/service.ts';
 import { EmbeddedBroker, ExternalIngest } from './devices/broker.ts';
 import { deviceRoutes } from './devices/routes.ts';
+import fastifyWebsocket from '@fastify/websocket';
+import { JanusInstance, JanusSupervisor } from './video/janus.ts';
+import { RoomService } from './video/rooms.ts';
+import { LiveRooms, videoRoutes } from './video/routes.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
@@ -57,7 +61,21 @@ export interface Platform {
   outbox: OutboxWorker;
   /** Where devices connect (embedded broker), when it runs. */
   mqttPort?: number;
+  rooms: RoomService;
+  /** The Janus instances large video sessions go through (none: mesh only). */
+  janus: JanusInstance[];
   close(): Promise<void>;
+}
+
+/** Janus for large sessions: JANUS_URL, or a supervised local janus, or none (mesh only). */
+async function startJanus(config: Config): Promise<{ instances: JanusInstance[]; supervisor?: JanusSupervisor; reason: string }> {
+  const reason =
+    'Phiên trên 4 người cần máy chủ truyền hình Janus: cài gói Debian `janus` (apt-get install janus) hoặc đặt JANUS_URL. ' +
+    '(Sessions over 4 people need the Janus SFU: install the Debian package `janus` or set JANUS_URL.)';
+  if (config.JANUS_URL) return { instances: config.JANUS_URL.split(',').map((u) => new JanusInstance(u.trim().replace(/\/$/, ''))), reason };
+  if (config.CAUYTE_JANUS === 'off' || !JanusSupervisor.available(config.CAUYTE_JANUS_BINARY)) return { instances: [], reason };
+  const supervisor = new JanusSupervisor(join(config.dataDir, 'janus'), config.CAUYTE_JANUS_BINARY);
+  return { instances: [new JanusInstance(await supervisor.start())], supervisor, reason };
 }
 
 /** A JSON problem (RFC 9457) for non-FHIR routes. */
@@ -120,6 +138,10 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   escalation.unref();
   const outbox = new OutboxWorker(db, opts.senders ?? defaultSenders(config));
   outbox.start();
+  const janus = await startJanus(config);
+  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const rooms = new RoomService(db, fhir, janus.instances, { stunUrls: list(config.STUN_URLS), turnUrls: list(config.TURN_URLS), turnSecret: config.TURN_SECRET, turnTtlSeconds: config.TURN_TTL_SECONDS }, janus.reason, services.secret.hmac('video-room-secrets'), join(config.dataDir, 'recordings'));
+  const live = new LiveRooms({ rooms, fhir, audit, consults });
   const authDisabled = config.CAUYTE_AUTH_DISABLED === '1';
 
   const app = Fastify({
@@ -218,6 +240,8 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   await app.register(oauthRoutes, { db, tokens, accounts, audit, baseUrl: config.baseUrl, tokenTtlSeconds: config.CAUYTE_TOKEN_TTL_SECONDS });
   await app.register(consultRoutes, { consults, eligibility, bus, db });
   await app.register(deviceRoutes, { devices, fhir, db });
+  await app.register(fastifyWebsocket, { options: { maxPayload: 128 * 1024 } });
+  await app.register(videoRoutes, { rooms, live, sessions, accounts });
 
   // The web app: files from web/dist, and index.html for the app's own routes.
   if (existsSync(WEB_DIST)) {
@@ -242,8 +266,12 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
     ...services,
     outbox,
     mqttPort,
+    rooms,
+    janus: janus.instances,
     async close() {
       clearInterval(escalation);
+      await live.close();
+      await janus.supervisor?.stop();
       await embedded?.stop();
       await external?.stop();
       await devices.drain();

@@ -259,12 +259,17 @@ async function relationshipRows(q: Queryable, resource: Resource): Promise<Rel[]
   return out;
 }
 
+/** Category of a participant's consent to recording a video session (see src/video). */
+export const RECORDING_CONSENT = { system: 'https://cauyte.vn/fhir/CodeSystem/consent-category', code: 'video-recording', display: 'Đồng ý ghi hình cuộc gọi' };
+
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
 
 /** An active Consent's effect: permit or deny, per facility (or all), for treatment or research. */
 export function consentRows(c: Consent): { patientId: string; organizationId: string; purpose: 'treatment' | 'research'; decision: 'permit' | 'deny' }[] {
   const patientId = ref(c.patient, 'Patient');
   if (!patientId || c.status !== 'active' || !c.provision?.type) return [];
+  // A consent to record a video visit says nothing about who may read the record.
+  if (c.category?.some((cat) => cat.coding?.some((x) => x.system === RECORDING_CONSENT.system && x.code === RECORDING_CONSENT.code))) return [];
   const research = c.scope?.coding?.some((x) => x.code === 'research') || c.provision.purpose?.some((p) => p.code === 'HRESCH');
   const orgs = (c.provision.actor ?? []).map((a) => ref(a.reference, 'Organization')).filter((x): x is string => !!x);
   return (orgs.length ? orgs : ['*']).map((organizationId) => ({ patientId, organizationId, purpose: research ? 'research' : 'treatment', decision: c.provision!.type! }));

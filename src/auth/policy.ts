@@ -46,7 +46,8 @@ export type DomainAction =
   | 'consult.sign' // write and sign conclusions (assigned specialists)
   | 'eligibility.manage' // load a new version of the Circular 30 list
   | 'devices.manage' // register, rotate, revoke devices
-  | 'monitoring.view'; // alerts, chronic-disease registers, targets
+  | 'monitoring.view' // alerts, chronic-disease registers, targets
+  | 'video.host'; // open video rooms, invite citizens, see attendance
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -75,19 +76,19 @@ export const POLICY: Record<Role, RolePolicy> = {
   commune_clinician: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'devices.manage', 'monitoring.view'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'devices.manage', 'monitoring.view', 'video.host'],
     clinicalReach: 'relationship',
   },
   specialist: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign', 'devices.manage', 'monitoring.view'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign', 'devices.manage', 'monitoring.view', 'video.host'],
     clinicalReach: 'relationship',
   },
   coordinator: {
     fhir: { clinical: READ, directory: WRITE },
     types: { Appointment: WRITE, ServiceRequest: WRITE, Communication: WRITE, AuditEvent: [] },
-    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule', 'monitoring.view'],
+    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule', 'monitoring.view', 'video.host'],
     clinicalReach: 'relationship',
   },
   facility_admin: {

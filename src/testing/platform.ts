@@ -27,7 +27,7 @@ export const TEST_SECRET = 'test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 export async function startTestPlatform(kind: DbKind, env: Record<string, string> = {}, logStream?: NodeJS.WritableStream): Promise<TestPlatform> {
   const testDb = await createTestDb(kind);
   const port = await freePort();
-  const config = loadConfig({ LOG_LEVEL: logStream ? 'info' : 'silent', CAUYTE_DATA_DIR: '/nonexistent', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
+  const config = loadConfig({ LOG_LEVEL: logStream ? 'info' : 'silent', CAUYTE_DATA_DIR: '/nonexistent', CAUYTE_JANUS: 'off', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
   const sent = new MemorySender();
   const platform = await buildPlatform(config, { db: testDb.db, logger: !!logStream, logStream, senders: { email: sent, sms: sent }, mqttPort: env.MQTT_URL ? undefined : 0 });
   let baseUrl: string | undefined;

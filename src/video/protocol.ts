@@ -1,0 +1,71 @@
+/**
+ * The signalling protocol between the room page and the server, validated message by message.
+ * Every client message is one of these; anything else is refused with an `error` message.
+ */
+import { z } from 'zod';
+
+const jsep = z.object({ type: z.enum(['offer', 'answer']), sdp: z.string().min(10).max(64_000) }).strict();
+const candidate = z
+  .object({ candidate: z.string().max(1_000), sdpMid: z.string().max(64).nullable().optional(), sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(), usernameFragment: z.string().max(256).nullable().optional() })
+  .nullable();
+const memberId = z.string().regex(/^m-[A-Za-z0-9_-]{8,40}$/);
+const feed = z.number().int().positive();
+
+export const clientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ping') }).strict(),
+  // Mesh: an SDP or ICE candidate for one other member, relayed as is.
+  z.object({ type: z.literal('signal'), to: memberId, data: z.object({ description: jsep.optional(), candidate: candidate.optional(), restart: z.boolean().optional() }).strict() }).strict(),
+  // SFU: publish (or re-publish with an ICE restart), subscribe to a feed, answer its offer, trickle.
+  z.object({ type: z.literal('publish'), jsep }).strict(),
+  z.object({ type: z.literal('subscribe'), feed }).strict(),
+  z.object({ type: z.literal('sub-answer'), feed, jsep }).strict(),
+  z.object({ type: z.literal('sub-restart'), feed }).strict(),
+  z.object({ type: z.literal('unsubscribe'), feed }).strict(),
+  z.object({ type: z.literal('trickle'), target: z.union([z.literal('pub'), feed]), candidate }).strict(),
+  // In the room.
+  z.object({ type: z.literal('chat'), text: z.string().trim().min(1).max(2_000) }).strict(),
+  z.object({ type: z.literal('hand'), up: z.boolean() }).strict(),
+  z.object({ type: z.literal('media'), audio: z.boolean(), video: z.boolean(), screen: z.boolean(), audioOnly: z.boolean(), quality: z.enum(['good', 'fair', 'poor', 'unknown']) }).strict(),
+  z.object({ type: z.literal('leave') }).strict(),
+  // Host controls.
+  z.object({ type: z.literal('admit'), id: memberId }).strict(),
+  z.object({ type: z.literal('deny'), id: memberId }).strict(),
+  z.object({ type: z.literal('mute'), id: memberId }).strict(),
+  z.object({ type: z.literal('remove'), id: memberId }).strict(),
+  z.object({ type: z.literal('end') }).strict(),
+  // Recording: the host asks, every participant answers visibly; each answer is a Consent.
+  z.object({ type: z.literal('record-request') }).strict(),
+  z.object({ type: z.literal('record-stop') }).strict(),
+  z.object({ type: z.literal('record-consent'), agree: z.boolean() }).strict(),
+]);
+
+export type ClientMessage = z.infer<typeof clientMessage>;
+export type Jsep = z.infer<typeof jsep>;
+
+/** Messages a host may send; everyone else gets a refusal. */
+export const HOST_ONLY = new Set(['admit', 'deny', 'mute', 'remove', 'end', 'record-request', 'record-stop']);
+/** What a person still in the lobby may send. */
+export const LOBBY_ALLOWED = new Set(['ping', 'leave']);
+
+export interface MediaState {
+  audio: boolean;
+  video: boolean;
+  screen: boolean;
+  audioOnly: boolean;
+  quality: 'good' | 'fair' | 'poor' | 'unknown';
+}
+
+/** What every participant sees of another. */
+export interface PublicMember {
+  id: string;
+  name: string;
+  role: string;
+  site: string;
+  host: boolean;
+  state: 'lobby' | 'in';
+  connected: boolean;
+  hand: boolean;
+  media: MediaState;
+  /** SFU: the Janus feed to subscribe to, once this member publishes. */
+  feed: number | null;
+}

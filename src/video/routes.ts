@@ -1,0 +1,142 @@
+/**
+ * HTTP and WebSocket for video: open a room for a session, an appointment or an ad-hoc call,
+ * invitation links for citizens, attendance, a bandwidth probe for the pre-call check, and the
+ * signalling socket (`/api/video/rooms/:id/ws`).
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AccessDenied } from '../auth/access.ts';
+import { InputError } from '../auth/routes.ts';
+import type { AccountService } from '../auth/accounts.ts';
+import { SESSION_COOKIE, type SessionService } from '../auth/sessions.ts';
+import type { Actor } from '../auth/actor.ts';
+import type { LiveDeps, Socket } from './live.ts';
+import { LiveRoom } from './live.ts';
+import type { Entrant, Room, RoomService } from './rooms.ts';
+
+type P<T = { id: string }> = FastifyRequest<{ Params: T; Querystring: Record<string, string | undefined> }>;
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) throw new InputError(r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
+const PROBE = randomBytes(512 * 1024);
+
+/** The live rooms of this node (a room's members must reach the same node: route by room id). */
+export class LiveRooms {
+  private readonly rooms = new Map<string, LiveRoom>();
+
+  constructor(private readonly deps: LiveDeps) {}
+
+  get(room: Room): LiveRoom {
+    let live = this.rooms.get(room.id);
+    if (!live || live.ended) {
+      live = new LiveRoom(room, this.deps, () => {
+        if (this.rooms.get(room.id) === live) this.rooms.delete(room.id);
+      });
+      this.rooms.set(room.id, live);
+    }
+    return live;
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.rooms.values()) await r.close();
+    this.rooms.clear();
+  }
+}
+
+export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomService; live: LiveRooms; sessions: SessionService; accounts: AccountService }): Promise<void> {
+  const { rooms, live, sessions, accounts } = opts;
+  const host = { config: { access: { domain: 'video.host' as const } } };
+
+  /** Who is asking: a signed-in person with a right to the room, or the holder of an invitation link. */
+  async function entrantFor(req: FastifyRequest, room: Room, invite: string | undefined): Promise<{ entrant: Entrant; actor?: Actor; inviteKey?: string }> {
+    const actor = req.ctx.actor;
+    if (actor.role && !actor.mfaPending) {
+      const entrant = rooms.entrantOf(actor);
+      await rooms.assertMayEnter(room, entrant);
+      return { entrant, actor };
+    }
+    if (invite) return { entrant: await rooms.entrantFromInvite(room.id, invite), inviteKey: invite.slice(0, 12) };
+    throw new AccessDenied('Cần đăng nhập hoặc đường dẫn mời (sign in or use your invitation link)', 401);
+  }
+
+  app.post('/api/video/rooms', host, async (req, reply) => {
+    const body = parse(
+      z.object({ kind: z.enum(['session', 'appointment', 'adhoc']), appointmentId: id.optional(), title: z.string().trim().min(1).max(300).optional(), invitePractitionerIds: z.array(id).max(200).optional(), large: z.boolean().optional() }).strict(),
+      req.body,
+    );
+    const room = await rooms.open(req.ctx.actor, body);
+    return reply.code(201).send(publicRoom(room));
+  });
+
+  app.get('/api/video/rooms/:id', { config: { access: 'public' } }, async (req: P) => {
+    const room = await rooms.get(req.params.id);
+    await entrantFor(req, room, req.query.invite);
+    return publicRoom(room);
+  });
+
+  app.post('/api/video/rooms/:id/invitations', host, async (req: P, reply) => {
+    const body = parse(z.object({ patientId: id, label: z.string().trim().min(1).max(100), validMinutes: z.number().int().min(5).max(7 * 24 * 60).default(120) }).strict(), req.body);
+    const r = await rooms.invite(req.ctx.actor, req.params.id, body);
+    // The link is shown once: only its hash is kept.
+    return reply.code(201).header('cache-control', 'no-store').send({ url: `/call/${req.params.id}?invite=${r.token}`, token: r.token, expiresAt: r.expiresAt.toISOString() });
+  });
+
+  app.get('/api/video/rooms/:id/attendance', host, async (req: P) => {
+    const room = await rooms.get(req.params.id);
+    await rooms.assertMayEnter(room, rooms.entrantOf(req.ctx.actor));
+    return rooms.attendanceReport(room.id);
+  });
+
+  // The pre-call check downloads this to estimate the link's bandwidth.
+  app.get('/api/video/probe', { config: { access: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } } }, async (_req, reply) =>
+    reply.header('cache-control', 'no-store').type('application/octet-stream').send(PROBE),
+  );
+
+  app.get('/api/video/rooms/:id/ws', { websocket: true, config: { access: 'public' } }, async (socket, req: P) => {
+    const ws = socket as unknown as Socket & { on(ev: string, fn: (...a: unknown[]) => void): void };
+    let memberId: string | undefined;
+    let liveRoom: LiveRoom | undefined;
+    const pending: string[] = [];
+    ws.on('message', (data: unknown) => {
+      const text = String(data);
+      if (liveRoom && memberId) liveRoom.receive(memberId, text);
+      else if (pending.length < 20) pending.push(text);
+    });
+    ws.on('close', () => {
+      if (liveRoom && memberId) liveRoom.disconnected(memberId, ws);
+    });
+    try {
+      const room = await rooms.get(req.params.id);
+      const who = await entrantFor(req, room, req.query.invite);
+      const cookie = req.cookies?.[SESSION_COOKIE];
+      const stillValid = async () => {
+        if (room.ended_at) return false;
+        if (!who.actor || who.actor.via !== 'session' || !cookie) return true; // invitation holders stay until they leave or the call ends
+        const s = await sessions.get(cookie);
+        if (!s) return false;
+        const a = await accounts.get(s.accountId);
+        return !!a && !a.disabled;
+      };
+      liveRoom = live.get(room);
+      await liveRoom.connect(ws, who.entrant, { actor: who.actor, inviteKey: who.inviteKey, resume: req.query.resume, stillValid });
+      memberId = liveRoom.memberBySocket(ws);
+      for (const t of pending.splice(0)) if (memberId) liveRoom.receive(memberId, t);
+    } catch (err) {
+      const status = err instanceof AccessDenied ? err.status : (err as { statusCode?: number }).statusCode ?? 500;
+      const message = (err as Error).message;
+      req.log.info({ room: req.params.id, status }, 'video room refused');
+      ws.send(JSON.stringify({ type: 'refused', code: 4000 + status, message }));
+      ws.close(4000 + status, 'refused');
+    }
+  });
+}
+
+function publicRoom(r: Room) {
+  return { id: r.id, kind: r.kind, title: r.title, mode: r.mode, ref: r.ref, createdAt: r.created_at, endedAt: r.ended_at };
+}

@@ -1,0 +1,90 @@
+/**
+ * One participant's media through Janus: a session on the room's instance, a publisher handle
+ * (the participant's camera or screen) and one subscriber handle per feed they watch. The browser
+ * never talks to Janus: SDP and ICE candidates pass through our signalling server, which checks
+ * the participant on every message.
+ */
+import type { JanusEvent, JanusInstance, JanusSession } from './janus.ts';
+import type { Jsep } from './protocol.ts';
+
+export class SfuPeer {
+  private publisher?: number;
+  feed?: number;
+  private readonly subs = new Map<number, number>();
+
+  private constructor(
+    private readonly session: JanusSession,
+    private readonly room: number,
+    private readonly display: string,
+    private readonly onUnpublished: (feed: number) => void,
+  ) {}
+
+  static async open(instance: JanusInstance, room: number, display: string, onUnpublished: (feed: number) => void): Promise<SfuPeer> {
+    return new SfuPeer(await instance.session(), room, display, onUnpublished);
+  }
+
+  /** First offer: join the room as a publisher; later offers (ICE restart, new track) reconfigure. */
+  async publish(offer: Jsep): Promise<Jsep> {
+    let e: JanusEvent;
+    if (this.publisher === undefined) {
+      this.publisher = await this.session.attach((ev) => this.onPublisherEvent(ev));
+      e = await this.session.message(this.publisher, { request: 'joinandconfigure', room: this.room, ptype: 'publisher', display: this.display, audio: true, video: true }, offer);
+      this.feed = (e.plugindata?.data as { id?: number } | undefined)?.id;
+    } else {
+      e = await this.session.message(this.publisher, { request: 'configure', audio: true, video: true }, offer);
+    }
+    if (!e.jsep) throw new Error('Janus gave no answer to the publisher offer');
+    return e.jsep as Jsep;
+  }
+
+  /** Janus offers the feed's streams; the browser answers with `start`. */
+  async subscribe(feed: number): Promise<Jsep> {
+    const old = this.subs.get(feed);
+    if (old !== undefined) await this.unsubscribe(feed);
+    const handle = await this.session.attach();
+    this.subs.set(feed, handle);
+    const e = await this.session.message(handle, { request: 'join', room: this.room, ptype: 'subscriber', streams: [{ feed }] });
+    if (!e.jsep) throw new Error('Janus gave no offer for the subscription');
+    return e.jsep as Jsep;
+  }
+
+  async start(feed: number, answer: Jsep): Promise<void> {
+    const handle = this.subs.get(feed);
+    if (handle === undefined) throw new Error(`not subscribed to feed ${feed}`);
+    await this.session.message(handle, { request: 'start' }, answer);
+  }
+
+  /** ICE restart of one subscription: Janus sends a fresh offer. */
+  async restartSubscription(feed: number): Promise<Jsep> {
+    const handle = this.subs.get(feed);
+    if (handle === undefined) return this.subscribe(feed);
+    const e = await this.session.message(handle, { request: 'configure', restart: true });
+    if (!e.jsep) throw new Error('Janus gave no offer for the ICE restart');
+    return e.jsep as Jsep;
+  }
+
+  async unsubscribe(feed: number): Promise<void> {
+    const handle = this.subs.get(feed);
+    this.subs.delete(feed);
+    if (handle !== undefined) await this.session.detach(handle);
+  }
+
+  async trickle(target: 'pub' | number, candidate: unknown): Promise<void> {
+    const handle = target === 'pub' ? this.publisher : this.subs.get(target);
+    if (handle !== undefined) await this.session.trickle(handle, candidate);
+  }
+
+  /** Asks this publisher's browser for a keyframe, so a new subscriber sees video at once. */
+  async requestKeyframe(): Promise<void> {
+    if (this.publisher !== undefined) await this.session.message(this.publisher, { request: 'configure', keyframe: true }).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+
+  private onPublisherEvent(e: JanusEvent): void {
+    const data = e.plugindata?.data as { unpublished?: number | string } | undefined;
+    if (data?.unpublished === 'ok' && this.feed !== undefined) this.onUnpublished(this.feed);
+  }
+}
