@@ -16,6 +16,7 @@ import { ConsultCase } from './pages/ConsultCase.tsx';
 import { SessionForm, SessionPage } from './pages/Sessions.tsx';
 import { flushOutbox } from './outbox.ts';
 import { AlertsInbox, Devices, Programmes } from './pages/Monitoring.tsx';
+import { RoomPage } from './pages/Room.tsx';
 import './styles.css';
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
@@ -25,9 +26,14 @@ function Page() {
   const m = me.value;
   const p = path.value.split('?')[0];
   if (p === '/login') return <Login />;
+  // A video room: signed in, or with a citizen's invitation link (no account needed).
+  const call = /^\/call\/([A-Za-z0-9-]{1,64})$/.exec(p);
+  const invite = new URLSearchParams(path.value.split('?')[1] ?? '').get('invite') ?? undefined;
+  if (call && invite) return <RoomPage id={call[1]} invite={invite} />;
   if (m === undefined) return <p class="notice">{d.loading}</p>;
   if (m === null || m.mfaPending) return <Login />;
   if (p === '/account') return <Account />;
+  if (call) return <RoomPage id={call[1]} />;
   if (m.role === 'citizen') {
     if (p === '/me' || p === '/') return m.patientId ? <PatientChart id={m.patientId} own /> : <p class="notice">{d.notFound}</p>;
     if (p === '/me/access-log') return <AccessLog />;

@@ -128,6 +128,13 @@ export function SessionPage({ id }: { id: string }) {
         <h2>{d.agenda}</h2>
         <ol>{(a.basedOn ?? []).map((r) => <li key={r.reference}><a href={`/consults/${r.reference?.split('/')[1]}`}>{r.reference}</a></li>)}</ol>
         <a class="button" href={`/api/sessions/${id}/ics`} download>{d.downloadIcs}</a>
+        <button
+          type="button"
+          class="primary"
+          onClick={() => apiSend<{ id: string }>('POST', '/api/video/rooms', { kind: 'session', appointmentId: id }).then((r) => navigate(`/call/${r.id}`), (e) => setError((e as Error).message))}
+        >
+          {d.video.startCall}
+        </button>
       </section>
       <section class="card">
         <h2>{d.attendance}</h2>

@@ -1,0 +1,111 @@
+/**
+ * Connection quality from getStats: a badge per remote participant (loss, round trip, whether
+ * video frames keep being decoded), the uplink's estimated bandwidth and what to send for it,
+ * and who is speaking.
+ */
+
+export type Quality = 'good' | 'fair' | 'poor' | 'unknown';
+/** What we send: full video, low resolution, or audio only. */
+export type SendLevel = 'full' | 'low' | 'audio';
+
+/** Below these estimated uplink rates (bit/s) we step down; we step up again only well above them. */
+export const LOW_BELOW = 300_000;
+export const AUDIO_ONLY_BELOW = 150_000;
+
+export interface InboundSample {
+  framesDecoded: number;
+  audioPackets: number;
+  videoPackets: number;
+  videoLost: number;
+  audioLevel: number;
+  frameWidth: number;
+  frameHeight: number;
+  rtt?: number;
+}
+
+export async function inbound(pc: RTCPeerConnection): Promise<InboundSample> {
+  const s: InboundSample = { framesDecoded: 0, audioPackets: 0, videoPackets: 0, videoLost: 0, audioLevel: 0, frameWidth: 0, frameHeight: 0 };
+  (await pc.getStats()).forEach((r: any) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') {
+      s.framesDecoded += r.framesDecoded ?? 0;
+      s.videoPackets += r.packetsReceived ?? 0;
+      s.videoLost += Math.max(0, r.packetsLost ?? 0);
+      s.frameWidth = Math.max(s.frameWidth, r.frameWidth ?? 0);
+      s.frameHeight = Math.max(s.frameHeight, r.frameHeight ?? 0);
+    }
+    if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+      s.audioPackets += r.packetsReceived ?? 0;
+      s.audioLevel = Math.max(s.audioLevel, r.audioLevel ?? 0);
+    }
+    if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && typeof r.currentRoundTripTime === 'number') s.rtt = r.currentRoundTripTime;
+  });
+  return s;
+}
+
+/** Quality of what we receive from one participant, between two samples. */
+export function receiveQuality(prev: InboundSample | undefined, now: InboundSample, expectVideo: boolean): Quality {
+  if (!prev) return 'unknown';
+  const packets = now.videoPackets - prev.videoPackets + (now.audioPackets - prev.audioPackets);
+  if (packets <= 0) return 'poor';
+  const lost = now.videoLost - prev.videoLost;
+  const loss = lost / Math.max(1, lost + now.videoPackets - prev.videoPackets);
+  const frozen = expectVideo && now.framesDecoded === prev.framesDecoded;
+  const rtt = now.rtt ?? 0;
+  if (frozen || loss > 0.08 || rtt > 0.6) return 'poor';
+  if (loss > 0.02 || rtt > 0.3) return 'fair';
+  return 'good';
+}
+
+/** The uplink's estimate: the congestion controller's available bitrate, within the user's own cap. */
+export async function uplinkEstimate(pcs: RTCPeerConnection[], cap: number | null): Promise<number | undefined> {
+  let best: number | undefined;
+  for (const pc of pcs) {
+    (await pc.getStats()).forEach((r: any) => {
+      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && typeof r.availableOutgoingBitrate === 'number') {
+        best = best === undefined ? r.availableOutgoingBitrate : Math.min(best, r.availableOutgoingBitrate);
+      }
+    });
+  }
+  if (cap !== null) best = Math.min(best ?? cap, cap);
+  return best;
+}
+
+/**
+ * Steps down after two low samples in a row; steps up only after five samples well above the
+ * threshold (an unstable link should not flap between video and audio).
+ */
+export class SendLevelGovernor {
+  level: SendLevel = 'full';
+  private low = 0;
+  private high = 0;
+
+  update(estimate: number | undefined): SendLevel {
+    if (estimate === undefined) return this.level;
+    const target: SendLevel = estimate < AUDIO_ONLY_BELOW ? 'audio' : estimate < LOW_BELOW ? 'low' : 'full';
+    const rank = { audio: 0, low: 1, full: 2 } as const;
+    if (rank[target] < rank[this.level]) {
+      this.high = 0;
+      if (++this.low >= 2) {
+        this.level = target;
+        this.low = 0;
+      }
+    } else if (rank[target] > rank[this.level] && estimate > (this.level === 'audio' ? AUDIO_ONLY_BELOW : LOW_BELOW) * 1.5) {
+      this.low = 0;
+      if (++this.high >= 5) {
+        this.level = this.level === 'audio' ? 'low' : 'full';
+        this.high = 0;
+      }
+    } else {
+      this.low = 0;
+      this.high = 0;
+    }
+    return this.level;
+  }
+
+  /** The person asked for video back (e.g. after moving to a better signal). */
+  reset(): void {
+    this.level = 'full';
+    this.low = 0;
+    this.high = 0;
+  }
+}
