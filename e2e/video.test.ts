@@ -72,4 +72,78 @@ describe('video calls in the browser', () => {
     await b.screenshot({ path: 'test-results/video-screen-share.png' });
     for (const x of [a, b]) await x.context().close();
   }, 90_000);
+
+  it('network drop: a page offline for 5 s says so, reconnects to the same room and decodes again without a reload', async () => {
+    const roomId = await openRoom(staff[0], [staff[1]]);
+    const [a, b] = await pagesIn(roomId, staff.slice(0, 2));
+    const [ida, idb] = [await myId(a), await myId(b)];
+    await waitDecodingAll(b, [ida]);
+    await b.evaluate(() => ((window as unknown as { loads: number }).loads = 1)); // gone if the page reloads
+    await b.context().setOffline(true);
+    await b.getByTestId('reconnecting').waitFor({ timeout: 5_000 });
+    await b.screenshot({ path: 'test-results/video-reconnecting.png' });
+    await b.waitForTimeout(5_000);
+    await b.context().setOffline(false);
+    await b.locator('section.call[data-state="in"]').waitFor({ timeout: 20_000 });
+    // Same member in the same room (resumed, not a new join), and video flows again.
+    expect(await myId(b)).toBe(idb);
+    const after = (await decoded(b))[ida]?.framesDecoded ?? 0;
+    await expect.poll(async () => (await decoded(b))[ida]?.framesDecoded ?? 0, { timeout: 15_000 }).toBeGreaterThan(after);
+    await expect.poll(async () => (await decoded(a))[idb]?.framesDecoded ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await b.evaluate(() => (window as unknown as { loads?: number }).loads)).toBe(1);
+    for (const x of [a, b]) await x.context().close();
+  }, 90_000);
+
+  it('a sender limited to 100 kbit/s falls back to audio only, shows it, and the other side sees it', async () => {
+    const roomId = await openRoom(staff[0], [staff[1]]);
+    const a = await (await contextFor(browser, base, staff[0])).newPage();
+    await join(a, `${base}/call/${roomId}`);
+    const b = await (await contextFor(browser, base, staff[1])).newPage();
+    await join(b, `${base}/call/${roomId}`, { capKbps: 100 });
+    const idb = await myId(b);
+    await b.getByTestId('audio-only').waitFor({ timeout: 20_000 });
+    expect(await b.getByTestId('audio-only').innerText()).toContain('Chỉ âm thanh');
+    await a.locator(`[data-member="${idb}"] >> text=Chỉ âm thanh`).waitFor({ timeout: 10_000 });
+    // Audio still flows from B; B's video has stopped.
+    const s1 = (await decoded(a))[idb];
+    await a.waitForTimeout(1500);
+    const s2 = (await decoded(a))[idb];
+    expect(s2.audioPackets).toBeGreaterThan(s1.audioPackets);
+    expect(s2.framesDecoded).toBe(s1.framesDecoded);
+    await b.screenshot({ path: 'test-results/video-audio-only.png' });
+    for (const x of [a, b]) await x.context().close();
+  }, 90_000);
+
+  it('4-party peer-to-peer call: every page decodes every other participant', async () => {
+    const people = staff.slice(0, 4);
+    const roomId = await openRoom(people[0], people.slice(1));
+    const pages = await pagesIn(roomId, people);
+    const ids = await Promise.all(pages.map(myId));
+    for (const [i, page] of pages.entries()) {
+      const others = ids.filter((_, j) => j !== i);
+      const got = await waitDecodingAll(page, others);
+      for (const o of others) expect(got[o].framesDecoded).toBeGreaterThan(0);
+    }
+    await pages[0].screenshot({ path: 'test-results/video-mesh-4.png' });
+    for (const x of pages) await x.context().close();
+  }, 120_000);
+
+  it('6-party session through Janus (SFU): every page decodes every other publisher', async () => {
+    expect(p.janus.length).toBe(1); // the platform started and supervises a local janus
+    const roomId = await openRoom(staff[0], staff.slice(1), true);
+    const room = await p.rooms.get(roomId);
+    expect(room.mode).toBe('sfu');
+    const pages = await pagesIn(roomId, staff);
+    const ids = await Promise.all(pages.map(myId));
+    for (const [i, page] of pages.entries()) {
+      const others = ids.filter((_, j) => j !== i);
+      const got = await waitDecodingAll(page, others, 60_000);
+      for (const o of others) expect(got[o].framesDecoded).toBeGreaterThan(0);
+    }
+    await pages[5].screenshot({ path: 'test-results/video-sfu-6.png' });
+    // Attendance: six people joined; leaving closes their entries.
+    for (const x of pages) await x.getByRole('button', { name: 'Rời phòng' }).click();
+    await expect.poll(async () => (await call(p, 'GET', `/api/video/rooms/${roomId}/attendance`, undefined, staff[0].headers)).body.entries.filter((e: { leftAt: string | null }) => e.leftAt).length, { timeout: 10_000 }).toBe(6);
+    for (const x of pages) await x.context().close();
+  }, 180_000);
 });

@@ -241,7 +241,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   await app.register(consultRoutes, { consults, eligibility, bus, db });
   await app.register(deviceRoutes, { devices, fhir, db });
   await app.register(fastifyWebsocket, { options: { maxPayload: 128 * 1024 } });
-  await app.register(videoRoutes, { rooms, live, sessions, accounts });
+  await app.register(videoRoutes, { rooms, live, sessions, accounts, audit });
 
   // The web app: files from web/dist, and index.html for the app's own routes.
   if (existsSync(WEB_DIST)) {

@@ -166,7 +166,7 @@ export class LiveRoom {
     // People in the lobby are visible to hosts only (to admit them).
     return [...this.members.values()]
       .filter((m) => m.state === 'in' || viewer.host || m === viewer)
-      .map((m) => ({ id: m.id, name: m.entrant.name, role: m.entrant.role, site: m.site, host: m.host, state: m.state, connected: !!m.socket, hand: m.hand, media: m.media, feed: m.sfu?.feed ?? null }));
+      .map((m) => ({ id: m.id, name: m.entrant.name, role: m.entrant.role, site: m.site, host: m.host, state: m.state, connected: !!m.socket, hand: m.hand, media: m.media, feed: m.sfu?.live ? (m.sfu.feed ?? null) : null }));
   }
 
   private broadcastMembers(): void {
@@ -239,13 +239,18 @@ export class LiveRoom {
         const hadFeed = sfu.feed;
         const jsep = await sfu.publish(msg.jsep);
         send(m, { type: 'pub-answer', jsep });
-        if (hadFeed === undefined) this.broadcastMembers();
+        if (hadFeed === undefined && sfu.live) this.broadcastMembers();
         return;
       }
       case 'subscribe': {
         const owner = this.ownerOf(msg.feed);
-        const jsep = await (await this.sfuOf(m)).subscribe(msg.feed);
-        return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep });
+        try {
+          const jsep = await (await this.sfuOf(m)).subscribe(msg.feed);
+          return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep });
+        } catch (err) {
+          // The publisher may be renegotiating: the page tries again.
+          return send(m, { type: 'sub-failed', feed: msg.feed, message: (err as Error).message });
+        }
       }
       case 'sub-answer': {
         const owner = this.ownerOf(msg.feed);
@@ -312,7 +317,7 @@ export class LiveRoom {
   }
 
   private ownerOf(feed: number): Member {
-    for (const x of this.members.values()) if (x.state === 'in' && x.sfu?.feed === feed) return x;
+    for (const x of this.members.values()) if (x.state === 'in' && x.sfu?.live && x.sfu.feed === feed) return x;
     throw new Error('Không có luồng hình này trong phòng (no such feed in this room)');
   }
 

@@ -11,6 +11,8 @@ import { InputError } from '../auth/routes.ts';
 import type { AccountService } from '../auth/accounts.ts';
 import { SESSION_COOKIE, type SessionService } from '../auth/sessions.ts';
 import type { Actor } from '../auth/actor.ts';
+import type { AuditLog } from '../audit/audit.ts';
+import { actorFields } from '../auth/guard.ts';
 import type { LiveDeps, Socket } from './live.ts';
 import { LiveRoom } from './live.ts';
 import type { Entrant, Room, RoomService } from './rooms.ts';
@@ -49,8 +51,8 @@ export class LiveRooms {
   }
 }
 
-export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomService; live: LiveRooms; sessions: SessionService; accounts: AccountService }): Promise<void> {
-  const { rooms, live, sessions, accounts } = opts;
+export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomService; live: LiveRooms; sessions: SessionService; accounts: AccountService; audit: AuditLog }): Promise<void> {
+  const { rooms, live, sessions, accounts, audit } = opts;
   const host = { config: { access: { domain: 'video.host' as const } } };
 
   /** Who is asking: a signed-in person with a right to the room, or the holder of an invitation link. */
@@ -131,6 +133,7 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
       const status = err instanceof AccessDenied ? err.status : (err as { statusCode?: number }).statusCode ?? 500;
       const message = (err as Error).message;
       req.log.info({ room: req.params.id, status }, 'video room refused');
+      await audit.record({ ...actorFields(req.ctx), action: 'video.join', outcome: status === 401 || status === 403 ? 'denied' : 'failure', detail: { room: req.params.id, status, message: message.slice(0, 300) } }).catch(() => undefined);
       ws.send(JSON.stringify({ type: 'refused', code: 4000 + status, message }));
       ws.close(4000 + status, 'refused');
     }

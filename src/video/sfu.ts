@@ -9,18 +9,21 @@ import type { Jsep } from './protocol.ts';
 
 export class SfuPeer {
   private publisher?: number;
+  /** Our feed in the room; subscribable once its media is up (Janus refuses earlier). */
   feed?: number;
+  live = false;
   private readonly subs = new Map<number, number>();
 
   private constructor(
     private readonly session: JanusSession,
     private readonly room: number,
     private readonly display: string,
-    private readonly onUnpublished: (feed: number) => void,
+    /** The feed became subscribable (media up) or went away. */
+    private readonly onChange: () => void,
   ) {}
 
-  static async open(instance: JanusInstance, room: number, display: string, onUnpublished: (feed: number) => void): Promise<SfuPeer> {
-    return new SfuPeer(await instance.session(), room, display, onUnpublished);
+  static async open(instance: JanusInstance, room: number, display: string, onChange: () => void): Promise<SfuPeer> {
+    return new SfuPeer(await instance.session(), room, display, onChange);
   }
 
   /** First offer: join the room as a publisher; later offers (ICE restart, new track) reconfigure. */
@@ -85,6 +88,12 @@ export class SfuPeer {
 
   private onPublisherEvent(e: JanusEvent): void {
     const data = e.plugindata?.data as { unpublished?: number | string } | undefined;
-    if (data?.unpublished === 'ok' && this.feed !== undefined) this.onUnpublished(this.feed);
+    if (e.janus === 'webrtcup' && !this.live) {
+      this.live = true;
+      this.onChange();
+    } else if (data?.unpublished === 'ok' && this.live) {
+      this.live = false;
+      this.onChange();
+    }
   }
 }

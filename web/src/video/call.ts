@@ -59,6 +59,7 @@ export class Call {
   private readonly mesh = new Map<string, MeshPeer>();
   private publisher?: SfuPublisher;
   private readonly subs = new Map<number, SfuSubscription>();
+  private readonly subTries = new Map<number, number>();
   private screenTrack?: MediaStreamTrack;
   private readonly governor = new SendLevelGovernor();
   private sendCap: number | null = null;
@@ -144,6 +145,17 @@ export class Call {
         }
         return sub.onOffer(m.jsep);
       }
+      case 'sub-failed': {
+        const sub = this.subs.get(m.feed);
+        if (!sub) return;
+        sub.pc.close();
+        this.subs.delete(m.feed);
+        const tries = (this.subTries.get(m.feed) ?? 0) + 1;
+        this.subTries.set(m.feed, tries);
+        if (tries <= 5) setTimeout(() => this.setMembers(this.members.value), 500 * tries);
+        else this.notice.value = m.message;
+        return;
+      }
       case 'chat':
         this.chat.value = [...this.chat.value, { from: m.from, name: m.name, text: m.text, at: m.at }];
         return;
@@ -208,7 +220,7 @@ export class Call {
     let p = this.mesh.get(id);
     if (!p) {
       const me = this.me.value.id;
-      p = new MeshPeer(id, me > id, this.ice, { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local }, (x) => this.sig.send(x), (s) => this.addStream(id, s));
+      p = new MeshPeer(id, me < id, this.ice, { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local }, (x) => this.sig.send(x), (s) => this.addStream(id, s), () => void this.applySendLevel());
       this.mesh.set(id, p);
       void this.applySendLevel();
     }
@@ -259,11 +271,11 @@ export class Call {
   private async applySendLevel(): Promise<void> {
     const level = this.sendLevel.value;
     const track = this.outgoingVideo;
-    for (const pc of this.room.value?.mode === 'sfu' ? (this.publisher ? [this.publisher.pc] : []) : [...this.mesh.values()].map((p) => p.pc)) {
-      const t = pc.getTransceivers()[1];
-      if (!t) continue;
-      if (t.sender.track !== track) await t.sender.replaceTrack(track).catch(() => undefined);
-      const params = t.sender.getParameters();
+    const senders = this.room.value?.mode === 'sfu' ? [this.publisher?.videoSender] : [...this.mesh.values()].map((p) => p.videoSender);
+    for (const sender of senders) {
+      if (!sender) continue;
+      if (sender.track !== track) await sender.replaceTrack(track).catch(() => undefined);
+      const params = sender.getParameters();
       if (!params.encodings?.length) continue;
       const enc = params.encodings[0];
       enc.scaleResolutionDownBy = level === 'low' && !this.screenTrack ? 2 : 1;
@@ -271,7 +283,7 @@ export class Call {
       const cap = this.sendCap === null ? undefined : Math.max(30_000, this.sendCap - 40_000); // leave room for audio
       if (cap === undefined) delete enc.maxBitrate;
       else enc.maxBitrate = cap;
-      await t.sender.setParameters(params).catch(() => undefined);
+      await sender.setParameters(params).catch(() => undefined);
     }
   }
 

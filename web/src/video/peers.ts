@@ -26,62 +26,87 @@ function watchIce(pc: RTCPeerConnection, restart: () => void): void {
   });
 }
 
+/**
+ * Mesh: the member with the smaller id offers; the other answers, sending on the transceivers the
+ * offer created. One fixed offerer means no glare, and ICE restarts come from the offerer (the
+ * answerer asks for one).
+ */
 export class MeshPeer implements MediaLink {
   readonly pc: RTCPeerConnection;
-  private makingOffer = false;
-  private ignoreOffer = false;
+  private readonly pending: RTCIceCandidateInit[] = [];
+  private chain = Promise.resolve();
 
   constructor(
     readonly memberId: string,
-    private readonly polite: boolean,
+    private readonly offerer: boolean,
     iceServers: RTCIceServer[],
-    tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; stream: MediaStream },
+    private readonly tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; stream: MediaStream },
     private readonly send: Send,
     onTrack: (stream: MediaStream) => void,
+    /** Called when this side's senders exist (the offerer at once, the answerer after answering). */
+    private readonly onSenders: () => void,
   ) {
     this.pc = new RTCPeerConnection({ iceServers });
-    // Fixed transceivers: audio first, video second, so replacing a track never renegotiates.
-    this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendrecv', streams: [tracks.stream] });
-    this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendrecv', streams: [tracks.stream] });
     this.pc.ontrack = (e) => onTrack(e.streams[0] ?? new MediaStream([e.track]));
     this.pc.onicecandidate = (e) => this.send({ type: 'signal', to: memberId, data: { candidate: e.candidate ? e.candidate.toJSON() : null } });
-    this.pc.onnegotiationneeded = async () => {
-      try {
-        this.makingOffer = true;
-        await this.pc.setLocalDescription();
-        this.send({ type: 'signal', to: memberId, data: { description: { type: this.pc.localDescription!.type, sdp: this.pc.localDescription!.sdp } } });
-      } finally {
-        this.makingOffer = false;
-      }
-    };
+    if (offerer) {
+      // Audio first, video second: replacing a track later never renegotiates.
+      this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendrecv', streams: [tracks.stream] });
+      this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendrecv', streams: [tracks.stream] });
+      this.pc.onnegotiationneeded = () => void this.offer();
+    }
     watchIce(this.pc, () => this.restartIce());
   }
 
-  async onSignal(data: { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit | null; restart?: boolean }): Promise<void> {
-    if (data.restart) return this.restartIce(false);
+  private async offer(): Promise<void> {
+    await this.pc.setLocalDescription();
+    const desc = this.pc.localDescription!;
+    this.send({ type: 'signal', to: this.memberId, data: { description: { type: desc.type, sdp: desc.sdp } } });
+  }
+
+  /** Signals are applied one after another, in the order they arrived. */
+  onSignal(data: { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit | null; restart?: boolean }): Promise<void> {
+    this.chain = this.chain.then(() => this.apply(data)).catch((err) => console.warn('signal', err));
+    return this.chain;
+  }
+
+  private async apply(data: { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit | null; restart?: boolean }): Promise<void> {
+    if (data.restart) return this.restartIce();
     if (data.description) {
-      const collision = data.description.type === 'offer' && (this.makingOffer || this.pc.signalingState !== 'stable');
-      this.ignoreOffer = !this.polite && collision;
-      if (this.ignoreOffer) return;
       await this.pc.setRemoteDescription(data.description);
       if (data.description.type === 'offer') {
+        // Send our media on the transceivers the offer made (audio, then video).
+        for (const t of this.pc.getTransceivers()) {
+          const kind = t.receiver.track.kind;
+          if (t.direction === 'recvonly') t.direction = 'sendrecv';
+          if (!t.sender.track) await t.sender.replaceTrack(kind === 'audio' ? this.tracks.audio : this.tracks.video);
+          t.sender.setStreams(this.tracks.stream);
+        }
         await this.pc.setLocalDescription();
-        this.send({ type: 'signal', to: this.memberId, data: { description: { type: this.pc.localDescription!.type, sdp: this.pc.localDescription!.sdp } } });
+        const desc = this.pc.localDescription!;
+        this.send({ type: 'signal', to: this.memberId, data: { description: { type: desc.type, sdp: desc.sdp } } });
       }
+      this.onSenders();
+      for (const c of this.pending.splice(0)) await this.pc.addIceCandidate(c).catch(() => undefined);
     } else if (data.candidate !== undefined) {
-      try {
-        await this.pc.addIceCandidate(data.candidate ?? undefined);
-      } catch (err) {
-        if (!this.ignoreOffer) console.warn('ICE candidate refused', err);
+      // A candidate can overtake the description it belongs to: keep it until that arrives.
+      if (!this.pc.remoteDescription) {
+        if (data.candidate) this.pending.push(data.candidate);
+        return;
       }
+      await this.pc.addIceCandidate(data.candidate ?? undefined).catch((err) => console.warn('ICE candidate refused', err));
     }
   }
 
-  /** restartIce() makes a new offer with fresh ICE credentials (through negotiationneeded). */
-  restartIce(tellOther = true): void {
+  /** The video transceiver, whichever side created it. */
+  get videoSender(): RTCRtpSender | undefined {
+    return this.pc.getTransceivers().find((t) => t.receiver.track.kind === 'video')?.sender;
+  }
+
+  restartIce(): void {
     if (this.pc.connectionState === 'closed') return;
-    this.pc.restartIce();
-    if (tellOther && this.polite) this.send({ type: 'signal', to: this.memberId, data: { restart: true } });
+    if (this.offerer) this.pc.restartIce();
+    else this.send({ type: 'signal', to: this.memberId, data: { restart: true } });
   }
 
   close(): void {
@@ -103,6 +128,10 @@ export class SfuPublisher implements MediaLink {
     this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendonly', streams: [tracks.stream] });
     this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: 'pub', candidate: e.candidate ? e.candidate.toJSON() : null });
     watchIce(this.pc, () => this.restartIce());
+  }
+
+  get videoSender(): RTCRtpSender | undefined {
+    return this.pc.getTransceivers().find((t) => t.receiver.track.kind === 'video')?.sender;
   }
 
   async offer(iceRestart = false): Promise<void> {
