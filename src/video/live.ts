@@ -399,11 +399,20 @@ export class LiveRoom {
   private async end(by: Member): Promise<void> {
     this.ended = true;
     if (this.recording.state === 'on') await this.setRecording('off', 'Cuộc gọi kết thúc');
-    for (const m of [...this.members.values()]) {
-      send(m, { type: 'ended', by: by.entrant.name });
-      await this.leave(m, 'ended');
-    }
+    // Ended on the record first, so nobody can come back in while the others are told.
+    const everyone = [...this.members.values()];
     await this.deps.rooms.end(this.room.id);
+    for (const m of everyone) {
+      send(m, { type: 'ended', by: by.entrant.name });
+      this.members.delete(m.id);
+      clearTimeout(m.grace);
+      m.socket?.close(1000, 'ended');
+      await m.sfu?.close();
+      if (m.state !== 'in') continue;
+      await this.auditPresence(m, 'video.leave');
+      await this.siteAttendance(m, 'leave'); // the last of each site closes the site's presence
+    }
+    this.checkEmpty();
   }
 
   /** Chat is part of the record: a Communication linked to the room's appointment and its cases. */

@@ -199,7 +199,8 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     expect((await host.next('error')).message).toContain('SFU');
     host.send({ type: 'end' });
     await host.next('ended');
-    expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, doctor.headers)).body.endedAt).toBeTruthy();
+    expect((await p.rooms.get(roomId)).ended_at).toBeTruthy();
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, doctor.headers)).body.title).toContain('kết thúc');
     const late = connect(base, `/api/video/rooms/${roomId}/ws`, doctor.headers.cookie);
     expect((await late.closed).code).toBe(4403);
   });
