@@ -19,6 +19,7 @@ import { copyBaseline, fmt, log, median, percentile, pool, printTable, rows, sta
 import { loadSearchStore, searchQueries } from './store.ts';
 import { benchConsult } from './consult.ts';
 import { benchIngest } from './ingest.ts';
+import { benchVideo } from './video.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildServices } from '../src/server.ts';
 import { seedDemo } from '../src/seed/demo.ts';
@@ -285,9 +286,24 @@ async function benchConsults(t: Target): Promise<void> {
   }
 }
 
+/** Video does not depend on the database: it runs once. */
+async function benchVideoSuite(): Promise<void> {
+  const r = await benchVideo({ joins: quick ? 5 : 10, maxPublishers: quick ? 4 : 8, log });
+  const row = (label: string, xs: number[], target: string) =>
+    rows.push({ benchmark: `video: join → first decoded remote frame, ${label}`, db: '-', value: `${fmt(median(xs))} (min ${fmt(Math.min(...xs))}, max ${fmt(Math.max(...xs))})`, unit: 'ms', note: `median of ${xs.length} joins on loopback; target ≤ ${target}` });
+  row('peer-to-peer', r.firstFrameP2p, '1,500 ms');
+  row('through Janus (SFU)', r.firstFrameSfu, '2,500 ms');
+  for (const c of r.capacity) {
+    rows.push({ benchmark: `video: ${c.publishers} publishers at 720p via one Janus, each to all others (${c.streams} forwarded streams)`, db: '-', value: fmt(c.fpsRatio * 100, 1), unit: '% frames decoded / sent', note: `publishers send ${fmt(c.sentFps, 1)} fps; Janus ${fmt(c.janusCpu * 100)} % of a core; whole machine ${fmt(c.totalCpu * 100)} % (2 cores, Chromium included)` });
+  }
+  rows.push({ benchmark: 'video: most 720p publishers one Janus forwarded here without dropping frames (≥ 90 % decoded)', db: '-', value: String(r.maxClean), unit: 'publishers', note: r.maxClean === r.maxTried ? `no drop up to the largest size tried (${r.maxTried})` : 'Chromium encodes and decodes every stream on the same 2 cores: see the Janus CPU column for the SFU\'s share' });
+}
+
 const targets: (() => Promise<Target>)[] = [];
-if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.db === 'both' || args.db === 'pglite') targets.push(pgliteTarget);
+if (args.suite === 'video') {
+  await benchVideoSuite();
+} else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
+if (args.suite !== 'video' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
   try {
@@ -296,5 +312,6 @@ for (const make of targets) {
     await t.cleanup();
   }
 }
+if (args.suite === 'all') await benchVideoSuite();
 console.log(`\nCầu Y Tế benchmarks (${quick ? 'quick' : 'full'} size), ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
 printTable();

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
-import { contextFor, decoded, join, makeStaff, myId, waitDecodingAll, type Staff } from './video.ts';
+import { contextFor, decoded, join, makeStaff, myId, waitDecodingAll, type Staff } from '../src/testing/video.ts';
 
 describe('video calls in the browser', () => {
   let p: TestPlatform;

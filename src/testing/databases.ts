@@ -22,6 +22,11 @@ export interface TestDb {
 
 export async function createTestDb(kind: DbKind): Promise<TestDb> {
   if (kind === 'pglite') {
+    if (!process.env.VITEST) {
+      // Outside the test runner (benchmarks): a fresh database; the platform migrates it.
+      const db = await PgliteDb.open();
+      return { db, drop: () => db.close() };
+    }
     const dump = new Blob([readFileSync(inject('pgliteTemplate'))]);
     const db = await PgliteDb.open(undefined, dump);
     return { db, drop: () => db.close() };

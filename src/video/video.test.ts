@@ -8,14 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Appointment, Bundle, Communication, Consent, Practitioner } from '@medplum/fhirtypes';
-import { Secret } from 'otpauth';
+import type { Appointment, Bundle, Communication, Consent } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DEMO_PASSWORD } from '../auth/demo.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
-import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { makeStaff, type Staff } from '../testing/video.ts';
 
 interface Client {
   ws: WebSocket;
@@ -61,22 +60,14 @@ function connect(base: string, path: string, cookie?: string): Client {
   };
 }
 
-async function staffAccount(p: TestPlatform, name: string, organizationId: string): Promise<{ practitionerId: string; headers: Record<string, string> }> {
-  const prac = (await p.fhir.repo.create<Practitioner>({ resourceType: 'Practitioner', name: [{ text: name }] })) as Practitioner;
-  const username = `vt.${prac.id!.slice(0, 8).toLowerCase()}`;
-  const totpSecret = new Secret({ size: 20 }).base32;
-  await p.accounts.create({ username, displayName: name, kind: 'staff', password: DEMO_PASSWORD, practitionerId: prac.id, roles: [{ role: 'specialist', organizationId }], totpSecret });
-  return { practitionerId: prac.id!, headers: await signIn(p, username, totpSecret) };
-}
-
 const json = { 'content-type': 'application/json' };
 
 describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   let p: TestPlatform;
   let base: string;
   let demo: DemoSummary;
-  let doctor: { practitionerId: string; headers: Record<string, string> };
-  let stranger: { practitionerId: string; headers: Record<string, string> };
+  let doctor: Staff;
+  let stranger: Staff;
   let patientId: string;
   let appointment: Appointment;
 
@@ -84,8 +75,8 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     p = await startTestPlatform(kind);
     demo = await seedDemo(p.fhir, 4);
     base = await p.listen();
-    doctor = await staffAccount(p, 'BS Phạm Thu Hà', demo.ids.organizations.batxat);
-    stranger = await staffAccount(p, 'BS Không Được Mời', demo.ids.organizations.bachmai);
+    doctor = await makeStaff(p, 'BS Phạm Thu Hà', demo.ids.organizations.batxat);
+    stranger = await makeStaff(p, 'BS Không Được Mời', demo.ids.organizations.bachmai);
     patientId = demo.ids.patients[0];
     appointment = (await p.fhir.repo.create<Appointment>({
       resourceType: 'Appointment',
@@ -207,7 +198,7 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
 
   it('holds at most four in a peer-to-peer call, refuses large sessions without Janus, and closes the socket at sign-out', async () => {
     const people = [doctor];
-    for (let i = 0; i < 4; i++) people.push(await staffAccount(p, `BS Thứ ${i}`, demo.ids.organizations.bachmai));
+    for (let i = 0; i < 4; i++) people.push(await makeStaff(p, `BS Thứ ${i}`, demo.ids.organizations.bachmai));
     const room = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Gọi nhanh', invitePractitionerIds: people.slice(1).map((x) => x.practitionerId) }, { ...doctor.headers, ...json });
     // Five people were invited: that is over the mesh limit, and this platform has no Janus.
     expect(room.status).toBe(400);
@@ -244,8 +235,8 @@ describe('recording needs every participant’s consent (Janus)', () => {
 
   it('records only when everyone agreed; one refusal stops it; each answer is a Consent', async () => {
     const demo = await seedDemo(p.fhir, 2);
-    const a = await staffAccount(p, 'BS Chủ Trì', demo.ids.organizations.bachmai);
-    const b = await staffAccount(p, 'BS Điểm Cầu', demo.ids.organizations.batxat);
+    const a = await makeStaff(p, 'BS Chủ Trì', demo.ids.organizations.bachmai);
+    const b = await makeStaff(p, 'BS Điểm Cầu', demo.ids.organizations.batxat);
     const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Đào tạo', invitePractitionerIds: [b.practitionerId], large: true }, { ...a.headers, ...json })).body;
     expect(room.mode).toBe('sfu');
     const ca = connect(base, `/api/video/rooms/${room.id}/ws`, a.headers.cookie);

@@ -53,18 +53,23 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
   const [level, setLevel] = useState(0);
   const [kbps, setKbps] = useState<number>();
   const [cap, setCap] = useState<number | null>(null);
+  const [hd, setHd] = useState(false);
+  const joined = useRef(false);
   useEffect(() => {
     let stop = false;
     let raf = 0;
+    let acquired: MediaStream | undefined;
     (async () => {
       let s: MediaStream;
       try {
-        s = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } });
+        // 360p by default (weak links); 720p when presenting detail (imaging, skin, wounds).
+        s = await navigator.mediaDevices.getUserMedia({ audio: true, video: hd ? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } } : { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } });
       } catch {
         setFailed(true);
         s = await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => new MediaStream());
       }
       if (stop) return s.getTracks().forEach((x) => x.stop());
+      acquired = s;
       setStream(s);
       if (preview.current) preview.current.srcObject = s;
       if (s.getAudioTracks().length) {
@@ -92,8 +97,10 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
     return () => {
       stop = true;
       cancelAnimationFrame(raf);
+      // Changing the resolution or leaving the page releases the camera; joining hands it to the call.
+      if (!joined.current) acquired?.getTracks().forEach((x) => x.stop());
     };
-  }, []);
+  }, [hd]);
   return (
     <section class="precall">
       <h1>{info.title}</h1>
@@ -120,7 +127,18 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
             ))}
           </select>
         </label>
-        <button class="primary" disabled={!stream} onClick={() => stream && onJoin(stream, cap)}>
+        <label>
+          {d.resolution}
+          <select value={hd ? '720' : '360'} onChange={(e) => setHd((e.target as HTMLSelectElement).value === '720')}>
+            <option value="360">{d.res360}</option>
+            <option value="720">{d.res720}</option>
+          </select>
+        </label>
+        <button class="primary" disabled={!stream} onClick={() => {
+            if (!stream) return;
+            joined.current = true;
+            onJoin(stream, cap);
+          }}>
           {d.join}
         </button>
       </div>

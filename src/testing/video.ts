@@ -2,9 +2,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Secret } from 'otpauth';
 import type { Practitioner } from '@medplum/fhirtypes';
-import { DEMO_PASSWORD } from '../src/auth/demo.ts';
-import type { Role } from '../src/auth/policy.ts';
-import { signIn, type TestPlatform } from '../src/testing/platform.ts';
+import { DEMO_PASSWORD } from '../auth/demo.ts';
+import type { Role } from '../auth/policy.ts';
+import { signIn, type TestPlatform } from './platform.ts';
 
 export interface Staff {
   username: string;
@@ -38,12 +38,24 @@ export async function contextFor(browser: Browser, base: string, who?: Staff): P
 }
 
 /** Opens the room page, optionally sets the send limit, and joins. */
-export async function join(page: Page, url: string, opts: { capKbps?: number } = {}): Promise<void> {
+export async function join(page: Page, url: string, opts: { capKbps?: number; hd?: boolean; measure?: boolean } = {}): Promise<void> {
   await page.goto(url);
   const button = page.getByRole('button', { name: /^(Vào phòng|Join)$/ });
   await button.waitFor();
   await page.waitForFunction(() => !(document.querySelector('.precall button.primary') as HTMLButtonElement | null)?.disabled);
   if (opts.capKbps) await page.getByLabel(/Giới hạn dữ liệu gửi đi/).selectOption(String(opts.capKbps));
+  if (opts.hd) {
+    await page.getByLabel(/Độ phân giải hình/).selectOption('720');
+    await page.waitForFunction(() => ((document.querySelector('.precall video') as HTMLVideoElement | null)?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings().height === 720);
+  }
+  if (opts.measure) {
+    // The clock starts at the click on "join", inside the page.
+    await page.evaluate(() => {
+      (window as unknown as { joinAt: number }).joinAt = performance.now();
+      (document.querySelector('.precall button.primary') as HTMLButtonElement).click();
+    });
+    return;
+  }
   await button.click();
 }
 
@@ -76,4 +88,17 @@ export async function waitDecodingAll(page: Page, ids: string[], timeoutMs = 30_
     await page.waitForTimeout(250);
   }
   throw new Error(`not decoding everyone after ${timeoutMs} ms: ${JSON.stringify(last)} (expected ${ids.join(', ')})`);
+}
+
+/** Milliseconds from the click on "join" to the first decoded frame from any other member. */
+export async function timeToFirstFrame(page: Page, timeoutMs = 20_000): Promise<number> {
+  return page.evaluate(async (timeout) => {
+    const start = (window as unknown as { joinAt: number }).joinAt;
+    while (performance.now() - start < timeout) {
+      const s = window.__call ? await window.__call.stats() : {};
+      if (Object.values(s).some((x) => x.framesDecoded > 0)) return performance.now() - start;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('no remote frame decoded');
+  }, timeoutMs);
 }
