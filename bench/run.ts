@@ -294,7 +294,7 @@ async function benchVideoSuite(): Promise<void> {
   row('peer-to-peer', r.firstFrameP2p, '1,500 ms');
   row('through Janus (SFU)', r.firstFrameSfu, '2,500 ms');
   for (const c of r.capacity) {
-    rows.push({ benchmark: `video: ${c.publishers} publishers at 720p via one Janus, each to all others (${c.streams} forwarded streams)`, db: '-', value: fmt(c.fpsRatio * 100, 1), unit: '% frames decoded / sent', note: `publishers send ${fmt(c.sentFps, 1)} fps; Janus ${fmt(c.janusCpu * 100)} % of a core; whole machine ${fmt(c.totalCpu * 100)} % (2 cores, Chromium included)` });
+    rows.push({ benchmark: `video: ${c.publishers} publishers at 720p via one Janus, each to all others (${c.streams} forwarded streams)`, db: '-', value: fmt(c.fpsRatio * 100, 1), unit: '% frames decoded / sent', note: `publishers send ${fmt(c.sentFps, 1)} fps, ${c.steppedDown} stepped down to low/audio; Janus ${fmt(c.janusCpu * 100)} % of a core; whole machine ${fmt(c.totalCpu * 100)} % (2 cores, Chromium included)` });
   }
   rows.push({ benchmark: 'video: most 720p publishers one Janus forwarded here without dropping frames (≥ 90 % decoded)', db: '-', value: String(r.maxClean), unit: 'publishers', note: r.maxClean === r.maxTried ? `no drop up to the largest size tried (${r.maxTried})` : 'Chromium encodes and decodes every stream on the same 2 cores: see the Janus CPU column for the SFU\'s share' });
 }

@@ -19,7 +19,7 @@ import { contextFor, decoded, join, makeStaff, timeToFirstFrame, waitDecodingAll
 export interface VideoResult {
   firstFrameP2p: number[];
   firstFrameSfu: number[];
-  capacity: { publishers: number; streams: number; fpsRatio: number; sentFps: number; janusCpu: number; totalCpu: number }[];
+  capacity: { publishers: number; streams: number; fpsRatio: number; sentFps: number; janusCpu: number; totalCpu: number; steppedDown: number }[];
   maxTried: number;
   maxClean: number;
 }
@@ -46,7 +46,8 @@ async function rates(page: Page, ms: number): Promise<{ sent: number; decoded: n
   const sentNow = () => page.evaluate(async () => {
     const c = window.__call as unknown as { publisher?: { pc: RTCPeerConnection } };
     let n = 0;
-    (await c.publisher!.pc.getStats()).forEach((r: any) => {
+    if (!c.publisher) return 0;
+    (await c.publisher.pc.getStats()).forEach((r: any) => {
       if (r.type === 'outbound-rtp' && r.kind === 'video') n += r.framesSent ?? 0;
     });
     return n;
@@ -106,9 +107,11 @@ export async function benchVideo(opts: { joins: number; maxPublishers: number; l
         await join(page, `${base}/call/${room}`, { hd: true });
         pages.push(page);
       }
-      const ids = await Promise.all(pages.map((pg) => pg.evaluate(() => window.__call!.me.value!.id)));
-      for (const [i, pg] of pages.entries()) await waitDecodingAll(pg, ids.filter((_, j) => j !== i), 60_000);
-      await pages[0].waitForTimeout(3000); // past the ramp-up
+      const ids: string[] = [];
+      for (const pg of pages) ids.push(await (await pg.waitForFunction(() => window.__call?.me.value?.id, undefined, { timeout: 60_000 })).jsonValue() as string);
+      // Past the ramp-up; a subscription that never decodes counts as 0 fps below.
+      for (const [i, pg] of pages.entries()) await waitDecodingAll(pg, ids.filter((_, j) => j !== i), 30_000).catch(() => undefined);
+      await pages[0].waitForTimeout(3000);
       const janus0 = cpuSeconds((c) => c.startsWith('/usr/bin/janus') && c.includes(dataDir));
       const all0 = cpuSeconds(() => true);
       const t0 = Date.now();
@@ -119,7 +122,9 @@ export async function benchVideo(opts: { joins: number; maxPublishers: number; l
       const sentAvg = measured.reduce((a, m) => a + m.sent, 0) / measured.length;
       const decodedAll = measured.flatMap((m) => m.decoded);
       const fpsRatio = decodedAll.reduce((a, b) => a + b, 0) / decodedAll.length / sentAvg;
-      capacity.push({ publishers: n, streams: n * (n - 1), fpsRatio, sentFps: sentAvg, janusCpu, totalCpu });
+      // Publishers whose own uplink estimate made them step down (low resolution or audio only).
+      const levels = await Promise.all(pages.map((pg) => pg.evaluate(() => window.__call!.sendLevel.value)));
+      capacity.push({ publishers: n, streams: n * (n - 1), fpsRatio, sentFps: sentAvg, janusCpu, totalCpu, steppedDown: levels.filter((l) => l !== 'full').length });
       for (const pg of pages) await pg.context().close();
       if (fpsRatio >= 0.9) maxClean = n;
       else break; // frames are dropping: the limit on this machine

@@ -5,6 +5,9 @@
 import type { Consent, Bundle } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { InputError, parseInput as parse } from '../http/input.ts';
+
+export { InputError };
 import { toAuditEvent, type AuditLog, type AuditRow } from '../audit/audit.ts';
 import type { FhirService } from '../fhir/service.ts';
 import { AccessDenied, type AccessControl } from './access.ts';
@@ -20,16 +23,6 @@ export interface AuthRoutesOptions {
   audit: AuditLog;
   fhir: FhirService;
   secureCookies: boolean;
-}
-
-export class InputError extends Error {
-  readonly statusCode = 400;
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new InputError(r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return r.data;
 }
 
 const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256), role: z.string().max(40).optional() }).strict();

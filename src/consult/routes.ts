@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createEvents, type EventAttributes } from 'ics';
 import { z } from 'zod';
 import type { Appointment } from '@medplum/fhirtypes';
-import { InputError } from '../auth/routes.ts';
+import { InputError, parseInput as parse } from '../http/input.ts';
 import { eventIsFor, type EventBus } from '../events/bus.ts';
 import type { Db } from '../db/db.ts';
 import { searchIcd10 } from '../terminology/icd10.ts';
@@ -11,12 +11,6 @@ import type { EligibilityService } from './eligibility.ts';
 import { ATTACHMENT_TYPES, type ConsultService } from './service.ts';
 
 type P<T = { id: string }> = FastifyRequest<{ Params: T }>;
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new InputError(r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return r.data;
-}
 
 const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
 const text = (max: number) => z.string().trim().min(1).max(max);

@@ -2,19 +2,13 @@
 import type { Bundle, Observation } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { InputError } from '../auth/routes.ts';
+import { InputError, parseInput as parse } from '../http/input.ts';
 import type { Db } from '../db/db.ts';
 import type { FhirService } from '../fhir/service.ts';
 import { DeviceService, DEVICE_TYPES } from './service.ts';
 import { chronicRegister } from './programmes.ts';
 
 type P<T = { id: string }> = FastifyRequest<{ Params: T }>;
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new InputError(r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return r.data;
-}
 
 const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AccessDenied } from '../auth/access.ts';
-import { InputError } from '../auth/routes.ts';
+import { parseInput as parse } from '../http/input.ts';
 import type { AccountService } from '../auth/accounts.ts';
 import { SESSION_COOKIE, type SessionService } from '../auth/sessions.ts';
 import type { Actor } from '../auth/actor.ts';
@@ -18,12 +18,6 @@ import { LiveRoom } from './live.ts';
 import type { Entrant, Room, RoomService } from './rooms.ts';
 
 type P<T = { id: string }> = FastifyRequest<{ Params: T; Querystring: Record<string, string | undefined> }>;
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new InputError(r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return r.data;
-}
 
 const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
 const PROBE = randomBytes(512 * 1024);

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Appointment, Bundle, Communication, Consent } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, Communication, Consent, Encounter, Location, Organization } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
@@ -194,6 +194,38 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, doctor.headers)).body.title).toContain('kết thúc');
     const late = connect(base, `/api/video/rooms/${roomId}/ws`, doctor.headers.cookie);
     expect((await late.closed).code).toBe(4403);
+  });
+
+  it('admits the staff of an invited bridge point to a session room and records the site on the session Encounter', async () => {
+    const host = await makeStaff(p, 'PGS Chủ Trì Phiên', demo.ids.organizations.bachmai);
+    const site = await makeStaff(p, 'BS Trạm Y Tế', demo.ids.organizations.batxat); // not named on the session
+    const bridge = await p.fhir.repo.create<Location>({
+      resourceType: 'Location', status: 'active', name: 'Điểm cầu Trạm Y tế xã Bát Xát', mode: 'instance',
+      type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' }] }],
+      managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` },
+    });
+    const session = await p.fhir.repo.create<Appointment>({
+      resourceType: 'Appointment', status: 'booked', description: 'Phiên hội chẩn tim mạch',
+      start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString(),
+      participant: [
+        { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }], actor: { reference: `Practitioner/${host.practitionerId}` }, status: 'accepted' },
+        { actor: { reference: `Location/${bridge.id}` }, status: 'accepted' },
+      ],
+    });
+    const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: session.id }, { ...host.headers, ...json })).body;
+    // Opening it again finds the same room.
+    expect((await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: session.id }, { ...host.headers, ...json })).body.id).toBe(room.id);
+    const h = connect(base, `/api/video/rooms/${room.id}/ws`, host.headers.cookie);
+    expect((await h.next('welcome')).you.host).toBe(true);
+    const s = connect(base, `/api/video/rooms/${room.id}/ws`, site.headers.cookie);
+    const sw = await s.next('welcome');
+    expect(sw.you).toMatchObject({ host: false, state: 'in' });
+    expect(sw.members.find((m: any) => m.id === sw.you.id).site).toBe((await p.fhir.repo.read<Organization>('Organization', demo.ids.organizations.batxat)).name);
+    const encounter = async () => ((await call<Bundle>(p, 'GET', `/fhir/R4/Encounter?appointment=Appointment/${session.id}`)).body.entry ?? [])[0]?.resource as Encounter | undefined;
+    await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.status).toBe('active');
+    s.send({ type: 'leave' });
+    await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.period?.end).toBeTruthy();
+    h.ws.close();
   });
 
   it('holds at most four in a peer-to-peer call, refuses large sessions without Janus, and closes the socket at sign-out', async () => {

@@ -4,22 +4,13 @@
  * reconnection. The page renders its signals; nothing here touches the DOM.
  */
 import { signal } from '@preact/signals';
+import type { PublicMember } from '../../../src/video/protocol.ts';
 import { MeshPeer, SfuPublisher, SfuSubscription, healthy, type MediaLink } from './peers.ts';
 import { inbound, receiveQuality, SendLevelGovernor, uplinkEstimate, type InboundSample, type Quality, type SendLevel } from './quality.ts';
 import { Signalling, type LinkState, type ServerMessage } from './signalling.ts';
 
-export interface Member {
-  id: string;
-  name: string;
-  role: string;
-  site: string;
-  host: boolean;
-  state: 'lobby' | 'in';
-  connected: boolean;
-  hand: boolean;
-  media: { audio: boolean; video: boolean; screen: boolean; audioOnly: boolean; quality: Quality };
-  feed: number | null;
-}
+/** What the server tells of each participant (shared with the signalling server). */
+export type Member = PublicMember;
 
 export interface ChatLine {
   from: string;
