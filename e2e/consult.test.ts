@@ -110,7 +110,8 @@ describe('case conference in the browser', () => {
     for (const site of ['Bệnh viện Bạch Mai', 'Bệnh viện Đa khoa tỉnh Lào Cai', 'Trạm Y tế xã Bát Xát']) await coordinator.locator('fieldset:has-text("Điểm cầu")').getByLabel(site).check();
     await coordinator.getByRole('button', { name: 'Lên lịch' }).click();
     await coordinator.waitForURL(/\/sessions\/[\w-]+$/);
-    expect(await coordinator.locator('main').innerText()).toContain('Hội chẩn ung bướu liên tuyến');
+    // The session page loads its data after navigation: wait for it rather than read the spinner.
+    await expect.poll(() => coordinator.locator('main').innerText()).toContain('Hội chẩn ung bướu liên tuyến');
 
     // 4. The specialists write and co-sign the conclusion.
     await specialist.goto(`${base}/consults/${caseId}`);

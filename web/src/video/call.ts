@@ -6,7 +6,7 @@
 import { signal } from '@preact/signals';
 import type { PublicMember } from '../../../src/video/protocol.ts';
 import { MeshPeer, SfuPublisher, SfuSubscription, healthy, type MediaLink } from './peers.ts';
-import { inbound, receiveQuality, SendLevelGovernor, uplinkEstimate, type InboundSample, type Quality, type SendLevel } from './quality.ts';
+import { inbound, receiveQuality, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
 import { Signalling, type LinkState, type ServerMessage } from './signalling.ts';
 
 /** What the server tells of each participant (shared with the signalling server). */
@@ -57,6 +57,8 @@ export class Call {
   private readonly samples = new Map<string, InboundSample>();
   private monitor?: ReturnType<typeof setInterval>;
   private pinger?: ReturnType<typeof setInterval>;
+  /** When media last (re)started: the bandwidth estimate is not trusted just after. */
+  private mediaSince?: number;
 
   constructor(
     roomId: string,
@@ -237,6 +239,7 @@ export class Call {
   }
 
   private async enterMedia(): Promise<void> {
+    this.mediaSince = performance.now();
     if (this.room.value?.mode === 'sfu' && !this.publisher) {
       this.publisher = new SfuPublisher(this.ice, { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local }, (x) => this.sig.send(x));
       await this.publisher.offer();
@@ -247,6 +250,7 @@ export class Call {
 
   /** Back after a drop: restart ICE on every connection that is not healthy. */
   private afterResume(): void {
+    this.mediaSince = performance.now();
     this.state.value = this.members.value.find((x) => x.id === this.me.value?.id)?.state === 'lobby' ? 'lobby' : 'in';
     for (const p of this.mesh.values()) if (!healthy(p.pc)) p.restartIce();
     if (this.publisher && !healthy(this.publisher.pc)) this.publisher.restartIce();
@@ -298,7 +302,8 @@ export class Call {
     }
     this.quality.value = q;
     if (loudest) this.speaker.value = loudest.id;
-    const uplink = await uplinkEstimate(this.links().filter((l) => !(l instanceof SfuSubscription)).map((l) => l.pc), this.sendCap);
+    const warm = this.mediaSince !== undefined && performance.now() - this.mediaSince > WARM_UP_MS;
+    const uplink = await uplinkEstimate(this.links().filter((l) => !(l instanceof SfuSubscription)).map((l) => l.pc), this.sendCap, warm);
     const before = this.sendLevel.value;
     const level = this.governor.update(uplink);
     if (level !== before) {

@@ -56,10 +56,10 @@ export function receiveQuality(prev: InboundSample | undefined, now: InboundSamp
   return 'good';
 }
 
-/** The uplink's estimate: the congestion controller's available bitrate, within the user's own cap. */
-export async function uplinkEstimate(pcs: RTCPeerConnection[], cap: number | null): Promise<number | undefined> {
+/** The uplink's estimate: the congestion controller's available bitrate (once warm), within the user's own cap. */
+export async function uplinkEstimate(pcs: RTCPeerConnection[], cap: number | null, warm: boolean): Promise<number | undefined> {
   let best: number | undefined;
-  for (const pc of pcs) {
+  for (const pc of warm ? pcs : []) {
     (await pc.getStats()).forEach((r: any) => {
       if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && typeof r.availableOutgoingBitrate === 'number') {
         best = best === undefined ? r.availableOutgoingBitrate : Math.min(best, r.availableOutgoingBitrate);
@@ -71,7 +71,13 @@ export async function uplinkEstimate(pcs: RTCPeerConnection[], cap: number | nul
 }
 
 /**
- * Steps down after two low samples in a row; steps up only after five samples well above the
+ * The congestion controller starts low and a join is a burst of CPU work: its estimate is not
+ * trusted for this long after media starts (the person's own send limit counts at once).
+ */
+export const WARM_UP_MS = 15_000;
+
+/**
+ * Steps down after three low samples in a row; steps up only after five samples well above the
  * threshold (an unstable link should not flap between video and audio).
  */
 export class SendLevelGovernor {
@@ -85,7 +91,7 @@ export class SendLevelGovernor {
     const rank = { audio: 0, low: 1, full: 2 } as const;
     if (rank[target] < rank[this.level]) {
       this.high = 0;
-      if (++this.low >= 2) {
+      if (++this.low >= 3) {
         this.level = target;
         this.low = 0;
       }
