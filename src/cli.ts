@@ -13,6 +13,7 @@ import { createDemoAccounts, demoSignInHelp } from './auth/demo.ts';
 import { isRole, ROLES } from './auth/policy.ts';
 import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
+import { seedVisitDemo, topUpDemoSlots } from './visits/demo.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -58,7 +59,11 @@ async function serve(config: Config): Promise<void> {
     const s = await seedDemo(platform.fhir);
     console.log(`Loaded demo data: ${s.organizations} facilities, ${s.practitioners} practitioners, ${s.patients} patients (${s.total} resources).`);
     const demo = await createDemoAccounts(platform.db, platform.accounts, s);
+    await seedVisitDemo(platform.fhir, platform.visits, s);
     help = demoSignInHelp(config.baseUrl, demo);
+  } else if (demoWanted(config)) {
+    // Demo slots are relative to today: open the coming week again.
+    await topUpDemoSlots(platform.fhir, platform.visits);
   }
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
   const url = config.CAUYTE_BASE_URL ?? address;

@@ -38,6 +38,9 @@ import fastifyWebsocket from '@fastify/websocket';
 import { JanusInstance, JanusSupervisor } from './video/janus.ts';
 import { RoomService } from './video/rooms.ts';
 import { LiveRooms, videoRoutes } from './video/routes.ts';
+import { VisitService } from './visits/service.ts';
+import { HealthRecordService } from './visits/record.ts';
+import { visitRoutes } from './visits/routes.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 const WEB_DIST = fileURLToPath(new URL('../web/dist/', import.meta.url));
@@ -63,6 +66,8 @@ export interface Platform {
   /** Where devices connect (embedded broker), when it runs. */
   mqttPort?: number;
   rooms: RoomService;
+  visits: VisitService;
+  record: HealthRecordService;
   /** The Janus instances large video sessions go through (none: mesh only). */
   janus: JanusInstance[];
   close(): Promise<void>;
@@ -113,7 +118,10 @@ export async function buildServices(config: Config, db: Db) {
   const eligibility = new EligibilityService(db);
   const consults = new ConsultService(fhir, audit, bus, secret, config.CAUYTE_MAX_ATTACHMENT_BYTES);
   const devices = new DeviceService(fhir, audit, bus, 500, 10, config.CAUYTE_ALERT_ESCALATE_MINUTES);
-  return { fhir, secret, audit, accounts, sessions, tokens, access, bus, eligibility, consults, devices };
+  const visits = new VisitService(fhir, audit, bus, eligibility, config.baseUrl);
+  await visits.preVisit();
+  const record = new HealthRecordService(fhir, audit);
+  return { fhir, secret, audit, accounts, sessions, tokens, access, bus, eligibility, consults, devices, visits, record };
 }
 
 function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
@@ -243,6 +251,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   await app.register(deviceRoutes, { devices, fhir, db });
   await app.register(fastifyWebsocket, { options: { maxPayload: 128 * 1024 } });
   await app.register(videoRoutes, { rooms, live, sessions, accounts, audit });
+  await app.register(visitRoutes, { visits: services.visits, record: services.record, consults, rooms, live });
 
   // The web app: files from web/dist, and index.html for the app's own routes.
   if (existsSync(WEB_DIST)) {

@@ -6,7 +6,8 @@
  * break-the-glass grant for P. "In their care" comes from the care_relationship table, which
  * this module keeps in step with the resources it is derived from (Patient.managingOrganization
  * and generalPractitioner, Encounter, Appointment, ServiceRequest, CareTeam, EpisodeOfCare
- * participants) inside the same write transaction. A citizen reaches only their own compartment.
+ * participants) inside the same write transaction. A citizen reaches their own compartment and
+ * those of the family members they manage (family_link, recorded by staff with a proof).
  */
 import { randomUUID } from 'node:crypto';
 import type { Consent, Reference, Resource } from '@medplum/fhirtypes';
@@ -85,7 +86,13 @@ export class AccessControl {
   private reachSets(actor: Actor, bind: (v: unknown) => string): { normal: string; glass: string } | 'all' | 'none' {
     if (actor.via === 'test') return 'all';
     const reach = actor.role ? POLICY[actor.role].clinicalReach : 'none';
-    if (actor.patientId) return { normal: `SELECT ${bind(actor.patientId)}::text`, glass: 'SELECT NULL::text WHERE false' }; // citizens, patient-context tokens
+    if (actor.patientId) {
+      // A signed-in citizen reaches their own record and the family members they manage (a
+      // relation staff verified); a patient-context token only its patient.
+      const own = `SELECT ${bind(actor.patientId)}::text`;
+      const family = actor.role === 'citizen' && actor.via === 'session' ? ` UNION SELECT patient_id FROM family_link WHERE manager_patient_id = ${bind(actor.patientId)} AND revoked_at IS NULL` : '';
+      return { normal: own + family, glass: 'SELECT NULL::text WHERE false' };
+    }
     if (reach === 'all') return 'all';
     if (reach !== 'relationship') return 'none';
     const org = bind(actor.organizationId ?? '');

@@ -47,7 +47,14 @@ export type DomainAction =
   | 'eligibility.manage' // load a new version of the Circular 30 list
   | 'devices.manage' // register, rotate, revoke devices
   | 'monitoring.view' // alerts, chronic-disease registers, targets
-  | 'video.host'; // open video rooms, invite citizens, see attendance
+  | 'video.host' // open video rooms, invite citizens, see attendance
+  | 'record.own' // my health record (and my managed family members'): timeline, PDF, FHIR download
+  | 'visits.book' // book, cancel, reschedule remote examinations for myself or my family
+  | 'visits.attend' // be a party to a remote examination: see it, enter its room, download its prescription
+  | 'visits.provide' // examine: the queue, the visit note, e-prescriptions
+  | 'visits.schedule' // publish services and bookable slots
+  | 'charges.export' // the facility's daily charges
+  | 'family.manage'; // record (after seeing the proof) that a citizen manages a family member's record
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -70,30 +77,30 @@ export const POLICY: Record<Role, RolePolicy> = {
   citizen: {
     fhir: { clinical: READ, directory: READ },
     types: { Consent: ['read', 'search', 'create', 'update'], AuditEvent: [] },
-    domain: ['account.self', 'access-log.own', 'consent.own'],
+    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend'],
     clinicalReach: 'own',
   },
   commune_clinician: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'devices.manage', 'monitoring.view', 'video.host'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'devices.manage', 'monitoring.view', 'video.host', 'visits.attend', 'visits.provide', 'visits.schedule', 'family.manage'],
     clinicalReach: 'relationship',
   },
   specialist: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign', 'devices.manage', 'monitoring.view', 'video.host'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign', 'devices.manage', 'monitoring.view', 'video.host', 'visits.attend', 'visits.provide', 'visits.schedule'],
     clinicalReach: 'relationship',
   },
   coordinator: {
     fhir: { clinical: READ, directory: WRITE },
     types: { Appointment: WRITE, ServiceRequest: WRITE, Communication: WRITE, AuditEvent: [] },
-    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule', 'monitoring.view', 'video.host'],
+    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule', 'monitoring.view', 'video.host', 'visits.schedule', 'charges.export', 'family.manage'],
     clinicalReach: 'relationship',
   },
   facility_admin: {
     fhir: { directory: WRITE },
-    domain: ['account.self', 'account.manage', 'devices.manage'],
+    domain: ['account.self', 'account.manage', 'devices.manage', 'visits.schedule', 'charges.export'],
     clinicalReach: 'none',
   },
   analyst: {

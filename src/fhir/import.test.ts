@@ -114,7 +114,7 @@ describe.each(DB_KINDS)('cauyte import on %s', (kind) => {
     if (kind === 'postgres') {
       const t = await createTestDb('postgres');
       try {
-        const { stdout } = await run(process.execPath, [CLI, 'import', ...some], { env: { ...process.env, DATABASE_URL: t.url, CAUYTE_SECRET_KEY: TEST_SECRET, LOG_LEVEL: 'silent' } });
+        const { stdout } = await run(process.execPath, [CLI, 'import', ...some], { env: { ...process.env, DATABASE_URL: t.url, CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_JANUS: 'off', LOG_LEVEL: 'silent' } });
         expect(stdout).toContain('Imported');
         const r = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM resource');
         expect(r.rows[0].n).toBe(expected);
@@ -124,7 +124,7 @@ describe.each(DB_KINDS)('cauyte import on %s', (kind) => {
     } else {
       const dir = mkdtempSync(join(tmpdir(), 'cauyte-import-'));
       try {
-        const env: NodeJS.ProcessEnv = { ...process.env, CAUYTE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
+        const env: NodeJS.ProcessEnv = { ...process.env, CAUYTE_DATA_DIR: dir, CAUYTE_JANUS: 'off', LOG_LEVEL: 'silent' };
         delete env.DATABASE_URL;
         const { stdout } = await run(process.execPath, [CLI, 'import', ...some], { env });
         expect(stdout.match(/Imported \d+ resources/g)).toHaveLength(4);

@@ -51,6 +51,11 @@ export async function addNotification(q: Queryable, to: NotifyTarget, kind: stri
   ]);
 }
 
+/** Withdraws a message not yet sent (a reminder for a visit that was cancelled or moved). */
+export async function cancelMessage(q: Queryable, dedupeKey: string): Promise<void> {
+  await q.query('DELETE FROM message_outbox WHERE dedupe_key = $1 AND sent_at IS NULL', [dedupeKey]);
+}
+
 export async function enqueueMessage(q: Queryable, m: { channel: 'email' | 'sms'; recipient: string; subject: string; body: string; sendAfter?: Date; dedupeKey?: string }): Promise<void> {
   await q.query(
     `INSERT INTO message_outbox (channel, recipient, subject, body, send_after, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6)

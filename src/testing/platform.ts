@@ -85,7 +85,7 @@ export async function call<T = any>(p: Platform & { token?: string }, method: st
   } catch {
     json = undefined;
   }
-  return { status: res.statusCode, headers: res.headers, body: json as T, text: res.body };
+  return { status: res.statusCode, headers: res.headers, body: json as T, text: res.body, raw: res.rawPayload };
 }
 
 export function patient(family: string, given: string[], extra: Partial<Record<string, unknown>> = {}): Resource {

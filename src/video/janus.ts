@@ -6,7 +6,7 @@
  * is refused with a message that says what to install.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -218,10 +218,24 @@ export class JanusSupervisor {
     return this.url;
   }
 
+  /** A janus left running by a server that was killed (SIGKILL, power loss) is stopped first. */
+  private killStale(): void {
+    const pidFile = join(this.dir, 'janus.pid');
+    if (!existsSync(pidFile)) return;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    try {
+      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.dir)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+
   private async spawn(): Promise<void> {
+    this.killStale();
     const args = ['-F', this.dir, '-C', join(this.dir, 'janus.jcfg'), '-o', '-N', '-L', join(this.dir, 'janus.log')];
     if (this.loopbackOnly) args.push('-E', 'lo');
     this.child = spawn(this.binary, args, { stdio: 'ignore' });
+    if (this.child.pid) writeFileSync(join(this.dir, 'janus.pid'), String(this.child.pid));
     this.child.on('exit', () => {
       if (!this.stopping) setTimeout(() => void this.spawn(), 1000);
     });

@@ -84,6 +84,13 @@ export class LiveRoom {
     private readonly onEmpty: () => void,
   ) {}
 
+  /** How many people wait in the lobby for a host (the clinician's queue shows it). */
+  get waiting(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (m.state === 'lobby' && m.socket) n++;
+    return n;
+  }
+
   private async loadAppointment(): Promise<Appointment | undefined> {
     if (!this.room.ref) return undefined;
     this.appointment ??= (await this.deps.fhir.repo.tryRead<Appointment>('Appointment', this.room.ref.split('/')[1])) as Appointment | undefined;
@@ -117,7 +124,8 @@ export class LiveRoom {
       return refuse(socket, 4429, `Phòng gọi trực tiếp tối đa ${MESH_LIMIT} người (a peer-to-peer call holds at most ${MESH_LIMIT}); chủ trì cần mở phiên qua máy chủ truyền hình`);
     }
     const a = await this.loadAppointment();
-    const host = entrant.accountId === this.room.created_by || (!!entrant.practitionerId && !!a?.participant.some((p) => p.actor?.reference === `Practitioner/${entrant.practitionerId}` && (this.room.kind === 'appointment' || p.type?.some((t) => t.coding?.some((c) => c.code === 'PPRF')))));
+    // A citizen who opened their own visit's room is not its host: only staff admit people.
+    const host = (entrant.staff && entrant.accountId === this.room.created_by) || (!!entrant.practitionerId && !!a?.participant.some((p) => p.actor?.reference === `Practitioner/${entrant.practitionerId}` && (this.room.kind === 'appointment' || p.type?.some((t) => t.coding?.some((c) => c.code === 'PPRF')))));
     const m: Member = {
       id: `m-${randomBytes(12).toString('base64url')}`,
       identity,

@@ -74,7 +74,8 @@ export class RoomService {
 
   /** Finds or makes the room for a session or an appointment; makes an ad-hoc room. */
   async open(actor: Actor, input: { kind: Room['kind']; appointmentId?: string; title?: string; invitePractitionerIds?: string[]; large?: boolean }): Promise<Room> {
-    if (!actor.practitionerId && actor.via !== 'test') throw new AccessDenied('Chỉ nhân viên y tế mở phòng họp (only clinicians open rooms)');
+    // Clinicians open rooms; a citizen may open the room of a visit they are on (checked below).
+    if (!actor.practitionerId && actor.via !== 'test' && !(input.kind === 'appointment' && actor.role === 'citizen')) throw new AccessDenied('Chỉ nhân viên y tế mở phòng họp (only clinicians open rooms)');
     let title = input.title ?? 'Cuộc gọi';
     let expected = (input.invitePractitionerIds?.length ?? 0) + 1;
     let refText: string | null = null;
@@ -88,8 +89,10 @@ export class RoomService {
       const a = (await this.fhir.repo.tryRead<Appointment>('Appointment', input.appointmentId)) as Appointment | undefined;
       if (!a) throw notFound(`Không có lịch hẹn ${input.appointmentId}`);
       title = a.description ?? title;
-      expected = a.participant.length;
+      expected = a.participant.filter((p) => !p.actor?.reference?.startsWith('HealthcareService/')).length;
       refText = `Appointment/${a.id}`;
+      // Only someone who may enter may make the room.
+      await this.assertMayEnter({ id: '', kind: input.kind, ref: refText, title, mode: 'mesh', created_by: actor.accountId ?? '', invited: [], janus_url: null, janus_room: null, created_at: new Date(), ended_at: null }, this.entrantOf(actor));
     } else {
       for (const p of input.invitePractitionerIds ?? []) if (!(await this.fhir.repo.tryRead('Practitioner', p))) throw badRequest(`Không có người được mời ${p}`);
     }
@@ -147,6 +150,12 @@ export class RoomService {
     const actors = a.participant.map((p) => p.actor?.reference ?? '');
     if (e.practitionerId && actors.includes(`Practitioner/${e.practitionerId}`)) return;
     if (e.patientId && actors.includes(`Patient/${e.patientId}`)) return;
+    // A citizen managing a family member's record (a child, an elderly parent) goes with them.
+    const patients = actors.filter((x) => x.startsWith('Patient/')).map((x) => x.slice(8));
+    if (e.patientId && patients.length && e.role === 'citizen') {
+      const managed = await this.db.query('SELECT 1 FROM family_link WHERE manager_patient_id = $1 AND patient_id = ANY($2::text[]) AND revoked_at IS NULL', [e.patientId, patients]);
+      if (managed.rows.length) return;
+    }
     if (e.organizationId && e.staff) {
       for (const p of a.participant) {
         const loc = ref(p.actor, 'Location');

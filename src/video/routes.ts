@@ -39,6 +39,12 @@ export class LiveRooms {
     return live;
   }
 
+  /** People waiting in the lobby of the live room for this record (e.g. Appointment/123); 0 when none is open here. */
+  waitingFor(ref: string): number {
+    for (const r of this.rooms.values()) if (r.room.ref === ref && !r.ended) return r.waiting;
+    return 0;
+  }
+
   async close(): Promise<void> {
     for (const r of this.rooms.values()) await r.close();
     this.rooms.clear();

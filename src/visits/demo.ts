@@ -1,0 +1,106 @@
+/**
+ * Demo for citizens: two remote-examination services with a week of bookable slots, a child whose
+ * record Nguyễn Văn An manages, and the allergy, vaccinations and discharge paper of his record.
+ * Slots are relative to today, so `topUpDemoSlots` adds the coming week at every demo start.
+ */
+import type { AllergyIntolerance, Binary, DocumentReference, HealthcareService, Immunization, Patient, Resource } from '@medplum/fhirtypes';
+import type { AccessContext } from '../auth/actor.ts';
+import type { FhirService } from '../fhir/service.ts';
+import type { DemoSummary } from '../seed/demo.ts';
+import { CCCD_SYSTEM } from '../terminology/identifiers.ts';
+import { newPdf } from './pdf.ts';
+import { SERVICE_TYPE_SYSTEM, serviceInfo } from './catalog.ts';
+import type { VisitService } from './service.ts';
+
+const SYSTEM: AccessContext = { actor: { via: 'test', username: 'demo-seed' } };
+
+/** Service code → its demo practitioner (index in the demo list), opening hours and slot length. */
+const DEMO_SERVICES = [
+  { code: 'kham-tu-xa-man-tinh', name: 'Khám từ xa bệnh mạn tính (tăng huyết áp, đái tháo đường)', site: 'batxat', practitioner: 6, specialty: 'Đa khoa', price: 39_000, bhytCovered: true, windows: [['07:30', '11:00'], ['13:30', '16:30']], minutes: 20 },
+  { code: 'kham-tu-xa-tim-mach', name: 'Khám từ xa chuyên khoa Tim mạch', site: 'bachmai', practitioner: 0, specialty: 'Tim mạch', price: 150_000, bhytCovered: false, windows: [['08:00', '11:30']], minutes: 15 },
+] as const;
+
+export interface VisitDemo {
+  services: Record<string, string>;
+  childId: string;
+}
+
+function vietnamToday(): string {
+  return new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
+}
+
+export async function seedVisitDemo(fhir: FhirService, visits: VisitService, demo: DemoSummary): Promise<VisitDemo> {
+  const services: Record<string, string> = {};
+  for (const s of DEMO_SERVICES) {
+    const info = await visits.createService(SYSTEM, { code: s.code, name: s.name, specialty: s.specialty, price: s.price, bhytCovered: s.bhytCovered, organizationId: demo.ids.organizations[s.site] });
+    services[s.code] = info.id;
+  }
+  await topUpDemoSlots(fhir, visits, demo.ids.practitioners);
+
+  // Nguyễn Văn An's son; An manages his record (the birth certificate was seen at the station).
+  const father = (await fhir.repo.read('Patient', demo.ids.patients[0])) as Patient;
+  const child = await fhir.repo.create<Patient>({
+    resourceType: 'Patient',
+    active: true,
+    identifier: [{ system: CCCD_SYSTEM, value: '015218000123', type: { text: 'CCCD' } }],
+    name: [{ use: 'official', family: 'Nguyễn', given: ['Minh', 'Khang'], text: 'Nguyễn Minh Khang' }],
+    gender: 'male',
+    birthDate: '2018-03-12',
+    address: father.address,
+    managingOrganization: father.managingOrganization,
+    generalPractitioner: father.generalPractitioner,
+  });
+  await visits.linkFamily(SYSTEM, { managerPatientId: father.id!, patientId: child.id!, relationship: 'child', proof: 'Giấy khai sinh số 45/2018, UBND xã Bát Xát' });
+
+  // His allergy, vaccinations and a discharge paper from the provincial hospital.
+  const subject = { reference: `Patient/${father.id}`, display: 'Nguyễn Văn An' };
+  const extras: Resource[] = [
+    { resourceType: 'AllergyIntolerance', patient: subject, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] }, verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] }, category: ['medication'], criticality: 'high', code: { text: 'Penicillin' }, recordedDate: '2019-06-02', reaction: [{ manifestation: [{ text: 'Nổi mẩn đỏ, khó thở' }] }] } as AllergyIntolerance,
+    { resourceType: 'Immunization', status: 'completed', patient: subject, vaccineCode: { text: 'Vắc xin COVID-19 (mũi 3)' }, occurrenceDateTime: '2022-03-15', primarySource: true } as Immunization,
+    { resourceType: 'Immunization', status: 'completed', patient: subject, vaccineCode: { text: 'Vắc xin uốn ván (VAT)' }, occurrenceDateTime: '2024-08-20', primarySource: true } as Immunization,
+  ];
+  await fhir.repo.createMany(extras);
+  const { doc, text, done } = newPdf({ title: 'Giấy ra viện', author: 'Bệnh viện Đa khoa tỉnh Lào Cai', subject: 'Giấy ra viện' });
+  doc.font('bold').fontSize(14);
+  text('GIẤY RA VIỆN', { align: 'center' });
+  doc.font('regular').fontSize(11);
+  text('Bệnh viện Đa khoa tỉnh Lào Cai — Khoa Nội tim mạch');
+  text('Họ tên người bệnh: Nguyễn Văn An');
+  text('Vào viện: 02/09/2026 — Ra viện: 09/09/2026');
+  text('Chẩn đoán: I10 Tăng huyết áp vô căn, cơn tăng huyết áp');
+  text('Lời dặn: dùng thuốc đều, đo huyết áp hằng ngày, tái khám tại trạm y tế xã sau 1 tháng.');
+  doc.end();
+  const pdf = await done;
+  const binary = await fhir.repo.create<Binary>({ resourceType: 'Binary', contentType: 'application/pdf', data: pdf.toString('base64'), securityContext: { reference: `Patient/${father.id}` } });
+  await fhir.repo.create<DocumentReference>({
+    resourceType: 'DocumentReference',
+    status: 'current',
+    type: { coding: [{ system: 'http://loinc.org', code: '18842-5', display: 'Discharge summary' }], text: 'Giấy ra viện' },
+    subject,
+    date: '2026-09-09T10:00:00+07:00',
+    description: 'Giấy ra viện — Bệnh viện Đa khoa tỉnh Lào Cai',
+    content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${binary.id}`, title: 'giay-ra-vien.pdf', size: pdf.length } }],
+  });
+  return { services, childId: child.id! };
+}
+
+/** The coming week of slots for each demo service (idempotent). */
+export async function topUpDemoSlots(fhir: FhirService, visits: VisitService, practitioners?: string[]): Promise<number> {
+  let created = 0;
+  const b = await fhir.searchBundle('HealthcareService', new URLSearchParams({ _count: '200' }));
+  for (const e of b.entry ?? []) {
+    const info = serviceInfo(e.resource as HealthcareService);
+    const spec = DEMO_SERVICES.find((s) => s.code === info.code && (e.resource as HealthcareService).type?.[0]?.coding?.[0]?.system === SERVICE_TYPE_SYSTEM);
+    if (!spec) continue;
+    let practitionerId = practitioners?.[spec.practitioner];
+    if (!practitionerId) {
+      const schedules = await fhir.searchBundle('Schedule', new URLSearchParams({ actor: `HealthcareService/${info.id}` }));
+      practitionerId = (schedules.entry?.[0]?.resource as { actor?: { reference?: string }[] } | undefined)?.actor?.find((a) => a.reference?.startsWith('Practitioner/'))?.reference?.split('/')[1];
+    }
+    if (!practitionerId) continue;
+    for (const [start, end] of spec.windows) {
+      created += (await visits.publishSlots(SYSTEM, { practitionerId, serviceId: info.id, from: vietnamToday(), days: 7, start, end, minutes: spec.minutes })).created;
+    }
+  }
+  return created;
+}
