@@ -255,7 +255,8 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
 
   // The web app: files from web/dist, and index.html for the app's own routes.
   if (existsSync(WEB_DIST)) {
-    await app.register(fastifyStatic, { root: WEB_DIST, serve: false });
+    // preCompressed: the build wrote .br/.gz next to each asset (vite.config.ts); sent when the browser accepts them.
+    await app.register(fastifyStatic, { root: WEB_DIST, serve: false, preCompressed: true });
     app.get('/*', { config: { access: 'public' } }, (req, reply) => {
       const path = decodeURIComponent(req.url.split('?')[0]);
       if (/^\/(fhir|api|oauth)\//.test(path)) return reply.code(404).type('application/problem+json').send(problem(404, 'Not found'));

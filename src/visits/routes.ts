@@ -76,7 +76,7 @@ export async function visitRoutes(app: FastifyInstance, opts: VisitRoutesOptions
 
   // What is offered, and when (directory information: any signed-in person).
   app.get('/api/visits/services', signedIn, async () => visits.services());
-  app.get('/api/visits/services/:id/slots', signedIn, async (req: P) => visits.freeSlots(parse(id, req.params.id), parse(z.coerce.number().int().min(1).max(60).default(14), req.query.days)));
+  app.get('/api/visits/services/:id/slots', signedIn, async (req: P) => visits.freeSlots(parse(id, req.params.id), parse(z.object({ days: z.coerce.number().int().min(1).max(60).default(14) }).strict(), req.query).days));
   app.get('/api/visits/questionnaire', signedIn, async () => visits.preVisit());
   app.post('/api/visits/services', rule('visits.schedule'), async (req, reply) =>
     reply.code(201).send(await visits.createService(req.ctx, parse(z.object({ code: z.string().regex(/^[a-z0-9-]{2,60}$/), name: text(200), specialty: text(100), price: z.number().int().min(0).max(100_000_000), bhytCovered: z.boolean() }).strict(), req.body))));

@@ -5,18 +5,14 @@
  * visit's outputs as the citizen sees them, the prescription PDF's text, and the charges export.
  */
 import type { Bundle, MedicationRequest } from '@medplum/fhirtypes';
-import { PDFParse } from 'pdf-parse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../auth/demo.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { pdfText } from '../testing/pdf.ts';
 import { DEMO_PASSWORD } from '../auth/demo.ts';
 import { seedVisitDemo, type VisitDemo } from './demo.ts';
-
-export async function pdfText(data: Buffer | Uint8Array): Promise<string> {
-  return (await new PDFParse({ data: new Uint8Array(data) }).getText()).text;
-}
 
 const ANSWERS = { 'red-flags': false, duration: 'gt1m', 'home-bp': '158/96', medications: 'Amlodipin 5 mg' };
 

@@ -17,6 +17,8 @@ import { SessionForm, SessionPage } from './pages/Sessions.tsx';
 import { flushOutbox } from './outbox.ts';
 import { AlertsInbox, Devices, Programmes } from './pages/Monitoring.tsx';
 import { RoomPage } from './pages/Room.tsx';
+import { BookVisit, CitizenVisit, MyRecord, MyVisits, RxCheck } from './pages/Citizen.tsx';
+import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
 import './styles.css';
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
@@ -30,12 +32,20 @@ function Page() {
   const call = /^\/call\/([A-Za-z0-9-]{1,64})$/.exec(p);
   const invite = new URLSearchParams(path.value.split('?')[1] ?? '').get('invite') ?? undefined;
   if (call && invite) return <RoomPage id={call[1]} invite={invite} />;
+  // A pharmacy checks a prescription's QR code without an account.
+  const rx = /^\/rx\/([A-Za-z0-9-]{1,40})$/.exec(p);
+  if (rx) return <RxCheck code={rx[1]} />;
   if (m === undefined) return <p class="notice">{d.loading}</p>;
   if (m === null || m.mfaPending) return <Login />;
   if (p === '/account') return <Account />;
   if (call) return <RoomPage id={call[1]} />;
   if (m.role === 'citizen') {
-    if (p === '/me' || p === '/') return m.patientId ? <PatientChart id={m.patientId} own /> : <p class="notice">{d.notFound}</p>;
+    if (!m.patientId) return <p class="notice">{d.notFound}</p>;
+    if (p === '/me' || p === '/') return <MyRecord ownId={m.patientId} />;
+    if (p === '/me/book') return <BookVisit ownId={m.patientId} />;
+    if (p === '/me/visits') return <MyVisits />;
+    const visit = /^\/me\/visits\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
+    if (visit) return <CitizenVisit id={visit[1]} />;
     if (p === '/me/access-log') return <AccessLog />;
     if (p === '/me/consent') return <ConsentPage />;
     // A citizen sees only their own chart: any other patient URL gets the server's refusal.
@@ -47,6 +57,9 @@ function Page() {
   if (p === '/alerts') return <AlertsInbox />;
   if (p === '/devices') return <Devices />;
   if (p === '/programmes') return <Programmes />;
+  if (p === '/visits') return <VisitQueue />;
+  const desk = /^\/visits\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
+  if (desk) return <VisitWorkspace id={desk[1]} />;
   if (p === '/consults') return <ConsultList />;
   if (p === '/consults/new') return <ConsultForm />;
   const consult = /^\/consults\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
@@ -72,12 +85,14 @@ function Nav() {
       {m.role === 'citizen' && (
         <>
           <a href="/me">{d.navMyRecord}</a>
+          <a href="/me/visits">{d.cz.navVisits}</a>
           <a href="/me/access-log">{d.navAccessLog}</a>
           <a href="/me/consent">{d.navConsent}</a>
         </>
       )}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/patients">{d.navPatients}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/consults">{d.navConsults}</a>}
+      {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/visits">{d.cz.navDesk}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/alerts">{d.navAlerts}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
@@ -131,4 +146,6 @@ function App() {
 }
 
 document.documentElement.lang = lang.value;
+// Installable app (PWA); the worker caches only the app's own files, never patient data.
+if ('serviceWorker' in navigator && location.protocol !== 'file:') void navigator.serviceWorker.register('/sw.js').catch(() => undefined);
 render(<App />, document.getElementById('app')!);

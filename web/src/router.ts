@@ -17,7 +17,8 @@ window.addEventListener('popstate', () => {
 /** Intercepts clicks on same-origin links so pages change without a reload. */
 export function onLinkClick(e: MouseEvent): void {
   const a = (e.target as Element).closest('a');
-  if (!a || a.target || e.ctrlKey || e.metaKey || e.shiftKey || a.origin !== location.origin) return;
+  // Downloads and server endpoints (PDF, FHIR files) are the browser's, not the app's.
+  if (!a || a.target || a.hasAttribute('download') || /^\/(api|fhir)\//.test(a.pathname) || e.ctrlKey || e.metaKey || e.shiftKey || a.origin !== location.origin) return;
   e.preventDefault();
   navigate(a.pathname + a.search);
 }

@@ -1,0 +1,170 @@
+/**
+ * A whole remote examination in real browsers (Chromium with a fake camera and microphone): the
+ * citizen, on a phone, books an eligible slot and answers the pre-visit questions, then waits in
+ * the room; the clinician sees the queue and the answers, admits the citizen (both decode each
+ * other's video), writes the note and an e-prescription; the citizen sees both and downloads the
+ * prescription PDF (its text checked) and the FHIR bundle of their record. An ineligible reason is
+ * refused on the booking page with the explanation.
+ */
+import { readFileSync } from 'node:fs';
+import type { Appointment, Bundle, MedicationRequest } from '@medplum/fhirtypes';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDemoAccounts, type DemoAccount } from '../src/auth/demo.ts';
+import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
+import { launchBrowser } from '../src/testing/browser.ts';
+import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
+import { join, myId, waitDecodingAll } from '../src/testing/video.ts';
+import { seedVisitDemo } from '../src/visits/demo.ts';
+import { pdfText } from '../src/testing/pdf.ts';
+import { signInUi } from './ui.ts';
+
+describe('remote examination in the browser', () => {
+  let p: TestPlatform;
+  let base: string;
+  let browser: Browser;
+  let demo: DemoSummary;
+  let accounts: Map<string, DemoAccount>;
+
+  beforeAll(async () => {
+    p = await startTestPlatform('pglite');
+    demo = await seedDemo(p.fhir, 8);
+    accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
+    await seedVisitDemo(p.fhir, p.visits, demo);
+    base = await p.listen();
+    browser = await launchBrowser({ media: true });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await p?.close();
+  });
+
+  async function phone(): Promise<Page> {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, acceptDownloads: true });
+    return ctx.newPage();
+  }
+
+  async function fillBooking(page: Page, icdQuery: string, icdOption: RegExp) {
+    await page.getByRole('radio', { name: /Khám từ xa bệnh mạn tính/ }).check();
+    await page.locator('.times button').first().click();
+    await page.getByLabel('Bệnh hoặc vấn đề cần khám').fill(icdQuery);
+    await page.getByRole('option', { name: icdOption }).first().click();
+    await page.getByLabel('Mô tả ngắn (triệu chứng, từ khi nào)').fill('Đau đầu, chóng mặt, huyết áp đo ở nhà cao');
+    await page.getByRole('radiogroup', { name: /dấu hiệu cấp cứu/ }).getByLabel('Không').check();
+    await page.getByRole('radiogroup', { name: /kéo dài bao lâu/ }).getByLabel('Trên 1 tháng').check();
+    await page.getByLabel(/Huyết áp tự đo gần nhất/).fill('158/96');
+    await page.getByRole('button', { name: 'Đặt lịch', exact: true }).click();
+  }
+
+  it('books, waits, is admitted and examined; sees the note and prescription; downloads the PDF and the FHIR bundle', async () => {
+    // 1. The citizen, on a phone: their record first, then booking.
+    const citizen = await phone();
+    await signInUi(citizen, base, 'nguoidan');
+    await citizen.waitForSelector('.facts');
+    expect(await citizen.locator('h1').innerText()).toContain('Nguyễn Văn An');
+    expect(await citizen.locator('main').innerText()).toContain('Penicillin'); // the allergy stands out at the top
+    await citizen.getByRole('link', { name: 'Đặt lịch khám từ xa' }).click();
+    await fillBooking(citizen, 'tang huyet ap', /^I10/);
+    await citizen.getByText('Đã đặt lịch').waitFor();
+    expect(await citizen.locator('main').innerText()).toMatch(/Mã đặt lịch\s+[A-F0-9]{8}/);
+    expect(await citizen.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await citizen.screenshot({ path: 'test-results/visit-booked-phone.png', fullPage: true });
+    await citizen.getByRole('link', { name: 'Xem lịch khám và vào phòng chờ' }).click();
+    await citizen.waitForURL(/\/me\/visits\/[\w-]+$/);
+    const visitId = citizen.url().split('/').pop()!;
+    await citizen.getByRole('button', { name: 'Vào phòng chờ khám' }).click();
+    await citizen.waitForURL(/\/call\/[\w-]+$/);
+    await join(citizen, citizen.url());
+    await citizen.getByTestId('lobby').waitFor();
+
+    // 2. The clinician: the queue shows who is waiting; the visit shows the answers.
+    const start = ((await p.fhir.repo.read('Appointment', visitId)) as Appointment).start!;
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date(start));
+    const doctorCtx = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
+    const doctor = await doctorCtx.newPage();
+    await signInUi(doctor, base, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
+    await doctor.getByRole('link', { name: 'Khám từ xa' }).click();
+    await doctor.locator('input[type=date]').fill(day);
+    const card = doctor.locator('.visit-card', { hasText: 'Nguyễn Văn An' });
+    await card.locator('.waiting-badge').waitFor({ timeout: 15_000 });
+    expect(await card.innerText()).toContain('1 người đang chờ trong phòng');
+    await card.click();
+    await doctor.getByRole('heading', { name: 'Trả lời trước khi khám' }).waitFor();
+    const answers = await doctor.locator('.answers').innerText();
+    expect(answers).toContain('158/96');
+    expect(answers).toContain('Trên 1 tháng');
+
+    // 3. Into the room (a new tab), admit, and both see each other.
+    const [room] = await Promise.all([doctorCtx.waitForEvent('page'), doctor.getByRole('button', { name: 'Mở phòng khám (tab mới)' }).click()]);
+    await room.waitForURL(/\/call\/[\w-]+$/);
+    await join(room, room.url());
+    await room.getByRole('button', { name: /Người tham gia|Phòng chờ|People/ }).first().click();
+    await room.getByRole('button', { name: 'Cho vào' }).click();
+    await citizen.getByTestId('lobby').waitFor({ state: 'detached', timeout: 15_000 });
+    const [citizenId, doctorId] = [await myId(citizen), await myId(room)];
+    await waitDecodingAll(room, [citizenId], 30_000);
+    await waitDecodingAll(citizen, [doctorId], 30_000);
+    await citizen.screenshot({ path: 'test-results/visit-call-phone.png' });
+
+    // 4. The note and the e-prescription.
+    await doctor.getByLabel('Khám và ghi nhận').fill('Tỉnh, tiếp xúc tốt. Không khó thở, không phù.');
+    await doctor.getByLabel('Nhận định').fill('Tăng huyết áp chưa kiểm soát');
+    expect(await doctor.getByLabel('Huyết áp tâm thu').inputValue()).toBe('158'); // from the pre-visit answer
+    await doctor.getByLabel('Mạch').fill('82');
+    await doctor.getByLabel('Hướng dẫn, theo dõi').fill('Ăn nhạt, đo huyết áp sáng và tối, ghi lại vào sổ.');
+    await doctor.getByLabel('Tái khám sau (ngày)').fill('30');
+    await doctor.getByLabel('Tên thuốc, hàm lượng').fill('Amlodipin 5 mg');
+    await doctor.getByLabel('Số đăng ký (nếu biết)').fill('VD-12345-10');
+    await doctor.getByLabel('Số lượng').fill('30');
+    await doctor.getByLabel('Cách dùng').fill('Uống 1 viên mỗi sáng sau ăn');
+    await doctor.getByLabel('Số ngày').fill('30');
+    await doctor.getByLabel('Lời dặn').fill('Không tự ý ngừng thuốc.');
+    await doctor.getByRole('button', { name: 'Kết thúc khám và lưu' }).click();
+    await doctor.locator('.rx code').waitFor();
+    const code = await doctor.locator('.rx code').innerText();
+    expect(code).toMatch(/^[A-Z0-9]{5}[a-z0-9]{7}-c$/);
+    await doctor.screenshot({ path: 'test-results/visit-doctor.png', fullPage: true });
+
+    // 5. The citizen sees the note and the prescription, and downloads it.
+    await citizen.goto(`${base}/me/visits/${visitId}`);
+    await citizen.getByRole('heading', { name: 'Kết quả khám' }).waitFor();
+    const result = await citizen.locator('.result').innerText();
+    expect(result).toContain('Ăn nhạt, đo huyết áp sáng và tối, ghi lại vào sổ.');
+    expect(result).toContain('Tái khám sau 30 ngày');
+    expect(result).toContain('Amlodipin 5 mg');
+    expect(result).toContain(code);
+    await citizen.screenshot({ path: 'test-results/visit-result-phone.png', fullPage: true });
+    const [rx] = await Promise.all([citizen.waitForEvent('download'), citizen.getByRole('link', { name: 'Tải đơn thuốc (PDF)' }).click()]);
+    const text = await pdfText(readFileSync((await rx.path())!));
+    for (const s of ['ĐƠN THUỐC', `Mã đơn thuốc: ${code}`, 'Họ tên người bệnh: Nguyễn Văn An', 'Amlodipin 5 mg', 'Số đăng ký: VD-12345-10', 'Cách dùng: Uống 1 viên mỗi sáng sau ăn (30 ngày)', 'Lời dặn: Không tự ý ngừng thuốc.', 'Tái khám: sau 30 ngày']) expect(text).toContain(s);
+
+    // 6. The record: the visit is on the timeline, and the whole record downloads as FHIR.
+    await citizen.goto(`${base}/me`);
+    await citizen.locator('ol.timeline').waitFor();
+    expect(await citizen.locator('ol.timeline').innerText()).toContain('Amlodipin 5 mg');
+    const [fhir] = await Promise.all([citizen.waitForEvent('download'), citizen.getByRole('link', { name: 'Tải dữ liệu (FHIR)' }).click()]);
+    const bundle = JSON.parse(readFileSync((await fhir.path())!, 'utf8')) as Bundle;
+    expect(bundle.resourceType).toBe('Bundle');
+    const meds = bundle.entry!.map((e) => e.resource!).filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
+    expect(meds.find((m) => m.groupIdentifier?.value === code)?.dosageInstruction?.[0]?.text).toBe('Uống 1 viên mỗi sáng sau ăn');
+    expect(bundle.entry!.some((e) => e.resource!.resourceType === 'Encounter' && (e.resource as { appointment?: { reference?: string }[] }).appointment?.[0]?.reference === `Appointment/${visitId}`)).toBe(true);
+    await citizen.screenshot({ path: 'test-results/record-phone.png', fullPage: true });
+    await citizen.context().close();
+    await doctorCtx.close();
+  }, 180_000);
+
+  it('refuses an ineligible reason on the booking page, with the explanation and what to do instead', async () => {
+    const citizen = await phone();
+    await signInUi(citizen, base, 'nguoidan');
+    await citizen.goto(`${base}/me/book`);
+    await fillBooking(citizen, 'viem phoi', /^J18\.9/);
+    const refusal = citizen.locator('.refusal');
+    await refusal.waitFor();
+    const text = await refusal.innerText();
+    expect(text).toContain('Không đặt được lịch khám từ xa');
+    expect(text).toMatch(/J18\.9 không thuộc danh mục bệnh được khám, chữa bệnh từ xa \(Thông tư 30\/2023\/TT-BYT/);
+    expect(text).toContain('Đề nghị đặt lịch khám trực tiếp');
+    await citizen.screenshot({ path: 'test-results/visit-refused-phone.png', fullPage: true });
+    await citizen.context().close();
+  }, 60_000);
+});
