@@ -20,6 +20,7 @@ import { loadSearchStore, searchQueries } from './store.ts';
 import { benchConsult } from './consult.ts';
 import { benchIngest } from './ingest.ts';
 import { benchVideo } from './video.ts';
+import { benchCitizen } from './citizen.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildServices } from '../src/server.ts';
 import { seedDemo } from '../src/seed/demo.ts';
@@ -299,11 +300,24 @@ async function benchVideoSuite(): Promise<void> {
   rows.push({ benchmark: 'video: most 720p publishers one Janus forwarded here without dropping frames (≥ 90 % decoded)', db: '-', value: String(r.maxClean), unit: 'publishers', note: r.maxClean === r.maxTried ? `no drop up to the largest size tried (${r.maxTried})` : 'Chromium encodes and decodes every stream on the same 2 cores: see the Janus CPU column for the SFU\'s share' });
 }
 
+/** The citizen app: first-screen bytes, slow-3G time to the record timeline, PDF generation. */
+async function benchCitizenSuite(): Promise<void> {
+  const r = await benchCitizen({ loads: quick ? 3 : 5, pdfs: quick ? 50 : 200, log });
+  const kb = (n: number) => fmt(n / 1024, 1);
+  rows.push({ benchmark: 'citizen app: JavaScript + CSS transferred for the first screen', db: '-', value: kb(r.firstScreen.jsBytes + r.firstScreen.cssBytes), unit: 'KB (compressed)', note: `JS ${kb(r.firstScreen.jsBytes)} KB (${kb(r.firstScreen.jsRaw)} KB raw), CSS ${kb(r.firstScreen.cssBytes)} KB; all ${r.firstScreen.requests} requests ${kb(r.firstScreen.totalBytes)} KB; target ≤ 200 KB` });
+  rows.push({ benchmark: 'citizen app: open → record timeline on screen, slow 3G (400 kbit/s, 400 ms RTT), cold cache', db: '-', value: `${fmt(median(r.coldMs))} (max ${fmt(Math.max(...r.coldMs))})`, unit: 'ms', note: `median of ${r.coldMs.length} loads, signed in, Chromium network emulation; target ≤ 6,000 ms` });
+  rows.push({ benchmark: 'citizen app: same, app shell from the service worker', db: '-', value: `${fmt(median(r.warmMs))} (max ${fmt(Math.max(...r.warmMs))})`, unit: 'ms', note: `median of ${r.warmMs.length} loads` });
+  rows.push({ benchmark: 'prescription PDF (A5, 3 medicines, QR code) generation', db: '-', value: fmt(r.rxPerSecond, 1), unit: 'PDFs/s', note: `one core, sequential; ${kb(r.rxBytes)} KB each` });
+  rows.push({ benchmark: 'whole-record PDF (demo patient, all timeline entries)', db: '-', value: fmt(median(r.recordPdfMs), 1), unit: 'ms', note: `median of ${r.recordPdfMs.length}` });
+}
+
 const targets: (() => Promise<Target>)[] = [];
 if (args.suite === 'video') {
   await benchVideoSuite();
+} else if (args.suite === 'citizen') {
+  await benchCitizenSuite();
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
+if (args.suite !== 'video' && args.suite !== 'citizen' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
   try {
@@ -312,6 +326,9 @@ for (const make of targets) {
     await t.cleanup();
   }
 }
-if (args.suite === 'all') await benchVideoSuite();
+if (args.suite === 'all') {
+  await benchVideoSuite();
+  await benchCitizenSuite();
+}
 console.log(`\nCầu Y Tế benchmarks (${quick ? 'quick' : 'full'} size), ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
 printTable();

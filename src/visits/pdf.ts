@@ -2,12 +2,15 @@
  * PDF documents people download (prescriptions, their health record), with a font that carries
  * every Vietnamese letter (Noto Sans, SIL Open Font License; PDF's built-in fonts do not).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
 
 const require = createRequire(import.meta.url);
-const FONT_REGULAR = require.resolve('@expo-google-fonts/noto-sans/400Regular/NotoSans_400Regular.ttf');
-const FONT_BOLD = require.resolve('@expo-google-fonts/noto-sans/700Bold/NotoSans_700Bold.ttf');
+// Read once. (Sharing one parsed fontkit font between documents would save most of a document's
+// time, but its glyph caches leak between documents and garble the text layer: measured, not done.)
+const FONT_REGULAR = readFileSync(require.resolve('@expo-google-fonts/noto-sans/400Regular/NotoSans_400Regular.ttf'));
+const FONT_BOLD = readFileSync(require.resolve('@expo-google-fonts/noto-sans/700Bold/NotoSans_700Bold.ttf'));
 
 export interface Pdf {
   doc: PDFKit.PDFDocument;

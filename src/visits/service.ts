@@ -713,6 +713,7 @@ function summary(a: Appointment) {
     service: a.serviceType?.[0]?.text,
     reason: a.reasonCode?.[0]?.text,
     icd10: a.reasonCode?.[0]?.coding?.[0]?.code,
+    icd10Display: a.reasonCode?.[0]?.coding?.[0]?.display,
     eligibility: a.comment,
     patient: { id: idOf(patient, 'Patient'), name: patient?.display },
     practitioner: { id: idOf(prac, 'Practitioner'), name: prac?.display },

@@ -38,6 +38,7 @@ export interface VisitSummary {
   service?: string;
   reason?: string;
   icd10?: string;
+  icd10Display?: string;
   eligibility?: string;
   patient: { id: string; name: string };
   practitioner: { id: string; name: string };

@@ -72,7 +72,7 @@ export function VisitWorkspace({ id }: { id: string }) {
   const load = () =>
     apiGet<VisitView>(`/api/visits/${id}`).then((x) => {
       setV(x);
-      if (x.icd10 && !icd) setIcd({ code: x.icd10, display: x.reason ?? '' });
+      if (x.icd10 && !icd) setIcd({ code: x.icd10, display: x.icd10Display ?? '' });
     }, (e) => setError((e as Error).message));
   useEffect(() => void load(), [id]);
   if (!v) return error ? <p class="error" role="alert">{error}</p> : <p class="notice">{d.loading}</p>;
@@ -123,7 +123,7 @@ export function VisitWorkspace({ id }: { id: string }) {
       <dl class="facts card">
         {v.patient.birthDate && (<><dt>{d.birthDate}</dt><dd>{formatDate(v.patient.birthDate)}</dd></>)}
         {v.patient.bhytCard && (<><dt>{d.bhyt}</dt><dd>{v.patient.bhytCard}</dd></>)}
-        <dt>{d.cz.reason}</dt><dd>{v.icd10} — {v.reason}</dd>
+        <dt>{d.cz.reason}</dt><dd>{v.icd10} {v.icd10Display} — {v.reason}</dd>
         {v.eligibility && (<><dt>TT30</dt><dd class="meta">{v.eligibility}</dd></>)}
       </dl>
       <div class="actions">
