@@ -149,6 +149,10 @@ describe('remote examination in the browser', () => {
     expect(meds.find((m) => m.groupIdentifier?.value === code)?.dosageInstruction?.[0]?.text).toBe('Uống 1 viên mỗi sáng sau ăn');
     expect(bundle.entry!.some((e) => e.resource!.resourceType === 'Encounter' && (e.resource as { appointment?: { reference?: string }[] }).appointment?.[0]?.reference === `Appointment/${visitId}`)).toBe(true);
     await citizen.screenshot({ path: 'test-results/record-phone.png', fullPage: true });
+    // Installable: the manifest is served and the service worker controls the app.
+    const manifest = await citizen.evaluate(async () => (await fetch('/manifest.webmanifest')).json());
+    expect(manifest).toMatchObject({ short_name: 'Cầu Y Tế', start_url: '/me', display: 'standalone' });
+    expect(await citizen.evaluate(async () => !!(await navigator.serviceWorker.ready).active)).toBe(true);
     await citizen.context().close();
     await doctorCtx.close();
   }, 180_000);

@@ -119,7 +119,6 @@ export async function buildServices(config: Config, db: Db) {
   const consults = new ConsultService(fhir, audit, bus, secret, config.CAUYTE_MAX_ATTACHMENT_BYTES);
   const devices = new DeviceService(fhir, audit, bus, 500, 10, config.CAUYTE_ALERT_ESCALATE_MINUTES);
   const visits = new VisitService(fhir, audit, bus, eligibility, config.baseUrl);
-  await visits.preVisit();
   const record = new HealthRecordService(fhir, audit);
   return { fhir, secret, audit, accounts, sessions, tokens, access, bus, eligibility, consults, devices, visits, record };
 }

@@ -21,6 +21,7 @@ import type { EventBus } from '../events/bus.ts';
 import type { FhirService } from '../fhir/service.ts';
 import { badRequest, conflict, FhirError, notFound } from '../fhir/outcome.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
+import { htmlDiv } from '../fhir/narrative.ts';
 import { addNotification, enqueueMessage } from '../notify/outbox.ts';
 import { SIGNATURE_TYPE, signDocument, signingKeyFor, verifySignatures, type SignatureCheck } from './signing.ts';
 import { actionLabel, assertTransition, PRIORITY_OF, RESPONSE_TARGET_MINUTES, STATE_LABELS, TASK_STATUS, URGENCY_OF, type ConsultAction, type ConsultState, type Urgency } from './workflow.ts';
@@ -82,10 +83,6 @@ function stateOf(task: Task): ConsultState {
   return (task.businessStatus?.coding?.find((c) => c.system === STATE_SYSTEM)?.code ?? 'draft') as ConsultState;
 }
 
-function htmlDiv(text: string): string {
-  const esc = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  return `<div xmlns="http://www.w3.org/1999/xhtml">${esc.split(/\n/).map((l) => `<p>${l}</p>`).join('')}</div>`;
-}
 
 function section(title: string, code: string, text: string) {
   return { title, code: { coding: [{ system: LOINC, code }] }, text: { status: 'generated' as const, div: htmlDiv(text) } };

@@ -25,6 +25,7 @@ import type { EventBus } from '../events/bus.ts';
 import type { FhirService } from '../fhir/service.ts';
 import { badRequest, businessRule, conflict, notFound } from '../fhir/outcome.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
+import { htmlDiv, narrativeText } from '../fhir/narrative.ts';
 import { BHYT_SYSTEM, CCCD_SYSTEM } from '../terminology/identifiers.ts';
 import { addNotification, cancelMessage, enqueueMessage } from '../notify/outbox.ts';
 import type { EligibilityDecision, EligibilityService } from '../consult/eligibility.ts';
@@ -41,6 +42,7 @@ const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
 const VITALS = { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Dấu hiệu sinh tồn' };
 const TZ_OFFSET = '+07:00';
+const PRE_VISIT_ID = 'cauyte-pre-visit';
 const CATEGORY_QUERY = `${SERVICE_CATEGORY.system}|${SERVICE_CATEGORY.code}`;
 
 /** The relation of the managed family member to the citizen who manages their record. */
@@ -81,10 +83,6 @@ export const personName = (r: { name?: { text?: string; family?: string; given?:
   r?.name?.[0]?.text ?? [r?.name?.[0]?.family, ...(r?.name?.[0]?.given ?? [])].filter(Boolean).join(' ') ?? '';
 const identifier = (p: Patient | undefined, system: string) => p?.identifier?.find((i) => i.system === system)?.value;
 
-function htmlDiv(text: string): string {
-  const esc = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  return `<div xmlns="http://www.w3.org/1999/xhtml">${esc.split(/\n/).map((l) => `<p>${l}</p>`).join('')}</div>`;
-}
 
 /** "2026-11-25" + "08:15" → the instant in Việt Nam time. */
 function localInstant(date: string, time: string): string {
@@ -112,12 +110,19 @@ export class VisitService {
     await this.audit.append(q, { ...actorFields(ctx), action: `visit.${action}`, outcome: 'success', resourceType: resource?.type, resourceId: resource?.id, patientIds: [patientId], reason: ctx.purpose, detail });
   }
 
-  /** The pre-visit questionnaire (created once, found by its canonical URL afterwards). */
+  /** The pre-visit questionnaire: made the first time it is needed, under a fixed id (so only once). */
   async preVisit(): Promise<Questionnaire> {
     if (this.questionnaire) return this.questionnaire;
-    const found = await this.fhir.conditionalMatches(this.db, 'Questionnaire', new URLSearchParams({ url: PRE_VISIT_URL }));
-    this.questionnaire = (found[0] as Questionnaire | undefined) ?? (await this.fhir.repo.create(preVisitQuestionnaire()));
-    return this.questionnaire;
+    let q = (await this.fhir.repo.tryRead<Questionnaire>('Questionnaire', PRE_VISIT_ID)) as Questionnaire | undefined;
+    if (!q) {
+      try {
+        q = (await this.fhir.repo.update<Questionnaire>({ ...preVisitQuestionnaire(), id: PRE_VISIT_ID })).resource;
+      } catch {
+        q = (await this.fhir.repo.read<Questionnaire>('Questionnaire', PRE_VISIT_ID)) as Questionnaire; // made meanwhile by another request
+      }
+    }
+    this.questionnaire = q;
+    return q;
   }
 
   async services(): Promise<ServiceInfo[]> {
@@ -419,7 +424,7 @@ export class VisitService {
     const note = notes[0] as Composition | undefined;
     const rx = (meds as MedicationRequest[]).sort((a, b) => (a.identifier?.[0]?.value ?? '').localeCompare(b.identifier?.[0]?.value ?? ''));
     return {
-      note: note && { id: note.id, date: note.date, sections: note.section?.map((s) => ({ title: s.title, text: stripHtml(s.text?.div ?? '') })) },
+      note: note && { id: note.id, date: note.date, sections: note.section?.map((s) => ({ title: s.title, text: narrativeText(s.text?.div ?? '') })) },
       diagnosis: (conditions as Condition[]).map((c) => ({ code: c.code?.coding?.[0]?.code, display: c.code?.coding?.[0]?.display ?? c.code?.text })),
       reported: (observations as Observation[]).map((o) => ({ code: o.code.coding?.[0]?.code, text: o.code.text, value: obsText(o) })),
       prescription: rx.length ? { code: rx[0].groupIdentifier?.value, items: rx.map((m) => ({ name: m.medicationCodeableConcept?.text, drugCode: m.medicationCodeableConcept?.coding?.[0]?.code, dosage: m.dosageInstruction?.[0]?.text, quantity: m.dispenseRequest?.quantity?.value, unit: m.dispenseRequest?.quantity?.unit, days: m.dispenseRequest?.expectedSupplyDuration?.value })) } : undefined,
@@ -568,7 +573,7 @@ export class VisitService {
     const address = (a?: { text?: string; line?: string[]; city?: string }) => a?.text ?? [...(a?.line ?? []), a?.city].filter(Boolean).join(', ');
     if (ctx.actor.via !== 'test') await this.audit.record({ ...actorFields(ctx), action: 'export', outcome: 'success', resourceType: 'MedicationRequest', resourceId: meds[0].id, patientIds: [patientId], detail: { prescription: code } });
     const dx = meds[0].reasonCode?.[0]?.coding?.[0];
-    const lines = stripHtml(instructions?.text?.div ?? '').split('\n');
+    const lines = narrativeText(instructions?.text?.div ?? '').split('\n');
     return {
       code,
       issuedAt: meds[0].authoredOn!,
@@ -721,9 +726,6 @@ function summary(a: Appointment) {
   };
 }
 
-function stripHtml(div: string): string {
-  return div.replace(/<\/p>\s*<p>/g, '\n').replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim();
-}
 
 function obsText(o: Observation): string {
   if (o.component?.length) return o.component.map((c) => c.valueQuantity?.value).join('/') + ` ${o.component[0].valueQuantity?.unit ?? ''}`.trimEnd();

@@ -207,6 +207,12 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     const record = await as(citizen, 'GET', '/api/me/record');
     expect(record.body.timeline.map((t: { title: string }) => t.title)).toEqual(expect.arrayContaining(['I10 Tăng huyết áp vô căn (nguyên phát)', 'Amlodipin 5 mg', 'Dị ứng: Penicillin']));
     expect(record.body.documents.map((d: { title: string }) => d.title)).toContain(`Đơn thuốc ${code}`);
+    // The discharge paper from the provincial hospital downloads; not for the neighbour.
+    const discharge = record.body.documents.find((x: { title: string }) => x.title.startsWith('Giấy ra viện'));
+    const file = await call(p, 'GET', discharge.link, undefined, citizen);
+    expect(file.status).toBe(200);
+    expect(await pdfText(file.raw)).toContain('GIẤY RA VIỆN');
+    expect((await call(p, 'GET', discharge.link, undefined, neighbour)).status).toBe(403);
     const bundle = (await as(citizen, 'GET', '/api/me/record/fhir')).body as Bundle;
     expect(bundle.resourceType).toBe('Bundle');
     const meds = bundle.entry!.map((e) => e.resource!).filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
