@@ -74,8 +74,10 @@ export async function othersSeen(page: Page): Promise<string[]> {
   });
 }
 
+/** This page's member id, once the server has answered its join (join() returns at the click). */
 export async function myId(page: Page): Promise<string> {
-  return page.evaluate(() => window.__call?.me.value?.id ?? '');
+  const id = await page.waitForFunction(() => window.__call?.me.value?.id, undefined, { timeout: 20_000 });
+  return (await id.jsonValue()) as string;
 }
 
 /** Waits until this page decodes video (and receives audio) from every member in `ids`. */

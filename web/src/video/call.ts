@@ -6,7 +6,7 @@
 import { signal } from '@preact/signals';
 import type { PublicMember } from '../../../src/video/protocol.ts';
 import { MeshPeer, SfuPublisher, SfuSubscription, healthy, type MediaLink } from './peers.ts';
-import { inbound, receiveQuality, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
+import { floorFor, inbound, receiveQuality, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
 import { Signalling, type LinkState, type ServerMessage } from './signalling.ts';
 
 /** What the server tells of each participant (shared with the signalling server). */
@@ -303,9 +303,9 @@ export class Call {
     this.quality.value = q;
     if (loudest) this.speaker.value = loudest.id;
     const warm = this.mediaSince !== undefined && performance.now() - this.mediaSince > WARM_UP_MS;
-    const uplink = await uplinkEstimate(this.links().filter((l) => !(l instanceof SfuSubscription)).map((l) => l.pc), this.sendCap, warm);
+    const uplink = await uplinkEstimate(this.links().filter((l) => !(l instanceof SfuSubscription)).map((l) => l.pc), this.sendCap);
     const before = this.sendLevel.value;
-    const level = this.governor.update(uplink);
+    const level = this.governor.update(uplink, floorFor(warm, this.sendCap));
     if (level !== before) {
       this.sendLevel.value = level;
       await this.applySendLevel();

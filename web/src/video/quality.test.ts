@@ -1,19 +1,29 @@
 /** The send-level governor: steps down on a sustained low estimate, back up only when clearly better. */
 import { describe, expect, it } from 'vitest';
-import { receiveQuality, SendLevelGovernor, type InboundSample } from './quality.ts';
+import { floorFor, receiveQuality, SendLevelGovernor, type InboundSample } from './quality.ts';
 
 describe('send level', () => {
-  it('falls to low resolution, then audio only, after three low samples in a row; ignores a single dip', () => {
+  it('falls to low resolution, then audio only, after two low samples in a row; ignores a single dip', () => {
     const g = new SendLevelGovernor();
-    expect([g.update(200_000), g.update(800_000), g.update(200_000), g.update(200_000)]).toEqual(['full', 'full', 'full', 'full']);
+    expect([g.update(200_000), g.update(800_000), g.update(200_000)]).toEqual(['full', 'full', 'full']);
     expect(g.update(200_000)).toBe('low');
-    expect([g.update(100_000), g.update(100_000), g.update(100_000)]).toEqual(['low', 'low', 'audio']);
+    expect([g.update(100_000), g.update(100_000)]).toEqual(['low', 'audio']);
     expect(g.update(undefined)).toBe('audio'); // no estimate: no change
+  });
+
+  it('while warming up, lowers the resolution but keeps video on, unless the person limited their own sending', () => {
+    const g = new SendLevelGovernor();
+    for (let i = 0; i < 6; i++) g.update(50_000, floorFor(false, null));
+    expect(g.level).toBe('low');
+    expect(floorFor(false, 100_000)).toBe('audio'); // "100 kbit/s" chosen in the pre-call check counts at once
+    expect(floorFor(true, null)).toBe('audio');
+    for (let i = 0; i < 2; i++) g.update(50_000, floorFor(true, null));
+    expect(g.level).toBe('audio');
   });
 
   it('comes back a step at a time, only after five samples well above the threshold', () => {
     const g = new SendLevelGovernor();
-    for (let i = 0; i < 3; i++) g.update(50_000);
+    for (let i = 0; i < 2; i++) g.update(50_000);
     expect(g.level).toBe('audio');
     for (let i = 0; i < 10; i++) g.update(200_000); // above 150k but not 1.5× it
     expect(g.level).toBe('audio');

@@ -56,10 +56,10 @@ export function receiveQuality(prev: InboundSample | undefined, now: InboundSamp
   return 'good';
 }
 
-/** The uplink's estimate: the congestion controller's available bitrate (once warm), within the user's own cap. */
-export async function uplinkEstimate(pcs: RTCPeerConnection[], cap: number | null, warm: boolean): Promise<number | undefined> {
+/** The uplink's estimate: the congestion controller's available bitrate, within the user's own cap. */
+export async function uplinkEstimate(pcs: RTCPeerConnection[], cap: number | null): Promise<number | undefined> {
   let best: number | undefined;
-  for (const pc of warm ? pcs : []) {
+  for (const pc of pcs) {
     (await pc.getStats()).forEach((r: any) => {
       if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && typeof r.availableOutgoingBitrate === 'number') {
         best = best === undefined ? r.availableOutgoingBitrate : Math.min(best, r.availableOutgoingBitrate);
@@ -71,31 +71,39 @@ export async function uplinkEstimate(pcs: RTCPeerConnection[], cap: number | nul
 }
 
 /**
- * The congestion controller starts low and a join is a burst of CPU work: its estimate is not
- * trusted for this long after media starts (the person's own send limit counts at once).
+ * The congestion controller starts low and a join is a burst of CPU work: for this long after
+ * media starts its estimate may lower the resolution but not turn video off (the person's own send
+ * limit counts at once). Stepping down early also relieves a starved CPU while peers connect.
  */
 export const WARM_UP_MS = 15_000;
 
+const RANK = { audio: 0, low: 1, full: 2 } as const;
+
+/** The lowest level the estimate may push to now: `low` while warming up, unless the person's own limit is below audio-only. */
+export function floorFor(warm: boolean, cap: number | null): SendLevel {
+  return warm || (cap !== null && cap < AUDIO_ONLY_BELOW) ? 'audio' : 'low';
+}
+
 /**
- * Steps down after three low samples in a row; steps up only after five samples well above the
- * threshold (an unstable link should not flap between video and audio).
+ * Steps down after two low samples in a row (never below `floor`); steps up only after five
+ * samples well above the threshold (an unstable link should not flap between video and audio).
  */
 export class SendLevelGovernor {
   level: SendLevel = 'full';
   private low = 0;
   private high = 0;
 
-  update(estimate: number | undefined): SendLevel {
+  update(estimate: number | undefined, floor: SendLevel = 'audio'): SendLevel {
     if (estimate === undefined) return this.level;
-    const target: SendLevel = estimate < AUDIO_ONLY_BELOW ? 'audio' : estimate < LOW_BELOW ? 'low' : 'full';
-    const rank = { audio: 0, low: 1, full: 2 } as const;
-    if (rank[target] < rank[this.level]) {
+    let target: SendLevel = estimate < AUDIO_ONLY_BELOW ? 'audio' : estimate < LOW_BELOW ? 'low' : 'full';
+    if (RANK[target] < RANK[floor]) target = floor;
+    if (RANK[target] < RANK[this.level]) {
       this.high = 0;
-      if (++this.low >= 3) {
+      if (++this.low >= 2) {
         this.level = target;
         this.low = 0;
       }
-    } else if (rank[target] > rank[this.level] && estimate > (this.level === 'audio' ? AUDIO_ONLY_BELOW : LOW_BELOW) * 1.5) {
+    } else if (RANK[target] > RANK[this.level] && estimate > (this.level === 'audio' ? AUDIO_ONLY_BELOW : LOW_BELOW) * 1.5) {
       this.low = 0;
       if (++this.high >= 5) {
         this.level = this.level === 'audio' ? 'low' : 'full';
