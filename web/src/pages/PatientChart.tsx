@@ -5,6 +5,7 @@ import { VitalsChart, type Series } from '../components/VitalsChart.tsx';
 import { addressText, ageOf, BHYT_SYSTEM, CCCD_SYSTEM, conceptText, displayName, genderLabel, identifier, quantityText } from '../fhir-format.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
 import { me } from '../session.ts';
+import { FamilyLinkForm } from '../components/FamilyLink.tsx';
 
 const ETHNICITY_EXT = 'https://fhir.cauyte.vn/StructureDefinition/ethnicity';
 
@@ -206,6 +207,7 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
           </div>
         )}
       </section>
+      {!own && (me.value?.role === 'commune_clinician' || me.value?.role === 'coordinator') && <FamilyLinkForm patientId={p.id!} />}
     </article>
   );
 }
