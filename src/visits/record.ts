@@ -48,16 +48,22 @@ export class HealthRecordService {
 
   /** Every resource of the record (the guard checks access and audits the export). */
   async everything(ctx: AccessContext, patientId: string): Promise<Bundle> {
+    const entries = await this.allPages(patientId, ctx);
+    return { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), total: entries.length, entry: entries.map((e) => ({ fullUrl: e.fullUrl, resource: e.resource })) } as Bundle;
+  }
+
+  /** Patient/$everything, every page; the first page carries the caller's context (access check, audit). */
+  private async allPages(patientId: string, ctx?: AccessContext): Promise<NonNullable<Bundle['entry']>> {
     const entries: NonNullable<Bundle['entry']> = [];
     let query = new URLSearchParams({ _count: '1000' });
-    for (let guard = 0; guard < 1000; guard++) {
-      const page = await this.fhir.everything(patientId, query, guard === 0 ? ctx : undefined);
-      entries.push(...(page.entry ?? []));
-      const next = page.link?.find((l) => l.relation === 'next')?.url;
+    for (let page = 0; page < 1000; page++) {
+      const b = await this.fhir.everything(patientId, query, page === 0 ? ctx : undefined);
+      entries.push(...(b.entry ?? []));
+      const next = b.link?.find((l) => l.relation === 'next')?.url;
       if (!next) break;
       query = new URL(next).searchParams;
     }
-    return { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), total: entries.length, entry: entries.map((e) => ({ fullUrl: e.fullUrl, resource: e.resource })) } as Bundle;
+    return entries;
   }
 
   async view(ctx: AccessContext, patientId: string): Promise<HealthRecord> {
@@ -74,17 +80,9 @@ export class HealthRecordService {
     return recordPdf(buildRecord(patient, all));
   }
 
+  /** The record's resources; the caller has already checked access (and audits the view). */
   private async compartment(patientId: string): Promise<Resource[]> {
-    const out: Resource[] = [];
-    let query = new URLSearchParams({ _count: '1000' });
-    for (let guard = 0; guard < 1000; guard++) {
-      const page = await this.fhir.everything(patientId, query);
-      out.push(...(page.entry ?? []).map((e) => e.resource as Resource));
-      const next = page.link?.find((l) => l.relation === 'next')?.url;
-      if (!next) break;
-      query = new URL(next).searchParams;
-    }
-    return out;
+    return (await this.allPages(patientId)).map((e) => e.resource as Resource);
   }
 }
 

@@ -204,8 +204,7 @@ export class VisitService {
   /** The booker's right to act for this patient: themselves or a managed family member (403 otherwise). */
   private async patientFor(ctx: AccessContext, patientId: string): Promise<Patient> {
     if (ctx.actor.via !== 'test' && ctx.actor.role === 'citizen' && patientId !== ctx.actor.patientId) {
-      const link = await this.db.query('SELECT 1 FROM family_link WHERE manager_patient_id = $1 AND patient_id = $2 AND revoked_at IS NULL', [ctx.actor.patientId ?? '', patientId]);
-      if (!link.rows.length) throw new AccessDenied('Bạn chỉ đặt lịch cho mình hoặc người thân bạn quản lý hồ sơ (only for yourself or a family member you manage)', 403, false, patientId);
+      if (!(await this.managedBy(ctx, patientId))) throw new AccessDenied('Bạn chỉ đặt lịch cho mình hoặc người thân bạn quản lý hồ sơ (only for yourself or a family member you manage)', 403, false, patientId);
     }
     return (await this.fhir.read('Patient', patientId, undefined, ctx)) as Patient;
   }
