@@ -89,7 +89,8 @@ export async function waitDecodingAll(page: Page, ids: string[], timeoutMs = 30_
     if (ids.every((id) => (last[id]?.framesDecoded ?? 0) > 0 && (last[id]?.audioPackets ?? 0) > 0)) return last;
     await page.waitForTimeout(250);
   }
-  throw new Error(`not decoding everyone after ${timeoutMs} ms: ${JSON.stringify(last)} (expected ${ids.join(', ')})`);
+  const links = await page.evaluate(async () => (window.__call ? await window.__call.report() : []));
+  throw new Error(`not decoding everyone after ${timeoutMs} ms: ${JSON.stringify(last)} (expected ${ids.join(', ')}); connections: ${JSON.stringify(links)}`);
 }
 
 /** Milliseconds from the click on "join" to the first decoded frame from any other member. */

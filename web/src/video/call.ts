@@ -408,6 +408,26 @@ export class Call {
     for (const [id, pc] of receivers) out[id] = await inbound(pc);
     return out;
   }
+
+  /** Every connection's ICE and signalling state with what it received. */
+  async report(): Promise<LinkReport[]> {
+    const row = async (kind: LinkReport['kind'], pc: RTCPeerConnection, member?: string, feed?: number): Promise<LinkReport> => ({ kind, member, feed, ice: pc.iceConnectionState, signaling: pc.signalingState, inbound: await inbound(pc) });
+    const out: LinkReport[] = [];
+    for (const p of this.mesh.values()) out.push(await row('mesh', p.pc, p.memberId));
+    if (this.publisher) out.push(await row('publish', this.publisher.pc));
+    for (const s of this.subs.values()) out.push(await row('subscribe', s.pc, s.memberId, s.feed));
+    return out;
+  }
+}
+
+/** One connection's state, for support and for tests that must say why media did not flow. */
+export interface LinkReport {
+  kind: 'mesh' | 'publish' | 'subscribe';
+  member?: string;
+  feed?: number;
+  ice: RTCIceConnectionState;
+  signaling: RTCSignalingState;
+  inbound: InboundSample;
 }
 
 const rank = (q: Quality) => ({ poor: 0, fair: 1, unknown: 2, good: 3 })[q];
