@@ -3,7 +3,7 @@
  * a 6-party session through a Janus the platform starts, screen share, a network drop with
  * reconnection, and the fall-back to audio-only under a 100 kbit/s send limit.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as pathJoin } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -12,6 +12,9 @@ import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { contextFor, decoded, join, makeStaff, myId, waitDecodingAll, type Staff } from '../src/testing/video.ts';
+import { execFileSync } from 'node:child_process';
+import type { DocumentReference } from '@medplum/fhirtypes';
+import { archiveLeftovers } from '../src/video/recordings.ts';
 
 describe('video calls in the browser', () => {
   let p: TestPlatform;
@@ -133,6 +136,77 @@ describe('video calls in the browser', () => {
     await pages[0].screenshot({ path: 'test-results/video-mesh-4.png' });
     for (const x of pages) await x.context().close();
   }, 120_000);
+
+  it('recording, once both agreed: one playable WebM per person (VP8 + Opus), listed in the record, played on the end screen; leftovers of a crash processed', { timeout: 150_000 }, async () => {
+    const [a, b] = staff;
+    const roomId = await openRoom(a, [b], true);
+    const room = await p.rooms.get(roomId);
+    const [pa, pb] = await pagesIn(roomId, [a, b]);
+    const [ida, idb] = [await myId(pa), await myId(pb)];
+    await waitDecodingAll(pa, [idb]);
+    await waitDecodingAll(pb, [ida]);
+
+    async function recordFor(ms: number): Promise<void> {
+      await pa.getByRole('button', { name: 'Đề nghị ghi hình' }).click();
+      for (const x of [pa, pb]) await x.getByRole('button', { name: 'Đồng ý ghi hình' }).click();
+      for (const x of [pa, pb]) await x.getByText('● Đang ghi hình').waitFor({ timeout: 10_000 });
+      await pa.waitForTimeout(ms);
+    }
+    const listed = async () => (await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, a.headers)).body as { items: { key: string; name: string; seconds: number; url: string; contentType: string }[]; processing: boolean };
+
+    // Segment 1: stopped by the host; the server makes both files playable in the background.
+    await recordFor(5000);
+    await pa.getByRole('button', { name: 'Dừng ghi hình' }).click();
+    await expect.poll(async () => { const l = await listed(); return l.processing ? -1 : l.items.length; }, { timeout: 60_000, interval: 500 }).toBe(2);
+    const first = (await listed()).items;
+    expect(first.map((r) => r.name).sort()).toEqual([a.name, b.name].sort());
+    for (const r of first) {
+      const res = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('video/webm');
+      const file = pathJoin(dataDir, `check-${r.key}.webm`);
+      writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+      const probe = JSON.parse(execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type:format=duration', '-of', 'json', file], { encoding: 'utf8' })) as { streams: { codec_name: string }[]; format: { duration: string } };
+      expect(probe.streams.map((x) => x.codec_name).sort()).toEqual(['opus', 'vp8']);
+      expect(Number(probe.format.duration)).toBeGreaterThan(3);
+    }
+    // In the record: DocumentReferences by each person, about this room; the raw dumps are gone.
+    const docs = (await p.fhir.searchBundle('DocumentReference', new URLSearchParams({ identifier: `urn:cauyte:video-room|${roomId}` }))).entry!.map((e) => e.resource as DocumentReference);
+    expect(docs.map((x) => x.author?.[0]?.reference).sort()).toEqual([`Practitioner/${a.practitionerId}`, `Practitioner/${b.practitionerId}`].sort());
+    expect(readdirSync(pathJoin(dataDir, 'recordings', roomId)).filter((f) => f.endsWith('.mjr'))).toEqual([]);
+    // Someone the room is not for may not list or fetch them.
+    const outsider = staff[5];
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, outsider.headers)).status).toBe(403);
+    expect((await fetch(`${base}${first[0].url}`, { headers: { cookie: outsider.headers.cookie } })).status).toBe(403);
+
+    // Segment 2 as if the platform died while recording: Janus closes the files, nobody processes
+    // them; what the next start runs (archiveLeftovers) makes them playable.
+    await recordFor(3000);
+    await p.janus[0].setRecording(room.janus_room!, p.rooms.roomSecret(roomId), false);
+    expect(await archiveLeftovers(p.recordings, p.rooms, p.fhir)).toBe(2);
+    expect((await listed()).items).toHaveLength(4);
+
+    // The host ends the call; the end screen lists the recordings and they play.
+    await pa.getByRole('button', { name: 'Dừng ghi hình' }).click();
+    pa.once('dialog', (dialog) => void dialog.accept());
+    await pa.getByRole('button', { name: 'Kết thúc cho mọi người' }).click();
+    await pa.locator('.recordings video').nth(3).waitFor({ timeout: 30_000 });
+    const players = await pa.locator('.recordings video').evaluateAll(async (videos) =>
+      Promise.all((videos as HTMLVideoElement[]).map((v) => new Promise<{ w: number; d: number }>((resolve) => {
+        const done = () => resolve({ w: v.videoWidth, d: v.duration });
+        if (v.readyState >= 1) done();
+        else v.addEventListener('loadedmetadata', done, { once: true });
+      }))));
+    expect(players).toHaveLength(4);
+    for (const x of players) {
+      expect(x.w).toBeGreaterThan(0);
+      expect(x.d).toBeGreaterThan(2);
+    }
+    await pa.screenshot({ path: 'test-results/video-recordings.png', fullPage: true });
+    const audited = await p.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'video.recordings.read' AND outcome = 'success'");
+    expect(audited.rows[0].n).toBeGreaterThanOrEqual(6); // two fetched here, four by the end screen's players
+    for (const x of [pa, pb]) await x.context().close();
+  });
 
   it('6-party session through Janus (SFU): every page decodes every other publisher', { timeout: 180_000 }, async () => {
     expect(p.janus.length).toBe(1); // the platform started and supervises a local janus

@@ -37,7 +37,9 @@ import { deviceRoutes } from './devices/routes.ts';
 import fastifyWebsocket from '@fastify/websocket';
 import { JanusInstance, JanusSupervisor } from './video/janus.ts';
 import { RoomService } from './video/rooms.ts';
+import type { LiveDeps } from './video/live.ts';
 import { LiveRooms, videoRoutes } from './video/routes.ts';
+import { archiveLeftovers, RecordingArchive } from './video/recordings.ts';
 import { VisitService } from './visits/service.ts';
 import { HealthRecordService } from './visits/record.ts';
 import { visitRoutes } from './visits/routes.ts';
@@ -66,6 +68,7 @@ export interface Platform {
   /** Where devices connect (embedded broker), when it runs. */
   mqttPort?: number;
   rooms: RoomService;
+  recordings: RecordingArchive;
   visits: VisitService;
   record: HealthRecordService;
   /** The Janus instances large video sessions go through (none: mesh only). */
@@ -149,7 +152,9 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   const janus = await startJanus(config);
   const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
   const rooms = new RoomService(db, fhir, janus.instances, { stunUrls: list(config.STUN_URLS), turnUrls: list(config.TURN_URLS), turnSecret: config.TURN_SECRET, turnTtlSeconds: config.TURN_TTL_SECONDS }, janus.reason, services.secret.hmac('video-room-secrets'), join(config.dataDir, 'recordings'));
-  const live = new LiveRooms({ rooms, fhir, audit, consults });
+  const recordings = new RecordingArchive(rooms.recordingsDir!, fhir);
+  const liveDeps: LiveDeps = { rooms, fhir, audit, consults, recordings };
+  const live = new LiveRooms(liveDeps);
   const authDisabled = config.CAUYTE_AUTH_DISABLED === '1';
 
   const app = Fastify({
@@ -249,7 +254,8 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   await app.register(consultRoutes, { consults, eligibility, bus, db });
   await app.register(deviceRoutes, { devices, fhir, db });
   await app.register(fastifyWebsocket, { options: { maxPayload: 128 * 1024 } });
-  await app.register(videoRoutes, { rooms, live, sessions, accounts, audit });
+  liveDeps.log = app.log;
+  await app.register(videoRoutes, { rooms, live, sessions, accounts, audit, recordings });
   await app.register(visitRoutes, { visits: services.visits, record: services.record, consults, rooms, live });
 
   // The web app: files from web/dist, and index.html for the app's own routes.
@@ -268,6 +274,9 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
     });
   }
 
+  // Recordings a crash left unprocessed: made playable in the background.
+  const leftovers = archiveLeftovers(recordings, rooms, fhir).catch((err: Error) => app.log.warn({ err: err.message }, 'leftover recordings not archived'));
+
   return {
     app,
     routes,
@@ -277,11 +286,14 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
     outbox,
     mqttPort,
     rooms,
+    recordings,
     janus: janus.instances,
     async close() {
       clearInterval(escalation);
       await live.close();
       await janus.supervisor?.stop();
+      await leftovers;
+      await recordings.idle();
       await embedded?.stop();
       await external?.stop();
       await devices.drain();

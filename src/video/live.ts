@@ -19,6 +19,7 @@ import type { FhirService } from '../fhir/service.ts';
 import { clientMessage, HOST_ONLY, LOBBY_ALLOWED, type ClientMessage, type MediaState, type PublicMember } from './protocol.ts';
 import type { Entrant, Room, RoomService } from './rooms.ts';
 import { MESH_LIMIT } from './rooms.ts';
+import type { RecordingArchive } from './recordings.ts';
 import { SfuPeer } from './sfu.ts';
 
 export const GRACE_MS = 30_000;
@@ -67,6 +68,9 @@ export interface LiveDeps {
   fhir: FhirService;
   audit: AuditLog;
   consults: ConsultService;
+  /** Makes recordings playable and lists them in the record; recording is refused without it. */
+  recordings?: RecordingArchive;
+  log?: { warn(obj: object, msg: string): void };
 }
 
 export class LiveRoom {
@@ -401,7 +405,13 @@ export class LiveRoom {
   }
 
   private checkEmpty(): void {
-    if (this.members.size === 0) this.onEmpty();
+    if (this.members.size !== 0) return;
+    // Everyone left while recording: Janus closed each person's files as they went.
+    if (this.recording.state === 'on') {
+      this.recording = { state: 'off', consents: {} };
+      void this.archiveRecordings();
+    }
+    this.onEmpty();
   }
 
   private async end(by: Member): Promise<void> {
@@ -449,7 +459,9 @@ export class LiveRoom {
   // ------------------------------------------------------------------ recording with consent
 
   private async askRecording(by: Member): Promise<void> {
-    if (this.room.mode !== 'sfu' || !this.deps.rooms.recordingsDir) throw new Error('Chỉ ghi hình được phiên qua máy chủ truyền hình (recording needs an SFU session)');
+    if (this.room.mode !== 'sfu' || !this.deps.rooms.recordingsDir || !this.deps.recordings) throw new Error('Chỉ ghi hình được phiên qua máy chủ truyền hình (recording needs an SFU session)');
+    const missing = this.deps.recordings.missingTools();
+    if (missing) throw new Error(missing);
     this.recording = { state: 'asking', consents: {}, note: `${by.entrant.name} đề nghị ghi hình` };
     this.broadcast({ type: 'recording', recording: this.recording });
   }
@@ -487,8 +499,35 @@ export class LiveRoom {
   private async setRecording(state: Recording['state'], note: string): Promise<void> {
     const wasOn = this.recording.state === 'on';
     this.recording = { state, consents: state === 'off' ? {} : this.recording.consents, note };
-    if (this.room.janus_room && wasOn !== (state === 'on')) await this.deps.rooms.instanceFor(this.room).setRecording(this.room.janus_room, this.deps.rooms.roomSecret(this.room.id), state === 'on');
+    if (this.room.janus_room && wasOn !== (state === 'on')) {
+      // Janus names its files by feed: note who is who before it starts writing.
+      if (state === 'on') await this.deps.recordings?.remember(this.room.id, this.recordedFeeds());
+      await this.deps.rooms.instanceFor(this.room).setRecording(this.room.janus_room, this.deps.rooms.roomSecret(this.room.id), state === 'on');
+      if (wasOn) void this.archiveRecordings();
+    }
     this.broadcast({ type: 'recording', recording: this.recording });
+  }
+
+  private recordedFeeds(): { feed: number; name: string; reference?: string }[] {
+    const out = [];
+    for (const m of this.members.values()) {
+      if (m.state !== 'in' || m.sfu?.feed === undefined) continue;
+      const reference = m.entrant.practitionerId ? `Practitioner/${m.entrant.practitionerId}` : m.entrant.patientId ? `Patient/${m.entrant.patientId}` : undefined;
+      out.push({ feed: m.sfu.feed, name: m.entrant.name, ...(reference ? { reference } : {}) });
+    }
+    return out;
+  }
+
+  /** In the background: the call goes on (or ends) while the files are processed. */
+  private async archiveRecordings(): Promise<void> {
+    if (!this.deps.recordings) return;
+    try {
+      const a = await this.loadAppointment();
+      const patient = a?.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor?.reference;
+      await this.deps.recordings.archive(this.room.id, { patient, related: this.room.ref ?? undefined });
+    } catch (err) {
+      this.deps.log?.warn({ room: this.room.id, err: (err as Error).message }, 'recording could not be archived');
+    }
   }
 
   /** Closes everything (server shutdown). */

@@ -141,6 +141,18 @@ export class RoomService {
   /** Throws 403 unless this person may enter the room. */
   async assertMayEnter(room: Room, e: Entrant): Promise<void> {
     if (room.ended_at) throw new AccessDenied('Cuộc gọi đã kết thúc (the call has ended)');
+    await this.assertInvited(room, e);
+  }
+
+  /** The patients of the room's appointment (none for an ad-hoc call). */
+  async patientsOf(room: Room): Promise<string[]> {
+    if (!room.ref?.startsWith('Appointment/')) return [];
+    const a = (await this.fhir.repo.tryRead<Appointment>('Appointment', room.ref.slice(12))) as Appointment | undefined;
+    return (a?.participant ?? []).map((p) => p.actor?.reference ?? '').filter((r) => r.startsWith('Patient/')).map((r) => r.slice(8));
+  }
+
+  /** Throws 403 unless this person is one the room is for (whether or not the call has ended). */
+  async assertInvited(room: Room, e: Entrant): Promise<void> {
     if (room.kind === 'adhoc') {
       if (e.accountId === room.created_by || (e.practitionerId && room.invited.includes(e.practitionerId))) return;
       throw new AccessDenied('Bạn không được mời vào cuộc gọi này (you are not invited to this call)');

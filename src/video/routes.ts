@@ -15,7 +15,9 @@ import type { AuditLog } from '../audit/audit.ts';
 import { actorFields } from '../auth/guard.ts';
 import type { LiveDeps, Socket } from './live.ts';
 import { LiveRoom } from './live.ts';
+import type { RecordingArchive } from './recordings.ts';
 import type { Entrant, Room, RoomService } from './rooms.ts';
+import { createReadStream } from 'node:fs';
 
 type P<T = { id: string }> = FastifyRequest<{ Params: T; Querystring: Record<string, string | undefined> }>;
 
@@ -51,8 +53,8 @@ export class LiveRooms {
   }
 }
 
-export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomService; live: LiveRooms; sessions: SessionService; accounts: AccountService; audit: AuditLog }): Promise<void> {
-  const { rooms, live, sessions, accounts, audit } = opts;
+export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomService; live: LiveRooms; sessions: SessionService; accounts: AccountService; audit: AuditLog; recordings: RecordingArchive }): Promise<void> {
+  const { rooms, live, sessions, accounts, audit, recordings } = opts;
   const host = { config: { access: { domain: 'video.host' as const } } };
 
   /** Who is asking: a signed-in person with a right to the room, or the holder of an invitation link. */
@@ -93,6 +95,34 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
     const room = await rooms.get(req.params.id);
     await rooms.assertMayEnter(room, rooms.entrantOf(req.ctx.actor));
     return rooms.attendanceReport(room.id);
+  });
+
+  // Recordings: for the people who may enter the room (every participant agreed to them). Each
+  // look is audited like any access to the record.
+  const watch = { config: { access: { domain: 'video.recordings' as const } } };
+  async function recordingsRoom(req: P<{ id: string }>): Promise<{ room: Room; patients: string[] }> {
+    const room = await rooms.get(req.params.id);
+    await rooms.assertInvited(room, rooms.entrantOf(req.ctx.actor));
+    return { room, patients: await rooms.patientsOf(room) };
+  }
+  app.get('/api/video/rooms/:id/recordings', watch, async (req: P) => {
+    const { room, patients } = await recordingsRoom(req);
+    const items = await recordings.list(room.id);
+    await audit.record({ ...actorFields(req.ctx), action: 'video.recordings.list', outcome: 'success', patientIds: patients, detail: { room: room.id, count: items.length } });
+    return { items, processing: await recordings.processing(room.id) };
+  });
+  app.get('/api/video/rooms/:id/recordings/:key', watch, async (req: P<{ id: string; key: string }>, reply) => {
+    const { room, patients } = await recordingsRoom(req);
+    const listed = (await recordings.list(room.id)).find((r) => r.key === req.params.key);
+    const file = listed ? await recordings.file(room.id, listed.key) : undefined;
+    if (!listed || !file) return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Không có bản ghi này (no such recording)', status: 404 });
+    await audit.record({ ...actorFields(req.ctx), action: 'video.recordings.read', outcome: 'success', resourceType: 'DocumentReference', resourceId: listed.documentReference.split('/')[1], patientIds: patients, detail: { room: room.id } });
+    return reply
+      .type(listed.contentType)
+      .header('content-length', file.size)
+      .header('content-disposition', `inline; filename="${listed.key}.webm"`)
+      .header('cache-control', 'private, no-store')
+      .send(createReadStream(file.path));
   });
 
   // The pre-call check downloads this to estimate the link's bandwidth.

@@ -143,7 +143,9 @@ export function buildRecord(patient: Patient, all: Resource[]): HealthRecord {
     documents.push({ id: code, title: `Đơn thuốc ${code}`, date: first?.authoredOn, kind: 'prescription', link: `/api/prescriptions/${code}.pdf` });
   }
   for (const d of byType<DocumentReference>('DocumentReference')) {
-    documents.push({ id: d.id!, title: d.description ?? d.content?.[0]?.attachment?.title ?? coded(d.type) ?? 'Tài liệu', date: d.date, kind: 'document', link: `/api/documents/${d.id}` });
+    // A video recording is served by its room (the file is not a Binary): link there.
+    const own = d.content?.[0]?.attachment?.url;
+    documents.push({ id: d.id!, title: d.description ?? d.content?.[0]?.attachment?.title ?? coded(d.type) ?? 'Tài liệu', date: d.date, kind: 'document', link: own?.startsWith('/api/') ? own : `/api/documents/${d.id}` });
     timeline.push({ date: d.date ?? '', kind: 'document', title: d.description ?? d.content?.[0]?.attachment?.title ?? 'Tài liệu', ref: `DocumentReference/${d.id}` });
   }
   documents.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));

@@ -17,6 +17,7 @@ import { SessionForm, SessionPage } from './pages/Sessions.tsx';
 import { flushOutbox } from './outbox.ts';
 import { AlertsInbox, Devices, Programmes } from './pages/Monitoring.tsx';
 import { RoomPage } from './pages/Room.tsx';
+import { Recordings } from './components/Recordings.tsx';
 import { BookVisit, CitizenVisit, MyRecord, MyVisits, RxCheck } from './pages/Citizen.tsx';
 import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
 import './styles.css';
@@ -39,6 +40,8 @@ function Page() {
   if (m === null || m.mfaPending) return <Login />;
   if (p === '/account') return <Account />;
   if (call) return <RoomPage id={call[1]} />;
+  const recorded = /^\/call\/([A-Za-z0-9-]{1,64})\/recordings$/.exec(p);
+  if (recorded) return <Recordings roomId={recorded[1]} standalone />;
   if (m.role === 'citizen') {
     if (!m.patientId) return <p class="notice">{d.notFound}</p>;
     if (p === '/me' || p === '/') return <MyRecord ownId={m.patientId} />;

@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiGet } from '../api.ts';
 import { t } from '../i18n.ts';
+import { Recordings } from '../components/Recordings.tsx';
 import { Call, type Member } from '../video/call.ts';
 
 declare global {
@@ -193,6 +194,7 @@ function InCall({ call }: { call: Call }) {
         <p class={state === 'refused' ? 'error' : 'notice'} role="alert" data-state={state}>
           {state === 'left' ? d.left : call.message.value ?? d.ended}
         </p>
+        {state !== 'refused' && room && <Recordings roomId={room.id} />}
       </section>
     );
   }
