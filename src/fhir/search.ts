@@ -177,6 +177,11 @@ function filterSql(sql: Sql, registry: SearchRegistry, resourceType: string, raw
   if (alternatives.some((a) => a === '')) throw badRequest(`Empty value for search parameter ${rawName}`);
   const inTable = (cond: string, negate = false) =>
     `r.rid ${negate ? 'NOT IN' : 'IN'} (SELECT rid FROM ${tableOf(p)} WHERE param = ${sql.bind(p.id)} AND (${cond}))`;
+  // For one exact value the index (param, value…, rid) gives the smallest matching rid in one probe.
+  // Saying "r.rid >= that" is implied by the IN above, but lets PostgreSQL start its rid-ordered
+  // walk of the resource table there instead of at the first resource of any type (with 100k
+  // patients stored before the observations, that walk cost 20 ms per search).
+  const fromFirst = (cond: string) => `(${inTable(cond)} AND r.rid >= (SELECT min(rid) FROM ${tableOf(p)} WHERE param = ${sql.bind(p.id)} AND ${cond}))`;
 
   switch (p.type) {
     case 'string': {
@@ -200,7 +205,8 @@ function filterSql(sql: Sql, registry: SearchRegistry, resourceType: string, raw
         if (code === '') return `system = ${sql.bind(system)}`;
         return `(system = ${sql.bind(system)} AND code = ${sql.bind(code)})`;
       });
-      return inTable(conds.join(' OR '), modifier === 'not');
+      const exact = !modifier && alternatives.length === 1 && /^\(system = \$\d+ AND code = \$\d+\)$/.test(conds[0]);
+      return exact ? fromFirst(conds[0]) : inTable(conds.join(' OR '), modifier === 'not');
     }
     case 'reference': {
       if (modifier && !/^[A-Z][A-Za-z]+$/.test(modifier)) throw badRequest(`Modifier :${modifier} is not supported for reference parameter ${name}`);
@@ -217,7 +223,7 @@ function filterSql(sql: Sql, registry: SearchRegistry, resourceType: string, raw
         if (/^[a-z]+:/.test(a)) return `(target_type = '' AND target_id = ${sql.bind(a)})`;
         throw badRequest(`Reference value must be Type/id, an id or a URL, got ${JSON.stringify(a)}`);
       });
-      return inTable(conds.join(' OR '));
+      return alternatives.length === 1 && /^\(target_id = \$\d+ AND target_type = \$\d+\)$/.test(conds[0]) ? fromFirst(conds[0]) : inTable(conds.join(' OR '));
     }
     case 'date': {
       if (modifier) throw badRequest(`Modifier :${modifier} is not supported for date parameter ${name}`);
