@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../auth/demo.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
+import { QUEUE_PAGE, STATE_SYSTEM } from './service.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 
 // A real 1×1 PNG.
@@ -223,5 +224,25 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect(eligibility.body.eligible).toBe(false);
     const picker = await call(p, 'GET', `/api/terminology/icd10?q=${encodeURIComponent('ung thu vu')}`, undefined, commune);
     expect(picker.body.map((e: Resource & { code: string }) => e.code)).toContain('C50');
+  });
+
+  it('puts a new emergency at the top of the triage queue even behind a backlog longer than a page', async () => {
+    const org = demo.ids.organizations.laocai;
+    const task = (priority: string, minutesAgo: number) => ({
+      resourceType: 'Task', status: 'requested', intent: 'order', priority,
+      businessStatus: { coding: [{ system: STATE_SYSTEM, code: 'submitted' }] },
+      owner: { reference: `Organization/${org}` },
+      authoredOn: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+    }) as Resource;
+    // A page and a half of routine cases, all waiting longer than the emergency that comes in now.
+    await p.fhir.repo.createMany(Array.from({ length: QUEUE_PAGE + 100 }, (_, i) => task('routine', 600 + i)));
+    await p.fhir.repo.createMany([task('urgent', 30), task('stat', 1)]);
+    const ctx = { actor: { via: 'test' as const, role: 'coordinator' as const, organizationId: org } };
+    const queue = (await p.consults.queue(ctx)) as { urgency: string; waitingMinutes: number }[];
+    expect(queue).toHaveLength(QUEUE_PAGE);
+    expect(queue.slice(0, 2).map((r) => r.urgency)).toEqual(['emergency', 'urgent']);
+    // The routine ones follow, longest waiting first: the oldest of the backlog is on the page.
+    expect(queue[2].waitingMinutes).toBeGreaterThanOrEqual(600 + QUEUE_PAGE + 99 - 1);
+    expect(queue.slice(2).every((r, i, a) => r.urgency === 'routine' && (i === 0 || a[i - 1].waitingMinutes >= r.waitingMinutes))).toBe(true);
   });
 });

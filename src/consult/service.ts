@@ -88,6 +88,9 @@ function section(title: string, code: string, text: string) {
   return { title, code: { coding: [{ system: LOINC, code }] }, text: { status: 'generated' as const, div: htmlDiv(text) } };
 }
 
+/** How many waiting cases the triage queue shows at once (the most urgent, longest waiting). */
+export const QUEUE_PAGE = 200;
+
 export class ConsultService {
   constructor(
     private readonly fhir: FhirService,
@@ -378,13 +381,22 @@ export class ConsultService {
   }
 
   /** Requests waiting at my facility, most urgent and longest waiting first, with the response target. */
+  /** The triage queue: at most QUEUE_PAGE cases, most urgent first, then longest waiting. */
   async queue(ctx: AccessContext): Promise<unknown[]> {
     const org = ctx.actor.organizationId;
     if (!org) return [];
-    const b = await this.fhir.searchBundle('Task', new URLSearchParams({ owner: `Organization/${org}`, 'business-status': `${STATE_SYSTEM}|submitted`, _count: '500', _sort: 'authored-on' }));
+    // Each urgency is read on its own, longest waiting first: a new emergency is never pushed off the
+    // page by a long routine backlog, and a page is a few index-ordered reads, not the whole queue.
+    const tasks: Task[] = [];
+    for (const priority of [['priority', 'stat,asap'], ['priority', 'urgent'], ['priority', 'routine'], ['priority:missing', 'true']]) {
+      const left = QUEUE_PAGE - tasks.length;
+      if (left <= 0) break;
+      const b = await this.fhir.searchBundle('Task', new URLSearchParams([['owner', `Organization/${org}`], ['business-status', `${STATE_SYSTEM}|submitted`], priority, ['_count', String(left)], ['_sort', 'authored-on']]));
+      tasks.push(...(b.entry ?? []).map((e) => e.resource as Task));
+    }
     const now = Date.now();
     const rank = { stat: 0, asap: 0, urgent: 1, routine: 2 } as Record<string, number>;
-    const rows = (b.entry ?? []).map((e) => e.resource as Task).map((t) => {
+    const rows = tasks.map((t) => {
       const urgency = URGENCY_OF[t.priority ?? 'routine'] ?? 'routine';
       const waited = Math.round((now - Date.parse(t.authoredOn!)) / 60_000);
       return { caseId: ref(t.focus, 'ServiceRequest'), urgency, priority: t.priority, authoredOn: t.authoredOn, waitingMinutes: waited, targetMinutes: RESPONSE_TARGET_MINUTES[urgency], overdue: waited > RESPONSE_TARGET_MINUTES[urgency], version: t.meta?.versionId };
