@@ -380,29 +380,27 @@ export class ConsultService {
     );
   }
 
-  /** Requests waiting at my facility, most urgent and longest waiting first, with the response target. */
-  /** The triage queue: at most QUEUE_PAGE cases, most urgent first, then longest waiting. */
+  /** Requests waiting at my facility (at most QUEUE_PAGE), most urgent and longest waiting first, with the response target. */
   async queue(ctx: AccessContext): Promise<unknown[]> {
     const org = ctx.actor.organizationId;
     if (!org) return [];
-    // Each urgency is read on its own, longest waiting first: a new emergency is never pushed off the
-    // page by a long routine backlog, and a page is a few index-ordered reads, not the whole queue.
-    const tasks: Task[] = [];
-    for (const priority of [['priority', 'stat,asap'], ['priority', 'urgent'], ['priority', 'routine'], ['priority:missing', 'true']]) {
-      const left = QUEUE_PAGE - tasks.length;
-      if (left <= 0) break;
-      const b = await this.fhir.searchBundle('Task', new URLSearchParams([['owner', `Organization/${org}`], ['business-status', `${STATE_SYSTEM}|submitted`], priority, ['_count', String(left)], ['_sort', 'authored-on']]));
-      tasks.push(...(b.entry ?? []).map((e) => e.resource as Task));
+    // Longest waiting first, one page. When more wait than a page holds, a second read makes sure
+    // every emergency and urgent case is on it: a routine backlog never pushes a new emergency off.
+    const query = (extra: string[][]) => this.fhir.searchBundle('Task', new URLSearchParams([['owner', `Organization/${org}`], ['business-status', `${STATE_SYSTEM}|submitted`], ...extra, ['_count', String(QUEUE_PAGE)], ['_sort', 'authored-on']]));
+    const first = await query([]);
+    const tasks = new Map((first.entry ?? []).map((e) => [e.resource!.id!, e.resource as Task]));
+    if (first.link?.some((l) => l.relation === 'next')) {
+      for (const e of (await query([['priority', 'stat,asap,urgent']])).entry ?? []) tasks.set(e.resource!.id!, e.resource as Task);
     }
     const now = Date.now();
     const rank = { stat: 0, asap: 0, urgent: 1, routine: 2 } as Record<string, number>;
-    const rows = tasks.map((t) => {
+    const rows = [...tasks.values()].map((t) => {
       const urgency = URGENCY_OF[t.priority ?? 'routine'] ?? 'routine';
       const waited = Math.round((now - Date.parse(t.authoredOn!)) / 60_000);
       return { caseId: ref(t.focus, 'ServiceRequest'), urgency, priority: t.priority, authoredOn: t.authoredOn, waitingMinutes: waited, targetMinutes: RESPONSE_TARGET_MINUTES[urgency], overdue: waited > RESPONSE_TARGET_MINUTES[urgency], version: t.meta?.versionId };
     });
     rows.sort((a, b) => rank[a.priority ?? 'routine'] - rank[b.priority ?? 'routine'] || b.waitingMinutes - a.waitingMinutes);
-    return this.describe(ctx, 'queue', rows);
+    return this.describe(ctx, 'queue', rows.slice(0, QUEUE_PAGE));
   }
 
   /** Adds what a list needs to be useful (patient, specialty, reason) and records who saw which patients. */
