@@ -39,6 +39,7 @@ import { JanusInstance, JanusSupervisor } from './video/janus.ts';
 import { RoomService } from './video/rooms.ts';
 import type { LiveDeps } from './video/live.ts';
 import { LiveRooms, videoRoutes } from './video/routes.ts';
+import { consultQueueOnWrite } from './consult/queue.ts';
 import { archiveLeftovers, RecordingArchive } from './video/recordings.ts';
 import { VisitService } from './visits/service.ts';
 import { HealthRecordService } from './visits/record.ts';
@@ -109,6 +110,7 @@ export async function buildServices(config: Config, db: Db) {
   await tokens.init();
   const access = new AccessControl(db, fhir.registry, fhir.compartment, config.CAUYTE_BREAK_GLASS_MINUTES);
   fhir.repo.onWrite(access.onWrite);
+  fhir.repo.onWrite(consultQueueOnWrite);
   if (config.CAUYTE_AUTH_DISABLED !== '1') fhir.guard = new FhirGuard(access, audit);
   // Signed documents and their signatures never change through the API (amend instead).
   fhir.changeRules.push((existing) => {

@@ -236,7 +236,7 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     }) as Resource;
     // A page and a half of routine cases, all waiting longer than the emergency that comes in now.
     await p.fhir.repo.createMany(Array.from({ length: QUEUE_PAGE + 100 }, (_, i) => task('routine', 600 + i)));
-    await p.fhir.repo.createMany([task('urgent', 30), task('stat', 1)]);
+    const [urgent, stat] = await p.fhir.repo.createMany([task('urgent', 30), task('stat', 1)]);
     const ctx = { actor: { via: 'test' as const, role: 'coordinator' as const, organizationId: org } };
     const queue = (await p.consults.queue(ctx)) as { urgency: string; waitingMinutes: number }[];
     expect(queue).toHaveLength(QUEUE_PAGE);
@@ -244,5 +244,12 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     // The routine ones follow, longest waiting first: the oldest of the backlog is on the page.
     expect(queue[2].waitingMinutes).toBeGreaterThanOrEqual(600 + QUEUE_PAGE + 99 - 1);
     expect(queue.slice(2).every((r, i, a) => r.urgency === 'routine' && (i === 0 || a[i - 1].waitingMinutes >= r.waitingMinutes))).toBe(true);
+    // The queue follows every write of the Task, whichever way it comes: triaged (deleted here) or re-prioritised.
+    await p.fhir.repo.delete('Task', stat.id!);
+    await p.fhir.repo.update({ ...urgent, priority: 'routine' } as Resource);
+    const after = (await p.consults.queue(ctx)) as { urgency: string; waitingMinutes: number }[];
+    expect(after).toHaveLength(QUEUE_PAGE);
+    expect(after.every((r) => r.urgency === 'routine')).toBe(true);
+    expect(after[0].waitingMinutes).toBeGreaterThanOrEqual(600 + QUEUE_PAGE + 99 - 1);
   });
 });

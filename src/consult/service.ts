@@ -24,11 +24,12 @@ import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { htmlDiv } from '../fhir/narrative.ts';
 import { addNotification, enqueueMessage } from '../notify/outbox.ts';
 import { SIGNATURE_TYPE, signDocument, signingKeyFor, verifySignatures, type SignatureCheck } from './signing.ts';
-import { actionLabel, assertTransition, PRIORITY_OF, RESPONSE_TARGET_MINUTES, STATE_LABELS, TASK_STATUS, URGENCY_OF, type ConsultAction, type ConsultState, type Urgency } from './workflow.ts';
+import { queuePage } from './queue.ts';
+import { actionLabel, assertTransition, PRIORITY_OF, STATE_SYSTEM, RESPONSE_TARGET_MINUTES, STATE_LABELS, TASK_STATUS, URGENCY_OF, type ConsultAction, type ConsultState, type Urgency } from './workflow.ts';
 
 export const CONSULT_ID_SYSTEM = 'https://fhir.cauyte.vn/sid/consult-request';
 export const ATTACHMENT_ID_SYSTEM = 'https://fhir.cauyte.vn/sid/attachment';
-export const STATE_SYSTEM = 'https://fhir.cauyte.vn/CodeSystem/consult-state';
+export { STATE_SYSTEM } from './workflow.ts';
 export const SPECIALTY_SYSTEM = 'https://fhir.cauyte.vn/CodeSystem/specialty';
 export const TASK_PARAM_SYSTEM = 'https://fhir.cauyte.vn/CodeSystem/consult-task-param';
 export const CONSULT_CATEGORY = { system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'teleconsultation', display: 'Hội chẩn từ xa' };
@@ -380,27 +381,18 @@ export class ConsultService {
     );
   }
 
-  /** Requests waiting at my facility (at most QUEUE_PAGE), most urgent and longest waiting first, with the response target. */
+  /** Requests waiting at my facility (at most QUEUE_PAGE), most urgent and longest waiting first, with the response target (order kept by consult_queue). */
   async queue(ctx: AccessContext): Promise<unknown[]> {
     const org = ctx.actor.organizationId;
     if (!org) return [];
-    // Longest waiting first, one page. When more wait than a page holds, a second read makes sure
-    // every emergency and urgent case is on it: a routine backlog never pushes a new emergency off.
-    const query = (extra: string[][]) => this.fhir.searchBundle('Task', new URLSearchParams([['owner', `Organization/${org}`], ['business-status', `${STATE_SYSTEM}|submitted`], ...extra, ['_count', String(QUEUE_PAGE)], ['_sort', 'authored-on']]));
-    const first = await query([]);
-    const tasks = new Map((first.entry ?? []).map((e) => [e.resource!.id!, e.resource as Task]));
-    if (first.link?.some((l) => l.relation === 'next')) {
-      for (const e of (await query([['priority', 'stat,asap,urgent']])).entry ?? []) tasks.set(e.resource!.id!, e.resource as Task);
-    }
+    const tasks = await queuePage(this.fhir.db, org, QUEUE_PAGE);
     const now = Date.now();
-    const rank = { stat: 0, asap: 0, urgent: 1, routine: 2 } as Record<string, number>;
-    const rows = [...tasks.values()].map((t) => {
+    const rows = tasks.map((t) => {
       const urgency = URGENCY_OF[t.priority ?? 'routine'] ?? 'routine';
       const waited = Math.round((now - Date.parse(t.authoredOn!)) / 60_000);
       return { caseId: ref(t.focus, 'ServiceRequest'), urgency, priority: t.priority, authoredOn: t.authoredOn, waitingMinutes: waited, targetMinutes: RESPONSE_TARGET_MINUTES[urgency], overdue: waited > RESPONSE_TARGET_MINUTES[urgency], version: t.meta?.versionId };
     });
-    rows.sort((a, b) => rank[a.priority ?? 'routine'] - rank[b.priority ?? 'routine'] || b.waitingMinutes - a.waitingMinutes);
-    return this.describe(ctx, 'queue', rows.slice(0, QUEUE_PAGE));
+    return this.describe(ctx, 'queue', rows);
   }
 
   /** Adds what a list needs to be useful (patient, specialty, reason) and records who saw which patients. */

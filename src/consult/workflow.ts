@@ -91,4 +91,7 @@ export function assertTransition(action: ConsultAction, state: ConsultState): Co
 export const RESPONSE_TARGET_MINUTES = { emergency: 60, urgent: 24 * 60, routine: 72 * 60 } as const;
 export type Urgency = keyof typeof RESPONSE_TARGET_MINUTES;
 export const PRIORITY_OF: Record<Urgency, 'stat' | 'urgent' | 'routine'> = { emergency: 'stat', urgent: 'urgent', routine: 'routine' };
+/** The code system of a consultation's state (Task.businessStatus). */
+export const STATE_SYSTEM = 'https://fhir.cauyte.vn/CodeSystem/consult-state';
+
 export const URGENCY_OF: Record<string, Urgency> = { stat: 'emergency', asap: 'emergency', urgent: 'urgent', routine: 'routine' };

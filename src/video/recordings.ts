@@ -135,14 +135,28 @@ export class RecordingArchive {
   private async archiveNow(roomId: string, context: { patient?: string; related?: string }): Promise<DocumentReference[]> {
     const dir = this.roomDir(roomId);
     if (this.missingTools()) throw new Error(this.missingTools());
-    const groups = groupDumps(await readdir(dir).catch(() => [] as string[]), dir);
+    const files = await readdir(dir).catch(() => [] as string[]);
+    // Work folders and half-written files a crash left behind (runs for one room never overlap).
+    for (const f of files) if (f.startsWith('.work-') || /\.webm\.[0-9a-f]{8}\.tmp$/.test(f)) await rm(join(dir, f), { recursive: true, force: true });
+    const groups = groupDumps(files, dir);
     const people = await this.participants(roomId);
+    // Each person's recording on its own: one that cannot be processed (its dumps stay for the next
+    // start) does not hold back the others.
     const out: DocumentReference[] = [];
-    for (const g of groups) out.push(await this.archiveGroup(roomId, g, people[String(g.feed)], context));
+    const failed: string[] = [];
+    for (const g of groups) {
+      try {
+        const doc = await this.archiveGroup(roomId, g, people[String(g.feed)], context);
+        if (doc) out.push(doc);
+      } catch (err) {
+        failed.push(`${g.key}: ${(err as Error).message.slice(0, 200)}`);
+      }
+    }
+    if (failed.length) throw new Error(`recordings not processed (kept for the next start): ${failed.join('; ')}`);
     return out;
   }
 
-  private async archiveGroup(roomId: string, g: DumpGroup, who: RecordedFeed | undefined, context: { patient?: string; related?: string }): Promise<DocumentReference> {
+  private async archiveGroup(roomId: string, g: DumpGroup, who: RecordedFeed | undefined, context: { patient?: string; related?: string }): Promise<DocumentReference | undefined> {
     const dir = this.roomDir(roomId);
     const work = join(dir, `.work-${randomBytes(4).toString('hex')}`);
     await mkdir(work, { recursive: true, mode: 0o700 });
@@ -152,7 +166,7 @@ export class RecordingArchive {
       const video = g.video ? await this.depacketise(g.video, join(work, 'v.webm')) : undefined;
       if (!audio && !video) {
         await this.discard(g);
-        throw new Error(`recording ${g.key} holds no media`);
+        return undefined;
       }
       const first = Math.min(...[audio, video].filter((x): x is Depacketised => !!x).map((x) => x.firstPacketMicros));
       const inputs: string[] = [];
