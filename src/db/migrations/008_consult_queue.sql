@@ -2,7 +2,7 @@
 -- the cases waiting at each facility by urgency and waiting time, so a page of the queue is one
 -- index range, however many cases wait (the generic search read every waiting case of the facility).
 CREATE TABLE consult_queue (
-  task_rid        bigint PRIMARY KEY REFERENCES resource (rid),
+  task_rid        bigint PRIMARY KEY,      -- resource.rid of the Task (no foreign key, like care_relationship)
   organization_id text NOT NULL,
   rank            smallint NOT NULL,      -- 0 emergency (stat, asap), 1 urgent, 2 routine
   authored_on     timestamptz NOT NULL
