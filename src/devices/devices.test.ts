@@ -82,6 +82,31 @@ describe('medical devices over MQTT', () => {
     await client.endAsync();
   });
 
+  it('takes a burst with its retransmissions in reverse across overlapping batches: each reading once, answers in order, one alert', async () => {
+    const patient = demo.ids.patients[0];
+    const dev = await register(patient);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: `dev-${dev.id}` });
+    const replies: { msgId: string; status: string }[] = [];
+    await client.subscribeAsync(`cauyte/devices/${dev.id}/replies`, { qos: 0 });
+    client.on('message', (_t, m) => replies.push(JSON.parse(m.toString())));
+    const topic = `cauyte/devices/${dev.id}/readings`;
+    const n = 600; // with the copies, more than two batches of 500: batches overlap
+    const ids = Array.from({ length: n }, (_, i) => `b${i}`);
+    const at = (i: number) => new Date(Date.now() - (n - i) * 1000).toISOString();
+    const order = [...ids, ...[...ids].reverse()];
+    await Promise.all(order.map((id) => client.publishAsync(topic, reading(id, at(Number(id.slice(1))), [{ type: 'bp', systolic: 172, diastolic: 104, unit: 'mm[Hg]' }]), { qos: 1 })));
+    await p.devices.drain();
+    const stored = await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev.id}&_summary=count`);
+    expect(stored.body.total).toBe(n);
+    await expect.poll(() => replies.length).toBe(2 * n);
+    expect(replies.map((r) => r.msgId)).toEqual(order);
+    expect(replies.slice(0, n).every((r) => r.status === 'accepted')).toBe(true);
+    expect(replies.slice(n).every((r) => r.status === 'duplicate')).toBe(true);
+    const episodes = await p.db.query("SELECT id FROM alert_episode WHERE patient_id = $1 AND metric = 'bp'", [patient]);
+    expect(episodes.rows).toHaveLength(1);
+    await client.endAsync();
+  });
+
   it('refuses a revoked device and a wrong token, and audits it', async () => {
     const dev = await register(demo.ids.patients[0]);
     await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: 'wrong', reconnectPeriod: 0 })).rejects.toThrow();

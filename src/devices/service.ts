@@ -57,10 +57,15 @@ interface DeviceInfo {
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** How many ingest batches may be in progress at once. */
+const BATCHES_AT_ONCE = 2;
+
 export class DeviceService {
   private queue: Job[] = [];
   private timer?: NodeJS.Timeout;
-  private flushing: Promise<void> = Promise.resolve();
+  private running = 0;
+  /** Settles when the latest started batch has answered its messages. */
+  private answered: Promise<void> = Promise.resolve();
   private readonly devices = new Map<string, { info: DeviceInfo | undefined; at: number }>();
   private readonly limits = new Map<string, { limits: Limits; org?: string; at: number }>();
   /** Called when a device is revoked (the broker disconnects it). */
@@ -197,10 +202,30 @@ export class DeviceService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const jobs = this.queue.splice(0, this.batchSize);
-      if (this.queue.length) this.schedule(this.batchDelayMs);
-      this.flushing = this.flushing.then(() => this.process(jobs)).catch(() => undefined);
+      this.pump();
     }, delay);
+  }
+
+  /**
+   * Starts batches while fewer than BATCHES_AT_ONCE run: the next batch is parsed, checked and
+   * inserted while the previous one commits. Batches touching the same patient take turns at
+   * their alert episodes (advisory locks in process()).
+   */
+  private pump(): void {
+    while (this.running < BATCHES_AT_ONCE && this.queue.length) {
+      const jobs = this.queue.splice(0, this.batchSize);
+      const earlier = this.answered;
+      let answered!: () => void;
+      this.answered = new Promise<void>((r) => (answered = r));
+      this.running++;
+      void this.process(jobs, earlier)
+        .catch(() => undefined)
+        .finally(() => {
+          answered();
+          this.running--;
+          if (this.queue.length) this.schedule(this.batchDelayMs);
+        });
+    }
   }
 
   private async limitsFor(q: Queryable, patientId: string): Promise<{ limits: Limits; org?: string }> {
@@ -217,7 +242,8 @@ export class DeviceService {
     this.limits.delete(patientId);
   }
 
-  private async process(jobs: Job[]): Promise<void> {
+  /** One batch. `earlier` settles when the batch before it has answered: answers go out in arrival order. */
+  private async process(jobs: Job[], earlier: Promise<void>): Promise<void> {
     if (jobs.length === 0) return;
     const replies: IngestReply[] = new Array(jobs.length);
     const quarantine: { deviceId: string; msgId?: string; reasons: string[]; payload: string }[] = [];
@@ -296,8 +322,9 @@ export class DeviceService {
         }
         if (!accepted.length) return [];
         // Exactly once: the first copy of (device, message id) wins — within this batch and across batches.
+        // Claimed in key order, so two batches holding copies of the same messages wait, never deadlock.
         const fresh = await q.query<{ device_id: string; message_id: string }>(
-          'INSERT INTO device_message (device_id, message_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING RETURNING device_id, message_id',
+          'INSERT INTO device_message (device_id, message_id) SELECT d, m FROM unnest($1::text[], $2::text[]) AS x(d, m) ORDER BY d, m ON CONFLICT DO NOTHING RETURNING device_id, message_id',
           [accepted.map((a) => a.deviceId), accepted.map((a) => a.msgId)],
         );
         const unclaimed = new Set(fresh.rows.map((r) => `${r.device_id}\u0000${r.message_id}`));
@@ -320,7 +347,11 @@ export class DeviceService {
         await this.fhir.repo.insertPrepared(q, prepared);
         const out: AlertChange[] = [];
         measured.sort((x, y) => x.at.localeCompare(y.at));
-        const open = await loadOpenEpisodes(q, [...new Set(measured.map((x) => x.patientId))]);
+        const measuredPatients = [...new Set(measured.map((x) => x.patientId))];
+        // Two batches for one patient take turns from here to commit (episodes open once, in order).
+        // One global order of the locks, so two batches never wait for each other in a circle.
+        await q.query("SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext('alert-episode:' || p) AS k FROM unnest($1::text[]) AS p ORDER BY 1) s", [measuredPatients]);
+        const open = await loadOpenEpisodes(q, measuredPatients);
         for (const x of measured) {
           const { limits, org } = await this.limitsFor(q, x.patientId);
           const change = await applyReading(q, this.fhir.repo, open, { patientId: x.patientId, organizationId: org, measured: x.m, at: x.at, breach: evaluate(x.m, limits) });
@@ -335,9 +366,13 @@ export class DeviceService {
         return out;
       });
     } catch (err) {
+      await earlier;
       for (const j of jobs) j.reject(err as Error);
       return;
     }
+    // MQTT wants a client's PUBACKs in the order of its PUBLISHes: a batch that committed first
+    // still answers after the one before it.
+    await earlier;
     for (const [i, j] of jobs.entries()) j.resolve(replies[i]);
     for (const [i, j] of jobs.entries()) this.onReply?.(j.deviceId, replies[i]);
     for (const d of refusedDevices) await this.audit.record({ username: `device:${d.slice(0, 64)}`, action: 'device.publish', outcome: 'denied', resourceType: 'Device', resourceId: d }).catch(() => undefined);
@@ -354,8 +389,7 @@ export class DeviceService {
 
   /** Waits until everything queued so far is committed (tests, shutdown). */
   async drain(): Promise<void> {
-    while (this.queue.length || this.timer) await new Promise((r) => setTimeout(r, 5));
-    await this.flushing;
+    while (this.queue.length || this.timer || this.running) await new Promise((r) => setTimeout(r, 5));
   }
 
   // ------------------------------------------------------------ HTTP: FHIR Observations from devices
