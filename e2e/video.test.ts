@@ -3,7 +3,7 @@
  * a 6-party session through a Janus the platform starts, screen share, a network drop with
  * reconnection, and the fall-back to audio-only under a 100 kbit/s send limit.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as pathJoin } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -169,6 +169,15 @@ describe('video calls in the browser', () => {
       const probe = JSON.parse(execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type:format=duration', '-of', 'json', file], { encoding: 'utf8' })) as { streams: { codec_name: string }[]; format: { duration: string } };
       expect(probe.streams.map((x) => x.codec_name).sort()).toEqual(['opus', 'vp8']);
       expect(Number(probe.format.duration)).toBeGreaterThan(3);
+      // A player seeking asks for byte ranges: it gets exactly those bytes.
+      const whole = readFileSync(file);
+      const part = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie, range: 'bytes=100-1099' } });
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe(`bytes 100-1099/${whole.length}`);
+      expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(100, 1100))).toBe(true);
+      const beyond = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie, range: `bytes=${whole.length + 10}-` } });
+      expect(beyond.status).toBe(416);
+      expect(beyond.headers.get('content-range')).toBe(`bytes */${whole.length}`);
     }
     // In the record: DocumentReferences by each person, about this room; the raw dumps are gone.
     const docs = (await p.fhir.searchBundle('DocumentReference', new URLSearchParams({ identifier: `urn:cauyte:video-room|${roomId}` }))).entry!.map((e) => e.resource as DocumentReference);

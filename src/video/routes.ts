@@ -4,6 +4,8 @@
  * signalling socket (`/api/video/rooms/:id/ws`).
  */
 import { randomBytes } from 'node:crypto';
+import { basename, dirname } from 'node:path';
+import send from '@fastify/send';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AccessDenied } from '../auth/access.ts';
@@ -17,7 +19,6 @@ import type { LiveDeps, Socket } from './live.ts';
 import { LiveRoom } from './live.ts';
 import type { RecordingArchive } from './recordings.ts';
 import type { Entrant, Room, RoomService } from './rooms.ts';
-import { createReadStream } from 'node:fs';
 
 type P<T = { id: string }> = FastifyRequest<{ Params: T; Querystring: Record<string, string | undefined> }>;
 
@@ -117,12 +118,17 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
     const file = listed ? await recordings.file(room.id, listed.key) : undefined;
     if (!listed || !file) return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Không có bản ghi này (no such recording)', status: 404 });
     await audit.record({ ...actorFields(req.ctx), action: 'video.recordings.read', outcome: 'success', resourceType: 'DocumentReference', resourceId: listed.documentReference.split('/')[1], patientIds: patients, detail: { room: room.id } });
+    // Byte ranges (a player seeking asks for them), ETag and If-Range handled by @fastify/send.
+    const sent = await send(req.raw, basename(file.path), { root: dirname(file.path), acceptRanges: true, cacheControl: false, index: false, dotfiles: 'deny' });
+    if (sent.statusCode === 416) return reply.code(416).header('content-range', `bytes */${file.size}`).type('application/problem+json').send({ type: 'about:blank', title: 'Khoảng byte không hợp lệ (range not satisfiable)', status: 416 });
+    if (sent.type !== 'file') return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Không có bản ghi này (no such recording)', status: 404 });
     return reply
+      .code(sent.statusCode)
+      .headers(sent.headers)
       .type(listed.contentType)
-      .header('content-length', file.size)
       .header('content-disposition', `inline; filename="${listed.key}.webm"`)
       .header('cache-control', 'private, no-store')
-      .send(createReadStream(file.path));
+      .send(sent.stream);
   });
 
   // The pre-call check downloads this to estimate the link's bandwidth.
