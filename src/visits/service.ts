@@ -273,11 +273,19 @@ export class VisitService {
     return { appointment, eligibility: decision, bookingCode };
   }
 
-  /** Marks a slot taken, inside the booking transaction; a second booking of it fails with 409. */
+  /** Marks a slot taken, inside the booking transaction; a second booking of it, or one overlapping another visit of the same person, fails with 409. */
   private async claimSlot(q: Queryable, slot: Slot, appointmentId: string, patientId: string, ctx: AccessContext): Promise<void> {
     if (slot.status !== 'free') throw conflict('Giờ khám này vừa có người đặt; hãy chọn giờ khác (this slot was just taken: pick another)');
+    // One person, one examination at a time. The per-patient lock makes two simultaneous bookings
+    // of overlapping slots for the same person take turns, so the second sees the first.
+    await q.query("SELECT pg_advisory_xact_lock(hashtext('visit-booking:' || $1::text))", [patientId]);
+    const clash = await q.query<{ starts_at: Date }>('SELECT starts_at FROM slot_booking WHERE patient_id = $1 AND starts_at < $3 AND ends_at > $2 LIMIT 1', [patientId, slot.start, slot.end]);
+    if (clash.rows.length) {
+      const at = vnTime(new Date(clash.rows[0].starts_at).toISOString());
+      throw conflict(`Người bệnh đã có lịch khám từ xa lúc ${at}, trùng giờ này; hãy chọn giờ khác hoặc hủy lịch kia (already booked for a visit at ${at} that overlaps this time)`);
+    }
     try {
-      await q.query('INSERT INTO slot_booking (slot_id, appointment_id, patient_id, booked_by) VALUES ($1, $2, $3, $4)', [slot.id, appointmentId, patientId, ctx.actor.accountId ?? 'system']);
+      await q.query('INSERT INTO slot_booking (slot_id, appointment_id, patient_id, booked_by, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6)', [slot.id, appointmentId, patientId, ctx.actor.accountId ?? 'system', slot.start, slot.end]);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw conflict('Giờ khám này vừa có người đặt; hãy chọn giờ khác (this slot was just taken: pick another)');
       throw err;

@@ -140,6 +140,42 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     expect((await as(citizen, 'POST', `/api/visits/${r.body.id}/cancel`, { reason: 'lần nữa' })).status).toBe(409);
   });
 
+  it('keeps one person to one visit at a time: an overlapping booking or move is refused, another family member may take it', async () => {
+    type FreeSlot = { id: string; start: string; end: string };
+    const chronic = (await as(citizen, 'GET', `/api/visits/services/${serviceId}/slots?days=8`)).body as FreeSlot[];
+    const cardio = (await as(citizen, 'GET', `/api/visits/services/${visitDemo.services['kham-tu-xa-tim-mach']}/slots?days=8`)).body as FreeSlot[];
+    const overlaps = (x: FreeSlot, y: FreeSlot) => x.start < y.end && y.start < x.end;
+    const overlapping = (x: FreeSlot) => cardio.filter((k) => overlaps(x, k));
+    // From the end of the week (the other tests take the first free slots): a 20-minute slot that
+    // two 15-minute cardiology slots overlap, and a later pair for the simultaneous bookings.
+    const mine = chronic.toReversed().find((c) => overlapping(c).length === 2)!;
+    expect(mine).toBeDefined();
+    const [clash, clash2] = overlapping(mine);
+    const later = chronic.toReversed().find((c) => c.end <= mine.start && overlapping(c).length > 0)!;
+    const laterClash = overlapping(later)[0];
+    const far = cardio.toReversed().find((k) => k.start >= mine.end)!;
+    expect([later, laterClash, far].every(Boolean)).toBe(true);
+
+    expect((await book(citizen, demo.ids.patients[0], mine.id)).status).toBe(201);
+    const twice = await book(citizen, demo.ids.patients[0], clash.id);
+    expect(twice.status, twice.text).toBe(409);
+    expect(twice.body.title).toMatch(/đã có lịch khám từ xa lúc .*trùng giờ này/);
+    expect((await p.db.query('SELECT 1 FROM slot_booking WHERE slot_id = $1', [clash.id])).rows).toHaveLength(0);
+    // His son is another person: the same time is his to take.
+    const son = await book(citizen, visitDemo.childId, clash.id, 'J00');
+    expect(son.status, son.text).toBe(201);
+    // Moving another of the father's visits onto a time he already holds is refused; it stays put.
+    const other = await book(citizen, demo.ids.patients[0], far.id);
+    expect(other.status, other.text).toBe(201);
+    const move = await as(citizen, 'POST', `/api/visits/${other.body.id}/reschedule`, { slotId: clash2.id });
+    expect(move.status, move.text).toBe(409);
+    expect((await as(citizen, 'GET', `/api/visits/${other.body.id}`)).body.start).toBe(far.start);
+    expect((await p.db.query('SELECT slot_id FROM slot_booking WHERE appointment_id = $1', [other.body.id])).rows).toEqual([{ slot_id: far.id }]);
+    // The same person booking two overlapping slots at the same moment: exactly one succeeds.
+    const [x, y] = await Promise.all([book(neighbour, demo.ids.patients[4], later.id), book(neighbour, demo.ids.patients[4], laterClash.id)]);
+    expect([x.status, y.status].sort(), x.text + y.text).toEqual([201, 409]);
+  });
+
   it('lets a citizen act for the family member they manage, and for nobody else', async () => {
     const family = await as(citizen, 'GET', '/api/me/family');
     expect(family.body.map((m: { name: string }) => m.name)).toEqual(['Nguyễn Văn An', 'Nguyễn Minh Khang']);
