@@ -171,4 +171,35 @@ describe('remote examination in the browser', () => {
     await citizen.screenshot({ path: 'test-results/visit-refused-phone.png', fullPage: true });
     await citizen.context().close();
   }, 60_000);
+
+  it("lets a parent decide for the child: blocks a hospital from the son's record, who sees the son's record in his log, and nothing changes on his own", async () => {
+    const citizen = await phone();
+    await signInUi(citizen, base, 'nguoidan');
+    await citizen.goto(`${base}/me/consent`);
+    await citizen.locator('nav.members').getByRole('link', { name: /Nguyễn Minh Khang/ }).click();
+    await citizen.waitForURL(/\/me\/consent\?patient=/);
+    await citizen.getByLabel('Cơ sở y tế').selectOption({ label: 'Bệnh viện Bạch Mai' });
+    await citizen.getByRole('button', { name: 'Không cho phép xem' }).click();
+    const item = citizen.locator('ul.consents li');
+    await item.first().waitFor();
+    expect((await item.allInnerTexts()).map((x) => x.replace(/\s+/g, " "))).toEqual([expect.stringMatching(/^Không cho phép xem Bệnh viện Bạch Mai \d\d:\d\d \d\d\/\d\d\/\d{4} · Đang hiệu lực Rút lại$/)]);
+    await citizen.screenshot({ path: 'test-results/consent-child-phone.png', fullPage: true });
+    // The son's consent is on the son's record, given by his father.
+    const childId = new URL(citizen.url()).searchParams.get('patient')!;
+    const consents = await p.fhir.searchBundle('Consent', new URLSearchParams({ patient: childId }));
+    const given = consents.entry!.map((e) => e.resource as { provision?: { type?: string }; performer?: { reference?: string }[] });
+    expect(given.map((c) => c.provision?.type)).toEqual(['deny']);
+    expect(given[0].performer?.[0]?.reference).toMatch(/^RelatedPerson\//);
+    // His own page is unchanged.
+    await citizen.locator('nav.members').getByRole('link', { name: /Nguyễn Văn An/ }).click();
+    await citizen.waitForURL((u) => u.pathname === '/me/consent' && !u.search);
+    await citizen.getByLabel('Cơ sở y tế').waitFor();
+    await expect.poll(() => citizen.locator('ul.consents li').count()).toBe(0);
+    // The son's access log shows the father's decision, made by "you".
+    await citizen.goto(`${base}/me/access-log?patient=${childId}`);
+    const row = citizen.locator('table.audit tbody tr', { hasText: /Tạo mới\s*Consent/ });
+    await row.first().waitFor();
+    expect((await row.first().innerText()).replace(/\s+/g, ' ')).toMatch(/bạn · Người dân Tạo mới Consent/);
+    await citizen.context().close();
+  }, 60_000);
 });

@@ -12,6 +12,7 @@ import { toAuditEvent, type AuditLog, type AuditRow } from '../audit/audit.ts';
 import type { FhirService } from '../fhir/service.ts';
 import { AccessDenied, type AccessControl } from './access.ts';
 import { PasswordPolicyError, type AccountService } from './accounts.ts';
+import { dataSubject } from './family.ts';
 import { actorFields } from './guard.ts';
 import { ROLE_LABELS, type Role } from './policy.ts';
 import { SESSION_COOKIE, type SessionService } from './sessions.ts';
@@ -34,6 +35,8 @@ const consentBody = z.object({
   purpose: z.enum(['treatment', 'research']),
   decision: z.enum(['permit', 'deny']),
   organizationId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional(),
+  /** A family member the citizen manages; their own record when absent. */
+  patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional(),
 }).strict();
 const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -221,32 +224,37 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     return reply.type('application/fhir+json; charset=utf-8').send(toAuditEvent(row));
   });
 
-  // The citizen's own views: who accessed my record, and my consents.
-  app.get('/api/me/access-log', { config: { access: { domain: 'access-log.own' } } }, async (req, reply) => {
-    const patientId = req.ctx.actor.patientId;
-    if (!patientId) return reply.code(404).type('application/problem+json').send({ type: 'about:blank', status: 404, title: 'Tài khoản chưa gắn với hồ sơ người bệnh (no patient record linked)' });
+  // The citizen's own views: who accessed my record, and my consents — and the same for a family
+  // member they manage (`patientId`), as a parent does for a child.
+  const subjectQuery = z.object({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional() }).strict();
+  app.get('/api/me/access-log', { config: { access: { domain: 'access-log.own' } } }, async (req) => {
+    const subject = await dataSubject(fhir.db, req.ctx.actor, parse(subjectQuery, req.query).patientId);
     await audit.seal();
-    const rows = await audit.forPatient(patientId);
+    const rows = await audit.forPatient(subject.patientId);
+    // Looking at someone else's access log is itself an access to their data.
+    if (subject.asRelatedPerson) await audit.record({ ...actorFields(req.ctx), action: 'access-log.read', outcome: 'success', resourceType: 'Patient', resourceId: subject.patientId, patientIds: [subject.patientId], detail: { as: `RelatedPerson/${subject.asRelatedPerson}` } });
     return rows.map((r) => ({ ...auditView(r), self: r.account_id === req.ctx.actor.accountId, patients: undefined }));
   });
 
   app.get('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req) => {
-    const patientId = req.ctx.actor.patientId!;
-    const b = await fhir.searchBundle('Consent', new URLSearchParams({ patient: patientId, _count: '200', _sort: '-_lastUpdated' }), undefined, {}, req.ctx);
+    const subject = await dataSubject(fhir.db, req.ctx.actor, parse(subjectQuery, req.query).patientId);
+    const b = await fhir.searchBundle('Consent', new URLSearchParams({ patient: subject.patientId, _count: '200', _sort: '-_lastUpdated' }), undefined, {}, req.ctx);
     return (b.entry ?? []).map((e) => e.resource as Consent);
   });
 
   app.post('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req, reply) => {
     const body = parse(consentBody, req.body);
-    const patientId = req.ctx.actor.patientId!;
+    const subject = await dataSubject(fhir.db, req.ctx.actor, body.patientId);
     if (body.organizationId) await fhir.read('Organization', body.organizationId);
     const consent: Consent = {
       resourceType: 'Consent',
       status: 'active',
       scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: body.purpose === 'research' ? 'research' : 'patient-privacy' }] },
       category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] }],
-      patient: { reference: `Patient/${patientId}` },
+      patient: { reference: `Patient/${subject.patientId}` },
       dateTime: new Date().toISOString(),
+      // Who decided: the person, or the family member who manages their record.
+      performer: [{ reference: subject.asRelatedPerson ? `RelatedPerson/${subject.asRelatedPerson}` : `Patient/${subject.patientId}` }],
       policyRule: { text: 'Luật Bảo vệ dữ liệu cá nhân 91/2025/QH15' },
       provision: {
         type: body.decision,
@@ -260,7 +268,9 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
 
   app.post('/api/me/consents/:id/withdraw', { config: { access: { domain: 'consent.own' } } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const current = (await fhir.read('Consent', req.params.id, undefined, req.ctx)) as Consent;
-    if (current.patient?.reference !== `Patient/${req.ctx.actor.patientId}`) throw new AccessDenied('Not your consent');
+    const of = current.patient?.reference?.startsWith('Patient/') ? current.patient.reference.slice(8) : undefined;
+    if (!of) throw new AccessDenied('Not your consent');
+    await dataSubject(fhir.db, req.ctx.actor, of);
     const updated = await fhir.update('Consent', current.id!, { ...current, status: 'inactive' }, { ifMatch: `W/"${current.meta?.versionId}"` }, undefined, req.ctx);
     return reply.send(updated.resource);
   });

@@ -19,6 +19,7 @@ import type {
 import type { Queryable } from '../db/db.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
+import { familyLink } from '../auth/family.ts';
 import { actorFields } from '../auth/guard.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -336,7 +337,7 @@ export class VisitService {
 
   private async managedBy(ctx: AccessContext, patientId: string): Promise<boolean> {
     if (ctx.actor.role !== 'citizen' || !ctx.actor.patientId || ctx.actor.patientId === patientId) return false;
-    return (await this.db.query('SELECT 1 FROM family_link WHERE manager_patient_id = $1 AND patient_id = $2 AND revoked_at IS NULL', [ctx.actor.patientId, patientId])).rows.length > 0;
+    return (await familyLink(this.db, ctx.actor.patientId, patientId)) !== undefined;
   }
 
   async cancel(ctx: AccessContext, id: string, reason: string): Promise<Appointment> {

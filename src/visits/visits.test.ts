@@ -197,6 +197,28 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     // The refusals are in the audit trail.
     const denied = await p.db.query("SELECT count(*)::int AS n FROM audit_log WHERE outcome = 'denied' AND $1 = ANY(patient_ids)", [stranger]);
     expect(denied.rows[0].n).toBeGreaterThanOrEqual(3);
+
+    // The father exercises his son's data rights: who accessed the record, and consents.
+    const log = await as(citizen, 'GET', `/api/me/access-log?patientId=${visitDemo.childId}`);
+    expect(log.status, log.text).toBe(200);
+    expect(log.body.some((e: { action: string }) => e.action === 'visit.book')).toBe(true);
+    const looked = await p.db.query("SELECT detail FROM audit_log WHERE action = 'access-log.read' AND $1 = ANY(patient_ids)", [visitDemo.childId]);
+    expect(looked.rows.length).toBeGreaterThanOrEqual(1);
+    const consent = await as(citizen, 'POST', '/api/me/consents', { purpose: 'treatment', decision: 'deny', organizationId: demo.ids.organizations.bachmai, patientId: visitDemo.childId });
+    expect(consent.status, consent.text).toBe(201);
+    expect(consent.body.patient.reference).toBe(`Patient/${visitDemo.childId}`);
+    expect(consent.body.performer[0].reference).toMatch(/^RelatedPerson\//);
+    expect((await as(citizen, 'GET', `/api/me/consents?patientId=${visitDemo.childId}`)).body.map((c: { id: string }) => c.id)).toContain(consent.body.id);
+    expect((await as(citizen, 'GET', '/api/me/consents')).body.map((c: { id: string }) => c.id)).not.toContain(consent.body.id);
+    // Nobody else: not for the stranger, not the neighbour for the son, nor his consent withdrawn by her.
+    expect((await as(citizen, 'GET', `/api/me/access-log?patientId=${stranger}`)).status).toBe(403);
+    expect((await as(citizen, 'POST', '/api/me/consents', { purpose: 'research', decision: 'permit', patientId: stranger })).status).toBe(403);
+    expect((await as(neighbour, 'GET', `/api/me/access-log?patientId=${visitDemo.childId}`)).status).toBe(403);
+    expect((await as(neighbour, 'GET', `/api/me/consents?patientId=${visitDemo.childId}`)).status).toBe(403);
+    expect((await as(neighbour, 'POST', `/api/me/consents/${consent.body.id}/withdraw`, {})).status).toBe(403);
+    const withdrawn = await as(citizen, 'POST', `/api/me/consents/${consent.body.id}/withdraw`, {});
+    expect(withdrawn.status, withdrawn.text).toBe(200);
+    expect(withdrawn.body.status).toBe('inactive');
   });
 
   it('completes a visit: note, diagnosis, reported vitals, e-prescription and charge; the citizen sees them, downloads the PDF and the record', async () => {

@@ -49,8 +49,8 @@ function Page() {
     if (p === '/me/visits') return <MyVisits />;
     const visit = /^\/me\/visits\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
     if (visit) return <CitizenVisit id={visit[1]} />;
-    if (p === '/me/access-log') return <AccessLog />;
-    if (p === '/me/consent') return <ConsentPage />;
+    if (p === '/me/access-log') return <AccessLog ownId={m.patientId} />;
+    if (p === '/me/consent') return <ConsentPage ownId={m.patientId} />;
     // A citizen sees only their own chart: any other patient URL gets the server's refusal.
     const other = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
     if (other) return <PatientChart id={other[1]} own />;

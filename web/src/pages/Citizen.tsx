@@ -9,14 +9,7 @@ import { formatDate, formatDateTime, lang, t } from '../i18n.ts';
 import { navigate, path } from '../router.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { VitalsChart, type Series } from '../components/VitalsChart.tsx';
-
-interface Member {
-  patientId: string;
-  name: string;
-  birthDate?: string;
-  relation?: string;
-  self: boolean;
-}
+import { MemberSwitch, useFamily } from '../components/Family.tsx';
 
 interface HealthRecord {
   patient: { id: string; name: string; birthDate?: string; gender?: string; cccd?: string; bhytCard?: string; address?: string };
@@ -58,27 +51,6 @@ export interface VisitView extends VisitSummary {
 }
 
 const query = () => new URLSearchParams(path.value.split('?')[1] ?? '');
-
-function useFamily(): Member[] | undefined {
-  const [family, setFamily] = useState<Member[]>();
-  useEffect(() => void apiGet<Member[]>('/api/me/family').then(setFamily, () => setFamily([])), []);
-  return family;
-}
-
-function MemberSwitch({ family, current, to }: { family?: Member[]; current: string; to: (id: string) => string }) {
-  const d = t();
-  if (!family || family.length < 2) return null;
-  return (
-    <nav class="members" aria-label={d.cz.family}>
-      {family.map((m) => (
-        <a key={m.patientId} href={to(m.patientId)} class={`chip${m.patientId === current ? ' active' : ''}`} aria-current={m.patientId === current ? 'page' : undefined}>
-          {m.name}
-          <small>{m.self ? d.cz.self : m.relation}</small>
-        </a>
-      ))}
-    </nav>
-  );
-}
 
 /** My health record: a member switcher, facts, quick actions, then what matters most first. */
 export function MyRecord({ ownId }: { ownId: string }) {

@@ -3,47 +3,68 @@ import type { Bundle, Consent, Organization } from '@medplum/fhirtypes';
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
 import { formatDateTime, t } from '../i18n.ts';
+import { path } from '../router.ts';
+import { MemberSwitch, useFamily } from '../components/Family.tsx';
 import { AuditTable, type AuditItem } from './AuditViewer.tsx';
 
-export function AccessLog() {
+/** Whose page this is: the citizen's own, or a managed family member's (`?patient=`). */
+function useSubject(ownId: string, page: string) {
+  const family = useFamily();
+  const patientId = new URLSearchParams(path.value.split('?')[1] ?? '').get('patient') ?? ownId;
+  const query = patientId === ownId ? '' : `patientId=${encodeURIComponent(patientId)}`;
+  const switcher = <MemberSwitch family={family} current={patientId} to={(id) => (id === ownId ? page : `${page}?patient=${encodeURIComponent(id)}`)} />;
+  return { patientId, query, switcher };
+}
+
+export function AccessLog({ ownId }: { ownId: string }) {
   const d = t();
+  const { patientId, query, switcher } = useSubject(ownId, '/me/access-log');
   const [items, setItems] = useState<AuditItem[]>();
   const [error, setError] = useState<string>();
   useEffect(() => {
-    apiGet<AuditItem[]>('/api/me/access-log').then(setItems, (e) => setError((e as Error).message));
-  }, []);
+    setItems(undefined);
+    setError(undefined);
+    apiGet<AuditItem[]>(`/api/me/access-log${query ? `?${query}` : ''}`).then(setItems, (e) => setError((e as Error).message));
+  }, [patientId]);
   return (
     <section>
       <h1>{d.accessLogTitle}</h1>
+      {switcher}
       <p class="hint">{d.accessLogHint}</p>
       {error && <p class="error">{error}</p>}
-      {items === undefined ? <p class="notice">{d.loading}</p> : <AuditTable items={items} showPatients={false} />}
+      {items === undefined ? <p class="notice">{d.loading}</p> : items.length === 0 ? <p class="notice">{d.accessLogEmpty}</p> : <AuditTable items={items} showPatients={false} />}
     </section>
   );
 }
 
-export function ConsentPage() {
+export function ConsentPage({ ownId }: { ownId: string }) {
   const d = t();
+  const { patientId, query, switcher } = useSubject(ownId, '/me/consent');
+  const forWhom = patientId === ownId ? {} : { patientId };
   const [consents, setConsents] = useState<Consent[]>([]);
   const [orgs, setOrgs] = useState<Organization[]>([]);
   const [error, setError] = useState<string>();
   const load = async () => {
     try {
-      const [c, o] = await Promise.all([apiGet<Consent[]>('/api/me/consents'), fhirGet<Bundle>('Organization?_count=200&_sort=name')]);
+      const [c, o] = await Promise.all([apiGet<Consent[]>(`/api/me/consents${query ? `?${query}` : ''}`), fhirGet<Bundle>('Organization?_count=200&_sort=name')]);
       setConsents(c);
       setOrgs(entries<Organization>(o));
     } catch (e) {
       setError((e as Error).message);
     }
   };
-  useEffect(() => void load(), []);
+  useEffect(() => {
+    setConsents([]);
+    setError(undefined);
+    void load();
+  }, [patientId]);
   const orgName = (ref?: string) => orgs.find((o) => `Organization/${o.id}` === ref)?.name ?? ref ?? '—';
   const submit = async (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement, (e as SubmitEvent).submitter);
     setError(undefined);
     try {
-      await apiSend('POST', '/api/me/consents', { purpose: 'treatment', decision: String(f.get('decision')), organizationId: String(f.get('organizationId')) });
+      await apiSend('POST', '/api/me/consents', { purpose: 'treatment', decision: String(f.get('decision')), organizationId: String(f.get('organizationId')), ...forWhom });
       await load();
     } catch (err) {
       setError((err as Error).message);
@@ -53,6 +74,7 @@ export function ConsentPage() {
   return (
     <section>
       <h1>{d.consentTitle}</h1>
+      {switcher}
       <p class="hint">{d.consentHint}</p>
       {error && <p class="error" role="alert">{error}</p>}
       <form class="card consent-form" onSubmit={submit}>
@@ -74,7 +96,7 @@ export function ConsentPage() {
             checked={!!research}
             onChange={async (e) => {
               try {
-                if ((e.target as HTMLInputElement).checked) await apiSend('POST', '/api/me/consents', { purpose: 'research', decision: 'permit' });
+                if ((e.target as HTMLInputElement).checked) await apiSend('POST', '/api/me/consents', { purpose: 'research', decision: 'permit', ...forWhom });
                 else if (research) await apiSend('POST', `/api/me/consents/${research.id}/withdraw`);
                 await load();
               } catch (err) {
@@ -88,8 +110,9 @@ export function ConsentPage() {
       <ul class="consents">
         {consents.filter((c) => !c.scope?.coding?.some((x) => x.code === 'research')).map((c) => (
           <li key={c.id} class="card">
-            <strong>{c.provision?.type === 'permit' ? d.shareWith : d.blockFrom}</strong>: {c.provision?.actor?.map((a) => orgName(a.reference?.reference)).join(', ') ?? '—'}
-            <span class="meta"> · {formatDateTime(c.dateTime)} · {c.status === 'active' ? d.active : d.withdrawn}</span>
+            <strong>{c.provision?.type === 'permit' ? d.shareWith : d.blockFrom}</strong>
+            <span>{c.provision?.actor?.map((a) => orgName(a.reference?.reference)).join(', ') ?? '—'}</span>
+            <span class="meta">{formatDateTime(c.dateTime)} · {c.status === 'active' ? d.active : d.withdrawn}</span>
             {c.status === 'active' && (
               <button type="button" onClick={() => apiSend('POST', `/api/me/consents/${c.id}/withdraw`).then(load, (e) => setError((e as Error).message))}>{d.withdraw}</button>
             )}

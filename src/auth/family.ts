@@ -1,0 +1,33 @@
+/**
+ * Family members a citizen manages (family_link, recorded by staff who saw the proof): a parent
+ * exercises a child's rights over their data — reading the record, seeing who accessed it,
+ * giving or withdrawing consent — the way the citizen does for their own.
+ */
+import type { Queryable } from '../db/db.ts';
+import { AccessDenied } from './access.ts';
+import type { Actor } from './actor.ts';
+
+/** The active link between a manager and a member, if any (its RelatedPerson names the manager's role). */
+export async function familyLink(q: Queryable, managerPatientId: string, patientId: string): Promise<{ id: string; relatedPersonId: string } | undefined> {
+  const row = (await q.query<{ id: string; related_person_id: string }>('SELECT id, related_person_id FROM family_link WHERE manager_patient_id = $1 AND patient_id = $2 AND revoked_at IS NULL', [managerPatientId, patientId])).rows[0];
+  return row && { id: row.id, relatedPersonId: row.related_person_id };
+}
+
+export interface DataSubject {
+  patientId: string;
+  /** Set when the citizen acts for a family member: the RelatedPerson that says how they are related. */
+  asRelatedPerson?: string;
+}
+
+/**
+ * Whose own-data right a citizen is exercising: their own record (no `requested`, or their own id),
+ * or a family member they manage. Anything else is refused (403, audited with the patient named).
+ */
+export async function dataSubject(q: Queryable, actor: Actor, requested?: string): Promise<DataSubject> {
+  const self = actor.patientId;
+  if (!self) throw new AccessDenied('Tài khoản chưa gắn với hồ sơ người bệnh (no patient record linked)', 403);
+  if (!requested || requested === self) return { patientId: self };
+  const link = actor.role === 'citizen' ? await familyLink(q, self, requested) : undefined;
+  if (!link) throw new AccessDenied('Bạn chỉ xem và quyết định cho hồ sơ của mình hoặc người thân bạn quản lý (only your own record or a family member you manage)', 403, false, requested);
+  return { patientId: requested, asRelatedPerson: link.relatedPersonId };
+}
