@@ -48,6 +48,8 @@ const schema = z.object({
   TURN_URLS: z.string().default(''),
   TURN_SECRET: z.string().optional(),
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+  /** 'relay': every call goes through TURN (participants never learn each other's IP address); needs TURN. */
+  CAUYTE_ICE_POLICY: z.enum(['all', 'relay']).default('all'),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });
@@ -63,6 +65,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   if (c.CAUYTE_AUTH_DISABLED === '1' && !['127.0.0.1', '::1', 'localhost'].includes(c.HOST)) {
     throw new Error('CAUYTE_AUTH_DISABLED=1 is only allowed when HOST is a loopback address (benchmarks)');
+  }
+  if (c.CAUYTE_ICE_POLICY === 'relay' && !(c.TURN_URLS.trim() && c.TURN_SECRET)) {
+    throw new Error('CAUYTE_ICE_POLICY=relay needs a TURN server: set TURN_URLS and TURN_SECRET (coturn with use-auth-secret)');
   }
   const baseUrl = (c.CAUYTE_BASE_URL ?? `http://${c.HOST.includes(':') ? `[${c.HOST}]` : c.HOST}:${c.PORT}`).replace(/\/$/, '');
   return { ...c, dataDir: resolve(c.CAUYTE_DATA_DIR), baseUrl };

@@ -153,7 +153,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
   outbox.start();
   const janus = await startJanus(config);
   const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
-  const rooms = new RoomService(db, fhir, janus.instances, { stunUrls: list(config.STUN_URLS), turnUrls: list(config.TURN_URLS), turnSecret: config.TURN_SECRET, turnTtlSeconds: config.TURN_TTL_SECONDS }, janus.reason, services.secret.hmac('video-room-secrets'), join(config.dataDir, 'recordings'));
+  const rooms = new RoomService(db, fhir, janus.instances, { stunUrls: list(config.STUN_URLS), turnUrls: list(config.TURN_URLS), turnSecret: config.TURN_SECRET, turnTtlSeconds: config.TURN_TTL_SECONDS, policy: config.CAUYTE_ICE_POLICY }, janus.reason, services.secret.hmac('video-room-secrets'), join(config.dataDir, 'recordings'));
   const recordings = new RecordingArchive(rooms.recordingsDir!, fhir);
   const liveDeps: LiveDeps = { rooms, fhir, audit, consults, recordings };
   const live = new LiveRooms(liveDeps);

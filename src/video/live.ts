@@ -168,6 +168,7 @@ export class LiveRoom {
       you: { id: m.id, resume: m.resume, host: m.host, state: m.state },
       room: { id: this.room.id, title: this.room.title, mode: this.room.mode, kind: this.room.kind },
       iceServers: this.deps.rooms.iceServers(m.id),
+      iceTransportPolicy: this.deps.rooms.iceTransportPolicy,
       members: this.publicMembers(m),
       chat: m.state === 'in' ? this.chat : [],
       recording: this.recording,

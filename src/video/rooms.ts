@@ -47,6 +47,8 @@ export interface IceConfig {
   turnUrls: string[];
   turnSecret?: string;
   turnTtlSeconds: number;
+  /** 'relay': browsers use TURN candidates only. */
+  policy?: 'all' | 'relay';
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -230,6 +232,11 @@ export class RoomService {
       people: [...people.values()].map((p) => ({ ...p, minutes: round(p.minutes), hours: round(p.minutes / 60) })),
       sites: [...sites].map(([organizationId, m]) => ({ organizationId, minutes: round(m) })),
     };
+  }
+
+  /** 'relay' when every call must go through TURN (set with TURN configured). */
+  get iceTransportPolicy(): 'all' | 'relay' {
+    return this.ice.policy ?? 'all';
   }
 
   /** STUN/TURN for the browser; TURN credentials in the coturn REST format (time-limited). */

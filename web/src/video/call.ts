@@ -6,7 +6,7 @@
 import { signal } from '@preact/signals';
 import type { PublicMember } from '../../../src/video/protocol.ts';
 import { MeshPeer, SfuPublisher, SfuSubscription, healthy, type MediaLink } from './peers.ts';
-import { floorFor, inbound, receiveQuality, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
+import { floorFor, inbound, mediaPath, receiveQuality, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
 import { Signalling, type LinkState, type ServerMessage } from './signalling.ts';
 
 /** What the server tells of each participant (shared with the signalling server). */
@@ -46,7 +46,8 @@ export class Call {
   readonly notice = signal<string | undefined>(undefined);
 
   private readonly sig: Signalling;
-  private ice: RTCIceServer[] = [];
+  /** ICE servers (TURN credentials expire: renewed with every welcome) and the transport policy. */
+  private ice: RTCConfiguration = {};
   private readonly mesh = new Map<string, MeshPeer>();
   private publisher?: SfuPublisher;
   private readonly subs = new Map<number, SfuSubscription>();
@@ -101,7 +102,7 @@ export class Call {
   private async onMessage(m: ServerMessage): Promise<void> {
     switch (m.type) {
       case 'welcome': {
-        this.ice = m.iceServers;
+        this.ice = { iceServers: m.iceServers, iceTransportPolicy: m.iceTransportPolicy === 'relay' ? 'relay' : 'all' };
         this.me.value = { id: m.you.id, host: m.you.host };
         this.room.value = m.room;
         this.recording.value = m.recording;
@@ -251,6 +252,14 @@ export class Call {
   /** Back after a drop: restart ICE on every connection that is not healthy. */
   private afterResume(): void {
     this.mediaSince = performance.now();
+    // Fresh TURN credentials first: an ICE restart after a long call must not use expired ones.
+    for (const link of this.links()) {
+      try {
+        link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.ice.iceServers });
+      } catch {
+        // A closed connection: it is replaced, not restarted.
+      }
+    }
     this.state.value = this.members.value.find((x) => x.id === this.me.value?.id)?.state === 'lobby' ? 'lobby' : 'in';
     for (const p of this.mesh.values()) if (!healthy(p.pc)) p.restartIce();
     if (this.publisher && !healthy(this.publisher.pc)) this.publisher.restartIce();
@@ -411,7 +420,7 @@ export class Call {
 
   /** Every connection's ICE and signalling state with what it received. */
   async report(): Promise<LinkReport[]> {
-    const row = async (kind: LinkReport['kind'], pc: RTCPeerConnection, member?: string, feed?: number): Promise<LinkReport> => ({ kind, member, feed, ice: pc.iceConnectionState, signaling: pc.signalingState, inbound: await inbound(pc) });
+    const row = async (kind: LinkReport['kind'], pc: RTCPeerConnection, member?: string, feed?: number): Promise<LinkReport> => ({ kind, member, feed, ice: pc.iceConnectionState, signaling: pc.signalingState, path: await mediaPath(pc), inbound: await inbound(pc) });
     const out: LinkReport[] = [];
     for (const p of this.mesh.values()) out.push(await row('mesh', p.pc, p.memberId));
     if (this.publisher) out.push(await row('publish', this.publisher.pc));
@@ -427,6 +436,8 @@ export interface LinkReport {
   feed?: number;
   ice: RTCIceConnectionState;
   signaling: RTCSignalingState;
+  /** Candidate types of the pair in use: 'relay' means through TURN. */
+  path?: { local: string; remote: string };
   inbound: InboundSample;
 }
 

@@ -39,14 +39,14 @@ export class MeshPeer implements MediaLink {
   constructor(
     readonly memberId: string,
     private readonly offerer: boolean,
-    iceServers: RTCIceServer[],
+    rtc: RTCConfiguration,
     private readonly tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; stream: MediaStream },
     private readonly send: Send,
     onTrack: (stream: MediaStream) => void,
     /** Called when this side's senders exist (the offerer at once, the answerer after answering). */
     private readonly onSenders: () => void,
   ) {
-    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc = new RTCPeerConnection(rtc);
     this.pc.ontrack = (e) => onTrack(e.streams[0] ?? new MediaStream([e.track]));
     this.pc.onicecandidate = (e) => this.send({ type: 'signal', to: memberId, data: { candidate: e.candidate ? e.candidate.toJSON() : null } });
     if (offerer) {
@@ -119,11 +119,11 @@ export class SfuPublisher implements MediaLink {
   readonly pc: RTCPeerConnection;
 
   constructor(
-    iceServers: RTCIceServer[],
+    rtc: RTCConfiguration,
     tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; stream: MediaStream },
     private readonly send: Send,
   ) {
-    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc = new RTCPeerConnection(rtc);
     this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendonly', streams: [tracks.stream] });
     this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendonly', streams: [tracks.stream] });
     this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: 'pub', candidate: e.candidate ? e.candidate.toJSON() : null });
@@ -160,11 +160,11 @@ export class SfuSubscription implements MediaLink {
   constructor(
     readonly feed: number,
     readonly memberId: string,
-    iceServers: RTCIceServer[],
+    rtc: RTCConfiguration,
     private readonly send: Send,
     onTrack: (stream: MediaStream) => void,
   ) {
-    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc = new RTCPeerConnection(rtc);
     this.pc.ontrack = (e) => onTrack(e.streams[0] ?? new MediaStream([e.track]));
     this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: feed, candidate: e.candidate ? e.candidate.toJSON() : null });
     watchIce(this.pc, () => this.restartIce());

@@ -42,6 +42,22 @@ export async function inbound(pc: RTCPeerConnection): Promise<InboundSample> {
   return s;
 }
 
+/**
+ * The way media takes on a connection: the candidate types of the selected pair ('host' direct,
+ * 'srflx' through NAT, 'relay' through TURN). Undefined until ICE has chosen.
+ */
+export async function mediaPath(pc: RTCPeerConnection): Promise<{ local: string; remote: string } | undefined> {
+  const stats = await pc.getStats();
+  let pair: any;
+  stats.forEach((r: any) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+  });
+  if (!pair) stats.forEach((r: any) => (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' ? (pair = r) : undefined));
+  const local = pair && stats.get(pair.localCandidateId)?.candidateType;
+  const remote = pair && stats.get(pair.remoteCandidateId)?.candidateType;
+  return local && remote ? { local, remote } : undefined;
+}
+
 /** Quality of what we receive from one participant, between two samples. */
 export function receiveQuality(prev: InboundSample | undefined, now: InboundSample, expectVideo: boolean): Quality {
   if (!prev) return 'unknown';

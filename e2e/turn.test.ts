@@ -1,0 +1,89 @@
+/**
+ * Calls through TURN: a real coturn (Debian `coturn`) on loopback with the REST shared secret, and
+ * the platform set to relay every call (CAUYTE_ICE_POLICY=relay). Both Chromium pages must decode
+ * each other over relayed candidates, which proves the time-limited credentials the server hands
+ * out are accepted by coturn — the path a commune station behind a strict NAT depends on.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as pathJoin } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
+import { launchBrowser } from '../src/testing/browser.ts';
+import { call, freePort, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
+import { contextFor, join, makeStaff, myId, waitDecodingAll, type Staff } from '../src/testing/video.ts';
+
+const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
+
+/** Starts coturn on 127.0.0.1 and resolves once its UDP listener is open. */
+async function startCoturn(port: number, secret: string, logFile: string): Promise<ChildProcess> {
+  if (!existsSync(TURNSERVER)) throw new Error(`${TURNSERVER} not found: install the Debian package coturn (apt-get install coturn)`);
+  const child = spawn(TURNSERVER, [
+    '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`, '--min-port=49200', '--max-port=49400',
+    '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=cauyte.test', '--fingerprint',
+    '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers', '--no-software-attribute', `--log-file=${logFile}`, '--simple-log', '--no-stdout-log', '--verbose',
+  ], { stdio: 'ignore' });
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`turnserver exited with ${child.exitCode}`);
+    if (existsSync(logFile) && /UDP listener opened on\s*:\s*127\.0\.0\.1:\d+/i.test(readFileSync(logFile, 'utf8'))) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`turnserver did not open its listener: ${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : 'no log'}`);
+}
+
+describe('video through a TURN relay (coturn)', () => {
+  let coturn: ChildProcess;
+  let p: TestPlatform;
+  let base: string;
+  let browser: Browser;
+  let demo: DemoSummary;
+  let dir: string;
+  const staff: Staff[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(pathJoin(tmpdir(), 'cauyte-turn-'));
+    const secret = randomBytes(24).toString('hex');
+    const port = await freePort();
+    coturn = await startCoturn(port, secret, pathJoin(dir, 'turn.log'));
+    p = await startTestPlatform('pglite', { TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: secret, CAUYTE_ICE_POLICY: 'relay' });
+    demo = await seedDemo(p.fhir, 2);
+    base = await p.listen();
+    browser = await launchBrowser({ media: true });
+    for (const name of ['Bác sĩ Trạm Y tế Bát Xát', 'Bác sĩ Bệnh viện Bạch Mai']) staff.push(await makeStaff(p, name, demo.ids.organizations.batxat));
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await p?.close();
+    coturn?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('1:1 call with relay-only ICE: both pages decode each other through coturn with the server-issued credentials', async () => {
+    const room = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Gọi qua TURN', invitePractitionerIds: [staff[1].practitionerId] }, { ...staff[0].headers, 'content-type': 'application/json' });
+    expect(room.status, room.text).toBe(201);
+    const pages: Page[] = [];
+    for (const s of staff) {
+      const page = await (await contextFor(browser, base, s)).newPage();
+      await join(page, `${base}/call/${room.body.id}`);
+      pages.push(page);
+    }
+    const [a, b] = pages;
+    const [ida, idb] = [await myId(a), await myId(b)];
+    expect((await waitDecodingAll(a, [idb]))[idb].framesDecoded).toBeGreaterThan(0);
+    expect((await waitDecodingAll(b, [ida]))[ida].audioPackets).toBeGreaterThan(0);
+    // The pair in use is relayed on both ends.
+    for (const page of pages) {
+      const links = await page.evaluate(async () => window.__call!.report());
+      expect(links.map((l) => l.path)).toEqual([{ local: 'relay', remote: 'relay' }]);
+    }
+    // coturn saw allocations under the REST usernames the server issued: "<expiry>:<member id>".
+    const log = readFileSync(pathJoin(dir, 'turn.log'), 'utf8');
+    for (const id of [ida, idb]) expect(log).toMatch(new RegExp(`\\d{10}:${id}`));
+    for (const page of pages) await page.context().close();
+  }, 90_000);
+});
