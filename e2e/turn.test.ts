@@ -84,6 +84,16 @@ describe('video through a TURN relay (coturn)', () => {
     // coturn saw allocations under the REST usernames the server issued: "<expiry>:<member id>".
     const log = readFileSync(pathJoin(dir, 'turn.log'), 'utf8');
     for (const id of [ida, idb]) expect(log).toMatch(new RegExp(`\\d{10}:${id}`));
+
+    // Credentials expire: the server hands out fresh ones (at half their lifetime; here at once)
+    // and the page puts them into its connections for the next ICE restart.
+    const usernames = () => a.evaluate(() => (window.__call as unknown as { links(): { pc: RTCPeerConnection }[] }).links().map((l) => (l.pc.getConfiguration().iceServers?.[0] as { username?: string } | undefined)?.username));
+    const first = await usernames();
+    expect(first).toEqual([expect.stringMatching(new RegExp(`^\\d{10}:${ida}$`))]);
+    await a.waitForTimeout(1100); // the expiry has a resolution of one second
+    p.live.refreshIce();
+    await expect.poll(usernames).not.toEqual(first);
+    expect(Number((await usernames())[0]!.split(':')[0])).toBeGreaterThan(Number(first[0]!.split(':')[0]));
     for (const page of pages) await page.context().close();
   }, 90_000);
 });

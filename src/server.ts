@@ -69,6 +69,8 @@ export interface Platform {
   /** Where devices connect (embedded broker), when it runs. */
   mqttPort?: number;
   rooms: RoomService;
+  /** The video rooms live on this node (signalling state). */
+  live: LiveRooms;
   recordings: RecordingArchive;
   visits: VisitService;
   record: HealthRecordService;
@@ -288,6 +290,7 @@ export async function buildPlatform(config: Config, opts: { db?: Db; logger?: bo
     outbox,
     mqttPort,
     rooms,
+    live,
     recordings,
     janus: janus.instances,
     async close() {

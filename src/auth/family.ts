@@ -21,13 +21,16 @@ export interface DataSubject {
 
 /**
  * Whose own-data right a citizen is exercising: their own record (no `requested`, or their own id),
- * or a family member they manage. Anything else is refused (403, audited with the patient named).
+ * or — signed in themselves, not through an app's token — a family member they manage. Anything
+ * else is refused (403, audited with the patient named).
  */
 export async function dataSubject(q: Queryable, actor: Actor, requested?: string): Promise<DataSubject> {
   const self = actor.patientId;
   if (!self) throw new AccessDenied('Tài khoản chưa gắn với hồ sơ người bệnh (no patient record linked)', 403);
   if (!requested || requested === self) return { patientId: self };
-  const link = actor.role === 'citizen' ? await familyLink(q, self, requested) : undefined;
+  // Family reach is for the citizen signed in themselves, like the access rules (access.ts): an app
+  // holding a patient-context token acts for that one patient only.
+  const link = actor.role === 'citizen' && actor.via === 'session' ? await familyLink(q, self, requested) : undefined;
   if (!link) throw new AccessDenied('Bạn chỉ xem và quyết định cho hồ sơ của mình hoặc người thân bạn quản lý (only your own record or a family member you manage)', 403, false, requested);
   return { patientId: requested, asRelatedPerson: link.relatedPersonId };
 }

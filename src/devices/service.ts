@@ -219,9 +219,15 @@ export class DeviceService {
       this.answered = new Promise<void>((r) => (answered = r));
       this.running++;
       void this.process(jobs, earlier)
-        .catch(() => undefined)
+        .catch(async (err: Error) => {
+          // Failed before its transaction (e.g. the database unreachable while checking devices):
+          // every message of the batch is refused, in turn, so the devices send them again.
+          await earlier;
+          for (const j of jobs) j.reject(err);
+        })
         .finally(() => {
-          answered();
+          // Never ahead of the batch before: answers leave in arrival order whatever happened here.
+          void earlier.then(answered);
           this.running--;
           if (this.queue.length) this.schedule(this.batchDelayMs);
         });

@@ -38,12 +38,13 @@ export async function contextFor(browser: Browser, base: string, who?: Staff): P
 }
 
 /** Opens the room page, optionally sets the send limit, and joins. */
-export async function join(page: Page, url: string, opts: { capKbps?: number; hd?: boolean; measure?: boolean } = {}): Promise<void> {
+export async function join(page: Page, url: string, opts: { capKbps?: number; hd?: boolean; measure?: boolean; dataSaver?: boolean } = {}): Promise<void> {
   await page.goto(url);
   const button = page.getByRole('button', { name: /^(Vào phòng|Join)$/ });
   await button.waitFor();
   await page.waitForFunction(() => !(document.querySelector('.precall button.primary') as HTMLButtonElement | null)?.disabled);
   if (opts.capKbps) await page.getByLabel(/Giới hạn dữ liệu gửi đi/).selectOption(String(opts.capKbps));
+  if (opts.dataSaver) await page.getByLabel(/Tiết kiệm dữ liệu nhận/).check();
   if (opts.hd) {
     await page.getByLabel(/Độ phân giải hình/).selectOption('720');
     await page.waitForFunction(() => ((document.querySelector('.precall video') as HTMLVideoElement | null)?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings().height === 720);

@@ -278,6 +278,8 @@ export class LiveRoom {
       }
       case 'unsubscribe':
         return m.sfu?.unsubscribe(msg.feed);
+      case 'layer':
+        return m.sfu?.chooseLayer(msg.feed, msg.substream as 0 | 1 | 2);
       case 'trickle':
         return m.sfu?.trickle(msg.target, msg.candidate);
       case 'chat':
@@ -529,6 +531,11 @@ export class LiveRoom {
     } catch (err) {
       this.deps.log?.warn({ room: this.room.id, err: (err as Error).message }, 'recording could not be archived');
     }
+  }
+
+  /** Fresh ICE servers (TURN credentials) for everyone connected. */
+  refreshIce(): void {
+    for (const m of this.members.values()) if (m.socket) send(m, { type: 'ice', iceServers: this.deps.rooms.iceServers(m.id) });
   }
 
   /** Closes everything (server shutdown). */

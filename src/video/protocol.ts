@@ -21,6 +21,8 @@ export const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('sub-answer'), feed, jsep }).strict(),
   z.object({ type: z.literal('sub-restart'), feed }).strict(),
   z.object({ type: z.literal('unsubscribe'), feed }).strict(),
+  // Simulcast: which layer of a feed this viewer wants (0 smallest … 2 full).
+  z.object({ type: z.literal('layer'), feed, substream: z.number().int().min(0).max(2) }).strict(),
   z.object({ type: z.literal('trickle'), target: z.union([z.literal('pub'), feed]), candidate }).strict(),
   // In the room.
   z.object({ type: z.literal('chat'), text: z.string().trim().min(1).max(2_000) }).strict(),

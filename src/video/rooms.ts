@@ -234,6 +234,11 @@ export class RoomService {
     };
   }
 
+  /** How often to hand out fresh TURN credentials (half their lifetime); undefined without TURN. */
+  get iceRefreshMs(): number | undefined {
+    return this.ice.turnUrls.length && this.ice.turnSecret ? (this.ice.turnTtlSeconds * 1000) / 2 : undefined;
+  }
+
   /** 'relay' when every call must go through TURN (set with TURN configured). */
   get iceTransportPolicy(): 'all' | 'relay' {
     return this.ice.policy ?? 'all';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import send from '@fastify/send';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AccessDenied } from '../auth/access.ts';
 import { parseInput as parse } from '../http/input.ts';
@@ -28,8 +28,17 @@ const PROBE = randomBytes(512 * 1024);
 /** The live rooms of this node (a room's members must reach the same node: route by room id). */
 export class LiveRooms {
   private readonly rooms = new Map<string, LiveRoom>();
+  private readonly iceRefresh?: ReturnType<typeof setInterval>;
 
-  constructor(private readonly deps: LiveDeps) {}
+  constructor(private readonly deps: LiveDeps) {
+    // TURN credentials expire: everyone in a room gets fresh ones at half their lifetime, so a
+    // newcomer's connection or an ICE restart late in a long session still gets through.
+    const every = deps.rooms.iceRefreshMs;
+    if (every) {
+      this.iceRefresh = setInterval(() => this.refreshIce(), every);
+      this.iceRefresh.unref();
+    }
+  }
 
   get(room: Room): LiveRoom {
     let live = this.rooms.get(room.id);
@@ -42,6 +51,11 @@ export class LiveRooms {
     return live;
   }
 
+  /** Fresh TURN credentials to everyone in every live room of this node. */
+  refreshIce(): void {
+    for (const r of this.rooms.values()) r.refreshIce();
+  }
+
   /** People waiting in the lobby of the live room for this record (e.g. Appointment/123); 0 when none is open here. */
   waitingFor(ref: string): number {
     for (const r of this.rooms.values()) if (r.room.ref === ref && !r.ended) return r.waiting;
@@ -49,6 +63,7 @@ export class LiveRooms {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.iceRefresh);
     for (const r of this.rooms.values()) await r.close();
     this.rooms.clear();
   }
@@ -112,16 +127,36 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
     await audit.record({ ...actorFields(req.ctx), action: 'video.recordings.list', outcome: 'success', patientIds: patients, detail: { room: room.id, count: items.length } });
     return { items, processing: await recordings.processing(room.id) };
   });
+  // A player fetches one viewing in several byte ranges (start, index, each seek): one audit entry
+  // per person and recording every ten minutes covers them all, without flooding the access log.
+  const viewed = new Map<string, number>();
+  const VIEW_WINDOW_MS = 10 * 60_000;
+  const firstLookIn = (key: string): boolean => {
+    const now = Date.now();
+    for (const [k, at] of viewed) if (now - at > VIEW_WINDOW_MS) viewed.delete(k);
+    if (viewed.has(key)) return false;
+    viewed.set(key, now);
+    return true;
+  };
+  const problem = (reply: FastifyReply, status: number, title: string) => reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status });
   app.get('/api/video/rooms/:id/recordings/:key', watch, async (req: P<{ id: string; key: string }>, reply) => {
     const { room, patients } = await recordingsRoom(req);
     const listed = (await recordings.list(room.id)).find((r) => r.key === req.params.key);
     const file = listed ? await recordings.file(room.id, listed.key) : undefined;
-    if (!listed || !file) return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Không có bản ghi này (no such recording)', status: 404 });
-    await audit.record({ ...actorFields(req.ctx), action: 'video.recordings.read', outcome: 'success', resourceType: 'DocumentReference', resourceId: listed.documentReference.split('/')[1], patientIds: patients, detail: { room: room.id } });
+    if (!listed || !file) return problem(reply, 404, 'Không có bản ghi này (no such recording)');
     // Byte ranges (a player seeking asks for them), ETag and If-Range handled by @fastify/send.
     const sent = await send(req.raw, basename(file.path), { root: dirname(file.path), acceptRanges: true, cacheControl: false, index: false, dotfiles: 'deny' });
-    if (sent.statusCode === 416) return reply.code(416).header('content-range', `bytes */${file.size}`).type('application/problem+json').send({ type: 'about:blank', title: 'Khoảng byte không hợp lệ (range not satisfiable)', status: 416 });
-    if (sent.type !== 'file') return reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Không có bản ghi này (no such recording)', status: 404 });
+    if (sent.statusCode === 416) return problem(reply.header('content-range', `bytes */${file.size}`), 416, 'Khoảng byte không hợp lệ (range not satisfiable)');
+    if (sent.statusCode === 412) return problem(reply, 412, 'Bản ghi đã thay đổi (precondition failed)');
+    if (sent.type !== 'file') {
+      const err = sent.type === 'error' ? sent.metadata.error : undefined;
+      if (sent.statusCode === 404) return problem(reply, 404, 'Không có bản ghi này (no such recording)');
+      req.log.error({ err: err?.message, status: sent.statusCode }, 'recording could not be read');
+      return problem(reply, 500, 'Không đọc được bản ghi (the recording could not be read)');
+    }
+    if (firstLookIn(`${req.ctx.actor.accountId ?? req.ip}:${room.id}:${listed.key}`)) {
+      await audit.record({ ...actorFields(req.ctx), action: 'video.recordings.read', outcome: 'success', resourceType: 'DocumentReference', resourceId: listed.documentReference.split('/')[1], patientIds: patients, detail: { room: room.id } });
+    }
     return reply
       .code(sent.statusCode)
       .headers(sent.headers)

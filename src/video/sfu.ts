@@ -12,7 +12,8 @@ export class SfuPeer {
   /** Our feed in the room; subscribable once its media is up (Janus refuses earlier). */
   feed?: number;
   live = false;
-  private readonly subs = new Map<number, number>();
+  /** Per watched feed: the subscriber handle and the mid of its video stream (for layer choice). */
+  private readonly subs = new Map<number, { handle: number; videoMid?: string }>();
 
   private constructor(
     private readonly session: JanusSession,
@@ -45,35 +46,44 @@ export class SfuPeer {
     const old = this.subs.get(feed);
     if (old !== undefined) await this.unsubscribe(feed);
     const handle = await this.session.attach();
-    this.subs.set(feed, handle);
+    this.subs.set(feed, { handle });
     const e = await this.session.message(handle, { request: 'join', room: this.room, ptype: 'subscriber', streams: [{ feed }] });
     if (!e.jsep) throw new Error('Janus gave no offer for the subscription');
+    const streams = (e.plugindata?.data as { streams?: { type?: string; mid?: string }[] } | undefined)?.streams ?? [];
+    this.subs.set(feed, { handle, videoMid: streams.find((s) => s.type === 'video')?.mid });
     return e.jsep as Jsep;
   }
 
   async start(feed: number, answer: Jsep): Promise<void> {
-    const handle = this.subs.get(feed);
+    const handle = this.subs.get(feed)?.handle;
     if (handle === undefined) throw new Error(`not subscribed to feed ${feed}`);
     await this.session.message(handle, { request: 'start' }, answer);
   }
 
   /** ICE restart of one subscription: Janus sends a fresh offer. */
   async restartSubscription(feed: number): Promise<Jsep> {
-    const handle = this.subs.get(feed);
+    const handle = this.subs.get(feed)?.handle;
     if (handle === undefined) return this.subscribe(feed);
     const e = await this.session.message(handle, { request: 'configure', restart: true });
     if (!e.jsep) throw new Error('Janus gave no offer for the ICE restart');
     return e.jsep as Jsep;
   }
 
+  /** Simulcast: forward this layer of the feed to us (a feed sent in one layer ignores it). */
+  async chooseLayer(feed: number, substream: 0 | 1 | 2): Promise<void> {
+    const sub = this.subs.get(feed);
+    if (sub?.videoMid === undefined) return;
+    await this.session.message(sub.handle, { request: 'configure', streams: [{ mid: sub.videoMid, substream }] });
+  }
+
   async unsubscribe(feed: number): Promise<void> {
-    const handle = this.subs.get(feed);
+    const handle = this.subs.get(feed)?.handle;
     this.subs.delete(feed);
     if (handle !== undefined) await this.session.detach(handle);
   }
 
   async trickle(target: 'pub' | number, candidate: unknown): Promise<void> {
-    const handle = target === 'pub' ? this.publisher : this.subs.get(target);
+    const handle = target === 'pub' ? this.publisher : this.subs.get(target)?.handle;
     if (handle !== undefined) await this.session.trickle(handle, candidate);
   }
 

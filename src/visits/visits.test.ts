@@ -216,6 +216,12 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     expect((await as(neighbour, 'GET', `/api/me/access-log?patientId=${visitDemo.childId}`)).status).toBe(403);
     expect((await as(neighbour, 'GET', `/api/me/consents?patientId=${visitDemo.childId}`)).status).toBe(403);
     expect((await as(neighbour, 'POST', `/api/me/consents/${consent.body.id}/withdraw`, {})).status).toBe(403);
+    // An app the father authorised (a patient-context token for him) reaches his record only.
+    const app = await p.tokenFor('citizen', { patient: demo.ids.patients[0], scope: 'patient/*.read' });
+    const viaApp = await call(p, 'GET', `/api/me/access-log?patientId=${visitDemo.childId}`, undefined, { authorization: `Bearer ${app}` });
+    expect(viaApp.status, viaApp.text).toBe(403);
+    const ownViaApp = await call(p, 'GET', '/api/me/access-log', undefined, { authorization: `Bearer ${app}` });
+    expect(ownViaApp.status, ownViaApp.text).toBe(200);
     const withdrawn = await as(citizen, 'POST', `/api/me/consents/${consent.body.id}/withdraw`, {});
     expect(withdrawn.status, withdrawn.text).toBe(200);
     expect(withdrawn.body.status).toBe('inactive');

@@ -34,10 +34,11 @@ export function RoomPage({ id, invite }: { id: string; invite?: string }) {
   useEffect(() => () => call?.leave(), [call]);
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!info) return <p class="notice">{d.connecting}</p>;
-  if (!call) return <PreCall info={info} onJoin={(stream, cap) => {
+  if (!call) return <PreCall info={info} onJoin={(stream, cap, saver) => {
     const c = new Call(id, invite, stream);
     window.__call = c;
     c.setSendCap(cap);
+    c.setDataSaver(saver);
     c.start();
     setCall(c);
   }} />;
@@ -46,7 +47,7 @@ export function RoomPage({ id, invite }: { id: string; invite?: string }) {
 
 const CAPS: [string, number | null][] = [['', null], ['1000', 1_000_000], ['500', 500_000], ['250', 250_000], ['100', 100_000]];
 
-function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, cap: number | null) => void }) {
+function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, cap: number | null, dataSaver: boolean) => void }) {
   const d = t().video;
   const preview = useRef<HTMLVideoElement>(null);
   const [stream, setStream] = useState<MediaStream>();
@@ -55,6 +56,7 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
   const [kbps, setKbps] = useState<number>();
   const [cap, setCap] = useState<number | null>(null);
   const [hd, setHd] = useState(false);
+  const [saver, setSaver] = useState(false);
   const joined = useRef(false);
   useEffect(() => {
     let stop = false;
@@ -135,10 +137,15 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
             <option value="720">{d.res720}</option>
           </select>
         </label>
+        {info.mode === 'sfu' && (
+          <label class="check">
+            <input type="checkbox" checked={saver} onChange={(e) => setSaver((e.target as HTMLInputElement).checked)} /> {d.dataSaver}
+          </label>
+        )}
         <button class="primary" disabled={!stream} onClick={() => {
             if (!stream) return;
             joined.current = true;
-            onJoin(stream, cap);
+            onJoin(stream, cap, saver);
           }}>
           {d.join}
         </button>
@@ -256,6 +263,11 @@ function InCall({ call }: { call: Call }) {
         )}
         <button aria-pressed={call.hand.value} onClick={() => call.raiseHand(!call.hand.value)}>{call.hand.value ? d.lowerHand : d.hand}</button>
         <button onClick={() => setLayout(layout === 'grid' ? 'speaker' : 'grid')}>{layout === 'grid' ? d.speakerView : d.grid}</button>
+        {room?.mode === 'sfu' && (
+          <button aria-pressed={call.dataSaver.value} title={d.dataSaver} onClick={() => call.setDataSaver(!call.dataSaver.value)}>
+            {d.dataSaverOn}: {call.dataSaver.value ? d.on : d.off}
+          </button>
+        )}
         <button aria-pressed={panel === 'chat'} onClick={() => setPanel(panel === 'chat' ? 'none' : 'chat')}>{d.chat}</button>
         <button aria-pressed={panel === 'people'} onClick={() => setPanel(panel === 'people' ? 'none' : 'people')}>
           {d.people} ({others.length + 1}){lobby.length > 0 && me?.host ? ` · ${d.lobby}: ${lobby.length}` : ''}

@@ -6,7 +6,7 @@
 import { signal } from '@preact/signals';
 import type { PublicMember } from '../../../src/video/protocol.ts';
 import { MeshPeer, SfuPublisher, SfuSubscription, healthy, type MediaLink } from './peers.ts';
-import { floorFor, inbound, mediaPath, receiveQuality, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
+import { activeLayers, floorFor, inbound, LayerChooser, mediaPath, receiveQuality, SIMULCAST_MIN_SEND, TOP_LAYER, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
 import { Signalling, type LinkState, type ServerMessage } from './signalling.ts';
 
 /** What the server tells of each participant (shared with the signalling server). */
@@ -44,6 +44,8 @@ export class Call {
   readonly screenOn = signal(false);
   readonly hand = signal(false);
   readonly notice = signal<string | undefined>(undefined);
+  /** Data saver: other people's video in the smallest simulcast layer (SFU sessions). */
+  readonly dataSaver = signal(false);
 
   private readonly sig: Signalling;
   /** ICE servers (TURN credentials expire: renewed with every welcome) and the transport policy. */
@@ -56,6 +58,8 @@ export class Call {
   private readonly governor = new SendLevelGovernor();
   private sendCap: number | null = null;
   private readonly samples = new Map<string, InboundSample>();
+  /** Per watched feed: the layer chooser and the layer last asked of the server. */
+  private readonly layers = new Map<number, { chooser: LayerChooser; asked: number }>();
   private monitor?: ReturnType<typeof setInterval>;
   private pinger?: ReturnType<typeof setInterval>;
   /** When media last (re)started: the bandwidth estimate is not trusted just after. */
@@ -129,6 +133,11 @@ export class Call {
         const peer = this.meshPeer(m.from);
         return peer?.onSignal(m.data);
       }
+      case 'ice':
+        // Fresh TURN credentials: for the connections to come and for ICE restarts of these.
+        this.ice = { ...this.ice, iceServers: m.iceServers };
+        this.updateIceServers();
+        return;
       case 'pub-answer':
         return this.publisher?.onAnswer(m.jsep);
       case 'sub-offer': {
@@ -137,7 +146,10 @@ export class Call {
           sub = new SfuSubscription(m.feed, m.member, this.ice, (x) => this.sig.send(x), (s) => this.addStream(m.member, s));
           this.subs.set(m.feed, sub);
         }
-        return sub.onOffer(m.jsep);
+        await sub.onOffer(m.jsep);
+        this.layers.delete(m.feed); // a new subscription starts at the full layer
+        if (this.dataSaver.value) this.chooseLayer(m.feed, 'unknown');
+        return;
       }
       case 'sub-failed': {
         const sub = this.subs.get(m.feed);
@@ -206,6 +218,7 @@ export class Call {
   private closeSub(feed: number, sub: SfuSubscription): void {
     sub.close();
     this.subs.delete(feed);
+    this.layers.delete(feed);
     this.removeStream(sub.memberId);
   }
 
@@ -242,7 +255,8 @@ export class Call {
   private async enterMedia(): Promise<void> {
     this.mediaSince = performance.now();
     if (this.room.value?.mode === 'sfu' && !this.publisher) {
-      this.publisher = new SfuPublisher(this.ice, { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local }, (x) => this.sig.send(x));
+      const simulcast = this.sendCap === null || this.sendCap >= SIMULCAST_MIN_SEND;
+      this.publisher = new SfuPublisher(this.ice, { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local }, (x) => this.sig.send(x), simulcast);
       await this.publisher.offer();
       void this.applySendLevel();
     }
@@ -253,6 +267,15 @@ export class Call {
   private afterResume(): void {
     this.mediaSince = performance.now();
     // Fresh TURN credentials first: an ICE restart after a long call must not use expired ones.
+    this.updateIceServers();
+    this.state.value = this.members.value.find((x) => x.id === this.me.value?.id)?.state === 'lobby' ? 'lobby' : 'in';
+    for (const p of this.mesh.values()) if (!healthy(p.pc)) p.restartIce();
+    if (this.publisher && !healthy(this.publisher.pc)) this.publisher.restartIce();
+    for (const s of this.subs.values()) if (!healthy(s.pc)) s.restartIce();
+    this.setMembers(this.members.value);
+  }
+
+  private updateIceServers(): void {
     for (const link of this.links()) {
       try {
         link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.ice.iceServers });
@@ -260,11 +283,6 @@ export class Call {
         // A closed connection: it is replaced, not restarted.
       }
     }
-    this.state.value = this.members.value.find((x) => x.id === this.me.value?.id)?.state === 'lobby' ? 'lobby' : 'in';
-    for (const p of this.mesh.values()) if (!healthy(p.pc)) p.restartIce();
-    if (this.publisher && !healthy(this.publisher.pc)) this.publisher.restartIce();
-    for (const s of this.subs.values()) if (!healthy(s.pc)) s.restartIce();
-    this.setMembers(this.members.value);
   }
 
   private links(): MediaLink[] {
@@ -281,6 +299,16 @@ export class Call {
       if (sender.track !== track) await sender.replaceTrack(track).catch(() => undefined);
       const params = sender.getParameters();
       if (!params.encodings?.length) continue;
+      if (params.encodings.length > 1) {
+        // Simulcast: keep the layers the limit pays for; each keeps its own size and rate.
+        const on = activeLayers(level, this.sendCap);
+        params.encodings.forEach((e, i) => {
+          e.active = on[i] ?? true;
+          e.maxFramerate = level === 'low' ? 15 : 30;
+        });
+        await sender.setParameters(params).catch(() => undefined);
+        continue;
+      }
       const enc = params.encodings[0];
       enc.scaleResolutionDownBy = level === 'low' && !this.screenTrack ? 2 : 1;
       enc.maxFramerate = level === 'low' ? 15 : 30;
@@ -289,6 +317,22 @@ export class Call {
       else enc.maxBitrate = cap;
       await sender.setParameters(params).catch(() => undefined);
     }
+  }
+
+  /** Asks the server for the layer of this feed the chooser wants, when it differs from the last ask. */
+  private chooseLayer(feed: number, quality: Quality): void {
+    let l = this.layers.get(feed);
+    if (!l) this.layers.set(feed, (l = { chooser: new LayerChooser(), asked: TOP_LAYER }));
+    const want = l.chooser.update(quality, this.dataSaver.value);
+    if (want === l.asked) return;
+    l.asked = want;
+    this.sig.send({ type: 'layer', feed, substream: want });
+  }
+
+  /** Data saver on or off: applies to every feed at once. */
+  setDataSaver(on: boolean): void {
+    this.dataSaver.value = on;
+    for (const feed of this.subs.keys()) this.chooseLayer(feed, 'unknown');
   }
 
   /** The user's own limit on what this device sends (bit/s), e.g. on a metered 3G link. */
@@ -311,6 +355,7 @@ export class Call {
     }
     this.quality.value = q;
     if (loudest) this.speaker.value = loudest.id;
+    for (const [feed, sub] of this.subs) if (q[sub.memberId]) this.chooseLayer(feed, q[sub.memberId]);
     const warm = this.mediaSince !== undefined && performance.now() - this.mediaSince > WARM_UP_MS;
     const uplink = await uplinkEstimate(this.links().filter((l) => !(l instanceof SfuSubscription)).map((l) => l.pc), this.sendCap);
     const before = this.sendLevel.value;

@@ -4,6 +4,7 @@
  * connection fails. SFU: one publishing connection to Janus and one receiving connection per
  * feed; Janus offers the feeds, we answer.
  */
+import { SIMULCAST_LAYERS } from './quality.ts';
 
 export type Send = (msg: Record<string, unknown>) => void;
 
@@ -122,10 +123,12 @@ export class SfuPublisher implements MediaLink {
     rtc: RTCConfiguration,
     tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; stream: MediaStream },
     private readonly send: Send,
+    /** Send three layers (see SIMULCAST_LAYERS) so each viewer gets the size their link carries. */
+    readonly simulcast = false,
   ) {
     this.pc = new RTCPeerConnection(rtc);
     this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendonly', streams: [tracks.stream] });
-    this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendonly', streams: [tracks.stream] });
+    this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendonly', streams: [tracks.stream], ...(simulcast ? { sendEncodings: SIMULCAST_LAYERS.map((x) => ({ ...x })) } : {}) });
     this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: 'pub', candidate: e.candidate ? e.candidate.toJSON() : null });
     watchIce(this.pc, () => this.restartIce());
   }

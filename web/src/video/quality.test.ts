@@ -1,6 +1,6 @@
 /** The send-level governor: steps down on a sustained low estimate, back up only when clearly better. */
 import { describe, expect, it } from 'vitest';
-import { floorFor, receiveQuality, SendLevelGovernor, type InboundSample } from './quality.ts';
+import { activeLayers, floorFor, LayerChooser, receiveQuality, SendLevelGovernor, type InboundSample } from './quality.ts';
 
 describe('send level', () => {
   it('falls to low resolution, then audio only, after two low samples in a row; ignores a single dip', () => {
@@ -44,5 +44,29 @@ describe('receive quality', () => {
     expect(receiveQuality(a, s({ framesDecoded: 150, videoPackets: 400, videoLost: 4, audioPackets: 150, rtt: 0.02 }), true)).toBe('fair');
     expect(receiveQuality(a, s({ framesDecoded: 150, videoPackets: 400, videoLost: 20, audioPackets: 150, rtt: 0.02 }), true)).toBe('poor');
     expect(receiveQuality(a, s({ framesDecoded: 100, videoPackets: 300, audioPackets: 150, rtt: 0.4 }), false)).toBe('fair');
+  });
+});
+
+describe('simulcast layers', () => {
+  it('a viewer steps down after two poor samples, up only after ten good ones, and data saver takes the smallest', () => {
+    const c = new LayerChooser();
+    expect(c.update('poor', false)).toBe(2);
+    expect(c.update('poor', false)).toBe(1);
+    expect(c.update('fair', false)).toBe(1);
+    expect(c.update('poor', false)).toBe(1);
+    expect(c.update('poor', false)).toBe(0);
+    expect(c.update('poor', false)).toBe(0);
+    for (let i = 0; i < 9; i++) expect(c.update('good', false)).toBe(0);
+    expect(c.update('good', false)).toBe(1);
+    expect(c.update('good', true)).toBe(0);
+    expect(c.update('good', false)).toBe(2);
+  });
+
+  it('a sender keeps the layers its limit pays for, drops the full one at the low level, and always keeps the smallest', () => {
+    expect(activeLayers('full', null)).toEqual([true, true, true]);
+    expect(activeLayers('low', null)).toEqual([false, true, true]);
+    expect(activeLayers('full', 500_000)).toEqual([false, true, true]);
+    expect(activeLayers('full', 1_400_000)).toEqual([true, true, true]);
+    expect(activeLayers('full', 100_000)).toEqual([false, false, true]);
   });
 });

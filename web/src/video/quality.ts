@@ -139,3 +139,71 @@ export class SendLevelGovernor {
     this.high = 0;
   }
 }
+
+/**
+ * Simulcast through the SFU: each publisher sends three layers ('h' full, 'm' half, 'l' quarter
+ * size) and Janus forwards to each viewer the one that viewer asked for. Only for publishers
+ * whose own link allows it (without a send limit, or one of at least this much).
+ */
+export const SIMULCAST_MIN_SEND = 500_000;
+export const SIMULCAST_LAYERS: RTCRtpEncodingParameters[] = [
+  { rid: 'h', maxBitrate: 900_000 },
+  { rid: 'm', maxBitrate: 300_000, scaleResolutionDownBy: 2 },
+  { rid: 'l', maxBitrate: 100_000, scaleResolutionDownBy: 4 },
+];
+/** Janus numbers the layers from the smallest (0) to the full picture (2). */
+export type Layer = 0 | 1 | 2;
+export const TOP_LAYER: Layer = 2;
+
+/**
+ * Which layer of one publisher a viewer asks for: the smallest with data saver on (the full one
+ * again when it is turned off); otherwise one
+ * step down after two poor samples in a row, and one step up after ten good ones (about 20 s:
+ * a viewer on a weak island link should not flap between sizes).
+ */
+export class LayerChooser {
+  layer: Layer = TOP_LAYER;
+  private poor = 0;
+  private good = 0;
+  private saving = false;
+
+  update(quality: Quality, dataSaver: boolean): Layer {
+    if (dataSaver || this.saving) {
+      // Data saver on: the smallest; turned off: straight back to the full picture.
+      this.poor = this.good = 0;
+      this.saving = dataSaver;
+      return (this.layer = dataSaver ? 0 : TOP_LAYER);
+    }
+    if (quality === 'poor') {
+      this.good = 0;
+      if (++this.poor >= 2 && this.layer > 0) {
+        this.layer = (this.layer - 1) as Layer;
+        this.poor = 0;
+      }
+    } else if (quality === 'good') {
+      this.poor = 0;
+      if (++this.good >= 10 && this.layer < TOP_LAYER) {
+        this.layer = (this.layer + 1) as Layer;
+        this.good = 0;
+      }
+    } else {
+      this.poor = this.good = 0;
+    }
+    return this.layer;
+  }
+}
+
+/**
+ * Which simulcast layers to keep sending: none of them above the person's own send limit (after
+ * room for audio), and not the full one at the low send level. The smallest always stays on.
+ */
+export function activeLayers(level: SendLevel, cap: number | null): boolean[] {
+  let budget = cap === null ? Infinity : cap - 40_000;
+  return SIMULCAST_LAYERS.map((_, i, all) => all[all.length - 1 - i])
+    .map((enc, i) => {
+      const on = i === 0 || ((enc.maxBitrate ?? 0) <= budget && !(level === 'low' && enc.rid === 'h'));
+      if (on) budget -= enc.maxBitrate ?? 0;
+      return on;
+    })
+    .reverse();
+}
