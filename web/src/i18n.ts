@@ -79,7 +79,7 @@ const vi = {
   reason: 'Lý do',
   you: 'bạn',
   emergency: 'khẩn cấp',
-  // Exact actions first; an unlisted one is named by its area (the part before the first dot).
+  // Exact actions first; an unlisted one is named by its area (the part before the first dot) and its code.
   actions: {
     read: 'Xem', search: 'Tìm kiếm', create: 'Tạo mới', update: 'Cập nhật', delete: 'Xóa', export: 'Xuất dữ liệu', denied: 'Bị từ chối', 'break-glass': 'Mở khẩn cấp',
     'access-log.read': 'Xem nhật ký truy cập', 'visit.book': 'Đặt lịch khám từ xa', 'visit.cancel': 'Hủy lịch khám', 'visit.reschedule': 'Đổi giờ khám', 'visit.complete': 'Ghi kết quả khám',

@@ -41,7 +41,7 @@ export function AuditTable({ items, showPatients }: { items: AuditItem[]; showPa
                 {a.roleLabel && <span class="meta"> · {a.roleLabel[lang.value]}</span>}
               </td>
               <td>
-                {d.actions[a.action] ?? d.actions[a.action.split('.')[0]] ?? a.action}
+                {d.actions[a.action] ?? (d.actions[a.action.split('.')[0]] ? `${d.actions[a.action.split('.')[0]]} · ${a.action}` : a.action)}
                 {a.resource && <span class="meta"> {a.resource.split('/')[0]}</span>}
                 {a.outcome !== 'success' && <span class="meta"> ({a.outcome})</span>}
                 {showPatients && a.patients?.length ? <span class="meta"> · {a.patients.length} người bệnh</span> : null}
