@@ -3,7 +3,7 @@
  * a 6-party session through a Janus the platform starts, screen share, a network drop with
  * reconnection, and the fall-back to audio-only under a 100 kbit/s send limit.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as pathJoin } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -25,7 +25,9 @@ describe('video calls in the browser', () => {
   const staff: Staff[] = [];
   beforeAll(async () => {
     dataDir = mkdtempSync(pathJoin(tmpdir(), 'cauyte-video-'));
-    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir });
+    // The server's log goes next to Janus's, for whoever reads a failed run (recording errors are logged there).
+    mkdirSync('test-results', { recursive: true });
+    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, createWriteStream('test-results/video-server.log'));
     demo = await seedDemo(p.fhir, 4);
     base = await p.listen();
     browser = await launchBrowser({ media: true });
@@ -186,7 +188,12 @@ describe('video calls in the browser', () => {
     // Segment 1: stopped by the host; the server makes both files playable in the background.
     await recordFor(5000);
     await pa.getByRole('button', { name: 'Dừng ghi hình' }).click();
-    await expect.poll(async () => { const l = await listed(); return l.processing ? -1 : l.items.length; }, { timeout: 60_000, interval: 500 }).toBe(2);
+    await expect
+      .poll(async () => { const l = await listed(); return l.processing ? -1 : l.items.length; }, { timeout: 60_000, interval: 500 })
+      .toBe(2)
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\nserver log: ${readFileSync('test-results/video-server.log', 'utf8').slice(-3000)}\nfiles: ${readdirSync(pathJoin(dataDir, 'recordings', roomId)).join(', ')}`);
+      });
     const first = (await listed()).items;
     expect(first.map((r) => r.name).sort()).toEqual([a.name, b.name].sort());
     for (const r of first) {

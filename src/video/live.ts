@@ -521,15 +521,22 @@ export class LiveRoom {
     return out;
   }
 
-  /** In the background: the call goes on (or ends) while the files are processed. */
+  /**
+   * In the background: the call goes on (or ends) while the files are processed. Tried three times
+   * (Janus may still be closing a dump); what still fails stays on disk for the next start.
+   */
   private async archiveRecordings(): Promise<void> {
     if (!this.deps.recordings) return;
-    try {
-      const a = await this.loadAppointment();
-      const patient = a?.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor?.reference;
-      await this.deps.recordings.archive(this.room.id, { patient, related: this.room.ref ?? undefined });
-    } catch (err) {
-      this.deps.log?.warn({ room: this.room.id, err: (err as Error).message }, 'recording could not be archived');
+    for (const [attempt, wait] of [0, 2_000, 5_000].entries()) {
+      if (wait) await new Promise((r) => setTimeout(r, wait));
+      try {
+        const a = await this.loadAppointment();
+        const patient = a?.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor?.reference;
+        await this.deps.recordings.archive(this.room.id, { patient, related: this.room.ref ?? undefined });
+        return;
+      } catch (err) {
+        this.deps.log?.warn({ room: this.room.id, attempt: attempt + 1, err: (err as Error).message }, 'recording could not be archived');
+      }
     }
   }
 

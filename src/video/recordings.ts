@@ -18,7 +18,10 @@ import type { Appointment, DocumentReference } from '@medplum/fhirtypes';
 import type { FhirService } from '../fhir/service.ts';
 import type { RoomService } from './rooms.ts';
 
-const run = promisify(execFile);
+const execFileP = promisify(execFile);
+/** A tool that hangs (a damaged dump) must not hold the room's queue forever: killed after 5 minutes. */
+const TOOL_TIMEOUT_MS = 5 * 60_000;
+const run = (file: string, args: string[]) => execFileP(file, args, { timeout: TOOL_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 });
 
 export const RECORDING_TOOLS = { ppRec: '/usr/bin/janus-pp-rec', ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe' };
 export const RECORDING_ID_SYSTEM = 'urn:cauyte:video-recording';
