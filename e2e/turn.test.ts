@@ -1,13 +1,14 @@
 /**
  * Calls through TURN: a real coturn (Debian `coturn`) on loopback with the REST shared secret, and
- * the platform set to relay every call (CAUYTE_ICE_POLICY=relay). Both Chromium pages must decode
- * each other over relayed candidates, which proves the time-limited credentials the server hands
- * out are accepted by coturn — the path a commune station behind a strict NAT depends on.
+ * the platform set to relay every call (CAUYTE_ICE_POLICY=relay). Peer-to-peer and through Janus,
+ * both Chromium pages must decode each other over relayed candidates, which proves the
+ * time-limited credentials the server hands out (and their renewal) are accepted by coturn — the
+ * path a commune station behind a strict NAT depends on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join as pathJoin } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,11 +19,22 @@ import { contextFor, join, makeStaff, myId, waitDecodingAll, type Staff } from '
 
 const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
 
-/** Starts coturn on 127.0.0.1 and resolves once its UDP listener is open. */
+/**
+ * The address Janus's ICE uses on this machine: libnice leaves loopback out, so Janus offers the
+ * host's own interface address. The relay must reach it, so coturn relays from there (all traffic
+ * stays inside this machine; the browsers still talk to coturn on 127.0.0.1 only).
+ */
+function hostAddress(): string {
+  const found = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  if (!found) throw new Error('no non-loopback IPv4 interface: Janus has no ICE address to relay to');
+  return found.address;
+}
+
+/** Starts coturn listening on 127.0.0.1 and resolves once its UDP listener is open. */
 async function startCoturn(port: number, secret: string, logFile: string): Promise<ChildProcess> {
   if (!existsSync(TURNSERVER)) throw new Error(`${TURNSERVER} not found: install the Debian package coturn (apt-get install coturn)`);
   const child = spawn(TURNSERVER, [
-    '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`, '--min-port=49200', '--max-port=49400',
+    '-n', '--listening-ip=127.0.0.1', `--relay-ip=${hostAddress()}`, `--listening-port=${port}`, '--min-port=49200', '--max-port=49400',
     '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=cauyte.test', '--fingerprint',
     '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers', '--no-software-attribute', `--log-file=${logFile}`, '--simple-log', '--no-stdout-log', '--verbose',
   ], { stdio: 'ignore' });
@@ -50,7 +62,7 @@ describe('video through a TURN relay (coturn)', () => {
     const secret = randomBytes(24).toString('hex');
     const port = await freePort();
     coturn = await startCoturn(port, secret, pathJoin(dir, 'turn.log'));
-    p = await startTestPlatform('pglite', { TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: secret, CAUYTE_ICE_POLICY: 'relay' });
+    p = await startTestPlatform('pglite', { TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: secret, CAUYTE_ICE_POLICY: 'relay', CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dir });
     demo = await seedDemo(p.fhir, 2);
     base = await p.listen();
     browser = await launchBrowser({ media: true });
@@ -60,18 +72,27 @@ describe('video through a TURN relay (coturn)', () => {
     await browser?.close();
     await p?.close();
     coturn?.kill();
+    // Both logs next to the screenshots, for whoever reads a failed run.
+    mkdirSync('test-results', { recursive: true });
+    for (const [from, to] of [[pathJoin(dir, 'turn.log'), 'turn.log'], [pathJoin(dir, 'janus', 'janus.log'), 'janus-turn.log']]) if (existsSync(from)) copyFileSync(from, pathJoin('test-results', to));
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('1:1 call with relay-only ICE: both pages decode each other through coturn with the server-issued credentials', async () => {
-    const room = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Gọi qua TURN', invitePractitionerIds: [staff[1].practitionerId] }, { ...staff[0].headers, 'content-type': 'application/json' });
+  async function callOf(large: boolean): Promise<Page[]> {
+    const room = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Gọi qua TURN', invitePractitionerIds: [staff[1].practitionerId], large }, { ...staff[0].headers, 'content-type': 'application/json' });
     expect(room.status, room.text).toBe(201);
+    expect(room.body.mode).toBe(large ? 'sfu' : 'mesh');
     const pages: Page[] = [];
     for (const s of staff) {
       const page = await (await contextFor(browser, base, s)).newPage();
       await join(page, `${base}/call/${room.body.id}`);
       pages.push(page);
     }
+    return pages;
+  }
+
+  it('1:1 call with relay-only ICE: both pages decode each other through coturn with the server-issued credentials', async () => {
+    const pages = await callOf(false);
     const [a, b] = pages;
     const [ida, idb] = [await myId(a), await myId(b)];
     expect((await waitDecodingAll(a, [idb]))[idb].framesDecoded).toBeGreaterThan(0);
@@ -94,6 +115,19 @@ describe('video through a TURN relay (coturn)', () => {
     p.live.refreshIce();
     await expect.poll(usernames).not.toEqual(first);
     expect(Number((await usernames())[0]!.split(':')[0])).toBeGreaterThan(Number(first[0]!.split(':')[0]));
+    for (const page of pages) await page.context().close();
+  }, 90_000);
+
+  it('a session through Janus with relay-only ICE: publishing and subscribing both go through coturn', async () => {
+    const pages = await callOf(true);
+    const [a, b] = pages;
+    const [ida, idb] = [await myId(a), await myId(b)];
+    expect((await waitDecodingAll(a, [idb]))[idb].framesDecoded).toBeGreaterThan(0);
+    expect((await waitDecodingAll(b, [ida]))[ida].framesDecoded).toBeGreaterThan(0);
+    for (const page of pages) {
+      const links = await page.evaluate(async () => window.__call!.report());
+      expect(links.map((l) => [l.kind, l.path?.local])).toEqual([['publish', 'relay'], ['subscribe', 'relay']]);
+    }
     for (const page of pages) await page.context().close();
   }, 90_000);
 });
