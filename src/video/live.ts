@@ -506,6 +506,9 @@ export class LiveRoom {
       // Janus names its files by feed: note who is who before it starts writing.
       if (state === 'on') await this.deps.recordings?.remember(this.room.id, this.recordedFeeds());
       await this.deps.rooms.instanceFor(this.room).setRecording(this.room.janus_room, this.deps.rooms.roomSecret(this.room.id), state === 'on');
+      // A simulcast recording starts with the next keyframe (Janus records the best layer): ask
+      // every publisher for one now, or the first seconds (a short recording: all of it) lack video.
+      if (state === 'on') for (const m of this.members.values()) await m.sfu?.requestKeyframe();
       if (wasOn) void this.archiveRecordings();
     }
     this.broadcast({ type: 'recording', recording: this.recording });

@@ -226,7 +226,10 @@ export class RecordingArchive {
   }
 
   private async depacketise(mjr: string, target: string): Promise<Depacketised | undefined> {
-    const header = JSON.parse((await run(this.tools.ppRec, ['-j', '-d', '0', mjr])).stdout) as { u?: number; s?: number };
+    // Janus writes a dump's header with its first packet: no header, no media in it.
+    const json = (await run(this.tools.ppRec, ['-j', '-d', '0', mjr])).stdout.trim();
+    if (!json) return undefined;
+    const header = JSON.parse(json) as { u?: number; s?: number };
     await run(this.tools.ppRec, ['-d', '0', mjr, target]).catch(() => undefined);
     if (!existsSync(target) || (await stat(target)).size === 0) return undefined;
     return { file: target, firstPacketMicros: header.u ?? header.s ?? 0 };
