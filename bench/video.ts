@@ -41,21 +41,26 @@ function cpuSeconds(match: (cmd: string) => boolean): number {
   return total;
 }
 
-/** Frames sent per second by this page's publisher and decoded per second per subscription. */
+/**
+ * Frames sent per second by this page's publisher and decoded per second per subscription. With
+ * simulcast each layer is its own outbound stream and a viewer gets one of them: "sent" is the
+ * busiest layer's rate, not their sum.
+ */
 async function rates(page: Page, ms: number): Promise<{ sent: number; decoded: number[] }> {
   const sentNow = () => page.evaluate(async () => {
     const c = window.__call as unknown as { publisher?: { pc: RTCPeerConnection } };
-    let n = 0;
-    if (!c.publisher) return 0;
+    const perLayer: Record<string, number> = {};
+    if (!c.publisher) return perLayer;
     (await c.publisher.pc.getStats()).forEach((r: any) => {
-      if (r.type === 'outbound-rtp' && r.kind === 'video') n += r.framesSent ?? 0;
+      if (r.type === 'outbound-rtp' && r.kind === 'video') perLayer[r.rid ?? '-'] = r.framesSent ?? 0;
     });
-    return n;
+    return perLayer;
   });
   const [s0, d0] = [await sentNow(), await decoded(page)];
   await page.waitForTimeout(ms);
   const [s1, d1] = [await sentNow(), await decoded(page)];
-  return { sent: ((s1 - s0) * 1000) / ms, decoded: Object.keys(d1).map((k) => ((d1[k].framesDecoded - (d0[k]?.framesDecoded ?? 0)) * 1000) / ms) };
+  const sent = Math.max(0, ...Object.keys(s1).map((rid) => s1[rid] - (s0[rid] ?? 0)));
+  return { sent: (sent * 1000) / ms, decoded: Object.keys(d1).map((k) => ((d1[k].framesDecoded - (d0[k]?.framesDecoded ?? 0)) * 1000) / ms) };
 }
 
 export async function benchVideo(opts: { joins: number; maxPublishers: number; log: (m: string) => void }): Promise<VideoResult> {

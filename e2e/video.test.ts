@@ -204,8 +204,10 @@ describe('video calls in the browser', () => {
       writeFileSync(file, Buffer.from(await res.arrayBuffer()));
       const probe = JSON.parse(execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width:format=duration', '-of', 'json', file], { encoding: 'utf8' })) as { streams: { codec_name: string; width?: number }[]; format: { duration: string } };
       expect(probe.streams.map((x) => x.codec_name).sort()).toEqual(['opus', 'vp8']);
-      // The full picture is recorded, not a small simulcast layer.
-      expect(probe.streams.find((x) => x.codec_name === 'vp8')?.width).toBe(640);
+      // The full picture is recorded (Janus records the best layer it has, from its next keyframe;
+      // it may start on a smaller one while the sender's bandwidth estimate still ramps up).
+      const widths = execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width', '-of', 'csv=p=0', file], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+      expect(Math.max(...widths)).toBe(640);
       expect(Number(probe.format.duration)).toBeGreaterThan(3);
       // A player seeking asks for byte ranges: it gets exactly those bytes.
       const whole = readFileSync(file);

@@ -47,7 +47,7 @@ export class JanusInstance {
     try {
       const handle = await s.attach();
       const r = await s.message(handle, {
-        request: 'create', room, publishers, secret, bitrate: 512_000, bitrate_cap: true, fir_freq: 10, videocodec: 'vp8', audiocodec: 'opus',
+        request: 'create', room, publishers, secret, bitrate: 1_400_000, bitrate_cap: true, fir_freq: 10, videocodec: 'vp8', audiocodec: 'opus',
         notify_joining: true, is_private: true, permanent: false, audiolevel_event: true, ...(recDir ? { rec_dir: recDir } : {}),
       });
       const data = r.plugindata?.data as { videoroom?: string; error?: string; error_code?: number } | undefined;
