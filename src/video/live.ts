@@ -506,12 +506,24 @@ export class LiveRoom {
       // Janus names its files by feed: note who is who before it starts writing.
       if (state === 'on') await this.deps.recordings?.remember(this.room.id, this.recordedFeeds());
       await this.deps.rooms.instanceFor(this.room).setRecording(this.room.janus_room, this.deps.rooms.roomSecret(this.room.id), state === 'on');
-      // A simulcast recording starts with the next keyframe (Janus records the best layer): ask
-      // every publisher for one now, or the first seconds (a short recording: all of it) lack video.
-      if (state === 'on') for (const m of this.members.values()) await m.sfu?.requestKeyframe();
+      if (state === 'on') void this.keyframesForRecording();
       if (wasOn) void this.archiveRecordings();
     }
     this.broadcast({ type: 'recording', recording: this.recording });
+  }
+
+  /**
+   * A simulcast recording starts at a keyframe of the layer Janus records (the best one arriving;
+   * it falls back to a smaller one within a moment when the full one is not sent yet, and then needs
+   * that layer's keyframe). Janus asks publishers for keyframes only every 10 s, which a short
+   * recording may never see: ask every publisher now and a few times while the layers settle.
+   */
+  private async keyframesForRecording(): Promise<void> {
+    for (const wait of [0, 700, 1_500, 3_000]) {
+      if (wait) await new Promise((r) => setTimeout(r, wait));
+      if (this.recording.state !== 'on') return;
+      for (const m of this.members.values()) await m.sfu?.requestKeyframe();
+    }
   }
 
   private recordedFeeds(): { feed: number; name: string; reference?: string }[] {
