@@ -211,6 +211,10 @@ describe.each(DB_KINDS)('FHIR search on %s', (kind) => {
       ['Patient?_cursor=abc', /cursor/],
       ['Patient?general-practitioner.name=x', /Chained/],
       ['Patient?name=', /Empty value/],
+      // Names of JavaScript's object internals are unknown parameters like any other (found by the fuzzer).
+      ['Observation?toString=NaN', /toString/],
+      ['Observation?constructor=1', /constructor/],
+      ['Observation?__proto__=1', /__proto__/],
     ] as const) {
       const res = await call(p, 'GET', `/fhir/R4/${q}`);
       expect(res.status, q).toBe(400);

@@ -342,7 +342,8 @@ export class FhirService {
 }
 
 export function toQueryParams(query: URLSearchParams): QueryParams {
-  const out: QueryParams = {};
+  // No prototype: a parameter named toString, constructor or __proto__ is just an unknown parameter.
+  const out: QueryParams = Object.create(null) as QueryParams;
   for (const [k, v] of query) (out[k] ??= []).push(v);
   return out;
 }
