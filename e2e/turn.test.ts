@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, freePort, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
-import { contextFor, join, makeStaff, myId, waitDecodingAll, type Staff } from '../src/testing/video.ts';
+import { contextFor, join, makeStaff, myId, waitDecodingAll, type Decoded, type Staff } from '../src/testing/video.ts';
 
 const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
 
@@ -78,7 +78,7 @@ describe('video through a TURN relay (coturn)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function callOf(large: boolean): Promise<Page[]> {
+  async function callOf(large: boolean): Promise<{ pages: Page[]; ids: string[]; got: Decoded[] }> {
     const room = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Gọi qua TURN', invitePractitionerIds: [staff[1].practitionerId], large }, { ...staff[0].headers, 'content-type': 'application/json' });
     expect(room.status, room.text).toBe(201);
     expect(room.body.mode).toBe(large ? 'sfu' : 'mesh');
@@ -88,20 +88,22 @@ describe('video through a TURN relay (coturn)', () => {
       await join(page, `${base}/call/${room.body.id}`);
       pages.push(page);
     }
-    return pages;
+    // Both in, each decoding the other.
+    const ids = [await myId(pages[0]), await myId(pages[1])];
+    const got = [await waitDecodingAll(pages[0], [ids[1]]), await waitDecodingAll(pages[1], [ids[0]])];
+    return { pages, ids, got };
   }
 
+  /** Each connection of this page: its kind and the candidate types of the pair in use. */
+  const links = (page: Page) => page.evaluate(async () => window.__call!.report());
+
   it('1:1 call with relay-only ICE: both pages decode each other through coturn with the server-issued credentials', async () => {
-    const pages = await callOf(false);
-    const [a, b] = pages;
-    const [ida, idb] = [await myId(a), await myId(b)];
-    expect((await waitDecodingAll(a, [idb]))[idb].framesDecoded).toBeGreaterThan(0);
-    expect((await waitDecodingAll(b, [ida]))[ida].audioPackets).toBeGreaterThan(0);
+    const { pages, ids: [ida, idb], got } = await callOf(false);
+    const [a] = pages;
+    expect(got[0][idb].framesDecoded).toBeGreaterThan(0);
+    expect(got[1][ida].audioPackets).toBeGreaterThan(0);
     // The pair in use is relayed on both ends.
-    for (const page of pages) {
-      const links = await page.evaluate(async () => window.__call!.report());
-      expect(links.map((l) => l.path)).toEqual([{ local: 'relay', remote: 'relay' }]);
-    }
+    for (const page of pages) expect((await links(page)).map((l) => l.path)).toEqual([{ local: 'relay', remote: 'relay' }]);
     // coturn saw allocations under the REST usernames the server issued: "<expiry>:<member id>".
     const log = readFileSync(pathJoin(dir, 'turn.log'), 'utf8');
     for (const id of [ida, idb]) expect(log).toMatch(new RegExp(`\\d{10}:${id}`));
@@ -119,15 +121,10 @@ describe('video through a TURN relay (coturn)', () => {
   }, 90_000);
 
   it('a session through Janus with relay-only ICE: publishing and subscribing both go through coturn', async () => {
-    const pages = await callOf(true);
-    const [a, b] = pages;
-    const [ida, idb] = [await myId(a), await myId(b)];
-    expect((await waitDecodingAll(a, [idb]))[idb].framesDecoded).toBeGreaterThan(0);
-    expect((await waitDecodingAll(b, [ida]))[ida].framesDecoded).toBeGreaterThan(0);
-    for (const page of pages) {
-      const links = await page.evaluate(async () => window.__call!.report());
-      expect(links.map((l) => [l.kind, l.path?.local])).toEqual([['publish', 'relay'], ['subscribe', 'relay']]);
-    }
+    const { pages, ids: [ida, idb], got } = await callOf(true);
+    expect(got[0][idb].framesDecoded).toBeGreaterThan(0);
+    expect(got[1][ida].framesDecoded).toBeGreaterThan(0);
+    for (const page of pages) expect((await links(page)).map((l) => [l.kind, l.path?.local])).toEqual([['publish', 'relay'], ['subscribe', 'relay']]);
     for (const page of pages) await page.context().close();
   }, 90_000);
 });

@@ -10,6 +10,7 @@
  * GRACE_MS and resumes with a secret resume token (ICE restart does the media side).
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Appointment, Communication, Consent, Organization } from '@medplum/fhirtypes';
 import type { AuditLog } from '../audit/audit.ts';
 import { RECORDING_CONSENT } from '../auth/access.ts';
@@ -520,7 +521,7 @@ export class LiveRoom {
    */
   private async keyframesForRecording(): Promise<void> {
     for (const wait of [0, 700, 1_500, 3_000]) {
-      if (wait) await new Promise((r) => setTimeout(r, wait));
+      await delay(wait);
       if (this.recording.state !== 'on') return;
       for (const m of this.members.values()) await m.sfu?.requestKeyframe();
     }
@@ -543,7 +544,7 @@ export class LiveRoom {
   private async archiveRecordings(): Promise<void> {
     if (!this.deps.recordings) return;
     for (const [attempt, wait] of [0, 2_000, 5_000].entries()) {
-      if (wait) await new Promise((r) => setTimeout(r, wait));
+      await delay(wait);
       try {
         const a = await this.loadAppointment();
         const patient = a?.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor?.reference;

@@ -234,9 +234,13 @@ export class RoomService {
     };
   }
 
+  private get hasTurn(): boolean {
+    return this.ice.turnUrls.length > 0 && !!this.ice.turnSecret;
+  }
+
   /** How often to hand out fresh TURN credentials (half their lifetime); undefined without TURN. */
   get iceRefreshMs(): number | undefined {
-    return this.ice.turnUrls.length && this.ice.turnSecret ? (this.ice.turnTtlSeconds * 1000) / 2 : undefined;
+    return this.hasTurn ? (this.ice.turnTtlSeconds * 1000) / 2 : undefined;
   }
 
   /** 'relay' when every call must go through TURN (set with TURN configured). */
@@ -247,7 +251,7 @@ export class RoomService {
   /** STUN/TURN for the browser; TURN credentials in the coturn REST format (time-limited). */
   iceServers(userId: string): RTCIceServerLike[] {
     const out: RTCIceServerLike[] = this.ice.stunUrls.length ? [{ urls: this.ice.stunUrls }] : [];
-    if (this.ice.turnUrls.length && this.ice.turnSecret) {
+    if (this.hasTurn && this.ice.turnSecret) {
       const username = `${Math.floor(Date.now() / 1000) + this.ice.turnTtlSeconds}:${userId}`;
       const credential = createHmac('sha1', this.ice.turnSecret).update(username).digest('base64');
       out.push({ urls: this.ice.turnUrls, username, credential });

@@ -46,11 +46,12 @@ export class SfuPeer {
     const old = this.subs.get(feed);
     if (old !== undefined) await this.unsubscribe(feed);
     const handle = await this.session.attach();
-    this.subs.set(feed, { handle });
+    const sub: { handle: number; videoMid?: string } = { handle };
+    this.subs.set(feed, sub);
     const e = await this.session.message(handle, { request: 'join', room: this.room, ptype: 'subscriber', streams: [{ feed }] });
     if (!e.jsep) throw new Error('Janus gave no offer for the subscription');
     const streams = (e.plugindata?.data as { streams?: { type?: string; mid?: string }[] } | undefined)?.streams ?? [];
-    this.subs.set(feed, { handle, videoMid: streams.find((s) => s.type === 'video')?.mid });
+    sub.videoMid = streams.find((s) => s.type === 'video')?.mid;
     return e.jsep as Jsep;
   }
 

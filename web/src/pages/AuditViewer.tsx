@@ -19,6 +19,12 @@ export interface AuditItem {
   self?: boolean;
 }
 
+/** The action's own label; else its area's label with the code (staff need exact codes); else the code. */
+function actionLabel(labels: Record<string, string>, action: string): string {
+  const area = labels[action.split('.')[0]];
+  return labels[action] ?? (area ? `${area} · ${action}` : action);
+}
+
 export function AuditTable({ items, showPatients }: { items: AuditItem[]; showPatients: boolean }) {
   const d = t();
   return (
@@ -41,7 +47,7 @@ export function AuditTable({ items, showPatients }: { items: AuditItem[]; showPa
                 {a.roleLabel && <span class="meta"> · {a.roleLabel[lang.value]}</span>}
               </td>
               <td>
-                {d.actions[a.action] ?? (d.actions[a.action.split('.')[0]] ? `${d.actions[a.action.split('.')[0]]} · ${a.action}` : a.action)}
+                {actionLabel(d.actions, a.action)}
                 {a.resource && <span class="meta"> {a.resource.split('/')[0]}</span>}
                 {a.outcome !== 'success' && <span class="meta"> ({a.outcome})</span>}
                 {showPatients && a.patients?.length ? <span class="meta"> · {a.patients.length} người bệnh</span> : null}
