@@ -8,7 +8,8 @@ import { openDatabase } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { FhirError } from './fhir/outcome.ts';
 import { importFile } from './fhir/import.ts';
-import { buildPlatform, buildServices } from './server.ts';
+import { buildPlatform } from './server.ts';
+import { openCore, type Core } from './platform/core.ts';
 import { createDemoAccounts, demoSignInHelp } from './auth/demo.ts';
 import { isRole, ROLES } from './auth/policy.ts';
 import { userInfo } from 'node:os';
@@ -28,14 +29,13 @@ const USAGE = `Cầu Y Tế — usage:
   cauyte keys rotate            start signing tokens with a new key
 Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_SECRET_KEY, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
 
-type Services = Awaited<ReturnType<typeof buildServices>>;
-
-async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
+/** The core (store, identity, audit) without the HTTP app, for one command. */
+async function withCore<T>(config: Config, fn: (core: Core) => Promise<T>): Promise<T> {
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
   try {
-    const services = await buildServices(config, db);
-    const result = await fn(services);
-    await services.audit.seal();
+    const core = await openCore(config, db);
+    const result = await fn(core);
+    await core.audit.seal();
     return result;
   } finally {
     await db.close();
@@ -55,15 +55,15 @@ export function demoWanted(config: Config): boolean {
 async function serve(config: Config): Promise<void> {
   const platform = await buildPlatform(config);
   let help: string | undefined;
-  if (demoWanted(config) && (await isEmptyStore(platform.fhir))) {
-    const s = await seedDemo(platform.fhir);
+  if (demoWanted(config) && (await isEmptyStore(platform.store))) {
+    const s = await seedDemo(platform.store);
     console.log(`Loaded demo data: ${s.organizations} facilities, ${s.practitioners} practitioners, ${s.patients} patients (${s.total} resources).`);
     const demo = await createDemoAccounts(platform.db, platform.accounts, s);
-    await seedVisitDemo(platform.fhir, platform.visits, s);
+    await seedVisitDemo(platform.store, platform.visits, s);
     help = demoSignInHelp(config.baseUrl, demo);
   } else if (demoWanted(config)) {
     // Demo slots are relative to today: open the coming week again.
-    await topUpDemoSlots(platform.fhir, platform.visits);
+    await topUpDemoSlots(platform.store, platform.visits);
   }
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
   const url = config.CAUYTE_BASE_URL ?? address;
@@ -98,17 +98,17 @@ export async function main(argv: string[]): Promise<void> {
       const { values } = parseArgs({ args: rest, options: { patients: { type: 'string', default: '50' } } });
       const patients = Number(values.patients);
       if (!Number.isInteger(patients) || patients < 1 || patients > 100_000) throw new Error('--patients must be a whole number from 1 to 100000');
-      await withServices(config, async ({ fhir }) => {
-        const s = await seedDemo(fhir, patients);
+      await withCore(config, async ({ store }) => {
+        const s = await seedDemo(store, patients);
         console.log(`Loaded demo data: ${s.organizations} facilities, ${s.practitioners} practitioners, ${s.patients} patients (${s.total} resources).`);
       });
       return;
     }
     case 'import': {
       if (rest.length === 0) throw new Error('cauyte import needs at least one file');
-      await withServices(config, async ({ fhir }) => {
+      await withCore(config, async ({ store }) => {
         for (const file of rest) {
-          const s = await importFile(fhir, file);
+          const s = await importFile(store, file);
           console.log(`Imported ${s.resources} resources from ${s.file}`);
         }
       });
@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<void> {
       if (values.kind !== 'staff' && values.kind !== 'citizen') throw new Error('--kind must be staff or citizen');
       const role = values.role ?? (values.kind === 'citizen' ? 'citizen' : undefined);
       if (!isRole(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
-      await withServices(config, async ({ accounts, audit }) => {
+      await withCore(config, async ({ accounts, audit }) => {
         const a = await accounts.create({ username: values.username!, displayName: values.name!, kind: values.kind as 'staff', password, practitionerId: values.practitioner, patientId: values.patient, roles: values.kind === 'staff' ? [{ role, organizationId: values.org! }] : [] });
         await audit.record({ username: `os:${userInfo().username}`, action: 'account.create', outcome: 'success', detail: { via: 'cli', account: a.id, username: a.username, role } });
         console.log(`Created ${a.kind} account ${a.username} (${a.id}). Staff enrol two-factor sign-in at their first sign-in.`);
@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<void> {
       const role = values.role;
       if (role === 'citizen' && !values.patient) throw new Error('--patient is required for the citizen role');
       const ttl = parseTtl(values.ttl!);
-      await withServices(config, async ({ accounts, tokens, audit }) => {
+      await withCore(config, async ({ accounts, tokens, audit }) => {
         const username = `operator.${role.replace(/_/g, '-')}${values.org ? `.${values.org.slice(0, 8).toLowerCase()}` : ''}`;
         const account = (await accounts.byUsername(username)) ?? (await accounts.create({ username, displayName: `Operator (${role})`, kind: 'service', patientId: values.patient, roles: [{ role, organizationId: values.org ?? '' }] }));
         const scope = values.scope ?? (role === 'citizen' ? 'patient/*.read' : role === 'integration' ? 'system/*.read system/*.write' : 'user/*.read user/*.write');
@@ -148,7 +148,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'audit': {
       if (rest[0] !== 'verify') throw new Error('usage: cauyte audit verify');
-      const ok = await withServices(config, async ({ audit }) => {
+      const ok = await withCore(config, async ({ audit }) => {
         const sealed = await audit.seal();
         const r = await audit.verify();
         if (r.ok) console.log(`Audit chain intact: ${r.checked} entries checked${sealed ? ` (${sealed} newly sealed)` : ''}${r.unsealed ? `, ${r.unsealed} not yet sealed` : ''}.`);
@@ -160,7 +160,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'keys': {
       if (rest[0] !== 'rotate') throw new Error('usage: cauyte keys rotate');
-      await withServices(config, async ({ tokens, audit }) => {
+      await withCore(config, async ({ tokens, audit }) => {
         const kid = await tokens.rotate();
         await audit.record({ username: `os:${userInfo().username}`, action: 'keys.rotate', outcome: 'success', detail: { kid } });
         console.log(`New signing key ${kid}; the previous key keeps verifying tokens until they expire.`);

@@ -19,8 +19,6 @@ const schema = z.object({
   CAUYTE_DEMO: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Keys the audit chain and encrypts stored secrets. Required with DATABASE_URL. */
   CAUYTE_SECRET_KEY: z.string().min(32).optional(),
-  /** Loopback benchmarks only: no authentication, no audit. Refused unless HOST is loopback. */
-  CAUYTE_AUTH_DISABLED: z.enum(['0', '1']).default('0'),
   /** Secure flag on the session cookie (browsers accept it on http://localhost too). */
   CAUYTE_COOKIE_SECURE: z.enum(['0', '1']).default('1'),
   CAUYTE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
@@ -63,9 +61,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   const c = parsed.data;
-  if (c.CAUYTE_AUTH_DISABLED === '1' && !['127.0.0.1', '::1', 'localhost'].includes(c.HOST)) {
-    throw new Error('CAUYTE_AUTH_DISABLED=1 is only allowed when HOST is a loopback address (benchmarks)');
-  }
   if (c.CAUYTE_ICE_POLICY === 'relay' && !(c.TURN_URLS.trim() && c.TURN_SECRET)) {
     throw new Error('CAUYTE_ICE_POLICY=relay needs a TURN server: set TURN_URLS and TURN_SECRET (coturn with use-auth-secret)');
   }

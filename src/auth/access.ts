@@ -15,7 +15,7 @@ import type { Db, Queryable } from '../db/db.ts';
 import { DIRECTORY_TYPES, POLICY, fhirAllowed, type FhirAction, type ResourceKind } from './policy.ts';
 import type { Actor } from './actor.ts';
 import { scopeAllows } from './scopes.ts';
-import type { HistoryEntry } from '../fhir/repository.ts';
+import type { HistoryEntry } from '../fhir/storage.ts';
 import type { SearchRegistry } from '../fhir/searchparams.ts';
 
 export class AccessDenied extends Error {
@@ -67,7 +67,6 @@ export class AccessControl {
 
   /** Role policy and token scopes for an action on a type (before any patient is considered). */
   assertAction(actor: Actor, action: FhirAction, resourceType: string): void {
-    if (actor.via === 'test') return;
     if (!actor.role) throw new AccessDenied('Cần đăng nhập (authentication required)', 401);
     if (actor.mfaPending) throw new AccessDenied('Cần xác thực hai lớp trước (complete two-factor sign-in first)', 401);
     const kind = this.kindOf(resourceType);
@@ -84,7 +83,6 @@ export class AccessControl {
    * `glass` through active break-the-glass grants. 'all' / 'none' need no SQL.
    */
   private reachSets(actor: Actor, bind: (v: unknown) => string): { normal: string; glass: string } | 'all' | 'none' {
-    if (actor.via === 'test') return 'all';
     const reach = actor.role ? POLICY[actor.role].clinicalReach : 'none';
     if (actor.patientId) {
       // A signed-in citizen reaches their own record and the family members they manage (a

@@ -3,8 +3,7 @@ import type { Role } from './policy.ts';
 import type { Scope } from './scopes.ts';
 
 export interface Actor {
-  /** 'test' only exists when CAUYTE_AUTH_DISABLED is set for loopback benchmarks. */
-  via: 'session' | 'bearer' | 'none' | 'test';
+  via: 'session' | 'bearer' | 'none';
   accountId?: string;
   username?: string;
   displayName?: string;

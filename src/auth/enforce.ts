@@ -11,7 +11,7 @@ import type { AuditLog } from '../audit/audit.ts';
 import type { AccountService } from './accounts.ts';
 import { AccessDenied } from './access.ts';
 import type { AccessContext, Actor } from './actor.ts';
-import { actorFields } from './guard.ts';
+import { actorFields } from './principal.ts';
 import { domainAllowed, type DomainAction } from './policy.ts';
 import { parseScopes } from './scopes.ts';
 import { SESSION_COOKIE, type SessionService } from './sessions.ts';
@@ -32,6 +32,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     ctx: AccessContext;
+    /** A credential that was presented but is not valid: refused in preHandler, after the rate limit. */
+    authError?: AccessDenied;
   }
 }
 
@@ -40,8 +42,6 @@ export interface EnforcementOptions {
   sessions: SessionService;
   accounts: AccountService;
   audit: AuditLog;
-  /** Loopback benchmarks only: every request acts as an unrestricted, unaudited system. */
-  authDisabled: boolean;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -69,10 +69,18 @@ export function registerEnforcement(app: FastifyInstance, opts: EnforcementOptio
   app.decorateRequest('ctx', undefined as unknown as AccessContext);
 
   app.addHook('onRequest', async (req) => {
-    req.ctx = { actor: opts.authDisabled ? { via: 'test' } : await authenticate(req, opts), ip: req.ip, purpose: purposeOf(req) };
+    let actor: Actor = { via: 'none' };
+    try {
+      actor = await authenticate(req, opts);
+    } catch (err) {
+      if (!(err instanceof AccessDenied)) throw err;
+      req.authError = err;
+    }
+    req.ctx = { actor, ip: req.ip, purpose: purposeOf(req) };
   });
 
   app.addHook('preHandler', async (req) => {
+    if (req.authError) throw req.authError;
     const rule = req.routeOptions.config?.access;
     if (!rule) throw new AccessDenied('This route has no access rule');
     enforceRule(req.ctx.actor, rule, req);
@@ -128,7 +136,7 @@ async function authenticate(req: FastifyRequest, opts: EnforcementOptions): Prom
 }
 
 function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void {
-  if (rule === 'public' || actor.via === 'test') return;
+  if (rule === 'public') return;
   if (actor.via === 'none' || !actor.accountId) throw new AccessDenied('Cần đăng nhập (sign in first)', 401);
   if (rule === 'mfa-pending') return;
   if (actor.mfaPending) throw new AccessDenied('Cần xác thực hai lớp (complete two-factor sign-in first)', 401);
@@ -144,7 +152,6 @@ function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void
 /** Appends a denial to the audit trail (outside the failed request's transaction). */
 export async function auditDenial(audit: AuditLog, req: FastifyRequest, err: AccessDenied): Promise<void> {
   const ctx = req.ctx ?? { actor: { via: 'none' }, ip: req.ip };
-  if (ctx.actor.via === 'test') return;
   const params = (req.params ?? {}) as Record<string, string>;
   await audit.record({
     ...actorFields(ctx),

@@ -1,18 +1,20 @@
 /**
- * The FHIR side of the single enforcement point: role policy and scopes (AccessControl), the
- * patient relationship for every clinical resource read, searched or written, and the audit
- * entry for each — appended in the same transaction as the access itself.
+ * The FHIR side of the single enforcement point, used only by the repository
+ * (src/fhir/repository.ts): role policy and scopes (AccessControl), the patient relationship for
+ * every clinical resource read, searched or written, and the audit entry for each — appended in
+ * the same transaction as the access itself. Every method takes the principal the repository was
+ * built for; nothing here can be switched off.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/db.ts';
 import { auditInsertSql, type AuditEntry, type AuditLog } from '../audit/audit.ts';
 import { gone, notFound } from '../fhir/outcome.ts';
-import { parseStored } from '../fhir/repository.ts';
+import { parseStored } from '../fhir/storage.ts';
 import type { Restriction } from '../fhir/search.ts';
 import type { IndexRows } from '../fhir/searchparams.ts';
 import { AccessControl, AccessDenied } from './access.ts';
-import type { AccessContext } from './actor.ts';
 import { POLICY, type FhirAction } from './policy.ts';
+import { principalFields, type Principal } from './principal.ts';
 
 export interface AccessOutcome {
   patients: string[];
@@ -25,36 +27,62 @@ export class FhirGuard {
     readonly audit: AuditLog,
   ) {}
 
-  assertAction(ctx: AccessContext, action: FhirAction, resourceType: string): void {
-    this.access.assertAction(ctx.actor, action, resourceType);
+  /**
+   * Role policy and scopes for an action on a type. The system is not an actor; a domain action
+   * was checked against the policy table when its repository was built.
+   */
+  assertAction(p: Principal, action: FhirAction, resourceType: string): void {
+    if (p.kind === 'system') return;
+    if (p.domain) {
+      if (!p.ctx.actor.role) throw new AccessDenied('Cần đăng nhập (authentication required)', 401);
+      return;
+    }
+    this.access.assertAction(p.ctx.actor, action, resourceType);
   }
 
-  restriction(ctx: AccessContext): Restriction | undefined {
-    return (bind, alias) => this.access.restriction(ctx.actor, bind, alias);
+  /** The same decision as assertAction, as a yes/no (to filter includes, history, $everything). */
+  mayRead(p: Principal, resourceType: string): boolean {
+    try {
+      this.assertAction(p, 'read', resourceType);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
-  /** Type and system history show every patient's versions: only for unrestricted actors. */
-  assertHistoryAllowed(ctx: AccessContext, resourceType?: string): void {
-    const a = ctx.actor;
-    if (a.via === 'test') return;
-    if (resourceType) this.assertAction(ctx, 'search', resourceType);
+  restriction(p: Principal): Restriction | undefined {
+    if (p.kind === 'system') return undefined;
+    const actor = p.ctx.actor;
+    return (bind, alias) => this.access.restriction(actor, bind, alias);
+  }
+
+  /**
+   * Type and system history show every patient's versions: only for principals that reach every
+   * patient (integration systems, the platform), and then only of the types they may read.
+   */
+  assertHistoryAllowed(p: Principal, resourceType?: string): void {
+    if (p.kind === 'system') return;
+    const a = p.ctx.actor;
+    if (resourceType) this.assertAction(p, 'search', resourceType);
     const clinical = !resourceType || this.access.kindOf(resourceType) === 'clinical';
     if (clinical && (!a.role || POLICY[a.role].clinicalReach !== 'all' || a.patientId)) {
       throw new AccessDenied('Lịch sử theo loại tài nguyên chỉ dành cho hệ thống tích hợp (type/system history is limited to integration systems)');
     }
   }
 
-  private async assertPatients(q: Queryable, ctx: AccessContext, patients: string[], what: string): Promise<AccessOutcome> {
+  private async assertPatients(q: Queryable, p: Principal, patients: string[], what: string): Promise<AccessOutcome> {
+    if (p.kind === 'system') return { patients, viaBreakGlass: false };
+    const actor = p.ctx.actor;
     let viaBreakGlass = false;
-    for (const p of patients) {
-      const a = await this.access.patientAccess(q, ctx.actor, p);
+    for (const id of patients) {
+      const a = await this.access.patientAccess(q, actor, id);
       if (!a.allowed) {
-        const glass = !!ctx.actor.role && POLICY[ctx.actor.role].domain.includes('breakglass.use');
+        const glass = !!actor.role && POLICY[actor.role].domain.includes('breakglass.use');
         throw new AccessDenied(
-          `Không có quyền truy cập hồ sơ của người bệnh này (${what}: Patient/${p} is not in your care${glass ? '; emergency access (break-the-glass) is available' : ''})`,
+          `Không có quyền truy cập hồ sơ của người bệnh này (${what}: Patient/${id} is not in your care${glass ? '; emergency access (break-the-glass) is available' : ''})`,
           403,
           glass,
-          p,
+          id,
         );
       }
       viaBreakGlass ||= a.viaBreakGlass;
@@ -62,30 +90,41 @@ export class FhirGuard {
     return { patients, viaBreakGlass };
   }
 
-  /** Parameter ids that link compartment resources to their Patient (for readStored). */
-  get linkParams(): number[] {
-    return this.access.compartmentParamIds;
+  /** Can this principal reach patient P's record right now (no audit: the caller records the access)? */
+  async reaches(q: Queryable, p: Principal, patientId: string): Promise<boolean> {
+    if (p.kind === 'system') return true;
+    return (await this.access.patientAccess(q, p.ctx.actor, patientId)).allowed;
+  }
+
+  /** Clinical data linked to no patient at all: only for principals that reach everyone (or a domain that decided). */
+  private orphanAllowed(p: Principal): boolean {
+    if (p.kind === 'system' || p.domain) return true;
+    const role = p.ctx.actor.role;
+    return !!role && POLICY[role].clinicalReach === 'all' && !p.ctx.actor.patientId;
   }
 
   /** A stored resource may be read if every patient it belongs to is reachable. */
-  async assertReadable(q: Queryable, ctx: AccessContext, stored: { rid: number; resource: Resource; patients?: string[] }): Promise<AccessOutcome> {
+  async assertReadable(q: Queryable, p: Principal, stored: { rid: number; resource: Resource; patients?: string[] }): Promise<AccessOutcome> {
     const { resourceType, id } = stored.resource;
     const patients =
       resourceType === 'Patient' ? [id!] : !this.access.compartmentTypes.has(resourceType) ? [] : (stored.patients ?? (await this.access.patientsOfStored(q, stored.rid, resourceType, id!)));
-    if (this.access.kindOf(resourceType) === 'clinical' && patients.length === 0 && resourceType !== 'Patient') {
-      // Clinical data linked to no patient at all: only unrestricted actors.
-      if (ctx.actor.via !== 'test' && (!ctx.actor.role || POLICY[ctx.actor.role].clinicalReach !== 'all')) {
-        throw new AccessDenied(`${resourceType}/${id} is not linked to a patient you can reach`);
-      }
+    if (this.access.kindOf(resourceType) === 'clinical' && patients.length === 0 && resourceType !== 'Patient' && !this.orphanAllowed(p)) {
+      throw new AccessDenied(`${resourceType}/${id} is not linked to a patient you can reach`);
     }
-    return this.assertPatients(q, ctx, patients, `${resourceType}/${id}`);
+    return this.assertPatients(q, p, patients, `${resourceType}/${id}`);
+  }
+
+  /** The patients one version of a resource names (for history entries, whose patients may differ from today's). */
+  patientsOfContent(resource: Resource, rows: IndexRows): string[] {
+    return this.access.patientsOfRows(resource, rows.reference);
   }
 
   /**
-   * One statement reads the resource, decides access from its patients and appends the audit row
-   * only if the read is allowed: a single round trip and a single transaction for the commonest request.
+   * For a plain FHIR read: one statement reads the resource, decides access from its patients and
+   * appends the audit row only if the read is allowed — a single round trip and transaction.
    */
-  async readAudited(q: Queryable, ctx: AccessContext, type: string, id: string): Promise<Resource> {
+  async readAudited(q: Queryable, p: Principal & { kind: 'actor' }, type: string, id: string): Promise<Resource> {
+    const ctx = p.ctx;
     const params: unknown[] = [];
     const bind = (v: unknown) => `$${params.push(v)}`;
     const t = bind(type);
@@ -97,11 +136,10 @@ export class FhirGuard {
         : this.access.compartmentTypes.has(type)
           ? `ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY(${bind(this.access.compartmentParamIds)}::smallint[]) AND x.target_type = 'Patient')`
           : 'ARRAY[]::text[]';
-    const reach = ctx.actor.role ? POLICY[ctx.actor.role].clinicalReach : 'none';
     const sql = clinical ? this.access.patientsAllowedSql(ctx.actor, bind, 't.patients') : { allowed: 'true', glass: 'false' };
     // Clinical data tied to no patient is for unrestricted actors only.
-    const orphan = clinical && type !== 'Patient' && reach !== 'all' ? ' AND cardinality(t.patients) > 0' : '';
-    const insert = auditInsertSql(bind, { ...actorFields(ctx), action: 'read', outcome: 'success', resourceType: type, resourceId: id, reason: ctx.purpose }, { patientIds: 'a.patients', breakGlass: 'a.glass' }, 'a', 'a.allowed AND NOT a.deleted');
+    const orphan = clinical && type !== 'Patient' && !this.orphanAllowed(p) ? ' AND cardinality(t.patients) > 0' : '';
+    const insert = auditInsertSql(bind, { ...principalFields(p), action: 'read', outcome: 'success', resourceType: type, resourceId: id }, { patientIds: 'a.patients', breakGlass: 'a.glass' }, 'a', 'a.allowed AND NOT a.deleted');
     const r = await q.query<{ deleted: boolean; content: string | null; patients: string[]; allowed: boolean }>(
       `WITH t AS (
          SELECT r.rid, r.deleted, v.content::text AS content, ${patients} AS patients
@@ -118,37 +156,40 @@ export class FhirGuard {
     if (row.deleted || row.content === null) throw gone(`${type}/${id} was deleted`);
     if (!row.allowed) {
       // Same answer (and break-the-glass hint) as the step-by-step check gives.
-      await this.assertReadable(q, ctx, { rid: 0, resource: parseStored(row.content), patients: row.patients });
+      await this.assertReadable(q, p, { rid: 0, resource: parseStored(row.content), patients: row.patients });
       throw new AccessDenied(`${type}/${id} is not linked to a patient you can reach`);
     }
     return parseStored(row.content);
   }
 
   /** Before a clinician registers a new patient: it belongs to their own facility. */
-  prepareCreate(ctx: AccessContext, resource: Resource): Resource {
-    const a = ctx.actor;
-    if (resource.resourceType === 'Patient' && a.role && POLICY[a.role].clinicalReach === 'relationship' && a.organizationId) {
-      const p = resource as Resource & { managingOrganization?: { reference?: string } };
-      if (!p.managingOrganization) return { ...p, managingOrganization: { reference: `Organization/${a.organizationId}` } } as Resource;
-      if (p.managingOrganization.reference !== `Organization/${a.organizationId}`) {
+  prepareCreate(p: Principal, resource: Resource): Resource {
+    if (p.kind === 'system' || resource.resourceType !== 'Patient') return resource;
+    const a = p.ctx.actor;
+    if (a.role === 'citizen') throw new AccessDenied('Citizens cannot create patient records');
+    if (a.role && POLICY[a.role].clinicalReach === 'relationship' && a.organizationId) {
+      const patient = resource as Resource & { managingOrganization?: { reference?: string } };
+      if (!patient.managingOrganization) return { ...patient, managingOrganization: { reference: `Organization/${a.organizationId}` } } as Resource;
+      if (patient.managingOrganization.reference !== `Organization/${a.organizationId}`) {
         throw new AccessDenied('Chỉ được đăng ký người bệnh cho cơ sở của mình (a new patient must be registered at your own facility)');
       }
     }
-    if (resource.resourceType === 'Patient' && a.role === 'citizen') throw new AccessDenied('Citizens cannot create patient records');
     return resource;
   }
 
   /**
-   * A write may name only patients the actor can already reach (checked against the state before
-   * the write, so a write cannot create its own permission), or patients created in the same request.
+   * A write may name only patients the principal can already reach (checked against the state
+   * before the write, so a write cannot create its own permission), or patients created in the
+   * same request.
    */
-  async assertWritable(q: Queryable, ctx: AccessContext, resource: Resource, rows: IndexRows, createdPatients: Set<string>): Promise<AccessOutcome> {
+  async assertWritable(q: Queryable, p: Principal, resource: Resource, rows: IndexRows, createdPatients: Set<string>): Promise<AccessOutcome> {
     const patients = this.access.patientsOfRows(resource, rows.reference);
     if (resource.resourceType === 'Patient' && createdPatients.has(resource.id!)) return { patients, viaBreakGlass: false };
-    if (this.access.kindOf(resource.resourceType) === 'clinical' && patients.length === 0 && ctx.actor.via !== 'test' && (!ctx.actor.role || POLICY[ctx.actor.role].clinicalReach !== 'all')) {
+    if (this.access.kindOf(resource.resourceType) === 'clinical' && patients.length === 0 && resource.resourceType !== 'Patient' && !this.orphanAllowed(p)) {
       throw new AccessDenied(`A ${resource.resourceType} must name the patient it is about`);
     }
-    return this.assertPatients(q, ctx, patients.filter((p) => !createdPatients.has(p)), `${resource.resourceType}`).then((o) => ({ ...o, patients }));
+    const outcome = await this.assertPatients(q, p, patients.filter((x) => !createdPatients.has(x)), `${resource.resourceType}`);
+    return { ...outcome, patients };
   }
 
   /** The patients whose data a list of matched rows holds (for the audit entry). */
@@ -164,13 +205,18 @@ export class FhirGuard {
     return [...out];
   }
 
-  async record(q: Queryable, ctx: AccessContext, e: Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip'>): Promise<void> {
-    if (ctx.actor.via === 'test') return;
-    await this.audit.append(q, { ...actorFields(ctx), ...e, reason: e.reason ?? ctx.purpose });
+  /**
+   * Records an access. Plain FHIR interactions get a row each, now; a domain or system unit of
+   * work with an open transaction collects its accesses into the one row the unit writes.
+   */
+  async record(q: Queryable, p: Principal, e: Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip'>): Promise<void> {
+    const unit = p.kind === 'system' || p.domain ? p.unit : undefined;
+    if (unit?.open) {
+      unit.add(e);
+      return;
+    }
+    const who = principalFields(p);
+    const detail = p.kind === 'actor' && p.domain ? { ...e.detail, via: p.domain } : e.detail;
+    await this.audit.append(q, { ...who, ...e, reason: e.reason ?? who.reason, ...(detail ? { detail } : {}) });
   }
-}
-
-export function actorFields(ctx: AccessContext): Pick<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip'> {
-  const a = ctx.actor;
-  return { accountId: a.accountId, username: a.username, role: a.role, organizationId: a.organizationId, clientId: a.clientId, ip: ctx.ip };
 }

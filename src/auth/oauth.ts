@@ -4,13 +4,13 @@
  * Tokens are short-lived JWTs (src/auth/tokens.ts); the JWKS is public.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit.ts';
 import type { Db } from '../db/db.ts';
 import type { AccountService } from './accounts.ts';
-import { actorFields } from './guard.ts';
+import { actorFields } from './principal.ts';
 import { isRole, POLICY, type Role } from './policy.ts';
 import { parseScopes, withinScopes } from './scopes.ts';
 import type { TokenService } from './tokens.ts';

@@ -134,6 +134,42 @@ export const DIRECTORY_TYPES = new Set([
   'ActivityDefinition', 'PlanDefinition', 'Medication', 'Substance', 'OrganizationAffiliation', 'CapabilityStatement',
 ]);
 
+/**
+ * Which domain each action belongs to: a repository acting through an action may write the
+ * resources that domain owns (src/fhir/ownership.ts) and use that domain's own tables (DOMAIN_TABLES).
+ */
+export const DOMAIN_OF: Record<DomainAction, string> = {
+  'account.self': 'account',
+  'access-log.own': 'audit',
+  'consent.own': 'consent',
+  'breakglass.use': 'breakglass',
+  'breakglass.review': 'audit',
+  'audit.read': 'audit',
+  'account.manage': 'account',
+  'reports.read': 'reports',
+  'consult.view': 'consult',
+  'consult.request': 'consult',
+  'consult.triage': 'consult',
+  'consult.schedule': 'consult',
+  'consult.sign': 'consult',
+  'eligibility.manage': 'consult',
+  'devices.manage': 'devices',
+  'monitoring.view': 'devices',
+  'video.host': 'video',
+  'video.recordings': 'video',
+  'record.own': 'visits',
+  'visits.book': 'visits',
+  'visits.attend': 'visits',
+  'visits.provide': 'visits',
+  'visits.schedule': 'visits',
+  'charges.export': 'visits',
+  'family.manage': 'family',
+};
+
+export function domainOf(action: DomainAction): string {
+  return DOMAIN_OF[action];
+}
+
 export function fhirAllowed(role: Role, action: FhirAction, resourceType: string, kind: ResourceKind): boolean {
   const p = POLICY[role];
   const actions = p.types?.[resourceType] ?? p.fhir[kind] ?? [];

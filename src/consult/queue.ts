@@ -6,7 +6,7 @@
  */
 import type { Task } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/db.ts';
-import type { WriteListener } from '../fhir/repository.ts';
+import type { WriteListener } from '../fhir/storage.ts';
 import { STATE_SYSTEM } from './workflow.ts';
 
 /** Emergency (stat, asap) before urgent before routine; no priority counts as routine. */

@@ -4,9 +4,8 @@ import { createEvents, type EventAttributes } from 'ics';
 import { z } from 'zod';
 import type { Appointment } from '@medplum/fhirtypes';
 import { InputError, parseInput as parse } from '../http/input.ts';
-import { eventIsFor, type EventBus } from '../events/bus.ts';
+import type { EventBus } from '../events/bus.ts';
 import type { Db } from '../db/db.ts';
-import { searchIcd10 } from '../terminology/icd10.ts';
 import type { EligibilityService } from './eligibility.ts';
 import { ATTACHMENT_TYPES, type ConsultService } from './service.ts';
 
@@ -134,34 +133,6 @@ export async function consultRoutes(app: FastifyInstance, opts: ConsultRoutesOpt
     } catch (err) {
       throw new InputError((err as Error).message);
     }
-  });
-
-  app.get('/api/terminology/icd10', { config: { access: 'authenticated' } }, async (req) => searchIcd10(parse(z.object({ q: z.string().min(1).max(100) }).strict(), req.query).q));
-
-  app.get('/api/notifications', { config: { access: { domain: 'account.self' } } }, async (req) => {
-    const a = req.ctx.actor;
-    const r = await db.query(
-      `SELECT id, kind, title, link, created_at, read_at FROM notification
-       WHERE account_id = $1 OR practitioner_id = $2 OR organization_id = $3 ORDER BY id DESC LIMIT 100`,
-      [a.accountId ?? '', a.practitionerId ?? '', a.organizationId ?? ''],
-    );
-    return r.rows;
-  });
-
-  // Live events (Server-Sent Events): status changes and invitations for this person, site or role.
-  app.get('/api/events', { config: { access: 'authenticated' } }, (req, reply) => {
-    const who = { accountId: req.ctx.actor.accountId, practitionerId: req.ctx.actor.practitionerId, organizationId: req.ctx.actor.organizationId };
-    reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    reply.raw.write(': connected\n\n');
-    const unsubscribe = bus.subscribe((e) => {
-      if (eventIsFor(e, who)) reply.raw.write(`event: ${e.kind}\ndata: ${JSON.stringify(e.data)}\n\n`);
-    });
-    const ping = setInterval(() => reply.raw.write(': ping\n\n'), 25_000);
-    req.raw.on('close', () => {
-      clearInterval(ping);
-      unsubscribe();
-    });
   });
 }
 

@@ -14,7 +14,7 @@ import type { Appointment, Binary, Composition, DocumentReference, Encounter, Pa
 import type { Queryable } from '../db/db.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
-import { actorFields } from '../auth/guard.ts';
+import { actorFields } from '../auth/principal.ts';
 import type { ServerSecret } from '../auth/secret.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -22,7 +22,7 @@ import type { FhirService } from '../fhir/service.ts';
 import { badRequest, conflict, FhirError, notFound } from '../fhir/outcome.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { htmlDiv } from '../fhir/narrative.ts';
-import { addNotification, enqueueMessage } from '../notify/outbox.ts';
+import { addNotification, enqueueMessage } from '../events/outbox.ts';
 import { SIGNATURE_TYPE, signDocument, signingKeyFor, verifySignatures, type SignatureCheck } from './signing.ts';
 import { queuePage } from './queue.ts';
 import { actionLabel, assertTransition, PRIORITY_OF, STATE_SYSTEM, RESPONSE_TARGET_MINUTES, STATE_LABELS, TASK_STATUS, URGENCY_OF, type ConsultAction, type ConsultState, type Urgency } from './workflow.ts';

@@ -51,7 +51,7 @@ export async function verifySignatures(q: Queryable, doc: Composition, provenanc
       out.push({ provenanceId: p.id!, signer, signedAt: sig?.when, valid: false, problem: 'no signature data or unknown signer key' });
       continue;
     }
-    let valid = false;
+    let valid: boolean;
     try {
       valid = verify(null, signedPayload(doc), createPublicKey(key.public_key), Buffer.from(sig.data, 'base64'));
     } catch {

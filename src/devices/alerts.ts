@@ -13,7 +13,7 @@
  */
 import type { Flag, Goal } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/db.ts';
-import type { FhirRepository } from '../fhir/repository.ts';
+import type { FhirStorage } from '../fhir/storage.ts';
 import type { Measured } from './readings.ts';
 
 export type Severity = 'high' | 'severe';
@@ -143,7 +143,7 @@ export async function saveTouched(q: Queryable, open: Map<string, OpenEpisode>):
 }
 
 /** Applies one reading to the patient's episode for that metric, inside the ingest transaction. */
-export async function applyReading(q: Queryable, repo: FhirRepository, open: Map<string, OpenEpisode>, a: { patientId: string; organizationId?: string; measured: Measured; at: string; breach: Breach | undefined | null }): Promise<AlertChange | undefined> {
+export async function applyReading(q: Queryable, repo: FhirStorage, open: Map<string, OpenEpisode>, a: { patientId: string; organizationId?: string; measured: Measured; at: string; breach: Breach | undefined | null }): Promise<AlertChange | undefined> {
   if (a.breach === null) return undefined;
   const key = `${a.patientId}|${a.measured.metric}`;
   const ep = open.get(key);

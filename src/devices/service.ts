@@ -12,13 +12,13 @@ import type { CarePlan, Device, Goal, Observation, Patient, Resource } from '@me
 import type { Queryable } from '../db/db.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
-import { actorFields } from '../auth/guard.ts';
+import { actorFields } from '../auth/principal.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { FhirService } from '../fhir/service.ts';
 import { badRequest, notFound } from '../fhir/outcome.ts';
 import { extractIndexRows } from '../fhir/searchparams.ts';
-import { addNotification, enqueueMessage } from '../notify/outbox.ts';
+import { addNotification, enqueueMessage } from '../events/outbox.ts';
 import { applyReading, evaluate, limitsFromGoals, loadOpenEpisodes, saveTouched, type AlertChange, type Limits } from './alerts.ts';
 import { checkReading, checkTime, LOINC, payloadSchema, UCUM, type Measured, type Reading } from './readings.ts';
 

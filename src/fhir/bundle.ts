@@ -6,16 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/db.ts';
-import { FhirError, badRequest, preconditionFailed } from './outcome.ts';
-import type { PreparedWrite } from './repository.ts';
+import { FhirError, badRequest, preconditionFailed, tooLarge } from './outcome.ts';
+import type { PreparedWrite } from './storage.ts';
 import type { FhirService } from './service.ts';
-import type { AccessContext } from '../auth/actor.ts';
+import type { Principal } from '../auth/principal.ts';
+import { LIMITS } from './limits.ts';
 
 export interface BundleOptions {
   /** Prefer: return=minimal leaves the resources out of the response entries. */
   returnMinimal?: boolean;
-  /** Who is asking: every entry is checked and audited as if sent on its own. */
-  ctx?: AccessContext;
 }
 
 interface ParsedRequest {
@@ -27,7 +26,8 @@ interface ParsedRequest {
 
 const ORDER = { DELETE: 0, POST: 1, PUT: 2, GET: 3 } as const;
 
-export async function processBundle(service: FhirService, bundle: unknown, opts: BundleOptions = {}): Promise<Bundle> {
+/** Every entry is checked and audited for the principal as if sent on its own. */
+export async function processBundle(service: FhirService, who: Principal, bundle: unknown, opts: BundleOptions = {}): Promise<Bundle> {
   if (typeof bundle !== 'object' || bundle === null || (bundle as Bundle).resourceType !== 'Bundle') {
     throw badRequest('POST to the base URL needs a Bundle of type batch or transaction');
   }
@@ -35,8 +35,12 @@ export async function processBundle(service: FhirService, bundle: unknown, opts:
   if (b.type !== 'batch' && b.type !== 'transaction') throw badRequest(`Bundle.type must be batch or transaction, got ${JSON.stringify(b.type ?? null)}`, ['Bundle.type']);
   if (b.entry !== undefined && !Array.isArray(b.entry)) throw badRequest('Bundle.entry must be an array', ['Bundle.entry']);
   const entries = b.entry ?? [];
+  // The platform's own imports (cauyte import, the demo seed) may be larger; requests from outside may not.
+  if (who.kind === 'actor' && entries.length > LIMITS.bundleEntries) {
+    throw tooLarge(`A ${b.type} Bundle may hold at most ${LIMITS.bundleEntries} entries (this one has ${entries.length}); split it, or use cauyte import for bulk loads`);
+  }
   const parsed = entries.map((e, i) => parseEntry(service, e, i));
-  return b.type === 'transaction' ? transaction(service, entries, parsed, opts) : batch(service, entries, parsed, opts);
+  return b.type === 'transaction' ? transaction(service, who, entries, parsed, opts) : batch(service, who, entries, parsed, opts);
 }
 
 function parseEntry(service: FhirService, entry: BundleEntry, index: number): ParsedRequest {
@@ -65,11 +69,11 @@ function withEntry(err: unknown, index: number): FhirError {
   return err as FhirError;
 }
 
-async function transaction(service: FhirService, entries: BundleEntry[], parsed: ParsedRequest[], opts: BundleOptions): Promise<Bundle> {
+async function transaction(service: FhirService, who: Principal, entries: BundleEntry[], parsed: ParsedRequest[], opts: BundleOptions): Promise<Bundle> {
   const responses: BundleEntry[] = new Array(entries.length);
   const order = entries.map((_, i) => i).sort((a, b) => ORDER[parsed[a].method] - ORDER[parsed[b].method] || a - b);
 
-  return service.repo.db.transaction(async (tx) => {
+  return service.db.transaction(async (tx) => {
     // 1. Decide the id behind every fullUrl: conditional creates may resolve to existing resources.
     const idMap = new Map<string, string>();
     const skipCreate = new Set<number>();
@@ -80,7 +84,7 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
       if (p.method !== 'POST') continue;
       const ifNoneExist = entries[i].request?.ifNoneExist;
       if (ifNoneExist) {
-        const existing = await service.conditionalMatches(tx, p.type, new URLSearchParams(ifNoneExist), opts.ctx).catch((e) => {
+        const existing = await service.conditionalMatches(who, tx, p.type, new URLSearchParams(ifNoneExist)).catch((e) => {
           throw withEntry(e, i);
         });
         if (existing.length > 1) throw withEntry(preconditionFailed(`ifNoneExist "${ifNoneExist}" matched ${existing.length} ${p.type} resources`), i);
@@ -104,7 +108,7 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
     // 2. Rewrite references, validate and index every new resource before writing anything.
     const now = new Date();
     const creates: { index: number; prepared: PreparedWrite }[] = [];
-    const guard = opts.ctx ? service.guard : undefined;
+    const guard = service.guard;
     for (const i of order) {
       const p = parsed[i];
       if (p.method !== 'POST' || skipCreate.has(i)) continue;
@@ -112,11 +116,10 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
         let resource = resolveReferences(entries[i].resource!, idMap);
         assertNoBundleReferences(resource);
         if (resource.resourceType !== p.type) throw badRequest(`resourceType ${resource.resourceType} does not match request.url ${p.type}`);
-        if (guard) {
-          guard.assertAction(opts.ctx!, 'create', p.type);
-          resource = guard.prepareCreate(opts.ctx!, resource);
-        }
-        creates.push({ index: i, prepared: service.repo.prepareCreate(resource, newIds.get(i)!, now) });
+        guard.assertAction(who, 'create', p.type);
+        resource = guard.prepareCreate(who, resource);
+        service.ownership.assertMayWrite(who, undefined, resource);
+        creates.push({ index: i, prepared: service.storage.prepareCreate(resource, newIds.get(i)!, now) });
       } catch (e) {
         throw withEntry(e, i);
       }
@@ -125,15 +128,13 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
     const createdPatients = new Set(creates.filter((c) => c.prepared.resource.resourceType === 'Patient').map((c) => c.prepared.resource.id!));
     const touchedPatients = new Set<string>();
     let viaBreakGlass = false;
-    if (guard) {
-      for (const c of creates) {
-        try {
-          const o = await guard.assertWritable(tx, opts.ctx!, c.prepared.resource, c.prepared.rows, createdPatients);
-          o.patients.forEach((x) => touchedPatients.add(x));
-          viaBreakGlass ||= o.viaBreakGlass;
-        } catch (e) {
-          throw withEntry(e, c.index);
-        }
+    for (const c of creates) {
+      try {
+        const o = await guard.assertWritable(tx, who, c.prepared.resource, c.prepared.rows, createdPatients);
+        o.patients.forEach((x) => touchedPatients.add(x));
+        viaBreakGlass ||= o.viaBreakGlass;
+      } catch (e) {
+        throw withEntry(e, c.index);
       }
     }
 
@@ -143,57 +144,57 @@ async function transaction(service: FhirService, entries: BundleEntry[], parsed:
       const p = parsed[i];
       try {
         if (p.method === 'DELETE') {
-          await service.delete(p.type, p.id!, tx, opts.ctx);
+          await service.delete(who, p.type, p.id!, tx);
           responses[i] = { response: { status: '204 No Content' } };
         } else if (p.method === 'POST' && creates.length > 0 && creates[0].index === i) {
-          await service.repo.insertPrepared(tx, creates.map((c) => c.prepared));
+          await service.storage.insertPrepared(tx, creates.map((c) => c.prepared));
           for (const c of creates) responses[c.index] = createdEntry(c.prepared.resource, opts);
           creates.length = 0;
         } else if (p.method === 'PUT') {
           const resource = resolveReferences(entries[i].resource!, idMap);
           assertNoBundleReferences(resource);
           const result = p.id
-            ? await service.update(p.type, p.id, resource.id === p.id ? resource : badId(resource, p.id), { ifMatch: entries[i].request?.ifMatch, deferReferences: true }, tx, opts.ctx)
-            : await service.conditionalUpdate(p.type, p.query!, resource, tx, opts.ctx);
+            ? await service.update(who, p.type, p.id, resource.id === p.id ? resource : badId(resource, p.id), { ifMatch: entries[i].request?.ifMatch, deferReferences: true }, tx)
+            : await service.conditionalUpdate(who, p.type, p.query!, resource, tx);
           written.push(result.resource);
           responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
         } else if (p.method === 'GET') {
-          responses[i] = await getEntry(service, p, tx, opts.ctx);
+          responses[i] = await getEntry(service, who, p, tx);
         }
       } catch (e) {
         throw withEntry(e, i);
       }
     }
-    await service.repo.assertReferencesExist(tx, written);
-    if (guard && creates.length + written.length > 0) {
+    await service.storage.assertReferencesExist(tx, written);
+    if (written.length > 0) {
       const counts: Record<string, number> = {};
       for (const c of written) counts[c.resourceType] = (counts[c.resourceType] ?? 0) + 1;
-      await guard.record(tx, opts.ctx!, { action: 'create', outcome: 'success', resourceType: 'Bundle', patientIds: [...touchedPatients], breakGlass: viaBreakGlass, detail: { transaction: true, created: counts } });
+      await guard.record(tx, who, { action: 'create', outcome: 'success', resourceType: 'Bundle', patientIds: [...touchedPatients], breakGlass: viaBreakGlass, detail: { transaction: true, created: counts } });
     }
     return { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle;
   });
 }
 
-async function batch(service: FhirService, entries: BundleEntry[], parsed: ParsedRequest[], opts: BundleOptions): Promise<Bundle> {
+async function batch(service: FhirService, who: Principal, entries: BundleEntry[], parsed: ParsedRequest[], opts: BundleOptions): Promise<Bundle> {
   const responses: BundleEntry[] = new Array(entries.length);
   const order = entries.map((_, i) => i).sort((a, b) => ORDER[parsed[a].method] - ORDER[parsed[b].method] || a - b);
   for (const i of order) {
     const p = parsed[i];
     try {
       if (p.method === 'DELETE') {
-        await service.delete(p.type, p.id!, undefined, opts.ctx);
+        await service.delete(who, p.type, p.id!);
         responses[i] = { response: { status: '204 No Content' } };
       } else if (p.method === 'POST') {
         const ifNoneExist = entries[i].request?.ifNoneExist;
-        const result = await service.create(p.type, entries[i].resource, { ifNoneExist }, undefined, opts.ctx);
+        const result = await service.create(who, p.type, entries[i].resource, { ifNoneExist });
         responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
       } else if (p.method === 'PUT') {
         const result = p.id
-          ? await service.update(p.type, p.id, entries[i].resource, { ifMatch: entries[i].request?.ifMatch }, undefined, opts.ctx)
-          : await service.conditionalUpdate(p.type, p.query!, entries[i].resource, undefined, opts.ctx);
+          ? await service.update(who, p.type, p.id, entries[i].resource, { ifMatch: entries[i].request?.ifMatch })
+          : await service.conditionalUpdate(who, p.type, p.query!, entries[i].resource);
         responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
       } else {
-        responses[i] = await getEntry(service, p, undefined, opts.ctx);
+        responses[i] = await getEntry(service, who, p);
       }
     } catch (e) {
       const err = toEntryError(e);
@@ -211,12 +212,12 @@ function toEntryError(e: unknown): FhirError {
   return new FhirError(500, [{ severity: 'error', code: 'exception', diagnostics: 'Internal error while processing this entry' }]);
 }
 
-async function getEntry(service: FhirService, p: ParsedRequest, tx?: Queryable, ctx?: AccessContext): Promise<BundleEntry> {
+async function getEntry(service: FhirService, who: Principal, p: ParsedRequest, tx?: Queryable): Promise<BundleEntry> {
   if (p.id) {
-    const resource = await service.read(p.type, p.id, tx, ctx);
+    const resource = await service.read(who, p.type, p.id, tx);
     return { resource, response: { status: '200 OK', etag: `W/"${resource.meta?.versionId}"` } };
   }
-  const bundle = await service.searchBundle(p.type, p.query ?? new URLSearchParams(), tx, {}, ctx);
+  const bundle = await service.searchBundle(who, p.type, p.query ?? new URLSearchParams(), tx);
   return { resource: bundle, response: { status: '200 OK' } };
 }
 

@@ -1,7 +1,12 @@
-/** Bulk import of FHIR files: a transaction/batch Bundle, or NDJSON (one resource per line). */
+/**
+ * Bulk import of FHIR files (`cauyte import`): a transaction/batch Bundle, or NDJSON (one
+ * resource per line). Runs as the platform (a system repository, audited with the file's name):
+ * every resource is validated and indexed like any other write.
+ */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
-import type { FhirService } from './service.ts';
+import type { FhirStore } from './store.ts';
 
 export interface ImportSummary {
   file: string;
@@ -9,8 +14,9 @@ export interface ImportSummary {
 }
 
 /** Imports one file: a transaction/batch Bundle, or NDJSON with one resource per line. */
-export async function importFile(fhir: FhirService, file: string): Promise<ImportSummary> {
+export async function importFile(store: FhirStore, file: string): Promise<ImportSummary> {
   const text = readFileSync(file, 'utf8');
+  const system = store.system(`import of ${basename(file)}`, 'import');
   if (file.endsWith('.ndjson')) {
     const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
     const resources = lines.map((l, i) => {
@@ -23,15 +29,13 @@ export async function importFile(fhir: FhirService, file: string): Promise<Impor
     // Resources that carry an id keep it (exports reference each other by id); others get one.
     // One transaction per file: references are checked once the whole file is in.
     const CHUNK = 500;
-    await fhir.db.transaction(async (tx) => {
-      const written: Resource[] = [];
+    await system.transaction(async (repo) => {
       for (let i = 0; i < resources.length; i += CHUNK) {
         const chunk = resources.slice(i, i + CHUNK);
         const withoutId = chunk.filter((r) => !r.id);
-        if (withoutId.length) written.push(...(await fhir.repo.createMany(withoutId, tx)));
-        for (const r of chunk.filter((r) => r.id)) written.push((await fhir.repo.update(r, {}, tx)).resource);
+        if (withoutId.length) await repo.createMany(withoutId);
+        for (const r of chunk.filter((r) => r.id)) await repo.updateAt(r.resourceType, r.id!, r);
       }
-      await fhir.repo.assertReferencesExist(tx, written);
     });
     return { file, resources: resources.length };
   }
@@ -41,7 +45,6 @@ export async function importFile(fhir: FhirService, file: string): Promise<Impor
   } catch {
     throw new Error(`${file} is not valid JSON`);
   }
-  const result = await fhir.processBundle(bundle, { returnMinimal: true });
+  const result = await system.bundle(bundle, { returnMinimal: true });
   return { file, resources: result.entry?.length ?? 0 };
 }
-

@@ -1,390 +1,206 @@
 /**
- * The FHIR record store: create, read, vread, update (optimistic locking), delete (soft),
- * history. Each write stores a new version, keeps every old one, and replaces the resource's
- * search-index rows in the same transaction.
+ * The only way into the record store from outside src/fhir: a Repository built for one principal
+ * (src/auth/principal.ts) by FhirStore.as(ctx), .as(ctx, action) or .system(reason). Every read,
+ * search and write goes through the guard (role, scopes, patient relationship, consent,
+ * break-the-glass, workflow ownership) and is audited in the same transaction. Modelled on
+ * Medplum's per-request repository.
+ *
+ * A repository is cheap: build one per request or unit of work, never keep one across requests.
+ * `transaction(fn)` gives a repository bound to one database transaction, whose `sql` runs the
+ * domain's own tables (src/db/domain-sql.ts) in that same transaction. In a domain or system
+ * unit of work the accesses are summed up into one audit row: the one the domain writes with
+ * `record()`, or, if it writes none, one under the action's name at the end.
  */
-import { randomUUID } from 'node:crypto';
-import type { Resource } from '@medplum/fhirtypes';
-import type { Db, Queryable } from '../db/db.ts';
-import { badRequest, businessRule, conflict, gone, notFound, preconditionFailed } from './outcome.ts';
-import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchparams.ts';
-import { assertValidResource } from './validate.ts';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Queryable } from '../db/db.ts';
+import { DomainSql } from '../db/domain-sql.ts';
+import type { AuditEntry } from '../audit/audit.ts';
+import type { AccessContext, Actor } from '../auth/actor.ts';
+import { domainOf } from '../auth/policy.ts';
+import { AuditUnit, principalFields, unitAction, type Principal } from '../auth/principal.ts';
+import type { BundleOptions } from './bundle.ts';
+import { FhirError } from './outcome.ts';
+import type { FhirService, SearchBundleOptions } from './service.ts';
 
-export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+export type SearchQuery = URLSearchParams | Record<string, string | string[]>;
 
-export interface WriteResult<T extends Resource = Resource> {
-  resource: T;
-  /** true when a new resource was created (HTTP 201). */
-  created: boolean;
-}
+/** What a domain says about its own unit of work (the "who" comes from the principal). */
+export type DomainAuditEntry = Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip' | 'outcome'> & { outcome?: AuditEntry['outcome'] };
 
-export interface HistoryEntry {
-  resource?: Resource;
-  resourceType: string;
-  id: string;
-  versionId: number;
-  lastUpdated: Date;
-  deleted: boolean;
-  method: 'POST' | 'PUT' | 'DELETE';
-}
-
-/** Something that can observe writes inside their transaction (derived tables, events). */
-export type WriteListener = (tx: Queryable, entry: HistoryEntry & { rid: number }) => Promise<void>;
-
-export interface PreparedWrite {
-  resource: Resource;
-  rows: IndexRows;
-}
-
-export class FhirRepository {
-  private listeners: WriteListener[] = [];
-
-  constructor(
-    readonly db: Db,
-    readonly registry: SearchRegistry,
-  ) {}
-
-  onWrite(listener: WriteListener): void {
-    this.listeners.push(listener);
-  }
-
-  /** Validates and extracts index rows outside any transaction (pure CPU work). */
-  prepare(resource: unknown, expectedType?: string): PreparedWrite {
-    assertValidResource(resource, expectedType);
-    return { resource, rows: extractIndexRows(resource, this.registry.forType(resource.resourceType)) };
-  }
-
-  /** Index rows only (no validation): for access checks on already-stored content. */
-  prepareIndexOnly(resource: Resource): IndexRows {
-    return extractIndexRows(resource, this.registry.forType(resource.resourceType));
-  }
-
-  async create<T extends Resource>(input: T, tx?: Queryable): Promise<T> {
-    const [result] = await this.createMany([input], tx);
-    return result as T;
-  }
-
-  /** Creates several resources with one statement per table (bundles, imports). Assigns new ids. */
-  async createMany(inputs: Resource[], tx?: Queryable): Promise<Resource[]> {
-    const now = new Date();
-    const prepared = inputs.map((input) => this.prepareCreate(input, randomUUID(), now));
-    await this.within(tx, (q) => this.insertPrepared(q, prepared));
-    return prepared.map((p) => p.resource);
-  }
-
-  /** A new resource with a server id (or `id` when given) and version 1, validated and indexed. */
-  prepareCreate(input: Resource, id: string = randomUUID(), lastUpdated = new Date()): PreparedWrite {
-    return this.prepare({ ...input, id, meta: { ...input.meta, versionId: '1', lastUpdated: lastUpdated.toISOString() } });
-  }
-
-  async insertPrepared(q: Queryable, prepared: PreparedWrite[]): Promise<void> {
-    if (prepared.length === 0) return;
-    const lastUpdated = new Date(prepared[0].resource.meta!.lastUpdated!);
-    const rids = await insertResources(q, prepared.map((p) => p.resource), lastUpdated);
-    await insertVersions(q, prepared.map((p, i) => ({ rid: rids[i], resource: p.resource, method: 'POST' })), lastUpdated);
-    await insertIndexRows(q, prepared.map((p, i) => ({ rid: rids[i], rows: p.rows })));
-    for (const [i, p] of prepared.entries()) await this.notify(q, p.resource, 'POST', lastUpdated, rids[i]);
-  }
-
-  /**
-   * Update (or create with a client-chosen id). ifMatch is the version the client last saw;
-   * a different current version is a 412.
-   */
-  async update<T extends Resource>(input: T, opts: { ifMatch?: string } = {}, tx?: Queryable): Promise<WriteResult<T>> {
-    const { resourceType, id } = input;
-    if (!id || !ID_PATTERN.test(id)) throw badRequest('An update needs a valid resource id', ['id']);
-    // Validation and index extraction happen before any lock; meta (set below) changes neither.
-    const prepared = this.prepare(input);
-    return this.within(tx, async (q) => {
-      const current = await q.query<{ rid: number; version_id: number; deleted: boolean }>(
-        'SELECT rid, version_id, deleted FROM resource WHERE resource_type = $1 AND id = $2 FOR UPDATE',
-        [resourceType, id],
-      );
-      const row = current.rows[0];
-      const expected = opts.ifMatch !== undefined ? parseETag(opts.ifMatch) : undefined;
-      if (expected !== undefined && (!row || row.version_id !== expected)) {
-        throw preconditionFailed(
-          `Version conflict: ${resourceType}/${id} is at version ${row?.version_id ?? 'none'}, If-Match asked for ${expected}`,
-        );
-      }
-      const lastUpdated = new Date();
-      const versionId = row ? row.version_id + 1 : 1;
-      const resource = { ...input, meta: { ...input.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() } } as T;
-      let rid: number;
-      if (row) {
-        rid = row.rid;
-        await q.query('UPDATE resource SET version_id = $2, last_updated = $3, deleted = false WHERE rid = $1', [rid, versionId, lastUpdated]);
-        await deleteIndexRows(q, [rid]);
-      } else {
-        const inserted = await q.query<{ rid: number }>(
-          `INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ($1, $2, 1, $3)
-           ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid`,
-          [resourceType, id, lastUpdated],
-        );
-        if (!inserted.rows[0]) throw conflict(`${resourceType}/${id} was created concurrently; retry the update`);
-        rid = inserted.rows[0].rid;
-      }
-      await insertVersions(q, [{ rid, resource, method: 'PUT' }], lastUpdated);
-      await insertIndexRows(q, [{ rid, rows: prepared.rows }]);
-      await this.notify(q, resource, 'PUT', lastUpdated, rid);
-      return { resource, created: !row };
-    });
-  }
-
-  /** Soft delete: the resource disappears from reads and searches; its history stays. */
-  async delete(resourceType: string, id: string, tx?: Queryable): Promise<{ deleted: boolean }> {
-    return this.within(tx, async (q) => {
-      const current = await q.query<{ rid: number; version_id: number; deleted: boolean }>(
-        'SELECT rid, version_id, deleted FROM resource WHERE resource_type = $1 AND id = $2 FOR UPDATE',
-        [resourceType, id],
-      );
-      const row = current.rows[0];
-      if (!row) throw notFound(`${resourceType}/${id} not found`);
-      if (row.deleted) return { deleted: false };
-      const lastUpdated = new Date();
-      const versionId = row.version_id + 1;
-      await q.query('UPDATE resource SET version_id = $2, last_updated = $3, deleted = true WHERE rid = $1', [row.rid, versionId, lastUpdated]);
-      await q.query(
-        `INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, deleted, method, content)
-         VALUES ($1, $2, $3, $4, $5, true, 'DELETE', NULL)`,
-        [row.rid, versionId, resourceType, id, lastUpdated],
-      );
-      await deleteIndexRows(q, [row.rid]);
-      for (const l of this.listeners) {
-        await l(q, { resourceType, id, versionId, lastUpdated, deleted: true, method: 'DELETE', rid: row.rid });
-      }
-      return { deleted: true };
-    });
-  }
-
-  async read<T extends Resource = Resource>(resourceType: string, id: string, q: Queryable = this.db): Promise<T> {
-    return (await this.readStored(resourceType, id, q)).resource as T;
-  }
-
-  /**
-   * The current version and the internal row id; with linkParams, also the ids of the Patients the
-   * resource points at through those parameters (for access checks), in the same round trip.
-   */
-  async readStored(resourceType: string, id: string, q: Queryable = this.db, linkParams?: number[]): Promise<{ resource: Resource; rid: number; patients?: string[] }> {
-    const r = await q.query<{ rid: number; content: string | null; deleted: boolean; patients: string[] | null }>(
-      `SELECT r.rid, v.content::text AS content, r.deleted${
-        linkParams
-          ? `, ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY($3::smallint[]) AND x.target_type = 'Patient') AS patients`
-          : ''
-      } FROM resource r
-       JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
-       WHERE r.resource_type = $1 AND r.id = $2`,
-      linkParams ? [resourceType, id, linkParams] : [resourceType, id],
-      { prepare: true },
-    );
-    const row = r.rows[0];
-    if (!row) throw notFound(`${resourceType}/${id} not found`);
-    if (row.deleted || row.content === null) throw gone(`${resourceType}/${id} was deleted`);
-    return { resource: parseStored(row.content), rid: row.rid, ...(linkParams ? { patients: row.patients ?? [] } : {}) };
-  }
-
-  /** Like read, but undefined for a missing or deleted resource. */
-  async tryRead<T extends Resource = Resource>(resourceType: string, id: string, q: Queryable = this.db): Promise<T | undefined> {
-    try {
-      return await this.read<T>(resourceType, id, q);
-    } catch {
-      return undefined;
-    }
-  }
-
-  async vread(resourceType: string, id: string, versionId: string, q: Queryable = this.db): Promise<Resource> {
-    if (!/^\d{1,9}$/.test(versionId)) throw notFound(`${resourceType}/${id}/_history/${versionId} not found`);
-    const r = await q.query<{ content: string | null; deleted: boolean }>(
-      `SELECT content::text AS content, deleted FROM resource_version
-       WHERE rid = (SELECT rid FROM resource WHERE resource_type = $1 AND id = $2) AND version_id = $3`,
-      [resourceType, id, Number(versionId)],
-    );
-    const row = r.rows[0];
-    if (!row) throw notFound(`${resourceType}/${id}/_history/${versionId} not found`);
-    if (row.deleted || row.content === null) throw gone(`${resourceType}/${id} version ${versionId} is a deletion`);
-    return parseStored(row.content);
-  }
-
-  /** History of one resource, a type, or the whole system, newest first. */
-  async history(opts: { resourceType?: string; id?: string; since?: Date; count: number; before?: { at: Date; rid: number; vid: number } }, q: Queryable = this.db): Promise<HistoryEntry[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (opts.resourceType && opts.id) {
-      // One resource's history: through its row id (the primary key's prefix), never a scan.
-      where.push(`rid = (SELECT rid FROM resource WHERE resource_type = $${params.push(opts.resourceType)} AND id = $${params.push(opts.id)})`);
-    } else if (opts.resourceType) where.push(`resource_type = $${params.push(opts.resourceType)}`);
-    if (opts.since) where.push(`last_updated >= $${params.push(opts.since)}`);
-    if (opts.before) {
-      where.push(`(last_updated, rid, version_id) < ($${params.push(opts.before.at)}, $${params.push(opts.before.rid)}, $${params.push(opts.before.vid)})`);
-    }
-    const r = await q.query<{ rid: number; resource_type: string; id: string; version_id: number; last_updated: Date; deleted: boolean; method: string; content: string | null }>(
-      `SELECT rid, resource_type, id, version_id, last_updated, deleted, method, content::text AS content
-       FROM resource_version ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY last_updated DESC, rid DESC, version_id DESC LIMIT ${Math.max(1, Math.min(opts.count, 1000))}`,
-      params,
-    );
-    if (opts.id && r.rows.length === 0 && !opts.before) throw notFound(`${opts.resourceType}/${opts.id} not found`);
-    return r.rows.map((row) => ({
-      resourceType: row.resource_type,
-      id: row.id,
-      versionId: row.version_id,
-      lastUpdated: row.last_updated,
-      deleted: row.deleted,
-      method: row.method as HistoryEntry['method'],
-      resource: row.content ? parseStored(row.content) : undefined,
-      rid: row.rid,
-    }));
-  }
-
-  /**
-   * Referential integrity: every relative reference (Type/id) in the written resources must name
-   * a resource that exists and is not deleted, else 422. Run at the end of a write's transaction,
-   * so a transaction bundle may reference resources it creates in any order.
-   */
-  async assertReferencesExist(q: Queryable, resources: Resource[]): Promise<void> {
-    const wanted = new Map<string, { type: string; id: string; from: string }>();
-    for (const r of resources) {
-      for (const ref of localReferences(r)) wanted.set(`${ref.type}/${ref.id}`, { ...ref, from: `${r.resourceType}/${r.id}` });
-    }
-    if (wanted.size === 0) return;
-    const list = [...wanted.values()];
-    const found = await q.query<{ resource_type: string; id: string }>(
-      `SELECT resource_type, id FROM resource WHERE NOT deleted AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [list.map((x) => x.type), list.map((x) => x.id)],
-    );
-    const present = new Set(found.rows.map((row) => `${row.resource_type}/${row.id}`));
-    const missing = list.filter((x) => !present.has(`${x.type}/${x.id}`));
-    if (missing.length > 0) {
-      const m = missing[0];
-      throw businessRule(`${m.from} refers to ${m.type}/${m.id}, which does not exist${missing.length > 1 ? ` (and ${missing.length - 1} more missing references)` : ''}`);
-    }
-  }
-
-  async within<T>(tx: Queryable | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> {
-    return tx ? fn(tx) : this.db.transaction(fn);
-  }
-
-  private async notify(q: Queryable, resource: Resource, method: 'POST' | 'PUT', lastUpdated: Date, rid: number): Promise<void> {
-    for (const l of this.listeners) {
-      await l(q, { resource, resourceType: resource.resourceType, id: resource.id!, versionId: Number(resource.meta!.versionId), lastUpdated, deleted: false, method, rid });
-    }
-  }
-}
-
-const LOCAL_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
-
-/** Relative references (Type/id) anywhere in a resource; contained (#id) and absolute URLs are skipped. */
-export function localReferences(resource: Resource): { type: string; id: string }[] {
-  const out: { type: string; id: string }[] = [];
-  const walk = (node: unknown, key?: string): void => {
-    if (key === 'contained') return; // contained resources reference each other with #id
-    if (Array.isArray(node)) node.forEach((n) => walk(n));
-    else if (node && typeof node === 'object') {
-      for (const [k, v] of Object.entries(node)) {
-        if (k === 'reference' && typeof v === 'string') {
-          const m = LOCAL_REFERENCE.exec(v);
-          if (m) out.push({ type: m[1], id: m[2] });
-        } else walk(v, k);
-      }
-    }
-  };
-  walk(resource);
+function toSearchParams(query: SearchQuery): URLSearchParams {
+  if (query instanceof URLSearchParams) return query;
+  const out = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) for (const x of [v].flat()) out.append(k, x);
   return out;
 }
 
-/**
- * Parses stored JSON and puts resourceType, id and meta first again (jsonb keeps keys in its own
- * order), so what clients read looks like what they wrote.
- */
-export function parseStored(content: string): Resource {
-  const { resourceType, id, meta, ...rest } = JSON.parse(content) as Resource & Record<string, unknown>;
-  return { resourceType, id, meta, ...rest } as Resource;
-}
+export class Repository {
+  /** @internal built by FhirStore only */
+  constructor(
+    private readonly engine: FhirService,
+    readonly principal: Principal,
+    private readonly q?: Queryable,
+  ) {}
 
-/** W/"3" or "3" or 3 → 3 */
-export function parseETag(etag: string): number {
-  const m = /^(?:W\/)?"?(\d+)"?$/.exec(etag.trim());
-  if (!m) throw badRequest(`If-Match must be a version ETag like W/"3", got ${JSON.stringify(etag)}`);
-  return Number(m[1]);
-}
+  /** The signed-in actor, when the principal is one. */
+  get actor(): Actor | undefined {
+    return this.principal.kind === 'actor' ? this.principal.ctx.actor : undefined;
+  }
 
-async function insertResources(q: Queryable, resources: Resource[], lastUpdated: Date): Promise<number[]> {
-  if (resources.length === 1) {
-    const r = await q.query<{ rid: number }>(
-      'INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ($1, $2, 1, $3) RETURNING rid',
-      [resources[0].resourceType, resources[0].id, lastUpdated],
-    );
-    return [r.rows[0].rid];
+  get ctx(): AccessContext | undefined {
+    return this.principal.kind === 'actor' ? this.principal.ctx : undefined;
   }
-  const r = await q.query<{ rid: number; id: string }>(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated)
-     SELECT t, i, 1, $3 FROM unnest($1::text[], $2::text[]) AS x(t, i) RETURNING rid, id`,
-    [resources.map((x) => x.resourceType), resources.map((x) => x.id), lastUpdated],
-  );
-  const byId = new Map(r.rows.map((row) => [row.id, row.rid]));
-  return resources.map((x) => byId.get(x.id!)!);
-}
 
-async function insertVersions(q: Queryable, rows: { rid: number; resource: Resource; method: string }[], lastUpdated: Date): Promise<void> {
-  await q.query(
-    `INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, method, content)
-     SELECT r, v, t, i, $5, m, c::jsonb FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $6::text[], $7::text[]) AS x(r, v, t, i, m, c)`,
-    [
-      rows.map((x) => x.rid),
-      rows.map((x) => Number(x.resource.meta!.versionId)),
-      rows.map((x) => x.resource.resourceType),
-      rows.map((x) => x.resource.id),
-      lastUpdated,
-      rows.map((x) => x.method),
-      rows.map((x) => JSON.stringify(x.resource)),
-    ],
-  );
-}
+  get fhirBase(): string {
+    return this.engine.fhirBase;
+  }
 
-export async function deleteIndexRows(q: Queryable, rids: number[]): Promise<void> {
-  for (const table of ['idx_string', 'idx_token', 'idx_reference', 'idx_date', 'idx_quantity', 'idx_uri']) {
-    await q.query(`DELETE FROM ${table} WHERE rid = ANY($1::bigint[])`, [rids]);
-  }
-}
+  // ------------------------------------------------------------------ reads
 
-/** One INSERT per index table for any number of resources. */
-export async function insertIndexRows(q: Queryable, items: { rid: number; rows: IndexRows }[]): Promise<void> {
-  const cols = <K extends keyof IndexRows>(key: K): (IndexRows[K][number] & { rid: number })[] =>
-    items.flatMap((it) => (it.rows[key] as IndexRows[K][number][]).map((row) => ({ rid: it.rid, ...row })));
-  const s = cols('string');
-  if (s.length) {
-    await q.query('INSERT INTO idx_string (rid, param, norm, exact) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      s.map((x) => x.rid), s.map((x) => x.param), s.map((x) => x.norm), s.map((x) => x.exact),
-    ]);
+  read<T extends Resource = Resource>(type: T['resourceType'] | string, id: string): Promise<T> {
+    return this.engine.read(this.principal, type, id, this.q) as Promise<T>;
   }
-  const t = cols('token');
-  if (t.length) {
-    await q.query('INSERT INTO idx_token (rid, param, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      t.map((x) => x.rid), t.map((x) => x.param), t.map((x) => x.system), t.map((x) => x.code),
-    ]);
+
+  /** Like read, but undefined when the resource does not exist or was deleted; a denial still throws. */
+  async tryRead<T extends Resource = Resource>(type: T['resourceType'] | string, id: string): Promise<T | undefined> {
+    try {
+      return await this.read<T>(type, id);
+    } catch (err) {
+      if (err instanceof FhirError && (err.status === 404 || err.status === 410 || err.status === 400)) return undefined;
+      throw err;
+    }
   }
-  const r = cols('reference');
-  if (r.length) {
-    await q.query('INSERT INTO idx_reference (rid, param, target_type, target_id) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      r.map((x) => x.rid), r.map((x) => x.param), r.map((x) => x.targetType), r.map((x) => x.targetId),
-    ]);
+
+  vread<T extends Resource = Resource>(type: string, id: string, versionId: string): Promise<T> {
+    return this.engine.vread(this.principal, type, id, versionId, this.q) as Promise<T>;
   }
-  const d = cols('date');
-  if (d.length) {
-    await q.query('INSERT INTO idx_date (rid, param, low, high) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[], $4::timestamptz[])', [
-      d.map((x) => x.rid), d.map((x) => x.param), d.map((x) => x.low.toISOString()), d.map((x) => x.high.toISOString()),
-    ]);
+
+  searchBundle(type: string, query: SearchQuery, opts: SearchBundleOptions = {}): Promise<Bundle> {
+    return this.engine.searchBundle(this.principal, type, toSearchParams(query), this.q, opts);
   }
-  const n = cols('quantity');
-  if (n.length) {
-    await q.query('INSERT INTO idx_quantity (rid, param, value, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::numeric[], $4::text[], $5::text[])', [
-      n.map((x) => x.rid), n.map((x) => x.param), n.map((x) => String(x.value)), n.map((x) => x.system), n.map((x) => x.code),
-    ]);
+
+  /** The matching resources of one page (includes left out). */
+  async search<T extends Resource = Resource>(type: T['resourceType'] | string, query: SearchQuery): Promise<T[]> {
+    const b = await this.searchBundle(type, query);
+    return (b.entry ?? []).filter((e) => e.search?.mode !== 'include').map((e) => e.resource as T);
   }
-  const u = cols('uri');
-  if (u.length) {
-    await q.query('INSERT INTO idx_uri (rid, param, value) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[])', [
-      u.map((x) => x.rid), u.map((x) => x.param), u.map((x) => x.value),
-    ]);
+
+  async searchOne<T extends Resource = Resource>(type: T['resourceType'] | string, query: SearchQuery): Promise<T | undefined> {
+    const q = toSearchParams(query);
+    q.set('_count', '1');
+    return (await this.search<T>(type, q))[0];
+  }
+
+  history(opts: { type?: string; id?: string; query?: URLSearchParams }): Promise<Bundle> {
+    return this.engine.historyBundle(this.principal, { ...opts, query: opts.query ?? new URLSearchParams() });
+  }
+
+  everything(patientId: string, query: URLSearchParams = new URLSearchParams()): Promise<Bundle> {
+    return this.engine.everything(this.principal, patientId, query, this.q);
+  }
+
+  /** May this principal reach patient P's record now (care, consent, break-the-glass)? Not itself an access. */
+  reaches(patientId: string): Promise<boolean> {
+    return this.engine.guard.reaches(this.q ?? this.engine.db, this.principal, patientId);
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  async create<T extends Resource>(resource: T, opts: { ifNoneExist?: string } = {}): Promise<T> {
+    return (await this.engine.create(this.principal, resource.resourceType, resource, opts, this.q)).resource as T;
+  }
+
+  /** Create a resource of `type` from an untrusted body (the REST API), saying whether it was new (If-None-Exist may find one). */
+  createAt(type: string, body: unknown, opts: { ifNoneExist?: string } = {}): Promise<{ resource: Resource; created: boolean }> {
+    return this.engine.create(this.principal, type, body, opts, this.q);
+  }
+
+  /** Several new resources at once (one statement per table; one audit entry). */
+  createMany<T extends Resource>(resources: T[]): Promise<T[]> {
+    return this.engine.createMany(this.principal, resources, this.q) as Promise<T[]>;
+  }
+
+  async update<T extends Resource>(resource: T, opts: { ifMatch?: string } = {}): Promise<T> {
+    return (await this.engine.update(this.principal, resource.resourceType, resource.id!, resource, opts, this.q)).resource as T;
+  }
+
+  /** Update (or create with the client's id) `type/id` from an untrusted body, saying which. */
+  updateAt(type: string, id: string, body: unknown, opts: { ifMatch?: string } = {}): Promise<{ resource: Resource; created: boolean }> {
+    return this.engine.update(this.principal, type, id, body, opts, this.q);
+  }
+
+  conditionalUpdate(type: string, query: URLSearchParams, body: unknown): Promise<{ resource: Resource; created: boolean }> {
+    return this.engine.conditionalUpdate(this.principal, type, query, body, this.q);
+  }
+
+  delete(type: string, id: string): Promise<void> {
+    return this.engine.delete(this.principal, type, id, this.q);
+  }
+
+  /** A batch or transaction Bundle, every entry checked as if sent alone. */
+  bundle(bundle: unknown, opts: Omit<BundleOptions, 'tx'> = {}): Promise<Bundle> {
+    return this.engine.processBundle(this.principal, bundle, opts);
+  }
+
+  // ------------------------------------------------------------------ units of work
+
+  /**
+   * Runs fn in one database transaction (or inside the current one) with a repository bound to
+   * it. All writes commit together; the audit row(s) commit with them.
+   */
+  async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    if (this.q) return fn(this);
+    const unit = this.principal.kind === 'system' || this.principal.domain ? new AuditUnit() : undefined;
+    const principal: Principal = unit ? { ...this.principal, unit } : this.principal;
+    return this.engine.db.transaction(async (tx) => {
+      const repo = new Repository(this.engine, principal, tx);
+      if (unit) unit.open = true;
+      try {
+        const result = await fn(repo);
+        if (unit && !unit.empty) await repo.flushUnit(unit);
+        return result;
+      } finally {
+        if (unit) unit.open = false;
+      }
+    });
+  }
+
+  /** The domain's own tables, on this repository's transaction when it has one. */
+  get sql(): DomainSql {
+    return new DomainSql(this.q ?? this.engine.db, this.domain);
+  }
+
+  /** The domain this repository acts for (its tables and owned resources). */
+  get domain(): string {
+    const p = this.principal;
+    if (p.kind === 'system') return p.component ?? 'system';
+    return p.domain ? domainOf(p.domain) : 'fhir';
+  }
+
+  /**
+   * Records what the unit of work did (e.g. "consult.accept" on a case), with every patient it
+   * touched so far; in a transaction it commits with the writes.
+   */
+  async record(entry: DomainAuditEntry): Promise<void> {
+    const p = this.principal;
+    const unit = p.kind === 'system' || p.domain ? p.unit : undefined;
+    const who = principalFields(p);
+    const patients = new Set([...(entry.patientIds ?? []), ...(unit?.patients ?? [])]);
+    const touched = unit?.resources.length ? { resources: [...unit.resources] } : {};
+    const detail = { ...entry.detail, ...touched, ...(p.kind === 'actor' && p.domain ? { via: p.domain } : {}) };
+    await this.engine.guard.audit.append(this.q ?? this.engine.db, {
+      ...who,
+      ...entry,
+      outcome: entry.outcome ?? 'success',
+      reason: entry.reason ?? who.reason,
+      patientIds: [...patients],
+      breakGlass: entry.breakGlass || unit?.breakGlass || false,
+      ...(Object.keys(detail).length ? { detail } : {}),
+    });
+    unit?.clear();
+  }
+
+  private async flushUnit(unit: AuditUnit): Promise<void> {
+    await this.record({ action: unitAction(this.principal), resourceType: unit.first?.resourceType, resourceId: unit.first?.resourceId });
   }
 }

@@ -1,15 +1,18 @@
-/** The FHIR REST API at /fhir/R4: HTTP in, FhirService calls, application/fhir+json out. */
+/**
+ * The FHIR REST API at /fhir/R4: HTTP in, a repository for the caller (store.as(req.ctx)) out
+ * to application/fhir+json. One repository per request; nothing here touches storage directly.
+ */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Resource } from '@medplum/fhirtypes';
 import { buildCapabilityStatement } from './capability.ts';
 import { FhirError, allOk, badRequest, notFound } from './outcome.ts';
-import type { FhirService } from './service.ts';
+import type { FhirStore } from './store.ts';
 
 export const FHIR_PREFIX = '/fhir/R4';
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 export interface FhirRoutesOptions {
-  service: FhirService;
+  store: FhirStore;
   software: { name: string; version: string };
 }
 
@@ -38,23 +41,25 @@ function sendResource(req: FastifyRequest, reply: FastifyReply, status: number, 
 }
 
 export async function fhirRoutes(app: FastifyInstance, opts: FhirRoutesOptions): Promise<void> {
-  const { service } = opts;
+  const { store } = opts;
   const F = { config: { access: 'fhir' as const } };
+  const repo = (req: FastifyRequest) => store.as(req.ctx);
+  const base = store.fhirBase;
   let capability: unknown;
 
   app.get(`${FHIR_PREFIX}/metadata`, { config: { access: 'public' } }, async (_req, reply) => {
-    capability ??= buildCapabilityStatement(service.registry, service.fhirBase, opts.software);
+    capability ??= buildCapabilityStatement(store.registry, base, opts.software);
     return send(reply, 200, capability);
   });
 
   app.post(FHIR_PREFIX, F, async (req, reply) => {
     const prefer = String(req.headers.prefer ?? '');
-    return send(reply, 200, await service.processBundle(req.body, { returnMinimal: /return=minimal/.test(prefer), ctx: req.ctx }));
+    return send(reply, 200, await repo(req).bundle(req.body, { returnMinimal: /return=minimal/.test(prefer) }));
   });
 
-  app.get(`${FHIR_PREFIX}/_history`, F, async (req, reply) => send(reply, 200, await service.historyBundle({ query: queryOf(req) }, req.ctx)));
+  app.get(`${FHIR_PREFIX}/_history`, F, async (req, reply) => send(reply, 200, await repo(req).history({ query: queryOf(req) })));
 
-  app.get(`${FHIR_PREFIX}/:type`, F, async (req: Req, reply) => send(reply, 200, await service.searchBundle(req.params.type, queryOf(req), undefined, {}, req.ctx)));
+  app.get(`${FHIR_PREFIX}/:type`, F, async (req: Req, reply) => send(reply, 200, await repo(req).searchBundle(req.params.type, queryOf(req))));
 
   app.post(`${FHIR_PREFIX}/:type/_search`, F, async (req: Req, reply) => {
     const query = queryOf(req);
@@ -62,50 +67,50 @@ export async function fhirRoutes(app: FastifyInstance, opts: FhirRoutesOptions):
       if (typeof req.body !== 'string') throw badRequest('POST _search takes application/x-www-form-urlencoded parameters');
       for (const [k, v] of new URLSearchParams(req.body)) query.append(k, v);
     }
-    return send(reply, 200, await service.searchBundle(req.params.type, query, undefined, {}, req.ctx));
+    return send(reply, 200, await repo(req).searchBundle(req.params.type, query));
   });
 
   app.post(`${FHIR_PREFIX}/:type`, F, async (req: Req, reply) => {
     const ifNoneExist = req.headers['if-none-exist'];
-    const result = await service.create(req.params.type, req.body, { ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined }, undefined, req.ctx);
-    return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? service.fhirBase : undefined);
+    const result = await repo(req).createAt(req.params.type, req.body, { ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined });
+    return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? base : undefined);
   });
 
   app.put(`${FHIR_PREFIX}/:type`, F, async (req: Req, reply) => {
     const query = queryOf(req);
-    const result = await service.conditionalUpdate(req.params.type, query, req.body, undefined, req.ctx);
-    return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? service.fhirBase : undefined);
+    const result = await repo(req).conditionalUpdate(req.params.type, query, req.body);
+    return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? base : undefined);
   });
 
   app.get(`${FHIR_PREFIX}/:type/_history`, F, async (req: Req, reply) =>
-    send(reply, 200, await service.historyBundle({ type: req.params.type, query: queryOf(req) }, req.ctx)),
+    send(reply, 200, await repo(req).history({ type: req.params.type, query: queryOf(req) })),
   );
 
   app.get(`${FHIR_PREFIX}/:type/:id`, F, async (req: Req, reply) => {
-    const resource = await service.read(req.params.type, req.params.id, undefined, req.ctx);
+    const resource = await repo(req).read(req.params.type, req.params.id);
     return sendResource(req, reply, 200, resource);
   });
 
   app.put(`${FHIR_PREFIX}/:type/:id`, F, async (req: Req, reply) => {
     const ifMatch = req.headers['if-match'];
-    const result = await service.update(req.params.type, req.params.id, req.body, { ifMatch: typeof ifMatch === 'string' ? ifMatch : undefined }, undefined, req.ctx);
-    return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? service.fhirBase : undefined);
+    const result = await repo(req).updateAt(req.params.type, req.params.id, req.body, { ifMatch: typeof ifMatch === 'string' ? ifMatch : undefined });
+    return sendResource(req, reply, result.created ? 201 : 200, result.resource, result.created ? base : undefined);
   });
 
   app.delete(`${FHIR_PREFIX}/:type/:id`, F, async (req: Req, reply) => {
-    await service.delete(req.params.type, req.params.id, undefined, req.ctx);
+    await repo(req).delete(req.params.type, req.params.id);
     return reply.code(204).send();
   });
 
   app.get(`${FHIR_PREFIX}/:type/:id/:operation`, F, async (req: Req, reply) => {
     const { type, id, operation } = req.params;
-    if (operation === '_history') return send(reply, 200, await service.historyBundle({ type, id, query: queryOf(req) }, req.ctx));
-    if (operation === '$everything' && type === 'Patient') return send(reply, 200, await service.everything(id, queryOf(req), req.ctx));
+    if (operation === '_history') return send(reply, 200, await repo(req).history({ type, id, query: queryOf(req) }));
+    if (operation === '$everything' && type === 'Patient') return send(reply, 200, await repo(req).everything(id, queryOf(req)));
     throw notFound(`Unknown operation ${operation} on ${type}`);
   });
 
   app.get(`${FHIR_PREFIX}/:type/:id/_history/:vid`, F, async (req: Req, reply) => {
-    const resource = await service.vread(req.params.type, req.params.id, req.params.vid, req.ctx);
+    const resource = await repo(req).vread(req.params.type, req.params.id, req.params.vid);
     return sendResource(req, reply, 200, resource);
   });
 }

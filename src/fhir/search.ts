@@ -11,20 +11,23 @@
 import type { Queryable } from '../db/db.ts';
 import { parseDateRange } from './dates.ts';
 import { foldText, nfc } from './normalize.ts';
-import { badRequest, notSupported } from './outcome.ts';
+import { badRequest, notSupported, tooLarge } from './outcome.ts';
+import { LIMITS } from './limits.ts';
 import { parseReference, type SearchParam, type SearchRegistry } from './searchparams.ts';
 
 export type QueryParams = Record<string, string[]>;
 
 export const DEFAULT_COUNT = 20;
-export const MAX_COUNT = 1000;
-const MAX_INCLUDES = 1000;
+export const MAX_COUNT = LIMITS.searchCount;
+const MAX_INCLUDES = LIMITS.includedResources;
 /** Parameters about the result, not about which resources match. */
 const RESULT_PARAMS = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_total', '_cursor', '_elements', '_format', '_pretty']);
 
 export interface SearchMatch {
   rid: number;
   content: string;
+  resourceType?: string;
+  id?: string;
 }
 
 export interface SearchResult {
@@ -53,6 +56,11 @@ interface SortKey {
 export type Restriction = (bind: (v: unknown) => string, alias: string) => string | undefined;
 
 export async function search(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, restrict?: Restriction): Promise<SearchResult> {
+  for (const [name, values] of Object.entries(query)) {
+    // PostgreSQL text cannot hold NUL; such a value can match nothing, so it is a bad request, not a 500.
+    if (name.includes('\0') || values.some((v) => v.includes('\0'))) throw badRequest(`Search parameter ${JSON.stringify(name.replace(/\0/g, '\\0'))} holds a NUL character, which no stored value contains`);
+    if (values.some((v) => v.length > LIMITS.searchValueLength)) throw tooLarge(`A search value is longer than ${LIMITS.searchValueLength} characters`);
+  }
   const sql = new Sql();
   const where = [`r.resource_type = ${sql.bind(resourceType)}`, 'NOT r.deleted'];
   const hidden = restrict?.((v) => sql.bind(v), 'r');
@@ -82,8 +90,8 @@ export async function search(q: Queryable, registry: SearchRegistry, resourceTyp
   if (cursorText) pageWhere.push(keysetAfter(sql, keys, decodeCursor(cursorText, keys.length)));
   const selectKeys = keys.map((k, i) => `${k.expr} AS k${i}`).join(', ');
   const orderBy = keys.map((k) => (k.expr === 'r.rid' ? 'r.rid' : `${k.expr} IS NULL, ${k.expr}${k.desc ? ' DESC' : ''}`)).join(', ');
-  const rows = await q.query<Record<string, unknown> & { rid: number; content: string }>(
-    `SELECT r.rid, v.content::text AS content, ${selectKeys}
+  const rows = await q.query<Record<string, unknown> & { rid: number; content: string; resource_type: string; id: string }>(
+    `SELECT r.rid, r.resource_type, r.id, v.content::text AS content, ${selectKeys}
      FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
      WHERE ${pageWhere.join(' AND ')}
      ORDER BY ${orderBy} LIMIT ${count + 1}`,
@@ -97,7 +105,7 @@ export async function search(q: Queryable, registry: SearchRegistry, resourceTyp
   }
   if (total === undefined && !cursorText && !nextCursor) total = page.length;
 
-  const matches = page.map((r) => ({ rid: r.rid, content: r.content }));
+  const matches = page.map((r) => ({ rid: r.rid, content: r.content, resourceType: r.resource_type, id: r.id }));
   const included = await includes(q, registry, resourceType, query, matches, restrict);
   const elements = query._elements?.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
   return { matches, included, nextCursor, total, elements };
@@ -113,7 +121,9 @@ function single(query: QueryParams, name: string): string | undefined {
 function parseCount(v: string | undefined): number {
   if (v === undefined) return DEFAULT_COUNT;
   if (!/^\d+$/.test(v)) throw badRequest(`_count must be a whole number, got ${JSON.stringify(v)}`);
-  return Math.min(Number(v), MAX_COUNT);
+  const n = Number(v);
+  if (n > MAX_COUNT) throw tooLarge(`_count=${v} is more than this server returns in one page (at most ${MAX_COUNT}); page with the next link instead`);
+  return n;
 }
 
 /** Splits a parameter value on unescaped commas and unescapes \, \| \$ \\. */
@@ -406,6 +416,7 @@ function decodeCursor(text: string, length: number): unknown[] {
 
 async function includes(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, matches: SearchMatch[], restrict?: Restriction): Promise<SearchMatch[]> {
   const specs = [...(query._include ?? []).map((s) => ({ s, rev: false })), ...(query._revinclude ?? []).map((s) => ({ s, rev: true }))];
+  if (specs.length > LIMITS.includeParams) throw tooLarge(`At most ${LIMITS.includeParams} _include/_revinclude parameters in one search (got ${specs.length})`);
   if (specs.length === 0 || matches.length === 0) return [];
   const rids = matches.map((m) => m.rid);
   const seen = new Set(rids);
@@ -422,8 +433,8 @@ async function includes(q: Queryable, registry: SearchRegistry, resourceType: st
     if (!rev) {
       if (sourceType !== resourceType) throw badRequest(`_include=${s}: the source type must be ${resourceType}`);
       const hidden = restrict?.((v) => isql.bind(v), 't');
-      rows = await q.query<{ rid: number; content: string }>(
-        `SELECT t.rid, v.content::text AS content FROM resource t
+      rows = await q.query<{ rid: number; content: string; resource_type: string; id: string }>(
+        `SELECT t.rid, t.resource_type, t.id, v.content::text AS content FROM resource t
          JOIN resource_version v ON v.rid = t.rid AND v.version_id = t.version_id
          WHERE NOT t.deleted AND (t.resource_type, t.id) IN (
            SELECT target_type, target_id FROM idx_reference WHERE rid = ANY(${ridsParam}::bigint[]) AND param = ${paramId} ${targetType ? `AND target_type = ${isql.bind(targetType)}` : ''})
@@ -434,8 +445,8 @@ async function includes(q: Queryable, registry: SearchRegistry, resourceType: st
     } else {
       if (targetType && targetType !== resourceType) continue;
       const hidden = restrict?.((v) => isql.bind(v), 's');
-      rows = await q.query<{ rid: number; content: string }>(
-        `SELECT s.rid, v.content::text AS content FROM idx_reference ref
+      rows = await q.query<{ rid: number; content: string; resource_type: string; id: string }>(
+        `SELECT s.rid, s.resource_type, s.id, v.content::text AS content FROM idx_reference ref
          JOIN resource s ON s.rid = ref.rid AND NOT s.deleted
          JOIN resource_version v ON v.rid = s.rid AND v.version_id = s.version_id
          JOIN resource m ON m.rid = ANY(${ridsParam}::bigint[]) AND m.resource_type = ref.target_type AND m.id = ref.target_id
@@ -447,7 +458,7 @@ async function includes(q: Queryable, registry: SearchRegistry, resourceType: st
     for (const row of rows.rows) {
       if (seen.has(row.rid)) continue;
       seen.add(row.rid);
-      out.push(row);
+      out.push({ rid: row.rid, content: row.content, resourceType: row.resource_type, id: row.id });
     }
   }
   return out;

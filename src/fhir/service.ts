@@ -1,18 +1,30 @@
 /**
- * The FHIR interactions (what the REST API and bundle entries do), over the repository and search.
- * Routes translate HTTP to these calls and back; nothing here knows about HTTP.
+ * The FHIR interactions (what the REST API, bundle entries and domain repositories do), over the
+ * storage and search. Internal to src/fhir: everything else reaches it through a Repository
+ * (repository.ts), built by the FhirStore (store.ts) for one principal. Every method takes that
+ * principal: the guard checks role, scopes and patient relationship and the audit entry is
+ * appended in the same transaction; nothing here can run without them.
+ *
+ * Rules that hold for every principal but the system:
+ *   - change rules (e.g. a signed document never changes) — refused with 409;
+ *   - workflow ownership: a resource whose state a domain owns (a consult's Task, a booking's
+ *     Appointment, …) changes only through a repository acting for that domain — 422 naming the
+ *     route to use;
+ *   - every resource in every answer (includes, history, $everything) is one the principal may read.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Bundle, BundleEntry, BundleLink, CompartmentDefinition, Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
-import type { AccessContext } from '../auth/actor.ts';
 import type { FhirGuard } from '../auth/guard.ts';
+import type { Principal } from '../auth/principal.ts';
 import { assertNoBundleReferences, processBundle, type BundleOptions } from './bundle.ts';
 import { isResourceType, loadDefinitions } from './definitions.ts';
+import { LIMITS } from './limits.ts';
 import { badRequest, notFound, preconditionFailed } from './outcome.ts';
-import { FhirRepository, ID_PATTERN, parseStored, type HistoryEntry, type WriteResult } from './repository.ts';
+import type { OwnershipRules } from './ownership.ts';
+import { FhirStorage, ID_PATTERN, parseStored, type HistoryEntry, type WriteResult } from './storage.ts';
 import { search, type QueryParams, type SearchMatch } from './search.ts';
 import { SearchRegistry } from './searchparams.ts';
 
@@ -21,33 +33,29 @@ export interface SearchBundleOptions {
   linkPath?: string;
 }
 
-/**
- * Every method takes an optional AccessContext. With one (every HTTP request), the guard checks
- * role, scopes and patient relationship and appends the audit entry in the same transaction.
- * Without one, the caller is the platform itself (seeding, CLI import) and nothing is checked.
- */
-/** A domain rule on changes made through the API (e.g. a signed document may not change): throw to refuse. */
+/** A domain rule on changes made through plain FHIR (e.g. a signed document may not change): throw to refuse. */
 export type ChangeRule = (existing: Resource, next: Resource | undefined) => void;
 
 export class FhirService {
-  guard?: FhirGuard;
   readonly changeRules: ChangeRule[] = [];
 
-  private constructor(
-    readonly repo: FhirRepository,
+  constructor(
+    readonly storage: FhirStorage,
     readonly registry: SearchRegistry,
     readonly fhirBase: string,
     readonly compartment: Map<string, number[]>,
+    readonly guard: FhirGuard,
+    readonly ownership: OwnershipRules,
   ) {}
 
-  static async create(db: Db, baseUrl: string): Promise<FhirService> {
+  static async prepare(db: Db): Promise<{ storage: FhirStorage; registry: SearchRegistry; compartment: Map<string, number[]> }> {
     loadDefinitions();
     const registry = await SearchRegistry.load(db);
-    return new FhirService(new FhirRepository(db, registry), registry, `${baseUrl}/fhir/R4`, patientCompartment(registry));
+    return { storage: new FhirStorage(db, registry), registry, compartment: patientCompartment(registry) };
   }
 
   get db(): Db {
-    return this.repo.db;
+    return this.storage.db;
   }
 
   isResourceType(type: string): boolean {
@@ -62,62 +70,101 @@ export class FhirService {
     if (!ID_PATTERN.test(id)) throw badRequest(`"${id}" is not a valid resource id (1–64 of A–Z a–z 0–9 - .)`);
   }
 
-  private guarded(ctx: AccessContext | undefined): FhirGuard | undefined {
-    return ctx && this.guard ? this.guard : undefined;
+  /** Change rules and workflow ownership, for a write by anyone but the system. */
+  private assertChangeAllowed(p: Principal, existing: Resource | undefined, next: Resource | undefined): void {
+    if (p.kind === 'system') return;
+    if (existing && !p.domain) for (const rule of this.changeRules) rule(existing, next);
+    this.ownership.assertMayWrite(p, existing, next);
   }
 
-  async create(type: string, body: unknown, opts: { ifNoneExist?: string } = {}, tx?: Queryable, ctx?: AccessContext): Promise<WriteResult> {
+  async create(p: Principal, type: string, body: unknown, opts: { ifNoneExist?: string } = {}, tx?: Queryable): Promise<WriteResult> {
     this.assertType(type);
     if (typeof body !== 'object' || body === null || (body as Resource).resourceType !== type) {
       throw badRequest(`The body must be a ${type} resource`, ['resourceType']);
     }
-    const g = this.guarded(ctx);
-    g?.assertAction(ctx!, 'create', type);
-    let input = body as Resource;
-    assertNoBundleReferences(input);
-    if (g) input = g.prepareCreate(ctx!, input);
-    return this.repo.within(tx, async (q) => {
+    this.guard.assertAction(p, 'create', type);
+    assertNoBundleReferences(body as Resource);
+    const input = this.guard.prepareCreate(p, body as Resource);
+    this.assertChangeAllowed(p, undefined, input);
+    return this.storage.within(tx, async (q) => {
       if (opts.ifNoneExist) {
-        const existing = await this.conditionalMatches(q, type, new URLSearchParams(opts.ifNoneExist), ctx);
+        const existing = await this.conditionalMatches(p, q, type, new URLSearchParams(opts.ifNoneExist));
         if (existing.length > 1) throw preconditionFailed(`If-None-Exist "${opts.ifNoneExist}" matched ${existing.length} resources`);
         if (existing.length === 1) return { resource: existing[0], created: false };
       }
-      const prepared = this.repo.prepareCreate(input);
-      const outcome = g ? await g.assertWritable(q, ctx!, prepared.resource, prepared.rows, new Set(type === 'Patient' ? [prepared.resource.id!] : [])) : undefined;
-      await this.repo.insertPrepared(q, [prepared]);
-      await this.repo.assertReferencesExist(q, [prepared.resource]);
-      await g?.record(q, ctx!, { action: 'create', outcome: 'success', resourceType: type, resourceId: prepared.resource.id, patientIds: outcome!.patients, breakGlass: outcome!.viaBreakGlass });
+      const prepared = this.storage.prepareCreate(input);
+      const outcome = await this.guard.assertWritable(q, p, prepared.resource, prepared.rows, new Set(type === 'Patient' ? [prepared.resource.id!] : []));
+      await this.storage.insertPrepared(q, [prepared]);
+      await this.storage.assertReferencesExist(q, [prepared.resource]);
+      await this.guard.record(q, p, { action: 'create', outcome: 'success', resourceType: type, resourceId: prepared.resource.id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
       return { resource: prepared.resource, created: true };
     });
   }
 
-  async read(type: string, id: string, tx?: Queryable, ctx?: AccessContext): Promise<Resource> {
-    this.assertType(type);
-    this.assertId(id);
-    const g = this.guarded(ctx);
-    if (!g) return this.repo.read(type, id, tx);
-    g.assertAction(ctx!, 'read', type);
-    if (ctx!.actor.via === 'test') return this.repo.read(type, id, tx);
-    return g.readAudited(tx ?? this.db, ctx!, type, id);
+  /** Several new resources in one statement per table (domain pipelines, imports): each checked, one audit entry. */
+  async createMany(p: Principal, inputs: Resource[], tx?: Queryable): Promise<Resource[]> {
+    if (inputs.length === 0) return [];
+    const now = new Date();
+    const prepared = inputs.map((input) => {
+      this.assertType(input.resourceType);
+      this.guard.assertAction(p, 'create', input.resourceType);
+      assertNoBundleReferences(input);
+      const r = this.guard.prepareCreate(p, input);
+      this.assertChangeAllowed(p, undefined, r);
+      return this.storage.prepareCreate(r, undefined, now);
+    });
+    return this.storage.within(tx, async (q) => {
+      const created = new Set(prepared.filter((x) => x.resource.resourceType === 'Patient').map((x) => x.resource.id!));
+      const patients = new Set<string>();
+      let glass = false;
+      for (const x of prepared) {
+        const o = await this.guard.assertWritable(q, p, x.resource, x.rows, created);
+        o.patients.forEach((id) => patients.add(id));
+        glass ||= o.viaBreakGlass;
+      }
+      await this.storage.insertPrepared(q, prepared);
+      await this.storage.assertReferencesExist(q, prepared.map((x) => x.resource));
+      const types = [...new Set(prepared.map((x) => x.resource.resourceType))];
+      await this.guard.record(q, p, { action: 'create', outcome: 'success', resourceType: types.length === 1 ? types[0] : undefined, resourceId: prepared.length === 1 ? prepared[0].resource.id : undefined, patientIds: [...patients], breakGlass: glass, detail: prepared.length > 1 ? { count: prepared.length } : undefined });
+      return prepared.map((x) => x.resource);
+    });
   }
 
-  async vread(type: string, id: string, versionId: string, ctx?: AccessContext): Promise<Resource> {
+  async read(p: Principal, type: string, id: string, tx?: Queryable): Promise<Resource> {
     this.assertType(type);
     this.assertId(id);
-    const g = this.guarded(ctx);
-    if (!g) return this.repo.vread(type, id, versionId);
-    g.assertAction(ctx!, 'read', type);
-    return this.repo.within(undefined, async (q) => {
-      const resource = await this.repo.vread(type, id, versionId, q);
-      const rows = this.repo.prepareIndexOnly(resource);
-      const outcome = await g.assertWritable(q, ctx!, resource, rows, new Set()); // same patient rule as for its current form
-      await g.record(q, ctx!, { action: 'read', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { versionId } });
+    this.guard.assertAction(p, 'read', type);
+    if (p.kind === 'actor' && !p.domain) return this.guard.readAudited(tx ?? this.db, p, type, id);
+    return this.storage.within(tx, async (q) => {
+      const stored = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds);
+      const outcome = await this.guard.assertReadable(q, p, stored);
+      await this.guard.record(q, p, { action: 'read', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
+      return stored.resource;
+    });
+  }
+
+  async vread(p: Principal, type: string, id: string, versionId: string, tx?: Queryable): Promise<Resource> {
+    this.assertType(type);
+    this.assertId(id);
+    this.guard.assertAction(p, 'read', type);
+    return this.storage.within(tx, async (q) => {
+      // The version must be readable by what it says (its patients then), and the resource by what it says now.
+      const current = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+      if (current) await this.guard.assertReadable(q, p, current);
+      const resource = await this.storage.vread(type, id, versionId, q);
+      const outcome = await this.guard.assertReadable(q, p, { rid: 0, resource, patients: this.versionPatients(resource) });
+      await this.guard.record(q, p, { action: 'read', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { versionId } });
       return resource;
     });
   }
 
+  private versionPatients(resource: Resource): string[] {
+    if (resource.resourceType === 'Patient') return [resource.id!];
+    return this.guard.patientsOfContent(resource, this.storage.prepareIndexOnly(resource));
+  }
+
   /** opts.deferReferences: the caller (a transaction bundle) checks references once at its end. */
-  async update(type: string, id: string, body: unknown, opts: { ifMatch?: string; deferReferences?: boolean } = {}, tx?: Queryable, ctx?: AccessContext): Promise<WriteResult> {
+  async update(p: Principal, type: string, id: string, body: unknown, opts: { ifMatch?: string; deferReferences?: boolean } = {}, tx?: Queryable): Promise<WriteResult> {
     this.assertType(type);
     this.assertId(id);
     if (typeof body !== 'object' || body === null) throw badRequest('The body must be a JSON object holding one FHIR resource');
@@ -125,91 +172,78 @@ export class FhirService {
     if (r.resourceType !== type) throw badRequest(`resourceType "${r.resourceType}" does not match the URL's type "${type}"`, ['resourceType']);
     if (r.id !== id) throw badRequest(`The resource id (${JSON.stringify(r.id ?? null)}) must equal the id in the URL (${id})`, ['id']);
     assertNoBundleReferences(r);
-    const g = this.guarded(ctx);
-    g?.assertAction(ctx!, 'update', type);
-    return this.repo.within(tx, async (q) => {
-      let outcome: { patients: string[]; viaBreakGlass: boolean } | undefined;
-      if (ctx) {
-        const current = await this.repo.tryRead(type, id, q);
-        if (current) for (const rule of this.changeRules) rule(current, r);
-      }
-      if (g) {
-        const existing = await this.repo.readStored(type, id, q).catch(() => undefined);
-        if (existing) await g.assertReadable(q, ctx!, existing);
-        else g.assertAction(ctx!, 'create', type);
-        const input = existing ? r : g.prepareCreate(ctx!, r);
-        outcome = await g.assertWritable(q, ctx!, input, this.repo.prepareIndexOnly(input), new Set(!existing && type === 'Patient' ? [id] : []));
-      }
-      const result = await this.repo.update(r, opts, q);
-      if (!opts.deferReferences) await this.repo.assertReferencesExist(q, [result.resource]);
-      await g?.record(q, ctx!, { action: result.created ? 'create' : 'update', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome!.patients, breakGlass: outcome!.viaBreakGlass });
+    this.guard.assertAction(p, 'update', type);
+    return this.storage.within(tx, async (q) => {
+      const existing = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+      if (existing) await this.guard.assertReadable(q, p, existing);
+      else this.guard.assertAction(p, 'create', type);
+      const input = existing ? r : this.guard.prepareCreate(p, r);
+      this.assertChangeAllowed(p, existing?.resource, input);
+      const outcome = await this.guard.assertWritable(q, p, input, this.storage.prepareIndexOnly(input), new Set(!existing && type === 'Patient' ? [id] : []));
+      const result = await this.storage.update(input, opts, q);
+      if (!opts.deferReferences) await this.storage.assertReferencesExist(q, [result.resource]);
+      await this.guard.record(q, p, { action: result.created ? 'create' : 'update', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
       return result;
     });
   }
 
   /** PUT Type?search: 0 matches → create, 1 → update it, more → 412. */
-  async conditionalUpdate(type: string, query: URLSearchParams, body: unknown, tx?: Queryable, ctx?: AccessContext): Promise<WriteResult> {
+  async conditionalUpdate(p: Principal, type: string, query: URLSearchParams, body: unknown, tx?: Queryable): Promise<WriteResult> {
     this.assertType(type);
-    return this.repo.within(tx, async (q) => {
-      const matches = await this.conditionalMatches(q, type, query, ctx);
+    this.guard.assertAction(p, 'search', type);
+    return this.storage.within(tx, async (q) => {
+      const matches = await this.conditionalMatches(p, q, type, query);
       if (matches.length > 1) throw preconditionFailed(`Conditional update matched ${matches.length} resources`);
       const r = body as Resource;
       if (matches.length === 0) {
-        if (r?.id) return this.update(type, r.id, body, {}, q, ctx);
-        return this.create(type, body, {}, q, ctx);
+        if (r?.id) return this.update(p, type, r.id, body, {}, q);
+        return this.create(p, type, body, {}, q);
       }
       const target = matches[0];
       if (r?.id && r.id !== target.id) throw badRequest(`The resource id ${r.id} differs from the matched ${type}/${target.id}`);
-      return this.update(type, target.id!, { ...r, id: target.id }, {}, q, ctx);
+      return this.update(p, type, target.id!, { ...r, id: target.id }, {}, q);
     });
   }
 
-  async delete(type: string, id: string, tx?: Queryable, ctx?: AccessContext): Promise<void> {
+  async delete(p: Principal, type: string, id: string, tx?: Queryable): Promise<void> {
     this.assertType(type);
     this.assertId(id);
-    const g = this.guarded(ctx);
-    g?.assertAction(ctx!, 'delete', type);
-    await this.repo.within(tx, async (q) => {
+    this.guard.assertAction(p, 'delete', type);
+    await this.storage.within(tx, async (q) => {
       let patients: string[] = [];
-      if (ctx) {
-        const current = await this.repo.tryRead(type, id, q);
-        if (current) for (const rule of this.changeRules) rule(current, undefined);
+      const existing = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+      if (existing) {
+        patients = (await this.guard.assertReadable(q, p, existing)).patients;
+        this.assertChangeAllowed(p, existing.resource, undefined);
       }
-      if (g) {
-        const existing = await this.repo.readStored(type, id, q).catch(() => undefined);
-        if (existing) patients = (await g.assertReadable(q, ctx!, existing)).patients;
-      }
-      await this.repo.delete(type, id, q);
-      await g?.record(q, ctx!, { action: 'delete', outcome: 'success', resourceType: type, resourceId: id, patientIds: patients });
+      await this.storage.delete(type, id, q);
+      await this.guard.record(q, p, { action: 'delete', outcome: 'success', resourceType: type, resourceId: id, patientIds: patients });
     });
   }
 
-  /** Up to two matches of a conditional search (enough to tell none / one / many). */
-  async conditionalMatches(q: Queryable, type: string, query: URLSearchParams, ctx?: AccessContext): Promise<Resource[]> {
+  /** Up to two matches of a conditional search (enough to tell none / one / many), among what the principal may see. */
+  async conditionalMatches(p: Principal, q: Queryable, type: string, query: URLSearchParams): Promise<Resource[]> {
     const params = toQueryParams(query);
     if (Object.keys(params).length === 0) throw badRequest('A conditional request needs search criteria');
     params._count = ['2'];
-    const g = this.guarded(ctx);
-    const result = await search(q, this.registry, type, params, g?.restriction(ctx!));
+    const result = await search(q, this.registry, type, params, this.guard.restriction(p));
     return result.matches.map((m) => parseStored(m.content));
   }
 
-  async searchBundle(type: string, query: URLSearchParams, tx?: Queryable, opts: SearchBundleOptions = {}, ctx?: AccessContext): Promise<Bundle> {
+  async searchBundle(p: Principal, type: string, query: URLSearchParams, tx?: Queryable, opts: SearchBundleOptions = {}): Promise<Bundle> {
     this.assertType(type);
     const params = toQueryParams(query);
-    const g = this.guarded(ctx);
-    g?.assertAction(ctx!, 'search', type);
-    const run = async (q: Queryable) => {
-      const result = await search(q, this.registry, type, params, g?.restriction(ctx!));
-      if (g) {
-        const all = [...result.matches, ...result.included];
-        const parsed = new Map(all.map((m) => [m.rid, JSON.parse(m.content) as Resource]).map(([rid, r]) => [rid as number, { type: (r as Resource).resourceType, id: (r as Resource).id! }]));
-        const patients = await g.patientsOfRows(q, all, parsed);
-        await g.record(q, ctx!, { action: 'search', outcome: 'success', resourceType: type, patientIds: patients, detail: { query: query.toString().slice(0, 2000), matches: result.matches.length } });
-      }
-      return result;
-    };
-    const result = g ? await this.repo.within(tx, run) : await run(tx ?? this.db);
+    this.guard.assertAction(p, 'search', type);
+    const result = await this.storage.within(tx, async (q) => {
+      const found = await search(q, this.registry, type, params, this.guard.restriction(p));
+      // Included resources of types the principal may not read are left out, like hidden patients.
+      found.included = found.included.filter((m) => this.guard.mayRead(p, typeOfMatch(m)));
+      const all = [...found.matches, ...found.included];
+      const parsed = new Map(all.map((m) => [m.rid, { type: typeOfMatch(m), id: idOfMatch(m) }]));
+      const patients = await this.guard.patientsOfRows(q, all, parsed);
+      await this.guard.record(q, p, { action: 'search', outcome: 'success', resourceType: type, patientIds: patients, detail: { query: query.toString().slice(0, 2000), matches: found.matches.length } });
+      return found;
+    });
     const linkPath = opts.linkPath ?? type;
     const links: BundleLink[] = [{ relation: 'self', url: this.link(linkPath, query) }];
     if (result.nextCursor) {
@@ -224,30 +258,16 @@ export class FhirService {
     return { resourceType: 'Bundle', type: 'searchset', ...(result.total !== undefined ? { total: result.total } : {}), link: links, ...(entry.length ? { entry } : {}) };
   }
 
-  async processBundle(bundle: unknown, opts: BundleOptions = {}): Promise<Bundle> {
-    return processBundle(this, bundle, opts);
+  async processBundle(p: Principal, bundle: unknown, opts: BundleOptions = {}): Promise<Bundle> {
+    return processBundle(this, p, bundle, opts);
   }
 
-  async historyBundle(opts: { type?: string; id?: string; query: URLSearchParams }, ctx?: AccessContext): Promise<Bundle> {
+  async historyBundle(p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }): Promise<Bundle> {
     if (opts.type) this.assertType(opts.type);
     if (opts.id) this.assertId(opts.id);
-    const g = this.guarded(ctx);
-    if (g && opts.id) {
-      // Instance history: whoever may read the resource may read its versions.
-      g.assertAction(ctx!, 'read', opts.type!);
-      await this.repo.within(undefined, async (q) => {
-        const stored = await this.repo.readStored(opts.type!, opts.id!, q).catch(() => undefined);
-        const outcome = stored ? await g.assertReadable(q, ctx!, stored) : { patients: [], viaBreakGlass: false };
-        if (!stored) g.assertHistoryAllowed(ctx!, opts.type);
-        await g.record(q, ctx!, { action: 'read', outcome: 'success', resourceType: opts.type, resourceId: opts.id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { history: true } });
-      });
-    } else if (g) {
-      g.assertHistoryAllowed(ctx!, opts.type);
-      await g.record(this.db, ctx!, { action: 'search', outcome: 'success', resourceType: opts.type, detail: { history: true } });
-    }
     const countText = opts.query.get('_count');
     if (countText !== null && !/^\d+$/.test(countText)) throw badRequest('_count must be a whole number');
-    const count = Math.min(Number(countText ?? 50) || 50, 1000);
+    const count = Math.min(Number(countText ?? 50) || 50, LIMITS.historyCount);
     const sinceText = opts.query.get('_since');
     const since = sinceText ? new Date(sinceText) : undefined;
     if (since && Number.isNaN(since.getTime())) throw badRequest('_since must be an instant like 2026-01-01T00:00:00Z');
@@ -255,24 +275,55 @@ export class FhirService {
     let before: { at: Date; rid: number; vid: number } | undefined;
     if (cursor) {
       const parts = cursor.split('.');
-      if (parts.length !== 3 || !parts.every((p) => /^\d+$/.test(p))) throw badRequest('_cursor is not valid (use the next link exactly as returned)');
+      if (parts.length !== 3 || !parts.every((x) => /^\d{1,18}$/.test(x))) throw badRequest('_cursor is not valid (use the next link exactly as returned)');
       before = { at: new Date(Number(parts[0]) / 1000), rid: Number(parts[1]), vid: Number(parts[2]) };
     }
-    const entries = await this.repo.history({ resourceType: opts.type, id: opts.id, since, count: count + 1, before });
-    const page = entries.slice(0, count);
+    let types: string[] | undefined;
+    const page = await this.storage.within(undefined, async (q) => {
+      if (opts.id) {
+        // Instance history: whoever may read the resource may read those versions that name only patients they reach.
+        this.guard.assertAction(p, 'read', opts.type!);
+        const stored = await this.storage.readStored(opts.type!, opts.id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+        if (stored) await this.guard.assertReadable(q, p, stored);
+        else this.guard.assertHistoryAllowed(p, opts.type);
+      } else {
+        this.guard.assertHistoryAllowed(p, opts.type);
+        // System or type history: only the types this principal may read (role and token scopes).
+        if (!opts.type) types = this.readableTypes(p);
+      }
+      const entries = (await this.storage.history({ resourceType: opts.type, id: opts.id, since, count: count + 1, before, types }, q)) as (HistoryEntry & { rid: number })[];
+      const raw = entries.slice(0, count);
+      const visible: (HistoryEntry & { rid: number })[] = [];
+      const patients = new Set<string>();
+      let glass = false;
+      for (const h of raw) {
+        if (!this.guard.mayRead(p, h.resourceType)) continue;
+        if (h.resource && opts.id) {
+          try {
+            const o = await this.guard.assertReadable(q, p, { rid: h.rid, resource: h.resource, patients: this.versionPatients(h.resource) });
+            o.patients.forEach((x) => patients.add(x));
+            glass ||= o.viaBreakGlass;
+          } catch {
+            continue; // a version that named a patient out of reach stays out of the answer
+          }
+        }
+        visible.push(h);
+      }
+      await this.guard.record(q, p, { action: opts.id ? 'read' : 'search', outcome: 'success', resourceType: opts.type, resourceId: opts.id, patientIds: [...patients], breakGlass: glass, detail: { history: true, entries: visible.length } });
+      return { shown: visible, more: entries.length > count, last: raw[raw.length - 1] };
+    });
     const path = [opts.type, opts.id, '_history'].filter(Boolean).join('/');
     const links: BundleLink[] = [{ relation: 'self', url: this.link(path, opts.query) }];
-    if (entries.length > count) {
-      const last = page[page.length - 1] as HistoryEntry & { rid: number };
+    if (page.more && page.last) {
       const next = new URLSearchParams(opts.query);
-      next.set('_cursor', `${last.lastUpdated.getTime() * 1000}.${last.rid}.${last.versionId}`);
+      next.set('_cursor', `${page.last.lastUpdated.getTime() * 1000}.${page.last.rid}.${page.last.versionId}`);
       links.push({ relation: 'next', url: this.link(path, next) });
     }
     return {
       resourceType: 'Bundle',
       type: 'history',
       link: links,
-      entry: page.map((h) => ({
+      entry: page.shown.map((h) => ({
         fullUrl: `${this.fhirBase}/${h.resourceType}/${h.id}`,
         ...(h.resource ? { resource: h.resource } : {}),
         request: { method: h.method, url: h.method === 'POST' ? h.resourceType : `${h.resourceType}/${h.id}` },
@@ -281,41 +332,57 @@ export class FhirService {
     };
   }
 
+  /** Every resource type the principal may read, or undefined for all of them. */
+  private readableTypes(p: Principal): string[] | undefined {
+    const all = [...loadDefinitions()];
+    const allowed = all.filter((t) => this.guard.mayRead(p, t));
+    return allowed.length === all.length ? undefined : allowed;
+  }
+
   /**
    * Patient/$everything: the patient, every resource in their compartment (R4 CompartmentDefinition),
-   * and the resources those point at (practitioners, organizations, ...), in pages of _count.
+   * and the resources those point at (practitioners, organizations, ...), in pages of _count —
+   * only of types the principal may read, and never another patient's data.
    */
-  async everything(patientId: string, query: URLSearchParams, ctx?: AccessContext): Promise<Bundle> {
+  async everything(p: Principal, patientId: string, query: URLSearchParams, tx?: Queryable): Promise<Bundle> {
     this.assertId(patientId);
-    await this.read('Patient', patientId, undefined, ctx);
-    if (ctx && this.guard) {
-      await this.guard.record(this.db, ctx, { action: 'export', outcome: 'success', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { operation: '$everything' } });
-    }
+    this.guard.assertAction(p, 'read', 'Patient');
     const countText = query.get('_count');
     if (countText !== null && !/^\d+$/.test(countText)) throw badRequest('_count must be a whole number');
-    const count = Math.min(Number(countText ?? 1000) || 1000, 5000);
+    const count = Math.min(Number(countText ?? 1000) || 1000, LIMITS.everythingCount);
     const cursorText = query.get('_cursor');
-    if (cursorText !== null && !/^\d+$/.test(cursorText)) throw badRequest('_cursor is not valid');
+    if (cursorText !== null && !/^\d{1,18}$/.test(cursorText)) throw badRequest('_cursor is not valid');
     const after = Number(cursorText ?? 0);
     const paramIds = [...this.compartment.values()].flat();
-    const r = await this.db.query<{ rid: number; content: string }>(
-      `WITH members AS (
-         SELECT rid FROM resource WHERE resource_type = 'Patient' AND id = $1
-         UNION SELECT rid FROM idx_reference WHERE target_type = 'Patient' AND target_id = $1 AND param = ANY($2::smallint[])
-       ), referenced AS (
-         SELECT t.rid FROM idx_reference ref JOIN resource t ON t.resource_type = ref.target_type AND t.id = ref.target_id
-         WHERE ref.rid IN (SELECT rid FROM members)
-       ), everything AS (SELECT rid FROM members UNION SELECT rid FROM referenced)
-       SELECT r.rid, v.content::text AS content FROM resource r
-       JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
-       WHERE r.rid IN (SELECT rid FROM everything) AND NOT r.deleted AND r.rid > $3
-       ORDER BY r.rid LIMIT ${count + 1}`,
-      [patientId, paramIds, after],
-    );
-    const page = r.rows.slice(0, count);
+    const rows = await this.storage.within(tx, async (q) => {
+      const stored = await this.storage.readStored('Patient', patientId, q);
+      const outcome = await this.guard.assertReadable(q, p, stored);
+      const params: unknown[] = [patientId, paramIds, after];
+      const bind = (v: unknown) => `$${params.push(v)}`;
+      const hidden = this.guard.restriction(p)?.(bind, 'r');
+      const types = this.readableTypes(p);
+      const r = await q.query<{ rid: number; content: string }>(
+        `WITH members AS (
+           SELECT rid FROM resource WHERE resource_type = 'Patient' AND id = $1
+           UNION SELECT rid FROM idx_reference WHERE target_type = 'Patient' AND target_id = $1 AND param = ANY($2::smallint[])
+         ), referenced AS (
+           SELECT t.rid FROM idx_reference ref JOIN resource t ON t.resource_type = ref.target_type AND t.id = ref.target_id
+           WHERE ref.rid IN (SELECT rid FROM members)
+         ), everything AS (SELECT rid FROM members UNION SELECT rid FROM referenced)
+         SELECT r.rid, v.content::text AS content FROM resource r
+         JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
+         WHERE r.rid IN (SELECT rid FROM everything) AND NOT r.deleted AND r.rid > $3
+           ${hidden ? `AND ${hidden}` : ''} ${types ? `AND r.resource_type = ANY(${bind(types)}::text[])` : ''}
+         ORDER BY r.rid LIMIT ${count + 1}`,
+        params,
+      );
+      await this.guard.record(q, p, { action: 'export', outcome: 'success', resourceType: 'Patient', resourceId: patientId, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { operation: '$everything', entries: Math.min(r.rows.length, count) } });
+      return r.rows;
+    });
+    const page = rows.slice(0, count);
     const path = `Patient/${patientId}/$everything`;
     const links: BundleLink[] = [{ relation: 'self', url: this.link(path, query) }];
-    if (r.rows.length > count) {
+    if (rows.length > count) {
       const next = new URLSearchParams(query);
       next.set('_cursor', String(page[page.length - 1].rid));
       links.push({ relation: 'next', url: this.link(path, next) });
@@ -323,7 +390,7 @@ export class FhirService {
     return {
       resourceType: 'Bundle',
       type: 'searchset',
-      ...(r.rows.length <= count && !cursorText ? { total: page.length } : {}),
+      ...(rows.length <= count && !cursorText ? { total: page.length } : {}),
       link: links,
       entry: page.map((m) => this.entry(m, 'match')),
     };
@@ -339,6 +406,14 @@ export class FhirService {
     const qs = query.toString();
     return `${this.fhirBase}/${path}${qs ? `?${qs}` : ''}`;
   }
+}
+
+function typeOfMatch(m: SearchMatch): string {
+  return m.resourceType ?? (JSON.parse(m.content) as Resource).resourceType;
+}
+
+function idOfMatch(m: SearchMatch): string {
+  return m.id ?? (JSON.parse(m.content) as Resource).id!;
 }
 
 export function toQueryParams(query: URLSearchParams): QueryParams {
@@ -363,7 +438,7 @@ function patientCompartment(registry: SearchRegistry): Map<string, number[]> {
   const def = JSON.parse(readFileSync(file, 'utf8')) as CompartmentDefinition;
   const out = new Map<string, number[]>();
   for (const r of def.resource ?? []) {
-    const ids = (r.param ?? []).map((code) => registry.get(r.code, code)).filter((p) => p?.type === 'reference').map((p) => p!.id);
+    const ids = (r.param ?? []).map((code) => registry.get(r.code, code)).filter((x) => x?.type === 'reference').map((x) => x!.id);
     if (ids.length) out.set(r.code, ids);
   }
   return out;

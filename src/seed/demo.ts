@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { BHYT_SYSTEM, CCCD_SYSTEM } from '../terminology/identifiers.ts';
-import type { FhirService } from '../fhir/service.ts';
+import type { FhirStore } from '../fhir/store.ts';
 
 export const DEMO_TAG = { system: 'https://fhir.cauyte.vn/CodeSystem/data-origin', code: 'demo', display: 'Dữ liệu minh họa' };
 export const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
@@ -286,9 +286,9 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
 }
 
 /** Loads the demo network; returns what was created. */
-export async function seedDemo(fhir: FhirService, patientCount = 50): Promise<DemoSummary> {
+export async function seedDemo(store: FhirStore, patientCount = 50): Promise<DemoSummary> {
   const bundle = buildDemoBundle(patientCount);
-  const response = await fhir.processBundle(bundle, { returnMinimal: true });
+  const response = await store.system('demo data', 'seed').bundle(bundle, { returnMinimal: true });
   const idsOf = (t: string) =>
     bundle.entry!.flatMap((e, i) => (e.resource?.resourceType === t ? [response.entry![i].response!.location!.split('/')[1]] : []));
   const orgIds = idsOf('Organization');
@@ -301,8 +301,7 @@ export async function seedDemo(fhir: FhirService, patientCount = 50): Promise<De
   };
 }
 
-/** True when the store holds no resources at all. */
-export async function isEmptyStore(fhir: FhirService): Promise<boolean> {
-  const r = await fhir.db.query('SELECT 1 FROM resource LIMIT 1');
-  return r.rows.length === 0;
+/** True when the store holds no facility at all (a new database: the demo may be loaded). */
+export async function isEmptyStore(store: FhirStore): Promise<boolean> {
+  return (await store.system('demo: is this a new database', 'seed').searchOne('Organization', {})) === undefined;
 }

@@ -1,6 +1,8 @@
-/** Terminology helpers for forms: check a Vietnamese identifier before submitting a record. */
+/** Terminology helpers for forms: check a Vietnamese identifier before submitting a record; pick an ICD-10 code. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { parseInput as parse } from '../http/input.ts';
+import { searchIcd10 } from './icd10.ts';
 import { BHYT_SYSTEM, CCCD_SYSTEM, checkBhyt, checkCccd } from './identifiers.ts';
 
 const identifierQuery = z.object({
@@ -23,4 +25,6 @@ export async function terminologyRoutes(app: FastifyInstance): Promise<void> {
     const problem = q.system === 'cccd' ? checkCccd(q.value, q) : checkBhyt(q.value);
     return { system: q.system === 'cccd' ? CCCD_SYSTEM : BHYT_SYSTEM, valid: !problem, ...(problem ? { problem } : {}) };
   });
+
+  app.get('/api/terminology/icd10', { config: { access: 'authenticated' } }, async (req) => searchIcd10(parse(z.object({ q: z.string().min(1).max(100) }).strict(), req.query).q));
 }

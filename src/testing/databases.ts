@@ -7,7 +7,6 @@ import { PgliteDb, PostgresDb, type Db } from '../db/db.ts';
 
 export type DbKind = 'pglite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
-export const TEMPLATE_DB = 'cauyte_template';
 
 export function testDatabaseUrl(): string {
   return process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -31,11 +30,13 @@ export async function createTestDb(kind: DbKind): Promise<TestDb> {
     const db = await PgliteDb.open(undefined, dump);
     return { db, drop: () => db.close() };
   }
-  const name = `cauyte_t_${randomBytes(6).toString('hex')}`;
+  // Outside vitest (benchmarks) there is no run template: a plain database the platform migrates.
+  const run = process.env.VITEST ? inject('testRun') : undefined;
+  const name = `cauyte_t_${run ?? 'bench'}_${randomBytes(6).toString('hex')}`;
   const base = testDatabaseUrl();
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  await admin.query(run ? `CREATE DATABASE ${name} TEMPLATE cauyte_template_${run}` : `CREATE DATABASE ${name}`);
   await admin.end();
   const u = new URL(base);
   u.pathname = `/${name}`;

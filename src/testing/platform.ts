@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../config.ts';
 import { buildPlatform, type Platform } from '../server.ts';
-import { MemorySender } from '../notify/outbox.ts';
+import { MemorySender } from '../events/outbox.ts';
 import type { Role } from '../auth/policy.ts';
 import type { TokenClaims } from '../auth/tokens.ts';
 import { totpFor } from '../auth/accounts.ts';

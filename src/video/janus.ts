@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import type { Config } from '../config.ts';
 
 export interface JanusEvent {
   janus: string;
@@ -260,4 +261,15 @@ export class JanusSupervisor {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
+}
+
+/** Janus for large sessions: JANUS_URL, or a supervised local janus, or none (mesh only). */
+export async function startJanus(config: Config): Promise<{ instances: JanusInstance[]; supervisor?: JanusSupervisor; reason: string }> {
+  const reason =
+    'Phiên trên 4 người cần máy chủ truyền hình Janus: cài gói Debian `janus` (apt-get install janus) hoặc đặt JANUS_URL. ' +
+    '(Sessions over 4 people need the Janus SFU: install the Debian package `janus` or set JANUS_URL.)';
+  if (config.JANUS_URL) return { instances: config.JANUS_URL.split(',').map((u) => new JanusInstance(u.trim().replace(/\/$/, ''))), reason };
+  if (config.CAUYTE_JANUS === 'off' || !JanusSupervisor.available(config.CAUYTE_JANUS_BINARY)) return { instances: [], reason };
+  const supervisor = new JanusSupervisor(join(config.dataDir, 'janus'), config.CAUYTE_JANUS_BINARY);
+  return { instances: [new JanusInstance(await supervisor.start())], supervisor, reason };
 }

@@ -14,7 +14,7 @@ import type { AccountService } from '../auth/accounts.ts';
 import { SESSION_COOKIE, type SessionService } from '../auth/sessions.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { AuditLog } from '../audit/audit.ts';
-import { actorFields } from '../auth/guard.ts';
+import { actorFields } from '../auth/principal.ts';
 import type { LiveDeps, Socket } from './live.ts';
 import { LiveRoom } from './live.ts';
 import type { RecordingArchive } from './recordings.ts';

@@ -8,7 +8,7 @@ import type {
   AllergyIntolerance, Bundle, Composition, Condition, DocumentReference, Encounter, Immunization, MedicationRequest, MedicationStatement, Observation, Patient, Resource,
 } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
-import { actorFields } from '../auth/guard.ts';
+import { actorFields } from '../auth/principal.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import type { FhirService } from '../fhir/service.ts';
 import { BHYT_SYSTEM, CCCD_SYSTEM } from '../terminology/identifiers.ts';

@@ -20,7 +20,7 @@ import type { Queryable } from '../db/db.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
 import { familyLink } from '../auth/family.ts';
-import { actorFields } from '../auth/guard.ts';
+import { actorFields } from '../auth/principal.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { FhirService } from '../fhir/service.ts';
@@ -28,7 +28,7 @@ import { badRequest, businessRule, conflict, notFound } from '../fhir/outcome.ts
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { htmlDiv, narrativeText } from '../fhir/narrative.ts';
 import { BHYT_SYSTEM, CCCD_SYSTEM } from '../terminology/identifiers.ts';
-import { addNotification, cancelMessage, enqueueMessage } from '../notify/outbox.ts';
+import { addNotification, cancelMessage, enqueueMessage } from '../events/outbox.ts';
 import type { EligibilityDecision, EligibilityService } from '../consult/eligibility.ts';
 import {
   answerItems, answerText, BHYT_CARD_EXT, BOOKING_SYSTEM, healthcareService, PAYER_EXT, PRE_VISIT_URL, preVisitQuestionnaire, SERVICE_CATEGORY, serviceInfo,

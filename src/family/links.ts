@@ -2,10 +2,13 @@
  * Family members a citizen manages (family_link, recorded by staff who saw the proof): a parent
  * exercises a child's rights over their data — reading the record, seeing who accessed it,
  * giving or withdrawing consent — the way the citizen does for their own.
+ *
+ * The questions here take any DomainSql whose grant can read family_link (src/db/domain-sql.ts):
+ * other domains ask them; only the family domain writes links.
  */
 import type { Queryable } from '../db/db.ts';
-import { AccessDenied } from './access.ts';
-import type { Actor } from './actor.ts';
+import { AccessDenied } from '../auth/access.ts';
+import type { Actor } from '../auth/actor.ts';
 
 /** The active link between a manager and a member, if any (its RelatedPerson names the manager's role). */
 export async function familyLink(q: Queryable, managerPatientId: string, patientId: string): Promise<{ id: string; relatedPersonId: string } | undefined> {
@@ -33,4 +36,11 @@ export async function dataSubject(q: Queryable, actor: Actor, requested?: string
   const link = actor.role === 'citizen' && actor.via === 'session' ? await familyLink(q, self, requested) : undefined;
   if (!link) throw new AccessDenied('Bạn chỉ xem và quyết định cho hồ sơ của mình hoặc người thân bạn quản lý (only your own record or a family member you manage)', 403, false, requested);
   return { patientId: requested, asRelatedPerson: link.relatedPersonId };
+}
+
+/** Does this citizen manage any of these patients (an active link to at least one)? */
+export async function managesAny(q: Queryable, managerPatientId: string, patientIds: string[]): Promise<boolean> {
+  if (patientIds.length === 0) return false;
+  const r = await q.query('SELECT 1 FROM family_link WHERE manager_patient_id = $1 AND patient_id = ANY($2::text[]) AND revoked_at IS NULL LIMIT 1', [managerPatientId, patientIds]);
+  return r.rows.length > 0;
 }

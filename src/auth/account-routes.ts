@@ -1,0 +1,91 @@
+/**
+ * Account administration (facility and system administrators).
+ *
+ * Binding an account to a person is a grant of access to that person's record, so it needs
+ * authority over the person: a facility administrator binds only patients registered at their
+ * own facility and practitioners who hold a role there; a system administrator may bind anyone,
+ * with a recorded reason. The binding is audited with the patient named, so it shows in that
+ * person's own access log.
+ */
+import type { Patient, PractitionerRole } from '@medplum/fhirtypes';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { InputError, parseInput as parse } from '../http/input.ts';
+import { problem } from '../http/problem.ts';
+import { AccessDenied } from './access.ts';
+import { PasswordPolicyError } from './accounts.ts';
+import type { Actor } from './actor.ts';
+import { actorFields } from './principal.ts';
+import { isRole, type Role } from './policy.ts';
+
+const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
+const accountBody = z.object({
+  username: z.string().min(3).max(64),
+  displayName: z.string().min(1).max(200),
+  kind: z.enum(['staff', 'citizen']),
+  password: z.string().min(8).max(256),
+  practitionerId: id.optional(),
+  patientId: id.optional(),
+  roles: z.array(z.object({ role: z.string().refine(isRole, 'unknown role'), organizationId: z.string().max(64).default('') }).strict()).max(10).default([]),
+  /** Why (system administrators binding a person outside any facility rule); recorded in the audit trail. */
+  reason: z.string().trim().min(10).max(500).optional(),
+}).strict();
+
+export async function accountRoutes(app: FastifyInstance): Promise<void> {
+  const { accounts, audit } = app;
+  // The platform looks up who the person is; the administrator's own reach does not include patients.
+  const directory = () => app.store.system('account administration: authority over the person bound to an account', 'auth');
+
+  /** Throws unless this administrator may bind an account to the patient / practitioner. */
+  async function assertAuthority(actor: Actor, body: z.infer<typeof accountBody>): Promise<void> {
+    if (!body.patientId && !body.practitionerId) return;
+    if (actor.role === 'system_admin') {
+      if (!body.reason) throw new InputError('reason: gắn tài khoản với một người cần ghi lý do (binding an account to a person needs a reason)');
+      return;
+    }
+    const org = actor.organizationId;
+    if (!org) throw new AccessDenied('Tài khoản quản trị chưa gắn với cơ sở (your account has no facility)');
+    if (body.patientId) {
+      const patient = await directory().tryRead<Patient>('Patient', body.patientId);
+      if (!patient) throw new InputError(`patientId: không có người bệnh ${body.patientId} (no such patient)`);
+      if (patient.managingOrganization?.reference !== `Organization/${org}`) {
+        throw new AccessDenied('Chỉ gắn tài khoản với người bệnh đăng ký tại cơ sở của mình (only patients registered at your facility)', 403, false, body.patientId);
+      }
+    }
+    if (body.practitionerId) {
+      const roles = await directory().search<PractitionerRole>('PractitionerRole', { practitioner: `Practitioner/${body.practitionerId}`, _count: '50' });
+      if (!roles.some((r) => r.organization?.reference === `Organization/${org}`)) {
+        throw new AccessDenied('Chỉ gắn tài khoản với nhân viên có vai trò tại cơ sở của mình (only practitioners who work at your facility)');
+      }
+    }
+  }
+
+  app.post('/api/accounts', { config: { access: { domain: 'account.manage' } } }, async (req, reply) => {
+    const body = parse(accountBody, req.body);
+    const actor = req.ctx.actor;
+    // A facility administrator manages accounts of their own facility only, and grants clinical roles only.
+    if (actor.role === 'facility_admin' && body.roles.some((r) => r.organizationId !== actor.organizationId || ['system_admin', 'dpo', 'integration', 'analyst'].includes(r.role))) {
+      throw new AccessDenied('Quản trị cơ sở chỉ cấp vai trò tại cơ sở của mình (facility administrators grant clinical roles at their own facility only)');
+    }
+    if (body.kind === 'citizen' && (body.practitionerId || body.roles.length)) throw new InputError('Tài khoản người dân không có vai trò nhân viên (a citizen account holds no staff role)');
+    if (body.kind === 'staff' && body.patientId) throw new InputError('patientId: tài khoản nhân viên không gắn với hồ sơ người bệnh (a staff account is not bound to a patient)');
+    await assertAuthority(actor, body);
+    try {
+      const { reason, ...input } = body;
+      const account = await accounts.create({ ...input, roles: body.roles as { role: Role; organizationId: string }[] });
+      await audit.record({
+        ...actorFields(req.ctx),
+        action: 'account.create',
+        outcome: 'success',
+        ...(body.patientId ? { resourceType: 'Patient', resourceId: body.patientId, patientIds: [body.patientId] } : body.practitionerId ? { resourceType: 'Practitioner', resourceId: body.practitionerId } : {}),
+        reason,
+        detail: { account: account.id, username: account.username, roles: body.roles, ...(body.practitionerId ? { practitionerId: body.practitionerId } : {}) },
+      });
+      return reply.code(201).send({ id: account.id, username: account.username });
+    } catch (err) {
+      if (err instanceof PasswordPolicyError) throw new InputError(err.message);
+      if ((err as { code?: string }).code === '23505') return reply.code(409).type('application/problem+json').send(problem(409, 'Tên đăng nhập đã tồn tại (username taken)'));
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * Break-the-glass: emergency access to one patient's record, with a stated reason, for a limited
+ * time (CAUYTE_BREAK_GLASS_MINUTES), every grant reviewed afterwards by the data-protection
+ * officer. The grant and its audit row are written in one transaction.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Db } from '../db/db.ts';
+import { parseInput as parse } from '../http/input.ts';
+import { problem } from '../http/problem.ts';
+import type { AccessControl } from './access.ts';
+import { actorFields } from './principal.ts';
+
+const breakGlassBody = z.object({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/), reason: z.string().trim().min(10, 'Lý do cần ít nhất 10 ký tự (state the reason in at least 10 characters)').max(500) }).strict();
+const reviewBody = z.object({ note: z.string().trim().min(3).max(1000) }).strict();
+const listQuery = z.object({ unreviewed: z.enum(['true', 'false']).optional() }).strict();
+
+export async function breakGlassRoutes(app: FastifyInstance, opts: { db: Db; access: AccessControl }): Promise<void> {
+  const { db, access } = opts;
+  const audit = app.audit;
+
+  app.post('/api/break-glass', { config: { access: { domain: 'breakglass.use' } } }, async (req) => {
+    const body = parse(breakGlassBody, req.body);
+    // 404 for an unknown patient, before any grant (the platform looks; the person cannot yet).
+    await app.store.system('break-the-glass: the requested patient exists', 'auth').read('Patient', body.patientId);
+    return db.transaction(async (tx) => {
+      const grant = await access.breakGlass(tx, req.ctx.actor, body.patientId, body.reason);
+      await audit.append(tx, { ...actorFields(req.ctx), action: 'break-glass', outcome: 'success', resourceType: 'Patient', resourceId: body.patientId, patientIds: [body.patientId], reason: body.reason, breakGlass: true, detail: { grant: grant.id, expiresAt: grant.expiresAt } });
+      return { id: grant.id, patientId: body.patientId, expiresAt: grant.expiresAt };
+    });
+  });
+
+  app.get('/api/break-glass', { config: { access: { domain: 'breakglass.review' } } }, async (req) => {
+    const unreviewed = parse(listQuery, req.query).unreviewed === 'true';
+    const rows = await db.query(
+      `SELECT b.*, a.username FROM break_glass b JOIN account a ON a.id = b.account_id ${unreviewed ? 'WHERE b.reviewed_at IS NULL' : ''} ORDER BY b.created_at DESC LIMIT 500`,
+    );
+    return rows.rows;
+  });
+
+  app.post('/api/break-glass/:id/review', { config: { access: { domain: 'breakglass.review' } } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const body = parse(reviewBody, req.body);
+    if (!/^[0-9a-f-]{36}$/.test(req.params.id)) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
+    const r = await db.query('UPDATE break_glass SET reviewed_by = $2, reviewed_at = now(), review_note = $3 WHERE id = $1 AND reviewed_at IS NULL RETURNING patient_id', [req.params.id, req.ctx.actor.accountId, body.note]);
+    if (r.rowCount === 0) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
+    await audit.record({ ...actorFields(req.ctx), action: 'break-glass.review', outcome: 'success', detail: { grant: req.params.id, note: body.note } });
+    return { status: 'ok' };
+  });
+}

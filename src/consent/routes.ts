@@ -1,0 +1,66 @@
+/**
+ * A citizen's consents (Luật Bảo vệ dữ liệu cá nhân 91/2025/QH15): share or block their record
+ * with a facility, for treatment or research — for themselves, or for a family member they
+ * manage (then the Consent's performer is the RelatedPerson saying how they are related).
+ * Consents are FHIR Consent resources written through the citizen's own repository; the access
+ * rules (src/auth/access.ts) take them into account in the same transaction.
+ */
+import type { Consent } from '@medplum/fhirtypes';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AccessDenied } from '../auth/access.ts';
+import { dataSubject } from '../family/links.ts';
+import { InputError, parseInput as parse } from '../http/input.ts';
+
+const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
+const consentBody = z.object({
+  purpose: z.enum(['treatment', 'research']),
+  decision: z.enum(['permit', 'deny']),
+  organizationId: id.optional(),
+  /** A family member the citizen manages; their own record when absent. */
+  patientId: id.optional(),
+}).strict();
+const subjectQuery = z.object({ patientId: id.optional() }).strict();
+
+export async function consentRoutes(app: FastifyInstance): Promise<void> {
+  const { store } = app;
+  const rights = (req: FastifyRequest) => store.as(req.ctx, 'consent.own');
+
+  app.get('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req) => {
+    const subject = await dataSubject(rights(req).sql, req.ctx.actor, parse(subjectQuery, req.query).patientId);
+    return store.as(req.ctx).search<Consent>('Consent', { patient: subject.patientId, _count: '200', _sort: '-_lastUpdated' });
+  });
+
+  app.post('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req, reply) => {
+    const body = parse(consentBody, req.body);
+    const subject = await dataSubject(rights(req).sql, req.ctx.actor, body.patientId);
+    const repo = store.as(req.ctx);
+    if (body.organizationId && !(await repo.tryRead('Organization', body.organizationId))) throw new InputError(`organizationId: không có cơ sở ${body.organizationId} (no such facility)`);
+    const consent: Consent = {
+      resourceType: 'Consent',
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: body.purpose === 'research' ? 'research' : 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] }],
+      patient: { reference: `Patient/${subject.patientId}` },
+      dateTime: new Date().toISOString(),
+      // Who decided: the person, or the family member who manages their record.
+      performer: [{ reference: subject.asRelatedPerson ? `RelatedPerson/${subject.asRelatedPerson}` : `Patient/${subject.patientId}` }],
+      policyRule: { text: 'Luật Bảo vệ dữ liệu cá nhân 91/2025/QH15' },
+      provision: {
+        type: body.decision,
+        ...(body.organizationId ? { actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: `Organization/${body.organizationId}` } }] } : {}),
+        ...(body.purpose === 'research' ? { purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HRESCH' }] } : {}),
+      },
+    };
+    return reply.code(201).send(await repo.create(consent));
+  });
+
+  app.post('/api/me/consents/:id/withdraw', { config: { access: { domain: 'consent.own' } } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const repo = store.as(req.ctx);
+    const current = await repo.read<Consent>('Consent', parse(id, req.params.id));
+    const of = current.patient?.reference?.startsWith('Patient/') ? current.patient.reference.slice(8) : undefined;
+    if (!of) throw new AccessDenied('Not your consent');
+    await dataSubject(rights(req).sql, req.ctx.actor, of);
+    return reply.send(await repo.update({ ...current, status: 'inactive' }, { ifMatch: `W/"${current.meta?.versionId}"` }));
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * SQL for a domain's own tables — the only database handle domain code ever holds.
+ *
+ * The record store's tables (resources, versions, search indexes, relationships, consent) and
+ * the identity and audit tables are reached only through a Repository, which checks and audits
+ * every access. A domain still keeps state of its own (a booking's slot lock, a device's
+ * credential hash, a video room's members); DomainSql runs that SQL, on the repository's
+ * transaction when there is one, and refuses any statement naming a table the domain was not
+ * granted (TABLE_GRANTS, policy as data). A table may be granted read-only: then the statement
+ * must not write.
+ */
+import type { QueryOptions, QueryResult, Queryable } from './db.ts';
+
+/** Every table the platform has, by owner. A domain's grant names which it may use. */
+const CORE_TABLES = [
+  'resource', 'resource_version', 'search_param', 'idx_string', 'idx_token', 'idx_reference', 'idx_date', 'idx_quantity', 'idx_uri',
+  'account', 'account_role', 'session', 'oauth_client', 'oauth_code', 'signing_key', 'revoked_token',
+  'care_relationship', 'consent_state', 'break_glass', 'audit_log', 'audit_head', 'schema_migrations',
+];
+
+const NOTIFY = ['notification', 'message_outbox'];
+
+export interface TableGrant {
+  /** Tables the domain reads and writes. */
+  own: string[];
+  /** Tables the domain may only read (another domain's state it depends on). */
+  read?: string[];
+}
+
+/** Domain → tables. A domain absent here has no tables of its own. */
+export const TABLE_GRANTS: Record<string, TableGrant> = {
+  consult: { own: ['consult_queue', 'signing_identity', 'eligibility_list', ...NOTIFY] },
+  devices: { own: ['device_credential', 'device_message', 'device_quarantine', 'alert_episode', ...NOTIFY] },
+  video: { own: ['video_room', 'video_invite', 'video_attendance', ...NOTIFY], read: ['family_link'] },
+  visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link', 'eligibility_list'] },
+  family: { own: ['family_link'] },
+  events: { own: NOTIFY },
+  audit: { own: [], read: ['family_link'] },
+  consent: { own: [], read: ['family_link'] },
+};
+
+const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);
+const WRITES = /\b(insert|update|delete|truncate|alter|drop|create|grant|copy)\b/i;
+const WORD = /[a-z_][a-z0-9_]*/gi;
+
+export class TableAccessDenied extends Error {}
+
+/** The tables a statement names (words equal to a known table name; string literals are skipped). */
+export function tablesNamed(sql: string): Set<string> {
+  const out = new Set<string>();
+  const code = sql.replace(/'(?:[^']|'')*'/g, "''");
+  for (const m of code.matchAll(WORD)) {
+    const w = m[0].toLowerCase();
+    if (ALL_TABLES.has(w)) out.add(w);
+  }
+  return out;
+}
+
+export class DomainSql implements Queryable {
+  private readonly own: Set<string>;
+  private readonly readOnly: Set<string>;
+
+  constructor(
+    private readonly q: Queryable,
+    readonly domain: string,
+  ) {
+    const grant = TABLE_GRANTS[domain] ?? { own: [] };
+    this.own = new Set(grant.own);
+    this.readOnly = new Set(grant.read ?? []);
+  }
+
+  /** Refuses a statement that names a table outside the grant, or writes where only reading is granted. */
+  check(sql: string): void {
+    const writes = WRITES.test(sql.replace(/'(?:[^']|'')*'/g, "''"));
+    for (const t of tablesNamed(sql)) {
+      if (this.own.has(t)) continue;
+      if (this.readOnly.has(t) && !writes) continue;
+      throw new TableAccessDenied(`Domain "${this.domain}" may not ${this.readOnly.has(t) ? 'write' : 'use'} table ${t}: go through the repository or the owning domain`);
+    }
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<T>> {
+    this.check(sql);
+    return this.q.query<T>(sql, params, opts);
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.check(sql);
+    await this.q.exec(sql);
+  }
+}

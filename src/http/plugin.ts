@@ -1,0 +1,126 @@
+/**
+ * HTTP basics shared by every route: body parsers (JSON depth and NUL refused before parsing),
+ * secure headers, cookies, rate limits, the error and not-found answers (OperationOutcome under
+ * /fhir, a JSON problem elsewhere), and /healthz.
+ *
+ * Rate limits run after authentication (preHandler), keyed by the verified account, and by the
+ * client address for everyone not (validly) signed in: a made-up cookie or token never buys a
+ * fresh budget. Refused sign-ins (429) are audited.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import { AccessDenied } from '../auth/access.ts';
+import { auditDenial, sendDenied } from '../auth/enforce.ts';
+import { FHIR_PREFIX, fhirErrorBody } from '../fhir/routes.ts';
+import { jsonTooDeep, LIMITS } from '../fhir/limits.ts';
+import { TableAccessDenied } from '../db/domain-sql.ts';
+import { InputError } from './input.ts';
+import { problem } from './problem.ts';
+
+export interface HttpOptions {
+  /** Requests per minute per account (per client address when not signed in). */
+  rateLimit: number;
+  /** Answers /healthz: throws when the database is unreachable. */
+  health: () => Promise<{ database: string }>;
+}
+
+/** What a request counts against: its verified account, else the client address. */
+export function rateKey(req: FastifyRequest): string {
+  const a = req.ctx?.actor;
+  return a?.accountId && a.via !== 'none' ? `acct:${a.accountId}` : `ip:${req.ip}`;
+}
+
+function parseJson(body: string): unknown {
+  const depth = jsonTooDeep(body);
+  if (depth !== undefined) throw httpError(400, `The JSON body nests deeper than ${LIMITS.jsonDepth} levels`);
+  const value = JSON.parse(body);
+  // PostgreSQL cannot store U+0000 in text or jsonb; no FHIR string may hold it either.
+  if (body.includes('\\u0000')) throw httpError(400, 'The JSON body holds a NUL character (\\u0000), which no field may contain');
+  return value;
+}
+
+function httpError(statusCode: number, message: string): Error & { statusCode: number } {
+  const e = new Error(message) as Error & { statusCode: number };
+  e.statusCode = statusCode;
+  return e;
+}
+
+async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void> {
+  for (const type of ['application/fhir+json', 'application/json']) app.removeContentTypeParser(type);
+  app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json-patch+json'], { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '' || body === undefined) return done(null, undefined);
+    try {
+      done(null, parseJson(body as string));
+    } catch (err) {
+      const e = err as Error & { statusCode?: number };
+      done(e.statusCode ? e : httpError(400, `The body is not valid JSON: ${e.message}`), undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    if ((body as string).includes('%00')) return done(httpError(400, 'The form holds a NUL character (%00)'), undefined);
+    done(null, body);
+  });
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: opts.rateLimit,
+    timeWindow: '1 minute',
+    keyGenerator: rateKey,
+    onExceeded: (req) => {
+      if (req.routeOptions.url?.startsWith('/api/auth/') || req.routeOptions.url === '/oauth/token') {
+        void app.audit.record({ username: req.ctx?.actor.username, ip: req.ip, action: 'auth.rate-limited', outcome: 'denied', detail: { route: req.routeOptions.url } }).catch(() => undefined);
+      }
+    },
+    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, type: 'about:blank', status: 429, title: `Quá nhiều yêu cầu, thử lại sau ${Math.ceil(ctx.ttl / 1000)} giây (too many requests)` }),
+  });
+
+  app.setErrorHandler(async (err, req, reply) => {
+    const isFhir = req.url.startsWith(FHIR_PREFIX);
+    if (err instanceof AccessDenied) {
+      await auditDenial(app.audit, req, err).catch(() => undefined);
+      return sendDenied(req, reply, err, isFhir);
+    }
+    if (err instanceof InputError) return reply.code(400).type('application/problem+json').send(problem(400, err.message));
+    if ((err as { statusCode?: number }).statusCode === 429) return reply.code(429).send(err);
+    if (err instanceof TableAccessDenied) req.log.error({ err: { type: err.name, message: err.message } }, 'domain table access refused');
+    const { status, body } = fhirErrorBody(err);
+    if (status >= 500) req.log.error({ err: { type: (err as Error).name, code: (err as { code?: string }).code, stack: (err as Error).stack } }, 'request failed');
+    if (isFhir) return reply.code(status).type('application/fhir+json; charset=utf-8').send(body);
+    const text = (body as { issue: { diagnostics: string }[] }).issue[0].diagnostics;
+    return reply.code(status).type('application/problem+json').send(problem(status, text));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    if (req.url.startsWith(FHIR_PREFIX)) {
+      return reply.code(404).type('application/fhir+json; charset=utf-8').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `No route for ${req.method} ${req.url.split('?')[0]}` }] });
+    }
+    return reply.code(404).type('application/problem+json').send(problem(404, 'Not found'));
+  });
+
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok', ...(await opts.health()) }));
+}
+
+export default fp(httpPlugin, { name: 'http' });

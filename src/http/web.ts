@@ -1,0 +1,35 @@
+/**
+ * The web app: files from web/dist (pre-compressed .br/.gz sent when the browser accepts them),
+ * and index.html for the app's own routes. API, FHIR and OAuth paths never fall back to it.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { problem } from './problem.ts';
+
+const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+async function webPlugin(app: FastifyInstance): Promise<void> {
+  if (!existsSync(WEB_DIST)) return;
+  await app.register(fastifyStatic, { root: WEB_DIST, serve: false, preCompressed: true });
+  app.get('/*', { config: { access: 'public' } }, (req, reply) => {
+    let path: string;
+    try {
+      path = decodeURIComponent(req.url.split('?')[0]);
+    } catch {
+      return reply.code(400).type('application/problem+json').send(problem(400, 'Malformed path'));
+    }
+    if (/^\/(fhir|api|oauth)\//.test(path)) return reply.code(404).type('application/problem+json').send(problem(404, 'Not found'));
+    const file = normalize(path).replace(/^(\.\.[/\\])+/, '').replace(/^\/+/, '');
+    const full = join(WEB_DIST, file);
+    if (file && !file.includes('\0') && full.startsWith(WEB_DIST) && existsSync(full) && statSync(full).isFile()) {
+      return reply.header('cache-control', file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache').sendFile(file);
+    }
+    return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
+  });
+}
+
+export default fp(webPlugin, { name: 'web' });

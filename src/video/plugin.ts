@@ -1,0 +1,48 @@
+/**
+ * Live video as a plugin: Janus (JANUS_URL, or a supervised local janus, or none), rooms tied to
+ * the record, the signalling server (WebSocket), recordings and their archive (including what a
+ * crash left behind), and an orderly stop.
+ */
+import { join } from 'node:path';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import fastifyWebsocket from '@fastify/websocket';
+import { startJanus, type JanusInstance } from './janus.ts';
+import { archiveLeftovers, RecordingArchive } from './recordings.ts';
+import { RoomService } from './rooms.ts';
+import { LiveRooms, videoRoutes } from './routes.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rooms: RoomService;
+    live: LiveRooms;
+    recordings: RecordingArchive;
+    /** The Janus instances large video sessions go through (none: mesh only). */
+    janus: JanusInstance[];
+  }
+}
+
+async function videoPlugin(app: FastifyInstance): Promise<void> {
+  const { config } = app;
+  const janus = await startJanus(config);
+  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const rooms = new RoomService(app.store, janus.instances, { stunUrls: list(config.STUN_URLS), turnUrls: list(config.TURN_URLS), turnSecret: config.TURN_SECRET, turnTtlSeconds: config.TURN_TTL_SECONDS, policy: config.CAUYTE_ICE_POLICY }, janus.reason, app.secret.hmac('video-room-secrets'), join(config.dataDir, 'recordings'));
+  const recordings = new RecordingArchive(rooms.recordingsDir!, app.store);
+  const live = new LiveRooms({ rooms, store: app.store, consults: app.consults, recordings, log: app.log });
+  app.decorate('rooms', rooms);
+  app.decorate('live', live);
+  app.decorate('recordings', recordings);
+  app.decorate('janus', janus.instances);
+  await app.register(fastifyWebsocket, { options: { maxPayload: 128 * 1024 } });
+  await app.register(videoRoutes, { rooms, live, recordings });
+  // Recordings a crash left unprocessed: made playable in the background.
+  const leftovers = archiveLeftovers(recordings, rooms, app.store).catch((err: Error) => app.log.warn({ err: err.message }, 'leftover recordings not archived'));
+  app.addHook('onClose', async () => {
+    await live.close();
+    await janus.supervisor?.stop();
+    await leftovers;
+    await recordings.idle();
+  });
+}
+
+export default fp(videoPlugin, { name: 'video', dependencies: ['events', 'fhir', 'consult'] });
