@@ -10,7 +10,7 @@ describe.each(DB_KINDS)('standard FHIR clients on %s', (kind) => {
   let p: TestPlatform;
   let baseUrl: string;
   beforeAll(async () => {
-    p = await startTestPlatform(kind);
+    p = await startTestPlatform(kind, {}, undefined, { domains: [] });
     baseUrl = await p.listen();
   });
   afterAll(async () => p?.close());

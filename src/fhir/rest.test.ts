@@ -6,7 +6,7 @@ import { CCCD_SYSTEM } from '../terminology/identifiers.ts';
 describe.each(DB_KINDS)('FHIR REST on %s', (kind) => {
   let p: TestPlatform;
   beforeAll(async () => {
-    p = await startTestPlatform(kind, { CAUYTE_MAX_BODY_BYTES: String(256 * 1024) });
+    p = await startTestPlatform(kind, { CAUYTE_MAX_BODY_BYTES: String(256 * 1024) }, undefined, { domains: [] });
   });
   afterAll(async () => p?.close());
 

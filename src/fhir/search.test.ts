@@ -22,7 +22,7 @@ describe.each(DB_KINDS)('FHIR search on %s', (kind) => {
   };
 
   beforeAll(async () => {
-    p = await startTestPlatform(kind);
+    p = await startTestPlatform(kind, {}, undefined, { domains: [] });
     const people: [string, string, string[], string, string][] = [
       ['an', 'Nguyễn', ['Văn', 'An'], 'male', '1980-05-12'],
       ['anh', 'Nguyễn', ['Thị', 'Ánh'], 'female', '1992-11-30'],

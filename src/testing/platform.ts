@@ -1,11 +1,15 @@
-/** A whole platform (Fastify app + FHIR service) on a fresh test database. */
+/**
+ * A whole platform (Fastify app and every plugin) on a fresh test database. Tests act as real
+ * actors (tokens, signed-in sessions) or as the system (`fixtures`, audited like any system work).
+ */
 import { createServer, type AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../config.ts';
-import { buildPlatform, type Platform } from '../server.ts';
+import { buildPlatform, type Domain, type Platform } from '../server.ts';
 import { MemorySender } from '../events/outbox.ts';
 import type { Role } from '../auth/policy.ts';
 import type { TokenClaims } from '../auth/tokens.ts';
+import type { Repository } from '../fhir/repository.ts';
 import { totpFor } from '../auth/accounts.ts';
 import { DEMO_PASSWORD } from '../auth/demo.ts';
 import { createTestDb, type DbKind, type TestDb } from './databases.ts';
@@ -16,6 +20,8 @@ export interface TestPlatform extends Platform {
   sent: MemorySender;
   /** An integration-system token (unrestricted FHIR access): what `call` sends by default. */
   token: string;
+  /** The platform itself, for setting up fixtures (a system repository: checked for validity, audited). */
+  fixtures: Repository;
   /** A token for any role, as `cauyte token issue` would print it. */
   tokenFor(role: Role, claims?: Partial<TokenClaims>): Promise<string>;
   /** Listens on a free loopback port; returns the base URL. */
@@ -24,12 +30,12 @@ export interface TestPlatform extends Platform {
 
 export const TEST_SECRET = 'test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz';
 
-export async function startTestPlatform(kind: DbKind, env: Record<string, string> = {}, logStream?: NodeJS.WritableStream): Promise<TestPlatform> {
+export async function startTestPlatform(kind: DbKind, env: Record<string, string> = {}, logStream?: NodeJS.WritableStream, opts: { domains?: readonly Domain[] } = {}): Promise<TestPlatform> {
   const testDb = await createTestDb(kind);
   const port = await freePort();
   const config = loadConfig({ LOG_LEVEL: logStream ? 'info' : 'silent', CAUYTE_DATA_DIR: '/nonexistent', CAUYTE_JANUS: 'off', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
   const sent = new MemorySender();
-  const platform = await buildPlatform(config, { db: testDb.db, logger: !!logStream, logStream, senders: { email: sent, sms: sent }, mqttPort: env.MQTT_URL ? undefined : 0 });
+  const platform = await buildPlatform(config, { domains: opts.domains, db: testDb.db, logger: !!logStream, logStream, senders: { email: sent, sms: sent }, mqttPort: env.MQTT_URL ? undefined : 0 });
   let baseUrl: string | undefined;
   let n = 0;
   const tokenFor = async (role: Role, claims: Partial<TokenClaims> = {}) => {
@@ -43,6 +49,7 @@ export async function startTestPlatform(kind: DbKind, env: Record<string, string
     testDb,
     sent,
     token,
+    fixtures: platform.store.system('test fixtures', 'test'),
     tokenFor,
     async listen() {
       if (!baseUrl) {

@@ -19,7 +19,7 @@ let n = 0;
 
 /** A clinician with a Practitioner record, an account with TOTP, and a signed-in session. */
 export async function makeStaff(p: TestPlatform, name: string, organizationId: string, role: Role = 'specialist'): Promise<Staff> {
-  const practitioner = (await p.fhir.repo.create<Practitioner>({ resourceType: 'Practitioner', active: true, name: [{ text: name }] })) as Practitioner;
+  const practitioner = await p.fixtures.create<Practitioner>({ resourceType: 'Practitioner', active: true, name: [{ text: name }] });
   const username = `video.${++n}.${Date.now() % 100000}`;
   const totpSecret = new Secret({ size: 20 }).base32;
   await p.accounts.create({ username, displayName: name, kind: 'staff', password: DEMO_PASSWORD, practitionerId: practitioner.id, roles: [{ role, organizationId }], totpSecret });
