@@ -1,9 +1,10 @@
-/** Helpers for the video tests: staff who can sign in, pages in a call, and what they decode. */
+/** Helpers for the video tests: staff and citizens who can sign in, pages in a call, and what they decode. */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Secret } from 'otpauth';
 import type { Practitioner } from '@medplum/fhirtypes';
 import { DEMO_PASSWORD } from '../auth/demo.ts';
 import type { Role } from '../auth/policy.ts';
+import type { Repository } from '../fhir/repository.ts';
 import { signIn, type TestPlatform } from './platform.ts';
 
 export interface Staff {
@@ -25,6 +26,18 @@ export async function makeStaff(p: TestPlatform, name: string, organizationId: s
   await p.accounts.create({ username, displayName: name, kind: 'staff', password: DEMO_PASSWORD, practitionerId: practitioner.id, roles: [{ role, organizationId }], totpSecret });
   const headers = await signIn(p, username, totpSecret);
   return { username, name, practitionerId: practitioner.id!, organizationId, headers };
+}
+
+/** A citizen account for a patient, signed in (cookie and CSRF headers). */
+export async function makeCitizen(p: TestPlatform, name: string, patientId: string): Promise<{ username: string; accountId: string; headers: Record<string, string> }> {
+  const username = `citizen.${++n}.${Date.now() % 100000}`;
+  const account = await p.accounts.create({ username, displayName: name, kind: 'citizen', password: DEMO_PASSWORD, patientId, roles: [] });
+  return { username, accountId: account.id, headers: await signIn(p, username) };
+}
+
+/** The video domain's own tables, as the platform sees them (rooms, links, attendance). */
+export function videoTables(p: TestPlatform): Repository {
+  return p.store.system('test: video room state', 'video');
 }
 
 /** A browser context signed in as this person (their session cookie). */

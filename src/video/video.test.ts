@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
-import { makeStaff, type Staff } from '../testing/video.ts';
+import { makeStaff, videoTables, type Staff } from '../testing/video.ts';
 
 interface Client {
   ws: WebSocket;
@@ -72,13 +72,13 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   let appointment: Appointment;
 
   beforeAll(async () => {
-    p = await startTestPlatform(kind);
-    demo = await seedDemo(p.fhir, 4);
+    p = await startTestPlatform(kind, {}, undefined, { domains: ['video'] });
+    demo = await seedDemo(p.store, 4);
     base = await p.listen();
     doctor = await makeStaff(p, 'BS Phạm Thu Hà', demo.ids.organizations.batxat);
     stranger = await makeStaff(p, 'BS Không Được Mời', demo.ids.organizations.bachmai);
     patientId = demo.ids.patients[0];
-    appointment = (await p.fhir.repo.create<Appointment>({
+    appointment = (await p.fixtures.create<Appointment>({
       resourceType: 'Appointment',
       status: 'booked',
       description: 'Khám từ xa: tái khám tăng huyết áp',
@@ -190,7 +190,7 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     expect((await host.next('error')).message).toContain('SFU');
     host.send({ type: 'end' });
     await host.next('ended');
-    expect((await p.rooms.get(roomId)).ended_at).toBeTruthy();
+    expect((await p.rooms.get(videoTables(p), roomId)).ended_at).toBeTruthy();
     expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, doctor.headers)).body.title).toContain('kết thúc');
     const late = connect(base, `/api/video/rooms/${roomId}/ws`, doctor.headers.cookie);
     expect((await late.closed).code).toBe(4403);
@@ -199,12 +199,12 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   it('admits the staff of an invited bridge point to a session room and records the site on the session Encounter', async () => {
     const host = await makeStaff(p, 'PGS Chủ Trì Phiên', demo.ids.organizations.bachmai);
     const site = await makeStaff(p, 'BS Trạm Y Tế', demo.ids.organizations.batxat); // not named on the session
-    const bridge = await p.fhir.repo.create<Location>({
+    const bridge = await p.fixtures.create<Location>({
       resourceType: 'Location', status: 'active', name: 'Điểm cầu Trạm Y tế xã Bát Xát', mode: 'instance',
       type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' }] }],
       managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` },
     });
-    const session = await p.fhir.repo.create<Appointment>({
+    const session = await p.fixtures.create<Appointment>({
       resourceType: 'Appointment', status: 'booked', description: 'Phiên hội chẩn tim mạch',
       start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString(),
       participant: [
@@ -220,7 +220,7 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     const s = connect(base, `/api/video/rooms/${room.id}/ws`, site.headers.cookie);
     const sw = await s.next('welcome');
     expect(sw.you).toMatchObject({ host: false, state: 'in' });
-    expect(sw.members.find((m: any) => m.id === sw.you.id).site).toBe((await p.fhir.repo.read<Organization>('Organization', demo.ids.organizations.batxat)).name);
+    expect(sw.members.find((m: any) => m.id === sw.you.id).site).toBe((await p.fixtures.read<Organization>('Organization', demo.ids.organizations.batxat)).name);
     const encounter = async () => ((await call<Bundle>(p, 'GET', `/fhir/R4/Encounter?appointment=Appointment/${session.id}`)).body.entry ?? [])[0]?.resource as Encounter | undefined;
     await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.status).toBe('active');
     s.send({ type: 'leave' });
@@ -257,7 +257,7 @@ describe('recording needs every participant’s consent (Janus)', () => {
   let base: string;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cauyte-rec-'));
-    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir });
+    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir }, undefined, { domains: ['video'] });
     base = await p.listen();
   });
   afterAll(async () => {
@@ -266,7 +266,7 @@ describe('recording needs every participant’s consent (Janus)', () => {
   });
 
   it('records only when everyone agreed; one refusal stops it; each answer is a Consent', async () => {
-    const demo = await seedDemo(p.fhir, 2);
+    const demo = await seedDemo(p.store, 2);
     const a = await makeStaff(p, 'BS Chủ Trì', demo.ids.organizations.bachmai);
     const b = await makeStaff(p, 'BS Điểm Cầu', demo.ids.organizations.batxat);
     const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Đào tạo', invitePractitionerIds: [b.practitionerId], large: true }, { ...a.headers, ...json })).body;
