@@ -10,76 +10,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Appointment, Bundle, Communication, Consent, Encounter, Location, Organization } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, Communication, Consent, Encounter, Organization } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
-import { makeCitizen, makeStaff, videoTables, type Staff } from '../testing/video.ts';
-
-/** A case-conference meeting: an Appointment with a chair (PPRF), members, and a site's bridge point. */
-async function makeMeeting(p: TestPlatform, chair: Staff, siteOrganizationId: string, members: string[] = []): Promise<{ meeting: Appointment; bridge: Location }> {
-  const bridge = await p.fixtures.create<Location>({
-    resourceType: 'Location', status: 'active', name: 'Điểm cầu Trạm Y tế xã Bát Xát', mode: 'instance',
-    type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' }] }],
-    managingOrganization: { reference: `Organization/${siteOrganizationId}` },
-  });
-  const meeting = await p.fixtures.create<Appointment>({
-    resourceType: 'Appointment', status: 'booked', description: 'Phiên hội chẩn tim mạch',
-    start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString(),
-    participant: [
-      { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }], actor: { reference: `Practitioner/${chair.practitionerId}` }, status: 'accepted' },
-      ...members.map((id) => ({ actor: { reference: `Practitioner/${id}` }, status: 'accepted' as const })),
-      { actor: { reference: `Location/${bridge.id}` }, status: 'accepted' },
-    ],
-  });
-  return { meeting, bridge };
-}
-
-interface Client {
-  ws: WebSocket;
-  messages: any[];
-  next(type: string, timeoutMs?: number): Promise<any>;
-  send(msg: unknown): void;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-function connect(base: string, path: string, cookie?: string, authorization?: string): Client {
-  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}${path}`, { headers: { ...(cookie ? { cookie } : {}), ...(authorization ? { authorization } : {}) } });
-  const messages: any[] = [];
-  // next(type) returns that type's messages one after another, waiting for the next if needed.
-  const taken = new Map<string, number>();
-  const waiters: { type: string; index: number; resolve: (m: any) => void }[] = [];
-  ws.on('message', (data) => {
-    const m = JSON.parse(String(data));
-    messages.push(m);
-    const index = messages.filter((x) => x.type === m.type).length - 1;
-    for (const w of waiters.filter((w) => w.type === m.type && w.index === index)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(m);
-    }
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-  return {
-    ws,
-    messages,
-    closed,
-    next(type, timeoutMs = 5000) {
-      const index = taken.get(type) ?? 0;
-      taken.set(type, index + 1);
-      const have = messages.filter((m) => m.type === type)[index];
-      if (have) return Promise.resolve(have);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${type} #${index + 1} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(', ')}`)), timeoutMs);
-        waiters.push({ type, index, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-      });
-    },
-    send(msg) {
-      ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-    },
-  };
-}
+import { connect, makeCitizen, makeMeeting, makeStaff, videoTables, type Client, type Staff } from '../testing/video.ts';
 
 const json = { 'content-type': 'application/json' };
 
