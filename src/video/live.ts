@@ -136,8 +136,9 @@ export class LiveRoom implements RoomCore {
       iceServers: this.deps.rooms.iceServers(m.id),
       iceTransportPolicy: this.deps.rooms.iceTransportPolicy,
       members: publicMembers(this.members, m),
+      // Someone still in the lobby learns nothing of the call (who asked to record, who agreed).
       chat: m.state === 'in' ? this.chat : [],
-      recording: this.recording,
+      recording: m.state === 'in' ? this.recording : { state: this.recording.state, consents: {} },
     });
   }
 
