@@ -22,11 +22,11 @@ import type { Principal } from '../auth/principal.ts';
 import { assertNoBundleReferences, processBundle, type BundleOptions } from './bundle.ts';
 import { isResourceType, loadDefinitions } from './definitions.ts';
 import { LIMITS } from './limits.ts';
-import { badRequest, notFound, preconditionFailed } from './outcome.ts';
+import { badRequest, businessRule, notFound, preconditionFailed } from './outcome.ts';
 import type { OwnershipRules } from './ownership.ts';
 import { FhirStorage, ID_PATTERN, parseStored, type HistoryEntry, type WriteResult } from './storage.ts';
 import { search, type QueryParams, type SearchMatch } from './search.ts';
-import { SearchRegistry } from './searchparams.ts';
+import { PLATFORM_PARAMETERS, SearchRegistry } from './searchparams.ts';
 
 export interface SearchBundleOptions {
   /** Path (below the FHIR base) the links point at, e.g. "Patient" or "Patient/1/$everything". */
@@ -51,7 +51,10 @@ export class FhirService {
   static async prepare(db: Db): Promise<{ storage: FhirStorage; registry: SearchRegistry; compartment: Map<string, number[]> }> {
     loadDefinitions();
     const registry = await SearchRegistry.load(db);
-    return { storage: new FhirStorage(db, registry), registry, compartment: patientCompartment(registry) };
+    const storage = new FhirStorage(db, registry);
+    // A parameter added since the last start (e.g. one of ours): index what is already stored.
+    for (const type of registry.typesToReindex) await storage.reindexType(type);
+    return { storage, registry, compartment: patientCompartment(registry) };
   }
 
   get db(): Db {
@@ -68,6 +71,24 @@ export class FhirService {
 
   assertId(id: string): void {
     if (!ID_PATTERN.test(id)) throw badRequest(`"${id}" is not a valid resource id (1–64 of A–Z a–z 0–9 - .)`);
+  }
+
+  /**
+   * A write may point only at Binaries its writer may read, and a resource about a patient only at
+   * that patient's Binaries: otherwise a document of one's own patient could carry another's bytes.
+   */
+  async assertBinariesReadable(p: Principal, q: Queryable, resource: Resource, patients: string[], createdHere: Set<string> = new Set()): Promise<void> {
+    if (p.kind === 'system' || resource.resourceType === 'Binary') return;
+    for (const id of binaryReferences(resource)) {
+      if (createdHere.has(id)) continue; // written by this same request: its own write was checked
+      const stored = await this.storage.readStored('Binary', id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+      if (!stored) throw businessRule(`${resource.resourceType} refers to Binary/${id}, which does not exist`);
+      const outcome = await this.guard.assertReadable(q, p, stored);
+      const foreign = outcome.patients.filter((x) => !patients.includes(x));
+      if (patients.length > 0 && foreign.length > 0) {
+        throw businessRule(`Binary/${id} thuộc hồ sơ của người bệnh khác (belongs to another patient's record than this ${resource.resourceType})`);
+      }
+    }
   }
 
   /** Change rules and workflow ownership, for a write by anyone but the system. */
@@ -94,6 +115,7 @@ export class FhirService {
       }
       const prepared = this.storage.prepareCreate(input);
       const outcome = await this.guard.assertWritable(q, p, prepared.resource, prepared.rows, new Set(type === 'Patient' ? [prepared.resource.id!] : []));
+      await this.assertBinariesReadable(p, q, prepared.resource, outcome.patients);
       await this.storage.insertPrepared(q, [prepared]);
       await this.storage.assertReferencesExist(q, [prepared.resource]);
       await this.guard.record(q, p, { action: 'create', outcome: 'success', resourceType: type, resourceId: prepared.resource.id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
@@ -119,6 +141,7 @@ export class FhirService {
       let glass = false;
       for (const x of prepared) {
         const o = await this.guard.assertWritable(q, p, x.resource, x.rows, created);
+        await this.assertBinariesReadable(p, q, x.resource, o.patients);
         o.patients.forEach((id) => patients.add(id));
         glass ||= o.viaBreakGlass;
       }
@@ -180,6 +203,7 @@ export class FhirService {
       const input = existing ? r : this.guard.prepareCreate(p, r);
       this.assertChangeAllowed(p, existing?.resource, input);
       const outcome = await this.guard.assertWritable(q, p, input, this.storage.prepareIndexOnly(input), new Set(!existing && type === 'Patient' ? [id] : []));
+      await this.assertBinariesReadable(p, q, input, outcome.patients);
       const result = await this.storage.update(input, opts, q);
       if (!opts.deferReferences) await this.storage.assertReferencesExist(q, [result.resource]);
       await this.guard.record(q, p, { action: result.created ? 'create' : 'update', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
@@ -408,6 +432,26 @@ export class FhirService {
   }
 }
 
+const BINARY_REF = /^Binary\/([A-Za-z0-9\-.]{1,64})$/;
+
+/** Binaries a resource points at: Attachment.url "Binary/<id>" and Reference "Binary/<id>" (contained resources included). */
+export function binaryReferences(resource: Resource): string[] {
+  const out = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if ((k === 'url' || k === 'reference') && typeof v === 'string') {
+          const m = BINARY_REF.exec(v);
+          if (m) out.add(m[1]);
+        } else walk(v);
+      }
+    }
+  };
+  walk(resource);
+  return [...out];
+}
+
 function typeOfMatch(m: SearchMatch): string {
   return m.resourceType ?? (JSON.parse(m.content) as Resource).resourceType;
 }
@@ -440,6 +484,14 @@ function patientCompartment(registry: SearchRegistry): Map<string, number[]> {
   for (const r of def.resource ?? []) {
     const ids = (r.param ?? []).map((code) => registry.get(r.code, code)).filter((x) => x?.type === 'reference').map((x) => x!.id);
     if (ids.length) out.set(r.code, ids);
+  }
+  // Our own links to a patient (Binary.securityContext).
+  for (const sp of PLATFORM_PARAMETERS) {
+    if (sp.type !== 'reference' || !sp.target?.includes('Patient')) continue;
+    for (const base of sp.base as string[]) {
+      const param = registry.get(base, sp.code);
+      if (param) out.set(base, [...(out.get(base) ?? []), param.id]);
+    }
   }
   return out;
 }

@@ -261,6 +261,27 @@ export class FhirStorage {
     }
   }
 
+  /** Rebuilds the index rows of every current resource of a type (after a parameter was added), in batches. */
+  async reindexType(resourceType: string): Promise<number> {
+    let after = 0;
+    let done = 0;
+    for (;;) {
+      const batch = await this.db.query<{ rid: number; content: string }>(
+        `SELECT r.rid, v.content::text AS content FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
+         WHERE r.resource_type = $1 AND NOT r.deleted AND r.rid > $2 ORDER BY r.rid LIMIT 500`,
+        [resourceType, after],
+      );
+      if (batch.rows.length === 0) return done;
+      await this.db.transaction(async (q) => {
+        const items = batch.rows.map((row) => ({ rid: row.rid, rows: this.prepareIndexOnly(parseStored(row.content)) }));
+        await deleteIndexRows(q, items.map((i) => i.rid));
+        await insertIndexRows(q, items);
+      });
+      done += batch.rows.length;
+      after = batch.rows[batch.rows.length - 1].rid;
+    }
+  }
+
   async within<T>(tx: Queryable | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> {
     return tx ? fn(tx) : this.db.transaction(fn);
   }
