@@ -52,7 +52,7 @@ describe('fuzzing every input edge', () => {
   let patient: string;
   beforeAll(async () => {
     p = await startTestPlatform('pglite', { CAUYTE_MAX_BODY_BYTES: String(64 * 1024) });
-    const demo = await seedDemo(p.fhir, 4);
+    const demo = await seedDemo(p.store, 4);
     await createDemoAccounts(p.db, p.accounts, demo);
     citizen = await signIn(p, 'nguoidan');
     patient = demo.ids.patients[0];
