@@ -262,7 +262,7 @@ export class FhirService {
     return processBundle(this, p, bundle, opts);
   }
 
-  async historyBundle(p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }): Promise<Bundle> {
+  async historyBundle(p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }, tx?: Queryable): Promise<Bundle> {
     if (opts.type) this.assertType(opts.type);
     if (opts.id) this.assertId(opts.id);
     const countText = opts.query.get('_count');
@@ -279,7 +279,7 @@ export class FhirService {
       before = { at: new Date(Number(parts[0]) / 1000), rid: Number(parts[1]), vid: Number(parts[2]) };
     }
     let types: string[] | undefined;
-    const page = await this.storage.within(undefined, async (q) => {
+    const page = await this.storage.within(tx, async (q) => {
       if (opts.id) {
         // Instance history: whoever may read the resource may read those versions that name only patients they reach.
         this.guard.assertAction(p, 'read', opts.type!);
