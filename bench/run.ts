@@ -30,8 +30,8 @@ import { seedDemo } from '../src/seed/demo.ts';
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' }, suite: { type: 'string', default: 'all' } } });
 const quick = args.quick!;
 const SIZES = quick
-  ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60, consults: 2_000, sessions: 200, consultSamples: 40, readings: 5_000, alertSamples: 10 }
-  : { creates1: 500, creates16: 3_000, rounds: 3, patients: 100_000, observations: 1_000_000, queries: 300, consults: 100_000, sessions: 10_000, consultSamples: 200, readings: 50_000, alertSamples: 50 };
+  ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60, consults: 2_000, meetings: 200, consultSamples: 40, readings: 5_000, alertSamples: 10 }
+  : { creates1: 500, creates16: 3_000, rounds: 3, patients: 100_000, observations: 1_000_000, queries: 300, consults: 100_000, meetings: 10_000, consultSamples: 200, readings: 50_000, alertSamples: 50 };
 
 const FIXTURES = new URL('../test/fixtures/synthea-r4/', import.meta.url);
 const synthea = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(new URL(f, FIXTURES), 'utf8'));
@@ -318,10 +318,10 @@ async function benchDevices(t: Target): Promise<void> {
 
 async function benchConsults(t: Target): Promise<void> {
   const db = await t.open();
-  const s = await buildPlatform(loadConfig({ ...process.env, ...t.env, LOG_LEVEL: 'silent', CAUYTE_MQTT_PORT: '0', CAUYTE_JANUS: 'off' }), { db, domains: ['family', 'consult'], logger: false });
+  const s = await buildPlatform(loadConfig({ ...process.env, ...t.env, LOG_LEVEL: 'silent', CAUYTE_MQTT_PORT: '0', CAUYTE_JANUS: 'off' }), { db, domains: ['consult'], logger: false });
   try {
-    const r = await benchConsult(s, SIZES.consults, SIZES.sessions, SIZES.consultSamples, (m) => log(`${t.name}: ${m}`));
-    const label = `(${fmt(r.requests)} requests, ${fmt(r.sessions)} sessions)`;
+    const r = await benchConsult(s, SIZES.consults, SIZES.meetings, SIZES.consultSamples, (m) => log(`${t.name}: ${m}`));
+    const label = `(${fmt(r.requests)} requests, ${fmt(r.meetings)} meetings)`;
     rows.push({ benchmark: `consult triage queue ${label}`, db: t.name, value: `${fmt(median(r.queue), 1)} / p95 ${fmt(percentile(r.queue, 95), 1)}`, unit: 'ms (p50 / p95)', note: `${SIZES.consultSamples} calls in process, specialist with audit; target p95 ≤ 50 ms` });
     rows.push({ benchmark: `consult case page with timeline ${label}`, db: t.name, value: `${fmt(median(r.timeline), 1)} / p95 ${fmt(percentile(r.timeline, 95), 1)}`, unit: 'ms (p50 / p95)', note: `${SIZES.consultSamples} cases in process; target p95 ≤ 50 ms` });
   } finally {

@@ -42,7 +42,7 @@ export type DomainAction =
   | 'consult.view' // see the cases of my facility or assigned to me
   | 'consult.request' // create, submit, withdraw, acknowledge, follow up (requesting side)
   | 'consult.triage' // accept, ask for information, decline, redirect (receiving side)
-  | 'consult.schedule' // plan sessions (phiên hội chẩn)
+  | 'consult.schedule' // plan meetings (phiên hội chẩn)
   | 'consult.sign' // write and sign conclusions (assigned specialists)
   | 'eligibility.manage' // load a new version of the Circular 30 list
   | 'devices.manage' // register, rotate, revoke devices

@@ -5,13 +5,14 @@
  * by keyset on (last_updated, rid, version).
  */
 import type { Bundle, BundleLink } from '@medplum/fhirtypes';
+import type { Queryable } from '../db/db.ts';
 import type { Principal } from '../auth/principal.ts';
 import { LIMITS } from './limits.ts';
 import { badRequest } from './outcome.ts';
 import type { FhirService } from './service.ts';
 import type { HistoryEntry } from './storage.ts';
 
-export async function historyBundle(engine: FhirService, p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }): Promise<Bundle> {
+export async function historyBundle(engine: FhirService, p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }, tx?: Queryable): Promise<Bundle> {
   if (opts.type) engine.assertType(opts.type);
   if (opts.id) engine.assertId(opts.id);
   const countText = opts.query.get('_count');
@@ -28,7 +29,7 @@ export async function historyBundle(engine: FhirService, p: Principal, opts: { t
     before = { at: new Date(Number(parts[0]) / 1000), rid: Number(parts[1]), vid: Number(parts[2]) };
   }
   let types: string[] | undefined;
-  const page = await engine.storage.within(undefined, async (q) => {
+  const page = await engine.storage.within(tx, async (q) => {
     if (opts.id) {
       // Instance history: whoever may read the resource may read those versions that name only patients they reach.
       engine.guard.assertAction(p, 'read', opts.type!);

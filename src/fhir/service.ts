@@ -273,8 +273,8 @@ export class FhirService {
     return processBundle(this, p, bundle, opts);
   }
 
-  historyBundle(p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }): Promise<Bundle> {
-    return historyBundle(this, p, opts);
+  historyBundle(p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }, tx?: Queryable): Promise<Bundle> {
+    return historyBundle(this, p, opts, tx);
   }
 
   /** Patient/$everything (everything.ts). */
