@@ -154,9 +154,11 @@ export class AccessControl {
     if (sets === 'all') return undefined;
     const accessible = sets === 'none' ? 'SELECT NULL::text WHERE false' : `${sets.normal} UNION ${sets.glass}`;
     const clinical = bind(this.clinicalTypes);
+    // Correlated per row: a search by _id or a small page checks its own rows' patients, instead of
+    // building the set of every row linked to any reachable patient.
     return `(${alias}.resource_type <> ALL(${clinical}::text[])
       OR (${alias}.resource_type = 'Patient' AND ${alias}.id IN (${accessible}))
-      OR ${alias}.rid IN (SELECT rid FROM idx_reference WHERE param = ANY(${bind(this.compartmentParamIds)}::smallint[]) AND target_type = 'Patient' AND target_id IN (${accessible})))`;
+      OR EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = ${alias}.rid AND x.param = ANY(${bind(this.compartmentParamIds)}::smallint[]) AND x.target_type = 'Patient' AND x.target_id IN (${accessible})))`;
   }
 
   /** Opens a time-limited emergency access to one patient's record, with a stated reason. */
