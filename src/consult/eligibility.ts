@@ -7,7 +7,7 @@
  * by this list.
  */
 import { readFileSync } from 'node:fs';
-import type { Db } from '../db/db.ts';
+import type { FhirStore } from '../fhir/store.ts';
 
 export interface ListEntry {
   seq?: string;
@@ -150,11 +150,11 @@ export function decide(list: EligibilityList, icd10: string): EligibilityDecisio
 export class EligibilityService {
   private cached?: EligibilityList;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: FhirStore) {}
 
   async inForce(): Promise<EligibilityList> {
     if (this.cached) return this.cached;
-    const row = (await this.db.query<{ version: string; source: string; entries: Omit<ListEntry, 'patterns'>[] }>('SELECT version, source, entries FROM eligibility_list WHERE in_force')).rows[0];
+    const row = (await this.store.system('eligibility list', 'consult').sql.query<{ version: string; source: string; entries: Omit<ListEntry, 'patterns'>[] }>('SELECT version, source, entries FROM eligibility_list WHERE in_force')).rows[0];
     this.cached = row ? buildList(row.version, row.source, row.entries) : shippedList();
     return this.cached;
   }
@@ -168,7 +168,8 @@ export class EligibilityService {
     if (!/^[\w.-]{1,60}$/.test(version)) throw new Error('version must be 1–60 of A–Z a–z 0–9 . _ -');
     if (source.trim().length < 5) throw new Error('source must name where the list comes from');
     const rows = parseListCsv(csv);
-    await this.db.transaction(async (tx) => {
+    await this.store.system('eligibility list loaded', 'consult').transaction(async (repo) => {
+      const tx = repo.sql;
       await tx.query('UPDATE eligibility_list SET in_force = false WHERE in_force');
       await tx.query('INSERT INTO eligibility_list (version, source, loaded_by, in_force, entries) VALUES ($1, $2, $3, true, $4::jsonb)', [version, source, loadedBy, JSON.stringify(rows)]);
     });
