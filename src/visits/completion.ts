@@ -45,9 +45,12 @@ export class VisitCompletion {
       const card = input.bhytCard ?? identifierOf(patient, BHYT_SYSTEM);
       if (input.useInsurance && service.bhytCovered && !card) throw badRequest('Không có mã thẻ BHYT để thanh toán bảo hiểm (no BHYT card to bill)');
       const written = visitResources({ a: v.a, patient, practitionerId: v.practitionerId!, service, org, input, card });
-      // The Condition and the Encounter get their ids first (they point at each other); then the rest.
-      for (const r of written.resources.filter((x) => x.id).reverse()) await tx.update(r);
-      await tx.createMany(written.resources.filter((r) => !r.id));
+      // The Encounter first (everything points at it), then the rest in one statement per type;
+      // then the Encounter names its diagnosis (the Condition points back at it).
+      const encounter = await tx.update(written.encounter);
+      const created = await tx.createMany(written.resources);
+      const condition = created.find((r) => r.resourceType === 'Condition')!;
+      await tx.update<Encounter>({ ...encounter, diagnosis: [{ condition: { reference: `Condition/${condition.id}` }, rank: 1 }] }, { ifMatch: `W/"${encounter.meta?.versionId}"` });
       await tx.update<Appointment>({ ...v.a, status: 'fulfilled' }, { ifMatch: `W/"${v.a.meta?.versionId}"` });
       await tx.record({ action: 'visit.complete', resourceType: 'Encounter', resourceId: written.encounterId, patientIds: [v.patientId], detail: { appointment: id, prescription: written.code, items: input.prescription?.items.length ?? 0 } });
       return { encounterId: written.encounterId, prescriptionCode: written.code, practitionerId: v.practitionerId! };
@@ -67,38 +70,35 @@ interface VisitFacts {
   card?: string;
 }
 
-/** Everything the visit writes, as resources (Encounter and Condition with their ids). */
-export function visitResources(f: VisitFacts): { resources: Resource[]; encounterId: string; code?: string } {
+/** Everything the visit writes: its Encounter (with its id, the diagnosis named once the Condition exists), and the resources pointing at it. */
+export function visitResources(f: VisitFacts): { encounter: Encounter; resources: Resource[]; encounterId: string; code?: string } {
   const { a, input, org, service } = f;
   const practitionerRef = { reference: `Practitioner/${f.practitionerId}`, display: a.participant.find((p) => p.actor?.reference === `Practitioner/${f.practitionerId}`)?.actor?.display };
   const now = new Date().toISOString();
   const subject = { reference: `Patient/${f.patient.id}`, display: personName(f.patient) };
   const encounterId = randomUUID();
   const enc = { reference: `Encounter/${encounterId}` };
-  const conditionId = randomUUID();
   const diagnosis = { system: ICD10_SYSTEM, code: input.diagnosis.code, ...(input.diagnosis.display ? { display: input.diagnosis.display } : {}) };
   const orgRef = { reference: `Organization/${org.id}`, display: org.name };
   const section = (title: string, text: string) => ({ title, text: { status: 'generated' as const, div: htmlDiv(text) } });
   const followUp = input.followUpDays ? `Tái khám sau ${input.followUpDays} ngày` : undefined;
+  const encounter: Encounter = {
+    resourceType: 'Encounter',
+    id: encounterId,
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR', display: 'virtual' },
+    type: a.serviceType,
+    serviceType: a.serviceType?.[0],
+    subject,
+    participant: [{ individual: practitionerRef }],
+    appointment: [{ reference: `Appointment/${a.id}` }],
+    period: { start: a.start && a.start < now ? a.start : now, end: now },
+    reasonCode: a.reasonCode,
+    serviceProvider: orgRef,
+  };
   const resources: Resource[] = [
     {
-      resourceType: 'Encounter',
-      id: encounterId,
-      status: 'finished',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR', display: 'virtual' },
-      type: a.serviceType,
-      serviceType: a.serviceType?.[0],
-      subject,
-      participant: [{ individual: practitionerRef }],
-      appointment: [{ reference: `Appointment/${a.id}` }],
-      period: { start: a.start && a.start < now ? a.start : now, end: now },
-      reasonCode: a.reasonCode,
-      diagnosis: [{ condition: { reference: `Condition/${conditionId}` }, rank: 1 }],
-      serviceProvider: orgRef,
-    } as Encounter,
-    {
       resourceType: 'Condition',
-      id: conditionId,
       clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
       verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
       category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis', display: 'Chẩn đoán lần khám' }] }],
@@ -169,7 +169,7 @@ export function visitResources(f: VisitFacts): { resources: Resource[]; encounte
       ...(insured ? [{ url: BHYT_CARD_EXT, valueIdentifier: { system: BHYT_SYSTEM, value: f.card } }] : []),
     ],
   } as ChargeItem);
-  return { resources, encounterId, code };
+  return { encounter, resources, encounterId, code };
 }
 
 /** What the patient reported at the visit, as vital-sign Observations performed by the patient. */
