@@ -4,7 +4,7 @@
  * simultaneous requests, cancel and reschedule, family members (and everyone else refused), the
  * visit's outputs as the citizen sees them, the prescription PDF's text, and the charges export.
  */
-import type { Bundle, MedicationRequest } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, ChargeItem, MedicationRequest, QuestionnaireResponse, Slot } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../auth/demo.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
@@ -43,7 +43,7 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
   afterAll(async () => p?.close());
 
   let slotCursor = 0;
-  async function freeSlot(): Promise<{ id: string; start: string }> {
+  async function freeSlot(): Promise<{ id: string; start: string; end: string }> {
     const r = await as(citizen, 'GET', `/api/visits/services/${serviceId}/slots?days=8`);
     expect(r.status).toBe(200);
     return r.body[slotCursor++ % r.body.length];
@@ -312,6 +312,70 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     const other = await p.tokenFor('facility_admin', { org: demo.ids.organizations.muongnhe });
     const theirs = await call(p, 'GET', `/api/visits/charges?date=${day}&format=json`, undefined, { authorization: `Bearer ${other}` });
     expect(theirs.body.rows).toEqual([]);
+  });
+
+  it('keeps what the visit workflow owns out of plain FHIR: 422 naming the route, nothing changed, and the visit routes still work', async () => {
+    const slot = await freeSlot();
+    const other = await freeSlot();
+    const booked = await book(citizen, demo.ids.patients[0], slot.id);
+    expect(booked.status, booked.text).toBe(201);
+    const id = booked.body.id as string;
+    const appointment = await p.fixtures.read<Appointment>('Appointment', id);
+    const bookedSlot = await p.fixtures.read<Slot>('Slot', slot.id);
+    const freeOne = await p.fixtures.read<Slot>('Slot', other.id);
+    const answers = await p.fixtures.read<QuestionnaireResponse>('QuestionnaireResponse', appointment.supportingInformation![0].reference!.split('/')[1]);
+    const coordinator = { authorization: `Bearer ${await p.tokenFor('coordinator', { org: demo.ids.organizations.batxat })}` };
+    const refused = (r: { status: number; text: string; body: any }, route: string) => {
+      expect(r.status, r.text).toBe(422);
+      expect(r.body.resourceType).toBe('OperationOutcome');
+      expect(r.body.issue[0].diagnostics).toContain(route);
+    };
+    const bare = <T extends { meta?: unknown }>(r: T) => ({ ...r, meta: undefined });
+    // An integration system moves the visit to another time; the visit's clinician cancels it; either deletes it.
+    refused(await call(p, 'PUT', `/fhir/R4/Appointment/${id}`, { ...bare(appointment), start: other.start, end: other.end, slot: [{ reference: `Slot/${other.id}` }] }), 'POST /api/visits/{id}/reschedule');
+    refused(await call(p, 'PUT', `/fhir/R4/Appointment/${id}`, { ...bare(appointment), status: 'cancelled' }, doctor), 'POST /api/visits/{id}/cancel');
+    refused(await call(p, 'DELETE', `/fhir/R4/Appointment/${id}`), 'POST /api/visits/{id}/cancel');
+    // The booked slot set free (integration, the facility's coordinator); a free one taken without a booking.
+    refused(await call(p, 'PUT', `/fhir/R4/Slot/${slot.id}`, { ...bare(bookedSlot), status: 'free' }), 'POST /api/visits/{id}/cancel');
+    refused(await call(p, 'PUT', `/fhir/R4/Slot/${slot.id}`, { ...bare(bookedSlot), status: 'free' }, coordinator), 'POST /api/visits/{id}/cancel');
+    refused(await call(p, 'PUT', `/fhir/R4/Slot/${other.id}`, { ...bare(freeOne), status: 'busy' }, coordinator), 'POST /api/visits/{id}/reschedule');
+    // A booking made up through plain FHIR, and the pre-visit answers rewritten.
+    refused(await call(p, 'POST', '/fhir/R4/Appointment', { ...bare(appointment), id: undefined, slot: [{ reference: `Slot/${other.id}` }] }), 'POST /api/visits');
+    refused(await call(p, 'PUT', `/fhir/R4/QuestionnaireResponse/${answers.id}`, { ...bare(answers), item: [] }), 'POST /api/visits');
+    // Nothing changed.
+    expect((await p.fixtures.read<Appointment>('Appointment', id)).meta?.versionId).toBe(appointment.meta?.versionId);
+    expect(await p.fixtures.read<Slot>('Slot', slot.id)).toMatchObject({ status: 'busy', meta: { versionId: bookedSlot.meta?.versionId } });
+    expect(await p.fixtures.read<Slot>('Slot', other.id)).toMatchObject({ status: 'free', meta: { versionId: freeOne.meta?.versionId } });
+    expect((await p.fixtures.read<QuestionnaireResponse>('QuestionnaireResponse', answers.id!)).item).toEqual(answers.item);
+    expect((await p.db.query('SELECT slot_id FROM slot_booking WHERE appointment_id = $1', [id])).rows).toEqual([{ slot_id: slot.id }]);
+    expect(await p.fixtures.search('Appointment', { slot: `Slot/${other.id}` })).toEqual([]);
+
+    // The visit's routes still do it.
+    const moved = await as(citizen, 'POST', `/api/visits/${id}/reschedule`, { slotId: other.id });
+    expect(moved.status, moved.text).toBe(200);
+    expect((await p.fixtures.read<Slot>('Slot', slot.id)).status).toBe('free');
+    const cancelled = await as(citizen, 'POST', `/api/visits/${id}/cancel`, { reason: 'Bận việc' });
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect((await p.fixtures.read<Slot>('Slot', other.id)).status).toBe('free');
+
+    // A finished visit's charge and e-prescription, and the visit itself, stay as written.
+    const seen = await book(citizen, demo.ids.patients[0], (await freeSlot()).id);
+    const done = await as(doctor, 'POST', `/api/visits/${seen.body.id}/complete`, {
+      findings: 'Ổn định', assessment: 'Tăng huyết áp', diagnosis: { code: 'I10' }, instructions: 'Đo huyết áp hằng ngày',
+      prescription: { items: [{ name: 'Amlodipin 5 mg', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên mỗi sáng' }] },
+    });
+    expect(done.status, done.text).toBe(200);
+    const [charge] = await p.fixtures.search<ChargeItem>('ChargeItem', { context: `Encounter/${done.body.encounterId}` });
+    const [item] = await p.fixtures.search<MedicationRequest>('MedicationRequest', { encounter: `Encounter/${done.body.encounterId}` });
+    refused(await call(p, 'PUT', `/fhir/R4/ChargeItem/${charge.id}`, { ...bare(charge), priceOverride: { value: 0, currency: 'VND' } }), 'POST /api/visits/{id}/complete');
+    refused(await call(p, 'PUT', `/fhir/R4/MedicationRequest/${item.id}`, { ...bare(item), dispenseRequest: { quantity: { value: 300, unit: 'viên' } } }, doctor), 'POST /api/visits/{id}/complete');
+    refused(await call(p, 'DELETE', `/fhir/R4/MedicationRequest/${item.id}`), 'POST /api/visits/{id}/complete');
+    refused(await call(p, 'POST', '/fhir/R4/MedicationRequest', { ...bare(item), id: undefined }), 'POST /api/visits/{id}/complete');
+    const finished = await p.fixtures.read<Appointment>('Appointment', seen.body.id);
+    refused(await call(p, 'PUT', `/fhir/R4/Appointment/${finished.id}`, { ...bare(finished), status: 'booked' }, doctor), 'POST /api/visits/{id}/complete');
+    expect((await p.fixtures.read<ChargeItem>('ChargeItem', charge.id!)).priceOverride?.value).toBe(39000);
+    expect((await p.fixtures.read<MedicationRequest>('MedicationRequest', item.id!)).meta?.versionId).toBe(item.meta?.versionId);
+    expect((await p.fixtures.read<Appointment>('Appointment', finished.id!)).status).toBe('fulfilled');
   });
 
   it('staff record a family manager by CCCD after seeing the proof; the manager gains the record and can give it up', async () => {
