@@ -156,7 +156,8 @@ export interface VisitOutputs {
 export interface VisitView extends VisitSummary, VisitOutputs {
   patient: { id: string; name: string; birthDate?: string; gender?: string; bhytCard?: string };
   answers: { linkId: string; text?: string; answer?: string | boolean }[];
-  homeBp?: string | boolean;
+  /** The home blood pressure the patient answered, e.g. "158/96". */
+  homeBp?: string;
   encounterId?: string;
 }
 

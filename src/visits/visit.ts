@@ -71,11 +71,12 @@ export class Visits {
       const patient = await tx.read<Patient>('Patient', v.patientId);
       const encounter = await tx.searchOne<Encounter>('Encounter', { appointment: `Appointment/${id}` });
       const outputs = encounter ? await visitOutputs(tx, encounter.id!) : {};
+      const homeBp = answerText(qr, 'home-bp');
       return {
         ...visitSummary(v.a),
         patient: { id: patient.id!, name: personName(patient), birthDate: patient.birthDate, gender: patient.gender, bhytCard: identifierOf(patient, BHYT_SYSTEM) },
         answers: (qr?.item ?? []).map((i) => ({ linkId: i.linkId, text: i.text, answer: answerText(qr, i.linkId) })),
-        homeBp: answerText(qr, 'home-bp'),
+        homeBp: typeof homeBp === 'string' ? homeBp : undefined,
         encounterId: encounter?.id,
         ...outputs,
       };
