@@ -12,7 +12,7 @@
  *     link; staff end a link only on a member whose record they reach;
  *   - every change is audited with its action (`visit.family-link`, `visit.family-unlink`, the names
  *     the audit trail has always used).
- * Other domains ask `manages` / `managedMembers` with their own DomainSql (read grant on family_link).
+ * Other domains ask `manages` / `managedIds` (or links.ts) with their own DomainSql (read grant on family_link).
  */
 import { randomUUID } from 'node:crypto';
 import type { Patient, RelatedPerson } from '@medplum/fhirtypes';
@@ -24,7 +24,7 @@ import type { Repository } from '../fhir/repository.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import { CCCD_SYSTEM } from '../terminology/identifiers.ts';
 import type { FamilyLinkCreated, FamilyMember, FamilyRelation } from './contract.ts';
-import { familyLink } from './links.ts';
+import { familyLink, managedMembers } from './links.ts';
 
 /** The relation of the managed member to the citizen who manages their record (v3 RoleCode of the manager). */
 export const FAMILY_RELATIONS: Record<FamilyRelation, { code: string; display: string; member: string }> = {
@@ -54,12 +54,6 @@ interface LinkRow {
 }
 
 const nameOf = (p?: Patient) => p?.name?.[0]?.text ?? [p?.name?.[0]?.family, ...(p?.name?.[0]?.given ?? [])].filter(Boolean).join(' ');
-
-/** The active links of a manager, oldest first (any DomainSql that may read family_link). */
-export async function managedMembers(q: Queryable, managerPatientId: string): Promise<{ id: string; patientId: string; relationship: FamilyRelation }[]> {
-  const rows = (await q.query<LinkRow>('SELECT id, patient_id, relationship FROM family_link WHERE manager_patient_id = $1 AND revoked_at IS NULL ORDER BY created_at', [managerPatientId])).rows;
-  return rows.map((r) => ({ id: r.id, patientId: r.patient_id, relationship: r.relationship }));
-}
 
 /**
  * Writes a link in the repository's unit of work: the RelatedPerson and the `family_link` row,
