@@ -113,6 +113,7 @@ export class FamilyService {
         const p = await tx.tryRead<Patient>('Patient', l.patientId);
         if (p) out.push({ patientId: l.patientId, name: nameOf(p), birthDate: p.birthDate, relation: FAMILY_RELATIONS[l.relationship]?.member, self: false, linkId: l.id });
       }
+      await tx.record({ action: 'read', resourceType: 'Patient', detail: { view: 'family-members', n: out.length } });
       return out;
     });
   }

@@ -152,6 +152,7 @@ export class Booking {
         const found = await tx.search<Appointment>('Appointment', { patient: `Patient/${patientId}`, 'service-category': CATEGORY_QUERY, _sort: '-date', _count: '100' });
         for (const a of found) out.push({ ...visitSummary(a), for: { patientId, name: personName(patient), self: patientId === self } });
       }
+      await tx.record({ action: 'search', resourceType: 'Appointment', detail: { view: 'my-visits', n: out.length } });
       return out.sort((a, b) => b.start.localeCompare(a.start));
     });
   }

@@ -55,9 +55,11 @@ export class Visits {
     if (!ctx.actor.practitionerId) throw new AccessDenied('Tài khoản không gắn với bác sĩ (your account is not a practitioner)');
     const until = new Date(from.getTime() + days * 86_400_000);
     const repo = this.store.as(ctx, 'visits.provide');
-    const found = await repo.transaction((tx) =>
-      searchAll<Appointment>(tx, 'Appointment', { practitioner: `Practitioner/${ctx.actor.practitionerId}`, 'service-category': CATEGORY_QUERY, date: [`ge${from.toISOString()}`, `lt${until.toISOString()}`], _sort: 'date' }, 1000),
-    );
+    const found = await repo.transaction(async (tx) => {
+      const list = await searchAll<Appointment>(tx, 'Appointment', { practitioner: `Practitioner/${ctx.actor.practitionerId}`, 'service-category': CATEGORY_QUERY, date: [`ge${from.toISOString()}`, `lt${until.toISOString()}`], _sort: 'date' }, 1000);
+      await tx.record({ action: 'search', resourceType: 'Appointment', detail: { view: 'visit-queue', from: from.toISOString(), days, n: list.length } });
+      return list;
+    });
     return found.map((a) => ({ ...visitSummary(a), waiting: waiting(a.id!) }));
   }
 
@@ -72,6 +74,7 @@ export class Visits {
       const encounter = await tx.searchOne<Encounter>('Encounter', { appointment: `Appointment/${id}` });
       const outputs = encounter ? await visitOutputs(tx, encounter.id!) : {};
       const homeBp = answerText(qr, 'home-bp');
+      await tx.record({ action: 'read', resourceType: 'Appointment', resourceId: id, patientIds: [v.patientId], detail: { view: 'visit' } });
       return {
         ...visitSummary(v.a),
         patient: { id: patient.id!, name: personName(patient), birthDate: patient.birthDate, gender: patient.gender, bhytCard: identifierOf(patient, BHYT_SYSTEM) },
