@@ -2,7 +2,9 @@
  * Remote examinations and the personal health record through the HTTP API, on both databases:
  * booking with eligibility and the pre-visit questions, the double-booking guard under
  * simultaneous requests, cancel and reschedule, family members (and everyone else refused), the
- * visit's outputs as the citizen sees them, the prescription PDF's text, and the charges export.
+ * visit's outputs as the citizen sees them, the prescription PDF's text, the charges export, and
+ * what the workflow owns (booking, booked slot, answers, charge, prescription) refused through plain
+ * FHIR with the route to use. The platform runs family, consult and visits (no video room needed).
  */
 import type { Appointment, Bundle, ChargeItem, MedicationRequest, QuestionnaireResponse, Slot } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
