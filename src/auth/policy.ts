@@ -55,7 +55,8 @@ export type DomainAction =
   | 'visits.provide' // examine: the queue, the visit note, e-prescriptions
   | 'visits.schedule' // publish services and bookable slots
   | 'charges.export' // the facility's daily charges
-  | 'family.manage'; // record (after seeing the proof) that a citizen manages a family member's record
+  | 'family.manage' // record (after seeing the proof) that a citizen manages a family member's record
+  | 'family.own'; // the family members I manage: list them, give a link up
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -78,7 +79,7 @@ export const POLICY: Record<Role, RolePolicy> = {
   citizen: {
     fhir: { clinical: READ, directory: READ },
     types: { Consent: ['read', 'search', 'create', 'update'], AuditEvent: [] },
-    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.recordings'],
+    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.recordings', 'family.own'],
     clinicalReach: 'own',
   },
   commune_clinician: {
@@ -164,6 +165,7 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'visits.schedule': 'visits',
   'charges.export': 'visits',
   'family.manage': 'family',
+  'family.own': 'family',
 };
 
 export function domainOf(action: DomainAction): string {
