@@ -30,8 +30,8 @@ describe('medical devices over MQTT', () => {
   let clinician: string;
 
   beforeAll(async () => {
-    p = await startTestPlatform('postgres');
-    demo = await seedDemo(p.fhir, 8);
+    p = await startTestPlatform('postgres', {}, undefined, { domains: ['devices'] });
+    demo = await seedDemo(p.store, 8);
     clinician = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
   });
   afterAll(async () => p?.close());
@@ -55,7 +55,7 @@ describe('medical devices over MQTT', () => {
   it('ingests through the embedded broker: duplicates once, late readings in place, bad readings quarantined with a reply', async () => {
     const patient = demo.ids.patients[0];
     const dev = await register(patient);
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: `dev-${dev.id}` });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id });
     const replies: { msgId: string; status: string; reasons?: string[] }[] = [];
     await client.subscribeAsync(`cauyte/devices/${dev.id}/replies`, { qos: 0 });
     client.on('message', (_t, m) => replies.push(JSON.parse(m.toString())));
@@ -85,7 +85,7 @@ describe('medical devices over MQTT', () => {
   it('takes a burst with its retransmissions in reverse across overlapping batches: each reading once, answers in order, one alert', async () => {
     const patient = demo.ids.patients[0];
     const dev = await register(patient);
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: `dev-${dev.id}` });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id });
     const replies: { msgId: string; status: string }[] = [];
     await client.subscribeAsync(`cauyte/devices/${dev.id}/replies`, { qos: 0 });
     client.on('message', (_t, m) => replies.push(JSON.parse(m.toString())));
@@ -109,12 +109,12 @@ describe('medical devices over MQTT', () => {
 
   it('refuses a revoked device and a wrong token, and audits it', async () => {
     const dev = await register(demo.ids.patients[0]);
-    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: 'wrong', reconnectPeriod: 0 })).rejects.toThrow();
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, reconnectPeriod: 0 });
+    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: 'wrong', clientId: dev.id, reconnectPeriod: 0 })).rejects.toThrow();
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id, reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => client.once('close', () => r()));
     expect((await call(p, 'POST', `/api/devices/${dev.id}/revoke`, {}, as())).status).toBe(200);
     await closed; // the broker dropped its connection
-    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, reconnectPeriod: 0 })).rejects.toThrow();
+    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id, reconnectPeriod: 0 })).rejects.toThrow();
     const http = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('r1', new Date().toISOString(), [{ type: 'hr', value: 70, unit: '/min' }])), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
     expect(http.status).toBe(401);
     const denied = await p.audit.list({ limit: 20, outcome: 'denied' });
@@ -123,6 +123,9 @@ describe('medical devices over MQTT', () => {
 
   it('shared station devices name the patient, who must be registered there', async () => {
     const dev = await register();
+    // The station's staff see it (a shared device names no patient).
+    const listed = await call<{ id: string; revoked: boolean }[]>(p, 'GET', '/api/devices', undefined, as());
+    expect(listed.body.find((d) => d.id === dev.id)?.revoked).toBe(false);
     const ok = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('s1', new Date().toISOString(), [{ type: 'bp', systolic: 128, diastolic: 80, unit: 'mm[Hg]' }], { patient: demo.ids.patients[0] })), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
     expect(ok.status, ok.text).toBe(201);
     const elsewhere = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('s2', new Date().toISOString(), [{ type: 'bp', systolic: 128, diastolic: 80, unit: 'mm[Hg]' }], { patient: demo.ids.patients[2] })), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
@@ -185,8 +188,8 @@ describe('ingest from the local Mosquitto', () => {
   let p: TestPlatform;
   let demo: DemoSummary;
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', { MQTT_URL: MOSQUITTO });
-    demo = await seedDemo(p.fhir, 4);
+    p = await startTestPlatform('pglite', { MQTT_URL: MOSQUITTO }, undefined, { domains: ['devices'] });
+    demo = await seedDemo(p.store, 4);
   });
   afterAll(async () => p?.close());
 
