@@ -193,7 +193,7 @@ describe('ingest from the local Mosquitto', () => {
   });
   afterAll(async () => p?.close());
 
-  it('stores readings published to Mosquitto, once, and refuses a wrong token', async () => {
+  it('stores readings published to Mosquitto, once, refuses a wrong token and drops an oversized message', async () => {
     const clinician = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
     const reg = await call(p, 'POST', '/api/devices', { type: 'oximeter', name: 'SpO2', serial: 'M-1', patientId: demo.ids.patients[0] }, { authorization: `Bearer ${clinician}`, 'content-type': 'application/json' });
     const dev = reg.body.device.id as string;
@@ -206,6 +206,13 @@ describe('ingest from the local Mosquitto', () => {
     await client.publishAsync(topic, reading('q2', t, [{ type: 'spo2', value: 96, unit: '%' }], { token: 'forged' }), { qos: 1 });
     await expect.poll(async () => (await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev}&_summary=count`)).body.total, { timeout: 5000 }).toBe(1);
     await expect.poll(async () => (await p.db.query('SELECT 1 FROM device_quarantine WHERE device_id = $1', [dev])).rows.length, { timeout: 5000 }).toBe(1);
+    // Over the payload limit: dropped (not processed, not redelivered), counted, quarantined with the reason.
+    const before = p.devices.stats().messages.oversized;
+    await client.publishAsync(topic, reading('q3', t, [{ type: 'spo2', value: 95, unit: '%' }], { token, pad: 'x'.repeat(100 * 1024) }), { qos: 1 });
+    await expect.poll(() => p.devices.stats().messages.oversized, { timeout: 5000 }).toBe(before + 1);
+    const reasons = await p.db.query<{ reasons: string[] }>('SELECT reasons FROM device_quarantine WHERE device_id = $1 ORDER BY id', [dev]);
+    expect(reasons.rows.at(-1)!.reasons[0]).toMatch(/payload too large/);
+    expect((await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev}&_summary=count`)).body.total).toBe(1);
     await client.endAsync();
   });
 });
