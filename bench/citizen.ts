@@ -9,10 +9,10 @@ import type { Browser, CDPSession, Page } from 'playwright-core';
 import { createDemoAccounts } from '../src/auth/demo.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
-import { signIn, startTestPlatform } from '../src/testing/platform.ts';
+import { call, signIn, startTestPlatform } from '../src/testing/platform.ts';
 import { seedVisitDemo } from '../src/visits/demo.ts';
 import { prescriptionPdf, type PrescriptionDoc } from '../src/visits/prescription.ts';
-import { recordPdf } from '../src/visits/record.ts';
+import { recordPdf, type HealthRecord } from '../src/visits/record.ts';
 
 export interface CitizenResult {
   firstScreen: { jsBytes: number; cssBytes: number; jsRaw: number; cssRaw: number; totalBytes: number; requests: number };
@@ -33,14 +33,16 @@ async function throttled(page: Page): Promise<CDPSession> {
 }
 
 export async function benchCitizen(opts: { loads: number; pdfs: number; log: (m: string) => void }): Promise<CitizenResult> {
-  const p = await startTestPlatform('pglite');
+  // The citizen app needs the record and visits; no video room, no devices.
+  const p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'visits'] });
   let browser: Browser | undefined;
   try {
-    const demo = await seedDemo(p.fhir, 20);
+    const demo = await seedDemo(p.store, 20);
     await createDemoAccounts(p.db, p.accounts, demo);
-    await seedVisitDemo(p.fhir, p.visits, demo);
+    await seedVisitDemo(p.store, p.visits, demo);
     const base = await p.listen();
-    const cookie = /cy_session=([^;]+)/.exec((await signIn(p, 'nguoidan')).cookie)![1];
+    const session = await signIn(p, 'nguoidan');
+    const cookie = /cy_session=([^;]+)/.exec(session.cookie)![1];
     browser = await launchBrowser();
 
     // First screen: every response the page loads until the timeline shows, by type, as transferred.
@@ -111,7 +113,7 @@ export async function benchCitizen(opts: { loads: number; pdfs: number; log: (m:
     let rxBytes = 0;
     for (let i = 0; i < opts.pdfs; i++) rxBytes = (await prescriptionPdf({ ...doc, code: `AB12Cxyz${String(i).padStart(4, '0')}-c` })).length;
     const rxPerSecond = opts.pdfs / ((performance.now() - t) / 1000);
-    const record = await p.record.view({ actor: { via: 'test' } }, demo.ids.patients[0]);
+    const record = (await call<HealthRecord>(p, 'GET', '/api/me/record', undefined, session)).body;
     const recordPdfMs: number[] = [];
     for (let i = 0; i < 5; i++) {
       const s = performance.now();

@@ -49,9 +49,13 @@ export interface Server {
 
 const CLI = new URL('../bin/cauyte.js', import.meta.url).pathname;
 
-export function startServer(env: Record<string, string>): Promise<Server> {
+const BASELINE = new URL('./baseline-server.ts', import.meta.url).pathname;
+
+/** The platform (`cauyte serve`), or with `baseline` the bench-only server without access control (bench/baseline-server.ts). */
+export function startServer(env: Record<string, string>, opts: { baseline?: boolean } = {}): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, CAUYTE_DEMO: 'off', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = opts.baseline ? ['--import', 'tsx', BASELINE] : [CLI, 'serve'];
+    const child = spawn(process.execPath, argv, { env: { ...process.env, CAUYTE_DEMO: 'off', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 120_000);
     child.stdout!.on('data', (d: Buffer) => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Observation, Patient, Resource } from '@medplum/fhirtypes';
-import type { FhirService } from '../src/fhir/service.ts';
+import type { FhirStorage } from '../src/fhir/storage.ts';
 import { extractIndexRows } from '../src/fhir/searchparams.ts';
 import { foldText } from '../src/fhir/normalize.ts';
 import { CCCD_SYSTEM } from '../src/terminology/identifiers.ts';
@@ -41,7 +41,7 @@ export interface StoreIds {
   patients: string[];
 }
 
-export async function loadSearchStore(fhir: FhirService, patients: number, observations: number, log: (m: string) => void): Promise<{ rate: number; ids: StoreIds }> {
+export async function loadSearchStore(storage: FhirStorage, patients: number, observations: number, log: (m: string) => void): Promise<{ rate: number; ids: StoreIds }> {
   const rnd = prng(7);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
   const ids: StoreIds = { cccd: [], names: [], patients: [] };
@@ -51,9 +51,9 @@ export async function loadSearchStore(fhir: FhirService, patients: number, obser
   const insert = async (resources: Resource[]) => {
     const prepared = resources.map((r) => {
       const resource = { ...r, id: r.id ?? randomUUID(), meta: { versionId: '1', lastUpdated: lastUpdated.toISOString() } } as Resource;
-      return { resource, rows: extractIndexRows(resource, fhir.registry.forType(resource.resourceType)) };
+      return { resource, rows: extractIndexRows(resource, storage.registry.forType(resource.resourceType)) };
     });
-    await fhir.db.transaction((tx) => fhir.repo.insertPrepared(tx, prepared));
+    await storage.db.transaction((tx) => storage.insertPrepared(tx, prepared));
   };
   for (let i = 0; i < patients; i += CHUNK) {
     const batch: Patient[] = [];

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../src/auth/demo.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
-import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
+import { call, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { signInUi } from './ui.ts';
 
 describe('live alerts in the browser', () => {
@@ -15,8 +15,8 @@ describe('live alerts in the browser', () => {
   let demo: DemoSummary;
   let doctor: DemoAccount;
   beforeAll(async () => {
-    p = await startTestPlatform('pglite');
-    demo = await seedDemo(p.fhir, 8);
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['devices'] });
+    demo = await seedDemo(p.store, 8);
     doctor = (await createDemoAccounts(p.db, p.accounts, demo)).accounts.find((a) => a.username === 'bs.batxat')!;
     base = await p.listen();
     browser = await launchBrowser();
@@ -27,12 +27,15 @@ describe('live alerts in the browser', () => {
   });
 
   it('shows exactly one alert within a second of the reading', async () => {
-    const { device, token } = await p.devices.register({ actor: { via: 'test' } }, { type: 'bp', name: 'Máy đo huyết áp', serial: 'BP-1', patientId: demo.ids.patients[0] });
+    const clinician = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
+    const reg = await call(p, 'POST', '/api/devices', { type: 'bp', name: 'Máy đo huyết áp', serial: 'BP-1', patientId: demo.ids.patients[0] }, { authorization: `Bearer ${clinician}`, 'content-type': 'application/json' });
+    expect(reg.status, reg.text).toBe(201);
+    const { device, token } = reg.body as { device: { id: string }; token: string };
     const page = await browser.newPage();
     await signInUi(page, base, doctor.username, doctor.totpSecret);
     await page.goto(`${base}/alerts`);
     await page.waitForSelector('text=Không có cảnh báo nào đang mở');
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: device.id, password: token });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: device.id, password: token, clientId: device.id });
     const topic = `cauyte/devices/${device.id}/readings`;
     const sent = Date.now();
     await client.publishAsync(topic, JSON.stringify({ msgId: 'x1', time: new Date().toISOString(), readings: [{ type: 'bp', systolic: 190, diastolic: 115, unit: 'mm[Hg]' }] }), { qos: 1 });

@@ -16,7 +16,7 @@ describe('signing in and seeing only what one may', () => {
   let accounts: Map<string, DemoAccount>;
   beforeAll(async () => {
     p = await startTestPlatform('pglite');
-    demo = await seedDemo(p.fhir, 8);
+    demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     base = await p.listen();
     browser = await launchBrowser();
@@ -82,7 +82,7 @@ describe('signing in and seeing only what one may', () => {
     expect(log).toMatch(/bs\.batxat · Bác sĩ tuyến xã\s+(Xem|Tìm kiếm) Patient/);
     await page.screenshot({ path: 'test-results/citizen-access-log.png', fullPage: true });
 
-    const otherName = (await p.fhir.read('Patient', demo.ids.patients[1])) as { name: { text: string }[] };
+    const otherName = (await p.fixtures.read('Patient', demo.ids.patients[1])) as unknown as { name: { text: string }[] };
     await page.goto(`${base}/patients/${demo.ids.patients[1]}`);
     await page.waitForSelector('.error');
     const text = await page.locator('main').innerText();

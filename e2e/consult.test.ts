@@ -48,8 +48,9 @@ describe('case conference in the browser', () => {
   }
 
   beforeAll(async () => {
-    p = await startTestPlatform('pglite');
-    demo = await seedDemo(p.fhir, 8);
+    // The case conference needs only its own domain (the meeting's video call is not opened here).
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['consult'] });
+    demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     await p.accounts.create({ username: 'bs.hang', displayName: 'TS.BS Lê Thị Minh Hằng', kind: 'staff', password: DEMO_PASSWORD, practitionerId: demo.ids.practitioners[1], roles: [{ role: 'specialist', organizationId: demo.ids.organizations.bachmai }], totpSecret: accounts.get('bs.bachmai')!.totpSecret });
     base = await p.listen();
@@ -90,16 +91,16 @@ describe('case conference in the browser', () => {
     await specialist.getByRole('button', { name: 'Tiếp nhận', exact: true }).click();
     await expect.poll(() => specialist.locator('h1 small').innerText()).toContain('Đã tiếp nhận');
 
-    // A second accepted case for the session (through the API, as the same people would).
+    // A second accepted case for the meeting (through the API, as the same people would).
     const second = await call(p, 'POST', '/api/consults', {
       clientId: randomUUID(), patientId: demo.ids.patients[4], receivingOrganizationId: demo.ids.organizations.bachmai, specialty: { code: 'oncology', display: 'Ung bướu' }, urgency: 'routine', reason: 'Theo dõi sau mổ', icd10: { code: 'C50.9' },
       summary: { history: 'Sau mổ 1 năm', findings: 'Ổn định', treatment: 'Tamoxifen', question: 'Tiếp tục điều trị?' },
     }, { authorization: `Bearer ${await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] })}`, 'content-type': 'application/json' });
     await call(p, 'POST', `/api/consults/${second.body.caseId}/triage`, { action: 'accept', specialistIds: [demo.ids.practitioners[0]] }, { authorization: `Bearer ${await p.tokenFor('specialist', { org: demo.ids.organizations.bachmai, practitioner: demo.ids.practitioners[0] })}`, 'content-type': 'application/json' });
 
-    // 3. The coordinator schedules a session with three bridge points and both cases.
+    // 3. The coordinator schedules a meeting with three bridge points and both cases.
     const coordinator = await personPage('dieuphoi', accounts.get('dieuphoi')!.totpSecret);
-    await coordinator.goto(`${base}/sessions/new`);
+    await coordinator.goto(`${base}/meetings/new`);
     await coordinator.getByLabel('Tên phiên').fill('Hội chẩn ung bướu liên tuyến');
     await coordinator.getByLabel('Chủ đề đào tạo').fill('Ung thư vú giai đoạn III');
     await coordinator.waitForSelector('fieldset >> text=Các ca');
@@ -109,8 +110,8 @@ describe('case conference in the browser', () => {
     await caseBoxes.nth(1).check();
     for (const site of ['Bệnh viện Bạch Mai', 'Bệnh viện Đa khoa tỉnh Lào Cai', 'Trạm Y tế xã Bát Xát']) await coordinator.locator('fieldset:has-text("Điểm cầu")').getByLabel(site).check();
     await coordinator.getByRole('button', { name: 'Lên lịch' }).click();
-    await coordinator.waitForURL(/\/sessions\/[\w-]+$/);
-    // The session page loads its data after navigation: wait for it rather than read the spinner.
+    await coordinator.waitForURL(/\/meetings\/[\w-]+$/);
+    // The meeting page loads its data after navigation: wait for it rather than read the spinner.
     await expect.poll(() => coordinator.locator('main').innerText()).toContain('Hội chẩn ung bướu liên tuyến');
 
     // 4. The specialists write and co-sign the conclusion.

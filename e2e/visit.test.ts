@@ -7,7 +7,7 @@
  * refused on the booking page with the explanation.
  */
 import { readFileSync } from 'node:fs';
-import type { Appointment, Bundle, MedicationRequest } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, Consent, MedicationRequest } from '@medplum/fhirtypes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../src/auth/demo.ts';
@@ -27,10 +27,10 @@ describe('remote examination in the browser', () => {
   let accounts: Map<string, DemoAccount>;
 
   beforeAll(async () => {
-    p = await startTestPlatform('pglite');
-    demo = await seedDemo(p.fhir, 8);
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'video', 'visits'] });
+    demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
-    await seedVisitDemo(p.fhir, p.visits, demo);
+    await seedVisitDemo(p.store, p.visits, demo);
     base = await p.listen();
     browser = await launchBrowser({ media: true });
   }, 120_000);
@@ -78,7 +78,7 @@ describe('remote examination in the browser', () => {
     await citizen.getByTestId('lobby').waitFor();
 
     // 2. The clinician: the queue shows who is waiting; the visit shows the answers.
-    const start = ((await p.fhir.repo.read('Appointment', visitId)) as Appointment).start!;
+    const start = (await p.fixtures.read<Appointment>('Appointment', visitId)).start!;
     const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date(start));
     const doctorCtx = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
     const doctor = await doctorCtx.newPage();
@@ -186,8 +186,7 @@ describe('remote examination in the browser', () => {
     await citizen.screenshot({ path: 'test-results/consent-child-phone.png', fullPage: true });
     // The son's consent is on the son's record, given by his father.
     const childId = new URL(citizen.url()).searchParams.get('patient')!;
-    const consents = await p.fhir.searchBundle('Consent', new URLSearchParams({ patient: childId }));
-    const given = consents.entry!.map((e) => e.resource as { provision?: { type?: string }; performer?: { reference?: string }[] });
+    const given = await p.fixtures.search<Consent>('Consent', { patient: childId });
     expect(given.map((c) => c.provision?.type)).toEqual(['deny']);
     expect(given[0].performer?.[0]?.reference).toMatch(/^RelatedPerson\//);
     // His own page is unchanged.

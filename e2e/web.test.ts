@@ -14,7 +14,7 @@ describe('web shell', () => {
   let doctor: DemoAccount;
   beforeAll(async () => {
     p = await startTestPlatform('pglite');
-    const demo = await seedDemo(p.fhir, 20);
+    const demo = await seedDemo(p.store, 20);
     doctor = (await createDemoAccounts(p.db, p.accounts, demo)).accounts.find((a) => a.username === 'bs.batxat')!;
     base = await p.listen();
     browser = await launchBrowser();

@@ -34,6 +34,8 @@ const schema = z.object({
   CAUYTE_MQTT_PORT: z.coerce.number().int().min(0).max(65535).default(1884),
   /** An external MQTT broker (e.g. mqtt://127.0.0.1:1883 for Mosquitto) to ingest from instead. */
   MQTT_URL: z.string().url().optional(),
+  /** Largest device message (MQTT payload or HTTP readings body) in bytes; larger ones are refused, never acknowledged. */
+  CAUYTE_MQTT_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
   /** Minutes before an unacknowledged alert is escalated to the whole facility. */
   CAUYTE_ALERT_ESCALATE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /** Janus instances for large video sessions (comma-separated HTTP API URLs, e.g. http://10.0.0.5:8088/janus). */

@@ -149,14 +149,22 @@ export class AccessControl {
    * A SQL predicate over resource rows (alias.rid, alias.resource_type, alias.id) keeping only
    * what the actor may see; undefined when nothing needs hiding.
    */
-  restriction(actor: Actor, bind: (v: unknown) => string, alias = 'r'): string | undefined {
+  restriction(actor: Actor, bind: (v: unknown) => string, alias = 'r', orphans = false): string | undefined {
     const sets = this.reachSets(actor, bind);
     if (sets === 'all') return undefined;
     const accessible = sets === 'none' ? 'SELECT NULL::text WHERE false' : `${sets.normal} UNION ${sets.glass}`;
     const clinical = bind(this.clinicalTypes);
+    const params = bind(this.compartmentParamIds);
+    // Orphans: clinical data linked to no patient at all (e.g. a station's shared Device), for principals a read would allow it to.
+    const orphan = orphans
+      ? `
+      OR (${alias}.resource_type <> 'Patient' AND NOT EXISTS (SELECT 1 FROM idx_reference o WHERE o.rid = ${alias}.rid AND o.param = ANY(${params}::smallint[]) AND o.target_type = 'Patient'))`
+      : '';
+    // Correlated per row: a search by _id or a small page checks its own rows' patients, instead of
+    // building the set of every row linked to any reachable patient.
     return `(${alias}.resource_type <> ALL(${clinical}::text[])
       OR (${alias}.resource_type = 'Patient' AND ${alias}.id IN (${accessible}))
-      OR ${alias}.rid IN (SELECT rid FROM idx_reference WHERE param = ANY(${bind(this.compartmentParamIds)}::smallint[]) AND target_type = 'Patient' AND target_id IN (${accessible})))`;
+      OR EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = ${alias}.rid AND x.param = ANY(${params}::smallint[]) AND x.target_type = 'Patient' AND x.target_id IN (${accessible}))${orphan})`;
   }
 
   /** Opens a time-limited emergency access to one patient's record, with a stated reason. */

@@ -99,6 +99,9 @@ async function authenticate(req: FastifyRequest, opts: EnforcementOptions): Prom
     if (!m) throw new AccessDenied('Authorization header must be "Bearer <token>"', 401);
     const claims = await opts.tokens.verify(m[1]);
     if (!claims) throw new AccessDenied('Token không hợp lệ hoặc đã hết hạn (invalid or expired token)', 401);
+    const scopes = parseScopes(claims.scope).scopes;
+    // A patient/ scope without the patient it is about would reach every patient the role reaches.
+    if (scopes.some((s) => s.context === 'patient') && !claims.patient) throw new AccessDenied('Token có phạm vi patient/ nhưng không gắn với người bệnh nào (patient/ scopes without a patient context)', 401);
     return {
       via: 'bearer',
       accountId: claims.sub,
@@ -106,7 +109,7 @@ async function authenticate(req: FastifyRequest, opts: EnforcementOptions): Prom
       organizationId: claims.org,
       practitionerId: claims.practitioner,
       patientId: claims.patient,
-      scopes: parseScopes(claims.scope).scopes,
+      scopes,
       clientId: claims.client_id,
     };
   }

@@ -33,7 +33,13 @@ const jsonish = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }),
   fc.record({ resourceType: fc.oneof(fc.constantFrom('Patient', 'Observation', 'Bundle', 'Consent'), weird), id: fc.oneof(weird, fc.integer()), name: fc.oneof(weird, fc.jsonValue({ maxDepth: 2 })), gender: weird, birthDate: weird, status: weird, entry: fc.jsonValue({ maxDepth: 3 }), type: weird }, { requiredKeys: ['resourceType'] }),
 );
-const rawBody = fc.oneof(jsonish.map((v) => JSON.stringify(v)), weird, fc.constantFrom('{', '{"resourceType":', '[1,2', '{"a":1}}', ''));
+/** Shapes the attacker's review found: NUL in values, nesting far deeper than any resource, long arrays. */
+const hostile = fc.oneof(
+  fc.integer({ min: 50, max: 30_000 }).map((n) => `{"resourceType":"Patient","extension":${'['.repeat(n)}${']'.repeat(n)}}`),
+  fc.integer({ min: 50, max: 30_000 }).map((n) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`),
+  fc.constantFrom('{"resourceType":"Patient","name":[{"family":"A\\u0000B"}]}', '{"username":"a\\u0000","password":"b"}', '{"resourceType":"Bundle","type":"batch","entry":' + JSON.stringify(Array.from({ length: 1500 }, () => ({ request: { method: 'GET', url: 'Patient?_count=1' } }))) + '}'),
+);
+const rawBody = fc.oneof(jsonish.map((v) => JSON.stringify(v)), weird, hostile, fc.constantFrom('{', '{"resourceType":', '[1,2', '{"a":1}}', ''));
 
 const STACK = /\bat [\w.<>]+ \(?[^)]*\.(ts|js|mjs):\d+|node_modules\//;
 
@@ -50,12 +56,14 @@ describe('fuzzing every input edge', () => {
   let p: TestPlatform;
   let citizen: Record<string, string>;
   let patient: string;
+  let demoOrg: string;
   beforeAll(async () => {
     p = await startTestPlatform('pglite', { CAUYTE_MAX_BODY_BYTES: String(64 * 1024) });
-    const demo = await seedDemo(p.fhir, 4);
+    const demo = await seedDemo(p.store, 4);
     await createDemoAccounts(p.db, p.accounts, demo);
     citizen = await signIn(p, 'nguoidan');
     patient = demo.ids.patients[0];
+    demoOrg = demo.ids.organizations.batxat;
   });
   afterAll(async () => p?.close());
 
@@ -74,6 +82,7 @@ describe('fuzzing every input edge', () => {
       fc.record({ method: fc.constant('PUT'), path: fc.constantFrom(`/fhir/R4/Patient/${'x'}`, '/fhir/R4/Patient?identifier=x'), body: rawBody, who: fc.constant('system') }),
       fc.record({ method: fc.constant('GET'), path: fc.tuple(fc.constantFrom('Patient', 'Observation', 'Encounter', 'Nope'), fc.dictionary(fc.oneof(fc.constantFrom('name', 'birthdate', 'value-quantity', '_count', '_sort', '_include', '_cursor', '_id', 'subject', 'code:not', 'name:exact', 'date'), weird), weird, { maxKeys: 3 })).map(([t, q]) => `/fhir/R4/${t}?${new URLSearchParams(q)}`), body: fc.constant(undefined), who: fc.constant('system') }),
       fc.record({ method: fc.constant('GET'), path: weird.map((w) => `/fhir/R4/Patient/${encodeURIComponent(w)}`), body: fc.constant(undefined), who: fc.constant('system') }),
+      fc.record({ method: fc.constant('GET'), path: fc.tuple(fc.constantFrom('name', 'na\u0000me', 'identifier', '_id'), fc.constantFrom('a\u0000b', '\u0000', 'x'.repeat(5000))).map(([k, v]) => `/fhir/R4/Patient?${new URLSearchParams({ [k]: v })}`), body: fc.constant(undefined), who: fc.constant('system') }),
       fc.record({ method: fc.constant('POST'), path: fc.constantFrom('/api/auth/login', '/oauth/token'), body: rawBody, who: fc.constant('anonymous') }),
       fc.record({ method: fc.constant('GET'), path: fc.dictionary(fc.constantFrom('response_type', 'client_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method'), weird, { maxKeys: 6 }).map((q) => `/oauth/authorize?${new URLSearchParams(q)}`), body: fc.constant(undefined), who: fc.constant('citizen') }),
       fc.record({ method: fc.constant('POST'), path: fc.constantFrom('/api/me/consents', '/api/break-glass', '/api/accounts', '/api/auth/mfa', '/api/auth/role'), body: rawBody, who: fc.constant('citizen') }),
@@ -99,5 +108,31 @@ describe('fuzzing every input edge', () => {
     expect(await snapshot(p)).toBe(before);
     // The data is still there and readable.
     expect((await call(p, 'GET', `/fhir/R4/Patient/${patient}`)).status).toBe(200);
+  });
+
+  it('every JSON route, with hostile ids and bodies, answers 4xx with a readable message — never 500', async () => {
+    // Every route the platform registered (the web app's files and the never-ending event stream aside).
+    const routes = p.routes.filter((r) => r.url !== '/*' && r.url !== '/api/events' && !r.url.endsWith('/ws'));
+    expect(routes.length).toBeGreaterThan(60);
+    const clinician = { authorization: `Bearer ${await p.tokenFor('commune_clinician', { org: demoOrg })}` };
+    const failures: string[] = [];
+    const idValue = fc.oneof(weird, fc.constantFrom('', '0', '-1', 'Patient', patient, '..', '%2e%2e'));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), idValue, rawBody, fc.constantFrom('clinician', 'citizen', 'integration'), async (route, id, body, who) => {
+        const path = route.url.replace(/:(\w+)/g, () => encodeURIComponent(id) || 'x');
+        const auth = who === 'citizen' ? citizen : who === 'clinician' ? clinician : {};
+        const hasBody = route.method !== 'GET' && route.method !== 'DELETE';
+        const res = await call(p, route.method, path, hasBody ? body : undefined, { ...auth, ...(hasBody ? { 'content-type': path.startsWith('/fhir') ? 'application/fhir+json' : 'application/json' } : {}) });
+        const where = `${who} ${route.method} ${route.url} id=${JSON.stringify(id).slice(0, 40)} body=${String(body).slice(0, 60)}`;
+        if (res.status >= 500) failures.push(`${where}: ${res.status} ${res.text.slice(0, 200)}`);
+        if (STACK.test(res.text)) failures.push(`${where}: stack trace in the answer`);
+        if (res.status >= 400 && res.status !== 404 && res.status !== 429) {
+          const message = res.body?.issue?.[0]?.diagnostics ?? res.body?.title ?? res.body?.error_description ?? res.body?.error;
+          if (typeof message !== 'string' || message.length < 3) failures.push(`${where}: ${res.status} without a readable message: ${res.text.slice(0, 120)}`);
+        }
+      }),
+      { numRuns: 600 },
+    );
+    expect(failures.slice(0, 10)).toEqual([]);
   });
 });

@@ -53,7 +53,9 @@ export class FhirGuard {
   restriction(p: Principal): Restriction | undefined {
     if (p.kind === 'system') return undefined;
     const actor = p.ctx.actor;
-    return (bind, alias) => this.access.restriction(actor, bind, alias);
+    // Search shows what a read would allow: clinical data linked to no patient too, where orphanAllowed.
+    const orphans = this.orphanAllowed(p);
+    return (bind, alias) => this.access.restriction(actor, bind, alias, orphans);
   }
 
   /**

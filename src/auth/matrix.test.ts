@@ -41,7 +41,7 @@ describe('authorization matrix (generated from the policy table)', () => {
 
   beforeAll(async () => {
     p = await startTestPlatform('pglite');
-    demo = await seedDemo(p.fhir, 8);
+    demo = await seedDemo(p.store, 8);
     ownOrg = demo.ids.organizations.batxat;
     // Demo patients cycle over the four commune stations: 0 → Bát Xát, 2 → Mường Nhé.
     own = demo.ids.patients[0];
@@ -59,10 +59,10 @@ describe('authorization matrix (generated from the policy table)', () => {
     const patient = target === 'own' ? own : other;
     if (type === 'Patient') {
       const org = target === 'own' ? ownOrg : demo.ids.organizations.muongnhe;
-      return p.fhir.repo.create({ resourceType: 'Patient', name: [{ family: 'Tạm', given: ['Thời'] }], managingOrganization: { reference: `Organization/${org}` } } as Resource);
+      return p.fixtures.create({ resourceType: 'Patient', name: [{ family: 'Tạm', given: ['Thời'] }], managingOrganization: { reference: `Organization/${org}` } } as Resource);
     }
-    if (type === 'Observation') return p.fhir.repo.create(observation(patient));
-    return p.fhir.repo.create({ resourceType: 'Organization', name: `Cơ sở tạm ${target}` } as Resource);
+    if (type === 'Observation') return p.fixtures.create(observation(patient));
+    return p.fixtures.create({ resourceType: 'Organization', name: `Cơ sở tạm ${target}` } as Resource);
   }
 
   function observation(patient: string): Resource {

@@ -164,6 +164,11 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       const requested = parseScopes(body.scope ?? client.scopes.join(' '));
       const allowed = parseScopes(client.scopes.join(' ')).scopes;
       if (requested.unknown.length || !withinScopes(requested.scopes, allowed)) return oauthError(reply, 400, 'invalid_scope', 'The requested scopes exceed what this client may ask for');
+      // SMART: patient/ scopes mean "this one patient"; client credentials carry no patient, so they would read everyone.
+      if (requested.scopes.some((x) => x.context === 'patient')) {
+        await audit.record({ clientId: client.client_id, ip: req.ip, action: 'oauth.token', outcome: 'denied', detail: { grant: 'client_credentials', reason: 'patient scopes without a patient context', scope: requested.raw.join(' ') } });
+        return oauthError(reply, 400, 'invalid_scope', 'patient/ scopes need a patient context (authorization_code with a patient launch); client_credentials grants system/ scopes');
+      }
       const account = await accounts.get(client.account_id);
       const held = account?.roles[0];
       if (!account || account.disabled || !held) return oauthError(reply, 400, 'invalid_grant', 'The client has no usable service account');
@@ -191,6 +196,9 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     if (bad.length) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: `Unknown scopes: ${bad.join(' ')}` });
     let accountId: string | undefined;
     if (b.grantTypes.includes('client_credentials')) {
+      if (!b.grantTypes.includes('authorization_code') && parseScopes(b.scopes.join(' ')).scopes.some((x) => x.context === 'patient')) {
+        return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'patient/ scopes need a patient context: a client_credentials client asks for system/ scopes' });
+      }
       if (!b.confidential || !isRole(b.serviceRole) || b.serviceRole === 'citizen' || POLICY[b.serviceRole as Role].domain.includes('account.manage')) {
         return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'client_credentials needs a confidential client and a serviceRole (not citizen or an administrator role)' });
       }

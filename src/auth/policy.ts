@@ -42,7 +42,7 @@ export type DomainAction =
   | 'consult.view' // see the cases of my facility or assigned to me
   | 'consult.request' // create, submit, withdraw, acknowledge, follow up (requesting side)
   | 'consult.triage' // accept, ask for information, decline, redirect (receiving side)
-  | 'consult.schedule' // plan sessions (phiên hội chẩn)
+  | 'consult.schedule' // plan meetings (phiên hội chẩn)
   | 'consult.sign' // write and sign conclusions (assigned specialists)
   | 'eligibility.manage' // load a new version of the Circular 30 list
   | 'devices.manage' // register, rotate, revoke devices
@@ -56,7 +56,8 @@ export type DomainAction =
   | 'visits.provide' // examine: the queue, the visit note, e-prescriptions
   | 'visits.schedule' // publish services and bookable slots
   | 'charges.export' // the facility's daily charges
-  | 'family.manage'; // record (after seeing the proof) that a citizen manages a family member's record
+  | 'family.manage' // record (after seeing the proof) that a citizen manages a family member's record
+  | 'family.own'; // the family members I manage: list them, give a link up
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -79,7 +80,7 @@ export const POLICY: Record<Role, RolePolicy> = {
   citizen: {
     fhir: { clinical: READ, directory: READ },
     types: { Consent: ['read', 'search', 'create', 'update'], AuditEvent: [] },
-    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.join', 'video.recordings'],
+    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.join', 'video.recordings', 'family.own'],
     clinicalReach: 'own',
   },
   commune_clinician: {
@@ -166,6 +167,7 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'visits.schedule': 'visits',
   'charges.export': 'visits',
   'family.manage': 'family',
+  'family.own': 'family',
 };
 
 export function domainOf(action: DomainAction): string {

@@ -24,7 +24,7 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
 
   beforeAll(async () => {
     p = await startTestPlatform(kind);
-    demo = await seedDemo(p.fhir, 8);
+    demo = await seedDemo(p.store, 8);
     const created = await createDemoAccounts(p.db, p.accounts, demo);
     accounts = new Map(created.accounts.map((a) => [a.username, a]));
   });
@@ -141,7 +141,7 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     const citizen = await signIn(p, 'nguoidan');
     const verifier = randomBytes(48).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const authorize = `/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: 'http://127.0.0.1:9/callback', scope: 'launch/patient patient/Observation.read', state: 'xyz', code_challenge: challenge, code_challenge_method: 'S256', aud: p.fhir.fhirBase })}`;
+    const authorize = `/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: 'http://127.0.0.1:9/callback', scope: 'launch/patient patient/Observation.read', state: 'xyz', code_challenge: challenge, code_challenge_method: 'S256', aud: p.store.fhirBase })}`;
     const anonymous = await call(p, 'GET', authorize, undefined, { authorization: '' });
     expect(anonymous.status).toBe(302);
     expect(anonymous.headers.location).toMatch(/^\/login\?next=/);
@@ -173,7 +173,7 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     // The token's signature checks out against the published JWKS.
     const jwks = await call(p, 'GET', '/.well-known/jwks.json', undefined, { authorization: '' });
     const { createLocalJWKSet, jwtVerify } = await import('jose');
-    const verified = await jwtVerify(token.body.access_token, createLocalJWKSet(jwks.body), { audience: p.fhir.fhirBase });
+    const verified = await jwtVerify(token.body.access_token, createLocalJWKSet(jwks.body), { audience: p.store.fhirBase });
     expect(verified.payload.scope).toBe('launch/patient patient/Observation.read');
   });
 
@@ -213,7 +213,7 @@ describe('sessions and rate limits', () => {
   it('expire idle sessions, sign out everywhere, and limit requests per account and per IP', async () => {
     const p = await startTestPlatform('pglite', { CAUYTE_RATE_LIMIT: '8' });
     try {
-      const demo = await seedDemo(p.fhir, 4);
+      const demo = await seedDemo(p.store, 4);
       await createDemoAccounts(p.db, p.accounts, demo);
       const a = await signIn(p, 'nguoidan');
       const b = await signIn(p, 'nguoidan');
@@ -252,7 +252,7 @@ describe('logs', () => {
     });
     const p = await startTestPlatform('pglite', {}, sink);
     try {
-      const demo = await seedDemo(p.fhir, 4);
+      const demo = await seedDemo(p.store, 4);
       await createDemoAccounts(p.db, p.accounts, demo);
       const secretName = 'Trịnh Thị Bí Mật';
       const cccd = '001190123456';

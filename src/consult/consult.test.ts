@@ -1,16 +1,17 @@
 /**
  * The case-conference workflow through the API, on both databases: request with an image,
- * triage, a multi-site session, signed conclusion, the requester's different decision, follow-up;
+ * triage, a multi-site meeting, signed conclusion, the requester's different decision, follow-up;
  * immutability of signed conclusions and detection of a tampered signature; illegal transitions;
- * concurrent triage; exactly-once submission.
+ * concurrent triage; exactly-once submission; what the workflow owns (no plain FHIR shortcut
+ * around it); attachments that point at another patient's content; loading the eligibility list.
  */
 import { randomUUID } from 'node:crypto';
-import type { Resource } from '@medplum/fhirtypes';
+import type { DocumentReference, Patient, Resource, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../auth/demo.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
-import { QUEUE_PAGE, STATE_SYSTEM } from './service.ts';
+import { CONSULT_ID_SYSTEM, QUEUE_PAGE, STATE_SYSTEM } from './model.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 
 // A real 1×1 PNG.
@@ -28,8 +29,8 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
   const as = (who: Record<string, string>) => ({ ...who, ...json });
 
   beforeAll(async () => {
-    p = await startTestPlatform(kind);
-    demo = await seedDemo(p.fhir, 8);
+    p = await startTestPlatform(kind, {}, undefined, { domains: ['consult'] });
+    demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     // A second specialist at the same hospital, to co-sign.
     await p.accounts.create({ username: 'bs.hang', displayName: 'TS.BS Lê Thị Minh Hằng', kind: 'staff', password: 'CauYTe-Demo-2026', practitionerId: demo.ids.practitioners[1], roles: [{ role: 'specialist', organizationId: demo.ids.organizations.bachmai }], totpSecret: accounts.get('bs.bachmai')!.totpSecret });
@@ -86,7 +87,7 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect(image.headers['content-type']).toBe('image/png');
 
     const start = new Date(Date.now() + 3 * 86_400_000);
-    const session = await call(p, 'POST', '/api/sessions', {
+    const meeting = await call(p, 'POST', '/api/meetings', {
       title: 'Hội chẩn ung bướu tháng 12',
       topic: 'Cập nhật điều trị ung thư vú giai đoạn III',
       start: start.toISOString(),
@@ -96,10 +97,10 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
       siteOrganizationIds: [demo.ids.organizations.bachmai, demo.ids.organizations.laocai, demo.ids.organizations.batxat],
       participantPractitionerIds: [demo.ids.practitioners[1], demo.ids.practitioners[6]],
     }, as(coordinator));
-    expect(session.status, session.text).toBe(201);
-    expect(session.body.basedOn.map((r: any) => r.reference)).toEqual([`ServiceRequest/${first.caseId}`, `ServiceRequest/${second.caseId}`]);
-    expect(session.body.participant.filter((x: any) => x.actor.reference.startsWith('Location/'))).toHaveLength(3);
-    const ics = await p.app.inject({ method: 'GET', url: `/api/sessions/${session.body.id}/ics`, headers: { cookie: coordinator.cookie } });
+    expect(meeting.status, meeting.text).toBe(201);
+    expect(meeting.body.basedOn.map((r: any) => r.reference)).toEqual([`ServiceRequest/${first.caseId}`, `ServiceRequest/${second.caseId}`]);
+    expect(meeting.body.participant.filter((x: any) => x.actor.reference.startsWith('Location/'))).toHaveLength(3);
+    const ics = await p.app.inject({ method: 'GET', url: `/api/meetings/${meeting.body.id}/ics`, headers: { cookie: coordinator.cookie } });
     expect(ics.body).toContain('BEGIN:VCALENDAR');
     expect(ics.body).toContain('Hội chẩn ung bướu tháng 12');
     // Invitations and reminders go through the outbox; the worker sends them.
@@ -108,9 +109,17 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     const pending = await p.db.query<{ n: number }>("SELECT count(*)::int AS n FROM message_outbox WHERE sent_at IS NULL AND subject LIKE 'Nhắc lịch%'");
     expect(pending.rows[0].n).toBeGreaterThanOrEqual(2);
     // Attendance per site.
-    const join = await call(p, 'POST', `/api/sessions/${session.body.id}/attendance`, { organizationId: demo.ids.organizations.batxat, event: 'join' }, as(commune));
+    const join = await call(p, 'POST', `/api/meetings/${meeting.body.id}/attendance`, { organizationId: demo.ids.organizations.batxat, event: 'join' }, as(commune));
     expect(join.status, join.text).toBe(200);
     expect(join.body.location).toHaveLength(1);
+    // Only for one's own site; the meeting page shows who is there.
+    expect((await call(p, 'POST', `/api/meetings/${meeting.body.id}/attendance`, { organizationId: demo.ids.organizations.laocai, event: 'join' }, as(commune))).status).toBe(403);
+    const page = await call(p, 'GET', `/api/meetings/${meeting.body.id}`, undefined, commune);
+    expect(page.status, page.text).toBe(200);
+    expect(page.body.attendance.location).toHaveLength(1);
+    // A facility that was not invited does not see it.
+    const outsider = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.tuachua });
+    expect((await call(p, 'GET', `/api/meetings/${meeting.body.id}`, undefined, { authorization: `Bearer ${outsider}` })).status).toBe(403);
 
     const conclusion = { assessment: 'Ung thư vú phải cT3N2M0', diagnosis: { code: 'C50.9', display: 'U ác của vú' }, recommendations: 'Hóa trị tân bổ trợ, sau đó phẫu thuật', transfer: true, actionUrgency: 'urgent' };
     const drafted = await call(p, 'PUT', `/api/consults/${first.caseId}/conclusion`, conclusion, as(specialist));
@@ -138,6 +147,7 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect(view.body.decision).toMatchObject({ decision: 'different', reason: 'Gia đình xin điều trị tại tỉnh do điều kiện kinh tế' });
     expect(view.body.outcome).toBe('stable');
     expect(view.body.attachments).toHaveLength(1);
+    expect(view.body.meetings.map((m: any) => m.id)).toEqual([meeting.body.id]);
     await p.audit.seal();
     const trail = await p.audit.list({ limit: 500, patientId: demo.ids.patients[0] });
     const actions = new Set(trail.map((e) => e.action));
@@ -178,7 +188,7 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
 
     const declined = await newCase(demo.ids.patients[0]);
     expect((await call(p, 'POST', `/api/consults/${declined.caseId}/triage`, { action: 'decline', reason: 'Ngoài chuyên môn của khoa' }, as(specialist))).body.state).toBe('declined');
-    const schedule = await call(p, 'POST', '/api/sessions', { title: 'x', start: new Date(Date.now() + 86_400_000).toISOString(), end: new Date(Date.now() + 90_000_000).toISOString(), hostPractitionerId: demo.ids.practitioners[0], caseIds: [declined.caseId], siteOrganizationIds: [demo.ids.organizations.bachmai] }, as(coordinator));
+    const schedule = await call(p, 'POST', '/api/meetings', { title: 'x', start: new Date(Date.now() + 86_400_000).toISOString(), end: new Date(Date.now() + 90_000_000).toISOString(), hostPractitionerId: demo.ids.practitioners[0], caseIds: [declined.caseId], siteOrganizationIds: [demo.ids.organizations.bachmai] }, as(coordinator));
     expect(schedule.status).toBe(422);
     expect(schedule.body.title).toMatch(/Từ chối/);
 
@@ -228,28 +238,119 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
 
   it('puts a new emergency at the top of the triage queue even behind a backlog longer than a page', async () => {
     const org = demo.ids.organizations.laocai;
+    // A patient registered at the provincial hospital, so its coordinator reaches the cases.
+    const patient = await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn Páo'] }], managingOrganization: { reference: `Organization/${org}` } });
     const task = (priority: string, minutesAgo: number) => ({
       resourceType: 'Task', status: 'requested', intent: 'order', priority,
       businessStatus: { coding: [{ system: STATE_SYSTEM, code: 'submitted' }] },
+      for: { reference: `Patient/${patient.id}` },
       owner: { reference: `Organization/${org}` },
       authoredOn: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
-    }) as Resource;
+    }) as Task;
     // A page and a half of routine cases, all waiting longer than the emergency that comes in now.
-    await p.fhir.repo.createMany(Array.from({ length: QUEUE_PAGE + 100 }, (_, i) => task('routine', 600 + i)));
-    const [urgent, stat] = await p.fhir.repo.createMany([task('urgent', 30), task('stat', 1)]);
-    const ctx = { actor: { via: 'test' as const, role: 'coordinator' as const, organizationId: org } };
-    const queue = (await p.consults.queue(ctx)) as { urgency: string; waitingMinutes: number }[];
+    await p.fixtures.createMany(Array.from({ length: QUEUE_PAGE + 100 }, (_, i) => task('routine', 600 + i)));
+    const [urgent, stat] = await p.fixtures.createMany([task('urgent', 30), task('stat', 1)]);
+    const coordinator = { authorization: `Bearer ${await p.tokenFor('coordinator', { org })}` };
+    const first = await call(p, 'GET', '/api/consults?view=queue', undefined, coordinator);
+    expect(first.status, first.text).toBe(200);
+    const queue = first.body as { urgency: string; waitingMinutes: number }[];
     expect(queue).toHaveLength(QUEUE_PAGE);
     expect(queue.slice(0, 2).map((r) => r.urgency)).toEqual(['emergency', 'urgent']);
     // The routine ones follow, longest waiting first: the oldest of the backlog is on the page.
     expect(queue[2].waitingMinutes).toBeGreaterThanOrEqual(600 + QUEUE_PAGE + 99 - 1);
     expect(queue.slice(2).every((r, i, a) => r.urgency === 'routine' && (i === 0 || a[i - 1].waitingMinutes >= r.waitingMinutes))).toBe(true);
     // The queue follows every write of the Task, whichever way it comes: triaged (deleted here) or re-prioritised.
-    await p.fhir.repo.delete('Task', stat.id!);
-    await p.fhir.repo.update({ ...urgent, priority: 'routine' } as Resource);
-    const after = (await p.consults.queue(ctx)) as { urgency: string; waitingMinutes: number }[];
+    await p.fixtures.delete('Task', stat.id!);
+    await p.fixtures.update({ ...urgent, priority: 'routine' } as Task);
+    const after = (await call(p, 'GET', '/api/consults?view=queue', undefined, coordinator)).body as { urgency: string; waitingMinutes: number }[];
     expect(after).toHaveLength(QUEUE_PAGE);
     expect(after.every((r) => r.urgency === 'routine')).toBe(true);
     expect(after[0].waitingMinutes).toBeGreaterThanOrEqual(600 + QUEUE_PAGE + 99 - 1);
+  });
+
+  it('refuses plain FHIR writes that would skip the workflow (gap 13)', async () => {
+    const { caseId } = await newCase(demo.ids.patients[0]);
+    // The commune clinician may read the case's Task and request through plain FHIR …
+    const tasks = await call(p, 'GET', `/fhir/R4/Task?focus=ServiceRequest/${caseId}`, undefined, commune);
+    expect(tasks.status, tasks.text).toBe(200);
+    const task = tasks.body.entry[0].resource as Task;
+    // … but not conclude the case with a PUT on its Task.
+    const concluded = { ...task, status: 'completed', businessStatus: { coding: [{ system: STATE_SYSTEM, code: 'concluded' }] } };
+    const put = await call(p, 'PUT', `/fhir/R4/Task/${task.id}`, concluded, commune);
+    expect(put.status, put.text).toBe(422);
+    expect(put.body.resourceType).toBe('OperationOutcome');
+    expect(put.body.issue[0].diagnostics).toContain('POST /api/consults/{id}/triage');
+    const view = await call(p, 'GET', `/api/consults/${caseId}`, undefined, commune);
+    expect(view.body.state).toBe('submitted');
+    expect(view.body.version).toBe(task.meta!.versionId);
+    expect(view.body.timeline).toHaveLength(1);
+    expect((await call(p, 'POST', `/api/consults/${caseId}/acknowledge`, { decision: 'accept' }, as(commune))).status).toBe(422);
+    // Nor through the request, nor by deleting either.
+    const sr = await call(p, 'GET', `/fhir/R4/ServiceRequest/${caseId}`, undefined, commune);
+    const srPut = await call(p, 'PUT', `/fhir/R4/ServiceRequest/${caseId}`, { ...sr.body, status: 'completed' }, commune);
+    expect(srPut.status, srPut.text).toBe(422);
+    expect(srPut.body.issue[0].diagnostics).toContain('POST /api/consults');
+    expect((await call(p, 'DELETE', `/fhir/R4/Task/${task.id}`, undefined, commune)).status).toBe(403); // commune clinicians delete nothing
+    expect((await call(p, 'DELETE', `/fhir/R4/Task/${task.id}`)).status).toBe(422); // an integration system may, but not this
+    expect((await call(p, 'GET', `/fhir/R4/ServiceRequest/${caseId}`, undefined, commune)).body.status).toBe('active');
+    // Nor by making a Task of its own for the case: with the consult identifier, or with a consult state.
+    const forged = { resourceType: 'Task', status: 'completed', intent: 'order', for: { reference: `Patient/${demo.ids.patients[0]}` }, focus: { reference: `ServiceRequest/${caseId}` } };
+    const withId = await call(p, 'POST', '/fhir/R4/Task', { ...forged, identifier: [{ system: CONSULT_ID_SYSTEM, value: randomUUID() }] }, commune);
+    expect(withId.status, withId.text).toBe(422);
+    const withState = await call(p, 'POST', '/fhir/R4/Task', { ...forged, businessStatus: { coding: [{ system: STATE_SYSTEM, code: 'concluded' }] } }, commune);
+    expect(withState.status, withState.text).toBe(422);
+    // An integration system (unrestricted FHIR) is refused the same way; so is a forged meeting.
+    expect((await call(p, 'PUT', `/fhir/R4/Task/${task.id}`, concluded)).status).toBe(422);
+    const meeting = await call(p, 'POST', '/fhir/R4/Appointment', { resourceType: 'Appointment', status: 'booked', serviceCategory: [{ coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'teleconsultation' }] }], participant: [{ actor: { reference: `Practitioner/${demo.ids.practitioners[0]}` }, status: 'accepted' }] });
+    expect(meeting.status, meeting.text).toBe(422);
+    // The case still goes its normal way.
+    const accept = await call(p, 'POST', `/api/consults/${caseId}/triage`, { action: 'accept', specialistIds: [demo.ids.practitioners[0]] }, as(specialist));
+    expect(accept.status, accept.text).toBe(200);
+  });
+
+  it('serves no attachment content that belongs to another patient (gap 2)', async () => {
+    const own = demo.ids.patients[0]; // registered at Bát Xát
+    const other = demo.ids.patients[1]; // registered at Si Ma Cai: out of the Bát Xát clinician's reach
+    const binary = await p.fixtures.create({ resourceType: 'Binary', contentType: 'image/png', securityContext: { reference: `Patient/${other}` }, data: PNG } as Resource);
+    const doc = { resourceType: 'DocumentReference', status: 'current', subject: { reference: `Patient/${own}` }, content: [{ attachment: { contentType: 'image/png', url: `Binary/${binary.id}`, title: 'ảnh của người khác' } }] } as DocumentReference;
+    // Written through plain FHIR by a clinician of the patient's facility (the FHIR layer may refuse it
+    // already; the download must hold on its own, so the document is then stored by the platform).
+    const posted = await call(p, 'POST', '/fhir/R4/DocumentReference', doc, commune);
+    expect([201, 400, 403, 422]).toContain(posted.status);
+    const docId = posted.status === 201 ? (posted.body.id as string) : (await p.fixtures.create(doc)).id!;
+    const download = await p.app.inject({ method: 'GET', url: `/api/attachments/${docId}`, headers: { cookie: commune.cookie } });
+    expect([403, 404]).toContain(download.statusCode);
+    expect(download.rawPayload.includes(Buffer.from(PNG, 'base64'))).toBe(false);
+    expect(download.headers['content-type']).not.toBe('image/png');
+    await p.audit.seal();
+    const rows = await p.audit.list({ limit: 20, patientId: other });
+    expect(rows.some((r) => r.outcome === 'denied' && r.resource_id === docId)).toBe(true);
+    // A request naming it as an attachment is refused too.
+    const res = await call(p, 'POST', '/api/consults', {
+      clientId: randomUUID(), patientId: own, receivingOrganizationId: demo.ids.organizations.bachmai, specialty: { code: 'oncology', display: 'Ung bướu' }, urgency: 'routine', reason: 'x', icd10: { code: 'C50.9' },
+      summary: { history: 'h', findings: 'f', treatment: 't', question: 'q' }, attachmentIds: [docId],
+    }, as(commune));
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.title).toMatch(/không thuộc người bệnh này/);
+    // The owner's own facility still gets the bytes.
+    const simacai = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.simacai });
+    const ownDoc = await p.fixtures.create({ ...doc, subject: { reference: `Patient/${other}` } } as DocumentReference);
+    const ok = await p.app.inject({ method: 'GET', url: `/api/attachments/${ownDoc.id}`, headers: { authorization: `Bearer ${simacai}` } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.rawPayload.equals(Buffer.from(PNG, 'base64'))).toBe(true);
+  });
+
+  it('loads a new version of the eligibility list (administrators only), audited', async () => {
+    const csv = 'seq,specialty,condition_vi,icd10,confidence,evidence\n1,Nội tiết,Béo phì,E66,verified,test\n';
+    const admin = { authorization: `Bearer ${await p.tokenFor('system_admin')}`, ...json };
+    expect((await call(p, 'POST', '/api/eligibility/list', { version: 'T-1', source: 'Bản thử nghiệm', csv }, as(commune))).status).toBe(403);
+    const bad = await call(p, 'POST', '/api/eligibility/list', { version: 'T-1', source: 'Bản thử nghiệm', csv: 'no,header,here\n1,2,3' }, admin);
+    expect(bad.status).toBe(400);
+    const loaded = await call(p, 'POST', '/api/eligibility/list', { version: 'T-1', source: 'Bản thử nghiệm', csv }, admin);
+    expect(loaded.status, loaded.text).toBe(201);
+    expect(loaded.body).toEqual({ version: 'T-1', entries: 1 });
+    expect((await call(p, 'GET', '/api/eligibility?icd10=E66.0', undefined, commune)).body).toMatchObject({ eligible: true, listVersion: 'T-1' });
+    expect((await call(p, 'GET', '/api/eligibility?icd10=J00', undefined, commune)).body.eligible).toBe(false);
+    expect((await p.audit.list({ limit: 5, action: 'consult.eligibility-load' }))[0]?.detail).toMatchObject({ version: 'T-1', entries: 1 });
   });
 });

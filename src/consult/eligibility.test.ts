@@ -1,3 +1,4 @@
+/** The Circular 30/2023 list as shipped: its rows parse, its code notations are read, eligible and ineligible conditions are decided with the list's version. */
 import { describe, expect, it } from 'vitest';
 import { decide, matches, parseCodes, shippedList, SHIPPED_SOURCE } from './eligibility.ts';
 

@@ -5,9 +5,15 @@
  * draft reconstruction with a confidence per row); administrators load new versions; the version
  * in force is recorded with every decision. Case conferences between clinicians are not limited
  * by this list.
+ *
+ * The versions live in the consult domain's table `eligibility_list`, reached only through a
+ * repository's DomainSql: read by the platform (a system repository), loaded by an administrator
+ * through `eligibility.manage` (audited).
  */
 import { readFileSync } from 'node:fs';
-import type { Db } from '../db/db.ts';
+import type { AccessContext } from '../auth/actor.ts';
+import type { FhirStore } from '../fhir/store.ts';
+import { InputError } from '../http/input.ts';
 
 export interface ListEntry {
   seq?: string;
@@ -150,11 +156,12 @@ export function decide(list: EligibilityList, icd10: string): EligibilityDecisio
 export class EligibilityService {
   private cached?: EligibilityList;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: FhirStore) {}
 
   async inForce(): Promise<EligibilityList> {
     if (this.cached) return this.cached;
-    const row = (await this.db.query<{ version: string; source: string; entries: Omit<ListEntry, 'patterns'>[] }>('SELECT version, source, entries FROM eligibility_list WHERE in_force')).rows[0];
+    const sql = this.store.system('eligibility list in force', 'consult').sql;
+    const row = (await sql.query<{ version: string; source: string; entries: Omit<ListEntry, 'patterns'>[] }>('SELECT version, source, entries FROM eligibility_list WHERE in_force')).rows[0];
     this.cached = row ? buildList(row.version, row.source, row.entries) : shippedList();
     return this.cached;
   }
@@ -163,14 +170,21 @@ export class EligibilityService {
     return decide(await this.inForce(), icd10);
   }
 
-  /** Loads a new version (when the Ministry amends the list) and puts it in force. */
-  async load(version: string, source: string, csv: string, loadedBy: string): Promise<EligibilityList> {
-    if (!/^[\w.-]{1,60}$/.test(version)) throw new Error('version must be 1–60 of A–Z a–z 0–9 . _ -');
-    if (source.trim().length < 5) throw new Error('source must name where the list comes from');
-    const rows = parseListCsv(csv);
-    await this.db.transaction(async (tx) => {
-      await tx.query('UPDATE eligibility_list SET in_force = false WHERE in_force');
-      await tx.query('INSERT INTO eligibility_list (version, source, loaded_by, in_force, entries) VALUES ($1, $2, $3, true, $4::jsonb)', [version, source, loadedBy, JSON.stringify(rows)]);
+  /** An administrator loads a new version (when the Ministry amends the list) and puts it in force. */
+  async load(ctx: AccessContext, version: string, source: string, csv: string): Promise<EligibilityList> {
+    if (!/^[\w.-]{1,60}$/.test(version)) throw new InputError('version must be 1–60 of A–Z a–z 0–9 . _ -');
+    if (source.trim().length < 5) throw new InputError('source must name where the list comes from');
+    let rows: Omit<ListEntry, 'patterns'>[];
+    try {
+      rows = parseListCsv(csv);
+    } catch (err) {
+      throw new InputError((err as Error).message);
+    }
+    const loadedBy = ctx.actor.username ?? ctx.actor.accountId ?? '?';
+    await this.store.as(ctx, 'eligibility.manage').transaction(async (tx) => {
+      await tx.sql.query('UPDATE eligibility_list SET in_force = false WHERE in_force');
+      await tx.sql.query('INSERT INTO eligibility_list (version, source, loaded_by, in_force, entries) VALUES ($1, $2, $3, true, $4::jsonb)', [version, source, loadedBy, JSON.stringify(rows)]);
+      await tx.record({ action: 'consult.eligibility-load', detail: { version, entries: rows.length } });
     });
     this.cached = undefined;
     return this.inForce();

@@ -1,7 +1,9 @@
 /**
  * Case conferences (hội chẩn từ xa) as a plugin: the services, the triage-queue write listener,
- * what the workflow owns (its Task and ServiceRequest, signed Compositions and signatures), the
- * rule that signed documents never change, and the routes.
+ * what the workflow owns (its Task and ServiceRequest, signed Compositions and signatures, meeting
+ * Appointments and Encounters), the rule that signed documents never change, and the routes.
+ * Later domains use `app.consults` (video records a meeting's attendance) and `app.eligibility`
+ * (visits check the Circular 30 list).
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -28,4 +30,5 @@ async function consultPlugin(app: FastifyInstance): Promise<void> {
   await app.register(consultRoutes, { consults, eligibility });
 }
 
-export default fp(consultPlugin, { name: 'consult', dependencies: ['events', 'fhir', 'family'] });
+// Consult uses nothing of the family domain: it needs only the core plugins.
+export default fp(consultPlugin, { name: 'consult', dependencies: ['events', 'fhir'] });

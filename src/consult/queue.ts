@@ -1,12 +1,15 @@
 /**
  * The triage queue as a table (consult_queue), derived from Tasks: one row per case waiting
  * (business status "submitted") at a facility, with its urgency rank and when it was asked. Every
- * Task write goes through here inside its own transaction, whichever way it came (this service, the
- * FHIR API, a bulk load), so the table never disagrees with the record.
+ * Task write goes through here inside its own transaction, whichever way it came (the consult
+ * workflow, the FHIR API, a bulk load), so the table never disagrees with the record.
+ *
+ * Rules: the listener and the page reader get the consult domain's DomainSql only (the table
+ * holds the Task's id; the Tasks themselves are then read through the acting repository).
  */
 import type { Task } from '@medplum/fhirtypes';
-import type { Queryable } from '../db/db.ts';
-import type { WriteListener } from '../fhir/storage.ts';
+import type { DomainSql } from '../db/domain-sql.ts';
+import type { DomainWriteListener } from '../fhir/store.ts';
 import { STATE_SYSTEM } from './workflow.ts';
 
 /** Emergency (stat, asap) before urgent before routine; no priority counts as routine. */
@@ -22,23 +25,20 @@ export function queueRow(t: Task): { organizationId: string; rank: number; autho
   return { organizationId: owner.slice('Organization/'.length), rank: QUEUE_RANK[t.priority ?? 'routine'] ?? 2, authoredOn: new Date(at).toISOString() };
 }
 
-export const consultQueueOnWrite: WriteListener = async (q: Queryable, e) => {
+export const consultQueueOnWrite: DomainWriteListener = async (sql, e) => {
   if (e.resourceType !== 'Task') return;
-  if (e.method !== 'POST') await q.query('DELETE FROM consult_queue WHERE task_rid = $1', [e.rid]);
+  if (e.method !== 'POST') await sql.query('DELETE FROM consult_queue WHERE task_rid = $1', [e.rid]);
   if (e.deleted || !e.resource) return;
   const row = queueRow(e.resource as Task);
   if (!row) return;
-  await q.query('INSERT INTO consult_queue (task_rid, organization_id, rank, authored_on) VALUES ($1, $2, $3, $4)', [e.rid, row.organizationId, row.rank, row.authoredOn]);
+  await sql.query('INSERT INTO consult_queue (task_rid, task_id, organization_id, rank, authored_on) VALUES ($1, $2, $3, $4, $5)', [e.rid, e.id, row.organizationId, row.rank, row.authoredOn]);
 };
 
-/** One page of a facility's queue: most urgent first, then longest waiting. */
-export async function queuePage(q: Queryable, organizationId: string, limit: number): Promise<Task[]> {
-  const r = await q.query<{ content: string }>(
-    `SELECT v.content::text AS content
-     FROM consult_queue c JOIN resource r ON r.rid = c.task_rid JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
-     WHERE c.organization_id = $1 AND NOT r.deleted
-     ORDER BY c.rank, c.authored_on, c.task_rid LIMIT $2`,
+/** The Task ids of one page of a facility's queue: most urgent first, then longest waiting. */
+export async function queuePage(sql: DomainSql, organizationId: string, limit: number): Promise<string[]> {
+  const r = await sql.query<{ task_id: string }>(
+    'SELECT task_id FROM consult_queue WHERE organization_id = $1 ORDER BY rank, authored_on, task_rid LIMIT $2',
     [organizationId, limit],
   );
-  return r.rows.map((x) => JSON.parse(x.content) as Task);
+  return r.rows.map((x) => x.task_id);
 }

@@ -1,9 +1,9 @@
-import { businessRule } from '../fhir/outcome.ts';
-
 /**
  * The life of a case-conference request (yêu cầu hội chẩn), as data: which action moves a case
  * from which states to which, and which side may take it. Anything else is a 422 with a message.
  */
+import { businessRule } from '../fhir/outcome.ts';
+
 export const CONSULT_STATES = ['draft', 'submitted', 'info-requested', 'accepted', 'declined', 'withdrawn', 'scheduled', 'concluded', 'acknowledged', 'closed'] as const;
 export type ConsultState = (typeof CONSULT_STATES)[number];
 

@@ -32,7 +32,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   consult: { own: ['consult_queue', 'signing_identity', 'eligibility_list', ...NOTIFY] },
   devices: { own: ['device_credential', 'device_message', 'device_quarantine', 'alert_episode', ...NOTIFY] },
   video: { own: ['video_room', 'video_invite', 'video_attendance', ...NOTIFY], read: ['family_link'] },
-  visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link', 'eligibility_list'] },
+  visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link'] },
   family: { own: ['family_link'] },
   events: { own: NOTIFY },
   audit: { own: [], read: ['family_link'] },

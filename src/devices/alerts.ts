@@ -10,11 +10,23 @@
  * < 3.0 severe, > 13.9 high and ≥ 16.7 severe (ADA 2024 hypo-/hyperglycaemia levels); SpO2 < 92 %
  * low and < 90 % severe; heart rate < 45 or > 120 /min, < 40 or > 140 severe; temperature ≥ 38.5 °C,
  * ≥ 40 °C severe.
+ *
+ * Rules: episodes live in alert_episode (the devices domain's own table, through the unit of
+ * work's DomainSql); their Flags are written through the same repository, so both commit with
+ * the readings that caused them. An alert Flag carries the alert-severity extension: that is the
+ * marker by which the workflow owns it (rules.ts) — plain FHIR cannot open, close or edit one.
  */
 import type { Flag, Goal } from '@medplum/fhirtypes';
-import type { Queryable } from '../db/db.ts';
-import type { FhirStorage } from '../fhir/storage.ts';
+import type { DomainSql } from '../db/domain-sql.ts';
+import type { Repository } from '../fhir/repository.ts';
 import type { Measured } from './readings.ts';
+
+/** The extension every alert Flag carries (and the marker of the workflow's Flags). */
+export const ALERT_SEVERITY_EXT = 'https://fhir.cauyte.vn/StructureDefinition/alert-severity';
+
+export function isAlertFlag(r: { resourceType: string; extension?: { url?: string }[] }): boolean {
+  return r.resourceType === 'Flag' && !!r.extension?.some((e) => e.url === ALERT_SEVERITY_EXT);
+}
 
 export type Severity = 'high' | 'severe';
 
@@ -124,7 +136,7 @@ export interface OpenEpisode {
 }
 
 /** Open episodes of these patients, locked for the batch: one query instead of one per reading. */
-export async function loadOpenEpisodes(q: Queryable, patientIds: string[]): Promise<Map<string, OpenEpisode>> {
+export async function loadOpenEpisodes(q: DomainSql, patientIds: string[]): Promise<Map<string, OpenEpisode>> {
   const r = await q.query<OpenEpisode & { patient_id: string; metric: string }>(
     'SELECT id, patient_id, metric, severity, flag_id, last_reading_at, last_value FROM alert_episode WHERE patient_id = ANY($1::text[]) AND closed_at IS NULL FOR UPDATE',
     [patientIds],
@@ -133,7 +145,7 @@ export async function loadOpenEpisodes(q: Queryable, patientIds: string[]): Prom
 }
 
 /** Writes back the latest reading of every episode the batch touched without changing its state. */
-export async function saveTouched(q: Queryable, open: Map<string, OpenEpisode>): Promise<void> {
+export async function saveTouched(q: DomainSql, open: Map<string, OpenEpisode>): Promise<void> {
   const t = [...open.values()].filter((e) => e.touched);
   if (!t.length) return;
   await q.query(
@@ -143,8 +155,9 @@ export async function saveTouched(q: Queryable, open: Map<string, OpenEpisode>):
 }
 
 /** Applies one reading to the patient's episode for that metric, inside the ingest transaction. */
-export async function applyReading(q: Queryable, repo: FhirStorage, open: Map<string, OpenEpisode>, a: { patientId: string; organizationId?: string; measured: Measured; at: string; breach: Breach | undefined | null }): Promise<AlertChange | undefined> {
+export async function applyReading(repo: Repository, open: Map<string, OpenEpisode>, a: { patientId: string; organizationId?: string; measured: Measured; at: string; breach: Breach | undefined | null }): Promise<AlertChange | undefined> {
   if (a.breach === null) return undefined;
+  const q = repo.sql;
   const key = `${a.patientId}|${a.measured.metric}`;
   const ep = open.get(key);
   const value = JSON.stringify(a.measured.values);
@@ -154,8 +167,8 @@ export async function applyReading(q: Queryable, repo: FhirStorage, open: Map<st
     if (!ep || at < ep.last_reading_at) return undefined;
     await q.query('UPDATE alert_episode SET closed_at = now(), last_reading_at = $2, last_value = $3 WHERE id = $1', [ep.id, a.at, value]);
     open.delete(key);
-    const flag = (await repo.read<Flag>('Flag', ep.flag_id, q)) as Flag;
-    await repo.update({ ...flag, status: 'inactive', period: { ...flag.period, end: a.at } }, {}, q);
+    const flag = await repo.read<Flag>('Flag', ep.flag_id);
+    await repo.update<Flag>({ ...flag, status: 'inactive', period: { ...flag.period, end: a.at } });
     return { kind: 'closed', episodeId: ep.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric };
   }
   if (ep) {
@@ -176,9 +189,8 @@ export async function applyReading(q: Queryable, repo: FhirStorage, open: Map<st
       code: { text: a.breach.text },
       subject: { reference: `Patient/${a.patientId}` },
       period: { start: a.at },
-      extension: [{ url: 'https://fhir.cauyte.vn/StructureDefinition/alert-severity', valueCode: a.breach.severity }],
+      extension: [{ url: ALERT_SEVERITY_EXT, valueCode: a.breach.severity }],
     } as Flag,
-    q,
   );
   const row = (await q.query<{ id: number }>(
     'INSERT INTO alert_episode (patient_id, metric, severity, flag_id, organization_id, last_reading_at, last_value) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',

@@ -1,17 +1,28 @@
 /**
- * MQTT for devices. By default the platform runs its own broker (aedes) and ingests inside the
- * broker's publish pipeline: a device's QoS 1 PUBLISH is acknowledged only after its batch is
- * committed, so a crash or restart never loses an acknowledged reading (the device resends the
- * rest). With MQTT_URL the platform instead subscribes to an external broker (Mosquitto) with
+ * MQTT for devices. By default the platform runs its own broker (aedes, MQTT 3.1.1) and ingests
+ * inside the broker's publish pipeline: a device's QoS 1 PUBLISH is acknowledged only after its
+ * batch is committed, so a crash or restart never loses an acknowledged reading (the device resends
+ * the rest). With MQTT_URL the platform instead subscribes to an external broker (Mosquitto) with
  * persistent MQTT 5 sessions and acknowledges each message only after commit.
  *
  * Topics: devices publish to cauyte/devices/<deviceId>/readings and may subscribe to
  * cauyte/devices/<deviceId>/replies, where the platform answers each message (docs/devices.md).
+ *
+ * Rules (embedded broker): a device connects with username = device id, password = its secret,
+ * and client id = its device id — valid credentials under another client id are refused (CONNACK
+ * 5, not authorized; counted and audited) before the broker would hand that client id over, so a
+ * device can never disconnect another one. A message over the maximum payload or not UTF-8 text is
+ * refused without PUBACK (mqtt-guard.ts); the connection is then closed, as MQTT 3.1.1 requires
+ * when a PUBLISH is not authorised.
  */
 import { createServer, type Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { DeviceService, IngestReply } from './service.ts';
+import type { IngestReply } from './contract.ts';
+import { capFrames, FRAME_HEADROOM, oversized, transportProblem } from './mqtt-guard.ts';
+import type { DeviceService } from './service.ts';
+
+type DeviceClient = Client & { deviceId?: string };
 
 export const READINGS_TOPIC = /^cauyte\/devices\/([A-Za-z0-9\-.]{1,64})\/readings$/;
 export const replyTopic = (deviceId: string) => `cauyte/devices/${deviceId}/replies`;
@@ -26,16 +37,25 @@ export class EmbeddedBroker {
   async start(port: number, host: string): Promise<number> {
     const broker = await Aedes.createBroker({ concurrency: 1000, drainTimeout: 30_000, maxClientsIdLength: 100 });
     this.broker = broker;
+    const max = this.devices.maxPayloadBytes;
+    const counters = this.devices.counters;
     broker.authenticate = (client, username, password, callback) => {
       const deviceId = username ?? '';
+      const refuse = (returnCode: 4 | 5, message: string) => callback(Object.assign(new Error(message), { returnCode }), false);
       this.devices.authenticate(deviceId, password?.toString('utf8') ?? '').then(
         (ok) => {
           if (!ok) {
-            const e = new Error('Bad device credentials') as Error & { returnCode: number };
-            e.returnCode = 4;
-            return callback(e, false);
+            counters.connection('refusedCredentials');
+            return refuse(4, 'Bad device credentials');
           }
-          (client as Client & { deviceId?: string }).deviceId = deviceId;
+          if (client.id !== deviceId) {
+            // Checked before the broker registers the client id: the device using it stays connected.
+            counters.connection('refusedClientId');
+            void this.devices.refuseClientId(deviceId, client.id).catch(() => undefined);
+            return refuse(5, 'The client id must be the device id');
+          }
+          counters.connection('accepted');
+          (client as DeviceClient).deviceId = deviceId;
           if (!this.clients.has(deviceId)) this.clients.set(deviceId, new Set());
           this.clients.get(deviceId)!.add(client);
           callback(null, true);
@@ -44,11 +64,21 @@ export class EmbeddedBroker {
       );
     };
     broker.authorizePublish = (client, packet, callback) => {
-      const deviceId = (client as (Client & { deviceId?: string }) | null)?.deviceId;
+      const deviceId = (client as DeviceClient | null)?.deviceId;
       const m = READINGS_TOPIC.exec(packet.topic);
       if (!client || !deviceId || !m || m[1] !== deviceId) return callback(new Error('A device publishes only to its own readings topic'));
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      const problem = transportProblem(payload, max);
+      if (problem) {
+        // Never acknowledged: quarantined with the reason and counted, then refused (the broker closes the connection).
+        this.devices.refuse(deviceId, problem).then(
+          () => callback(new Error(problem.reason)),
+          (err) => callback(err as Error),
+        );
+        return;
+      }
       // Acknowledge (PUBACK) only once the batch holding this message is committed.
-      this.devices.ingest(deviceId, packet.payload.toString('utf8'), false).then(
+      this.devices.ingest(deviceId, payload.toString('utf8'), false).then(
         (reply) => {
           if (reply.status === 'refused') return callback(new Error('Device refused'));
           callback(null);
@@ -57,12 +87,12 @@ export class EmbeddedBroker {
       );
     };
     broker.authorizeSubscribe = (client, sub, callback) => {
-      const deviceId = (client as Client & { deviceId?: string }).deviceId;
+      const deviceId = (client as DeviceClient).deviceId;
       if (!deviceId || sub.topic !== replyTopic(deviceId)) return callback(new Error('A device subscribes only to its own replies'), null);
       callback(null, sub);
     };
     broker.on('clientDisconnect', (client) => {
-      const id = (client as Client & { deviceId?: string }).deviceId;
+      const id = (client as DeviceClient).deviceId;
       if (id) this.clients.get(id)?.delete(client);
     });
     this.devices.onReply = (deviceId, reply) => this.reply(deviceId, reply);
@@ -70,7 +100,14 @@ export class EmbeddedBroker {
       for (const c of this.clients.get(deviceId) ?? []) c.close();
       this.clients.delete(deviceId);
     };
-    this.server = createServer(broker.handle);
+    this.server = createServer((socket) => {
+      const client = broker.handle(socket) as DeviceClient;
+      // An oversized packet is stopped from its header, before the rest is read into memory.
+      capFrames(client, max + FRAME_HEADROOM, (bytes) => {
+        if (client.deviceId) void this.devices.refuse(client.deviceId, oversized(bytes, max)).catch(() => undefined);
+        else counters.message('oversized');
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
@@ -95,7 +132,10 @@ export class EmbeddedBroker {
  * Ingest from an external broker: several MQTT 5 connections share one subscription (so messages
  * are processed in parallel and batched), each with a persistent session; a message is
  * acknowledged only after its batch is committed. A database failure drops the connection without
- * acknowledging, and the broker delivers the message again after reconnection.
+ * acknowledging, and the broker delivers the message again after reconnection. The external broker
+ * authenticates devices and binds their client ids itself (docs/devices.md); the platform checks
+ * the token each message carries, and drops (counted, quarantined) messages over the maximum
+ * payload or not UTF-8 text.
  */
 export class ExternalIngest {
   private readonly conns: MqttClient[] = [];
@@ -117,6 +157,19 @@ export class ExternalIngest {
         customHandleAcks: (topic, message, _packet, done) => {
           const m = READINGS_TOPIC.exec(topic);
           if (!m) return done(0x80); // not ours: nothing to keep
+          const problem = transportProblem(message, this.devices.maxPayloadBytes);
+          if (problem) {
+            // Dropped, not processed: quarantined and counted, then a PUBACK with an error reason
+            // (0x97 quota exceeded / 0x99 payload format invalid) so the broker does not redeliver it.
+            this.devices.refuse(m[1], problem).then(
+              (reply) => {
+                done(problem.kind === 'oversized' ? 0x97 : 0x99);
+                this.publishReply(client, m[1], reply);
+              },
+              () => client.end(true),
+            );
+            return;
+          }
           this.devices.ingest(m[1], message.toString('utf8'), true).then(
             (reply) => {
               done(0);

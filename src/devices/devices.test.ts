@@ -30,8 +30,8 @@ describe('medical devices over MQTT', () => {
   let clinician: string;
 
   beforeAll(async () => {
-    p = await startTestPlatform('postgres');
-    demo = await seedDemo(p.fhir, 8);
+    p = await startTestPlatform('postgres', {}, undefined, { domains: ['devices'] });
+    demo = await seedDemo(p.store, 8);
     clinician = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
   });
   afterAll(async () => p?.close());
@@ -55,7 +55,7 @@ describe('medical devices over MQTT', () => {
   it('ingests through the embedded broker: duplicates once, late readings in place, bad readings quarantined with a reply', async () => {
     const patient = demo.ids.patients[0];
     const dev = await register(patient);
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: `dev-${dev.id}` });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id });
     const replies: { msgId: string; status: string; reasons?: string[] }[] = [];
     await client.subscribeAsync(`cauyte/devices/${dev.id}/replies`, { qos: 0 });
     client.on('message', (_t, m) => replies.push(JSON.parse(m.toString())));
@@ -85,7 +85,7 @@ describe('medical devices over MQTT', () => {
   it('takes a burst with its retransmissions in reverse across overlapping batches: each reading once, answers in order, one alert', async () => {
     const patient = demo.ids.patients[0];
     const dev = await register(patient);
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: `dev-${dev.id}` });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id });
     const replies: { msgId: string; status: string }[] = [];
     await client.subscribeAsync(`cauyte/devices/${dev.id}/replies`, { qos: 0 });
     client.on('message', (_t, m) => replies.push(JSON.parse(m.toString())));
@@ -109,12 +109,12 @@ describe('medical devices over MQTT', () => {
 
   it('refuses a revoked device and a wrong token, and audits it', async () => {
     const dev = await register(demo.ids.patients[0]);
-    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: 'wrong', reconnectPeriod: 0 })).rejects.toThrow();
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, reconnectPeriod: 0 });
+    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: 'wrong', clientId: dev.id, reconnectPeriod: 0 })).rejects.toThrow();
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id, reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => client.once('close', () => r()));
     expect((await call(p, 'POST', `/api/devices/${dev.id}/revoke`, {}, as())).status).toBe(200);
     await closed; // the broker dropped its connection
-    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, reconnectPeriod: 0 })).rejects.toThrow();
+    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id, reconnectPeriod: 0 })).rejects.toThrow();
     const http = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('r1', new Date().toISOString(), [{ type: 'hr', value: 70, unit: '/min' }])), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
     expect(http.status).toBe(401);
     const denied = await p.audit.list({ limit: 20, outcome: 'denied' });
@@ -123,6 +123,9 @@ describe('medical devices over MQTT', () => {
 
   it('shared station devices name the patient, who must be registered there', async () => {
     const dev = await register();
+    // The station's staff see it (a shared device names no patient).
+    const listed = await call<{ id: string; revoked: boolean }[]>(p, 'GET', '/api/devices', undefined, as());
+    expect(listed.body.find((d) => d.id === dev.id)?.revoked).toBe(false);
     const ok = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('s1', new Date().toISOString(), [{ type: 'bp', systolic: 128, diastolic: 80, unit: 'mm[Hg]' }], { patient: demo.ids.patients[0] })), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
     expect(ok.status, ok.text).toBe(201);
     const elsewhere = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('s2', new Date().toISOString(), [{ type: 'bp', systolic: 128, diastolic: 80, unit: 'mm[Hg]' }], { patient: demo.ids.patients[2] })), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
@@ -185,12 +188,12 @@ describe('ingest from the local Mosquitto', () => {
   let p: TestPlatform;
   let demo: DemoSummary;
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', { MQTT_URL: MOSQUITTO });
-    demo = await seedDemo(p.fhir, 4);
+    p = await startTestPlatform('pglite', { MQTT_URL: MOSQUITTO }, undefined, { domains: ['devices'] });
+    demo = await seedDemo(p.store, 4);
   });
   afterAll(async () => p?.close());
 
-  it('stores readings published to Mosquitto, once, and refuses a wrong token', async () => {
+  it('stores readings published to Mosquitto, once, refuses a wrong token and drops an oversized message', async () => {
     const clinician = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
     const reg = await call(p, 'POST', '/api/devices', { type: 'oximeter', name: 'SpO2', serial: 'M-1', patientId: demo.ids.patients[0] }, { authorization: `Bearer ${clinician}`, 'content-type': 'application/json' });
     const dev = reg.body.device.id as string;
@@ -203,6 +206,13 @@ describe('ingest from the local Mosquitto', () => {
     await client.publishAsync(topic, reading('q2', t, [{ type: 'spo2', value: 96, unit: '%' }], { token: 'forged' }), { qos: 1 });
     await expect.poll(async () => (await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev}&_summary=count`)).body.total, { timeout: 5000 }).toBe(1);
     await expect.poll(async () => (await p.db.query('SELECT 1 FROM device_quarantine WHERE device_id = $1', [dev])).rows.length, { timeout: 5000 }).toBe(1);
+    // Over the payload limit: dropped (not processed, not redelivered), counted, quarantined with the reason.
+    const before = p.devices.stats().messages.oversized;
+    await client.publishAsync(topic, reading('q3', t, [{ type: 'spo2', value: 95, unit: '%' }], { token, pad: 'x'.repeat(100 * 1024) }), { qos: 1 });
+    await expect.poll(() => p.devices.stats().messages.oversized, { timeout: 5000 }).toBe(before + 1);
+    const reasons = await p.db.query<{ reasons: string[] }>('SELECT reasons FROM device_quarantine WHERE device_id = $1 ORDER BY id', [dev]);
+    expect(reasons.rows.at(-1)!.reasons[0]).toMatch(/payload too large/);
+    expect((await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev}&_summary=count`)).body.total).toBe(1);
     await client.endAsync();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Devices and home monitoring as a plugin: the ingest service, the embedded MQTT broker (or
  * ingest from an external broker with MQTT_URL), alert escalation, what the workflow owns
- * (alert Flags), the routes, and an orderly stop (broker first, then the ingest queue drains).
+ * (alert Flags, monitoring targets), the routes, and an orderly stop (broker first, then the
+ * ingest queue drains).
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -20,8 +21,9 @@ declare module 'fastify' {
 
 async function devicesPlugin(app: FastifyInstance, opts: { mqttPort?: number }): Promise<void> {
   const { config } = app;
-  const devices = new DeviceService(app.store, app.bus, { escalateAfterMinutes: config.CAUYTE_ALERT_ESCALATE_MINUTES });
+  const devices = new DeviceService(app.store, app.bus, { escalateAfterMinutes: config.CAUYTE_ALERT_ESCALATE_MINUTES, maxPayloadBytes: config.CAUYTE_MQTT_MAX_PAYLOAD_BYTES });
   registerDeviceRules(app.store);
+  // CAUYTE_MQTT_PORT=0 turns the embedded broker off; opts.mqttPort 0 (tests) means any free port.
   const embedded = !config.MQTT_URL && config.CAUYTE_MQTT_PORT !== 0 ? new EmbeddedBroker(devices) : undefined;
   const external = config.MQTT_URL ? new ExternalIngest(devices, config.MQTT_URL) : undefined;
   app.decorate('devices', devices);

@@ -37,8 +37,11 @@ export const readingSchema = z.discriminatedUnion('type', [
 ]);
 export type Reading = z.infer<typeof readingSchema>;
 
+/** NUL and broken UTF-16 (lone surrogates) cannot be stored as text: such a message id is malformed. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export const payloadSchema = z.object({
-  msgId: z.string().min(1).max(100),
+  msgId: z.string().min(1).max(100).refine((s) => !UNSTORABLE.test(s), 'must be text without NUL or broken characters'),
   time: z.string().min(4).max(40),
   patient: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional(),
   token: z.string().max(200).optional(),
@@ -107,4 +110,21 @@ export function checkTime(time: string): string | undefined {
   if (r.low.getTime() > Date.now() + 5 * 60_000) return `Thời điểm đo ${time} ở tương lai (time is in the future)`;
   if (r.low.getTime() < Date.UTC(2000, 0, 1)) return `Thời điểm đo ${time} quá xa (time is before 2000)`;
   return undefined;
+}
+
+const SINGLE_CODES = new Map<string, Reading['type']>([['8867-4', 'hr'], ['59408-5', 'spo2'], ['8310-5', 'temp'], ['29463-7', 'weight'], ['15074-8', 'glucose'], ['2339-0', 'glucose']]);
+
+/** A FHIR Observation with one of our LOINC codes (HTTP ingest) → the reading it reports. */
+export function readingFromObservation(o: Observation): Reading | undefined {
+  const code = o.code?.coding?.find((c) => c.system === LOINC)?.code;
+  const q = o.valueQuantity;
+  const unit = q?.system === UCUM ? q.code : undefined;
+  if (code === '85354-9') {
+    const comp = (c: string) => o.component?.find((x) => x.code?.coding?.some((y) => y.code === c))?.valueQuantity;
+    const s = comp('8480-6');
+    const d = comp('8462-4');
+    return s?.value !== undefined && d?.value !== undefined ? { type: 'bp', systolic: s.value, diastolic: d.value, unit: s.code ?? '' } : undefined;
+  }
+  const type = SINGLE_CODES.get(code ?? '');
+  return type && q?.value !== undefined ? ({ type, value: q.value, unit: unit ?? '' } as Reading) : undefined;
 }

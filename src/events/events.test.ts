@@ -28,7 +28,7 @@ describe.each(DB_KINDS)('live events on %s', (kind) => {
   let demo: DemoSummary;
   beforeAll(async () => {
     p = await startTestPlatform(kind);
-    demo = await seedDemo(p.fhir, 4);
+    demo = await seedDemo(p.store, 4);
     await createDemoAccounts(p.db, p.accounts, demo);
   });
   afterAll(async () => p?.close());

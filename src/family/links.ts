@@ -9,6 +9,7 @@
 import type { Queryable } from '../db/db.ts';
 import { AccessDenied } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
+import type { FamilyRelation } from './contract.ts';
 
 /** The active link between a manager and a member, if any (its RelatedPerson names the manager's role). */
 export async function familyLink(q: Queryable, managerPatientId: string, patientId: string): Promise<{ id: string; relatedPersonId: string } | undefined> {
@@ -43,4 +44,10 @@ export async function managesAny(q: Queryable, managerPatientId: string, patient
   if (patientIds.length === 0) return false;
   const r = await q.query('SELECT 1 FROM family_link WHERE manager_patient_id = $1 AND patient_id = ANY($2::text[]) AND revoked_at IS NULL LIMIT 1', [managerPatientId, patientIds]);
   return r.rows.length > 0;
+}
+
+/** The active links of a manager, oldest first. */
+export async function managedMembers(q: Queryable, managerPatientId: string): Promise<{ id: string; patientId: string; relationship: FamilyRelation }[]> {
+  const rows = (await q.query<{ id: string; patient_id: string; relationship: FamilyRelation }>('SELECT id, patient_id, relationship FROM family_link WHERE manager_patient_id = $1 AND revoked_at IS NULL ORDER BY created_at', [managerPatientId])).rows;
+  return rows.map((r) => ({ id: r.id, patientId: r.patient_id, relationship: r.relationship }));
 }

@@ -126,11 +126,13 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
     }
     // New patients in this bundle may be referenced by the rest of it; others must be reachable already.
     const createdPatients = new Set(creates.filter((c) => c.prepared.resource.resourceType === 'Patient').map((c) => c.prepared.resource.id!));
+    const createdBinaries = new Set(creates.filter((c) => c.prepared.resource.resourceType === 'Binary').map((c) => c.prepared.resource.id!));
     const touchedPatients = new Set<string>();
     let viaBreakGlass = false;
     for (const c of creates) {
       try {
         const o = await guard.assertWritable(tx, who, c.prepared.resource, c.prepared.rows, createdPatients);
+        await service.assertBinariesReadable(who, tx, c.prepared.resource, o.patients, createdBinaries);
         o.patients.forEach((x) => touchedPatients.add(x));
         viaBreakGlass ||= o.viaBreakGlass;
       } catch (e) {

@@ -34,7 +34,7 @@ async function countResources(p: TestPlatform): Promise<number> {
 describe.each(DB_KINDS)('Synthea import on %s', (kind) => {
   let p: TestPlatform;
   beforeAll(async () => {
-    p = await startTestPlatform(kind);
+    p = await startTestPlatform(kind, {}, undefined, { domains: [] });
   });
   afterAll(async () => p?.close());
 

@@ -92,7 +92,7 @@ export class Repository {
   }
 
   history(opts: { type?: string; id?: string; query?: URLSearchParams }): Promise<Bundle> {
-    return this.engine.historyBundle(this.principal, { ...opts, query: opts.query ?? new URLSearchParams() });
+    return this.engine.historyBundle(this.principal, { ...opts, query: opts.query ?? new URLSearchParams() }, this.q);
   }
 
   everything(patientId: string, query: URLSearchParams = new URLSearchParams()): Promise<Bundle> {

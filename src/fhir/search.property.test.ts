@@ -74,7 +74,7 @@ const queryArb = fc.oneof(
 describe.each(DB_KINDS)('search equals a direct filter (property, %s)', (kind) => {
   let p: TestPlatform;
   beforeAll(async () => {
-    p = await startTestPlatform(kind);
+    p = await startTestPlatform(kind, {}, undefined, { domains: [] });
   });
   afterAll(async () => p?.close());
 
@@ -85,7 +85,7 @@ describe.each(DB_KINDS)('search equals a direct filter (property, %s)', (kind) =
         await p.db.exec('TRUNCATE resource, resource_version, idx_string, idx_token, idx_reference, idx_date, idx_quantity, idx_uri');
         const stored: Patient[] = [];
         for (const gp of pats) {
-          const r = await p.fhir.repo.create({
+          const r = await p.fixtures.create({
             resourceType: 'Patient',
             name: [{ family: gp.family, given: gp.given }],
             ...(gp.gender ? { gender: gp.gender } : {}),
@@ -97,7 +97,7 @@ describe.each(DB_KINDS)('search equals a direct filter (property, %s)', (kind) =
         const storedObs: Observation[] = [];
         for (const go of obs) {
           const subject = stored[go.patient % stored.length];
-          storedObs.push((await p.fhir.repo.create({
+          storedObs.push((await p.fixtures.create({
             resourceType: 'Observation', status: 'final',
             code: { coding: [{ system: 'http://loinc.org', code: go.code }] },
             subject: { reference: `Patient/${subject.id}` },
@@ -106,7 +106,7 @@ describe.each(DB_KINDS)('search equals a direct filter (property, %s)', (kind) =
           } as Observation)) as Observation);
         }
         const live = stored.filter((_, i) => !pats[i].deleted);
-        for (const [i, r] of stored.entries()) if (pats[i].deleted) await p.fhir.repo.delete('Patient', r.id!);
+        for (const [i, r] of stored.entries()) if (pats[i].deleted) await p.fixtures.delete('Patient', r.id!);
 
         for (const q of queries) {
           let type: 'Patient' | 'Observation';

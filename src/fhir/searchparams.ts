@@ -43,19 +43,43 @@ export function emptyRows(): IndexRows {
   return { string: [], token: [], reference: [], date: [], quantity: [], uri: [] };
 }
 
+/**
+ * Parameters of our own, beside the R4 standard ones. Binary.securityContext says whose data a
+ * Binary is (R4 defines no search parameter for it): indexed, it puts Binaries in their
+ * patient's compartment, so reading one checks that patient like any clinical resource.
+ */
+export const PLATFORM_PARAMETERS: SearchParameter[] = [
+  {
+    resourceType: 'SearchParameter',
+    url: 'https://fhir.cauyte.vn/SearchParameter/Binary-securitycontext',
+    name: 'securitycontext',
+    status: 'active',
+    description: 'The resource (usually the Patient) whose access rules the Binary follows',
+    code: 'securitycontext',
+    base: ['Binary'],
+    type: 'reference',
+    expression: 'Binary.securityContext',
+    target: ['Patient', 'DocumentReference', 'Encounter', 'Composition'],
+  },
+];
+
 function standardParameters(resourceType: string): SearchParameter[] {
-  return Object.values(getSearchParameters(resourceType) ?? {}).filter(
+  const standard = Object.values(getSearchParameters(resourceType) ?? {}).filter(
     (sp) => sp.url?.startsWith(R4_URL) && INDEXED_TYPES.has(sp.type) && !RESOURCE_COLUMNS.has(sp.code),
   );
+  return [...standard, ...PLATFORM_PARAMETERS.filter((sp) => (sp.base as string[]).includes(resourceType))];
 }
 
 export class SearchRegistry {
   private readonly byType = new Map<string, Map<string, SearchParam>>();
   private readonly byId = new Map<number, SearchParam>();
+  /** Resource types that gained a parameter at this start (their existing resources need indexing for it). */
+  readonly typesToReindex = new Set<string>();
 
   /** Makes sure every standard parameter has a stable id in search_param, then loads them. */
   static async load(db: Db): Promise<SearchRegistry> {
     const types = loadDefinitions();
+    const added = new Set<string>();
     const wanted = [...types].sort().flatMap((t) => standardParameters(t).map((sp) => ({ t, sp })));
     const rows = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(4242002)');
@@ -65,6 +89,7 @@ export class SearchRegistry {
       const known = new Set(existing.rows.map((r) => `${r.resource_type}.${r.code}`));
       let next = existing.rows.reduce((m, r) => Math.max(m, r.id), 0) + 1;
       const missing = wanted.filter(({ t, sp }) => !known.has(`${t}.${sp.code}`));
+      if (existing.rows.length > 0) for (const m of missing) added.add(m.t);
       if (missing.length > 0) {
         const ids = missing.map(() => next++);
         await tx.query(
@@ -77,6 +102,7 @@ export class SearchRegistry {
     });
     const idOf = new Map(rows.map((r) => [`${r.resource_type}.${r.code}`, r.id]));
     const registry = new SearchRegistry();
+    for (const t of added) registry.typesToReindex.add(t);
     for (const { t, sp } of wanted) {
       const details = getSearchParameterDetails(t, sp);
       const param: SearchParam = {

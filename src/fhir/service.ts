@@ -5,6 +5,9 @@
  * principal: the guard checks role, scopes and patient relationship and the audit entry is
  * appended in the same transaction; nothing here can run without them.
  *
+ * Type/system/instance history (history.ts), Patient/$everything (everything.ts) and the Binary
+ * rule (binaries.ts) are operations of their own.
+ *
  * Rules that hold for every principal but the system:
  *   - change rules (e.g. a signed document never changes) — refused with 409;
  *   - workflow ownership: a resource whose state a domain owns (a consult's Task, a booking's
@@ -21,12 +24,14 @@ import type { FhirGuard } from '../auth/guard.ts';
 import type { Principal } from '../auth/principal.ts';
 import { assertNoBundleReferences, processBundle, type BundleOptions } from './bundle.ts';
 import { isResourceType, loadDefinitions } from './definitions.ts';
-import { LIMITS } from './limits.ts';
 import { badRequest, notFound, preconditionFailed } from './outcome.ts';
+import { assertBinariesReadable } from './binaries.ts';
+import { everything } from './everything.ts';
+import { historyBundle } from './history.ts';
 import type { OwnershipRules } from './ownership.ts';
-import { FhirStorage, ID_PATTERN, parseStored, type HistoryEntry, type WriteResult } from './storage.ts';
+import { FhirStorage, ID_PATTERN, parseStored, type WriteResult } from './storage.ts';
 import { search, type QueryParams, type SearchMatch } from './search.ts';
-import { SearchRegistry } from './searchparams.ts';
+import { PLATFORM_PARAMETERS, SearchRegistry } from './searchparams.ts';
 
 export interface SearchBundleOptions {
   /** Path (below the FHIR base) the links point at, e.g. "Patient" or "Patient/1/$everything". */
@@ -51,7 +56,10 @@ export class FhirService {
   static async prepare(db: Db): Promise<{ storage: FhirStorage; registry: SearchRegistry; compartment: Map<string, number[]> }> {
     loadDefinitions();
     const registry = await SearchRegistry.load(db);
-    return { storage: new FhirStorage(db, registry), registry, compartment: patientCompartment(registry) };
+    const storage = new FhirStorage(db, registry);
+    // A parameter added since the last start (e.g. one of ours): index what is already stored.
+    for (const type of registry.typesToReindex) await storage.reindexType(type);
+    return { storage, registry, compartment: patientCompartment(registry) };
   }
 
   get db(): Db {
@@ -94,6 +102,7 @@ export class FhirService {
       }
       const prepared = this.storage.prepareCreate(input);
       const outcome = await this.guard.assertWritable(q, p, prepared.resource, prepared.rows, new Set(type === 'Patient' ? [prepared.resource.id!] : []));
+      await this.assertBinariesReadable(p, q, prepared.resource, outcome.patients);
       await this.storage.insertPrepared(q, [prepared]);
       await this.storage.assertReferencesExist(q, [prepared.resource]);
       await this.guard.record(q, p, { action: 'create', outcome: 'success', resourceType: type, resourceId: prepared.resource.id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
@@ -119,6 +128,7 @@ export class FhirService {
       let glass = false;
       for (const x of prepared) {
         const o = await this.guard.assertWritable(q, p, x.resource, x.rows, created);
+        await this.assertBinariesReadable(p, q, x.resource, o.patients);
         o.patients.forEach((id) => patients.add(id));
         glass ||= o.viaBreakGlass;
       }
@@ -158,7 +168,7 @@ export class FhirService {
     });
   }
 
-  private versionPatients(resource: Resource): string[] {
+  versionPatients(resource: Resource): string[] {
     if (resource.resourceType === 'Patient') return [resource.id!];
     return this.guard.patientsOfContent(resource, this.storage.prepareIndexOnly(resource));
   }
@@ -180,6 +190,7 @@ export class FhirService {
       const input = existing ? r : this.guard.prepareCreate(p, r);
       this.assertChangeAllowed(p, existing?.resource, input);
       const outcome = await this.guard.assertWritable(q, p, input, this.storage.prepareIndexOnly(input), new Set(!existing && type === 'Patient' ? [id] : []));
+      await this.assertBinariesReadable(p, q, input, outcome.patients);
       const result = await this.storage.update(input, opts, q);
       if (!opts.deferReferences) await this.storage.assertReferencesExist(q, [result.resource]);
       await this.guard.record(q, p, { action: result.created ? 'create' : 'update', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
@@ -262,147 +273,34 @@ export class FhirService {
     return processBundle(this, p, bundle, opts);
   }
 
-  async historyBundle(p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }): Promise<Bundle> {
-    if (opts.type) this.assertType(opts.type);
-    if (opts.id) this.assertId(opts.id);
-    const countText = opts.query.get('_count');
-    if (countText !== null && !/^\d+$/.test(countText)) throw badRequest('_count must be a whole number');
-    const count = Math.min(Number(countText ?? 50) || 50, LIMITS.historyCount);
-    const sinceText = opts.query.get('_since');
-    const since = sinceText ? new Date(sinceText) : undefined;
-    if (since && Number.isNaN(since.getTime())) throw badRequest('_since must be an instant like 2026-01-01T00:00:00Z');
-    const cursor = opts.query.get('_cursor');
-    let before: { at: Date; rid: number; vid: number } | undefined;
-    if (cursor) {
-      const parts = cursor.split('.');
-      if (parts.length !== 3 || !parts.every((x) => /^\d{1,18}$/.test(x))) throw badRequest('_cursor is not valid (use the next link exactly as returned)');
-      before = { at: new Date(Number(parts[0]) / 1000), rid: Number(parts[1]), vid: Number(parts[2]) };
-    }
-    let types: string[] | undefined;
-    const page = await this.storage.within(undefined, async (q) => {
-      if (opts.id) {
-        // Instance history: whoever may read the resource may read those versions that name only patients they reach.
-        this.guard.assertAction(p, 'read', opts.type!);
-        const stored = await this.storage.readStored(opts.type!, opts.id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
-        if (stored) await this.guard.assertReadable(q, p, stored);
-        else this.guard.assertHistoryAllowed(p, opts.type);
-      } else {
-        this.guard.assertHistoryAllowed(p, opts.type);
-        // System or type history: only the types this principal may read (role and token scopes).
-        if (!opts.type) types = this.readableTypes(p);
-      }
-      const entries = (await this.storage.history({ resourceType: opts.type, id: opts.id, since, count: count + 1, before, types }, q)) as (HistoryEntry & { rid: number })[];
-      const raw = entries.slice(0, count);
-      const visible: (HistoryEntry & { rid: number })[] = [];
-      const patients = new Set<string>();
-      let glass = false;
-      for (const h of raw) {
-        if (!this.guard.mayRead(p, h.resourceType)) continue;
-        if (h.resource && opts.id) {
-          try {
-            const o = await this.guard.assertReadable(q, p, { rid: h.rid, resource: h.resource, patients: this.versionPatients(h.resource) });
-            o.patients.forEach((x) => patients.add(x));
-            glass ||= o.viaBreakGlass;
-          } catch {
-            continue; // a version that named a patient out of reach stays out of the answer
-          }
-        }
-        visible.push(h);
-      }
-      await this.guard.record(q, p, { action: opts.id ? 'read' : 'search', outcome: 'success', resourceType: opts.type, resourceId: opts.id, patientIds: [...patients], breakGlass: glass, detail: { history: true, entries: visible.length } });
-      return { shown: visible, more: entries.length > count, last: raw[raw.length - 1] };
-    });
-    const path = [opts.type, opts.id, '_history'].filter(Boolean).join('/');
-    const links: BundleLink[] = [{ relation: 'self', url: this.link(path, opts.query) }];
-    if (page.more && page.last) {
-      const next = new URLSearchParams(opts.query);
-      next.set('_cursor', `${page.last.lastUpdated.getTime() * 1000}.${page.last.rid}.${page.last.versionId}`);
-      links.push({ relation: 'next', url: this.link(path, next) });
-    }
-    return {
-      resourceType: 'Bundle',
-      type: 'history',
-      link: links,
-      entry: page.shown.map((h) => ({
-        fullUrl: `${this.fhirBase}/${h.resourceType}/${h.id}`,
-        ...(h.resource ? { resource: h.resource } : {}),
-        request: { method: h.method, url: h.method === 'POST' ? h.resourceType : `${h.resourceType}/${h.id}` },
-        response: { status: h.deleted ? '204 No Content' : h.versionId === 1 ? '201 Created' : '200 OK', etag: `W/"${h.versionId}"`, lastModified: h.lastUpdated.toISOString() },
-      })),
-    };
+  historyBundle(p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }, tx?: Queryable): Promise<Bundle> {
+    return historyBundle(this, p, opts, tx);
+  }
+
+  /** Patient/$everything (everything.ts). */
+  everything(p: Principal, patientId: string, query: URLSearchParams, tx?: Queryable): Promise<Bundle> {
+    return everything(this, p, patientId, query, tx);
+  }
+
+  /** A write may point only at Binaries its writer may read, of the same patient (binaries.ts). */
+  assertBinariesReadable(p: Principal, q: Queryable, resource: Resource, patients: string[], createdHere: Set<string> = new Set()): Promise<void> {
+    return assertBinariesReadable(this, p, q, resource, patients, createdHere);
   }
 
   /** Every resource type the principal may read, or undefined for all of them. */
-  private readableTypes(p: Principal): string[] | undefined {
+  readableTypes(p: Principal): string[] | undefined {
     const all = [...loadDefinitions()];
     const allowed = all.filter((t) => this.guard.mayRead(p, t));
     return allowed.length === all.length ? undefined : allowed;
   }
 
-  /**
-   * Patient/$everything: the patient, every resource in their compartment (R4 CompartmentDefinition),
-   * and the resources those point at (practitioners, organizations, ...), in pages of _count —
-   * only of types the principal may read, and never another patient's data.
-   */
-  async everything(p: Principal, patientId: string, query: URLSearchParams, tx?: Queryable): Promise<Bundle> {
-    this.assertId(patientId);
-    this.guard.assertAction(p, 'read', 'Patient');
-    const countText = query.get('_count');
-    if (countText !== null && !/^\d+$/.test(countText)) throw badRequest('_count must be a whole number');
-    const count = Math.min(Number(countText ?? 1000) || 1000, LIMITS.everythingCount);
-    const cursorText = query.get('_cursor');
-    if (cursorText !== null && !/^\d{1,18}$/.test(cursorText)) throw badRequest('_cursor is not valid');
-    const after = Number(cursorText ?? 0);
-    const paramIds = [...this.compartment.values()].flat();
-    const rows = await this.storage.within(tx, async (q) => {
-      const stored = await this.storage.readStored('Patient', patientId, q);
-      const outcome = await this.guard.assertReadable(q, p, stored);
-      const params: unknown[] = [patientId, paramIds, after];
-      const bind = (v: unknown) => `$${params.push(v)}`;
-      const hidden = this.guard.restriction(p)?.(bind, 'r');
-      const types = this.readableTypes(p);
-      const r = await q.query<{ rid: number; content: string }>(
-        `WITH members AS (
-           SELECT rid FROM resource WHERE resource_type = 'Patient' AND id = $1
-           UNION SELECT rid FROM idx_reference WHERE target_type = 'Patient' AND target_id = $1 AND param = ANY($2::smallint[])
-         ), referenced AS (
-           SELECT t.rid FROM idx_reference ref JOIN resource t ON t.resource_type = ref.target_type AND t.id = ref.target_id
-           WHERE ref.rid IN (SELECT rid FROM members)
-         ), everything AS (SELECT rid FROM members UNION SELECT rid FROM referenced)
-         SELECT r.rid, v.content::text AS content FROM resource r
-         JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
-         WHERE r.rid IN (SELECT rid FROM everything) AND NOT r.deleted AND r.rid > $3
-           ${hidden ? `AND ${hidden}` : ''} ${types ? `AND r.resource_type = ANY(${bind(types)}::text[])` : ''}
-         ORDER BY r.rid LIMIT ${count + 1}`,
-        params,
-      );
-      await this.guard.record(q, p, { action: 'export', outcome: 'success', resourceType: 'Patient', resourceId: patientId, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { operation: '$everything', entries: Math.min(r.rows.length, count) } });
-      return r.rows;
-    });
-    const page = rows.slice(0, count);
-    const path = `Patient/${patientId}/$everything`;
-    const links: BundleLink[] = [{ relation: 'self', url: this.link(path, query) }];
-    if (rows.length > count) {
-      const next = new URLSearchParams(query);
-      next.set('_cursor', String(page[page.length - 1].rid));
-      links.push({ relation: 'next', url: this.link(path, next) });
-    }
-    return {
-      resourceType: 'Bundle',
-      type: 'searchset',
-      ...(rows.length <= count && !cursorText ? { total: page.length } : {}),
-      link: links,
-      entry: page.map((m) => this.entry(m, 'match')),
-    };
-  }
-
-  private entry(m: SearchMatch, mode: 'match' | 'include', elements?: string[]): BundleEntry {
+  entry(m: SearchMatch, mode: 'match' | 'include', elements?: string[]): BundleEntry {
     let resource = parseStored(m.content);
     if (elements?.length) resource = pickElements(resource, elements);
     return { fullUrl: `${this.fhirBase}/${resource.resourceType}/${resource.id}`, resource, search: { mode } };
   }
 
-  private link(path: string, query: URLSearchParams): string {
+  link(path: string, query: URLSearchParams): string {
     const qs = query.toString();
     return `${this.fhirBase}/${path}${qs ? `?${qs}` : ''}`;
   }
@@ -440,6 +338,14 @@ function patientCompartment(registry: SearchRegistry): Map<string, number[]> {
   for (const r of def.resource ?? []) {
     const ids = (r.param ?? []).map((code) => registry.get(r.code, code)).filter((x) => x?.type === 'reference').map((x) => x!.id);
     if (ids.length) out.set(r.code, ids);
+  }
+  // Our own links to a patient (Binary.securityContext).
+  for (const sp of PLATFORM_PARAMETERS) {
+    if (sp.type !== 'reference' || !sp.target?.includes('Patient')) continue;
+    for (const base of sp.base as string[]) {
+      const param = registry.get(base, sp.code);
+      if (param) out.set(base, [...(out.get(base) ?? []), param.id]);
+    }
   }
   return out;
 }

@@ -8,6 +8,9 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
 import { badRequest, businessRule, conflict, gone, notFound, preconditionFailed } from './outcome.ts';
 import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchparams.ts';
+import { deleteIndexRows, insertIndexRows, insertResources, insertVersions } from './storage-rows.ts';
+
+export { deleteIndexRows, insertIndexRows };
 import { assertValidResource } from './validate.ts';
 
 export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -261,6 +264,27 @@ export class FhirStorage {
     }
   }
 
+  /** Rebuilds the index rows of every current resource of a type (after a parameter was added), in batches. */
+  async reindexType(resourceType: string): Promise<number> {
+    let after = 0;
+    let done = 0;
+    for (;;) {
+      const batch = await this.db.query<{ rid: number; content: string }>(
+        `SELECT r.rid, v.content::text AS content FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
+         WHERE r.resource_type = $1 AND NOT r.deleted AND r.rid > $2 ORDER BY r.rid LIMIT 500`,
+        [resourceType, after],
+      );
+      if (batch.rows.length === 0) return done;
+      await this.db.transaction(async (q) => {
+        const items = batch.rows.map((row) => ({ rid: row.rid, rows: this.prepareIndexOnly(parseStored(row.content)) }));
+        await deleteIndexRows(q, items.map((i) => i.rid));
+        await insertIndexRows(q, items);
+      });
+      done += batch.rows.length;
+      after = batch.rows[batch.rows.length - 1].rid;
+    }
+  }
+
   async within<T>(tx: Queryable | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> {
     return tx ? fn(tx) : this.db.transaction(fn);
   }
@@ -307,85 +331,4 @@ export function parseETag(etag: string): number {
   const m = /^(?:W\/)?"?(\d+)"?$/.exec(etag.trim());
   if (!m) throw badRequest(`If-Match must be a version ETag like W/"3", got ${JSON.stringify(etag)}`);
   return Number(m[1]);
-}
-
-async function insertResources(q: Queryable, resources: Resource[], lastUpdated: Date): Promise<number[]> {
-  if (resources.length === 1) {
-    const r = await q.query<{ rid: number }>(
-      'INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ($1, $2, 1, $3) RETURNING rid',
-      [resources[0].resourceType, resources[0].id, lastUpdated],
-    );
-    return [r.rows[0].rid];
-  }
-  const r = await q.query<{ rid: number; id: string }>(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated)
-     SELECT t, i, 1, $3 FROM unnest($1::text[], $2::text[]) AS x(t, i) RETURNING rid, id`,
-    [resources.map((x) => x.resourceType), resources.map((x) => x.id), lastUpdated],
-  );
-  const byId = new Map(r.rows.map((row) => [row.id, row.rid]));
-  return resources.map((x) => byId.get(x.id!)!);
-}
-
-async function insertVersions(q: Queryable, rows: { rid: number; resource: Resource; method: string }[], lastUpdated: Date): Promise<void> {
-  await q.query(
-    `INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, method, content)
-     SELECT r, v, t, i, $5, m, c::jsonb FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $6::text[], $7::text[]) AS x(r, v, t, i, m, c)`,
-    [
-      rows.map((x) => x.rid),
-      rows.map((x) => Number(x.resource.meta!.versionId)),
-      rows.map((x) => x.resource.resourceType),
-      rows.map((x) => x.resource.id),
-      lastUpdated,
-      rows.map((x) => x.method),
-      rows.map((x) => JSON.stringify(x.resource)),
-    ],
-  );
-}
-
-export async function deleteIndexRows(q: Queryable, rids: number[]): Promise<void> {
-  for (const table of ['idx_string', 'idx_token', 'idx_reference', 'idx_date', 'idx_quantity', 'idx_uri']) {
-    await q.query(`DELETE FROM ${table} WHERE rid = ANY($1::bigint[])`, [rids]);
-  }
-}
-
-/** One INSERT per index table for any number of resources. */
-export async function insertIndexRows(q: Queryable, items: { rid: number; rows: IndexRows }[]): Promise<void> {
-  const cols = <K extends keyof IndexRows>(key: K): (IndexRows[K][number] & { rid: number })[] =>
-    items.flatMap((it) => (it.rows[key] as IndexRows[K][number][]).map((row) => ({ rid: it.rid, ...row })));
-  const s = cols('string');
-  if (s.length) {
-    await q.query('INSERT INTO idx_string (rid, param, norm, exact) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      s.map((x) => x.rid), s.map((x) => x.param), s.map((x) => x.norm), s.map((x) => x.exact),
-    ]);
-  }
-  const t = cols('token');
-  if (t.length) {
-    await q.query('INSERT INTO idx_token (rid, param, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      t.map((x) => x.rid), t.map((x) => x.param), t.map((x) => x.system), t.map((x) => x.code),
-    ]);
-  }
-  const r = cols('reference');
-  if (r.length) {
-    await q.query('INSERT INTO idx_reference (rid, param, target_type, target_id) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      r.map((x) => x.rid), r.map((x) => x.param), r.map((x) => x.targetType), r.map((x) => x.targetId),
-    ]);
-  }
-  const d = cols('date');
-  if (d.length) {
-    await q.query('INSERT INTO idx_date (rid, param, low, high) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[], $4::timestamptz[])', [
-      d.map((x) => x.rid), d.map((x) => x.param), d.map((x) => x.low.toISOString()), d.map((x) => x.high.toISOString()),
-    ]);
-  }
-  const n = cols('quantity');
-  if (n.length) {
-    await q.query('INSERT INTO idx_quantity (rid, param, value, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::numeric[], $4::text[], $5::text[])', [
-      n.map((x) => x.rid), n.map((x) => x.param), n.map((x) => String(x.value)), n.map((x) => x.system), n.map((x) => x.code),
-    ]);
-  }
-  const u = cols('uri');
-  if (u.length) {
-    await q.query('INSERT INTO idx_uri (rid, param, value) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[])', [
-      u.map((x) => x.rid), u.map((x) => x.param), u.map((x) => x.value),
-    ]);
-  }
 }

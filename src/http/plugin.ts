@@ -3,9 +3,11 @@
  * secure headers, cookies, rate limits, the error and not-found answers (OperationOutcome under
  * /fhir, a JSON problem elsewhere), and /healthz.
  *
- * Rate limits run after authentication (preHandler), keyed by the verified account, and by the
- * client address for everyone not (validly) signed in: a made-up cookie or token never buys a
- * fresh budget. Refused sign-ins (429) are audited.
+ * Rate limits are route-level onRequest hooks, so they run after authentication (an app-level
+ * onRequest hook that only records a bad credential) and before any refusal: keyed by the verified
+ * account, and by the client address for everyone not (validly) signed in — a made-up cookie or
+ * token never buys a fresh budget, and a flood of bad tokens is limited too. Refused sign-ins
+ * (429) are audited.
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -85,7 +87,7 @@ async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, {
     global: true,
-    hook: 'preHandler',
+    hook: 'onRequest',
     max: opts.rateLimit,
     timeWindow: '1 minute',
     keyGenerator: rateKey,

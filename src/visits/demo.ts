@@ -2,17 +2,21 @@
  * Demo for citizens: two remote-examination services with a week of bookable slots, a child whose
  * record Nguyễn Văn An manages, and the allergy, vaccinations and discharge paper of his record.
  * Slots are relative to today, so `topUpDemoSlots` adds the coming week at every demo start.
+ * Rules: genuine platform work, so the platform's own repositories (`demo data`, audited): the
+ * visits one for services and slots, the family one for the link (family_link is the family
+ * domain's table).
  */
-import type { AllergyIntolerance, Binary, DocumentReference, HealthcareService, Immunization, Patient, Resource } from '@medplum/fhirtypes';
-import type { AccessContext } from '../auth/actor.ts';
-import type { FhirService } from '../fhir/service.ts';
+import type { AllergyIntolerance, Binary, DocumentReference, HealthcareService, Immunization, Patient, Resource, Schedule } from '@medplum/fhirtypes';
+import { recordFamilyLink } from '../family/service.ts';
+import type { FhirStore } from '../fhir/store.ts';
 import type { DemoSummary } from '../seed/demo.ts';
 import { CCCD_SYSTEM } from '../terminology/identifiers.ts';
 import { newPdf } from './pdf.ts';
-import { SERVICE_TYPE_SYSTEM, serviceInfo } from './catalog.ts';
+import { serviceInfo } from './catalog.ts';
+import { SERVICE_TYPE_SYSTEM } from './model.ts';
 import type { VisitService } from './service.ts';
 
-const SYSTEM: AccessContext = { actor: { via: 'test', username: 'demo-seed' } };
+const REASON = 'demo data';
 
 /** Service code → its demo practitioner (index in the demo list), opening hours and slot length. */
 const DEMO_SERVICES = [
@@ -29,17 +33,18 @@ function vietnamToday(): string {
   return new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
 }
 
-export async function seedVisitDemo(fhir: FhirService, visits: VisitService, demo: DemoSummary): Promise<VisitDemo> {
+export async function seedVisitDemo(store: FhirStore, visits: VisitService, demo: DemoSummary): Promise<VisitDemo> {
+  const repo = store.system(REASON, 'visits');
   const services: Record<string, string> = {};
   for (const s of DEMO_SERVICES) {
-    const info = await visits.createService(SYSTEM, { code: s.code, name: s.name, specialty: s.specialty, price: s.price, bhytCovered: s.bhytCovered, organizationId: demo.ids.organizations[s.site] });
+    const info = await visits.catalog.addService(repo, { code: s.code, name: s.name, specialty: s.specialty, price: s.price, bhytCovered: s.bhytCovered, organizationId: demo.ids.organizations[s.site] });
     services[s.code] = info.id;
   }
-  await topUpDemoSlots(fhir, visits, demo.ids.practitioners);
+  await topUpDemoSlots(store, visits, demo.ids.practitioners);
 
   // Nguyễn Văn An's son; An manages his record (the birth certificate was seen at the station).
-  const father = (await fhir.repo.read('Patient', demo.ids.patients[0])) as Patient;
-  const child = await fhir.repo.create<Patient>({
+  const father = await repo.read<Patient>('Patient', demo.ids.patients[0]);
+  const child = await repo.create<Patient>({
     resourceType: 'Patient',
     active: true,
     identifier: [{ system: CCCD_SYSTEM, value: '015218000123', type: { text: 'CCCD' } }],
@@ -50,7 +55,7 @@ export async function seedVisitDemo(fhir: FhirService, visits: VisitService, dem
     managingOrganization: father.managingOrganization,
     generalPractitioner: father.generalPractitioner,
   });
-  await visits.linkFamily(SYSTEM, { managerPatientId: father.id!, patientId: child.id!, relationship: 'child', proof: 'Giấy khai sinh số 45/2018, UBND xã Bát Xát' });
+  await recordFamilyLink(store.system(REASON, 'family'), { managerPatientId: father.id!, patientId: child.id!, relationship: 'child', proof: 'Giấy khai sinh số 45/2018, UBND xã Bát Xát' }, 'cán bộ trạm y tế (dữ liệu mẫu)', 'demo-seed');
 
   // His allergy, vaccinations and a discharge paper from the provincial hospital.
   const subject = { reference: `Patient/${father.id}`, display: 'Nguyễn Văn An' };
@@ -59,7 +64,7 @@ export async function seedVisitDemo(fhir: FhirService, visits: VisitService, dem
     { resourceType: 'Immunization', status: 'completed', patient: subject, vaccineCode: { text: 'Vắc xin COVID-19 (mũi 3)' }, occurrenceDateTime: '2022-03-15', primarySource: true } as Immunization,
     { resourceType: 'Immunization', status: 'completed', patient: subject, vaccineCode: { text: 'Vắc xin uốn ván (VAT)' }, occurrenceDateTime: '2024-08-20', primarySource: true } as Immunization,
   ];
-  await fhir.repo.createMany(extras);
+  await repo.createMany(extras);
   const { doc, text, done } = newPdf({ title: 'Giấy ra viện', author: 'Bệnh viện Đa khoa tỉnh Lào Cai', subject: 'Giấy ra viện' });
   doc.font('bold').fontSize(14);
   text('GIẤY RA VIỆN', { align: 'center' });
@@ -71,8 +76,8 @@ export async function seedVisitDemo(fhir: FhirService, visits: VisitService, dem
   text('Lời dặn: dùng thuốc đều, đo huyết áp hằng ngày, tái khám tại trạm y tế xã sau 1 tháng.');
   doc.end();
   const pdf = await done;
-  const binary = await fhir.repo.create<Binary>({ resourceType: 'Binary', contentType: 'application/pdf', data: pdf.toString('base64'), securityContext: { reference: `Patient/${father.id}` } });
-  await fhir.repo.create<DocumentReference>({
+  const binary = await repo.create<Binary>({ resourceType: 'Binary', contentType: 'application/pdf', data: pdf.toString('base64'), securityContext: { reference: `Patient/${father.id}` } });
+  await repo.create<DocumentReference>({
     resourceType: 'DocumentReference',
     status: 'current',
     type: { coding: [{ system: 'http://loinc.org', code: '18842-5', display: 'Discharge summary' }], text: 'Giấy ra viện' },
@@ -85,21 +90,21 @@ export async function seedVisitDemo(fhir: FhirService, visits: VisitService, dem
 }
 
 /** The coming week of slots for each demo service (idempotent). */
-export async function topUpDemoSlots(fhir: FhirService, visits: VisitService, practitioners?: string[]): Promise<number> {
+export async function topUpDemoSlots(store: FhirStore, visits: VisitService, practitioners?: string[]): Promise<number> {
+  const repo = store.system(REASON, 'visits');
   let created = 0;
-  const b = await fhir.searchBundle('HealthcareService', new URLSearchParams({ _count: '200' }));
-  for (const e of b.entry ?? []) {
-    const info = serviceInfo(e.resource as HealthcareService);
-    const spec = DEMO_SERVICES.find((s) => s.code === info.code && (e.resource as HealthcareService).type?.[0]?.coding?.[0]?.system === SERVICE_TYPE_SYSTEM);
+  for (const h of await repo.search<HealthcareService>('HealthcareService', { _count: '200' })) {
+    const info = serviceInfo(h);
+    const spec = DEMO_SERVICES.find((s) => s.code === info.code && h.type?.[0]?.coding?.[0]?.system === SERVICE_TYPE_SYSTEM);
     if (!spec) continue;
     let practitionerId = practitioners?.[spec.practitioner];
     if (!practitionerId) {
-      const schedules = await fhir.searchBundle('Schedule', new URLSearchParams({ actor: `HealthcareService/${info.id}` }));
-      practitionerId = (schedules.entry?.[0]?.resource as { actor?: { reference?: string }[] } | undefined)?.actor?.find((a) => a.reference?.startsWith('Practitioner/'))?.reference?.split('/')[1];
+      const schedule = await repo.searchOne<Schedule>('Schedule', { actor: `HealthcareService/${info.id}` });
+      practitionerId = schedule?.actor.find((a) => a.reference?.startsWith('Practitioner/'))?.reference?.split('/')[1];
     }
     if (!practitionerId) continue;
     for (const [start, end] of spec.windows) {
-      created += (await visits.publishSlots(SYSTEM, { practitionerId, serviceId: info.id, from: vietnamToday(), days: 7, start, end, minutes: spec.minutes })).created;
+      created += (await visits.catalog.openSlots(repo, { practitionerId, serviceId: info.id, from: vietnamToday(), days: 7, start, end, minutes: spec.minutes })).created;
     }
   }
   return created;

@@ -4,10 +4,13 @@
  * the facility's 5-character code, 7 random characters, "-", and the prescription kind
  * ("c" = ordinary; "n" narcotic, "h" psychotropic, "y" traditional medicine are not issued here).
  * This platform is not connected to the national system: the code is unique here, not registered there.
+ * Rules: pure (no store); finding a prescription by its code is prescriptions.ts.
  */
 import { createHash, randomInt } from 'node:crypto';
 import QRCode from 'qrcode';
 import { newPdf } from './pdf.ts';
+
+export { PRESCRIPTION_CODE } from './contract.ts';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -22,8 +25,6 @@ export function prescriptionCode(facility: string): string {
   for (let i = 0; i < 7; i++) random += ALPHABET[randomInt(ALPHABET.length)];
   return `${facility}${random}-c`;
 }
-
-export const PRESCRIPTION_CODE = /^[A-Z0-9]{5}[a-z0-9]{7}-c$/;
 
 export interface PrescriptionDoc {
   code: string;

@@ -1,88 +1,91 @@
 /**
  * The personal health record (hồ sơ sức khỏe điện tử cá nhân): one person's compartment from every
- * facility, as a timeline, vital signs for charts, documents, and two downloads — the FHIR bundle
- * (Patient/$everything, every page) and a readable PDF. Access goes through the FHIR guard, so a
- * citizen reaches only their own record and those of family members they manage.
+ * facility, as a timeline, vital signs for charts, documents, and downloads — the FHIR bundle
+ * (Patient/$everything, every page), a readable PDF, and one document of the record.
+ *
+ * Rules: read through the citizen's own repository (`record.own`): patient reach applies, so a
+ * citizen reaches their own record and those of family members they manage (signed in themselves),
+ * consent and audit apply; each view or download is one unit of work recorded once (`read` of the
+ * health record, `export` as FHIR or PDF, `read` of a document).
  */
 import type {
-  AllergyIntolerance, Bundle, Composition, Condition, DocumentReference, Encounter, Immunization, MedicationRequest, MedicationStatement, Observation, Patient, Resource,
+  AllergyIntolerance, Binary, Bundle, Composition, Condition, DocumentReference, Encounter, Immunization, MedicationRequest, MedicationStatement, Observation, Patient, Resource,
 } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
-import { actorFields } from '../auth/principal.ts';
-import type { AuditLog } from '../audit/audit.ts';
-import type { FhirService } from '../fhir/service.ts';
+import { notFound } from '../fhir/outcome.ts';
+import type { Repository } from '../fhir/repository.ts';
+import type { FhirStore } from '../fhir/store.ts';
 import { BHYT_SYSTEM, CCCD_SYSTEM } from '../terminology/identifiers.ts';
+import type { HealthRecord, TimelineItem } from './contract.ts';
+import { idOf, personName } from './model.ts';
 import { newPdf } from './pdf.ts';
-import { personName } from './service.ts';
 
-export interface TimelineItem {
-  date: string;
-  kind: 'encounter' | 'condition' | 'medication' | 'allergy' | 'immunization' | 'lab' | 'document' | 'vital';
-  title: string;
-  detail?: string;
-  by?: string;
-  ref: string;
-}
-
-export interface HealthRecord {
-  patient: { id: string; name: string; birthDate?: string; gender?: string; cccd?: string; bhytCard?: string; address?: string };
-  timeline: TimelineItem[];
-  conditions: { code?: string; display: string; since?: string; status?: string }[];
-  medications: { name: string; dosage?: string; since?: string; prescription?: string; status?: string }[];
-  allergies: { substance: string; reaction?: string; criticality?: string }[];
-  immunizations: { vaccine: string; date?: string }[];
-  /** Vital signs for the charts: code, time, value(s). */
-  vitals: { code: string; label: string; t: string; values: number[]; unit: string }[];
-  documents: { id: string; title: string; date?: string; kind: 'visit-note' | 'prescription' | 'document'; link?: string }[];
-}
+export type { HealthRecord, TimelineItem } from './contract.ts';
 
 const ICD = 'http://hl7.org/fhir/sid/icd-10';
 const coded = (c?: { text?: string; coding?: { code?: string; display?: string; system?: string }[] }) => c?.text ?? c?.coding?.[0]?.display ?? c?.coding?.[0]?.code ?? '';
 const qty = (q?: { value?: number; unit?: string }) => (q?.value !== undefined ? `${q.value} ${q.unit ?? ''}`.trim() : '');
 
-export class HealthRecordService {
-  constructor(
-    private readonly fhir: FhirService,
-    private readonly audit: AuditLog,
-  ) {}
+/** Patient/$everything, every page, through the repository. */
+async function allPages(tx: Repository, patientId: string): Promise<Resource[]> {
+  const out: Resource[] = [];
+  let query = new URLSearchParams({ _count: '1000' });
+  for (let page = 0; page < 1000; page++) {
+    const b = await tx.everything(patientId, query);
+    for (const e of b.entry ?? []) out.push(e.resource as Resource);
+    const next = b.link?.find((l) => l.relation === 'next')?.url;
+    if (!next) break;
+    query = new URL(next).searchParams;
+  }
+  return out;
+}
 
-  /** Every resource of the record (the guard checks access and audits the export). */
-  async everything(ctx: AccessContext, patientId: string): Promise<Bundle> {
-    const entries = await this.allPages(patientId, ctx);
-    return { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), total: entries.length, entry: entries.map((e) => ({ fullUrl: e.fullUrl, resource: e.resource })) } as Bundle;
+export class HealthRecordService {
+  constructor(private readonly store: FhirStore) {}
+
+  private own(ctx: AccessContext): Repository {
+    return this.store.as(ctx, 'record.own');
   }
 
-  /** Patient/$everything, every page; the first page carries the caller's context (access check, audit). */
-  private async allPages(patientId: string, ctx?: AccessContext): Promise<NonNullable<Bundle['entry']>> {
-    const entries: NonNullable<Bundle['entry']> = [];
-    let query = new URLSearchParams({ _count: '1000' });
-    for (let page = 0; page < 1000; page++) {
-      const b = await this.fhir.everything(patientId, query, page === 0 ? ctx : undefined);
-      entries.push(...(b.entry ?? []));
-      const next = b.link?.find((l) => l.relation === 'next')?.url;
-      if (!next) break;
-      query = new URL(next).searchParams;
-    }
-    return entries;
+  /** Every resource of the record, as one FHIR Bundle (data portability). */
+  async everything(ctx: AccessContext, patientId: string): Promise<Bundle> {
+    return this.own(ctx).transaction(async (tx) => {
+      const all = await allPages(tx, patientId);
+      await tx.record({ action: 'export', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { format: 'fhir', resources: all.length } });
+      return { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), total: all.length, entry: all.map((r) => ({ fullUrl: `${tx.fhirBase}/${r.resourceType}/${r.id}`, resource: r })) } as Bundle;
+    });
   }
 
   async view(ctx: AccessContext, patientId: string): Promise<HealthRecord> {
-    const patient = (await this.fhir.read('Patient', patientId, undefined, ctx)) as Patient;
-    const all = await this.compartment(patientId);
-    if (ctx.actor.via !== 'test') await this.audit.record({ ...actorFields(ctx), action: 'read', outcome: 'success', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { view: 'health-record', resources: all.length } });
-    return buildRecord(patient, all);
+    return this.own(ctx).transaction(async (tx) => {
+      const patient = await tx.read<Patient>('Patient', patientId);
+      const all = await allPages(tx, patientId);
+      await tx.record({ action: 'read', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { view: 'health-record', resources: all.length } });
+      return buildRecord(patient, all);
+    });
   }
 
   async pdf(ctx: AccessContext, patientId: string): Promise<Buffer> {
-    const patient = (await this.fhir.read('Patient', patientId, undefined, ctx)) as Patient;
-    const all = await this.compartment(patientId);
-    if (ctx.actor.via !== 'test') await this.audit.record({ ...actorFields(ctx), action: 'export', outcome: 'success', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { format: 'pdf', resources: all.length } });
-    return recordPdf(buildRecord(patient, all));
+    const record = await this.own(ctx).transaction(async (tx) => {
+      const patient = await tx.read<Patient>('Patient', patientId);
+      const all = await allPages(tx, patientId);
+      await tx.record({ action: 'export', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { format: 'pdf', resources: all.length } });
+      return buildRecord(patient, all);
+    });
+    return recordPdf(record);
   }
 
-  /** The record's resources; the caller has already checked access (and audits the view). */
-  private async compartment(patientId: string): Promise<Resource[]> {
-    return (await this.allPages(patientId)).map((e) => e.resource as Resource);
+  /** One document of the record (its DocumentReference reachable, its content a Binary). */
+  async document(ctx: AccessContext, documentId: string): Promise<{ contentType: string; data: Buffer; title?: string }> {
+    return this.own(ctx).transaction(async (tx) => {
+      const doc = await tx.read<DocumentReference>('DocumentReference', documentId);
+      const att = doc.content[0]?.attachment;
+      const binaryId = idOf({ reference: att?.url }, 'Binary');
+      if (!binaryId) throw notFound('Tài liệu không có nội dung (no content)');
+      const binary = await tx.read<Binary>('Binary', binaryId);
+      await tx.record({ action: 'read', resourceType: 'DocumentReference', resourceId: documentId, detail: { download: true } });
+      return { contentType: binary.contentType, data: Buffer.from(binary.data ?? '', 'base64'), title: att?.title };
+    });
   }
 }
 

@@ -2,9 +2,11 @@
  * Remote examinations and the personal health record through the HTTP API, on both databases:
  * booking with eligibility and the pre-visit questions, the double-booking guard under
  * simultaneous requests, cancel and reschedule, family members (and everyone else refused), the
- * visit's outputs as the citizen sees them, the prescription PDF's text, and the charges export.
+ * visit's outputs as the citizen sees them, the prescription PDF's text, the charges export, and
+ * what the workflow owns (booking, booked slot, answers, charge, prescription) refused through plain
+ * FHIR with the route to use. The platform runs family, consult and visits (no video room needed).
  */
-import type { Bundle, MedicationRequest } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, ChargeItem, MedicationRequest, QuestionnaireResponse, Slot } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../auth/demo.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
@@ -29,10 +31,11 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
   const as = (h: Record<string, string>, method: string, url: string, body?: unknown) => call(p, method, url, body, body === undefined ? h : { ...h, ...json });
 
   beforeAll(async () => {
-    p = await startTestPlatform(kind);
-    demo = await seedDemo(p.fhir, 8);
+    // The visits API needs no video room: the platform runs without the video domain.
+    p = await startTestPlatform(kind, {}, undefined, { domains: ['family', 'consult', 'visits'] });
+    demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
-    visitDemo = await seedVisitDemo(p.fhir, p.visits, demo);
+    visitDemo = await seedVisitDemo(p.store, p.visits, demo);
     await p.accounts.create({ username: 'hangxom', displayName: 'Người dân khác', kind: 'citizen', password: DEMO_PASSWORD, patientId: demo.ids.patients[4], roles: [] });
     citizen = await signIn(p, 'nguoidan');
     neighbour = await signIn(p, 'hangxom');
@@ -42,7 +45,7 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
   afterAll(async () => p?.close());
 
   let slotCursor = 0;
-  async function freeSlot(): Promise<{ id: string; start: string }> {
+  async function freeSlot(): Promise<{ id: string; start: string; end: string }> {
     const r = await as(citizen, 'GET', `/api/visits/services/${serviceId}/slots?days=8`);
     expect(r.status).toBe(200);
     return r.body[slotCursor++ % r.body.length];
@@ -113,8 +116,8 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
       expect(statuses, results.map((r) => r.text).join('\n')).toEqual([201, 409, 409]);
       const rows = await p.db.query('SELECT appointment_id FROM slot_booking WHERE slot_id = $1', [slot.id]);
       expect(rows.rows).toHaveLength(1);
-      const appointments = await p.fhir.searchBundle('Appointment', new URLSearchParams({ slot: `Slot/${slot.id}` }));
-      expect(appointments.entry).toHaveLength(1);
+      const appointments = await p.fixtures.search('Appointment', { slot: `Slot/${slot.id}` });
+      expect(appointments).toHaveLength(1);
     }
   });
 
@@ -313,9 +316,73 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     expect(theirs.body.rows).toEqual([]);
   });
 
+  it('keeps what the visit workflow owns out of plain FHIR: 422 naming the route, nothing changed, and the visit routes still work', async () => {
+    const slot = await freeSlot();
+    const other = await freeSlot();
+    const booked = await book(citizen, demo.ids.patients[0], slot.id);
+    expect(booked.status, booked.text).toBe(201);
+    const id = booked.body.id as string;
+    const appointment = await p.fixtures.read<Appointment>('Appointment', id);
+    const bookedSlot = await p.fixtures.read<Slot>('Slot', slot.id);
+    const freeOne = await p.fixtures.read<Slot>('Slot', other.id);
+    const answers = await p.fixtures.read<QuestionnaireResponse>('QuestionnaireResponse', appointment.supportingInformation![0].reference!.split('/')[1]);
+    const coordinator = { authorization: `Bearer ${await p.tokenFor('coordinator', { org: demo.ids.organizations.batxat })}` };
+    const refused = (r: { status: number; text: string; body: any }, route: string) => {
+      expect(r.status, r.text).toBe(422);
+      expect(r.body.resourceType).toBe('OperationOutcome');
+      expect(r.body.issue[0].diagnostics).toContain(route);
+    };
+    const bare = <T extends { meta?: unknown }>(r: T) => ({ ...r, meta: undefined });
+    // An integration system moves the visit to another time; the visit's clinician cancels it; either deletes it.
+    refused(await call(p, 'PUT', `/fhir/R4/Appointment/${id}`, { ...bare(appointment), start: other.start, end: other.end, slot: [{ reference: `Slot/${other.id}` }] }), 'POST /api/visits/{id}/reschedule');
+    refused(await call(p, 'PUT', `/fhir/R4/Appointment/${id}`, { ...bare(appointment), status: 'cancelled' }, doctor), 'POST /api/visits/{id}/cancel');
+    refused(await call(p, 'DELETE', `/fhir/R4/Appointment/${id}`), 'POST /api/visits/{id}/cancel');
+    // The booked slot set free (integration, the facility's coordinator); a free one taken without a booking.
+    refused(await call(p, 'PUT', `/fhir/R4/Slot/${slot.id}`, { ...bare(bookedSlot), status: 'free' }), 'POST /api/visits/{id}/cancel');
+    refused(await call(p, 'PUT', `/fhir/R4/Slot/${slot.id}`, { ...bare(bookedSlot), status: 'free' }, coordinator), 'POST /api/visits/{id}/cancel');
+    refused(await call(p, 'PUT', `/fhir/R4/Slot/${other.id}`, { ...bare(freeOne), status: 'busy' }, coordinator), 'POST /api/visits/{id}/reschedule');
+    // A booking made up through plain FHIR, and the pre-visit answers rewritten.
+    refused(await call(p, 'POST', '/fhir/R4/Appointment', { ...bare(appointment), id: undefined, slot: [{ reference: `Slot/${other.id}` }] }), 'POST /api/visits');
+    refused(await call(p, 'PUT', `/fhir/R4/QuestionnaireResponse/${answers.id}`, { ...bare(answers), item: [] }), 'POST /api/visits');
+    // Nothing changed.
+    expect((await p.fixtures.read<Appointment>('Appointment', id)).meta?.versionId).toBe(appointment.meta?.versionId);
+    expect(await p.fixtures.read<Slot>('Slot', slot.id)).toMatchObject({ status: 'busy', meta: { versionId: bookedSlot.meta?.versionId } });
+    expect(await p.fixtures.read<Slot>('Slot', other.id)).toMatchObject({ status: 'free', meta: { versionId: freeOne.meta?.versionId } });
+    expect((await p.fixtures.read<QuestionnaireResponse>('QuestionnaireResponse', answers.id!)).item).toEqual(answers.item);
+    expect((await p.db.query('SELECT slot_id FROM slot_booking WHERE appointment_id = $1', [id])).rows).toEqual([{ slot_id: slot.id }]);
+    expect(await p.fixtures.search('Appointment', { slot: `Slot/${other.id}` })).toEqual([]);
+
+    // The visit's routes still do it.
+    const moved = await as(citizen, 'POST', `/api/visits/${id}/reschedule`, { slotId: other.id });
+    expect(moved.status, moved.text).toBe(200);
+    expect((await p.fixtures.read<Slot>('Slot', slot.id)).status).toBe('free');
+    const cancelled = await as(citizen, 'POST', `/api/visits/${id}/cancel`, { reason: 'Bận việc' });
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect((await p.fixtures.read<Slot>('Slot', other.id)).status).toBe('free');
+
+    // A finished visit's charge and e-prescription, and the visit itself, stay as written.
+    const seen = await book(citizen, demo.ids.patients[0], (await freeSlot()).id);
+    const done = await as(doctor, 'POST', `/api/visits/${seen.body.id}/complete`, {
+      findings: 'Ổn định', assessment: 'Tăng huyết áp', diagnosis: { code: 'I10' }, instructions: 'Đo huyết áp hằng ngày',
+      prescription: { items: [{ name: 'Amlodipin 5 mg', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên mỗi sáng' }] },
+    });
+    expect(done.status, done.text).toBe(200);
+    const [charge] = await p.fixtures.search<ChargeItem>('ChargeItem', { context: `Encounter/${done.body.encounterId}` });
+    const [item] = await p.fixtures.search<MedicationRequest>('MedicationRequest', { encounter: `Encounter/${done.body.encounterId}` });
+    refused(await call(p, 'PUT', `/fhir/R4/ChargeItem/${charge.id}`, { ...bare(charge), priceOverride: { value: 0, currency: 'VND' } }), 'POST /api/visits/{id}/complete');
+    refused(await call(p, 'PUT', `/fhir/R4/MedicationRequest/${item.id}`, { ...bare(item), dispenseRequest: { quantity: { value: 300, unit: 'viên' } } }, doctor), 'POST /api/visits/{id}/complete');
+    refused(await call(p, 'DELETE', `/fhir/R4/MedicationRequest/${item.id}`), 'POST /api/visits/{id}/complete');
+    refused(await call(p, 'POST', '/fhir/R4/MedicationRequest', { ...bare(item), id: undefined }), 'POST /api/visits/{id}/complete');
+    const finished = await p.fixtures.read<Appointment>('Appointment', seen.body.id);
+    refused(await call(p, 'PUT', `/fhir/R4/Appointment/${finished.id}`, { ...bare(finished), status: 'booked' }, doctor), 'POST /api/visits/{id}/complete');
+    expect((await p.fixtures.read<ChargeItem>('ChargeItem', charge.id!)).priceOverride?.value).toBe(39000);
+    expect((await p.fixtures.read<MedicationRequest>('MedicationRequest', item.id!)).meta?.versionId).toBe(item.meta?.versionId);
+    expect((await p.fixtures.read<Appointment>('Appointment', finished.id!)).status).toBe('fulfilled');
+  });
+
   it('staff record a family manager by CCCD after seeing the proof; the manager gains the record and can give it up', async () => {
-    const grandma = (await p.fhir.repo.create({ resourceType: 'Patient', name: [{ text: 'Lò Thị Xuân' }], gender: 'female', birthDate: '1948-02-02', managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` } } as never)) as { id: string };
-    const cccd = ((await p.fhir.repo.read('Patient', demo.ids.patients[4])) as { identifier: { system: string; value: string }[] }).identifier.find((i) => i.system.endsWith('/cccd'))!.value;
+    const grandma = (await p.fixtures.create({ resourceType: 'Patient', name: [{ text: 'Lò Thị Xuân' }], gender: 'female', birthDate: '1948-02-02', managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` } } as never)) as { id: string };
+    const cccd = ((await p.fixtures.read('Patient', demo.ids.patients[4])) as { identifier: { system: string; value: string }[] }).identifier.find((i) => i.system.endsWith('/cccd'))!.value;
     expect((await as(neighbour, 'GET', `/api/me/record?patientId=${grandma.id}`)).status).toBe(403);
     // Bad input is named; a citizen cannot make such a link themselves; an unknown CCCD is 404.
     expect((await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: '' })).status).toBe(400);
@@ -327,7 +394,7 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     const family = (await as(neighbour, 'GET', '/api/me/family')).body as { name: string; relation?: string; linkId?: string }[];
     expect(family.find((m) => m.name === 'Lò Thị Xuân')?.relation).toBe('Cha/mẹ');
     expect((await as(neighbour, 'GET', `/api/me/record?patientId=${grandma.id}`)).status).toBe(200);
-    const rp = await p.fhir.repo.read('RelatedPerson', link.body.relatedPersonId);
+    const rp = await p.fixtures.read('RelatedPerson', link.body.relatedPersonId);
     expect(JSON.stringify(rp)).toContain('Sổ hộ khẩu số 12');
     // The manager gives the role up: the record is closed to them again.
     expect((await as(neighbour, 'POST', `/api/me/family/${link.body.id}/revoke`, {})).status).toBe(200);

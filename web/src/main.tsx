@@ -13,7 +13,7 @@ import { AccessLog, ConsentPage } from './pages/MyPages.tsx';
 import { ConsultList } from './pages/ConsultList.tsx';
 import { ConsultForm } from './pages/ConsultForm.tsx';
 import { ConsultCase } from './pages/ConsultCase.tsx';
-import { SessionForm, SessionPage } from './pages/Sessions.tsx';
+import { MeetingForm, MeetingPage } from './pages/Meetings.tsx';
 import { flushOutbox } from './outbox.ts';
 import { AlertsInbox, Devices, Programmes } from './pages/Monitoring.tsx';
 import { RoomPage } from './pages/Room.tsx';
@@ -67,9 +67,9 @@ function Page() {
   if (p === '/consults/new') return <ConsultForm />;
   const consult = /^\/consults\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (consult) return <ConsultCase id={consult[1]} />;
-  if (p === '/sessions/new') return <SessionForm />;
-  const session = /^\/sessions\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
-  if (session) return <SessionPage id={session[1]} />;
+  // Meetings (phiên hội chẩn); /sessions/… is what links in older notifications say.
+  const meeting = /^\/(?:meetings|sessions)\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
+  if (meeting) return meeting[1] === 'new' ? <MeetingForm /> : <MeetingPage id={meeting[1]} />;
   const chart = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (chart) return <PatientChart id={chart[1]} />;
   if (p === '/' || p === '/patients') {

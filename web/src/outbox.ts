@@ -5,19 +5,17 @@
  */
 import { get, set } from 'idb-keyval';
 import { signal } from '@preact/signals';
+import type { AttachmentInput, CreateRequestResult, RequestInput } from '../../src/consult/contract.ts';
 import { apiSend } from './api.ts';
 
-export interface PendingAttachment {
-  clientId: string;
-  contentType: string;
-  title: string;
-  data: string; // base64
-}
+/** An attachment as the server takes it, less the patient (the request's). */
+export type PendingAttachment = Omit<AttachmentInput, 'patientId' | 'contentType'> & { contentType: string };
 
 export interface PendingRequest {
   clientId: string;
   patientId: string;
-  body: Record<string, unknown>;
+  /** The request as sent, less the attachments' server ids (known once they are uploaded). */
+  body: Omit<RequestInput, 'attachmentIds'>;
   attachments: PendingAttachment[];
   savedAt: string;
 }
@@ -49,7 +47,7 @@ export function flushOutbox(): Promise<number> {
           const doc = await apiSend<{ id: string }>('POST', '/api/attachments', { ...a, patientId: r.patientId });
           ids.push(doc.id);
         }
-        await apiSend('POST', '/api/consults', { ...r.body, attachmentIds: ids });
+        await apiSend<CreateRequestResult>('POST', '/api/consults', { ...r.body, attachmentIds: ids } satisfies RequestInput);
         await set(KEY, (await all()).filter((x) => x.clientId !== r.clientId));
         sent++;
       } catch (e) {

@@ -1,15 +1,13 @@
-/** The people a citizen acts for: themselves and the family members they manage, and a switch between them. */
+/**
+ * The people a citizen acts for: themselves and the family members they manage, and a switch between them.
+ * Rules: the members' type is the server's (src/family/contract.ts, imported as a type only).
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet } from '../api.ts';
 import { t } from '../i18n.ts';
+import type { FamilyMember } from '../../../src/family/contract.ts';
 
-export interface Member {
-  patientId: string;
-  name: string;
-  birthDate?: string;
-  relation?: string;
-  self: boolean;
-}
+export type Member = FamilyMember;
 
 export function useFamily(): Member[] | undefined {
   const [family, setFamily] = useState<Member[]>();

@@ -1,6 +1,8 @@
 /**
  * The citizen app: my health record (and my family's), booking a remote visit, my visits with the
  * waiting room, the visit's result and prescription. Mobile first: one column, large targets.
+ * Rules: request bodies and answers are the server's contract types (src/visits/contract.ts,
+ * imported as types only: no validation code in the bundle).
  */
 import type { Questionnaire } from '@medplum/fhirtypes';
 import { useEffect, useState } from 'preact/hooks';
@@ -10,45 +12,9 @@ import { navigate, path } from '../router.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { VitalsChart, type Series } from '../components/VitalsChart.tsx';
 import { MemberSwitch, useFamily } from '../components/Family.tsx';
-
-interface HealthRecord {
-  patient: { id: string; name: string; birthDate?: string; gender?: string; cccd?: string; bhytCard?: string; address?: string };
-  timeline: { date: string; kind: string; title: string; detail?: string; by?: string; ref: string }[];
-  conditions: { code?: string; display: string; since?: string; status?: string }[];
-  medications: { name: string; dosage?: string; since?: string; status?: string }[];
-  allergies: { substance: string; reaction?: string; criticality?: string }[];
-  immunizations: { vaccine: string; date?: string }[];
-  vitals: { code: string; label: string; t: string; values: number[]; unit: string }[];
-  documents: { id: string; title: string; date?: string; kind: string; link?: string }[];
-}
-
-export interface VisitSummary {
-  id: string;
-  status: string;
-  start: string;
-  end: string;
-  bookingCode?: string;
-  service?: string;
-  reason?: string;
-  icd10?: string;
-  icd10Display?: string;
-  eligibility?: string;
-  patient: { id: string; name: string };
-  practitioner: { id: string; name: string };
-  cancelReason?: string;
-  for?: { patientId: string; name: string; self: boolean };
-}
-
-export interface VisitView extends VisitSummary {
-  answers: { linkId: string; text: string; answer: string | boolean }[];
-  homeBp?: string;
-  patient: { id: string; name: string; birthDate?: string; gender?: string; bhytCard?: string };
-  note?: { id: string; date: string; sections: { title: string; text: string }[] };
-  diagnosis?: { code: string; display: string }[];
-  reported?: { code: string; text: string; value: string }[];
-  prescription?: { code: string; items: { name: string; drugCode?: string; dosage: string; quantity: number; unit: string; days?: number }[] };
-  charge?: { serviceName: string; price: number; payer: 'bhyt' | 'self' };
-}
+import type {
+  Answers, Booked, BookingRequest, CancelRequest, FreeSlot, HealthRecord, MyVisit, PrescriptionCheck, RescheduleRequest, RoomOpened, ServiceInfo, VisitView,
+} from '../../../src/visits/contract.ts';
 
 const query = () => new URLSearchParams(path.value.split('?')[1] ?? '');
 
@@ -154,20 +120,6 @@ function dedupe(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-interface ServiceInfo {
-  id: string;
-  name: string;
-  organizationName?: string;
-  price: number;
-  bhytCovered: boolean;
-}
-interface FreeSlot {
-  id: string;
-  start: string;
-  end: string;
-  practitioner: { id: string; name: string };
-}
-
 const dayKey = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date(iso));
 const dayLabel = (iso: string) => new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', weekday: 'short', day: '2-digit', month: '2-digit' }).format(new Date(iso));
 const timeLabel = (iso: string) => new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
@@ -205,8 +157,6 @@ export function SlotPicker({ serviceId, value, onChange }: { serviceId: string; 
     </div>
   );
 }
-
-type Answers = Record<string, string | boolean>;
 
 /** Questions are written "Vietnamese (English)": show the part in the reader's language. */
 function localText(text: string): string {
@@ -254,13 +204,6 @@ function QuestionnaireForm({ q, answers, onChange }: { q: Questionnaire; answers
   );
 }
 
-interface Booked {
-  id: string;
-  bookingCode: string;
-  start: string;
-  eligibility: { confirmed: boolean; reason: string };
-}
-
 export function BookVisit({ ownId }: { ownId: string }) {
   const d = t();
   const family = useFamily();
@@ -304,7 +247,8 @@ export function BookVisit({ ownId }: { ownId: string }) {
     setBusy(true);
     setError(undefined);
     try {
-      setDone(await apiSend<Booked>('POST', '/api/visits', { patientId, slotId: slot.id, icd10: icd, reason: reason.trim() || icd.display, answers }));
+      const body: BookingRequest = { patientId, slotId: slot.id, icd10: icd, reason: reason.trim() || icd.display, answers };
+      setDone(await apiSend<Booked>('POST', '/api/visits', body));
     } catch (err) {
       setError({ title: (err as Error).message, refused: err instanceof ApiError && err.status === 422 });
     } finally {
@@ -363,15 +307,15 @@ export function BookVisit({ ownId }: { ownId: string }) {
 
 export function MyVisits() {
   const d = t();
-  const [visits, setVisits] = useState<VisitSummary[]>();
+  const [visits, setVisits] = useState<MyVisit[]>();
   const [error, setError] = useState<string>();
-  useEffect(() => void apiGet<VisitSummary[]>('/api/me/visits').then(setVisits, (e) => setError((e as Error).message)), []);
+  useEffect(() => void apiGet<MyVisit[]>('/api/me/visits').then(setVisits, (e) => setError((e as Error).message)), []);
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!visits) return <p class="notice">{d.loading}</p>;
   const now = new Date().toISOString();
   const upcoming = visits.filter((v) => v.status === 'booked' && v.end >= now).sort((a, b) => a.start.localeCompare(b.start));
   const rest = visits.filter((v) => !upcoming.includes(v));
-  const item = (v: VisitSummary) => (
+  const item = (v: MyVisit) => (
     <li key={v.id}>
       <a class="visit-card" href={`/me/visits/${v.id}`}>
         <span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span>
@@ -461,7 +405,7 @@ export function CitizenVisit({ id }: { id: string }) {
       {v.status === 'booked' && (
         <div class="actions">
           <button type="button" class="primary big" onClick={() => act(async () => {
-            const r = await apiSend<{ url: string }>('POST', `/api/visits/${id}/room`);
+            const r = await apiSend<RoomOpened>('POST', `/api/visits/${id}/room`);
             navigate(r.url);
           })}>{d.cz.enterRoom}</button>
           <button type="button" onClick={() => setMode(mode === 'move' ? 'idle' : 'move')}>{d.cz.reschedule}</button>
@@ -469,12 +413,12 @@ export function CitizenVisit({ id }: { id: string }) {
         </div>
       )}
       {mode === 'cancel' && (
-        <form class="card" onSubmit={(e) => { e.preventDefault(); void act(() => apiSend('POST', `/api/visits/${id}/cancel`, { reason: cancelReason })); }}>
+        <form class="card" onSubmit={(e) => { e.preventDefault(); void act(() => apiSend('POST', `/api/visits/${id}/cancel`, { reason: cancelReason } satisfies CancelRequest)); }}>
           <label>{d.cz.cancelReason}<input required maxLength={500} value={cancelReason} onInput={(e) => setCancelReason((e.target as HTMLInputElement).value)} /></label>
           <button type="submit" class="danger">{d.cz.confirmCancel}</button>
         </form>
       )}
-      {mode === 'move' && <Reschedule visit={v} onPick={(slotId) => act(() => apiSend('POST', `/api/visits/${id}/reschedule`, { slotId }))} />}
+      {mode === 'move' && <Reschedule visit={v} onPick={(slotId) => act(() => apiSend('POST', `/api/visits/${id}/reschedule`, { slotId } satisfies RescheduleRequest))} />}
       <VisitResult v={v} />
     </section>
   );
@@ -498,9 +442,9 @@ function Reschedule({ visit, onPick }: { visit: VisitView; onPick: (slotId: stri
 /** What a pharmacy sees after scanning a prescription's QR code: authentic or not, never whose. */
 export function RxCheck({ code }: { code: string }) {
   const d = t();
-  const [r, setR] = useState<{ valid: boolean; issuedAt: string; items: number }>();
+  const [r, setR] = useState<PrescriptionCheck>();
   const [error, setError] = useState<string>();
-  useEffect(() => void apiGet<{ valid: boolean; issuedAt: string; items: number }>(`/api/prescriptions/${encodeURIComponent(code)}/verify`).then(setR, (e) => setError((e as Error).message)), [code]);
+  useEffect(() => void apiGet<PrescriptionCheck>(`/api/prescriptions/${encodeURIComponent(code)}/verify`).then(setR, (e) => setError((e as Error).message)), [code]);
   return (
     <section class="citizen">
       <h1>{d.cz.rxCheck} <small><code>{code}</code></small></h1>

@@ -1,33 +1,16 @@
-/** One case: summary, attachments, timeline, and the actions this person may take now. */
-import type { Bundle, Composition, DocumentReference, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
+/**
+ * One case: summary, attachments, meetings, timeline, and the actions this person may take now.
+ * Request and response types come from the server's contract (type-only import).
+ */
+import type { Bundle, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
 import { useEffect, useState } from 'preact/hooks';
+import type { AcknowledgeInput, CaseView, ConclusionInput, FollowUpInput, TriageInput, VerifyResult } from '../../../src/consult/contract.ts';
 import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { displayName, genderLabel } from '../fhir-format.ts';
 import { formatDate, formatDateTime, lang, t } from '../i18n.ts';
 import { me } from '../session.ts';
 
-interface CaseView {
-  caseId: string;
-  state: string;
-  stateLabel: { vi: string; en: string };
-  version: string;
-  urgency: string;
-  request: { reasonCode?: { text?: string; coding?: { code: string; display?: string }[] }[]; code?: { text?: string } };
-  patient: { id: string; name: { text?: string; family?: string; given?: string[] }[]; gender?: string; birthDate?: string };
-  requestingOrganization?: { id: string; name?: string };
-  receivingOrganization?: { id: string; name?: string };
-  specialists: Practitioner[];
-  summary?: Composition;
-  attachments: DocumentReference[];
-  sessions: { id: string; description?: string; start?: string }[];
-  conclusion?: Composition;
-  advisedBy: { practitioner: string; at: string }[];
-  decision?: { decision: string; reason?: string; plan?: string };
-  outcome?: string;
-  followUpDue?: string;
-  timeline: { at: string; state: string; stateLabel: { vi: string; en: string }; action?: string; by?: string; note?: string }[];
-}
 
 const sectionText = (html?: string) => (html ?? '').replace(/<\/p><p>/g, '\n').replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
@@ -109,10 +92,10 @@ export function ConsultCase({ id }: { id: string }) {
 
       {receiver && c.state === 'submitted' && m.role !== 'commune_clinician' && <Triage c={c} act={act} />}
 
-      {c.sessions.length > 0 && (
+      {c.meetings.length > 0 && (
         <section class="card">
-          <h2>{d.sessionsTitle}</h2>
-          <ul>{c.sessions.map((s) => <li key={s.id}><a href={`/sessions/${s.id}`}>{s.description}</a> · {formatDateTime(s.start)}</li>)}</ul>
+          <h2>{d.meetingsTitle}</h2>
+          <ul>{c.meetings.map((s) => <li key={s.id}><a href={`/meetings/${s.id}`}>{s.description}</a> · {formatDateTime(s.start)}</li>)}</ul>
         </section>
       )}
 
@@ -184,13 +167,13 @@ function Triage({ c, act }: { c: CaseView; act: Act }) {
           class="primary"
           onClick={(e) => {
             const ids = [...(e.currentTarget.form!.querySelectorAll('input[name=specialist]:checked') as NodeListOf<HTMLInputElement>)].map((i) => i.value);
-            void act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'accept', specialistIds: ids, version: c.version }), d.accept);
+            void act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'accept', specialistIds: ids, version: c.version } satisfies TriageInput), d.accept);
           }}
         >
           {d.accept}
         </button>
-        <button type="button" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'request-info', reason, version: c.version }))}>{d.requestInfo}</button>
-        <button type="button" class="danger" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'decline', reason, version: c.version }))}>{d.decline}</button>
+        <button type="button" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'request-info', reason, version: c.version } satisfies TriageInput))}>{d.requestInfo}</button>
+        <button type="button" class="danger" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'decline', reason, version: c.version } satisfies TriageInput))}>{d.decline}</button>
       </div>
     </form>
   );
@@ -202,7 +185,7 @@ function Conclusion({ c, act, canEdit, canSign, name }: { c: CaseView; act: Act;
   const text = (title: string) => sectionText(doc?.section?.find((s) => s.title === title)?.text?.div);
   const dx = doc?.extension?.find((e) => e.url.endsWith('consult-diagnosis'))?.valueCoding;
   const [icd, setIcd] = useState<Icd | undefined>(dx ? { code: dx.code!, display: dx.display ?? '' } : undefined);
-  const [verify, setVerify] = useState<{ valid: boolean }>();
+  const [verify, setVerify] = useState<VerifyResult>();
   return (
     <section class="card">
       <h2>{d.conclusionTitle}</h2>
@@ -212,13 +195,14 @@ function Conclusion({ c, act, canEdit, canSign, name }: { c: CaseView; act: Act;
             e.preventDefault();
             const f = new FormData(e.target as HTMLFormElement);
             if (!icd) return;
-            void act(() => apiSend('PUT', `/api/consults/${c.caseId}/conclusion`, {
+            const body: ConclusionInput = {
               assessment: String(f.get('assessment')),
               diagnosis: { code: icd.code, display: icd.display },
               recommendations: String(f.get('recommendations')),
               transfer: f.get('transfer') === 'on',
-              actionUrgency: String(f.get('actionUrgency')),
-            }), d.saveConclusion);
+              actionUrgency: String(f.get('actionUrgency')) as ConclusionInput['actionUrgency'],
+            };
+            void act(() => apiSend('PUT', `/api/consults/${c.caseId}/conclusion`, body), d.saveConclusion);
           }}
         >
           <label>{d.assessment}<textarea name="assessment" required rows={3} defaultValue={text('Nhận định')} /></label>
@@ -247,7 +231,7 @@ function Conclusion({ c, act, canEdit, canSign, name }: { c: CaseView; act: Act;
           <div class="row">
             {canSign && <button type="button" class="primary" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/conclusion/sign`), d.sign)}>{d.sign}</button>}
             {(doc.attester ?? []).length > 0 && (
-              <button type="button" onClick={() => apiGet<{ valid: boolean }>(`/api/consults/${c.caseId}/conclusion/verify`).then(setVerify)}>{d.verifySignatures}</button>
+              <button type="button" onClick={() => apiGet<VerifyResult>(`/api/consults/${c.caseId}/conclusion/verify`).then(setVerify)}>{d.verifySignatures}</button>
             )}
           </div>
           {verify && <p class={verify.valid ? 'ok' : 'error'}>{verify.valid ? d.signaturesValid : d.signaturesInvalid}</p>}
@@ -259,14 +243,15 @@ function Conclusion({ c, act, canEdit, canSign, name }: { c: CaseView; act: Act;
 
 function Acknowledge({ c, act }: { c: CaseView; act: Act }) {
   const d = t();
-  const [decision, setDecision] = useState<'accept' | 'different'>('accept');
+  const [decision, setDecision] = useState<AcknowledgeInput['decision']>('accept');
   return (
     <form
       class="card"
       onSubmit={(e) => {
         e.preventDefault();
         const f = new FormData(e.target as HTMLFormElement);
-        void act(() => apiSend('POST', `/api/consults/${c.caseId}/acknowledge`, { decision, reason: String(f.get('reason') || '') || undefined, plan: String(f.get('plan') || '') || undefined, followUpDays: Number(f.get('days')) }), d.confirm);
+        const body: AcknowledgeInput = { decision, reason: String(f.get('reason') || '') || undefined, plan: String(f.get('plan') || '') || undefined, followUpDays: Number(f.get('days')) };
+        void act(() => apiSend('POST', `/api/consults/${c.caseId}/acknowledge`, body), d.confirm);
       }}
     >
       <h2>{d.acknowledgeTitle}</h2>
@@ -288,7 +273,8 @@ function FollowUp({ c, act }: { c: CaseView; act: Act }) {
       onSubmit={(e) => {
         e.preventDefault();
         const f = new FormData(e.target as HTMLFormElement);
-        void act(() => apiSend('POST', `/api/consults/${c.caseId}/follow-up`, { outcome: String(f.get('outcome')), note: String(f.get('note') || '') || undefined }), d.record);
+        const body: FollowUpInput = { outcome: String(f.get('outcome')) as FollowUpInput['outcome'], note: String(f.get('note') || '') || undefined };
+        void act(() => apiSend('POST', `/api/consults/${c.caseId}/follow-up`, body), d.record);
       }}
     >
       <h2>{d.followUpTitle}</h2>

@@ -2,6 +2,7 @@
 import type { Bundle, Organization, Patient } from '@medplum/fhirtypes';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { del, get, set } from 'idb-keyval';
+import type { RequestInput } from '../../../src/consult/contract.ts';
 import { entries, fhirGet } from '../api.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { displayName } from '../fhir-format.ts';
@@ -71,12 +72,12 @@ export function ConsultForm() {
     const f = new FormData(e.target as HTMLFormElement);
     const clientId = crypto.randomUUID();
     const [code, display] = String(f.get('specialty')).split('|');
-    const body = {
+    const body: Omit<RequestInput, 'attachmentIds'> = {
       clientId,
       patientId,
       receivingOrganizationId: String(f.get('receiving')),
       specialty: { code, display },
-      urgency: String(f.get('urgency')),
+      urgency: String(f.get('urgency')) as RequestInput['urgency'],
       reason: String(f.get('reason')),
       icd10: { code: icd.code, display: icd.display },
       summary: { history: String(f.get('history')), findings: String(f.get('findings')), vitals: String(f.get('vitals') || '') || undefined, treatment: String(f.get('treatment')), question: String(f.get('question')) },

@@ -1,24 +1,13 @@
 /** Case lists: what my facility asked, what waits for us (triage queue), what is assigned to me, overdue follow-ups. */
 import { useEffect, useState } from 'preact/hooks';
+import type { CaseRow, FollowUpRow, QueueRow } from '../../../src/consult/contract.ts';
 import { apiGet } from '../api.ts';
 import { formatDateTime, lang, t } from '../i18n.ts';
 import { pendingCount, refreshPending } from '../outbox.ts';
 import { me } from '../session.ts';
 
-interface Row {
-  caseId: string;
-  state?: string;
-  stateLabel?: { vi: string; en: string };
-  urgency?: string;
-  authoredOn?: string;
-  waitingMinutes?: number;
-  overdue?: boolean;
-  due?: string;
-  overdueDays?: number;
-  patient?: string;
-  specialty?: string;
-  reason?: string;
-}
+/** A row of any of the lists (case list, triage queue, overdue follow-ups). */
+type Row = Partial<CaseRow & QueueRow & FollowUpRow>;
 
 type Tab = 'requested' | 'queue' | 'assigned' | 'received' | 'follow-ups';
 
@@ -49,7 +38,7 @@ export function ConsultList() {
     <section>
       <h1>{d.consultsTitle}</h1>
       <div class="toolbar">
-        {role === 'coordinator' && <a class="button" href="/sessions/new">{d.newSession}</a>}
+        {role === 'coordinator' && <a class="button" href="/meetings/new">{d.newMeeting}</a>}
       </div>
       {pendingCount.value > 0 && <p class="notice">{d.pendingOffline(pendingCount.value)}</p>}
       <div class="tabs" role="tablist">

@@ -3,27 +3,16 @@ import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../api.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
 import { path } from '../router.ts';
-
-interface Alert {
-  id: number;
-  patientId: string;
-  patient: string;
-  metric: string;
-  severity: string;
-  openedAt: string;
-  lastValue: Record<string, number>;
-  acknowledgedAt?: string;
-  escalatedAt?: string;
-}
+import type { AlertItem, DeviceListItem, DeviceType, ProgrammeKind, ProgrammeResponse, RegisterDeviceBody, RegisterDeviceResponse, RotateResponse } from '../../../src/devices/contract.ts';
 
 const valueText = (metric: string, v: Record<string, number>) =>
   metric === 'bp' ? `${v.systolic}/${v.diastolic} mmHg` : metric === 'glucose' ? `${v.mmol} mmol/L` : metric === 'spo2' ? `${v.value}%` : metric === 'temp' ? `${v.value}°C` : `${v.value}`;
 
 export function AlertsInbox() {
   const d = t();
-  const [alerts, setAlerts] = useState<Alert[]>();
+  const [alerts, setAlerts] = useState<AlertItem[]>();
   const [error, setError] = useState<string>();
-  const load = () => apiGet<Alert[]>('/api/alerts').then(setAlerts, (e) => setError((e as Error).message));
+  const load = () => apiGet<AlertItem[]>('/api/alerts').then(setAlerts, (e) => setError((e as Error).message));
   useEffect(() => {
     void load();
     const es = new EventSource('/api/events');
@@ -56,28 +45,18 @@ export function AlertsInbox() {
   );
 }
 
-interface DeviceRow {
-  id: string;
-  deviceName?: { name: string }[];
-  type?: { text?: string };
-  identifier?: { value?: string }[];
-  patient?: { reference?: string };
-  owner?: { reference?: string };
-  revoked: boolean;
-}
-
 export function Devices() {
   const d = t();
   const patient = new URLSearchParams(path.value.split('?')[1] ?? '').get('patient') ?? '';
-  const [list, setList] = useState<DeviceRow[]>([]);
-  const [types, setTypes] = useState<Record<string, string>>({});
+  const [list, setList] = useState<DeviceListItem[]>([]);
+  const [types, setTypes] = useState<Partial<Record<DeviceType, string>>>({});
   const [secret, setSecret] = useState<string>();
   const [error, setError] = useState<string>();
   const [shared, setShared] = useState(!patient);
-  const load = () => apiGet<DeviceRow[]>('/api/devices').then(setList, (e) => setError((e as Error).message));
+  const load = () => apiGet<DeviceListItem[]>('/api/devices').then(setList, (e) => setError((e as Error).message));
   useEffect(() => {
     void load();
-    void apiGet<Record<string, string>>('/api/devices/types').then(setTypes);
+    void apiGet<Record<DeviceType, string>>('/api/devices/types').then(setTypes);
   }, []);
   return (
     <section>
@@ -89,7 +68,13 @@ export function Devices() {
           const f = new FormData(e.target as HTMLFormElement);
           setError(undefined);
           try {
-            const r = await apiSend<{ token: string }>('POST', '/api/devices', { type: f.get('type'), name: f.get('name'), serial: f.get('serial'), ...(shared ? { organizationId: (await apiGet<{ organizationId: string }>('/api/auth/me')).organizationId } : { patientId: f.get('patient') }) });
+            const body: RegisterDeviceBody = {
+              type: String(f.get('type')) as DeviceType,
+              name: String(f.get('name') ?? ''),
+              serial: String(f.get('serial') ?? ''),
+              ...(shared ? { organizationId: (await apiGet<{ organizationId: string }>('/api/auth/me')).organizationId } : { patientId: String(f.get('patient') ?? '') }),
+            };
+            const r = await apiSend<RegisterDeviceResponse>('POST', '/api/devices', body);
             setSecret(r.token);
             await load();
           } catch (err) {
@@ -114,7 +99,7 @@ export function Devices() {
             <span class="meta">{x.patient?.reference ?? d.bindStation} · <code>{x.id}</code> {x.revoked && <strong class="error">· {d.revoked}</strong>}</span>
             {!x.revoked && (
               <span class="row">
-                <button type="button" onClick={() => apiSend<{ token: string }>('POST', `/api/devices/${x.id}/rotate`).then((r) => setSecret(r.token))}>{d.rotate}</button>
+                <button type="button" onClick={() => apiSend<RotateResponse>('POST', `/api/devices/${x.id}/rotate`).then((r) => setSecret(r.token))}>{d.rotate}</button>
                 <button type="button" class="danger" onClick={() => apiSend('POST', `/api/devices/${x.id}/revoke`).then(load)}>{d.revoke}</button>
               </span>
             )}
@@ -125,28 +110,19 @@ export function Devices() {
   );
 }
 
-interface RegisterRow {
-  patientId: string;
-  name: string;
-  birthDate?: string;
-  lastReading?: { at: string; text: string };
-  controlled?: boolean;
-  overdue: boolean;
-}
-
 export function Programmes() {
   const d = t();
-  const [kind, setKind] = useState<'hypertension' | 'diabetes'>('hypertension');
-  const [rows, setRows] = useState<RegisterRow[]>();
+  const [kind, setKind] = useState<ProgrammeKind>('hypertension');
+  const [rows, setRows] = useState<ProgrammeResponse['rows']>();
   useEffect(() => {
     setRows(undefined);
-    void apiGet<{ rows: RegisterRow[] }>(`/api/programmes/${kind}`).then((r) => setRows(r.rows));
+    void apiGet<ProgrammeResponse>(`/api/programmes/${kind}`).then((r) => setRows(r.rows));
   }, [kind]);
   return (
     <section>
       <h1>{d.programmesTitle}</h1>
       <div class="tabs" role="tablist">
-        {(['hypertension', 'diabetes'] as const).map((k) => (
+        {(['hypertension', 'diabetes'] as ProgrammeKind[]).map((k) => (
           <button type="button" role="tab" aria-selected={kind === k} class={kind === k ? 'tab active' : 'tab'} key={k} onClick={() => setKind(k)}>{d[k]}</button>
         ))}
       </div>

@@ -2,24 +2,27 @@
  * The clinician's side of remote examinations: the day's queue (who is waiting in the room), and
  * one visit: pre-visit answers, the room, the visit note with diagnosis, reported vitals,
  * e-prescription and billing.
+ * Rules: request bodies and answers are the server's contract types (src/visits/contract.ts,
+ * imported as types only).
  */
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../api.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
-import { VisitResult, type VisitSummary, type VisitView } from './Citizen.tsx';
+import { VisitResult } from './Citizen.tsx';
+import type { CompleteRequest, QueueItem, RoomOpened, VisitView } from '../../../src/visits/contract.ts';
 
 const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date());
 
 export function VisitQueue() {
   const d = t();
   const [day, setDay] = useState(today());
-  const [visits, setVisits] = useState<(VisitSummary & { waiting: number })[]>();
+  const [visits, setVisits] = useState<QueueItem[]>();
   const [error, setError] = useState<string>();
   useEffect(() => {
     let stop = false;
-    const load = () => apiGet<(VisitSummary & { waiting: number })[]>(`/api/visits/queue?from=${day}&days=1`).then((v) => !stop && setVisits(v), (e) => !stop && setError((e as Error).message));
+    const load = () => apiGet<QueueItem[]>(`/api/visits/queue?from=${day}&days=1`).then((v) => !stop && setVisits(v), (e) => !stop && setError((e as Error).message));
     void load();
     const timer = setInterval(load, 5000); // who is waiting changes by the minute
     return () => {
@@ -90,7 +93,8 @@ export function VisitWorkspace({ id }: { id: string }) {
       ...(x.days.trim() ? { days: Number(x.days) } : {}),
     }));
     const reported = { systolic: num('systolic'), diastolic: num('diastolic'), heartRate: num('heartRate') };
-    const body = {
+    if (!icd) return setError(d.cz.diagnosis);
+    const body: CompleteRequest = {
       findings: String(f.get('findings') ?? ''),
       assessment: String(f.get('assessment') ?? ''),
       diagnosis: icd,
@@ -100,7 +104,6 @@ export function VisitWorkspace({ id }: { id: string }) {
       ...(items.length ? { prescription: { items, ...(String(f.get('advice') ?? '').trim() ? { advice: String(f.get('advice')).trim() } : {}) } } : {}),
       useInsurance: f.get('useInsurance') === 'on',
     };
-    if (!icd) return setError(d.cz.diagnosis);
     setBusy(true);
     setError(undefined);
     try {
@@ -131,7 +134,7 @@ export function VisitWorkspace({ id }: { id: string }) {
         {v.status === 'booked' && (
           <button type="button" class="primary" onClick={async () => {
             try {
-              const r = await apiSend<{ url: string }>('POST', `/api/visits/${id}/room`);
+              const r = await apiSend<RoomOpened>('POST', `/api/visits/${id}/room`);
               window.open(r.url, '_blank', 'noopener');
             } catch (err) {
               setError((err as Error).message);

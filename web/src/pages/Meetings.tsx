@@ -1,31 +1,28 @@
-/** Session planner (coordinator) and the session page: agenda, sites, attendance, calendar file. */
-import type { Appointment, Bundle, Encounter, Organization, Practitioner } from '@medplum/fhirtypes';
+/**
+ * Meetings (phiên hội chẩn): the planner (coordinator) and the meeting page — agenda, sites,
+ * attendance, calendar file, the video call. Request and response types come from the server's
+ * contract (type-only import: nothing of it reaches the bundle).
+ */
+import type { Appointment, Bundle, Organization, Practitioner } from '@medplum/fhirtypes';
 import { useEffect, useState } from 'preact/hooks';
+import type { AttendanceInput, CaseRow, MeetingInput, MeetingView } from '../../../src/consult/contract.ts';
 import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
 import { displayName } from '../fhir-format.ts';
 import { formatDateTime, t } from '../i18n.ts';
 import { navigate } from '../router.ts';
 import { me } from '../session.ts';
 
-interface Row {
-  caseId: string;
-  state: string;
-  patient?: string;
-  specialty?: string;
-  reason?: string;
-}
-
 const local = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 
-export function SessionForm() {
+export function MeetingForm() {
   const d = t();
-  const [cases, setCases] = useState<Row[]>([]);
+  const [cases, setCases] = useState<CaseRow[]>([]);
   const [order, setOrder] = useState<string[]>([]);
   const [orgs, setOrgs] = useState<Organization[]>([]);
   const [people, setPeople] = useState<Practitioner[]>([]);
   const [error, setError] = useState<string>();
   useEffect(() => {
-    apiGet<Row[]>('/api/consults?view=received').then((r) => setCases(r.filter((x) => x.state === 'accepted' || x.state === 'scheduled')));
+    apiGet<CaseRow[]>('/api/consults?view=received').then((r) => setCases(r.filter((x) => x.state === 'accepted' || x.state === 'scheduled')));
     fhirGet<Bundle>('Organization?_count=100&_sort=name').then((b) => setOrgs(entries<Organization>(b)));
     fhirGet<Bundle>('Practitioner?_count=100&_sort=family').then((b) => setPeople(entries<Practitioner>(b)));
   }, []);
@@ -41,31 +38,32 @@ export function SessionForm() {
   start.setMinutes(0, 0, 0);
   return (
     <section>
-      <h1>{d.newSession}</h1>
+      <h1>{d.newMeeting}</h1>
       <form
         class="card"
         onSubmit={async (e) => {
           e.preventDefault();
           const f = new FormData(e.target as HTMLFormElement);
           const checked = (n: string) => f.getAll(n).map(String);
+          const body: MeetingInput = {
+            title: String(f.get('title')),
+            topic: String(f.get('topic') || '') || undefined,
+            start: new Date(String(f.get('start'))).toISOString(),
+            end: new Date(String(f.get('end'))).toISOString(),
+            hostPractitionerId: String(f.get('host')),
+            caseIds: order,
+            siteOrganizationIds: checked('site'),
+            participantPractitionerIds: checked('participant'),
+          };
           try {
-            const a = await apiSend<Appointment>('POST', '/api/sessions', {
-              title: String(f.get('title')),
-              topic: String(f.get('topic') || '') || undefined,
-              start: new Date(String(f.get('start'))).toISOString(),
-              end: new Date(String(f.get('end'))).toISOString(),
-              hostPractitionerId: String(f.get('host')),
-              caseIds: order,
-              siteOrganizationIds: checked('site'),
-              participantPractitionerIds: checked('participant'),
-            });
-            navigate(`/sessions/${a.id}`);
+            const a = await apiSend<Appointment>('POST', '/api/meetings', body);
+            navigate(`/meetings/${a.id}`);
           } catch (err) {
             setError((err as Error).message);
           }
         }}
       >
-        <label>{d.sessionTitle}<input name="title" required maxLength={300} /></label>
+        <label>{d.meetingTitle}<input name="title" required maxLength={300} /></label>
         <label>{d.topic}<input name="topic" maxLength={500} /></label>
         <div class="row">
           <label>{d.startAt}<input name="start" type="datetime-local" required defaultValue={local(start)} /></label>
@@ -77,9 +75,9 @@ export function SessionForm() {
         </label>
         <fieldset>
           <legend>{d.cases}</legend>
-          {cases.map((c) => (
+          {cases.map((c) => c.caseId && (
             <label class="check" key={c.caseId}>
-              <input type="checkbox" checked={order.includes(c.caseId)} onChange={(e) => setOrder((e.target as HTMLInputElement).checked ? [...order, c.caseId] : order.filter((x) => x !== c.caseId))} /> {c.patient} — {c.specialty}: {c.reason}
+              <input type="checkbox" checked={order.includes(c.caseId)} onChange={(e) => setOrder((e.target as HTMLInputElement).checked ? [...order, c.caseId!] : order.filter((x) => x !== c.caseId))} /> {c.patient} — {c.specialty}: {c.reason}
             </label>
           ))}
           {order.length > 1 && (
@@ -107,16 +105,16 @@ export function SessionForm() {
   );
 }
 
-export function SessionPage({ id }: { id: string }) {
+export function MeetingPage({ id }: { id: string }) {
   const d = t();
-  const [s, setS] = useState<{ appointment: Appointment; attendance?: Encounter }>();
+  const [s, setS] = useState<MeetingView>();
   const [error, setError] = useState<string>();
-  const load = () => apiGet<{ appointment: Appointment; attendance?: Encounter }>(`/api/sessions/${id}`).then(setS, (e) => setError((e as Error).message));
+  const load = () => apiGet<MeetingView>(`/api/meetings/${id}`).then(setS, (e) => setError((e as Error).message));
   useEffect(() => void load(), [id]);
   if (!s) return <p class={error ? 'error' : 'notice'}>{error ?? d.loading}</p>;
   const a = s.appointment;
   const org = me.value?.organizationId;
-  const mark = (event: 'join' | 'leave') => apiSend('POST', `/api/sessions/${id}/attendance`, { organizationId: org, event }).then(load, (e) => setError((e as Error).message));
+  const mark = (event: AttendanceInput['event']) => apiSend('POST', `/api/meetings/${id}/attendance`, { organizationId: org ?? '', event } satisfies AttendanceInput).then(load, (e) => setError((e as Error).message));
   return (
     <article>
       <h1>
@@ -127,10 +125,11 @@ export function SessionPage({ id }: { id: string }) {
       <section class="card">
         <h2>{d.agenda}</h2>
         <ol>{(a.basedOn ?? []).map((r) => <li key={r.reference}><a href={`/consults/${r.reference?.split('/')[1]}`}>{r.reference}</a></li>)}</ol>
-        <a class="button" href={`/api/sessions/${id}/ics`} download>{d.downloadIcs}</a>
+        <a class="button" href={`/api/meetings/${id}/ics`} download>{d.downloadIcs}</a>
         <button
           type="button"
           class="primary"
+          // The video room of a meeting is of kind "session" in the video API.
           onClick={() => apiSend<{ id: string }>('POST', '/api/video/rooms', { kind: 'session', appointmentId: id }).then((r) => navigate(`/call/${r.id}`), (e) => setError((e as Error).message))}
         >
           {d.video.startCall}

@@ -1,0 +1,88 @@
+/**
+ * The ingest queue: device messages wait a few milliseconds to be written in batches (up to
+ * batchSize, or batchDelayMs after the first), and at most BATCHES_AT_ONCE batches are in
+ * progress, so the next batch is checked and written while the previous one commits.
+ *
+ * Rules: a message's promise settles only after its batch committed (then, and only then, may it
+ * be acknowledged); answers leave in arrival order whatever happened (MQTT wants a client's
+ * PUBACKs in the order of its PUBLISHes) — each batch gets the promise of the one before it and
+ * answers after it. A batch that fails as a whole refuses every message of it, in turn, so the
+ * devices send them again.
+ */
+
+export interface TransportRefusal {
+  kind: 'oversized' | 'malformed';
+  reason: string;
+}
+
+export interface Job<R> {
+  deviceId: string;
+  payload: string;
+  /** External brokers are not trusted to authenticate: the payload carries the device token. */
+  requireToken: boolean;
+  /** Refused before parsing (too large, not UTF-8): quarantined with the reason, never stored. */
+  refusal?: TransportRefusal;
+  resolve: (r: R) => void;
+  reject: (e: Error) => void;
+}
+
+/** Processes one batch; settles its jobs after `earlier` settled (answers in order). Never throws. */
+export type BatchProcessor<R> = (jobs: Job<R>[], earlier: Promise<void>) => Promise<void>;
+
+const BATCHES_AT_ONCE = 2;
+
+export class IngestQueue<R> {
+  private queue: Job<R>[] = [];
+  private timer?: NodeJS.Timeout;
+  private running = 0;
+  /** Settles when the latest started batch has answered its messages. */
+  private answered: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly process: BatchProcessor<R>,
+    readonly batchSize: number,
+    readonly batchDelayMs: number,
+  ) {}
+
+  push(job: Omit<Job<R>, 'resolve' | 'reject'>): Promise<R> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...job, resolve, reject });
+      this.schedule(this.queue.length >= this.batchSize ? 0 : this.batchDelayMs);
+    });
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer && delay > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, delay);
+  }
+
+  private pump(): void {
+    while (this.running < BATCHES_AT_ONCE && this.queue.length) {
+      const jobs = this.queue.splice(0, this.batchSize);
+      const earlier = this.answered;
+      let answered!: () => void;
+      this.answered = new Promise<void>((r) => (answered = r));
+      this.running++;
+      void this.process(jobs, earlier)
+        .catch(async (err: Error) => {
+          await earlier;
+          for (const j of jobs) j.reject(err);
+        })
+        .finally(() => {
+          // Never ahead of the batch before: answers leave in arrival order whatever happened here.
+          void earlier.then(answered);
+          this.running--;
+          if (this.queue.length) this.schedule(this.batchDelayMs);
+        });
+    }
+  }
+
+  /** Waits until everything queued so far is committed (tests, shutdown). */
+  async drain(): Promise<void> {
+    while (this.queue.length || this.timer || this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+}

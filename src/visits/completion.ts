@@ -1,0 +1,203 @@
+/**
+ * The end of a remote examination: in one unit of work the Encounter, the diagnosis (Condition),
+ * what the patient reported (Observations), the visit note (Composition), the e-prescription
+ * (MedicationRequests sharing a prescription code) and the ChargeItem are written and the
+ * Appointment is fulfilled.
+ *
+ * Rules: only the visit's clinician, through `visits.provide` (the repository adds patient reach
+ * and audit); a visit is completed once (409 after); the e-prescription and the charge are the
+ * workflow's (rules.ts refuses plain FHIR changes); the unit is recorded as `visit.complete`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Appointment, ChargeItem, Composition, Condition, Encounter, HealthcareService, MedicationRequest, Observation, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import { AccessDenied } from '../auth/access.ts';
+import type { AccessContext } from '../auth/actor.ts';
+import type { EventBus } from '../events/bus.ts';
+import { htmlDiv } from '../fhir/narrative.ts';
+import { badRequest, conflict } from '../fhir/outcome.ts';
+import type { FhirStore } from '../fhir/store.ts';
+import { ICD10_SYSTEM } from '../terminology/icd10.ts';
+import { BHYT_SYSTEM } from '../terminology/identifiers.ts';
+import { serviceInfo } from './catalog.ts';
+import type { CompleteInput, Completed, ServiceInfo } from './contract.ts';
+import { BHYT_CARD_EXT, DRUG_REGISTRATION_SYSTEM, identifierOf, LOINC, PAYER_EXT, personName, PRESCRIPTION_SYSTEM, serviceIdOf, UCUM } from './model.ts';
+import { facilityCode, prescriptionCode } from './prescription.ts';
+import { readVisit } from './visit.ts';
+
+const VITALS = { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Dấu hiệu sinh tồn' };
+/** The section of the visit note the prescription's instructions and follow-up come from. */
+export const INSTRUCTIONS_SECTION = 'Hướng dẫn và theo dõi';
+
+export class VisitCompletion {
+  constructor(
+    private readonly store: FhirStore,
+    private readonly bus: EventBus,
+  ) {}
+
+  async complete(ctx: AccessContext, id: string, input: CompleteInput): Promise<Completed> {
+    const result = await this.store.as(ctx, 'visits.provide').transaction(async (tx) => {
+      const v = await readVisit(tx, id);
+      if (!ctx.actor.practitionerId || ctx.actor.practitionerId !== v.practitionerId) throw new AccessDenied('Chỉ bác sĩ của lịch khám này ghi kết quả (only the visit’s clinician)', 403, false, v.patientId);
+      if (v.a.status !== 'booked' && v.a.status !== 'arrived' && v.a.status !== 'checked-in') throw conflict(`Lịch khám đang ở trạng thái ${v.a.status} (already ${v.a.status})`);
+      const patient = await tx.read<Patient>('Patient', v.patientId);
+      const service = serviceInfo(await tx.read<HealthcareService>('HealthcareService', serviceIdOf(v.a)!));
+      const org = await tx.read<Organization>('Organization', service.organizationId);
+      const card = input.bhytCard ?? identifierOf(patient, BHYT_SYSTEM);
+      if (input.useInsurance && service.bhytCovered && !card) throw badRequest('Không có mã thẻ BHYT để thanh toán bảo hiểm (no BHYT card to bill)');
+      const written = visitResources({ a: v.a, patient, practitionerId: v.practitionerId!, service, org, input, card });
+      // The Encounter first (everything points at it), then the rest in one statement per type;
+      // then the Encounter names its diagnosis (the Condition points back at it).
+      const encounter = await tx.update(written.encounter);
+      const created = await tx.createMany(written.resources);
+      const condition = created.find((r) => r.resourceType === 'Condition')!;
+      await tx.update<Encounter>({ ...encounter, diagnosis: [{ condition: { reference: `Condition/${condition.id}` }, rank: 1 }] }, { ifMatch: `W/"${encounter.meta?.versionId}"` });
+      await tx.update<Appointment>({ ...v.a, status: 'fulfilled' }, { ifMatch: `W/"${v.a.meta?.versionId}"` });
+      await tx.record({ action: 'visit.complete', resourceType: 'Encounter', resourceId: written.encounterId, patientIds: [v.patientId], detail: { appointment: id, prescription: written.code, items: input.prescription?.items.length ?? 0 } });
+      return { encounterId: written.encounterId, prescriptionCode: written.code, practitionerId: v.practitionerId! };
+    });
+    await this.bus.publish({ kind: 'visit.completed', to: { practitionerIds: [result.practitionerId] }, data: { id } }).catch(() => undefined);
+    return { encounterId: result.encounterId, prescriptionCode: result.prescriptionCode };
+  }
+}
+
+interface VisitFacts {
+  a: Appointment;
+  patient: Patient;
+  practitionerId: string;
+  service: ServiceInfo;
+  org: Organization;
+  input: CompleteInput;
+  card?: string;
+}
+
+/** Everything the visit writes: its Encounter (with its id, the diagnosis named once the Condition exists), and the resources pointing at it. */
+export function visitResources(f: VisitFacts): { encounter: Encounter; resources: Resource[]; encounterId: string; code?: string } {
+  const { a, input, org, service } = f;
+  const practitionerRef = { reference: `Practitioner/${f.practitionerId}`, display: a.participant.find((p) => p.actor?.reference === `Practitioner/${f.practitionerId}`)?.actor?.display };
+  const now = new Date().toISOString();
+  const subject = { reference: `Patient/${f.patient.id}`, display: personName(f.patient) };
+  const encounterId = randomUUID();
+  const enc = { reference: `Encounter/${encounterId}` };
+  const diagnosis = { system: ICD10_SYSTEM, code: input.diagnosis.code, ...(input.diagnosis.display ? { display: input.diagnosis.display } : {}) };
+  const orgRef = { reference: `Organization/${org.id}`, display: org.name };
+  const section = (title: string, text: string) => ({ title, text: { status: 'generated' as const, div: htmlDiv(text) } });
+  const followUp = input.followUpDays ? `Tái khám sau ${input.followUpDays} ngày` : undefined;
+  const encounter: Encounter = {
+    resourceType: 'Encounter',
+    id: encounterId,
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR', display: 'virtual' },
+    type: a.serviceType,
+    serviceType: a.serviceType?.[0],
+    subject,
+    participant: [{ individual: practitionerRef }],
+    appointment: [{ reference: `Appointment/${a.id}` }],
+    period: { start: a.start && a.start < now ? a.start : now, end: now },
+    reasonCode: a.reasonCode,
+    serviceProvider: orgRef,
+  };
+  const resources: Resource[] = [
+    {
+      resourceType: 'Condition',
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+      verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis', display: 'Chẩn đoán lần khám' }] }],
+      code: { coding: [diagnosis], text: input.diagnosis.display ?? input.diagnosis.code },
+      subject,
+      encounter: enc,
+      recordedDate: now,
+      recorder: practitionerRef,
+    } as Condition,
+    ...reportedObservations(input.reported ?? {}, subject, enc, now),
+    {
+      resourceType: 'Composition',
+      status: 'final',
+      type: { coding: [{ system: LOINC, code: '11506-3', display: 'Progress note' }], text: 'Phiếu khám bệnh từ xa' },
+      subject,
+      encounter: enc,
+      date: now,
+      author: [practitionerRef],
+      title: `Phiếu khám bệnh từ xa — ${service.name}`,
+      custodian: orgRef,
+      section: [
+        section('Lý do khám', a.reasonCode?.[0]?.text ?? ''),
+        section('Khám và nhận định', `${input.findings}\n${input.assessment}`),
+        section('Chẩn đoán', `${input.diagnosis.code} ${input.diagnosis.display ?? ''}`.trim()),
+        section(INSTRUCTIONS_SECTION, [input.instructions, followUp].filter(Boolean).join('\n')),
+      ],
+    } as Composition,
+  ];
+  let code: string | undefined;
+  if (input.prescription?.items.length) {
+    code = prescriptionCode(facilityCode(org.id!, org.identifier?.find((i) => i.system?.endsWith('/facility-code'))?.value));
+    const advice = input.prescription.advice;
+    input.prescription.items.forEach((it, i) => {
+      resources.push({
+        resourceType: 'MedicationRequest',
+        identifier: [{ system: PRESCRIPTION_SYSTEM, value: `${code}/${i + 1}` }],
+        groupIdentifier: { system: PRESCRIPTION_SYSTEM, value: code },
+        status: 'active',
+        intent: 'order',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/medicationrequest-category', code: 'outpatient', display: 'Ngoại trú' }] }],
+        medicationCodeableConcept: { ...(it.drugCode ? { coding: [{ system: DRUG_REGISTRATION_SYSTEM, code: it.drugCode, display: it.name }] } : {}), text: it.name },
+        subject,
+        encounter: enc,
+        authoredOn: now,
+        requester: practitionerRef,
+        reasonCode: [{ coding: [diagnosis] }],
+        dosageInstruction: [{ sequence: 1, text: it.dosage }],
+        dispenseRequest: { quantity: { value: it.quantity, unit: it.unit }, ...(it.days ? { expectedSupplyDuration: { value: it.days, unit: 'ngày', system: UCUM, code: 'd' } } : {}) },
+        ...(advice ? { note: [{ text: advice }] } : {}),
+      } as MedicationRequest);
+    });
+  }
+  const insured = input.useInsurance && service.bhytCovered && !!f.card;
+  resources.push({
+    resourceType: 'ChargeItem',
+    status: 'billable',
+    code: a.serviceType?.[0] ?? { text: service.name },
+    subject,
+    context: enc,
+    occurrenceDateTime: now,
+    performingOrganization: orgRef,
+    enterer: practitionerRef,
+    enteredDate: now,
+    quantity: { value: 1 },
+    priceOverride: { value: service.price, currency: 'VND' },
+    extension: [
+      { url: PAYER_EXT, valueCode: insured ? 'bhyt' : 'self' },
+      ...(insured ? [{ url: BHYT_CARD_EXT, valueIdentifier: { system: BHYT_SYSTEM, value: f.card } }] : []),
+    ],
+  } as ChargeItem);
+  return { encounter, resources, encounterId, code };
+}
+
+/** What the patient reported at the visit, as vital-sign Observations performed by the patient. */
+function reportedObservations(r: NonNullable<CompleteInput['reported']>, subject: Reference<Patient>, encounter: Reference<Encounter>, now: string): Observation[] {
+  const base = (code: string, display: string, text: string): Observation => ({
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [VITALS] }],
+    code: { coding: [{ system: LOINC, code, display }], text },
+    subject,
+    encounter,
+    effectiveDateTime: now,
+    performer: [subject],
+    note: [{ text: 'Người bệnh tự đo, báo trong buổi khám từ xa (patient-reported)' }],
+  });
+  const q = (value: number, unit: string, code: string) => ({ value, unit, system: UCUM, code });
+  const out: Observation[] = [];
+  if (r.systolic !== undefined && r.diastolic !== undefined) {
+    out.push({
+      ...base('85354-9', 'Blood pressure panel with all children optional', 'Huyết áp'),
+      component: [
+        { code: { coding: [{ system: LOINC, code: '8480-6', display: 'Systolic blood pressure' }], text: 'Tâm thu' }, valueQuantity: q(r.systolic, 'mmHg', 'mm[Hg]') },
+        { code: { coding: [{ system: LOINC, code: '8462-4', display: 'Diastolic blood pressure' }], text: 'Tâm trương' }, valueQuantity: q(r.diastolic, 'mmHg', 'mm[Hg]') },
+      ],
+    });
+  }
+  if (r.heartRate !== undefined) out.push({ ...base('8867-4', 'Heart rate', 'Mạch'), valueQuantity: q(r.heartRate, '/min', '/min') });
+  if (r.weightKg !== undefined) out.push({ ...base('29463-7', 'Body weight', 'Cân nặng'), valueQuantity: q(r.weightKg, 'kg', 'kg') });
+  if (r.temperatureC !== undefined) out.push({ ...base('8310-5', 'Body temperature', 'Nhiệt độ'), valueQuantity: q(r.temperatureC, '°C', 'Cel') });
+  return out;
+}

@@ -1,0 +1,274 @@
+/**
+ * The visits domain's contract between server and web app: the zod schemas of every JSON request
+ * body and query (the routes parse with them) and the types of the answers (the services return
+ * them). The web pages import the types only (`import type`), so no validation code reaches the
+ * browser bundle.
+ *
+ * Rules: one schema per request, named after it; answers are plain types; nothing here touches
+ * the store. A change here is a change of the API (docs/visits.md).
+ */
+import { z } from 'zod';
+import type { EligibilityDecision } from '../consult/eligibility.ts';
+
+export const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
+const text = (max: number) => z.string().trim().min(1).max(max);
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time HH:MM');
+const icd = z.object({ code: z.string().regex(/^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$/, 'must be an ICD-10 code such as I10'), display: z.string().max(300).optional() }).strict();
+/** A prescription code: the facility's 5 characters, 7 random ones, "-c" (see prescription.ts). */
+export const PRESCRIPTION_CODE = /^[A-Z0-9]{5}[a-z0-9]{7}-c$/;
+export const rxCode = z.string().regex(PRESCRIPTION_CODE, 'must be a prescription code');
+
+// ------------------------------------------------------------------ services and slots
+
+/** `POST /api/visits/services` */
+export const createServiceRequest = z.object({
+  code: z.string().regex(/^[a-z0-9-]{2,60}$/),
+  name: text(200),
+  specialty: text(100),
+  price: z.number().int().min(0).max(100_000_000),
+  bhytCovered: z.boolean(),
+}).strict();
+export type CreateServiceRequest = z.infer<typeof createServiceRequest>;
+
+/** `POST /api/visits/schedules`: one slot every `minutes` from `start` to `end` (Việt Nam time) on `days` days from `from`. */
+export const publishSlotsRequest = z.object({
+  practitionerId: id,
+  serviceId: id,
+  from: date,
+  days: z.number().int().min(1).max(60),
+  start: time,
+  end: time,
+  minutes: z.number().int().min(5).max(120),
+}).strict();
+export type PublishSlotsRequest = z.infer<typeof publishSlotsRequest>;
+
+/** `GET /api/visits/services/:id/slots?days=` */
+export const slotsQuery = z.object({ days: z.coerce.number().int().min(1).max(60).default(14) }).strict();
+
+export interface ServiceInfo {
+  id: string;
+  code: string;
+  name: string;
+  organizationId: string;
+  organizationName?: string;
+  specialty?: string;
+  /** In đồng (VND). */
+  price: number;
+  bhytCovered: boolean;
+}
+
+export interface FreeSlot {
+  id: string;
+  start: string;
+  end: string;
+  practitioner: { id: string; name: string };
+}
+
+export interface SlotsPublished {
+  scheduleId: string;
+  created: number;
+}
+
+// ------------------------------------------------------------------ booking
+
+/** The pre-visit answers, by the Questionnaire's linkId. */
+export type Answers = Record<string, string | boolean>;
+
+/** `POST /api/visits` */
+export const bookingRequest = z.object({
+  patientId: id,
+  slotId: id,
+  icd10: icd,
+  reason: text(1000),
+  answers: z.record(z.string().regex(/^[a-z0-9-]{1,40}$/), z.union([z.string().max(500), z.boolean()])),
+}).strict();
+export type BookingRequest = z.infer<typeof bookingRequest>;
+
+export interface Booked {
+  id: string;
+  bookingCode: string;
+  start: string;
+  end: string;
+  joinUrl: string;
+  eligibility: EligibilityDecision;
+}
+
+/** `POST /api/visits/:id/cancel` */
+export const cancelRequest = z.object({ reason: text(500) }).strict();
+export type CancelRequest = z.infer<typeof cancelRequest>;
+export interface Cancelled {
+  id: string;
+  status: string;
+}
+
+/** `POST /api/visits/:id/reschedule` */
+export const rescheduleRequest = z.object({ slotId: id }).strict();
+export type RescheduleRequest = z.infer<typeof rescheduleRequest>;
+export interface Rescheduled {
+  id: string;
+  status: string;
+  start: string;
+  end: string;
+}
+
+// ------------------------------------------------------------------ the visit
+
+export interface VisitSummary {
+  id: string;
+  status: string;
+  start: string;
+  end: string;
+  bookingCode?: string;
+  service?: string;
+  reason?: string;
+  icd10?: string;
+  icd10Display?: string;
+  /** The eligibility decision as recorded on the appointment (list version and reason). */
+  eligibility?: string;
+  patient: { id: string; name?: string };
+  practitioner: { id?: string; name?: string };
+  cancelReason?: string;
+}
+
+/** One of `GET /api/me/visits`: whose visit it is (the citizen or a member they manage). */
+export interface MyVisit extends VisitSummary {
+  for: { patientId: string; name: string; self: boolean };
+}
+
+/** One of `GET /api/visits/queue`: how many wait in the room's lobby. */
+export interface QueueItem extends VisitSummary {
+  waiting: number;
+}
+
+/** `GET /api/visits/queue?from=&days=` */
+export const queueQuery = z.object({ from: date.optional(), days: z.coerce.number().int().min(1).max(31).default(1) }).strict();
+
+export interface VisitOutputs {
+  note?: { id: string; date: string; sections: { title?: string; text: string }[] };
+  diagnosis?: { code?: string; display?: string }[];
+  reported?: { code?: string; text?: string; value: string }[];
+  prescription?: { code?: string; items: { name?: string; drugCode?: string; dosage?: string; quantity?: number; unit?: string; days?: number }[] };
+  charge?: ChargeSummary;
+}
+
+/** `GET /api/visits/:id` */
+export interface VisitView extends VisitSummary, VisitOutputs {
+  patient: { id: string; name: string; birthDate?: string; gender?: string; bhytCard?: string };
+  answers: { linkId: string; text?: string; answer?: string | boolean }[];
+  /** The home blood pressure the patient answered, e.g. "158/96". */
+  homeBp?: string;
+  encounterId?: string;
+}
+
+export interface RoomOpened {
+  roomId: string;
+  url: string;
+}
+
+/** `POST /api/visits/:id/complete` — everything the clinician writes at the end of the visit. */
+export const completeRequest = z.object({
+  findings: text(10_000),
+  assessment: text(10_000),
+  diagnosis: icd,
+  instructions: text(5000),
+  followUpDays: z.number().int().min(1).max(365).optional(),
+  reported: z.object({
+    systolic: z.number().int().min(50).max(300).optional(),
+    diastolic: z.number().int().min(20).max(200).optional(),
+    heartRate: z.number().int().min(20).max(250).optional(),
+    weightKg: z.number().min(0.5).max(400).optional(),
+    temperatureC: z.number().min(30).max(45).optional(),
+  }).strict().refine((r) => (r.systolic === undefined) === (r.diastolic === undefined), 'systolic and diastolic go together').optional(),
+  prescription: z.object({
+    items: z.array(z.object({
+      name: text(200),
+      drugCode: z.string().trim().regex(/^[A-Z0-9][A-Z0-9-]{2,30}$/, 'a drug registration number such as VD-12345-10').optional(),
+      quantity: z.number().positive().max(10_000),
+      unit: text(30),
+      dosage: text(500),
+      days: z.number().int().min(1).max(365).optional(),
+    }).strict()).min(1).max(20),
+    advice: z.string().trim().max(2000).optional(),
+  }).strict().optional(),
+  /** The BHYT card presented at this visit; defaults to the one on the patient's record. */
+  bhytCard: z.string().trim().regex(/^[A-Z]{2}\d{13}$/, 'a BHYT card number such as HT3151234567890').optional(),
+  useInsurance: z.boolean().default(true),
+}).strict();
+export type CompleteRequest = z.input<typeof completeRequest>;
+export type CompleteInput = z.infer<typeof completeRequest>;
+
+export interface Completed {
+  encounterId: string;
+  prescriptionCode?: string;
+}
+
+/** `GET /api/prescriptions/:code/verify` — what a pharmacy learns: never whom it is for. */
+export interface PrescriptionCheck {
+  code: string;
+  valid: boolean;
+  issuedAt?: string;
+  items: number;
+  system: string;
+}
+
+// ------------------------------------------------------------------ charges
+
+export interface ChargeSummary {
+  serviceCode?: string;
+  serviceName?: string;
+  price: number;
+  payer: 'bhyt' | 'self';
+  bhytCard?: string;
+}
+
+/** One row of the day's charges export (columns in this order: docs/visits.md). */
+export interface ChargeRow {
+  chargeId: string;
+  occurredAt: string;
+  facilityId: string;
+  patientId: string;
+  patientName: string;
+  serviceCode: string;
+  serviceName: string;
+  priceVnd: number;
+  payer: 'bhyt' | 'self';
+  bhytCard: string;
+  encounterId: string;
+  practitionerId: string;
+}
+
+/** `GET /api/visits/charges?date=&format=` */
+export const chargesQuery = z.object({ date, format: z.enum(['csv', 'json']).default('csv') }).strict();
+
+export interface ChargesJson {
+  date: string;
+  currency: 'VND';
+  rows: ChargeRow[];
+}
+
+// ------------------------------------------------------------------ the health record
+
+/** `GET /api/me/record[/pdf|/fhir]?patientId=` — the citizen's own record, or a managed member's. */
+export const recordQuery = z.object({ patientId: id.optional() }).strict();
+
+export interface TimelineItem {
+  date: string;
+  kind: 'encounter' | 'condition' | 'medication' | 'allergy' | 'immunization' | 'lab' | 'document' | 'vital';
+  title: string;
+  detail?: string;
+  by?: string;
+  ref: string;
+}
+
+export interface HealthRecord {
+  patient: { id: string; name: string; birthDate?: string; gender?: string; cccd?: string; bhytCard?: string; address?: string };
+  timeline: TimelineItem[];
+  conditions: { code?: string; display: string; since?: string; status?: string }[];
+  medications: { name: string; dosage?: string; since?: string; prescription?: string; status?: string }[];
+  allergies: { substance: string; reaction?: string; criticality?: string }[];
+  immunizations: { vaccine: string; date?: string }[];
+  /** Vital signs for the charts: code, time, value(s). */
+  vitals: { code: string; label: string; t: string; values: number[]; unit: string }[];
+  documents: { id: string; title: string; date?: string; kind: 'visit-note' | 'prescription' | 'document'; link?: string }[];
+}
