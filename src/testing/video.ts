@@ -4,6 +4,7 @@ import { Secret } from 'otpauth';
 import type { Appointment, Location, Practitioner } from '@medplum/fhirtypes';
 import WebSocket from 'ws';
 import { DEMO_PASSWORD } from '../auth/demo.ts';
+import { CONSULT_CATEGORY } from '../consult/model.ts';
 import type { Role } from '../auth/policy.ts';
 import type { Repository } from '../fhir/repository.ts';
 import { signIn, type TestPlatform } from './platform.ts';
@@ -41,7 +42,7 @@ export function videoTables(p: TestPlatform): Repository {
   return p.store.system('test: video room state', 'video');
 }
 
-/** A case-conference meeting: an Appointment with a chair (PPRF), members, and a site's bridge point. */
+/** A case-conference meeting: a teleconsultation Appointment with a chair (PPRF), members, and a site's bridge point. */
 export async function makeMeeting(p: TestPlatform, chair: Staff, siteOrganizationId: string, members: string[] = []): Promise<{ meeting: Appointment; bridge: Location }> {
   const bridge = await p.fixtures.create<Location>({
     resourceType: 'Location', status: 'active', name: 'Điểm cầu Trạm Y tế xã Bát Xát', mode: 'instance',
@@ -49,7 +50,7 @@ export async function makeMeeting(p: TestPlatform, chair: Staff, siteOrganizatio
     managingOrganization: { reference: `Organization/${siteOrganizationId}` },
   });
   const meeting = await p.fixtures.create<Appointment>({
-    resourceType: 'Appointment', status: 'booked', description: 'Phiên hội chẩn tim mạch',
+    resourceType: 'Appointment', status: 'booked', description: 'Phiên hội chẩn tim mạch', serviceCategory: [{ coding: [CONSULT_CATEGORY] }],
     start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString(),
     participant: [
       { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }], actor: { reference: `Practitioner/${chair.practitionerId}` }, status: 'accepted' },
