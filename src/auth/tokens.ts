@@ -2,6 +2,12 @@
  * Short-lived JWT access tokens signed with ES256 keys the server rotates (jose). Private keys
  * are stored encrypted; public keys are served as a JWKS so other systems can verify tokens.
  * A retired key stays in the JWKS until every token it signed has expired.
+ *
+ * Revocation: every token carries its account's generation (claim `gen`). Sign-out everywhere,
+ * disabling the account, a role or password change bump the generation (src/auth/accounts.ts), and
+ * `verify` refuses a token whose generation is not the account's current one, or whose account is
+ * disabled or gone. The signature check is cached until expiry; this check is not — it is one
+ * primary-key read per request (a prepared statement), so it holds on every node at once.
  */
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, createLocalJWKSet, type JWK, type JWTPayload } from 'jose';
@@ -20,13 +26,17 @@ export interface TokenClaims {
 }
 
 export const MAX_TOKEN_TTL_SECONDS = 3600;
+/** How stale account.last_active_at may get from token use alone (one write per account per period). */
+const ACTIVITY_RESOLUTION_SECONDS = 3600;
+const LIVE_SQL = 'SELECT generation, disabled, last_active_at FROM account WHERE id = $1';
+const TOUCH_SQL = 'UPDATE account SET last_active_at = now() WHERE id = $1 AND (last_active_at IS NULL OR last_active_at < now() - make_interval(secs => $2))';
 
 export class TokenService {
   private signing?: { kid: string; key: CryptoKey | Uint8Array };
   private jwks?: ReturnType<typeof createLocalJWKSet>;
   private publicKeys: JWK[] = [];
   /** Tokens already verified, until they expire: a signature check costs more than the read it guards. */
-  private readonly verified = new Map<string, { claims: TokenClaims; exp: number }>();
+  private readonly verified = new Map<string, { claims: TokenClaims; gen: number; exp: number }>();
   private static readonly CACHE_SIZE = 10_000;
 
   constructor(
@@ -83,10 +93,13 @@ export class TokenService {
     return { keys: this.publicKeys };
   }
 
+  /** Signs a token for an existing account, carrying the account's current generation. */
   async issue(claims: TokenClaims, ttlSeconds = 900): Promise<{ token: string; expiresIn: number }> {
     if (!this.signing) throw new Error('token service not initialised');
     const ttl = Math.min(Math.max(60, ttlSeconds), MAX_TOKEN_TTL_SECONDS);
-    const token = await new SignJWT({ ...claims })
+    const account = (await this.db.query<{ generation: number }>('SELECT generation FROM account WHERE id = $1', [claims.sub])).rows[0];
+    if (!account) throw new Error(`no account ${claims.sub} to issue a token for`);
+    const token = await new SignJWT({ ...claims, gen: account.generation })
       .setProtectedHeader({ alg: 'ES256', kid: this.signing.kid, typ: 'at+jwt' })
       .setIssuer(this.issuer)
       .setAudience(this.audience)
@@ -97,13 +110,32 @@ export class TokenService {
     return { token, expiresIn: ttl };
   }
 
-  /** Verifies signature, issuer, audience and expiry; undefined when any check fails. */
+  /**
+   * Verifies signature, issuer, audience and expiry (cached), then — on every call — that the
+   * account still exists, is enabled and has not revoked the token; undefined when any check fails.
+   */
   async verify(token: string): Promise<TokenClaims | undefined> {
-    const hit = this.verified.get(token);
-    if (hit) {
-      if (hit.exp > Date.now() / 1000) return hit.claims;
+    let hit = this.verified.get(token);
+    if (hit && hit.exp <= Date.now() / 1000) {
       this.verified.delete(token);
+      hit = undefined;
     }
+    hit ??= await this.verifySignature(token);
+    if (!hit || !(await this.live(hit.claims.sub, hit.gen))) return undefined;
+    return hit.claims;
+  }
+
+  /** The account's state, read on every request: disabled or a newer generation refuses the token. */
+  private async live(accountId: string, gen: number): Promise<boolean> {
+    const a = (await this.db.query<{ generation: number; disabled: boolean; last_active_at: Date | null }>(LIVE_SQL, [accountId], { prepare: true })).rows[0];
+    if (!a || a.disabled || a.generation !== gen) return false;
+    if (!a.last_active_at || Date.now() - a.last_active_at.getTime() > ACTIVITY_RESOLUTION_SECONDS * 1000) {
+      await this.db.query(TOUCH_SQL, [accountId, ACTIVITY_RESOLUTION_SECONDS], { prepare: true });
+    }
+    return true;
+  }
+
+  private async verifySignature(token: string): Promise<{ claims: TokenClaims; gen: number; exp: number } | undefined> {
     try {
       let result;
       try {
@@ -114,12 +146,13 @@ export class TokenService {
         await this.reload();
         result = await jwtVerify(token, this.jwks!, { issuer: this.issuer, audience: this.audience, algorithms: ['ES256'] });
       }
-      const p = result.payload as JWTPayload & Partial<TokenClaims>;
+      const p = result.payload as JWTPayload & Partial<TokenClaims> & { gen?: unknown };
       if (typeof p.sub !== 'string' || !isRole(p.role) || typeof p.scope !== 'string') return undefined;
       const claims = { sub: p.sub, role: p.role, org: p.org, practitioner: p.practitioner, patient: p.patient, scope: p.scope, client_id: p.client_id };
+      const entry = { claims, gen: typeof p.gen === 'number' ? p.gen : 0, exp: p.exp ?? 0 };
       if (this.verified.size >= TokenService.CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, { claims, exp: p.exp ?? 0 });
-      return claims;
+      this.verified.set(token, entry);
+      return entry;
     } catch {
       return undefined;
     }
