@@ -90,6 +90,7 @@ export type SecondFactorResult =
 
 export class AccountService {
   readonly throttle: LoginThrottle;
+  private readonly revokedListeners: ((accountId: string) => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -260,8 +261,9 @@ export class AccountService {
     const hash = await argonHash(password);
     await this.db.transaction(async (tx) => {
       await tx.query('UPDATE account SET password_hash = $2 WHERE id = $1', [accountId, hash]);
-      await this.signOutEverywhere(accountId, tx);
+      await this.revokeIn(tx, accountId);
     });
+    this.announceRevoked(accountId);
   }
 
   /** Replaces the account's roles; tokens naming a role it may no longer hold stop working. */
@@ -272,6 +274,7 @@ export class AccountService {
       for (const r of roles) await tx.query('INSERT INTO account_role (account_id, role, organization_id) VALUES ($1, $2, $3)', [accountId, r.role, r.organizationId]);
       await tx.query('UPDATE account SET generation = generation + 1 WHERE id = $1', [accountId]);
     });
+    this.announceRevoked(accountId);
   }
 
   /**
@@ -279,21 +282,42 @@ export class AccountService {
    * generation they carry is now old) and every unredeemed authorization code. Returns the number
    * of sessions ended.
    */
-  async signOutEverywhere(accountId: string, q: Queryable = this.db): Promise<number> {
+  async signOutEverywhere(accountId: string): Promise<number> {
+    const n = await this.db.transaction((tx) => this.revokeIn(tx, accountId));
+    this.announceRevoked(accountId);
+    return n;
+  }
+
+  private async revokeIn(q: Queryable, accountId: string): Promise<number> {
     await q.query('UPDATE account SET generation = generation + 1 WHERE id = $1', [accountId]);
     await q.query('UPDATE oauth_code SET used_at = now() WHERE account_id = $1 AND used_at IS NULL', [accountId]);
     return (await q.query('UPDATE session SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL', [accountId])).rowCount;
   }
 
-  /** Disables the account and signs it out everywhere. False when it was disabled already. */
+  /**
+   * Disables the account and signs it out everywhere. False when it was disabled already. Inside
+   * a caller's transaction (q), the caller calls announceRevoked after it commits.
+   */
   async disable(accountId: string, reason: 'admin' | 'inactive', q?: Queryable): Promise<boolean> {
     const run = async (tx: Queryable) => {
-      const r = await tx.query("UPDATE account SET disabled = true, disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND NOT disabled", [accountId, reason]);
+      const r = await tx.query('UPDATE account SET disabled = true, disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND NOT disabled', [accountId, reason]);
       if (r.rowCount === 0) return false;
-      await this.signOutEverywhere(accountId, tx);
+      await this.revokeIn(tx, accountId);
       return true;
     };
-    return q ? run(q) : this.db.transaction(run);
+    if (q) return run(q);
+    const changed = await this.db.transaction(run);
+    this.announceRevoked(accountId);
+    return changed;
+  }
+
+  /** Called with the account id after its credentials were revoked (committed): the token service forgets what it knew. */
+  onRevoked(listener: (accountId: string) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
+  announceRevoked(accountId: string): void {
+    for (const l of this.revokedListeners) l(accountId);
   }
 
   /** Enables a disabled account again (an administrator's decision); it counts as active from now. */

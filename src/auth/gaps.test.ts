@@ -3,11 +3,13 @@
  *   6. the second factor: its own lockout (a correct password does not reset it), no replay of a
  *      used code (on any node), single-use recovery codes;
  *   7. revocation: sign-out everywhere, disabling, password and role changes stop access tokens
- *      at once, whatever the verification cache holds; a disabled account's sessions stop;
+ *      at once (on other nodes within a second), whatever the verification cache holds; a
+ *      disabled account's sessions stop;
  *   8. sign-in does not tell whether a username exists (answers, back-off, argon2 on every path),
  *      and nobody can lock an account out at will.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Secret } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DB_KINDS } from '../testing/databases.ts';
@@ -15,6 +17,7 @@ import { call, patient, signIn, startTestPlatform, type TestPlatform } from '../
 import { AccountService, MAX_FAILED_LOGINS, MAX_MFA_FAILURES, totpFor } from './accounts.ts';
 import { DEMO_PASSWORD } from './demo.ts';
 import { registerClient } from './oauth.ts';
+import { ACCOUNT_STATE_MS } from './tokens.ts';
 
 // Counts argon2 verifications, to show that every sign-in path runs the password hash.
 const argon = vi.hoisted(() => ({ verifies: 0 }));
@@ -193,6 +196,22 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
       expect((await login(c.username)).status).toBe(403);
       expect((await call(p, 'POST', `/api/accounts/${c.account.id}/enable`, {}, { ...tokenHeaders(admin), ...JSON_TYPE })).status).toBe(200);
       expect((await login(c.username)).status).toBe(200);
+    });
+
+    it('refuses the token on other nodes too, within ACCOUNT_STATE_MS', async () => {
+      const c = await citizen();
+      const token = (await p.tokens.issue({ sub: c.account.id, role: 'citizen', patient: c.patientId, scope: 'patient/*.read' })).token;
+      const read = async () => (await call(p, 'GET', `/fhir/R4/Patient/${c.patientId}`, undefined, tokenHeaders(token))).status;
+      expect(await read()).toBe(200); // this node now holds the account's state
+      await new AccountService(p.db, p.secret).signOutEverywhere(c.account.id); // another node signs the person out
+      const started = Date.now();
+      let status = await read();
+      while (status === 200 && Date.now() - started < ACCOUNT_STATE_MS + 2000) {
+        await sleep(50);
+        status = await read();
+      }
+      expect(status).toBe(401);
+      expect(Date.now() - started).toBeLessThan(ACCOUNT_STATE_MS + 1000); // a security bound, with slack for a slow machine
     });
 
     it('refuses tokens issued before a password or role change', async () => {

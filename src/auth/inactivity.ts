@@ -42,6 +42,7 @@ export async function expireInactiveStaff(deps: { db: Db; accounts: AccountServi
     }
     return done;
   });
+  for (const a of expired) deps.accounts.announceRevoked(a.id);
   await deps.accounts.throttle.prune();
   return expired;
 }

@@ -5,9 +5,12 @@
  *
  * Revocation: every token carries its account's generation (claim `gen`). Sign-out everywhere,
  * disabling the account, a role or password change bump the generation (src/auth/accounts.ts), and
- * `verify` refuses a token whose generation is not the account's current one, or whose account is
- * disabled or gone. The signature check is cached until expiry; this check is not — it is one
- * primary-key read per request (a prepared statement), so it holds on every node at once.
+ * `verify` refuses, on every request, a token whose generation is not the account's current one,
+ * or whose account is disabled or gone. The signature check is cached until the token expires;
+ * the account's state is not: it is read from the database at most ACCOUNT_STATE_MS old. The node
+ * that makes a change forgets its copy at once (AccountService → `forget`), so there the token is
+ * refused on the very next request; other nodes refuse it within ACCOUNT_STATE_MS. (Reading the
+ * account on every request instead cost 0.1–0.6 ms per signed-in read: bench/auth-check.ts.)
  */
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, createLocalJWKSet, type JWK, type JWTPayload } from 'jose';
@@ -28,7 +31,16 @@ export interface TokenClaims {
 export const MAX_TOKEN_TTL_SECONDS = 3600;
 /** How stale account.last_active_at may get from token use alone (one write per account per period). */
 const ACTIVITY_RESOLUTION_SECONDS = 3600;
+/** How old the account state a token is checked against may be (on nodes that did not make the change). */
+export const ACCOUNT_STATE_MS = 1000;
 const LIVE_SQL = 'SELECT generation, disabled, last_active_at FROM account WHERE id = $1';
+
+interface AccountState {
+  generation: number;
+  disabled: boolean;
+  lastActiveAt: number;
+  readAt: number;
+}
 const TOUCH_SQL = 'UPDATE account SET last_active_at = now() WHERE id = $1 AND (last_active_at IS NULL OR last_active_at < now() - make_interval(secs => $2))';
 
 export class TokenService {
@@ -38,6 +50,10 @@ export class TokenService {
   /** Tokens already verified, until they expire: a signature check costs more than the read it guards. */
   private readonly verified = new Map<string, { claims: TokenClaims; gen: number; exp: number }>();
   private static readonly CACHE_SIZE = 10_000;
+  /** Account states read for token checks (short-lived; see ACCOUNT_STATE_MS). */
+  private readonly states = new Map<string, AccountState>();
+  /** Bumped by every `forget`: a read that overlapped one is not kept. */
+  private epoch = 0;
 
   constructor(
     private readonly db: Db,
@@ -125,14 +141,32 @@ export class TokenService {
     return hit.claims;
   }
 
-  /** The account's state, read on every request: disabled or a newer generation refuses the token. */
+  /** Whether the token's account is usable: exists, enabled, same generation. Keeps last_active_at roughly current. */
   private async live(accountId: string, gen: number): Promise<boolean> {
-    const a = (await this.db.query<{ generation: number; disabled: boolean; last_active_at: Date | null }>(LIVE_SQL, [accountId], { prepare: true })).rows[0];
-    if (!a || a.disabled || a.generation !== gen) return false;
-    if (!a.last_active_at || Date.now() - a.last_active_at.getTime() > ACTIVITY_RESOLUTION_SECONDS * 1000) {
+    const now = Date.now();
+    let a = this.states.get(accountId);
+    if (!a || now - a.readAt >= ACCOUNT_STATE_MS) {
+      const epoch = this.epoch;
+      const row = (await this.db.query<{ generation: number; disabled: boolean; last_active_at: Date | null }>(LIVE_SQL, [accountId], { prepare: true })).rows[0];
+      if (!row) return false;
+      a = { generation: row.generation, disabled: row.disabled, lastActiveAt: row.last_active_at?.getTime() ?? 0, readAt: now };
+      if (epoch === this.epoch) {
+        if (this.states.size >= TokenService.CACHE_SIZE) this.states.delete(this.states.keys().next().value!);
+        this.states.set(accountId, a);
+      }
+    }
+    if (a.disabled || a.generation !== gen) return false;
+    if (now - a.lastActiveAt > ACTIVITY_RESOLUTION_SECONDS * 1000) {
+      a.lastActiveAt = now;
       await this.db.query(TOUCH_SQL, [accountId, ACTIVITY_RESOLUTION_SECONDS], { prepare: true });
     }
     return true;
+  }
+
+  /** The account's credentials changed (sign-out everywhere, disable, role, password): check its tokens afresh. */
+  forget(accountId: string): void {
+    this.epoch++;
+    this.states.delete(accountId);
   }
 
   private async verifySignature(token: string): Promise<{ claims: TokenClaims; gen: number; exp: number } | undefined> {
