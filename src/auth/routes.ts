@@ -31,7 +31,7 @@ function sendBackoff(reply: FastifyReply, until: Date): FastifyReply {
   const minutes = Math.ceil(seconds / 60);
   return reply.code(423).header('retry-after', String(seconds)).type('application/problem+json').send({
     type: 'about:blank', status: 423,
-    title: `Đăng nhập sai nhiều lần: tạm dừng đăng nhập với tên này từ địa chỉ này, thử lại sau ${minutes} phút (too many failed sign-ins for this username from this address; try again in ${minutes} min)`,
+    title: `Tạm khóa đăng nhập với tên này từ địa chỉ này do sai nhiều lần, thử lại sau ${minutes} phút (too many failed sign-ins for this username from here; try again in ${minutes} min)`,
   });
 }
 
@@ -49,7 +49,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     const result = await accounts.checkLogin(body.username, body.password, req.ip);
     const base = { ip: req.ip, username: body.username };
     if (!result.ok) {
-      await audit.record({ ...base, accountId: result.accountId, action: 'login', outcome: 'failure', detail: { reason: result.reason, backedOff: !!result.blockedUntil } });
+      await audit.record({ ...base, accountId: result.accountId, action: 'login', outcome: 'failure', detail: { reason: result.reason, locked: !!result.blockedUntil, justLocked: result.reason === 'bad-credentials' && !!result.blockedUntil } });
       // Known or unknown username, the same answers: throttling counts per username string and source.
       if (result.blockedUntil) return sendBackoff(reply, result.blockedUntil);
       if (result.reason === 'disabled') {
