@@ -50,12 +50,14 @@ export async function runAuditRetention(db: Db, audit: AuditLog, days: number, o
       if (!head) return { removed: 0, startPos: 0 };
       const start = audit.chainStart(head);
       if ('problem' in start) throw new AuditTamperedError(start.problem);
-      // The first sealed entry after the start that must stay (younger than the limit).
-      const keep = (await tx.query<{ pos: number | null }>(
-        'SELECT min(chain_pos) AS pos FROM audit_log WHERE chain_pos > $1 AND at >= now() - make_interval(days => $2)',
-        [start.pos, days],
-      )).rows[0].pos;
-      const last = Math.min(keep === null ? head.chain_pos : keep - 1, start.pos + batch);
+      // Within the next batch, the first sealed entry that must stay (younger than the limit); the
+      // scan follows the chain's index and stops there.
+      const upTo = Math.min(head.chain_pos, start.pos + batch);
+      const keep = (await tx.query<{ pos: number }>(
+        'SELECT chain_pos AS pos FROM audit_log WHERE chain_pos > $1 AND chain_pos <= $2 AND at >= now() - make_interval(days => $3) ORDER BY chain_pos LIMIT 1',
+        [start.pos, upTo, days],
+      )).rows[0]?.pos;
+      const last = keep === undefined ? upTo : keep - 1;
       if (last <= start.pos) return { removed: 0, startPos: start.pos };
       const walked = await audit.walk(tx, start.pos, start.hash, last);
       if (walked.bad || walked.checked !== last - start.pos) {
