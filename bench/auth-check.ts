@@ -7,6 +7,7 @@
  * audit row), with the check on and off,
  * alternating request by request so drift hits both alike. Prints medians; nothing is asserted.
  */
+import type { Patient } from '@medplum/fhirtypes';
 import { parseArgs } from 'node:util';
 import { startTestPlatform } from '../src/testing/platform.ts';
 import type { DbKind } from '../src/testing/databases.ts';
@@ -19,7 +20,7 @@ const ROUNDS = Number(values.rounds);
 async function measure(kind: DbKind): Promise<void> {
   const p = await startTestPlatform(kind, {}, undefined, { domains: [] });
   try {
-    const pt = await p.fixtures.create({ resourceType: 'Patient', name: [{ family: 'Đo', given: ['Thử'] }] });
+    const pt = await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Đo', given: ['Thử'] }] });
     const headers = { authorization: `Bearer ${p.token}` };
     const tokens = p.tokens as unknown as { live: (id: string, gen: number) => Promise<boolean> };
     const live = tokens.live.bind(p.tokens);
