@@ -1,7 +1,7 @@
 /** Signing in through the web app's own form, as a person would. */
 import type { Page } from 'playwright-core';
-import { totpFor } from '../src/auth/accounts.ts';
 import { DEMO_PASSWORD } from '../src/auth/demo.ts';
+import { freshTotpCode } from '../src/testing/totp.ts';
 
 export async function signInUi(page: Page, base: string, username: string, totpSecret?: string): Promise<void> {
   await page.goto(`${base}/login`);
@@ -11,7 +11,7 @@ export async function signInUi(page: Page, base: string, username: string, totpS
   if (totpSecret) {
     const code = page.getByLabel(/Mã xác thực|Code/);
     await code.waitFor();
-    await code.fill(totpFor(totpSecret, username).generate());
+    await code.fill(await freshTotpCode(totpSecret, username)); // each code is accepted once
     await page.getByRole('button', { name: /Xác nhận|Verify/ }).click();
   }
   await page.waitForFunction(() => !location.pathname.startsWith('/login'));

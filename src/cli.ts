@@ -12,6 +12,8 @@ import { buildPlatform } from './server.ts';
 import { openCore, type Core } from './platform/core.ts';
 import { createDemoAccounts, demoSignInHelp } from './auth/demo.ts';
 import { isRole, ROLES } from './auth/policy.ts';
+import { expireInactiveStaff } from './auth/inactivity.ts';
+import { runAuditRetention } from './audit/retention.ts';
 import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
 import { seedVisitDemo, topUpDemoSlots } from './visits/demo.ts';
@@ -26,6 +28,9 @@ const USAGE = `Cầu Y Tế — usage:
   cauyte token issue --role R [--org ORG_ID] [--practitioner ID] [--patient ID] [--scope S] [--ttl 15m]
                                 print a short-lived access token (audited)
   cauyte audit verify           seal and check the audit hash chain; names the first tampered entry
+  cauyte audit retention        remove audit entries older than CAUYTE_AUDIT_RETENTION_DAYS (≥ 90; the server runs it daily)
+  cauyte accounts expire-inactive   disable staff accounts unused for CAUYTE_STAFF_INACTIVE_DAYS (the server runs it daily)
+  cauyte accounts enable --username U   enable a disabled account again (audited)
   cauyte keys rotate            start signing tokens with a new key
 Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_SECRET_KEY, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
 
@@ -147,7 +152,20 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'audit': {
-      if (rest[0] !== 'verify') throw new Error('usage: cauyte audit verify');
+      if (rest[0] === 'retention') {
+        const r = await withCore(config, async ({ db, audit }) => {
+          await audit.seal();
+          const result = await runAuditRetention(db, audit, config.CAUYTE_AUDIT_RETENTION_DAYS);
+          await audit.record({ username: `os:${userInfo().username}`, action: 'audit.retention.run', outcome: result.problem ? 'failure' : 'success', detail: { via: 'cli', removed: result.removed, retentionDays: config.CAUYTE_AUDIT_RETENTION_DAYS } });
+          return result;
+        });
+        if (r.problem) {
+          console.error(`AUDIT RETENTION STOPPED: ${r.problem}. Nothing after the last good batch was removed; run \`cauyte audit verify\`.`);
+          process.exitCode = 2;
+        } else console.log(`Removed ${r.removed} audit entries older than ${config.CAUYTE_AUDIT_RETENTION_DAYS} days; the chain now starts after position ${r.startPos}.`);
+        return;
+      }
+      if (rest[0] !== 'verify') throw new Error('usage: cauyte audit verify | cauyte audit retention');
       const ok = await withCore(config, async ({ audit }) => {
         const sealed = await audit.seal();
         const r = await audit.verify();
@@ -157,6 +175,29 @@ export async function main(argv: string[]): Promise<void> {
       });
       if (!ok) process.exitCode = 2;
       return;
+    }
+    case 'accounts': {
+      if (rest[0] === 'expire-inactive') {
+        await withCore(config, async (core) => {
+          const expired = await expireInactiveStaff(core, config.CAUYTE_STAFF_INACTIVE_DAYS);
+          for (const a of expired) console.log(`Disabled ${a.username} (last active ${a.lastActiveAt.toISOString().slice(0, 10)})`);
+          console.log(`${expired.length} staff account(s) unused for ${config.CAUYTE_STAFF_INACTIVE_DAYS} days disabled.`);
+        });
+        return;
+      }
+      if (rest[0] === 'enable') {
+        const { values } = parseArgs({ args: rest.slice(1), options: { username: { type: 'string' }, reason: { type: 'string' } } });
+        if (!values.username) throw new Error('usage: cauyte accounts enable --username U [--reason TEXT]');
+        await withCore(config, async ({ accounts, audit }) => {
+          const a = await accounts.byUsername(values.username!);
+          if (!a) throw new Error(`no account ${values.username}`);
+          const changed = await accounts.enable(a.id);
+          await audit.record({ username: `os:${userInfo().username}`, action: 'account.enable', outcome: 'success', reason: values.reason, detail: { via: 'cli', account: a.id, username: a.username, changed, previousReason: a.disabledReason } });
+          console.log(changed ? `Enabled ${a.username}.` : `${a.username} was not disabled.`);
+        });
+        return;
+      }
+      throw new Error('usage: cauyte accounts expire-inactive | cauyte accounts enable --username U');
     }
     case 'keys': {
       if (rest[0] !== 'rotate') throw new Error('usage: cauyte keys rotate');

@@ -26,6 +26,10 @@ const schema = z.object({
   CAUYTE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   CAUYTE_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   CAUYTE_BREAK_GLASS_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(60),
+  /** Audit entries are kept this long (at least as long as the records they describe; never under 90 days). */
+  CAUYTE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(90, 'audit entries are kept at least 90 days').default(3650),
+  /** A staff account unused this long is disabled until an administrator enables it (level-3 rule: 45). */
+  CAUYTE_STAFF_INACTIVE_DAYS: z.coerce.number().int().min(1).max(365).default(45),
   /** Largest attachment (image, PDF, DICOM) in bytes. */
   CAUYTE_MAX_ATTACHMENT_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024),
   /** Where email/SMS go: 'file' writes them under $CAUYTE_DATA_DIR/outbox (set up a real sender for production). */

@@ -4,6 +4,7 @@
  * hash chain in the order it seals them: hash = HMAC(server secret, prev_hash + canonical row).
  * Changing, inserting or deleting a sealed row breaks the chain at that row, and without the
  * secret nobody can recompute it; `cauyte audit verify` walks the chain and names the first bad row.
+ * Retention (src/audit/retention.ts) may remove the oldest entries by moving the chain's start.
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
@@ -58,6 +59,13 @@ export interface VerifyResult {
 
 const GENESIS = '0'.repeat(64);
 
+export interface HeadRow {
+  chain_pos: number;
+  hash: string;
+  start_pos: number;
+  start_hash: string | null;
+}
+
 /**
  * `INSERT INTO audit_log ... SELECT ...` for one entry, with the patient ids and break-glass flag
  * given as SQL expressions, so a caller can append the entry inside the very statement that
@@ -69,7 +77,8 @@ export function auditInsertSql(bind: (v: unknown) => string, e: AuditEntry, expr
       ${exprs.patientIds}, ${bind(e.reason ?? null)}::text, ${exprs.breakGlass}, ${bind(e.ip ?? null)}::text, ${bind(e.detail ? JSON.stringify(e.detail) : null)}::jsonb
     ${from ? `FROM ${from}` : ''} ${where ? `WHERE ${where}` : ''}`;
 }
-const SEAL_LOCK = 4_242_003;
+/** Held while sealing (and while retention moves the chain's start). */
+export const SEAL_LOCK = 4_242_003;
 
 /** The row's content, in a fixed key order, as the HMAC input. */
 function canonical(r: AuditRow): string {
@@ -158,26 +167,63 @@ export class AuditLog {
     await this.sealing?.catch(() => undefined);
   }
 
-  /** Walks the whole chain in order and reports the first entry that does not fit. */
+  /** Walks the whole chain in order (from its start, which retention may have moved) and reports the first entry that does not fit. */
   async verify(): Promise<VerifyResult> {
-    const head = (await this.db.query<{ chain_pos: number; hash: string }>('SELECT chain_pos, hash FROM audit_head WHERE id = 1')).rows[0];
+    const head = (await this.db.query<HeadRow>('SELECT chain_pos, hash, start_pos, start_hash FROM audit_head WHERE id = 1')).rows[0];
     const unsealed = (await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE chain_pos IS NULL')).rows[0].n;
-    let prev = GENESIS;
-    let expectedPos = 1;
+    const start = this.chainStart(head);
+    if ('problem' in start) return { ok: false, checked: 0, unsealed, firstBad: { id: null, chainPos: head?.start_pos ?? 0, problem: start.problem } };
+    const walked = await this.walk(this.db, start.pos, start.hash);
+    const { checked, prev } = walked;
+    if (walked.bad) return { ok: false, checked, unsealed, firstBad: walked.bad };
+    const headPos = head?.chain_pos ?? 0;
+    if (head) {
+      const [headHash, mac] = head.hash.split('.');
+      if (mac !== this.secret.hmac(`head:${headPos}:${headHash}`)) {
+        return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: headPos, problem: 'the chain head record was altered' } };
+      }
+      if (headPos !== start.pos + checked || headHash !== prev) {
+        return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: start.pos + checked + 1, problem: `the chain ends at position ${start.pos + checked} but was sealed up to ${headPos}: the last entries were deleted` } };
+      }
+    } else if (checked > 0) {
+      return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: 0, problem: 'the chain head record is missing' } };
+    }
+    return { ok: true, checked, unsealed };
+  }
+
+  /** Where the chain starts: position 0 and the genesis hash, or where retention last cut it (MAC-checked). */
+  chainStart(head: HeadRow | undefined): { pos: number; hash: string } | { problem: string } {
+    if (!head || !head.start_pos) return { pos: 0, hash: GENESIS };
+    const [hash, mac] = (head.start_hash ?? '').split('.');
+    if (!hash || mac !== this.startMac(head.start_pos, hash)) return { problem: 'the chain start record (moved by retention) was altered' };
+    return { pos: head.start_pos, hash };
+  }
+
+  /** The MAC that makes a chain start genuine: only the holder of the server secret can move the start. */
+  startMac(pos: number, hash: string): string {
+    return this.secret.hmac(`start:${pos}:${hash}`);
+  }
+
+  /**
+   * Checks sealed entries after position `from` (the first must link to `prev`) in chain order,
+   * up to position `to` (default: the end). Returns how many fit, the last hash, and the first
+   * entry that does not fit.
+   */
+  async walk(q: Queryable, from: number, prev: string, to = Number.MAX_SAFE_INTEGER): Promise<{ checked: number; prev: string; bad?: VerifyResult['firstBad'] }> {
+    let expectedPos = from + 1;
     let checked = 0;
     const PAGE = 5000;
     for (;;) {
-      const rows = (await this.db.query<AuditRow>('SELECT * FROM audit_log WHERE chain_pos >= $1 ORDER BY chain_pos LIMIT $2', [expectedPos, PAGE])).rows;
+      const rows = (await q.query<AuditRow>('SELECT * FROM audit_log WHERE chain_pos >= $1 AND chain_pos <= $2 ORDER BY chain_pos LIMIT $3', [expectedPos, to, PAGE])).rows;
       for (const r of rows) {
         if (r.chain_pos !== expectedPos) {
-          return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: expectedPos, problem: `entry at chain position ${expectedPos} is missing (deleted); the next present entry is id ${r.id} at position ${r.chain_pos}` } };
+          return { checked, prev, bad: { id: null, chainPos: expectedPos, problem: `entry at chain position ${expectedPos} is missing (deleted); the next present entry is id ${r.id} at position ${r.chain_pos}` } };
         }
         if (r.prev_hash !== prev) {
-          return { ok: false, checked, unsealed, firstBad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} does not link to the entry before it (inserted or re-chained)` } };
+          return { checked, prev, bad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} does not link to the entry before it (inserted or re-chained)` } };
         }
-        const hash = this.secret.hmac(prev + canonical(r));
-        if (hash !== r.hash) {
-          return { ok: false, checked, unsealed, firstBad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} was changed after it was sealed` } };
+        if (this.secret.hmac(prev + canonical(r)) !== r.hash) {
+          return { checked, prev, bad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} was changed after it was sealed` } };
         }
         prev = r.hash;
         expectedPos++;
@@ -185,19 +231,7 @@ export class AuditLog {
       }
       if (rows.length < PAGE) break;
     }
-    const headPos = head?.chain_pos ?? 0;
-    if (head) {
-      const [headHash, mac] = head.hash.split('.');
-      if (mac !== this.secret.hmac(`head:${headPos}:${headHash}`)) {
-        return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: headPos, problem: 'the chain head record was altered' } };
-      }
-      if (headPos !== checked || headHash !== prev) {
-        return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: checked + 1, problem: `the chain ends at position ${checked} but was sealed up to ${headPos}: the last entries were deleted` } };
-      }
-    } else if (checked > 0) {
-      return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: 0, problem: 'the chain head record is missing' } };
-    }
-    return { ok: true, checked, unsealed };
+    return { checked, prev };
   }
 
   /** Entries about one patient's record, newest first: who, when, what, why. */

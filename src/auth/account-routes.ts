@@ -6,14 +6,19 @@
  * own facility and practitioners who hold a role there; a system administrator may bind anyone,
  * with a recorded reason. The binding is audited with the patient named, so it shows in that
  * person's own access log.
+ *
+ * Disabling and enabling: a facility administrator only for accounts whose every role is at their
+ * own facility; a system administrator for any. Disabling signs the account out everywhere (its
+ * sessions and access tokens stop at once). Staff accounts unused for CAUYTE_STAFF_INACTIVE_DAYS
+ * are disabled automatically (src/auth/inactivity.ts) and come back only through `enable` here.
  */
 import type { Patient, PractitionerRole } from '@medplum/fhirtypes';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { InputError, parseInput as parse } from '../http/input.ts';
 import { problem } from '../http/problem.ts';
 import { AccessDenied } from './access.ts';
-import { PasswordPolicyError } from './accounts.ts';
+import { PasswordPolicyError, type Account } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { actorFields } from './principal.ts';
 import { isRole, type Role } from './policy.ts';
@@ -30,6 +35,16 @@ const accountBody = z.object({
   /** Why (system administrators binding a person outside any facility rule); recorded in the audit trail. */
   reason: z.string().trim().min(10).max(500).optional(),
 }).strict();
+const stateBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
+
+/** Throws unless this administrator may disable or enable the account. */
+function assertManages(actor: Actor, account: Account): void {
+  if (actor.role === 'system_admin') return;
+  const org = actor.organizationId;
+  if (!org || account.roles.length === 0 || account.roles.some((r) => r.organizationId !== org || ['system_admin', 'dpo', 'integration', 'analyst'].includes(r.role))) {
+    throw new AccessDenied('Quản trị cơ sở chỉ quản lý tài khoản của cơ sở mình (facility administrators manage their own facility\'s accounts only)');
+  }
+}
 
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { accounts, audit } = app;
@@ -88,4 +103,23 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       throw err;
     }
   });
+
+  for (const action of ['enable', 'disable'] as const) {
+    app.post(`/api/accounts/:id/${action}`, { config: { access: { domain: 'account.manage' } } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+      const { reason } = parse(stateBody, req.body ?? {});
+      const account = /^[A-Za-z0-9-]{1,64}$/.test(req.params.id) ? await accounts.get(req.params.id) : undefined;
+      if (!account) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có tài khoản này (no such account)'));
+      assertManages(req.ctx.actor, account);
+      if (action === 'disable' && account.id === req.ctx.actor.accountId) throw new InputError('Không tự vô hiệu hóa tài khoản của mình (you cannot disable your own account)');
+      const changed = action === 'enable' ? await accounts.enable(account.id) : await accounts.disable(account.id, 'admin');
+      await audit.record({
+        ...actorFields(req.ctx),
+        action: `account.${action}`,
+        outcome: 'success',
+        reason,
+        detail: { account: account.id, username: account.username, changed, ...(action === 'enable' ? { previousReason: account.disabledReason } : {}) },
+      });
+      return { status: 'ok', disabled: action === 'disable', changed };
+    });
+  }
 }

@@ -1,7 +1,14 @@
 /**
  * Accounts: staff linked to a Practitioner with roles at facilities, citizens linked to their
- * Patient. Passwords hashed with argon2id; staff sign in with a TOTP second factor; repeated
- * failures lock the account with a growing back-off.
+ * Patient. Passwords hashed with argon2id; staff sign in with a TOTP second factor.
+ *
+ * - Password failures are throttled per username and source (src/auth/throttle.ts), identically
+ *   for unknown usernames, which also run argon2 (against a dummy hash).
+ * - Second-factor failures have their own per-account counter and growing lock; a correct
+ *   password never resets it. A TOTP code is accepted once: the newest accepted time-step is kept
+ *   in the database, so another node refuses the same code too. Recovery codes are single-use.
+ * - The account's generation, embedded in every access token, is bumped on sign-out everywhere,
+ *   disable, role and password change; tokens.verify refuses older tokens.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
@@ -10,6 +17,9 @@ import QRCode from 'qrcode';
 import type { Db, Queryable } from '../db/db.ts';
 import { isRole, type Role } from './policy.ts';
 import type { ServerSecret } from './secret.ts';
+import { LoginThrottle } from './throttle.ts';
+
+export { MAX_FAILED_LOGINS } from './throttle.ts';
 
 export interface AccountRole {
   role: Role;
@@ -26,7 +36,8 @@ export interface Account {
   totpEnabled: boolean;
   roles: AccountRole[];
   disabled: boolean;
-  lockedUntil?: Date;
+  /** Why the account was disabled ('inactive': unused for CAUYTE_STAFF_INACTIVE_DAYS; 'admin'). */
+  disabledReason?: string;
 }
 
 interface AccountRow {
@@ -40,14 +51,18 @@ interface AccountRow {
   totp_secret: string | null;
   totp_enabled: boolean;
   recovery_codes: string[];
-  failed_logins: number;
-  locked_until: Date | null;
   disabled: boolean;
+  disabled_reason: string | null;
+  mfa_failures: number;
+  mfa_locked_until: Date | null;
+  totp_last_step: number | null;
 }
 
-/** After this many failures in a row the account locks; each further failure doubles the lock. */
-export const MAX_FAILED_LOGINS = 5;
-const BASE_LOCK_MINUTES = 15;
+/** After this many second-factor failures in a row the second factor locks; each further failure doubles the lock. */
+export const MAX_MFA_FAILURES = 5;
+const MFA_LOCK_SECONDS = 15 * 60;
+const MFA_MAX_LOCK_SECONDS = 24 * 3600;
+const TOTP_PERIOD = 30;
 const ISSUER = 'Cầu Y Tế';
 
 export class PasswordPolicyError extends Error {}
@@ -60,15 +75,29 @@ export function checkPassword(password: string, withMfa: boolean): void {
   if (classes < 3) throw new PasswordPolicyError('Mật khẩu cần ít nhất 3 loại ký tự: chữ thường, chữ hoa, số, ký hiệu (use at least 3 of: lower case, upper case, digits, symbols)');
 }
 
+/**
+ * 'throttled': refused without a password check (back-off for this username and source);
+ * 'bad-credentials': wrong password or unknown user (blockedUntil when this failure started a back-off);
+ * 'disabled': the password was right but the account is disabled (only the password holder learns it).
+ */
 export type LoginResult =
   | { ok: true; account: Account; needsMfa: boolean; needsEnrolment: boolean }
-  | { ok: false; reason: 'bad-credentials' | 'locked' | 'disabled'; lockedUntil?: Date; account?: Account; justLocked?: boolean };
+  | { ok: false; reason: 'bad-credentials' | 'throttled' | 'disabled'; blockedUntil?: Date; accountId?: string; account?: Account };
+
+export type SecondFactorResult =
+  | { ok: true; via: 'totp' | 'recovery' }
+  | { ok: false; reason: 'wrong' | 'reused' | 'locked'; lockedUntil?: Date };
 
 export class AccountService {
+  readonly throttle: LoginThrottle;
+  private readonly revokedListeners: ((accountId: string) => void)[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly secret: ServerSecret,
-  ) {}
+  ) {
+    this.throttle = new LoginThrottle(db, secret);
+  }
 
   async create(input: {
     username: string;
@@ -125,56 +154,75 @@ export class AccountService {
       totpEnabled: row.totp_enabled,
       roles: roles.map((r) => ({ role: r.role, organizationId: r.organization_id })),
       disabled: row.disabled,
-      lockedUntil: row.locked_until ?? undefined,
+      disabledReason: row.disabled_reason ?? undefined,
     };
   }
 
   /**
-   * Checks a password. Unknown users and wrong passwords look the same to the caller and take
-   * the same time (argon2 runs either way).
+   * Checks a password from a client address. Unknown users, users without a password and wrong
+   * passwords take the same path (argon2 runs either way, the same throttle counts), so answer and
+   * timing do not tell whether a username exists.
    */
-  async checkLogin(username: string, password: string): Promise<LoginResult> {
+  async checkLogin(username: string, password: string, ip?: string): Promise<LoginResult> {
+    const blockedUntil = await this.throttle.blocked(username, ip);
+    if (blockedUntil) return { ok: false, reason: 'throttled', blockedUntil };
     const row = (await this.db.query<AccountRow>('SELECT * FROM account WHERE username = $1', [username])).rows[0];
-    if (!row || !row.password_hash) {
-      await argonVerify(DUMMY_HASH, password).catch(() => false);
-      return { ok: false, reason: 'bad-credentials' };
+    const good = (await argonVerify(row?.password_hash ?? DUMMY_HASH, password).catch(() => false)) && !!row?.password_hash;
+    if (!good) {
+      const t = await this.throttle.failure(username, ip);
+      return { ok: false, reason: 'bad-credentials', blockedUntil: t.blockedUntil, accountId: row?.id };
     }
     const account = await this.toAccount(row, this.db);
-    if (row.disabled) return { ok: false, reason: 'disabled', account };
-    if (row.locked_until && row.locked_until > new Date()) return { ok: false, reason: 'locked', lockedUntil: row.locked_until, account };
-    const good = await argonVerify(row.password_hash, password).catch(() => false);
-    if (!good) {
-      const failures = row.failed_logins + 1;
-      const lock = failures >= MAX_FAILED_LOGINS ? new Date(Date.now() + BASE_LOCK_MINUTES * 60_000 * 2 ** (failures - MAX_FAILED_LOGINS)) : null;
-      await this.db.query('UPDATE account SET failed_logins = $2, locked_until = $3 WHERE id = $1', [row.id, failures, lock]);
-      return { ok: false, reason: lock ? 'locked' : 'bad-credentials', lockedUntil: lock ?? undefined, account, justLocked: !!lock };
-    }
-    await this.db.query('UPDATE account SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = $1', [row.id]);
-    return { ok: true, account, needsMfa: account.kind === 'staff' || row.totp_enabled, needsEnrolment: account.kind === 'staff' && !row.totp_enabled };
+    if (row.disabled) return { ok: false, reason: 'disabled', accountId: row.id, account };
+    await this.throttle.success(username, ip, row.id);
+    const needsMfa = account.kind === 'staff' || row.totp_enabled;
+    // Without a second factor, this is a complete sign-in.
+    await this.db.query(`UPDATE account SET last_login_at = now()${needsMfa ? '' : ', last_active_at = now()'} WHERE id = $1`, [row.id]);
+    return { ok: true, account, needsMfa, needsEnrolment: account.kind === 'staff' && !row.totp_enabled };
   }
 
-  /** A one-time code (or an unused recovery code). Wrong codes count towards the lockout too. */
-  async verifySecondFactor(accountId: string, code: string): Promise<boolean> {
+  /**
+   * A one-time code (or an unused recovery code). Failures count per account, towards a lock of
+   * the second factor alone; a code whose time-step is not newer than the last accepted one is
+   * refused (and counts as a failure).
+   */
+  async verifySecondFactor(accountId: string, code: string): Promise<SecondFactorResult> {
     const row = (await this.db.query<AccountRow>('SELECT * FROM account WHERE id = $1', [accountId])).rows[0];
-    if (!row || !row.totp_secret || !row.totp_enabled) return false;
-    if (row.locked_until && row.locked_until > new Date()) return false;
+    if (!row || !row.totp_secret || !row.totp_enabled) return { ok: false, reason: 'wrong' };
+    if (row.mfa_locked_until && row.mfa_locked_until > new Date()) return { ok: false, reason: 'locked', lockedUntil: row.mfa_locked_until };
     const clean = code.replace(/\s+/g, '');
-    let ok = /^\d{6}$/.test(clean) && totpFor(this.secret.decrypt(row.totp_secret), row.username).validate({ token: clean, window: 1 }) !== null;
-    if (!ok && /^[a-z0-9]{4}-[a-z0-9]{4}$/.test(clean)) {
-      const h = hashRecovery(clean);
-      if (row.recovery_codes.includes(h)) {
-        await this.db.query('UPDATE account SET recovery_codes = array_remove(recovery_codes, $2) WHERE id = $1', [accountId, h]);
-        ok = true;
+    const unlocked = '(mfa_locked_until IS NULL OR mfa_locked_until <= now())';
+    const success = 'mfa_failures = 0, mfa_locked_until = NULL, last_active_at = now()';
+    let reason: 'wrong' | 'reused' = 'wrong';
+    if (/^\d{6}$/.test(clean)) {
+      const step = totpStep(this.secret.decrypt(row.totp_secret), row.username, clean);
+      if (step !== undefined) {
+        // Accepted once: advancing the last step is atomic, so two requests (or nodes) cannot both win.
+        const won = await this.db.query(
+          `UPDATE account SET totp_last_step = $2, ${success} WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2) AND ${unlocked}`,
+          [accountId, step],
+        );
+        if (won.rowCount === 1) return { ok: true, via: 'totp' };
+        reason = 'reused';
       }
+    } else if (/^[a-z0-9]{4}-[a-z0-9]{4}$/.test(clean)) {
+      const h = hashRecovery(clean);
+      const won = await this.db.query(
+        `UPDATE account SET recovery_codes = array_remove(recovery_codes, $2), ${success} WHERE id = $1 AND $2 = ANY(recovery_codes) AND ${unlocked}`,
+        [accountId, h],
+      );
+      if (won.rowCount === 1) return { ok: true, via: 'recovery' };
     }
-    if (!ok) {
-      const failures = row.failed_logins + 1;
-      const lock = failures >= MAX_FAILED_LOGINS ? new Date(Date.now() + BASE_LOCK_MINUTES * 60_000 * 2 ** (failures - MAX_FAILED_LOGINS)) : null;
-      await this.db.query('UPDATE account SET failed_logins = $2, locked_until = $3 WHERE id = $1', [accountId, failures, lock]);
-    } else {
-      await this.db.query('UPDATE account SET failed_logins = 0 WHERE id = $1', [accountId]);
-    }
-    return ok;
+    const r = (await this.db.query<{ mfa_locked_until: Date | null }>(
+      `UPDATE account SET mfa_failures = mfa_failures + 1,
+         mfa_locked_until = CASE WHEN mfa_failures + 1 >= $2
+           THEN now() + make_interval(secs => least($4::float8, $3::float8 * power(2, least(mfa_failures + 1 - $2, 16))))
+           ELSE mfa_locked_until END
+       WHERE id = $1 RETURNING mfa_locked_until`,
+      [accountId, MAX_MFA_FAILURES, MFA_LOCK_SECONDS, MFA_MAX_LOCK_SECONDS],
+    )).rows[0];
+    const lockedUntil = r?.mfa_locked_until && r.mfa_locked_until > new Date() ? r.mfa_locked_until : undefined;
+    return { ok: false, reason, lockedUntil };
   }
 
   /** Starts TOTP enrolment: a new secret (not active until confirmed), its otpauth URI and QR code. */
@@ -192,25 +240,107 @@ export class AccountService {
   async confirmEnrolment(accountId: string, code: string): Promise<string[] | undefined> {
     const row = (await this.db.query<AccountRow>('SELECT * FROM account WHERE id = $1', [accountId])).rows[0];
     if (!row?.totp_secret || row.totp_enabled) return undefined;
-    if (totpFor(this.secret.decrypt(row.totp_secret), row.username).validate({ token: code.replace(/\s+/g, ''), window: 1 }) === null) return undefined;
+    const step = totpStep(this.secret.decrypt(row.totp_secret), row.username, code.replace(/\s+/g, ''));
+    if (step === undefined) return undefined;
     const codes = Array.from({ length: 10 }, () => {
       const s = randomBytes(8).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x');
       return `${s.slice(0, 4)}-${s.slice(4, 8)}`;
     });
-    await this.db.query('UPDATE account SET totp_enabled = true, recovery_codes = $2 WHERE id = $1', [accountId, codes.map(hashRecovery)]);
-    return codes;
+    // The confirming code is used: it cannot serve again as a second factor.
+    const done = await this.db.query(
+      'UPDATE account SET totp_enabled = true, recovery_codes = $2, totp_last_step = $3, last_active_at = now() WHERE id = $1 AND NOT totp_enabled',
+      [accountId, codes.map(hashRecovery), step],
+    );
+    return done.rowCount === 1 ? codes : undefined;
   }
 
+  /** A new password: every token issued before stops working, and every session ends. */
   async setPassword(accountId: string, password: string): Promise<void> {
     const account = await this.get(accountId);
     checkPassword(password, account?.kind === 'staff' || !!account?.totpEnabled);
-    await this.db.query('UPDATE account SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1', [accountId, await argonHash(password)]);
+    const hash = await argonHash(password);
+    await this.db.transaction(async (tx) => {
+      await tx.query('UPDATE account SET password_hash = $2 WHERE id = $1', [accountId, hash]);
+      await this.revokeIn(tx, accountId);
+    });
+    this.announceRevoked(accountId);
   }
+
+  /** Replaces the account's roles; tokens naming a role it may no longer hold stop working. */
+  async setRoles(accountId: string, roles: AccountRole[]): Promise<void> {
+    for (const r of roles) if (!isRole(r.role)) throw new PasswordPolicyError(`Unknown role ${r.role}`);
+    await this.db.transaction(async (tx) => {
+      await tx.query('DELETE FROM account_role WHERE account_id = $1', [accountId]);
+      for (const r of roles) await tx.query('INSERT INTO account_role (account_id, role, organization_id) VALUES ($1, $2, $3)', [accountId, r.role, r.organizationId]);
+      await tx.query('UPDATE account SET generation = generation + 1 WHERE id = $1', [accountId]);
+    });
+    this.announceRevoked(accountId);
+  }
+
+  /**
+   * Sign out everywhere: ends every session, refuses every access token issued so far (the
+   * generation they carry is now old) and every unredeemed authorization code. Returns the number
+   * of sessions ended.
+   */
+  async signOutEverywhere(accountId: string): Promise<number> {
+    const n = await this.db.transaction((tx) => this.revokeIn(tx, accountId));
+    this.announceRevoked(accountId);
+    return n;
+  }
+
+  private async revokeIn(q: Queryable, accountId: string): Promise<number> {
+    await q.query('UPDATE account SET generation = generation + 1 WHERE id = $1', [accountId]);
+    await q.query('UPDATE oauth_code SET used_at = now() WHERE account_id = $1 AND used_at IS NULL', [accountId]);
+    return (await q.query('UPDATE session SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL', [accountId])).rowCount;
+  }
+
+  /**
+   * Disables the account and signs it out everywhere. False when it was disabled already. Inside
+   * a caller's transaction (q), the caller calls announceRevoked after it commits.
+   */
+  async disable(accountId: string, reason: 'admin' | 'inactive', q?: Queryable): Promise<boolean> {
+    const run = async (tx: Queryable) => {
+      const r = await tx.query('UPDATE account SET disabled = true, disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND NOT disabled', [accountId, reason]);
+      if (r.rowCount === 0) return false;
+      await this.revokeIn(tx, accountId);
+      return true;
+    };
+    if (q) return run(q);
+    const changed = await this.db.transaction(run);
+    this.announceRevoked(accountId);
+    return changed;
+  }
+
+  /** Called with the account id after its credentials were revoked (committed): the token service forgets what it knew. */
+  onRevoked(listener: (accountId: string) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
+  announceRevoked(accountId: string): void {
+    for (const l of this.revokedListeners) l(accountId);
+  }
+
+  /** Enables a disabled account again (an administrator's decision); it counts as active from now. */
+  async enable(accountId: string): Promise<boolean> {
+    const r = await this.db.query(
+      'UPDATE account SET disabled = false, disabled_at = NULL, disabled_reason = NULL, last_active_at = now() WHERE id = $1 AND disabled',
+      [accountId],
+    );
+    return r.rowCount === 1;
+  }
+}
+
+/** The time-step a valid code belongs to (window ±1 step), or undefined. */
+function totpStep(secretBase32: string, label: string, token: string): number | undefined {
+  if (!/^\d{6}$/.test(token)) return undefined;
+  const timestamp = Date.now();
+  const delta = totpFor(secretBase32, label).validate({ token, timestamp, window: 1 });
+  return delta === null ? undefined : Math.floor(timestamp / 1000 / TOTP_PERIOD) + delta;
 }
 
 /** The TOTP generator for a secret (RFC 6238: SHA-1, 6 digits, 30 s — what authenticator apps expect). */
 export function totpFor(secretBase32: string, label: string): TOTP {
-  return new TOTP({ issuer: ISSUER, label, algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secretBase32) });
+  return new TOTP({ issuer: ISSUER, label, algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD, secret: Secret.fromBase32(secretBase32) });
 }
 
 function hashRecovery(code: string): string {

@@ -3,7 +3,8 @@
  * answer computed from the policy table (src/auth/policy.ts) and the care relationships of the
  * fixture. A route registered without an access rule fails here (the platform refuses to start).
  */
-import type { Resource } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import type { Appointment, Bundle, MedicationRequest, Observation, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
@@ -208,6 +209,103 @@ describe('authorization matrix (generated from the policy table)', () => {
     }
     expect(failures).toEqual([]);
     expect(checked).toBeGreaterThan(400);
+  });
+
+  /**
+   * Every response path — includes, batch entries, instance and type history, $everything — for
+   * every role, against the other facility's patient: the answer never carries that patient's data
+   * unless the policy says the role reaches every patient.
+   */
+  it('leaves the other patient out of every response path, as the policy says', async () => {
+    const otherObs = (await p.fixtures.create<Observation>(observation(other) as Observation)).id!;
+    const ownObs = (await p.fixtures.create<Observation>(observation(own) as Observation)).id!;
+    const failures: string[] = [];
+    for (const role of ROLES) {
+      const auth = { authorization: `Bearer ${tokens.get(role)}` };
+      const reachesOther = fhirExpected(role, 'read', 'Observation', 'other');
+      const paths: { label: string; method: string; url: string; body?: unknown }[] = [
+        { label: 'include', method: 'GET', url: `/fhir/R4/Observation?_id=${ownObs},${otherObs}&_include=Observation:subject` },
+        { label: 'revinclude', method: 'GET', url: `/fhir/R4/Patient?_id=${own},${other}&_revinclude=Observation:subject` },
+        { label: 'post search', method: 'POST', url: '/fhir/R4/Observation/_search', body: `_id=${otherObs}` },
+        { label: 'batch', method: 'POST', url: '/fhir/R4', body: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Observation/${otherObs}` } }, { request: { method: 'GET', url: `Observation?subject=Patient/${other}` } }, { request: { method: 'GET', url: `Patient/${other}/$everything` } }] } },
+        { label: 'instance history', method: 'GET', url: `/fhir/R4/Observation/${otherObs}/_history` },
+        { label: 'type history', method: 'GET', url: '/fhir/R4/Observation/_history?_count=1000' },
+        { label: 'system history', method: 'GET', url: '/fhir/R4/_history?_count=1000' },
+        { label: '$everything of own', method: 'GET', url: `/fhir/R4/Patient/${own}/$everything` },
+        { label: 'AuditEvent', method: 'GET', url: `/fhir/R4/AuditEvent?patient=${other}` },
+      ];
+      for (const x of paths) {
+        const res = await call(p, x.method, x.url, x.body, { ...auth, ...(typeof x.body === 'string' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) });
+        if (res.status >= 500) failures.push(`${role} ${x.label}: ${res.status}`);
+        if (res.status !== 200 || reachesOther) continue;
+        // Batch answers carry their own statuses: a 200 entry must not hold the other patient's data.
+        const text = JSON.stringify(x.label === 'batch' ? (res.body as Bundle).entry?.filter((e) => e.response?.status?.startsWith('200')) : res.body);
+        if (text.includes(otherObs) || text.includes(`Patient/${other}`) || text.includes(`"id":"${other}"`)) failures.push(`${role} ${x.label}: the answer holds the other patient's data`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  /**
+   * Downloads and domain views by id: the other facility's patient's attachment, document, case,
+   * prescription, visit, record and logs. No role of this facility gets them (integration systems
+   * hold no domain action). Every route that takes an id or a patient from the client is either
+   * exercised here or named with the test that covers it.
+   */
+  it('gives no role the other patient’s downloads and domain views', async () => {
+    const muongnhe = demo.ids.organizations.muongnhe;
+    const theirs = { authorization: `Bearer ${await p.tokenFor('commune_clinician', { org: muongnhe, practitioner: demo.ids.practitioners[7] })}`, 'content-type': 'application/json' };
+    const att = await call(p, 'POST', '/api/attachments', { clientId: randomUUID(), patientId: other, contentType: 'application/pdf', title: 'Phim X-quang', data: Buffer.from('%PDF-1.4 riêng tư').toString('base64') }, theirs);
+    expect(att.status).toBe(201);
+    const request = await call(p, 'POST', '/api/consults', {
+      clientId: randomUUID(), patientId: other, receivingOrganizationId: demo.ids.organizations.bachmai, specialty: { code: 'cardiology', display: 'Tim mạch' }, urgency: 'routine', reason: 'Đau ngực', icd10: { code: 'I20.9' },
+      summary: { history: 'Đau ngực 2 tuần', findings: 'HA 150/90', treatment: 'Chưa', question: 'Có cần chụp mạch vành?' }, attachmentIds: [att.body.id], submit: true,
+    }, theirs);
+    expect(request.status).toBe(201);
+    const caseId = request.body.caseId as string;
+    const code = `MN${String(Date.now()).slice(-3)}rx${randomUUID().replace(/-/g, '').slice(0, 5)}-c`;
+    await p.fixtures.create<MedicationRequest>({ resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: `Patient/${other}` }, medicationCodeableConcept: { text: 'Amlodipin 5 mg' }, groupIdentifier: { system: 'https://fhir.cauyte.vn/sid/prescription-code', value: code }, identifier: [{ system: 'https://fhir.cauyte.vn/sid/prescription-code', value: `${code}/1` }] });
+    const visit = await p.fixtures.create<Appointment>({ resourceType: 'Appointment', status: 'booked', start: new Date(Date.now() + 86_400_000).toISOString(), end: new Date(Date.now() + 88_200_000).toISOString(), serviceCategory: [{ coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'remote-examination' }] }], participant: [{ actor: { reference: `Patient/${other}` }, status: 'accepted' }] });
+    const views = [
+      `/api/attachments/${att.body.id}`,
+      `/api/documents/${att.body.id}`,
+      `/api/consults/${caseId}`,
+      `/api/consults/${caseId}/teaching-copy`,
+      `/api/consults/${caseId}/conclusion/verify`,
+      `/api/prescriptions/${code}/pdf`,
+      `/api/visits/${visit.id}`,
+      `/api/me/record?patientId=${other}`,
+      `/api/me/record/pdf?patientId=${other}`,
+      `/api/me/record/fhir?patientId=${other}`,
+      `/api/me/access-log?patientId=${other}`,
+      `/api/me/consents?patientId=${other}`,
+    ];
+    const failures: string[] = [];
+    for (const role of ROLES) {
+      for (const url of views) {
+        const res = await call(p, 'GET', url, undefined, { authorization: `Bearer ${tokens.get(role)}` });
+        if (res.status < 400 || res.status >= 500) failures.push(`${role} GET ${url}: ${res.status}`);
+        if (res.text.includes('riêng tư') || res.text.includes('Đau ngực 2 tuần')) failures.push(`${role} GET ${url}: the answer holds the other patient's data`);
+      }
+      const targets = await call(p, 'PUT', `/api/patients/${other}/targets`, { systolicMax: 140 }, { authorization: `Bearer ${tokens.get(role)}`, 'content-type': 'application/json' });
+      if (targets.status < 400 || targets.status >= 500) failures.push(`${role} PUT targets of the other patient: ${targets.status}`);
+    }
+    expect(failures).toEqual([]);
+
+    // Completeness: every route that takes an id, a code or a patient from the client is exercised above or covered by a named test.
+    const exercised = new Set(['/api/attachments/:id', '/api/documents/:id', '/api/consults/:id', '/api/consults/:id/teaching-copy', '/api/consults/:id/conclusion/verify', '/api/prescriptions/:code/pdf', '/api/visits/:id', '/api/me/record', '/api/me/record/pdf', '/api/me/record/fhir', '/api/me/access-log', '/api/me/consents', '/api/patients/:id/targets']);
+    const coveredElsewhere: Record<string, string> = {
+      '/api/consults/:id/acknowledge': 'consult.test.ts (sides of a case)', '/api/consults/:id/conclusion': 'consult.test.ts', '/api/consults/:id/conclusion/amend': 'consult.test.ts', '/api/consults/:id/conclusion/sign': 'consult.test.ts',
+      '/api/consults/:id/follow-up': 'consult.test.ts', '/api/consults/:id/submit': 'consult.test.ts', '/api/consults/:id/triage': 'consult.test.ts', '/api/consults/:id/withdraw': 'consult.test.ts',
+      '/api/meetings/:id': 'consult.test.ts (meetings)', '/api/meetings/:id/attendance': 'consult.test.ts (meetings)', '/api/meetings/:id/ics': 'consult.test.ts (meetings)',
+      '/api/visits/:id/cancel': 'visits.test.ts', '/api/visits/:id/complete': 'visits.test.ts', '/api/visits/:id/reschedule': 'visits.test.ts', '/api/visits/services/:id/slots': 'public catalogue (no patient data)',
+      '/api/alerts/:id/acknowledge': 'devices.test.ts', '/api/devices/:id/readings': 'devices guards.test.ts (device credentials)', '/api/devices/:id/revoke': 'devices.test.ts', '/api/devices/:id/rotate': 'devices.test.ts',
+      '/api/family-links/:id/revoke': 'family.test.ts', '/api/me/family/:id/revoke': 'family.test.ts', '/api/me/consents/:id/withdraw': 'security.test.ts (consents)',
+      '/api/break-glass/:id/review': 'security.test.ts (break-the-glass)', '/api/auth/sessions/:id': 'own sessions only (sessions.list of the caller)', '/api/accounts/:id/disable': 'gaps-level3.test.ts', '/api/accounts/:id/enable': 'gaps-level3.test.ts',
+      '/api/prescriptions/:code/verify': 'public on purpose: never shows who (visits.test.ts)', '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
+    };
+    const missing = p.routes.filter((r) => r.url.startsWith('/api/') && /:(id|code|patientId|kind)\b/.test(r.url) && !exercised.has(r.url) && !coveredElsewhere[r.url] && !r.url.startsWith('/api/video/') && r.url !== '/api/programmes/:kind');
+    expect(missing.map((r) => `${r.method} ${r.url}`)).toEqual([]);
   });
 
   it('without credentials only public routes answer', async () => {

@@ -1,7 +1,8 @@
 /**
  * Identity and access as a plugin: the enforcement hooks every route passes (authenticate, then
  * the route's access rule against the policy table), sign-in and sessions, OAuth/SMART,
- * break-the-glass and account administration. Registered before any domain plugin.
+ * break-the-glass and account administration, and the daily staff-inactivity job
+ * (src/auth/inactivity.ts). Registered before any domain plugin.
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +10,8 @@ import type { Core } from '../platform/core.ts';
 import { accountRoutes } from './account-routes.ts';
 import { breakGlassRoutes } from './break-glass.ts';
 import { registerEnforcement } from './enforce.ts';
+import { expireInactiveStaff } from './inactivity.ts';
+import { runDaily } from '../platform/daily.ts';
 import { oauthRoutes } from './oauth.ts';
 import { authRoutes } from './routes.ts';
 
@@ -20,6 +23,10 @@ async function authPlugin(app: FastifyInstance, opts: { core: Core }): Promise<v
   await app.register(oauthRoutes, { db: core.db, tokens: core.tokens, accounts: core.accounts, audit: core.audit, baseUrl: config.baseUrl, tokenTtlSeconds: config.CAUYTE_TOKEN_TTL_SECONDS });
   await app.register(breakGlassRoutes, { db: core.db, access: core.store.access });
   await app.register(accountRoutes);
+  runDaily(app, 'staff-inactivity', async () => {
+    const expired = await expireInactiveStaff(core, config.CAUYTE_STAFF_INACTIVE_DAYS);
+    return { disabled: expired.length };
+  });
 }
 
 export default fp(authPlugin, { name: 'auth', dependencies: ['http'] });

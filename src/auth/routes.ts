@@ -2,7 +2,7 @@
  * Sign-in, two-factor sign-in and enrolment, who am I, role switch, sign-out and sessions.
  * Inputs are validated with zod; errors are JSON problems with a readable message.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseInput as parse } from '../http/input.ts';
 import type { AuditLog } from '../audit/audit.ts';
@@ -21,6 +21,20 @@ export interface AuthRoutesOptions {
 const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256), role: z.string().max(40).optional() }).strict();
 const codeBody = z.object({ code: z.string().min(6).max(20) }).strict();
 const roleBody = z.object({ role: z.string().max(40), organizationId: z.string().max(64).default('') }).strict();
+function retrySeconds(until: Date): number {
+  return Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
+}
+
+/** The back-off answer: the same for every username (it says nothing about whether one exists). */
+function sendBackoff(reply: FastifyReply, until: Date): FastifyReply {
+  const seconds = retrySeconds(until);
+  const minutes = Math.ceil(seconds / 60);
+  return reply.code(423).header('retry-after', String(seconds)).type('application/problem+json').send({
+    type: 'about:blank', status: 423,
+    title: `Tạm khóa đăng nhập với tên này từ địa chỉ này do sai nhiều lần, thử lại sau ${minutes} phút (too many failed sign-ins for this username from here; try again in ${minutes} min)`,
+  });
+}
+
 function cookieOptions(secure: boolean) {
   return { path: '/', httpOnly: true, secure, sameSite: 'strict' as const };
 }
@@ -32,12 +46,15 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
 
   app.post('/api/auth/login', { config: { access: 'public', rateLimit: { max: 20, timeWindow: '1 minute' } } }, async (req, reply) => {
     const body = parse(loginBody, req.body);
-    const result = await accounts.checkLogin(body.username, body.password);
+    const result = await accounts.checkLogin(body.username, body.password, req.ip);
     const base = { ip: req.ip, username: body.username };
     if (!result.ok) {
-      await audit.record({ ...base, accountId: result.account?.id, action: 'login', outcome: 'failure', detail: { reason: result.reason, locked: result.reason === 'locked', justLocked: result.justLocked ?? false } });
-      if (result.reason === 'locked') {
-        return reply.code(423).type('application/problem+json').send({ type: 'about:blank', status: 423, title: `Tài khoản tạm khóa do đăng nhập sai nhiều lần, thử lại sau ${result.lockedUntil?.toISOString()} (account locked after repeated failures)`, lockedUntil: result.lockedUntil });
+      await audit.record({ ...base, accountId: result.accountId, action: 'login', outcome: 'failure', detail: { reason: result.reason, locked: !!result.blockedUntil, justLocked: result.reason === 'bad-credentials' && !!result.blockedUntil } });
+      // Known or unknown username, the same answers: throttling counts per username string and source.
+      if (result.blockedUntil) return sendBackoff(reply, result.blockedUntil);
+      if (result.reason === 'disabled') {
+        // Only someone who knows the password gets here.
+        return reply.code(403).type('application/problem+json').send({ type: 'about:blank', status: 403, title: 'Tài khoản đã bị vô hiệu hóa; liên hệ quản trị viên để mở lại (account disabled; ask an administrator to enable it)' });
       }
       return reply.code(401).type('application/problem+json').send({ type: 'about:blank', status: 401, title: 'Sai tên đăng nhập hoặc mật khẩu (wrong username or password)' });
     }
@@ -52,10 +69,20 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   app.post('/api/auth/mfa', { config: { access: 'mfa-pending', rateLimit: { max: 20, timeWindow: '1 minute' } } }, async (req, reply) => {
     const { code } = parse(codeBody, req.body);
     const a = req.ctx.actor;
-    const ok = await accounts.verifySecondFactor(a.accountId!, code);
-    await audit.record({ ...actorFields(req.ctx), action: 'login.mfa', outcome: ok ? 'success' : 'failure' });
-    // 400, not 401: the session stays; the person may try another code (failures count towards the lockout).
-    if (!ok) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'Mã xác thực không đúng (wrong code)' });
+    const result = await accounts.verifySecondFactor(a.accountId!, code);
+    await audit.record({ ...actorFields(req.ctx), action: 'login.mfa', outcome: result.ok ? 'success' : 'failure', detail: result.ok ? { via: result.via } : { reason: result.reason, locked: !!result.lockedUntil } });
+    if (!result.ok && result.lockedUntil) {
+      // The second factor is locked for this account (the person already passed the password).
+      return reply.code(423).header('retry-after', String(retrySeconds(result.lockedUntil))).type('application/problem+json').send({
+        type: 'about:blank', status: 423, lockedUntil: result.lockedUntil,
+        title: `Xác thực hai lớp tạm khóa do nhập sai nhiều lần, thử lại sau ${result.lockedUntil.toISOString()}, hoặc liên hệ quản trị viên (two-factor sign-in locked after repeated wrong codes)`,
+      });
+    }
+    // 400, not 401: the session stays; the person may try another code (failures count towards the lock).
+    if (!result.ok) {
+      const title = result.reason === 'reused' ? 'Mã này đã được dùng; chờ mã mới (this code was already used; wait for the next one)' : 'Mã xác thực không đúng (wrong code)';
+      return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title });
+    }
     await sessions.markMfaVerified(a.sessionId!);
     return { status: 'ok' };
   });
@@ -108,8 +135,9 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   });
 
   app.post('/api/auth/logout-all', { config: { access: { domain: 'account.self' } } }, async (req, reply) => {
-    const n = await sessions.revokeAll(req.ctx.actor.accountId!);
-    await audit.record({ ...actorFields(req.ctx), action: 'logout.all', outcome: 'success', detail: { sessions: n } });
+    // Sessions, access tokens issued to apps for this account, and unredeemed authorization codes.
+    const n = await accounts.signOutEverywhere(req.ctx.actor.accountId!);
+    await audit.record({ ...actorFields(req.ctx), action: 'logout.all', outcome: 'success', detail: { sessions: n, tokens: 'revoked' } });
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { status: 'ok', revoked: n };
   });

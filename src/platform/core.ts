@@ -38,6 +38,8 @@ export async function openCore(config: Config, db: Db): Promise<Core> {
   const sessions = new SessionService(db, { idleMinutes: config.CAUYTE_SESSION_IDLE_MINUTES, absoluteHours: config.CAUYTE_SESSION_MAX_HOURS });
   const tokens = new TokenService(db, secret, config.baseUrl, `${config.baseUrl}/fhir/R4`, config.CAUYTE_KEY_ROTATION_DAYS);
   await tokens.init();
+  // A node that revokes an account's credentials refuses its tokens from the next request on.
+  accounts.onRevoked((accountId) => tokens.forget(accountId));
   const bus = new EventBus(db);
   return { config, db, secret, audit, store, accounts, sessions, tokens, bus };
 }

@@ -10,9 +10,9 @@ import { MemorySender } from '../events/outbox.ts';
 import type { Role } from '../auth/policy.ts';
 import type { TokenClaims } from '../auth/tokens.ts';
 import type { Repository } from '../fhir/repository.ts';
-import { totpFor } from '../auth/accounts.ts';
 import { DEMO_PASSWORD } from '../auth/demo.ts';
 import { createTestDb, type DbKind, type TestDb } from './databases.ts';
+import { freshTotpCode } from './totp.ts';
 
 export interface TestPlatform extends Platform {
   testDb: TestDb;
@@ -106,7 +106,7 @@ export async function signIn(p: TestPlatform, username: string, totpSecret?: str
   const cookie = String(login.headers['set-cookie']).split(';')[0];
   const headers = { authorization: '', cookie, 'x-csrf-token': login.body.csrfToken as string };
   if (login.body.status === 'mfa-required') {
-    const code = totpFor(totpSecret!, username).generate();
+    const code = await freshTotpCode(totpSecret!, username); // each code is accepted once
     const mfa = await call(p, 'POST', '/api/auth/mfa', { code }, { ...headers, 'content-type': 'application/json' });
     if (mfa.status !== 200) throw new Error(`second factor failed: ${mfa.status} ${mfa.text}`);
   }
