@@ -68,9 +68,9 @@ export async function benchVideo(opts: { joins: number; maxPublishers: number; l
   let p: TestPlatform | undefined;
   let browser: Browser | undefined;
   try {
-    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir });
+    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir }, undefined, { domains: ['video'] });
     if (!p.janus.length) throw new Error('janus is not installed (apt-get install janus)');
-    const demo = await seedDemo(p.fhir, 2);
+    const demo = await seedDemo(p.store, 2);
     const base = await p.listen();
     browser = await launchBrowser({ media: true });
     const orgs = Object.values(demo.ids.organizations);

@@ -62,8 +62,8 @@ describe('video through a TURN relay (coturn)', () => {
     const secret = randomBytes(24).toString('hex');
     const port = await freePort();
     coturn = await startCoturn(port, secret, pathJoin(dir, 'turn.log'));
-    p = await startTestPlatform('pglite', { TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: secret, CAUYTE_ICE_POLICY: 'relay', CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dir });
-    demo = await seedDemo(p.fhir, 2);
+    p = await startTestPlatform('pglite', { TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: secret, CAUYTE_ICE_POLICY: 'relay', CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dir }, undefined, { domains: ['video'] });
+    demo = await seedDemo(p.store, 2);
     base = await p.listen();
     browser = await launchBrowser({ media: true });
     for (const name of ['Bác sĩ Trạm Y tế Bát Xát', 'Bác sĩ Bệnh viện Bạch Mai']) staff.push(await makeStaff(p, name, demo.ids.organizations.batxat));

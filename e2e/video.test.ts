@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
-import { contextFor, decoded, join, makeStaff, myId, waitDecodingAll, type Staff } from '../src/testing/video.ts';
+import { contextFor, decoded, join, makeStaff, myId, videoTables, waitDecodingAll, type Staff } from '../src/testing/video.ts';
 import { execFileSync } from 'node:child_process';
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { archiveLeftovers } from '../src/video/recordings.ts';
@@ -27,8 +27,8 @@ describe('video calls in the browser', () => {
     dataDir = mkdtempSync(pathJoin(tmpdir(), 'cauyte-video-'));
     // The server's log goes next to Janus's, for whoever reads a failed run (recording errors are logged there).
     mkdirSync('test-results', { recursive: true });
-    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, createWriteStream('test-results/video-server.log'));
-    demo = await seedDemo(p.fhir, 4);
+    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, createWriteStream('test-results/video-server.log'), { domains: ['video'] });
+    demo = await seedDemo(p.store, 4);
     base = await p.listen();
     browser = await launchBrowser({ media: true });
     const orgs = Object.values(demo.ids.organizations);
@@ -171,7 +171,7 @@ describe('video calls in the browser', () => {
   it('recording, once both agreed: one playable WebM per person (VP8 + Opus), listed in the record, played on the end screen; leftovers of a crash processed', { timeout: 150_000 }, async () => {
     const [a, b] = staff;
     const roomId = await openRoom(a, [b], true);
-    const room = await p.rooms.get(roomId);
+    const room = await p.rooms.get(videoTables(p), roomId);
     const [pa, pb] = await pagesIn(roomId, [a, b]);
     const [ida, idb] = [await myId(pa), await myId(pb)];
     await waitDecodingAll(pa, [idb]);
@@ -220,7 +220,7 @@ describe('video calls in the browser', () => {
       expect(beyond.headers.get('content-range')).toBe(`bytes */${whole.length}`);
     }
     // In the record: DocumentReferences by each person, about this room; the raw dumps are gone.
-    const docs = (await p.fhir.searchBundle('DocumentReference', new URLSearchParams({ identifier: `urn:cauyte:video-room|${roomId}` }))).entry!.map((e) => e.resource as DocumentReference);
+    const docs = await p.fixtures.search<DocumentReference>('DocumentReference', { identifier: `urn:cauyte:video-room|${roomId}` });
     expect(docs.map((x) => x.author?.[0]?.reference).sort()).toEqual([`Practitioner/${a.practitionerId}`, `Practitioner/${b.practitionerId}`].sort());
     expect(readdirSync(pathJoin(dataDir, 'recordings', roomId)).filter((f) => f.endsWith('.mjr'))).toEqual([]);
     // Someone the room is not for may not list or fetch them.
@@ -232,7 +232,7 @@ describe('video calls in the browser', () => {
     // them; what the next start runs (archiveLeftovers) makes them playable.
     await recordFor(3000);
     await p.janus[0].setRecording(room.janus_room!, p.rooms.roomSecret(roomId), false);
-    expect(await archiveLeftovers(p.recordings, p.rooms, p.fhir)).toBe(2);
+    expect(await archiveLeftovers(p.recordings, p.rooms, p.store)).toBe(2);
     expect((await listed()).items).toHaveLength(4);
 
     // The host ends the call; the end screen lists the recordings and they play.
@@ -262,7 +262,7 @@ describe('video calls in the browser', () => {
   it('6-party session through Janus (SFU): every page decodes every other publisher', { timeout: 180_000 }, async () => {
     expect(p.janus.length).toBe(1); // the platform started and supervises a local janus
     const roomId = await openRoom(staff[0], staff.slice(1), true);
-    const room = await p.rooms.get(roomId);
+    const room = await p.rooms.get(videoTables(p), roomId);
     expect(room.mode).toBe('sfu');
     // Six Chromium pages each encode one stream and decode five on this machine's 2 cores; at 360p
     // they starve each other (RTT climbs to seconds). Each sends at a 250 kbit/s limit (the weak-link

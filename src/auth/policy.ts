@@ -48,6 +48,7 @@ export type DomainAction =
   | 'devices.manage' // register, rotate, revoke devices
   | 'monitoring.view' // alerts, chronic-disease registers, targets
   | 'video.host' // open video rooms, invite citizens, see attendance
+  | 'video.join' // be in a video call one may enter (the room decides who: invited, on its appointment, managing a family member on it)
   | 'video.recordings' // watch the recordings of a room one may enter (made with everyone's consent)
   | 'record.own' // my health record (and my managed family members'): timeline, PDF, FHIR download
   | 'visits.book' // book, cancel, reschedule remote examinations for myself or my family
@@ -79,25 +80,25 @@ export const POLICY: Record<Role, RolePolicy> = {
   citizen: {
     fhir: { clinical: READ, directory: READ },
     types: { Consent: ['read', 'search', 'create', 'update'], AuditEvent: [] },
-    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.recordings', 'family.own'],
+    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.join', 'video.recordings', 'family.own'],
     clinicalReach: 'own',
   },
   commune_clinician: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'devices.manage', 'monitoring.view', 'video.host', 'video.recordings', 'visits.attend', 'visits.provide', 'visits.schedule', 'family.manage'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'devices.manage', 'monitoring.view', 'video.host', 'video.join', 'video.recordings', 'visits.attend', 'visits.provide', 'visits.schedule', 'family.manage'],
     clinicalReach: 'relationship',
   },
   specialist: {
     fhir: { clinical: WRITE, directory: READ },
     types: { AuditEvent: [] },
-    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign', 'devices.manage', 'monitoring.view', 'video.host', 'video.recordings', 'visits.attend', 'visits.provide', 'visits.schedule'],
+    domain: ['account.self', 'breakglass.use', 'consult.view', 'consult.request', 'consult.triage', 'consult.sign', 'devices.manage', 'monitoring.view', 'video.host', 'video.join', 'video.recordings', 'visits.attend', 'visits.provide', 'visits.schedule'],
     clinicalReach: 'relationship',
   },
   coordinator: {
     fhir: { clinical: READ, directory: WRITE },
     types: { Appointment: WRITE, ServiceRequest: WRITE, Communication: WRITE, AuditEvent: [] },
-    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule', 'monitoring.view', 'video.host', 'video.recordings', 'visits.schedule', 'charges.export', 'family.manage'],
+    domain: ['account.self', 'consult.view', 'consult.triage', 'consult.schedule', 'monitoring.view', 'video.host', 'video.join', 'video.recordings', 'visits.schedule', 'charges.export', 'family.manage'],
     clinicalReach: 'relationship',
   },
   facility_admin: {
@@ -157,6 +158,7 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'devices.manage': 'devices',
   'monitoring.view': 'devices',
   'video.host': 'video',
+  'video.join': 'video',
   'video.recordings': 'video',
   'record.own': 'visits',
   'visits.book': 'visits',

@@ -1,9 +1,12 @@
-/** Helpers for the video tests: staff who can sign in, pages in a call, and what they decode. */
+/** Helpers for the video tests: staff and citizens who can sign in, pages in a call, and what they decode. */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Secret } from 'otpauth';
-import type { Practitioner } from '@medplum/fhirtypes';
+import type { Appointment, Location, Practitioner } from '@medplum/fhirtypes';
+import WebSocket from 'ws';
 import { DEMO_PASSWORD } from '../auth/demo.ts';
+import { CONSULT_CATEGORY } from '../consult/model.ts';
 import type { Role } from '../auth/policy.ts';
+import type { Repository } from '../fhir/repository.ts';
 import { signIn, type TestPlatform } from './platform.ts';
 
 export interface Staff {
@@ -25,6 +28,82 @@ export async function makeStaff(p: TestPlatform, name: string, organizationId: s
   await p.accounts.create({ username, displayName: name, kind: 'staff', password: DEMO_PASSWORD, practitionerId: practitioner.id, roles: [{ role, organizationId }], totpSecret });
   const headers = await signIn(p, username, totpSecret);
   return { username, name, practitionerId: practitioner.id!, organizationId, headers };
+}
+
+/** A citizen account for a patient, signed in (cookie and CSRF headers). */
+export async function makeCitizen(p: TestPlatform, name: string, patientId: string): Promise<{ username: string; accountId: string; headers: Record<string, string> }> {
+  const username = `citizen.${++n}.${Date.now() % 100000}`;
+  const account = await p.accounts.create({ username, displayName: name, kind: 'citizen', password: DEMO_PASSWORD, patientId, roles: [] });
+  return { username, accountId: account.id, headers: await signIn(p, username) };
+}
+
+/** The video domain's own tables, as the platform sees them (rooms, links, attendance). */
+export function videoTables(p: TestPlatform): Repository {
+  return p.store.system('test: video room state', 'video');
+}
+
+/** A case-conference meeting: a teleconsultation Appointment with a chair (PPRF), members, and a site's bridge point. */
+export async function makeMeeting(p: TestPlatform, chair: Staff, siteOrganizationId: string, members: string[] = []): Promise<{ meeting: Appointment; bridge: Location }> {
+  const bridge = await p.fixtures.create<Location>({
+    resourceType: 'Location', status: 'active', name: 'Điểm cầu Trạm Y tế xã Bát Xát', mode: 'instance',
+    type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' }] }],
+    managingOrganization: { reference: `Organization/${siteOrganizationId}` },
+  });
+  const meeting = await p.fixtures.create<Appointment>({
+    resourceType: 'Appointment', status: 'booked', description: 'Phiên hội chẩn tim mạch', serviceCategory: [{ coding: [CONSULT_CATEGORY] }],
+    start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString(),
+    participant: [
+      { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }], actor: { reference: `Practitioner/${chair.practitionerId}` }, status: 'accepted' },
+      ...members.map((id) => ({ actor: { reference: `Practitioner/${id}` }, status: 'accepted' as const })),
+      { actor: { reference: `Location/${bridge.id}` }, status: 'accepted' },
+    ],
+  });
+  return { meeting, bridge };
+}
+
+/** A signalling client, as the room page is (cookie or an app's token). */
+export interface Client {
+  ws: WebSocket;
+  messages: any[];
+  next(type: string, timeoutMs?: number): Promise<any>;
+  send(msg: unknown): void;
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+export function connect(base: string, path: string, cookie?: string, authorization?: string): Client {
+  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}${path}`, { headers: { ...(cookie ? { cookie } : {}), ...(authorization ? { authorization } : {}) } });
+  const messages: any[] = [];
+  // next(type) returns that type's messages one after another, waiting for the next if needed.
+  const taken = new Map<string, number>();
+  const waiters: { type: string; index: number; resolve: (m: any) => void }[] = [];
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data));
+    messages.push(m);
+    const index = messages.filter((x) => x.type === m.type).length - 1;
+    for (const w of waiters.filter((w) => w.type === m.type && w.index === index)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(m);
+    }
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  return {
+    ws,
+    messages,
+    closed,
+    next(type, timeoutMs = 5000) {
+      const index = taken.get(type) ?? 0;
+      taken.set(type, index + 1);
+      const have = messages.filter((m) => m.type === type)[index];
+      if (have) return Promise.resolve(have);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${type} #${index + 1} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(', ')}`)), timeoutMs);
+        waiters.push({ type, index, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      });
+    },
+    send(msg) {
+      ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+    },
+  };
 }
 
 /** A browser context signed in as this person (their session cookie). */

@@ -1,7 +1,10 @@
 /**
  * Live video as a plugin: Janus (JANUS_URL, or a supervised local janus, or none), rooms tied to
  * the record, the signalling server (WebSocket), recordings and their archive (including what a
- * crash left behind), and an orderly stop.
+ * crash left behind), and an orderly stop. Everything reaches the record through `app.store`.
+ *
+ * The case-conference domain is used when it runs (registered before video): a bridge point's
+ * presence in a meeting's room goes on the meeting's Encounter through `app.consults.attendance`.
  */
 import { join } from 'node:path';
 import fp from 'fastify-plugin';
@@ -9,8 +12,9 @@ import type { FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import { startJanus, type JanusInstance } from './janus.ts';
 import { archiveLeftovers, RecordingArchive } from './recordings.ts';
+import { LiveRooms } from './live-rooms.ts';
 import { RoomService } from './rooms.ts';
-import { LiveRooms, videoRoutes } from './routes.ts';
+import { videoRoutes } from './routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,7 +32,8 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
   const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
   const rooms = new RoomService(app.store, janus.instances, { stunUrls: list(config.STUN_URLS), turnUrls: list(config.TURN_URLS), turnSecret: config.TURN_SECRET, turnTtlSeconds: config.TURN_TTL_SECONDS, policy: config.CAUYTE_ICE_POLICY }, janus.reason, app.secret.hmac('video-room-secrets'), join(config.dataDir, 'recordings'));
   const recordings = new RecordingArchive(rooms.recordingsDir!, app.store);
-  const live = new LiveRooms({ rooms, store: app.store, consults: app.consults, recordings, log: app.log });
+  const consults = app.hasDecorator('consults') ? app.consults : undefined;
+  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log });
   app.decorate('rooms', rooms);
   app.decorate('live', live);
   app.decorate('recordings', recordings);
@@ -45,4 +50,4 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
   });
 }
 
-export default fp(videoPlugin, { name: 'video', dependencies: ['events', 'fhir', 'consult'] });
+export default fp(videoPlugin, { name: 'video', dependencies: ['events', 'fhir'] });

@@ -1,6 +1,7 @@
 /**
- * The signalling protocol between the room page and the server, validated message by message.
- * Every client message is one of these; anything else is refused with an `error` message.
+ * The signalling protocol between the room page and the server: what the page may send (zod,
+ * validated message by message; anything else is refused with an `error` message) and what the
+ * server sends back. The web app imports these types with `import type` (no zod in its bundle).
  */
 import { z } from 'zod';
 
@@ -10,11 +11,12 @@ const candidate = z
   .nullable();
 const memberId = z.string().regex(/^m-[A-Za-z0-9_-]{8,40}$/);
 const feed = z.number().int().positive();
+const signalData = z.object({ description: jsep.optional(), candidate: candidate.optional(), restart: z.boolean().optional() }).strict();
 
 export const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping') }).strict(),
   // Mesh: an SDP or ICE candidate for one other member, relayed as is.
-  z.object({ type: z.literal('signal'), to: memberId, data: z.object({ description: jsep.optional(), candidate: candidate.optional(), restart: z.boolean().optional() }).strict() }).strict(),
+  z.object({ type: z.literal('signal'), to: memberId, data: signalData }).strict(),
   // SFU: publish (or re-publish with an ICE restart), subscribe to a feed, answer its offer, trickle.
   z.object({ type: z.literal('publish'), jsep }).strict(),
   z.object({ type: z.literal('subscribe'), feed }).strict(),
@@ -43,6 +45,9 @@ export const clientMessage = z.discriminatedUnion('type', [
 
 export type ClientMessage = z.infer<typeof clientMessage>;
 export type Jsep = z.infer<typeof jsep>;
+export type IceCandidate = z.infer<typeof candidate>;
+/** A mesh signal (SDP, ICE candidate or a request to restart ICE), relayed as is. */
+export type SignalData = z.infer<typeof signalData>;
 
 /** Messages a host may send; everyone else gets a refusal. */
 export const HOST_ONLY = new Set(['admit', 'deny', 'mute', 'remove', 'end', 'record-request', 'record-stop']);
@@ -71,3 +76,55 @@ export interface PublicMember {
   /** SFU: the Janus feed to subscribe to, once this member publishes. */
   feed: number | null;
 }
+
+export interface ChatLine {
+  /** The sender's member id. */
+  from: string;
+  name: string;
+  text: string;
+  at: string;
+}
+
+export interface RecordingState {
+  state: 'off' | 'asking' | 'on';
+  /** Per member id: their answer to the current request. */
+  consents: Record<string, boolean>;
+  note?: string;
+}
+
+/** STUN/TURN for the browser (TURN credentials in the coturn REST format, time-limited). */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Everything the server sends on the room's socket. */
+export type ServerMessage =
+  | {
+      type: 'welcome';
+      resumed: boolean;
+      you: { id: string; resume: string; host: boolean; state: 'lobby' | 'in' };
+      room: { id: string; title: string; mode: 'mesh' | 'sfu'; kind: 'session' | 'appointment' | 'adhoc' };
+      iceServers: IceServer[];
+      iceTransportPolicy: 'all' | 'relay';
+      members: PublicMember[];
+      chat: ChatLine[];
+      recording: RecordingState;
+    }
+  | { type: 'admitted'; chat: ChatLine[]; recording: RecordingState }
+  | { type: 'members'; members: PublicMember[] }
+  | { type: 'left'; id: string }
+  | { type: 'signal'; from: string; data: SignalData }
+  | { type: 'ice'; iceServers: IceServer[] }
+  | { type: 'pub-answer'; jsep: Jsep }
+  | { type: 'sub-offer'; feed: number; member: string; jsep: Jsep }
+  | { type: 'sub-failed'; feed: number; message: string }
+  | ({ type: 'chat' } & ChatLine)
+  | { type: 'muted'; by: string }
+  | { type: 'recording'; recording: RecordingState }
+  | { type: 'notice'; text: string }
+  | { type: 'ended'; by: string }
+  | { type: 'refused'; code: number; message: string }
+  | { type: 'error'; message: string }
+  | { type: 'pong' };

@@ -1,12 +1,13 @@
 /**
- * Recordings of SFU sessions (made only with every participant's consent, see live.ts). While a
+ * Recordings of SFU sessions (made only with every participant's consent, see consent.ts). While a
  * room records, Janus writes each publisher's audio and video as raw RTP dumps (.mjr). When the
  * recording stops, each person's pair becomes one playable WebM: `janus-pp-rec` (Janus's own tool,
  * Debian package janus-tools) depacketises each dump, `ffmpeg` puts VP8 and Opus in one file
  * without re-encoding, aligned by the time each dump's first packet arrived. The file is kept in
  * the data folder and listed in the record as a DocumentReference; the raw dumps are deleted.
  * Dumps left by a crash are processed at the next start (the DocumentReference's identifier makes
- * that idempotent).
+ * that idempotent). Writing them is the platform's own work (a system repository of the video
+ * component, audited with its reason); listing them is done through the viewer's repository.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,8 +16,10 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Appointment, DocumentReference } from '@medplum/fhirtypes';
-import type { FhirService } from '../fhir/service.ts';
-import type { RoomService } from './rooms.ts';
+import type { Repository } from '../fhir/repository.ts';
+import type { FhirStore } from '../fhir/store.ts';
+import type { RecordingItem } from './contract.ts';
+import { appointmentIdOf, patientsOf, type RoomService } from './rooms.ts';
 
 const execFileP = promisify(execFile);
 /** A tool that hangs (a damaged dump) must not hold the room's queue forever: killed after 5 minutes. */
@@ -36,17 +39,10 @@ export interface RecordedFeed {
   reference?: string;
 }
 
-/** One stored recording, as the room page lists it. */
-export interface RecordingItem {
-  key: string;
-  name: string;
-  start: string;
-  seconds: number;
-  size: number;
-  contentType: string;
-  url: string;
-  documentReference: string;
-}
+export type { RecordingItem } from './contract.ts';
+
+/** Why the platform itself writes recordings into the record (the audit row's reason). */
+export const ARCHIVE_REASON = 'video recording archive (made with every participant’s consent)';
 
 /** `videoroom-<room>-user-<feed>-<µs since 1970>-<audio|video>[-<mindex>].mjr` (Janus 1.x). */
 const DUMP = /^(videoroom-\d+-user-(\d+)-(\d{10,17}))-(audio|video)(?:-\d+)?\.mjr$/;
@@ -66,7 +62,7 @@ export class RecordingArchive {
 
   constructor(
     readonly dir: string,
-    private readonly fhir: FhirService,
+    private readonly store: FhirStore,
     private readonly tools = RECORDING_TOOLS,
   ) {}
 
@@ -213,9 +209,14 @@ export class RecordingArchive {
         ],
         context: { ...(context.related ? { related: [{ reference: context.related }] } : {}), period: { start, end: new Date(Math.floor(first / 1000) + Math.round(seconds * 1000)).toISOString() } },
       };
-      const written = await this.fhir.create('DocumentReference', doc, { ifNoneExist: `identifier=${RECORDING_ID_SYSTEM}|${roomId}/${g.key}` });
+      // The platform's own work (no one is acting): one audited unit per recording.
+      const written = await this.store.system(ARCHIVE_REASON, 'video').transaction(async (tx) => {
+        const saved = await tx.create(doc, { ifNoneExist: `identifier=${RECORDING_ID_SYSTEM}|${roomId}/${g.key}` });
+        await tx.record({ action: 'video.recording.archive', resourceType: 'DocumentReference', resourceId: saved.id, detail: { room: roomId, key: g.key } });
+        return saved;
+      });
       await this.discard(g);
-      return written.resource as DocumentReference;
+      return written;
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -240,11 +241,10 @@ export class RecordingArchive {
     while (this.chains.size) await Promise.allSettled([...this.chains.values()]);
   }
 
-  /** The room's stored recordings, oldest first. */
-  async list(roomId: string): Promise<RecordingItem[]> {
-    const b = await this.fhir.searchBundle('DocumentReference', new URLSearchParams({ identifier: `${RECORDING_ROOM_SYSTEM}|${roomId}`, _sort: 'date', _count: '200' }));
-    return (b.entry ?? []).map((e) => {
-      const d = e.resource as DocumentReference;
+  /** The room's stored recordings, oldest first, as this repository may see them. */
+  async list(repo: Repository, roomId: string): Promise<RecordingItem[]> {
+    const docs = await repo.search<DocumentReference>('DocumentReference', { identifier: `${RECORDING_ROOM_SYSTEM}|${roomId}`, _sort: 'date', _count: '200' });
+    return docs.map((d) => {
       const a = d.content[0].attachment;
       const key = d.identifier?.find((i) => i.system === RECORDING_ID_SYSTEM)?.value?.split('/')[1] ?? '';
       return {
@@ -322,15 +322,17 @@ async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
  * After a crash: rooms whose dumps were never processed. Janus is asked to stop recording first
  * (a supervised Janus restarted with the platform has forgotten the room; that is fine).
  */
-export async function archiveLeftovers(archive: RecordingArchive, rooms: RoomService, fhir: FhirService): Promise<number> {
+export async function archiveLeftovers(archive: RecordingArchive, rooms: RoomService, store: FhirStore): Promise<number> {
   let n = 0;
+  const repo = store.system('video recordings left by a crash', 'video');
   for (const id of await archive.pendingRooms()) {
-    const room = await rooms.get(id).catch(() => undefined);
+    const room = await rooms.get(repo, id).catch(() => undefined);
     if (!room) continue;
     if (room.janus_room && !room.ended_at) await rooms.instanceFor(room).setRecording(room.janus_room, rooms.roomSecret(room.id), false).catch(() => undefined);
-    const a = room.ref?.startsWith('Appointment/') ? ((await fhir.repo.tryRead<Appointment>('Appointment', room.ref.slice(12))) as Appointment | undefined) : undefined;
-    const patient = a?.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor?.reference;
-    n += (await archive.archive(id, { patient, related: room.ref ?? undefined })).length;
+    const appointmentId = appointmentIdOf(room);
+    const a = appointmentId ? await repo.tryRead<Appointment>('Appointment', appointmentId) : undefined;
+    const patient = patientsOf(a)[0];
+    n += (await archive.archive(id, { patient: patient ? `Patient/${patient}` : undefined, related: room.ref ?? undefined })).length;
   }
   return n;
 }

@@ -1,19 +1,28 @@
 /**
- * Video rooms exist only for something on the record: a case-conference session, a visit
- * appointment, or an ad-hoc call a clinician starts with named colleagues. Who may enter is
- * decided here from the record (invited practitioners, staff of invited sites, the appointment's
- * participants), or by a one-time invitation link that lets a citizen into that one appointment's
- * room until it expires. Mesh (peer-to-peer) for up to MESH_LIMIT people; larger rooms go through
- * the SFU (Janus), spread over the configured instances.
+ * Video rooms exist only for something on the record: a case-conference meeting (an Appointment
+ * with a chair), a visit appointment, or an ad-hoc call a clinician starts with named colleagues.
+ * Who may enter is decided here from the record (invited practitioners, staff of invited sites,
+ * the appointment's participants, a citizen managing a family member on it), or by a one-time
+ * invitation link that lets a citizen into that one appointment's room until it expires. The
+ * record is read through the person's repository (patient reach, audit); the rooms, links and
+ * attendance are the video domain's own tables (its repository's `sql`). Mesh (peer-to-peer) for
+ * up to MESH_LIMIT people; larger rooms go through the SFU (Janus), spread over the instances.
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
-import type { Appointment, Location, Reference } from '@medplum/fhirtypes';
-import type { Db } from '../db/db.ts';
-import type { Actor } from '../auth/actor.ts';
-import type { FhirService } from '../fhir/service.ts';
-import { badRequest, notFound } from '../fhir/outcome.ts';
+import type { Appointment, AppointmentParticipant, Location, Reference } from '@medplum/fhirtypes';
+import type { DomainSql } from '../db/domain-sql.ts';
+import type { AccessContext } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
+import { managesAny } from '../family/links.ts';
+import type { Repository } from '../fhir/repository.ts';
+import type { FhirStore } from '../fhir/store.ts';
+import { badRequest, notFound } from '../fhir/outcome.ts';
+import type { AttendanceReport, OpenRoomBody } from './contract.ts';
 import type { JanusInstance } from './janus.ts';
+import type { IceServer } from './protocol.ts';
+import { assertScopes, entrantOf, type Entrant } from './who.ts';
+
+export type { Entrant } from './who.ts';
 
 export const MESH_LIMIT = 4;
 
@@ -31,17 +40,6 @@ export interface Room {
   ended_at: Date | null;
 }
 
-export interface Entrant {
-  accountId?: string;
-  practitionerId?: string;
-  patientId?: string;
-  name: string;
-  role: string;
-  organizationId?: string;
-  /** Staff of the room's record may admit others; citizens wait in the lobby. */
-  staff: boolean;
-}
-
 export interface IceConfig {
   stunUrls: string[];
   turnUrls: string[];
@@ -54,12 +52,27 @@ export interface IceConfig {
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const ref = (r: Reference | undefined, type: string) => (r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined);
 
+/** The chair of a case-conference meeting (primary performer). */
+export const isChair = (p: AppointmentParticipant) => !!p.type?.some((t) => t.coding?.some((c) => c.code === 'PPRF'));
+
+/** An Appointment with a chair is a meeting, hosted by its chair; one without is a visit, hosted by its clinicians. */
+export function roomKindOf(a: Appointment): 'session' | 'appointment' {
+  return a.participant.some(isChair) ? 'session' : 'appointment';
+}
+
+/** The patients on an appointment (none for a meeting that names only cases). */
+export function patientsOf(a: Appointment | undefined): string[] {
+  return (a?.participant ?? []).map((p) => ref(p.actor, 'Patient')).filter((x): x is string => !!x);
+}
+
+/** The Appointment id of a room tied to the record. */
+export const appointmentIdOf = (room: Room) => (room.ref?.startsWith('Appointment/') ? room.ref.slice(12) : undefined);
+
 export class RoomService {
   private next = 0;
 
   constructor(
-    private readonly db: Db,
-    private readonly fhir: FhirService,
+    private readonly store: FhirStore,
     readonly janus: JanusInstance[],
     private readonly ice: IceConfig,
     private readonly sfuUnavailableReason: string,
@@ -68,54 +81,80 @@ export class RoomService {
     readonly recordingsDir?: string,
   ) {}
 
-  async get(id: string): Promise<Room> {
-    const r = /^[A-Za-z0-9-]{1,64}$/.test(id) ? (await this.db.query<Room>('SELECT * FROM video_room WHERE id = $1', [id])).rows[0] : undefined;
+  /** The room (the video domain's own table: any video repository, no access to the record). */
+  async get(repo: Repository, id: string): Promise<Room> {
+    const r = /^[A-Za-z0-9-]{1,64}$/.test(id) ? (await repo.sql.query<Room>('SELECT * FROM video_room WHERE id = $1', [id])).rows[0] : undefined;
     if (!r) throw notFound(`Không có phòng họp trực tuyến ${id} (no such room)`);
     return r;
   }
 
-  /** Finds or makes the room for a session or an appointment; makes an ad-hoc room. */
-  async open(actor: Actor, input: { kind: Room['kind']; appointmentId?: string; title?: string; invitePractitionerIds?: string[]; large?: boolean }): Promise<Room> {
-    // Clinicians open rooms; a citizen may open the room of a visit they are on (checked below).
-    if (!actor.practitionerId && actor.via !== 'test' && !(input.kind === 'appointment' && actor.role === 'citizen')) throw new AccessDenied('Chỉ nhân viên y tế mở phòng họp (only clinicians open rooms)');
-    let title = input.title ?? 'Cuộc gọi';
-    let expected = (input.invitePractitionerIds?.length ?? 0) + 1;
-    let refText: string | null = null;
-    if (input.kind !== 'adhoc') {
-      if (!input.appointmentId) throw badRequest('appointmentId is required for session and appointment rooms');
-      const existing = (await this.db.query<Room>('SELECT * FROM video_room WHERE ref = $1 AND ended_at IS NULL', [`Appointment/${input.appointmentId}`])).rows[0];
-      if (existing) {
-        await this.assertMayEnter(existing, this.entrantOf(actor));
-        return existing;
-      }
-      const a = (await this.fhir.repo.tryRead<Appointment>('Appointment', input.appointmentId)) as Appointment | undefined;
-      if (!a) throw notFound(`Không có lịch hẹn ${input.appointmentId}`);
-      title = a.description ?? title;
-      expected = a.participant.filter((p) => !p.actor?.reference?.startsWith('HealthcareService/')).length;
-      refText = `Appointment/${a.id}`;
-      // Only someone who may enter may make the room.
-      await this.assertMayEnter({ id: '', kind: input.kind, ref: refText, title, mode: 'mesh', created_by: actor.accountId ?? '', invited: [], janus_url: null, janus_room: null, created_at: new Date(), ended_at: null }, this.entrantOf(actor));
-    } else {
-      for (const p of input.invitePractitionerIds ?? []) if (!(await this.fhir.repo.tryRead('Practitioner', p))) throw badRequest(`Không có người được mời ${p}`);
-    }
-    const mode: Room['mode'] = input.large || expected > MESH_LIMIT ? 'sfu' : 'mesh';
-    if (mode === 'sfu' && this.janus.length === 0) throw badRequest(this.sfuUnavailableReason);
+  /**
+   * Finds or makes the room of a meeting or an appointment; makes an ad-hoc room. Clinicians open
+   * rooms (as hosts); a citizen may open the room of a visit they are on (to wait in its lobby).
+   */
+  async open(ctx: AccessContext, input: OpenRoomBody): Promise<Room> {
+    const actor = ctx.actor;
+    const clinician = !!actor.practitionerId;
+    if (!clinician && !(input.kind === 'appointment' && actor.role === 'citizen')) throw new AccessDenied('Chỉ nhân viên y tế mở phòng họp (only clinicians open rooms)');
+    assertScopes(actor, input.kind === 'adhoc' ? [['read', 'Practitioner']] : [['read', 'Appointment']]);
+    const entrant = entrantOf(actor);
+    const repo = this.store.as(ctx, clinician ? 'video.host' : 'video.join');
     const id = randomUUID();
-    let janusUrl: string | null = null;
-    let janusRoom: number | null = null;
-    if (mode === 'sfu') {
+    const made = await repo.transaction(async (tx) => {
+      let title = input.title ?? 'Cuộc gọi';
+      let expected = (input.invitePractitionerIds?.length ?? 0) + 1;
+      let refText: string | null = null;
+      let appointment: Appointment | undefined;
+      if (input.kind !== 'adhoc') {
+        if (!input.appointmentId) throw badRequest('appointmentId is required for session and appointment rooms');
+        const a = await tx.tryRead<Appointment>('Appointment', input.appointmentId);
+        if (!a) throw notFound(`Không có lịch hẹn ${input.appointmentId}`);
+        // The kind follows the record: who hosts depends on it (a meeting's chair, a visit's clinicians).
+        const kind = roomKindOf(a);
+        if (kind !== input.kind) {
+          throw badRequest(kind === 'session'
+            ? 'Lịch hẹn này là phiên hội chẩn có chủ trì: mở phòng loại "session" (this appointment has a chair: it is a case-conference meeting)'
+            : 'Lịch hẹn này không có chủ trì nên không phải phiên hội chẩn: mở phòng loại "appointment" (this appointment has no chair: it is not a meeting)');
+        }
+        appointment = a;
+        refText = `Appointment/${a.id}`;
+        const existing = (await tx.sql.query<Room>('SELECT * FROM video_room WHERE ref = $1 AND ended_at IS NULL ORDER BY created_at LIMIT 1', [refText])).rows[0];
+        // Only someone who may enter may find or make the room.
+        await this.assertInvited(tx, existing ?? draft(input.kind, refText, a.description ?? title, entrant), entrant);
+        if (existing) {
+          await tx.record({ action: 'video.open', resourceType: 'Appointment', resourceId: a.id, patientIds: patientsOf(a), detail: { room: existing.id, existing: true } });
+          return existing;
+        }
+        title = a.description ?? title;
+        expected = a.participant.filter((p) => !p.actor?.reference?.startsWith('HealthcareService/')).length;
+      } else {
+        for (const p of input.invitePractitionerIds ?? []) if (!(await tx.tryRead('Practitioner', p))) throw badRequest(`Không có người được mời ${p}`);
+      }
+      const mode: Room['mode'] = input.large || expected > MESH_LIMIT ? 'sfu' : 'mesh';
+      if (mode === 'sfu' && this.janus.length === 0) throw badRequest(this.sfuUnavailableReason);
       // Spread rooms over the instances, the way a province outgrows one media server.
-      const instance = this.janus[this.next++ % this.janus.length];
-      janusRoom = 100_000 + Math.floor(Math.random() * 900_000_000);
-      janusUrl = instance.url;
-      await instance.createRoom(janusRoom, 100, this.roomSecret(id), this.recordingsDir ? `${this.recordingsDir}/${id}` : undefined);
+      const instance = mode === 'sfu' ? this.janus[this.next++ % this.janus.length] : undefined;
+      const janusRoom = instance ? 100_000 + Math.floor(Math.random() * 900_000_000) : null;
+      const room = (await tx.sql.query<Room>(
+        'INSERT INTO video_room (id, kind, ref, title, mode, created_by, invited, janus_url, janus_room) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *',
+        [id, input.kind, refText, title.slice(0, 300), mode, actor.accountId ?? 'system', input.kind === 'adhoc' ? (input.invitePractitionerIds ?? []) : [], instance?.url ?? null, janusRoom],
+      )).rows[0];
+      await tx.record({
+        action: 'video.open',
+        ...(appointment ? { resourceType: 'Appointment', resourceId: appointment.id, patientIds: patientsOf(appointment) } : {}),
+        detail: { room: room.id, kind: room.kind, mode },
+      });
+      return room;
+    });
+    if (made.id !== id || made.mode !== 'sfu') return made;
+    try {
+      await this.instanceFor(made).createRoom(made.janus_room!, 100, this.roomSecret(id), this.recordingsDir ? `${this.recordingsDir}/${id}` : undefined);
+    } catch (err) {
+      // No media room, no call: the room row is closed so nobody is sent into it.
+      await repo.sql.query('UPDATE video_room SET ended_at = now() WHERE id = $1', [id]);
+      throw err;
     }
-    const room = (await this.db.query<Room>(
-      'INSERT INTO video_room (id, kind, ref, title, mode, created_by, invited, janus_url, janus_room) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *',
-      [id, input.kind, refText, title.slice(0, 300), mode, actor.accountId ?? 'system', input.invitePractitionerIds ?? [], janusUrl, janusRoom],
-    )).rows[0];
-    if (input.kind !== 'adhoc') await this.assertMayEnter(room, this.entrantOf(actor));
-    return room;
+    return made;
   }
 
   /** The Janus room's admin secret: keyed by the platform secret, so it cannot be guessed from the id. */
@@ -129,89 +168,95 @@ export class RoomService {
     return i;
   }
 
-  async end(roomId: string): Promise<void> {
-    const room = await this.get(roomId);
-    await this.db.query('UPDATE video_room SET ended_at = now() WHERE id = $1 AND ended_at IS NULL', [roomId]);
-    await this.db.query('UPDATE video_attendance SET left_at = now() WHERE room_id = $1 AND left_at IS NULL', [roomId]);
-    if (room.mode === 'sfu' && room.janus_room) await this.instanceFor(room).destroyRoom(room.janus_room, this.roomSecret(roomId)).catch(() => undefined);
+  /** Ends the room on the record (in the caller's unit of work); everyone's stay ends with it. */
+  async end(sql: DomainSql, roomId: string): Promise<void> {
+    await sql.query('UPDATE video_room SET ended_at = now() WHERE id = $1 AND ended_at IS NULL', [roomId]);
+    await sql.query('UPDATE video_attendance SET left_at = now() WHERE room_id = $1 AND left_at IS NULL', [roomId]);
   }
 
-  entrantOf(actor: Actor): Entrant {
-    return { accountId: actor.accountId, practitionerId: actor.practitionerId, patientId: actor.patientId, name: actor.displayName ?? actor.username ?? 'Người dùng', role: actor.role ?? 'citizen', organizationId: actor.organizationId, staff: !!actor.practitionerId || actor.via === 'test' };
+  /** Frees the room's media server room (after it ended). */
+  async releaseMedia(room: Room): Promise<void> {
+    if (room.mode === 'sfu' && room.janus_room) await this.instanceFor(room).destroyRoom(room.janus_room, this.roomSecret(room.id)).catch(() => undefined);
   }
 
-  /** Throws 403 unless this person may enter the room. */
-  async assertMayEnter(room: Room, e: Entrant): Promise<void> {
-    if (room.ended_at) throw new AccessDenied('Cuộc gọi đã kết thúc (the call has ended)');
-    await this.assertInvited(room, e);
-  }
-
-  /** The patients of the room's appointment (none for an ad-hoc call). */
-  async patientsOf(room: Room): Promise<string[]> {
-    if (!room.ref?.startsWith('Appointment/')) return [];
-    const a = (await this.fhir.repo.tryRead<Appointment>('Appointment', room.ref.slice(12))) as Appointment | undefined;
-    return (a?.participant ?? []).map((p) => p.actor?.reference ?? '').filter((r) => r.startsWith('Patient/')).map((r) => r.slice(8));
-  }
-
-  /** Throws 403 unless this person is one the room is for (whether or not the call has ended). */
-  async assertInvited(room: Room, e: Entrant): Promise<void> {
+  /**
+   * Throws 403 unless this person is one the room is for (whether or not the call has ended);
+   * returns the room's appointment, read through the person's repository.
+   */
+  async assertInvited(repo: Repository, room: Room, e: Entrant): Promise<Appointment | undefined> {
     if (room.kind === 'adhoc') {
-      if (e.accountId === room.created_by || (e.practitionerId && room.invited.includes(e.practitionerId))) return;
+      if ((e.accountId && e.accountId === room.created_by) || (e.practitionerId && room.invited.includes(e.practitionerId))) return undefined;
       throw new AccessDenied('Bạn không được mời vào cuộc gọi này (you are not invited to this call)');
     }
-    const a = (await this.fhir.repo.tryRead<Appointment>('Appointment', room.ref!.split('/')[1])) as Appointment | undefined;
-    if (!a) throw notFound('Lịch hẹn của phòng họp không còn (the room’s appointment is gone)');
-    const actors = a.participant.map((p) => p.actor?.reference ?? '');
-    if (e.practitionerId && actors.includes(`Practitioner/${e.practitionerId}`)) return;
-    if (e.patientId && actors.includes(`Patient/${e.patientId}`)) return;
-    // A citizen managing a family member's record (a child, an elderly parent) goes with them.
-    const patients = actors.filter((x) => x.startsWith('Patient/')).map((x) => x.slice(8));
-    if (e.patientId && patients.length && e.role === 'citizen') {
-      const managed = await this.db.query('SELECT 1 FROM family_link WHERE manager_patient_id = $1 AND patient_id = ANY($2::text[]) AND revoked_at IS NULL', [e.patientId, patients]);
-      if (managed.rows.length) return;
+    let a: Appointment | undefined;
+    try {
+      a = await repo.tryRead<Appointment>('Appointment', appointmentIdOf(room)!);
+    } catch (err) {
+      // The record's own rule (care relationship, consent): nobody invited is kept out by it but
+      // for a patient's explicit refusal, which the message then names.
+      if (err instanceof AccessDenied) throw new AccessDenied(`Bạn không được mời vào phòng họp này, hoặc không được xem hồ sơ của người bệnh (you are not invited to this room, or may not see the patient’s record): ${err.message}`, err.status, err.breakGlassPossible, err.patientId);
+      throw err;
     }
+    if (!a) throw notFound('Lịch hẹn của phòng họp không còn (the room’s appointment is gone)');
+    if (await this.invitedTo(repo, a, e)) return a;
+    throw new AccessDenied('Bạn không được mời vào phòng họp này (you are not invited to this room)', 403, false, patientsOf(a)[0]);
+  }
+
+  private async invitedTo(repo: Repository, a: Appointment, e: Entrant): Promise<boolean> {
+    const actors = a.participant.map((p) => p.actor?.reference ?? '');
+    if (e.practitionerId && actors.includes(`Practitioner/${e.practitionerId}`)) return true;
+    if (e.patientId && actors.includes(`Patient/${e.patientId}`)) return true;
+    // A citizen managing a family member's record (a child, an elderly parent) goes with them —
+    // signed in themselves, like the record's own rule (an app's token acts for its one patient).
+    if (e.patientId && e.familyManager && (await managesAny(repo.sql, e.patientId, patientsOf(a)))) return true;
     if (e.organizationId && e.staff) {
       for (const p of a.participant) {
         const loc = ref(p.actor, 'Location');
         if (!loc) continue;
-        const l = (await this.fhir.repo.tryRead<Location>('Location', loc)) as Location | undefined;
-        if (l?.managingOrganization?.reference === `Organization/${e.organizationId}`) return; // staff of an invited site (điểm cầu)
+        const l = await repo.tryRead<Location>('Location', loc);
+        if (l?.managingOrganization?.reference === `Organization/${e.organizationId}`) return true; // staff of an invited site (điểm cầu)
       }
     }
-    throw new AccessDenied('Bạn không được mời vào phòng họp này (you are not invited to this room)');
+    return false;
   }
 
   /** A link a citizen can open without an account, for this appointment's room only, until it expires. */
-  async invite(actor: Actor, roomId: string, input: { patientId: string; label: string; validMinutes: number }): Promise<{ token: string; expiresAt: Date }> {
-    const room = await this.get(roomId);
-    if (room.kind !== 'appointment') throw badRequest('Chỉ mời người dân vào phòng khám từ xa (invitations are for visit rooms)');
-    await this.assertMayEnter(room, this.entrantOf(actor));
-    const a = (await this.fhir.repo.read<Appointment>('Appointment', room.ref!.split('/')[1])) as Appointment;
-    if (!a.participant.some((p) => p.actor?.reference === `Patient/${input.patientId}`)) throw badRequest('Người bệnh này không có trong lịch hẹn (patient is not on the appointment)');
-    const token = randomBytes(24).toString('base64url');
-    const expiresAt = new Date(Date.now() + input.validMinutes * 60_000);
-    await this.db.query('INSERT INTO video_invite (token_hash, room_id, patient_id, label, expires_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)', [sha(token), roomId, input.patientId, input.label.slice(0, 100), expiresAt, actor.accountId ?? 'system']);
-    return { token, expiresAt };
+  async invite(ctx: AccessContext, roomId: string, input: { patientId: string; label: string; validMinutes: number }): Promise<{ token: string; expiresAt: Date }> {
+    assertScopes(ctx.actor, [['read', 'Appointment']]);
+    return this.store.as(ctx, 'video.host').transaction(async (tx) => {
+      const room = await this.get(tx, roomId);
+      if (room.kind !== 'appointment') throw badRequest('Chỉ mời người dân vào phòng khám từ xa (invitations are for visit rooms)');
+      if (room.ended_at) throw new AccessDenied('Cuộc gọi đã kết thúc (the call has ended)');
+      const a = (await this.assertInvited(tx, room, entrantOf(ctx.actor)))!;
+      if (!patientsOf(a).includes(input.patientId)) throw badRequest('Người bệnh này không có trong lịch hẹn (patient is not on the appointment)');
+      const token = randomBytes(24).toString('base64url');
+      const expiresAt = new Date(Date.now() + input.validMinutes * 60_000);
+      await tx.sql.query('INSERT INTO video_invite (token_hash, room_id, patient_id, label, expires_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)', [sha(token), roomId, input.patientId, input.label.slice(0, 100), expiresAt, ctx.actor.accountId ?? 'system']);
+      await tx.record({ action: 'video.invite', resourceType: 'Appointment', resourceId: a.id, patientIds: [input.patientId], detail: { room: room.id, expiresAt: expiresAt.toISOString() } });
+      return { token, expiresAt };
+    });
   }
 
-  async entrantFromInvite(roomId: string, token: string): Promise<Entrant> {
-    const r = (await this.db.query<{ room_id: string; patient_id: string | null; label: string; expires_at: Date }>('SELECT room_id, patient_id, label, expires_at FROM video_invite WHERE token_hash = $1', [sha(token)])).rows[0];
+  /** The person an invitation link stands for, in this room only and until it expires (401 otherwise). */
+  async entrantFromInvite(sql: DomainSql, roomId: string, token: string): Promise<Entrant> {
+    const r = (await sql.query<{ room_id: string; patient_id: string | null; label: string; expires_at: Date }>('SELECT room_id, patient_id, label, expires_at FROM video_invite WHERE token_hash = $1', [sha(token)])).rows[0];
     if (!r || r.room_id !== roomId) throw new AccessDenied('Đường dẫn mời không hợp lệ cho phòng này (invalid invitation link)', 401);
-    if (r.expires_at < new Date()) throw new AccessDenied('Đường dẫn mời đã hết hạn (the invitation link has expired)', 401);
-    return { patientId: r.patient_id ?? undefined, name: r.label, role: 'citizen', staff: false };
+    if (new Date(r.expires_at) < new Date()) throw new AccessDenied('Đường dẫn mời đã hết hạn (the invitation link has expired)', 401);
+    return { patientId: r.patient_id ?? undefined, name: r.label, role: 'citizen', staff: false, familyManager: false };
   }
 
-  async attendance(roomId: string, e: Entrant, event: 'join' | 'leave', rowId?: number): Promise<number | undefined> {
-    if (event === 'join') {
-      return (await this.db.query<{ id: number }>('INSERT INTO video_attendance (room_id, account_id, display_name, role, organization_id) VALUES ($1, $2, $3, $4, $5) RETURNING id', [roomId, e.accountId ?? null, e.name, e.role, e.organizationId ?? null])).rows[0].id;
-    }
-    if (rowId) await this.db.query('UPDATE video_attendance SET left_at = now() WHERE id = $1 AND left_at IS NULL', [rowId]);
-    return rowId;
+  /** A stay in the room begins (in the caller's unit of work); returns the row that ends it. */
+  async joined(sql: DomainSql, roomId: string, e: Entrant): Promise<number> {
+    return (await sql.query<{ id: number }>('INSERT INTO video_attendance (room_id, account_id, display_name, role, organization_id) VALUES ($1, $2, $3, $4, $5) RETURNING id', [roomId, e.accountId ?? null, e.name, e.role, e.organizationId ?? null])).rows[0].id;
+  }
+
+  async left(sql: DomainSql, rowId: number | undefined): Promise<void> {
+    if (rowId) await sql.query('UPDATE video_attendance SET left_at = now() WHERE id = $1 AND left_at IS NULL', [rowId]);
   }
 
   /** Who was there, when, from which site: per entry, per person and per site (training hours). */
-  async attendanceReport(roomId: string) {
-    const rows = (await this.db.query<{ account_id: string | null; display_name: string; role: string | null; organization_id: string | null; joined_at: Date; left_at: Date | null }>(
+  async attendanceReport(sql: DomainSql, roomId: string): Promise<AttendanceReport> {
+    const rows = (await sql.query<{ account_id: string | null; display_name: string; role: string | null; organization_id: string | null; joined_at: Date; left_at: Date | null }>(
       'SELECT account_id, display_name, role, organization_id, joined_at, left_at FROM video_attendance WHERE room_id = $1 ORDER BY joined_at, id',
       [roomId],
     )).rows;
@@ -227,8 +272,9 @@ export class RoomService {
       if (r.organization_id) sites.set(r.organization_id, (sites.get(r.organization_id) ?? 0) + minutes(r));
     }
     const round = (n: number) => Math.round(n * 100) / 100;
+    const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
     return {
-      entries: rows.map((r) => ({ name: r.display_name, role: r.role, organizationId: r.organization_id, joinedAt: r.joined_at, leftAt: r.left_at })),
+      entries: rows.map((r) => ({ name: r.display_name, role: r.role, organizationId: r.organization_id, joinedAt: iso(r.joined_at)!, leftAt: iso(r.left_at) })),
       people: [...people.values()].map((p) => ({ ...p, minutes: round(p.minutes), hours: round(p.minutes / 60) })),
       sites: [...sites].map(([organizationId, m]) => ({ organizationId, minutes: round(m) })),
     };
@@ -249,8 +295,8 @@ export class RoomService {
   }
 
   /** STUN/TURN for the browser; TURN credentials in the coturn REST format (time-limited). */
-  iceServers(userId: string): RTCIceServerLike[] {
-    const out: RTCIceServerLike[] = this.ice.stunUrls.length ? [{ urls: this.ice.stunUrls }] : [];
+  iceServers(userId: string): IceServer[] {
+    const out: IceServer[] = this.ice.stunUrls.length ? [{ urls: this.ice.stunUrls }] : [];
     if (this.hasTurn && this.ice.turnSecret) {
       const username = `${Math.floor(Date.now() / 1000) + this.ice.turnTtlSeconds}:${userId}`;
       const credential = createHmac('sha1', this.ice.turnSecret).update(username).digest('base64');
@@ -260,8 +306,7 @@ export class RoomService {
   }
 }
 
-export interface RTCIceServerLike {
-  urls: string[];
-  username?: string;
-  credential?: string;
+/** The room a person would make, to ask whether they may enter it before it exists. */
+function draft(kind: Room['kind'], refText: string, title: string, e: Entrant): Room {
+  return { id: '', kind, ref: refText, title, mode: 'mesh', created_by: e.accountId ?? '', invited: [], janus_url: null, janus_room: null, created_at: new Date(), ended_at: null };
 }

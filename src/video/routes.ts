@@ -1,152 +1,144 @@
 /**
- * HTTP and WebSocket for video: open a room for a session, an appointment or an ad-hoc call,
- * invitation links for citizens, attendance, a bandwidth probe for the pre-call check, and the
- * signalling socket (`/api/video/rooms/:id/ws`).
+ * HTTP and WebSocket for video: open a room for a meeting, an appointment or an ad-hoc call,
+ * invitation links for citizens, attendance, recordings, a bandwidth probe for the pre-call
+ * check, and the signalling socket (`/api/video/rooms/:id/ws`). Bodies and responses follow
+ * contract.ts; the socket's messages follow protocol.ts.
+ *
+ * Every route that names a room checks, through the asker's repository, that the room is one
+ * they may enter (or, for an invitation link, the one room the link is for); the repository adds
+ * patient reach and the audit entry. An app's token is held to its scopes.
  */
 import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import send from '@fastify/send';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { Appointment } from '@medplum/fhirtypes';
 import { AccessDenied } from '../auth/access.ts';
-import { parseInput as parse } from '../http/input.ts';
-import type { AccountService } from '../auth/accounts.ts';
-import { SESSION_COOKIE, type SessionService } from '../auth/sessions.ts';
-import type { Actor } from '../auth/actor.ts';
-import type { AuditLog } from '../audit/audit.ts';
 import { actorFields } from '../auth/principal.ts';
-import type { LiveDeps, Socket } from './live.ts';
-import { LiveRoom } from './live.ts';
+import { SESSION_COOKIE } from '../auth/sessions.ts';
+import { parseInput as parse } from '../http/input.ts';
+import { invitationBody, openRoomBody, type InvitationLink, type PublicRoom, type RecordingList } from './contract.ts';
+import type { LiveRooms } from './live-rooms.ts';
+import type { Socket } from './members.ts';
 import type { RecordingArchive } from './recordings.ts';
-import type { Entrant, Room, RoomService } from './rooms.ts';
+import { patientsOf, type Room, type RoomService } from './rooms.ts';
+import { assertScopes, entrantOf, repoFor, signedIn, type Entrant, type Who } from './who.ts';
+
+export { LiveRooms } from './live-rooms.ts';
 
 type P<T = { id: string }> = FastifyRequest<{ Params: T; Querystring: Record<string, string | undefined> }>;
 
-const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
 const PROBE = randomBytes(512 * 1024);
+/** A player fetches one viewing in several byte ranges (start, index, each seek): one check and one audit entry per person and recording in this window. */
+const VIEW_WINDOW_MS = 10 * 60_000;
 
-/** The live rooms of this node (a room's members must reach the same node: route by room id). */
-export class LiveRooms {
-  private readonly rooms = new Map<string, LiveRoom>();
-  private readonly iceRefresh?: ReturnType<typeof setInterval>;
-
-  constructor(private readonly deps: LiveDeps) {
-    // TURN credentials expire: everyone in a room gets fresh ones at half their lifetime, so a
-    // newcomer's connection or an ICE restart late in a long session still gets through.
-    const every = deps.rooms.iceRefreshMs;
-    if (every) {
-      this.iceRefresh = setInterval(() => this.refreshIce(), every);
-      this.iceRefresh.unref();
-    }
-  }
-
-  get(room: Room): LiveRoom {
-    let live = this.rooms.get(room.id);
-    if (!live || live.ended) {
-      live = new LiveRoom(room, this.deps, () => {
-        if (this.rooms.get(room.id) === live) this.rooms.delete(room.id);
-      });
-      this.rooms.set(room.id, live);
-    }
-    return live;
-  }
-
-  /** Fresh TURN credentials to everyone in every live room of this node. */
-  refreshIce(): void {
-    for (const r of this.rooms.values()) r.refreshIce();
-  }
-
-  /** People waiting in the lobby of the live room for this record (e.g. Appointment/123); 0 when none is open here. */
-  waitingFor(ref: string): number {
-    for (const r of this.rooms.values()) if (r.room.ref === ref && !r.ended) return r.waiting;
-    return 0;
-  }
-
-  async close(): Promise<void> {
-    clearInterval(this.iceRefresh);
-    for (const r of this.rooms.values()) await r.close();
-    this.rooms.clear();
-  }
-}
-
-export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomService; live: LiveRooms; sessions: SessionService; accounts: AccountService; audit: AuditLog; recordings: RecordingArchive }): Promise<void> {
-  const { rooms, live, sessions, accounts, audit, recordings } = opts;
+export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomService; live: LiveRooms; recordings: RecordingArchive }): Promise<void> {
+  const { rooms, live, recordings } = opts;
   const host = { config: { access: { domain: 'video.host' as const } } };
+  const watch = { config: { access: { domain: 'video.recordings' as const } } };
 
-  /** Who is asking: a signed-in person with a right to the room, or the holder of an invitation link. */
-  async function entrantFor(req: FastifyRequest, room: Room, invite: string | undefined): Promise<{ entrant: Entrant; actor?: Actor; inviteKey?: string }> {
+  /**
+   * Who is asking to enter (a signed-in person with a right to the room, or the holder of an
+   * invitation link for it), checked in one unit of work: an open room, theirs to enter.
+   */
+  async function enter(req: FastifyRequest, roomId: string, invite: string | undefined, socket: boolean): Promise<{ room: Room; entrant: Entrant; who: Who; appointment?: Appointment }> {
     const actor = req.ctx.actor;
-    if (actor.role && !actor.mfaPending) {
-      const entrant = rooms.entrantOf(actor);
-      await rooms.assertMayEnter(room, entrant);
-      return { entrant, actor };
-    }
-    if (invite) return { entrant: await rooms.entrantFromInvite(room.id, invite), inviteKey: invite.slice(0, 12) };
-    throw new AccessDenied('Cần đăng nhập hoặc đường dẫn mời (sign in or use your invitation link)', 401);
+    let who: Who;
+    if (signedIn(actor)) who = { kind: 'actor', ctx: req.ctx };
+    else if (invite) who = { kind: 'invitation', key: invite.slice(0, 12), label: '' };
+    else throw new AccessDenied('Cần đăng nhập hoặc đường dẫn mời (sign in or use your invitation link)', 401);
+    return repoFor(app.store, who, 'video.join').transaction(async (tx) => {
+      const room = await rooms.get(tx, roomId);
+      if (room.ended_at) throw new AccessDenied('Cuộc gọi đã kết thúc (the call has ended)');
+      if (who.kind === 'invitation') {
+        const entrant = await rooms.entrantFromInvite(tx.sql, room.id, invite!);
+        return { room, entrant, who: { ...who, label: entrant.name } };
+      }
+      // What the room shows: its appointment, and in the call its chat.
+      assertScopes(actor, [...(room.ref ? [['read', 'Appointment'] as const] : []), ...(socket ? [['read', 'Communication'] as const] : [])]);
+      const entrant = entrantOf(actor);
+      const appointment = await rooms.assertInvited(tx, room, entrant);
+      if (appointment) await tx.record({ action: 'video.room', resourceType: 'Appointment', resourceId: appointment.id, patientIds: patientsOf(appointment), detail: { room: room.id } });
+      return { room, entrant, who, appointment };
+    });
   }
 
   app.post('/api/video/rooms', host, async (req, reply) => {
-    const body = parse(
-      z.object({ kind: z.enum(['session', 'appointment', 'adhoc']), appointmentId: id.optional(), title: z.string().trim().min(1).max(300).optional(), invitePractitionerIds: z.array(id).max(200).optional(), large: z.boolean().optional() }).strict(),
-      req.body,
-    );
-    const room = await rooms.open(req.ctx.actor, body);
+    const room = await rooms.open(req.ctx, parse(openRoomBody, req.body));
     return reply.code(201).send(publicRoom(room));
   });
 
-  app.get('/api/video/rooms/:id', { config: { access: 'public' } }, async (req: P) => {
-    const room = await rooms.get(req.params.id);
-    await entrantFor(req, room, req.query.invite);
+  app.get('/api/video/rooms/:id', { config: { access: 'public' } }, async (req: P): Promise<PublicRoom> => {
+    const { room } = await enter(req, req.params.id, req.query.invite, false);
     return publicRoom(room);
   });
 
   app.post('/api/video/rooms/:id/invitations', host, async (req: P, reply) => {
-    const body = parse(z.object({ patientId: id, label: z.string().trim().min(1).max(100), validMinutes: z.number().int().min(5).max(7 * 24 * 60).default(120) }).strict(), req.body);
-    const r = await rooms.invite(req.ctx.actor, req.params.id, body);
+    const r = await rooms.invite(req.ctx, req.params.id, parse(invitationBody, req.body));
     // The link is shown once: only its hash is kept.
-    return reply.code(201).header('cache-control', 'no-store').send({ url: `/call/${req.params.id}?invite=${r.token}`, token: r.token, expiresAt: r.expiresAt.toISOString() });
+    const link: InvitationLink = { url: `/call/${req.params.id}?invite=${r.token}`, token: r.token, expiresAt: r.expiresAt.toISOString() };
+    return reply.code(201).header('cache-control', 'no-store').send(link);
   });
 
-  app.get('/api/video/rooms/:id/attendance', host, async (req: P) => {
-    const room = await rooms.get(req.params.id);
-    await rooms.assertMayEnter(room, rooms.entrantOf(req.ctx.actor));
-    return rooms.attendanceReport(room.id);
-  });
+  // Attendance: for the staff the room is for, during and after the call (training hours).
+  app.get('/api/video/rooms/:id/attendance', host, async (req: P) =>
+    app.store.as(req.ctx, 'video.host').transaction(async (tx) => {
+      const room = await rooms.get(tx, req.params.id);
+      if (room.ref) assertScopes(req.ctx.actor, [['read', 'Appointment']]);
+      const a = await rooms.assertInvited(tx, room, entrantOf(req.ctx.actor));
+      const report = await rooms.attendanceReport(tx.sql, room.id);
+      await tx.record({ action: 'video.attendance', ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}), patientIds: patientsOf(a), detail: { room: room.id, entries: report.entries.length } });
+      return report;
+    }),
+  );
 
-  // Recordings: for the people who may enter the room (every participant agreed to them). Each
-  // look is audited like any access to the record.
-  const watch = { config: { access: { domain: 'video.recordings' as const } } };
-  async function recordingsRoom(req: P<{ id: string }>): Promise<{ room: Room; patients: string[] }> {
-    const room = await rooms.get(req.params.id);
-    await rooms.assertInvited(room, rooms.entrantOf(req.ctx.actor));
-    return { room, patients: await rooms.patientsOf(room) };
-  }
-  app.get('/api/video/rooms/:id/recordings', watch, async (req: P) => {
-    const { room, patients } = await recordingsRoom(req);
-    const items = await recordings.list(room.id);
-    await audit.record({ ...actorFields(req.ctx), action: 'video.recordings.list', outcome: 'success', patientIds: patients, detail: { room: room.id, count: items.length } });
+  // Recordings: for the people the room is for (every participant agreed to them), as their
+  // repository may see them. Each look is audited like any access to the record.
+  app.get('/api/video/rooms/:id/recordings', watch, async (req: P): Promise<RecordingList> => {
+    assertScopes(req.ctx.actor, [['read', 'DocumentReference']]);
+    const { room, items } = await app.store.as(req.ctx, 'video.recordings').transaction(async (tx) => {
+      const room = await rooms.get(tx, req.params.id);
+      const a = await rooms.assertInvited(tx, room, entrantOf(req.ctx.actor));
+      const items = await recordings.list(tx, room.id);
+      await tx.record({ action: 'video.recordings.list', ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}), patientIds: patientsOf(a), detail: { room: room.id, count: items.length } });
+      return { room, items };
+    });
     return { items, processing: await recordings.processing(room.id) };
   });
-  // A player fetches one viewing in several byte ranges (start, index, each seek): one audit entry
-  // per person and recording every ten minutes covers them all, without flooding the access log.
-  const viewed = new Map<string, number>();
-  const VIEW_WINDOW_MS = 10 * 60_000;
-  const firstLookIn = (key: string): boolean => {
+
+  // One viewing: checked and audited at its first request; the player's further byte ranges in
+  // the next ten minutes are served on that decision (without flooding the access log).
+  const viewing = new Map<string, { at: number; path: string; size: number; contentType: string; key: string }>();
+  const viewingOf = (k: string) => {
     const now = Date.now();
-    for (const [k, at] of viewed) if (now - at > VIEW_WINDOW_MS) viewed.delete(k);
-    if (viewed.has(key)) return false;
-    viewed.set(key, now);
-    return true;
+    for (const [x, v] of viewing) if (now - v.at > VIEW_WINDOW_MS) viewing.delete(x);
+    return viewing.get(k);
   };
   const problem = (reply: FastifyReply, status: number, title: string) => reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status });
   app.get('/api/video/rooms/:id/recordings/:key', watch, async (req: P<{ id: string; key: string }>, reply) => {
-    const { room, patients } = await recordingsRoom(req);
-    const listed = (await recordings.list(room.id)).find((r) => r.key === req.params.key);
-    const file = listed ? await recordings.file(room.id, listed.key) : undefined;
-    if (!listed || !file) return problem(reply, 404, 'Không có bản ghi này (no such recording)');
+    assertScopes(req.ctx.actor, [['read', 'DocumentReference']]);
+    const viewer = `${req.ctx.actor.accountId}:${req.params.id}:${req.params.key}`;
+    let view = viewingOf(viewer);
+    if (!view) {
+      view = await app.store.as(req.ctx, 'video.recordings').transaction(async (tx) => {
+        const room = await rooms.get(tx, req.params.id);
+        const a = await rooms.assertInvited(tx, room, entrantOf(req.ctx.actor));
+        const listed = (await recordings.list(tx, room.id)).find((r) => r.key === req.params.key);
+        const file = listed ? await recordings.file(room.id, listed.key) : undefined;
+        const detail = { room: room.id, key: req.params.key };
+        if (!listed || !file) {
+          await tx.record({ action: 'video.recordings.list', ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}), patientIds: patientsOf(a), detail: { ...detail, found: false } });
+          return undefined;
+        }
+        await tx.record({ action: 'video.recordings.read', resourceType: 'DocumentReference', resourceId: listed.documentReference.split('/')[1], patientIds: patientsOf(a), detail });
+        return { at: Date.now(), path: file.path, size: file.size, contentType: listed.contentType, key: listed.key };
+      });
+      if (!view) return problem(reply, 404, 'Không có bản ghi này (no such recording)');
+      viewing.set(viewer, view);
+    }
     // Byte ranges (a player seeking asks for them), ETag and If-Range handled by @fastify/send.
-    const sent = await send(req.raw, basename(file.path), { root: dirname(file.path), acceptRanges: true, cacheControl: false, index: false, dotfiles: 'deny' });
-    if (sent.statusCode === 416) return problem(reply.header('content-range', `bytes */${file.size}`), 416, 'Khoảng byte không hợp lệ (range not satisfiable)');
+    const sent = await send(req.raw, basename(view.path), { root: dirname(view.path), acceptRanges: true, cacheControl: false, index: false, dotfiles: 'deny' });
+    if (sent.statusCode === 416) return problem(reply.header('content-range', `bytes */${view.size}`), 416, 'Khoảng byte không hợp lệ (range not satisfiable)');
     if (sent.statusCode === 412) return problem(reply, 412, 'Bản ghi đã thay đổi (precondition failed)');
     if (sent.type !== 'file') {
       const err = sent.type === 'error' ? sent.metadata.error : undefined;
@@ -154,14 +146,11 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
       req.log.error({ err: err?.message, status: sent.statusCode }, 'recording could not be read');
       return problem(reply, 500, 'Không đọc được bản ghi (the recording could not be read)');
     }
-    if (firstLookIn(`${req.ctx.actor.accountId ?? req.ip}:${room.id}:${listed.key}`)) {
-      await audit.record({ ...actorFields(req.ctx), action: 'video.recordings.read', outcome: 'success', resourceType: 'DocumentReference', resourceId: listed.documentReference.split('/')[1], patientIds: patients, detail: { room: room.id } });
-    }
     return reply
       .code(sent.statusCode)
       .headers(sent.headers)
-      .type(listed.contentType)
-      .header('content-disposition', `inline; filename="${listed.key}.webm"`)
+      .type(view.contentType)
+      .header('content-disposition', `inline; filename="${view.key}.webm"`)
       .header('cache-control', 'private, no-store')
       .send(sent.stream);
   });
@@ -174,7 +163,7 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
   app.get('/api/video/rooms/:id/ws', { websocket: true, config: { access: 'public' } }, async (socket, req: P) => {
     const ws = socket as unknown as Socket & { on(ev: string, fn: (...a: unknown[]) => void): void };
     let memberId: string | undefined;
-    let liveRoom: LiveRoom | undefined;
+    let liveRoom: ReturnType<LiveRooms['get']> | undefined;
     const pending: string[] = [];
     ws.on('message', (data: unknown) => {
       const text = String(data);
@@ -185,32 +174,48 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
       if (liveRoom && memberId) liveRoom.disconnected(memberId, ws);
     });
     try {
-      const room = await rooms.get(req.params.id);
-      const who = await entrantFor(req, room, req.query.invite);
-      const cookie = req.cookies?.[SESSION_COOKIE];
-      const stillValid = async () => {
-        if (room.ended_at) return false;
-        if (!who.actor || who.actor.via !== 'session' || !cookie) return true; // invitation holders stay until they leave or the call ends
-        const s = await sessions.get(cookie);
-        if (!s) return false;
-        const a = await accounts.get(s.accountId);
-        return !!a && !a.disabled;
-      };
+      const { room, entrant, who, appointment } = await enter(req, req.params.id, req.query.invite, true);
       liveRoom = live.get(room);
-      await liveRoom.connect(ws, who.entrant, { actor: who.actor, inviteKey: who.inviteKey, resume: req.query.resume, stillValid });
+      await liveRoom.connect(ws, entrant, { who, appointment, resume: req.query.resume, stillValid: credentialCheck(app, req, who) });
       memberId = liveRoom.memberBySocket(ws);
       for (const t of pending.splice(0)) if (memberId) liveRoom.receive(memberId, t);
     } catch (err) {
-      const status = err instanceof AccessDenied ? err.status : (err as { statusCode?: number }).statusCode ?? 500;
+      const status = err instanceof AccessDenied ? err.status : ((err as { statusCode?: number; status?: number }).statusCode ?? (err as { status?: number }).status ?? 500);
       const message = (err as Error).message;
       req.log.info({ room: req.params.id, status }, 'video room refused');
-      await audit.record({ ...actorFields(req.ctx), action: 'video.join', outcome: status === 401 || status === 403 ? 'denied' : 'failure', detail: { room: req.params.id, status, message: message.slice(0, 300) } }).catch(() => undefined);
+      // A refusal happens outside any unit of work: it goes to the audit trail on its own.
+      await app.audit
+        .record({ ...actorFields(req.ctx), action: 'video.join', outcome: status === 401 || status === 403 ? 'denied' : 'failure', patientIds: err instanceof AccessDenied && err.patientId ? [err.patientId] : [], detail: { room: req.params.id, status, message: message.slice(0, 300) } })
+        .catch(() => undefined);
       ws.send(JSON.stringify({ type: 'refused', code: 4000 + status, message }));
       ws.close(4000 + status, 'refused');
     }
   });
 }
 
-function publicRoom(r: Room) {
-  return { id: r.id, kind: r.kind, title: r.title, mode: r.mode, ref: r.ref, createdAt: r.created_at, endedAt: r.ended_at };
+/**
+ * Checks a member's credential again at each message: the session (signed out, account
+ * disabled) or the app's token (expired); an invitation holder stays until they leave or the
+ * call ends.
+ */
+function credentialCheck(app: FastifyInstance, req: FastifyRequest, who: Who): () => Promise<boolean> {
+  if (who.kind === 'invitation') return async () => true;
+  const actor = who.ctx.actor;
+  if (actor.via === 'bearer') {
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    return async () => !!(await app.tokens.verify(token));
+  }
+  const cookie = req.cookies?.[SESSION_COOKIE];
+  return async () => {
+    if (!cookie) return false;
+    const s = await app.sessions.get(cookie);
+    if (!s || s.accountId !== actor.accountId) return false;
+    const a = await app.accounts.get(s.accountId);
+    return !!a && !a.disabled;
+  };
+}
+
+function publicRoom(r: Room): PublicRoom {
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+  return { id: r.id, kind: r.kind, title: r.title, mode: r.mode, ref: r.ref, createdAt: iso(r.created_at)!, endedAt: iso(r.ended_at) };
 }

@@ -2,63 +2,20 @@
  * The signalling server, with real WebSocket clients, on both databases: who may enter (invited
  * staff, a citizen's invitation link, not an uninvited account nor an expired link), the lobby,
  * per-message checks, chat saved as a Communication, host controls, the mesh limit, sign-out
- * ending the connection, attendance; and recording with every participant's consent through a
- * Janus the platform starts.
+ * ending the connection, attendance; the holes found in review (who hosts, ended rooms, the
+ * lobby's view, app tokens' scopes and expiry, family reach); recording with every participant's
+ * consent through a Janus the platform starts; and, with the case-conference domain, each bridge
+ * point's presence on the meeting's Encounter.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Appointment, Bundle, Communication, Consent, Encounter, Location, Organization } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type { Appointment, Bundle, Communication, Consent, Encounter, Organization } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
-import { makeStaff, type Staff } from '../testing/video.ts';
-
-interface Client {
-  ws: WebSocket;
-  messages: any[];
-  next(type: string, timeoutMs?: number): Promise<any>;
-  send(msg: unknown): void;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-function connect(base: string, path: string, cookie?: string): Client {
-  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}${path}`, { headers: cookie ? { cookie } : {} });
-  const messages: any[] = [];
-  // next(type) returns that type's messages one after another, waiting for the next if needed.
-  const taken = new Map<string, number>();
-  const waiters: { type: string; index: number; resolve: (m: any) => void }[] = [];
-  ws.on('message', (data) => {
-    const m = JSON.parse(String(data));
-    messages.push(m);
-    const index = messages.filter((x) => x.type === m.type).length - 1;
-    for (const w of waiters.filter((w) => w.type === m.type && w.index === index)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(m);
-    }
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-  return {
-    ws,
-    messages,
-    closed,
-    next(type, timeoutMs = 5000) {
-      const index = taken.get(type) ?? 0;
-      taken.set(type, index + 1);
-      const have = messages.filter((m) => m.type === type)[index];
-      if (have) return Promise.resolve(have);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${type} #${index + 1} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(', ')}`)), timeoutMs);
-        waiters.push({ type, index, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-      });
-    },
-    send(msg) {
-      ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-    },
-  };
-}
+import { connect, makeCitizen, makeMeeting, makeStaff, videoTables, type Client, type Staff } from '../testing/video.ts';
 
 const json = { 'content-type': 'application/json' };
 
@@ -72,13 +29,13 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   let appointment: Appointment;
 
   beforeAll(async () => {
-    p = await startTestPlatform(kind);
-    demo = await seedDemo(p.fhir, 4);
+    p = await startTestPlatform(kind, {}, undefined, { domains: ['video'] });
+    demo = await seedDemo(p.store, 4);
     base = await p.listen();
     doctor = await makeStaff(p, 'BS Phạm Thu Hà', demo.ids.organizations.batxat);
     stranger = await makeStaff(p, 'BS Không Được Mời', demo.ids.organizations.bachmai);
     patientId = demo.ids.patients[0];
-    appointment = (await p.fhir.repo.create<Appointment>({
+    appointment = (await p.fixtures.create<Appointment>({
       resourceType: 'Appointment',
       status: 'booked',
       description: 'Khám từ xa: tái khám tăng huyết áp',
@@ -114,6 +71,9 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
 
     const nobody = connect(base, `/api/video/rooms/${roomId}/ws`);
     expect((await nobody.closed).code).toBe(4401);
+    // Nor may they see its attendance or make links into it.
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}/attendance`, undefined, stranger.headers)).status).toBe(403);
+    expect((await call(p, 'POST', `/api/video/rooms/${roomId}/invitations`, { patientId, label: 'Người lạ', validMinutes: 30 }, { ...stranger.headers, ...json })).status).toBe(403);
 
     const token = await invite(roomId);
     await p.db.query("UPDATE video_invite SET expires_at = now() - interval '1 minute' WHERE room_id = $1", [roomId]);
@@ -190,42 +150,161 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     expect((await host.next('error')).message).toContain('SFU');
     host.send({ type: 'end' });
     await host.next('ended');
-    expect((await p.rooms.get(roomId)).ended_at).toBeTruthy();
+    expect((await p.rooms.get(videoTables(p), roomId)).ended_at).toBeTruthy();
     expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, doctor.headers)).body.title).toContain('kết thúc');
     const late = connect(base, `/api/video/rooms/${roomId}/ws`, doctor.headers.cookie);
     expect((await late.closed).code).toBe(4403);
   });
 
-  it('admits the staff of an invited bridge point to a session room and records the site on the session Encounter', async () => {
+  it('admits the staff of an invited bridge point to a meeting room (not as a host), with their site', async () => {
     const host = await makeStaff(p, 'PGS Chủ Trì Phiên', demo.ids.organizations.bachmai);
-    const site = await makeStaff(p, 'BS Trạm Y Tế', demo.ids.organizations.batxat); // not named on the session
-    const bridge = await p.fhir.repo.create<Location>({
-      resourceType: 'Location', status: 'active', name: 'Điểm cầu Trạm Y tế xã Bát Xát', mode: 'instance',
-      type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' }] }],
-      managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` },
-    });
-    const session = await p.fhir.repo.create<Appointment>({
-      resourceType: 'Appointment', status: 'booked', description: 'Phiên hội chẩn tim mạch',
-      start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString(),
-      participant: [
-        { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }], actor: { reference: `Practitioner/${host.practitionerId}` }, status: 'accepted' },
-        { actor: { reference: `Location/${bridge.id}` }, status: 'accepted' },
-      ],
-    });
-    const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: session.id }, { ...host.headers, ...json })).body;
+    const site = await makeStaff(p, 'BS Trạm Y Tế', demo.ids.organizations.batxat); // not named on the meeting
+    const { meeting } = await makeMeeting(p, host, demo.ids.organizations.batxat);
+    const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: meeting.id }, { ...host.headers, ...json })).body;
     // Opening it again finds the same room.
-    expect((await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: session.id }, { ...host.headers, ...json })).body.id).toBe(room.id);
+    expect((await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: meeting.id }, { ...host.headers, ...json })).body.id).toBe(room.id);
     const h = connect(base, `/api/video/rooms/${room.id}/ws`, host.headers.cookie);
     expect((await h.next('welcome')).you.host).toBe(true);
     const s = connect(base, `/api/video/rooms/${room.id}/ws`, site.headers.cookie);
     const sw = await s.next('welcome');
     expect(sw.you).toMatchObject({ host: false, state: 'in' });
-    expect(sw.members.find((m: any) => m.id === sw.you.id).site).toBe((await p.fhir.repo.read<Organization>('Organization', demo.ids.organizations.batxat)).name);
-    const encounter = async () => ((await call<Bundle>(p, 'GET', `/fhir/R4/Encounter?appointment=Appointment/${session.id}`)).body.entry ?? [])[0]?.resource as Encounter | undefined;
-    await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.status).toBe('active');
+    expect(sw.members.find((m: any) => m.id === sw.you.id).site).toBe((await p.fixtures.read<Organization>('Organization', demo.ids.organizations.batxat)).name);
+    // Staff of a site that was not invited stay out.
+    const elsewhere = await makeStaff(p, 'BS Nơi Khác', demo.ids.organizations.bachmai);
+    expect((await connect(base, `/api/video/rooms/${room.id}/ws`, elsewhere.headers.cookie).closed).code).toBe(4403);
     s.send({ type: 'leave' });
-    await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.period?.end).toBeTruthy();
+    await s.closed;
     h.ws.close();
+  });
+
+  // ---------------------------------------------------------------- holes found in review (each failed before its fix)
+
+  it('a meeting’s room is a meeting room whatever the client says: a participant who is not the chair cannot make it a visit room and host it', async () => {
+    const chair = await makeStaff(p, 'PGS Chủ Tọa', demo.ids.organizations.bachmai);
+    const member = await makeStaff(p, 'BS Thành Viên', demo.ids.organizations.bachmai);
+    const { meeting } = await makeMeeting(p, chair, demo.ids.organizations.batxat, [member.practitionerId]);
+    // As a visit room every clinician on the appointment would host (end it, remove the chair, record).
+    const asVisit = await call(p, 'POST', '/api/video/rooms', { kind: 'appointment', appointmentId: meeting.id }, { ...member.headers, ...json });
+    expect(asVisit.status).toBe(400);
+    expect(asVisit.body.title).toContain('chủ trì');
+    // A visit cannot be made a meeting room either (nobody would host it: its citizen would wait forever).
+    expect((await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: appointment.id }, { ...doctor.headers, ...json })).status).toBe(400);
+    const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: meeting.id }, { ...member.headers, ...json })).body;
+    expect(room.kind).toBe('session');
+    const c = connect(base, `/api/video/rooms/${room.id}/ws`, member.headers.cookie);
+    expect((await c.next('welcome')).you.host).toBe(false);
+    c.send({ type: 'end' });
+    expect((await c.next('error')).message).toContain('chủ trì');
+    c.ws.close();
+  });
+
+  it('whoever opens a meeting’s room first does not host it: staff of an invited site who opened it are not hosts', async () => {
+    const chair = await makeStaff(p, 'PGS Chủ Tọa Hai', demo.ids.organizations.bachmai);
+    const site = await makeStaff(p, 'BS Điểm Cầu Mở Trước', demo.ids.organizations.batxat);
+    const { meeting } = await makeMeeting(p, chair, demo.ids.organizations.batxat);
+    const room = await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: meeting.id }, { ...site.headers, ...json });
+    expect(room.status, room.text).toBe(201);
+    const s = connect(base, `/api/video/rooms/${room.body.id}/ws`, site.headers.cookie);
+    expect((await s.next('welcome')).you).toMatchObject({ host: false, state: 'in' });
+    s.send({ type: 'record-request' });
+    expect((await s.next('error')).message).toContain('chủ trì');
+    const c = connect(base, `/api/video/rooms/${room.body.id}/ws`, chair.headers.cookie);
+    expect((await c.next('welcome')).you.host).toBe(true);
+    for (const x of [s, c]) x.ws.close();
+  });
+
+  it('an invitation link does not open a room that has ended (no lobby in an ended call), nor its page', async () => {
+    const roomId = await visitRoom();
+    const token = await invite(roomId);
+    const host = connect(base, `/api/video/rooms/${roomId}/ws`, doctor.headers.cookie);
+    await host.next('welcome');
+    host.send({ type: 'end' });
+    await host.next('ended');
+    const late = connect(base, `/api/video/rooms/${roomId}/ws?invite=${token}`);
+    expect((await late.next('refused')).message).toContain('kết thúc');
+    expect((await late.closed).code).toBe(4403);
+    expect(late.messages.some((m) => m.type === 'welcome')).toBe(false);
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}?invite=${token}`, undefined, { authorization: '' })).status).toBe(403);
+    // The report of who attended stays available to the room's staff after the call.
+    const att = await call(p, 'GET', `/api/video/rooms/${roomId}/attendance`, undefined, doctor.headers);
+    expect(att.status, att.text).toBe(200);
+    expect(att.body.entries.every((e: any) => e.leftAt)).toBe(true);
+  });
+
+  it('someone waiting in the lobby does not see who is in the call until a host lets them in', async () => {
+    const roomId = await visitRoom();
+    const token = await invite(roomId);
+    const host = connect(base, `/api/video/rooms/${roomId}/ws`, doctor.headers.cookie);
+    const hw = await host.next('welcome');
+    const citizen = connect(base, `/api/video/rooms/${roomId}/ws?invite=${token}`);
+    const cw = await citizen.next('welcome');
+    expect(cw.members.map((m: any) => m.id)).toEqual([cw.you.id]);
+    // Members updates while waiting (the host changing media, another person joining) show only themselves.
+    host.send({ type: 'hand', up: true });
+    await expect.poll(() => host.messages.filter((m) => m.type === 'members').at(-1)?.members.find((m: any) => m.id === hw.you.id)?.hand).toBe(true);
+    for (const m of citizen.messages.filter((x) => x.type === 'members')) expect(m.members.map((x: any) => x.id)).toEqual([cw.you.id]);
+    host.send({ type: 'admit', id: cw.you.id });
+    await citizen.next('admitted');
+    await expect.poll(() => citizen.messages.filter((m) => m.type === 'members').at(-1)?.members.map((x: any) => x.id).sort()).toEqual([cw.you.id, hw.you.id].sort());
+    for (const x of [host, citizen]) x.ws.close();
+  });
+
+  it('an app’s token is held to its scopes here as on the FHIR API: no recordings, no call, no chat beyond them', async () => {
+    const roomId = await visitRoom();
+    // A citizen's app allowed to read observations only.
+    const narrow = await p.tokenFor('citizen', { patient: patientId, scope: 'patient/Observation.read' });
+    const recs = await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, { authorization: `Bearer ${narrow}` });
+    expect(recs.status).toBe(403);
+    expect(recs.body.title).toContain('DocumentReference');
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, { authorization: `Bearer ${narrow}` })).status).toBe(403);
+    const refused = connect(base, `/api/video/rooms/${roomId}/ws`, undefined, `Bearer ${narrow}`);
+    expect((await refused.closed).code).toBe(4403);
+    // A read-only app may see the call, not speak in the record.
+    const reader = await p.tokenFor('citizen', { patient: patientId, scope: 'patient/*.read' });
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, { authorization: `Bearer ${reader}` })).status).toBe(200);
+    const host = connect(base, `/api/video/rooms/${roomId}/ws`, doctor.headers.cookie);
+    await host.next('welcome');
+    const app = connect(base, `/api/video/rooms/${roomId}/ws`, undefined, `Bearer ${reader}`);
+    const aw = await app.next('welcome');
+    host.send({ type: 'admit', id: aw.you.id });
+    await app.next('admitted');
+    app.send({ type: 'chat', text: 'Tin nhắn từ ứng dụng chỉ đọc' });
+    expect((await app.next('error')).message).toContain('create Communication');
+    for (const x of [host, app]) x.ws.close();
+  });
+
+  it('a family manager goes with the member they manage only when signed in themselves, not through an app’s token', async () => {
+    const roomId = await visitRoom();
+    const managerPatient = demo.ids.patients[1];
+    await p.db.query("INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, 'rp-test', 'PRN', 'giấy khai sinh', 'test')", [`fl-${roomId}`, managerPatient, patientId]);
+    const manager = await makeCitizen(p, 'Nguyễn Thị Mẹ', managerPatient);
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, manager.headers)).status).toBe(200);
+    const token = await p.tokenFor('citizen', { patient: managerPatient, scope: 'patient/*.read' });
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, { authorization: `Bearer ${token}` })).status).toBe(403);
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, { authorization: `Bearer ${token}` })).status).toBe(403);
+    const viaApp = connect(base, `/api/video/rooms/${roomId}/ws`, undefined, `Bearer ${token}`);
+    expect((await viaApp.closed).code).toBe(4403);
+    // Another citizen, not managing anyone on the visit, stays out.
+    const neighbour = await makeCitizen(p, 'Hàng Xóm', demo.ids.patients[2]);
+    expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, neighbour.headers)).status).toBe(403);
+  });
+
+  it('an app’s token that expires during the call ends its connection at the next message', async () => {
+    const roomId = await visitRoom();
+    const account = await p.accounts.create({ username: `app.${Date.now() % 100000}`, displayName: 'Ứng dụng bác sĩ', kind: 'service', roles: [{ role: 'specialist', organizationId: doctor.organizationId }] });
+    const { token, expiresIn } = await p.tokens.issue({ sub: account.id, role: 'specialist', scope: 'user/*.read user/*.write', practitioner: doctor.practitionerId, org: doctor.organizationId }, 60);
+    const c = connect(base, `/api/video/rooms/${roomId}/ws`, undefined, `Bearer ${token}`);
+    expect((await c.next('welcome')).you.state).toBe('in');
+    c.send({ type: 'ping' });
+    await c.next('pong');
+    // The clock (only the date: timers and sockets run as usual) moves past the token's expiry.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + (expiresIn + 5) * 1000 });
+    try {
+      c.send({ type: 'ping' });
+      expect((await c.closed).code).toBe(4401);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('holds at most four in a peer-to-peer call, refuses large sessions without Janus, and closes the socket at sign-out', async () => {
@@ -257,7 +336,7 @@ describe('recording needs every participant’s consent (Janus)', () => {
   let base: string;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cauyte-rec-'));
-    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir });
+    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir }, undefined, { domains: ['video'] });
     base = await p.listen();
   });
   afterAll(async () => {
@@ -266,7 +345,7 @@ describe('recording needs every participant’s consent (Janus)', () => {
   });
 
   it('records only when everyone agreed; one refusal stops it; each answer is a Consent', async () => {
-    const demo = await seedDemo(p.fhir, 2);
+    const demo = await seedDemo(p.store, 2);
     const a = await makeStaff(p, 'BS Chủ Trì', demo.ids.organizations.bachmai);
     const b = await makeStaff(p, 'BS Điểm Cầu', demo.ids.organizations.batxat);
     const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Đào tạo', invitePractitionerIds: [b.practitionerId], large: true }, { ...a.headers, ...json })).body;
@@ -302,5 +381,32 @@ describe('recording needs every participant’s consent (Janus)', () => {
     expect(last.recording.note).toContain('không đồng ý');
     ca.ws.close();
     cb.ws.close();
+  });
+});
+
+describe('a meeting room with the case-conference domain: each bridge point on the meeting’s Encounter', () => {
+  let p: TestPlatform;
+  let base: string;
+  beforeAll(async () => {
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'video'] });
+    base = await p.listen();
+  });
+  afterAll(async () => p?.close());
+
+  it('records the site’s joining and leaving on the meeting’s Encounter', async () => {
+    const demo = await seedDemo(p.store, 2);
+    const chair = await makeStaff(p, 'PGS Chủ Trì Phiên', demo.ids.organizations.bachmai);
+    const site = await makeStaff(p, 'BS Trạm Y Tế', demo.ids.organizations.batxat);
+    const { meeting, bridge } = await makeMeeting(p, chair, demo.ids.organizations.batxat);
+    const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: meeting.id }, { ...chair.headers, ...json })).body;
+    const h = connect(base, `/api/video/rooms/${room.id}/ws`, chair.headers.cookie);
+    await h.next('welcome');
+    const s = connect(base, `/api/video/rooms/${room.id}/ws`, site.headers.cookie);
+    await s.next('welcome');
+    const encounter = async () => ((await call<Bundle>(p, 'GET', `/fhir/R4/Encounter?appointment=Appointment/${meeting.id}`)).body.entry ?? [])[0]?.resource as Encounter | undefined;
+    await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.status).toBe('active');
+    s.send({ type: 'leave' });
+    await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.period?.end).toBeTruthy();
+    h.ws.close();
   });
 });

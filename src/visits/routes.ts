@@ -66,7 +66,7 @@ export async function visitRoutes(app: FastifyInstance, opts: VisitRoutesOptions
   if (video) {
     app.post('/api/visits/:id/room', rule('visits.attend'), async (req: P, reply) => {
       await visits.view(req.ctx, parse(id, req.params.id)); // party to this visit (patient, family manager, its clinician)
-      const room = await video.rooms.open(req.ctx.actor, { kind: 'appointment', appointmentId: req.params.id });
+      const room = await video.rooms.open(req.ctx, { kind: 'appointment', appointmentId: req.params.id });
       const opened: RoomOpened = { roomId: room.id, url: `/call/${room.id}` };
       return reply.code(201).send(opened);
     });

@@ -6,26 +6,17 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet } from '../api.ts';
 import { t } from '../i18n.ts';
-
-interface Item {
-  key: string;
-  name: string;
-  start: string;
-  seconds: number;
-  size: number;
-  contentType: string;
-  url: string;
-}
+import type { RecordingList } from '../../../src/video/contract.ts';
 
 export function Recordings({ roomId, standalone = false }: { roomId: string; standalone?: boolean }) {
   const d = t().video;
-  const [list, setList] = useState<{ items: Item[]; processing: boolean }>();
+  const [list, setList] = useState<RecordingList>();
   const [error, setError] = useState<string>();
   useEffect(() => {
     let stop = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = () =>
-      apiGet<{ items: Item[]; processing: boolean }>(`/api/video/rooms/${encodeURIComponent(roomId)}/recordings`).then(
+      apiGet<RecordingList>(`/api/video/rooms/${encodeURIComponent(roomId)}/recordings`).then(
         (r) => {
           if (stop) return;
           setList(r);

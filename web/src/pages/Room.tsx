@@ -9,6 +9,7 @@ import { apiGet } from '../api.ts';
 import { t } from '../i18n.ts';
 import { Recordings } from '../components/Recordings.tsx';
 import { Call, type Member } from '../video/call.ts';
+import type { PublicRoom } from '../../../src/video/contract.ts';
 
 declare global {
   interface Window {
@@ -16,12 +17,7 @@ declare global {
   }
 }
 
-interface RoomInfo {
-  id: string;
-  title: string;
-  mode: 'mesh' | 'sfu';
-  kind: string;
-}
+type RoomInfo = PublicRoom;
 
 export function RoomPage({ id, invite }: { id: string; invite?: string }) {
   const d = t().video;

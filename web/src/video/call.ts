@@ -4,7 +4,7 @@
  * reconnection. The page renders its signals; nothing here touches the DOM.
  */
 import { signal } from '@preact/signals';
-import type { PublicMember } from '../../../src/video/protocol.ts';
+import type { ChatLine, PublicMember, RecordingState } from '../../../src/video/protocol.ts';
 import { MeshPeer, SfuPublisher, SfuSubscription, healthy, type MediaLink } from './peers.ts';
 import { activeLayers, floorFor, inbound, LayerChooser, mediaPath, receiveQuality, SIMULCAST_MIN_SEND, TOP_LAYER, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
 import { Signalling, type LinkState, type ServerMessage } from './signalling.ts';
@@ -12,18 +12,6 @@ import { Signalling, type LinkState, type ServerMessage } from './signalling.ts'
 /** What the server tells of each participant (shared with the signalling server). */
 export type Member = PublicMember;
 
-export interface ChatLine {
-  from: string;
-  name: string;
-  text: string;
-  at: string;
-}
-
-export interface Recording {
-  state: 'off' | 'asking' | 'on';
-  consents: Record<string, boolean>;
-  note?: string;
-}
 
 export type CallState = 'connecting' | 'lobby' | 'in' | 'reconnecting' | 'ended' | 'refused' | 'left';
 
@@ -36,7 +24,7 @@ export class Call {
   readonly streams = signal<Record<string, MediaStream>>({});
   readonly quality = signal<Record<string, Quality>>({});
   readonly chat = signal<ChatLine[]>([]);
-  readonly recording = signal<Recording>({ state: 'off', consents: {} });
+  readonly recording = signal<RecordingState>({ state: 'off', consents: {} });
   readonly speaker = signal<string | undefined>(undefined);
   readonly sendLevel = signal<SendLevel>('full');
   readonly audioOn = signal(true);

@@ -4,9 +4,16 @@
  * connection fails. SFU: one publishing connection to Janus and one receiving connection per
  * feed; Janus offers the feeds, we answer.
  */
+import type { ClientMessage, IceCandidate, Jsep, SignalData } from '../../../src/video/protocol.ts';
 import { SIMULCAST_LAYERS } from './quality.ts';
 
-export type Send = (msg: Record<string, unknown>) => void;
+/** Sends one message of the signalling protocol (src/video/protocol.ts). */
+export type Send = (msg: ClientMessage) => void;
+
+/** A local ICE candidate as the protocol carries it (null: gathering is complete). */
+const candidateOf = (c: RTCIceCandidate | null): IceCandidate => (c ? (c.toJSON() as NonNullable<IceCandidate>) : null);
+/** A local description as the protocol carries it. */
+const jsepOf = (d: { type: RTCSdpType; sdp?: string }): Jsep => ({ type: d.type as Jsep['type'], sdp: d.sdp ?? '' });
 
 /** What both paths offer the call. */
 export interface MediaLink {
@@ -49,7 +56,7 @@ export class MeshPeer implements MediaLink {
   ) {
     this.pc = new RTCPeerConnection(rtc);
     this.pc.ontrack = (e) => onTrack(e.streams[0] ?? new MediaStream([e.track]));
-    this.pc.onicecandidate = (e) => this.send({ type: 'signal', to: memberId, data: { candidate: e.candidate ? e.candidate.toJSON() : null } });
+    this.pc.onicecandidate = (e) => this.send({ type: 'signal', to: memberId, data: { candidate: candidateOf(e.candidate) } });
     if (offerer) {
       // Audio first, video second: replacing a track later never renegotiates.
       this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendrecv', streams: [tracks.stream] });
@@ -62,16 +69,16 @@ export class MeshPeer implements MediaLink {
   private async offer(): Promise<void> {
     await this.pc.setLocalDescription();
     const desc = this.pc.localDescription!;
-    this.send({ type: 'signal', to: this.memberId, data: { description: { type: desc.type, sdp: desc.sdp } } });
+    this.send({ type: 'signal', to: this.memberId, data: { description: jsepOf(desc) } });
   }
 
   /** Signals are applied one after another, in the order they arrived. */
-  onSignal(data: { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit | null; restart?: boolean }): Promise<void> {
+  onSignal(data: SignalData): Promise<void> {
     this.chain = this.chain.then(() => this.apply(data)).catch((err) => console.warn('signal', err));
     return this.chain;
   }
 
-  private async apply(data: { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit | null; restart?: boolean }): Promise<void> {
+  private async apply(data: SignalData): Promise<void> {
     if (data.restart) return this.restartIce();
     if (data.description) {
       await this.pc.setRemoteDescription(data.description);
@@ -85,7 +92,7 @@ export class MeshPeer implements MediaLink {
         }
         await this.pc.setLocalDescription();
         const desc = this.pc.localDescription!;
-        this.send({ type: 'signal', to: this.memberId, data: { description: { type: desc.type, sdp: desc.sdp } } });
+        this.send({ type: 'signal', to: this.memberId, data: { description: jsepOf(desc) } });
       }
       this.onSenders();
       for (const c of this.pending.splice(0)) await this.pc.addIceCandidate(c).catch(() => undefined);
@@ -129,7 +136,7 @@ export class SfuPublisher implements MediaLink {
     this.pc = new RTCPeerConnection(rtc);
     this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendonly', streams: [tracks.stream] });
     this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendonly', streams: [tracks.stream], ...(simulcast ? { sendEncodings: SIMULCAST_LAYERS.map((x) => ({ ...x })) } : {}) });
-    this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: 'pub', candidate: e.candidate ? e.candidate.toJSON() : null });
+    this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: 'pub', candidate: candidateOf(e.candidate) });
     watchIce(this.pc, () => this.restartIce());
   }
 
@@ -140,10 +147,10 @@ export class SfuPublisher implements MediaLink {
   async offer(iceRestart = false): Promise<void> {
     const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
-    this.send({ type: 'publish', jsep: { type: 'offer', sdp: offer.sdp } });
+    this.send({ type: 'publish', jsep: jsepOf(offer) });
   }
 
-  async onAnswer(jsep: RTCSessionDescriptionInit): Promise<void> {
+  async onAnswer(jsep: Jsep): Promise<void> {
     await this.pc.setRemoteDescription(jsep);
   }
 
@@ -169,15 +176,15 @@ export class SfuSubscription implements MediaLink {
   ) {
     this.pc = new RTCPeerConnection(rtc);
     this.pc.ontrack = (e) => onTrack(e.streams[0] ?? new MediaStream([e.track]));
-    this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: feed, candidate: e.candidate ? e.candidate.toJSON() : null });
+    this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: feed, candidate: candidateOf(e.candidate) });
     watchIce(this.pc, () => this.restartIce());
   }
 
-  async onOffer(jsep: RTCSessionDescriptionInit): Promise<void> {
+  async onOffer(jsep: Jsep): Promise<void> {
     await this.pc.setRemoteDescription(jsep);
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
-    this.send({ type: 'sub-answer', feed: this.feed, jsep: { type: 'answer', sdp: answer.sdp } });
+    this.send({ type: 'sub-answer', feed: this.feed, jsep: jsepOf(answer) });
   }
 
   restartIce(): void {

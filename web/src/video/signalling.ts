@@ -2,7 +2,9 @@
  * The signalling socket: JSON messages to and from the room on the server. When the network drops
  * it says so at once, then reconnects with the resume token so the person keeps their place.
  */
-export type ServerMessage = { type: string; [k: string]: any };
+import type { ClientMessage, ServerMessage } from '../../../src/video/protocol.ts';
+
+export type { ServerMessage } from '../../../src/video/protocol.ts';
 
 export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -83,7 +85,7 @@ export class Signalling {
     if (!this.ws || this.ws.readyState > 1) this.open();
   };
 
-  send(msg: Record<string, unknown>): void {
+  send(msg: ClientMessage): void {
     const text = JSON.stringify(msg);
     if (this.ws?.readyState === 1) this.ws.send(text);
     else if (msg.type !== 'trickle' && this.queue.length < 100) this.queue.push(text);

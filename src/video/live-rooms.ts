@@ -1,0 +1,52 @@
+/**
+ * The live rooms of this node (a room's members must reach the same node: route by room id), the
+ * lobby counts the clinician's visit queue shows, and fresh TURN credentials for everyone in a
+ * call before theirs expire.
+ */
+import { LiveRoom } from './live.ts';
+import type { LiveDeps } from './members.ts';
+import type { Room } from './rooms.ts';
+
+export class LiveRooms {
+  private readonly rooms = new Map<string, LiveRoom>();
+  private readonly iceRefresh?: ReturnType<typeof setInterval>;
+
+  constructor(private readonly deps: LiveDeps) {
+    // TURN credentials expire: everyone in a room gets fresh ones at half their lifetime, so a
+    // newcomer's connection or an ICE restart late in a long session still gets through.
+    const every = deps.rooms.iceRefreshMs;
+    if (every) {
+      this.iceRefresh = setInterval(() => this.refreshIce(), every);
+      this.iceRefresh.unref();
+    }
+  }
+
+  /** The live room of an open room (made when the first person comes in). */
+  get(room: Room): LiveRoom {
+    let live = this.rooms.get(room.id);
+    if (!live || live.ended) {
+      live = new LiveRoom(room, this.deps, () => {
+        if (this.rooms.get(room.id) === live) this.rooms.delete(room.id);
+      });
+      this.rooms.set(room.id, live);
+    }
+    return live;
+  }
+
+  /** Fresh TURN credentials to everyone in every live room of this node. */
+  refreshIce(): void {
+    for (const r of this.rooms.values()) r.refreshIce();
+  }
+
+  /** People waiting in the lobby of the live room for this record (e.g. Appointment/123); 0 when none is open here. */
+  waitingFor(ref: string): number {
+    for (const r of this.rooms.values()) if (r.room.ref === ref && !r.ended) return r.waiting;
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.iceRefresh);
+    for (const r of this.rooms.values()) await r.close();
+    this.rooms.clear();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The media side of a live room: in a mesh room, SDP and ICE candidates relayed between two
+ * admitted members; in an SFU room, each member's Janus session (publish, subscribe to another
+ * member's feed, answer, ICE restart, simulcast layer, trickle). Every feed asked for must belong
+ * to an admitted member of this room; the member's own Janus handles are the only ones used.
+ */
+import type { ClientMessage } from './protocol.ts';
+import { send, type Member, type RoomCore } from './members.ts';
+import { SfuPeer } from './sfu.ts';
+
+type MediaMessage = Extract<ClientMessage, { type: 'signal' | 'publish' | 'subscribe' | 'sub-answer' | 'sub-restart' | 'unsubscribe' | 'layer' | 'trickle' }>;
+
+export const MEDIA_MESSAGES = new Set<ClientMessage['type']>(['signal', 'publish', 'subscribe', 'sub-answer', 'sub-restart', 'unsubscribe', 'layer', 'trickle']);
+
+export function isMediaMessage(msg: ClientMessage): msg is MediaMessage {
+  return MEDIA_MESSAGES.has(msg.type);
+}
+
+export class MediaRelay {
+  constructor(private readonly core: RoomCore) {}
+
+  async handle(m: Member, msg: MediaMessage): Promise<void> {
+    switch (msg.type) {
+      case 'signal': {
+        if (this.core.room.mode !== 'mesh') throw new Error('signal is for peer-to-peer rooms');
+        const t = this.core.target(msg.to);
+        if (t.state !== 'in') throw new Error('Người này chưa vào phòng (not admitted)');
+        return send(t, { type: 'signal', from: m.id, data: msg.data });
+      }
+      case 'publish': {
+        const sfu = await this.sfuOf(m);
+        const hadFeed = sfu.feed;
+        const jsep = await sfu.publish(msg.jsep);
+        send(m, { type: 'pub-answer', jsep });
+        if (hadFeed === undefined && sfu.live) this.core.broadcastMembers();
+        return;
+      }
+      case 'subscribe': {
+        const owner = this.ownerOf(msg.feed);
+        try {
+          const jsep = await (await this.sfuOf(m)).subscribe(msg.feed);
+          return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep });
+        } catch (err) {
+          // The publisher may be renegotiating: the page tries again.
+          return send(m, { type: 'sub-failed', feed: msg.feed, message: (err as Error).message });
+        }
+      }
+      case 'sub-answer': {
+        const owner = this.ownerOf(msg.feed);
+        await (await this.sfuOf(m)).start(msg.feed, msg.jsep);
+        await owner.sfu?.requestKeyframe();
+        return;
+      }
+      case 'sub-restart': {
+        const owner = this.ownerOf(msg.feed);
+        const jsep = await (await this.sfuOf(m)).restartSubscription(msg.feed);
+        return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep });
+      }
+      case 'unsubscribe':
+        return m.sfu?.unsubscribe(msg.feed);
+      case 'layer':
+        return m.sfu?.chooseLayer(msg.feed, msg.substream as 0 | 1 | 2);
+      case 'trickle':
+        return m.sfu?.trickle(msg.target, msg.candidate);
+    }
+  }
+
+  /** The admitted member publishing this feed. */
+  private ownerOf(feed: number): Member {
+    for (const x of this.core.members.values()) if (x.state === 'in' && x.sfu?.live && x.sfu.feed === feed) return x;
+    throw new Error('Không có luồng hình này trong phòng (no such feed in this room)');
+  }
+
+  private async sfuOf(m: Member): Promise<SfuPeer> {
+    const { room, deps } = this.core;
+    if (room.mode !== 'sfu' || !room.janus_room) throw new Error('Phòng này gọi trực tiếp, không qua máy chủ (this room is peer-to-peer)');
+    m.sfu ??= await SfuPeer.open(deps.rooms.instanceFor(room), room.janus_room, m.id, () => this.core.broadcastMembers());
+    return m.sfu;
+  }
+
+  /** Asks every publisher for a keyframe (a recording starts at one). */
+  async keyframes(): Promise<void> {
+    for (const m of this.core.members.values()) await m.sfu?.requestKeyframe();
+  }
+}
