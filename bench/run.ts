@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen]`
  *
  * For each database: single creates/s over HTTP (concurrency 1 and 16), Synthea transaction-bundle
  * import resources/s next to a raw COPY of the same JSON rows (same run), and search latency
@@ -249,6 +249,10 @@ async function runTarget(t: Target): Promise<void> {
     await migrate(db);
     await FhirService.prepare(db);
     await db.close();
+  }
+  if (args.suite === 'auth') {
+    await benchAuthOverhead(t);
+    return;
   }
   if (args.suite !== 'search') await benchWrites(t);
   await benchSearchStore(t);
