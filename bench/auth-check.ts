@@ -13,7 +13,14 @@ import { startTestPlatform } from '../src/testing/platform.ts';
 import type { DbKind } from '../src/testing/databases.ts';
 import { fmt, median, percentile } from './lib.ts';
 
-const { values } = parseArgs({ options: { db: { type: 'string', default: 'both' }, n: { type: 'string', default: '400' }, rounds: { type: 'string', default: '6' }, http: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    db: { type: 'string', default: 'both' },
+    n: { type: 'string', default: '400' },
+    rounds: { type: 'string', default: '6' },
+    http: { type: 'boolean', default: false },
+  },
+});
 const N = Number(values.n);
 const ROUNDS = Number(values.rounds);
 
@@ -63,7 +70,9 @@ async function measure(kind: DbKind): Promise<void> {
     }
     const on = median(samples.on);
     const off = median(samples.off);
-    console.log(`${kind}${base ? ' (HTTP, loopback)' : ' (inject)'}: bearer read median ${fmt(off, 3)} ms without the check, ${fmt(on, 3)} ms with it (+${fmt(on - off, 3)} ms, ${fmt(((on - off) / off) * 100, 1)} %); p95 ${fmt(percentile(samples.off, 95), 3)} → ${fmt(percentile(samples.on, 95), 3)} ms; the check alone: median ${fmt(median(alone), 4)} ms, ${fmt(median(fresh), 3)} ms when it reads the account (${samples.on.length} reads each way)`);
+    console.log(
+      `${kind}${base ? ' (HTTP, loopback)' : ' (inject)'}: bearer read median ${fmt(off, 3)} ms without the check, ${fmt(on, 3)} ms with it (+${fmt(on - off, 3)} ms, ${fmt(((on - off) / off) * 100, 1)} %); p95 ${fmt(percentile(samples.off, 95), 3)} → ${fmt(percentile(samples.on, 95), 3)} ms; the check alone: median ${fmt(median(alone), 4)} ms, ${fmt(median(fresh), 3)} ms when it reads the account (${samples.on.length} reads each way)`,
+    );
   } finally {
     await p.close();
   }

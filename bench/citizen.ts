@@ -64,7 +64,9 @@ export async function benchCitizen(opts: { loads: number; pdfs: number; log: (m:
     });
     await page0.goto(`${base}/me`);
     await page0.locator('ol.timeline li').first().waitFor();
-    const raw = await page0.evaluate(() => performance.getEntriesByType('resource').map((r) => ({ name: r.name, size: (r as PerformanceResourceTiming).decodedBodySize })));
+    const raw = await page0.evaluate(() =>
+      performance.getEntriesByType('resource').map((r) => ({ name: r.name, size: (r as PerformanceResourceTiming).decodedBodySize })),
+    );
     for (const r of raw) {
       if (r.name.endsWith('.js')) sizes.jsRaw += r.size;
       if (r.name.endsWith('.css')) sizes.cssRaw += r.size;
@@ -96,17 +98,27 @@ export async function benchCitizen(opts: { loads: number; pdfs: number; log: (m:
     // PDFs.
     opts.log('citizen: PDF generation');
     const doc: PrescriptionDoc = {
-      code: 'AB12Cxyz1234-c', issuedAt: new Date().toISOString(),
+      code: 'AB12Cxyz1234-c',
+      issuedAt: new Date().toISOString(),
       facility: { name: 'Trạm Y tế xã Bát Xát', address: 'Thôn Phìn Ngan, Xã Bát Xát, Tỉnh Lào Cai', phone: '02143883115' },
       prescriber: { name: 'Giàng A Sử', qualification: 'BS' },
-      patient: { name: 'Nguyễn Văn An', birthDate: '1974-08-06', gender: 'male', bhytCard: 'GD1156204565316', cccd: '015074712875', address: 'Thôn Na Lốc, Xã Bát Xát' },
+      patient: {
+        name: 'Nguyễn Văn An',
+        birthDate: '1974-08-06',
+        gender: 'male',
+        bhytCard: 'GD1156204565316',
+        cccd: '015074712875',
+        address: 'Thôn Na Lốc, Xã Bát Xát',
+      },
       diagnosis: 'I10 — Tăng huyết áp vô căn (nguyên phát)',
       items: [
         { name: 'Amlodipin 5 mg', drugCode: 'VD-12345-10', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên mỗi sáng sau ăn', days: 30 },
         { name: 'Losartan 50 mg', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên buổi tối', days: 30 },
         { name: 'Metformin 500 mg', quantity: 60, unit: 'viên', dosage: 'Uống 1 viên sau ăn sáng và tối', days: 30 },
       ],
-      advice: 'Ăn nhạt, đo huyết áp sáng và tối.', followUp: 'sau 30 ngày', verifyUrl: `${base}/rx/AB12Cxyz1234-c`,
+      advice: 'Ăn nhạt, đo huyết áp sáng và tối.',
+      followUp: 'sau 30 ngày',
+      verifyUrl: `${base}/rx/AB12Cxyz1234-c`,
     };
     await prescriptionPdf(doc); // warm-up (fonts parsed once)
     const t = performance.now();

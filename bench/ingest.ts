@@ -24,7 +24,14 @@ export interface IngestResult {
   devices: number;
 }
 
-export async function benchIngest(db: Db, env: Record<string, string>, total: number, deviceCount: number, alertSamples: number, log: (m: string) => void): Promise<IngestResult> {
+export async function benchIngest(
+  db: Db,
+  env: Record<string, string>,
+  total: number,
+  deviceCount: number,
+  alertSamples: number,
+  log: (m: string) => void,
+): Promise<IngestResult> {
   const port = await freePort();
   const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent', PORT: String(port), CAUYTE_RATE_LIMIT: '100000000' });
   const p = await buildPlatform(config, { db, logger: false, mqttPort: 0, domains: ['devices'] });
@@ -35,7 +42,12 @@ export async function benchIngest(db: Db, env: Record<string, string>, total: nu
     const bearers = new Map<string, string>();
     const bearerFor = async (org: string) => {
       if (!bearers.has(org)) {
-        const staff = await p.accounts.create({ username: `bench.devices.${org}.${Date.now()}`, displayName: 'Bench', kind: 'service', roles: [{ role: 'commune_clinician', organizationId: org }] });
+        const staff = await p.accounts.create({
+          username: `bench.devices.${org}.${Date.now()}`,
+          displayName: 'Bench',
+          kind: 'service',
+          roles: [{ role: 'commune_clinician', organizationId: org }],
+        });
         bearers.set(org, (await p.tokens.issue({ sub: staff.id, role: 'commune_clinician', org, scope: 'user/*.read user/*.write' })).token);
       }
       return bearers.get(org)!;
@@ -45,11 +57,18 @@ export async function benchIngest(db: Db, env: Record<string, string>, total: nu
       const patientId = demo.ids.patients[i % demo.ids.patients.length];
       const patient = await system.read<Patient>('Patient', patientId);
       const bearer = await bearerFor(patient.managingOrganization!.reference!.split('/')[1]);
-      const res = await p.app.inject({ method: 'POST', url: '/api/devices', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, payload: { type: 'multi', name: `Bench ${i}`, serial: `B-${i}`, patientId } });
+      const res = await p.app.inject({
+        method: 'POST',
+        url: '/api/devices',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        payload: { type: 'multi', name: `Bench ${i}`, serial: `B-${i}`, patientId },
+      });
       if (res.statusCode !== 201) throw new Error(`device registration answered ${res.statusCode}: ${res.body}`);
       devices.push(res.json());
     }
-    const clients = await Promise.all(devices.map((d) => mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: d.device.id, password: d.token, clientId: d.device.id })));
+    const clients = await Promise.all(
+      devices.map((d) => mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: d.device.id, password: d.token, clientId: d.device.id })),
+    );
     const perDevice = Math.ceil(total / deviceCount);
     const start = Date.now() - perDevice * 1000;
     const t0 = performance.now();
@@ -59,22 +78,42 @@ export async function benchIngest(db: Db, env: Record<string, string>, total: nu
         const topic = `cauyte/devices/${devices[k].device.id}/readings`;
         let next = 0;
         // 20 messages in flight per device (mqtt.js keeps them until PUBACK).
-        await Promise.all(Array.from({ length: 20 }, async () => {
-          while (next < perDevice) {
-            const i = next++;
-            await c.publishAsync(topic, JSON.stringify({ msgId: `b${i}`, time: new Date(start + i * 1000).toISOString(), readings: [{ type: 'spo2', value: 95 + (i % 4), unit: '%' }] }), { qos: 1 });
-          }
-        }));
+        await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            while (next < perDevice) {
+              const i = next++;
+              await c.publishAsync(
+                topic,
+                JSON.stringify({
+                  msgId: `b${i}`,
+                  time: new Date(start + i * 1000).toISOString(),
+                  readings: [{ type: 'spo2', value: 95 + (i % 4), unit: '%' }],
+                }),
+                { qos: 1 },
+              );
+            }
+          }),
+        );
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const stored = perDevice * deviceCount;
-    log(`ingest: ${stored} readings in ${seconds.toFixed(1)} s, ${((cpu.user + cpu.system) / stored).toFixed(0)} µs CPU per reading in this process (broker, ingest, MQTT clients)`);
+    log(
+      `ingest: ${stored} readings in ${seconds.toFixed(1)} s, ${((cpu.user + cpu.system) / stored).toFixed(0)} µs CPU per reading in this process (broker, ingest, MQTT clients)`,
+    );
 
     // The same Observations, as JSON, COPY'd into a bare table.
     const sample = checkReading({ type: 'spo2', value: 96, unit: '%' });
-    const docs = Array.from({ length: Math.min(stored, 50_000) }, (_, i) => JSON.stringify({ ...('observation' in sample ? sample.observation : {}), id: randomUUID(), subject: { reference: `Patient/${demo.ids.patients[0]}` }, effectiveDateTime: new Date(start + i * 1000).toISOString(), device: { reference: `Device/${devices[0].device.id}` } }));
+    const docs = Array.from({ length: Math.min(stored, 50_000) }, (_, i) =>
+      JSON.stringify({
+        ...('observation' in sample ? sample.observation : {}),
+        id: randomUUID(),
+        subject: { reference: `Patient/${demo.ids.patients[0]}` },
+        effectiveDateTime: new Date(start + i * 1000).toISOString(),
+        device: { reference: `Device/${devices[0].device.id}` },
+      }),
+    );
     const copyRate = await copyBaseline(db, docs);
 
     // Alert latency: an over-threshold reading opens an episode; a normal one closes it again.
@@ -82,7 +121,12 @@ export async function benchIngest(db: Db, env: Record<string, string>, total: nu
       await p.app.listen({ port, host: '127.0.0.1' });
       return config.baseUrl;
     })();
-    const clinician = await p.accounts.create({ username: `bench.alert.${Date.now()}`, displayName: 'Bench', kind: 'service', roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.batxat }] });
+    const clinician = await p.accounts.create({
+      username: `bench.alert.${Date.now()}`,
+      displayName: 'Bench',
+      kind: 'service',
+      roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.batxat }],
+    });
     const token = (await p.tokens.issue({ sub: clinician.id, role: 'commune_clinician', org: demo.ids.organizations.batxat, scope: 'user/*.read' })).token;
     const controller = new AbortController();
     const res = await fetch(`${base}/api/events`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
@@ -90,7 +134,8 @@ export async function benchIngest(db: Db, env: Record<string, string>, total: nu
     void (async () => {
       const dec = new TextDecoder();
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) if (dec.decode(chunk).includes('event: alert.opened')) waiting.shift()?.(performance.now());
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
+          if (dec.decode(chunk).includes('event: alert.opened')) waiting.shift()?.(performance.now());
       } catch {
         // aborted
       }
@@ -102,9 +147,17 @@ export async function benchIngest(db: Db, env: Record<string, string>, total: nu
     for (let i = 0; i < alertSamples; i++) {
       const got = new Promise<number>((r) => waiting.push(r));
       const sent = performance.now();
-      await client.publishAsync(topic, JSON.stringify({ msgId: `alert-${i}`, time: new Date().toISOString(), readings: [{ type: 'spo2', value: 85, unit: '%' }] }), { qos: 1 });
+      await client.publishAsync(
+        topic,
+        JSON.stringify({ msgId: `alert-${i}`, time: new Date().toISOString(), readings: [{ type: 'spo2', value: 85, unit: '%' }] }),
+        { qos: 1 },
+      );
       latencies.push((await got) - sent);
-      await client.publishAsync(topic, JSON.stringify({ msgId: `ok-${i}`, time: new Date(Date.now() + 1).toISOString(), readings: [{ type: 'spo2', value: 97, unit: '%' }] }), { qos: 1 });
+      await client.publishAsync(
+        topic,
+        JSON.stringify({ msgId: `ok-${i}`, time: new Date(Date.now() + 1).toISOString(), readings: [{ type: 'spo2', value: 97, unit: '%' }] }),
+        { qos: 1 },
+      );
     }
     controller.abort();
     await Promise.all(clients.map((c) => c.endAsync()));

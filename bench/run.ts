@@ -27,14 +27,43 @@ import { buildPlatform } from '../src/server.ts';
 import type { Role } from '../src/auth/policy.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' }, suite: { type: 'string', default: 'all' } } });
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' }, suite: { type: 'string', default: 'all' } },
+});
 const quick = args.quick!;
 const SIZES = quick
-  ? { creates1: 100, creates16: 400, rounds: 3, patients: 2_000, observations: 20_000, queries: 60, consults: 2_000, meetings: 200, consultSamples: 40, readings: 5_000, alertSamples: 10 }
-  : { creates1: 500, creates16: 3_000, rounds: 3, patients: 100_000, observations: 1_000_000, queries: 300, consults: 100_000, meetings: 10_000, consultSamples: 200, readings: 50_000, alertSamples: 50 };
+  ? {
+      creates1: 100,
+      creates16: 400,
+      rounds: 3,
+      patients: 2_000,
+      observations: 20_000,
+      queries: 60,
+      consults: 2_000,
+      meetings: 200,
+      consultSamples: 40,
+      readings: 5_000,
+      alertSamples: 10,
+    }
+  : {
+      creates1: 500,
+      creates16: 3_000,
+      rounds: 3,
+      patients: 100_000,
+      observations: 1_000_000,
+      queries: 300,
+      consults: 100_000,
+      meetings: 10_000,
+      consultSamples: 200,
+      readings: 50_000,
+      alertSamples: 50,
+    };
 
 const FIXTURES = new URL('../test/fixtures/synthea-r4/', import.meta.url);
-const synthea = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(new URL(f, FIXTURES), 'utf8'));
+const synthea = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => readFileSync(new URL(f, FIXTURES), 'utf8'));
 const syntheaResources = synthea.reduce((n, b) => n + (JSON.parse(b) as Bundle).entry!.length, 0);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const BENCH_SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -46,12 +75,23 @@ const BENCH_SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 const NO_RATE_LIMIT = { CAUYTE_RATE_LIMIT: '100000000' };
 
 /** A token for a fresh account of `role`, issued in this process on the target's database (before a server holds it). */
-async function benchToken(t: Target, role: Role, claims: { org?: string; practitioner?: string; scope: string }, setup?: (core: Awaited<ReturnType<typeof openCore>>) => Promise<void>): Promise<string> {
+async function benchToken(
+  t: Target,
+  role: Role,
+  claims: { org?: string; practitioner?: string; scope: string },
+  setup?: (core: Awaited<ReturnType<typeof openCore>>) => Promise<void>,
+): Promise<string> {
   const db = await t.open();
   try {
     const core = await openCore(loadConfig({ ...process.env, ...t.env, LOG_LEVEL: 'silent' }), db);
     await setup?.(core);
-    const account = await core.accounts.create({ username: `bench.${role}.${Date.now()}`, displayName: `Bench ${role}`, kind: 'service', practitionerId: claims.practitioner, roles: [{ role, organizationId: claims.org ?? '' }] });
+    const account = await core.accounts.create({
+      username: `bench.${role}.${Date.now()}`,
+      displayName: `Bench ${role}`,
+      kind: 'service',
+      practitionerId: claims.practitioner,
+      roles: [{ role, organizationId: claims.org ?? '' }],
+    });
     const token = (await core.tokens.issue({ sub: account.id, role, org: claims.org, practitioner: claims.practitioner, scope: claims.scope }, 3600)).token;
     await core.audit.seal();
     return token;
@@ -110,14 +150,25 @@ async function benchCreates(t: Target, server: Server, token: string): Promise<v
         const res = await fetch(`${server.url}/fhir/R4/Patient`, {
           method: 'POST',
           headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Nguyễn', given: ['Bench', String(i)] }], gender: 'female', birthDate: '1990-01-01' }),
+          body: JSON.stringify({
+            resourceType: 'Patient',
+            name: [{ family: 'Nguyễn', given: ['Bench', String(i)] }],
+            gender: 'female',
+            birthDate: '1990-01-01',
+          }),
         });
         if (res.status !== 201) throw new Error(`create answered ${res.status}`);
         await res.arrayBuffer();
       });
       rates.push(total / ((performance.now() - t0) / 1000));
     }
-    rows.push({ benchmark: `single create over HTTP, concurrency ${concurrency}`, db: t.name, value: fmt(median(rates)), unit: 'creates/s', note: `integration token, audited; ${total} creates × ${SIZES.rounds} rounds` });
+    rows.push({
+      benchmark: `single create over HTTP, concurrency ${concurrency}`,
+      db: t.name,
+      value: fmt(median(rates)),
+      unit: 'creates/s',
+      note: `integration token, audited; ${total} creates × ${SIZES.rounds} rounds`,
+    });
     log(`${t.name}: creates c=${concurrency}: ${fmt(median(rates))}/s`);
   }
 }
@@ -127,7 +178,11 @@ async function benchImport(t: Target, server: Server, token: string): Promise<nu
   for (let round = 0; round < SIZES.rounds; round++) {
     const t0 = performance.now();
     for (const body of synthea) {
-      const res = await fetch(`${server.url}/fhir/R4`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` }, body });
+      const res = await fetch(`${server.url}/fhir/R4`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
+        body,
+      });
       if (res.status !== 200) throw new Error(`transaction answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       await res.arrayBuffer();
     }
@@ -293,7 +348,13 @@ async function benchSearchStore(t: Target): Promise<void> {
     const { storage } = await FhirService.prepare(db);
     const load = await loadSearchStore(storage, SIZES.patients, SIZES.observations, log);
     ids = load.ids;
-    rows.push({ benchmark: 'bulk load of the search store (index extraction + insert, no validation)', db: t.name, value: fmt(load.rate), unit: 'resources/s', note: `${fmt(SIZES.patients + SIZES.observations)} resources` });
+    rows.push({
+      benchmark: 'bulk load of the search store (index extraction + insert, no validation)',
+      db: t.name,
+      value: fmt(load.rate),
+      unit: 'resources/s',
+      note: `${fmt(SIZES.patients + SIZES.observations)} resources`,
+    });
     // What autovacuum does after a bulk insert (PostgreSQL ≥ 13 vacuums insert-only tables): fresh
     // statistics and the visibility map, without which no index-only scan skips the table.
     await db.exec('VACUUM ANALYZE');
@@ -313,8 +374,22 @@ async function benchDevices(t: Target): Promise<void> {
   const db = await t.open();
   try {
     const r = await benchIngest(db, t.env, SIZES.readings, 20, SIZES.alertSamples, (m) => log(`${t.name}: ${m}`));
-    rows.push({ benchmark: `device ingest MQTT QoS 1 → committed Observations (${fmt(r.total)} readings, ${r.devices} devices)`, db: t.name, value: fmt(r.readingsPerSecond), unit: 'readings/s', baseline: `COPY ${fmt(r.copyRowsPerSecond)} rows/s`, ratio: `${fmt((r.readingsPerSecond / r.copyRowsPerSecond) * 100, 1)} %`, note: 'targets ≥ 25 % of COPY and ≥ 5,000/s' });
-    rows.push({ benchmark: 'alert latency: PUBLISH → event on a clinician\'s live stream', db: t.name, value: `${fmt(median(r.alertLatencies), 1)} / p95 ${fmt(percentile(r.alertLatencies, 95), 1)}`, unit: 'ms (p50 / p95)', note: `${r.alertLatencies.length} alerts` });
+    rows.push({
+      benchmark: `device ingest MQTT QoS 1 → committed Observations (${fmt(r.total)} readings, ${r.devices} devices)`,
+      db: t.name,
+      value: fmt(r.readingsPerSecond),
+      unit: 'readings/s',
+      baseline: `COPY ${fmt(r.copyRowsPerSecond)} rows/s`,
+      ratio: `${fmt((r.readingsPerSecond / r.copyRowsPerSecond) * 100, 1)} %`,
+      note: 'targets ≥ 25 % of COPY and ≥ 5,000/s',
+    });
+    rows.push({
+      benchmark: "alert latency: PUBLISH → event on a clinician's live stream",
+      db: t.name,
+      value: `${fmt(median(r.alertLatencies), 1)} / p95 ${fmt(percentile(r.alertLatencies, 95), 1)}`,
+      unit: 'ms (p50 / p95)',
+      note: `${r.alertLatencies.length} alerts`,
+    });
   } finally {
     await db.close();
   }
@@ -322,12 +397,28 @@ async function benchDevices(t: Target): Promise<void> {
 
 async function benchConsults(t: Target): Promise<void> {
   const db = await t.open();
-  const s = await buildPlatform(loadConfig({ ...process.env, ...t.env, LOG_LEVEL: 'silent', CAUYTE_MQTT_PORT: '0', CAUYTE_JANUS: 'off' }), { db, domains: ['consult'], logger: false });
+  const s = await buildPlatform(loadConfig({ ...process.env, ...t.env, LOG_LEVEL: 'silent', CAUYTE_MQTT_PORT: '0', CAUYTE_JANUS: 'off' }), {
+    db,
+    domains: ['consult'],
+    logger: false,
+  });
   try {
     const r = await benchConsult(s, SIZES.consults, SIZES.meetings, SIZES.consultSamples, (m) => log(`${t.name}: ${m}`));
     const label = `(${fmt(r.requests)} requests, ${fmt(r.meetings)} meetings)`;
-    rows.push({ benchmark: `consult triage queue ${label}`, db: t.name, value: `${fmt(median(r.queue), 1)} / p95 ${fmt(percentile(r.queue, 95), 1)}`, unit: 'ms (p50 / p95)', note: `${SIZES.consultSamples} calls in process, specialist with audit; target p95 ≤ 50 ms` });
-    rows.push({ benchmark: `consult case page with timeline ${label}`, db: t.name, value: `${fmt(median(r.timeline), 1)} / p95 ${fmt(percentile(r.timeline, 95), 1)}`, unit: 'ms (p50 / p95)', note: `${SIZES.consultSamples} cases in process; target p95 ≤ 50 ms` });
+    rows.push({
+      benchmark: `consult triage queue ${label}`,
+      db: t.name,
+      value: `${fmt(median(r.queue), 1)} / p95 ${fmt(percentile(r.queue, 95), 1)}`,
+      unit: 'ms (p50 / p95)',
+      note: `${SIZES.consultSamples} calls in process, specialist with audit; target p95 ≤ 50 ms`,
+    });
+    rows.push({
+      benchmark: `consult case page with timeline ${label}`,
+      db: t.name,
+      value: `${fmt(median(r.timeline), 1)} / p95 ${fmt(percentile(r.timeline, 95), 1)}`,
+      unit: 'ms (p50 / p95)',
+      note: `${SIZES.consultSamples} cases in process; target p95 ≤ 50 ms`,
+    });
   } finally {
     await s.close();
     await db.close();
@@ -338,24 +429,75 @@ async function benchConsults(t: Target): Promise<void> {
 async function benchVideoSuite(): Promise<void> {
   const r = await benchVideo({ joins: quick ? 5 : 10, maxPublishers: quick ? 4 : 8, log });
   const row = (label: string, xs: number[], target: string) =>
-    rows.push({ benchmark: `video: join → first decoded remote frame, ${label}`, db: '-', value: `${fmt(median(xs))} (min ${fmt(Math.min(...xs))}, max ${fmt(Math.max(...xs))})`, unit: 'ms', note: `median of ${xs.length} joins on loopback; target ≤ ${target}` });
+    rows.push({
+      benchmark: `video: join → first decoded remote frame, ${label}`,
+      db: '-',
+      value: `${fmt(median(xs))} (min ${fmt(Math.min(...xs))}, max ${fmt(Math.max(...xs))})`,
+      unit: 'ms',
+      note: `median of ${xs.length} joins on loopback; target ≤ ${target}`,
+    });
   row('peer-to-peer', r.firstFrameP2p, '1,500 ms');
   row('through Janus (SFU)', r.firstFrameSfu, '2,500 ms');
   for (const c of r.capacity) {
-    rows.push({ benchmark: `video: ${c.publishers} publishers at 720p via one Janus, each to all others (${c.streams} forwarded streams)`, db: '-', value: fmt(c.fpsRatio * 100, 1), unit: '% frames decoded / sent', note: `publishers send ${fmt(c.sentFps, 1)} fps, ${c.steppedDown} stepped down to low/audio; Janus ${fmt(c.janusCpu * 100)} % of a core; whole machine ${fmt(c.totalCpu * 100)} % (2 cores, Chromium included)` });
+    rows.push({
+      benchmark: `video: ${c.publishers} publishers at 720p via one Janus, each to all others (${c.streams} forwarded streams)`,
+      db: '-',
+      value: fmt(c.fpsRatio * 100, 1),
+      unit: '% frames decoded / sent',
+      note: `publishers send ${fmt(c.sentFps, 1)} fps, ${c.steppedDown} stepped down to low/audio; Janus ${fmt(c.janusCpu * 100)} % of a core; whole machine ${fmt(c.totalCpu * 100)} % (2 cores, Chromium included)`,
+    });
   }
-  rows.push({ benchmark: 'video: most 720p publishers one Janus forwarded here without dropping frames (≥ 90 % decoded)', db: '-', value: String(r.maxClean), unit: 'publishers', note: r.maxClean === r.maxTried ? `no drop up to the largest size tried (${r.maxTried})` : 'Chromium encodes and decodes every stream on the same 2 cores: see the Janus CPU column for the SFU\'s share' });
+  rows.push({
+    benchmark: 'video: most 720p publishers one Janus forwarded here without dropping frames (≥ 90 % decoded)',
+    db: '-',
+    value: String(r.maxClean),
+    unit: 'publishers',
+    note:
+      r.maxClean === r.maxTried
+        ? `no drop up to the largest size tried (${r.maxTried})`
+        : "Chromium encodes and decodes every stream on the same 2 cores: see the Janus CPU column for the SFU's share",
+  });
 }
 
 /** The citizen app: first-screen bytes, slow-3G time to the record timeline, PDF generation. */
 async function benchCitizenSuite(): Promise<void> {
   const r = await benchCitizen({ loads: quick ? 3 : 5, pdfs: quick ? 50 : 200, log });
   const kb = (n: number) => fmt(n / 1024, 1);
-  rows.push({ benchmark: 'citizen app: JavaScript + CSS transferred for the first screen', db: '-', value: kb(r.firstScreen.jsBytes + r.firstScreen.cssBytes), unit: 'KB (compressed)', note: `JS ${kb(r.firstScreen.jsBytes)} KB (${kb(r.firstScreen.jsRaw)} KB raw), CSS ${kb(r.firstScreen.cssBytes)} KB; all ${r.firstScreen.requests} requests ${kb(r.firstScreen.totalBytes)} KB; target ≤ 200 KB` });
-  rows.push({ benchmark: 'citizen app: open → record timeline on screen, slow 3G (400 kbit/s, 400 ms RTT), cold cache', db: '-', value: `${fmt(median(r.coldMs))} (max ${fmt(Math.max(...r.coldMs))})`, unit: 'ms', note: `median of ${r.coldMs.length} loads, signed in, Chromium network emulation; target ≤ 6,000 ms` });
-  rows.push({ benchmark: 'citizen app: same, app shell from the service worker', db: '-', value: `${fmt(median(r.warmMs))} (max ${fmt(Math.max(...r.warmMs))})`, unit: 'ms', note: `median of ${r.warmMs.length} loads` });
-  rows.push({ benchmark: 'prescription PDF (A5, 3 medicines, QR code) generation', db: '-', value: fmt(r.rxPerSecond, 1), unit: 'PDFs/s', note: `one core, sequential; ${kb(r.rxBytes)} KB each` });
-  rows.push({ benchmark: 'whole-record PDF (demo patient, all timeline entries)', db: '-', value: fmt(median(r.recordPdfMs), 1), unit: 'ms', note: `median of ${r.recordPdfMs.length}` });
+  rows.push({
+    benchmark: 'citizen app: JavaScript + CSS transferred for the first screen',
+    db: '-',
+    value: kb(r.firstScreen.jsBytes + r.firstScreen.cssBytes),
+    unit: 'KB (compressed)',
+    note: `JS ${kb(r.firstScreen.jsBytes)} KB (${kb(r.firstScreen.jsRaw)} KB raw), CSS ${kb(r.firstScreen.cssBytes)} KB; all ${r.firstScreen.requests} requests ${kb(r.firstScreen.totalBytes)} KB; target ≤ 200 KB`,
+  });
+  rows.push({
+    benchmark: 'citizen app: open → record timeline on screen, slow 3G (400 kbit/s, 400 ms RTT), cold cache',
+    db: '-',
+    value: `${fmt(median(r.coldMs))} (max ${fmt(Math.max(...r.coldMs))})`,
+    unit: 'ms',
+    note: `median of ${r.coldMs.length} loads, signed in, Chromium network emulation; target ≤ 6,000 ms`,
+  });
+  rows.push({
+    benchmark: 'citizen app: same, app shell from the service worker',
+    db: '-',
+    value: `${fmt(median(r.warmMs))} (max ${fmt(Math.max(...r.warmMs))})`,
+    unit: 'ms',
+    note: `median of ${r.warmMs.length} loads`,
+  });
+  rows.push({
+    benchmark: 'prescription PDF (A5, 3 medicines, QR code) generation',
+    db: '-',
+    value: fmt(r.rxPerSecond, 1),
+    unit: 'PDFs/s',
+    note: `one core, sequential; ${kb(r.rxBytes)} KB each`,
+  });
+  rows.push({
+    benchmark: 'whole-record PDF (demo patient, all timeline entries)',
+    db: '-',
+    value: fmt(median(r.recordPdfMs), 1),
+    unit: 'ms',
+    note: `median of ${r.recordPdfMs.length}`,
+  });
 }
 
 const targets: (() => Promise<Target>)[] = [];

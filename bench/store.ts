@@ -11,9 +11,59 @@ import { foldText } from '../src/fhir/normalize.ts';
 import { CCCD_SYSTEM } from '../src/terminology/identifiers.ts';
 import { makeCccd } from '../src/seed/demo.ts';
 
-const FAMILY = ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Huỳnh', 'Phan', 'Vũ', 'Võ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ', 'Ngô', 'Dương', 'Lý', 'Lò', 'Giàng', 'Vàng', 'Hà'];
+const FAMILY = [
+  'Nguyễn',
+  'Trần',
+  'Lê',
+  'Phạm',
+  'Hoàng',
+  'Huỳnh',
+  'Phan',
+  'Vũ',
+  'Võ',
+  'Đặng',
+  'Bùi',
+  'Đỗ',
+  'Hồ',
+  'Ngô',
+  'Dương',
+  'Lý',
+  'Lò',
+  'Giàng',
+  'Vàng',
+  'Hà',
+];
 const MIDDLE = ['Văn', 'Thị', 'Đức', 'Minh', 'Hữu', 'Quang', 'Ngọc', 'Thu', 'Thanh', 'Công', 'Xuân', 'Hoài'];
-const GIVEN = ['An', 'Bình', 'Cường', 'Dũng', 'Đạt', 'Hải', 'Hùng', 'Khánh', 'Long', 'Nam', 'Phúc', 'Sơn', 'Tuấn', 'Việt', 'Hà', 'Hương', 'Lan', 'Mai', 'Ngân', 'Phương', 'Thảo', 'Trang', 'Yến', 'Dung', 'Quỳnh', 'Tâm', 'Linh', 'Hạnh'];
+const GIVEN = [
+  'An',
+  'Bình',
+  'Cường',
+  'Dũng',
+  'Đạt',
+  'Hải',
+  'Hùng',
+  'Khánh',
+  'Long',
+  'Nam',
+  'Phúc',
+  'Sơn',
+  'Tuấn',
+  'Việt',
+  'Hà',
+  'Hương',
+  'Lan',
+  'Mai',
+  'Ngân',
+  'Phương',
+  'Thảo',
+  'Trang',
+  'Yến',
+  'Dung',
+  'Quỳnh',
+  'Tâm',
+  'Linh',
+  'Hạnh',
+];
 const VITALS = [
   { code: '8867-4', unit: '/min', lo: 55, hi: 120 },
   { code: '59408-5', unit: '%', lo: 88, hi: 100 },
@@ -41,7 +91,12 @@ export interface StoreIds {
   patients: string[];
 }
 
-export async function loadSearchStore(storage: FhirStorage, patients: number, observations: number, log: (m: string) => void): Promise<{ rate: number; ids: StoreIds }> {
+export async function loadSearchStore(
+  storage: FhirStorage,
+  patients: number,
+  observations: number,
+  log: (m: string) => void,
+): Promise<{ rate: number; ids: StoreIds }> {
   const rnd = prng(7);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
   const ids: StoreIds = { cccd: [], names: [], patients: [] };

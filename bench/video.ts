@@ -47,15 +47,16 @@ function cpuSeconds(match: (cmd: string) => boolean): number {
  * busiest layer's rate, not their sum.
  */
 async function rates(page: Page, ms: number): Promise<{ sent: number; decoded: number[] }> {
-  const sentNow = () => page.evaluate(async () => {
-    const c = window.__call as unknown as { publisher?: { pc: RTCPeerConnection } };
-    const perLayer: Record<string, number> = {};
-    if (!c.publisher) return perLayer;
-    (await c.publisher.pc.getStats()).forEach((r: any) => {
-      if (r.type === 'outbound-rtp' && r.kind === 'video') perLayer[r.rid ?? '-'] = r.framesSent ?? 0;
+  const sentNow = () =>
+    page.evaluate(async () => {
+      const c = window.__call as unknown as { publisher?: { pc: RTCPeerConnection } };
+      const perLayer: Record<string, number> = {};
+      if (!c.publisher) return perLayer;
+      (await c.publisher.pc.getStats()).forEach((r: any) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video') perLayer[r.rid ?? '-'] = r.framesSent ?? 0;
+      });
+      return perLayer;
     });
-    return perLayer;
-  });
   const [s0, d0] = [await sentNow(), await decoded(page)];
   await page.waitForTimeout(ms);
   const [s1, d1] = [await sentNow(), await decoded(page)];
@@ -77,7 +78,15 @@ export async function benchVideo(opts: { joins: number; maxPublishers: number; l
     const staff: Staff[] = [];
     for (let i = 0; i < Math.max(2, opts.maxPublishers); i++) staff.push(await makeStaff(p, `BS ${i}`, orgs[i % orgs.length]));
     const open = async (invited: Staff[], large: boolean) =>
-      (await call(p!, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'bench', invitePractitionerIds: invited.map((s) => s.practitionerId), large }, { ...staff[0].headers, 'content-type': 'application/json' })).body.id as string;
+      (
+        await call(
+          p!,
+          'POST',
+          '/api/video/rooms',
+          { kind: 'adhoc', title: 'bench', invitePractitionerIds: invited.map((s) => s.practitionerId), large },
+          { ...staff[0].headers, 'content-type': 'application/json' },
+        )
+      ).body.id as string;
 
     const firstFrame = async (large: boolean): Promise<number[]> => {
       const room = await open([staff[1]], large);
@@ -113,9 +122,15 @@ export async function benchVideo(opts: { joins: number; maxPublishers: number; l
         pages.push(page);
       }
       const ids: string[] = [];
-      for (const pg of pages) ids.push(await (await pg.waitForFunction(() => window.__call?.me.value?.id, undefined, { timeout: 60_000 })).jsonValue() as string);
+      for (const pg of pages)
+        ids.push((await (await pg.waitForFunction(() => window.__call?.me.value?.id, undefined, { timeout: 60_000 })).jsonValue()) as string);
       // Past the ramp-up; a subscription that never decodes counts as 0 fps below.
-      for (const [i, pg] of pages.entries()) await waitDecodingAll(pg, ids.filter((_, j) => j !== i), 30_000).catch(() => undefined);
+      for (const [i, pg] of pages.entries())
+        await waitDecodingAll(
+          pg,
+          ids.filter((_, j) => j !== i),
+          30_000,
+        ).catch(() => undefined);
       await pages[0].waitForTimeout(3000);
       const janus0 = cpuSeconds((c) => c.startsWith('/usr/bin/janus') && c.includes(dataDir));
       const all0 = cpuSeconds(() => true);
@@ -129,7 +144,15 @@ export async function benchVideo(opts: { joins: number; maxPublishers: number; l
       const fpsRatio = decodedAll.reduce((a, b) => a + b, 0) / decodedAll.length / sentAvg;
       // Publishers whose own uplink estimate made them step down (low resolution or audio only).
       const levels = await Promise.all(pages.map((pg) => pg.evaluate(() => window.__call!.sendLevel.value)));
-      capacity.push({ publishers: n, streams: n * (n - 1), fpsRatio, sentFps: sentAvg, janusCpu, totalCpu, steppedDown: levels.filter((l) => l !== 'full').length });
+      capacity.push({
+        publishers: n,
+        streams: n * (n - 1),
+        fpsRatio,
+        sentFps: sentAvg,
+        janusCpu,
+        totalCpu,
+        steppedDown: levels.filter((l) => l !== 'full').length,
+      });
       for (const pg of pages) await pg.context().close();
       if (fpsRatio >= 0.9) maxClean = n;
       else break; // frames are dropping: the limit on this machine

@@ -46,7 +46,13 @@ describe('signing in and seeing only what one may', () => {
   });
 
   it('a new staff member enrols a second factor from the QR code and gets recovery codes', async () => {
-    await p.accounts.create({ username: 'bs.moi', displayName: 'BS Mới', kind: 'staff', password: DEMO_PASSWORD, roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.simacai }] });
+    await p.accounts.create({
+      username: 'bs.moi',
+      displayName: 'BS Mới',
+      kind: 'staff',
+      password: DEMO_PASSWORD,
+      roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.simacai }],
+    });
     const page = await browser.newPage();
     await page.goto(`${base}/login`);
     await page.getByLabel('Tên đăng nhập').fill('bs.moi');

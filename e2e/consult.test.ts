@@ -52,7 +52,15 @@ describe('case conference in the browser', () => {
     p = await startTestPlatform('pglite', {}, undefined, { domains: ['consult'] });
     demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
-    await p.accounts.create({ username: 'bs.hang', displayName: 'TS.BS Lê Thị Minh Hằng', kind: 'staff', password: DEMO_PASSWORD, practitionerId: demo.ids.practitioners[1], roles: [{ role: 'specialist', organizationId: demo.ids.organizations.bachmai }], totpSecret: accounts.get('bs.bachmai')!.totpSecret });
+    await p.accounts.create({
+      username: 'bs.hang',
+      displayName: 'TS.BS Lê Thị Minh Hằng',
+      kind: 'staff',
+      password: DEMO_PASSWORD,
+      practitionerId: demo.ids.practitioners[1],
+      roles: [{ role: 'specialist', organizationId: demo.ids.organizations.bachmai }],
+      totpSecret: accounts.get('bs.bachmai')!.totpSecret,
+    });
     base = await p.listen();
     browser = await launchBrowser();
   });
@@ -92,11 +100,35 @@ describe('case conference in the browser', () => {
     await expect.poll(() => specialist.locator('h1 small').innerText()).toContain('Đã tiếp nhận');
 
     // A second accepted case for the meeting (through the API, as the same people would).
-    const second = await call(p, 'POST', '/api/consults', {
-      clientId: randomUUID(), patientId: demo.ids.patients[4], receivingOrganizationId: demo.ids.organizations.bachmai, specialty: { code: 'oncology', display: 'Ung bướu' }, urgency: 'routine', reason: 'Theo dõi sau mổ', icd10: { code: 'C50.9' },
-      summary: { history: 'Sau mổ 1 năm', findings: 'Ổn định', treatment: 'Tamoxifen', question: 'Tiếp tục điều trị?' },
-    }, { authorization: `Bearer ${await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] })}`, 'content-type': 'application/json' });
-    await call(p, 'POST', `/api/consults/${second.body.caseId}/triage`, { action: 'accept', specialistIds: [demo.ids.practitioners[0]] }, { authorization: `Bearer ${await p.tokenFor('specialist', { org: demo.ids.organizations.bachmai, practitioner: demo.ids.practitioners[0] })}`, 'content-type': 'application/json' });
+    const second = await call(
+      p,
+      'POST',
+      '/api/consults',
+      {
+        clientId: randomUUID(),
+        patientId: demo.ids.patients[4],
+        receivingOrganizationId: demo.ids.organizations.bachmai,
+        specialty: { code: 'oncology', display: 'Ung bướu' },
+        urgency: 'routine',
+        reason: 'Theo dõi sau mổ',
+        icd10: { code: 'C50.9' },
+        summary: { history: 'Sau mổ 1 năm', findings: 'Ổn định', treatment: 'Tamoxifen', question: 'Tiếp tục điều trị?' },
+      },
+      {
+        authorization: `Bearer ${await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] })}`,
+        'content-type': 'application/json',
+      },
+    );
+    await call(
+      p,
+      'POST',
+      `/api/consults/${second.body.caseId}/triage`,
+      { action: 'accept', specialistIds: [demo.ids.practitioners[0]] },
+      {
+        authorization: `Bearer ${await p.tokenFor('specialist', { org: demo.ids.organizations.bachmai, practitioner: demo.ids.practitioners[0] })}`,
+        'content-type': 'application/json',
+      },
+    );
 
     // 3. The coordinator schedules a meeting with three bridge points and both cases.
     const coordinator = await personPage('dieuphoi', accounts.get('dieuphoi')!.totpSecret);
@@ -108,7 +140,8 @@ describe('case conference in the browser', () => {
     await expect.poll(() => caseBoxes.count()).toBe(2);
     await caseBoxes.nth(0).check();
     await caseBoxes.nth(1).check();
-    for (const site of ['Bệnh viện Bạch Mai', 'Bệnh viện Đa khoa tỉnh Lào Cai', 'Trạm Y tế xã Bát Xát']) await coordinator.locator('fieldset:has-text("Điểm cầu")').getByLabel(site).check();
+    for (const site of ['Bệnh viện Bạch Mai', 'Bệnh viện Đa khoa tỉnh Lào Cai', 'Trạm Y tế xã Bát Xát'])
+      await coordinator.locator('fieldset:has-text("Điểm cầu")').getByLabel(site).check();
     await coordinator.getByRole('button', { name: 'Lên lịch' }).click();
     await coordinator.waitForURL(/\/meetings\/[\w-]+$/);
     // The meeting page loads its data after navigation: wait for it rather than read the spinner.
@@ -141,7 +174,15 @@ describe('case conference in the browser', () => {
     await commune.getByRole('button', { name: 'Ghi nhận' }).click();
     await expect.poll(() => commune.locator('h1 small').innerText()).toContain('Đã theo dõi kết quả');
     const page = await commune.locator('main').innerText();
-    for (const label of ['Đã gửi, chờ tiếp nhận', 'Đã tiếp nhận', 'Đã lên lịch hội chẩn', 'Đã có kết luận', 'Tuyến dưới đã tiếp nhận kết luận', 'Đã theo dõi kết quả']) expect(page, label).toContain(label);
+    for (const label of [
+      'Đã gửi, chờ tiếp nhận',
+      'Đã tiếp nhận',
+      'Đã lên lịch hội chẩn',
+      'Đã có kết luận',
+      'Tuyến dưới đã tiếp nhận kết luận',
+      'Đã theo dõi kết quả',
+    ])
+      expect(page, label).toContain(label);
     expect(page).toContain('Người bệnh xin điều trị tại tỉnh vì hoàn cảnh gia đình');
     expect(page).toContain('Tư vấn (chịu trách nhiệm chuyên môn về ý kiến)');
     await commune.screenshot({ path: 'test-results/consult-case.png', fullPage: true });
@@ -151,7 +192,8 @@ describe('case conference in the browser', () => {
     await dpo.goto(`${base}/audit`);
     await dpo.waitForSelector('table.audit tbody tr');
     const trail = await dpo.locator('table.audit').innerText();
-    for (const a of ['consult.submit', 'consult.accept', 'consult.schedule', 'consult.sign', 'consult.acknowledge', 'consult.follow-up']) expect(trail, a).toContain(a);
+    for (const a of ['consult.submit', 'consult.accept', 'consult.schedule', 'consult.sign', 'consult.acknowledge', 'consult.follow-up'])
+      expect(trail, a).toContain(a);
   });
 
   it('submits a request written offline exactly once when the network returns', async () => {

@@ -25,7 +25,9 @@ const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
  * stays inside this machine; the browsers still talk to coturn on 127.0.0.1 only).
  */
 function hostAddress(): string {
-  const found = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal);
   if (!found) throw new Error('no non-loopback IPv4 interface: Janus has no ICE address to relay to');
   return found.address;
 }
@@ -33,11 +35,31 @@ function hostAddress(): string {
 /** Starts coturn listening on 127.0.0.1 and resolves once its UDP listener is open. */
 async function startCoturn(port: number, secret: string, logFile: string): Promise<ChildProcess> {
   if (!existsSync(TURNSERVER)) throw new Error(`${TURNSERVER} not found: install the Debian package coturn (apt-get install coturn)`);
-  const child = spawn(TURNSERVER, [
-    '-n', '--listening-ip=127.0.0.1', `--relay-ip=${hostAddress()}`, `--listening-port=${port}`, '--min-port=49200', '--max-port=49400',
-    '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=cauyte.test', '--fingerprint',
-    '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers', '--no-software-attribute', `--log-file=${logFile}`, '--simple-log', '--no-stdout-log', '--verbose',
-  ], { stdio: 'ignore' });
+  const child = spawn(
+    TURNSERVER,
+    [
+      '-n',
+      '--listening-ip=127.0.0.1',
+      `--relay-ip=${hostAddress()}`,
+      `--listening-port=${port}`,
+      '--min-port=49200',
+      '--max-port=49400',
+      '--use-auth-secret',
+      `--static-auth-secret=${secret}`,
+      '--realm=cauyte.test',
+      '--fingerprint',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      '--allow-loopback-peers',
+      '--no-software-attribute',
+      `--log-file=${logFile}`,
+      '--simple-log',
+      '--no-stdout-log',
+      '--verbose',
+    ],
+    { stdio: 'ignore' },
+  );
   const until = Date.now() + 10_000;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`turnserver exited with ${child.exitCode}`);
@@ -62,7 +84,12 @@ describe('video through a TURN relay (coturn)', () => {
     const secret = randomBytes(24).toString('hex');
     const port = await freePort();
     coturn = await startCoturn(port, secret, pathJoin(dir, 'turn.log'));
-    p = await startTestPlatform('pglite', { TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: secret, CAUYTE_ICE_POLICY: 'relay', CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dir }, undefined, { domains: ['video'] });
+    p = await startTestPlatform(
+      'pglite',
+      { TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: secret, CAUYTE_ICE_POLICY: 'relay', CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dir },
+      undefined,
+      { domains: ['video'] },
+    );
     demo = await seedDemo(p.store, 2);
     base = await p.listen();
     browser = await launchBrowser({ media: true });
@@ -74,12 +101,22 @@ describe('video through a TURN relay (coturn)', () => {
     coturn?.kill();
     // Both logs next to the screenshots, for whoever reads a failed run.
     mkdirSync('test-results', { recursive: true });
-    for (const [from, to] of [[pathJoin(dir, 'turn.log'), 'turn.log'], [pathJoin(dir, 'janus', 'janus.log'), 'janus-turn.log']]) if (existsSync(from)) copyFileSync(from, pathJoin('test-results', to));
+    for (const [from, to] of [
+      [pathJoin(dir, 'turn.log'), 'turn.log'],
+      [pathJoin(dir, 'janus', 'janus.log'), 'janus-turn.log'],
+    ])
+      if (existsSync(from)) copyFileSync(from, pathJoin('test-results', to));
     rmSync(dir, { recursive: true, force: true });
   });
 
   async function callOf(large: boolean): Promise<{ pages: Page[]; ids: string[]; got: Decoded[] }> {
-    const room = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Gọi qua TURN', invitePractitionerIds: [staff[1].practitionerId], large }, { ...staff[0].headers, 'content-type': 'application/json' });
+    const room = await call(
+      p,
+      'POST',
+      '/api/video/rooms',
+      { kind: 'adhoc', title: 'Gọi qua TURN', invitePractitionerIds: [staff[1].practitionerId], large },
+      { ...staff[0].headers, 'content-type': 'application/json' },
+    );
     expect(room.status, room.text).toBe(201);
     expect(room.body.mode).toBe(large ? 'sfu' : 'mesh');
     const pages: Page[] = [];
@@ -98,7 +135,11 @@ describe('video through a TURN relay (coturn)', () => {
   const links = (page: Page) => page.evaluate(async () => window.__call!.report());
 
   it('1:1 call with relay-only ICE: both pages decode each other through coturn with the server-issued credentials', async () => {
-    const { pages, ids: [ida, idb], got } = await callOf(false);
+    const {
+      pages,
+      ids: [ida, idb],
+      got,
+    } = await callOf(false);
     const [a] = pages;
     expect(got[0][idb].framesDecoded).toBeGreaterThan(0);
     expect(got[1][ida].audioPackets).toBeGreaterThan(0);
@@ -110,7 +151,12 @@ describe('video through a TURN relay (coturn)', () => {
 
     // Credentials expire: the server hands out fresh ones (at half their lifetime; here at once)
     // and the page puts them into its connections for the next ICE restart.
-    const usernames = () => a.evaluate(() => (window.__call as unknown as { links(): { pc: RTCPeerConnection }[] }).links().map((l) => (l.pc.getConfiguration().iceServers?.[0] as { username?: string } | undefined)?.username));
+    const usernames = () =>
+      a.evaluate(() =>
+        (window.__call as unknown as { links(): { pc: RTCPeerConnection }[] })
+          .links()
+          .map((l) => (l.pc.getConfiguration().iceServers?.[0] as { username?: string } | undefined)?.username),
+      );
     const first = await usernames();
     expect(first).toEqual([expect.stringMatching(new RegExp(`^\\d{10}:${ida}$`))]);
     await a.waitForTimeout(1100); // the expiry has a resolution of one second
@@ -121,10 +167,18 @@ describe('video through a TURN relay (coturn)', () => {
   }, 90_000);
 
   it('a session through Janus with relay-only ICE: publishing and subscribing both go through coturn', async () => {
-    const { pages, ids: [ida, idb], got } = await callOf(true);
+    const {
+      pages,
+      ids: [ida, idb],
+      got,
+    } = await callOf(true);
     expect(got[0][idb].framesDecoded).toBeGreaterThan(0);
     expect(got[1][ida].framesDecoded).toBeGreaterThan(0);
-    for (const page of pages) expect((await links(page)).map((l) => [l.kind, l.path?.local])).toEqual([['publish', 'relay'], ['subscribe', 'relay']]);
+    for (const page of pages)
+      expect((await links(page)).map((l) => [l.kind, l.path?.local])).toEqual([
+        ['publish', 'relay'],
+        ['subscribe', 'relay'],
+      ]);
     for (const page of pages) await page.context().close();
   }, 90_000);
 });

@@ -27,7 +27,12 @@ describe('video calls in the browser', () => {
     dataDir = mkdtempSync(pathJoin(tmpdir(), 'cauyte-video-'));
     // The server's log goes next to Janus's, for whoever reads a failed run (recording errors are logged there).
     mkdirSync('test-results', { recursive: true });
-    p = await startTestPlatform('pglite', { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, createWriteStream('test-results/video-server.log'), { domains: ['video'] });
+    p = await startTestPlatform(
+      'pglite',
+      { CAUYTE_JANUS: 'auto', CAUYTE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      createWriteStream('test-results/video-server.log'),
+      { domains: ['video'] },
+    );
     demo = await seedDemo(p.store, 4);
     base = await p.listen();
     browser = await launchBrowser({ media: true });
@@ -47,7 +52,13 @@ describe('video calls in the browser', () => {
   });
 
   async function openRoom(host: Staff, invited: Staff[], large = false): Promise<string> {
-    const r = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Hội chẩn nhanh', invitePractitionerIds: invited.map((s) => s.practitionerId), large }, { ...host.headers, 'content-type': 'application/json' });
+    const r = await call(
+      p,
+      'POST',
+      '/api/video/rooms',
+      { kind: 'adhoc', title: 'Hội chẩn nhanh', invitePractitionerIds: invited.map((s) => s.practitionerId), large },
+      { ...host.headers, 'content-type': 'application/json' },
+    );
     expect(r.status, r.text).toBe(201);
     return r.body.id as string;
   }
@@ -168,96 +179,130 @@ describe('video calls in the browser', () => {
     for (const x of pages) await x.context().close();
   }, 120_000);
 
-  it('recording, once both agreed: one playable WebM per person (VP8 + Opus), listed in the record, played on the end screen; leftovers of a crash processed', { timeout: 150_000 }, async () => {
-    const [a, b] = staff;
-    const roomId = await openRoom(a, [b], true);
-    const room = await p.rooms.get(videoTables(p), roomId);
-    const [pa, pb] = await pagesIn(roomId, [a, b]);
-    const [ida, idb] = [await myId(pa), await myId(pb)];
-    await waitDecodingAll(pa, [idb]);
-    await waitDecodingAll(pb, [ida]);
+  it(
+    'recording, once both agreed: one playable WebM per person (VP8 + Opus), listed in the record, played on the end screen; leftovers of a crash processed',
+    { timeout: 150_000 },
+    async () => {
+      const [a, b] = staff;
+      const roomId = await openRoom(a, [b], true);
+      const room = await p.rooms.get(videoTables(p), roomId);
+      const [pa, pb] = await pagesIn(roomId, [a, b]);
+      const [ida, idb] = [await myId(pa), await myId(pb)];
+      await waitDecodingAll(pa, [idb]);
+      await waitDecodingAll(pb, [ida]);
 
-    async function recordFor(ms: number): Promise<void> {
-      await pa.getByRole('button', { name: 'Đề nghị ghi hình' }).click();
-      for (const x of [pa, pb]) await x.getByRole('button', { name: 'Đồng ý ghi hình' }).click();
-      for (const x of [pa, pb]) await x.getByText('● Đang ghi hình').waitFor({ timeout: 10_000 });
-      await pa.waitForTimeout(ms);
-    }
-    const listed = async () => (await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, a.headers)).body as { items: { key: string; name: string; seconds: number; url: string; contentType: string }[]; processing: boolean };
+      async function recordFor(ms: number): Promise<void> {
+        await pa.getByRole('button', { name: 'Đề nghị ghi hình' }).click();
+        for (const x of [pa, pb]) await x.getByRole('button', { name: 'Đồng ý ghi hình' }).click();
+        for (const x of [pa, pb]) await x.getByText('● Đang ghi hình').waitFor({ timeout: 10_000 });
+        await pa.waitForTimeout(ms);
+      }
+      const listed = async () =>
+        (await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, a.headers)).body as {
+          items: { key: string; name: string; seconds: number; url: string; contentType: string }[];
+          processing: boolean;
+        };
 
-    // Segment 1: stopped by the host; the server makes both files playable in the background.
-    await recordFor(5000);
-    await pa.getByRole('button', { name: 'Dừng ghi hình' }).click();
-    await expect
-      .poll(async () => { const l = await listed(); return l.processing ? -1 : l.items.length; }, { timeout: 60_000, interval: 500 })
-      .toBe(2)
-      .catch((err: Error) => {
-        throw new Error(`${err.message}\nserver log: ${readFileSync('test-results/video-server.log', 'utf8').slice(-3000)}\nfiles: ${readdirSync(pathJoin(dataDir, 'recordings', roomId)).join(', ')}`);
-      });
-    const first = (await listed()).items;
-    expect(first.map((r) => r.name).sort()).toEqual([a.name, b.name].sort());
-    for (const r of first) {
-      const res = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie } });
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toBe('video/webm');
-      const file = pathJoin(dataDir, `check-${r.key}.webm`);
-      writeFileSync(file, Buffer.from(await res.arrayBuffer()));
-      const probe = JSON.parse(execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width:format=duration', '-of', 'json', file], { encoding: 'utf8' })) as { streams: { codec_name: string; width?: number }[]; format: { duration: string } };
-      expect(probe.streams.map((x) => x.codec_name).sort()).toEqual(['opus', 'vp8']);
-      // Video is recorded at the best layer the sender sends: the full 640 px, or the 320 px one while
-      // its bandwidth estimate still ramps up (seen in this 5 s recording) — never the 160 px thumbnail.
-      const widths = execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width', '-of', 'csv=p=0', file], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-      expect(Math.max(...widths)).toBeGreaterThanOrEqual(320);
-      expect(Number(probe.format.duration)).toBeGreaterThan(3);
-      // A player seeking asks for byte ranges: it gets exactly those bytes.
-      const whole = readFileSync(file);
-      const part = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie, range: 'bytes=100-1099' } });
-      expect(part.status).toBe(206);
-      expect(part.headers.get('content-range')).toBe(`bytes 100-1099/${whole.length}`);
-      expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(100, 1100))).toBe(true);
-      const beyond = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie, range: `bytes=${whole.length + 10}-` } });
-      expect(beyond.status).toBe(416);
-      expect(beyond.headers.get('content-range')).toBe(`bytes */${whole.length}`);
-    }
-    // In the record: DocumentReferences by each person, about this room; the raw dumps are gone.
-    const docs = await p.fixtures.search<DocumentReference>('DocumentReference', { identifier: `urn:cauyte:video-room|${roomId}` });
-    expect(docs.map((x) => x.author?.[0]?.reference).sort()).toEqual([`Practitioner/${a.practitionerId}`, `Practitioner/${b.practitionerId}`].sort());
-    expect(readdirSync(pathJoin(dataDir, 'recordings', roomId)).filter((f) => f.endsWith('.mjr'))).toEqual([]);
-    // Someone the room is not for may not list or fetch them.
-    const outsider = staff[5];
-    expect((await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, outsider.headers)).status).toBe(403);
-    expect((await fetch(`${base}${first[0].url}`, { headers: { cookie: outsider.headers.cookie } })).status).toBe(403);
+      // Segment 1: stopped by the host; the server makes both files playable in the background.
+      await recordFor(5000);
+      await pa.getByRole('button', { name: 'Dừng ghi hình' }).click();
+      await expect
+        .poll(
+          async () => {
+            const l = await listed();
+            return l.processing ? -1 : l.items.length;
+          },
+          { timeout: 60_000, interval: 500 },
+        )
+        .toBe(2)
+        .catch((err: Error) => {
+          throw new Error(
+            `${err.message}\nserver log: ${readFileSync('test-results/video-server.log', 'utf8').slice(-3000)}\nfiles: ${readdirSync(pathJoin(dataDir, 'recordings', roomId)).join(', ')}`,
+          );
+        });
+      const first = (await listed()).items;
+      expect(first.map((r) => r.name).sort()).toEqual([a.name, b.name].sort());
+      for (const r of first) {
+        const res = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie } });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('video/webm');
+        const file = pathJoin(dataDir, `check-${r.key}.webm`);
+        writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+        const probe = JSON.parse(
+          execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width:format=duration', '-of', 'json', file], {
+            encoding: 'utf8',
+          }),
+        ) as { streams: { codec_name: string; width?: number }[]; format: { duration: string } };
+        expect(probe.streams.map((x) => x.codec_name).sort()).toEqual(['opus', 'vp8']);
+        // Video is recorded at the best layer the sender sends: the full 640 px, or the 320 px one while
+        // its bandwidth estimate still ramps up (seen in this 5 s recording) — never the 160 px thumbnail.
+        const widths = execFileSync('/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width', '-of', 'csv=p=0', file], {
+          encoding: 'utf8',
+        })
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+        expect(Math.max(...widths)).toBeGreaterThanOrEqual(320);
+        expect(Number(probe.format.duration)).toBeGreaterThan(3);
+        // A player seeking asks for byte ranges: it gets exactly those bytes.
+        const whole = readFileSync(file);
+        const part = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie, range: 'bytes=100-1099' } });
+        expect(part.status).toBe(206);
+        expect(part.headers.get('content-range')).toBe(`bytes 100-1099/${whole.length}`);
+        expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(100, 1100))).toBe(true);
+        const beyond = await fetch(`${base}${r.url}`, { headers: { cookie: a.headers.cookie, range: `bytes=${whole.length + 10}-` } });
+        expect(beyond.status).toBe(416);
+        expect(beyond.headers.get('content-range')).toBe(`bytes */${whole.length}`);
+      }
+      // In the record: DocumentReferences by each person, about this room; the raw dumps are gone.
+      const docs = await p.fixtures.search<DocumentReference>('DocumentReference', { identifier: `urn:cauyte:video-room|${roomId}` });
+      expect(docs.map((x) => x.author?.[0]?.reference).sort()).toEqual([`Practitioner/${a.practitionerId}`, `Practitioner/${b.practitionerId}`].sort());
+      expect(readdirSync(pathJoin(dataDir, 'recordings', roomId)).filter((f) => f.endsWith('.mjr'))).toEqual([]);
+      // Someone the room is not for may not list or fetch them.
+      const outsider = staff[5];
+      expect((await call(p, 'GET', `/api/video/rooms/${roomId}/recordings`, undefined, outsider.headers)).status).toBe(403);
+      expect((await fetch(`${base}${first[0].url}`, { headers: { cookie: outsider.headers.cookie } })).status).toBe(403);
 
-    // Segment 2 as if the platform died while recording: Janus closes the files, nobody processes
-    // them; what the next start runs (archiveLeftovers) makes them playable.
-    await recordFor(3000);
-    await p.janus[0].setRecording(room.janus_room!, p.rooms.roomSecret(roomId), false);
-    expect(await archiveLeftovers(p.recordings, p.rooms, p.store)).toBe(2);
-    expect((await listed()).items).toHaveLength(4);
+      // Segment 2 as if the platform died while recording: Janus closes the files, nobody processes
+      // them; what the next start runs (archiveLeftovers) makes them playable.
+      await recordFor(3000);
+      await p.janus[0].setRecording(room.janus_room!, p.rooms.roomSecret(roomId), false);
+      expect(await archiveLeftovers(p.recordings, p.rooms, p.store)).toBe(2);
+      expect((await listed()).items).toHaveLength(4);
 
-    // The host ends the call; the end screen lists the recordings and they play.
-    await pa.getByRole('button', { name: 'Dừng ghi hình' }).click();
-    pa.once('dialog', (dialog) => void dialog.accept());
-    await pa.getByRole('button', { name: 'Kết thúc cho mọi người' }).click();
-    await pa.locator('.recordings video').nth(3).waitFor({ timeout: 30_000 });
-    const players = await pa.locator('.recordings video').evaluateAll(async (videos) =>
-      Promise.all((videos as HTMLVideoElement[]).map((v) => new Promise<{ w: number; d: number }>((resolve) => {
-        const done = () => resolve({ w: v.videoWidth, d: v.duration });
-        if (v.readyState >= 1) done();
-        else v.addEventListener('loadedmetadata', done, { once: true });
-      }))));
-    expect(players).toHaveLength(4);
-    for (const x of players) {
-      expect(x.w).toBeGreaterThan(0);
-      expect(x.d).toBeGreaterThan(2);
-    }
-    await pa.screenshot({ path: 'test-results/video-recordings.png', fullPage: true });
-    // One entry per person and recording in ten minutes, however many byte ranges a viewing takes
-    // (above: the whole file, a range and a refused range); the host's end screen played all four.
-    const audited = await p.db.query<{ n: number; pairs: number }>("SELECT count(*)::int AS n, count(DISTINCT resource_id)::int AS pairs FROM audit_log WHERE action = 'video.recordings.read' AND outcome = 'success' AND username = $1", [a.username]);
-    expect(audited.rows[0]).toEqual({ n: 4, pairs: 4 });
-    for (const x of [pa, pb]) await x.context().close();
-  });
+      // The host ends the call; the end screen lists the recordings and they play.
+      await pa.getByRole('button', { name: 'Dừng ghi hình' }).click();
+      pa.once('dialog', (dialog) => void dialog.accept());
+      await pa.getByRole('button', { name: 'Kết thúc cho mọi người' }).click();
+      await pa.locator('.recordings video').nth(3).waitFor({ timeout: 30_000 });
+      const players = await pa.locator('.recordings video').evaluateAll(async (videos) =>
+        Promise.all(
+          (videos as HTMLVideoElement[]).map(
+            (v) =>
+              new Promise<{ w: number; d: number }>((resolve) => {
+                const done = () => resolve({ w: v.videoWidth, d: v.duration });
+                if (v.readyState >= 1) done();
+                else v.addEventListener('loadedmetadata', done, { once: true });
+              }),
+          ),
+        ),
+      );
+      expect(players).toHaveLength(4);
+      for (const x of players) {
+        expect(x.w).toBeGreaterThan(0);
+        expect(x.d).toBeGreaterThan(2);
+      }
+      await pa.screenshot({ path: 'test-results/video-recordings.png', fullPage: true });
+      // One entry per person and recording in ten minutes, however many byte ranges a viewing takes
+      // (above: the whole file, a range and a refused range); the host's end screen played all four.
+      const audited = await p.db.query<{ n: number; pairs: number }>(
+        "SELECT count(*)::int AS n, count(DISTINCT resource_id)::int AS pairs FROM audit_log WHERE action = 'video.recordings.read' AND outcome = 'success' AND username = $1",
+        [a.username],
+      );
+      expect(audited.rows[0]).toEqual({ n: 4, pairs: 4 });
+      for (const x of [pa, pb]) await x.context().close();
+    },
+  );
 
   it('6-party session through Janus (SFU): every page decodes every other publisher', { timeout: 180_000 }, async () => {
     expect(p.janus.length).toBe(1); // the platform started and supervises a local janus
@@ -277,7 +322,15 @@ describe('video calls in the browser', () => {
     await pages[5].screenshot({ path: 'test-results/video-sfu-6.png' });
     // Attendance: six people joined; leaving closes their entries.
     for (const x of pages) await x.getByRole('button', { name: 'Rời phòng' }).click();
-    await expect.poll(async () => (await call(p, 'GET', `/api/video/rooms/${roomId}/attendance`, undefined, staff[0].headers)).body.entries.filter((e: { leftAt: string | null }) => e.leftAt).length, { timeout: 10_000 }).toBe(6);
+    await expect
+      .poll(
+        async () =>
+          (await call(p, 'GET', `/api/video/rooms/${roomId}/attendance`, undefined, staff[0].headers)).body.entries.filter(
+            (e: { leftAt: string | null }) => e.leftAt,
+          ).length,
+        { timeout: 10_000 },
+      )
+      .toBe(6);
     for (const x of pages) await x.context().close();
   });
 });

@@ -50,8 +50,14 @@ describe('remote examination in the browser', () => {
     await page.getByLabel('Bệnh hoặc vấn đề cần khám').fill(icdQuery);
     await page.getByRole('option', { name: icdOption }).first().click();
     await page.getByLabel('Mô tả ngắn (triệu chứng, từ khi nào)').fill('Đau đầu, chóng mặt, huyết áp đo ở nhà cao');
-    await page.getByRole('radiogroup', { name: /dấu hiệu cấp cứu/ }).getByLabel('Không').check();
-    await page.getByRole('radiogroup', { name: /kéo dài bao lâu/ }).getByLabel('Trên 1 tháng').check();
+    await page
+      .getByRole('radiogroup', { name: /dấu hiệu cấp cứu/ })
+      .getByLabel('Không')
+      .check();
+    await page
+      .getByRole('radiogroup', { name: /kéo dài bao lâu/ })
+      .getByLabel('Trên 1 tháng')
+      .check();
     await page.getByLabel(/Huyết áp tự đo gần nhất/).fill('158/96');
     await page.getByRole('button', { name: 'Đặt lịch', exact: true }).click();
   }
@@ -98,7 +104,10 @@ describe('remote examination in the browser', () => {
     const [room] = await Promise.all([doctorCtx.waitForEvent('page'), doctor.getByRole('button', { name: 'Mở phòng khám (tab mới)' }).click()]);
     await room.waitForURL(/\/call\/[\w-]+$/);
     await join(room, room.url());
-    await room.getByRole('button', { name: /Người tham gia|Phòng chờ|People/ }).first().click();
+    await room
+      .getByRole('button', { name: /Người tham gia|Phòng chờ|People/ })
+      .first()
+      .click();
     await room.getByRole('button', { name: 'Cho vào' }).click();
     await citizen.getByTestId('lobby').waitFor({ state: 'detached', timeout: 15_000 });
     const [citizenId, doctorId] = [await myId(citizen), await myId(room)];
@@ -136,7 +145,17 @@ describe('remote examination in the browser', () => {
     await citizen.screenshot({ path: 'test-results/visit-result-phone.png', fullPage: true });
     const [rx] = await Promise.all([citizen.waitForEvent('download'), citizen.getByRole('link', { name: 'Tải đơn thuốc (PDF)' }).click()]);
     const text = await pdfText(readFileSync((await rx.path())!));
-    for (const s of ['ĐƠN THUỐC', `Mã đơn thuốc: ${code}`, 'Họ tên người bệnh: Nguyễn Văn An', 'Amlodipin 5 mg', 'Số đăng ký: VD-12345-10', 'Cách dùng: Uống 1 viên mỗi sáng sau ăn (30 ngày)', 'Lời dặn: Không tự ý ngừng thuốc.', 'Tái khám: sau 30 ngày']) expect(text).toContain(s);
+    for (const s of [
+      'ĐƠN THUỐC',
+      `Mã đơn thuốc: ${code}`,
+      'Họ tên người bệnh: Nguyễn Văn An',
+      'Amlodipin 5 mg',
+      'Số đăng ký: VD-12345-10',
+      'Cách dùng: Uống 1 viên mỗi sáng sau ăn (30 ngày)',
+      'Lời dặn: Không tự ý ngừng thuốc.',
+      'Tái khám: sau 30 ngày',
+    ])
+      expect(text).toContain(s);
 
     // 6. The record: the visit is on the timeline, and the whole record downloads as FHIR.
     await citizen.goto(`${base}/me`);
@@ -147,7 +166,13 @@ describe('remote examination in the browser', () => {
     expect(bundle.resourceType).toBe('Bundle');
     const meds = bundle.entry!.map((e) => e.resource!).filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
     expect(meds.find((m) => m.groupIdentifier?.value === code)?.dosageInstruction?.[0]?.text).toBe('Uống 1 viên mỗi sáng sau ăn');
-    expect(bundle.entry!.some((e) => e.resource!.resourceType === 'Encounter' && (e.resource as { appointment?: { reference?: string }[] }).appointment?.[0]?.reference === `Appointment/${visitId}`)).toBe(true);
+    expect(
+      bundle.entry!.some(
+        (e) =>
+          e.resource!.resourceType === 'Encounter' &&
+          (e.resource as { appointment?: { reference?: string }[] }).appointment?.[0]?.reference === `Appointment/${visitId}`,
+      ),
+    ).toBe(true);
     await citizen.screenshot({ path: 'test-results/record-phone.png', fullPage: true });
     // Installable: the manifest is served and the service worker controls the app.
     const manifest = await citizen.evaluate(async () => (await fetch('/manifest.webmanifest')).json());
@@ -176,13 +201,18 @@ describe('remote examination in the browser', () => {
     const citizen = await phone();
     await signInUi(citizen, base, 'nguoidan');
     await citizen.goto(`${base}/me/consent`);
-    await citizen.locator('nav.members').getByRole('link', { name: /Nguyễn Minh Khang/ }).click();
+    await citizen
+      .locator('nav.members')
+      .getByRole('link', { name: /Nguyễn Minh Khang/ })
+      .click();
     await citizen.waitForURL(/\/me\/consent\?patient=/);
     await citizen.getByLabel('Cơ sở y tế').selectOption({ label: 'Bệnh viện Bạch Mai' });
     await citizen.getByRole('button', { name: 'Không cho phép xem' }).click();
     const item = citizen.locator('ul.consents li');
     await item.first().waitFor();
-    expect((await item.allInnerTexts()).map((x) => x.replace(/\s+/g, " "))).toEqual([expect.stringMatching(/^Không cho phép xem Bệnh viện Bạch Mai \d\d:\d\d \d\d\/\d\d\/\d{4} · Đang hiệu lực Rút lại$/)]);
+    expect((await item.allInnerTexts()).map((x) => x.replace(/\s+/g, ' '))).toEqual([
+      expect.stringMatching(/^Không cho phép xem Bệnh viện Bạch Mai \d\d:\d\d \d\d\/\d\d\/\d{4} · Đang hiệu lực Rút lại$/),
+    ]);
     await citizen.screenshot({ path: 'test-results/consent-child-phone.png', fullPage: true });
     // The son's consent is on the son's record, given by his father.
     const childId = new URL(citizen.url()).searchParams.get('patient')!;
@@ -190,7 +220,10 @@ describe('remote examination in the browser', () => {
     expect(given.map((c) => c.provision?.type)).toEqual(['deny']);
     expect(given[0].performer?.[0]?.reference).toMatch(/^RelatedPerson\//);
     // His own page is unchanged.
-    await citizen.locator('nav.members').getByRole('link', { name: /Nguyễn Văn An/ }).click();
+    await citizen
+      .locator('nav.members')
+      .getByRole('link', { name: /Nguyễn Văn An/ })
+      .click();
     await citizen.waitForURL((u) => u.pathname === '/me/consent' && !u.search);
     await citizen.getByLabel('Cơ sở y tế').waitFor();
     await expect.poll(() => citizen.locator('ul.consents li').count()).toBe(0);

@@ -121,32 +121,83 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'user': {
       if (rest[0] !== 'create') throw new Error('usage: cauyte user create ...');
-      const { values } = parseArgs({ args: rest.slice(1), options: { username: { type: 'string' }, name: { type: 'string' }, kind: { type: 'string', default: 'staff' }, role: { type: 'string' }, org: { type: 'string', default: '' }, practitioner: { type: 'string' }, patient: { type: 'string' } } });
+      const { values } = parseArgs({
+        args: rest.slice(1),
+        options: {
+          username: { type: 'string' },
+          name: { type: 'string' },
+          kind: { type: 'string', default: 'staff' },
+          role: { type: 'string' },
+          org: { type: 'string', default: '' },
+          practitioner: { type: 'string' },
+          patient: { type: 'string' },
+        },
+      });
       const password = process.env.CAUYTE_NEW_PASSWORD;
       if (!values.username || !values.name || !password) throw new Error('--username, --name and CAUYTE_NEW_PASSWORD are required');
       if (values.kind !== 'staff' && values.kind !== 'citizen') throw new Error('--kind must be staff or citizen');
       const role = values.role ?? (values.kind === 'citizen' ? 'citizen' : undefined);
       if (!isRole(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
       await withCore(config, async ({ accounts, audit }) => {
-        const a = await accounts.create({ username: values.username!, displayName: values.name!, kind: values.kind as 'staff', password, practitionerId: values.practitioner, patientId: values.patient, roles: values.kind === 'staff' ? [{ role, organizationId: values.org! }] : [] });
-        await audit.record({ username: `os:${userInfo().username}`, action: 'account.create', outcome: 'success', detail: { via: 'cli', account: a.id, username: a.username, role } });
+        const a = await accounts.create({
+          username: values.username!,
+          displayName: values.name!,
+          kind: values.kind as 'staff',
+          password,
+          practitionerId: values.practitioner,
+          patientId: values.patient,
+          roles: values.kind === 'staff' ? [{ role, organizationId: values.org! }] : [],
+        });
+        await audit.record({
+          username: `os:${userInfo().username}`,
+          action: 'account.create',
+          outcome: 'success',
+          detail: { via: 'cli', account: a.id, username: a.username, role },
+        });
         console.log(`Created ${a.kind} account ${a.username} (${a.id}). Staff enrol two-factor sign-in at their first sign-in.`);
       });
       return;
     }
     case 'token': {
       if (rest[0] !== 'issue') throw new Error('usage: cauyte token issue --role R [--ttl 15m]');
-      const { values } = parseArgs({ args: rest.slice(1), options: { role: { type: 'string' }, org: { type: 'string' }, practitioner: { type: 'string' }, patient: { type: 'string' }, scope: { type: 'string' }, ttl: { type: 'string', default: '15m' } } });
+      const { values } = parseArgs({
+        args: rest.slice(1),
+        options: {
+          role: { type: 'string' },
+          org: { type: 'string' },
+          practitioner: { type: 'string' },
+          patient: { type: 'string' },
+          scope: { type: 'string' },
+          ttl: { type: 'string', default: '15m' },
+        },
+      });
       if (!isRole(values.role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
       const role = values.role;
       if (role === 'citizen' && !values.patient) throw new Error('--patient is required for the citizen role');
       const ttl = parseTtl(values.ttl!);
       await withCore(config, async ({ accounts, tokens, audit }) => {
         const username = `operator.${role.replace(/_/g, '-')}${values.org ? `.${values.org.slice(0, 8).toLowerCase()}` : ''}`;
-        const account = (await accounts.byUsername(username)) ?? (await accounts.create({ username, displayName: `Operator (${role})`, kind: 'service', patientId: values.patient, roles: [{ role, organizationId: values.org ?? '' }] }));
-        const scope = values.scope ?? (role === 'citizen' ? 'patient/*.read' : role === 'integration' ? 'system/*.read system/*.write' : 'user/*.read user/*.write');
+        const account =
+          (await accounts.byUsername(username)) ??
+          (await accounts.create({
+            username,
+            displayName: `Operator (${role})`,
+            kind: 'service',
+            patientId: values.patient,
+            roles: [{ role, organizationId: values.org ?? '' }],
+          }));
+        const scope =
+          values.scope ?? (role === 'citizen' ? 'patient/*.read' : role === 'integration' ? 'system/*.read system/*.write' : 'user/*.read user/*.write');
         const issued = await tokens.issue({ sub: account.id, role, org: values.org, practitioner: values.practitioner, patient: values.patient, scope }, ttl);
-        await audit.record({ accountId: account.id, username: `os:${userInfo().username}`, role, organizationId: values.org, action: 'token.issue', outcome: 'success', detail: { via: 'cli', ttlSeconds: issued.expiresIn, scope } });
+        await audit.record({
+          accountId: account.id,
+          username: `os:${userInfo().username}`,
+          role,
+          organizationId: values.org,
+          action: 'token.issue',
+          outcome: 'success',
+          detail: { via: 'cli', ttlSeconds: issued.expiresIn, scope },
+        });
         console.log(issued.token);
       });
       return;
@@ -156,21 +207,35 @@ export async function main(argv: string[]): Promise<void> {
         const r = await withCore(config, async ({ db, audit }) => {
           await audit.seal();
           const result = await runAuditRetention(db, audit, config.CAUYTE_AUDIT_RETENTION_DAYS);
-          await audit.record({ username: `os:${userInfo().username}`, action: 'audit.retention.run', outcome: result.problem ? 'failure' : 'success', detail: { via: 'cli', removed: result.removed, retentionDays: config.CAUYTE_AUDIT_RETENTION_DAYS } });
+          await audit.record({
+            username: `os:${userInfo().username}`,
+            action: 'audit.retention.run',
+            outcome: result.problem ? 'failure' : 'success',
+            detail: { via: 'cli', removed: result.removed, retentionDays: config.CAUYTE_AUDIT_RETENTION_DAYS },
+          });
           return result;
         });
         if (r.problem) {
           console.error(`AUDIT RETENTION STOPPED: ${r.problem}. Nothing after the last good batch was removed; run \`cauyte audit verify\`.`);
           process.exitCode = 2;
-        } else console.log(`Removed ${r.removed} audit entries older than ${config.CAUYTE_AUDIT_RETENTION_DAYS} days; the chain now starts after position ${r.startPos}.`);
+        } else
+          console.log(
+            `Removed ${r.removed} audit entries older than ${config.CAUYTE_AUDIT_RETENTION_DAYS} days; the chain now starts after position ${r.startPos}.`,
+          );
         return;
       }
       if (rest[0] !== 'verify') throw new Error('usage: cauyte audit verify | cauyte audit retention');
       const ok = await withCore(config, async ({ audit }) => {
         const sealed = await audit.seal();
         const r = await audit.verify();
-        if (r.ok) console.log(`Audit chain intact: ${r.checked} entries checked${sealed ? ` (${sealed} newly sealed)` : ''}${r.unsealed ? `, ${r.unsealed} not yet sealed` : ''}.`);
-        else console.error(`AUDIT CHAIN BROKEN at position ${r.firstBad!.chainPos}${r.firstBad!.id !== null ? ` (audit_log id ${r.firstBad!.id})` : ''}: ${r.firstBad!.problem}. ${r.checked} entries before it are intact.`);
+        if (r.ok)
+          console.log(
+            `Audit chain intact: ${r.checked} entries checked${sealed ? ` (${sealed} newly sealed)` : ''}${r.unsealed ? `, ${r.unsealed} not yet sealed` : ''}.`,
+          );
+        else
+          console.error(
+            `AUDIT CHAIN BROKEN at position ${r.firstBad!.chainPos}${r.firstBad!.id !== null ? ` (audit_log id ${r.firstBad!.id})` : ''}: ${r.firstBad!.problem}. ${r.checked} entries before it are intact.`,
+          );
         return r.ok;
       });
       if (!ok) process.exitCode = 2;
@@ -192,7 +257,13 @@ export async function main(argv: string[]): Promise<void> {
           const a = await accounts.byUsername(values.username!);
           if (!a) throw new Error(`no account ${values.username}`);
           const changed = await accounts.enable(a.id);
-          await audit.record({ username: `os:${userInfo().username}`, action: 'account.enable', outcome: 'success', reason: values.reason, detail: { via: 'cli', account: a.id, username: a.username, changed, previousReason: a.disabledReason } });
+          await audit.record({
+            username: `os:${userInfo().username}`,
+            action: 'account.enable',
+            outcome: 'success',
+            reason: values.reason,
+            detail: { via: 'cli', account: a.id, username: a.username, changed, previousReason: a.disabledReason },
+          });
           console.log(changed ? `Enabled ${a.username}.` : `${a.username} was not disabled.`);
         });
         return;

@@ -11,7 +11,11 @@ const schema = z.object({
   CAUYTE_DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().url().optional(),
   /** Largest request body accepted, in bytes (transaction bundles are the big ones). */
-  CAUYTE_MAX_BODY_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  CAUYTE_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 * 1024),
   /** Public base URL used in Bundle links (defaults to http://HOST:PORT). */
   CAUYTE_BASE_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -21,17 +25,31 @@ const schema = z.object({
   CAUYTE_SECRET_KEY: z.string().min(32).optional(),
   /** Secure flag on the session cookie (browsers accept it on http://localhost too). */
   CAUYTE_COOKIE_SECURE: z.enum(['0', '1']).default('1'),
-  CAUYTE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  CAUYTE_SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(30),
   CAUYTE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(72).default(12),
   CAUYTE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   CAUYTE_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
-  CAUYTE_BREAK_GLASS_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(60),
+  CAUYTE_BREAK_GLASS_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .default(60),
   /** Audit entries are kept this long (at least as long as the records they describe; never under 90 days). */
   CAUYTE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(90, 'audit entries are kept at least 90 days').default(3650),
   /** A staff account unused this long is disabled until an administrator enables it (level-3 rule: 45). */
   CAUYTE_STAFF_INACTIVE_DAYS: z.coerce.number().int().min(1).max(365).default(45),
   /** Largest attachment (image, PDF, DICOM) in bytes. */
-  CAUYTE_MAX_ATTACHMENT_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024),
+  CAUYTE_MAX_ATTACHMENT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
   /** Where email/SMS go: 'file' writes them under $CAUYTE_DATA_DIR/outbox (set up a real sender for production). */
   CAUYTE_OUTBOX: z.enum(['file', 'off']).default('file'),
   /** Port of the embedded MQTT broker for devices (0 = off). Ignored when MQTT_URL is set. */
@@ -39,11 +57,24 @@ const schema = z.object({
   /** An external MQTT broker (e.g. mqtt://127.0.0.1:1883 for Mosquitto) to ingest from instead. */
   MQTT_URL: z.string().url().optional(),
   /** Largest device message (MQTT payload or HTTP readings body) in bytes; larger ones are refused, never acknowledged. */
-  CAUYTE_MQTT_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  CAUYTE_MQTT_MAX_PAYLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
   /** Minutes before an unacknowledged alert is escalated to the whole facility. */
-  CAUYTE_ALERT_ESCALATE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  CAUYTE_ALERT_ESCALATE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
   /** Janus instances for large video sessions (comma-separated HTTP API URLs, e.g. http://10.0.0.5:8088/janus). */
-  JANUS_URL: z.string().optional().refine((v) => !v || v.split(',').every((u) => /^https?:\/\/\S+$/.test(u.trim())), 'JANUS_URL must be comma-separated http(s) URLs'),
+  JANUS_URL: z
+    .string()
+    .optional()
+    .refine((v) => !v || v.split(',').every((u) => /^https?:\/\/\S+$/.test(u.trim())), 'JANUS_URL must be comma-separated http(s) URLs'),
   /** Without JANUS_URL: 'auto' starts and supervises the local janus binary on loopback if it is installed. */
   CAUYTE_JANUS: z.enum(['auto', 'off']).default('auto'),
   CAUYTE_JANUS_BINARY: z.string().min(1).default('/usr/bin/janus'),

@@ -83,8 +83,23 @@ export const SEAL_LOCK = 4_242_003;
 /** The row's content, in a fixed key order, as the HMAC input. */
 function canonical(r: AuditRow): string {
   return JSON.stringify([
-    r.id, new Date(r.at).toISOString(), r.account_id, r.username, r.role, r.organization_id, r.client_id, r.action, r.outcome,
-    r.resource_type, r.resource_id, [...(r.patient_ids ?? [])], r.reason, r.break_glass, r.ip, r.detail ?? null, r.chain_pos,
+    r.id,
+    new Date(r.at).toISOString(),
+    r.account_id,
+    r.username,
+    r.role,
+    r.organization_id,
+    r.client_id,
+    r.action,
+    r.outcome,
+    r.resource_type,
+    r.resource_id,
+    [...(r.patient_ids ?? [])],
+    r.reason,
+    r.break_glass,
+    r.ip,
+    r.detail ?? null,
+    r.chain_pos,
   ]);
 }
 
@@ -100,7 +115,10 @@ export class AuditLog {
   async append(q: Queryable, e: AuditEntry): Promise<void> {
     const params: unknown[] = [];
     const bind = (v: unknown) => `$${params.push(v)}`;
-    await q.query(auditInsertSql(bind, e, { patientIds: `${bind([...new Set(e.patientIds ?? [])])}::text[]`, breakGlass: bind(e.breakGlass ?? false) }), params);
+    await q.query(
+      auditInsertSql(bind, e, { patientIds: `${bind([...new Set(e.patientIds ?? [])])}::text[]`, breakGlass: bind(e.breakGlass ?? false) }),
+      params,
+    );
   }
 
   /** Appends outside any other transaction (sign-in failures, denials). */
@@ -183,7 +201,16 @@ export class AuditLog {
         return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: headPos, problem: 'the chain head record was altered' } };
       }
       if (headPos !== start.pos + checked || headHash !== prev) {
-        return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: start.pos + checked + 1, problem: `the chain ends at position ${start.pos + checked} but was sealed up to ${headPos}: the last entries were deleted` } };
+        return {
+          ok: false,
+          checked,
+          unsealed,
+          firstBad: {
+            id: null,
+            chainPos: start.pos + checked + 1,
+            problem: `the chain ends at position ${start.pos + checked} but was sealed up to ${headPos}: the last entries were deleted`,
+          },
+        };
       }
     } else if (checked > 0) {
       return { ok: false, checked, unsealed, firstBad: { id: null, chainPos: 0, problem: 'the chain head record is missing' } };
@@ -209,18 +236,37 @@ export class AuditLog {
    * up to position `to` (default: the end). Returns how many fit, the last hash, and the first
    * entry that does not fit.
    */
-  async walk(q: Queryable, from: number, prev: string, to = Number.MAX_SAFE_INTEGER): Promise<{ checked: number; prev: string; bad?: VerifyResult['firstBad'] }> {
+  async walk(
+    q: Queryable,
+    from: number,
+    prev: string,
+    to = Number.MAX_SAFE_INTEGER,
+  ): Promise<{ checked: number; prev: string; bad?: VerifyResult['firstBad'] }> {
     let expectedPos = from + 1;
     let checked = 0;
     const PAGE = 5000;
     for (;;) {
-      const rows = (await q.query<AuditRow>('SELECT * FROM audit_log WHERE chain_pos >= $1 AND chain_pos <= $2 ORDER BY chain_pos LIMIT $3', [expectedPos, to, PAGE])).rows;
+      const rows = (
+        await q.query<AuditRow>('SELECT * FROM audit_log WHERE chain_pos >= $1 AND chain_pos <= $2 ORDER BY chain_pos LIMIT $3', [expectedPos, to, PAGE])
+      ).rows;
       for (const r of rows) {
         if (r.chain_pos !== expectedPos) {
-          return { checked, prev, bad: { id: null, chainPos: expectedPos, problem: `entry at chain position ${expectedPos} is missing (deleted); the next present entry is id ${r.id} at position ${r.chain_pos}` } };
+          return {
+            checked,
+            prev,
+            bad: {
+              id: null,
+              chainPos: expectedPos,
+              problem: `entry at chain position ${expectedPos} is missing (deleted); the next present entry is id ${r.id} at position ${r.chain_pos}`,
+            },
+          };
         }
         if (r.prev_hash !== prev) {
-          return { checked, prev, bad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} does not link to the entry before it (inserted or re-chained)` } };
+          return {
+            checked,
+            prev,
+            bad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} does not link to the entry before it (inserted or re-chained)` },
+          };
         }
         if (this.secret.hmac(prev + canonical(r)) !== r.hash) {
           return { checked, prev, bad: { id: r.id, chainPos: expectedPos, problem: `entry id ${r.id} was changed after it was sealed` } };
@@ -239,7 +285,15 @@ export class AuditLog {
     return (await this.db.query<AuditRow>('SELECT * FROM audit_log WHERE patient_ids @> ARRAY[$1]::text[] ORDER BY id DESC LIMIT $2', [patientId, limit])).rows;
   }
 
-  async list(opts: { limit: number; before?: number; accountId?: string; patientId?: string; action?: string; outcome?: string; breakGlass?: boolean }): Promise<AuditRow[]> {
+  async list(opts: {
+    limit: number;
+    before?: number;
+    accountId?: string;
+    patientId?: string;
+    action?: string;
+    outcome?: string;
+    breakGlass?: boolean;
+  }): Promise<AuditRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (opts.before) where.push(`id < $${params.push(opts.before)}`);
@@ -248,7 +302,12 @@ export class AuditLog {
     if (opts.action) where.push(`action = $${params.push(opts.action)}`);
     if (opts.outcome) where.push(`outcome = $${params.push(opts.outcome)}`);
     if (opts.breakGlass) where.push('break_glass');
-    return (await this.db.query<AuditRow>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${Math.min(Math.max(1, opts.limit), 1000)}`, params)).rows;
+    return (
+      await this.db.query<AuditRow>(
+        `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${Math.min(Math.max(1, opts.limit), 1000)}`,
+        params,
+      )
+    ).rows;
   }
 }
 
@@ -276,19 +335,38 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     recorded: new Date(r.at).toISOString(),
     outcome: r.outcome === 'success' ? '0' : r.outcome === 'denied' ? '4' : '8',
     ...(r.outcome !== 'success' ? { outcomeDesc: r.outcome === 'denied' ? 'Access denied' : 'Failed' } : {}),
-    ...(r.reason ? { purposeOfEvent: [{ text: r.reason, ...(r.break_glass ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'ETREAT', display: 'Emergency Treatment' }] } : {}) }] } : {}),
+    ...(r.reason
+      ? {
+          purposeOfEvent: [
+            {
+              text: r.reason,
+              ...(r.break_glass
+                ? { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'ETREAT', display: 'Emergency Treatment' }] }
+                : {}),
+            },
+          ],
+        }
+      : {}),
     agent: [
       {
         requestor: true,
-        who: r.account_id ? { identifier: { system: 'https://fhir.cauyte.vn/sid/account', value: r.account_id }, display: r.username ?? undefined } : { display: r.client_id ?? 'anonymous' },
+        who: r.account_id
+          ? { identifier: { system: 'https://fhir.cauyte.vn/sid/account', value: r.account_id }, display: r.username ?? undefined }
+          : { display: r.client_id ?? 'anonymous' },
         ...(r.role ? { role: [{ text: r.role }] } : {}),
         ...(r.ip ? { network: { address: r.ip, type: '2' as const } } : {}),
       },
     ],
-    source: { observer: { display: 'Cầu Y Tế' }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    source: {
+      observer: { display: 'Cầu Y Tế' },
+      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+    },
     entity: [
       ...(r.resource_type ? [{ what: { reference: r.resource_id ? `${r.resource_type}/${r.resource_id}` : undefined, display: r.resource_type } }] : []),
-      ...r.patient_ids.map((p) => ({ what: { reference: `Patient/${p}` }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' } })),
+      ...r.patient_ids.map((p) => ({
+        what: { reference: `Patient/${p}` },
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
+      })),
     ],
   } as AuditEvent;
 }

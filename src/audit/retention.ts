@@ -44,43 +44,54 @@ export async function runAuditRetention(db: Db, audit: AuditLog, days: number, o
   let removed = 0;
   let startPos = 0;
   for (;;) {
-    const step = await db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
-      const head = (await tx.query<HeadRow>('SELECT chain_pos, hash, start_pos, start_hash FROM audit_head WHERE id = 1')).rows[0];
-      if (!head) return { removed: 0, startPos: 0 };
-      const start = audit.chainStart(head);
-      if ('problem' in start) throw new AuditTamperedError(start.problem);
-      // Within the next batch, the first sealed entry that must stay (younger than the limit); the
-      // scan follows the chain's index and stops there.
-      const upTo = Math.min(head.chain_pos, start.pos + batch);
-      const keep = (await tx.query<{ pos: number }>(
-        'SELECT chain_pos AS pos FROM audit_log WHERE chain_pos > $1 AND chain_pos <= $2 AND at >= now() - make_interval(days => $3) ORDER BY chain_pos LIMIT 1',
-        [start.pos, upTo, days],
-      )).rows[0]?.pos;
-      const last = keep === undefined ? upTo : keep - 1;
-      if (last <= start.pos) return { removed: 0, startPos: start.pos };
-      const walked = await audit.walk(tx, start.pos, start.hash, last);
-      if (walked.bad || walked.checked !== last - start.pos) {
-        throw new AuditTamperedError(walked.bad?.problem ?? `the entries up to chain position ${last} are incomplete`);
-      }
-      const oldest = (await tx.query<{ at: Date }>('SELECT at FROM audit_log WHERE chain_pos = $1', [start.pos + 1])).rows[0].at;
-      const newest = (await tx.query<{ at: Date }>('SELECT at FROM audit_log WHERE chain_pos = $1', [last])).rows[0].at;
-      await tx.query('UPDATE audit_head SET start_pos = $1, start_hash = $2 WHERE id = 1', [last, `${walked.prev}.${audit.startMac(last, walked.prev)}`]);
-      await tx.query("SELECT set_config('cauyte.audit_retention', 'on', true)");
-      const gone = (await tx.query('DELETE FROM audit_log WHERE chain_pos > $1 AND chain_pos <= $2', [start.pos, last])).rowCount;
-      await tx.query("SELECT set_config('cauyte.audit_retention', 'off', true)");
-      await audit.append(tx, {
-        username: 'system:audit',
-        action: 'audit.retention',
-        outcome: 'success',
-        reason: `lưu trữ ${days} ngày (retention ${days} days)`,
-        detail: { removed: gone, fromPosition: start.pos + 1, toPosition: last, oldest: oldest.toISOString(), newest: newest.toISOString(), retentionDays: days },
+    const step = await db
+      .transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
+        const head = (await tx.query<HeadRow>('SELECT chain_pos, hash, start_pos, start_hash FROM audit_head WHERE id = 1')).rows[0];
+        if (!head) return { removed: 0, startPos: 0 };
+        const start = audit.chainStart(head);
+        if ('problem' in start) throw new AuditTamperedError(start.problem);
+        // Within the next batch, the first sealed entry that must stay (younger than the limit); the
+        // scan follows the chain's index and stops there.
+        const upTo = Math.min(head.chain_pos, start.pos + batch);
+        const keep = (
+          await tx.query<{ pos: number }>(
+            'SELECT chain_pos AS pos FROM audit_log WHERE chain_pos > $1 AND chain_pos <= $2 AND at >= now() - make_interval(days => $3) ORDER BY chain_pos LIMIT 1',
+            [start.pos, upTo, days],
+          )
+        ).rows[0]?.pos;
+        const last = keep === undefined ? upTo : keep - 1;
+        if (last <= start.pos) return { removed: 0, startPos: start.pos };
+        const walked = await audit.walk(tx, start.pos, start.hash, last);
+        if (walked.bad || walked.checked !== last - start.pos) {
+          throw new AuditTamperedError(walked.bad?.problem ?? `the entries up to chain position ${last} are incomplete`);
+        }
+        const oldest = (await tx.query<{ at: Date }>('SELECT at FROM audit_log WHERE chain_pos = $1', [start.pos + 1])).rows[0].at;
+        const newest = (await tx.query<{ at: Date }>('SELECT at FROM audit_log WHERE chain_pos = $1', [last])).rows[0].at;
+        await tx.query('UPDATE audit_head SET start_pos = $1, start_hash = $2 WHERE id = 1', [last, `${walked.prev}.${audit.startMac(last, walked.prev)}`]);
+        await tx.query("SELECT set_config('cauyte.audit_retention', 'on', true)");
+        const gone = (await tx.query('DELETE FROM audit_log WHERE chain_pos > $1 AND chain_pos <= $2', [start.pos, last])).rowCount;
+        await tx.query("SELECT set_config('cauyte.audit_retention', 'off', true)");
+        await audit.append(tx, {
+          username: 'system:audit',
+          action: 'audit.retention',
+          outcome: 'success',
+          reason: `lưu trữ ${days} ngày (retention ${days} days)`,
+          detail: {
+            removed: gone,
+            fromPosition: start.pos + 1,
+            toPosition: last,
+            oldest: oldest.toISOString(),
+            newest: newest.toISOString(),
+            retentionDays: days,
+          },
+        });
+        return { removed: gone, startPos: last };
+      })
+      .catch((err: unknown) => {
+        if (err instanceof AuditTamperedError) return { removed: 0, startPos: -1, problem: err.message };
+        throw err;
       });
-      return { removed: gone, startPos: last };
-    }).catch((err: unknown) => {
-      if (err instanceof AuditTamperedError) return { removed: 0, startPos: -1, problem: err.message };
-      throw err;
-    });
     removed += step.removed;
     if ('problem' in step) {
       await audit.record({ username: 'system:audit', action: 'audit.retention', outcome: 'failure', detail: { problem: step.problem, retentionDays: days } });

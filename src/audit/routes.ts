@@ -14,28 +14,48 @@ import { dataSubject } from '../family/links.ts';
 import { parseInput as parse } from '../http/input.ts';
 import { toAuditEvent, type AuditRow } from './audit.ts';
 
-const auditQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  before: z.coerce.number().int().positive().optional(),
-  accountId: z.string().max(64).optional(),
-  patientId: z.string().max(64).optional(),
-  action: z.string().max(40).optional(),
-  outcome: z.enum(['success', 'denied', 'failure']).optional(),
-  breakGlass: z.enum(['true', 'false']).optional(),
-}).strict();
+const auditQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    before: z.coerce.number().int().positive().optional(),
+    accountId: z.string().max(64).optional(),
+    patientId: z.string().max(64).optional(),
+    action: z.string().max(40).optional(),
+    outcome: z.enum(['success', 'denied', 'failure']).optional(),
+    breakGlass: z.enum(['true', 'false']).optional(),
+  })
+  .strict();
 const auditEventQuery = z.object({
   _count: z.coerce.number().int().min(1).max(500).default(50),
   patient: z.string().max(80).optional(),
   _before: z.coerce.number().int().positive().optional(),
 }); // other FHIR result parameters (_format, _pretty) are ignored
-const subjectQuery = z.object({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional() }).strict();
+const subjectQuery = z
+  .object({
+    patientId: z
+      .string()
+      .regex(/^[A-Za-z0-9\-.]{1,64}$/)
+      .optional(),
+  })
+  .strict();
 
 /** The audit entry as a citizen or officer reads it. */
 export function auditView(r: AuditRow) {
   return {
-    id: r.id, at: r.at, who: r.username ?? r.client_id ?? 'anonymous', role: r.role, roleLabel: r.role ? ROLE_LABELS[r.role as Role] : undefined,
-    organizationId: r.organization_id, action: r.action, outcome: r.outcome, resource: r.resource_type ? `${r.resource_type}${r.resource_id ? `/${r.resource_id}` : ''}` : undefined,
-    patients: r.patient_ids, reason: r.reason, breakGlass: r.break_glass, ip: r.ip, sealed: r.chain_pos !== null,
+    id: r.id,
+    at: r.at,
+    who: r.username ?? r.client_id ?? 'anonymous',
+    role: r.role,
+    roleLabel: r.role ? ROLE_LABELS[r.role as Role] : undefined,
+    organizationId: r.organization_id,
+    action: r.action,
+    outcome: r.outcome,
+    resource: r.resource_type ? `${r.resource_type}${r.resource_id ? `/${r.resource_id}` : ''}` : undefined,
+    patients: r.patient_ids,
+    reason: r.reason,
+    breakGlass: r.break_glass,
+    ip: r.ip,
+    sealed: r.chain_pos !== null,
   };
 }
 
@@ -63,15 +83,32 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
     const patient = q.patient?.replace(/^Patient\//, '');
     const rows = await audit.list({ limit: q._count, patientId: patient, before: q._before });
     await audit.record({ ...actorFields(req.ctx), action: 'audit.read', outcome: 'success', detail: { fhir: true } });
-    const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', entry: rows.map((r) => ({ fullUrl: `${fhirBase}/AuditEvent/${r.id}`, resource: toAuditEvent(r), search: { mode: 'match' } })) };
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      entry: rows.map((r) => ({ fullUrl: `${fhirBase}/AuditEvent/${r.id}`, resource: toAuditEvent(r), search: { mode: 'match' } })),
+    };
     return reply.type('application/fhir+json; charset=utf-8').send(bundle);
   });
 
   app.get('/fhir/R4/AuditEvent/:id', { config: { access: 'fhir' } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     opts.access.assertAction(req.ctx.actor, 'read', 'AuditEvent');
-    const row = /^\d{1,15}$/.test(req.params.id) ? (await opts.db.query<AuditRow>('SELECT * FROM audit_log WHERE id = $1', [Number(req.params.id)])).rows[0] : undefined;
-    if (!row) return reply.code(404).type('application/fhir+json; charset=utf-8').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `AuditEvent/${req.params.id} not found` }] });
-    await audit.record({ ...actorFields(req.ctx), action: 'audit.read', outcome: 'success', resourceType: 'AuditEvent', resourceId: req.params.id, detail: { fhir: true } });
+    const row = /^\d{1,15}$/.test(req.params.id)
+      ? (await opts.db.query<AuditRow>('SELECT * FROM audit_log WHERE id = $1', [Number(req.params.id)])).rows[0]
+      : undefined;
+    if (!row)
+      return reply
+        .code(404)
+        .type('application/fhir+json; charset=utf-8')
+        .send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `AuditEvent/${req.params.id} not found` }] });
+    await audit.record({
+      ...actorFields(req.ctx),
+      action: 'audit.read',
+      outcome: 'success',
+      resourceType: 'AuditEvent',
+      resourceId: req.params.id,
+      detail: { fhir: true },
+    });
     return reply.type('application/fhir+json; charset=utf-8').send(toAuditEvent(row));
   });
 
@@ -82,7 +119,16 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
     await audit.seal();
     const rows = await audit.forPatient(subject.patientId);
     // Looking at someone else's access log is itself an access to their data.
-    if (subject.asRelatedPerson) await audit.record({ ...actorFields(req.ctx), action: 'access-log.read', outcome: 'success', resourceType: 'Patient', resourceId: subject.patientId, patientIds: [subject.patientId], detail: { as: `RelatedPerson/${subject.asRelatedPerson}` } });
+    if (subject.asRelatedPerson)
+      await audit.record({
+        ...actorFields(req.ctx),
+        action: 'access-log.read',
+        outcome: 'success',
+        resourceType: 'Patient',
+        resourceId: subject.patientId,
+        patientIds: [subject.patientId],
+        detail: { as: `RelatedPerson/${subject.asRelatedPerson}` },
+      });
     return rows.map((r) => ({ ...auditView(r), self: r.account_id === req.ctx.actor.accountId, patients: undefined }));
   });
 }

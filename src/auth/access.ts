@@ -88,7 +88,10 @@ export class AccessControl {
       // A signed-in citizen reaches their own record and the family members they manage (a
       // relation staff verified); a patient-context token only its patient.
       const own = `SELECT ${bind(actor.patientId)}::text`;
-      const family = actor.role === 'citizen' && actor.via === 'session' ? ` UNION SELECT patient_id FROM family_link WHERE manager_patient_id = ${bind(actor.patientId)} AND revoked_at IS NULL` : '';
+      const family =
+        actor.role === 'citizen' && actor.via === 'session'
+          ? ` UNION SELECT patient_id FROM family_link WHERE manager_patient_id = ${bind(actor.patientId)} AND revoked_at IS NULL`
+          : '';
       return { normal: own + family, glass: 'SELECT NULL::text WHERE false' };
     }
     if (reach === 'all') return 'all';
@@ -171,7 +174,13 @@ export class AccessControl {
   async breakGlass(q: Queryable, actor: Actor, patientId: string, reason: string): Promise<{ id: string; expiresAt: Date }> {
     const id = randomUUID();
     const expiresAt = new Date(Date.now() + this.breakGlassMinutes * 60_000);
-    await q.query('INSERT INTO break_glass (id, account_id, patient_id, reason, expires_at) VALUES ($1, $2, $3, $4, $5)', [id, actor.accountId, patientId, reason, expiresAt]);
+    await q.query('INSERT INTO break_glass (id, account_id, patient_id, reason, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+      id,
+      actor.accountId,
+      patientId,
+      reason,
+      expiresAt,
+    ]);
     return { id, expiresAt };
   }
 
@@ -180,13 +189,21 @@ export class AccessControl {
     if (!DERIVED.has(e.resourceType)) return;
     if (e.method !== 'POST') {
       // A new resource has nothing derived yet; an update or delete replaces what it had.
-      await q.query(e.resourceType === 'Consent' ? 'DELETE FROM consent_state WHERE source_rid = $1' : 'DELETE FROM care_relationship WHERE source_rid = $1', [e.rid]);
+      await q.query(e.resourceType === 'Consent' ? 'DELETE FROM consent_state WHERE source_rid = $1' : 'DELETE FROM care_relationship WHERE source_rid = $1', [
+        e.rid,
+      ]);
     }
     if (e.deleted || !e.resource) return;
     if (e.resourceType === 'Consent') {
       const rows = consentRows(e.resource as Consent);
       for (const c of rows) {
-        await q.query('INSERT INTO consent_state (source_rid, patient_id, organization_id, purpose, decision) VALUES ($1, $2, $3, $4, $5)', [e.rid, c.patientId, c.organizationId, c.purpose, c.decision]);
+        await q.query('INSERT INTO consent_state (source_rid, patient_id, organization_id, purpose, decision) VALUES ($1, $2, $3, $4, $5)', [
+          e.rid,
+          c.patientId,
+          c.organizationId,
+          c.purpose,
+          c.decision,
+        ]);
       }
       return;
     }
@@ -216,11 +233,13 @@ async function careParty(q: Queryable, r: Reference | undefined): Promise<{ orga
   if (prac) return { practitionerId: prac };
   const roleId = ref(r, 'PractitionerRole');
   if (!roleId) return undefined;
-  const row = (await q.query<{ content: string }>(
-    `SELECT v.content::text AS content FROM resource x JOIN resource_version v ON v.rid = x.rid AND v.version_id = x.version_id
+  const row = (
+    await q.query<{ content: string }>(
+      `SELECT v.content::text AS content FROM resource x JOIN resource_version v ON v.rid = x.rid AND v.version_id = x.version_id
      WHERE x.resource_type = 'PractitionerRole' AND x.id = $1 AND NOT x.deleted`,
-    [roleId],
-  )).rows[0];
+      [roleId],
+    )
+  ).rows[0];
   if (!row) return undefined;
   const pr = JSON.parse(row.content);
   return { organizationId: ref(pr.organization, 'Organization'), practitionerId: ref(pr.practitioner, 'Practitioner') };
@@ -285,5 +304,10 @@ export function consentRows(c: Consent): { patientId: string; organizationId: st
   if (c.category?.some((cat) => cat.coding?.some((x) => x.system === RECORDING_CONSENT.system && x.code === RECORDING_CONSENT.code))) return [];
   const research = c.scope?.coding?.some((x) => x.code === 'research') || c.provision.purpose?.some((p) => p.code === 'HRESCH');
   const orgs = (c.provision.actor ?? []).map((a) => ref(a.reference, 'Organization')).filter((x): x is string => !!x);
-  return (orgs.length ? orgs : ['*']).map((organizationId) => ({ patientId, organizationId, purpose: research ? 'research' : 'treatment', decision: c.provision!.type! }));
+  return (orgs.length ? orgs : ['*']).map((organizationId) => ({
+    patientId,
+    organizationId,
+    purpose: research ? 'research' : 'treatment',
+    decision: c.provision!.type!,
+  }));
 }

@@ -24,25 +24,34 @@ import { actorFields } from './principal.ts';
 import { isRole, type Role } from './policy.ts';
 
 const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
-const accountBody = z.object({
-  username: z.string().min(3).max(64),
-  displayName: z.string().min(1).max(200),
-  kind: z.enum(['staff', 'citizen']),
-  password: z.string().min(8).max(256),
-  practitionerId: id.optional(),
-  patientId: id.optional(),
-  roles: z.array(z.object({ role: z.string().refine(isRole, 'unknown role'), organizationId: z.string().max(64).default('') }).strict()).max(10).default([]),
-  /** Why (system administrators binding a person outside any facility rule); recorded in the audit trail. */
-  reason: z.string().trim().min(10).max(500).optional(),
-}).strict();
+const accountBody = z
+  .object({
+    username: z.string().min(3).max(64),
+    displayName: z.string().min(1).max(200),
+    kind: z.enum(['staff', 'citizen']),
+    password: z.string().min(8).max(256),
+    practitionerId: id.optional(),
+    patientId: id.optional(),
+    roles: z
+      .array(z.object({ role: z.string().refine(isRole, 'unknown role'), organizationId: z.string().max(64).default('') }).strict())
+      .max(10)
+      .default([]),
+    /** Why (system administrators binding a person outside any facility rule); recorded in the audit trail. */
+    reason: z.string().trim().min(10).max(500).optional(),
+  })
+  .strict();
 const stateBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
 
 /** Throws unless this administrator may disable or enable the account. */
 function assertManages(actor: Actor, account: Account): void {
   if (actor.role === 'system_admin') return;
   const org = actor.organizationId;
-  if (!org || account.roles.length === 0 || account.roles.some((r) => r.organizationId !== org || ['system_admin', 'dpo', 'integration', 'analyst'].includes(r.role))) {
-    throw new AccessDenied('Quản trị cơ sở chỉ quản lý tài khoản của cơ sở mình (facility administrators manage their own facility\'s accounts only)');
+  if (
+    !org ||
+    account.roles.length === 0 ||
+    account.roles.some((r) => r.organizationId !== org || ['system_admin', 'dpo', 'integration', 'analyst'].includes(r.role))
+  ) {
+    throw new AccessDenied("Quản trị cơ sở chỉ quản lý tài khoản của cơ sở mình (facility administrators manage their own facility's accounts only)");
   }
 }
 
@@ -64,7 +73,12 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       const patient = await directory().tryRead<Patient>('Patient', body.patientId);
       if (!patient) throw new InputError(`patientId: không có người bệnh ${body.patientId} (no such patient)`);
       if (patient.managingOrganization?.reference !== `Organization/${org}`) {
-        throw new AccessDenied('Chỉ gắn tài khoản với người bệnh đăng ký tại cơ sở của mình (only patients registered at your facility)', 403, false, body.patientId);
+        throw new AccessDenied(
+          'Chỉ gắn tài khoản với người bệnh đăng ký tại cơ sở của mình (only patients registered at your facility)',
+          403,
+          false,
+          body.patientId,
+        );
       }
     }
     if (body.practitionerId) {
@@ -79,11 +93,16 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const body = parse(accountBody, req.body);
     const actor = req.ctx.actor;
     // A facility administrator manages accounts of their own facility only, and grants clinical roles only.
-    if (actor.role === 'facility_admin' && body.roles.some((r) => r.organizationId !== actor.organizationId || ['system_admin', 'dpo', 'integration', 'analyst'].includes(r.role))) {
+    if (
+      actor.role === 'facility_admin' &&
+      body.roles.some((r) => r.organizationId !== actor.organizationId || ['system_admin', 'dpo', 'integration', 'analyst'].includes(r.role))
+    ) {
       throw new AccessDenied('Quản trị cơ sở chỉ cấp vai trò tại cơ sở của mình (facility administrators grant clinical roles at their own facility only)');
     }
-    if (body.kind === 'citizen' && (body.practitionerId || body.roles.length)) throw new InputError('Tài khoản người dân không có vai trò nhân viên (a citizen account holds no staff role)');
-    if (body.kind === 'staff' && body.patientId) throw new InputError('patientId: tài khoản nhân viên không gắn với hồ sơ người bệnh (a staff account is not bound to a patient)');
+    if (body.kind === 'citizen' && (body.practitionerId || body.roles.length))
+      throw new InputError('Tài khoản người dân không có vai trò nhân viên (a citizen account holds no staff role)');
+    if (body.kind === 'staff' && body.patientId)
+      throw new InputError('patientId: tài khoản nhân viên không gắn với hồ sơ người bệnh (a staff account is not bound to a patient)');
     await assertAuthority(actor, body);
     try {
       const { reason, ...input } = body;
@@ -92,34 +111,44 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
         ...actorFields(req.ctx),
         action: 'account.create',
         outcome: 'success',
-        ...(body.patientId ? { resourceType: 'Patient', resourceId: body.patientId, patientIds: [body.patientId] } : body.practitionerId ? { resourceType: 'Practitioner', resourceId: body.practitionerId } : {}),
+        ...(body.patientId
+          ? { resourceType: 'Patient', resourceId: body.patientId, patientIds: [body.patientId] }
+          : body.practitionerId
+            ? { resourceType: 'Practitioner', resourceId: body.practitionerId }
+            : {}),
         reason,
         detail: { account: account.id, username: account.username, roles: body.roles, ...(body.practitionerId ? { practitionerId: body.practitionerId } : {}) },
       });
       return reply.code(201).send({ id: account.id, username: account.username });
     } catch (err) {
       if (err instanceof PasswordPolicyError) throw new InputError(err.message);
-      if ((err as { code?: string }).code === '23505') return reply.code(409).type('application/problem+json').send(problem(409, 'Tên đăng nhập đã tồn tại (username taken)'));
+      if ((err as { code?: string }).code === '23505')
+        return reply.code(409).type('application/problem+json').send(problem(409, 'Tên đăng nhập đã tồn tại (username taken)'));
       throw err;
     }
   });
 
   for (const action of ['enable', 'disable'] as const) {
-    app.post(`/api/accounts/:id/${action}`, { config: { access: { domain: 'account.manage' } } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-      const { reason } = parse(stateBody, req.body ?? {});
-      const account = /^[A-Za-z0-9-]{1,64}$/.test(req.params.id) ? await accounts.get(req.params.id) : undefined;
-      if (!account) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có tài khoản này (no such account)'));
-      assertManages(req.ctx.actor, account);
-      if (action === 'disable' && account.id === req.ctx.actor.accountId) throw new InputError('Không tự vô hiệu hóa tài khoản của mình (you cannot disable your own account)');
-      const changed = action === 'enable' ? await accounts.enable(account.id) : await accounts.disable(account.id, 'admin');
-      await audit.record({
-        ...actorFields(req.ctx),
-        action: `account.${action}`,
-        outcome: 'success',
-        reason,
-        detail: { account: account.id, username: account.username, changed, ...(action === 'enable' ? { previousReason: account.disabledReason } : {}) },
-      });
-      return { status: 'ok', disabled: action === 'disable', changed };
-    });
+    app.post(
+      `/api/accounts/:id/${action}`,
+      { config: { access: { domain: 'account.manage' } } },
+      async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+        const { reason } = parse(stateBody, req.body ?? {});
+        const account = /^[A-Za-z0-9-]{1,64}$/.test(req.params.id) ? await accounts.get(req.params.id) : undefined;
+        if (!account) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có tài khoản này (no such account)'));
+        assertManages(req.ctx.actor, account);
+        if (action === 'disable' && account.id === req.ctx.actor.accountId)
+          throw new InputError('Không tự vô hiệu hóa tài khoản của mình (you cannot disable your own account)');
+        const changed = action === 'enable' ? await accounts.enable(account.id) : await accounts.disable(account.id, 'admin');
+        await audit.record({
+          ...actorFields(req.ctx),
+          action: `account.${action}`,
+          outcome: 'success',
+          reason,
+          detail: { account: account.id, username: account.username, changed, ...(action === 'enable' ? { previousReason: account.disabledReason } : {}) },
+        });
+        return { status: 'ok', disabled: action === 'disable', changed };
+      },
+    );
   }
 }

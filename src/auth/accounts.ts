@@ -72,7 +72,10 @@ export function checkPassword(password: string, withMfa: boolean): void {
   const min = withMfa ? 8 : 14;
   if (password.length < min) throw new PasswordPolicyError(`Mật khẩu cần ít nhất ${min} ký tự (password needs at least ${min} characters)`);
   const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((r) => r.test(password)).length;
-  if (classes < 3) throw new PasswordPolicyError('Mật khẩu cần ít nhất 3 loại ký tự: chữ thường, chữ hoa, số, ký hiệu (use at least 3 of: lower case, upper case, digits, symbols)');
+  if (classes < 3)
+    throw new PasswordPolicyError(
+      'Mật khẩu cần ít nhất 3 loại ký tự: chữ thường, chữ hoa, số, ký hiệu (use at least 3 of: lower case, upper case, digits, symbols)',
+    );
 }
 
 /**
@@ -84,9 +87,7 @@ export type LoginResult =
   | { ok: true; account: Account; needsMfa: boolean; needsEnrolment: boolean }
   | { ok: false; reason: 'bad-credentials' | 'throttled' | 'disabled'; blockedUntil?: Date; accountId?: string; account?: Account };
 
-export type SecondFactorResult =
-  | { ok: true; via: 'totp' | 'recovery' }
-  | { ok: false; reason: 'wrong' | 'reused' | 'locked'; lockedUntil?: Date };
+export type SecondFactorResult = { ok: true; via: 'totp' | 'recovery' } | { ok: false; reason: 'wrong' | 'reused' | 'locked'; lockedUntil?: Date };
 
 export class AccountService {
   readonly throttle: LoginThrottle;
@@ -99,16 +100,19 @@ export class AccountService {
     this.throttle = new LoginThrottle(db, secret);
   }
 
-  async create(input: {
-    username: string;
-    displayName: string;
-    kind: Account['kind'];
-    password?: string;
-    practitionerId?: string;
-    patientId?: string;
-    roles: AccountRole[];
-    totpSecret?: string;
-  }, q: Queryable = this.db): Promise<Account> {
+  async create(
+    input: {
+      username: string;
+      displayName: string;
+      kind: Account['kind'];
+      password?: string;
+      practitionerId?: string;
+      patientId?: string;
+      roles: AccountRole[];
+      totpSecret?: string;
+    },
+    q: Queryable = this.db,
+  ): Promise<Account> {
     if (!/^[a-z0-9._-]{3,64}$/.test(input.username)) throw new PasswordPolicyError('Tên đăng nhập chỉ gồm a–z, 0–9, . _ - (3–64 ký tự)');
     if (input.password) checkPassword(input.password, input.kind === 'staff');
     for (const r of input.roles) if (!isRole(r.role)) throw new PasswordPolicyError(`Unknown role ${r.role}`);
@@ -117,8 +121,15 @@ export class AccountService {
       `INSERT INTO account (id, username, display_name, kind, password_hash, practitioner_id, patient_id, totp_secret, totp_enabled)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [
-        id, input.username, input.displayName, input.kind, input.password ? await argonHash(input.password) : null,
-        input.practitionerId ?? null, input.patientId ?? null, input.totpSecret ? this.secret.encrypt(input.totpSecret) : null, !!input.totpSecret,
+        id,
+        input.username,
+        input.displayName,
+        input.kind,
+        input.password ? await argonHash(input.password) : null,
+        input.practitionerId ?? null,
+        input.patientId ?? null,
+        input.totpSecret ? this.secret.encrypt(input.totpSecret) : null,
+        !!input.totpSecret,
       ],
     );
     for (const r of input.roles) {
@@ -143,7 +154,12 @@ export class AccountService {
   }
 
   private async toAccount(row: AccountRow, q: Queryable): Promise<Account> {
-    const roles = (await q.query<{ role: Role; organization_id: string }>('SELECT role, organization_id FROM account_role WHERE account_id = $1 ORDER BY role, organization_id', [row.id])).rows;
+    const roles = (
+      await q.query<{ role: Role; organization_id: string }>(
+        'SELECT role, organization_id FROM account_role WHERE account_id = $1 ORDER BY role, organization_id',
+        [row.id],
+      )
+    ).rows;
     return {
       id: row.id,
       username: row.username,
@@ -213,14 +229,16 @@ export class AccountService {
       );
       if (won.rowCount === 1) return { ok: true, via: 'recovery' };
     }
-    const r = (await this.db.query<{ mfa_locked_until: Date | null }>(
-      `UPDATE account SET mfa_failures = mfa_failures + 1,
+    const r = (
+      await this.db.query<{ mfa_locked_until: Date | null }>(
+        `UPDATE account SET mfa_failures = mfa_failures + 1,
          mfa_locked_until = CASE WHEN mfa_failures + 1 >= $2
            THEN now() + make_interval(secs => least($4::float8, $3::float8 * power(2, least(mfa_failures + 1 - $2, 16))))
            ELSE mfa_locked_until END
        WHERE id = $1 RETURNING mfa_locked_until`,
-      [accountId, MAX_MFA_FAILURES, MFA_LOCK_SECONDS, MFA_MAX_LOCK_SECONDS],
-    )).rows[0];
+        [accountId, MAX_MFA_FAILURES, MFA_LOCK_SECONDS, MFA_MAX_LOCK_SECONDS],
+      )
+    ).rows[0];
     const lockedUntil = r?.mfa_locked_until && r.mfa_locked_until > new Date() ? r.mfa_locked_until : undefined;
     return { ok: false, reason, lockedUntil };
   }
@@ -230,7 +248,10 @@ export class AccountService {
     const account = await this.get(accountId);
     if (!account) throw new Error('no such account');
     const secret = new Secret({ size: 20 }).base32;
-    await this.db.query('UPDATE account SET totp_secret = $2, totp_enabled = false WHERE id = $1 AND NOT totp_enabled', [accountId, this.secret.encrypt(secret)]);
+    await this.db.query('UPDATE account SET totp_secret = $2, totp_enabled = false WHERE id = $1 AND NOT totp_enabled', [
+      accountId,
+      this.secret.encrypt(secret),
+    ]);
     const uri = totpFor(secret, account.username).toString();
     const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
     return { secret, uri, qrSvg };
@@ -243,7 +264,10 @@ export class AccountService {
     const step = totpStep(this.secret.decrypt(row.totp_secret), row.username, code.replace(/\s+/g, ''));
     if (step === undefined) return undefined;
     const codes = Array.from({ length: 10 }, () => {
-      const s = randomBytes(8).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x');
+      const s = randomBytes(8)
+        .toString('base64url')
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x');
       return `${s.slice(0, 4)}-${s.slice(4, 8)}`;
     });
     // The confirming code is used: it cannot serve again as a second factor.
@@ -271,7 +295,8 @@ export class AccountService {
     for (const r of roles) if (!isRole(r.role)) throw new PasswordPolicyError(`Unknown role ${r.role}`);
     await this.db.transaction(async (tx) => {
       await tx.query('DELETE FROM account_role WHERE account_id = $1', [accountId]);
-      for (const r of roles) await tx.query('INSERT INTO account_role (account_id, role, organization_id) VALUES ($1, $2, $3)', [accountId, r.role, r.organizationId]);
+      for (const r of roles)
+        await tx.query('INSERT INTO account_role (account_id, role, organization_id) VALUES ($1, $2, $3)', [accountId, r.role, r.organizationId]);
       await tx.query('UPDATE account SET generation = generation + 1 WHERE id = $1', [accountId]);
     });
     this.announceRevoked(accountId);
@@ -300,7 +325,10 @@ export class AccountService {
    */
   async disable(accountId: string, reason: 'admin' | 'inactive', q?: Queryable): Promise<boolean> {
     const run = async (tx: Queryable) => {
-      const r = await tx.query('UPDATE account SET disabled = true, disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND NOT disabled', [accountId, reason]);
+      const r = await tx.query('UPDATE account SET disabled = true, disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND NOT disabled', [
+        accountId,
+        reason,
+      ]);
       if (r.rowCount === 0) return false;
       await this.revokeIn(tx, accountId);
       return true;

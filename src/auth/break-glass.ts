@@ -11,7 +11,12 @@ import { problem } from '../http/problem.ts';
 import type { AccessControl } from './access.ts';
 import { actorFields } from './principal.ts';
 
-const breakGlassBody = z.object({ patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/), reason: z.string().trim().min(10, 'Lý do cần ít nhất 10 ký tự (state the reason in at least 10 characters)').max(500) }).strict();
+const breakGlassBody = z
+  .object({
+    patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/),
+    reason: z.string().trim().min(10, 'Lý do cần ít nhất 10 ký tự (state the reason in at least 10 characters)').max(500),
+  })
+  .strict();
 const reviewBody = z.object({ note: z.string().trim().min(3).max(1000) }).strict();
 const listQuery = z.object({ unreviewed: z.enum(['true', 'false']).optional() }).strict();
 
@@ -25,7 +30,17 @@ export async function breakGlassRoutes(app: FastifyInstance, opts: { db: Db; acc
     await app.store.system('break-the-glass: the requested patient exists', 'auth').read('Patient', body.patientId);
     return db.transaction(async (tx) => {
       const grant = await access.breakGlass(tx, req.ctx.actor, body.patientId, body.reason);
-      await audit.append(tx, { ...actorFields(req.ctx), action: 'break-glass', outcome: 'success', resourceType: 'Patient', resourceId: body.patientId, patientIds: [body.patientId], reason: body.reason, breakGlass: true, detail: { grant: grant.id, expiresAt: grant.expiresAt } });
+      await audit.append(tx, {
+        ...actorFields(req.ctx),
+        action: 'break-glass',
+        outcome: 'success',
+        resourceType: 'Patient',
+        resourceId: body.patientId,
+        patientIds: [body.patientId],
+        reason: body.reason,
+        breakGlass: true,
+        detail: { grant: grant.id, expiresAt: grant.expiresAt },
+      });
       return { id: grant.id, patientId: body.patientId, expiresAt: grant.expiresAt };
     });
   });
@@ -38,12 +53,21 @@ export async function breakGlassRoutes(app: FastifyInstance, opts: { db: Db; acc
     return rows.rows;
   });
 
-  app.post('/api/break-glass/:id/review', { config: { access: { domain: 'breakglass.review' } } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-    const body = parse(reviewBody, req.body);
-    if (!/^[0-9a-f-]{36}$/.test(req.params.id)) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
-    const r = await db.query('UPDATE break_glass SET reviewed_by = $2, reviewed_at = now(), review_note = $3 WHERE id = $1 AND reviewed_at IS NULL RETURNING patient_id', [req.params.id, req.ctx.actor.accountId, body.note]);
-    if (r.rowCount === 0) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
-    await audit.record({ ...actorFields(req.ctx), action: 'break-glass.review', outcome: 'success', detail: { grant: req.params.id, note: body.note } });
-    return { status: 'ok' };
-  });
+  app.post(
+    '/api/break-glass/:id/review',
+    { config: { access: { domain: 'breakglass.review' } } },
+    async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+      const body = parse(reviewBody, req.body);
+      if (!/^[0-9a-f-]{36}$/.test(req.params.id))
+        return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
+      const r = await db.query(
+        'UPDATE break_glass SET reviewed_by = $2, reviewed_at = now(), review_note = $3 WHERE id = $1 AND reviewed_at IS NULL RETURNING patient_id',
+        [req.params.id, req.ctx.actor.accountId, body.note],
+      );
+      if (r.rowCount === 0)
+        return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
+      await audit.record({ ...actorFields(req.ctx), action: 'break-glass.review', outcome: 'success', detail: { grant: req.params.id, note: body.note } });
+      return { status: 'ok' };
+    },
+  );
 }

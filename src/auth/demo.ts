@@ -19,14 +19,32 @@ export interface DemoAccount {
   note: string;
 }
 
-export async function createDemoAccounts(db: Db, accounts: AccountService, demo: DemoSummary): Promise<{ accounts: DemoAccount[]; client?: { clientId: string; clientSecret: string } }> {
+export async function createDemoAccounts(
+  db: Db,
+  accounts: AccountService,
+  demo: DemoSummary,
+): Promise<{ accounts: DemoAccount[]; client?: { clientId: string; clientSecret: string } }> {
   const org = demo.ids.organizations;
   const prac = demo.ids.practitioners;
   const plan: { username: string; name: string; role: Role; org?: string; practitioner?: string; patient?: string; note: string }[] = [
     { username: 'nguoidan', name: 'Nguyễn Văn An', role: 'citizen', patient: demo.ids.patients[0], note: 'người bệnh Nguyễn Văn An (xã Bát Xát)' },
     { username: 'bs.batxat', name: 'BS Giàng A Sử', role: 'commune_clinician', org: org.batxat, practitioner: prac[6], note: 'Trạm Y tế xã Bát Xát' },
-    { username: 'bs.bachmai', name: 'PGS.TS.BS Trần Quốc Hưng', role: 'specialist', org: org.bachmai, practitioner: prac[0], note: 'Bệnh viện Bạch Mai, Tim mạch' },
-    { username: 'dieuphoi', name: 'Lê Thị Minh Hằng', role: 'coordinator', org: org.bachmai, practitioner: prac[1], note: 'Bộ phận khám chữa bệnh từ xa, Bạch Mai' },
+    {
+      username: 'bs.bachmai',
+      name: 'PGS.TS.BS Trần Quốc Hưng',
+      role: 'specialist',
+      org: org.bachmai,
+      practitioner: prac[0],
+      note: 'Bệnh viện Bạch Mai, Tim mạch',
+    },
+    {
+      username: 'dieuphoi',
+      name: 'Lê Thị Minh Hằng',
+      role: 'coordinator',
+      org: org.bachmai,
+      practitioner: prac[1],
+      note: 'Bộ phận khám chữa bệnh từ xa, Bạch Mai',
+    },
     { username: 'quantri.laocai', name: 'Quản trị BV Lào Cai', role: 'facility_admin', org: org.laocai, note: 'Bệnh viện Đa khoa tỉnh Lào Cai' },
     { username: 'thongke', name: 'Chuyên viên Sở Y tế', role: 'analyst', note: 'chỉ số liệu tổng hợp' },
     { username: 'quantri', name: 'Quản trị hệ thống', role: 'system_admin', note: 'tài khoản, ứng dụng' },
@@ -48,8 +66,20 @@ export async function createDemoAccounts(db: Db, accounts: AccountService, demo:
     });
     created.push({ username: p.username, role: p.role, totpSecret, note: p.note });
   }
-  const svc = await accounts.create({ username: 'his-demo', displayName: 'HIS demo integration', kind: 'service', roles: [{ role: 'integration', organizationId: org.laocai }] });
-  const client = await registerClient(db, { name: 'HIS demo (client credentials)', redirectUris: [], scopes: ['system/*.read', 'system/*.write'], grantTypes: ['client_credentials'], accountId: svc.id, confidential: true });
+  const svc = await accounts.create({
+    username: 'his-demo',
+    displayName: 'HIS demo integration',
+    kind: 'service',
+    roles: [{ role: 'integration', organizationId: org.laocai }],
+  });
+  const client = await registerClient(db, {
+    name: 'HIS demo (client credentials)',
+    redirectUris: [],
+    scopes: ['system/*.read', 'system/*.write'],
+    grantTypes: ['client_credentials'],
+    accountId: svc.id,
+    confidential: true,
+  });
   return { accounts: created, client: client.clientSecret ? { clientId: client.clientId, clientSecret: client.clientSecret } : undefined };
 }
 
@@ -62,7 +92,8 @@ export function demoSignInHelp(url: string, demo: { accounts: DemoAccount[]; cli
   for (const a of demo.accounts) {
     lines.push(`  ${a.username.padEnd(16)} ${ROLE_LABELS[a.role].vi.padEnd(34)} ${a.totpSecret ? `TOTP ${a.totpSecret}` : '(không cần TOTP)'}  — ${a.note}`);
   }
-  if (demo.client) lines.push(`  OAuth client_credentials: client_id=${demo.client.clientId} client_secret=${demo.client.clientSecret} (POST ${url}/oauth/token)`);
+  if (demo.client)
+    lines.push(`  OAuth client_credentials: client_id=${demo.client.clientId} client_secret=${demo.client.clientSecret} (POST ${url}/oauth/token)`);
   lines.push(`Đăng nhập tại (sign in at) ${url}/login`, '');
   return lines.join('\n');
 }

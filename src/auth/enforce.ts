@@ -101,7 +101,8 @@ async function authenticate(req: FastifyRequest, opts: EnforcementOptions): Prom
     if (!claims) throw new AccessDenied('Token không hợp lệ hoặc đã hết hạn (invalid or expired token)', 401);
     const scopes = parseScopes(claims.scope).scopes;
     // A patient/ scope without the patient it is about would reach every patient the role reaches.
-    if (scopes.some((s) => s.context === 'patient') && !claims.patient) throw new AccessDenied('Token có phạm vi patient/ nhưng không gắn với người bệnh nào (patient/ scopes without a patient context)', 401);
+    if (scopes.some((s) => s.context === 'patient') && !claims.patient)
+      throw new AccessDenied('Token có phạm vi patient/ nhưng không gắn với người bệnh nào (patient/ scopes without a patient context)', 401);
     return {
       via: 'bearer',
       accountId: claims.sub,
@@ -148,7 +149,10 @@ function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void
     return;
   }
   if (!actor.role || !domainAllowed(actor.role, rule.domain)) {
-    throw new AccessDenied(`Vai trò ${actor.role ?? '—'} không được phép (${rule.domain} not allowed for this role) — ${req.method} ${req.routeOptions.url}`, 403);
+    throw new AccessDenied(
+      `Vai trò ${actor.role ?? '—'} không được phép (${rule.domain} not allowed for this role) — ${req.method} ${req.routeOptions.url}`,
+      403,
+    );
   }
 }
 
@@ -171,10 +175,26 @@ export function sendDenied(req: FastifyRequest, reply: FastifyReply, err: Access
   const code = err.status === 401 ? 'login' : 'forbidden';
   if (err.status === 401) reply.header('www-authenticate', 'Bearer realm="cauyte"');
   if (fhir) {
-    return reply.code(err.status).type('application/fhir+json; charset=utf-8').send({
-      resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code, details: { text: err.message, ...(err.breakGlassPossible ? { coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/access', code: 'break-glass-available' }] } : {}) }, diagnostics: err.message }],
-    });
+    return reply
+      .code(err.status)
+      .type('application/fhir+json; charset=utf-8')
+      .send({
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code,
+            details: {
+              text: err.message,
+              ...(err.breakGlassPossible ? { coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/access', code: 'break-glass-available' }] } : {}),
+            },
+            diagnostics: err.message,
+          },
+        ],
+      });
   }
-  return reply.code(err.status).type('application/problem+json').send({ type: 'about:blank', title: err.message, status: err.status, ...(err.breakGlassPossible ? { breakGlass: true, patientId: err.patientId } : {}) });
+  return reply
+    .code(err.status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', title: err.message, status: err.status, ...(err.breakGlassPossible ? { breakGlass: true, patientId: err.patientId } : {}) });
 }

@@ -31,15 +31,38 @@ const INJECTIONS = [
 const weird = fc.oneof(fc.constantFrom(...INJECTIONS), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }));
 const jsonish = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }),
-  fc.record({ resourceType: fc.oneof(fc.constantFrom('Patient', 'Observation', 'Bundle', 'Consent'), weird), id: fc.oneof(weird, fc.integer()), name: fc.oneof(weird, fc.jsonValue({ maxDepth: 2 })), gender: weird, birthDate: weird, status: weird, entry: fc.jsonValue({ maxDepth: 3 }), type: weird }, { requiredKeys: ['resourceType'] }),
+  fc.record(
+    {
+      resourceType: fc.oneof(fc.constantFrom('Patient', 'Observation', 'Bundle', 'Consent'), weird),
+      id: fc.oneof(weird, fc.integer()),
+      name: fc.oneof(weird, fc.jsonValue({ maxDepth: 2 })),
+      gender: weird,
+      birthDate: weird,
+      status: weird,
+      entry: fc.jsonValue({ maxDepth: 3 }),
+      type: weird,
+    },
+    { requiredKeys: ['resourceType'] },
+  ),
 );
 /** Shapes the attacker's review found: NUL in values, nesting far deeper than any resource, long arrays. */
 const hostile = fc.oneof(
   fc.integer({ min: 50, max: 30_000 }).map((n) => `{"resourceType":"Patient","extension":${'['.repeat(n)}${']'.repeat(n)}}`),
   fc.integer({ min: 50, max: 30_000 }).map((n) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`),
-  fc.constantFrom('{"resourceType":"Patient","name":[{"family":"A\\u0000B"}]}', '{"username":"a\\u0000","password":"b"}', '{"resourceType":"Bundle","type":"batch","entry":' + JSON.stringify(Array.from({ length: 1500 }, () => ({ request: { method: 'GET', url: 'Patient?_count=1' } }))) + '}'),
+  fc.constantFrom(
+    '{"resourceType":"Patient","name":[{"family":"A\\u0000B"}]}',
+    '{"username":"a\\u0000","password":"b"}',
+    '{"resourceType":"Bundle","type":"batch","entry":' +
+      JSON.stringify(Array.from({ length: 1500 }, () => ({ request: { method: 'GET', url: 'Patient?_count=1' } }))) +
+      '}',
+  ),
 );
-const rawBody = fc.oneof(jsonish.map((v) => JSON.stringify(v)), weird, hostile, fc.constantFrom('{', '{"resourceType":', '[1,2', '{"a":1}}', ''));
+const rawBody = fc.oneof(
+  jsonish.map((v) => JSON.stringify(v)),
+  weird,
+  hostile,
+  fc.constantFrom('{', '{"resourceType":', '[1,2', '{"a":1}}', ''),
+);
 
 const STACK = /\bat [\w.<>]+ \(?[^)]*\.(ts|js|mjs):\d+|node_modules\//;
 
@@ -74,23 +97,102 @@ describe('fuzzing every input edge', () => {
     const huge = await call(p, 'POST', '/fhir/R4/Patient', JSON.stringify({ resourceType: 'Patient', text: 'x'.repeat(200 * 1024) }));
     expect(huge.status).toBe(413);
     expect(huge.body.resourceType).toBe('OperationOutcome');
-    const hugeLogin = await call(p, 'POST', '/api/auth/login', JSON.stringify({ username: 'x', password: 'y'.repeat(200 * 1024) }), { authorization: '', 'content-type': 'application/json' });
+    const hugeLogin = await call(p, 'POST', '/api/auth/login', JSON.stringify({ username: 'x', password: 'y'.repeat(200 * 1024) }), {
+      authorization: '',
+      'content-type': 'application/json',
+    });
     expect(hugeLogin.status).toBe(413);
 
     const edges = fc.oneof(
-      fc.record({ method: fc.constant('POST'), path: fc.constantFrom('/fhir/R4/Patient', '/fhir/R4/Observation', '/fhir/R4', '/fhir/R4/Consent'), body: rawBody, who: fc.constant('system') }),
-      fc.record({ method: fc.constant('PUT'), path: fc.constantFrom(`/fhir/R4/Patient/${'x'}`, '/fhir/R4/Patient?identifier=x'), body: rawBody, who: fc.constant('system') }),
-      fc.record({ method: fc.constant('GET'), path: fc.tuple(fc.constantFrom('Patient', 'Observation', 'Encounter', 'Nope'), fc.dictionary(fc.oneof(fc.constantFrom('name', 'birthdate', 'value-quantity', '_count', '_sort', '_include', '_cursor', '_id', 'subject', 'code:not', 'name:exact', 'date'), weird), weird, { maxKeys: 3 })).map(([t, q]) => `/fhir/R4/${t}?${new URLSearchParams(q)}`), body: fc.constant(undefined), who: fc.constant('system') }),
-      fc.record({ method: fc.constant('GET'), path: weird.map((w) => `/fhir/R4/Patient/${encodeURIComponent(w)}`), body: fc.constant(undefined), who: fc.constant('system') }),
-      fc.record({ method: fc.constant('GET'), path: fc.tuple(fc.constantFrom('name', 'na\u0000me', 'identifier', '_id'), fc.constantFrom('a\u0000b', '\u0000', 'x'.repeat(5000))).map(([k, v]) => `/fhir/R4/Patient?${new URLSearchParams({ [k]: v })}`), body: fc.constant(undefined), who: fc.constant('system') }),
+      fc.record({
+        method: fc.constant('POST'),
+        path: fc.constantFrom('/fhir/R4/Patient', '/fhir/R4/Observation', '/fhir/R4', '/fhir/R4/Consent'),
+        body: rawBody,
+        who: fc.constant('system'),
+      }),
+      fc.record({
+        method: fc.constant('PUT'),
+        path: fc.constantFrom(`/fhir/R4/Patient/${'x'}`, '/fhir/R4/Patient?identifier=x'),
+        body: rawBody,
+        who: fc.constant('system'),
+      }),
+      fc.record({
+        method: fc.constant('GET'),
+        path: fc
+          .tuple(
+            fc.constantFrom('Patient', 'Observation', 'Encounter', 'Nope'),
+            fc.dictionary(
+              fc.oneof(
+                fc.constantFrom(
+                  'name',
+                  'birthdate',
+                  'value-quantity',
+                  '_count',
+                  '_sort',
+                  '_include',
+                  '_cursor',
+                  '_id',
+                  'subject',
+                  'code:not',
+                  'name:exact',
+                  'date',
+                ),
+                weird,
+              ),
+              weird,
+              { maxKeys: 3 },
+            ),
+          )
+          .map(([t, q]) => `/fhir/R4/${t}?${new URLSearchParams(q)}`),
+        body: fc.constant(undefined),
+        who: fc.constant('system'),
+      }),
+      fc.record({
+        method: fc.constant('GET'),
+        path: weird.map((w) => `/fhir/R4/Patient/${encodeURIComponent(w)}`),
+        body: fc.constant(undefined),
+        who: fc.constant('system'),
+      }),
+      fc.record({
+        method: fc.constant('GET'),
+        path: fc
+          .tuple(fc.constantFrom('name', 'na\u0000me', 'identifier', '_id'), fc.constantFrom('a\u0000b', '\u0000', 'x'.repeat(5000)))
+          .map(([k, v]) => `/fhir/R4/Patient?${new URLSearchParams({ [k]: v })}`),
+        body: fc.constant(undefined),
+        who: fc.constant('system'),
+      }),
       fc.record({ method: fc.constant('POST'), path: fc.constantFrom('/api/auth/login', '/oauth/token'), body: rawBody, who: fc.constant('anonymous') }),
-      fc.record({ method: fc.constant('GET'), path: fc.dictionary(fc.constantFrom('response_type', 'client_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method'), weird, { maxKeys: 6 }).map((q) => `/oauth/authorize?${new URLSearchParams(q)}`), body: fc.constant(undefined), who: fc.constant('citizen') }),
-      fc.record({ method: fc.constant('POST'), path: fc.constantFrom('/api/me/consents', '/api/break-glass', '/api/accounts', '/api/auth/mfa', '/api/auth/role'), body: rawBody, who: fc.constant('citizen') }),
-      fc.record({ method: fc.constant('GET'), path: fc.dictionary(fc.constantFrom('limit', 'before', 'patientId', 'outcome'), weird, { maxKeys: 3 }).map((q) => `/api/audit?${new URLSearchParams(q)}`), body: fc.constant(undefined), who: fc.constant('citizen') }),
+      fc.record({
+        method: fc.constant('GET'),
+        path: fc
+          .dictionary(fc.constantFrom('response_type', 'client_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method'), weird, { maxKeys: 6 })
+          .map((q) => `/oauth/authorize?${new URLSearchParams(q)}`),
+        body: fc.constant(undefined),
+        who: fc.constant('citizen'),
+      }),
+      fc.record({
+        method: fc.constant('POST'),
+        path: fc.constantFrom('/api/me/consents', '/api/break-glass', '/api/accounts', '/api/auth/mfa', '/api/auth/role'),
+        body: rawBody,
+        who: fc.constant('citizen'),
+      }),
+      fc.record({
+        method: fc.constant('GET'),
+        path: fc
+          .dictionary(fc.constantFrom('limit', 'before', 'patientId', 'outcome'), weird, { maxKeys: 3 })
+          .map((q) => `/api/audit?${new URLSearchParams(q)}`),
+        body: fc.constant(undefined),
+        who: fc.constant('citizen'),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(edges, async (e) => {
-        const headers: Record<string, string> = e.who === 'citizen' ? { ...citizen, 'content-type': 'application/json' } : e.who === 'anonymous' ? { authorization: '', 'content-type': 'application/json' } : { 'content-type': 'application/fhir+json' };
+        const headers: Record<string, string> =
+          e.who === 'citizen'
+            ? { ...citizen, 'content-type': 'application/json' }
+            : e.who === 'anonymous'
+              ? { authorization: '', 'content-type': 'application/json' }
+              : { 'content-type': 'application/fhir+json' };
         if (e.body === undefined) delete headers['content-type'];
         // A citizen may only write their own consents: point what looks like a patient at someone else's.
         const res = await call(p, e.method, e.path, e.body, headers);
@@ -122,7 +224,10 @@ describe('fuzzing every input edge', () => {
         const path = route.url.replace(/:(\w+)/g, () => encodeURIComponent(id) || 'x');
         const auth = who === 'citizen' ? citizen : who === 'clinician' ? clinician : {};
         const hasBody = route.method !== 'GET' && route.method !== 'DELETE';
-        const res = await call(p, route.method, path, hasBody ? body : undefined, { ...auth, ...(hasBody ? { 'content-type': path.startsWith('/fhir') ? 'application/fhir+json' : 'application/json' } : {}) });
+        const res = await call(p, route.method, path, hasBody ? body : undefined, {
+          ...auth,
+          ...(hasBody ? { 'content-type': path.startsWith('/fhir') ? 'application/fhir+json' : 'application/json' } : {}),
+        });
         const where = `${who} ${route.method} ${route.url} id=${JSON.stringify(id).slice(0, 40)} body=${String(body).slice(0, 60)}`;
         if (res.status >= 500) failures.push(`${where}: ${res.status} ${res.text.slice(0, 200)}`);
         if (STACK.test(res.text)) failures.push(`${where}: stack trace in the answer`);

@@ -28,9 +28,20 @@ describe.each(DB_KINDS)('staff inactivity on %s', (kind) => {
 
   async function account(kindOf: 'staff' | 'citizen' | 'service', idleDays: number | 'never', org = 'org-a') {
     const totpSecret = kindOf === 'staff' ? new Secret({ size: 20 }).base32 : undefined;
-    const a = await p.accounts.create({ username: `${kindOf}.${kind}.${++n}`, displayName: 'X', kind: kindOf, password: kindOf === 'service' ? undefined : DEMO_PASSWORD, roles: kindOf === 'citizen' ? [] : [{ role: kindOf === 'service' ? 'integration' : 'commune_clinician', organizationId: org }], totpSecret });
+    const a = await p.accounts.create({
+      username: `${kindOf}.${kind}.${++n}`,
+      displayName: 'X',
+      kind: kindOf,
+      password: kindOf === 'service' ? undefined : DEMO_PASSWORD,
+      roles: kindOf === 'citizen' ? [] : [{ role: kindOf === 'service' ? 'integration' : 'commune_clinician', organizationId: org }],
+      totpSecret,
+    });
     if (idleDays === 'never') await p.db.query("UPDATE account SET created_at = now() - interval '60 days', last_active_at = NULL WHERE id = $1", [a.id]);
-    else await p.db.query('UPDATE account SET created_at = now() - interval \'400 days\', last_active_at = now() - make_interval(days => $2) WHERE id = $1', [a.id, idleDays]);
+    else
+      await p.db.query("UPDATE account SET created_at = now() - interval '400 days', last_active_at = now() - make_interval(days => $2) WHERE id = $1", [
+        a.id,
+        idleDays,
+      ]);
     return { ...a, totpSecret };
   }
 
@@ -58,7 +69,14 @@ describe.each(DB_KINDS)('staff inactivity on %s', (kind) => {
     expect((await call(p, 'GET', '/fhir/R4/Patient?_count=1', undefined, { authorization: `Bearer ${token}` })).status).toBe(401);
     const audited = await p.audit.list({ limit: 20, action: 'account.disable' });
     for (const a of [idle, never]) {
-      expect(audited.some((e) => e.username === 'system:auth' && (e.detail as { account?: string; automatic?: boolean }).account === a.id && (e.detail as { automatic?: boolean }).automatic)).toBe(true);
+      expect(
+        audited.some(
+          (e) =>
+            e.username === 'system:auth' &&
+            (e.detail as { account?: string; automatic?: boolean }).account === a.id &&
+            (e.detail as { automatic?: boolean }).automatic,
+        ),
+      ).toBe(true);
     }
     // Idempotent: a second run (or a second node) disables nobody again.
     expect(await expireInactiveStaff(p, 45)).toEqual([]);
@@ -78,7 +96,13 @@ describe.each(DB_KINDS)('staff inactivity on %s', (kind) => {
     const clinician = await p.tokenFor('commune_clinician', { org: 'org-a' });
     expect((await call(p, 'POST', `/api/accounts/${idle.id}/enable`, {}, { authorization: `Bearer ${clinician}`, ...JSON_TYPE })).status).toBe(403);
     const ownAdmin = await p.tokenFor('facility_admin', { org: 'org-a' });
-    const enabled = await call(p, 'POST', `/api/accounts/${idle.id}/enable`, { reason: 'trở lại sau nghỉ phép' }, { authorization: `Bearer ${ownAdmin}`, ...JSON_TYPE });
+    const enabled = await call(
+      p,
+      'POST',
+      `/api/accounts/${idle.id}/enable`,
+      { reason: 'trở lại sau nghỉ phép' },
+      { authorization: `Bearer ${ownAdmin}`, ...JSON_TYPE },
+    );
     expect(enabled.status, enabled.text).toBe(200);
     const entry = (await p.audit.list({ limit: 5, action: 'account.enable' }))[0];
     expect(entry).toMatchObject({ outcome: 'success', reason: 'trở lại sau nghỉ phép', role: 'facility_admin' });
@@ -159,10 +183,12 @@ describe.each(DB_KINDS)('audit retention on %s', (kind) => {
     await entries(120, 3, 'f');
     // A plain delete, and even a declared retention delete of an entry past the chain's start, are refused.
     await expect(t.db.query("DELETE FROM audit_log WHERE username = 'f1'")).rejects.toThrow(/append-only/);
-    await expect(t.db.transaction(async (tx) => {
-      await tx.query("SELECT set_config('cauyte.audit_retention', 'on', true)");
-      await tx.query("DELETE FROM audit_log WHERE username = 'f1'");
-    })).rejects.toThrow(/append-only/);
+    await expect(
+      t.db.transaction(async (tx) => {
+        await tx.query("SELECT set_config('cauyte.audit_retention', 'on', true)");
+        await tx.query("DELETE FROM audit_log WHERE username = 'f1'");
+      }),
+    ).rejects.toThrow(/append-only/);
     await expect(t.db.exec('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
     expect(await count("username = 'f1'")).toBe(1);
   });

@@ -44,7 +44,14 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
 
   async function staff(totpSecret?: string, org = 'org-a') {
     const username = `nv.${kind}.${++n}`;
-    const account = await p.accounts.create({ username, displayName: 'Nhân viên', kind: 'staff', password: DEMO_PASSWORD, roles: [{ role: 'commune_clinician', organizationId: org }], totpSecret });
+    const account = await p.accounts.create({
+      username,
+      displayName: 'Nhân viên',
+      kind: 'staff',
+      password: DEMO_PASSWORD,
+      roles: [{ role: 'commune_clinician', organizationId: org }],
+      totpSecret,
+    });
     return { account, username };
   }
   async function citizen() {
@@ -57,9 +64,18 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
   let k = 0;
   /** Each call from its own network unless told (the sign-in route allows 20 a minute per address). */
   async function login(username: string, password = DEMO_PASSWORD, ip = `10.${100 + Math.floor(++k / 250)}.${k % 250}.1`) {
-    const res = await p.app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: ip, headers: JSON_TYPE, payload: JSON.stringify({ username, password }) });
+    const res = await p.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      remoteAddress: ip,
+      headers: JSON_TYPE,
+      payload: JSON.stringify({ username, password }),
+    });
     const body = JSON.parse(res.body);
-    const session = res.statusCode === 200 ? { authorization: '', cookie: String(res.headers['set-cookie']).split(';')[0], 'x-csrf-token': body.csrfToken as string } : undefined;
+    const session =
+      res.statusCode === 200
+        ? { authorization: '', cookie: String(res.headers['set-cookie']).split(';')[0], 'x-csrf-token': body.csrfToken as string }
+        : undefined;
     return { status: res.statusCode, body, session };
   }
   const mfa = (session: Record<string, string>, code: string) => call(p, 'POST', '/api/auth/mfa', { code }, { ...session, ...JSON_TYPE });
@@ -141,14 +157,29 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
   describe('7: revocation', () => {
     const tokenHeaders = (t: string) => ({ authorization: `Bearer ${t}` });
 
-    it('refuses at once a token an app got through the user\'s session, after sign-out everywhere', async () => {
+    it("refuses at once a token an app got through the user's session, after sign-out everywhere", async () => {
       const c = await citizen();
       const redirect = 'http://127.0.0.1:9/callback';
-      const client = await registerClient(p.db, { name: 'Sổ sức khỏe', redirectUris: [redirect], scopes: ['patient/Patient.read', 'launch/patient'], grantTypes: ['authorization_code'], confidential: false });
+      const client = await registerClient(p.db, {
+        name: 'Sổ sức khỏe',
+        redirectUris: [redirect],
+        scopes: ['patient/Patient.read', 'launch/patient'],
+        grantTypes: ['authorization_code'],
+        confidential: false,
+      });
       const session = await signIn(p, c.username);
       const verifier = randomBytes(48).toString('base64url');
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const query = new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: redirect, scope: 'launch/patient patient/Patient.read', state: 's', code_challenge: challenge, code_challenge_method: 'S256', aud: `${p.config.baseUrl}/fhir/R4` });
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: client.clientId,
+        redirect_uri: redirect,
+        scope: 'launch/patient patient/Patient.read',
+        state: 's',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        aud: `${p.config.baseUrl}/fhir/R4`,
+      });
       const authorized = await call(p, 'GET', `/oauth/authorize?${query}`, undefined, session);
       expect(authorized.status).toBe(302);
       const code = new URL(String(authorized.headers.location)).searchParams.get('code')!;
@@ -166,23 +197,54 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
       expect(out.status).toBe(200);
       const refused = await call(p, 'GET', `/fhir/R4/Patient/${c.patientId}`, undefined, tokenHeaders(token));
       expect(refused.status).toBe(401);
-      const late = new URLSearchParams({ grant_type: 'authorization_code', code: pendingCode, code_verifier: verifier, redirect_uri: redirect, client_id: client.clientId });
-      expect((await call(p, 'POST', '/oauth/token', late.toString(), { authorization: '', 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(400);
+      const late = new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: pendingCode,
+        code_verifier: verifier,
+        redirect_uri: redirect,
+        client_id: client.clientId,
+      });
+      expect((await call(p, 'POST', '/oauth/token', late.toString(), { authorization: '', 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(
+        400,
+      );
       // Signing in again gives working sessions and tokens.
       const fresh = await p.tokens.issue({ sub: c.account.id, role: 'citizen', patient: c.patientId, scope: 'patient/*.read' });
       expect((await call(p, 'GET', `/fhir/R4/Patient/${c.patientId}`, undefined, tokenHeaders(fresh.token))).status).toBe(200);
     });
 
-    it('refuses a disabled service account\'s client-credentials token, and a disabled person\'s session', async () => {
-      const svc = await p.accounts.create({ username: `svc.${kind}.${++n}`, displayName: 'HIS', kind: 'service', roles: [{ role: 'integration', organizationId: 'org-a' }] });
-      const client = await registerClient(p.db, { name: 'HIS', redirectUris: [], scopes: ['system/*.read'], grantTypes: ['client_credentials'], accountId: svc.id, confidential: true });
-      const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret!, scope: 'system/*.read' });
+    it("refuses a disabled service account's client-credentials token, and a disabled person's session", async () => {
+      const svc = await p.accounts.create({
+        username: `svc.${kind}.${++n}`,
+        displayName: 'HIS',
+        kind: 'service',
+        roles: [{ role: 'integration', organizationId: 'org-a' }],
+      });
+      const client = await registerClient(p.db, {
+        name: 'HIS',
+        redirectUris: [],
+        scopes: ['system/*.read'],
+        grantTypes: ['client_credentials'],
+        accountId: svc.id,
+        confidential: true,
+      });
+      const form = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: client.clientId,
+        client_secret: client.clientSecret!,
+        scope: 'system/*.read',
+      });
       const issued = await call(p, 'POST', '/oauth/token', form.toString(), { authorization: '', 'content-type': 'application/x-www-form-urlencoded' });
       expect(issued.status, issued.text).toBe(200);
       const token = issued.body.access_token as string;
       expect((await call(p, 'GET', '/fhir/R4/Patient?_count=1', undefined, tokenHeaders(token))).status).toBe(200);
       const admin = await p.tokenFor('system_admin');
-      const disabled = await call(p, 'POST', `/api/accounts/${svc.id}/disable`, { reason: 'máy chủ HIS bị xâm nhập' }, { ...tokenHeaders(admin), ...JSON_TYPE });
+      const disabled = await call(
+        p,
+        'POST',
+        `/api/accounts/${svc.id}/disable`,
+        { reason: 'máy chủ HIS bị xâm nhập' },
+        { ...tokenHeaders(admin), ...JSON_TYPE },
+      );
       expect(disabled.status, disabled.text).toBe(200);
       expect((await call(p, 'GET', '/fhir/R4/Patient?_count=1', undefined, tokenHeaders(token))).status).toBe(401);
       expect((await p.audit.list({ limit: 5, action: 'account.disable' })).some((e) => (e.detail as { account?: string }).account === svc.id)).toBe(true);
@@ -277,7 +339,9 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
       }
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
       const ratio = median(times.unknown) / median(times.known);
-      console.log(`[${kind}] sign-in median: known ${median(times.known).toFixed(1)} ms, unknown ${median(times.unknown).toFixed(1)} ms (ratio ${ratio.toFixed(2)})`);
+      console.log(
+        `[${kind}] sign-in median: known ${median(times.known).toFixed(1)} ms, unknown ${median(times.unknown).toFixed(1)} ms (ratio ${ratio.toFixed(2)})`,
+      );
       expect(ratio).toBeGreaterThan(1 / 3);
       expect(ratio).toBeLessThan(3);
     });

@@ -109,7 +109,11 @@ export class FhirGuard {
   async assertReadable(q: Queryable, p: Principal, stored: { rid: number; resource: Resource; patients?: string[] }): Promise<AccessOutcome> {
     const { resourceType, id } = stored.resource;
     const patients =
-      resourceType === 'Patient' ? [id!] : !this.access.compartmentTypes.has(resourceType) ? [] : (stored.patients ?? (await this.access.patientsOfStored(q, stored.rid, resourceType, id!)));
+      resourceType === 'Patient'
+        ? [id!]
+        : !this.access.compartmentTypes.has(resourceType)
+          ? []
+          : (stored.patients ?? (await this.access.patientsOfStored(q, stored.rid, resourceType, id!)));
     if (this.access.kindOf(resourceType) === 'clinical' && patients.length === 0 && resourceType !== 'Patient' && !this.orphanAllowed(p)) {
       throw new AccessDenied(`${resourceType}/${id} is not linked to a patient you can reach`);
     }
@@ -141,7 +145,13 @@ export class FhirGuard {
     const sql = clinical ? this.access.patientsAllowedSql(ctx.actor, bind, 't.patients') : { allowed: 'true', glass: 'false' };
     // Clinical data tied to no patient is for unrestricted actors only.
     const orphan = clinical && type !== 'Patient' && !this.orphanAllowed(p) ? ' AND cardinality(t.patients) > 0' : '';
-    const insert = auditInsertSql(bind, { ...principalFields(p), action: 'read', outcome: 'success', resourceType: type, resourceId: id }, { patientIds: 'a.patients', breakGlass: 'a.glass' }, 'a', 'a.allowed AND NOT a.deleted');
+    const insert = auditInsertSql(
+      bind,
+      { ...principalFields(p), action: 'read', outcome: 'success', resourceType: type, resourceId: id },
+      { patientIds: 'a.patients', breakGlass: 'a.glass' },
+      'a',
+      'a.allowed AND NOT a.deleted',
+    );
     const r = await q.query<{ deleted: boolean; content: string | null; patients: string[]; allowed: boolean }>(
       `WITH t AS (
          SELECT r.rid, r.deleted, v.content::text AS content, ${patients} AS patients
@@ -190,7 +200,12 @@ export class FhirGuard {
     if (this.access.kindOf(resource.resourceType) === 'clinical' && patients.length === 0 && resource.resourceType !== 'Patient' && !this.orphanAllowed(p)) {
       throw new AccessDenied(`A ${resource.resourceType} must name the patient it is about`);
     }
-    const outcome = await this.assertPatients(q, p, patients.filter((x) => !createdPatients.has(x)), `${resource.resourceType}`);
+    const outcome = await this.assertPatients(
+      q,
+      p,
+      patients.filter((x) => !createdPatients.has(x)),
+      `${resource.resourceType}`,
+    );
     return { ...outcome, patients };
   }
 

@@ -22,12 +22,14 @@ export async function expireInactiveStaff(deps: { db: Db; accounts: AccountServi
   if (!Number.isInteger(days) || days < 1) throw new Error('the inactivity limit must be a whole number of days, at least 1');
   const expired = await deps.db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [INACTIVITY_LOCK]);
-    const stale = (await tx.query<{ id: string; username: string; last_active: Date }>(
-      `SELECT id, username, coalesce(last_active_at, created_at) AS last_active FROM account
+    const stale = (
+      await tx.query<{ id: string; username: string; last_active: Date }>(
+        `SELECT id, username, coalesce(last_active_at, created_at) AS last_active FROM account
        WHERE kind = 'staff' AND NOT disabled AND coalesce(last_active_at, created_at) < now() - make_interval(days => $1)
        ORDER BY id`,
-      [days],
-    )).rows;
+        [days],
+      )
+    ).rows;
     const done: ExpiredAccount[] = [];
     for (const a of stale) {
       if (!(await deps.accounts.disable(a.id, 'inactive', tx))) continue;

@@ -54,8 +54,15 @@ describe('authorization matrix (generated from the policy table)', () => {
   /** A fresh account and token of the role, at this facility (citizens: the own patient). */
   async function tokenOf(role: Role): Promise<string> {
     const claims =
-      role === 'citizen' ? { patient: own } : ['commune_clinician', 'specialist', 'coordinator', 'facility_admin'].includes(role) ? { org: ownOrg, practitioner: demo.ids.practitioners[6] } : {};
-    return p.tokenFor(role, { ...claims, scope: role === 'integration' ? 'system/*.read system/*.write' : role === 'citizen' ? 'patient/*.read patient/Consent.cruds' : 'user/*.cruds' });
+      role === 'citizen'
+        ? { patient: own }
+        : ['commune_clinician', 'specialist', 'coordinator', 'facility_admin'].includes(role)
+          ? { org: ownOrg, practitioner: demo.ids.practitioners[6] }
+          : {};
+    return p.tokenFor(role, {
+      ...claims,
+      scope: role === 'integration' ? 'system/*.read system/*.write' : role === 'citizen' ? 'patient/*.read patient/Consent.cruds' : 'user/*.cruds',
+    });
   }
 
   /** Routes that end the caller's own credentials (sign out everywhere): exercised with a throwaway token. */
@@ -66,18 +73,33 @@ describe('authorization matrix (generated from the policy table)', () => {
     const patient = target === 'own' ? own : other;
     if (type === 'Patient') {
       const org = target === 'own' ? ownOrg : demo.ids.organizations.muongnhe;
-      return p.fixtures.create({ resourceType: 'Patient', name: [{ family: 'Tạm', given: ['Thời'] }], managingOrganization: { reference: `Organization/${org}` } } as Resource);
+      return p.fixtures.create({
+        resourceType: 'Patient',
+        name: [{ family: 'Tạm', given: ['Thời'] }],
+        managingOrganization: { reference: `Organization/${org}` },
+      } as Resource);
     }
     if (type === 'Observation') return p.fixtures.create(observation(patient));
     return p.fixtures.create({ resourceType: 'Organization', name: `Cơ sở tạm ${target}` } as Resource);
   }
 
   function observation(patient: string): Resource {
-    return { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: `Patient/${patient}` }, valueQuantity: { value: 70, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' } } as Resource;
+    return {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      subject: { reference: `Patient/${patient}` },
+      valueQuantity: { value: 70, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    } as Resource;
   }
 
   function newBody(type: string, target: Target): Resource {
-    if (type === 'Patient') return { resourceType: 'Patient', name: [{ family: 'Mới' }], managingOrganization: { reference: `Organization/${target === 'own' ? ownOrg : demo.ids.organizations.muongnhe}` } } as Resource;
+    if (type === 'Patient')
+      return {
+        resourceType: 'Patient',
+        name: [{ family: 'Mới' }],
+        managingOrganization: { reference: `Organization/${target === 'own' ? ownOrg : demo.ids.organizations.muongnhe}` },
+      } as Resource;
     if (type === 'Observation') return observation(target === 'own' ? own : other);
     return { resourceType: 'Organization', name: 'Phòng khám mới' } as Resource;
   }
@@ -122,8 +144,14 @@ describe('authorization matrix (generated from the policy table)', () => {
       if (url === '/fhir/R4') {
         for (const target of ['own', 'other'] as Target[]) {
           cases.push({
-            label: `${label} [transaction, ${target}]`, method, url,
-            body: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: newBody('Observation', target), request: { method: 'POST', url: 'Observation' } }] },
+            label: `${label} [transaction, ${target}]`,
+            method,
+            url,
+            body: {
+              resourceType: 'Bundle',
+              type: 'transaction',
+              entry: [{ resource: newBody('Observation', target), request: { method: 'POST', url: 'Observation' } }],
+            },
             allowed: fhirExpected(role, 'create', 'Observation', target),
           });
         }
@@ -144,7 +172,13 @@ describe('authorization matrix (generated from the policy table)', () => {
             if (target === 'other') continue;
             const filter = type === 'Observation' ? `?subject=Patient/${other}` : type === 'Patient' ? `?_id=${other}` : '';
             const allowed = fhirAllowed(role, 'search', type, kind);
-            cases.push({ label: l, method, url: `/fhir/R4/${type}${filter}`, allowed, mustNotContain: kind === 'clinical' && POLICY[role].clinicalReach !== 'all' ? other : undefined });
+            cases.push({
+              label: l,
+              method,
+              url: `/fhir/R4/${type}${filter}`,
+              allowed,
+              mustNotContain: kind === 'clinical' && POLICY[role].clinicalReach !== 'all' ? other : undefined,
+            });
           } else if (url === '/fhir/R4/:type/_search') {
             if (target === 'other') continue;
             cases.push({ label: l, method, url: `/fhir/R4/${type}/_search`, body: '_count=5', allowed: fhirAllowed(role, 'search', type, kind) });
@@ -152,23 +186,41 @@ describe('authorization matrix (generated from the policy table)', () => {
             cases.push({ label: l, method, url: `/fhir/R4/${type}`, body: newBody(type, t), allowed: fhirExpected(role, 'create', type, target) });
           } else if (url === '/fhir/R4/:type' && method === 'PUT') {
             const r = await fresh(type, t);
-            cases.push({ label: l, method, url: `/fhir/R4/${type}?_id=${r.id}`, body: { ...r, meta: undefined }, allowed: fhirExpected(role, 'update', type, target) && fhirAllowed(role, 'search', type, kind) });
+            cases.push({
+              label: l,
+              method,
+              url: `/fhir/R4/${type}?_id=${r.id}`,
+              body: { ...r, meta: undefined },
+              allowed: fhirExpected(role, 'update', type, target) && fhirAllowed(role, 'search', type, kind),
+            });
           } else if (url === '/fhir/R4/:type/_history') {
             if (target === 'other') continue;
-            cases.push({ label: l, method, url: `/fhir/R4/${type}/_history`, allowed: fhirAllowed(role, 'search', type, kind) && (kind !== 'clinical' || POLICY[role].clinicalReach === 'all') });
+            cases.push({
+              label: l,
+              method,
+              url: `/fhir/R4/${type}/_history`,
+              allowed: fhirAllowed(role, 'search', type, kind) && (kind !== 'clinical' || POLICY[role].clinicalReach === 'all'),
+            });
           } else if (url === '/fhir/R4/:type/:id' && method === 'GET') {
             const id = type === 'Patient' ? patient : (await fresh(type, t)).id;
             cases.push({ label: l, method, url: `/fhir/R4/${type}/${id}`, allowed: fhirExpected(role, 'read', type, target) });
           } else if (url === '/fhir/R4/:type/:id' && method === 'PUT') {
             const r = await fresh(type, t);
-            cases.push({ label: l, method, url: `/fhir/R4/${type}/${r.id}`, body: { ...r, meta: undefined }, allowed: fhirExpected(role, 'update', type, target) });
+            cases.push({
+              label: l,
+              method,
+              url: `/fhir/R4/${type}/${r.id}`,
+              body: { ...r, meta: undefined },
+              allowed: fhirExpected(role, 'update', type, target),
+            });
           } else if (url === '/fhir/R4/:type/:id' && method === 'DELETE') {
             const r = await fresh(type, t);
             cases.push({ label: l, method, url: `/fhir/R4/${type}/${r.id}`, allowed: fhirExpected(role, 'delete', type, target) });
           } else if (url === '/fhir/R4/:type/:id/:operation') {
             const id = type === 'Patient' ? patient : (await fresh(type, t)).id;
             cases.push({ label: `${l} _history`, method, url: `/fhir/R4/${type}/${id}/_history`, allowed: fhirExpected(role, 'read', type, target) });
-            if (type === 'Patient') cases.push({ label: `${l} $everything`, method, url: `/fhir/R4/Patient/${id}/$everything`, allowed: fhirExpected(role, 'read', type, target) });
+            if (type === 'Patient')
+              cases.push({ label: `${l} $everything`, method, url: `/fhir/R4/Patient/${id}/$everything`, allowed: fhirExpected(role, 'read', type, target) });
           } else if (url === '/fhir/R4/:type/:id/_history/:vid') {
             const id = type === 'Patient' ? patient : (await fresh(type, t)).id;
             cases.push({ label: l, method, url: `/fhir/R4/${type}/${id}/_history/1`, allowed: fhirExpected(role, 'read', type, target) });
@@ -182,7 +234,10 @@ describe('authorization matrix (generated from the policy table)', () => {
   }
 
   function concrete(url: string, patientId: string, type: string, anyId: number): string {
-    return url.replace(':type', type).replace(':id', url.includes('sessions') || url.includes('break-glass') || url.includes('consents') ? 'unknown-id' : String(anyId)).replace(':patientId', patientId);
+    return url
+      .replace(':type', type)
+      .replace(':id', url.includes('sessions') || url.includes('break-glass') || url.includes('consents') ? 'unknown-id' : String(anyId))
+      .replace(':patientId', patientId);
   }
 
   it('every route declares an access rule, and the platform refuses one that does not', async () => {
@@ -211,7 +266,8 @@ describe('authorization matrix (generated from the policy table)', () => {
         else if (c.allowed === 'public') continue;
         else if (c.allowed && denied) failures.push(`${c.label}: expected allowed, got ${res.status} ${res.text.slice(0, 200)}`);
         else if (!c.allowed && !denied) failures.push(`${c.label}: expected 401/403, got ${res.status}`);
-        else if (c.mustNotContain && !denied && JSON.stringify(res.body?.entry ?? []).includes(c.mustNotContain)) failures.push(`${c.label}: answer contains the other patient's data`);
+        else if (c.mustNotContain && !denied && JSON.stringify(res.body?.entry ?? []).includes(c.mustNotContain))
+          failures.push(`${c.label}: answer contains the other patient's data`);
       }
     }
     expect(failures).toEqual([]);
@@ -234,7 +290,20 @@ describe('authorization matrix (generated from the policy table)', () => {
         { label: 'include', method: 'GET', url: `/fhir/R4/Observation?_id=${ownObs},${otherObs}&_include=Observation:subject` },
         { label: 'revinclude', method: 'GET', url: `/fhir/R4/Patient?_id=${own},${other}&_revinclude=Observation:subject` },
         { label: 'post search', method: 'POST', url: '/fhir/R4/Observation/_search', body: `_id=${otherObs}` },
-        { label: 'batch', method: 'POST', url: '/fhir/R4', body: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Observation/${otherObs}` } }, { request: { method: 'GET', url: `Observation?subject=Patient/${other}` } }, { request: { method: 'GET', url: `Patient/${other}/$everything` } }] } },
+        {
+          label: 'batch',
+          method: 'POST',
+          url: '/fhir/R4',
+          body: {
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [
+              { request: { method: 'GET', url: `Observation/${otherObs}` } },
+              { request: { method: 'GET', url: `Observation?subject=Patient/${other}` } },
+              { request: { method: 'GET', url: `Patient/${other}/$everything` } },
+            ],
+          },
+        },
         { label: 'instance history', method: 'GET', url: `/fhir/R4/Observation/${otherObs}/_history` },
         { label: 'type history', method: 'GET', url: '/fhir/R4/Observation/_history?_count=1000' },
         { label: 'system history', method: 'GET', url: '/fhir/R4/_history?_count=1000' },
@@ -242,7 +311,10 @@ describe('authorization matrix (generated from the policy table)', () => {
         { label: 'AuditEvent', method: 'GET', url: `/fhir/R4/AuditEvent?patient=${other}` },
       ];
       for (const x of paths) {
-        const res = await call(p, x.method, x.url, x.body, { ...auth, ...(typeof x.body === 'string' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) });
+        const res = await call(p, x.method, x.url, x.body, {
+          ...auth,
+          ...(typeof x.body === 'string' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        });
         if (res.status >= 500) failures.push(`${role} ${x.label}: ${res.status}`);
         if (res.status !== 200 || reachesOther) continue;
         // The data officer reads the audit trail, which names every patient: that is the role's purpose.
@@ -251,7 +323,8 @@ describe('authorization matrix (generated from the policy table)', () => {
         // batch answers carry their own statuses: a 200 entry must not hold the other patient's data.
         const entries = (res.body as Bundle).entry ?? [];
         const text = JSON.stringify(x.label === 'batch' ? entries.filter((e) => e.response?.status?.startsWith('200')) : entries);
-        if (text.includes(otherObs) || text.includes(`Patient/${other}`) || text.includes(`"id":"${other}"`)) failures.push(`${role} ${x.label}: the answer holds the other patient's data`);
+        if (text.includes(otherObs) || text.includes(`Patient/${other}`) || text.includes(`"id":"${other}"`))
+          failures.push(`${role} ${x.label}: the answer holds the other patient's data`);
       }
     }
     expect(failures).toEqual([]);
@@ -265,18 +338,62 @@ describe('authorization matrix (generated from the policy table)', () => {
    */
   it('gives no role the other patient’s downloads and domain views', async () => {
     const muongnhe = demo.ids.organizations.muongnhe;
-    const theirs = { authorization: `Bearer ${await p.tokenFor('commune_clinician', { org: muongnhe, practitioner: demo.ids.practitioners[7] })}`, 'content-type': 'application/json' };
-    const att = await call(p, 'POST', '/api/attachments', { clientId: randomUUID(), patientId: other, contentType: 'application/pdf', title: 'Phim X-quang', data: Buffer.from('%PDF-1.4 riêng tư').toString('base64') }, theirs);
+    const theirs = {
+      authorization: `Bearer ${await p.tokenFor('commune_clinician', { org: muongnhe, practitioner: demo.ids.practitioners[7] })}`,
+      'content-type': 'application/json',
+    };
+    const att = await call(
+      p,
+      'POST',
+      '/api/attachments',
+      {
+        clientId: randomUUID(),
+        patientId: other,
+        contentType: 'application/pdf',
+        title: 'Phim X-quang',
+        data: Buffer.from('%PDF-1.4 riêng tư').toString('base64'),
+      },
+      theirs,
+    );
     expect(att.status).toBe(201);
-    const request = await call(p, 'POST', '/api/consults', {
-      clientId: randomUUID(), patientId: other, receivingOrganizationId: demo.ids.organizations.bachmai, specialty: { code: 'cardiology', display: 'Tim mạch' }, urgency: 'routine', reason: 'Đau ngực', icd10: { code: 'I20.9' },
-      summary: { history: 'Đau ngực 2 tuần', findings: 'HA 150/90', treatment: 'Chưa', question: 'Có cần chụp mạch vành?' }, attachmentIds: [att.body.id], submit: true,
-    }, theirs);
+    const request = await call(
+      p,
+      'POST',
+      '/api/consults',
+      {
+        clientId: randomUUID(),
+        patientId: other,
+        receivingOrganizationId: demo.ids.organizations.bachmai,
+        specialty: { code: 'cardiology', display: 'Tim mạch' },
+        urgency: 'routine',
+        reason: 'Đau ngực',
+        icd10: { code: 'I20.9' },
+        summary: { history: 'Đau ngực 2 tuần', findings: 'HA 150/90', treatment: 'Chưa', question: 'Có cần chụp mạch vành?' },
+        attachmentIds: [att.body.id],
+        submit: true,
+      },
+      theirs,
+    );
     expect(request.status).toBe(201);
     const caseId = request.body.caseId as string;
     const code = `MN${String(Date.now()).slice(-3)}rx${randomUUID().replace(/-/g, '').slice(0, 5)}-c`;
-    await p.fixtures.create<MedicationRequest>({ resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: { reference: `Patient/${other}` }, medicationCodeableConcept: { text: 'Amlodipin 5 mg' }, groupIdentifier: { system: 'https://fhir.cauyte.vn/sid/prescription-code', value: code }, identifier: [{ system: 'https://fhir.cauyte.vn/sid/prescription-code', value: `${code}/1` }] });
-    const visit = await p.fixtures.create<Appointment>({ resourceType: 'Appointment', status: 'booked', start: new Date(Date.now() + 86_400_000).toISOString(), end: new Date(Date.now() + 88_200_000).toISOString(), serviceCategory: [{ coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'remote-examination' }] }], participant: [{ actor: { reference: `Patient/${other}` }, status: 'accepted' }] });
+    await p.fixtures.create<MedicationRequest>({
+      resourceType: 'MedicationRequest',
+      status: 'active',
+      intent: 'order',
+      subject: { reference: `Patient/${other}` },
+      medicationCodeableConcept: { text: 'Amlodipin 5 mg' },
+      groupIdentifier: { system: 'https://fhir.cauyte.vn/sid/prescription-code', value: code },
+      identifier: [{ system: 'https://fhir.cauyte.vn/sid/prescription-code', value: `${code}/1` }],
+    });
+    const visit = await p.fixtures.create<Appointment>({
+      resourceType: 'Appointment',
+      status: 'booked',
+      start: new Date(Date.now() + 86_400_000).toISOString(),
+      end: new Date(Date.now() + 88_200_000).toISOString(),
+      serviceCategory: [{ coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'remote-examination' }] }],
+      participant: [{ actor: { reference: `Patient/${other}` }, status: 'accepted' }],
+    });
     const views = [
       `/api/attachments/${att.body.id}`,
       `/api/documents/${att.body.id}`,
@@ -296,26 +413,76 @@ describe('authorization matrix (generated from the policy table)', () => {
       for (const url of views) {
         const res = await call(p, 'GET', url, undefined, { authorization: `Bearer ${tokens.get(role)}` });
         if (res.status < 400 || res.status >= 500) failures.push(`${role} GET ${url}: ${res.status}`);
-        if (res.text.includes('riêng tư') || res.text.includes('Đau ngực 2 tuần')) failures.push(`${role} GET ${url}: the answer holds the other patient's data`);
+        if (res.text.includes('riêng tư') || res.text.includes('Đau ngực 2 tuần'))
+          failures.push(`${role} GET ${url}: the answer holds the other patient's data`);
       }
-      const targets = await call(p, 'PUT', `/api/patients/${other}/targets`, { systolicMax: 140 }, { authorization: `Bearer ${tokens.get(role)}`, 'content-type': 'application/json' });
+      const targets = await call(
+        p,
+        'PUT',
+        `/api/patients/${other}/targets`,
+        { systolicMax: 140 },
+        { authorization: `Bearer ${tokens.get(role)}`, 'content-type': 'application/json' },
+      );
       if (targets.status < 400 || targets.status >= 500) failures.push(`${role} PUT targets of the other patient: ${targets.status}`);
     }
     expect(failures).toEqual([]);
 
     // Completeness: every route that takes an id, a code or a patient from the client is exercised above or covered by a named test.
-    const exercised = new Set(['/api/attachments/:id', '/api/documents/:id', '/api/consults/:id', '/api/consults/:id/teaching-copy', '/api/consults/:id/conclusion/verify', '/api/prescriptions/:code/pdf', '/api/visits/:id', '/api/me/record', '/api/me/record/pdf', '/api/me/record/fhir', '/api/me/access-log', '/api/me/consents', '/api/patients/:id/targets']);
+    const exercised = new Set([
+      '/api/attachments/:id',
+      '/api/documents/:id',
+      '/api/consults/:id',
+      '/api/consults/:id/teaching-copy',
+      '/api/consults/:id/conclusion/verify',
+      '/api/prescriptions/:code/pdf',
+      '/api/visits/:id',
+      '/api/me/record',
+      '/api/me/record/pdf',
+      '/api/me/record/fhir',
+      '/api/me/access-log',
+      '/api/me/consents',
+      '/api/patients/:id/targets',
+    ]);
     const coveredElsewhere: Record<string, string> = {
-      '/api/consults/:id/acknowledge': 'consult.test.ts (sides of a case)', '/api/consults/:id/conclusion': 'consult.test.ts', '/api/consults/:id/conclusion/amend': 'consult.test.ts', '/api/consults/:id/conclusion/sign': 'consult.test.ts',
-      '/api/consults/:id/follow-up': 'consult.test.ts', '/api/consults/:id/submit': 'consult.test.ts', '/api/consults/:id/triage': 'consult.test.ts', '/api/consults/:id/withdraw': 'consult.test.ts',
-      '/api/meetings/:id': 'consult.test.ts (meetings)', '/api/meetings/:id/attendance': 'consult.test.ts (meetings)', '/api/meetings/:id/ics': 'consult.test.ts (meetings)',
-      '/api/visits/:id/cancel': 'visits.test.ts', '/api/visits/:id/room': 'video.test.ts (who may enter a visit room)', '/api/visits/:id/complete': 'visits.test.ts', '/api/visits/:id/reschedule': 'visits.test.ts', '/api/visits/services/:id/slots': 'public catalogue (no patient data)',
-      '/api/alerts/:id/acknowledge': 'devices.test.ts', '/api/devices/:id/readings': 'devices guards.test.ts (device credentials)', '/api/devices/:id/revoke': 'devices.test.ts', '/api/devices/:id/rotate': 'devices.test.ts',
-      '/api/family-links/:id/revoke': 'family.test.ts', '/api/me/family/:id/revoke': 'family.test.ts', '/api/me/consents/:id/withdraw': 'security.test.ts (consents)',
-      '/api/break-glass/:id/review': 'security.test.ts (break-the-glass)', '/api/auth/sessions/:id': 'own sessions only (sessions.list of the caller)', '/api/accounts/:id/disable': 'gaps-level3.test.ts', '/api/accounts/:id/enable': 'gaps-level3.test.ts',
-      '/api/prescriptions/:code/verify': 'public on purpose: never shows who (visits.test.ts)', '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
+      '/api/consults/:id/acknowledge': 'consult.test.ts (sides of a case)',
+      '/api/consults/:id/conclusion': 'consult.test.ts',
+      '/api/consults/:id/conclusion/amend': 'consult.test.ts',
+      '/api/consults/:id/conclusion/sign': 'consult.test.ts',
+      '/api/consults/:id/follow-up': 'consult.test.ts',
+      '/api/consults/:id/submit': 'consult.test.ts',
+      '/api/consults/:id/triage': 'consult.test.ts',
+      '/api/consults/:id/withdraw': 'consult.test.ts',
+      '/api/meetings/:id': 'consult.test.ts (meetings)',
+      '/api/meetings/:id/attendance': 'consult.test.ts (meetings)',
+      '/api/meetings/:id/ics': 'consult.test.ts (meetings)',
+      '/api/visits/:id/cancel': 'visits.test.ts',
+      '/api/visits/:id/room': 'video.test.ts (who may enter a visit room)',
+      '/api/visits/:id/complete': 'visits.test.ts',
+      '/api/visits/:id/reschedule': 'visits.test.ts',
+      '/api/visits/services/:id/slots': 'public catalogue (no patient data)',
+      '/api/alerts/:id/acknowledge': 'devices.test.ts',
+      '/api/devices/:id/readings': 'devices guards.test.ts (device credentials)',
+      '/api/devices/:id/revoke': 'devices.test.ts',
+      '/api/devices/:id/rotate': 'devices.test.ts',
+      '/api/family-links/:id/revoke': 'family.test.ts',
+      '/api/me/family/:id/revoke': 'family.test.ts',
+      '/api/me/consents/:id/withdraw': 'security.test.ts (consents)',
+      '/api/break-glass/:id/review': 'security.test.ts (break-the-glass)',
+      '/api/auth/sessions/:id': 'own sessions only (sessions.list of the caller)',
+      '/api/accounts/:id/disable': 'gaps-level3.test.ts',
+      '/api/accounts/:id/enable': 'gaps-level3.test.ts',
+      '/api/prescriptions/:code/verify': 'public on purpose: never shows who (visits.test.ts)',
+      '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
     };
-    const missing = p.routes.filter((r) => r.url.startsWith('/api/') && /:(id|code|patientId|kind)\b/.test(r.url) && !exercised.has(r.url) && !coveredElsewhere[r.url] && !r.url.startsWith('/api/video/') && r.url !== '/api/programmes/:kind');
+    const missing = p.routes.filter(
+      (r) =>
+        r.url.startsWith('/api/') &&
+        /:(id|code|patientId|kind)\b/.test(r.url) &&
+        !exercised.has(r.url) &&
+        !coveredElsewhere[r.url] &&
+        !r.url.startsWith('/api/video/') &&
+        r.url !== '/api/programmes/:kind',
+    );
     expect(missing.map((r) => `${r.method} ${r.url}`)).toEqual([]);
   });
 
@@ -323,7 +490,13 @@ describe('authorization matrix (generated from the policy table)', () => {
     const failures: string[] = [];
     for (const r of p.routes) {
       if (r.url === '/*' || r.access === 'public') continue;
-      const res = await call(p, r.method, r.url.replace(':type', 'Patient').replace(':id', own).replace(':vid', '1').replace(':operation', '_history'), r.method === 'GET' || r.method === 'DELETE' ? undefined : {}, { authorization: '' });
+      const res = await call(
+        p,
+        r.method,
+        r.url.replace(':type', 'Patient').replace(':id', own).replace(':vid', '1').replace(':operation', '_history'),
+        r.method === 'GET' || r.method === 'DELETE' ? undefined : {},
+        { authorization: '' },
+      );
       if (res.status !== 401) failures.push(`${r.method} ${r.url}: ${res.status}`);
     }
     expect(failures).toEqual([]);

@@ -53,7 +53,17 @@ const authorizeQuery = z.object({
   launch: z.string().max(200).optional(),
 });
 
-export async function registerClient(db: Db, input: { name: string; redirectUris: string[]; scopes: string[]; grantTypes: ('authorization_code' | 'client_credentials')[]; accountId?: string; confidential: boolean }): Promise<{ clientId: string; clientSecret?: string }> {
+export async function registerClient(
+  db: Db,
+  input: {
+    name: string;
+    redirectUris: string[];
+    scopes: string[];
+    grantTypes: ('authorization_code' | 'client_credentials')[];
+    accountId?: string;
+    confidential: boolean;
+  },
+): Promise<{ clientId: string; clientSecret?: string }> {
   const clientId = `app-${randomUUID().slice(0, 8)}`;
   const secret = input.confidential ? randomBytes(32).toString('base64url') : undefined;
   await db.query(
@@ -74,10 +84,30 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     token_endpoint: `${opts.baseUrl}/oauth/token`,
     grant_types_supported: ['authorization_code', 'client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    scopes_supported: ['openid', 'fhirUser', 'launch/patient', 'patient/*.read', 'patient/*.rs', 'user/*.read', 'user/*.write', 'user/*.cruds', 'system/*.read', 'system/*.cruds'],
+    scopes_supported: [
+      'openid',
+      'fhirUser',
+      'launch/patient',
+      'patient/*.read',
+      'patient/*.rs',
+      'user/*.read',
+      'user/*.write',
+      'user/*.cruds',
+      'system/*.read',
+      'system/*.cruds',
+    ],
     response_types_supported: ['code'],
     code_challenge_methods_supported: ['S256'],
-    capabilities: ['launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-standalone-patient', 'permission-patient', 'permission-user', 'permission-v1', 'permission-v2'],
+    capabilities: [
+      'launch-standalone',
+      'client-public',
+      'client-confidential-symmetric',
+      'context-standalone-patient',
+      'permission-patient',
+      'permission-user',
+      'permission-v1',
+      'permission-v2',
+    ],
   }));
 
   const jwks = async () => tokens.jwksDocument();
@@ -87,13 +117,25 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
   app.get('/oauth/authorize', { config: { access: 'public' } }, async (req, reply) => {
     const parsed = authorizeQuery.safeParse(req.query);
     if (!parsed.success) {
-      return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: `Invalid authorization request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      return reply
+        .code(400)
+        .type('application/problem+json')
+        .send({
+          type: 'about:blank',
+          status: 400,
+          title: `Invalid authorization request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        });
     }
     const q = parsed.data;
     const client = (await db.query<ClientRow>('SELECT * FROM oauth_client WHERE client_id = $1', [q.client_id])).rows[0];
     // Never redirect to an unregistered address: answer here instead.
-    if (!client || !client.grant_types.includes('authorization_code')) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'Unknown client_id' });
-    if (!client.redirect_uris.includes(q.redirect_uri)) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'redirect_uri is not registered for this client' });
+    if (!client || !client.grant_types.includes('authorization_code'))
+      return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'Unknown client_id' });
+    if (!client.redirect_uris.includes(q.redirect_uri))
+      return reply
+        .code(400)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', status: 400, title: 'redirect_uri is not registered for this client' });
     const back = (params: Record<string, string>) => {
       const u = new URL(q.redirect_uri);
       for (const [k, v] of Object.entries({ ...params, ...(q.state ? { state: q.state } : {}) })) u.searchParams.set(k, v);
@@ -106,16 +148,29 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     }
     const requested = parseScopes(q.scope);
     const allowed = parseScopes(client.scopes.join(' ')).scopes;
-    if (requested.unknown.length || !withinScopes(requested.scopes, allowed)) return back({ error: 'invalid_scope', error_description: 'The requested scopes exceed what this client may ask for' });
-    if (requested.scopes.some((s) => s.context === 'system')) return back({ error: 'invalid_scope', error_description: 'system/ scopes need client_credentials' });
+    if (requested.unknown.length || !withinScopes(requested.scopes, allowed))
+      return back({ error: 'invalid_scope', error_description: 'The requested scopes exceed what this client may ask for' });
+    if (requested.scopes.some((s) => s.context === 'system'))
+      return back({ error: 'invalid_scope', error_description: 'system/ scopes need client_credentials' });
     const patientScoped = requested.scopes.some((s) => s.context === 'patient');
     const patientId = patientScoped ? actor.patientId : undefined;
-    if (patientScoped && !patientId) return back({ error: 'invalid_scope', error_description: 'patient/ scopes need a signed-in citizen (standalone patient launch)' });
+    if (patientScoped && !patientId)
+      return back({ error: 'invalid_scope', error_description: 'patient/ scopes need a signed-in citizen (standalone patient launch)' });
     const code = randomBytes(32).toString('base64url');
     await db.query(
       `INSERT INTO oauth_code (code_hash, client_id, account_id, redirect_uri, scope, code_challenge, role, organization_id, patient_id, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + interval '60 seconds')`,
-      [sha256hex(code), client.client_id, actor.accountId, q.redirect_uri, requested.raw.join(' '), q.code_challenge, actor.role, actor.organizationId ?? '', patientId ?? null],
+      [
+        sha256hex(code),
+        client.client_id,
+        actor.accountId,
+        q.redirect_uri,
+        requested.raw.join(' '),
+        q.code_challenge,
+        actor.role,
+        actor.organizationId ?? '',
+        patientId ?? null,
+      ],
     );
     await audit.record({ ...actorFields(req.ctx), clientId: client.client_id, action: 'oauth.authorize', outcome: 'success', detail: { scope: q.scope } });
     return back({ code });
@@ -140,73 +195,161 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     }
 
     if (body.grant_type === 'authorization_code') {
-      if (!body.code || !body.code_verifier || !body.redirect_uri) return oauthError(reply, 400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
-      const row = (await db.query<{ client_id: string; account_id: string; redirect_uri: string; scope: string; code_challenge: string; role: string; organization_id: string; patient_id: string | null }>(
-        `UPDATE oauth_code SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING *`,
-        [sha256hex(body.code)],
-      )).rows[0];
-      if (!row || row.client_id !== client.client_id || row.redirect_uri !== body.redirect_uri) return oauthError(reply, 400, 'invalid_grant', 'The code is unknown, used, expired or was issued to another client or redirect_uri');
+      if (!body.code || !body.code_verifier || !body.redirect_uri)
+        return oauthError(reply, 400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
+      const row = (
+        await db.query<{
+          client_id: string;
+          account_id: string;
+          redirect_uri: string;
+          scope: string;
+          code_challenge: string;
+          role: string;
+          organization_id: string;
+          patient_id: string | null;
+        }>(`UPDATE oauth_code SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING *`, [sha256hex(body.code)])
+      ).rows[0];
+      if (!row || row.client_id !== client.client_id || row.redirect_uri !== body.redirect_uri)
+        return oauthError(reply, 400, 'invalid_grant', 'The code is unknown, used, expired or was issued to another client or redirect_uri');
       const expected = Buffer.from(row.code_challenge);
       const actual = Buffer.from(sha256b64url(body.code_verifier));
       if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return oauthError(reply, 400, 'invalid_grant', 'PKCE verification failed');
       const account = await accounts.get(row.account_id);
       if (!account || account.disabled || !isRole(row.role)) return oauthError(reply, 400, 'invalid_grant', 'The account can no longer be used');
       const issued = await tokens.issue(
-        { sub: account.id, role: row.role, org: row.organization_id || undefined, practitioner: account.practitionerId, patient: row.patient_id ?? undefined, scope: row.scope, client_id: client.client_id },
+        {
+          sub: account.id,
+          role: row.role,
+          org: row.organization_id || undefined,
+          practitioner: account.practitionerId,
+          patient: row.patient_id ?? undefined,
+          scope: row.scope,
+          client_id: client.client_id,
+        },
         opts.tokenTtlSeconds,
       );
-      await audit.record({ accountId: account.id, username: account.username, role: row.role, clientId: client.client_id, ip: req.ip, action: 'oauth.token', outcome: 'success', detail: { grant: 'authorization_code', scope: row.scope } });
-      return reply.header('cache-control', 'no-store').send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: row.scope, ...(row.patient_id ? { patient: row.patient_id } : {}) });
+      await audit.record({
+        accountId: account.id,
+        username: account.username,
+        role: row.role,
+        clientId: client.client_id,
+        ip: req.ip,
+        action: 'oauth.token',
+        outcome: 'success',
+        detail: { grant: 'authorization_code', scope: row.scope },
+      });
+      return reply.header('cache-control', 'no-store').send({
+        access_token: issued.token,
+        token_type: 'Bearer',
+        expires_in: issued.expiresIn,
+        scope: row.scope,
+        ...(row.patient_id ? { patient: row.patient_id } : {}),
+      });
     }
 
     if (body.grant_type === 'client_credentials') {
-      if (!client.grant_types.includes('client_credentials') || !client.secret_hash || !client.account_id) return oauthError(reply, 400, 'unauthorized_client', 'This client may not use client_credentials');
+      if (!client.grant_types.includes('client_credentials') || !client.secret_hash || !client.account_id)
+        return oauthError(reply, 400, 'unauthorized_client', 'This client may not use client_credentials');
       const requested = parseScopes(body.scope ?? client.scopes.join(' '));
       const allowed = parseScopes(client.scopes.join(' ')).scopes;
-      if (requested.unknown.length || !withinScopes(requested.scopes, allowed)) return oauthError(reply, 400, 'invalid_scope', 'The requested scopes exceed what this client may ask for');
+      if (requested.unknown.length || !withinScopes(requested.scopes, allowed))
+        return oauthError(reply, 400, 'invalid_scope', 'The requested scopes exceed what this client may ask for');
       // SMART: patient/ scopes mean "this one patient"; client credentials carry no patient, so they would read everyone.
       if (requested.scopes.some((x) => x.context === 'patient')) {
-        await audit.record({ clientId: client.client_id, ip: req.ip, action: 'oauth.token', outcome: 'denied', detail: { grant: 'client_credentials', reason: 'patient scopes without a patient context', scope: requested.raw.join(' ') } });
-        return oauthError(reply, 400, 'invalid_scope', 'patient/ scopes need a patient context (authorization_code with a patient launch); client_credentials grants system/ scopes');
+        await audit.record({
+          clientId: client.client_id,
+          ip: req.ip,
+          action: 'oauth.token',
+          outcome: 'denied',
+          detail: { grant: 'client_credentials', reason: 'patient scopes without a patient context', scope: requested.raw.join(' ') },
+        });
+        return oauthError(
+          reply,
+          400,
+          'invalid_scope',
+          'patient/ scopes need a patient context (authorization_code with a patient launch); client_credentials grants system/ scopes',
+        );
       }
       const account = await accounts.get(client.account_id);
       const held = account?.roles[0];
       if (!account || account.disabled || !held) return oauthError(reply, 400, 'invalid_grant', 'The client has no usable service account');
-      const issued = await tokens.issue({ sub: account.id, role: held.role, org: held.organizationId || undefined, scope: requested.raw.join(' '), client_id: client.client_id }, opts.tokenTtlSeconds);
-      await audit.record({ accountId: account.id, username: account.username, role: held.role, clientId: client.client_id, ip: req.ip, action: 'oauth.token', outcome: 'success', detail: { grant: 'client_credentials', scope: requested.raw.join(' ') } });
-      return reply.header('cache-control', 'no-store').send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: requested.raw.join(' ') });
+      const issued = await tokens.issue(
+        { sub: account.id, role: held.role, org: held.organizationId || undefined, scope: requested.raw.join(' '), client_id: client.client_id },
+        opts.tokenTtlSeconds,
+      );
+      await audit.record({
+        accountId: account.id,
+        username: account.username,
+        role: held.role,
+        clientId: client.client_id,
+        ip: req.ip,
+        action: 'oauth.token',
+        outcome: 'success',
+        detail: { grant: 'client_credentials', scope: requested.raw.join(' ') },
+      });
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: requested.raw.join(' ') });
     }
     return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be authorization_code or client_credentials');
   });
 
-  const clientBody = z.object({
-    name: z.string().min(1).max(200),
-    redirectUris: z.array(z.string().url()).max(10).default([]),
-    scopes: z.array(z.string().max(100)).min(1).max(50),
-    grantTypes: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
-    confidential: z.boolean().default(false),
-    serviceRole: z.string().optional(),
-  }).strict();
+  const clientBody = z
+    .object({
+      name: z.string().min(1).max(200),
+      redirectUris: z.array(z.string().url()).max(10).default([]),
+      scopes: z.array(z.string().max(100)).min(1).max(50),
+      grantTypes: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
+      confidential: z.boolean().default(false),
+      serviceRole: z.string().optional(),
+    })
+    .strict();
 
   app.post('/api/oauth/clients', { config: { access: { domain: 'account.manage' } } }, async (req, reply) => {
     const parsed = clientBody.safeParse(req.body ?? {});
-    if (!parsed.success) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!parsed.success)
+      return reply
+        .code(400)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', status: 400, title: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     const b = parsed.data;
     const bad = parseScopes(b.scopes.join(' ')).unknown;
-    if (bad.length) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: `Unknown scopes: ${bad.join(' ')}` });
+    if (bad.length)
+      return reply
+        .code(400)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', status: 400, title: `Unknown scopes: ${bad.join(' ')}` });
     let accountId: string | undefined;
     if (b.grantTypes.includes('client_credentials')) {
       if (!b.grantTypes.includes('authorization_code') && parseScopes(b.scopes.join(' ')).scopes.some((x) => x.context === 'patient')) {
-        return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'patient/ scopes need a patient context: a client_credentials client asks for system/ scopes' });
+        return reply
+          .code(400)
+          .type('application/problem+json')
+          .send({ type: 'about:blank', status: 400, title: 'patient/ scopes need a patient context: a client_credentials client asks for system/ scopes' });
       }
       if (!b.confidential || !isRole(b.serviceRole) || b.serviceRole === 'citizen' || POLICY[b.serviceRole as Role].domain.includes('account.manage')) {
-        return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'client_credentials needs a confidential client and a serviceRole (not citizen or an administrator role)' });
+        return reply.code(400).type('application/problem+json').send({
+          type: 'about:blank',
+          status: 400,
+          title: 'client_credentials needs a confidential client and a serviceRole (not citizen or an administrator role)',
+        });
       }
-      const svc = await accounts.create({ username: `svc-${randomUUID().slice(0, 8)}`, displayName: b.name, kind: 'service', roles: [{ role: b.serviceRole as Role, organizationId: req.ctx.actor.organizationId ?? '' }] });
+      const svc = await accounts.create({
+        username: `svc-${randomUUID().slice(0, 8)}`,
+        displayName: b.name,
+        kind: 'service',
+        roles: [{ role: b.serviceRole as Role, organizationId: req.ctx.actor.organizationId ?? '' }],
+      });
       accountId = svc.id;
     }
     const c = await registerClient(db, { ...b, accountId });
-    await audit.record({ ...actorFields(req.ctx), clientId: c.clientId, action: 'oauth.client.create', outcome: 'success', detail: { name: b.name, scopes: b.scopes } });
+    await audit.record({
+      ...actorFields(req.ctx),
+      clientId: c.clientId,
+      action: 'oauth.client.create',
+      outcome: 'success',
+      detail: { name: b.name, scopes: b.scopes },
+    });
     return reply.code(201).send(c);
   });
 }

@@ -20,7 +20,14 @@ async function authPlugin(app: FastifyInstance, opts: { core: Core }): Promise<v
   const { config } = core;
   registerEnforcement(app, { tokens: core.tokens, sessions: core.sessions, accounts: core.accounts, audit: core.audit });
   await app.register(authRoutes, { accounts: core.accounts, sessions: core.sessions, audit: core.audit, secureCookies: config.CAUYTE_COOKIE_SECURE === '1' });
-  await app.register(oauthRoutes, { db: core.db, tokens: core.tokens, accounts: core.accounts, audit: core.audit, baseUrl: config.baseUrl, tokenTtlSeconds: config.CAUYTE_TOKEN_TTL_SECONDS });
+  await app.register(oauthRoutes, {
+    db: core.db,
+    tokens: core.tokens,
+    accounts: core.accounts,
+    audit: core.audit,
+    baseUrl: config.baseUrl,
+    tokenTtlSeconds: config.CAUYTE_TOKEN_TTL_SECONDS,
+  });
   await app.register(breakGlassRoutes, { db: core.db, access: core.store.access });
   await app.register(accountRoutes);
   runDaily(app, 'staff-inactivity', async () => {

@@ -71,7 +71,15 @@ export function actorOf(p: Principal): Actor | undefined {
 export function principalFields(p: Principal): Pick<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip' | 'reason'> {
   if (p.kind === 'system') return { username: `system${p.component ? `:${p.component}` : ''}`, reason: p.reason };
   const a = p.ctx.actor;
-  return { accountId: a.accountId, username: a.username, role: a.role, organizationId: a.organizationId, clientId: a.clientId, ip: p.ctx.ip, reason: p.ctx.purpose };
+  return {
+    accountId: a.accountId,
+    username: a.username,
+    role: a.role,
+    organizationId: a.organizationId,
+    clientId: a.clientId,
+    ip: p.ctx.ip,
+    reason: p.ctx.purpose,
+  };
 }
 
 /** The audit row's "who" for a request context (denials, sign-in, domain events). */

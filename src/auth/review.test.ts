@@ -36,30 +36,78 @@ describe('the attacker review, gap by gap', () => {
   describe('1. binding an account to a person needs authority over that person', () => {
     it('a facility administrator cannot bind an account to another facility’s patient or practitioner', async () => {
       const admin = bearer(await p.tokenFor('facility_admin', { org: batxat }));
-      const foreignPatient = await call(p, 'POST', '/api/accounts', { username: 'leak-patient', displayName: 'X', kind: 'citizen', password: 'Mat-Khau-Dai-2026!', patientId: other }, { ...admin, ...JSON_HEADERS });
+      const foreignPatient = await call(
+        p,
+        'POST',
+        '/api/accounts',
+        { username: 'leak-patient', displayName: 'X', kind: 'citizen', password: 'Mat-Khau-Dai-2026!', patientId: other },
+        { ...admin, ...JSON_HEADERS },
+      );
       expect(foreignPatient.status).toBe(403);
       // The refusal names the patient, so it shows in that person's access log.
       const denied = await p.audit.forPatient(other);
       expect(denied.some((r) => r.outcome === 'denied')).toBe(true);
 
       const muongnhePractitioner = await p.fixtures.create<Practitioner>({ resourceType: 'Practitioner', name: [{ text: 'BS Mường Nhé' }] });
-      await p.fixtures.create<PractitionerRole>({ resourceType: 'PractitionerRole', practitioner: { reference: `Practitioner/${muongnhePractitioner.id}` }, organization: { reference: `Organization/${muongnhe}` } });
-      const foreignPractitioner = await call(p, 'POST', '/api/accounts', { username: 'leak-prac', displayName: 'X', kind: 'staff', password: 'Mat-Khau-Dai-2026!', practitionerId: muongnhePractitioner.id, roles: [{ role: 'commune_clinician', organizationId: batxat }] }, { ...admin, ...JSON_HEADERS });
+      await p.fixtures.create<PractitionerRole>({
+        resourceType: 'PractitionerRole',
+        practitioner: { reference: `Practitioner/${muongnhePractitioner.id}` },
+        organization: { reference: `Organization/${muongnhe}` },
+      });
+      const foreignPractitioner = await call(
+        p,
+        'POST',
+        '/api/accounts',
+        {
+          username: 'leak-prac',
+          displayName: 'X',
+          kind: 'staff',
+          password: 'Mat-Khau-Dai-2026!',
+          practitionerId: muongnhePractitioner.id,
+          roles: [{ role: 'commune_clinician', organizationId: batxat }],
+        },
+        { ...admin, ...JSON_HEADERS },
+      );
       expect(foreignPractitioner.status).toBe(403);
       expect(await p.accounts.byUsername('leak-prac')).toBeFalsy();
     });
 
     it('binds its own facility’s patient, audited in that patient’s access log; a system administrator must give a reason', async () => {
       const admin = bearer(await p.tokenFor('facility_admin', { org: batxat }));
-      const ok = await call(p, 'POST', '/api/accounts', { username: 'own-citizen', displayName: 'Người dân', kind: 'citizen', password: 'Mat-Khau-Dai-2026!', patientId: own }, { ...admin, ...JSON_HEADERS });
+      const ok = await call(
+        p,
+        'POST',
+        '/api/accounts',
+        { username: 'own-citizen', displayName: 'Người dân', kind: 'citizen', password: 'Mat-Khau-Dai-2026!', patientId: own },
+        { ...admin, ...JSON_HEADERS },
+      );
       expect(ok.status).toBe(201);
       const log = await p.audit.forPatient(own);
       expect(log.some((r) => r.action === 'account.create' && r.outcome === 'success')).toBe(true);
 
       const sys = bearer(await p.tokenFor('system_admin'));
-      const noReason = await call(p, 'POST', '/api/accounts', { username: 'sys-bind', displayName: 'X', kind: 'citizen', password: 'Mat-Khau-Dai-2026!', patientId: other }, { ...sys, ...JSON_HEADERS });
+      const noReason = await call(
+        p,
+        'POST',
+        '/api/accounts',
+        { username: 'sys-bind', displayName: 'X', kind: 'citizen', password: 'Mat-Khau-Dai-2026!', patientId: other },
+        { ...sys, ...JSON_HEADERS },
+      );
       expect(noReason.status).toBe(400);
-      const withReason = await call(p, 'POST', '/api/accounts', { username: 'sys-bind', displayName: 'X', kind: 'citizen', password: 'Mat-Khau-Dai-2026!', patientId: other, reason: 'Người bệnh chuyển tuyến, yêu cầu số 123/2026' }, { ...sys, ...JSON_HEADERS });
+      const withReason = await call(
+        p,
+        'POST',
+        '/api/accounts',
+        {
+          username: 'sys-bind',
+          displayName: 'X',
+          kind: 'citizen',
+          password: 'Mat-Khau-Dai-2026!',
+          patientId: other,
+          reason: 'Người bệnh chuyển tuyến, yêu cầu số 123/2026',
+        },
+        { ...sys, ...JSON_HEADERS },
+      );
       expect(withReason.status).toBe(201);
       const otherLog = await p.audit.forPatient(other);
       expect(otherLog.some((r) => r.action === 'account.create' && r.reason?.includes('123/2026'))).toBe(true);
@@ -68,7 +116,12 @@ describe('the attacker review, gap by gap', () => {
 
   describe('2. attachments point only at Binaries the writer may read, of the same patient', () => {
     it('refuses a DocumentReference of one’s own patient that points at another patient’s Binary, and the Binary itself', async () => {
-      const foreign = await p.fixtures.create<Binary>({ resourceType: 'Binary', contentType: 'application/pdf', data: Buffer.from('%PDF-1.4 bí mật').toString('base64'), securityContext: { reference: `Patient/${other}` } });
+      const foreign = await p.fixtures.create<Binary>({
+        resourceType: 'Binary',
+        contentType: 'application/pdf',
+        data: Buffer.from('%PDF-1.4 bí mật').toString('base64'),
+        securityContext: { reference: `Patient/${other}` },
+      });
       const clinician = bearer(await p.tokenFor('commune_clinician', { org: batxat, scope: 'user/*.cruds' }));
       const read = await call(p, 'GET', `/fhir/R4/Binary/${foreign.id}`, undefined, clinician);
       expect(read.status).toBe(403);
@@ -83,15 +136,40 @@ describe('the attacker review, gap by gap', () => {
       expect(write.body.resourceType).toBe('OperationOutcome');
 
       // Even a principal that reaches both patients may not file one patient's bytes under another.
-      const both = await p.fixtures.create<Binary>({ resourceType: 'Binary', contentType: 'application/pdf', data: Buffer.from('%PDF-1.4').toString('base64'), securityContext: { reference: `Patient/${other}` } });
-      const mixed = await call<OperationOutcome>(p, 'POST', '/fhir/R4/DocumentReference', { ...doc, content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${both.id}` } }] });
+      const both = await p.fixtures.create<Binary>({
+        resourceType: 'Binary',
+        contentType: 'application/pdf',
+        data: Buffer.from('%PDF-1.4').toString('base64'),
+        securityContext: { reference: `Patient/${other}` },
+      });
+      const mixed = await call<OperationOutcome>(p, 'POST', '/fhir/R4/DocumentReference', {
+        ...doc,
+        content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${both.id}` } }],
+      });
       expect(mixed.status).toBe(422);
 
       // Its own patient's Binary is fine, and readable by the clinician.
-      const mine = await call<Binary>(p, 'POST', '/fhir/R4/Binary', { resourceType: 'Binary', contentType: 'application/pdf', data: Buffer.from('%PDF-1.4 của tôi').toString('base64'), securityContext: { reference: `Patient/${own}` } }, clinician);
+      const mine = await call<Binary>(
+        p,
+        'POST',
+        '/fhir/R4/Binary',
+        {
+          resourceType: 'Binary',
+          contentType: 'application/pdf',
+          data: Buffer.from('%PDF-1.4 của tôi').toString('base64'),
+          securityContext: { reference: `Patient/${own}` },
+        },
+        clinician,
+      );
       expect(mine.status).toBe(201);
       expect((await call(p, 'GET', `/fhir/R4/Binary/${mine.body.id}`, undefined, clinician)).status).toBe(200);
-      const good = await call(p, 'POST', '/fhir/R4/DocumentReference', { ...doc, content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${mine.body.id}` } }] }, clinician);
+      const good = await call(
+        p,
+        'POST',
+        '/fhir/R4/DocumentReference',
+        { ...doc, content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${mine.body.id}` } }] },
+        clinician,
+      );
       expect(good.status).toBe(201);
     });
   });
@@ -108,7 +186,13 @@ describe('the attacker review, gap by gap', () => {
 
     it('includes, $everything and batch entries leave out what the token’s scopes do not cover', async () => {
       const clinician = bearer(await p.tokenFor('commune_clinician', { org: batxat, scope: 'user/Observation.read user/Patient.read' }));
-      await p.fixtures.create<Observation>({ resourceType: 'Observation', status: 'final', code: { text: 'Huyết áp' }, subject: { reference: `Patient/${own}` }, performer: [{ reference: `Organization/${batxat}` }] });
+      await p.fixtures.create<Observation>({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'Huyết áp' },
+        subject: { reference: `Patient/${own}` },
+        performer: [{ reference: `Organization/${batxat}` }],
+      });
       const inc = await call<Bundle>(p, 'GET', `/fhir/R4/Observation?subject=Patient/${own}&_include=Observation:performer`, undefined, clinician);
       expect(inc.status).toBe(200);
       expect((inc.body.entry ?? []).some((e) => e.resource?.resourceType === 'Organization')).toBe(false);
@@ -121,13 +205,32 @@ describe('the attacker review, gap by gap', () => {
       // And never another patient's data through a reference.
       expect(JSON.stringify(ev.body)).not.toContain(`"id":"${other}"`);
 
-      const batch = await call<Bundle>(p, 'POST', '/fhir/R4', { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Patient/${other}` } }, { request: { method: 'GET', url: `Organization/${batxat}` } }, { request: { method: 'GET', url: `Patient/${own}` } }] }, obsOnly);
+      const batch = await call<Bundle>(
+        p,
+        'POST',
+        '/fhir/R4',
+        {
+          resourceType: 'Bundle',
+          type: 'batch',
+          entry: [
+            { request: { method: 'GET', url: `Patient/${other}` } },
+            { request: { method: 'GET', url: `Organization/${batxat}` } },
+            { request: { method: 'GET', url: `Patient/${own}` } },
+          ],
+        },
+        obsOnly,
+      );
       expect(batch.status).toBe(200);
       expect(batch.body.entry!.map((e) => e.response!.status)).toEqual(['403', '403', '200 OK']);
     });
 
     it('instance history leaves out versions that named a patient out of reach', async () => {
-      const moved = await p.fixtures.create<Observation>({ resourceType: 'Observation', status: 'final', code: { text: 'Ghi nhầm người bệnh' }, subject: { reference: `Patient/${other}` } });
+      const moved = await p.fixtures.create<Observation>({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'Ghi nhầm người bệnh' },
+        subject: { reference: `Patient/${other}` },
+      });
       await p.fixtures.update<Observation>({ ...moved, subject: { reference: `Patient/${own}` } });
       const clinician = bearer(await p.tokenFor('commune_clinician', { org: batxat }));
       const h = await call<Bundle>(p, 'GET', `/fhir/R4/Observation/${moved.id}/_history`, undefined, clinician);
@@ -140,12 +243,36 @@ describe('the attacker review, gap by gap', () => {
 
   describe('4. patient/ scopes need a patient', () => {
     it('are refused at token issue for client credentials, and a token that carries them without a patient is refused', async () => {
-      const account = await p.accounts.create({ username: `svc-${Date.now()}`, displayName: 'HIS', kind: 'service', roles: [{ role: 'integration', organizationId: batxat }] });
-      const client = await registerClient(p.db, { name: 'HIS', redirectUris: [], scopes: ['patient/*.read', 'system/*.read'], grantTypes: ['client_credentials'], accountId: account.id, confidential: true });
-      const token = await call(p, 'POST', '/oauth/token', `grant_type=client_credentials&scope=${encodeURIComponent('patient/*.read')}&client_id=${client.clientId}&client_secret=${client.clientSecret}`, { authorization: '', 'content-type': 'application/x-www-form-urlencoded' });
+      const account = await p.accounts.create({
+        username: `svc-${Date.now()}`,
+        displayName: 'HIS',
+        kind: 'service',
+        roles: [{ role: 'integration', organizationId: batxat }],
+      });
+      const client = await registerClient(p.db, {
+        name: 'HIS',
+        redirectUris: [],
+        scopes: ['patient/*.read', 'system/*.read'],
+        grantTypes: ['client_credentials'],
+        accountId: account.id,
+        confidential: true,
+      });
+      const token = await call(
+        p,
+        'POST',
+        '/oauth/token',
+        `grant_type=client_credentials&scope=${encodeURIComponent('patient/*.read')}&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
+        { authorization: '', 'content-type': 'application/x-www-form-urlencoded' },
+      );
       expect(token.status).toBe(400);
       expect(token.body.error).toBe('invalid_scope');
-      const system = await call(p, 'POST', '/oauth/token', `grant_type=client_credentials&scope=${encodeURIComponent('system/*.read')}&client_id=${client.clientId}&client_secret=${client.clientSecret}`, { authorization: '', 'content-type': 'application/x-www-form-urlencoded' });
+      const system = await call(
+        p,
+        'POST',
+        '/oauth/token',
+        `grant_type=client_credentials&scope=${encodeURIComponent('system/*.read')}&client_id=${client.clientId}&client_secret=${client.clientSecret}`,
+        { authorization: '', 'content-type': 'application/x-www-form-urlencoded' },
+      );
       expect(system.status).toBe(200);
 
       const forged = await p.tokenFor('integration', { scope: 'patient/*.read' });
@@ -185,7 +312,10 @@ describe('the attacker review, gap by gap', () => {
       const nested = await call<OperationOutcome>(p, 'POST', '/fhir/R4/Patient', deep);
       expect(nested.status).toBe(400);
       expect(nested.body.resourceType).toBe('OperationOutcome');
-      const deepApi = await call(p, 'POST', '/api/auth/login', `{"username":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, { authorization: '', ...JSON_HEADERS });
+      const deepApi = await call(p, 'POST', '/api/auth/login', `{"username":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, {
+        authorization: '',
+        ...JSON_HEADERS,
+      });
       expect(deepApi.status).toBe(400);
       expect(deepApi.headers['content-type']).toMatch(/problem\+json/);
     });
@@ -198,7 +328,8 @@ describe('5. rate limits cannot be reset with a made-up credential', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 10; i++) {
-        const fake: Record<string, string> = i % 2 === 0 ? { authorization: '', cookie: `cy_session=${'x'.repeat(20)}${i}` } : { authorization: `Bearer not-a-token-${i}` };
+        const fake: Record<string, string> =
+          i % 2 === 0 ? { authorization: '', cookie: `cy_session=${'x'.repeat(20)}${i}` } : { authorization: `Bearer not-a-token-${i}` };
         statuses.push((await call(p, 'GET', '/fhir/R4/metadata', undefined, fake)).status);
       }
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
@@ -207,7 +338,17 @@ describe('5. rate limits cannot be reset with a made-up credential', () => {
       try {
         const logins: number[] = [];
         for (let i = 0; i < 22; i++) {
-          logins.push((await call(p2, 'POST', '/api/auth/login', { username: `ai-do-${i}`, password: 'sai mat khau' }, { authorization: '', cookie: `cy_session=random${i}`, ...JSON_HEADERS })).status);
+          logins.push(
+            (
+              await call(
+                p2,
+                'POST',
+                '/api/auth/login',
+                { username: `ai-do-${i}`, password: 'sai mat khau' },
+                { authorization: '', cookie: `cy_session=random${i}`, ...JSON_HEADERS },
+              )
+            ).status,
+          );
         }
         expect(logins.slice(20)).toEqual([429, 429]);
         await p2.audit.seal();
@@ -221,4 +362,3 @@ describe('5. rate limits cannot be reset with a made-up credential', () => {
     }
   });
 });
-

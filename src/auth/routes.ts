@@ -29,10 +29,15 @@ function retrySeconds(until: Date): number {
 function sendBackoff(reply: FastifyReply, until: Date): FastifyReply {
   const seconds = retrySeconds(until);
   const minutes = Math.ceil(seconds / 60);
-  return reply.code(423).header('retry-after', String(seconds)).type('application/problem+json').send({
-    type: 'about:blank', status: 423,
-    title: `Tạm khóa đăng nhập với tên này từ địa chỉ này do sai nhiều lần, thử lại sau ${minutes} phút (too many failed sign-ins for this username from here; try again in ${minutes} min)`,
-  });
+  return reply
+    .code(423)
+    .header('retry-after', String(seconds))
+    .type('application/problem+json')
+    .send({
+      type: 'about:blank',
+      status: 423,
+      title: `Tạm khóa đăng nhập với tên này từ địa chỉ này do sai nhiều lần, thử lại sau ${minutes} phút (too many failed sign-ins for this username from here; try again in ${minutes} min)`,
+    });
 }
 
 function cookieOptions(secure: boolean) {
@@ -49,19 +54,45 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     const result = await accounts.checkLogin(body.username, body.password, req.ip);
     const base = { ip: req.ip, username: body.username };
     if (!result.ok) {
-      await audit.record({ ...base, accountId: result.accountId, action: 'login', outcome: 'failure', detail: { reason: result.reason, locked: !!result.blockedUntil, justLocked: result.reason === 'bad-credentials' && !!result.blockedUntil } });
+      await audit.record({
+        ...base,
+        accountId: result.accountId,
+        action: 'login',
+        outcome: 'failure',
+        detail: { reason: result.reason, locked: !!result.blockedUntil, justLocked: result.reason === 'bad-credentials' && !!result.blockedUntil },
+      });
       // Known or unknown username, the same answers: throttling counts per username string and source.
       if (result.blockedUntil) return sendBackoff(reply, result.blockedUntil);
       if (result.reason === 'disabled') {
         // Only someone who knows the password gets here.
-        return reply.code(403).type('application/problem+json').send({ type: 'about:blank', status: 403, title: 'Tài khoản đã bị vô hiệu hóa; liên hệ quản trị viên để mở lại (account disabled; ask an administrator to enable it)' });
+        return reply.code(403).type('application/problem+json').send({
+          type: 'about:blank',
+          status: 403,
+          title: 'Tài khoản đã bị vô hiệu hóa; liên hệ quản trị viên để mở lại (account disabled; ask an administrator to enable it)',
+        });
       }
-      return reply.code(401).type('application/problem+json').send({ type: 'about:blank', status: 401, title: 'Sai tên đăng nhập hoặc mật khẩu (wrong username or password)' });
+      return reply
+        .code(401)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', status: 401, title: 'Sai tên đăng nhập hoặc mật khẩu (wrong username or password)' });
     }
     const account = result.account;
     const held = account.roles.find((r) => r.role === body.role) ?? account.roles[0];
-    const { token, session } = await sessions.create(account.id, !result.needsMfa, held ?? (account.kind === 'citizen' ? { role: 'citizen', organizationId: '' } : undefined), meta(req));
-    await audit.record({ ...base, accountId: account.id, role: held?.role, organizationId: held?.organizationId, action: 'login', outcome: 'success', detail: { stage: result.needsMfa ? 'password' : 'complete' } });
+    const { token, session } = await sessions.create(
+      account.id,
+      !result.needsMfa,
+      held ?? (account.kind === 'citizen' ? { role: 'citizen', organizationId: '' } : undefined),
+      meta(req),
+    );
+    await audit.record({
+      ...base,
+      accountId: account.id,
+      role: held?.role,
+      organizationId: held?.organizationId,
+      action: 'login',
+      outcome: 'success',
+      detail: { stage: result.needsMfa ? 'password' : 'complete' },
+    });
     reply.setCookie(SESSION_COOKIE, token, cookieOptions(opts.secureCookies));
     return { status: result.needsEnrolment ? 'enrolment-required' : result.needsMfa ? 'mfa-required' : 'ok', csrfToken: session.csrfToken };
   });
@@ -70,17 +101,31 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     const { code } = parse(codeBody, req.body);
     const a = req.ctx.actor;
     const result = await accounts.verifySecondFactor(a.accountId!, code);
-    await audit.record({ ...actorFields(req.ctx), action: 'login.mfa', outcome: result.ok ? 'success' : 'failure', detail: result.ok ? { via: result.via } : { reason: result.reason, locked: !!result.lockedUntil } });
+    await audit.record({
+      ...actorFields(req.ctx),
+      action: 'login.mfa',
+      outcome: result.ok ? 'success' : 'failure',
+      detail: result.ok ? { via: result.via } : { reason: result.reason, locked: !!result.lockedUntil },
+    });
     if (!result.ok && result.lockedUntil) {
       // The second factor is locked for this account (the person already passed the password).
-      return reply.code(423).header('retry-after', String(retrySeconds(result.lockedUntil))).type('application/problem+json').send({
-        type: 'about:blank', status: 423, lockedUntil: result.lockedUntil,
-        title: `Xác thực hai lớp tạm khóa do nhập sai nhiều lần, thử lại sau ${result.lockedUntil.toISOString()}, hoặc liên hệ quản trị viên (two-factor sign-in locked after repeated wrong codes)`,
-      });
+      return reply
+        .code(423)
+        .header('retry-after', String(retrySeconds(result.lockedUntil)))
+        .type('application/problem+json')
+        .send({
+          type: 'about:blank',
+          status: 423,
+          lockedUntil: result.lockedUntil,
+          title: `Xác thực hai lớp tạm khóa do nhập sai nhiều lần, thử lại sau ${result.lockedUntil.toISOString()}, hoặc liên hệ quản trị viên (two-factor sign-in locked after repeated wrong codes)`,
+        });
     }
     // 400, not 401: the session stays; the person may try another code (failures count towards the lock).
     if (!result.ok) {
-      const title = result.reason === 'reused' ? 'Mã này đã được dùng; chờ mã mới (this code was already used; wait for the next one)' : 'Mã xác thực không đúng (wrong code)';
+      const title =
+        result.reason === 'reused'
+          ? 'Mã này đã được dùng; chờ mã mới (this code was already used; wait for the next one)'
+          : 'Mã xác thực không đúng (wrong code)';
       return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title });
     }
     await sessions.markMfaVerified(a.sessionId!);
@@ -90,7 +135,11 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   app.post('/api/auth/mfa/enrol', { config: { access: 'mfa-pending' } }, async (req, reply) => {
     const a = req.ctx.actor;
     const account = await accounts.get(a.accountId!);
-    if (account?.totpEnabled) return reply.code(409).type('application/problem+json').send({ type: 'about:blank', status: 409, title: 'Đã bật xác thực hai lớp (two-factor sign-in is already set up)' });
+    if (account?.totpEnabled)
+      return reply
+        .code(409)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', status: 409, title: 'Đã bật xác thực hai lớp (two-factor sign-in is already set up)' });
     const e = await accounts.beginEnrolment(a.accountId!);
     return { secret: e.secret, otpauthUri: e.uri, qrSvg: e.qrSvg };
   });
@@ -100,7 +149,11 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     const a = req.ctx.actor;
     const recovery = await accounts.confirmEnrolment(a.accountId!, code);
     await audit.record({ ...actorFields(req.ctx), action: 'mfa.enrol', outcome: recovery ? 'success' : 'failure' });
-    if (!recovery) return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'Mã không đúng; quét lại mã QR và thử lại (wrong code)' });
+    if (!recovery)
+      return reply
+        .code(400)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', status: 400, title: 'Mã không đúng; quét lại mã QR và thử lại (wrong code)' });
     if (a.sessionId) await sessions.markMfaVerified(a.sessionId);
     return { status: 'ok', recoveryCodes: recovery };
   });
@@ -109,10 +162,19 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     const a = req.ctx.actor;
     const account = await accounts.get(a.accountId!);
     return {
-      accountId: a.accountId, username: account?.username, displayName: account?.displayName, kind: account?.kind,
-      role: a.role, roleLabel: a.role ? ROLE_LABELS[a.role] : undefined, organizationId: a.organizationId,
-      practitionerId: a.practitionerId, patientId: account?.patientId, roles: account?.roles.map((r) => ({ ...r, label: ROLE_LABELS[r.role] })),
-      mfaPending: !!a.mfaPending, totpEnabled: account?.totpEnabled, csrfToken: a.csrfToken,
+      accountId: a.accountId,
+      username: account?.username,
+      displayName: account?.displayName,
+      kind: account?.kind,
+      role: a.role,
+      roleLabel: a.role ? ROLE_LABELS[a.role] : undefined,
+      organizationId: a.organizationId,
+      practitionerId: a.practitionerId,
+      patientId: account?.patientId,
+      roles: account?.roles.map((r) => ({ ...r, label: ROLE_LABELS[r.role] })),
+      mfaPending: !!a.mfaPending,
+      totpEnabled: account?.totpEnabled,
+      csrfToken: a.csrfToken,
     };
   });
 
@@ -120,7 +182,10 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     const body = parse(roleBody, req.body);
     const account = await accounts.get(req.ctx.actor.accountId!);
     if (!account?.roles.some((r) => r.role === body.role && r.organizationId === body.organizationId) || !req.ctx.actor.sessionId) {
-      return reply.code(403).type('application/problem+json').send({ type: 'about:blank', status: 403, title: 'Bạn không giữ vai trò này (you do not hold this role)' });
+      return reply
+        .code(403)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', status: 403, title: 'Bạn không giữ vai trò này (you do not hold this role)' });
     }
     await sessions.setRole(req.ctx.actor.sessionId, body.role, body.organizationId);
     await audit.record({ ...actorFields(req.ctx), action: 'role.switch', outcome: 'success', detail: body });
@@ -144,7 +209,16 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
 
   app.get('/api/auth/sessions', { config: { access: { domain: 'account.self' } } }, async (req) => {
     const list = await sessions.list(req.ctx.actor.accountId!);
-    return list.map((s) => ({ id: s.id.slice(0, 12), current: s.id === req.ctx.actor.sessionId, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, ip: s.ip, userAgent: s.userAgent, role: s.role }));
+    return list.map((s) => ({
+      id: s.id.slice(0, 12),
+      current: s.id === req.ctx.actor.sessionId,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      expiresAt: s.expiresAt,
+      ip: s.ip,
+      userAgent: s.userAgent,
+      role: s.role,
+    }));
   });
 
   app.delete('/api/auth/sessions/:id', { config: { access: { domain: 'account.self' } } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {

@@ -11,7 +11,11 @@ export interface Scope {
   actions: Set<FhirAction>;
 }
 
-const V1: Record<string, FhirAction[]> = { read: ['read', 'search'], write: ['create', 'update', 'delete'], '*': ['read', 'search', 'create', 'update', 'delete'] };
+const V1: Record<string, FhirAction[]> = {
+  read: ['read', 'search'],
+  write: ['create', 'update', 'delete'],
+  '*': ['read', 'search', 'create', 'update', 'delete'],
+};
 const V2: Record<string, FhirAction> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
 
 export const OTHER_SCOPES = new Set(['openid', 'fhirUser', 'profile', 'launch/patient', 'offline_access', 'online_access']);
@@ -46,6 +50,8 @@ export function scopeAllows(scopes: Scope[], action: FhirAction, resourceType: s
 /** True when every granted scope is within what the client may ever ask for. */
 export function withinScopes(requested: Scope[], allowed: Scope[]): boolean {
   return requested.every((r) =>
-    allowed.some((a) => a.context === r.context && (a.resourceType === '*' || a.resourceType === r.resourceType) && [...r.actions].every((x) => a.actions.has(x))),
+    allowed.some(
+      (a) => a.context === r.context && (a.resourceType === '*' || a.resourceType === r.resourceType) && [...r.actions].every((x) => a.actions.has(x)),
+    ),
   );
 }

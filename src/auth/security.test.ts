@@ -89,7 +89,15 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     const hospital = demo.ids.organizations.bachmai;
     const specialist = await signIn(p, 'bs.bachmai', accounts.get('bs.bachmai')!.totpSecret).catch(async () => {
       // bs.bachmai may be locked by the lockout test in this file: use a fresh specialist account.
-      await p.accounts.create({ username: 'bs.bachmai2', displayName: 'BS', kind: 'staff', password: DEMO_PASSWORD, practitionerId: demo.ids.practitioners[0], roles: [{ role: 'specialist', organizationId: hospital }], totpSecret: accounts.get('bs.bachmai')!.totpSecret });
+      await p.accounts.create({
+        username: 'bs.bachmai2',
+        displayName: 'BS',
+        kind: 'staff',
+        password: DEMO_PASSWORD,
+        practitionerId: demo.ids.practitioners[0],
+        roles: [{ role: 'specialist', organizationId: hospital }],
+        totpSecret: accounts.get('bs.bachmai')!.totpSecret,
+      });
       return signIn(p, 'bs.bachmai2', accounts.get('bs.bachmai')!.totpSecret);
     });
     expect((await call(p, 'GET', `/fhir/R4/Patient/${patient}`, undefined, specialist)).status).toBe(403);
@@ -102,7 +110,13 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     expect((await call(p, 'GET', `/fhir/R4/Patient/${patient}`, undefined, specialist)).status).toBe(403);
     // Denying their own station also takes effect at once (emergencies still have break-the-glass).
     const doctor = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
-    const deny = await call(p, 'POST', '/api/me/consents', { purpose: 'treatment', decision: 'deny', organizationId: demo.ids.organizations.batxat }, { ...citizen, ...json });
+    const deny = await call(
+      p,
+      'POST',
+      '/api/me/consents',
+      { purpose: 'treatment', decision: 'deny', organizationId: demo.ids.organizations.batxat },
+      { ...citizen, ...json },
+    );
     expect(deny.status).toBe(201);
     expect((await call(p, 'GET', `/fhir/R4/Patient/${patient}`, undefined, doctor)).status).toBe(403);
     await call(p, 'POST', `/api/me/consents/${deny.body.id}/withdraw`, {}, { ...citizen, ...json });
@@ -117,7 +131,13 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     expect(JSON.stringify(before.body)).toMatch(/break-glass-available/);
     const short = await call(p, 'POST', '/api/break-glass', { patientId: stranger, reason: 'vội' }, { ...doctor, ...json });
     expect(short.status).toBe(400);
-    const grant = await call(p, 'POST', '/api/break-glass', { patientId: stranger, reason: 'Bệnh nhân hôn mê được chuyển đến cấp cứu' }, { ...doctor, ...json });
+    const grant = await call(
+      p,
+      'POST',
+      '/api/break-glass',
+      { patientId: stranger, reason: 'Bệnh nhân hôn mê được chuyển đến cấp cứu' },
+      { ...doctor, ...json },
+    );
     expect(grant.status, grant.text).toBe(200);
     expect(new Date(grant.body.expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(60 * 60_000 + 5_000);
     expect((await call(p, 'GET', `/fhir/R4/Patient/${stranger}`, undefined, doctor)).status).toBe(200);
@@ -135,7 +155,13 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
   });
 
   it('runs a SMART authorization-code flow with PKCE and enforces the granted scopes', async () => {
-    const client = await registerClient(p.db, { name: 'Ứng dụng sức khỏe', redirectUris: ['http://127.0.0.1:9/callback'], scopes: ['patient/Observation.read', 'patient/Patient.read', 'launch/patient', 'openid'], grantTypes: ['authorization_code'], confidential: false });
+    const client = await registerClient(p.db, {
+      name: 'Ứng dụng sức khỏe',
+      redirectUris: ['http://127.0.0.1:9/callback'],
+      scopes: ['patient/Observation.read', 'patient/Patient.read', 'launch/patient', 'openid'],
+      grantTypes: ['authorization_code'],
+      confidential: false,
+    });
     const discovery = await call(p, 'GET', '/fhir/R4/.well-known/smart-configuration', undefined, { authorization: '' });
     expect(discovery.body.code_challenge_methods_supported).toEqual(['S256']);
     const citizen = await signIn(p, 'nguoidan');
@@ -151,11 +177,23 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     expect(back.searchParams.get('state')).toBe('xyz');
     const code = back.searchParams.get('code')!;
     const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
-    const wrongVerifier = await call(p, 'POST', '/oauth/token', form({ grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9/callback', client_id: client.clientId, code_verifier: 'x'.repeat(50) }), { authorization: '', 'content-type': 'application/x-www-form-urlencoded' });
+    const wrongVerifier = await call(
+      p,
+      'POST',
+      '/oauth/token',
+      form({ grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9/callback', client_id: client.clientId, code_verifier: 'x'.repeat(50) }),
+      { authorization: '', 'content-type': 'application/x-www-form-urlencoded' },
+    );
     expect(wrongVerifier.status).toBe(400); // and the code is now spent
     const redirect2 = await call(p, 'GET', authorize, undefined, citizen);
     const code2 = new URL(String(redirect2.headers.location)).searchParams.get('code')!;
-    const token = await call(p, 'POST', '/oauth/token', form({ grant_type: 'authorization_code', code: code2, redirect_uri: 'http://127.0.0.1:9/callback', client_id: client.clientId, code_verifier: verifier }), { authorization: '', 'content-type': 'application/x-www-form-urlencoded' });
+    const token = await call(
+      p,
+      'POST',
+      '/oauth/token',
+      form({ grant_type: 'authorization_code', code: code2, redirect_uri: 'http://127.0.0.1:9/callback', client_id: client.clientId, code_verifier: verifier }),
+      { authorization: '', 'content-type': 'application/x-www-form-urlencoded' },
+    );
     expect(token.status, token.text).toBe(200);
     expect(token.body.patient).toBe(demo.ids.patients[0]);
     const bearer = { authorization: `Bearer ${token.body.access_token}` };
@@ -164,11 +202,33 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     expect(obs.body.entry!.every((e) => (e.resource as any).subject.reference === `Patient/${demo.ids.patients[0]}`)).toBe(true);
     // Not in the scopes: Condition, and any write.
     expect((await call(p, 'GET', '/fhir/R4/Condition', undefined, bearer)).status).toBe(403);
-    expect((await call(p, 'POST', '/fhir/R4/Observation', { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${demo.ids.patients[0]}` } }, bearer)).status).toBe(403);
+    expect(
+      (
+        await call(
+          p,
+          'POST',
+          '/fhir/R4/Observation',
+          { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${demo.ids.patients[0]}` } },
+          bearer,
+        )
+      ).status,
+    ).toBe(403);
     // Reusing a code fails; asking for more than the client may is refused.
-    const reuse = await call(p, 'POST', '/oauth/token', form({ grant_type: 'authorization_code', code: code2, redirect_uri: 'http://127.0.0.1:9/callback', client_id: client.clientId, code_verifier: verifier }), { authorization: '', 'content-type': 'application/x-www-form-urlencoded' });
+    const reuse = await call(
+      p,
+      'POST',
+      '/oauth/token',
+      form({ grant_type: 'authorization_code', code: code2, redirect_uri: 'http://127.0.0.1:9/callback', client_id: client.clientId, code_verifier: verifier }),
+      { authorization: '', 'content-type': 'application/x-www-form-urlencoded' },
+    );
     expect(reuse.body.error).toBe('invalid_grant');
-    const greedy = await call(p, 'GET', authorize.replace(encodeURIComponent('patient/Observation.read'), encodeURIComponent('patient/*.write')), undefined, citizen);
+    const greedy = await call(
+      p,
+      'GET',
+      authorize.replace(encodeURIComponent('patient/Observation.read'), encodeURIComponent('patient/*.write')),
+      undefined,
+      citizen,
+    );
     expect(new URL(String(greedy.headers.location)).searchParams.get('error')).toBe('invalid_scope');
     // The token's signature checks out against the published JWKS.
     const jwks = await call(p, 'GET', '/.well-known/jwks.json', undefined, { authorization: '' });
@@ -185,7 +245,7 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     // Even a superuser has to switch the append-only guard off to tamper.
     await expect(p.db.query("UPDATE audit_log SET username = 'ai-do' WHERE id = (SELECT min(id) FROM audit_log)")).rejects.toThrow(/append-only/);
     await p.db.exec('ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard');
-    const victim = (await p.db.query<{ id: number }>("SELECT id FROM audit_log WHERE chain_pos IS NOT NULL ORDER BY chain_pos OFFSET 3 LIMIT 1")).rows[0].id;
+    const victim = (await p.db.query<{ id: number }>('SELECT id FROM audit_log WHERE chain_pos IS NOT NULL ORDER BY chain_pos OFFSET 3 LIMIT 1')).rows[0].id;
     await p.db.query("UPDATE audit_log SET username = 'ai-do' WHERE id = $1", [victim]);
     const changed = await p.audit.verify();
     expect(changed.ok).toBe(false);
@@ -194,12 +254,15 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
 
     if (kind === 'postgres') {
       // The operator's command names the same row and fails.
-      const res = await run(process.execPath, [CLI, 'audit', 'verify'], { env: { ...process.env, DATABASE_URL: p.testDb.url, CAUYTE_SECRET_KEY: TEST_SECRET, LOG_LEVEL: 'silent' } }).catch((e: { code: number; stderr: string }) => e);
+      const res = await run(process.execPath, [CLI, 'audit', 'verify'], {
+        env: { ...process.env, DATABASE_URL: p.testDb.url, CAUYTE_SECRET_KEY: TEST_SECRET, LOG_LEVEL: 'silent' },
+      }).catch((e: { code: number; stderr: string }) => e);
       expect((res as { code: number }).code).toBe(2);
       expect((res as { stderr: string }).stderr).toContain(`audit_log id ${victim}`);
     }
 
-    const deleted = (await p.db.query<{ id: number }>('SELECT id FROM audit_log WHERE id > $1 AND chain_pos IS NOT NULL ORDER BY chain_pos LIMIT 1', [victim])).rows[0].id;
+    const deleted = (await p.db.query<{ id: number }>('SELECT id FROM audit_log WHERE id > $1 AND chain_pos IS NOT NULL ORDER BY chain_pos LIMIT 1', [victim]))
+      .rows[0].id;
     await p.db.query('DELETE FROM audit_log WHERE id = $1', [victim]);
     const gone = await p.audit.verify();
     expect(gone.ok).toBe(false);
@@ -256,11 +319,23 @@ describe('logs', () => {
       await createDemoAccounts(p.db, p.accounts, demo);
       const secretName = 'Trịnh Thị Bí Mật';
       const cccd = '001190123456';
-      await call(p, 'POST', '/fhir/R4/Patient', { resourceType: 'Patient', name: [{ text: secretName, family: 'Trịnh' }], identifier: [{ system: 'https://fhir.cauyte.vn/sid/cccd', value: cccd }], gender: 'female', birthDate: '1990-01-01' } as Resource);
+      await call(p, 'POST', '/fhir/R4/Patient', {
+        resourceType: 'Patient',
+        name: [{ text: secretName, family: 'Trịnh' }],
+        identifier: [{ system: 'https://fhir.cauyte.vn/sid/cccd', value: cccd }],
+        gender: 'female',
+        birthDate: '1990-01-01',
+      } as Resource);
       await call(p, 'GET', `/fhir/R4/Patient?name=${encodeURIComponent(secretName)}&identifier=${cccd}`);
       await call(p, 'POST', '/fhir/R4/Patient', `{"resourceType":"Patient","name":[{"text":"${secretName}"`); // malformed
       await call(p, 'POST', '/api/auth/login', { username: 'nguoidan', password: DEMO_PASSWORD }, { authorization: '', 'content-type': 'application/json' });
-      await call(p, 'POST', '/api/auth/login', { username: 'nguoidan', password: 'Sai-Mat-Khau-123' }, { authorization: '', 'content-type': 'application/json' });
+      await call(
+        p,
+        'POST',
+        '/api/auth/login',
+        { username: 'nguoidan', password: 'Sai-Mat-Khau-123' },
+        { authorization: '', 'content-type': 'application/json' },
+      );
       expect(out.split('\n').filter(Boolean).length).toBeGreaterThan(5); // the requests were logged
       for (const secret of [secretName, 'Trịnh', cccd, DEMO_PASSWORD, 'Sai-Mat-Khau-123', p.token, TEST_SECRET, 'Nguyễn Văn An']) {
         expect(out.includes(secret), `log contains ${secret.slice(0, 12)}…`).toBe(false);

@@ -36,20 +36,47 @@ export class SessionService {
   ) {}
 
   /** Returns the cookie token (only ever held by the browser) and the session. */
-  async create(accountId: string, mfaVerified: boolean, role: { role: string; organizationId: string } | undefined, meta: { ip?: string; userAgent?: string }): Promise<{ token: string; session: Session }> {
+  async create(
+    accountId: string,
+    mfaVerified: boolean,
+    role: { role: string; organizationId: string } | undefined,
+    meta: { ip?: string; userAgent?: string },
+  ): Promise<{ token: string; session: Session }> {
     const token = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const expires = new Date(Date.now() + this.opts.absoluteHours * 3_600_000);
     await this.db.query(
       'INSERT INTO session (id, account_id, csrf_token, mfa_verified, role, organization_id, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-      [hashToken(token), accountId, csrf, mfaVerified, role?.role ?? null, role?.organizationId ?? '', expires, meta.ip ?? null, meta.userAgent?.slice(0, 300) ?? null],
+      [
+        hashToken(token),
+        accountId,
+        csrf,
+        mfaVerified,
+        role?.role ?? null,
+        role?.organizationId ?? '',
+        expires,
+        meta.ip ?? null,
+        meta.userAgent?.slice(0, 300) ?? null,
+      ],
     );
     return { token, session: (await this.get(token))! };
   }
 
   /** The live session for a cookie token; touches last_seen. Idle or expired sessions are gone. */
   async get(token: string): Promise<Session | undefined> {
-    const r = await this.db.query<{ id: string; account_id: string; csrf_token: string; mfa_verified: boolean; role: string | null; organization_id: string; created_at: Date; last_seen_at: Date; expires_at: Date; ip: string | null; user_agent: string | null }>(
+    const r = await this.db.query<{
+      id: string;
+      account_id: string;
+      csrf_token: string;
+      mfa_verified: boolean;
+      role: string | null;
+      organization_id: string;
+      created_at: Date;
+      last_seen_at: Date;
+      expires_at: Date;
+      ip: string | null;
+      user_agent: string | null;
+    }>(
       `UPDATE session SET last_seen_at = now()
        WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(mins => $2)
        RETURNING *`,
@@ -57,7 +84,19 @@ export class SessionService {
     );
     const s = r.rows[0];
     return s
-      ? { id: s.id, accountId: s.account_id, csrfToken: s.csrf_token, mfaVerified: s.mfa_verified, role: s.role ?? undefined, organizationId: s.organization_id, createdAt: s.created_at, lastSeenAt: s.last_seen_at, expiresAt: s.expires_at, ip: s.ip ?? undefined, userAgent: s.user_agent ?? undefined }
+      ? {
+          id: s.id,
+          accountId: s.account_id,
+          csrfToken: s.csrf_token,
+          mfaVerified: s.mfa_verified,
+          role: s.role ?? undefined,
+          organizationId: s.organization_id,
+          createdAt: s.created_at,
+          lastSeenAt: s.last_seen_at,
+          expiresAt: s.expires_at,
+          ip: s.ip ?? undefined,
+          userAgent: s.user_agent ?? undefined,
+        }
       : undefined;
   }
 
@@ -79,11 +118,34 @@ export class SessionService {
   }
 
   async list(accountId: string): Promise<Session[]> {
-    const r = await this.db.query<{ id: string; account_id: string; mfa_verified: boolean; role: string | null; organization_id: string; created_at: Date; last_seen_at: Date; expires_at: Date; ip: string | null; user_agent: string | null }>(
+    const r = await this.db.query<{
+      id: string;
+      account_id: string;
+      mfa_verified: boolean;
+      role: string | null;
+      organization_id: string;
+      created_at: Date;
+      last_seen_at: Date;
+      expires_at: Date;
+      ip: string | null;
+      user_agent: string | null;
+    }>(
       `SELECT * FROM session WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(mins => $2)
        ORDER BY last_seen_at DESC`,
       [accountId, this.opts.idleMinutes],
     );
-    return r.rows.map((s) => ({ id: s.id, accountId: s.account_id, csrfToken: '', mfaVerified: s.mfa_verified, role: s.role ?? undefined, organizationId: s.organization_id, createdAt: s.created_at, lastSeenAt: s.last_seen_at, expiresAt: s.expires_at, ip: s.ip ?? undefined, userAgent: s.user_agent ?? undefined }));
+    return r.rows.map((s) => ({
+      id: s.id,
+      accountId: s.account_id,
+      csrfToken: '',
+      mfaVerified: s.mfa_verified,
+      role: s.role ?? undefined,
+      organizationId: s.organization_id,
+      createdAt: s.created_at,
+      lastSeenAt: s.last_seen_at,
+      expiresAt: s.expires_at,
+      ip: s.ip ?? undefined,
+      userAgent: s.user_agent ?? undefined,
+    }));
   }
 }

@@ -53,7 +53,10 @@ export function sourceNetwork(ip: string | undefined): string {
     const left = head ? head.split(':') : [];
     const right = tail ? tail.split(':') : [];
     const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-    return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+    return `${groups
+      .slice(0, 4)
+      .map((g) => g.replace(/^0+(?=.)/, ''))
+      .join(':')}::/64`;
   }
   return 'unknown';
 }
@@ -81,10 +84,12 @@ export class LoginThrottle {
   async blocked(username: string, ip: string | undefined): Promise<Date | undefined> {
     const source = sourceNetwork(ip);
     const keys = this.keys(username, source);
-    const rows = (await this.db.query<{ key: string; blocked_until: Date }>(
-      'SELECT key, blocked_until FROM login_throttle WHERE key = ANY($1::text[]) AND blocked_until > now()',
-      [Object.values(keys)],
-    )).rows;
+    const rows = (
+      await this.db.query<{ key: string; blocked_until: Date }>(
+        'SELECT key, blocked_until FROM login_throttle WHERE key = ANY($1::text[]) AND blocked_until > now()',
+        [Object.values(keys)],
+      )
+    ).rows;
     if (rows.length === 0) return undefined;
     const until = (kind: Kind) => rows.find((r) => r.key === keys[kind])?.blocked_until;
     const hard = until('pair');
@@ -109,14 +114,16 @@ export class LoginThrottle {
     let blockedUntil: Date | undefined;
     for (const kind of Object.keys(RULES) as Kind[]) {
       const rule: Rule = RULES[kind];
-      const { failures } = (await this.db.query<{ failures: number }>(
-        `INSERT INTO login_throttle AS t (key, failures, first_at) VALUES ($1, 1, now())
+      const { failures } = (
+        await this.db.query<{ failures: number }>(
+          `INSERT INTO login_throttle AS t (key, failures, first_at) VALUES ($1, 1, now())
          ON CONFLICT (key) DO UPDATE SET
            failures = CASE WHEN t.first_at < now() - make_interval(secs => $2) THEN 1 ELSE t.failures + 1 END,
            first_at = CASE WHEN t.first_at < now() - make_interval(secs => $2) THEN now() ELSE t.first_at END
          RETURNING failures`,
-        [keys[kind], rule.windowSeconds],
-      )).rows[0];
+          [keys[kind], rule.windowSeconds],
+        )
+      ).rows[0];
       if (failures < rule.threshold) continue;
       const seconds = Math.min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** Math.min(failures - rule.threshold, 16));
       const r = await this.db.query<{ blocked_until: Date }>(
@@ -142,9 +149,7 @@ export class LoginThrottle {
 
   /** Daily clean-up: counts whose window and back-off are over, networks not used for a long time. */
   async prune(): Promise<void> {
-    await this.db.query(
-      `DELETE FROM login_throttle WHERE first_at < now() - interval '2 days' AND (blocked_until IS NULL OR blocked_until < now())`,
-    );
+    await this.db.query(`DELETE FROM login_throttle WHERE first_at < now() - interval '2 days' AND (blocked_until IS NULL OR blocked_until < now())`);
     await this.db.query('DELETE FROM login_source WHERE last_success_at < now() - make_interval(days => $1)', [FAMILIAR_DAYS]);
   }
 }

@@ -67,7 +67,8 @@ export class TokenService {
   async init(): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(4242004)');
-      const newest = (await tx.query<{ created_at: Date }>('SELECT created_at FROM signing_key WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1')).rows[0];
+      const newest = (await tx.query<{ created_at: Date }>('SELECT created_at FROM signing_key WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1'))
+        .rows[0];
       if (!newest || Date.now() - newest.created_at.getTime() > this.rotationDays * 86_400_000) await this.addKey(tx);
     });
     await this.reload();
@@ -89,16 +90,22 @@ export class TokenService {
     const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
     const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES256' };
     await tx.query('UPDATE signing_key SET retired_at = now() WHERE retired_at IS NULL');
-    await tx.query('INSERT INTO signing_key (kid, private_jwk, public_jwk) VALUES ($1, $2, $3::jsonb)', [kid, this.secret.encrypt(JSON.stringify(priv)), JSON.stringify(pub)]);
+    await tx.query('INSERT INTO signing_key (kid, private_jwk, public_jwk) VALUES ($1, $2, $3::jsonb)', [
+      kid,
+      this.secret.encrypt(JSON.stringify(priv)),
+      JSON.stringify(pub),
+    ]);
     return kid;
   }
 
   private async reload(): Promise<void> {
-    const keys = (await this.db.query<{ kid: string; private_jwk: string; public_jwk: JWK; retired_at: Date | null }>(
-      `SELECT kid, private_jwk, public_jwk, retired_at FROM signing_key
+    const keys = (
+      await this.db.query<{ kid: string; private_jwk: string; public_jwk: JWK; retired_at: Date | null }>(
+        `SELECT kid, private_jwk, public_jwk, retired_at FROM signing_key
        WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1) ORDER BY created_at DESC`,
-      [MAX_TOKEN_TTL_SECONDS * 2],
-    )).rows;
+        [MAX_TOKEN_TTL_SECONDS * 2],
+      )
+    ).rows;
     const active = keys.find((k) => !k.retired_at) ?? keys[0];
     if (active) this.signing = { kid: active.kid, key: await importJWK(JSON.parse(this.secret.decrypt(active.private_jwk)), 'ES256') };
     this.publicKeys = keys.map((k) => k.public_jwk);
@@ -147,7 +154,8 @@ export class TokenService {
     let a = this.states.get(accountId);
     if (!a || now - a.readAt >= ACCOUNT_STATE_MS) {
       const epoch = this.epoch;
-      const row = (await this.db.query<{ generation: number; disabled: boolean; last_active_at: Date | null }>(LIVE_SQL, [accountId], { prepare: true })).rows[0];
+      const row = (await this.db.query<{ generation: number; disabled: boolean; last_active_at: Date | null }>(LIVE_SQL, [accountId], { prepare: true }))
+        .rows[0];
       if (!row) return false;
       a = { generation: row.generation, disabled: row.disabled, lastActiveAt: row.last_active_at?.getTime() ?? 0, readAt: now };
       if (epoch === this.epoch) {

@@ -13,13 +13,15 @@ import { dataSubject } from '../family/links.ts';
 import { InputError, parseInput as parse } from '../http/input.ts';
 
 const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
-const consentBody = z.object({
-  purpose: z.enum(['treatment', 'research']),
-  decision: z.enum(['permit', 'deny']),
-  organizationId: id.optional(),
-  /** A family member the citizen manages; their own record when absent. */
-  patientId: id.optional(),
-}).strict();
+const consentBody = z
+  .object({
+    purpose: z.enum(['treatment', 'research']),
+    decision: z.enum(['permit', 'deny']),
+    organizationId: id.optional(),
+    /** A family member the citizen manages; their own record when absent. */
+    patientId: id.optional(),
+  })
+  .strict();
 const subjectQuery = z.object({ patientId: id.optional() }).strict();
 
 export async function consentRoutes(app: FastifyInstance): Promise<void> {
@@ -35,7 +37,8 @@ export async function consentRoutes(app: FastifyInstance): Promise<void> {
     const body = parse(consentBody, req.body);
     const subject = await dataSubject(rights(req).sql, req.ctx.actor, body.patientId);
     const repo = store.as(req.ctx);
-    if (body.organizationId && !(await repo.tryRead('Organization', body.organizationId))) throw new InputError(`organizationId: không có cơ sở ${body.organizationId} (no such facility)`);
+    if (body.organizationId && !(await repo.tryRead('Organization', body.organizationId)))
+      throw new InputError(`organizationId: không có cơ sở ${body.organizationId} (no such facility)`);
     const consent: Consent = {
       resourceType: 'Consent',
       status: 'active',
@@ -48,19 +51,32 @@ export async function consentRoutes(app: FastifyInstance): Promise<void> {
       policyRule: { text: 'Luật Bảo vệ dữ liệu cá nhân 91/2025/QH15' },
       provision: {
         type: body.decision,
-        ...(body.organizationId ? { actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: `Organization/${body.organizationId}` } }] } : {}),
+        ...(body.organizationId
+          ? {
+              actor: [
+                {
+                  role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+                  reference: { reference: `Organization/${body.organizationId}` },
+                },
+              ],
+            }
+          : {}),
         ...(body.purpose === 'research' ? { purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HRESCH' }] } : {}),
       },
     };
     return reply.code(201).send(await repo.create(consent));
   });
 
-  app.post('/api/me/consents/:id/withdraw', { config: { access: { domain: 'consent.own' } } }, async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-    const repo = store.as(req.ctx);
-    const current = await repo.read<Consent>('Consent', parse(id, req.params.id));
-    const of = current.patient?.reference?.startsWith('Patient/') ? current.patient.reference.slice(8) : undefined;
-    if (!of) throw new AccessDenied('Not your consent');
-    await dataSubject(rights(req).sql, req.ctx.actor, of);
-    return reply.send(await repo.update({ ...current, status: 'inactive' }, { ifMatch: `W/"${current.meta?.versionId}"` }));
-  });
+  app.post(
+    '/api/me/consents/:id/withdraw',
+    { config: { access: { domain: 'consent.own' } } },
+    async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+      const repo = store.as(req.ctx);
+      const current = await repo.read<Consent>('Consent', parse(id, req.params.id));
+      const of = current.patient?.reference?.startsWith('Patient/') ? current.patient.reference.slice(8) : undefined;
+      if (!of) throw new AccessDenied('Not your consent');
+      await dataSubject(rights(req).sql, req.ctx.actor, of);
+      return reply.send(await repo.update({ ...current, status: 'inactive' }, { ifMatch: `W/"${current.meta?.versionId}"` }));
+    },
+  );
 }

@@ -42,7 +42,12 @@ export async function addAttachment(deps: ConsultDeps, ctx: AccessContext, input
       await assertPatientAttachment(tx, existing, input.patientId);
       return existing;
     }
-    const binary = await tx.create<Binary>({ resourceType: 'Binary', contentType: input.contentType, securityContext: { reference: `Patient/${input.patientId}` }, data: bytes.toString('base64') });
+    const binary = await tx.create<Binary>({
+      resourceType: 'Binary',
+      contentType: input.contentType,
+      securityContext: { reference: `Patient/${input.patientId}` },
+      data: bytes.toString('base64'),
+    });
     const now = new Date().toISOString();
     const doc = await tx.create<DocumentReference>({
       resourceType: 'DocumentReference',
@@ -52,9 +57,26 @@ export async function addAttachment(deps: ConsultDeps, ctx: AccessContext, input
       subject: { reference: `Patient/${input.patientId}` },
       date: now,
       ...(ctx.actor.practitionerId ? { author: [{ reference: `Practitioner/${ctx.actor.practitionerId}` }] } : {}),
-      content: [{ attachment: { contentType: input.contentType, url: `Binary/${binary.id}`, size: bytes.length, hash: createHash('sha1').update(bytes).digest('base64'), title: input.title.slice(0, 200), creation: now } }],
+      content: [
+        {
+          attachment: {
+            contentType: input.contentType,
+            url: `Binary/${binary.id}`,
+            size: bytes.length,
+            hash: createHash('sha1').update(bytes).digest('base64'),
+            title: input.title.slice(0, 200),
+            creation: now,
+          },
+        },
+      ],
     });
-    await tx.record({ action: 'create', resourceType: 'DocumentReference', resourceId: doc.id, patientIds: [input.patientId], detail: { bytes: bytes.length, contentType: input.contentType } });
+    await tx.record({
+      action: 'create',
+      resourceType: 'DocumentReference',
+      resourceId: doc.id,
+      patientIds: [input.patientId],
+      detail: { bytes: bytes.length, contentType: input.contentType },
+    });
     return doc;
   });
 }
@@ -75,8 +97,10 @@ async function binaryOf(tx: Repository, doc: DocumentReference, patientId: strin
   if (!binary) throw notFound('Tài liệu không có nội dung (no content)');
   const owner = ownerOf(binary);
   if (!owner) throw new AccessDenied(`Binary/${binaryId} không gắn với người bệnh nào (not linked to a patient)`);
-  if (!(await tx.reaches(owner))) throw new AccessDenied(`Không có quyền truy cập nội dung này (Binary/${binaryId} belongs to a patient not in your care)`, 403, false, owner);
-  if (owner !== patientId) throw new AccessDenied(`Nội dung của tài liệu thuộc người bệnh khác (Binary/${binaryId} belongs to another patient than the document)`, 403, false, owner);
+  if (!(await tx.reaches(owner)))
+    throw new AccessDenied(`Không có quyền truy cập nội dung này (Binary/${binaryId} belongs to a patient not in your care)`, 403, false, owner);
+  if (owner !== patientId)
+    throw new AccessDenied(`Nội dung của tài liệu thuộc người bệnh khác (Binary/${binaryId} belongs to another patient than the document)`, 403, false, owner);
   return binary;
 }
 
@@ -103,13 +127,24 @@ export interface AttachmentContent {
  * patient. `action` is the domain action of the route serving it (e.g. 'record.own' for a citizen's
  * own documents); the read is one audited unit naming the patient.
  */
-export async function attachmentContent(deps: ConsultDeps, ctx: AccessContext, documentId: string, action: DomainAction = 'consult.view'): Promise<AttachmentContent> {
+export async function attachmentContent(
+  deps: ConsultDeps,
+  ctx: AccessContext,
+  documentId: string,
+  action: DomainAction = 'consult.view',
+): Promise<AttachmentContent> {
   return deps.store.as(ctx, action).transaction(async (tx) => {
     const doc = await tx.read<DocumentReference>('DocumentReference', documentId);
     const patientId = ref(doc.subject, 'Patient');
     if (!patientId) throw new AccessDenied(`DocumentReference/${documentId} is not linked to a patient`);
     const binary = await binaryOf(tx, doc, patientId);
-    await tx.record({ action: 'read', resourceType: 'DocumentReference', resourceId: documentId, patientIds: [patientId], detail: { content: `Binary/${binary.id}` } });
+    await tx.record({
+      action: 'read',
+      resourceType: 'DocumentReference',
+      resourceId: documentId,
+      patientIds: [patientId],
+      detail: { content: `Binary/${binary.id}` },
+    });
     return { contentType: binary.contentType, data: Buffer.from(binary.data ?? '', 'base64'), title: doc.content[0].attachment.title };
   });
 }

@@ -75,7 +75,10 @@ export function partsOf(request: ServiceRequest, task: Task): CaseParts {
     patientId: ref(request.subject, 'Patient')!,
     requestingOrg: ref(task.requester, 'Organization') ?? '',
     receivingOrg: ref(task.owner, 'Organization') ?? '',
-    specialists: (task.input ?? []).filter((i) => isParam(i, 'specialist')).map((i) => ref(i.valueReference, 'Practitioner')!).filter(Boolean),
+    specialists: (task.input ?? [])
+      .filter((i) => isParam(i, 'specialist'))
+      .map((i) => ref(i.valueReference, 'Practitioner')!)
+      .filter(Boolean),
   };
 }
 
@@ -97,7 +100,9 @@ export function assertSide(actor: Actor, c: CaseParts, need: Side): void {
 
 /** Who did something, for a Task note. */
 function author(actor: Actor) {
-  return actor.practitionerId ? { reference: `Practitioner/${actor.practitionerId}`, display: actor.displayName ?? actor.username } : { display: actor.username ?? 'hệ thống' };
+  return actor.practitionerId
+    ? { reference: `Practitioner/${actor.practitionerId}`, display: actor.displayName ?? actor.username }
+    : { display: actor.username ?? 'hệ thống' };
 }
 
 const SOMEONE_FIRST = 'Ca này vừa được người khác xử lý; tải lại để xem trạng thái mới (someone else acted on this case first)';
@@ -119,7 +124,15 @@ export function assertVersion(c: CaseParts, version: string | undefined): void {
 }
 
 /** A new Task version for a transition, with a note saying who did what, when and why. */
-export async function transition(tx: Repository, actor: Actor, c: CaseParts, action: ConsultAction, change: (t: Task) => Task, note?: string, ifMatch?: string): Promise<Task> {
+export async function transition(
+  tx: Repository,
+  actor: Actor,
+  c: CaseParts,
+  action: ConsultAction,
+  change: (t: Task) => Task,
+  note?: string,
+  ifMatch?: string,
+): Promise<Task> {
   const to = assertTransition(action, c.state);
   const state = to ?? c.state;
   const who = author(actor);
@@ -129,7 +142,15 @@ export async function transition(tx: Repository, actor: Actor, c: CaseParts, act
     status: TASK_STATUS[state] as Task['status'],
     businessStatus: { coding: [{ system: STATE_SYSTEM, code: state, display: STATE_LABELS[state].vi }], text: STATE_LABELS[state].vi },
     lastModified: now,
-    note: [...(c.task.note ?? []), { authorReference: who.reference ? { reference: who.reference, display: who.display } : undefined, authorString: who.reference ? undefined : who.display, time: now, text: `${action}${note ? `: ${note}` : ''}` }],
+    note: [
+      ...(c.task.note ?? []),
+      {
+        authorReference: who.reference ? { reference: who.reference, display: who.display } : undefined,
+        authorString: who.reference ? undefined : who.display,
+        time: now,
+        text: `${action}${note ? `: ${note}` : ''}`,
+      },
+    ],
   });
   await saveTask(tx, c, next, ifMatch);
   c.state = state;
@@ -161,7 +182,13 @@ export async function publish(bus: EventBus, c: CaseParts, kind = 'consult.state
 
 /** Records the unit of work's action on the case (one audit row, with every patient touched). */
 export function recordCase(tx: Repository, action: string, c: { caseId: string; patientId: string }, detail?: Record<string, unknown>): Promise<void> {
-  return tx.record({ action: `consult.${action}`, resourceType: 'ServiceRequest', resourceId: c.caseId, patientIds: [c.patientId], ...(detail ? { detail } : {}) });
+  return tx.record({
+    action: `consult.${action}`,
+    resourceType: 'ServiceRequest',
+    resourceId: c.caseId,
+    patientIds: [c.patientId],
+    ...(detail ? { detail } : {}),
+  });
 }
 
 /**

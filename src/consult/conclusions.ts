@@ -41,7 +41,12 @@ function conclusionResource(c: CaseParts, actor: Actor, input: ConclusionInput, 
       section('Chuyển tuyến', '42349-1', input.transfer ? 'Có — đề nghị chuyển người bệnh lên tuyến trên' : 'Không chuyển, điều trị tại chỗ theo khuyến cáo'),
       section('Mức độ khẩn của xử trí', '11535-2', { emergency: 'Cấp cứu', urgent: 'Khẩn', routine: 'Thường quy' }[input.actionUrgency]),
     ],
-    extension: [{ url: 'https://fhir.cauyte.vn/StructureDefinition/consult-diagnosis', valueCoding: { system: ICD10_SYSTEM, code: input.diagnosis.code, ...(input.diagnosis.display ? { display: input.diagnosis.display } : {}) } }],
+    extension: [
+      {
+        url: 'https://fhir.cauyte.vn/StructureDefinition/consult-diagnosis',
+        valueCoding: { system: ICD10_SYSTEM, code: input.diagnosis.code, ...(input.diagnosis.display ? { display: input.diagnosis.display } : {}) },
+      },
+    ],
   } as Composition;
 }
 
@@ -52,17 +57,22 @@ export async function draftConclusion(deps: ConsultDeps, ctx: AccessContext, cas
   await runCaseAction(deps, ctx, 'consult.sign', caseId, 'draft-conclusion', 'specialist', async (tx, c) => {
     assertTransition('draft-conclusion', c.state);
     const cosigners = input.cosignerIds?.length ? input.cosignerIds : c.specialists;
-    for (const p of cosigners) if (!c.specialists.includes(p)) throw badRequest(`Người ký ${p} không được phân công cho ca này (co-signers must be assigned specialists)`);
+    for (const p of cosigners)
+      if (!c.specialists.includes(p)) throw badRequest(`Người ký ${p} không được phân công cho ca này (co-signers must be assigned specialists)`);
     const existing = await latestConclusion(tx, c);
     const content = conclusionResource(c, ctx.actor, input);
     if (existing) {
-      if (isSignedComposition(existing)) throw conflict('Kết luận đã có chữ ký, không thể sửa; hãy lập bản sửa đổi (a signed conclusion cannot change: amend it)');
+      if (isSignedComposition(existing))
+        throw conflict('Kết luận đã có chữ ký, không thể sửa; hãy lập bản sửa đổi (a signed conclusion cannot change: amend it)');
       doc = await tx.update({ ...content, id: existing.id }, { ifMatch: `W/"${existing.meta?.versionId}"` });
     } else doc = await tx.create(content);
     const id = doc.id!;
     await transition(tx, ctx.actor, c, 'draft-conclusion', (t) => ({
       ...t,
-      input: [...(t.input ?? []).filter((i) => !isParam(i, 'cosigner')), ...cosigners.map((p) => ({ type: param('cosigner', 'Người cùng ký'), valueReference: { reference: `Practitioner/${p}` } }))],
+      input: [
+        ...(t.input ?? []).filter((i) => !isParam(i, 'cosigner')),
+        ...cosigners.map((p) => ({ type: param('cosigner', 'Người cùng ký'), valueReference: { reference: `Practitioner/${p}` } })),
+      ],
       output: [...(t.output ?? []).filter((o) => !(isParam(o, 'conclusion') && o.valueReference?.reference === `Composition/${id}`)), conclusionOutput(id)],
     }));
   });
@@ -86,14 +96,44 @@ export async function sign(deps: ConsultDeps, ctx: AccessContext, caseId: string
     const now = new Date().toISOString();
     const attester = [...(doc.attester ?? []), { mode: 'professional' as const, time: now, party: { reference: `Practitioner/${me}` } }];
     const final = required.every((p) => attester.some((x) => x.party?.reference === `Practitioner/${p}`));
-    const signed = await tx.update<Composition>({ ...doc, status: final ? 'final' : 'preliminary', attester, meta: { ...doc.meta, tag: [...(doc.meta?.tag ?? []).filter((t) => t.code !== SIGNED_TAG.code), SIGNED_TAG] } }, { ifMatch: `W/"${doc.meta?.versionId}"` });
+    const signed = await tx.update<Composition>(
+      {
+        ...doc,
+        status: final ? 'final' : 'preliminary',
+        attester,
+        meta: { ...doc.meta, tag: [...(doc.meta?.tag ?? []).filter((t) => t.code !== SIGNED_TAG.code), SIGNED_TAG] },
+      },
+      { ifMatch: `W/"${doc.meta?.versionId}"` },
+    );
     await tx.create<Provenance>({
       resourceType: 'Provenance',
-      target: [{ reference: `Composition/${doc.id}/_history/${signed.meta?.versionId}` }, { reference: `Task/${c.task.id}` }, { reference: `Patient/${c.patientId}` }],
+      target: [
+        { reference: `Composition/${doc.id}/_history/${signed.meta?.versionId}` },
+        { reference: `Task/${c.task.id}` },
+        { reference: `Patient/${c.patientId}` },
+      ],
       recorded: now,
-      activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'UPDATE' }], text: 'Ký kết luận hội chẩn (tư vấn chuyên môn)' },
-      agent: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester', display: 'Người ký (tư vấn)' }] }, who: { reference: `Practitioner/${me}` }, onBehalfOf: { identifier: { system: 'https://fhir.cauyte.vn/sid/account', value: a.accountId } } }],
-      signature: [{ type: [SIGNATURE_TYPE], when: now, who: { reference: `Practitioner/${me}` }, targetFormat: 'application/json', sigFormat: 'application/x-ed25519', data: signature }],
+      activity: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'UPDATE' }],
+        text: 'Ký kết luận hội chẩn (tư vấn chuyên môn)',
+      },
+      agent: [
+        {
+          type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester', display: 'Người ký (tư vấn)' }] },
+          who: { reference: `Practitioner/${me}` },
+          onBehalfOf: { identifier: { system: 'https://fhir.cauyte.vn/sid/account', value: a.accountId } },
+        },
+      ],
+      signature: [
+        {
+          type: [SIGNATURE_TYPE],
+          when: now,
+          who: { reference: `Practitioner/${me}` },
+          targetFormat: 'application/json',
+          sigFormat: 'application/x-ed25519',
+          data: signature,
+        },
+      ],
     });
     if (final) {
       await tx.update<ServiceRequest>({ ...c.request, status: 'completed' });
@@ -145,7 +185,13 @@ export async function verifyConclusion(deps: ConsultDeps, ctx: AccessContext, ca
       }
     }
     const valid = checks.length > 0 && checks.every((x) => x.valid);
-    await tx.record({ action: 'consult.verify', resourceType: 'ServiceRequest', resourceId: caseId, patientIds: [c.patientId], detail: { conclusion: id, valid } });
+    await tx.record({
+      action: 'consult.verify',
+      resourceType: 'ServiceRequest',
+      resourceId: caseId,
+      patientIds: [c.patientId],
+      detail: { conclusion: id, valid },
+    });
     return { ...(id ? { conclusionId: id } : {}), checks, valid };
   });
 }

@@ -33,7 +33,15 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     // A second specialist at the same hospital, to co-sign.
-    await p.accounts.create({ username: 'bs.hang', displayName: 'TS.BS Lê Thị Minh Hằng', kind: 'staff', password: 'CauYTe-Demo-2026', practitionerId: demo.ids.practitioners[1], roles: [{ role: 'specialist', organizationId: demo.ids.organizations.bachmai }], totpSecret: accounts.get('bs.bachmai')!.totpSecret });
+    await p.accounts.create({
+      username: 'bs.hang',
+      displayName: 'TS.BS Lê Thị Minh Hằng',
+      kind: 'staff',
+      password: 'CauYTe-Demo-2026',
+      practitionerId: demo.ids.practitioners[1],
+      roles: [{ role: 'specialist', organizationId: demo.ids.organizations.bachmai }],
+      totpSecret: accounts.get('bs.bachmai')!.totpSecret,
+    });
     commune = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
     specialist = await signIn(p, 'bs.bachmai', accounts.get('bs.bachmai')!.totpSecret);
     specialist2 = await signIn(p, 'bs.hang', accounts.get('bs.bachmai')!.totpSecret);
@@ -50,7 +58,13 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
       urgency: 'urgent',
       reason: 'Khối u vú phải, nghi ung thư',
       icd10: { code: 'C50.9', display: 'U ác của vú' },
-      summary: { history: 'Phát hiện khối u vú phải 3 tháng', findings: 'Khối 4 cm, hạch nách', vitals: 'HA 120/80', treatment: 'Chưa điều trị', question: 'Chẩn đoán giai đoạn và hướng điều trị?' },
+      summary: {
+        history: 'Phát hiện khối u vú phải 3 tháng',
+        findings: 'Khối 4 cm, hạch nách',
+        vitals: 'HA 120/80',
+        treatment: 'Chưa điều trị',
+        question: 'Chẩn đoán giai đoạn và hướng điều trị?',
+      },
       attachmentIds: [],
       submit: true,
       ...extra,
@@ -62,9 +76,21 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
 
   it('runs the whole flow, and the timeline and audit trail show every step', async () => {
     // An image: the wrong content for the type is refused, a real PNG is stored.
-    const bad = await call(p, 'POST', '/api/attachments', { clientId: randomUUID(), patientId: demo.ids.patients[0], contentType: 'image/png', title: 'x', data: Buffer.from('not a png').toString('base64') }, as(commune));
+    const bad = await call(
+      p,
+      'POST',
+      '/api/attachments',
+      { clientId: randomUUID(), patientId: demo.ids.patients[0], contentType: 'image/png', title: 'x', data: Buffer.from('not a png').toString('base64') },
+      as(commune),
+    );
     expect(bad.status).toBe(400);
-    const att = await call(p, 'POST', '/api/attachments', { clientId: randomUUID(), patientId: demo.ids.patients[0], contentType: 'image/png', title: 'Siêu âm vú', data: PNG }, as(commune));
+    const att = await call(
+      p,
+      'POST',
+      '/api/attachments',
+      { clientId: randomUUID(), patientId: demo.ids.patients[0], contentType: 'image/png', title: 'Siêu âm vú', data: PNG },
+      as(commune),
+    );
     expect(att.status, att.text).toBe(201);
     const first = await newCase(demo.ids.patients[0], { attachmentIds: [att.body.id] });
     const second = await newCase(demo.ids.patients[4]);
@@ -76,7 +102,13 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect(queue.body[0].targetMinutes).toBe(24 * 60);
 
     for (const c of [first, second]) {
-      const r = await call(p, 'POST', `/api/consults/${c.caseId}/triage`, { action: 'accept', specialistIds: [demo.ids.practitioners[0], demo.ids.practitioners[1]] }, as(specialist));
+      const r = await call(
+        p,
+        'POST',
+        `/api/consults/${c.caseId}/triage`,
+        { action: 'accept', specialistIds: [demo.ids.practitioners[0], demo.ids.practitioners[1]] },
+        as(specialist),
+      );
       expect(r.status, r.text).toBe(200);
       expect(r.body.state).toBe('accepted');
     }
@@ -87,16 +119,22 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect(image.headers['content-type']).toBe('image/png');
 
     const start = new Date(Date.now() + 3 * 86_400_000);
-    const meeting = await call(p, 'POST', '/api/meetings', {
-      title: 'Hội chẩn ung bướu tháng 12',
-      topic: 'Cập nhật điều trị ung thư vú giai đoạn III',
-      start: start.toISOString(),
-      end: new Date(start.getTime() + 2 * 3_600_000).toISOString(),
-      hostPractitionerId: demo.ids.practitioners[0],
-      caseIds: [first.caseId, second.caseId],
-      siteOrganizationIds: [demo.ids.organizations.bachmai, demo.ids.organizations.laocai, demo.ids.organizations.batxat],
-      participantPractitionerIds: [demo.ids.practitioners[1], demo.ids.practitioners[6]],
-    }, as(coordinator));
+    const meeting = await call(
+      p,
+      'POST',
+      '/api/meetings',
+      {
+        title: 'Hội chẩn ung bướu tháng 12',
+        topic: 'Cập nhật điều trị ung thư vú giai đoạn III',
+        start: start.toISOString(),
+        end: new Date(start.getTime() + 2 * 3_600_000).toISOString(),
+        hostPractitionerId: demo.ids.practitioners[0],
+        caseIds: [first.caseId, second.caseId],
+        siteOrganizationIds: [demo.ids.organizations.bachmai, demo.ids.organizations.laocai, demo.ids.organizations.batxat],
+        participantPractitionerIds: [demo.ids.practitioners[1], demo.ids.practitioners[6]],
+      },
+      as(coordinator),
+    );
     expect(meeting.status, meeting.text).toBe(201);
     expect(meeting.body.basedOn.map((r: any) => r.reference)).toEqual([`ServiceRequest/${first.caseId}`, `ServiceRequest/${second.caseId}`]);
     expect(meeting.body.participant.filter((x: any) => x.actor.reference.startsWith('Location/'))).toHaveLength(3);
@@ -109,11 +147,20 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     const pending = await p.db.query<{ n: number }>("SELECT count(*)::int AS n FROM message_outbox WHERE sent_at IS NULL AND subject LIKE 'Nhắc lịch%'");
     expect(pending.rows[0].n).toBeGreaterThanOrEqual(2);
     // Attendance per site.
-    const join = await call(p, 'POST', `/api/meetings/${meeting.body.id}/attendance`, { organizationId: demo.ids.organizations.batxat, event: 'join' }, as(commune));
+    const join = await call(
+      p,
+      'POST',
+      `/api/meetings/${meeting.body.id}/attendance`,
+      { organizationId: demo.ids.organizations.batxat, event: 'join' },
+      as(commune),
+    );
     expect(join.status, join.text).toBe(200);
     expect(join.body.location).toHaveLength(1);
     // Only for one's own site; the meeting page shows who is there.
-    expect((await call(p, 'POST', `/api/meetings/${meeting.body.id}/attendance`, { organizationId: demo.ids.organizations.laocai, event: 'join' }, as(commune))).status).toBe(403);
+    expect(
+      (await call(p, 'POST', `/api/meetings/${meeting.body.id}/attendance`, { organizationId: demo.ids.organizations.laocai, event: 'join' }, as(commune)))
+        .status,
+    ).toBe(403);
     const page = await call(p, 'GET', `/api/meetings/${meeting.body.id}`, undefined, commune);
     expect(page.status, page.text).toBe(200);
     expect(page.body.attendance.location).toHaveLength(1);
@@ -121,7 +168,13 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     const outsider = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.tuachua });
     expect((await call(p, 'GET', `/api/meetings/${meeting.body.id}`, undefined, { authorization: `Bearer ${outsider}` })).status).toBe(403);
 
-    const conclusion = { assessment: 'Ung thư vú phải cT3N2M0', diagnosis: { code: 'C50.9', display: 'U ác của vú' }, recommendations: 'Hóa trị tân bổ trợ, sau đó phẫu thuật', transfer: true, actionUrgency: 'urgent' };
+    const conclusion = {
+      assessment: 'Ung thư vú phải cT3N2M0',
+      diagnosis: { code: 'C50.9', display: 'U ác của vú' },
+      recommendations: 'Hóa trị tân bổ trợ, sau đó phẫu thuật',
+      transfer: true,
+      actionUrgency: 'urgent',
+    };
     const drafted = await call(p, 'PUT', `/api/consults/${first.caseId}/conclusion`, conclusion, as(specialist));
     expect(drafted.status, drafted.text).toBe(200);
     const sign1 = await call(p, 'POST', `/api/consults/${first.caseId}/conclusion/sign`, {}, as(specialist));
@@ -135,7 +188,13 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect(verify.body.valid).toBe(true);
     expect(verify.body.checks).toHaveLength(2);
 
-    const ack = await call(p, 'POST', `/api/consults/${first.caseId}/acknowledge`, { decision: 'different', reason: 'Gia đình xin điều trị tại tỉnh do điều kiện kinh tế', followUpDays: 30 }, as(commune));
+    const ack = await call(
+      p,
+      'POST',
+      `/api/consults/${first.caseId}/acknowledge`,
+      { decision: 'different', reason: 'Gia đình xin điều trị tại tỉnh do điều kiện kinh tế', followUpDays: 30 },
+      as(commune),
+    );
     expect(ack.status, ack.text).toBe(200);
     const follow = await call(p, 'POST', `/api/consults/${first.caseId}/follow-up`, { outcome: 'stable', note: 'Đã hóa trị 2 đợt' }, as(commune));
     expect(follow.body.state).toBe('closed');
@@ -143,7 +202,10 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     const view = await call(p, 'GET', `/api/consults/${first.caseId}`, undefined, commune);
     expect(view.status).toBe(200);
     expect(view.body.timeline.map((t: any) => t.state)).toEqual(['submitted', 'accepted', 'scheduled', 'scheduled', 'concluded', 'acknowledged', 'closed']);
-    expect(view.body.advisedBy.map((a: any) => a.practitioner)).toEqual([`Practitioner/${demo.ids.practitioners[0]}`, `Practitioner/${demo.ids.practitioners[1]}`]);
+    expect(view.body.advisedBy.map((a: any) => a.practitioner)).toEqual([
+      `Practitioner/${demo.ids.practitioners[0]}`,
+      `Practitioner/${demo.ids.practitioners[1]}`,
+    ]);
     expect(view.body.decision).toMatchObject({ decision: 'different', reason: 'Gia đình xin điều trị tại tỉnh do điều kiện kinh tế' });
     expect(view.body.outcome).toBe('stable');
     expect(view.body.attachments).toHaveLength(1);
@@ -151,14 +213,21 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     await p.audit.seal();
     const trail = await p.audit.list({ limit: 500, patientId: demo.ids.patients[0] });
     const actions = new Set(trail.map((e) => e.action));
-    for (const a of ['consult.submit', 'consult.accept', 'consult.schedule', 'consult.sign', 'consult.acknowledge', 'consult.follow-up']) expect(actions, a).toContain(a);
+    for (const a of ['consult.submit', 'consult.accept', 'consult.schedule', 'consult.sign', 'consult.acknowledge', 'consult.follow-up'])
+      expect(actions, a).toContain(a);
     expect((await p.audit.verify()).ok).toBe(true);
   });
 
   it('keeps a signed conclusion unchangeable and detects a tampered signature', async () => {
     const { caseId } = await newCase(demo.ids.patients[0]);
     await call(p, 'POST', `/api/consults/${caseId}/triage`, { action: 'accept', specialistIds: [demo.ids.practitioners[0]] }, as(specialist));
-    const drafted = await call(p, 'PUT', `/api/consults/${caseId}/conclusion`, { assessment: 'Viêm tuyến vú', diagnosis: { code: 'N61' }, recommendations: 'Kháng sinh', transfer: false, actionUrgency: 'routine' }, as(specialist));
+    const drafted = await call(
+      p,
+      'PUT',
+      `/api/consults/${caseId}/conclusion`,
+      { assessment: 'Viêm tuyến vú', diagnosis: { code: 'N61' }, recommendations: 'Kháng sinh', transfer: false, actionUrgency: 'routine' },
+      as(specialist),
+    );
     await call(p, 'POST', `/api/consults/${caseId}/conclusion/sign`, {}, as(specialist));
     const docId = drafted.body.id;
     // Through the plain FHIR API too (an integration system): 409 with the reason.
@@ -169,7 +238,10 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect((await call(p, 'DELETE', `/fhir/R4/Composition/${docId}`)).status).toBe(409);
     expect((await call(p, 'GET', `/api/consults/${caseId}/conclusion/verify`, undefined, specialist)).body.valid).toBe(true);
     // Someone with database access changes the signed content: verification fails.
-    await p.db.query(`UPDATE resource_version SET content = jsonb_set(content, '{title}', '"Kết luận đã bị sửa"') WHERE resource_type = 'Composition' AND id = $1`, [docId]);
+    await p.db.query(
+      `UPDATE resource_version SET content = jsonb_set(content, '{title}', '"Kết luận đã bị sửa"') WHERE resource_type = 'Composition' AND id = $1`,
+      [docId],
+    );
     const after = await call(p, 'GET', `/api/consults/${caseId}/conclusion/verify`, undefined, specialist);
     expect(after.body.valid).toBe(false);
     expect(after.body.checks[0].problem).toMatch(/does not match/);
@@ -187,13 +259,34 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect(ackEarly.body.title).toMatch(/Không thể xác nhận kết luận/);
 
     const declined = await newCase(demo.ids.patients[0]);
-    expect((await call(p, 'POST', `/api/consults/${declined.caseId}/triage`, { action: 'decline', reason: 'Ngoài chuyên môn của khoa' }, as(specialist))).body.state).toBe('declined');
-    const schedule = await call(p, 'POST', '/api/meetings', { title: 'x', start: new Date(Date.now() + 86_400_000).toISOString(), end: new Date(Date.now() + 90_000_000).toISOString(), hostPractitionerId: demo.ids.practitioners[0], caseIds: [declined.caseId], siteOrganizationIds: [demo.ids.organizations.bachmai] }, as(coordinator));
+    expect(
+      (await call(p, 'POST', `/api/consults/${declined.caseId}/triage`, { action: 'decline', reason: 'Ngoài chuyên môn của khoa' }, as(specialist))).body.state,
+    ).toBe('declined');
+    const schedule = await call(
+      p,
+      'POST',
+      '/api/meetings',
+      {
+        title: 'x',
+        start: new Date(Date.now() + 86_400_000).toISOString(),
+        end: new Date(Date.now() + 90_000_000).toISOString(),
+        hostPractitionerId: demo.ids.practitioners[0],
+        caseIds: [declined.caseId],
+        siteOrganizationIds: [demo.ids.organizations.bachmai],
+      },
+      as(coordinator),
+    );
     expect(schedule.status).toBe(422);
     expect(schedule.body.title).toMatch(/Từ chối/);
 
     // Sign a sample flow to the end and acknowledge twice.
-    await call(p, 'PUT', `/api/consults/${caseId}/conclusion`, { assessment: 'a', diagnosis: { code: 'I10' }, recommendations: 'r', transfer: false, actionUrgency: 'routine' }, as(specialist));
+    await call(
+      p,
+      'PUT',
+      `/api/consults/${caseId}/conclusion`,
+      { assessment: 'a', diagnosis: { code: 'I10' }, recommendations: 'r', transfer: false, actionUrgency: 'routine' },
+      as(specialist),
+    );
     await call(p, 'POST', `/api/consults/${caseId}/conclusion/sign`, {}, as(specialist));
     expect((await call(p, 'POST', `/api/consults/${caseId}/acknowledge`, { decision: 'accept' }, as(commune))).status).toBe(200);
     const twice = await call(p, 'POST', `/api/consults/${caseId}/acknowledge`, { decision: 'accept' }, as(commune));
@@ -219,7 +312,10 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     const again = await call(p, 'POST', '/api/consults', body, as(commune));
     expect(again.status).toBe(200);
     expect(again.body.caseId).toBe(caseId);
-    const n = await p.db.query<{ n: number }>("SELECT count(*)::int AS n FROM idx_token t JOIN search_param s ON s.id = t.param WHERE s.resource_type = 'ServiceRequest' AND s.code = 'identifier' AND t.code = $1", [body.clientId]);
+    const n = await p.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM idx_token t JOIN search_param s ON s.id = t.param WHERE s.resource_type = 'ServiceRequest' AND s.code = 'identifier' AND t.code = $1",
+      [body.clientId],
+    );
     expect(n.rows[0].n).toBe(1);
   });
 
@@ -228,7 +324,13 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     const outsider = await p.tokenFor('specialist', { org: demo.ids.organizations.dienbien, practitioner: demo.ids.practitioners[5] });
     const res = await call(p, 'GET', `/api/consults/${caseId}`, undefined, { authorization: `Bearer ${outsider}` });
     expect(res.status).toBe(403);
-    const triage = await call(p, 'POST', `/api/consults/${caseId}/triage`, { action: 'decline', reason: 'xxxxxx' }, { authorization: `Bearer ${outsider}`, ...json });
+    const triage = await call(
+      p,
+      'POST',
+      `/api/consults/${caseId}/triage`,
+      { action: 'decline', reason: 'xxxxxx' },
+      { authorization: `Bearer ${outsider}`, ...json },
+    );
     expect(triage.status).toBe(403);
     const eligibility = await call(p, 'GET', '/api/eligibility?icd10=I63.9', undefined, commune);
     expect(eligibility.body.eligible).toBe(false);
@@ -239,14 +341,22 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
   it('puts a new emergency at the top of the triage queue even behind a backlog longer than a page', async () => {
     const org = demo.ids.organizations.laocai;
     // A patient registered at the provincial hospital, so its coordinator reaches the cases.
-    const patient = await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn Páo'] }], managingOrganization: { reference: `Organization/${org}` } });
-    const task = (priority: string, minutesAgo: number) => ({
-      resourceType: 'Task', status: 'requested', intent: 'order', priority,
-      businessStatus: { coding: [{ system: STATE_SYSTEM, code: 'submitted' }] },
-      for: { reference: `Patient/${patient.id}` },
-      owner: { reference: `Organization/${org}` },
-      authoredOn: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
-    }) as Task;
+    const patient = await p.fixtures.create<Patient>({
+      resourceType: 'Patient',
+      name: [{ family: 'Lò', given: ['Văn Páo'] }],
+      managingOrganization: { reference: `Organization/${org}` },
+    });
+    const task = (priority: string, minutesAgo: number) =>
+      ({
+        resourceType: 'Task',
+        status: 'requested',
+        intent: 'order',
+        priority,
+        businessStatus: { coding: [{ system: STATE_SYSTEM, code: 'submitted' }] },
+        for: { reference: `Patient/${patient.id}` },
+        owner: { reference: `Organization/${org}` },
+        authoredOn: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+      }) as Task;
     // A page and a half of routine cases, all waiting longer than the emergency that comes in now.
     await p.fixtures.createMany(Array.from({ length: QUEUE_PAGE + 100 }, (_, i) => task('routine', 600 + i)));
     const [urgent, stat] = await p.fixtures.createMany([task('urgent', 30), task('stat', 1)]);
@@ -294,14 +404,25 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     expect((await call(p, 'DELETE', `/fhir/R4/Task/${task.id}`)).status).toBe(422); // an integration system may, but not this
     expect((await call(p, 'GET', `/fhir/R4/ServiceRequest/${caseId}`, undefined, commune)).body.status).toBe('active');
     // Nor by making a Task of its own for the case: with the consult identifier, or with a consult state.
-    const forged = { resourceType: 'Task', status: 'completed', intent: 'order', for: { reference: `Patient/${demo.ids.patients[0]}` }, focus: { reference: `ServiceRequest/${caseId}` } };
+    const forged = {
+      resourceType: 'Task',
+      status: 'completed',
+      intent: 'order',
+      for: { reference: `Patient/${demo.ids.patients[0]}` },
+      focus: { reference: `ServiceRequest/${caseId}` },
+    };
     const withId = await call(p, 'POST', '/fhir/R4/Task', { ...forged, identifier: [{ system: CONSULT_ID_SYSTEM, value: randomUUID() }] }, commune);
     expect(withId.status, withId.text).toBe(422);
     const withState = await call(p, 'POST', '/fhir/R4/Task', { ...forged, businessStatus: { coding: [{ system: STATE_SYSTEM, code: 'concluded' }] } }, commune);
     expect(withState.status, withState.text).toBe(422);
     // An integration system (unrestricted FHIR) is refused the same way; so is a forged meeting.
     expect((await call(p, 'PUT', `/fhir/R4/Task/${task.id}`, concluded)).status).toBe(422);
-    const meeting = await call(p, 'POST', '/fhir/R4/Appointment', { resourceType: 'Appointment', status: 'booked', serviceCategory: [{ coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'teleconsultation' }] }], participant: [{ actor: { reference: `Practitioner/${demo.ids.practitioners[0]}` }, status: 'accepted' }] });
+    const meeting = await call(p, 'POST', '/fhir/R4/Appointment', {
+      resourceType: 'Appointment',
+      status: 'booked',
+      serviceCategory: [{ coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'teleconsultation' }] }],
+      participant: [{ actor: { reference: `Practitioner/${demo.ids.practitioners[0]}` }, status: 'accepted' }],
+    });
     expect(meeting.status, meeting.text).toBe(422);
     // The case still goes its normal way.
     const accept = await call(p, 'POST', `/api/consults/${caseId}/triage`, { action: 'accept', specialistIds: [demo.ids.practitioners[0]] }, as(specialist));
@@ -311,8 +432,18 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
   it('serves no attachment content that belongs to another patient (gap 2)', async () => {
     const own = demo.ids.patients[0]; // registered at Bát Xát
     const other = demo.ids.patients[1]; // registered at Si Ma Cai: out of the Bát Xát clinician's reach
-    const binary = await p.fixtures.create({ resourceType: 'Binary', contentType: 'image/png', securityContext: { reference: `Patient/${other}` }, data: PNG } as Resource);
-    const doc = { resourceType: 'DocumentReference', status: 'current', subject: { reference: `Patient/${own}` }, content: [{ attachment: { contentType: 'image/png', url: `Binary/${binary.id}`, title: 'ảnh của người khác' } }] } as DocumentReference;
+    const binary = await p.fixtures.create({
+      resourceType: 'Binary',
+      contentType: 'image/png',
+      securityContext: { reference: `Patient/${other}` },
+      data: PNG,
+    } as Resource);
+    const doc = {
+      resourceType: 'DocumentReference',
+      status: 'current',
+      subject: { reference: `Patient/${own}` },
+      content: [{ attachment: { contentType: 'image/png', url: `Binary/${binary.id}`, title: 'ảnh của người khác' } }],
+    } as DocumentReference;
     // Written through plain FHIR by a clinician of the patient's facility (the FHIR layer may refuse it
     // already; the download must hold on its own, so the document is then stored by the platform).
     const posted = await call(p, 'POST', '/fhir/R4/DocumentReference', doc, commune);
@@ -326,10 +457,23 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     const rows = await p.audit.list({ limit: 20, patientId: other });
     expect(rows.some((r) => r.outcome === 'denied' && r.resource_id === docId)).toBe(true);
     // A request naming it as an attachment is refused too.
-    const res = await call(p, 'POST', '/api/consults', {
-      clientId: randomUUID(), patientId: own, receivingOrganizationId: demo.ids.organizations.bachmai, specialty: { code: 'oncology', display: 'Ung bướu' }, urgency: 'routine', reason: 'x', icd10: { code: 'C50.9' },
-      summary: { history: 'h', findings: 'f', treatment: 't', question: 'q' }, attachmentIds: [docId],
-    }, as(commune));
+    const res = await call(
+      p,
+      'POST',
+      '/api/consults',
+      {
+        clientId: randomUUID(),
+        patientId: own,
+        receivingOrganizationId: demo.ids.organizations.bachmai,
+        specialty: { code: 'oncology', display: 'Ung bướu' },
+        urgency: 'routine',
+        reason: 'x',
+        icd10: { code: 'C50.9' },
+        summary: { history: 'h', findings: 'f', treatment: 't', question: 'q' },
+        attachmentIds: [docId],
+      },
+      as(commune),
+    );
     expect(res.status, res.text).toBe(400);
     expect(res.body.title).toMatch(/không thuộc người bệnh này/);
     // The owner's own facility still gets the bytes.

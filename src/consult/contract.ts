@@ -7,7 +7,17 @@
  * nothing here may import server code at run time except pure data (model.ts, workflow.ts types).
  */
 import { z } from 'zod';
-import type { Appointment, CodeableConcept, Composition, DocumentReference, Encounter, HumanName, Organization, Practitioner, ServiceRequest } from '@medplum/fhirtypes';
+import type {
+  Appointment,
+  CodeableConcept,
+  Composition,
+  DocumentReference,
+  Encounter,
+  HumanName,
+  Organization,
+  Practitioner,
+  ServiceRequest,
+} from '@medplum/fhirtypes';
 import type { ConsultState, Urgency } from './workflow.ts';
 import type { SignatureCheck } from './signing.ts';
 import type { EligibilityDecision } from './eligibility.ts';
@@ -20,81 +30,105 @@ export const ATTACHMENT_CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/webp'
 const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
 const text = (max: number) => z.string().trim().min(1).max(max);
 const urgency = z.enum(['routine', 'urgent', 'emergency']);
-const icd = z.object({ code: z.string().regex(/^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$/, 'must be an ICD-10 code such as C50.9'), display: z.string().max(300).optional() }).strict();
+const icd = z
+  .object({ code: z.string().regex(/^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$/, 'must be an ICD-10 code such as C50.9'), display: z.string().max(300).optional() })
+  .strict();
 
 // ------------------------------------------------------------------ request bodies
 
 export const resourceId = id;
 
-export const requestBody = z.object({
-  clientId: z.string().uuid(),
-  patientId: id,
-  receivingOrganizationId: id,
-  specialty: z.object({ code: z.string().regex(/^[a-z-]{2,40}$/), display: text(100) }).strict(),
-  urgency,
-  reason: text(1000),
-  icd10: icd,
-  summary: z.object({ history: text(20_000), findings: text(20_000), vitals: z.string().max(5000).optional(), treatment: text(20_000), question: text(5000) }).strict(),
-  attachmentIds: z.array(id).max(30).default([]),
-  submit: z.boolean().default(true),
-}).strict();
+export const requestBody = z
+  .object({
+    clientId: z.string().uuid(),
+    patientId: id,
+    receivingOrganizationId: id,
+    specialty: z.object({ code: z.string().regex(/^[a-z-]{2,40}$/), display: text(100) }).strict(),
+    urgency,
+    reason: text(1000),
+    icd10: icd,
+    summary: z
+      .object({ history: text(20_000), findings: text(20_000), vitals: z.string().max(5000).optional(), treatment: text(20_000), question: text(5000) })
+      .strict(),
+    attachmentIds: z.array(id).max(30).default([]),
+    submit: z.boolean().default(true),
+  })
+  .strict();
 export type RequestInput = z.infer<typeof requestBody>;
 
-export const attachmentBody = z.object({
-  clientId: z.string().uuid(),
-  patientId: id,
-  contentType: z.enum(ATTACHMENT_CONTENT_TYPES),
-  title: text(200),
-  data: z.string().min(4).regex(/^[A-Za-z0-9+/]+=*$/, 'must be base64'),
-}).strict();
+export const attachmentBody = z
+  .object({
+    clientId: z.string().uuid(),
+    patientId: id,
+    contentType: z.enum(ATTACHMENT_CONTENT_TYPES),
+    title: text(200),
+    data: z
+      .string()
+      .min(4)
+      .regex(/^[A-Za-z0-9+/]+=*$/, 'must be base64'),
+  })
+  .strict();
 export type AttachmentInput = z.infer<typeof attachmentBody>;
 
 export const withdrawBody = z.object({ reason: text(1000) }).strict();
 export type WithdrawInput = z.infer<typeof withdrawBody>;
 
-export const triageBody = z.object({
-  action: z.enum(['accept', 'request-info', 'decline', 'redirect']),
-  specialistIds: z.array(id).max(10).optional(),
-  reason: z.string().trim().max(2000).optional(),
-  redirectToOrganizationId: id.optional(),
-  version: z.string().regex(/^\d{1,9}$/).optional(),
-}).strict();
+export const triageBody = z
+  .object({
+    action: z.enum(['accept', 'request-info', 'decline', 'redirect']),
+    specialistIds: z.array(id).max(10).optional(),
+    reason: z.string().trim().max(2000).optional(),
+    redirectToOrganizationId: id.optional(),
+    version: z
+      .string()
+      .regex(/^\d{1,9}$/)
+      .optional(),
+  })
+  .strict();
 export type TriageInput = z.infer<typeof triageBody>;
 
-export const conclusionBody = z.object({
-  assessment: text(20_000),
-  diagnosis: icd,
-  recommendations: text(20_000),
-  transfer: z.boolean(),
-  actionUrgency: urgency,
-  cosignerIds: z.array(id).max(10).optional(),
-}).strict();
+export const conclusionBody = z
+  .object({
+    assessment: text(20_000),
+    diagnosis: icd,
+    recommendations: text(20_000),
+    transfer: z.boolean(),
+    actionUrgency: urgency,
+    cosignerIds: z.array(id).max(10).optional(),
+  })
+  .strict();
 export type ConclusionInput = z.infer<typeof conclusionBody>;
 
-export const acknowledgeBody = z.object({
-  decision: z.enum(['accept', 'different']),
-  reason: z.string().trim().max(2000).optional(),
-  plan: z.string().trim().max(5000).optional(),
-  followUpDays: z.number().int().min(1).max(365).default(14),
-}).strict();
+export const acknowledgeBody = z
+  .object({
+    decision: z.enum(['accept', 'different']),
+    reason: z.string().trim().max(2000).optional(),
+    plan: z.string().trim().max(5000).optional(),
+    followUpDays: z.number().int().min(1).max(365).default(14),
+  })
+  .strict();
 export type AcknowledgeInput = z.infer<typeof acknowledgeBody>;
 
-export const followUpBody = z.object({ outcome: z.enum(['improved', 'stable', 'transferred', 'died', 'unknown']), note: z.string().trim().max(2000).optional() }).strict();
+export const followUpBody = z
+  .object({ outcome: z.enum(['improved', 'stable', 'transferred', 'died', 'unknown']), note: z.string().trim().max(2000).optional() })
+  .strict();
 export type FollowUpInput = z.infer<typeof followUpBody>;
 
 export const caseListQuery = z.object({ view: z.enum(['requested', 'received', 'assigned', 'queue']).default('requested') });
 export type CaseListView = z.infer<typeof caseListQuery>['view'];
 
-export const meetingBody = z.object({
-  title: text(300),
-  topic: z.string().trim().max(500).optional(),
-  start: z.string().datetime({ offset: true }),
-  end: z.string().datetime({ offset: true }),
-  hostPractitionerId: id,
-  caseIds: z.array(id).min(1).max(20),
-  siteOrganizationIds: z.array(id).min(1).max(50),
-  participantPractitionerIds: z.array(id).max(100).default([]),
-}).strict();
+export const meetingBody = z
+  .object({
+    title: text(300),
+    topic: z.string().trim().max(500).optional(),
+    start: z.string().datetime({ offset: true }),
+    end: z.string().datetime({ offset: true }),
+    hostPractitionerId: id,
+    caseIds: z.array(id).min(1).max(20),
+    siteOrganizationIds: z.array(id).min(1).max(50),
+    participantPractitionerIds: z.array(id).max(100).default([]),
+  })
+  .strict();
 export type MeetingInput = z.infer<typeof meetingBody>;
 
 export const attendanceBody = z.object({ organizationId: id, event: z.enum(['join', 'leave']) }).strict();

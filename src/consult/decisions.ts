@@ -15,7 +15,8 @@ import { describeRows } from './views.ts';
 import { assertTransition, type ConsultState } from './workflow.ts';
 
 export async function acknowledge(deps: ConsultDeps, ctx: AccessContext, caseId: string, input: AcknowledgeInput): Promise<ConsultState> {
-  if (input.decision === 'different' && (!input.reason || input.reason.trim().length < 5)) throw badRequest('Khi quyết định khác khuyến cáo, cần ghi rõ lý do (give the reason for a different decision)');
+  if (input.decision === 'different' && (!input.reason || input.reason.trim().length < 5))
+    throw badRequest('Khi quyết định khác khuyến cáo, cần ghi rõ lý do (give the reason for a different decision)');
   const a = ctx.actor;
   const c = await runCaseAction(
     deps,
@@ -52,9 +53,23 @@ export async function acknowledge(deps: ConsultDeps, ctx: AccessContext, caseId:
         recorded: new Date().toISOString(),
         activity: { text: input.decision === 'accept' ? 'Quyết định điều trị theo khuyến cáo hội chẩn' : 'Quyết định điều trị khác khuyến cáo hội chẩn' },
         reason: input.reason ? [{ text: input.reason }] : undefined,
-        agent: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'verifier', display: 'Người quyết định (điều trị)' }] }, who: a.practitionerId ? { reference: `Practitioner/${a.practitionerId}` } : { display: a.username } }],
+        agent: [
+          {
+            type: {
+              coding: [
+                { system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'verifier', display: 'Người quyết định (điều trị)' },
+              ],
+            },
+            who: a.practitionerId ? { reference: `Practitioner/${a.practitionerId}` } : { display: a.username },
+          },
+        ],
       });
-      await notifySide(tx, c, 'specialists', input.decision === 'accept' ? 'Tuyến dưới đã nhận kết luận và điều trị theo khuyến cáo' : 'Tuyến dưới đã nhận kết luận và quyết định khác khuyến cáo');
+      await notifySide(
+        tx,
+        c,
+        'specialists',
+        input.decision === 'accept' ? 'Tuyến dưới đã nhận kết luận và điều trị theo khuyến cáo' : 'Tuyến dưới đã nhận kết luận và quyết định khác khuyến cáo',
+      );
     },
     { decision: input.decision },
   );
@@ -70,7 +85,21 @@ export async function followUp(deps: ConsultDeps, ctx: AccessContext, caseId: st
     'follow-up',
     'requester',
     async (tx, c) => {
-      await transition(tx, ctx.actor, c, 'follow-up', (t) => ({ ...t, output: [...(t.output ?? []), { type: param('outcome', 'Kết quả theo dõi'), valueCode: input.outcome }, ...(input.note ? [{ type: param('outcome-note', 'Ghi chú'), valueString: input.note }] : [])] }), input.outcome);
+      await transition(
+        tx,
+        ctx.actor,
+        c,
+        'follow-up',
+        (t) => ({
+          ...t,
+          output: [
+            ...(t.output ?? []),
+            { type: param('outcome', 'Kết quả theo dõi'), valueCode: input.outcome },
+            ...(input.note ? [{ type: param('outcome-note', 'Ghi chú'), valueString: input.note }] : []),
+          ],
+        }),
+        input.outcome,
+      );
     },
     { outcome: input.outcome },
   );
@@ -81,8 +110,19 @@ export async function followUp(deps: ConsultDeps, ctx: AccessContext, caseId: st
 export async function overdueFollowUps(deps: ConsultDeps, ctx: AccessContext): Promise<FollowUpRow[]> {
   const org = `Organization/${ctx.actor.organizationId ?? '-'}`;
   return deps.store.as(ctx, 'consult.view').transaction(async (tx) => {
-    const tasks = (await tx.search<Task>('Task', { requester: org, 'business-status': `${STATE_SYSTEM}|acknowledged`, period: `lt${new Date().toISOString()}`, _count: '500' })).filter(isConsultTask);
-    const rows = tasks.map((t) => ({ caseId: ref(t.focus, 'ServiceRequest'), due: t.executionPeriod?.end, overdueDays: Math.floor((Date.now() - Date.parse(t.executionPeriod!.end!)) / 86_400_000) }));
+    const tasks = (
+      await tx.search<Task>('Task', {
+        requester: org,
+        'business-status': `${STATE_SYSTEM}|acknowledged`,
+        period: `lt${new Date().toISOString()}`,
+        _count: '500',
+      })
+    ).filter(isConsultTask);
+    const rows = tasks.map((t) => ({
+      caseId: ref(t.focus, 'ServiceRequest'),
+      due: t.executionPeriod?.end,
+      overdueDays: Math.floor((Date.now() - Date.parse(t.executionPeriod!.end!)) / 86_400_000),
+    }));
     return describeRows(tx, 'overdue-follow-ups', rows);
   });
 }

@@ -15,7 +15,10 @@ describe('Circular 30/2023 eligibility list', () => {
   it('reads the code notations of the annex', () => {
     expect(parseCodes('E10.9-E14.9')).toEqual([{ kind: 'range', from: 'E10', to: 'E14', sub: '9' }]);
     expect(parseCodes('L01; L02; L66').map((p) => (p.kind === 'code' ? p.code : ''))).toEqual(['L01', 'L02', 'L66']);
-    expect(parseCodes('Z76.0 + A15-A19')).toEqual([{ kind: 'code', code: 'Z76.0' }, { kind: 'range', from: 'A15', to: 'A19' }]);
+    expect(parseCodes('Z76.0 + A15-A19')).toEqual([
+      { kind: 'code', code: 'Z76.0' },
+      { kind: 'range', from: 'A15', to: 'A19' },
+    ]);
     expect(parseCodes('M05.0 (check: M05/M06)')).toEqual([{ kind: 'code', code: 'M05.0' }]);
     expect(matches({ kind: 'code', code: 'E66' }, 'E66.9')).toBe(true);
     expect(matches({ kind: 'code', code: 'E66' }, 'E660')).toBe(false);

@@ -89,7 +89,14 @@ export function parseListCsv(csv: string): Omit<ListEntry, 'patterns'>[] {
   return lines.slice(1).map((line, i) => {
     const cells = splitCsv(line);
     const get = (name: string) => (cells[header.indexOf(name)] ?? '').trim();
-    const row = { seq: get('seq') || undefined, specialty: get('specialty'), condition: get('condition_vi'), icd10: get('icd10'), confidence: get('confidence'), evidence: get('evidence') };
+    const row = {
+      seq: get('seq') || undefined,
+      specialty: get('specialty'),
+      condition: get('condition_vi'),
+      icd10: get('icd10'),
+      confidence: get('confidence'),
+      evidence: get('evidence'),
+    };
     if (!row.icd10 || !row.condition) throw new Error(`Line ${i + 2}: condition_vi and icd10 are required`);
     if (parseCodes(row.icd10).length === 0) throw new Error(`Line ${i + 2}: no ICD-10 code could be read from "${row.icd10}"`);
     return row;
@@ -161,7 +168,11 @@ export class EligibilityService {
   async inForce(): Promise<EligibilityList> {
     if (this.cached) return this.cached;
     const sql = this.store.system('eligibility list in force', 'consult').sql;
-    const row = (await sql.query<{ version: string; source: string; entries: Omit<ListEntry, 'patterns'>[] }>('SELECT version, source, entries FROM eligibility_list WHERE in_force')).rows[0];
+    const row = (
+      await sql.query<{ version: string; source: string; entries: Omit<ListEntry, 'patterns'>[] }>(
+        'SELECT version, source, entries FROM eligibility_list WHERE in_force',
+      )
+    ).rows[0];
     this.cached = row ? buildList(row.version, row.source, row.entries) : shippedList();
     return this.cached;
   }
@@ -183,7 +194,12 @@ export class EligibilityService {
     const loadedBy = ctx.actor.username ?? ctx.actor.accountId ?? '?';
     await this.store.as(ctx, 'eligibility.manage').transaction(async (tx) => {
       await tx.sql.query('UPDATE eligibility_list SET in_force = false WHERE in_force');
-      await tx.sql.query('INSERT INTO eligibility_list (version, source, loaded_by, in_force, entries) VALUES ($1, $2, $3, true, $4::jsonb)', [version, source, loadedBy, JSON.stringify(rows)]);
+      await tx.sql.query('INSERT INTO eligibility_list (version, source, loaded_by, in_force, entries) VALUES ($1, $2, $3, true, $4::jsonb)', [
+        version,
+        source,
+        loadedBy,
+        JSON.stringify(rows),
+      ]);
       await tx.record({ action: 'consult.eligibility-load', detail: { version, entries: rows.length } });
     });
     this.cached = undefined;

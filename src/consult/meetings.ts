@@ -27,7 +27,14 @@ async function bridgePoint(tx: Repository, organizationId: string): Promise<stri
   if (!org) throw badRequest(`Không có cơ sở ${organizationId} (unknown facility)`);
   const found = await tx.searchOne<Location>('Location', { organization: `Organization/${organizationId}`, type: `${VR.system}|${VR.code}` });
   if (found) return found.id!;
-  const loc = await tx.create<Location>({ resourceType: 'Location', status: 'active', name: `Điểm cầu ${org.name ?? organizationId}`, mode: 'instance', type: [{ coding: [VR] }], managingOrganization: { reference: `Organization/${organizationId}` } });
+  const loc = await tx.create<Location>({
+    resourceType: 'Location',
+    status: 'active',
+    name: `Điểm cầu ${org.name ?? organizationId}`,
+    mode: 'instance',
+    type: [{ coding: [VR] }],
+    managingOrganization: { reference: `Organization/${organizationId}` },
+  });
   return loc.id!;
 }
 
@@ -42,14 +49,32 @@ async function invite(tx: Repository, appointment: Appointment, input: MeetingIn
       const channel = t.system === 'email' ? 'email' : t.system === 'phone' || t.system === 'sms' ? 'sms' : undefined;
       if (!channel || !t.value) continue;
       const body = `Phiên hội chẩn "${input.title}" lúc ${when} (giờ Việt Nam). Mở Cầu Y Tế để tham dự.`;
-      await enqueueMessage(tx.sql, { channel, recipient: t.value, subject: 'Mời tham dự phiên hội chẩn', body, dedupeKey: `invite:${appointment.id}:${p}:${channel}` });
-      for (const [label, minutes] of [['24 giờ', 24 * 60], ['1 giờ', 60]] as const) {
+      await enqueueMessage(tx.sql, {
+        channel,
+        recipient: t.value,
+        subject: 'Mời tham dự phiên hội chẩn',
+        body,
+        dedupeKey: `invite:${appointment.id}:${p}:${channel}`,
+      });
+      for (const [label, minutes] of [
+        ['24 giờ', 24 * 60],
+        ['1 giờ', 60],
+      ] as const) {
         const at = new Date(Date.parse(input.start) - minutes * 60_000);
-        if (at.getTime() > Date.now()) await enqueueMessage(tx.sql, { channel, recipient: t.value, subject: `Nhắc lịch: còn ${label}`, body, sendAfter: at, dedupeKey: `remind:${appointment.id}:${p}:${channel}:${minutes}` });
+        if (at.getTime() > Date.now())
+          await enqueueMessage(tx.sql, {
+            channel,
+            recipient: t.value,
+            subject: `Nhắc lịch: còn ${label}`,
+            body,
+            sendAfter: at,
+            dedupeKey: `remind:${appointment.id}:${p}:${channel}:${minutes}`,
+          });
       }
     }
   }
-  for (const org of input.siteOrganizationIds) await addNotification(tx.sql, { organizationId: org }, 'meeting', `Điểm cầu của bạn được mời vào phiên "${input.title}" lúc ${when}`, link);
+  for (const org of input.siteOrganizationIds)
+    await addNotification(tx.sql, { organizationId: org }, 'meeting', `Điểm cầu của bạn được mời vào phiên "${input.title}" lúc ${when}`, link);
 }
 
 export async function scheduleMeeting(deps: ConsultDeps, ctx: AccessContext, input: MeetingInput): Promise<Appointment> {
@@ -78,13 +103,23 @@ export async function scheduleMeeting(deps: ConsultDeps, ctx: AccessContext, inp
       created: new Date().toISOString(),
       basedOn: cases.map((c) => ({ reference: `ServiceRequest/${c.request.id}` })),
       participant: [
-        { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF', display: 'chủ trì' }] }], actor: { reference: `Practitioner/${input.hostPractitionerId}` }, required: 'required', status: 'accepted' },
-        ...invitees.filter((p) => p !== input.hostPractitionerId).map((p) => ({ actor: { reference: `Practitioner/${p}` }, required: 'required' as const, status: 'needs-action' as const })),
+        {
+          type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF', display: 'chủ trì' }] }],
+          actor: { reference: `Practitioner/${input.hostPractitionerId}` },
+          required: 'required',
+          status: 'accepted',
+        },
+        ...invitees
+          .filter((p) => p !== input.hostPractitionerId)
+          .map((p) => ({ actor: { reference: `Practitioner/${p}` }, required: 'required' as const, status: 'needs-action' as const })),
         ...sites.map((l) => ({ actor: { reference: `Location/${l}` }, required: 'required' as const, status: 'needs-action' as const })),
       ],
     });
     for (const c of cases) {
-      await transition(tx, ctx.actor, c, 'schedule', (t) => ({ ...t, input: [...(t.input ?? []), { type: param('meeting', 'Phiên hội chẩn'), valueReference: { reference: `Appointment/${appointment.id}` } }] }));
+      await transition(tx, ctx.actor, c, 'schedule', (t) => ({
+        ...t,
+        input: [...(t.input ?? []), { type: param('meeting', 'Phiên hội chẩn'), valueReference: { reference: `Appointment/${appointment.id}` } }],
+      }));
       await notifySide(tx, c, 'requester', `Ca hội chẩn được xếp vào phiên ${input.title}`);
       await recordCase(tx, 'schedule', { caseId: c.request.id!, patientId: c.patientId }, { meeting: appointment.id });
     }
@@ -92,7 +127,11 @@ export async function scheduleMeeting(deps: ConsultDeps, ctx: AccessContext, inp
     return { appointment, cases };
   });
   for (const c of result.cases) await publish(deps.bus, c);
-  await deps.bus.publish({ kind: 'meeting.invite', to: { practitionerIds: invitees, organizationIds: input.siteOrganizationIds }, data: { meetingId: result.appointment.id! } });
+  await deps.bus.publish({
+    kind: 'meeting.invite',
+    to: { practitionerIds: invitees, organizationIds: input.siteOrganizationIds },
+    data: { meetingId: result.appointment.id! },
+  });
   return result.appointment;
 }
 
@@ -104,11 +143,13 @@ async function readMeeting(tx: Repository, meetingId: string): Promise<Appointme
 
 /** Join/leave of a bridge point, on the meeting's Encounter (one per meeting, with the Appointment's id). */
 export async function attendance(deps: ConsultDeps, ctx: AccessContext, meetingId: string, input: AttendanceInput): Promise<Encounter> {
-  if (ctx.actor.organizationId !== input.organizationId) throw new AccessDenied('Chỉ ghi nhận tham dự cho điểm cầu của mình (record attendance for your own site)');
+  if (ctx.actor.organizationId !== input.organizationId)
+    throw new AccessDenied('Chỉ ghi nhận tham dự cho điểm cầu của mình (record attendance for your own site)');
   return deps.store.as(ctx, 'consult.view').transaction(async (tx) => {
     const appointment = await readMeeting(tx, meetingId);
     const location = await bridgePoint(tx, input.organizationId);
-    if (!appointment.participant.some((p) => p.actor?.reference === `Location/${location}`)) throw badRequest('Điểm cầu này không được mời vào phiên (this site was not invited)');
+    if (!appointment.participant.some((p) => p.actor?.reference === `Location/${location}`))
+      throw badRequest('Điểm cầu này không được mời vào phiên (this site was not invited)');
     const now = new Date().toISOString();
     const enc: Encounter = (await tx.tryRead<Encounter>('Encounter', meetingId)) ?? {
       resourceType: 'Encounter',
@@ -130,7 +171,12 @@ export async function attendance(deps: ConsultDeps, ctx: AccessContext, meetingI
       open.period = { ...open.period, end: now };
     }
     const saved = await tx.update<Encounter>({ ...enc, location: locs });
-    await tx.record({ action: `consult.meeting-${input.event}`, resourceType: 'Appointment', resourceId: meetingId, detail: { organizationId: input.organizationId } });
+    await tx.record({
+      action: `consult.meeting-${input.event}`,
+      resourceType: 'Appointment',
+      resourceId: meetingId,
+      detail: { organizationId: input.organizationId },
+    });
     return saved;
   });
 }

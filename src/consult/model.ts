@@ -29,7 +29,8 @@ export const LOINC = 'http://loinc.org';
 export const QUEUE_PAGE = 200;
 
 /** The id after `Type/` in a reference, when it points at that type. */
-export const ref = (r: Reference | undefined, type: string): string | undefined => (r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined);
+export const ref = (r: Reference | undefined, type: string): string | undefined =>
+  r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined;
 
 /** A Task input/output type of the case (specialist, cosigner, meeting, conclusion, decision, …). */
 export const param = (code: string, display: string) => ({ coding: [{ system: TASK_PARAM_SYSTEM, code, display }] });
@@ -71,7 +72,10 @@ export function isSignedComposition(r: Resource): boolean {
 
 /** A signature given through the consult workflow (author's signature on a document). */
 export function isSignatureProvenance(r: Resource): boolean {
-  return r.resourceType === 'Provenance' && !!(r as Provenance).signature?.some((s) => s.type?.some((t) => t.system === SIGNATURE_TYPE.system && t.code === SIGNATURE_TYPE.code));
+  return (
+    r.resourceType === 'Provenance' &&
+    !!(r as Provenance).signature?.some((s) => s.type?.some((t) => t.system === SIGNATURE_TYPE.system && t.code === SIGNATURE_TYPE.code))
+  );
 }
 
 /** A meeting (phiên hội chẩn). */

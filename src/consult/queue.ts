@@ -31,14 +31,20 @@ export const consultQueueOnWrite: DomainWriteListener = async (sql, e) => {
   if (e.deleted || !e.resource) return;
   const row = queueRow(e.resource as Task);
   if (!row) return;
-  await sql.query('INSERT INTO consult_queue (task_rid, task_id, organization_id, rank, authored_on) VALUES ($1, $2, $3, $4, $5)', [e.rid, e.id, row.organizationId, row.rank, row.authoredOn]);
+  await sql.query('INSERT INTO consult_queue (task_rid, task_id, organization_id, rank, authored_on) VALUES ($1, $2, $3, $4, $5)', [
+    e.rid,
+    e.id,
+    row.organizationId,
+    row.rank,
+    row.authoredOn,
+  ]);
 };
 
 /** The Task ids of one page of a facility's queue: most urgent first, then longest waiting. */
 export async function queuePage(sql: DomainSql, organizationId: string, limit: number): Promise<string[]> {
-  const r = await sql.query<{ task_id: string }>(
-    'SELECT task_id FROM consult_queue WHERE organization_id = $1 ORDER BY rank, authored_on, task_rid LIMIT $2',
-    [organizationId, limit],
-  );
+  const r = await sql.query<{ task_id: string }>('SELECT task_id FROM consult_queue WHERE organization_id = $1 ORDER BY rank, authored_on, task_rid LIMIT $2', [
+    organizationId,
+    limit,
+  ]);
   return r.rows.map((x) => x.task_id);
 }

@@ -22,7 +22,8 @@ export async function createRequest(deps: ConsultDeps, ctx: AccessContext, input
   if (input.receivingOrganizationId === a.organizationId) throw badRequest('Cơ sở tiếp nhận phải khác cơ sở gửi (ask another facility)');
   const result = await deps.store.as(ctx, 'consult.request').transaction(async (tx) => {
     await tx.read('Patient', input.patientId);
-    if (!(await tx.tryRead<Organization>('Organization', input.receivingOrganizationId))) throw badRequest(`Không có cơ sở tiếp nhận ${input.receivingOrganizationId} (unknown receiving facility)`);
+    if (!(await tx.tryRead<Organization>('Organization', input.receivingOrganizationId)))
+      throw badRequest(`Không có cơ sở tiếp nhận ${input.receivingOrganizationId} (unknown receiving facility)`);
     for (const id of input.attachmentIds) await assertPatientAttachment(tx, await tx.tryRead<DocumentReference>('DocumentReference', id), input.patientId, id);
     // Exactly once: a request submitted again (after being offline) finds itself by its client id.
     const existing = await tx.searchOne<ServiceRequest>('ServiceRequest', { identifier: `${CONSULT_ID_SYSTEM}|${input.clientId}` });
@@ -54,13 +55,18 @@ export async function createRequest(deps: ConsultDeps, ctx: AccessContext, input
       status: input.submit ? 'active' : 'draft',
       intent: 'order',
       category: [{ coding: [CONSULT_CATEGORY] }],
-      code: { coding: [{ system: SPECIALTY_SYSTEM, code: input.specialty.code, display: input.specialty.display }], text: `Hội chẩn ${input.specialty.display}` },
+      code: {
+        coding: [{ system: SPECIALTY_SYSTEM, code: input.specialty.code, display: input.specialty.display }],
+        text: `Hội chẩn ${input.specialty.display}`,
+      },
       priority: PRIORITY_OF[input.urgency],
       subject: { reference: `Patient/${input.patientId}` },
       authoredOn: now,
       ...(practitioner ? { requester: practitioner } : {}),
       performer: [{ reference: `Organization/${input.receivingOrganizationId}` }],
-      reasonCode: [{ coding: [{ system: ICD10_SYSTEM, code: input.icd10.code, ...(input.icd10.display ? { display: input.icd10.display } : {}) }], text: input.reason }],
+      reasonCode: [
+        { coding: [{ system: ICD10_SYSTEM, code: input.icd10.code, ...(input.icd10.display ? { display: input.icd10.display } : {}) }], text: input.reason },
+      ],
       supportingInfo: [{ reference: `Composition/${summary.id}` }, ...input.attachmentIds.map((id) => ({ reference: `DocumentReference/${id}` }))],
       note: [{ text: input.summary.question, time: now }],
     });

@@ -6,8 +6,22 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseInput as parse } from '../http/input.ts';
 import {
-  acknowledgeBody, attachmentBody, attendanceBody, caseListQuery, conclusionBody, eligibilityListBody, eligibilityQuery, followUpBody, meetingBody, requestBody, resourceId, triageBody, withdrawBody,
-  type EligibilityListView, type SignResult, type StateResult,
+  acknowledgeBody,
+  attachmentBody,
+  attendanceBody,
+  caseListQuery,
+  conclusionBody,
+  eligibilityListBody,
+  eligibilityQuery,
+  followUpBody,
+  meetingBody,
+  requestBody,
+  resourceId,
+  triageBody,
+  withdrawBody,
+  type EligibilityListView,
+  type SignResult,
+  type StateResult,
 } from './contract.ts';
 import type { EligibilityService } from './eligibility.ts';
 import { toIcs } from './meetings.ts';
@@ -33,7 +47,11 @@ export async function consultRoutes(app: FastifyInstance, opts: ConsultRoutesOpt
   app.post('/api/attachments', request, async (req, reply) => reply.code(201).send(await consults.addAttachment(req.ctx, parse(attachmentBody, req.body))));
   app.get('/api/attachments/:id', view, async (req: P, reply) => {
     const a = await consults.attachmentContent(req.ctx, idOf(req));
-    return reply.type(a.contentType).header('content-disposition', `inline; filename="${encodeURIComponent(a.title ?? 'tep')}"`).header('cache-control', 'private, no-store').send(a.data);
+    return reply
+      .type(a.contentType)
+      .header('content-disposition', `inline; filename="${encodeURIComponent(a.title ?? 'tep')}"`)
+      .header('cache-control', 'private, no-store')
+      .send(a.data);
   });
 
   app.post('/api/consults', request, async (req, reply) => {
@@ -62,7 +80,10 @@ export async function consultRoutes(app: FastifyInstance, opts: ConsultRoutesOpt
   app.get('/api/meetings/:id', view, async (req: P) => consults.meeting(req.ctx, idOf(req)));
   app.get('/api/meetings/:id/ics', view, async (req: P, reply) => {
     const { appointment } = await consults.meeting(req.ctx, idOf(req));
-    return reply.type('text/calendar; charset=utf-8').header('content-disposition', `attachment; filename="hoi-chan-${appointment.id}.ics"`).send(toIcs(appointment));
+    return reply
+      .type('text/calendar; charset=utf-8')
+      .header('content-disposition', `attachment; filename="hoi-chan-${appointment.id}.ics"`)
+      .send(toIcs(appointment));
   });
   app.post('/api/meetings/:id/attendance', view, async (req: P) => consults.attendance(req.ctx, idOf(req), parse(attendanceBody, req.body)));
 

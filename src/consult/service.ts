@@ -21,7 +21,26 @@ import type { FhirStore } from '../fhir/store.ts';
 import { addAttachment, attachmentContent, type AttachmentContent } from './attachments.ts';
 import type { ConsultDeps } from './case.ts';
 import { amend, draftConclusion, sign, verifyConclusion } from './conclusions.ts';
-import type { AcknowledgeInput, AttachmentInput, AttendanceInput, CaseListView, CaseRow, CaseView, ConclusionInput, CreateRequestResult, FollowUpInput, FollowUpRow, MeetingInput, MeetingView, QueueRow, RequestInput, SignResult, TeachingCopy, TriageInput, VerifyResult } from './contract.ts';
+import type {
+  AcknowledgeInput,
+  AttachmentInput,
+  AttendanceInput,
+  CaseListView,
+  CaseRow,
+  CaseView,
+  ConclusionInput,
+  CreateRequestResult,
+  FollowUpInput,
+  FollowUpRow,
+  MeetingInput,
+  MeetingView,
+  QueueRow,
+  RequestInput,
+  SignResult,
+  TeachingCopy,
+  TriageInput,
+  VerifyResult,
+} from './contract.ts';
 import { acknowledge, followUp, overdueFollowUps } from './decisions.ts';
 import { attendance, meeting, scheduleMeeting } from './meetings.ts';
 import { createRequest, submit, withdraw } from './requests.ts';
@@ -35,7 +54,12 @@ export { CONSULT_CATEGORY, CONSULT_ID_SYSTEM, QUEUE_PAGE, SIGNED_TAG, STATE_SYST
 export class ConsultService {
   private readonly deps: ConsultDeps;
 
-  constructor(store: FhirStore, bus: EventBus, secret: ServerSecret, readonly maxAttachmentBytes: number) {
+  constructor(
+    store: FhirStore,
+    bus: EventBus,
+    secret: ServerSecret,
+    readonly maxAttachmentBytes: number,
+  ) {
     this.deps = { store, bus, secret, maxAttachmentBytes };
   }
 

@@ -19,11 +19,24 @@ export function signedPayload(doc: Composition): Buffer {
   return Buffer.from(canonicalize(content) as string, 'utf8');
 }
 
-export async function signingKeyFor(q: Queryable, secret: ServerSecret, accountId: string, practitionerId: string | undefined): Promise<{ privateKey: string; publicKey: string }> {
-  const existing = (await q.query<{ public_key: string; private_key: string }>('SELECT public_key, private_key FROM signing_identity WHERE account_id = $1', [accountId])).rows[0];
+export async function signingKeyFor(
+  q: Queryable,
+  secret: ServerSecret,
+  accountId: string,
+  practitionerId: string | undefined,
+): Promise<{ privateKey: string; publicKey: string }> {
+  const existing = (
+    await q.query<{ public_key: string; private_key: string }>('SELECT public_key, private_key FROM signing_identity WHERE account_id = $1', [accountId])
+  ).rows[0];
   if (existing) return { publicKey: existing.public_key, privateKey: secret.decrypt(existing.private_key) };
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  await q.query('INSERT INTO signing_identity (account_id, practitioner_id, public_key, private_key) VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO NOTHING', [accountId, practitionerId ?? null, publicKey, secret.encrypt(privateKey)]);
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519', {
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  await q.query(
+    'INSERT INTO signing_identity (account_id, practitioner_id, public_key, private_key) VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO NOTHING',
+    [accountId, practitionerId ?? null, publicKey, secret.encrypt(privateKey)],
+  );
   return signingKeyFor(q, secret, accountId, practitionerId);
 }
 
@@ -46,7 +59,9 @@ export async function verifySignatures(q: Queryable, doc: Composition, provenanc
     const sig = p.signature?.[0];
     const signer = sig?.who?.reference ?? '?';
     const accountId = p.agent?.[0]?.onBehalfOf?.identifier?.value;
-    const key = accountId ? (await q.query<{ public_key: string }>('SELECT public_key FROM signing_identity WHERE account_id = $1', [accountId])).rows[0] : undefined;
+    const key = accountId
+      ? (await q.query<{ public_key: string }>('SELECT public_key FROM signing_identity WHERE account_id = $1', [accountId])).rows[0]
+      : undefined;
     if (!sig?.data || !key) {
       out.push({ provenanceId: p.id!, signer, signedAt: sig?.when, valid: false, problem: 'no signature data or unknown signer key' });
       continue;
@@ -57,7 +72,13 @@ export async function verifySignatures(q: Queryable, doc: Composition, provenanc
     } catch {
       valid = false;
     }
-    out.push({ provenanceId: p.id!, signer, signedAt: sig.when, valid, ...(valid ? {} : { problem: 'the signature does not match the document (changed after signing, or a forged signature)' }) });
+    out.push({
+      provenanceId: p.id!,
+      signer,
+      signedAt: sig.when,
+      valid,
+      ...(valid ? {} : { problem: 'the signature does not match the document (changed after signing, or a forged signature)' }),
+    });
   }
   return out;
 }

@@ -29,7 +29,21 @@ export async function triage(deps: ConsultDeps, ctx: AccessContext, caseId: stri
         const ids = input.specialistIds ?? [];
         if (ids.length === 0) throw badRequest('Cần phân công ít nhất một chuyên gia (assign at least one specialist)');
         for (const id of ids) if (!(await tx.tryRead('Practitioner', id))) throw badRequest(`Không có chuyên gia ${id} (unknown practitioner)`);
-        await transition(tx, ctx.actor, c, 'accept', (t) => ({ ...t, input: [...(t.input ?? []).filter((i) => !isParam(i, 'specialist')), ...ids.map((id) => ({ type: param('specialist', 'Chuyên gia được phân công'), valueReference: { reference: `Practitioner/${id}` } }))] }), input.reason, ifMatch);
+        await transition(
+          tx,
+          ctx.actor,
+          c,
+          'accept',
+          (t) => ({
+            ...t,
+            input: [
+              ...(t.input ?? []).filter((i) => !isParam(i, 'specialist')),
+              ...ids.map((id) => ({ type: param('specialist', 'Chuyên gia được phân công'), valueReference: { reference: `Practitioner/${id}` } })),
+            ],
+          }),
+          input.reason,
+          ifMatch,
+        );
         c.specialists = ids;
         await notifySide(tx, c, 'requester', 'Yêu cầu hội chẩn đã được tiếp nhận');
         await notifySide(tx, c, 'specialists', 'Bạn được phân công một ca hội chẩn');
@@ -37,14 +51,31 @@ export async function triage(deps: ConsultDeps, ctx: AccessContext, caseId: stri
         if (!input.reason || input.reason.trim().length < 5) throw badRequest('Cần nêu lý do (state the reason)');
         if (input.action === 'decline') await tx.update({ ...c.request, status: 'revoked' });
         await transition(tx, ctx.actor, c, input.action, (t) => t, input.reason, ifMatch);
-        await notifySide(tx, c, 'requester', input.action === 'decline' ? `Yêu cầu hội chẩn bị từ chối: ${input.reason}` : `Cần bổ sung thông tin: ${input.reason}`);
+        await notifySide(
+          tx,
+          c,
+          'requester',
+          input.action === 'decline' ? `Yêu cầu hội chẩn bị từ chối: ${input.reason}` : `Cần bổ sung thông tin: ${input.reason}`,
+        );
       } else {
         const to = input.redirectToOrganizationId;
         if (!to || !(await tx.tryRead('Organization', to))) throw badRequest('Cần chọn cơ sở chuyển đến (choose the facility to redirect to)');
         if (to === c.receivingOrg) throw badRequest('Cơ sở chuyển đến trùng cơ sở hiện tại');
         const from = c.receivingOrg;
         await tx.update({ ...c.request, performer: [{ reference: `Organization/${to}` }] });
-        await transition(tx, ctx.actor, c, 'redirect', (t) => ({ ...t, owner: { reference: `Organization/${to}` }, input: [...(t.input ?? []), { type: param('redirected-from', 'Chuyển từ cơ sở'), valueReference: { reference: `Organization/${from}` } }] }), input.reason, ifMatch);
+        await transition(
+          tx,
+          ctx.actor,
+          c,
+          'redirect',
+          (t) => ({
+            ...t,
+            owner: { reference: `Organization/${to}` },
+            input: [...(t.input ?? []), { type: param('redirected-from', 'Chuyển từ cơ sở'), valueReference: { reference: `Organization/${from}` } }],
+          }),
+          input.reason,
+          ifMatch,
+        );
         c.receivingOrg = to;
         await notifySide(tx, c, 'receiver', 'Yêu cầu hội chẩn được chuyển đến cơ sở của bạn');
         await notifySide(tx, c, 'requester', 'Yêu cầu hội chẩn đã được chuyển cơ sở khác');
@@ -73,7 +104,16 @@ export async function queue(deps: ConsultDeps, ctx: AccessContext): Promise<Queu
       .map((t) => {
         const urgency = URGENCY_OF[t.priority ?? 'routine'] ?? 'routine';
         const waited = Math.round((now - Date.parse(t.authoredOn!)) / 60_000);
-        return { caseId: ref(t.focus, 'ServiceRequest'), urgency, priority: t.priority, authoredOn: t.authoredOn, waitingMinutes: waited, targetMinutes: RESPONSE_TARGET_MINUTES[urgency], overdue: waited > RESPONSE_TARGET_MINUTES[urgency], version: t.meta?.versionId };
+        return {
+          caseId: ref(t.focus, 'ServiceRequest'),
+          urgency,
+          priority: t.priority,
+          authoredOn: t.authoredOn,
+          waitingMinutes: waited,
+          targetMinutes: RESPONSE_TARGET_MINUTES[urgency],
+          overdue: waited > RESPONSE_TARGET_MINUTES[urgency],
+          version: t.meta?.versionId,
+        };
       });
     return describeRows(tx, 'queue', rows);
   });

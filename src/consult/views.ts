@@ -25,7 +25,12 @@ export async function describeRows<T extends { caseId?: string }>(tx: Repository
     const pt = pid ? (byId.get(`Patient/${pid}`) as Patient | undefined) : undefined;
     if (pid) patients.add(pid);
     const n = pt?.name?.[0];
-    return { ...r, patient: n ? (n.text ?? [n.family, ...(n.given ?? [])].join(' ')) : undefined, specialty: sr?.code?.coding?.[0]?.display, reason: sr?.reasonCode?.[0]?.text };
+    return {
+      ...r,
+      patient: n ? (n.text ?? [n.family, ...(n.given ?? [])].join(' ')) : undefined,
+      specialty: sr?.code?.coding?.[0]?.display,
+      reason: sr?.reasonCode?.[0]?.text,
+    };
   });
   await tx.record({ action: 'consult.list', patientIds: [...patients], detail: { list, n: rows.length } });
   return out;
@@ -36,11 +41,22 @@ export async function mine(deps: ConsultDeps, ctx: AccessContext, view: 'request
   const a = ctx.actor;
   const org = `Organization/${a.organizationId ?? '-'}`;
   return deps.store.as(ctx, 'consult.view').transaction(async (tx) => {
-    const query: Record<string, string> = view === 'requested' ? { requester: org, _count: '200' } : { owner: org, _count: view === 'received' ? '200' : '500' };
+    const query: Record<string, string> =
+      view === 'requested' ? { requester: org, _count: '200' } : { owner: org, _count: view === 'received' ? '200' : '500' };
     query._sort = '-authored-on';
     let tasks = (await tx.search<Task>('Task', query)).filter(isConsultTask);
-    if (view === 'assigned') tasks = tasks.filter((t) => (t.input ?? []).some((i) => isParam(i, 'specialist') && i.valueReference?.reference === `Practitioner/${a.practitionerId}`));
-    const rows = tasks.map((t) => ({ caseId: ref(t.focus, 'ServiceRequest'), state: stateOf(t), stateLabel: STATE_LABELS[stateOf(t)], urgency: URGENCY_OF[t.priority ?? 'routine'], authoredOn: t.authoredOn, lastModified: t.lastModified, followUpDue: t.executionPeriod?.end, version: t.meta?.versionId }));
+    if (view === 'assigned')
+      tasks = tasks.filter((t) => (t.input ?? []).some((i) => isParam(i, 'specialist') && i.valueReference?.reference === `Practitioner/${a.practitionerId}`));
+    const rows = tasks.map((t) => ({
+      caseId: ref(t.focus, 'ServiceRequest'),
+      state: stateOf(t),
+      stateLabel: STATE_LABELS[stateOf(t)],
+      urgency: URGENCY_OF[t.priority ?? 'routine'],
+      authoredOn: t.authoredOn,
+      lastModified: t.lastModified,
+      followUpDue: t.executionPeriod?.end,
+      version: t.meta?.versionId,
+    }));
     return describeRows(tx, view, rows);
   });
 }
@@ -54,7 +70,15 @@ async function timeline(tx: Repository, task: Task): Promise<TimelineEntry[]> {
       const t = h.resource as Task;
       const n = t.note?.[t.note.length - 1];
       const [action, ...rest] = (n?.text ?? '').split(':');
-      return { at: h.response?.lastModified, version: t.meta?.versionId, state: stateOf(t), stateLabel: STATE_LABELS[stateOf(t)], action: actionLabel(action.trim()), by: n?.authorReference?.display ?? n?.authorString ?? n?.authorReference?.reference, note: rest.join(':').trim() || undefined };
+      return {
+        at: h.response?.lastModified,
+        version: t.meta?.versionId,
+        state: stateOf(t),
+        stateLabel: STATE_LABELS[stateOf(t)],
+        action: actionLabel(action.trim()),
+        by: n?.authorReference?.display ?? n?.authorString ?? n?.authorReference?.reference,
+        note: rest.join(':').trim() || undefined,
+      };
     })
     .reverse();
 }
@@ -68,10 +92,16 @@ async function caseView(tx: Repository, ctx: AccessContext, caseId: string): Pro
     const [type, id] = (reference ?? '').split('/');
     return id ? tx.tryRead<T>(type, id) : undefined;
   };
-  const present = <T,>(xs: (T | undefined)[]) => xs.filter((x): x is T => !!x);
+  const present = <T>(xs: (T | undefined)[]) => xs.filter((x): x is T => !!x);
   const supporting = present(await Promise.all((c.request.supportingInfo ?? []).map((r) => read(r.reference))));
-  const conclusions = present(await Promise.all((c.task.output ?? []).filter((o) => isParam(o, 'conclusion')).map((o) => read<Composition>(o.valueReference?.reference))));
-  const meetings = present(await Promise.all((c.task.input ?? []).filter((i) => isParam(i, 'meeting') || isParam(i, 'session')).map((i) => read<Appointment>(i.valueReference?.reference))));
+  const conclusions = present(
+    await Promise.all((c.task.output ?? []).filter((o) => isParam(o, 'conclusion')).map((o) => read<Composition>(o.valueReference?.reference))),
+  );
+  const meetings = present(
+    await Promise.all(
+      (c.task.input ?? []).filter((i) => isParam(i, 'meeting') || isParam(i, 'session')).map((i) => read<Appointment>(i.valueReference?.reference)),
+    ),
+  );
   const outputs = Object.fromEntries((c.task.output ?? []).map((o) => [o.type.coding?.[0]?.code, o.valueCode ?? o.valueString ?? o.valueReference?.reference]));
   const lastConclusion = conclusions[conclusions.length - 1];
   return {
@@ -93,7 +123,9 @@ async function caseView(tx: Repository, ctx: AccessContext, caseId: string): Pro
     conclusions,
     // Responsibility, explicitly: who advised (signers) and who decided (the treating facility).
     advisedBy: (lastConclusion?.attester ?? []).map((a) => ({ practitioner: a.party?.reference, at: a.time })),
-    decision: outputs.decision ? { decision: outputs.decision, reason: outputs['decision-reason'], plan: outputs['decision-plan'], facility: c.requestingOrg } : undefined,
+    decision: outputs.decision
+      ? { decision: outputs.decision, reason: outputs['decision-reason'], plan: outputs['decision-plan'], facility: c.requestingOrg }
+      : undefined,
     outcome: outputs.outcome,
     followUpDue: c.task.executionPeriod?.end,
     timeline: await timeline(tx, c.task),
@@ -108,7 +140,14 @@ export async function view(deps: ConsultDeps, ctx: AccessContext, caseId: string
   });
 }
 
-const plain = (doc?: Composition) => (doc?.section ?? []).map((s) => ({ title: s.title, text: (s.text?.div ?? '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim() }));
+const plain = (doc?: Composition) =>
+  (doc?.section ?? []).map((s) => ({
+    title: s.title,
+    text: (s.text?.div ?? '')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  }));
 
 /** A de-identified copy for teaching: age band, sex, clinical text and images; no name, ids or dates of birth. */
 export async function teachingCopy(deps: ConsultDeps, ctx: AccessContext, caseId: string): Promise<TeachingCopy> {

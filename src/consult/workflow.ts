@@ -4,7 +4,18 @@
  */
 import { businessRule } from '../fhir/outcome.ts';
 
-export const CONSULT_STATES = ['draft', 'submitted', 'info-requested', 'accepted', 'declined', 'withdrawn', 'scheduled', 'concluded', 'acknowledged', 'closed'] as const;
+export const CONSULT_STATES = [
+  'draft',
+  'submitted',
+  'info-requested',
+  'accepted',
+  'declined',
+  'withdrawn',
+  'scheduled',
+  'concluded',
+  'acknowledged',
+  'closed',
+] as const;
 export type ConsultState = (typeof CONSULT_STATES)[number];
 
 /** requester = the requesting facility; receiver = the receiving facility; specialist = assigned to the case. */

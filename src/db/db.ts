@@ -52,7 +52,9 @@ export class PostgresDb implements Db {
   }
 
   async query<T>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<T>> {
-    const r = opts?.prepare ? await this.pool.query({ name: statementName(sql), text: sql, values: params as unknown[] }) : await this.pool.query(sql, params as unknown[]);
+    const r = opts?.prepare
+      ? await this.pool.query({ name: statementName(sql), text: sql, values: params as unknown[] })
+      : await this.pool.query(sql, params as unknown[]);
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   }
 
@@ -66,7 +68,9 @@ export class PostgresDb implements Db {
       await client.query('BEGIN');
       const tx: Queryable = {
         query: async <R>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
-          const r = opts?.prepare ? await client.query({ name: statementName(sql), text: sql, values: params as unknown[] }) : await client.query(sql, params as unknown[]);
+          const r = opts?.prepare
+            ? await client.query({ name: statementName(sql), text: sql, values: params as unknown[] })
+            : await client.query(sql, params as unknown[]);
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
         exec: async (sql: string) => {
@@ -154,7 +158,9 @@ function takeLock(dataDir: string): string {
   } catch {
     const owner = Number(readFileSync(file, 'utf8'));
     if (owner && owner !== process.pid && isAlive(owner)) {
-      throw new Error(`The embedded database in ${dataDir} is in use by process ${owner}. Stop that process first (or import through its API, or use DATABASE_URL).`);
+      throw new Error(
+        `The embedded database in ${dataDir} is in use by process ${owner}. Stop that process first (or import through its API, or use DATABASE_URL).`,
+      );
     }
     writeFileSync(file, String(process.pid));
     return file;

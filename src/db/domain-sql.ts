@@ -13,9 +13,30 @@ import type { QueryOptions, QueryResult, Queryable } from './db.ts';
 
 /** Every table the platform has, by owner. A domain's grant names which it may use. */
 const CORE_TABLES = [
-  'resource', 'resource_version', 'search_param', 'idx_string', 'idx_token', 'idx_reference', 'idx_date', 'idx_quantity', 'idx_uri',
-  'account', 'account_role', 'session', 'oauth_client', 'oauth_code', 'signing_key', 'revoked_token', 'login_throttle', 'login_source',
-  'care_relationship', 'consent_state', 'break_glass', 'audit_log', 'audit_head', 'schema_migrations',
+  'resource',
+  'resource_version',
+  'search_param',
+  'idx_string',
+  'idx_token',
+  'idx_reference',
+  'idx_date',
+  'idx_quantity',
+  'idx_uri',
+  'account',
+  'account_role',
+  'session',
+  'oauth_client',
+  'oauth_code',
+  'signing_key',
+  'revoked_token',
+  'login_throttle',
+  'login_source',
+  'care_relationship',
+  'consent_state',
+  'break_glass',
+  'audit_log',
+  'audit_head',
+  'schema_migrations',
 ];
 
 const NOTIFY = ['notification', 'message_outbox'];
@@ -75,7 +96,9 @@ export class DomainSql implements Queryable {
     for (const t of tablesNamed(sql)) {
       if (this.own.has(t)) continue;
       if (this.readOnly.has(t) && !writes) continue;
-      throw new TableAccessDenied(`Domain "${this.domain}" may not ${this.readOnly.has(t) ? 'write' : 'use'} table ${t}: go through the repository or the owning domain`);
+      throw new TableAccessDenied(
+        `Domain "${this.domain}" may not ${this.readOnly.has(t) ? 'write' : 'use'} table ${t}: go through the repository or the owning domain`,
+      );
     }
   }
 

@@ -50,11 +50,22 @@ export interface Limits {
 }
 
 export const DEFAULT_LIMITS: Limits = {
-  systolicMax: 139, diastolicMax: 89, systolicSevere: 180, diastolicSevere: 110,
-  glucoseMin: 3.9, glucoseMax: 13.9, glucoseSevereLow: 3.0, glucoseSevereHigh: 16.7,
-  spo2Min: 92, spo2Severe: 90,
-  hrMin: 45, hrMax: 120, hrSevereMin: 40, hrSevereMax: 140,
-  tempMax: 38.4, tempSevere: 40,
+  systolicMax: 139,
+  diastolicMax: 89,
+  systolicSevere: 180,
+  diastolicSevere: 110,
+  glucoseMin: 3.9,
+  glucoseMax: 13.9,
+  glucoseSevereLow: 3.0,
+  glucoseSevereHigh: 16.7,
+  spo2Min: 92,
+  spo2Severe: 90,
+  hrMin: 45,
+  hrMax: 120,
+  hrSevereMin: 40,
+  hrSevereMax: 140,
+  tempMax: 38.4,
+  tempSevere: 40,
 };
 
 /** Goal targets by LOINC code → the limits they set (CarePlan.goal → Goal.target). */
@@ -95,8 +106,10 @@ export function evaluate(m: Measured, l: Limits): Breach | undefined | null {
     }
     case 'glucose': {
       const text = `Đường huyết ${v.mmol} mmol/L`;
-      if (v.mmol < l.glucoseSevereLow || v.mmol >= l.glucoseSevereHigh) return { metric: 'glucose', severity: 'severe', text: `${text} — ${v.mmol < l.glucoseMin ? 'hạ đường huyết nặng' : 'tăng rất cao'}` };
-      if (v.mmol < l.glucoseMin || v.mmol > l.glucoseMax) return { metric: 'glucose', severity: 'high', text: `${text} — ${v.mmol < l.glucoseMin ? 'hạ đường huyết' : 'tăng cao'}` };
+      if (v.mmol < l.glucoseSevereLow || v.mmol >= l.glucoseSevereHigh)
+        return { metric: 'glucose', severity: 'severe', text: `${text} — ${v.mmol < l.glucoseMin ? 'hạ đường huyết nặng' : 'tăng rất cao'}` };
+      if (v.mmol < l.glucoseMin || v.mmol > l.glucoseMax)
+        return { metric: 'glucose', severity: 'high', text: `${text} — ${v.mmol < l.glucoseMin ? 'hạ đường huyết' : 'tăng cao'}` };
       return undefined;
     }
     case 'spo2':
@@ -155,7 +168,11 @@ export async function saveTouched(q: DomainSql, open: Map<string, OpenEpisode>):
 }
 
 /** Applies one reading to the patient's episode for that metric, inside the ingest transaction. */
-export async function applyReading(repo: Repository, open: Map<string, OpenEpisode>, a: { patientId: string; organizationId?: string; measured: Measured; at: string; breach: Breach | undefined | null }): Promise<AlertChange | undefined> {
+export async function applyReading(
+  repo: Repository,
+  open: Map<string, OpenEpisode>,
+  a: { patientId: string; organizationId?: string; measured: Measured; at: string; breach: Breach | undefined | null },
+): Promise<AlertChange | undefined> {
   if (a.breach === null) return undefined;
   const q = repo.sql;
   const key = `${a.patientId}|${a.measured.metric}`;
@@ -179,23 +196,41 @@ export async function applyReading(repo: Repository, open: Map<string, OpenEpiso
     }
     if (worse) ep.severity = 'severe';
     ep.touched = true;
-    return worse ? { kind: 'worse', episodeId: ep.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric, severity: 'severe', text: a.breach.text } : undefined;
+    return worse
+      ? {
+          kind: 'worse',
+          episodeId: ep.id,
+          patientId: a.patientId,
+          organizationId: a.organizationId,
+          metric: a.measured.metric,
+          severity: 'severe',
+          text: a.breach.text,
+        }
+      : undefined;
   }
-  const flag = await repo.create<Flag>(
-    {
-      resourceType: 'Flag',
-      status: 'active',
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: 'clinical', display: 'Clinical' }] }],
-      code: { text: a.breach.text },
-      subject: { reference: `Patient/${a.patientId}` },
-      period: { start: a.at },
-      extension: [{ url: ALERT_SEVERITY_EXT, valueCode: a.breach.severity }],
-    } as Flag,
-  );
-  const row = (await q.query<{ id: number }>(
-    'INSERT INTO alert_episode (patient_id, metric, severity, flag_id, organization_id, last_reading_at, last_value) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
-    [a.patientId, a.measured.metric, a.breach.severity, flag.id, a.organizationId ?? null, a.at, value],
-  )).rows[0];
+  const flag = await repo.create<Flag>({
+    resourceType: 'Flag',
+    status: 'active',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: 'clinical', display: 'Clinical' }] }],
+    code: { text: a.breach.text },
+    subject: { reference: `Patient/${a.patientId}` },
+    period: { start: a.at },
+    extension: [{ url: ALERT_SEVERITY_EXT, valueCode: a.breach.severity }],
+  } as Flag);
+  const row = (
+    await q.query<{ id: number }>(
+      'INSERT INTO alert_episode (patient_id, metric, severity, flag_id, organization_id, last_reading_at, last_value) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
+      [a.patientId, a.measured.metric, a.breach.severity, flag.id, a.organizationId ?? null, a.at, value],
+    )
+  ).rows[0];
   open.set(key, { id: row.id, severity: a.breach.severity, flag_id: flag.id!, last_reading_at: at, last_value: value });
-  return { kind: 'opened', episodeId: row.id, patientId: a.patientId, organizationId: a.organizationId, metric: a.measured.metric, severity: a.breach.severity, text: a.breach.text };
+  return {
+    kind: 'opened',
+    episodeId: row.id,
+    patientId: a.patientId,
+    organizationId: a.organizationId,
+    metric: a.measured.metric,
+    severity: a.breach.severity,
+    text: a.breach.text,
+  };
 }

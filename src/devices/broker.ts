@@ -118,7 +118,10 @@ export class EmbeddedBroker {
 
   private reply(deviceId: string, reply: IngestReply): void {
     if (!this.broker || !this.clients.get(deviceId)?.size) return;
-    this.broker.publish({ cmd: 'publish', topic: replyTopic(deviceId), payload: Buffer.from(JSON.stringify(reply)), qos: 0, retain: false, dup: false }, () => undefined);
+    this.broker.publish(
+      { cmd: 'publish', topic: replyTopic(deviceId), payload: Buffer.from(JSON.stringify(reply)), qos: 0, retain: false, dup: false },
+      () => undefined,
+    );
   }
 
   async stop(): Promise<void> {

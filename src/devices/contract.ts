@@ -29,14 +29,18 @@ export const resourceId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a 
 /** POST /api/devices: a home device (patientId) or a shared station device (organizationId). */
 export const registerDeviceBody = z
   .object({
-    type: z.enum(Object.keys(DEVICE_TYPES) as [DeviceType, ...DeviceType[]], { error: `Loại thiết bị phải là một trong: ${Object.keys(DEVICE_TYPES).join(', ')} (unknown device type)` }),
+    type: z.enum(Object.keys(DEVICE_TYPES) as [DeviceType, ...DeviceType[]], {
+      error: `Loại thiết bị phải là một trong: ${Object.keys(DEVICE_TYPES).join(', ')} (unknown device type)`,
+    }),
     name: z.string().trim().min(1).max(200),
     serial: z.string().trim().min(1).max(100),
     patientId: resourceId.optional(),
     organizationId: resourceId.optional(),
   })
   .strict()
-  .refine((b) => !b.patientId !== !b.organizationId, { message: 'Gắn thiết bị cho một người bệnh hoặc cho một trạm (bind to a patient or to a station, not both)' });
+  .refine((b) => !b.patientId !== !b.organizationId, {
+    message: 'Gắn thiết bị cho một người bệnh hoặc cho một trạm (bind to a patient or to a station, not both)',
+  });
 export type RegisterDeviceBody = z.infer<typeof registerDeviceBody>;
 
 /** PUT /api/patients/:id/targets: the patient's own alert limits. */
@@ -57,7 +61,15 @@ export type TargetsBody = z.infer<typeof targetsBody>;
  * with its reasons exactly as over MQTT.
  */
 export const fhirObservationBody = z.object({ resourceType: z.literal('Observation') }).passthrough();
-export const fhirBundleBody = z.object({ resourceType: z.literal('Bundle'), entry: z.array(z.object({ resource: z.unknown() }).passthrough()).max(500).optional() }).passthrough();
+export const fhirBundleBody = z
+  .object({
+    resourceType: z.literal('Bundle'),
+    entry: z
+      .array(z.object({ resource: z.unknown() }).passthrough())
+      .max(500)
+      .optional(),
+  })
+  .passthrough();
 export const devicePayloadBody = z.record(z.string(), z.unknown());
 export const readingsBody = z.union([fhirObservationBody, fhirBundleBody, devicePayloadBody]);
 export type ReadingsBody = z.infer<typeof readingsBody>;

@@ -55,7 +55,11 @@ export class DeviceDirectory {
     const load = async (r: Repository) => {
       const device = await r.tryRead<Device>('Device', deviceId);
       if (!device) return undefined;
-      const cred = (await r.sql.query<{ token_hash: string; revoked_at: Date | null }>('SELECT token_hash, revoked_at FROM device_credential WHERE device_id = $1', [deviceId])).rows[0];
+      const cred = (
+        await r.sql.query<{ token_hash: string; revoked_at: Date | null }>('SELECT token_hash, revoked_at FROM device_credential WHERE device_id = $1', [
+          deviceId,
+        ])
+      ).rows[0];
       return cred ? { device, revoked: !!cred.revoked_at || device.status !== 'active', tokenHash: cred.token_hash } : undefined;
     };
     const info = repo ? await load(repo) : await this.store.system('device authentication', 'devices').transaction(load);
@@ -78,9 +82,19 @@ export class DeviceDirectory {
   }
 
   /** Audits a refused device (no transaction: nothing else happened). */
-  async denied(action: 'device.connect' | 'device.publish', deviceId: string, reason: string, known: boolean, detail: Record<string, unknown> = {}): Promise<void> {
-    await this.store
-      .system('device authentication', 'devices')
-      .record({ action, outcome: 'denied', resourceType: 'Device', ...(known ? { resourceId: deviceId } : {}), detail: { device: deviceId.slice(0, 64), reason, ...detail } });
+  async denied(
+    action: 'device.connect' | 'device.publish',
+    deviceId: string,
+    reason: string,
+    known: boolean,
+    detail: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.store.system('device authentication', 'devices').record({
+      action,
+      outcome: 'denied',
+      resourceType: 'Device',
+      ...(known ? { resourceId: deviceId } : {}),
+      detail: { device: deviceId.slice(0, 64), reason, ...detail },
+    });
   }
 }

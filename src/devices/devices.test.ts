@@ -39,13 +39,31 @@ describe('medical devices over MQTT', () => {
   const as = () => ({ authorization: `Bearer ${clinician}`, 'content-type': 'application/json' });
 
   async function register(patientId?: string) {
-    const res = await call(p, 'POST', '/api/devices', { type: 'multi', name: 'Máy đo tại nhà', serial: `SN-${randomUUID().slice(0, 8)}`, ...(patientId ? { patientId } : { organizationId: demo.ids.organizations.batxat }) }, as());
+    const res = await call(
+      p,
+      'POST',
+      '/api/devices',
+      {
+        type: 'multi',
+        name: 'Máy đo tại nhà',
+        serial: `SN-${randomUUID().slice(0, 8)}`,
+        ...(patientId ? { patientId } : { organizationId: demo.ids.organizations.batxat }),
+      },
+      as(),
+    );
     expect(res.status, res.text).toBe(201);
     return { id: res.body.device.id as string, token: res.body.token as string };
   }
 
   it('generates valid R4 Observations from readings', () => {
-    for (const r of [{ type: 'bp', systolic: 130, diastolic: 85, unit: 'mm[Hg]' }, { type: 'hr', value: 70, unit: '/min' }, { type: 'glucose', value: 6.1, unit: 'mmol/L' }, { type: 'spo2', value: 97, unit: '%' }, { type: 'temp', value: 37, unit: 'Cel' }, { type: 'weight', value: 60, unit: 'kg' }]) {
+    for (const r of [
+      { type: 'bp', systolic: 130, diastolic: 85, unit: 'mm[Hg]' },
+      { type: 'hr', value: 70, unit: '/min' },
+      { type: 'glucose', value: 6.1, unit: 'mmol/L' },
+      { type: 'spo2', value: 97, unit: '%' },
+      { type: 'temp', value: 37, unit: 'Cel' },
+      { type: 'weight', value: 60, unit: 'kg' },
+    ]) {
       const c = checkReading(r);
       expect('observation' in c, JSON.stringify(r)).toBe(true);
       if ('observation' in c) assertValidResource({ ...c.observation, subject: { reference: 'Patient/x' }, effectiveDateTime: '2026-01-01T00:00:00Z' });
@@ -76,7 +94,10 @@ describe('medical devices over MQTT', () => {
     expect(replies.find((r) => r.msgId === 'm1' && r.status === 'duplicate')).toBeDefined();
     expect(replies.find((r) => r.msgId === 'bad1')?.reasons?.[0]).toMatch(/SpO2 140/);
     expect(replies.find((r) => r.msgId === 'bad2')?.reasons?.[0]).toMatch(/wrong unit/);
-    const q = await p.db.query<{ message_id: string | null; reasons: string[] }>('SELECT message_id, reasons FROM device_quarantine WHERE device_id = $1 ORDER BY id', [dev.id]);
+    const q = await p.db.query<{ message_id: string | null; reasons: string[] }>(
+      'SELECT message_id, reasons FROM device_quarantine WHERE device_id = $1 ORDER BY id',
+      [dev.id],
+    );
     expect(q.rows.map((r) => r.message_id)).toEqual(['bad1', 'bad2', null]);
     expect(q.rows[2].reasons[0]).toMatch(/not JSON/);
     await client.endAsync();
@@ -94,7 +115,11 @@ describe('medical devices over MQTT', () => {
     const ids = Array.from({ length: n }, (_, i) => `b${i}`);
     const at = (i: number) => new Date(Date.now() - (n - i) * 1000).toISOString();
     const order = [...ids, ...[...ids].reverse()];
-    await Promise.all(order.map((id) => client.publishAsync(topic, reading(id, at(Number(id.slice(1))), [{ type: 'bp', systolic: 172, diastolic: 104, unit: 'mm[Hg]' }]), { qos: 1 })));
+    await Promise.all(
+      order.map((id) =>
+        client.publishAsync(topic, reading(id, at(Number(id.slice(1))), [{ type: 'bp', systolic: 172, diastolic: 104, unit: 'mm[Hg]' }]), { qos: 1 }),
+      ),
+    );
     await p.devices.drain();
     const stored = await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev.id}&_summary=count`);
     expect(stored.body.total).toBe(n);
@@ -109,13 +134,23 @@ describe('medical devices over MQTT', () => {
 
   it('refuses a revoked device and a wrong token, and audits it', async () => {
     const dev = await register(demo.ids.patients[0]);
-    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: 'wrong', clientId: dev.id, reconnectPeriod: 0 })).rejects.toThrow();
+    await expect(
+      mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: 'wrong', clientId: dev.id, reconnectPeriod: 0 }),
+    ).rejects.toThrow();
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id, reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => client.once('close', () => r()));
     expect((await call(p, 'POST', `/api/devices/${dev.id}/revoke`, {}, as())).status).toBe(200);
     await closed; // the broker dropped its connection
-    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id, reconnectPeriod: 0 })).rejects.toThrow();
-    const http = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('r1', new Date().toISOString(), [{ type: 'hr', value: 70, unit: '/min' }])), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
+    await expect(
+      mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: dev.id, password: dev.token, clientId: dev.id, reconnectPeriod: 0 }),
+    ).rejects.toThrow();
+    const http = await call(
+      p,
+      'POST',
+      `/api/devices/${dev.id}/readings`,
+      JSON.parse(reading('r1', new Date().toISOString(), [{ type: 'hr', value: 70, unit: '/min' }])),
+      { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' },
+    );
     expect(http.status).toBe(401);
     const denied = await p.audit.list({ limit: 20, outcome: 'denied' });
     expect(denied.filter((e) => e.resource_id === dev.id && e.action === 'device.connect').length).toBeGreaterThanOrEqual(2);
@@ -126,14 +161,38 @@ describe('medical devices over MQTT', () => {
     // The station's staff see it (a shared device names no patient).
     const listed = await call<{ id: string; revoked: boolean }[]>(p, 'GET', '/api/devices', undefined, as());
     expect(listed.body.find((d) => d.id === dev.id)?.revoked).toBe(false);
-    const ok = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('s1', new Date().toISOString(), [{ type: 'bp', systolic: 128, diastolic: 80, unit: 'mm[Hg]' }], { patient: demo.ids.patients[0] })), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
+    const ok = await call(
+      p,
+      'POST',
+      `/api/devices/${dev.id}/readings`,
+      JSON.parse(reading('s1', new Date().toISOString(), [{ type: 'bp', systolic: 128, diastolic: 80, unit: 'mm[Hg]' }], { patient: demo.ids.patients[0] })),
+      { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' },
+    );
     expect(ok.status, ok.text).toBe(201);
-    const elsewhere = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('s2', new Date().toISOString(), [{ type: 'bp', systolic: 128, diastolic: 80, unit: 'mm[Hg]' }], { patient: demo.ids.patients[2] })), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
+    const elsewhere = await call(
+      p,
+      'POST',
+      `/api/devices/${dev.id}/readings`,
+      JSON.parse(reading('s2', new Date().toISOString(), [{ type: 'bp', systolic: 128, diastolic: 80, unit: 'mm[Hg]' }], { patient: demo.ids.patients[2] })),
+      { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' },
+    );
     expect(elsewhere.status).toBe(422);
     expect(elsewhere.body.reasons[0]).toMatch(/không được quản lý tại trạm/);
     // A FHIR Observation over HTTP works too.
-    const fhirObs = { resourceType: 'Observation', status: 'final', identifier: [{ value: 'fhir-1' }], code: { coding: [{ system: 'http://loinc.org', code: '59408-5' }] }, subject: { reference: `Patient/${demo.ids.patients[0]}` }, effectiveDateTime: new Date().toISOString(), valueQuantity: { value: 96, unit: '%', system: 'http://unitsofmeasure.org', code: '%' } };
-    const viaFhir = await call(p, 'POST', `/api/devices/${dev.id}/readings`, fhirObs, { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/fhir+json' });
+    const fhirObs = {
+      resourceType: 'Observation',
+      status: 'final',
+      identifier: [{ value: 'fhir-1' }],
+      code: { coding: [{ system: 'http://loinc.org', code: '59408-5' }] },
+      subject: { reference: `Patient/${demo.ids.patients[0]}` },
+      effectiveDateTime: new Date().toISOString(),
+      valueQuantity: { value: 96, unit: '%', system: 'http://unitsofmeasure.org', code: '%' },
+    };
+    const viaFhir = await call(p, 'POST', `/api/devices/${dev.id}/readings`, fhirObs, {
+      authorization: '',
+      'x-device-token': dev.token,
+      'content-type': 'application/fhir+json',
+    });
     expect(viaFhir.status, viaFhir.text).toBe(201);
   });
 
@@ -141,14 +200,26 @@ describe('medical devices over MQTT', () => {
     const patient = demo.ids.patients[4];
     const dev = await register(patient);
     const send = (msgId: string, s: number, d: number, minutesAgo = 0) =>
-      call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading(msgId, new Date(Date.now() - minutesAgo * 60_000).toISOString(), [{ type: 'bp', systolic: s, diastolic: d, unit: 'mm[Hg]' }])), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
+      call(
+        p,
+        'POST',
+        `/api/devices/${dev.id}/readings`,
+        JSON.parse(reading(msgId, new Date(Date.now() - minutesAgo * 60_000).toISOString(), [{ type: 'bp', systolic: s, diastolic: d, unit: 'mm[Hg]' }])),
+        { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' },
+      );
     await send('a1', 165, 100, 30);
     await send('a2', 170, 102, 20);
     await send('a3', 168, 99, 10);
-    const episodes = await p.db.query<{ id: number; severity: string; closed_at: Date | null }>('SELECT id, severity, closed_at FROM alert_episode WHERE patient_id = $1 ORDER BY id', [patient]);
+    const episodes = await p.db.query<{ id: number; severity: string; closed_at: Date | null }>(
+      'SELECT id, severity, closed_at FROM alert_episode WHERE patient_id = $1 ORDER BY id',
+      [patient],
+    );
     expect(episodes.rows).toHaveLength(1);
     const flags = await call<Bundle>(p, 'GET', `/fhir/R4/Flag?patient=${patient}`);
-    expect(flags.body.entry!.filter((e) => (e.resource as { status: string }).status === 'active'), flags.text).toHaveLength(1);
+    expect(
+      flags.body.entry!.filter((e) => (e.resource as { status: string }).status === 'active'),
+      flags.text,
+    ).toHaveLength(1);
     await send('a4', 125, 80, 0);
     const closed = await p.db.query<{ closed_at: Date | null }>('SELECT closed_at FROM alert_episode WHERE patient_id = $1', [patient]);
     expect(closed.rows[0].closed_at).not.toBeNull();
@@ -167,7 +238,11 @@ describe('medical devices over MQTT', () => {
   it('escalates an alert nobody acknowledges in time', async () => {
     const patient = demo.ids.patients[0];
     const dev = await register(patient);
-    await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('e1', new Date().toISOString(), [{ type: 'spo2', value: 86, unit: '%' }])), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
+    await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('e1', new Date().toISOString(), [{ type: 'spo2', value: 86, unit: '%' }])), {
+      authorization: '',
+      'x-device-token': dev.token,
+      'content-type': 'application/json',
+    });
     await p.db.query("UPDATE alert_episode SET opened_at = now() - interval '20 minutes' WHERE patient_id = $1 AND metric = 'spo2'", [patient]);
     expect(await p.devices.escalate()).toBeGreaterThanOrEqual(1);
     const note = await p.db.query("SELECT title FROM notification WHERE kind = 'alert' AND title LIKE 'Cảnh báo chưa ai xử lý%'");
@@ -195,7 +270,13 @@ describe('ingest from the local Mosquitto', () => {
 
   it('stores readings published to Mosquitto, once, refuses a wrong token and drops an oversized message', async () => {
     const clinician = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
-    const reg = await call(p, 'POST', '/api/devices', { type: 'oximeter', name: 'SpO2', serial: 'M-1', patientId: demo.ids.patients[0] }, { authorization: `Bearer ${clinician}`, 'content-type': 'application/json' });
+    const reg = await call(
+      p,
+      'POST',
+      '/api/devices',
+      { type: 'oximeter', name: 'SpO2', serial: 'M-1', patientId: demo.ids.patients[0] },
+      { authorization: `Bearer ${clinician}`, 'content-type': 'application/json' },
+    );
     const dev = reg.body.device.id as string;
     const token = reg.body.token as string;
     const client = await mqtt.connectAsync(MOSQUITTO, { clientId: `dev-${dev}` });
@@ -204,7 +285,9 @@ describe('ingest from the local Mosquitto', () => {
     await client.publishAsync(topic, reading('q1', t, [{ type: 'spo2', value: 97, unit: '%' }], { token }), { qos: 1 });
     await client.publishAsync(topic, reading('q1', t, [{ type: 'spo2', value: 97, unit: '%' }], { token }), { qos: 1 });
     await client.publishAsync(topic, reading('q2', t, [{ type: 'spo2', value: 96, unit: '%' }], { token: 'forged' }), { qos: 1 });
-    await expect.poll(async () => (await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev}&_summary=count`)).body.total, { timeout: 5000 }).toBe(1);
+    await expect
+      .poll(async () => (await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev}&_summary=count`)).body.total, { timeout: 5000 })
+      .toBe(1);
     await expect.poll(async () => (await p.db.query('SELECT 1 FROM device_quarantine WHERE device_id = $1', [dev])).rows.length, { timeout: 5000 }).toBe(1);
     // Over the payload limit: dropped (not processed, not redelivered), counted, quarantined with the reason.
     const before = p.devices.stats().messages.oversized;

@@ -13,7 +13,8 @@ import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import type { DeviceStats } from './contract.ts';
 
-const reading = (msgId: string, readings: unknown[] = [{ type: 'hr', value: 71, unit: '/min' }]) => JSON.stringify({ msgId, time: new Date().toISOString(), readings });
+const reading = (msgId: string, readings: unknown[] = [{ type: 'hr', value: 71, unit: '/min' }]) =>
+  JSON.stringify({ msgId, time: new Date().toISOString(), readings });
 
 describe('device guards', () => {
   let p: TestPlatform;
@@ -79,7 +80,12 @@ describe('device guards', () => {
     const topic = `cauyte/devices/${dev.id}/readings`;
     const before = await stats();
     // 2 MB: stopped from the packet header, before it is read.
-    const big = JSON.stringify({ msgId: 'big', time: new Date().toISOString(), readings: [{ type: 'hr', value: 70, unit: '/min' }], pad: 'x'.repeat(2 * 1024 * 1024) });
+    const big = JSON.stringify({
+      msgId: 'big',
+      time: new Date().toISOString(),
+      readings: [{ type: 'hr', value: 70, unit: '/min' }],
+      pad: 'x'.repeat(2 * 1024 * 1024),
+    });
     expect(await publishOutcome(await connect(dev), topic, big)).toBe('closed');
     // Just over the limit (64 KiB + 100 bytes): refused in the broker's publish check.
     const over = JSON.stringify({ msgId: 'over', time: new Date().toISOString(), readings: [], pad: 'x'.repeat(64 * 1024 + 100) });
@@ -109,16 +115,27 @@ describe('device guards', () => {
     const topic = `cauyte/devices/${dev.id}/readings`;
     const before = await stats();
     // A control character in the message id makes the Observation's identifier an invalid FHIR string.
-    await Promise.all([client.publishAsync(topic, reading('ok-1'), { qos: 1 }), client.publishAsync(topic, reading('bad\u0001id'), { qos: 1 }), client.publishAsync(topic, reading('ok-2'), { qos: 1 })]);
+    await Promise.all([
+      client.publishAsync(topic, reading('ok-1'), { qos: 1 }),
+      client.publishAsync(topic, reading('bad\u0001id'), { qos: 1 }),
+      client.publishAsync(topic, reading('ok-2'), { qos: 1 }),
+    ]);
     await client.endAsync();
     const obs = await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev.id}`);
-    expect(obs.body.entry?.map((e) => (e.resource as { identifier: { value: string }[] }).identifier[0].value).sort()).toEqual([`${dev.id}:ok-1:0`, `${dev.id}:ok-2:0`]);
+    expect(obs.body.entry?.map((e) => (e.resource as { identifier: { value: string }[] }).identifier[0].value).sort()).toEqual([
+      `${dev.id}:ok-1:0`,
+      `${dev.id}:ok-2:0`,
+    ]);
     const q = await call<{ device_id: string; message_id: string; reasons: string[] }[]>(p, 'GET', '/api/devices/quarantine', undefined, as());
     const bad = q.body.find((x) => x.device_id === dev.id && x.message_id === 'bad\u0001id');
     expect(bad?.reasons[0]).toMatch(/invalid FHIR Observation.*identifier/);
     expect((await stats()).invalidObservations).toBe(before.invalidObservations + 1);
     // Over HTTP the device is told why.
-    const http = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('bad\u0002http')), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
+    const http = await call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading('bad\u0002http')), {
+      authorization: '',
+      'x-device-token': dev.token,
+      'content-type': 'application/json',
+    });
     expect(http.status).toBe(422);
     expect(http.body.reasons[0]).toMatch(/invalid FHIR Observation/);
     expect(await stored(dev.id)).toBe(2);
@@ -127,7 +144,12 @@ describe('device guards', () => {
   it('keeps alert Flags and monitoring targets to their workflow: plain FHIR writes are refused with the route to use', async () => {
     const patient = demo.ids.patients[0];
     const dev = await register(patient);
-    const send = (msgId: string, spo2: number) => call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading(msgId, [{ type: 'spo2', value: spo2, unit: '%' }])), { authorization: '', 'x-device-token': dev.token, 'content-type': 'application/json' });
+    const send = (msgId: string, spo2: number) =>
+      call(p, 'POST', `/api/devices/${dev.id}/readings`, JSON.parse(reading(msgId, [{ type: 'spo2', value: spo2, unit: '%' }])), {
+        authorization: '',
+        'x-device-token': dev.token,
+        'content-type': 'application/json',
+      });
     expect((await send('w1', 85)).status).toBe(201);
     const flags = await call<Bundle>(p, 'GET', `/fhir/R4/Flag?patient=${patient}`);
     const flag = flags.body.entry!.map((e) => e.resource as Flag).find((f) => f.status === 'active' && /SpO2 85/.test(f.code.text ?? ''))!;
@@ -157,7 +179,13 @@ describe('device guards', () => {
     const newGoal = await call(p, 'POST', '/fhir/R4/Goal', { ...goal, id: undefined, meta: undefined }, clinicianFhir);
     expect(newGoal.status).toBe(422);
     // A Goal without the marker is an ordinary FHIR resource.
-    const plain = await call(p, 'POST', '/fhir/R4/Goal', { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Đi bộ 30 phút mỗi ngày' }, subject: { reference: `Patient/${patient}` } }, clinicianFhir);
+    const plain = await call(
+      p,
+      'POST',
+      '/fhir/R4/Goal',
+      { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Đi bộ 30 phút mỗi ngày' }, subject: { reference: `Patient/${patient}` } },
+      clinicianFhir,
+    );
     expect(plain.status, plain.text).toBe(201);
   });
 });

@@ -21,7 +21,10 @@ declare module 'fastify' {
 
 async function devicesPlugin(app: FastifyInstance, opts: { mqttPort?: number }): Promise<void> {
   const { config } = app;
-  const devices = new DeviceService(app.store, app.bus, { escalateAfterMinutes: config.CAUYTE_ALERT_ESCALATE_MINUTES, maxPayloadBytes: config.CAUYTE_MQTT_MAX_PAYLOAD_BYTES });
+  const devices = new DeviceService(app.store, app.bus, {
+    escalateAfterMinutes: config.CAUYTE_ALERT_ESCALATE_MINUTES,
+    maxPayloadBytes: config.CAUYTE_MQTT_MAX_PAYLOAD_BYTES,
+  });
   registerDeviceRules(app.store);
   // CAUYTE_MQTT_PORT=0 turns the embedded broker off; opts.mqttPort 0 (tests) means any free port.
   const embedded = !config.MQTT_URL && config.CAUYTE_MQTT_PORT !== 0 ? new EmbeddedBroker(devices) : undefined;

@@ -19,7 +19,10 @@ export const READING_TYPES = ['bp', 'hr', 'spo2', 'glucose', 'temp', 'weight'] a
 export type ReadingType = (typeof READING_TYPES)[number];
 
 /** The single-value readings: LOINC code, accepted UCUM units, and the physiologically possible range. */
-const SINGLE: Record<Exclude<ReadingType, 'bp' | 'glucose'>, { code: string; display: string; units: Record<string, [number, number]>; unitDisplay: Record<string, string> }> = {
+const SINGLE: Record<
+  Exclude<ReadingType, 'bp' | 'glucose'>,
+  { code: string; display: string; units: Record<string, [number, number]>; unitDisplay: Record<string, string> }
+> = {
   hr: { code: '8867-4', display: 'Nhịp tim', units: { '/min': [20, 250] }, unitDisplay: { '/min': 'lần/phút' } },
   spo2: { code: '59408-5', display: 'SpO2', units: { '%': [50, 100] }, unitDisplay: { '%': '%' } },
   temp: { code: '8310-5', display: 'Nhiệt độ cơ thể', units: { Cel: [30, 45] }, unitDisplay: { Cel: '°C' } },
@@ -40,13 +43,22 @@ export type Reading = z.infer<typeof readingSchema>;
 /** NUL and broken UTF-16 (lone surrogates) cannot be stored as text: such a message id is malformed. */
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-export const payloadSchema = z.object({
-  msgId: z.string().min(1).max(100).refine((s) => !UNSTORABLE.test(s), 'must be text without NUL or broken characters'),
-  time: z.string().min(4).max(40),
-  patient: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional(),
-  token: z.string().max(200).optional(),
-  readings: z.array(z.unknown()).min(1).max(50),
-}).strict();
+export const payloadSchema = z
+  .object({
+    msgId: z
+      .string()
+      .min(1)
+      .max(100)
+      .refine((s) => !UNSTORABLE.test(s), 'must be text without NUL or broken characters'),
+    time: z.string().min(4).max(40),
+    patient: z
+      .string()
+      .regex(/^[A-Za-z0-9\-.]{1,64}$/)
+      .optional(),
+    token: z.string().max(200).optional(),
+    readings: z.array(z.unknown()).min(1).max(50),
+  })
+  .strict();
 export type Payload = z.infer<typeof payloadSchema>;
 
 /** What a reading means for thresholds: one or two numbers per metric. */
@@ -56,9 +68,14 @@ export interface Measured {
 }
 
 /** Checks one reading; returns the problems, or the Observation content and what was measured. */
-export function checkReading(raw: unknown): { problems: string[] } | { observation: Omit<Observation, 'subject' | 'effectiveDateTime' | 'device'>; measured: Measured } {
+export function checkReading(
+  raw: unknown,
+): { problems: string[] } | { observation: Omit<Observation, 'subject' | 'effectiveDateTime' | 'device'>; measured: Measured } {
   const parsed = readingSchema.safeParse(raw);
-  if (!parsed.success) return { problems: [`Chỉ số không đúng dạng (malformed reading): ${parsed.error.issues.map((i) => `${i.path.join('.') || 'reading'} ${i.message}`).join('; ')}`] };
+  if (!parsed.success)
+    return {
+      problems: [`Chỉ số không đúng dạng (malformed reading): ${parsed.error.issues.map((i) => `${i.path.join('.') || 'reading'} ${i.message}`).join('; ')}`],
+    };
   const r = parsed.data;
   const out = (ok: boolean, msg: string) => (ok ? [] : [msg]);
   if (r.type === 'bp') {
@@ -89,16 +106,29 @@ export function checkReading(raw: unknown): { problems: string[] } | { observati
     if (!g) return { problems: [`Đường huyết phải đo bằng mmol/L hoặc mg/dL, nhận "${r.unit}" (wrong unit)`] };
     if (r.value < g.range[0] || r.value > g.range[1]) return { problems: [`Đường huyết ${r.value} ${r.unit} không thể có (impossible glucose)`] };
     return {
-      observation: { resourceType: 'Observation', status: 'final', category: [{ coding: [LAB] }], code: { coding: [{ system: LOINC, code: g.code }], text: 'Glucose máu' }, valueQuantity: { value: r.value, unit: r.unit, system: UCUM, code: r.unit } },
+      observation: {
+        resourceType: 'Observation',
+        status: 'final',
+        category: [{ coding: [LAB] }],
+        code: { coding: [{ system: LOINC, code: g.code }], text: 'Glucose máu' },
+        valueQuantity: { value: r.value, unit: r.unit, system: UCUM, code: r.unit },
+      },
       measured: { metric: 'glucose', values: { mmol: r.unit === 'mmol/L' ? r.value : Math.round((r.value / 18.016) * 10) / 10 } },
     };
   }
   const def = SINGLE[r.type];
   const range = def.units[r.unit];
   if (!range) return { problems: [`${def.display} phải đo bằng ${Object.keys(def.units).join(' hoặc ')}, nhận "${r.unit}" (wrong unit)`] };
-  if (r.value < range[0] || r.value > range[1]) return { problems: [`${def.display} ${r.value} ${r.unit} không thể có (impossible value, expected ${range[0]}–${range[1]})`] };
+  if (r.value < range[0] || r.value > range[1])
+    return { problems: [`${def.display} ${r.value} ${r.unit} không thể có (impossible value, expected ${range[0]}–${range[1]})`] };
   return {
-    observation: { resourceType: 'Observation', status: 'final', category: [{ coding: [VITALS] }], code: { coding: [{ system: LOINC, code: def.code }], text: def.display }, valueQuantity: { value: r.value, unit: def.unitDisplay[r.unit], system: UCUM, code: r.unit } },
+    observation: {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [{ coding: [VITALS] }],
+      code: { coding: [{ system: LOINC, code: def.code }], text: def.display },
+      valueQuantity: { value: r.value, unit: def.unitDisplay[r.unit], system: UCUM, code: r.unit },
+    },
     measured: { metric: r.type, values: { value: r.value } },
   };
 }
@@ -106,13 +136,21 @@ export function checkReading(raw: unknown): { problems: string[] } | { observati
 /** The reading's own time: must be a real instant with a zone, not in the future (5 min clock skew allowed). */
 export function checkTime(time: string): string | undefined {
   const r = parseDateRange(time);
-  if (!r || !/T\d{2}:\d{2}/.test(time) || !/(Z|[+-]\d{2}:\d{2})$/.test(time)) return `Thời điểm đo "${time}" phải có ngày, giờ và múi giờ (time needs date, time and zone)`;
+  if (!r || !/T\d{2}:\d{2}/.test(time) || !/(Z|[+-]\d{2}:\d{2})$/.test(time))
+    return `Thời điểm đo "${time}" phải có ngày, giờ và múi giờ (time needs date, time and zone)`;
   if (r.low.getTime() > Date.now() + 5 * 60_000) return `Thời điểm đo ${time} ở tương lai (time is in the future)`;
   if (r.low.getTime() < Date.UTC(2000, 0, 1)) return `Thời điểm đo ${time} quá xa (time is before 2000)`;
   return undefined;
 }
 
-const SINGLE_CODES = new Map<string, Reading['type']>([['8867-4', 'hr'], ['59408-5', 'spo2'], ['8310-5', 'temp'], ['29463-7', 'weight'], ['15074-8', 'glucose'], ['2339-0', 'glucose']]);
+const SINGLE_CODES = new Map<string, Reading['type']>([
+  ['8867-4', 'hr'],
+  ['59408-5', 'spo2'],
+  ['8310-5', 'temp'],
+  ['29463-7', 'weight'],
+  ['15074-8', 'glucose'],
+  ['2339-0', 'glucose'],
+]);
 
 /** A FHIR Observation with one of our LOINC codes (HTTP ingest) → the reading it reports. */
 export function readingFromObservation(o: Observation): Reading | undefined {

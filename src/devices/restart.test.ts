@@ -17,7 +17,10 @@ const TOTAL = 10_000;
 
 function start(env: Record<string, string>): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env, CAUYTE_DEMO: 'off', CAUYTE_JANUS: 'off', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve'], {
+      env: { ...process.env, ...env, CAUYTE_DEMO: 'off', CAUYTE_JANUS: 'off', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -41,15 +44,34 @@ describe('device ingest across a restart', () => {
     const setup = await buildPlatform(config, { db: db.db, domains: ['devices'], logger: false });
     const demo = await seedDemo(setup.store, 4);
     const org = demo.ids.organizations.batxat;
-    const account = await setup.accounts.create({ username: 'restart.clinician', displayName: 'Clinician', kind: 'service', roles: [{ role: 'commune_clinician', organizationId: org }] });
-    const bearer = (await setup.tokens.issue({ sub: account.id, role: 'commune_clinician', org, practitioner: demo.ids.practitioners[6], scope: 'user/*.read user/*.write' })).token;
-    const res = await call(setup, 'POST', '/api/devices', { type: 'oximeter', name: 'SpO2', serial: 'R-1', patientId: demo.ids.patients[0] }, { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' });
+    const account = await setup.accounts.create({
+      username: 'restart.clinician',
+      displayName: 'Clinician',
+      kind: 'service',
+      roles: [{ role: 'commune_clinician', organizationId: org }],
+    });
+    const bearer = (
+      await setup.tokens.issue({ sub: account.id, role: 'commune_clinician', org, practitioner: demo.ids.practitioners[6], scope: 'user/*.read user/*.write' })
+    ).token;
+    const res = await call(
+      setup,
+      'POST',
+      '/api/devices',
+      { type: 'oximeter', name: 'SpO2', serial: 'R-1', patientId: demo.ids.patients[0] },
+      { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    );
     expect(res.status, res.text).toBe(201);
     const { device, token } = res.body as { device: { id: string }; token: string };
     await setup.close();
 
     let server = await start(env);
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${env.CAUYTE_MQTT_PORT}`, { username: device.id, password: token, clientId: device.id, clean: false, reconnectPeriod: 200 });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${env.CAUYTE_MQTT_PORT}`, {
+      username: device.id,
+      password: token,
+      clientId: device.id,
+      clean: false,
+      reconnectPeriod: 200,
+    });
     client.on('error', () => undefined);
     const topic = `cauyte/devices/${device.id}/readings`;
     const base = Date.now() - TOTAL * 1000;
@@ -59,7 +81,11 @@ describe('device ingest across a restart', () => {
       Array.from({ length: 50 }, async () => {
         while (next < TOTAL) {
           const i = next++;
-          await client.publishAsync(topic, JSON.stringify({ msgId: `r${i}`, time: new Date(base + i * 1000).toISOString(), readings: [{ type: 'spo2', value: 90 + (i % 10), unit: '%' }] }), { qos: 1 });
+          await client.publishAsync(
+            topic,
+            JSON.stringify({ msgId: `r${i}`, time: new Date(base + i * 1000).toISOString(), readings: [{ type: 'spo2', value: 90 + (i % 10), unit: '%' }] }),
+            { qos: 1 },
+          );
           acked++;
         }
       }),

@@ -37,7 +37,12 @@ function fhirToPayloads(body: { resourceType?: unknown }): string[] | undefined 
   return observations.map((o, i) => {
     const reading = o?.resourceType === 'Observation' ? readingFromObservation(o) : undefined;
     const patient = o?.subject?.reference?.startsWith('Patient/') ? o.subject.reference.slice(8) : undefined;
-    return JSON.stringify({ msgId: o?.identifier?.[0]?.value ?? o?.id ?? `http-${Date.now()}-${i}`, time: o?.effectiveDateTime ?? '', ...(patient ? { patient } : {}), readings: [reading ?? { type: 'unknown' }] });
+    return JSON.stringify({
+      msgId: o?.identifier?.[0]?.value ?? o?.id ?? `http-${Date.now()}-${i}`,
+      time: o?.effectiveDateTime ?? '',
+      ...(patient ? { patient } : {}),
+      readings: [reading ?? { type: 'unknown' }],
+    });
   });
 }
 
@@ -51,9 +56,14 @@ export async function deviceRoutes(app: FastifyInstance, opts: { devices: Device
   app.post('/api/devices', manage, async (req, reply) => {
     const r = await devices.register(req.ctx, parse(registerDeviceBody, req.body));
     // The secret is shown once: only its hash is kept.
-    return reply.code(201).header('cache-control', 'no-store').send({ device: r.device, token: r.token } satisfies RegisterDeviceResponse);
+    return reply
+      .code(201)
+      .header('cache-control', 'no-store')
+      .send({ device: r.device, token: r.token } satisfies RegisterDeviceResponse);
   });
-  app.post('/api/devices/:id/rotate', manage, async (req: P, reply) => reply.header('cache-control', 'no-store').send({ token: await devices.rotate(req.ctx, req.params.id) } satisfies RotateResponse));
+  app.post('/api/devices/:id/rotate', manage, async (req: P, reply) =>
+    reply.header('cache-control', 'no-store').send({ token: await devices.rotate(req.ctx, req.params.id) } satisfies RotateResponse),
+  );
   app.post('/api/devices/:id/revoke', manage, async (req: P) => {
     await devices.revoke(req.ctx, req.params.id);
     return { status: 'revoked' as const };
@@ -63,17 +73,24 @@ export async function deviceRoutes(app: FastifyInstance, opts: { devices: Device
 
   // HTTP ingest for devices: the device's own secret in X-Device-Token; our JSON payload, a FHIR
   // Observation, or a batch Bundle of Observations. The body is limited like an MQTT payload.
-  app.post('/api/devices/:id/readings', { bodyLimit: devices.maxPayloadBytes, config: { access: 'public', rateLimit: { max: 600, timeWindow: '1 minute' } } }, async (req: P, reply) => {
-    const token = req.headers['x-device-token'];
-    if (typeof token !== 'string' || !(await devices.authenticate(req.params.id, token))) {
-      return reply.code(401).type('application/problem+json').send({ type: 'about:blank', status: 401, title: 'Thiết bị chưa đăng ký, đã bị thu hồi hoặc sai mã (unknown or revoked device, or wrong token)' });
-    }
-    const body = parse(readingsBody, req.body);
-    const payloads = fhirToPayloads(body) ?? [JSON.stringify(body)];
-    const replies: IngestReply[] = await Promise.all(payloads.map((p) => devices.ingest(req.params.id, p, false)));
-    const status = replies.every((r) => r.status === 'rejected' || r.status === 'refused') ? 422 : replies.some((r) => r.status === 'accepted') ? 201 : 200;
-    return reply.code(status).send(replies.length === 1 ? replies[0] : replies);
-  });
+  app.post(
+    '/api/devices/:id/readings',
+    { bodyLimit: devices.maxPayloadBytes, config: { access: 'public', rateLimit: { max: 600, timeWindow: '1 minute' } } },
+    async (req: P, reply) => {
+      const token = req.headers['x-device-token'];
+      if (typeof token !== 'string' || !(await devices.authenticate(req.params.id, token))) {
+        return reply
+          .code(401)
+          .type('application/problem+json')
+          .send({ type: 'about:blank', status: 401, title: 'Thiết bị chưa đăng ký, đã bị thu hồi hoặc sai mã (unknown or revoked device, or wrong token)' });
+      }
+      const body = parse(readingsBody, req.body);
+      const payloads = fhirToPayloads(body) ?? [JSON.stringify(body)];
+      const replies: IngestReply[] = await Promise.all(payloads.map((p) => devices.ingest(req.params.id, p, false)));
+      const status = replies.every((r) => r.status === 'rejected' || r.status === 'refused') ? 422 : replies.some((r) => r.status === 'accepted') ? 201 : 200;
+      return reply.code(status).send(replies.length === 1 ? replies[0] : replies);
+    },
+  );
 
   app.get('/api/alerts', monitor, async (req): Promise<AlertItem[]> => devices.alerts(req.ctx, (req.query as { all?: string }).all !== 'true'));
   app.post('/api/alerts/:id/acknowledge', monitor, async (req: P) => {

@@ -19,7 +19,16 @@ import type { EventBus } from '../events/bus.ts';
 import { notFound } from '../fhir/outcome.ts';
 import type { Repository } from '../fhir/repository.ts';
 import type { FhirStore } from '../fhir/store.ts';
-import { DEVICE_TYPES, type AlertItem, type DeviceListItem, type DeviceStats, type IngestReply, type QuarantineItem, type RegisterDeviceBody, type TargetsBody } from './contract.ts';
+import {
+  DEVICE_TYPES,
+  type AlertItem,
+  type DeviceListItem,
+  type DeviceStats,
+  type IngestReply,
+  type QuarantineItem,
+  type RegisterDeviceBody,
+  type TargetsBody,
+} from './contract.ts';
 import { DeviceDirectory, newDeviceToken } from './credentials.ts';
 import { IngestPipeline } from './ingest/batch.ts';
 import { PatientDirectory } from './ingest/patients.ts';
@@ -82,7 +91,10 @@ export class DeviceService {
         status: 'active',
         identifier: [{ system: 'https://fhir.cauyte.vn/sid/device-serial', value: input.serial }],
         deviceName: [{ name: input.name, type: 'user-friendly-name' }],
-        type: { coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/device-type', code: input.type, display: DEVICE_TYPES[input.type] }], text: DEVICE_TYPES[input.type] },
+        type: {
+          coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/device-type', code: input.type, display: DEVICE_TYPES[input.type] }],
+          text: DEVICE_TYPES[input.type],
+        },
         ...(input.patientId ? { patient: { reference: `Patient/${input.patientId}` } } : {}),
         ...(input.organizationId ? { owner: { reference: `Organization/${input.organizationId}` } } : {}),
       });
@@ -133,9 +145,15 @@ export class DeviceService {
   async list(ctx: AccessContext): Promise<DeviceListItem[]> {
     return this.store.as(ctx, 'devices.manage').transaction(async (tx) => {
       const all = await tx.search<Device>('Device', { _count: '500', _sort: '-_lastUpdated' });
-      const mine = all.filter((d) => !!d.patient?.reference || (!!ctx.actor.organizationId && d.owner?.reference === `Organization/${ctx.actor.organizationId}`));
+      const mine = all.filter(
+        (d) => !!d.patient?.reference || (!!ctx.actor.organizationId && d.owner?.reference === `Organization/${ctx.actor.organizationId}`),
+      );
       const revoked = new Set(
-        (await tx.sql.query<{ device_id: string }>('SELECT device_id FROM device_credential WHERE revoked_at IS NOT NULL AND device_id = ANY($1::text[])', [mine.map((d) => d.id!)])).rows.map((r) => r.device_id),
+        (
+          await tx.sql.query<{ device_id: string }>('SELECT device_id FROM device_credential WHERE revoked_at IS NOT NULL AND device_id = ANY($1::text[])', [
+            mine.map((d) => d.id!),
+          ])
+        ).rows.map((r) => r.device_id),
       );
       return mine.map((d) => ({ ...d, revoked: revoked.has(d.id!) }));
     });
@@ -146,7 +164,10 @@ export class DeviceService {
     const mine = (await this.list(ctx)).map((d) => d.id!);
     const r = await this.store
       .as(ctx, 'devices.manage')
-      .sql.query<QuarantineItem & { received_at: Date }>('SELECT id, device_id, message_id, received_at, reasons FROM device_quarantine WHERE device_id = ANY($1::text[]) ORDER BY id DESC LIMIT 200', [mine]);
+      .sql.query<QuarantineItem & { received_at: Date }>(
+        'SELECT id, device_id, message_id, received_at, reasons FROM device_quarantine WHERE device_id = ANY($1::text[]) ORDER BY id DESC LIMIT 200',
+        [mine],
+      );
     return r.rows.map((x) => ({ ...x, id: Number(x.id), received_at: new Date(x.received_at).toISOString() }));
   }
 

@@ -40,11 +40,23 @@ describe.each(DB_KINDS)('live events on %s', (kind) => {
     const requester = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
     const a = await openStream(`${base}/api/events`, receiver);
     const b = await openStream(`${base}/api/events`, other);
-    const res = await call(p, 'POST', '/api/consults', {
-      clientId: randomUUID(), patientId: demo.ids.patients[0], receivingOrganizationId: demo.ids.organizations.bachmai,
-      specialty: { code: 'cardiology', display: 'Tim mạch' }, urgency: 'emergency', reason: 'Đau ngực', icd10: { code: 'I20.9' },
-      summary: { history: 'Đau ngực 2 giờ', findings: 'ECG ST chênh', treatment: 'Aspirin', question: 'Chuyển tuyến?' }, submit: true,
-    }, { authorization: `Bearer ${requester}`, 'content-type': 'application/json' });
+    const res = await call(
+      p,
+      'POST',
+      '/api/consults',
+      {
+        clientId: randomUUID(),
+        patientId: demo.ids.patients[0],
+        receivingOrganizationId: demo.ids.organizations.bachmai,
+        specialty: { code: 'cardiology', display: 'Tim mạch' },
+        urgency: 'emergency',
+        reason: 'Đau ngực',
+        icd10: { code: 'I20.9' },
+        summary: { history: 'Đau ngực 2 giờ', findings: 'ECG ST chênh', treatment: 'Aspirin', question: 'Chuyển tuyến?' },
+        submit: true,
+      },
+      { authorization: `Bearer ${requester}`, 'content-type': 'application/json' },
+    );
     expect(res.status, res.text).toBe(201);
     await expect.poll(() => a.events.join(''), { timeout: 5000 }).toContain('event: consult.new');
     expect(a.events.join('')).toContain(res.body.caseId);

@@ -47,7 +47,12 @@ export interface NotifyTarget {
 
 export async function addNotification(q: Queryable, to: NotifyTarget, kind: string, title: string, link?: string): Promise<void> {
   await q.query('INSERT INTO notification (account_id, practitioner_id, organization_id, kind, title, link) VALUES ($1, $2, $3, $4, $5, $6)', [
-    to.accountId ?? null, to.practitionerId ?? null, to.organizationId ?? null, kind, title.slice(0, 300), link ?? null,
+    to.accountId ?? null,
+    to.practitionerId ?? null,
+    to.organizationId ?? null,
+    kind,
+    title.slice(0, 300),
+    link ?? null,
   ]);
 }
 
@@ -56,7 +61,10 @@ export async function cancelMessage(q: Queryable, dedupeKey: string): Promise<vo
   await q.query('DELETE FROM message_outbox WHERE dedupe_key = $1 AND sent_at IS NULL', [dedupeKey]);
 }
 
-export async function enqueueMessage(q: Queryable, m: { channel: 'email' | 'sms'; recipient: string; subject: string; body: string; sendAfter?: Date; dedupeKey?: string }): Promise<void> {
+export async function enqueueMessage(
+  q: Queryable,
+  m: { channel: 'email' | 'sms'; recipient: string; subject: string; body: string; sendAfter?: Date; dedupeKey?: string },
+): Promise<void> {
   await q.query(
     `INSERT INTO message_outbox (channel, recipient, subject, body, send_after, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (dedupe_key) DO NOTHING`,
@@ -87,11 +95,13 @@ export class OutboxWorker {
     let sent = 0;
     for (;;) {
       const done = await this.db.transaction(async (tx) => {
-        const m = (await tx.query<OutboxMessage & { attempts: number }>(
-          `SELECT id, channel, recipient, subject, body, attempts FROM message_outbox
+        const m = (
+          await tx.query<OutboxMessage & { attempts: number }>(
+            `SELECT id, channel, recipient, subject, body, attempts FROM message_outbox
            WHERE sent_at IS NULL AND send_after <= now() AND attempts < $1 ORDER BY send_after, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          [MAX_ATTEMPTS],
-        )).rows[0];
+            [MAX_ATTEMPTS],
+          )
+        ).rows[0];
         if (!m) return false;
         try {
           await this.senders[m.channel].send(m);
@@ -99,7 +109,11 @@ export class OutboxWorker {
           sent++;
         } catch (err) {
           // Exponential back-off: 1, 2, 4 … minutes.
-          await tx.query("UPDATE message_outbox SET attempts = attempts + 1, last_error = $2, send_after = now() + make_interval(mins => $3) WHERE id = $1", [m.id, (err as Error).message.slice(0, 300), 2 ** m.attempts]);
+          await tx.query('UPDATE message_outbox SET attempts = attempts + 1, last_error = $2, send_after = now() + make_interval(mins => $3) WHERE id = $1', [
+            m.id,
+            (err as Error).message.slice(0, 300),
+            2 ** m.attempts,
+          ]);
         }
         return true;
       });

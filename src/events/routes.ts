@@ -22,7 +22,12 @@ export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promi
   app.get('/api/events', { config: { access: 'authenticated' } }, (req, reply) => {
     const who = { accountId: req.ctx.actor.accountId, practitionerId: req.ctx.actor.practitionerId, organizationId: req.ctx.actor.organizationId };
     reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     reply.raw.write(': connected\n\n');
     const unsubscribe = bus.subscribe((e) => {
       if (eventIsFor(e, who)) reply.raw.write(`event: ${e.kind}\ndata: ${JSON.stringify(e.data)}\n\n`);

@@ -21,10 +21,18 @@ export type FamilyRelation = (typeof FAMILY_RELATIONSHIPS)[number];
 export const familyLinkRequest = z
   .object({
     managerPatientId: id.optional(),
-    managerCccd: z.string().regex(/^\d{12}$/, 'a 12-digit CCCD number').optional(),
+    managerCccd: z
+      .string()
+      .regex(/^\d{12}$/, 'a 12-digit CCCD number')
+      .optional(),
     patientId: id,
     relationship: z.enum(FAMILY_RELATIONSHIPS),
-    proof: z.string().trim().min(1).max(300).refine((s) => s.length >= 5, 'name the document seen'),
+    proof: z
+      .string()
+      .trim()
+      .min(1)
+      .max(300)
+      .refine((s) => s.length >= 5, 'name the document seen'),
   })
   .strict()
   .refine((x) => !!x.managerPatientId !== !!x.managerCccd, 'give managerPatientId or managerCccd (one of them)');

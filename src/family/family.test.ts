@@ -25,12 +25,27 @@ describe('family links', () => {
     p = await startTestPlatform('pglite', {}, undefined, { domains: ['family'] });
     demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
-    await p.accounts.create({ username: 'hangxom', displayName: 'Người dân khác', kind: 'citizen', password: DEMO_PASSWORD, patientId: demo.ids.patients[4], roles: [] });
+    await p.accounts.create({
+      username: 'hangxom',
+      displayName: 'Người dân khác',
+      kind: 'citizen',
+      password: DEMO_PASSWORD,
+      patientId: demo.ids.patients[4],
+      roles: [],
+    });
     father = await signIn(p, 'nguoidan');
     neighbour = await signIn(p, 'hangxom');
     doctor = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
     // A grandmother registered at the Bát Xát station (the doctor's facility).
-    memberId = (await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ text: 'Lò Thị Xuân' }], gender: 'female', birthDate: '1948-02-02', managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` } })).id!;
+    memberId = (
+      await p.fixtures.create<Patient>({
+        resourceType: 'Patient',
+        name: [{ text: 'Lò Thị Xuân' }],
+        gender: 'female',
+        birthDate: '1948-02-02',
+        managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` },
+      })
+    ).id!;
   }, 120_000);
   afterAll(async () => p?.close());
 
@@ -47,7 +62,10 @@ describe('family links', () => {
     const link = await as(doctor, 'POST', '/api/family-links', body);
     expect(link.status, link.text).toBe(201);
     expect((await as(doctor, 'POST', '/api/family-links', body)).status).toBe(409);
-    const recorded = await p.db.query<{ username: string; patient_ids: string[] }>("SELECT username, patient_ids FROM audit_log WHERE action = 'visit.family-link' AND resource_id = $1", [link.body.relatedPersonId]);
+    const recorded = await p.db.query<{ username: string; patient_ids: string[] }>(
+      "SELECT username, patient_ids FROM audit_log WHERE action = 'visit.family-link' AND resource_id = $1",
+      [link.body.relatedPersonId],
+    );
     expect(recorded.rows).toEqual([expect.objectContaining({ username: 'bs.batxat', patient_ids: expect.arrayContaining([memberId]) })]);
 
     // The manager now lists and reaches the member.

@@ -80,10 +80,17 @@ export async function recordFamilyLink(repo: Repository, input: LinkInput, verif
       ],
     });
     const id = randomUUID();
-    await tx.sql.query('INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-      id, input.managerPatientId, input.patientId, rp.id, input.relationship, input.proof, recordedBy,
-    ]);
-    await tx.record({ action: 'visit.family-link', resourceType: 'RelatedPerson', resourceId: rp.id, patientIds: [input.patientId], detail: { manager: input.managerPatientId, relationship: input.relationship } });
+    await tx.sql.query(
+      'INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [id, input.managerPatientId, input.patientId, rp.id, input.relationship, input.proof, recordedBy],
+    );
+    await tx.record({
+      action: 'visit.family-link',
+      resourceType: 'RelatedPerson',
+      resourceId: rp.id,
+      patientIds: [input.patientId],
+      detail: { manager: input.managerPatientId, relationship: input.relationship },
+    });
     return { id, relatedPersonId: rp.id! };
   });
 }
@@ -111,7 +118,15 @@ export class FamilyService {
       for (const l of await managedMembers(tx.sql, self)) {
         if (!(await tx.reaches(l.patientId))) continue;
         const p = await tx.tryRead<Patient>('Patient', l.patientId);
-        if (p) out.push({ patientId: l.patientId, name: nameOf(p), birthDate: p.birthDate, relation: FAMILY_RELATIONS[l.relationship]?.member, self: false, linkId: l.id });
+        if (p)
+          out.push({
+            patientId: l.patientId,
+            name: nameOf(p),
+            birthDate: p.birthDate,
+            relation: FAMILY_RELATIONS[l.relationship]?.member,
+            self: false,
+            linkId: l.id,
+          });
       }
       await tx.record({ action: 'read', resourceType: 'Patient', detail: { view: 'family-members', n: out.length } });
       return out;
@@ -135,7 +150,8 @@ export class FamilyService {
   async giveUp(ctx: AccessContext, linkId: string): Promise<void> {
     await this.store.as(ctx, 'family.own').transaction(async (tx) => {
       const l = await this.activeLink(tx, linkId);
-      if (!ctx.actor.patientId || l.manager_patient_id !== ctx.actor.patientId) throw new AccessDenied('Không phải quan hệ của bạn (not your link)', 403, false, l.patient_id);
+      if (!ctx.actor.patientId || l.manager_patient_id !== ctx.actor.patientId)
+        throw new AccessDenied('Không phải quan hệ của bạn (not your link)', 403, false, l.patient_id);
       await this.end(tx, l);
     });
   }
@@ -150,7 +166,12 @@ export class FamilyService {
   }
 
   private async activeLink(tx: Repository, linkId: string): Promise<LinkRow> {
-    const l = (await tx.sql.query<LinkRow>('SELECT id, manager_patient_id, patient_id, related_person_id, relationship FROM family_link WHERE id = $1 AND revoked_at IS NULL FOR UPDATE', [linkId])).rows[0];
+    const l = (
+      await tx.sql.query<LinkRow>(
+        'SELECT id, manager_patient_id, patient_id, related_person_id, relationship FROM family_link WHERE id = $1 AND revoked_at IS NULL FOR UPDATE',
+        [linkId],
+      )
+    ).rows[0];
     if (!l) throw notFound('Không có quan hệ này (no such link)');
     return l;
   }
@@ -160,6 +181,12 @@ export class FamilyService {
     const rp = await tx.tryRead<RelatedPerson>('RelatedPerson', l.related_person_id);
     if (rp?.active !== false && rp) await tx.update<RelatedPerson>({ ...rp, active: false });
     await tx.sql.query('UPDATE family_link SET revoked_at = now() WHERE id = $1', [l.id]);
-    await tx.record({ action: 'visit.family-unlink', resourceType: 'RelatedPerson', resourceId: l.related_person_id, patientIds: [l.patient_id], detail: { manager: l.manager_patient_id } });
+    await tx.record({
+      action: 'visit.family-unlink',
+      resourceType: 'RelatedPerson',
+      resourceId: l.related_person_id,
+      patientIds: [l.patient_id],
+      detail: { manager: l.manager_patient_id },
+    });
   }
 }

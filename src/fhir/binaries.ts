@@ -35,7 +35,14 @@ export function binaryReferences(resource: Resource): string[] {
  * A write may point only at Binaries its writer may read, and a resource about a patient only at
  * that patient's Binaries: otherwise a document of one's own patient could carry another's bytes.
  */
-export async function assertBinariesReadable(engine: FhirService, p: Principal, q: Queryable, resource: Resource, patients: string[], createdHere: Set<string> = new Set()): Promise<void> {
+export async function assertBinariesReadable(
+  engine: FhirService,
+  p: Principal,
+  q: Queryable,
+  resource: Resource,
+  patients: string[],
+  createdHere: Set<string> = new Set(),
+): Promise<void> {
   if (p.kind === 'system' || resource.resourceType === 'Binary') return;
   for (const id of binaryReferences(resource)) {
     if (createdHere.has(id)) continue; // written by this same request: its own write was checked

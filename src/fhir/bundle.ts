@@ -32,12 +32,15 @@ export async function processBundle(service: FhirService, who: Principal, bundle
     throw badRequest('POST to the base URL needs a Bundle of type batch or transaction');
   }
   const b = bundle as Bundle;
-  if (b.type !== 'batch' && b.type !== 'transaction') throw badRequest(`Bundle.type must be batch or transaction, got ${JSON.stringify(b.type ?? null)}`, ['Bundle.type']);
+  if (b.type !== 'batch' && b.type !== 'transaction')
+    throw badRequest(`Bundle.type must be batch or transaction, got ${JSON.stringify(b.type ?? null)}`, ['Bundle.type']);
   if (b.entry !== undefined && !Array.isArray(b.entry)) throw badRequest('Bundle.entry must be an array', ['Bundle.entry']);
   const entries = b.entry ?? [];
   // The platform's own imports (cauyte import, the demo seed) may be larger; requests from outside may not.
   if (who.kind === 'actor' && entries.length > LIMITS.bundleEntries) {
-    throw tooLarge(`A ${b.type} Bundle may hold at most ${LIMITS.bundleEntries} entries (this one has ${entries.length}); split it, or use cauyte import for bulk loads`);
+    throw tooLarge(
+      `A ${b.type} Bundle may hold at most ${LIMITS.bundleEntries} entries (this one has ${entries.length}); split it, or use cauyte import for bulk loads`,
+    );
   }
   const parsed = entries.map((e, i) => parseEntry(service, e, i));
   return b.type === 'transaction' ? transaction(service, who, entries, parsed, opts) : batch(service, who, entries, parsed, opts);
@@ -47,11 +50,13 @@ function parseEntry(service: FhirService, entry: BundleEntry, index: number): Pa
   const where = `Bundle.entry[${index}]`;
   const method = entry?.request?.method;
   const url = entry?.request?.url;
-  if (!method || !['GET', 'POST', 'PUT', 'DELETE'].includes(method)) throw badRequest(`${where}.request.method must be GET, POST, PUT or DELETE`, [`${where}.request.method`]);
+  if (!method || !['GET', 'POST', 'PUT', 'DELETE'].includes(method))
+    throw badRequest(`${where}.request.method must be GET, POST, PUT or DELETE`, [`${where}.request.method`]);
   if (typeof url !== 'string' || url.length === 0) throw badRequest(`${where}.request.url is required`, [`${where}.request.url`]);
   const [path, queryString] = url.replace(/^\/+/, '').split('?', 2);
   const [type, id, ...rest] = path.split('/');
-  if (!service.isResourceType(type) || rest.length > 0) throw badRequest(`${where}.request.url "${url}" is not Type, Type/id or Type?query`, [`${where}.request.url`]);
+  if (!service.isResourceType(type) || rest.length > 0)
+    throw badRequest(`${where}.request.url "${url}" is not Type, Type/id or Type?query`, [`${where}.request.url`]);
   const m = method as ParsedRequest['method'];
   if ((m === 'POST' || m === 'PUT') && (typeof entry.resource !== 'object' || entry.resource === null)) {
     throw badRequest(`${where}.resource is required for ${m}`, [`${where}.resource`]);
@@ -64,7 +69,14 @@ function parseEntry(service: FhirService, entry: BundleEntry, index: number): Pa
 
 function withEntry(err: unknown, index: number): FhirError {
   if (err instanceof FhirError) {
-    return new FhirError(err.status, err.issues.map((i) => ({ ...i, diagnostics: `Bundle.entry[${index}]: ${i.diagnostics ?? i.details?.text ?? ''}`, details: { text: `Bundle.entry[${index}]: ${i.details?.text ?? i.diagnostics ?? ''}` } })));
+    return new FhirError(
+      err.status,
+      err.issues.map((i) => ({
+        ...i,
+        diagnostics: `Bundle.entry[${index}]: ${i.diagnostics ?? i.details?.text ?? ''}`,
+        details: { text: `Bundle.entry[${index}]: ${i.details?.text ?? i.diagnostics ?? ''}` },
+      })),
+    );
   }
   return err as FhirError;
 }
@@ -91,7 +103,14 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
         if (existing.length === 1) {
           skipCreate.add(i);
           if (fullUrl) idMap.set(fullUrl, `${p.type}/${existing[0].id}`);
-          responses[i] = { response: { status: '200 OK', location: `${p.type}/${existing[0].id}/_history/${existing[0].meta?.versionId}`, etag: `W/"${existing[0].meta?.versionId}"` }, ...(opts.returnMinimal ? {} : { resource: existing[0] }) };
+          responses[i] = {
+            response: {
+              status: '200 OK',
+              location: `${p.type}/${existing[0].id}/_history/${existing[0].meta?.versionId}`,
+              etag: `W/"${existing[0].meta?.versionId}"`,
+            },
+            ...(opts.returnMinimal ? {} : { resource: existing[0] }),
+          };
           continue;
         }
       }
@@ -149,14 +168,24 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
           await service.delete(who, p.type, p.id!, tx);
           responses[i] = { response: { status: '204 No Content' } };
         } else if (p.method === 'POST' && creates.length > 0 && creates[0].index === i) {
-          await service.storage.insertPrepared(tx, creates.map((c) => c.prepared));
+          await service.storage.insertPrepared(
+            tx,
+            creates.map((c) => c.prepared),
+          );
           for (const c of creates) responses[c.index] = createdEntry(c.prepared.resource, opts);
           creates.length = 0;
         } else if (p.method === 'PUT') {
           const resource = resolveReferences(entries[i].resource!, idMap);
           assertNoBundleReferences(resource);
           const result = p.id
-            ? await service.update(who, p.type, p.id, resource.id === p.id ? resource : badId(resource, p.id), { ifMatch: entries[i].request?.ifMatch, deferReferences: true }, tx)
+            ? await service.update(
+                who,
+                p.type,
+                p.id,
+                resource.id === p.id ? resource : badId(resource, p.id),
+                { ifMatch: entries[i].request?.ifMatch, deferReferences: true },
+                tx,
+              )
             : await service.conditionalUpdate(who, p.type, p.query!, resource, tx);
           written.push(result.resource);
           responses[i] = result.created ? createdEntry(result.resource, opts) : okEntry(result.resource, opts);
@@ -171,7 +200,14 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
     if (written.length > 0) {
       const counts: Record<string, number> = {};
       for (const c of written) counts[c.resourceType] = (counts[c.resourceType] ?? 0) + 1;
-      await guard.record(tx, who, { action: 'create', outcome: 'success', resourceType: 'Bundle', patientIds: [...touchedPatients], breakGlass: viaBreakGlass, detail: { transaction: true, created: counts } });
+      await guard.record(tx, who, {
+        action: 'create',
+        outcome: 'success',
+        resourceType: 'Bundle',
+        patientIds: [...touchedPatients],
+        breakGlass: viaBreakGlass,
+        detail: { transaction: true, created: counts },
+      });
     }
     return { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle;
   });
@@ -210,7 +246,8 @@ async function batch(service: FhirService, who: Principal, entries: BundleEntry[
 function toEntryError(e: unknown): FhirError {
   if (e instanceof FhirError) return e;
   const status = (e as { status?: number }).status;
-  if (status === 401 || status === 403) return new FhirError(status, [{ severity: 'error', code: status === 401 ? 'login' : 'forbidden', diagnostics: (e as Error).message }]);
+  if (status === 401 || status === 403)
+    return new FhirError(status, [{ severity: 'error', code: status === 401 ? 'login' : 'forbidden', diagnostics: (e as Error).message }]);
   return new FhirError(500, [{ severity: 'error', code: 'exception', diagnostics: 'Internal error while processing this entry' }]);
 }
 
@@ -231,7 +268,12 @@ function createdEntry(resource: Resource, opts: BundleOptions): BundleEntry {
   const v = resource.meta?.versionId;
   return {
     ...(opts.returnMinimal ? {} : { resource }),
-    response: { status: '201 Created', location: `${resource.resourceType}/${resource.id}/_history/${v}`, etag: `W/"${v}"`, lastModified: resource.meta?.lastUpdated },
+    response: {
+      status: '201 Created',
+      location: `${resource.resourceType}/${resource.id}/_history/${v}`,
+      etag: `W/"${v}"`,
+      lastModified: resource.meta?.lastUpdated,
+    },
   };
 }
 
@@ -239,7 +281,12 @@ function okEntry(resource: Resource, opts: BundleOptions): BundleEntry {
   const v = resource.meta?.versionId;
   return {
     ...(opts.returnMinimal ? {} : { resource }),
-    response: { status: '200 OK', location: `${resource.resourceType}/${resource.id}/_history/${v}`, etag: `W/"${v}"`, lastModified: resource.meta?.lastUpdated },
+    response: {
+      status: '200 OK',
+      location: `${resource.resourceType}/${resource.id}/_history/${v}`,
+      etag: `W/"${v}"`,
+      lastModified: resource.meta?.lastUpdated,
+    },
   };
 }
 

@@ -30,7 +30,9 @@ export function buildCapabilityStatement(registry: SearchRegistry, fhirBase: str
     return {
       type,
       profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
-      interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({ code })) as CapabilityStatementRestResource['interaction'],
+      interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({
+        code,
+      })) as CapabilityStatementRestResource['interaction'],
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: true,
@@ -42,7 +44,12 @@ export function buildCapabilityStatement(registry: SearchRegistry, fhirBase: str
       searchParam: [
         { name: '_id', type: 'token', documentation: 'Resource id; comma-separated ids are OR' },
         { name: '_lastUpdated', type: 'date', documentation: SEARCH_DOCS.date },
-        ...params.map((p) => ({ name: p.code, type: p.type, definition: `http://hl7.org/fhir/SearchParameter/${type}-${p.code}`, documentation: SEARCH_DOCS[p.type] })),
+        ...params.map((p) => ({
+          name: p.code,
+          type: p.type,
+          definition: `http://hl7.org/fhir/SearchParameter/${type}-${p.code}`,
+          documentation: SEARCH_DOCS[p.type],
+        })),
       ],
       ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
     } as CapabilityStatementRestResource;

@@ -30,9 +30,19 @@ describe.each(DB_KINDS)('standard FHIR clients on %s', (kind) => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { fullUrl: 'urn:uuid:7d7b2a4e-0000-4000-8000-000000000001', resource: { resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Páo'] }] }, request: { method: 'POST', url: 'Patient' } },
         {
-          resource: { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: 'urn:uuid:7d7b2a4e-0000-4000-8000-000000000001' }, valueQuantity: { value: 88, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' } },
+          fullUrl: 'urn:uuid:7d7b2a4e-0000-4000-8000-000000000001',
+          resource: { resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Páo'] }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+            subject: { reference: 'urn:uuid:7d7b2a4e-0000-4000-8000-000000000001' },
+            valueQuantity: { value: 88, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+          },
           request: { method: 'POST', url: 'Observation' },
         },
       ],
@@ -48,12 +58,16 @@ describe.each(DB_KINDS)('standard FHIR clients on %s', (kind) => {
     const client = new Client({ baseUrl: `${baseUrl}/fhir/R4`, bearerToken: p.token });
     const meta = (await client.capabilityStatement()) as unknown as { fhirVersion: string };
     expect(meta.fhirVersion).toBe('4.0.1');
-    const created = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Vũ', given: ['Minh', 'Đức'] }] } })) as Patient;
+    const created = (await client.create({
+      resourceType: 'Patient',
+      body: { resourceType: 'Patient', name: [{ family: 'Vũ', given: ['Minh', 'Đức'] }] },
+    })) as Patient;
     const read = (await client.read({ resourceType: 'Patient', id: created.id! })) as Patient;
     expect(read.name?.[0].given).toEqual(['Minh', 'Đức']);
     const updated = (await client.update({ resourceType: 'Patient', id: created.id!, body: { ...read, gender: 'male' } })) as Patient;
     expect(updated.gender).toBe('male');
-    for (let i = 0; i < 5; i++) await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Vũ', given: [`Con${i}`] }] } });
+    for (let i = 0; i < 5; i++)
+      await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Vũ', given: [`Con${i}`] }] } });
     const first = (await client.search({ resourceType: 'Patient', searchParams: { family: 'vu', _count: 2 } })) as unknown as Bundle;
     expect(first.entry).toHaveLength(2);
     const seen = [...first.entry!];
@@ -61,10 +75,17 @@ describe.each(DB_KINDS)('standard FHIR clients on %s', (kind) => {
     while ((page = (await client.nextPage({ bundle: page as never })) as unknown as Bundle | undefined)) seen.push(...(page.entry ?? []));
     expect(new Set(seen.map((e) => e.resource!.id)).size).toBe(6);
     const tx = (await client.transaction({
-      body: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', name: [{ family: 'Bùi' }] }, request: { method: 'POST', url: 'Patient' } }] },
+      body: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: { resourceType: 'Patient', name: [{ family: 'Bùi' }] }, request: { method: 'POST', url: 'Patient' } }],
+      },
     })) as unknown as Bundle;
     expect(tx.type).toBe('transaction-response');
-    const err = (await client.read({ resourceType: 'Patient', id: 'missing' }).catch((e: { response: unknown }) => e.response)) as { status: number; data: { resourceType: string } };
+    const err = (await client.read({ resourceType: 'Patient', id: 'missing' }).catch((e: { response: unknown }) => e.response)) as {
+      status: number;
+      data: { resourceType: string };
+    };
     expect(err.status).toBe(404);
     expect(err.data.resourceType).toBe('OperationOutcome');
   });

@@ -17,7 +17,10 @@ const run = promisify(execFile);
 
 function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env, CAUYTE_DEMO: 'off', CAUYTE_JANUS: 'off', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve'], {
+      env: { ...process.env, ...env, CAUYTE_DEMO: 'off', CAUYTE_JANUS: 'off', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
@@ -51,7 +54,9 @@ describe.each(DB_KINDS)('crash safety on %s', (kind) => {
     }
     env.CAUYTE_SECRET_KEY = TEST_SECRET;
     // An integration system's token, issued by an operator on the server (before it starts: PGlite has one owner).
-    const { stdout } = await run(process.execPath, [CLI, 'token', 'issue', '--role', 'integration', '--ttl', '30m'], { env: { ...process.env, ...env, LOG_LEVEL: 'silent' } });
+    const { stdout } = await run(process.execPath, [CLI, 'token', 'issue', '--role', 'integration', '--ttl', '30m'], {
+      env: { ...process.env, ...env, LOG_LEVEL: 'silent' },
+    });
     const auth = { authorization: `Bearer ${stdout.trim()}` };
     const first = await startServer(env);
     const acknowledged: string[] = [];

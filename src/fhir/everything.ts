@@ -48,7 +48,15 @@ export async function everything(engine: FhirService, p: Principal, patientId: s
        ORDER BY r.rid LIMIT ${count + 1}`,
       params,
     );
-    await engine.guard.record(q, p, { action: 'export', outcome: 'success', resourceType: 'Patient', resourceId: patientId, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { operation: '$everything', entries: Math.min(r.rows.length, count) } });
+    await engine.guard.record(q, p, {
+      action: 'export',
+      outcome: 'success',
+      resourceType: 'Patient',
+      resourceId: patientId,
+      patientIds: outcome.patients,
+      breakGlass: outcome.viaBreakGlass,
+      detail: { operation: '$everything', entries: Math.min(r.rows.length, count) },
+    });
     return r.rows;
   });
   const page = rows.slice(0, count);

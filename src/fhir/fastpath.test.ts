@@ -11,7 +11,9 @@ const FIXTURES = new URL('../../test/fixtures/synthea-r4/', import.meta.url);
 
 function realResources(): Resource[] {
   const out: Resource[] = [];
-  for (const f of readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).slice(0, 6)) {
+  for (const f of readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.json'))
+    .slice(0, 6)) {
     const b = JSON.parse(readFileSync(new URL(f, FIXTURES), 'utf8')) as Bundle;
     for (const e of b.entry ?? []) out.push(e.resource!);
   }

@@ -12,7 +12,12 @@ import { badRequest } from './outcome.ts';
 import type { FhirService } from './service.ts';
 import type { HistoryEntry } from './storage.ts';
 
-export async function historyBundle(engine: FhirService, p: Principal, opts: { type?: string; id?: string; query: URLSearchParams }, tx?: Queryable): Promise<Bundle> {
+export async function historyBundle(
+  engine: FhirService,
+  p: Principal,
+  opts: { type?: string; id?: string; query: URLSearchParams },
+  tx?: Queryable,
+): Promise<Bundle> {
   if (opts.type) engine.assertType(opts.type);
   if (opts.id) engine.assertId(opts.id);
   const countText = opts.query.get('_count');
@@ -41,7 +46,9 @@ export async function historyBundle(engine: FhirService, p: Principal, opts: { t
       // System or type history: only the types this principal may read (role and token scopes).
       if (!opts.type) types = engine.readableTypes(p);
     }
-    const entries = (await engine.storage.history({ resourceType: opts.type, id: opts.id, since, count: count + 1, before, types }, q)) as (HistoryEntry & { rid: number })[];
+    const entries = (await engine.storage.history({ resourceType: opts.type, id: opts.id, since, count: count + 1, before, types }, q)) as (HistoryEntry & {
+      rid: number;
+    })[];
     const raw = entries.slice(0, count);
     const visible: (HistoryEntry & { rid: number })[] = [];
     const patients = new Set<string>();
@@ -59,7 +66,15 @@ export async function historyBundle(engine: FhirService, p: Principal, opts: { t
       }
       visible.push(h);
     }
-    await engine.guard.record(q, p, { action: opts.id ? 'read' : 'search', outcome: 'success', resourceType: opts.type, resourceId: opts.id, patientIds: [...patients], breakGlass: glass, detail: { history: true, entries: visible.length } });
+    await engine.guard.record(q, p, {
+      action: opts.id ? 'read' : 'search',
+      outcome: 'success',
+      resourceType: opts.type,
+      resourceId: opts.id,
+      patientIds: [...patients],
+      breakGlass: glass,
+      detail: { history: true, entries: visible.length },
+    });
     return { shown: visible, more: entries.length > count, last: raw[raw.length - 1] };
   });
   const path = [opts.type, opts.id, '_history'].filter(Boolean).join('/');
@@ -77,7 +92,11 @@ export async function historyBundle(engine: FhirService, p: Principal, opts: { t
       fullUrl: `${engine.fhirBase}/${h.resourceType}/${h.id}`,
       ...(h.resource ? { resource: h.resource } : {}),
       request: { method: h.method, url: h.method === 'POST' ? h.resourceType : `${h.resourceType}/${h.id}` },
-      response: { status: h.deleted ? '204 No Content' : h.versionId === 1 ? '201 Created' : '200 OK', etag: `W/"${h.versionId}"`, lastModified: h.lastUpdated.toISOString() },
+      response: {
+        status: h.deleted ? '204 No Content' : h.versionId === 1 ? '201 Created' : '200 OK',
+        etag: `W/"${h.versionId}"`,
+        lastModified: h.lastUpdated.toISOString(),
+      },
     })),
   };
 }

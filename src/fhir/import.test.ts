@@ -16,7 +16,9 @@ import { resolveReferences } from './bundle.ts';
 
 const run = promisify(execFile);
 const FIXTURES = new URL('../../test/fixtures/synthea-r4/', import.meta.url);
-const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const bundles = files.map((f) => JSON.parse(readFileSync(new URL(f, FIXTURES), 'utf8')) as Bundle);
 const totalResources = bundles.reduce((n, b) => n + (b.entry?.length ?? 0), 0);
 const CLI = new URL('../../bin/cauyte.js', import.meta.url).pathname;
@@ -114,7 +116,9 @@ describe.each(DB_KINDS)('cauyte import on %s', (kind) => {
     if (kind === 'postgres') {
       const t = await createTestDb('postgres');
       try {
-        const { stdout } = await run(process.execPath, [CLI, 'import', ...some], { env: { ...process.env, DATABASE_URL: t.url, CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_JANUS: 'off', LOG_LEVEL: 'silent' } });
+        const { stdout } = await run(process.execPath, [CLI, 'import', ...some], {
+          env: { ...process.env, DATABASE_URL: t.url, CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_JANUS: 'off', LOG_LEVEL: 'silent' },
+        });
         expect(stdout).toContain('Imported');
         const r = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM resource');
         expect(r.rows[0].n).toBe(expected);

@@ -18,7 +18,10 @@ export async function importFile(store: FhirStore, file: string): Promise<Import
   const text = readFileSync(file, 'utf8');
   const system = store.system(`import of ${basename(file)}`, 'import');
   if (file.endsWith('.ndjson')) {
-    const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const resources = lines.map((l, i) => {
       try {
         return JSON.parse(l) as Resource;

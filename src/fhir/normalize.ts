@@ -5,13 +5,7 @@
 const COMBINING_MARKS = /[\u0300-\u036f]/g;
 
 export function foldText(s: string): string {
-  return s
-    .normalize('NFD')
-    .replace(COMBINING_MARKS, '')
-    .replace(/[đĐ]/g, 'd')
-    .toLowerCase()
-    .replace(/\s+/g, ' ')
-    .trim();
+  return s.normalize('NFD').replace(COMBINING_MARKS, '').replace(/[đĐ]/g, 'd').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
 /** Stored text is kept in NFC, as the architecture asks. */

@@ -46,7 +46,14 @@ export class OwnershipRules {
       const text =
         `${rule.label} do quy trình nghiệp vụ quản lý, không sửa trực tiếp qua FHIR; hãy dùng ${rule.route} ` +
         `(${r!.resourceType}/${r!.id ?? 'new'} is managed by the ${rule.domain} workflow: use ${rule.route})`;
-      throw new FhirError(422, [{ severity: 'error', code: 'business-rule', details: { text, coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/workflow-owner', code: rule.domain }] }, diagnostics: text }]);
+      throw new FhirError(422, [
+        {
+          severity: 'error',
+          code: 'business-rule',
+          details: { text, coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/workflow-owner', code: rule.domain }] },
+          diagnostics: text,
+        },
+      ]);
     }
   }
 }

@@ -25,7 +25,9 @@ import type { FhirService, SearchBundleOptions } from './service.ts';
 export type SearchQuery = URLSearchParams | Record<string, string | string[]>;
 
 /** What a domain says about its own unit of work (the "who" comes from the principal). */
-export type DomainAuditEntry = Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip' | 'outcome'> & { outcome?: AuditEntry['outcome'] };
+export type DomainAuditEntry = Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip' | 'outcome'> & {
+  outcome?: AuditEntry['outcome'];
+};
 
 function toSearchParams(query: SearchQuery): URLSearchParams {
   if (query instanceof URLSearchParams) return query;

@@ -101,13 +101,19 @@ describe.each(DB_KINDS)('FHIR REST on %s', (kind) => {
     expect(idMismatch.status).toBe(400);
 
     const dangling = await call(p, 'POST', '/fhir/R4/Observation', {
-      resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/nobody-here' },
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: 'Patient/nobody-here' },
     });
     expect(dangling.status).toBe(422);
     expect(dangling.body.issue[0].code).toBe('business-rule');
     expect(dangling.body.issue[0].diagnostics).toMatch(/Patient\/nobody-here/);
 
-    const huge = await call(p, 'POST', '/fhir/R4/Patient', { resourceType: 'Patient', text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(300 * 1024)}</div>` } });
+    const huge = await call(p, 'POST', '/fhir/R4/Patient', {
+      resourceType: 'Patient',
+      text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(300 * 1024)}</div>` },
+    });
     expect(huge.status).toBe(413);
     expect(huge.body.resourceType).toBe('OperationOutcome');
 

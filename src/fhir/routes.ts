@@ -121,11 +121,19 @@ export function fhirErrorBody(err: unknown): { status: number; body: unknown } {
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     const code = e.statusCode === 413 ? 'too-costly' : e.statusCode === 415 ? 'not-supported' : 'invalid';
-    const text = e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'The request body is larger than this server accepts' : e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Unsupported Content-Type: send application/fhir+json' : (e.message ?? 'Bad request');
+    const text =
+      e.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'The request body is larger than this server accepts'
+        : e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'Unsupported Content-Type: send application/fhir+json'
+          : (e.message ?? 'Bad request');
     return { status: e.statusCode, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text }, diagnostics: text }] } };
   }
   return {
     status: 500,
-    body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', details: { text: 'Internal server error' }, diagnostics: 'Internal server error' }] },
+    body: {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'exception', details: { text: 'Internal server error' }, diagnostics: 'Internal server error' }],
+    },
   };
 }

@@ -11,16 +11,25 @@ import type { SearchRegistry } from './searchparams.ts';
 
 const MAX_INCLUDES = LIMITS.includedResources;
 
-export async function includes(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, matches: SearchMatch[], restrict?: Restriction): Promise<SearchMatch[]> {
+export async function includes(
+  q: Queryable,
+  registry: SearchRegistry,
+  resourceType: string,
+  query: QueryParams,
+  matches: SearchMatch[],
+  restrict?: Restriction,
+): Promise<SearchMatch[]> {
   const specs = [...(query._include ?? []).map((s) => ({ s, rev: false })), ...(query._revinclude ?? []).map((s) => ({ s, rev: true }))];
-  if (specs.length > LIMITS.includeParams) throw tooLarge(`At most ${LIMITS.includeParams} _include/_revinclude parameters in one search (got ${specs.length})`);
+  if (specs.length > LIMITS.includeParams)
+    throw tooLarge(`At most ${LIMITS.includeParams} _include/_revinclude parameters in one search (got ${specs.length})`);
   if (specs.length === 0 || matches.length === 0) return [];
   const rids = matches.map((m) => m.rid);
   const seen = new Set(rids);
   const out: SearchMatch[] = [];
   for (const { s, rev } of specs) {
     const [sourceType, code, targetType, extra] = s.split(':');
-    if (extra !== undefined || !sourceType || !code) throw badRequest(`_${rev ? 'rev' : ''}include must be SourceType:parameter[:TargetType], got ${JSON.stringify(s)}`);
+    if (extra !== undefined || !sourceType || !code)
+      throw badRequest(`_${rev ? 'rev' : ''}include must be SourceType:parameter[:TargetType], got ${JSON.stringify(s)}`);
     const p = registry.get(sourceType, code);
     if (!p || p.type !== 'reference') throw badRequest(`${sourceType}:${code} is not a reference search parameter`);
     const isql = new Sql();

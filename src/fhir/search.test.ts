@@ -4,7 +4,11 @@ import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 
 const ids = (b: Bundle) => (b.entry ?? []).filter((e) => e.search?.mode !== 'include').map((e) => e.resource!.id!);
-const names = (b: Bundle) => (b.entry ?? []).map((e) => (e.resource as any).name?.[0]?.text).filter(Boolean).sort();
+const names = (b: Bundle) =>
+  (b.entry ?? [])
+    .map((e) => (e.resource as any).name?.[0]?.text)
+    .filter(Boolean)
+    .sort();
 
 describe.each(DB_KINDS)('FHIR search on %s', (kind) => {
   let p: TestPlatform;
@@ -136,9 +140,17 @@ describe.each(DB_KINDS)('FHIR search on %s', (kind) => {
     expect(ids(await search(`Observation?subject:Patient=${created.anh}`))).toEqual([created.spo2]);
     expect(ids(await search(`Observation?performer=Organization/${created.org}`))).toHaveLength(4);
     const inc = await search(`Observation?code=59408-5&_include=Observation:subject`);
-    expect(inc.entry!.map((e) => [e.search!.mode, e.resource!.resourceType])).toEqual([['match', 'Observation'], ['include', 'Patient']]);
+    expect(inc.entry!.map((e) => [e.search!.mode, e.resource!.resourceType])).toEqual([
+      ['match', 'Observation'],
+      ['include', 'Patient'],
+    ]);
     const rev = await search(`Patient?_id=${created.an}&_revinclude=Observation:subject`);
-    expect(rev.entry!.filter((e) => e.search!.mode === 'include').map((e) => e.resource!.id).sort()).toEqual([created.hr1, created.hr2].sort());
+    expect(
+      rev
+        .entry!.filter((e) => e.search!.mode === 'include')
+        .map((e) => e.resource!.id)
+        .sort(),
+    ).toEqual([created.hr1, created.hr2].sort());
   });
 
   it('counts, totals, sorts and pages with next links', async () => {

@@ -58,7 +58,8 @@ export type Restriction = (bind: (v: unknown) => string, alias: string) => strin
 export async function search(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, restrict?: Restriction): Promise<SearchResult> {
   for (const [name, values] of Object.entries(query)) {
     // PostgreSQL text cannot hold NUL; such a value can match nothing, so it is a bad request, not a 500.
-    if (name.includes('\0') || values.some((v) => v.includes('\0'))) throw badRequest(`Search parameter ${JSON.stringify(name.replace(/\0/g, '\\0'))} holds a NUL character, which no stored value contains`);
+    if (name.includes('\0') || values.some((v) => v.includes('\0')))
+      throw badRequest(`Search parameter ${JSON.stringify(name.replace(/\0/g, '\\0'))} holds a NUL character, which no stored value contains`);
     if (values.some((v) => v.length > LIMITS.searchValueLength)) throw tooLarge(`A search value is longer than ${LIMITS.searchValueLength} characters`);
   }
   const sql = new Sql();
@@ -107,7 +108,10 @@ export async function search(q: Queryable, registry: SearchRegistry, resourceTyp
 
   const matches = page.map((r) => ({ rid: r.rid, content: r.content, resourceType: r.resource_type, id: r.id }));
   const included = await includes(q, registry, resourceType, query, matches, restrict);
-  const elements = query._elements?.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  const elements = query._elements
+    ?.flatMap((e) => e.split(','))
+    .map((e) => e.trim())
+    .filter(Boolean);
   return { matches, included, nextCursor, total, elements };
 }
 
@@ -173,7 +177,9 @@ function filterSql(sql: Sql, registry: SearchRegistry, resourceType: string, raw
   }
   if (name === '_lastUpdated') {
     if (modifier) throw badRequest(`_lastUpdated does not take a modifier`);
-    return `(${splitOr(value).map((v) => dateCondition(sql, 'r.last_updated', 'r.last_updated', v, name)).join(' OR ')})`;
+    return `(${splitOr(value)
+      .map((v) => dateCondition(sql, 'r.last_updated', 'r.last_updated', v, name))
+      .join(' OR ')})`;
   }
   const p = registry.get(resourceType, name);
   if (!p) throw badRequest(`Unknown search parameter "${name}" for ${resourceType}`);
@@ -262,7 +268,10 @@ const PREFIX_RE = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(.*)$/;
 function dateCondition(sql: Sql, low: string, high: string, raw: string, name: string): string {
   const [, prefix = 'eq', text] = PREFIX_RE.exec(raw)!;
   const range = parseDateRange(text);
-  if (!range) throw badRequest(`${name}: "${raw}" is not a FHIR date (yyyy, yyyy-mm, yyyy-mm-dd or yyyy-mm-ddThh:mm[:ss][zone]) with an optional prefix eq ne lt gt le ge sa eb`);
+  if (!range)
+    throw badRequest(
+      `${name}: "${raw}" is not a FHIR date (yyyy, yyyy-mm, yyyy-mm-dd or yyyy-mm-ddThh:mm[:ss][zone]) with an optional prefix eq ne lt gt le ge sa eb`,
+    );
   // Bind only what the chosen prefix uses (an unused parameter has no type and PostgreSQL refuses it).
   const ql = () => `${sql.bind(range.low.toISOString())}::timestamptz`;
   const qh = () => `${sql.bind(range.high.toISOString())}::timestamptz`;

@@ -83,9 +83,7 @@ export class SearchRegistry {
     const wanted = [...types].sort().flatMap((t) => standardParameters(t).map((sp) => ({ t, sp })));
     const rows = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(4242002)');
-      const existing = await tx.query<{ id: number; resource_type: string; code: string }>(
-        'SELECT id, resource_type, code FROM search_param',
-      );
+      const existing = await tx.query<{ id: number; resource_type: string; code: string }>('SELECT id, resource_type, code FROM search_param');
       const known = new Set(existing.rows.map((r) => `${r.resource_type}.${r.code}`));
       let next = existing.rows.reduce((m, r) => Math.max(m, r.id), 0) + 1;
       const missing = wanted.filter(({ t, sp }) => !known.has(`${t}.${sp.code}`));
@@ -199,9 +197,17 @@ function stringsOf(type: string, v: any): string[] {
   }
   if (type === 'Address') {
     const lines = strings(v.line);
-    return [...new Set(strings(v.text, lines, v.city, v.district, v.state, v.postalCode, v.country, strings(lines, v.city, v.district, v.state, v.country).join(', ')))];
+    return [
+      ...new Set(
+        strings(v.text, lines, v.city, v.district, v.state, v.postalCode, v.country, strings(lines, v.city, v.district, v.state, v.country).join(', ')),
+      ),
+    ];
   }
-  if (type === 'CodeableConcept') return strings(v.text, (v.coding ?? []).map((c: any) => c.display));
+  if (type === 'CodeableConcept')
+    return strings(
+      v.text,
+      (v.coding ?? []).map((c: any) => c.display),
+    );
   if (type === 'Coding') return strings(v.display);
   return [];
 }

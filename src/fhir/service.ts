@@ -105,7 +105,14 @@ export class FhirService {
       await this.assertBinariesReadable(p, q, prepared.resource, outcome.patients);
       await this.storage.insertPrepared(q, [prepared]);
       await this.storage.assertReferencesExist(q, [prepared.resource]);
-      await this.guard.record(q, p, { action: 'create', outcome: 'success', resourceType: type, resourceId: prepared.resource.id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
+      await this.guard.record(q, p, {
+        action: 'create',
+        outcome: 'success',
+        resourceType: type,
+        resourceId: prepared.resource.id,
+        patientIds: outcome.patients,
+        breakGlass: outcome.viaBreakGlass,
+      });
       return { resource: prepared.resource, created: true };
     });
   }
@@ -133,9 +140,20 @@ export class FhirService {
         glass ||= o.viaBreakGlass;
       }
       await this.storage.insertPrepared(q, prepared);
-      await this.storage.assertReferencesExist(q, prepared.map((x) => x.resource));
+      await this.storage.assertReferencesExist(
+        q,
+        prepared.map((x) => x.resource),
+      );
       const types = [...new Set(prepared.map((x) => x.resource.resourceType))];
-      await this.guard.record(q, p, { action: 'create', outcome: 'success', resourceType: types.length === 1 ? types[0] : undefined, resourceId: prepared.length === 1 ? prepared[0].resource.id : undefined, patientIds: [...patients], breakGlass: glass, detail: prepared.length > 1 ? { count: prepared.length } : undefined });
+      await this.guard.record(q, p, {
+        action: 'create',
+        outcome: 'success',
+        resourceType: types.length === 1 ? types[0] : undefined,
+        resourceId: prepared.length === 1 ? prepared[0].resource.id : undefined,
+        patientIds: [...patients],
+        breakGlass: glass,
+        detail: prepared.length > 1 ? { count: prepared.length } : undefined,
+      });
       return prepared.map((x) => x.resource);
     });
   }
@@ -148,7 +166,14 @@ export class FhirService {
     return this.storage.within(tx, async (q) => {
       const stored = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds);
       const outcome = await this.guard.assertReadable(q, p, stored);
-      await this.guard.record(q, p, { action: 'read', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
+      await this.guard.record(q, p, {
+        action: 'read',
+        outcome: 'success',
+        resourceType: type,
+        resourceId: id,
+        patientIds: outcome.patients,
+        breakGlass: outcome.viaBreakGlass,
+      });
       return stored.resource;
     });
   }
@@ -163,7 +188,15 @@ export class FhirService {
       if (current) await this.guard.assertReadable(q, p, current);
       const resource = await this.storage.vread(type, id, versionId, q);
       const outcome = await this.guard.assertReadable(q, p, { rid: 0, resource, patients: this.versionPatients(resource) });
-      await this.guard.record(q, p, { action: 'read', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass, detail: { versionId } });
+      await this.guard.record(q, p, {
+        action: 'read',
+        outcome: 'success',
+        resourceType: type,
+        resourceId: id,
+        patientIds: outcome.patients,
+        breakGlass: outcome.viaBreakGlass,
+        detail: { versionId },
+      });
       return resource;
     });
   }
@@ -174,7 +207,14 @@ export class FhirService {
   }
 
   /** opts.deferReferences: the caller (a transaction bundle) checks references once at its end. */
-  async update(p: Principal, type: string, id: string, body: unknown, opts: { ifMatch?: string; deferReferences?: boolean } = {}, tx?: Queryable): Promise<WriteResult> {
+  async update(
+    p: Principal,
+    type: string,
+    id: string,
+    body: unknown,
+    opts: { ifMatch?: string; deferReferences?: boolean } = {},
+    tx?: Queryable,
+  ): Promise<WriteResult> {
     this.assertType(type);
     this.assertId(id);
     if (typeof body !== 'object' || body === null) throw badRequest('The body must be a JSON object holding one FHIR resource');
@@ -193,7 +233,14 @@ export class FhirService {
       await this.assertBinariesReadable(p, q, input, outcome.patients);
       const result = await this.storage.update(input, opts, q);
       if (!opts.deferReferences) await this.storage.assertReferencesExist(q, [result.resource]);
-      await this.guard.record(q, p, { action: result.created ? 'create' : 'update', outcome: 'success', resourceType: type, resourceId: id, patientIds: outcome.patients, breakGlass: outcome.viaBreakGlass });
+      await this.guard.record(q, p, {
+        action: result.created ? 'create' : 'update',
+        outcome: 'success',
+        resourceType: type,
+        resourceId: id,
+        patientIds: outcome.patients,
+        breakGlass: outcome.viaBreakGlass,
+      });
       return result;
     });
   }
@@ -252,7 +299,13 @@ export class FhirService {
       const all = [...found.matches, ...found.included];
       const parsed = new Map(all.map((m) => [m.rid, { type: typeOfMatch(m), id: idOfMatch(m) }]));
       const patients = await this.guard.patientsOfRows(q, all, parsed);
-      await this.guard.record(q, p, { action: 'search', outcome: 'success', resourceType: type, patientIds: patients, detail: { query: query.toString().slice(0, 2000), matches: found.matches.length } });
+      await this.guard.record(q, p, {
+        action: 'search',
+        outcome: 'success',
+        resourceType: type,
+        patientIds: patients,
+        detail: { query: query.toString().slice(0, 2000), matches: found.matches.length },
+      });
       return found;
     });
     const linkPath = opts.linkPath ?? type;
@@ -266,7 +319,13 @@ export class FhirService {
       ...result.matches.map((m) => this.entry(m, 'match', result.elements)),
       ...result.included.map((m) => this.entry(m, 'include', result.elements)),
     ];
-    return { resourceType: 'Bundle', type: 'searchset', ...(result.total !== undefined ? { total: result.total } : {}), link: links, ...(entry.length ? { entry } : {}) };
+    return {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      ...(result.total !== undefined ? { total: result.total } : {}),
+      link: links,
+      ...(entry.length ? { entry } : {}),
+    };
   }
 
   async processBundle(p: Principal, bundle: unknown, opts: BundleOptions = {}): Promise<Bundle> {
@@ -325,7 +384,10 @@ export function toQueryParams(query: URLSearchParams): QueryParams {
 function pickElements(resource: Resource, elements: string[]): Resource {
   const keep = new Set(['resourceType', 'id', 'meta', ...elements]);
   const out = Object.fromEntries(Object.entries(resource).filter(([k]) => keep.has(k))) as Resource;
-  out.meta = { ...resource.meta, tag: [...(resource.meta?.tag ?? []), { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }] };
+  out.meta = {
+    ...resource.meta,
+    tag: [...(resource.meta?.tag ?? []), { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }],
+  };
   return out;
 }
 
@@ -336,7 +398,10 @@ function patientCompartment(registry: SearchRegistry): Map<string, number[]> {
   const def = JSON.parse(readFileSync(file, 'utf8')) as CompartmentDefinition;
   const out = new Map<string, number[]>();
   for (const r of def.resource ?? []) {
-    const ids = (r.param ?? []).map((code) => registry.get(r.code, code)).filter((x) => x?.type === 'reference').map((x) => x!.id);
+    const ids = (r.param ?? [])
+      .map((code) => registry.get(r.code, code))
+      .filter((x) => x?.type === 'reference')
+      .map((x) => x!.id);
     if (ids.length) out.set(r.code, ids);
   }
   // Our own links to a patient (Binary.securityContext).

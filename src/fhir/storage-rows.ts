@@ -9,10 +9,11 @@ import type { IndexRows } from './searchparams.ts';
 
 export async function insertResources(q: Queryable, resources: Resource[], lastUpdated: Date): Promise<number[]> {
   if (resources.length === 1) {
-    const r = await q.query<{ rid: number }>(
-      'INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ($1, $2, 1, $3) RETURNING rid',
-      [resources[0].resourceType, resources[0].id, lastUpdated],
-    );
+    const r = await q.query<{ rid: number }>('INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ($1, $2, 1, $3) RETURNING rid', [
+      resources[0].resourceType,
+      resources[0].id,
+      lastUpdated,
+    ]);
     return [r.rows[0].rid];
   }
   const r = await q.query<{ rid: number; id: string }>(
@@ -53,37 +54,52 @@ export async function insertIndexRows(q: Queryable, items: { rid: number; rows: 
   const s = cols('string');
   if (s.length) {
     await q.query('INSERT INTO idx_string (rid, param, norm, exact) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      s.map((x) => x.rid), s.map((x) => x.param), s.map((x) => x.norm), s.map((x) => x.exact),
+      s.map((x) => x.rid),
+      s.map((x) => x.param),
+      s.map((x) => x.norm),
+      s.map((x) => x.exact),
     ]);
   }
   const t = cols('token');
   if (t.length) {
     await q.query('INSERT INTO idx_token (rid, param, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      t.map((x) => x.rid), t.map((x) => x.param), t.map((x) => x.system), t.map((x) => x.code),
+      t.map((x) => x.rid),
+      t.map((x) => x.param),
+      t.map((x) => x.system),
+      t.map((x) => x.code),
     ]);
   }
   const r = cols('reference');
   if (r.length) {
     await q.query('INSERT INTO idx_reference (rid, param, target_type, target_id) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      r.map((x) => x.rid), r.map((x) => x.param), r.map((x) => x.targetType), r.map((x) => x.targetId),
+      r.map((x) => x.rid),
+      r.map((x) => x.param),
+      r.map((x) => x.targetType),
+      r.map((x) => x.targetId),
     ]);
   }
   const d = cols('date');
   if (d.length) {
     await q.query('INSERT INTO idx_date (rid, param, low, high) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[], $4::timestamptz[])', [
-      d.map((x) => x.rid), d.map((x) => x.param), d.map((x) => x.low.toISOString()), d.map((x) => x.high.toISOString()),
+      d.map((x) => x.rid),
+      d.map((x) => x.param),
+      d.map((x) => x.low.toISOString()),
+      d.map((x) => x.high.toISOString()),
     ]);
   }
   const n = cols('quantity');
   if (n.length) {
-    await q.query('INSERT INTO idx_quantity (rid, param, value, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::numeric[], $4::text[], $5::text[])', [
-      n.map((x) => x.rid), n.map((x) => x.param), n.map((x) => String(x.value)), n.map((x) => x.system), n.map((x) => x.code),
-    ]);
+    await q.query(
+      'INSERT INTO idx_quantity (rid, param, value, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::numeric[], $4::text[], $5::text[])',
+      [n.map((x) => x.rid), n.map((x) => x.param), n.map((x) => String(x.value)), n.map((x) => x.system), n.map((x) => x.code)],
+    );
   }
   const u = cols('uri');
   if (u.length) {
     await q.query('INSERT INTO idx_uri (rid, param, value) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[])', [
-      u.map((x) => x.rid), u.map((x) => x.param), u.map((x) => x.value),
+      u.map((x) => x.rid),
+      u.map((x) => x.param),
+      u.map((x) => x.value),
     ]);
   }
 }

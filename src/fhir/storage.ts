@@ -83,9 +83,20 @@ export class FhirStorage {
   async insertPrepared(q: Queryable, prepared: PreparedWrite[]): Promise<void> {
     if (prepared.length === 0) return;
     const lastUpdated = new Date(prepared[0].resource.meta!.lastUpdated!);
-    const rids = await insertResources(q, prepared.map((p) => p.resource), lastUpdated);
-    await insertVersions(q, prepared.map((p, i) => ({ rid: rids[i], resource: p.resource, method: 'POST' })), lastUpdated);
-    await insertIndexRows(q, prepared.map((p, i) => ({ rid: rids[i], rows: p.rows })));
+    const rids = await insertResources(
+      q,
+      prepared.map((p) => p.resource),
+      lastUpdated,
+    );
+    await insertVersions(
+      q,
+      prepared.map((p, i) => ({ rid: rids[i], resource: p.resource, method: 'POST' })),
+      lastUpdated,
+    );
+    await insertIndexRows(
+      q,
+      prepared.map((p, i) => ({ rid: rids[i], rows: p.rows })),
+    );
     for (const [i, p] of prepared.entries()) await this.notify(q, p.resource, 'POST', lastUpdated, rids[i]);
   }
 
@@ -106,9 +117,7 @@ export class FhirStorage {
       const row = current.rows[0];
       const expected = opts.ifMatch !== undefined ? parseETag(opts.ifMatch) : undefined;
       if (expected !== undefined && (!row || row.version_id !== expected)) {
-        throw preconditionFailed(
-          `Version conflict: ${resourceType}/${id} is at version ${row?.version_id ?? 'none'}, If-Match asked for ${expected}`,
-        );
+        throw preconditionFailed(`Version conflict: ${resourceType}/${id} is at version ${row?.version_id ?? 'none'}, If-Match asked for ${expected}`);
       }
       const lastUpdated = new Date();
       const versionId = row ? row.version_id + 1 : 1;
@@ -168,7 +177,12 @@ export class FhirStorage {
    * The current version and the internal row id; with linkParams, also the ids of the Patients the
    * resource points at through those parameters (for access checks), in the same round trip.
    */
-  async readStored(resourceType: string, id: string, q: Queryable = this.db, linkParams?: number[]): Promise<{ resource: Resource; rid: number; patients?: string[] }> {
+  async readStored(
+    resourceType: string,
+    id: string,
+    q: Queryable = this.db,
+    linkParams?: number[],
+  ): Promise<{ resource: Resource; rid: number; patients?: string[] }> {
     const r = await q.query<{ rid: number; content: string | null; deleted: boolean; patients: string[] | null }>(
       `SELECT r.rid, v.content::text AS content, r.deleted${
         linkParams
@@ -209,7 +223,10 @@ export class FhirStorage {
   }
 
   /** History of one resource, a type, or the whole system, newest first. */
-  async history(opts: { resourceType?: string; id?: string; since?: Date; count: number; before?: { at: Date; rid: number; vid: number }; types?: string[] }, q: Queryable = this.db): Promise<HistoryEntry[]> {
+  async history(
+    opts: { resourceType?: string; id?: string; since?: Date; count: number; before?: { at: Date; rid: number; vid: number }; types?: string[] },
+    q: Queryable = this.db,
+  ): Promise<HistoryEntry[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (opts.resourceType && opts.id) {
@@ -221,7 +238,16 @@ export class FhirStorage {
     if (opts.before) {
       where.push(`(last_updated, rid, version_id) < ($${params.push(opts.before.at)}, $${params.push(opts.before.rid)}, $${params.push(opts.before.vid)})`);
     }
-    const r = await q.query<{ rid: number; resource_type: string; id: string; version_id: number; last_updated: Date; deleted: boolean; method: string; content: string | null }>(
+    const r = await q.query<{
+      rid: number;
+      resource_type: string;
+      id: string;
+      version_id: number;
+      last_updated: Date;
+      deleted: boolean;
+      method: string;
+      content: string | null;
+    }>(
       `SELECT rid, resource_type, id, version_id, last_updated, deleted, method, content::text AS content
        FROM resource_version ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY last_updated DESC, rid DESC, version_id DESC LIMIT ${Math.max(1, Math.min(opts.count, 1000))}`,
@@ -260,7 +286,9 @@ export class FhirStorage {
     const missing = list.filter((x) => !present.has(`${x.type}/${x.id}`));
     if (missing.length > 0) {
       const m = missing[0];
-      throw businessRule(`${m.from} refers to ${m.type}/${m.id}, which does not exist${missing.length > 1 ? ` (and ${missing.length - 1} more missing references)` : ''}`);
+      throw businessRule(
+        `${m.from} refers to ${m.type}/${m.id}, which does not exist${missing.length > 1 ? ` (and ${missing.length - 1} more missing references)` : ''}`,
+      );
     }
   }
 
@@ -277,7 +305,10 @@ export class FhirStorage {
       if (batch.rows.length === 0) return done;
       await this.db.transaction(async (q) => {
         const items = batch.rows.map((row) => ({ rid: row.rid, rows: this.prepareIndexOnly(parseStored(row.content)) }));
-        await deleteIndexRows(q, items.map((i) => i.rid));
+        await deleteIndexRows(
+          q,
+          items.map((i) => i.rid),
+        );
         await insertIndexRows(q, items);
       });
       done += batch.rows.length;
@@ -291,7 +322,16 @@ export class FhirStorage {
 
   private async notify(q: Queryable, resource: Resource, method: 'POST' | 'PUT', lastUpdated: Date, rid: number): Promise<void> {
     for (const l of this.listeners) {
-      await l(q, { resource, resourceType: resource.resourceType, id: resource.id!, versionId: Number(resource.meta!.versionId), lastUpdated, deleted: false, method, rid });
+      await l(q, {
+        resource,
+        resourceType: resource.resourceType,
+        id: resource.id!,
+        versionId: Number(resource.meta!.versionId),
+        lastUpdated,
+        deleted: false,
+        method,
+        rid,
+      });
     }
   }
 }

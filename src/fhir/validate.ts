@@ -24,7 +24,9 @@ export function assertValidResource(resource: unknown, expectedType?: string): a
   }
   let issues: OperationOutcomeIssue[];
   try {
-    issues = validateR4(resource as Resource).filter((i) => i.severity === 'error' || i.severity === 'fatal').map(withDiagnostics);
+    issues = validateR4(resource as Resource)
+      .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+      .map(withDiagnostics);
   } catch (err) {
     // The validator throws (with every issue it found) for malformed primitives and JSON types.
     const outcome = (err as { outcome?: { issue?: OperationOutcomeIssue[] } }).outcome;

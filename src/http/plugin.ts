@@ -93,10 +93,17 @@ async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void
     keyGenerator: rateKey,
     onExceeded: (req) => {
       if (req.routeOptions.url?.startsWith('/api/auth/') || req.routeOptions.url === '/oauth/token') {
-        void app.audit.record({ username: req.ctx?.actor.username, ip: req.ip, action: 'auth.rate-limited', outcome: 'denied', detail: { route: req.routeOptions.url } }).catch(() => undefined);
+        void app.audit
+          .record({ username: req.ctx?.actor.username, ip: req.ip, action: 'auth.rate-limited', outcome: 'denied', detail: { route: req.routeOptions.url } })
+          .catch(() => undefined);
       }
     },
-    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, type: 'about:blank', status: 429, title: `Quá nhiều yêu cầu, thử lại sau ${Math.ceil(ctx.ttl / 1000)} giây (too many requests)` }),
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      type: 'about:blank',
+      status: 429,
+      title: `Quá nhiều yêu cầu, thử lại sau ${Math.ceil(ctx.ttl / 1000)} giây (too many requests)`,
+    }),
   });
 
   app.setErrorHandler(async (err, req, reply) => {
@@ -109,7 +116,8 @@ async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void
     if ((err as { statusCode?: number }).statusCode === 429) return reply.code(429).send(err);
     if (err instanceof TableAccessDenied) req.log.error({ err: { type: err.name, message: err.message } }, 'domain table access refused');
     const { status, body } = fhirErrorBody(err);
-    if (status >= 500) req.log.error({ err: { type: (err as Error).name, code: (err as { code?: string }).code, stack: (err as Error).stack } }, 'request failed');
+    if (status >= 500)
+      req.log.error({ err: { type: (err as Error).name, code: (err as { code?: string }).code, stack: (err as Error).stack } }, 'request failed');
     if (isFhir) return reply.code(status).type('application/fhir+json; charset=utf-8').send(body);
     const text = (body as { issue: { diagnostics: string }[] }).issue[0].diagnostics;
     return reply.code(status).type('application/problem+json').send(problem(status, text));
@@ -117,7 +125,13 @@ async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void
 
   app.setNotFoundHandler((req, reply) => {
     if (req.url.startsWith(FHIR_PREFIX)) {
-      return reply.code(404).type('application/fhir+json; charset=utf-8').send({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `No route for ${req.method} ${req.url.split('?')[0]}` }] });
+      return reply
+        .code(404)
+        .type('application/fhir+json; charset=utf-8')
+        .send({
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'error', code: 'not-found', diagnostics: `No route for ${req.method} ${req.url.split('?')[0]}` }],
+        });
     }
     return reply.code(404).type('application/problem+json').send(problem(404, 'Not found'));
   });

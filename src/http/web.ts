@@ -23,7 +23,9 @@ async function webPlugin(app: FastifyInstance): Promise<void> {
       return reply.code(400).type('application/problem+json').send(problem(400, 'Malformed path'));
     }
     if (/^\/(fhir|api|oauth)\//.test(path)) return reply.code(404).type('application/problem+json').send(problem(404, 'Not found'));
-    const file = normalize(path).replace(/^(\.\.[/\\])+/, '').replace(/^\/+/, '');
+    const file = normalize(path)
+      .replace(/^(\.\.[/\\])+/, '')
+      .replace(/^\/+/, '');
     const full = join(WEB_DIST, file);
     if (file && !file.includes('\0') && full.startsWith(WEB_DIST) && existsSync(full) && statSync(full).isFile()) {
       return reply.header('cache-control', file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache').sendFile(file);

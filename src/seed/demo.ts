@@ -92,19 +92,97 @@ interface Site {
 
 const SITES: Site[] = [
   { key: 'bachmai', name: 'Bệnh viện Bạch Mai', level: 'central', provinceCode: 1, commune: 'Phường Bạch Mai', line: '78 Giải Phóng', phone: '02438693731' },
-  { key: 'laocai', name: 'Bệnh viện Đa khoa tỉnh Lào Cai', level: 'provincial', provinceCode: 15, commune: 'Phường Lào Cai', line: 'Đường Chiềng On', parent: 'bachmai', phone: '02143820006' },
-  { key: 'dienbien', name: 'Bệnh viện Đa khoa tỉnh Điện Biên', level: 'provincial', provinceCode: 11, commune: 'Phường Điện Biên Phủ', line: 'Tổ 3, đường Võ Nguyên Giáp', parent: 'bachmai', phone: '02153825200' },
-  { key: 'batxat', name: 'Trạm Y tế xã Bát Xát', level: 'commune', provinceCode: 15, commune: 'Xã Bát Xát', line: 'Thôn Phìn Ngan', parent: 'laocai', phone: '02143883115' },
-  { key: 'simacai', name: 'Trạm Y tế xã Si Ma Cai', level: 'commune', provinceCode: 15, commune: 'Xã Si Ma Cai', line: 'Thôn Sản Sín Pao', parent: 'laocai', phone: '02143796120' },
-  { key: 'muongnhe', name: 'Trạm Y tế xã Mường Nhé', level: 'commune', provinceCode: 11, commune: 'Xã Mường Nhé', line: 'Bản Mường Nhé', parent: 'dienbien', phone: '02153740115' },
-  { key: 'tuachua', name: 'Trạm Y tế xã Tủa Chùa', level: 'commune', provinceCode: 11, commune: 'Xã Tủa Chùa', line: 'Tổ dân phố Đồng Tâm', parent: 'dienbien', phone: '02153845122' },
+  {
+    key: 'laocai',
+    name: 'Bệnh viện Đa khoa tỉnh Lào Cai',
+    level: 'provincial',
+    provinceCode: 15,
+    commune: 'Phường Lào Cai',
+    line: 'Đường Chiềng On',
+    parent: 'bachmai',
+    phone: '02143820006',
+  },
+  {
+    key: 'dienbien',
+    name: 'Bệnh viện Đa khoa tỉnh Điện Biên',
+    level: 'provincial',
+    provinceCode: 11,
+    commune: 'Phường Điện Biên Phủ',
+    line: 'Tổ 3, đường Võ Nguyên Giáp',
+    parent: 'bachmai',
+    phone: '02153825200',
+  },
+  {
+    key: 'batxat',
+    name: 'Trạm Y tế xã Bát Xát',
+    level: 'commune',
+    provinceCode: 15,
+    commune: 'Xã Bát Xát',
+    line: 'Thôn Phìn Ngan',
+    parent: 'laocai',
+    phone: '02143883115',
+  },
+  {
+    key: 'simacai',
+    name: 'Trạm Y tế xã Si Ma Cai',
+    level: 'commune',
+    provinceCode: 15,
+    commune: 'Xã Si Ma Cai',
+    line: 'Thôn Sản Sín Pao',
+    parent: 'laocai',
+    phone: '02143796120',
+  },
+  {
+    key: 'muongnhe',
+    name: 'Trạm Y tế xã Mường Nhé',
+    level: 'commune',
+    provinceCode: 11,
+    commune: 'Xã Mường Nhé',
+    line: 'Bản Mường Nhé',
+    parent: 'dienbien',
+    phone: '02153740115',
+  },
+  {
+    key: 'tuachua',
+    name: 'Trạm Y tế xã Tủa Chùa',
+    level: 'commune',
+    provinceCode: 11,
+    commune: 'Xã Tủa Chùa',
+    line: 'Tổ dân phố Đồng Tâm',
+    parent: 'dienbien',
+    phone: '02153845122',
+  },
 ];
 
 const LEVEL_DISPLAY = { central: 'Tuyến trung ương', provincial: 'Tuyến tỉnh', commune: 'Tuyến xã' };
 
-const PRACTITIONERS: { name: [string, string]; gender: 'male' | 'female'; site: string; specialty: string; specialtyDisplay: string; qualification: string; email?: string }[] = [
-  { name: ['Trần', 'Quốc Hưng'], gender: 'male', site: 'bachmai', specialty: 'cardiology', specialtyDisplay: 'Tim mạch', qualification: 'PGS.TS.BS', email: 'hung.tq@bachmai.example' },
-  { name: ['Lê', 'Thị Minh Hằng'], gender: 'female', site: 'bachmai', specialty: 'oncology', specialtyDisplay: 'Ung bướu', qualification: 'TS.BS', email: 'hang.ltm@bachmai.example' },
+const PRACTITIONERS: {
+  name: [string, string];
+  gender: 'male' | 'female';
+  site: string;
+  specialty: string;
+  specialtyDisplay: string;
+  qualification: string;
+  email?: string;
+}[] = [
+  {
+    name: ['Trần', 'Quốc Hưng'],
+    gender: 'male',
+    site: 'bachmai',
+    specialty: 'cardiology',
+    specialtyDisplay: 'Tim mạch',
+    qualification: 'PGS.TS.BS',
+    email: 'hung.tq@bachmai.example',
+  },
+  {
+    name: ['Lê', 'Thị Minh Hằng'],
+    gender: 'female',
+    site: 'bachmai',
+    specialty: 'oncology',
+    specialtyDisplay: 'Ung bướu',
+    qualification: 'TS.BS',
+    email: 'hang.ltm@bachmai.example',
+  },
   { name: ['Phạm', 'Văn Đông'], gender: 'male', site: 'bachmai', specialty: 'respiratory', specialtyDisplay: 'Hô hấp', qualification: 'BSCKII' },
   { name: ['Nguyễn', 'Thu Trang'], gender: 'female', site: 'laocai', specialty: 'internal', specialtyDisplay: 'Nội khoa', qualification: 'BSCKI' },
   { name: ['Hoàng', 'Đức Anh'], gender: 'male', site: 'laocai', specialty: 'pediatrics', specialtyDisplay: 'Nhi khoa', qualification: 'ThS.BS' },
@@ -221,7 +299,15 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
       gender,
       birthDate,
       telecom: [{ system: 'phone', value: `09${String(Math.floor(rnd() * 1e8)).padStart(8, '0')}`, use: 'mobile' }],
-      address: [{ use: 'home', line: [`Thôn ${pick(['Nậm Pung', 'Sín Chải', 'Na Lốc', 'Pa Cheo', 'Huổi Lếch', 'Nà Hỳ'])}`], city: place.commune.name, state: place.province.name, country: 'VN' }],
+      address: [
+        {
+          use: 'home',
+          line: [`Thôn ${pick(['Nậm Pung', 'Sín Chải', 'Na Lốc', 'Pa Cheo', 'Huổi Lếch', 'Nà Hỳ'])}`],
+          city: place.commune.name,
+          state: place.province.name,
+          country: 'VN',
+        },
+      ],
       extension: [{ url: ETHNICITY_EXT, valueCoding: { system: ETHNICITY_SYSTEM, ...ethnic } }],
       managingOrganization: { reference: orgRef.get(site.key)!, display: site.name },
       generalPractitioner: [{ reference: gp }],
@@ -263,13 +349,29 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
       const hypertensive = condition?.code === 'I10' || chronic?.code === 'I10';
       const effective = new Date(start + 10 * 60_000).toISOString();
       const obs = (code: string, display: string, category: object, value: object | undefined, extra: object = {}) =>
-        add({ resourceType: 'Observation', status: 'final', category: [{ coding: [category] }], code: { coding: [{ system: LOINC, code, display }], text: display }, subject: { reference: patientRef }, encounter: { reference: encounterRef }, effectiveDateTime: effective, ...(value ? { valueQuantity: value } : {}), ...extra } as Resource);
+        add({
+          resourceType: 'Observation',
+          status: 'final',
+          category: [{ coding: [category] }],
+          code: { coding: [{ system: LOINC, code, display }], text: display },
+          subject: { reference: patientRef },
+          encounter: { reference: encounterRef },
+          effectiveDateTime: effective,
+          ...(value ? { valueQuantity: value } : {}),
+          ...extra,
+        } as Resource);
       const sys = Math.round((hypertensive ? 145 : 115) + rnd() * 25);
       const dia = Math.round((hypertensive ? 90 : 70) + rnd() * 15);
       obs('85354-9', 'Huyết áp', VITALS, undefined, {
         component: [
-          { code: { coding: [{ system: LOINC, code: '8480-6', display: 'Huyết áp tâm thu' }] }, valueQuantity: { value: sys, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' } },
-          { code: { coding: [{ system: LOINC, code: '8462-4', display: 'Huyết áp tâm trương' }] }, valueQuantity: { value: dia, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' } },
+          {
+            code: { coding: [{ system: LOINC, code: '8480-6', display: 'Huyết áp tâm thu' }] },
+            valueQuantity: { value: sys, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' },
+          },
+          {
+            code: { coding: [{ system: LOINC, code: '8462-4', display: 'Huyết áp tâm trương' }] },
+            valueQuantity: { value: dia, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' },
+          },
         ],
       });
       obs('8867-4', 'Nhịp tim', VITALS, { value: Math.round(62 + rnd() * 30), unit: 'lần/phút', system: UCUM, code: '/min' });
@@ -289,8 +391,7 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
 export async function seedDemo(store: FhirStore, patientCount = 50): Promise<DemoSummary> {
   const bundle = buildDemoBundle(patientCount);
   const response = await store.system('demo data', 'seed').bundle(bundle, { returnMinimal: true });
-  const idsOf = (t: string) =>
-    bundle.entry!.flatMap((e, i) => (e.resource?.resourceType === t ? [response.entry![i].response!.location!.split('/')[1]] : []));
+  const idsOf = (t: string) => bundle.entry!.flatMap((e, i) => (e.resource?.resourceType === t ? [response.entry![i].response!.location!.split('/')[1]] : []));
   const orgIds = idsOf('Organization');
   return {
     organizations: orgIds.length,

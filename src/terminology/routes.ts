@@ -8,7 +8,10 @@ import { BHYT_SYSTEM, CCCD_SYSTEM, checkBhyt, checkCccd } from './identifiers.ts
 const identifierQuery = z.object({
   system: z.enum(['cccd', 'bhyt']),
   value: z.string().min(1).max(64),
-  birthDate: z.string().regex(/^\d{4}(-\d{2}(-\d{2})?)?$/).optional(),
+  birthDate: z
+    .string()
+    .regex(/^\d{4}(-\d{2}(-\d{2})?)?$/)
+    .optional(),
   gender: z.enum(['male', 'female', 'other', 'unknown']).optional(),
 });
 
@@ -16,15 +19,22 @@ export async function terminologyRoutes(app: FastifyInstance): Promise<void> {
   app.get('/api/terminology/identifier-check', { config: { access: 'authenticated' } }, async (req, reply) => {
     const parsed = identifierQuery.safeParse(req.query);
     if (!parsed.success) {
-      return reply.code(400).type('application/problem+json').send({
-        type: 'about:blank', title: 'Invalid query', status: 400,
-        detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-      });
+      return reply
+        .code(400)
+        .type('application/problem+json')
+        .send({
+          type: 'about:blank',
+          title: 'Invalid query',
+          status: 400,
+          detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        });
     }
     const q = parsed.data;
     const problem = q.system === 'cccd' ? checkCccd(q.value, q) : checkBhyt(q.value);
     return { system: q.system === 'cccd' ? CCCD_SYSTEM : BHYT_SYSTEM, valid: !problem, ...(problem ? { problem } : {}) };
   });
 
-  app.get('/api/terminology/icd10', { config: { access: 'authenticated' } }, async (req) => searchIcd10(parse(z.object({ q: z.string().min(1).max(100) }).strict(), req.query).q));
+  app.get('/api/terminology/icd10', { config: { access: 'authenticated' } }, async (req) =>
+    searchIcd10(parse(z.object({ q: z.string().min(1).max(100) }).strict(), req.query).q),
+  );
 }

@@ -30,17 +30,43 @@ export interface TestPlatform extends Platform {
 
 export const TEST_SECRET = 'test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz';
 
-export async function startTestPlatform(kind: DbKind, env: Record<string, string> = {}, logStream?: NodeJS.WritableStream, opts: { domains?: readonly Domain[] } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  kind: DbKind,
+  env: Record<string, string> = {},
+  logStream?: NodeJS.WritableStream,
+  opts: { domains?: readonly Domain[] } = {},
+): Promise<TestPlatform> {
   const testDb = await createTestDb(kind);
   const port = await freePort();
-  const config = loadConfig({ LOG_LEVEL: logStream ? 'info' : 'silent', CAUYTE_DATA_DIR: '/nonexistent', CAUYTE_JANUS: 'off', PORT: String(port), CAUYTE_SECRET_KEY: TEST_SECRET, CAUYTE_RATE_LIMIT: '1000000', ...env });
+  const config = loadConfig({
+    LOG_LEVEL: logStream ? 'info' : 'silent',
+    CAUYTE_DATA_DIR: '/nonexistent',
+    CAUYTE_JANUS: 'off',
+    PORT: String(port),
+    CAUYTE_SECRET_KEY: TEST_SECRET,
+    CAUYTE_RATE_LIMIT: '1000000',
+    ...env,
+  });
   const sent = new MemorySender();
-  const platform = await buildPlatform(config, { domains: opts.domains, db: testDb.db, logger: !!logStream, logStream, senders: { email: sent, sms: sent }, mqttPort: env.MQTT_URL ? undefined : 0 });
+  const platform = await buildPlatform(config, {
+    domains: opts.domains,
+    db: testDb.db,
+    logger: !!logStream,
+    logStream,
+    senders: { email: sent, sms: sent },
+    mqttPort: env.MQTT_URL ? undefined : 0,
+  });
   let baseUrl: string | undefined;
   let n = 0;
   const tokenFor = async (role: Role, claims: Partial<TokenClaims> = {}) => {
-    const account = await platform.accounts.create({ username: `t-${role.replace(/_/g, '-')}-${++n}-${Date.now() % 100000}`, displayName: role, kind: 'service', roles: [{ role, organizationId: claims.org ?? '' }] });
-    const scope = claims.scope ?? (role === 'integration' ? 'system/*.read system/*.write' : role === 'citizen' ? 'patient/*.read' : 'user/*.read user/*.write');
+    const account = await platform.accounts.create({
+      username: `t-${role.replace(/_/g, '-')}-${++n}-${Date.now() % 100000}`,
+      displayName: role,
+      kind: 'service',
+      roles: [{ role, organizationId: claims.org ?? '' }],
+    });
+    const scope =
+      claims.scope ?? (role === 'integration' ? 'system/*.read system/*.write' : role === 'citizen' ? 'patient/*.read' : 'user/*.read user/*.write');
     return (await platform.tokens.issue({ sub: account.id, role, scope, ...claims })).token;
   };
   const token = await tokenFor('integration');
@@ -112,4 +138,3 @@ export async function signIn(p: TestPlatform, username: string, totpSecret?: str
   }
   return headers;
 }
-

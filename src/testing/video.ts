@@ -25,13 +25,25 @@ export async function makeStaff(p: TestPlatform, name: string, organizationId: s
   const practitioner = await p.fixtures.create<Practitioner>({ resourceType: 'Practitioner', active: true, name: [{ text: name }] });
   const username = `video.${++n}.${Date.now() % 100000}`;
   const totpSecret = new Secret({ size: 20 }).base32;
-  await p.accounts.create({ username, displayName: name, kind: 'staff', password: DEMO_PASSWORD, practitionerId: practitioner.id, roles: [{ role, organizationId }], totpSecret });
+  await p.accounts.create({
+    username,
+    displayName: name,
+    kind: 'staff',
+    password: DEMO_PASSWORD,
+    practitionerId: practitioner.id,
+    roles: [{ role, organizationId }],
+    totpSecret,
+  });
   const headers = await signIn(p, username, totpSecret);
   return { username, name, practitionerId: practitioner.id!, organizationId, headers };
 }
 
 /** A citizen account for a patient, signed in (cookie and CSRF headers). */
-export async function makeCitizen(p: TestPlatform, name: string, patientId: string): Promise<{ username: string; accountId: string; headers: Record<string, string> }> {
+export async function makeCitizen(
+  p: TestPlatform,
+  name: string,
+  patientId: string,
+): Promise<{ username: string; accountId: string; headers: Record<string, string> }> {
   const username = `citizen.${++n}.${Date.now() % 100000}`;
   const account = await p.accounts.create({ username, displayName: name, kind: 'citizen', password: DEMO_PASSWORD, patientId, roles: [] });
   return { username, accountId: account.id, headers: await signIn(p, username) };
@@ -43,17 +55,33 @@ export function videoTables(p: TestPlatform): Repository {
 }
 
 /** A case-conference meeting: a teleconsultation Appointment with a chair (PPRF), members, and a site's bridge point. */
-export async function makeMeeting(p: TestPlatform, chair: Staff, siteOrganizationId: string, members: string[] = []): Promise<{ meeting: Appointment; bridge: Location }> {
+export async function makeMeeting(
+  p: TestPlatform,
+  chair: Staff,
+  siteOrganizationId: string,
+  members: string[] = [],
+): Promise<{ meeting: Appointment; bridge: Location }> {
   const bridge = await p.fixtures.create<Location>({
-    resourceType: 'Location', status: 'active', name: 'Điểm cầu Trạm Y tế xã Bát Xát', mode: 'instance',
+    resourceType: 'Location',
+    status: 'active',
+    name: 'Điểm cầu Trạm Y tế xã Bát Xát',
+    mode: 'instance',
     type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' }] }],
     managingOrganization: { reference: `Organization/${siteOrganizationId}` },
   });
   const meeting = await p.fixtures.create<Appointment>({
-    resourceType: 'Appointment', status: 'booked', description: 'Phiên hội chẩn tim mạch', serviceCategory: [{ coding: [CONSULT_CATEGORY] }],
-    start: new Date().toISOString(), end: new Date(Date.now() + 3_600_000).toISOString(),
+    resourceType: 'Appointment',
+    status: 'booked',
+    description: 'Phiên hội chẩn tim mạch',
+    serviceCategory: [{ coding: [CONSULT_CATEGORY] }],
+    start: new Date().toISOString(),
+    end: new Date(Date.now() + 3_600_000).toISOString(),
     participant: [
-      { type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }], actor: { reference: `Practitioner/${chair.practitionerId}` }, status: 'accepted' },
+      {
+        type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF' }] }],
+        actor: { reference: `Practitioner/${chair.practitionerId}` },
+        status: 'accepted',
+      },
       ...members.map((id) => ({ actor: { reference: `Practitioner/${id}` }, status: 'accepted' as const })),
       { actor: { reference: `Location/${bridge.id}` }, status: 'accepted' },
     ],
@@ -71,7 +99,9 @@ export interface Client {
 }
 
 export function connect(base: string, path: string, cookie?: string, authorization?: string): Client {
-  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}${path}`, { headers: { ...(cookie ? { cookie } : {}), ...(authorization ? { authorization } : {}) } });
+  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}${path}`, {
+    headers: { ...(cookie ? { cookie } : {}), ...(authorization ? { authorization } : {}) },
+  });
   const messages: any[] = [];
   // next(type) returns that type's messages one after another, waiting for the next if needed.
   const taken = new Map<string, number>();
@@ -96,7 +126,10 @@ export function connect(base: string, path: string, cookie?: string, authorizati
       const have = messages.filter((m) => m.type === type)[index];
       if (have) return Promise.resolve(have);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${type} #${index + 1} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(', ')}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${type} #${index + 1} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(', ')}`)),
+          timeoutMs,
+        );
         waiters.push({ type, index, resolve: (m) => (clearTimeout(timer), resolve(m)) });
       });
     },
@@ -126,7 +159,11 @@ export async function join(page: Page, url: string, opts: { capKbps?: number; hd
   if (opts.dataSaver) await page.getByLabel(/Tiết kiệm dữ liệu nhận/).check();
   if (opts.hd) {
     await page.getByLabel(/Độ phân giải hình/).selectOption('720');
-    await page.waitForFunction(() => ((document.querySelector('.precall video') as HTMLVideoElement | null)?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings().height === 720);
+    await page.waitForFunction(
+      () =>
+        ((document.querySelector('.precall video') as HTMLVideoElement | null)?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings().height ===
+        720,
+    );
   }
   if (opts.measure) {
     // The clock starts at the click on "join", inside the page.

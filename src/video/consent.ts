@@ -42,7 +42,8 @@ export class RecordingConsent {
 
   private async ask(by: Member): Promise<void> {
     const { room, deps } = this.core;
-    if (room.mode !== 'sfu' || !deps.rooms.recordingsDir || !deps.recordings) throw new Error('Chỉ ghi hình được phiên qua máy chủ truyền hình (recording needs an SFU session)');
+    if (room.mode !== 'sfu' || !deps.rooms.recordingsDir || !deps.recordings)
+      throw new Error('Chỉ ghi hình được phiên qua máy chủ truyền hình (recording needs an SFU session)');
     const missing = deps.recordings.missingTools();
     if (missing) throw new Error(missing);
     this.core.recording = { state: 'asking', consents: {}, note: `${by.entrant.name} đề nghị ghi hình` };
@@ -79,7 +80,12 @@ export class RecordingConsent {
         policyRule: { text: 'Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân' },
         provision: { type: agree ? 'permit' : 'deny', ...(room.ref ? { data: [{ meaning: 'related', reference: { reference: room.ref } }] } : {}) },
       });
-      await tx.record({ action: 'video.recording.consent', resourceType: 'Consent', resourceId: saved.id, detail: { room: room.id, agree, ...invitationDetail(m.who) } });
+      await tx.record({
+        action: 'video.recording.consent',
+        resourceType: 'Consent',
+        resourceId: saved.id,
+        detail: { room: room.id, agree, ...invitationDetail(m.who) },
+      });
     });
     this.state.consents[m.id] = agree;
     if (!agree) return this.set('off', `${m.entrant.name} không đồng ý ghi hình — không ghi`);

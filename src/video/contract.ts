@@ -31,7 +31,12 @@ export const invitationBody = z
     patientId: resourceId,
     /** The name the host sees in the lobby. */
     label: z.string().trim().min(1).max(100),
-    validMinutes: z.number().int().min(5).max(7 * 24 * 60).default(120),
+    validMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(7 * 24 * 60)
+      .default(120),
   })
   .strict();
 export type InvitationBody = z.input<typeof invitationBody>;

@@ -79,7 +79,12 @@ export class RoomControls {
         sender: sender ? { reference: sender, display: m.entrant.name } : { display: m.entrant.name },
         payload: [{ contentString: text }],
       });
-      await tx.record({ action: 'video.chat', resourceType: 'Communication', resourceId: saved.id, detail: { room: core.room.id, ...invitationDetail(m.who) } });
+      await tx.record({
+        action: 'video.chat',
+        resourceType: 'Communication',
+        resourceId: saved.id,
+        detail: { room: core.room.id, ...invitationDetail(m.who) },
+      });
     });
     const line = { from: m.id, name: m.entrant.name, text, at };
     core.chat.push(line);

@@ -25,7 +25,11 @@ export class JanusInstance {
   constructor(readonly url: string) {}
 
   async request(path: string, body: Record<string, unknown>, transaction = tx()): Promise<JanusEvent> {
-    const res = await fetch(`${this.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transaction, ...body }) });
+    const res = await fetch(`${this.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ transaction, ...body }),
+    });
     const json = (await res.json()) as JanusEvent;
     if (json.janus === 'error') throw new Error(`Janus: ${(json.error as { reason?: string })?.reason ?? 'error'}`);
     return json;
@@ -48,11 +52,24 @@ export class JanusInstance {
     try {
       const handle = await s.attach();
       const r = await s.message(handle, {
-        request: 'create', room, publishers, secret, bitrate: 1_400_000, bitrate_cap: true, fir_freq: 10, videocodec: 'vp8', audiocodec: 'opus',
-        notify_joining: true, is_private: true, permanent: false, audiolevel_event: true, ...(recDir ? { rec_dir: recDir } : {}),
+        request: 'create',
+        room,
+        publishers,
+        secret,
+        bitrate: 1_400_000,
+        bitrate_cap: true,
+        fir_freq: 10,
+        videocodec: 'vp8',
+        audiocodec: 'opus',
+        notify_joining: true,
+        is_private: true,
+        permanent: false,
+        audiolevel_event: true,
+        ...(recDir ? { rec_dir: recDir } : {}),
       });
       const data = r.plugindata?.data as { videoroom?: string; error?: string; error_code?: number } | undefined;
-      if (data?.videoroom !== 'created' && data?.error_code !== 427 /* already exists */) throw new Error(`Janus could not create the room: ${data?.error ?? 'unknown'}`);
+      if (data?.videoroom !== 'created' && data?.error_code !== 427 /* already exists */)
+        throw new Error(`Janus could not create the room: ${data?.error ?? 'unknown'}`);
     } finally {
       await s.close();
     }
@@ -212,7 +229,10 @@ export class JanusSupervisor {
       'janus.jcfg',
       `general: {\n configs_folder = "${this.dir}"\n plugins_folder = "/usr/lib/x86_64-linux-gnu/janus/plugins"\n transports_folder = "/usr/lib/x86_64-linux-gnu/janus/transports"\n events_folder = "/usr/lib/x86_64-linux-gnu/janus/events"\n loggers_folder = "/usr/lib/x86_64-linux-gnu/janus/loggers"\n debug_level = ${Number(process.env.CAUYTE_JANUS_DEBUG ?? 3)}\n session_timeout = 120\n}\nmedia: {\n rtp_port_range = "20000-40000"\n}\nnat: {\n nice_debug = false\n}\nplugins: {\n disable = "libjanus_audiobridge.so,libjanus_echotest.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_nosip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_voicemail.so,libjanus_duktape.so,libjanus_lua.so"\n}\ntransports: {\n disable = "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_rabbitmq.so,libjanus_nanomsg.so"\n}\nevents: {\n broadcast = false\n}\n`,
     );
-    write('janus.transport.http.jcfg', `general: {\n json = "plain"\n base_path = "/janus"\n http = true\n port = ${port}\n ip = "127.0.0.1"\n https = false\n}\nadmin: {\n admin_http = false\n}\n`);
+    write(
+      'janus.transport.http.jcfg',
+      `general: {\n json = "plain"\n base_path = "/janus"\n http = true\n port = ${port}\n ip = "127.0.0.1"\n https = false\n}\nadmin: {\n admin_http = false\n}\n`,
+    );
     write('janus.plugin.videoroom.jcfg', `general: {\n}\n`);
     this.url = `http://127.0.0.1:${port}/janus`;
     await this.spawn();

@@ -70,7 +70,11 @@ export class LiveRoom implements RoomCore {
    * who dropped, or a new member (in at once for clinicians, the lobby for citizens).
    * `appointment` is the room's appointment as the person's own repository read it.
    */
-  async connect(socket: Socket, entrant: Entrant, opts: { who: Who; appointment?: Appointment; resume?: string; stillValid: () => Promise<boolean> }): Promise<void> {
+  async connect(
+    socket: Socket,
+    entrant: Entrant,
+    opts: { who: Who; appointment?: Appointment; resume?: string; stillValid: () => Promise<boolean> },
+  ): Promise<void> {
     const identity = this.identity(opts.who, entrant);
     if (this.ended) return refuse(socket, 4410, 'Cuộc gọi đã kết thúc (the call has ended)');
     if (this.banned.has(identity)) return refuse(socket, 4403, 'Chủ trì đã mời bạn ra khỏi phòng (a host removed you from this room)');
@@ -90,7 +94,11 @@ export class LiveRoom implements RoomCore {
     // One place per person: a second tab takes over the first.
     for (const m of [...this.members.values()]) if (m.identity === identity) await this.leave(m, 'replaced');
     if (this.room.mode === 'mesh' && inRoom(this.members).length >= MESH_LIMIT) {
-      return refuse(socket, 4429, `Phòng gọi trực tiếp tối đa ${MESH_LIMIT} người (a peer-to-peer call holds at most ${MESH_LIMIT}); chủ trì cần mở phiên qua máy chủ truyền hình`);
+      return refuse(
+        socket,
+        4429,
+        `Phòng gọi trực tiếp tối đa ${MESH_LIMIT} người (a peer-to-peer call holds at most ${MESH_LIMIT}); chủ trì cần mở phiên qua máy chủ truyền hình`,
+      );
     }
     const m: Member = {
       id: `m-${randomBytes(12).toString('base64url')}`,
@@ -190,7 +198,10 @@ export class LiveRoom implements RoomCore {
       throw new Error('Tin nhắn không phải JSON (the message is not JSON)');
     }
     const parsed = clientMessage.safeParse(json);
-    if (!parsed.success) throw new Error(`Tin nhắn không hợp lệ (invalid message): ${parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new Error(
+        `Tin nhắn không hợp lệ (invalid message): ${parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')}`,
+      );
     const msg = parsed.data;
     if (m.state === 'lobby' && !LOBBY_ALLOWED.has(msg.type)) throw new Error('Đang chờ chủ trì cho vào phòng (waiting for the host to admit you)');
     if (HOST_ONLY.has(msg.type) && !m.host) throw new Error('Chỉ chủ trì được làm việc này (only a host can do this)');
@@ -200,7 +211,8 @@ export class LiveRoom implements RoomCore {
   }
 
   async admit(_by: Member, t: Member): Promise<void> {
-    if (this.room.mode === 'mesh' && inRoom(this.members).length >= MESH_LIMIT) throw new Error(`Phòng gọi trực tiếp tối đa ${MESH_LIMIT} người (the call is full)`);
+    if (this.room.mode === 'mesh' && inRoom(this.members).length >= MESH_LIMIT)
+      throw new Error(`Phòng gọi trực tiếp tối đa ${MESH_LIMIT} người (the call is full)`);
     t.state = 'in'; // at once: a second host admitting meanwhile finds them in
     try {
       await this.present(t);

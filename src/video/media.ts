@@ -10,7 +10,16 @@ import { SfuPeer } from './sfu.ts';
 
 type MediaMessage = Extract<ClientMessage, { type: 'signal' | 'publish' | 'subscribe' | 'sub-answer' | 'sub-restart' | 'unsubscribe' | 'layer' | 'trickle' }>;
 
-export const MEDIA_MESSAGES = new Set<ClientMessage['type']>(['signal', 'publish', 'subscribe', 'sub-answer', 'sub-restart', 'unsubscribe', 'layer', 'trickle']);
+export const MEDIA_MESSAGES = new Set<ClientMessage['type']>([
+  'signal',
+  'publish',
+  'subscribe',
+  'sub-answer',
+  'sub-restart',
+  'unsubscribe',
+  'layer',
+  'trickle',
+]);
 
 export function isMediaMessage(msg: ClientMessage): msg is MediaMessage {
   return MEDIA_MESSAGES.has(msg.type);

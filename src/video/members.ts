@@ -92,7 +92,18 @@ export function inRoom(members: Map<string, Member>): Member[] {
 export function publicMembers(members: Map<string, Member>, viewer: Member): PublicMember[] {
   return [...members.values()]
     .filter((m) => m === viewer || (viewer.state === 'in' && (m.state === 'in' || viewer.host)))
-    .map((m) => ({ id: m.id, name: m.entrant.name, role: m.entrant.role, site: m.site, host: m.host, state: m.state, connected: !!m.socket, hand: m.hand, media: m.media, feed: m.sfu?.live ? (m.sfu.feed ?? null) : null }));
+    .map((m) => ({
+      id: m.id,
+      name: m.entrant.name,
+      role: m.entrant.role,
+      site: m.site,
+      host: m.host,
+      state: m.state,
+      connected: !!m.socket,
+      hand: m.hand,
+      media: m.media,
+      feed: m.sfu?.live ? (m.sfu.feed ?? null) : null,
+    }));
 }
 
 /** The FHIR reference of the person a member is (for chat, consent, recordings). */
@@ -112,7 +123,13 @@ export function refuse(socket: Socket | undefined, code: number, reason: string)
   try {
     socket?.send(JSON.stringify({ type: 'refused', code, message: reason } satisfies ServerMessage));
     // Close reasons are limited to 123 bytes: the message above carries the full text.
-    socket?.close(code, Buffer.from(reason).subarray(0, 120).toString('utf8').replace(/\uFFFD$/, ''));
+    socket?.close(
+      code,
+      Buffer.from(reason)
+        .subarray(0, 120)
+        .toString('utf8')
+        .replace(/\uFFFD$/, ''),
+    );
   } catch {
     // already closed
   }

@@ -29,8 +29,25 @@ declare module 'fastify' {
 async function videoPlugin(app: FastifyInstance): Promise<void> {
   const { config } = app;
   const janus = await startJanus(config);
-  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
-  const rooms = new RoomService(app.store, janus.instances, { stunUrls: list(config.STUN_URLS), turnUrls: list(config.TURN_URLS), turnSecret: config.TURN_SECRET, turnTtlSeconds: config.TURN_TTL_SECONDS, policy: config.CAUYTE_ICE_POLICY }, janus.reason, app.secret.hmac('video-room-secrets'), join(config.dataDir, 'recordings'));
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const rooms = new RoomService(
+    app.store,
+    janus.instances,
+    {
+      stunUrls: list(config.STUN_URLS),
+      turnUrls: list(config.TURN_URLS),
+      turnSecret: config.TURN_SECRET,
+      turnTtlSeconds: config.TURN_TTL_SECONDS,
+      policy: config.CAUYTE_ICE_POLICY,
+    },
+    janus.reason,
+    app.secret.hmac('video-room-secrets'),
+    join(config.dataDir, 'recordings'),
+  );
   const recordings = new RecordingArchive(rooms.recordingsDir!, app.store);
   const consults = app.hasDecorator('consults') ? app.consults : undefined;
   const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log });
@@ -41,7 +58,9 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
   await app.register(fastifyWebsocket, { options: { maxPayload: 128 * 1024 } });
   await app.register(videoRoutes, { rooms, live, recordings });
   // Recordings a crash left unprocessed: made playable in the background.
-  const leftovers = archiveLeftovers(recordings, rooms, app.store).catch((err: Error) => app.log.warn({ err: err.message }, 'leftover recordings not archived'));
+  const leftovers = archiveLeftovers(recordings, rooms, app.store).catch((err: Error) =>
+    app.log.warn({ err: err.message }, 'leftover recordings not archived'),
+  );
   app.addHook('onClose', async () => {
     await live.close();
     await janus.supervisor?.stop();

@@ -7,7 +7,12 @@ import { z } from 'zod';
 
 const jsep = z.object({ type: z.enum(['offer', 'answer']), sdp: z.string().min(10).max(64_000) }).strict();
 const candidate = z
-  .object({ candidate: z.string().max(1_000), sdpMid: z.string().max(64).nullable().optional(), sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(), usernameFragment: z.string().max(256).nullable().optional() })
+  .object({
+    candidate: z.string().max(1_000),
+    sdpMid: z.string().max(64).nullable().optional(),
+    sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(),
+    usernameFragment: z.string().max(256).nullable().optional(),
+  })
   .nullable();
 const memberId = z.string().regex(/^m-[A-Za-z0-9_-]{8,40}$/);
 const feed = z.number().int().positive();
@@ -29,7 +34,16 @@ export const clientMessage = z.discriminatedUnion('type', [
   // In the room.
   z.object({ type: z.literal('chat'), text: z.string().trim().min(1).max(2_000) }).strict(),
   z.object({ type: z.literal('hand'), up: z.boolean() }).strict(),
-  z.object({ type: z.literal('media'), audio: z.boolean(), video: z.boolean(), screen: z.boolean(), audioOnly: z.boolean(), quality: z.enum(['good', 'fair', 'poor', 'unknown']) }).strict(),
+  z
+    .object({
+      type: z.literal('media'),
+      audio: z.boolean(),
+      video: z.boolean(),
+      screen: z.boolean(),
+      audioOnly: z.boolean(),
+      quality: z.enum(['good', 'fair', 'poor', 'unknown']),
+    })
+    .strict(),
   z.object({ type: z.literal('leave') }).strict(),
   // Host controls.
   z.object({ type: z.literal('admit'), id: memberId }).strict(),

@@ -69,7 +69,9 @@ export class RecordingArchive {
   /** Why recordings cannot be made playable here, or undefined when they can. */
   missingTools(): string | undefined {
     const lacking = [this.tools.ppRec, this.tools.ffmpeg, this.tools.ffprobe].filter((t) => !existsSync(t));
-    return lacking.length ? `Máy chủ thiếu công cụ xử lý bản ghi (${lacking.join(', ')}): cài gói Debian janus-tools và ffmpeg (install the Debian packages janus-tools and ffmpeg)` : undefined;
+    return lacking.length
+      ? `Máy chủ thiếu công cụ xử lý bản ghi (${lacking.join(', ')}): cài gói Debian janus-tools và ffmpeg (install the Debian packages janus-tools and ffmpeg)`
+      : undefined;
   }
 
   roomDir(roomId: string): string {
@@ -125,9 +127,11 @@ export class RecordingArchive {
     const previous = this.chains.get(roomId) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.archiveNow(roomId, context));
     this.chains.set(roomId, next);
-    void next.finally(() => {
-      if (this.chains.get(roomId) === next) this.chains.delete(roomId);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.chains.get(roomId) === next) this.chains.delete(roomId);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -155,7 +159,12 @@ export class RecordingArchive {
     return out;
   }
 
-  private async archiveGroup(roomId: string, g: DumpGroup, who: RecordedFeed | undefined, context: { patient?: string; related?: string }): Promise<DocumentReference | undefined> {
+  private async archiveGroup(
+    roomId: string,
+    g: DumpGroup,
+    who: RecordedFeed | undefined,
+    context: { patient?: string; related?: string },
+  ): Promise<DocumentReference | undefined> {
     const dir = this.roomDir(roomId);
     const work = join(dir, `.work-${randomBytes(4).toString('hex')}`);
     await mkdir(work, { recursive: true, mode: 0o700 });
@@ -207,7 +216,10 @@ export class RecordingArchive {
             },
           },
         ],
-        context: { ...(context.related ? { related: [{ reference: context.related }] } : {}), period: { start, end: new Date(Math.floor(first / 1000) + Math.round(seconds * 1000)).toISOString() } },
+        context: {
+          ...(context.related ? { related: [{ reference: context.related }] } : {}),
+          period: { start, end: new Date(Math.floor(first / 1000) + Math.round(seconds * 1000)).toISOString() },
+        },
       };
       // The platform's own work (no one is acting): one audited unit per recording.
       const written = await this.store.system(ARCHIVE_REASON, 'video').transaction(async (tx) => {
@@ -281,7 +293,13 @@ export function groupDumps(files: string[], dir: string): DumpGroup[] {
   const dumps = files
     .map((f) => ({ f, m: DUMP.exec(f) }))
     .filter((x): x is { f: string; m: RegExpExecArray } => !!x.m)
-    .map(({ f, m }) => ({ file: join(dir, f), prefix: m[1].slice(0, m[1].lastIndexOf('-')), feed: Number(m[2]), micros: Number(m[3]), kind: m[4] as 'audio' | 'video' }))
+    .map(({ f, m }) => ({
+      file: join(dir, f),
+      prefix: m[1].slice(0, m[1].lastIndexOf('-')),
+      feed: Number(m[2]),
+      micros: Number(m[3]),
+      kind: m[4] as 'audio' | 'video',
+    }))
     .sort((a, b) => a.micros - b.micros);
   const groups: DumpGroup[] = [];
   const open = new Map<number, DumpGroup>();
@@ -328,7 +346,11 @@ export async function archiveLeftovers(archive: RecordingArchive, rooms: RoomSer
   for (const id of await archive.pendingRooms()) {
     const room = await rooms.get(repo, id).catch(() => undefined);
     if (!room) continue;
-    if (room.janus_room && !room.ended_at) await rooms.instanceFor(room).setRecording(room.janus_room, rooms.roomSecret(room.id), false).catch(() => undefined);
+    if (room.janus_room && !room.ended_at)
+      await rooms
+        .instanceFor(room)
+        .setRecording(room.janus_room, rooms.roomSecret(room.id), false)
+        .catch(() => undefined);
     const appointmentId = appointmentIdOf(room);
     const a = appointmentId ? await repo.tryRead<Appointment>('Appointment', appointmentId) : undefined;
     const patient = patientsOf(a)[0];

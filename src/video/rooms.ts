@@ -95,7 +95,8 @@ export class RoomService {
   async open(ctx: AccessContext, input: OpenRoomBody): Promise<Room> {
     const actor = ctx.actor;
     const clinician = !!actor.practitionerId;
-    if (!clinician && !(input.kind === 'appointment' && actor.role === 'citizen')) throw new AccessDenied('Chỉ nhân viên y tế mở phòng họp (only clinicians open rooms)');
+    if (!clinician && !(input.kind === 'appointment' && actor.role === 'citizen'))
+      throw new AccessDenied('Chỉ nhân viên y tế mở phòng họp (only clinicians open rooms)');
     assertScopes(actor, input.kind === 'adhoc' ? [['read', 'Practitioner']] : [['read', 'Appointment']]);
     const entrant = entrantOf(actor);
     const repo = this.store.as(ctx, clinician ? 'video.host' : 'video.join');
@@ -112,17 +113,26 @@ export class RoomService {
         // The kind follows the record: who hosts depends on it (a meeting's chair, a visit's clinicians).
         const kind = roomKindOf(a);
         if (kind !== input.kind) {
-          throw badRequest(kind === 'session'
-            ? 'Lịch hẹn này là phiên hội chẩn có chủ trì: mở phòng loại "session" (this appointment has a chair: it is a case-conference meeting)'
-            : 'Lịch hẹn này không có chủ trì nên không phải phiên hội chẩn: mở phòng loại "appointment" (this appointment has no chair: it is not a meeting)');
+          throw badRequest(
+            kind === 'session'
+              ? 'Lịch hẹn này là phiên hội chẩn có chủ trì: mở phòng loại "session" (this appointment has a chair: it is a case-conference meeting)'
+              : 'Lịch hẹn này không có chủ trì nên không phải phiên hội chẩn: mở phòng loại "appointment" (this appointment has no chair: it is not a meeting)',
+          );
         }
         appointment = a;
         refText = `Appointment/${a.id}`;
-        const existing = (await tx.sql.query<Room>('SELECT * FROM video_room WHERE ref = $1 AND ended_at IS NULL ORDER BY created_at LIMIT 1', [refText])).rows[0];
+        const existing = (await tx.sql.query<Room>('SELECT * FROM video_room WHERE ref = $1 AND ended_at IS NULL ORDER BY created_at LIMIT 1', [refText]))
+          .rows[0];
         // Only someone who may enter may find or make the room.
         await this.assertInvited(tx, existing ?? draft(input.kind, refText, a.description ?? title, entrant), entrant);
         if (existing) {
-          await tx.record({ action: 'video.open', resourceType: 'Appointment', resourceId: a.id, patientIds: patientsOf(a), detail: { room: existing.id, existing: true } });
+          await tx.record({
+            action: 'video.open',
+            resourceType: 'Appointment',
+            resourceId: a.id,
+            patientIds: patientsOf(a),
+            detail: { room: existing.id, existing: true },
+          });
           return existing;
         }
         title = a.description ?? title;
@@ -135,10 +145,22 @@ export class RoomService {
       // Spread rooms over the instances, the way a province outgrows one media server.
       const instance = mode === 'sfu' ? this.janus[this.next++ % this.janus.length] : undefined;
       const janusRoom = instance ? 100_000 + Math.floor(Math.random() * 900_000_000) : null;
-      const room = (await tx.sql.query<Room>(
-        'INSERT INTO video_room (id, kind, ref, title, mode, created_by, invited, janus_url, janus_room) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *',
-        [id, input.kind, refText, title.slice(0, 300), mode, actor.accountId ?? 'system', input.kind === 'adhoc' ? (input.invitePractitionerIds ?? []) : [], instance?.url ?? null, janusRoom],
-      )).rows[0];
+      const room = (
+        await tx.sql.query<Room>(
+          'INSERT INTO video_room (id, kind, ref, title, mode, created_by, invited, janus_url, janus_room) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *',
+          [
+            id,
+            input.kind,
+            refText,
+            title.slice(0, 300),
+            mode,
+            actor.accountId ?? 'system',
+            input.kind === 'adhoc' ? (input.invitePractitionerIds ?? []) : [],
+            instance?.url ?? null,
+            janusRoom,
+          ],
+        )
+      ).rows[0];
       await tx.record({
         action: 'video.open',
         ...(appointment ? { resourceType: 'Appointment', resourceId: appointment.id, patientIds: patientsOf(appointment) } : {}),
@@ -176,7 +198,10 @@ export class RoomService {
 
   /** Frees the room's media server room (after it ended). */
   async releaseMedia(room: Room): Promise<void> {
-    if (room.mode === 'sfu' && room.janus_room) await this.instanceFor(room).destroyRoom(room.janus_room, this.roomSecret(room.id)).catch(() => undefined);
+    if (room.mode === 'sfu' && room.janus_room)
+      await this.instanceFor(room)
+        .destroyRoom(room.janus_room, this.roomSecret(room.id))
+        .catch(() => undefined);
   }
 
   /**
@@ -194,7 +219,13 @@ export class RoomService {
     } catch (err) {
       // The record's own rule (care relationship, consent): nobody invited is kept out by it but
       // for a patient's explicit refusal, which the message then names.
-      if (err instanceof AccessDenied) throw new AccessDenied(`Bạn không được mời vào phòng họp này, hoặc không được xem hồ sơ của người bệnh (you are not invited to this room, or may not see the patient’s record): ${err.message}`, err.status, err.breakGlassPossible, err.patientId);
+      if (err instanceof AccessDenied)
+        throw new AccessDenied(
+          `Bạn không được mời vào phòng họp này, hoặc không được xem hồ sơ của người bệnh (you are not invited to this room, or may not see the patient’s record): ${err.message}`,
+          err.status,
+          err.breakGlassPossible,
+          err.patientId,
+        );
       throw err;
     }
     if (!a) throw notFound('Lịch hẹn của phòng họp không còn (the room’s appointment is gone)');
@@ -221,7 +252,11 @@ export class RoomService {
   }
 
   /** A link a citizen can open without an account, for this appointment's room only, until it expires. */
-  async invite(ctx: AccessContext, roomId: string, input: { patientId: string; label: string; validMinutes: number }): Promise<{ token: string; expiresAt: Date }> {
+  async invite(
+    ctx: AccessContext,
+    roomId: string,
+    input: { patientId: string; label: string; validMinutes: number },
+  ): Promise<{ token: string; expiresAt: Date }> {
     assertScopes(ctx.actor, [['read', 'Appointment']]);
     return this.store.as(ctx, 'video.host').transaction(async (tx) => {
       const room = await this.get(tx, roomId);
@@ -231,15 +266,33 @@ export class RoomService {
       if (!patientsOf(a).includes(input.patientId)) throw badRequest('Người bệnh này không có trong lịch hẹn (patient is not on the appointment)');
       const token = randomBytes(24).toString('base64url');
       const expiresAt = new Date(Date.now() + input.validMinutes * 60_000);
-      await tx.sql.query('INSERT INTO video_invite (token_hash, room_id, patient_id, label, expires_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)', [sha(token), roomId, input.patientId, input.label.slice(0, 100), expiresAt, ctx.actor.accountId ?? 'system']);
-      await tx.record({ action: 'video.invite', resourceType: 'Appointment', resourceId: a.id, patientIds: [input.patientId], detail: { room: room.id, expiresAt: expiresAt.toISOString() } });
+      await tx.sql.query('INSERT INTO video_invite (token_hash, room_id, patient_id, label, expires_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)', [
+        sha(token),
+        roomId,
+        input.patientId,
+        input.label.slice(0, 100),
+        expiresAt,
+        ctx.actor.accountId ?? 'system',
+      ]);
+      await tx.record({
+        action: 'video.invite',
+        resourceType: 'Appointment',
+        resourceId: a.id,
+        patientIds: [input.patientId],
+        detail: { room: room.id, expiresAt: expiresAt.toISOString() },
+      });
       return { token, expiresAt };
     });
   }
 
   /** The person an invitation link stands for, in this room only and until it expires (401 otherwise). */
   async entrantFromInvite(sql: DomainSql, roomId: string, token: string): Promise<Entrant> {
-    const r = (await sql.query<{ room_id: string; patient_id: string | null; label: string; expires_at: Date }>('SELECT room_id, patient_id, label, expires_at FROM video_invite WHERE token_hash = $1', [sha(token)])).rows[0];
+    const r = (
+      await sql.query<{ room_id: string; patient_id: string | null; label: string; expires_at: Date }>(
+        'SELECT room_id, patient_id, label, expires_at FROM video_invite WHERE token_hash = $1',
+        [sha(token)],
+      )
+    ).rows[0];
     if (!r || r.room_id !== roomId) throw new AccessDenied('Đường dẫn mời không hợp lệ cho phòng này (invalid invitation link)', 401);
     if (new Date(r.expires_at) < new Date()) throw new AccessDenied('Đường dẫn mời đã hết hạn (the invitation link has expired)', 401);
     return { patientId: r.patient_id ?? undefined, name: r.label, role: 'citizen', staff: false, familyManager: false };
@@ -247,7 +300,12 @@ export class RoomService {
 
   /** A stay in the room begins (in the caller's unit of work); returns the row that ends it. */
   async joined(sql: DomainSql, roomId: string, e: Entrant): Promise<number> {
-    return (await sql.query<{ id: number }>('INSERT INTO video_attendance (room_id, account_id, display_name, role, organization_id) VALUES ($1, $2, $3, $4, $5) RETURNING id', [roomId, e.accountId ?? null, e.name, e.role, e.organizationId ?? null])).rows[0].id;
+    return (
+      await sql.query<{ id: number }>(
+        'INSERT INTO video_attendance (room_id, account_id, display_name, role, organization_id) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+        [roomId, e.accountId ?? null, e.name, e.role, e.organizationId ?? null],
+      )
+    ).rows[0].id;
   }
 
   async left(sql: DomainSql, rowId: number | undefined): Promise<void> {
@@ -256,10 +314,16 @@ export class RoomService {
 
   /** Who was there, when, from which site: per entry, per person and per site (training hours). */
   async attendanceReport(sql: DomainSql, roomId: string): Promise<AttendanceReport> {
-    const rows = (await sql.query<{ account_id: string | null; display_name: string; role: string | null; organization_id: string | null; joined_at: Date; left_at: Date | null }>(
-      'SELECT account_id, display_name, role, organization_id, joined_at, left_at FROM video_attendance WHERE room_id = $1 ORDER BY joined_at, id',
-      [roomId],
-    )).rows;
+    const rows = (
+      await sql.query<{
+        account_id: string | null;
+        display_name: string;
+        role: string | null;
+        organization_id: string | null;
+        joined_at: Date;
+        left_at: Date | null;
+      }>('SELECT account_id, display_name, role, organization_id, joined_at, left_at FROM video_attendance WHERE room_id = $1 ORDER BY joined_at, id', [roomId])
+    ).rows;
     const now = Date.now();
     const minutes = (r: (typeof rows)[number]) => Math.max(0, ((r.left_at ? new Date(r.left_at).getTime() : now) - new Date(r.joined_at).getTime()) / 60_000);
     const people = new Map<string, { name: string; role: string | null; organizationId: string | null; minutes: number }>();
@@ -274,7 +338,13 @@ export class RoomService {
     const round = (n: number) => Math.round(n * 100) / 100;
     const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
     return {
-      entries: rows.map((r) => ({ name: r.display_name, role: r.role, organizationId: r.organization_id, joinedAt: iso(r.joined_at)!, leftAt: iso(r.left_at) })),
+      entries: rows.map((r) => ({
+        name: r.display_name,
+        role: r.role,
+        organizationId: r.organization_id,
+        joinedAt: iso(r.joined_at)!,
+        leftAt: iso(r.left_at),
+      })),
       people: [...people.values()].map((p) => ({ ...p, minutes: round(p.minutes), hours: round(p.minutes / 60) })),
       sites: [...sites].map(([organizationId, m]) => ({ organizationId, minutes: round(m) })),
     };
@@ -308,5 +378,17 @@ export class RoomService {
 
 /** The room a person would make, to ask whether they may enter it before it exists. */
 function draft(kind: Room['kind'], refText: string, title: string, e: Entrant): Room {
-  return { id: '', kind, ref: refText, title, mode: 'mesh', created_by: e.accountId ?? '', invited: [], janus_url: null, janus_room: null, created_at: new Date(), ended_at: null };
+  return {
+    id: '',
+    kind,
+    ref: refText,
+    title,
+    mode: 'mesh',
+    created_by: e.accountId ?? '',
+    invited: [],
+    janus_url: null,
+    janus_room: null,
+    created_at: new Date(),
+    ended_at: null,
+  };
 }

@@ -41,7 +41,12 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
    * Who is asking to enter (a signed-in person with a right to the room, or the holder of an
    * invitation link for it), checked in one unit of work: an open room, theirs to enter.
    */
-  async function enter(req: FastifyRequest, roomId: string, invite: string | undefined, socket: boolean): Promise<{ room: Room; entrant: Entrant; who: Who; appointment?: Appointment }> {
+  async function enter(
+    req: FastifyRequest,
+    roomId: string,
+    invite: string | undefined,
+    socket: boolean,
+  ): Promise<{ room: Room; entrant: Entrant; who: Who; appointment?: Appointment }> {
     const actor = req.ctx.actor;
     let who: Who;
     if (signedIn(actor)) who = { kind: 'actor', ctx: req.ctx };
@@ -58,7 +63,14 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
       assertScopes(actor, [...(room.ref ? [['read', 'Appointment'] as const] : []), ...(socket ? [['read', 'Communication'] as const] : [])]);
       const entrant = entrantOf(actor);
       const appointment = await rooms.assertInvited(tx, room, entrant);
-      if (appointment) await tx.record({ action: 'video.room', resourceType: 'Appointment', resourceId: appointment.id, patientIds: patientsOf(appointment), detail: { room: room.id } });
+      if (appointment)
+        await tx.record({
+          action: 'video.room',
+          resourceType: 'Appointment',
+          resourceId: appointment.id,
+          patientIds: patientsOf(appointment),
+          detail: { room: room.id },
+        });
       return { room, entrant, who, appointment };
     });
   }
@@ -87,7 +99,12 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
       if (room.ref) assertScopes(req.ctx.actor, [['read', 'Appointment']]);
       const a = await rooms.assertInvited(tx, room, entrantOf(req.ctx.actor));
       const report = await rooms.attendanceReport(tx.sql, room.id);
-      await tx.record({ action: 'video.attendance', ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}), patientIds: patientsOf(a), detail: { room: room.id, entries: report.entries.length } });
+      await tx.record({
+        action: 'video.attendance',
+        ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}),
+        patientIds: patientsOf(a),
+        detail: { room: room.id, entries: report.entries.length },
+      });
       return report;
     }),
   );
@@ -100,7 +117,12 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
       const room = await rooms.get(tx, req.params.id);
       const a = await rooms.assertInvited(tx, room, entrantOf(req.ctx.actor));
       const items = await recordings.list(tx, room.id);
-      await tx.record({ action: 'video.recordings.list', ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}), patientIds: patientsOf(a), detail: { room: room.id, count: items.length } });
+      await tx.record({
+        action: 'video.recordings.list',
+        ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}),
+        patientIds: patientsOf(a),
+        detail: { room: room.id, count: items.length },
+      });
       return { room, items };
     });
     return { items, processing: await recordings.processing(room.id) };
@@ -114,7 +136,8 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
     for (const [x, v] of viewing) if (now - v.at > VIEW_WINDOW_MS) viewing.delete(x);
     return viewing.get(k);
   };
-  const problem = (reply: FastifyReply, status: number, title: string) => reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status });
+  const problem = (reply: FastifyReply, status: number, title: string) =>
+    reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status });
   app.get('/api/video/rooms/:id/recordings/:key', watch, async (req: P<{ id: string; key: string }>, reply) => {
     assertScopes(req.ctx.actor, [['read', 'DocumentReference']]);
     const viewer = `${req.ctx.actor.accountId}:${req.params.id}:${req.params.key}`;
@@ -127,17 +150,34 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
         const file = listed ? await recordings.file(room.id, listed.key) : undefined;
         const detail = { room: room.id, key: req.params.key };
         if (!listed || !file) {
-          await tx.record({ action: 'video.recordings.list', ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}), patientIds: patientsOf(a), detail: { ...detail, found: false } });
+          await tx.record({
+            action: 'video.recordings.list',
+            ...(a ? { resourceType: 'Appointment', resourceId: a.id } : {}),
+            patientIds: patientsOf(a),
+            detail: { ...detail, found: false },
+          });
           return undefined;
         }
-        await tx.record({ action: 'video.recordings.read', resourceType: 'DocumentReference', resourceId: listed.documentReference.split('/')[1], patientIds: patientsOf(a), detail });
+        await tx.record({
+          action: 'video.recordings.read',
+          resourceType: 'DocumentReference',
+          resourceId: listed.documentReference.split('/')[1],
+          patientIds: patientsOf(a),
+          detail,
+        });
         return { at: Date.now(), path: file.path, size: file.size, contentType: listed.contentType, key: listed.key };
       });
       if (!view) return problem(reply, 404, 'Không có bản ghi này (no such recording)');
       viewing.set(viewer, view);
     }
     // Byte ranges (a player seeking asks for them), ETag and If-Range handled by @fastify/send.
-    const sent = await send(req.raw, basename(view.path), { root: dirname(view.path), acceptRanges: true, cacheControl: false, index: false, dotfiles: 'deny' });
+    const sent = await send(req.raw, basename(view.path), {
+      root: dirname(view.path),
+      acceptRanges: true,
+      cacheControl: false,
+      index: false,
+      dotfiles: 'deny',
+    });
     if (sent.statusCode === 416) return problem(reply.header('content-range', `bytes */${view.size}`), 416, 'Khoảng byte không hợp lệ (range not satisfiable)');
     if (sent.statusCode === 412) return problem(reply, 412, 'Bản ghi đã thay đổi (precondition failed)');
     if (sent.type !== 'file') {
@@ -180,12 +220,19 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
       memberId = liveRoom.memberBySocket(ws);
       for (const t of pending.splice(0)) if (memberId) liveRoom.receive(memberId, t);
     } catch (err) {
-      const status = err instanceof AccessDenied ? err.status : ((err as { statusCode?: number; status?: number }).statusCode ?? (err as { status?: number }).status ?? 500);
+      const status =
+        err instanceof AccessDenied ? err.status : ((err as { statusCode?: number; status?: number }).statusCode ?? (err as { status?: number }).status ?? 500);
       const message = (err as Error).message;
       req.log.info({ room: req.params.id, status }, 'video room refused');
       // A refusal happens outside any unit of work: it goes to the audit trail on its own.
       await app.audit
-        .record({ ...actorFields(req.ctx), action: 'video.join', outcome: status === 401 || status === 403 ? 'denied' : 'failure', patientIds: err instanceof AccessDenied && err.patientId ? [err.patientId] : [], detail: { room: req.params.id, status, message: message.slice(0, 300) } })
+        .record({
+          ...actorFields(req.ctx),
+          action: 'video.join',
+          outcome: status === 401 || status === 403 ? 'denied' : 'failure',
+          patientIds: err instanceof AccessDenied && err.patientId ? [err.patientId] : [],
+          detail: { room: req.params.id, status, message: message.slice(0, 300) },
+        })
         .catch(() => undefined);
       ws.send(JSON.stringify({ type: 'refused', code: 4000 + status, message }));
       ws.close(4000 + status, 'refused');

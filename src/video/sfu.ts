@@ -32,7 +32,11 @@ export class SfuPeer {
     let e: JanusEvent;
     if (this.publisher === undefined) {
       this.publisher = await this.session.attach((ev) => this.onPublisherEvent(ev));
-      e = await this.session.message(this.publisher, { request: 'joinandconfigure', room: this.room, ptype: 'publisher', display: this.display, audio: true, video: true }, offer);
+      e = await this.session.message(
+        this.publisher,
+        { request: 'joinandconfigure', room: this.room, ptype: 'publisher', display: this.display, audio: true, video: true },
+        offer,
+      );
       this.feed = (e.plugindata?.data as { id?: number } | undefined)?.id;
     } else {
       e = await this.session.message(this.publisher, { request: 'configure', audio: true, video: true }, offer);

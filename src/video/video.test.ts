@@ -56,7 +56,13 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   }
 
   async function invite(roomId: string): Promise<string> {
-    const r = await call(p, 'POST', `/api/video/rooms/${roomId}/invitations`, { patientId, label: 'Nguyễn Văn An', validMinutes: 30 }, { ...doctor.headers, ...json });
+    const r = await call(
+      p,
+      'POST',
+      `/api/video/rooms/${roomId}/invitations`,
+      { patientId, label: 'Nguyễn Văn An', validMinutes: 30 },
+      { ...doctor.headers, ...json },
+    );
     expect(r.status, r.text).toBe(201);
     expect(r.headers['cache-control']).toBe('no-store');
     return r.body.token;
@@ -73,7 +79,10 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     expect((await nobody.closed).code).toBe(4401);
     // Nor may they see its attendance or make links into it.
     expect((await call(p, 'GET', `/api/video/rooms/${roomId}/attendance`, undefined, stranger.headers)).status).toBe(403);
-    expect((await call(p, 'POST', `/api/video/rooms/${roomId}/invitations`, { patientId, label: 'Người lạ', validMinutes: 30 }, { ...stranger.headers, ...json })).status).toBe(403);
+    expect(
+      (await call(p, 'POST', `/api/video/rooms/${roomId}/invitations`, { patientId, label: 'Người lạ', validMinutes: 30 }, { ...stranger.headers, ...json }))
+        .status,
+    ).toBe(403);
 
     const token = await invite(roomId);
     await p.db.query("UPDATE video_invite SET expires_at = now() - interval '1 minute' WHERE room_id = $1", [roomId]);
@@ -106,8 +115,19 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     citizen.send({ type: 'chat', text: 'Chào bác sĩ' });
     expect((await citizen.next('error')).message).toContain('chờ chủ trì');
     // The host sees the person waiting, with their site.
-    await expect.poll(() => host.messages.filter((m) => m.type === 'members').at(-1)?.members.find((m: any) => m.state === 'lobby')?.site).toContain('Tại nhà');
-    const waiting = host.messages.filter((m) => m.type === 'members').at(-1).members.find((m: any) => m.state === 'lobby');
+    await expect
+      .poll(
+        () =>
+          host.messages
+            .filter((m) => m.type === 'members')
+            .at(-1)
+            ?.members.find((m: any) => m.state === 'lobby')?.site,
+      )
+      .toContain('Tại nhà');
+    const waiting = host.messages
+      .filter((m) => m.type === 'members')
+      .at(-1)
+      .members.find((m: any) => m.state === 'lobby');
 
     // Only a host admits; malformed and misaddressed messages are refused with a reason.
     citizen.send({ type: 'admit', id: waiting.id });
@@ -142,7 +162,10 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     // Attendance: the citizen's stay is closed; the audit trail has both joins.
     const att = await call(p, 'GET', `/api/video/rooms/${roomId}/attendance`, undefined, doctor.headers);
     expect(att.body.entries.find((e: any) => e.name === 'Nguyễn Văn An').leftAt).toBeTruthy();
-    const joins = await p.db.query<{ n: string }>("SELECT count(*) AS n FROM audit_log WHERE action = 'video.join' AND outcome = 'success' AND resource_id = $1", [appointment.id]);
+    const joins = await p.db.query<{ n: string }>(
+      "SELECT count(*) AS n FROM audit_log WHERE action = 'video.join' AND outcome = 'success' AND resource_id = $1",
+      [appointment.id],
+    );
     expect(Number(joins.rows[0].n)).toBe(2);
 
     // Recording needs the SFU here: refused with a reason.
@@ -168,7 +191,9 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     const s = connect(base, `/api/video/rooms/${room.id}/ws`, site.headers.cookie);
     const sw = await s.next('welcome');
     expect(sw.you).toMatchObject({ host: false, state: 'in' });
-    expect(sw.members.find((m: any) => m.id === sw.you.id).site).toBe((await p.fixtures.read<Organization>('Organization', demo.ids.organizations.batxat)).name);
+    expect(sw.members.find((m: any) => m.id === sw.you.id).site).toBe(
+      (await p.fixtures.read<Organization>('Organization', demo.ids.organizations.batxat)).name,
+    );
     // Staff of a site that was not invited stay out.
     const elsewhere = await makeStaff(p, 'BS Nơi Khác', demo.ids.organizations.bachmai);
     expect((await connect(base, `/api/video/rooms/${room.id}/ws`, elsewhere.headers.cookie).closed).code).toBe(4403);
@@ -241,11 +266,27 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     expect(cw.members.map((m: any) => m.id)).toEqual([cw.you.id]);
     // Members updates while waiting (the host changing media, another person joining) show only themselves.
     host.send({ type: 'hand', up: true });
-    await expect.poll(() => host.messages.filter((m) => m.type === 'members').at(-1)?.members.find((m: any) => m.id === hw.you.id)?.hand).toBe(true);
+    await expect
+      .poll(
+        () =>
+          host.messages
+            .filter((m) => m.type === 'members')
+            .at(-1)
+            ?.members.find((m: any) => m.id === hw.you.id)?.hand,
+      )
+      .toBe(true);
     for (const m of citizen.messages.filter((x) => x.type === 'members')) expect(m.members.map((x: any) => x.id)).toEqual([cw.you.id]);
     host.send({ type: 'admit', id: cw.you.id });
     await citizen.next('admitted');
-    await expect.poll(() => citizen.messages.filter((m) => m.type === 'members').at(-1)?.members.map((x: any) => x.id).sort()).toEqual([cw.you.id, hw.you.id].sort());
+    await expect
+      .poll(() =>
+        citizen.messages
+          .filter((m) => m.type === 'members')
+          .at(-1)
+          ?.members.map((x: any) => x.id)
+          .sort(),
+      )
+      .toEqual([cw.you.id, hw.you.id].sort());
     for (const x of [host, citizen]) x.ws.close();
   });
 
@@ -276,7 +317,10 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   it('a family manager goes with the member they manage only when signed in themselves, not through an app’s token', async () => {
     const roomId = await visitRoom();
     const managerPatient = demo.ids.patients[1];
-    await p.db.query("INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, 'rp-test', 'PRN', 'giấy khai sinh', 'test')", [`fl-${roomId}`, managerPatient, patientId]);
+    await p.db.query(
+      "INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, 'rp-test', 'PRN', 'giấy khai sinh', 'test')",
+      [`fl-${roomId}`, managerPatient, patientId],
+    );
     const manager = await makeCitizen(p, 'Nguyễn Thị Mẹ', managerPatient);
     expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, manager.headers)).status).toBe(200);
     const token = await p.tokenFor('citizen', { patient: managerPatient, scope: 'patient/*.read' });
@@ -291,8 +335,16 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
 
   it('an app’s token that expires during the call ends its connection at the next message', async () => {
     const roomId = await visitRoom();
-    const account = await p.accounts.create({ username: `app.${Date.now() % 100000}`, displayName: 'Ứng dụng bác sĩ', kind: 'service', roles: [{ role: 'specialist', organizationId: doctor.organizationId }] });
-    const { token, expiresIn } = await p.tokens.issue({ sub: account.id, role: 'specialist', scope: 'user/*.read user/*.write', practitioner: doctor.practitionerId, org: doctor.organizationId }, 60);
+    const account = await p.accounts.create({
+      username: `app.${Date.now() % 100000}`,
+      displayName: 'Ứng dụng bác sĩ',
+      kind: 'service',
+      roles: [{ role: 'specialist', organizationId: doctor.organizationId }],
+    });
+    const { token, expiresIn } = await p.tokens.issue(
+      { sub: account.id, role: 'specialist', scope: 'user/*.read user/*.write', practitioner: doctor.practitionerId, org: doctor.organizationId },
+      60,
+    );
     const c = connect(base, `/api/video/rooms/${roomId}/ws`, undefined, `Bearer ${token}`);
     expect((await c.next('welcome')).you.state).toBe('in');
     c.send({ type: 'ping' });
@@ -310,11 +362,25 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   it('holds at most four in a peer-to-peer call, refuses large sessions without Janus, and closes the socket at sign-out', async () => {
     const people = [doctor];
     for (let i = 0; i < 4; i++) people.push(await makeStaff(p, `BS Thứ ${i}`, demo.ids.organizations.bachmai));
-    const room = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Gọi nhanh', invitePractitionerIds: people.slice(1).map((x) => x.practitionerId) }, { ...doctor.headers, ...json });
+    const room = await call(
+      p,
+      'POST',
+      '/api/video/rooms',
+      { kind: 'adhoc', title: 'Gọi nhanh', invitePractitionerIds: people.slice(1).map((x) => x.practitionerId) },
+      { ...doctor.headers, ...json },
+    );
     // Five people were invited: that is over the mesh limit, and this platform has no Janus.
     expect(room.status).toBe(400);
     expect(room.body.title).toMatch(/janus/i);
-    const small = (await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Gọi nhanh', invitePractitionerIds: people.slice(1, 4).map((x) => x.practitionerId) }, { ...doctor.headers, ...json })).body;
+    const small = (
+      await call(
+        p,
+        'POST',
+        '/api/video/rooms',
+        { kind: 'adhoc', title: 'Gọi nhanh', invitePractitionerIds: people.slice(1, 4).map((x) => x.practitionerId) },
+        { ...doctor.headers, ...json },
+      )
+    ).body;
     expect(small.mode).toBe('mesh');
     const clients = people.slice(0, 4).map((x) => connect(base, `/api/video/rooms/${small.id}/ws`, x.headers.cookie));
     for (const c of clients) await c.next('welcome');
@@ -348,7 +414,15 @@ describe('recording needs every participant’s consent (Janus)', () => {
     const demo = await seedDemo(p.store, 2);
     const a = await makeStaff(p, 'BS Chủ Trì', demo.ids.organizations.bachmai);
     const b = await makeStaff(p, 'BS Điểm Cầu', demo.ids.organizations.batxat);
-    const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Đào tạo', invitePractitionerIds: [b.practitionerId], large: true }, { ...a.headers, ...json })).body;
+    const room = (
+      await call(
+        p,
+        'POST',
+        '/api/video/rooms',
+        { kind: 'adhoc', title: 'Đào tạo', invitePractitionerIds: [b.practitionerId], large: true },
+        { ...a.headers, ...json },
+      )
+    ).body;
     expect(room.mode).toBe('sfu');
     const ca = connect(base, `/api/video/rooms/${room.id}/ws`, a.headers.cookie);
     expect((await ca.next('welcome')).recording.state).toBe('off'); // no recording by default
@@ -403,7 +477,8 @@ describe('a meeting room with the case-conference domain: each bridge point on t
     await h.next('welcome');
     const s = connect(base, `/api/video/rooms/${room.id}/ws`, site.headers.cookie);
     await s.next('welcome');
-    const encounter = async () => ((await call<Bundle>(p, 'GET', `/fhir/R4/Encounter?appointment=Appointment/${meeting.id}`)).body.entry ?? [])[0]?.resource as Encounter | undefined;
+    const encounter = async () =>
+      ((await call<Bundle>(p, 'GET', `/fhir/R4/Encounter?appointment=Appointment/${meeting.id}`)).body.entry ?? [])[0]?.resource as Encounter | undefined;
     await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.status).toBe('active');
     s.send({ type: 'leave' });
     await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.period?.end).toBeTruthy();

@@ -74,6 +74,7 @@ export function invitationDetail(who: Who): Record<string, string> {
 export function assertScopes(actor: Actor | undefined, needs: ReadonlyArray<readonly [FhirAction, string]>): void {
   if (!actor?.scopes) return;
   for (const [action, type] of needs) {
-    if (!scopeAllows(actor.scopes, action, type)) throw new AccessDenied(`Token không có phạm vi cho ${action} ${type} (token scope does not allow ${action} on ${type})`);
+    if (!scopeAllows(actor.scopes, action, type))
+      throw new AccessDenied(`Token không có phạm vi cho ${action} ${type} (token scope does not allow ${action} on ${type})`);
   }
 }

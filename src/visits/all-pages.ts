@@ -7,7 +7,12 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Repository } from '../fhir/repository.ts';
 
-export async function searchAll<T extends Resource>(repo: Repository, type: T['resourceType'], query: Record<string, string | string[]>, max = 20_000): Promise<T[]> {
+export async function searchAll<T extends Resource>(
+  repo: Repository,
+  type: T['resourceType'],
+  query: Record<string, string | string[]>,
+  max = 20_000,
+): Promise<T[]> {
   const out: T[] = [];
   let params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) for (const x of [v].flat()) params.append(k, x);

@@ -25,7 +25,18 @@ import type { FhirStore } from '../fhir/store.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { answerItems, type Catalog, serviceInfo } from './catalog.ts';
 import type { BookingRequest, MyVisit } from './contract.ts';
-import { BOOKING_SYSTEM, CATEGORY_QUERY, idOf, personName, PRE_VISIT_URL, SERVICE_CATEGORY, SERVICE_TYPE_SYSTEM, serviceIdOf, visitSummary, vnTime } from './model.ts';
+import {
+  BOOKING_SYSTEM,
+  CATEGORY_QUERY,
+  idOf,
+  personName,
+  PRE_VISIT_URL,
+  SERVICE_CATEGORY,
+  SERVICE_TYPE_SYSTEM,
+  serviceIdOf,
+  visitSummary,
+  vnTime,
+} from './model.ts';
 import { remindVisit, withdrawReminder } from './reminders.ts';
 import { assertParty, readVisit } from './visit.ts';
 
@@ -50,7 +61,10 @@ export class Booking {
     const questionnaire = await this.catalog.preVisit();
     const items = answerItems(questionnaire, input.answers);
     if (input.answers['red-flags'] === true) {
-      throw businessRule('Có dấu hiệu cấp cứu: không khám từ xa. Gọi 115 hoặc đến cơ sở y tế gần nhất ngay. (Emergency signs: call 115 or go to the nearest facility now.)', ['answers.red-flags']);
+      throw businessRule(
+        'Có dấu hiệu cấp cứu: không khám từ xa. Gọi 115 hoặc đến cơ sở y tế gần nhất ngay. (Emergency signs: call 115 or go to the nearest facility now.)',
+        ['answers.red-flags'],
+      );
     }
     const bookingCode = randomUUID().slice(0, 8).toUpperCase();
     const appointment = await repo.transaction(async (tx) => {
@@ -59,7 +73,15 @@ export class Booking {
       if (!slot) throw notFound(`Không có giờ khám ${input.slotId} (no such slot)`);
       const schedule = await tx.read<Schedule>('Schedule', idOf(slot.schedule, 'Schedule')!);
       const practitionerRef = schedule.actor.find((a) => a.reference?.startsWith('Practitioner/'))!;
-      const service = serviceInfo(await tx.read<HealthcareService>('HealthcareService', idOf(schedule.actor.find((a) => a.reference?.startsWith('HealthcareService/')), 'HealthcareService')!));
+      const service = serviceInfo(
+        await tx.read<HealthcareService>(
+          'HealthcareService',
+          idOf(
+            schedule.actor.find((a) => a.reference?.startsWith('HealthcareService/')),
+            'HealthcareService',
+          )!,
+        ),
+      );
       if (new Date(slot.start).getTime() <= Date.now()) throw businessRule('Giờ khám này đã qua (this time has passed)');
       const appointmentId = randomUUID();
       await claimSlot(tx, ctx, slot, appointmentId, input.patientId);
@@ -79,7 +101,9 @@ export class Booking {
         status: 'booked',
         serviceCategory: [{ coding: [SERVICE_CATEGORY], text: SERVICE_CATEGORY.display }],
         serviceType: [{ coding: [{ system: SERVICE_TYPE_SYSTEM, code: service.code, display: service.name }], text: service.name }],
-        reasonCode: [{ coding: [{ system: ICD10_SYSTEM, code: input.icd10.code, ...(input.icd10.display ? { display: input.icd10.display } : {}) }], text: input.reason }],
+        reasonCode: [
+          { coding: [{ system: ICD10_SYSTEM, code: input.icd10.code, ...(input.icd10.display ? { display: input.icd10.display } : {}) }], text: input.reason },
+        ],
         description: `${service.name}: ${input.reason}`.slice(0, 500),
         start: slot.start,
         end: slot.end,
@@ -94,8 +118,20 @@ export class Booking {
         ],
       });
       await remindVisit(tx, a, patient, ctx.actor.patientId, this.baseUrl);
-      await addNotification(tx.sql, { practitionerId: idOf(practitionerRef, 'Practitioner') }, 'visit', `Lịch khám từ xa mới: ${vnTime(a.start!)}`, `/visits/${a.id}`);
-      await tx.record({ action: 'visit.book', resourceType: 'Appointment', resourceId: a.id, patientIds: [input.patientId], detail: { slot: slot.id, listVersion: decision.listVersion, confirmed: decision.confirmed } });
+      await addNotification(
+        tx.sql,
+        { practitionerId: idOf(practitionerRef, 'Practitioner') },
+        'visit',
+        `Lịch khám từ xa mới: ${vnTime(a.start!)}`,
+        `/visits/${a.id}`,
+      );
+      await tx.record({
+        action: 'visit.book',
+        resourceType: 'Appointment',
+        resourceId: a.id,
+        patientIds: [input.patientId],
+        detail: { slot: slot.id, listVersion: decision.listVersion, confirmed: decision.confirmed },
+      });
       return a;
     });
     const practitionerId = appointment.participant.map((p) => idOf(p.actor, 'Practitioner')).find(Boolean)!;
@@ -110,8 +146,17 @@ export class Booking {
       if (v.a.status !== 'booked') throw conflict(`Lịch đang ở trạng thái ${v.a.status}, không hủy được (cannot cancel a ${v.a.status} visit)`);
       for (const s of v.a.slot ?? []) await releaseSlot(tx, idOf(s, 'Slot')!);
       await withdrawReminder(tx, v.a);
-      const updated = await tx.update<Appointment>({ ...v.a, status: 'cancelled', cancelationReason: { text: reason } }, { ifMatch: `W/"${v.a.meta?.versionId}"` });
-      await tx.record({ action: 'visit.cancel', resourceType: 'Appointment', resourceId: id, patientIds: [v.patientId], detail: { reason: reason.slice(0, 200) } });
+      const updated = await tx.update<Appointment>(
+        { ...v.a, status: 'cancelled', cancelationReason: { text: reason } },
+        { ifMatch: `W/"${v.a.meta?.versionId}"` },
+      );
+      await tx.record({
+        action: 'visit.cancel',
+        resourceType: 'Appointment',
+        resourceId: id,
+        patientIds: [v.patientId],
+        detail: { reason: reason.slice(0, 200) },
+      });
       return updated;
     });
   }
@@ -125,17 +170,29 @@ export class Booking {
       if (!slot) throw notFound(`Không có giờ khám ${slotId}`);
       if (new Date(slot.start).getTime() <= Date.now()) throw businessRule('Giờ khám này đã qua (this time has passed)');
       const schedule = await tx.read<Schedule>('Schedule', idOf(slot.schedule, 'Schedule')!);
-      if (!schedule.actor.some((x) => x.reference === `HealthcareService/${serviceIdOf(v.a)}`)) throw badRequest('Giờ mới phải cùng dịch vụ (the new slot must be for the same service)');
+      if (!schedule.actor.some((x) => x.reference === `HealthcareService/${serviceIdOf(v.a)}`))
+        throw badRequest('Giờ mới phải cùng dịch vụ (the new slot must be for the same service)');
       // The booking row moves in the same transaction: the old slot is free again only if the new one is ours.
       await tx.sql.query('DELETE FROM slot_booking WHERE appointment_id = $1', [id]);
       await claimSlot(tx, ctx, slot, id, v.patientId);
       for (const s of v.a.slot ?? []) await releaseSlot(tx, idOf(s, 'Slot')!);
       await withdrawReminder(tx, v.a);
       const pr = schedule.actor.find((x) => x.reference?.startsWith('Practitioner/'))!;
-      const participant = v.a.participant.map((p) => (p.actor?.reference?.startsWith('Practitioner/') ? { ...p, actor: { reference: pr.reference, display: pr.display } } : p));
-      const updated = await tx.update<Appointment>({ ...v.a, start: slot.start, end: slot.end, slot: [{ reference: `Slot/${slot.id}` }], participant }, { ifMatch: `W/"${v.a.meta?.versionId}"` });
+      const participant = v.a.participant.map((p) =>
+        p.actor?.reference?.startsWith('Practitioner/') ? { ...p, actor: { reference: pr.reference, display: pr.display } } : p,
+      );
+      const updated = await tx.update<Appointment>(
+        { ...v.a, start: slot.start, end: slot.end, slot: [{ reference: `Slot/${slot.id}` }], participant },
+        { ifMatch: `W/"${v.a.meta?.versionId}"` },
+      );
       await remindVisit(tx, updated, await tx.read<Patient>('Patient', v.patientId), ctx.actor.patientId, this.baseUrl);
-      await tx.record({ action: 'visit.reschedule', resourceType: 'Appointment', resourceId: id, patientIds: [v.patientId], detail: { from: v.a.start, to: slot.start } });
+      await tx.record({
+        action: 'visit.reschedule',
+        resourceType: 'Appointment',
+        resourceId: id,
+        patientIds: [v.patientId],
+        detail: { from: v.a.start, to: slot.start },
+      });
       return updated;
     });
   }
@@ -149,7 +206,12 @@ export class Booking {
       for (const patientId of [self, ...(await this.family.managedIds(tx.sql, self))]) {
         if (patientId !== self && !(await tx.reaches(patientId))) continue;
         const patient = await tx.read<Patient>('Patient', patientId);
-        const found = await tx.search<Appointment>('Appointment', { patient: `Patient/${patientId}`, 'service-category': CATEGORY_QUERY, _sort: '-date', _count: '100' });
+        const found = await tx.search<Appointment>('Appointment', {
+          patient: `Patient/${patientId}`,
+          'service-category': CATEGORY_QUERY,
+          _sort: '-date',
+          _count: '100',
+        });
         for (const a of found) out.push({ ...visitSummary(a), for: { patientId, name: personName(patient), self: patientId === self } });
       }
       await tx.record({ action: 'search', resourceType: 'Appointment', detail: { view: 'my-visits', n: out.length } });
@@ -161,7 +223,12 @@ export class Booking {
   private async assertMayBookFor(repo: Repository, ctx: AccessContext, patientId: string): Promise<void> {
     const self = ctx.actor.patientId;
     if (self && (patientId === self || (await this.family.manages(repo.sql, self, patientId)))) return;
-    throw new AccessDenied('Bạn chỉ đặt lịch cho mình hoặc người thân bạn quản lý hồ sơ (only for yourself or a family member you manage)', 403, false, patientId);
+    throw new AccessDenied(
+      'Bạn chỉ đặt lịch cho mình hoặc người thân bạn quản lý hồ sơ (only for yourself or a family member you manage)',
+      403,
+      false,
+      patientId,
+    );
   }
 }
 
@@ -171,13 +238,25 @@ async function claimSlot(tx: Repository, ctx: AccessContext, slot: Slot, appoint
   // One person, one examination at a time. The per-patient lock makes two simultaneous bookings
   // of overlapping slots for the same person take turns, so the second sees the first.
   await tx.sql.query("SELECT pg_advisory_xact_lock(hashtext('visit-booking:' || $1::text))", [patientId]);
-  const clash = await tx.sql.query<{ starts_at: Date }>('SELECT starts_at FROM slot_booking WHERE patient_id = $1 AND starts_at < $3 AND ends_at > $2 LIMIT 1', [patientId, slot.start, slot.end]);
+  const clash = await tx.sql.query<{ starts_at: Date }>(
+    'SELECT starts_at FROM slot_booking WHERE patient_id = $1 AND starts_at < $3 AND ends_at > $2 LIMIT 1',
+    [patientId, slot.start, slot.end],
+  );
   if (clash.rows.length) {
     const at = vnTime(new Date(clash.rows[0].starts_at).toISOString());
-    throw conflict(`Người bệnh đã có lịch khám từ xa lúc ${at}, trùng giờ này; hãy chọn giờ khác hoặc hủy lịch kia (already booked for a visit at ${at} that overlaps this time)`);
+    throw conflict(
+      `Người bệnh đã có lịch khám từ xa lúc ${at}, trùng giờ này; hãy chọn giờ khác hoặc hủy lịch kia (already booked for a visit at ${at} that overlaps this time)`,
+    );
   }
   try {
-    await tx.sql.query('INSERT INTO slot_booking (slot_id, appointment_id, patient_id, booked_by, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6)', [slot.id, appointmentId, patientId, ctx.actor.accountId ?? ctx.actor.username ?? 'unknown', slot.start, slot.end]);
+    await tx.sql.query('INSERT INTO slot_booking (slot_id, appointment_id, patient_id, booked_by, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+      slot.id,
+      appointmentId,
+      patientId,
+      ctx.actor.accountId ?? ctx.actor.username ?? 'unknown',
+      slot.start,
+      slot.end,
+    ]);
   } catch (err) {
     if ((err as { code?: string }).code === '23505') throw conflict(TAKEN);
     throw err;

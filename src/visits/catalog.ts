@@ -12,7 +12,16 @@
  * their own schedule); the demo publishes with the platform's repository (`addService`, `openSlots`).
  * Slots are created free; only booking (booking.ts) changes their status.
  */
-import type { HealthcareService, Practitioner, Questionnaire, QuestionnaireItem, QuestionnaireResponse, QuestionnaireResponseItem, Schedule, Slot } from '@medplum/fhirtypes';
+import type {
+  HealthcareService,
+  Practitioner,
+  Questionnaire,
+  QuestionnaireItem,
+  QuestionnaireResponse,
+  QuestionnaireResponseItem,
+  Schedule,
+  Slot,
+} from '@medplum/fhirtypes';
 import { AccessDenied } from '../auth/access.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import { badRequest } from '../fhir/outcome.ts';
@@ -21,7 +30,18 @@ import type { FhirStore } from '../fhir/store.ts';
 import { InputError } from '../http/input.ts';
 import { searchAll } from './all-pages.ts';
 import type { Answers, CreateServiceRequest, FreeSlot, PublishSlotsRequest, ServiceInfo, SlotsPublished } from './contract.ts';
-import { BHYT_COVERED_EXT, CATEGORY_QUERY, idOf, localInstant, personName, PRE_VISIT_ID, PRE_VISIT_URL, PRICE_EXT, SERVICE_CATEGORY, SERVICE_TYPE_SYSTEM } from './model.ts';
+import {
+  BHYT_COVERED_EXT,
+  CATEGORY_QUERY,
+  idOf,
+  localInstant,
+  personName,
+  PRE_VISIT_ID,
+  PRE_VISIT_URL,
+  PRICE_EXT,
+  SERVICE_CATEGORY,
+  SERVICE_TYPE_SYSTEM,
+} from './model.ts';
 
 export function serviceInfo(h: HealthcareService): ServiceInfo {
   const price = h.extension?.find((e) => e.url === PRICE_EXT)?.valueMoney?.value ?? 0;
@@ -37,7 +57,16 @@ export function serviceInfo(h: HealthcareService): ServiceInfo {
   };
 }
 
-export function healthcareService(input: { code: string; name: string; organizationId: string; organizationName: string; specialty: string; price: number; bhytCovered: boolean; comment?: string }): HealthcareService {
+export function healthcareService(input: {
+  code: string;
+  name: string;
+  organizationId: string;
+  organizationName: string;
+  specialty: string;
+  price: number;
+  bhytCovered: boolean;
+  comment?: string;
+}): HealthcareService {
   return {
     resourceType: 'HealthcareService',
     active: true,
@@ -66,7 +95,12 @@ export function preVisitQuestionnaire(): Questionnaire {
     status: 'active',
     subjectType: ['Patient'],
     item: [
-      { linkId: 'red-flags', type: 'boolean', required: true, text: 'Hiện có dấu hiệu cấp cứu không: đau ngực dữ dội, khó thở nặng, yếu liệt nửa người, co giật, ngất? (Any emergency sign now?)' },
+      {
+        linkId: 'red-flags',
+        type: 'boolean',
+        required: true,
+        text: 'Hiện có dấu hiệu cấp cứu không: đau ngực dữ dội, khó thở nặng, yếu liệt nửa người, co giật, ngất? (Any emergency sign now?)',
+      },
       {
         linkId: 'duration',
         type: 'choice',
@@ -155,10 +189,17 @@ export async function openSlots(repo: Repository, input: PublishSlotsRequest): P
       active: true,
       serviceCategory: [{ coding: [SERVICE_CATEGORY] }],
       serviceType: service.type,
-      actor: [{ reference: actorRefs[0], display: personName(practitioner) }, { reference: actorRefs[1], display: info.name }],
+      actor: [
+        { reference: actorRefs[0], display: personName(practitioner) },
+        { reference: actorRefs[1], display: info.name },
+      ],
       comment: `Lịch khám từ xa: ${info.name}`,
     });
-    const taken = new Set((await searchAll<Slot>(tx, 'Slot', { schedule: `Schedule/${schedule.id}`, start: `ge${localInstant(input.from, '00:00')}` })).map((s) => new Date(s.start).getTime()));
+    const taken = new Set(
+      (await searchAll<Slot>(tx, 'Slot', { schedule: `Schedule/${schedule.id}`, start: `ge${localInstant(input.from, '00:00')}` })).map((s) =>
+        new Date(s.start).getTime(),
+      ),
+    );
     const slots: Slot[] = [];
     const first = new Date(`${input.from}T00:00:00Z`);
     const step = input.minutes * 60_000;
@@ -167,7 +208,15 @@ export async function openSlots(repo: Repository, input: PublishSlotsRequest): P
       const end = new Date(localInstant(day, input.end)).getTime();
       for (let t = new Date(localInstant(day, input.start)).getTime(); t + step <= end; t += step) {
         if (taken.has(t)) continue;
-        slots.push({ resourceType: 'Slot', schedule: { reference: `Schedule/${schedule.id}` }, status: 'free', start: new Date(t).toISOString(), end: new Date(t + step).toISOString(), serviceCategory: [{ coding: [SERVICE_CATEGORY] }], serviceType: service.type });
+        slots.push({
+          resourceType: 'Slot',
+          schedule: { reference: `Schedule/${schedule.id}` },
+          status: 'free',
+          start: new Date(t).toISOString(),
+          end: new Date(t + step).toISOString(),
+          serviceCategory: [{ coding: [SERVICE_CATEGORY] }],
+          serviceType: service.type,
+        });
       }
     }
     await tx.createMany(slots);
@@ -202,7 +251,9 @@ export class Catalog {
   }
 
   async services(): Promise<ServiceInfo[]> {
-    return (await this.directory().search<HealthcareService>('HealthcareService', { 'service-category': CATEGORY_QUERY, active: 'true', _count: '200' })).map(serviceInfo);
+    return (await this.directory().search<HealthcareService>('HealthcareService', { 'service-category': CATEGORY_QUERY, active: 'true', _count: '200' })).map(
+      serviceInfo,
+    );
   }
 
   /** Free future slots of a service, with the practitioner each belongs to. */
@@ -213,8 +264,14 @@ export class Catalog {
       const out: FreeSlot[] = [];
       for (const s of await tx.search<Schedule>('Schedule', { actor: `HealthcareService/${serviceId}`, active: 'true', _count: '200' })) {
         const pr = s.actor.find((a) => a.reference?.startsWith('Practitioner/'));
-        const slots = await searchAll<Slot>(tx, 'Slot', { schedule: `Schedule/${s.id}`, status: 'free', start: [`gt${now.toISOString()}`, `lt${until.toISOString()}`], _sort: 'start' }, 5000);
-        for (const slot of slots) out.push({ id: slot.id!, start: slot.start, end: slot.end, practitioner: { id: idOf(pr, 'Practitioner') ?? '', name: pr?.display ?? '' } });
+        const slots = await searchAll<Slot>(
+          tx,
+          'Slot',
+          { schedule: `Schedule/${s.id}`, status: 'free', start: [`gt${now.toISOString()}`, `lt${until.toISOString()}`], _sort: 'start' },
+          5000,
+        );
+        for (const slot of slots)
+          out.push({ id: slot.id!, start: slot.start, end: slot.end, practitioner: { id: idOf(pr, 'Practitioner') ?? '', name: pr?.display ?? '' } });
       }
       return out.sort((a, b) => a.start.localeCompare(b.start));
     });
@@ -242,7 +299,8 @@ export class Catalog {
     const repo = this.store.as(ctx, 'visits.schedule');
     const service = await repo.tryRead<HealthcareService>('HealthcareService', input.serviceId);
     if (!service) throw badRequest(`Không có dịch vụ ${input.serviceId} (unknown service)`);
-    if (serviceInfo(service).organizationId !== ctx.actor.organizationId) throw new AccessDenied('Chỉ xếp lịch cho dịch vụ của cơ sở mình (only for your facility’s services)');
+    if (serviceInfo(service).organizationId !== ctx.actor.organizationId)
+      throw new AccessDenied('Chỉ xếp lịch cho dịch vụ của cơ sở mình (only for your facility’s services)');
     if (ctx.actor.role !== 'facility_admin' && ctx.actor.role !== 'coordinator' && ctx.actor.practitionerId !== input.practitionerId) {
       throw new AccessDenied('Bác sĩ chỉ xếp lịch của chính mình (clinicians publish their own schedule)');
     }

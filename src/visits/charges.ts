@@ -15,7 +15,20 @@ import { searchAll } from './all-pages.ts';
 import type { ChargeRow } from './contract.ts';
 import { chargeSummary, idOf, localInstant } from './model.ts';
 
-export const CHARGE_COLUMNS: (keyof ChargeRow)[] = ['chargeId', 'occurredAt', 'facilityId', 'patientId', 'patientName', 'serviceCode', 'serviceName', 'priceVnd', 'payer', 'bhytCard', 'encounterId', 'practitionerId'];
+export const CHARGE_COLUMNS: (keyof ChargeRow)[] = [
+  'chargeId',
+  'occurredAt',
+  'facilityId',
+  'patientId',
+  'patientName',
+  'serviceCode',
+  'serviceName',
+  'priceVnd',
+  'payer',
+  'bhytCard',
+  'encounterId',
+  'practitionerId',
+];
 
 export function chargesCsv(rows: ChargeRow[]): string {
   const cell = (v: unknown) => {
@@ -36,13 +49,33 @@ export class Charges {
     const from = localInstant(date, '00:00');
     const to = new Date(new Date(from).getTime() + 86_400_000).toISOString();
     const reader = this.store.system(`charges export for ${ctx.actor.username ?? ctx.actor.accountId ?? 'staff'} (${orgId})`, 'visits');
-    const items = await reader.transaction((tx) => searchAll<ChargeItem>(tx, 'ChargeItem', { 'performing-organization': `Organization/${orgId}`, occurrence: [`ge${from}`, `lt${to}`] }));
+    const items = await reader.transaction((tx) =>
+      searchAll<ChargeItem>(tx, 'ChargeItem', { 'performing-organization': `Organization/${orgId}`, occurrence: [`ge${from}`, `lt${to}`] }),
+    );
     const rows = items.map((c): ChargeRow => {
       const s = chargeSummary(c);
-      return { chargeId: c.id!, occurredAt: c.occurrenceDateTime!, facilityId: orgId, patientId: idOf(c.subject, 'Patient')!, patientName: c.subject.display ?? '', serviceCode: s.serviceCode ?? '', serviceName: s.serviceName ?? '', priceVnd: s.price, payer: s.payer, bhytCard: s.bhytCard ?? '', encounterId: idOf(c.context, 'Encounter') ?? '', practitionerId: idOf(c.enterer, 'Practitioner') ?? '' };
+      return {
+        chargeId: c.id!,
+        occurredAt: c.occurrenceDateTime!,
+        facilityId: orgId,
+        patientId: idOf(c.subject, 'Patient')!,
+        patientName: c.subject.display ?? '',
+        serviceCode: s.serviceCode ?? '',
+        serviceName: s.serviceName ?? '',
+        priceVnd: s.price,
+        payer: s.payer,
+        bhytCard: s.bhytCard ?? '',
+        encounterId: idOf(c.context, 'Encounter') ?? '',
+        practitionerId: idOf(c.enterer, 'Practitioner') ?? '',
+      };
     });
     rows.sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
-    await repo.record({ action: 'export', resourceType: 'ChargeItem', patientIds: [...new Set(rows.map((r) => r.patientId))], detail: { charges: date, facility: orgId, n: rows.length } });
+    await repo.record({
+      action: 'export',
+      resourceType: 'ChargeItem',
+      patientIds: [...new Set(rows.map((r) => r.patientId))],
+      detail: { charges: date, facility: orgId, n: rows.length },
+    });
     return rows;
   }
 }

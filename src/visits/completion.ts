@@ -9,7 +9,20 @@
  * workflow's (rules.ts refuses plain FHIR changes); the unit is recorded as `visit.complete`.
  */
 import { randomUUID } from 'node:crypto';
-import type { Appointment, ChargeItem, Composition, Condition, Encounter, HealthcareService, MedicationRequest, Observation, Organization, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import type {
+  Appointment,
+  ChargeItem,
+  Composition,
+  Condition,
+  Encounter,
+  HealthcareService,
+  MedicationRequest,
+  Observation,
+  Organization,
+  Patient,
+  Reference,
+  Resource,
+} from '@medplum/fhirtypes';
 import { AccessDenied } from '../auth/access.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -37,8 +50,10 @@ export class VisitCompletion {
   async complete(ctx: AccessContext, id: string, input: CompleteInput): Promise<Completed> {
     const result = await this.store.as(ctx, 'visits.provide').transaction(async (tx) => {
       const v = await readVisit(tx, id);
-      if (!ctx.actor.practitionerId || ctx.actor.practitionerId !== v.practitionerId) throw new AccessDenied('Chỉ bác sĩ của lịch khám này ghi kết quả (only the visit’s clinician)', 403, false, v.patientId);
-      if (v.a.status !== 'booked' && v.a.status !== 'arrived' && v.a.status !== 'checked-in') throw conflict(`Lịch khám đang ở trạng thái ${v.a.status} (already ${v.a.status})`);
+      if (!ctx.actor.practitionerId || ctx.actor.practitionerId !== v.practitionerId)
+        throw new AccessDenied('Chỉ bác sĩ của lịch khám này ghi kết quả (only the visit’s clinician)', 403, false, v.patientId);
+      if (v.a.status !== 'booked' && v.a.status !== 'arrived' && v.a.status !== 'checked-in')
+        throw conflict(`Lịch khám đang ở trạng thái ${v.a.status} (already ${v.a.status})`);
       const patient = await tx.read<Patient>('Patient', v.patientId);
       const service = serviceInfo(await tx.read<HealthcareService>('HealthcareService', serviceIdOf(v.a)!));
       const org = await tx.read<Organization>('Organization', service.organizationId);
@@ -50,9 +65,18 @@ export class VisitCompletion {
       const encounter = await tx.update(written.encounter);
       const created = await tx.createMany(written.resources);
       const condition = created.find((r) => r.resourceType === 'Condition')!;
-      await tx.update<Encounter>({ ...encounter, diagnosis: [{ condition: { reference: `Condition/${condition.id}` }, rank: 1 }] }, { ifMatch: `W/"${encounter.meta?.versionId}"` });
+      await tx.update<Encounter>(
+        { ...encounter, diagnosis: [{ condition: { reference: `Condition/${condition.id}` }, rank: 1 }] },
+        { ifMatch: `W/"${encounter.meta?.versionId}"` },
+      );
       await tx.update<Appointment>({ ...v.a, status: 'fulfilled' }, { ifMatch: `W/"${v.a.meta?.versionId}"` });
-      await tx.record({ action: 'visit.complete', resourceType: 'Encounter', resourceId: written.encounterId, patientIds: [v.patientId], detail: { appointment: id, prescription: written.code, items: input.prescription?.items.length ?? 0 } });
+      await tx.record({
+        action: 'visit.complete',
+        resourceType: 'Encounter',
+        resourceId: written.encounterId,
+        patientIds: [v.patientId],
+        detail: { appointment: id, prescription: written.code, items: input.prescription?.items.length ?? 0 },
+      });
       return { encounterId: written.encounterId, prescriptionCode: written.code, practitionerId: v.practitionerId! };
     });
     await this.bus.publish({ kind: 'visit.completed', to: { practitionerIds: [result.practitionerId] }, data: { id } }).catch(() => undefined);
@@ -73,7 +97,10 @@ interface VisitFacts {
 /** Everything the visit writes: its Encounter (with its id, the diagnosis named once the Condition exists), and the resources pointing at it. */
 export function visitResources(f: VisitFacts): { encounter: Encounter; resources: Resource[]; encounterId: string; code?: string } {
   const { a, input, org, service } = f;
-  const practitionerRef = { reference: `Practitioner/${f.practitionerId}`, display: a.participant.find((p) => p.actor?.reference === `Practitioner/${f.practitionerId}`)?.actor?.display };
+  const practitionerRef = {
+    reference: `Practitioner/${f.practitionerId}`,
+    display: a.participant.find((p) => p.actor?.reference === `Practitioner/${f.practitionerId}`)?.actor?.display,
+  };
   const now = new Date().toISOString();
   const subject = { reference: `Patient/${f.patient.id}`, display: personName(f.patient) };
   const encounterId = randomUUID();
@@ -101,7 +128,9 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
       resourceType: 'Condition',
       clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
       verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis', display: 'Chẩn đoán lần khám' }] }],
+      category: [
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis', display: 'Chẩn đoán lần khám' }] },
+      ],
       code: { coding: [diagnosis], text: input.diagnosis.display ?? input.diagnosis.code },
       subject,
       encounter: enc,
@@ -139,14 +168,20 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
         status: 'active',
         intent: 'order',
         category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/medicationrequest-category', code: 'outpatient', display: 'Ngoại trú' }] }],
-        medicationCodeableConcept: { ...(it.drugCode ? { coding: [{ system: DRUG_REGISTRATION_SYSTEM, code: it.drugCode, display: it.name }] } : {}), text: it.name },
+        medicationCodeableConcept: {
+          ...(it.drugCode ? { coding: [{ system: DRUG_REGISTRATION_SYSTEM, code: it.drugCode, display: it.name }] } : {}),
+          text: it.name,
+        },
         subject,
         encounter: enc,
         authoredOn: now,
         requester: practitionerRef,
         reasonCode: [{ coding: [diagnosis] }],
         dosageInstruction: [{ sequence: 1, text: it.dosage }],
-        dispenseRequest: { quantity: { value: it.quantity, unit: it.unit }, ...(it.days ? { expectedSupplyDuration: { value: it.days, unit: 'ngày', system: UCUM, code: 'd' } } : {}) },
+        dispenseRequest: {
+          quantity: { value: it.quantity, unit: it.unit },
+          ...(it.days ? { expectedSupplyDuration: { value: it.days, unit: 'ngày', system: UCUM, code: 'd' } } : {}),
+        },
         ...(advice ? { note: [{ text: advice }] } : {}),
       } as MedicationRequest);
     });
@@ -173,7 +208,12 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
 }
 
 /** What the patient reported at the visit, as vital-sign Observations performed by the patient. */
-function reportedObservations(r: NonNullable<CompleteInput['reported']>, subject: Reference<Patient>, encounter: Reference<Encounter>, now: string): Observation[] {
+function reportedObservations(
+  r: NonNullable<CompleteInput['reported']>,
+  subject: Reference<Patient>,
+  encounter: Reference<Encounter>,
+  now: string,
+): Observation[] {
   const base = (code: string, display: string, text: string): Observation => ({
     resourceType: 'Observation',
     status: 'final',
@@ -191,8 +231,14 @@ function reportedObservations(r: NonNullable<CompleteInput['reported']>, subject
     out.push({
       ...base('85354-9', 'Blood pressure panel with all children optional', 'Huyết áp'),
       component: [
-        { code: { coding: [{ system: LOINC, code: '8480-6', display: 'Systolic blood pressure' }], text: 'Tâm thu' }, valueQuantity: q(r.systolic, 'mmHg', 'mm[Hg]') },
-        { code: { coding: [{ system: LOINC, code: '8462-4', display: 'Diastolic blood pressure' }], text: 'Tâm trương' }, valueQuantity: q(r.diastolic, 'mmHg', 'mm[Hg]') },
+        {
+          code: { coding: [{ system: LOINC, code: '8480-6', display: 'Systolic blood pressure' }], text: 'Tâm thu' },
+          valueQuantity: q(r.systolic, 'mmHg', 'mm[Hg]'),
+        },
+        {
+          code: { coding: [{ system: LOINC, code: '8462-4', display: 'Diastolic blood pressure' }], text: 'Tâm trương' },
+          valueQuantity: q(r.diastolic, 'mmHg', 'mm[Hg]'),
+        },
       ],
     });
   }

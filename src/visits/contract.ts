@@ -14,7 +14,9 @@ export const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource
 const text = (max: number) => z.string().trim().min(1).max(max);
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time HH:MM');
-const icd = z.object({ code: z.string().regex(/^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$/, 'must be an ICD-10 code such as I10'), display: z.string().max(300).optional() }).strict();
+const icd = z
+  .object({ code: z.string().regex(/^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$/, 'must be an ICD-10 code such as I10'), display: z.string().max(300).optional() })
+  .strict();
 /** A prescription code: the facility's 5 characters, 7 random ones, "-c" (see prescription.ts). */
 export const PRESCRIPTION_CODE = /^[A-Z0-9]{5}[a-z0-9]{7}-c$/;
 export const rxCode = z.string().regex(PRESCRIPTION_CODE, 'must be a prescription code');
@@ -22,25 +24,29 @@ export const rxCode = z.string().regex(PRESCRIPTION_CODE, 'must be a prescriptio
 // ------------------------------------------------------------------ services and slots
 
 /** `POST /api/visits/services` */
-export const createServiceRequest = z.object({
-  code: z.string().regex(/^[a-z0-9-]{2,60}$/),
-  name: text(200),
-  specialty: text(100),
-  price: z.number().int().min(0).max(100_000_000),
-  bhytCovered: z.boolean(),
-}).strict();
+export const createServiceRequest = z
+  .object({
+    code: z.string().regex(/^[a-z0-9-]{2,60}$/),
+    name: text(200),
+    specialty: text(100),
+    price: z.number().int().min(0).max(100_000_000),
+    bhytCovered: z.boolean(),
+  })
+  .strict();
 export type CreateServiceRequest = z.infer<typeof createServiceRequest>;
 
 /** `POST /api/visits/schedules`: one slot every `minutes` from `start` to `end` (Việt Nam time) on `days` days from `from`. */
-export const publishSlotsRequest = z.object({
-  practitionerId: id,
-  serviceId: id,
-  from: date,
-  days: z.number().int().min(1).max(60),
-  start: time,
-  end: time,
-  minutes: z.number().int().min(5).max(120),
-}).strict();
+export const publishSlotsRequest = z
+  .object({
+    practitionerId: id,
+    serviceId: id,
+    from: date,
+    days: z.number().int().min(1).max(60),
+    start: time,
+    end: time,
+    minutes: z.number().int().min(5).max(120),
+  })
+  .strict();
 export type PublishSlotsRequest = z.infer<typeof publishSlotsRequest>;
 
 /** `GET /api/visits/services/:id/slots?days=` */
@@ -76,13 +82,15 @@ export interface SlotsPublished {
 export type Answers = Record<string, string | boolean>;
 
 /** `POST /api/visits` */
-export const bookingRequest = z.object({
-  patientId: id,
-  slotId: id,
-  icd10: icd,
-  reason: text(1000),
-  answers: z.record(z.string().regex(/^[a-z0-9-]{1,40}$/), z.union([z.string().max(500), z.boolean()])),
-}).strict();
+export const bookingRequest = z
+  .object({
+    patientId: id,
+    slotId: id,
+    icd10: icd,
+    reason: text(1000),
+    answers: z.record(z.string().regex(/^[a-z0-9-]{1,40}$/), z.union([z.string().max(500), z.boolean()])),
+  })
+  .strict();
 export type BookingRequest = z.infer<typeof bookingRequest>;
 
 export interface Booked {
@@ -167,34 +175,58 @@ export interface RoomOpened {
 }
 
 /** `POST /api/visits/:id/complete` — everything the clinician writes at the end of the visit. */
-export const completeRequest = z.object({
-  findings: text(10_000),
-  assessment: text(10_000),
-  diagnosis: icd,
-  instructions: text(5000),
-  followUpDays: z.number().int().min(1).max(365).optional(),
-  reported: z.object({
-    systolic: z.number().int().min(50).max(300).optional(),
-    diastolic: z.number().int().min(20).max(200).optional(),
-    heartRate: z.number().int().min(20).max(250).optional(),
-    weightKg: z.number().min(0.5).max(400).optional(),
-    temperatureC: z.number().min(30).max(45).optional(),
-  }).strict().refine((r) => (r.systolic === undefined) === (r.diastolic === undefined), 'systolic and diastolic go together').optional(),
-  prescription: z.object({
-    items: z.array(z.object({
-      name: text(200),
-      drugCode: z.string().trim().regex(/^[A-Z0-9][A-Z0-9-]{2,30}$/, 'a drug registration number such as VD-12345-10').optional(),
-      quantity: z.number().positive().max(10_000),
-      unit: text(30),
-      dosage: text(500),
-      days: z.number().int().min(1).max(365).optional(),
-    }).strict()).min(1).max(20),
-    advice: z.string().trim().max(2000).optional(),
-  }).strict().optional(),
-  /** The BHYT card presented at this visit; defaults to the one on the patient's record. */
-  bhytCard: z.string().trim().regex(/^[A-Z]{2}\d{13}$/, 'a BHYT card number such as HT3151234567890').optional(),
-  useInsurance: z.boolean().default(true),
-}).strict();
+export const completeRequest = z
+  .object({
+    findings: text(10_000),
+    assessment: text(10_000),
+    diagnosis: icd,
+    instructions: text(5000),
+    followUpDays: z.number().int().min(1).max(365).optional(),
+    reported: z
+      .object({
+        systolic: z.number().int().min(50).max(300).optional(),
+        diastolic: z.number().int().min(20).max(200).optional(),
+        heartRate: z.number().int().min(20).max(250).optional(),
+        weightKg: z.number().min(0.5).max(400).optional(),
+        temperatureC: z.number().min(30).max(45).optional(),
+      })
+      .strict()
+      .refine((r) => (r.systolic === undefined) === (r.diastolic === undefined), 'systolic and diastolic go together')
+      .optional(),
+    prescription: z
+      .object({
+        items: z
+          .array(
+            z
+              .object({
+                name: text(200),
+                drugCode: z
+                  .string()
+                  .trim()
+                  .regex(/^[A-Z0-9][A-Z0-9-]{2,30}$/, 'a drug registration number such as VD-12345-10')
+                  .optional(),
+                quantity: z.number().positive().max(10_000),
+                unit: text(30),
+                dosage: text(500),
+                days: z.number().int().min(1).max(365).optional(),
+              })
+              .strict(),
+          )
+          .min(1)
+          .max(20),
+        advice: z.string().trim().max(2000).optional(),
+      })
+      .strict()
+      .optional(),
+    /** The BHYT card presented at this visit; defaults to the one on the patient's record. */
+    bhytCard: z
+      .string()
+      .trim()
+      .regex(/^[A-Z]{2}\d{13}$/, 'a BHYT card number such as HT3151234567890')
+      .optional(),
+    useInsurance: z.boolean().default(true),
+  })
+  .strict();
 export type CompleteRequest = z.input<typeof completeRequest>;
 export type CompleteInput = z.infer<typeof completeRequest>;
 

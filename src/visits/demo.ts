@@ -20,8 +20,31 @@ const REASON = 'demo data';
 
 /** Service code → its demo practitioner (index in the demo list), opening hours and slot length. */
 const DEMO_SERVICES = [
-  { code: 'kham-tu-xa-man-tinh', name: 'Khám từ xa bệnh mạn tính (tăng huyết áp, đái tháo đường)', site: 'batxat', practitioner: 6, specialty: 'Đa khoa', price: 39_000, bhytCovered: true, windows: [['07:30', '11:00'], ['13:30', '16:30']], minutes: 20 },
-  { code: 'kham-tu-xa-tim-mach', name: 'Khám từ xa chuyên khoa Tim mạch', site: 'bachmai', practitioner: 0, specialty: 'Tim mạch', price: 150_000, bhytCovered: false, windows: [['08:00', '11:30']], minutes: 15 },
+  {
+    code: 'kham-tu-xa-man-tinh',
+    name: 'Khám từ xa bệnh mạn tính (tăng huyết áp, đái tháo đường)',
+    site: 'batxat',
+    practitioner: 6,
+    specialty: 'Đa khoa',
+    price: 39_000,
+    bhytCovered: true,
+    windows: [
+      ['07:30', '11:00'],
+      ['13:30', '16:30'],
+    ],
+    minutes: 20,
+  },
+  {
+    code: 'kham-tu-xa-tim-mach',
+    name: 'Khám từ xa chuyên khoa Tim mạch',
+    site: 'bachmai',
+    practitioner: 0,
+    specialty: 'Tim mạch',
+    price: 150_000,
+    bhytCovered: false,
+    windows: [['08:00', '11:30']],
+    minutes: 15,
+  },
 ] as const;
 
 export interface VisitDemo {
@@ -37,7 +60,14 @@ export async function seedVisitDemo(store: FhirStore, visits: VisitService, demo
   const repo = store.system(REASON, 'visits');
   const services: Record<string, string> = {};
   for (const s of DEMO_SERVICES) {
-    const info = await visits.catalog.addService(repo, { code: s.code, name: s.name, specialty: s.specialty, price: s.price, bhytCovered: s.bhytCovered, organizationId: demo.ids.organizations[s.site] });
+    const info = await visits.catalog.addService(repo, {
+      code: s.code,
+      name: s.name,
+      specialty: s.specialty,
+      price: s.price,
+      bhytCovered: s.bhytCovered,
+      organizationId: demo.ids.organizations[s.site],
+    });
     services[s.code] = info.id;
   }
   await topUpDemoSlots(store, visits, demo.ids.practitioners);
@@ -55,14 +85,43 @@ export async function seedVisitDemo(store: FhirStore, visits: VisitService, demo
     managingOrganization: father.managingOrganization,
     generalPractitioner: father.generalPractitioner,
   });
-  await recordFamilyLink(store.system(REASON, 'family'), { managerPatientId: father.id!, patientId: child.id!, relationship: 'child', proof: 'Giấy khai sinh số 45/2018, UBND xã Bát Xát' }, 'cán bộ trạm y tế (dữ liệu mẫu)', 'demo-seed');
+  await recordFamilyLink(
+    store.system(REASON, 'family'),
+    { managerPatientId: father.id!, patientId: child.id!, relationship: 'child', proof: 'Giấy khai sinh số 45/2018, UBND xã Bát Xát' },
+    'cán bộ trạm y tế (dữ liệu mẫu)',
+    'demo-seed',
+  );
 
   // His allergy, vaccinations and a discharge paper from the provincial hospital.
   const subject = { reference: `Patient/${father.id}`, display: 'Nguyễn Văn An' };
   const extras: Resource[] = [
-    { resourceType: 'AllergyIntolerance', patient: subject, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] }, verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] }, category: ['medication'], criticality: 'high', code: { text: 'Penicillin' }, recordedDate: '2019-06-02', reaction: [{ manifestation: [{ text: 'Nổi mẩn đỏ, khó thở' }] }] } as AllergyIntolerance,
-    { resourceType: 'Immunization', status: 'completed', patient: subject, vaccineCode: { text: 'Vắc xin COVID-19 (mũi 3)' }, occurrenceDateTime: '2022-03-15', primarySource: true } as Immunization,
-    { resourceType: 'Immunization', status: 'completed', patient: subject, vaccineCode: { text: 'Vắc xin uốn ván (VAT)' }, occurrenceDateTime: '2024-08-20', primarySource: true } as Immunization,
+    {
+      resourceType: 'AllergyIntolerance',
+      patient: subject,
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] },
+      verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] },
+      category: ['medication'],
+      criticality: 'high',
+      code: { text: 'Penicillin' },
+      recordedDate: '2019-06-02',
+      reaction: [{ manifestation: [{ text: 'Nổi mẩn đỏ, khó thở' }] }],
+    } as AllergyIntolerance,
+    {
+      resourceType: 'Immunization',
+      status: 'completed',
+      patient: subject,
+      vaccineCode: { text: 'Vắc xin COVID-19 (mũi 3)' },
+      occurrenceDateTime: '2022-03-15',
+      primarySource: true,
+    } as Immunization,
+    {
+      resourceType: 'Immunization',
+      status: 'completed',
+      patient: subject,
+      vaccineCode: { text: 'Vắc xin uốn ván (VAT)' },
+      occurrenceDateTime: '2024-08-20',
+      primarySource: true,
+    } as Immunization,
   ];
   await repo.createMany(extras);
   const { doc, text, done } = newPdf({ title: 'Giấy ra viện', author: 'Bệnh viện Đa khoa tỉnh Lào Cai', subject: 'Giấy ra viện' });
@@ -76,7 +135,12 @@ export async function seedVisitDemo(store: FhirStore, visits: VisitService, demo
   text('Lời dặn: dùng thuốc đều, đo huyết áp hằng ngày, tái khám tại trạm y tế xã sau 1 tháng.');
   doc.end();
   const pdf = await done;
-  const binary = await repo.create<Binary>({ resourceType: 'Binary', contentType: 'application/pdf', data: pdf.toString('base64'), securityContext: { reference: `Patient/${father.id}` } });
+  const binary = await repo.create<Binary>({
+    resourceType: 'Binary',
+    contentType: 'application/pdf',
+    data: pdf.toString('base64'),
+    securityContext: { reference: `Patient/${father.id}` },
+  });
   await repo.create<DocumentReference>({
     resourceType: 'DocumentReference',
     status: 'current',
@@ -104,7 +168,9 @@ export async function topUpDemoSlots(store: FhirStore, visits: VisitService, pra
     }
     if (!practitionerId) continue;
     for (const [start, end] of spec.windows) {
-      created += (await visits.catalog.openSlots(repo, { practitionerId, serviceId: info.id, from: vietnamToday(), days: 7, start, end, minutes: spec.minutes })).created;
+      created += (
+        await visits.catalog.openSlots(repo, { practitionerId, serviceId: info.id, from: vietnamToday(), days: 7, start, end, minutes: spec.minutes })
+      ).created;
     }
   }
   return created;

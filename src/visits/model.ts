@@ -31,7 +31,8 @@ export const UCUM = 'http://unitsofmeasure.org';
 const TZ_OFFSET = '+07:00';
 
 /** The id in a reference to `type`, if it is one. */
-export const idOf = (r: Reference | undefined, type: string): string | undefined => (r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined);
+export const idOf = (r: Reference | undefined, type: string): string | undefined =>
+  r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined;
 
 export const personName = (r: { name?: { text?: string; family?: string; given?: string[] }[] } | undefined): string =>
   r?.name?.[0]?.text ?? [r?.name?.[0]?.family, ...(r?.name?.[0]?.given ?? [])].filter(Boolean).join(' ');
@@ -50,12 +51,22 @@ export function startOfVietnamDay(d: Date): Date {
 }
 
 export function vnTime(iso: string): string {
-  return new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour: '2-digit', minute: '2-digit', day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(iso));
+  return new Intl.DateTimeFormat('vi-VN', {
+    timeZone: 'Asia/Ho_Chi_Minh',
+    hour: '2-digit',
+    minute: '2-digit',
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
+  }).format(new Date(iso));
 }
 
 /** Is this Appointment a remote examination (booked here or claiming to be one)? */
 export function isRemoteExamination(a: Appointment): boolean {
-  return !!a.serviceCategory?.some((c) => c.coding?.some((x) => x.system === SERVICE_CATEGORY.system && x.code === SERVICE_CATEGORY.code)) || !!a.identifier?.some((i) => i.system === BOOKING_SYSTEM);
+  return (
+    !!a.serviceCategory?.some((c) => c.coding?.some((x) => x.system === SERVICE_CATEGORY.system && x.code === SERVICE_CATEGORY.code)) ||
+    !!a.identifier?.some((i) => i.system === BOOKING_SYSTEM)
+  );
 }
 
 /** The patient and the examining practitioner of a visit. */
@@ -67,7 +78,11 @@ export function partiesOf(a: Appointment): { patientId: string; practitionerId?:
 }
 
 /** The HealthcareService a booking is for. */
-export const serviceIdOf = (a: Appointment): string | undefined => idOf(a.supportingInformation?.find((r) => r.reference?.startsWith('HealthcareService/')), 'HealthcareService');
+export const serviceIdOf = (a: Appointment): string | undefined =>
+  idOf(
+    a.supportingInformation?.find((r) => r.reference?.startsWith('HealthcareService/')),
+    'HealthcareService',
+  );
 
 export function visitSummary(a: Appointment): VisitSummary {
   const patient = a.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor;

@@ -20,7 +20,11 @@ export interface Pdf {
 }
 
 export function newPdf(opts: { size?: string; title: string; author: string; subject: string }): Pdf {
-  const doc = new PDFDocument({ size: opts.size ?? 'A4', margin: 36, info: { Title: opts.title, Author: opts.author, Subject: opts.subject, Producer: 'Cầu Y Tế', Creator: 'Cầu Y Tế' } });
+  const doc = new PDFDocument({
+    size: opts.size ?? 'A4',
+    margin: 36,
+    info: { Title: opts.title, Author: opts.author, Subject: opts.subject, Producer: 'Cầu Y Tế', Creator: 'Cầu Y Tế' },
+  });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {

@@ -49,7 +49,12 @@ export function prescriptionLines(p: PrescriptionDoc): { heading: string[]; body
     body: [
       `Mã đơn thuốc: ${p.code}`,
       `Họ tên người bệnh: ${p.patient.name}`,
-      [p.patient.birthDate ? `Ngày sinh: ${p.patient.birthDate.split('-').reverse().join('/')}` : '', p.patient.gender ? `Giới tính: ${GENDER_VI[p.patient.gender] ?? p.patient.gender}` : ''].filter(Boolean).join('    '),
+      [
+        p.patient.birthDate ? `Ngày sinh: ${p.patient.birthDate.split('-').reverse().join('/')}` : '',
+        p.patient.gender ? `Giới tính: ${GENDER_VI[p.patient.gender] ?? p.patient.gender}` : '',
+      ]
+        .filter(Boolean)
+        .join('    '),
       ...(p.patient.cccd ? [`Số CCCD: ${p.patient.cccd}`] : []),
       ...(p.patient.bhytCard ? [`Mã thẻ BHYT: ${p.patient.bhytCard}`] : []),
       ...(p.patient.address ? [`Địa chỉ: ${p.patient.address}`] : []),
@@ -97,7 +102,9 @@ export async function prescriptionPdf(p: PrescriptionDoc): Promise<Buffer> {
   if (p.advice) text(`Lời dặn: ${p.advice}`, { width });
   if (p.followUp) text(`Tái khám: ${p.followUp}`, { width });
   doc.moveDown(1);
-  const vnDate = new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(p.issuedAt));
+  const vnDate = new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric' }).format(
+    new Date(p.issuedAt),
+  );
   doc.fontSize(9);
   text(`Ngày ${vnDate}`, { align: 'right', width });
   doc.font('bold');

@@ -43,7 +43,13 @@ export class Prescriptions {
   async check(code: string): Promise<PrescriptionCheck> {
     const meds = await this.store.system('prescription check (QR code)', 'visits').transaction((tx) => prescriptionItems(tx, code));
     if (!meds.length) throw noSuch(code);
-    return { code, valid: meds.every((m) => m.status === 'active' || m.status === 'completed'), issuedAt: meds[0].authoredOn, items: meds.length, system: PRESCRIPTION_SYSTEM };
+    return {
+      code,
+      valid: meds.every((m) => m.status === 'active' || m.status === 'completed'),
+      issuedAt: meds[0].authoredOn,
+      items: meds.length,
+      system: PRESCRIPTION_SYSTEM,
+    };
   }
 
   /** Everything the printable prescription shows, read with the caller's access checked. */
@@ -55,7 +61,9 @@ export class Prescriptions {
     });
     if (doc) return doc;
     // Out of the caller's reach, or not there at all: the first is refused by reading it (403, audited).
-    const hidden = await this.store.system('prescription lookup', 'visits').searchOne<MedicationRequest>('MedicationRequest', { identifier: `${PRESCRIPTION_SYSTEM}|${code}/1`, _elements: 'id' });
+    const hidden = await this.store
+      .system('prescription lookup', 'visits')
+      .searchOne<MedicationRequest>('MedicationRequest', { identifier: `${PRESCRIPTION_SYSTEM}|${code}/1`, _elements: 'id' });
     if (hidden) await repo.read('MedicationRequest', hidden.id!);
     throw noSuch(code);
   }
@@ -77,9 +85,23 @@ export class Prescriptions {
       issuedAt: meds[0].authoredOn!,
       facility: { name: org.name ?? '', address: address(org.address?.[0]), phone: org.telecom?.find((t) => t.system === 'phone')?.value },
       prescriber: { name: personName(prac) || meds[0].requester?.display || '', qualification: prac?.qualification?.[0]?.code?.text },
-      patient: { name: personName(patient), birthDate: patient.birthDate, gender: patient.gender, address: address(patient.address?.[0]), bhytCard: identifierOf(patient, BHYT_SYSTEM), cccd: identifierOf(patient, CCCD_SYSTEM) },
+      patient: {
+        name: personName(patient),
+        birthDate: patient.birthDate,
+        gender: patient.gender,
+        address: address(patient.address?.[0]),
+        bhytCard: identifierOf(patient, BHYT_SYSTEM),
+        cccd: identifierOf(patient, CCCD_SYSTEM),
+      },
       diagnosis: dx ? `${dx.code}${dx.display ? ` — ${dx.display}` : ''}` : '',
-      items: meds.map((m) => ({ name: m.medicationCodeableConcept?.text ?? '', drugCode: m.medicationCodeableConcept?.coding?.[0]?.code, quantity: m.dispenseRequest?.quantity?.value ?? 0, unit: m.dispenseRequest?.quantity?.unit ?? '', dosage: m.dosageInstruction?.[0]?.text ?? '', days: m.dispenseRequest?.expectedSupplyDuration?.value })),
+      items: meds.map((m) => ({
+        name: m.medicationCodeableConcept?.text ?? '',
+        drugCode: m.medicationCodeableConcept?.coding?.[0]?.code,
+        quantity: m.dispenseRequest?.quantity?.value ?? 0,
+        unit: m.dispenseRequest?.quantity?.unit ?? '',
+        dosage: m.dosageInstruction?.[0]?.text ?? '',
+        days: m.dispenseRequest?.expectedSupplyDuration?.value,
+      })),
       advice: meds[0].note?.[0]?.text ?? lines.filter((l) => !l.startsWith('Tái khám')).join(' '),
       followUp: lines.find((l) => l.startsWith('Tái khám'))?.replace(/^Tái khám\s*/, ''),
       verifyUrl: `${this.baseUrl}/rx/${code}`,

@@ -9,7 +9,19 @@
  * health record, `export` as FHIR or PDF, `read` of a document).
  */
 import type {
-  AllergyIntolerance, Binary, Bundle, Composition, Condition, DocumentReference, Encounter, Immunization, MedicationRequest, MedicationStatement, Observation, Patient, Resource,
+  AllergyIntolerance,
+  Binary,
+  Bundle,
+  Composition,
+  Condition,
+  DocumentReference,
+  Encounter,
+  Immunization,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+  Patient,
+  Resource,
 } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
 import { notFound } from '../fhir/outcome.ts';
@@ -23,7 +35,8 @@ import { newPdf } from './pdf.ts';
 export type { HealthRecord, TimelineItem } from './contract.ts';
 
 const ICD = 'http://hl7.org/fhir/sid/icd-10';
-const coded = (c?: { text?: string; coding?: { code?: string; display?: string; system?: string }[] }) => c?.text ?? c?.coding?.[0]?.display ?? c?.coding?.[0]?.code ?? '';
+const coded = (c?: { text?: string; coding?: { code?: string; display?: string; system?: string }[] }) =>
+  c?.text ?? c?.coding?.[0]?.display ?? c?.coding?.[0]?.code ?? '';
 const qty = (q?: { value?: number; unit?: string }) => (q?.value !== undefined ? `${q.value} ${q.unit ?? ''}`.trim() : '');
 
 /** Patient/$everything, every page, through the repository. */
@@ -51,8 +64,20 @@ export class HealthRecordService {
   async everything(ctx: AccessContext, patientId: string): Promise<Bundle> {
     return this.own(ctx).transaction(async (tx) => {
       const all = await allPages(tx, patientId);
-      await tx.record({ action: 'export', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { format: 'fhir', resources: all.length } });
-      return { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), total: all.length, entry: all.map((r) => ({ fullUrl: `${tx.fhirBase}/${r.resourceType}/${r.id}`, resource: r })) } as Bundle;
+      await tx.record({
+        action: 'export',
+        resourceType: 'Patient',
+        resourceId: patientId,
+        patientIds: [patientId],
+        detail: { format: 'fhir', resources: all.length },
+      });
+      return {
+        resourceType: 'Bundle',
+        type: 'collection',
+        timestamp: new Date().toISOString(),
+        total: all.length,
+        entry: all.map((r) => ({ fullUrl: `${tx.fhirBase}/${r.resourceType}/${r.id}`, resource: r })),
+      } as Bundle;
     });
   }
 
@@ -60,7 +85,13 @@ export class HealthRecordService {
     return this.own(ctx).transaction(async (tx) => {
       const patient = await tx.read<Patient>('Patient', patientId);
       const all = await allPages(tx, patientId);
-      await tx.record({ action: 'read', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { view: 'health-record', resources: all.length } });
+      await tx.record({
+        action: 'read',
+        resourceType: 'Patient',
+        resourceId: patientId,
+        patientIds: [patientId],
+        detail: { view: 'health-record', resources: all.length },
+      });
       return buildRecord(patient, all);
     });
   }
@@ -69,7 +100,13 @@ export class HealthRecordService {
     const record = await this.own(ctx).transaction(async (tx) => {
       const patient = await tx.read<Patient>('Patient', patientId);
       const all = await allPages(tx, patientId);
-      await tx.record({ action: 'export', resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { format: 'pdf', resources: all.length } });
+      await tx.record({
+        action: 'export',
+        resourceType: 'Patient',
+        resourceId: patientId,
+        patientIds: [patientId],
+        detail: { format: 'pdf', resources: all.length },
+      });
       return buildRecord(patient, all);
     });
     return recordPdf(record);
@@ -98,39 +135,98 @@ export function buildRecord(patient: Patient, all: Resource[]): HealthRecord {
   }
   const timeline: TimelineItem[] = [];
   for (const e of byType<Encounter>('Encounter')) {
-    timeline.push({ date: e.period?.start ?? '', kind: 'encounter', title: coded(e.type?.[0]) || coded(e.serviceType) || 'Lần khám', detail: e.reasonCode?.map((c) => coded(c)).join('; '), by: e.serviceProvider ? (names.get(e.serviceProvider.reference ?? '') ?? e.serviceProvider.display) : undefined, ref: `Encounter/${e.id}` });
+    timeline.push({
+      date: e.period?.start ?? '',
+      kind: 'encounter',
+      title: coded(e.type?.[0]) || coded(e.serviceType) || 'Lần khám',
+      detail: e.reasonCode?.map((c) => coded(c)).join('; '),
+      by: e.serviceProvider ? (names.get(e.serviceProvider.reference ?? '') ?? e.serviceProvider.display) : undefined,
+      ref: `Encounter/${e.id}`,
+    });
   }
   const conditions = byType<Condition>('Condition').map((c) => {
     const code = c.code?.coding?.find((x) => x.system === ICD)?.code;
     const display = c.code?.coding?.[0]?.display ?? c.code?.text ?? code ?? '';
-    timeline.push({ date: c.recordedDate ?? c.onsetDateTime ?? '', kind: 'condition', title: code ? `${code} ${display}` : display, by: c.recorder ? names.get(c.recorder.reference ?? '') ?? c.recorder.display : undefined, ref: `Condition/${c.id}` });
+    timeline.push({
+      date: c.recordedDate ?? c.onsetDateTime ?? '',
+      kind: 'condition',
+      title: code ? `${code} ${display}` : display,
+      by: c.recorder ? (names.get(c.recorder.reference ?? '') ?? c.recorder.display) : undefined,
+      ref: `Condition/${c.id}`,
+    });
     return { code, display, since: c.onsetDateTime ?? c.recordedDate, status: c.clinicalStatus?.coding?.[0]?.code };
   });
   const medications = [
     ...byType<MedicationRequest>('MedicationRequest').map((m) => {
-      timeline.push({ date: m.authoredOn ?? '', kind: 'medication', title: coded(m.medicationCodeableConcept), detail: m.dosageInstruction?.[0]?.text, by: m.requester ? names.get(m.requester.reference ?? '') ?? m.requester.display : undefined, ref: `MedicationRequest/${m.id}` });
-      return { name: coded(m.medicationCodeableConcept), dosage: m.dosageInstruction?.[0]?.text, since: m.authoredOn, prescription: m.groupIdentifier?.value, status: m.status };
+      timeline.push({
+        date: m.authoredOn ?? '',
+        kind: 'medication',
+        title: coded(m.medicationCodeableConcept),
+        detail: m.dosageInstruction?.[0]?.text,
+        by: m.requester ? (names.get(m.requester.reference ?? '') ?? m.requester.display) : undefined,
+        ref: `MedicationRequest/${m.id}`,
+      });
+      return {
+        name: coded(m.medicationCodeableConcept),
+        dosage: m.dosageInstruction?.[0]?.text,
+        since: m.authoredOn,
+        prescription: m.groupIdentifier?.value,
+        status: m.status,
+      };
     }),
-    ...byType<MedicationStatement>('MedicationStatement').map((m) => ({ name: coded(m.medicationCodeableConcept), dosage: m.dosage?.[0]?.text, since: m.effectiveDateTime ?? m.effectivePeriod?.start, prescription: undefined as string | undefined, status: m.status as string })),
+    ...byType<MedicationStatement>('MedicationStatement').map((m) => ({
+      name: coded(m.medicationCodeableConcept),
+      dosage: m.dosage?.[0]?.text,
+      since: m.effectiveDateTime ?? m.effectivePeriod?.start,
+      prescription: undefined as string | undefined,
+      status: m.status as string,
+    })),
   ];
   const allergies = byType<AllergyIntolerance>('AllergyIntolerance').map((a) => {
-    timeline.push({ date: a.recordedDate ?? '', kind: 'allergy', title: `Dị ứng: ${coded(a.code)}`, detail: a.reaction?.[0]?.manifestation?.map((m) => coded(m)).join(', '), ref: `AllergyIntolerance/${a.id}` });
+    timeline.push({
+      date: a.recordedDate ?? '',
+      kind: 'allergy',
+      title: `Dị ứng: ${coded(a.code)}`,
+      detail: a.reaction?.[0]?.manifestation?.map((m) => coded(m)).join(', '),
+      ref: `AllergyIntolerance/${a.id}`,
+    });
     return { substance: coded(a.code), reaction: a.reaction?.[0]?.manifestation?.map((m) => coded(m)).join(', '), criticality: a.criticality };
   });
   const immunizations = byType<Immunization>('Immunization').map((i) => {
-    timeline.push({ date: i.occurrenceDateTime ?? '', kind: 'immunization', title: `Tiêm chủng: ${coded(i.vaccineCode)}`, by: i.performer?.[0]?.actor.display, ref: `Immunization/${i.id}` });
+    timeline.push({
+      date: i.occurrenceDateTime ?? '',
+      kind: 'immunization',
+      title: `Tiêm chủng: ${coded(i.vaccineCode)}`,
+      by: i.performer?.[0]?.actor.display,
+      ref: `Immunization/${i.id}`,
+    });
     return { vaccine: coded(i.vaccineCode), date: i.occurrenceDateTime };
   });
   const vitals: HealthRecord['vitals'] = [];
   for (const o of byType<Observation>('Observation')) {
     const cat = o.category?.flatMap((c) => c.coding ?? []).map((c) => c.code) ?? [];
     const t = o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.issued ?? '';
-    const value = o.component?.length ? o.component.map((c) => qty(c.valueQuantity)).join(' / ') : qty(o.valueQuantity) || o.valueString || coded(o.valueCodeableConcept);
+    const value = o.component?.length
+      ? o.component.map((c) => qty(c.valueQuantity)).join(' / ')
+      : qty(o.valueQuantity) || o.valueString || coded(o.valueCodeableConcept);
     if (cat.includes('vital-signs')) {
       const values = o.component?.length ? o.component.map((c) => c.valueQuantity?.value ?? NaN) : [o.valueQuantity?.value ?? NaN];
-      if (values.every((v) => Number.isFinite(v))) vitals.push({ code: o.code.coding?.[0]?.code ?? '', label: coded(o.code), t, values, unit: o.component?.[0]?.valueQuantity?.unit ?? o.valueQuantity?.unit ?? '' });
+      if (values.every((v) => Number.isFinite(v)))
+        vitals.push({
+          code: o.code.coding?.[0]?.code ?? '',
+          label: coded(o.code),
+          t,
+          values,
+          unit: o.component?.[0]?.valueQuantity?.unit ?? o.valueQuantity?.unit ?? '',
+        });
     } else if (cat.includes('laboratory')) {
-      timeline.push({ date: t, kind: 'lab', title: `${coded(o.code)}: ${value}`, detail: o.interpretation?.map((x) => coded(x)).join(', '), ref: `Observation/${o.id}` });
+      timeline.push({
+        date: t,
+        kind: 'lab',
+        title: `${coded(o.code)}: ${value}`,
+        detail: o.interpretation?.map((x) => coded(x)).join(', '),
+        ref: `Observation/${o.id}`,
+      });
     }
   }
   vitals.sort((a, b) => a.t.localeCompare(b.t));
@@ -138,7 +234,13 @@ export function buildRecord(patient: Patient, all: Resource[]): HealthRecord {
   for (const c of byType<Composition>('Composition')) {
     if (c.type?.coding?.some((x) => x.code === '11506-3')) {
       documents.push({ id: c.id!, title: c.title, date: c.date, kind: 'visit-note' });
-      timeline.push({ date: c.date, kind: 'document', title: c.title, by: c.author?.[0] ? names.get(c.author[0].reference ?? '') ?? c.author[0].display : undefined, ref: `Composition/${c.id}` });
+      timeline.push({
+        date: c.date,
+        kind: 'document',
+        title: c.title,
+        by: c.author?.[0] ? (names.get(c.author[0].reference ?? '') ?? c.author[0].display) : undefined,
+        ref: `Composition/${c.id}`,
+      });
     }
   }
   for (const code of new Set(medications.map((m) => m.prescription).filter((x): x is string => !!x))) {
@@ -148,8 +250,19 @@ export function buildRecord(patient: Patient, all: Resource[]): HealthRecord {
   for (const d of byType<DocumentReference>('DocumentReference')) {
     // A video recording is served by its room (the file is not a Binary): link there.
     const own = d.content?.[0]?.attachment?.url;
-    documents.push({ id: d.id!, title: d.description ?? d.content?.[0]?.attachment?.title ?? coded(d.type) ?? 'Tài liệu', date: d.date, kind: 'document', link: own?.startsWith('/api/') ? own : `/api/documents/${d.id}` });
-    timeline.push({ date: d.date ?? '', kind: 'document', title: d.description ?? d.content?.[0]?.attachment?.title ?? 'Tài liệu', ref: `DocumentReference/${d.id}` });
+    documents.push({
+      id: d.id!,
+      title: d.description ?? d.content?.[0]?.attachment?.title ?? coded(d.type) ?? 'Tài liệu',
+      date: d.date,
+      kind: 'document',
+      link: own?.startsWith('/api/') ? own : `/api/documents/${d.id}`,
+    });
+    timeline.push({
+      date: d.date ?? '',
+      kind: 'document',
+      title: d.description ?? d.content?.[0]?.attachment?.title ?? 'Tài liệu',
+      ref: `DocumentReference/${d.id}`,
+    });
   }
   documents.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
   timeline.sort((a, b) => b.date.localeCompare(a.date));
@@ -174,7 +287,8 @@ export function buildRecord(patient: Patient, all: Resource[]): HealthRecord {
   };
 }
 
-const fmt = (iso?: string) => (iso ? new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(iso)) : '');
+const fmt = (iso?: string) =>
+  iso ? new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(iso)) : '';
 
 /** A readable summary of the whole record (the FHIR bundle is the complete, machine-readable copy). */
 export async function recordPdf(r: HealthRecord): Promise<Buffer> {

@@ -14,8 +14,28 @@ import type { RoomService } from '../video/rooms.ts';
 import type { LiveRooms } from '../video/routes.ts';
 import { chargesCsv } from './charges.ts';
 import {
-  bookingRequest, cancelRequest, chargesQuery, completeRequest, createServiceRequest, id, publishSlotsRequest, queueQuery, recordQuery, rescheduleRequest, rxCode, slotsQuery,
-  type Booked, type Cancelled, type ChargesJson, type Completed, type MyVisit, type PrescriptionCheck, type QueueItem, type Rescheduled, type RoomOpened, type VisitView,
+  bookingRequest,
+  cancelRequest,
+  chargesQuery,
+  completeRequest,
+  createServiceRequest,
+  id,
+  publishSlotsRequest,
+  queueQuery,
+  recordQuery,
+  rescheduleRequest,
+  rxCode,
+  slotsQuery,
+  type Booked,
+  type Cancelled,
+  type ChargesJson,
+  type Completed,
+  type MyVisit,
+  type PrescriptionCheck,
+  type QueueItem,
+  type Rescheduled,
+  type RoomOpened,
+  type VisitView,
 } from './contract.ts';
 import { startOfVietnamDay } from './model.ts';
 import { prescriptionPdf } from './prescription.ts';
@@ -41,8 +61,12 @@ export async function visitRoutes(app: FastifyInstance, opts: VisitRoutesOptions
   app.get('/api/visits/services', signedIn, async () => visits.services());
   app.get('/api/visits/services/:id/slots', signedIn, async (req: P) => visits.freeSlots(parse(id, req.params.id), parse(slotsQuery, req.query).days));
   app.get('/api/visits/questionnaire', signedIn, async () => visits.preVisit());
-  app.post('/api/visits/services', rule('visits.schedule'), async (req, reply) => reply.code(201).send(await visits.createService(req.ctx, parse(createServiceRequest, req.body))));
-  app.post('/api/visits/schedules', rule('visits.schedule'), async (req, reply) => reply.code(201).send(await visits.publishSlots(req.ctx, parse(publishSlotsRequest, req.body))));
+  app.post('/api/visits/services', rule('visits.schedule'), async (req, reply) =>
+    reply.code(201).send(await visits.createService(req.ctx, parse(createServiceRequest, req.body))),
+  );
+  app.post('/api/visits/schedules', rule('visits.schedule'), async (req, reply) =>
+    reply.code(201).send(await visits.publishSlots(req.ctx, parse(publishSlotsRequest, req.body))),
+  );
 
   // The citizen's side.
   app.post('/api/visits', rule('visits.book'), async (req, reply) => {
@@ -73,12 +97,19 @@ export async function visitRoutes(app: FastifyInstance, opts: VisitRoutesOptions
   }
   app.get('/api/prescriptions/:code/pdf', rule('visits.attend'), async (req: P<{ code: string }>, reply: FastifyReply) => {
     const doc = await visits.prescription(req.ctx, parse(rxCode, req.params.code));
-    return reply.type('application/pdf').header('content-disposition', `attachment; filename="don-thuoc-${doc.code}.pdf"`).header('cache-control', 'private, no-store').send(await prescriptionPdf(doc));
+    return reply
+      .type('application/pdf')
+      .header('content-disposition', `attachment; filename="don-thuoc-${doc.code}.pdf"`)
+      .header('cache-control', 'private, no-store')
+      .send(await prescriptionPdf(doc));
   });
   // A pharmacy scanning the QR code learns that the prescription exists, when and where it was
   // issued and how many items it has; never who it is for.
-  app.get('/api/prescriptions/:code/verify', { config: { access: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } } }, async (req: P<{ code: string }>): Promise<PrescriptionCheck> =>
-    visits.prescriptionCheck(parse(rxCode, req.params.code)));
+  app.get(
+    '/api/prescriptions/:code/verify',
+    { config: { access: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } } },
+    async (req: P<{ code: string }>): Promise<PrescriptionCheck> => visits.prescriptionCheck(parse(rxCode, req.params.code)),
+  );
 
   // The clinician's side.
   app.get('/api/visits/queue', rule('visits.provide'), async (req): Promise<QueueItem[]> => {
@@ -86,7 +117,9 @@ export async function visitRoutes(app: FastifyInstance, opts: VisitRoutesOptions
     const from = q.from ? new Date(`${q.from}T00:00:00+07:00`) : startOfVietnamDay(new Date());
     return visits.queue(req.ctx, from, q.days, (appointmentId) => video?.live.waitingFor(`Appointment/${appointmentId}`) ?? 0);
   });
-  app.post('/api/visits/:id/complete', rule('visits.provide'), async (req: P): Promise<Completed> => visits.complete(req.ctx, parse(id, req.params.id), parse(completeRequest, req.body)));
+  app.post('/api/visits/:id/complete', rule('visits.provide'), async (req: P): Promise<Completed> =>
+    visits.complete(req.ctx, parse(id, req.params.id), parse(completeRequest, req.body)),
+  );
 
   // The facility's charges for a day: CSV (default) or JSON; format in docs/visits.md.
   app.get('/api/visits/charges', rule('charges.export'), async (req, reply) => {
@@ -94,18 +127,35 @@ export async function visitRoutes(app: FastifyInstance, opts: VisitRoutesOptions
     const rows = await visits.charges(req.ctx, q.date);
     reply.header('cache-control', 'private, no-store');
     if (q.format === 'json') return { date: q.date, currency: 'VND', rows } satisfies ChargesJson;
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="chi-phi-${q.date}.csv"`).send(`\uFEFF${chargesCsv(rows)}`);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="chi-phi-${q.date}.csv"`)
+      .send(`\uFEFF${chargesCsv(rows)}`);
   });
 
   // The personal health record, for the citizen and the family members they manage.
   const whose = (req: FastifyRequest) => parse(recordQuery, req.query).patientId ?? req.ctx.actor.patientId ?? '';
   app.get('/api/me/record', rule('record.own'), async (req) => record.view(req.ctx, whose(req)));
   app.get('/api/me/record/pdf', rule('record.own'), async (req, reply) =>
-    reply.type('application/pdf').header('content-disposition', 'attachment; filename="ho-so-suc-khoe.pdf"').header('cache-control', 'private, no-store').send(await record.pdf(req.ctx, whose(req))));
+    reply
+      .type('application/pdf')
+      .header('content-disposition', 'attachment; filename="ho-so-suc-khoe.pdf"')
+      .header('cache-control', 'private, no-store')
+      .send(await record.pdf(req.ctx, whose(req))),
+  );
   app.get('/api/me/record/fhir', rule('record.own'), async (req, reply) =>
-    reply.type('application/fhir+json; charset=utf-8').header('content-disposition', 'attachment; filename="ho-so-suc-khoe.fhir.json"').header('cache-control', 'private, no-store').send(await record.everything(req.ctx, whose(req))));
+    reply
+      .type('application/fhir+json; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="ho-so-suc-khoe.fhir.json"')
+      .header('cache-control', 'private, no-store')
+      .send(await record.everything(req.ctx, whose(req))),
+  );
   app.get('/api/documents/:id', rule('record.own'), async (req: P, reply) => {
     const a = await record.document(req.ctx, parse(id, req.params.id));
-    return reply.type(a.contentType).header('content-disposition', `attachment; filename="${encodeURIComponent(a.title ?? 'tai-lieu')}"`).header('cache-control', 'private, no-store').send(a.data);
+    return reply
+      .type(a.contentType)
+      .header('content-disposition', `attachment; filename="${encodeURIComponent(a.title ?? 'tai-lieu')}"`)
+      .header('cache-control', 'private, no-store')
+      .send(a.data);
   });
 }

@@ -17,18 +17,26 @@ import type { Appointment, ChargeItem, MedicationRequest, QuestionnaireResponse,
 import type { FhirStore } from '../fhir/store.ts';
 import { isRemoteExamination, PAYER_EXT, PRE_VISIT_URL, PRESCRIPTION_SYSTEM, SERVICE_CATEGORY } from './model.ts';
 
-const remoteCategory = (s: Slot) => !!s.serviceCategory?.some((c) => c.coding?.some((x) => x.system === SERVICE_CATEGORY.system && x.code === SERVICE_CATEGORY.code));
+const remoteCategory = (s: Slot) =>
+  !!s.serviceCategory?.some((c) => c.coding?.some((x) => x.system === SERVICE_CATEGORY.system && x.code === SERVICE_CATEGORY.code));
 
 export const isBooking = (r: Resource): boolean => r.resourceType === 'Appointment' && isRemoteExamination(r as Appointment);
 export const isBookedSlot = (r: Resource): boolean => r.resourceType === 'Slot' && (r as Slot).status === 'busy' && remoteCategory(r as Slot);
 export const isVisitCharge = (r: Resource): boolean => r.resourceType === 'ChargeItem' && !!(r as ChargeItem).extension?.some((e) => e.url === PAYER_EXT);
 export const isPrescriptionItem = (r: Resource): boolean =>
-  r.resourceType === 'MedicationRequest' && (!!(r as MedicationRequest).identifier?.some((i) => i.system === PRESCRIPTION_SYSTEM) || (r as MedicationRequest).groupIdentifier?.system === PRESCRIPTION_SYSTEM);
-export const isPreVisitAnswers = (r: Resource): boolean => r.resourceType === 'QuestionnaireResponse' && !!(r as QuestionnaireResponse).questionnaire?.startsWith(PRE_VISIT_URL);
+  r.resourceType === 'MedicationRequest' &&
+  (!!(r as MedicationRequest).identifier?.some((i) => i.system === PRESCRIPTION_SYSTEM) ||
+    (r as MedicationRequest).groupIdentifier?.system === PRESCRIPTION_SYSTEM);
+export const isPreVisitAnswers = (r: Resource): boolean =>
+  r.resourceType === 'QuestionnaireResponse' && !!(r as QuestionnaireResponse).questionnaire?.startsWith(PRE_VISIT_URL);
 
 export function registerVisitRules(store: FhirStore): void {
   const own = (label: string, route: string, owns: (r: Resource) => boolean) => store.owns({ domain: 'visits', label, route, owns });
-  own('Lịch khám từ xa (remote-examination booking)', 'POST /api/visits, POST /api/visits/{id}/cancel, POST /api/visits/{id}/reschedule, POST /api/visits/{id}/complete', isBooking);
+  own(
+    'Lịch khám từ xa (remote-examination booking)',
+    'POST /api/visits, POST /api/visits/{id}/cancel, POST /api/visits/{id}/reschedule, POST /api/visits/{id}/complete',
+    isBooking,
+  );
   own('Giờ khám đã đặt (booked slot)', 'POST /api/visits/{id}/cancel, POST /api/visits/{id}/reschedule', isBookedSlot);
   own('Chi phí lần khám từ xa (visit charge)', 'POST /api/visits/{id}/complete', isVisitCharge);
   own('Đơn thuốc điện tử (e-prescription)', 'POST /api/visits/{id}/complete', isPrescriptionItem);

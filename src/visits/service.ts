@@ -21,7 +21,21 @@ import { Booking } from './booking.ts';
 import { Catalog } from './catalog.ts';
 import { Charges } from './charges.ts';
 import { VisitCompletion } from './completion.ts';
-import type { BookingRequest, ChargeRow, Completed, CompleteInput, CreateServiceRequest, FreeSlot, MyVisit, PrescriptionCheck, PublishSlotsRequest, QueueItem, ServiceInfo, SlotsPublished, VisitView } from './contract.ts';
+import type {
+  BookingRequest,
+  ChargeRow,
+  Completed,
+  CompleteInput,
+  CreateServiceRequest,
+  FreeSlot,
+  MyVisit,
+  PrescriptionCheck,
+  PublishSlotsRequest,
+  QueueItem,
+  ServiceInfo,
+  SlotsPublished,
+  VisitView,
+} from './contract.ts';
 import type { PrescriptionDoc } from './prescription.ts';
 import { Prescriptions } from './prescriptions.ts';
 import { Visits } from './visit.ts';

@@ -9,7 +9,17 @@
  * check is the domain's, on top. Family links are asked of the family domain with this
  * repository's own tables (read grant on family_link).
  */
-import type { Appointment, ChargeItem, Composition, Condition, Encounter, MedicationRequest, Observation, Patient, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type {
+  Appointment,
+  ChargeItem,
+  Composition,
+  Condition,
+  Encounter,
+  MedicationRequest,
+  Observation,
+  Patient,
+  QuestionnaireResponse,
+} from '@medplum/fhirtypes';
 import { AccessDenied } from '../auth/access.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import { narrativeText } from '../fhir/narrative.ts';
@@ -41,7 +51,12 @@ export async function assertParty(tx: Repository, ctx: AccessContext, v: VisitRe
   const a = ctx.actor;
   if (a.role === 'citizen' && a.patientId && (v.patientId === a.patientId || (await family.manages(tx.sql, a.patientId, v.patientId)))) return;
   if (a.practitionerId && a.practitionerId === v.practitionerId) return;
-  throw new AccessDenied('Chỉ người bệnh (hoặc người thân quản lý) và bác sĩ của lịch này (only the patient, their family manager, or the visit’s clinician)', 403, false, v.patientId);
+  throw new AccessDenied(
+    'Chỉ người bệnh (hoặc người thân quản lý) và bác sĩ của lịch này (only the patient, their family manager, or the visit’s clinician)',
+    403,
+    false,
+    v.patientId,
+  );
 }
 
 export class Visits {
@@ -56,7 +71,17 @@ export class Visits {
     const until = new Date(from.getTime() + days * 86_400_000);
     const repo = this.store.as(ctx, 'visits.provide');
     const found = await repo.transaction(async (tx) => {
-      const list = await searchAll<Appointment>(tx, 'Appointment', { practitioner: `Practitioner/${ctx.actor.practitionerId}`, 'service-category': CATEGORY_QUERY, date: [`ge${from.toISOString()}`, `lt${until.toISOString()}`], _sort: 'date' }, 1000);
+      const list = await searchAll<Appointment>(
+        tx,
+        'Appointment',
+        {
+          practitioner: `Practitioner/${ctx.actor.practitionerId}`,
+          'service-category': CATEGORY_QUERY,
+          date: [`ge${from.toISOString()}`, `lt${until.toISOString()}`],
+          _sort: 'date',
+        },
+        1000,
+      );
       await tx.record({ action: 'search', resourceType: 'Appointment', detail: { view: 'visit-queue', from: from.toISOString(), days, n: list.length } });
       return list;
     });
@@ -68,7 +93,10 @@ export class Visits {
     return this.store.as(ctx, 'visits.attend').transaction(async (tx) => {
       const v = await readVisit(tx, id);
       await assertParty(tx, ctx, v, this.family);
-      const qrId = idOf(v.a.supportingInformation?.find((r) => r.reference?.startsWith('QuestionnaireResponse/')), 'QuestionnaireResponse');
+      const qrId = idOf(
+        v.a.supportingInformation?.find((r) => r.reference?.startsWith('QuestionnaireResponse/')),
+        'QuestionnaireResponse',
+      );
       const qr = qrId ? await tx.tryRead<QuestionnaireResponse>('QuestionnaireResponse', qrId) : undefined;
       const patient = await tx.read<Patient>('Patient', v.patientId);
       const encounter = await tx.searchOne<Encounter>('Encounter', { appointment: `Appointment/${id}` });
@@ -77,7 +105,13 @@ export class Visits {
       await tx.record({ action: 'read', resourceType: 'Appointment', resourceId: id, patientIds: [v.patientId], detail: { view: 'visit' } });
       return {
         ...visitSummary(v.a),
-        patient: { id: patient.id!, name: personName(patient), birthDate: patient.birthDate, gender: patient.gender, bhytCard: identifierOf(patient, BHYT_SYSTEM) },
+        patient: {
+          id: patient.id!,
+          name: personName(patient),
+          birthDate: patient.birthDate,
+          gender: patient.gender,
+          bhytCard: identifierOf(patient, BHYT_SYSTEM),
+        },
         answers: (qr?.item ?? []).map((i) => ({ linkId: i.linkId, text: i.text, answer: answerText(qr, i.linkId) })),
         homeBp: typeof homeBp === 'string' ? homeBp : undefined,
         encounterId: encounter?.id,
@@ -101,7 +135,17 @@ async function visitOutputs(tx: Repository, encounterId: string): Promise<VisitO
     diagnosis: conditions.map((c) => ({ code: c.code?.coding?.[0]?.code, display: c.code?.coding?.[0]?.display ?? c.code?.text })),
     reported: observations.map((o) => ({ code: o.code.coding?.[0]?.code, text: o.code.text, value: observationText(o) })),
     prescription: rx.length
-      ? { code: rx[0].groupIdentifier?.value, items: rx.map((m) => ({ name: m.medicationCodeableConcept?.text, drugCode: m.medicationCodeableConcept?.coding?.[0]?.code, dosage: m.dosageInstruction?.[0]?.text, quantity: m.dispenseRequest?.quantity?.value, unit: m.dispenseRequest?.quantity?.unit, days: m.dispenseRequest?.expectedSupplyDuration?.value })) }
+      ? {
+          code: rx[0].groupIdentifier?.value,
+          items: rx.map((m) => ({
+            name: m.medicationCodeableConcept?.text,
+            drugCode: m.medicationCodeableConcept?.coding?.[0]?.code,
+            dosage: m.dosageInstruction?.[0]?.text,
+            quantity: m.dispenseRequest?.quantity?.value,
+            unit: m.dispenseRequest?.quantity?.unit,
+            days: m.dispenseRequest?.expectedSupplyDuration?.value,
+          })),
+        }
       : undefined,
     charge: charge && chargeSummary(charge),
   };

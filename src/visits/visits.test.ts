@@ -36,7 +36,14 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     visitDemo = await seedVisitDemo(p.store, p.visits, demo);
-    await p.accounts.create({ username: 'hangxom', displayName: 'Người dân khác', kind: 'citizen', password: DEMO_PASSWORD, patientId: demo.ids.patients[4], roles: [] });
+    await p.accounts.create({
+      username: 'hangxom',
+      displayName: 'Người dân khác',
+      kind: 'citizen',
+      password: DEMO_PASSWORD,
+      patientId: demo.ids.patients[4],
+      roles: [],
+    });
     citizen = await signIn(p, 'nguoidan');
     neighbour = await signIn(p, 'hangxom');
     doctor = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
@@ -52,7 +59,13 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
   }
 
   async function book(h: Record<string, string>, patientId: string, slotId: string, code = 'I10') {
-    return as(h, 'POST', '/api/visits', { patientId, slotId, icd10: { code, display: 'Tăng huyết áp' }, reason: 'Đau đầu, huyết áp cao mấy hôm nay', answers: ANSWERS });
+    return as(h, 'POST', '/api/visits', {
+      patientId,
+      slotId,
+      icd10: { code, display: 'Tăng huyết áp' },
+      reason: 'Đau đầu, huyết áp cao mấy hôm nay',
+      answers: ANSWERS,
+    });
   }
 
   it('books an eligible slot with the pre-visit answers; the clinician sees it and the answers; a reminder is queued', async () => {
@@ -76,7 +89,9 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     expect(view.body.patient.name).toBe('Nguyễn Văn An');
     expect(view.body.homeBp).toBe('158/96');
     expect(view.body.answers.find((a: { linkId: string }) => a.linkId === 'duration').answer).toBe('Trên 1 tháng');
-    const reminder = await p.db.query<{ recipient: string; send_after: Date }>('SELECT recipient, send_after FROM message_outbox WHERE dedupe_key = $1', [`visit-reminder:${r.body.id}:${slot.start}`]);
+    const reminder = await p.db.query<{ recipient: string; send_after: Date }>('SELECT recipient, send_after FROM message_outbox WHERE dedupe_key = $1', [
+      `visit-reminder:${r.body.id}:${slot.start}`,
+    ]);
     expect(reminder.rows).toHaveLength(1);
     // An hour before the visit; a visit booked less than an hour ahead is reminded at once.
     const hourBefore = new Date(slot.start).getTime() - 3_600_000;
@@ -99,11 +114,23 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     const held = await p.db.query('SELECT 1 FROM slot_booking WHERE slot_id = $1', [slot.id]);
     expect(held.rows).toHaveLength(0);
     // An emergency sign is not for a video visit either.
-    const urgent = await as(citizen, 'POST', '/api/visits', { patientId: demo.ids.patients[0], slotId: slot.id, icd10: { code: 'I10' }, reason: 'Đau ngực', answers: { ...ANSWERS, 'red-flags': true } });
+    const urgent = await as(citizen, 'POST', '/api/visits', {
+      patientId: demo.ids.patients[0],
+      slotId: slot.id,
+      icd10: { code: 'I10' },
+      reason: 'Đau ngực',
+      answers: { ...ANSWERS, 'red-flags': true },
+    });
     expect(urgent.status).toBe(422);
     expect(urgent.body.title).toMatch(/115/);
     // Bad answers are named.
-    const bad = await as(citizen, 'POST', '/api/visits', { patientId: demo.ids.patients[0], slotId: slot.id, icd10: { code: 'I10' }, reason: 'x', answers: { ...ANSWERS, 'home-bp': 'cao lắm' } });
+    const bad = await as(citizen, 'POST', '/api/visits', {
+      patientId: demo.ids.patients[0],
+      slotId: slot.id,
+      icd10: { code: 'I10' },
+      reason: 'x',
+      answers: { ...ANSWERS, 'home-bp': 'cao lắm' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.title).toMatch(/answers\.home-bp/);
   });
@@ -111,7 +138,11 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
   it('lets exactly one of several simultaneous bookings of a slot succeed', async () => {
     for (let round = 0; round < 4; round++) {
       const slot = await freeSlot();
-      const results = await Promise.all([book(citizen, demo.ids.patients[0], slot.id), book(neighbour, demo.ids.patients[4], slot.id), book(citizen, visitDemo.childId, slot.id)]);
+      const results = await Promise.all([
+        book(citizen, demo.ids.patients[0], slot.id),
+        book(neighbour, demo.ids.patients[4], slot.id),
+        book(citizen, visitDemo.childId, slot.id),
+      ]);
       const statuses = results.map((r) => r.status).sort();
       expect(statuses, results.map((r) => r.text).join('\n')).toEqual([201, 409, 409]);
       const rows = await p.db.query('SELECT appointment_id FROM slot_booking WHERE slot_id = $1', [slot.id]);
@@ -132,7 +163,9 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     const slots = (await as(citizen, 'GET', `/api/visits/services/${serviceId}/slots?days=8`)).body.map((s: { id: string }) => s.id);
     expect(slots).toContain(first.id);
     expect(slots).not.toContain(second.id);
-    const keys = (await p.db.query<{ dedupe_key: string }>('SELECT dedupe_key FROM message_outbox WHERE dedupe_key LIKE $1', [`visit-reminder:${r.body.id}:%`])).rows.map((x) => x.dedupe_key);
+    const keys = (
+      await p.db.query<{ dedupe_key: string }>('SELECT dedupe_key FROM message_outbox WHERE dedupe_key LIKE $1', [`visit-reminder:${r.body.id}:%`])
+    ).rows.map((x) => x.dedupe_key);
     expect(keys).toEqual([`visit-reminder:${r.body.id}:${second.start}`]);
     // Someone else cannot cancel it.
     expect((await as(neighbour, 'POST', `/api/visits/${r.body.id}/cancel`, { reason: 'không' })).status).toBe(403);
@@ -207,7 +240,12 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     expect(log.body.some((e: { action: string }) => e.action === 'visit.book')).toBe(true);
     const looked = await p.db.query("SELECT detail FROM audit_log WHERE action = 'access-log.read' AND $1 = ANY(patient_ids)", [visitDemo.childId]);
     expect(looked.rows.length).toBeGreaterThanOrEqual(1);
-    const consent = await as(citizen, 'POST', '/api/me/consents', { purpose: 'treatment', decision: 'deny', organizationId: demo.ids.organizations.bachmai, patientId: visitDemo.childId });
+    const consent = await as(citizen, 'POST', '/api/me/consents', {
+      purpose: 'treatment',
+      decision: 'deny',
+      organizationId: demo.ids.organizations.bachmai,
+      patientId: visitDemo.childId,
+    });
     expect(consent.status, consent.text).toBe(201);
     expect(consent.body.patient.reference).toBe(`Patient/${visitDemo.childId}`);
     expect(consent.body.performer[0].reference).toMatch(/^RelatedPerson\//);
@@ -236,7 +274,13 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     const id = booked.body.id;
     // Only the visit's clinician writes it; bad input is named.
     expect((await as(citizen, 'POST', `/api/visits/${id}/complete`, {})).status).toBe(403);
-    const bad = await as(doctor, 'POST', `/api/visits/${id}/complete`, { findings: 'x', assessment: 'y', diagnosis: { code: 'I10' }, instructions: 'z', reported: { systolic: 150 } });
+    const bad = await as(doctor, 'POST', `/api/visits/${id}/complete`, {
+      findings: 'x',
+      assessment: 'y',
+      diagnosis: { code: 'I10' },
+      instructions: 'z',
+      reported: { systolic: 150 },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.title).toMatch(/systolic and diastolic/);
     const body = {
@@ -273,7 +317,19 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     expect(pdf.status).toBe(200);
     expect(pdf.headers['content-type']).toBe('application/pdf');
     const text = await pdfText(pdf.raw);
-    for (const s of ['ĐƠN THUỐC', `Mã đơn thuốc: ${code}`, 'Họ tên người bệnh: Nguyễn Văn An', 'Chẩn đoán: I10 — Tăng huyết áp vô căn (nguyên phát)', 'Amlodipin 5 mg', 'Cách dùng: Uống 1 viên mỗi sáng sau ăn (30 ngày)', 'Losartan 50 mg', 'Lời dặn: Không tự ý ngừng thuốc.', 'Tái khám: sau 30 ngày', 'Giàng A Sử']) expect(text).toContain(s);
+    for (const s of [
+      'ĐƠN THUỐC',
+      `Mã đơn thuốc: ${code}`,
+      'Họ tên người bệnh: Nguyễn Văn An',
+      'Chẩn đoán: I10 — Tăng huyết áp vô căn (nguyên phát)',
+      'Amlodipin 5 mg',
+      'Cách dùng: Uống 1 viên mỗi sáng sau ăn (30 ngày)',
+      'Losartan 50 mg',
+      'Lời dặn: Không tự ý ngừng thuốc.',
+      'Tái khám: sau 30 ngày',
+      'Giàng A Sử',
+    ])
+      expect(text).toContain(s);
     // The neighbour cannot download it; a pharmacy's check learns no name.
     expect((await call(p, 'GET', `/api/prescriptions/${code}/pdf`, undefined, neighbour)).status).toBe(403);
     const check = await call(p, 'GET', `/api/prescriptions/${code}/verify`, undefined, { authorization: '' });
@@ -281,7 +337,9 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     expect(check.text).not.toContain('Nguyễn');
 
     const record = await as(citizen, 'GET', '/api/me/record');
-    expect(record.body.timeline.map((t: { title: string }) => t.title)).toEqual(expect.arrayContaining(['I10 Tăng huyết áp vô căn (nguyên phát)', 'Amlodipin 5 mg', 'Dị ứng: Penicillin']));
+    expect(record.body.timeline.map((t: { title: string }) => t.title)).toEqual(
+      expect.arrayContaining(['I10 Tăng huyết áp vô căn (nguyên phát)', 'Amlodipin 5 mg', 'Dị ứng: Penicillin']),
+    );
     expect(record.body.documents.map((d: { title: string }) => d.title)).toContain(`Đơn thuốc ${code}`);
     // The discharge paper from the provincial hospital downloads; not for the neighbour.
     const discharge = record.body.documents.find((x: { title: string }) => x.title.startsWith('Giấy ra viện'));
@@ -296,20 +354,28 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     expect(bundle.entry!.some((e) => e.resource!.resourceType === 'Patient' && e.resource!.id === demo.ids.patients[0])).toBe(true);
     const recordPdf = await call(p, 'GET', '/api/me/record/pdf', undefined, citizen);
     const recordText = await pdfText(recordPdf.raw);
-    for (const s of ['HỒ SƠ SỨC KHỎE ĐIỆN TỬ CÁ NHÂN', 'Họ tên: Nguyễn Văn An', 'Penicillin', 'Amlodipin 5 mg', 'Vắc xin uốn ván (VAT)']) expect(recordText).toContain(s);
+    for (const s of ['HỒ SƠ SỨC KHỎE ĐIỆN TỬ CÁ NHÂN', 'Họ tên: Nguyễn Văn An', 'Penicillin', 'Amlodipin 5 mg', 'Vắc xin uốn ván (VAT)'])
+      expect(recordText).toContain(s);
 
     // The day's charges, as the station's administrator exports them.
     const admin = await p.tokenFor('facility_admin', { org: demo.ids.organizations.batxat });
     const day = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
     const csv = await call(p, 'GET', `/api/visits/charges?date=${day}`, undefined, { authorization: `Bearer ${admin}` });
     expect(csv.status, csv.text).toBe(200);
-    const lines = csv.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const lines = csv.text
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
     expect(lines[0]).toBe('chargeId,occurredAt,facilityId,patientId,patientName,serviceCode,serviceName,priceVnd,payer,bhytCard,encounterId,practitionerId');
     const row = lines.find((l) => l.includes(done.body.encounterId))!;
     expect(row).toContain(',39000,bhyt,');
     expect(row).toContain('Nguyễn Văn An');
     const asJson = await call(p, 'GET', `/api/visits/charges?date=${day}&format=json`, undefined, { authorization: `Bearer ${admin}` });
-    expect(asJson.body.rows.find((r: { encounterId: string }) => r.encounterId === done.body.encounterId)).toMatchObject({ priceVnd: 39000, payer: 'bhyt', serviceCode: 'kham-tu-xa-man-tinh' });
+    expect(asJson.body.rows.find((r: { encounterId: string }) => r.encounterId === done.body.encounterId)).toMatchObject({
+      priceVnd: 39000,
+      payer: 'bhyt',
+      serviceCode: 'kham-tu-xa-man-tinh',
+    });
     // Another facility's administrator sees none of it.
     const other = await p.tokenFor('facility_admin', { org: demo.ids.organizations.muongnhe });
     const theirs = await call(p, 'GET', `/api/visits/charges?date=${day}&format=json`, undefined, { authorization: `Bearer ${other}` });
@@ -334,7 +400,15 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     };
     const bare = <T extends { meta?: unknown }>(r: T) => ({ ...r, meta: undefined });
     // An integration system moves the visit to another time; the visit's clinician cancels it; either deletes it.
-    refused(await call(p, 'PUT', `/fhir/R4/Appointment/${id}`, { ...bare(appointment), start: other.start, end: other.end, slot: [{ reference: `Slot/${other.id}` }] }), 'POST /api/visits/{id}/reschedule');
+    refused(
+      await call(p, 'PUT', `/fhir/R4/Appointment/${id}`, {
+        ...bare(appointment),
+        start: other.start,
+        end: other.end,
+        slot: [{ reference: `Slot/${other.id}` }],
+      }),
+      'POST /api/visits/{id}/reschedule',
+    );
     refused(await call(p, 'PUT', `/fhir/R4/Appointment/${id}`, { ...bare(appointment), status: 'cancelled' }, doctor), 'POST /api/visits/{id}/cancel');
     refused(await call(p, 'DELETE', `/fhir/R4/Appointment/${id}`), 'POST /api/visits/{id}/cancel');
     // The booked slot set free (integration, the facility's coordinator); a free one taken without a booking.
@@ -342,7 +416,10 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     refused(await call(p, 'PUT', `/fhir/R4/Slot/${slot.id}`, { ...bare(bookedSlot), status: 'free' }, coordinator), 'POST /api/visits/{id}/cancel');
     refused(await call(p, 'PUT', `/fhir/R4/Slot/${other.id}`, { ...bare(freeOne), status: 'busy' }, coordinator), 'POST /api/visits/{id}/reschedule');
     // A booking made up through plain FHIR, and the pre-visit answers rewritten.
-    refused(await call(p, 'POST', '/fhir/R4/Appointment', { ...bare(appointment), id: undefined, slot: [{ reference: `Slot/${other.id}` }] }), 'POST /api/visits');
+    refused(
+      await call(p, 'POST', '/fhir/R4/Appointment', { ...bare(appointment), id: undefined, slot: [{ reference: `Slot/${other.id}` }] }),
+      'POST /api/visits',
+    );
     refused(await call(p, 'PUT', `/fhir/R4/QuestionnaireResponse/${answers.id}`, { ...bare(answers), item: [] }), 'POST /api/visits');
     // Nothing changed.
     expect((await p.fixtures.read<Appointment>('Appointment', id)).meta?.versionId).toBe(appointment.meta?.versionId);
@@ -363,14 +440,23 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
     // A finished visit's charge and e-prescription, and the visit itself, stay as written.
     const seen = await book(citizen, demo.ids.patients[0], (await freeSlot()).id);
     const done = await as(doctor, 'POST', `/api/visits/${seen.body.id}/complete`, {
-      findings: 'Ổn định', assessment: 'Tăng huyết áp', diagnosis: { code: 'I10' }, instructions: 'Đo huyết áp hằng ngày',
+      findings: 'Ổn định',
+      assessment: 'Tăng huyết áp',
+      diagnosis: { code: 'I10' },
+      instructions: 'Đo huyết áp hằng ngày',
       prescription: { items: [{ name: 'Amlodipin 5 mg', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên mỗi sáng' }] },
     });
     expect(done.status, done.text).toBe(200);
     const [charge] = await p.fixtures.search<ChargeItem>('ChargeItem', { context: `Encounter/${done.body.encounterId}` });
     const [item] = await p.fixtures.search<MedicationRequest>('MedicationRequest', { encounter: `Encounter/${done.body.encounterId}` });
-    refused(await call(p, 'PUT', `/fhir/R4/ChargeItem/${charge.id}`, { ...bare(charge), priceOverride: { value: 0, currency: 'VND' } }), 'POST /api/visits/{id}/complete');
-    refused(await call(p, 'PUT', `/fhir/R4/MedicationRequest/${item.id}`, { ...bare(item), dispenseRequest: { quantity: { value: 300, unit: 'viên' } } }, doctor), 'POST /api/visits/{id}/complete');
+    refused(
+      await call(p, 'PUT', `/fhir/R4/ChargeItem/${charge.id}`, { ...bare(charge), priceOverride: { value: 0, currency: 'VND' } }),
+      'POST /api/visits/{id}/complete',
+    );
+    refused(
+      await call(p, 'PUT', `/fhir/R4/MedicationRequest/${item.id}`, { ...bare(item), dispenseRequest: { quantity: { value: 300, unit: 'viên' } } }, doctor),
+      'POST /api/visits/{id}/complete',
+    );
     refused(await call(p, 'DELETE', `/fhir/R4/MedicationRequest/${item.id}`), 'POST /api/visits/{id}/complete');
     refused(await call(p, 'POST', '/fhir/R4/MedicationRequest', { ...bare(item), id: undefined }), 'POST /api/visits/{id}/complete');
     const finished = await p.fixtures.read<Appointment>('Appointment', seen.body.id);
@@ -381,16 +467,44 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
   });
 
   it('staff record a family manager by CCCD after seeing the proof; the manager gains the record and can give it up', async () => {
-    const grandma = (await p.fixtures.create({ resourceType: 'Patient', name: [{ text: 'Lò Thị Xuân' }], gender: 'female', birthDate: '1948-02-02', managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` } } as never)) as { id: string };
-    const cccd = ((await p.fixtures.read('Patient', demo.ids.patients[4])) as { identifier: { system: string; value: string }[] }).identifier.find((i) => i.system.endsWith('/cccd'))!.value;
+    const grandma = (await p.fixtures.create({
+      resourceType: 'Patient',
+      name: [{ text: 'Lò Thị Xuân' }],
+      gender: 'female',
+      birthDate: '1948-02-02',
+      managingOrganization: { reference: `Organization/${demo.ids.organizations.batxat}` },
+    } as never)) as { id: string };
+    const cccd = ((await p.fixtures.read('Patient', demo.ids.patients[4])) as { identifier: { system: string; value: string }[] }).identifier.find((i) =>
+      i.system.endsWith('/cccd'),
+    )!.value;
     expect((await as(neighbour, 'GET', `/api/me/record?patientId=${grandma.id}`)).status).toBe(403);
     // Bad input is named; a citizen cannot make such a link themselves; an unknown CCCD is 404.
     expect((await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: '' })).status).toBe(400);
-    expect((await as(neighbour, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: 'Sổ hộ khẩu số 12' })).status).toBe(403);
-    expect((await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: '001099000000', relationship: 'parent', proof: 'Sổ hộ khẩu số 12' })).status).toBe(404);
-    const link = await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: 'Sổ hộ khẩu số 12, thôn Na Lốc' });
+    expect(
+      (await as(neighbour, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: 'Sổ hộ khẩu số 12' }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: '001099000000', relationship: 'parent', proof: 'Sổ hộ khẩu số 12' }))
+        .status,
+    ).toBe(404);
+    const link = await as(doctor, 'POST', '/api/family-links', {
+      patientId: grandma.id,
+      managerCccd: cccd,
+      relationship: 'parent',
+      proof: 'Sổ hộ khẩu số 12, thôn Na Lốc',
+    });
     expect(link.status, link.text).toBe(201);
-    expect((await as(doctor, 'POST', '/api/family-links', { patientId: grandma.id, managerCccd: cccd, relationship: 'parent', proof: 'Sổ hộ khẩu số 12, thôn Na Lốc' })).status).toBe(409);
+    expect(
+      (
+        await as(doctor, 'POST', '/api/family-links', {
+          patientId: grandma.id,
+          managerCccd: cccd,
+          relationship: 'parent',
+          proof: 'Sổ hộ khẩu số 12, thôn Na Lốc',
+        })
+      ).status,
+    ).toBe(409);
     const family = (await as(neighbour, 'GET', '/api/me/family')).body as { name: string; relation?: string; linkId?: string }[];
     expect(family.find((m) => m.name === 'Lò Thị Xuân')?.relation).toBe('Cha/mẹ');
     expect((await as(neighbour, 'GET', `/api/me/record?patientId=${grandma.id}`)).status).toBe(200);

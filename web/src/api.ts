@@ -30,7 +30,8 @@ async function parse<T>(res: Response): Promise<T> {
   if (res.status === 401) onSignedOut();
   const outcome = body as (OperationOutcome & { title?: string }) | undefined;
   const text = outcome?.issue?.map((i) => i.details?.text ?? i.diagnostics).join('; ') || outcome?.title || `HTTP ${res.status}`;
-  const glass = !!outcome?.issue?.some((i) => i.details?.coding?.some((c) => c.code === 'break-glass-available')) || !!(body as { breakGlass?: boolean })?.breakGlass;
+  const glass =
+    !!outcome?.issue?.some((i) => i.details?.coding?.some((c) => c.code === 'break-glass-available')) || !!(body as { breakGlass?: boolean })?.breakGlass;
   throw new ApiError(res.status, text, glass);
 }
 

@@ -100,7 +100,9 @@ function Nav() {
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
-      <a href="/account" title={m.roleLabel?.[lang.value]}>{m.displayName}</a>
+      <a href="/account" title={m.roleLabel?.[lang.value]}>
+        {m.displayName}
+      </a>
       <button
         type="button"
         class="link"

@@ -48,7 +48,10 @@ export function flushOutbox(): Promise<number> {
           ids.push(doc.id);
         }
         await apiSend<CreateRequestResult>('POST', '/api/consults', { ...r.body, attachmentIds: ids } satisfies RequestInput);
-        await set(KEY, (await all()).filter((x) => x.clientId !== r.clientId));
+        await set(
+          KEY,
+          (await all()).filter((x) => x.clientId !== r.clientId),
+        );
         sent++;
       } catch (e) {
         if ((e as { status?: number }).status === 0) break; // still offline: try again later

@@ -18,7 +18,17 @@ window.addEventListener('popstate', () => {
 export function onLinkClick(e: MouseEvent): void {
   const a = (e.target as Element).closest('a');
   // Downloads and server endpoints (PDF, FHIR files) are the browser's, not the app's.
-  if (!a || a.target || a.hasAttribute('download') || /^\/(api|fhir)\//.test(a.pathname) || e.ctrlKey || e.metaKey || e.shiftKey || a.origin !== location.origin) return;
+  if (
+    !a ||
+    a.target ||
+    a.hasAttribute('download') ||
+    /^\/(api|fhir)\//.test(a.pathname) ||
+    e.ctrlKey ||
+    e.metaKey ||
+    e.shiftKey ||
+    a.origin !== location.origin
+  )
+    return;
   e.preventDefault();
   navigate(a.pathname + a.search);
 }

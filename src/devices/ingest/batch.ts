@@ -68,7 +68,15 @@ export class IngestPipeline {
   private attempt(jobs: Job<IngestReply>[], parsed: Parsed[], strict: boolean): Promise<Outcome> {
     return this.store.system('device ingest', 'devices').transaction(async (tx) => {
       const checked = await checkMessages(tx, jobs, parsed, { devices: this.devices, patients: this.patients });
-      return { ...(await commitBatch(tx, checked, jobs.map((j) => j.payload), strict)), refused: checked.refused };
+      return {
+        ...(await commitBatch(
+          tx,
+          checked,
+          jobs.map((j) => j.payload),
+          strict,
+        )),
+        refused: checked.refused,
+      };
     });
   }
 
@@ -83,7 +91,12 @@ export class IngestPipeline {
     for (const a of result.stored) if (a.organizationId) orgs.set(a.patientId, a.organizationId);
     for (const [patientId, org] of orgs) await this.bus.publish({ kind: 'observation.new', to: { organizationIds: [org] }, data: { patientId } });
     for (const c of result.changes) {
-      if (c.organizationId) await this.bus.publish({ kind: `alert.${c.kind}`, to: { organizationIds: [c.organizationId] }, data: { episodeId: c.episodeId, patientId: c.patientId, metric: c.metric, severity: c.severity ?? null } });
+      if (c.organizationId)
+        await this.bus.publish({
+          kind: `alert.${c.kind}`,
+          to: { organizationIds: [c.organizationId] },
+          data: { episodeId: c.episodeId, patientId: c.patientId, metric: c.metric, severity: c.severity ?? null },
+        });
     }
   }
 }

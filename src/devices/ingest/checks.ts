@@ -64,7 +64,12 @@ const REFUSAL_TEXT = {
   'wrong token': 'Sai mã thiết bị (wrong device token)',
 } as const;
 
-export async function checkMessages(tx: Repository, jobs: Job<IngestReply>[], parsed: Parsed[], deps: { devices: DeviceDirectory; patients: PatientDirectory }): Promise<CheckedBatch> {
+export async function checkMessages(
+  tx: Repository,
+  jobs: Job<IngestReply>[],
+  parsed: Parsed[],
+  deps: { devices: DeviceDirectory; patients: PatientDirectory },
+): Promise<CheckedBatch> {
   const out: CheckedBatch = { replies: new Array(jobs.length), quarantine: [], accepted: [], refused: new Map() };
   for (const [i, job] of jobs.entries()) {
     const p = parsed[i];
@@ -79,7 +84,13 @@ export async function checkMessages(tx: Repository, jobs: Job<IngestReply>[], pa
     }
     const msg = p.msg;
     const info = await deps.devices.lookup(job.deviceId, tx);
-    const why = !info ? 'unknown device' : info.revoked ? 'revoked' : job.requireToken && !(msg.token && tokenMatches(info.tokenHash, msg.token)) ? 'wrong token' : undefined;
+    const why = !info
+      ? 'unknown device'
+      : info.revoked
+        ? 'revoked'
+        : job.requireToken && !(msg.token && tokenMatches(info.tokenHash, msg.token))
+          ? 'wrong token'
+          : undefined;
     if (why) {
       reject([REFUSAL_TEXT[why]], msg.msgId, 'refused');
       out.refused.set(job.deviceId, { reason: why, known: !!info });
@@ -125,7 +136,17 @@ export async function checkMessages(tx: Repository, jobs: Job<IngestReply>[], pa
       continue;
     }
     out.replies[i] = { msgId: msg.msgId, status: 'accepted', observations: good.length, ...(problems.length ? { reasons: problems } : {}) };
-    out.accepted.push({ i, deviceId: job.deviceId, msgId: msg.msgId, patientId: patientId!, organizationId: context.organizationId, limits: context.limits, time: new Date(msg.time).toISOString(), readings: good, problems });
+    out.accepted.push({
+      i,
+      deviceId: job.deviceId,
+      msgId: msg.msgId,
+      patientId: patientId!,
+      organizationId: context.organizationId,
+      limits: context.limits,
+      time: new Date(msg.time).toISOString(),
+      readings: good,
+      problems,
+    });
   }
   return out;
 }

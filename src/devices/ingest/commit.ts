@@ -86,7 +86,11 @@ export async function commitBatch(tx: Repository, batch: CheckedBatch, payloads:
   }
   const changes = await applyToEpisodes(tx, stored);
   if (stored.length) {
-    await tx.record({ action: 'device.ingest', resourceType: 'Observation', detail: { messages: stored.length, observations: observations.length, devices: [...new Set(stored.map((a) => a.deviceId))].slice(0, 50) } });
+    await tx.record({
+      action: 'device.ingest',
+      resourceType: 'Observation',
+      detail: { messages: stored.length, observations: observations.length, devices: [...new Set(stored.map((a) => a.deviceId))].slice(0, 50) },
+    });
   }
   return { replies, changes, stored, observations: observations.length, quarantined: quarantine.length, invalid };
 }
@@ -110,7 +114,12 @@ async function keepQuarantine(tx: Repository, q: QuarantineEntry[]): Promise<voi
   if (!q.length) return;
   await tx.sql.query(
     'INSERT INTO device_quarantine (device_id, message_id, reasons, payload) SELECT d, m, string_to_array(r, chr(31)), p FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(d, m, r, p)',
-    [q.map((x) => text(x.deviceId.slice(0, 64))), q.map((x) => (x.msgId ? text(x.msgId) : null)), q.map((x) => x.reasons.map((r) => text(r).replace(/\u001f/g, ' ')).join('\u001f')), q.map((x) => text(x.payload))],
+    [
+      q.map((x) => text(x.deviceId.slice(0, 64))),
+      q.map((x) => (x.msgId ? text(x.msgId) : null)),
+      q.map((x) => x.reasons.map((r) => text(r).replace(/\u001f/g, ' ')).join('\u001f')),
+      q.map((x) => text(x.payload)),
+    ],
   );
 }
 
@@ -134,16 +143,25 @@ async function applyToEpisodes(tx: Repository, stored: Accepted[]): Promise<Aler
   const patients = [...new Set(measured.map((x) => x.a.patientId))];
   // Two batches for one patient take turns from here to commit (episodes open once, in order);
   // one global order of the locks, so two batches never wait for each other in a circle.
-  await tx.sql.query("SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext('alert-episode:' || p) AS k FROM unnest($1::text[]) AS p ORDER BY 1) s", [patients]);
+  await tx.sql.query("SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext('alert-episode:' || p) AS k FROM unnest($1::text[]) AS p ORDER BY 1) s", [
+    patients,
+  ]);
   const open = await loadOpenEpisodes(tx.sql, patients);
   const out: AlertChange[] = [];
   for (const { a, m } of measured) {
-    const change = await applyReading(tx, open, { patientId: a.patientId, organizationId: a.organizationId, measured: m, at: a.time, breach: evaluate(m, a.limits) });
+    const change = await applyReading(tx, open, {
+      patientId: a.patientId,
+      organizationId: a.organizationId,
+      measured: m,
+      at: a.time,
+      breach: evaluate(m, a.limits),
+    });
     if (change) out.push(change);
   }
   await saveTouched(tx.sql, open);
   for (const c of out) {
-    if ((c.kind === 'opened' || c.kind === 'worse') && c.organizationId) await addNotification(tx.sql, { organizationId: c.organizationId }, 'alert', `Cảnh báo: ${c.text}`, '/alerts');
+    if ((c.kind === 'opened' || c.kind === 'worse') && c.organizationId)
+      await addNotification(tx.sql, { organizationId: c.organizationId }, 'alert', `Cảnh báo: ${c.text}`, '/alerts');
   }
   return out;
 }

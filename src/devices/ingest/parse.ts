@@ -27,7 +27,12 @@ export function parseMessage(job: Pick<Job<unknown>, 'payload' | 'refusal'>): Pa
   const p = payloadSchema.safeParse(body);
   if (!p.success) {
     const issues = p.error.issues.map((x) => `${x.path.join('.') || 'message'} ${x.message}`).join('; ');
-    return { ok: false, status: 'rejected', reasons: [`Sai định dạng tin nhắn (malformed message): ${issues}`], msgId: storableMsgId((body as { msgId?: unknown } | null)?.msgId) };
+    return {
+      ok: false,
+      status: 'rejected',
+      reasons: [`Sai định dạng tin nhắn (malformed message): ${issues}`],
+      msgId: storableMsgId((body as { msgId?: unknown } | null)?.msgId),
+    };
   }
   return { ok: true, msg: p.data };
 }

@@ -34,7 +34,12 @@ export class PatientDirectory {
     if (c && Date.now() - c.at < CACHE_MS) return c;
     const patient = await repo.tryRead<Patient>('Patient', patientId);
     const goals = patient ? await repo.search<Goal>('Goal', { patient: `Patient/${patientId}`, 'lifecycle-status': 'active', _count: '50' }) : [];
-    const entry = { exists: !!patient, limits: limitsFromGoals(goals), organizationId: patient?.managingOrganization?.reference?.split('/')[1], at: Date.now() };
+    const entry = {
+      exists: !!patient,
+      limits: limitsFromGoals(goals),
+      organizationId: patient?.managingOrganization?.reference?.split('/')[1],
+      at: Date.now(),
+    };
     if (this.contexts.size > MAX_ENTRIES) this.contexts.clear();
     this.contexts.set(patientId, entry);
     return entry;

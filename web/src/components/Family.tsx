@@ -21,7 +21,12 @@ export function MemberSwitch({ family, current, to }: { family?: Member[]; curre
   return (
     <nav class="members" aria-label={d.cz.family}>
       {family.map((m) => (
-        <a key={m.patientId} href={to(m.patientId)} class={`chip${m.patientId === current ? ' active' : ''}`} aria-current={m.patientId === current ? 'page' : undefined}>
+        <a
+          key={m.patientId}
+          href={to(m.patientId)}
+          class={`chip${m.patientId === current ? ' active' : ''}`}
+          aria-current={m.patientId === current ? 'page' : undefined}
+        >
           {m.name}
           <small>{m.self ? d.cz.self : m.relation}</small>
         </a>

@@ -31,19 +31,30 @@ export function Recordings({ roomId, standalone = false }: { roomId: string; sta
     };
   }, [roomId]);
   // At the end of a call, people without the right (an invitation link) simply see nothing here.
-  if (error) return standalone ? <p class="error" role="alert">{error}</p> : null;
+  if (error)
+    return standalone ? (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    ) : null;
   if (!list || (!list.items.length && !list.processing && !standalone)) return null;
   return (
     <section class="recordings" aria-label={d.recordings}>
       <h2>{d.recordings}</h2>
-      {list.processing && <p class="notice" role="status">{d.recordingsProcessing}</p>}
+      {list.processing && (
+        <p class="notice" role="status">
+          {d.recordingsProcessing}
+        </p>
+      )}
       {!list.items.length && !list.processing && <p class="notice">{d.recordingsNone}</p>}
       <ul>
         {list.items.map((r) => (
           <li key={r.key} data-recording={r.key}>
             <p>
               <strong>{r.name}</strong> · {new Date(r.start).toLocaleString(d.locale)} · {formatDuration(r.seconds)} · {(r.size / 1_048_576).toFixed(1)} MB ·{' '}
-              <a href={r.url} download={`${r.key}.webm`}>{d.download}</a>
+              <a href={r.url} download={`${r.key}.webm`}>
+                {d.download}
+              </a>
             </p>
             {r.contentType.startsWith('video/') ? <video controls preload="metadata" src={r.url} /> : <audio controls preload="metadata" src={r.url} />}
           </li>

@@ -39,7 +39,11 @@ export function Account() {
                 {s.userAgent?.slice(0, 60) ?? '—'} · {s.ip ?? ''} · {d.lastSeen}: {formatDateTime(s.lastSeenAt)}
                 {s.current && <strong> ({d.thisSession})</strong>}
               </span>
-              {!s.current && <button type="button" onClick={() => apiSend('DELETE', `/api/auth/sessions/${s.id}`).then(load)}>{d.endSession}</button>}
+              {!s.current && (
+                <button type="button" onClick={() => apiSend('DELETE', `/api/auth/sessions/${s.id}`).then(load)}>
+                  {d.endSession}
+                </button>
+              )}
             </li>
           ))}
         </ul>

@@ -89,7 +89,11 @@ export function AuditViewer() {
           {d.auditVerify}
         </button>
       </div>
-      {verify && <p class={verify.startsWith('CHUỖI') || verify.startsWith('AUDIT CHAIN TAMPERED') ? 'error' : 'ok'} role="status">{verify}</p>}
+      {verify && (
+        <p class={verify.startsWith('CHUỖI') || verify.startsWith('AUDIT CHAIN TAMPERED') ? 'error' : 'ok'} role="status">
+          {verify}
+        </p>
+      )}
       {error && <p class="error">{error}</p>}
       <AuditTable items={items} showPatients />
     </section>

@@ -13,7 +13,18 @@ import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { VitalsChart, type Series } from '../components/VitalsChart.tsx';
 import { MemberSwitch, useFamily } from '../components/Family.tsx';
 import type {
-  Answers, Booked, BookingRequest, CancelRequest, FreeSlot, HealthRecord, MyVisit, PrescriptionCheck, RescheduleRequest, RoomOpened, ServiceInfo, VisitView,
+  Answers,
+  Booked,
+  BookingRequest,
+  CancelRequest,
+  FreeSlot,
+  HealthRecord,
+  MyVisit,
+  PrescriptionCheck,
+  RescheduleRequest,
+  RoomOpened,
+  ServiceInfo,
+  VisitView,
 } from '../../../src/visits/contract.ts';
 
 const query = () => new URLSearchParams(path.value.split('?')[1] ?? '');
@@ -30,7 +41,12 @@ export function MyRecord({ ownId }: { ownId: string }) {
     setError(undefined);
     apiGet<HealthRecord>(`/api/me/record?patientId=${encodeURIComponent(patientId)}`).then(setRec, (e) => setError((e as Error).message));
   }, [patientId]);
-  if (error) return <p class="error" role="alert">{error}</p>;
+  if (error)
+    return (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    );
   if (!rec) return <p class="notice">{d.loading}</p>;
   const q = `patientId=${encodeURIComponent(patientId)}`;
   const bp = rec.vitals.filter((v) => v.code === '85354-9' && v.values.length === 2);
@@ -47,39 +63,104 @@ export function MyRecord({ ownId }: { ownId: string }) {
         <small>{d.cz.recordTitle}</small>
       </h1>
       <dl class="facts card">
-        {rec.patient.birthDate && (<><dt>{d.birthDate}</dt><dd>{formatDate(rec.patient.birthDate)}</dd></>)}
-        {rec.patient.cccd && (<><dt>{d.cccd}</dt><dd>{rec.patient.cccd}</dd></>)}
-        {rec.patient.bhytCard && (<><dt>{d.bhyt}</dt><dd>{rec.patient.bhytCard}</dd></>)}
-        {rec.patient.address && (<><dt>{d.address}</dt><dd>{rec.patient.address}</dd></>)}
+        {rec.patient.birthDate && (
+          <>
+            <dt>{d.birthDate}</dt>
+            <dd>{formatDate(rec.patient.birthDate)}</dd>
+          </>
+        )}
+        {rec.patient.cccd && (
+          <>
+            <dt>{d.cccd}</dt>
+            <dd>{rec.patient.cccd}</dd>
+          </>
+        )}
+        {rec.patient.bhytCard && (
+          <>
+            <dt>{d.bhyt}</dt>
+            <dd>{rec.patient.bhytCard}</dd>
+          </>
+        )}
+        {rec.patient.address && (
+          <>
+            <dt>{d.address}</dt>
+            <dd>{rec.patient.address}</dd>
+          </>
+        )}
       </dl>
       <div class="actions">
-        <a class="button primary" href={`/me/book?patient=${encodeURIComponent(patientId)}`}>{d.cz.bookVisit}</a>
-        <a class="button" href={`/api/me/record/pdf?${q}`} download>{d.cz.downloadPdf}</a>
-        <a class="button" href={`/api/me/record/fhir?${q}`} download>{d.cz.downloadFhir}</a>
+        <a class="button primary" href={`/me/book?patient=${encodeURIComponent(patientId)}`}>
+          {d.cz.bookVisit}
+        </a>
+        <a class="button" href={`/api/me/record/pdf?${q}`} download>
+          {d.cz.downloadPdf}
+        </a>
+        <a class="button" href={`/api/me/record/fhir?${q}`} download>
+          {d.cz.downloadFhir}
+        </a>
       </div>
       {rec.allergies.length > 0 && (
         <section class="card alert-card">
           <h2>{d.cz.allergies}</h2>
-          <ul>{rec.allergies.map((a, i) => <li key={i}><strong>{a.substance}</strong>{a.reaction ? `: ${a.reaction}` : ''}</li>)}</ul>
+          <ul>
+            {rec.allergies.map((a, i) => (
+              <li key={i}>
+                <strong>{a.substance}</strong>
+                {a.reaction ? `: ${a.reaction}` : ''}
+              </li>
+            ))}
+          </ul>
         </section>
       )}
       <section class="card">
         <h2>{d.cz.conditions}</h2>
         {rec.conditions.length ? (
-          <ul class="conditions">{dedupe(rec.conditions.map((c) => `${c.code ? `${c.code} ` : ''}${c.display}`)).map((c) => <li key={c}>{c}</li>)}</ul>
-        ) : <p class="notice">{d.cz.none}</p>}
+          <ul class="conditions">
+            {dedupe(rec.conditions.map((c) => `${c.code ? `${c.code} ` : ''}${c.display}`)).map((c) => (
+              <li key={c}>{c}</li>
+            ))}
+          </ul>
+        ) : (
+          <p class="notice">{d.cz.none}</p>
+        )}
       </section>
       <section class="card">
         <h2>{d.cz.medications}</h2>
         {rec.medications.length ? (
-          <ul>{rec.medications.map((m, i) => <li key={i}><strong>{m.name}</strong>{m.dosage ? ` — ${m.dosage}` : ''} <span class="meta">{formatDate(m.since)}</span></li>)}</ul>
-        ) : <p class="notice">{d.cz.none}</p>}
+          <ul>
+            {rec.medications.map((m, i) => (
+              <li key={i}>
+                <strong>{m.name}</strong>
+                {m.dosage ? ` — ${m.dosage}` : ''} <span class="meta">{formatDate(m.since)}</span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="notice">{d.cz.none}</p>
+        )}
       </section>
       {(bp.length > 0 || hr.length > 0) && (
         <section class="card">
           <h2>{d.cz.vitals}</h2>
-          {bp.length > 0 && (<><h3>{d.cz.bloodPressure} (mmHg)</h3><div class="chart"><VitalsChart series={bpSeries} unit="mmHg" /></div></>)}
-          {hr.length > 0 && (<><h3>{d.cz.heartRate} (/phút)</h3><div class="chart"><VitalsChart series={[{ label: d.cz.heartRate, color: '#6b4fa0', points: hr.map((v) => ({ t: Date.parse(v.t), v: v.values[0] })) }]} unit="/min" /></div></>)}
+          {bp.length > 0 && (
+            <>
+              <h3>{d.cz.bloodPressure} (mmHg)</h3>
+              <div class="chart">
+                <VitalsChart series={bpSeries} unit="mmHg" />
+              </div>
+            </>
+          )}
+          {hr.length > 0 && (
+            <>
+              <h3>{d.cz.heartRate} (/phút)</h3>
+              <div class="chart">
+                <VitalsChart
+                  series={[{ label: d.cz.heartRate, color: '#6b4fa0', points: hr.map((v) => ({ t: Date.parse(v.t), v: v.values[0] })) }]}
+                  unit="/min"
+                />
+              </div>
+            </>
+          )}
         </section>
       )}
       <section class="card">
@@ -88,15 +169,34 @@ export function MyRecord({ ownId }: { ownId: string }) {
           <ul class="docs">
             {rec.documents.map((doc) => (
               <li key={doc.id}>
-                {doc.link ? <a href={doc.link} download>{doc.title}</a> : <span>{doc.title}</span>} <span class="meta">{formatDate(doc.date)}</span>
+                {doc.link ? (
+                  <a href={doc.link} download>
+                    {doc.title}
+                  </a>
+                ) : (
+                  <span>{doc.title}</span>
+                )}{' '}
+                <span class="meta">{formatDate(doc.date)}</span>
               </li>
             ))}
           </ul>
-        ) : <p class="notice">{d.cz.none}</p>}
+        ) : (
+          <p class="notice">{d.cz.none}</p>
+        )}
       </section>
       <section class="card">
         <h2>{d.cz.immunizations}</h2>
-        {rec.immunizations.length ? <ul>{rec.immunizations.map((i, k) => <li key={k}>{i.vaccine} <span class="meta">{formatDate(i.date)}</span></li>)}</ul> : <p class="notice">{d.cz.none}</p>}
+        {rec.immunizations.length ? (
+          <ul>
+            {rec.immunizations.map((i, k) => (
+              <li key={k}>
+                {i.vaccine} <span class="meta">{formatDate(i.date)}</span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="notice">{d.cz.none}</p>
+        )}
       </section>
       <section class="card">
         <h2>{d.cz.timeline}</h2>
@@ -121,7 +221,8 @@ function dedupe(xs: string[]): string[] {
 }
 
 const dayKey = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date(iso));
-const dayLabel = (iso: string) => new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', weekday: 'short', day: '2-digit', month: '2-digit' }).format(new Date(iso));
+const dayLabel = (iso: string) =>
+  new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', weekday: 'short', day: '2-digit', month: '2-digit' }).format(new Date(iso));
 const timeLabel = (iso: string) => new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
 
 /** Free slots of a service grouped by day; a day, then a time. */
@@ -131,10 +232,13 @@ export function SlotPicker({ serviceId, value, onChange }: { serviceId: string; 
   const [day, setDay] = useState<string>();
   useEffect(() => {
     setSlots(undefined);
-    apiGet<FreeSlot[]>(`/api/visits/services/${serviceId}/slots`).then((s) => {
-      setSlots(s);
-      setDay(s[0] ? dayKey(s[0].start) : undefined);
-    }, () => setSlots([]));
+    apiGet<FreeSlot[]>(`/api/visits/services/${serviceId}/slots`).then(
+      (s) => {
+        setSlots(s);
+        setDay(s[0] ? dayKey(s[0].start) : undefined);
+      },
+      () => setSlots([]),
+    );
   }, [serviceId]);
   if (!slots) return <p class="notice">{d.loading}</p>;
   if (!slots.length) return <p class="notice">{d.cz.noSlots}</p>;
@@ -144,15 +248,28 @@ export function SlotPicker({ serviceId, value, onChange }: { serviceId: string; 
       <div class="days" role="tablist">
         {days.map((k) => {
           const first = slots.find((s) => dayKey(s.start) === k)!;
-          return <button type="button" role="tab" key={k} aria-selected={k === day} class={k === day ? 'tab active' : 'tab'} onClick={() => setDay(k)}>{dayLabel(first.start)}</button>;
+          return (
+            <button type="button" role="tab" key={k} aria-selected={k === day} class={k === day ? 'tab active' : 'tab'} onClick={() => setDay(k)}>
+              {dayLabel(first.start)}
+            </button>
+          );
         })}
       </div>
       <div class="times">
-        {slots.filter((s) => dayKey(s.start) === day).map((s) => (
-          <button type="button" key={s.id} class={s.id === value ? 'time active' : 'time'} aria-pressed={s.id === value} onClick={() => onChange(s)} title={s.practitioner.name}>
-            {timeLabel(s.start)}
-          </button>
-        ))}
+        {slots
+          .filter((s) => dayKey(s.start) === day)
+          .map((s) => (
+            <button
+              type="button"
+              key={s.id}
+              class={s.id === value ? 'time active' : 'time'}
+              aria-pressed={s.id === value}
+              onClick={() => onChange(s)}
+              title={s.practitioner.name}
+            >
+              {timeLabel(s.start)}
+            </button>
+          ))}
       </div>
     </div>
   );
@@ -176,8 +293,19 @@ function QuestionnaireForm({ q, answers, onChange }: { q: Questionnaire; answers
           return (
             <div class="question" key={item.linkId} role="radiogroup" aria-label={label}>
               <p>{label}</p>
-              <label class="check"><input type="radio" name={item.linkId} checked={answers[item.linkId] === true} onChange={() => onChange({ ...answers, [item.linkId]: true })} /> {d.cz.yes}</label>
-              <label class="check"><input type="radio" name={item.linkId} checked={answers[item.linkId] === false} onChange={() => onChange({ ...answers, [item.linkId]: false })} /> {d.cz.no}</label>
+              <label class="check">
+                <input type="radio" name={item.linkId} checked={answers[item.linkId] === true} onChange={() => onChange({ ...answers, [item.linkId]: true })} />{' '}
+                {d.cz.yes}
+              </label>
+              <label class="check">
+                <input
+                  type="radio"
+                  name={item.linkId}
+                  checked={answers[item.linkId] === false}
+                  onChange={() => onChange({ ...answers, [item.linkId]: false })}
+                />{' '}
+                {d.cz.no}
+              </label>
             </div>
           );
         }
@@ -187,7 +315,13 @@ function QuestionnaireForm({ q, answers, onChange }: { q: Questionnaire; answers
               <p>{label}</p>
               {(item.answerOption ?? []).map((o) => (
                 <label class="check" key={o.valueCoding?.code}>
-                  <input type="radio" name={item.linkId} checked={answers[item.linkId] === o.valueCoding?.code} onChange={() => onChange({ ...answers, [item.linkId]: o.valueCoding!.code! })} /> {o.valueCoding?.display}
+                  <input
+                    type="radio"
+                    name={item.linkId}
+                    checked={answers[item.linkId] === o.valueCoding?.code}
+                    onChange={() => onChange({ ...answers, [item.linkId]: o.valueCoding!.code! })}
+                  />{' '}
+                  {o.valueCoding?.display}
                 </label>
               ))}
             </div>
@@ -196,7 +330,11 @@ function QuestionnaireForm({ q, answers, onChange }: { q: Questionnaire; answers
         return (
           <label class="question" key={item.linkId}>
             {label}
-            <input name={item.linkId} value={String(answers[item.linkId] ?? '')} onInput={(e) => onChange({ ...answers, [item.linkId]: (e.target as HTMLInputElement).value })} />
+            <input
+              name={item.linkId}
+              value={String(answers[item.linkId] ?? '')}
+              onInput={(e) => onChange({ ...answers, [item.linkId]: (e.target as HTMLInputElement).value })}
+            />
           </label>
         );
       })}
@@ -219,10 +357,13 @@ export function BookVisit({ ownId }: { ownId: string }) {
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<Booked>();
   useEffect(() => {
-    apiGet<ServiceInfo[]>('/api/visits/services').then((s) => {
-      setServices(s);
-      if (s.length === 1) setServiceId(s[0].id);
-    }, (e) => setError({ title: (e as Error).message, refused: false }));
+    apiGet<ServiceInfo[]>('/api/visits/services').then(
+      (s) => {
+        setServices(s);
+        if (s.length === 1) setServiceId(s[0].id);
+      },
+      (e) => setError({ title: (e as Error).message, refused: false }),
+    );
     apiGet<Questionnaire>('/api/visits/questionnaire').then(setQ, () => undefined);
   }, []);
   if (done) {
@@ -231,12 +372,23 @@ export function BookVisit({ ownId }: { ownId: string }) {
         <h1>{d.cz.booked}</h1>
         <div class="card confirm" role="status">
           <dl class="facts">
-            <dt>{d.cz.bookingCode}</dt><dd><strong>{done.bookingCode}</strong></dd>
-            <dt>{d.cz.when}</dt><dd>{formatDateTime(done.start)}</dd>
-            {slot && (<><dt>{d.cz.doctor}</dt><dd>{slot.practitioner.name}</dd></>)}
+            <dt>{d.cz.bookingCode}</dt>
+            <dd>
+              <strong>{done.bookingCode}</strong>
+            </dd>
+            <dt>{d.cz.when}</dt>
+            <dd>{formatDateTime(done.start)}</dd>
+            {slot && (
+              <>
+                <dt>{d.cz.doctor}</dt>
+                <dd>{slot.practitioner.name}</dd>
+              </>
+            )}
           </dl>
           {!done.eligibility.confirmed && <p class="hint">{d.cz.needsConfirm}</p>}
-          <a class="button primary" href={`/me/visits/${done.id}`}>{d.cz.goVisit}</a>
+          <a class="button primary" href={`/me/visits/${done.id}`}>
+            {d.cz.goVisit}
+          </a>
         </div>
       </section>
     );
@@ -263,27 +415,50 @@ export function BookVisit({ ownId }: { ownId: string }) {
           <label>
             {d.cz.forWhom}
             <select name="patient" value={patientId} onChange={(e) => setPatientId((e.target as HTMLSelectElement).value)}>
-              {family.map((m) => <option key={m.patientId} value={m.patientId}>{m.name}{m.self ? '' : ` (${m.relation})`}</option>)}
+              {family.map((m) => (
+                <option key={m.patientId} value={m.patientId}>
+                  {m.name}
+                  {m.self ? '' : ` (${m.relation})`}
+                </option>
+              ))}
             </select>
           </label>
         )}
         <fieldset>
           <legend>{d.cz.service}</legend>
-          {!services ? <p class="notice">{d.loading}</p> : services.map((s) => (
-            <label class="service" key={s.id}>
-              <input type="radio" name="service" checked={serviceId === s.id} onChange={() => { setServiceId(s.id); setSlot(undefined); }} />
-              <span>
-                <strong>{s.name}</strong>
-                <small>{s.organizationName} · {d.cz.price(s.price)} · {s.bhytCovered ? d.cz.bhytCovered : d.cz.selfPay}</small>
-              </span>
-            </label>
-          ))}
+          {!services ? (
+            <p class="notice">{d.loading}</p>
+          ) : (
+            services.map((s) => (
+              <label class="service" key={s.id}>
+                <input
+                  type="radio"
+                  name="service"
+                  checked={serviceId === s.id}
+                  onChange={() => {
+                    setServiceId(s.id);
+                    setSlot(undefined);
+                  }}
+                />
+                <span>
+                  <strong>{s.name}</strong>
+                  <small>
+                    {s.organizationName} · {d.cz.price(s.price)} · {s.bhytCovered ? d.cz.bhytCovered : d.cz.selfPay}
+                  </small>
+                </span>
+              </label>
+            ))
+          )}
         </fieldset>
         {serviceId && (
           <fieldset>
             <legend>{d.cz.pickTime}</legend>
             <SlotPicker serviceId={serviceId} value={slot?.id} onChange={setSlot} />
-            {slot && <p class="hint">{formatDateTime(slot.start)} · {slot.practitioner.name}</p>}
+            {slot && (
+              <p class="hint">
+                {formatDateTime(slot.start)} · {slot.practitioner.name}
+              </p>
+            )}
           </fieldset>
         )}
         <Icd10Picker label={d.cz.reason} name="icd10" value={icd} onChange={setIcd} />
@@ -299,7 +474,9 @@ export function BookVisit({ ownId }: { ownId: string }) {
             {error.refused && <p>{d.cz.inPerson}</p>}
           </div>
         )}
-        <button type="submit" class="primary big" disabled={busy}>{busy ? d.cz.booking : d.cz.submitBooking}</button>
+        <button type="submit" class="primary big" disabled={busy}>
+          {busy ? d.cz.booking : d.cz.submitBooking}
+        </button>
       </form>
     </section>
   );
@@ -310,7 +487,12 @@ export function MyVisits() {
   const [visits, setVisits] = useState<MyVisit[]>();
   const [error, setError] = useState<string>();
   useEffect(() => void apiGet<MyVisit[]>('/api/me/visits').then(setVisits, (e) => setError((e as Error).message)), []);
-  if (error) return <p class="error" role="alert">{error}</p>;
+  if (error)
+    return (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    );
   if (!visits) return <p class="notice">{d.loading}</p>;
   const now = new Date().toISOString();
   const upcoming = visits.filter((v) => v.status === 'booked' && v.end >= now).sort((a, b) => a.start.localeCompare(b.start));
@@ -321,14 +503,19 @@ export function MyVisits() {
         <span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span>
         <strong>{formatDateTime(v.start)}</strong>
         <span>{v.service}</span>
-        <span class="meta">{v.for && !v.for.self ? `${v.for.name} · ` : ''}{v.practitioner.name}</span>
+        <span class="meta">
+          {v.for && !v.for.self ? `${v.for.name} · ` : ''}
+          {v.practitioner.name}
+        </span>
       </a>
     </li>
   );
   return (
     <section class="citizen">
       <h1>{d.cz.myVisits}</h1>
-      <a class="button primary" href="/me/book">{d.cz.bookVisit}</a>
+      <a class="button primary" href="/me/book">
+        {d.cz.bookVisit}
+      </a>
       {!visits.length && <p class="notice">{d.cz.noVisits}</p>}
       <ul class="visits">{upcoming.map(item)}</ul>
       {rest.length > 0 && <ul class="visits past">{rest.map(item)}</ul>}
@@ -343,26 +530,49 @@ export function VisitResult({ v }: { v: VisitView }) {
   return (
     <section class="card result">
       <h2>{d.cz.note}</h2>
-      {v.diagnosis?.length ? <p><strong>{d.cz.diagnosis}:</strong> {v.diagnosis.map((x) => `${x.code} ${x.display}`).join('; ')}</p> : null}
+      {v.diagnosis?.length ? (
+        <p>
+          <strong>{d.cz.diagnosis}:</strong> {v.diagnosis.map((x) => `${x.code} ${x.display}`).join('; ')}
+        </p>
+      ) : null}
       {v.note.sections.map((s) => (
         <div key={s.title} class="note-section">
           <h3>{s.title}</h3>
-          {s.text.split('\n').map((l, i) => <p key={i}>{l}</p>)}
+          {s.text.split('\n').map((l, i) => (
+            <p key={i}>{l}</p>
+          ))}
         </div>
       ))}
-      {v.reported?.length ? <p><strong>{d.cz.reported}:</strong> {v.reported.map((o) => `${o.text} ${o.value}`).join('; ')}</p> : null}
+      {v.reported?.length ? (
+        <p>
+          <strong>{d.cz.reported}:</strong> {v.reported.map((o) => `${o.text} ${o.value}`).join('; ')}
+        </p>
+      ) : null}
       {v.prescription && (
         <div class="rx">
-          <h3>{d.cz.prescription} <code>{v.prescription.code}</code></h3>
+          <h3>
+            {d.cz.prescription} <code>{v.prescription.code}</code>
+          </h3>
           <ol>
             {v.prescription.items.map((it, i) => (
-              <li key={i}><strong>{it.name}</strong> — {it.quantity} {it.unit}<br />{it.dosage}{it.days ? ` (${it.days} ngày)` : ''}</li>
+              <li key={i}>
+                <strong>{it.name}</strong> — {it.quantity} {it.unit}
+                <br />
+                {it.dosage}
+                {it.days ? ` (${it.days} ngày)` : ''}
+              </li>
             ))}
           </ol>
-          <a class="button primary" href={`/api/prescriptions/${v.prescription.code}/pdf`} download>{d.cz.downloadRx}</a>
+          <a class="button primary" href={`/api/prescriptions/${v.prescription.code}/pdf`} download>
+            {d.cz.downloadRx}
+          </a>
         </div>
       )}
-      {v.charge && <p class="meta">{d.cz.charge}: {d.cz.price(v.charge.price)} · {v.charge.payer === 'bhyt' ? d.cz.bhytCovered : d.cz.selfPay}</p>}
+      {v.charge && (
+        <p class="meta">
+          {d.cz.charge}: {d.cz.price(v.charge.price)} · {v.charge.payer === 'bhyt' ? d.cz.bhytCovered : d.cz.selfPay}
+        </p>
+      )}
     </section>
   );
 }
@@ -385,40 +595,98 @@ export function CitizenVisit({ id }: { id: string }) {
       setError((err as Error).message);
     }
   };
-  if (!v) return error ? <p class="error" role="alert">{error}</p> : <p class="notice">{d.loading}</p>;
+  if (!v)
+    return error ? (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    ) : (
+      <p class="notice">{d.loading}</p>
+    );
   return (
     <section class="citizen">
-      <a class="back" href="/me/visits">← {d.cz.myVisits}</a>
+      <a class="back" href="/me/visits">
+        ← {d.cz.myVisits}
+      </a>
       <h1>
         {v.service}
-        <small><span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span></small>
+        <small>
+          <span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span>
+        </small>
       </h1>
       <dl class="facts card">
-        <dt>{d.cz.when}</dt><dd>{formatDateTime(v.start)}</dd>
-        <dt>{d.name}</dt><dd>{v.patient.name}</dd>
-        <dt>{d.cz.doctor}</dt><dd>{v.practitioner.name}</dd>
-        {v.bookingCode && (<><dt>{d.cz.bookingCode}</dt><dd>{v.bookingCode}</dd></>)}
-        {v.reason && (<><dt>{d.cz.reason}</dt><dd>{v.reason}</dd></>)}
-        {v.cancelReason && (<><dt>{d.cz.cancelReason}</dt><dd>{v.cancelReason}</dd></>)}
+        <dt>{d.cz.when}</dt>
+        <dd>{formatDateTime(v.start)}</dd>
+        <dt>{d.name}</dt>
+        <dd>{v.patient.name}</dd>
+        <dt>{d.cz.doctor}</dt>
+        <dd>{v.practitioner.name}</dd>
+        {v.bookingCode && (
+          <>
+            <dt>{d.cz.bookingCode}</dt>
+            <dd>{v.bookingCode}</dd>
+          </>
+        )}
+        {v.reason && (
+          <>
+            <dt>{d.cz.reason}</dt>
+            <dd>{v.reason}</dd>
+          </>
+        )}
+        {v.cancelReason && (
+          <>
+            <dt>{d.cz.cancelReason}</dt>
+            <dd>{v.cancelReason}</dd>
+          </>
+        )}
       </dl>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {v.status === 'booked' && (
         <div class="actions">
-          <button type="button" class="primary big" onClick={() => act(async () => {
-            const r = await apiSend<RoomOpened>('POST', `/api/visits/${id}/room`);
-            navigate(r.url);
-          })}>{d.cz.enterRoom}</button>
-          <button type="button" onClick={() => setMode(mode === 'move' ? 'idle' : 'move')}>{d.cz.reschedule}</button>
-          <button type="button" onClick={() => setMode(mode === 'cancel' ? 'idle' : 'cancel')}>{d.cz.cancel}</button>
+          <button
+            type="button"
+            class="primary big"
+            onClick={() =>
+              act(async () => {
+                const r = await apiSend<RoomOpened>('POST', `/api/visits/${id}/room`);
+                navigate(r.url);
+              })
+            }
+          >
+            {d.cz.enterRoom}
+          </button>
+          <button type="button" onClick={() => setMode(mode === 'move' ? 'idle' : 'move')}>
+            {d.cz.reschedule}
+          </button>
+          <button type="button" onClick={() => setMode(mode === 'cancel' ? 'idle' : 'cancel')}>
+            {d.cz.cancel}
+          </button>
         </div>
       )}
       {mode === 'cancel' && (
-        <form class="card" onSubmit={(e) => { e.preventDefault(); void act(() => apiSend('POST', `/api/visits/${id}/cancel`, { reason: cancelReason } satisfies CancelRequest)); }}>
-          <label>{d.cz.cancelReason}<input required maxLength={500} value={cancelReason} onInput={(e) => setCancelReason((e.target as HTMLInputElement).value)} /></label>
-          <button type="submit" class="danger">{d.cz.confirmCancel}</button>
+        <form
+          class="card"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(() => apiSend('POST', `/api/visits/${id}/cancel`, { reason: cancelReason } satisfies CancelRequest));
+          }}
+        >
+          <label>
+            {d.cz.cancelReason}
+            <input required maxLength={500} value={cancelReason} onInput={(e) => setCancelReason((e.target as HTMLInputElement).value)} />
+          </label>
+          <button type="submit" class="danger">
+            {d.cz.confirmCancel}
+          </button>
         </form>
       )}
-      {mode === 'move' && <Reschedule visit={v} onPick={(slotId) => act(() => apiSend('POST', `/api/visits/${id}/reschedule`, { slotId } satisfies RescheduleRequest))} />}
+      {mode === 'move' && (
+        <Reschedule visit={v} onPick={(slotId) => act(() => apiSend('POST', `/api/visits/${id}/reschedule`, { slotId } satisfies RescheduleRequest))} />
+      )}
       <VisitResult v={v} />
     </section>
   );
@@ -444,15 +712,32 @@ export function RxCheck({ code }: { code: string }) {
   const d = t();
   const [r, setR] = useState<PrescriptionCheck>();
   const [error, setError] = useState<string>();
-  useEffect(() => void apiGet<PrescriptionCheck>(`/api/prescriptions/${encodeURIComponent(code)}/verify`).then(setR, (e) => setError((e as Error).message)), [code]);
+  useEffect(
+    () => void apiGet<PrescriptionCheck>(`/api/prescriptions/${encodeURIComponent(code)}/verify`).then(setR, (e) => setError((e as Error).message)),
+    [code],
+  );
   return (
     <section class="citizen">
-      <h1>{d.cz.rxCheck} <small><code>{code}</code></small></h1>
-      {error && <p class="error" role="alert">{error}</p>}
+      <h1>
+        {d.cz.rxCheck}{' '}
+        <small>
+          <code>{code}</code>
+        </small>
+      </h1>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {r && (
         <div class="card">
           <p class={r.valid ? 'ok' : 'error'}>{r.valid ? d.cz.rxValid : d.cz.rxInvalid}</p>
-          <dl class="facts"><dt>{d.cz.rxIssued}</dt><dd>{formatDateTime(r.issuedAt)}</dd><dt>{d.cz.rxItems}</dt><dd>{r.items}</dd></dl>
+          <dl class="facts">
+            <dt>{d.cz.rxIssued}</dt>
+            <dd>{formatDateTime(r.issuedAt)}</dd>
+            <dt>{d.cz.rxItems}</dt>
+            <dd>{r.items}</dd>
+          </dl>
         </div>
       )}
     </section>

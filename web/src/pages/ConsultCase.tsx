@@ -11,8 +11,13 @@ import { displayName, genderLabel } from '../fhir-format.ts';
 import { formatDate, formatDateTime, lang, t } from '../i18n.ts';
 import { me } from '../session.ts';
 
-
-const sectionText = (html?: string) => (html ?? '').replace(/<\/p><p>/g, '\n').replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const sectionText = (html?: string) =>
+  (html ?? '')
+    .replace(/<\/p><p>/g, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 export function ConsultCase({ id }: { id: string }) {
   const d = t();
@@ -53,21 +58,34 @@ export function ConsultCase({ id }: { id: string }) {
 
   return (
     <article class="case">
-      <a href="/consults" class="back">← {d.consultsTitle}</a>
+      <a href="/consults" class="back">
+        ← {d.consultsTitle}
+      </a>
       <h1>
         <span class={`badge u-${c.urgency}`}>{d.urgencies[c.urgency]}</span> {displayName(c.patient.name as never)}
-        <small>{c.request.code?.text} · {c.stateLabel[lang.value]}</small>
+        <small>
+          {c.request.code?.text} · {c.stateLabel[lang.value]}
+        </small>
       </h1>
       <p class="meta">
         {genderLabel(c.patient.gender)} · {formatDate(c.patient.birthDate)} · {c.requestingOrganization?.name} → {c.receivingOrganization?.name}
       </p>
-      {error && <p class="error" role="alert">{error}</p>}
-      {message && <p class="ok" role="status">{message}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {message && (
+        <p class="ok" role="status">
+          {message}
+        </p>
+      )}
 
       <section class="card">
         <h2>{d.summaryTitle}</h2>
         <p>
-          <strong>{d.reasonLabel}:</strong> {c.request.reasonCode?.[0]?.text} (<code>{c.request.reasonCode?.[0]?.coding?.[0]?.code}</code> {c.request.reasonCode?.[0]?.coding?.[0]?.display})
+          <strong>{d.reasonLabel}:</strong> {c.request.reasonCode?.[0]?.text} (<code>{c.request.reasonCode?.[0]?.coding?.[0]?.code}</code>{' '}
+          {c.request.reasonCode?.[0]?.coding?.[0]?.display})
         </p>
         {(c.summary?.section ?? []).map((s) => (
           <div key={s.title}>
@@ -83,7 +101,9 @@ export function ConsultCase({ id }: { id: string }) {
                   <img src={`/api/attachments/${a.id}`} alt={a.content[0].attachment.title} />
                 </a>
               ) : (
-                <a href={`/api/attachments/${a.id}`} target="_blank" rel="noopener" key={a.id}>{a.content[0].attachment.title}</a>
+                <a href={`/api/attachments/${a.id}`} target="_blank" rel="noopener" key={a.id}>
+                  {a.content[0].attachment.title}
+                </a>
               ),
             )}
           </div>
@@ -95,12 +115,24 @@ export function ConsultCase({ id }: { id: string }) {
       {c.meetings.length > 0 && (
         <section class="card">
           <h2>{d.meetingsTitle}</h2>
-          <ul>{c.meetings.map((s) => <li key={s.id}><a href={`/meetings/${s.id}`}>{s.description}</a> · {formatDateTime(s.start)}</li>)}</ul>
+          <ul>
+            {c.meetings.map((s) => (
+              <li key={s.id}>
+                <a href={`/meetings/${s.id}`}>{s.description}</a> · {formatDateTime(s.start)}
+              </li>
+            ))}
+          </ul>
         </section>
       )}
 
       {(c.conclusion || (assigned && ['accepted', 'scheduled'].includes(c.state))) && (
-        <Conclusion c={c} act={act} canEdit={assigned && ['accepted', 'scheduled'].includes(c.state) && !(c.conclusion?.meta?.tag ?? []).some((x) => x.code === 'signed')} canSign={assigned && ['accepted', 'scheduled'].includes(c.state) && !!c.conclusion && !signedByMe} name={name} />
+        <Conclusion
+          c={c}
+          act={act}
+          canEdit={assigned && ['accepted', 'scheduled'].includes(c.state) && !(c.conclusion?.meta?.tag ?? []).some((x) => x.code === 'signed')}
+          canSign={assigned && ['accepted', 'scheduled'].includes(c.state) && !!c.conclusion && !signedByMe}
+          name={name}
+        />
       )}
 
       {requester && c.state === 'concluded' && <Acknowledge c={c} act={act} />}
@@ -114,7 +146,11 @@ export function ConsultCase({ id }: { id: string }) {
             {c.decision.reason && <> — {c.decision.reason}</>}
           </p>
           {c.decision.plan && <p>{c.decision.plan}</p>}
-          {c.outcome && <p>{d.followUpTitle}: <strong>{d.outcomes[c.outcome]}</strong></p>}
+          {c.outcome && (
+            <p>
+              {d.followUpTitle}: <strong>{d.outcomes[c.outcome]}</strong>
+            </p>
+          )}
         </section>
       )}
 
@@ -123,7 +159,8 @@ export function ConsultCase({ id }: { id: string }) {
         <ol class="timeline">
           {c.timeline.map((e, i) => (
             <li key={i}>
-              <time>{formatDateTime(e.at)}</time> {e.action && <>{e.action} → </>}<strong>{e.stateLabel[lang.value]}</strong>
+              <time>{formatDateTime(e.at)}</time> {e.action && <>{e.action} → </>}
+              <strong>{e.stateLabel[lang.value]}</strong>
               {e.by && <span class="meta"> · {e.by}</span>}
               {e.note && <span class="meta"> · {e.note}</span>}
             </li>
@@ -167,13 +204,31 @@ function Triage({ c, act }: { c: CaseView; act: Act }) {
           class="primary"
           onClick={(e) => {
             const ids = [...(e.currentTarget.form!.querySelectorAll('input[name=specialist]:checked') as NodeListOf<HTMLInputElement>)].map((i) => i.value);
-            void act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'accept', specialistIds: ids, version: c.version } satisfies TriageInput), d.accept);
+            void act(
+              () => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'accept', specialistIds: ids, version: c.version } satisfies TriageInput),
+              d.accept,
+            );
           }}
         >
           {d.accept}
         </button>
-        <button type="button" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'request-info', reason, version: c.version } satisfies TriageInput))}>{d.requestInfo}</button>
-        <button type="button" class="danger" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'decline', reason, version: c.version } satisfies TriageInput))}>{d.decline}</button>
+        <button
+          type="button"
+          onClick={() =>
+            act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'request-info', reason, version: c.version } satisfies TriageInput))
+          }
+        >
+          {d.requestInfo}
+        </button>
+        <button
+          type="button"
+          class="danger"
+          onClick={() =>
+            act(() => apiSend('POST', `/api/consults/${c.caseId}/triage`, { action: 'decline', reason, version: c.version } satisfies TriageInput))
+          }
+        >
+          {d.decline}
+        </button>
       </div>
     </form>
   );
@@ -205,13 +260,27 @@ function Conclusion({ c, act, canEdit, canSign, name }: { c: CaseView; act: Act;
             void act(() => apiSend('PUT', `/api/consults/${c.caseId}/conclusion`, body), d.saveConclusion);
           }}
         >
-          <label>{d.assessment}<textarea name="assessment" required rows={3} defaultValue={text('Nhận định')} /></label>
+          <label>
+            {d.assessment}
+            <textarea name="assessment" required rows={3} defaultValue={text('Nhận định')} />
+          </label>
           <Icd10Picker label={d.diagnosis} name="diagnosis" value={icd} onChange={setIcd} />
-          <label>{d.recommendations}<textarea name="recommendations" required rows={3} defaultValue={text('Khuyến cáo (xét nghiệm, điều trị)')} /></label>
-          <label class="check"><input type="checkbox" name="transfer" /> {d.transfer}</label>
+          <label>
+            {d.recommendations}
+            <textarea name="recommendations" required rows={3} defaultValue={text('Khuyến cáo (xét nghiệm, điều trị)')} />
+          </label>
+          <label class="check">
+            <input type="checkbox" name="transfer" /> {d.transfer}
+          </label>
           <label>
             {d.actionUrgency}
-            <select name="actionUrgency">{(['routine', 'urgent', 'emergency'] as const).map((u) => <option value={u} key={u}>{d.urgencies[u]}</option>)}</select>
+            <select name="actionUrgency">
+              {(['routine', 'urgent', 'emergency'] as const).map((u) => (
+                <option value={u} key={u}>
+                  {d.urgencies[u]}
+                </option>
+              ))}
+            </select>
           </label>
           <button type="submit">{d.saveConclusion}</button>
         </form>
@@ -227,11 +296,23 @@ function Conclusion({ c, act, canEdit, canSign, name }: { c: CaseView; act: Act;
       {doc && (
         <>
           <h3>{d.advisedBy}</h3>
-          <ul>{(doc.attester ?? []).map((a) => <li key={a.party?.reference}>{name(a.party?.reference ?? '')} · {formatDateTime(a.time)}</li>)}</ul>
+          <ul>
+            {(doc.attester ?? []).map((a) => (
+              <li key={a.party?.reference}>
+                {name(a.party?.reference ?? '')} · {formatDateTime(a.time)}
+              </li>
+            ))}
+          </ul>
           <div class="row">
-            {canSign && <button type="button" class="primary" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/conclusion/sign`), d.sign)}>{d.sign}</button>}
+            {canSign && (
+              <button type="button" class="primary" onClick={() => act(() => apiSend('POST', `/api/consults/${c.caseId}/conclusion/sign`), d.sign)}>
+                {d.sign}
+              </button>
+            )}
             {(doc.attester ?? []).length > 0 && (
-              <button type="button" onClick={() => apiGet<VerifyResult>(`/api/consults/${c.caseId}/conclusion/verify`).then(setVerify)}>{d.verifySignatures}</button>
+              <button type="button" onClick={() => apiGet<VerifyResult>(`/api/consults/${c.caseId}/conclusion/verify`).then(setVerify)}>
+                {d.verifySignatures}
+              </button>
             )}
           </div>
           {verify && <p class={verify.valid ? 'ok' : 'error'}>{verify.valid ? d.signaturesValid : d.signaturesInvalid}</p>}
@@ -250,17 +331,39 @@ function Acknowledge({ c, act }: { c: CaseView; act: Act }) {
       onSubmit={(e) => {
         e.preventDefault();
         const f = new FormData(e.target as HTMLFormElement);
-        const body: AcknowledgeInput = { decision, reason: String(f.get('reason') || '') || undefined, plan: String(f.get('plan') || '') || undefined, followUpDays: Number(f.get('days')) };
+        const body: AcknowledgeInput = {
+          decision,
+          reason: String(f.get('reason') || '') || undefined,
+          plan: String(f.get('plan') || '') || undefined,
+          followUpDays: Number(f.get('days')),
+        };
         void act(() => apiSend('POST', `/api/consults/${c.caseId}/acknowledge`, body), d.confirm);
       }}
     >
       <h2>{d.acknowledgeTitle}</h2>
-      <label class="check"><input type="radio" name="decision" checked={decision === 'accept'} onChange={() => setDecision('accept')} /> {d.acceptAdvice}</label>
-      <label class="check"><input type="radio" name="decision" checked={decision === 'different'} onChange={() => setDecision('different')} /> {d.differentDecision}</label>
-      {decision === 'different' && <label>{d.reasonRequired}<textarea name="reason" required minLength={5} rows={2} /></label>}
-      <label>{d.plan}<textarea name="plan" rows={2} /></label>
-      <label>{d.followUpDays}<input name="days" type="number" min={1} max={365} defaultValue={14} /></label>
-      <button type="submit" class="primary">{d.confirm}</button>
+      <label class="check">
+        <input type="radio" name="decision" checked={decision === 'accept'} onChange={() => setDecision('accept')} /> {d.acceptAdvice}
+      </label>
+      <label class="check">
+        <input type="radio" name="decision" checked={decision === 'different'} onChange={() => setDecision('different')} /> {d.differentDecision}
+      </label>
+      {decision === 'different' && (
+        <label>
+          {d.reasonRequired}
+          <textarea name="reason" required minLength={5} rows={2} />
+        </label>
+      )}
+      <label>
+        {d.plan}
+        <textarea name="plan" rows={2} />
+      </label>
+      <label>
+        {d.followUpDays}
+        <input name="days" type="number" min={1} max={365} defaultValue={14} />
+      </label>
+      <button type="submit" class="primary">
+        {d.confirm}
+      </button>
     </form>
   );
 }
@@ -281,10 +384,21 @@ function FollowUp({ c, act }: { c: CaseView; act: Act }) {
       <p class="meta">{formatDate(c.followUpDue)}</p>
       <label>
         {d.followUpTitle}
-        <select name="outcome">{Object.entries(d.outcomes).map(([k, v]) => <option value={k} key={k}>{v}</option>)}</select>
+        <select name="outcome">
+          {Object.entries(d.outcomes).map(([k, v]) => (
+            <option value={k} key={k}>
+              {v}
+            </option>
+          ))}
+        </select>
       </label>
-      <label>{d.plan}<textarea name="note" rows={2} /></label>
-      <button type="submit" class="primary">{d.record}</button>
+      <label>
+        {d.plan}
+        <textarea name="note" rows={2} />
+      </label>
+      <button type="submit" class="primary">
+        {d.record}
+      </button>
     </form>
   );
 }

@@ -26,7 +26,13 @@ const SPECIALTIES: [string, string][] = [
 function readFile(f: File): Promise<PendingAttachment> {
   return new Promise((resolve, reject) => {
     const r = new FileReader();
-    r.onload = () => resolve({ clientId: crypto.randomUUID(), contentType: f.type || (f.name.endsWith('.dcm') ? 'application/dicom' : 'application/octet-stream'), title: f.name, data: String(r.result).split(',')[1] ?? '' });
+    r.onload = () =>
+      resolve({
+        clientId: crypto.randomUUID(),
+        contentType: f.type || (f.name.endsWith('.dcm') ? 'application/dicom' : 'application/octet-stream'),
+        title: f.name,
+        data: String(r.result).split(',')[1] ?? '',
+      });
     r.onerror = () => reject(r.error);
     r.readAsDataURL(f);
   });
@@ -57,13 +63,19 @@ export function ConsultForm() {
   }, [draftKey]);
   const saveDraft = async () => {
     const f = new FormData(formRef.current!);
-    await set(draftKey, { ...Object.fromEntries([...f.entries()].filter(([, v]) => typeof v === 'string')), ...(icd ? { icdCode: icd.code, icdDisplay: icd.display } : {}) });
+    await set(draftKey, {
+      ...Object.fromEntries([...f.entries()].filter(([, v]) => typeof v === 'string')),
+      ...(icd ? { icdCode: icd.code, icdDisplay: icd.display } : {}),
+    });
     setStatus({ kind: 'ok', text: d.draftSaved });
   };
 
   useEffect(() => {
     if (patientId) fhirGet<Patient>(`Patient/${patientId}`).then(setPatient, () => undefined);
-    fhirGet<Bundle>('Organization?_count=100&_sort=name').then((b) => setOrgs(entries<Organization>(b).filter((o) => `Organization/${o.id}` !== `Organization/${me.value?.organizationId}`)), () => undefined);
+    fhirGet<Bundle>('Organization?_count=100&_sort=name').then(
+      (b) => setOrgs(entries<Organization>(b).filter((o) => `Organization/${o.id}` !== `Organization/${me.value?.organizationId}`)),
+      () => undefined,
+    );
   }, [patientId]);
 
   const submit = async (e: Event) => {
@@ -80,7 +92,13 @@ export function ConsultForm() {
       urgency: String(f.get('urgency')) as RequestInput['urgency'],
       reason: String(f.get('reason')),
       icd10: { code: icd.code, display: icd.display },
-      summary: { history: String(f.get('history')), findings: String(f.get('findings')), vitals: String(f.get('vitals') || '') || undefined, treatment: String(f.get('treatment')), question: String(f.get('question')) },
+      summary: {
+        history: String(f.get('history')),
+        findings: String(f.get('findings')),
+        vitals: String(f.get('vitals') || '') || undefined,
+        treatment: String(f.get('treatment')),
+        question: String(f.get('question')),
+      },
       submit: true,
     };
     setBusy(true);
@@ -98,18 +116,30 @@ export function ConsultForm() {
   return (
     <section>
       <h1>{d.requestTitle}</h1>
-      {patient && <p class="meta">{d.patient}: <strong>{displayName(patient.name)}</strong></p>}
+      {patient && (
+        <p class="meta">
+          {d.patient}: <strong>{displayName(patient.name)}</strong>
+        </p>
+      )}
       <form class="card consult-form" onSubmit={submit} ref={formRef}>
         <label>
           {d.receivingFacility}
           <select name="receiving" required>
-            {orgs.map((o) => <option value={o.id} key={o.id}>{o.name}</option>)}
+            {orgs.map((o) => (
+              <option value={o.id} key={o.id}>
+                {o.name}
+              </option>
+            ))}
           </select>
         </label>
         <label>
           {d.specialty}
           <select name="specialty" required>
-            {SPECIALTIES.map(([c, v]) => <option value={`${c}|${v}`} key={c}>{v}</option>)}
+            {SPECIALTIES.map(([c, v]) => (
+              <option value={`${c}|${v}`} key={c}>
+                {v}
+              </option>
+            ))}
           </select>
         </label>
         <fieldset class="urgency">
@@ -121,12 +151,30 @@ export function ConsultForm() {
           ))}
         </fieldset>
         <Icd10Picker label={d.workingDiagnosis} name="icd" value={icd} onChange={setIcd} />
-        <label>{d.reasonLabel}<input name="reason" required maxLength={1000} /></label>
-        <label>{d.history}<textarea name="history" required rows={3} /></label>
-        <label>{d.findings}<textarea name="findings" required rows={3} /></label>
-        <label>{d.vitals}<input name="vitals" maxLength={5000} /></label>
-        <label>{d.treatment}<textarea name="treatment" required rows={2} /></label>
-        <label>{d.question}<textarea name="question" required rows={2} /></label>
+        <label>
+          {d.reasonLabel}
+          <input name="reason" required maxLength={1000} />
+        </label>
+        <label>
+          {d.history}
+          <textarea name="history" required rows={3} />
+        </label>
+        <label>
+          {d.findings}
+          <textarea name="findings" required rows={3} />
+        </label>
+        <label>
+          {d.vitals}
+          <input name="vitals" maxLength={5000} />
+        </label>
+        <label>
+          {d.treatment}
+          <textarea name="treatment" required rows={2} />
+        </label>
+        <label>
+          {d.question}
+          <textarea name="question" required rows={2} />
+        </label>
         <label>
           {d.attachments}
           <input
@@ -136,12 +184,26 @@ export function ConsultForm() {
             onChange={async (e) => setFiles(await Promise.all([...((e.target as HTMLInputElement).files ?? [])].map(readFile)))}
           />
         </label>
-        {files.length > 0 && <ul class="files">{files.map((f) => <li key={f.clientId}>{f.title}</li>)}</ul>}
+        {files.length > 0 && (
+          <ul class="files">
+            {files.map((f) => (
+              <li key={f.clientId}>{f.title}</li>
+            ))}
+          </ul>
+        )}
         <div class="row">
-          <button type="submit" class="primary" disabled={busy || !patientId}>{d.submitRequest}</button>
-          <button type="button" onClick={saveDraft}>{d.saveDraft}</button>
+          <button type="submit" class="primary" disabled={busy || !patientId}>
+            {d.submitRequest}
+          </button>
+          <button type="button" onClick={saveDraft}>
+            {d.saveDraft}
+          </button>
         </div>
-        {status && <p class={status.kind === 'error' ? 'error' : status.kind === 'ok' ? 'ok' : 'notice'} role="status">{status.text}</p>}
+        {status && (
+          <p class={status.kind === 'error' ? 'error' : status.kind === 'ok' ? 'ok' : 'notice'} role="status">
+            {status.text}
+          </p>
+        )}
         {pendingCount.value > 0 && <p class="notice">{d.pendingOffline(pendingCount.value)}</p>}
       </form>
     </section>

@@ -15,8 +15,18 @@ export function ConsultList() {
   const d = t();
   const role = me.value?.role ?? '';
   const tabs: [Tab, string][] = [
-    ...(role === 'commune_clinician' || role === 'specialist' ? ([['requested', d.tabRequested], ['follow-ups', d.tabFollowUps]] as [Tab, string][]) : []),
-    ...(role === 'specialist' || role === 'coordinator' ? ([['queue', d.tabQueue], ['received', d.tabReceived]] as [Tab, string][]) : []),
+    ...(role === 'commune_clinician' || role === 'specialist'
+      ? ([
+          ['requested', d.tabRequested],
+          ['follow-ups', d.tabFollowUps],
+        ] as [Tab, string][])
+      : []),
+    ...(role === 'specialist' || role === 'coordinator'
+      ? ([
+          ['queue', d.tabQueue],
+          ['received', d.tabReceived],
+        ] as [Tab, string][])
+      : []),
     ...(role === 'specialist' ? ([['assigned', d.tabAssigned]] as [Tab, string][]) : []),
   ];
   const [tab, setTab] = useState<Tab>(tabs[0]?.[0] ?? 'requested');
@@ -38,7 +48,11 @@ export function ConsultList() {
     <section>
       <h1>{d.consultsTitle}</h1>
       <div class="toolbar">
-        {role === 'coordinator' && <a class="button" href="/meetings/new">{d.newMeeting}</a>}
+        {role === 'coordinator' && (
+          <a class="button" href="/meetings/new">
+            {d.newMeeting}
+          </a>
+        )}
       </div>
       {pendingCount.value > 0 && <p class="notice">{d.pendingOffline(pendingCount.value)}</p>}
       <div class="tabs" role="tablist">
@@ -49,7 +63,11 @@ export function ConsultList() {
         ))}
       </div>
       {error && <p class="error">{error}</p>}
-      {rows === undefined ? <p class="notice">{d.loading}</p> : rows.length === 0 ? <p class="notice">{d.none}</p> : (
+      {rows === undefined ? (
+        <p class="notice">{d.loading}</p>
+      ) : rows.length === 0 ? (
+        <p class="notice">{d.none}</p>
+      ) : (
         <ul class="patient-list">
           {rows.map((r) => (
             <li key={r.caseId}>
@@ -57,7 +75,9 @@ export function ConsultList() {
                 <span class="patient-name">
                   {r.urgency && <span class={`badge u-${r.urgency}`}>{d.urgencies[r.urgency]}</span>} {r.patient ?? '—'}
                 </span>
-                <span class="meta">{r.specialty} · {r.reason} · {r.stateLabel?.[lang.value] ?? ''}</span>
+                <span class="meta">
+                  {r.specialty} · {r.reason} · {r.stateLabel?.[lang.value] ?? ''}
+                </span>
                 <span class="meta">
                   {r.authoredOn && formatDateTime(r.authoredOn)}
                   {r.waitingMinutes !== undefined && ` · ${d.waiting(r.waitingMinutes)}`}

@@ -44,7 +44,10 @@ export function Login() {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
     void run(async () => {
-      const r = await apiSend<{ status: string; csrfToken: string }>('POST', '/api/auth/login', { username: String(f.get('username')).trim().toLowerCase(), password: String(f.get('password')) });
+      const r = await apiSend<{ status: string; csrfToken: string }>('POST', '/api/auth/login', {
+        username: String(f.get('username')).trim().toLowerCase(),
+        password: String(f.get('password')),
+      });
       csrfToken.value = r.csrfToken;
       if (r.status === 'mfa-required') setStage('mfa');
       else if (r.status === 'enrolment-required') {
@@ -83,7 +86,9 @@ export function Login() {
             {d.password}
             <input name="password" type="password" autoComplete="current-password" required maxLength={256} />
           </label>
-          <button type="submit" class="primary" disabled={busy}>{d.login}</button>
+          <button type="submit" class="primary" disabled={busy}>
+            {d.login}
+          </button>
         </form>
       )}
       {(stage === 'mfa' || stage === 'enrol') && (
@@ -93,25 +98,41 @@ export function Login() {
           {stage === 'enrol' && enrol && (
             <div class="qr">
               <div class="qr-img" dangerouslySetInnerHTML={{ __html: enrol.qrSvg }} />
-              <p class="hint">{d.enrolKey} <code>{enrol.secret}</code></p>
+              <p class="hint">
+                {d.enrolKey} <code>{enrol.secret}</code>
+              </p>
             </div>
           )}
           <label>
             {d.code}
             <input name="code" inputMode="numeric" autoComplete="one-time-code" required maxLength={20} autoFocus />
           </label>
-          <button type="submit" class="primary" disabled={busy}>{d.verify}</button>
+          <button type="submit" class="primary" disabled={busy}>
+            {d.verify}
+          </button>
         </form>
       )}
       {stage === 'recovery' && (
         <div>
           <h1>{d.recoveryTitle}</h1>
           <p class="hint">{d.recoveryHint}</p>
-          <ul class="recovery">{recovery.map((c) => <li key={c}><code>{c}</code></li>)}</ul>
-          <button type="button" class="primary" onClick={() => void finish()}>{d.continueLabel}</button>
+          <ul class="recovery">
+            {recovery.map((c) => (
+              <li key={c}>
+                <code>{c}</code>
+              </li>
+            ))}
+          </ul>
+          <button type="button" class="primary" onClick={() => void finish()}>
+            {d.continueLabel}
+          </button>
         </div>
       )}
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
     </section>
   );
 }

@@ -63,28 +63,60 @@ export function MeetingForm() {
           }
         }}
       >
-        <label>{d.meetingTitle}<input name="title" required maxLength={300} /></label>
-        <label>{d.topic}<input name="topic" maxLength={500} /></label>
+        <label>
+          {d.meetingTitle}
+          <input name="title" required maxLength={300} />
+        </label>
+        <label>
+          {d.topic}
+          <input name="topic" maxLength={500} />
+        </label>
         <div class="row">
-          <label>{d.startAt}<input name="start" type="datetime-local" required defaultValue={local(start)} /></label>
-          <label>{d.endAt}<input name="end" type="datetime-local" required defaultValue={local(new Date(start.getTime() + 7_200_000))} /></label>
+          <label>
+            {d.startAt}
+            <input name="start" type="datetime-local" required defaultValue={local(start)} />
+          </label>
+          <label>
+            {d.endAt}
+            <input name="end" type="datetime-local" required defaultValue={local(new Date(start.getTime() + 7_200_000))} />
+          </label>
         </div>
         <label>
           {d.host}
-          <select name="host" required defaultValue={me.value?.practitionerId}>{people.map((p) => <option value={p.id} key={p.id}>{displayName(p.name)}</option>)}</select>
+          <select name="host" required defaultValue={me.value?.practitionerId}>
+            {people.map((p) => (
+              <option value={p.id} key={p.id}>
+                {displayName(p.name)}
+              </option>
+            ))}
+          </select>
         </label>
         <fieldset>
           <legend>{d.cases}</legend>
-          {cases.map((c) => c.caseId && (
-            <label class="check" key={c.caseId}>
-              <input type="checkbox" checked={order.includes(c.caseId)} onChange={(e) => setOrder((e.target as HTMLInputElement).checked ? [...order, c.caseId!] : order.filter((x) => x !== c.caseId))} /> {c.patient} — {c.specialty}: {c.reason}
-            </label>
-          ))}
+          {cases.map(
+            (c) =>
+              c.caseId && (
+                <label class="check" key={c.caseId}>
+                  <input
+                    type="checkbox"
+                    checked={order.includes(c.caseId)}
+                    onChange={(e) => setOrder((e.target as HTMLInputElement).checked ? [...order, c.caseId!] : order.filter((x) => x !== c.caseId))}
+                  />{' '}
+                  {c.patient} — {c.specialty}: {c.reason}
+                </label>
+              ),
+          )}
           {order.length > 1 && (
             <ol class="agenda">
               {order.map((id) => (
                 <li key={id}>
-                  {cases.find((c) => c.caseId === id)?.patient} <button type="button" onClick={() => move(id, -1)}>{d.up}</button> <button type="button" onClick={() => move(id, 1)}>{d.down}</button>
+                  {cases.find((c) => c.caseId === id)?.patient}{' '}
+                  <button type="button" onClick={() => move(id, -1)}>
+                    {d.up}
+                  </button>{' '}
+                  <button type="button" onClick={() => move(id, 1)}>
+                    {d.down}
+                  </button>
                 </li>
               ))}
             </ol>
@@ -92,14 +124,28 @@ export function MeetingForm() {
         </fieldset>
         <fieldset>
           <legend>{d.sites}</legend>
-          {orgs.map((o) => <label class="check" key={o.id}><input type="checkbox" name="site" value={o.id} /> {o.name}</label>)}
+          {orgs.map((o) => (
+            <label class="check" key={o.id}>
+              <input type="checkbox" name="site" value={o.id} /> {o.name}
+            </label>
+          ))}
         </fieldset>
         <fieldset>
           <legend>{d.participants}</legend>
-          {people.map((p) => <label class="check" key={p.id}><input type="checkbox" name="participant" value={p.id} /> {displayName(p.name)}</label>)}
+          {people.map((p) => (
+            <label class="check" key={p.id}>
+              <input type="checkbox" name="participant" value={p.id} /> {displayName(p.name)}
+            </label>
+          ))}
         </fieldset>
-        {error && <p class="error" role="alert">{error}</p>}
-        <button type="submit" class="primary" disabled={order.length === 0}>{d.schedule}</button>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="primary" disabled={order.length === 0}>
+          {d.schedule}
+        </button>
       </form>
     </section>
   );
@@ -114,23 +160,42 @@ export function MeetingPage({ id }: { id: string }) {
   if (!s) return <p class={error ? 'error' : 'notice'}>{error ?? d.loading}</p>;
   const a = s.appointment;
   const org = me.value?.organizationId;
-  const mark = (event: AttendanceInput['event']) => apiSend('POST', `/api/meetings/${id}/attendance`, { organizationId: org ?? '', event } satisfies AttendanceInput).then(load, (e) => setError((e as Error).message));
+  const mark = (event: AttendanceInput['event']) =>
+    apiSend('POST', `/api/meetings/${id}/attendance`, { organizationId: org ?? '', event } satisfies AttendanceInput).then(load, (e) =>
+      setError((e as Error).message),
+    );
   return (
     <article>
       <h1>
-        {a.description} <small>{formatDateTime(a.start)} – {formatDateTime(a.end)}</small>
+        {a.description}{' '}
+        <small>
+          {formatDateTime(a.start)} – {formatDateTime(a.end)}
+        </small>
       </h1>
       {a.comment && <p>{a.comment}</p>}
       {error && <p class="error">{error}</p>}
       <section class="card">
         <h2>{d.agenda}</h2>
-        <ol>{(a.basedOn ?? []).map((r) => <li key={r.reference}><a href={`/consults/${r.reference?.split('/')[1]}`}>{r.reference}</a></li>)}</ol>
-        <a class="button" href={`/api/meetings/${id}/ics`} download>{d.downloadIcs}</a>
+        <ol>
+          {(a.basedOn ?? []).map((r) => (
+            <li key={r.reference}>
+              <a href={`/consults/${r.reference?.split('/')[1]}`}>{r.reference}</a>
+            </li>
+          ))}
+        </ol>
+        <a class="button" href={`/api/meetings/${id}/ics`} download>
+          {d.downloadIcs}
+        </a>
         <button
           type="button"
           class="primary"
           // The video room of a meeting is of kind "session" in the video API.
-          onClick={() => apiSend<{ id: string }>('POST', '/api/video/rooms', { kind: 'session', appointmentId: id }).then((r) => navigate(`/call/${r.id}`), (e) => setError((e as Error).message))}
+          onClick={() =>
+            apiSend<{ id: string }>('POST', '/api/video/rooms', { kind: 'session', appointmentId: id }).then(
+              (r) => navigate(`/call/${r.id}`),
+              (e) => setError((e as Error).message),
+            )
+          }
         >
           {d.video.startCall}
         </button>
@@ -145,8 +210,12 @@ export function MeetingPage({ id }: { id: string }) {
           ))}
         </ul>
         <div class="row">
-          <button type="button" class="primary" onClick={() => mark('join')}>{d.join}</button>
-          <button type="button" onClick={() => mark('leave')}>{d.leave}</button>
+          <button type="button" class="primary" onClick={() => mark('join')}>
+            {d.join}
+          </button>
+          <button type="button" onClick={() => mark('leave')}>
+            {d.leave}
+          </button>
         </div>
       </section>
     </article>

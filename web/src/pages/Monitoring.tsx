@@ -3,10 +3,27 @@ import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../api.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
 import { path } from '../router.ts';
-import type { AlertItem, DeviceListItem, DeviceType, ProgrammeKind, ProgrammeResponse, RegisterDeviceBody, RegisterDeviceResponse, RotateResponse } from '../../../src/devices/contract.ts';
+import type {
+  AlertItem,
+  DeviceListItem,
+  DeviceType,
+  ProgrammeKind,
+  ProgrammeResponse,
+  RegisterDeviceBody,
+  RegisterDeviceResponse,
+  RotateResponse,
+} from '../../../src/devices/contract.ts';
 
 const valueText = (metric: string, v: Record<string, number>) =>
-  metric === 'bp' ? `${v.systolic}/${v.diastolic} mmHg` : metric === 'glucose' ? `${v.mmol} mmol/L` : metric === 'spo2' ? `${v.value}%` : metric === 'temp' ? `${v.value}°C` : `${v.value}`;
+  metric === 'bp'
+    ? `${v.systolic}/${v.diastolic} mmHg`
+    : metric === 'glucose'
+      ? `${v.mmol} mmol/L`
+      : metric === 'spo2'
+        ? `${v.value}%`
+        : metric === 'temp'
+          ? `${v.value}°C`
+          : `${v.value}`;
 
 export function AlertsInbox() {
   const d = t();
@@ -23,20 +40,31 @@ export function AlertsInbox() {
     <section>
       <h1>{d.alertsTitle}</h1>
       {error && <p class="error">{error}</p>}
-      {alerts === undefined ? <p class="notice">{d.loading}</p> : alerts.length === 0 ? <p class="notice">{d.noAlerts}</p> : (
+      {alerts === undefined ? (
+        <p class="notice">{d.loading}</p>
+      ) : alerts.length === 0 ? (
+        <p class="notice">{d.noAlerts}</p>
+      ) : (
         <ul class="patient-list alerts">
           {alerts.map((a) => (
             <li key={a.id} class={`alert sev-${a.severity}`} data-alert={a.id}>
-              <a href={`/patients/${a.patientId}`} class="patient-name">{a.patient}</a>
+              <a href={`/patients/${a.patientId}`} class="patient-name">
+                {a.patient}
+              </a>
               <span>
-                <span class={`badge sev-${a.severity}`}>{d.severity[a.severity]}</span> {d.metrics[a.metric]}: <strong>{valueText(a.metric, a.lastValue)}</strong>
+                <span class={`badge sev-${a.severity}`}>{d.severity[a.severity]}</span> {d.metrics[a.metric]}:{' '}
+                <strong>{valueText(a.metric, a.lastValue)}</strong>
               </span>
               <span class="meta">
                 {d.since} {formatDateTime(a.openedAt)}
                 {a.acknowledgedAt && ` · ${d.acknowledged}`}
                 {a.escalatedAt && ` · ${d.escalated}`}
               </span>
-              {!a.acknowledgedAt && <button type="button" onClick={() => apiSend('POST', `/api/alerts/${a.id}/acknowledge`).then(load)}>{d.acknowledge}</button>}
+              {!a.acknowledgedAt && (
+                <button type="button" onClick={() => apiSend('POST', `/api/alerts/${a.id}/acknowledge`).then(load)}>
+                  {d.acknowledge}
+                </button>
+              )}
             </li>
           ))}
         </ul>
@@ -72,7 +100,9 @@ export function Devices() {
               type: String(f.get('type')) as DeviceType,
               name: String(f.get('name') ?? ''),
               serial: String(f.get('serial') ?? ''),
-              ...(shared ? { organizationId: (await apiGet<{ organizationId: string }>('/api/auth/me')).organizationId } : { patientId: String(f.get('patient') ?? '') }),
+              ...(shared
+                ? { organizationId: (await apiGet<{ organizationId: string }>('/api/auth/me')).organizationId }
+                : { patientId: String(f.get('patient') ?? '') }),
             };
             const r = await apiSend<RegisterDeviceResponse>('POST', '/api/devices', body);
             setSecret(r.token);
@@ -83,24 +113,67 @@ export function Devices() {
         }}
       >
         <h2>{d.registerDevice}</h2>
-        <label>{d.deviceType}<select name="type">{Object.entries(types).map(([k, v]) => <option value={k} key={k}>{v}</option>)}</select></label>
-        <label>{d.deviceName}<input name="name" required maxLength={200} /></label>
-        <label>{d.serial}<input name="serial" required maxLength={100} /></label>
-        <label class="check"><input type="checkbox" checked={shared} onChange={(e) => setShared((e.target as HTMLInputElement).checked)} /> {d.bindStation}</label>
-        {!shared && <label>{d.bindPatient}<input name="patient" required defaultValue={patient} /></label>}
-        <button type="submit" class="primary">{d.registerDevice}</button>
-        {secret && <p class="ok" role="status">{d.tokenOnce} <code class="secret">{secret}</code></p>}
-        {error && <p class="error" role="alert">{error}</p>}
+        <label>
+          {d.deviceType}
+          <select name="type">
+            {Object.entries(types).map(([k, v]) => (
+              <option value={k} key={k}>
+                {v}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {d.deviceName}
+          <input name="name" required maxLength={200} />
+        </label>
+        <label>
+          {d.serial}
+          <input name="serial" required maxLength={100} />
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={shared} onChange={(e) => setShared((e.target as HTMLInputElement).checked)} /> {d.bindStation}
+        </label>
+        {!shared && (
+          <label>
+            {d.bindPatient}
+            <input name="patient" required defaultValue={patient} />
+          </label>
+        )}
+        <button type="submit" class="primary">
+          {d.registerDevice}
+        </button>
+        {secret && (
+          <p class="ok" role="status">
+            {d.tokenOnce} <code class="secret">{secret}</code>
+          </p>
+        )}
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
       </form>
       <ul class="patient-list">
         {list.map((x) => (
           <li key={x.id} class="patient-card">
-            <span class="patient-name">{x.deviceName?.[0]?.name} <span class="meta">{x.type?.text} · {x.identifier?.[0]?.value}</span></span>
-            <span class="meta">{x.patient?.reference ?? d.bindStation} · <code>{x.id}</code> {x.revoked && <strong class="error">· {d.revoked}</strong>}</span>
+            <span class="patient-name">
+              {x.deviceName?.[0]?.name}{' '}
+              <span class="meta">
+                {x.type?.text} · {x.identifier?.[0]?.value}
+              </span>
+            </span>
+            <span class="meta">
+              {x.patient?.reference ?? d.bindStation} · <code>{x.id}</code> {x.revoked && <strong class="error">· {d.revoked}</strong>}
+            </span>
             {!x.revoked && (
               <span class="row">
-                <button type="button" onClick={() => apiSend<RotateResponse>('POST', `/api/devices/${x.id}/rotate`).then((r) => setSecret(r.token))}>{d.rotate}</button>
-                <button type="button" class="danger" onClick={() => apiSend('POST', `/api/devices/${x.id}/revoke`).then(load)}>{d.revoke}</button>
+                <button type="button" onClick={() => apiSend<RotateResponse>('POST', `/api/devices/${x.id}/rotate`).then((r) => setSecret(r.token))}>
+                  {d.rotate}
+                </button>
+                <button type="button" class="danger" onClick={() => apiSend('POST', `/api/devices/${x.id}/revoke`).then(load)}>
+                  {d.revoke}
+                </button>
               </span>
             )}
           </li>
@@ -123,17 +196,30 @@ export function Programmes() {
       <h1>{d.programmesTitle}</h1>
       <div class="tabs" role="tablist">
         {(['hypertension', 'diabetes'] as ProgrammeKind[]).map((k) => (
-          <button type="button" role="tab" aria-selected={kind === k} class={kind === k ? 'tab active' : 'tab'} key={k} onClick={() => setKind(k)}>{d[k]}</button>
+          <button type="button" role="tab" aria-selected={kind === k} class={kind === k ? 'tab active' : 'tab'} key={k} onClick={() => setKind(k)}>
+            {d[k]}
+          </button>
         ))}
       </div>
-      {rows === undefined ? <p class="notice">{d.loading}</p> : (
+      {rows === undefined ? (
+        <p class="notice">{d.loading}</p>
+      ) : (
         <div class="table-wrap">
           <table class="obs">
-            <thead><tr><th>{d.name}</th><th>{d.lastReading}</th><th>{d.controlled}</th><th>{d.overdueReading}</th></tr></thead>
+            <thead>
+              <tr>
+                <th>{d.name}</th>
+                <th>{d.lastReading}</th>
+                <th>{d.controlled}</th>
+                <th>{d.overdueReading}</th>
+              </tr>
+            </thead>
             <tbody>
               {rows.map((r) => (
                 <tr key={r.patientId}>
-                  <td><a href={`/patients/${r.patientId}`}>{r.name}</a> <span class="meta">{formatDate(r.birthDate)}</span></td>
+                  <td>
+                    <a href={`/patients/${r.patientId}`}>{r.name}</a> <span class="meta">{formatDate(r.birthDate)}</span>
+                  </td>
                   <td>{r.lastReading ? `${r.lastReading.text} · ${formatDate(r.lastReading.at)}` : '—'}</td>
                   <td>{r.controlled === undefined ? '—' : r.controlled ? d.controlled : <strong class="error">{d.notControlled}</strong>}</td>
                   <td>{r.overdue ? <strong class="error">{d.yes}</strong> : d.no}</td>

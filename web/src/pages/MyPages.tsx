@@ -32,7 +32,13 @@ export function AccessLog({ ownId }: { ownId: string }) {
       {switcher}
       <p class="hint">{d.accessLogHint}</p>
       {error && <p class="error">{error}</p>}
-      {items === undefined ? <p class="notice">{d.loading}</p> : items.length === 0 ? <p class="notice">{d.accessLogEmpty}</p> : <AuditTable items={items} showPatients={false} />}
+      {items === undefined ? (
+        <p class="notice">{d.loading}</p>
+      ) : items.length === 0 ? (
+        <p class="notice">{d.accessLogEmpty}</p>
+      ) : (
+        <AuditTable items={items} showPatients={false} />
+      )}
     </section>
   );
 }
@@ -46,7 +52,10 @@ export function ConsentPage({ ownId }: { ownId: string }) {
   const [error, setError] = useState<string>();
   const load = async () => {
     try {
-      const [c, o] = await Promise.all([apiGet<Consent[]>(`/api/me/consents${query ? `?${query}` : ''}`), fhirGet<Bundle>('Organization?_count=200&_sort=name')]);
+      const [c, o] = await Promise.all([
+        apiGet<Consent[]>(`/api/me/consents${query ? `?${query}` : ''}`),
+        fhirGet<Bundle>('Organization?_count=200&_sort=name'),
+      ]);
       setConsents(c);
       setOrgs(entries<Organization>(o));
     } catch (e) {
@@ -64,7 +73,12 @@ export function ConsentPage({ ownId }: { ownId: string }) {
     const f = new FormData(e.target as HTMLFormElement, (e as SubmitEvent).submitter);
     setError(undefined);
     try {
-      await apiSend('POST', '/api/me/consents', { purpose: 'treatment', decision: String(f.get('decision')), organizationId: String(f.get('organizationId')), ...forWhom });
+      await apiSend('POST', '/api/me/consents', {
+        purpose: 'treatment',
+        decision: String(f.get('decision')),
+        organizationId: String(f.get('organizationId')),
+        ...forWhom,
+      });
       await load();
     } catch (err) {
       setError((err as Error).message);
@@ -76,17 +90,29 @@ export function ConsentPage({ ownId }: { ownId: string }) {
       <h1>{d.consentTitle}</h1>
       {switcher}
       <p class="hint">{d.consentHint}</p>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <form class="card consent-form" onSubmit={submit}>
         <label>
           {d.consentFacility}
           <select name="organizationId" required>
-            {orgs.map((o) => <option value={o.id} key={o.id}>{o.name}</option>)}
+            {orgs.map((o) => (
+              <option value={o.id} key={o.id}>
+                {o.name}
+              </option>
+            ))}
           </select>
         </label>
         <div class="row">
-          <button type="submit" name="decision" value="permit" class="primary">{d.shareWith}</button>
-          <button type="submit" name="decision" value="deny">{d.blockFrom}</button>
+          <button type="submit" name="decision" value="permit" class="primary">
+            {d.shareWith}
+          </button>
+          <button type="submit" name="decision" value="deny">
+            {d.blockFrom}
+          </button>
         </div>
       </form>
       <section class="card">
@@ -108,16 +134,22 @@ export function ConsentPage({ ownId }: { ownId: string }) {
         </label>
       </section>
       <ul class="consents">
-        {consents.filter((c) => !c.scope?.coding?.some((x) => x.code === 'research')).map((c) => (
-          <li key={c.id} class="card">
-            <strong>{c.provision?.type === 'permit' ? d.shareWith : d.blockFrom}</strong>
-            <span>{c.provision?.actor?.map((a) => orgName(a.reference?.reference)).join(', ') ?? '—'}</span>
-            <span class="meta">{formatDateTime(c.dateTime)} · {c.status === 'active' ? d.active : d.withdrawn}</span>
-            {c.status === 'active' && (
-              <button type="button" onClick={() => apiSend('POST', `/api/me/consents/${c.id}/withdraw`).then(load, (e) => setError((e as Error).message))}>{d.withdraw}</button>
-            )}
-          </li>
-        ))}
+        {consents
+          .filter((c) => !c.scope?.coding?.some((x) => x.code === 'research'))
+          .map((c) => (
+            <li key={c.id} class="card">
+              <strong>{c.provision?.type === 'permit' ? d.shareWith : d.blockFrom}</strong>
+              <span>{c.provision?.actor?.map((a) => orgName(a.reference?.reference)).join(', ') ?? '—'}</span>
+              <span class="meta">
+                {formatDateTime(c.dateTime)} · {c.status === 'active' ? d.active : d.withdrawn}
+              </span>
+              {c.status === 'active' && (
+                <button type="button" onClick={() => apiSend('POST', `/api/me/consents/${c.id}/withdraw`).then(load, (e) => setError((e as Error).message))}>
+                  {d.withdraw}
+                </button>
+              )}
+            </li>
+          ))}
       </ul>
     </section>
   );

@@ -11,7 +11,16 @@ const ETHNICITY_EXT = 'https://fhir.cauyte.vn/StructureDefinition/ethnicity';
 
 /** The vital signs we chart, by LOINC code. Blood pressure draws its two components. */
 const CHARTS: { key: string; code: string; unit: string; components?: { code: string; label: 'systolic' | 'diastolic'; color: string }[]; color: string }[] = [
-  { key: 'bp', code: '85354-9', unit: 'mmHg', color: '#b3261e', components: [{ code: '8480-6', label: 'systolic', color: '#b3261e' }, { code: '8462-4', label: 'diastolic', color: '#1f5fa8' }] },
+  {
+    key: 'bp',
+    code: '85354-9',
+    unit: 'mmHg',
+    color: '#b3261e',
+    components: [
+      { code: '8480-6', label: 'systolic', color: '#b3261e' },
+      { code: '8462-4', label: 'diastolic', color: '#1f5fa8' },
+    ],
+  },
   { key: 'hr', code: '8867-4', unit: '/phút', color: '#b3261e' },
   { key: 'spo2', code: '59408-5', unit: '%', color: '#1f5fa8' },
   { key: 'temp', code: '8310-5', unit: '°C', color: '#c25e00' },
@@ -24,7 +33,8 @@ const timeOf = (o: Observation) => o.effectiveDateTime ?? o.effectivePeriod?.sta
 
 function valueText(o: Observation): string {
   if (o.valueQuantity) return quantityText(o.valueQuantity);
-  if (o.component?.length) return o.component.map((c) => quantityText(c.valueQuantity).replace(/ \S+$/, '')).join('/') + ` ${o.component[0].valueQuantity?.unit ?? ''}`;
+  if (o.component?.length)
+    return o.component.map((c) => quantityText(c.valueQuantity).replace(/ \S+$/, '')).join('/') + ` ${o.component[0].valueQuantity?.unit ?? ''}`;
   if (o.valueString) return o.valueString;
   return conceptText(o.valueCodeableConcept);
 }
@@ -54,10 +64,18 @@ function BreakGlassDialog({ patientId, onOpened }: { patientId: string; onOpened
         {d.breakGlassReason}
         <textarea name="reason" required minLength={10} maxLength={500} rows={3} />
       </label>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <div class="row">
-        <button type="submit" class="danger">{d.breakGlassOpen}</button>
-        <a href="/patients" class="button">{d.cancel}</a>
+        <button type="submit" class="danger">
+          {d.breakGlassOpen}
+        </button>
+        <a href="/patients" class="button">
+          {d.cancel}
+        </a>
       </div>
     </form>
   );
@@ -65,7 +83,15 @@ function BreakGlassDialog({ patientId, onOpened }: { patientId: string; onOpened
 
 export function PatientChart({ id, own = false }: { id: string; own?: boolean }) {
   const d = t();
-  const [data, setData] = useState<{ patient?: Patient; org?: Organization; conditions: Condition[]; observations: Observation[]; error?: string; breakGlass?: boolean; loading: boolean }>({ conditions: [], observations: [], loading: true });
+  const [data, setData] = useState<{
+    patient?: Patient;
+    org?: Organization;
+    conditions: Condition[];
+    observations: Observation[];
+    error?: string;
+    breakGlass?: boolean;
+    loading: boolean;
+  }>({ conditions: [], observations: [], loading: true });
   const [chartKey, setChartKey] = useState('bp');
   const [attempt, setAttempt] = useState(0);
 
@@ -81,7 +107,13 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
         const patient = entries<Patient>(pb, 'Patient')[0];
         if (!live) return;
         if (!patient) throw new Error(d.notFound);
-        setData({ patient, org: entries<Organization>(pb, 'Organization')[0], conditions: entries<Condition>(cb), observations: entries<Observation>(ob), loading: false });
+        setData({
+          patient,
+          org: entries<Organization>(pb, 'Organization')[0],
+          conditions: entries<Condition>(cb),
+          observations: entries<Observation>(ob),
+          loading: false,
+        });
       } catch (e) {
         if (live) setData({ conditions: [], observations: [], loading: false, error: (e as Error).message, breakGlass: e instanceof ApiError && e.breakGlass });
       }
@@ -115,7 +147,13 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
         }),
       }));
     }
-    return [{ label: conceptText(obs[0]?.code), color: chart.color, points: obs.flatMap((o) => (o.valueQuantity?.value === undefined ? [] : [{ t: Date.parse(timeOf(o)!), v: o.valueQuantity.value }])) }];
+    return [
+      {
+        label: conceptText(obs[0]?.code),
+        color: chart.color,
+        points: obs.flatMap((o) => (o.valueQuantity?.value === undefined ? [] : [{ t: Date.parse(timeOf(o)!), v: o.valueQuantity.value }])),
+      },
+    ];
   }, [chart, data.observations, d]);
 
   if (data.loading) return <p class="notice">{d.loading}</p>;
@@ -123,7 +161,11 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
   if (data.error || !data.patient) {
     return (
       <p class="error" role="alert">
-        {d.errorPrefix}{data.error} <button type="button" onClick={() => setAttempt(attempt + 1)}>{d.retry}</button>
+        {d.errorPrefix}
+        {data.error}{' '}
+        <button type="button" onClick={() => setAttempt(attempt + 1)}>
+          {d.retry}
+        </button>
       </p>
     );
   }
@@ -132,32 +174,57 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
   const ethnicity = p.extension?.find((e) => e.url === ETHNICITY_EXT)?.valueCoding?.display;
   return (
     <article class="chart-page">
-      {!own && <a href="/patients" class="back">{d.back}</a>}
+      {!own && (
+        <a href="/patients" class="back">
+          {d.back}
+        </a>
+      )}
       <h1>
         {displayName(p.name)} <small>{d.chartTitle}</small>
       </h1>
       {!own && me.value?.role !== 'coordinator' && (
         <div class="row">
-          <a class="button" href={`/consults/new?patient=${p.id}`}>{d.requestConsult}</a>
-          <a class="button" href={`/devices?patient=${p.id}`}>{d.navDevices}</a>
+          <a class="button" href={`/consults/new?patient=${p.id}`}>
+            {d.requestConsult}
+          </a>
+          <a class="button" href={`/devices?patient=${p.id}`}>
+            {d.navDevices}
+          </a>
         </div>
       )}
       <section class="card">
         <h2>{d.demographics}</h2>
         <dl class="facts">
-          <dt>{d.gender}</dt><dd>{genderLabel(p.gender)}</dd>
-          <dt>{d.birthDate}</dt><dd>{formatDate(p.birthDate)}{age !== undefined ? ` (${d.age(age)})` : ''}</dd>
-          <dt>{d.cccd}</dt><dd>{identifier(p.identifier, CCCD_SYSTEM) ?? '—'}</dd>
-          <dt>{d.bhyt}</dt><dd>{identifier(p.identifier, BHYT_SYSTEM) ?? '—'}</dd>
-          {ethnicity && (<><dt>{d.ethnicity}</dt><dd>{ethnicity}</dd></>)}
-          <dt>{d.address}</dt><dd>{addressText(p) || '—'}</dd>
-          <dt>{d.phone}</dt><dd>{p.telecom?.find((x) => x.system === 'phone')?.value ?? '—'}</dd>
-          <dt>{d.facility}</dt><dd>{data.org?.name ?? p.managingOrganization?.display ?? '—'}</dd>
+          <dt>{d.gender}</dt>
+          <dd>{genderLabel(p.gender)}</dd>
+          <dt>{d.birthDate}</dt>
+          <dd>
+            {formatDate(p.birthDate)}
+            {age !== undefined ? ` (${d.age(age)})` : ''}
+          </dd>
+          <dt>{d.cccd}</dt>
+          <dd>{identifier(p.identifier, CCCD_SYSTEM) ?? '—'}</dd>
+          <dt>{d.bhyt}</dt>
+          <dd>{identifier(p.identifier, BHYT_SYSTEM) ?? '—'}</dd>
+          {ethnicity && (
+            <>
+              <dt>{d.ethnicity}</dt>
+              <dd>{ethnicity}</dd>
+            </>
+          )}
+          <dt>{d.address}</dt>
+          <dd>{addressText(p) || '—'}</dd>
+          <dt>{d.phone}</dt>
+          <dd>{p.telecom?.find((x) => x.system === 'phone')?.value ?? '—'}</dd>
+          <dt>{d.facility}</dt>
+          <dd>{data.org?.name ?? p.managingOrganization?.display ?? '—'}</dd>
         </dl>
       </section>
       <section class="card">
         <h2>{d.conditions}</h2>
-        {data.conditions.length === 0 ? <p class="notice">{d.noConditions}</p> : (
+        {data.conditions.length === 0 ? (
+          <p class="notice">{d.noConditions}</p>
+        ) : (
           <ul class="conditions">
             {data.conditions.map((c) => {
               const icd = c.code?.coding?.find((x) => x.system === 'http://hl7.org/fhir/sid/icd-10');
@@ -179,7 +246,14 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
               {available.map((c) => {
                 const label = conceptText(data.observations.find((o) => codeOf(o) === c.code)?.code);
                 return (
-                  <button type="button" role="tab" aria-selected={c.key === chart.key} class={c.key === chart.key ? 'tab active' : 'tab'} onClick={() => setChartKey(c.key)} key={c.key}>
+                  <button
+                    type="button"
+                    role="tab"
+                    aria-selected={c.key === chart.key}
+                    class={c.key === chart.key ? 'tab active' : 'tab'}
+                    onClick={() => setChartKey(c.key)}
+                    key={c.key}
+                  >
                     {label}
                   </button>
                 );
@@ -188,11 +262,17 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
             <VitalsChart series={series} unit={chart.unit} />
           </>
         )}
-        {data.observations.length === 0 ? <p class="notice">{d.noObservations}</p> : (
+        {data.observations.length === 0 ? (
+          <p class="notice">{d.noObservations}</p>
+        ) : (
           <div class="table-wrap">
             <table class="obs">
               <thead>
-                <tr><th>{d.date}</th><th>{d.test}</th><th>{d.value}</th></tr>
+                <tr>
+                  <th>{d.date}</th>
+                  <th>{d.test}</th>
+                  <th>{d.value}</th>
+                </tr>
               </thead>
               <tbody>
                 {data.observations.map((o) => (

@@ -17,7 +17,11 @@ export function PatientSearch() {
   const d = t();
   const initial = new URLSearchParams(path.value.split('?')[1] ?? '').get('q') ?? '';
   const [text, setText] = useState(initial);
-  const [state, setState] = useState<{ loading: boolean; error?: string; patients: Patient[]; orgs: Map<string, string>; total?: number }>({ loading: true, patients: [], orgs: new Map() });
+  const [state, setState] = useState<{ loading: boolean; error?: string; patients: Patient[]; orgs: Map<string, string>; total?: number }>({
+    loading: true,
+    patients: [],
+    orgs: new Map(),
+  });
 
   useEffect(() => {
     const q = text.trim();
@@ -51,24 +55,53 @@ export function PatientSearch() {
       <h1>{d.searchTitle}</h1>
       <label class="search">
         <span class="sr-only">{d.searchTitle}</span>
-        <input type="search" value={text} placeholder={d.searchPlaceholder} onInput={(e) => setText((e.target as HTMLInputElement).value)} autoFocus aria-describedby="search-hint" />
+        <input
+          type="search"
+          value={text}
+          placeholder={d.searchPlaceholder}
+          onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          autoFocus
+          aria-describedby="search-hint"
+        />
       </label>
-      <p id="search-hint" class="hint">{d.searchHint}</p>
-      {state.error && <p class="error" role="alert">{d.errorPrefix}{state.error}</p>}
-      <p class="count" aria-live="polite">{state.loading ? d.searching : state.total !== undefined ? d.results(state.total) : ''}</p>
+      <p id="search-hint" class="hint">
+        {d.searchHint}
+      </p>
+      {state.error && (
+        <p class="error" role="alert">
+          {d.errorPrefix}
+          {state.error}
+        </p>
+      )}
+      <p class="count" aria-live="polite">
+        {state.loading ? d.searching : state.total !== undefined ? d.results(state.total) : ''}
+      </p>
       {!state.loading && !state.error && state.patients.length === 0 && <p class="notice">{d.noResults}</p>}
       <ul class="patient-list">
         {state.patients.map((p) => {
           const age = ageOf(p.birthDate);
           return (
             <li key={p.id}>
-              <a href={`/patients/${p.id}`} class="patient-card" onClick={(e) => { e.preventDefault(); navigate(`/patients/${p.id}`); }}>
+              <a
+                href={`/patients/${p.id}`}
+                class="patient-card"
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(`/patients/${p.id}`);
+                }}
+              >
                 <span class="patient-name">{displayName(p.name)}</span>
                 <span class="meta">
-                  {genderLabel(p.gender)} · {formatDate(p.birthDate)}{age !== undefined ? ` (${d.age(age)})` : ''}
+                  {genderLabel(p.gender)} · {formatDate(p.birthDate)}
+                  {age !== undefined ? ` (${d.age(age)})` : ''}
                 </span>
-                <span class="meta">{d.cccd}: {identifier(p.identifier, CCCD_SYSTEM) ?? '—'} · {d.bhyt}: {identifier(p.identifier, BHYT_SYSTEM) ?? '—'}</span>
-                <span class="meta">{addressText(p)}{p.managingOrganization?.reference ? ` · ${state.orgs.get(p.managingOrganization.reference) ?? ''}` : ''}</span>
+                <span class="meta">
+                  {d.cccd}: {identifier(p.identifier, CCCD_SYSTEM) ?? '—'} · {d.bhyt}: {identifier(p.identifier, BHYT_SYSTEM) ?? '—'}
+                </span>
+                <span class="meta">
+                  {addressText(p)}
+                  {p.managingOrganization?.reference ? ` · ${state.orgs.get(p.managingOrganization.reference) ?? ''}` : ''}
+                </span>
               </a>
             </li>
           );

@@ -25,23 +25,42 @@ export function RoomPage({ id, invite }: { id: string; invite?: string }) {
   const [error, setError] = useState<string>();
   const [call, setCall] = useState<Call>();
   useEffect(() => {
-    apiGet<RoomInfo>(`/api/video/rooms/${encodeURIComponent(id)}${invite ? `?invite=${encodeURIComponent(invite)}` : ''}`).then(setInfo, (e: Error) => setError(e.message));
+    apiGet<RoomInfo>(`/api/video/rooms/${encodeURIComponent(id)}${invite ? `?invite=${encodeURIComponent(invite)}` : ''}`).then(setInfo, (e: Error) =>
+      setError(e.message),
+    );
   }, [id, invite]);
   useEffect(() => () => call?.leave(), [call]);
-  if (error) return <p class="error" role="alert">{error}</p>;
+  if (error)
+    return (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    );
   if (!info) return <p class="notice">{d.connecting}</p>;
-  if (!call) return <PreCall info={info} onJoin={(stream, cap, saver) => {
-    const c = new Call(id, invite, stream);
-    window.__call = c;
-    c.setSendCap(cap);
-    c.setDataSaver(saver);
-    c.start();
-    setCall(c);
-  }} />;
+  if (!call)
+    return (
+      <PreCall
+        info={info}
+        onJoin={(stream, cap, saver) => {
+          const c = new Call(id, invite, stream);
+          window.__call = c;
+          c.setSendCap(cap);
+          c.setDataSaver(saver);
+          c.start();
+          setCall(c);
+        }}
+      />
+    );
   return <InCall call={call} />;
 }
 
-const CAPS: [string, number | null][] = [['', null], ['1000', 1_000_000], ['500', 500_000], ['250', 250_000], ['100', 100_000]];
+const CAPS: [string, number | null][] = [
+  ['', null],
+  ['1000', 1_000_000],
+  ['500', 500_000],
+  ['250', 250_000],
+  ['100', 100_000],
+];
 
 function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, cap: number | null, dataSaver: boolean) => void }) {
   const d = t().video;
@@ -62,7 +81,12 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
       let s: MediaStream;
       try {
         // 360p by default (weak links); 720p when presenting detail (imaging, skin, wounds).
-        s = await navigator.mediaDevices.getUserMedia({ audio: true, video: hd ? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } } : { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } });
+        s = await navigator.mediaDevices.getUserMedia({
+          audio: true,
+          video: hd
+            ? { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } }
+            : { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } },
+        });
       } catch {
         setFailed(true);
         s = await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => new MediaStream());
@@ -103,11 +127,17 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
   return (
     <section class="precall">
       <h1>{info.title}</h1>
-      <p class="muted">{d.call} · {info.mode === 'sfu' ? d.sfu : d.mesh}</p>
+      <p class="muted">
+        {d.call} · {info.mode === 'sfu' ? d.sfu : d.mesh}
+      </p>
       <div class="card">
         <h2>{d.precheck}</h2>
         <video ref={preview} autoplay playsInline muted class="preview" />
-        {failed && <p class="error" role="alert">{d.noCamera}</p>}
+        {failed && (
+          <p class="error" role="alert">
+            {d.noCamera}
+          </p>
+        )}
         <dl class="checks">
           <dt>{d.camera}</dt>
           <dd>{stream?.getVideoTracks()[0]?.label || (stream ? '—' : d.measuring)}</dd>
@@ -120,7 +150,10 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
         </dl>
         <label>
           {d.sendCap}
-          <select value={cap === null ? '' : String(cap / 1000)} onChange={(e) => setCap(CAPS.find(([k]) => k === (e.target as HTMLSelectElement).value)?.[1] ?? null)}>
+          <select
+            value={cap === null ? '' : String(cap / 1000)}
+            onChange={(e) => setCap(CAPS.find(([k]) => k === (e.target as HTMLSelectElement).value)?.[1] ?? null)}
+          >
             {CAPS.map(([k]) => (
               <option value={k}>{k ? `${k} kbit/s` : d.noCap}</option>
             ))}
@@ -138,11 +171,15 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
             <input type="checkbox" checked={saver} onChange={(e) => setSaver((e.target as HTMLInputElement).checked)} /> {d.dataSaver}
           </label>
         )}
-        <button class="primary" disabled={!stream} onClick={() => {
+        <button
+          class="primary"
+          disabled={!stream}
+          onClick={() => {
             if (!stream) return;
             joined.current = true;
             onJoin(stream, cap, saver);
-          }}>
+          }}
+        >
           {d.join}
         </button>
       </div>
@@ -150,7 +187,19 @@ function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStream, ca
   );
 }
 
-function Tile({ member, stream, local, quality, speaking }: { member?: Member; stream?: MediaStream; local?: MediaStream; quality?: string; speaking: boolean }) {
+function Tile({
+  member,
+  stream,
+  local,
+  quality,
+  speaking,
+}: {
+  member?: Member;
+  stream?: MediaStream;
+  local?: MediaStream;
+  quality?: string;
+  speaking: boolean;
+}) {
   const d = t().video;
   const ref = useRef<HTMLVideoElement>(null);
   const s = local ?? stream;
@@ -161,14 +210,26 @@ function Tile({ member, stream, local, quality, speaking }: { member?: Member; s
   return (
     <figure class={`tile${speaking ? ' speaking' : ''}`} data-member={member?.id ?? 'me'} data-name={member?.name}>
       <video ref={ref} autoplay playsInline muted={!!local} class={audioOnly && !member?.media.screen ? 'hidden-video' : ''} />
-      {audioOnly && !member?.media.screen && <div class="avatar" aria-hidden="true">{(member?.name ?? '?').slice(0, 1)}</div>}
+      {audioOnly && !member?.media.screen && (
+        <div class="avatar" aria-hidden="true">
+          {(member?.name ?? '?').slice(0, 1)}
+        </div>
+      )}
       <figcaption>
         <strong>{local ? d.you : member?.name}</strong>
         {member?.hand && <span title={d.hand}> ✋</span>}
-        {member && !member.media.audio && <span class="badge" title={d.mic}>🔇</span>}
+        {member && !member.media.audio && (
+          <span class="badge" title={d.mic}>
+            🔇
+          </span>
+        )}
         {member?.media.audioOnly && <span class="badge">{d.audioOnly.split(' — ')[0]}</span>}
         {member?.media.screen && <span class="badge">{d.sharing}</span>}
-        {member && !local && <span class={`badge q-${quality ?? 'unknown'}`} data-quality={quality ?? 'unknown'}>{d.quality[quality ?? 'unknown']}</span>}
+        {member && !local && (
+          <span class={`badge q-${quality ?? 'unknown'}`} data-quality={quality ?? 'unknown'}>
+            {d.quality[quality ?? 'unknown']}
+          </span>
+        )}
         <br />
         <small>{member ? [member.site, member.host ? d.host : ''].filter(Boolean).join(' · ') : ''}</small>
       </figcaption>
@@ -189,13 +250,14 @@ function InCall({ call }: { call: Call }) {
   const lobby = members.filter((m) => m.state === 'lobby' && m.id !== me?.id);
   const meMember = members.find((m) => m.id === me?.id);
   const rec = call.recording.value;
-  const speaker = call.speaker.value && others.some((o) => o.id === call.speaker.value) ? call.speaker.value : others.find((o) => o.media.screen)?.id ?? others[0]?.id;
+  const speaker =
+    call.speaker.value && others.some((o) => o.id === call.speaker.value) ? call.speaker.value : (others.find((o) => o.media.screen)?.id ?? others[0]?.id);
 
   if (state === 'ended' || state === 'refused' || state === 'left') {
     return (
       <section>
         <p class={state === 'refused' ? 'error' : 'notice'} role="alert" data-state={state}>
-          {state === 'left' ? d.left : call.message.value ?? d.ended}
+          {state === 'left' ? d.left : (call.message.value ?? d.ended)}
         </p>
         {state !== 'refused' && room && <Recordings roomId={room.id} />}
       </section>
@@ -209,14 +271,26 @@ function InCall({ call }: { call: Call }) {
         {rec.state === 'on' && <span class="badge rec">● {d.recording}</span>}
       </header>
       {state === 'connecting' && <p class="notice">{d.connecting}</p>}
-      {state === 'lobby' && <p class="notice" role="status" data-testid="lobby">{d.waitingHost}</p>}
-      {state === 'reconnecting' && <p class="warning" role="status" data-testid="reconnecting">{d.reconnecting}</p>}
+      {state === 'lobby' && (
+        <p class="notice" role="status" data-testid="lobby">
+          {d.waitingHost}
+        </p>
+      )}
+      {state === 'reconnecting' && (
+        <p class="warning" role="status" data-testid="reconnecting">
+          {d.reconnecting}
+        </p>
+      )}
       {call.sendLevel.value === 'audio' && (
         <p class="warning" role="status" data-testid="audio-only">
           {d.audioOnly} <button onClick={() => call.retryVideo()}>{d.retryVideo}</button>
         </p>
       )}
-      {call.sendLevel.value === 'low' && <p class="notice" role="status">{d.lowQuality}</p>}
+      {call.sendLevel.value === 'low' && (
+        <p class="notice" role="status">
+          {d.lowQuality}
+        </p>
+      )}
       {call.notice.value && (
         <p class="notice" role="status" onClick={() => (call.notice.value = undefined)}>
           {call.notice.value}
@@ -226,7 +300,9 @@ function InCall({ call }: { call: Call }) {
         <div class="card dialog" role="dialog" aria-label={d.record}>
           <p>{d.recordAsk(rec.note ?? '')}</p>
           <div class="row">
-            <button class="primary" onClick={() => call.consentToRecording(true)}>{d.agree}</button>
+            <button class="primary" onClick={() => call.consentToRecording(true)}>
+              {d.agree}
+            </button>
             <button onClick={() => call.consentToRecording(false)}>{d.disagree}</button>
           </div>
         </div>
@@ -239,9 +315,11 @@ function InCall({ call }: { call: Call }) {
           ))}
           {layout === 'speaker' && (
             <div class="filmstrip">
-              {others.filter((o) => o.id !== speaker).map((m) => (
-                <Tile key={m.id} member={m} stream={call.streams.value[m.id]} quality={call.quality.value[m.id]} speaking={false} />
-              ))}
+              {others
+                .filter((o) => o.id !== speaker)
+                .map((m) => (
+                  <Tile key={m.id} member={m} stream={call.streams.value[m.id]} quality={call.quality.value[m.id]} speaking={false} />
+                ))}
             </div>
           )}
           <div class="self">
@@ -250,27 +328,50 @@ function InCall({ call }: { call: Call }) {
         </div>
       )}
       <nav class="controls" aria-label={d.call}>
-        <button aria-pressed={call.audioOn.value} onClick={() => call.setAudio(!call.audioOn.value)}>{d.mic}: {call.audioOn.value ? d.on : d.off}</button>
-        <button aria-pressed={call.videoOn.value} onClick={() => call.setVideo(!call.videoOn.value)}>{d.cam}: {call.videoOn.value ? d.on : d.off}</button>
+        <button aria-pressed={call.audioOn.value} onClick={() => call.setAudio(!call.audioOn.value)}>
+          {d.mic}: {call.audioOn.value ? d.on : d.off}
+        </button>
+        <button aria-pressed={call.videoOn.value} onClick={() => call.setVideo(!call.videoOn.value)}>
+          {d.cam}: {call.videoOn.value ? d.on : d.off}
+        </button>
         {typeof navigator.mediaDevices?.getDisplayMedia === 'function' && (
-          <button aria-pressed={call.screenOn.value} onClick={() => void call.shareScreen(!call.screenOn.value).catch((e: Error) => (call.notice.value = e.message))}>
+          <button
+            aria-pressed={call.screenOn.value}
+            onClick={() => void call.shareScreen(!call.screenOn.value).catch((e: Error) => (call.notice.value = e.message))}
+          >
             {call.screenOn.value ? d.stopScreen : d.screen}
           </button>
         )}
-        <button aria-pressed={call.hand.value} onClick={() => call.raiseHand(!call.hand.value)}>{call.hand.value ? d.lowerHand : d.hand}</button>
+        <button aria-pressed={call.hand.value} onClick={() => call.raiseHand(!call.hand.value)}>
+          {call.hand.value ? d.lowerHand : d.hand}
+        </button>
         <button onClick={() => setLayout(layout === 'grid' ? 'speaker' : 'grid')}>{layout === 'grid' ? d.speakerView : d.grid}</button>
         {room?.mode === 'sfu' && (
           <button aria-pressed={call.dataSaver.value} title={d.dataSaver} onClick={() => call.setDataSaver(!call.dataSaver.value)}>
             {d.dataSaverOn}: {call.dataSaver.value ? d.on : d.off}
           </button>
         )}
-        <button aria-pressed={panel === 'chat'} onClick={() => setPanel(panel === 'chat' ? 'none' : 'chat')}>{d.chat}</button>
+        <button aria-pressed={panel === 'chat'} onClick={() => setPanel(panel === 'chat' ? 'none' : 'chat')}>
+          {d.chat}
+        </button>
         <button aria-pressed={panel === 'people'} onClick={() => setPanel(panel === 'people' ? 'none' : 'people')}>
           {d.people} ({others.length + 1}){lobby.length > 0 && me?.host ? ` · ${d.lobby}: ${lobby.length}` : ''}
         </button>
-        {me?.host && room?.mode === 'sfu' && (rec.state === 'off' ? <button onClick={() => call.askToRecord()}>{d.record}</button> : <button onClick={() => call.stopRecording()}>{d.stopRecord}</button>)}
-        <button class="danger" onClick={() => call.leave()}>{d.leave}</button>
-        {me?.host && <button class="danger" onClick={() => confirm(d.endCall + '?') && call.end()}>{d.endCall}</button>}
+        {me?.host &&
+          room?.mode === 'sfu' &&
+          (rec.state === 'off' ? (
+            <button onClick={() => call.askToRecord()}>{d.record}</button>
+          ) : (
+            <button onClick={() => call.stopRecording()}>{d.stopRecord}</button>
+          ))}
+        <button class="danger" onClick={() => call.leave()}>
+          {d.leave}
+        </button>
+        {me?.host && (
+          <button class="danger" onClick={() => confirm(d.endCall + '?') && call.end()}>
+            {d.endCall}
+          </button>
+        )}
       </nav>
       {me?.host && lobby.length > 0 && panel !== 'people' && (
         <p class="notice" role="status">
@@ -285,9 +386,13 @@ function InCall({ call }: { call: Call }) {
               <ul class="people">
                 {lobby.map((m) => (
                   <li key={m.id}>
-                    <span>{m.name} <small>{m.site}</small></span>
+                    <span>
+                      {m.name} <small>{m.site}</small>
+                    </span>
                     <span class="row">
-                      <button class="primary" onClick={() => call.host('admit', m.id)}>{d.admit}</button>
+                      <button class="primary" onClick={() => call.host('admit', m.id)}>
+                        {d.admit}
+                      </button>
                       <button onClick={() => call.host('deny', m.id)}>{d.deny}</button>
                     </span>
                   </li>
@@ -297,21 +402,25 @@ function InCall({ call }: { call: Call }) {
           )}
           <h2>{d.people}</h2>
           <ul class="people">
-            {members.filter((m) => m.state === 'in').map((m) => (
-              <li key={m.id}>
-                <span>
-                  {m.id === me?.id ? `${m.name} (${d.you})` : m.name} {m.hand && '✋'}
-                  <br />
-                  <small>{[m.site, m.role, m.host ? d.host : ''].filter(Boolean).join(' · ')}</small>
-                </span>
-                {me?.host && m.id !== me.id && (
-                  <span class="row">
-                    <button onClick={() => call.host('mute', m.id)}>{d.mute}</button>
-                    <button class="danger" onClick={() => call.host('remove', m.id)}>{d.remove}</button>
+            {members
+              .filter((m) => m.state === 'in')
+              .map((m) => (
+                <li key={m.id}>
+                  <span>
+                    {m.id === me?.id ? `${m.name} (${d.you})` : m.name} {m.hand && '✋'}
+                    <br />
+                    <small>{[m.site, m.role, m.host ? d.host : ''].filter(Boolean).join(' · ')}</small>
                   </span>
-                )}
-              </li>
-            ))}
+                  {me?.host && m.id !== me.id && (
+                    <span class="row">
+                      <button onClick={() => call.host('mute', m.id)}>{d.mute}</button>
+                      <button class="danger" onClick={() => call.host('remove', m.id)}>
+                        {d.remove}
+                      </button>
+                    </span>
+                  )}
+                </li>
+              ))}
           </ul>
         </aside>
       )}
@@ -334,7 +443,13 @@ function InCall({ call }: { call: Call }) {
               setText('');
             }}
           >
-            <input aria-label={d.chat} placeholder={d.chatPlaceholder} value={text} maxLength={2000} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+            <input
+              aria-label={d.chat}
+              placeholder={d.chatPlaceholder}
+              value={text}
+              maxLength={2000}
+              onInput={(e) => setText((e.target as HTMLInputElement).value)}
+            />
             <button class="primary">{d.send}</button>
           </form>
         </aside>

@@ -22,7 +22,11 @@ export function VisitQueue() {
   const [error, setError] = useState<string>();
   useEffect(() => {
     let stop = false;
-    const load = () => apiGet<QueueItem[]>(`/api/visits/queue?from=${day}&days=1`).then((v) => !stop && setVisits(v), (e) => !stop && setError((e as Error).message));
+    const load = () =>
+      apiGet<QueueItem[]>(`/api/visits/queue?from=${day}&days=1`).then(
+        (v) => !stop && setVisits(v),
+        (e) => !stop && setError((e as Error).message),
+      );
     void load();
     const timer = setInterval(load, 5000); // who is waiting changes by the minute
     return () => {
@@ -36,15 +40,27 @@ export function VisitQueue() {
       <label class="inline">
         {d.cz.date} <input type="date" value={day} onChange={(e) => setDay((e.target as HTMLInputElement).value)} />
       </label>
-      {error && <p class="error" role="alert">{error}</p>}
-      {!visits ? <p class="notice">{d.loading}</p> : !visits.length ? <p class="notice">{d.cz.noVisits}</p> : (
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {!visits ? (
+        <p class="notice">{d.loading}</p>
+      ) : !visits.length ? (
+        <p class="notice">{d.cz.noVisits}</p>
+      ) : (
         <ul class="visits">
           {visits.map((v) => (
             <li key={v.id}>
               <a class={`visit-card${v.waiting ? ' waiting' : ''}`} href={`/visits/${v.id}`}>
                 <span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span>
-                <strong>{formatDateTime(v.start)} · {v.patient.name}</strong>
-                <span>{v.icd10} {v.reason}</span>
+                <strong>
+                  {formatDateTime(v.start)} · {v.patient.name}
+                </strong>
+                <span>
+                  {v.icd10} {v.reason}
+                </span>
                 {v.waiting > 0 && <span class="waiting-badge">{d.cz.waiting(v.waiting)}</span>}
               </a>
             </li>
@@ -73,25 +89,37 @@ export function VisitWorkspace({ id }: { id: string }) {
   const [drugs, setDrugs] = useState<Drug[]>([emptyDrug()]);
   const [busy, setBusy] = useState(false);
   const load = () =>
-    apiGet<VisitView>(`/api/visits/${id}`).then((x) => {
-      setV(x);
-      if (x.icd10 && !icd) setIcd({ code: x.icd10, display: x.icd10Display ?? '' });
-    }, (e) => setError((e as Error).message));
+    apiGet<VisitView>(`/api/visits/${id}`).then(
+      (x) => {
+        setV(x);
+        if (x.icd10 && !icd) setIcd({ code: x.icd10, display: x.icd10Display ?? '' });
+      },
+      (e) => setError((e as Error).message),
+    );
   useEffect(() => void load(), [id]);
-  if (!v) return error ? <p class="error" role="alert">{error}</p> : <p class="notice">{d.loading}</p>;
+  if (!v)
+    return error ? (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    ) : (
+      <p class="notice">{d.loading}</p>
+    );
   const [sys, dia] = (v.homeBp ?? '').split('/').map((x) => x.trim());
   const submit = async (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
     const num = (k: string) => (String(f.get(k) ?? '').trim() ? Number(f.get(k)) : undefined);
-    const items = drugs.filter((x) => x.name.trim()).map((x) => ({
-      name: x.name.trim(),
-      ...(x.drugCode.trim() ? { drugCode: x.drugCode.trim().toUpperCase() } : {}),
-      quantity: Number(x.quantity),
-      unit: x.unit.trim(),
-      dosage: x.dosage.trim(),
-      ...(x.days.trim() ? { days: Number(x.days) } : {}),
-    }));
+    const items = drugs
+      .filter((x) => x.name.trim())
+      .map((x) => ({
+        name: x.name.trim(),
+        ...(x.drugCode.trim() ? { drugCode: x.drugCode.trim().toUpperCase() } : {}),
+        quantity: Number(x.quantity),
+        unit: x.unit.trim(),
+        dosage: x.dosage.trim(),
+        ...(x.days.trim() ? { days: Number(x.days) } : {}),
+      }));
     const reported = { systolic: num('systolic'), diastolic: num('diastolic'), heartRate: num('heartRate') };
     if (!icd) return setError(d.cz.diagnosis);
     const body: CompleteRequest = {
@@ -118,68 +146,172 @@ export function VisitWorkspace({ id }: { id: string }) {
   const setDrug = (i: number, k: keyof Drug, value: string) => setDrugs(drugs.map((x, j) => (j === i ? { ...x, [k]: value } : x)));
   return (
     <section>
-      <a class="back" href="/visits">← {d.cz.queueTitle}</a>
+      <a class="back" href="/visits">
+        ← {d.cz.queueTitle}
+      </a>
       <h1>
         {v.patient.name}
-        <small>{formatDateTime(v.start)} · {v.service} · <span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span></small>
+        <small>
+          {formatDateTime(v.start)} · {v.service} · <span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span>
+        </small>
       </h1>
       <dl class="facts card">
-        {v.patient.birthDate && (<><dt>{d.birthDate}</dt><dd>{formatDate(v.patient.birthDate)}</dd></>)}
-        {v.patient.bhytCard && (<><dt>{d.bhyt}</dt><dd>{v.patient.bhytCard}</dd></>)}
-        <dt>{d.cz.reason}</dt><dd>{v.icd10} {v.icd10Display} — {v.reason}</dd>
-        {v.eligibility && (<><dt>TT30</dt><dd class="meta">{v.eligibility}</dd></>)}
+        {v.patient.birthDate && (
+          <>
+            <dt>{d.birthDate}</dt>
+            <dd>{formatDate(v.patient.birthDate)}</dd>
+          </>
+        )}
+        {v.patient.bhytCard && (
+          <>
+            <dt>{d.bhyt}</dt>
+            <dd>{v.patient.bhytCard}</dd>
+          </>
+        )}
+        <dt>{d.cz.reason}</dt>
+        <dd>
+          {v.icd10} {v.icd10Display} — {v.reason}
+        </dd>
+        {v.eligibility && (
+          <>
+            <dt>TT30</dt>
+            <dd class="meta">{v.eligibility}</dd>
+          </>
+        )}
       </dl>
       <div class="actions">
-        <a class="button" href={`/patients/${v.patient.id}`} target="_blank" rel="noopener">{d.cz.openChart}</a>
+        <a class="button" href={`/patients/${v.patient.id}`} target="_blank" rel="noopener">
+          {d.cz.openChart}
+        </a>
         {v.status === 'booked' && (
-          <button type="button" class="primary" onClick={async () => {
-            try {
-              const r = await apiSend<RoomOpened>('POST', `/api/visits/${id}/room`);
-              window.open(r.url, '_blank', 'noopener');
-            } catch (err) {
-              setError((err as Error).message);
-            }
-          }}>{d.cz.enterRoomDoctor}</button>
+          <button
+            type="button"
+            class="primary"
+            onClick={async () => {
+              try {
+                const r = await apiSend<RoomOpened>('POST', `/api/visits/${id}/room`);
+                window.open(r.url, '_blank', 'noopener');
+              } catch (err) {
+                setError((err as Error).message);
+              }
+            }}
+          >
+            {d.cz.enterRoomDoctor}
+          </button>
         )}
       </div>
       <section class="card">
         <h2>{d.cz.answers}</h2>
         <dl class="answers">
-          {v.answers.map((a) => (<Fragment key={a.linkId}><dt>{a.text?.split(' (')[0]}</dt><dd>{a.answer === true ? d.cz.yes : a.answer === false ? d.cz.no : a.answer}</dd></Fragment>))}
+          {v.answers.map((a) => (
+            <Fragment key={a.linkId}>
+              <dt>{a.text?.split(' (')[0]}</dt>
+              <dd>{a.answer === true ? d.cz.yes : a.answer === false ? d.cz.no : a.answer}</dd>
+            </Fragment>
+          ))}
         </dl>
       </section>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {v.status === 'booked' ? (
         <form class="card visit-note" onSubmit={submit}>
           <h2>{d.cz.note}</h2>
-          <label>{d.cz.findings}<textarea name="findings" rows={3} required maxLength={10000} /></label>
-          <label>{d.cz.assessment}<textarea name="assessment" rows={2} required maxLength={10000} /></label>
+          <label>
+            {d.cz.findings}
+            <textarea name="findings" rows={3} required maxLength={10000} />
+          </label>
+          <label>
+            {d.cz.assessment}
+            <textarea name="assessment" rows={2} required maxLength={10000} />
+          </label>
           <Icd10Picker label={d.cz.diagnosis} name="diagnosis" value={icd} onChange={setIcd} />
           <div class="row">
-            <label>{d.cz.systolic}<input name="systolic" type="number" inputMode="numeric" min={50} max={300} defaultValue={sys} /></label>
-            <label>{d.cz.diastolic}<input name="diastolic" type="number" inputMode="numeric" min={20} max={200} defaultValue={dia} /></label>
-            <label>{d.cz.heartRate}<input name="heartRate" type="number" inputMode="numeric" min={20} max={250} /></label>
+            <label>
+              {d.cz.systolic}
+              <input name="systolic" type="number" inputMode="numeric" min={50} max={300} defaultValue={sys} />
+            </label>
+            <label>
+              {d.cz.diastolic}
+              <input name="diastolic" type="number" inputMode="numeric" min={20} max={200} defaultValue={dia} />
+            </label>
+            <label>
+              {d.cz.heartRate}
+              <input name="heartRate" type="number" inputMode="numeric" min={20} max={250} />
+            </label>
           </div>
-          <label>{d.cz.instructions}<textarea name="instructions" rows={2} required maxLength={5000} /></label>
-          <label class="short">{d.cz.followUpDays}<input name="followUpDays" type="number" min={1} max={365} /></label>
+          <label>
+            {d.cz.instructions}
+            <textarea name="instructions" rows={2} required maxLength={5000} />
+          </label>
+          <label class="short">
+            {d.cz.followUpDays}
+            <input name="followUpDays" type="number" min={1} max={365} />
+          </label>
           <fieldset class="drugs">
             <legend>{d.cz.prescription}</legend>
             {drugs.map((x, i) => (
               <div class="drug" key={i}>
-                <label>{d.cz.drug}<input name={`drug-${i}`} value={x.name} onInput={(e) => setDrug(i, 'name', (e.target as HTMLInputElement).value)} /></label>
-                <label>{d.cz.drugCode}<input name={`drugCode-${i}`} value={x.drugCode} onInput={(e) => setDrug(i, 'drugCode', (e.target as HTMLInputElement).value)} /></label>
-                <label>{d.cz.quantity}<input name={`quantity-${i}`} type="number" min={1} value={x.quantity} onInput={(e) => setDrug(i, 'quantity', (e.target as HTMLInputElement).value)} /></label>
-                <label>{d.cz.unit}<input name={`unit-${i}`} value={x.unit} onInput={(e) => setDrug(i, 'unit', (e.target as HTMLInputElement).value)} /></label>
-                <label>{d.cz.dosage}<input name={`dosage-${i}`} value={x.dosage} onInput={(e) => setDrug(i, 'dosage', (e.target as HTMLInputElement).value)} /></label>
-                <label>{d.cz.days}<input name={`days-${i}`} type="number" min={1} max={365} value={x.days} onInput={(e) => setDrug(i, 'days', (e.target as HTMLInputElement).value)} /></label>
-                {drugs.length > 1 && <button type="button" onClick={() => setDrugs(drugs.filter((_, j) => j !== i))}>{d.cz.removeDrug}</button>}
+                <label>
+                  {d.cz.drug}
+                  <input name={`drug-${i}`} value={x.name} onInput={(e) => setDrug(i, 'name', (e.target as HTMLInputElement).value)} />
+                </label>
+                <label>
+                  {d.cz.drugCode}
+                  <input name={`drugCode-${i}`} value={x.drugCode} onInput={(e) => setDrug(i, 'drugCode', (e.target as HTMLInputElement).value)} />
+                </label>
+                <label>
+                  {d.cz.quantity}
+                  <input
+                    name={`quantity-${i}`}
+                    type="number"
+                    min={1}
+                    value={x.quantity}
+                    onInput={(e) => setDrug(i, 'quantity', (e.target as HTMLInputElement).value)}
+                  />
+                </label>
+                <label>
+                  {d.cz.unit}
+                  <input name={`unit-${i}`} value={x.unit} onInput={(e) => setDrug(i, 'unit', (e.target as HTMLInputElement).value)} />
+                </label>
+                <label>
+                  {d.cz.dosage}
+                  <input name={`dosage-${i}`} value={x.dosage} onInput={(e) => setDrug(i, 'dosage', (e.target as HTMLInputElement).value)} />
+                </label>
+                <label>
+                  {d.cz.days}
+                  <input
+                    name={`days-${i}`}
+                    type="number"
+                    min={1}
+                    max={365}
+                    value={x.days}
+                    onInput={(e) => setDrug(i, 'days', (e.target as HTMLInputElement).value)}
+                  />
+                </label>
+                {drugs.length > 1 && (
+                  <button type="button" onClick={() => setDrugs(drugs.filter((_, j) => j !== i))}>
+                    {d.cz.removeDrug}
+                  </button>
+                )}
               </div>
             ))}
-            <button type="button" onClick={() => setDrugs([...drugs, emptyDrug()])}>{d.cz.addDrug}</button>
-            <label>{d.cz.advice}<input name="advice" maxLength={2000} /></label>
+            <button type="button" onClick={() => setDrugs([...drugs, emptyDrug()])}>
+              {d.cz.addDrug}
+            </button>
+            <label>
+              {d.cz.advice}
+              <input name="advice" maxLength={2000} />
+            </label>
           </fieldset>
-          <label class="check"><input type="checkbox" name="useInsurance" defaultChecked /> {d.cz.useInsurance}</label>
-          <button type="submit" class="primary big" disabled={busy}>{d.cz.finish}</button>
+          <label class="check">
+            <input type="checkbox" name="useInsurance" defaultChecked /> {d.cz.useInsurance}
+          </label>
+          <button type="submit" class="primary big" disabled={busy}>
+            {d.cz.finish}
+          </button>
         </form>
       ) : (
         <VisitResult v={v} />

@@ -6,12 +6,26 @@
 import { signal } from '@preact/signals';
 import type { ChatLine, PublicMember, RecordingState } from '../../../src/video/protocol.ts';
 import { MeshPeer, SfuPublisher, SfuSubscription, healthy, type MediaLink } from './peers.ts';
-import { activeLayers, floorFor, inbound, LayerChooser, mediaPath, receiveQuality, SIMULCAST_MIN_SEND, TOP_LAYER, SendLevelGovernor, uplinkEstimate, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
+import {
+  activeLayers,
+  floorFor,
+  inbound,
+  LayerChooser,
+  mediaPath,
+  receiveQuality,
+  SIMULCAST_MIN_SEND,
+  TOP_LAYER,
+  SendLevelGovernor,
+  uplinkEstimate,
+  WARM_UP_MS,
+  type InboundSample,
+  type Quality,
+  type SendLevel,
+} from './quality.ts';
 import { Signalling, type LinkState, type ServerMessage } from './signalling.ts';
 
 /** What the server tells of each participant (shared with the signalling server). */
 export type Member = PublicMember;
-
 
 export type CallState = 'connecting' | 'lobby' | 'in' | 'reconnecting' | 'ended' | 'refused' | 'left';
 
@@ -58,7 +72,12 @@ export class Call {
     invite: string | undefined,
     readonly local: MediaStream,
   ) {
-    this.sig = new Signalling(roomId, invite, (m) => void this.onMessage(m).catch((e: Error) => console.warn('signalling', e)), (s, reason) => this.onLink(s, reason));
+    this.sig = new Signalling(
+      roomId,
+      invite,
+      (m) => void this.onMessage(m).catch((e: Error) => console.warn('signalling', e)),
+      (s, reason) => this.onLink(s, reason),
+    );
   }
 
   start(): void {
@@ -83,7 +102,8 @@ export class Call {
   }
 
   private onLink(s: LinkState, reason?: string): void {
-    if (s === 'reconnecting' && (this.state.value === 'in' || this.state.value === 'lobby' || this.state.value === 'reconnecting')) this.state.value = 'reconnecting';
+    if (s === 'reconnecting' && (this.state.value === 'in' || this.state.value === 'lobby' || this.state.value === 'reconnecting'))
+      this.state.value = 'reconnecting';
     if (s === 'closed' && !['ended', 'refused', 'left'].includes(this.state.value)) {
       this.state.value = 'refused';
       this.message.value ??= reason || 'Mất kết nối với phòng (disconnected from the room)';
@@ -131,7 +151,13 @@ export class Call {
       case 'sub-offer': {
         let sub = this.subs.get(m.feed);
         if (!sub) {
-          sub = new SfuSubscription(m.feed, m.member, this.ice, (x) => this.sig.send(x), (s) => this.addStream(m.member, s));
+          sub = new SfuSubscription(
+            m.feed,
+            m.member,
+            this.ice,
+            (x) => this.sig.send(x),
+            (s) => this.addStream(m.member, s),
+          );
           this.subs.set(m.feed, sub);
         }
         await sub.onOffer(m.jsep);
@@ -199,7 +225,16 @@ export class Call {
 
   private subscribe(feed: number, memberId: string): void {
     // Placeholder until Janus offers: keeps us from asking twice.
-    this.subs.set(feed, new SfuSubscription(feed, memberId, this.ice, (x) => this.sig.send(x), (s) => this.addStream(memberId, s)));
+    this.subs.set(
+      feed,
+      new SfuSubscription(
+        feed,
+        memberId,
+        this.ice,
+        (x) => this.sig.send(x),
+        (s) => this.addStream(memberId, s),
+      ),
+    );
     this.sig.send({ type: 'subscribe', feed });
   }
 
@@ -215,7 +250,15 @@ export class Call {
     let p = this.mesh.get(id);
     if (!p) {
       const me = this.me.value.id;
-      p = new MeshPeer(id, me < id, this.ice, { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local }, (x) => this.sig.send(x), (s) => this.addStream(id, s), () => void this.applySendLevel());
+      p = new MeshPeer(
+        id,
+        me < id,
+        this.ice,
+        { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local },
+        (x) => this.sig.send(x),
+        (s) => this.addStream(id, s),
+        () => void this.applySendLevel(),
+      );
       this.mesh.set(id, p);
       void this.applySendLevel();
     }
@@ -244,7 +287,12 @@ export class Call {
     this.mediaSince = performance.now();
     if (this.room.value?.mode === 'sfu' && !this.publisher) {
       const simulcast = this.sendCap === null || this.sendCap >= SIMULCAST_MIN_SEND;
-      this.publisher = new SfuPublisher(this.ice, { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local }, (x) => this.sig.send(x), simulcast);
+      this.publisher = new SfuPublisher(
+        this.ice,
+        { audio: this.audioTrack, video: this.outgoingVideo, stream: this.local },
+        (x) => this.sig.send(x),
+        simulcast,
+      );
       await this.publisher.offer();
       void this.applySendLevel();
     }
@@ -333,7 +381,8 @@ export class Call {
     if (this.state.value !== 'in' && this.state.value !== 'reconnecting') return;
     const q: Record<string, Quality> = {};
     let loudest: { id: string; level: number } | undefined;
-    const receivers: [string, RTCPeerConnection][] = this.room.value?.mode === 'sfu' ? [...this.subs.values()].map((s) => [s.memberId, s.pc]) : [...this.mesh.values()].map((p) => [p.memberId, p.pc]);
+    const receivers: [string, RTCPeerConnection][] =
+      this.room.value?.mode === 'sfu' ? [...this.subs.values()].map((s) => [s.memberId, s.pc]) : [...this.mesh.values()].map((p) => [p.memberId, p.pc]);
     for (const [id, pc] of receivers) {
       const now = await inbound(pc);
       const member = this.members.value.find((x) => x.id === id);
@@ -345,7 +394,12 @@ export class Call {
     if (loudest) this.speaker.value = loudest.id;
     for (const [feed, sub] of this.subs) if (q[sub.memberId]) this.chooseLayer(feed, q[sub.memberId]);
     const warm = this.mediaSince !== undefined && performance.now() - this.mediaSince > WARM_UP_MS;
-    const uplink = await uplinkEstimate(this.links().filter((l) => !(l instanceof SfuSubscription)).map((l) => l.pc), this.sendCap);
+    const uplink = await uplinkEstimate(
+      this.links()
+        .filter((l) => !(l instanceof SfuSubscription))
+        .map((l) => l.pc),
+      this.sendCap,
+    );
     const before = this.sendLevel.value;
     const level = this.governor.update(uplink, floorFor(warm, this.sendCap));
     if (level !== before) {
@@ -358,7 +412,14 @@ export class Call {
   private announceMedia(): void {
     if (this.state.value !== 'in') return;
     const worst = Object.values(this.quality.value).reduce<Quality>((a, b) => (rank(b) < rank(a) ? b : a), 'good');
-    this.sig.send({ type: 'media', audio: this.audioOn.value, video: this.videoOn.value, screen: this.screenOn.value, audioOnly: this.sendLevel.value === 'audio', quality: Object.keys(this.quality.value).length ? worst : 'unknown' });
+    this.sig.send({
+      type: 'media',
+      audio: this.audioOn.value,
+      video: this.videoOn.value,
+      screen: this.screenOn.value,
+      audioOnly: this.sendLevel.value === 'audio',
+      quality: Object.keys(this.quality.value).length ? worst : 'unknown',
+    });
   }
 
   setAudio(on: boolean): void {
@@ -446,14 +507,23 @@ export class Call {
   /** Numbers for the support page and the tests: what each connection receives. */
   async stats(): Promise<Record<string, InboundSample>> {
     const out: Record<string, InboundSample> = {};
-    const receivers: [string, RTCPeerConnection][] = this.room.value?.mode === 'sfu' ? [...this.subs.values()].map((s) => [s.memberId, s.pc]) : [...this.mesh.values()].map((p) => [p.memberId, p.pc]);
+    const receivers: [string, RTCPeerConnection][] =
+      this.room.value?.mode === 'sfu' ? [...this.subs.values()].map((s) => [s.memberId, s.pc]) : [...this.mesh.values()].map((p) => [p.memberId, p.pc]);
     for (const [id, pc] of receivers) out[id] = await inbound(pc);
     return out;
   }
 
   /** Every connection's ICE and signalling state with what it received. */
   async report(): Promise<LinkReport[]> {
-    const row = async (kind: LinkReport['kind'], pc: RTCPeerConnection, member?: string, feed?: number): Promise<LinkReport> => ({ kind, member, feed, ice: pc.iceConnectionState, signaling: pc.signalingState, path: await mediaPath(pc), inbound: await inbound(pc) });
+    const row = async (kind: LinkReport['kind'], pc: RTCPeerConnection, member?: string, feed?: number): Promise<LinkReport> => ({
+      kind,
+      member,
+      feed,
+      ice: pc.iceConnectionState,
+      signaling: pc.signalingState,
+      path: await mediaPath(pc),
+      inbound: await inbound(pc),
+    });
     const out: LinkReport[] = [];
     for (const p of this.mesh.values()) out.push(await row('mesh', p.pc, p.memberId));
     if (this.publisher) out.push(await row('publish', this.publisher.pc));

@@ -135,7 +135,11 @@ export class SfuPublisher implements MediaLink {
   ) {
     this.pc = new RTCPeerConnection(rtc);
     this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendonly', streams: [tracks.stream] });
-    this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendonly', streams: [tracks.stream], ...(simulcast ? { sendEncodings: SIMULCAST_LAYERS.map((x) => ({ ...x })) } : {}) });
+    this.pc.addTransceiver(tracks.video ?? 'video', {
+      direction: 'sendonly',
+      streams: [tracks.stream],
+      ...(simulcast ? { sendEncodings: SIMULCAST_LAYERS.map((x) => ({ ...x })) } : {}),
+    });
     this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: 'pub', candidate: candidateOf(e.candidate) });
     watchIce(this.pc, () => this.restartIce());
   }

@@ -35,7 +35,16 @@ describe('send level', () => {
 });
 
 describe('receive quality', () => {
-  const s = (o: Partial<InboundSample>): InboundSample => ({ framesDecoded: 0, audioPackets: 0, videoPackets: 0, videoLost: 0, audioLevel: 0, frameWidth: 0, frameHeight: 0, ...o });
+  const s = (o: Partial<InboundSample>): InboundSample => ({
+    framesDecoded: 0,
+    audioPackets: 0,
+    videoPackets: 0,
+    videoLost: 0,
+    audioLevel: 0,
+    frameWidth: 0,
+    frameHeight: 0,
+    ...o,
+  });
   it('is good with flowing frames and no loss, poor when frozen or lossy, fair in between', () => {
     const a = s({ framesDecoded: 100, videoPackets: 300, audioPackets: 100, rtt: 0.02 });
     expect(receiveQuality(undefined, a, true)).toBe('unknown');
