@@ -6,11 +6,11 @@
  * second and the whole-record PDF, generated in process.
  */
 import type { Browser, CDPSession, Page } from 'playwright-core';
-import { createDemoAccounts } from '../src/auth/demo.ts';
+import { createDemoAccounts } from '../src/seed/accounts.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, signIn, startTestPlatform } from '../src/testing/platform.ts';
-import { seedVisitDemo } from '../src/visits/demo.ts';
+import { seedVisitDemo } from '../src/seed/visits.ts';
 import { prescriptionPdf, type PrescriptionDoc } from '../src/visits/prescription.ts';
 import { recordPdf, type HealthRecord } from '../src/visits/record.ts';
 

@@ -2,7 +2,7 @@
 import mqtt from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, type DemoAccount } from '../src/auth/demo.ts';
+import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../src/auth/demo.ts';
+import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';

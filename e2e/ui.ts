@@ -1,6 +1,6 @@
 /** Signing in through the web app's own form, as a person would. */
 import type { Page } from 'playwright-core';
-import { DEMO_PASSWORD } from '../src/auth/demo.ts';
+import { DEMO_PASSWORD } from '../src/seed/accounts.ts';
 import { freshTotpCode } from '../src/testing/totp.ts';
 
 export async function signInUi(page: Page, base: string, username: string, totpSecret?: string): Promise<void> {

@@ -10,12 +10,12 @@ import { readFileSync } from 'node:fs';
 import type { Appointment, Bundle, Consent, MedicationRequest } from '@medplum/fhirtypes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, type DemoAccount } from '../src/auth/demo.ts';
+import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { join, myId, waitDecodingAll } from '../src/testing/video.ts';
-import { seedVisitDemo } from '../src/visits/demo.ts';
+import { seedVisitDemo } from '../src/seed/visits.ts';
 import { pdfText } from '../src/testing/pdf.ts';
 import { signInUi } from './ui.ts';
 

@@ -1,7 +1,7 @@
 /** The web app in real Chromium: search accent-insensitively, open a chart, read Vietnamese. */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, type DemoAccount } from '../src/auth/demo.ts';
+import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';

@@ -10,13 +10,13 @@ import { FhirError } from './fhir/outcome.ts';
 import { importFile } from './fhir/import.ts';
 import { buildPlatform } from './server.ts';
 import { openCore, type Core } from './platform/core.ts';
-import { createDemoAccounts, demoSignInHelp } from './auth/demo.ts';
+import { createDemoAccounts, demoSignInHelp } from './seed/accounts.ts';
 import { isRole, ROLES } from './auth/policy.ts';
 import { expireInactiveStaff } from './auth/inactivity.ts';
 import { runAuditRetention } from './audit/retention.ts';
 import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
-import { seedVisitDemo, topUpDemoSlots } from './visits/demo.ts';
+import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)

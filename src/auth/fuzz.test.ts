@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../seed/demo.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
-import { createDemoAccounts } from './demo.ts';
+import { createDemoAccounts } from '../seed/accounts.ts';
 
 const INJECTIONS = [
   "'; DROP TABLE resource; --",

@@ -12,7 +12,7 @@ import { AuditLog } from '../audit/audit.ts';
 import { runAuditRetention } from '../audit/retention.ts';
 import { createTestDb, DB_KINDS, type TestDb } from '../testing/databases.ts';
 import { call, signIn, startTestPlatform, TEST_SECRET, type TestPlatform } from '../testing/platform.ts';
-import { DEMO_PASSWORD } from './demo.ts';
+import { DEMO_PASSWORD } from '../seed/accounts.ts';
 import { expireInactiveStaff } from './inactivity.ts';
 import { ServerSecret } from './secret.ts';
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, patient, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { AccountService, MAX_FAILED_LOGINS, MAX_MFA_FAILURES, totpFor } from './accounts.ts';
-import { DEMO_PASSWORD } from './demo.ts';
+import { DEMO_PASSWORD } from '../seed/accounts.ts';
 import { registerClient } from './oauth.ts';
 import { ACCOUNT_STATE_MS } from './tokens.ts';
 

@@ -2,6 +2,8 @@
  * The authorization matrix: every role × every route × own / other patient, with the expected
  * answer computed from the policy table (src/auth/policy.ts) and the care relationships of the
  * fixture. A route registered without an access rule fails here (the platform refuses to start).
+ *
+ * Longer than 400 lines on purpose: one matrix, generated from one policy table, over one fixture.
  */
 import { randomUUID } from 'node:crypto';
 import type { Appointment, Bundle, MedicationRequest, Observation, Resource } from '@medplum/fhirtypes';

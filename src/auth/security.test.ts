@@ -11,7 +11,7 @@ import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, signIn, startTestPlatform, TEST_SECRET, type TestPlatform } from '../testing/platform.ts';
 import { MAX_FAILED_LOGINS, totpFor } from './accounts.ts';
-import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from './demo.ts';
+import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../seed/accounts.ts';
 import { registerClient } from './oauth.ts';
 
 const run = promisify(execFile);

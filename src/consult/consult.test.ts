@@ -4,11 +4,13 @@
  * immutability of signed conclusions and detection of a tampered signature; illegal transitions;
  * concurrent triage; exactly-once submission; what the workflow owns (no plain FHIR shortcut
  * around it); attachments that point at another patient's content; loading the eligibility list.
+ *
+ * Longer than 400 lines on purpose: one case followed through its whole workflow on one fixture.
  */
 import { randomUUID } from 'node:crypto';
 import type { DocumentReference, Patient, Resource, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, type DemoAccount } from '../auth/demo.ts';
+import { createDemoAccounts, type DemoAccount } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { CONSULT_ID_SYSTEM, QUEUE_PAGE, STATE_SYSTEM } from './model.ts';

@@ -1,7 +1,7 @@
 /** Live events reach the right people over Server-Sent Events, and nobody else. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts } from '../auth/demo.ts';
+import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';

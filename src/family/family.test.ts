@@ -6,7 +6,7 @@
  */
 import type { Patient, RelatedPerson } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../auth/demo.ts';
+import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 

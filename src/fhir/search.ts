@@ -15,6 +15,7 @@ import { badRequest, notSupported, tooLarge } from './outcome.ts';
 import { LIMITS } from './limits.ts';
 import { parseReference, type SearchParam, type SearchRegistry } from './searchparams.ts';
 import { includes } from './search-includes.ts';
+import { decodeCursor, encodeCursor, keysetAfter, normaliseKeyValue, sortKeys } from './search-paging.ts';
 
 export type QueryParams = Record<string, string[]>;
 
@@ -44,12 +45,6 @@ export class Sql {
   bind(v: unknown): string {
     return `$${this.params.push(v)}`;
   }
-}
-
-interface SortKey {
-  expr: string;
-  cast: 'text' | 'timestamptz' | 'numeric' | 'bigint';
-  desc: boolean;
 }
 
 /** Returns a SQL predicate over a resource row alias that hides what the caller may not see. */
@@ -347,78 +342,4 @@ function quantityCondition(sql: Sql, raw: string, name: string, withUnits: boole
     if (system) cond += ` AND system = ${sql.bind(system)}`;
   }
   return `(${cond})`;
-}
-
-function sortKeys(sql: Sql, registry: SearchRegistry, resourceType: string, sortParam: string | undefined): SortKey[] {
-  const keys: SortKey[] = [];
-  for (const rawKey of sortParam ? sortParam.split(',') : []) {
-    const desc = rawKey.startsWith('-');
-    const name = desc ? rawKey.slice(1) : rawKey;
-    if (name === '_id') keys.push({ expr: 'r.id', cast: 'text', desc });
-    else if (name === '_lastUpdated') keys.push({ expr: 'r.last_updated', cast: 'timestamptz', desc });
-    else {
-      const p = registry.get(resourceType, name);
-      if (!p) throw badRequest(`Cannot sort by unknown parameter "${name}" for ${resourceType}`);
-      const agg = desc ? 'max' : 'min';
-      const sub = (col: string, table: string) => `(SELECT ${agg}(${col}) FROM ${table} s WHERE s.rid = r.rid AND s.param = ${sql.bind(p.id)})`;
-      switch (p.type) {
-        case 'string':
-          keys.push({ expr: sub('norm', 'idx_string'), cast: 'text', desc });
-          break;
-        case 'token':
-          keys.push({ expr: sub('code', 'idx_token'), cast: 'text', desc });
-          break;
-        case 'reference':
-          keys.push({ expr: sub('target_id', 'idx_reference'), cast: 'text', desc });
-          break;
-        case 'date':
-          keys.push({ expr: sub(desc ? 'high' : 'low', 'idx_date'), cast: 'timestamptz', desc });
-          break;
-        case 'quantity':
-        case 'number':
-          keys.push({ expr: sub('value', 'idx_quantity'), cast: 'numeric', desc });
-          break;
-        case 'uri':
-          keys.push({ expr: sub('value', 'idx_uri'), cast: 'text', desc });
-          break;
-      }
-    }
-  }
-  keys.push({ expr: 'r.rid', cast: 'bigint', desc: false });
-  return keys;
-}
-
-/** Rows strictly after the cursor in ORDER BY order (nulls last in every direction). */
-function keysetAfter(sql: Sql, keys: SortKey[], values: unknown[]): string {
-  const after = (i: number): string => {
-    const k = keys[i];
-    const v = values[i];
-    if (i === keys.length - 1) return `r.rid > ${sql.bind(v)}::bigint`;
-    if (v === null) return `(${k.expr} IS NULL AND ${after(i + 1)})`;
-    const b = `${sql.bind(v)}::${k.cast}`;
-    return `(${k.expr} IS NULL OR ${k.expr} ${k.desc ? '<' : '>'} ${b} OR (${k.expr} = ${b} AND ${after(i + 1)}))`;
-  };
-  return after(0);
-}
-
-function normaliseKeyValue(v: unknown): unknown {
-  if (v instanceof Date) return v.toISOString();
-  if (v === undefined) return null;
-  return v;
-}
-
-function encodeCursor(values: unknown[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
-}
-
-function decodeCursor(text: string, length: number): unknown[] {
-  try {
-    const values = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (Array.isArray(values) && values.length === length && values.every((v) => v === null || ['string', 'number'].includes(typeof v))) {
-      return values;
-    }
-  } catch {
-    // fall through
-  }
-  throw badRequest('_cursor is not valid for this search (use the next link exactly as returned)');
 }

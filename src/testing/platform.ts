@@ -10,7 +10,7 @@ import { MemorySender } from '../events/outbox.ts';
 import type { Role } from '../auth/policy.ts';
 import type { TokenClaims } from '../auth/tokens.ts';
 import type { Repository } from '../fhir/repository.ts';
-import { DEMO_PASSWORD } from '../auth/demo.ts';
+import { DEMO_PASSWORD } from '../seed/accounts.ts';
 import { createTestDb, type DbKind, type TestDb } from './databases.ts';
 import { freshTotpCode } from './totp.ts';
 

@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Secret } from 'otpauth';
 import type { Appointment, Location, Practitioner } from '@medplum/fhirtypes';
 import WebSocket from 'ws';
-import { DEMO_PASSWORD } from '../auth/demo.ts';
+import { DEMO_PASSWORD } from '../seed/accounts.ts';
 import { CONSULT_CATEGORY } from '../consult/model.ts';
 import type { Role } from '../auth/policy.ts';
 import type { Repository } from '../fhir/repository.ts';

@@ -5,16 +5,18 @@
  * visit's outputs as the citizen sees them, the prescription PDF's text, the charges export, and
  * what the workflow owns (booking, booked slot, answers, charge, prescription) refused through plain
  * FHIR with the route to use. The platform runs family, consult and visits (no video room needed).
+ *
+ * Longer than 400 lines on purpose: one visit followed from booking to prescription on one fixture.
  */
 import type { Appointment, Bundle, ChargeItem, MedicationRequest, QuestionnaireResponse, Slot } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, type DemoAccount } from '../auth/demo.ts';
+import { createDemoAccounts, type DemoAccount } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { pdfText } from '../testing/pdf.ts';
-import { DEMO_PASSWORD } from '../auth/demo.ts';
-import { seedVisitDemo, type VisitDemo } from './demo.ts';
+import { DEMO_PASSWORD } from '../seed/accounts.ts';
+import { seedVisitDemo, type VisitDemo } from '../seed/visits.ts';
 
 const ANSWERS = { 'red-flags': false, duration: 'gt1m', 'home-bp': '158/96', medications: 'Amlodipin 5 mg' };
 

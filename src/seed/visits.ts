@@ -9,12 +9,12 @@
 import type { AllergyIntolerance, Binary, DocumentReference, HealthcareService, Immunization, Patient, Resource, Schedule } from '@medplum/fhirtypes';
 import { recordFamilyLink } from '../family/service.ts';
 import type { FhirStore } from '../fhir/store.ts';
-import type { DemoSummary } from '../seed/demo.ts';
+import type { DemoSummary } from './demo.ts';
 import { CCCD_SYSTEM } from '../terminology/identifiers.ts';
-import { newPdf } from './pdf.ts';
-import { serviceInfo } from './catalog.ts';
-import { SERVICE_TYPE_SYSTEM } from './model.ts';
-import type { VisitService } from './service.ts';
+import { newPdf } from '../visits/pdf.ts';
+import { serviceInfo } from '../visits/catalog.ts';
+import { SERVICE_TYPE_SYSTEM } from '../visits/model.ts';
+import type { VisitService } from '../visits/service.ts';
 
 const REASON = 'demo data';
 

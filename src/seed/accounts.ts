@@ -4,10 +4,10 @@
  * Staff accounts come with TOTP already enrolled; the secrets are printed with the sign-in help.
  */
 import { Secret } from 'otpauth';
-import type { DemoSummary } from '../seed/demo.ts';
-import type { AccountService } from './accounts.ts';
-import { registerClient } from './oauth.ts';
-import { ROLE_LABELS, type Role } from './policy.ts';
+import type { DemoSummary } from './demo.ts';
+import type { AccountService } from '../auth/accounts.ts';
+import { registerClient } from '../auth/oauth.ts';
+import { ROLE_LABELS, type Role } from '../auth/policy.ts';
 import type { Db } from '../db/db.ts';
 
 export const DEMO_PASSWORD = 'CauYTe-Demo-2026';
