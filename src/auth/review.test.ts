@@ -186,16 +186,23 @@ describe('the attacker review, gap by gap', () => {
 
     it('includes, $everything and batch entries leave out what the token’s scopes do not cover', async () => {
       const clinician = bearer(await p.tokenFor('commune_clinician', { org: batxat, scope: 'user/Observation.read user/Patient.read' }));
-      await p.fixtures.create<Observation>({
+      const bp = await p.fixtures.create<Observation>({
         resourceType: 'Observation',
         status: 'final',
         code: { text: 'Huyết áp' },
         subject: { reference: `Patient/${own}` },
         performer: [{ reference: `Organization/${batxat}` }],
       });
-      const inc = await call<Bundle>(p, 'GET', `/fhir/R4/Observation?subject=Patient/${own}&_include=Observation:performer`, undefined, clinician);
+      const inc = await call<Bundle>(
+        p,
+        'GET',
+        `/fhir/R4/Observation?_id=${bp.id}&_include=Observation:performer&_include=Observation:subject`,
+        undefined,
+        clinician,
+      );
       expect(inc.status).toBe(200);
-      expect((inc.body.entry ?? []).some((e) => e.resource?.resourceType === 'Organization')).toBe(false);
+      // The match and its patient (the scope covers Patient), not the facility (it does not cover Organization).
+      expect((inc.body.entry ?? []).map((e) => e.resource?.resourceType).sort()).toEqual(['Observation', 'Patient']);
 
       const obsOnly = bearer(await p.tokenFor('commune_clinician', { org: batxat, scope: 'user/Patient.read user/Observation.read' }));
       const ev = await call<Bundle>(p, 'GET', `/fhir/R4/Patient/${own}/$everything`, undefined, obsOnly);
