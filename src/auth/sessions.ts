@@ -64,40 +64,13 @@ export class SessionService {
 
   /** The live session for a cookie token; touches last_seen. Idle or expired sessions are gone. */
   async get(token: string): Promise<Session | undefined> {
-    const r = await this.db.query<{
-      id: string;
-      account_id: string;
-      csrf_token: string;
-      mfa_verified: boolean;
-      role: string | null;
-      organization_id: string;
-      created_at: Date;
-      last_seen_at: Date;
-      expires_at: Date;
-      ip: string | null;
-      user_agent: string | null;
-    }>(
+    const r = await this.db.query<SessionRow>(
       `UPDATE session SET last_seen_at = now()
        WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(mins => $2)
        RETURNING *`,
       [hashToken(token), this.opts.idleMinutes],
     );
-    const s = r.rows[0];
-    return s
-      ? {
-          id: s.id,
-          accountId: s.account_id,
-          csrfToken: s.csrf_token,
-          mfaVerified: s.mfa_verified,
-          role: s.role ?? undefined,
-          organizationId: s.organization_id,
-          createdAt: s.created_at,
-          lastSeenAt: s.last_seen_at,
-          expiresAt: s.expires_at,
-          ip: s.ip ?? undefined,
-          userAgent: s.user_agent ?? undefined,
-        }
-      : undefined;
+    return r.rows[0] ? toSession(r.rows[0]) : undefined;
   }
 
   async markMfaVerified(sessionId: string): Promise<void> {
@@ -112,40 +85,43 @@ export class SessionService {
     await this.db.query('UPDATE session SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [sessionId]);
   }
 
-  /** Sign out everywhere. */
-  async revokeAll(accountId: string): Promise<number> {
-    return (await this.db.query('UPDATE session SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL', [accountId])).rowCount;
-  }
-
   async list(accountId: string): Promise<Session[]> {
-    const r = await this.db.query<{
-      id: string;
-      account_id: string;
-      mfa_verified: boolean;
-      role: string | null;
-      organization_id: string;
-      created_at: Date;
-      last_seen_at: Date;
-      expires_at: Date;
-      ip: string | null;
-      user_agent: string | null;
-    }>(
+    const r = await this.db.query<SessionRow>(
       `SELECT * FROM session WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(mins => $2)
        ORDER BY last_seen_at DESC`,
       [accountId, this.opts.idleMinutes],
     );
-    return r.rows.map((s) => ({
-      id: s.id,
-      accountId: s.account_id,
-      csrfToken: '',
-      mfaVerified: s.mfa_verified,
-      role: s.role ?? undefined,
-      organizationId: s.organization_id,
-      createdAt: s.created_at,
-      lastSeenAt: s.last_seen_at,
-      expiresAt: s.expires_at,
-      ip: s.ip ?? undefined,
-      userAgent: s.user_agent ?? undefined,
-    }));
+    // The CSRF token belongs to its own session: a list never shows it.
+    return r.rows.map((s) => ({ ...toSession(s), csrfToken: '' }));
   }
+}
+
+interface SessionRow {
+  id: string;
+  account_id: string;
+  csrf_token: string;
+  mfa_verified: boolean;
+  role: string | null;
+  organization_id: string;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+function toSession(s: SessionRow): Session {
+  return {
+    id: s.id,
+    accountId: s.account_id,
+    csrfToken: s.csrf_token,
+    mfaVerified: s.mfa_verified,
+    role: s.role ?? undefined,
+    organizationId: s.organization_id,
+    createdAt: s.created_at,
+    lastSeenAt: s.last_seen_at,
+    expiresAt: s.expires_at,
+    ip: s.ip ?? undefined,
+    userAgent: s.user_agent ?? undefined,
+  };
 }

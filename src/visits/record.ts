@@ -81,34 +81,22 @@ export class HealthRecordService {
     });
   }
 
-  async view(ctx: AccessContext, patientId: string): Promise<HealthRecord> {
+  /** The whole record shaped for reading, in one unit of work recorded as `action` (what was looked at, or exported). */
+  private load(ctx: AccessContext, patientId: string, action: 'read' | 'export', detail: Record<string, unknown>): Promise<HealthRecord> {
     return this.own(ctx).transaction(async (tx) => {
       const patient = await tx.read<Patient>('Patient', patientId);
       const all = await allPages(tx, patientId);
-      await tx.record({
-        action: 'read',
-        resourceType: 'Patient',
-        resourceId: patientId,
-        patientIds: [patientId],
-        detail: { view: 'health-record', resources: all.length },
-      });
+      await tx.record({ action, resourceType: 'Patient', resourceId: patientId, patientIds: [patientId], detail: { ...detail, resources: all.length } });
       return buildRecord(patient, all);
     });
   }
 
+  async view(ctx: AccessContext, patientId: string): Promise<HealthRecord> {
+    return this.load(ctx, patientId, 'read', { view: 'health-record' });
+  }
+
   async pdf(ctx: AccessContext, patientId: string): Promise<Buffer> {
-    const record = await this.own(ctx).transaction(async (tx) => {
-      const patient = await tx.read<Patient>('Patient', patientId);
-      const all = await allPages(tx, patientId);
-      await tx.record({
-        action: 'export',
-        resourceType: 'Patient',
-        resourceId: patientId,
-        patientIds: [patientId],
-        detail: { format: 'pdf', resources: all.length },
-      });
-      return buildRecord(patient, all);
-    });
+    const record = await this.load(ctx, patientId, 'export', { format: 'pdf' });
     return recordPdf(record);
   }
 
