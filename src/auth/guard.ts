@@ -14,6 +14,7 @@ import type { Restriction } from '../fhir/search.ts';
 import type { IndexRows } from '../fhir/searchparams.ts';
 import { AccessControl, AccessDenied } from './access.ts';
 import { POLICY, type FhirAction } from './policy.ts';
+import { scopeAllows } from './scopes.ts';
 import { principalFields, type Principal } from './principal.ts';
 
 export interface AccessOutcome {
@@ -29,12 +30,20 @@ export class FhirGuard {
 
   /**
    * Role policy and scopes for an action on a type. The system is not an actor; a domain action
-   * was checked against the policy table when its repository was built.
+   * was checked against the policy table when its repository was built, and replaces the type
+   * policy — but an app token's scopes still narrow it.
    */
   assertAction(p: Principal, action: FhirAction, resourceType: string): void {
     if (p.kind === 'system') return;
     if (p.domain) {
-      if (!p.ctx.actor.role) throw new AccessDenied('Cần đăng nhập (authentication required)', 401);
+      const actor = p.ctx.actor;
+      if (!actor.role) throw new AccessDenied('Cần đăng nhập (authentication required)', 401);
+      // An app's token narrows even a domain action: it reaches only the types and actions its scopes name.
+      if (actor.scopes && !scopeAllows(actor.scopes, action, resourceType)) {
+        throw new AccessDenied(
+          `Token không có phạm vi cho ${action} ${resourceType} (token scope does not allow ${action} on ${resourceType}, needed by ${p.domain})`,
+        );
+      }
       return;
     }
     this.access.assertAction(p.ctx.actor, action, resourceType);

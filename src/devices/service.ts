@@ -136,7 +136,12 @@ export class DeviceService {
   private async manageable(ctx: AccessContext, tx: Repository, deviceId: string): Promise<Device> {
     const d = await tx.tryRead<Device>('Device', deviceId);
     if (!d) throw notFound(`Không có thiết bị ${deviceId} (no such device)`);
-    if (d.patient?.reference) return d;
+    const patientId = d.patient?.reference?.startsWith('Patient/') ? d.patient.reference.slice(8) : undefined;
+    // The read already required the patient's record to be in reach (Device.patient is a patient link); ask again, explicitly.
+    if (patientId) {
+      if (await tx.reaches(patientId)) return d;
+      throw new AccessDenied('Thiết bị của người bệnh không thuộc cơ sở của bạn (a patient device not in your care)', 403, false, patientId);
+    }
     if (ctx.actor.organizationId && d.owner?.reference === `Organization/${ctx.actor.organizationId}`) return d;
     throw new AccessDenied('Thiết bị không thuộc cơ sở của bạn (not your facility’s device)');
   }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/db.ts';
-import { FhirError, badRequest, preconditionFailed, tooLarge } from './outcome.ts';
+import { FhirError, badRequest, tooLarge } from './outcome.ts';
 import type { PreparedWrite } from './storage.ts';
 import type { FhirService } from './service.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -96,20 +96,18 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
       if (p.method !== 'POST') continue;
       const ifNoneExist = entries[i].request?.ifNoneExist;
       if (ifNoneExist) {
-        const existing = await service.conditionalMatches(who, tx, p.type, new URLSearchParams(ifNoneExist)).catch((e) => {
+        const match = await (async () => {
+          service.guard.assertAction(who, 'create', p.type);
+          return service.ifNoneExistMatch(who, tx, p.type, ifNoneExist);
+        })().catch((e) => {
           throw withEntry(e, i);
         });
-        if (existing.length > 1) throw withEntry(preconditionFailed(`ifNoneExist "${ifNoneExist}" matched ${existing.length} ${p.type} resources`), i);
-        if (existing.length === 1) {
+        if (match) {
           skipCreate.add(i);
-          if (fullUrl) idMap.set(fullUrl, `${p.type}/${existing[0].id}`);
+          if (fullUrl) idMap.set(fullUrl, `${p.type}/${match.id}`);
           responses[i] = {
-            response: {
-              status: '200 OK',
-              location: `${p.type}/${existing[0].id}/_history/${existing[0].meta?.versionId}`,
-              etag: `W/"${existing[0].meta?.versionId}"`,
-            },
-            ...(opts.returnMinimal ? {} : { resource: existing[0] }),
+            response: { status: '200 OK', location: `${p.type}/${match.id}/_history/${match.meta?.versionId}`, etag: `W/"${match.meta?.versionId}"` },
+            ...(opts.returnMinimal ? {} : { resource: match }),
           };
           continue;
         }

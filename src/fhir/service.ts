@@ -94,9 +94,8 @@ export class FhirService {
     this.assertChangeAllowed(p, undefined, input);
     return this.storage.within(tx, async (q) => {
       if (opts.ifNoneExist) {
-        const existing = await this.conditionalMatches(p, q, type, new URLSearchParams(opts.ifNoneExist));
-        if (existing.length > 1) throw preconditionFailed(`If-None-Exist "${opts.ifNoneExist}" matched ${existing.length} resources`);
-        if (existing.length === 1) return { resource: existing[0], created: false };
+        const existing = await this.ifNoneExistMatch(p, q, type, opts.ifNoneExist);
+        if (existing) return { resource: existing, created: false };
       }
       const prepared = this.storage.prepareCreate(input);
       const outcome = await this.guard.assertWritable(q, p, prepared.resource, prepared.rows, new Set(type === 'Patient' ? [prepared.resource.id!] : []));
@@ -275,6 +274,31 @@ export class FhirService {
       await this.storage.delete(type, id, q);
       await this.guard.record(q, p, { action: 'delete', outcome: 'success', resourceType: type, resourceId: id, patientIds: patients });
     });
+  }
+
+  /**
+   * If-None-Exist (a create's, or a transaction entry's): it is a search — the principal needs the
+   * search right and scope for the type — and a match handed back is a read: checked like one and
+   * audited like one.
+   */
+  async ifNoneExistMatch(p: Principal, q: Queryable, type: string, query: string): Promise<Resource | undefined> {
+    this.guard.assertAction(p, 'search', type);
+    const existing = await this.conditionalMatches(p, q, type, new URLSearchParams(query));
+    if (existing.length > 1) throw preconditionFailed(`If-None-Exist "${query}" matched ${existing.length} ${type} resources`);
+    if (existing.length === 0) return undefined;
+    this.guard.assertAction(p, 'read', type);
+    const stored = await this.storage.readStored(type, existing[0].id!, q, this.guard.access.compartmentParamIds);
+    const outcome = await this.guard.assertReadable(q, p, stored);
+    await this.guard.record(q, p, {
+      action: 'read',
+      outcome: 'success',
+      resourceType: type,
+      resourceId: stored.resource.id,
+      patientIds: outcome.patients,
+      breakGlass: outcome.viaBreakGlass,
+      detail: { ifNoneExist: query.slice(0, 500) },
+    });
+    return stored.resource;
   }
 
   /** Up to two matches of a conditional search (enough to tell none / one / many), among what the principal may see. */
