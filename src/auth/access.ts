@@ -100,7 +100,7 @@ export class AccessControl {
     return {
       normal: `(SELECT patient_id FROM care_relationship WHERE organization_id = ${org} OR practitioner_id = ${bind(actor.practitionerId ?? '')}
         UNION SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'permit' AND organization_id IN (${org}, '*'))
-        EXCEPT SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'deny' AND organization_id = ${org}`,
+        EXCEPT SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'deny' AND organization_id IN (${org}, '*')`,
       glass: `SELECT patient_id FROM break_glass WHERE account_id = ${bind(actor.accountId ?? '')} AND expires_at > now()`,
     };
   }
@@ -164,10 +164,12 @@ export class AccessControl {
       OR (${alias}.resource_type <> 'Patient' AND NOT EXISTS (SELECT 1 FROM idx_reference o WHERE o.rid = ${alias}.rid AND o.param = ANY(${params}::smallint[]) AND o.target_type = 'Patient'))`
       : '';
     // Correlated per row: a search by _id or a small page checks its own rows' patients, instead of
-    // building the set of every row linked to any reachable patient.
+    // building the set of every row linked to any reachable patient. Like a read, a row shows only
+    // when every patient it names is in reach (an Appointment of two patients needs both).
     return `(${alias}.resource_type <> ALL(${clinical}::text[])
       OR (${alias}.resource_type = 'Patient' AND ${alias}.id IN (${accessible}))
-      OR EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = ${alias}.rid AND x.param = ANY(${params}::smallint[]) AND x.target_type = 'Patient' AND x.target_id IN (${accessible}))${orphan})`;
+      OR (EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = ${alias}.rid AND x.param = ANY(${params}::smallint[]) AND x.target_type = 'Patient')
+          AND NOT EXISTS (SELECT 1 FROM idx_reference y WHERE y.rid = ${alias}.rid AND y.param = ANY(${params}::smallint[]) AND y.target_type = 'Patient' AND y.target_id NOT IN (${accessible})))${orphan})`;
   }
 
   /** Opens a time-limited emergency access to one patient's record, with a stated reason. */

@@ -122,8 +122,12 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       return reply.code(201).send({ id: account.id, username: account.username });
     } catch (err) {
       if (err instanceof PasswordPolicyError) throw new InputError(err.message);
-      if ((err as { code?: string }).code === '23505')
-        return reply.code(409).type('application/problem+json').send(problem(409, 'Tên đăng nhập đã tồn tại (username taken)'));
+      if ((err as { code?: string }).code === '23505') {
+        const onePerPerson =
+          (err as { constraint?: string }).constraint === 'account_citizen_patient' || /account_citizen_patient/.test((err as Error).message);
+        const title = onePerPerson ? 'Người bệnh này đã có tài khoản (this patient already has an account)' : 'Tên đăng nhập đã tồn tại (username taken)';
+        return reply.code(409).type('application/problem+json').send(problem(409, title));
+      }
       throw err;
     }
   });

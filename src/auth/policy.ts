@@ -46,7 +46,8 @@ export type DomainAction =
   | 'consult.sign' // write and sign conclusions (assigned specialists)
   | 'eligibility.manage' // load a new version of the Circular 30 list
   | 'devices.manage' // register, rotate, revoke devices
-  | 'monitoring.view' // alerts, chronic-disease registers, targets
+  | 'monitoring.view' // alerts, chronic-disease registers
+  | 'monitoring.manage' // set a patient's monitoring targets (alert limits): a clinical decision
   | 'video.host' // open video rooms, invite citizens, see attendance
   | 'video.join' // be in a video call one may enter (the room decides who: invited, on its appointment, managing a family member on it)
   | 'video.recordings' // watch the recordings of a room one may enter (made with everyone's consent)
@@ -93,6 +94,8 @@ export const POLICY: Record<Role, RolePolicy> = {
       'consult.request',
       'devices.manage',
       'monitoring.view',
+      'monitoring.manage',
+      'monitoring.manage',
       'video.host',
       'video.join',
       'video.recordings',
@@ -216,6 +219,7 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'eligibility.manage': 'consult',
   'devices.manage': 'devices',
   'monitoring.view': 'devices',
+  'monitoring.manage': 'devices',
   'video.host': 'video',
   'video.join': 'video',
   'video.recordings': 'video',

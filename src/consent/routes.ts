@@ -35,8 +35,10 @@ export async function consentRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req, reply) => {
     const body = parse(consentBody, req.body);
+    // "Block every facility" would also lock out the person's own station and doctor: a refusal names the facility.
+    if (body.decision === 'deny' && !body.organizationId) throw new InputError('organizationId: hãy chọn cơ sở muốn chặn (name the facility to block)');
     const subject = await dataSubject(rights(req).sql, req.ctx.actor, body.patientId);
-    const repo = store.as(req.ctx);
+    const repo = rights(req);
     if (body.organizationId && !(await repo.tryRead('Organization', body.organizationId)))
       throw new InputError(`organizationId: không có cơ sở ${body.organizationId} (no such facility)`);
     const consent: Consent = {
@@ -76,7 +78,7 @@ export async function consentRoutes(app: FastifyInstance): Promise<void> {
       const of = current.patient?.reference?.startsWith('Patient/') ? current.patient.reference.slice(8) : undefined;
       if (!of) throw new AccessDenied('Not your consent');
       await dataSubject(rights(req).sql, req.ctx.actor, of);
-      return reply.send(await repo.update({ ...current, status: 'inactive' }, { ifMatch: `W/"${current.meta?.versionId}"` }));
+      return reply.send(await rights(req).update({ ...current, status: 'inactive' }, { ifMatch: `W/"${current.meta?.versionId}"` }));
     },
   );
 }

@@ -13,7 +13,7 @@ import { badRequest, businessRule, conflict } from '../fhir/outcome.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { assertSide, loadCase, notifySide, runCaseAction, saveTask, transition, type CaseParts, type ConsultDeps } from './case.ts';
 import type { ConclusionInput, VerifyResult } from './contract.ts';
-import { isParam, isSignedComposition, LOINC, param, ref, section, SIGNED_TAG } from './model.ts';
+import { CONSULT_CATEGORY, isParam, isSignedComposition, LOINC, param, ref, section, SIGNED_TAG } from './model.ts';
 import { SIGNATURE_TYPE, signDocument, signingKeyFor, verifySignatures, type SignatureCheck } from './signing.ts';
 import { assertTransition, STATE_LABELS, STATE_SYSTEM } from './workflow.ts';
 
@@ -29,6 +29,7 @@ function conclusionResource(c: CaseParts, actor: Actor, input: ConclusionInput, 
     resourceType: 'Composition',
     status: 'preliminary',
     type: { coding: [{ system: LOINC, code: '11488-4', display: 'Consult note' }], text: 'Biên bản kết luận hội chẩn' },
+    category: [{ coding: [CONSULT_CATEGORY] }],
     subject: { reference: `Patient/${c.patientId}` },
     date: new Date().toISOString(),
     author: [{ reference: `Practitioner/${actor.practitionerId}` }],

@@ -11,7 +11,7 @@
  *   Appointment     a meeting (phiên hội chẩn): serviceCategory teleconsultation
  *   Encounter       a meeting's attendance: serviceType teleconsultation, the Appointment's id
  */
-import type { Appointment, Encounter, Provenance, Reference, Resource, ServiceRequest, Task, TaskInput, TaskOutput } from '@medplum/fhirtypes';
+import type { Appointment, Composition, Encounter, Provenance, Reference, Resource, ServiceRequest, Task, TaskInput, TaskOutput } from '@medplum/fhirtypes';
 import { htmlDiv } from '../fhir/narrative.ts';
 import { STATE_SYSTEM, type ConsultState } from './workflow.ts';
 import { SIGNATURE_TYPE } from './signing.ts';
@@ -63,6 +63,18 @@ export function isConsultRequest(r: Resource): r is ServiceRequest {
   if (r.resourceType !== 'ServiceRequest') return false;
   const s = r as ServiceRequest;
   return teleconsultation(s.category) || !!s.identifier?.some((i) => i.system === CONSULT_ID_SYSTEM);
+}
+
+/**
+ * A case document: the case summary or a conclusion (draft or signed), marked with the
+ * teleconsultation category — or, for documents written before the marker, the consult-note type.
+ * A draft conclusion is the text the specialists are about to sign: nobody may rewrite it around
+ * the workflow.
+ */
+export function isCaseDocument(r: Resource): boolean {
+  if (r.resourceType !== 'Composition') return false;
+  const c = r as Composition;
+  return teleconsultation(c.category) || !!c.type?.coding?.some((x) => x.system === 'http://loinc.org' && x.code === '11488-4');
 }
 
 /** A conclusion (or any document) once signed: tagged signed. */

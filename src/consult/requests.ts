@@ -37,6 +37,7 @@ export async function createRequest(deps: ConsultDeps, ctx: AccessContext, input
       resourceType: 'Composition',
       status: input.submit ? 'final' : 'preliminary',
       type: { coding: [{ system: LOINC, code: '34133-9', display: 'Summary of episode note' }], text: 'Tóm tắt bệnh án hội chẩn' },
+      category: [{ coding: [CONSULT_CATEGORY] }],
       subject: { reference: `Patient/${input.patientId}` },
       date: now,
       author: [practitioner ?? { display: a.username ?? 'system' }],

@@ -13,7 +13,15 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirStore } from '../fhir/store.ts';
 import { conflict } from '../fhir/outcome.ts';
-import { isConsultRequest, isConsultTask, isMeetingAppointment, isMeetingEncounter, isSignatureProvenance, isSignedComposition } from './model.ts';
+import {
+  isCaseDocument,
+  isConsultRequest,
+  isConsultTask,
+  isMeetingAppointment,
+  isMeetingEncounter,
+  isSignatureProvenance,
+  isSignedComposition,
+} from './model.ts';
 
 const DOMAIN = 'consult';
 
@@ -22,6 +30,7 @@ export function registerConsultRules(store: FhirStore): void {
   own('Phiếu theo dõi ca hội chẩn (Task)', 'POST /api/consults/{id}/triage (và submit, conclusion, acknowledge, follow-up)', isConsultTask);
   own('Yêu cầu hội chẩn (ServiceRequest)', 'POST /api/consults (và /api/consults/{id}/submit, withdraw, triage)', isConsultRequest);
   own('Kết luận hội chẩn đã ký (Composition)', 'POST /api/consults/{id}/conclusion/amend', isSignedComposition);
+  own('Tóm tắt hoặc kết luận hội chẩn (Composition)', 'PUT /api/consults/{id}/conclusion (bản nháp), POST /api/consults (tóm tắt)', isCaseDocument);
   own('Chữ ký kết luận hội chẩn (Provenance)', 'POST /api/consults/{id}/conclusion/sign', isSignatureProvenance);
   own('Phiên hội chẩn (Appointment)', 'POST /api/meetings', isMeetingAppointment);
   own('Điểm danh phiên hội chẩn (Encounter)', 'POST /api/meetings/{id}/attendance', isMeetingEncounter);

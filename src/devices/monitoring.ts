@@ -3,7 +3,7 @@
  * escalating the ones nobody acknowledged in time, and per-patient targets (a CarePlan with Goals
  * that replace the default alert limits).
  *
- * Rules: what a person does goes through `store.as(ctx, 'monitoring.view')` — patient reach is
+ * Rules: what a person does goes through `store.as(ctx, 'monitoring.view')` (setting targets: `monitoring.manage`, clinical roles only) — patient reach is
  * checked on every resource and the unit of work is audited under the person; the escalation
  * timer is platform work (`store.system('alert escalation', 'devices')`). alert_episode and the
  * notification tables only through the repository's DomainSql. Targets made here carry the
@@ -178,7 +178,7 @@ export class Monitoring {
           },
         ],
       }) as Goal;
-    const plan = await this.store.as(ctx, 'monitoring.view').transaction(async (tx) => {
+    const plan = await this.store.as(ctx, 'monitoring.manage').transaction(async (tx) => {
       await tx.read('Patient', patientId);
       // The previous targets stop: every active Goal that sets an alert limit, and the previous plan.
       for (const g of await tx.search<Goal>('Goal', { patient: subject.reference, 'lifecycle-status': 'active', _count: '100' })) {

@@ -99,7 +99,9 @@ export async function deviceRoutes(app: FastifyInstance, opts: { devices: Device
     await devices.acknowledge(req.ctx, n);
     return { status: 'acknowledged' as const };
   });
-  app.put('/api/patients/:id/targets', monitor, async (req: P) => devices.setTargets(req.ctx, req.params.id, parse(targetsBody, req.body)));
+  app.put('/api/patients/:id/targets', { config: { access: { domain: 'monitoring.manage' as const } } }, async (req: P) =>
+    devices.setTargets(req.ctx, req.params.id, parse(targetsBody, req.body)),
+  );
   app.get('/api/programmes/:kind', monitor, async (req: FastifyRequest<{ Params: { kind: string } }>): Promise<ProgrammeResponse> => {
     const kind = req.params.kind;
     if (kind !== 'hypertension' && kind !== 'diabetes') throw new InputError('kind must be hypertension or diabetes');

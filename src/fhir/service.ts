@@ -222,11 +222,16 @@ export class FhirService {
     this.guard.assertAction(p, 'update', type);
     return this.storage.within(tx, async (q) => {
       const existing = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+      // A deleted id brought back: whatever is still filed under it (a deleted Patient's
+      // Observations) follows the id, so only someone who could read its last version may reuse it.
+      const buried = existing ? undefined : await this.storage.lastLiveVersion(type, id, q);
       if (existing) await this.guard.assertReadable(q, p, existing);
+      else if (buried) await this.guard.assertReadable(q, p, { rid: 0, resource: buried, patients: this.versionPatients(buried) });
       else this.guard.assertAction(p, 'create', type);
       const input = existing ? r : this.guard.prepareCreate(p, r);
-      this.assertChangeAllowed(p, existing?.resource, input);
-      const outcome = await this.guard.assertWritable(q, p, input, this.storage.prepareIndexOnly(input), new Set(!existing && type === 'Patient' ? [id] : []));
+      this.assertChangeAllowed(p, existing?.resource ?? buried, input);
+      const fresh = !existing && !buried && type === 'Patient';
+      const outcome = await this.guard.assertWritable(q, p, input, this.storage.prepareIndexOnly(input), new Set(fresh ? [id] : []));
       await this.assertBinariesReadable(p, q, input, outcome.patients);
       const result = await this.storage.update(input, opts, q);
       if (!opts.deferReferences) await this.storage.assertReferencesExist(q, [result.resource]);

@@ -209,6 +209,16 @@ export class FhirStorage {
     }
   }
 
+  /** The last version that was not a deletion, for an id whose resource is now deleted (undefined if it never existed). */
+  async lastLiveVersion(resourceType: string, id: string, q: Queryable = this.db): Promise<Resource | undefined> {
+    const r = await q.query<{ content: string }>(
+      `SELECT v.content::text AS content FROM resource_version v JOIN resource r ON r.rid = v.rid
+       WHERE r.resource_type = $1 AND r.id = $2 AND r.deleted AND NOT v.deleted ORDER BY v.version_id DESC LIMIT 1`,
+      [resourceType, id],
+    );
+    return r.rows[0] ? parseStored(r.rows[0].content) : undefined;
+  }
+
   async vread(resourceType: string, id: string, versionId: string, q: Queryable = this.db): Promise<Resource> {
     if (!/^\d{1,9}$/.test(versionId)) throw notFound(`${resourceType}/${id}/_history/${versionId} not found`);
     const r = await q.query<{ content: string | null; deleted: boolean }>(
