@@ -18,7 +18,11 @@ import { flushOutbox } from './outbox.ts';
 import { AlertsInbox, Devices, Programmes } from './pages/Monitoring.tsx';
 import { RoomPage } from './pages/Room.tsx';
 import { Recordings } from './components/Recordings.tsx';
-import { BookVisit, CitizenVisit, MyRecord, MyVisits, RxCheck } from './pages/Citizen.tsx';
+import { MyRecord } from './pages/citizen/MyRecord.tsx';
+import { BookVisit } from './pages/citizen/BookVisit.tsx';
+import { MyVisits } from './pages/citizen/MyVisits.tsx';
+import { CitizenVisit } from './pages/citizen/CitizenVisit.tsx';
+import { RxCheck } from './pages/citizen/RxCheck.tsx';
 import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
 import './styles.css';
 
