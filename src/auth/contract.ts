@@ -22,6 +22,22 @@ export interface Ok {
   status: 'ok';
 }
 
+/**
+ * The JSON problem of a refused request on a non-FHIR route (401 or 403). `breakGlass`: emergency
+ * access (`POST /api/break-glass`) would open this patient's record.
+ */
+export interface AccessProblem {
+  type: 'about:blank';
+  title: string;
+  status: number;
+  breakGlass?: true;
+  patientId?: string;
+}
+
+/** The same on a FHIR route: this coding in the OperationOutcome issue's details. */
+export const BREAK_GLASS_CODING = { system: 'https://fhir.cauyte.vn/CodeSystem/access', code: 'break-glass-available' } as const;
+export type BreakGlassCoding = typeof BREAK_GLASS_CODING;
+
 // ------------------------------------------------------------------ sign-in and the second factor
 
 /** `POST /api/auth/login` (public). */

@@ -4,6 +4,7 @@ import { apiSend } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
 import { navigate, onLinkClick, path } from './router.ts';
 import { loadMe, me, onSignedOut } from './session.ts';
+import type { Ok } from '../../src/auth/contract.ts';
 import { PatientSearch } from './pages/PatientSearch.tsx';
 import { PatientChart } from './pages/PatientChart.tsx';
 import { Login } from './pages/Login.tsx';
@@ -111,7 +112,7 @@ function Nav() {
         type="button"
         class="link"
         onClick={async () => {
-          await apiSend('POST', '/api/auth/logout').catch(() => undefined);
+          await apiSend<Ok>('POST', '/api/auth/logout').catch(() => undefined);
           onSignedOut();
           navigate('/login');
         }}

@@ -8,6 +8,7 @@ import type { CaseView } from '../../../src/consult/contract.ts';
 import { apiGet } from '../api.ts';
 import { displayName, genderLabel } from '../fhir-format.ts';
 import { formatDate, formatDateTime, lang, t } from '../i18n.ts';
+import { LiveEventStream } from '../live.ts';
 import { me } from '../session.ts';
 import { Acknowledge } from './consult-case/Acknowledge.tsx';
 import { Conclusion } from './consult-case/Conclusion.tsx';
@@ -23,11 +24,10 @@ export function ConsultCase({ id }: { id: string }) {
   const load = () => apiGet<CaseView>(`/api/consults/${id}`).then(setC, (e) => setError((e as Error).message));
   useEffect(() => {
     void load();
-    const es = new EventSource('/api/events');
-    es.addEventListener('consult.state', (e) => {
-      if (JSON.parse((e as MessageEvent).data).caseId === id) void load();
+    const live = new LiveEventStream().on('consult.state', (e) => {
+      if (e.caseId === id) void load();
     });
-    return () => es.close();
+    return () => live.close();
   }, [id]);
 
   const act = async (fn: () => Promise<unknown>, done?: string) => {
