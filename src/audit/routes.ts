@@ -1,49 +1,26 @@
 /**
  * Reading the audit trail: the data-protection officer's viewer and chain check, the trail as
  * FHIR AuditEvent (for officers' tools), and a citizen's "who saw my record" — for themselves
- * or for a family member they manage. Reading the trail is itself recorded.
+ * or for a family member they manage. Reading the trail is itself recorded. Queries are parsed
+ * with the contract's schemas and answers have its types (contract.ts).
  */
 import type { Bundle } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { AccessControl } from '../auth/access.ts';
 import { actorFields } from '../auth/principal.ts';
 import { ROLE_LABELS, type Role } from '../auth/policy.ts';
 import { dataSubject } from '../family/links.ts';
 import { parseInput as parse } from '../http/input.ts';
+import { iso } from '../http/json.ts';
 import { toAuditEvent, type AuditRow } from './audit.ts';
+import { accessLogQuery, auditEventQuery, auditQuery, type AccessLogEntry, type AuditEntry, type ChainCheck } from './contract.ts';
 
-const auditQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    before: z.coerce.number().int().positive().optional(),
-    accountId: z.string().max(64).optional(),
-    patientId: z.string().max(64).optional(),
-    action: z.string().max(40).optional(),
-    outcome: z.enum(['success', 'denied', 'failure']).optional(),
-    breakGlass: z.enum(['true', 'false']).optional(),
-  })
-  .strict();
-const auditEventQuery = z.object({
-  _count: z.coerce.number().int().min(1).max(500).default(50),
-  patient: z.string().max(80).optional(),
-  _before: z.coerce.number().int().positive().optional(),
-}); // other FHIR result parameters (_format, _pretty) are ignored
-const subjectQuery = z
-  .object({
-    patientId: z
-      .string()
-      .regex(/^[A-Za-z0-9\-.]{1,64}$/)
-      .optional(),
-  })
-  .strict();
-
-/** The audit entry as a citizen or officer reads it. */
-export function auditView(r: AuditRow) {
+/** The audit entry as an officer reads it. */
+export function auditView(r: AuditRow): AuditEntry {
   return {
     id: r.id,
-    at: r.at,
+    at: iso(r.at),
     who: r.username ?? r.client_id ?? 'anonymous',
     role: r.role,
     roleLabel: r.role ? ROLE_LABELS[r.role as Role] : undefined,
@@ -63,14 +40,14 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
   const { audit } = app;
   const fhirBase = app.store.fhirBase;
 
-  app.get('/api/audit', { config: { access: { domain: 'audit.read' } } }, async (req) => {
+  app.get('/api/audit', { config: { access: { domain: 'audit.read' } } }, async (req): Promise<AuditEntry[]> => {
     const q = parse(auditQuery, req.query);
     const rows = await audit.list({ ...q, breakGlass: q.breakGlass === 'true' });
     await audit.record({ ...actorFields(req.ctx), action: 'audit.read', outcome: 'success', detail: { filter: q } });
     return rows.map(auditView);
   });
 
-  app.get('/api/audit/verify', { config: { access: { domain: 'audit.read' } } }, async (req) => {
+  app.get('/api/audit/verify', { config: { access: { domain: 'audit.read' } } }, async (req): Promise<ChainCheck> => {
     await audit.seal();
     const result = await audit.verify();
     await audit.record({ ...actorFields(req.ctx), action: 'audit.verify', outcome: result.ok ? 'success' : 'failure', detail: { ...result } });
@@ -113,9 +90,9 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
   });
 
   // The citizen's own view: who accessed my record — and the same for a family member they manage.
-  app.get('/api/me/access-log', { config: { access: { domain: 'access-log.own' } } }, async (req) => {
+  app.get('/api/me/access-log', { config: { access: { domain: 'access-log.own' } } }, async (req): Promise<AccessLogEntry[]> => {
     const repo = app.store.as(req.ctx, 'access-log.own');
-    const subject = await dataSubject(repo.sql, req.ctx.actor, parse(subjectQuery, req.query).patientId);
+    const subject = await dataSubject(repo.sql, req.ctx.actor, parse(accessLogQuery, req.query).patientId);
     await audit.seal();
     const rows = await audit.forPatient(subject.patientId);
     // Looking at someone else's access log is itself an access to their data.
@@ -129,6 +106,10 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
         patientIds: [subject.patientId],
         detail: { as: `RelatedPerson/${subject.asRelatedPerson}` },
       });
-    return rows.map((r) => ({ ...auditView(r), self: r.account_id === req.ctx.actor.accountId, patients: undefined }));
+    // Other patients an entry touched are not the citizen's to know.
+    return rows.map((r) => {
+      const { patients: _others, ...view } = auditView(r);
+      return { ...view, self: r.account_id === req.ctx.actor.accountId };
+    });
   });
 }

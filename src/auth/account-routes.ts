@@ -11,36 +11,19 @@
  * own facility; a system administrator for any. Disabling signs the account out everywhere (its
  * sessions and access tokens stop at once). Staff accounts unused for CAUYTE_STAFF_INACTIVE_DAYS
  * are disabled automatically (src/auth/inactivity.ts) and come back only through `enable` here.
+ *
+ * Bodies are parsed with the contract's schemas and answers have its types (contract.ts).
  */
 import type { Patient, PractitionerRole } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { InputError, parseInput as parse } from '../http/input.ts';
 import { problem } from '../http/problem.ts';
 import { AccessDenied } from './access.ts';
 import { PasswordPolicyError, type Account } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { actorFields } from './principal.ts';
-import { isRole, type Role } from './policy.ts';
-
-const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
-const accountBody = z
-  .object({
-    username: z.string().min(3).max(64),
-    displayName: z.string().min(1).max(200),
-    kind: z.enum(['staff', 'citizen']),
-    password: z.string().min(8).max(256),
-    practitionerId: id.optional(),
-    patientId: id.optional(),
-    roles: z
-      .array(z.object({ role: z.string().refine(isRole, 'unknown role'), organizationId: z.string().max(64).default('') }).strict())
-      .max(10)
-      .default([]),
-    /** Why (system administrators binding a person outside any facility rule); recorded in the audit trail. */
-    reason: z.string().trim().min(10).max(500).optional(),
-  })
-  .strict();
-const stateBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
+import type { Role } from './policy.ts';
+import { accountBody, accountStateBody, type AccountCreated, type AccountInput, type AccountStateChanged } from './contract.ts';
 
 /** Throws unless this administrator may disable or enable the account. */
 function assertManages(actor: Actor, account: Account): void {
@@ -61,7 +44,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const directory = () => app.store.system('account administration: authority over the person bound to an account', 'auth');
 
   /** Throws unless this administrator may bind an account to the patient / practitioner. */
-  async function assertAuthority(actor: Actor, body: z.infer<typeof accountBody>): Promise<void> {
+  async function assertAuthority(actor: Actor, body: AccountInput): Promise<void> {
     if (!body.patientId && !body.practitionerId) return;
     if (actor.role === 'system_admin') {
       if (!body.reason) throw new InputError('reason: gắn tài khoản với một người cần ghi lý do (binding an account to a person needs a reason)');
@@ -119,7 +102,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
         reason,
         detail: { account: account.id, username: account.username, roles: body.roles, ...(body.practitionerId ? { practitionerId: body.practitionerId } : {}) },
       });
-      return reply.code(201).send({ id: account.id, username: account.username });
+      return reply.code(201).send({ id: account.id, username: account.username } satisfies AccountCreated);
     } catch (err) {
       if (err instanceof PasswordPolicyError) throw new InputError(err.message);
       if ((err as { code?: string }).code === '23505') {
@@ -137,7 +120,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       `/api/accounts/:id/${action}`,
       { config: { access: { domain: 'account.manage' } } },
       async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-        const { reason } = parse(stateBody, req.body ?? {});
+        const { reason } = parse(accountStateBody, req.body ?? {});
         const account = /^[A-Za-z0-9-]{1,64}$/.test(req.params.id) ? await accounts.get(req.params.id) : undefined;
         if (!account) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có tài khoản này (no such account)'));
         assertManages(req.ctx.actor, account);
@@ -151,7 +134,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
           reason,
           detail: { account: account.id, username: account.username, changed, ...(action === 'enable' ? { previousReason: account.disabledReason } : {}) },
         });
-        return { status: 'ok', disabled: action === 'disable', changed };
+        return { status: 'ok', disabled: action === 'disable', changed } satisfies AccountStateChanged;
       },
     );
   }

@@ -1,24 +1,20 @@
 /**
  * Break-the-glass: emergency access to one patient's record, with a stated reason, for a limited
  * time (CAUYTE_BREAK_GLASS_MINUTES), every grant reviewed afterwards by the data-protection
- * officer. The grant and its audit row are written in one transaction.
+ * officer. The grant and its audit row are written in one transaction. Bodies are parsed with the
+ * contract's schemas and answers have its types (contract.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { parseInput as parse } from '../http/input.ts';
+import { iso, isoOrNull } from '../http/json.ts';
 import { problem } from '../http/problem.ts';
 import type { AccessControl } from './access.ts';
 import { actorFields } from './principal.ts';
+import { breakGlassBody, breakGlassListQuery, breakGlassReviewBody, type BreakGlassEntry, type BreakGlassGrant, type Ok } from './contract.ts';
 
-const breakGlassBody = z
-  .object({
-    patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/),
-    reason: z.string().trim().min(10, 'Lý do cần ít nhất 10 ký tự (state the reason in at least 10 characters)').max(500),
-  })
-  .strict();
-const reviewBody = z.object({ note: z.string().trim().min(3).max(1000) }).strict();
-const listQuery = z.object({ unreviewed: z.enum(['true', 'false']).optional() }).strict();
+/** A row of break_glass with the account's username, as the database gives it. */
+type BreakGlassRow = Omit<BreakGlassEntry, 'created_at' | 'expires_at' | 'reviewed_at'> & { created_at: Date; expires_at: Date; reviewed_at: Date | null };
 
 export async function breakGlassRoutes(app: FastifyInstance, opts: { db: Db; access: AccessControl }): Promise<void> {
   const { db, access } = opts;
@@ -41,23 +37,23 @@ export async function breakGlassRoutes(app: FastifyInstance, opts: { db: Db; acc
         breakGlass: true,
         detail: { grant: grant.id, expiresAt: grant.expiresAt },
       });
-      return { id: grant.id, patientId: body.patientId, expiresAt: grant.expiresAt };
+      return { id: grant.id, patientId: body.patientId, expiresAt: iso(grant.expiresAt) } satisfies BreakGlassGrant;
     });
   });
 
-  app.get('/api/break-glass', { config: { access: { domain: 'breakglass.review' } } }, async (req) => {
-    const unreviewed = parse(listQuery, req.query).unreviewed === 'true';
-    const rows = await db.query(
+  app.get('/api/break-glass', { config: { access: { domain: 'breakglass.review' } } }, async (req): Promise<BreakGlassEntry[]> => {
+    const unreviewed = parse(breakGlassListQuery, req.query).unreviewed === 'true';
+    const rows = await db.query<BreakGlassRow>(
       `SELECT b.*, a.username FROM break_glass b JOIN account a ON a.id = b.account_id ${unreviewed ? 'WHERE b.reviewed_at IS NULL' : ''} ORDER BY b.created_at DESC LIMIT 500`,
     );
-    return rows.rows;
+    return rows.rows.map((r) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at), reviewed_at: isoOrNull(r.reviewed_at) }));
   });
 
   app.post(
     '/api/break-glass/:id/review',
     { config: { access: { domain: 'breakglass.review' } } },
     async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-      const body = parse(reviewBody, req.body);
+      const body = parse(breakGlassReviewBody, req.body);
       if (!/^[0-9a-f-]{36}$/.test(req.params.id))
         return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
       const r = await db.query(
@@ -67,7 +63,7 @@ export async function breakGlassRoutes(app: FastifyInstance, opts: { db: Db; acc
       if (r.rowCount === 0)
         return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
       await audit.record({ ...actorFields(req.ctx), action: 'break-glass.review', outcome: 'success', detail: { grant: req.params.id, note: body.note } });
-      return { status: 'ok' };
+      return { status: 'ok' } satisfies Ok;
     },
   );
 }

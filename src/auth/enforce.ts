@@ -11,6 +11,7 @@ import type { AuditLog } from '../audit/audit.ts';
 import type { AccountService } from './accounts.ts';
 import { AccessDenied } from './access.ts';
 import type { AccessContext, Actor } from './actor.ts';
+import { BREAK_GLASS_CODING, type AccessProblem } from './contract.ts';
 import { actorFields } from './principal.ts';
 import { domainAllowed, type DomainAction } from './policy.ts';
 import { parseScopes } from './scopes.ts';
@@ -186,7 +187,7 @@ export function sendDenied(req: FastifyRequest, reply: FastifyReply, err: Access
             code,
             details: {
               text: err.message,
-              ...(err.breakGlassPossible ? { coding: [{ system: 'https://fhir.cauyte.vn/CodeSystem/access', code: 'break-glass-available' }] } : {}),
+              ...(err.breakGlassPossible ? { coding: [BREAK_GLASS_CODING] } : {}),
             },
             diagnostics: err.message,
           },
@@ -196,5 +197,10 @@ export function sendDenied(req: FastifyRequest, reply: FastifyReply, err: Access
   return reply
     .code(err.status)
     .type('application/problem+json')
-    .send({ type: 'about:blank', title: err.message, status: err.status, ...(err.breakGlassPossible ? { breakGlass: true, patientId: err.patientId } : {}) });
+    .send({
+      type: 'about:blank',
+      title: err.message,
+      status: err.status,
+      ...(err.breakGlassPossible ? { breakGlass: true, patientId: err.patientId } : {}),
+    } satisfies AccessProblem);
 }

@@ -1,15 +1,28 @@
 /**
  * Sign-in, two-factor sign-in and enrolment, who am I, role switch, sign-out and sessions.
- * Inputs are validated with zod; errors are JSON problems with a readable message.
+ * Bodies are parsed with the contract's schemas and answers have its types (contract.ts); errors
+ * are JSON problems with a readable message.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { parseInput as parse } from '../http/input.ts';
+import { iso } from '../http/json.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import type { AccountService } from './accounts.ts';
 import { actorFields } from './principal.ts';
 import { ROLE_LABELS } from './policy.ts';
 import { SESSION_COOKIE, type SessionService } from './sessions.ts';
+import {
+  codeBody,
+  loginBody,
+  roleBody,
+  type LoginResult,
+  type Me,
+  type MfaEnrolled,
+  type MfaEnrolment,
+  type Ok,
+  type SessionView,
+  type SignedOutEverywhere,
+} from './contract.ts';
 
 export interface AuthRoutesOptions {
   accounts: AccountService;
@@ -18,9 +31,6 @@ export interface AuthRoutesOptions {
   secureCookies: boolean;
 }
 
-const loginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256), role: z.string().max(40).optional() }).strict();
-const codeBody = z.object({ code: z.string().min(6).max(20) }).strict();
-const roleBody = z.object({ role: z.string().max(40), organizationId: z.string().max(64).default('') }).strict();
 function retrySeconds(until: Date): number {
   return Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
 }
@@ -94,7 +104,10 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
       detail: { stage: result.needsMfa ? 'password' : 'complete' },
     });
     reply.setCookie(SESSION_COOKIE, token, cookieOptions(opts.secureCookies));
-    return { status: result.needsEnrolment ? 'enrolment-required' : result.needsMfa ? 'mfa-required' : 'ok', csrfToken: session.csrfToken };
+    return {
+      status: result.needsEnrolment ? 'enrolment-required' : result.needsMfa ? 'mfa-required' : 'ok',
+      csrfToken: session.csrfToken,
+    } satisfies LoginResult;
   });
 
   app.post('/api/auth/mfa', { config: { access: 'mfa-pending', rateLimit: { max: 20, timeWindow: '1 minute' } } }, async (req, reply) => {
@@ -129,7 +142,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
       return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title });
     }
     await sessions.markMfaVerified(a.sessionId!);
-    return { status: 'ok' };
+    return { status: 'ok' } satisfies Ok;
   });
 
   app.post('/api/auth/mfa/enrol', { config: { access: 'mfa-pending' } }, async (req, reply) => {
@@ -141,7 +154,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
         .type('application/problem+json')
         .send({ type: 'about:blank', status: 409, title: 'Đã bật xác thực hai lớp (two-factor sign-in is already set up)' });
     const e = await accounts.beginEnrolment(a.accountId!);
-    return { secret: e.secret, otpauthUri: e.uri, qrSvg: e.qrSvg };
+    return { secret: e.secret, otpauthUri: e.uri, qrSvg: e.qrSvg } satisfies MfaEnrolment;
   });
 
   app.post('/api/auth/mfa/enrol/confirm', { config: { access: 'mfa-pending' } }, async (req, reply) => {
@@ -155,10 +168,10 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
         .type('application/problem+json')
         .send({ type: 'about:blank', status: 400, title: 'Mã không đúng; quét lại mã QR và thử lại (wrong code)' });
     if (a.sessionId) await sessions.markMfaVerified(a.sessionId);
-    return { status: 'ok', recoveryCodes: recovery };
+    return { status: 'ok', recoveryCodes: recovery } satisfies MfaEnrolled;
   });
 
-  app.get('/api/auth/me', { config: { access: 'mfa-pending' } }, async (req) => {
+  app.get('/api/auth/me', { config: { access: 'mfa-pending' } }, async (req): Promise<Me> => {
     const a = req.ctx.actor;
     const account = await accounts.get(a.accountId!);
     return {
@@ -189,17 +202,17 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     }
     await sessions.setRole(req.ctx.actor.sessionId, body.role, body.organizationId);
     await audit.record({ ...actorFields(req.ctx), action: 'role.switch', outcome: 'success', detail: body });
-    return { status: 'ok' };
+    return { status: 'ok' } satisfies Ok;
   });
 
-  app.post('/api/auth/logout', { config: { access: 'mfa-pending' } }, async (req, reply) => {
+  app.post('/api/auth/logout', { config: { access: 'mfa-pending' } }, async (req, reply): Promise<Ok> => {
     if (req.ctx.actor.sessionId) await sessions.revoke(req.ctx.actor.sessionId);
     await audit.record({ ...actorFields(req.ctx), action: 'logout', outcome: 'success' });
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { status: 'ok' };
   });
 
-  app.post('/api/auth/logout-all', { config: { access: { domain: 'account.self' } } }, async (req, reply) => {
+  app.post('/api/auth/logout-all', { config: { access: { domain: 'account.self' } } }, async (req, reply): Promise<SignedOutEverywhere> => {
     // Sessions, access tokens issued to apps for this account, and unredeemed authorization codes.
     const n = await accounts.signOutEverywhere(req.ctx.actor.accountId!);
     await audit.record({ ...actorFields(req.ctx), action: 'logout.all', outcome: 'success', detail: { sessions: n, tokens: 'revoked' } });
@@ -207,14 +220,14 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     return { status: 'ok', revoked: n };
   });
 
-  app.get('/api/auth/sessions', { config: { access: { domain: 'account.self' } } }, async (req) => {
+  app.get('/api/auth/sessions', { config: { access: { domain: 'account.self' } } }, async (req): Promise<SessionView[]> => {
     const list = await sessions.list(req.ctx.actor.accountId!);
     return list.map((s) => ({
       id: s.id.slice(0, 12),
       current: s.id === req.ctx.actor.sessionId,
-      createdAt: s.createdAt,
-      lastSeenAt: s.lastSeenAt,
-      expiresAt: s.expiresAt,
+      createdAt: iso(s.createdAt),
+      lastSeenAt: iso(s.lastSeenAt),
+      expiresAt: iso(s.expiresAt),
       ip: s.ip,
       userAgent: s.userAgent,
       role: s.role,
@@ -227,6 +240,6 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     if (!s) return reply.code(404).type('application/problem+json').send({ type: 'about:blank', status: 404, title: 'Không tìm thấy phiên (no such session)' });
     await sessions.revoke(s.id);
     await audit.record({ ...actorFields(req.ctx), action: 'session.revoke', outcome: 'success' });
-    return { status: 'ok' };
+    return { status: 'ok' } satisfies Ok;
   });
 }

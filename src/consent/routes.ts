@@ -3,33 +3,22 @@
  * with a facility, for treatment or research — for themselves, or for a family member they
  * manage (then the Consent's performer is the RelatedPerson saying how they are related).
  * Consents are FHIR Consent resources written through the citizen's own repository; the access
- * rules (src/auth/access.ts) take them into account in the same transaction.
+ * rules (src/auth/access.ts) take them into account in the same transaction. Bodies and queries
+ * are parsed with the contract's schemas (contract.ts); the answers are Consent resources.
  */
 import type { Consent } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { AccessDenied } from '../auth/access.ts';
 import { dataSubject } from '../family/links.ts';
 import { InputError, parseInput as parse } from '../http/input.ts';
-
-const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
-const consentBody = z
-  .object({
-    purpose: z.enum(['treatment', 'research']),
-    decision: z.enum(['permit', 'deny']),
-    organizationId: id.optional(),
-    /** A family member the citizen manages; their own record when absent. */
-    patientId: id.optional(),
-  })
-  .strict();
-const subjectQuery = z.object({ patientId: id.optional() }).strict();
+import { consentBody, consentId, consentListQuery } from './contract.ts';
 
 export async function consentRoutes(app: FastifyInstance): Promise<void> {
   const { store } = app;
   const rights = (req: FastifyRequest) => store.as(req.ctx, 'consent.own');
 
-  app.get('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req) => {
-    const subject = await dataSubject(rights(req).sql, req.ctx.actor, parse(subjectQuery, req.query).patientId);
+  app.get('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req): Promise<Consent[]> => {
+    const subject = await dataSubject(rights(req).sql, req.ctx.actor, parse(consentListQuery, req.query).patientId);
     return store.as(req.ctx).search<Consent>('Consent', { patient: subject.patientId, _count: '200', _sort: '-_lastUpdated' });
   });
 
@@ -74,7 +63,7 @@ export async function consentRoutes(app: FastifyInstance): Promise<void> {
     { config: { access: { domain: 'consent.own' } } },
     async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
       const repo = store.as(req.ctx);
-      const current = await repo.read<Consent>('Consent', parse(id, req.params.id));
+      const current = await repo.read<Consent>('Consent', parse(consentId, req.params.id));
       const of = current.patient?.reference?.startsWith('Patient/') ? current.patient.reference.slice(8) : undefined;
       if (!of) throw new AccessDenied('Not your consent');
       await dataSubject(rights(req).sql, req.ctx.actor, of);

@@ -172,7 +172,7 @@ export async function notifySide(tx: Repository, c: CaseParts, side: 'requester'
 }
 
 /** The live event for both sides and the specialists (after commit). */
-export async function publish(bus: EventBus, c: CaseParts, kind = 'consult.state'): Promise<void> {
+export async function publish(bus: EventBus, c: CaseParts, kind: 'consult.state' | 'consult.new' = 'consult.state'): Promise<void> {
   await bus.publish({
     kind,
     to: { organizationIds: [c.requestingOrg, c.receivingOrg].filter(Boolean), practitionerIds: c.specialists },

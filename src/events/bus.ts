@@ -7,13 +7,15 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Db } from '../db/db.ts';
 import { PostgresDb } from '../db/db.ts';
+import type { LiveEventKind, LiveEvents } from './contract.ts';
 
-export interface LiveEvent {
-  kind: string;
+/** A live event of one kind; its data is the contract's for that kind (src/events/contract.ts). */
+export interface LiveEvent<K extends LiveEventKind = LiveEventKind> {
+  kind: K;
   /** Who should see it: any of these matches a signed-in actor. */
   to: { accountIds?: string[]; practitionerIds?: string[]; organizationIds?: string[] };
   /** Ids and codes only (the client fetches details through the access-checked API). */
-  data: Record<string, string | number | boolean | null>;
+  data: LiveEvents[K];
   at: string;
 }
 
@@ -48,8 +50,8 @@ export class EventBus {
     await this.listener?.end().catch(() => undefined);
   }
 
-  async publish(e: Omit<LiveEvent, 'at'>): Promise<void> {
-    const event: LiveEvent = { ...e, at: new Date().toISOString() };
+  async publish<K extends LiveEventKind>(e: Omit<LiveEvent<K>, 'at'>): Promise<void> {
+    const event: LiveEvent<K> = { ...e, at: new Date().toISOString() };
     if (this.listener) await this.db.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(event)]);
     else this.local.emit('event', event);
   }

@@ -1,6 +1,10 @@
 /** Talking to the server: JSON in, readable errors out (an OperationOutcome or problem becomes its message). */
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { AccessProblem, BreakGlassCoding } from '../../src/auth/contract.ts';
 import { csrfToken, onSignedOut } from './session.ts';
+
+/** The code of the coding by which a FHIR refusal says emergency access would open the record. */
+const BREAK_GLASS: BreakGlassCoding['code'] = 'break-glass-available';
 
 export class ApiError extends Error {
   constructor(
@@ -28,10 +32,10 @@ async function parse<T>(res: Response): Promise<T> {
   const body = await res.json().catch(() => undefined);
   if (res.ok) return body as T;
   if (res.status === 401) onSignedOut();
-  const outcome = body as (OperationOutcome & { title?: string }) | undefined;
+  // A FHIR route refuses with an OperationOutcome, any other with a JSON problem.
+  const outcome = body as (OperationOutcome & Partial<AccessProblem>) | undefined;
   const text = outcome?.issue?.map((i) => i.details?.text ?? i.diagnostics).join('; ') || outcome?.title || `HTTP ${res.status}`;
-  const glass =
-    !!outcome?.issue?.some((i) => i.details?.coding?.some((c) => c.code === 'break-glass-available')) || !!(body as { breakGlass?: boolean })?.breakGlass;
+  const glass = !!outcome?.issue?.some((i) => i.details?.coding?.some((c) => c.code === BREAK_GLASS)) || !!outcome?.breakGlass;
   throw new ApiError(res.status, text, glass);
 }
 

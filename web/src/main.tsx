@@ -4,6 +4,7 @@ import { apiSend } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
 import { navigate, onLinkClick, path } from './router.ts';
 import { loadMe, me, onSignedOut } from './session.ts';
+import type { Ok } from '../../src/auth/contract.ts';
 import { PatientSearch } from './pages/PatientSearch.tsx';
 import { PatientChart } from './pages/PatientChart.tsx';
 import { Login } from './pages/Login.tsx';
@@ -18,7 +19,11 @@ import { flushOutbox } from './outbox.ts';
 import { AlertsInbox, Devices, Programmes } from './pages/Monitoring.tsx';
 import { RoomPage } from './pages/Room.tsx';
 import { Recordings } from './components/Recordings.tsx';
-import { BookVisit, CitizenVisit, MyRecord, MyVisits, RxCheck } from './pages/Citizen.tsx';
+import { MyRecord } from './pages/citizen/MyRecord.tsx';
+import { BookVisit } from './pages/citizen/BookVisit.tsx';
+import { MyVisits } from './pages/citizen/MyVisits.tsx';
+import { CitizenVisit } from './pages/citizen/CitizenVisit.tsx';
+import { RxCheck } from './pages/citizen/RxCheck.tsx';
 import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
 import './styles.css';
 
@@ -107,7 +112,7 @@ function Nav() {
         type="button"
         class="link"
         onClick={async () => {
-          await apiSend('POST', '/api/auth/logout').catch(() => undefined);
+          await apiSend<Ok>('POST', '/api/auth/logout').catch(() => undefined);
           onSignedOut();
           navigate('/login');
         }}

@@ -1,20 +1,11 @@
-/** Who is signed in (from /api/auth/me) and the CSRF token that state-changing requests carry. */
+/**
+ * Who is signed in (from /api/auth/me) and the CSRF token that state-changing requests carry.
+ * The answer's type is the server's contract (src/auth/contract.ts, imported as a type only).
+ */
 import { signal } from '@preact/signals';
+import type { Me } from '../../src/auth/contract.ts';
 
-export interface Me {
-  accountId: string;
-  username: string;
-  displayName: string;
-  kind: 'staff' | 'citizen' | 'service';
-  role?: string;
-  roleLabel?: { vi: string; en: string };
-  organizationId?: string;
-  practitionerId?: string;
-  patientId?: string;
-  mfaPending: boolean;
-  totpEnabled: boolean;
-  csrfToken?: string;
-}
+export type { Me };
 
 export const me = signal<Me | null | undefined>(undefined); // undefined = not yet known
 export const csrfToken = signal<string | undefined>(undefined);

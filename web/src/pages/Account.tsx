@@ -1,18 +1,10 @@
-/** My account: who I am signed in as, my sessions, sign out here or everywhere. */
+/** My account: who I am signed in as, my sessions, sign out here or everywhere. Answer types: src/auth/contract.ts. */
 import { useEffect, useState } from 'preact/hooks';
+import type { Ok, SessionView, SignedOutEverywhere } from '../../../src/auth/contract.ts';
 import { apiGet, apiSend } from '../api.ts';
 import { formatDateTime, lang, t } from '../i18n.ts';
 import { navigate } from '../router.ts';
 import { me, onSignedOut } from '../session.ts';
-
-interface SessionView {
-  id: string;
-  current: boolean;
-  createdAt: string;
-  lastSeenAt: string;
-  ip?: string;
-  userAgent?: string;
-}
 
 export function Account() {
   const d = t();
@@ -40,7 +32,7 @@ export function Account() {
                 {s.current && <strong> ({d.thisSession})</strong>}
               </span>
               {!s.current && (
-                <button type="button" onClick={() => apiSend('DELETE', `/api/auth/sessions/${s.id}`).then(load)}>
+                <button type="button" onClick={() => apiSend<Ok>('DELETE', `/api/auth/sessions/${s.id}`).then(load)}>
                   {d.endSession}
                 </button>
               )}
@@ -50,7 +42,7 @@ export function Account() {
         <button
           type="button"
           onClick={async () => {
-            await apiSend('POST', '/api/auth/logout-all');
+            await apiSend<SignedOutEverywhere>('POST', '/api/auth/logout-all');
             onSignedOut();
             navigate('/login');
           }}

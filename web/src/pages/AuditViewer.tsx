@@ -1,23 +1,14 @@
-/** The data-protection officer's view of the audit trail, with a chain check. */
+/**
+ * The data-protection officer's view of the audit trail, with a chain check; its table also shows
+ * a citizen's access log. Answer types come from the server's contract (src/audit/contract.ts).
+ */
 import { useEffect, useState } from 'preact/hooks';
+import type { AccessLogEntry, AuditEntry, AuditView, ChainCheck } from '../../../src/audit/contract.ts';
 import { apiGet } from '../api.ts';
 import { formatDateTime, lang, t } from '../i18n.ts';
 
-export interface AuditItem {
-  id: number;
-  at: string;
-  who: string;
-  role?: string;
-  roleLabel?: { vi: string; en: string };
-  action: string;
-  outcome: string;
-  resource?: string;
-  patients?: string[];
-  reason?: string;
-  breakGlass: boolean;
-  ip?: string;
-  self?: boolean;
-}
+/** A row of the table: an officer's entry (with the patients touched) or a citizen's (whether it was them). */
+export type AuditItem = AuditView & Partial<Pick<AuditEntry, 'patients'> & Pick<AccessLogEntry, 'self'>>;
 
 /** The action's own label; else its area's label with the code (staff need exact codes); else the code. */
 function actionLabel(labels: Record<string, string>, action: string): string {
@@ -65,12 +56,12 @@ export function AuditTable({ items, showPatients }: { items: AuditItem[]; showPa
 
 export function AuditViewer() {
   const d = t();
-  const [items, setItems] = useState<AuditItem[]>([]);
+  const [items, setItems] = useState<AuditEntry[]>([]);
   const [glassOnly, setGlassOnly] = useState(false);
   const [verify, setVerify] = useState<string>();
   const [error, setError] = useState<string>();
   useEffect(() => {
-    apiGet<AuditItem[]>(`/api/audit?limit=200${glassOnly ? '&breakGlass=true' : ''}`).then(setItems, (e) => setError((e as Error).message));
+    apiGet<AuditEntry[]>(`/api/audit?limit=200${glassOnly ? '&breakGlass=true' : ''}`).then(setItems, (e) => setError((e as Error).message));
   }, [glassOnly]);
   return (
     <section>
@@ -82,7 +73,7 @@ export function AuditViewer() {
         <button
           type="button"
           onClick={async () => {
-            const r = await apiGet<{ ok: boolean; checked: number; firstBad?: { chainPos: number; problem: string } }>('/api/audit/verify');
+            const r = await apiGet<ChainCheck>('/api/audit/verify');
             setVerify(r.ok ? d.auditOk(r.checked) : d.auditBroken(r.firstBad!.chainPos, r.firstBad!.problem));
           }}
         >

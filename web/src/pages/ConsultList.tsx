@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { CaseRow, FollowUpRow, QueueRow } from '../../../src/consult/contract.ts';
 import { apiGet } from '../api.ts';
 import { formatDateTime, lang, t } from '../i18n.ts';
+import { LiveEventStream } from '../live.ts';
 import { pendingCount, refreshPending } from '../outbox.ts';
 import { me } from '../session.ts';
 
@@ -39,10 +40,10 @@ export function ConsultList() {
     apiGet<Row[]>(url).then(setRows, (e) => setError((e as Error).message));
   }, [tab]);
   useEffect(() => {
-    const es = new EventSource('/api/events');
-    es.addEventListener('consult.new', () => tab === 'queue' && apiGet<Row[]>('/api/consults?view=queue').then(setRows));
-    es.addEventListener('consult.state', () => apiGet<Row[]>(tab === 'follow-ups' ? '/api/consults/follow-ups' : `/api/consults?view=${tab}`).then(setRows));
-    return () => es.close();
+    const live = new LiveEventStream()
+      .on('consult.new', () => tab === 'queue' && apiGet<Row[]>('/api/consults?view=queue').then(setRows))
+      .on('consult.state', () => apiGet<Row[]>(tab === 'follow-ups' ? '/api/consults/follow-ups' : `/api/consults?view=${tab}`).then(setRows));
+    return () => live.close();
   }, [tab]);
   return (
     <section>

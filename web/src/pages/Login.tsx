@@ -1,5 +1,9 @@
-/** Sign-in: password, then the second factor for staff (or first-time enrolment with a QR code). */
+/**
+ * Sign-in: password, then the second factor for staff (or first-time enrolment with a QR code).
+ * Request and answer types come from the server's contract (src/auth/contract.ts, type-only import).
+ */
 import { useState } from 'preact/hooks';
+import type { CodeRequest, LoginRequest, LoginResult, MfaEnrolled, MfaEnrolment, Ok } from '../../../src/auth/contract.ts';
 import { apiSend, ApiError } from '../api.ts';
 import { t } from '../i18n.ts';
 import { navigate, path } from '../router.ts';
@@ -25,7 +29,7 @@ export function Login() {
   const [stage, setStage] = useState<Stage>('password');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const [enrol, setEnrol] = useState<{ qrSvg: string; secret: string }>();
+  const [enrol, setEnrol] = useState<MfaEnrolment>();
   const [recovery, setRecovery] = useState<string[]>([]);
 
   const run = async (fn: () => Promise<void>) => {
@@ -44,14 +48,14 @@ export function Login() {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
     void run(async () => {
-      const r = await apiSend<{ status: string; csrfToken: string }>('POST', '/api/auth/login', {
+      const r = await apiSend<LoginResult>('POST', '/api/auth/login', {
         username: String(f.get('username')).trim().toLowerCase(),
         password: String(f.get('password')),
-      });
+      } satisfies LoginRequest);
       csrfToken.value = r.csrfToken;
       if (r.status === 'mfa-required') setStage('mfa');
       else if (r.status === 'enrolment-required') {
-        setEnrol(await apiSend('POST', '/api/auth/mfa/enrol'));
+        setEnrol(await apiSend<MfaEnrolment>('POST', '/api/auth/mfa/enrol'));
         setStage('enrol');
       } else await finish();
     });
@@ -62,10 +66,10 @@ export function Login() {
     const code = String(new FormData(e.target as HTMLFormElement).get('code')).trim();
     void run(async () => {
       if (stage === 'mfa') {
-        await apiSend('POST', '/api/auth/mfa', { code });
+        await apiSend<Ok>('POST', '/api/auth/mfa', { code } satisfies CodeRequest);
         await finish();
       } else {
-        const r = await apiSend<{ recoveryCodes: string[] }>('POST', '/api/auth/mfa/enrol/confirm', { code });
+        const r = await apiSend<MfaEnrolled>('POST', '/api/auth/mfa/enrol/confirm', { code } satisfies CodeRequest);
         setRecovery(r.recoveryCodes);
         setStage('recovery');
       }

@@ -2,7 +2,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../api.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
+import { LiveEventStream } from '../live.ts';
 import { path } from '../router.ts';
+import type { Me } from '../session.ts';
 import type {
   AlertItem,
   DeviceListItem,
@@ -32,9 +34,9 @@ export function AlertsInbox() {
   const load = () => apiGet<AlertItem[]>('/api/alerts').then(setAlerts, (e) => setError((e as Error).message));
   useEffect(() => {
     void load();
-    const es = new EventSource('/api/events');
-    for (const k of ['alert.opened', 'alert.worse', 'alert.closed', 'alert.acknowledged', 'alert.escalated']) es.addEventListener(k, () => void load());
-    return () => es.close();
+    const live = new LiveEventStream();
+    for (const k of ['alert.opened', 'alert.worse', 'alert.closed', 'alert.acknowledged', 'alert.escalated'] as const) live.on(k, () => void load());
+    return () => live.close();
   }, []);
   return (
     <section>
@@ -100,9 +102,7 @@ export function Devices() {
               type: String(f.get('type')) as DeviceType,
               name: String(f.get('name') ?? ''),
               serial: String(f.get('serial') ?? ''),
-              ...(shared
-                ? { organizationId: (await apiGet<{ organizationId: string }>('/api/auth/me')).organizationId }
-                : { patientId: String(f.get('patient') ?? '') }),
+              ...(shared ? { organizationId: (await apiGet<Me>('/api/auth/me')).organizationId } : { patientId: String(f.get('patient') ?? '') }),
             };
             const r = await apiSend<RegisterDeviceResponse>('POST', '/api/devices', body);
             setSecret(r.token);

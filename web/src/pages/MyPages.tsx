@@ -1,11 +1,16 @@
-/** The citizen's own pages: who accessed my record, and whom I share it with. */
-import type { Bundle, Consent, Organization } from '@medplum/fhirtypes';
+/**
+ * The citizen's own pages: who accessed my record, and whom I share it with. Request and answer
+ * types come from the server's contracts (src/audit/contract.ts, src/consent/contract.ts).
+ */
+import type { Bundle, Organization } from '@medplum/fhirtypes';
 import { useEffect, useState } from 'preact/hooks';
+import type { AccessLogEntry } from '../../../src/audit/contract.ts';
+import type { Consent, ConsentRequest } from '../../../src/consent/contract.ts';
 import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
 import { formatDateTime, t } from '../i18n.ts';
 import { path } from '../router.ts';
 import { MemberSwitch, useFamily } from '../components/Family.tsx';
-import { AuditTable, type AuditItem } from './AuditViewer.tsx';
+import { AuditTable } from './AuditViewer.tsx';
 
 /** Whose page this is: the citizen's own, or a managed family member's (`?patient=`). */
 function useSubject(ownId: string, page: string) {
@@ -19,12 +24,12 @@ function useSubject(ownId: string, page: string) {
 export function AccessLog({ ownId }: { ownId: string }) {
   const d = t();
   const { patientId, query, switcher } = useSubject(ownId, '/me/access-log');
-  const [items, setItems] = useState<AuditItem[]>();
+  const [items, setItems] = useState<AccessLogEntry[]>();
   const [error, setError] = useState<string>();
   useEffect(() => {
     setItems(undefined);
     setError(undefined);
-    apiGet<AuditItem[]>(`/api/me/access-log${query ? `?${query}` : ''}`).then(setItems, (e) => setError((e as Error).message));
+    apiGet<AccessLogEntry[]>(`/api/me/access-log${query ? `?${query}` : ''}`).then(setItems, (e) => setError((e as Error).message));
   }, [patientId]);
   return (
     <section>
@@ -73,12 +78,12 @@ export function ConsentPage({ ownId }: { ownId: string }) {
     const f = new FormData(e.target as HTMLFormElement, (e as SubmitEvent).submitter);
     setError(undefined);
     try {
-      await apiSend('POST', '/api/me/consents', {
+      await apiSend<Consent>('POST', '/api/me/consents', {
         purpose: 'treatment',
-        decision: String(f.get('decision')),
+        decision: String(f.get('decision')) as ConsentRequest['decision'],
         organizationId: String(f.get('organizationId')),
         ...forWhom,
-      });
+      } satisfies ConsentRequest);
       await load();
     } catch (err) {
       setError((err as Error).message);
@@ -122,8 +127,9 @@ export function ConsentPage({ ownId }: { ownId: string }) {
             checked={!!research}
             onChange={async (e) => {
               try {
-                if ((e.target as HTMLInputElement).checked) await apiSend('POST', '/api/me/consents', { purpose: 'research', decision: 'permit', ...forWhom });
-                else if (research) await apiSend('POST', `/api/me/consents/${research.id}/withdraw`);
+                if ((e.target as HTMLInputElement).checked)
+                  await apiSend<Consent>('POST', '/api/me/consents', { purpose: 'research', decision: 'permit', ...forWhom } satisfies ConsentRequest);
+                else if (research) await apiSend<Consent>('POST', `/api/me/consents/${research.id}/withdraw`);
                 await load();
               } catch (err) {
                 setError((err as Error).message);
@@ -144,7 +150,10 @@ export function ConsentPage({ ownId }: { ownId: string }) {
                 {formatDateTime(c.dateTime)} · {c.status === 'active' ? d.active : d.withdrawn}
               </span>
               {c.status === 'active' && (
-                <button type="button" onClick={() => apiSend('POST', `/api/me/consents/${c.id}/withdraw`).then(load, (e) => setError((e as Error).message))}>
+                <button
+                  type="button"
+                  onClick={() => apiSend<Consent>('POST', `/api/me/consents/${c.id}/withdraw`).then(load, (e) => setError((e as Error).message))}
+                >
                   {d.withdraw}
                 </button>
               )}

@@ -1,9 +1,11 @@
 import type { Bundle, Condition, Observation, Organization, Patient } from '@medplum/fhirtypes';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { BreakGlassGrant, BreakGlassRequest } from '../../../src/auth/contract.ts';
 import { apiSend, ApiError, entries, fhirGet } from '../api.ts';
 import { VitalsChart, type Series } from '../components/VitalsChart.tsx';
 import { addressText, ageOf, BHYT_SYSTEM, CCCD_SYSTEM, conceptText, displayName, genderLabel, identifier, quantityText } from '../fhir-format.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
+import { LiveEventStream } from '../live.ts';
 import { me } from '../session.ts';
 import { FamilyLinkForm } from '../components/FamilyLink.tsx';
 
@@ -51,7 +53,7 @@ function BreakGlassDialog({ patientId, onOpened }: { patientId: string; onOpened
         e.preventDefault();
         const reason = String(new FormData(e.target as HTMLFormElement).get('reason'));
         try {
-          await apiSend('POST', '/api/break-glass', { patientId, reason });
+          await apiSend<BreakGlassGrant>('POST', '/api/break-glass', { patientId, reason } satisfies BreakGlassRequest);
           onOpened();
         } catch (err) {
           setError((err as Error).message);
@@ -125,11 +127,10 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
   // Live vitals: new device readings for this patient reload the chart.
   useEffect(() => {
     if (own) return;
-    const es = new EventSource('/api/events');
-    es.addEventListener('observation.new', (e) => {
-      if (JSON.parse((e as MessageEvent).data).patientId === id) setAttempt((a) => a + 1);
+    const live = new LiveEventStream().on('observation.new', (e) => {
+      if (e.patientId === id) setAttempt((a) => a + 1);
     });
-    return () => es.close();
+    return () => live.close();
   }, [id]);
 
   const available = useMemo(() => CHARTS.filter((c) => data.observations.some((o) => codeOf(o) === c.code)), [data.observations]);

@@ -10,7 +10,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../api.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
-import { VisitResult } from './Citizen.tsx';
+import { VisitResult } from './citizen/VisitResult.tsx';
 import type { CompleteRequest, QueueItem, RoomOpened, VisitView } from '../../../src/visits/contract.ts';
 
 const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date());

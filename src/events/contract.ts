@@ -1,0 +1,48 @@
+/**
+ * The one contract between the server and the web app for notifications and live events
+ * (src/events/routes.ts): the in-app notification list, and the payload of each kind of live
+ * event on the Server-Sent Events stream (`GET /api/events`), which the publishers
+ * (EventBus.publish) and the pages listening for them share. Neither route takes a body or query.
+ *
+ * Rules: the web app imports this file with `import type` only; nothing here runs.
+ */
+
+/** One entry of `GET /api/notifications` (newest first, at most 100): the row as stored. */
+export interface NotificationItem {
+  id: number;
+  /** What it is about: 'consult', 'meeting', … */
+  kind: string;
+  title: string;
+  /** The page it leads to. */
+  link: string | null;
+  created_at: string;
+  read_at: string | null;
+}
+
+/** An alert episode changed (devices and remote monitoring). */
+interface AlertChanged {
+  episodeId: number;
+  patientId: string;
+  metric: string;
+  severity: string | null;
+}
+
+/**
+ * The data of each live event, by its kind (the SSE event name). Ids and codes only, never patient
+ * data: the page fetches the details through the access-checked API.
+ */
+export interface LiveEvents {
+  'consult.new': { caseId: string; state: string };
+  'consult.state': { caseId: string; state: string };
+  'meeting.invite': { meetingId: string };
+  'observation.new': { patientId: string };
+  'alert.opened': AlertChanged;
+  'alert.worse': AlertChanged;
+  'alert.closed': AlertChanged;
+  'alert.acknowledged': { episodeId: number };
+  'alert.escalated': { episodeId: number };
+  'visit.booked': { id: string };
+  'visit.completed': { id: string };
+  'device.revoked': { deviceId: string };
+}
+export type LiveEventKind = keyof LiveEvents;
