@@ -78,6 +78,8 @@ export interface BuildOptions {
   senders?: Record<'email' | 'sms', Sender>;
   /** 0 = any free port (tests); the configured port otherwise. */
   mqttPort?: number;
+  /** More plugins of a deployment's own, registered after the domains (each declares its routes' access rules like any other). */
+  plugins?: { plugin: import('fastify').FastifyPluginAsync<any>; opts?: Record<string, unknown> }[];
 }
 
 export async function buildPlatform(config: Config, opts: BuildOptions = {}): Promise<Platform> {
@@ -119,6 +121,7 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
     const plugin = (await DOMAIN_PLUGINS[domain]()).default;
     await app.register(plugin, domain === 'devices' ? { mqttPort: opts.mqttPort } : {});
   }
+  for (const extra of opts.plugins ?? []) await app.register(extra.plugin, extra.opts ?? {});
   await app.register(webPlugin);
   await app.ready();
 

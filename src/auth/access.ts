@@ -46,6 +46,9 @@ export class AccessControl {
   readonly compartmentParamIds: number[];
   /** Types that hold patient data: the compartment (minus directory types such as Schedule) and Binary. */
   readonly clinicalTypes: string[];
+  /** The two lists above as SQL literals. */
+  readonly compartmentParamsSql: string;
+  readonly clinicalTypesSql: string;
 
   constructor(
     private readonly db: Db,
@@ -56,6 +59,9 @@ export class AccessControl {
     this.compartmentTypes = new Set([...compartment.keys(), 'Patient']);
     this.compartmentParamIds = [...compartment.values()].flat();
     this.clinicalTypes = [...this.compartmentTypes, 'Binary'].filter((t) => !DIRECTORY_TYPES.has(t));
+    // Fixed for the process: written into the statement text (prepared once) rather than sent with every request.
+    this.compartmentParamsSql = `'{${this.compartmentParamIds.join(',')}}'::smallint[]`;
+    this.clinicalTypesSql = `ARRAY[${this.clinicalTypes.map((t) => `'${t.replace(/[^A-Za-z]/g, '')}'`).join(',')}]::text[]`;
     void registry;
   }
 
@@ -79,30 +85,36 @@ export class AccessControl {
   }
 
   /**
-   * The patients this actor reaches, as SQL sets: `normal` through care, consent and role;
-   * `glass` through active break-the-glass grants. 'all' / 'none' need no SQL.
+   * Whether one patient (a SQL expression of their id) is reachable by this actor, as SQL booleans
+   * correlated on that id — `normal` through care, consent and role, `glass` through an active
+   * break-the-glass grant — so a read or a page checks only its own patients, by index, instead of
+   * building the set of everyone the facility reaches. 'all' / 'none' need no SQL.
    */
-  private reachSets(actor: Actor, bind: (v: unknown) => string): { normal: string; glass: string } | 'all' | 'none' {
+  private reachPredicate(actor: Actor, bind: (v: unknown) => string): ((id: string) => { normal: string; glass: string }) | 'all' | 'none' {
     const reach = actor.role ? POLICY[actor.role].clinicalReach : 'none';
     if (actor.patientId) {
       // A signed-in citizen reaches their own record and the family members they manage (a
       // relation staff verified); a patient-context token only its patient.
-      const own = `SELECT ${bind(actor.patientId)}::text`;
-      const family =
-        actor.role === 'citizen' && actor.via === 'session'
-          ? ` UNION SELECT patient_id FROM family_link WHERE manager_patient_id = ${bind(actor.patientId)} AND revoked_at IS NULL`
-          : '';
-      return { normal: own + family, glass: 'SELECT NULL::text WHERE false' };
+      const own = bind(actor.patientId);
+      const family = actor.role === 'citizen' && actor.via === 'session';
+      return (id) => ({
+        normal: family
+          ? `(${id} = ${own}::text OR EXISTS (SELECT 1 FROM family_link acc_f WHERE acc_f.manager_patient_id = ${own}::text AND acc_f.patient_id = ${id} AND acc_f.revoked_at IS NULL))`
+          : `(${id} = ${own}::text)`,
+        glass: 'false',
+      });
     }
     if (reach === 'all') return 'all';
     if (reach !== 'relationship') return 'none';
     const org = bind(actor.organizationId ?? '');
-    return {
-      normal: `(SELECT patient_id FROM care_relationship WHERE organization_id = ${org} OR practitioner_id = ${bind(actor.practitionerId ?? '')}
-        UNION SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'permit' AND organization_id IN (${org}, '*'))
-        EXCEPT SELECT patient_id FROM consent_state WHERE purpose = 'treatment' AND decision = 'deny' AND organization_id IN (${org}, '*')`,
-      glass: `SELECT patient_id FROM break_glass WHERE account_id = ${bind(actor.accountId ?? '')} AND expires_at > now()`,
-    };
+    const prac = bind(actor.practitionerId ?? '');
+    const account = bind(actor.accountId ?? '');
+    return (id) => ({
+      normal: `((EXISTS (SELECT 1 FROM care_relationship acc_c WHERE acc_c.patient_id = ${id} AND (acc_c.organization_id = ${org}::text OR acc_c.practitioner_id = ${prac}::text))
+          OR EXISTS (SELECT 1 FROM consent_state acc_s WHERE acc_s.patient_id = ${id} AND acc_s.purpose = 'treatment' AND acc_s.decision = 'permit' AND acc_s.organization_id IN (${org}::text, '*')))
+        AND NOT EXISTS (SELECT 1 FROM consent_state acc_d WHERE acc_d.patient_id = ${id} AND acc_d.purpose = 'treatment' AND acc_d.decision = 'deny' AND acc_d.organization_id IN (${org}::text, '*')))`,
+      glass: `EXISTS (SELECT 1 FROM break_glass acc_b WHERE acc_b.account_id = ${account}::text AND acc_b.patient_id = ${id} AND acc_b.expires_at > now())`,
+    });
   }
 
   /**
@@ -110,12 +122,13 @@ export class AccessControl {
    * `glass` when some is reachable only through break-the-glass.
    */
   patientsAllowedSql(actor: Actor, bind: (v: unknown) => string, patients: string): { allowed: string; glass: string } {
-    const sets = this.reachSets(actor, bind);
-    if (sets === 'all') return { allowed: 'true', glass: 'false' };
-    if (sets === 'none') return { allowed: `cardinality(${patients}) = 0`, glass: 'false' };
+    const reaches = this.reachPredicate(actor, bind);
+    if (reaches === 'all') return { allowed: 'true', glass: 'false' };
+    if (reaches === 'none') return { allowed: `cardinality(${patients}) = 0`, glass: 'false' };
+    const p = reaches('pp.id');
     return {
-      allowed: `NOT EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE pp.id NOT IN (${sets.normal}) AND pp.id NOT IN (${sets.glass}))`,
-      glass: `EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE pp.id NOT IN (${sets.normal}) AND pp.id IN (${sets.glass}))`,
+      allowed: `NOT EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE NOT ${p.normal} AND NOT ${p.glass})`,
+      glass: `EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE NOT ${p.normal} AND ${p.glass})`,
     };
   }
 
@@ -153,23 +166,27 @@ export class AccessControl {
    * what the actor may see; undefined when nothing needs hiding.
    */
   restriction(actor: Actor, bind: (v: unknown) => string, alias = 'r', orphans = false): string | undefined {
-    const sets = this.reachSets(actor, bind);
-    if (sets === 'all') return undefined;
-    const accessible = sets === 'none' ? 'SELECT NULL::text WHERE false' : `${sets.normal} UNION ${sets.glass}`;
-    const clinical = bind(this.clinicalTypes);
-    const params = bind(this.compartmentParamIds);
+    const reaches = this.reachPredicate(actor, bind);
+    if (reaches === 'all') return undefined;
+    const reachable = (id: string) => {
+      if (reaches === 'none') return 'false';
+      const p = reaches(id);
+      return `(${p.normal} OR ${p.glass})`;
+    };
+    const clinical = this.clinicalTypesSql;
+    const params = this.compartmentParamsSql;
     // Orphans: clinical data linked to no patient at all (e.g. a station's shared Device), for principals a read would allow it to.
     const orphan = orphans
       ? `
-      OR (${alias}.resource_type <> 'Patient' AND NOT EXISTS (SELECT 1 FROM idx_reference o WHERE o.rid = ${alias}.rid AND o.param = ANY(${params}::smallint[]) AND o.target_type = 'Patient'))`
+      OR (${alias}.resource_type <> 'Patient' AND NOT EXISTS (SELECT 1 FROM idx_reference acc_o WHERE acc_o.rid = ${alias}.rid AND acc_o.param = ANY(${params}) AND acc_o.target_type = 'Patient'))`
       : '';
-    // Correlated per row: a search by _id or a small page checks its own rows' patients, instead of
-    // building the set of every row linked to any reachable patient. Like a read, a row shows only
-    // when every patient it names is in reach (an Appointment of two patients needs both).
-    return `(${alias}.resource_type <> ALL(${clinical}::text[])
-      OR (${alias}.resource_type = 'Patient' AND ${alias}.id IN (${accessible}))
-      OR (EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = ${alias}.rid AND x.param = ANY(${params}::smallint[]) AND x.target_type = 'Patient')
-          AND NOT EXISTS (SELECT 1 FROM idx_reference y WHERE y.rid = ${alias}.rid AND y.param = ANY(${params}::smallint[]) AND y.target_type = 'Patient' AND y.target_id NOT IN (${accessible})))${orphan})`;
+    // Correlated per row: a search by _id or a small page checks its own rows' patients. Like a
+    // read, a row shows only when every patient it names is in reach (an Appointment of two
+    // patients needs both).
+    return `(${alias}.resource_type <> ALL(${clinical})
+      OR (${alias}.resource_type = 'Patient' AND ${reachable(`${alias}.id`)})
+      OR (EXISTS (SELECT 1 FROM idx_reference acc_x WHERE acc_x.rid = ${alias}.rid AND acc_x.param = ANY(${params}) AND acc_x.target_type = 'Patient')
+          AND NOT EXISTS (SELECT 1 FROM idx_reference acc_y WHERE acc_y.rid = ${alias}.rid AND acc_y.param = ANY(${params}) AND acc_y.target_type = 'Patient' AND NOT ${reachable('acc_y.target_id')}))${orphan})`;
   }
 
   /** Opens a time-limited emergency access to one patient's record, with a stated reason. */

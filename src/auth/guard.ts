@@ -149,7 +149,7 @@ export class FhirGuard {
       type === 'Patient'
         ? 'ARRAY[r.id]'
         : this.access.compartmentTypes.has(type)
-          ? `ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY(${bind(this.access.compartmentParamIds)}::smallint[]) AND x.target_type = 'Patient')`
+          ? `ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY(${this.access.compartmentParamsSql}) AND x.target_type = 'Patient')`
           : 'ARRAY[]::text[]';
     const sql = clinical ? this.access.patientsAllowedSql(ctx.actor, bind, 't.patients') : { allowed: 'true', glass: 'false' };
     // Clinical data tied to no patient is for unrestricted actors only.

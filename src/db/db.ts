@@ -117,9 +117,37 @@ export class PgliteDb implements Db {
     return new PgliteDb(pglite, lockFile);
   }
 
-  async query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+  /** Statements prepared on the embedded database (name), or refused for preparing (null). */
+  private readonly prepared = new Map<string, string | null>();
+
+  async query<T>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<T>> {
+    if (opts?.prepare) {
+      const name = await this.prepare(sql);
+      if (name) {
+        // PGlite has no named statements in its query API: EXECUTE with each parameter as a quoted
+        // literal, which PostgreSQL coerces to the type PREPARE inferred (planned once, not per call).
+        const r = await this.pglite.query<T>(`EXECUTE ${name}(${(params ?? []).map(literal).join(', ')})`);
+        return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      }
+    }
     const r = await this.pglite.query<T>(sql, params as unknown[]);
     return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+  }
+
+  /** PREPAREs a hot statement once (outside any transaction: PREPARE is not transactional); null when it cannot be. */
+  private async prepare(sql: string): Promise<string | null> {
+    const known = this.prepared.get(sql);
+    if (known !== undefined) return known;
+    if (this.prepared.size >= 500) return null;
+    const name = statementName(sql);
+    try {
+      await this.pglite.exec(`PREPARE ${name} AS ${sql}`);
+      this.prepared.set(sql, name);
+      return name;
+    } catch {
+      this.prepared.set(sql, null); // e.g. a parameter whose type PostgreSQL cannot infer: run it plainly
+      return null;
+    }
   }
 
   async exec(sql: string): Promise<void> {
@@ -177,8 +205,34 @@ function isAlive(pid: number): boolean {
 }
 
 /** A prepared statement's name, derived from its text so that one text always gets one name. */
+const statementNames = new Map<string, string>();
+
+/** A prepared statement's name from its text: hashed once per text (hot statements come from a small, fixed set). */
 function statementName(sql: string): string {
-  return `s${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `s${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    if (statementNames.size < 2000) statementNames.set(sql, name);
+  }
+  return name;
+}
+
+/**
+ * A parameter as an SQL literal for EXECUTE: quoted text (single quotes doubled; standard
+ * conforming strings, so backslashes are plain characters) that PostgreSQL coerces to the
+ * parameter's prepared type; arrays in PostgreSQL's array syntax; NULL as NULL.
+ */
+export function literal(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  const quote = (x: string) => `'${x.replace(/'/g, "''")}'`;
+  if (Array.isArray(v)) {
+    const element = (e: unknown) =>
+      e === null || e === undefined ? 'NULL' : `"${String(e instanceof Date ? e.toISOString() : e).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    return quote(`{${v.map(element).join(',')}}`);
+  }
+  if (v instanceof Date) return quote(v.toISOString());
+  if (typeof v === 'object') return quote(JSON.stringify(v));
+  return quote(String(v));
 }
 
 /** DATABASE_URL set = PostgreSQL server; otherwise PGlite in `<dataDir>/db`. */
