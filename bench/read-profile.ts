@@ -1,3 +1,9 @@
+/**
+ * Where a signed-in read's time goes: the same platform in one process, reads injected at
+ * concurrency 16 through the checked FHIR route and through an unchecked route on the same app,
+ * each profiled with the inspector (CPU profiles in /tmp/prof) and timed (node CPU per request).
+ * `node --import tsx bench/read-profile.ts postgres|pglite`. A developer's tool, not part of `npm run bench`.
+ */
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
