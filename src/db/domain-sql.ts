@@ -36,7 +36,7 @@ const CORE_TABLES = [
   'break_glass',
   'audit_log',
   'audit_head',
-  'schema_migrations',
+  'schema_migration',
 ];
 
 const NOTIFY = ['notification', 'message_outbox'];
