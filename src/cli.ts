@@ -11,6 +11,7 @@ import { importFile } from './fhir/import.ts';
 import { buildPlatform } from './server.ts';
 import { openCore, type Core } from './platform/core.ts';
 import { createDemoAccounts, demoSignInHelp } from './seed/accounts.ts';
+import { demoAccountsText, startBanner } from './platform/demo-banner.ts';
 import { isRole, ROLES } from './auth/policy.ts';
 import { expireInactiveStaff } from './auth/inactivity.ts';
 import { runAuditRetention } from './audit/retention.ts';
@@ -31,6 +32,7 @@ const USAGE = `Cầu Y Tế — usage:
   cauyte audit retention        remove audit entries older than CAUYTE_AUDIT_RETENTION_DAYS (≥ 90; the server runs it daily)
   cauyte accounts expire-inactive   disable staff accounts unused for CAUYTE_STAFF_INACTIVE_DAYS (the server runs it daily)
   cauyte accounts enable --username U   enable a disabled account again (audited)
+  cauyte demo accounts          print the demo accounts and their TOTP keys again (demo passwords only)
   cauyte keys rotate            start signing tokens with a new key
 Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_SECRET_KEY, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
 
@@ -72,8 +74,17 @@ async function serve(config: Config): Promise<void> {
   }
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
   const url = config.CAUYTE_BASE_URL ?? address;
+  // Every start of a demo database prints the demo accounts again (keys read back from the database).
+  if (!help && demoWanted(config)) help = await demoAccountsText(platform.db, platform.secret, url);
   if (help) console.log(help);
-  console.log(`Cầu Y Tế is running at ${url}  (FHIR API: ${url}/fhir/R4, database: ${platform.db.kind})`);
+  console.log(
+    startBanner({
+      url,
+      database: platform.db.kind === 'pglite' ? `PGlite (${config.dataDir})` : 'PostgreSQL (DATABASE_URL)',
+      mqtt: { port: platform.mqttPort, url: config.MQTT_URL },
+      janus: { urls: platform.janus.map((j) => j.url) },
+    }),
+  );
   const stop = async () => {
     await platform.close();
     process.exit(0);
@@ -269,6 +280,15 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       throw new Error('usage: cauyte accounts expire-inactive | cauyte accounts enable --username U');
+    }
+    case 'demo': {
+      if (rest[0] !== 'accounts') throw new Error('usage: cauyte demo accounts');
+      await withCore(config, async ({ db, secret, audit }) => {
+        const text = await demoAccountsText(db, secret, config.baseUrl);
+        await audit.record({ username: `os:${userInfo().username}`, action: 'demo.accounts.show', outcome: 'success', detail: { via: 'cli', listed: !!text } });
+        console.log(text ?? 'Không có tài khoản thử nghiệm nào còn mật khẩu mặc định (no demo accounts with the demo password in this database).');
+      });
+      return;
     }
     case 'keys': {
       if (rest[0] !== 'rotate') throw new Error('usage: cauyte keys rotate');

@@ -11,6 +11,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/db.ts';
 import { requireAccessRules, type RouteRule } from './auth/enforce.ts';
 import { openCore, type Core } from './platform/core.ts';
+import { QuietAccessLog } from './http/access-log.ts';
 import { decorateCore } from './platform/decorations.ts';
 import { FileSender, type Sender } from './events/outbox.ts';
 import httpPlugin from './http/plugin.ts';
@@ -98,6 +99,8 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
             ...(opts.logStream ? { stream: opts.logStream } : {}),
           },
     trustProxy: false,
+    // Fastify's own two lines per request drown the start banner: one access line at debug instead.
+    logController: new QuietAccessLog(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
   // Before any route: a route without an access rule cannot be registered.

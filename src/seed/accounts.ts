@@ -19,6 +19,21 @@ export interface DemoAccount {
   note: string;
 }
 
+/**
+ * The demo people: one account per role. `site` is a demo facility key, `practitioner` and
+ * `patient` index the demo's practitioners and patients (server ids are known only after seeding).
+ */
+export const DEMO_PLAN: { username: string; name: string; role: Role; site?: string; practitioner?: number; patient?: number; note: string }[] = [
+  { username: 'nguoidan', name: 'Nguyễn Văn An', role: 'citizen', patient: 0, note: 'người bệnh Nguyễn Văn An (xã Bát Xát)' },
+  { username: 'bs.batxat', name: 'BS Giàng A Sử', role: 'commune_clinician', site: 'batxat', practitioner: 6, note: 'Trạm Y tế xã Bát Xát' },
+  { username: 'bs.bachmai', name: 'PGS.TS.BS Trần Quốc Hưng', role: 'specialist', site: 'bachmai', practitioner: 0, note: 'Bệnh viện Bạch Mai, Tim mạch' },
+  { username: 'dieuphoi', name: 'Lê Thị Minh Hằng', role: 'coordinator', site: 'bachmai', practitioner: 1, note: 'Bộ phận khám chữa bệnh từ xa, Bạch Mai' },
+  { username: 'quantri.laocai', name: 'Quản trị BV Lào Cai', role: 'facility_admin', site: 'laocai', note: 'Bệnh viện Đa khoa tỉnh Lào Cai' },
+  { username: 'thongke', name: 'Chuyên viên Sở Y tế', role: 'analyst', note: 'chỉ số liệu tổng hợp' },
+  { username: 'quantri', name: 'Quản trị hệ thống', role: 'system_admin', note: 'tài khoản, ứng dụng' },
+  { username: 'baovedulieu', name: 'Cán bộ bảo vệ dữ liệu', role: 'dpo', note: 'nhật ký truy cập' },
+];
+
 export async function createDemoAccounts(
   db: Db,
   accounts: AccountService,
@@ -26,30 +41,12 @@ export async function createDemoAccounts(
 ): Promise<{ accounts: DemoAccount[]; client?: { clientId: string; clientSecret: string } }> {
   const org = demo.ids.organizations;
   const prac = demo.ids.practitioners;
-  const plan: { username: string; name: string; role: Role; org?: string; practitioner?: string; patient?: string; note: string }[] = [
-    { username: 'nguoidan', name: 'Nguyễn Văn An', role: 'citizen', patient: demo.ids.patients[0], note: 'người bệnh Nguyễn Văn An (xã Bát Xát)' },
-    { username: 'bs.batxat', name: 'BS Giàng A Sử', role: 'commune_clinician', org: org.batxat, practitioner: prac[6], note: 'Trạm Y tế xã Bát Xát' },
-    {
-      username: 'bs.bachmai',
-      name: 'PGS.TS.BS Trần Quốc Hưng',
-      role: 'specialist',
-      org: org.bachmai,
-      practitioner: prac[0],
-      note: 'Bệnh viện Bạch Mai, Tim mạch',
-    },
-    {
-      username: 'dieuphoi',
-      name: 'Lê Thị Minh Hằng',
-      role: 'coordinator',
-      org: org.bachmai,
-      practitioner: prac[1],
-      note: 'Bộ phận khám chữa bệnh từ xa, Bạch Mai',
-    },
-    { username: 'quantri.laocai', name: 'Quản trị BV Lào Cai', role: 'facility_admin', org: org.laocai, note: 'Bệnh viện Đa khoa tỉnh Lào Cai' },
-    { username: 'thongke', name: 'Chuyên viên Sở Y tế', role: 'analyst', note: 'chỉ số liệu tổng hợp' },
-    { username: 'quantri', name: 'Quản trị hệ thống', role: 'system_admin', note: 'tài khoản, ứng dụng' },
-    { username: 'baovedulieu', name: 'Cán bộ bảo vệ dữ liệu', role: 'dpo', note: 'nhật ký truy cập' },
-  ];
+  const plan = DEMO_PLAN.map((p) => ({
+    ...p,
+    org: p.site ? org[p.site] : undefined,
+    practitioner: p.practitioner === undefined ? undefined : prac[p.practitioner],
+    patient: p.patient === undefined ? undefined : demo.ids.patients[p.patient],
+  }));
   const created: DemoAccount[] = [];
   for (const p of plan) {
     const staff = p.role !== 'citizen';
@@ -83,7 +80,7 @@ export async function createDemoAccounts(
   return { accounts: created, client: client.clientSecret ? { clientId: client.clientId, clientSecret: client.clientSecret } : undefined };
 }
 
-export function demoSignInHelp(url: string, demo: { accounts: DemoAccount[]; client?: { clientId: string; clientSecret: string } }): string {
+export function demoSignInHelp(url: string, demo: { accounts: DemoAccount[]; client?: { clientId: string; clientSecret?: string } }): string {
   const lines = [
     '',
     `Tài khoản thử nghiệm (demo accounts) — mật khẩu / password: ${DEMO_PASSWORD}`,
@@ -93,7 +90,11 @@ export function demoSignInHelp(url: string, demo: { accounts: DemoAccount[]; cli
     lines.push(`  ${a.username.padEnd(16)} ${ROLE_LABELS[a.role].vi.padEnd(34)} ${a.totpSecret ? `TOTP ${a.totpSecret}` : '(không cần TOTP)'}  — ${a.note}`);
   }
   if (demo.client)
-    lines.push(`  OAuth client_credentials: client_id=${demo.client.clientId} client_secret=${demo.client.clientSecret} (POST ${url}/oauth/token)`);
+    lines.push(
+      demo.client.clientSecret
+        ? `  OAuth client_credentials: client_id=${demo.client.clientId} client_secret=${demo.client.clientSecret} (POST ${url}/oauth/token)`
+        : `  OAuth client_credentials: client_id=${demo.client.clientId} (khóa bí mật chỉ in lần đầu — the client secret was printed on the first start only)`,
+    );
   lines.push(`Đăng nhập tại (sign in at) ${url}/login`, '');
   return lines.join('\n');
 }
