@@ -348,6 +348,25 @@ export class AccountService {
     for (const l of this.revokedListeners) l(accountId);
   }
 
+  /**
+   * Resets the second factor (a lost phone): the TOTP secret and recovery codes are removed, the
+   * account is signed out everywhere, and a staff member enrols a new authenticator at the next
+   * sign-in. False when there was nothing to reset.
+   */
+  async resetSecondFactor(accountId: string): Promise<boolean> {
+    const changed = await this.db.transaction(async (tx) => {
+      const r = await tx.query(
+        `UPDATE account SET totp_secret = NULL, totp_enabled = false, recovery_codes = '{}', mfa_failures = 0, mfa_locked_until = NULL, totp_last_step = NULL
+         WHERE id = $1 AND (totp_secret IS NOT NULL OR totp_enabled)`,
+        [accountId],
+      );
+      await this.revokeIn(tx, accountId);
+      return r.rowCount === 1;
+    });
+    this.announceRevoked(accountId);
+    return changed;
+  }
+
   /** Enables a disabled account again (an administrator's decision); it counts as active from now. */
   async enable(accountId: string): Promise<boolean> {
     const r = await this.db.query(

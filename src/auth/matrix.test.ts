@@ -473,6 +473,10 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/auth/sessions/:id': 'own sessions only (sessions.list of the caller)',
       '/api/accounts/:id/disable': 'gaps-level3.test.ts',
       '/api/accounts/:id/enable': 'gaps-level3.test.ts',
+      '/api/admin/accounts/:id/roles': 'admin.test.ts (another facility, clinician, app token)',
+      '/api/admin/accounts/:id/reset-mfa': 'admin.test.ts (another facility, clinician, app token)',
+      '/api/admin/oauth-clients/:id/revoke': 'admin.test.ts (another facility: 404, audited)',
+      '/api/admin/services/:id/active': 'admin.test.ts (another facility)',
       '/api/prescriptions/:code/verify': 'public on purpose: never shows who (visits.test.ts)',
       '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
     };

@@ -127,7 +127,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
         });
     }
     const q = parsed.data;
-    const client = (await db.query<ClientRow>('SELECT * FROM oauth_client WHERE client_id = $1', [q.client_id])).rows[0];
+    const client = (await db.query<ClientRow>('SELECT * FROM oauth_client WHERE client_id = $1 AND revoked_at IS NULL', [q.client_id])).rows[0];
     // Never redirect to an unregistered address: answer here instead.
     if (!client || !client.grant_types.includes('authorization_code'))
       return reply.code(400).type('application/problem+json').send({ type: 'about:blank', status: 400, title: 'Unknown client_id' });
@@ -187,7 +187,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       clientSecret = decodeURIComponent(secret ?? '');
     }
     if (!clientId) return oauthError(reply, 401, 'invalid_client', 'client_id is required');
-    const client = (await db.query<ClientRow>('SELECT * FROM oauth_client WHERE client_id = $1', [clientId])).rows[0];
+    const client = (await db.query<ClientRow>('SELECT * FROM oauth_client WHERE client_id = $1 AND revoked_at IS NULL', [clientId])).rows[0];
     if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client');
     if (client.secret_hash && !(clientSecret && (await argonVerify(client.secret_hash, clientSecret).catch(() => false)))) {
       await audit.record({ clientId, ip: req.ip, action: 'oauth.token', outcome: 'failure', detail: { reason: 'bad client secret' } });

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../platform/core.ts';
 import { accountRoutes } from './account-routes.ts';
+import { adminRoutes } from './admin-routes.ts';
 import { breakGlassRoutes } from './break-glass.ts';
 import { registerEnforcement } from './enforce.ts';
 import { expireInactiveStaff } from './inactivity.ts';
@@ -30,6 +31,7 @@ async function authPlugin(app: FastifyInstance, opts: { core: Core }): Promise<v
   });
   await app.register(breakGlassRoutes, { db: core.db, access: core.store.access });
   await app.register(accountRoutes);
+  await app.register(adminRoutes, { db: core.db });
   runDaily(app, 'staff-inactivity', async () => {
     const expired = await expireInactiveStaff(core, config.CAUYTE_STAFF_INACTIVE_DAYS);
     return { disabled: expired.length };
