@@ -8,6 +8,7 @@ import type { Core } from '../platform/core.ts';
 import { runDaily } from '../platform/daily.ts';
 import { runAuditRetention } from './retention.ts';
 import { auditRoutes } from './routes.ts';
+import { officerAuditRoutes } from './officer-routes.ts';
 
 async function auditPlugin(app: FastifyInstance, opts: { core: Core }): Promise<void> {
   const { audit } = opts.core;
@@ -22,6 +23,7 @@ async function auditPlugin(app: FastifyInstance, opts: { core: Core }): Promise<
     return r;
   });
   await app.register(auditRoutes, { db: opts.core.db, access: opts.core.store.access });
+  await app.register(officerAuditRoutes, { db: opts.core.db });
 }
 
 export default fp(auditPlugin, { name: 'audit', dependencies: ['auth'] });

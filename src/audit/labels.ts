@@ -1,0 +1,203 @@
+/**
+ * Readable names, in Vietnamese and English, for what the audit trail records: actions, record
+ * types, outcomes, and what a refused request tried to do. One table for the officer's viewer
+ * (web) and the CSV export (server), so both say the same thing.
+ *
+ * Rules: pure data and pure functions — the web app imports this at run time; nothing here
+ * imports server code. An unknown action falls back to its area's name, never to a bare code.
+ */
+type L = { vi: string; en: string };
+
+export const ACTION_LABELS: Record<string, L> = {
+  read: { vi: 'Xem', en: 'Viewed' },
+  search: { vi: 'Tìm kiếm', en: 'Searched' },
+  create: { vi: 'Tạo mới', en: 'Created' },
+  update: { vi: 'Cập nhật', en: 'Updated' },
+  delete: { vi: 'Xóa', en: 'Deleted' },
+  export: { vi: 'Xuất dữ liệu', en: 'Exported' },
+  denied: { vi: 'Bị từ chối', en: 'Denied' },
+  login: { vi: 'Đăng nhập', en: 'Signed in' },
+  'login.mfa': { vi: 'Xác thực hai lớp', en: 'Second factor' },
+  logout: { vi: 'Đăng xuất', en: 'Signed out' },
+  'logout.all': { vi: 'Đăng xuất mọi nơi', en: 'Signed out everywhere' },
+  'mfa.enrol': { vi: 'Đăng ký xác thực hai lớp', en: 'Enrolled a second factor' },
+  'role.switch': { vi: 'Đổi vai trò', en: 'Switched role' },
+  'session.revoke': { vi: 'Kết thúc phiên đăng nhập', en: 'Ended a session' },
+  'token.issue': { vi: 'Cấp mã truy cập (dòng lệnh)', en: 'Issued an access token (command line)' },
+  'auth.rate-limited': { vi: 'Quá nhiều yêu cầu', en: 'Rate limited' },
+  'break-glass': { vi: 'Mở hồ sơ khẩn cấp (phá kính)', en: 'Emergency access (break-the-glass)' },
+  'break-glass.review': { vi: 'Xem xét truy cập khẩn cấp', en: 'Reviewed an emergency access' },
+  'breakglass.use': { vi: 'Truy cập khẩn cấp', en: 'Emergency access' },
+  'access-log.read': { vi: 'Xem nhật ký truy cập', en: 'Viewed the access log' },
+  'audit.read': { vi: 'Xem nhật ký hệ thống', en: 'Viewed the audit trail' },
+  'audit.export': { vi: 'Xuất nhật ký hệ thống (CSV)', en: 'Exported the audit trail (CSV)' },
+  'audit.verify': { vi: 'Kiểm tra chuỗi nhật ký', en: 'Checked the audit chain' },
+  'audit.retention': { vi: 'Xóa nhật ký quá hạn lưu', en: 'Removed expired audit entries' },
+  'audit.retention.run': { vi: 'Xóa nhật ký quá hạn lưu', en: 'Removed expired audit entries' },
+  'account.create': { vi: 'Tạo tài khoản', en: 'Created an account' },
+  'account.disable': { vi: 'Khóa tài khoản', en: 'Disabled an account' },
+  'account.enable': { vi: 'Mở lại tài khoản', en: 'Enabled an account' },
+  'account.list': { vi: 'Xem danh sách tài khoản', en: 'Listed accounts' },
+  'account.roles.set': { vi: 'Đổi vai trò của tài khoản', en: "Changed an account's roles" },
+  'account.mfa.reset': { vi: 'Đặt lại xác thực hai lớp', en: 'Reset a second factor' },
+  'account.inactive': { vi: 'Khóa tài khoản lâu không dùng', en: 'Disabled an unused account' },
+  'oauth.authorize': { vi: 'Cho ứng dụng truy cập', en: 'Authorised an app' },
+  'oauth.token': { vi: 'Ứng dụng lấy mã truy cập', en: 'App obtained a token' },
+  'oauth.client.create': { vi: 'Đăng ký ứng dụng', en: 'Registered an app' },
+  'oauth.client.list': { vi: 'Xem danh sách ứng dụng', en: 'Listed apps' },
+  'oauth.client.revoke': { vi: 'Thu hồi ứng dụng', en: 'Revoked an app' },
+  'facility.list': { vi: 'Xem danh sách cơ sở', en: 'Listed facilities' },
+  'keys.rotate': { vi: 'Đổi khóa ký', en: 'Rotated the signing key' },
+  'demo.accounts.show': { vi: 'In tài khoản thử nghiệm', en: 'Printed the demo accounts' },
+  'consult.view': { vi: 'Xem ca hội chẩn', en: 'Viewed a consultation' },
+  'consult.list': { vi: 'Xem danh sách ca hội chẩn', en: 'Listed consultations' },
+  'consult.request': { vi: 'Gửi yêu cầu hội chẩn', en: 'Requested a consultation' },
+  'consult.triage': { vi: 'Tiếp nhận / phân loại hội chẩn', en: 'Triaged a consultation' },
+  'consult.schedule': { vi: 'Xếp lịch phiên hội chẩn', en: 'Scheduled a case conference' },
+  'consult.sign': { vi: 'Ký kết luận hội chẩn', en: 'Signed a conclusion' },
+  'consult.meeting': { vi: 'Phiên hội chẩn', en: 'Case conference' },
+  'consult.verify': { vi: 'Kiểm tra chữ ký kết luận', en: 'Verified a conclusion' },
+  'consult.eligibility-load': { vi: 'Nạp danh mục Thông tư 30', en: 'Loaded the Circular 30 list' },
+  accept: { vi: 'Nhận ca hội chẩn', en: 'Accepted a consultation' },
+  decline: { vi: 'Từ chối ca hội chẩn', en: 'Declined a consultation' },
+  'device.register': { vi: 'Đăng ký thiết bị', en: 'Registered a device' },
+  'device.rotate': { vi: 'Đổi khóa thiết bị', en: 'Rotated a device key' },
+  'device.revoke': { vi: 'Thu hồi thiết bị', en: 'Revoked a device' },
+  'device.connect': { vi: 'Thiết bị kết nối', en: 'Device connected' },
+  'device.ingest': { vi: 'Nhận số đo từ thiết bị', en: 'Device readings received' },
+  'devices.manage': { vi: 'Quản lý thiết bị', en: 'Managed devices' },
+  'alert.acknowledge': { vi: 'Xác nhận cảnh báo', en: 'Acknowledged an alert' },
+  'alert.escalate': { vi: 'Chuyển cảnh báo lên cơ sở', en: 'Escalated an alert' },
+  'monitoring.targets': { vi: 'Đặt ngưỡng theo dõi', en: 'Set monitoring targets' },
+  'monitoring.view': { vi: 'Xem theo dõi từ xa', en: 'Viewed remote monitoring' },
+  'visit.book': { vi: 'Đặt lịch khám từ xa', en: 'Booked a remote visit' },
+  'visit.cancel': { vi: 'Hủy lịch khám', en: 'Cancelled a visit' },
+  'visit.reschedule': { vi: 'Đổi giờ khám', en: 'Moved a visit' },
+  'visit.complete': { vi: 'Ghi kết quả khám', en: 'Recorded a visit' },
+  'visit.family-link': { vi: 'Ghi nhận người thân quản lý hồ sơ', en: 'Recorded a family manager' },
+  'visit.family-unlink': { vi: 'Thôi quản lý hồ sơ người thân', en: 'Ended a family link' },
+  'visits.provide': { vi: 'Khám từ xa', en: 'Remote examination' },
+  'visits.schedule': { vi: 'Xếp lịch khám từ xa', en: 'Scheduled remote visits' },
+  'record.own': { vi: 'Xem hồ sơ của mình', en: 'Viewed own record' },
+  'video.join': { vi: 'Vào cuộc gọi video', en: 'Joined a video call' },
+  'video.leave': { vi: 'Rời cuộc gọi video', en: 'Left a video call' },
+  'video.open': { vi: 'Mở phòng gọi video', en: 'Opened a video room' },
+  'video.room': { vi: 'Mở trang phòng gọi video', en: 'Opened a video room page' },
+  'video.invite': { vi: 'Mời vào cuộc gọi video', en: 'Invited to a video call' },
+  'video.attendance': { vi: 'Xem danh sách tham dự', en: 'Viewed attendance' },
+  'video.chat': { vi: 'Nhắn tin trong cuộc gọi', en: 'Chatted in a call' },
+  'video.recording.consent': { vi: 'Trả lời đề nghị ghi hình', en: 'Answered a recording request' },
+  'video.recording.archive': { vi: 'Lưu bản ghi hình vào hồ sơ', en: 'Archived a recording' },
+  'video.recordings.list': { vi: 'Xem danh sách bản ghi hình', en: 'Listed recordings' },
+  'video.recordings.read': { vi: 'Xem bản ghi hình', en: 'Watched a recording' },
+};
+
+/** The area (first part of an action) when the action itself has no label. */
+const AREA_LABELS: Record<string, L> = {
+  account: { vi: 'Tài khoản', en: 'Account' },
+  audit: { vi: 'Nhật ký hệ thống', en: 'Audit trail' },
+  consult: { vi: 'Hội chẩn từ xa', en: 'Teleconsultation' },
+  device: { vi: 'Thiết bị đo', en: 'Device' },
+  devices: { vi: 'Thiết bị đo', en: 'Devices' },
+  alert: { vi: 'Cảnh báo', en: 'Alert' },
+  visit: { vi: 'Khám từ xa', en: 'Remote visit' },
+  visits: { vi: 'Khám từ xa', en: 'Remote visits' },
+  video: { vi: 'Cuộc gọi video', en: 'Video call' },
+  family: { vi: 'Người thân quản lý hồ sơ', en: 'Family manager' },
+  oauth: { vi: 'Ứng dụng kết nối', en: 'Connected app' },
+  system: { vi: 'Hệ thống', en: 'System' },
+  consent: { vi: 'Đồng ý chia sẻ', en: 'Consent' },
+  monitoring: { vi: 'Theo dõi từ xa', en: 'Remote monitoring' },
+};
+
+export const RESOURCE_LABELS: Record<string, L> = {
+  Patient: { vi: 'Người bệnh', en: 'Patient' },
+  Observation: { vi: 'Chỉ số / xét nghiệm', en: 'Observation' },
+  Condition: { vi: 'Chẩn đoán', en: 'Diagnosis' },
+  AllergyIntolerance: { vi: 'Dị ứng', en: 'Allergy' },
+  MedicationRequest: { vi: 'Đơn thuốc', en: 'Prescription' },
+  MedicationStatement: { vi: 'Thuốc đang dùng', en: 'Medication' },
+  Encounter: { vi: 'Lần khám', en: 'Encounter' },
+  Appointment: { vi: 'Lịch hẹn', en: 'Appointment' },
+  ServiceRequest: { vi: 'Yêu cầu hội chẩn / chỉ định', en: 'Request' },
+  Task: { vi: 'Công việc hội chẩn', en: 'Consultation task' },
+  DiagnosticReport: { vi: 'Kết quả / kết luận', en: 'Report' },
+  DocumentReference: { vi: 'Tài liệu', en: 'Document' },
+  Binary: { vi: 'Tệp đính kèm', en: 'Attachment' },
+  Consent: { vi: 'Đồng ý chia sẻ', en: 'Consent' },
+  Communication: { vi: 'Trao đổi', en: 'Message' },
+  Device: { vi: 'Thiết bị', en: 'Device' },
+  Flag: { vi: 'Cảnh báo', en: 'Alert' },
+  CarePlan: { vi: 'Kế hoạch chăm sóc', en: 'Care plan' },
+  EpisodeOfCare: { vi: 'Chương trình quản lý', en: 'Care programme' },
+  CareTeam: { vi: 'Nhóm chăm sóc', en: 'Care team' },
+  RelatedPerson: { vi: 'Người thân', en: 'Family member' },
+  QuestionnaireResponse: { vi: 'Phiếu trả lời', en: 'Questionnaire answers' },
+  Organization: { vi: 'Cơ sở y tế', en: 'Facility' },
+  Practitioner: { vi: 'Nhân viên y tế', en: 'Practitioner' },
+  PractitionerRole: { vi: 'Vai trò nhân viên', en: 'Practitioner role' },
+  HealthcareService: { vi: 'Dịch vụ', en: 'Service' },
+  Location: { vi: 'Điểm cầu / địa điểm', en: 'Location' },
+  Schedule: { vi: 'Lịch làm việc', en: 'Schedule' },
+  Slot: { vi: 'Giờ khám', en: 'Slot' },
+  AuditEvent: { vi: 'Nhật ký', en: 'Audit event' },
+  Bundle: { vi: 'Gói dữ liệu', en: 'Bundle' },
+};
+
+export const OUTCOME_LABELS: Record<string, L> = {
+  success: { vi: 'Thành công', en: 'Succeeded' },
+  denied: { vi: 'Bị từ chối', en: 'Denied' },
+  failure: { vi: 'Thất bại', en: 'Failed' },
+};
+
+/** What part of the platform a refused route belongs to (longest prefix wins). */
+const ROUTE_AREAS: [string, L][] = [
+  ['/fhir/R4/AuditEvent', { vi: 'nhật ký hệ thống (FHIR)', en: 'the audit trail (FHIR)' }],
+  ['/fhir/R4', { vi: 'hồ sơ (FHIR)', en: 'records (FHIR)' }],
+  ['/api/admin', { vi: 'quản trị', en: 'administration' }],
+  ['/api/accounts', { vi: 'quản trị tài khoản', en: 'account administration' }],
+  ['/api/oauth', { vi: 'ứng dụng kết nối', en: 'connected apps' }],
+  ['/api/audit', { vi: 'nhật ký hệ thống', en: 'the audit trail' }],
+  ['/api/break-glass', { vi: 'truy cập khẩn cấp', en: 'emergency access' }],
+  ['/api/consults', { vi: 'hội chẩn từ xa', en: 'teleconsultation' }],
+  ['/api/meetings', { vi: 'phiên hội chẩn', en: 'case conferences' }],
+  ['/api/devices', { vi: 'thiết bị', en: 'devices' }],
+  ['/api/alerts', { vi: 'cảnh báo', en: 'alerts' }],
+  ['/api/visits', { vi: 'khám từ xa', en: 'remote visits' }],
+  ['/api/video', { vi: 'cuộc gọi video', en: 'video calls' }],
+  ['/api/me', { vi: 'hồ sơ cá nhân', en: 'personal record' }],
+  ['/api/patients', { vi: 'hồ sơ người bệnh', en: 'patient records' }],
+  ['/api/programmes', { vi: 'chương trình quản lý', en: 'care programmes' }],
+];
+
+const VERBS: Record<string, L> = {
+  GET: { vi: 'xem', en: 'view' },
+  POST: { vi: 'thực hiện thao tác trên', en: 'act on' },
+  PUT: { vi: 'sửa', en: 'change' },
+  PATCH: { vi: 'sửa', en: 'change' },
+  DELETE: { vi: 'xóa', en: 'delete' },
+};
+
+export function actionLabel(action: string, lang: 'vi' | 'en'): string {
+  const own = ACTION_LABELS[action];
+  if (own) return own[lang];
+  const area = AREA_LABELS[action.split('.')[0]];
+  return area ? area[lang] : lang === 'vi' ? 'Thao tác khác' : 'Other action';
+}
+
+export function resourceLabel(type: string | undefined, lang: 'vi' | 'en'): string | undefined {
+  if (!type) return undefined;
+  return RESOURCE_LABELS[type]?.[lang] ?? (lang === 'vi' ? 'Dữ liệu khác' : 'Other data');
+}
+
+export function outcomeLabel(outcome: string, lang: 'vi' | 'en'): string {
+  return OUTCOME_LABELS[outcome]?.[lang] ?? outcome;
+}
+
+/** What a refused request tried: "xem Người bệnh — hồ sơ (FHIR)". */
+export function deniedLabel(d: { method?: string; route?: string; resourceType?: string }, lang: 'vi' | 'en'): string {
+  const verb = VERBS[d.method ?? '']?.[lang] ?? (lang === 'vi' ? 'truy cập' : 'access');
+  const area = ROUTE_AREAS.find(([prefix]) => (d.route ?? '').startsWith(prefix))?.[1][lang];
+  const what = resourceLabel(d.resourceType, lang);
+  return [verb, what, area && (what ? `— ${area}` : area)].filter(Boolean).join(' ');
+}
