@@ -168,6 +168,11 @@ const ROUTE_AREAS: [string, L][] = [
   ['/api/me', { vi: 'hồ sơ cá nhân', en: 'personal record' }],
   ['/api/patients', { vi: 'hồ sơ người bệnh', en: 'patient records' }],
   ['/api/programmes', { vi: 'chương trình quản lý', en: 'care programmes' }],
+  ['/api/auth', { vi: 'phiên đăng nhập', en: 'the sign-in session' }],
+  ['/api/events', { vi: 'thông báo trực tiếp', en: 'live notifications' }],
+  ['/api/family', { vi: 'người thân quản lý hồ sơ', en: 'family managers' }],
+  ['/api/terminology', { vi: 'danh mục', en: 'terminology' }],
+  ['/', { vi: 'chức năng khác', en: 'another function' }],
 ];
 
 const VERBS: Record<string, L> = {

@@ -9,7 +9,6 @@ import { PatientSearch } from './pages/PatientSearch.tsx';
 import { PatientChart } from './pages/PatientChart.tsx';
 import { Login } from './pages/Login.tsx';
 import { Account } from './pages/Account.tsx';
-import { AuditViewer } from './pages/AuditViewer.tsx';
 import { AccessLog, ConsentPage } from './pages/MyPages.tsx';
 import { ConsultList } from './pages/ConsultList.tsx';
 import { ConsultForm } from './pages/ConsultForm.tsx';
@@ -25,9 +24,14 @@ import { MyVisits } from './pages/citizen/MyVisits.tsx';
 import { CitizenVisit } from './pages/citizen/CitizenVisit.tsx';
 import { RxCheck } from './pages/citizen/RxCheck.tsx';
 import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
+import { AdminPage } from './pages/admin/Admin.tsx';
+import { OfficerAudit } from './pages/admin/OfficerAudit.tsx';
+import { IndicatorsPlaceholder } from './pages/admin/Indicators.tsx';
+import { ta } from './i18n-admin.ts';
 import './styles.css';
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
+const ADMIN_ROLES = new Set(['facility_admin', 'system_admin']);
 
 function Page() {
   const d = t();
@@ -61,7 +65,10 @@ function Page() {
     if (other) return <PatientChart id={other[1]} own />;
     return <p class="error">{d.forbidden}</p>;
   }
-  if (p === '/audit') return m.role === 'dpo' ? <AuditViewer /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/audit') return m.role === 'dpo' ? <OfficerAudit /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/admin') return ADMIN_ROLES.has(m.role ?? '') ? <AdminPage /> : <p class="error">{d.forbidden}</p>;
+  // The indicators dashboard is its own issue; until then every analyst lands on a clear empty state.
+  if (p === '/indicators') return <IndicatorsPlaceholder />;
   if (p === '/alerts') return <AlertsInbox />;
   if (p === '/devices') return <Devices />;
   if (p === '/programmes') return <Programmes />;
@@ -78,7 +85,9 @@ function Page() {
   const chart = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (chart) return <PatientChart id={chart[1]} />;
   if (p === '/' || p === '/patients') {
-    if (m.role === 'dpo') return <AuditViewer />;
+    if (m.role === 'dpo') return <OfficerAudit />;
+    if (ADMIN_ROLES.has(m.role ?? '')) return <AdminPage />;
+    if (m.role === 'analyst') return <IndicatorsPlaceholder />;
     return CLINICAL_ROLES.has(m.role ?? '') || m.role === 'integration' ? <PatientSearch /> : <Account />;
   }
   return <p class="notice">{d.notFound}</p>;
@@ -105,6 +114,8 @@ function Nav() {
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
+      {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{ta().navAdmin}</a>}
+      {m.role === 'analyst' && <a href="/indicators">{ta().navIndicators}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>
         {m.displayName}
       </a>
