@@ -17,6 +17,7 @@ import { runAuditRetention } from './audit/retention.ts';
 import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
 import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
+import { gracefulShutdown } from './ops/shutdown.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -74,10 +75,9 @@ async function serve(config: Config): Promise<void> {
   const url = config.CAUYTE_BASE_URL ?? address;
   if (help) console.log(help);
   console.log(`Cầu Y Tế is running at ${url}  (FHIR API: ${url}/fhir/R4, database: ${platform.db.kind})`);
-  const stop = async () => {
-    await platform.close();
-    process.exit(0);
-  };
+  // Drain (readiness fails, the load balancer moves away), then close: see src/ops/shutdown.ts.
+  const stop = () =>
+    void gracefulShutdown(platform, { graceMs: config.CAUYTE_DRAIN_SECONDS * 1000, deadlineMs: config.CAUYTE_SHUTDOWN_TIMEOUT_SECONDS * 1000 });
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

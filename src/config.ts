@@ -85,6 +85,17 @@ const schema = z.object({
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   /** 'relay': every call goes through TURN (participants never learn each other's IP address); needs TURN. */
   CAUYTE_ICE_POLICY: z.enum(['all', 'relay']).default('all'),
+  /** Operations (src/ops): a Prometheus listener of its own (off unless set), its address and bearer token. */
+  CAUYTE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  CAUYTE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  CAUYTE_METRICS_TOKEN: z.string().min(16).optional(),
+  /** Addresses of the load balancers in front of this node (comma-separated); their X-Forwarded-For is believed. */
+  CAUYTE_TRUST_PROXY: z.string().optional(),
+  /** Graceful shutdown: seconds /readyz fails before the node closes, then seconds closing may take. */
+  CAUYTE_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(3),
+  CAUYTE_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
+  /** Encrypts backups (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
+  CAUYTE_BACKUP_KEY: z.string().optional(),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });
