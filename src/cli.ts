@@ -18,6 +18,7 @@ import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
 import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
 import { gracefulShutdown } from './ops/shutdown.ts';
+import { backupCommand, backupOnSignal, restoreCommand } from './ops/cli.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -33,6 +34,8 @@ const USAGE = `Cầu Y Tế — usage:
   cauyte accounts expire-inactive   disable staff accounts unused for CAUYTE_STAFF_INACTIVE_DAYS (the server runs it daily)
   cauyte accounts enable --username U   enable a disabled account again (audited)
   cauyte keys rotate            start signing tokens with a new key
+  cauyte backup [--out FILE]    encrypted backup (CAUYTE_BACKUP_KEY) of the embedded database and the data folder's files
+  cauyte restore FILE           restore such a backup into CAUYTE_DATA_DIR (server stopped)
 Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_SECRET_KEY, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
 
 /** The core (store, identity, audit) without the HTTP app, for one command. */
@@ -71,6 +74,7 @@ async function serve(config: Config): Promise<void> {
     // Demo slots are relative to today: open the coming week again.
     await topUpDemoSlots(platform.store, platform.visits);
   }
+  backupOnSignal(config, platform.db, platform.audit, platform.app.log);
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
   const url = config.CAUYTE_BASE_URL ?? address;
   if (help) console.log(help);
@@ -89,6 +93,12 @@ export async function main(argv: string[]): Promise<void> {
     case 'serve':
     case undefined:
       return serve(config);
+    case 'backup': {
+      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
+      return backupCommand(config, values.out);
+    }
+    case 'restore':
+      return restoreCommand(config, rest[0]);
     case 'migrate': {
       const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
       try {
