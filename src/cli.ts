@@ -18,7 +18,7 @@ import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
 import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
 import { gracefulShutdown } from './ops/shutdown.ts';
-import { backupCommand, backupOnSignal, restoreCommand } from './ops/cli.ts';
+import { backupCommand, backupOnSignal, restoreCommand, retentionCommand } from './ops/cli.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -36,6 +36,8 @@ const USAGE = `Cầu Y Tế — usage:
   cauyte keys rotate            start signing tokens with a new key
   cauyte backup [--out FILE]    encrypted backup (CAUYTE_BACKUP_KEY) of the embedded database and the data folder's files
   cauyte restore FILE           restore such a backup into CAUYTE_DATA_DIR (server stopped)
+  cauyte retention run [--dry-run]   archive records past their keeping period (Circular 33/2025; the server runs it daily)
+  cauyte retention hold --target Patient/ID|Encounter/ID --reason TEXT | release --id N   legal holds
 Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_SECRET_KEY, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
 
 /** The core (store, identity, audit) without the HTTP app, for one command. */
@@ -99,6 +101,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'restore':
       return restoreCommand(config, rest[0]);
+    case 'retention':
+      return retentionCommand(config, rest);
     case 'migrate': {
       const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
       try {

@@ -96,6 +96,10 @@ const schema = z.object({
   CAUYTE_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
   /** Encrypts backups (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
   CAUYTE_BACKUP_KEY: z.string().optional(),
+  /** The daily retention job (Circular 33/2025): 'dry-run' only reports, 'archive' archives expired records, 'off' skips it. */
+  CAUYTE_RETENTION: z.enum(['off', 'dry-run', 'archive']).default('dry-run'),
+  /** A JSON file lengthening retention periods ({ "ordinary": 15, ... }); shorter than the circular is refused. */
+  CAUYTE_RETENTION_RULES: z.string().optional(),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });

@@ -14,6 +14,10 @@ import { openDatabase, type Db } from '../db/db.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import { parseBackupKey } from './backup-crypto.ts';
 import { backupFileName, createBackup, restoreBackup } from './backup.ts';
+import { openCore } from '../platform/core.ts';
+import { CLASS_LABELS, loadRetentionRules } from './retention-rules.ts';
+import { placeHold, releaseHold, runRetention } from './retention.ts';
+import { parseArgs } from 'node:util';
 
 export function backupDir(config: Config): string {
   return join(config.dataDir, 'backups');
@@ -101,4 +105,41 @@ export async function restoreCommand(config: Config, file: string | undefined): 
       (r.previous ? ` The database that was there is kept in ${r.previous}.` : '') +
       ` Restored by ${userInfo().username}; run \`cauyte audit verify\` next.`,
   );
+}
+
+/** `cauyte retention run [--dry-run]` | `hold --target Patient/ID --reason TEXT` | `release --id N` */
+export async function retentionCommand(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: { 'dry-run': { type: 'boolean', default: false }, target: { type: 'string' }, reason: { type: 'string' }, id: { type: 'string' } },
+  });
+  const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
+  try {
+    const core = await openCore(config, db);
+    const by = `os:${userInfo().username}`;
+    if (sub === 'run') {
+      const r = await runRetention(core.store, {
+        rules: loadRetentionRules(config.CAUYTE_RETENTION_RULES),
+        archiveDir: join(config.dataDir, 'archive', 'retention'),
+        dryRun: values['dry-run']!,
+      });
+      for (const i of r.items)
+        console.log(
+          `${i.action === 'hold' ? 'GIỮ (hold)   ' : r.dryRun ? 'SẼ LƯU TRỮ (would archive)' : 'ĐÃ LƯU TRỮ (archived)'}  ${i.target}  ${CLASS_LABELS[i.class].vi}  ${i.recordDate.slice(0, 10)} → ${i.keepUntil}  (${i.resources} resources)`,
+        );
+      console.log(
+        `${r.dryRun ? 'Dry run: nothing changed. ' : ''}Examined ${r.examined}, ${r.dryRun ? 'would archive' : 'archived'} ${r.archived}, held ${r.held}, kept ${r.kept}.`,
+      );
+    } else if (sub === 'hold') {
+      if (!values.target || !values.reason) throw new Error('usage: cauyte retention hold --target Patient/ID|Encounter/ID --reason TEXT');
+      console.log(`Legal hold ${await placeHold(core.store, values.target, values.reason, by)} placed on ${values.target}.`);
+    } else if (sub === 'release') {
+      if (!values.id) throw new Error('usage: cauyte retention release --id N');
+      console.log((await releaseHold(core.store, Number(values.id), by)) ? `Hold ${values.id} released.` : `No active hold ${values.id}.`);
+    } else throw new Error('usage: cauyte retention run [--dry-run] | hold --target T --reason R | release --id N');
+    await core.audit.seal();
+  } finally {
+    await db.close();
+  }
 }

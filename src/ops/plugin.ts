@@ -18,6 +18,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Db } from '../db/db.ts';
 import { readiness, tcpCheck, type Check } from './health.ts';
 import { Metrics } from './metrics.ts';
+import { runDaily } from '../platform/daily.ts';
+import { loadRetentionRules } from './retention-rules.ts';
+import { runRetention } from './retention.ts';
+import { join } from 'node:path';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -122,6 +126,24 @@ async function opsPlugin(app: FastifyInstance, opts: OpsOptions): Promise<void> 
     const addr = s.address();
     state.metricsPort = typeof addr === 'object' && addr ? addr.port : undefined;
   }
+  // The retention job, daily (its report is logged as counts; the details are in the audit trail and retention_archive).
+  if (config.CAUYTE_RETENTION !== 'off') {
+    const rules = loadRetentionRules(config.CAUYTE_RETENTION_RULES);
+    runDaily(
+      app,
+      'retention',
+      async () => {
+        const r = await runRetention(app.store, {
+          rules,
+          archiveDir: join(config.dataDir, 'archive', 'retention'),
+          dryRun: config.CAUYTE_RETENTION !== 'archive',
+        });
+        return { dryRun: r.dryRun, examined: r.examined, archived: r.archived, held: r.held, kept: r.kept };
+      },
+      5 * 60_000,
+    );
+  }
+
   app.addHook('onClose', async () => {
     if (server) await new Promise((resolve) => server!.close(resolve));
   });
