@@ -89,6 +89,11 @@ const schema = z.object({
   CAUYTE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   CAUYTE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   CAUYTE_METRICS_TOKEN: z.string().min(16).optional(),
+  /** This node's name in a multi-node deployment: answers carry it in X-Served-By (which node served what). */
+  CAUYTE_NODE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,40}$/)
+    .optional(),
   /** Addresses of the load balancers in front of this node (comma-separated); their X-Forwarded-For is believed. */
   CAUYTE_TRUST_PROXY: z.string().optional(),
   /** Graceful shutdown: seconds /readyz fails before the node closes, then seconds closing may take. */

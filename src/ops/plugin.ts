@@ -61,6 +61,7 @@ async function opsPlugin(app: FastifyInstance, opts: OpsOptions): Promise<void> 
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (config.CAUYTE_NODE_NAME) reply.header('x-served-by', config.CAUYTE_NODE_NAME);
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req, reply);
