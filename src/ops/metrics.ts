@@ -49,7 +49,7 @@ export class Metrics {
   constructor(private readonly src: MetricsSources) {
     const r = this.registry;
     r.setDefaultLabels({ service: 'cauyte' });
-    collectDefaultMetrics({ register: r, prefix: 'cauyte_process_' });
+    collectDefaultMetrics({ register: r, prefix: 'cauyte_' });
     this.requests = new Counter({
       name: 'cauyte_http_requests_total',
       help: 'HTTP requests answered, by route pattern, method and status class',
