@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen|cluster]`
  *
  * For each database: single creates/s over HTTP (concurrency 1 and 16), Synthea transaction-bundle
  * import resources/s next to a raw COPY of the same JSON rows (same run), and search latency
@@ -23,6 +23,7 @@ import { benchConsult } from './consult.ts';
 import { benchIngest } from './ingest.ts';
 import { benchVideo } from './video.ts';
 import { benchCitizen } from './citizen.ts';
+import { benchCluster } from './cluster.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -503,8 +504,10 @@ if (args.suite === 'video') {
   await benchVideoSuite();
 } else if (args.suite === 'citizen') {
   await benchCitizenSuite();
+} else if (args.suite === 'cluster') {
+  await benchCluster(quick);
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
+if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
   try {

@@ -18,6 +18,8 @@ import { runAuditRetention } from './audit/retention.ts';
 import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
 import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
+import { gracefulShutdown } from './ops/shutdown.ts';
+import { backupCommand, backupOnSignal, restoreCommand, retentionCommand } from './ops/cli.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -34,6 +36,10 @@ const USAGE = `Cầu Y Tế — usage:
   cauyte accounts enable --username U   enable a disabled account again (audited)
   cauyte demo accounts          print the demo accounts and their TOTP keys again (demo passwords only)
   cauyte keys rotate            start signing tokens with a new key
+  cauyte backup [--out FILE]    encrypted backup (CAUYTE_BACKUP_KEY) of the embedded database and the data folder's files
+  cauyte restore FILE           restore such a backup into CAUYTE_DATA_DIR (server stopped)
+  cauyte retention run [--dry-run]   archive records past their keeping period (Circular 33/2025; the server runs it daily)
+  cauyte retention hold --target Patient/ID|Encounter/ID --reason TEXT | release --id N   legal holds
 Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_SECRET_KEY, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
 
 /** The core (store, identity, audit) without the HTTP app, for one command. */
@@ -72,6 +78,7 @@ async function serve(config: Config): Promise<void> {
     // Demo slots are relative to today: open the coming week again.
     await topUpDemoSlots(platform.store, platform.visits);
   }
+  backupOnSignal(config, platform.db, platform.audit, platform.app.log);
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
   const url = config.CAUYTE_BASE_URL ?? address;
   // Every start of a demo database prints the demo accounts again (keys read back from the database).
@@ -85,10 +92,9 @@ async function serve(config: Config): Promise<void> {
       janus: { urls: platform.janus.map((j) => j.url) },
     }),
   );
-  const stop = async () => {
-    await platform.close();
-    process.exit(0);
-  };
+  // Drain (readiness fails, the load balancer moves away), then close: see src/ops/shutdown.ts.
+  const stop = () =>
+    void gracefulShutdown(platform, { graceMs: config.CAUYTE_DRAIN_SECONDS * 1000, deadlineMs: config.CAUYTE_SHUTDOWN_TIMEOUT_SECONDS * 1000 });
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
@@ -100,6 +106,14 @@ export async function main(argv: string[]): Promise<void> {
     case 'serve':
     case undefined:
       return serve(config);
+    case 'backup': {
+      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
+      return backupCommand(config, values.out);
+    }
+    case 'restore':
+      return restoreCommand(config, rest[0]);
+    case 'retention':
+      return retentionCommand(config, rest);
     case 'migrate': {
       const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
       try {

@@ -85,6 +85,26 @@ const schema = z.object({
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   /** 'relay': every call goes through TURN (participants never learn each other's IP address); needs TURN. */
   CAUYTE_ICE_POLICY: z.enum(['all', 'relay']).default('all'),
+  /** Operations (src/ops): a Prometheus listener of its own (off unless set), its address and bearer token. */
+  CAUYTE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  CAUYTE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  CAUYTE_METRICS_TOKEN: z.string().min(16).optional(),
+  /** This node's name in a multi-node deployment: answers carry it in X-Served-By (which node served what). */
+  CAUYTE_NODE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,40}$/)
+    .optional(),
+  /** Addresses of the load balancers in front of this node (comma-separated); their X-Forwarded-For is believed. */
+  CAUYTE_TRUST_PROXY: z.string().optional(),
+  /** Graceful shutdown: seconds /readyz fails before the node closes, then seconds closing may take. */
+  CAUYTE_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(3),
+  CAUYTE_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
+  /** Encrypts backups (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
+  CAUYTE_BACKUP_KEY: z.string().optional(),
+  /** The daily retention job (Circular 33/2025): 'dry-run' only reports, 'archive' archives expired records, 'off' skips it. */
+  CAUYTE_RETENTION: z.enum(['off', 'dry-run', 'archive']).default('dry-run'),
+  /** A JSON file lengthening retention periods ({ "ordinary": 15, ... }); shorter than the circular is refused. */
+  CAUYTE_RETENTION_RULES: z.string().optional(),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });

@@ -22,6 +22,8 @@ import eventsPlugin from './events/plugin.ts';
 import fhirPlugin from './fhir/plugin.ts';
 import terminologyPlugin from './terminology/plugin.ts';
 import consentPlugin from './consent/plugin.ts';
+import opsPlugin from './ops/plugin.ts';
+import { requestId } from './ops/request-id.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 
@@ -98,7 +100,10 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', '*.code'], censor: '[redacted]' },
             ...(opts.logStream ? { stream: opts.logStream } : {}),
           },
-    trustProxy: false,
+    trustProxy: config.CAUYTE_TRUST_PROXY ? config.CAUYTE_TRUST_PROXY.split(',').map((a) => a.trim()) : false,
+    // Structured logs carry a request id: the load balancer's X-Request-Id when it is well formed, else a new one.
+    requestIdHeader: false,
+    genReqId: requestId,
     // Fastify's own two lines per request drown the start banner: one access line at debug instead.
     logController: new QuietAccessLog(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -107,13 +112,8 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
   const routes = requireAccessRules(app);
   decorateCore(app, core);
 
-  await app.register(httpPlugin, {
-    rateLimit: config.CAUYTE_RATE_LIMIT,
-    health: async () => {
-      await db.query('SELECT 1');
-      return { database: db.kind };
-    },
-  });
+  await app.register(httpPlugin, { rateLimit: config.CAUYTE_RATE_LIMIT });
+  await app.register(opsPlugin, { db });
   await app.register(authPlugin, { core });
   await app.register(auditPlugin, { core });
   await app.register(eventsPlugin, { core, senders: opts.senders ?? defaultSenders(config) });

@@ -58,7 +58,8 @@ export type DomainAction =
   | 'visits.schedule' // publish services and bookable slots
   | 'charges.export' // the facility's daily charges
   | 'family.manage' // record (after seeing the proof) that a citizen manages a family member's record
-  | 'family.own'; // the family members I manage: list them, give a link up
+  | 'family.own' // the family members I manage: list them, give a link up
+  | 'ops.metrics'; // read the platform's operational metrics (no patient data)
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -157,7 +158,7 @@ export const POLICY: Record<Role, RolePolicy> = {
   },
   system_admin: {
     fhir: { directory: READ },
-    domain: ['account.self', 'account.manage', 'eligibility.manage'],
+    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics'],
     clinicalReach: 'none',
   },
   dpo: {
@@ -231,6 +232,7 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'charges.export': 'visits',
   'family.manage': 'family',
   'family.own': 'family',
+  'ops.metrics': 'ops',
 };
 
 export function domainOf(action: DomainAction): string {
