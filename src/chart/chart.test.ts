@@ -51,7 +51,7 @@ describe('clinician chart', () => {
     const c = r.body as Chart;
     expect(c.patient.name).toBe('Nguyễn Văn An');
     expect(c.allergies[0]).toMatchObject({ substance: 'Penicillin', codes: ['J01C'], criticality: 'high', reactions: ['Nổi mẩn đỏ, khó thở'] });
-    expect(c.medications.map((m) => m.name)).toContain('Amlodipin 5 mg');
+    expect(c.medications.map((m) => m.name)).toContain('Bisoprolol 2,5 mg');
     expect(c.problems.map((x) => x.code)).toContain('I10');
     expect(c.programmes.map((x) => x.kind)).toContain('hypertension');
     expect(c.encounters.length).toBeGreaterThan(0);

@@ -160,7 +160,8 @@ export class ChartService {
               id: `DocumentReference/${d.id}`,
               title: d.description ?? text(d.type) ?? 'Tài liệu',
               date: d.date,
-              link: url?.startsWith('Binary/') ? `/fhir/R4/${url}` : undefined,
+              // The attachment route re-checks the document, its Binary and the Binary's patient.
+              link: url?.startsWith('Binary/') ? `/api/attachments/${d.id}` : undefined,
             };
           }),
           ...compositions

@@ -124,8 +124,8 @@ export async function seedVisitDemo(store: FhirStore, visits: VisitService, demo
       status: 'active',
       subject,
       medicationCodeableConcept: {
-        coding: [{ system: 'http://www.whocc.no/atc', code: 'C08CA01', display: 'Amlodipin' }],
-        text: 'Amlodipin 5 mg',
+        coding: [{ system: 'http://www.whocc.no/atc', code: 'C07AB07', display: 'Bisoprolol' }],
+        text: 'Bisoprolol 2,5 mg',
       },
       effectiveDateTime: '2026-09-09',
       dateAsserted: '2026-09-09',
