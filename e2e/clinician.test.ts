@@ -3,15 +3,18 @@
  * patient shows his penicillin allergy at the top, his medicine and every section (empty ones
  * say so), on a desk (1366 px) and a phone (390 px, no sideways scrolling); a clinician of another
  * facility is told why the record is refused, in Vietnamese, and opens it with break-the-glass
- * (reason required), which the audit trail records.
+ * (reason required), which the audit trail records. Prescribing amoxicillin for him from the
+ * drug dictionary shows the allergy warning, is not saved without a reason, and the reason is
+ * recorded (DetectedIssue referenced by the MedicationRequest).
  */
+import type { DetectedIssue, MedicationRequest } from '@medplum/fhirtypes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
-import { seedVisitDemo } from '../src/seed/visits.ts';
+import { seedVisitDemo, type VisitDemo } from '../src/seed/visits.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
-import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
+import { call, signIn, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { signInUi } from './ui.ts';
 
 const STRANGER_TOTP = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
@@ -23,11 +26,12 @@ describe('commune clinician: the chart', () => {
   let browser: Browser;
   let demo: DemoSummary;
   let doctor: DemoAccount;
+  let visitDemo: VisitDemo;
   beforeAll(async () => {
     p = await startTestPlatform('pglite');
     demo = await seedDemo(p.store, 12);
     doctor = (await createDemoAccounts(p.db, p.accounts, demo)).accounts.find((a) => a.username === 'bs.batxat')!;
-    await seedVisitDemo(p.store, p.visits, demo);
+    visitDemo = await seedVisitDemo(p.store, p.visits, demo);
     await p.accounts.create({
       username: 'bs.muongnhe',
       displayName: 'BS Quàng Văn Hải',
@@ -107,6 +111,58 @@ describe('commune clinician: the chart', () => {
     expect(audit.rows[0].reason).toContain('Cấp cứu');
     const grants = await p.db.query<{ reviewed_at: Date | null }>('SELECT reviewed_at FROM break_glass WHERE patient_id = $1', [demo.ids.patients[0]]);
     expect(grants.rows).toEqual([{ reviewed_at: null }]); // waiting for the DPO's review
+    await page.close();
+  });
+  it('warns when amoxicillin is prescribed to the patient allergic to penicillin; saves only with a reason, which is recorded', async () => {
+    // Nguyễn Văn An books a remote visit with Bát Xát's doctor.
+    const citizen = await signIn(p, 'nguoidan');
+    const json = { ...citizen, 'content-type': 'application/json' };
+    const slots = await call(p, 'GET', `/api/visits/services/${visitDemo.services['kham-tu-xa-man-tinh']}/slots?days=8`, undefined, citizen);
+    const booked = await call(
+      p,
+      'POST',
+      '/api/visits',
+      {
+        patientId: demo.ids.patients[0],
+        slotId: slots.body[0].id,
+        icd10: { code: 'I10', display: 'Tăng huyết áp' },
+        reason: 'Ho, sốt, đau họng',
+        answers: { 'red-flags': false, duration: 'gt1m', 'home-bp': '150/90' },
+      },
+      json,
+    );
+    expect(booked.status, booked.text).toBe(201);
+
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await signInUi(page, base, doctor.username, doctor.totpSecret);
+    await page.goto(`${base}/visits/${booked.body.id}`);
+    await page.getByLabel('Khám và ghi nhận').fill('Sốt 38,2 °C, họng đỏ, amidan sưng.');
+    await page.getByLabel('Nhận định').fill('Viêm họng cấp');
+    await page.getByLabel('Hướng dẫn, theo dõi').fill('Uống nhiều nước, súc họng nước muối.');
+    // The medicine comes from the dictionary: typed without accents, picked with its ATC code.
+    await page.getByLabel('Tên thuốc, hàm lượng').fill('amoxi');
+    await page.getByRole('option', { name: /^Amoxicilin J01CA04/ }).click();
+    expect(await page.getByLabel('Tên thuốc, hàm lượng').inputValue()).toBe('Amoxicilin 250 mg');
+    expect(await page.locator('.atc-chip').innerText()).toBe('ATC J01CA04');
+    await page.getByLabel('Số lượng').fill('21');
+    await page.getByLabel('Cách dùng').fill('Uống 1 viên x 3 lần/ngày');
+    await page.getByRole('button', { name: 'Kết thúc khám và lưu' }).click();
+    const warning = page.locator('.rx-warnings');
+    await warning.waitFor();
+    expect(await warning.innerText()).toMatch(/Cảnh báo an toàn kê đơn[\s\S]*Amoxicilin 250 mg: người bệnh có ghi nhận dị ứng Penicillin/);
+    await page.screenshot({ path: 'test-results/clin-rx-warning-1366.png', fullPage: true });
+    // Saving again without a reason still does not save.
+    await page.getByRole('button', { name: 'Kết thúc khám và lưu' }).click();
+    await expect.poll(() => warning.innerText()).toContain('Cần ghi lý do cho từng cảnh báo trước khi lưu.');
+    expect(await p.fixtures.search('MedicationRequest', { subject: `Patient/${demo.ids.patients[0]}` })).toEqual([]);
+    const reason = 'Phản ứng cũ nhẹ, đã test da âm tính tại bệnh viện tỉnh';
+    await page.getByLabel('Lý do vẫn kê đơn (bắt buộc)').fill(reason);
+    await page.getByRole('button', { name: 'Kết thúc khám và lưu' }).click();
+    await page.locator('.rx code').waitFor();
+    const [rx] = await p.fixtures.search<MedicationRequest>('MedicationRequest', { subject: `Patient/${demo.ids.patients[0]}` });
+    expect(rx.medicationCodeableConcept?.coding).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'J01CA04' })]));
+    const issue = await p.fixtures.read<DetectedIssue>('DetectedIssue', rx.detectedIssue![0].reference!.split('/')[1]);
+    expect(issue.mitigation![0].action.text).toContain(reason);
     await page.close();
   });
 });
