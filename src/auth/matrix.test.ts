@@ -489,6 +489,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
       '/api/chart/:patientId': 'chart.test.ts (another facility refused with break-the-glass; a citizen only their own)',
       '/api/visits/:id/prescription-check': 'visits/safety.test.ts (the visit’s side only)',
+      '/api/notifications/:id/read': 'events/notifications.test.ts (only those it is for; 404 otherwise)',
     };
     const missing = p.routes.filter(
       (r) =>
