@@ -82,7 +82,11 @@ const vi = {
   markRead: 'Đánh dấu đã đọc',
   markAllRead: 'Đánh dấu tất cả đã đọc',
   urgent: 'Khẩn',
+  urgentWaiting: (n: number) => `${n} thông báo khẩn chưa đọc (đề nghị chuyển tuyến cấp cứu).`,
+  all: 'Tất cả',
   open: 'Mở',
+  menu: 'Menu',
+  closeMenu: 'Đóng menu',
   kinds: {
     consult: 'Hội chẩn',
     meeting: 'Phiên hội chẩn',
@@ -167,7 +171,11 @@ const en: Dict = {
   markRead: 'Mark as read',
   markAllRead: 'Mark all as read',
   urgent: 'Urgent',
+  urgentWaiting: (n: number) => `${n} urgent unread notification(s) (emergency transfer recommended).`,
+  all: 'All',
   open: 'Open',
+  menu: 'Menu',
+  closeMenu: 'Close menu',
   kinds: { consult: 'Case conference', meeting: 'Meeting', alert: 'Device alert', visit: 'Remote visit', 'visit-queue': 'Patient waiting' },
 };
 
