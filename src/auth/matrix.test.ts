@@ -163,6 +163,18 @@ describe('authorization matrix (generated from the policy table)', () => {
         cases.push({ label, method, url, allowed: POLICY[role].clinicalReach === 'all' });
         continue;
       }
+      if (url === '/api/chart/:patientId') {
+        // The clinician's chart: as reading the Patient (every part then goes through the same checks).
+        for (const target of ['own', 'other'] as const)
+          cases.push({
+            label: `${label} [${target}]`,
+            method,
+            url: `/api/chart/${target === 'own' ? own : other}`,
+            allowed: fhirExpected(role, 'read', 'Patient', target),
+            mustNotContain: target === 'own' ? other : undefined,
+          });
+        continue;
+      }
       for (const type of TYPES) {
         const kind = kindOf(type);
         const targets: (Target | undefined)[] = kind === 'clinical' ? ['own', 'other'] : [undefined];
@@ -479,6 +491,9 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/admin/services/:id/active': 'admin.test.ts (another facility)',
       '/api/prescriptions/:code/verify': 'public on purpose: never shows who (visits.test.ts)',
       '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
+      '/api/chart/:patientId': 'chart.test.ts (another facility refused with break-the-glass; a citizen only their own)',
+      '/api/visits/:id/prescription-check': 'visits/safety.test.ts (the visit’s side only)',
+      '/api/notifications/:id/read': 'events/notifications.test.ts (only those it is for; 404 otherwise)',
     };
     const missing = p.routes.filter(
       (r) =>

@@ -171,6 +171,14 @@ export async function notifySide(tx: Repository, c: CaseParts, side: 'requester'
   if (side === 'specialists') for (const p of c.specialists) await addNotification(tx.sql, { practitionerId: p }, 'consult', title, link);
 }
 
+/** An urgent in-app notification to the requesting clinician and the requesting facility's staff. */
+export async function notifyUrgent(tx: Repository, c: CaseParts, title: string): Promise<void> {
+  const link = `/consults/${c.request.id}`;
+  const requester = ref(c.request.requester, 'Practitioner');
+  if (requester) await addNotification(tx.sql, { practitionerId: requester }, 'consult', title, link, { urgent: true });
+  await addNotification(tx.sql, { organizationId: c.requestingOrg }, 'consult', title, link, { urgent: true });
+}
+
 /** The live event for both sides and the specialists (after commit). */
 export async function publish(bus: EventBus, c: CaseParts, kind: 'consult.state' | 'consult.new' = 'consult.state'): Promise<void> {
   await bus.publish({

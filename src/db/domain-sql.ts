@@ -55,7 +55,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   video: { own: ['video_room', 'video_invite', 'video_attendance', ...NOTIFY], read: ['family_link'] },
   visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link'] },
   family: { own: ['family_link'] },
-  events: { own: NOTIFY },
+  events: { own: [...NOTIFY, 'notification_read'] },
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link'] },
   retention: { own: ['retention_hold', 'retention_archive'] },

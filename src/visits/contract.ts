@@ -181,6 +181,58 @@ export interface RoomOpened {
   url: string;
 }
 
+// ------------------------------------------------------------------ prescribing safety
+
+const atcCode = z
+  .string()
+  .trim()
+  .regex(/^[A-Z]\d{2}([A-Z]{1,2}(\d{2})?)?$/, 'a WHO ATC code such as J01CA04');
+
+/** One warning the clinician saw and prescribes past, with the reason (written into the record). */
+const acknowledgement = z.object({ key: z.string().min(3).max(200), reason: z.string().trim().min(5, 'Cần ghi lý do (give a reason)').max(500) }).strict();
+
+/** `POST /api/visits/:id/prescription-check` — the items about to be prescribed. */
+export const prescriptionCheckRequest = z
+  .object({
+    items: z
+      .array(z.object({ name: z.string().trim().min(1).max(200), atc: atcCode.optional() }).strict())
+      .min(1)
+      .max(20),
+  })
+  .strict();
+export type PrescriptionCheckRequest = z.input<typeof prescriptionCheckRequest>;
+
+/** A prescribing warning: an allergy to the substance or its group, or a medicine the patient already takes. */
+export interface PrescribingIssue {
+  /** Stable for the same item, kind and record: what an acknowledgement names. */
+  key: string;
+  kind: 'allergy' | 'duplicate';
+  /** Index of the prescription item. */
+  item: number;
+  drug: string;
+  /** The allergy's substance or the current medicine's name. */
+  against: string;
+  againstRef: string;
+  severity: 'high' | 'moderate';
+  /** The warning in Vietnamese. */
+  text: string;
+}
+
+/** Answer of the safety check. */
+export interface PrescribingCheck {
+  issues: PrescribingIssue[];
+}
+
+/** One entry of `GET /api/terminology/drugs?q=`. */
+export interface DrugOption {
+  atc: string;
+  name: string;
+  inn: string;
+  forms: string;
+  group: string;
+  groupName: string;
+}
+
 /** `POST /api/visits/:id/complete` — everything the clinician writes at the end of the visit. */
 export const completeRequest = z
   .object({
@@ -212,6 +264,8 @@ export const completeRequest = z
                   .trim()
                   .regex(/^[A-Z0-9][A-Z0-9-]{2,30}$/, 'a drug registration number such as VD-12345-10')
                   .optional(),
+                /** The substance's WHO ATC code, from the drug dictionary (GET /api/terminology/drugs). */
+                atc: atcCode.optional(),
                 quantity: z.number().positive().max(10_000),
                 unit: text(30),
                 dosage: text(500),
@@ -232,6 +286,8 @@ export const completeRequest = z
       .regex(/^[A-Z]{2}\d{13}$/, 'a BHYT card number such as HT3151234567890')
       .optional(),
     useInsurance: z.boolean().default(true),
+    /** The prescribing warnings (POST /api/visits/:id/prescription-check) the clinician saw and overrode, each with a reason. */
+    acknowledgements: z.array(acknowledgement).max(50).default([]),
   })
   .strict();
 export type CompleteRequest = z.input<typeof completeRequest>;
