@@ -475,6 +475,12 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/accounts/:id/enable': 'gaps-level3.test.ts',
       '/api/prescriptions/:code/verify': 'public on purpose: never shows who (visits.test.ts)',
       '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
+      '/api/programme/facilities/:id': 'programme.test.ts (facility register: directory data, edits own facility only)',
+      '/api/programme/declarations/:id': 'programme.test.ts (another facility, another province refused)',
+      '/api/programme/declarations/:id/review': 'programme.test.ts (another province refused)',
+      '/api/programme/agreements/:id/terminate': 'programme.test.ts (a non-party refused)',
+      '/api/programme/agreements/:id/document': 'programme.test.ts (a contract between facilities: no patient data)',
+      '/api/programme/readiness/:id': 'programme.test.ts (a site’s equipment check: no patient data)',
     };
     const missing = p.routes.filter(
       (r) =>

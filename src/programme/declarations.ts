@@ -184,8 +184,8 @@ export class DeclarationService {
   async view(ctx: AccessContext, orgId: string): Promise<DeclarationView> {
     const a = ctx.actor;
     const action = a.role === 'facility_admin' ? 'programme.declare' : 'programme.review';
+    const facility = await facilityRow(this.store.as(ctx, 'programme.view').sql, orgId);
     const repo = this.store.as(ctx, action);
-    const facility = await facilityRow(repo.sql, orgId);
     if (action === 'programme.declare' && a.organizationId !== orgId)
       throw new AccessDenied('Chỉ xem được bản công bố của cơ sở mình (your own facility only)');
     if (action === 'programme.review') await this.assertReviewer(repo.sql, ctx, facility.provinceCode);
@@ -273,7 +273,7 @@ export class DeclarationService {
   async queue(ctx: AccessContext): Promise<DeclarationView['facility'][]> {
     const repo = this.store.as(ctx, 'programme.review');
     const s = await scopeOf(repo.sql, ctx.actor);
-    if (s.kind === 'facility') throw new AccessDenied('Chỉ Sở Y tế, Bộ Y tế xem danh sách chờ duyệt (departments only)');
+    if (s.kind === 'facility') return []; // only departments (and the Ministry) review
     const r = await repo.sql.query<{ org_id: string }>(
       `SELECT org_id FROM programme_facility WHERE unit_status = 'submitted' ${s.kind === 'province' ? 'AND province_code = $1' : ''} ORDER BY updated_at LIMIT 500`,
       s.kind === 'province' ? [s.provinceCode] : [],

@@ -73,7 +73,7 @@ export async function programmeRoutes(app: FastifyInstance, opts: { programme: P
 
   app.get('/api/programme/declarations', review, async (req) => declarations.queue(req.ctx));
   // Read by the facility's own administrator (programme.declare) or the reviewing department (programme.review): the service decides.
-  app.get('/api/programme/declarations/:id', { config: { access: 'authenticated' as const } }, async (req: P) => declarations.view(req.ctx, idOf(req)));
+  app.get('/api/programme/declarations/:id', view, async (req: P) => declarations.view(req.ctx, idOf(req)));
   app.post('/api/programme/declarations/:id', declare, async (req: P) => declarations.submit(req.ctx, idOf(req), parse(declarationBody, req.body)));
   app.post('/api/programme/declarations/:id/review', review, async (req: P) => declarations.review(req.ctx, idOf(req), parse(reviewBody, req.body)));
 
