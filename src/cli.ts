@@ -12,6 +12,7 @@ import { buildPlatform } from './server.ts';
 import { openCore, type Core } from './platform/core.ts';
 import { createDemoAccounts, demoSignInHelp } from './seed/accounts.ts';
 import { demoAccountsText, startBanner } from './platform/demo-banner.ts';
+import { createDemoAccounts, createDepartmentAccount, demoSignInHelp } from './seed/accounts.ts';
 import { isRole, ROLES } from './auth/policy.ts';
 import { expireInactiveStaff } from './auth/inactivity.ts';
 import { runAuditRetention } from './audit/retention.ts';
@@ -20,6 +21,7 @@ import { isEmptyStore, seedDemo } from './seed/demo.ts';
 import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
 import { gracefulShutdown } from './ops/shutdown.ts';
 import { backupCommand, backupOnSignal, restoreCommand, retentionCommand } from './ops/cli.ts';
+import { seedProgrammeDemo } from './programme/seed.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -73,6 +75,8 @@ async function serve(config: Config): Promise<void> {
     console.log(`Loaded demo data: ${s.organizations} facilities, ${s.practitioners} practitioners, ${s.patients} patients (${s.total} resources).`);
     const demo = await createDemoAccounts(platform.db, platform.accounts, s);
     await seedVisitDemo(platform.store, platform.visits, s);
+    const programme = await seedProgrammeDemo(platform.store, s);
+    demo.accounts.push(await createDepartmentAccount(platform.accounts, programme.departments[15]));
     help = demoSignInHelp(config.baseUrl, demo);
   } else if (demoWanted(config)) {
     // Demo slots are relative to today: open the coming week again.

@@ -494,6 +494,12 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/chart/:patientId': 'chart.test.ts (another facility refused with break-the-glass; a citizen only their own)',
       '/api/visits/:id/prescription-check': 'visits/safety.test.ts (the visit’s side only)',
       '/api/notifications/:id/read': 'events/notifications.test.ts (only those it is for; 404 otherwise)',
+      '/api/programme/facilities/:id': 'programme.test.ts (facility register: directory data, edits own facility only)',
+      '/api/programme/declarations/:id': 'programme.test.ts (another facility, another province refused)',
+      '/api/programme/declarations/:id/review': 'programme.test.ts (another province refused)',
+      '/api/programme/agreements/:id/terminate': 'programme.test.ts (a non-party refused)',
+      '/api/programme/agreements/:id/document': 'programme.test.ts (a contract between facilities: no patient data)',
+      '/api/programme/readiness/:id': 'programme.test.ts (a site’s equipment check: no patient data)',
     };
     const missing = p.routes.filter(
       (r) =>

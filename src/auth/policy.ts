@@ -59,7 +59,12 @@ export type DomainAction =
   | 'charges.export' // the facility's daily charges
   | 'family.manage' // record (after seeing the proof) that a citizen manages a family member's record
   | 'family.own' // the family members I manage: list them, give a link up
-  | 'ops.metrics'; // read the platform's operational metrics (no patient data)
+  | 'ops.metrics' // read the platform's operational metrics (no patient data)
+  | 'programme.view' // the facility register, hub-and-spoke support, agreements, readiness (directory data, no patient)
+  | 'programme.facilities' // manage the register (import, edit), hubs, agreements (scope checked by the programme)
+  | 'programme.declare' // declare my facility's telemedicine unit (Decree 96/2023, Art. 87–88)
+  | 'programme.review' // approve or return declarations (the provincial health department)
+  | 'programme.readiness'; // record a bridge point's pre-call check
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -104,6 +109,8 @@ export const POLICY: Record<Role, RolePolicy> = {
       'visits.provide',
       'visits.schedule',
       'family.manage',
+      'programme.view',
+      'programme.readiness',
     ],
     clinicalReach: 'relationship',
   },
@@ -125,6 +132,8 @@ export const POLICY: Record<Role, RolePolicy> = {
       'visits.attend',
       'visits.provide',
       'visits.schedule',
+      'programme.view',
+      'programme.readiness',
     ],
     clinicalReach: 'relationship',
   },
@@ -143,22 +152,35 @@ export const POLICY: Record<Role, RolePolicy> = {
       'visits.schedule',
       'charges.export',
       'family.manage',
+      'programme.view',
+      'programme.readiness',
     ],
     clinicalReach: 'relationship',
   },
   facility_admin: {
     fhir: { directory: WRITE },
-    domain: ['account.self', 'account.manage', 'devices.manage', 'visits.schedule', 'charges.export'],
+    domain: [
+      'account.self',
+      'account.manage',
+      'devices.manage',
+      'visits.schedule',
+      'charges.export',
+      'programme.view',
+      'programme.facilities',
+      'programme.declare',
+      'programme.readiness',
+      'reports.read',
+    ],
     clinicalReach: 'none',
   },
   analyst: {
     fhir: {},
-    domain: ['account.self', 'reports.read'],
+    domain: ['account.self', 'reports.read', 'programme.view', 'programme.review'],
     clinicalReach: 'none',
   },
   system_admin: {
     fhir: { directory: READ },
-    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics'],
+    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics', 'programme.view', 'programme.facilities'],
     clinicalReach: 'none',
   },
   dpo: {
@@ -233,6 +255,11 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'family.manage': 'family',
   'family.own': 'family',
   'ops.metrics': 'ops',
+  'programme.view': 'programme',
+  'programme.facilities': 'programme',
+  'programme.declare': 'programme',
+  'programme.review': 'programme',
+  'programme.readiness': 'programme',
 };
 
 export function domainOf(action: DomainAction): string {
