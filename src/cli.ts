@@ -17,6 +17,7 @@ import { runAuditRetention } from './audit/retention.ts';
 import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
 import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
+import { seedFormatsDemo } from './seed/formats.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -65,6 +66,7 @@ async function serve(config: Config): Promise<void> {
     console.log(`Loaded demo data: ${s.organizations} facilities, ${s.practitioners} practitioners, ${s.patients} patients (${s.total} resources).`);
     const demo = await createDemoAccounts(platform.db, platform.accounts, s);
     await seedVisitDemo(platform.store, platform.visits, s);
+    await seedFormatsDemo(platform.store, s);
     help = demoSignInHelp(config.baseUrl, demo);
   } else if (demoWanted(config)) {
     // Demo slots are relative to today: open the coming week again.

@@ -43,6 +43,8 @@ export type Platform = Core & {
   record: FastifyInstance['record'];
   family: FastifyInstance['family'];
   outbox: FastifyInstance['outbox'];
+  claims: FastifyInstance['claims'];
+  claimQueue: FastifyInstance['claimQueue'];
   close(): Promise<void>;
 };
 
@@ -58,7 +60,7 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
 }
 
 /** The domain plugins, in the order they build on each other. */
-export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits'] as const;
+export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'formats'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').FastifyPluginAsync<any> }>> = {
@@ -67,6 +69,7 @@ const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').
   devices: () => import('./devices/plugin.ts'),
   video: () => import('./video/plugin.ts'),
   visits: () => import('./visits/plugin.ts'),
+  formats: () => import('./formats/plugin.ts'),
 };
 
 export interface BuildOptions {
@@ -141,6 +144,8 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
     record: app.record,
     family: app.family,
     outbox: app.outbox,
+    claims: app.claims,
+    claimQueue: app.claimQueue,
     async close() {
       await app.close();
       if (!opts.db) await db.close();

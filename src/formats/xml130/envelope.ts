@@ -15,7 +15,6 @@ import type { Row } from './validate.ts';
 
 const HEADER = '<?xml version="1.0" encoding="utf-8"?>\n';
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-// eslint-disable-next-line no-control-regex
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ESC[c]).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 function rowXml(spec: TableSpec, row: Row): string {

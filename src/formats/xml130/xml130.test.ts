@@ -6,51 +6,13 @@
  * a visit missing data listed with what is missing and not signed; the remote-consultation rules
  * (HC. prefix, both doctors); XML13 and XML14 only when they apply; the PKCS#12 file read.
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeFacilityCertificate, type TestCertificate } from '../../testing/certificates.ts';
+import { checkTable, parser, xmlsecVerifies } from '../../testing/xml130.ts';
 import { buildClaim } from './claim.ts';
 import { FACTS } from './fixture.ts';
 import { keyFromPkcs12, verifyDocument } from './sign.ts';
-import { TABLES, type TableSpec } from './spec.ts';
-
-const parser = new XMLParser({ parseTagValue: false, ignoreAttributes: false, isArray: (name) => ['HOSO', 'FILEHOSO'].includes(name) });
-
-/** The reference's rules, written out again here (not taken from validate.ts). */
-function checkTable(spec: TableSpec, doc: Record<string, unknown>): Record<string, string>[] {
-  const root = doc[spec.root] as Record<string, unknown>;
-  expect(root, spec.root).toBeTruthy();
-  const rows = (spec.list ? [(root[spec.list] as Record<string, unknown>)[spec.row!]].flat() : [root]) as Record<string, string>[];
-  for (const row of rows) {
-    const names = Object.keys(row).filter((k) => k !== 'CHUKYDONVI');
-    expect(names, `${spec.kind} column order`).toEqual(spec.columns.map((c) => c.name));
-    for (const c of spec.columns) {
-      const v = String(row[c.name] ?? '');
-      const at = `${spec.kind}.${c.name}=${v}`;
-      if (c.req === 'x' && c.name !== 'MAHUYEN_CU_TRU') expect(v, at).not.toBe('');
-      if (!v) continue;
-      if (c.type === 'N') expect(v, at).toMatch(/^-?\d+(\.\d{1,3})?$/);
-      if (c.max) expect(c.type === 'N' ? v.replace(/[.-]/g, '').length : [...v].length, at).toBeLessThanOrEqual(c.max);
-      if (c.format === 'T') expect(v, at).toMatch(/^(19|20)\d{2}(0\d|1[0-2])([0-2]\d|3[01])([01]\d|2[0-3])[0-5]\d$/);
-      if (c.format === 'D') expect(v, at).toMatch(/^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$/);
-    }
-  }
-  return rows;
-}
-
-function xmlsecVerifies(xml: string, cert: TestCertificate, name: string): boolean {
-  const file = join(cert.dir, name);
-  writeFileSync(file, xml);
-  try {
-    execFileSync('xmlsec1', ['--verify', '--pubkey-cert-pem', cert.certPath, file], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { TABLES } from './spec.ts';
 
 describe('insurance XML (QĐ 130/4750) of one visit', () => {
   let cert: TestCertificate;
