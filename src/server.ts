@@ -45,6 +45,7 @@ export type Platform = Core & {
   outbox: FastifyInstance['outbox'];
   claims: FastifyInstance['claims'];
   claimQueue: FastifyInstance['claimQueue'];
+  eprescriptions: FastifyInstance['eprescriptions'];
   close(): Promise<void>;
 };
 
@@ -146,6 +147,7 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
     outbox: app.outbox,
     claims: app.claims,
     claimQueue: app.claimQueue,
+    eprescriptions: app.eprescriptions,
     async close() {
       await app.close();
       if (!opts.db) await db.close();

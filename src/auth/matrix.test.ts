@@ -461,6 +461,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/claims/visits/:id': 'formats claims.test.ts (another facility, clinician, citizen, integration refused)',
       '/api/claims/visits/:id/xml': 'formats claims.test.ts',
       '/api/claims/visits/:id/submit': 'formats claims.test.ts',
+      '/api/eprescriptions/:id/status': 'formats eprescription.test.ts (another facility refused)',
       '/api/visits/:id/room': 'video.test.ts (who may enter a visit room)',
       '/api/visits/:id/complete': 'visits.test.ts',
       '/api/visits/:id/reschedule': 'visits.test.ts',

@@ -58,7 +58,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   events: { own: NOTIFY },
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link'] },
-  formats: { own: ['claim_submission'] },
+  formats: { own: ['claim_submission', 'eprescription_submission'] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);

@@ -9,6 +9,7 @@
  * recorded against the actor, naming the patient (as charges are: src/visits/charges.ts). A visit
  * with problems is never signed or queued; a visit is queued once (its key is the table's key).
  */
+import type { Organization } from '@medplum/fhirtypes';
 import { AccessDenied } from '../auth/access.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import { conflict } from '../fhir/outcome.ts';
@@ -16,6 +17,7 @@ import type { FhirStore } from '../fhir/store.ts';
 import type { ClaimListItem, ClaimStatus, ClaimView, SubmissionView } from './contract.ts';
 import type { CredentialStore } from './credentials.ts';
 import { gatherVisit, type GatheredVisit } from './gather.ts';
+import { FACILITY_CODE_SYSTEM, idValue } from './model.ts';
 import { buildClaim, type BuiltClaim } from './xml130/claim.ts';
 
 export class ClaimProblems extends Error {
@@ -141,6 +143,14 @@ export class ClaimService {
       );
     }
     return submissionView(inserted.rows[0]);
+  }
+
+  /** Refuses unless `code` is the facility code of the actor's own facility. */
+  async assertOwnFacilityCode(ctx: AccessContext, code: string): Promise<void> {
+    const orgId = ctx.actor.organizationId;
+    if (!orgId) throw new AccessDenied('Tài khoản chưa gắn với cơ sở y tế (your account has no facility)');
+    const org = await this.store.system(`facility code for ${this.who(ctx)}`, 'formats').read<Organization>('Organization', orgId);
+    if (idValue(org.identifier, FACILITY_CODE_SYSTEM) !== code) throw new AccessDenied('Không phải đơn thuốc của cơ sở bạn (not your facility’s prescription)');
   }
 
   async list(ctx: AccessContext, status?: ClaimStatus): Promise<ClaimListItem[]> {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 
 export const visitId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a visit id');
+export const rxStatusCode = z.string().regex(/^[A-Z0-9]{5}[a-z0-9]{7}-[cnhy]$/, 'an e-prescription code');
 export const xmlQuery = z.object({ doc: z.enum(['envelope', 'checkin']).default('envelope') }).strict();
 export const claimListQuery = z.object({ status: z.enum(['queued', 'checked-in', 'sent', 'rejected', 'failed']).optional() }).strict();
 

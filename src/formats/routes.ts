@@ -7,15 +7,18 @@
  * problem (table, row, column), as application/problem+json.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../fhir/outcome.ts';
 import { parseInput as parse } from '../http/input.ts';
 import { problem } from '../http/problem.ts';
 import { ClaimProblems, type ClaimService } from './claims.ts';
-import { claimListQuery, visitId, xmlQuery, type ClaimListItem, type ClaimView, type SubmissionView } from './contract.ts';
+import type { EPrescriptionQueue, EPrescriptionStatus } from './eprescription/queue.ts';
+import { claimListQuery, rxStatusCode, visitId, xmlQuery, type ClaimListItem, type ClaimView, type SubmissionView } from './contract.ts';
 
 type P = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>;
 
 export interface FormatsRoutesOptions {
   claims: ClaimService;
+  eprescriptions: EPrescriptionQueue;
 }
 
 function unsignable(reply: FastifyReply, e: unknown) {
@@ -27,7 +30,7 @@ function unsignable(reply: FastifyReply, e: unknown) {
 }
 
 export async function formatsRoutes(app: FastifyInstance, opts: FormatsRoutesOptions): Promise<void> {
-  const { claims } = opts;
+  const { claims, eprescriptions } = opts;
   const rule = { config: { access: { domain: 'claims.submit' as const } } };
 
   app.get('/api/claims', rule, async (req: P): Promise<ClaimListItem[]> => claims.list(req.ctx, parse(claimListQuery, req.query).status));
@@ -52,5 +55,14 @@ export async function formatsRoutes(app: FastifyInstance, opts: FormatsRoutesOpt
     } catch (e) {
       return unsignable(reply, e);
     }
+  });
+
+  // Where an e-prescription is with the national system: its facility's billing staff, for their own facility's codes.
+  app.get('/api/eprescriptions/:id/status', rule, async (req: P): Promise<EPrescriptionStatus> => {
+    const code = parse(rxStatusCode, req.params.id);
+    await claims.assertOwnFacilityCode(req.ctx, code.slice(0, 5));
+    const s = await eprescriptions.status(code);
+    if (!s) throw notFound(`Không có đơn thuốc ${code} trong hàng gửi (not queued)`);
+    return s;
   });
 }

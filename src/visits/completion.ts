@@ -33,7 +33,18 @@ import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { BHYT_SYSTEM } from '../terminology/identifiers.ts';
 import { serviceInfo } from './catalog.ts';
 import type { CompleteInput, Completed, ServiceInfo } from './contract.ts';
-import { BHYT_CARD_EXT, DRUG_REGISTRATION_SYSTEM, identifierOf, LOINC, PAYER_EXT, personName, PRESCRIPTION_SYSTEM, serviceIdOf, UCUM } from './model.ts';
+import {
+  BHYT_CARD_EXT,
+  CONTROLLED_CONFIRMATION_EXT,
+  DRUG_REGISTRATION_SYSTEM,
+  identifierOf,
+  LOINC,
+  PAYER_EXT,
+  personName,
+  PRESCRIPTION_SYSTEM,
+  serviceIdOf,
+  UCUM,
+} from './model.ts';
 import { facilityCode, prescriptionCode } from './prescription.ts';
 import { readVisit } from './visit.ts';
 
@@ -158,7 +169,9 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
   ];
   let code: string | undefined;
   if (input.prescription?.items.length) {
-    code = prescriptionCode(facilityCode(org.id!, org.identifier?.find((i) => i.system?.endsWith('/facility-code'))?.value));
+    const kind = input.prescription.kind;
+    code = prescriptionCode(facilityCode(org.id!, org.identifier?.find((i) => i.system?.endsWith('/facility-code'))?.value), kind);
+    const controlled = input.prescription.controlled;
     const advice = input.prescription.advice;
     input.prescription.items.forEach((it, i) => {
       resources.push({
@@ -183,6 +196,19 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
           ...(it.days ? { expectedSupplyDuration: { value: it.days, unit: 'ngày', system: UCUM, code: 'd' } } : {}),
         },
         ...(advice ? { note: [{ text: advice }] } : {}),
+        ...(controlled
+          ? {
+              extension: [
+                {
+                  url: CONTROLLED_CONFIRMATION_EXT,
+                  extension: [
+                    { url: 'confirmedAt', valueDateTime: now },
+                    { url: 'idNumber', valueString: controlled.idNumber },
+                  ],
+                },
+              ],
+            }
+          : {}),
       } as MedicationRequest);
     });
   }
