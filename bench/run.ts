@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen|cluster]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen|cluster|formats]`
  *
  * For each database: single creates/s over HTTP (concurrency 1 and 16), Synthea transaction-bundle
  * import resources/s next to a raw COPY of the same JSON rows (same run), and search latency
@@ -24,6 +24,7 @@ import { benchIngest } from './ingest.ts';
 import { benchVideo } from './video.ts';
 import { benchCitizen } from './citizen.ts';
 import { benchCluster } from './cluster.ts';
+import { benchFormats } from './formats.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -499,15 +500,32 @@ async function benchCitizenSuite(): Promise<void> {
   });
 }
 
+/** National formats: insurance XML generation + signing per visit (one core), beside the same work unsigned. */
+async function benchFormatsSuite(): Promise<void> {
+  const r = await benchFormats({ rounds: quick ? 3 : 7, visits: quick ? 200 : 1000, log });
+  const spread = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
+  rows.push({
+    benchmark: 'insurance XML per visit: tables + validation + check-in + envelope, both signed (RSA-2048, SHA-256)',
+    db: '-',
+    value: fmt(median(r.signedPerSecond)),
+    unit: 'visits/s',
+    baseline: `${fmt(median(r.unsignedPerSecond))} unsigned`,
+    ratio: fmt(median(r.signedPerSecond) / median(r.unsignedPerSecond), 2),
+    note: `one core, sequential; ${r.signedPerSecond.length} interleaved rounds, spread ${spread(r.signedPerSecond)} signed / ${spread(r.unsignedPerSecond)} unsigned; ${fmt(r.bytes / 1024, 1)} KB signed XML per visit; target ≥ 100`,
+  });
+}
+
 const targets: (() => Promise<Target>)[] = [];
-if (args.suite === 'video') {
+if (args.suite === 'formats') {
+  await benchFormatsSuite();
+} else if (args.suite === 'video') {
   await benchVideoSuite();
 } else if (args.suite === 'citizen') {
   await benchCitizenSuite();
 } else if (args.suite === 'cluster') {
   await benchCluster(quick);
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
+if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
   try {
@@ -519,6 +537,7 @@ for (const make of targets) {
 if (args.suite === 'all') {
   await benchVideoSuite();
   await benchCitizenSuite();
+  await benchFormatsSuite();
 }
 console.log(`\nCầu Y Tế benchmarks (${quick ? 'quick' : 'full'} size), ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
 printTable();

@@ -22,6 +22,7 @@ import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
 import { gracefulShutdown } from './ops/shutdown.ts';
 import { backupCommand, backupOnSignal, restoreCommand, retentionCommand } from './ops/cli.ts';
 import { seedProgrammeDemo } from './programme/seed.ts';
+import { seedFormatsDemo } from './seed/formats.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -77,6 +78,7 @@ async function serve(config: Config): Promise<void> {
     await seedVisitDemo(platform.store, platform.visits, s);
     const programme = await seedProgrammeDemo(platform.store, s);
     demo.accounts.push(await createDepartmentAccount(platform.accounts, programme.departments[15]));
+    await seedFormatsDemo(platform.store, s);
     help = demoSignInHelp(config.baseUrl, demo);
   } else if (demoWanted(config)) {
     // Demo slots are relative to today: open the coming week again.

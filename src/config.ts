@@ -105,6 +105,14 @@ const schema = z.object({
   CAUYTE_RETENTION: z.enum(['off', 'dry-run', 'archive']).default('dry-run'),
   /** A JSON file lengthening retention periods ({ "ordinary": 15, ... }); shorter than the circular is refused. */
   CAUYTE_RETENTION_RULES: z.string().optional(),
+  /** National formats (src/formats): the social-insurance (BHXH) XML gateway's base URL, e.g. https://egw.baohiemxahoi.gov.vn/ (unset = claims are built and signed but not sent). */
+  CAUYTE_BHXH_GATEWAY_URL: z.string().url().optional(),
+  /** The national e-prescription gateway's base URL (unset = prescriptions keep their code but are not sent). */
+  CAUYTE_EPRESCRIPTION_GATEWAY_URL: z.string().url().optional(),
+  /** JSON file of each facility's signing certificate and gateway accounts, by facility code (docs/national-formats.md). */
+  CAUYTE_FACILITY_CREDENTIALS: z.string().optional(),
+  /** Seconds between passes of the national-gateway sending queue. */
+  CAUYTE_GATEWAY_QUEUE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });

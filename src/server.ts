@@ -46,6 +46,9 @@ export type Platform = Core & {
   record: FastifyInstance['record'];
   family: FastifyInstance['family'];
   outbox: FastifyInstance['outbox'];
+  claims: FastifyInstance['claims'];
+  claimQueue: FastifyInstance['claimQueue'];
+  eprescriptions: FastifyInstance['eprescriptions'];
   close(): Promise<void>;
 };
 
@@ -61,7 +64,7 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
 }
 
 /** The domain plugins, in the order they build on each other. */
-export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme'] as const;
+export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').FastifyPluginAsync<any> }>> = {
@@ -72,6 +75,7 @@ const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').
   visits: () => import('./visits/plugin.ts'),
   chart: () => import('./chart/plugin.ts'),
   programme: () => import('./programme/plugin.ts'),
+  formats: () => import('./formats/plugin.ts'),
 };
 
 export interface BuildOptions {
@@ -146,6 +150,9 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
     record: app.record,
     family: app.family,
     outbox: app.outbox,
+    claims: app.claims,
+    claimQueue: app.claimQueue,
+    eprescriptions: app.eprescriptions,
     async close() {
       await app.close();
       if (!opts.db) await db.close();

@@ -57,6 +57,7 @@ export type DomainAction =
   | 'visits.provide' // examine: the queue, the visit note, e-prescriptions
   | 'visits.schedule' // publish services and bookable slots
   | 'charges.export' // the facility's daily charges
+  | 'claims.submit' // the facility's insurance XML (QĐ 130): check, download signed, send to the BHXH gateway
   | 'family.manage' // record (after seeing the proof) that a citizen manages a family member's record
   | 'family.own' // the family members I manage: list them, give a link up
   | 'ops.metrics' // read the platform's operational metrics (no patient data)
@@ -151,6 +152,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'video.recordings',
       'visits.schedule',
       'charges.export',
+      'claims.submit',
       'family.manage',
       'programme.view',
       'programme.readiness',
@@ -170,6 +172,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'programme.declare',
       'programme.readiness',
       'reports.read',
+      'claims.submit',
     ],
     clinicalReach: 'none',
   },
@@ -252,6 +255,7 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'visits.provide': 'visits',
   'visits.schedule': 'visits',
   'charges.export': 'visits',
+  'claims.submit': 'formats',
   'family.manage': 'family',
   'family.own': 'family',
   'ops.metrics': 'ops',

@@ -77,6 +77,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link'] },
   retention: { own: ['retention_hold', 'retention_archive'] },
+  formats: { own: ['claim_submission', 'eprescription_submission'] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);

@@ -40,7 +40,7 @@ import { BHYT_SYSTEM } from '../terminology/identifiers.ts';
 import { serviceInfo } from './catalog.ts';
 import { ATC_SYSTEM, drugByAtc } from '../terminology/drugs.ts';
 import type { CompleteInput, Completed, PrescribingCheck, PrescribingIssue, ServiceInfo } from './contract.ts';
-import { BHYT_CARD_EXT, DRUG_REGISTRATION_SYSTEM, identifierOf, LOINC, PAYER_EXT, personName, PRESCRIPTION_SYSTEM, serviceIdOf, UCUM } from './model.ts';
+import { BHYT_CARD_EXT, CONTROLLED_CONFIRMATION_EXT, DRUG_REGISTRATION_SYSTEM, identifierOf, LOINC, PAYER_EXT, personName, PRESCRIPTION_SYSTEM, serviceIdOf, UCUM } from './model.ts';
 import { facilityCode, prescriptionCode } from './prescription.ts';
 import { detectedIssue, prescribingIssues, type PrescribedItem } from './safety.ts';
 import { readVisit } from './visit.ts';
@@ -216,7 +216,9 @@ export function visitResources(f: VisitFacts): {
   );
   const issuesOf = (item: number) => (f.issues ?? []).flatMap((x, k) => (x.item === item ? [{ reference: `DetectedIssue/${detectedIssues[k].id}` }] : []));
   if (input.prescription?.items.length) {
-    code = prescriptionCode(facilityCode(org.id!, org.identifier?.find((i) => i.system?.endsWith('/facility-code'))?.value));
+    const kind = input.prescription.kind;
+    code = prescriptionCode(facilityCode(org.id!, org.identifier?.find((i) => i.system?.endsWith('/facility-code'))?.value), kind);
+    const controlled = input.prescription.controlled;
     const advice = input.prescription.advice;
     input.prescription.items.forEach((it, i) => {
       resources.push({
@@ -249,6 +251,19 @@ export function visitResources(f: VisitFacts): {
           ...(it.days ? { expectedSupplyDuration: { value: it.days, unit: 'ngày', system: UCUM, code: 'd' } } : {}),
         },
         ...(advice ? { note: [{ text: advice }] } : {}),
+        ...(controlled
+          ? {
+              extension: [
+                {
+                  url: CONTROLLED_CONFIRMATION_EXT,
+                  extension: [
+                    { url: 'confirmedAt', valueDateTime: now },
+                    { url: 'idNumber', valueString: controlled.idNumber },
+                  ],
+                },
+              ],
+            }
+          : {}),
       } as MedicationRequest);
     });
   }

@@ -25,7 +25,18 @@ const icd = z
   .object({ code: z.string().regex(/^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$/, 'must be an ICD-10 code such as I10'), display: z.string().max(300).optional() })
   .strict();
 /** A prescription code: the facility's 5 characters, 7 random ones, "-c" (see prescription.ts). */
-export const PRESCRIPTION_CODE = /^[A-Z0-9]{5}[a-z0-9]{7}-c$/;
+/**
+ * The national e-prescription code (docs/national-formats.md §3): facility code (5) + 7 characters
+ * unique in the facility + "-" + the kind: c ordinary, n narcotic (gây nghiện), h psychotropic or
+ * precursor (hướng thần, tiền chất), y traditional medicine (y học cổ truyền).
+ */
+export const PRESCRIPTION_CODE = /^[A-Z0-9]{5}[a-z0-9]{7}-[cnhy]$/;
+export const PRESCRIPTION_KINDS = ['c', 'n', 'h', 'y'] as const;
+export type PrescriptionKind = (typeof PRESCRIPTION_KINDS)[number];
+/** Kinds that need the prescriber's extra confirmation (controlled drugs). */
+export const CONTROLLED_KINDS: readonly PrescriptionKind[] = ['n', 'h'];
+export const CONTROLLED_CONFIRMATION_MESSAGE =
+  'Đơn thuốc gây nghiện, hướng thần hoặc tiền chất cần bác sĩ xác nhận và số giấy tờ tùy thân của người bệnh hoặc người nhận thuốc (a narcotic, psychotropic or precursor prescription needs the prescriber’s confirmation and the ID number of the patient or whoever collects it)';
 export const rxCode = z.string().regex(PRESCRIPTION_CODE, 'must be a prescription code');
 
 // ------------------------------------------------------------------ services and slots
@@ -276,8 +287,22 @@ export const completeRequest = z
           .min(1)
           .max(20),
         advice: z.string().trim().max(2000).optional(),
+        /** c ordinary (default), n narcotic, h psychotropic/precursor, y traditional medicine. */
+        kind: z.enum(PRESCRIPTION_KINDS).default('c'),
+        /** For n and h: the prescriber confirms, and names the ID (CCCD, old ID card or passport) of the patient or the person collecting. */
+        controlled: z
+          .object({
+            confirmed: z.literal(true),
+            idNumber: z
+              .string()
+              .trim()
+              .regex(/^(\d{9}|\d{12}|[A-Z]\d{7})$/, 'a CCCD (12 digits), an old ID card (9 digits) or a passport number'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
+      .refine((p) => !CONTROLLED_KINDS.includes(p.kind) || p.controlled?.confirmed === true, { message: CONTROLLED_CONFIRMATION_MESSAGE, path: ['controlled'] })
       .optional(),
     /** The BHYT card presented at this visit; defaults to the one on the patient's record. */
     bhytCard: z
