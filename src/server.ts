@@ -58,7 +58,7 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
 }
 
 /** The domain plugins, in the order they build on each other. */
-export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits'] as const;
+export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'imaging'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').FastifyPluginAsync<any> }>> = {
@@ -67,6 +67,7 @@ const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').
   devices: () => import('./devices/plugin.ts'),
   video: () => import('./video/plugin.ts'),
   visits: () => import('./visits/plugin.ts'),
+  imaging: () => import('./imaging/plugin.ts'),
 };
 
 export interface BuildOptions {

@@ -475,6 +475,13 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/accounts/:id/enable': 'gaps-level3.test.ts',
       '/api/prescriptions/:code/verify': 'public on purpose: never shows who (visits.test.ts)',
       '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
+      '/api/imaging/studies/:id': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/annotations': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/report': 'imaging.test.ts (reading workflow: the station is refused)',
+      '/api/imaging/studies/:id/report/sign': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/report/verify': 'imaging.test.ts (denials)',
+      '/api/imaging/dicomweb/patients/:patientId/studies': 'imaging.test.ts (STOW for a patient not reached stores nothing)',
+      '/api/imaging/uploads/files/:id': 'imaging.test.ts (another account gets 403 on the upload)',
     };
     const missing = p.routes.filter(
       (r) =>

@@ -58,7 +58,10 @@ export type DomainAction =
   | 'visits.schedule' // publish services and bookable slots
   | 'charges.export' // the facility's daily charges
   | 'family.manage' // record (after seeing the proof) that a citizen manages a family member's record
-  | 'family.own'; // the family members I manage: list them, give a link up
+  | 'family.own' // the family members I manage: list them, give a link up
+  | 'imaging.view' // see the imaging studies (and their images, reports) of patients one reaches
+  | 'imaging.upload' // send a study (DICOM files or photos of a film) for a patient one reaches, ask a hub to read it
+  | 'imaging.report'; // the hub's reading worklist: write and sign imaging reports
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -81,7 +84,18 @@ export const POLICY: Record<Role, RolePolicy> = {
   citizen: {
     fhir: { clinical: READ, directory: READ },
     types: { Consent: ['read', 'search', 'create', 'update'], AuditEvent: [] },
-    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.join', 'video.recordings', 'family.own'],
+    domain: [
+      'account.self',
+      'access-log.own',
+      'consent.own',
+      'record.own',
+      'visits.book',
+      'visits.attend',
+      'video.join',
+      'video.recordings',
+      'family.own',
+      'imaging.view',
+    ],
     clinicalReach: 'own',
   },
   commune_clinician: {
@@ -103,6 +117,8 @@ export const POLICY: Record<Role, RolePolicy> = {
       'visits.provide',
       'visits.schedule',
       'family.manage',
+      'imaging.view',
+      'imaging.upload',
     ],
     clinicalReach: 'relationship',
   },
@@ -124,6 +140,9 @@ export const POLICY: Record<Role, RolePolicy> = {
       'visits.attend',
       'visits.provide',
       'visits.schedule',
+      'imaging.view',
+      'imaging.upload',
+      'imaging.report',
     ],
     clinicalReach: 'relationship',
   },
@@ -231,6 +250,9 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'charges.export': 'visits',
   'family.manage': 'family',
   'family.own': 'family',
+  'imaging.view': 'imaging',
+  'imaging.upload': 'imaging',
+  'imaging.report': 'imaging',
 };
 
 export function domainOf(action: DomainAction): string {

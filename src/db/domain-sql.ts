@@ -58,6 +58,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   events: { own: NOTIFY },
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link'] },
+  imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);
