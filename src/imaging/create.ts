@@ -63,8 +63,10 @@ export interface PatientIds {
   sex?: 'male' | 'female' | 'other' | 'unknown';
 }
 
-const DA = (d = new Date().toISOString()) => d.slice(0, 10).replace(/-/g, '');
-const TM = () => new Date().toISOString().slice(11, 19).replace(/:/g, '');
+/** DICOM dates and times are local: Vietnam's (UTC+7, no daylight saving). */
+const vnNow = () => new Date(Date.now() + 7 * 3600_000).toISOString();
+const DA = (d = vnNow()) => d.slice(0, 10).replace(/-/g, '');
+const TM = () => vnNow().slice(11, 19).replace(/:/g, '');
 
 function patientTags(p: PatientIds) {
   return {

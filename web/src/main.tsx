@@ -25,6 +25,7 @@ import { MyVisits } from './pages/citizen/MyVisits.tsx';
 import { CitizenVisit } from './pages/citizen/CitizenVisit.tsx';
 import { RxCheck } from './pages/citizen/RxCheck.tsx';
 import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
+import { ImagingRoutes, ImagingNav } from './imaging/routes.tsx';
 import './styles.css';
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
@@ -77,6 +78,7 @@ function Page() {
   if (meeting) return meeting[1] === 'new' ? <MeetingForm /> : <MeetingPage id={meeting[1]} />;
   const chart = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (chart) return <PatientChart id={chart[1]} />;
+  if (p.startsWith('/imaging')) return <ImagingRoutes path={p} />;
   if (p === '/' || p === '/patients') {
     if (m.role === 'dpo') return <AuditViewer />;
     return CLINICAL_ROLES.has(m.role ?? '') || m.role === 'integration' ? <PatientSearch /> : <Account />;
@@ -105,6 +107,7 @@ function Nav() {
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
+      <ImagingNav role={m.role} />
       <a href="/account" title={m.roleLabel?.[lang.value]}>
         {m.displayName}
       </a>

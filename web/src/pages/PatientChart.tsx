@@ -8,6 +8,7 @@ import { formatDate, formatDateTime, t } from '../i18n.ts';
 import { LiveEventStream } from '../live.ts';
 import { me } from '../session.ts';
 import { FamilyLinkForm } from '../components/FamilyLink.tsx';
+import { ChartImaging } from '../imaging/ChartImaging.tsx';
 
 const ETHNICITY_EXT = 'https://fhir.cauyte.vn/StructureDefinition/ethnicity';
 
@@ -288,6 +289,7 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
           </div>
         )}
       </section>
+      <ChartImaging patientId={p.id!} />
       {!own && (me.value?.role === 'commune_clinician' || me.value?.role === 'coordinator') && <FamilyLinkForm patientId={p.id!} />}
     </article>
   );
