@@ -78,6 +78,13 @@ const schema = z.object({
   /** Without JANUS_URL: 'auto' starts and supervises the local janus binary on loopback if it is installed. */
   CAUYTE_JANUS: z.enum(['auto', 'off']).default('auto'),
   CAUYTE_JANUS_BINARY: z.string().min(1).default('/usr/bin/janus'),
+  /** An external Orthanc (DICOMweb store) for imaging, e.g. http://10.0.0.7:8042, with its credentials. */
+  ORTHANC_URL: z.string().url().optional(),
+  ORTHANC_USERNAME: z.string().optional(),
+  ORTHANC_PASSWORD: z.string().optional(),
+  /** Without ORTHANC_URL: 'auto' starts and supervises the local Orthanc on loopback if installed; 'off' uses the embedded store. */
+  CAUYTE_ORTHANC: z.enum(['auto', 'off']).default('auto'),
+  CAUYTE_ORTHANC_BINARY: z.string().min(1).default('/usr/sbin/Orthanc'),
   /** ICE servers for video: STUN and TURN URLs (comma-separated) and the coturn REST shared secret. */
   STUN_URLS: z.string().default(''),
   TURN_URLS: z.string().default(''),

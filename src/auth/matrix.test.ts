@@ -504,6 +504,13 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/programme/agreements/:id/terminate': 'programme.test.ts (a non-party refused)',
       '/api/programme/agreements/:id/document': 'programme.test.ts (a contract between facilities: no patient data)',
       '/api/programme/readiness/:id': 'programme.test.ts (a site’s equipment check: no patient data)',
+      '/api/imaging/studies/:id': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/annotations': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/report': 'imaging.test.ts (reading workflow: the station is refused)',
+      '/api/imaging/studies/:id/report/sign': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/report/verify': 'imaging.test.ts (denials)',
+      '/api/imaging/dicomweb/patients/:patientId/studies': 'imaging.test.ts (STOW for a patient not reached stores nothing)',
+      '/api/imaging/uploads/files/:id': 'imaging.test.ts (another account gets 403 on the upload)',
     };
     const missing = p.routes.filter(
       (r) =>

@@ -65,7 +65,10 @@ export type DomainAction =
   | 'programme.facilities' // manage the register (import, edit), hubs, agreements (scope checked by the programme)
   | 'programme.declare' // declare my facility's telemedicine unit (Decree 96/2023, Art. 87–88)
   | 'programme.review' // approve or return declarations (the provincial health department)
-  | 'programme.readiness'; // record a bridge point's pre-call check
+  | 'programme.readiness' // record a bridge point's pre-call check
+  | 'imaging.view' // see the imaging studies (and their images, reports) of patients one reaches
+  | 'imaging.upload' // send a study (DICOM files or photos of a film) for a patient one reaches, ask a hub to read it
+  | 'imaging.report'; // the hub's reading worklist: write and sign imaging reports
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -88,7 +91,18 @@ export const POLICY: Record<Role, RolePolicy> = {
   citizen: {
     fhir: { clinical: READ, directory: READ },
     types: { Consent: ['read', 'search', 'create', 'update'], AuditEvent: [] },
-    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.join', 'video.recordings', 'family.own'],
+    domain: [
+      'account.self',
+      'access-log.own',
+      'consent.own',
+      'record.own',
+      'visits.book',
+      'visits.attend',
+      'video.join',
+      'video.recordings',
+      'family.own',
+      'imaging.view',
+    ],
     clinicalReach: 'own',
   },
   commune_clinician: {
@@ -112,6 +126,8 @@ export const POLICY: Record<Role, RolePolicy> = {
       'family.manage',
       'programme.view',
       'programme.readiness',
+      'imaging.view',
+      'imaging.upload',
     ],
     clinicalReach: 'relationship',
   },
@@ -135,6 +151,9 @@ export const POLICY: Record<Role, RolePolicy> = {
       'visits.schedule',
       'programme.view',
       'programme.readiness',
+      'imaging.view',
+      'imaging.upload',
+      'imaging.report',
     ],
     clinicalReach: 'relationship',
   },
@@ -264,6 +283,9 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'programme.declare': 'programme',
   'programme.review': 'programme',
   'programme.readiness': 'programme',
+  'imaging.view': 'imaging',
+  'imaging.upload': 'imaging',
+  'imaging.report': 'imaging',
 };
 
 export function domainOf(action: DomainAction): string {

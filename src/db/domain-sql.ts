@@ -78,6 +78,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   consent: { own: [], read: ['family_link'] },
   retention: { own: ['retention_hold', 'retention_archive'] },
   formats: { own: ['claim_submission', 'eprescription_submission'] },
+  imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);

@@ -54,5 +54,7 @@ export interface LiveEvents {
   'visit.booked': { id: string };
   'visit.completed': { id: string };
   'device.revoked': { deviceId: string };
+  'imaging.new': { studyId: string };
+  'imaging.report': { studyId: string; reportId: string };
 }
 export type LiveEventKind = keyof LiveEvents;

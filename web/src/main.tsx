@@ -31,6 +31,7 @@ import { ta } from './i18n-admin.ts';
 import { NotificationBell, UrgentBanner } from './components/NotificationBell.tsx';
 import { Inbox } from './pages/Inbox.tsx';
 import { tc } from './i18n-clinic.ts';
+import { ImagingRoutes, ImagingNav } from './imaging/routes.tsx';
 import './styles.css';
 import './shell.css';
 
@@ -89,6 +90,7 @@ function Page() {
   if (meeting) return meeting[1] === 'new' ? <MeetingForm /> : <MeetingPage id={meeting[1]} />;
   const chart = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (chart) return <PatientChart id={chart[1]} />;
+  if (p.startsWith('/imaging')) return <ImagingRoutes path={p} />;
   if (p === '/' || p === '/patients') {
     if (m.role === 'dpo') return <OfficerAudit />;
     if (ADMIN_ROLES.has(m.role ?? '')) return <AdminPage />;
@@ -121,6 +123,7 @@ function Nav() {
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
       {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{ta().navAdmin}</a>}
       {m.role === 'analyst' && <a href="/indicators">{ta().navIndicators}</a>}
+      <ImagingNav role={m.role} />
       <a href="/account" title={m.roleLabel?.[lang.value]}>
         {m.displayName}
       </a>

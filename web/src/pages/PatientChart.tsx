@@ -19,6 +19,7 @@ import { FamilyLinkForm } from '../components/FamilyLink.tsx';
 import { AccessRefused } from './chart/AccessRefused.tsx';
 import { AllergyBanner, ChartSections } from './chart/Sections.tsx';
 import './chart/chart.css';
+import { ChartImaging } from '../imaging/ChartImaging.tsx';
 
 /** The vital signs we chart, by LOINC code. Blood pressure draws its two components. */
 const CHARTS: { key: string; code: string; unit: string; components?: { code: string; label: 'systolic' | 'diastolic'; color: string }[]; color: string }[] = [
@@ -237,6 +238,7 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
           </div>
         )}
       </section>
+      <ChartImaging patientId={p.id!} />
       {!own && (me.value?.role === 'commune_clinician' || me.value?.role === 'coordinator') && <FamilyLinkForm patientId={p.id} />}
     </article>
   );
