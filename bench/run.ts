@@ -540,7 +540,8 @@ if (args.suite === 'formats') {
 } else if (args.suite === 'cluster') {
   await benchCluster(quick);
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
+if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && (args.db === 'both' || args.db === 'pglite'))
+  targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
   try {

@@ -10,7 +10,6 @@ import { FhirError } from './fhir/outcome.ts';
 import { importFile } from './fhir/import.ts';
 import { buildPlatform } from './server.ts';
 import { openCore, type Core } from './platform/core.ts';
-import { createDemoAccounts, demoSignInHelp } from './seed/accounts.ts';
 import { demoAccountsText, startBanner } from './platform/demo-banner.ts';
 import { createDemoAccounts, createDepartmentAccount, demoSignInHelp } from './seed/accounts.ts';
 import { isRole, ROLES } from './auth/policy.ts';

@@ -40,7 +40,18 @@ import { BHYT_SYSTEM } from '../terminology/identifiers.ts';
 import { serviceInfo } from './catalog.ts';
 import { ATC_SYSTEM, drugByAtc } from '../terminology/drugs.ts';
 import type { CompleteInput, Completed, PrescribingCheck, PrescribingIssue, ServiceInfo } from './contract.ts';
-import { BHYT_CARD_EXT, CONTROLLED_CONFIRMATION_EXT, DRUG_REGISTRATION_SYSTEM, identifierOf, LOINC, PAYER_EXT, personName, PRESCRIPTION_SYSTEM, serviceIdOf, UCUM } from './model.ts';
+import {
+  BHYT_CARD_EXT,
+  CONTROLLED_CONFIRMATION_EXT,
+  DRUG_REGISTRATION_SYSTEM,
+  identifierOf,
+  LOINC,
+  PAYER_EXT,
+  personName,
+  PRESCRIPTION_SYSTEM,
+  serviceIdOf,
+  UCUM,
+} from './model.ts';
 import { facilityCode, prescriptionCode } from './prescription.ts';
 import { detectedIssue, prescribingIssues, type PrescribedItem } from './safety.ts';
 import { readVisit } from './visit.ts';
