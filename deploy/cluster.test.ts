@@ -11,6 +11,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgBin } from '../src/ops/pgctl.ts';
+import { PostgresDb } from '../src/db/db.ts';
+import { EventBus } from '../src/events/bus.ts';
 import { Cluster, haproxyAvailable } from './cluster.ts';
 import { writeLoad } from './load.ts';
 
@@ -136,7 +138,31 @@ describe.skipIf(!haproxyAvailable() || !pgBin())('cluster drills (HAProxy, 3 API
     console.log(`rooms: ${moved} of ${rooms.length} were on the lost node and moved; the other ${rooms.length - moved} stayed on their node`);
   });
 
-  it('kill -9 the PostgreSQL primary under load, promote the standby: zero acknowledged writes lost, the audit chain verifies', async () => {
+  /** Live events between two "nodes" (event buses on the database through HAProxy): resolves with whether one arrived within ms. */
+  async function crosses(from: EventBus, to: EventBus, tag: string, ms = 1500): Promise<boolean> {
+    let seen = false;
+    const off = to.subscribe((e) => {
+      if ((e.data as { id?: string }).id === tag) seen = true;
+    });
+    try {
+      const until = Date.now() + ms;
+      await from.publish({ kind: 'visit.completed', to: { practitionerIds: ['drill'] }, data: { id: tag } }).catch(() => undefined);
+      while (!seen && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      return seen;
+    } finally {
+      off();
+    }
+  }
+
+  it('kill -9 the PostgreSQL primary under load, promote the standby: zero acknowledged writes lost, the audit chain verifies, live events cross nodes again', async () => {
+    const dbA = new PostgresDb(c.databaseUrl, 2);
+    const dbB = new PostgresDb(c.databaseUrl, 2);
+    dbA.pool.on('error', () => undefined);
+    const busA = new EventBus(dbA);
+    const busB = new EventBus(dbB);
+    await busA.start();
+    await busB.start();
+    expect(await crosses(busA, busB, 'before')).toBe(true);
     const start = Date.now();
     let killedAt = 0;
     let promotedAt = 0;
@@ -172,5 +198,14 @@ describe.skipIf(!haproxyAvailable() || !pgBin())('cluster drills (HAProxy, 3 API
     console.log(`audit verify after failover: ${v.out.trim() || v.err.trim()}`);
     expect(v.code, v.err).toBe(0);
     expect(v.out).toMatch(/Audit chain intact/);
+    // The listening connection was cut with the primary; the bus listens again on the promoted standby.
+    let again = false;
+    for (let i = 0; i < 20 && !again; i++) again = await crosses(busA, busB, `after-${i}`, 1000);
+    console.log(`live events (NOTIFY) between two buses through HAProxy after the failover: ${again ? 'delivered' : 'NOT delivered'}`);
+    await busA.stop();
+    await busB.stop();
+    await dbA.close();
+    await dbB.close();
+    expect(again).toBe(true);
   });
 });
