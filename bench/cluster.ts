@@ -128,7 +128,10 @@ export async function benchCluster(quick: boolean): Promise<void> {
       token,
       workers: 8,
       tag: 'bench-failover',
-      until: () => Date.now() - start > 60_000 || (promotedAt > 0 && Date.now() - promotedAt > 3000),
+      until: (sofar) => {
+        const i = sofar.sentTimes.findIndex((t) => killedAt > 0 && t > killedAt);
+        return Date.now() - start > 60_000 || (i >= 0 && Date.now() - sofar.ackTimes[i] > 2000);
+      },
     });
     clearTimeout(timer);
     const first = w.ackTimes.find((_t, i) => w.sentTimes[i] > killedAt);

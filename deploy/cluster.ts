@@ -250,8 +250,8 @@ listen stats
   }
 
   /** Runs a cauyte command against the cluster's database (e.g. token issue, audit verify). */
-  cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const p = spawn(process.execPath, [join(ROOT, 'bin', 'cauyte.js'), ...args], { env: this.nodeEnv(this.nodes[0]), cwd: ROOT });
+  cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+    const p = spawn(process.execPath, [join(ROOT, 'bin', 'cauyte.js'), ...args], { env: { ...this.nodeEnv(this.nodes[0]), ...env }, cwd: ROOT });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));

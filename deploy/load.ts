@@ -13,11 +13,17 @@ export interface LoadResult {
   attempts: number;
 }
 
-export async function writeLoad(opts: { url: string; token: string; workers: number; until: () => boolean; tag: string }): Promise<LoadResult> {
+export async function writeLoad(opts: {
+  url: string;
+  token: string;
+  workers: number;
+  until: (sofar: LoadResult) => boolean;
+  tag: string;
+}): Promise<LoadResult> {
   const r: LoadResult = { acked: [], ackTimes: [], sentTimes: [], failures: 0, attempts: 0 };
   let seq = 0;
   const worker = async (w: number) => {
-    while (!opts.until()) {
+    while (!opts.until(r)) {
       const n = seq++;
       r.attempts++;
       const sent = Date.now();

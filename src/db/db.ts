@@ -64,6 +64,10 @@ export class PostgresDb implements Db {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client whose server goes away (failover) emits 'error' between statements;
+    // unhandled, that would end the process. The statement in progress fails on its own.
+    const onError = () => undefined;
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const tx: Queryable = {
@@ -84,6 +88,7 @@ export class PostgresDb implements Db {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
+      client.off('error', onError);
       client.release();
     }
   }

@@ -147,12 +147,14 @@ export class ExternalIngest {
     private readonly devices: DeviceService,
     private readonly url: string,
     private readonly connections = 4,
+    /** This node's name (CAUYTE_NODE_NAME): several nodes on one broker need client ids (and persistent sessions) of their own. */
+    private readonly node?: string,
   ) {}
 
   async start(): Promise<void> {
     for (let i = 0; i < this.connections; i++) {
       const client = mqtt.connect(this.url, {
-        clientId: `cauyte-ingest-${i}`,
+        clientId: this.node ? `cauyte-ingest-${this.node}-${i}` : `cauyte-ingest-${i}`,
         clean: false,
         protocolVersion: 5,
         properties: { sessionExpiryInterval: 7 * 24 * 3600 },

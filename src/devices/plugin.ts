@@ -28,7 +28,7 @@ async function devicesPlugin(app: FastifyInstance, opts: { mqttPort?: number }):
   registerDeviceRules(app.store);
   // CAUYTE_MQTT_PORT=0 turns the embedded broker off; opts.mqttPort 0 (tests) means any free port.
   const embedded = !config.MQTT_URL && config.CAUYTE_MQTT_PORT !== 0 ? new EmbeddedBroker(devices) : undefined;
-  const external = config.MQTT_URL ? new ExternalIngest(devices, config.MQTT_URL) : undefined;
+  const external = config.MQTT_URL ? new ExternalIngest(devices, config.MQTT_URL, 4, config.CAUYTE_NODE_NAME) : undefined;
   app.decorate('devices', devices);
   app.decorate('mqttPort', embedded ? await embedded.start(opts.mqttPort ?? config.CAUYTE_MQTT_PORT, config.HOST) : undefined);
   if (external) await external.start();
