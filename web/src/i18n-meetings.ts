@@ -31,6 +31,7 @@ const vi = {
   since: 'từ',
   notStarted: 'Phiên chưa bắt đầu: kết luận chỉ được ký khi phiên đã diễn ra.',
   openCase: 'Mở ca',
+  callSettings: 'Cài đặt hình và đường truyền',
 };
 
 type Dict = typeof vi;
@@ -62,6 +63,7 @@ const en: Dict = {
   since: 'since',
   notStarted: 'The meeting has not started: conclusions are signed once it has taken place.',
   openCase: 'Open case',
+  callSettings: 'Picture and connection settings',
 };
 
 export function tm(): Dict {
