@@ -24,6 +24,7 @@ export const DOMAIN_FOLDERS = [
   'cds',
   'formats',
   'surveillance',
+  'chart',
 ];
 
 const storeMessage =

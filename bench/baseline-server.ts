@@ -1,19 +1,25 @@
 /**
- * The baseline for "what do sign-in, policy, relationship checks and audit cost on a read": the
- * whole platform, started like `cauyte serve`, plus one bench-only route that answers the same
- * read as `GET /fhir/R4/:type/:id` straight from the storage — no credential, no policy, no
- * relationship check, no audit row. Both reads are served by this one process, so a benchmark can
- * alternate them round by round. The extra route exists only in this bench process: the product
- * has no unchecked mode.
+ * The baselines the store benchmarks compare against, served by one process next to the platform
+ * so a benchmark can alternate them round by round with the same HTTP client:
  *
- * Environment as for the platform (DATABASE_URL or CAUYTE_DATA_DIR, PORT, HOST, CAUYTE_SECRET_KEY);
- * prints "running at <url>" when ready.
+ *   - the platform itself (started like `cauyte serve`) plus one bench-only route,
+ *     `GET /bench/unchecked/:type/:id`, that answers the same read as `GET /fhir/R4/:type/:id`
+ *     straight from the storage — no credential, no policy, no relationship check, no audit row;
+ *   - a bare Fastify app on a second port (no plugins, no hooks) with `POST /insert`: one
+ *     single-row INSERT of the posted JSON into a bare jsonb table (the create baseline), and
+ *     `POST /copy`: the posted NDJSON COPY'd into a bare jsonb table, timed inside this process
+ *     (the import baseline; bench/lib.ts copyBaseline).
+ *
+ * These routes exist only in this bench process: the product has no unchecked mode.
+ * Environment as for the platform (DATABASE_URL or CAUYTE_DATA_DIR, PORT, HOST, CAUYTE_SECRET_KEY;
+ * BENCH_BARE_PORT for the bare app); prints "bare at <url>" then "running at <url>" when ready.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/db.ts';
 import { FhirService } from '../src/fhir/service.ts';
 import { buildPlatform } from '../src/server.ts';
+import { copyBaseline } from './lib.ts';
 
 const config = loadConfig();
 const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
@@ -32,9 +38,25 @@ async function uncheckedRead(app: FastifyInstance): Promise<void> {
 }
 
 const platform = await buildPlatform(config, { db, plugins: [{ plugin: uncheckedRead }] });
+
+const bare = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+bare.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, bare.getDefaultJsonParser('ignore', 'ignore'));
+bare.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+await db.exec('CREATE TABLE IF NOT EXISTS bench_insert (id bigserial PRIMARY KEY, content jsonb NOT NULL)');
+bare.post('/insert', async (req, reply) => {
+  await db.query('INSERT INTO bench_insert (content) VALUES ($1::jsonb)', [JSON.stringify(req.body)]);
+  return reply.code(201).send();
+});
+bare.post('/copy', async (req) => {
+  const docs = (req.body as string).split('\n').filter((l) => l.length > 0);
+  return { rowsPerSecond: await copyBaseline(db, docs) };
+});
+const bareAddress = await bare.listen({ port: Number(process.env.BENCH_BARE_PORT ?? 0), host: config.HOST });
+console.log(`bare at ${bareAddress}`);
 const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
 console.log(`baseline running at ${address}`);
 const stop = async () => {
+  await bare.close();
   await platform.close();
   await db.close();
   process.exit(0);

@@ -1,11 +1,14 @@
 /**
  * Device ingest: sustained readings/s from MQTT publishers (real `mqtt` clients, QoS 1) to
- * committed Observations through the embedded broker, next to a raw COPY of the same Observation
- * JSON into a bare table in the same run; and the alert latency from PUBLISH to the event arriving
+ * committed Observations through the embedded broker, rounds alternating with the same clients
+ * pattern against a bare aedes broker (no authentication, no ingest) and with a raw COPY of the
+ * same Observation JSON into a bare table; and the alert latency from PUBLISH to the event arriving
  * on a clinician's live stream (Server-Sent Events over HTTP). Devices are registered the way a
  * clinician does it (POST /api/devices) and connect with client id = device id.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
+import { Aedes } from 'aedes';
 import type { Patient } from '@medplum/fhirtypes';
 import mqtt from 'mqtt';
 import { loadConfig } from '../src/config.ts';
@@ -17,8 +20,14 @@ import { copyBaseline, median, percentile } from './lib.ts';
 import { freePort } from '../src/testing/platform.ts';
 
 export interface IngestResult {
-  readingsPerSecond: number;
-  copyRowsPerSecond: number;
+  /** Per round, readings/s committed through the platform. */
+  ingest: number[];
+  /** Per round, messages/s through a bare aedes broker with the same clients pattern. */
+  broker: number[];
+  /** Per round, rows/s of a COPY of the same Observation JSON into a bare table. */
+  copy: number[];
+  toCopy: number[];
+  toBroker: number[];
   alertLatencies: number[];
   total: number;
   devices: number;
@@ -31,6 +40,7 @@ export async function benchIngest(
   deviceCount: number,
   alertSamples: number,
   log: (m: string) => void,
+  rounds = 3,
 ): Promise<IngestResult> {
   const port = await freePort();
   const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent', PORT: String(port), CAUYTE_RATE_LIMIT: '100000000' });
@@ -70,38 +80,42 @@ export async function benchIngest(
       devices.map((d) => mqtt.connectAsync(`mqtt://127.0.0.1:${p.mqttPort}`, { username: d.device.id, password: d.token, clientId: d.device.id })),
     );
     const perDevice = Math.ceil(total / deviceCount);
-    const start = Date.now() - perDevice * 1000;
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    await Promise.all(
-      clients.map(async (c, k) => {
-        const topic = `cauyte/devices/${devices[k].device.id}/readings`;
-        let next = 0;
-        // 20 messages in flight per device (mqtt.js keeps them until PUBACK).
-        await Promise.all(
-          Array.from({ length: 20 }, async () => {
-            while (next < perDevice) {
-              const i = next++;
-              await c.publishAsync(
-                topic,
-                JSON.stringify({
-                  msgId: `b${i}`,
-                  time: new Date(start + i * 1000).toISOString(),
-                  readings: [{ type: 'spo2', value: 95 + (i % 4), unit: '%' }],
-                }),
-                { qos: 1 },
-              );
-            }
-          }),
-        );
-      }),
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
     const stored = perDevice * deviceCount;
-    log(
-      `ingest: ${stored} readings in ${seconds.toFixed(1)} s, ${((cpu.user + cpu.system) / stored).toFixed(0)} µs CPU per reading in this process (broker, ingest, MQTT clients)`,
-    );
+    const start = Date.now() - rounds * perDevice * 1000;
+    /** One round: every device publishes perDevice readings, 20 QoS 1 messages in flight each. */
+    const publishRound = async (cs: mqtt.MqttClient[], round: number) => {
+      const t0 = performance.now();
+      await Promise.all(
+        cs.map(async (c, k) => {
+          const topic = `cauyte/devices/${devices[k].device.id}/readings`;
+          let next = 0;
+          await Promise.all(
+            Array.from({ length: 20 }, async () => {
+              while (next < perDevice) {
+                const i = next++;
+                await c.publishAsync(
+                  topic,
+                  JSON.stringify({
+                    msgId: `r${round}-b${i}`,
+                    time: new Date(start + (round * perDevice + i) * 1000).toISOString(),
+                    readings: [{ type: 'spo2', value: 95 + (i % 4), unit: '%' }],
+                  }),
+                  { qos: 1 },
+                );
+              }
+            }),
+          );
+        }),
+      );
+      return stored / ((performance.now() - t0) / 1000);
+    };
+
+    // The broker alone: a bare aedes (no authentication, no ingest) on a free port, same clients pattern.
+    const bare = await Aedes.createBroker({ concurrency: 1000 });
+    const bareServer = createServer(bare.handle);
+    await new Promise<void>((r) => bareServer.listen(0, '127.0.0.1', r));
+    const barePort = (bareServer.address() as AddressInfo).port;
+    const bareClients = await Promise.all(devices.map((d) => mqtt.connectAsync(`mqtt://127.0.0.1:${barePort}`, { clientId: d.device.id })));
 
     // The same Observations, as JSON, COPY'd into a bare table.
     const sample = checkReading({ type: 'spo2', value: 96, unit: '%' });
@@ -114,7 +128,29 @@ export async function benchIngest(
         device: { reference: `Device/${devices[0].device.id}` },
       }),
     );
-    const copyRate = await copyBaseline(db, docs);
+
+    // Rounds alternate: ingest, broker only, COPY (round 0 is the warm-up of each).
+    const ingestRates: number[] = [];
+    const brokerRates: number[] = [];
+    const copyRates: number[] = [];
+    let cpuPerReading = 0;
+    for (let round = 0; round <= rounds; round++) {
+      const cpu0 = process.cpuUsage();
+      const ingest = await publishRound(clients, round);
+      const cpu = process.cpuUsage(cpu0);
+      const broker = await publishRound(bareClients, round);
+      const copy = await copyBaseline(db, docs);
+      if (round === 0) continue;
+      ingestRates.push(ingest);
+      brokerRates.push(broker);
+      copyRates.push(copy);
+      cpuPerReading += (cpu.user + cpu.system) / stored / rounds;
+      log(`ingest round ${round}: ${ingest.toFixed(0)} readings/s, broker only ${broker.toFixed(0)}/s, COPY ${copy.toFixed(0)} rows/s`);
+    }
+    log(`ingest: ${cpuPerReading.toFixed(0)} µs CPU per reading in this process (broker, ingest, MQTT clients)`);
+    await Promise.all(bareClients.map((c) => c.endAsync()));
+    await new Promise<void>((r) => bare.close(() => r()));
+    await new Promise<void>((r) => bareServer.close(() => r()));
 
     // Alert latency: an over-threshold reading opens an episode; a normal one closes it again.
     const base = await (async () => {
@@ -162,7 +198,16 @@ export async function benchIngest(
     controller.abort();
     await Promise.all(clients.map((c) => c.endAsync()));
     log(`alert latency p50 ${median(latencies).toFixed(1)} ms p95 ${percentile(latencies, 95).toFixed(1)} ms`);
-    return { readingsPerSecond: stored / seconds, copyRowsPerSecond: copyRate, alertLatencies: latencies, total: stored, devices: deviceCount };
+    return {
+      ingest: ingestRates,
+      broker: brokerRates,
+      copy: copyRates,
+      toCopy: ingestRates.map((x, i) => x / copyRates[i]),
+      toBroker: ingestRates.map((x, i) => x / brokerRates[i]),
+      alertLatencies: latencies,
+      total: stored,
+      devices: deviceCount,
+    };
   } finally {
     await p.close();
   }

@@ -1,6 +1,11 @@
-/** Benchmark helpers: timing, percentiles, a results table, server processes, the COPY baseline. */
+/**
+ * Benchmark helpers: timing, percentiles, a results table, server processes on free ports, the
+ * COPY baseline, and `interleaved` — the two sides of every ratio run round by round (ABAB…), each
+ * side and the per-round ratio reported as a median with its spread.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PgliteDb, PostgresDb, type Db } from '../src/db/db.ts';
+import { freePort } from '../src/testing/platform.ts';
 
 export interface Row {
   benchmark: string;
@@ -43,6 +48,8 @@ export function log(msg: string): void {
 
 export interface Server {
   url: string;
+  /** The bare Fastify app (baseline server only). */
+  bareUrl?: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -52,10 +59,16 @@ const CLI = new URL('../bin/cauyte.js', import.meta.url).pathname;
 const BASELINE = new URL('./baseline-server.ts', import.meta.url).pathname;
 
 /** The platform (`cauyte serve`), or with `baseline` the bench-only server without access control (bench/baseline-server.ts). */
-export function startServer(env: Record<string, string>, opts: { baseline?: boolean } = {}): Promise<Server> {
+export async function startServer(env: Record<string, string>, opts: { baseline?: boolean } = {}): Promise<Server> {
+  // Free ports for everything the server listens on: other benches and tests share this machine.
+  // (A target fixes PORT up front: tokens name the server's base URL.)
+  const ports = { PORT: String(await freePort()), BENCH_BARE_PORT: String(await freePort()) };
   return new Promise((resolve, reject) => {
     const argv = opts.baseline ? ['--import', 'tsx', BASELINE] : [CLI, 'serve'];
-    const child = spawn(process.execPath, argv, { env: { ...process.env, CAUYTE_DEMO: 'off', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, argv, {
+      env: { ...process.env, CAUYTE_DEMO: 'off', LOG_LEVEL: 'warn', CAUYTE_MQTT_PORT: '0', CAUYTE_JANUS: 'off', ...ports, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 120_000);
     child.stdout!.on('data', (d: Buffer) => {
@@ -65,6 +78,7 @@ export function startServer(env: Record<string, string>, opts: { baseline?: bool
         clearTimeout(timer);
         resolve({
           url: m[1],
+          bareUrl: /bare at (http:\/\/\S+)/.exec(out)?.[1],
           child,
           stop: () =>
             new Promise((r) => {
@@ -115,4 +129,35 @@ export async function pool(total: number, concurrency: number, fn: (i: number) =
     while (next < total) await fn(next++);
   });
   await Promise.all(workers);
+}
+
+/** "median (min–max)" */
+export function spread(xs: number[], digits = 0): string {
+  return `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
+}
+
+export interface Interleaved {
+  a: number[];
+  b: number[];
+  /** a ÷ b per round. */
+  ratios: number[];
+}
+
+/**
+ * Runs the two sides of a ratio alternately, round by round (A B A B …), after one warm-up of
+ * each; every call returns a rate. Drift on a shared machine then hits both sides alike, and the
+ * per-round ratios show how much it moved.
+ */
+export async function interleaved(rounds: number, a: () => Promise<number>, b: () => Promise<number>, warmUp = true): Promise<Interleaved> {
+  if (warmUp) {
+    await a();
+    await b();
+  }
+  const out: Interleaved = { a: [], b: [], ratios: [] };
+  for (let r = 0; r < rounds; r++) {
+    out.a.push(await a());
+    out.b.push(await b());
+    out.ratios.push(out.a[r] / out.b[r]);
+  }
+  return out;
 }

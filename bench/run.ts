@@ -1,10 +1,13 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|consult|ingest|video|citizen|cluster|formats]`
  *
- * For each database: single creates/s over HTTP (concurrency 1 and 16), Synthea transaction-bundle
- * import resources/s next to a raw COPY of the same JSON rows (same run), and search latency
- * p50/p95 on a store of 100k patients and 1M observations (quick: 2k / 20k).
- * Prints a table; nothing here is asserted.
+ * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
+ * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
+ * against a raw COPY of the same resources (suite `writes` runs these three, `auth` the first), and
+ * search latency p50/p95 on a store of 100k patients and 1M observations (quick: 2k / 20k).
+ * Every ratio's two sides run alternately round by round in the same run (bench/lib.ts
+ * `interleaved`) and are reported as median (min–max). Servers take free ports; PostgreSQL gets
+ * a database of its own per run. Prints a table; nothing here is asserted.
  *
  * Longer than 400 lines on purpose: every suite's table rows are assembled here, in one place.
  */
@@ -17,17 +20,20 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { PgliteDb, PostgresDb, type Db } from '../src/db/db.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { FhirService } from '../src/fhir/service.ts';
-import { copyBaseline, fmt, log, median, percentile, pool, printTable, rows, startServer, type Server } from './lib.ts';
+import { fmt, interleaved, log, median, percentile, pool, printTable, rows, spread, startServer, type Server } from './lib.ts';
 import { loadSearchStore, searchQueries } from './store.ts';
 import { benchConsult } from './consult.ts';
 import { benchIngest } from './ingest.ts';
 import { benchVideo } from './video.ts';
 import { benchCitizen } from './citizen.ts';
+import { benchCluster } from './cluster.ts';
+import { benchFormats } from './formats.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
 import type { Role } from '../src/auth/policy.ts';
 import { seedDemo } from '../src/seed/demo.ts';
+import { freePort } from '../src/testing/platform.ts';
 
 const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' }, suite: { type: 'string', default: 'all' } },
@@ -37,7 +43,7 @@ const SIZES = quick
   ? {
       creates1: 100,
       creates16: 400,
-      rounds: 3,
+      rounds: 5,
       patients: 2_000,
       observations: 20_000,
       queries: 60,
@@ -50,7 +56,7 @@ const SIZES = quick
   : {
       creates1: 500,
       creates16: 3_000,
-      rounds: 3,
+      rounds: 5,
       patients: 100_000,
       observations: 1_000_000,
       queries: 300,
@@ -68,6 +74,8 @@ const synthea = readdirSync(FIXTURES)
   .map((f) => readFileSync(new URL(f, FIXTURES), 'utf8'));
 const syntheaResources = synthea.reduce((n, b) => n + (JSON.parse(b) as Bundle).entry!.length, 0);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Free ports (PORT fixed per target before tokens are issued: they name the server's base URL); its own database, named per run: other engineers' benches and tests share this PostgreSQL. */
+const DB_NAME = `cauyte_bench_${process.pid}`;
 const BENCH_SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 /**
  * The store benchmarks run against the platform as an integration system would use it: a bearer
@@ -115,19 +123,19 @@ interface Target {
 async function postgresTarget(): Promise<Target> {
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS cauyte_bench WITH (FORCE)');
-  await admin.query('CREATE DATABASE cauyte_bench');
+  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB_NAME}`);
   await admin.end();
   const u = new URL(PG_URL);
-  u.pathname = '/cauyte_bench';
+  u.pathname = `/${DB_NAME}`;
   return {
     name: 'postgres',
-    env: { DATABASE_URL: u.toString(), CAUYTE_SECRET_KEY: BENCH_SECRET },
+    env: { DATABASE_URL: u.toString(), CAUYTE_SECRET_KEY: BENCH_SECRET, PORT: String(await freePort()) },
     open: async () => new PostgresDb(u.toString(), 4),
     cleanup: async () => {
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
-      await c.query('DROP DATABASE IF EXISTS cauyte_bench WITH (FORCE)');
+      await c.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
       await c.end();
     },
   };
@@ -137,48 +145,57 @@ async function pgliteTarget(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'cauyte-bench-'));
   return {
     name: 'pglite',
-    env: { CAUYTE_DATA_DIR: dir, CAUYTE_SECRET_KEY: BENCH_SECRET },
+    env: { CAUYTE_DATA_DIR: dir, CAUYTE_SECRET_KEY: BENCH_SECRET, PORT: String(await freePort()) },
     open: () => PgliteDb.open(join(dir, 'db')),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
+const createBody = (i: number) =>
+  JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Nguyễn', given: ['Bench', String(i)] }], gender: 'female', birthDate: '1990-01-01' });
+
+/**
+ * Single creates over HTTP at concurrency 1 and 16, each round followed by a round of the bare
+ * Fastify route doing one single-row INSERT of the same JSON (bench/baseline-server.ts), same client.
+ */
 async function benchCreates(t: Target, server: Server, token: string): Promise<void> {
   for (const concurrency of [1, 16]) {
     const total = concurrency === 1 ? SIZES.creates1 : SIZES.creates16;
-    const rates: number[] = [];
-    for (let round = 0; round < SIZES.rounds; round++) {
+    const round = (url: string, headers: Record<string, string>) => async () => {
       const t0 = performance.now();
       await pool(total, concurrency, async (i) => {
-        const res = await fetch(`${server.url}/fhir/R4/Patient`, {
+        const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
-          body: JSON.stringify({
-            resourceType: 'Patient',
-            name: [{ family: 'Nguyễn', given: ['Bench', String(i)] }],
-            gender: 'female',
-            birthDate: '1990-01-01',
-          }),
+          headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', ...headers },
+          body: createBody(i),
         });
         if (res.status !== 201) throw new Error(`create answered ${res.status}`);
         await res.arrayBuffer();
       });
-      rates.push(total / ((performance.now() - t0) / 1000));
-    }
+      return total / ((performance.now() - t0) / 1000);
+    };
+    const r = await interleaved(
+      SIZES.rounds,
+      round(`${server.url}/fhir/R4/Patient`, { authorization: `Bearer ${token}` }),
+      round(`${server.bareUrl}/insert`, {}),
+    );
     rows.push({
       benchmark: `single create over HTTP, concurrency ${concurrency}`,
       db: t.name,
-      value: fmt(median(rates)),
+      value: spread(r.a),
       unit: 'creates/s',
-      note: `integration token, audited; ${total} creates × ${SIZES.rounds} rounds`,
+      baseline: `bare Fastify route, one INSERT: ${spread(r.b)}/s`,
+      ratio: spread(r.ratios, 2),
+      note: `integration token, audited; ${total} creates × ${SIZES.rounds} rounds each side, alternating`,
     });
-    log(`${t.name}: creates c=${concurrency}: ${fmt(median(rates))}/s`);
+    log(`${t.name}: creates c=${concurrency}: ${spread(r.a)}/s, bare INSERT ${spread(r.b)}/s, ratio ${spread(r.ratios, 2)}`);
   }
 }
 
-async function benchImport(t: Target, server: Server, token: string): Promise<number> {
-  const rates: number[] = [];
-  for (let round = 0; round < SIZES.rounds; round++) {
+/** The Synthea transaction bundles over HTTP, each round followed by a COPY of the same resources (timed in the server). */
+async function benchImport(t: Target, server: Server, token: string): Promise<void> {
+  const ndjson = synthea.flatMap((b) => (JSON.parse(b) as Bundle).entry!.map((e) => JSON.stringify(e.resource))).join('\n');
+  const importRound = async () => {
     const t0 = performance.now();
     for (const body of synthea) {
       const res = await fetch(`${server.url}/fhir/R4`, {
@@ -189,23 +206,32 @@ async function benchImport(t: Target, server: Server, token: string): Promise<nu
       if (res.status !== 200) throw new Error(`transaction answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       await res.arrayBuffer();
     }
-    rates.push(syntheaResources / ((performance.now() - t0) / 1000));
-  }
-  log(`${t.name}: import ${fmt(median(rates))} resources/s`);
-  return median(rates);
-}
-
-async function benchCopy(t: Target): Promise<number> {
-  const docs = synthea.flatMap((b) => (JSON.parse(b) as Bundle).entry!.map((e) => JSON.stringify(e.resource)));
-  const db = await t.open();
-  try {
-    const rates: number[] = [];
-    for (let round = 0; round < SIZES.rounds; round++) rates.push(await copyBaseline(db, docs));
-    log(`${t.name}: COPY ${fmt(median(rates))} rows/s`);
-    return median(rates);
-  } finally {
-    await db.close();
-  }
+    return syntheaResources / ((performance.now() - t0) / 1000);
+  };
+  const copyRound = async () => {
+    const res = await fetch(`${server.bareUrl}/copy`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson });
+    if (res.status !== 200) throw new Error(`COPY answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { rowsPerSecond: number }).rowsPerSecond;
+  };
+  const r = await interleaved(SIZES.rounds, importRound, copyRound);
+  rows.push({
+    benchmark: `Synthea transaction import (${synthea.length} bundles, ${fmt(syntheaResources)} resources)`,
+    db: t.name,
+    value: spread(r.a),
+    unit: 'resources/s',
+    baseline: `COPY ${spread(r.b)} rows/s`,
+    ratio: `${spread(
+      r.ratios.map((x) => x * 100),
+      1,
+    )} %`,
+    note: `integration token; validate + index + history + audit vs bare jsonb COPY (timed in the server); ${SIZES.rounds} rounds each, alternating`,
+  });
+  log(
+    `${t.name}: import ${spread(r.a)} resources/s, COPY ${spread(r.b)} rows/s, ratio ${spread(
+      r.ratios.map((x) => x * 100),
+      1,
+    )} %`,
+  );
 }
 
 async function benchSearch(t: Target, server: Server, ids: { cccd: string[]; names: string[]; patients: string[] }, token: string): Promise<void> {
@@ -241,18 +267,9 @@ async function benchSearch(t: Target, server: Server, ids: { cccd: string[]; nam
  * same statement) and by a bench-only unchecked route on the same server (bench/baseline-server.ts:
  * same HTTP stack, same storage read, none of the access machinery), rounds alternating.
  */
-async function benchAuthOverhead(t: Target): Promise<void> {
-  const demo = await onCore(t, (core) => seedDemo(core.store, 8));
-  const patientId = demo.ids.patients[0];
-  const clinician = await benchToken(t, 'commune_clinician', {
-    org: demo.ids.organizations.batxat,
-    practitioner: demo.ids.practitioners[6],
-    scope: 'user/*.read',
-  });
+async function benchAuthOverhead(t: Target, server: Server, patientId: string, clinician: string): Promise<void> {
   const total = quick ? 600 : 3000;
-  // One server holds both reads: the platform's checked one and the bench-only unchecked one; rounds alternate.
-  const server = await startServer({ ...t.env, ...NO_RATE_LIMIT }, { baseline: true });
-  const round = async (path: string, headers: Record<string, string>) => {
+  const round = (path: string, headers: Record<string, string>) => async () => {
     const t0 = performance.now();
     await pool(total, 16, async () => {
       const res = await fetch(`${server.url}${path}`, { headers });
@@ -261,30 +278,21 @@ async function benchAuthOverhead(t: Target): Promise<void> {
     });
     return total / ((performance.now() - t0) / 1000);
   };
-  const openRates: number[] = [];
-  const guardedRates: number[] = [];
-  try {
-    await round(`/bench/unchecked/Patient/${patientId}`, {}); // warm-up
-    await round(`/fhir/R4/Patient/${patientId}`, { authorization: `Bearer ${clinician}` });
-    for (let r = 0; r < SIZES.rounds * 2; r++) {
-      openRates.push(await round(`/bench/unchecked/Patient/${patientId}`, {}));
-      guardedRates.push(await round(`/fhir/R4/Patient/${patientId}`, { authorization: `Bearer ${clinician}` }));
-    }
-  } finally {
-    await server.stop();
-  }
-  const open = median(openRates);
-  const guarded = median(guardedRates);
+  const r = await interleaved(
+    SIZES.rounds,
+    round(`/fhir/R4/Patient/${patientId}`, { authorization: `Bearer ${clinician}` }),
+    round(`/bench/unchecked/Patient/${patientId}`, {}),
+  );
   rows.push({
     benchmark: 'read Patient/:id, signed-in clinician (auth + policy + relationship + audit)',
     db: t.name,
-    value: fmt(guarded),
+    value: spread(r.a),
     unit: 'reads/s',
-    baseline: `same server, unchecked bench route (bench/baseline-server.ts) ${fmt(open)} reads/s`,
-    ratio: `${fmt(guarded / open, 2)}`,
-    note: `concurrency 16, ${total} reads per round, ${SIZES.rounds * 2} rounds each, alternating; targets ≥ 0.8 PostgreSQL, ≥ 0.7 PGlite`,
+    baseline: `same server, unchecked bench route (bench/baseline-server.ts) ${spread(r.b)} reads/s`,
+    ratio: spread(r.ratios, 2),
+    note: `concurrency 16, ${total} reads per round, ${SIZES.rounds} rounds each, alternating; target ≥ 0.8`,
   });
-  log(`${t.name}: auth overhead ratio ${fmt(guarded / open, 2)}`);
+  log(`${t.name}: signed-in read ${spread(r.a)}/s, unchecked ${spread(r.b)}/s, ratio ${spread(r.ratios, 2)}`);
 }
 
 async function runTarget(t: Target): Promise<void> {
@@ -303,35 +311,32 @@ async function runTarget(t: Target): Promise<void> {
     await FhirService.prepare(db);
     await db.close();
   }
-  if (args.suite === 'auth') {
-    await benchAuthOverhead(t);
-    return;
-  }
   if (args.suite !== 'search') await benchWrites(t);
+  if (args.suite === 'auth' || args.suite === 'writes') return;
   await benchSearchStore(t);
   if (args.suite === 'search') return;
   await benchConsults(t);
   await benchDevices(t);
 }
 
-/** Creates, the Synthea import against COPY, and what sign-in and audit cost on a read. */
+/**
+ * What sign-in and audit cost on a read, creates against a bare INSERT route, the Synthea import
+ * against COPY: one server process (bench/baseline-server.ts) holds the platform and both baselines.
+ */
 async function benchWrites(t: Target): Promise<void> {
-  const copyRate = await benchCopy(t);
-  await benchAuthOverhead(t);
+  const demo = await onCore(t, (core) => seedDemo(core.store, 8));
+  const clinician = await benchToken(t, 'commune_clinician', {
+    org: demo.ids.organizations.batxat,
+    practitioner: demo.ids.practitioners[6],
+    scope: 'user/*.read',
+  });
   const token = await benchToken(t, 'integration', { scope: 'system/*.read system/*.write' });
-  const server = await startServer({ ...t.env, ...NO_RATE_LIMIT });
+  const server = await startServer({ ...t.env, ...NO_RATE_LIMIT }, { baseline: true });
   try {
+    await benchAuthOverhead(t, server, demo.ids.patients[0], clinician);
+    if (args.suite === 'auth') return;
     await benchCreates(t, server, token);
-    const importRate = await benchImport(t, server, token);
-    rows.push({
-      benchmark: `Synthea transaction import (${synthea.length} bundles, ${fmt(syntheaResources)} resources)`,
-      db: t.name,
-      value: fmt(importRate),
-      unit: 'resources/s',
-      baseline: `COPY ${fmt(copyRate)} rows/s`,
-      ratio: `${fmt((importRate / copyRate) * 100, 1)} %`,
-      note: 'integration token; validate + index + history + audit vs bare jsonb COPY',
-    });
+    await benchImport(t, server, token);
   } finally {
     await server.stop();
   }
@@ -373,13 +378,25 @@ async function benchDevices(t: Target): Promise<void> {
   try {
     const r = await benchIngest(db, t.env, SIZES.readings, 20, SIZES.alertSamples, (m) => log(`${t.name}: ${m}`));
     rows.push({
-      benchmark: `device ingest MQTT QoS 1 → committed Observations (${fmt(r.total)} readings, ${r.devices} devices)`,
+      benchmark: `device ingest MQTT QoS 1 → committed Observations (${fmt(r.total)} readings per round, ${r.devices} devices)`,
       db: t.name,
-      value: fmt(r.readingsPerSecond),
+      value: spread(r.ingest),
       unit: 'readings/s',
-      baseline: `COPY ${fmt(r.copyRowsPerSecond)} rows/s`,
-      ratio: `${fmt((r.readingsPerSecond / r.copyRowsPerSecond) * 100, 1)} %`,
-      note: 'targets ≥ 25 % of COPY and ≥ 5,000/s',
+      baseline: `COPY ${spread(r.copy)} rows/s`,
+      ratio: `${spread(
+        r.toCopy.map((x) => x * 100),
+        1,
+      )} %`,
+      note: `${r.ingest.length} rounds alternating; target ≥ 25 % of COPY`,
+    });
+    rows.push({
+      benchmark: 'device ingest ÷ the bare broker (aedes, no auth, no ingest; same clients, QoS 1, 20 in flight per device)',
+      db: t.name,
+      value: spread(r.ingest),
+      unit: 'readings/s',
+      baseline: `broker only ${spread(r.broker)} msgs/s`,
+      ratio: spread(r.toBroker, 2),
+      note: `${r.ingest.length} rounds alternating; target ≥ 0.5`,
     });
     rows.push({
       benchmark: "alert latency: PUBLISH → event on a clinician's live stream",
@@ -498,13 +515,33 @@ async function benchCitizenSuite(): Promise<void> {
   });
 }
 
+/** National formats: insurance XML generation + signing per visit (one core), beside the same work unsigned. */
+async function benchFormatsSuite(): Promise<void> {
+  const r = await benchFormats({ rounds: quick ? 3 : 7, visits: quick ? 200 : 1000, log });
+  const spread = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
+  rows.push({
+    benchmark: 'insurance XML per visit: tables + validation + check-in + envelope, both signed (RSA-2048, SHA-256)',
+    db: '-',
+    value: fmt(median(r.signedPerSecond)),
+    unit: 'visits/s',
+    baseline: `${fmt(median(r.unsignedPerSecond))} unsigned`,
+    ratio: fmt(median(r.signedPerSecond) / median(r.unsignedPerSecond), 2),
+    note: `one core, sequential; ${r.signedPerSecond.length} interleaved rounds, spread ${spread(r.signedPerSecond)} signed / ${spread(r.unsignedPerSecond)} unsigned; ${fmt(r.bytes / 1024, 1)} KB signed XML per visit; target ≥ 100`,
+  });
+}
+
 const targets: (() => Promise<Target>)[] = [];
-if (args.suite === 'video') {
+if (args.suite === 'formats') {
+  await benchFormatsSuite();
+} else if (args.suite === 'video') {
   await benchVideoSuite();
 } else if (args.suite === 'citizen') {
   await benchCitizenSuite();
+} else if (args.suite === 'cluster') {
+  await benchCluster(quick);
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
+if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && (args.db === 'both' || args.db === 'pglite'))
+  targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
   try {
@@ -516,6 +553,7 @@ for (const make of targets) {
 if (args.suite === 'all') {
   await benchVideoSuite();
   await benchCitizenSuite();
+  await benchFormatsSuite();
 }
 console.log(`\nCầu Y Tế benchmarks (${quick ? 'quick' : 'full'} size), ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
 printTable();

@@ -42,7 +42,7 @@ describe('web shell', () => {
     const text = await page.locator('main').innerText();
     expect(text).toContain('Nguyễn Văn An');
     expect(text).toContain('Thông tin hành chính');
-    expect(text).toContain('Chẩn đoán (ICD-10)');
+    expect(text).toContain('Bệnh và vấn đề sức khỏe');
     expect(text).toContain('Tăng huyết áp vô căn');
     expect(text).toContain('Huyết áp');
     expect(text).toMatch(/Số CCCD\s+0\d{11}/);
@@ -78,8 +78,8 @@ describe('web shell', () => {
     const page = await browser.newPage();
     await signInUi(page, base, doctor.username, doctor.totpSecret);
     await page.goto(`${base}/patients/no-such-patient`);
-    await page.waitForSelector('.error');
-    expect(await page.locator('.error').innerText()).toMatch(/Có lỗi/);
+    await page.waitForSelector('.refused');
+    expect(await page.locator('.refused').innerText()).toMatch(/Không tìm thấy người bệnh này/);
     await page.close();
   });
 });

@@ -10,14 +10,18 @@ import { FhirError } from './fhir/outcome.ts';
 import { importFile } from './fhir/import.ts';
 import { buildPlatform } from './server.ts';
 import { openCore, type Core } from './platform/core.ts';
-import { createDemoAccounts, demoSignInHelp } from './seed/accounts.ts';
 import { demoAccountsText, startBanner } from './platform/demo-banner.ts';
+import { createDemoAccounts, createDepartmentAccount, demoSignInHelp } from './seed/accounts.ts';
 import { isRole, ROLES } from './auth/policy.ts';
 import { expireInactiveStaff } from './auth/inactivity.ts';
 import { runAuditRetention } from './audit/retention.ts';
 import { userInfo } from 'node:os';
 import { isEmptyStore, seedDemo } from './seed/demo.ts';
 import { seedVisitDemo, topUpDemoSlots } from './seed/visits.ts';
+import { gracefulShutdown } from './ops/shutdown.ts';
+import { backupCommand, backupOnSignal, restoreCommand, retentionCommand } from './ops/cli.ts';
+import { seedProgrammeDemo } from './programme/seed.ts';
+import { seedFormatsDemo } from './seed/formats.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -34,6 +38,10 @@ const USAGE = `Cầu Y Tế — usage:
   cauyte accounts enable --username U   enable a disabled account again (audited)
   cauyte demo accounts          print the demo accounts and their TOTP keys again (demo passwords only)
   cauyte keys rotate            start signing tokens with a new key
+  cauyte backup [--out FILE]    encrypted backup (CAUYTE_BACKUP_KEY) of the embedded database and the data folder's files
+  cauyte restore FILE           restore such a backup into CAUYTE_DATA_DIR (server stopped)
+  cauyte retention run [--dry-run]   archive records past their keeping period (Circular 33/2025; the server runs it daily)
+  cauyte retention hold --target Patient/ID|Encounter/ID --reason TEXT | release --id N   legal holds
 Environment: PORT, HOST, CAUYTE_DATA_DIR, DATABASE_URL, CAUYTE_SECRET_KEY, CAUYTE_DEMO, LOG_LEVEL (see README.md).`;
 
 /** The core (store, identity, audit) without the HTTP app, for one command. */
@@ -67,11 +75,15 @@ async function serve(config: Config): Promise<void> {
     console.log(`Loaded demo data: ${s.organizations} facilities, ${s.practitioners} practitioners, ${s.patients} patients (${s.total} resources).`);
     const demo = await createDemoAccounts(platform.db, platform.accounts, s);
     await seedVisitDemo(platform.store, platform.visits, s);
+    const programme = await seedProgrammeDemo(platform.store, s);
+    demo.accounts.push(await createDepartmentAccount(platform.accounts, programme.departments[15]));
+    await seedFormatsDemo(platform.store, s);
     help = demoSignInHelp(config.baseUrl, demo);
   } else if (demoWanted(config)) {
     // Demo slots are relative to today: open the coming week again.
     await topUpDemoSlots(platform.store, platform.visits);
   }
+  backupOnSignal(config, platform.db, platform.audit, platform.app.log);
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
   const url = config.CAUYTE_BASE_URL ?? address;
   // Every start of a demo database prints the demo accounts again (keys read back from the database).
@@ -85,10 +97,9 @@ async function serve(config: Config): Promise<void> {
       janus: { urls: platform.janus.map((j) => j.url) },
     }),
   );
-  const stop = async () => {
-    await platform.close();
-    process.exit(0);
-  };
+  // Drain (readiness fails, the load balancer moves away), then close: see src/ops/shutdown.ts.
+  const stop = () =>
+    void gracefulShutdown(platform, { graceMs: config.CAUYTE_DRAIN_SECONDS * 1000, deadlineMs: config.CAUYTE_SHUTDOWN_TIMEOUT_SECONDS * 1000 });
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
@@ -100,6 +111,14 @@ export async function main(argv: string[]): Promise<void> {
     case 'serve':
     case undefined:
       return serve(config);
+    case 'backup': {
+      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
+      return backupCommand(config, values.out);
+    }
+    case 'restore':
+      return restoreCommand(config, rest[0]);
+    case 'retention':
+      return retentionCommand(config, rest);
     case 'migrate': {
       const db = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
       try {

@@ -78,6 +78,13 @@ const schema = z.object({
   /** Without JANUS_URL: 'auto' starts and supervises the local janus binary on loopback if it is installed. */
   CAUYTE_JANUS: z.enum(['auto', 'off']).default('auto'),
   CAUYTE_JANUS_BINARY: z.string().min(1).default('/usr/bin/janus'),
+  /** An external Orthanc (DICOMweb store) for imaging, e.g. http://10.0.0.7:8042, with its credentials. */
+  ORTHANC_URL: z.string().url().optional(),
+  ORTHANC_USERNAME: z.string().optional(),
+  ORTHANC_PASSWORD: z.string().optional(),
+  /** Without ORTHANC_URL: 'auto' starts and supervises the local Orthanc on loopback if installed; 'off' uses the embedded store. */
+  CAUYTE_ORTHANC: z.enum(['auto', 'off']).default('auto'),
+  CAUYTE_ORTHANC_BINARY: z.string().min(1).default('/usr/sbin/Orthanc'),
   /** ICE servers for video: STUN and TURN URLs (comma-separated) and the coturn REST shared secret. */
   STUN_URLS: z.string().default(''),
   TURN_URLS: z.string().default(''),
@@ -85,6 +92,34 @@ const schema = z.object({
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   /** 'relay': every call goes through TURN (participants never learn each other's IP address); needs TURN. */
   CAUYTE_ICE_POLICY: z.enum(['all', 'relay']).default('all'),
+  /** Operations (src/ops): a Prometheus listener of its own (off unless set), its address and bearer token. */
+  CAUYTE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  CAUYTE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  CAUYTE_METRICS_TOKEN: z.string().min(16).optional(),
+  /** This node's name in a multi-node deployment: answers carry it in X-Served-By (which node served what). */
+  CAUYTE_NODE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,40}$/)
+    .optional(),
+  /** Addresses of the load balancers in front of this node (comma-separated); their X-Forwarded-For is believed. */
+  CAUYTE_TRUST_PROXY: z.string().optional(),
+  /** Graceful shutdown: seconds /readyz fails before the node closes, then seconds closing may take. */
+  CAUYTE_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(3),
+  CAUYTE_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(30),
+  /** Encrypts backups (AES-256-GCM): 32 bytes as 64 hex digits or base64. */
+  CAUYTE_BACKUP_KEY: z.string().optional(),
+  /** The daily retention job (Circular 33/2025): 'dry-run' only reports, 'archive' archives expired records, 'off' skips it. */
+  CAUYTE_RETENTION: z.enum(['off', 'dry-run', 'archive']).default('dry-run'),
+  /** A JSON file lengthening retention periods ({ "ordinary": 15, ... }); shorter than the circular is refused. */
+  CAUYTE_RETENTION_RULES: z.string().optional(),
+  /** National formats (src/formats): the social-insurance (BHXH) XML gateway's base URL, e.g. https://egw.baohiemxahoi.gov.vn/ (unset = claims are built and signed but not sent). */
+  CAUYTE_BHXH_GATEWAY_URL: z.string().url().optional(),
+  /** The national e-prescription gateway's base URL (unset = prescriptions keep their code but are not sent). */
+  CAUYTE_EPRESCRIPTION_GATEWAY_URL: z.string().url().optional(),
+  /** JSON file of each facility's signing certificate and gateway accounts, by facility code (docs/national-formats.md). */
+  CAUYTE_FACILITY_CREDENTIALS: z.string().optional(),
+  /** Seconds between passes of the national-gateway sending queue. */
+  CAUYTE_GATEWAY_QUEUE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** Requests per minute per signed-in account (or per IP when anonymous). */
   CAUYTE_RATE_LIMIT: z.coerce.number().int().min(1).default(3000),
 });

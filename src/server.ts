@@ -22,6 +22,8 @@ import eventsPlugin from './events/plugin.ts';
 import fhirPlugin from './fhir/plugin.ts';
 import terminologyPlugin from './terminology/plugin.ts';
 import consentPlugin from './consent/plugin.ts';
+import opsPlugin from './ops/plugin.ts';
+import { requestId } from './ops/request-id.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 
@@ -44,6 +46,9 @@ export type Platform = Core & {
   record: FastifyInstance['record'];
   family: FastifyInstance['family'];
   outbox: FastifyInstance['outbox'];
+  claims: FastifyInstance['claims'];
+  claimQueue: FastifyInstance['claimQueue'];
+  eprescriptions: FastifyInstance['eprescriptions'];
   close(): Promise<void>;
 };
 
@@ -59,7 +64,7 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
 }
 
 /** The domain plugins, in the order they build on each other. */
-export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits'] as const;
+export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats', 'imaging'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').FastifyPluginAsync<any> }>> = {
@@ -68,6 +73,10 @@ const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').
   devices: () => import('./devices/plugin.ts'),
   video: () => import('./video/plugin.ts'),
   visits: () => import('./visits/plugin.ts'),
+  chart: () => import('./chart/plugin.ts'),
+  programme: () => import('./programme/plugin.ts'),
+  formats: () => import('./formats/plugin.ts'),
+  imaging: () => import('./imaging/plugin.ts'),
 };
 
 export interface BuildOptions {
@@ -98,7 +107,10 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', '*.code'], censor: '[redacted]' },
             ...(opts.logStream ? { stream: opts.logStream } : {}),
           },
-    trustProxy: false,
+    trustProxy: config.CAUYTE_TRUST_PROXY ? config.CAUYTE_TRUST_PROXY.split(',').map((a) => a.trim()) : false,
+    // Structured logs carry a request id: the load balancer's X-Request-Id when it is well formed, else a new one.
+    requestIdHeader: false,
+    genReqId: requestId,
     // Fastify's own two lines per request drown the start banner: one access line at debug instead.
     logController: new QuietAccessLog(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -107,13 +119,8 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
   const routes = requireAccessRules(app);
   decorateCore(app, core);
 
-  await app.register(httpPlugin, {
-    rateLimit: config.CAUYTE_RATE_LIMIT,
-    health: async () => {
-      await db.query('SELECT 1');
-      return { database: db.kind };
-    },
-  });
+  await app.register(httpPlugin, { rateLimit: config.CAUYTE_RATE_LIMIT });
+  await app.register(opsPlugin, { db });
   await app.register(authPlugin, { core });
   await app.register(auditPlugin, { core });
   await app.register(eventsPlugin, { core, senders: opts.senders ?? defaultSenders(config) });
@@ -144,6 +151,9 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
     record: app.record,
     family: app.family,
     outbox: app.outbox,
+    claims: app.claims,
+    claimQueue: app.claimQueue,
+    eprescriptions: app.eprescriptions,
     async close() {
       await app.close();
       if (!opts.db) await db.close();

@@ -163,6 +163,18 @@ describe('authorization matrix (generated from the policy table)', () => {
         cases.push({ label, method, url, allowed: POLICY[role].clinicalReach === 'all' });
         continue;
       }
+      if (url === '/api/chart/:patientId') {
+        // The clinician's chart: as reading the Patient (every part then goes through the same checks).
+        for (const target of ['own', 'other'] as const)
+          cases.push({
+            label: `${label} [${target}]`,
+            method,
+            url: `/api/chart/${target === 'own' ? own : other}`,
+            allowed: fhirExpected(role, 'read', 'Patient', target),
+            mustNotContain: target === 'own' ? other : undefined,
+          });
+        continue;
+      }
       for (const type of TYPES) {
         const kind = kindOf(type);
         const targets: (Target | undefined)[] = kind === 'clinical' ? ['own', 'other'] : [undefined];
@@ -458,6 +470,10 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/meetings/:id/attendance': 'consult.test.ts (meetings)',
       '/api/meetings/:id/ics': 'consult.test.ts (meetings)',
       '/api/visits/:id/cancel': 'visits.test.ts',
+      '/api/claims/visits/:id': 'formats claims.test.ts (another facility, clinician, citizen, integration refused)',
+      '/api/claims/visits/:id/xml': 'formats claims.test.ts',
+      '/api/claims/visits/:id/submit': 'formats claims.test.ts',
+      '/api/eprescriptions/:id/status': 'formats eprescription.test.ts (another facility refused)',
       '/api/visits/:id/room': 'video.test.ts (who may enter a visit room)',
       '/api/visits/:id/complete': 'visits.test.ts',
       '/api/visits/:id/reschedule': 'visits.test.ts',
@@ -479,6 +495,22 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/admin/services/:id/active': 'admin.test.ts (another facility)',
       '/api/prescriptions/:code/verify': 'public on purpose: never shows who (visits.test.ts)',
       '/fhir/R4/AuditEvent/:id': 'policy: DPO only (matrix above)',
+      '/api/chart/:patientId': 'chart.test.ts (another facility refused with break-the-glass; a citizen only their own)',
+      '/api/visits/:id/prescription-check': 'visits/safety.test.ts (the visit’s side only)',
+      '/api/notifications/:id/read': 'events/notifications.test.ts (only those it is for; 404 otherwise)',
+      '/api/programme/facilities/:id': 'programme.test.ts (facility register: directory data, edits own facility only)',
+      '/api/programme/declarations/:id': 'programme.test.ts (another facility, another province refused)',
+      '/api/programme/declarations/:id/review': 'programme.test.ts (another province refused)',
+      '/api/programme/agreements/:id/terminate': 'programme.test.ts (a non-party refused)',
+      '/api/programme/agreements/:id/document': 'programme.test.ts (a contract between facilities: no patient data)',
+      '/api/programme/readiness/:id': 'programme.test.ts (a site’s equipment check: no patient data)',
+      '/api/imaging/studies/:id': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/annotations': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/report': 'imaging.test.ts (reading workflow: the station is refused)',
+      '/api/imaging/studies/:id/report/sign': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/report/verify': 'imaging.test.ts (denials)',
+      '/api/imaging/dicomweb/patients/:patientId/studies': 'imaging.test.ts (STOW for a patient not reached stores nothing)',
+      '/api/imaging/uploads/files/:id': 'imaging.test.ts (another account gets 403 on the upload)',
     };
     const missing = p.routes.filter(
       (r) =>

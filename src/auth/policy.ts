@@ -57,8 +57,18 @@ export type DomainAction =
   | 'visits.provide' // examine: the queue, the visit note, e-prescriptions
   | 'visits.schedule' // publish services and bookable slots
   | 'charges.export' // the facility's daily charges
+  | 'claims.submit' // the facility's insurance XML (QĐ 130): check, download signed, send to the BHXH gateway
   | 'family.manage' // record (after seeing the proof) that a citizen manages a family member's record
-  | 'family.own'; // the family members I manage: list them, give a link up
+  | 'family.own' // the family members I manage: list them, give a link up
+  | 'ops.metrics' // read the platform's operational metrics (no patient data)
+  | 'programme.view' // the facility register, hub-and-spoke support, agreements, readiness (directory data, no patient)
+  | 'programme.facilities' // manage the register (import, edit), hubs, agreements (scope checked by the programme)
+  | 'programme.declare' // declare my facility's telemedicine unit (Decree 96/2023, Art. 87–88)
+  | 'programme.review' // approve or return declarations (the provincial health department)
+  | 'programme.readiness' // record a bridge point's pre-call check
+  | 'imaging.view' // see the imaging studies (and their images, reports) of patients one reaches
+  | 'imaging.upload' // send a study (DICOM files or photos of a film) for a patient one reaches, ask a hub to read it
+  | 'imaging.report'; // the hub's reading worklist: write and sign imaging reports
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -81,7 +91,18 @@ export const POLICY: Record<Role, RolePolicy> = {
   citizen: {
     fhir: { clinical: READ, directory: READ },
     types: { Consent: ['read', 'search', 'create', 'update'], AuditEvent: [] },
-    domain: ['account.self', 'access-log.own', 'consent.own', 'record.own', 'visits.book', 'visits.attend', 'video.join', 'video.recordings', 'family.own'],
+    domain: [
+      'account.self',
+      'access-log.own',
+      'consent.own',
+      'record.own',
+      'visits.book',
+      'visits.attend',
+      'video.join',
+      'video.recordings',
+      'family.own',
+      'imaging.view',
+    ],
     clinicalReach: 'own',
   },
   commune_clinician: {
@@ -103,6 +124,10 @@ export const POLICY: Record<Role, RolePolicy> = {
       'visits.provide',
       'visits.schedule',
       'family.manage',
+      'programme.view',
+      'programme.readiness',
+      'imaging.view',
+      'imaging.upload',
     ],
     clinicalReach: 'relationship',
   },
@@ -124,6 +149,11 @@ export const POLICY: Record<Role, RolePolicy> = {
       'visits.attend',
       'visits.provide',
       'visits.schedule',
+      'programme.view',
+      'programme.readiness',
+      'imaging.view',
+      'imaging.upload',
+      'imaging.report',
     ],
     clinicalReach: 'relationship',
   },
@@ -141,23 +171,38 @@ export const POLICY: Record<Role, RolePolicy> = {
       'video.recordings',
       'visits.schedule',
       'charges.export',
+      'claims.submit',
       'family.manage',
+      'programme.view',
+      'programme.readiness',
     ],
     clinicalReach: 'relationship',
   },
   facility_admin: {
     fhir: { directory: WRITE },
-    domain: ['account.self', 'account.manage', 'devices.manage', 'visits.schedule', 'charges.export'],
+    domain: [
+      'account.self',
+      'account.manage',
+      'devices.manage',
+      'visits.schedule',
+      'charges.export',
+      'programme.view',
+      'programme.facilities',
+      'programme.declare',
+      'programme.readiness',
+      'reports.read',
+      'claims.submit',
+    ],
     clinicalReach: 'none',
   },
   analyst: {
     fhir: {},
-    domain: ['account.self', 'reports.read'],
+    domain: ['account.self', 'reports.read', 'programme.view', 'programme.review'],
     clinicalReach: 'none',
   },
   system_admin: {
     fhir: { directory: READ },
-    domain: ['account.self', 'account.manage', 'eligibility.manage'],
+    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics', 'programme.view', 'programme.facilities'],
     clinicalReach: 'none',
   },
   dpo: {
@@ -229,8 +274,18 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'visits.provide': 'visits',
   'visits.schedule': 'visits',
   'charges.export': 'visits',
+  'claims.submit': 'formats',
   'family.manage': 'family',
   'family.own': 'family',
+  'ops.metrics': 'ops',
+  'programme.view': 'programme',
+  'programme.facilities': 'programme',
+  'programme.declare': 'programme',
+  'programme.review': 'programme',
+  'programme.readiness': 'programme',
+  'imaging.view': 'imaging',
+  'imaging.upload': 'imaging',
+  'imaging.report': 'imaging',
 };
 
 export function domainOf(action: DomainAction): string {

@@ -21,12 +21,35 @@ import { conflict, FhirError, notFound } from '../fhir/outcome.ts';
 import { isConsultRequest, isConsultTask, isParam, ref, stateOf } from './model.ts';
 import { assertTransition, STATE_LABELS, STATE_SYSTEM, TASK_STATUS, type ConsultAction, type ConsultState } from './workflow.ts';
 
+/**
+ * A rule another domain adds to sending a request (the programme: a support agreement must be in
+ * force between the two facilities). It throws to refuse, or returns a warning that is recorded
+ * on the case and in the audit trail. Runs inside the request's transaction.
+ */
+export type RequestCheck = (tx: Repository, r: { requestingOrg: string; receivingOrg: string; specialty: string }) => Promise<string | undefined>;
+
 /** What the use cases run with. */
 export interface ConsultDeps {
   store: FhirStore;
   bus: EventBus;
   secret: ServerSecret;
   maxAttachmentBytes: number;
+  /** Rules other domains add to sending a request (see RequestCheck). */
+  requestChecks: RequestCheck[];
+}
+
+/** Runs the request checks; the warnings they give (already joined). */
+export async function runRequestChecks(
+  deps: ConsultDeps,
+  tx: Repository,
+  r: { requestingOrg: string; receivingOrg: string; specialty: string },
+): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const check of deps.requestChecks) {
+    const w = await check(tx, r);
+    if (w) warnings.push(w);
+  }
+  return warnings;
 }
 
 /** A case as the use cases see it. */
@@ -169,6 +192,14 @@ export async function notifySide(tx: Repository, c: CaseParts, side: 'requester'
   if (side === 'requester') await addNotification(tx.sql, { organizationId: c.requestingOrg }, 'consult', title, link);
   if (side === 'receiver') await addNotification(tx.sql, { organizationId: c.receivingOrg }, 'consult', title, link);
   if (side === 'specialists') for (const p of c.specialists) await addNotification(tx.sql, { practitionerId: p }, 'consult', title, link);
+}
+
+/** An urgent in-app notification to the requesting clinician and the requesting facility's staff. */
+export async function notifyUrgent(tx: Repository, c: CaseParts, title: string): Promise<void> {
+  const link = `/consults/${c.request.id}`;
+  const requester = ref(c.request.requester, 'Practitioner');
+  if (requester) await addNotification(tx.sql, { practitionerId: requester }, 'consult', title, link, { urgent: true });
+  await addNotification(tx.sql, { organizationId: c.requestingOrg }, 'consult', title, link, { urgent: true });
 }
 
 /** The live event for both sides and the specialists (after commit). */

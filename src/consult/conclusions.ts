@@ -8,14 +8,18 @@
 import type { Appointment, Composition, Encounter, Provenance, ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { AccessContext, Actor } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
+import { narrativeText } from '../fhir/narrative.ts';
 import type { Repository } from '../fhir/repository.ts';
 import { badRequest, businessRule, conflict } from '../fhir/outcome.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
-import { assertSide, loadCase, notifySide, runCaseAction, saveTask, transition, type CaseParts, type ConsultDeps } from './case.ts';
+import { assertSide, loadCase, notifySide, notifyUrgent, runCaseAction, saveTask, transition, type CaseParts, type ConsultDeps } from './case.ts';
 import type { ConclusionInput, VerifyResult } from './contract.ts';
 import { CONSULT_CATEGORY, isParam, isSignedComposition, LOINC, param, ref, section, SIGNED_TAG } from './model.ts';
 import { SIGNATURE_TYPE, signDocument, signingKeyFor, verifySignatures, type SignatureCheck } from './signing.ts';
 import { assertTransition, STATE_LABELS, STATE_SYSTEM } from './workflow.ts';
+
+/** LOINC of the conclusion's transfer section ("Chuyển tuyến"). */
+const TRANSFER_SECTION = '42349-1';
 
 /** The case's current conclusion (the last one its Task names), if any. */
 export async function latestConclusion(tx: Repository, c: CaseParts): Promise<Composition | undefined> {
@@ -39,7 +43,11 @@ function conclusionResource(c: CaseParts, actor: Actor, input: ConclusionInput, 
       section('Nhận định', '51848-0', input.assessment),
       { ...section('Chẩn đoán', '29548-5', `${input.diagnosis.code} ${input.diagnosis.display ?? ''}`.trim()), entry: [] },
       section('Khuyến cáo (xét nghiệm, điều trị)', '18776-5', input.recommendations),
-      section('Chuyển tuyến', '42349-1', input.transfer ? 'Có — đề nghị chuyển người bệnh lên tuyến trên' : 'Không chuyển, điều trị tại chỗ theo khuyến cáo'),
+      section(
+        'Chuyển tuyến',
+        TRANSFER_SECTION,
+        input.transfer ? 'Có — đề nghị chuyển người bệnh lên tuyến trên' : 'Không chuyển, điều trị tại chỗ theo khuyến cáo',
+      ),
       section('Mức độ khẩn của xử trí', '11535-2', { emergency: 'Cấp cứu', urgent: 'Khẩn', routine: 'Thường quy' }[input.actionUrgency]),
     ],
     extension: [
@@ -161,7 +169,12 @@ export async function sign(deps: ConsultDeps, ctx: AccessContext, caseId: string
     if (final) {
       await tx.update<ServiceRequest>({ ...c.request, status: 'completed' });
       await transition(tx, a, c, 'conclude', (t) => t);
-      await notifySide(tx, c, 'requester', 'Đã có kết luận hội chẩn: mời xác nhận và quyết định điều trị');
+      // An emergency transfer recommendation is urgent: the requester and the requesting facility's staff see it at once.
+      const transfer = (doc.section ?? []).some(
+        (s) => s.code?.coding?.some((x) => x.code === TRANSFER_SECTION) && narrativeText(s.text?.div ?? '').startsWith('Có'),
+      );
+      if (transfer) await notifyUrgent(tx, c, 'KHẨN: Kết luận hội chẩn đề nghị chuyển người bệnh lên tuyến trên — xem ngay');
+      else await notifySide(tx, c, 'requester', 'Đã có kết luận hội chẩn: mời xác nhận và quyết định điều trị');
     }
     result = { signed: attester.length, required: required.length, final };
   });

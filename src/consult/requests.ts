@@ -9,7 +9,7 @@ import { AccessDenied } from '../auth/access.ts';
 import { badRequest } from '../fhir/outcome.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { assertPatientAttachment } from './attachments.ts';
-import { firstNote, loadCase, notifySide, partsOf, publish, recordCase, runCaseAction, transition, type ConsultDeps } from './case.ts';
+import { firstNote, loadCase, notifySide, partsOf, publish, recordCase, runCaseAction, runRequestChecks, transition, type ConsultDeps } from './case.ts';
 import type { CreateRequestResult, RequestInput } from './contract.ts';
 import { CONSULT_CATEGORY, CONSULT_ID_SYSTEM, LOINC, section, SPECIALTY_SYSTEM } from './model.ts';
 import { PRIORITY_OF, STATE_LABELS, STATE_SYSTEM, TASK_STATUS, type ConsultState } from './workflow.ts';
@@ -31,6 +31,10 @@ export async function createRequest(deps: ConsultDeps, ctx: AccessContext, input
       const c = await loadCase(tx, existing.id!);
       return { caseId: existing.id!, created: false, state: c.state, c };
     }
+    // Other domains' rules for sending (a support agreement in force): refuse, or a warning kept on the case.
+    const warnings = input.submit
+      ? await runRequestChecks(deps, tx, { requestingOrg: a.organizationId!, receivingOrg: input.receivingOrganizationId, specialty: input.specialty.code })
+      : [];
     const now = new Date().toISOString();
     const practitioner = a.practitionerId ? { reference: `Practitioner/${a.practitionerId}`, ...(a.displayName ? { display: a.displayName } : {}) } : undefined;
     const summary = await tx.create<Composition>({
@@ -86,10 +90,15 @@ export async function createRequest(deps: ConsultDeps, ctx: AccessContext, input
       lastModified: now,
       requester: { reference: `Organization/${a.organizationId}` },
       owner: { reference: `Organization/${input.receivingOrganizationId}` },
-      note: [firstNote(a, input.submit ? 'submit' : 'draft')],
+      note: [firstNote(a, input.submit ? 'submit' : 'draft'), ...warnings.map((w) => firstNote(a, `Cảnh báo: ${w}`))],
     });
     const c = partsOf(request, task);
-    await recordCase(tx, input.submit ? 'submit' : 'draft', { caseId: request.id!, patientId: input.patientId }, { urgency: input.urgency });
+    await recordCase(
+      tx,
+      input.submit ? 'submit' : 'draft',
+      { caseId: request.id!, patientId: input.patientId },
+      { urgency: input.urgency, ...(warnings.length ? { warnings } : {}) },
+    );
     if (input.submit) await notifySide(tx, c, 'receiver', `Yêu cầu hội chẩn mới (${URGENCY_TEXT[input.urgency]}): ${input.specialty.display}`);
     return { caseId: request.id!, created: true, state, c };
   });
@@ -99,8 +108,10 @@ export async function createRequest(deps: ConsultDeps, ctx: AccessContext, input
 
 export async function submit(deps: ConsultDeps, ctx: AccessContext, caseId: string): Promise<ConsultState> {
   const c = await runCaseAction(deps, ctx, 'consult.request', caseId, 'submit', 'requester', async (tx, c) => {
+    const specialty = c.request.code?.coding?.find((x) => x.system === SPECIALTY_SYSTEM)?.code ?? '';
+    const warnings = await runRequestChecks(deps, tx, { requestingOrg: c.requestingOrg, receivingOrg: c.receivingOrg, specialty });
     await tx.update({ ...c.request, status: 'active' });
-    await transition(tx, ctx.actor, c, 'submit', (t) => t);
+    await transition(tx, ctx.actor, c, 'submit', (t) => ({ ...t, note: [...(t.note ?? []), ...warnings.map((w) => firstNote(ctx.actor, `Cảnh báo: ${w}`))] }));
     await notifySide(tx, c, 'receiver', 'Yêu cầu hội chẩn đã gửi (bổ sung)');
   });
   return c.state;

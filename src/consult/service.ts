@@ -19,7 +19,7 @@ import type { ServerSecret } from '../auth/secret.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import { addAttachment, attachmentContent, type AttachmentContent } from './attachments.ts';
-import type { ConsultDeps } from './case.ts';
+import type { ConsultDeps, RequestCheck } from './case.ts';
 import { amend, draftConclusion, sign, verifyConclusion } from './conclusions.ts';
 import type {
   AcknowledgeInput,
@@ -62,7 +62,12 @@ export class ConsultService {
     secret: ServerSecret,
     readonly maxAttachmentBytes: number,
   ) {
-    this.deps = { store, bus, secret, maxAttachmentBytes };
+    this.deps = { store, bus, secret, maxAttachmentBytes, requestChecks: [] };
+  }
+
+  /** Adds a rule to sending a request (another domain's, e.g. the programme's support agreements). */
+  addRequestCheck(check: RequestCheck): void {
+    this.deps.requestChecks.push(check);
   }
 
   // attachments

@@ -41,6 +41,22 @@ const CORE_TABLES = [
 
 const NOTIFY = ['notification', 'message_outbox'];
 
+/** The national programme's register and the indicators' source tables (src/programme). */
+const PROGRAMME_TABLES = [
+  'programme_facility',
+  'programme_authority',
+  'programme_hub',
+  'programme_declaration_event',
+  'programme_readiness',
+  'programme_setting',
+  'programme_consult',
+  'programme_consult_month',
+  'programme_location',
+  'programme_meeting_site',
+  'programme_visit',
+  'programme_prescription',
+];
+
 export interface TableGrant {
   /** Tables the domain reads and writes. */
   own: string[];
@@ -50,14 +66,19 @@ export interface TableGrant {
 
 /** Domain → tables. A domain absent here has no tables of its own. */
 export const TABLE_GRANTS: Record<string, TableGrant> = {
-  consult: { own: ['consult_queue', 'signing_identity', 'eligibility_list', ...NOTIFY] },
+  consult: { own: ['consult_queue', 'signing_identity', 'eligibility_list', ...NOTIFY], read: ['programme_facility', 'programme_setting'] },
   devices: { own: ['device_credential', 'device_message', 'device_quarantine', 'alert_episode', ...NOTIFY] },
   video: { own: ['video_room', 'video_invite', 'video_attendance', ...NOTIFY], read: ['family_link'] },
   visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link'] },
   family: { own: ['family_link'] },
-  events: { own: NOTIFY },
+  programme: { own: [...PROGRAMME_TABLES, ...NOTIFY] },
+  reports: { own: [], read: PROGRAMME_TABLES },
+  events: { own: [...NOTIFY, 'notification_read'] },
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link'] },
+  retention: { own: ['retention_hold', 'retention_archive'] },
+  formats: { own: ['claim_submission', 'eprescription_submission'] },
+  imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);

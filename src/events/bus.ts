@@ -29,12 +29,21 @@ export class EventBus {
     this.local.setMaxListeners(10_000);
   }
 
-  /** Across nodes: subscribe to PostgreSQL notifications. */
+  private stopped = false;
+  private retry?: NodeJS.Timeout;
+
+  /** Across nodes: subscribe to PostgreSQL notifications (and subscribe again after the connection is lost, e.g. a database failover). */
   async start(): Promise<void> {
     if (!(this.db instanceof PostgresDb)) return;
-    this.listener = new pg.Client({ connectionString: (this.db.pool.options as { connectionString: string }).connectionString });
-    await this.listener.connect();
-    this.listener.on('notification', (msg) => {
+    this.stopped = false;
+    await this.listen();
+  }
+
+  private async listen(): Promise<void> {
+    const db = this.db as PostgresDb;
+    const listener = new pg.Client({ connectionString: (db.pool.options as { connectionString: string }).connectionString });
+    this.listener = listener;
+    listener.on('notification', (msg) => {
       if (msg.channel !== CHANNEL || !msg.payload) return;
       try {
         this.local.emit('event', JSON.parse(msg.payload) as LiveEvent);
@@ -42,11 +51,27 @@ export class EventBus {
         // ignore a malformed payload
       }
     });
-    this.listener.on('error', () => undefined);
-    await this.listener.query(`LISTEN ${CHANNEL}`);
+    let lost = false;
+    const again = () => {
+      if (lost || this.stopped) return;
+      lost = true;
+      listener.end().catch(() => undefined);
+      this.retry = setTimeout(() => void this.listen().catch(() => again2()), 1000);
+      this.retry.unref();
+    };
+    const again2 = () => {
+      this.retry = setTimeout(() => void this.listen().catch(() => again2()), 1000);
+      this.retry.unref();
+    };
+    listener.on('error', again);
+    listener.on('end', again);
+    await listener.connect();
+    await listener.query(`LISTEN ${CHANNEL}`);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
     await this.listener?.end().catch(() => undefined);
   }
 

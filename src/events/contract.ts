@@ -1,8 +1,9 @@
 /**
  * The one contract between the server and the web app for notifications and live events
- * (src/events/routes.ts): the in-app notification list, and the payload of each kind of live
+ * (src/events/routes.ts): the in-app notification list (`?unread=true`), its unread count, marking
+ * read (`POST /api/notifications/:id/read`, `/read-all`; no body), and the payload of each kind of live
  * event on the Server-Sent Events stream (`GET /api/events`), which the publishers
- * (EventBus.publish) and the pages listening for them share. Neither route takes a body or query.
+ * (EventBus.publish) and the pages listening for them share.
  *
  * Rules: the web app imports this file with `import type` only; nothing here runs.
  */
@@ -15,8 +16,17 @@ export interface NotificationItem {
   title: string;
   /** The page it leads to. */
   link: string | null;
+  /** Shown at once (an emergency transfer recommendation). */
+  urgent: boolean;
   created_at: string;
+  /** When this account read it (read state is per person). */
   read_at: string | null;
+}
+
+/** Answer of `GET /api/notifications/count`: unread, and how many of them are urgent. */
+export interface NotificationCount {
+  unread: number;
+  urgent: number;
 }
 
 /** An alert episode changed (devices and remote monitoring). */
@@ -44,5 +54,7 @@ export interface LiveEvents {
   'visit.booked': { id: string };
   'visit.completed': { id: string };
   'device.revoked': { deviceId: string };
+  'imaging.new': { studyId: string };
+  'imaging.report': { studyId: string; reportId: string };
 }
 export type LiveEventKind = keyof LiveEvents;

@@ -45,14 +45,22 @@ export interface NotifyTarget {
   organizationId?: string;
 }
 
-export async function addNotification(q: Queryable, to: NotifyTarget, kind: string, title: string, link?: string): Promise<void> {
-  await q.query('INSERT INTO notification (account_id, practitioner_id, organization_id, kind, title, link) VALUES ($1, $2, $3, $4, $5, $6)', [
+export async function addNotification(
+  q: Queryable,
+  to: NotifyTarget,
+  kind: string,
+  title: string,
+  link?: string,
+  opts: { urgent?: boolean } = {},
+): Promise<void> {
+  await q.query('INSERT INTO notification (account_id, practitioner_id, organization_id, kind, title, link, urgent) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
     to.accountId ?? null,
     to.practitionerId ?? null,
     to.organizationId ?? null,
     kind,
     title.slice(0, 300),
     link ?? null,
+    opts.urgent ?? false,
   ]);
 }
 

@@ -1,28 +1,91 @@
 /**
- * A person's notifications (in-app list) and live events (Server-Sent Events): status changes and
- * invitations for this person, their practitioner record or their facility. The answers have the
- * contract's types (contract.ts).
+ * A person's notifications (the inbox: list, unread count, mark read) and live events
+ * (Server-Sent Events): status changes and invitations for this person, their practitioner
+ * record or their facility. The answers have the contract's types (contract.ts).
+ *
+ * Rules: who sees a notification is decided here, in SQL, on every request: one addressed to the
+ * account or to its practitioner; one addressed to a facility only by clinical staff of that
+ * facility (roles that reach patients through care, not administrators or analysts). Read state
+ * is per account (`notification_read`), so a facility-wide notice is read by each person on
+ * their own. Marking read a notification one may not see is a 404, as if it did not exist.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Actor } from '../auth/actor.ts';
+import { POLICY } from '../auth/policy.ts';
 import type { Db } from '../db/db.ts';
+import { parseInput as parse } from '../http/input.ts';
 import { iso, isoOrNull } from '../http/json.ts';
+import { problem } from '../http/problem.ts';
 import { eventIsFor } from './bus.ts';
-import type { NotificationItem } from './contract.ts';
+import type { NotificationCount, NotificationItem } from './contract.ts';
 
 /** A notification row as the database gives it. */
 type NotificationRow = Omit<NotificationItem, 'created_at' | 'read_at'> & { created_at: Date; read_at: Date | null };
 
+const listQuery = z.object({ unread: z.enum(['true', 'false']).optional() }).strict();
+const idParam = z.string().regex(/^\d{1,18}$/, 'a notification number');
+
+/** The visibility predicate and its parameters ($1 account, $2 practitioner, $3 facility of clinical staff). */
+function visibleTo(a: Actor): { where: string; params: string[] } {
+  const clinical = !!a.role && POLICY[a.role].clinicalReach === 'relationship';
+  return {
+    where: `(n.account_id = $1 OR n.practitioner_id = $2 OR (n.organization_id = $3 AND $3 <> ''))`,
+    params: [a.accountId ?? '~', a.practitionerId ?? '~', clinical ? (a.organizationId ?? '') : ''],
+  };
+}
+
 export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promise<void> {
   const { bus } = app;
+  const self = { config: { access: { domain: 'account.self' as const } } };
 
-  app.get('/api/notifications', { config: { access: { domain: 'account.self' } } }, async (req): Promise<NotificationItem[]> => {
-    const a = req.ctx.actor;
+  app.get('/api/notifications', self, async (req): Promise<NotificationItem[]> => {
+    const unread = parse(listQuery, req.query).unread === 'true';
+    const v = visibleTo(req.ctx.actor);
     const r = await opts.db.query<NotificationRow>(
-      `SELECT id, kind, title, link, created_at, read_at FROM notification
-       WHERE account_id = $1 OR practitioner_id = $2 OR organization_id = $3 ORDER BY id DESC LIMIT 100`,
-      [a.accountId ?? '', a.practitionerId ?? '', a.organizationId ?? ''],
+      `SELECT n.id, n.kind, n.title, n.link, n.urgent, n.created_at, r.read_at
+       FROM notification n LEFT JOIN notification_read r ON r.notification_id = n.id AND r.account_id = $1
+       WHERE ${v.where} ${unread ? 'AND r.read_at IS NULL' : ''} ORDER BY n.id DESC LIMIT 100`,
+      v.params,
     );
-    return r.rows.map((n) => ({ ...n, created_at: iso(n.created_at), read_at: isoOrNull(n.read_at) }));
+    return r.rows.map((n) => ({ ...n, id: Number(n.id), created_at: iso(n.created_at), read_at: isoOrNull(n.read_at) }));
+  });
+
+  app.get('/api/notifications/count', self, async (req): Promise<NotificationCount> => {
+    const v = visibleTo(req.ctx.actor);
+    const r = await opts.db.query<{ unread: string; urgent: string }>(
+      `SELECT count(*) AS unread, count(*) FILTER (WHERE n.urgent) AS urgent
+       FROM notification n WHERE ${v.where}
+       AND NOT EXISTS (SELECT 1 FROM notification_read r WHERE r.notification_id = n.id AND r.account_id = $1)`,
+      v.params,
+    );
+    return { unread: Number(r.rows[0].unread), urgent: Number(r.rows[0].urgent) };
+  });
+
+  app.post('/api/notifications/:id/read', self, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const id = parse(idParam, req.params.id);
+    const v = visibleTo(req.ctx.actor);
+    const r = await opts.db.query(
+      `INSERT INTO notification_read (notification_id, account_id)
+       SELECT n.id, $1 FROM notification n WHERE n.id = $4 AND ${v.where}
+       ON CONFLICT DO NOTHING RETURNING notification_id`,
+      [...v.params, id],
+    );
+    if (r.rowCount === 0) {
+      const already = await opts.db.query('SELECT 1 FROM notification_read WHERE notification_id = $1 AND account_id = $2', [id, v.params[0]]);
+      if (!already.rowCount) return reply.code(404).type('application/problem+json').send(problem(404, 'Không có thông báo này (no such notification)'));
+    }
+    return { status: 'ok' as const };
+  });
+
+  app.post('/api/notifications/read-all', self, async (req) => {
+    const v = visibleTo(req.ctx.actor);
+    await opts.db.query(
+      `INSERT INTO notification_read (notification_id, account_id)
+       SELECT n.id, $1 FROM notification n WHERE ${v.where} ON CONFLICT DO NOTHING`,
+      v.params,
+    );
+    return { status: 'ok' as const };
   });
 
   app.get('/api/events', { config: { access: 'authenticated' } }, (req, reply) => {

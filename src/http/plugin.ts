@@ -1,7 +1,7 @@
 /**
  * HTTP basics shared by every route: body parsers (JSON depth and NUL refused before parsing),
  * secure headers, cookies, rate limits, the error and not-found answers (OperationOutcome under
- * /fhir, a JSON problem elsewhere), and /healthz.
+ * /fhir, a JSON problem elsewhere). Health and readiness are in src/ops.
  *
  * Rate limits are route-level onRequest hooks, so they run after authentication (an app-level
  * onRequest hook that only records a bad credential) and before any refusal: keyed by the verified
@@ -25,8 +25,6 @@ import { problem } from './problem.ts';
 export interface HttpOptions {
   /** Requests per minute per account (per client address when not signed in). */
   rateLimit: number;
-  /** Answers /healthz: throws when the database is unreachable. */
-  health: () => Promise<{ database: string }>;
 }
 
 /** What a request counts against: its verified account, else the client address. */
@@ -135,8 +133,6 @@ async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void
     }
     return reply.code(404).type('application/problem+json').send(problem(404, 'Not found'));
   });
-
-  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok', ...(await opts.health()) }));
 }
 
 export default fp(httpPlugin, { name: 'http' });

@@ -80,6 +80,20 @@ export async function createDemoAccounts(
   return { accounts: created, client: client.clientSecret ? { clientId: client.clientId, clientSecret: client.clientSecret } : undefined };
 }
 
+/** The analyst of a provincial health department (Sở Y tế Lào Cai): sees and reviews that province. */
+export async function createDepartmentAccount(accounts: AccountService, departmentId: string): Promise<DemoAccount> {
+  const totpSecret = new Secret({ size: 20 }).base32;
+  await accounts.create({
+    username: 'soyte.laocai',
+    displayName: 'Chuyên viên Sở Y tế Lào Cai',
+    kind: 'staff',
+    password: DEMO_PASSWORD,
+    roles: [{ role: 'analyst', organizationId: departmentId }],
+    totpSecret,
+  });
+  return { username: 'soyte.laocai', role: 'analyst', totpSecret, note: 'Sở Y tế Lào Cai: duyệt bản công bố, chỉ số của tỉnh' };
+}
+
 export function demoSignInHelp(url: string, demo: { accounts: DemoAccount[]; client?: { clientId: string; clientSecret?: string } }): string {
   const lines = [
     '',

@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { BHYT_SYSTEM, CCCD_SYSTEM } from '../terminology/identifiers.ts';
 import type { FhirStore } from '../fhir/store.ts';
+import { ADMIN_UNIT_EXT, COMMUNE_CODE_SYSTEM, FACILITY_CODE_SYSTEM, FACILITY_OWNER_SYSTEM, PROVINCE_CODE_SYSTEM } from '../programme/model.ts';
+import { agreementContract } from '../programme/agreements.ts';
 
 export const DEMO_TAG = { system: 'https://fhir.cauyte.vn/CodeSystem/data-origin', code: 'demo', display: 'Dữ liệu minh họa' };
 export const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
@@ -83,6 +85,8 @@ const LAB = { system: 'http://terminology.hl7.org/CodeSystem/observation-categor
 
 interface Site {
   key: string;
+  /** National facility code (5 characters, as in the insurance XML; demo values). */
+  code: string;
   name: string;
   level: 'central' | 'provincial' | 'commune';
   provinceCode: number;
@@ -93,9 +97,19 @@ interface Site {
 }
 
 const SITES: Site[] = [
-  { key: 'bachmai', name: 'Bệnh viện Bạch Mai', level: 'central', provinceCode: 1, commune: 'Phường Bạch Mai', line: '78 Giải Phóng', phone: '02438693731' },
+  {
+    key: 'bachmai',
+    code: '01001',
+    name: 'Bệnh viện Bạch Mai',
+    level: 'central',
+    provinceCode: 1,
+    commune: 'Phường Bạch Mai',
+    line: '78 Giải Phóng',
+    phone: '02438693731',
+  },
   {
     key: 'laocai',
+    code: '10001',
     name: 'Bệnh viện Đa khoa tỉnh Lào Cai',
     level: 'provincial',
     provinceCode: 15,
@@ -106,6 +120,7 @@ const SITES: Site[] = [
   },
   {
     key: 'dienbien',
+    code: '11001',
     name: 'Bệnh viện Đa khoa tỉnh Điện Biên',
     level: 'provincial',
     provinceCode: 11,
@@ -116,6 +131,7 @@ const SITES: Site[] = [
   },
   {
     key: 'batxat',
+    code: '10010',
     name: 'Trạm Y tế xã Bát Xát',
     level: 'commune',
     provinceCode: 15,
@@ -126,6 +142,7 @@ const SITES: Site[] = [
   },
   {
     key: 'simacai',
+    code: '10011',
     name: 'Trạm Y tế xã Si Ma Cai',
     level: 'commune',
     provinceCode: 15,
@@ -136,6 +153,7 @@ const SITES: Site[] = [
   },
   {
     key: 'muongnhe',
+    code: '11010',
     name: 'Trạm Y tế xã Mường Nhé',
     level: 'commune',
     provinceCode: 11,
@@ -146,6 +164,7 @@ const SITES: Site[] = [
   },
   {
     key: 'tuachua',
+    code: '11011',
     name: 'Trạm Y tế xã Tủa Chùa',
     level: 'commune',
     provinceCode: 11,
@@ -239,16 +258,59 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
     const ref = add({
       resourceType: 'Organization',
       active: true,
+      identifier: [{ system: FACILITY_CODE_SYSTEM, value: site.code }],
       name: site.name,
       type: [
         { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'prov', display: 'Healthcare Provider' }] },
         { coding: [{ system: FACILITY_LEVEL_SYSTEM, code: site.level, display: LEVEL_DISPLAY[site.level] }] },
+        { coding: [{ system: FACILITY_OWNER_SYSTEM, code: 'public', display: 'Công lập' }] },
       ],
       telecom: [{ system: 'phone', value: site.phone, use: 'work' }],
-      address: [{ use: 'work', line: [site.line], city: place.commune.name, state: place.province.name, country: 'VN' }],
+      address: [
+        {
+          use: 'work',
+          line: [site.line],
+          city: place.commune.name,
+          state: place.province.name,
+          country: 'VN',
+          extension: [
+            { url: ADMIN_UNIT_EXT, valueCoding: { system: PROVINCE_CODE_SYSTEM, code: String(place.province.code), display: place.province.name } },
+            { url: ADMIN_UNIT_EXT, valueCoding: { system: COMMUNE_CODE_SYSTEM, code: String(place.commune.code), display: place.commune.name } },
+          ],
+        },
+      ],
       ...(site.parent ? { partOf: { reference: orgRef.get(site.parent)!, display: SITES.find((s) => s.key === site.parent)!.name } } : {}),
     } as Resource);
     orgRef.set(site.key, ref);
+  }
+
+  // Support agreements (hợp đồng hỗ trợ chuyên môn): Bạch Mai supports every demo facility, each
+  // provincial hospital its communes. Bát Xát and Điện Biên have none (a request between them is refused).
+  const ALL_SPECIALTIES = ['oncology', 'cardiology', 'respiratory', 'internal', 'pediatrics', 'obstetrics', 'surgery', 'neurology', 'infectious', 'general'];
+  const agreements: [string, string][] = [
+    ...SITES.filter((s) => s.key !== 'bachmai').map((s): [string, string] => ['bachmai', s.key]),
+    ...SITES.filter((s) => s.level === 'commune').map((s): [string, string] => [s.parent!, s.key]),
+  ];
+  for (const [sup, sub] of agreements) {
+    const a = SITES.find((s) => s.key === sup)!;
+    const b = SITES.find((s) => s.key === sub)!;
+    const c = agreementContract({
+      supportingId: 'x',
+      supportingName: a.name,
+      supportedId: 'y',
+      supportedName: b.name,
+      specialties: ALL_SPECIALTIES,
+      start: '2025-07-01',
+    });
+    c.authority = [{ reference: orgRef.get(sup)!, display: a.name }];
+    c.subject = [{ reference: orgRef.get(sub)!, display: b.name }];
+    c.signer = c.signer!.map((s, i) => {
+      const ref = { reference: orgRef.get(i === 0 ? sup : sub)!, display: i === 0 ? a.name : b.name };
+      return { ...s, party: ref, signature: s.signature.map((g) => ({ ...g, who: ref })) };
+    });
+    c.identifier = [{ system: c.identifier![0].system, value: `demo-${sup}-${sub}` }];
+    c.issued = '2025-07-01T00:00:00+07:00';
+    add(c);
   }
 
   const practitionerRefs = new Map<string, string[]>();

@@ -1,12 +1,23 @@
 /**
  * Demo for citizens: two remote-examination services with a week of bookable slots, a child whose
- * record Nguyễn Văn An manages, and the allergy, vaccinations and discharge paper of his record.
+ * record Nguyễn Văn An manages, and the allergy (penicillin, ATC-coded), long-term medicine,
+ * vaccinations and discharge paper of his record.
  * Slots are relative to today, so `topUpDemoSlots` adds the coming week at every demo start.
  * Rules: genuine platform work, so the platform's own repositories (`demo data`, audited): the
  * visits one for services and slots, the family one for the link (family_link is the family
  * domain's table).
  */
-import type { AllergyIntolerance, Binary, DocumentReference, HealthcareService, Immunization, Patient, Resource, Schedule } from '@medplum/fhirtypes';
+import type {
+  AllergyIntolerance,
+  Binary,
+  DocumentReference,
+  HealthcareService,
+  Immunization,
+  MedicationStatement,
+  Patient,
+  Resource,
+  Schedule,
+} from '@medplum/fhirtypes';
 import { recordFamilyLink } from '../family/service.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import type { DemoSummary } from './demo.ts';
@@ -102,10 +113,24 @@ export async function seedVisitDemo(store: FhirStore, visits: VisitService, demo
       verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] },
       category: ['medication'],
       criticality: 'high',
-      code: { text: 'Penicillin' },
+      // Coded with its WHO ATC class, so prescribing checks can match any penicillin (J01C*).
+      code: { coding: [{ system: 'http://www.whocc.no/atc', code: 'J01C', display: 'Kháng sinh nhóm beta-lactam, penicilin' }], text: 'Penicillin' },
       recordedDate: '2019-06-02',
       reaction: [{ manifestation: [{ text: 'Nổi mẩn đỏ, khó thở' }] }],
     } as AllergyIntolerance,
+    // His long-term blood-pressure medicine (from the provincial hospital's discharge).
+    {
+      resourceType: 'MedicationStatement',
+      status: 'active',
+      subject,
+      medicationCodeableConcept: {
+        coding: [{ system: 'http://www.whocc.no/atc', code: 'C07AB07', display: 'Bisoprolol' }],
+        text: 'Bisoprolol 2,5 mg',
+      },
+      effectiveDateTime: '2026-09-09',
+      dateAsserted: '2026-09-09',
+      dosage: [{ text: 'Uống 1 viên mỗi sáng' }],
+    } as MedicationStatement,
     {
       resourceType: 'Immunization',
       status: 'completed',

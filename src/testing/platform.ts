@@ -42,6 +42,7 @@ export async function startTestPlatform(
     LOG_LEVEL: logStream ? 'info' : 'silent',
     CAUYTE_DATA_DIR: '/nonexistent',
     CAUYTE_JANUS: 'off',
+    CAUYTE_ORTHANC: 'off',
     PORT: String(port),
     CAUYTE_SECRET_KEY: TEST_SECRET,
     CAUYTE_RATE_LIMIT: '1000000',

@@ -44,6 +44,13 @@ export class LiveRooms {
     return 0;
   }
 
+  /** How many rooms are live on this node and how many people are connected to them (metrics). */
+  stats(): { rooms: number; participants: number } {
+    let participants = 0;
+    for (const r of this.rooms.values()) participants += r.members.size;
+    return { rooms: this.rooms.size, participants };
+  }
+
   async close(): Promise<void> {
     clearInterval(this.iceRefresh);
     for (const r of this.rooms.values()) await r.close();

@@ -5,18 +5,23 @@
  * Appointment is fulfilled.
  *
  * Rules: only the visit's clinician, through `visits.provide` (the repository adds patient reach
- * and audit); a visit is completed once (409 after); the e-prescription and the charge are the
+ * and audit); a visit is completed once (409 after); a prescription that raises a safety warning
+ * (safety.ts: allergy, duplicate medicine) is refused (422) unless each warning is acknowledged
+ * with a reason, which is written as a DetectedIssue the MedicationRequest references; the e-prescription and the charge are the
  * workflow's (rules.ts refuses plain FHIR changes); the unit is recorded as `visit.complete`.
  */
 import { randomUUID } from 'node:crypto';
 import type {
+  AllergyIntolerance,
   Appointment,
   ChargeItem,
+  DetectedIssue,
   Composition,
   Condition,
   Encounter,
   HealthcareService,
   MedicationRequest,
+  MedicationStatement,
   Observation,
   Organization,
   Patient,
@@ -27,14 +32,28 @@ import { AccessDenied } from '../auth/access.ts';
 import type { AccessContext } from '../auth/actor.ts';
 import type { EventBus } from '../events/bus.ts';
 import { htmlDiv } from '../fhir/narrative.ts';
-import { badRequest, conflict } from '../fhir/outcome.ts';
+import { badRequest, businessRule, conflict } from '../fhir/outcome.ts';
+import type { Repository } from '../fhir/repository.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import { BHYT_SYSTEM } from '../terminology/identifiers.ts';
 import { serviceInfo } from './catalog.ts';
-import type { CompleteInput, Completed, ServiceInfo } from './contract.ts';
-import { BHYT_CARD_EXT, DRUG_REGISTRATION_SYSTEM, identifierOf, LOINC, PAYER_EXT, personName, PRESCRIPTION_SYSTEM, serviceIdOf, UCUM } from './model.ts';
+import { ATC_SYSTEM, drugByAtc } from '../terminology/drugs.ts';
+import type { CompleteInput, Completed, PrescribingCheck, PrescribingIssue, ServiceInfo } from './contract.ts';
+import {
+  BHYT_CARD_EXT,
+  CONTROLLED_CONFIRMATION_EXT,
+  DRUG_REGISTRATION_SYSTEM,
+  identifierOf,
+  LOINC,
+  PAYER_EXT,
+  personName,
+  PRESCRIPTION_SYSTEM,
+  serviceIdOf,
+  UCUM,
+} from './model.ts';
 import { facilityCode, prescriptionCode } from './prescription.ts';
+import { detectedIssue, prescribingIssues, type PrescribedItem } from './safety.ts';
 import { readVisit } from './visit.ts';
 
 const VITALS = { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Dấu hiệu sinh tồn' };
@@ -46,6 +65,22 @@ export class VisitCompletion {
     private readonly store: FhirStore,
     private readonly bus: EventBus,
   ) {}
+
+  /** The prescribing warnings these items would raise for this visit's patient (read as the clinician, audited). */
+  async check(ctx: AccessContext, id: string, items: PrescribedItem[]): Promise<PrescribingCheck> {
+    return this.store.as(ctx, 'visits.provide').transaction(async (tx) => {
+      const v = await readVisit(tx, id);
+      const issues = await patientIssues(tx, v.patientId, items);
+      await tx.record({
+        action: 'visit.prescription-check',
+        resourceType: 'Appointment',
+        resourceId: id,
+        patientIds: [v.patientId],
+        detail: { issues: issues.length },
+      });
+      return { issues };
+    });
+  }
 
   async complete(ctx: AccessContext, id: string, input: CompleteInput): Promise<Completed> {
     const result = await this.store.as(ctx, 'visits.provide').transaction(async (tx) => {
@@ -59,10 +94,20 @@ export class VisitCompletion {
       const org = await tx.read<Organization>('Organization', service.organizationId);
       const card = input.bhytCard ?? identifierOf(patient, BHYT_SYSTEM);
       if (input.useInsurance && service.bhytCovered && !card) throw badRequest('Không có mã thẻ BHYT để thanh toán bảo hiểm (no BHYT card to bill)');
-      const written = visitResources({ a: v.a, patient, practitionerId: v.practitionerId!, service, org, input, card });
+      // Prescribing safety: every warning must have been acknowledged with a reason.
+      const issues = input.prescription?.items.length ? await patientIssues(tx, v.patientId, input.prescription.items) : [];
+      const reasons = new Map(input.acknowledgements.map((a) => [a.key, a.reason]));
+      const unanswered = issues.filter((i) => !reasons.has(i.key));
+      if (unanswered.length)
+        throw businessRule(
+          `Cần xác nhận cảnh báo kê đơn kèm lý do (acknowledge each prescribing warning with a reason): ${unanswered.map((i) => i.text).join(' ')}`,
+        );
+      const written = visitResources({ a: v.a, patient, practitionerId: v.practitionerId!, service, org, input, card, issues, reasons });
       // The Encounter first (everything points at it), then the rest in one statement per type;
       // then the Encounter names its diagnosis (the Condition points back at it).
       const encounter = await tx.update(written.encounter);
+      // The overridden warnings (DetectedIssue) before the MedicationRequests that name them.
+      for (const d of written.detectedIssues) await tx.update(d);
       const created = await tx.createMany(written.resources);
       const condition = created.find((r) => r.resourceType === 'Condition')!;
       await tx.update<Encounter>(
@@ -75,7 +120,7 @@ export class VisitCompletion {
         resourceType: 'Encounter',
         resourceId: written.encounterId,
         patientIds: [v.patientId],
-        detail: { appointment: id, prescription: written.code, items: input.prescription?.items.length ?? 0 },
+        detail: { appointment: id, prescription: written.code, items: input.prescription?.items.length ?? 0, overridden: written.detectedIssues.length },
       });
       return { encounterId: written.encounterId, prescriptionCode: written.code, practitionerId: v.practitionerId! };
     });
@@ -92,10 +137,30 @@ interface VisitFacts {
   org: Organization;
   input: CompleteInput;
   card?: string;
+  /** Prescribing warnings and the reasons they were overridden with (by warning key). */
+  issues?: PrescribingIssue[];
+  reasons?: Map<string, string>;
+}
+
+/** The prescribing warnings for these items, from the patient's allergies and current medicines read through `tx`. */
+export async function patientIssues(tx: Repository, patientId: string, items: PrescribedItem[]): Promise<PrescribingIssue[]> {
+  const p = `Patient/${patientId}`;
+  const [allergies, requests, statements] = await Promise.all([
+    tx.search<AllergyIntolerance>('AllergyIntolerance', { patient: p, _count: '200' }),
+    tx.search<MedicationRequest>('MedicationRequest', { subject: p, status: 'active', _count: '200' }),
+    tx.search<MedicationStatement>('MedicationStatement', { subject: p, status: 'active', _count: '200' }),
+  ]);
+  return prescribingIssues(items, allergies, [...requests, ...statements]);
 }
 
 /** Everything the visit writes: its Encounter (with its id, the diagnosis named once the Condition exists), and the resources pointing at it. */
-export function visitResources(f: VisitFacts): { encounter: Encounter; resources: Resource[]; encounterId: string; code?: string } {
+export function visitResources(f: VisitFacts): {
+  encounter: Encounter;
+  resources: Resource[];
+  detectedIssues: DetectedIssue[];
+  encounterId: string;
+  code?: string;
+} {
   const { a, input, org, service } = f;
   const practitionerRef = {
     reference: `Practitioner/${f.practitionerId}`,
@@ -157,8 +222,14 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
     } as Composition,
   ];
   let code: string | undefined;
+  const detectedIssues: DetectedIssue[] = (f.issues ?? []).map((i) =>
+    detectedIssue(i, f.reasons?.get(i.key) ?? '', randomUUID(), subject, practitionerRef, now),
+  );
+  const issuesOf = (item: number) => (f.issues ?? []).flatMap((x, k) => (x.item === item ? [{ reference: `DetectedIssue/${detectedIssues[k].id}` }] : []));
   if (input.prescription?.items.length) {
-    code = prescriptionCode(facilityCode(org.id!, org.identifier?.find((i) => i.system?.endsWith('/facility-code'))?.value));
+    const kind = input.prescription.kind;
+    code = prescriptionCode(facilityCode(org.id!, org.identifier?.find((i) => i.system?.endsWith('/facility-code'))?.value), kind);
+    const controlled = input.prescription.controlled;
     const advice = input.prescription.advice;
     input.prescription.items.forEach((it, i) => {
       resources.push({
@@ -169,9 +240,17 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
         intent: 'order',
         category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/medicationrequest-category', code: 'outpatient', display: 'Ngoại trú' }] }],
         medicationCodeableConcept: {
-          ...(it.drugCode ? { coding: [{ system: DRUG_REGISTRATION_SYSTEM, code: it.drugCode, display: it.name }] } : {}),
+          ...(it.drugCode || it.atc
+            ? {
+                coding: [
+                  ...(it.drugCode ? [{ system: DRUG_REGISTRATION_SYSTEM, code: it.drugCode, display: it.name }] : []),
+                  ...(it.atc ? [{ system: ATC_SYSTEM, code: it.atc, display: drugByAtc(it.atc)?.name ?? it.name }] : []),
+                ],
+              }
+            : {}),
           text: it.name,
         },
+        ...(issuesOf(i).length ? { detectedIssue: issuesOf(i) } : {}),
         subject,
         encounter: enc,
         authoredOn: now,
@@ -183,6 +262,19 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
           ...(it.days ? { expectedSupplyDuration: { value: it.days, unit: 'ngày', system: UCUM, code: 'd' } } : {}),
         },
         ...(advice ? { note: [{ text: advice }] } : {}),
+        ...(controlled
+          ? {
+              extension: [
+                {
+                  url: CONTROLLED_CONFIRMATION_EXT,
+                  extension: [
+                    { url: 'confirmedAt', valueDateTime: now },
+                    { url: 'idNumber', valueString: controlled.idNumber },
+                  ],
+                },
+              ],
+            }
+          : {}),
       } as MedicationRequest);
     });
   }
@@ -204,7 +296,7 @@ export function visitResources(f: VisitFacts): { encounter: Encounter; resources
       ...(insured ? [{ url: BHYT_CARD_EXT, valueIdentifier: { system: BHYT_SYSTEM, value: f.card } }] : []),
     ],
   } as ChargeItem);
-  return { encounter, resources, encounterId, code };
+  return { encounter, resources, detectedIssues, encounterId, code };
 }
 
 /** What the patient reported at the visit, as vital-sign Observations performed by the patient. */

@@ -25,7 +25,18 @@ const icd = z
   .object({ code: z.string().regex(/^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$/, 'must be an ICD-10 code such as I10'), display: z.string().max(300).optional() })
   .strict();
 /** A prescription code: the facility's 5 characters, 7 random ones, "-c" (see prescription.ts). */
-export const PRESCRIPTION_CODE = /^[A-Z0-9]{5}[a-z0-9]{7}-c$/;
+/**
+ * The national e-prescription code (docs/national-formats.md §3): facility code (5) + 7 characters
+ * unique in the facility + "-" + the kind: c ordinary, n narcotic (gây nghiện), h psychotropic or
+ * precursor (hướng thần, tiền chất), y traditional medicine (y học cổ truyền).
+ */
+export const PRESCRIPTION_CODE = /^[A-Z0-9]{5}[a-z0-9]{7}-[cnhy]$/;
+export const PRESCRIPTION_KINDS = ['c', 'n', 'h', 'y'] as const;
+export type PrescriptionKind = (typeof PRESCRIPTION_KINDS)[number];
+/** Kinds that need the prescriber's extra confirmation (controlled drugs). */
+export const CONTROLLED_KINDS: readonly PrescriptionKind[] = ['n', 'h'];
+export const CONTROLLED_CONFIRMATION_MESSAGE =
+  'Đơn thuốc gây nghiện, hướng thần hoặc tiền chất cần bác sĩ xác nhận và số giấy tờ tùy thân của người bệnh hoặc người nhận thuốc (a narcotic, psychotropic or precursor prescription needs the prescriber’s confirmation and the ID number of the patient or whoever collects it)';
 export const rxCode = z.string().regex(PRESCRIPTION_CODE, 'must be a prescription code');
 
 // ------------------------------------------------------------------ services and slots
@@ -181,6 +192,58 @@ export interface RoomOpened {
   url: string;
 }
 
+// ------------------------------------------------------------------ prescribing safety
+
+const atcCode = z
+  .string()
+  .trim()
+  .regex(/^[A-Z]\d{2}([A-Z]{1,2}(\d{2})?)?$/, 'a WHO ATC code such as J01CA04');
+
+/** One warning the clinician saw and prescribes past, with the reason (written into the record). */
+const acknowledgement = z.object({ key: z.string().min(3).max(200), reason: z.string().trim().min(5, 'Cần ghi lý do (give a reason)').max(500) }).strict();
+
+/** `POST /api/visits/:id/prescription-check` — the items about to be prescribed. */
+export const prescriptionCheckRequest = z
+  .object({
+    items: z
+      .array(z.object({ name: z.string().trim().min(1).max(200), atc: atcCode.optional() }).strict())
+      .min(1)
+      .max(20),
+  })
+  .strict();
+export type PrescriptionCheckRequest = z.input<typeof prescriptionCheckRequest>;
+
+/** A prescribing warning: an allergy to the substance or its group, or a medicine the patient already takes. */
+export interface PrescribingIssue {
+  /** Stable for the same item, kind and record: what an acknowledgement names. */
+  key: string;
+  kind: 'allergy' | 'duplicate';
+  /** Index of the prescription item. */
+  item: number;
+  drug: string;
+  /** The allergy's substance or the current medicine's name. */
+  against: string;
+  againstRef: string;
+  severity: 'high' | 'moderate';
+  /** The warning in Vietnamese. */
+  text: string;
+}
+
+/** Answer of the safety check. */
+export interface PrescribingCheck {
+  issues: PrescribingIssue[];
+}
+
+/** One entry of `GET /api/terminology/drugs?q=`. */
+export interface DrugOption {
+  atc: string;
+  name: string;
+  inn: string;
+  forms: string;
+  group: string;
+  groupName: string;
+}
+
 /** `POST /api/visits/:id/complete` — everything the clinician writes at the end of the visit. */
 export const completeRequest = z
   .object({
@@ -212,6 +275,8 @@ export const completeRequest = z
                   .trim()
                   .regex(/^[A-Z0-9][A-Z0-9-]{2,30}$/, 'a drug registration number such as VD-12345-10')
                   .optional(),
+                /** The substance's WHO ATC code, from the drug dictionary (GET /api/terminology/drugs). */
+                atc: atcCode.optional(),
                 quantity: z.number().positive().max(10_000),
                 unit: text(30),
                 dosage: text(500),
@@ -222,8 +287,22 @@ export const completeRequest = z
           .min(1)
           .max(20),
         advice: z.string().trim().max(2000).optional(),
+        /** c ordinary (default), n narcotic, h psychotropic/precursor, y traditional medicine. */
+        kind: z.enum(PRESCRIPTION_KINDS).default('c'),
+        /** For n and h: the prescriber confirms, and names the ID (CCCD, old ID card or passport) of the patient or the person collecting. */
+        controlled: z
+          .object({
+            confirmed: z.literal(true),
+            idNumber: z
+              .string()
+              .trim()
+              .regex(/^(\d{9}|\d{12}|[A-Z]\d{7})$/, 'a CCCD (12 digits), an old ID card (9 digits) or a passport number'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
+      .refine((p) => !CONTROLLED_KINDS.includes(p.kind) || p.controlled?.confirmed === true, { message: CONTROLLED_CONFIRMATION_MESSAGE, path: ['controlled'] })
       .optional(),
     /** The BHYT card presented at this visit; defaults to the one on the patient's record. */
     bhytCard: z
@@ -232,6 +311,8 @@ export const completeRequest = z
       .regex(/^[A-Z]{2}\d{13}$/, 'a BHYT card number such as HT3151234567890')
       .optional(),
     useInsurance: z.boolean().default(true),
+    /** The prescribing warnings (POST /api/visits/:id/prescription-check) the clinician saw and overrode, each with a reason. */
+    acknowledgements: z.array(acknowledgement).max(50).default([]),
   })
   .strict();
 export type CompleteRequest = z.input<typeof completeRequest>;

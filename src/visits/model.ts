@@ -24,6 +24,8 @@ export const PRE_VISIT_URL = 'https://fhir.cauyte.vn/Questionnaire/pre-visit';
 export const PRE_VISIT_ID = 'cauyte-pre-visit';
 /** The e-prescription code: each MedicationRequest's identifier (`code/n`) and groupIdentifier (`code`). */
 export const PRESCRIPTION_SYSTEM = 'https://fhir.cauyte.vn/sid/prescription-code';
+/** On each item of a narcotic or psychotropic prescription: when the prescriber confirmed it, and the ID of the patient or collector. */
+export const CONTROLLED_CONFIRMATION_EXT = 'https://fhir.cauyte.vn/StructureDefinition/controlled-prescription-confirmation';
 /** Số đăng ký thuốc (the drug's marketing-authorisation number in Việt Nam). */
 export const DRUG_REGISTRATION_SYSTEM = 'https://fhir.cauyte.vn/sid/vn-drug-registration';
 export const LOINC = 'http://loinc.org';

@@ -2,12 +2,14 @@
  * E-prescriptions (đơn thuốc điện tử): the prescription code, and the printable PDF with its QR
  * code. The code follows the shape of the national e-prescription system (Đơn thuốc quốc gia):
  * the facility's 5-character code, 7 random characters, "-", and the prescription kind
- * ("c" = ordinary; "n" narcotic, "h" psychotropic, "y" traditional medicine are not issued here).
- * This platform is not connected to the national system: the code is unique here, not registered there.
+ * ("c" ordinary, "n" narcotic, "h" psychotropic/precursor, "y" traditional medicine; n and h only
+ * with the prescriber's extra confirmation — contract.ts). The code is sent to the national system
+ * by the formats domain's queue (src/formats/eprescription) when a gateway is configured.
  * Rules: pure (no store); finding a prescription by its code is prescriptions.ts.
  */
 import { createHash, randomInt } from 'node:crypto';
 import QRCode from 'qrcode';
+import type { PrescriptionKind } from './contract.ts';
 import { newPdf } from './pdf.ts';
 
 export { PRESCRIPTION_CODE } from './contract.ts';
@@ -20,10 +22,10 @@ export function facilityCode(organizationId: string, own?: string): string {
   return createHash('sha256').update(organizationId).digest('hex').slice(0, 5).toUpperCase();
 }
 
-export function prescriptionCode(facility: string): string {
+export function prescriptionCode(facility: string, kind: PrescriptionKind = 'c'): string {
   let random = '';
   for (let i = 0; i < 7; i++) random += ALPHABET[randomInt(ALPHABET.length)];
-  return `${facility}${random}-c`;
+  return `${facility}${random}-${kind}`;
 }
 
 export interface PrescriptionDoc {

@@ -32,6 +32,8 @@ import {
   type Completed,
   type MyVisit,
   type PrescriptionCheck,
+  type PrescribingCheck,
+  prescriptionCheckRequest,
   type QueueItem,
   type Rescheduled,
   type RoomOpened,
@@ -117,6 +119,9 @@ export async function visitRoutes(app: FastifyInstance, opts: VisitRoutesOptions
     const from = q.from ? new Date(`${q.from}T00:00:00+07:00`) : startOfVietnamDay(new Date());
     return visits.queue(req.ctx, from, q.days, (appointmentId) => video?.live.waitingFor(`Appointment/${appointmentId}`) ?? 0);
   });
+  app.post('/api/visits/:id/prescription-check', rule('visits.provide'), async (req: P): Promise<PrescribingCheck> =>
+    visits.checkPrescribing(req.ctx, parse(id, req.params.id), parse(prescriptionCheckRequest, req.body).items),
+  );
   app.post('/api/visits/:id/complete', rule('visits.provide'), async (req: P): Promise<Completed> =>
     visits.complete(req.ctx, parse(id, req.params.id), parse(completeRequest, req.body)),
   );

@@ -11,6 +11,7 @@
  * catalogue, the demo). Citizens act for themselves or for family members they manage — a
  * question for the family domain (src/family). What the workflow owns: rules.ts.
  */
+import type { PrescribedItem } from './safety.ts';
 import type { Appointment } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
 import type { EligibilityDecision, EligibilityService } from '../consult/eligibility.ts';
@@ -30,6 +31,7 @@ import type {
   FreeSlot,
   MyVisit,
   PrescriptionCheck,
+  PrescribingCheck,
   PublishSlotsRequest,
   QueueItem,
   ServiceInfo,
@@ -107,6 +109,9 @@ export class VisitService {
   }
   complete(ctx: AccessContext, id: string, input: CompleteInput): Promise<Completed> {
     return this.completion.complete(ctx, id, input);
+  }
+  checkPrescribing(ctx: AccessContext, id: string, items: PrescribedItem[]): Promise<PrescribingCheck> {
+    return this.completion.check(ctx, id, items);
   }
   prescription(ctx: AccessContext, code: string): Promise<PrescriptionDoc> {
     return this.prescriptions.document(ctx, code);

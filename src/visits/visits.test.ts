@@ -446,7 +446,7 @@ describe.each(DB_KINDS)('remote examination on %s', (kind) => {
       assessment: 'Tăng huyết áp',
       diagnosis: { code: 'I10' },
       instructions: 'Đo huyết áp hằng ngày',
-      prescription: { items: [{ name: 'Amlodipin 5 mg', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên mỗi sáng' }] },
+      prescription: { items: [{ name: 'Hydroclorothiazid 25 mg', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên mỗi sáng' }] },
     });
     expect(done.status, done.text).toBe(200);
     const [charge] = await p.fixtures.search<ChargeItem>('ChargeItem', { context: `Encounter/${done.body.encounterId}` });

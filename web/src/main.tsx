@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { apiSend } from './api.ts';
 import { lang, setLang, t } from './i18n.ts';
 import { navigate, onLinkClick, path } from './router.ts';
@@ -30,7 +30,12 @@ import { IndicatorsPlaceholder } from './pages/admin/Indicators.tsx';
 import { ta } from './i18n-admin.ts';
 import { MeetingCalendar } from './pages/MeetingCalendar.tsx';
 import { tm } from './i18n-meetings.ts';
+import { NotificationBell, UrgentBanner } from './components/NotificationBell.tsx';
+import { Inbox } from './pages/Inbox.tsx';
+import { tc } from './i18n-clinic.ts';
+import { ImagingRoutes, ImagingNav } from './imaging/routes.tsx';
 import './styles.css';
+import './shell.css';
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
 const ADMIN_ROLES = new Set(['facility_admin', 'system_admin']);
@@ -50,6 +55,7 @@ function Page() {
   if (m === undefined) return <p class="notice">{d.loading}</p>;
   if (m === null || m.mfaPending) return <Login />;
   if (p === '/account') return <Account />;
+  if (p === '/inbox') return <Inbox />;
   if (call) return <RoomPage id={call[1]} />;
   const recorded = /^\/call\/([A-Za-z0-9-]{1,64})\/recordings$/.exec(p);
   if (recorded) return <Recordings roomId={recorded[1]} standalone />;
@@ -87,6 +93,7 @@ function Page() {
   if (meeting) return meeting[1] === 'new' ? <MeetingForm /> : <MeetingPage id={meeting[1]} />;
   const chart = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (chart) return <PatientChart id={chart[1]} />;
+  if (p.startsWith('/imaging')) return <ImagingRoutes path={p} />;
   if (p === '/' || p === '/patients') {
     if (m.role === 'dpo') return <OfficerAudit />;
     if (ADMIN_ROLES.has(m.role ?? '')) return <AdminPage />;
@@ -120,6 +127,7 @@ function Nav() {
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
       {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{ta().navAdmin}</a>}
       {m.role === 'analyst' && <a href="/indicators">{ta().navIndicators}</a>}
+      <ImagingNav role={m.role} />
       <a href="/account" title={m.roleLabel?.[lang.value]}>
         {m.displayName}
       </a>
@@ -140,6 +148,10 @@ function Nav() {
 
 function App() {
   const d = t();
+  // On a phone the menu is a button that opens every entry as a list (nothing off screen).
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [path.value]);
+  const signedIn = !!me.value && !me.value.mfaPending;
   useEffect(() => {
     // Requests written offline go out as soon as we know who is signed in and the network is up.
     void loadMe().then((m) => {
@@ -156,13 +168,18 @@ function App() {
             <small>{d.tagline}</small>
           </span>
         </a>
-        <nav>
+        {signedIn && <NotificationBell />}
+        <button type="button" class="link menu-toggle" aria-expanded={menuOpen} aria-controls="main-menu" onClick={() => setMenuOpen(!menuOpen)}>
+          {menuOpen ? `✕ ${tc().closeMenu}` : `☰ ${tc().menu}`}
+        </button>
+        <nav id="main-menu" class={menuOpen ? 'open' : ''}>
           <Nav />
           <button type="button" class="link" onClick={() => setLang(lang.value === 'vi' ? 'en' : 'vi')} lang={lang.value === 'vi' ? 'en' : 'vi'}>
             {d.switchLang}
           </button>
         </nav>
       </header>
+      {signedIn && <UrgentBanner />}
       <main>
         <Page />
       </main>

@@ -1,15 +1,25 @@
-import type { Bundle, Condition, Observation, Organization, Patient } from '@medplum/fhirtypes';
+/**
+ * The clinician's chart: one screen (desktop and phone) from GET /api/chart/:id — allergies at the
+ * top, then medicines, problems, alerts, case conferences, encounters, bookings, documents,
+ * programmes and family — with the vital-sign trends below. A refused record shows why and offers
+ * break-the-glass on the spot (AccessRefused).
+ */
+import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { BreakGlassGrant, BreakGlassRequest } from '../../../src/auth/contract.ts';
-import { apiSend, ApiError, entries, fhirGet } from '../api.ts';
+import type { BreakGlassGrant } from '../../../src/auth/contract.ts';
+import type { Chart } from '../../../src/chart/contract.ts';
+import { apiGet, ApiError, entries, fhirGet } from '../api.ts';
 import { VitalsChart, type Series } from '../components/VitalsChart.tsx';
-import { addressText, ageOf, BHYT_SYSTEM, CCCD_SYSTEM, conceptText, displayName, genderLabel, identifier, quantityText } from '../fhir-format.ts';
+import { ageOf, conceptText, genderLabel, quantityText } from '../fhir-format.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
+import { tc } from '../i18n-clinic.ts';
 import { LiveEventStream } from '../live.ts';
 import { me } from '../session.ts';
 import { FamilyLinkForm } from '../components/FamilyLink.tsx';
-
-const ETHNICITY_EXT = 'https://fhir.cauyte.vn/StructureDefinition/ethnicity';
+import { AccessRefused } from './chart/AccessRefused.tsx';
+import { AllergyBanner, ChartSections } from './chart/Sections.tsx';
+import './chart/chart.css';
+import { ChartImaging } from '../imaging/ChartImaging.tsx';
 
 /** The vital signs we chart, by LOINC code. Blood pressure draws its two components. */
 const CHARTS: { key: string; code: string; unit: string; components?: { code: string; label: 'systolic' | 'diastolic'; color: string }[]; color: string }[] = [
@@ -41,59 +51,11 @@ function valueText(o: Observation): string {
   return conceptText(o.valueCodeableConcept);
 }
 
-/** Asks for a reason and opens a time-limited emergency access to this patient's record. */
-function BreakGlassDialog({ patientId, onOpened }: { patientId: string; onOpened: () => void }) {
-  const d = t();
-  const [error, setError] = useState<string>();
-  return (
-    <form
-      class="card dialog"
-      aria-label={d.breakGlassTitle}
-      onSubmit={async (e) => {
-        e.preventDefault();
-        const reason = String(new FormData(e.target as HTMLFormElement).get('reason'));
-        try {
-          await apiSend<BreakGlassGrant>('POST', '/api/break-glass', { patientId, reason } satisfies BreakGlassRequest);
-          onOpened();
-        } catch (err) {
-          setError((err as Error).message);
-        }
-      }}
-    >
-      <h2>{d.breakGlassTitle}</h2>
-      <p>{d.breakGlassHint}</p>
-      <label>
-        {d.breakGlassReason}
-        <textarea name="reason" required minLength={10} maxLength={500} rows={3} />
-      </label>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="row">
-        <button type="submit" class="danger">
-          {d.breakGlassOpen}
-        </button>
-        <a href="/patients" class="button">
-          {d.cancel}
-        </a>
-      </div>
-    </form>
-  );
-}
-
 export function PatientChart({ id, own = false }: { id: string; own?: boolean }) {
   const d = t();
-  const [data, setData] = useState<{
-    patient?: Patient;
-    org?: Organization;
-    conditions: Condition[];
-    observations: Observation[];
-    error?: string;
-    breakGlass?: boolean;
-    loading: boolean;
-  }>({ conditions: [], observations: [], loading: true });
+  const c = tc();
+  const [data, setData] = useState<{ chart?: Chart; observations: Observation[]; error?: ApiError; loading: boolean }>({ observations: [], loading: true });
+  const [grant, setGrant] = useState<BreakGlassGrant>();
   const [chartKey, setChartKey] = useState('bp');
   const [attempt, setAttempt] = useState(0);
 
@@ -101,23 +63,13 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
     let live = true;
     (async () => {
       try {
-        const [pb, cb, ob] = await Promise.all([
-          fhirGet<Bundle>(`Patient?_id=${encodeURIComponent(id)}&_include=Patient:organization`),
-          fhirGet<Bundle>(`Condition?patient=${encodeURIComponent(id)}&_sort=-recorded-date&_count=200`),
-          fhirGet<Bundle>(`Observation?patient=${encodeURIComponent(id)}&_sort=-date&_count=1000`),
-        ]);
-        const patient = entries<Patient>(pb, 'Patient')[0];
-        if (!live) return;
-        if (!patient) throw new Error(d.notFound);
-        setData({
-          patient,
-          org: entries<Organization>(pb, 'Organization')[0],
-          conditions: entries<Condition>(cb),
-          observations: entries<Observation>(ob),
-          loading: false,
-        });
+        // The chart first: a refusal (another facility's patient) must show before anything else.
+        const chart = await apiGet<Chart>(`/api/chart/${encodeURIComponent(id)}`);
+        const ob = await fhirGet<Bundle>(`Observation?patient=${encodeURIComponent(id)}&_sort=-date&_count=1000`);
+        if (live) setData({ chart, observations: entries<Observation>(ob), loading: false });
       } catch (e) {
-        if (live) setData({ conditions: [], observations: [], loading: false, error: (e as Error).message, breakGlass: e instanceof ApiError && e.breakGlass });
+        const err = e instanceof ApiError ? e : new ApiError(0, (e as Error).message);
+        if (live) setData({ observations: [], loading: false, error: err });
       }
     })();
     return () => {
@@ -133,17 +85,17 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
     return () => live.close();
   }, [id]);
 
-  const available = useMemo(() => CHARTS.filter((c) => data.observations.some((o) => codeOf(o) === c.code)), [data.observations]);
-  const chart = available.find((c) => c.key === chartKey) ?? available[0];
+  const available = useMemo(() => CHARTS.filter((k) => data.observations.some((o) => codeOf(o) === k.code)), [data.observations]);
+  const chart = available.find((k) => k.key === chartKey) ?? available[0];
   const series = useMemo<Series[]>(() => {
     if (!chart) return [];
     const obs = data.observations.filter((o) => codeOf(o) === chart.code && timeOf(o));
     if (chart.components) {
-      return chart.components.map((c) => ({
-        label: d[c.label],
-        color: c.color,
+      return chart.components.map((k) => ({
+        label: d[k.label],
+        color: k.color,
         points: obs.flatMap((o) => {
-          const v = o.component?.find((k) => k.code.coding?.some((x) => x.code === c.code))?.valueQuantity?.value;
+          const v = o.component?.find((x) => x.code.coding?.some((y) => y.code === k.code))?.valueQuantity?.value;
           return v === undefined ? [] : [{ t: Date.parse(timeOf(o)!), v }];
         }),
       }));
@@ -158,21 +110,30 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
   }, [chart, data.observations, d]);
 
   if (data.loading) return <p class="notice">{d.loading}</p>;
-  if (data.breakGlass) return <BreakGlassDialog patientId={id} onOpened={() => setAttempt(attempt + 1)} />;
-  if (data.error || !data.patient) {
+  if (data.error && (data.error.status === 403 || data.error.status === 404))
+    return (
+      <AccessRefused
+        patientId={id}
+        error={data.error}
+        onOpened={(g) => {
+          setGrant(g);
+          setAttempt(attempt + 1);
+        }}
+      />
+    );
+  if (data.error || !data.chart) {
     return (
       <p class="error" role="alert">
         {d.errorPrefix}
-        {data.error}{' '}
+        {data.error?.message}{' '}
         <button type="button" onClick={() => setAttempt(attempt + 1)}>
           {d.retry}
         </button>
       </p>
     );
   }
-  const p = data.patient;
+  const p = data.chart.patient;
   const age = ageOf(p.birthDate);
-  const ethnicity = p.extension?.find((e) => e.url === ETHNICITY_EXT)?.valueCoding?.display;
   return (
     <article class="chart-page">
       {!own && (
@@ -181,8 +142,14 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
         </a>
       )}
       <h1>
-        {displayName(p.name)} <small>{d.chartTitle}</small>
+        {p.name} <small>{d.chartTitle}</small>
       </h1>
+      {grant && (
+        <p class="notice glass" role="status">
+          {c.breakGlassActive(formatDateTime(grant.expiresAt))}
+        </p>
+      )}
+      <AllergyBanner chart={data.chart} />
       {!own && me.value?.role !== 'coordinator' && (
         <div class="row">
           <a class="button" href={`/consults/new?patient=${p.id}`}>
@@ -204,43 +171,26 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
             {age !== undefined ? ` (${d.age(age)})` : ''}
           </dd>
           <dt>{d.cccd}</dt>
-          <dd>{identifier(p.identifier, CCCD_SYSTEM) ?? '—'}</dd>
+          <dd>{p.cccd ?? '—'}</dd>
           <dt>{d.bhyt}</dt>
-          <dd>{identifier(p.identifier, BHYT_SYSTEM) ?? '—'}</dd>
-          {ethnicity && (
+          <dd>{p.bhytCard ?? '—'}</dd>
+          {p.ethnicity && (
             <>
               <dt>{d.ethnicity}</dt>
-              <dd>{ethnicity}</dd>
+              <dd>{p.ethnicity}</dd>
             </>
           )}
           <dt>{d.address}</dt>
-          <dd>{addressText(p) || '—'}</dd>
+          <dd>{p.address || '—'}</dd>
           <dt>{d.phone}</dt>
-          <dd>{p.telecom?.find((x) => x.system === 'phone')?.value ?? '—'}</dd>
+          <dd>{p.phone ?? '—'}</dd>
           <dt>{d.facility}</dt>
-          <dd>{data.org?.name ?? p.managingOrganization?.display ?? '—'}</dd>
+          <dd>{p.facility ?? '—'}</dd>
         </dl>
       </section>
+      <ChartSections chart={data.chart} />
       <section class="card">
-        <h2>{d.conditions}</h2>
-        {data.conditions.length === 0 ? (
-          <p class="notice">{d.noConditions}</p>
-        ) : (
-          <ul class="conditions">
-            {data.conditions.map((c) => {
-              const icd = c.code?.coding?.find((x) => x.system === 'http://hl7.org/fhir/sid/icd-10');
-              return (
-                <li key={c.id}>
-                  {icd && <code>{icd.code}</code>} {conceptText(c.code)}
-                  <span class="meta"> · {formatDate(c.recordedDate ?? c.onsetDateTime)}</span>
-                </li>
-              );
-            })}
-          </ul>
-        )}
-      </section>
-      <section class="card">
-        <h2>{d.observations}</h2>
+        <h2>{c.vitalsTitle}</h2>
         {available.length > 0 && chart && (
           <>
             <div class="tabs" role="tablist" aria-label={d.chart}>
@@ -288,7 +238,8 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
           </div>
         )}
       </section>
-      {!own && (me.value?.role === 'commune_clinician' || me.value?.role === 'coordinator') && <FamilyLinkForm patientId={p.id!} />}
+      <ChartImaging patientId={p.id!} />
+      {!own && (me.value?.role === 'commune_clinician' || me.value?.role === 'coordinator') && <FamilyLinkForm patientId={p.id} />}
     </article>
   );
 }

@@ -11,7 +11,10 @@ import { apiGet, apiSend } from '../api.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { VisitResult } from './citizen/VisitResult.tsx';
-import type { CompleteRequest, QueueItem, RoomOpened, VisitView } from '../../../src/visits/contract.ts';
+import type { CompleteRequest, PrescribingCheck, PrescribingIssue, QueueItem, RoomOpened, VisitView } from '../../../src/visits/contract.ts';
+import { DrugPicker } from '../components/DrugPicker.tsx';
+import { PrescribingWarnings } from '../components/PrescribingWarnings.tsx';
+import './chart/chart.css';
 
 const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date());
 
@@ -73,6 +76,8 @@ export function VisitQueue() {
 
 interface Drug {
   name: string;
+  /** WHO ATC code, when picked from the drug dictionary. */
+  atc?: string;
   drugCode: string;
   quantity: string;
   unit: string;
@@ -88,6 +93,9 @@ export function VisitWorkspace({ id }: { id: string }) {
   const [icd, setIcd] = useState<Icd>();
   const [drugs, setDrugs] = useState<Drug[]>([emptyDrug()]);
   const [busy, setBusy] = useState(false);
+  // Prescribing warnings shown for the items as they are now, and the reasons given to override them.
+  const [issues, setIssues] = useState<PrescribingIssue[]>([]);
+  const [reasons, setReasons] = useState<Record<string, string>>({});
   const load = () =>
     apiGet<VisitView>(`/api/visits/${id}`).then(
       (x) => {
@@ -114,6 +122,7 @@ export function VisitWorkspace({ id }: { id: string }) {
       .filter((x) => x.name.trim())
       .map((x) => ({
         name: x.name.trim(),
+        ...(x.atc ? { atc: x.atc } : {}),
         ...(x.drugCode.trim() ? { drugCode: x.drugCode.trim().toUpperCase() } : {}),
         quantity: Number(x.quantity),
         unit: x.unit.trim(),
@@ -135,6 +144,20 @@ export function VisitWorkspace({ id }: { id: string }) {
     setBusy(true);
     setError(undefined);
     try {
+      // Safety first: allergies and duplicate medicines; each warning needs a reason before saving.
+      if (items.length) {
+        const check = await apiSend<PrescribingCheck>('POST', `/api/visits/${id}/prescription-check`, {
+          items: items.map((x) => ({ name: x.name, ...(x.atc ? { atc: x.atc } : {}) })),
+        });
+        setIssues(check.issues);
+        const missing = check.issues.filter((i) => (reasons[i.key] ?? '').trim().length < 5);
+        if (missing.length) {
+          setBusy(false);
+          document.getElementById('rx-warnings')?.scrollIntoView({ block: 'center' });
+          return;
+        }
+        body.acknowledgements = check.issues.map((i) => ({ key: i.key, reason: reasons[i.key].trim() }));
+      }
       await apiSend('POST', `/api/visits/${id}/complete`, body);
       await load();
     } catch (err) {
@@ -254,10 +277,16 @@ export function VisitWorkspace({ id }: { id: string }) {
             <legend>{d.cz.prescription}</legend>
             {drugs.map((x, i) => (
               <div class="drug" key={i}>
-                <label>
-                  {d.cz.drug}
-                  <input name={`drug-${i}`} value={x.name} onInput={(e) => setDrug(i, 'name', (e.target as HTMLInputElement).value)} />
-                </label>
+                <DrugPicker
+                  label={d.cz.drug}
+                  name={`drug-${i}`}
+                  value={x.name}
+                  atc={x.atc}
+                  onChange={(name, atc) => {
+                    setDrugs(drugs.map((y, j) => (j === i ? { ...y, name, atc } : y)));
+                    setIssues([]);
+                  }}
+                />
                 <label>
                   {d.cz.drugCode}
                   <input name={`drugCode-${i}`} value={x.drugCode} onInput={(e) => setDrug(i, 'drugCode', (e.target as HTMLInputElement).value)} />
@@ -306,6 +335,7 @@ export function VisitWorkspace({ id }: { id: string }) {
               <input name="advice" maxLength={2000} />
             </label>
           </fieldset>
+          <PrescribingWarnings issues={issues} reasons={reasons} onReason={(key, r) => setReasons({ ...reasons, [key]: r })} />
           <label class="check">
             <input type="checkbox" name="useInsurance" defaultChecked /> {d.cz.useInsurance}
           </label>

@@ -1,0 +1,218 @@
+/**
+ * Orthanc as the image store: ORTHANC_URL (an external one), or the Debian `Orthanc` binary
+ * started and supervised on loopback with a generated configuration (HTTP only, no DICOM port,
+ * remote access off, a generated password, only the DICOMweb plugin) — like src/video/janus.ts.
+ *
+ * Rules: Orthanc is never reached by a browser; our guarded routes call it. Files go in through
+ * its REST API (`POST /instances`), studies come out through its DICOMweb plugin (QIDO/metadata)
+ * and `/instances/{id}/file`. A failed batch deletes what it added, so a study is stored whole or
+ * not at all.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { byReadingOrder, type CheckedFile, type DicomBackend } from './backend.ts';
+import { TAG, type DicomJson } from './dicom.ts';
+
+export class OrthancStore implements DicomBackend {
+  readonly kind = 'orthanc' as const;
+  private readonly auth?: string;
+
+  constructor(
+    readonly url: string,
+    credentials?: { username: string; password: string },
+  ) {
+    this.auth = credentials ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` : undefined;
+  }
+
+  private async req(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.auth) headers.set('authorization', this.auth);
+    return fetch(`${this.url}${path}`, { ...init, headers });
+  }
+
+  private async json<T>(path: string): Promise<T | undefined> {
+    const r = await this.req(path, { headers: { accept: 'application/dicom+json, application/json' } });
+    if (r.status === 404) return undefined;
+    if (!r.ok) throw new Error(`Orthanc ${path.split('?')[0]}: ${r.status}`);
+    const text = await r.text();
+    return (text ? JSON.parse(text) : []) as T;
+  }
+
+  private async lookup(uid: string, type: 'Study' | 'Instance'): Promise<string | undefined> {
+    const r = await this.req('/tools/lookup', { method: 'POST', body: uid });
+    if (!r.ok) return undefined;
+    const found = (await r.json()) as { ID: string; Type: string }[];
+    return found.find((f) => f.Type === type)?.ID;
+  }
+
+  async storeAll(files: CheckedFile[]): Promise<{ stored: number; alreadyStored: number }> {
+    const added: string[] = [];
+    let alreadyStored = 0;
+    try {
+      for (const f of files) {
+        const r = await this.req('/instances', { method: 'POST', body: new Uint8Array(f.bytes), headers: { 'content-type': 'application/dicom' } });
+        if (!r.ok) throw new Error(`Orthanc refused an instance: ${r.status}`);
+        const body = (await r.json()) as { ID: string; Status: string };
+        if (body.Status === 'AlreadyStored') alreadyStored++;
+        else added.push(body.ID);
+      }
+    } catch (err) {
+      for (const id of added) await this.req(`/instances/${id}`, { method: 'DELETE' }).catch(() => undefined);
+      throw err;
+    }
+    return { stored: added.length, alreadyStored };
+  }
+
+  async hasStudy(studyUid: string): Promise<boolean> {
+    return !!(await this.lookup(studyUid, 'Study'));
+  }
+
+  async studies(studyUids: string[]): Promise<DicomJson[]> {
+    const out: DicomJson[] = [];
+    for (const uid of studyUids) {
+      const found = await this.json<DicomJson[]>(`/dicom-web/studies?StudyInstanceUID=${encodeURIComponent(uid)}&includefield=all`);
+      for (const s of found ?? []) out.push(strip(s));
+    }
+    return out;
+  }
+
+  async series(studyUid: string): Promise<DicomJson[]> {
+    return ((await this.json<DicomJson[]>(`/dicom-web/studies/${studyUid}/series`)) ?? []).map(strip);
+  }
+
+  async instances(studyUid: string, seriesUid?: string): Promise<DicomJson[]> {
+    const path = seriesUid ? `/dicom-web/studies/${studyUid}/series/${seriesUid}/instances` : `/dicom-web/studies/${studyUid}/instances`;
+    return ((await this.json<DicomJson[]>(path)) ?? []).map(strip);
+  }
+
+  async metadata(studyUid: string, seriesUid?: string, sopUid?: string): Promise<DicomJson[]> {
+    const base = `/dicom-web/studies/${studyUid}${seriesUid ? `/series/${seriesUid}` : ''}${seriesUid && sopUid ? `/instances/${sopUid}` : ''}/metadata`;
+    const list = ((await this.json<DicomJson[]>(base)) ?? []).map(strip);
+    return list.filter((j) => !sopUid || j[TAG.SOPInstanceUID]?.Value?.[0] === sopUid).sort(byReadingOrder);
+  }
+
+  async file(_studyUid: string, sopUid: string): Promise<Buffer | undefined> {
+    const id = await this.lookup(sopUid, 'Instance');
+    if (!id) return undefined;
+    const r = await this.req(`/instances/${id}/file`);
+    return r.ok ? Buffer.from(await r.arrayBuffer()) : undefined;
+  }
+
+  async deleteStudy(studyUid: string): Promise<void> {
+    const id = await this.lookup(studyUid, 'Study');
+    if (id) await this.req(`/studies/${id}`, { method: 'DELETE' });
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Orthanc's own retrieve URLs and bulk-data URIs point at Orthanc, which no client can reach. */
+function strip(j: DicomJson): DicomJson {
+  const out: DicomJson = {};
+  for (const [tag, el] of Object.entries(j)) {
+    if (tag === TAG.RetrieveURL || tag === TAG.PixelData || el.BulkDataURI || el.InlineBinary) continue;
+    out[tag] = el;
+  }
+  return out;
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Starts a local Orthanc on loopback with a generated configuration; restarts it if it dies. */
+export class OrthancSupervisor {
+  private child?: ChildProcess;
+  private stopping = false;
+  url?: string;
+  readonly credentials = { username: 'cauyte', password: randomBytes(18).toString('base64url') };
+
+  constructor(
+    private readonly dir: string,
+    private readonly binary = '/usr/sbin/Orthanc',
+    private readonly pluginDir = '/usr/share/orthanc/plugins',
+  ) {}
+
+  static available(binary = '/usr/sbin/Orthanc', pluginDir = '/usr/share/orthanc/plugins'): boolean {
+    return existsSync(binary) && existsSync(join(pluginDir, 'libOrthancDicomWeb.so'));
+  }
+
+  async start(): Promise<string> {
+    mkdirSync(join(this.dir, 'db'), { recursive: true });
+    const port = await freeLoopbackPort();
+    const config = {
+      Name: 'CAUYTE',
+      StorageDirectory: join(this.dir, 'db'),
+      IndexDirectory: join(this.dir, 'db'),
+      Plugins: [join(this.pluginDir, 'libOrthancDicomWeb.so')],
+      HttpPort: port,
+      HttpServerEnabled: true,
+      RemoteAccessAllowed: false,
+      AuthenticationEnabled: true,
+      RegisteredUsers: { [this.credentials.username]: this.credentials.password },
+      DicomServerEnabled: false,
+      HttpsVerifyPeers: false,
+      StorageCompression: false,
+      OverwriteInstances: false,
+      SaveJobs: false,
+      DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: false, StudiesMetadata: 'Full', SeriesMetadata: 'Full' },
+      DefaultEncoding: 'Utf8',
+      StableAge: 60,
+      ConcurrentJobs: 1,
+      HttpThreadsCount: 8,
+    };
+    writeFileSync(join(this.dir, 'orthanc.json'), JSON.stringify(config, null, 1), { mode: 0o600 });
+    this.url = `http://127.0.0.1:${port}`;
+    await this.spawn();
+    return this.url;
+  }
+
+  /** An Orthanc left running by a server that was killed is stopped first. */
+  private killStale(): void {
+    const pidFile = join(this.dir, 'orthanc.pid');
+    if (!existsSync(pidFile)) return;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    try {
+      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.dir)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+
+  private async spawn(): Promise<void> {
+    this.killStale();
+    this.child = spawn(this.binary, [`--logdir=${this.dir}`, join(this.dir, 'orthanc.json')], { stdio: 'ignore' });
+    if (this.child.pid) writeFileSync(join(this.dir, 'orthanc.pid'), String(this.child.pid));
+    this.child.on('exit', () => {
+      if (!this.stopping) setTimeout(() => void this.spawn(), 1000);
+    });
+    const auth = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        const r = await fetch(`${this.url}/system`, { headers: { authorization: auth } });
+        if (r.ok) return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error(`Orthanc did not start (see ${this.dir})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (!this.child || this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child!.once('exit', r));
+    this.child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * A full recomputation of the monthly consult counts straight from the record (every consult
+ * Task's version history and its ServiceRequest), independent of the incremental tables — what
+ * the tests and the benchmark compare programme_consult_month with. Platform work (a system
+ * repository, audited); meant for checks, not for serving screens.
+ */
+import type { Bundle, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { FhirStore } from '../fhir/store.ts';
+import { SPECIALTY_SYSTEM, STATE_SYSTEM } from '../consult/model.ts';
+import { URGENCY_OF } from './listeners.ts';
+
+export interface MonthRow {
+  month: string;
+  province_code: number;
+  level: string;
+  specialty: string;
+  urgency: string;
+  requested: number;
+  accepted: number;
+  concluded: number;
+}
+
+const ACCEPTED = new Set(['accepted', 'scheduled', 'concluded', 'acknowledged', 'closed']);
+const CONCLUDED = new Set(['concluded', 'acknowledged', 'closed']);
+
+export async function recomputeConsultMonths(store: FhirStore): Promise<MonthRow[]> {
+  const repo = store.system('programme: recompute the indicators from the record', 'programme');
+  const places = new Map(
+    (await repo.sql.query<{ org_id: string; province_code: number; level: string }>('SELECT org_id, province_code, level FROM programme_facility')).rows.map(
+      (r) => [r.org_id, r],
+    ),
+  );
+  const out = new Map<string, MonthRow>();
+  let cursor: string | undefined;
+  do {
+    const page: Bundle = await repo.searchBundle('Task', { _count: '500', ...(cursor ? { _cursor: cursor } : {}) });
+    for (const e of page.entry ?? []) {
+      const t = e.resource as Task;
+      if (!t.businessStatus?.coding?.some((c) => c.system === STATE_SYSTEM) || !t.focus?.reference?.startsWith('ServiceRequest/')) continue;
+      const versions = ((await repo.history({ type: 'Task', id: t.id! })).entry ?? []).map((x) => x.resource as Task).filter(Boolean);
+      versions.sort((a, b) => Number(a.meta!.versionId) - Number(b.meta!.versionId));
+      let requestedAt: string | undefined;
+      let accepted = false;
+      let concluded = false;
+      let requester: string | undefined;
+      let urgency: string | undefined;
+      for (const v of versions) {
+        const state = v.businessStatus?.coding?.find((c) => c.system === STATE_SYSTEM)?.code ?? 'draft';
+        const when = new Date(v.lastModified ?? v.authoredOn ?? 0).toISOString();
+        if (state !== 'draft' && (!requestedAt || when < requestedAt)) requestedAt = when;
+        accepted ||= ACCEPTED.has(state);
+        concluded ||= CONCLUDED.has(state);
+        requester = v.requester?.reference?.replace(/^Organization\//, '') ?? requester;
+        if (v.priority) urgency = URGENCY_OF[v.priority] ?? urgency;
+      }
+      if (!requestedAt || !requester) continue;
+      const sr = await repo.tryRead<ServiceRequest>('ServiceRequest', t.focus.reference.slice('ServiceRequest/'.length));
+      const specialty = sr?.code?.coding?.find((c) => c.system === SPECIALTY_SYSTEM)?.code ?? '';
+      urgency = URGENCY_OF[sr?.priority ?? ''] ?? urgency ?? 'routine';
+      const place = places.get(requester);
+      const row = { month: requestedAt.slice(0, 7), province_code: place?.province_code ?? 0, level: place?.level ?? 'unregistered', specialty, urgency };
+      const key = JSON.stringify(row);
+      const cur = out.get(key) ?? { ...row, requested: 0, accepted: 0, concluded: 0 };
+      cur.requested++;
+      if (accepted) cur.accepted++;
+      if (concluded) cur.concluded++;
+      out.set(key, cur);
+    }
+    const next = page.link?.find((l) => l.relation === 'next')?.url;
+    cursor = next ? (new URL(next).searchParams.get('_cursor') ?? undefined) : undefined;
+  } while (cursor);
+  const key = (r: MonthRow) => [r.month, String(r.province_code).padStart(3, '0'), r.level, r.specialty, r.urgency].join('|');
+  return [...out.values()].sort((a, b) => key(a).localeCompare(key(b)));
+}

@@ -1,0 +1,165 @@
+/**
+ * One study: series thumbnails, the viewer (Cornerstone3D, imported only here), tools, the
+ * measurements saved with the study, and the report (read, or written and signed at the hub).
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { StudyView } from '../../../src/imaging/contract.ts';
+import { apiGet, apiSend } from '../api.ts';
+import { formatDateTime } from '../i18n.ts';
+import { num, ti } from '../i18n-imaging.ts';
+import { me } from '../session.ts';
+import { ReportPanel } from './ReportPanel.tsx';
+import './imaging.css';
+import { seriesOf, sopOfImageId } from './shared.ts';
+import type { ToolName, Viewer, ViewState } from './viewer.ts';
+
+const TOOLS: ToolName[] = ['wl', 'pan', 'zoom', 'length', 'angle'];
+
+function Thumb({ imageId, label, active, onPick }: { imageId: string; label: string; active: boolean; onPick: () => void }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    void import('./viewer.ts').then((v) => v.thumbnail(ref.current!, imageId)).catch(() => undefined);
+  }, [imageId]);
+  return (
+    <button type="button" class={active ? 'thumb active' : 'thumb'} onClick={onPick} aria-pressed={active}>
+      <canvas ref={ref} width={96} height={96} />
+      <span>{label}</span>
+    </button>
+  );
+}
+
+export function StudyPage({ id }: { id: string }) {
+  const l = ti();
+  const [view, setView] = useState<StudyView | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [seriesIx, setSeriesIx] = useState(0);
+  const [tool, setTool] = useState<ToolName>('wl');
+  const [vs, setVs] = useState<ViewState | undefined>();
+  const element = useRef<HTMLDivElement>(null);
+  const viewer = useRef<Viewer | undefined>(undefined);
+
+  const load = () =>
+    apiGet<StudyView>(`/api/imaging/studies/${id}`).then(
+      (v) => setView(v),
+      (e: Error) => setError(e.message),
+    );
+  useEffect(() => {
+    void load();
+  }, [id]);
+
+  const series = view ? seriesOf(view.study, view.studyUid) : [];
+  const current = series[seriesIx];
+
+  useEffect(() => {
+    if (!current || !element.current) return;
+    let cancelled = false;
+    void import('./viewer.ts').then(async (v) => {
+      const opened = await v.openViewer(element.current!, current.imageIds, sopOfImageId);
+      if (cancelled) return opened.destroy();
+      viewer.current = opened;
+      setVs(opened.state());
+      opened.onChange(setVs);
+      opened.onMeasure(async (m) => {
+        await apiSend('POST', `/api/imaging/studies/${id}/annotations`, m).catch((e: Error) => setError(e.message));
+        void load();
+      });
+    });
+    return () => {
+      cancelled = true;
+      viewer.current?.destroy();
+      viewer.current = undefined;
+    };
+  }, [view?.studyUid, seriesIx]);
+
+  if (error && !view)
+    return (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    );
+  if (!view) return <p class="notice">{l.loadingImages}</p>;
+  const s = view.study;
+  return (
+    <article class="imaging-study">
+      <header class="page-head">
+        <a href={`/patients/${s.subject?.reference?.split('/')[1]}`} class="back">
+          ← {view.patientName}
+        </a>
+        <h1>
+          {l.study}: {s.modality?.map((m) => m.code).join(', ')} · {formatDateTime(s.started)}
+        </h1>
+        <p class="meta">
+          {s.description} · {s.numberOfSeries} {l.series} · {s.numberOfInstances} {l.images}
+          {view.requestingFacility ? ` · ${l.from}: ${view.requestingFacility}` : ''}
+        </p>
+        {view.request?.note?.[0]?.text && (
+          <p>
+            {l.question}: {view.request.note[0].text}
+          </p>
+        )}
+      </header>
+      {series.length > 1 && (
+        <div class="thumbs" role="list">
+          {series.map((x, i) => (
+            <Thumb key={x.uid} imageId={x.imageIds[0]} label={x.label} active={i === seriesIx} onPick={() => setSeriesIx(i)} />
+          ))}
+        </div>
+      )}
+      <div class="viewer-tools" role="toolbar">
+        {TOOLS.map((t) => (
+          <button
+            type="button"
+            key={t}
+            class={t === tool ? 'tab active' : 'tab'}
+            aria-pressed={t === tool}
+            data-tool={t}
+            onClick={() => {
+              viewer.current?.setTool(t);
+              setTool(t);
+            }}
+          >
+            {l.tools[t]}
+          </button>
+        ))}
+      </div>
+      <div
+        ref={element}
+        class="viewer"
+        data-testid="viewer"
+        data-index={vs?.index}
+        data-wc={vs ? Math.round(vs.wc) : undefined}
+        data-ww={vs ? Math.round(vs.ww) : undefined}
+        onContextMenu={(e) => e.preventDefault()}
+      />
+      {vs && current && (
+        <p class="meta" data-testid="viewer-status">
+          {l.image} {vs.index + 1}/{current.imageIds.length} · {l.window} C {num(vs.wc, 0)} W {num(vs.ww, 0)} · ×{num(vs.zoom, 2)}
+        </p>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <section class="card">
+        <h2>{l.measurements}</h2>
+        {view.annotations.length === 0 ? (
+          <p class="notice">{l.noMeasurements}</p>
+        ) : (
+          <ul data-testid="measurements">
+            {view.annotations.map((a) => (
+              <li key={a.id}>
+                {l.tools[a.kind] ?? a.kind}: {a.value !== undefined ? `${num(a.value, 1)} ${a.unit === 'deg' ? '°' : a.unit}` : a.text}
+                <span class="meta">
+                  {' '}
+                  · {a.authorName} · {formatDateTime(a.createdAt)}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <ReportPanel view={view} canReport={me.value?.role === 'specialist'} onChanged={load} />
+    </article>
+  );
+}
