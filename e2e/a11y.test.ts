@@ -49,7 +49,7 @@ describe('accessibility (axe-core)', () => {
     ['quantri', ['/admin']],
     ['baovedulieu', ['/audit']],
     ['thongke', ['/indicators']],
-    ['dieuphoi', ['/patients', '/consults', '/meetings/new']],
+    ['dieuphoi', ['/patients', '/consults', '/meetings/new', '/meetings']],
     ['bs.batxat', ['/patients', '/visits', '/alerts']],
     ['nguoidan', ['/me', '/me/visits', '/me/consent']],
   ];

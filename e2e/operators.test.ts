@@ -5,28 +5,14 @@
  * empty state. Screenshots at 390 px and 1366 px into test-results/; no horizontal scroll on a phone.
  */
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, signIn as signInApi, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
+import { shoot } from './shots.ts';
 import { signInUi } from './ui.ts';
-
-export const WIDTHS = [390, 1366] as const;
-
-/** Screenshot at both widths; at 390 px the page must not scroll sideways. */
-export async function shoot(page: Page, name: string): Promise<void> {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
-    await page.waitForTimeout(150);
-    if (width === 390) {
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      expect(overflow, `${name}: horizontal scroll at 390 px`).toBeLessThanOrEqual(0);
-    }
-    await page.screenshot({ path: `test-results/${name}-${width}.png`, fullPage: true });
-  }
-}
 
 describe('operators', () => {
   let p: TestPlatform;

@@ -276,7 +276,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { db: Db }): Promi
     const repo = app.store.as(req.ctx);
     const orgs =
       actor.role === 'system_admin'
-        ? await repo.search<Organization>('Organization', { ...(q.q ? { name: q.q } : {}), _count: String(q.limit), _sort: 'name' })
+        ? await repo.search<Organization>('Organization', { ...(q.q ? { 'name:contains': q.q } : {}), _count: String(q.limit), _sort: 'name' })
         : await repo.search<Organization>('Organization', { _id: facilityOf(actor) });
     const ids = orgs.map((o) => o.id!);
     const services = ids.length

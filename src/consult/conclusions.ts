@@ -5,7 +5,7 @@
  * Composition that replaces it and needs signing again. Anyone on the case can verify the
  * signatures. Runs as `consult.sign` (draft, sign, amend) and `consult.view` (verify).
  */
-import type { Composition, Provenance, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { Appointment, Composition, Encounter, Provenance, ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { AccessContext, Actor } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
 import { narrativeText } from '../fhir/narrative.ts';
@@ -88,12 +88,34 @@ export async function draftConclusion(deps: ConsultDeps, ctx: AccessContext, cas
   return doc!;
 }
 
+/**
+ * A case discussed in a meeting is concluded in or after that meeting: signing before the meeting
+ * has started (its start time not reached and no bridge point joined) is refused. A
+ * store-and-forward case (no meeting) is signed whenever it is ready.
+ */
+export async function assertMeetingStarted(tx: Repository, c: CaseParts, now = Date.now()): Promise<void> {
+  const meetingIds = (c.task.input ?? [])
+    .filter((i) => isParam(i, 'meeting'))
+    .map((i) => ref(i.valueReference, 'Appointment'))
+    .filter((x): x is string => !!x);
+  for (const id of meetingIds) {
+    const meeting = await tx.tryRead<Appointment>('Appointment', id);
+    if (!meeting || meeting.status === 'cancelled' || !meeting.start || Date.parse(meeting.start) <= now) continue;
+    if (await tx.tryRead<Encounter>('Encounter', id)) continue; // a bridge point joined: the meeting is under way
+    const when = new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'short', timeStyle: 'short' }).format(new Date(meeting.start));
+    throw businessRule(
+      `Phiên hội chẩn "${meeting.description ?? ''}" chưa bắt đầu (lúc ${when}): chỉ ký kết luận khi phiên đã diễn ra (the meeting has not started yet: sign the conclusion in or after it)`,
+    );
+  }
+}
+
 /** The current user signs the conclusion; the last required signature makes it final and concludes the case. */
 export async function sign(deps: ConsultDeps, ctx: AccessContext, caseId: string): Promise<{ signed: number; required: number; final: boolean }> {
   let result = { signed: 0, required: 0, final: false };
   const a = ctx.actor;
   await runCaseAction(deps, ctx, 'consult.sign', caseId, 'sign', 'specialist', async (tx, c) => {
     assertTransition('sign', c.state);
+    await assertMeetingStarted(tx, c);
     const doc = await latestConclusion(tx, c);
     if (!doc) throw businessRule('Chưa có kết luận để ký (no conclusion to sign yet)');
     const required = (c.task.input ?? []).filter((i) => isParam(i, 'cosigner')).map((i) => ref(i.valueReference, 'Practitioner')!);

@@ -166,6 +166,24 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
     const page = await call(p, 'GET', `/api/meetings/${meeting.body.id}`, undefined, commune);
     expect(page.status, page.text).toBe(200);
     expect(page.body.attendance.location).toHaveLength(1);
+    // Names, not record ids: the chair, the sites with their state, the cases by patient and question.
+    const details = page.body.details;
+    expect(details.chair.practitionerId).toBe(demo.ids.practitioners[0]);
+    expect(details.chair.name).not.toMatch(/Practitioner\//);
+    expect(details.sites.map((x: any) => x.state).sort()).toEqual(['invited', 'invited', 'joined']);
+    expect(details.sites.find((x: any) => x.state === 'joined').organizationId).toBe(demo.ids.organizations.batxat);
+    expect(JSON.stringify(details)).not.toMatch(/(Location|ServiceRequest|Organization)\//);
+    expect(details.cases.map((x: any) => x.caseId)).toEqual([first.caseId, second.caseId]);
+    expect(details.cases.every((x: any) => typeof x.patient === 'string' && x.patient.length > 3)).toBe(true);
+    // The calendar lists it for an invited site's staff, not for an uninvited facility.
+    const day = (d: Date) => new Date(d.getTime() + 7 * 3_600_000).toISOString().slice(0, 10);
+    const range = `from=${day(new Date())}&to=${day(new Date(Date.now() + 7 * 86_400_000))}`;
+    const list = await call(p, 'GET', `/api/meetings?${range}`, undefined, commune);
+    expect(list.body.map((m: any) => m.id)).toContain(meeting.body.id);
+    const outsiderList = await call(p, 'GET', `/api/meetings?${range}`, undefined, {
+      authorization: `Bearer ${await p.tokenFor('commune_clinician', { org: demo.ids.organizations.tuachua })}`,
+    });
+    expect(outsiderList.body.map((m: any) => m.id)).not.toContain(meeting.body.id);
     // A facility that was not invited does not see it.
     const outsider = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.tuachua });
     expect((await call(p, 'GET', `/api/meetings/${meeting.body.id}`, undefined, { authorization: `Bearer ${outsider}` })).status).toBe(403);

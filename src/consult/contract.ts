@@ -259,6 +259,8 @@ export interface VerifyResult {
 export interface MeetingView {
   appointment: Appointment;
   attendance?: Encounter;
+  /** Names for everything the Appointment refers to (src/consult/meeting-details.ts). */
+  details?: import('./meeting-contract.ts').MeetingDetails;
 }
 
 /** GET /api/eligibility/list */

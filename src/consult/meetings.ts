@@ -17,6 +17,8 @@ import { assertSide, loadCase, publish, recordCase, transition, notifySide, type
 import type { AttendanceInput, MeetingInput, MeetingView } from './contract.ts';
 import { CONSULT_CATEGORY, isMeetingAppointment, param, ref } from './model.ts';
 import { assertTransition } from './workflow.ts';
+import { foldIcs } from './ics-fold.ts';
+import { meetingDetails } from './meeting-details.ts';
 
 const VR = { system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' };
 const meetingLink = (id: string) => `/meetings/${id}`;
@@ -42,13 +44,15 @@ async function bridgePoint(tx: Repository, organizationId: string): Promise<stri
 async function invite(tx: Repository, appointment: Appointment, input: MeetingInput, invitees: string[]): Promise<void> {
   const when = new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'short', timeStyle: 'short' }).format(new Date(input.start));
   const link = meetingLink(appointment.id!);
+  // Email and SMS carry the whole address of the meeting page (in-app notifications the path).
+  const url = `${tx.fhirBase.replace(/\/fhir\/R4$/, '')}${link}`;
   for (const p of invitees) {
     await addNotification(tx.sql, { practitionerId: p }, 'meeting', `Mời tham dự phiên hội chẩn "${input.title}" lúc ${when}`, link);
     const prac = await tx.tryRead<Practitioner>('Practitioner', p);
     for (const t of prac?.telecom ?? []) {
       const channel = t.system === 'email' ? 'email' : t.system === 'phone' || t.system === 'sms' ? 'sms' : undefined;
       if (!channel || !t.value) continue;
-      const body = `Phiên hội chẩn "${input.title}" lúc ${when} (giờ Việt Nam). Mở Cầu Y Tế để tham dự.`;
+      const body = `Phiên hội chẩn "${input.title}" lúc ${when} (giờ Việt Nam). Tham dự tại: ${url}`;
       await enqueueMessage(tx.sql, {
         channel,
         recipient: t.value,
@@ -195,13 +199,17 @@ export async function meeting(deps: ConsultDeps, ctx: AccessContext, meetingId: 
     }
     if (!invited) throw new AccessDenied('Bạn và điểm cầu của bạn không được mời vào phiên này (you are not invited to this meeting)');
     const attendance = await tx.tryRead<Encounter>('Encounter', meetingId);
+    const details = await meetingDetails(tx, appointment, attendance);
     await tx.record({ action: 'consult.meeting', resourceType: 'Appointment', resourceId: meetingId });
-    return { appointment, ...(attendance ? { attendance } : {}) };
+    return { appointment, ...(attendance ? { attendance } : {}), details };
   });
 }
 
-/** An iCalendar file for a meeting (times in UTC; calendars show them in local time). */
-export function toIcs(a: Appointment): string {
+/**
+ * An iCalendar file for a meeting (times in UTC; calendars show them in local time), with the
+ * link to the meeting page when the public base URL is known; lines folded at 75 octets.
+ */
+export function toIcs(a: Appointment, baseUrl?: string): string {
   const parts = (iso: string): [number, number, number, number, number] => {
     const d = new Date(iso);
     return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()];
@@ -215,11 +223,12 @@ export function toIcs(a: Appointment): string {
     endInputType: 'utc',
     endOutputType: 'utc',
     title: `Hội chẩn từ xa: ${a.description ?? ''}`,
-    description: [a.comment, `${a.basedOn?.length ?? 0} ca bệnh`].filter(Boolean).join('\n'),
+    description: [a.comment, `${a.basedOn?.length ?? 0} ca bệnh`, baseUrl ? `Tham dự: ${baseUrl}${meetingLink(a.id!)}` : undefined].filter(Boolean).join('\n'),
+    ...(baseUrl ? { url: `${baseUrl}${meetingLink(a.id!)}` } : {}),
     location: 'Trực tuyến — Cầu Y Tế',
     status: 'CONFIRMED',
   };
   const { error, value } = createEvents([event]);
   if (error || !value) throw new Error(`Cannot make the calendar file: ${error?.message}`);
-  return value;
+  return foldIcs(value);
 }

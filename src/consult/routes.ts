@@ -25,6 +25,7 @@ import {
 } from './contract.ts';
 import type { EligibilityService } from './eligibility.ts';
 import { toIcs } from './meetings.ts';
+import { meetingListQuery } from './meeting-contract.ts';
 import type { ConsultService } from './service.ts';
 
 type P = FastifyRequest<{ Params: { id: string } }>;
@@ -77,13 +78,14 @@ export async function consultRoutes(app: FastifyInstance, opts: ConsultRoutesOpt
 
   // Meetings (phiên hội chẩn).
   app.post('/api/meetings', schedule, async (req, reply) => reply.code(201).send(await consults.scheduleMeeting(req.ctx, parse(meetingBody, req.body))));
+  app.get('/api/meetings', view, async (req) => consults.meetings(req.ctx, parse(meetingListQuery, req.query)));
   app.get('/api/meetings/:id', view, async (req: P) => consults.meeting(req.ctx, idOf(req)));
   app.get('/api/meetings/:id/ics', view, async (req: P, reply) => {
     const { appointment } = await consults.meeting(req.ctx, idOf(req));
     return reply
       .type('text/calendar; charset=utf-8')
       .header('content-disposition', `attachment; filename="hoi-chan-${appointment.id}.ics"`)
-      .send(toIcs(appointment));
+      .send(toIcs(appointment, app.config.baseUrl));
   });
   app.post('/api/meetings/:id/attendance', view, async (req: P) => consults.attendance(req.ctx, idOf(req), parse(attendanceBody, req.body)));
 

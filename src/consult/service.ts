@@ -43,6 +43,8 @@ import type {
 } from './contract.ts';
 import { acknowledge, followUp, overdueFollowUps } from './decisions.ts';
 import { attendance, meeting, scheduleMeeting } from './meetings.ts';
+import { listMeetings } from './meeting-details.ts';
+import type { MeetingListItem } from './meeting-contract.ts';
 import { createRequest, submit, withdraw } from './requests.ts';
 import { queue, triage } from './triage.ts';
 import { mine, teachingCopy, view } from './views.ts';
@@ -113,6 +115,14 @@ export class ConsultService {
   }
   meeting(ctx: AccessContext, meetingId: string): Promise<MeetingView> {
     return meeting(this.deps, ctx, meetingId);
+  }
+  /** Meetings I or my facility's bridge point am invited to, between two days (the calendar). */
+  meetings(ctx: AccessContext, q: { from: string; to: string; facility?: string }): Promise<MeetingListItem[]> {
+    return this.deps.store.as(ctx, 'consult.view').transaction(async (tx) => {
+      const list = await listMeetings(tx, ctx.actor, q);
+      await tx.record({ action: 'consult.meeting-list', detail: { ...q, n: list.length } });
+      return list;
+    });
   }
   /** A bridge point joins or leaves a meeting (also called by video rooms of a meeting). */
   attendance(ctx: AccessContext, meetingId: string, input: AttendanceInput): Promise<Encounter> {

@@ -28,6 +28,8 @@ import { AdminPage } from './pages/admin/Admin.tsx';
 import { OfficerAudit } from './pages/admin/OfficerAudit.tsx';
 import { IndicatorsPlaceholder } from './pages/admin/Indicators.tsx';
 import { ta } from './i18n-admin.ts';
+import { MeetingCalendar } from './pages/MeetingCalendar.tsx';
+import { tm } from './i18n-meetings.ts';
 import { NotificationBell, UrgentBanner } from './components/NotificationBell.tsx';
 import { Inbox } from './pages/Inbox.tsx';
 import { tc } from './i18n-clinic.ts';
@@ -85,6 +87,7 @@ function Page() {
   if (p === '/consults/new') return <ConsultForm />;
   const consult = /^\/consults\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (consult) return <ConsultCase id={consult[1]} />;
+  if (p === '/meetings') return <MeetingCalendar />;
   // Meetings (phiên hội chẩn); /sessions/… is what links in older notifications say.
   const meeting = /^\/(?:meetings|sessions)\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (meeting) return meeting[1] === 'new' ? <MeetingForm /> : <MeetingPage id={meeting[1]} />;
@@ -116,6 +119,7 @@ function Nav() {
       )}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/patients">{d.navPatients}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/consults">{d.navConsults}</a>}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/meetings">{tm().navMeetings}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/visits">{d.cz.navDesk}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/alerts">{d.navAlerts}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}

@@ -1,30 +1,54 @@
 /**
- * Meetings (phiên hội chẩn): the planner (coordinator) and the meeting page — agenda, sites,
- * attendance, calendar file, the video call. Request and response types come from the server's
- * contract (type-only import: nothing of it reaches the bundle).
+ * Meetings (phiên hội chẩn): the planner (coordinator) and the meeting page — agenda by patient
+ * and question, bridge points with their state, participants and chair, calendar file, the video
+ * call. No record ids are shown where a name belongs (the server sends the names: MeetingDetails).
+ * Facility and practitioner pickers search on the server (thousands of entries); the chair is the
+ * person scheduling unless changed. Request and response types come from the server's contracts
+ * (type-only imports: nothing of them reaches the bundle).
  */
 import type { Appointment, Bundle, Organization, Practitioner } from '@medplum/fhirtypes';
 import { useEffect, useState } from 'preact/hooks';
 import type { AttendanceInput, CaseRow, MeetingInput, MeetingView } from '../../../src/consult/contract.ts';
 import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
+import { SearchPicker, type Choice } from '../components/SearchPicker.tsx';
 import { displayName } from '../fhir-format.ts';
 import { formatDateTime, t } from '../i18n.ts';
+import { tm } from '../i18n-meetings.ts';
 import { navigate } from '../router.ts';
 import { me } from '../session.ts';
+import '../admin.css';
 
 const local = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 
+/** Server-side name search (accents optional), 20 at most. */
+export async function searchFacilities(q: string): Promise<Choice[]> {
+  const b = await fhirGet<Bundle>(`Organization?name:contains=${encodeURIComponent(q)}&_count=20&_sort=name`);
+  return entries<Organization>(b, 'Organization').map((o) => ({ id: o.id!, name: o.name ?? '—', detail: o.address?.[0]?.state ?? o.address?.[0]?.city }));
+}
+export async function searchPractitioners(q: string): Promise<Choice[]> {
+  const b = await fhirGet<Bundle>(`Practitioner?name:contains=${encodeURIComponent(q)}&_count=20`);
+  return entries<Practitioner>(b, 'Practitioner').map((p) => ({ id: p.id!, name: displayName(p.name), detail: p.qualification?.[0]?.code?.text }));
+}
+
 export function MeetingForm() {
   const d = t();
+  const m = tm();
   const [cases, setCases] = useState<CaseRow[]>([]);
   const [order, setOrder] = useState<string[]>([]);
-  const [orgs, setOrgs] = useState<Organization[]>([]);
-  const [people, setPeople] = useState<Practitioner[]>([]);
+  const [sites, setSites] = useState<Choice[]>([]);
+  const [people, setPeople] = useState<Choice[]>([]);
+  // The chair is the person scheduling, unless changed.
+  const [chair, setChair] = useState<Choice[]>(me.value?.practitionerId ? [{ id: me.value.practitionerId, name: me.value.displayName ?? '' }] : []);
   const [error, setError] = useState<string>();
   useEffect(() => {
     apiGet<CaseRow[]>('/api/consults?view=received').then((r) => setCases(r.filter((x) => x.state === 'accepted' || x.state === 'scheduled')));
-    fhirGet<Bundle>('Organization?_count=100&_sort=name').then((b) => setOrgs(entries<Organization>(b)));
-    fhirGet<Bundle>('Practitioner?_count=100&_sort=family').then((b) => setPeople(entries<Practitioner>(b)));
+    // My own facility's bridge point is on the list from the start.
+    const org = me.value?.organizationId;
+    if (org)
+      fhirGet<Organization>(`Organization/${org}`).then(
+        (o) => setSites((s) => (s.some((x) => x.id === o.id) ? s : [{ id: o.id!, name: o.name ?? '—' }, ...s])),
+        () => undefined,
+      );
   }, []);
   const move = (id: string, delta: number) => {
     const i = order.indexOf(id);
@@ -44,16 +68,16 @@ export function MeetingForm() {
         onSubmit={async (e) => {
           e.preventDefault();
           const f = new FormData(e.target as HTMLFormElement);
-          const checked = (n: string) => f.getAll(n).map(String);
+          if (!chair[0]) return setError(m.chair);
           const body: MeetingInput = {
             title: String(f.get('title')),
             topic: String(f.get('topic') || '') || undefined,
             start: new Date(String(f.get('start'))).toISOString(),
             end: new Date(String(f.get('end'))).toISOString(),
-            hostPractitionerId: String(f.get('host')),
+            hostPractitionerId: chair[0].id,
             caseIds: order,
-            siteOrganizationIds: checked('site'),
-            participantPractitionerIds: checked('participant'),
+            siteOrganizationIds: sites.map((x) => x.id),
+            participantPractitionerIds: people.map((x) => x.id).filter((x) => x !== chair[0].id),
           };
           try {
             const a = await apiSend<Appointment>('POST', '/api/meetings', body);
@@ -81,16 +105,7 @@ export function MeetingForm() {
             <input name="end" type="datetime-local" required defaultValue={local(new Date(start.getTime() + 7_200_000))} />
           </label>
         </div>
-        <label>
-          {d.host}
-          <select name="host" required defaultValue={me.value?.practitionerId}>
-            {people.map((p) => (
-              <option value={p.id} key={p.id}>
-                {displayName(p.name)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SearchPicker label={d.host} name="chair" single value={chair} onChange={setChair} search={searchPractitioners} />
         <fieldset>
           <legend>{d.cases}</legend>
           {cases.map(
@@ -122,28 +137,14 @@ export function MeetingForm() {
             </ol>
           )}
         </fieldset>
-        <fieldset>
-          <legend>{d.sites}</legend>
-          {orgs.map((o) => (
-            <label class="check" key={o.id}>
-              <input type="checkbox" name="site" value={o.id} /> {o.name}
-            </label>
-          ))}
-        </fieldset>
-        <fieldset>
-          <legend>{d.participants}</legend>
-          {people.map((p) => (
-            <label class="check" key={p.id}>
-              <input type="checkbox" name="participant" value={p.id} /> {displayName(p.name)}
-            </label>
-          ))}
-        </fieldset>
+        <SearchPicker label={d.sites} name="sites" value={sites} onChange={setSites} search={searchFacilities} />
+        <SearchPicker label={d.participants} name="participants" value={people} onChange={setPeople} search={searchPractitioners} />
         {error && (
           <p class="error" role="alert">
             {error}
           </p>
         )}
-        <button type="submit" class="primary" disabled={order.length === 0}>
+        <button type="submit" class="primary" disabled={order.length === 0 || sites.length === 0 || chair.length === 0}>
           {d.schedule}
         </button>
       </form>
@@ -153,12 +154,14 @@ export function MeetingForm() {
 
 export function MeetingPage({ id }: { id: string }) {
   const d = t();
+  const m = tm();
   const [s, setS] = useState<MeetingView>();
   const [error, setError] = useState<string>();
   const load = () => apiGet<MeetingView>(`/api/meetings/${id}`).then(setS, (e) => setError((e as Error).message));
   useEffect(() => void load(), [id]);
   if (!s) return <p class={error ? 'error' : 'notice'}>{error ?? d.loading}</p>;
   const a = s.appointment;
+  const details = s.details;
   const org = me.value?.organizationId;
   const mark = (event: AttendanceInput['event']) =>
     apiSend('POST', `/api/meetings/${id}/attendance`, { organizationId: org ?? '', event } satisfies AttendanceInput).then(load, (e) =>
@@ -176,10 +179,19 @@ export function MeetingPage({ id }: { id: string }) {
       {error && <p class="error">{error}</p>}
       <section class="card">
         <h2>{d.agenda}</h2>
-        <ol>
-          {(a.basedOn ?? []).map((r) => (
-            <li key={r.reference}>
-              <a href={`/consults/${r.reference?.split('/')[1]}`}>{r.reference}</a>
+        {details && !details.started && <p class="meta">{m.notStarted}</p>}
+        <ol class="agenda-cases">
+          {(details?.cases ?? []).map((c) => (
+            <li key={c.caseId}>
+              <a href={`/consults/${c.caseId}`}>
+                <strong>{c.patient ?? m.patientHidden}</strong>
+              </a>
+              {c.specialty && <span class="meta"> · {c.specialty}</span>}
+              {c.question && (
+                <div>
+                  {m.question}: {c.question}
+                </div>
+              )}
             </li>
           ))}
         </ol>
@@ -201,11 +213,17 @@ export function MeetingPage({ id }: { id: string }) {
         </button>
       </section>
       <section class="card">
-        <h2>{d.attendance}</h2>
-        <ul>
-          {(s.attendance?.location ?? []).map((l, i) => (
-            <li key={i}>
-              {l.location.reference} · {formatDateTime(l.period?.start)} {l.period?.end ? `– ${formatDateTime(l.period.end)}` : ''}
+        <h2>{d.sites}</h2>
+        <ul class="meeting-sites">
+          {(details?.sites ?? []).map((x, i) => (
+            <li key={i} class="row">
+              <span>{x.name}</span>
+              <span class={`badge site-${x.state}`}>{m.states[x.state]}</span>
+              {x.since && (
+                <span class="meta">
+                  {m.since} {formatDateTime(x.since)}
+                </span>
+              )}
             </li>
           ))}
         </ul>
@@ -217,6 +235,19 @@ export function MeetingPage({ id }: { id: string }) {
             {d.leave}
           </button>
         </div>
+      </section>
+      <section class="card">
+        <h2>{d.participants}</h2>
+        <ul class="meeting-people">
+          {(details?.participants ?? []).map((x) => (
+            <li key={x.practitionerId}>
+              {x.name}
+              {x.chair && <strong> · {m.chair}</strong>}
+              {x.practitionerId === me.value?.practitionerId && <span class="meta"> {m.chairYou}</span>}
+              <span class="meta"> · {m.statuses[x.status] ?? x.status}</span>
+            </li>
+          ))}
+        </ul>
       </section>
     </article>
   );

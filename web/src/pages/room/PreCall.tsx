@@ -4,6 +4,15 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n.ts';
+import { formatNumber } from '../../i18n-admin.ts';
+import { tm } from '../../i18n-meetings.ts';
+import '../../admin.css';
+
+/** A bit rate as people read it: "65 Mbit/s", "1,5 Mbit/s", "800 kbit/s" (Vietnamese decimal comma). */
+export function bitRate(kbps: number): string {
+  if (kbps >= 1000) return `${formatNumber(kbps / 1000, kbps >= 10_000 ? 0 : 1)} Mbit/s`;
+  return `${formatNumber(kbps)} kbit/s`;
+}
 import type { PublicRoom as RoomInfo } from '../../../../src/video/contract.ts';
 
 const CAPS: [string, number | null][] = [
@@ -98,31 +107,34 @@ export function PreCall({ info, onJoin }: { info: RoomInfo; onJoin: (s: MediaStr
             <meter min={0} max={1} value={level} aria-label={d.microphone} /> {stream?.getAudioTracks()[0]?.label ?? ''}
           </dd>
           <dt>{d.bandwidth}</dt>
-          <dd>{kbps === undefined ? d.measuring : `${kbps.toLocaleString('vi-VN')} kbit/s`}</dd>
+          <dd>{kbps === undefined ? d.measuring : kbps === 0 ? '—' : bitRate(kbps)}</dd>
         </dl>
-        <label>
-          {d.sendCap}
-          <select
-            value={cap === null ? '' : String(cap / 1000)}
-            onChange={(e) => setCap(CAPS.find(([k]) => k === (e.target as HTMLSelectElement).value)?.[1] ?? null)}
-          >
-            {CAPS.map(([k]) => (
-              <option value={k}>{k ? `${k} kbit/s` : d.noCap}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {d.resolution}
-          <select value={hd ? '720' : '360'} onChange={(e) => setHd((e.target as HTMLSelectElement).value === '720')}>
-            <option value="360">{d.res360}</option>
-            <option value="720">{d.res720}</option>
-          </select>
-        </label>
-        {info.mode === 'sfu' && (
-          <label class="check">
-            <input type="checkbox" checked={saver} onChange={(e) => setSaver((e.target as HTMLInputElement).checked)} /> {d.dataSaver}
+        <fieldset class="precall-controls">
+          <legend>{tm().callSettings}</legend>
+          <label>
+            {d.sendCap}
+            <select
+              value={cap === null ? '' : String(cap / 1000)}
+              onChange={(e) => setCap(CAPS.find(([k]) => k === (e.target as HTMLSelectElement).value)?.[1] ?? null)}
+            >
+              {CAPS.map(([k]) => (
+                <option value={k}>{k ? bitRate(Number(k)) : d.noCap}</option>
+              ))}
+            </select>
           </label>
-        )}
+          <label>
+            {d.resolution}
+            <select value={hd ? '720' : '360'} onChange={(e) => setHd((e.target as HTMLSelectElement).value === '720')}>
+              <option value="360">{d.res360}</option>
+              <option value="720">{d.res720}</option>
+            </select>
+          </label>
+          {info.mode === 'sfu' && (
+            <label class="check">
+              <input type="checkbox" checked={saver} onChange={(e) => setSaver((e.target as HTMLInputElement).checked)} /> {d.dataSaver}
+            </label>
+          )}
+        </fieldset>
         <button
           class="primary"
           disabled={!stream}
