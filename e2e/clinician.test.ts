@@ -165,4 +165,43 @@ describe('commune clinician: the chart', () => {
     expect(issue.mitigation![0].action.text).toContain(reason);
     await page.close();
   });
+  it('shows today and the coming days in the visit queue, grouped by day, with a range to choose', async () => {
+    const citizen = await signIn(p, 'nguoidan');
+    const json = { ...citizen, 'content-type': 'application/json' };
+    const slots = (await call(p, 'GET', `/api/visits/services/${visitDemo.services['kham-tu-xa-man-tinh']}/slots?days=8`, undefined, citizen)).body as {
+      id: string;
+      start: string;
+    }[];
+    const vnDay = (iso: string) => new Date(Date.parse(iso) + 7 * 3_600_000).toISOString().slice(0, 10);
+    const days = [...new Set(slots.map((x) => vnDay(x.start)))];
+    // A booking three or more days ahead: outside a one-day queue, inside the default week.
+    const later = slots.find((x) => vnDay(x.start) >= days[Math.min(3, days.length - 1)])!;
+    const booked = await call(
+      p,
+      'POST',
+      '/api/visits',
+      {
+        patientId: demo.ids.patients[0],
+        slotId: later.id,
+        icd10: { code: 'I10', display: 'Tăng huyết áp' },
+        reason: 'Tái khám huyết áp',
+        answers: { 'red-flags': false, duration: 'gt1m', 'home-bp': '145/90' },
+      },
+      json,
+    );
+    expect(booked.status, booked.text).toBe(201);
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await signInUi(page, base, doctor.username, doctor.totpSecret);
+    await page.goto(`${base}/visits`);
+    const card = page.locator(`a[href="/visits/${booked.body.id}"]`);
+    await card.waitFor();
+    const [y, m, d] = vnDay(later.start).split('-');
+    expect(await page.locator('.queue-day').allInnerTexts()).toEqual(expect.arrayContaining([expect.stringContaining(`${d}/${m}/${y}`)]));
+    expect(await noSideways(page)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: 'test-results/clin-queue-390.png', fullPage: true });
+    // One day only: the later booking is not in it.
+    await page.getByLabel('Xem').selectOption('1');
+    await expect.poll(() => card.count()).toBe(0);
+    await page.close();
+  });
 });
