@@ -7,7 +7,7 @@ import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { freshTotpCode } from '../src/testing/totp.ts';
-import { signInUi } from './ui.ts';
+import { openMenu, signInUi } from './ui.ts';
 
 describe('signing in and seeing only what one may', () => {
   let p: TestPlatform;
@@ -81,6 +81,7 @@ describe('signing in and seeing only what one may', () => {
     await signInUi(page, base, 'nguoidan');
     await page.waitForSelector('.facts');
     expect(await page.locator('h1').innerText()).toContain('Nguyễn Văn An');
+    await openMenu(page);
     await page.getByRole('link', { name: 'Ai đã xem hồ sơ' }).click();
     await page.waitForSelector('table.audit tbody tr');
     const log = await page.locator('table.audit').innerText();

@@ -204,4 +204,27 @@ describe('commune clinician: the chart', () => {
     await expect.poll(() => card.count()).toBe(0);
     await page.close();
   });
+  it('registers a device for a patient picked by name, and shows its set-up as a QR code and as text', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await signInUi(page, base, doctor.username, doctor.totpSecret);
+    await page.goto(`${base}/devices`);
+    await page.getByLabel('Dùng chung tại trạm của tôi').uncheck();
+    await page.getByLabel('Người bệnh dùng thiết bị').fill('nguyen van an');
+    await page.getByRole('option', { name: /^Nguyễn Văn An · / }).click();
+    await page.getByLabel('Tên gọi').fill('Máy đo huyết áp tại nhà');
+    await page.getByLabel('Số sê-ri').fill('OMRON-HEM7121-0001');
+    await page.getByRole('button', { name: 'Đăng ký thiết bị' }).click();
+    const setup = page.locator('.provisioning');
+    await setup.waitFor();
+    expect(await setup.locator('.qr svg').count()).toBe(1);
+    const text = JSON.parse(await setup.locator('textarea').inputValue()) as { broker?: string; clientId: string; password: string; readingsTopic: string };
+    expect(text.broker).toMatch(/^mqtt:\/\/.+:\d+$/);
+    expect(text.readingsTopic).toBe(`cauyte/devices/${text.clientId}/readings`);
+    expect(text.password.length).toBeGreaterThan(20);
+    const [device] = await p.fixtures.search<{ resourceType: 'Device'; patient?: { reference?: string } }>('Device', { _id: text.clientId });
+    expect(device.patient?.reference).toBe(`Patient/${demo.ids.patients[0]}`);
+    expect(await noSideways(page)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: 'test-results/clin-device-390.png', fullPage: true });
+    await page.close();
+  });
 });
