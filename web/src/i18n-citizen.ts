@@ -63,6 +63,9 @@ const vi = {
   call115: 'Gọi 115 (cấp cứu)',
   redFlagTitle: 'Dấu hiệu cấp cứu: đừng chờ khám từ xa',
   redFlagDo: 'Gọi ngay 115 hoặc đến cơ sở y tế gần nhất.',
+  tooEarly: (when: string, left: string) =>
+    `Buổi khám bắt đầu lúc ${when} (còn ${left}). Bạn có thể vào phòng chờ từ bây giờ, nhưng bác sĩ chỉ vào khi đến giờ khám.`,
+  duration: (h: number, m: number) => (h ? `${h} giờ ${m} phút` : `${m} phút`),
   // access log
   othersTitle: 'Người khác đã xem hoặc thay đổi hồ sơ',
   othersEmpty: 'Chưa có ai khác truy cập hồ sơ này.',
@@ -133,6 +136,9 @@ const en: Dict = {
   call115: 'Call 115 (emergency)',
   redFlagTitle: 'Emergency signs: do not wait for a remote visit',
   redFlagDo: 'Call 115 now or go to the nearest health facility.',
+  tooEarly: (when: string, left: string) =>
+    `The visit starts at ${when} (in ${left}). You may enter the waiting room now, but the doctor joins only at the visit time.`,
+  duration: (h: number, m: number) => (h ? `${h} h ${m} min` : `${m} min`),
   othersTitle: 'Others who viewed or changed the record',
   othersEmpty: 'Nobody else has accessed this record yet.',
   selfTitle: 'What you did yourself',
