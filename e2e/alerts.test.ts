@@ -63,7 +63,7 @@ describe('live alerts in the browser', () => {
     }
     await page.waitForTimeout(700);
     expect(await page.locator('li.alert').count()).toBe(1);
-    await page.getByRole('button', { name: 'Đã nhận' }).click();
+    await page.getByRole('button', { name: 'Xác nhận đã xem cảnh báo' }).click();
     await expect.poll(() => page.locator('li.alert').innerText()).toContain('đã nhận');
     await page.screenshot({ path: 'test-results/alerts.png' });
     await client.endAsync();

@@ -7,7 +7,7 @@ import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { freshTotpCode } from '../src/testing/totp.ts';
-import { signInUi } from './ui.ts';
+import { openMenu, signInUi } from './ui.ts';
 
 describe('signing in and seeing only what one may', () => {
   let p: TestPlatform;
@@ -81,12 +81,17 @@ describe('signing in and seeing only what one may', () => {
     await signInUi(page, base, 'nguoidan');
     await page.waitForSelector('.facts');
     expect(await page.locator('h1').innerText()).toContain('Nguyễn Văn An');
+    await openMenu(page);
     await page.getByRole('link', { name: 'Ai đã xem hồ sơ' }).click();
-    await page.waitForSelector('table.audit tbody tr');
-    const log = await page.locator('table.audit').innerText();
-    expect(log).toContain('bs.batxat');
-    expect(log).toContain('Bác sĩ tuyến xã');
-    expect(log).toMatch(/bs\.batxat · Bác sĩ tuyến xã\s+(Xem|Tìm kiếm) Patient/);
+    await page.waitForSelector('.access-log li');
+    const log = await page.locator('main').innerText();
+    // Who (name, role, facility), what in words, and why; the citizen's own actions apart.
+    expect(log).toMatch(
+      /Người khác đã xem hoặc thay đổi hồ sơ[\s\S]*(Xem|Tìm kiếm) thông tin cá nhân\s+BS Giàng A Sử · Bác sĩ tuyến xã · Trạm Y tế xã Bát Xát/,
+    );
+    expect(log).toContain('Vì sao: Đang khám chữa bệnh cho bạn');
+    expect(log).toContain('Việc bạn tự làm');
+    expect(log).not.toMatch(/\bPatient\b/);
     await page.screenshot({ path: 'test-results/citizen-access-log.png', fullPage: true });
 
     const otherName = (await p.fixtures.read('Patient', demo.ids.patients[1])) as unknown as { name: { text: string }[] };

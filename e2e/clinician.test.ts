@@ -165,4 +165,66 @@ describe('commune clinician: the chart', () => {
     expect(issue.mitigation![0].action.text).toContain(reason);
     await page.close();
   });
+  it('shows today and the coming days in the visit queue, grouped by day, with a range to choose', async () => {
+    const citizen = await signIn(p, 'nguoidan');
+    const json = { ...citizen, 'content-type': 'application/json' };
+    const slots = (await call(p, 'GET', `/api/visits/services/${visitDemo.services['kham-tu-xa-man-tinh']}/slots?days=8`, undefined, citizen)).body as {
+      id: string;
+      start: string;
+    }[];
+    const vnDay = (iso: string) => new Date(Date.parse(iso) + 7 * 3_600_000).toISOString().slice(0, 10);
+    const days = [...new Set(slots.map((x) => vnDay(x.start)))];
+    // A booking three or more days ahead: outside a one-day queue, inside the default week.
+    const later = slots.find((x) => vnDay(x.start) >= days[Math.min(3, days.length - 1)])!;
+    const booked = await call(
+      p,
+      'POST',
+      '/api/visits',
+      {
+        patientId: demo.ids.patients[0],
+        slotId: later.id,
+        icd10: { code: 'I10', display: 'Tăng huyết áp' },
+        reason: 'Tái khám huyết áp',
+        answers: { 'red-flags': false, duration: 'gt1m', 'home-bp': '145/90' },
+      },
+      json,
+    );
+    expect(booked.status, booked.text).toBe(201);
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await signInUi(page, base, doctor.username, doctor.totpSecret);
+    await page.goto(`${base}/visits`);
+    const card = page.locator(`a[href="/visits/${booked.body.id}"]`);
+    await card.waitFor();
+    const [y, m, d] = vnDay(later.start).split('-');
+    expect(await page.locator('.queue-day').allInnerTexts()).toEqual(expect.arrayContaining([expect.stringContaining(`${d}/${m}/${y}`)]));
+    expect(await noSideways(page)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: 'test-results/clin-queue-390.png', fullPage: true });
+    // One day only: the later booking is not in it.
+    await page.getByLabel('Xem').selectOption('1');
+    await expect.poll(() => card.count()).toBe(0);
+    await page.close();
+  });
+  it('registers a device for a patient picked by name, and shows its set-up as a QR code and as text', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await signInUi(page, base, doctor.username, doctor.totpSecret);
+    await page.goto(`${base}/devices`);
+    await page.getByLabel('Dùng chung tại trạm của tôi').uncheck();
+    await page.getByLabel('Người bệnh dùng thiết bị').fill('nguyen van an');
+    await page.getByRole('option', { name: /^Nguyễn Văn An · / }).click();
+    await page.getByLabel('Tên gọi').fill('Máy đo huyết áp tại nhà');
+    await page.getByLabel('Số sê-ri').fill('OMRON-HEM7121-0001');
+    await page.getByRole('button', { name: 'Đăng ký thiết bị' }).click();
+    const setup = page.locator('.provisioning');
+    await setup.waitFor();
+    expect(await setup.locator('.qr svg').count()).toBe(1);
+    const text = JSON.parse(await setup.locator('textarea').inputValue()) as { broker?: string; clientId: string; password: string; readingsTopic: string };
+    expect(text.broker).toMatch(/^mqtt:\/\/.+:\d+$/);
+    expect(text.readingsTopic).toBe(`cauyte/devices/${text.clientId}/readings`);
+    expect(text.password.length).toBeGreaterThan(20);
+    const [device] = await p.fixtures.search<{ resourceType: 'Device'; patient?: { reference?: string } }>('Device', { _id: text.clientId });
+    expect(device.patient?.reference).toBe(`Patient/${demo.ids.patients[0]}`);
+    expect(await noSideways(page)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: 'test-results/clin-device-390.png', fullPage: true });
+    await page.close();
+  });
 });

@@ -48,8 +48,8 @@ describe('case conference in the browser', () => {
   }
 
   beforeAll(async () => {
-    // The case conference needs only its own domain (the meeting's video call is not opened here).
-    p = await startTestPlatform('pglite', {}, undefined, { domains: ['consult'] });
+    // The case conference needs only its own domain and the chart (the meeting's video call is not opened here).
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['consult', 'chart'] });
     demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     await p.accounts.create({

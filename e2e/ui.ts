@@ -16,3 +16,9 @@ export async function signInUi(page: Page, base: string, username: string, totpS
   }
   await page.waitForFunction(() => !location.pathname.startsWith('/login'));
 }
+
+/** On a phone the navigation sits behind the menu button: opens it when it is shown (a no-op on a desk). */
+export async function openMenu(page: Page): Promise<void> {
+  const toggle = page.locator('.menu-toggle');
+  if ((await toggle.isVisible()) && (await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+}

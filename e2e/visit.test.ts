@@ -47,8 +47,13 @@ describe('remote examination in the browser', () => {
   async function fillBooking(page: Page, icdQuery: string, icdOption: RegExp) {
     await page.getByRole('radio', { name: /Khám từ xa bệnh mạn tính/ }).check();
     await page.locator('.times button').first().click();
-    await page.getByLabel('Bệnh hoặc vấn đề cần khám').fill(icdQuery);
-    await page.getByRole('option', { name: icdOption }).first().click();
+    // The reason in plain words; anything not on the short list is found by its name (never a code).
+    if (icdQuery === 'tang huyet ap') await page.getByRole('radio', { name: /^Huyết áp cao/ }).check();
+    else {
+      await page.getByRole('radio', { name: /^Vấn đề khác/ }).check();
+      await page.getByLabel(/^Tên bệnh hoặc triệu chứng/).fill(icdQuery);
+      await page.getByRole('option', { name: icdOption }).first().click();
+    }
     await page.getByLabel('Mô tả ngắn (triệu chứng, từ khi nào)').fill('Đau đầu, chóng mặt, huyết áp đo ở nhà cao');
     await page
       .getByRole('radiogroup', { name: /dấu hiệu cấp cứu/ })

@@ -73,6 +73,10 @@ export interface AuditEntry extends AuditView {
 /** One entry of `GET /api/me/access-log`: whether it was the citizen themselves (other patients are not named). */
 export interface AccessLogEntry extends AuditView {
   self: boolean;
+  /** The person's name as their account shows it. */
+  whoName?: string;
+  /** The name of the facility they acted for. */
+  organizationName?: string;
 }
 
 /** Answer of `GET /api/audit/verify`: the hash chain checked from its start. */

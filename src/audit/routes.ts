@@ -106,10 +106,36 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
         patientIds: [subject.patientId],
         detail: { as: `RelatedPerson/${subject.asRelatedPerson}` },
       });
+    // Who, in words: the person's name on their account and their facility's name (directory data).
+    const accountIds = [...new Set(rows.map((r) => r.account_id).filter((x): x is string => !!x))];
+    const names = new Map(
+      accountIds.length
+        ? (await opts.db.query<{ id: string; display_name: string }>('SELECT id, display_name FROM account WHERE id = ANY($1)', [accountIds])).rows.map((a) => [
+            a.id,
+            a.display_name,
+          ])
+        : [],
+    );
+    const orgIds = [...new Set(rows.map((r) => r.organization_id).filter((x): x is string => !!x))];
+    const orgs = new Map<string, string>();
+    if (orgIds.length)
+      for (const o of await app.store
+        .system('access log: facility names', 'audit')
+        .search<{ resourceType: 'Organization'; id?: string; name?: string }>('Organization', {
+          _id: orgIds.join(','),
+          _count: String(orgIds.length),
+          _elements: 'name',
+        }))
+        orgs.set(o.id!, o.name ?? '');
     // Other patients an entry touched are not the citizen's to know.
     return rows.map((r) => {
       const { patients: _others, ...view } = auditView(r);
-      return { ...view, self: r.account_id === req.ctx.actor.accountId };
+      return {
+        ...view,
+        self: r.account_id === req.ctx.actor.accountId,
+        ...(r.account_id && names.get(r.account_id) ? { whoName: names.get(r.account_id) } : {}),
+        ...(r.organization_id && orgs.get(r.organization_id) ? { organizationName: orgs.get(r.organization_id) } : {}),
+      };
     });
   });
 }

@@ -82,10 +82,25 @@ export interface RegisterDeviceResponse {
   device: Device;
   /** The device secret, shown once (only its SHA-256 is kept). */
   token: string;
+  provisioning: DeviceProvisioning;
 }
 
 export interface RotateResponse {
   token: string;
+  provisioning: DeviceProvisioning;
+}
+
+/** What a device is set up with (shown once as a QR code and as text): broker, identity, secret, topics. */
+export interface DeviceProvisioning {
+  /** e.g. mqtt://tram.example.vn:1884 (the embedded broker) or the external broker's URL; absent when MQTT is off. */
+  broker?: string;
+  clientId: string;
+  username: string;
+  password: string;
+  readingsTopic: string;
+  repliesTopic: string;
+  /** The HTTP ingest address, for devices that post instead. */
+  httpUrl: string;
 }
 
 export interface QuarantineItem {

@@ -21,6 +21,7 @@ import {
   type IngestReply,
   type ProgrammeResponse,
   type QuarantineItem,
+  type DeviceProvisioning,
   type RegisterDeviceResponse,
   type RotateResponse,
 } from './contract.ts';
@@ -53,17 +54,32 @@ export async function deviceRoutes(app: FastifyInstance, opts: { devices: Device
 
   app.get('/api/devices/types', { config: { access: 'authenticated' } }, async () => DEVICE_TYPES);
   app.get('/api/devices', manage, async (req): Promise<DeviceListItem[]> => devices.list(req.ctx));
+  // What the device is set up with: the broker it reaches, its identity and secret, its topics.
+  const provisioning = (deviceId: string, password: string): DeviceProvisioning => {
+    const { MQTT_URL, CAUYTE_MQTT_PORT } = app.config;
+    const host = new URL(app.config.baseUrl).hostname;
+    return {
+      broker: MQTT_URL ?? (CAUYTE_MQTT_PORT ? `mqtt://${host}:${CAUYTE_MQTT_PORT}` : undefined),
+      clientId: deviceId,
+      username: deviceId,
+      password,
+      readingsTopic: `cauyte/devices/${deviceId}/readings`,
+      repliesTopic: `cauyte/devices/${deviceId}/replies`,
+      httpUrl: `${app.config.baseUrl}/api/devices/${deviceId}/readings`,
+    };
+  };
   app.post('/api/devices', manage, async (req, reply) => {
     const r = await devices.register(req.ctx, parse(registerDeviceBody, req.body));
     // The secret is shown once: only its hash is kept.
     return reply
       .code(201)
       .header('cache-control', 'no-store')
-      .send({ device: r.device, token: r.token } satisfies RegisterDeviceResponse);
+      .send({ device: r.device, token: r.token, provisioning: provisioning(r.device.id!, r.token) } satisfies RegisterDeviceResponse);
   });
-  app.post('/api/devices/:id/rotate', manage, async (req: P, reply) =>
-    reply.header('cache-control', 'no-store').send({ token: await devices.rotate(req.ctx, req.params.id) } satisfies RotateResponse),
-  );
+  app.post('/api/devices/:id/rotate', manage, async (req: P, reply) => {
+    const token = await devices.rotate(req.ctx, req.params.id);
+    return reply.header('cache-control', 'no-store').send({ token, provisioning: provisioning(req.params.id, token) } satisfies RotateResponse);
+  });
   app.post('/api/devices/:id/revoke', manage, async (req: P) => {
     await devices.revoke(req.ctx, req.params.id);
     return { status: 'revoked' as const };

@@ -27,11 +27,18 @@ export function NotificationBell() {
     void refreshUnread();
     const live = new LiveEventStream();
     // A notification is written in the same transaction as the event's cause, so it is there now.
-    for (const kind of NOTIFYING) live.on(kind, () => void refreshUnread());
+    // Debounced: the page's own reload for the same event goes first, and a burst costs one request.
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    const soon = () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => void refreshUnread(), 400);
+    };
+    for (const kind of NOTIFYING) live.on(kind, soon);
     const timer = setInterval(() => void refreshUnread(), 60_000);
     return () => {
       live.close();
       clearInterval(timer);
+      clearTimeout(pending);
     };
   }, []);
   const n = unreadCount.value.unread;

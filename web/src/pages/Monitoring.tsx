@@ -8,6 +8,7 @@ import type { Me } from '../session.ts';
 import type {
   AlertItem,
   DeviceListItem,
+  DeviceProvisioning as DeviceProvisioningInfo,
   DeviceType,
   ProgrammeKind,
   ProgrammeResponse,
@@ -15,6 +16,10 @@ import type {
   RegisterDeviceResponse,
   RotateResponse,
 } from '../../../src/devices/contract.ts';
+import { DeviceProvisioning } from '../components/DeviceProvisioning.tsx';
+import { PatientPicker } from '../components/PatientPicker.tsx';
+import { tc } from '../i18n-clinic.ts';
+import './chart/chart.css';
 
 const valueText = (metric: string, v: Record<string, number>) =>
   metric === 'bp'
@@ -64,7 +69,7 @@ export function AlertsInbox() {
               </span>
               {!a.acknowledgedAt && (
                 <button type="button" onClick={() => apiSend('POST', `/api/alerts/${a.id}/acknowledge`).then(load)}>
-                  {d.acknowledge}
+                  {tc().ackAlert}
                 </button>
               )}
             </li>
@@ -80,7 +85,8 @@ export function Devices() {
   const patient = new URLSearchParams(path.value.split('?')[1] ?? '').get('patient') ?? '';
   const [list, setList] = useState<DeviceListItem[]>([]);
   const [types, setTypes] = useState<Partial<Record<DeviceType, string>>>({});
-  const [secret, setSecret] = useState<string>();
+  const [setup, setSetup] = useState<DeviceProvisioningInfo>();
+  const [patientId, setPatientId] = useState<string>();
   const [error, setError] = useState<string>();
   const [shared, setShared] = useState(!patient);
   const load = () => apiGet<DeviceListItem[]>('/api/devices').then(setList, (e) => setError((e as Error).message));
@@ -102,10 +108,11 @@ export function Devices() {
               type: String(f.get('type')) as DeviceType,
               name: String(f.get('name') ?? ''),
               serial: String(f.get('serial') ?? ''),
-              ...(shared ? { organizationId: (await apiGet<Me>('/api/auth/me')).organizationId } : { patientId: String(f.get('patient') ?? '') }),
+              ...(shared ? { organizationId: (await apiGet<Me>('/api/auth/me')).organizationId } : { patientId: patientId ?? '' }),
             };
+            if (!shared && !patientId) return setError(tc().pickPatientHint);
             const r = await apiSend<RegisterDeviceResponse>('POST', '/api/devices', body);
-            setSecret(r.token);
+            setSetup(r.provisioning);
             await load();
           } catch (err) {
             setError((err as Error).message);
@@ -134,20 +141,11 @@ export function Devices() {
         <label class="check">
           <input type="checkbox" checked={shared} onChange={(e) => setShared((e.target as HTMLInputElement).checked)} /> {d.bindStation}
         </label>
-        {!shared && (
-          <label>
-            {d.bindPatient}
-            <input name="patient" required defaultValue={patient} />
-          </label>
-        )}
+        {!shared && <PatientPicker label={tc().pickPatient} hint={tc().pickPatientHint} initialId={patient || undefined} onChange={setPatientId} />}
         <button type="submit" class="primary">
           {d.registerDevice}
         </button>
-        {secret && (
-          <p class="ok" role="status">
-            {d.tokenOnce} <code class="secret">{secret}</code>
-          </p>
-        )}
+        {setup && <DeviceProvisioning p={setup} />}
         {error && (
           <p class="error" role="alert">
             {error}
@@ -168,7 +166,7 @@ export function Devices() {
             </span>
             {!x.revoked && (
               <span class="row">
-                <button type="button" onClick={() => apiSend<RotateResponse>('POST', `/api/devices/${x.id}/rotate`).then((r) => setSecret(r.token))}>
+                <button type="button" onClick={() => apiSend<RotateResponse>('POST', `/api/devices/${x.id}/rotate`).then((r) => setSetup(r.provisioning))}>
                   {d.rotate}
                 </button>
                 <button type="button" class="danger" onClick={() => apiSend('POST', `/api/devices/${x.id}/revoke`).then(load)}>

@@ -7,10 +7,11 @@ import { useEffect, useState } from 'preact/hooks';
 import type { AccessLogEntry } from '../../../src/audit/contract.ts';
 import type { Consent, ConsentRequest } from '../../../src/consent/contract.ts';
 import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
-import { formatDateTime, t } from '../i18n.ts';
+import { formatDateTime, lang, t } from '../i18n.ts';
+import { tz } from '../i18n-citizen.ts';
+import './citizen/citizen-extra.css';
 import { path } from '../router.ts';
 import { MemberSwitch, useFamily } from '../components/Family.tsx';
-import { AuditTable } from './AuditViewer.tsx';
 
 /** Whose page this is: the citizen's own, or a managed family member's (`?patient=`). */
 function useSubject(ownId: string, page: string) {
@@ -21,8 +22,48 @@ function useSubject(ownId: string, page: string) {
   return { patientId, query, switcher };
 }
 
+/** One side of the access log: who (name, role, facility), what (in words), when, and why. */
+function AccessList({ items, empty }: { items: AccessLogEntry[]; empty: string }) {
+  const d = t();
+  const z = tz();
+  if (!items.length) return <p class="notice">{empty}</p>;
+  const what = (a: AccessLogEntry) => {
+    const type = a.resource?.split('/')[0];
+    const verb = d.actions[a.action] ?? d.actions[a.action.split('.')[0]] ?? a.action;
+    return `${verb}${type ? ` ${z.recordTypes[type] ?? type}` : ''}`;
+  };
+  return (
+    <ul class="plain access-log">
+      {items.map((a) => (
+        <li key={a.id} class={a.breakGlass ? 'glass' : a.outcome !== 'success' ? 'denied' : ''}>
+          <div>
+            <strong>{formatDateTime(a.at)}</strong> · {what(a)}
+            {a.outcome !== 'success' && <span class="error"> ({z.refused})</span>}
+          </div>
+          {!a.self && (
+            <div class="meta">{[a.whoName ?? (a.role ? a.who : z.system), a.roleLabel?.[lang.value], a.organizationName].filter(Boolean).join(' · ')}</div>
+          )}
+          {!a.self && (
+            <div class="meta">
+              {z.why}:{' '}
+              {a.breakGlass ? (
+                <strong class="badge">
+                  {z.whyGlass} {a.reason}
+                </strong>
+              ) : (
+                (a.reason ?? (a.role && a.role !== 'citizen' ? z.whyCare : ''))
+              )}
+            </div>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function AccessLog({ ownId }: { ownId: string }) {
   const d = t();
+  const z = tz();
   const { patientId, query, switcher } = useSubject(ownId, '/me/access-log');
   const [items, setItems] = useState<AccessLogEntry[]>();
   const [error, setError] = useState<string>();
@@ -39,10 +80,13 @@ export function AccessLog({ ownId }: { ownId: string }) {
       {error && <p class="error">{error}</p>}
       {items === undefined ? (
         <p class="notice">{d.loading}</p>
-      ) : items.length === 0 ? (
-        <p class="notice">{d.accessLogEmpty}</p>
       ) : (
-        <AuditTable items={items} showPatients={false} />
+        <>
+          <h2>{z.othersTitle}</h2>
+          <AccessList items={items.filter((a) => !a.self)} empty={z.othersEmpty} />
+          <h2>{z.selfTitle}</h2>
+          <AccessList items={items.filter((a) => a.self)} empty={z.selfEmpty} />
+        </>
       )}
     </section>
   );

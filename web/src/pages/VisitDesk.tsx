@@ -15,18 +15,25 @@ import type { CompleteRequest, PrescribingCheck, PrescribingIssue, QueueItem, Ro
 import { DrugPicker } from '../components/DrugPicker.tsx';
 import { PrescribingWarnings } from '../components/PrescribingWarnings.tsx';
 import './chart/chart.css';
+import { tc } from '../i18n-clinic.ts';
 
 const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date());
 
+/** The Vietnam calendar day (yyyy-mm-dd) of an instant. */
+const vnDay = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date(iso));
+
 export function VisitQueue() {
   const d = t();
+  const c = tc();
   const [day, setDay] = useState(today());
+  // Today and the coming days by default: a clinician plans the week, not only today.
+  const [days, setDays] = useState(7);
   const [visits, setVisits] = useState<QueueItem[]>();
   const [error, setError] = useState<string>();
   useEffect(() => {
     let stop = false;
     const load = () =>
-      apiGet<QueueItem[]>(`/api/visits/queue?from=${day}&days=1`).then(
+      apiGet<QueueItem[]>(`/api/visits/queue?from=${day}&days=${days}`).then(
         (v) => !stop && setVisits(v),
         (e) => !stop && setError((e as Error).message),
       );
@@ -36,13 +43,27 @@ export function VisitQueue() {
       stop = true;
       clearInterval(timer);
     };
-  }, [day]);
+  }, [day, days]);
+  const byDay = new Map<string, QueueItem[]>();
+  for (const v of visits ?? []) byDay.set(vnDay(v.start), [...(byDay.get(vnDay(v.start)) ?? []), v]);
   return (
     <section>
       <h1>{d.cz.queueTitle}</h1>
-      <label class="inline">
-        {d.cz.date} <input type="date" value={day} onChange={(e) => setDay((e.target as HTMLInputElement).value)} />
-      </label>
+      <div class="row queue-range">
+        <label class="inline">
+          {c.fromDay} <input type="date" value={day} onChange={(e) => setDay((e.target as HTMLInputElement).value || today())} />
+        </label>
+        <label class="inline">
+          {c.rangeLabel}{' '}
+          <select value={String(days)} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value))}>
+            {[1, 3, 7, 14, 31].map((n) => (
+              <option key={n} value={n}>
+                {c.rangeDays(n)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       {error && (
         <p class="error" role="alert">
           {error}
@@ -51,24 +72,32 @@ export function VisitQueue() {
       {!visits ? (
         <p class="notice">{d.loading}</p>
       ) : !visits.length ? (
-        <p class="notice">{d.cz.noVisits}</p>
+        <p class="notice">{c.noVisitsInRange}</p>
       ) : (
-        <ul class="visits">
-          {visits.map((v) => (
-            <li key={v.id}>
-              <a class={`visit-card${v.waiting ? ' waiting' : ''}`} href={`/visits/${v.id}`}>
-                <span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span>
-                <strong>
-                  {formatDateTime(v.start)} · {v.patient.name}
-                </strong>
-                <span>
-                  {v.icd10} {v.reason}
-                </span>
-                {v.waiting > 0 && <span class="waiting-badge">{d.cz.waiting(v.waiting)}</span>}
-              </a>
-            </li>
-          ))}
-        </ul>
+        [...byDay].map(([date, list]) => (
+          <Fragment key={date}>
+            <h2 class="queue-day">
+              {date === today() ? `${c.today} · ` : ''}
+              {formatDate(date)} <small>({list.length})</small>
+            </h2>
+            <ul class="visits">
+              {list.map((v) => (
+                <li key={v.id}>
+                  <a class={`visit-card${v.waiting ? ' waiting' : ''}`} href={`/visits/${v.id}`}>
+                    <span class={`badge s-${v.status}`}>{d.cz.status[v.status] ?? v.status}</span>
+                    <strong>
+                      {formatDateTime(v.start)} · {v.patient.name}
+                    </strong>
+                    <span>
+                      {v.icd10} {v.reason}
+                    </span>
+                    {v.waiting > 0 && <span class="waiting-badge">{d.cz.waiting(v.waiting)}</span>}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </Fragment>
+        ))
       )}
     </section>
   );

@@ -19,7 +19,7 @@ export function AccessRefused({ patientId, error, onOpened }: { patientId: strin
   return (
     <section class="card refused" role="alert" aria-labelledby="refused-title">
       <h1 id="refused-title">{c.refusedTitle}</h1>
-      <p>{why}</p>
+      <p class="error">{why}</p>
       {error.breakGlass && (
         <form
           class="break-glass"

@@ -1,13 +1,18 @@
 /**
  * Booking a remote visit: for whom (self or a managed family member), the service, a free slot,
- * the reason (ICD-10) and the pre-visit questions; then the booking code, or the reason a remote
+ * the reason in plain words (ReasonPicker: mapped to the Circular 30 list's ICD-10 codes behind the
+ * scenes) and the pre-visit questions, with what to do at once for a dangerous answer (DangerAdvice); then the booking code, or the reason a remote
  * visit is refused (see a doctor in person).
  */
 import type { Questionnaire } from '@medplum/fhirtypes';
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend, ApiError } from '../../api.ts';
 import { formatDateTime, t } from '../../i18n.ts';
-import { Icd10Picker, type Icd } from '../../components/Icd10Picker.tsx';
+import type { Icd } from '../../components/Icd10Picker.tsx';
+import { dangerousBp, tz } from '../../i18n-citizen.ts';
+import { DangerAdvice } from './DangerAdvice.tsx';
+import { ReasonPicker } from './ReasonPicker.tsx';
+import './citizen-extra.css';
 import { useFamily } from '../../components/Family.tsx';
 import type { Answers, Booked, BookingRequest, FreeSlot, ServiceInfo } from '../../../../src/visits/contract.ts';
 import { QuestionnaireForm } from './QuestionnaireForm.tsx';
@@ -67,7 +72,7 @@ export function BookVisit({ ownId }: { ownId: string }) {
   }
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (!slot || !icd) return setError({ title: !slot ? d.cz.pickTime : d.cz.reason, refused: false });
+    if (!slot || !icd) return setError({ title: !slot ? d.cz.pickTime : tz().reasonMissing, refused: false });
     setBusy(true);
     setError(undefined);
     try {
@@ -133,12 +138,16 @@ export function BookVisit({ ownId }: { ownId: string }) {
             )}
           </fieldset>
         )}
-        <Icd10Picker label={d.cz.reason} name="icd10" value={icd} onChange={setIcd} />
+        <ReasonPicker value={icd} onChange={setIcd} />
         <label>
           {d.cz.reasonText}
           <textarea name="reason" rows={3} maxLength={1000} value={reason} onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)} />
         </label>
         {q && <QuestionnaireForm q={q} answers={answers} onChange={setAnswers} />}
+        <DangerAdvice
+          bp={dangerousBp(answers['home-bp']) ? String(answers['home-bp']).replace(/\s/g, '') : undefined}
+          redFlags={answers['red-flags'] === true}
+        />
         {error && (
           <div class={error.refused ? 'card refusal' : 'error'} role="alert">
             {error.refused && <h2>{d.cz.ineligibleTitle}</h2>}

@@ -5,6 +5,15 @@ import { formatDateTime, t } from '../../i18n.ts';
 import { navigate } from '../../router.ts';
 import type { CancelRequest, RescheduleRequest, RoomOpened, ServiceInfo, VisitView } from '../../../../src/visits/contract.ts';
 import { SlotPicker } from './SlotPicker.tsx';
+import { tz } from '../../i18n-citizen.ts';
+
+/** Earlier than this before the visit, the page says when it starts and how long is left. */
+const OPENS_BEFORE_MS = 15 * 60_000;
+const early = (start: string) => Date.parse(start) - Date.now() > OPENS_BEFORE_MS;
+function untilText(start: string): string {
+  const minutes = Math.max(0, Math.round((Date.parse(start) - Date.now()) / 60_000));
+  return tz().duration(Math.floor(minutes / 60), minutes % 60);
+}
 import { VisitResult } from './VisitResult.tsx';
 
 export function CitizenVisit({ id }: { id: string }) {
@@ -73,6 +82,11 @@ export function CitizenVisit({ id }: { id: string }) {
       {error && (
         <p class="error" role="alert">
           {error}
+        </p>
+      )}
+      {v.status === 'booked' && early(v.start) && (
+        <p class="notice early" role="status">
+          {tz().tooEarly(formatDateTime(v.start), untilText(v.start))}
         </p>
       )}
       {v.status === 'booked' && (

@@ -3,6 +3,7 @@
  * (book, download PDF or FHIR), then allergies, conditions, medications, vital-sign charts,
  * documents, immunizations and the record's timeline. Mobile first: one column, large targets.
  */
+import { tc } from '../../i18n-clinic.ts';
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet } from '../../api.ts';
 import { formatDate, t } from '../../i18n.ts';
@@ -81,6 +82,12 @@ export function MyRecord({ ownId }: { ownId: string }) {
           {d.cz.downloadFhir}
         </a>
       </div>
+      {rec.allergies.length === 0 && (
+        <section class="card">
+          <h2>{d.cz.allergies}</h2>
+          <p class="notice">{tc().noAllergies}</p>
+        </section>
+      )}
       {rec.allergies.length > 0 && (
         <section class="card alert-card">
           <h2>{d.cz.allergies}</h2>
@@ -121,6 +128,12 @@ export function MyRecord({ ownId }: { ownId: string }) {
           <p class="notice">{d.cz.none}</p>
         )}
       </section>
+      {bp.length === 0 && hr.length === 0 && (
+        <section class="card">
+          <h2>{d.cz.vitals}</h2>
+          <p class="notice">{d.cz.none}</p>
+        </section>
+      )}
       {(bp.length > 0 || hr.length > 0) && (
         <section class="card">
           <h2>{d.cz.vitals}</h2>

@@ -26,6 +26,7 @@ export function Controls({
   const me = call.me.value;
   const room = call.room.value;
   const rec = call.recording.value;
+  const citizen = call.members.value.find((m) => m.id === me?.id)?.role === 'citizen';
   return (
     <nav class="controls" aria-label={d.call}>
       <button aria-pressed={call.audioOn.value} onClick={() => call.setAudio(!call.audioOn.value)}>
@@ -34,7 +35,8 @@ export function Controls({
       <button aria-pressed={call.videoOn.value} onClick={() => call.setVideo(!call.videoOn.value)}>
         {d.cam}: {call.videoOn.value ? d.on : d.off}
       </button>
-      {typeof navigator.mediaDevices?.getDisplayMedia === 'function' && (
+      {/* Screen sharing and raising a hand are for staff in meetings and calls, not for a citizen at a visit. */}
+      {!citizen && typeof navigator.mediaDevices?.getDisplayMedia === 'function' && (
         <button
           aria-pressed={call.screenOn.value}
           onClick={() => void call.shareScreen(!call.screenOn.value).catch((e: Error) => (call.notice.value = e.message))}
@@ -42,9 +44,11 @@ export function Controls({
           {call.screenOn.value ? d.stopScreen : d.screen}
         </button>
       )}
-      <button aria-pressed={call.hand.value} onClick={() => call.raiseHand(!call.hand.value)}>
-        {call.hand.value ? d.lowerHand : d.hand}
-      </button>
+      {!citizen && (
+        <button aria-pressed={call.hand.value} onClick={() => call.raiseHand(!call.hand.value)}>
+          {call.hand.value ? d.lowerHand : d.hand}
+        </button>
+      )}
       <button onClick={() => setLayout(layout === 'grid' ? 'speaker' : 'grid')}>{layout === 'grid' ? d.speakerView : d.grid}</button>
       {room?.mode === 'sfu' && (
         <button aria-pressed={call.dataSaver.value} title={d.dataSaver} onClick={() => call.setDataSaver(!call.dataSaver.value)}>
