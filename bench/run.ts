@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen|programme]`
  *
  * For each database: single creates/s over HTTP (concurrency 1 and 16), Synthea transaction-bundle
  * import resources/s next to a raw COPY of the same JSON rows (same run), and search latency
@@ -23,6 +23,7 @@ import { benchConsult } from './consult.ts';
 import { benchIngest } from './ingest.ts';
 import { benchVideo } from './video.ts';
 import { benchCitizen } from './citizen.ts';
+import { benchProgramme } from './programme.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -499,12 +500,22 @@ async function benchCitizenSuite(): Promise<void> {
 }
 
 const targets: (() => Promise<Target>)[] = [];
-if (args.suite === 'video') {
+if (args.suite === 'programme') {
+  // PostgreSQL only (the issue's target); --quick: 50k consults instead of 1M.
+  await benchProgramme(
+    PG_URL,
+    quick
+      ? { facilities: 13_000, consults: 50_000, meetings: 5_000, visits: 10_000, prescriptions: 5_000, events: 2_000, samples: 10 }
+      : { facilities: 13_000, consults: 1_000_000, meetings: 100_000, visits: 200_000, prescriptions: 100_000, events: 20_000, samples: 30 },
+    log,
+  );
+} else if (args.suite === 'video') {
   await benchVideoSuite();
 } else if (args.suite === 'citizen') {
   await benchCitizenSuite();
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
+if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'programme' && (args.db === 'both' || args.db === 'pglite'))
+  targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
   try {

@@ -153,14 +153,16 @@ async function durations(sql: DomainSql, r: Resolved): Promise<DurationStats[]> 
   return out;
 }
 
-/** Facilities active (a consult sent or received, a meeting joined, an examination held) in [since, asOf]. */
-function activeSql(a: Args, since: string, asOf: string): string {
+/** The last day of activity (a consult sent or received, a meeting joined, an examination held) per facility in [since, asOf]. */
+function lastActivitySql(a: Args, since: string, asOf: string): string {
   const s = a.add(since);
   const e = a.add(asOf);
-  return `SELECT requesting_org AS org_id FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
-          UNION SELECT receiving_org FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
-          UNION SELECT org_id FROM programme_meeting_site WHERE day >= ${s}::date AND day <= ${e}::date
-          UNION SELECT org_id FROM programme_visit WHERE day >= ${s}::date AND day <= ${e}::date`;
+  return `SELECT org_id, max(d) AS last FROM (
+            SELECT requesting_org AS org_id, requested_at::date AS d FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
+            UNION ALL SELECT receiving_org, requested_at::date FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
+            UNION ALL SELECT org_id, day FROM programme_meeting_site WHERE day >= ${s}::date AND day <= ${e}::date
+            UNION ALL SELECT org_id, day FROM programme_visit WHERE day >= ${s}::date AND day <= ${e}::date) x
+          GROUP BY org_id`;
 }
 
 const minusDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
@@ -168,14 +170,15 @@ const minusDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:
 async function silentSites(sql: DomainSql, r: Resolved, limit = 200): Promise<{ list: SilentSite[]; perProvince: Map<number, number> }> {
   const a = new Args();
   const place = placeWhere(r, a);
-  const res = await sql.query<{ org_id: string; code: string; name: string; level: string; province_code: number; active30: boolean }>(
-    `WITH a90 AS (${activeSql(a, minusDays(r.asOf, 89), r.asOf)}), a30 AS (${activeSql(a, minusDays(r.asOf, 29), r.asOf)})
-     SELECT f.org_id, f.code, f.name, f.level, f.province_code, NOT EXISTS (SELECT 1 FROM a90 WHERE a90.org_id = f.org_id) AS silent90
-       FROM programme_facility f
-      WHERE ${place} AND f.unit_status = 'approved' AND NOT EXISTS (SELECT 1 FROM a30 WHERE a30.org_id = f.org_id)`,
+  const act = lastActivitySql(a, minusDays(r.asOf, 89), r.asOf);
+  const since30 = a.add(minusDays(r.asOf, 29));
+  const res = await sql.query<{ org_id: string; code: string; name: string; level: string; province_code: number; silent90: boolean }>(
+    `SELECT f.org_id, f.code, f.name, f.level, f.province_code, act.last IS NULL AS silent90
+       FROM programme_facility f LEFT JOIN (${act}) act ON act.org_id = f.org_id
+      WHERE ${place} AND f.unit_status = 'approved' AND (act.last IS NULL OR act.last < ${since30}::date)`,
     a.values,
   );
-  const rows = res.rows as unknown as { org_id: string; code: string; name: string; level: string; province_code: number; silent90: boolean }[];
+  const rows = res.rows;
   const perProvince = new Map<number, number>();
   for (const x of rows) if (x.silent90) perProvince.set(x.province_code, (perProvince.get(x.province_code) ?? 0) + 1);
   // Last activity for the listed sites only (each an index probe per source).

@@ -25,6 +25,10 @@ import { MyVisits } from './pages/citizen/MyVisits.tsx';
 import { CitizenVisit } from './pages/citizen/CitizenVisit.tsx';
 import { RxCheck } from './pages/citizen/RxCheck.tsx';
 import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
+import { Indicators } from './pages/programme/Indicators.tsx';
+import { DeclarationForm, DeclarationReview } from './pages/programme/Declaration.tsx';
+import { FacilityRegister } from './pages/programme/Facilities.tsx';
+import { tp } from './i18n-programme.ts';
 import './styles.css';
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
@@ -61,6 +65,11 @@ function Page() {
     if (other) return <PatientChart id={other[1]} own />;
     return <p class="error">{d.forbidden}</p>;
   }
+  // The national programme: indicators (analysts, facility administrators), declarations, the register.
+  if (p === '/indicators') return m.role === 'analyst' || m.role === 'facility_admin' ? <Indicators /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/programme/declaration') return m.role === 'facility_admin' ? <DeclarationForm /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/programme/declarations') return m.role === 'analyst' ? <DeclarationReview /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/programme/facilities') return <FacilityRegister />;
   if (p === '/audit') return m.role === 'dpo' ? <AuditViewer /> : <p class="error">{d.forbidden}</p>;
   if (p === '/alerts') return <AlertsInbox />;
   if (p === '/devices') return <Devices />;
@@ -79,6 +88,7 @@ function Page() {
   if (chart) return <PatientChart id={chart[1]} />;
   if (p === '/' || p === '/patients') {
     if (m.role === 'dpo') return <AuditViewer />;
+    if (m.role === 'analyst') return <Indicators />;
     return CLINICAL_ROLES.has(m.role ?? '') || m.role === 'integration' ? <PatientSearch /> : <Account />;
   }
   return <p class="notice">{d.notFound}</p>;
@@ -105,6 +115,10 @@ function Nav() {
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
+      {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{tp().navIndicators}</a>}
+      {m.role === 'analyst' && <a href="/programme/declarations">{tp().navReview}</a>}
+      {m.role === 'facility_admin' && <a href="/programme/declaration">{tp().navDeclaration}</a>}
+      {(m.role === 'system_admin' || m.role === 'facility_admin') && <a href="/programme/facilities">{tp().navFacilities}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>
         {m.displayName}
       </a>
