@@ -506,7 +506,7 @@ if (args.suite === 'programme') {
     PG_URL,
     quick
       ? { facilities: 13_000, consults: 50_000, meetings: 5_000, visits: 10_000, prescriptions: 5_000, events: 2_000, samples: 10 }
-      : { facilities: 13_000, consults: 1_000_000, meetings: 100_000, visits: 200_000, prescriptions: 100_000, events: 20_000, samples: 30 },
+      : { facilities: 13_000, consults: 1_000_000, meetings: 100_000, visits: 200_000, prescriptions: 100_000, events: 10_000, samples: 10 },
     log,
   );
 } else if (args.suite === 'video') {

@@ -228,16 +228,19 @@ async function coverage(sql: DomainSql, r: Resolved): Promise<IndicatorReport['c
   const b = new Args();
   const place2 = placeWhere(r, b);
   const months = monthsOf(r.from, r.to);
+  // One pass over the declaration events: each event's status holds until the facility's next event.
   const trend = await sql.query<{ month: string; approved: number }>(
-    `SELECT m.month, count(e.org_id)::int AS approved
-       FROM unnest(${b.add(months)}::text[]) AS m(month)
-       LEFT JOIN LATERAL (
-         SELECT DISTINCT ON (d.org_id) d.org_id, d.status FROM programme_declaration_event d JOIN programme_facility f ON f.org_id = d.org_id
-          WHERE ${place2} AND f.owner = 'public' AND d.at < (m.month || '-01')::date + interval '1 month' ORDER BY d.org_id, d.at DESC, d.id DESC
-       ) e ON e.status = 'approved'
+    `WITH ev AS (
+       SELECT d.status, d.at, lead(d.at) OVER (PARTITION BY d.org_id ORDER BY d.at, d.id) AS next_at
+         FROM programme_declaration_event d JOIN programme_facility f ON f.org_id = d.org_id
+        WHERE ${place2} AND f.owner = 'public')
+     SELECT m.month, (count(*) FILTER (WHERE ev.status = 'approved' AND ev.at < (m.month || '-01')::date + interval '1 month'
+                                        AND (ev.next_at IS NULL OR ev.next_at >= (m.month || '-01')::date + interval '1 month')))::int AS approved
+       FROM unnest(${b.add(months)}::text[]) AS m(month) CROSS JOIN ev
       GROUP BY m.month ORDER BY m.month`,
     b.values,
   );
+  const byMonth = new Map(trend.rows.map((x) => [x.month, x.approved]));
   const pub = now.rows[0]?.pub ?? 0;
   const approved = now.rows[0]?.approved ?? 0;
   return {
@@ -245,7 +248,10 @@ async function coverage(sql: DomainSql, r: Resolved): Promise<IndicatorReport['c
     approvedUnits: approved,
     share: pub ? approved / pub : null,
     goal2030: 1,
-    trend: trend.rows.map((x) => ({ month: x.month, approvedUnits: x.approved, share: pub ? x.approved / pub : null })),
+    trend: months.map((month) => {
+      const n = byMonth.get(month) ?? 0;
+      return { month, approvedUnits: n, share: pub ? n / pub : null };
+    }),
   };
 }
 
@@ -334,15 +340,20 @@ async function facilityTable(sql: DomainSql, r: Resolved): Promise<FacilityRow[]
     visits: number;
     last: string | null;
   }>(
-    `SELECT f.org_id, f.code, f.name, f.level, f.unit_status,
-            (SELECT count(*) FROM programme_consult c WHERE c.requesting_org = f.org_id AND c.requested_at >= ${s} AND c.requested_at < ${e})::int AS sent,
-            (SELECT count(*) FROM programme_consult c WHERE c.receiving_org = f.org_id AND c.requested_at >= ${s} AND c.requested_at < ${e})::int AS received,
-            (SELECT count(*) FROM programme_meeting_site m WHERE m.org_id = f.org_id AND m.day >= ${s} AND m.day < ${e})::int AS meetings,
-            (SELECT count(*) FROM programme_visit v WHERE v.org_id = f.org_id AND v.day >= ${s} AND v.day < ${e})::int AS visits,
-            to_char(greatest((SELECT max(day) FROM programme_meeting_site m WHERE m.org_id = f.org_id), (SELECT max(day) FROM programme_visit v WHERE v.org_id = f.org_id),
-                             (SELECT max(requested_at)::date FROM programme_consult c WHERE c.requesting_org = f.org_id),
-                             (SELECT max(requested_at)::date FROM programme_consult c WHERE c.receiving_org = f.org_id)), 'YYYY-MM-DD') AS last
-       FROM programme_facility f WHERE ${place} ORDER BY f.name LIMIT 1000`,
+    // Grouped scans restricted to the facilities in view (not one probe per facility and source).
+    `WITH fv AS (SELECT f.org_id FROM programme_facility f WHERE ${place}),
+          c AS (SELECT requesting_org AS org_id, count(*) FILTER (WHERE requested_at >= ${s} AND requested_at < ${e}) AS sent, 0 AS received, max(requested_at)::date AS last
+                  FROM programme_consult WHERE requesting_org IN (SELECT org_id FROM fv) GROUP BY 1
+                UNION ALL
+                SELECT receiving_org, 0, count(*) FILTER (WHERE requested_at >= ${s} AND requested_at < ${e}), max(requested_at)::date
+                  FROM programme_consult WHERE receiving_org IN (SELECT org_id FROM fv) GROUP BY 1),
+          cc AS (SELECT org_id, sum(sent) AS sent, sum(received) AS received, max(last) AS last FROM c GROUP BY 1),
+          m AS (SELECT org_id, count(*) FILTER (WHERE day >= ${s} AND day < ${e}) AS n, max(day) AS last FROM programme_meeting_site WHERE org_id IN (SELECT org_id FROM fv) GROUP BY 1),
+          v AS (SELECT org_id, count(*) FILTER (WHERE day >= ${s} AND day < ${e}) AS n, max(day) AS last FROM programme_visit WHERE org_id IN (SELECT org_id FROM fv) GROUP BY 1)
+     SELECT f.org_id, f.code, f.name, f.level, f.unit_status, coalesce(cc.sent, 0)::int AS sent, coalesce(cc.received, 0)::int AS received,
+            coalesce(m.n, 0)::int AS meetings, coalesce(v.n, 0)::int AS visits, to_char(greatest(cc.last, m.last, v.last), 'YYYY-MM-DD') AS last
+       FROM programme_facility f LEFT JOIN cc ON cc.org_id = f.org_id LEFT JOIN m ON m.org_id = f.org_id LEFT JOIN v ON v.org_id = f.org_id
+      WHERE ${place} ORDER BY f.name LIMIT 1000`,
     a.values,
   );
   return res.rows.map((x) => ({
