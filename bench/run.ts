@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|consult|ingest|video|citizen|cluster|formats]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|consult|ingest|video|citizen|cluster|formats|programme]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -28,6 +28,7 @@ import { benchVideo } from './video.ts';
 import { benchCitizen } from './citizen.ts';
 import { benchCluster } from './cluster.ts';
 import { benchFormats } from './formats.ts';
+import { benchProgramme } from './programme.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -531,7 +532,16 @@ async function benchFormatsSuite(): Promise<void> {
 }
 
 const targets: (() => Promise<Target>)[] = [];
-if (args.suite === 'formats') {
+if (args.suite === 'programme') {
+  // PostgreSQL only (the issue's target); --quick: 50k consults instead of 1M.
+  await benchProgramme(
+    PG_URL,
+    quick
+      ? { facilities: 13_000, consults: 50_000, meetings: 5_000, visits: 10_000, prescriptions: 5_000, events: 2_000, samples: 10 }
+      : { facilities: 13_000, consults: 1_000_000, meetings: 100_000, visits: 200_000, prescriptions: 100_000, events: 10_000, samples: 10 },
+    log,
+  );
+} else if (args.suite === 'formats') {
   await benchFormatsSuite();
 } else if (args.suite === 'video') {
   await benchVideoSuite();
@@ -540,7 +550,7 @@ if (args.suite === 'formats') {
 } else if (args.suite === 'cluster') {
   await benchCluster(quick);
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && (args.db === 'both' || args.db === 'pglite'))
+if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && args.suite !== 'programme' && (args.db === 'both' || args.db === 'pglite'))
   targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();

@@ -153,14 +153,16 @@ async function durations(sql: DomainSql, r: Resolved): Promise<DurationStats[]> 
   return out;
 }
 
-/** Facilities active (a consult sent or received, a meeting joined, an examination held) in [since, asOf]. */
-function activeSql(a: Args, since: string, asOf: string): string {
+/** The last day of activity (a consult sent or received, a meeting joined, an examination held) per facility in [since, asOf]. */
+function lastActivitySql(a: Args, since: string, asOf: string): string {
   const s = a.add(since);
   const e = a.add(asOf);
-  return `SELECT requesting_org AS org_id FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
-          UNION SELECT receiving_org FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
-          UNION SELECT org_id FROM programme_meeting_site WHERE day >= ${s}::date AND day <= ${e}::date
-          UNION SELECT org_id FROM programme_visit WHERE day >= ${s}::date AND day <= ${e}::date`;
+  return `SELECT org_id, max(d) AS last FROM (
+            SELECT requesting_org AS org_id, requested_at::date AS d FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
+            UNION ALL SELECT receiving_org, requested_at::date FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
+            UNION ALL SELECT org_id, day FROM programme_meeting_site WHERE day >= ${s}::date AND day <= ${e}::date
+            UNION ALL SELECT org_id, day FROM programme_visit WHERE day >= ${s}::date AND day <= ${e}::date) x
+          GROUP BY org_id`;
 }
 
 const minusDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
@@ -168,14 +170,15 @@ const minusDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:
 async function silentSites(sql: DomainSql, r: Resolved, limit = 200): Promise<{ list: SilentSite[]; perProvince: Map<number, number> }> {
   const a = new Args();
   const place = placeWhere(r, a);
-  const res = await sql.query<{ org_id: string; code: string; name: string; level: string; province_code: number; active30: boolean }>(
-    `WITH a90 AS (${activeSql(a, minusDays(r.asOf, 89), r.asOf)}), a30 AS (${activeSql(a, minusDays(r.asOf, 29), r.asOf)})
-     SELECT f.org_id, f.code, f.name, f.level, f.province_code, NOT EXISTS (SELECT 1 FROM a90 WHERE a90.org_id = f.org_id) AS silent90
-       FROM programme_facility f
-      WHERE ${place} AND f.unit_status = 'approved' AND NOT EXISTS (SELECT 1 FROM a30 WHERE a30.org_id = f.org_id)`,
+  const act = lastActivitySql(a, minusDays(r.asOf, 89), r.asOf);
+  const since30 = a.add(minusDays(r.asOf, 29));
+  const res = await sql.query<{ org_id: string; code: string; name: string; level: string; province_code: number; silent90: boolean }>(
+    `SELECT f.org_id, f.code, f.name, f.level, f.province_code, act.last IS NULL AS silent90
+       FROM programme_facility f LEFT JOIN (${act}) act ON act.org_id = f.org_id
+      WHERE ${place} AND f.unit_status = 'approved' AND (act.last IS NULL OR act.last < ${since30}::date)`,
     a.values,
   );
-  const rows = res.rows as unknown as { org_id: string; code: string; name: string; level: string; province_code: number; silent90: boolean }[];
+  const rows = res.rows;
   const perProvince = new Map<number, number>();
   for (const x of rows) if (x.silent90) perProvince.set(x.province_code, (perProvince.get(x.province_code) ?? 0) + 1);
   // Last activity for the listed sites only (each an index probe per source).
@@ -225,16 +228,19 @@ async function coverage(sql: DomainSql, r: Resolved): Promise<IndicatorReport['c
   const b = new Args();
   const place2 = placeWhere(r, b);
   const months = monthsOf(r.from, r.to);
+  // One pass over the declaration events: each event's status holds until the facility's next event.
   const trend = await sql.query<{ month: string; approved: number }>(
-    `SELECT m.month, count(e.org_id)::int AS approved
-       FROM unnest(${b.add(months)}::text[]) AS m(month)
-       LEFT JOIN LATERAL (
-         SELECT DISTINCT ON (d.org_id) d.org_id, d.status FROM programme_declaration_event d JOIN programme_facility f ON f.org_id = d.org_id
-          WHERE ${place2} AND f.owner = 'public' AND d.at < (m.month || '-01')::date + interval '1 month' ORDER BY d.org_id, d.at DESC, d.id DESC
-       ) e ON e.status = 'approved'
+    `WITH ev AS (
+       SELECT d.status, d.at, lead(d.at) OVER (PARTITION BY d.org_id ORDER BY d.at, d.id) AS next_at
+         FROM programme_declaration_event d JOIN programme_facility f ON f.org_id = d.org_id
+        WHERE ${place2} AND f.owner = 'public')
+     SELECT m.month, (count(*) FILTER (WHERE ev.status = 'approved' AND ev.at < (m.month || '-01')::date + interval '1 month'
+                                        AND (ev.next_at IS NULL OR ev.next_at >= (m.month || '-01')::date + interval '1 month')))::int AS approved
+       FROM unnest(${b.add(months)}::text[]) AS m(month) CROSS JOIN ev
       GROUP BY m.month ORDER BY m.month`,
     b.values,
   );
+  const byMonth = new Map(trend.rows.map((x) => [x.month, x.approved]));
   const pub = now.rows[0]?.pub ?? 0;
   const approved = now.rows[0]?.approved ?? 0;
   return {
@@ -242,7 +248,10 @@ async function coverage(sql: DomainSql, r: Resolved): Promise<IndicatorReport['c
     approvedUnits: approved,
     share: pub ? approved / pub : null,
     goal2030: 1,
-    trend: trend.rows.map((x) => ({ month: x.month, approvedUnits: x.approved, share: pub ? x.approved / pub : null })),
+    trend: months.map((month) => {
+      const n = byMonth.get(month) ?? 0;
+      return { month, approvedUnits: n, share: pub ? n / pub : null };
+    }),
   };
 }
 
@@ -331,15 +340,20 @@ async function facilityTable(sql: DomainSql, r: Resolved): Promise<FacilityRow[]
     visits: number;
     last: string | null;
   }>(
-    `SELECT f.org_id, f.code, f.name, f.level, f.unit_status,
-            (SELECT count(*) FROM programme_consult c WHERE c.requesting_org = f.org_id AND c.requested_at >= ${s} AND c.requested_at < ${e})::int AS sent,
-            (SELECT count(*) FROM programme_consult c WHERE c.receiving_org = f.org_id AND c.requested_at >= ${s} AND c.requested_at < ${e})::int AS received,
-            (SELECT count(*) FROM programme_meeting_site m WHERE m.org_id = f.org_id AND m.day >= ${s} AND m.day < ${e})::int AS meetings,
-            (SELECT count(*) FROM programme_visit v WHERE v.org_id = f.org_id AND v.day >= ${s} AND v.day < ${e})::int AS visits,
-            to_char(greatest((SELECT max(day) FROM programme_meeting_site m WHERE m.org_id = f.org_id), (SELECT max(day) FROM programme_visit v WHERE v.org_id = f.org_id),
-                             (SELECT max(requested_at)::date FROM programme_consult c WHERE c.requesting_org = f.org_id),
-                             (SELECT max(requested_at)::date FROM programme_consult c WHERE c.receiving_org = f.org_id)), 'YYYY-MM-DD') AS last
-       FROM programme_facility f WHERE ${place} ORDER BY f.name LIMIT 1000`,
+    // Grouped scans restricted to the facilities in view (not one probe per facility and source).
+    `WITH fv AS (SELECT f.org_id FROM programme_facility f WHERE ${place}),
+          c AS (SELECT requesting_org AS org_id, count(*) FILTER (WHERE requested_at >= ${s} AND requested_at < ${e}) AS sent, 0 AS received, max(requested_at)::date AS last
+                  FROM programme_consult WHERE requesting_org IN (SELECT org_id FROM fv) GROUP BY 1
+                UNION ALL
+                SELECT receiving_org, 0, count(*) FILTER (WHERE requested_at >= ${s} AND requested_at < ${e}), max(requested_at)::date
+                  FROM programme_consult WHERE receiving_org IN (SELECT org_id FROM fv) GROUP BY 1),
+          cc AS (SELECT org_id, sum(sent) AS sent, sum(received) AS received, max(last) AS last FROM c GROUP BY 1),
+          m AS (SELECT org_id, count(*) FILTER (WHERE day >= ${s} AND day < ${e}) AS n, max(day) AS last FROM programme_meeting_site WHERE org_id IN (SELECT org_id FROM fv) GROUP BY 1),
+          v AS (SELECT org_id, count(*) FILTER (WHERE day >= ${s} AND day < ${e}) AS n, max(day) AS last FROM programme_visit WHERE org_id IN (SELECT org_id FROM fv) GROUP BY 1)
+     SELECT f.org_id, f.code, f.name, f.level, f.unit_status, coalesce(cc.sent, 0)::int AS sent, coalesce(cc.received, 0)::int AS received,
+            coalesce(m.n, 0)::int AS meetings, coalesce(v.n, 0)::int AS visits, to_char(greatest(cc.last, m.last, v.last), 'YYYY-MM-DD') AS last
+       FROM programme_facility f LEFT JOIN cc ON cc.org_id = f.org_id LEFT JOIN m ON m.org_id = f.org_id LEFT JOIN v ON v.org_id = f.org_id
+      WHERE ${place} ORDER BY f.name LIMIT 1000`,
     a.values,
   );
   return res.rows.map((x) => ({

@@ -24,7 +24,7 @@ const ACCEPTED = new Set(['accepted', 'scheduled', 'concluded', 'acknowledged', 
 const CONCLUDED = new Set(['concluded', 'acknowledged', 'closed']);
 export const URGENCY_OF: Record<string, string> = { stat: 'emergency', asap: 'emergency', urgent: 'urgent', routine: 'routine' };
 
-interface ConsultRow {
+export interface ConsultRow {
   case_id: string;
   requesting_org: string | null;
   receiving_org: string | null;
@@ -51,7 +51,7 @@ function isConsultSr(s: ServiceRequest): boolean {
   );
 }
 
-async function loadRow(sql: DomainSql, caseId: string): Promise<ConsultRow | undefined> {
+export async function loadRow(sql: DomainSql, caseId: string): Promise<ConsultRow | undefined> {
   const r = await sql.query<ConsultRow>(
     `SELECT case_id, requesting_org, receiving_org, specialty, urgency, requested_at, triaged_at, assigned_at, concluded_at, accepted,
             to_char(agg_month, 'YYYY-MM-DD') AS agg_month, agg_province, agg_level

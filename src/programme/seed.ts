@@ -49,7 +49,12 @@ export interface ProgrammeDemo {
 }
 
 /** Loads the programme demo on top of the demo network (src/seed/demo.ts). */
-export async function seedProgrammeDemo(store: FhirStore, demo: DemoSummary, now = new Date()): Promise<ProgrammeDemo> {
+export async function seedProgrammeDemo(
+  store: FhirStore,
+  demo: DemoSummary,
+  now = new Date(),
+  size: { consults: number; meetings: number; visits: number } = { consults: 320, meetings: 90, visits: 260 },
+): Promise<ProgrammeDemo> {
   const repo = store.system('programme demo data', 'programme');
   const rnd = prng(96_2023);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
@@ -102,7 +107,7 @@ export async function seedProgrammeDemo(store: FhirStore, demo: DemoSummary, now
         const w = p.wards[5 + i * 3];
         await add({
           code: `${String(code).padStart(2, '0')}${String(serial++).padStart(3, '0')}`,
-          name: `Trạm Y tế ${w.name}`,
+          name: `Trạm Y tế ${w.name.replace(/^Xã /, 'xã ').replace(/^Phường /, 'phường ')}`,
           level: 'commune',
           owner: 'public',
           provinceCode: code,
@@ -234,7 +239,7 @@ export async function seedProgrammeDemo(store: FhirStore, demo: DemoSummary, now
     // Case conferences: stations and regional centres ask their province's hospital (some go to Bạch Mai).
     const requesters = approved.filter((id) => made.find((m) => m.id === id && (m.f.level === 'commune' || m.f.level === 'regional')));
     let consults = 0;
-    for (let n = 0; n < 320; n++) {
+    for (let n = 0; n < size.consults; n++) {
       const from = pick(requesters);
       const t0 = end - Math.floor(rnd() * 360 * DAY) - 3 * 3600_000;
       if (!activeAt(from, t0)) continue;
@@ -303,7 +308,7 @@ export async function seedProgrammeDemo(store: FhirStore, demo: DemoSummary, now
       ).rows.map((r) => [r.org_id, r.location_id]),
     );
     let meetings = 0;
-    for (let n = 0; n < 90; n++) {
+    for (let n = 0; n < size.meetings; n++) {
       const t0 = end - Math.floor(rnd() * 360 * DAY) - 4 * 3600_000;
       const hubProvince = pick([15, 11, 12]);
       const sites = [
@@ -331,7 +336,7 @@ export async function seedProgrammeDemo(store: FhirStore, demo: DemoSummary, now
       meetings++;
     }
     let visits = 0;
-    for (let n = 0; n < 260; n++) {
+    for (let n = 0; n < size.visits; n++) {
       const site = pick(approved);
       const t0 = end - Math.floor(rnd() * 360 * DAY) - 5 * 3600_000;
       if (!activeAt(site, t0)) continue;

@@ -26,7 +26,6 @@ import { RxCheck } from './pages/citizen/RxCheck.tsx';
 import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
 import { AdminPage } from './pages/admin/Admin.tsx';
 import { OfficerAudit } from './pages/admin/OfficerAudit.tsx';
-import { IndicatorsPlaceholder } from './pages/admin/Indicators.tsx';
 import { ta } from './i18n-admin.ts';
 import { MeetingCalendar } from './pages/MeetingCalendar.tsx';
 import { tm } from './i18n-meetings.ts';
@@ -34,6 +33,10 @@ import { NotificationBell, UrgentBanner } from './components/NotificationBell.ts
 import { Inbox } from './pages/Inbox.tsx';
 import { tc } from './i18n-clinic.ts';
 import { ImagingRoutes, ImagingNav } from './imaging/routes.tsx';
+import { Indicators } from './pages/programme/Indicators.tsx';
+import { DeclarationForm, DeclarationReview } from './pages/programme/Declaration.tsx';
+import { FacilityRegister } from './pages/programme/Facilities.tsx';
+import { tp } from './i18n-programme.ts';
 import './styles.css';
 import './shell.css';
 
@@ -75,8 +78,11 @@ function Page() {
   }
   if (p === '/audit') return m.role === 'dpo' ? <OfficerAudit /> : <p class="error">{d.forbidden}</p>;
   if (p === '/admin') return ADMIN_ROLES.has(m.role ?? '') ? <AdminPage /> : <p class="error">{d.forbidden}</p>;
-  // The indicators dashboard is its own issue; until then every analyst lands on a clear empty state.
-  if (p === '/indicators') return <IndicatorsPlaceholder />;
+  // The national programme: indicators (analysts, facility administrators), declarations, the register.
+  if (p === '/indicators') return m.role === 'analyst' || m.role === 'facility_admin' ? <Indicators /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/programme/declaration') return m.role === 'facility_admin' ? <DeclarationForm /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/programme/declarations') return m.role === 'analyst' ? <DeclarationReview /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/programme/facilities') return <FacilityRegister />;
   if (p === '/alerts') return <AlertsInbox />;
   if (p === '/devices') return <Devices />;
   if (p === '/programmes') return <Programmes />;
@@ -97,7 +103,7 @@ function Page() {
   if (p === '/' || p === '/patients') {
     if (m.role === 'dpo') return <OfficerAudit />;
     if (ADMIN_ROLES.has(m.role ?? '')) return <AdminPage />;
-    if (m.role === 'analyst') return <IndicatorsPlaceholder />;
+    if (m.role === 'analyst') return <Indicators />;
     return CLINICAL_ROLES.has(m.role ?? '') || m.role === 'integration' ? <PatientSearch /> : <Account />;
   }
   return <p class="notice">{d.notFound}</p>;
@@ -126,8 +132,11 @@ function Nav() {
       {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
       {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{ta().navAdmin}</a>}
-      {m.role === 'analyst' && <a href="/indicators">{ta().navIndicators}</a>}
       <ImagingNav role={m.role} />
+      {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{tp().navIndicators}</a>}
+      {m.role === 'analyst' && <a href="/programme/declarations">{tp().navReview}</a>}
+      {m.role === 'facility_admin' && <a href="/programme/declaration">{tp().navDeclaration}</a>}
+      {(m.role === 'system_admin' || m.role === 'facility_admin') && <a href="/programme/facilities">{tp().navFacilities}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>
         {m.displayName}
       </a>

@@ -34,6 +34,9 @@ export async function queueRequest(r: PendingRequest): Promise<void> {
   pendingCount.value = list.length;
 }
 
+/** Requests the server refused by a business rule (422, e.g. no support agreement in force), by client id: the form shows the message; the request leaves the outbox (sending it again cannot succeed). */
+export const refusals = signal<Record<string, string>>({});
+
 let flushing: Promise<number> | undefined;
 
 /** Sends every pending request; returns how many were sent. Safe to call often. */
@@ -55,6 +58,14 @@ export function flushOutbox(): Promise<number> {
         sent++;
       } catch (e) {
         if ((e as { status?: number }).status === 0) break; // still offline: try again later
+        if ((e as { status?: number }).status === 422) {
+          await set(
+            KEY,
+            (await all()).filter((x) => x.clientId !== r.clientId),
+          );
+          refusals.value = { ...refusals.value, [r.clientId]: (e as Error).message };
+          continue;
+        }
         // Refused by the server (e.g. invalid): keep it so the person can see and fix it.
       }
     }

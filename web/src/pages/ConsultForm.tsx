@@ -7,7 +7,7 @@ import { entries, fhirGet } from '../api.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { displayName } from '../fhir-format.ts';
 import { t } from '../i18n.ts';
-import { flushOutbox, pendingCount, queueRequest, type PendingAttachment } from '../outbox.ts';
+import { flushOutbox, pendingCount, queueRequest, refusals, type PendingAttachment } from '../outbox.ts';
 import { navigate, path } from '../router.ts';
 import { me } from '../session.ts';
 
@@ -107,6 +107,8 @@ export function ConsultForm() {
     await del(draftKey);
     const sent = navigator.onLine ? await flushOutbox() : 0;
     setBusy(false);
+    // Refused by a rule (e.g. no support agreement with that facility): say why, keep the form as it is.
+    if (refusals.value[clientId]) return setStatus({ kind: 'error', text: refusals.value[clientId] });
     if (sent > 0 && pendingCount.value === 0) {
       setStatus({ kind: 'ok', text: d.submitted });
       navigate('/consults');
