@@ -27,6 +27,7 @@ const CORE_TABLES = [
   'session',
   'oauth_client',
   'oauth_code',
+  'oauth_assertion',
   'signing_key',
   'revoked_token',
   'login_throttle',
@@ -58,7 +59,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   events: { own: NOTIFY },
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link'] },
-  formats: { own: ['claim_submission', 'eprescription_submission'] },
+  formats: { own: ['claim_submission', 'eprescription_submission', 'bulk_export_job', 'bulk_export_file'] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);
