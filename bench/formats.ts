@@ -37,3 +37,85 @@ export async function benchFormats(opts: { rounds: number; visits: number; log: 
   }
   return { signedPerSecond, unsignedPerSecond, bytes };
 }
+
+export interface BulkResult {
+  resources: number;
+  exportPerSecond: number[];
+  copyPerSecond: number[];
+}
+
+/**
+ * FHIR Bulk export of a demo database on PostgreSQL (kick-off, poll, download every NDJSON file
+ * over HTTP with a system/*.read token), against a raw `COPY (SELECT content …) TO STDOUT` of the
+ * same current rows in the same run, rounds interleaved.
+ */
+export async function benchBulk(opts: { patients: number; rounds: number; log: (m: string) => void }): Promise<BulkResult> {
+  const { startTestPlatform } = await import('../src/testing/platform.ts');
+  const { seedDemo } = await import('../src/seed/demo.ts');
+  const { to } = await import('pg-copy-streams');
+  const p = await startTestPlatform('postgres', { CAUYTE_RATE_LIMIT: '100000000' }, undefined, { domains: ['family', 'consult', 'visits', 'formats'] });
+  try {
+    const base = await p.listen();
+    await seedDemo(p.store, opts.patients);
+    const token = await p.tokenFor('integration', { scope: 'system/*.read' });
+    const headers = { authorization: `Bearer ${token}`, accept: 'application/fhir+json' };
+    const exportOnce = async (): Promise<number> => {
+      const kick = await fetch(`${base}/fhir/R4/$export`, { headers: { ...headers, prefer: 'respond-async' } });
+      if (kick.status !== 202) throw new Error(`kick-off answered ${kick.status}`);
+      const status = kick.headers.get('content-location')!;
+      for (;;) {
+        const s = await fetch(status, { headers });
+        if (s.status === 202) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        const manifest = (await s.json()) as { output: { url: string; count: number }[] };
+        let n = 0;
+        for (const o of manifest.output) {
+          const text = await (await fetch(o.url, { headers })).text();
+          n += text.split('\n').filter(Boolean).length;
+        }
+        return n;
+      }
+    };
+    const db = p.db as import('../src/db/db.ts').PostgresDb;
+    const copyOnce = async (): Promise<number> => {
+      const client = await db.pool.connect();
+      try {
+        let lines = 0;
+        await new Promise<void>((resolve, reject) => {
+          const stream = client.query(
+            to(
+              "COPY (SELECT v.content FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id WHERE NOT r.deleted AND r.resource_type <> 'AuditEvent') TO STDOUT",
+            ),
+          );
+          stream.on('data', (chunk: Buffer) => {
+            for (const b of chunk) if (b === 10) lines++;
+          });
+          stream.on('end', () => resolve());
+          stream.on('error', reject);
+        });
+        return lines;
+      } finally {
+        client.release();
+      }
+    };
+    const exportPerSecond: number[] = [];
+    const copyPerSecond: number[] = [];
+    let resources = 0;
+    for (let r = 0; r < opts.rounds; r++) {
+      let t = performance.now();
+      resources = await exportOnce();
+      exportPerSecond.push(resources / ((performance.now() - t) / 1000));
+      t = performance.now();
+      const copied = await copyOnce();
+      copyPerSecond.push(copied / ((performance.now() - t) / 1000));
+      opts.log(
+        `bulk round ${r + 1}: export ${resources} resources at ${exportPerSecond.at(-1)!.toFixed(0)}/s, COPY ${copied} rows at ${copyPerSecond.at(-1)!.toFixed(0)}/s`,
+      );
+    }
+    return { resources, exportPerSecond, copyPerSecond };
+  } finally {
+    await p.close();
+  }
+}

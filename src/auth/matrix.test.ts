@@ -159,6 +159,12 @@ describe('authorization matrix (generated from the policy table)', () => {
         }
         continue;
       }
+      if (url.includes('$export')) {
+        // FHIR Bulk Data: only a token with system/ scopes (here the integration role's); the flow itself is formats/bulk/bulk.test.ts.
+        const concreteUrl = url.replace(':id', randomUUID()).replace(':n', '1');
+        cases.push({ label, method, url: concreteUrl, allowed: role === 'integration' });
+        continue;
+      }
       if (url === '/fhir/R4/_history') {
         cases.push({ label, method, url, allowed: POLICY[role].clinicalReach === 'all' });
         continue;

@@ -1,11 +1,15 @@
 /**
  * OAuth 2.0 for other applications: authorization code with PKCE (S256, required) for apps acting
- * for a signed-in person, client credentials for systems; SMART on FHIR scopes and discovery.
+ * for a signed-in person, client credentials for systems — with a client secret, or (SMART backend
+ * services) a JWT assertion signed with the client's own key (private_key_jwt: its JWKS is
+ * registered, each assertion is short-lived, addressed to the token endpoint and used once);
+ * SMART on FHIR scopes and discovery.
  * Tokens are short-lived JWTs (src/auth/tokens.ts); the JWKS is public.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit.ts';
 import type { Db } from '../db/db.ts';
@@ -35,7 +39,10 @@ interface ClientRow {
   scopes: string[];
   grant_types: string[];
   account_id: string | null;
+  jwks: JSONWebKeySet | null;
 }
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 function oauthError(reply: FastifyReply, status: number, error: string, description: string): FastifyReply {
   return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description });
@@ -62,13 +69,24 @@ export async function registerClient(
     grantTypes: ('authorization_code' | 'client_credentials')[];
     accountId?: string;
     confidential: boolean;
+    /** Public keys of a backend-services client (private_key_jwt). */
+    jwks?: JSONWebKeySet;
   },
 ): Promise<{ clientId: string; clientSecret?: string }> {
   const clientId = `app-${randomUUID().slice(0, 8)}`;
   const secret = input.confidential ? randomBytes(32).toString('base64url') : undefined;
   await db.query(
-    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [clientId, input.name, secret ? await argonHash(secret) : null, input.redirectUris, input.scopes, input.grantTypes, input.accountId ?? null],
+    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id, jwks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [
+      clientId,
+      input.name,
+      secret ? await argonHash(secret) : null,
+      input.redirectUris,
+      input.scopes,
+      input.grantTypes,
+      input.accountId ?? null,
+      input.jwks ? JSON.stringify(input.jwks) : null,
+    ],
   );
   return { clientId, clientSecret: secret };
 }
@@ -83,7 +101,8 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     authorization_endpoint: `${opts.baseUrl}/oauth/authorize`,
     token_endpoint: `${opts.baseUrl}/oauth/token`,
     grant_types_supported: ['authorization_code', 'client_credentials'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384', 'RS256', 'ES256'],
     scopes_supported: [
       'openid',
       'fhirUser',
@@ -102,6 +121,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       'launch-standalone',
       'client-public',
       'client-confidential-symmetric',
+      'client-confidential-asymmetric',
       'context-standalone-patient',
       'permission-patient',
       'permission-user',
@@ -176,6 +196,28 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     return back({ code });
   });
 
+  /** Checks a client's JWT assertion; returns why it fails, or undefined. */
+  async function verifyAssertion(client: ClientRow, assertion: string): Promise<string | undefined> {
+    try {
+      const { payload } = await jwtVerify(assertion, createLocalJWKSet(client.jwks!), {
+        issuer: client.client_id,
+        subject: client.client_id,
+        audience: `${opts.baseUrl}/oauth/token`,
+        algorithms: ['RS384', 'ES384', 'RS256', 'ES256'],
+        requiredClaims: ['exp', 'jti'],
+      });
+      if (payload.exp! * 1000 > Date.now() + 5 * 60_000) return 'exp is more than 5 minutes ahead';
+      const fresh = await db.query(
+        'INSERT INTO oauth_assertion (client_id, jti, expires_at) VALUES ($1, $2, to_timestamp($3)) ON CONFLICT DO NOTHING RETURNING jti',
+        [client.client_id, String(payload.jti), payload.exp],
+      );
+      await db.query("DELETE FROM oauth_assertion WHERE expires_at < now() - interval '1 hour'");
+      return fresh.rows.length ? undefined : 'this assertion was already used (jti)';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
   app.post('/oauth/token', { config: { access: 'public', rateLimit: { max: 60, timeWindow: '1 minute' } } }, async (req, reply) => {
     const body = (typeof req.body === 'string' ? Object.fromEntries(new URLSearchParams(req.body)) : (req.body ?? {})) as Record<string, string>;
     let clientId = body.client_id;
@@ -186,10 +228,28 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       clientId = decodeURIComponent(id ?? '');
       clientSecret = decodeURIComponent(secret ?? '');
     }
+    const asserted = body.client_assertion_type === JWT_BEARER && typeof body.client_assertion === 'string';
+    if (asserted && !clientId) {
+      try {
+        clientId = decodeJwt(body.client_assertion).iss ?? '';
+      } catch {
+        return oauthError(reply, 401, 'invalid_client', 'client_assertion is not a JWT');
+      }
+    }
     if (!clientId) return oauthError(reply, 401, 'invalid_client', 'client_id is required');
     const client = (await db.query<ClientRow>('SELECT * FROM oauth_client WHERE client_id = $1 AND revoked_at IS NULL', [clientId])).rows[0];
     if (!client) return oauthError(reply, 401, 'invalid_client', 'Unknown client');
-    if (client.secret_hash && !(clientSecret && (await argonVerify(client.secret_hash, clientSecret).catch(() => false)))) {
+    if (client.jwks || asserted) {
+      // private_key_jwt: signed by one of the client's registered keys, iss = sub = the client, for this token endpoint, ≤ 5 min, used once.
+      const why =
+        client.jwks && asserted
+          ? await verifyAssertion(client, body.client_assertion)
+          : 'this client authenticates with a signed JWT assertion (private_key_jwt)';
+      if (why) {
+        await audit.record({ clientId, ip: req.ip, action: 'oauth.token', outcome: 'failure', detail: { reason: `client assertion: ${why}` } });
+        return oauthError(reply, 401, 'invalid_client', `Client authentication failed: ${why}`);
+      }
+    } else if (client.secret_hash && !(clientSecret && (await argonVerify(client.secret_hash, clientSecret).catch(() => false)))) {
       await audit.record({ clientId, ip: req.ip, action: 'oauth.token', outcome: 'failure', detail: { reason: 'bad client secret' } });
       return oauthError(reply, 401, 'invalid_client', 'Client authentication failed');
     }
@@ -248,7 +308,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     }
 
     if (body.grant_type === 'client_credentials') {
-      if (!client.grant_types.includes('client_credentials') || !client.secret_hash || !client.account_id)
+      if (!client.grant_types.includes('client_credentials') || !(client.secret_hash || client.jwks) || !client.account_id)
         return oauthError(reply, 400, 'unauthorized_client', 'This client may not use client_credentials');
       const requested = parseScopes(body.scope ?? client.scopes.join(' '));
       const allowed = parseScopes(client.scopes.join(' ')).scopes;
@@ -302,6 +362,8 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       grantTypes: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
       confidential: z.boolean().default(false),
       serviceRole: z.string().optional(),
+      /** SMART backend services: the client's public keys; it then authenticates with private_key_jwt (no secret). */
+      jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(5) }).optional(),
     })
     .strict();
 
@@ -327,7 +389,12 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
           .type('application/problem+json')
           .send({ type: 'about:blank', status: 400, title: 'patient/ scopes need a patient context: a client_credentials client asks for system/ scopes' });
       }
-      if (!b.confidential || !isRole(b.serviceRole) || b.serviceRole === 'citizen' || POLICY[b.serviceRole as Role].domain.includes('account.manage')) {
+      if (
+        !(b.confidential || b.jwks) ||
+        !isRole(b.serviceRole) ||
+        b.serviceRole === 'citizen' ||
+        POLICY[b.serviceRole as Role].domain.includes('account.manage')
+      ) {
         return reply.code(400).type('application/problem+json').send({
           type: 'about:blank',
           status: 400,
@@ -342,7 +409,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       });
       accountId = svc.id;
     }
-    const c = await registerClient(db, { ...b, accountId });
+    const c = await registerClient(db, { ...b, confidential: b.confidential && !b.jwks, jwks: b.jwks as JSONWebKeySet | undefined, accountId });
     await audit.record({
       ...actorFields(req.ctx),
       clientId: c.clientId,

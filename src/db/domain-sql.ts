@@ -27,6 +27,7 @@ const CORE_TABLES = [
   'session',
   'oauth_client',
   'oauth_code',
+  'oauth_assertion',
   'signing_key',
   'revoked_token',
   'login_throttle',
@@ -77,7 +78,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link'] },
   retention: { own: ['retention_hold', 'retention_archive'] },
-  formats: { own: ['claim_submission', 'eprescription_submission'] },
+  formats: { own: ['claim_submission', 'eprescription_submission', 'bulk_export_job', 'bulk_export_file'] },
   imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },
 };
 

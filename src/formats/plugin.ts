@@ -1,7 +1,8 @@
 /**
  * The national exchange formats at the platform's edge, as a plugin: insurance claims (QĐ 130
  * XML, signed, sent through a queue to the BHXH gateway) and e-prescriptions to the national
- * e-prescription system (queued as they are issued; CAUYTE_EPRESCRIPTION_GATEWAY_URL). Facility secrets come from
+ * e-prescription system (queued as they are issued; CAUYTE_EPRESCRIPTION_GATEWAY_URL); FHIR Bulk
+ * Data export for SMART backend-services clients (bulk/). Facility secrets come from
  * CAUYTE_FACILITY_CREDENTIALS; the gateway from CAUYTE_BHXH_GATEWAY_URL (unset: claims are built
  * and signed, not sent).
  * Rules: builds on the visits domain (the visits it claims for); the queue runs on a timer and
@@ -15,6 +16,8 @@ import { BhxhGateway } from './gateway/bhxh.ts';
 import { ClaimQueue } from './gateway/queue.ts';
 import { EPrescriptionGateway } from './eprescription/gateway.ts';
 import { eprescriptionOnWrite, EPrescriptionQueue } from './eprescription/queue.ts';
+import { BulkExports } from './bulk/export.ts';
+import { bulkRoutes } from './bulk/routes.ts';
 import { formatsRoutes } from './routes.ts';
 
 declare module 'fastify' {
@@ -38,6 +41,8 @@ async function formatsPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('claimQueue', queue);
   app.decorate('eprescriptions', eprescriptions);
   await app.register(formatsRoutes, { claims, eprescriptions });
+  const fhirBase = `${app.config.baseUrl}/fhir/R4`;
+  await app.register(bulkRoutes, { bulk: new BulkExports(app.store, fhirBase), fhirBase });
   const queues = [...(gateway ? [queue] : []), ...(rxGateway ? [eprescriptions] : [])];
   if (queues.length) {
     const timer = setInterval(() => queues.forEach((q) => void q.runOnce().catch(() => undefined)), app.config.CAUYTE_GATEWAY_QUEUE_SECONDS * 1000);

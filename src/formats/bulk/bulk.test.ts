@@ -1,0 +1,210 @@
+/**
+ * FHIR Bulk Data export as a SMART backend-services client does it, on both databases: the
+ * client registered with its public key, a token from client credentials with a signed JWT
+ * assertion (used once), kick-off → poll → download over real HTTP; the demo database's NDJSON
+ * imported into a fresh database gives equal counts per type; `_type`, `_since`, `_typeFilter`,
+ * Patient and Group level; every page read audited under the client; a token without a system/
+ * scope, a citizen and another client refused.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importFile } from '../../fhir/import.ts';
+import { seedDemo, type DemoSummary } from '../../seed/demo.ts';
+import { DB_KINDS } from '../../testing/databases.ts';
+import { call, startTestPlatform, type TestPlatform } from '../../testing/platform.ts';
+
+/** NDJSON lines ordered so that every resource comes after the resources it references (cycles broken arbitrarily). */
+function dependencyOrder(lines: string[]): string[] {
+  const byKey = new Map<string, string>(
+    lines.map((l) => {
+      const r = JSON.parse(l);
+      return [`${r.resourceType}/${r.id}`, l] as const;
+    }),
+  );
+  const out: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (key: string) => {
+    if (state.has(key) || !byKey.has(key)) return;
+    state.set(key, 'visiting');
+    const line = byKey.get(key)!;
+    for (const m of line.matchAll(/"reference":"([A-Za-z]+\/[A-Za-z0-9\-.]+)"/g)) visit(m[1]);
+    state.set(key, 'done');
+    out.push(line);
+  };
+  for (const k of byKey.keys()) visit(k);
+  return out;
+}
+
+describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
+  let p: TestPlatform;
+  let base: string;
+  let demo: DemoSummary;
+  let clientId: string;
+  let key: CryptoKey;
+  let token: string;
+
+  const assertion = (aud = `${base}/oauth/token`) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'ES384', kid: 'k1' })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(aud)
+      .setExpirationTime('4m')
+      .setJti(randomUUID())
+      .sign(key);
+  const tokenRequest = async (a: string, scope = 'system/*.read') =>
+    fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: a,
+      }),
+    });
+  const get = (url: string, t = token, headers: Record<string, string> = {}) =>
+    fetch(url.startsWith('http') ? url : `${base}${url}`, { headers: { authorization: `Bearer ${t}`, accept: 'application/fhir+json', ...headers } });
+
+  /** The whole client flow: kick-off, poll until done, download every file. */
+  async function bulkExport(
+    path: string,
+    t = token,
+  ): Promise<{ manifest: { output: { type: string; url: string; count: number }[]; transactionTime: string }; files: Map<string, string[]> }> {
+    const kick = await get(path, t, { prefer: 'respond-async' });
+    expect(kick.status, await kick.clone().text()).toBe(202);
+    const status = kick.headers.get('content-location')!;
+    expect(status).toMatch(/\/fhir\/R4\/\$export-status\//);
+    for (let i = 0; i < 600; i++) {
+      const s = await get(status, t);
+      if (s.status === 202) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      expect(s.status).toBe(200);
+      const manifest = await s.json();
+      const files = new Map<string, string[]>();
+      for (const o of manifest.output) {
+        const f = await get(o.url, t);
+        expect(f.headers.get('content-type')).toMatch(/application\/fhir\+ndjson/);
+        const lines = (await f.text()).split('\n').filter(Boolean);
+        expect(lines).toHaveLength(o.count);
+        files.set(o.type, [...(files.get(o.type) ?? []), ...lines]);
+      }
+      return { manifest, files };
+    }
+    throw new Error('export did not finish');
+  }
+
+  beforeAll(async () => {
+    p = await startTestPlatform(kind, {}, undefined, { domains: ['family', 'consult', 'visits', 'formats'] });
+    base = await p.listen();
+    demo = await seedDemo(p.store, 8);
+    const pair = await generateKeyPair('ES384');
+    key = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES384' };
+    const admin = await p.tokenFor('system_admin');
+    const reg = await call(
+      p,
+      'POST',
+      '/api/oauth/clients',
+      { name: 'Kho dữ liệu Sở Y tế (bulk)', grantTypes: ['client_credentials'], scopes: ['system/*.read'], serviceRole: 'integration', jwks: { keys: [jwk] } },
+      { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    );
+    expect(reg.status, reg.text).toBe(201);
+    expect(reg.body.clientSecret).toBeUndefined();
+    clientId = reg.body.clientId;
+    token = (await (await tokenRequest(await assertion())).json()).access_token;
+  }, 180_000);
+  afterAll(async () => p?.close());
+
+  it('issues a backend-services token for a signed JWT assertion, once; refuses a wrong audience or a replay', async () => {
+    const a = await assertion();
+    const r = await tokenRequest(a);
+    expect(r.status, await r.clone().text()).toBe(200);
+    const body = await r.json();
+    expect(body.scope).toBe('system/*.read');
+    expect(body.access_token).toBeTruthy();
+    expect((await tokenRequest(a)).status).toBe(401); // replay
+    expect((await tokenRequest(await assertion('https://elsewhere.example/token'))).status).toBe(401);
+    const smart = await (await fetch(`${base}/fhir/R4/.well-known/smart-configuration`)).json();
+    expect(smart.token_endpoint_auth_methods_supported).toContain('private_key_jwt');
+  });
+
+  it('exports the demo database (kick-off, poll, download); the NDJSON imports into a fresh database with equal counts per type; every read audited', async () => {
+    const { manifest, files } = await bulkExport('/fhir/R4/$export');
+    const types = [...files.keys()].sort();
+    expect(types).toEqual(expect.arrayContaining(['Encounter', 'Observation', 'Organization', 'Patient', 'Practitioner']));
+    const counts = async (q: TestPlatform) =>
+      Object.fromEntries(await Promise.all(types.map(async (t) => [t, (await call(q, 'GET', `/fhir/R4/${t}?_summary=count`)).body.total as number])));
+    const source = await counts(p);
+    expect(Object.fromEntries(types.map((t) => [t, files.get(t)!.length]))).toEqual(source);
+    expect(Date.parse(manifest.transactionTime)).toBeLessThanOrEqual(Date.now());
+
+    const fresh = await startTestPlatform(kind, {}, undefined, { domains: [] });
+    try {
+      const before = await counts(fresh);
+      const dir = mkdtempSync(join(tmpdir(), 'cauyte-bulk-'));
+      const file = join(dir, 'export.ndjson');
+      // `cauyte import` checks each resource's references as it is written: referenced resources go first.
+      writeFileSync(file, dependencyOrder(types.flatMap((t) => files.get(t)!)).join('\n') + '\n');
+      const r = await importFile(fresh.store, file);
+      expect(r.resources).toBe((Object.values(source) as number[]).reduce((a, b) => a + b, 0));
+      const after = await counts(fresh);
+      expect(Object.fromEntries(types.map((t) => [t, after[t] - before[t]]))).toEqual(source);
+    } finally {
+      await fresh.close();
+    }
+    const audited = await p.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE client_id = $1', [clientId]);
+    expect(audited.rows[0].n).toBeGreaterThanOrEqual(types.length);
+  });
+
+  it('_type, _since and _typeFilter; Patient and Group level', async () => {
+    const typed = await bulkExport('/fhir/R4/$export?_type=Patient,Organization');
+    expect([...typed.files.keys()].sort()).toEqual(['Organization', 'Patient']);
+    expect(typed.files.get('Patient')).toHaveLength(demo.patients);
+    const later = await bulkExport(`/fhir/R4/$export?_type=Patient&_since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    expect(later.manifest.output).toEqual([]);
+    const vitals = (await call(p, 'GET', '/fhir/R4/Observation?category=vital-signs&_summary=count')).body.total;
+    const filtered = await bulkExport(`/fhir/R4/$export?_type=Observation&_typeFilter=${encodeURIComponent('Observation?category=vital-signs')}`);
+    expect(filtered.files.get('Observation') ?? []).toHaveLength(vitals);
+    expect(vitals).toBeGreaterThan(0);
+
+    const members = demo.ids.patients.slice(0, 2);
+    const group = await p.fixtures.create({
+      resourceType: 'Group',
+      type: 'person',
+      actual: true,
+      member: members.map((id) => ({ entity: { reference: `Patient/${id}` } })),
+    } as never);
+    const g = await bulkExport(`/fhir/R4/Group/${(group as { id: string }).id}/$export?_type=Patient,Encounter`);
+    expect(
+      g.files
+        .get('Patient')!
+        .map((l) => JSON.parse(l).id)
+        .sort(),
+    ).toEqual([...members].sort());
+    const enc = g.files.get('Encounter') ?? [];
+    expect(enc.length).toBeGreaterThan(0);
+    expect(enc.every((l) => members.includes(JSON.parse(l).subject.reference.split('/')[1]))).toBe(true);
+    const all = await bulkExport('/fhir/R4/Patient/$export?_type=Patient');
+    expect(all.files.get('Patient')).toHaveLength(demo.patients);
+  });
+
+  it('refuses a token without a system/ scope, a citizen, a session; another client sees no job', async () => {
+    const user = await p.tokenFor('integration', { scope: 'user/*.read' });
+    expect((await get('/fhir/R4/$export', user, { prefer: 'respond-async' })).status).toBe(403);
+    const citizen = await p.tokenFor('citizen', { patient: demo.ids.patients[0] });
+    expect((await get('/fhir/R4/Patient/$export', citizen, { prefer: 'respond-async' })).status).toBe(403);
+    expect((await tokenRequest(await assertion(), 'system/*.write')).status).toBe(400); // beyond what the client may ask for
+    const kick = await get('/fhir/R4/$export?_type=Patient', token, { prefer: 'respond-async' });
+    const status = kick.headers.get('content-location')!;
+    const other = await p.tokenFor('integration', { scope: 'system/*.read', client_id: 'another-client' } as never);
+    expect((await get(status, other)).status).toBe(404);
+    expect((await get('/fhir/R4/$export', token)).status).toBe(400); // no Prefer: respond-async
+  });
+});

@@ -1,0 +1,256 @@
+/**
+ * FHIR Bulk Data export (`$export`, Bulk Data Access IG 2.0): system, Patient and Group level,
+ * asynchronous — the kick-off answers 202 with the status URL; a job reads the resources and
+ * writes NDJSON files (one per type and chunk of 10,000); the status answers 202 with progress,
+ * then 200 with the manifest. `_type`, `_since` and `_typeFilter` are supported.
+ *
+ * Rules: only a SMART backend-services token (a `system/` scope; no signed-in session, no
+ * patient/ or user/ token) may export, and only the types its scopes allow to read. The job reads
+ * through the caller's own repository (store.as: role, scopes and audit apply — one audit row per
+ * page read, naming the patients); files and status belong to the account that started the job
+ * and are served only to it, for 24 hours.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, Group, Resource } from '@medplum/fhirtypes';
+import { AccessDenied } from '../../auth/access.ts';
+import type { AccessContext } from '../../auth/actor.ts';
+import { scopeAllows } from '../../auth/scopes.ts';
+import { loadDefinitions } from '../../fhir/definitions.ts';
+import { badRequest, notFound } from '../../fhir/outcome.ts';
+import type { Repository } from '../../fhir/repository.ts';
+import type { FhirStore } from '../../fhir/store.ts';
+
+const CHUNK = 10_000;
+const PAGE = '1000';
+const TTL_HOURS = 24;
+const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
+
+export type ExportLevel = { kind: 'system' } | { kind: 'patient' } | { kind: 'group'; groupId: string };
+
+export interface ExportParams {
+  _type?: string;
+  _since?: string;
+  _typeFilter?: string;
+  _outputFormat?: string;
+}
+
+export interface Manifest {
+  transactionTime: string;
+  request: string;
+  requiresAccessToken: true;
+  output: { type: string; url: string; count: number }[];
+  error: { type: string; url: string }[];
+}
+
+interface JobRow {
+  id: string;
+  account_id: string;
+  client_id: string | null;
+  request: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  transaction_time: string | Date;
+  progress: string | null;
+  error: string | null;
+}
+
+export class BulkExports {
+  constructor(
+    private readonly store: FhirStore,
+    private readonly fhirBase: string,
+  ) {}
+
+  private sql() {
+    return this.store.system('bulk export bookkeeping', 'formats').sql;
+  }
+
+  /** Who may export: a backend-services token with system/ scopes. */
+  static assertBackend(ctx: AccessContext): void {
+    const scopes = ctx.actor.scopes;
+    if (!scopes || !scopes.some((s) => s.context === 'system' && s.actions.has('search')))
+      throw new AccessDenied('Bulk export needs a SMART backend-services token with system/*.read (or system/<Type>.rs) scopes');
+  }
+
+  async kickOff(ctx: AccessContext, level: ExportLevel, p: ExportParams, requestUrl: string): Promise<string> {
+    BulkExports.assertBackend(ctx);
+    if (p._outputFormat && !NDJSON_FORMATS.has(p._outputFormat))
+      throw badRequest(`_outputFormat ${p._outputFormat} is not supported (application/fhir+ndjson)`);
+    const all = loadDefinitions();
+    const types = p._type ? p._type.split(',').map((t) => t.trim()) : [...all].sort();
+    const unknown = types.filter((t) => !all.has(t));
+    if (unknown.length) throw badRequest(`_type names unknown resource types: ${unknown.join(', ')}`);
+    const scopes = ctx.actor.scopes!;
+    const readable = types.filter((t) => scopeAllows(scopes, 'search', t));
+    if (p._type && readable.length < types.length)
+      throw new AccessDenied(`The token's scopes do not allow reading ${types.filter((t) => !readable.includes(t)).join(', ')}`);
+    if (p._since && Number.isNaN(Date.parse(p._since))) throw badRequest('_since must be an instant');
+    const filters = new Map<string, URLSearchParams[]>();
+    for (const f of (p._typeFilter ?? '').split(',').filter(Boolean)) {
+      const [type, query = ''] = decodeURIComponent(f).split('?');
+      if (!all.has(type)) throw badRequest(`_typeFilter names an unknown type: ${type}`);
+      filters.set(type, [...(filters.get(type) ?? []), new URLSearchParams(query)]);
+    }
+    const id = randomUUID();
+    const now = new Date();
+    await this.sql().query(
+      `INSERT INTO bulk_export_job (id, account_id, client_id, request, status, transaction_time, expires_at) VALUES ($1, $2, $3, $4, 'running', $5, $6)`,
+      [id, ctx.actor.accountId ?? '', ctx.actor.clientId ?? null, requestUrl, now.toISOString(), new Date(now.getTime() + TTL_HOURS * 3_600_000).toISOString()],
+    );
+    void this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type).catch(async (e) => {
+      await this.sql()
+        .query(`UPDATE bulk_export_job SET status = 'failed', error = $2 WHERE id = $1 AND status = 'running'`, [id, (e as Error).message])
+        .catch(() => undefined);
+    });
+    return id;
+  }
+
+  private async job(ctx: AccessContext, id: string): Promise<JobRow> {
+    const r = await this.sql().query<JobRow>(
+      'SELECT id, account_id, client_id, request, status, transaction_time, progress, error FROM bulk_export_job WHERE id = $1 AND expires_at > now()',
+      [id],
+    );
+    const job = r.rows[0];
+    // Another client's job is "not found": its existence is not disclosed.
+    if (!job || job.account_id !== (ctx.actor.accountId ?? '') || job.client_id !== (ctx.actor.clientId ?? null)) throw notFound(`No export job ${id}`);
+    return job;
+  }
+
+  /** Running: progress text; done: the manifest; failed: the error. */
+  async status(ctx: AccessContext, id: string): Promise<{ running: string } | { done: Manifest } | { failed: string }> {
+    BulkExports.assertBackend(ctx);
+    const job = await this.job(ctx, id);
+    if (job.status === 'running') return { running: job.progress ?? 'starting' };
+    if (job.status !== 'done') return { failed: job.error ?? job.status };
+    const files = await this.sql().query<{ n: number; resource_type: string; count: number }>(
+      'SELECT n, resource_type, count FROM bulk_export_file WHERE job_id = $1 ORDER BY n',
+      [id],
+    );
+    return {
+      done: {
+        transactionTime: new Date(job.transaction_time).toISOString(),
+        request: job.request,
+        requiresAccessToken: true,
+        output: files.rows.map((f) => ({ type: f.resource_type, url: `${this.fhirBase}/$export-file/${id}/${f.n}`, count: f.count })),
+        error: [],
+      },
+    };
+  }
+
+  async file(ctx: AccessContext, id: string, n: number): Promise<string> {
+    BulkExports.assertBackend(ctx);
+    await this.job(ctx, id);
+    const r = await this.sql().query<{ content: string }>('SELECT content FROM bulk_export_file WHERE job_id = $1 AND n = $2', [id, n]);
+    if (!r.rows[0]) throw notFound(`No file ${n} in export ${id}`);
+    return r.rows[0].content;
+  }
+
+  async cancel(ctx: AccessContext, id: string): Promise<void> {
+    BulkExports.assertBackend(ctx);
+    await this.job(ctx, id);
+    await this.sql().query(`UPDATE bulk_export_job SET status = 'cancelled' WHERE id = $1`, [id]);
+    await this.sql().query('DELETE FROM bulk_export_file WHERE job_id = $1', [id]);
+  }
+
+  private async run(
+    id: string,
+    repo: Repository,
+    level: ExportLevel,
+    types: string[],
+    since: string | undefined,
+    filters: Map<string, URLSearchParams[]>,
+    explicit: boolean,
+  ) {
+    const sql = this.sql();
+    let n = 0;
+    const buffers = new Map<string, string[]>();
+    const flush = async (type: string) => {
+      const lines = buffers.get(type);
+      if (!lines?.length) return;
+      await sql.query('INSERT INTO bulk_export_file (job_id, n, resource_type, count, content) VALUES ($1, $2, $3, $4, $5)', [
+        id,
+        ++n,
+        type,
+        lines.length,
+        lines.join('\n') + '\n',
+      ]);
+      buffers.set(type, []);
+    };
+    const add = async (r: Resource) => {
+      const lines = buffers.get(r.resourceType) ?? [];
+      lines.push(JSON.stringify(r));
+      buffers.set(r.resourceType, lines);
+      if (lines.length >= CHUNK) await flush(r.resourceType);
+    };
+    const wanted = new Set(types);
+    const sinceMs = since ? Date.parse(since) : undefined;
+    if (level.kind === 'system') {
+      for (const [i, type] of types.entries()) {
+        const queries = filters.get(type) ?? [new URLSearchParams()];
+        const seen = new Set<string>();
+        for (const q of queries) {
+          const params = new URLSearchParams(q);
+          params.set('_count', PAGE);
+          if (since) params.append('_lastUpdated', `ge${since}`);
+          try {
+            await this.pages(repo, type, params, async (r) => {
+              if (seen.has(r.id!)) return;
+              seen.add(r.id!);
+              await add(r);
+            });
+          } catch (e) {
+            // A type the caller's role may not read at all (e.g. AuditEvent) is left out of an export of "everything".
+            if (!(e instanceof AccessDenied) || explicit) throw e;
+          }
+        }
+        await flush(type);
+        if (i % 10 === 0) await sql.query('UPDATE bulk_export_job SET progress = $2 WHERE id = $1', [id, `${i + 1}/${types.length} types`]);
+      }
+    } else {
+      // Patient or Group level: every resource in the compartments of the patients concerned.
+      const patients = level.kind === 'group' ? await this.groupPatients(repo, level.groupId) : await this.allPatients(repo);
+      const seen = new Set<string>();
+      for (const [i, pid] of patients.entries()) {
+        let page: Bundle | undefined = await repo.everything(pid, new URLSearchParams({ _count: '5000' }));
+        while (page) {
+          for (const e of page.entry ?? []) {
+            const r = e.resource!;
+            const key = `${r.resourceType}/${r.id}`;
+            if (!wanted.has(r.resourceType) || seen.has(key)) continue;
+            if (sinceMs !== undefined && Date.parse(r.meta?.lastUpdated ?? '') < sinceMs) continue;
+            if (filters.has(r.resourceType)) continue; // _typeFilter is applied at system level only
+            seen.add(key);
+            await add(r);
+          }
+          const next: string | undefined = page.link?.find((l) => l.relation === 'next')?.url;
+          page = next ? await repo.everything(pid, new URL(next).searchParams) : undefined;
+        }
+        if (i % 20 === 0) await sql.query('UPDATE bulk_export_job SET progress = $2 WHERE id = $1', [id, `${i + 1}/${patients.length} patients`]);
+      }
+      for (const type of buffers.keys()) await flush(type);
+    }
+    await sql.query(`UPDATE bulk_export_job SET status = 'done', progress = NULL WHERE id = $1 AND status = 'running'`, [id]);
+  }
+
+  private async pages(repo: Repository, type: string, params: URLSearchParams, each: (r: Resource) => Promise<void>) {
+    let q: URLSearchParams | undefined = params;
+    while (q) {
+      const b = await repo.searchBundle(type, q);
+      for (const e of b.entry ?? []) if (e.search?.mode !== 'include') await each(e.resource as Resource);
+      const next: string | undefined = b.link?.find((l) => l.relation === 'next')?.url;
+      q = next ? new URL(next).searchParams : undefined;
+    }
+  }
+
+  private async allPatients(repo: Repository): Promise<string[]> {
+    const ids: string[] = [];
+    await this.pages(repo, 'Patient', new URLSearchParams({ _count: PAGE }), async (r) => void ids.push(r.id!));
+    return ids;
+  }
+
+  private async groupPatients(repo: Repository, groupId: string): Promise<string[]> {
+    const g = await repo.read<Group>('Group', groupId);
+    return (g.member ?? [])
+      .map((m) => m.entity.reference ?? '')
+      .filter((r) => r.startsWith('Patient/'))
+      .map((r) => r.slice('Patient/'.length));
+  }
+}
