@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|consult|ingest|video|citizen|imaging]`
  *
  * For each database: single creates/s over HTTP (concurrency 1 and 16), Synthea transaction-bundle
  * import resources/s next to a raw COPY of the same JSON rows (same run), and search latency
@@ -23,6 +23,7 @@ import { benchConsult } from './consult.ts';
 import { benchIngest } from './ingest.ts';
 import { benchVideo } from './video.ts';
 import { benchCitizen } from './citizen.ts';
+import { benchImaging, imagingMedians } from './imaging.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -498,13 +499,37 @@ async function benchCitizenSuite(): Promise<void> {
   });
 }
 
+async function benchImagingSuite(): Promise<void> {
+  const images = 30;
+  const r = await benchImaging({ rounds: quick ? 2 : 3, images, size: quick ? 256 : 512, log });
+  const m = imagingMedians(r);
+  rows.push({
+    benchmark: `imaging upload (tus + SHA-256 + commit), ${images} images, ${fmt(r.studyMb, 1)} MB`,
+    db: 'pglite',
+    value: fmt(m.tus, 0),
+    unit: 'Mbit/s',
+    baseline: `${fmt(m.raw, 0)} Mbit/s raw HTTP copy`,
+    ratio: fmt(m.ratio, 2),
+    note: 'loopback, same run; no link emulation',
+  });
+  rows.push({
+    benchmark: `imaging time to first image (viewer, ${images}-image series)`,
+    db: 'pglite',
+    value: fmt(m.firstImage, 0),
+    unit: 'ms',
+    note: `median of ${r.firstImageMs.length}; loopback, no link emulation`,
+  });
+}
+
 const targets: (() => Promise<Target>)[] = [];
-if (args.suite === 'video') {
+if (args.suite === 'imaging') {
+  await benchImagingSuite();
+} else if (args.suite === 'video') {
   await benchVideoSuite();
 } else if (args.suite === 'citizen') {
   await benchCitizenSuite();
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
+if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'imaging' && (args.db === 'both' || args.db === 'pglite')) targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
   try {
