@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|consult|ingest|video|citizen|cluster|formats|programme]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|consult|ingest|video|citizen|cluster|formats|programme|imaging]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -29,6 +29,7 @@ import { benchCitizen } from './citizen.ts';
 import { benchCluster } from './cluster.ts';
 import { benchBulk, benchFormats } from './formats.ts';
 import { benchProgramme } from './programme.ts';
+import { benchImaging, imagingMedians } from './imaging.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -541,6 +542,28 @@ async function benchFormatsSuite(): Promise<void> {
   });
 }
 
+async function benchImagingSuite(): Promise<void> {
+  const images = 30;
+  const r = await benchImaging({ rounds: quick ? 2 : 3, images, size: quick ? 256 : 512, log });
+  const m = imagingMedians(r);
+  rows.push({
+    benchmark: `imaging upload (tus + SHA-256 + commit), ${images} images, ${fmt(r.studyMb, 1)} MB`,
+    db: 'pglite',
+    value: fmt(m.tus, 0),
+    unit: 'Mbit/s',
+    baseline: `${fmt(m.raw, 0)} Mbit/s raw HTTP copy`,
+    ratio: fmt(m.ratio, 2),
+    note: 'loopback, same run; no link emulation',
+  });
+  rows.push({
+    benchmark: `imaging time to first image (viewer, ${images}-image series)`,
+    db: 'pglite',
+    value: fmt(m.firstImage, 0),
+    unit: 'ms',
+    note: `median of ${r.firstImageMs.length}; loopback, no link emulation`,
+  });
+}
+
 const targets: (() => Promise<Target>)[] = [];
 if (args.suite === 'programme') {
   // PostgreSQL only (the issue's target); --quick: 50k consults instead of 1M.
@@ -553,6 +576,8 @@ if (args.suite === 'programme') {
   );
 } else if (args.suite === 'formats') {
   await benchFormatsSuite();
+} else if (args.suite === 'imaging') {
+  await benchImagingSuite();
 } else if (args.suite === 'video') {
   await benchVideoSuite();
 } else if (args.suite === 'citizen') {
@@ -560,7 +585,7 @@ if (args.suite === 'programme') {
 } else if (args.suite === 'cluster') {
   await benchCluster(quick);
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && args.suite !== 'programme' && (args.db === 'both' || args.db === 'pglite'))
+if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && args.suite !== 'programme' && args.suite !== 'imaging' && (args.db === 'both' || args.db === 'pglite'))
   targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();

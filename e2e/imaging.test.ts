@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
-import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
+import { call, signIn, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { syntheticSeries } from '../src/imaging/create.ts';
 import { OrthancSupervisor } from '../src/imaging/orthanc.ts';
 import { signInUi } from './ui.ts';
@@ -30,6 +30,7 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
   let accounts: Map<string, DemoAccount>;
   let dataDir: string;
   const shots = join('test-results', 'imaging');
+  let studyId = '';
 
   async function personPage(username: string, width = 1366): Promise<Page> {
     const context = await browser.newContext({ viewport: { width, height: 900 } });
@@ -59,7 +60,7 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
     mkdirSync(shots, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'cauyte-e2e-imaging-'));
     p = await startTestPlatform('pglite', { CAUYTE_DATA_DIR: dataDir, CAUYTE_ORTHANC: backend === 'orthanc' ? 'auto' : 'off' }, undefined, {
-      domains: ['consult', 'imaging'],
+      domains: ['consult', 'video', 'imaging'],
     });
     demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
@@ -128,7 +129,7 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
     await hub.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.6, { steps: 8 });
     await hub.mouse.up();
     await hub.getByTestId('measurements').waitFor({ timeout: 15_000 });
-    const studyId = hub.url().split('/').pop()!;
+    studyId = hub.url().split('/').pop()!;
     const saved = await hub.evaluate(async (id) => (await fetch(`/api/imaging/studies/${id}`)).json(), studyId);
     const m = saved.annotations.find((a: { kind: string }) => a.kind === 'length');
     expect(m.unit).toBe('mm');
@@ -158,5 +159,106 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
     await expect.poll(async () => station.getByTestId('viewer-status').textContent(), { timeout: 30_000 }).toContain('/12');
     await shoot(station, 'report-in-chart');
     rmSync(dir, { recursive: true, force: true });
+    for (const page of [station, hub]) await page.context().close();
   }, 240_000);
+
+  it('shared viewing in a meeting: the presenter goes to image 7 and changes the window, the other site follows within 1 s', async () => {
+    expect(studyId).not.toBe('');
+    const host = await signIn(p, 'bs.bachmai', accounts.get('bs.bachmai')!.totpSecret);
+    const room = await call(
+      p,
+      'POST',
+      '/api/video/rooms',
+      { kind: 'adhoc', title: 'Hội chẩn phim CT', invitePractitionerIds: [demo.ids.practitioners[6]] },
+      { ...host, 'content-type': 'application/json' },
+    );
+    expect(room.status, room.text).toBe(201);
+    const presenter = await personPage('bs.bachmai');
+    const follower = await personPage('bs.batxat');
+    for (const page of [presenter, follower]) {
+      await page.goto(`${base}/imaging/${studyId}?meeting=${room.body.id}`);
+      await page.getByTestId('viewer').locator('canvas').first().waitFor();
+      await page.locator('[data-testid="share"][data-link="open"]').waitFor({ timeout: 15_000 });
+    }
+    await presenter.getByRole('button', { name: 'Cùng xem trong phiên hội chẩn' }).click();
+    const pv = presenter.getByTestId('viewer');
+    const fv = follower.getByTestId('viewer');
+    const box = (await pv.boundingBox())!;
+    await presenter.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let i = 0; i < 30 && Number(await pv.getAttribute('data-index')) < 6; i++) {
+      await presenter.mouse.wheel(0, 100);
+      await presenter.waitForTimeout(80);
+    }
+    expect(Number(await pv.getAttribute('data-index'))).toBe(6); // image 7
+    // Window/level: drag with the left button (the default tool).
+    await presenter.mouse.down();
+    await presenter.mouse.move(box.x + box.width / 2 + 80, box.y + box.height / 2 + 40, { steps: 6 });
+    await presenter.mouse.up();
+    const [wc, ww] = [await pv.getAttribute('data-wc'), await pv.getAttribute('data-ww')];
+    expect(`${wc}/${ww}`).not.toBe('40/399');
+    const t0 = Date.now();
+    await expect
+      .poll(async () => `${await fv.getAttribute('data-index')}|${await fv.getAttribute('data-wc')}|${await fv.getAttribute('data-ww')}`, {
+        timeout: 1000,
+        interval: 50,
+      })
+      .toBe(`6|${wc}|${ww}`);
+    const followedMs = Date.now() - t0;
+    expect(followedMs).toBeLessThanOrEqual(1000);
+    await follower.getByTestId('their-pointer').waitFor({ timeout: 2000 });
+    await follower.screenshot({ path: join(shots, `${backend}-shared-follower-1366.png`) });
+    for (const page of [presenter, follower]) await page.context().close();
+  }, 120_000);
+
+  it('interoperates with a DICOMweb client written by others (dicomweb-client): STOW, QIDO, WADO', async () => {
+    const token = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
+    const s = syntheticSeries({ count: 3, size: 64, spacing: 0.5 });
+    // The page is only a JavaScript runtime for the third-party client (our CSP forbids its inline script tag).
+    const page = await (await browser.newContext({ bypassCSP: true })).newPage();
+    await page.goto(`${base}/login`);
+    await page.addScriptTag({ path: 'node_modules/dicomweb-client/build/dicomweb-client.js' });
+    const result = await page.evaluate(
+      async ({ token, patientId, files, studyUid }) => {
+        const api = (window as unknown as { DICOMwebClient: { api: { DICOMwebClient: new (o: object) => any } } }).DICOMwebClient.api;
+        const client = new api.DICOMwebClient({
+          url: '/api/imaging/dicomweb',
+          stowURLPrefix: `patients/${patientId}`,
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const datasets = files.map((b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer);
+        await client.storeInstances({ datasets });
+        const studies = await client.searchForStudies({ queryParams: { StudyInstanceUID: studyUid } });
+        const series = await client.searchForSeries({ studyInstanceUID: studyUid });
+        const seriesUid = series[0]['0020000E'].Value[0];
+        const instances = await client.searchForInstances({ studyInstanceUID: studyUid, seriesInstanceUID: seriesUid });
+        const metadata = await client.retrieveStudyMetadata({ studyInstanceUID: studyUid });
+        const sop = instances[0]['00080018'].Value[0];
+        const instance: ArrayBuffer = await client.retrieveInstance({ studyInstanceUID: studyUid, seriesInstanceUID: seriesUid, sopInstanceUID: sop });
+        const frames: ArrayBuffer[] = await client.retrieveInstanceFrames({
+          studyInstanceUID: studyUid,
+          seriesInstanceUID: seriesUid,
+          sopInstanceUID: sop,
+          frameNumbers: [1],
+        });
+        return {
+          studies: studies.length,
+          instances: instances.length,
+          metadata: metadata.length,
+          spacing: metadata[0]['00280030'].Value.map(Number),
+          instanceBytes: instance.byteLength,
+          frameBytes: frames[0].byteLength,
+          sop,
+        };
+      },
+      { token, patientId: demo.ids.patients[0], files: s.files.map((f) => f.toString('base64')), studyUid: s.studyUid },
+    );
+    expect(result.studies).toBe(1);
+    expect(result.instances).toBe(3);
+    expect(result.metadata).toBe(3);
+    expect(result.spacing).toEqual([0.5, 0.5]);
+    const original = s.files.find((f) => f.includes(Buffer.from(result.sop)))!;
+    expect(result.instanceBytes).toBe(original.length);
+    expect(result.frameBytes).toBe(64 * 64 * 2);
+    await page.context().close();
+  }, 60_000);
 });

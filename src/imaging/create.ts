@@ -11,6 +11,7 @@ import dcmjs from 'dcmjs';
 import { InvalidDicom } from './dicom.ts';
 
 const { DicomMetaDictionary, DicomDict } = dcmjs.data;
+dcmjs.log.setLevel('error');
 
 export const SC_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.7'; // Secondary Capture Image Storage
 export const CT_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.2';

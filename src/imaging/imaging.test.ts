@@ -264,6 +264,22 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
     expect(notJpeg.text).toContain('JPEG');
   });
 
+  it('exports a de-identified teaching copy (PS3.15 basic profile); citizens and other facilities get none', async () => {
+    const [study] = (await call(p, 'GET', `/fhir/R4/ImagingStudy?identifier=urn:dicom:uid|urn:oid:${series.studyUid}`)).body.entry.map((e: any) => e.resource);
+    const r = await p.app.inject({ method: 'GET', url: `/api/imaging/studies/${study.id}/deidentified`, headers: { authorization: `Bearer ${station}` } });
+    expect(r.statusCode, r.body).toBe(200);
+    const parts = splitMultipart(r.rawPayload, String(r.headers['content-type'])).map(parseInstance);
+    expect(parts).toHaveLength(4);
+    expect(new Set(parts.map((x) => x.studyUid)).size).toBe(1);
+    expect(parts[0].studyUid).not.toBe(series.studyUid);
+    expect(parts[0].json['00100010'].Value?.[0]).toEqual({ Alphabetic: expect.stringMatching(/^ANON\^CA-/) });
+    expect(JSON.stringify(parts[0].json)).not.toContain(patientId);
+    for (const token of [otherStation, citizen]) {
+      const denied = await p.app.inject({ method: 'GET', url: `/api/imaging/studies/${study.id}/deidentified`, headers: { authorization: `Bearer ${token}` } });
+      expect(denied.statusCode).toBe(403);
+    }
+  });
+
   it('reading workflow: worklist at the hub, report signed and immutable, requester notified', async () => {
     const list = await call(p, 'GET', '/api/imaging/worklist', undefined, { authorization: `Bearer ${hub}` });
     expect(list.status).toBe(200);

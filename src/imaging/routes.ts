@@ -14,6 +14,7 @@ import { badRequest } from '../fhir/outcome.ts';
 import { annotationBody, photosBody, reportBody, resourceId, studyListQuery, type Annotation, type StudySummary, type StudyView } from './contract.ts';
 import { jpegToSecondaryCapture, newUid } from './create.ts';
 import { InvalidDicom } from './dicom.ts';
+import { deidentify } from './deidentify.ts';
 import { isSignedReport, refId, REQUESTING_ORG_EXT } from './model.ts';
 import { patientName, reportOf, type ReportService } from './reports.ts';
 import { StudyService } from './studies.ts';
@@ -153,6 +154,39 @@ export async function imagingRoutes(app: FastifyInstance, opts: { studies: Study
     }
     const study = await studies.ingest(req.ctx, input.patientId, studies.check(files.map((bytes) => ({ bytes }))), input.request);
     return reply.code(201).send({ id: study.id, studyUid });
+  });
+
+  // A de-identified teaching copy (PS3.15 basic profile) of the whole study, as DICOMweb multipart.
+  app.get('/api/imaging/studies/:id/deidentified', upload, async (req: P, reply) => {
+    const id = idOf(req);
+    const { studyUid, patientId } = await app.store.as(req.ctx, 'imaging.upload').transaction(async (tx) => {
+      const study = await tx.read<ImagingStudy>('ImagingStudy', id);
+      const pid = refId(study.subject, 'Patient')!;
+      await tx.record({ action: 'imaging.export', resourceType: 'ImagingStudy', resourceId: id, patientIds: [pid], detail: { deidentified: true } });
+      return { studyUid: StudyService.uidOf(study)!, patientId: pid };
+    });
+    const hash = (t: string) => app.secret.hmac(`imaging-deid:${t}`);
+    const pseudonym = `CA-${hash(patientId).slice(0, 8).toUpperCase()}`;
+    const parts: Buffer[] = [];
+    let burntIn = false;
+    for (const j of await studies.backend.instances(studyUid)) {
+      const bytes = await studies.backend.file(studyUid, String(j['00080018']?.Value?.[0]));
+      if (!bytes) continue;
+      const out = deidentify(bytes, hash, pseudonym);
+      burntIn ||= out.burntIn;
+      parts.push(out.bytes);
+    }
+    const boundary = randomUUID().replace(/-/g, '');
+    const body = Buffer.concat([
+      ...parts.flatMap((b) => [Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), b, Buffer.from('\r\n')]),
+      Buffer.from(`--${boundary}--\r\n`),
+    ]);
+    if (burntIn) reply.header('x-burnt-in-text', 'possible: check the pixels before teaching use (có thể có chữ in trên ảnh)');
+    return reply
+      .type(`multipart/related; type="application/dicom"; boundary=${boundary}`)
+      .header('content-disposition', `attachment; filename="ca-chup-an-danh-${pseudonym}.dcm.multipart"`)
+      .header('cache-control', 'private, no-store')
+      .send(body);
   });
 
   app.get('/api/imaging/worklist', report, async (req) => reports.worklist(req.ctx));

@@ -10,7 +10,7 @@ import { personRef, refuse, send, type Member, type RoomCore } from './members.t
 import { patientsOf } from './rooms.ts';
 import { assertScopes, invitationDetail } from './who.ts';
 
-type ControlMessage = Extract<ClientMessage, { type: 'ping' | 'chat' | 'hand' | 'media' | 'leave' | 'admit' | 'deny' | 'mute' | 'remove' | 'end' }>;
+type ControlMessage = Extract<ClientMessage, { type: 'ping' | 'chat' | 'hand' | 'media' | 'leave' | 'admit' | 'deny' | 'mute' | 'remove' | 'end' | 'viewer' }>;
 
 /** Chat lines kept for people who join later (the record keeps them all). */
 const CHAT_KEPT = 500;
@@ -28,6 +28,9 @@ export class RoomControls {
       case 'hand':
         m.hand = msg.up;
         return core.broadcastMembers();
+      case 'viewer':
+        // Shared imaging viewer: ids and numbers only; each site loads the study through its own access.
+        return core.broadcast({ type: 'viewer', from: m.id, study: msg.study, state: msg.state }, m);
       case 'media':
         m.media = { audio: msg.audio, video: msg.video, screen: msg.screen, audioOnly: msg.audioOnly, quality: msg.quality };
         return core.broadcastMembers();
@@ -93,7 +96,7 @@ export class RoomControls {
   }
 }
 
-export const CONTROL_MESSAGES = new Set<ClientMessage['type']>(['ping', 'chat', 'hand', 'media', 'leave', 'admit', 'deny', 'mute', 'remove', 'end']);
+export const CONTROL_MESSAGES = new Set<ClientMessage['type']>(['ping', 'chat', 'hand', 'media', 'leave', 'admit', 'deny', 'mute', 'remove', 'end', 'viewer']);
 
 export function isControlMessage(msg: ClientMessage): msg is ControlMessage {
   return CONTROL_MESSAGES.has(msg.type);

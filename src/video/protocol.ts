@@ -18,6 +18,23 @@ const memberId = z.string().regex(/^m-[A-Za-z0-9_-]{8,40}$/);
 const feed = z.number().int().positive();
 const signalData = z.object({ description: jsep.optional(), candidate: candidate.optional(), restart: z.boolean().optional() }).strict();
 
+/** A shared imaging viewer's state: image index, window (centre/width), zoom, pan, pointer (0–1 of the viewport). */
+const finite = z.number().finite();
+const viewerState = z
+  .object({
+    index: z.number().int().min(0).max(100_000),
+    wc: finite,
+    ww: finite.positive(),
+    zoom: finite.positive().max(1000),
+    pan: z.tuple([finite, finite]),
+    pointer: z
+      .tuple([z.number().min(0).max(1), z.number().min(0).max(1)])
+      .nullable()
+      .optional(),
+  })
+  .strict();
+export type ViewerState = z.infer<typeof viewerState>;
+
 export const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping') }).strict(),
   // Mesh: an SDP or ICE candidate for one other member, relayed as is.
@@ -34,6 +51,8 @@ export const clientMessage = z.discriminatedUnion('type', [
   // In the room.
   z.object({ type: z.literal('chat'), text: z.string().trim().min(1).max(2_000) }).strict(),
   z.object({ type: z.literal('hand'), up: z.boolean() }).strict(),
+  // Shared viewing of an imaging study (src/imaging): the presenter's viewer state, relayed as it is.
+  z.object({ type: z.literal('viewer'), study: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/), state: viewerState }).strict(),
   z
     .object({
       type: z.literal('media'),
@@ -135,6 +154,7 @@ export type ServerMessage =
   | { type: 'sub-offer'; feed: number; member: string; jsep: Jsep }
   | { type: 'sub-failed'; feed: number; message: string }
   | ({ type: 'chat' } & ChatLine)
+  | { type: 'viewer'; from: string; study: string; state: ViewerState }
   | { type: 'muted'; by: string }
   | { type: 'recording'; recording: RecordingState }
   | { type: 'notice'; text: string }

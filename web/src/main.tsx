@@ -99,7 +99,7 @@ function Page() {
   if (meeting) return meeting[1] === 'new' ? <MeetingForm /> : <MeetingPage id={meeting[1]} />;
   const chart = /^\/patients\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
   if (chart) return <PatientChart id={chart[1]} />;
-  if (p.startsWith('/imaging')) return <ImagingRoutes path={p} />;
+  if (p.startsWith('/imaging')) return <ImagingRoutes path={p} query={path.value.split('?')[1]} />;
   if (p === '/' || p === '/patients') {
     if (m.role === 'dpo') return <OfficerAudit />;
     if (ADMIN_ROLES.has(m.role ?? '')) return <AdminPage />;

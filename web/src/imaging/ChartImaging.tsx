@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { StudySummary } from '../../../src/imaging/contract.ts';
-import { apiGet } from '../api.ts';
+import { apiGet, ApiError } from '../api.ts';
 import { formatDateTime } from '../i18n.ts';
 import { ti } from '../i18n-imaging.ts';
 import { me } from '../session.ts';
@@ -18,11 +18,16 @@ export function ChartImaging({ patientId }: { patientId: string }) {
   const l = ti();
   const [studies, setStudies] = useState<StudySummary[] | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [absent, setAbsent] = useState(false);
   const load = () =>
-    apiGet<StudySummary[]>(`/api/imaging/studies?patient=${encodeURIComponent(patientId)}`).then(setStudies, (e: Error) => setError(e.message));
+    apiGet<StudySummary[]>(`/api/imaging/studies?patient=${encodeURIComponent(patientId)}`).then(setStudies, (e: Error) =>
+      // A platform running without the imaging domain has no such route: show nothing.
+      e instanceof ApiError && e.status === 404 ? setAbsent(true) : setError(e.message),
+    );
   useEffect(() => {
     void load();
   }, [patientId]);
+  if (absent) return null;
   return (
     <section class="card" data-testid="chart-imaging">
       <h2>{l.section}</h2>
@@ -32,9 +37,15 @@ export function ChartImaging({ patientId }: { patientId: string }) {
         <ul class="studies">
           {studies.map((s) => (
             <li key={s.id}>
-              <a href={`/imaging/${s.id}`}>
-                {s.modalities.join(', ')} · {formatDateTime(s.started)}
-              </a>
+              {me.value?.role === 'citizen' ? (
+                <strong>
+                  {s.modalities.join(', ')} · {formatDateTime(s.started)}
+                </strong>
+              ) : (
+                <a href={`/imaging/${s.id}`}>
+                  {s.modalities.join(', ')} · {formatDateTime(s.started)}
+                </a>
+              )}
               <span class="meta">
                 {' '}
                 · {s.description ? `${s.description} · ` : ''}

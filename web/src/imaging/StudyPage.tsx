@@ -1,6 +1,7 @@
 /**
  * One study: series thumbnails, the viewer (Cornerstone3D, imported only here), tools, the
- * measurements saved with the study, and the report (read, or written and signed at the hub).
+ * measurements saved with the study, the report (read, or written and signed at the hub), and
+ * shared viewing when opened from a meeting (?meeting=<room id>): present, or follow the presenter.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { StudyView } from '../../../src/imaging/contract.ts';
@@ -11,6 +12,7 @@ import { me } from '../session.ts';
 import { ReportPanel } from './ReportPanel.tsx';
 import './imaging.css';
 import { seriesOf, sopOfImageId } from './shared.ts';
+import { shareViewer, type SharedView } from './share.ts';
 import type { ToolName, Viewer, ViewState } from './viewer.ts';
 
 const TOOLS: ToolName[] = ['wl', 'pan', 'zoom', 'length', 'angle'];
@@ -28,7 +30,7 @@ function Thumb({ imageId, label, active, onPick }: { imageId: string; label: str
   );
 }
 
-export function StudyPage({ id }: { id: string }) {
+export function StudyPage({ id, meetingId }: { id: string; meetingId?: string }) {
   const l = ti();
   const [view, setView] = useState<StudyView | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -37,6 +39,10 @@ export function StudyPage({ id }: { id: string }) {
   const [vs, setVs] = useState<ViewState | undefined>();
   const element = useRef<HTMLDivElement>(null);
   const viewer = useRef<Viewer | undefined>(undefined);
+  const shared = useRef<SharedView | undefined>(undefined);
+  const [presenting, setPresenting] = useState(false);
+  const [link, setLink] = useState<string | undefined>();
+  const [theirPointer, setTheirPointer] = useState<[number, number] | null>(null);
 
   const load = () =>
     apiGet<StudyView>(`/api/imaging/studies/${id}`).then(
@@ -63,9 +69,12 @@ export function StudyPage({ id }: { id: string }) {
         await apiSend('POST', `/api/imaging/studies/${id}/annotations`, m).catch((e: Error) => setError(e.message));
         void load();
       });
+      if (meetingId) shared.current = shareViewer(meetingId, id, opened, setTheirPointer, setLink);
     });
     return () => {
       cancelled = true;
+      shared.current?.close();
+      shared.current = undefined;
       viewer.current?.destroy();
       viewer.current = undefined;
     };
@@ -122,15 +131,41 @@ export function StudyPage({ id }: { id: string }) {
           </button>
         ))}
       </div>
-      <div
-        ref={element}
-        class="viewer"
-        data-testid="viewer"
-        data-index={vs?.index}
-        data-wc={vs ? Math.round(vs.wc) : undefined}
-        data-ww={vs ? Math.round(vs.ww) : undefined}
-        onContextMenu={(e) => e.preventDefault()}
-      />
+      {meetingId && (
+        <p class="row" data-testid="share" data-link={link}>
+          <button
+            type="button"
+            aria-pressed={presenting}
+            onClick={() => {
+              shared.current?.present(!presenting);
+              setPresenting(!presenting);
+            }}
+          >
+            {presenting ? l.presenting : l.share}
+          </button>
+          {!presenting && link === 'open' && <span class="meta">{l.following}</span>}
+        </p>
+      )}
+      <div class="viewer-wrap">
+        <div
+          ref={element}
+          class="viewer"
+          data-testid="viewer"
+          data-index={vs?.index}
+          data-wc={vs ? Math.round(vs.wc) : undefined}
+          data-ww={vs ? Math.round(vs.ww) : undefined}
+          onContextMenu={(e) => e.preventDefault()}
+          onPointerMove={(e) => {
+            if (!presenting) return;
+            const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
+            shared.current?.pointer([Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), Math.min(1, Math.max(0, (e.clientY - r.top) / r.height))]);
+          }}
+          onPointerLeave={() => presenting && shared.current?.pointer(null)}
+        />
+        {theirPointer && !presenting && (
+          <span class="their-pointer" data-testid="their-pointer" style={{ left: `${theirPointer[0] * 100}%`, top: `${theirPointer[1] * 100}%` }} />
+        )}
+      </div>
       {vs && current && (
         <p class="meta" data-testid="viewer-status">
           {l.image} {vs.index + 1}/{current.imageIds.length} · {l.window} C {num(vs.wc, 0)} W {num(vs.ww, 0)} · ×{num(vs.zoom, 2)}
@@ -160,6 +195,14 @@ export function StudyPage({ id }: { id: string }) {
         )}
       </section>
       <ReportPanel view={view} canReport={me.value?.role === 'specialist'} onChanged={load} />
+      {(me.value?.role === 'specialist' || me.value?.role === 'commune_clinician') && (
+        <p class="meta">
+          <a href={`/api/imaging/studies/${id}/deidentified`} download>
+            {l.deidentified}
+          </a>{' '}
+          · {l.burntIn}
+        </p>
+      )}
     </article>
   );
 }

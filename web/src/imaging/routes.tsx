@@ -9,9 +9,16 @@ import { ti } from '../i18n-imaging.ts';
 const StudyPage = lazy(() => import('./StudyPage.tsx').then((m) => ({ default: m.StudyPage })));
 const Worklist = lazy(() => import('./Worklist.tsx').then((m) => ({ default: m.Worklist })));
 
-export function ImagingRoutes({ path }: { path: string }) {
+export function ImagingRoutes({ path, query }: { path: string; query?: string }) {
   const study = /^\/imaging\/([A-Za-z0-9\-.]{1,64})$/.exec(path);
-  const page = path === '/imaging/worklist' ? <Worklist /> : study ? <StudyPage id={study[1]} /> : <p class="notice">{t().notFound}</p>;
+  const page =
+    path === '/imaging/worklist' ? (
+      <Worklist />
+    ) : study ? (
+      <StudyPage id={study[1]} meetingId={new URLSearchParams(query ?? '').get('meeting') ?? undefined} />
+    ) : (
+      <p class="notice">{t().notFound}</p>
+    );
   return <Suspense fallback={<p class="notice">{ti().loadingImages}</p>}>{page}</Suspense>;
 }
 

@@ -12,6 +12,7 @@ import { LiveEventStream } from '../live.ts';
 import { me } from '../session.ts';
 import { Acknowledge } from './consult-case/Acknowledge.tsx';
 import { Conclusion } from './consult-case/Conclusion.tsx';
+import { ChartImaging } from '../imaging/ChartImaging.tsx';
 import { FollowUp } from './consult-case/FollowUp.tsx';
 import { sectionText } from './consult-case/shared.ts';
 import { Triage } from './consult-case/Triage.tsx';
@@ -150,6 +151,7 @@ export function ConsultCase({ id }: { id: string }) {
         </section>
       )}
 
+      {c.patient.id && <ChartImaging patientId={c.patient.id} />}
       <section class="card">
         <h2>{d.timeline}</h2>
         <ol class="timeline">
