@@ -8,6 +8,8 @@ import { openDatabase } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { FhirError } from './fhir/outcome.ts';
 import { importFile } from './fhir/import.ts';
+import { progressLine } from './fhir/import-progress.ts';
+import { statSync } from 'node:fs';
 import { buildPlatform } from './server.ts';
 import { openCore, type Core } from './platform/core.ts';
 import { demoAccountsText, startBanner } from './platform/demo-banner.ts';
@@ -142,8 +144,20 @@ export async function main(argv: string[]): Promise<void> {
     case 'import': {
       if (rest.length === 0) throw new Error('cauyte import needs at least one file');
       await withCore(config, async ({ store }) => {
-        for (const file of rest) {
-          const s = await importFile(store, file);
+        // Progress on stderr: files and resources done, rate, time left (src/fhir/import-progress.ts).
+        const sizes = rest.map((f) => statSync(f).size);
+        const progress = { totalBytes: sizes.reduce((a, b) => a + b, 0), totalFiles: rest.length, startedAt: Date.now() };
+        let bytesDone = 0;
+        let resourcesDone = 0;
+        for (const [i, file] of rest.entries()) {
+          const s = await importFile(store, file, (n, inFile) =>
+            process.stderr.write(
+              `${progressLine(progress, { filesDone: i, bytesDone: bytesDone + (sizes[i] * n) / inFile, resourcesDone: resourcesDone + n, file })}\n`,
+            ),
+          );
+          bytesDone += sizes[i];
+          resourcesDone += s.resources;
+          process.stderr.write(`${progressLine(progress, { filesDone: i + 1, bytesDone, resourcesDone, file })}\n`);
           console.log(`Imported ${s.resources} resources from ${s.file}`);
         }
       });

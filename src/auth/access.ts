@@ -203,35 +203,51 @@ export class AccessControl {
     return { id, expiresAt };
   }
 
-  /** Keeps care_relationship and consent_state in step with a write, in its transaction. */
-  readonly onWrite = async (q: Queryable, e: HistoryEntry & { rid: number }): Promise<void> => {
-    if (!DERIVED.has(e.resourceType)) return;
-    if (e.method !== 'POST') {
-      // A new resource has nothing derived yet; an update or delete replaces what it had.
-      await q.query(e.resourceType === 'Consent' ? 'DELETE FROM consent_state WHERE source_rid = $1' : 'DELETE FROM care_relationship WHERE source_rid = $1', [
-        e.rid,
-      ]);
+  /**
+   * Keeps care_relationship and consent_state in step with writes, in their transaction: the rows
+   * of every written resource in one INSERT per table (a bundle or batch costs two statements, not
+   * one per resource).
+   */
+  readonly onWrite = async (q: Queryable, entries: (HistoryEntry & { rid: number })[]): Promise<void> => {
+    const derived = entries.filter((e) => DERIVED.has(e.resourceType));
+    if (derived.length === 0) return;
+    // A new resource has nothing derived yet; an update or delete replaces what it had.
+    const replaced = derived.filter((e) => e.method !== 'POST');
+    const replacedConsents = replaced.filter((e) => e.resourceType === 'Consent').map((e) => e.rid);
+    const replacedOthers = replaced.filter((e) => e.resourceType !== 'Consent').map((e) => e.rid);
+    if (replacedConsents.length) await q.query('DELETE FROM consent_state WHERE source_rid = ANY($1::bigint[])', [replacedConsents]);
+    if (replacedOthers.length) await q.query('DELETE FROM care_relationship WHERE source_rid = ANY($1::bigint[])', [replacedOthers]);
+    const consents: (ReturnType<typeof consentRows>[number] & { rid: number })[] = [];
+    const rels: (Rel & { rid: number })[] = [];
+    for (const e of derived) {
+      if (e.deleted || !e.resource) continue;
+      if (e.resourceType === 'Consent') consents.push(...consentRows(e.resource as Consent).map((c) => ({ ...c, rid: e.rid })));
+      else rels.push(...(await relationshipRows(q, e.resource)).map((r) => ({ ...r, rid: e.rid })));
     }
-    if (e.deleted || !e.resource) return;
-    if (e.resourceType === 'Consent') {
-      const rows = consentRows(e.resource as Consent);
-      for (const c of rows) {
-        await q.query('INSERT INTO consent_state (source_rid, patient_id, organization_id, purpose, decision) VALUES ($1, $2, $3, $4, $5)', [
-          e.rid,
-          c.patientId,
-          c.organizationId,
-          c.purpose,
-          c.decision,
-        ]);
-      }
-      return;
+    if (consents.length) {
+      await q.query(
+        'INSERT INTO consent_state (source_rid, patient_id, organization_id, purpose, decision) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])',
+        [
+          consents.map((c) => c.rid),
+          consents.map((c) => c.patientId),
+          consents.map((c) => c.organizationId),
+          consents.map((c) => c.purpose),
+          consents.map((c) => c.decision),
+        ],
+      );
     }
-    const rels = await relationshipRows(q, e.resource);
-    if (rels.length === 0) return;
-    await q.query(
-      'INSERT INTO care_relationship (source_rid, patient_id, organization_id, practitioner_id, kind) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])',
-      [e.rid, rels.map((r) => r.patientId), rels.map((r) => r.organizationId ?? null), rels.map((r) => r.practitionerId ?? null), rels.map((r) => r.kind)],
-    );
+    if (rels.length) {
+      await q.query(
+        'INSERT INTO care_relationship (source_rid, patient_id, organization_id, practitioner_id, kind) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])',
+        [
+          rels.map((r) => r.rid),
+          rels.map((r) => r.patientId),
+          rels.map((r) => r.organizationId ?? null),
+          rels.map((r) => r.practitionerId ?? null),
+          rels.map((r) => r.kind),
+        ],
+      );
+    }
   };
 }
 

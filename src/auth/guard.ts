@@ -236,13 +236,22 @@ export class FhirGuard {
    * work with an open transaction collects its accesses into the one row the unit writes.
    */
   async record(q: Queryable, p: Principal, e: Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip'>): Promise<void> {
+    const entry = this.entryFor(p, e);
+    if (entry) await this.audit.append(q, entry);
+  }
+
+  /**
+   * The audit row an access needs, for a caller that appends it in the statement performing the
+   * access (it must commit with it); undefined when an open unit of work collected it instead.
+   */
+  entryFor(p: Principal, e: Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip'>): AuditEntry | undefined {
     const unit = p.kind === 'system' || p.domain ? p.unit : undefined;
     if (unit?.open) {
       unit.add(e);
-      return;
+      return undefined;
     }
     const who = principalFields(p);
     const detail = p.kind === 'actor' && p.domain ? { ...e.detail, via: p.domain } : e.detail;
-    await this.audit.append(q, { ...who, ...e, reason: e.reason ?? who.reason, ...(detail ? { detail } : {}) });
+    return { ...who, ...e, reason: e.reason ?? who.reason, ...(detail ? { detail } : {}) };
   }
 }

@@ -159,18 +159,37 @@ export class PgliteDb implements Db {
     await this.pglite.exec(sql);
   }
 
+  /** Hot statements first seen inside a transaction: prepared once it is over (PREPARE must not fail inside one). */
+  private readonly toPrepare = new Set<string>();
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.pglite.transaction(async (t) =>
-      fn({
-        query: async <R>(sql: string, params?: readonly unknown[]) => {
-          const r = await t.query<R>(sql, params as unknown[]);
-          return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
-        },
-        exec: async (sql: string) => {
-          await t.exec(sql);
-        },
-      }),
-    );
+    try {
+      return await this.pglite.transaction(async (t) =>
+        fn({
+          query: async <R>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
+            if (opts?.prepare) {
+              const name = this.prepared.get(sql);
+              if (name) {
+                const r = await t.query<R>(`EXECUTE ${name}(${(params ?? []).map(literal).join(', ')})`);
+                return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+              }
+              if (name === undefined) this.toPrepare.add(sql);
+            }
+            const r = await t.query<R>(sql, params as unknown[]);
+            return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+          },
+          exec: async (sql: string) => {
+            await t.exec(sql);
+          },
+        }),
+      );
+    } finally {
+      if (this.toPrepare.size) {
+        const pending = [...this.toPrepare];
+        this.toPrepare.clear();
+        for (const sql of pending) await this.prepare(sql);
+      }
+    }
   }
 
   async close(): Promise<void> {

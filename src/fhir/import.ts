@@ -13,8 +13,12 @@ export interface ImportSummary {
   resources: number;
 }
 
-/** Imports one file: a transaction/batch Bundle, or NDJSON with one resource per line. */
-export async function importFile(store: FhirStore, file: string): Promise<ImportSummary> {
+/**
+ * Imports one file: a transaction/batch Bundle, or NDJSON with one resource per line. onChunk is
+ * told how many resources of an NDJSON file were written so far (for progress output; they commit
+ * with the whole file).
+ */
+export async function importFile(store: FhirStore, file: string, onChunk?: (resourcesDone: number, resourcesInFile: number) => void): Promise<ImportSummary> {
   const text = readFileSync(file, 'utf8');
   const system = store.system(`import of ${basename(file)}`, 'import');
   if (file.endsWith('.ndjson')) {
@@ -38,6 +42,7 @@ export async function importFile(store: FhirStore, file: string): Promise<Import
         const withoutId = chunk.filter((r) => !r.id);
         if (withoutId.length) await repo.createMany(withoutId);
         for (const r of chunk.filter((r) => r.id)) await repo.updateAt(r.resourceType, r.id!, r);
+        onChunk?.(Math.min(resources.length, i + CHUNK), resources.length);
       }
     });
     return { file, resources: resources.length };

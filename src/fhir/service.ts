@@ -100,9 +100,8 @@ export class FhirService {
       const prepared = this.storage.prepareCreate(input);
       const outcome = await this.guard.assertWritable(q, p, prepared.resource, prepared.rows, new Set(type === 'Patient' ? [prepared.resource.id!] : []));
       await this.assertBinariesReadable(p, q, prepared.resource, outcome.patients);
-      await this.storage.insertPrepared(q, [prepared]);
-      await this.storage.assertReferencesExist(q, [prepared.resource]);
-      await this.guard.record(q, p, {
+      // Rows, reference check and audit row in one statement (one round trip).
+      const audit = this.guard.entryFor(p, {
         action: 'create',
         outcome: 'success',
         resourceType: type,
@@ -110,6 +109,7 @@ export class FhirService {
         patientIds: outcome.patients,
         breakGlass: outcome.viaBreakGlass,
       });
+      await this.storage.insertPrepared(q, [prepared], { audit, checkReferences: true });
       return { resource: prepared.resource, created: true };
     });
   }
@@ -136,13 +136,8 @@ export class FhirService {
         o.patients.forEach((id) => patients.add(id));
         glass ||= o.viaBreakGlass;
       }
-      await this.storage.insertPrepared(q, prepared);
-      await this.storage.assertReferencesExist(
-        q,
-        prepared.map((x) => x.resource),
-      );
       const types = [...new Set(prepared.map((x) => x.resource.resourceType))];
-      await this.guard.record(q, p, {
+      const audit = this.guard.entryFor(p, {
         action: 'create',
         outcome: 'success',
         resourceType: types.length === 1 ? types[0] : undefined,
@@ -151,6 +146,7 @@ export class FhirService {
         breakGlass: glass,
         detail: prepared.length > 1 ? { count: prepared.length } : undefined,
       });
+      await this.storage.insertPrepared(q, prepared, { audit, checkReferences: true });
       return prepared.map((x) => x.resource);
     });
   }

@@ -1,10 +1,13 @@
 /**
  * The rows one write adds: the resource row, its version row (the history), and its search-index
- * rows — each kind in one statement for any number of resources (unnest of arrays), so a bundle
- * or an ingest batch costs a statement per table, not per resource.
+ * rows — for any number of resources (unnest of arrays). `insertNew` and `writeVersion` write all
+ * of them, and optionally the audit row and the reference check, in ONE prepared statement (a CTE
+ * per table): a create or update costs one round trip for its rows, a bundle one for all its
+ * creates. The per-table functions remain for reindexing.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/db.ts';
+import { auditInsertSql, type AuditEntry } from '../audit/audit.ts';
 import type { IndexRows } from './searchparams.ts';
 
 export async function insertResources(q: Queryable, resources: Resource[], lastUpdated: Date): Promise<number[]> {
@@ -102,4 +105,157 @@ export async function insertIndexRows(q: Queryable, items: { rid: number; rows: 
       u.map((x) => x.value),
     ]);
   }
+}
+
+/** The index tables, their columns after (rid, param), and each column's array type. */
+const INDEX_TABLES: { table: string; key: keyof IndexRows; cols: string[]; types: string[]; values: (x: never) => unknown[] }[] = [
+  { table: 'idx_string', key: 'string', cols: ['norm', 'exact'], types: ['text', 'text'], values: (x: IndexRows['string'][number]) => [x.norm, x.exact] },
+  { table: 'idx_token', key: 'token', cols: ['system', 'code'], types: ['text', 'text'], values: (x: IndexRows['token'][number]) => [x.system, x.code] },
+  {
+    table: 'idx_reference',
+    key: 'reference',
+    cols: ['target_type', 'target_id'],
+    types: ['text', 'text'],
+    values: (x: IndexRows['reference'][number]) => [x.targetType, x.targetId],
+  },
+  {
+    table: 'idx_date',
+    key: 'date',
+    cols: ['low', 'high'],
+    types: ['timestamptz', 'timestamptz'],
+    values: (x: IndexRows['date'][number]) => [x.low.toISOString(), x.high.toISOString()],
+  },
+  {
+    table: 'idx_quantity',
+    key: 'quantity',
+    cols: ['value', 'system', 'code'],
+    types: ['numeric', 'text', 'text'],
+    values: (x: IndexRows['quantity'][number]) => [String(x.value), x.system, x.code],
+  },
+  { table: 'idx_uri', key: 'uri', cols: ['value'], types: ['text'], values: (x: IndexRows['uri'][number]) => [x.value] },
+];
+
+/** Binds parameters in order and writes `$n`. */
+class Binder {
+  readonly params: unknown[] = [];
+  bind(v: unknown): string {
+    return `$${this.params.push(v)}`;
+  }
+}
+
+/**
+ * One CTE per index table, inserting rows keyed by an item number `n` that `keys` (a CTE of
+ * (n, rid)) maps to the resource's row id. Empty arrays insert nothing.
+ */
+function indexInserts(b: Binder, items: IndexRows[], keys: string): string[] {
+  return INDEX_TABLES.map((t, ti) => {
+    const ns: number[] = [];
+    const params: number[] = [];
+    const cols: unknown[][] = t.cols.map(() => []);
+    items.forEach((rows, n) => {
+      for (const row of rows[t.key] as { param: number }[]) {
+        ns.push(n + 1);
+        params.push(row.param);
+        t.values(row as never).forEach((v, c) => cols[c].push(v));
+      }
+    });
+    const names = t.cols.map((_, c) => `c${c}`);
+    return `i${ti} AS (INSERT INTO ${t.table} (rid, param, ${t.cols.join(', ')})
+      SELECT k.rid, x.p, ${names.map((c) => `x.${c}`).join(', ')}
+      FROM unnest(${b.bind(ns)}::bigint[], ${b.bind(params)}::smallint[], ${cols.map((c, i) => `${b.bind(c)}::${t.types[i]}[]`).join(', ')}) AS x(n, p, ${names.join(', ')})
+      JOIN ${keys} k ON k.n = x.n)`;
+  });
+}
+
+/** A CTE appending one audit row (src/audit/audit.ts), so the entry commits with the write in the same statement. */
+function auditInsert(b: Binder, e: AuditEntry): string {
+  return `a AS (${auditInsertSql((v) => b.bind(v), e, {
+    patientIds: `${b.bind([...new Set(e.patientIds ?? [])])}::text[]`,
+    breakGlass: `${b.bind(e.breakGlass ?? false)}::boolean`,
+  })})`;
+}
+
+export interface CreateOptions {
+  /** Appended in the same statement. */
+  audit?: AuditEntry;
+  /** Relative references (Type/id) that must name live resources (or ones created here); the missing ones are returned. */
+  references?: { type: string; id: string }[];
+}
+
+/**
+ * New resources (version 1) in one statement: the resource rows, their version rows, every index
+ * row, optionally the audit row and the check that referenced resources exist — one round trip,
+ * prepared (the text depends only on which parts are present). Returns the row ids in input order
+ * and the references that named nothing.
+ */
+export async function insertNew(
+  q: Queryable,
+  items: { resource: Resource; rows: IndexRows }[],
+  lastUpdated: Date,
+  opts: CreateOptions = {},
+): Promise<{ rids: number[]; missing: { type: string; id: string }[] }> {
+  const b = new Binder();
+  const ctes = [
+    `w AS (SELECT * FROM unnest(${b.bind(items.map((x) => x.resource.resourceType))}::text[], ${b.bind(items.map((x) => x.resource.id))}::text[], ${b.bind(
+      items.map((x) => JSON.stringify(x.resource)),
+    )}::text[]) WITH ORDINALITY AS w(t, i, c, n))`,
+    `r AS (INSERT INTO resource (resource_type, id, version_id, last_updated) SELECT t, i, 1, ${b.bind(lastUpdated)}::timestamptz FROM w ORDER BY n RETURNING rid, resource_type, id)`,
+    'k AS (SELECT w.n, r.rid FROM w JOIN r ON r.resource_type = w.t AND r.id = w.i)',
+    `v AS (INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, method, content)
+      SELECT k.rid, 1, w.t, w.i, ${b.bind(lastUpdated)}::timestamptz, 'POST', w.c::jsonb FROM w JOIN k ON k.n = w.n)`,
+    ...indexInserts(
+      b,
+      items.map((x) => x.rows),
+      'k',
+    ),
+  ];
+  if (opts.audit) ctes.push(auditInsert(b, opts.audit));
+  let missing = '';
+  if (opts.references?.length) {
+    ctes.push(`m AS (SELECT DISTINCT x.t, x.i FROM unnest(${b.bind(opts.references.map((x) => x.type))}::text[], ${b.bind(opts.references.map((x) => x.id))}::text[]) AS x(t, i)
+      WHERE NOT EXISTS (SELECT 1 FROM resource e WHERE e.resource_type = x.t AND e.id = x.i AND NOT e.deleted)
+        AND NOT EXISTS (SELECT 1 FROM w WHERE w.t = x.t AND w.i = x.i))`);
+    missing = ' UNION ALL SELECT NULL, NULL, t, i FROM m';
+  }
+  const r = await q.query<{ n: number | null; rid: number | null; mt: string | null; mi: string | null }>(
+    `WITH ${ctes.join(',\n')}\nSELECT n::int AS n, rid, NULL::text AS mt, NULL::text AS mi FROM k${missing}`,
+    b.params,
+    { prepare: true },
+  );
+  const rids: number[] = new Array(items.length);
+  const out: { type: string; id: string }[] = [];
+  for (const row of r.rows) {
+    if (row.n !== null) rids[row.n - 1] = row.rid!;
+    else out.push({ type: row.mt!, id: row.mi! });
+  }
+  return { rids, missing: out };
+}
+
+/**
+ * A new version of an existing resource row (update, or a create with the client's id whose row
+ * was just inserted) in one statement: the resource row's version, the old index rows out, the
+ * version row and the new index rows in, optionally the audit row.
+ */
+export async function writeVersion(
+  q: Queryable,
+  w: { rid: number; resource: Resource; rows: IndexRows; method: 'PUT' | 'POST'; replace: boolean },
+  lastUpdated: Date,
+  audit?: AuditEntry,
+): Promise<void> {
+  const b = new Binder();
+  const rid = b.bind(w.rid);
+  const at = b.bind(lastUpdated);
+  const ctes = [`k AS (SELECT 1::bigint AS n, ${rid}::bigint AS rid)`];
+  const versionId = b.bind(Number(w.resource.meta!.versionId));
+  if (w.replace) {
+    ctes.push(`u AS (UPDATE resource SET version_id = ${versionId}::int, last_updated = ${at}::timestamptz, deleted = false WHERE rid = ${rid}::bigint)`);
+    INDEX_TABLES.forEach((t, ti) => ctes.push(`d${ti} AS (DELETE FROM ${t.table} WHERE rid = ${rid}::bigint)`));
+  }
+  ctes.push(`v AS (INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, method, content)
+    VALUES (${rid}::bigint, ${versionId}::int, ${b.bind(w.resource.resourceType)}::text, ${b.bind(w.resource.id)}::text, ${at}::timestamptz, ${b.bind(w.method)}::text, ${b.bind(
+      JSON.stringify(w.resource),
+    )}::jsonb))`);
+  ctes.push(...indexInserts(b, [w.rows], 'k'));
+  if (audit) ctes.push(auditInsert(b, audit));
+  await q.query(`WITH ${ctes.join(',\n')}\nSELECT 1`, b.params, { prepare: true });
 }

@@ -8,7 +8,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
 import { badRequest, businessRule, conflict, gone, notFound, preconditionFailed } from './outcome.ts';
 import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchparams.ts';
-import { deleteIndexRows, insertIndexRows, insertResources, insertVersions } from './storage-rows.ts';
+import type { AuditEntry } from '../audit/audit.ts';
+import { deleteIndexRows, insertIndexRows, insertNew, writeVersion } from './storage-rows.ts';
 
 export { deleteIndexRows, insertIndexRows };
 import { assertValidResource } from './validate.ts';
@@ -33,6 +34,8 @@ export interface HistoryEntry {
 
 /** Something that can observe writes inside their transaction (derived tables, events). */
 export type WriteListener = (tx: Queryable, entry: HistoryEntry & { rid: number }) => Promise<void>;
+/** The same for all the resources one statement wrote (a bundle's or a batch's creates) at once. */
+export type BatchWriteListener = (tx: Queryable, entries: (HistoryEntry & { rid: number })[]) => Promise<void>;
 
 export interface PreparedWrite {
   resource: Resource;
@@ -41,6 +44,7 @@ export interface PreparedWrite {
 
 export class FhirStorage {
   private listeners: WriteListener[] = [];
+  private batchListeners: BatchWriteListener[] = [];
 
   constructor(
     readonly db: Db,
@@ -49,6 +53,11 @@ export class FhirStorage {
 
   onWrite(listener: WriteListener): void {
     this.listeners.push(listener);
+  }
+
+  /** A listener called once per statement with every resource it wrote (batched derived rows). */
+  onWriteBatch(listener: BatchWriteListener): void {
+    this.batchListeners.push(listener);
   }
 
   /** Validates and extracts index rows outside any transaction (pure CPU work). */
@@ -80,24 +89,25 @@ export class FhirStorage {
     return this.prepare({ ...input, id, meta: { ...input.meta, versionId: '1', lastUpdated: lastUpdated.toISOString() } });
   }
 
-  async insertPrepared(q: Queryable, prepared: PreparedWrite[]): Promise<void> {
+  /**
+   * Writes new resources in one statement (resource, version and index rows; with opts, the audit
+   * row and the check that their references exist — a 422 when one names nothing), then tells the
+   * write listeners.
+   */
+  async insertPrepared(q: Queryable, prepared: PreparedWrite[], opts: { audit?: AuditEntry; checkReferences?: boolean } = {}): Promise<void> {
     if (prepared.length === 0) return;
     const lastUpdated = new Date(prepared[0].resource.meta!.lastUpdated!);
-    const rids = await insertResources(
+    const references = opts.checkReferences ? referencesOf(prepared.map((p) => p.resource)) : undefined;
+    const { rids, missing } = await insertNew(q, prepared, lastUpdated, { audit: opts.audit, references: references?.map((x) => x.ref) });
+    if (missing.length > 0) {
+      const gone = new Set(missing.map((x) => `${x.type}/${x.id}`));
+      const m = references!.find((x) => gone.has(`${x.ref.type}/${x.ref.id}`))!;
+      throw missingReference(m.from, m.ref, missing.length);
+    }
+    await this.notify(
       q,
-      prepared.map((p) => p.resource),
-      lastUpdated,
+      prepared.map((p, i) => this.entry(p.resource, 'POST', lastUpdated, rids[i])),
     );
-    await insertVersions(
-      q,
-      prepared.map((p, i) => ({ rid: rids[i], resource: p.resource, method: 'POST' })),
-      lastUpdated,
-    );
-    await insertIndexRows(
-      q,
-      prepared.map((p, i) => ({ rid: rids[i], rows: p.rows })),
-    );
-    for (const [i, p] of prepared.entries()) await this.notify(q, p.resource, 'POST', lastUpdated, rids[i]);
   }
 
   /**
@@ -125,8 +135,6 @@ export class FhirStorage {
       let rid: number;
       if (row) {
         rid = row.rid;
-        await q.query('UPDATE resource SET version_id = $2, last_updated = $3, deleted = false WHERE rid = $1', [rid, versionId, lastUpdated]);
-        await deleteIndexRows(q, [rid]);
       } else {
         const inserted = await q.query<{ rid: number }>(
           `INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ($1, $2, 1, $3)
@@ -136,9 +144,8 @@ export class FhirStorage {
         if (!inserted.rows[0]) throw conflict(`${resourceType}/${id} was created concurrently; retry the update`);
         rid = inserted.rows[0].rid;
       }
-      await insertVersions(q, [{ rid, resource, method: 'PUT' }], lastUpdated);
-      await insertIndexRows(q, [{ rid, rows: prepared.rows }]);
-      await this.notify(q, resource, 'PUT', lastUpdated, rid);
+      await writeVersion(q, { rid, resource, rows: prepared.rows, method: 'PUT', replace: !!row }, lastUpdated);
+      await this.notify(q, [this.entry(resource, 'PUT', lastUpdated, rid)]);
       return { resource, created: !row };
     });
   }
@@ -162,9 +169,7 @@ export class FhirStorage {
         [row.rid, versionId, resourceType, id, lastUpdated],
       );
       await deleteIndexRows(q, [row.rid]);
-      for (const l of this.listeners) {
-        await l(q, { resourceType, id, versionId, lastUpdated, deleted: true, method: 'DELETE', rid: row.rid });
-      }
+      await this.notify(q, [{ resourceType, id, versionId, lastUpdated, deleted: true, method: 'DELETE', rid: row.rid }]);
       return { deleted: true };
     });
   }
@@ -282,24 +287,15 @@ export class FhirStorage {
    * so a transaction bundle may reference resources it creates in any order.
    */
   async assertReferencesExist(q: Queryable, resources: Resource[]): Promise<void> {
-    const wanted = new Map<string, { type: string; id: string; from: string }>();
-    for (const r of resources) {
-      for (const ref of localReferences(r)) wanted.set(`${ref.type}/${ref.id}`, { ...ref, from: `${r.resourceType}/${r.id}` });
-    }
-    if (wanted.size === 0) return;
-    const list = [...wanted.values()];
+    const list = referencesOf(resources);
+    if (list.length === 0) return;
     const found = await q.query<{ resource_type: string; id: string }>(
       `SELECT resource_type, id FROM resource WHERE NOT deleted AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [list.map((x) => x.type), list.map((x) => x.id)],
+      [list.map((x) => x.ref.type), list.map((x) => x.ref.id)],
     );
     const present = new Set(found.rows.map((row) => `${row.resource_type}/${row.id}`));
-    const missing = list.filter((x) => !present.has(`${x.type}/${x.id}`));
-    if (missing.length > 0) {
-      const m = missing[0];
-      throw businessRule(
-        `${m.from} refers to ${m.type}/${m.id}, which does not exist${missing.length > 1 ? ` (and ${missing.length - 1} more missing references)` : ''}`,
-      );
-    }
+    const missing = list.filter((x) => !present.has(`${x.ref.type}/${x.ref.id}`));
+    if (missing.length > 0) throw missingReference(missing[0].from, missing[0].ref, missing.length);
   }
 
   /** Rebuilds the index rows of every current resource of a type (after a parameter was added), in batches. */
@@ -330,20 +326,36 @@ export class FhirStorage {
     return tx ? fn(tx) : this.db.transaction(fn);
   }
 
-  private async notify(q: Queryable, resource: Resource, method: 'POST' | 'PUT', lastUpdated: Date, rid: number): Promise<void> {
-    for (const l of this.listeners) {
-      await l(q, {
-        resource,
-        resourceType: resource.resourceType,
-        id: resource.id!,
-        versionId: Number(resource.meta!.versionId),
-        lastUpdated,
-        deleted: false,
-        method,
-        rid,
-      });
-    }
+  private entry(resource: Resource, method: 'POST' | 'PUT', lastUpdated: Date, rid: number): HistoryEntry & { rid: number } {
+    return {
+      resource,
+      resourceType: resource.resourceType,
+      id: resource.id!,
+      versionId: Number(resource.meta!.versionId),
+      lastUpdated,
+      deleted: false,
+      method,
+      rid,
+    };
   }
+
+  private async notify(q: Queryable, entries: (HistoryEntry & { rid: number })[]): Promise<void> {
+    for (const l of this.batchListeners) await l(q, entries);
+    for (const e of entries) for (const l of this.listeners) await l(q, e);
+  }
+}
+
+/** Each distinct relative reference of the resources, with the resource that makes it (the last one, as a message names one). */
+function referencesOf(resources: Resource[]): { ref: { type: string; id: string }; from: string }[] {
+  const wanted = new Map<string, { ref: { type: string; id: string }; from: string }>();
+  for (const r of resources) {
+    for (const ref of localReferences(r)) wanted.set(`${ref.type}/${ref.id}`, { ref, from: `${r.resourceType}/${r.id}` });
+  }
+  return [...wanted.values()];
+}
+
+function missingReference(from: string, ref: { type: string; id: string }, count: number): Error {
+  return businessRule(`${from} refers to ${ref.type}/${ref.id}, which does not exist${count > 1 ? ` (and ${count - 1} more missing references)` : ''}`);
 }
 
 const LOCAL_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;

@@ -40,7 +40,7 @@ export class FhirStore {
   static async open(db: Db, opts: { baseUrl: string; audit: AuditLog; breakGlassMinutes: number }): Promise<FhirStore> {
     const { storage, registry, compartment } = await FhirService.prepare(db);
     const access = new AccessControl(db, registry, compartment, opts.breakGlassMinutes);
-    storage.onWrite(access.onWrite);
+    storage.onWriteBatch(access.onWrite);
     const engine = new FhirService(storage, registry, `${opts.baseUrl}/fhir/R4`, compartment, new FhirGuard(access, opts.audit), new OwnershipRules());
     return new FhirStore(engine, access);
   }
