@@ -585,7 +585,15 @@ if (args.suite === 'programme') {
 } else if (args.suite === 'cluster') {
   await benchCluster(quick);
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
-if (args.suite !== 'video' && args.suite !== 'citizen' && args.suite !== 'cluster' && args.suite !== 'formats' && args.suite !== 'programme' && args.suite !== 'imaging' && (args.db === 'both' || args.db === 'pglite'))
+if (
+  args.suite !== 'video' &&
+  args.suite !== 'citizen' &&
+  args.suite !== 'cluster' &&
+  args.suite !== 'formats' &&
+  args.suite !== 'programme' &&
+  args.suite !== 'imaging' &&
+  (args.db === 'both' || args.db === 'pglite')
+)
   targets.push(pgliteTarget);
 for (const make of targets) {
   const t = await make();
