@@ -52,6 +52,8 @@ describe('operators', () => {
     const listed = await page.locator('.admin-list').innerText();
     expect(listed).toContain('Bệnh viện Đa khoa tỉnh Lào Cai');
     expect(listed).not.toContain('bs.bachmai');
+    // No button the server would refuse: the integration account is not the facility administrator's to change.
+    expect(await page.locator('.admin-item[data-username="his-demo"] button').count()).toBe(0);
     await shoot(page, 'admin-accounts');
 
     await page.getByText('Tạo tài khoản nhân viên').click();

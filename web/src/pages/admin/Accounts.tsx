@@ -9,11 +9,20 @@ import type { AccountCreated, AccountRequest, AccountStateChanged } from '../../
 import type { AdminAccount, AdminAccountPage, AdminChanged, AdminFacility } from '../../../../src/auth/admin-contract.ts';
 import { apiGet, apiSend } from '../../api.ts';
 import { formatDateTime, lang } from '../../i18n.ts';
-import { formatNumber, ta } from '../../i18n-admin.ts';
+import { ta } from '../../i18n-admin.ts';
 import { me } from '../../session.ts';
 import { ROLE_CHOICES, RoleLabel } from './shared.tsx';
 
 const PAGE = 20;
+const CLINICAL = new Set(['commune_clinician', 'specialist', 'coordinator']);
+
+/** What the server lets this administrator change (admin-routes.ts assertManagesAccount): buttons only for those. */
+function manageable(acc: AdminAccount): boolean {
+  const m = me.value;
+  if (!m || acc.id === m.accountId || acc.kind === 'citizen') return false;
+  if (m.role === 'system_admin') return true;
+  return acc.roles.length > 0 && acc.roles.every((r) => r.organizationId === m.organizationId && CLINICAL.has(r.role));
+}
 
 type Pending = { id: string; kind: 'disable' | 'enable' | 'reset' | 'roles' };
 
@@ -87,11 +96,7 @@ export function AccountsTab({ facilities }: { facilities: AdminFacility[] }) {
           {error}
         </p>
       )}
-      {page && (
-        <p class="meta">
-          {a.shown(page.items.length, page.total)} · {formatNumber(page.total)}
-        </p>
-      )}
+      {page && <p class="meta">{a.shown(page.items.length, page.total)}</p>}
       {page?.items.length === 0 && <p class="notice">{a.noAccounts}</p>}
       <ul class="admin-list">
         {page?.items.map((acc) => (
@@ -114,7 +119,7 @@ export function AccountsTab({ facilities }: { facilities: AdminFacility[] }) {
             <div class="meta">
               {a.secondFactor}: {acc.totpEnabled ? a.mfaOn : a.mfaOff} · {a.lastActive}: {acc.lastActiveAt ? formatDateTime(acc.lastActiveAt) : a.never}
             </div>
-            {acc.id !== me.value?.accountId && acc.kind !== 'citizen' && (
+            {manageable(acc) && (
               <div class="row admin-actions">
                 {acc.disabled ? (
                   <button type="button" onClick={() => setPending({ id: acc.id, kind: 'enable' })}>
