@@ -159,7 +159,7 @@ describe('authorization matrix (generated from the policy table)', () => {
         }
         continue;
       }
-      if (url.includes('$export')) {
+      if (url.includes('$export') || url === '/fhir/R4/$import') {
         // FHIR Bulk Data: only a token with system/ scopes (here the integration role's); the flow itself is formats/bulk/bulk.test.ts.
         const concreteUrl = url.replace(':id', randomUUID()).replace(':n', '1');
         cases.push({ label, method, url: concreteUrl, allowed: role === 'integration' });

@@ -42,7 +42,7 @@ async function formatsPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('eprescriptions', eprescriptions);
   await app.register(formatsRoutes, { claims, eprescriptions });
   const fhirBase = `${app.config.baseUrl}/fhir/R4`;
-  await app.register(bulkRoutes, { bulk: new BulkExports(app.store, fhirBase), fhirBase });
+  await app.register(bulkRoutes, { bulk: new BulkExports(app.store, fhirBase), fhirBase, store: app.store });
   const queues = [...(gateway ? [queue] : []), ...(rxGateway ? [eprescriptions] : [])];
   if (queues.length) {
     const timer = setInterval(() => queues.forEach((q) => void q.runOnce().catch(() => undefined)), app.config.CAUYTE_GATEWAY_QUEUE_SECONDS * 1000);

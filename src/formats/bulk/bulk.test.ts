@@ -2,42 +2,16 @@
  * FHIR Bulk Data export as a SMART backend-services client does it, on both databases: the
  * client registered with its public key, a token from client credentials with a signed JWT
  * assertion (used once), kick-off → poll → download over real HTTP; the demo database's NDJSON
- * imported into a fresh database gives equal counts per type; `_type`, `_since`, `_typeFilter`,
+ * loaded into a fresh database through `$import` gives equal counts per type; `_type`, `_since`, `_typeFilter`,
  * Patient and Group level; every page read audited under the client; a token without a system/
  * scope, a citizen and another client refused.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importFile } from '../../fhir/import.ts';
 import { seedDemo, type DemoSummary } from '../../seed/demo.ts';
 import { DB_KINDS } from '../../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../../testing/platform.ts';
-
-/** NDJSON lines ordered so that every resource comes after the resources it references (cycles broken arbitrarily). */
-function dependencyOrder(lines: string[]): string[] {
-  const byKey = new Map<string, string>(
-    lines.map((l) => {
-      const r = JSON.parse(l);
-      return [`${r.resourceType}/${r.id}`, l] as const;
-    }),
-  );
-  const out: string[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (key: string) => {
-    if (state.has(key) || !byKey.has(key)) return;
-    state.set(key, 'visiting');
-    const line = byKey.get(key)!;
-    for (const m of line.matchAll(/"reference":"([A-Za-z]+\/[A-Za-z0-9\-.]+)"/g)) visit(m[1]);
-    state.set(key, 'done');
-    out.push(line);
-  };
-  for (const k of byKey.keys()) visit(k);
-  return out;
-}
 
 describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
   let p: TestPlatform;
@@ -145,15 +119,25 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     expect(Object.fromEntries(types.map((t) => [t, files.get(t)!.length]))).toEqual(source);
     expect(Date.parse(manifest.transactionTime)).toBeLessThanOrEqual(Date.now());
 
-    const fresh = await startTestPlatform(kind, {}, undefined, { domains: [] });
+    const fresh = await startTestPlatform(kind, {}, undefined, { domains: ['family', 'consult', 'visits', 'formats'] });
     try {
       const before = await counts(fresh);
-      const dir = mkdtempSync(join(tmpdir(), 'cauyte-bulk-'));
-      const file = join(dir, 'export.ndjson');
-      // `cauyte import` checks each resource's references as it is written: referenced resources go first.
-      writeFileSync(file, dependencyOrder(types.flatMap((t) => files.get(t)!)).join('\n') + '\n');
-      const r = await importFile(fresh.store, file);
-      expect(r.resources).toBe((Object.values(source) as number[]).reduce((a, b) => a + b, 0));
+      // The NDJSON posted as it was downloaded, to the fresh server's $import (one transaction, referenced resources first).
+      const ndjson = types.flatMap((t) => files.get(t)!).join('\n') + '\n';
+      const loader = await fresh.tokenFor('integration', { scope: 'system/*.read system/*.write' });
+      const readOnly = await fresh.tokenFor('integration', { scope: 'system/*.read' });
+      const post = (t: string) =>
+        fresh.app.inject({
+          method: 'POST',
+          url: '/fhir/R4/$import',
+          headers: { authorization: `Bearer ${t}`, 'content-type': 'application/fhir+ndjson' },
+          payload: ndjson,
+        });
+      expect((await post(readOnly)).statusCode).toBe(403);
+      const imported = await post(loader);
+      expect(imported.statusCode, imported.body.slice(0, 500)).toBe(200);
+      const total = JSON.parse(imported.body).parameter.reduce((a: number, p: { part: { valueInteger?: number }[] }) => a + p.part[1].valueInteger!, 0);
+      expect(total).toBe((Object.values(source) as number[]).reduce((a, b) => a + b, 0));
       const after = await counts(fresh);
       expect(Object.fromEntries(types.map((t) => [t, after[t] - before[t]]))).toEqual(source);
     } finally {

@@ -3,7 +3,7 @@
  * (`/fhir/R4/Patient/$export`) and Group (`/fhir/R4/Group/:id/$export`) level with
  * `Prefer: respond-async` → 202 + Content-Location; `GET /fhir/R4/$export-status/:id` → 202 with
  * X-Progress, then 200 with the manifest; `DELETE` cancels; `GET /fhir/R4/$export-file/:id/:n` →
- * one NDJSON file. Errors are OperationOutcomes.
+ * one NDJSON file; `POST /fhir/R4/$import` loads NDJSON (import.ts). Errors are OperationOutcomes.
  *
  * Rules: access rule `fhir` (a signed-in caller), then the service insists on a backend-services
  * token with system/ scopes; status and files only for the account that started the job.
@@ -12,7 +12,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { badRequest } from '../../fhir/outcome.ts';
 import { parseInput as parse } from '../../http/input.ts';
+import type { FhirStore } from '../../fhir/store.ts';
 import { BulkExports, type ExportLevel, type ExportParams } from './export.ts';
+import { assertImporter, importNdjson } from './import.ts';
 
 type Req = FastifyRequest<{ Params: { id: string; n: string }; Querystring: Record<string, string | undefined> }>;
 
@@ -26,8 +28,8 @@ const params = z
   .strict();
 const jobId = z.string().uuid();
 
-export async function bulkRoutes(app: FastifyInstance, opts: { bulk: BulkExports; fhirBase: string }): Promise<void> {
-  const { bulk, fhirBase } = opts;
+export async function bulkRoutes(app: FastifyInstance, opts: { bulk: BulkExports; fhirBase: string; store: FhirStore }): Promise<void> {
+  const { bulk, fhirBase, store } = opts;
   const F = { config: { access: 'fhir' as const } };
   const kickOff = (level: (req: Req) => ExportLevel) => async (req: Req, reply: import('fastify').FastifyReply) => {
     BulkExports.assertBackend(req.ctx);
@@ -69,5 +71,23 @@ export async function bulkRoutes(app: FastifyInstance, opts: { bulk: BulkExports
   app.get('/fhir/R4/$export-file/:id/:n', F, async (req: Req, reply) => {
     const body = await bulk.file(req.ctx, parse(jobId, req.params.id), parse(z.coerce.number().int().min(1).max(100_000), req.params.n));
     return reply.type('application/fhir+ndjson').header('cache-control', 'no-store').send(body);
+  });
+
+  // $import: NDJSON in the body (this plugin's scope only parses that content type).
+  app.addContentTypeParser(['application/fhir+ndjson', 'application/ndjson'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.post('/fhir/R4/$import', F, async (req, reply) => {
+    assertImporter(req.ctx);
+    if (typeof req.body !== 'string') throw badRequest('$import takes NDJSON (Content-Type: application/fhir+ndjson)');
+    const counts = await importNdjson(store, req.ctx, req.body);
+    return reply.type('application/fhir+json').send({
+      resourceType: 'Parameters',
+      parameter: Object.entries(counts).map(([type, n]) => ({
+        name: 'imported',
+        part: [
+          { name: 'type', valueCode: type },
+          { name: 'count', valueInteger: n },
+        ],
+      })),
+    });
   });
 }
