@@ -1,9 +1,9 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|consult|ingest|video|citizen|cluster|formats|programme|imaging]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
- * against a raw COPY of the same resources (suite `writes` runs these three, `auth` the first), and
+ * against a raw COPY of the same resources (suite `writes` runs these three, `auth` the first, `import` the last), and
  * search latency p50/p95 on a store of 100k patients and 1M observations (quick: 2k / 20k).
  * Every ratio's two sides run alternately round by round in the same run (bench/lib.ts
  * `interleaved`) and are reported as median (min–max). Servers take free ports; PostgreSQL gets
@@ -314,7 +314,7 @@ async function runTarget(t: Target): Promise<void> {
     await db.close();
   }
   if (args.suite !== 'search') await benchWrites(t);
-  if (args.suite === 'auth' || args.suite === 'writes') return;
+  if (args.suite === 'auth' || args.suite === 'writes' || args.suite === 'import') return;
   await benchSearchStore(t);
   if (args.suite === 'search') return;
   await benchConsults(t);
@@ -335,9 +335,9 @@ async function benchWrites(t: Target): Promise<void> {
   const token = await benchToken(t, 'integration', { scope: 'system/*.read system/*.write' });
   const server = await startServer({ ...t.env, ...NO_RATE_LIMIT }, { baseline: true });
   try {
-    await benchAuthOverhead(t, server, demo.ids.patients[0], clinician);
+    if (args.suite !== 'import') await benchAuthOverhead(t, server, demo.ids.patients[0], clinician);
     if (args.suite === 'auth') return;
-    await benchCreates(t, server, token);
+    if (args.suite !== 'import') await benchCreates(t, server, token);
     await benchImport(t, server, token);
   } finally {
     await server.stop();
