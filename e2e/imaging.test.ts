@@ -60,7 +60,7 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
     mkdirSync(shots, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'cauyte-e2e-imaging-'));
     p = await startTestPlatform('pglite', { CAUYTE_DATA_DIR: dataDir, CAUYTE_ORTHANC: backend === 'orthanc' ? 'auto' : 'off' }, undefined, {
-      domains: ['consult', 'video', 'imaging'],
+      domains: ['consult', 'video', 'imaging', 'chart'],
     });
     demo = await seedDemo(p.store, 8);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));

@@ -234,9 +234,9 @@ describe('remote examination in the browser', () => {
     await expect.poll(() => citizen.locator('ul.consents li').count()).toBe(0);
     // The son's access log shows the father's decision, made by "you".
     await citizen.goto(`${base}/me/access-log?patient=${childId}`);
-    const row = citizen.locator('table.audit tbody tr', { hasText: /Tạo mới\s*Consent/ });
+    const row = citizen.locator('h2:has-text("Việc bạn tự làm") + ul.access-log li', { hasText: /Tạo mới đồng ý chia sẻ dữ liệu/ });
     await row.first().waitFor();
-    expect((await row.first().innerText()).replace(/\s+/g, ' ')).toMatch(/bạn · Người dân Tạo mới Consent/);
+    expect((await row.first().innerText()).replace(/\s+/g, ' ')).toMatch(/Tạo mới đồng ý chia sẻ dữ liệu/);
     await citizen.context().close();
   }, 60_000);
 });

@@ -44,7 +44,7 @@ describe.each(DB_KINDS)('insurance claims on %s', (kind) => {
     writeFileSync(
       credentials,
       JSON.stringify({
-        '15101': { p12: 'facility.p12', p12Password: cert.password, bhxh: { username: 'tyt-batxat', password: 'mật-khẩu-cổng', province: '15' } },
+        '10010': { p12: 'facility.p12', p12Password: cert.password, bhxh: { username: 'tyt-batxat', password: 'mật-khẩu-cổng', province: '15' } },
       }),
     );
     p = await startTestPlatform(
@@ -80,6 +80,14 @@ describe.each(DB_KINDS)('insurance claims on %s', (kind) => {
       answers: { 'red-flags': false, duration: 'gt1m' },
     });
     expect(booked.status, booked.text).toBe(201);
+    const items = [
+      { name: 'Amlodipin 5 mg', drugCode: 'VD-12345-10', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên mỗi sáng sau ăn', days: 30 },
+      { name: 'Losartan 50 mg', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên buổi tối', days: 30 },
+    ];
+    // A second visit renews what the first one prescribed: the doctor sees the duplicate warnings and gives a reason.
+    const check = await as(doctor, 'POST', `/api/visits/${booked.body.id}/prescription-check`, { items: items.map(({ name }) => ({ name })) });
+    expect(check.status, check.text).toBe(200);
+    const acknowledgements = (check.body.issues as { key: string }[]).map((i) => ({ key: i.key, reason: 'Kê lại đơn cũ cho tháng tới (renewal)' }));
     const done = await as(doctor, 'POST', `/api/visits/${booked.body.id}/complete`, {
       findings: 'Tỉnh, không khó thở. Huyết áp tự đo 158/96 mmHg.',
       assessment: 'Tăng huyết áp chưa kiểm soát',
@@ -88,12 +96,8 @@ describe.each(DB_KINDS)('insurance claims on %s', (kind) => {
       followUpDays: 30,
       useInsurance: true,
       reported: { systolic: 158, diastolic: 96, ...(weightKg ? { weightKg } : {}) },
-      prescription: {
-        items: [
-          { name: 'Amlodipin 5 mg', drugCode: 'VD-12345-10', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên mỗi sáng sau ăn', days: 30 },
-          { name: 'Losartan 50 mg', quantity: 30, unit: 'viên', dosage: 'Uống 1 viên buổi tối', days: 30 },
-        ],
-      },
+      prescription: { items },
+      acknowledgements,
     });
     expect(done.status, done.text).toBe(200);
     return booked.body.id as string;
@@ -117,7 +121,7 @@ describe.each(DB_KINDS)('insurance claims on %s', (kind) => {
     const x1 = t.XML1[0];
     expect(x1.MA_LK).toBe(id);
     expect(x1.HO_TEN).toBe('Nguyễn Văn An');
-    expect(x1.MA_CSKCB).toBe('15101');
+    expect(x1.MA_CSKCB).toBe('10010');
     expect(x1.MATINH_CU_TRU).toBe('15');
     expect(x1.MAXA_CU_TRU).toMatch(/^\d{5}$/);
     expect(x1.MA_DANTOC).toMatch(/^\d{2}$/);
@@ -205,11 +209,11 @@ describe.each(DB_KINDS)('insurance claims on %s', (kind) => {
     const gw = new BhxhGateway(fake.url);
     const account = { username: 'tyt-batxat', password: 'mật-khẩu-cổng', province: '15' };
     const unsigned = signed.replace(/<CHUKYDONVI>[\s\S]*<\/CHUKYDONVI>/, '<CHUKYDONVI />');
-    expect((await gw.send(account, '15101', unsigned)).maKetQua).toBe('123');
+    expect((await gw.send(account, '10010', unsigned)).maKetQua).toBe('123');
     const tampered = signed.replace(/<SOLUONGHOSO>1<\/SOLUONGHOSO>/, '<SOLUONGHOSO>2</SOLUONGHOSO>');
     expect(tampered).not.toBe(signed);
-    expect((await gw.send(account, '15101', tampered)).maKetQua).toBe('125');
+    expect((await gw.send(account, '10010', tampered)).maKetQua).toBe('125');
     expect(fake.accepted.has(id)).toBe(false);
-    expect((await gw.send({ ...account, password: 'sai' }, '15101', signed).catch((e) => e.reply)).maKetQua).toBe('401');
+    expect((await gw.send({ ...account, password: 'sai' }, '10010', signed).catch((e) => e.reply)).maKetQua).toBe('401');
   });
 });

@@ -20,7 +20,7 @@ import { startFakeEPrescription, type FakeEPrescription } from '../testing/fake-
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { CONTROLLED_CONFIRMATION_MESSAGE } from '../visits/contract.ts';
 
-const ACCOUNT = { facilityLink: 'LT-15101', doctorLink: 'BS-1007', password: 'mật-khẩu' };
+const ACCOUNT = { facilityLink: 'LT-10010', doctorLink: 'BS-1007', password: 'mật-khẩu' };
 
 describe.each(DB_KINDS)('national e-prescriptions on %s', (kind) => {
   let p: TestPlatform;
@@ -35,7 +35,7 @@ describe.each(DB_KINDS)('national e-prescriptions on %s', (kind) => {
   beforeAll(async () => {
     fake = await startFakeEPrescription(ACCOUNT);
     const dir = mkdtempSync(join(tmpdir(), 'cauyte-rx-'));
-    writeFileSync(join(dir, 'facilities.json'), JSON.stringify({ '15101': { eprescription: ACCOUNT } }));
+    writeFileSync(join(dir, 'facilities.json'), JSON.stringify({ '10010': { eprescription: ACCOUNT } }));
     p = await startTestPlatform(
       kind,
       { CAUYTE_EPRESCRIPTION_GATEWAY_URL: fake.url, CAUYTE_FACILITY_CREDENTIALS: join(dir, 'facilities.json'), CAUYTE_GATEWAY_QUEUE_SECONDS: '3600' },
@@ -88,7 +88,7 @@ describe.each(DB_KINDS)('national e-prescriptions on %s', (kind) => {
     expect(partial.status).toBe(400);
     const ok = await complete(id, { kind: 'n', controlled: { confirmed: true, idNumber: '015085123456' } });
     expect(ok.status, ok.text).toBe(200);
-    expect(ok.body.prescriptionCode).toMatch(/^15101[a-z0-9]{7}-n$/); // the station's facility code + 7 + kind
+    expect(ok.body.prescriptionCode).toMatch(/^10010[a-z0-9]{7}-n$/); // the station's facility code + 7 + kind
     const st = await as(
       { authorization: `Bearer ${await p.tokenFor('facility_admin', { org: demo.ids.organizations.batxat })}` },
       'GET',
@@ -106,8 +106,8 @@ describe.each(DB_KINDS)('national e-prescriptions on %s', (kind) => {
       kind: 'y',
       items: [{ name: 'Hoạt huyết dưỡng não', quantity: 20, unit: 'viên', dosage: '2 viên x 2 lần' }],
     });
-    expect(ordinary.body.prescriptionCode).toMatch(/^15101[a-z0-9]{7}-c$/);
-    expect(traditional.body.prescriptionCode).toMatch(/^15101[a-z0-9]{7}-y$/);
+    expect(ordinary.body.prescriptionCode).toMatch(/^10010[a-z0-9]{7}-c$/);
+    expect(traditional.body.prescriptionCode).toMatch(/^10010[a-z0-9]{7}-y$/);
 
     fake.dropNext(1);
     const first = await p.eprescriptions.runOnce();

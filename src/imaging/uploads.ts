@@ -45,6 +45,9 @@ export async function uploadRoutes(app: FastifyInstance, opts: { studies: StudyS
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const owner = req.ctx.actor.accountId;
     if (!owner) throw new AccessDenied('Cần đăng nhập bằng tài khoản (an account is required)', 401);
+    // Without the protocol header tus answers in plain text: say it as a problem like every other edge.
+    if (!req.headers['tus-resumable'])
+      return reply.code(412).send({ title: 'Thiếu tiêu đề Tus-Resumable: 1.0.0 (tus resumable upload protocol required)', status: 412 });
     // A body Fastify already parsed cannot be streamed to tus again: only tus's own type is accepted.
     if (req.method === 'PATCH' && req.headers['content-type'] !== 'application/offset+octet-stream')
       return reply.code(415).send({ title: 'PATCH cần Content-Type application/offset+octet-stream (tus)', status: 415 });

@@ -26,15 +26,15 @@ import type { DemoSummary } from './demo.ts';
 const REASON = 'demo data';
 const DEMO_TAG = { system: 'https://fhir.cauyte.vn/CodeSystem/data-origin', code: 'demo', display: 'Dữ liệu minh họa' };
 
-/** Demo facility codes: province (2 digits) + 3 digits. */
+/** Demo facility codes for a database whose facilities have none yet (the demo register gives them: src/seed/demo.ts). */
 const FACILITY_CODES: Record<string, string> = {
-  bachmai: '01901',
-  laocai: '15001',
+  bachmai: '01001',
+  laocai: '10001',
   dienbien: '11001',
-  batxat: '15101',
-  simacai: '15102',
-  muongnhe: '11101',
-  tuachua: '11102',
+  batxat: '10010',
+  simacai: '10011',
+  muongnhe: '11010',
+  tuachua: '11011',
 };
 
 /** Demo BHYT service codes of the demo services (catalogue codes → a DVKT-shaped code). */
@@ -50,11 +50,12 @@ export async function seedFormatsDemo(store: FhirStore, demo: DemoSummary): Prom
   await repo.transaction(async (tx) => {
     for (const [key, id] of Object.entries(demo.ids.organizations)) {
       const org = await tx.read<Organization>('Organization', id);
-      const code = FACILITY_CODES[key];
-      if (!code || org.identifier?.some((i) => i.system === FACILITY_CODE_SYSTEM)) continue;
+      const existing = org.identifier?.find((i) => i.system === FACILITY_CODE_SYSTEM)?.value;
+      const code = existing ?? FACILITY_CODES[key];
+      if (!code || org.extension?.some((e) => e.url === DEPARTMENT_EXT)) continue;
       await tx.update<Organization>({
         ...org,
-        identifier: [...(org.identifier ?? []), { system: FACILITY_CODE_SYSTEM, value: code }],
+        identifier: existing ? org.identifier : [...(org.identifier ?? []), { system: FACILITY_CODE_SYSTEM, value: code }],
         extension: [
           ...(org.extension ?? []),
           { url: DEPARTMENT_EXT, valueString: 'K01' },

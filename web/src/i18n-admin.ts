@@ -1,13 +1,12 @@
 /**
  * Labels of the operators' pages: administration (accounts, apps, facilities, devices), the
- * data-protection officer's audit viewer, the analyst's indicators placeholder. `en` is typed by
+ * data-protection officer's audit viewer. `en` is typed by
  * `vi`, so a missing label fails to compile. Numbers: `formatNumber` (Vietnamese decimal comma).
  */
 import { lang } from './i18n.ts';
 
 const vi = {
   navAdmin: 'Quản trị',
-  navIndicators: 'Chỉ số',
   adminTitle: 'Quản trị',
   tabAccounts: 'Tài khoản',
   tabClients: 'Ứng dụng kết nối',
@@ -129,18 +128,12 @@ const vi = {
     oauth: 'Ứng dụng kết nối',
   } as Record<string, string>,
   // analyst
-  indicatorsTitle: 'Chỉ số khám chữa bệnh từ xa',
-  indicatorsEmpty: 'Bảng chỉ số đang được xây dựng',
-  indicatorsBody:
-    'Trang này sẽ hiển thị các chỉ số tổng hợp (số ca hội chẩn, thời gian phản hồi, số lần khám từ xa theo cơ sở và tỉnh), chỉ ở dạng số liệu gộp, không có dữ liệu từng người bệnh. Tài khoản của bạn đã có quyền xem; chưa có gì để xem ở đây.',
-  indicatorsNext: 'Trong lúc chờ: liên hệ quản trị hệ thống nếu cần số liệu gấp.',
 };
 
 type Dict = typeof vi;
 
 const en: Dict = {
   navAdmin: 'Administration',
-  navIndicators: 'Indicators',
   adminTitle: 'Administration',
   tabAccounts: 'Accounts',
   tabClients: 'Connected apps',
@@ -259,11 +252,6 @@ const en: Dict = {
     device: 'Devices',
     oauth: 'Connected apps',
   },
-  indicatorsTitle: 'Telemedicine indicators',
-  indicatorsEmpty: 'The indicators dashboard is being built',
-  indicatorsBody:
-    'This page will show aggregate indicators (case conferences, response times, remote visits per facility and province), aggregates only, never one patient’s data. Your account already has access; there is nothing to show here yet.',
-  indicatorsNext: 'Meanwhile: ask the system administrator if you need figures urgently.',
 };
 
 export function ta(): Dict {
