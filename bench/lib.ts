@@ -4,6 +4,7 @@
  * side and the per-round ratio reported as a median with its spread.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { announcedUrl } from '../src/platform/demo-banner.ts';
 import { PgliteDb, PostgresDb, type Db } from '../src/db/db.ts';
 import { freePort } from '../src/testing/platform.ts';
 
@@ -73,11 +74,11 @@ export async function startServer(env: Record<string, string>, opts: { baseline?
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 120_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /running at (http:\/\/\S+)/.exec(out);
-      if (m) {
+      const url = announcedUrl(out);
+      if (url) {
         clearTimeout(timer);
         resolve({
-          url: m[1],
+          url,
           bareUrl: /bare at (http:\/\/\S+)/.exec(out)?.[1],
           child,
           stop: () =>

@@ -11,6 +11,7 @@ import { buildPlatform } from '../server.ts';
 import { seedDemo } from '../seed/demo.ts';
 import { createTestDb, type TestDb } from '../testing/databases.ts';
 import { call, freePort, TEST_SECRET } from '../testing/platform.ts';
+import { announcedUrl } from '../platform/demo-banner.ts';
 
 const CLI = new URL('../../bin/cauyte.js', import.meta.url).pathname;
 const TOTAL = 10_000;
@@ -18,17 +19,21 @@ const TOTAL = 10_000;
 function start(env: Record<string, string>): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'serve'], {
-      env: { ...process.env, ...env, CAUYTE_DEMO: 'off', CAUYTE_JANUS: 'off', LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...env, CAUYTE_DEMO: 'off', CAUYTE_JANUS: 'off', CAUYTE_ORTHANC: 'off', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('running at')) resolve(child);
+      if (announcedUrl(out)) resolve(child);
     });
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
-    setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
+    // A server that never says it is ready is stopped, never left running after the test.
+    setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start: ${out}`));
+    }, 60_000).unref();
   });
 }
 

@@ -11,6 +11,7 @@ import { createTestDb, DB_KINDS, type TestDb } from '../testing/databases.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { freePort, TEST_SECRET } from '../testing/platform.ts';
+import { announcedUrl } from '../platform/demo-banner.ts';
 
 const CLI = new URL('../../bin/cauyte.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -18,19 +19,23 @@ const run = promisify(execFile);
 function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'serve'], {
-      env: { ...process.env, ...env, CAUYTE_DEMO: 'off', CAUYTE_JANUS: 'off', LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...env, CAUYTE_DEMO: 'off', CAUYTE_JANUS: 'off', CAUYTE_ORTHANC: 'off', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /running at (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
+      const url = announcedUrl(out);
+      if (url) resolve({ child, url });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => reject(new Error(`server exited (${code}) before it was ready: ${out}`)));
-    setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
+    // A server that never says it is ready is stopped, never left running after the test.
+    setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start: ${out}`));
+    }, 60_000).unref();
   });
 }
 

@@ -52,6 +52,11 @@ export interface StartedServices {
 }
 
 /** One line per service, so a newcomer sees at once what runs where (and what does not). */
+/** The base URL a started server announced (its banner's web-app line, or a bench server's "running at <url>"): for tests and benchmarks that start one. */
+export function announcedUrl(out: string): string | undefined {
+  return /(?:\(web app\):|running at)\s+(http:\/\/[^\s]*[^\s/])/.exec(out)?.[1];
+}
+
 export function startBanner(s: StartedServices): string {
   const mqtt = s.mqtt.url
     ? `MQTT (thiết bị / devices): broker ngoài ${s.mqtt.url}`
