@@ -12,14 +12,12 @@ import type { MedicationRequest } from '@medplum/fhirtypes';
 import type { DomainWriteListener } from '../../fhir/store.ts';
 import type { FhirStore } from '../../fhir/store.ts';
 import type { CredentialStore } from '../credentials.ts';
-import { Transient } from '../gateway/bhxh.ts';
-import { MAX_ATTEMPTS, retryDelaySeconds, type PassResult } from '../gateway/queue.ts';
+import { drainDue, LEASE_SECONDS, retryOrFail, type PassResult } from '../gateway/queue.ts';
 import type { EPrescriptionGateway } from './gateway.ts';
 import { eprescriptionPayload } from './payload.ts';
 
 const PRESCRIPTION_SYSTEM = 'https://fhir.cauyte.vn/sid/prescription-code';
 const CODE = /^([A-Z0-9]{5})[a-z0-9]{7}-([cnhy])$/;
-const LEASE_SECONDS = 120;
 
 /** Queues a prescription when its first item is created (same transaction). */
 export const eprescriptionOnWrite: DomainWriteListener = async (sql, e) => {
@@ -89,21 +87,19 @@ export class EPrescriptionQueue {
   }
 
   private async pass(now: Date): Promise<PassResult> {
-    const out: PassResult = { sent: 0, retried: 0, rejected: 0, failed: 0 };
-    if (!this.gateway) return out;
+    if (!this.gateway) return { sent: 0, retried: 0, rejected: 0, failed: 0 };
     const sql = this.store.system('e-prescription sending', 'formats').sql;
-    for (;;) {
-      const r = await sql.query<Due>(
-        `UPDATE eprescription_submission SET next_attempt_at = $1::timestamptz + interval '${LEASE_SECONDS} seconds', updated_at = now()
+    const claim = async () =>
+      (
+        await sql.query<Due>(
+          `UPDATE eprescription_submission SET next_attempt_at = $1::timestamptz + interval '${LEASE_SECONDS} seconds', updated_at = now()
          WHERE code = (SELECT code FROM eprescription_submission WHERE status = 'queued' AND next_attempt_at <= $1::timestamptz ORDER BY next_attempt_at LIMIT 1)
            AND next_attempt_at <= $1::timestamptz
          RETURNING code, facility_code, encounter_id, attempts`,
-        [now.toISOString()],
-      );
-      const row = r.rows[0];
-      if (!row) return out;
-      out[await this.attempt(row, now)]++;
-    }
+          [now.toISOString()],
+        )
+      ).rows[0];
+    return drainDue(claim, (row) => this.attempt(row, now));
   }
 
   private async attempt(row: Due, now: Date): Promise<keyof PassResult> {
@@ -130,17 +126,7 @@ export class EPrescriptionQueue {
       await set(`status = 'rejected', attempts = $2, result = $3, last_error = $4`, [attempts, String(reply.status), reply.message ?? 'refused']);
       return 'rejected';
     } catch (e) {
-      const msg = e instanceof Transient ? e.message : `error: ${(e as Error).message}`;
-      if (attempts >= MAX_ATTEMPTS) {
-        await set(`status = 'failed', attempts = $2, last_error = $3`, [attempts, msg]);
-        return 'failed';
-      }
-      await set(`attempts = $2, last_error = $3, next_attempt_at = $4::timestamptz`, [
-        attempts,
-        msg,
-        new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString(),
-      ]);
-      return 'retried';
+      return retryOrFail(set, attempts, e, now);
     }
   }
 }

@@ -17,7 +17,7 @@ import { BHXH_TRANSACTION_SYSTEM } from '../model.ts';
 import { GATEWAY_OK, GatewayRefused, Transient, type BhxhGateway, type GatewayReply } from './bhxh.ts';
 
 export const MAX_ATTEMPTS = 12;
-const LEASE_SECONDS = 120;
+export const LEASE_SECONDS = 120;
 
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(3600, 30 * 2 ** Math.max(0, attempts - 1));
@@ -40,6 +40,30 @@ export interface PassResult {
   failed: number;
 }
 
+/** A pass of a sending queue: claim one due row at a time (a lease only one node wins) until none is due. */
+export async function drainDue<R>(claim: () => Promise<R | undefined>, attempt: (row: R) => Promise<keyof PassResult>): Promise<PassResult> {
+  const out: PassResult = { sent: 0, retried: 0, rejected: 0, failed: 0 };
+  for (let row = await claim(); row; row = await claim()) out[await attempt(row)]++;
+  return out;
+}
+
+/** After a failed attempt that may succeed later: retry with a doubling delay, or give up after MAX_ATTEMPTS. */
+export async function retryOrFail(
+  set: (cols: string, params: unknown[]) => Promise<unknown>,
+  attempts: number,
+  e: unknown,
+  now: Date,
+): Promise<'retried' | 'failed'> {
+  const msg = e instanceof Transient ? e.message : `error: ${(e as Error).message}`;
+  if (attempts >= MAX_ATTEMPTS) {
+    await set(`status = 'failed', attempts = $2, last_error = $3`, [attempts, msg]);
+    return 'failed';
+  }
+  const next = new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString();
+  await set(`attempts = $2, last_error = $3, next_attempt_at = $4::timestamptz`, [attempts, msg, next]);
+  return 'retried';
+}
+
 export class ClaimQueue {
   private running: Promise<PassResult> | undefined;
 
@@ -56,23 +80,21 @@ export class ClaimQueue {
   }
 
   private async pass(now: Date): Promise<PassResult> {
-    const out: PassResult = { sent: 0, retried: 0, rejected: 0, failed: 0 };
-    if (!this.gateway) return out;
+    if (!this.gateway) return { sent: 0, retried: 0, rejected: 0, failed: 0 };
     const sql = this.store.system('insurance claim sending', 'formats').sql;
-    for (;;) {
-      // Take one due row by moving its next attempt past the lease (only one node wins the UPDATE).
-      const r = await sql.query<Due>(
-        `UPDATE claim_submission SET next_attempt_at = $1::timestamptz + interval '${LEASE_SECONDS} seconds', updated_at = now()
+    // Take one due row by moving its next attempt past the lease (only one node wins the UPDATE).
+    const claim = async () =>
+      (
+        await sql.query<Due>(
+          `UPDATE claim_submission SET next_attempt_at = $1::timestamptz + interval '${LEASE_SECONDS} seconds', updated_at = now()
          WHERE visit_key = (SELECT visit_key FROM claim_submission WHERE status IN ('queued', 'checked-in') AND next_attempt_at <= $1::timestamptz
                             ORDER BY next_attempt_at LIMIT 1)
            AND next_attempt_at <= $1::timestamptz
          RETURNING visit_key, facility_code, encounter_id, status, attempts, check_in_xml, envelope_xml`,
-        [now.toISOString()],
-      );
-      const row = r.rows[0];
-      if (!row) return out;
-      out[await this.attempt(row, now)]++;
-    }
+          [now.toISOString()],
+        )
+      ).rows[0];
+    return drainDue(claim, (row) => this.attempt(row, now));
   }
 
   private async attempt(row: Due, now: Date): Promise<keyof PassResult> {
@@ -99,15 +121,7 @@ export class ClaimQueue {
         await set(`status = 'rejected', result_code = $2, last_error = $3, attempts = attempts + 1`, [e.reply.maKetQua, e.reply.thongDiep ?? e.message]);
         return 'rejected';
       }
-      const attempts = row.attempts + 1;
-      const msg = e instanceof Transient ? e.message : `error: ${(e as Error).message}`;
-      if (attempts >= MAX_ATTEMPTS) {
-        await set(`status = 'failed', attempts = $2, last_error = $3`, [attempts, msg]);
-        return 'failed';
-      }
-      const next = new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString();
-      await set(`attempts = $2, last_error = $3, next_attempt_at = $4::timestamptz`, [attempts, msg, next]);
-      return 'retried';
+      return retryOrFail(set, row.attempts + 1, e, now);
     }
   }
 
