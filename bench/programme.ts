@@ -9,7 +9,9 @@
  * the dashboard asks); then N incremental case events (new cases and state changes) through the
  * same function the write listener uses (`saveConsult`, one transaction each), and the monthly
  * aggregate compared with a full recomputation over the per-case rows in the same run (time of
- * both). Nothing is asserted; the table says what was seen.
+ * both), and so is every aggregate the database's triggers keep (migration 031: durations,
+ * per-facility and per-province activity, meetings, examinations by reason). Nothing is asserted;
+ * the table says what was seen.
  */
 import pg from 'pg';
 import { PostgresDb } from '../src/db/db.ts';
@@ -18,6 +20,7 @@ import { DomainSql } from '../src/db/domain-sql.ts';
 import { evaluate, resolve } from '../src/programme/indicators.ts';
 import { loadRow, saveConsult, type ConsultRow } from '../src/programme/listeners.ts';
 import { provinces } from '../src/programme/places.ts';
+import { checkAggregates } from '../src/programme/aggregate-check.ts';
 import { fmt, median, percentile, rows } from './lib.ts';
 
 export interface ProgrammeSizes {
@@ -214,6 +217,19 @@ export async function benchProgramme(pgUrl: string, s: ProgrammeSizes, log: (m: 
       ratio: `read of the kept aggregate ${fmt(keptMs)} ms`,
       note: 'same run, after the incremental events',
     });
+    // The dashboard's other aggregates (kept by the database's triggers, migration 031) against their recomputation.
+    for (const c of await checkAggregates(db)) {
+      log(`programme: ${c.name} rows ${fmt(c.rows)}, differing from recomputation: ${c.differing}`);
+      rows.push({
+        benchmark: `programme ${c.name.replace('programme_', '')} vs full recomputation`,
+        db: 'postgres',
+        value: `${c.differing} differing rows`,
+        unit: `of ${fmt(c.rows)}`,
+        baseline: `full recomputation ${fmt(c.recomputedMs)} ms`,
+        ratio: `read of the kept aggregate ${fmt(c.keptMs)} ms`,
+        note: 'same run, after the incremental events',
+      });
+    }
   } finally {
     await db.close();
     const c = new pg.Client({ connectionString: pgUrl });

@@ -56,6 +56,12 @@ const PROGRAMME_TABLES = [
   'programme_meeting_site',
   'programme_visit',
   'programme_prescription',
+  // Kept by the database's own triggers (migration 031): the dashboard reads them.
+  'programme_duration_month',
+  'programme_activity_month',
+  'programme_place_month',
+  'programme_meeting_place',
+  'programme_visit_month',
 ];
 
 export interface TableGrant {

@@ -114,94 +114,141 @@ async function consultCounts(sql: DomainSql, r: Resolved, by: 'month' | 'special
   return new Map(res.rows.map((x) => [x.k, { requested: x.requested ?? 0, accepted: x.accepted ?? 0, concluded: x.concluded ?? 0 }]));
 }
 
-async function durations(sql: DomainSql, r: Resolved): Promise<DurationStats[]> {
+/** Durations as (metric, urgency, bucket, n): from the kept histogram, or — with a facility, level or specialty filter, which it does not carry — bucketed the same way from the per-case rows. */
+async function durationBuckets(sql: DomainSql, r: Resolved): Promise<{ metric: DurationStats['metric']; urgency: string; bucket: number; n: number }[]> {
   const a = new Args();
+  if (!r.facility && !r.level && !r.specialty) {
+    const res = await sql.query<{ metric: DurationStats['metric']; urgency: string; bucket: number; n: number }>(
+      `SELECT metric, urgency, bucket, sum(n)::int AS n FROM programme_duration_month
+        WHERE province_code = ${a.add(r.province ?? -1)} AND month >= ${a.add(firstDay(r.from))} AND month < ${a.add(endExclusive(r.to))}
+        GROUP BY 1, 2, 3 HAVING sum(n) > 0 ORDER BY 3`,
+      a.values,
+    );
+    return res.rows;
+  }
   const w = [`requested_at >= ${a.add(firstDay(r.from))}`, `requested_at < ${a.add(endExclusive(r.to))}`];
   if (r.facility) w.push(`requesting_org = ${a.add(r.facility)}`);
   else if (r.province !== undefined) w.push(`agg_province = ${a.add(r.province)}`);
   if (r.level) w.push(`agg_level = ${a.add(r.level)}`);
   if (r.specialty) w.push(`specialty = ${a.add(r.specialty)}`);
-  const parts = (Object.keys(METRIC_COLUMN) as DurationStats['metric'][]).map((metric) => {
-    const d = `floor(extract(epoch FROM (${METRIC_COLUMN[metric]} - requested_at)) / 60)`;
-    const target = `(CASE urgency WHEN 'emergency' THEN ${TARGETS.emergency[metric]} WHEN 'urgent' THEN ${TARGETS.urgent[metric]} ELSE ${TARGETS.routine[metric]} END)`;
-    return `SELECT '${metric}' AS metric, coalesce(urgency, 'routine') AS urgency, count(*)::int AS n,
-              percentile_disc(0.5) WITHIN GROUP (ORDER BY ${d})::int AS median, percentile_disc(0.9) WITHIN GROUP (ORDER BY ${d})::int AS p90,
-              count(*) FILTER (WHERE ${d} <= ${target})::int AS within
-         FROM programme_consult WHERE ${w.join(' AND ')} AND ${METRIC_COLUMN[metric]} IS NOT NULL GROUP BY 2`;
-  });
-  const res = await sql.query<{ metric: DurationStats['metric']; urgency: string; n: number; median: number; p90: number; within: number }>(
-    parts.join(' UNION ALL '),
+  const parts = (Object.keys(METRIC_COLUMN) as DurationStats['metric'][]).map(
+    (metric) =>
+      `SELECT '${metric}' AS metric, coalesce(urgency, 'routine') AS urgency, programme_bucket(programme_minutes(requested_at, ${METRIC_COLUMN[metric]})) AS bucket, count(*)::int AS n
+         FROM programme_consult WHERE ${w.join(' AND ')} AND ${METRIC_COLUMN[metric]} IS NOT NULL GROUP BY 2, 3`,
+  );
+  const res = await sql.query<{ metric: DurationStats['metric']; urgency: string; bucket: number; n: number }>(
+    `${parts.join(' UNION ALL ')} ORDER BY 3`,
     a.values,
   );
+  return res.rows;
+}
+
+/** The smallest bucket whose cumulative share reaches p (percentile_disc over the bucketed durations). */
+function percentileOf(sorted: { bucket: number; n: number }[], total: number, p: number): number {
+  let seen = 0;
+  for (const x of sorted) {
+    seen += x.n;
+    if (seen >= p * total) return x.bucket;
+  }
+  return sorted[sorted.length - 1]?.bucket ?? 0;
+}
+
+async function durations(sql: DomainSql, r: Resolved): Promise<DurationStats[]> {
+  const rows = await durationBuckets(sql, r);
   const out: DurationStats[] = [];
   for (const urgency of ['emergency', 'urgent', 'routine'])
     for (const metric of ['triage', 'assignment', 'conclusion'] as const) {
-      const x = res.rows.find((y) => y.urgency === urgency && y.metric === metric);
-      const n = x?.n ?? 0;
+      const hist = rows.filter((y) => y.urgency === urgency && y.metric === metric);
+      const n = hist.reduce((s, y) => s + y.n, 0);
+      const within = hist.reduce((s, y) => s + (y.bucket <= TARGETS[urgency][metric] ? y.n : 0), 0);
       const shown = n >= SMALL_CELL;
       out.push({
         urgency,
         metric,
         n: suppress(n),
-        medianMinutes: shown ? x!.median : null,
-        p90Minutes: shown ? x!.p90 : null,
+        medianMinutes: shown ? percentileOf(hist, n, 0.5) : null,
+        p90Minutes: shown ? percentileOf(hist, n, 0.9) : null,
         targetMinutes: TARGETS[urgency][metric],
-        withinTarget: shown ? suppress(x!.within) : null,
-        shareWithinTarget: shown ? x!.within / n : null,
+        withinTarget: shown ? suppress(within) : null,
+        shareWithinTarget: shown ? within / n : null,
       });
     }
   return out;
 }
 
-/** The last day of activity (a consult sent or received, a meeting joined, an examination held) per facility in [since, asOf]. */
-function lastActivitySql(a: Args, since: string, asOf: string): string {
-  const s = a.add(since);
-  const e = a.add(asOf);
-  return `SELECT org_id, max(d) AS last FROM (
-            SELECT requesting_org AS org_id, requested_at::date AS d FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
-            UNION ALL SELECT receiving_org, requested_at::date FROM programme_consult WHERE requested_at >= ${s}::date AND requested_at < ${e}::date + 1
-            UNION ALL SELECT org_id, day FROM programme_meeting_site WHERE day >= ${s}::date AND day <= ${e}::date
-            UNION ALL SELECT org_id, day FROM programme_visit WHERE day >= ${s}::date AND day <= ${e}::date) x
-          GROUP BY org_id`;
-}
-
 const minusDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
+const monthOf = (day: string) => `${day.slice(0, 7)}-01`;
+
+/**
+ * The last day of activity (a consult sent or received, a meeting joined, an examination held) on
+ * or before asOf, per facility, from the kept per-month last days. A month after asOf's start can
+ * hold activity later than asOf (an evaluation "as of" a past day): those facilities are counted
+ * again from the source rows for asOf's month, so the answer stays exact.
+ */
+async function lastActivity(sql: DomainSql, orgs: { where: string; values: Args } | string[], since: string, asOf: string): Promise<Map<string, string>> {
+  const a = Array.isArray(orgs) ? new Args() : orgs.values;
+  const which = Array.isArray(orgs) ? `a.org_id = ANY(${a.add(orgs)}::text[])` : `a.org_id IN (SELECT f.org_id FROM programme_facility f WHERE ${orgs.where})`;
+  const e = a.add(asOf);
+  const res = await sql.query<{ org_id: string; last: string | null; unsure: boolean }>(
+    `SELECT a.org_id, to_char(max(a.last_day) FILTER (WHERE a.last_day <= ${e}::date), 'YYYY-MM-DD') AS last, bool_or(a.last_day > ${e}::date) AS unsure
+       FROM programme_activity_month a
+      WHERE ${which} AND a.month >= ${a.add(monthOf(since))}::date AND a.month <= ${e}::date AND a.last_day IS NOT NULL
+      GROUP BY a.org_id`,
+    a.values,
+  );
+  const out = new Map<string, string>();
+  const unsure: string[] = [];
+  for (const x of res.rows) {
+    if (x.last) out.set(x.org_id, x.last);
+    if (x.unsure) unsure.push(x.org_id);
+  }
+  if (unsure.length) {
+    const b = new Args();
+    const ids = b.add(unsure);
+    const s = b.add(monthOf(asOf));
+    const t = b.add(asOf);
+    const raw = await sql.query<{ org_id: string; last: string | null }>(
+      `SELECT id AS org_id, to_char(greatest(
+          (SELECT max(requested_at)::date FROM programme_consult WHERE requesting_org = id AND requested_at >= ${s}::date AND requested_at < ${t}::date + 1),
+          (SELECT max(requested_at)::date FROM programme_consult WHERE receiving_org = id AND requested_at >= ${s}::date AND requested_at < ${t}::date + 1),
+          (SELECT max(day) FROM programme_meeting_site WHERE org_id = id AND day >= ${s}::date AND day <= ${t}::date),
+          (SELECT max(day) FROM programme_visit WHERE org_id = id AND day >= ${s}::date AND day <= ${t}::date)), 'YYYY-MM-DD') AS last
+         FROM unnest(${ids}::text[]) AS id`,
+      b.values,
+    );
+    for (const x of raw.rows) if (x.last && x.last > (out.get(x.org_id) ?? '')) out.set(x.org_id, x.last);
+  }
+  // Activity before `since` does not count (the window is [since, asOf]).
+  for (const [k, v] of out) if (v < since) out.delete(k);
+  return out;
+}
 
 async function silentSites(sql: DomainSql, r: Resolved, limit = 200): Promise<{ list: SilentSite[]; perProvince: Map<number, number> }> {
   const a = new Args();
   const place = placeWhere(r, a);
-  const act = lastActivitySql(a, minusDays(r.asOf, 89), r.asOf);
-  const since30 = a.add(minusDays(r.asOf, 29));
-  const res = await sql.query<{ org_id: string; code: string; name: string; level: string; province_code: number; silent90: boolean }>(
-    `SELECT f.org_id, f.code, f.name, f.level, f.province_code, act.last IS NULL AS silent90
-       FROM programme_facility f LEFT JOIN (${act}) act ON act.org_id = f.org_id
-      WHERE ${place} AND f.unit_status = 'approved' AND (act.last IS NULL OR act.last < ${since30}::date)`,
+  const approved = await sql.query<{ org_id: string; code: string; name: string; level: string; province_code: number }>(
+    `SELECT f.org_id, f.code, f.name, f.level, f.province_code FROM programme_facility f WHERE ${place} AND f.unit_status = 'approved'`,
     a.values,
   );
-  const rows = res.rows;
+  const b = new Args();
+  const last90 = await lastActivity(sql, { where: `${placeWhere(r, b)} AND f.unit_status = 'approved'`, values: b }, minusDays(r.asOf, 89), r.asOf);
+  const since30 = minusDays(r.asOf, 29);
+  const rows = approved.rows.map((x) => ({ ...x, last: last90.get(x.org_id), silent90: !last90.has(x.org_id) })).filter((x) => x.silent90 || x.last! < since30);
   const perProvince = new Map<number, number>();
   for (const x of rows) if (x.silent90) perProvince.set(x.province_code, (perProvince.get(x.province_code) ?? 0) + 1);
-  // Last activity for the listed sites only (each an index probe per source).
   const listed = rows.sort((x, y) => Number(y.silent90) - Number(x.silent90) || x.name.localeCompare(y.name)).slice(0, limit);
-  const last = new Map<string, string | null>();
-  if (listed.length) {
-    const b = new Args();
-    const ids = b.add(listed.map((x) => x.org_id));
-    const e = b.add(r.asOf);
-    const lr = await sql.query<{ org_id: string; last: string | null }>(
-      `SELECT id AS org_id, to_char(greatest(
-          (SELECT max(requested_at)::date FROM programme_consult WHERE requesting_org = id AND requested_at < ${e}::date + 1),
-          (SELECT max(requested_at)::date FROM programme_consult WHERE receiving_org = id AND requested_at < ${e}::date + 1),
-          (SELECT max(day) FROM programme_meeting_site WHERE org_id = id AND day <= ${e}::date),
-          (SELECT max(day) FROM programme_visit WHERE org_id = id AND day <= ${e}::date)), 'YYYY-MM-DD') AS last
-         FROM unnest(${ids}::text[]) AS id`,
-      b.values,
-    );
-    for (const x of lr.rows) last.set(x.org_id, x.last);
-  }
+  // Last activity ever (before asOf) for the listed sites only.
+  const ever = listed.length
+    ? await lastActivity(
+        sql,
+        listed.map((x) => x.org_id),
+        '0001-01-01',
+        r.asOf,
+      )
+    : new Map<string, string>();
   const list = listed
     .map((x) => {
-      const l = last.get(x.org_id) ?? null;
+      const l = ever.get(x.org_id) ?? null;
       return {
         id: x.org_id,
         code: x.code,
@@ -228,18 +275,26 @@ async function coverage(sql: DomainSql, r: Resolved): Promise<IndicatorReport['c
   const b = new Args();
   const place2 = placeWhere(r, b);
   const months = monthsOf(r.from, r.to);
-  // One pass over the declaration events: each event's status holds until the facility's next event.
-  const trend = await sql.query<{ month: string; approved: number }>(
+  // One pass over the declaration events: an approval holds from its month until the month of the
+  // facility's next event; +1 and -1 at those months, summed in order, give each month's count.
+  const steps = await sql.query<{ month: string; d: number }>(
     `WITH ev AS (
        SELECT d.status, d.at, lead(d.at) OVER (PARTITION BY d.org_id ORDER BY d.at, d.id) AS next_at
          FROM programme_declaration_event d JOIN programme_facility f ON f.org_id = d.org_id
         WHERE ${place2} AND f.owner = 'public')
-     SELECT m.month, (count(*) FILTER (WHERE ev.status = 'approved' AND ev.at < (m.month || '-01')::date + interval '1 month'
-                                        AND (ev.next_at IS NULL OR ev.next_at >= (m.month || '-01')::date + interval '1 month')))::int AS approved
-       FROM unnest(${b.add(months)}::text[]) AS m(month) CROSS JOIN ev
-      GROUP BY m.month ORDER BY m.month`,
+     SELECT month, sum(d)::int AS d FROM (
+       SELECT to_char(at, 'YYYY-MM') AS month, 1 AS d FROM ev WHERE status = 'approved'
+       UNION ALL SELECT to_char(next_at, 'YYYY-MM'), -1 FROM ev WHERE status = 'approved' AND next_at IS NOT NULL) x
+      GROUP BY month ORDER BY month`,
     b.values,
   );
+  const trend = { rows: [] as { month: string; approved: number }[] };
+  let running = 0;
+  let i = 0;
+  for (const month of months) {
+    while (i < steps.rows.length && steps.rows[i].month <= month) running += steps.rows[i++].d;
+    trend.rows.push({ month, approved: running });
+  }
   const byMonth = new Map(trend.rows.map((x) => [x.month, x.approved]));
   const pub = now.rows[0]?.pub ?? 0;
   const approved = now.rows[0]?.approved ?? 0;
@@ -255,34 +310,59 @@ async function coverage(sql: DomainSql, r: Resolved): Promise<IndicatorReport['c
   };
 }
 
+/** The kept per-place counts answer a view with no facility or level filter (the country, or one province). */
+const byPlace = (r: Resolved) => !r.facility && !r.level;
+
 async function activity(sql: DomainSql, r: Resolved) {
   const a = new Args();
   const place = placeWhere(r, a);
   const s = a.add(firstDay(r.from));
   const e = a.add(endExclusive(r.to));
-  const m = await sql.query<{ held: number; sites: number; minutes: number }>(
-    `SELECT count(DISTINCT s.meeting_id)::int AS held, count(*)::int AS sites, coalesce(sum(s.minutes), 0)::int AS minutes
-       FROM programme_meeting_site s JOIN programme_facility f ON f.org_id = s.org_id WHERE ${place} AND s.day >= ${s} AND s.day < ${e}`,
-    a.values,
-  );
-  const v = await sql.query<{ condition: string; n: number }>(
-    `SELECT v.condition, count(*)::int AS n FROM programme_visit v JOIN programme_facility f ON f.org_id = v.org_id
-      WHERE ${place} AND v.day >= ${s} AND v.day < ${e} GROUP BY v.condition ORDER BY count(*) DESC, v.condition`,
-    a.values,
-  );
-  const p = await sql.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM programme_prescription x JOIN programme_facility f ON f.org_id = x.org_id WHERE ${place} AND x.day >= ${s} AND x.day < ${e}`,
-    a.values,
-  );
-  const x = m.rows[0] ?? { held: 0, sites: 0, minutes: 0 };
+  let sites: { held: number; sites: number; minutes: number; prescriptions: number };
+  if (byPlace(r)) {
+    const b = new Args();
+    const pm = await sql.query<{ sites: number; minutes: number; prescriptions: number }>(
+      `SELECT coalesce(sum(meeting_sites), 0)::int AS sites, coalesce(sum(meeting_minutes), 0)::int AS minutes, coalesce(sum(prescriptions), 0)::int AS prescriptions
+         FROM programme_place_month WHERE province_code = ${b.add(r.province ?? -1)} AND month >= ${b.add(firstDay(r.from))} AND month < ${b.add(endExclusive(r.to))}`,
+      b.values,
+    );
+    const held = await sql.query<{ held: number }>(
+      `SELECT count(DISTINCT meeting_id)::int AS held FROM programme_meeting_place WHERE province_code = $1 AND day >= $2 AND day < $3`,
+      [r.province ?? -1, firstDay(r.from), endExclusive(r.to)],
+    );
+    sites = { held: held.rows[0]?.held ?? 0, ...(pm.rows[0] ?? { sites: 0, minutes: 0, prescriptions: 0 }) };
+  } else {
+    const m = await sql.query<{ held: number; sites: number; minutes: number }>(
+      `SELECT count(DISTINCT s.meeting_id)::int AS held, count(*)::int AS sites, coalesce(sum(s.minutes), 0)::int AS minutes
+         FROM programme_meeting_site s JOIN programme_facility f ON f.org_id = s.org_id WHERE ${place} AND s.day >= ${s} AND s.day < ${e}`,
+      a.values,
+    );
+    const p = await sql.query<{ n: number }>(
+      `SELECT coalesce(sum(x.prescriptions), 0)::int AS n FROM programme_activity_month x JOIN programme_facility f ON f.org_id = x.org_id
+        WHERE ${place} AND x.month >= ${s} AND x.month < ${e}`,
+      a.values,
+    );
+    sites = { ...(m.rows[0] ?? { held: 0, sites: 0, minutes: 0 }), prescriptions: p.rows[0]?.n ?? 0 };
+  }
+  const v = byPlace(r)
+    ? await sql.query<{ condition: string; n: number }>(
+        `SELECT condition, sum(n)::int AS n FROM programme_visit_month WHERE province_code = $1 AND month >= $2 AND month < $3
+          GROUP BY condition HAVING sum(n) > 0 ORDER BY sum(n) DESC, condition`,
+        [r.province ?? -1, firstDay(r.from), endExclusive(r.to)],
+      )
+    : await sql.query<{ condition: string; n: number }>(
+        `SELECT v.condition, count(*)::int AS n FROM programme_visit v JOIN programme_facility f ON f.org_id = v.org_id
+            WHERE ${place} AND v.day >= ${s} AND v.day < ${e} GROUP BY v.condition ORDER BY count(*) DESC, v.condition`,
+        a.values,
+      );
   return {
     meetings: {
-      held: suppress(x.held),
-      sitesJoined: suppress(x.sites),
-      hours: x.held >= SMALL_CELL || x.held === 0 ? Math.round((x.minutes / 60) * 10) / 10 : null,
+      held: suppress(sites.held),
+      sitesJoined: suppress(sites.sites),
+      hours: sites.held >= SMALL_CELL || sites.held === 0 ? Math.round((sites.minutes / 60) * 10) / 10 : null,
     },
     visitsByCondition: v.rows.map((y) => ({ condition: y.condition || 'không ghi', visits: suppress(y.n) })),
-    prescriptions: suppress(p.rows[0]?.n ?? 0),
+    prescriptions: suppress(sites.prescriptions),
   };
 }
 
@@ -291,14 +371,18 @@ async function provinceTable(sql: DomainSql, r: Resolved, silent: Map<number, nu
   const place = placeWhere({ ...r, facility: undefined }, a);
   const s = a.add(firstDay(r.from));
   const e = a.add(endExclusive(r.to));
+  const counts = byPlace(r)
+    ? `LEFT JOIN (SELECT province_code, sum(meeting_sites) AS meetings, sum(visits) AS visits FROM programme_place_month
+                   WHERE month >= ${s} AND month < ${e} GROUP BY 1) pm ON pm.province_code = fc.p`
+    : `LEFT JOIN (SELECT f.province_code, sum(x.meeting_sites) AS meetings, sum(x.visits) AS visits
+                    FROM programme_activity_month x JOIN programme_facility f ON f.org_id = x.org_id
+                   WHERE ${place} AND x.month >= ${s} AND x.month < ${e} GROUP BY 1) pm ON pm.province_code = fc.p`;
   const fac = await sql.query<{ p: number; n: number; pub: number; approved: number; meetings: number; visits: number }>(
-    `SELECT f.province_code AS p, count(*)::int AS n, count(*) FILTER (WHERE f.owner = 'public')::int AS pub,
-            count(*) FILTER (WHERE f.owner = 'public' AND f.unit_status = 'approved')::int AS approved,
-            coalesce(sum(ms.n), 0)::int AS meetings, coalesce(sum(vs.n), 0)::int AS visits
-       FROM programme_facility f
-       LEFT JOIN (SELECT org_id, count(*) AS n FROM programme_meeting_site WHERE day >= ${s} AND day < ${e} GROUP BY org_id) ms ON ms.org_id = f.org_id
-       LEFT JOIN (SELECT org_id, count(*) AS n FROM programme_visit WHERE day >= ${s} AND day < ${e} GROUP BY org_id) vs ON vs.org_id = f.org_id
-      WHERE ${place} GROUP BY f.province_code`,
+    `SELECT fc.p, fc.n, fc.pub, fc.approved, coalesce(pm.meetings, 0)::int AS meetings, coalesce(pm.visits, 0)::int AS visits
+       FROM (SELECT f.province_code AS p, count(*)::int AS n, count(*) FILTER (WHERE f.owner = 'public')::int AS pub,
+                    count(*) FILTER (WHERE f.owner = 'public' AND f.unit_status = 'approved')::int AS approved
+               FROM programme_facility f WHERE ${place} GROUP BY f.province_code) fc
+       ${counts}`,
     a.values,
   );
   const consults = await consultCounts(sql, { ...r, facility: undefined }, 'province');
@@ -321,7 +405,7 @@ async function provinceTable(sql: DomainSql, r: Resolved, silent: Map<number, nu
     .sort((x, y) => x.provinceName.localeCompare(y.provinceName, 'vi'));
 }
 
-/** Facilities of one province (drill-down), or the one facility in scope. */
+/** Facilities of one province (drill-down), or the one facility in scope: from the kept per-facility months. */
 async function facilityTable(sql: DomainSql, r: Resolved): Promise<FacilityRow[]> {
   if (r.province === undefined && !r.facility) return [];
   const a = new Args();
@@ -340,20 +424,14 @@ async function facilityTable(sql: DomainSql, r: Resolved): Promise<FacilityRow[]
     visits: number;
     last: string | null;
   }>(
-    // Grouped scans restricted to the facilities in view (not one probe per facility and source).
-    `WITH fv AS (SELECT f.org_id FROM programme_facility f WHERE ${place}),
-          c AS (SELECT requesting_org AS org_id, count(*) FILTER (WHERE requested_at >= ${s} AND requested_at < ${e}) AS sent, 0 AS received, max(requested_at)::date AS last
-                  FROM programme_consult WHERE requesting_org IN (SELECT org_id FROM fv) GROUP BY 1
-                UNION ALL
-                SELECT receiving_org, 0, count(*) FILTER (WHERE requested_at >= ${s} AND requested_at < ${e}), max(requested_at)::date
-                  FROM programme_consult WHERE receiving_org IN (SELECT org_id FROM fv) GROUP BY 1),
-          cc AS (SELECT org_id, sum(sent) AS sent, sum(received) AS received, max(last) AS last FROM c GROUP BY 1),
-          m AS (SELECT org_id, count(*) FILTER (WHERE day >= ${s} AND day < ${e}) AS n, max(day) AS last FROM programme_meeting_site WHERE org_id IN (SELECT org_id FROM fv) GROUP BY 1),
-          v AS (SELECT org_id, count(*) FILTER (WHERE day >= ${s} AND day < ${e}) AS n, max(day) AS last FROM programme_visit WHERE org_id IN (SELECT org_id FROM fv) GROUP BY 1)
-     SELECT f.org_id, f.code, f.name, f.level, f.unit_status, coalesce(cc.sent, 0)::int AS sent, coalesce(cc.received, 0)::int AS received,
-            coalesce(m.n, 0)::int AS meetings, coalesce(v.n, 0)::int AS visits, to_char(greatest(cc.last, m.last, v.last), 'YYYY-MM-DD') AS last
-       FROM programme_facility f LEFT JOIN cc ON cc.org_id = f.org_id LEFT JOIN m ON m.org_id = f.org_id LEFT JOIN v ON v.org_id = f.org_id
-      WHERE ${place} ORDER BY f.name LIMIT 1000`,
+    `SELECT f.org_id, f.code, f.name, f.level, f.unit_status,
+            coalesce(sum(x.sent) FILTER (WHERE x.month >= ${s} AND x.month < ${e}), 0)::int AS sent,
+            coalesce(sum(x.received) FILTER (WHERE x.month >= ${s} AND x.month < ${e}), 0)::int AS received,
+            coalesce(sum(x.meeting_sites) FILTER (WHERE x.month >= ${s} AND x.month < ${e}), 0)::int AS meetings,
+            coalesce(sum(x.visits) FILTER (WHERE x.month >= ${s} AND x.month < ${e}), 0)::int AS visits,
+            to_char(max(x.last_day), 'YYYY-MM-DD') AS last
+       FROM programme_facility f LEFT JOIN programme_activity_month x ON x.org_id = f.org_id
+      WHERE ${place} GROUP BY f.org_id ORDER BY f.name LIMIT 1000`,
     a.values,
   );
   return res.rows.map((x) => ({
