@@ -168,11 +168,18 @@ export async function sign(deps: ConsultDeps, ctx: AccessContext, caseId: string
     });
     if (final) {
       await tx.update<ServiceRequest>({ ...c.request, status: 'completed' });
-      await transition(tx, a, c, 'conclude', (t) => t);
-      // An emergency transfer recommendation is urgent: the requester and the requesting facility's staff see it at once.
       const transfer = (doc.section ?? []).some(
         (s) => s.code?.coding?.some((x) => x.code === TRANSFER_SECTION) && narrativeText(s.text?.div ?? '').startsWith('Có'),
       );
+      // The advice is kept on the case too (coded), for the programme's "transfers avoided".
+      await transition(tx, a, c, 'conclude', (t) => ({
+        ...t,
+        output: [
+          ...(t.output ?? []).filter((o) => !isParam(o, 'transfer-advised')),
+          { type: param('transfer-advised', 'Đề nghị chuyển tuyến'), valueBoolean: transfer },
+        ],
+      }));
+      // An emergency transfer recommendation is urgent: the requester and the requesting facility's staff see it at once.
       if (transfer) await notifyUrgent(tx, c, 'KHẨN: Kết luận hội chẩn đề nghị chuyển người bệnh lên tuyến trên — xem ngay');
       else await notifySide(tx, c, 'requester', 'Đã có kết luận hội chẩn: mời xác nhận và quyết định điều trị');
     }

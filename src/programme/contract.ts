@@ -257,6 +257,20 @@ export interface IndicatorReport {
   consultsBySpecialty: { specialty: string; requested: Cell; accepted: Cell; concluded: Cell }[];
   consultsByLevel: { level: string; requested: Cell; accepted: Cell; concluded: Cell }[];
   durations: DurationStats[];
+  /**
+   * Outcomes of the cases requested in the period: followed up (a follow-up outcome recorded) and by
+   * outcome; conclusions that advised local treatment; transfers avoided (local treatment advised
+   * and, at follow-up, not transferred).
+   */
+  outcomes: {
+    followedUp: Cell;
+    improved: Cell;
+    stable: Cell;
+    transferred: Cell;
+    died: Cell;
+    localTreatmentAdvised: Cell;
+    transfersAvoided: Cell;
+  };
   meetings: { held: Cell; sitesJoined: Cell; hours: number | null };
   visitsByCondition: { condition: string; visits: Cell }[];
   prescriptions: Cell;

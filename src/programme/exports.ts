@@ -39,6 +39,13 @@ export function reportRows(r: IndicatorReport): Row[] {
     add('time.withinTarget', dim, cell(d.withinTarget));
     add('time.shareWithinTarget', dim, pct(d.shareWithinTarget));
   }
+  add('outcomes.followedUp', 'tổng', cell(r.outcomes.followedUp));
+  add('outcomes.improved', 'tổng', cell(r.outcomes.improved));
+  add('outcomes.stable', 'tổng', cell(r.outcomes.stable));
+  add('outcomes.transferred', 'tổng', cell(r.outcomes.transferred));
+  add('outcomes.died', 'tổng', cell(r.outcomes.died));
+  add('outcomes.localTreatmentAdvised', 'tổng', cell(r.outcomes.localTreatmentAdvised));
+  add('outcomes.transfersAvoided', 'tổng', cell(r.outcomes.transfersAvoided));
   add('meetings.held', 'tổng', cell(r.meetings.held));
   add('meetings.sitesJoined', 'tổng', cell(r.meetings.sitesJoined));
   add('meetings.hours', 'tổng', r.meetings.hours === null ? '' : String(r.meetings.hours));

@@ -31,7 +31,7 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
   let patientId: string;
   let practitionerId: string;
 
-  /** A case: its ServiceRequest and the Task versions at the given minutes after the request. */
+  /** A case: its ServiceRequest and the Task versions at the given minutes after the request (with the conclusion's advice and the follow-up outcome, as the workflow writes them). */
   async function consult(
     n: number,
     from: string,
@@ -39,7 +39,7 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
     specialty: string,
     priority: 'routine' | 'urgent',
     requested: string,
-    steps: { state: string; after: number; specialist?: boolean }[],
+    steps: { state: string; after: number; specialist?: boolean; transferAdvised?: boolean; outcome?: string }[],
   ) {
     const sr = await p.fixtures.create<ServiceRequest>({
       resourceType: 'ServiceRequest',
@@ -72,7 +72,18 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
       const input = s.specialist
         ? [...(task.input ?? []), { type: param('specialist', 'Chuyên gia'), valueReference: { reference: `Practitioner/${practitionerId}` } }]
         : task.input;
-      task = await p.fixtures.update<Task>({ ...task, businessStatus: state(s.state), lastModified: at(requested, s.after), ...(input ? { input } : {}) });
+      const output = [
+        ...(task.output ?? []),
+        ...(s.transferAdvised !== undefined ? [{ type: param('transfer-advised', 'Đề nghị chuyển tuyến'), valueBoolean: s.transferAdvised }] : []),
+        ...(s.outcome ? [{ type: param('outcome', 'Kết quả theo dõi'), valueCode: s.outcome }] : []),
+      ];
+      task = await p.fixtures.update<Task>({
+        ...task,
+        businessStatus: state(s.state),
+        lastModified: at(requested, s.after),
+        ...(input ? { input } : {}),
+        ...(output.length ? { output } : {}),
+      });
     }
   }
 
@@ -112,12 +123,23 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
     }
     practitionerId = (await p.fixtures.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Trần', given: ['Chuyên', 'Gia'] }] })).id!;
     patientId = (await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Thử'] }] })).id!;
-    // Five routine cardiology cases from A to H in January: accepted after 10–50 min, specialist after 60–100, three concluded.
+    // Five routine cardiology cases from A to H in January: accepted after 10–50 min, specialist after 60–100, three concluded:
+    // local treatment advised for the first two (followed up: improved, then transferred after all), transfer for the third (stable).
+    const followUps = [
+      { transferAdvised: false, outcome: 'improved' },
+      { transferAdvised: false, outcome: 'transferred' },
+      { transferAdvised: true, outcome: 'stable' },
+    ];
     for (let i = 0; i < 5; i++) {
       const steps = [
         { state: 'accepted', after: 10 * (i + 1) },
         { state: 'accepted', after: 60 + 10 * i, specialist: true },
-        ...(i < 3 ? [{ state: 'concluded', after: 1000 * (i + 1) }] : []),
+        ...(i < 3
+          ? [
+              { state: 'concluded', after: 1000 * (i + 1), transferAdvised: followUps[i].transferAdvised },
+              { state: 'acknowledged', after: 1000 * (i + 1) + 60, outcome: followUps[i].outcome },
+            ]
+          : []),
       ];
       await consult(i, f.A.id, f.H.id, 'cardiology', 'routine', `2026-01-0${i + 5}T08:00:00.000Z`, steps);
     }
@@ -333,10 +355,35 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
   it('keeps the monthly aggregate equal to a full recomputation from the FHIR resources', async () => {
     const sql = p.store.system('test: recompute', 'programme').sql;
     const kept = await sql.query(
-      "SELECT to_char(month, 'YYYY-MM') AS month, province_code, level, specialty, urgency, requested, accepted, concluded FROM programme_consult_month WHERE requested <> 0 OR accepted <> 0 OR concluded <> 0 ORDER BY 1, 2, 3, 4, 5",
+      `SELECT to_char(month, 'YYYY-MM') AS month, province_code, level, specialty, urgency, requested, accepted, concluded,
+              followed_up, improved, stable, transferred, died, local_advised, transfers_avoided
+         FROM programme_consult_month WHERE requested <> 0 OR accepted <> 0 OR concluded <> 0 ORDER BY 1, 2, 3, 4, 5`,
     );
     const fresh = await recomputeConsultMonths(p.store);
     expect(fresh).toEqual(kept.rows);
     expect(fresh.length).toBeGreaterThan(0);
+  });
+
+  it('counts outcomes at follow-up and transfers avoided (local treatment advised, not transferred); small cells suppressed', async () => {
+    const sql = p.store.system('test: outcomes', 'programme').sql;
+    const sums = await sql.query(
+      `SELECT sum(followed_up)::int AS followed_up, sum(improved)::int AS improved, sum(stable)::int AS stable, sum(transferred)::int AS transferred,
+              sum(died)::int AS died, sum(local_advised)::int AS local_advised, sum(transfers_avoided)::int AS transfers_avoided
+         FROM programme_consult_month WHERE province_code = 15`,
+    );
+    // Three followed up: improved (local advice: avoided), transferred (local advice: not avoided), stable (transfer advised).
+    expect(sums.rows[0]).toEqual({ followed_up: 3, improved: 1, stable: 1, transferred: 1, died: 0, local_advised: 2, transfers_avoided: 1 });
+    const r = await report(dept15);
+    expect(r.outcomes).toEqual({
+      followedUp: null,
+      improved: null,
+      stable: null,
+      transferred: null,
+      died: 0,
+      localTreatmentAdvised: null,
+      transfersAvoided: null,
+    });
+    const csv = (await call(p, 'GET', `/api/programme/indicators.csv?${PERIOD}`, undefined, bearer(dept15))).text;
+    expect(csv).toContain('outcomes.transfersAvoided,tổng,<5');
   });
 });

@@ -86,7 +86,40 @@ function placeWhere(r: Resolved, a: Args, f = 'f'): string {
 }
 
 type Counts = { requested: number; accepted: number; concluded: number };
+type Outcomes = { followed_up: number; improved: number; stable: number; transferred: number; died: number; local_advised: number; transfers_avoided: number };
 const cells = (c: Counts) => ({ requested: suppress(c.requested), accepted: suppress(c.accepted), concluded: suppress(c.concluded) });
+const OUTCOME_COLUMNS = ['followed_up', 'improved', 'stable', 'transferred', 'died', 'local_advised', 'transfers_avoided'] as const;
+
+/** Outcomes of the cases requested in the period (same filing and filters as the consult counts). */
+async function outcomes(sql: DomainSql, r: Resolved): Promise<IndicatorReport['outcomes']> {
+  const a = new Args();
+  let q: string;
+  if (r.facility) {
+    const w = [`requesting_org = ${a.add(r.facility)}`, `requested_at >= ${a.add(firstDay(r.from))}`, `requested_at < ${a.add(endExclusive(r.to))}`];
+    if (r.specialty) w.push(`specialty = ${a.add(r.specialty)}`);
+    q = `SELECT count(outcome)::int AS followed_up, count(*) FILTER (WHERE outcome = 'improved')::int AS improved,
+                count(*) FILTER (WHERE outcome = 'stable')::int AS stable, count(*) FILTER (WHERE outcome = 'transferred')::int AS transferred,
+                count(*) FILTER (WHERE outcome = 'died')::int AS died, count(*) FILTER (WHERE transfer_advised = false)::int AS local_advised,
+                count(*) FILTER (WHERE transfer_advised = false AND outcome IS NOT NULL AND outcome NOT IN ('transferred', 'unknown'))::int AS transfers_avoided
+           FROM programme_consult WHERE ${w.join(' AND ')}`;
+  } else {
+    const w = [`month >= ${a.add(firstDay(r.from))}`, `month < ${a.add(endExclusive(r.to))}`];
+    if (r.province !== undefined) w.push(`province_code = ${a.add(r.province)}`);
+    if (r.level) w.push(`level = ${a.add(r.level)}`);
+    if (r.specialty) w.push(`specialty = ${a.add(r.specialty)}`);
+    q = `SELECT ${OUTCOME_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(', ')} FROM programme_consult_month WHERE ${w.join(' AND ')}`;
+  }
+  const x = (await sql.query<Outcomes>(q, a.values)).rows[0];
+  return {
+    followedUp: suppress(x?.followed_up ?? 0),
+    improved: suppress(x?.improved ?? 0),
+    stable: suppress(x?.stable ?? 0),
+    transferred: suppress(x?.transferred ?? 0),
+    died: suppress(x?.died ?? 0),
+    localTreatmentAdvised: suppress(x?.local_advised ?? 0),
+    transfersAvoided: suppress(x?.transfers_avoided ?? 0),
+  };
+}
 
 /**
  * Consult counts grouped by `by` (month, specialty, level, province or nothing): from the monthly
@@ -472,6 +505,7 @@ export async function evaluate(sql: DomainSql, r: Resolved, scope: { kind: Scope
     consultsBySpecialty: [...bySpecialty].map(([specialty, c]) => ({ specialty, ...cells(c) })).sort((x, y) => (y.requested ?? 0) - (x.requested ?? 0)),
     consultsByLevel: [...byLevel].map(([level, c]) => ({ level, ...cells(c) })),
     durations: await durations(sql, r),
+    outcomes: await outcomes(sql, r),
     ...act,
     coverage: await coverage(sql, r),
     provinces: r.facility ? [] : await provinceTable(sql, r, silent.perProvince),

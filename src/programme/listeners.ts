@@ -38,7 +38,15 @@ export interface ConsultRow {
   agg_month: string | null;
   agg_province: number | null;
   agg_level: string | null;
+  /** The signed conclusion advised transfer to a higher level (null: no conclusion yet, or not recorded). */
+  transfer_advised?: boolean | null;
+  /** The follow-up outcome the requesting facility recorded. */
+  outcome?: string | null;
 }
+
+/** Local treatment advised and the patient, followed up, was not transferred. */
+export const transferAvoided = (r: Pick<ConsultRow, 'transfer_advised' | 'outcome'>) =>
+  r.transfer_advised === false && !!r.outcome && r.outcome !== 'transferred' && r.outcome !== 'unknown';
 
 const orgOf = (ref: string | undefined) => (ref?.startsWith('Organization/') ? ref.slice(13) : null);
 const iso = (t: string | undefined) => (t && !Number.isNaN(Date.parse(t)) ? new Date(t).toISOString() : null);
@@ -54,7 +62,7 @@ function isConsultSr(s: ServiceRequest): boolean {
 export async function loadRow(sql: DomainSql, caseId: string): Promise<ConsultRow | undefined> {
   const r = await sql.query<ConsultRow>(
     `SELECT case_id, requesting_org, receiving_org, specialty, urgency, requested_at, triaged_at, assigned_at, concluded_at, accepted,
-            to_char(agg_month, 'YYYY-MM-DD') AS agg_month, agg_province, agg_level
+            to_char(agg_month, 'YYYY-MM-DD') AS agg_month, agg_province, agg_level, transfer_advised, outcome
        FROM programme_consult WHERE case_id = $1`,
     [caseId],
   );
@@ -67,14 +75,39 @@ export async function loadRow(sql: DomainSql, caseId: string): Promise<ConsultRo
 /** Adds (sign 1) or removes (sign -1) one case's contribution to the monthly counts. */
 async function contribute(sql: DomainSql, row: ConsultRow, sign: 1 | -1): Promise<void> {
   if (!row.agg_month || row.agg_province == null || !row.agg_level) return;
+  const is = (x: boolean) => (x ? sign : 0);
   await sql.query(
-    `INSERT INTO programme_consult_month (month, province_code, level, specialty, urgency, requested, accepted, concluded)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO programme_consult_month (month, province_code, level, specialty, urgency, requested, accepted, concluded,
+                                          followed_up, improved, stable, transferred, died, local_advised, transfers_avoided)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (month, province_code, level, specialty, urgency) DO UPDATE SET
        requested = programme_consult_month.requested + EXCLUDED.requested,
        accepted = programme_consult_month.accepted + EXCLUDED.accepted,
-       concluded = programme_consult_month.concluded + EXCLUDED.concluded`,
-    [row.agg_month, row.agg_province, row.agg_level, row.specialty ?? '', row.urgency ?? 'routine', sign, row.accepted ? sign : 0, row.concluded_at ? sign : 0],
+       concluded = programme_consult_month.concluded + EXCLUDED.concluded,
+       followed_up = programme_consult_month.followed_up + EXCLUDED.followed_up,
+       improved = programme_consult_month.improved + EXCLUDED.improved,
+       stable = programme_consult_month.stable + EXCLUDED.stable,
+       transferred = programme_consult_month.transferred + EXCLUDED.transferred,
+       died = programme_consult_month.died + EXCLUDED.died,
+       local_advised = programme_consult_month.local_advised + EXCLUDED.local_advised,
+       transfers_avoided = programme_consult_month.transfers_avoided + EXCLUDED.transfers_avoided`,
+    [
+      row.agg_month,
+      row.agg_province,
+      row.agg_level,
+      row.specialty ?? '',
+      row.urgency ?? 'routine',
+      sign,
+      is(row.accepted),
+      is(!!row.concluded_at),
+      is(!!row.outcome),
+      is(row.outcome === 'improved'),
+      is(row.outcome === 'stable'),
+      is(row.outcome === 'transferred'),
+      is(row.outcome === 'died'),
+      is(row.transfer_advised === false),
+      is(transferAvoided(row)),
+    ],
   );
 }
 
@@ -96,11 +129,13 @@ export async function saveConsult(sql: DomainSql, old: ConsultRow | undefined, n
   }
   Object.assign(next, await filing(sql, next));
   await sql.query(
-    `INSERT INTO programme_consult (case_id, requesting_org, receiving_org, specialty, urgency, requested_at, triaged_at, assigned_at, concluded_at, accepted, agg_month, agg_province, agg_level)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    `INSERT INTO programme_consult (case_id, requesting_org, receiving_org, specialty, urgency, requested_at, triaged_at, assigned_at, concluded_at, accepted,
+                                    agg_month, agg_province, agg_level, transfer_advised, outcome)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (case_id) DO UPDATE SET requesting_org = EXCLUDED.requesting_org, receiving_org = EXCLUDED.receiving_org, specialty = EXCLUDED.specialty,
        urgency = EXCLUDED.urgency, requested_at = EXCLUDED.requested_at, triaged_at = EXCLUDED.triaged_at, assigned_at = EXCLUDED.assigned_at,
-       concluded_at = EXCLUDED.concluded_at, accepted = EXCLUDED.accepted, agg_month = EXCLUDED.agg_month, agg_province = EXCLUDED.agg_province, agg_level = EXCLUDED.agg_level`,
+       concluded_at = EXCLUDED.concluded_at, accepted = EXCLUDED.accepted, agg_month = EXCLUDED.agg_month, agg_province = EXCLUDED.agg_province, agg_level = EXCLUDED.agg_level,
+       transfer_advised = EXCLUDED.transfer_advised, outcome = EXCLUDED.outcome`,
     [
       next.case_id,
       next.requesting_org,
@@ -115,6 +150,8 @@ export async function saveConsult(sql: DomainSql, old: ConsultRow | undefined, n
       next.agg_month,
       next.agg_province,
       next.agg_level,
+      next.transfer_advised ?? null,
+      next.outcome ?? null,
     ],
   );
   await contribute(sql, next, 1);
@@ -163,6 +200,12 @@ async function onConsultTask(sql: DomainSql, t: Task): Promise<void> {
   if (ACCEPTED.has(state)) next.accepted = true;
   if (CONCLUDED.has(state)) next.concluded_at = firstOf(next.concluded_at, at);
   if ((t.input ?? []).some((i) => isParam(i, 'specialist'))) next.assigned_at = firstOf(next.assigned_at, at);
+  // The conclusion's transfer advice (written when it is signed) and the last follow-up outcome.
+  const outputs = t.output ?? [];
+  const advice = [...outputs].reverse().find((o) => isParam(o, 'transfer-advised'));
+  if (advice && typeof advice.valueBoolean === 'boolean') next.transfer_advised = advice.valueBoolean;
+  const outcome = [...outputs].reverse().find((o) => isParam(o, 'outcome'))?.valueCode;
+  if (outcome) next.outcome = outcome;
   await saveConsult(sql, old, next);
 }
 

@@ -82,6 +82,34 @@ const DEFS: Def[] = [
       })),
   },
   {
+    id: 'consult-outcomes',
+    title: 'Kết quả theo dõi sau hội chẩn, ca tránh được chuyển tuyến',
+    description:
+      'Trong các ca gửi trong kỳ: số ca có kết quả theo dõi và theo từng kết quả; số ca kết luận khuyến cáo điều trị tại chỗ; ' +
+      'ca tránh được chuyển tuyến = khuyến cáo điều trị tại chỗ và khi theo dõi người bệnh không phải chuyển tuyến.',
+    scoring: 'proportion',
+    groups: (r) => [
+      {
+        code: 'transfers-avoided',
+        text: 'Tránh được chuyển tuyến / khuyến cáo điều trị tại chỗ',
+        numerator: r.outcomes.transfersAvoided,
+        denominator: r.outcomes.localTreatmentAdvised,
+      },
+      {
+        code: 'followed-up',
+        text: 'Có kết quả theo dõi / có kết luận',
+        numerator: r.outcomes.followedUp,
+        denominator: r.consults.concluded,
+        strata: [
+          { value: 'improved', numerator: r.outcomes.improved, denominator: r.outcomes.followedUp },
+          { value: 'stable', numerator: r.outcomes.stable, denominator: r.outcomes.followedUp },
+          { value: 'transferred', numerator: r.outcomes.transferred, denominator: r.outcomes.followedUp },
+          { value: 'died', numerator: r.outcomes.died, denominator: r.outcomes.followedUp },
+        ],
+      },
+    ],
+  },
+  {
     id: 'meetings',
     title: 'Phiên hội chẩn, điểm cầu tham gia',
     description: 'Số phiên hội chẩn có ít nhất một điểm cầu trong phạm vi tham gia; số lượt điểm cầu tham gia.',

@@ -7,7 +7,8 @@
 import type { Bundle, ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { FhirStore } from '../fhir/store.ts';
 import { SPECIALTY_SYSTEM, STATE_SYSTEM } from '../consult/model.ts';
-import { URGENCY_OF } from './listeners.ts';
+import { isParam } from '../consult/model.ts';
+import { transferAvoided, URGENCY_OF } from './listeners.ts';
 
 export interface MonthRow {
   month: string;
@@ -18,6 +19,13 @@ export interface MonthRow {
   requested: number;
   accepted: number;
   concluded: number;
+  followed_up: number;
+  improved: number;
+  stable: number;
+  transferred: number;
+  died: number;
+  local_advised: number;
+  transfers_avoided: number;
 }
 
 const ACCEPTED = new Set(['accepted', 'scheduled', 'concluded', 'acknowledged', 'closed']);
@@ -44,6 +52,8 @@ export async function recomputeConsultMonths(store: FhirStore): Promise<MonthRow
       let concluded = false;
       let requester: string | undefined;
       let urgency: string | undefined;
+      let transferAdvised: boolean | null = null;
+      let outcome: string | null = null;
       for (const v of versions) {
         const state = v.businessStatus?.coding?.find((c) => c.system === STATE_SYSTEM)?.code ?? 'draft';
         const when = new Date(v.lastModified ?? v.authoredOn ?? 0).toISOString();
@@ -52,6 +62,10 @@ export async function recomputeConsultMonths(store: FhirStore): Promise<MonthRow
         concluded ||= CONCLUDED.has(state);
         requester = v.requester?.reference?.replace(/^Organization\//, '') ?? requester;
         if (v.priority) urgency = URGENCY_OF[v.priority] ?? urgency;
+        const outs = [...(v.output ?? [])].reverse();
+        const advice = outs.find((o) => isParam(o, 'transfer-advised'))?.valueBoolean;
+        if (typeof advice === 'boolean') transferAdvised = advice;
+        outcome = outs.find((o) => isParam(o, 'outcome'))?.valueCode ?? outcome;
       }
       if (!requestedAt || !requester) continue;
       const sr = await repo.tryRead<ServiceRequest>('ServiceRequest', t.focus.reference.slice('ServiceRequest/'.length));
@@ -60,10 +74,29 @@ export async function recomputeConsultMonths(store: FhirStore): Promise<MonthRow
       const place = places.get(requester);
       const row = { month: requestedAt.slice(0, 7), province_code: place?.province_code ?? 0, level: place?.level ?? 'unregistered', specialty, urgency };
       const key = JSON.stringify(row);
-      const cur = out.get(key) ?? { ...row, requested: 0, accepted: 0, concluded: 0 };
+      const cur = out.get(key) ?? {
+        ...row,
+        requested: 0,
+        accepted: 0,
+        concluded: 0,
+        followed_up: 0,
+        improved: 0,
+        stable: 0,
+        transferred: 0,
+        died: 0,
+        local_advised: 0,
+        transfers_avoided: 0,
+      };
       cur.requested++;
       if (accepted) cur.accepted++;
       if (concluded) cur.concluded++;
+      if (outcome) cur.followed_up++;
+      if (outcome === 'improved') cur.improved++;
+      if (outcome === 'stable') cur.stable++;
+      if (outcome === 'transferred') cur.transferred++;
+      if (outcome === 'died') cur.died++;
+      if (transferAdvised === false) cur.local_advised++;
+      if (transferAvoided({ transfer_advised: transferAdvised, outcome })) cur.transfers_avoided++;
       out.set(key, cur);
     }
     const next = page.link?.find((l) => l.relation === 'next')?.url;

@@ -57,6 +57,8 @@ export async function seedProgrammeDemo(
 ): Promise<ProgrammeDemo> {
   const repo = store.system('programme demo data', 'programme');
   const rnd = prng(96_2023);
+  // Outcomes draw from their own sequence, so adding them left the rest of the demo as it was.
+  const rndOutcome = prng(30_2023);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
   const end = now.getTime();
   const org = demo.ids.organizations;
@@ -282,7 +284,7 @@ export async function seedProgrammeDemo(
         task = await tx.update<Task>({
           ...task,
           ...extra,
-          status: s === 'declined' ? 'rejected' : s === 'concluded' ? 'completed' : 'in-progress',
+          status: s === 'declined' ? 'rejected' : s === 'concluded' || s === 'acknowledged' ? 'completed' : 'in-progress',
           businessStatus: state(s),
           lastModified: new Date(at).toISOString(),
         });
@@ -295,7 +297,18 @@ export async function seedProgrammeDemo(
         const prac = demo.ids.practitioners[Math.floor(rnd() * 3)];
         if (await step('accepted', m, { input: [{ type: param('specialist', 'Chuyên gia'), valueReference: { reference: `Practitioner/${prac}` } }] })) {
           m += Math.round((120 + rnd() * 4000) * scale);
-          if (rnd() < 0.85) await step('concluded', m);
+          const transfer = rndOutcome() < 0.25;
+          const advice = [{ type: param('transfer-advised', 'Đề nghị chuyển tuyến'), valueBoolean: transfer }];
+          if (rnd() < 0.85 && (await step('concluded', m, { output: advice }))) {
+            // Most requesting facilities record the follow-up outcome two weeks later.
+            const outcome = transfer
+              ? rndOutcome() < 0.8
+                ? 'transferred'
+                : 'stable'
+              : (['improved', 'improved', 'stable', 'transferred', 'unknown'] as const)[Math.floor(rndOutcome() * 5)];
+            if (rndOutcome() < 0.7)
+              await step('acknowledged', m + 14 * 1440, { output: [...advice, { type: param('outcome', 'Kết quả theo dõi'), valueCode: outcome }] });
+          }
         }
       }
       consults++;

@@ -190,6 +190,23 @@ export function Indicators() {
           </tbody>
         </table>
       </div>
+      <p class="hint">{d.durationsNote}</p>
+
+      <h2>{d.outcomes}</h2>
+      <div class="kpis" data-testid="outcomes">
+        <div class="card kpi">
+          <span class="meta">{d.transfersAvoided}</span>
+          <strong>{num(r.outcomes.transfersAvoided)}</strong>
+          <span>
+            {d.localAdvised}: {num(r.outcomes.localTreatmentAdvised)}
+          </span>
+        </div>
+        <div class="card kpi">
+          <span class="meta">{d.followedUp}</span>
+          <strong>{num(r.outcomes.followedUp)}</strong>
+          <span>{(['improved', 'stable', 'transferred', 'died'] as const).map((k) => `${d.outcome[k]}: ${num(r.outcomes[k])}`).join(' · ')}</span>
+        </div>
+      </div>
 
       {r.provinces.length > 0 && (
         <>
