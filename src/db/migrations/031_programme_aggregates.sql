@@ -108,34 +108,28 @@ CREATE FUNCTION programme_move_visits(org text, pc integer, sign integer) RETURN
   ON CONFLICT (province_code, month, condition) DO UPDATE SET n = v.n + EXCLUDED.n;
 $$;
 
--- Activity deltas of one statement: the source tables' triggers put them here and call
--- programme_apply_activity(), which folds them into the aggregates and removes them again before the
--- statement ends (so no delta row is ever committed or seen by another transaction).
-CREATE UNLOGGED TABLE programme_activity_delta (
-  org_id   text NOT NULL,
-  day      date NOT NULL,
-  sent     integer NOT NULL DEFAULT 0,
-  received integer NOT NULL DEFAULT 0,
-  sites    integer NOT NULL DEFAULT 0,
-  minutes  integer NOT NULL DEFAULT 0,
-  visits   integer NOT NULL DEFAULT 0,
-  rx       integer NOT NULL DEFAULT 0
+-- Activity changes of one statement: each source table's trigger gathers them from its transition
+-- tables into an array (no staging table, so no dead rows for a bulk load to leave behind) and hands
+-- them to programme_apply_activity(), which nets them per facility and day first (a state change
+-- that keeps a case's request day and facilities takes one out and puts one back: nothing to do).
+CREATE TYPE programme_activity_change AS (
+  org_id text, day date, sent integer, received integer, sites integer, minutes integer, visits integer, rx integer
 );
 
--- The statement's deltas netted per facility and day: a state change that keeps a case's request
--- day and facilities takes one out and puts one back, and leaves nothing to do.
-CREATE VIEW programme_activity_net AS
-  SELECT org_id, day, sum(sent)::integer AS sent, sum(received)::integer AS received, sum(sites)::integer AS sites,
-         sum(minutes)::integer AS minutes, sum(visits)::integer AS visits, sum(rx)::integer AS rx
-    FROM programme_activity_delta GROUP BY 1, 2
-  HAVING sum(sent) <> 0 OR sum(received) <> 0 OR sum(sites) <> 0 OR sum(minutes) <> 0 OR sum(visits) <> 0 OR sum(rx) <> 0;
-
-CREATE FUNCTION programme_apply_activity() RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION programme_apply_activity(changes programme_activity_change[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  net programme_activity_change[];
 BEGIN
+  SELECT array_agg(ROW(org_id, day, s, r, si, mi, v, x)::programme_activity_change) INTO net FROM (
+    SELECT org_id, day, sum(sent)::int AS s, sum(received)::int AS r, sum(sites)::int AS si, sum(minutes)::int AS mi, sum(visits)::int AS v, sum(rx)::int AS x
+      FROM unnest(changes) WHERE org_id IS NOT NULL AND day IS NOT NULL GROUP BY 1, 2
+    HAVING sum(sent) <> 0 OR sum(received) <> 0 OR sum(sites) <> 0 OR sum(minutes) <> 0 OR sum(visits) <> 0 OR sum(rx) <> 0) n;
+  IF net IS NULL THEN RETURN; END IF;
+
   INSERT INTO programme_activity_month AS a (org_id, month, sent, received, meeting_sites, meeting_minutes, visits, prescriptions, last_day)
   SELECT org_id, date_trunc('month', day)::date, sum(sent), sum(received), sum(sites), sum(minutes), sum(visits), sum(rx),
          max(day) FILTER (WHERE sent > 0 OR received > 0 OR sites > 0 OR visits > 0)
-    FROM programme_activity_net GROUP BY 1, 2
+    FROM unnest(net) GROUP BY 1, 2
   ON CONFLICT (org_id, month) DO UPDATE SET
     sent = a.sent + EXCLUDED.sent, received = a.received + EXCLUDED.received,
     meeting_sites = a.meeting_sites + EXCLUDED.meeting_sites, meeting_minutes = a.meeting_minutes + EXCLUDED.meeting_minutes,
@@ -149,24 +143,25 @@ BEGIN
         UNION ALL SELECT requested_at::date FROM programme_consult WHERE receiving_org = a.org_id AND requested_at >= a.month AND requested_at < a.month + interval '1 month'
         UNION ALL SELECT day FROM programme_meeting_site WHERE org_id = a.org_id AND day >= a.month AND day < a.month + interval '1 month'
         UNION ALL SELECT day FROM programme_visit WHERE org_id = a.org_id AND day >= a.month AND day < a.month + interval '1 month') s)
-   WHERE (a.org_id, a.month) IN (SELECT DISTINCT org_id, date_trunc('month', day)::date FROM programme_activity_net
-                                  WHERE sent < 0 OR received < 0 OR sites < 0 OR visits < 0);
+    FROM (SELECT DISTINCT org_id, date_trunc('month', day)::date AS month FROM unnest(net)
+           WHERE sent < 0 OR received < 0 OR sites < 0 OR visits < 0) gone
+   WHERE a.org_id = gone.org_id AND a.month = gone.month;
 
   INSERT INTO programme_place_month AS p (province_code, month, sent, received, meeting_sites, meeting_minutes, visits, prescriptions)
-  SELECT x.pc, date_trunc('month', d.day)::date, sum(sent), sum(received), sum(sites), sum(minutes), sum(visits), sum(rx)
-    FROM programme_activity_net d LEFT JOIN programme_facility f ON f.org_id = d.org_id
+  SELECT x.pc, date_trunc('month', d.day)::date, sum(d.sent), sum(d.received), sum(d.sites), sum(d.minutes), sum(d.visits), sum(d.rx)
+    FROM unnest(net) d LEFT JOIN programme_facility f ON f.org_id = d.org_id
          CROSS JOIN LATERAL (SELECT coalesce(f.province_code, 0) UNION ALL SELECT -1 WHERE f.org_id IS NOT NULL) AS x(pc)
    GROUP BY 1, 2
   ON CONFLICT (province_code, month) DO UPDATE SET
     sent = p.sent + EXCLUDED.sent, received = p.received + EXCLUDED.received,
     meeting_sites = p.meeting_sites + EXCLUDED.meeting_sites, meeting_minutes = p.meeting_minutes + EXCLUDED.meeting_minutes,
     visits = p.visits + EXCLUDED.visits, prescriptions = p.prescriptions + EXCLUDED.prescriptions;
-
-  DELETE FROM programme_activity_delta;
 END $$;
 
 -- programme_consult: durations (filed where the case is filed) and consults sent / received.
 CREATE FUNCTION programme_consult_aggregates() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changes programme_activity_change[] := '{}';
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
     INSERT INTO programme_duration_month AS d (province_code, month, urgency, metric, bucket, n)
@@ -177,9 +172,9 @@ BEGIN
      WHERE o.agg_month IS NOT NULL AND o.agg_province IS NOT NULL AND o.requested_at IS NOT NULL AND m.at IS NOT NULL
      GROUP BY 1, 2, 3, 4, 5
     ON CONFLICT (province_code, month, urgency, metric, bucket) DO UPDATE SET n = d.n + EXCLUDED.n;
-    INSERT INTO programme_activity_delta (org_id, day, sent, received)
-    SELECT requesting_org, requested_at::date, -1, 0 FROM old_rows WHERE requested_at IS NOT NULL AND requesting_org IS NOT NULL
-    UNION ALL SELECT receiving_org, requested_at::date, 0, -1 FROM old_rows WHERE requested_at IS NOT NULL AND receiving_org IS NOT NULL;
+    changes := changes || ARRAY(
+      SELECT ROW(requesting_org, requested_at::date, -1, 0, 0, 0, 0, 0)::programme_activity_change FROM old_rows WHERE requested_at IS NOT NULL
+      UNION ALL SELECT ROW(receiving_org, requested_at::date, 0, -1, 0, 0, 0, 0)::programme_activity_change FROM old_rows WHERE requested_at IS NOT NULL);
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
     INSERT INTO programme_duration_month AS d (province_code, month, urgency, metric, bucket, n)
@@ -190,11 +185,11 @@ BEGIN
      WHERE o.agg_month IS NOT NULL AND o.agg_province IS NOT NULL AND o.requested_at IS NOT NULL AND m.at IS NOT NULL
      GROUP BY 1, 2, 3, 4, 5
     ON CONFLICT (province_code, month, urgency, metric, bucket) DO UPDATE SET n = d.n + EXCLUDED.n;
-    INSERT INTO programme_activity_delta (org_id, day, sent, received)
-    SELECT requesting_org, requested_at::date, 1, 0 FROM new_rows WHERE requested_at IS NOT NULL AND requesting_org IS NOT NULL
-    UNION ALL SELECT receiving_org, requested_at::date, 0, 1 FROM new_rows WHERE requested_at IS NOT NULL AND receiving_org IS NOT NULL;
+    changes := changes || ARRAY(
+      SELECT ROW(requesting_org, requested_at::date, 1, 0, 0, 0, 0, 0)::programme_activity_change FROM new_rows WHERE requested_at IS NOT NULL
+      UNION ALL SELECT ROW(receiving_org, requested_at::date, 0, 1, 0, 0, 0, 0)::programme_activity_change FROM new_rows WHERE requested_at IS NOT NULL);
   END IF;
-  PERFORM programme_apply_activity();
+  PERFORM programme_apply_activity(changes);
   RETURN NULL;
 END $$;
 
@@ -202,25 +197,28 @@ END $$;
 CREATE FUNCTION programme_meeting_site_aggregates() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   ids text[] := '{}';
+  changes programme_activity_change[] := '{}';
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    INSERT INTO programme_activity_delta (org_id, day, sites, minutes) SELECT org_id, day, -1, -minutes FROM old_rows;
+    changes := changes || ARRAY(SELECT ROW(org_id, day, 0, 0, -1, -minutes, 0, 0)::programme_activity_change FROM old_rows);
     SELECT ids || coalesce(array_agg(DISTINCT meeting_id), '{}') INTO ids FROM old_rows;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    INSERT INTO programme_activity_delta (org_id, day, sites, minutes) SELECT org_id, day, 1, minutes FROM new_rows;
+    changes := changes || ARRAY(SELECT ROW(org_id, day, 0, 0, 1, minutes, 0, 0)::programme_activity_change FROM new_rows);
     SELECT ids || coalesce(array_agg(DISTINCT meeting_id), '{}') INTO ids FROM new_rows;
   END IF;
   PERFORM programme_place_meetings(ids);
-  PERFORM programme_apply_activity();
+  PERFORM programme_apply_activity(changes);
   RETURN NULL;
 END $$;
 
 -- programme_visit: remote examinations per facility, and per reason for the province and the country.
 CREATE FUNCTION programme_visit_aggregates() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changes programme_activity_change[] := '{}';
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    INSERT INTO programme_activity_delta (org_id, day, visits) SELECT org_id, day, -1 FROM old_rows;
+    changes := changes || ARRAY(SELECT ROW(org_id, day, 0, 0, 0, 0, -1, 0)::programme_activity_change FROM old_rows);
     INSERT INTO programme_visit_month AS v (province_code, month, condition, n)
     SELECT x.pc, date_trunc('month', o.day)::date, o.condition, -count(*)
       FROM old_rows o LEFT JOIN programme_facility f ON f.org_id = o.org_id CROSS JOIN LATERAL (SELECT coalesce(f.province_code, 0) UNION ALL SELECT -1 WHERE f.org_id IS NOT NULL) AS x(pc)
@@ -228,27 +226,29 @@ BEGIN
     ON CONFLICT (province_code, month, condition) DO UPDATE SET n = v.n + EXCLUDED.n;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    INSERT INTO programme_activity_delta (org_id, day, visits) SELECT org_id, day, 1 FROM new_rows;
+    changes := changes || ARRAY(SELECT ROW(org_id, day, 0, 0, 0, 0, 1, 0)::programme_activity_change FROM new_rows);
     INSERT INTO programme_visit_month AS v (province_code, month, condition, n)
     SELECT x.pc, date_trunc('month', o.day)::date, o.condition, count(*)
       FROM new_rows o LEFT JOIN programme_facility f ON f.org_id = o.org_id CROSS JOIN LATERAL (SELECT coalesce(f.province_code, 0) UNION ALL SELECT -1 WHERE f.org_id IS NOT NULL) AS x(pc)
      GROUP BY 1, 2, 3
     ON CONFLICT (province_code, month, condition) DO UPDATE SET n = v.n + EXCLUDED.n;
   END IF;
-  PERFORM programme_apply_activity();
+  PERFORM programme_apply_activity(changes);
   RETURN NULL;
 END $$;
 
 -- programme_prescription: prescriptions per facility.
 CREATE FUNCTION programme_prescription_aggregates() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changes programme_activity_change[] := '{}';
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    INSERT INTO programme_activity_delta (org_id, day, rx) SELECT org_id, day, -1 FROM old_rows;
+    changes := changes || ARRAY(SELECT ROW(org_id, day, 0, 0, 0, 0, 0, -1)::programme_activity_change FROM old_rows);
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    INSERT INTO programme_activity_delta (org_id, day, rx) SELECT org_id, day, 1 FROM new_rows;
+    changes := changes || ARRAY(SELECT ROW(org_id, day, 0, 0, 0, 0, 0, 1)::programme_activity_change FROM new_rows);
   END IF;
-  PERFORM programme_apply_activity();
+  PERFORM programme_apply_activity(changes);
   RETURN NULL;
 END $$;
 
@@ -256,40 +256,44 @@ END $$;
 -- country), leaving it (back to 0) or moving to another province takes its whole activity
 -- (programme_activity_month), its examinations by reason and its meetings from one place's rows to
 -- the other's. Other changes of a facility (its name, its unit) move nothing.
-CREATE UNLOGGED TABLE programme_facility_move (
-  org_id        text NOT NULL,
-  province_code integer NOT NULL,
-  sign          integer NOT NULL
-);
+CREATE TYPE programme_facility_move AS (org_id text, province_code integer, sign integer);
 
 CREATE FUNCTION programme_facility_moves() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  moves programme_facility_move[];
+  m programme_facility_move;
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO programme_facility_move
-    SELECT org_id, 0, -1 FROM new_rows UNION ALL SELECT org_id, province_code, 1 FROM new_rows UNION ALL SELECT org_id, -1, 1 FROM new_rows;
+    moves := ARRAY(SELECT ROW(org_id, 0, -1)::programme_facility_move FROM new_rows
+                   UNION ALL SELECT ROW(org_id, province_code, 1)::programme_facility_move FROM new_rows
+                   UNION ALL SELECT ROW(org_id, -1, 1)::programme_facility_move FROM new_rows);
   ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO programme_facility_move
-    SELECT org_id, province_code, -1 FROM old_rows UNION ALL SELECT org_id, -1, -1 FROM old_rows UNION ALL SELECT org_id, 0, 1 FROM old_rows;
+    moves := ARRAY(SELECT ROW(org_id, province_code, -1)::programme_facility_move FROM old_rows
+                   UNION ALL SELECT ROW(org_id, -1, -1)::programme_facility_move FROM old_rows
+                   UNION ALL SELECT ROW(org_id, 0, 1)::programme_facility_move FROM old_rows);
   ELSE
-    INSERT INTO programme_facility_move
-    SELECT o.org_id, o.province_code, -1 FROM old_rows o JOIN new_rows n ON n.org_id = o.org_id WHERE n.province_code IS DISTINCT FROM o.province_code
-    UNION ALL
-    SELECT n.org_id, n.province_code, 1 FROM old_rows o JOIN new_rows n ON n.org_id = o.org_id WHERE n.province_code IS DISTINCT FROM o.province_code;
+    moves := ARRAY(SELECT ROW(o.org_id, o.province_code, -1)::programme_facility_move
+                     FROM old_rows o JOIN new_rows n ON n.org_id = o.org_id WHERE n.province_code IS DISTINCT FROM o.province_code
+                   UNION ALL
+                   SELECT ROW(n.org_id, n.province_code, 1)::programme_facility_move
+                     FROM old_rows o JOIN new_rows n ON n.org_id = o.org_id WHERE n.province_code IS DISTINCT FROM o.province_code);
   END IF;
+  IF cardinality(moves) = 0 THEN RETURN NULL; END IF;
   INSERT INTO programme_place_month AS p (province_code, month, sent, received, meeting_sites, meeting_minutes, visits, prescriptions)
   SELECT mv.province_code, a.month, sum(mv.sign * a.sent), sum(mv.sign * a.received), sum(mv.sign * a.meeting_sites),
          sum(mv.sign * a.meeting_minutes), sum(mv.sign * a.visits), sum(mv.sign * a.prescriptions)
-    FROM programme_facility_move mv JOIN programme_activity_month a ON a.org_id = mv.org_id
+    FROM unnest(moves) mv JOIN programme_activity_month a ON a.org_id = mv.org_id
    GROUP BY 1, 2
   ON CONFLICT (province_code, month) DO UPDATE SET
     sent = p.sent + EXCLUDED.sent, received = p.received + EXCLUDED.received,
     meeting_sites = p.meeting_sites + EXCLUDED.meeting_sites, meeting_minutes = p.meeting_minutes + EXCLUDED.meeting_minutes,
     visits = p.visits + EXCLUDED.visits, prescriptions = p.prescriptions + EXCLUDED.prescriptions;
   -- The moved facilities' examinations by reason, and the places of their meetings.
-  PERFORM programme_move_visits(org_id, province_code, sign) FROM programme_facility_move;
-  PERFORM programme_place_meetings(coalesce((SELECT array_agg(DISTINCT s.meeting_id) FROM programme_meeting_site s
-                                              WHERE s.org_id IN (SELECT org_id FROM programme_facility_move)), '{}'));
-  DELETE FROM programme_facility_move;
+  FOREACH m IN ARRAY moves LOOP
+    PERFORM programme_move_visits(m.org_id, m.province_code, m.sign);
+  END LOOP;
+  PERFORM programme_place_meetings(ARRAY(SELECT DISTINCT s.meeting_id FROM programme_meeting_site s
+                                           WHERE s.org_id IN (SELECT org_id FROM unnest(moves))));
   RETURN NULL;
 END $$;
 
@@ -325,14 +329,12 @@ CREATE TRIGGER programme_facility_del AFTER DELETE ON programme_facility REFEREN
   FOR EACH STATEMENT EXECUTE FUNCTION programme_facility_moves();
 
 -- What is already in the source tables (a database made before this migration).
-INSERT INTO programme_activity_delta (org_id, day, sent)
-  SELECT requesting_org, requested_at::date, 1 FROM programme_consult WHERE requested_at IS NOT NULL AND requesting_org IS NOT NULL;
-INSERT INTO programme_activity_delta (org_id, day, received)
-  SELECT receiving_org, requested_at::date, 1 FROM programme_consult WHERE requested_at IS NOT NULL AND receiving_org IS NOT NULL;
-INSERT INTO programme_activity_delta (org_id, day, sites, minutes) SELECT org_id, day, 1, minutes FROM programme_meeting_site;
-INSERT INTO programme_activity_delta (org_id, day, visits) SELECT org_id, day, 1 FROM programme_visit;
-INSERT INTO programme_activity_delta (org_id, day, rx) SELECT org_id, day, 1 FROM programme_prescription;
-SELECT programme_apply_activity();
+SELECT programme_apply_activity(ARRAY(
+  SELECT ROW(requesting_org, requested_at::date, 1, 0, 0, 0, 0, 0)::programme_activity_change FROM programme_consult WHERE requested_at IS NOT NULL
+  UNION ALL SELECT ROW(receiving_org, requested_at::date, 0, 1, 0, 0, 0, 0)::programme_activity_change FROM programme_consult WHERE requested_at IS NOT NULL
+  UNION ALL SELECT ROW(org_id, day, 0, 0, 1, minutes, 0, 0)::programme_activity_change FROM programme_meeting_site
+  UNION ALL SELECT ROW(org_id, day, 0, 0, 0, 0, 1, 0)::programme_activity_change FROM programme_visit
+  UNION ALL SELECT ROW(org_id, day, 0, 0, 0, 0, 0, 1)::programme_activity_change FROM programme_prescription));
 SELECT programme_place_meetings(coalesce((SELECT array_agg(DISTINCT meeting_id) FROM programme_meeting_site), '{}'));
 INSERT INTO programme_visit_month (province_code, month, condition, n)
   SELECT x.pc, date_trunc('month', v.day)::date, v.condition, count(*)
