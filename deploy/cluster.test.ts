@@ -10,10 +10,9 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgBin } from '../src/ops/pgctl.ts';
 import { PostgresDb } from '../src/db/db.ts';
 import { EventBus } from '../src/events/bus.ts';
-import { Cluster, haproxyAvailable } from './cluster.ts';
+import { Cluster } from './cluster.ts';
 import { writeLoad } from './load.ts';
 
 async function found(url: string, ids: string[]): Promise<number> {
@@ -27,7 +26,7 @@ async function found(url: string, ids: string[]): Promise<number> {
   }
 }
 
-describe.skipIf(!haproxyAvailable() || !pgBin())('cluster drills (HAProxy, 3 API nodes, PostgreSQL primary + synchronous standby)', () => {
+describe('cluster drills (HAProxy, 3 API nodes, PostgreSQL primary + synchronous standby)', () => {
   let c: Cluster;
   let token: string;
   const log: string[] = [];

@@ -273,6 +273,12 @@ export class JanusSupervisor {
     }
   }
 
+  /** A crash (drills): SIGKILL, and no restart. */
+  kill(): void {
+    this.stopping = true;
+    this.child?.kill('SIGKILL');
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (!this.child || this.child.exitCode !== null) return;

@@ -11,6 +11,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import { startJanus, type JanusInstance } from './janus.ts';
+import { JanusWatch, moveRoomMedia } from './janus-watch.ts';
 import { archiveLeftovers, RecordingArchive } from './recordings.ts';
 import { LiveRooms } from './live-rooms.ts';
 import { RoomService } from './rooms.ts';
@@ -50,7 +51,18 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
   );
   const recordings = new RecordingArchive(rooms.recordingsDir!, app.store);
   const consults = app.hasDecorator('consults') ? app.consults : undefined;
-  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log });
+  // Several Janus, or a supervised one (restarted empty after a crash): a lost instance's rooms move.
+  const watch = janus.instances.length > 1 || janus.supervisor ? new JanusWatch(janus.instances, (lost) => void live.mediaLost(lost.url)) : undefined;
+  const media = watch && {
+    isUp: (url: string | null) => watch.isUp(url),
+    move: async (room: Parameters<typeof moveRoomMedia>[2]) => {
+      const target = await watch.target(room.janus_url);
+      return target ? moveRoomMedia(app.store, rooms, room, target) : undefined;
+    },
+  };
+  if (watch) rooms.janusUp = (url) => watch.isUp(url);
+  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log, media });
+  watch?.start();
   app.decorate('rooms', rooms);
   app.decorate('live', live);
   app.decorate('recordings', recordings);
@@ -62,6 +74,7 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
     app.log.warn({ err: err.message }, 'leftover recordings not archived'),
   );
   app.addHook('onClose', async () => {
+    watch?.stop();
     await live.close();
     await janus.supervisor?.stop();
     await leftovers;
