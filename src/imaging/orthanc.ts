@@ -33,6 +33,11 @@ export class OrthancStore implements DicomBackend {
     return fetch(`${this.url}${path}`, { ...init, headers });
   }
 
+  async ready(): Promise<void> {
+    const r = await this.req('/system', { signal: AbortSignal.timeout(2000) });
+    if (!r.ok) throw new Error(`Orthanc answered ${r.status}`);
+  }
+
   private async json<T>(path: string): Promise<T | undefined> {
     const r = await this.req(path, { headers: { accept: 'application/dicom+json, application/json' } });
     if (r.status === 404) return undefined;
