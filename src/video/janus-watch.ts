@@ -1,11 +1,11 @@
 /**
  * Noticing a lost Janus, and moving a room's media to another one.
  *
- * JanusWatch asks every instance for `/info` (a short deadline) every PROBE_MS; after FAIL_AFTER
- * failed probes in a row the instance is down and `onDown` runs once (the live rooms of this node
- * that were on it move). It is up again after one good answer. A supervised local janus restarted
- * after a crash comes back empty (its rooms are gone): it is seen down meanwhile, so its rooms move
- * too — to itself when it is the only instance.
+ * JanusWatch (several instances in JANUS_URL) asks every instance for `/info` (a short deadline)
+ * every PROBE_MS; after FAIL_AFTER failed probes in a row the instance is down and `onDown` runs
+ * once (the live rooms of this node that were on it move). It is up again after one good answer.
+ * A supervised local janus is not probed: its supervisor says when it restarted after a crash
+ * (it comes back empty), and its rooms are made again there (video/plugin.ts).
  *
  * moveRoomMedia makes a new VideoRoom room on a live instance and points the platform room at it
  * in one unit of work with its audit entry (`video.media-moved`), as the platform (the video
@@ -17,8 +17,8 @@ import type { JanusInstance } from './janus.ts';
 import { appointmentIdOf, type Room, type RoomService } from './rooms.ts';
 
 export const PROBE_MS = 500;
-export const FAIL_AFTER = 2;
-const PROBE_DEADLINE_MS = 1000;
+export const FAIL_AFTER = 3;
+const PROBE_DEADLINE_MS = 1500;
 
 export class JanusWatch {
   private readonly fails = new Map<string, number>();
