@@ -29,7 +29,7 @@ import { inRoom, publicMembers, refuse, send, type LiveDeps, type Member, type R
 import { clientMessage, HOST_ONLY, LOBBY_ALLOWED, type ChatLine, type RecordingState, type ServerMessage } from './protocol.ts';
 import { appointmentIdOf, isChair, MESH_LIMIT, patientsOf, type Room } from './rooms.ts';
 import { invitationDetail, repoFor, type Entrant, type VideoAction, type Who } from './who.ts';
-import { memberLeft, resumeHash, saveMember, savedRoom, TAKEOVER_REASON } from './takeover.ts';
+import { memberLeft, restoredMember, resumeHash, saveMember, savedRoom, TAKEOVER_REASON } from './takeover.ts';
 
 export type { LiveDeps, Socket } from './members.ts';
 
@@ -379,25 +379,7 @@ export class LiveRoom implements RoomCore {
     for (const identity of saved.banned) this.banned.add(identity);
     if (saved.members.length === 0) return;
     for (const s of saved.members) {
-      const m: Member = {
-        id: s.member_id,
-        identity: s.identity,
-        resume: '',
-        resumeHash: s.resume_hash,
-        restored: true,
-        entrant: s.entrant,
-        who: { kind: 'platform', reason: TAKEOVER_REASON },
-        site: s.site,
-        host: s.host,
-        state: 'in',
-        hand: false,
-        media: { audio: true, video: true, screen: false, audioOnly: false, quality: 'unknown' },
-        attendanceRow: s.attendance_id ?? undefined,
-        stillValid: async () => false,
-        queue: Promise.resolve(),
-        tokens: 200,
-        refilledAt: Date.now(),
-      };
+      const m = restoredMember(s);
       m.grace = setTimeout(
         () => void this.leave(m, 'dropped').catch((err: Error) => this.deps.log?.warn({ err: err.message }, 'video: leave failed')),
         GRACE_MS,

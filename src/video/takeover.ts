@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DomainSql } from '../db/domain-sql.ts';
+import type { Member } from './members.ts';
 import type { Entrant } from './who.ts';
 
 export const TAKEOVER_REASON = 'video: a room taken over from a lost API node';
@@ -65,5 +66,28 @@ export async function savedRoom(sql: DomainSql, roomId: string): Promise<{ membe
   return {
     members: rows.filter((r) => !r.left_at).map((r) => ({ ...r, entrant: typeof r.entrant === 'string' ? (JSON.parse(r.entrant) as Entrant) : r.entrant })),
     banned: rows.filter((r) => r.removed).map((r) => r.identity),
+  };
+}
+
+/** A member as the record has them, not back yet: in the call, without a connection; the platform acts for them until they resume. */
+export function restoredMember(s: SavedMember): Member {
+  return {
+    id: s.member_id,
+    identity: s.identity,
+    resume: '',
+    resumeHash: s.resume_hash,
+    restored: true,
+    entrant: s.entrant,
+    who: { kind: 'platform', reason: TAKEOVER_REASON },
+    site: s.site,
+    host: s.host,
+    state: 'in',
+    hand: false,
+    media: { audio: true, video: true, screen: false, audioOnly: false, quality: 'unknown' },
+    attendanceRow: s.attendance_id ?? undefined,
+    stillValid: async () => false,
+    queue: Promise.resolve(),
+    tokens: 200,
+    refilledAt: Date.now(),
   };
 }
