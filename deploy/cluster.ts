@@ -226,6 +226,9 @@ listen stats
       CAUYTE_SECRET_KEY: CLUSTER_SECRET,
       CAUYTE_DEMO: 'off',
       CAUYTE_JANUS: 'off',
+      // No supervised Orthanc per node: a node killed with -9 would leave its Orthanc running (the
+      // drills remove the folders, so no later start stops it); the nodes use the embedded store.
+      CAUYTE_ORTHANC: 'off',
       CAUYTE_MQTT_PORT: '0',
       CAUYTE_TRUST_PROXY: '127.0.0.1',
       CAUYTE_RATE_LIMIT: '1000000',

@@ -30,6 +30,8 @@ export interface DicomBackend {
   /** The Part 10 file of an instance. */
   file(studyUid: string, sopUid: string): Promise<Buffer | undefined>;
   deleteStudy(studyUid: string): Promise<void>;
+  /** Readiness (/readyz): resolves when the store answers (Orthanc's /system with the platform's credentials). */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -78,6 +78,13 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it('/readyz covers the image store when it is Orthanc (the embedded store is the data folder)', async () => {
+    const r = await call(p, 'GET', '/readyz', undefined, { authorization: '' });
+    expect(r.status, r.text).toBe(200);
+    if (backend === 'orthanc') expect(r.body.checks.orthanc.status).toBe('up');
+    else expect(r.body.checks.orthanc).toBeUndefined();
+  });
+
   it('stores a study with STOW-RS, links it as ImagingStudy + Endpoint, serves QIDO and WADO', async () => {
     const res = await stow(station, series.files, `?hub=${demo.ids.organizations.bachmai}&urgency=urgent`);
     expect(res.statusCode, res.body).toBe(200);

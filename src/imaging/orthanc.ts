@@ -1,18 +1,18 @@
 /**
  * Orthanc as the image store: ORTHANC_URL (an external one), or the Debian `Orthanc` binary
  * started and supervised on loopback with a generated configuration (HTTP only, no DICOM port,
- * remote access off, a generated password, only the DICOMweb plugin) — like src/video/janus.ts.
+ * remote access off, a generated password, only the DICOMweb plugin) — supervised by
+ * src/platform/supervisor.ts, like janus.
  *
  * Rules: Orthanc is never reached by a browser; our guarded routes call it. Files go in through
  * its REST API (`POST /instances`), studies come out through its DICOMweb plugin (QIDO/metadata)
  * and `/instances/{id}/file`. A failed batch deletes what it added, so a study is stored whole or
  * not at all.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { Supervisor } from '../platform/supervisor.ts';
 import { byReadingOrder, type CheckedFile, type DicomBackend } from './backend.ts';
 import { TAG, type DicomJson } from './dicom.ts';
 
@@ -31,6 +31,11 @@ export class OrthancStore implements DicomBackend {
     const headers = new Headers(init.headers);
     if (this.auth) headers.set('authorization', this.auth);
     return fetch(`${this.url}${path}`, { ...init, headers });
+  }
+
+  async ready(): Promise<void> {
+    const r = await this.req('/system', { signal: AbortSignal.timeout(2000) });
+    if (!r.ok) throw new Error(`Orthanc answered ${r.status}`);
   }
 
   private async json<T>(path: string): Promise<T | undefined> {
@@ -119,26 +124,31 @@ function strip(j: DicomJson): DicomJson {
   return out;
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Starts a local Orthanc on loopback with a generated configuration; restarts it if it dies. */
+/** Starts a local Orthanc on loopback with a generated configuration (DICOMweb, a generated account); restarts it if it dies. */
 export class OrthancSupervisor {
-  private child?: ChildProcess;
-  private stopping = false;
+  private readonly child: Supervisor;
   url?: string;
   readonly credentials = { username: 'cauyte', password: randomBytes(18).toString('base64url') };
 
   constructor(
     private readonly dir: string,
-    private readonly binary = '/usr/sbin/Orthanc',
+    binary = '/usr/sbin/Orthanc',
     private readonly pluginDir = '/usr/share/orthanc/plugins',
-  ) {}
+  ) {
+    this.child = new Supervisor({
+      name: 'orthanc',
+      dir,
+      binary,
+      configure: (port) => {
+        this.writeConfig(port);
+        return [`--logdir=${dir}`, join(dir, 'orthanc.json')];
+      },
+      readyUrl: (port) => `http://127.0.0.1:${port}/system`,
+      readyHeaders: { authorization: `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}` },
+      startMs: 20_000,
+      stopMs: 5000,
+    });
+  }
 
   static available(binary = '/usr/sbin/Orthanc', pluginDir = '/usr/share/orthanc/plugins'): boolean {
     return existsSync(binary) && existsSync(join(pluginDir, 'libOrthancDicomWeb.so'));
@@ -146,7 +156,11 @@ export class OrthancSupervisor {
 
   async start(): Promise<string> {
     mkdirSync(join(this.dir, 'db'), { recursive: true });
-    const port = await freeLoopbackPort();
+    this.url = `http://127.0.0.1:${await this.child.start()}`;
+    return this.url;
+  }
+
+  private writeConfig(port: number): void {
     const config = {
       Name: 'CAUYTE',
       StorageDirectory: join(this.dir, 'db'),
@@ -169,50 +183,14 @@ export class OrthancSupervisor {
       HttpThreadsCount: 8,
     };
     writeFileSync(join(this.dir, 'orthanc.json'), JSON.stringify(config, null, 1), { mode: 0o600 });
-    this.url = `http://127.0.0.1:${port}`;
-    await this.spawn();
-    return this.url;
   }
 
-  /** An Orthanc left running by a server that was killed is stopped first. */
-  private killStale(): void {
-    const pidFile = join(this.dir, 'orthanc.pid');
-    if (!existsSync(pidFile)) return;
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    try {
-      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.dir)) process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-
-  private async spawn(): Promise<void> {
-    this.killStale();
-    this.child = spawn(this.binary, [`--logdir=${this.dir}`, join(this.dir, 'orthanc.json')], { stdio: 'ignore' });
-    if (this.child.pid) writeFileSync(join(this.dir, 'orthanc.pid'), String(this.child.pid));
-    this.child.on('exit', () => {
-      if (!this.stopping) setTimeout(() => void this.spawn(), 1000);
-    });
-    const auth = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        const r = await fetch(`${this.url}/system`, { headers: { authorization: auth } });
-        if (r.ok) return;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error(`Orthanc did not start (see ${this.dir})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  /** A crash (drills): SIGKILL, and no restart. */
+  kill(): void {
+    this.child.kill();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (!this.child || this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child!.once('exit', r));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    await this.child.stop();
   }
 }

@@ -74,6 +74,23 @@ describe('operations endpoints', () => {
   });
 });
 
+describe('readiness with an Orthanc image store', () => {
+  it('/readyz is 503 while the Orthanc of ORTHANC_URL does not answer, naming the kind of failure only', async () => {
+    const port = await freePort(); // nothing listens there
+    const p = await startTestPlatform('pglite', { ORTHANC_URL: `http://127.0.0.1:${port}` }, undefined, { domains: ['consult', 'imaging'] });
+    try {
+      const r = await call(p, 'GET', '/readyz', undefined, { authorization: '' });
+      expect(r.status).toBe(503);
+      expect(r.body.status).toBe('not-ready');
+      expect(r.body.checks.database.status).toBe('up');
+      expect(r.body.checks.orthanc.status).toBe('down');
+      expect(r.text).not.toContain(String(port));
+    } finally {
+      await p.close();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('readiness fails at once, a request in flight completes, then the node closes', async () => {
     const p = await startTestPlatform('pglite', {}, undefined, { domains: [] });

@@ -79,13 +79,12 @@ async function opsPlugin(app: FastifyInstance, opts: OpsOptions): Promise<void> 
     } else if (app.hasDecorator('mqttPort') && app.mqttPort) {
       c.broker = tcpCheck(config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST, app.mqttPort);
     }
-    if (app.hasDecorator('janus')) {
-      app.janus.forEach((j, i) => {
-        c[`janus${app.janus.length > 1 ? `-${i + 1}` : ''}`] = async () => {
-          await j.info();
-        };
-      });
-    }
+    // Several Janus: the node serves while one answers (the rooms of a lost one move to another).
+    if (app.hasDecorator('janus') && app.janus.length === 1) c.janus = async () => void (await app.janus[0].info());
+    if (app.hasDecorator('janus') && app.janus.length > 1) c.janus = async () => void (await Promise.any(app.janus.map((j) => j.info())));
+    // The image store when it is Orthanc (the embedded store is the data folder itself).
+    const images = app.hasDecorator('imaging') ? app.imaging.backend : undefined;
+    if (images?.kind === 'orthanc' && images.ready) c.orthanc = () => images.ready!();
     return c;
   };
 

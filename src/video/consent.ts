@@ -107,6 +107,18 @@ export class RecordingConsent {
     this.core.broadcast({ type: 'recording', recording: this.core.recording });
   }
 
+  /**
+   * The room's media moved to other Janus sessions (a lost Janus, or a node taking the room over):
+   * the recording there ended; what was written is archived, and recording is off until asked again.
+   */
+  mediaMoved(note: string): void {
+    const wasOn = this.state.state === 'on';
+    if (this.state.state === 'off') return;
+    this.core.recording = { state: 'off', consents: {}, note };
+    if (wasOn) void this.archive();
+    this.core.broadcast({ type: 'recording', recording: this.core.recording });
+  }
+
   /** Everyone left while recording: Janus closed each person's files as they went. */
   stopWhenEmpty(): void {
     if (this.state.state !== 'on') return;

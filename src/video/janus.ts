@@ -5,12 +5,11 @@
  * and the HTTP transport). With neither, rooms stay peer-to-peer and a session over the mesh limit
  * is refused with a message that says what to install.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import type { Config } from '../config.ts';
+import { Supervisor } from '../platform/supervisor.ts';
 
 export interface JanusEvent {
   janus: string;
@@ -197,33 +196,41 @@ export class JanusSession {
   }
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Starts a local janus on loopback with a generated configuration; restarts it if it dies. */
+/** Starts a local janus on loopback with a generated configuration (only the VideoRoom plugin and HTTP); restarts it if it dies. */
 export class JanusSupervisor {
-  private child?: ChildProcess;
-  private stopping = false;
+  private readonly child: Supervisor;
   url?: string;
 
   constructor(
     private readonly dir: string,
-    private readonly binary = '/usr/bin/janus',
-    private readonly loopbackOnly = true,
-  ) {}
+    binary = '/usr/bin/janus',
+    loopbackOnly = true,
+  ) {
+    this.child = new Supervisor({
+      name: 'janus',
+      dir,
+      binary,
+      configure: (port) => {
+        this.writeConfig(port);
+        return ['-F', dir, '-C', join(dir, 'janus.jcfg'), '-o', '-N', '-L', join(dir, 'janus.log'), ...(loopbackOnly ? ['-E', 'lo'] : [])];
+      },
+      readyUrl: (port) => `http://127.0.0.1:${port}/janus/info`,
+      startMs: 10_000,
+      stopMs: 3000,
+    });
+  }
 
   static available(binary = '/usr/bin/janus'): boolean {
     return existsSync(binary);
   }
 
   async start(): Promise<string> {
-    mkdirSync(this.dir, { recursive: true });
-    const port = await freeLoopbackPort();
+    const port = await this.child.start();
+    this.url = `http://127.0.0.1:${port}/janus`;
+    return this.url;
+  }
+
+  private writeConfig(port: number): void {
     const write = (name: string, text: string) => writeFileSync(join(this.dir, name), text);
     write(
       'janus.jcfg',
@@ -234,52 +241,20 @@ export class JanusSupervisor {
       `general: {\n json = "plain"\n base_path = "/janus"\n http = true\n port = ${port}\n ip = "127.0.0.1"\n https = false\n}\nadmin: {\n admin_http = false\n}\n`,
     );
     write('janus.plugin.videoroom.jcfg', `general: {\n}\n`);
-    this.url = `http://127.0.0.1:${port}/janus`;
-    await this.spawn();
-    return this.url;
   }
 
-  /** A janus left running by a server that was killed (SIGKILL, power loss) is stopped first. */
-  private killStale(): void {
-    const pidFile = join(this.dir, 'janus.pid');
-    if (!existsSync(pidFile)) return;
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    try {
-      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.dir)) process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
+  /** A crash (drills): SIGKILL, and no restart. */
+  kill(): void {
+    this.child.kill();
   }
 
-  private async spawn(): Promise<void> {
-    this.killStale();
-    const args = ['-F', this.dir, '-C', join(this.dir, 'janus.jcfg'), '-o', '-N', '-L', join(this.dir, 'janus.log')];
-    if (this.loopbackOnly) args.push('-E', 'lo');
-    this.child = spawn(this.binary, args, { stdio: 'ignore' });
-    if (this.child.pid) writeFileSync(join(this.dir, 'janus.pid'), String(this.child.pid));
-    this.child.on('exit', () => {
-      if (!this.stopping) setTimeout(() => void this.spawn(), 1000);
-    });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        const r = await fetch(`${this.url}/info`);
-        if (r.ok) return;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error(`janus did not start (see ${join(this.dir, 'janus.log')})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  /** Called when janus is up again after a crash: it came back empty (its rooms are gone). */
+  set onRestart(fn: () => void) {
+    this.child.onRestart = fn;
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (!this.child || this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child!.once('exit', r));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    await this.child.stop();
   }
 }
 

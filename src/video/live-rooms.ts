@@ -33,6 +33,19 @@ export class LiveRooms {
     return live;
   }
 
+  /** A Janus was lost: this node's live rooms on it move to another instance, and their members renegotiate. */
+  async mediaLost(url: string): Promise<void> {
+    for (const r of [...this.rooms.values()]) {
+      if (r.ended || r.room.mode !== 'sfu' || r.room.janus_url !== url) continue;
+      try {
+        const moved = await this.deps.media?.move(r.room);
+        if (moved && !moved.ended_at && (moved.janus_url !== url || moved.janus_room !== r.room.janus_room)) r.mediaMoved(moved);
+      } catch (err) {
+        this.deps.log?.warn({ err: (err as Error).message, room: r.room.id }, 'video: room media not moved');
+      }
+    }
+  }
+
   /** Fresh TURN credentials to everyone in every live room of this node. */
   refreshIce(): void {
     for (const r of this.rooms.values()) r.refreshIce();

@@ -12,6 +12,12 @@
  *
  * A dropped connection does not leave the room at once: the member keeps their place for
  * GRACE_MS and resumes with a secret resume token (ICE restart does the media side).
+ *
+ * Taking a room over (takeover.ts): admitted members are kept on the record too, so when the node
+ * holding a room is lost the first connection on another node rebuilds the room from the database
+ * (members as dropped, with their grace period; who was removed); a member resuming there keeps
+ * their id, host role and stay, and in an SFU room publishes and subscribes again.
+ * A lost Janus (janus-watch.ts): the room's media moves to another and everyone renegotiates.
  */
 import { randomBytes } from 'node:crypto';
 import type { Appointment, Organization } from '@medplum/fhirtypes';
@@ -23,6 +29,7 @@ import { inRoom, publicMembers, refuse, send, type LiveDeps, type Member, type R
 import { clientMessage, HOST_ONLY, LOBBY_ALLOWED, type ChatLine, type RecordingState, type ServerMessage } from './protocol.ts';
 import { appointmentIdOf, isChair, MESH_LIMIT, patientsOf, type Room } from './rooms.ts';
 import { invitationDetail, repoFor, type Entrant, type VideoAction, type Who } from './who.ts';
+import { memberLeft, restoredMember, resumeHash, saveMember, savedRoom, TAKEOVER_REASON } from './takeover.ts';
 
 export type { LiveDeps, Socket } from './members.ts';
 
@@ -39,6 +46,8 @@ export class LiveRoom implements RoomCore {
   private readonly media: MediaRelay;
   private readonly controls: RoomControls;
   private readonly consent: RecordingConsent;
+  /** The room rebuilt from the record (members of a lost node, bans), once, before the first connection. */
+  private ready?: Promise<void>;
 
   constructor(
     readonly room: Room,
@@ -75,12 +84,18 @@ export class LiveRoom implements RoomCore {
     entrant: Entrant,
     opts: { who: Who; appointment?: Appointment; resume?: string; stillValid: () => Promise<boolean> },
   ): Promise<void> {
+    await (this.ready ??= this.restore());
     const identity = this.identity(opts.who, entrant);
     if (this.ended) return refuse(socket, 4410, 'Cuộc gọi đã kết thúc (the call has ended)');
     if (this.banned.has(identity)) return refuse(socket, 4403, 'Chủ trì đã mời bạn ra khỏi phòng (a host removed you from this room)');
     if (opts.appointment) this.appointment = opts.appointment;
-    const resumed = opts.resume ? [...this.members.values()].find((m) => m.resume === opts.resume && m.identity === identity) : undefined;
+    const token = opts.resume;
+    const resumed = token
+      ? [...this.members.values()].find((m) => m.identity === identity && (m.resume === token || (m.restored && m.resumeHash === resumeHash(token))))
+      : undefined;
     if (resumed) {
+      const takenOver = !!resumed.restored;
+      if (takenOver) Object.assign(resumed, { restored: false, resume: token, who: opts.who, entrant });
       clearTimeout(resumed.grace);
       resumed.grace = undefined;
       const old = resumed.socket;
@@ -88,6 +103,8 @@ export class LiveRoom implements RoomCore {
       resumed.stillValid = opts.stillValid;
       if (old && old !== socket) old.close(4409, 'resumed elsewhere');
       this.welcome(resumed, true);
+      // The lost node's Janus sessions went with it: publish and subscribe again through ours.
+      if (takenOver && this.room.mode === 'sfu') send(resumed, { type: 'renegotiate', reason: 'takeover' });
       this.broadcastMembers();
       return;
     }
@@ -231,6 +248,7 @@ export class LiveRoom implements RoomCore {
     await this.repo(m).transaction(async (tx) => {
       if (org) m.site = (await tx.tryRead<Organization>('Organization', org))?.name ?? '';
       m.attendanceRow = await this.deps.rooms.joined(tx.sql, this.room.id, m.entrant);
+      await saveMember(tx.sql, this.room.id, m);
       await tx.record(this.presence(m, 'video.join'));
     });
     await this.siteAttendance(m, 'join');
@@ -284,6 +302,7 @@ export class LiveRoom implements RoomCore {
       const repo = by ? this.repo(by, 'video.host') : this.repo(m);
       await repo.transaction(async (tx) => {
         await this.deps.rooms.left(tx.sql, m.attendanceRow);
+        await memberLeft(tx.sql, this.room.id, m.id, why === 'removed');
         const entry = this.presence(m, by ? 'video.remove' : 'video.leave');
         await tx.record(by ? { ...entry, detail: { ...entry.detail, removed: m.entrant.accountId ?? m.entrant.name } } : entry);
       });
@@ -330,14 +349,70 @@ export class LiveRoom implements RoomCore {
     for (const m of this.members.values()) if (m.socket) send(m, { type: 'ice', iceServers: this.deps.rooms.iceServers(m.id) });
   }
 
-  /** Closes everything (server shutdown): each stay ends on the record. */
+  /**
+   * Closes everything (server shutdown). The stays go on: the pages reconnect (1001) through the
+   * load balancer to the node that takes the room over, which ends the stays of those who do not.
+   */
   async close(): Promise<void> {
     for (const m of [...this.members.values()]) {
       clearTimeout(m.grace);
       m.socket?.close(1001, 'server shutting down');
       await m.sfu?.close();
-      if (m.state === 'in') await this.deps.rooms.left(this.repo(m).sql, m.attendanceRow).catch(() => undefined);
     }
     this.members.clear();
+  }
+
+  /**
+   * The room as the record has it, when this node did not hold it before: members still in the
+   * call (as dropped: they resume within GRACE_MS or leave, by the platform) and who was removed.
+   * An SFU room's recording does not survive the lost node's Janus sessions: it is stopped.
+   */
+  private async restore(): Promise<void> {
+    // A room opened on a Janus lost since: its media moves before anyone publishes.
+    const media = this.deps.media;
+    if (this.room.mode === 'sfu' && media && !media.isUp(this.room.janus_url)) {
+      const moved = await media.move(this.room);
+      if (moved) Object.assign(this.room, { janus_url: moved.janus_url, janus_room: moved.janus_room });
+    }
+    const repo = this.deps.store.system(TAKEOVER_REASON, 'video');
+    const saved = await savedRoom(repo.sql, this.room.id);
+    for (const identity of saved.banned) this.banned.add(identity);
+    if (saved.members.length === 0) return;
+    for (const s of saved.members) {
+      const m = restoredMember(s);
+      m.grace = setTimeout(
+        () => void this.leave(m, 'dropped').catch((err: Error) => this.deps.log?.warn({ err: err.message }, 'video: leave failed')),
+        GRACE_MS,
+      );
+      m.grace.unref();
+      this.members.set(m.id, m);
+    }
+    const appointmentId = appointmentIdOf(this.room);
+    await repo.record({
+      action: 'video.takeover',
+      ...(appointmentId ? { resourceType: 'Appointment', resourceId: appointmentId } : {}),
+      detail: { room: this.room.id, members: saved.members.length },
+    });
+    if (this.room.mode === 'sfu' && this.room.janus_room)
+      await this.deps.rooms
+        .instanceFor(this.room)
+        .setRecording(this.room.janus_room, this.deps.rooms.roomSecret(this.room.id), false)
+        .catch(() => undefined);
+  }
+
+  /**
+   * The room's Janus was lost and the room now has a VideoRoom room on another (`moved`, already
+   * on the record): every member's Janus session is dropped and everyone is told to renegotiate.
+   */
+  mediaMoved(moved: Room): void {
+    Object.assign(this.room, { janus_url: moved.janus_url, janus_room: moved.janus_room });
+    for (const m of this.members.values()) {
+      const old = m.sfu;
+      m.sfu = undefined;
+      void old?.close().catch(() => undefined);
+    }
+    this.consent.mediaMoved('Máy chủ truyền hình thay đổi: cần hỏi lại để ghi (the media server changed: ask again to record)');
+    this.broadcastMembers();
+    for (const m of this.members.values()) if (m.state === 'in') send(m, { type: 'renegotiate', reason: 'media-server' });
   }
 }

@@ -35,6 +35,8 @@ export interface LiveDeps {
   /** Makes recordings playable and lists them in the record; recording is refused without it. */
   recordings?: RecordingArchive;
   log?: { warn(obj: object, msg: string): void };
+  /** Several Janus (or a supervised one): whether a room's instance answers, and moving a room off a lost one. */
+  media?: { isUp(url: string | null): boolean; move(room: Room): Promise<Room | undefined> };
 }
 
 export interface Member {
@@ -42,6 +44,9 @@ export interface Member {
   /** Who this is across connections: the account, or the invitation link. */
   identity: string;
   resume: string;
+  /** A member rebuilt from the record by a node taking the room over, not back yet: their token's hash. */
+  resumeHash?: string;
+  restored?: boolean;
   entrant: Entrant;
   /** Whom the member acts as: their signed-in self, or (no account) the platform for their link. */
   who: Who;

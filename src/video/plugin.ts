@@ -11,9 +11,10 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import { startJanus, type JanusInstance } from './janus.ts';
+import { JanusWatch, moveRoomMedia } from './janus-watch.ts';
 import { archiveLeftovers, RecordingArchive } from './recordings.ts';
 import { LiveRooms } from './live-rooms.ts';
-import { RoomService } from './rooms.ts';
+import { RoomService, type Room } from './rooms.ts';
 import { videoRoutes } from './routes.ts';
 
 declare module 'fastify' {
@@ -50,7 +51,21 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
   );
   const recordings = new RecordingArchive(rooms.recordingsDir!, app.store);
   const consults = app.hasDecorator('consults') ? app.consults : undefined;
-  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log });
+  // Several Janus (JANUS_URL): a probe notices a lost one, and its rooms move to another.
+  const watch = janus.instances.length > 1 ? new JanusWatch(janus.instances, (lost) => void live.mediaLost(lost.url)) : undefined;
+  type Move = (room: Room) => Promise<Room | undefined>;
+  const move: Move | undefined = watch
+    ? async (room) => {
+        const target = await watch.target(room.janus_url);
+        return target ? moveRoomMedia(app.store, rooms, room, target) : undefined;
+      }
+    : // The supervised local janus, restarted after a crash, came back empty: its rooms are made again there.
+      janus.supervisor && (async (room) => moveRoomMedia(app.store, rooms, room, janus.instances[0]));
+  const media = move && { isUp: (url: string | null) => !watch || watch.isUp(url), move };
+  if (watch) rooms.janusUp = (url) => watch.isUp(url);
+  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log, media });
+  watch?.start();
+  if (janus.supervisor) janus.supervisor.onRestart = () => void live.mediaLost(janus.instances[0].url);
   app.decorate('rooms', rooms);
   app.decorate('live', live);
   app.decorate('recordings', recordings);
@@ -62,6 +77,7 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
     app.log.warn({ err: err.message }, 'leftover recordings not archived'),
   );
   app.addHook('onClose', async () => {
+    watch?.stop();
     await live.close();
     await janus.supervisor?.stop();
     await leftovers;

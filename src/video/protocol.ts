@@ -159,6 +159,9 @@ export type ServerMessage =
   | { type: 'recording'; recording: RecordingState }
   | { type: 'notice'; text: string }
   | { type: 'ended'; by: string }
+  // SFU: the room's media now goes through other Janus sessions (its Janus was lost, or another API
+  // node took the room over): close the SFU connections and publish and subscribe again.
+  | { type: 'renegotiate'; reason: 'media-server' | 'takeover' }
   | { type: 'refused'; code: number; message: string }
   | { type: 'error'; message: string }
   | { type: 'pong' };

@@ -70,6 +70,8 @@ export const appointmentIdOf = (room: Room) => (room.ref?.startsWith('Appointmen
 
 export class RoomService {
   private next = 0;
+  /** Whether an instance answers (janus-watch.ts); new rooms go to those that do. */
+  janusUp: (url: string) => boolean = () => true;
 
   constructor(
     private readonly store: FhirStore,
@@ -143,7 +145,9 @@ export class RoomService {
       const mode: Room['mode'] = input.large || expected > MESH_LIMIT ? 'sfu' : 'mesh';
       if (mode === 'sfu' && this.janus.length === 0) throw badRequest(this.sfuUnavailableReason);
       // Spread rooms over the instances, the way a province outgrows one media server.
-      const instance = mode === 'sfu' ? this.janus[this.next++ % this.janus.length] : undefined;
+      const up = this.janus.filter((j) => this.janusUp(j.url));
+      const pool = up.length ? up : this.janus;
+      const instance = mode === 'sfu' ? pool[this.next++ % pool.length] : undefined;
       const janusRoom = instance ? 100_000 + Math.floor(Math.random() * 900_000_000) : null;
       const room = (
         await tx.sql.query<Room>(
@@ -194,6 +198,7 @@ export class RoomService {
   async end(sql: DomainSql, roomId: string): Promise<void> {
     await sql.query('UPDATE video_room SET ended_at = now() WHERE id = $1 AND ended_at IS NULL', [roomId]);
     await sql.query('UPDATE video_attendance SET left_at = now() WHERE room_id = $1 AND left_at IS NULL', [roomId]);
+    await sql.query('UPDATE video_member SET left_at = now() WHERE room_id = $1 AND left_at IS NULL', [roomId]);
   }
 
   /** Frees the room's media server room (after it ended). */

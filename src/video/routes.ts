@@ -246,7 +246,7 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
  * call ends.
  */
 function credentialCheck(app: FastifyInstance, req: FastifyRequest, who: Who): () => Promise<boolean> {
-  if (who.kind === 'invitation') return async () => true;
+  if (who.kind !== 'actor') return async () => who.kind === 'invitation';
   const actor = who.ctx.actor;
   if (actor.via === 'bearer') {
     const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';

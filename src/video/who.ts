@@ -32,7 +32,12 @@ export interface Entrant {
 }
 
 /** Who is acting: a signed-in actor, or the holder of an invitation link. */
-export type Who = { kind: 'actor'; ctx: AccessContext } | { kind: 'invitation'; key: string; label: string };
+export type Who =
+  | { kind: 'actor'; ctx: AccessContext }
+  | { kind: 'invitation'; key: string; label: string }
+  // A member of a room taken over from a lost node who has not reconnected yet: the platform acts
+  // (their stay ends on the record if they do not come back).
+  | { kind: 'platform'; reason: string };
 
 export type VideoAction = 'video.join' | 'video.host' | 'video.recordings';
 
@@ -59,6 +64,7 @@ export function entrantOf(actor: Actor): Entrant {
 
 /** The repository a person acts through (an invitation holder: the platform, for the link). */
 export function repoFor(store: FhirStore, who: Who, action: VideoAction = 'video.join'): Repository {
+  if (who.kind === 'platform') return store.system(who.reason, 'video');
   return who.kind === 'actor' ? store.as(who.ctx, action) : store.system(INVITATION_REASON, 'video');
 }
 

@@ -146,6 +146,13 @@ export class Call {
         this.conns.ice = { ...this.conns.ice, iceServers: m.iceServers };
         this.conns.updateIceServers();
         return;
+      case 'renegotiate':
+        // The room's media moved (a lost Janus, or another node took the room over): new SFU connections, no reload.
+        if (this.state.value !== 'in' && this.state.value !== 'reconnecting') return;
+        this.conns.resetSfu();
+        await this.enterMedia();
+        this.announceMedia();
+        return;
       case 'pub-answer':
         return this.conns.onPublishAnswer(m.jsep);
       case 'sub-offer':

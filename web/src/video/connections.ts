@@ -108,6 +108,14 @@ export class Connections {
     this.call.sendersChanged();
   }
 
+  /** The SFU side starts over (the room's media moved): closes the publisher and every subscription. */
+  resetSfu(): void {
+    this.publisher?.pc.close();
+    this.publisher = undefined;
+    for (const [feed, sub] of [...this.subs]) this.closeSub(feed, sub);
+    this.subTries.clear();
+  }
+
   /** Closes everything of this member (they left). */
   drop(id: string): void {
     this.mesh.get(id)?.close();
