@@ -37,7 +37,7 @@ export const VN_SURNAMES = [
 
 const L = '\\p{L}';
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const word = (s: string) => new RegExp(`(?<![${L}])${escape(s)}(?![${L}])`, 'giu');
+const word = (s: string, flags = 'giu') => new RegExp(`(?<![${L}])${escape(s)}(?![${L}])`, flags);
 const FULL_NAME = new RegExp(`(?<![${L}])(?:${VN_SURNAMES.map(escape).join('|')})(?:\\s+\\p{Lu}[${L}]*){1,3}(?![${L}])`, 'gu');
 const DATE_DMY = /\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b/g;
 const DATE_ISO = /\b(\d{4})-(\d{2})-(\d{2})(?:T[\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\b/g;
@@ -45,7 +45,10 @@ const DATE_WORDS = /ngày\s+\d{1,2}\s+(tháng\s+\d{1,2})/giu;
 const DIGITS = /\+?\d[\d .-]{5,}\d/g;
 
 export interface Identity {
+  /** Whole names (matched in any case). */
   names: string[];
+  /** Single parts of names (matched only capitalised, so "nam", "mai", "an toàn" stay). */
+  parts?: string[];
   identifiers: string[];
   address: string[];
 }
@@ -53,12 +56,13 @@ export interface Identity {
 /** What of a patient must not appear in a teaching case: names (theirs and contacts'), identifiers, address parts. */
 export function identityOf(p: Patient): Identity {
   const names: string[] = [];
+  const single: string[] = [];
   const add = (n: { text?: string; family?: string; given?: string[] } | undefined) => {
     if (!n) return;
     if (n.text) names.push(n.text);
     const parts = [n.family, ...(n.given ?? [])].filter((x): x is string => !!x);
-    if (parts.length) names.push(parts.join(' '), [...(n.given ?? []), n.family ?? ''].join(' ').trim());
-    for (const part of [n.text ?? '', ...parts].flatMap((x) => x.split(/\s+/))) if (part.length >= 2) names.push(part);
+    if (parts.length > 1) names.push(parts.join(' '), [...(n.given ?? []), n.family ?? ''].join(' ').trim());
+    for (const part of [n.text ?? '', ...parts].flatMap((x) => x.split(/\s+/))) if (part.length >= 2 && /^\p{Lu}/u.test(part)) single.push(part);
   };
   for (const n of p.name ?? []) add(n);
   for (const c of p.contact ?? []) add(c.name);
@@ -66,7 +70,8 @@ export function identityOf(p: Patient): Identity {
   const identifiers = (p.identifier ?? []).map((i) => i.value).filter((x): x is string => !!x);
   if (p.birthDate) identifiers.push(p.birthDate);
   for (const t of p.telecom ?? []) if (t.value) identifiers.push(t.value);
-  return { names: [...new Set(names)].sort((a, b) => b.length - a.length), identifiers, address };
+  const longestFirst = (xs: string[]) => [...new Set(xs)].sort((a, b) => b.length - a.length);
+  return { names: longestFirst(names), parts: longestFirst(single), identifiers, address };
 }
 
 /** Free text without the person's identity, names, numbers, address, or dates finer than the month. */
@@ -76,6 +81,7 @@ export function scrub(text: string, who: Identity): string {
   for (const a of who.address) s = s.replace(word(a), '[địa chỉ]');
   s = s.replace(FULL_NAME, '[tên]');
   for (const n of who.names) s = s.replace(word(n), '[tên]');
+  for (const n of who.parts ?? []) s = s.replace(word(n, 'gu'), '[tên]');
   s = s.replace(DATE_WORDS, '$1');
   s = s.replace(DATE_DMY, (_m, _d, mo: string, y: string) => `${mo.padStart(2, '0')}/${y}`);
   s = s.replace(DATE_ISO, (_m, y: string, mo: string) => `${mo}/${y}`);
