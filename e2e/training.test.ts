@@ -71,7 +71,9 @@ describe('remote training in the browser', () => {
     await form.locator('input[name="s0end"]').fill(local(new Date(start.getTime() + 3_600_000)));
     await form.locator('input[name="s0title"]').fill('Buổi 1: đo huyết áp đúng cách');
     await form.locator('input[name="s1title"]').fill('Buổi 2: thuốc hạ áp');
-    await form.getByLabel(/Câu hỏi kiểm tra/).fill('Huyết áp mục tiêu ở người dưới 65 tuổi? | 150/90 | *130/80 | 160/100\nThuốc đầu tay? | Furosemid | *Amlodipin');
+    await form
+      .getByLabel(/Câu hỏi kiểm tra/)
+      .fill('Huyết áp mục tiêu ở người dưới 65 tuổi? | 150/90 | *130/80 | 160/100\nThuốc đầu tay? | Furosemid | *Amlodipin');
     await form.getByRole('button', { name: 'Tạo' }).click();
     await pg.getByText('Quản lý tăng huyết áp ở tuyến xã').first().waitFor();
     await expect.poll(() => pg.getByTestId('programme').textContent()).toContain('Buổi học: 2');

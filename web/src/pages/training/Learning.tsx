@@ -50,7 +50,7 @@ export function Learning() {
       </div>
       <h2>{d.upcoming}</h2>
       {page.upcoming.length === 0 && <p class="notice">{d.noUpcoming}</p>}
-      <ul class="sessions">
+      <ul class="training-list" style={{ listStyle: 'none', padding: 0 }}>
         {page.upcoming.map((s) => (
           <li key={s.id} class="card">
             <strong>{s.title}</strong>
@@ -201,7 +201,7 @@ export function CoursePage(props: { id: string }) {
       )}
       {c.mine === 'waiting' && <p class="notice">{d.waiting}</p>}
       <h2>{d.sessions}</h2>
-      <ol class="sessions">
+      <ol class="training-list" style={{ paddingLeft: '1.2rem' }}>
         {c.sessions.map((s) => (
           <li key={s.id} class="card">
             <strong>{s.title}</strong>

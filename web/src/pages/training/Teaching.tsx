@@ -35,7 +35,7 @@ export function Teaching() {
           {message}
         </p>
       )}
-      <ul class="sessions">
+      <ul class="training-list" style={{ listStyle: 'none', padding: 0 }}>
         {page.sessions.map((s) => (
           <li key={s.id} class="card" data-testid="teach-session">
             <strong>{s.title}</strong>
