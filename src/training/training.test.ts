@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { DB_KINDS } from '../testing/databases.ts';
 import { connect, makeStaff, type Staff } from '../testing/video.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { createDemoAccounts } from '../seed/accounts.ts';
@@ -21,7 +22,7 @@ const as = (h: Record<string, string>) => ({ ...h, ...json });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}`, ...json });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('remote training (pglite)', () => {
+describe.each(DB_KINDS)('remote training on %s', (kind) => {
   let p: TestPlatform;
   let demo: DemoSummary;
   let base: string;
@@ -37,7 +38,7 @@ describe('remote training (pglite)', () => {
   const communeName = 'Giàng A Sử';
 
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', {}, undefined, { domains: ['consult', 'video', 'programme', 'training'] });
+    p = await startTestPlatform(kind, {}, undefined, { domains: ['consult', 'video', 'programme', 'training'] });
     demo = await seedDemo(p.store, 8);
     const accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     const secret = (u: string) => accounts.get(u)!.totpSecret;
