@@ -158,7 +158,9 @@ describe('remote training in the browser', () => {
     );
     expect(r.status, r.text).toBe(201);
     const teacher = pages.teacher;
-    await teacher.getByLabel('Mã ca hội chẩn').first().fill(r.body.caseId);
+    // The teacher picks the case among those the hospital received (no ids typed).
+    await teacher.reload();
+    await teacher.getByLabel('Ca hội chẩn đã nhận').first().selectOption(r.body.caseId);
     await teacher.getByRole('button', { name: 'Thêm ca bệnh giảng dạy' }).first().click();
     await teacher.getByRole('status').filter({ hasText: 'Đã tạo' }).waitFor();
 

@@ -5,10 +5,11 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../../api.ts';
-import { formatDateTime, t } from '../../i18n.ts';
+import { formatDate, formatDateTime, t } from '../../i18n.ts';
 import { fmt, tt } from '../../i18n-training.ts';
 import { navigate } from '../../router.ts';
 import type { SessionResult, TeacherPage } from '../../../../src/training/contract.ts';
+import type { CaseRow } from '../../../../src/consult/contract.ts';
 
 export function Teaching() {
   const d = tt();
@@ -17,8 +18,13 @@ export function Teaching() {
   const [results, setResults] = useState<Record<string, SessionResult>>({});
   const [error, setError] = useState<string>();
   const [message, setMessage] = useState<string>();
+  const [cases, setCases] = useState<CaseRow[]>([]);
   const load = () => apiGet<TeacherPage>('/api/training/teaching').then(setPage, (e) => setError((e as Error).message));
-  useEffect(() => void load(), []);
+  useEffect(() => {
+    void load();
+    // The cases the teacher's hospital received: a teaching case is chosen from them (de-identified on the server).
+    apiGet<CaseRow[]>('/api/consults?view=received').then(setCases, () => undefined);
+  }, []);
   if (!page) return error ? <p class="error">{error}</p> : <p class="notice">{g.loading}</p>;
   const act = (fn: () => Promise<unknown>) => {
     setError(undefined);
@@ -89,7 +95,16 @@ export function Teaching() {
             >
               <label>
                 {d.caseId}
-                <input name="caseId" required pattern="[A-Za-z0-9\-.]{1,64}" />
+                <select name="caseId" required>
+                  <option value="">–</option>
+                  {cases
+                    .filter((c) => c.caseId)
+                    .map((c) => (
+                      <option key={c.caseId} value={c.caseId}>
+                        {[c.reason, c.specialty, formatDate(c.authoredOn)].filter(Boolean).join(' · ')}
+                      </option>
+                    ))}
+                </select>
               </label>
               <button type="submit">{d.addCase}</button>
             </form>
