@@ -201,6 +201,8 @@ export class AttendanceService {
         credits: num(r.credits),
         source: r.source,
       }));
+      // Vietnamese alphabetical order (the database's collation puts Đ after Z).
+      attendance.sort((x, y) => x.name.localeCompare(y.name, 'vi'));
       return { session: sessionView(s), attendance };
     });
   }

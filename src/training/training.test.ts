@@ -301,6 +301,32 @@ describe.each(DB_KINDS)('remote training on %s', (kind) => {
     expect(appt.participant.map((x: any) => x.actor.reference)).toContain(`Practitioner/${third.practitionerId}`);
   });
 
+  it('counts the people signed in at a bridge point for as long as their site was in the room', async () => {
+    const s2 = course.sessions[1].id;
+    const room = await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: s2 }, as(teacher));
+    expect(room.status, room.text).toBe(201);
+    const path = `/api/video/rooms/${room.body.id}/ws`;
+    const host = connect(base, path, teacher.cookie);
+    await host.next('welcome');
+    const site = connect(base, path, commune.cookie);
+    expect((await site.next('welcome')).you.state).toBe('in');
+    await sleep(1500);
+    host.send({ type: 'end' });
+    await Promise.all([host.closed, site.closed]);
+    const closed = await call<SessionResult>(p, 'POST', `/api/training/sessions/${s2}/close`, {}, as(teacher));
+    expect(closed.status, closed.text).toBe(200);
+    const rows = closed.body.attendance;
+    const signedIn = rows.filter((r) => r.source === 'signin').sort((a, b) => a.name.localeCompare(b.name, 'vi'));
+    expect(signedIn.map((r) => [r.name, r.counted, r.organizationName])).toEqual([
+      ['Điều dưỡng Lò Thị Lan', true, 'Trạm Y tế xã Bát Xát'],
+      ['Y sĩ Lường Văn Hải', true, 'Trạm Y tế xã Bát Xát'],
+    ]);
+    // The promoted learner never joined: not on the list.
+    expect(rows.map((r) => r.name)).not.toContain('BS Vàng A Páo');
+    // Sign-in after the count is refused.
+    expect((await call(p, 'POST', `/api/training/sessions/${s2}/signin`, { people: [{ name: 'Muộn Quá' }] }, as(commune))).status).toBe(409);
+  });
+
   it('technology transfer: independence before enough signed-off supervised cases is a 422 in Vietnamese', async () => {
     const t = await call<TransferView>(
       p,
