@@ -518,6 +518,19 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/imaging/studies/:id/report/verify': 'imaging.test.ts (denials)',
       '/api/imaging/dicomweb/patients/:patientId/studies': 'imaging.test.ts (STOW for a patient not reached stores nothing)',
       '/api/imaging/uploads/files/:id': 'imaging.test.ts (another account gets 403 on the upload)',
+      '/api/training/courses/:id': 'training/training.test.ts (a citizen refused; learners see no answers)',
+      '/api/training/courses/:id/enrol': 'training/training.test.ts (a citizen refused; target facilities and roles)',
+      '/api/training/courses/:id/withdraw': 'training/training.test.ts (own enrolment only)',
+      '/api/training/courses/:id/answers': 'training/training.test.ts (only those enrolled)',
+      '/api/training/sessions/:id/signin': 'training/training.test.ts (only a site enrolled)',
+      '/api/training/sessions/:id/close': 'training/training.test.ts (only the course’s teachers and hub)',
+      '/api/training/sessions/:id/attendance': 'training/training.test.ts (only the course’s teachers and hub)',
+      '/api/training/sessions/:id/teaching-cases': 'training/training.test.ts (teachers add; only those enrolled read; de-identified)',
+      '/api/training/certificates/:id/pdf': 'training/training.test.ts (the holder’s own only)',
+      '/api/training/transfers/:id': 'training/training.test.ts (the hub and the receiving facility only)',
+      '/api/training/transfers/:id/steps': 'training/training.test.ts (the hub’s coordinator only)',
+      '/api/training/transfers/:id/cases': 'training/training.test.ts (the hub’s teachers only)',
+      '/api/training/transfers/:id/independent': 'training/training.test.ts (the hub only; 422 before the supervised cases)',
     };
     const missing = p.routes.filter(
       (r) =>

@@ -68,7 +68,10 @@ export type DomainAction =
   | 'programme.readiness' // record a bridge point's pre-call check
   | 'imaging.view' // see the imaging studies (and their images, reports) of patients one reaches
   | 'imaging.upload' // send a study (DICOM files or photos of a film) for a patient one reaches, ask a hub to read it
-  | 'imaging.report'; // the hub's reading worklist: write and sign imaging reports
+  | 'imaging.report' // the hub's reading worklist: write and sign imaging reports
+  | 'training.learn' // courses open to me: enrol, attend, tests, my credits and certificates
+  | 'training.teach' // sessions I teach: attendance, teaching cases, results; sign off supervised cases
+  | 'training.manage'; // my hub's programmes, courses, sessions and technology-transfer packages
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -128,6 +131,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'programme.readiness',
       'imaging.view',
       'imaging.upload',
+      'training.learn',
     ],
     clinicalReach: 'relationship',
   },
@@ -154,6 +158,8 @@ export const POLICY: Record<Role, RolePolicy> = {
       'imaging.view',
       'imaging.upload',
       'imaging.report',
+      'training.learn',
+      'training.teach',
     ],
     clinicalReach: 'relationship',
   },
@@ -175,6 +181,9 @@ export const POLICY: Record<Role, RolePolicy> = {
       'family.manage',
       'programme.view',
       'programme.readiness',
+      'training.learn',
+      'training.teach',
+      'training.manage',
     ],
     clinicalReach: 'relationship',
   },
@@ -286,6 +295,9 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'imaging.view': 'imaging',
   'imaging.upload': 'imaging',
   'imaging.report': 'imaging',
+  'training.learn': 'training',
+  'training.teach': 'training',
+  'training.manage': 'training',
 };
 
 export function domainOf(action: DomainAction): string {

@@ -64,6 +64,23 @@ const PROGRAMME_TABLES = [
   'programme_visit_month',
 ];
 
+/** Remote training and technology transfer (src/training). */
+const TRAINING_TABLES = [
+  'training_programme',
+  'training_course',
+  'training_session',
+  'training_enrolment',
+  'training_signin',
+  'training_attendance',
+  'training_assessment',
+  'training_certificate',
+  'training_teaching_case',
+  'training_transfer',
+  'training_transfer_step',
+  'training_supervised_case',
+  'training_setting',
+];
+
 export interface TableGrant {
   /** Tables the domain reads and writes. */
   own: string[];
@@ -79,13 +96,14 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link'] },
   family: { own: ['family_link'] },
   programme: { own: [...PROGRAMME_TABLES, ...NOTIFY] },
-  reports: { own: [], read: PROGRAMME_TABLES },
+  reports: { own: [], read: [...PROGRAMME_TABLES, ...TRAINING_TABLES] },
   events: { own: [...NOTIFY, 'notification_read'] },
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link'] },
   retention: { own: ['retention_hold', 'retention_archive'] },
   formats: { own: ['claim_submission', 'eprescription_submission', 'bulk_export_job', 'bulk_export_file'] },
   imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },
+  training: { own: [...TRAINING_TABLES, ...NOTIFY], read: ['video_room', 'video_attendance', 'programme_facility'] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);

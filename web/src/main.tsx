@@ -37,6 +37,10 @@ import { Indicators } from './pages/programme/Indicators.tsx';
 import { DeclarationForm, DeclarationReview } from './pages/programme/Declaration.tsx';
 import { FacilityRegister } from './pages/programme/Facilities.tsx';
 import { tp } from './i18n-programme.ts';
+import { CoursePage, Learning } from './pages/training/Learning.tsx';
+import { Teaching } from './pages/training/Teaching.tsx';
+import { Hub } from './pages/training/Hub.tsx';
+import { tt } from './i18n-training.ts';
 import './styles.css';
 import './shell.css';
 
@@ -83,6 +87,12 @@ function Page() {
   if (p === '/programme/declaration') return m.role === 'facility_admin' ? <DeclarationForm /> : <p class="error">{d.forbidden}</p>;
   if (p === '/programme/declarations') return m.role === 'analyst' ? <DeclarationReview /> : <p class="error">{d.forbidden}</p>;
   if (p === '/programme/facilities') return <FacilityRegister />;
+  // Remote training: the learning page, a course, the teacher's page, the hub coordinator's programmes.
+  if (p === '/training') return <Learning />;
+  const trainingCourse = /^\/training\/courses\/([A-Za-z0-9\-.]{1,64})$/.exec(p);
+  if (trainingCourse) return <CoursePage id={trainingCourse[1]} />;
+  if (p === '/training/teach') return <Teaching />;
+  if (p === '/training/hub') return m.role === 'coordinator' ? <Hub /> : <p class="error">{d.forbidden}</p>;
   if (p === '/alerts') return <AlertsInbox />;
   if (p === '/devices') return <Devices />;
   if (p === '/programmes') return <Programmes />;
@@ -133,6 +143,9 @@ function Nav() {
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
       {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{ta().navAdmin}</a>}
       <ImagingNav role={m.role} />
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/training">{tt().navLearning}</a>}
+      {(m.role === 'specialist' || m.role === 'coordinator') && <a href="/training/teach">{tt().navTeaching}</a>}
+      {m.role === 'coordinator' && <a href="/training/hub">{tt().navHub}</a>}
       {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{tp().navIndicators}</a>}
       {m.role === 'analyst' && <a href="/programme/declarations">{tp().navReview}</a>}
       {m.role === 'facility_admin' && <a href="/programme/declaration">{tp().navDeclaration}</a>}

@@ -13,6 +13,7 @@ import { num, pct, tp } from '../../i18n-programme.ts';
 import { navigate, path } from '../../router.ts';
 import type { IndicatorReport } from '../../../../src/programme/contract.ts';
 import type { ChartsProps } from './IndicatorCharts.tsx';
+import { TrainingIndicators } from '../training/TrainingIndicators.tsx';
 
 const FILTERS = ['from', 'to', 'province', 'level', 'specialty'] as const;
 
@@ -308,6 +309,7 @@ export function Indicators() {
           ))}
         </ol>
       )}
+      <TrainingIndicators />
     </section>
   );
 }
