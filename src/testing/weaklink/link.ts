@@ -38,6 +38,8 @@ export interface WeakLink {
   blackout(ms: number): Promise<void>;
   /** An executable that runs a program inside the client namespace: `<wrapper> program args…`. */
   readonly runInside: string;
+  /** An executable that runs `program` inside the client namespace with the arguments it is given (e.g. Chromium for Playwright). */
+  wrap(program: string): string;
   /** Frames forwarded and dropped by the wire so far, per direction (up: client → host). */
   counts(): Promise<{ up: [number, number]; down: [number, number] }>;
   /** Deletes the namespaces (and with them every interface made here). Safe to call twice. */
@@ -211,6 +213,7 @@ export async function openWeakLink(profile: ProfileName | LinkConditions = 'good
     await shape(profile);
 
     let closed = false;
+    let wrapped = 0;
     return {
       hostAddress,
       clientAddress,
@@ -220,6 +223,12 @@ export async function openWeakLink(profile: ProfileName | LinkConditions = 'good
         return conditions;
       },
       shape,
+      wrap(program: string) {
+        const path = join(dir, `in-namespace-${++wrapped}`);
+        writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${client} ${JSON.stringify(program)} "$@"\n`);
+        chmodSync(path, 0o755);
+        return path;
+      },
       async blackout(ms: number) {
         const before = conditions;
         await shape({ ...before, blackout: true, loss: 1 });
