@@ -120,7 +120,7 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     await expect
       .poll(async () => (await view(a)).from[idb]?.framesDecoded ?? 0, {
         timeout: 30_000,
-        intervals: [1000],
+        interval: 1000,
         message: `no new frames from the station (was ${levelBefore})`,
       })
       .toBeGreaterThan(before + 10);
@@ -142,7 +142,7 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
         (nb.from[ida]?.framesDecoded ?? 0) > (vb.from[ida]?.framesDecoded ?? 0)
       );
     };
-    await expect.poll(resumed, { timeout: 10_000, intervals: [250] }).toBe(true);
+    await expect.poll(resumed, { timeout: 10_000, interval: 250 }).toBe(true);
     expect(await b.evaluate(() => (window as unknown as { loads?: number }).loads)).toBe(1);
     expect(await myId(b)).toBe(idb);
   }, 60_000);
