@@ -6,6 +6,9 @@
  * after a 5 s blackout audio and video resume without a reload.
  * Fails — never skips — when the weak link cannot be made here (needs root and iproute2).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as pathJoin } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../src/seed/demo.ts';
@@ -17,6 +20,7 @@ import { shoot } from './shots.ts';
 
 describe('a 1:1 call over an emulated weak link (one browser inside the shaped namespace, one outside)', () => {
   let link: WeakLink;
+  let dataDir: string;
   let p: TestPlatform;
   let base: string;
   let outside: Browser;
@@ -29,14 +33,23 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
 
   beforeAll(async () => {
     link = await openWeakLink('good'); // throws with the reason when namespaces cannot be made
-    p = await startTestPlatform('pglite', { HOST: link.hostAddress, LOG_LEVEL: 'warn' }, undefined, { domains: ['video'] });
-    const demo = await seedDemo(p.store, 2);
+    dataDir = mkdtempSync(pathJoin(tmpdir(), 'cauyte-weaklink-'));
+    // Janus (the 4-party meeting) gathers ICE on loopback and on the host's end of the link.
+    p = await startTestPlatform(
+      'pglite',
+      { HOST: link.hostAddress, LOG_LEVEL: 'warn', CAUYTE_JANUS: 'auto', CAUYTE_JANUS_ICE: `lo,${link.hostInterface}`, CAUYTE_DATA_DIR: dataDir },
+      undefined,
+      { domains: ['video'] },
+    );
+    const demo = await seedDemo(p.store, 4);
     base = await p.listen();
     expect(base).toContain(link.hostAddress);
     ({ outside, inside } = await browsersAcross(link, base));
     const orgs = Object.values(demo.ids.organizations);
     staff.push(await makeStaff(p, 'Bác sĩ Trần Văn Tỉnh', orgs[0]));
     staff.push(await makeStaff(p, 'Y sĩ Lò Thị Xã', orgs[1 % orgs.length]));
+    staff.push(await makeStaff(p, 'Bác sĩ Phạm Thị Huyện', orgs[2 % orgs.length]));
+    staff.push(await makeStaff(p, 'Bác sĩ Vũ Văn Trung Ương', orgs[3 % orgs.length]));
     const r = await call(
       p,
       'POST',
@@ -61,6 +74,7 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     await inside?.close();
     await p?.close();
     await link?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** Samples both pages every second for `ms` (or until `until` holds), keeping everything seen. */
@@ -146,4 +160,52 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     expect(await b.evaluate(() => (window as unknown as { loads?: number }).loads)).toBe(1);
     expect(await myId(b)).toBe(idb);
   }, 60_000);
+
+  it('a 4-party meeting through Janus with the station at mountain-edge keeps the other three at full quality', async () => {
+    for (const x of [a, b]) await x.context().close();
+    await link.shape('good');
+    const [host, station, ...others] = [staff[0], staff[1], staff[2], staff[3]];
+    const r = await call(
+      p,
+      'POST',
+      '/api/video/rooms',
+      { kind: 'adhoc', title: 'Hội chẩn liên viện', invitePractitionerIds: [station, ...others].map((s) => s.practitionerId), large: true },
+      { ...host.headers, 'content-type': 'application/json' },
+    );
+    expect(r.status, r.text).toBe(201);
+    const good: Page[] = [];
+    for (const s of [host, ...others]) {
+      const page = await (await contextFor(outside, base, s)).newPage();
+      await join(page, `${base}/call/${r.body.id}`);
+      good.push(page);
+    }
+    const st = await (await contextFor(inside, base, station)).newPage();
+    await join(st, `${base}/call/${r.body.id}`);
+    const ids = await Promise.all(good.map((x) => myId(x)));
+    const idst = await myId(st);
+    expect((await st.locator('section.call').getAttribute('data-state')) ?? '').toBe('in');
+    for (const [i, page] of good.entries()) await waitDecodingAll(page, [...ids.filter((_, j) => j !== i), idst], 90_000);
+    await link.shape('mountain-edge');
+    // Let the station's link settle into whatever it can carry.
+    await good[0].waitForTimeout(30_000);
+    const before = await Promise.all(good.map((x) => view(x)));
+    await good[0].waitForTimeout(5_000);
+    const after = await Promise.all(good.map((x) => view(x)));
+    for (const [i, v] of after.entries()) {
+      // Each of the three on good links still sends the full picture and receives the other two in it…
+      expect(v.level).toBe('full');
+      for (const [j, id] of ids.entries()) {
+        if (j === i) continue;
+        expect(v.from[id]?.frameWidth, `page ${i} receives ${j} at ${v.from[id]?.frameWidth} px`).toBe(640);
+        expect(v.from[id]?.framesDecoded ?? 0).toBeGreaterThan(before[i].from[id]?.framesDecoded ?? 0);
+      }
+      // …and still hears the station.
+      expect(v.from[idst]?.audioPackets ?? 0).toBeGreaterThan(before[i].from[idst]?.audioPackets ?? 0);
+    }
+    console.log(
+      `4-party via Janus: station level ${(await view(st)).level}; widths at the host: ${JSON.stringify(Object.fromEntries(Object.entries(after[0].from).map(([k, x]) => [k.slice(0, 6), x.frameWidth])))}`,
+    );
+    await shoot(good[0], 'weaklink-meeting-host');
+    for (const x of [...good, st]) await x.context().close();
+  }, 300_000);
 });

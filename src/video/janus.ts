@@ -214,7 +214,8 @@ export class JanusSupervisor {
   constructor(
     private readonly dir: string,
     private readonly binary = '/usr/bin/janus',
-    private readonly loopbackOnly = true,
+    /** Janus's -E list: the only interfaces it gathers ICE candidates on (loopback unless configured). */
+    private readonly iceInterfaces = 'lo',
   ) {}
 
   static available(binary = '/usr/bin/janus'): boolean {
@@ -254,7 +255,7 @@ export class JanusSupervisor {
   private async spawn(): Promise<void> {
     this.killStale();
     const args = ['-F', this.dir, '-C', join(this.dir, 'janus.jcfg'), '-o', '-N', '-L', join(this.dir, 'janus.log')];
-    if (this.loopbackOnly) args.push('-E', 'lo');
+    if (this.iceInterfaces) args.push('-E', this.iceInterfaces);
     this.child = spawn(this.binary, args, { stdio: 'ignore' });
     if (this.child.pid) writeFileSync(join(this.dir, 'janus.pid'), String(this.child.pid));
     this.child.on('exit', () => {
@@ -290,6 +291,6 @@ export async function startJanus(config: Config): Promise<{ instances: JanusInst
     '(Sessions over 4 people need the Janus SFU: install the Debian package `janus` or set JANUS_URL.)';
   if (config.JANUS_URL) return { instances: config.JANUS_URL.split(',').map((u) => new JanusInstance(u.trim().replace(/\/$/, ''))), reason };
   if (config.CAUYTE_JANUS === 'off' || !JanusSupervisor.available(config.CAUYTE_JANUS_BINARY)) return { instances: [], reason };
-  const supervisor = new JanusSupervisor(join(config.dataDir, 'janus'), config.CAUYTE_JANUS_BINARY);
+  const supervisor = new JanusSupervisor(join(config.dataDir, 'janus'), config.CAUYTE_JANUS_BINARY, config.CAUYTE_JANUS_ICE);
   return { instances: [new JanusInstance(await supervisor.start())], supervisor, reason };
 }

@@ -26,6 +26,8 @@ const PREFIX = 'cauyte-wl-';
 export interface WeakLink {
   /** The host's end of the link: servers the client must reach listen here. */
   readonly hostAddress: string;
+  /** The host's end of the link: its interface name (e.g. for Janus's ICE interface list). */
+  readonly hostInterface: string;
   /** The client's address inside its namespace. */
   readonly clientAddress: string;
   /** The client's network namespace (for `ip netns exec`). */
@@ -216,6 +218,7 @@ export async function openWeakLink(profile: ProfileName | LinkConditions = 'good
     let wrapped = 0;
     return {
       hostAddress,
+      hostInterface: h,
       clientAddress,
       namespace: client,
       runInside,
