@@ -26,6 +26,7 @@ export interface CallView {
   level: string;
   probing: boolean;
   state: string;
+  uplink: { estimate?: number; loss?: number; rtt?: number; stalled?: boolean };
   from: Record<string, { audioPackets: number; framesDecoded: number; frameWidth: number; concealed: number; samples: number }>;
 }
 
@@ -42,6 +43,6 @@ export async function view(page: Page): Promise<CallView> {
         samples: x.audioSamples,
       };
     }
-    return { level: c?.sendLevel.value ?? 'none', probing: c?.probing.value ?? false, state: c?.state.value ?? 'none', from };
+    return { level: c?.sendLevel.value ?? 'none', probing: c?.probing.value ?? false, state: c?.state.value ?? 'none', uplink: c?.uplink.value ?? {}, from };
   });
 }

@@ -81,6 +81,23 @@ describe('send adaptation', () => {
     expect(Math.max(...gaps)).toBeLessThanOrEqual(PROBE_MAX_MS + 2 * STEP);
   });
 
+  it('at low on a link that carries it, tries the full picture after a pause (the low picture alone keeps the estimate low)', () => {
+    const a = new SendAdaptation();
+    let { t } = run(a, 0, times(2, { estimate: 200_000 }));
+    expect(a.level).toBe('low');
+    // The estimate stays where the low picture puts it: below the full threshold, above audio's.
+    ({ t } = run(a, t, times(PROBE_FIRST_MS / STEP, { estimate: 220_000 })));
+    expect([a.level, a.trialFrom]).toEqual(['full', 'low']);
+    // Sending the full picture, the estimator finds the room: the full picture stays.
+    run(a, t, times(2, { estimate: 700_000 }));
+    expect([a.level, a.trialFrom, a.probeSince]).toEqual(['full', undefined, undefined]);
+    // On a link that cannot carry it, the trial ends back at low.
+    const b = new SendAdaptation();
+    ({ t } = run(b, 0, times(2, { estimate: 200_000 })));
+    run(b, t, times(PROBE_FIRST_MS / STEP + PROBE_TRIAL_MS / STEP + 1, { estimate: 220_000 }));
+    expect(b.level).toBe('low');
+  });
+
   it('a trial that hurts the link (heavy loss) ends early', () => {
     const a = new SendAdaptation();
     let { t } = run(a, 0, times(4, { estimate: 60_000 }));
@@ -130,18 +147,19 @@ describe('send adaptation', () => {
     );
   });
 
-  it('property: once the link is good again, an audio-only sender is back to video within PROBE_MAX_MS + a trial', () => {
+  it('property: once the link is good again, the full picture is back within two pauses and two trials, whatever came before', () => {
     fc.assert(
       fc.property(fc.array(sample, { maxLength: 60 }), (bad) => {
         const a = new SendAdaptation();
         let t = 0;
         for (const s of bad) a.update({ ...s, at: (t += STEP), cap: null });
         const start = t;
-        // A good link: the estimate rises once video is on, stays at audio levels otherwise.
-        while (t - start <= PROBE_MAX_MS + PROBE_TRIAL_MS + 3 * STEP) {
+        // A good link seen by an application-limited estimator: about 2.5 times what is sent.
+        const estimate = { audio: 90_000, low: 250_000, full: 900_000 };
+        while (t - start <= 2 * (PROBE_MAX_MS + PROBE_TRIAL_MS + 3 * STEP)) {
           t += STEP;
-          a.update({ at: t, estimate: a.level === 'audio' ? 90_000 : 400_000, loss: 0, rtt: 0.05, cap: null, warm: true });
-          if (a.level !== 'audio' && a.probeSince === undefined) return;
+          a.update({ at: t, estimate: estimate[a.level], loss: 0, rtt: 0.05, cap: null, warm: true });
+          if (a.level === 'full' && a.probeSince === undefined) return;
         }
         throw new Error(`still ${a.level} after ${t - start} ms on a good link`);
       }),

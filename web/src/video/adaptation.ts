@@ -10,7 +10,9 @@
  *   lower than the estimate alone says.
  * - While nothing arrives at all (a blackout) the level is held: a blackout is not a bandwidth
  *   problem, and the numbers just after it are stale.
- * - Up from low to full after five samples well above the threshold.
+ * - Up from low to full after five samples well above the threshold — or by a trial like the one
+ *   below: a low picture is application-limited too (the estimate stays near what it sends), so
+ *   on a link that carries the low picture well the full one is tried after a pause.
  * - Up from audio only by probing: an audio-only sender sends ≈ 35 kbit/s, so the estimate can
  *   never reach the video threshold by itself. After a pause the low level is switched on for a
  *   trial; if the estimate then reaches the threshold without heavy loss, video stays; otherwise
@@ -74,7 +76,9 @@ export class SendAdaptation {
   level: SendLevel = 'full';
   /** A trial of the low level is running (since when). */
   probeSince: number | undefined;
-  /** When the next trial may start (while audio only). */
+  /** The level a trial started from (audio: video is being tried again; low: the full picture). */
+  trialFrom: SendLevel | undefined;
+  /** When the next trial may start (below the person's ceiling). */
   nextProbeAt: number | undefined;
   private pause = PROBE_FIRST_MS;
   private bad = 0;
@@ -87,7 +91,7 @@ export class SendAdaptation {
     if (RANK[this.level] > RANK[ceiling]) {
       // The person's own limit: at once, and no trials above it.
       this.level = ceiling;
-      this.probeSince = undefined;
+      this.probeSince = this.trialFrom = undefined;
       this.bad = this.good = 0;
       if (ceiling === 'audio') this.nextProbeAt = s.at + this.pause;
       return this.level;
@@ -110,10 +114,8 @@ export class SendAdaptation {
       if (++this.bad >= DOWN_AFTER) {
         this.bad = 0;
         this.level = lower(this.level);
-        if (this.level === 'audio') {
-          this.pause = PROBE_FIRST_MS;
-          this.nextProbeAt = s.at + this.pause;
-        }
+        this.pause = PROBE_FIRST_MS;
+        this.nextProbeAt = s.at + this.pause;
       }
     } else if (this.level === 'low' && ceiling === 'full' && target === 'full' && (s.estimate ?? 0) > LOW_BELOW * 1.5) {
       this.bad = 0;
@@ -123,15 +125,19 @@ export class SendAdaptation {
       }
     } else {
       this.bad = this.good = 0;
+      // At low with a link that carries it: the estimate of a low picture stays near what it
+      // sends, so the full picture is tried the same way as video after audio only.
+      if (this.level === 'low' && target === 'low') return this.maybeProbe(s, ceiling);
     }
     return this.level;
   }
 
   private maybeProbe(s: UplinkSample, ceiling: SendLevel): SendLevel {
-    if (ceiling === 'audio' || !s.warm) return this.level;
+    if (RANK[ceiling] <= RANK[this.level] || !s.warm) return this.level;
     this.nextProbeAt ??= s.at + this.pause;
     if (s.at < this.nextProbeAt) return this.level;
-    this.level = 'low';
+    this.trialFrom = this.level;
+    this.level = this.level === 'audio' ? 'low' : 'full';
     this.probeSince = s.at;
     this.bad = this.good = 0;
     return this.level;
@@ -139,10 +145,10 @@ export class SendAdaptation {
 
   private judgeTrial(s: UplinkSample, target: SendLevel | undefined): SendLevel {
     const since = this.probeSince!;
-    if (target !== undefined && target !== 'audio') {
-      // The estimate reached the video threshold without heavy loss: twice in a row keeps video on.
+    if (target !== undefined && RANK[target] >= RANK[this.level]) {
+      // The estimate reached the tried level's threshold without heavy loss: twice in a row keeps it.
       if (++this.good >= 2) {
-        this.probeSince = undefined;
+        this.probeSince = this.trialFrom = undefined;
         this.nextProbeAt = undefined;
         this.pause = PROBE_FIRST_MS;
         this.good = this.bad = 0;
@@ -154,8 +160,8 @@ export class SendAdaptation {
     // Judged at the end of the trial (the estimator needs time to see the video), or early when
     // the trial itself is clearly hurting the link.
     if (s.at - since >= PROBE_TRIAL_MS || this.bad >= DOWN_AFTER) {
-      this.level = 'audio';
-      this.probeSince = undefined;
+      this.level = this.trialFrom ?? lower(this.level);
+      this.probeSince = this.trialFrom = undefined;
       this.bad = 0;
       this.pause = Math.min(PROBE_MAX_MS, this.pause * 2);
       this.nextProbeAt = s.at + this.pause;
@@ -166,7 +172,7 @@ export class SendAdaptation {
   /** The person asked for video back (e.g. after moving to a better signal). */
   reset(): void {
     this.level = 'full';
-    this.probeSince = this.nextProbeAt = undefined;
+    this.probeSince = this.nextProbeAt = this.trialFrom = undefined;
     this.pause = PROBE_FIRST_MS;
     this.bad = this.good = this.settleUntil = 0;
   }

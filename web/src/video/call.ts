@@ -33,6 +33,8 @@ export class Call {
   readonly sendLevel = signal<SendLevel>('full');
   /** Audio only for now, and the low level is on for a trial (see adaptation.ts). */
   readonly probing = signal(false);
+  /** The last look at the uplink (estimate bit/s, reported loss, round trip s): support page and tests. */
+  readonly uplink = signal<{ estimate?: number; loss?: number; rtt?: number; stalled?: boolean }>({});
   readonly audioOn = signal(true);
   readonly videoOn = signal(true);
   readonly screenOn = signal(false);
@@ -252,9 +254,10 @@ export class Call {
     const stalled = this.samples.size > 0 && received === this.receivedBefore;
     this.receivedBefore = received;
     const uplink = await uplinkStats(this.conns.sending());
+    this.uplink.value = { ...uplink, stalled };
     const before = this.sendLevel.value;
     const level = this.adaptation.update({ at: performance.now(), ...uplink, stalled, cap: this.sendCap, warm });
-    this.probing.value = this.adaptation.probeSince !== undefined;
+    this.probing.value = this.adaptation.trialFrom === 'audio';
     if (level !== before) {
       this.sendLevel.value = level;
       await this.applySendLevel();

@@ -89,7 +89,7 @@ export function receiveQuality(prev: InboundSample | undefined, now: InboundSamp
 
 /**
  * The uplink as the adaptation (adaptation.ts) sees it: the congestion controller's estimate, the
- * loss the far end reports of what we send (RTCP receiver reports), and the round trip.
+ * loss the far end reports of what we send (RTCP receiver reports), and the round trip (ICE).
  */
 export async function uplinkStats(pcs: RTCPeerConnection[]): Promise<{ estimate?: number; loss?: number; rtt?: number }> {
   const out: { estimate?: number; loss?: number; rtt?: number } = {};
@@ -99,10 +99,9 @@ export async function uplinkStats(pcs: RTCPeerConnection[]): Promise<{ estimate?
         if (typeof r.availableOutgoingBitrate === 'number') out.estimate = Math.min(out.estimate ?? Infinity, r.availableOutgoingBitrate);
         if (typeof r.currentRoundTripTime === 'number') out.rtt = Math.max(out.rtt ?? 0, r.currentRoundTripTime);
       }
-      if (r.type === 'remote-inbound-rtp') {
-        if (typeof r.fractionLost === 'number') out.loss = Math.max(out.loss ?? 0, r.fractionLost);
-        if (typeof r.roundTripTime === 'number') out.rtt = Math.max(out.rtt ?? 0, r.roundTripTime);
-      }
+      // The round trip from ICE consent checks only: an SFU's receiver reports can carry a
+      // round trip of seconds on loopback (seen with Janus on a starved machine).
+      if (r.type === 'remote-inbound-rtp' && typeof r.fractionLost === 'number') out.loss = Math.max(out.loss ?? 0, r.fractionLost);
     });
   }
   return out;
