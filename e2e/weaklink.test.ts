@@ -178,10 +178,12 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     const good: Page[] = [];
     for (const s of [host, ...others]) {
       const page = await (await contextFor(outside, base, s)).newPage();
+      page.setDefaultNavigationTimeout(120_000); // four encoders and Janus on 2 shared cores: loads can be slow
       await join(page, `${base}/call/${r.body.id}`);
       good.push(page);
     }
     const st = await (await contextFor(inside, base, station)).newPage();
+    st.setDefaultNavigationTimeout(120_000);
     await join(st, `${base}/call/${r.body.id}`);
     const ids = await Promise.all(good.map((x) => myId(x)));
     const idst = await myId(st);
