@@ -163,7 +163,7 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     expect(await myId(b)).toBe(idb);
   }, 60_000);
 
-  it('a 4-party meeting through Janus with the station at mountain-edge keeps the other three at full quality', async () => {
+  it('a 4-party meeting through Janus with the station at mountain-edge: the other three keep sending the full picture, decoding each other and hearing the station', async () => {
     for (const x of [a, b]) await x.context().close();
     await link.shape('good');
     const [host, station, ...others] = [staff[0], staff[1], staff[2], staff[3]];
