@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|weaklink]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -30,6 +30,7 @@ import { benchCluster } from './cluster.ts';
 import { benchBulk, benchFormats } from './formats.ts';
 import { benchProgramme } from './programme.ts';
 import { benchImaging, imagingMedians } from './imaging.ts';
+import { benchWeaklink } from './weaklink.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -584,6 +585,9 @@ if (args.suite === 'programme') {
   await benchCitizenSuite();
 } else if (args.suite === 'cluster') {
   await benchCluster(quick);
+} else if (args.suite === 'weaklink') {
+  // Needs root (network namespaces); runs only when asked for.
+  await benchWeaklink({ profiles: ['good', 'commune-3g', 'mountain-edge', 'satellite'], loads: quick ? 1 : 3, callSeconds: quick ? 20 : 60, log });
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
 if (
   args.suite !== 'video' &&
@@ -592,6 +596,7 @@ if (
   args.suite !== 'formats' &&
   args.suite !== 'programme' &&
   args.suite !== 'imaging' &&
+  args.suite !== 'weaklink' &&
   (args.db === 'both' || args.db === 'pglite')
 )
   targets.push(pgliteTarget);

@@ -78,6 +78,11 @@ const schema = z.object({
   /** Without JANUS_URL: 'auto' starts and supervises the local janus binary on loopback if it is installed. */
   CAUYTE_JANUS: z.enum(['auto', 'off']).default('auto'),
   CAUYTE_JANUS_BINARY: z.string().min(1).default('/usr/bin/janus'),
+  /** The supervised janus gathers ICE candidates only on these interfaces (its -E list), e.g. "lo,eth1". */
+  CAUYTE_JANUS_ICE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/)
+    .default('lo'),
   /** An external Orthanc (DICOMweb store) for imaging, e.g. http://10.0.0.7:8042, with its credentials. */
   ORTHANC_URL: z.string().url().optional(),
   ORTHANC_USERNAME: z.string().optional(),

@@ -14,6 +14,7 @@ const FLAGS = [
 ];
 export const MEDIA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 
-export async function launchBrowser(opts: { media?: boolean } = {}): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...(opts.media ? MEDIA_FLAGS : [])] });
+/** `executablePath`: e.g. a wrapper that runs Chromium inside a weak link's namespace; `args`: extra flags. */
+export async function launchBrowser(opts: { media?: boolean; executablePath?: string; args?: string[] } = {}): Promise<Browser> {
+  return chromium.launch({ executablePath: opts.executablePath ?? CHROMIUM, args: [...FLAGS, ...(opts.media ? MEDIA_FLAGS : []), ...(opts.args ?? [])] });
 }

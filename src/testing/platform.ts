@@ -80,7 +80,8 @@ export async function startTestPlatform(
     tokenFor,
     async listen() {
       if (!baseUrl) {
-        await platform.app.listen({ port, host: '127.0.0.1' });
+        // HOST in `env` (e.g. a weak link's host address) or loopback.
+        await platform.app.listen({ port, host: config.HOST });
         baseUrl = config.baseUrl;
       }
       return baseUrl;

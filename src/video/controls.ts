@@ -32,7 +32,7 @@ export class RoomControls {
         // Shared imaging viewer: ids and numbers only; each site loads the study through its own access.
         return core.broadcast({ type: 'viewer', from: m.id, study: msg.study, state: msg.state }, m);
       case 'media':
-        m.media = { audio: msg.audio, video: msg.video, screen: msg.screen, audioOnly: msg.audioOnly, quality: msg.quality };
+        m.media = { audio: msg.audio, video: msg.video, screen: msg.screen, audioOnly: msg.audioOnly, quality: msg.quality, level: msg.level };
         return core.broadcastMembers();
       case 'leave':
         return core.leave(m, 'left');

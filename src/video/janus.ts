@@ -204,7 +204,8 @@ export class JanusSupervisor {
   constructor(
     private readonly dir: string,
     binary = '/usr/bin/janus',
-    loopbackOnly = true,
+    /** Janus's -E list: the only interfaces it gathers ICE candidates on (loopback unless configured). */
+    iceInterfaces = 'lo',
   ) {
     this.child = new Supervisor({
       name: 'janus',
@@ -212,7 +213,7 @@ export class JanusSupervisor {
       binary,
       configure: (port) => {
         this.writeConfig(port);
-        return ['-F', dir, '-C', join(dir, 'janus.jcfg'), '-o', '-N', '-L', join(dir, 'janus.log'), ...(loopbackOnly ? ['-E', 'lo'] : [])];
+        return ['-F', dir, '-C', join(dir, 'janus.jcfg'), '-o', '-N', '-L', join(dir, 'janus.log'), ...(iceInterfaces ? ['-E', iceInterfaces] : [])];
       },
       readyUrl: (port) => `http://127.0.0.1:${port}/janus/info`,
       startMs: 10_000,
@@ -265,6 +266,6 @@ export async function startJanus(config: Config): Promise<{ instances: JanusInst
     '(Sessions over 4 people need the Janus SFU: install the Debian package `janus` or set JANUS_URL.)';
   if (config.JANUS_URL) return { instances: config.JANUS_URL.split(',').map((u) => new JanusInstance(u.trim().replace(/\/$/, ''))), reason };
   if (config.CAUYTE_JANUS === 'off' || !JanusSupervisor.available(config.CAUYTE_JANUS_BINARY)) return { instances: [], reason };
-  const supervisor = new JanusSupervisor(join(config.dataDir, 'janus'), config.CAUYTE_JANUS_BINARY);
+  const supervisor = new JanusSupervisor(join(config.dataDir, 'janus'), config.CAUYTE_JANUS_BINARY, config.CAUYTE_JANUS_ICE);
   return { instances: [new JanusInstance(await supervisor.start())], supervisor, reason };
 }

@@ -61,6 +61,8 @@ export const clientMessage = z.discriminatedUnion('type', [
       screen: z.boolean(),
       audioOnly: z.boolean(),
       quality: z.enum(['good', 'fair', 'poor', 'unknown']),
+      /** What the sender's link carries now (full picture, low picture, audio only). */
+      level: z.enum(['full', 'low', 'audio']).optional(),
     })
     .strict(),
   z.object({ type: z.literal('leave') }).strict(),
@@ -93,6 +95,8 @@ export interface MediaState {
   screen: boolean;
   audioOnly: boolean;
   quality: 'good' | 'fair' | 'poor' | 'unknown';
+  /** What the sender's link carries now (absent: full, or an older client). */
+  level?: 'full' | 'low' | 'audio';
 }
 
 /** What every participant sees of another. */

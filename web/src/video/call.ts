@@ -8,18 +8,8 @@ import { signal } from '@preact/signals';
 import type { ChatLine, PublicMember, RecordingState } from '../../../src/video/protocol.ts';
 import { Connections, type LinkReport } from './connections.ts';
 import type { MediaLink } from './peers.ts';
-import {
-  floorFor,
-  inbound,
-  receiveQuality,
-  SIMULCAST_MIN_SEND,
-  SendLevelGovernor,
-  uplinkEstimate,
-  WARM_UP_MS,
-  type InboundSample,
-  type Quality,
-  type SendLevel,
-} from './quality.ts';
+import { SendAdaptation } from './adaptation.ts';
+import { inbound, receiveQuality, SIMULCAST_MIN_SEND, uplinkStats, WARM_UP_MS, type InboundSample, type Quality, type SendLevel } from './quality.ts';
 import { applySendLevel } from './sending.ts';
 import { Signalling, type LinkState, type ServerMessage } from './signalling.ts';
 
@@ -41,6 +31,10 @@ export class Call {
   readonly recording = signal<RecordingState>({ state: 'off', consents: {} });
   readonly speaker = signal<string | undefined>(undefined);
   readonly sendLevel = signal<SendLevel>('full');
+  /** Audio only for now, and the low level is on for a trial (see adaptation.ts). */
+  readonly probing = signal(false);
+  /** The last look at the uplink (estimate bit/s, reported loss, round trip s): support page and tests. */
+  readonly uplink = signal<{ estimate?: number; loss?: number; rtt?: number; stalled?: boolean }>({});
   readonly audioOn = signal(true);
   readonly videoOn = signal(true);
   readonly screenOn = signal(false);
@@ -61,7 +55,9 @@ export class Call {
   /** What is received from each member, by member id. */
   readonly streams = this.conns.streams;
   private screenTrack?: MediaStreamTrack;
-  private readonly governor = new SendLevelGovernor();
+  private readonly adaptation = new SendAdaptation();
+  /** Packets received from everyone at the last sample: none new means the link is out. */
+  private receivedBefore = -1;
   private sendCap: number | null = null;
   private readonly samples = new Map<string, InboundSample>();
   private monitor?: ReturnType<typeof setInterval>;
@@ -238,6 +234,11 @@ export class Call {
   /** The user's own limit on what this device sends (bit/s), e.g. on a metered 3G link. */
   setSendCap(bps: number | null): void {
     this.sendCap = bps;
+    const level = this.adaptation.update({ at: performance.now(), cap: bps, warm: false });
+    if (level !== this.sendLevel.value) {
+      this.sendLevel.value = level;
+      this.announceMedia();
+    }
     void this.applySendLevel();
   }
 
@@ -256,9 +257,14 @@ export class Call {
     if (loudest) this.speaker.value = loudest.id;
     this.conns.chooseLayers(q);
     const warm = this.mediaSince !== undefined && performance.now() - this.mediaSince > WARM_UP_MS;
-    const uplink = await uplinkEstimate(this.conns.sending(), this.sendCap);
+    const received = [...this.samples.values()].reduce((n, x) => n + x.audioPackets + x.videoPackets, 0);
+    const stalled = this.samples.size > 0 && received === this.receivedBefore;
+    this.receivedBefore = received;
+    const uplink = await uplinkStats(this.conns.sending());
+    this.uplink.value = { ...uplink, stalled };
     const before = this.sendLevel.value;
-    const level = this.governor.update(uplink, floorFor(warm, this.sendCap));
+    const level = this.adaptation.update({ at: performance.now(), ...uplink, stalled, cap: this.sendCap, warm });
+    this.probing.value = this.adaptation.trialFrom === 'audio';
     if (level !== before) {
       this.sendLevel.value = level;
       await this.applySendLevel();
@@ -275,6 +281,7 @@ export class Call {
       video: this.videoOn.value,
       screen: this.screenOn.value,
       audioOnly: this.sendLevel.value === 'audio',
+      level: this.sendLevel.value,
       quality: Object.keys(this.quality.value).length ? worst : 'unknown',
     });
   }
@@ -293,7 +300,7 @@ export class Call {
 
   /** Back to video after an automatic fall-back (the person moved to a better signal). */
   retryVideo(): void {
-    this.governor.reset();
+    this.adaptation.reset();
     this.sendLevel.value = 'full';
     void this.applySendLevel();
     this.announceMedia();

@@ -6,6 +6,10 @@
  */
 import type { ClientMessage, IceCandidate, Jsep, SignalData } from '../../../src/video/protocol.ts';
 import { SIMULCAST_LAYERS } from './quality.ts';
+import { preferAudio, tuned } from './sdp.ts';
+
+/** Audio's sender: high priority in the sender and on the network (weak links: audio first). */
+const AUDIO_FIRST: RTCRtpEncodingParameters[] = [{ priority: 'high', networkPriority: 'high' }];
 
 /** Sends one message of the signalling protocol (src/video/protocol.ts). */
 export type Send = (msg: ClientMessage) => void;
@@ -59,7 +63,7 @@ export class MeshPeer implements MediaLink {
     this.pc.onicecandidate = (e) => this.send({ type: 'signal', to: memberId, data: { candidate: candidateOf(e.candidate) } });
     if (offerer) {
       // Audio first, video second: replacing a track later never renegotiates.
-      this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendrecv', streams: [tracks.stream] });
+      this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendrecv', streams: [tracks.stream], sendEncodings: AUDIO_FIRST });
       this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendrecv', streams: [tracks.stream] });
       this.pc.onnegotiationneeded = () => void this.offer();
     }
@@ -81,7 +85,7 @@ export class MeshPeer implements MediaLink {
   private async apply(data: SignalData): Promise<void> {
     if (data.restart) return this.restartIce();
     if (data.description) {
-      await this.pc.setRemoteDescription(data.description);
+      await this.pc.setRemoteDescription(tuned(data.description));
       if (data.description.type === 'offer') {
         // Send our media on the transceivers the offer made (audio, then video).
         for (const t of this.pc.getTransceivers()) {
@@ -89,6 +93,7 @@ export class MeshPeer implements MediaLink {
           if (t.direction === 'recvonly') t.direction = 'sendrecv';
           if (!t.sender.track) await t.sender.replaceTrack(kind === 'audio' ? this.tracks.audio : this.tracks.video);
           t.sender.setStreams(this.tracks.stream);
+          if (kind === 'audio') await preferAudio(t.sender);
         }
         await this.pc.setLocalDescription();
         const desc = this.pc.localDescription!;
@@ -134,7 +139,7 @@ export class SfuPublisher implements MediaLink {
     readonly simulcast = false,
   ) {
     this.pc = new RTCPeerConnection(rtc);
-    this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendonly', streams: [tracks.stream] });
+    this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendonly', streams: [tracks.stream], sendEncodings: AUDIO_FIRST });
     this.pc.addTransceiver(tracks.video ?? 'video', {
       direction: 'sendonly',
       streams: [tracks.stream],
@@ -155,7 +160,7 @@ export class SfuPublisher implements MediaLink {
   }
 
   async onAnswer(jsep: Jsep): Promise<void> {
-    await this.pc.setRemoteDescription(jsep);
+    await this.pc.setRemoteDescription(tuned(jsep));
   }
 
   restartIce(): void {

@@ -1,38 +1,6 @@
-/** The send-level governor: steps down on a sustained low estimate, back up only when clearly better. */
+/** Receive quality, simulcast layer choice and active layers (the send adaptation is tested in adaptation.test.ts). */
 import { describe, expect, it } from 'vitest';
-import { activeLayers, floorFor, LayerChooser, receiveQuality, SendLevelGovernor, type InboundSample } from './quality.ts';
-
-describe('send level', () => {
-  it('falls to low resolution, then audio only, after two low samples in a row; ignores a single dip', () => {
-    const g = new SendLevelGovernor();
-    expect([g.update(200_000), g.update(800_000), g.update(200_000)]).toEqual(['full', 'full', 'full']);
-    expect(g.update(200_000)).toBe('low');
-    expect([g.update(100_000), g.update(100_000)]).toEqual(['low', 'audio']);
-    expect(g.update(undefined)).toBe('audio'); // no estimate: no change
-  });
-
-  it('while warming up, lowers the resolution but keeps video on, unless the person limited their own sending', () => {
-    const g = new SendLevelGovernor();
-    for (let i = 0; i < 6; i++) g.update(50_000, floorFor(false, null));
-    expect(g.level).toBe('low');
-    expect(floorFor(false, 100_000)).toBe('audio'); // "100 kbit/s" chosen in the pre-call check counts at once
-    expect(floorFor(true, null)).toBe('audio');
-    for (let i = 0; i < 2; i++) g.update(50_000, floorFor(true, null));
-    expect(g.level).toBe('audio');
-  });
-
-  it('comes back a step at a time, only after five samples well above the threshold', () => {
-    const g = new SendLevelGovernor();
-    for (let i = 0; i < 2; i++) g.update(50_000);
-    expect(g.level).toBe('audio');
-    for (let i = 0; i < 10; i++) g.update(200_000); // above 150k but not 1.5× it
-    expect(g.level).toBe('audio');
-    const seen = Array.from({ length: 5 }, () => g.update(400_000));
-    expect(seen).toEqual(['audio', 'audio', 'audio', 'audio', 'low']);
-    g.reset();
-    expect(g.level).toBe('full');
-  });
-});
+import { activeLayers, LayerChooser, receiveQuality, type InboundSample } from './quality.ts';
 
 describe('receive quality', () => {
   const s = (o: Partial<InboundSample>): InboundSample => ({
@@ -41,6 +9,8 @@ describe('receive quality', () => {
     videoPackets: 0,
     videoLost: 0,
     audioLevel: 0,
+    audioConcealed: 0,
+    audioSamples: 0,
     frameWidth: 0,
     frameHeight: 0,
     ...o,

@@ -18,13 +18,26 @@ export interface InboundSample {
   videoPackets: number;
   videoLost: number;
   audioLevel: number;
+  /** Audio samples the receiver had to make up for lost packets (not silence it was told of), and all it played. */
+  audioConcealed: number;
+  audioSamples: number;
   frameWidth: number;
   frameHeight: number;
   rtt?: number;
 }
 
 export async function inbound(pc: RTCPeerConnection): Promise<InboundSample> {
-  const s: InboundSample = { framesDecoded: 0, audioPackets: 0, videoPackets: 0, videoLost: 0, audioLevel: 0, frameWidth: 0, frameHeight: 0 };
+  const s: InboundSample = {
+    framesDecoded: 0,
+    audioPackets: 0,
+    videoPackets: 0,
+    videoLost: 0,
+    audioLevel: 0,
+    audioConcealed: 0,
+    audioSamples: 0,
+    frameWidth: 0,
+    frameHeight: 0,
+  };
   (await pc.getStats()).forEach((r: any) => {
     if (r.type === 'inbound-rtp' && r.kind === 'video') {
       s.framesDecoded += r.framesDecoded ?? 0;
@@ -36,6 +49,8 @@ export async function inbound(pc: RTCPeerConnection): Promise<InboundSample> {
     if (r.type === 'inbound-rtp' && r.kind === 'audio') {
       s.audioPackets += r.packetsReceived ?? 0;
       s.audioLevel = Math.max(s.audioLevel, r.audioLevel ?? 0);
+      s.audioConcealed += Math.max(0, (r.concealedSamples ?? 0) - (r.silentConcealedSamples ?? 0));
+      s.audioSamples += r.totalSamplesReceived ?? 0;
     }
     if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && typeof r.currentRoundTripTime === 'number') s.rtt = r.currentRoundTripTime;
   });
@@ -72,73 +87,32 @@ export function receiveQuality(prev: InboundSample | undefined, now: InboundSamp
   return 'good';
 }
 
-/** The uplink's estimate: the congestion controller's available bitrate, within the user's own cap. */
-export async function uplinkEstimate(pcs: RTCPeerConnection[], cap: number | null): Promise<number | undefined> {
-  let best: number | undefined;
+/**
+ * The uplink as the adaptation (adaptation.ts) sees it: the congestion controller's estimate, the
+ * loss the far end reports of what we send (RTCP receiver reports), and the round trip (ICE).
+ */
+export async function uplinkStats(pcs: RTCPeerConnection[]): Promise<{ estimate?: number; loss?: number; rtt?: number }> {
+  const out: { estimate?: number; loss?: number; rtt?: number } = {};
   for (const pc of pcs) {
     (await pc.getStats()).forEach((r: any) => {
-      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && typeof r.availableOutgoingBitrate === 'number') {
-        best = best === undefined ? r.availableOutgoingBitrate : Math.min(best, r.availableOutgoingBitrate);
+      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
+        if (typeof r.availableOutgoingBitrate === 'number') out.estimate = Math.min(out.estimate ?? Infinity, r.availableOutgoingBitrate);
+        if (typeof r.currentRoundTripTime === 'number') out.rtt = Math.max(out.rtt ?? 0, r.currentRoundTripTime);
       }
+      // The round trip from ICE consent checks only: an SFU's receiver reports can carry a
+      // round trip of seconds on loopback (seen with Janus on a starved machine).
+      if (r.type === 'remote-inbound-rtp' && typeof r.fractionLost === 'number') out.loss = Math.max(out.loss ?? 0, r.fractionLost);
     });
   }
-  if (cap !== null) best = Math.min(best ?? cap, cap);
-  return best;
+  return out;
 }
 
 /**
  * The congestion controller starts low and a join is a burst of CPU work: for this long after
  * media starts its estimate may lower the resolution but not turn video off (the person's own send
- * limit counts at once). Stepping down early also relieves a starved CPU while peers connect.
+ * limit counts at once; see adaptation.ts). Stepping down early also relieves a starved CPU while peers connect.
  */
 export const WARM_UP_MS = 15_000;
-
-const RANK = { audio: 0, low: 1, full: 2 } as const;
-
-/** The lowest level the estimate may push to now: `low` while warming up, unless the person's own limit is below audio-only. */
-export function floorFor(warm: boolean, cap: number | null): SendLevel {
-  return warm || (cap !== null && cap < AUDIO_ONLY_BELOW) ? 'audio' : 'low';
-}
-
-/**
- * Steps down after two low samples in a row (never below `floor`); steps up only after five
- * samples well above the threshold (an unstable link should not flap between video and audio).
- */
-export class SendLevelGovernor {
-  level: SendLevel = 'full';
-  private low = 0;
-  private high = 0;
-
-  update(estimate: number | undefined, floor: SendLevel = 'audio'): SendLevel {
-    if (estimate === undefined) return this.level;
-    let target: SendLevel = estimate < AUDIO_ONLY_BELOW ? 'audio' : estimate < LOW_BELOW ? 'low' : 'full';
-    if (RANK[target] < RANK[floor]) target = floor;
-    if (RANK[target] < RANK[this.level]) {
-      this.high = 0;
-      if (++this.low >= 2) {
-        this.level = target;
-        this.low = 0;
-      }
-    } else if (RANK[target] > RANK[this.level] && estimate > (this.level === 'audio' ? AUDIO_ONLY_BELOW : LOW_BELOW) * 1.5) {
-      this.low = 0;
-      if (++this.high >= 5) {
-        this.level = this.level === 'audio' ? 'low' : 'full';
-        this.high = 0;
-      }
-    } else {
-      this.low = 0;
-      this.high = 0;
-    }
-    return this.level;
-  }
-
-  /** The person asked for video back (e.g. after moving to a better signal). */
-  reset(): void {
-    this.level = 'full';
-    this.low = 0;
-    this.high = 0;
-  }
-}
 
 /**
  * Simulcast through the SFU: each publisher sends three layers ('h' full, 'm' half, 'l' quarter

@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n.ts';
+import { tw } from '../../i18n-weaklink.ts';
 import { Recordings } from '../../components/Recordings.tsx';
 import type { Call } from '../../video/call.ts';
 import { ChatPanel } from './ChatPanel.tsx';
@@ -59,6 +60,11 @@ export function InCall({ call }: { call: Call }) {
       {call.sendLevel.value === 'audio' && (
         <p class="warning" role="status" data-testid="audio-only">
           {d.audioOnly} <button onClick={() => call.retryVideo()}>{d.retryVideo}</button>
+        </p>
+      )}
+      {call.probing.value && (
+        <p class="notice" role="status" data-testid="probing">
+          {tw().probing}
         </p>
       )}
       {call.sendLevel.value === 'low' && (
