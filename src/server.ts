@@ -64,7 +64,7 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
 }
 
 /** The domain plugins, in the order they build on each other. */
-export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats', 'imaging'] as const;
+export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats', 'imaging', 'surveillance'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').FastifyPluginAsync<any> }>> = {
@@ -77,6 +77,7 @@ const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').
   programme: () => import('./programme/plugin.ts'),
   formats: () => import('./formats/plugin.ts'),
   imaging: () => import('./imaging/plugin.ts'),
+  surveillance: () => import('./surveillance/plugin.ts'),
 };
 
 export interface BuildOptions {
