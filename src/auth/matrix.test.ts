@@ -518,6 +518,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/imaging/studies/:id/report/verify': 'imaging.test.ts (denials)',
       '/api/imaging/dicomweb/patients/:patientId/studies': 'imaging.test.ts (STOW for a patient not reached stores nothing)',
       '/api/imaging/uploads/files/:id': 'imaging.test.ts (another account gets 403 on the upload)',
+      '/api/surveillance/signals/:id/decision': 'surveillance.test.ts (clinician, citizen, analyst 403; another province 404)',
     };
     const missing = p.routes.filter(
       (r) =>

@@ -128,7 +128,7 @@ async function groupAAlert(sql: DomainSql, list: DiseaseMatcher, row: CaseRow, c
   const place = [commune, prov?.name].filter(Boolean).join(', ') || `Tỉnh ${row.province_code}`;
   const s = await sql.query<{ id: string }>(
     `INSERT INTO surveillance_signal (disease, province_code, commune_code, week, algorithm, statistic, threshold, observed, expected, data)
-     VALUES ($1, $2, $3, $4, 'group-a', $5, 1, $5, 0, $6)
+     VALUES ($1, $2, $3, $4, 'group-a', $5::float8, 1, $5::int, 0, $6)
      ON CONFLICT (disease, province_code, commune_code, week, algorithm) DO UPDATE SET statistic = EXCLUDED.statistic, observed = EXCLUDED.observed, data = EXCLUDED.data
      RETURNING id`,
     [row.disease, row.province_code, row.commune_code ?? 0, row.week, cases, JSON.stringify({ rule: 'Group A: one case is an alert', series: [cases] })],
