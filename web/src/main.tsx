@@ -37,6 +37,8 @@ import { Indicators } from './pages/programme/Indicators.tsx';
 import { DeclarationForm, DeclarationReview } from './pages/programme/Declaration.tsx';
 import { FacilityRegister } from './pages/programme/Facilities.tsx';
 import { tp } from './i18n-programme.ts';
+import { SurveillancePage } from './pages/surveillance/Signals.tsx';
+import { ts } from './i18n-surveillance.ts';
 import './styles.css';
 import './shell.css';
 
@@ -83,6 +85,7 @@ function Page() {
   if (p === '/programme/declaration') return m.role === 'facility_admin' ? <DeclarationForm /> : <p class="error">{d.forbidden}</p>;
   if (p === '/programme/declarations') return m.role === 'analyst' ? <DeclarationReview /> : <p class="error">{d.forbidden}</p>;
   if (p === '/programme/facilities') return <FacilityRegister />;
+  if (p === '/surveillance') return m.role === 'disease_control' ? <SurveillancePage /> : <p class="error">{d.forbidden}</p>;
   if (p === '/alerts') return <AlertsInbox />;
   if (p === '/devices') return <Devices />;
   if (p === '/programmes') return <Programmes />;
@@ -104,6 +107,7 @@ function Page() {
     if (m.role === 'dpo') return <OfficerAudit />;
     if (ADMIN_ROLES.has(m.role ?? '')) return <AdminPage />;
     if (m.role === 'analyst') return <Indicators />;
+    if (m.role === 'disease_control') return <SurveillancePage />;
     return CLINICAL_ROLES.has(m.role ?? '') || m.role === 'integration' ? <PatientSearch /> : <Account />;
   }
   return <p class="notice">{d.notFound}</p>;
@@ -135,6 +139,7 @@ function Nav() {
       <ImagingNav role={m.role} />
       {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{tp().navIndicators}</a>}
       {m.role === 'analyst' && <a href="/programme/declarations">{tp().navReview}</a>}
+      {m.role === 'disease_control' && <a href="/surveillance">{ts().nav}</a>}
       {m.role === 'facility_admin' && <a href="/programme/declaration">{tp().navDeclaration}</a>}
       {(m.role === 'system_admin' || m.role === 'facility_admin') && <a href="/programme/facilities">{tp().navFacilities}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>
