@@ -1,7 +1,7 @@
 /**
  * Demo data for early warning (CAUYTE_DEMO and the browser test): Lào Cai's disease-control centre
- * (Trung tâm Kiểm soát bệnh tật tỉnh Lào Cai) watching province 15, and 16 weeks of coded
- * diagnoses in five of its communes — dengue at 1–4 cases a week with an injected outbreak (about
+ * (Trung tâm Kiểm soát bệnh tật tỉnh Lào Cai) watching province 15, and 28 weeks of coded
+ * diagnoses in five of its communes (the page shows the last 10, each with a full baseline) — dengue at 1–4 cases a week with an injected outbreak (about
  * 4×) in Xã Bát Xát in the last two weeks, hand-foot-mouth disease flat. Deterministic for a given
  * date. Written by the system through the store, so the derived tables fill as for real writes.
  */
@@ -19,7 +19,7 @@ const COMMUNES: [number, string, number][] = [
   [2671, 'Phường Cam Đường', 3],
   [2647, 'Phường Lào Cai', 3.5],
 ];
-const WEEKS = 16;
+const WEEKS = 28;
 const FAMILY = ['Nguyễn', 'Hoàng', 'Lò', 'Vàng', 'Giàng', 'Lý', 'Sùng', 'Phạm'];
 const GIVEN = ['Thị Mai', 'Văn Páo', 'Thị Dua', 'Văn Sình', 'A Chư', 'Thị Lan', 'Văn Tùng', 'Thị Hoa'];
 

@@ -82,7 +82,7 @@ export function SurveillancePage() {
   const wanted = new URLSearchParams(path.value.split('?')[1] ?? '').get('signal');
 
   useEffect(() => {
-    apiGet<SignalList>(`/api/surveillance/signals?status=${status}&weeks=16`).then(
+    apiGet<SignalList>(`/api/surveillance/signals?status=${status}&weeks=10`).then(
       (l) => {
         setList(l);
         if (!pick) {
