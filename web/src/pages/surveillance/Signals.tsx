@@ -110,25 +110,25 @@ export function SurveillancePage() {
   };
   const row = (s: SignalView) => (
     <tr key={s.id} data-testid={`signal-${s.id}`} class={String(s.id) === wanted ? 'sv-wanted' : undefined}>
-      <td>
+      <td data-label={d.week}>
         {s.weekLabel}
         <div class="meta">{formatDate(s.week)}</div>
       </td>
-      <td>
+      <td data-label={d.disease}>
         {s.disease.vi}{' '}
         <span class={`badge sv-g${s.disease.group}`} title={s.disease.en}>
           {d.group(s.disease.group)}
         </span>
       </td>
-      <td>{s.place.communeCode ? s.place.name : `${d.wholeProvince} (${s.place.name})`}</td>
-      <td>{d.algorithms[s.algorithm]}</td>
-      <td>
+      <td data-label={d.place}>{s.place.communeCode ? s.place.name : `${d.wholeProvince} (${s.place.name})`}</td>
+      <td data-label={d.algorithm}>{d.algorithms[s.algorithm]}</td>
+      <td data-label={`${d.observed} / ${d.expected}`}>
         {s.observed} / {dec(s.expected)}
       </td>
-      <td>
+      <td data-label={d.statistic}>
         {dec(s.statistic, 2)} &gt; {dec(s.threshold)}
       </td>
-      <td>
+      <td data-label={d.actions}>
         <button type="button" class="link" onClick={() => setPick({ disease: s.disease.code, commune: s.place.communeCode })}>
           {d.showSeries}
         </button>
