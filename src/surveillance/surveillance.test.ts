@@ -234,4 +234,29 @@ describe('early warning (surveillance) on pglite', () => {
     expect(s.body.population?.value).toBe(20_000);
     expect(s.body.weeks.at(-1)!.ratePer100k).toBeCloseTo((13 * 100_000) / 20_000);
   });
+
+  it('counts an encounter reason (ICD-10) and a positive lab result (LOINC), not a negative one', async () => {
+    const at = `${thisWeek}T09:00:00Z`;
+    await p.fixtures.create({
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: `Patient/${patients[32]}` },
+      period: { start: at },
+      reasonCode: [{ coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: 'A90' }] }],
+    });
+    const lab = (patient: string, positive: boolean) =>
+      p.fixtures.create({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '75377-2' }] },
+        subject: { reference: `Patient/${patient}` },
+        effectiveDateTime: at,
+        interpretation: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code: positive ? 'POS' : 'NEG' }] }],
+      });
+    await lab(patients[33], true);
+    await lab(patients[34], false);
+    const s = await call<SeriesView>(p, 'GET', `/api/surveillance/series?disease=dengue&commune=${HOP_THANH}&weeks=4`, undefined, bearer(officer));
+    expect(s.body.weeks.at(-1)!.cases).toBe(3);
+  });
 });
