@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|weaklink]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|weaklink|surveillance]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -31,6 +31,7 @@ import { benchBulk, benchFormats } from './formats.ts';
 import { benchProgramme } from './programme.ts';
 import { benchImaging, imagingMedians } from './imaging.ts';
 import { benchWeaklink } from './weaklink.ts';
+import { benchSurveillance } from './surveillance.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -575,6 +576,8 @@ if (args.suite === 'programme') {
       : { facilities: 13_000, consults: 1_000_000, meetings: 100_000, visits: 200_000, prescriptions: 100_000, events: 10_000, samples: 10 },
     log,
   );
+} else if (args.suite === 'surveillance') {
+  await benchSurveillance(quick, log);
 } else if (args.suite === 'formats') {
   await benchFormatsSuite();
 } else if (args.suite === 'imaging') {
@@ -597,6 +600,7 @@ if (
   args.suite !== 'programme' &&
   args.suite !== 'imaging' &&
   args.suite !== 'weaklink' &&
+  args.suite !== 'surveillance' &&
   (args.db === 'both' || args.db === 'pglite')
 )
   targets.push(pgliteTarget);

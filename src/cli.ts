@@ -13,7 +13,8 @@ import { statSync } from 'node:fs';
 import { buildPlatform } from './server.ts';
 import { openCore, type Core } from './platform/core.ts';
 import { demoAccountsText, startBanner } from './platform/demo-banner.ts';
-import { createDemoAccounts, createDepartmentAccount, demoSignInHelp } from './seed/accounts.ts';
+import { createDemoAccounts, createDepartmentAccount, createDiseaseControlAccount, demoSignInHelp } from './seed/accounts.ts';
+import { seedSurveillanceDemo } from './surveillance/seed.ts';
 import { isRole, ROLES } from './auth/policy.ts';
 import { expireInactiveStaff } from './auth/inactivity.ts';
 import { runAuditRetention } from './audit/retention.ts';
@@ -80,6 +81,7 @@ async function serve(config: Config): Promise<void> {
     const programme = await seedProgrammeDemo(platform.store, s);
     demo.accounts.push(await createDepartmentAccount(platform.accounts, programme.departments[15]));
     await seedFormatsDemo(platform.store, s);
+    demo.accounts.push(await createDiseaseControlAccount(platform.accounts, (await seedSurveillanceDemo(platform.store)).centreId));
     help = demoSignInHelp(config.baseUrl, demo);
   } else if (demoWanted(config)) {
     // Demo slots are relative to today: open the coming week again.

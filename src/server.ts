@@ -64,7 +64,7 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
 }
 
 /** The domain plugins, in the order they build on each other. */
-export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats', 'imaging', 'training'] as const;
+export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats', 'imaging', 'training', 'surveillance'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').FastifyPluginAsync<any> }>> = {
@@ -78,6 +78,7 @@ const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').
   formats: () => import('./formats/plugin.ts'),
   imaging: () => import('./imaging/plugin.ts'),
   training: () => import('./training/plugin.ts'),
+  surveillance: () => import('./surveillance/plugin.ts'),
 };
 
 export interface BuildOptions {

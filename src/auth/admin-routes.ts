@@ -36,7 +36,7 @@ import {
 } from './admin-contract.ts';
 
 /** Roles a facility administrator may neither hold power over nor grant. */
-export const NON_FACILITY_ROLES: readonly Role[] = ['system_admin', 'dpo', 'integration', 'analyst', 'facility_admin'];
+export const NON_FACILITY_ROLES: readonly Role[] = ['system_admin', 'dpo', 'integration', 'analyst', 'facility_admin', 'disease_control'];
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 type P = FastifyRequest<{ Params: { id: string } }>;

@@ -49,6 +49,8 @@ describe('authorization matrix (generated from the policy table)', () => {
     // Demo patients cycle over the four commune stations: 0 → Bát Xát, 2 → Mường Nhé.
     own = demo.ids.patients[0];
     other = demo.ids.patients[2];
+    // The disease-control officer's centre watches a province (src/surveillance): here the own facility stands in for it.
+    await p.db.query('INSERT INTO surveillance_authority (org_id, province_code) VALUES ($1, 15)', [ownOrg]);
     for (const role of ROLES) tokens.set(role, await tokenOf(role));
   });
   afterAll(async () => p?.close());
@@ -58,7 +60,7 @@ describe('authorization matrix (generated from the policy table)', () => {
     const claims =
       role === 'citizen'
         ? { patient: own }
-        : ['commune_clinician', 'specialist', 'coordinator', 'facility_admin'].includes(role)
+        : ['commune_clinician', 'specialist', 'coordinator', 'facility_admin', 'disease_control'].includes(role)
           ? { org: ownOrg, practitioner: demo.ids.practitioners[6] }
           : {};
     return p.tokenFor(role, {
@@ -531,6 +533,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/training/transfers/:id/steps': 'training/training.test.ts (the hub’s coordinator only)',
       '/api/training/transfers/:id/cases': 'training/training.test.ts (the hub’s teachers only)',
       '/api/training/transfers/:id/independent': 'training/training.test.ts (the hub only; 422 before the supervised cases)',
+      '/api/surveillance/signals/:id/decision': 'surveillance.test.ts (clinician, citizen, analyst 403; another province 404)',
     };
     const missing = p.routes.filter(
       (r) =>

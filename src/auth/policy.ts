@@ -9,7 +9,18 @@
  * - directory: facilities, practitioners, schedules, forms, terminology — not about one patient;
  * - other: everything else (devices, financial, definitional resources).
  */
-export const ROLES = ['citizen', 'commune_clinician', 'specialist', 'coordinator', 'facility_admin', 'analyst', 'system_admin', 'dpo', 'integration'] as const;
+export const ROLES = [
+  'citizen',
+  'commune_clinician',
+  'specialist',
+  'coordinator',
+  'facility_admin',
+  'analyst',
+  'system_admin',
+  'dpo',
+  'integration',
+  'disease_control',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export const ROLE_LABELS: Record<Role, { vi: string; en: string }> = {
@@ -22,6 +33,7 @@ export const ROLE_LABELS: Record<Role, { vi: string; en: string }> = {
   system_admin: { vi: 'Quản trị hệ thống', en: 'System administrator' },
   dpo: { vi: 'Cán bộ bảo vệ dữ liệu', en: 'Data-protection officer' },
   integration: { vi: 'Hệ thống tích hợp (HIS/LIS)', en: 'Integration system' },
+  disease_control: { vi: 'Cán bộ kiểm soát bệnh tật tỉnh', en: 'Provincial disease-control officer' },
 };
 
 export const STAFF_ROLES: Role[] = ROLES.filter((r) => r !== 'citizen');
@@ -71,7 +83,11 @@ export type DomainAction =
   | 'imaging.report' // the hub's reading worklist: write and sign imaging reports
   | 'training.learn' // courses open to me: enrol, attend, tests, my credits and certificates
   | 'training.teach' // sessions I teach: attendance, teaching cases, results; sign off supervised cases
-  | 'training.manage'; // my hub's programmes, courses, sessions and technology-transfer packages
+  | 'training.manage' // my hub's programmes, courses, sessions and technology-transfer packages
+  | 'surveillance.view' // the province's outbreak signals and full weekly counts (the disease-control officer)
+  | 'surveillance.decide' // confirm or dismiss a signal (recorded, with a note)
+  | 'surveillance.aggregates' // weekly notifiable-disease counts (small counts suppressed outside disease control)
+  | 'surveillance.admin'; // load the official notifiable-disease list, population denominators, disease-control centres
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -206,12 +222,12 @@ export const POLICY: Record<Role, RolePolicy> = {
   },
   analyst: {
     fhir: {},
-    domain: ['account.self', 'reports.read', 'programme.view', 'programme.review'],
+    domain: ['account.self', 'reports.read', 'programme.view', 'programme.review', 'surveillance.aggregates'],
     clinicalReach: 'none',
   },
   system_admin: {
     fhir: { directory: READ },
-    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics', 'programme.view', 'programme.facilities'],
+    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics', 'programme.view', 'programme.facilities', 'surveillance.admin'],
     clinicalReach: 'none',
   },
   dpo: {
@@ -225,6 +241,11 @@ export const POLICY: Record<Role, RolePolicy> = {
     types: { AuditEvent: [] },
     domain: [],
     clinicalReach: 'all',
+  },
+  disease_control: {
+    fhir: { directory: READ },
+    domain: ['account.self', 'surveillance.view', 'surveillance.decide', 'surveillance.aggregates'],
+    clinicalReach: 'none',
   },
 };
 
@@ -298,6 +319,10 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'training.learn': 'training',
   'training.teach': 'training',
   'training.manage': 'training',
+  'surveillance.view': 'surveillance',
+  'surveillance.decide': 'surveillance',
+  'surveillance.aggregates': 'surveillance',
+  'surveillance.admin': 'surveillance',
 };
 
 export function domainOf(action: DomainAction): string {

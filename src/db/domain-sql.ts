@@ -104,6 +104,19 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   formats: { own: ['claim_submission', 'eprescription_submission', 'bulk_export_job', 'bulk_export_file'] },
   imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },
   training: { own: [...TRAINING_TABLES, ...NOTIFY], read: ['video_room', 'video_attendance', 'programme_facility'] },
+  surveillance: {
+    own: [
+      'surveillance_patient_place',
+      'surveillance_case',
+      'surveillance_week',
+      'surveillance_signal',
+      'surveillance_authority',
+      'surveillance_disease_list',
+      'surveillance_population',
+      ...NOTIFY,
+    ],
+    read: ['programme_authority'],
+  },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);

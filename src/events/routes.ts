@@ -28,7 +28,8 @@ const idParam = z.string().regex(/^\d{1,18}$/, 'a notification number');
 
 /** The visibility predicate and its parameters ($1 account, $2 practitioner, $3 facility of clinical staff). */
 function visibleTo(a: Actor): { where: string; params: string[] } {
-  const clinical = !!a.role && POLICY[a.role].clinicalReach === 'relationship';
+  // Facility-wide notifications reach clinical staff, and a disease-control centre's officers (its Group-A alerts).
+  const clinical = !!a.role && (POLICY[a.role].clinicalReach === 'relationship' || a.role === 'disease_control');
   return {
     where: `(n.account_id = $1 OR n.practitioner_id = $2 OR (n.organization_id = $3 AND $3 <> ''))`,
     params: [a.accountId ?? '~', a.practitionerId ?? '~', clinical ? (a.organizationId ?? '') : ''],

@@ -94,6 +94,20 @@ export async function createDepartmentAccount(accounts: AccountService, departme
   return { username: 'soyte.laocai', role: 'analyst', totpSecret, note: 'Sở Y tế Lào Cai: duyệt bản công bố, chỉ số của tỉnh' };
 }
 
+/** The officer of a provincial disease-control centre (Trung tâm Kiểm soát bệnh tật Lào Cai): outbreak signals of that province. */
+export async function createDiseaseControlAccount(accounts: AccountService, centreId: string): Promise<DemoAccount> {
+  const totpSecret = new Secret({ size: 20 }).base32;
+  await accounts.create({
+    username: 'ytdp.laocai',
+    displayName: 'Cán bộ Trung tâm Kiểm soát bệnh tật Lào Cai',
+    kind: 'staff',
+    password: DEMO_PASSWORD,
+    roles: [{ role: 'disease_control', organizationId: centreId }],
+    totpSecret,
+  });
+  return { username: 'ytdp.laocai', role: 'disease_control', totpSecret, note: 'CDC Lào Cai: tín hiệu dịch bệnh của tỉnh' };
+}
+
 export function demoSignInHelp(url: string, demo: { accounts: DemoAccount[]; client?: { clientId: string; clientSecret?: string } }): string {
   const lines = [
     '',

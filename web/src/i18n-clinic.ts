@@ -113,6 +113,7 @@ const vi = {
     alert: 'Cảnh báo thiết bị',
     visit: 'Khám từ xa',
     'visit-queue': 'Người bệnh đang chờ',
+    surveillance: 'Cảnh báo dịch',
   } as Record<string, string>,
 };
 
@@ -214,7 +215,14 @@ const en: Dict = {
   open: 'Open',
   menu: 'Menu',
   closeMenu: 'Close menu',
-  kinds: { consult: 'Case conference', meeting: 'Meeting', alert: 'Device alert', visit: 'Remote visit', 'visit-queue': 'Patient waiting' },
+  kinds: {
+    consult: 'Case conference',
+    meeting: 'Meeting',
+    alert: 'Device alert',
+    visit: 'Remote visit',
+    'visit-queue': 'Patient waiting',
+    surveillance: 'Outbreak alert',
+  },
 };
 
 export function tc(): Dict {

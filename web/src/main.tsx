@@ -41,6 +41,8 @@ import { CoursePage, Learning } from './pages/training/Learning.tsx';
 import { Teaching } from './pages/training/Teaching.tsx';
 import { Hub } from './pages/training/Hub.tsx';
 import { tt } from './i18n-training.ts';
+import { SurveillancePage } from './pages/surveillance/Signals.tsx';
+import { ts } from './i18n-surveillance.ts';
 import './styles.css';
 import './shell.css';
 
@@ -93,6 +95,7 @@ function Page() {
   if (trainingCourse) return <CoursePage id={trainingCourse[1]} />;
   if (p === '/training/teach') return <Teaching />;
   if (p === '/training/hub') return m.role === 'coordinator' ? <Hub /> : <p class="error">{d.forbidden}</p>;
+  if (p === '/surveillance') return m.role === 'disease_control' ? <SurveillancePage /> : <p class="error">{d.forbidden}</p>;
   if (p === '/alerts') return <AlertsInbox />;
   if (p === '/devices') return <Devices />;
   if (p === '/programmes') return <Programmes />;
@@ -114,6 +117,7 @@ function Page() {
     if (m.role === 'dpo') return <OfficerAudit />;
     if (ADMIN_ROLES.has(m.role ?? '')) return <AdminPage />;
     if (m.role === 'analyst') return <Indicators />;
+    if (m.role === 'disease_control') return <SurveillancePage />;
     return CLINICAL_ROLES.has(m.role ?? '') || m.role === 'integration' ? <PatientSearch /> : <Account />;
   }
   return <p class="notice">{d.notFound}</p>;
@@ -148,6 +152,7 @@ function Nav() {
       {m.role === 'coordinator' && <a href="/training/hub">{tt().navHub}</a>}
       {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{tp().navIndicators}</a>}
       {m.role === 'analyst' && <a href="/programme/declarations">{tp().navReview}</a>}
+      {m.role === 'disease_control' && <a href="/surveillance">{ts().nav}</a>}
       {m.role === 'facility_admin' && <a href="/programme/declaration">{tp().navDeclaration}</a>}
       {(m.role === 'system_admin' || m.role === 'facility_admin') && <a href="/programme/facilities">{tp().navFacilities}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>
