@@ -37,6 +37,7 @@ import { Indicators } from './pages/programme/Indicators.tsx';
 import { DeclarationForm, DeclarationReview } from './pages/programme/Declaration.tsx';
 import { FacilityRegister } from './pages/programme/Facilities.tsx';
 import { tp } from './i18n-programme.ts';
+import { AppConsent } from './pages/formats/AppConsent.tsx';
 import './styles.css';
 import './shell.css';
 
@@ -58,6 +59,8 @@ function Page() {
   if (m === undefined) return <p class="notice">{d.loading}</p>;
   if (m === null || m.mfaPending) return <Login />;
   if (p === '/account') return <Account />;
+  // SMART App Launch: an app asks this person for access (src/auth/smart.ts).
+  if (p === '/apps/authorize') return <AppConsent request={new URLSearchParams(path.value.split('?')[1] ?? '').get('request') ?? ''} />;
   if (p === '/inbox') return <Inbox />;
   if (call) return <RoomPage id={call[1]} />;
   const recorded = /^\/call\/([A-Za-z0-9-]{1,64})\/recordings$/.exec(p);
