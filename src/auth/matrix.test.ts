@@ -518,6 +518,8 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/imaging/studies/:id/report/verify': 'imaging.test.ts (denials)',
       '/api/imaging/dicomweb/patients/:patientId/studies': 'imaging.test.ts (STOW for a patient not reached stores nothing)',
       '/api/imaging/uploads/files/:id': 'imaging.test.ts (another account gets 403 on the upload)',
+      '/api/smart/requests/:id': 'auth/smart.test.ts (SMART consent: only the person asked sees it; others 404, anonymous 401)',
+      '/api/smart/requests/:id/decision': 'auth/smart.test.ts (SMART consent: only the person asked answers it, once)',
     };
     const missing = p.routes.filter(
       (r) =>

@@ -13,7 +13,8 @@ const vi = {
   consentAsks: (app: string) => `Ứng dụng “${app}” xin quyền truy cập hồ sơ sức khỏe của bạn.`,
   consentReturnsTo: (host: string) => `Sau khi bạn trả lời, trình duyệt quay về ${host}.`,
   consentWants: 'Ứng dụng sẽ được:',
-  consentNote: 'Bạn có thể thu hồi quyền bất cứ lúc nào bằng cách đăng xuất khỏi mọi thiết bị. Mọi lần ứng dụng đọc hồ sơ đều được ghi lại trong nhật ký truy cập.',
+  consentNote:
+    'Bạn có thể thu hồi quyền bất cứ lúc nào bằng cách đăng xuất khỏi mọi thiết bị. Mọi lần ứng dụng đọc hồ sơ đều được ghi lại trong nhật ký truy cập.',
   allow: 'Cho phép',
   refuse: 'Từ chối',
   consentGone: 'Yêu cầu cấp quyền không còn hiệu lực. Hãy mở lại ứng dụng.',
