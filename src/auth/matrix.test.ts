@@ -519,6 +519,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/imaging/dicomweb/patients/:patientId/studies': 'imaging.test.ts (STOW for a patient not reached stores nothing)',
       '/api/imaging/uploads/files/:id': 'imaging.test.ts (another account gets 403 on the upload)',
       '/api/smart/requests/:id': 'auth/smart.test.ts (SMART consent: only the person asked sees it; others 404, anonymous 401)',
+      '/api/emr/patients/:patientId': 'formats/emr/emr.test.ts (reads as the caller: another facility, another citizen, analyst refused)',
       '/api/smart/requests/:id/decision': 'auth/smart.test.ts (SMART consent: only the person asked answers it, once)',
     };
     const missing = p.routes.filter(
