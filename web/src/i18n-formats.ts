@@ -60,7 +60,8 @@ const vi = {
   } as Record<string, string>,
   rxControlledNote: 'Thuốc gây nghiện, hướng thần, tiền chất: cần xác nhận thêm theo quy định kê đơn (TT 26/2025).',
   rxConfirm: 'Tôi xác nhận đã kiểm tra chỉ định, liều và số ngày dùng theo quy định kê đơn thuốc kiểm soát đặc biệt.',
-  rxConfirmNeeded: 'Đơn thuốc gây nghiện, hướng thần hoặc tiền chất cần bạn xác nhận trước khi kê.',
+  rxConfirmNeeded: 'Đơn thuốc gây nghiện, hướng thần hoặc tiền chất cần bạn xác nhận và ghi số giấy tờ tùy thân trước khi kê.',
+  rxIdNumber: 'Số CCCD, CMND hoặc hộ chiếu của người bệnh hoặc người nhận thuốc',
 };
 type Dict = typeof vi;
 
@@ -112,7 +113,8 @@ const en: Dict = {
   },
   rxControlledNote: 'Narcotic, psychotropic and precursor drugs need an extra confirmation under the prescribing rules (Circular 26/2025).',
   rxConfirm: 'I confirm I checked the indication, dose and number of days under the rules for specially controlled drugs.',
-  rxConfirmNeeded: 'A narcotic, psychotropic or precursor prescription needs your confirmation first.',
+  rxConfirmNeeded: 'A narcotic, psychotropic or precursor prescription needs your confirmation and an ID number first.',
+  rxIdNumber: 'ID card or passport number of the patient or the person collecting',
 };
 
 export function tf(): Dict {
