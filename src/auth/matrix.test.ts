@@ -169,13 +169,13 @@ describe('authorization matrix (generated from the policy table)', () => {
         cases.push({ label, method, url, allowed: POLICY[role].clinicalReach === 'all' });
         continue;
       }
-      if (url === '/api/chart/:patientId') {
-        // The clinician's chart: as reading the Patient (every part then goes through the same checks).
+      if (url === '/api/chart/:patientId' || url === '/api/emr/patients/:patientId') {
+        // The clinician's chart, the EMR export: as reading the Patient (every part then goes through the same checks).
         for (const target of ['own', 'other'] as const)
           cases.push({
             label: `${label} [${target}]`,
             method,
-            url: `/api/chart/${target === 'own' ? own : other}`,
+            url: url.replace(':patientId', target === 'own' ? own : other),
             allowed: fhirExpected(role, 'read', 'Patient', target),
             mustNotContain: target === 'own' ? other : undefined,
           });
