@@ -200,3 +200,30 @@ export interface BreakGlassEntry {
 /** `POST /api/break-glass/:id/review`: the officer's note (the answer is `Ok`). */
 export const breakGlassReviewBody = z.object({ note: z.string().trim().min(3).max(1000) }).strict();
 export type BreakGlassReviewRequest = z.infer<typeof breakGlassReviewBody>;
+
+/** SMART EHR launch (POST /api/smart/launch): where to open the app (its launch address with iss and launch). */
+export interface SmartLaunchResponse {
+  launchUrl: string;
+}
+
+/** An app a clinician may open from a chart (GET /api/smart/apps). */
+export interface SmartApp {
+  clientId: string;
+  name: string;
+}
+
+/** The consent screen's content (GET /api/smart/requests/:id). */
+export interface SmartRequestView {
+  id: string;
+  app: { clientId: string; name: string; redirectHost: string };
+  /** Every scope asked for, as sent (openid, fhirUser, launch/patient, offline_access, patient/Observation.rs …). */
+  scopes: string[];
+  /** The clinical ones, parsed: who (patient/user), which resource type ('*' = all), which actions. */
+  clinical: { context: 'patient' | 'user' | 'system'; resourceType: string; actions: ('read' | 'search' | 'create' | 'update' | 'delete')[] }[];
+  patientId?: string;
+}
+
+/** The person's answer (POST /api/smart/requests/:id/decision): where the browser goes next. */
+export interface SmartDecisionResponse {
+  redirect: string;
+}

@@ -17,6 +17,7 @@ import { call, patient, signIn, startTestPlatform, type TestPlatform } from '../
 import { AccountService, MAX_FAILED_LOGINS, MAX_MFA_FAILURES, totpFor } from './accounts.ts';
 import { DEMO_PASSWORD } from '../seed/accounts.ts';
 import { registerClient } from './oauth.ts';
+import { decideConsent } from '../testing/smart.ts';
 import { ACCOUNT_STATE_MS } from './tokens.ts';
 
 // Counts argon2 verifications, to show that every sign-in path runs the password hash.
@@ -181,8 +182,7 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
         aud: `${p.config.baseUrl}/fhir/R4`,
       });
       const authorized = await call(p, 'GET', `/oauth/authorize?${query}`, undefined, session);
-      expect(authorized.status).toBe(302);
-      const code = new URL(String(authorized.headers.location)).searchParams.get('code')!;
+      const code = (await decideConsent(p, authorized, session)).searchParams.get('code')!;
       const form = new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.clientId });
       const issued = await call(p, 'POST', '/oauth/token', form.toString(), { authorization: '', 'content-type': 'application/x-www-form-urlencoded' });
       expect(issued.status, issued.text).toBe(200);
@@ -191,7 +191,7 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
       expect((await call(p, 'GET', `/fhir/R4/Patient/${c.patientId}`, undefined, tokenHeaders(token))).status).toBe(200); // now cached
       // A second, not yet redeemed code dies with the sign-out too.
       const pending = await call(p, 'GET', `/oauth/authorize?${query}`, undefined, session);
-      const pendingCode = new URL(String(pending.headers.location)).searchParams.get('code')!;
+      const pendingCode = (await decideConsent(p, pending, session)).searchParams.get('code')!;
 
       const out = await call(p, 'POST', '/api/auth/logout-all', {}, { ...session, ...JSON_TYPE });
       expect(out.status).toBe(200);

@@ -171,13 +171,13 @@ describe('authorization matrix (generated from the policy table)', () => {
         cases.push({ label, method, url, allowed: POLICY[role].clinicalReach === 'all' });
         continue;
       }
-      if (url === '/api/chart/:patientId') {
-        // The clinician's chart: as reading the Patient (every part then goes through the same checks).
+      if (url === '/api/chart/:patientId' || url === '/api/emr/patients/:patientId') {
+        // The clinician's chart, the EMR export: as reading the Patient (every part then goes through the same checks).
         for (const target of ['own', 'other'] as const)
           cases.push({
             label: `${label} [${target}]`,
             method,
-            url: `/api/chart/${target === 'own' ? own : other}`,
+            url: url.replace(':patientId', target === 'own' ? own : other),
             allowed: fhirExpected(role, 'read', 'Patient', target),
             mustNotContain: target === 'own' ? other : undefined,
           });
@@ -534,6 +534,9 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/training/transfers/:id/cases': 'training/training.test.ts (the hub’s teachers only)',
       '/api/training/transfers/:id/independent': 'training/training.test.ts (the hub only; 422 before the supervised cases)',
       '/api/surveillance/signals/:id/decision': 'surveillance.test.ts (clinician, citizen, analyst 403; another province 404)',
+      '/api/smart/requests/:id': 'auth/smart.test.ts (SMART consent: only the person asked sees it; others 404, anonymous 401)',
+      '/api/emr/patients/:patientId': 'formats/emr/emr.test.ts (reads as the caller: another facility, another citizen, analyst refused)',
+      '/api/smart/requests/:id/decision': 'auth/smart.test.ts (SMART consent: only the person asked answers it, once)',
     };
     const missing = p.routes.filter(
       (r) =>

@@ -3,7 +3,8 @@
  * for a signed-in person, client credentials for systems — with a client secret, or (SMART backend
  * services) a JWT assertion signed with the client's own key (private_key_jwt: its JWKS is
  * registered, each assertion is short-lived, addressed to the token endpoint and used once);
- * SMART on FHIR scopes and discovery.
+ * SMART on FHIR scopes and discovery. SMART App Launch (EHR and standalone launch, the consent
+ * screen, id_token, refresh tokens, CORS) is in smart.ts; this file calls it.
  * Tokens are short-lived JWTs (src/auth/tokens.ts); the JWKS is public.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -17,6 +18,7 @@ import type { AccountService } from './accounts.ts';
 import { actorFields } from './principal.ts';
 import { isRole, POLICY, type Role } from './policy.ts';
 import { parseScopes, withinScopes } from './scopes.ts';
+import { holdForConsent, issueCode, redeemRefresh, sha256hex, takeLaunch, tokenExtras } from './smart.ts';
 import type { TokenService } from './tokens.ts';
 
 export interface OAuthOptions {
@@ -29,7 +31,6 @@ export interface OAuthOptions {
 }
 
 const sha256b64url = (s: string) => createHash('sha256').update(s).digest('base64url');
-const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
 interface ClientRow {
   client_id: string;
@@ -58,6 +59,7 @@ const authorizeQuery = z.object({
   code_challenge_method: z.literal('S256'),
   aud: z.string().max(500).optional(),
   launch: z.string().max(200).optional(),
+  nonce: z.string().max(200).optional(),
 });
 
 export async function registerClient(
@@ -71,12 +73,14 @@ export async function registerClient(
     confidential: boolean;
     /** Public keys of a backend-services client (private_key_jwt). */
     jwks?: JSONWebKeySet;
+    /** SMART EHR launch: the app's launch address (it gets iss and launch). */
+    launchUri?: string;
   },
 ): Promise<{ clientId: string; clientSecret?: string }> {
   const clientId = `app-${randomUUID().slice(0, 8)}`;
   const secret = input.confidential ? randomBytes(32).toString('base64url') : undefined;
   await db.query(
-    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id, jwks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id, jwks, launch_uri) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
     [
       clientId,
       input.name,
@@ -86,6 +90,7 @@ export async function registerClient(
       input.grantTypes,
       input.accountId ?? null,
       input.jwks ? JSON.stringify(input.jwks) : null,
+      input.launchUri ?? null,
     ],
   );
   return { clientId, clientSecret: secret };
@@ -93,6 +98,7 @@ export async function registerClient(
 
 export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Promise<void> {
   const { db, tokens, accounts, audit } = opts;
+  const extras = { db, tokens, accounts, baseUrl: opts.baseUrl };
   const fhirBase = `${opts.baseUrl}/fhir/R4`;
 
   app.get('/fhir/R4/.well-known/smart-configuration', { config: { access: 'public' } }, async () => ({
@@ -100,16 +106,22 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     jwks_uri: `${opts.baseUrl}/.well-known/jwks.json`,
     authorization_endpoint: `${opts.baseUrl}/oauth/authorize`,
     token_endpoint: `${opts.baseUrl}/oauth/token`,
-    grant_types_supported: ['authorization_code', 'client_credentials'],
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384', 'RS256', 'ES256'],
     scopes_supported: [
       'openid',
       'fhirUser',
+      'profile',
+      'launch',
       'launch/patient',
+      'launch/encounter',
+      'offline_access',
+      'online_access',
       'patient/*.read',
       'patient/*.rs',
       'user/*.read',
+      'user/*.rs',
       'user/*.write',
       'user/*.cruds',
       'system/*.read',
@@ -117,8 +129,16 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     ],
     response_types_supported: ['code'],
     code_challenge_methods_supported: ['S256'],
+    id_token_signing_alg_values_supported: ['ES256'],
     capabilities: [
+      'launch-ehr',
       'launch-standalone',
+      'context-ehr-patient',
+      'context-ehr-encounter',
+      'context-banner',
+      'sso-openid-connect',
+      'permission-offline',
+      'permission-online',
       'client-public',
       'client-confidential-symmetric',
       'client-confidential-asymmetric',
@@ -172,27 +192,48 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       return back({ error: 'invalid_scope', error_description: 'The requested scopes exceed what this client may ask for' });
     if (requested.scopes.some((s) => s.context === 'system'))
       return back({ error: 'invalid_scope', error_description: 'system/ scopes need client_credentials' });
-    const patientScoped = requested.scopes.some((s) => s.context === 'patient');
-    const patientId = patientScoped ? actor.patientId : undefined;
+    const asked = new Set(requested.raw);
+    // EHR launch: the launch id the chart gave the app binds this clinician, this app and the patient (and encounter).
+    let launched: { patientId: string; encounterId: string | null } | undefined;
+    if (asked.has('launch')) {
+      if (!q.launch) return back({ error: 'invalid_request', error_description: 'the launch scope needs the launch parameter the EHR sent' });
+      launched = await takeLaunch(db, q.launch, actor.accountId!, client.client_id);
+      if (!launched) return back({ error: 'invalid_request', error_description: 'launch is unknown, used, expired, or for another person or app' });
+    }
+    const patientScoped = requested.scopes.some((s) => s.context === 'patient') || asked.has('launch/patient');
+    const patientId = launched?.patientId ?? (patientScoped ? actor.patientId : undefined);
     if (patientScoped && !patientId)
-      return back({ error: 'invalid_scope', error_description: 'patient/ scopes need a signed-in citizen (standalone patient launch)' });
-    const code = randomBytes(32).toString('base64url');
-    await db.query(
-      `INSERT INTO oauth_code (code_hash, client_id, account_id, redirect_uri, scope, code_challenge, role, organization_id, patient_id, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + interval '60 seconds')`,
-      [
-        sha256hex(code),
-        client.client_id,
-        actor.accountId,
-        q.redirect_uri,
-        requested.raw.join(' '),
-        q.code_challenge,
-        actor.role,
-        actor.organizationId ?? '',
-        patientId ?? null,
-      ],
-    );
-    await audit.record({ ...actorFields(req.ctx), clientId: client.client_id, action: 'oauth.authorize', outcome: 'success', detail: { scope: q.scope } });
+      return back({
+        error: 'invalid_scope',
+        error_description: 'patient/ scopes need a patient: an EHR launch from a chart, or a signed-in citizen (standalone launch)',
+      });
+    const grant = {
+      clientId: client.client_id,
+      accountId: actor.accountId!,
+      redirectUri: q.redirect_uri,
+      scope: requested.raw.join(' '),
+      codeChallenge: q.code_challenge,
+      role: actor.role ?? '',
+      organizationId: actor.organizationId ?? '',
+      patientId: patientId ?? null,
+      encounterId: launched?.encounterId ?? null,
+      nonce: q.nonce ?? null,
+    };
+    if (!launched) {
+      // Standalone: the person decides on the consent screen (web app), which then sends the browser back to the app.
+      const pending = await holdForConsent(db, grant, q.state);
+      return reply.redirect(`/apps/authorize?request=${encodeURIComponent(pending)}`, 302);
+    }
+    // EHR launch: the clinician chose the app from the chart; that is the authorization.
+    const code = await issueCode(db, grant);
+    await audit.record({
+      ...actorFields(req.ctx),
+      clientId: client.client_id,
+      action: 'oauth.authorize',
+      outcome: 'success',
+      patientIds: [launched.patientId],
+      detail: { scope: q.scope, launch: 'ehr' },
+    });
     return back({ code });
   });
 
@@ -254,56 +295,88 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       return oauthError(reply, 401, 'invalid_client', 'Client authentication failed');
     }
 
-    if (body.grant_type === 'authorization_code') {
-      if (!body.code || !body.code_verifier || !body.redirect_uri)
-        return oauthError(reply, 400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
-      const row = (
-        await db.query<{
-          client_id: string;
-          account_id: string;
-          redirect_uri: string;
-          scope: string;
-          code_challenge: string;
-          role: string;
-          organization_id: string;
-          patient_id: string | null;
-        }>(`UPDATE oauth_code SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING *`, [sha256hex(body.code)])
-      ).rows[0];
-      if (!row || row.client_id !== client.client_id || row.redirect_uri !== body.redirect_uri)
-        return oauthError(reply, 400, 'invalid_grant', 'The code is unknown, used, expired or was issued to another client or redirect_uri');
-      const expected = Buffer.from(row.code_challenge);
-      const actual = Buffer.from(sha256b64url(body.code_verifier));
-      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return oauthError(reply, 400, 'invalid_grant', 'PKCE verification failed');
-      const account = await accounts.get(row.account_id);
-      if (!account || account.disabled || !isRole(row.role)) return oauthError(reply, 400, 'invalid_grant', 'The account can no longer be used');
+    if (body.grant_type === 'authorization_code' || body.grant_type === 'refresh_token') {
+      let grant: Parameters<typeof tokenExtras>[1];
+      if (body.grant_type === 'refresh_token') {
+        if (!body.refresh_token) return oauthError(reply, 400, 'invalid_request', 'refresh_token is required');
+        const redeemed = await redeemRefresh(db, body.refresh_token, client.client_id, body.scope);
+        if ('error' in redeemed) {
+          await audit.record({
+            clientId: client.client_id,
+            ip: req.ip,
+            action: 'oauth.token',
+            outcome: 'failure',
+            detail: { grant: 'refresh_token', reason: redeemed.error },
+          });
+          return oauthError(reply, 400, 'invalid_grant', redeemed.error);
+        }
+        grant = redeemed.grant;
+      } else {
+        if (!body.code || !body.code_verifier || !body.redirect_uri)
+          return oauthError(reply, 400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
+        const row = (
+          await db.query<{
+            client_id: string;
+            account_id: string;
+            redirect_uri: string;
+            scope: string;
+            code_challenge: string;
+            role: string;
+            organization_id: string;
+            patient_id: string | null;
+            encounter_id: string | null;
+            nonce: string | null;
+          }>(`UPDATE oauth_code SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING *`, [sha256hex(body.code)])
+        ).rows[0];
+        if (!row || row.client_id !== client.client_id || row.redirect_uri !== body.redirect_uri)
+          return oauthError(reply, 400, 'invalid_grant', 'The code is unknown, used, expired or was issued to another client or redirect_uri');
+        const expected = Buffer.from(row.code_challenge);
+        const actual = Buffer.from(sha256b64url(body.code_verifier));
+        if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return oauthError(reply, 400, 'invalid_grant', 'PKCE verification failed');
+        grant = {
+          clientId: client.client_id,
+          accountId: row.account_id,
+          scope: row.scope,
+          role: row.role,
+          organizationId: row.organization_id,
+          patientId: row.patient_id,
+          encounterId: row.encounter_id,
+          nonce: row.nonce,
+        };
+      }
+      const account = await accounts.get(grant.accountId);
+      if (!account || account.disabled || !isRole(grant.role)) return oauthError(reply, 400, 'invalid_grant', 'The account can no longer be used');
       const issued = await tokens.issue(
         {
           sub: account.id,
-          role: row.role,
-          org: row.organization_id || undefined,
+          role: grant.role,
+          org: grant.organizationId || undefined,
           practitioner: account.practitionerId,
-          patient: row.patient_id ?? undefined,
-          scope: row.scope,
+          patient: grant.patientId ?? undefined,
+          scope: grant.scope,
           client_id: client.client_id,
         },
         opts.tokenTtlSeconds,
       );
+      const more = await tokenExtras(extras, grant, account.practitionerId, account.kind === 'citizen' ? account.patientId : undefined);
       await audit.record({
         accountId: account.id,
         username: account.username,
-        role: row.role,
+        role: grant.role,
         clientId: client.client_id,
         ip: req.ip,
         action: 'oauth.token',
         outcome: 'success',
-        detail: { grant: 'authorization_code', scope: row.scope },
+        patientIds: grant.patientId ? [grant.patientId] : [],
+        detail: { grant: body.grant_type, scope: grant.scope, refresh: 'refresh_token' in more },
       });
       return reply.header('cache-control', 'no-store').send({
         access_token: issued.token,
         token_type: 'Bearer',
         expires_in: issued.expiresIn,
-        scope: row.scope,
-        ...(row.patient_id ? { patient: row.patient_id } : {}),
+        scope: grant.scope,
+        ...(grant.patientId ? { patient: grant.patientId } : {}),
+        ...more,
       });
     }
 
@@ -351,7 +424,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
         .header('cache-control', 'no-store')
         .send({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: requested.raw.join(' ') });
     }
-    return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be authorization_code or client_credentials');
+    return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials');
   });
 
   const clientBody = z
@@ -364,6 +437,8 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       serviceRole: z.string().optional(),
       /** SMART backend services: the client's public keys; it then authenticates with private_key_jwt (no secret). */
       jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(5) }).optional(),
+      /** SMART EHR launch: the app's launch address, opened from a chart with iss and launch. */
+      launchUri: z.string().url().max(1000).optional(),
     })
     .strict();
 

@@ -14,6 +14,7 @@ import { registerEnforcement } from './enforce.ts';
 import { expireInactiveStaff } from './inactivity.ts';
 import { runDaily } from '../platform/daily.ts';
 import { oauthRoutes } from './oauth.ts';
+import { registerSmartCors, smartRoutes } from './smart.ts';
 import { authRoutes } from './routes.ts';
 
 async function authPlugin(app: FastifyInstance, opts: { core: Core }): Promise<void> {
@@ -29,6 +30,8 @@ async function authPlugin(app: FastifyInstance, opts: { core: Core }): Promise<v
     baseUrl: config.baseUrl,
     tokenTtlSeconds: config.CAUYTE_TOKEN_TTL_SECONDS,
   });
+  registerSmartCors(app);
+  await app.register(smartRoutes, { db: core.db, audit: core.audit, access: core.store.access, baseUrl: config.baseUrl });
   await app.register(breakGlassRoutes, { db: core.db, access: core.store.access });
   await app.register(accountRoutes);
   await app.register(adminRoutes, { db: core.db });

@@ -18,7 +18,7 @@ const V1: Record<string, FhirAction[]> = {
 };
 const V2: Record<string, FhirAction> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
 
-export const OTHER_SCOPES = new Set(['openid', 'fhirUser', 'profile', 'launch/patient', 'offline_access', 'online_access']);
+export const OTHER_SCOPES = new Set(['openid', 'fhirUser', 'profile', 'launch', 'launch/patient', 'launch/encounter', 'offline_access', 'online_access']);
 
 /** Parses one clinical scope; undefined for scopes that are not clinical (openid, launch/patient, ...). */
 export function parseScope(text: string): Scope | undefined {

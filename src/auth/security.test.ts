@@ -13,6 +13,7 @@ import { call, signIn, startTestPlatform, TEST_SECRET, type TestPlatform } from 
 import { MAX_FAILED_LOGINS, totpFor } from './accounts.ts';
 import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../seed/accounts.ts';
 import { registerClient } from './oauth.ts';
+import { decideConsent } from '../testing/smart.ts';
 
 const run = promisify(execFile);
 const CLI = new URL('../../bin/cauyte.js', import.meta.url).pathname;
@@ -172,8 +173,7 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     expect(anonymous.status).toBe(302);
     expect(anonymous.headers.location).toMatch(/^\/login\?next=/);
     const redirect = await call(p, 'GET', authorize, undefined, citizen);
-    expect(redirect.status).toBe(302);
-    const back = new URL(String(redirect.headers.location));
+    const back = await decideConsent(p, redirect, citizen);
     expect(back.searchParams.get('state')).toBe('xyz');
     const code = back.searchParams.get('code')!;
     const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
@@ -186,7 +186,7 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     );
     expect(wrongVerifier.status).toBe(400); // and the code is now spent
     const redirect2 = await call(p, 'GET', authorize, undefined, citizen);
-    const code2 = new URL(String(redirect2.headers.location)).searchParams.get('code')!;
+    const code2 = (await decideConsent(p, redirect2, citizen)).searchParams.get('code')!;
     const token = await call(
       p,
       'POST',

@@ -133,6 +133,19 @@ export class TokenService {
     return { token, expiresIn: ttl };
   }
 
+  /** An OpenID Connect id_token for a SMART app (audience: the app); never accepted as an access token (no role, other audience). */
+  async signIdToken(c: { sub: string; aud: string; fhirUser?: string; nonce?: string }): Promise<string> {
+    if (!this.signing) throw new Error('token service not initialised');
+    return new SignJWT({ ...(c.fhirUser ? { fhirUser: c.fhirUser } : {}), ...(c.nonce ? { nonce: c.nonce } : {}) })
+      .setProtectedHeader({ alg: 'ES256', kid: this.signing.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setSubject(c.sub)
+      .setAudience(c.aud)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(this.signing.key);
+  }
+
   /**
    * Verifies signature, issuer, audience and expiry (cached), then — on every call — that the
    * account still exists, is enabled and has not revoked the token; undefined when any check fails.

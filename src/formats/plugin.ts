@@ -19,6 +19,7 @@ import { eprescriptionOnWrite, EPrescriptionQueue } from './eprescription/queue.
 import { BulkExports } from './bulk/export.ts';
 import { bulkRoutes } from './bulk/routes.ts';
 import { formatsRoutes } from './routes.ts';
+import { emrRoutes } from './emr/routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,6 +42,7 @@ async function formatsPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('claimQueue', queue);
   app.decorate('eprescriptions', eprescriptions);
   await app.register(formatsRoutes, { claims, eprescriptions });
+  await app.register(emrRoutes);
   const fhirBase = `${app.config.baseUrl}/fhir/R4`;
   await app.register(bulkRoutes, { bulk: new BulkExports(app.store, fhirBase), fhirBase, store: app.store });
   const queues = [...(gateway ? [queue] : []), ...(rxGateway ? [eprescriptions] : [])];

@@ -43,6 +43,7 @@ import { Hub } from './pages/training/Hub.tsx';
 import { tt } from './i18n-training.ts';
 import { SurveillancePage } from './pages/surveillance/Signals.tsx';
 import { ts } from './i18n-surveillance.ts';
+import { AppConsent } from './pages/formats/AppConsent.tsx';
 import './styles.css';
 import './shell.css';
 
@@ -64,6 +65,8 @@ function Page() {
   if (m === undefined) return <p class="notice">{d.loading}</p>;
   if (m === null || m.mfaPending) return <Login />;
   if (p === '/account') return <Account />;
+  // SMART App Launch: an app asks this person for access (src/auth/smart.ts).
+  if (p === '/apps/authorize') return <AppConsent request={new URLSearchParams(path.value.split('?')[1] ?? '').get('request') ?? ''} />;
   if (p === '/inbox') return <Inbox />;
   if (call) return <RoomPage id={call[1]} />;
   const recorded = /^\/call\/([A-Za-z0-9-]{1,64})\/recordings$/.exec(p);

@@ -20,6 +20,7 @@ import { AccessRefused } from './chart/AccessRefused.tsx';
 import { AllergyBanner, ChartSections } from './chart/Sections.tsx';
 import './chart/chart.css';
 import { ChartImaging } from '../imaging/ChartImaging.tsx';
+import { AppLauncher } from './formats/AppLauncher.tsx';
 
 /** The vital signs we chart, by LOINC code. Blood pressure draws its two components. */
 const CHARTS: { key: string; code: string; unit: string; components?: { code: string; label: 'systolic' | 'diastolic'; color: string }[]; color: string }[] = [
@@ -150,6 +151,7 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
         </p>
       )}
       <AllergyBanner chart={data.chart} />
+      {!own && <AppLauncher patientId={p.id} />}
       {!own && me.value?.role !== 'coordinator' && (
         <div class="row">
           <a class="button" href={`/consults/new?patient=${p.id}`}>

@@ -5,6 +5,8 @@
  * Rules: request bodies and answers are the server's contract types (src/visits/contract.ts,
  * imported as types only).
  */
+import { PrescriptionKindFields, prescriptionKindOf } from './formats/PrescriptionKind.tsx';
+import { tf } from '../i18n-formats.ts';
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../api.ts';
@@ -160,6 +162,8 @@ export function VisitWorkspace({ id }: { id: string }) {
       }));
     const reported = { systolic: num('systolic'), diastolic: num('diastolic'), heartRate: num('heartRate') };
     if (!icd) return setError(d.cz.diagnosis);
+    const rxKind = prescriptionKindOf(f);
+    if (items.length && rxKind.missing) return setError(tf().rxConfirmNeeded);
     const body: CompleteRequest = {
       findings: String(f.get('findings') ?? ''),
       assessment: String(f.get('assessment') ?? ''),
@@ -167,7 +171,16 @@ export function VisitWorkspace({ id }: { id: string }) {
       instructions: String(f.get('instructions') ?? ''),
       ...(num('followUpDays') ? { followUpDays: num('followUpDays') } : {}),
       reported: Object.fromEntries(Object.entries(reported).filter(([, x]) => x !== undefined)),
-      ...(items.length ? { prescription: { items, ...(String(f.get('advice') ?? '').trim() ? { advice: String(f.get('advice')).trim() } : {}) } } : {}),
+      ...(items.length
+        ? {
+            prescription: {
+              items,
+              kind: rxKind.kind,
+              ...(rxKind.controlled ? { controlled: rxKind.controlled } : {}),
+              ...(String(f.get('advice') ?? '').trim() ? { advice: String(f.get('advice')).trim() } : {}),
+            },
+          }
+        : {}),
       useInsurance: f.get('useInsurance') === 'on',
     };
     setBusy(true);
@@ -304,6 +317,7 @@ export function VisitWorkspace({ id }: { id: string }) {
           </label>
           <fieldset class="drugs">
             <legend>{d.cz.prescription}</legend>
+            <PrescriptionKindFields />
             {drugs.map((x, i) => (
               <div class="drug" key={i}>
                 <DrugPicker
