@@ -95,6 +95,7 @@ export const ACTION_LABELS: Record<string, L> = {
   'video.recording.archive': { vi: 'Lưu bản ghi hình vào hồ sơ', en: 'Archived a recording' },
   'video.recordings.list': { vi: 'Xem danh sách bản ghi hình', en: 'Listed recordings' },
   'video.recordings.read': { vi: 'Xem bản ghi hình', en: 'Watched a recording' },
+  'consent.access-holders': { vi: 'Xem ai đang có quyền xem hồ sơ', en: 'Viewed who holds access to the record' },
 };
 
 /** The area (first part of an action) when the action itself has no label. */

@@ -427,6 +427,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       `/api/me/record/fhir?patientId=${other}`,
       `/api/me/access-log?patientId=${other}`,
       `/api/me/consents?patientId=${other}`,
+      `/api/me/access-holders?patientId=${other}`,
     ];
     const failures: string[] = [];
     for (const role of ROLES) {
@@ -461,6 +462,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/me/record/fhir',
       '/api/me/access-log',
       '/api/me/consents',
+      '/api/me/access-holders',
       '/api/patients/:id/targets',
     ]);
     const coveredElsewhere: Record<string, string> = {

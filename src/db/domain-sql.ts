@@ -76,7 +76,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   reports: { own: [], read: PROGRAMME_TABLES },
   events: { own: [...NOTIFY, 'notification_read'] },
   audit: { own: [], read: ['family_link'] },
-  consent: { own: [], read: ['family_link'] },
+  consent: { own: [], read: ['family_link', 'care_relationship', 'consent_state', 'break_glass', 'account', 'account_role'] },
   retention: { own: ['retention_hold', 'retention_archive'] },
   formats: { own: ['claim_submission', 'eprescription_submission', 'bulk_export_job', 'bulk_export_file'] },
   imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },
