@@ -67,7 +67,7 @@ export interface TableGrant {
 
 /** Domain → tables. A domain absent here has no tables of its own. */
 export const TABLE_GRANTS: Record<string, TableGrant> = {
-  consult: { own: ['consult_queue', 'signing_identity', 'eligibility_list', ...NOTIFY], read: ['programme_facility', 'programme_setting'] },
+  consult: { own: ['consult_queue', 'signing_identity', 'eligibility_list', 'meeting_reminder', ...NOTIFY], read: ['programme_facility', 'programme_setting'] },
   devices: { own: ['device_credential', 'device_message', 'device_quarantine', 'alert_episode', ...NOTIFY] },
   video: { own: ['video_room', 'video_invite', 'video_attendance', ...NOTIFY], read: ['family_link'] },
   visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link'] },

@@ -3,6 +3,7 @@
  * state, media, who they act as), the room core the parts work on (live.ts implements it; media,
  * controls and recording consent use it), and sending to a socket.
  */
+import type { EventBus } from '../events/bus.ts';
 import type { Appointment } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
 import type { Repository } from '../fhir/repository.ts';
@@ -35,6 +36,8 @@ export interface LiveDeps {
   /** Makes recordings playable and lists them in the record; recording is refused without it. */
   recordings?: RecordingArchive;
   log?: { warn(obj: object, msg: string): void };
+  /** Live events (a patient waiting in a visit's lobby): src/video/waiting.ts. */
+  bus?: EventBus;
 }
 
 export interface Member {

@@ -50,7 +50,7 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
   );
   const recordings = new RecordingArchive(rooms.recordingsDir!, app.store);
   const consults = app.hasDecorator('consults') ? app.consults : undefined;
-  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log });
+  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log, bus: app.bus });
   app.decorate('rooms', rooms);
   app.decorate('live', live);
   app.decorate('recordings', recordings);
