@@ -51,6 +51,8 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
   const recordings = new RecordingArchive(rooms.recordingsDir!, app.store);
   const consults = app.hasDecorator('consults') ? app.consults : undefined;
   const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log, bus: app.bus });
+  // The meeting page shows each bridge point's people connected now and their connection quality.
+  consults?.useLiveSites((ref) => live.siteQuality(ref));
   app.decorate('rooms', rooms);
   app.decorate('live', live);
   app.decorate('recordings', recordings);
