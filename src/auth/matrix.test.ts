@@ -490,6 +490,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/devices/:id/readings': 'devices guards.test.ts (device credentials)',
       '/api/devices/:id/revoke': 'devices.test.ts',
       '/api/devices/:id/rotate': 'devices.test.ts',
+      '/api/devices/:id/disable': 'devices/fleet.test.ts (another facility: 404; citizen, DPO, analyst: 403)',
       '/api/family-links/:id/revoke': 'family.test.ts',
       '/api/me/family/:id/revoke': 'family.test.ts',
       '/api/me/consents/:id/withdraw': 'security.test.ts (consents)',
