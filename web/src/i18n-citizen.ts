@@ -124,6 +124,7 @@ const vi = {
   blockedNote: 'Bạn đã chặn cơ sở này: họ không xem được hồ sơ (trừ truy cập khẩn cấp).',
   glassUntil: (when: string) => `Hết hạn lúc ${when}; cán bộ bảo vệ dữ liệu sẽ xem xét.`,
   glassReason: 'Lý do:',
+  answerChoices: {} as Record<string, string>,
 };
 
 type Dict = typeof vi;
@@ -214,6 +215,8 @@ const en: Dict = {
   blockedNote: 'You blocked this facility: it cannot read the record (except emergency access).',
   glassUntil: (when: string) => `Ends at ${when}; the data-protection officer will review it.`,
   glassReason: 'Reason:',
+  /** Answer choices of the pre-visit questions by code, in English (the Questionnaire carries Vietnamese). */
+  answerChoices: { lt1d: 'Less than a day', '1-7d': '1–7 days', '1-4w': '1–4 weeks', gt1m: 'More than a month' } as Record<string, string>,
 };
 
 export function tz(): Dict {
