@@ -901,7 +901,9 @@ export function formatDate(value?: string): string {
   if (!value) return '';
   // English: "30 Nov 2026" (day, short month, year), never the ambiguous 11/30 or 30/11.
   if (lang.value === 'en' && /^\d{4}-\d{2}-\d{2}/.test(value))
-    return new Intl.DateTimeFormat('en-GB', { timeZone: value.includes('T') ? TZ : 'UTC', day: 'numeric', month: 'short', year: 'numeric' }).format(new Date(value));
+    return new Intl.DateTimeFormat('en-GB', { timeZone: value.includes('T') ? TZ : 'UTC', day: 'numeric', month: 'short', year: 'numeric' }).format(
+      new Date(value),
+    );
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value.split('-').reverse().join('/');
   if (/^\d{4}(-\d{2})?$/.test(value)) return value.split('-').reverse().join('/');
   return new Intl.DateTimeFormat('vi-VN', { timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(value));
