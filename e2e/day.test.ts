@@ -16,7 +16,7 @@ import { launchBrowser } from '../src/testing/browser.ts';
 import { call, signIn as signInApi, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { freshTotpCode } from '../src/testing/totp.ts';
 import { shoot } from './shots.ts';
-import { signInUi } from './ui.ts';
+import { openMenu, signInUi } from './ui.ts';
 
 /** What has the focus: its tag, accessible-ish name and whether a focus ring shows. */
 interface Focused {
@@ -173,7 +173,7 @@ describe('a working day by keyboard and in English', () => {
     expect(vi).toMatch(/PGS\.TS\.BS Trần Quốc Hưng[\s\S]*Truy cập khẩn cấp[\s\S]*Cấp cứu: cần tiền sử dị ứng[\s\S]*Hết hạn lúc [\d:\s]*\d{2}\/\d{2}\/\d{4}/);
     await shoot(page, 'day-consent-holders');
 
-    await page.locator('.menu-toggle').click();
+    await openMenu(page);
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Who can read this record now' }).waitFor();
     const en = await page.locator('.access-holders').innerText();
