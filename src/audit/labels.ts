@@ -95,6 +95,9 @@ export const ACTION_LABELS: Record<string, L> = {
   'video.recording.archive': { vi: 'Lưu bản ghi hình vào hồ sơ', en: 'Archived a recording' },
   'video.recordings.list': { vi: 'Xem danh sách bản ghi hình', en: 'Listed recordings' },
   'video.recordings.read': { vi: 'Xem bản ghi hình', en: 'Watched a recording' },
+  'device.fleet': { vi: 'Xem danh sách thiết bị của cơ sở', en: 'Viewed the facility device fleet' },
+  'consult.meeting.remind': { vi: 'Nhắc lịch phiên hội chẩn', en: 'Sent meeting reminders' },
+  'consent.access-holders': { vi: 'Xem ai đang có quyền xem hồ sơ', en: 'Viewed who holds access to the record' },
 };
 
 /** The area (first part of an action) when the action itself has no label. */

@@ -429,6 +429,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       `/api/me/record/fhir?patientId=${other}`,
       `/api/me/access-log?patientId=${other}`,
       `/api/me/consents?patientId=${other}`,
+      `/api/me/access-holders?patientId=${other}`,
     ];
     const failures: string[] = [];
     for (const role of ROLES) {
@@ -463,6 +464,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/me/record/fhir',
       '/api/me/access-log',
       '/api/me/consents',
+      '/api/me/access-holders',
       '/api/patients/:id/targets',
     ]);
     const coveredElsewhere: Record<string, string> = {
@@ -490,6 +492,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/devices/:id/readings': 'devices guards.test.ts (device credentials)',
       '/api/devices/:id/revoke': 'devices.test.ts',
       '/api/devices/:id/rotate': 'devices.test.ts',
+      '/api/devices/:id/disable': 'devices/fleet.test.ts (another facility: 404; citizen, DPO, analyst: 403)',
       '/api/family-links/:id/revoke': 'family.test.ts',
       '/api/me/family/:id/revoke': 'family.test.ts',
       '/api/me/consents/:id/withdraw': 'security.test.ts (consents)',

@@ -33,3 +33,39 @@ export type ConsentListQuery = z.infer<typeof consentListQuery>;
  * (status `inactive`).
  */
 export type { Consent };
+
+/** `GET /api/me/access-holders`: who can read the record now, for the citizen or a managed member. */
+export const accessHoldersQuery = consentListQuery;
+
+/** Why someone holds access to a record right now. */
+export type AccessBasis =
+  /** The facility (all its clinical staff) or a named clinician cares for the person: registration, GP, visit, booking, consultation, care team. */
+  | 'care'
+  /** The person (or their family manager) shared the record with this facility, or with every facility. */
+  | 'consent'
+  /** A family member manages the record (recorded by staff who saw the proof). */
+  | 'family'
+  /** Emergency access (break-the-glass), time-limited and reviewed by the data-protection officer. */
+  | 'break-glass';
+
+/** One holder of access: a facility, a clinician, a family member, or an emergency grant. */
+export interface AccessHolder {
+  basis: AccessBasis;
+  /** Readable name of the person or facility ("Trạm Y tế xã Bản Khoang", "BS. Lò Văn Minh"). */
+  name: string;
+  /** The facility they act for, by name, when the holder is a person. */
+  facility?: string;
+  /** Role labels (Vietnamese and English), when known. */
+  roles?: { vi: string; en: string }[];
+  /** For `care`: how the care relationship arose (`registered`, `gp`, `encounter`, `appointment`, `consultation`, `care-team`, `episode`). */
+  kinds?: string[];
+  /** For `family`: what the manager is to the person (`parent`, `child`, `spouse`, `grandchild`, `guardian`). */
+  relation?: 'parent' | 'child' | 'spouse' | 'grandchild' | 'guardian';
+  /** For `break-glass`: the stated reason and when the access ends (ISO). */
+  reason?: string;
+  expiresAt?: string;
+  /** For `consent`: shared with every facility. */
+  everyFacility?: boolean;
+  /** A facility the person blocked: care exists but their refusal wins (shown so they know). */
+  blocked?: boolean;
+}

@@ -11,7 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessDenied } from '../auth/access.ts';
 import { dataSubject } from '../family/links.ts';
 import { InputError, parseInput as parse } from '../http/input.ts';
-import { consentBody, consentId, consentListQuery } from './contract.ts';
+import { accessHoldersQuery, consentBody, consentId, consentListQuery, type AccessHolder } from './contract.ts';
+import { accessHolders } from './holders.ts';
 
 export async function consentRoutes(app: FastifyInstance): Promise<void> {
   const { store } = app;
@@ -20,6 +21,15 @@ export async function consentRoutes(app: FastifyInstance): Promise<void> {
   app.get('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req): Promise<Consent[]> => {
     const subject = await dataSubject(rights(req).sql, req.ctx.actor, parse(consentListQuery, req.query).patientId);
     return store.as(req.ctx).search<Consent>('Consent', { patient: subject.patientId, _count: '200', _sort: '-_lastUpdated' });
+  });
+
+  // Who can read the record now and why (care, sharing, family, emergency access): src/consent/holders.ts.
+  app.get('/api/me/access-holders', { config: { access: { domain: 'consent.own' } } }, async (req): Promise<AccessHolder[]> => {
+    const repo = rights(req);
+    const subject = await dataSubject(repo.sql, req.ctx.actor, parse(accessHoldersQuery, req.query).patientId);
+    const holders = await accessHolders(repo.sql, store, subject.patientId);
+    await repo.record({ action: 'consent.access-holders', resourceType: 'Patient', resourceId: subject.patientId, patientIds: [subject.patientId] });
+    return holders;
   });
 
   app.post('/api/me/consents', { config: { access: { domain: 'consent.own' } } }, async (req, reply) => {

@@ -29,6 +29,8 @@ import { assertTransition, STATE_LABELS, STATE_SYSTEM, TASK_STATUS, type Consult
 export type RequestCheck = (tx: Repository, r: { requestingOrg: string; receivingOrg: string; specialty: string }) => Promise<string | undefined>;
 
 /** What the use cases run with. */
+import type { LiveQuality } from './meeting-contract.ts';
+
 export interface ConsultDeps {
   store: FhirStore;
   bus: EventBus;
@@ -36,6 +38,8 @@ export interface ConsultDeps {
   maxAttachmentBytes: number;
   /** Rules other domains add to sending a request (see RequestCheck). */
   requestChecks: RequestCheck[];
+  /** The video domain, when it runs: each facility's people in a meeting's live room and their connection quality. */
+  liveSites?: (roomRef: string) => Map<string, { connected: number; quality: LiveQuality }>;
 }
 
 /** Runs the request checks; the warnings they give (already joined). */

@@ -20,7 +20,14 @@ export interface MeetingSite {
   /** invited: not joined yet; joined: there now; left: was there. */
   state: 'invited' | 'joined' | 'left';
   since?: string;
+  /**
+   * While the meeting's video room is live on this node: how many of the site's people are connected
+   * now, and the worst connection quality their clients report (good, fair, poor; unknown before any report).
+   */
+  live?: { connected: number; quality: LiveQuality };
 }
+
+export type LiveQuality = 'good' | 'fair' | 'poor' | 'unknown';
 
 export interface MeetingCase {
   caseId: string;

@@ -10,7 +10,7 @@ import type { Appointment, Encounter, Location, Organization, Practitioner } fro
 import type { Actor } from '../auth/actor.ts';
 import type { Repository } from '../fhir/repository.ts';
 import { searchByIds } from './case.ts';
-import type { MeetingDetails, MeetingListItem, MeetingPerson, MeetingSite } from './meeting-contract.ts';
+import type { LiveQuality, MeetingDetails, MeetingListItem, MeetingPerson, MeetingSite } from './meeting-contract.ts';
 import { CONSULT_CATEGORY, ref } from './model.ts';
 import { describeRows } from './views.ts';
 
@@ -25,7 +25,13 @@ async function locations(tx: Repository, a: Appointment): Promise<Map<string, Lo
   return new Map((await searchByIds(tx, 'Location', ids)).map((l) => [l.id!, l as Location]));
 }
 
-export async function meetingDetails(tx: Repository, a: Appointment, attendance?: Encounter): Promise<MeetingDetails> {
+/** `live`: per facility, its people connected to the meeting's room now and their worst reported quality (video domain). */
+export async function meetingDetails(
+  tx: Repository,
+  a: Appointment,
+  attendance?: Encounter,
+  live?: Map<string, { connected: number; quality: LiveQuality }>,
+): Promise<MeetingDetails> {
   const pracIds = a.participant.map((p) => ref(p.actor, 'Practitioner')).filter((x): x is string => !!x);
   const pracs = new Map((await searchByIds(tx, 'Practitioner', pracIds)).map((p) => [p.id!, p as Practitioner]));
   const people: MeetingPerson[] = a.participant.flatMap((p) => {
@@ -49,6 +55,7 @@ export async function meetingDetails(tx: Repository, a: Appointment, attendance?
         name: (orgId && orgs.get(orgId)?.name) || loc?.name || '—',
         state,
         since: last ? (last.period?.end ?? last.period?.start) : undefined,
+        ...(orgId && live?.get(orgId) ? { live: live.get(orgId) } : {}),
       },
     ];
   });

@@ -199,7 +199,7 @@ export async function meeting(deps: ConsultDeps, ctx: AccessContext, meetingId: 
     }
     if (!invited) throw new AccessDenied('Bạn và điểm cầu của bạn không được mời vào phiên này (you are not invited to this meeting)');
     const attendance = await tx.tryRead<Encounter>('Encounter', meetingId);
-    const details = await meetingDetails(tx, appointment, attendance);
+    const details = await meetingDetails(tx, appointment, attendance, deps.liveSites?.(`Appointment/${meetingId}`));
     await tx.record({ action: 'consult.meeting', resourceType: 'Appointment', resourceId: meetingId });
     return { appointment, ...(attendance ? { attendance } : {}), details };
   });

@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { EligibilityService } from './eligibility.ts';
 import { consultQueueOnWrite } from './queue.ts';
+import { MeetingReminders } from './reminders.ts';
 import { registerConsultRules } from './rules.ts';
 import { consultRoutes } from './routes.ts';
 import { ConsultService } from './service.ts';
@@ -17,6 +18,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     consults: ConsultService;
     eligibility: EligibilityService;
+    meetingReminders: MeetingReminders;
   }
 }
 
@@ -28,6 +30,11 @@ async function consultPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('consults', consults);
   app.decorate('eligibility', eligibility);
   await app.register(consultRoutes, { consults, eligibility });
+  // Inbox reminders before each meeting (src/consult/reminders.ts): started when the server is ready, stopped on close.
+  const reminders = new MeetingReminders(app.store, app.bus, app.log);
+  app.decorate('meetingReminders', reminders);
+  app.addHook('onReady', async () => reminders.start());
+  app.addHook('onClose', async () => reminders.stop());
 }
 
 // Consult uses nothing of the family domain: it needs only the core plugins.

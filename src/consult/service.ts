@@ -65,6 +65,11 @@ export class ConsultService {
     this.deps = { store, bus, secret, maxAttachmentBytes, requestChecks: [] };
   }
 
+  /** The video domain tells the meeting page who of each site is connected and how well (meeting-details.ts). */
+  useLiveSites(fn: NonNullable<ConsultDeps['liveSites']>): void {
+    this.deps.liveSites = fn;
+  }
+
   /** Adds a rule to sending a request (another domain's, e.g. the programme's support agreements). */
   addRequestCheck(check: RequestCheck): void {
     this.deps.requestChecks.push(check);

@@ -93,7 +93,7 @@ export interface TableGrant {
 
 /** Domain → tables. A domain absent here has no tables of its own. */
 export const TABLE_GRANTS: Record<string, TableGrant> = {
-  consult: { own: ['consult_queue', 'signing_identity', 'eligibility_list', ...NOTIFY], read: ['programme_facility', 'programme_setting'] },
+  consult: { own: ['consult_queue', 'signing_identity', 'eligibility_list', 'meeting_reminder', ...NOTIFY], read: ['programme_facility', 'programme_setting'] },
   devices: { own: ['device_credential', 'device_message', 'device_quarantine', 'alert_episode', ...NOTIFY] },
   video: { own: ['video_room', 'video_invite', 'video_attendance', 'video_member', ...NOTIFY], read: ['family_link'] },
   visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link'] },
@@ -102,7 +102,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   reports: { own: [], read: [...PROGRAMME_TABLES, ...TRAINING_TABLES] },
   events: { own: [...NOTIFY, 'notification_read'] },
   audit: { own: [], read: ['family_link'] },
-  consent: { own: [], read: ['family_link'] },
+  consent: { own: [], read: ['family_link', 'care_relationship', 'consent_state', 'break_glass', 'account', 'account_role'] },
   retention: { own: ['retention_hold', 'retention_archive'] },
   formats: { own: ['claim_submission', 'eprescription_submission', 'bulk_export_job', 'bulk_export_file'] },
   imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },

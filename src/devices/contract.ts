@@ -78,6 +78,32 @@ export type ReadingsBody = z.infer<typeof readingsBody>;
 
 export type DeviceListItem = Device & { revoked: boolean };
 
+/** One device on the fleet screen (`GET /api/devices/fleet`: src/devices/fleet.ts). */
+export interface FleetDevice {
+  id: string;
+  name: string;
+  type: string;
+  serial: string;
+  /** A station's shared device (no patient). */
+  shared: boolean;
+  /** The patient's name, when the viewer may see their record. */
+  patient?: string;
+  /** A home device of a patient outside the viewer's reach (an administrator): the name is not shown. */
+  patientHidden?: boolean;
+  /** no-credential: never set up; waiting: set up, no reading yet; working: readings arrive; disabled: credential revoked. */
+  state: 'no-credential' | 'waiting' | 'working' | 'disabled';
+  lastMessageAt?: string;
+  messages: number;
+  /** Messages refused in the last 7 days (impossible values, bad format). */
+  quarantined7d: number;
+}
+
+/** `GET /api/devices/fleet`: the devices of the caller's facility. */
+export interface FleetView {
+  facility: string;
+  devices: FleetDevice[];
+}
+
 export interface RegisterDeviceResponse {
   device: Device;
   /** The device secret, shown once (only its SHA-256 is kept). */

@@ -18,6 +18,7 @@ import {
   type AlertItem,
   type DeviceListItem,
   type DeviceStats,
+  type FleetView,
   type IngestReply,
   type ProgrammeResponse,
   type QuarantineItem,
@@ -82,6 +83,12 @@ export async function deviceRoutes(app: FastifyInstance, opts: { devices: Device
   });
   app.post('/api/devices/:id/revoke', manage, async (req: P) => {
     await devices.revoke(req.ctx, req.params.id);
+    return { status: 'revoked' as const };
+  });
+  // The facility's fleet (administrators' screen) and disabling one of its devices: src/devices/fleet.ts.
+  app.get('/api/devices/fleet', manage, async (req): Promise<FleetView> => devices.fleet(req.ctx));
+  app.post('/api/devices/:id/disable', manage, async (req: P) => {
+    await devices.disable(req.ctx, req.params.id);
     return { status: 'revoked' as const };
   });
   app.get('/api/devices/quarantine', manage, async (req): Promise<QuarantineItem[]> => devices.quarantine(req.ctx));

@@ -24,12 +24,14 @@ import {
   type AlertItem,
   type DeviceListItem,
   type DeviceStats,
+  type FleetView,
   type IngestReply,
   type QuarantineItem,
   type RegisterDeviceBody,
   type TargetsBody,
 } from './contract.ts';
 import { DeviceDirectory, newDeviceToken } from './credentials.ts';
+import { deviceFleet, inFacilityFleet } from './fleet.ts';
 import { IngestPipeline } from './ingest/batch.ts';
 import { PatientDirectory } from './ingest/patients.ts';
 import { IngestQueue, type TransportRefusal } from './ingest/queue.ts';
@@ -127,6 +129,32 @@ export class DeviceService {
     this.directory.forget(deviceId);
     this.onRevoke?.(deviceId);
     await this.bus.publish({ kind: 'device.revoked', to: {}, data: { deviceId } });
+  }
+
+  /**
+   * Disables a device of my facility from the fleet screen (an administrator has no clinical reach,
+   * so a home device is found through the facility's register: fleet.ts). Same effect as revoke:
+   * the credential stops working at once and the Device becomes inactive.
+   */
+  async disable(ctx: AccessContext, deviceId: string): Promise<void> {
+    const org = ctx.actor.organizationId;
+    const d = org ? await inFacilityFleet(this.store, org, deviceId) : undefined;
+    if (!d) throw notFound(`Không có thiết bị này trong cơ sở của bạn (no such device at your facility)`);
+    const repo = this.store.as(ctx, 'devices.manage');
+    await repo.transaction(async (tx) => {
+      await tx.sql.query('UPDATE device_credential SET revoked_at = coalesce(revoked_at, now()) WHERE device_id = $1', [deviceId]);
+      await tx.record({ action: 'device.revoke', resourceType: 'Device', resourceId: deviceId, detail: { from: 'fleet' } });
+    });
+    if (d.status !== 'inactive')
+      await this.store.system('device fleet: mark a disabled device inactive', 'devices').update<Device>({ ...d, status: 'inactive' });
+    this.directory.forget(deviceId);
+    this.onRevoke?.(deviceId);
+    await this.bus.publish({ kind: 'device.revoked', to: {}, data: { deviceId } });
+  }
+
+  /** The facility's device fleet (fleet.ts). */
+  fleet(ctx: AccessContext): Promise<FleetView> {
+    return deviceFleet(this.store, ctx);
   }
 
   /**

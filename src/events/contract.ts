@@ -53,6 +53,10 @@ export interface LiveEvents {
   'alert.escalated': { episodeId: number };
   'visit.booked': { id: string };
   'visit.completed': { id: string };
+  /** A citizen entered the lobby of their remote visit's room (src/video/waiting.ts). */
+  'visit.waiting': { id: string };
+  /** A meeting starts soon (src/consult/reminders.ts). */
+  'meeting.reminder': { meetingId: string };
   'device.revoked': { deviceId: string };
   'imaging.new': { studyId: string };
   'imaging.report': { studyId: string; reportId: string };

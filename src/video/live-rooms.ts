@@ -57,6 +57,26 @@ export class LiveRooms {
     return 0;
   }
 
+  /**
+   * A live room's people by facility (staff admitted and connected): how many, and the worst
+   * connection quality their clients last reported — the meeting page's bridge-point readout.
+   */
+  siteQuality(ref: string): Map<string, { connected: number; quality: 'good' | 'fair' | 'poor' | 'unknown' }> {
+    const out = new Map<string, { connected: number; quality: 'good' | 'fair' | 'poor' | 'unknown' }>();
+    const rank = { poor: 0, fair: 1, good: 2, unknown: 3 } as const;
+    for (const r of this.rooms.values()) {
+      if (r.room.ref !== ref || r.ended) continue;
+      for (const m of r.members.values()) {
+        const org = m.entrant.organizationId;
+        if (!org || m.state !== 'in' || !m.socket) continue;
+        const had = out.get(org);
+        const q = m.media.quality;
+        out.set(org, { connected: (had?.connected ?? 0) + 1, quality: !had || rank[q] < rank[had.quality] ? q : had.quality });
+      }
+    }
+    return out;
+  }
+
   /** How many rooms are live on this node and how many people are connected to them (metrics). */
   stats(): { rooms: number; participants: number } {
     let participants = 0;

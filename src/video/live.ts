@@ -28,6 +28,7 @@ import { MediaRelay, isMediaMessage } from './media.ts';
 import { inRoom, publicMembers, refuse, send, type LiveDeps, type Member, type RoomCore, type Socket } from './members.ts';
 import { clientMessage, HOST_ONLY, LOBBY_ALLOWED, type ChatLine, type RecordingState, type ServerMessage } from './protocol.ts';
 import { appointmentIdOf, isChair, MESH_LIMIT, patientsOf, type Room } from './rooms.ts';
+import { announceWaiting } from './waiting.ts';
 import { invitationDetail, repoFor, type Entrant, type VideoAction, type Who } from './who.ts';
 import { memberLeft, restoredMember, resumeHash, saveMember, savedRoom, TAKEOVER_REASON } from './takeover.ts';
 
@@ -139,6 +140,11 @@ export class LiveRoom implements RoomCore {
     this.members.set(m.id, m);
     this.welcome(m, false);
     this.broadcastMembers();
+    // A citizen waiting for their remote visit: the station's clinicians on duty are told (inbox + live).
+    if (m.state === 'lobby' && this.room.kind === 'appointment' && this.appointment)
+      await announceWaiting(this.repo(m), this.appointment, this.deps.bus).catch((err) =>
+        this.deps.log?.warn({ err, room: this.room.id }, 'could not announce a waiting patient'),
+      );
   }
 
   /**

@@ -3,6 +3,7 @@
  * state, media, who they act as), the room core the parts work on (live.ts implements it; media,
  * controls and recording consent use it), and sending to a socket.
  */
+import type { EventBus } from '../events/bus.ts';
 import type { Appointment } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
 import type { Repository } from '../fhir/repository.ts';
@@ -37,6 +38,8 @@ export interface LiveDeps {
   log?: { warn(obj: object, msg: string): void };
   /** Several Janus (or a supervised one): whether a room's instance answers, and moving a room off a lost one. */
   media?: { isUp(url: string | null): boolean; move(room: Room): Promise<Room | undefined> };
+  /** Live events (a patient waiting in a visit's lobby): src/video/waiting.ts. */
+  bus?: EventBus;
 }
 
 export interface Member {

@@ -63,9 +63,11 @@ async function videoPlugin(app: FastifyInstance): Promise<void> {
       janus.supervisor && (async (room) => moveRoomMedia(app.store, rooms, room, janus.instances[0]));
   const media = move && { isUp: (url: string | null) => !watch || watch.isUp(url), move };
   if (watch) rooms.janusUp = (url) => watch.isUp(url);
-  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log, media });
+  const live = new LiveRooms({ rooms, store: app.store, consults, recordings, log: app.log, media, bus: app.bus });
   watch?.start();
   if (janus.supervisor) janus.supervisor.onRestart = () => void live.mediaLost(janus.instances[0].url);
+  // The meeting page shows each bridge point's people connected now and their connection quality.
+  consults?.useLiveSites((ref) => live.siteQuality(ref));
   app.decorate('rooms', rooms);
   app.decorate('live', live);
   app.decorate('recordings', recordings);

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import type { MeetingView } from '../consult/contract.ts';
 import { connect, makeCitizen, makeMeeting, makeStaff, videoTables, type Client, type Staff } from '../testing/video.ts';
 
 const json = { 'content-type': 'application/json' };
@@ -484,6 +485,30 @@ describe('a meeting room with the case-conference domain: each bridge point on t
     await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.status).toBe('active');
     s.send({ type: 'leave' });
     await expect.poll(async () => (await encounter())?.location?.find((l) => l.location.reference === `Location/${bridge.id}`)?.period?.end).toBeTruthy();
+    h.ws.close();
+  });
+
+  it('shows each bridge point’s people connected now and the connection quality their clients report on the meeting page', async () => {
+    const demo = await seedDemo(p.store, 2);
+    const chair = await makeStaff(p, 'PGS Chủ Trì Chất Lượng', demo.ids.organizations.bachmai);
+    const site = await makeStaff(p, 'BS Điểm Cầu Xã', demo.ids.organizations.batxat);
+    const { meeting } = await makeMeeting(p, chair, demo.ids.organizations.batxat);
+    const details = async () => (await call<MeetingView>(p, 'GET', `/api/meetings/${meeting.id}`, undefined, chair.headers)).body.details!.sites[0];
+    expect(await details()).toMatchObject({ state: 'invited' });
+    expect((await details()).live).toBeUndefined();
+    const room = (await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: meeting.id }, { ...chair.headers, ...json })).body;
+    const h = connect(base, `/api/video/rooms/${room.id}/ws`, chair.headers.cookie);
+    await h.next('welcome');
+    const s = connect(base, `/api/video/rooms/${room.id}/ws`, site.headers.cookie);
+    await s.next('welcome');
+    await expect.poll(async () => (await details()).live).toEqual({ connected: 1, quality: 'unknown' });
+    s.send({ type: 'media', audio: true, video: true, screen: false, audioOnly: false, quality: 'poor' });
+    await expect.poll(async () => (await details()).live?.quality).toBe('poor');
+    expect((await details()).state).toBe('joined');
+    expect((await details()).name).not.toMatch(/^(Location|Organization)\//);
+    s.send({ type: 'leave' });
+    await expect.poll(async () => (await details()).state).toBe('left');
+    expect((await details()).live).toBeUndefined();
     h.ws.close();
   });
 });

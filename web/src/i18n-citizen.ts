@@ -100,6 +100,31 @@ const vi = {
     Binary: 'tệp đính kèm',
     Device: 'thiết bị đo',
   } as Record<string, string>,
+  // who holds access (consent page)
+  holdersTitle: 'Ai đang có quyền xem hồ sơ này',
+  holdersHint: 'Danh sách tính theo đúng quy tắc truy cập của hệ thống tại thời điểm này.',
+  holdersEmpty: 'Hiện chưa có cơ sở hay người nào khác có quyền xem hồ sơ này.',
+  basis: {
+    care: 'Đang chăm sóc sức khỏe cho bạn',
+    consent: 'Bạn đã đồng ý chia sẻ',
+    family: 'Người thân quản lý hồ sơ',
+    'break-glass': 'Truy cập khẩn cấp',
+  } as Record<string, string>,
+  careKinds: {
+    registered: 'đăng ký quản lý sức khỏe',
+    gp: 'bác sĩ gia đình',
+    encounter: 'đã khám cho bạn',
+    appointment: 'có lịch khám với bạn',
+    consultation: 'hội chẩn về bạn',
+    'care-team': 'nhóm chăm sóc',
+    episode: 'đợt điều trị, theo dõi',
+  } as Record<string, string>,
+  managerIs: { parent: 'Cha/mẹ', child: 'Con', spouse: 'Vợ/chồng', grandchild: 'Cháu', guardian: 'Người giám hộ' } as Record<string, string>,
+  everyFacility: 'Mọi cơ sở y tế',
+  blockedNote: 'Bạn đã chặn cơ sở này: họ không xem được hồ sơ (trừ truy cập khẩn cấp).',
+  glassUntil: (when: string) => `Hết hạn lúc ${when}; cán bộ bảo vệ dữ liệu sẽ xem xét.`,
+  glassReason: 'Lý do:',
+  answerChoices: {} as Record<string, string>,
 };
 
 type Dict = typeof vi;
@@ -172,6 +197,26 @@ const en: Dict = {
     Binary: 'attachments',
     Device: 'measuring devices',
   },
+  holdersTitle: 'Who can read this record now',
+  holdersHint: 'Computed with the system’s own access rules, as of now.',
+  holdersEmpty: 'No other facility or person can read this record right now.',
+  basis: { care: 'Caring for you', consent: 'You agreed to share', family: 'Family member managing the record', 'break-glass': 'Emergency access' },
+  careKinds: {
+    registered: 'registered for your health care',
+    gp: 'family doctor',
+    encounter: 'has seen you',
+    appointment: 'has a booking with you',
+    consultation: 'consultation about you',
+    'care-team': 'care team',
+    episode: 'treatment or monitoring episode',
+  },
+  managerIs: { parent: 'Parent', child: 'Child', spouse: 'Spouse', grandchild: 'Grandchild', guardian: 'Guardian' },
+  everyFacility: 'Every health facility',
+  blockedNote: 'You blocked this facility: it cannot read the record (except emergency access).',
+  glassUntil: (when: string) => `Ends at ${when}; the data-protection officer will review it.`,
+  glassReason: 'Reason:',
+  /** Answer choices of the pre-visit questions by code, in English (the Questionnaire carries Vietnamese). */
+  answerChoices: { lt1d: 'Less than a day', '1-7d': '1–7 days', '1-4w': '1–4 weeks', gt1m: 'More than a month' } as Record<string, string>,
 };
 
 export function tz(): Dict {

@@ -32,6 +32,12 @@ const vi = {
   notStarted: 'Phiên chưa bắt đầu: kết luận chỉ được ký khi phiên đã diễn ra.',
   openCase: 'Mở ca',
   callSettings: 'Cài đặt hình và đường truyền',
+  quality: { good: 'Đường truyền tốt', fair: 'Đường truyền trung bình', poor: 'Đường truyền kém', unknown: 'Chưa đo được đường truyền' } as Record<
+    string,
+    string
+  >,
+  connectedNow: (n: number) => `${n} người đang kết nối video`,
+  notInRoom: 'Chưa vào phòng video',
 };
 
 type Dict = typeof vi;
@@ -64,6 +70,9 @@ const en: Dict = {
   notStarted: 'The meeting has not started: conclusions are signed once it has taken place.',
   openCase: 'Open case',
   callSettings: 'Picture and connection settings',
+  quality: { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection', unknown: 'Connection not measured yet' },
+  connectedNow: (n: number) => `${n} connected to the video`,
+  notInRoom: 'Not in the video room',
 };
 
 export function tm(): Dict {

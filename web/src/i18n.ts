@@ -899,6 +899,11 @@ const TZ = 'Asia/Ho_Chi_Minh';
 /** dd/mm/yyyy in Vietnam's time zone (a bare date is shown as written). */
 export function formatDate(value?: string): string {
   if (!value) return '';
+  // English: "30 Nov 2026" (day, short month, year), never the ambiguous 11/30 or 30/11.
+  if (lang.value === 'en' && /^\d{4}-\d{2}-\d{2}/.test(value))
+    return new Intl.DateTimeFormat('en-GB', { timeZone: value.includes('T') ? TZ : 'UTC', day: 'numeric', month: 'short', year: 'numeric' }).format(
+      new Date(value),
+    );
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value.split('-').reverse().join('/');
   if (/^\d{4}(-\d{2})?$/.test(value)) return value.split('-').reverse().join('/');
   return new Intl.DateTimeFormat('vi-VN', { timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(value));
@@ -907,6 +912,10 @@ export function formatDate(value?: string): string {
 export function formatDateTime(value?: string): string {
   if (!value) return '';
   if (!value.includes('T')) return formatDate(value);
+  if (lang.value === 'en')
+    return new Intl.DateTimeFormat('en-GB', { timeZone: TZ, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(
+      new Date(value),
+    );
   return new Intl.DateTimeFormat('vi-VN', { timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(
     new Date(value),
   );

@@ -19,7 +19,17 @@ export async function refreshUnread(): Promise<void> {
 }
 
 /** Live events that come with an in-app notification. */
-const NOTIFYING: LiveEventKind[] = ['consult.new', 'consult.state', 'meeting.invite', 'alert.opened', 'alert.worse', 'alert.escalated', 'visit.booked'];
+const NOTIFYING: LiveEventKind[] = [
+  'consult.new',
+  'consult.state',
+  'meeting.invite',
+  'alert.opened',
+  'alert.worse',
+  'alert.escalated',
+  'visit.booked',
+  'visit.waiting',
+  'meeting.reminder',
+];
 
 export function NotificationBell() {
   const c = tc();

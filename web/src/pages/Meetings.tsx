@@ -158,7 +158,12 @@ export function MeetingPage({ id }: { id: string }) {
   const [s, setS] = useState<MeetingView>();
   const [error, setError] = useState<string>();
   const load = () => apiGet<MeetingView>(`/api/meetings/${id}`).then(setS, (e) => setError((e as Error).message));
-  useEffect(() => void load(), [id]);
+  useEffect(() => {
+    void load();
+    // Bridge points' presence and connection quality change during the meeting: refreshed every 15 s.
+    const timer = setInterval(() => void load(), 15_000);
+    return () => clearInterval(timer);
+  }, [id]);
   if (!s) return <p class={error ? 'error' : 'notice'}>{error ?? d.loading}</p>;
   const a = s.appointment;
   const details = s.details;
@@ -219,6 +224,13 @@ export function MeetingPage({ id }: { id: string }) {
             <li key={i} class="row">
               <span>{x.name}</span>
               <span class={`badge site-${x.state}`}>{m.states[x.state]}</span>
+              {x.live ? (
+                <span class={`quality quality-${x.live.quality}`}>
+                  {m.connectedNow(x.live.connected)} · {m.quality[x.live.quality]}
+                </span>
+              ) : (
+                x.state !== 'invited' && <span class="meta">{m.notInRoom}</span>
+              )}
               {x.since && (
                 <span class="meta">
                   {m.since} {formatDateTime(x.since)}

@@ -12,6 +12,7 @@ import { tz } from '../i18n-citizen.ts';
 import './citizen/citizen-extra.css';
 import { path } from '../router.ts';
 import { MemberSwitch, useFamily } from '../components/Family.tsx';
+import { AccessHolders } from './citizen/AccessHolders.tsx';
 
 /** Whose page this is: the citizen's own, or a managed family member's (`?patient=`). */
 function useSubject(ownId: string, page: string) {
@@ -99,7 +100,9 @@ export function ConsentPage({ ownId }: { ownId: string }) {
   const [consents, setConsents] = useState<Consent[]>([]);
   const [orgs, setOrgs] = useState<Organization[]>([]);
   const [error, setError] = useState<string>();
+  const [version, setVersion] = useState(0);
   const load = async () => {
+    setVersion((v) => v + 1);
     try {
       const [c, o] = await Promise.all([
         apiGet<Consent[]>(`/api/me/consents${query ? `?${query}` : ''}`),
@@ -183,6 +186,7 @@ export function ConsentPage({ ownId }: { ownId: string }) {
           {d.allowResearch}
         </label>
       </section>
+      <AccessHolders query={query} version={version} />
       <ul class="consents">
         {consents
           .filter((c) => !c.scope?.coding?.some((x) => x.code === 'research'))

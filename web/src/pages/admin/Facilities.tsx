@@ -3,6 +3,7 @@
  * with staff and device counts; the device fleet itself is managed on /devices. A system
  * administrator searches facilities by name (server-side); a facility administrator sees their own.
  */
+import { FleetTab } from './Fleet.tsx';
 import { useEffect, useState } from 'preact/hooks';
 import type { AdminChanged, AdminFacility } from '../../../../src/auth/admin-contract.ts';
 import { apiGet, apiSend } from '../../api.ts';
@@ -83,15 +84,7 @@ export function FacilitiesTab({ facilities, search }: { facilities: AdminFacilit
 export function DevicesTab() {
   const a = ta();
   if (me.value?.role !== 'facility_admin') return <p class="notice">{a.devicesNotYours}</p>;
-  return (
-    <section aria-labelledby="devices-h">
-      <h2 id="devices-h">{a.tabDevices}</h2>
-      <p>{a.devicesHint}</p>
-      <a class="button primary" href="/devices">
-        {a.devicesOpen}
-      </a>
-    </section>
-  );
+  return <FleetTab />;
 }
 
 /** Loads the facilities the administrator may see (for the pickers and the facilities tab). */

@@ -1,6 +1,7 @@
 /** The pre-visit questions (a FHIR Questionnaire) as a form: yes/no, choice and free-text answers. */
 import type { Questionnaire } from '@medplum/fhirtypes';
 import { lang, t } from '../../i18n.ts';
+import { tz } from '../../i18n-citizen.ts';
 import type { Answers } from '../../../../src/visits/contract.ts';
 
 /** Questions are written "Vietnamese (English)": show the part in the reader's language. */
@@ -49,7 +50,7 @@ export function QuestionnaireForm({ q, answers, onChange }: { q: Questionnaire; 
                     checked={answers[item.linkId] === o.valueCoding?.code}
                     onChange={() => onChange({ ...answers, [item.linkId]: o.valueCoding!.code! })}
                   />{' '}
-                  {o.valueCoding?.display}
+                  {tz().answerChoices[o.valueCoding?.code ?? ''] ?? localText(o.valueCoding?.display ?? '')}
                 </label>
               ))}
             </div>
