@@ -49,6 +49,8 @@ export type Platform = Core & {
   claims: FastifyInstance['claims'];
   claimQueue: FastifyInstance['claimQueue'];
   eprescriptions: FastifyInstance['eprescriptions'];
+  /** Decision support (undefined when the platform runs without the cds domain). */
+  cds?: FastifyInstance['cds'];
   close(): Promise<void>;
 };
 
@@ -64,7 +66,7 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
 }
 
 /** The domain plugins, in the order they build on each other. */
-export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats', 'imaging'] as const;
+export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats', 'imaging', 'cds'] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').FastifyPluginAsync<any> }>> = {
@@ -77,6 +79,7 @@ const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').
   programme: () => import('./programme/plugin.ts'),
   formats: () => import('./formats/plugin.ts'),
   imaging: () => import('./imaging/plugin.ts'),
+  cds: () => import('./cds/plugin.ts'),
 };
 
 export interface BuildOptions {
@@ -154,6 +157,7 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
     claims: app.claims,
     claimQueue: app.claimQueue,
     eprescriptions: app.eprescriptions,
+    cds: app.hasDecorator('cds') ? app.cds : undefined,
     async close() {
       await app.close();
       if (!opts.db) await db.close();

@@ -518,6 +518,12 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/imaging/studies/:id/report/verify': 'imaging.test.ts (denials)',
       '/api/imaging/dicomweb/patients/:patientId/studies': 'imaging.test.ts (STOW for a patient not reached stores nothing)',
       '/api/imaging/uploads/files/:id': 'imaging.test.ts (another account gets 403 on the upload)',
+      '/api/cds/cards/:id/accept': 'cds/cds.test.ts (only the clinician the card was shown to: 404 otherwise; citizens 403)',
+      '/api/cds/cards/:id/override': 'cds/cds.test.ts (only the clinician the card was shown to)',
+      '/api/cds/drafts/:type/:id/confirm': 'cds/cds.test.ts (another facility, a citizen refused)',
+      '/api/cds/registry/:id': 'cds/cds.test.ts (system administrator only: no patient data)',
+      '/api/cds/registry/:id/status': 'cds/cds.test.ts (system administrator only)',
+      '/api/cds/registry/:id/scopes': 'cds/cds.test.ts (system administrator only)',
     };
     const missing = p.routes.filter(
       (r) =>

@@ -68,7 +68,9 @@ export type DomainAction =
   | 'programme.readiness' // record a bridge point's pre-call check
   | 'imaging.view' // see the imaging studies (and their images, reports) of patients one reaches
   | 'imaging.upload' // send a study (DICOM files or photos of a film) for a patient one reaches, ask a hub to read it
-  | 'imaging.report'; // the hub's reading worklist: write and sign imaging reports
+  | 'imaging.report' // the hub's reading worklist: write and sign imaging reports
+  | 'cds.use' // decision support: fire CDS hooks for patients one reaches, accept or override their cards
+  | 'cds.manage'; // the registry of AI/CDS services: register, approve, suspend, withdraw
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -102,6 +104,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'video.recordings',
       'family.own',
       'imaging.view',
+      'cds.use',
     ],
     clinicalReach: 'own',
   },
@@ -128,6 +131,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'programme.readiness',
       'imaging.view',
       'imaging.upload',
+      'cds.use',
     ],
     clinicalReach: 'relationship',
   },
@@ -154,6 +158,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'imaging.view',
       'imaging.upload',
       'imaging.report',
+      'cds.use',
     ],
     clinicalReach: 'relationship',
   },
@@ -202,7 +207,7 @@ export const POLICY: Record<Role, RolePolicy> = {
   },
   system_admin: {
     fhir: { directory: READ },
-    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics', 'programme.view', 'programme.facilities'],
+    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics', 'programme.view', 'programme.facilities', 'cds.manage'],
     clinicalReach: 'none',
   },
   dpo: {
@@ -286,6 +291,8 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'imaging.view': 'imaging',
   'imaging.upload': 'imaging',
   'imaging.report': 'imaging',
+  'cds.use': 'cds',
+  'cds.manage': 'cds',
 };
 
 export function domainOf(action: DomainAction): string {

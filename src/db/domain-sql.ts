@@ -80,6 +80,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   retention: { own: ['retention_hold', 'retention_archive'] },
   formats: { own: ['claim_submission', 'eprescription_submission', 'bulk_export_job', 'bulk_export_file'] },
   imaging: { own: ['imaging_study', 'imaging_annotation', 'signing_identity', ...NOTIFY] },
+  cds: { own: ['cds_service', 'cds_call', 'cds_card'] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);
