@@ -20,6 +20,8 @@ import { AccessRefused } from './chart/AccessRefused.tsx';
 import { AllergyBanner, ChartSections } from './chart/Sections.tsx';
 import './chart/chart.css';
 import { ChartImaging } from '../imaging/ChartImaging.tsx';
+import { usePatientViewCards } from '../cds/hooks.ts';
+import { CdsCards } from '../cds/CdsCards.tsx';
 
 /** The vital signs we chart, by LOINC code. Blood pressure draws its two components. */
 const CHARTS: { key: string; code: string; unit: string; components?: { code: string; label: 'systolic' | 'diastolic'; color: string }[]; color: string }[] = [
@@ -58,6 +60,8 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
   const [grant, setGrant] = useState<BreakGlassGrant>();
   const [chartKey, setChartKey] = useState('bp');
   const [attempt, setAttempt] = useState(0);
+  // Decision support, fired once the chart is shown (never holding it up).
+  const cds = usePatientViewCards(id, !own && !!data.chart);
 
   useEffect(() => {
     let live = true;
@@ -150,6 +154,7 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
         </p>
       )}
       <AllergyBanner chart={data.chart} />
+      <CdsCards result={cds} />
       {!own && me.value?.role !== 'coordinator' && (
         <div class="row">
           <a class="button" href={`/consults/new?patient=${p.id}`}>
