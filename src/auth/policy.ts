@@ -104,7 +104,6 @@ export const POLICY: Record<Role, RolePolicy> = {
       'video.recordings',
       'family.own',
       'imaging.view',
-      'cds.use',
     ],
     clinicalReach: 'own',
   },

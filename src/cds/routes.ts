@@ -3,8 +3,8 @@
  * or override a card, confirm an AI-suggested draft. The system administrator (`cds.manage`): the
  * registry — discover a CDS server's services, register one (proposed), approve / suspend /
  * withdraw it with a reason, set what it may receive.
- * Rules: input validated (contract.ts); a citizen may only fire `appointment-book` (their own
- * booking); everything else is decided by the repositories (patient reach, the card's owner).
+ * Rules: input validated (contract.ts); citizens hold no decision-support action (the clinician
+ * decides); everything else is decided by the repositories (patient reach, the card's owner).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseInput as parse } from '../http/input.ts';
@@ -38,17 +38,10 @@ type P = FastifyRequest<{ Params: Record<string, string> }>;
 export async function cdsRoutes(app: FastifyInstance, opts: { registry: Registry; client: CdsClient; suggestions: Suggestions }): Promise<void> {
   const { registry, client, suggestions } = opts;
 
-  app.post('/api/cds/hooks/:hook', use, async (req: P, reply: FastifyReply): Promise<HookResult | FastifyReply> => {
+  app.post('/api/cds/hooks/:hook', use, async (req: P): Promise<HookResult> => {
     const { hook } = parse(hookParams, req.params);
     const body = parse(hookRequest, req.body);
-    if (req.ctx.actor.role === 'citizen' && hook !== 'appointment-book')
-      return reply.code(403).send(problem(403, 'Người dân chỉ dùng được gợi ý khi đặt lịch khám (citizens may only fire appointment-book)'));
     return client.fire(req.ctx, hook, body);
-  });
-  // Cards and drafts are the clinician's: a citizen never acts on them.
-  app.addHook('preHandler', async (req, reply) => {
-    if (req.ctx?.actor.role === 'citizen' && /^\/api\/cds\/(cards|drafts)\//.test(req.url))
-      return reply.code(403).send(problem(403, 'Chỉ bác sĩ xử lý thẻ gợi ý (only clinicians act on cards and drafts)'));
   });
   app.post('/api/cds/cards/:id/accept', use, async (req: P): Promise<Accepted> =>
     suggestions.accept(req.ctx, parse(serviceParams, req.params).id, parse(acceptRequest, req.body).suggestion),
