@@ -88,7 +88,17 @@ function Card({ card }: { card: CardView }) {
           )}
           <label>
             {l.overrideReason}
-            <textarea rows={2} minLength={5} maxLength={500} required value={reason} onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)} />
+            <textarea
+              rows={2}
+              minLength={5}
+              maxLength={500}
+              required
+              value={reason}
+              onInput={(e) => {
+                setReason((e.target as HTMLTextAreaElement).value);
+                if (state.error) setState({});
+              }}
+            />
           </label>
           <button type="button" onClick={() => void override()}>
             {l.overrideSend}
