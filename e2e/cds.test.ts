@@ -33,7 +33,7 @@ describe('decision support in the browser', () => {
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     visitDemo = await seedVisitDemo(p.store, p.visits, demo);
     await seedCdsDemo(p.store);
-    bundled = p.cds!.bundledUrl()!;
+    bundled = (await p.cds!.bundledReady())!;
     expect(bundled).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     base = await p.listen();
     browser = await launchBrowser();

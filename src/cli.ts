@@ -89,6 +89,7 @@ async function serve(config: Config): Promise<void> {
   }
   backupOnSignal(config, platform.db, platform.audit, platform.app.log);
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
+  await platform.cds?.bundledReady();
   const url = config.CAUYTE_BASE_URL ?? address;
   // Every start of a demo database prints the demo accounts again (keys read back from the database).
   if (!help && demoWanted(config)) help = await demoAccountsText(platform.db, platform.secret, url);

@@ -18,6 +18,8 @@ export interface CdsServices {
   suggestions: Suggestions;
   /** Where the bundled service listens (undefined when off or not running). */
   bundledUrl(): string | undefined;
+  /** Resolves once the bundled service has started (or failed to): its URL, or undefined. */
+  bundledReady(): Promise<string | undefined>;
 }
 
 declare module 'fastify' {
@@ -42,9 +44,10 @@ async function cdsPlugin(app: FastifyInstance): Promise<void> {
     route: 'POST /api/cds/cards/{id}/accept, POST /api/cds/drafts/{type}/{id}/confirm',
     owns: isCdsProvenance,
   });
-  app.decorate('cds', { registry, client, suggestions, bundledUrl });
+  app.decorate('cds', { registry, client, suggestions, bundledUrl, bundledReady: () => starting });
   await app.register(cdsRoutes, { registry, client, suggestions });
   app.addHook('onClose', async () => {
+    await starting;
     await supervisor?.stop();
   });
 }
