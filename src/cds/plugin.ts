@@ -30,10 +30,14 @@ declare module 'fastify' {
 
 async function cdsPlugin(app: FastifyInstance): Promise<void> {
   const supervisor = app.config.CAUYTE_CDS_BUNDLED === 'auto' ? new BundledSupervisor() : undefined;
-  if (supervisor)
-    await supervisor
-      .start()
-      .catch((err: Error) => app.log.warn({ err: err.message }, 'the bundled CDS service did not start; decision support goes on without it'));
+  // Started beside the platform, not before it: a slow start never holds the platform up (calls made
+  // meanwhile find it not running: dropped and counted, like any unavailable service).
+  const starting: Promise<string | undefined> = supervisor
+    ? supervisor.start().catch((err: Error) => {
+        app.log.warn({ err: err.message }, 'the bundled CDS service did not start; decision support goes on without it');
+        return undefined;
+      })
+    : Promise.resolve(undefined);
   const bundledUrl = () => supervisor?.url;
   const registry = new Registry(app.store);
   const client = new CdsClient(app.store, registry, bundledUrl);
