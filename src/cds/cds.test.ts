@@ -350,9 +350,10 @@ describe('decision support (CDS Hooks)', () => {
       expect((await as(h, 'PUT', '/api/cds/registry/x/scopes', { allowedHooks: ['patient-view'], dataScopes: [] })).status).toBe(403);
     }
     expect((await as(admin, 'POST', '/api/cds/hooks/patient-view', { patientId: an })).status).toBe(403);
-    // A narrower token (read-only scopes) is refused on the admin routes and cannot write drafts.
-    const token = await p.tokenFor('system_admin', { scope: 'user/*.read' });
-    expect((await call(p, 'GET', '/api/cds/registry', undefined, { authorization: `Bearer ${token}` })).status).toBeLessThan(500);
+    // An app token of an integration system holds no decision-support action.
+    const token = await p.tokenFor('integration');
+    expect((await call(p, 'GET', '/api/cds/registry', undefined, { authorization: `Bearer ${token}` })).status).toBe(403);
+    expect((await call(p, 'POST', '/api/cds/hooks/patient-view', { patientId: an }, { authorization: `Bearer ${token}`, ...json })).status).toBe(403);
     // Another clinician cannot confirm a draft of a patient they do not reach.
     const mr = await p.fixtures.create<MedicationRequest>({
       resourceType: 'MedicationRequest',
