@@ -37,7 +37,7 @@ function Service({ s, onChanged }: { s: ServiceView; onChanged: () => void }) {
   };
   const label: Record<string, string> = { approved: l.approve, suspended: l.suspend, withdrawn: l.withdraw };
   return (
-    <article class={`service ${s.status}`} aria-label={s.name}>
+    <article class={`cds-service ${s.status}`} aria-label={s.name}>
       <h3>
         {s.name} <small>{s.version}</small> <span class="badge">{l.status[s.status]}</span>
       </h3>
