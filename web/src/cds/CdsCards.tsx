@@ -45,7 +45,7 @@ function Card({ card }: { card: CardView }) {
   return (
     <li class={`cds-card ${card.indicator}`} data-indicator={card.indicator}>
       <p>
-        <span class="badge">{l.indicator[card.indicator]}</span> <strong>{card.summary}</strong>
+        <span class="cds-indicator">{l.indicator[card.indicator]}</span> <strong>{card.summary}</strong>
       </p>
       {card.detail && <p class="detail">{card.detail}</p>}
       <p class="meta">
