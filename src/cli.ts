@@ -25,6 +25,7 @@ import { gracefulShutdown } from './ops/shutdown.ts';
 import { backupCommand, backupOnSignal, restoreCommand, retentionCommand } from './ops/cli.ts';
 import { seedProgrammeDemo } from './programme/seed.ts';
 import { seedFormatsDemo } from './seed/formats.ts';
+import { seedCdsDemo } from './cds/seed.ts';
 
 const USAGE = `Cầu Y Tế — usage:
   cauyte serve                  start the platform (migrates; loads demo data into a new embedded database)
@@ -82,6 +83,7 @@ async function serve(config: Config): Promise<void> {
     demo.accounts.push(await createDepartmentAccount(platform.accounts, programme.departments[15]));
     await seedFormatsDemo(platform.store, s);
     demo.accounts.push(await createDiseaseControlAccount(platform.accounts, (await seedSurveillanceDemo(platform.store)).centreId));
+    if (platform.cds) await seedCdsDemo(platform.store);
     help = demoSignInHelp(config.baseUrl, demo);
   } else if (demoWanted(config)) {
     // Demo slots are relative to today: open the coming week again.
@@ -89,6 +91,7 @@ async function serve(config: Config): Promise<void> {
   }
   backupOnSignal(config, platform.db, platform.audit, platform.app.log);
   const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
+  await platform.cds?.bundledReady();
   const url = config.CAUYTE_BASE_URL ?? address;
   // Every start of a demo database prints the demo accounts again (keys read back from the database).
   if (!help && demoWanted(config)) help = await demoAccountsText(platform.db, platform.secret, url);
@@ -99,6 +102,7 @@ async function serve(config: Config): Promise<void> {
       database: platform.db.kind === 'pglite' ? `PGlite (${config.dataDir})` : 'PostgreSQL (DATABASE_URL)',
       mqtt: { port: platform.mqttPort, url: config.MQTT_URL },
       janus: { urls: platform.janus.map((j) => j.url) },
+      cds: platform.cds ? { url: platform.cds.bundledUrl(), off: config.CAUYTE_CDS_BUNDLED === 'off' } : undefined,
     }),
   );
   // Drain (readiness fails, the load balancer moves away), then close: see src/ops/shutdown.ts.

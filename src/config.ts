@@ -90,6 +90,8 @@ const schema = z.object({
   /** Without ORTHANC_URL: 'auto' starts and supervises the local Orthanc on loopback if installed; 'off' uses the embedded store. */
   CAUYTE_ORTHANC: z.enum(['auto', 'off']).default('auto'),
   CAUYTE_ORTHANC_BINARY: z.string().min(1).default('/usr/sbin/Orthanc'),
+  /** The bundled CDS Hooks service (src/cds/bundled): 'auto' starts it as its own process on loopback; 'off' does not. */
+  CAUYTE_CDS_BUNDLED: z.enum(['auto', 'off']).default('auto'),
   /** ICE servers for video: STUN and TURN URLs (comma-separated) and the coturn REST shared secret. */
   STUN_URLS: z.string().default(''),
   TURN_URLS: z.string().default(''),

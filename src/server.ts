@@ -49,6 +49,8 @@ export type Platform = Core & {
   claims: FastifyInstance['claims'];
   claimQueue: FastifyInstance['claimQueue'];
   eprescriptions: FastifyInstance['eprescriptions'];
+  /** Decision support (undefined when the platform runs without the cds domain). */
+  cds?: FastifyInstance['cds'];
   close(): Promise<void>;
 };
 
@@ -64,7 +66,20 @@ function defaultSenders(config: Config): Record<'email' | 'sms', Sender> {
 }
 
 /** The domain plugins, in the order they build on each other. */
-export const DOMAINS = ['family', 'consult', 'devices', 'video', 'visits', 'chart', 'programme', 'formats', 'imaging', 'training', 'surveillance'] as const;
+export const DOMAINS = [
+  'family',
+  'consult',
+  'devices',
+  'video',
+  'visits',
+  'chart',
+  'programme',
+  'formats',
+  'imaging',
+  'training',
+  'surveillance',
+  'cds',
+] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').FastifyPluginAsync<any> }>> = {
@@ -79,6 +94,7 @@ const DOMAIN_PLUGINS: Record<Domain, () => Promise<{ default: import('fastify').
   imaging: () => import('./imaging/plugin.ts'),
   training: () => import('./training/plugin.ts'),
   surveillance: () => import('./surveillance/plugin.ts'),
+  cds: () => import('./cds/plugin.ts'),
 };
 
 export interface BuildOptions {
@@ -156,6 +172,7 @@ export async function buildPlatform(config: Config, opts: BuildOptions = {}): Pr
     claims: app.claims,
     claimQueue: app.claimQueue,
     eprescriptions: app.eprescriptions,
+    cds: app.hasDecorator('cds') ? app.cds : undefined,
     async close() {
       await app.close();
       if (!opts.db) await db.close();

@@ -98,6 +98,15 @@ export const ACTION_LABELS: Record<string, L> = {
   'device.fleet': { vi: 'Xem danh sách thiết bị của cơ sở', en: 'Viewed the facility device fleet' },
   'consult.meeting.remind': { vi: 'Nhắc lịch phiên hội chẩn', en: 'Sent meeting reminders' },
   'consent.access-holders': { vi: 'Xem ai đang có quyền xem hồ sơ', en: 'Viewed who holds access to the record' },
+  'cds.call': { vi: 'Gửi dữ liệu cho dịch vụ AI/CDS', en: 'Data sent to an AI/CDS service' },
+  'cds.accept': { vi: 'Chấp nhận gợi ý của dịch vụ AI (bản nháp)', en: 'Accepted an AI suggestion (draft)' },
+  'cds.override': { vi: 'Bỏ qua gợi ý của dịch vụ AI (có lý do)', en: 'Overrode an AI card (with a reason)' },
+  'cds.confirm': { vi: 'Bác sĩ xác nhận gợi ý của dịch vụ AI', en: 'Confirmed an AI-suggested draft' },
+  'cds.register': { vi: 'Đăng ký dịch vụ AI/CDS', en: 'Registered an AI/CDS service' },
+  'cds.approved': { vi: 'Phê duyệt dịch vụ AI/CDS', en: 'Approved an AI/CDS service' },
+  'cds.suspended': { vi: 'Tạm dừng dịch vụ AI/CDS', en: 'Suspended an AI/CDS service' },
+  'cds.withdrawn': { vi: 'Thu hồi dịch vụ AI/CDS', en: 'Withdrew an AI/CDS service' },
+  'cds.scopes': { vi: 'Đổi phạm vi dữ liệu của dịch vụ AI/CDS', en: "Changed an AI/CDS service's data scopes" },
 };
 
 /** The area (first part of an action) when the action itself has no label. */
@@ -116,6 +125,7 @@ const AREA_LABELS: Record<string, L> = {
   system: { vi: 'Hệ thống', en: 'System' },
   consent: { vi: 'Đồng ý chia sẻ', en: 'Consent' },
   monitoring: { vi: 'Theo dõi từ xa', en: 'Remote monitoring' },
+  cds: { vi: 'Hỗ trợ quyết định lâm sàng (AI/CDS)', en: 'Decision support (AI/CDS)' },
 };
 
 export const RESOURCE_LABELS: Record<string, L> = {
@@ -180,6 +190,7 @@ const ROUTE_AREAS: [string, L][] = [
   ['/api/events', { vi: 'thông báo trực tiếp', en: 'live notifications' }],
   ['/api/family', { vi: 'người thân quản lý hồ sơ', en: 'family managers' }],
   ['/api/terminology', { vi: 'danh mục', en: 'terminology' }],
+  ['/api/cds', { vi: 'hỗ trợ quyết định lâm sàng (AI/CDS)', en: 'decision support (AI/CDS)' }],
   ['/', { vi: 'chức năng khác', en: 'another function' }],
 ];
 

@@ -540,6 +540,12 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/smart/requests/:id': 'auth/smart.test.ts (SMART consent: only the person asked sees it; others 404, anonymous 401)',
       '/api/emr/patients/:patientId': 'formats/emr/emr.test.ts (reads as the caller: another facility, another citizen, analyst refused)',
       '/api/smart/requests/:id/decision': 'auth/smart.test.ts (SMART consent: only the person asked answers it, once)',
+      '/api/cds/cards/:id/accept': 'cds/cds.test.ts (only the clinician the card was shown to: 404 otherwise; citizens 403)',
+      '/api/cds/cards/:id/override': 'cds/cds.test.ts (only the clinician the card was shown to)',
+      '/api/cds/drafts/:type/:id/confirm': 'cds/cds.test.ts (another facility, a citizen refused)',
+      '/api/cds/registry/:id': 'cds/cds.test.ts (system administrator only: no patient data)',
+      '/api/cds/registry/:id/status': 'cds/cds.test.ts (system administrator only)',
+      '/api/cds/registry/:id/scopes': 'cds/cds.test.ts (system administrator only)',
     };
     const missing = p.routes.filter(
       (r) =>

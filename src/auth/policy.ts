@@ -87,7 +87,9 @@ export type DomainAction =
   | 'surveillance.view' // the province's outbreak signals and full weekly counts (the disease-control officer)
   | 'surveillance.decide' // confirm or dismiss a signal (recorded, with a note)
   | 'surveillance.aggregates' // weekly notifiable-disease counts (small counts suppressed outside disease control)
-  | 'surveillance.admin'; // load the official notifiable-disease list, population denominators, disease-control centres
+  | 'surveillance.admin' // load the official notifiable-disease list, population denominators, disease-control centres
+  | 'cds.use' // decision support: fire CDS hooks for patients one reaches, accept or override their cards
+  | 'cds.manage'; // the registry of AI/CDS services: register, approve, suspend, withdraw
 
 interface RolePolicy {
   fhir: Partial<Record<ResourceKind, FhirAction[]>>;
@@ -148,6 +150,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'imaging.view',
       'imaging.upload',
       'training.learn',
+      'cds.use',
     ],
     clinicalReach: 'relationship',
   },
@@ -176,6 +179,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'imaging.report',
       'training.learn',
       'training.teach',
+      'cds.use',
     ],
     clinicalReach: 'relationship',
   },
@@ -227,7 +231,16 @@ export const POLICY: Record<Role, RolePolicy> = {
   },
   system_admin: {
     fhir: { directory: READ },
-    domain: ['account.self', 'account.manage', 'eligibility.manage', 'ops.metrics', 'programme.view', 'programme.facilities', 'surveillance.admin'],
+    domain: [
+      'account.self',
+      'account.manage',
+      'eligibility.manage',
+      'ops.metrics',
+      'programme.view',
+      'programme.facilities',
+      'surveillance.admin',
+      'cds.manage',
+    ],
     clinicalReach: 'none',
   },
   dpo: {
@@ -323,6 +336,8 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'surveillance.decide': 'surveillance',
   'surveillance.aggregates': 'surveillance',
   'surveillance.admin': 'surveillance',
+  'cds.use': 'cds',
+  'cds.manage': 'cds',
 };
 
 export function domainOf(action: DomainAction): string {

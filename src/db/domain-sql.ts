@@ -120,6 +120,7 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
     ],
     read: ['programme_authority'],
   },
+  cds: { own: ['cds_service', 'cds_call', 'cds_card'] },
 };
 
 const ALL_TABLES = new Set([...CORE_TABLES, ...Object.values(TABLE_GRANTS).flatMap((g) => [...g.own, ...(g.read ?? [])])]);

@@ -49,6 +49,8 @@ export interface StartedServices {
   database: string;
   mqtt: { port?: number; url?: string };
   janus: { urls: string[] };
+  /** The bundled CDS Hooks service (src/cds/bundled), when the cds domain runs. */
+  cds?: { url?: string; off: boolean };
 }
 
 /** One line per service, so a newcomer sees at once what runs where (and what does not). */
@@ -73,6 +75,13 @@ export function startBanner(s: StartedServices): string {
     `  Cơ sở dữ liệu (database): ${s.database}`,
     `  ${mqtt}`,
     `  ${janus}`,
+    ...(s.cds
+      ? [
+          s.cds.url
+            ? `  Dịch vụ hỗ trợ quyết định đi kèm (bundled CDS Hooks service): ${s.cds.url}/cds-services`
+            : `  Dịch vụ hỗ trợ quyết định đi kèm: ${s.cds.off ? 'tắt (off) — CAUYTE_CDS_BUNDLED=off' : 'không chạy (not running)'}`,
+        ]
+      : []),
     '  Nhật ký yêu cầu (request log): LOG_LEVEL=debug để xem từng yêu cầu (one line per request at debug)',
   ].join('\n');
 }

@@ -43,6 +43,7 @@ export async function startTestPlatform(
     CAUYTE_DATA_DIR: '/nonexistent',
     CAUYTE_JANUS: 'off',
     CAUYTE_ORTHANC: 'off',
+    CAUYTE_CDS_BUNDLED: 'off',
     PORT: String(port),
     CAUYTE_SECRET_KEY: TEST_SECRET,
     CAUYTE_RATE_LIMIT: '1000000',

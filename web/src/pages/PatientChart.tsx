@@ -21,6 +21,8 @@ import { AllergyBanner, ChartSections } from './chart/Sections.tsx';
 import './chart/chart.css';
 import { ChartImaging } from '../imaging/ChartImaging.tsx';
 import { AppLauncher } from './formats/AppLauncher.tsx';
+import { usePatientViewCards } from '../cds/hooks.ts';
+import { CdsCards } from '../cds/CdsCards.tsx';
 
 /** The vital signs we chart, by LOINC code. Blood pressure draws its two components. */
 const CHARTS: { key: string; code: string; unit: string; components?: { code: string; label: 'systolic' | 'diastolic'; color: string }[]; color: string }[] = [
@@ -59,6 +61,8 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
   const [grant, setGrant] = useState<BreakGlassGrant>();
   const [chartKey, setChartKey] = useState('bp');
   const [attempt, setAttempt] = useState(0);
+  // Decision support, fired once the chart is shown (never holding it up).
+  const cds = usePatientViewCards(id, !own && !!data.chart);
 
   useEffect(() => {
     let live = true;
@@ -152,6 +156,7 @@ export function PatientChart({ id, own = false }: { id: string; own?: boolean })
       )}
       <AllergyBanner chart={data.chart} />
       {!own && <AppLauncher patientId={p.id} />}
+      <CdsCards result={cds} />
       {!own && me.value?.role !== 'coordinator' && (
         <div class="row">
           <a class="button" href={`/consults/new?patient=${p.id}`}>

@@ -16,6 +16,8 @@ import { VisitResult } from './citizen/VisitResult.tsx';
 import type { CompleteRequest, PrescribingCheck, PrescribingIssue, QueueItem, RoomOpened, VisitView } from '../../../src/visits/contract.ts';
 import { DrugPicker } from '../components/DrugPicker.tsx';
 import { PrescribingWarnings } from '../components/PrescribingWarnings.tsx';
+import { useOrderSelectCards } from '../cds/hooks.ts';
+import { CdsCards } from '../cds/CdsCards.tsx';
 import './chart/chart.css';
 import { tc } from '../i18n-clinic.ts';
 
@@ -127,6 +129,8 @@ export function VisitWorkspace({ id }: { id: string }) {
   // Prescribing warnings shown for the items as they are now, and the reasons given to override them.
   const [issues, setIssues] = useState<PrescribingIssue[]>([]);
   const [reasons, setReasons] = useState<Record<string, string>>({});
+  // Decision support while prescribing (order-select): cards beside the prescription, never blocking it.
+  const rxCards = useOrderSelectCards(v?.patient.id, drugs);
   const load = () =>
     apiGet<VisitView>(`/api/visits/${id}`).then(
       (x) => {
@@ -378,6 +382,7 @@ export function VisitWorkspace({ id }: { id: string }) {
               <input name="advice" maxLength={2000} />
             </label>
           </fieldset>
+          <CdsCards result={rxCards} />
           <PrescribingWarnings issues={issues} reasons={reasons} onReason={(key, r) => setReasons({ ...reasons, [key]: r })} />
           <label class="check">
             <input type="checkbox" name="useInsurance" defaultChecked /> {d.cz.useInsurance}
