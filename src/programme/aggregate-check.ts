@@ -58,11 +58,11 @@ export const AGGREGATE_CHECKS: Pair[] = [
   },
   {
     name: 'programme_meeting_place',
-    kept: `SELECT province_code, ${DAY('day')} AS day, meeting_id FROM programme_meeting_place ORDER BY 1, 2, 3`,
-    recomputed: `SELECT DISTINCT x.pc AS province_code, ${DAY('s.day')} AS day, s.meeting_id
+    kept: `SELECT province_code, meeting_id, ${DAY('day')} AS day FROM programme_meeting_place ORDER BY 1, 2`,
+    recomputed: `SELECT x.pc AS province_code, s.meeting_id, ${DAY('min(s.day)')} AS day
                    FROM programme_meeting_site s LEFT JOIN programme_facility f ON f.org_id = s.org_id
                         CROSS JOIN LATERAL (SELECT coalesce(f.province_code, 0) UNION ALL SELECT -1 WHERE f.org_id IS NOT NULL) AS x(pc)
-                  ORDER BY 1, 2, 3`,
+                  GROUP BY 1, 2 ORDER BY 1, 2`,
   },
   {
     name: 'programme_visit_month',

@@ -218,9 +218,9 @@ const monthOf = (day: string) => `${day.slice(0, 7)}-01`;
  * hold activity later than asOf (an evaluation "as of" a past day): those facilities are counted
  * again from the source rows for asOf's month, so the answer stays exact.
  */
-async function lastActivity(sql: DomainSql, orgs: { where: string; values: Args } | string[], since: string, asOf: string): Promise<Map<string, string>> {
-  const a = Array.isArray(orgs) ? new Args() : orgs.values;
-  const which = Array.isArray(orgs) ? `a.org_id = ANY(${a.add(orgs)}::text[])` : `a.org_id IN (SELECT f.org_id FROM programme_facility f WHERE ${orgs.where})`;
+async function lastActivity(sql: DomainSql, orgs: string[], since: string, asOf: string): Promise<Map<string, string>> {
+  const a = new Args();
+  const which = `a.org_id = ANY(${a.add(orgs)}::text[])`;
   const e = a.add(asOf);
   const res = await sql.query<{ org_id: string; last: string | null; unsure: boolean }>(
     `SELECT a.org_id, to_char(max(a.last_day) FILTER (WHERE a.last_day <= ${e}::date), 'YYYY-MM-DD') AS last, bool_or(a.last_day > ${e}::date) AS unsure
@@ -257,16 +257,40 @@ async function lastActivity(sql: DomainSql, orgs: { where: string; values: Args 
 }
 
 async function silentSites(sql: DomainSql, r: Resolved, limit = 200): Promise<{ list: SilentSite[]; perProvince: Map<number, number> }> {
+  // Approved units with no activity in the last 30 days by the kept per-month last days (only those
+  // leave the database), and those whose last month may hold later activity than asOf (recounted).
   const a = new Args();
   const place = placeWhere(r, a);
-  const approved = await sql.query<{ org_id: string; code: string; name: string; level: string; province_code: number }>(
-    `SELECT f.org_id, f.code, f.name, f.level, f.province_code FROM programme_facility f WHERE ${place} AND f.unit_status = 'approved'`,
+  const e = a.add(r.asOf);
+  const since90 = minusDays(r.asOf, 89);
+  const since30 = minusDays(r.asOf, 29);
+  const candidates = await sql.query<{
+    org_id: string;
+    code: string;
+    name: string;
+    level: string;
+    province_code: number;
+    last: string | null;
+    unsure: boolean;
+  }>(
+    `SELECT f.org_id, f.code, f.name, f.level, f.province_code, to_char(la.last, 'YYYY-MM-DD') AS last, coalesce(la.unsure, false) AS unsure
+       FROM programme_facility f
+       LEFT JOIN (SELECT x.org_id, max(x.last_day) FILTER (WHERE x.last_day <= ${e}::date) AS last, bool_or(x.last_day > ${e}::date) AS unsure
+                    FROM programme_activity_month x
+                   WHERE x.month >= ${a.add(monthOf(since90))}::date AND x.month <= ${e}::date AND x.last_day IS NOT NULL
+                   GROUP BY x.org_id) la ON la.org_id = f.org_id
+      WHERE ${place} AND f.unit_status = 'approved'
+        AND (la.last IS NULL OR la.last < ${a.add(since30)}::date OR la.unsure)`,
     a.values,
   );
-  const b = new Args();
-  const last90 = await lastActivity(sql, { where: `${placeWhere(r, b)} AND f.unit_status = 'approved'`, values: b }, minusDays(r.asOf, 89), r.asOf);
-  const since30 = minusDays(r.asOf, 29);
-  const rows = approved.rows.map((x) => ({ ...x, last: last90.get(x.org_id), silent90: !last90.has(x.org_id) })).filter((x) => x.silent90 || x.last! < since30);
+  const unsure = candidates.rows.filter((x) => x.unsure).map((x) => x.org_id);
+  const exact = unsure.length ? await lastActivity(sql, unsure, since90, r.asOf) : new Map<string, string>();
+  const rows = candidates.rows
+    .map((x) => {
+      const last = x.unsure ? exact.get(x.org_id) : x.last && x.last >= since90 ? x.last : undefined;
+      return { ...x, last, silent90: !last };
+    })
+    .filter((x) => x.silent90 || x.last! < since30);
   const perProvince = new Map<number, number>();
   for (const x of rows) if (x.silent90) perProvince.set(x.province_code, (perProvince.get(x.province_code) ?? 0) + 1);
   const listed = rows.sort((x, y) => Number(y.silent90) - Number(x.silent90) || x.name.localeCompare(y.name)).slice(0, limit);
@@ -360,14 +384,20 @@ async function activity(sql: DomainSql, r: Resolved) {
       b.values,
     );
     const held = await sql.query<{ held: number }>(
-      `SELECT count(DISTINCT meeting_id)::int AS held FROM programme_meeting_place WHERE province_code = $1 AND day >= $2 AND day < $3`,
+      `SELECT count(*)::int AS held FROM programme_meeting_place WHERE province_code = $1 AND day >= $2 AND day < $3`,
       [r.province ?? -1, firstDay(r.from), endExclusive(r.to)],
     );
     sites = { held: held.rows[0]?.held ?? 0, ...(pm.rows[0] ?? { sites: 0, minutes: 0, prescriptions: 0 }) };
   } else {
+    // A meeting is held in the view on the first day a site in the view joined (as programme_meeting_place keeps it).
     const m = await sql.query<{ held: number; sites: number; minutes: number }>(
-      `SELECT count(DISTINCT s.meeting_id)::int AS held, count(*)::int AS sites, coalesce(sum(s.minutes), 0)::int AS minutes
-         FROM programme_meeting_site s JOIN programme_facility f ON f.org_id = s.org_id WHERE ${place} AND s.day >= ${s} AND s.day < ${e}`,
+      `SELECT count(DISTINCT s.meeting_id) FILTER (WHERE first.day >= ${s} AND first.day < ${e})::int AS held,
+              count(*) FILTER (WHERE s.day >= ${s} AND s.day < ${e})::int AS sites,
+              coalesce(sum(s.minutes) FILTER (WHERE s.day >= ${s} AND s.day < ${e}), 0)::int AS minutes
+         FROM programme_meeting_site s JOIN programme_facility f ON f.org_id = s.org_id
+         JOIN (SELECT s2.meeting_id, min(s2.day) AS day FROM programme_meeting_site s2 JOIN programme_facility f ON f.org_id = s2.org_id
+                WHERE ${place} GROUP BY 1) first ON first.meeting_id = s.meeting_id
+        WHERE ${place}`,
       a.values,
     );
     const p = await sql.query<{ n: number }>(

@@ -15,8 +15,8 @@
 --   programme_place_month     the same counts per province (the facility's current province; 0 = not
 --                             in the register; -1 = the whole country's registered facilities), moved
 --                             when a facility enters the register, leaves it or changes province;
---   programme_meeting_place   which meetings had a site in which province on which day (-1 = the
---                             country): meetings held per place without a distinct count over sites;
+--   programme_meeting_place   per meeting and province (-1 = the country's registered facilities) the
+--                             first day a site there joined: a meeting is held in a place on that day;
 --   programme_visit_month     remote examinations per month, province (-1 = the country) and ICD-10 reason.
 
 -- Duration buckets (minutes), each named by its upper bound: exact to the minute up to 1 hour, then
@@ -75,10 +75,11 @@ CREATE TABLE programme_place_month (
 
 CREATE TABLE programme_meeting_place (
   province_code integer NOT NULL,
-  day           date NOT NULL,
   meeting_id    text NOT NULL,
-  PRIMARY KEY (province_code, day, meeting_id)
+  day           date NOT NULL,
+  PRIMARY KEY (province_code, meeting_id)
 );
+CREATE INDEX programme_meeting_place_day ON programme_meeting_place (province_code, day);
 CREATE INDEX programme_meeting_place_meeting ON programme_meeting_place (meeting_id);
 
 CREATE TABLE programme_visit_month (
@@ -92,11 +93,12 @@ CREATE TABLE programme_visit_month (
 -- Rewrites the places of these meetings from their sites (after a change of sites or a facility move).
 CREATE FUNCTION programme_place_meetings(ids text[]) RETURNS void LANGUAGE sql AS $$
   DELETE FROM programme_meeting_place WHERE meeting_id = ANY(ids);
-  INSERT INTO programme_meeting_place (province_code, day, meeting_id)
-  SELECT DISTINCT x.pc, s.day, s.meeting_id
+  INSERT INTO programme_meeting_place (province_code, meeting_id, day)
+  SELECT x.pc, s.meeting_id, min(s.day)
     FROM programme_meeting_site s LEFT JOIN programme_facility f ON f.org_id = s.org_id
          CROSS JOIN LATERAL (SELECT coalesce(f.province_code, 0) UNION ALL SELECT -1 WHERE f.org_id IS NOT NULL) AS x(pc)
-   WHERE s.meeting_id = ANY(ids);
+   WHERE s.meeting_id = ANY(ids)
+   GROUP BY 1, 2;
 $$;
 
 -- Adds (sign 1) or takes away (sign -1) one facility's examinations by reason to a place's rows
