@@ -6,7 +6,7 @@
  * Appointment). A meeting is visible to its invited practitioners and the staff of its invited sites.
  * Runs as `consult.schedule` (planning) and `consult.view` (the meeting page, attendance).
  */
-import type { Appointment, Encounter, Location, Organization, Practitioner } from '@medplum/fhirtypes';
+import type { Appointment, Encounter, Location, Practitioner } from '@medplum/fhirtypes';
 import { createEvents, type EventAttributes } from 'ics';
 import type { AccessContext } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
@@ -19,26 +19,9 @@ import { CONSULT_CATEGORY, isMeetingAppointment, param, ref } from './model.ts';
 import { assertTransition } from './workflow.ts';
 import { foldIcs } from './ics-fold.ts';
 import { meetingDetails } from './meeting-details.ts';
+import { bridgePoint } from './bridge-point.ts';
 
-const VR = { system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' };
 const meetingLink = (id: string) => `/meetings/${id}`;
-
-/** The Location that stands for a facility's bridge point (điểm cầu), made when first needed. */
-async function bridgePoint(tx: Repository, organizationId: string): Promise<string> {
-  const org = await tx.tryRead<Organization>('Organization', organizationId);
-  if (!org) throw badRequest(`Không có cơ sở ${organizationId} (unknown facility)`);
-  const found = await tx.searchOne<Location>('Location', { organization: `Organization/${organizationId}`, type: `${VR.system}|${VR.code}` });
-  if (found) return found.id!;
-  const loc = await tx.create<Location>({
-    resourceType: 'Location',
-    status: 'active',
-    name: `Điểm cầu ${org.name ?? organizationId}`,
-    mode: 'instance',
-    type: [{ coding: [VR] }],
-    managingOrganization: { reference: `Organization/${organizationId}` },
-  });
-  return loc.id!;
-}
 
 /** Invitations (in-app, email/SMS) and reminders 24 h and 1 h before, in the unit's transaction. */
 async function invite(tx: Repository, appointment: Appointment, input: MeetingInput, invitees: string[]): Promise<void> {

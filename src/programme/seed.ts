@@ -18,17 +18,7 @@ import { agreementContract } from './agreements.ts';
 import { DECLARATION_URL, toResponse } from './declarations.ts';
 import { toLocation, toOrganization, type Facility } from './model.ts';
 import { province } from './places.ts';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../seed/prng.ts';
 
 const DEPARTMENTS: [number, string][] = [
   [15, 'Sở Y tế tỉnh Lào Cai'],

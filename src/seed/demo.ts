@@ -12,6 +12,7 @@ import { BHYT_SYSTEM, CCCD_SYSTEM } from '../terminology/identifiers.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import { ADMIN_UNIT_EXT, COMMUNE_CODE_SYSTEM, FACILITY_CODE_SYSTEM, FACILITY_OWNER_SYSTEM, PROVINCE_CODE_SYSTEM } from '../programme/model.ts';
 import { agreementContract } from '../programme/agreements.ts';
+import { prng } from './prng.ts';
 
 export const DEMO_TAG = { system: 'https://fhir.cauyte.vn/CodeSystem/data-origin', code: 'demo', display: 'Dữ liệu minh họa' };
 export const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
@@ -38,18 +39,6 @@ function findCommune(provinces: Province[], provinceCode: number, name: string):
   const commune = province?.wards.find((w) => w.name === name);
   if (!province || !commune) throw new Error(`Demo data: commune ${name} not found in province ${provinceCode}`);
   return { province, commune };
-}
-
-/** mulberry32: a tiny deterministic PRNG so the demo is the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FAMILY = ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Vũ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ', 'Ngô', 'Dương', 'Lò', 'Giàng', 'Vàng', 'Sùng', 'Lường', 'Quàng'];

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ALGORITHMS, alarms, detect, history } from './detect.ts';
-import { poisson, prng } from './generate.ts';
+import { poisson } from './generate.ts';
+import { prng } from '../seed/prng.ts';
 
 const flat = (seed: number, mean: number, weeks: number) => {
   const rnd = prng(seed);

@@ -3,17 +3,7 @@
  * draws (Knuth for small means, normal approximation above 50), and places with injected
  * outbreaks (a multiple of the baseline for some weeks). No I/O.
  */
-
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../seed/prng.ts';
 
 export function poisson(rnd: () => number, mean: number): number {
   if (mean <= 0) return 0;

@@ -7,7 +7,8 @@
  */
 import type { Condition, Organization, Patient, Resource } from '@medplum/fhirtypes';
 import type { FhirStore } from '../fhir/store.ts';
-import { poisson, prng } from './generate.ts';
+import { poisson } from './generate.ts';
+import { prng } from '../seed/prng.ts';
 import { addWeeks, weekOf } from './weeks.ts';
 
 export const DEMO_PROVINCE = 15;

@@ -14,7 +14,8 @@ import type { Repository } from '../fhir/repository.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import { badRequest, conflict, notFound } from '../fhir/outcome.ts';
 import type { CourseBody, CourseView, EnrolResult, Material, ProgrammeBody, ProgrammeView, SessionView } from './contract.ts';
-import { bridgePoint, CHAIR, CORRECT_EXT, iso, num, orgNames, practitionerName, TRAINING_CATEGORY } from './model.ts';
+import { bridgePoint } from '../consult/bridge-point.ts';
+import { CHAIR, CORRECT_EXT, iso, num, orgNames, practitionerName, TRAINING_CATEGORY } from './model.ts';
 
 type Question = { text: string; options: string[]; correct: number };
 

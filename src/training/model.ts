@@ -4,14 +4,12 @@
  * the CME requirement by default (Circular 32/2023/TT-BYT; configurable in training_setting),
  * and small helpers shared by the use cases. No I/O here but through the repository passed in.
  */
-import type { Appointment, Location, Organization, Practitioner, Resource } from '@medplum/fhirtypes';
+import type { Appointment, Organization, Practitioner, Resource } from '@medplum/fhirtypes';
 import type { Repository } from '../fhir/repository.ts';
-import { badRequest } from '../fhir/outcome.ts';
 
 export const TRAINING_CATEGORY = { system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'training', display: 'Đào tạo từ xa' };
 export const CORRECT_EXT = 'https://fhir.cauyte.vn/StructureDefinition/training-correct-option';
 export const CHAIR = { system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF', display: 'giảng viên chủ trì' };
-const VR = { system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'VR', display: 'virtual' };
 
 /**
  * Continuing medical training: each practitioner updates medical knowledge for at least 120
@@ -44,23 +42,6 @@ export async function orgNames(tx: Repository, ids: string[]): Promise<Map<strin
     out.set(id, o?.name ?? id);
   }
   return out;
-}
-
-/** The Location standing for a facility's bridge point (điểm cầu), made when first needed (as consult meetings do). */
-export async function bridgePoint(tx: Repository, organizationId: string): Promise<string> {
-  const org = await tx.tryRead<Organization>('Organization', organizationId);
-  if (!org) throw badRequest(`Không có cơ sở ${organizationId} (unknown facility)`);
-  const found = await tx.searchOne<Location>('Location', { organization: `Organization/${organizationId}`, type: `${VR.system}|${VR.code}` });
-  if (found) return found.id!;
-  const loc = await tx.create<Location>({
-    resourceType: 'Location',
-    status: 'active',
-    name: `Điểm cầu ${org.name ?? organizationId}`,
-    mode: 'instance',
-    type: [{ coding: [VR] }],
-    managingOrganization: { reference: `Organization/${organizationId}` },
-  });
-  return loc.id!;
 }
 
 export const num = (x: unknown): number => Number(x ?? 0);

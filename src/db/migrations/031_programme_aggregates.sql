@@ -73,6 +73,15 @@ CREATE TABLE programme_place_month (
   PRIMARY KEY (province_code, month)
 );
 
+-- Adds rows of counts to programme_place_month (one row per province and month in `rows`).
+CREATE FUNCTION programme_add_place_months(rows programme_place_month[]) RETURNS void LANGUAGE sql AS $$
+  INSERT INTO programme_place_month AS p SELECT * FROM unnest(rows)
+  ON CONFLICT (province_code, month) DO UPDATE SET
+    sent = p.sent + EXCLUDED.sent, received = p.received + EXCLUDED.received,
+    meeting_sites = p.meeting_sites + EXCLUDED.meeting_sites, meeting_minutes = p.meeting_minutes + EXCLUDED.meeting_minutes,
+    visits = p.visits + EXCLUDED.visits, prescriptions = p.prescriptions + EXCLUDED.prescriptions;
+$$;
+
 CREATE TABLE programme_meeting_place (
   province_code integer NOT NULL,
   meeting_id    text NOT NULL,
@@ -149,15 +158,11 @@ BEGIN
            WHERE sent < 0 OR received < 0 OR sites < 0 OR visits < 0) gone
    WHERE a.org_id = gone.org_id AND a.month = gone.month;
 
-  INSERT INTO programme_place_month AS p (province_code, month, sent, received, meeting_sites, meeting_minutes, visits, prescriptions)
-  SELECT x.pc, date_trunc('month', d.day)::date, sum(d.sent), sum(d.received), sum(d.sites), sum(d.minutes), sum(d.visits), sum(d.rx)
-    FROM unnest(net) d LEFT JOIN programme_facility f ON f.org_id = d.org_id
-         CROSS JOIN LATERAL (SELECT coalesce(f.province_code, 0) UNION ALL SELECT -1 WHERE f.org_id IS NOT NULL) AS x(pc)
-   GROUP BY 1, 2
-  ON CONFLICT (province_code, month) DO UPDATE SET
-    sent = p.sent + EXCLUDED.sent, received = p.received + EXCLUDED.received,
-    meeting_sites = p.meeting_sites + EXCLUDED.meeting_sites, meeting_minutes = p.meeting_minutes + EXCLUDED.meeting_minutes,
-    visits = p.visits + EXCLUDED.visits, prescriptions = p.prescriptions + EXCLUDED.prescriptions;
+  PERFORM programme_add_place_months(ARRAY(
+    SELECT ROW(x.pc, date_trunc('month', d.day)::date, sum(d.sent), sum(d.received), sum(d.sites), sum(d.minutes), sum(d.visits), sum(d.rx))::programme_place_month
+      FROM unnest(net) d LEFT JOIN programme_facility f ON f.org_id = d.org_id
+           CROSS JOIN LATERAL (SELECT coalesce(f.province_code, 0) UNION ALL SELECT -1 WHERE f.org_id IS NOT NULL) AS x(pc)
+     GROUP BY x.pc, date_trunc('month', d.day)::date));
 END $$;
 
 -- programme_consult: durations (filed where the case is filed) and consults sent / received.
@@ -281,15 +286,11 @@ BEGIN
                      FROM old_rows o JOIN new_rows n ON n.org_id = o.org_id WHERE n.province_code IS DISTINCT FROM o.province_code);
   END IF;
   IF cardinality(moves) = 0 THEN RETURN NULL; END IF;
-  INSERT INTO programme_place_month AS p (province_code, month, sent, received, meeting_sites, meeting_minutes, visits, prescriptions)
-  SELECT mv.province_code, a.month, sum(mv.sign * a.sent), sum(mv.sign * a.received), sum(mv.sign * a.meeting_sites),
-         sum(mv.sign * a.meeting_minutes), sum(mv.sign * a.visits), sum(mv.sign * a.prescriptions)
-    FROM unnest(moves) mv JOIN programme_activity_month a ON a.org_id = mv.org_id
-   GROUP BY 1, 2
-  ON CONFLICT (province_code, month) DO UPDATE SET
-    sent = p.sent + EXCLUDED.sent, received = p.received + EXCLUDED.received,
-    meeting_sites = p.meeting_sites + EXCLUDED.meeting_sites, meeting_minutes = p.meeting_minutes + EXCLUDED.meeting_minutes,
-    visits = p.visits + EXCLUDED.visits, prescriptions = p.prescriptions + EXCLUDED.prescriptions;
+  PERFORM programme_add_place_months(ARRAY(
+    SELECT ROW(mv.province_code, a.month, sum(mv.sign * a.sent), sum(mv.sign * a.received), sum(mv.sign * a.meeting_sites),
+               sum(mv.sign * a.meeting_minutes), sum(mv.sign * a.visits), sum(mv.sign * a.prescriptions))::programme_place_month
+      FROM unnest(moves) mv JOIN programme_activity_month a ON a.org_id = mv.org_id
+     GROUP BY mv.province_code, a.month));
   -- The moved facilities' examinations by reason, and the places of their meetings.
   FOREACH m IN ARRAY moves LOOP
     PERFORM programme_move_visits(m.org_id, m.province_code, m.sign);
