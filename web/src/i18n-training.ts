@@ -6,6 +6,7 @@
 import { lang } from './i18n.ts';
 
 const vi = {
+  navTraining: 'Đào tạo',
   navLearning: 'Học tập',
   navTeaching: 'Giảng dạy',
   navHub: 'Chương trình đào tạo',
@@ -102,6 +103,7 @@ const vi = {
 type Dict = typeof vi;
 
 const en: Dict = {
+  navTraining: 'Training',
   navLearning: 'Learning',
   navTeaching: 'Teaching',
   navHub: 'Training programmes',

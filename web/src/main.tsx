@@ -150,9 +150,8 @@ function Nav() {
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
       {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{ta().navAdmin}</a>}
       <ImagingNav role={m.role} />
-      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/training">{tt().navLearning}</a>}
-      {(m.role === 'specialist' || m.role === 'coordinator') && <a href="/training/teach">{tt().navTeaching}</a>}
-      {m.role === 'coordinator' && <a href="/training/hub">{tt().navHub}</a>}
+      {/* One entry for training: the learning page links to teaching and the hub's programmes for those who hold them. */}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/training">{tt().navTraining}</a>}
       {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{tp().navIndicators}</a>}
       {m.role === 'analyst' && <a href="/programme/declarations">{tp().navReview}</a>}
       {m.role === 'disease_control' && <a href="/surveillance">{ts().nav}</a>}

@@ -9,6 +9,7 @@ import { apiGet, apiSend } from '../../api.ts';
 import { formatDate, formatDateTime, t } from '../../i18n.ts';
 import { fmt, tt } from '../../i18n-training.ts';
 import { navigate } from '../../router.ts';
+import { me } from '../../session.ts';
 import type {
   AssessmentResult,
   CourseView,
@@ -26,6 +27,7 @@ async function joinSession(id: string): Promise<void> {
 
 export function Learning() {
   const d = tt();
+  const role = me.value?.role;
   const g = t();
   const [page, setPage] = useState<LearningPage>();
   const [programmes, setProgrammes] = useState<ProgrammeView[]>([]);
@@ -40,6 +42,12 @@ export function Learning() {
   return (
     <section class="training">
       <h1>{d.learningTitle}</h1>
+      {(role === 'specialist' || role === 'coordinator') && (
+        <p class="toolbar">
+          <a href="/training/teach">{d.navTeaching}</a>
+          {role === 'coordinator' && <a href="/training/hub">{d.navHub}</a>}
+        </p>
+      )}
       <div class="card" data-testid="credits">
         <h2>{d.credits}</h2>
         <p class="kpi">
