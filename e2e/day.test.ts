@@ -87,7 +87,8 @@ describe('a working day by keyboard and in English', () => {
     await page.keyboard.type(DEMO_PASSWORD);
     await page.keyboard.press('Enter');
     await page.locator('input[name=code]').waitFor();
-    expect((await focused(page)).name).toMatch(/^code\|/); // the code field takes the focus itself
+    // The code field takes the focus itself (once it has rendered: a loaded machine may take a moment).
+    await expect.poll(async () => (await focused(page)).name, { timeout: 5000 }).toMatch(/^code\|/);
     await page.keyboard.type(await freshTotpCode(people['bs.batxat'].totpSecret!, 'bs.batxat'));
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => !location.pathname.startsWith('/login'));
