@@ -169,6 +169,8 @@ describe('a working day by keyboard and in English', () => {
     await signInUi(page, base, 'nguoidan');
     await page.goto(`${base}/me/consent`);
     await page.getByRole('heading', { name: 'Ai đang có quyền xem hồ sơ này' }).waitFor();
+    // The list comes after the heading (its own request): wait for it before reading it.
+    await expect.poll(() => page.locator('.access-holders').innerText(), { timeout: 30_000 }).toContain('Truy cập khẩn cấp');
     const vi = await page.locator('.access-holders').innerText();
     expect(vi).toContain('Đang chăm sóc sức khỏe cho bạn');
     expect(vi).toMatch(/PGS\.TS\.BS Trần Quốc Hưng[\s\S]*Truy cập khẩn cấp[\s\S]*Cấp cứu: cần tiền sử dị ứng[\s\S]*Hết hạn lúc [\d:\s]*\d{2}\/\d{2}\/\d{4}/);
@@ -177,6 +179,7 @@ describe('a working day by keyboard and in English', () => {
     await openMenu(page);
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Who can read this record now' }).waitFor();
+    await expect.poll(() => page.locator('.access-holders').innerText(), { timeout: 30_000 }).toContain('Emergency access');
     const en = await page.locator('.access-holders').innerText();
     expect(en).toContain('Caring for you');
     expect(en).toContain('Emergency access');
@@ -189,10 +192,11 @@ describe('a working day by keyboard and in English', () => {
     await shoot(page, 'day-consent-holders-en');
 
     await page.goto(`${base}/me/book`);
-    await page
-      .getByRole('radio', { name: /chronic|Khám từ xa bệnh mạn tính/i })
-      .first()
-      .check();
+    const chronic = page.getByRole('radio', { name: /chronic|Khám từ xa bệnh mạn tính/i }).first();
+    // The page draws the services again when its later requests answer, which can undo an early choice: choose once it is quiet.
+    await page.waitForLoadState('networkidle');
+    await chronic.check();
+    await expect.poll(() => chronic.isChecked(), { timeout: 10_000 }).toBe(true);
     // (This step failed twice inside the whole suite and never alone: the page's text goes into the error to say why.)
     await page
       .locator('.times button')
