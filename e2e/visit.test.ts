@@ -17,6 +17,7 @@ import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts
 import { join, myId, waitDecodingAll } from '../src/testing/video.ts';
 import { seedVisitDemo } from '../src/seed/visits.ts';
 import { pdfText } from '../src/testing/pdf.ts';
+import { fillBooking, writeVisitNote } from './booking.ts';
 import { signInUi } from './ui.ts';
 
 describe('remote examination in the browser', () => {
@@ -42,29 +43,6 @@ describe('remote examination in the browser', () => {
   async function phone(): Promise<Page> {
     const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, acceptDownloads: true });
     return ctx.newPage();
-  }
-
-  async function fillBooking(page: Page, icdQuery: string, icdOption: RegExp) {
-    await page.getByRole('radio', { name: /Khám từ xa bệnh mạn tính/ }).check();
-    await page.locator('.times button').first().click();
-    // The reason in plain words; anything not on the short list is found by its name (never a code).
-    if (icdQuery === 'tang huyet ap') await page.getByRole('radio', { name: /^Huyết áp cao/ }).check();
-    else {
-      await page.getByRole('radio', { name: /^Vấn đề khác/ }).check();
-      await page.getByLabel(/^Tên bệnh hoặc triệu chứng/).fill(icdQuery);
-      await page.getByRole('option', { name: icdOption }).first().click();
-    }
-    await page.getByLabel('Mô tả ngắn (triệu chứng, từ khi nào)').fill('Đau đầu, chóng mặt, huyết áp đo ở nhà cao');
-    await page
-      .getByRole('radiogroup', { name: /dấu hiệu cấp cứu/ })
-      .getByLabel('Không')
-      .check();
-    await page
-      .getByRole('radiogroup', { name: /kéo dài bao lâu/ })
-      .getByLabel('Trên 1 tháng')
-      .check();
-    await page.getByLabel(/Huyết áp tự đo gần nhất/).fill('158/96');
-    await page.getByRole('button', { name: 'Đặt lịch', exact: true }).click();
   }
 
   it('books, waits, is admitted and examined; sees the note and prescription; downloads the PDF and the FHIR bundle', async () => {
@@ -121,21 +99,8 @@ describe('remote examination in the browser', () => {
     await citizen.screenshot({ path: 'test-results/visit-call-phone.png' });
 
     // 4. The note and the e-prescription.
-    await doctor.getByLabel('Khám và ghi nhận').fill('Tỉnh, tiếp xúc tốt. Không khó thở, không phù.');
-    await doctor.getByLabel('Nhận định').fill('Tăng huyết áp chưa kiểm soát');
     expect(await doctor.getByLabel('Huyết áp tâm thu').inputValue()).toBe('158'); // from the pre-visit answer
-    await doctor.getByLabel('Mạch').fill('82');
-    await doctor.getByLabel('Hướng dẫn, theo dõi').fill('Ăn nhạt, đo huyết áp sáng và tối, ghi lại vào sổ.');
-    await doctor.getByLabel('Tái khám sau (ngày)').fill('30');
-    await doctor.getByLabel('Tên thuốc, hàm lượng').fill('Amlodipin 5 mg');
-    await doctor.getByLabel('Số đăng ký (nếu biết)').fill('VD-12345-10');
-    await doctor.getByLabel('Số lượng').fill('30');
-    await doctor.getByLabel('Cách dùng').fill('Uống 1 viên mỗi sáng sau ăn');
-    await doctor.getByLabel('Số ngày').fill('30');
-    await doctor.getByLabel('Lời dặn').fill('Không tự ý ngừng thuốc.');
-    await doctor.getByRole('button', { name: 'Kết thúc khám và lưu' }).click();
-    await doctor.locator('.rx code').waitFor();
-    const code = await doctor.locator('.rx code').innerText();
+    const code = await writeVisitNote(doctor);
     expect(code).toMatch(/^[A-Z0-9]{5}[a-z0-9]{7}-c$/);
     await doctor.screenshot({ path: 'test-results/visit-doctor.png', fullPage: true });
 
