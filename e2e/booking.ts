@@ -1,9 +1,10 @@
 /**
  * The steps of a remote examination that several browser tests take the same way: the citizen's
- * booking form (a chronic-care slot, the reason, the pre-visit answers) and the clinician's visit
- * note with an e-prescription. Vietnamese labels, as a user reads them.
+ * booking form (a chronic-care slot, the reason, the pre-visit answers) and waiting room, the
+ * clinician admitting from the queue, and the visit note with an e-prescription. Vietnamese labels, as a user reads them.
  */
 import type { Page } from 'playwright-core';
+import { join } from '../src/testing/video.ts';
 
 /** Books the first free chronic-care slot; `icdQuery` 'tang huyet ap' picks the short-list reason, anything else searches. */
 export async function fillBooking(page: Page, icdQuery: string, icdOption: RegExp): Promise<void> {
@@ -48,4 +49,40 @@ export async function writeVisitNote(doctor: Page): Promise<string> {
   await doctor.getByRole('button', { name: 'Kết thúc khám và lưu' }).click();
   await doctor.locator('.rx code').waitFor({ timeout: 60_000 });
   return doctor.locator('.rx code').innerText();
+}
+
+/** From the booking's confirmation to the waiting room; returns the visit (Appointment) id. */
+export async function enterWaitingRoom(citizen: Page): Promise<string> {
+  await citizen.getByRole('link', { name: 'Xem lịch khám và vào phòng chờ' }).click();
+  await citizen.waitForURL(/\/me\/visits\/[\w-]+$/);
+  const visitId = citizen.url().split('/').pop()!;
+  await citizen.getByRole('button', { name: 'Vào phòng chờ khám' }).click();
+  await citizen.waitForURL(/\/call\/[\w-]+$/);
+  await join(citizen, citizen.url());
+  await citizen.getByTestId('lobby').waitFor();
+  return visitId;
+}
+
+/**
+ * The clinician, signed in on `doctor`, finds the waiting citizen in the queue for `day` (yyyy-mm-dd),
+ * opens the visit (the pre-visit answers), opens the room in a new tab and admits them.
+ */
+export async function admitFromQueue(doctor: Page, day: string, patientName: string): Promise<{ room: Page; card: string; answers: string }> {
+  await doctor.getByRole('link', { name: 'Khám từ xa' }).click();
+  await doctor.locator('input[type=date]').fill(day);
+  const card = doctor.locator('.visit-card', { hasText: patientName });
+  await card.locator('.waiting-badge').waitFor({ timeout: 30_000 });
+  const cardText = await card.innerText();
+  await card.click();
+  await doctor.getByRole('heading', { name: 'Trả lời trước khi khám' }).waitFor();
+  const answers = await doctor.locator('.answers').innerText();
+  const [room] = await Promise.all([doctor.context().waitForEvent('page'), doctor.getByRole('button', { name: 'Mở phòng khám (tab mới)' }).click()]);
+  await room.waitForURL(/\/call\/[\w-]+$/);
+  await join(room, room.url());
+  await room
+    .getByRole('button', { name: /Người tham gia|Phòng chờ|People/ })
+    .first()
+    .click();
+  await room.getByRole('button', { name: 'Cho vào' }).click();
+  return { room, card: cardText, answers };
 }

@@ -14,10 +14,10 @@ import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
-import { join, myId, waitDecodingAll } from '../src/testing/video.ts';
+import { myId, waitDecodingAll } from '../src/testing/video.ts';
 import { seedVisitDemo } from '../src/seed/visits.ts';
 import { pdfText } from '../src/testing/pdf.ts';
-import { fillBooking, writeVisitNote } from './booking.ts';
+import { admitFromQueue, enterWaitingRoom, fillBooking, writeVisitNote } from './booking.ts';
 import { signInUi } from './ui.ts';
 
 describe('remote examination in the browser', () => {
@@ -58,13 +58,7 @@ describe('remote examination in the browser', () => {
     expect(await citizen.locator('main').innerText()).toMatch(/Mã đặt lịch\s+[A-F0-9]{8}/);
     expect(await citizen.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await citizen.screenshot({ path: 'test-results/visit-booked-phone.png', fullPage: true });
-    await citizen.getByRole('link', { name: 'Xem lịch khám và vào phòng chờ' }).click();
-    await citizen.waitForURL(/\/me\/visits\/[\w-]+$/);
-    const visitId = citizen.url().split('/').pop()!;
-    await citizen.getByRole('button', { name: 'Vào phòng chờ khám' }).click();
-    await citizen.waitForURL(/\/call\/[\w-]+$/);
-    await join(citizen, citizen.url());
-    await citizen.getByTestId('lobby').waitFor();
+    const visitId = await enterWaitingRoom(citizen);
 
     // 2. The clinician: the queue shows who is waiting; the visit shows the answers.
     const start = (await p.fixtures.read<Appointment>('Appointment', visitId)).start!;
@@ -72,26 +66,10 @@ describe('remote examination in the browser', () => {
     const doctorCtx = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
     const doctor = await doctorCtx.newPage();
     await signInUi(doctor, base, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
-    await doctor.getByRole('link', { name: 'Khám từ xa' }).click();
-    await doctor.locator('input[type=date]').fill(day);
-    const card = doctor.locator('.visit-card', { hasText: 'Nguyễn Văn An' });
-    await card.locator('.waiting-badge').waitFor({ timeout: 15_000 });
-    expect(await card.innerText()).toContain('1 người đang chờ trong phòng');
-    await card.click();
-    await doctor.getByRole('heading', { name: 'Trả lời trước khi khám' }).waitFor();
-    const answers = await doctor.locator('.answers').innerText();
+    const { room, card, answers } = await admitFromQueue(doctor, day, 'Nguyễn Văn An');
+    expect(card).toContain('1 người đang chờ trong phòng');
     expect(answers).toContain('158/96');
     expect(answers).toContain('Trên 1 tháng');
-
-    // 3. Into the room (a new tab), admit, and both see each other.
-    const [room] = await Promise.all([doctorCtx.waitForEvent('page'), doctor.getByRole('button', { name: 'Mở phòng khám (tab mới)' }).click()]);
-    await room.waitForURL(/\/call\/[\w-]+$/);
-    await join(room, room.url());
-    await room
-      .getByRole('button', { name: /Người tham gia|Phòng chờ|People/ })
-      .first()
-      .click();
-    await room.getByRole('button', { name: 'Cho vào' }).click();
     await citizen.getByTestId('lobby').waitFor({ state: 'detached', timeout: 15_000 });
     const [citizenId, doctorId] = [await myId(citizen), await myId(room)];
     await waitDecodingAll(room, [citizenId], 30_000);

@@ -13,10 +13,10 @@ import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import { seedVisitDemo } from '../src/seed/visits.ts';
 import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
-import { join, myId, waitDecodingAll } from '../src/testing/video.ts';
+import { myId, waitDecodingAll } from '../src/testing/video.ts';
 import { browsersAcross, view, type CallView } from '../src/testing/weaklink/calls.ts';
 import { openWeakLink, type WeakLink } from '../src/testing/weaklink/link.ts';
-import { fillBooking, writeVisitNote } from './booking.ts';
+import { admitFromQueue, enterWaitingRoom, fillBooking, writeVisitNote } from './booking.ts';
 import { shoot } from './shots.ts';
 import { signInUi } from './ui.ts';
 
@@ -65,13 +65,7 @@ describe('a citizen’s remote examination with the citizen on a commune 3G link
     await fillBooking(citizen, 'tang huyet ap', /^I10/);
     await citizen.getByText('Đã đặt lịch').waitFor();
     await shoot(citizen, 'weaklink-visit-booked');
-    await citizen.getByRole('link', { name: 'Xem lịch khám và vào phòng chờ' }).click();
-    await citizen.waitForURL(/\/me\/visits\/[\w-]+$/);
-    const visitId = citizen.url().split('/').pop()!;
-    await citizen.getByRole('button', { name: 'Vào phòng chờ khám' }).click();
-    await citizen.waitForURL(/\/call\/[\w-]+$/);
-    await join(citizen, citizen.url());
-    await citizen.getByTestId('lobby').waitFor();
+    const visitId = await enterWaitingRoom(citizen);
 
     // 2. The clinician, on the hospital's good link: the queue, the answers, the room.
     const start = (await p.fixtures.read<Appointment>('Appointment', visitId)).start!;
@@ -79,21 +73,8 @@ describe('a citizen’s remote examination with the citizen on a commune 3G link
     const doctorCtx = await outside.newContext({ viewport: { width: 1100, height: 900 } });
     const doctor = await doctorCtx.newPage();
     await signInUi(doctor, base, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
-    await doctor.getByRole('link', { name: 'Khám từ xa' }).click();
-    await doctor.locator('input[type=date]').fill(day);
-    const card = doctor.locator('.visit-card', { hasText: 'Nguyễn Văn An' });
-    await card.locator('.waiting-badge').waitFor({ timeout: 30_000 });
-    await card.click();
-    await doctor.getByRole('heading', { name: 'Trả lời trước khi khám' }).waitFor();
-    expect(await doctor.locator('.answers').innerText()).toContain('158/96');
-    const [room] = await Promise.all([doctorCtx.waitForEvent('page'), doctor.getByRole('button', { name: 'Mở phòng khám (tab mới)' }).click()]);
-    await room.waitForURL(/\/call\/[\w-]+$/);
-    await join(room, room.url());
-    await room
-      .getByRole('button', { name: /Người tham gia|Phòng chờ|People/ })
-      .first()
-      .click();
-    await room.getByRole('button', { name: 'Cho vào' }).click();
+    const { room, answers } = await admitFromQueue(doctor, day, 'Nguyễn Văn An');
+    expect(answers).toContain('158/96');
 
     // 3. Admitted over 3G: both decode each other, and audio keeps arriving both ways.
     await citizen.getByTestId('lobby').waitFor({ state: 'detached', timeout: 60_000 });

@@ -10,14 +10,9 @@ import { Login } from './pages/Login.tsx';
 import { Account } from './pages/Account.tsx';
 import { flushOutbox } from './outbox.ts';
 import { MyRecord } from './pages/citizen/MyRecord.tsx';
-import { ta } from './i18n-admin.ts';
-import { tm } from './i18n-meetings.ts';
 import { NotificationBell, UrgentBanner } from './components/NotificationBell.tsx';
 import { tc } from './i18n-clinic.ts';
 import { ImagingRoutes, ImagingNav } from './imaging/routes.tsx';
-import { tp } from './i18n-programme.ts';
-import { tt } from './i18n-training.ts';
-import { ts } from './i18n-surveillance.ts';
 import { lazyPage, preloadPages } from './lazy.tsx';
 import './styles.css';
 import './shell.css';
@@ -152,21 +147,21 @@ function Nav() {
       )}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/patients">{d.navPatients}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/consults">{d.navConsults}</a>}
-      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/meetings">{tm().navMeetings}</a>}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/meetings">{d.navMeetings}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/visits">{d.cz.navDesk}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/alerts">{d.navAlerts}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
-      {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{ta().navAdmin}</a>}
+      {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{d.navAdmin}</a>}
       <ImagingNav role={m.role} />
       {/* One entry for training: the learning page links to teaching and the hub's programmes for those who hold them. */}
-      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/training">{tt().navTraining}</a>}
-      {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{tp().navIndicators}</a>}
-      {m.role === 'analyst' && <a href="/programme/declarations">{tp().navReview}</a>}
-      {m.role === 'disease_control' && <a href="/surveillance">{ts().nav}</a>}
-      {m.role === 'facility_admin' && <a href="/programme/declaration">{tp().navDeclaration}</a>}
-      {(m.role === 'system_admin' || m.role === 'facility_admin') && <a href="/programme/facilities">{tp().navFacilities}</a>}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/training">{d.navTraining}</a>}
+      {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{d.navIndicators}</a>}
+      {m.role === 'analyst' && <a href="/programme/declarations">{d.navReview}</a>}
+      {m.role === 'disease_control' && <a href="/surveillance">{d.navSurveillance}</a>}
+      {m.role === 'facility_admin' && <a href="/programme/declaration">{d.navDeclaration}</a>}
+      {(m.role === 'system_admin' || m.role === 'facility_admin') && <a href="/programme/facilities">{d.navFacilities}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>
         {m.displayName}
       </a>
