@@ -404,6 +404,7 @@ export function VisitWorkspace({ id }: { id: string }) {
         </form>
       ) : (
         <>
+          <OrderSignCards gate={signGate} />
           <CdsCards result={discharge} headingId="cds-discharge-title" title={tcds().dischargeTitle} />
           <VisitResult v={v} />
         </>
