@@ -190,7 +190,8 @@ describe('decision support at signing, at the end of the visit and at booking', 
     // 4. encounter-discharge: the follow-up card; accepted as a draft, then confirmed.
     const discharge = page.getByRole('region', { name: 'Gợi ý khi kết thúc lần khám (AI/CDS)' });
     const followUp = discharge.locator('.cds-card').first();
-    await followUp.waitFor();
+    // Polling the region's text: a failure shows what the page said (e.g. the service was too slow and dropped).
+    await expect.poll(() => page.locator('main').innerText(), { timeout: 30_000 }).toMatch(/Gợi ý khi kết thúc lần khám[\s\S]*Hẹn tái khám trước khi hết thuốc/);
     expect(await followUp.innerText()).toMatch(/Hẹn tái khám trước khi hết thuốc: đơn đủ 7 ngày \(đến \d{2}\/\d{2}\/\d{4}\)[\s\S]*Dịch vụ: Kiểm tra khi kết thúc lần khám/);
     await followUp.getByRole('button', { name: /^Tạo lịch tái khám ngày \d{2}\/\d{2}\/\d{4}/ }).click();
     await followUp.getByText('Đã tạo 1 bản nháp — bác sĩ xem lại và ký.').waitFor();

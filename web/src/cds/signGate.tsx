@@ -48,12 +48,13 @@ export function useOrderSignGate(): SignGate {
   return { check, result: state.result, blocked: state.blocked, failed: state.failed, onOutcome };
 }
 
-export function OrderSignCards({ gate }: { gate: SignGate }) {
+/** The sign check's cards and state; once `signed`, only whether the check could be made (its cards were acted on in the form). */
+export function OrderSignCards({ gate, signed = false }: { gate: SignGate; signed?: boolean }) {
   const l = tcds();
   return (
     <div id="cds-sign">
-      <CdsCards result={gate.result} headingId="cds-sign-title" title={l.signTitle} onOutcome={gate.onOutcome} />
-      {gate.blocked && (
+      {!signed && <CdsCards result={gate.result} headingId="cds-sign-title" title={l.signTitle} onOutcome={gate.onOutcome} />}
+      {gate.blocked && !signed && (
         <p class="error" role="alert">
           {l.signBlocked}
         </p>

@@ -404,7 +404,7 @@ export function VisitWorkspace({ id }: { id: string }) {
         </form>
       ) : (
         <>
-          <OrderSignCards gate={signGate} />
+          <OrderSignCards gate={signGate} signed />
           <CdsCards result={discharge} headingId="cds-discharge-title" title={tcds().dischargeTitle} />
           <VisitResult v={v} />
         </>
