@@ -47,7 +47,8 @@ describe('decision support at signing, at the end of the visit and at booking', 
     await p?.close();
   });
 
-  const feedback = async () => (await (await fetch(`${bundled}/feedback`)).json()) as { service: string; outcome: string; overrideReason?: { userComment?: string } }[];
+  const feedback = async () =>
+    (await (await fetch(`${bundled}/feedback`)).json()) as { service: string; outcome: string; overrideReason?: { userComment?: string } }[];
   const hooksCalled = async (patientId: string) =>
     (
       await p.db.query<{ hook: string; username: string }>(
@@ -106,7 +107,14 @@ describe('decision support at signing, at the end of the visit and at booking', 
       .check();
     const advice = page.getByRole('region', { name: /lý do khám này có hợp khám từ xa không/ });
     const card = advice.locator('.cds-card');
-    await expect.poll(() => card.first().innerText().catch(() => '')).toMatch(/khám từ xa: Tăng huyết áp/);
+    await expect
+      .poll(() =>
+        card
+          .first()
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(/khám từ xa: Tăng huyết áp/);
     const text = await advice.innerText();
     expect(text).toMatch(/Thông tư 30\/2023/);
     expect(text).toMatch(/Nguồn: Cầu Y Tế — Tư vấn khám từ xa[\s\S]*Dịch vụ: Tư vấn khám từ xa có phù hợp không/);
@@ -160,7 +168,9 @@ describe('decision support at signing, at the end of the visit and at booking', 
     const sign = page.getByRole('region', { name: 'Kiểm tra trước khi ký đơn (AI/CDS)' });
     const critical = sign.locator('.cds-card[data-indicator="critical"]');
     await critical.waitFor();
-    expect(await critical.innerText()).toMatch(/Dị ứng: Amoxicilin 250 mg — người bệnh dị ứng Penicillin[\s\S]*Dịch vụ: Kiểm tra an toàn trước khi ký đơn 1\.0\.0/);
+    expect(await critical.innerText()).toMatch(
+      /Dị ứng: Amoxicilin 250 mg — người bệnh dị ứng Penicillin[\s\S]*Dịch vụ: Kiểm tra an toàn trước khi ký đơn 1\.0\.0/,
+    );
     await page.getByText('Có cảnh báo nguy hiểm: chấp nhận gợi ý hoặc ghi lý do bỏ qua, rồi bấm ký lại.').waitFor();
     expect(await page.locator('form.visit-note').count()).toBe(1); // not signed
     await shoot(page, 'cds-hooks-sign-held');
@@ -177,7 +187,12 @@ describe('decision support at signing, at the end of the visit and at booking', 
     await page.getByText('Có cảnh báo nguy hiểm: chấp nhận gợi ý hoặc ghi lý do bỏ qua, rồi bấm ký lại.').waitFor({ state: 'detached' });
     await expect
       .poll(async () => (await feedback()).filter((f) => f.service === 'cauyte-rx-safety-sign'))
-      .toEqual([expect.objectContaining({ outcome: 'overridden', overrideReason: expect.objectContaining({ userComment: 'Đã dùng amoxicilin năm ngoái, không phản ứng' }) })]);
+      .toEqual([
+        expect.objectContaining({
+          outcome: 'overridden',
+          overrideReason: expect.objectContaining({ userComment: 'Đã dùng amoxicilin năm ngoái, không phản ứng' }),
+        }),
+      ]);
 
     // 3. Sign again: the platform's own prescribing check still asks its reason, then the visit is signed.
     await finish.click();
@@ -191,8 +206,12 @@ describe('decision support at signing, at the end of the visit and at booking', 
     const discharge = page.getByRole('region', { name: 'Gợi ý khi kết thúc lần khám (AI/CDS)' });
     const followUp = discharge.locator('.cds-card').first();
     // Polling the region's text: a failure shows what the page said (e.g. the service was too slow and dropped).
-    await expect.poll(() => page.locator('main').innerText(), { timeout: 30_000 }).toMatch(/Gợi ý khi kết thúc lần khám[\s\S]*Hẹn tái khám trước khi hết thuốc/);
-    expect(await followUp.innerText()).toMatch(/Hẹn tái khám trước khi hết thuốc: đơn đủ 7 ngày \(đến \d{2}\/\d{2}\/\d{4}\)[\s\S]*Dịch vụ: Kiểm tra khi kết thúc lần khám/);
+    await expect
+      .poll(() => page.locator('main').innerText(), { timeout: 30_000 })
+      .toMatch(/Gợi ý khi kết thúc lần khám[\s\S]*Hẹn tái khám trước khi hết thuốc/);
+    expect(await followUp.innerText()).toMatch(
+      /Hẹn tái khám trước khi hết thuốc: đơn đủ 7 ngày \(đến \d{2}\/\d{2}\/\d{4}\)[\s\S]*Dịch vụ: Kiểm tra khi kết thúc lần khám/,
+    );
     await followUp.getByRole('button', { name: /^Tạo lịch tái khám ngày \d{2}\/\d{2}\/\d{4}/ }).click();
     await followUp.getByText('Đã tạo 1 bản nháp — bác sĩ xem lại và ký.').waitFor();
     await followUp.getByRole('button', { name: 'Xác nhận và ký' }).click();
@@ -210,7 +229,9 @@ describe('decision support at signing, at the end of the visit and at booking', 
     const doctor = accounts.get('bs.batxat')!;
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await signInUi(page, base, doctor.username, doctor.totpSecret);
-    await page.route('**/api/cds/hooks/order-sign', (route) => route.fulfill({ status: 502, contentType: 'application/problem+json', body: '{"title":"down"}' }));
+    await page.route('**/api/cds/hooks/order-sign', (route) =>
+      route.fulfill({ status: 502, contentType: 'application/problem+json', body: '{"title":"down"}' }),
+    );
     await page.goto(`${base}/visits/${visitId}`);
     await fillNote(page, { query: 'paracet', option: /^Paracetamol/ }, '5');
     await page.getByRole('button', { name: 'Kết thúc khám và lưu' }).click();

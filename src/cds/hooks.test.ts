@@ -184,9 +184,11 @@ describe.each(DB_KINDS)('CDS hooks order-sign, encounter-discharge, appointment-
     expect(rows.rows[0].detail.sent).toEqual(expect.arrayContaining(['Appointment', 'QuestionnaireResponse']));
     const log = await as(citizen, 'GET', '/api/me/access-log');
     expect(log.status, log.text).toBe(200);
-    expect((log.body as AccessLogEntry[]).some((e) => /Dịch vụ AI «Test cauyte-remote-visit-advice» đã đọc .*câu trả lời trước khi khám.*khi đặt lịch khám từ xa/.test(e.reason ?? ''))).toBe(
-      true,
-    );
+    expect(
+      (log.body as AccessLogEntry[]).some((e) =>
+        /Dịch vụ AI «Test cauyte-remote-visit-advice» đã đọc .*câu trả lời trước khi khám.*khi đặt lịch khám từ xa/.test(e.reason ?? ''),
+      ),
+    ).toBe(true);
 
     // Denials: someone else's patient, bad input, the clinician on the citizen's route, the citizen on the clinicians' routes.
     const other = demo.ids.patients.find((x) => x !== an && x !== visitDemo.childId)!;

@@ -91,7 +91,8 @@ const en: typeof vi = {
   confirmed: 'Confirmed',
   signTitle: 'Checks before signing (AI/CDS)',
   signBlocked: 'A critical warning: accept a suggestion or record a reason to override, then sign again.',
-  signUnavailable: 'The prescription could not be checked at signing (the service did not answer) — it is signed anyway; check allergies and duplicates yourself.',
+  signUnavailable:
+    'The prescription could not be checked at signing (the service did not answer) — it is signed anyway; check allergies and duplicates yourself.',
   dischargeTitle: 'Suggestions at the end of the visit (AI/CDS)',
   adviceTitle: 'Advice: does this reason suit a remote visit?',
   adviceHint: 'Automatic advice from an approved AI service, for your information only. The doctor decides at the visit.',

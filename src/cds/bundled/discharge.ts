@@ -90,7 +90,9 @@ export function dischargeCards(call: HookCall, uuid: () => string): Card[] {
   const meds = resources<MedicationRequest>(call.prefetch?.medications, 'MedicationRequest').filter(
     (m) => m.status !== 'cancelled' && m.status !== 'entered-in-error' && m.status !== 'draft',
   );
-  const codes = conditions.flatMap((c) => (c.code?.coding ?? []).filter((x) => ICD10.test(x.system ?? '') && x.code).map((x) => ({ code: x.code!, display: x.display })));
+  const codes = conditions.flatMap((c) =>
+    (c.code?.coding ?? []).filter((x) => ICD10.test(x.system ?? '') && x.code).map((x) => ({ code: x.code!, display: x.display })),
+  );
   const cards: Card[] = [];
   if (!codes.length)
     cards.push({

@@ -84,7 +84,12 @@ describe('encounter-discharge: cauyte-visit-closure', () => {
     const action = card.suggestions![0].actions[0];
     expect(action.type).toBe('create');
     const sr = action.resource as ServiceRequest;
-    expect(sr).toMatchObject({ resourceType: 'ServiceRequest', status: 'draft', subject: { reference: 'Patient/p1' }, encounter: { reference: 'Encounter/e1' } });
+    expect(sr).toMatchObject({
+      resourceType: 'ServiceRequest',
+      status: 'draft',
+      subject: { reference: 'Patient/p1' },
+      encounter: { reference: 'Encounter/e1' },
+    });
     expect(vnDate(Date.parse(sr.occurrenceDateTime!))).toBe('05/04/2026');
     expect(card.overrideReasons?.map((r) => r.code)).toContain('follow-up-written');
   });

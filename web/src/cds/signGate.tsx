@@ -33,7 +33,10 @@ export function useOrderSignGate(): SignGate {
     if (!chosen.length) return true;
     const key = JSON.stringify(chosen.map((i) => [i.name.trim(), i.atc ?? '']));
     if (last.current.key !== key) {
-      const result = await fireHook('order-sign', { patientId, items: chosen.map((i) => ({ name: i.name.trim().slice(0, 200), ...(i.atc ? { atc: i.atc } : {}) })) });
+      const result = await fireHook('order-sign', {
+        patientId,
+        items: chosen.map((i) => ({ name: i.name.trim().slice(0, 200), ...(i.atc ? { atc: i.atc } : {}) })),
+      });
       last.current = { key, result };
       done.current = new Set();
     }
