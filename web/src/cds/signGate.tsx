@@ -16,10 +16,21 @@ export interface SignGate {
   /** true when signing may go on now. */
   check(patientId: string, items: { name: string; atc?: string }[]): Promise<boolean>;
   result?: HookResult;
+  /** The medicines the shown result is about. */
+  key?: string;
   blocked: boolean;
   failed: boolean;
   onOutcome(cardId: string): void;
 }
+
+/** Which medicines a check was for (names as written, ATC codes). */
+const signKey = (items: { name: string; atc?: string }[]) =>
+  JSON.stringify(
+    items
+      .filter((i) => i.name.trim())
+      .slice(0, 30)
+      .map((i) => [i.name.trim(), i.atc ?? '']),
+  );
 
 const pendingOf = (r: HookResult | undefined, done: Set<string>) => (r?.cards ?? []).filter((c) => c.indicator === 'critical' && !done.has(c.id));
 
@@ -31,7 +42,7 @@ export function useOrderSignGate(): SignGate {
   const check = async (patientId: string, items: { name: string; atc?: string }[]) => {
     const chosen = items.filter((i) => i.name.trim()).slice(0, 30);
     if (!chosen.length) return true;
-    const key = JSON.stringify(chosen.map((i) => [i.name.trim(), i.atc ?? '']));
+    const key = signKey(chosen);
     if (last.current.key !== key) {
       const result = await fireHook('order-sign', {
         patientId,
@@ -48,12 +59,14 @@ export function useOrderSignGate(): SignGate {
     done.current.add(cardId);
     setState((s) => ({ ...s, blocked: s.blocked && pendingOf(last.current.result, done.current).length > 0 }));
   };
-  return { check, result: state.result, blocked: state.blocked, failed: state.failed, onOutcome };
+  return { check, result: state.result, key: state.key, blocked: state.blocked, failed: state.failed, onOutcome };
 }
 
 /** The sign check's cards and state; once `signed`, only whether the check could be made (its cards were acted on in the form). */
-export function OrderSignCards({ gate, signed = false }: { gate: SignGate; signed?: boolean }) {
+export function OrderSignCards({ gate, items, signed = false }: { gate: SignGate; items: { name: string; atc?: string }[]; signed?: boolean }) {
   const l = tcds();
+  // Medicines changed since the check: its cards are about another prescription (signing checks again).
+  if (!signed && gate.key !== signKey(items)) return null;
   return (
     <div id="cds-sign">
       {!signed && <CdsCards result={gate.result} headingId="cds-sign-title" title={l.signTitle} onOutcome={gate.onOutcome} />}

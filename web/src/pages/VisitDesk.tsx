@@ -393,7 +393,7 @@ export function VisitWorkspace({ id }: { id: string }) {
             </label>
           </fieldset>
           <CdsCards result={rxCards} />
-          <OrderSignCards gate={signGate} />
+          <OrderSignCards gate={signGate} items={drugs} />
           <PrescribingWarnings issues={issues} reasons={reasons} onReason={(key, r) => setReasons({ ...reasons, [key]: r })} />
           <label class="check">
             <input type="checkbox" name="useInsurance" defaultChecked /> {d.cz.useInsurance}
@@ -404,7 +404,7 @@ export function VisitWorkspace({ id }: { id: string }) {
         </form>
       ) : (
         <>
-          <OrderSignCards gate={signGate} signed />
+          <OrderSignCards gate={signGate} items={drugs} signed />
           <CdsCards result={discharge} headingId="cds-discharge-title" title={tcds().dischargeTitle} />
           <VisitResult v={v} />
         </>
