@@ -27,7 +27,21 @@ function precompress(): Plugin {
 // The web app: Preact (3 kB) for a small bundle on slow links; built into web/dist and served by the API server.
 export default defineConfig({
   root: 'web',
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, target: 'es2020' },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: false,
+    target: 'es2020',
+    // What every page needs (Preact, signals, labels, the session) in one file beside the entry: on a
+    // weak link each extra file on the first screen costs a connection and a round trip (docs/weak-links.md).
+    rolldownOptions: {
+      output: {
+        codeSplitting: {
+          groups: [{ name: 'app', test: /rolldown[\\/]runtime|node_modules[\\/](preact|@preact)[\\/]|web[\\/]src[\\/](i18n|session|api|router|lazy)\.tsx?$/, priority: 10 }],
+        },
+      },
+    },
+  },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   plugins: [precompress()],
   server: { proxy: { '/fhir': 'http://127.0.0.1:3000', '/api': 'http://127.0.0.1:3000' } },

@@ -12,6 +12,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { t } from './i18n.ts';
 
 const loaders: (() => Promise<unknown>)[] = [];
+const PRELOAD_AFTER_MS = 8000;
 
 /** A page component whose code is fetched when it is first shown (or preloaded). */
 export function lazyPage<P extends object>(load: () => Promise<ComponentType<P>>): FunctionComponent<P> {
@@ -62,7 +63,12 @@ export function preloadPages(): void {
   const saveData = (navigator as Navigator & { connection?: { saveData?: boolean } }).connection?.saveData;
   if (saveData) return;
   const idle = (f: () => void) => ('requestIdleCallback' in window ? requestIdleCallback(f, { timeout: 10_000 }) : setTimeout(f, 2000));
-  idle(() => {
-    void loaders.reduce<Promise<unknown>>((chain, next) => chain.then(() => next().catch(() => undefined)), Promise.resolve());
-  });
+  // Not before the first screen's own requests (its data) have had the link to themselves.
+  setTimeout(
+    () =>
+      idle(() => {
+        void loaders.reduce<Promise<unknown>>((chain, next) => chain.then(() => next().catch(() => undefined)), Promise.resolve());
+      }),
+    PRELOAD_AFTER_MS,
+  );
 }

@@ -17,7 +17,8 @@ export function onSignedOut(): void {
 
 export async function loadMe(): Promise<Me | null> {
   try {
-    const res = await fetch('/api/auth/me', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+    // Same URL, mode and credentials as index.html's preload, so the browser answers from it (no extra headers).
+    const res = await fetch('/api/auth/me', { credentials: 'same-origin' });
     if (!res.ok) {
       onSignedOut();
       return null;
