@@ -37,7 +37,13 @@ export default defineConfig({
     rolldownOptions: {
       output: {
         codeSplitting: {
-          groups: [{ name: 'app', test: /rolldown[\\/]runtime|node_modules[\\/](preact|@preact)[\\/]|web[\\/]src[\\/](i18n|session|api|router|lazy)\.tsx?$/, priority: 10 }],
+          groups: [
+            {
+              name: 'app',
+              test: /rolldown[\\/]runtime|node_modules[\\/](preact|@preact)[\\/]|web[\\/]src[\\/](i18n|session|api|router|lazy)\.tsx?$/,
+              priority: 10,
+            },
+          ],
         },
       },
     },
