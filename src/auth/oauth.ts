@@ -427,10 +427,23 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials');
   });
 
+  // The consent screen and the chart's launcher send the browser there with location.assign: a
+  // javascript:/data: address would run in the platform's origin. http(s), or a native app's
+  // private-use scheme in reverse-DNS form (RFC 8252 §7.1: com.example.app:/callback).
+  const webUrl = z
+    .string()
+    .url()
+    .max(1000)
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) address');
+  const redirectUrl = z
+    .string()
+    .url()
+    .max(1000)
+    .refine((u) => /^(https?|[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+):$/i.test(new URL(u).protocol), 'must be an http(s) address or a reverse-DNS app scheme');
   const clientBody = z
     .object({
       name: z.string().min(1).max(200),
-      redirectUris: z.array(z.string().url()).max(10).default([]),
+      redirectUris: z.array(redirectUrl).max(10).default([]),
       scopes: z.array(z.string().max(100)).min(1).max(50),
       grantTypes: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
       confidential: z.boolean().default(false),
@@ -438,7 +451,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       /** SMART backend services: the client's public keys; it then authenticates with private_key_jwt (no secret). */
       jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(5) }).optional(),
       /** SMART EHR launch: the app's launch address, opened from a chart with iss and launch. */
-      launchUri: z.string().url().max(1000).optional(),
+      launchUri: webUrl.optional(),
     })
     .strict();
 
