@@ -7,6 +7,9 @@
  *     fixed id (`Patient/<someone else>`) was filled through the clinician's repository, so every
  *     record the clinician could read at their facility left for the service, while the audit row
  *     and the citizen's access log named only the patient whose chart was open.
+ * A3. A card's `source.url` was kept as the service sent it and the clinician's screen renders it
+ *     as `<a href>`: a `javascript:` URL from a service (the card's links were already limited to
+ *     http(s), the source link was not).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +17,8 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
+import { checkCard } from './client.ts';
+import type { ServiceRow } from './registry.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 
 /** A CDS server whose one service asks for more than the open chart. */
@@ -123,5 +128,15 @@ describe('attack review: decision support', () => {
     } finally {
       await greedy.close();
     }
+  });
+});
+
+describe('attack review: cards', () => {
+  it('A3. a card keeps only an http(s) source link', () => {
+    const service = { id: 's', name: 'S', version: '1', vendor: 'V', risk_class: 'A' } as unknown as ServiceRow;
+    const card = (url: string) => checkCard({ summary: 'x', indicator: 'info', source: { label: 'Guideline', url } }, 'c1', service);
+    expect(card('https://example.org/guideline')?.source.url).toBe('https://example.org/guideline');
+    for (const bad of ['javascript:alert(document.cookie)', 'JaVaScRiPt:alert(1)', 'data:text/html,<script>alert(1)</script>', ' javascript:alert(1)'])
+      expect(card(bad)?.source.url, bad).toBeUndefined();
   });
 });

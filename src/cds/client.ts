@@ -68,6 +68,11 @@ export interface RawAction {
 }
 
 const str = (v: unknown, max: number) => (typeof v === 'string' && v.trim() ? v.slice(0, max) : undefined);
+/** A link the screen renders as <a href>: http(s) only (never javascript:/data:). */
+const webLink = (v: unknown, max: number) => {
+  const s = str(v, max);
+  return s && /^https?:\/\//i.test(s) ? s : undefined;
+};
 
 /** A card as the spec says it must look (summary, indicator, source.label); undefined otherwise. */
 export function checkCard(raw: RawCard, id: string, service: ServiceRow): CardView | undefined {
@@ -82,7 +87,7 @@ export function checkCard(raw: RawCard, id: string, service: ServiceRow): CardVi
     indicator,
     source: {
       label,
-      ...(str(raw.source?.url, 500) ? { url: str(raw.source?.url, 500) } : {}),
+      ...(webLink(raw.source?.url, 500) ? { url: webLink(raw.source?.url, 500) } : {}),
       ...(raw.source?.topic?.display ? { topic: raw.source.topic.display } : {}),
     },
     service: { id: service.id, name: service.name, version: service.version, vendor: service.vendor, riskClass: service.risk_class },
@@ -110,9 +115,7 @@ export function checkCard(raw: RawCard, id: string, service: ServiceRow): CardVi
         : [],
     ),
     links: (raw.links ?? []).flatMap((l) =>
-      str(l.label, 200) && str(l.url, 500) && /^https?:/.test(String(l.url))
-        ? [{ label: str(l.label, 200)!, url: str(l.url, 500)!, type: str(l.type, 20) ?? 'absolute' }]
-        : [],
+      str(l.label, 200) && webLink(l.url, 500) ? [{ label: str(l.label, 200)!, url: str(l.url, 500)!, type: str(l.type, 20) ?? 'absolute' }] : [],
     ),
   };
 }
