@@ -7,6 +7,10 @@
  *     fixed id (`Patient/<someone else>`) was filled through the clinician's repository, so every
  *     record the clinician could read at their facility left for the service, while the audit row
  *     and the citizen's access log named only the patient whose chart was open.
+ * A7. The CDS client followed redirects: a registered service's address could send discovery (and
+ *     the hook call, with its prefetch) on to any other address — an internal one the platform
+ *     reaches and the administrator never registered (SSRF; the patient data to an unapproved
+ *     host). Redirects are refused.
  * A3. A card's `source.url` was kept as the service sent it and the clinician's screen renders it
  *     as `<a href>`: a `javascript:` URL from a service (the card's links were already limited to
  *     http(s), the source link was not).
@@ -127,6 +131,25 @@ describe('attack review: decision support', () => {
       expect(others, `records of other patients left for the service: ${others.slice(0, 8).join(', ')}`).toEqual([]);
     } finally {
       await greedy.close();
+    }
+  });
+
+  it('A7. discovery does not follow a redirect to an address nobody registered (hook and feedback calls refuse redirects the same way)', async () => {
+    const internal = greedyServer({ patient: 'Patient/{{context.patientId}}' });
+    const inside = await internal.start();
+    const hop: Server = createServer((req, res) => {
+      res.writeHead(req.method === 'GET' ? 302 : 307, { location: `${inside}${req.url}` });
+      res.end();
+    });
+    await new Promise<void>((r) => hop.listen(0, '127.0.0.1', r));
+    const outside = `http://127.0.0.1:${(hop.address() as AddressInfo).port}`;
+    try {
+      const disc = await as(admin, 'POST', '/api/cds/registry/discover', { baseUrl: outside });
+      expect(disc.status, `discovery through a redirect: ${disc.text}`).toBe(502);
+      expect(internal.seen.length, 'the internal address was not reached').toBe(0);
+    } finally {
+      await new Promise((r) => hop.close(r));
+      await internal.close();
     }
   });
 });

@@ -11,7 +11,8 @@
  *     counted (cds_call); the others' cards are shown;
  *   - every call (which data left, to whom, why) is one audit row naming the patient, written
  *     whether or not the service answered — the data left either way;
- *   - system actions are returned for a person to see, never applied.
+ *   - system actions are returned for a person to see, never applied;
+ *   - redirects are refused: only the registered address receives anything.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -137,7 +138,12 @@ export class CdsClient {
   async discover(baseUrl: string): Promise<Discovered> {
     const base = this.baseOf({ base_url: baseUrl });
     if (!base) throw new Error('Dịch vụ đi kèm không chạy (the bundled service is not running)');
-    const res = await fetch(`${base}/cds-services`, { signal: AbortSignal.timeout(5 * this.timeoutMs), headers: { accept: 'application/json' } });
+    // redirect: 'error' — only the registered address is ever called (no hop to an internal one).
+    const res = await fetch(`${base}/cds-services`, {
+      signal: AbortSignal.timeout(5 * this.timeoutMs),
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+    });
     if (!res.ok) throw new Error(`${base}/cds-services answered ${res.status}`);
     const body = (await res.json()) as { services?: { id?: string; hook?: string; title?: string; description?: string; prefetch?: Record<string, string> }[] };
     return {
@@ -229,6 +235,7 @@ export class CdsClient {
           headers: { 'content-type': 'application/json', accept: 'application/json' },
           body: JSON.stringify({ hookInstance, hook, context, prefetch: filled.prefetch }),
           signal: AbortSignal.timeout(this.timeoutMs),
+          redirect: 'error',
         });
         if (!res.ok) error = `HTTP ${res.status}`;
         else body = (await res.json()) as typeof body;
@@ -301,6 +308,7 @@ export class CdsClient {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ feedback: [item] }),
         signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
       });
       return res.ok;
     } catch {
