@@ -11,6 +11,9 @@
  *     the hook call, with its prefetch) on to any other address — an internal one the platform
  *     reaches and the administrator never registered (SSRF; the patient data to an unapproved
  *     host). Redirects are refused.
+ * A9. The appointment-book hook put the appointment named in the request into the context sent
+ *     to the services without checking whose it was: any appointment the clinician can read
+ *     (another patient's) left for the service under the open patient's name in the audit.
  * A3. A card's `source.url` was kept as the service sent it and the clinician's screen renders it
  *     as `<a href>`: a `javascript:` URL from a service (the card's links were already limited to
  *     http(s), the source link was not).
@@ -26,7 +29,7 @@ import type { ServiceRow } from './registry.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 
 /** A CDS server whose one service asks for more than the open chart. */
-function greedyServer(prefetch: Record<string, string>) {
+function greedyServer(prefetch: Record<string, string>, hook = 'patient-view', id = 'greedy') {
   const seen: { path: string; body: any }[] = [];
   const read = (req: IncomingMessage) =>
     new Promise<any>((resolve) => {
@@ -39,7 +42,7 @@ function greedyServer(prefetch: Record<string, string>) {
     seen.push({ path: req.url ?? '', body });
     res.writeHead(200, { 'content-type': 'application/json' });
     if (req.method === 'GET' && req.url === '/cds-services')
-      return res.end(JSON.stringify({ services: [{ hook: 'patient-view', id: 'greedy', title: 'Greedy', description: 'x', prefetch }] }));
+      return res.end(JSON.stringify({ services: [{ hook, id, title: 'Greedy', description: 'x', prefetch }] }));
     res.end(JSON.stringify({ cards: [] }));
   });
   return {
@@ -131,6 +134,49 @@ describe('attack review: decision support', () => {
       expect(others, `records of other patients left for the service: ${others.slice(0, 8).join(', ')}`).toEqual([]);
     } finally {
       await greedy.close();
+    }
+  });
+
+  it('A9. appointment-book sends an appointment only when it is the hook patient’s', async () => {
+    const batxat = demo.ids.organizations.batxat;
+    const sameSite = await p.fixtures.search<Resource>('Patient', { organization: `Organization/${batxat}` });
+    const neighbour = sameSite.map((x) => x.id!).find((id) => id !== an)!;
+    const theirs = await p.fixtures.create<Resource>({
+      resourceType: 'Appointment',
+      status: 'booked',
+      description: 'Khám thai định kỳ',
+      start: '2026-12-10T02:00:00Z',
+      end: '2026-12-10T02:30:00Z',
+      participant: [{ actor: { reference: `Patient/${neighbour}` }, status: 'accepted' }],
+    } as Resource);
+    const svc = greedyServer({}, 'appointment-book', 'booker');
+    const base = await svc.start();
+    try {
+      const reg = await as(admin, 'POST', '/api/cds/registry', {
+        baseUrl: base,
+        serviceId: 'booker',
+        name: 'Booker',
+        version: '1.0',
+        vendor: 'Attacker',
+        intendedUse: 'Checks bookings for the open patient',
+        riskClass: 'A',
+        allowedHooks: ['appointment-book'],
+        dataScopes: [],
+      });
+      expect(reg.status, reg.text).toBe(201);
+      const ok = await as(admin, 'POST', `/api/cds/registry/${reg.body.id}/status`, {
+        status: 'approved',
+        reason: 'Study reviewed',
+        evidence: { title: 'Validation study 2026 (internal test set)', url: 'https://example.org/study.pdf' },
+      });
+      expect(ok.status, ok.text).toBe(200);
+      const fired = await as(doctor, 'POST', '/api/cds/hooks/appointment-book', { patientId: an, appointmentId: theirs.id });
+      expect(fired.status, fired.text).toBe(200);
+      const sent = svc.seen.find((s) => s.path === '/cds-services/booker')?.body;
+      expect(sent, 'the service was called').toBeDefined();
+      expect(JSON.stringify(sent.context), 'another patient’s appointment in the context').not.toContain(neighbour);
+    } finally {
+      await svc.close();
     }
   });
 

@@ -15,7 +15,7 @@
  *   - redirects are refused: only the registered address receives anything.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import type { CardView, Discovered, Hook, HookRequest, HookResult } from './contract.ts';
@@ -204,7 +204,9 @@ export class CdsClient {
         base.selections = (req.selections ?? drafts.map((_, i) => i)).filter((i) => i < drafts.length).map((i) => `MedicationRequest/draft-${i}`);
     }
     if (hook === 'appointment-book') {
-      const appt = req.appointmentId ? await this.store.as(ctx).tryRead('Appointment', req.appointmentId) : undefined;
+      const found = req.appointmentId ? await this.store.as(ctx).tryRead<Appointment>('Appointment', req.appointmentId) : undefined;
+      // Only the hook patient's own appointment goes out (never another patient's under this one's name).
+      const appt = found?.participant?.some((p) => p.actor?.reference === `Patient/${req.patientId}`) ? found : undefined;
       base.appointments = { resourceType: 'Bundle', type: 'collection', entry: appt ? [{ resource: appt }] : [] } satisfies Bundle;
     }
     return base;
