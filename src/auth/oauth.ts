@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/audit.ts';
 import type { Db } from '../db/db.ts';
 import type { AccountService } from './accounts.ts';
+import { NON_FACILITY_ROLES } from './admin-routes.ts';
 import { actorFields } from './principal.ts';
 import { isRole, POLICY, type Role } from './policy.ts';
 import { parseScopes, withinScopes } from './scopes.ts';
@@ -476,6 +477,19 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
           .code(400)
           .type('application/problem+json')
           .send({ type: 'about:blank', status: 400, title: 'patient/ scopes need a patient context: a client_credentials client asks for system/ scopes' });
+      }
+      // A facility administrator grants a service account no more than a staff account on the
+      // account screens: none of NON_FACILITY_ROLES (integration reaches every record in the country).
+      const actor = req.ctx.actor;
+      if (isRole(b.serviceRole) && actor.role !== 'system_admin' && (NON_FACILITY_ROLES.includes(b.serviceRole) || !actor.organizationId)) {
+        return reply
+          .code(400)
+          .type('application/problem+json')
+          .send({
+            type: 'about:blank',
+            status: 400,
+            title: `serviceRole ${b.serviceRole}: quản trị cơ sở không cấp được vai trò này (a facility administrator cannot grant this role)`,
+          });
       }
       if (
         !(b.confidential || b.jwks) ||

@@ -7,10 +7,15 @@
  *     screen sends the browser back with `location.assign(redirect)` and the chart's launcher with
  *     `location.assign(launchUrl)` — script in the platform's origin, stopped today only by the
  *     Content-Security-Policy. Only http(s) addresses may be registered.
+ * A10. A facility administrator registered a client_credentials app whose service account held a
+ *     role they may not grant on the account screens (NON_FACILITY_ROLES): `integration` (every
+ *     record in the country, read and write), `dpo` (the audit log), `analyst`, `disease_control`.
+ *     /api/oauth/clients only refused citizen and roles that manage accounts. Now it applies the
+ *     same rule as the account screens.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../seed/accounts.ts';
-import { seedDemo } from '../seed/demo.ts';
+import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -19,10 +24,11 @@ describe('attack review: SMART app registration', () => {
   let p: TestPlatform;
   let accounts: Map<string, DemoAccount>;
   let facilityAdmin: Record<string, string>;
+  let demo: DemoSummary;
 
   beforeAll(async () => {
     p = await startTestPlatform('pglite', {}, undefined, { domains: [] });
-    const demo = await seedDemo(p.store, 4);
+    demo = await seedDemo(p.store, 4);
     accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     facilityAdmin = await signIn(p, 'quantri.laocai', accounts.get('quantri.laocai')!.totpSecret);
   }, 120_000);
@@ -49,5 +55,43 @@ describe('attack review: SMART app registration', () => {
       const r2 = await register({ redirectUris: ['https://app.example/callback'], launchUri: bad });
       expect(r2.status, `launch ${bad}: ${r2.text}`).toBe(400);
     }
+  });
+
+  it('A10. a facility administrator cannot mint a service account with a role they may not grant (integration, dpo, analyst, disease control)', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: '' };
+    for (const serviceRole of ['integration', 'dpo', 'analyst', 'disease_control']) {
+      const r = await register({ name: `svc ${serviceRole}`, grantTypes: ['client_credentials'], confidential: true, serviceRole, scopes: ['system/*.read'] });
+      if (r.status !== 201) {
+        expect(r.status, `${serviceRole}: ${r.text}`).toBe(400);
+        continue;
+      }
+      // What the client could do: another facility's patient, read with the token.
+      const tok = await call(
+        p,
+        'POST',
+        '/oauth/token',
+        new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: r.body.clientId,
+          client_secret: r.body.clientSecret,
+          scope: 'system/*.read',
+        }).toString(),
+        form,
+      );
+      const other = demo.ids.patients[2];
+      const read = tok.body.access_token
+        ? await call(p, 'GET', `/fhir/R4/Patient/${other}`, undefined, { authorization: `Bearer ${tok.body.access_token}` })
+        : undefined;
+      expect.fail(`${serviceRole} client registered by a facility admin (token ${tok.status}; another facility's patient: ${read?.status})`);
+    }
+    // A role they may grant on the account screens stays possible.
+    const ok = await register({
+      name: 'svc clinic',
+      grantTypes: ['client_credentials'],
+      confidential: true,
+      serviceRole: 'commune_clinician',
+      scopes: ['system/*.read'],
+    });
+    expect(ok.status, ok.text).toBe(201);
   });
 });
