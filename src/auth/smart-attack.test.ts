@@ -12,7 +12,13 @@
  *     record in the country, read and write), `dpo` (the audit log), `analyst`, `disease_control`.
  *     /api/oauth/clients only refused citizen and roles that manage accounts. Now it applies the
  *     same rule as the account screens.
+ * A11 (not fixed, `it.fails`): an EHR launch takes any encounterId with the patient — another
+ *     patient's encounter, or none at all — and hands it to the app as the launch's encounter
+ *     context (the token stays confined to the launch patient, so the app cannot read that
+ *     encounter; the context is wrong, not a read). The fix needs the encounter read through the
+ *     clinician's repository in /api/smart/launch; when it is made, this test fails: make it `it`.
  */
+import type { Encounter } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
@@ -93,5 +99,26 @@ describe('attack review: SMART app registration', () => {
       scopes: ['system/*.read'],
     });
     expect(ok.status, ok.text).toBe(201);
+  });
+
+  it.fails('A11. an EHR launch refuses an encounter that is not the launch patient’s', async () => {
+    const clinician = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
+    const app = await register({ redirectUris: ['https://app.example/callback'], launchUri: 'https://app.example/launch' });
+    expect(app.status, app.text).toBe(201);
+    const patient = demo.ids.patients[0];
+    const stranger = await p.fixtures.create<Encounter>({
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: `Patient/${demo.ids.patients[2]}` },
+    });
+    const l = await call(
+      p,
+      'POST',
+      '/api/smart/launch',
+      { clientId: app.body.clientId, patientId: patient, encounterId: stranger.id },
+      { ...clinician, ...JSON_TYPE },
+    );
+    expect(l.status, l.text).toBe(400);
   });
 });
