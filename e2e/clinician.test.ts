@@ -216,6 +216,7 @@ describe('commune clinician: the chart', () => {
     await page.getByRole('button', { name: 'Đăng ký thiết bị' }).click();
     const setup = page.locator('.provisioning');
     await setup.waitFor();
+    await setup.locator('.qr svg').waitFor(); // the QR code's library comes with it, not with the app
     expect(await setup.locator('.qr svg').count()).toBe(1);
     const text = JSON.parse(await setup.locator('textarea').inputValue()) as { broker?: string; clientId: string; password: string; readingsTopic: string };
     expect(text.broker).toMatch(/^mqtt:\/\/.+:\d+$/);

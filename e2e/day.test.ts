@@ -192,11 +192,14 @@ describe('a working day by keyboard and in English', () => {
     await shoot(page, 'day-consent-holders-en');
 
     await page.goto(`${base}/me/book`);
-    const chronic = page.getByRole('radio', { name: /chronic|Khám từ xa bệnh mạn tính/i }).first();
-    // The page draws the services again when its later requests answer, which can undo an early choice: choose once it is quiet.
-    await page.waitForLoadState('networkidle');
+    // The service radio, inside the services group: in English a booking reason ("Chronic lung disease…") is a radio
+    // too, and a page-wide match picked it while the services were still loading (the suite's old failure).
+    const chronic = page.getByRole('group', { name: 'Service' }).getByRole('radio', { name: /Khám từ xa bệnh mạn tính/ });
     await chronic.check();
-    await expect.poll(() => chronic.isChecked(), { timeout: 10_000 }).toBe(true);
+    // The choice holds once the page's later requests (family, questions, reasons) have answered.
+    await page.waitForLoadState('networkidle');
+    expect(await chronic.isChecked()).toBe(true);
+    expect(await page.locator('.reasons input:checked').count()).toBe(0);
     // (This step failed twice inside the whole suite and never alone: the page's text goes into the error to say why.)
     await page
       .locator('.times button')

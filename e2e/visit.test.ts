@@ -14,9 +14,10 @@ import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
-import { join, myId, waitDecodingAll } from '../src/testing/video.ts';
+import { myId, waitDecodingAll } from '../src/testing/video.ts';
 import { seedVisitDemo } from '../src/seed/visits.ts';
 import { pdfText } from '../src/testing/pdf.ts';
+import { admitFromQueue, enterWaitingRoom, fillBooking, writeVisitNote } from './booking.ts';
 import { signInUi } from './ui.ts';
 
 describe('remote examination in the browser', () => {
@@ -44,29 +45,6 @@ describe('remote examination in the browser', () => {
     return ctx.newPage();
   }
 
-  async function fillBooking(page: Page, icdQuery: string, icdOption: RegExp) {
-    await page.getByRole('radio', { name: /Khám từ xa bệnh mạn tính/ }).check();
-    await page.locator('.times button').first().click();
-    // The reason in plain words; anything not on the short list is found by its name (never a code).
-    if (icdQuery === 'tang huyet ap') await page.getByRole('radio', { name: /^Huyết áp cao/ }).check();
-    else {
-      await page.getByRole('radio', { name: /^Vấn đề khác/ }).check();
-      await page.getByLabel(/^Tên bệnh hoặc triệu chứng/).fill(icdQuery);
-      await page.getByRole('option', { name: icdOption }).first().click();
-    }
-    await page.getByLabel('Mô tả ngắn (triệu chứng, từ khi nào)').fill('Đau đầu, chóng mặt, huyết áp đo ở nhà cao');
-    await page
-      .getByRole('radiogroup', { name: /dấu hiệu cấp cứu/ })
-      .getByLabel('Không')
-      .check();
-    await page
-      .getByRole('radiogroup', { name: /kéo dài bao lâu/ })
-      .getByLabel('Trên 1 tháng')
-      .check();
-    await page.getByLabel(/Huyết áp tự đo gần nhất/).fill('158/96');
-    await page.getByRole('button', { name: 'Đặt lịch', exact: true }).click();
-  }
-
   it('books, waits, is admitted and examined; sees the note and prescription; downloads the PDF and the FHIR bundle', async () => {
     // 1. The citizen, on a phone: their record first, then booking.
     const citizen = await phone();
@@ -80,13 +58,7 @@ describe('remote examination in the browser', () => {
     expect(await citizen.locator('main').innerText()).toMatch(/Mã đặt lịch\s+[A-F0-9]{8}/);
     expect(await citizen.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await citizen.screenshot({ path: 'test-results/visit-booked-phone.png', fullPage: true });
-    await citizen.getByRole('link', { name: 'Xem lịch khám và vào phòng chờ' }).click();
-    await citizen.waitForURL(/\/me\/visits\/[\w-]+$/);
-    const visitId = citizen.url().split('/').pop()!;
-    await citizen.getByRole('button', { name: 'Vào phòng chờ khám' }).click();
-    await citizen.waitForURL(/\/call\/[\w-]+$/);
-    await join(citizen, citizen.url());
-    await citizen.getByTestId('lobby').waitFor();
+    const visitId = await enterWaitingRoom(citizen);
 
     // 2. The clinician: the queue shows who is waiting; the visit shows the answers.
     const start = (await p.fixtures.read<Appointment>('Appointment', visitId)).start!;
@@ -94,26 +66,10 @@ describe('remote examination in the browser', () => {
     const doctorCtx = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
     const doctor = await doctorCtx.newPage();
     await signInUi(doctor, base, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
-    await doctor.getByRole('link', { name: 'Khám từ xa' }).click();
-    await doctor.locator('input[type=date]').fill(day);
-    const card = doctor.locator('.visit-card', { hasText: 'Nguyễn Văn An' });
-    await card.locator('.waiting-badge').waitFor({ timeout: 15_000 });
-    expect(await card.innerText()).toContain('1 người đang chờ trong phòng');
-    await card.click();
-    await doctor.getByRole('heading', { name: 'Trả lời trước khi khám' }).waitFor();
-    const answers = await doctor.locator('.answers').innerText();
+    const { room, card, answers } = await admitFromQueue(doctor, day, 'Nguyễn Văn An');
+    expect(card).toContain('1 người đang chờ trong phòng');
     expect(answers).toContain('158/96');
     expect(answers).toContain('Trên 1 tháng');
-
-    // 3. Into the room (a new tab), admit, and both see each other.
-    const [room] = await Promise.all([doctorCtx.waitForEvent('page'), doctor.getByRole('button', { name: 'Mở phòng khám (tab mới)' }).click()]);
-    await room.waitForURL(/\/call\/[\w-]+$/);
-    await join(room, room.url());
-    await room
-      .getByRole('button', { name: /Người tham gia|Phòng chờ|People/ })
-      .first()
-      .click();
-    await room.getByRole('button', { name: 'Cho vào' }).click();
     await citizen.getByTestId('lobby').waitFor({ state: 'detached', timeout: 15_000 });
     const [citizenId, doctorId] = [await myId(citizen), await myId(room)];
     await waitDecodingAll(room, [citizenId], 30_000);
@@ -121,21 +77,8 @@ describe('remote examination in the browser', () => {
     await citizen.screenshot({ path: 'test-results/visit-call-phone.png' });
 
     // 4. The note and the e-prescription.
-    await doctor.getByLabel('Khám và ghi nhận').fill('Tỉnh, tiếp xúc tốt. Không khó thở, không phù.');
-    await doctor.getByLabel('Nhận định').fill('Tăng huyết áp chưa kiểm soát');
     expect(await doctor.getByLabel('Huyết áp tâm thu').inputValue()).toBe('158'); // from the pre-visit answer
-    await doctor.getByLabel('Mạch').fill('82');
-    await doctor.getByLabel('Hướng dẫn, theo dõi').fill('Ăn nhạt, đo huyết áp sáng và tối, ghi lại vào sổ.');
-    await doctor.getByLabel('Tái khám sau (ngày)').fill('30');
-    await doctor.getByLabel('Tên thuốc, hàm lượng').fill('Amlodipin 5 mg');
-    await doctor.getByLabel('Số đăng ký (nếu biết)').fill('VD-12345-10');
-    await doctor.getByLabel('Số lượng').fill('30');
-    await doctor.getByLabel('Cách dùng').fill('Uống 1 viên mỗi sáng sau ăn');
-    await doctor.getByLabel('Số ngày').fill('30');
-    await doctor.getByLabel('Lời dặn').fill('Không tự ý ngừng thuốc.');
-    await doctor.getByRole('button', { name: 'Kết thúc khám và lưu' }).click();
-    await doctor.locator('.rx code').waitFor();
-    const code = await doctor.locator('.rx code').innerText();
+    const code = await writeVisitNote(doctor);
     expect(code).toMatch(/^[A-Z0-9]{5}[a-z0-9]{7}-c$/);
     await doctor.screenshot({ path: 'test-results/visit-doctor.png', fullPage: true });
 

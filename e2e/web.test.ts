@@ -46,8 +46,8 @@ describe('web shell', () => {
     expect(text).toContain('Tăng huyết áp vô căn');
     expect(text).toContain('Huyết áp');
     expect(text).toMatch(/Số CCCD\s+0\d{11}/);
-    // The chart is drawn (uPlot renders into a canvas) and the table lists readings.
-    expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0);
+    // The chart is drawn (uPlot, loaded with the first chart, renders into a canvas) and the table lists readings.
+    await page.locator('.chart canvas').first().waitFor();
     expect(await page.locator('table.obs tbody tr').count()).toBeGreaterThan(5);
     // Text is Unicode NFC as stored, not decomposed or mangled.
     const heading = await page.locator('h1').innerText();

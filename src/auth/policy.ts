@@ -89,6 +89,7 @@ export type DomainAction =
   | 'surveillance.aggregates' // weekly notifiable-disease counts (small counts suppressed outside disease control)
   | 'surveillance.admin' // load the official notifiable-disease list, population denominators, disease-control centres
   | 'cds.use' // decision support: fire CDS hooks for patients one reaches, accept or override their cards
+  | 'cds.advice' // the citizen's own booking advice: the appointment-book hook for a visit I am booking (cards to read, nothing to accept)
   | 'cds.manage'; // the registry of AI/CDS services: register, approve, suspend, withdraw
 
 interface RolePolicy {
@@ -123,6 +124,7 @@ export const POLICY: Record<Role, RolePolicy> = {
       'video.recordings',
       'family.own',
       'imaging.view',
+      'cds.advice',
     ],
     clinicalReach: 'own',
   },
@@ -337,6 +339,7 @@ export const DOMAIN_OF: Record<DomainAction, string> = {
   'surveillance.aggregates': 'surveillance',
   'surveillance.admin': 'surveillance',
   'cds.use': 'cds',
+  'cds.advice': 'cds',
   'cds.manage': 'cds',
 };
 

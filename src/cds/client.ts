@@ -15,10 +15,12 @@
  *   - redirects are refused: only the registered address receives anything.
  */
 import { randomUUID } from 'node:crypto';
-import type { Appointment, Bundle, Resource } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
+import type { DomainAction } from '../auth/policy.ts';
+import { ICD10_SYSTEM } from '../terminology/icd10.ts';
 import type { FhirStore } from '../fhir/store.ts';
-import type { CardView, Discovered, Hook, HookRequest, HookResult } from './contract.ts';
+import type { CardView, Discovered, Hook, HookRequest, HookResult, ProposedAppointment } from './contract.ts';
 import { fillPrefetch } from './prefetch.ts';
 import type { Registry, ServiceRow } from './registry.ts';
 
@@ -48,6 +50,55 @@ const HOOK_WORDS: Record<Hook, string> = {
 export function accessSentence(name: string, hook: Hook, sent: string[]): string {
   const what = sent.length ? sent.map((t) => TYPE_WORDS[t] ?? t).join(', ') : 'ngữ cảnh lần khám (không kèm dữ liệu hồ sơ)';
   return `Dịch vụ AI «${name}» đã đọc ${what} của bạn — để gợi ý ${HOOK_WORDS[hook]}`;
+}
+
+/** The visit being booked (appointment-book before it exists): a proposed Appointment, its answers contained. */
+export function proposedAppointmentOf(patientId: string, p: ProposedAppointment): Appointment {
+  const answers = Object.entries(p.answers ?? {});
+  const qr: QuestionnaireResponse | undefined = answers.length
+    ? {
+        resourceType: 'QuestionnaireResponse',
+        id: 'answers',
+        status: 'in-progress',
+        subject: { reference: `Patient/${patientId}` },
+        item: answers.map(([linkId, v]) => ({ linkId, answer: [typeof v === 'boolean' ? { valueBoolean: v } : { valueString: v }] })),
+      }
+    : undefined;
+  return {
+    resourceType: 'Appointment',
+    id: 'proposed-1',
+    status: 'proposed',
+    ...(qr ? { contained: [qr], supportingInformation: [{ reference: '#answers' }] } : {}),
+    reasonCode: [{ coding: [{ system: ICD10_SYSTEM, code: p.icd10.code, ...(p.icd10.display ? { display: p.icd10.display } : {}) }] }],
+    participant: [{ actor: { reference: `Patient/${patientId}` }, status: 'needs-action' }],
+  };
+}
+
+/**
+ * The context as one service may receive it, and the record types it carries: answers contained
+ * in a proposed appointment go only to a service approved for QuestionnaireResponse.
+ */
+export function scopedContext(context: Record<string, unknown>, scopes: readonly string[]): { context: Record<string, unknown>; types: string[] } {
+  const types = new Set<string>();
+  let out = context;
+  const appts = context.appointments as Bundle | undefined;
+  if (appts?.entry?.length) {
+    types.add('Appointment');
+    const entry = appts.entry.map((e) => {
+      const a = e.resource as Appointment;
+      if (!a?.contained?.length) return e;
+      if (scopes.includes('QuestionnaireResponse')) {
+        types.add('QuestionnaireResponse');
+        return e;
+      }
+      const { contained: _c, supportingInformation, ...rest } = a;
+      const kept = (supportingInformation ?? []).filter((r) => !r.reference?.startsWith('#'));
+      return { resource: { ...rest, ...(kept.length ? { supportingInformation: kept } : {}) } };
+    });
+    out = { ...context, appointments: { ...appts, entry } };
+  }
+  if ((context.draftOrders as Bundle | undefined)?.entry?.length) types.add('MedicationRequest');
+  return { context: out, types: [...types] };
 }
 
 export interface RawCard {
@@ -157,7 +208,7 @@ export class CdsClient {
   }
 
   /** Fires a hook for a patient: every approved service, at once, each within the time limit. */
-  async fire(ctx: AccessContext, hook: Hook, req: HookRequest): Promise<HookResult> {
+  async fire(ctx: AccessContext, hook: Hook, req: HookRequest, action: Extract<DomainAction, 'cds.use' | 'cds.advice'> = 'cds.use'): Promise<HookResult> {
     const repo = this.store.as(ctx);
     // The clinician must reach the patient: a refusal here is theirs (403, audited), before anything leaves.
     await repo.read('Patient', req.patientId);
@@ -170,7 +221,7 @@ export class CdsClient {
       userPractitionerId: ctx.actor.practitionerId,
       userPatientId: ctx.actor.patientId,
     };
-    const results = await Promise.all(services.map((s) => this.callOne(ctx, s, hook, req.patientId, context, values)));
+    const results = await Promise.all(services.map((s) => this.callOne(ctx, action, s, hook, req.patientId, context, values)));
     return {
       hook,
       cards: results.flatMap((r) => r.cards),
@@ -207,22 +258,30 @@ export class CdsClient {
       const found = req.appointmentId ? await this.store.as(ctx).tryRead<Appointment>('Appointment', req.appointmentId) : undefined;
       // Only the hook patient's own appointment goes out (never another patient's under this one's name).
       const appt = found?.participant?.some((p) => p.actor?.reference === `Patient/${req.patientId}`) ? found : undefined;
-      base.appointments = { resourceType: 'Bundle', type: 'collection', entry: appt ? [{ resource: appt }] : [] } satisfies Bundle;
+      const proposed = req.proposed ? proposedAppointmentOf(req.patientId, req.proposed) : undefined;
+      base.appointments = {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [...(appt ? [{ resource: appt }] : []), ...(proposed ? [{ resource: proposed }] : [])],
+      } satisfies Bundle;
     }
     return base;
   }
 
   private async callOne(
     ctx: AccessContext,
+    action: Extract<DomainAction, 'cds.use' | 'cds.advice'>,
     s: ServiceRow,
     hook: Hook,
     patientId: string,
-    context: Record<string, unknown>,
+    fullContext: Record<string, unknown>,
     values: Record<string, string | undefined>,
   ): Promise<{ name: string; cards: CardView[]; dropped?: string; systemActions: HookResult['systemActions'] }> {
-    const domain = this.store.as(ctx, 'cds.use');
+    const domain = this.store.as(ctx, action);
     const started = performance.now();
     const filled = await fillPrefetch(this.store.as(ctx), s.prefetch ?? {}, values, s.data_scopes);
+    const scoped = scopedContext(fullContext, s.data_scopes);
+    const sent = [...new Set([...filled.sent, ...scoped.types])];
     // Approval is read again now: a suspension while the prefetch was read stops the call.
     if (!(await this.registry.stillApproved(s.id))) return { name: s.name, cards: [], dropped: 'suspended', systemActions: [] };
     const base = this.baseOf(s);
@@ -235,7 +294,7 @@ export class CdsClient {
         const res = await fetch(`${base}/cds-services/${encodeURIComponent(s.service_id)}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify({ hookInstance, hook, context, prefetch: filled.prefetch }),
+          body: JSON.stringify({ hookInstance, hook, context: scoped.context, prefetch: filled.prefetch }),
           signal: AbortSignal.timeout(this.timeoutMs),
           redirect: 'error',
         });
@@ -261,7 +320,7 @@ export class CdsClient {
         !error,
         error ?? null,
         cards.length,
-        filled.sent,
+        sent,
       ]);
       for (const { card, raw } of pairs)
         await tx.sql.query('INSERT INTO cds_card (id, service, card_uuid, hook, patient_id, account_id, card) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)', [
@@ -276,7 +335,7 @@ export class CdsClient {
       await tx.record({
         action: 'cds.call',
         patientIds: [patientId],
-        reason: accessSentence(s.name, hook, filled.sent),
+        reason: accessSentence(s.name, hook, sent),
         outcome: error ? 'failure' : 'success',
         detail: {
           service: s.id,
@@ -284,7 +343,7 @@ export class CdsClient {
           device: `Device/${s.device_id}`,
           to: base ?? s.base_url,
           hook,
-          sent: filled.sent,
+          sent,
           withheld: filled.withheld,
           ms,
           ...(error ? { error } : {}),

@@ -50,6 +50,24 @@ export const draftItem = z
   })
   .strict();
 
+/**
+ * appointment-book before the booking exists: what the person has chosen so far (the reason as an
+ * ICD-10 code and the structured pre-visit answers). The client makes it a *proposed* Appointment
+ * (CDS Hooks: context.appointments) with the answers as a contained QuestionnaireResponse.
+ */
+export const proposedAppointment = z
+  .object({
+    icd10: z
+      .object({
+        code: z.string().regex(/^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$/, 'an ICD-10 code such as J06.9'),
+        display: text(300).optional(),
+      })
+      .strict(),
+    answers: z.record(z.string().regex(/^[a-z0-9-]{1,40}$/), z.union([z.string().max(100), z.boolean()])).optional(),
+  })
+  .strict();
+export type ProposedAppointment = z.infer<typeof proposedAppointment>;
+
 /** `POST /api/cds/hooks/:hook` — the context the web app knows; the rest comes from the record. */
 export const hookRequest = z
   .object({
@@ -60,9 +78,15 @@ export const hookRequest = z
     items: z.array(draftItem).max(30).optional(),
     /** order-select: which of the items was just chosen (indexes). */
     selections: z.array(z.number().int().min(0).max(29)).max(30).optional(),
+    /** appointment-book: the visit being booked, before it exists. */
+    proposed: proposedAppointment.optional(),
   })
   .strict();
 export type HookRequest = z.infer<typeof hookRequest>;
+
+/** `POST /api/cds/booking-advice` — the citizen booking a remote visit (appointment-book), for themselves or a managed family member. */
+export const bookingAdviceRequest = z.object({ patientId: id, proposed: proposedAppointment }).strict();
+export type BookingAdviceRequest = z.infer<typeof bookingAdviceRequest>;
 export const hookParams = z.object({ hook: z.enum(HOOKS) }).strict();
 
 export interface CardSuggestionView {

@@ -3,8 +3,10 @@
  * or override a card, confirm an AI-suggested draft. The system administrator (`cds.manage`): the
  * registry — discover a CDS server's services, register one (proposed), approve / suspend /
  * withdraw it with a reason, set what it may receive.
- * Rules: input validated (contract.ts); citizens hold no decision-support action (the clinician
- * decides); everything else is decided by the repositories (patient reach, the card's owner).
+ * The citizen (`cds.advice`): advice while booking a remote visit (appointment-book) for themselves
+ * or a family member they manage — cards to read; nothing to accept or override.
+ * Rules: input validated (contract.ts); citizens hold no other decision-support action (the
+ * clinician decides); everything else is decided by the repositories (patient reach, the card's owner).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseInput as parse } from '../http/input.ts';
@@ -12,6 +14,7 @@ import { problem } from '../http/problem.ts';
 import type { CdsClient } from './client.ts';
 import {
   acceptRequest,
+  bookingAdviceRequest,
   discoverRequest,
   draftParams,
   hookParams,
@@ -32,6 +35,7 @@ import type { Registry } from './registry.ts';
 import type { Suggestions } from './suggestions.ts';
 
 const use = { config: { access: { domain: 'cds.use' as const } } };
+const advice = { config: { access: { domain: 'cds.advice' as const } } };
 const manage = { config: { access: { domain: 'cds.manage' as const } } };
 type P = FastifyRequest<{ Params: Record<string, string> }>;
 
@@ -42,6 +46,10 @@ export async function cdsRoutes(app: FastifyInstance, opts: { registry: Registry
     const { hook } = parse(hookParams, req.params);
     const body = parse(hookRequest, req.body);
     return client.fire(req.ctx, hook, body);
+  });
+  app.post('/api/cds/booking-advice', advice, async (req): Promise<HookResult> => {
+    const body = parse(bookingAdviceRequest, req.body);
+    return client.fire(req.ctx, 'appointment-book', body, 'cds.advice');
   });
   app.post('/api/cds/cards/:id/accept', use, async (req: P): Promise<Accepted> =>
     suggestions.accept(req.ctx, parse(serviceParams, req.params).id, parse(acceptRequest, req.body).suggestion),

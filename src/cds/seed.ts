@@ -15,6 +15,7 @@ const SCOPES: Record<string, string[]> = {
   'order-select': ['AllergyIntolerance', 'MedicationRequest', 'MedicationStatement'],
   'order-sign': ['AllergyIntolerance', 'MedicationRequest', 'MedicationStatement'],
   'appointment-book': ['QuestionnaireResponse', 'Appointment'],
+  'encounter-discharge': ['Encounter', 'Condition', 'MedicationRequest'],
 };
 
 /** Registers and approves every bundled service not registered yet; returns the registry ids. */

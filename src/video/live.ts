@@ -124,7 +124,7 @@ export class LiveRoom implements RoomCore {
       resume: randomBytes(24).toString('base64url'),
       entrant,
       who: opts.who,
-      site: entrant.staff ? '' : 'Tại nhà (at home)',
+      site: '',
       host: this.hosts(entrant),
       // Staff with a right to the room enter; citizens wait for a host to admit them.
       state: entrant.staff ? 'in' : 'lobby',

@@ -105,6 +105,7 @@ export function publicMembers(members: Map<string, Member>, viewer: Member): Pub
       name: m.entrant.name,
       role: m.entrant.role,
       site: m.site,
+      atHome: !m.entrant.staff,
       host: m.host,
       state: m.state,
       connected: !!m.socket,

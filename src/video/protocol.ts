@@ -103,8 +103,12 @@ export interface MediaState {
 export interface PublicMember {
   id: string;
   name: string;
+  /** The role's code (policy.ts ROLES); the page shows its label. */
   role: string;
+  /** The facility the person joins from (empty for a citizen, who is at home). */
   site: string;
+  /** A citizen joining from home (the page says so in its language). */
+  atHome: boolean;
   host: boolean;
   state: 'lobby' | 'in';
   connected: boolean;

@@ -124,9 +124,9 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
           host.messages
             .filter((m) => m.type === 'members')
             .at(-1)
-            ?.members.find((m: any) => m.state === 'lobby')?.site,
+            ?.members.find((m: any) => m.state === 'lobby')?.atHome,
       )
-      .toContain('Tại nhà');
+      .toBe(true);
     const waiting = host.messages
       .filter((m) => m.type === 'members')
       .at(-1)

@@ -6,7 +6,6 @@
 import { lang } from './i18n.ts';
 
 const vi = {
-  navAdmin: 'Quản trị',
   adminTitle: 'Quản trị',
   tabAccounts: 'Tài khoản',
   tabClients: 'Ứng dụng kết nối',
@@ -154,7 +153,6 @@ const vi = {
 type Dict = typeof vi;
 
 const en: Dict = {
-  navAdmin: 'Administration',
   adminTitle: 'Administration',
   tabAccounts: 'Accounts',
   tabClients: 'Connected apps',

@@ -5,7 +5,6 @@
 import { lang } from './i18n.ts';
 
 const vi = {
-  navMeetings: 'Lịch hội chẩn',
   calendarTitle: 'Lịch phiên hội chẩn',
   day: 'Ngày',
   week: 'Tuần',
@@ -43,7 +42,6 @@ const vi = {
 type Dict = typeof vi;
 
 const en: Dict = {
-  navMeetings: 'Meetings',
   calendarTitle: 'Case-conference calendar',
   day: 'Day',
   week: 'Week',

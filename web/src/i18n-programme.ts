@@ -5,10 +5,6 @@
 import { lang } from './i18n.ts';
 
 const vi = {
-  navIndicators: 'Chỉ số chương trình',
-  navFacilities: 'Danh mục cơ sở',
-  navDeclaration: 'Công bố đơn vị KCB từ xa',
-  navReview: 'Duyệt bản công bố',
   indicatorsTitle: 'Chỉ số khám, chữa bệnh từ xa',
   scope: 'Phạm vi',
   national: 'Toàn quốc',
@@ -159,10 +155,6 @@ const vi = {
 type Dict = typeof vi;
 
 const en: Dict = {
-  navIndicators: 'Programme indicators',
-  navFacilities: 'Facility register',
-  navDeclaration: 'Telemedicine unit declaration',
-  navReview: 'Review declarations',
   indicatorsTitle: 'Telemedicine indicators',
   scope: 'Scope',
   national: 'National',

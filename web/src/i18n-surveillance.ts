@@ -5,7 +5,6 @@
 import { lang } from './i18n.ts';
 
 const vi = {
-  nav: 'Cảnh báo dịch',
   title: 'Cảnh báo sớm dịch bệnh truyền nhiễm',
   province: 'Tỉnh',
   listVersion: 'Danh mục bệnh',
@@ -50,7 +49,6 @@ const vi = {
 type Dict = typeof vi;
 
 const en: Dict = {
-  nav: 'Outbreak alerts',
   title: 'Early warning of infectious-disease outbreaks',
   province: 'Province',
   listVersion: 'Disease list',

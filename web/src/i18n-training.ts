@@ -6,7 +6,6 @@
 import { lang } from './i18n.ts';
 
 const vi = {
-  navTraining: 'Đào tạo',
   navLearning: 'Học tập',
   navTeaching: 'Giảng dạy',
   navHub: 'Chương trình đào tạo',
@@ -103,7 +102,6 @@ const vi = {
 type Dict = typeof vi;
 
 const en: Dict = {
-  navTraining: 'Training',
   navLearning: 'Learning',
   navTeaching: 'Teaching',
   navHub: 'Training programmes',

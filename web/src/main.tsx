@@ -6,46 +6,51 @@ import { navigate, onLinkClick, path } from './router.ts';
 import { loadMe, me, onSignedOut } from './session.ts';
 import type { Ok } from '../../src/auth/contract.ts';
 import { PatientSearch } from './pages/PatientSearch.tsx';
-import { PatientChart } from './pages/PatientChart.tsx';
 import { Login } from './pages/Login.tsx';
 import { Account } from './pages/Account.tsx';
-import { AccessLog, ConsentPage } from './pages/MyPages.tsx';
-import { ConsultList } from './pages/ConsultList.tsx';
-import { ConsultForm } from './pages/ConsultForm.tsx';
-import { ConsultCase } from './pages/ConsultCase.tsx';
-import { MeetingForm, MeetingPage } from './pages/Meetings.tsx';
 import { flushOutbox } from './outbox.ts';
-import { AlertsInbox, Devices, Programmes } from './pages/Monitoring.tsx';
-import { RoomPage } from './pages/Room.tsx';
-import { Recordings } from './components/Recordings.tsx';
 import { MyRecord } from './pages/citizen/MyRecord.tsx';
-import { BookVisit } from './pages/citizen/BookVisit.tsx';
-import { MyVisits } from './pages/citizen/MyVisits.tsx';
-import { CitizenVisit } from './pages/citizen/CitizenVisit.tsx';
-import { RxCheck } from './pages/citizen/RxCheck.tsx';
-import { VisitQueue, VisitWorkspace } from './pages/VisitDesk.tsx';
-import { AdminPage } from './pages/admin/Admin.tsx';
-import { OfficerAudit } from './pages/admin/OfficerAudit.tsx';
-import { ta } from './i18n-admin.ts';
-import { MeetingCalendar } from './pages/MeetingCalendar.tsx';
-import { tm } from './i18n-meetings.ts';
 import { NotificationBell, UrgentBanner } from './components/NotificationBell.tsx';
-import { Inbox } from './pages/Inbox.tsx';
 import { tc } from './i18n-clinic.ts';
 import { ImagingRoutes, ImagingNav } from './imaging/routes.tsx';
-import { Indicators } from './pages/programme/Indicators.tsx';
-import { DeclarationForm, DeclarationReview } from './pages/programme/Declaration.tsx';
-import { FacilityRegister } from './pages/programme/Facilities.tsx';
-import { tp } from './i18n-programme.ts';
-import { CoursePage, Learning } from './pages/training/Learning.tsx';
-import { Teaching } from './pages/training/Teaching.tsx';
-import { Hub } from './pages/training/Hub.tsx';
-import { tt } from './i18n-training.ts';
-import { SurveillancePage } from './pages/surveillance/Signals.tsx';
-import { ts } from './i18n-surveillance.ts';
-import { AppConsent } from './pages/formats/AppConsent.tsx';
+import { lazyPage, preloadPages } from './lazy.tsx';
 import './styles.css';
 import './shell.css';
+
+// Every page but the shell, sign-in and the landing pages loads when first opened (lazy.tsx).
+const PatientChart = lazyPage(() => import('./pages/PatientChart.tsx').then((m) => m.PatientChart));
+const AccessLog = lazyPage(() => import('./pages/MyPages.tsx').then((m) => m.AccessLog));
+const ConsentPage = lazyPage(() => import('./pages/MyPages.tsx').then((m) => m.ConsentPage));
+const ConsultList = lazyPage(() => import('./pages/ConsultList.tsx').then((m) => m.ConsultList));
+const ConsultForm = lazyPage(() => import('./pages/ConsultForm.tsx').then((m) => m.ConsultForm));
+const ConsultCase = lazyPage(() => import('./pages/ConsultCase.tsx').then((m) => m.ConsultCase));
+const MeetingForm = lazyPage(() => import('./pages/Meetings.tsx').then((m) => m.MeetingForm));
+const MeetingPage = lazyPage(() => import('./pages/Meetings.tsx').then((m) => m.MeetingPage));
+const AlertsInbox = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.AlertsInbox));
+const Devices = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.Devices));
+const Programmes = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.Programmes));
+const RoomPage = lazyPage(() => import('./pages/Room.tsx').then((m) => m.RoomPage));
+const Recordings = lazyPage(() => import('./components/Recordings.tsx').then((m) => m.Recordings));
+const BookVisit = lazyPage(() => import('./pages/citizen/BookVisit.tsx').then((m) => m.BookVisit));
+const MyVisits = lazyPage(() => import('./pages/citizen/MyVisits.tsx').then((m) => m.MyVisits));
+const CitizenVisit = lazyPage(() => import('./pages/citizen/CitizenVisit.tsx').then((m) => m.CitizenVisit));
+const RxCheck = lazyPage(() => import('./pages/citizen/RxCheck.tsx').then((m) => m.RxCheck));
+const VisitQueue = lazyPage(() => import('./pages/VisitDesk.tsx').then((m) => m.VisitQueue));
+const VisitWorkspace = lazyPage(() => import('./pages/VisitDesk.tsx').then((m) => m.VisitWorkspace));
+const AdminPage = lazyPage(() => import('./pages/admin/Admin.tsx').then((m) => m.AdminPage));
+const OfficerAudit = lazyPage(() => import('./pages/admin/OfficerAudit.tsx').then((m) => m.OfficerAudit));
+const MeetingCalendar = lazyPage(() => import('./pages/MeetingCalendar.tsx').then((m) => m.MeetingCalendar));
+const Inbox = lazyPage(() => import('./pages/Inbox.tsx').then((m) => m.Inbox));
+const Indicators = lazyPage(() => import('./pages/programme/Indicators.tsx').then((m) => m.Indicators));
+const DeclarationForm = lazyPage(() => import('./pages/programme/Declaration.tsx').then((m) => m.DeclarationForm));
+const DeclarationReview = lazyPage(() => import('./pages/programme/Declaration.tsx').then((m) => m.DeclarationReview));
+const FacilityRegister = lazyPage(() => import('./pages/programme/Facilities.tsx').then((m) => m.FacilityRegister));
+const CoursePage = lazyPage(() => import('./pages/training/Learning.tsx').then((m) => m.CoursePage));
+const Learning = lazyPage(() => import('./pages/training/Learning.tsx').then((m) => m.Learning));
+const Teaching = lazyPage(() => import('./pages/training/Teaching.tsx').then((m) => m.Teaching));
+const Hub = lazyPage(() => import('./pages/training/Hub.tsx').then((m) => m.Hub));
+const SurveillancePage = lazyPage(() => import('./pages/surveillance/Signals.tsx').then((m) => m.SurveillancePage));
+const AppConsent = lazyPage(() => import('./pages/formats/AppConsent.tsx').then((m) => m.AppConsent));
 
 const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
 const ADMIN_ROLES = new Set(['facility_admin', 'system_admin']);
@@ -142,21 +147,21 @@ function Nav() {
       )}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/patients">{d.navPatients}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/consults">{d.navConsults}</a>}
-      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/meetings">{tm().navMeetings}</a>}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/meetings">{d.navMeetings}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/visits">{d.cz.navDesk}</a>}
       {CLINICAL_ROLES.has(m.role ?? '') && <a href="/alerts">{d.navAlerts}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist') && <a href="/programmes">{d.navProgrammes}</a>}
       {(m.role === 'commune_clinician' || m.role === 'specialist' || m.role === 'facility_admin') && <a href="/devices">{d.navDevices}</a>}
       {m.role === 'dpo' && <a href="/audit">{d.navAudit}</a>}
-      {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{ta().navAdmin}</a>}
+      {ADMIN_ROLES.has(m.role ?? '') && <a href="/admin">{d.navAdmin}</a>}
       <ImagingNav role={m.role} />
       {/* One entry for training: the learning page links to teaching and the hub's programmes for those who hold them. */}
-      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/training">{tt().navTraining}</a>}
-      {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{tp().navIndicators}</a>}
-      {m.role === 'analyst' && <a href="/programme/declarations">{tp().navReview}</a>}
-      {m.role === 'disease_control' && <a href="/surveillance">{ts().nav}</a>}
-      {m.role === 'facility_admin' && <a href="/programme/declaration">{tp().navDeclaration}</a>}
-      {(m.role === 'system_admin' || m.role === 'facility_admin') && <a href="/programme/facilities">{tp().navFacilities}</a>}
+      {CLINICAL_ROLES.has(m.role ?? '') && <a href="/training">{d.navTraining}</a>}
+      {(m.role === 'analyst' || m.role === 'facility_admin') && <a href="/indicators">{d.navIndicators}</a>}
+      {m.role === 'analyst' && <a href="/programme/declarations">{d.navReview}</a>}
+      {m.role === 'disease_control' && <a href="/surveillance">{d.navSurveillance}</a>}
+      {m.role === 'facility_admin' && <a href="/programme/declaration">{d.navDeclaration}</a>}
+      {(m.role === 'system_admin' || m.role === 'facility_admin') && <a href="/programme/facilities">{d.navFacilities}</a>}
       <a href="/account" title={m.roleLabel?.[lang.value]}>
         {m.displayName}
       </a>
@@ -185,6 +190,8 @@ function App() {
     // Requests written offline go out as soon as we know who is signed in and the network is up.
     void loadMe().then((m) => {
       if (m && !m.mfaPending && navigator.onLine) void flushOutbox();
+      // The other pages' code follows in the background once the first screen is up (lazy.tsx).
+      if (m && !m.mfaPending) preloadPages();
     });
   }, []);
   return (

@@ -9,13 +9,17 @@
  *     code, src/visits/safety.ts, reused as it is);
  *   - cauyte-remote-visit-advice (appointment-book): is a remote visit appropriate — the
  *     Circular 30/2023 list (src/consult/eligibility.ts) and the pre-visit answers (red flags,
- *     how long the symptoms have lasted).
+ *     how long the symptoms have lasted), from a booked or a proposed appointment (answers
+ *     contained); in plain words when the user is the citizen (context.userId Patient/…);
+ *   - cauyte-visit-closure (encounter-discharge): ICD-10 code present, follow-up before the
+ *     medicines run out (discharge.ts).
  * Rules: pure functions of the request; every card says where its knowledge comes from.
  */
 import type { AllergyIntolerance, Appointment, Bundle, MedicationRequest, MedicationStatement, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { prescribingIssues, type PrescribedItem } from '../../visits/safety.ts';
 import { decide, shippedList } from '../../consult/eligibility.ts';
 import { drugByAtc, ATC_SYSTEM } from '../../terminology/drugs.ts';
+import { dischargeCards } from './discharge.ts';
 
 export interface HookCall {
   hookInstance?: string;
@@ -185,14 +189,49 @@ function answer(qr: QuestionnaireResponse | undefined, linkId: string): string |
   return a?.valueBoolean ?? a?.valueString ?? a?.valueCoding?.code;
 }
 
+/** The citizen's version of the advice: what it means for them, in plain words. */
+const PLAIN = {
+  redFlags: {
+    summary: 'Bạn có dấu hiệu nguy hiểm: đừng chờ khám từ xa',
+    detail: 'Bạn trả lời có dấu hiệu cấp cứu (đau ngực dữ dội, khó thở nặng, yếu liệt, co giật, ngất). Hãy gọi 115 hoặc đến cơ sở y tế gần nhất ngay.',
+  },
+  fits: (what: string) => ({
+    summary: `Bệnh này có thể khám từ xa: ${what}`,
+    detail: `«${what}» có trong danh sách bệnh được khám từ xa của Bộ Y tế (Thông tư 30/2023). Bác sĩ sẽ quyết định sau khi khám; nếu cần, bác sĩ sẽ hẹn bạn khám trực tiếp.`,
+  }),
+  unconfirmed: (what: string) => ({
+    summary: `Có thể khám từ xa: ${what} — cơ sở y tế sẽ xác nhận lại`,
+    detail: `«${what}» có trong bản danh sách chưa được kiểm tra lại. Cán bộ y tế sẽ xác nhận trước buổi khám; nếu không phù hợp, bạn sẽ được hẹn khám trực tiếp.`,
+  }),
+  inPerson: {
+    summary: 'Lý do khám này nên khám trực tiếp',
+    detail: 'Lý do khám bạn chọn không có trong danh sách bệnh được khám từ xa của Bộ Y tế (Thông tư 30/2023). Bạn nên đặt lịch khám trực tiếp tại cơ sở y tế.',
+  },
+  short: ' Triệu chứng mới xuất hiện chưa tới 1 ngày: nếu nặng lên nhanh, hãy đi khám trực tiếp ngay.',
+};
+
+/** The pre-visit answers of an appointment: contained (a proposed one) or among the prefetched ones. */
+function answersOf(appt: Appointment, prefetched: QuestionnaireResponse[]): QuestionnaireResponse | undefined {
+  const refs = (appt.supportingInformation ?? []).map((s) => s.reference ?? '');
+  const local = refs.find((r) => r.startsWith('#'));
+  if (local) return appt.contained?.find((c): c is QuestionnaireResponse => c.resourceType === 'QuestionnaireResponse' && `#${c.id}` === local);
+  if (appt.status === 'proposed') return undefined;
+  const qrRef = refs.find((r) => r.startsWith('QuestionnaireResponse/'))?.split('/')[1];
+  return prefetched.find((q) => q.id === qrRef) ?? (prefetched.length === 1 ? prefetched[0] : undefined);
+}
+
 function visitAdviceCards(call: HookCall, uuid: () => string): Card[] {
   const appts = resources<Appointment>(call.context.appointments as Bundle | undefined, 'Appointment');
   const answers = resources<QuestionnaireResponse>(call.prefetch?.answers, 'QuestionnaireResponse');
   const list = shippedList();
+  const plain = String(call.context.userId ?? '').startsWith('Patient/');
   const cards: Card[] = [];
   for (const appt of appts) {
-    const qrRef = appt.supportingInformation?.find((s) => s.reference?.startsWith('QuestionnaireResponse/'))?.reference?.split('/')[1];
-    const qr = answers.find((q) => q.id === qrRef) ?? (answers.length === 1 ? answers[0] : undefined);
+    const qr = answersOf(appt, answers);
+    if (answer(qr, 'red-flags') === true && plain) {
+      cards.push({ uuid: uuid(), ...PLAIN.redFlags, indicator: 'critical', source: TT30_SOURCE });
+      continue;
+    }
     if (answer(qr, 'red-flags') === true) {
       cards.push({
         uuid: uuid(),
@@ -209,6 +248,18 @@ function visitAdviceCards(call: HookCall, uuid: () => string): Card[] {
     if (!code) continue;
     const d = decide(list, code);
     const short = answer(qr, 'duration') === 'lt1d';
+    if (plain) {
+      const what = d.entry?.condition ?? appt.reasonCode?.[0]?.coding?.[0]?.display ?? code;
+      const words = !d.eligible ? PLAIN.inPerson : d.confirmed ? PLAIN.fits(what) : PLAIN.unconfirmed(what);
+      cards.push({
+        uuid: uuid(),
+        summary: words.summary.slice(0, 140),
+        detail: `${words.detail}${short ? PLAIN.short : ''}`,
+        indicator: !d.eligible || !d.confirmed || short ? 'warning' : 'info',
+        source: TT30_SOURCE,
+      });
+      continue;
+    }
     cards.push({
       uuid: uuid(),
       summary: (d.eligible
@@ -257,5 +308,17 @@ export const BUNDLED_SERVICES: ServiceDefinition[] = [
     description: 'Danh mục bệnh được khám từ xa (Thông tư 30/2023/TT-BYT) và câu trả lời trước khi khám.',
     prefetch: { answers: 'QuestionnaireResponse?subject={{context.patientId}}&_sort=-authored&_count=5' },
     answer: visitAdviceCards,
+  },
+  {
+    id: 'cauyte-visit-closure',
+    hook: 'encounter-discharge',
+    title: 'Kiểm tra khi kết thúc lần khám',
+    description: 'Mã chẩn đoán ICD-10 đã có chưa; bệnh mạn tính: hẹn tái khám trước khi hết thuốc (theo số ngày thuốc trong đơn).',
+    prefetch: {
+      encounter: 'Encounter/{{context.encounterId}}',
+      conditions: 'Condition?encounter={{context.encounterId}}',
+      medications: 'MedicationRequest?encounter={{context.encounterId}}',
+    },
+    answer: dischargeCards,
   },
 ];

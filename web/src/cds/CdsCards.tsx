@@ -10,7 +10,7 @@ import { apiSend } from '../api.ts';
 import { tcds } from '../i18n-cds.ts';
 import './cds.css';
 
-function Card({ card }: { card: CardView }) {
+function Card({ card, onOutcome }: { card: CardView; onOutcome?: (cardId: string) => void }) {
   const l = tcds();
   const [state, setState] = useState<{ done?: string; error?: string; drafts?: string[]; confirmed?: string[] }>({});
   const [overriding, setOverriding] = useState(false);
@@ -20,6 +20,7 @@ function Card({ card }: { card: CardView }) {
     try {
       const r = await apiSend<Accepted>('POST', `/api/cds/cards/${card.id}/accept`, { suggestion: uuid });
       setState({ done: l.accepted(r.drafts.length), drafts: r.drafts, confirmed: [] });
+      onOutcome?.(card.id);
     } catch (e) {
       setState({ error: (e as Error).message });
     }
@@ -30,6 +31,7 @@ function Card({ card }: { card: CardView }) {
       await apiSend('POST', `/api/cds/cards/${card.id}/override`, { reason: reason.trim(), ...(code ? { code } : {}) });
       setState({ done: l.overridden });
       setOverriding(false);
+      onOutcome?.(card.id);
     } catch (err) {
       setState({ error: (err as Error).message });
     }
@@ -130,16 +132,27 @@ function Card({ card }: { card: CardView }) {
   );
 }
 
-export function CdsCards({ result }: { result?: HookResult }) {
+/** Cards of one hook; `headingId` keeps several lists on one page apart; `onOutcome` hears each card accepted or overridden. */
+export function CdsCards({
+  result,
+  headingId = 'cds-title',
+  title,
+  onOutcome,
+}: {
+  result?: HookResult;
+  headingId?: string;
+  title?: string;
+  onOutcome?: (cardId: string) => void;
+}) {
   const l = tcds();
   if (!result || (!result.cards.length && !result.dropped.length && !result.systemActions.length)) return null;
   return (
-    <section class="card cds-cards" aria-labelledby="cds-title">
-      <h2 id="cds-title">{l.cardsTitle}</h2>
+    <section class="card cds-cards" aria-labelledby={headingId} data-hook={result.hook}>
+      <h2 id={headingId}>{title ?? l.cardsTitle}</h2>
       <p class="hint">{l.cardsHint}</p>
       <ul class="plain">
         {result.cards.map((c) => (
-          <Card key={c.id} card={c} />
+          <Card key={c.id} card={c} onOutcome={onOutcome} />
         ))}
       </ul>
       {result.systemActions.length > 0 && (

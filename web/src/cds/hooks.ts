@@ -1,7 +1,8 @@
 /**
  * Firing CDS hooks from the web app: patient-view once a chart is shown, order-select while a
- * prescription is being written. Each call runs beside the page (never before it) and a failure
- * shows nothing: decision support never blocks the clinician.
+ * prescription is being written, encounter-discharge once the visit note is signed (order-sign is
+ * signGate.tsx; the citizen's appointment-book is BookingAdvice.tsx). Each call runs beside the
+ * page (never before it) and a failure shows nothing: decision support never blocks the clinician.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { HookRequest, HookResult } from '../../../src/cds/contract.ts';
@@ -44,4 +45,11 @@ export function useOrderSelectCards(patientId: string | undefined, items: { name
     };
   }, [patientId, key]);
   return result;
+}
+
+/** encounter-discharge, fired once the visit note is signed: its cards, and the call to make. */
+export function useEncounterDischarge(): [HookResult | undefined, (patientId: string, encounterId: string) => void] {
+  const [result, setResult] = useState<HookResult>();
+  const fire = (patientId: string, encounterId: string) => void fireHook('encounter-discharge', { patientId, encounterId }).then(setResult);
+  return [result, fire];
 }

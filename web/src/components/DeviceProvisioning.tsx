@@ -2,8 +2,8 @@
  * A device's set-up, shown once after registering it or renewing its secret: a QR code carrying
  * the broker address, client id, user name and secret and its topics (JSON), and the same as text
  * to copy for a device without a camera. The secret is not kept anywhere after this page.
+ * (qrcode is loaded here, when a code is drawn, not with the app.)
  */
-import QRCode from 'qrcode';
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceProvisioning as Provisioning } from '../../../src/devices/contract.ts';
 import { tc } from '../i18n-clinic.ts';
@@ -16,7 +16,9 @@ export function DeviceProvisioning({ p }: { p: Provisioning }) {
   const [svg, setSvg] = useState<string>();
   const [copied, setCopied] = useState(false);
   useEffect(() => {
-    void QRCode.toString(JSON.stringify(p), { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }).then(setSvg, () => setSvg(undefined));
+    void import('qrcode')
+      .then(({ default: QRCode }) => QRCode.toString(JSON.stringify(p), { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }))
+      .then(setSvg, () => setSvg(undefined));
   }, [text]);
   return (
     <section class="provisioning" role="status" aria-label={c.provisionTitle}>

@@ -8,11 +8,13 @@
  */
 import type { Bundle, Organization } from '@medplum/fhirtypes';
 import { useEffect, useState } from 'preact/hooks';
-import { Upload as TusUpload } from 'tus-js-client';
 import { apiSend, entries, fhirGet } from '../api.ts';
 import { csrfToken, me } from '../session.ts';
 import { num, ti } from '../i18n-imaging.ts';
 import { URGENCY_VALUES } from './shared.ts';
+
+/** tus-js-client (≈ 25 kB compressed) comes with the upload page, not with the app; the page starts loading it when it opens. */
+const loadTus = () => import('tus-js-client').then((m) => m.Upload);
 
 async function sha256(file: Blob): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
@@ -28,8 +30,8 @@ function base64(buf: ArrayBuffer): string {
 
 /** Sends one file with tus; resolves with the upload id once the server has every byte. */
 function sendFile(file: File, onProgress: (sent: number) => void, onState: (offline: boolean) => void): Promise<string> {
-  return sha256(file).then(
-    (hash) =>
+  return Promise.all([sha256(file), loadTus()]).then(
+    ([hash, TusUpload]) =>
       new Promise<string>((resolve, reject) => {
         const up = new TusUpload(file, {
           endpoint: '/api/imaging/uploads/files',
@@ -68,6 +70,7 @@ export function ImagingUpload({ patientId, onDone }: { patientId: string; onDone
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
+    void loadTus().catch(() => undefined); // fetched while the user picks files; sendFile reports a failure
     fhirGet<Bundle>('Organization?_count=100&_sort=name').then(
       (b) => setOrgs(entries<Organization>(b).filter((o) => o.id !== me.value?.organizationId)),
       () => setOrgs([]),

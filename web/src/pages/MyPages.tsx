@@ -41,6 +41,8 @@ function AccessList({ items, empty }: { items: AccessLogEntry[]; empty: string }
             <strong>{formatDateTime(a.at)}</strong> · {what(a)}
             {a.outcome !== 'success' && <span class="error"> ({z.refused})</span>}
           </div>
+          {/* Data the person's own action sent to an AI service (booking advice): where it went, in words. */}
+          {a.self && a.action === 'cds.call' && a.reason && <div class="meta">{a.reason}</div>}
           {!a.self && (
             <div class="meta">{[a.whoName ?? (a.role ? a.who : z.system), a.roleLabel?.[lang.value], a.organizationName].filter(Boolean).join(' · ')}</div>
           )}

@@ -13,11 +13,13 @@ import { apiGet, apiSend } from '../api.ts';
 import { formatDate, formatDateTime, t } from '../i18n.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { VisitResult } from './citizen/VisitResult.tsx';
-import type { CompleteRequest, PrescribingCheck, PrescribingIssue, QueueItem, RoomOpened, VisitView } from '../../../src/visits/contract.ts';
+import type { Completed, CompleteRequest, PrescribingCheck, PrescribingIssue, QueueItem, RoomOpened, VisitView } from '../../../src/visits/contract.ts';
 import { DrugPicker } from '../components/DrugPicker.tsx';
 import { PrescribingWarnings } from '../components/PrescribingWarnings.tsx';
-import { useOrderSelectCards } from '../cds/hooks.ts';
+import { useEncounterDischarge, useOrderSelectCards } from '../cds/hooks.ts';
 import { CdsCards } from '../cds/CdsCards.tsx';
+import { OrderSignCards, useOrderSignGate } from '../cds/signGate.tsx';
+import { tcds } from '../i18n-cds.ts';
 import './chart/chart.css';
 import { tc } from '../i18n-clinic.ts';
 
@@ -131,6 +133,9 @@ export function VisitWorkspace({ id }: { id: string }) {
   const [reasons, setReasons] = useState<Record<string, string>>({});
   // Decision support while prescribing (order-select): cards beside the prescription, never blocking it.
   const rxCards = useOrderSelectCards(v?.patient.id, drugs);
+  // ... when signing (order-sign: a critical card needs accept or a reason) and once signed (encounter-discharge).
+  const signGate = useOrderSignGate();
+  const [discharge, fireDischarge] = useEncounterDischarge();
   const load = () =>
     apiGet<VisitView>(`/api/visits/${id}`).then(
       (x) => {
@@ -190,6 +195,10 @@ export function VisitWorkspace({ id }: { id: string }) {
     setBusy(true);
     setError(undefined);
     try {
+      if (items.length && !(await signGate.check(v.patient.id, items))) {
+        document.getElementById('cds-sign')?.scrollIntoView({ block: 'center' });
+        return;
+      }
       // Safety first: allergies and duplicate medicines; each warning needs a reason before saving.
       if (items.length) {
         const check = await apiSend<PrescribingCheck>('POST', `/api/visits/${id}/prescription-check`, {
@@ -204,7 +213,8 @@ export function VisitWorkspace({ id }: { id: string }) {
         }
         body.acknowledgements = check.issues.map((i) => ({ key: i.key, reason: reasons[i.key].trim() }));
       }
-      await apiSend('POST', `/api/visits/${id}/complete`, body);
+      const done = await apiSend<Completed>('POST', `/api/visits/${id}/complete`, body);
+      fireDischarge(v.patient.id, done.encounterId);
       await load();
     } catch (err) {
       setError((err as Error).message);
@@ -383,6 +393,7 @@ export function VisitWorkspace({ id }: { id: string }) {
             </label>
           </fieldset>
           <CdsCards result={rxCards} />
+          <OrderSignCards gate={signGate} items={drugs} />
           <PrescribingWarnings issues={issues} reasons={reasons} onReason={(key, r) => setReasons({ ...reasons, [key]: r })} />
           <label class="check">
             <input type="checkbox" name="useInsurance" defaultChecked /> {d.cz.useInsurance}
@@ -392,7 +403,11 @@ export function VisitWorkspace({ id }: { id: string }) {
           </button>
         </form>
       ) : (
-        <VisitResult v={v} />
+        <>
+          <OrderSignCards gate={signGate} items={drugs} signed />
+          <CdsCards result={discharge} headingId="cds-discharge-title" title={tcds().dischargeTitle} />
+          <VisitResult v={v} />
+        </>
       )}
     </section>
   );

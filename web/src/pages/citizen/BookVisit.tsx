@@ -18,6 +18,7 @@ import type { Answers, Booked, BookingRequest, FreeSlot, ServiceInfo } from '../
 import { QuestionnaireForm } from './QuestionnaireForm.tsx';
 import { query } from './shared.ts';
 import { SlotPicker } from './SlotPicker.tsx';
+import { BookingAdvice } from '../../cds/BookingAdvice.tsx';
 
 export function BookVisit({ ownId }: { ownId: string }) {
   const d = t();
@@ -148,6 +149,7 @@ export function BookVisit({ ownId }: { ownId: string }) {
           bp={dangerousBp(answers['home-bp']) ? String(answers['home-bp']).replace(/\s/g, '') : undefined}
           redFlags={answers['red-flags'] === true}
         />
+        <BookingAdvice patientId={patientId} icd={icd} answers={answers} q={q} />
         {error && (
           <div class={error.refused ? 'card refusal' : 'error'} role="alert">
             {error.refused && <h2>{d.cz.ineligibleTitle}</h2>}

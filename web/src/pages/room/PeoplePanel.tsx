@@ -1,6 +1,7 @@
 /** The people panel: who waits in the lobby (the host admits or denies) and who is in the call (the host mutes or removes). */
 import { t } from '../../i18n.ts';
 import type { Call, Member } from '../../video/call.ts';
+import { roleOf, siteOf } from './who.ts';
 
 export function PeoplePanel({ call, lobby }: { call: Call; lobby: Member[] }) {
   const d = t().video;
@@ -15,7 +16,7 @@ export function PeoplePanel({ call, lobby }: { call: Call; lobby: Member[] }) {
             {lobby.map((m) => (
               <li key={m.id}>
                 <span>
-                  {m.name} <small>{m.site}</small>
+                  {m.name} <small>{siteOf(m)}</small>
                 </span>
                 <span class="row">
                   <button class="primary" onClick={() => call.host('admit', m.id)}>
@@ -37,7 +38,7 @@ export function PeoplePanel({ call, lobby }: { call: Call; lobby: Member[] }) {
               <span>
                 {m.id === me?.id ? `${m.name} (${d.you})` : m.name} {m.hand && '✋'}
                 <br />
-                <small>{[m.site, m.role, m.host ? d.host : ''].filter(Boolean).join(' · ')}</small>
+                <small>{[siteOf(m), roleOf(m), m.host ? d.host : ''].filter(Boolean).join(' · ')}</small>
               </span>
               {me?.host && m.id !== me.id && (
                 <span class="row">

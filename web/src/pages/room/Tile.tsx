@@ -3,6 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { t } from '../../i18n.ts';
 import { tw } from '../../i18n-weaklink.ts';
 import type { Member } from '../../video/call.ts';
+import { siteOf } from './who.ts';
 
 export function Tile({
   member,
@@ -63,7 +64,7 @@ export function Tile({
           </span>
         )}
         <br />
-        <small>{member ? [member.site, member.host ? d.host : ''].filter(Boolean).join(' · ') : ''}</small>
+        <small>{member ? [siteOf(member), member.host ? d.host : ''].filter(Boolean).join(' · ') : ''}</small>
       </figcaption>
     </figure>
   );
