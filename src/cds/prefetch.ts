@@ -9,7 +9,8 @@
  * is not sent at all (the service may not go and fetch it: it gets no FHIR server address).
  * Every filled query is confined to the hook's patient: a read is of that Patient (or the hook's
  * Encounter, or a resource about the patient), a search names the patient (`patient=`/`subject=`,
- * `_id=` for Patient) and nothing else, and each result must be about the patient — a template
+ * `_id=` for Patient, or `encounter=` the hook's encounter) and no one else, and each result must
+ * be about the patient — a template
  * without the patient (`Observation?_count=100`) or naming someone else is withheld, never run as
  * the clinician's facility-wide search.
  * A refused read is a refusal for the clinician too (it throws); a missing resource is null.
@@ -42,18 +43,20 @@ function aboutPatient(r: Resource, patientId: string): boolean {
 }
 
 /** Why a search is not confined to the patient, or undefined when it is. */
-function notConfined(type: string, params: URLSearchParams, patientId: string): string | undefined {
+function notConfined(type: string, params: URLSearchParams, patientId: string, encounterId: string | undefined): string | undefined {
   const keys = [...new Set([...params.keys()])];
   if (type === 'Patient') {
     const ids = params.getAll('_id');
     if (!ids.length || ids.some((v) => v !== patientId)) return 'a Patient search must be _id={{context.patientId}}';
     return undefined;
   }
-  const refs = keys.filter((k) => /^(patient|subject)(:|$)/.test(k));
-  if (!refs.length) return 'the search does not name the patient (patient= or subject=)';
+  // patient=/subject= the hook's patient, or encounter= the hook's encounter (results are then kept only when about the patient).
+  const refs = keys.filter((k) => /^(patient|subject|encounter)(:|$)/.test(k));
+  if (!refs.length) return 'the search does not name the patient (patient=, subject= or encounter=)';
   for (const k of refs) {
-    if (k !== 'patient' && k !== 'subject') return `${k}: only patient= and subject= name the patient`;
-    if (params.getAll(k).some((v) => v !== `Patient/${patientId}`)) return `${k} names another patient`;
+    if (k !== 'patient' && k !== 'subject' && k !== 'encounter') return `${k}: only patient=, subject= and encounter= confine a search`;
+    const want = k === 'encounter' ? (encounterId ? `Encounter/${encounterId}` : undefined) : `Patient/${patientId}`;
+    if (params.getAll(k).some((v) => v !== want)) return `${k} names another ${k === 'encounter' ? 'encounter' : 'patient'}`;
   }
   return undefined;
 }
@@ -131,7 +134,7 @@ export async function fillPrefetch(
           const v = params.get(name);
           if (v && !v.includes('/')) params.set(name, `${target}/${v}`);
         }
-        const why = patientId ? notConfined(type, params, patientId) : 'the hook names no patient';
+        const why = patientId ? notConfined(type, params, patientId, values['context.encounterId']) : 'the hook names no patient';
         if (why) {
           withheld.push({ key, why });
           continue;
