@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/audit.ts';
 import type { Db } from '../db/db.ts';
 import type { AccountService } from './accounts.ts';
+import { NON_FACILITY_ROLES } from './admin-routes.ts';
 import { actorFields } from './principal.ts';
 import { isRole, POLICY, type Role } from './policy.ts';
 import { parseScopes, withinScopes } from './scopes.ts';
@@ -427,10 +428,23 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials');
   });
 
+  // The consent screen and the chart's launcher send the browser there with location.assign: a
+  // javascript:/data: address would run in the platform's origin. http(s), or a native app's
+  // private-use scheme in reverse-DNS form (RFC 8252 §7.1: com.example.app:/callback).
+  const webUrl = z
+    .string()
+    .url()
+    .max(1000)
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) address');
+  const redirectUrl = z
+    .string()
+    .url()
+    .max(1000)
+    .refine((u) => /^(https?|[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+):$/i.test(new URL(u).protocol), 'must be an http(s) address or a reverse-DNS app scheme');
   const clientBody = z
     .object({
       name: z.string().min(1).max(200),
-      redirectUris: z.array(z.string().url()).max(10).default([]),
+      redirectUris: z.array(redirectUrl).max(10).default([]),
       scopes: z.array(z.string().max(100)).min(1).max(50),
       grantTypes: z.array(z.enum(['authorization_code', 'client_credentials'])).min(1),
       confidential: z.boolean().default(false),
@@ -438,7 +452,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       /** SMART backend services: the client's public keys; it then authenticates with private_key_jwt (no secret). */
       jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(5) }).optional(),
       /** SMART EHR launch: the app's launch address, opened from a chart with iss and launch. */
-      launchUri: z.string().url().max(1000).optional(),
+      launchUri: webUrl.optional(),
     })
     .strict();
 
@@ -463,6 +477,19 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
           .code(400)
           .type('application/problem+json')
           .send({ type: 'about:blank', status: 400, title: 'patient/ scopes need a patient context: a client_credentials client asks for system/ scopes' });
+      }
+      // A facility administrator grants a service account no more than a staff account on the
+      // account screens: none of NON_FACILITY_ROLES (integration reaches every record in the country).
+      const actor = req.ctx.actor;
+      if (isRole(b.serviceRole) && actor.role !== 'system_admin' && (NON_FACILITY_ROLES.includes(b.serviceRole) || !actor.organizationId)) {
+        return reply
+          .code(400)
+          .type('application/problem+json')
+          .send({
+            type: 'about:blank',
+            status: 400,
+            title: `serviceRole ${b.serviceRole}: quản trị cơ sở không cấp được vai trò này (a facility administrator cannot grant this role)`,
+          });
       }
       if (
         !(b.confidential || b.jwks) ||

@@ -11,7 +11,8 @@
  *     counted (cds_call); the others' cards are shown;
  *   - every call (which data left, to whom, why) is one audit row naming the patient, written
  *     whether or not the service answered — the data left either way;
- *   - system actions are returned for a person to see, never applied.
+ *   - system actions are returned for a person to see, never applied;
+ *   - redirects are refused: only the registered address receives anything.
  */
 import { randomUUID } from 'node:crypto';
 import type { Appointment, Bundle, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
@@ -119,6 +120,11 @@ export interface RawAction {
 }
 
 const str = (v: unknown, max: number) => (typeof v === 'string' && v.trim() ? v.slice(0, max) : undefined);
+/** A link the screen renders as <a href>: http(s) only (never javascript:/data:). */
+const webLink = (v: unknown, max: number) => {
+  const s = str(v, max);
+  return s && /^https?:\/\//i.test(s) ? s : undefined;
+};
 
 /** A card as the spec says it must look (summary, indicator, source.label); undefined otherwise. */
 export function checkCard(raw: RawCard, id: string, service: ServiceRow): CardView | undefined {
@@ -133,7 +139,7 @@ export function checkCard(raw: RawCard, id: string, service: ServiceRow): CardVi
     indicator,
     source: {
       label,
-      ...(str(raw.source?.url, 500) ? { url: str(raw.source?.url, 500) } : {}),
+      ...(webLink(raw.source?.url, 500) ? { url: webLink(raw.source?.url, 500) } : {}),
       ...(raw.source?.topic?.display ? { topic: raw.source.topic.display } : {}),
     },
     service: { id: service.id, name: service.name, version: service.version, vendor: service.vendor, riskClass: service.risk_class },
@@ -161,9 +167,7 @@ export function checkCard(raw: RawCard, id: string, service: ServiceRow): CardVi
         : [],
     ),
     links: (raw.links ?? []).flatMap((l) =>
-      str(l.label, 200) && str(l.url, 500) && /^https?:/.test(String(l.url))
-        ? [{ label: str(l.label, 200)!, url: str(l.url, 500)!, type: str(l.type, 20) ?? 'absolute' }]
-        : [],
+      str(l.label, 200) && webLink(l.url, 500) ? [{ label: str(l.label, 200)!, url: str(l.url, 500)!, type: str(l.type, 20) ?? 'absolute' }] : [],
     ),
   };
 }
@@ -185,7 +189,12 @@ export class CdsClient {
   async discover(baseUrl: string): Promise<Discovered> {
     const base = this.baseOf({ base_url: baseUrl });
     if (!base) throw new Error('Dịch vụ đi kèm không chạy (the bundled service is not running)');
-    const res = await fetch(`${base}/cds-services`, { signal: AbortSignal.timeout(5 * this.timeoutMs), headers: { accept: 'application/json' } });
+    // redirect: 'error' — only the registered address is ever called (no hop to an internal one).
+    const res = await fetch(`${base}/cds-services`, {
+      signal: AbortSignal.timeout(5 * this.timeoutMs),
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+    });
     if (!res.ok) throw new Error(`${base}/cds-services answered ${res.status}`);
     const body = (await res.json()) as { services?: { id?: string; hook?: string; title?: string; description?: string; prefetch?: Record<string, string> }[] };
     return {
@@ -246,7 +255,9 @@ export class CdsClient {
         base.selections = (req.selections ?? drafts.map((_, i) => i)).filter((i) => i < drafts.length).map((i) => `MedicationRequest/draft-${i}`);
     }
     if (hook === 'appointment-book') {
-      const appt = req.appointmentId ? await this.store.as(ctx).tryRead('Appointment', req.appointmentId) : undefined;
+      const found = req.appointmentId ? await this.store.as(ctx).tryRead<Appointment>('Appointment', req.appointmentId) : undefined;
+      // Only the hook patient's own appointment goes out (never another patient's under this one's name).
+      const appt = found?.participant?.some((p) => p.actor?.reference === `Patient/${req.patientId}`) ? found : undefined;
       const proposed = req.proposed ? proposedAppointmentOf(req.patientId, req.proposed) : undefined;
       base.appointments = {
         resourceType: 'Bundle',
@@ -285,6 +296,7 @@ export class CdsClient {
           headers: { 'content-type': 'application/json', accept: 'application/json' },
           body: JSON.stringify({ hookInstance, hook, context: scoped.context, prefetch: filled.prefetch }),
           signal: AbortSignal.timeout(this.timeoutMs),
+          redirect: 'error',
         });
         if (!res.ok) error = `HTTP ${res.status}`;
         else body = (await res.json()) as typeof body;
@@ -357,6 +369,7 @@ export class CdsClient {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ feedback: [item] }),
         signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
       });
       return res.ok;
     } catch {

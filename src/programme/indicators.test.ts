@@ -197,13 +197,14 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
     const r = await report(dept15);
     expect(r.scope).toMatchObject({ kind: 'province', provinceCode: 15, label: 'Tỉnh Lào Cai' });
     expect(r.consults).toEqual({ requested: 7, accepted: 5, concluded: null });
+    // February's 1 is suppressed, and so is January's 6 beside it: 7 − 6 would give it back (secondary suppression).
     expect(r.consultsByMonth).toEqual([
-      { month: '2026-01', requested: 6, accepted: 5, concluded: null },
+      { month: '2026-01', requested: null, accepted: 5, concluded: null },
       { month: '2026-02', requested: null, accepted: 0, concluded: 0 },
       { month: '2026-03', requested: 0, accepted: 0, concluded: 0 },
     ]);
     expect(r.consultsBySpecialty).toEqual([
-      { specialty: 'cardiology', requested: 6, accepted: 5, concluded: null },
+      { specialty: 'cardiology', requested: null, accepted: 5, concluded: null },
       { specialty: 'oncology', requested: null, accepted: 0, concluded: 0 },
     ]);
     const d = (metric: string, urgency: string) => r.durations.find((x) => x.metric === metric && x.urgency === urgency);
@@ -252,9 +253,10 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
         silent90: 1,
       },
     ]);
-    // Drill-down: the province's facilities.
+    // Drill-down: the province's facilities. B's 1 request is suppressed, and A's 6 beside it (the province row says 7).
     const a = r.facilities.find((x) => x.code === 'A0001')!;
-    expect(a).toMatchObject({ requested: 6, received: 0, meetingsJoined: 5, visits: 0, unitStatus: 'approved', lastActivity: '2026-02-05' });
+    expect(r.facilities.find((x) => x.code === 'B0001')).toMatchObject({ requested: null });
+    expect(a).toMatchObject({ requested: null, received: 0, meetingsJoined: 5, visits: 0, unitStatus: 'approved', lastActivity: '2026-02-05' });
     expect(r.facilities.find((x) => x.code === 'H0001')).toMatchObject({ requested: 0, received: 7, meetingsJoined: 5 });
   });
 

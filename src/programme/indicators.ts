@@ -16,6 +16,27 @@ import type { Cell, DurationStats, FacilityRow, IndicatorQuery, IndicatorReport,
 export const SMALL_CELL = 5;
 export const suppress = (n: number): Cell => (n > 0 && n < SMALL_CELL ? null : n);
 
+/**
+ * A breakdown shown beside its total (months, specialties, levels, provinces, facilities):
+ * suppressing the cells of 1–4 alone is undone by subtraction when one cell is hidden, or when the
+ * hidden ones add up to fewer than 5. Secondary suppression: the smallest shown cells are hidden
+ * as well until at least two are hidden and they add up to 5 or more (or nothing is left to hide).
+ */
+export function protect(parts: number[]): Cell[] {
+  const hidden = parts.map((n) => n > 0 && n < SMALL_CELL);
+  const count = () => hidden.filter(Boolean).length;
+  const sum = () => parts.reduce((a, n, i) => a + (hidden[i] ? n : 0), 0);
+  while (count() > 0 && (count() === 1 || sum() < SMALL_CELL)) {
+    let pick = -1;
+    parts.forEach((n, i) => {
+      if (!hidden[i] && n > 0 && (pick < 0 || n < parts[pick])) pick = i;
+    });
+    if (pick < 0) break;
+    hidden[pick] = true;
+  }
+  return parts.map((n, i) => (hidden[i] ? null : n));
+}
+
 /** Target minutes per urgency (docs/indicators.md). */
 export const TARGETS: Record<string, Record<DurationStats['metric'], number>> = {
   emergency: { triage: 15, assignment: 60, conclusion: 24 * 60 },
@@ -88,6 +109,13 @@ function placeWhere(r: Resolved, a: Args, f = 'f'): string {
 type Counts = { requested: number; accepted: number; concluded: number };
 type Outcomes = { followed_up: number; improved: number; stable: number; transferred: number; died: number; local_advised: number; transfers_avoided: number };
 const cells = (c: Counts) => ({ requested: suppress(c.requested), accepted: suppress(c.accepted), concluded: suppress(c.concluded) });
+/** The consult counts of a breakdown, each metric protected across the rows (`protect`). */
+function breakdown<T extends object>(rows: (T & { c: Counts })[]): (T & { requested: Cell; accepted: Cell; concluded: Cell })[] {
+  const req = protect(rows.map((x) => x.c.requested));
+  const acc = protect(rows.map((x) => x.c.accepted));
+  const con = protect(rows.map((x) => x.c.concluded));
+  return rows.map(({ c: _c, ...rest }, i) => ({ ...(rest as unknown as T), requested: req[i], accepted: acc[i], concluded: con[i] }));
+}
 const OUTCOME_COLUMNS = ['followed_up', 'improved', 'stable', 'transferred', 'died', 'local_advised', 'transfers_avoided'] as const;
 
 /** Outcomes of the cases requested in the period (same filing and filters as the consult counts). */
@@ -449,9 +477,11 @@ async function provinceTable(sql: DomainSql, r: Resolved, silent: Map<number, nu
     a.values,
   );
   const consults = await consultCounts(sql, { ...r, facility: undefined }, 'province');
-  return fac.rows
-    .map((x) => {
-      const c = consults.get(String(x.p)) ?? { requested: 0, accepted: 0, concluded: 0 };
+  const counted = breakdown(fac.rows.map((x) => ({ x, c: consults.get(String(x.p)) ?? { requested: 0, accepted: 0, concluded: 0 } })));
+  const meetings = protect(fac.rows.map((x) => x.meetings));
+  const visits = protect(fac.rows.map((x) => x.visits));
+  return counted
+    .map(({ x, ...c }, i) => {
       return {
         provinceCode: x.p,
         provinceName: province(x.p)?.name ?? String(x.p),
@@ -459,9 +489,9 @@ async function provinceTable(sql: DomainSql, r: Resolved, silent: Map<number, nu
         publicFacilities: x.pub,
         approvedUnits: x.approved,
         coverage: x.pub ? x.approved / x.pub : null,
-        ...cells(c),
-        meetingsJoined: suppress(x.meetings),
-        visits: suppress(x.visits),
+        ...c,
+        meetingsJoined: meetings[i],
+        visits: visits[i],
         silent90: silent.get(x.p) ?? 0,
       };
     })
@@ -497,16 +527,19 @@ async function facilityTable(sql: DomainSql, r: Resolved): Promise<FacilityRow[]
       WHERE ${place} GROUP BY f.org_id ORDER BY f.name LIMIT 1000`,
     a.values,
   );
-  return res.rows.map((x) => ({
+  // The facilities of a province add up to its row in the province table: protected as a breakdown.
+  const col = (k: 'sent' | 'received' | 'meetings' | 'visits') => protect(res.rows.map((x) => x[k]));
+  const [sent, received, meetings, visits] = [col('sent'), col('received'), col('meetings'), col('visits')];
+  return res.rows.map((x, i) => ({
     id: x.org_id,
     code: x.code,
     name: x.name,
     level: x.level,
     unitStatus: x.unit_status,
-    requested: suppress(x.sent),
-    received: suppress(x.received),
-    meetingsJoined: suppress(x.meetings),
-    visits: suppress(x.visits),
+    requested: sent[i],
+    received: received[i],
+    meetingsJoined: meetings[i],
+    visits: visits[i],
     lastActivity: x.last,
   }));
 }
@@ -531,9 +564,9 @@ export async function evaluate(sql: DomainSql, r: Resolved, scope: { kind: Scope
     },
     period: { from: r.from, to: r.to, asOf: r.asOf },
     consults: cells(total.get('') ?? zero),
-    consultsByMonth: monthsOf(r.from, r.to).map((month) => ({ month, ...cells(byMonth.get(month) ?? zero) })),
-    consultsBySpecialty: [...bySpecialty].map(([specialty, c]) => ({ specialty, ...cells(c) })).sort((x, y) => (y.requested ?? 0) - (x.requested ?? 0)),
-    consultsByLevel: [...byLevel].map(([level, c]) => ({ level, ...cells(c) })),
+    consultsByMonth: breakdown(monthsOf(r.from, r.to).map((month) => ({ month, c: byMonth.get(month) ?? zero }))),
+    consultsBySpecialty: breakdown([...bySpecialty].map(([specialty, c]) => ({ specialty, c }))).sort((x, y) => (y.requested ?? 0) - (x.requested ?? 0)),
+    consultsByLevel: breakdown([...byLevel].map(([level, c]) => ({ level, c }))),
     durations: await durations(sql, r),
     outcomes: await outcomes(sql, r),
     ...act,

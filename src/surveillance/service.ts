@@ -20,6 +20,32 @@ export const SUPPRESS_BELOW = 5;
 
 const placeName = (prov: number, commune: number) => (commune ? (communeIn(prov, commune)?.name ?? `Xã ${commune}`) : (province(prov)?.name ?? `Tỉnh ${prov}`));
 
+/**
+ * Which cells of an aggregate are hidden: counts under 5, and — because the communes of a province
+ * add up to the province's count in the national view — per disease and week, the smallest shown
+ * ones as well until at least two are hidden and they add up to 5 or more (a single hidden commune
+ * would be the province's count minus the others).
+ */
+export function hiddenCells(rows: { disease: string; week: string; n: string | number }[]): Set<number> {
+  const hidden = new Set<number>();
+  const groups = new Map<string, number[]>();
+  rows.forEach((x, i) => {
+    const k = `${x.disease}|${x.week}`;
+    groups.set(k, [...(groups.get(k) ?? []), i]);
+    if (Number(x.n) < SUPPRESS_BELOW) hidden.add(i);
+  });
+  for (const members of groups.values()) {
+    const inGroup = () => members.filter((i) => hidden.has(i));
+    const sum = () => inGroup().reduce((a, i) => a + Number(rows[i].n), 0);
+    while (inGroup().length > 0 && (inGroup().length === 1 || sum() < SUPPRESS_BELOW)) {
+      const shown = members.filter((i) => !hidden.has(i)).sort((a, b) => Number(rows[a].n) - Number(rows[b].n));
+      if (!shown.length) break;
+      hidden.add(shown[0]);
+    }
+  }
+  return hidden;
+}
+
 /** The province of a disease-control officer's centre (403 otherwise). */
 export async function officerProvince(sql: DomainSql, ctx: AccessContext): Promise<number> {
   const org = ctx.actor.organizationId;
@@ -182,15 +208,15 @@ export class SurveillanceService {
         suppressed: !full,
         weeks: Array.from({ length: q.weeks }, (_, i) => addWeeks(from, i)),
         diseases: list.list.diseases.filter((d) => seen.has(d.code)).map((d) => ({ code: d.code, vi: d.vi, en: d.en, group: d.group })),
-        cells: r.rows.map((x) => {
-          const n = Number(x.n);
-          return {
+        cells: (() => {
+          const hidden = full ? new Set<number>() : hiddenCells(r.rows);
+          return r.rows.map((x, i) => ({
             disease: x.disease,
             place: { code: x.place, name: prov === undefined ? placeName(x.place, 0) : x.place ? placeName(prov, x.place) : 'Chưa rõ xã' },
             week: x.week,
-            cases: full || n >= SUPPRESS_BELOW ? n : null,
-          };
-        }),
+            cases: hidden.has(i) ? null : Number(x.n),
+          }));
+        })(),
       };
     });
   }

@@ -68,6 +68,18 @@ export class AttendanceService {
         [s.course_id, org, ctx.actor.practitionerId ?? '-'],
       );
       if (!enrolled.rows.length) throw new AccessDenied('Cơ sở của bạn chưa ghi danh khoá học này (your facility is not enrolled)');
+      // A sign-in with a practitioner id becomes that person's attendance and credits: only the
+      // host themself or someone who works at the host's facility (PractitionerRole) — never a
+      // doctor of another facility who did not sit here. A name alone is always possible.
+      for (const p of people) {
+        if (!p.practitionerId || p.practitionerId === ctx.actor.practitionerId) continue;
+        const roles = await tx.search('PractitionerRole', {
+          practitioner: `Practitioner/${p.practitionerId}`,
+          organization: `Organization/${org}`,
+          _count: '1',
+        });
+        if (!roles.length) throw badRequest(`${p.name}: không làm việc tại cơ sở của bạn, chỉ ghi họ tên (not staff of your facility: sign them in by name)`);
+      }
       for (const p of people)
         await tx.sql.query('INSERT INTO training_signin (session_id, org_id, name, practitioner_id, host_account) VALUES ($1,$2,$3,$4,$5)', [
           sessionId,

@@ -9,7 +9,17 @@ export const resourceId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a 
 export const tokenParam = z.string().regex(/^[A-Za-z0-9_-]{20,80}$/, 'must be a certificate token');
 
 const material = z.union([
-  z.object({ title: z.string().trim().min(1).max(200), url: z.string().url().max(2000) }).strict(),
+  z
+    .object({
+      title: z.string().trim().min(1).max(200),
+      // Rendered as <a href> for every learner: http(s) only, never javascript:/data:.
+      url: z
+        .string()
+        .url()
+        .max(2000)
+        .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) link'),
+    })
+    .strict(),
   z
     .object({
       title: z.string().trim().min(1).max(200),
