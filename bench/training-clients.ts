@@ -5,7 +5,7 @@
  * does, read it as the room page does, connect, wait for `welcome`, keep alive with `ping`), and
  * one real Chromium joins through the room page with its fake camera (publishing through Janus).
  *
- * Driven over the IPC channel by bench/training.ts: `join` → { joinMs, browserMs }, then `end`
+ * Driven over the IPC channel by bench/training.ts: `join` → { joinMs, parts (open, read, socket), browserMs }, then `end`
  * (the teacher ends the room for everyone) → { ended }. Nothing here measures CPU.
  */
 import type { Browser } from 'playwright-core';
@@ -39,7 +39,7 @@ class SimClient {
   }
 
   /** As the learning page and then the room page: find the room, read it, connect; resolves on `welcome`. */
-  async join(): Promise<{ roomId: string; ms: number }> {
+  async join(): Promise<{ roomId: string; ms: number; parts: [number, number, number] }> {
     const t0 = performance.now();
     const res = await fetch(`${this.plan.base}/api/video/rooms`, {
       method: 'POST',
@@ -48,9 +48,11 @@ class SimClient {
     });
     if (res.status !== 200 && res.status !== 201) throw new Error(`open room: ${res.status} ${await res.text()}`);
     const roomId = ((await res.json()) as { id: string }).id;
+    const t1 = performance.now();
     const info = await fetch(`${this.plan.base}/api/video/rooms/${roomId}`, { headers: this.headers });
     if (info.status !== 200) throw new Error(`read room: ${info.status}`);
     await info.arrayBuffer();
+    const t2 = performance.now();
     const ws = (this.ws = new WebSocket(`${this.plan.base.replace(/^http/, 'ws')}/api/video/rooms/${roomId}/ws`, {
       headers: { cookie: this.headers.cookie },
     }));
@@ -64,10 +66,11 @@ class SimClient {
       ws.on('error', reject);
       ws.on('close', (code) => reject(new Error(`closed before welcome (${code})`)));
     });
-    const ms = performance.now() - t0;
+    const t3 = performance.now();
+    const ms = t3 - t0;
     this.pinger = setInterval(() => this.send({ type: 'ping' }), 20_000);
     this.send({ type: 'media', audio: true, video: false, screen: false, audioOnly: true, quality: 'good' });
-    return { roomId, ms };
+    return { roomId, ms, parts: [t1 - t0, t2 - t1, t3 - t2] };
   }
 
   send(m: Msg): void {
@@ -85,7 +88,7 @@ let teacher: SimClient;
 let sites: SimClient[] = [];
 let browser: Browser | undefined;
 
-async function joinAll(): Promise<{ joinMs: number[]; browserMs: number }> {
+async function joinAll(): Promise<{ joinMs: number[]; parts: [number, number, number][]; browserMs: number }> {
   // Chromium starts before the room opens: the session as held runs from the room's opening.
   browser = await launchBrowser({ media: true });
   const ctx = await browser.newContext({ viewport: { width: 900, height: 700 } });
@@ -107,7 +110,7 @@ async function joinAll(): Promise<{ joinMs: number[]; browserMs: number }> {
     return performance.now() - t0;
   })();
   const joins = await Promise.all(sites.map((s) => s.join()));
-  return { joinMs: joins.map((j) => j.ms), browserMs: await browserJoin };
+  return { joinMs: joins.map((j) => j.ms), parts: joins.map((j) => j.parts), browserMs: await browserJoin };
 }
 
 async function endAll(): Promise<{ ended: number }> {

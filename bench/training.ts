@@ -33,6 +33,8 @@ const SITES = 30;
 
 export interface TrainingRound {
   joinMs: number[];
+  /** Per simulated join: opening the room (POST), reading it (GET), the socket to `welcome`. */
+  parts: [number, number, number][];
   browserMs: number;
   /** Server CPU ms over the join burst, per participant. */
   joinCpuMsPer: number;
@@ -123,7 +125,7 @@ async function round(p: TestPlatform, base: string, net: Network, n: number, ste
   try {
     log(`training round ${n}: ${SITES} sites join`);
     const c0 = process.cpuUsage();
-    const joined = await ask<{ joinMs: number[]; browserMs: number }>(child, { cmd: 'join', plan });
+    const joined = await ask<{ joinMs: number[]; parts: [number, number, number][]; browserMs: number }>(child, { cmd: 'join', plan });
     const joinCpu = cpuMs(c0);
     // The steady stretch: everyone in the room, pings, the browser's media through Janus.
     const c1 = process.cpuUsage();
@@ -145,6 +147,7 @@ async function round(p: TestPlatform, base: string, net: Network, n: number, ste
       throw new Error(`attendance recorded for ${sites.size} sites, counted for ${counted.size}, of ${SITES}: ${JSON.stringify(closed.body.attendance)}`);
     return {
       joinMs: joined.joinMs,
+      parts: joined.parts,
       browserMs: joined.browserMs,
       joinCpuMsPer: joinCpu / SITES,
       steadyCpuPctPer: (steadyCpu / 1000 / steadyWall / SITES) * 100,
@@ -194,6 +197,25 @@ function report(r: TrainingRound[], db: string): void {
     value: `p50 ${fmt(percentile(all, 50))}, p95 ${fmt(percentile(all, 95))}`,
     unit: 'ms',
     note: `${all.length} joins over ${r.length} round(s); p95 per round${spread(p95s)}; max ${fmt(Math.max(...all))}; one Chromium joining at the same time`,
+  });
+  const part = (i: number) =>
+    `p50 ${fmt(
+      percentile(
+        r.flatMap((x) => x.parts.map((q) => q[i])),
+        50,
+      ),
+    )}, p95 ${fmt(
+      percentile(
+        r.flatMap((x) => x.parts.map((q) => q[i])),
+        95,
+      ),
+    )}`;
+  rows.push({
+    benchmark: 'training session: the simulated join in parts: open room (POST) / read room (GET) / socket → welcome',
+    db,
+    value: `${part(0)} / ${part(1)} / ${part(2)}`,
+    unit: 'ms',
+    note: 'the socket part enters the room: access check, attendance row, audit entry, member saved, everyone told',
   });
   rows.push({
     benchmark: `training session: join time, the real browser (click on "join" → welcome)`,
