@@ -264,6 +264,8 @@ export interface TransferView {
 }
 
 export interface TrainingIndicators {
+  /** Whose figures these are (the programme dashboard's scope): the country, a province, a facility. */
+  scope: { kind: 'national' | 'province' | 'facility'; label: string };
   sessions: number;
   hours: number;
   peopleTrained: number;

@@ -99,6 +99,8 @@ describe.each(DB_KINDS)('session feedback and withdrawal on %s', (kind) => {
     // During the session: not yet.
     const early = await feedback(a, { rating: 5 });
     expect(early.status, early.text).toBe(409);
+    // A stay long enough to count (the share is of the session as held: opened → ended).
+    await new Promise((r) => setTimeout(r, 2000));
     host.send({ type: 'end' });
     await Promise.all([host.closed, ca.closed, cb.closed]);
     expect((await call(p, 'POST', `/api/training/sessions/${sessionId}/close`, {}, as(teacher))).status).toBe(200);
