@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|weaklink|surveillance]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|weaklink|surveillance|training]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -32,6 +32,7 @@ import { benchProgramme } from './programme.ts';
 import { benchImaging, imagingMedians } from './imaging.ts';
 import { benchWeaklink } from './weaklink.ts';
 import { benchSurveillance } from './surveillance.ts';
+import { benchTraining } from './training.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -578,6 +579,9 @@ if (args.suite === 'programme') {
   );
 } else if (args.suite === 'surveillance') {
   await benchSurveillance(quick, log);
+} else if (args.suite === 'training') {
+  // Needs Janus (a 31-person room is an SFU room); PGlite unless --db postgres.
+  await benchTraining({ kind: args.db === 'postgres' ? 'postgres' : 'pglite', rounds: quick ? 1 : 3, steadySeconds: quick ? 20 : 60, log });
 } else if (args.suite === 'formats') {
   await benchFormatsSuite();
 } else if (args.suite === 'imaging') {
@@ -601,6 +605,7 @@ if (
   args.suite !== 'imaging' &&
   args.suite !== 'weaklink' &&
   args.suite !== 'surveillance' &&
+  args.suite !== 'training' &&
   (args.db === 'both' || args.db === 'pglite')
 )
   targets.push(pgliteTarget);

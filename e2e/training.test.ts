@@ -3,7 +3,8 @@
  * with two sessions on the hub page; two commune clinicians from two sites enrol on the course
  * page; the teacher opens the first session's room and all three join it by video (real room
  * page, fake camera), one leaves at once and does not reach the minimum; the teacher counts
- * attendance; a teaching case from a de-identified consult is shown to the learners; the
+ * attendance; the clinician who stayed rates the session and the coordinator sees the aggregate
+ * (no names); a teaching case from a de-identified consult is shown to the learners; the
  * post-test is taken; exactly one certificate is issued and verifies through its QR link; the
  * credits appear on the clinician's page and in the programme dashboard's training block.
  * Screenshots at 390 and 1366 px into test-results/.
@@ -132,6 +133,27 @@ describe('remote training in the browser', () => {
     expect(rows.find((r) => r.includes('Giàng A Sử'))).toMatch(/Có$/);
     expect(rows.find((r) => r.includes('Lò Thị Mai'))).toMatch(/Không$/);
     await shoot(teacher, 'training-teacher');
+  });
+
+  it('the clinician who attended rates the session; the coordinator sees the aggregate, without names', async () => {
+    const a = pages.a;
+    await a.goto(`${base}/training`);
+    const form = a.getByTestId('feedback-due');
+    await form.getByText('Buổi 1: đo huyết áp đúng cách').waitFor();
+    await form.getByLabel('4 – Tốt').check();
+    await form.getByLabel('Góp ý (không bắt buộc)').fill('Phần đo huyết áp rất thực tế');
+    await form.getByRole('button', { name: 'Gửi đánh giá' }).click();
+    await a.getByRole('status').filter({ hasText: 'Cảm ơn bạn đã đánh giá' }).waitFor();
+    const coordinator = pages.coordinator;
+    await coordinator.goto(`${base}/training/teach`);
+    await coordinator.getByRole('button', { name: /^Xem đánh giá của học viên: Quản lý tăng huyết áp/ }).click();
+    const summary = coordinator.getByTestId('feedback-summary');
+    await summary.waitFor();
+    const first = summary.locator('tbody tr').first();
+    await expect.poll(() => first.textContent()).toContain('1/2 người tham dự');
+    expect(await first.textContent()).toContain('Phần đo huyết áp rất thực tế');
+    expect(await summary.textContent()).not.toContain('Giàng A Sử');
+    await shoot(coordinator, 'training-feedback');
   });
 
   it('a teaching case from a de-identified consult is shown to the learners', async () => {

@@ -536,6 +536,8 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/training/transfers/:id/steps': 'training/training.test.ts (the hub’s coordinator only)',
       '/api/training/transfers/:id/cases': 'training/training.test.ts (the hub’s teachers only)',
       '/api/training/transfers/:id/independent': 'training/training.test.ts (the hub only; 422 before the supervised cases)',
+      '/api/training/sessions/:id/feedback': 'training/feedback.test.ts (only those on the attendance, after the session)',
+      '/api/training/courses/:id/feedback': 'training/feedback.test.ts (only the course’s teachers and hub; no names)',
       '/api/surveillance/signals/:id/decision': 'surveillance.test.ts (clinician, citizen, analyst 403; another province 404)',
       '/api/smart/requests/:id': 'auth/smart.test.ts (SMART consent: only the person asked sees it; others 404, anonymous 401)',
       '/api/emr/patients/:patientId': 'formats/emr/emr.test.ts (reads as the caller: another facility, another citizen, analyst refused)',

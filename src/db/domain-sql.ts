@@ -82,6 +82,7 @@ const TRAINING_TABLES = [
   'training_transfer_step',
   'training_supervised_case',
   'training_setting',
+  'training_feedback',
 ];
 
 export interface TableGrant {

@@ -239,6 +239,17 @@ export class AttendanceService {
           [enrolled],
         )
       ).rows;
+      // Closed sessions on which this person's attendance was counted and who has not answered yet.
+      const feedbackDue = (
+        await tx.sql.query<SessionRow>(
+          `SELECT s.*, c.title AS course_title FROM training_session s JOIN training_course c ON c.id = s.course_id
+           JOIN training_attendance a ON a.session_id = s.id AND a.practitioner_id = $1
+           WHERE s.closed_at > now() - interval '60 days'
+             AND NOT EXISTS (SELECT 1 FROM training_feedback f WHERE f.session_id = s.id AND f.practitioner_id = $1)
+           ORDER BY s.starts_at DESC LIMIT 20`,
+          [me],
+        )
+      ).rows;
       const cme = await cmeSettings(tx);
       const since = new Date();
       since.setFullYear(since.getFullYear() - cme.cycleYears);
@@ -252,6 +263,7 @@ export class AttendanceService {
       );
       return {
         upcoming: upcoming.map((s) => sessionView(s)),
+        feedbackDue: feedbackDue.map((s) => sessionView(s)),
         courses,
         credits: {
           total,

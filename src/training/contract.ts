@@ -126,6 +126,14 @@ export const supervisedBody = z
   })
   .strict();
 
+/** After a session: a rating from 1 (poor) to 5 (very good) and an optional comment. */
+export const feedbackBody = z
+  .object({
+    rating: z.number().int().min(1).max(5),
+    comment: z.string().trim().max(2000).default(''),
+  })
+  .strict();
+
 export const settingsBody = z.object({ requiredPeriods: z.number().int().min(1).max(1000), cycleYears: z.number().int().min(1).max(10) }).strict();
 
 export interface Material {
@@ -218,6 +226,8 @@ export interface CertificateView {
 
 export interface LearningPage {
   upcoming: SessionView[];
+  /** Sessions the person attended (attendance counted) and has not yet given feedback on, last 60 days. */
+  feedbackDue: SessionView[];
   courses: { id: string; title: string; status: 'enrolled' | 'waiting' }[];
   credits: { total: number; required: number; cycleYears: number; cycleStart: string; rule: string };
   certificates: CertificateView[];
@@ -264,6 +274,8 @@ export interface TransferView {
 }
 
 export interface TrainingIndicators {
+  /** Whose figures these are (the programme dashboard's scope): the country, a province, a facility. */
+  scope: { kind: 'national' | 'province' | 'facility'; label: string };
   sessions: number;
   hours: number;
   peopleTrained: number;
@@ -277,4 +289,33 @@ export interface CertificateCheck {
   course: string;
   credits: number;
   date: string;
+}
+
+export interface FeedbackGiven {
+  sessionId: string;
+  rating: number;
+  comment: string;
+  at: string;
+}
+
+/** The aggregate of one session's feedback: no names, comments newest first. */
+export interface SessionFeedback {
+  sessionId: string;
+  seq: number;
+  title: string;
+  closed: boolean;
+  /** People on the session's attendance (who could answer). */
+  attended: number;
+  responses: number;
+  /** Mean rating, one decimal; null without responses. */
+  mean: number | null;
+  /** Count of each rating, index 0 = rating 1 … index 4 = rating 5. */
+  distribution: [number, number, number, number, number];
+  comments: { text: string; rating: number; at: string }[];
+}
+
+export interface CourseFeedback {
+  courseId: string;
+  courseTitle: string;
+  sessions: SessionFeedback[];
 }

@@ -4,7 +4,8 @@
  * training category with the first teacher as chair, so the live-video rooms open on it as on a
  * meeting. Enrolment (training.learn) is by person or by facility (its bridge point); past the
  * capacity it goes on the waiting list, and a place freed by a withdrawal goes to the first
- * waiting. Enrolling puts the person (or the site's Location) on every session's Appointment.
+ * waiting. Enrolling puts the person (or the site's Location) on every session's Appointment;
+ * withdrawing declines their place on the sessions still to come (the room then refuses them).
  */
 import { randomUUID } from 'node:crypto';
 import type { Appointment, Binary, Practitioner, Questionnaire } from '@medplum/fhirtypes';
@@ -345,6 +346,8 @@ export class CourseService {
         [courseId, ctx.actor.practitionerId ?? '-'],
       );
       if (!r.rows.length) throw notFound('Bạn chưa ghi danh khoá học này (not enrolled)');
+      // Their place on the coming sessions' Appointments is declined: the room no longer lets them in.
+      const declined = await this.declineSessions(tx, courseId, `Practitioner/${ctx.actor.practitionerId}`);
       const next = (
         await tx.sql.query<{ id: number; kind: string; practitioner_id: string | null; org_id: string }>(
           "SELECT id, kind, practitioner_id, org_id FROM training_enrolment WHERE course_id = $1 AND status = 'waiting' ORDER BY at, id LIMIT 1",
@@ -361,7 +364,7 @@ export class CourseService {
         await this.addToSessions(tx, courseId, next.kind === 'facility' ? { org: next.org_id } : { practitioner: next.practitioner_id! });
         promoted = true;
       }
-      await tx.record({ action: 'training.withdraw', detail: { course: courseId, promoted } });
+      await tx.record({ action: 'training.withdraw', detail: { course: courseId, promoted, sessionsDeclined: declined } });
       return { promoted };
     });
   }
@@ -372,8 +375,37 @@ export class CourseService {
     const sessions = (await tx.sql.query<{ id: string }>('SELECT id FROM training_session WHERE course_id = $1 AND closed_at IS NULL', [courseId])).rows;
     for (const s of sessions) {
       const a = await tx.read<Appointment>('Appointment', s.id);
-      if (a.participant.some((p) => p.actor?.reference === actor)) continue;
-      await tx.update<Appointment>({ ...a, participant: [...a.participant, { actor: { reference: actor }, required: 'required', status: 'accepted' }] });
+      const mine = a.participant.find((p) => p.actor?.reference === actor);
+      if (mine?.status === 'accepted') continue;
+      // Back after a withdrawal: their declined place is accepted again.
+      const participant = mine
+        ? a.participant.map((p) => (p === mine ? { ...p, status: 'accepted' as const } : p))
+        : [...a.participant, { actor: { reference: actor }, required: 'required' as const, status: 'accepted' as const }];
+      await tx.update<Appointment>({ ...a, participant });
     }
+  }
+
+  /**
+   * Declines a person's place on every session of the course still to come or under way (not
+   * closed, not ended): the Appointment keeps them, as `declined`, and the video room refuses a
+   * declined participant. Sessions already held stay as they were (their attendance is history).
+   */
+  private async declineSessions(tx: Repository, courseId: string, actor: string): Promise<number> {
+    const sessions = (
+      await tx.sql.query<{ id: string }>('SELECT id FROM training_session WHERE course_id = $1 AND closed_at IS NULL AND ends_at > now()', [courseId])
+    ).rows;
+    let n = 0;
+    for (const s of sessions) {
+      const a = await tx.read<Appointment>('Appointment', s.id);
+      if (!a.participant.some((p) => p.actor?.reference === actor && p.status !== 'declined')) continue;
+      await tx.update<Appointment>({
+        ...a,
+        participant: a.participant.map((p) =>
+          p.actor?.reference === actor ? { ...p, status: 'declined' as const, required: 'information-only' as const } : p,
+        ),
+      });
+      n++;
+    }
+    return n;
   }
 }

@@ -2,10 +2,13 @@
  * Training indicators for the programme dashboard (reports.read): sessions held, hours taught,
  * people trained (counted at least once), per facility and per province, and the facilities of
  * the register never trained. Read from the training tables and the programme's facility register
- * (the reports domain's read-only grant). A facility administrator sees their own facility's row.
+ * (the reports domain's read-only grant). Scoped as the programme dashboard is (src/programme/scope.ts):
+ * the Ministry's analyst sees the country, an analyst of a provincial health department that
+ * province's facilities, a facility administrator (or an analyst held at a facility) that facility.
  */
 import type { AccessContext } from '../auth/actor.ts';
 import type { FhirStore } from '../fhir/store.ts';
+import { scopeLabel, scopeOf } from '../programme/scope.ts';
 import type { TrainingIndicators } from './contract.ts';
 import { num } from './model.ts';
 
@@ -14,42 +17,52 @@ export class TrainingIndicatorService {
 
   async report(ctx: AccessContext): Promise<TrainingIndicators> {
     const repo = this.store.as(ctx, 'reports.read');
-    const own = ctx.actor.role === 'facility_admin' ? (ctx.actor.organizationId ?? '-') : null;
+    const scope = await scopeOf(repo.sql, ctx.actor);
+    const own = scope.kind === 'facility' ? scope.facilityId : null;
+    const prov = scope.kind === 'province' ? scope.provinceCode : null;
+    // A facility in scope: the one facility, or one of the province's register.
+    const inScope = (col: string) =>
+      `($1::text IS NULL OR ${col} = $1) AND ($2::int IS NULL OR ${col} IN (SELECT org_id FROM programme_facility WHERE province_code = $2))`;
+    // Nationally every closed session; in a scope, the closed sessions someone of the scope counted at.
+    const held = `SELECT s.* FROM training_session s WHERE s.closed_at IS NOT NULL AND (($1::text IS NULL AND $2::int IS NULL)
+      OR EXISTS (SELECT 1 FROM training_attendance a WHERE a.session_id = s.id AND a.counted AND ${inScope('a.org_id')}))`;
     const totals = (
       await repo.sql.query<{ sessions: string; hours: string; people: string }>(
-        `SELECT (SELECT count(*) FROM training_session WHERE closed_at IS NOT NULL) AS sessions,
-           (SELECT coalesce(sum(extract(epoch FROM ends_at - starts_at)) / 3600, 0) FROM training_session WHERE closed_at IS NOT NULL) AS hours,
-           (SELECT count(DISTINCT person_key) FROM training_attendance WHERE counted AND ($1::text IS NULL OR org_id = $1)) AS people`,
-        [own],
+        `SELECT (SELECT count(*) FROM (${held}) h) AS sessions,
+           (SELECT coalesce(sum(extract(epoch FROM ends_at - starts_at)) / 3600, 0) FROM (${held}) h) AS hours,
+           (SELECT count(DISTINCT person_key) FROM training_attendance WHERE counted AND ${inScope('org_id')}) AS people`,
+        [own, prov],
       )
     ).rows[0];
     const byFacility = (
       await repo.sql.query<{ org_id: string; name: string | null; province_code: number | null; people: string; credits: string }>(
         `SELECT a.org_id, f.name, f.province_code, count(DISTINCT a.person_key) AS people, sum(a.credits) AS credits
          FROM training_attendance a LEFT JOIN programme_facility f ON f.org_id = a.org_id
-         WHERE a.counted AND a.org_id IS NOT NULL AND ($1::text IS NULL OR a.org_id = $1) GROUP BY a.org_id, f.name, f.province_code ORDER BY people DESC`,
-        [own],
+         WHERE a.counted AND a.org_id IS NOT NULL AND ${inScope('a.org_id')} GROUP BY a.org_id, f.name, f.province_code ORDER BY people DESC`,
+        [own, prov],
       )
     ).rows;
     const byProvince = (
       await repo.sql.query<{ province_code: number; people: string; sessions: string }>(
         `SELECT f.province_code, count(DISTINCT a.person_key) AS people, count(DISTINCT a.session_id) AS sessions
          FROM training_attendance a JOIN programme_facility f ON f.org_id = a.org_id
-         WHERE a.counted AND ($1::text IS NULL OR a.org_id = $1) GROUP BY f.province_code ORDER BY f.province_code`,
-        [own],
+         WHERE a.counted AND ${inScope('a.org_id')} GROUP BY f.province_code ORDER BY f.province_code`,
+        [own, prov],
       )
     ).rows;
     const never = (
       await repo.sql.query<{ org_id: string; name: string; province_code: number }>(
         `SELECT f.org_id, f.name, f.province_code FROM programme_facility f
-         WHERE ($1::text IS NULL OR f.org_id = $1)
+         WHERE ${inScope('f.org_id')}
            AND NOT EXISTS (SELECT 1 FROM training_attendance a WHERE a.org_id = f.org_id AND a.counted)
            AND NOT EXISTS (SELECT 1 FROM training_programme p WHERE p.hub_org = f.org_id)
          ORDER BY f.province_code, f.name LIMIT 1000`,
-        [own],
+        [own, prov],
       )
     ).rows;
+    const names = own ? (await repo.sql.query<{ name: string }>('SELECT name FROM programme_facility WHERE org_id = $1', [own])).rows : [];
     return {
+      scope: { kind: scope.kind, label: scopeLabel(scope, names[0]?.name) },
       sessions: num(totals.sessions),
       hours: Math.round(num(totals.hours) * 10) / 10,
       peopleTrained: num(totals.people),

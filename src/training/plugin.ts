@@ -3,7 +3,7 @@
  * Appointment in the training category, owned here, so the live-video rooms open on them),
  * enrolment, attendance from the rooms' records and bridge-point sign-ins, credits, pre/post tests,
  * certificates with a public check, de-identified teaching cases (from the consult domain's
- * teaching copy), transfer packages, and the training indicators.
+ * teaching copy), transfer packages, session feedback, and the training indicators.
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,7 @@ import { AssessmentService } from './assessment.ts';
 import { AttendanceService } from './attendance.ts';
 import { CertificateService } from './certificates.ts';
 import { CourseService } from './courses.ts';
+import { FeedbackService } from './feedback.ts';
 import { TrainingIndicatorService } from './indicators.ts';
 import { isTrainingAppointment } from './model.ts';
 import { trainingRoutes } from './routes.ts';
@@ -25,6 +26,7 @@ export interface TrainingServices {
   teaching: TeachingService;
   transfers: TransferService;
   indicators: TrainingIndicatorService;
+  feedback: FeedbackService;
 }
 
 declare module 'fastify' {
@@ -47,6 +49,7 @@ async function trainingPlugin(app: FastifyInstance): Promise<void> {
     teaching: new TeachingService(store, attendance, consults),
     transfers: new TransferService(store),
     indicators: new TrainingIndicatorService(store),
+    feedback: new FeedbackService(store, attendance),
   };
   app.decorate('training', services);
   await app.register(trainingRoutes, { training: services });

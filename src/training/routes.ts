@@ -11,6 +11,7 @@ import {
   answersBody,
   courseBody,
   enrolBody,
+  feedbackBody,
   programmeBody,
   resourceId,
   signInBody,
@@ -37,7 +38,7 @@ function checkPage(c: CertificateCheck | undefined): string {
 }
 
 export async function trainingRoutes(app: FastifyInstance, opts: { training: TrainingServices }): Promise<void> {
-  const { courses, attendance, assessments, certificates, teaching, transfers, indicators } = opts.training;
+  const { courses, attendance, assessments, certificates, teaching, transfers, indicators, feedback } = opts.training;
   const learn = { config: { access: { domain: 'training.learn' as const } } };
   const teach = { config: { access: { domain: 'training.teach' as const } } };
   const manage = { config: { access: { domain: 'training.manage' as const } } };
@@ -68,6 +69,9 @@ export async function trainingRoutes(app: FastifyInstance, opts: { training: Tra
     reply.code(201).send(await teaching.add(req.ctx, idOf(req), parse(teachingCaseBody, req.body).caseId)),
   );
   app.get('/api/training/sessions/:id/teaching-cases', learn, async (req: P) => teaching.list(req.ctx, idOf(req)));
+
+  app.post('/api/training/sessions/:id/feedback', learn, async (req: P) => feedback.give(req.ctx, idOf(req), parse(feedbackBody, req.body)));
+  app.get('/api/training/courses/:id/feedback', teach, async (req: P) => feedback.course(req.ctx, idOf(req)));
 
   app.get('/api/training/me', learn, async (req) => attendance.learning(req.ctx));
   app.get('/api/training/teaching', teach, async (req) => attendance.teacher(req.ctx));

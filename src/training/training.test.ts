@@ -423,6 +423,8 @@ describe.each(DB_KINDS)('remote training on %s', (kind) => {
       ['POST', `/api/training/transfers/${randomUUID()}/cases`, {}],
       ['POST', `/api/training/transfers/${randomUUID()}/independent`, {}],
       ['GET', '/api/training/indicators'],
+      ['POST', `/api/training/sessions/${sid}/feedback`, { rating: 5 }],
+      ['GET', `/api/training/courses/${courseId}/feedback`],
     ];
     const failures: string[] = [];
     for (const [method, url, body] of routes) {

@@ -138,7 +138,7 @@ export class RoomService {
           return existing;
         }
         title = a.description ?? title;
-        expected = a.participant.filter((p) => !p.actor?.reference?.startsWith('HealthcareService/')).length;
+        expected = a.participant.filter((p) => p.status !== 'declined' && !p.actor?.reference?.startsWith('HealthcareService/')).length;
       } else {
         for (const p of input.invitePractitionerIds ?? []) if (!(await tx.tryRead('Practitioner', p))) throw badRequest(`Không có người được mời ${p}`);
       }
@@ -239,14 +239,15 @@ export class RoomService {
   }
 
   private async invitedTo(repo: Repository, a: Appointment, e: Entrant): Promise<boolean> {
-    const actors = a.participant.map((p) => p.actor?.reference ?? '');
+    // A participant who declined (e.g. withdrew from a training course) is no longer invited.
+    const actors = a.participant.filter((p) => p.status !== 'declined').map((p) => p.actor?.reference ?? '');
     if (e.practitionerId && actors.includes(`Practitioner/${e.practitionerId}`)) return true;
     if (e.patientId && actors.includes(`Patient/${e.patientId}`)) return true;
     // A citizen managing a family member's record (a child, an elderly parent) goes with them —
     // signed in themselves, like the record's own rule (an app's token acts for its one patient).
     if (e.patientId && e.familyManager && (await managesAny(repo.sql, e.patientId, patientsOf(a)))) return true;
     if (e.organizationId && e.staff) {
-      for (const p of a.participant) {
+      for (const p of a.participant.filter((x) => x.status !== 'declined')) {
         const loc = ref(p.actor, 'Location');
         if (!loc) continue;
         const l = await repo.tryRead<Location>('Location', loc);

@@ -98,6 +98,19 @@ const vi = {
   indPeople: 'Người được đào tạo',
   byFacility: 'Theo cơ sở',
   neverTrained: 'Cơ sở chưa từng được đào tạo',
+  feedbackTitle: 'Đánh giá buổi học',
+  feedbackRating: 'Mức độ hài lòng',
+  feedbackScale: ['Rất kém', 'Kém', 'Trung bình', 'Tốt', 'Rất tốt'],
+  feedbackComment: 'Góp ý (không bắt buộc)',
+  feedbackSend: 'Gửi đánh giá',
+  feedbackPickRating: 'Chọn mức độ hài lòng từ 1 đến 5.',
+  feedbackThanks: (title: string) => `Cảm ơn bạn đã đánh giá "${title}".`,
+  feedbackShow: 'Xem đánh giá của học viên',
+  feedbackResponses: 'Số phiếu',
+  feedbackOf: (n: number, of: number) => `${n}/${of} người tham dự`,
+  feedbackMean: 'Điểm trung bình',
+  feedbackDistribution: 'Phân bố',
+  feedbackComments: 'Góp ý',
 };
 type Dict = typeof vi;
 
@@ -194,6 +207,19 @@ const en: Dict = {
   indPeople: 'People trained',
   byFacility: 'By facility',
   neverTrained: 'Facilities never trained',
+  feedbackTitle: 'Session feedback',
+  feedbackRating: 'How satisfied were you?',
+  feedbackScale: ['Very poor', 'Poor', 'Fair', 'Good', 'Very good'],
+  feedbackComment: 'Comment (optional)',
+  feedbackSend: 'Send feedback',
+  feedbackPickRating: 'Choose a rating from 1 to 5.',
+  feedbackThanks: (title) => `Thank you for rating "${title}".`,
+  feedbackShow: 'Show learner feedback',
+  feedbackResponses: 'Responses',
+  feedbackOf: (n, of) => `${n}/${of} attendees`,
+  feedbackMean: 'Mean rating',
+  feedbackDistribution: 'Distribution',
+  feedbackComments: 'Comments',
 };
 
 export function tt(): Dict {

@@ -10,6 +10,7 @@ import { formatDate, formatDateTime, t } from '../../i18n.ts';
 import { fmt, tt } from '../../i18n-training.ts';
 import { navigate } from '../../router.ts';
 import { me } from '../../session.ts';
+import { FeedbackForms } from './Feedback.tsx';
 import type {
   AssessmentResult,
   CourseView,
@@ -71,6 +72,7 @@ export function Learning() {
           </li>
         ))}
       </ul>
+      <FeedbackForms sessions={page.feedbackDue} />
       <h2>{d.myCourses}</h2>
       <ul>
         {page.courses.map((c) => (

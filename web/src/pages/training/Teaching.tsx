@@ -10,6 +10,7 @@ import { fmt, tt } from '../../i18n-training.ts';
 import { navigate } from '../../router.ts';
 import type { SessionResult, TeacherPage } from '../../../../src/training/contract.ts';
 import type { CaseRow } from '../../../../src/consult/contract.ts';
+import { FeedbackSummary } from './Feedback.tsx';
 
 export function Teaching() {
   const d = tt();
@@ -164,6 +165,10 @@ export function Teaching() {
           </tbody>
         </table>
       </div>
+      <h2>{d.feedbackTitle}</h2>
+      {page.results.map((r) => (
+        <FeedbackSummary key={r.courseId} courseId={r.courseId} courseTitle={r.courseTitle} />
+      ))}
     </section>
   );
 }

@@ -16,7 +16,9 @@ export function TrainingIndicators() {
   if (!r) return null;
   return (
     <section class="card" data-testid="training-indicators">
-      <h2>{d.indicatorsTitle}</h2>
+      <h2>
+        {d.indicatorsTitle} – {r.scope.label}
+      </h2>
       <div class="kpis">
         <div class="kpi">
           <span>{d.indSessions}</span>
