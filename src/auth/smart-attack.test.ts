@@ -12,11 +12,10 @@
  *     record in the country, read and write), `dpo` (the audit log), `analyst`, `disease_control`.
  *     /api/oauth/clients only refused citizen and roles that manage accounts. Now it applies the
  *     same rule as the account screens.
- * A11 (not fixed, `it.fails`): an EHR launch takes any encounterId with the patient — another
- *     patient's encounter, or none at all — and hands it to the app as the launch's encounter
- *     context (the token stays confined to the launch patient, so the app cannot read that
- *     encounter; the context is wrong, not a read). The fix needs the encounter read through the
- *     clinician's repository in /api/smart/launch; when it is made, this test fails: make it `it`.
+ * A11 (fixed): an EHR launch took any encounterId with the patient — another patient's
+ *     encounter, or none at all — and handed it to the app as the launch's encounter context (the
+ *     token stayed confined to the launch patient; the context was wrong, not a read). The launch
+ *     now reads the encounter through the clinician's repository and refuses one not the patient's.
  */
 import type { Encounter } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,7 +100,7 @@ describe('attack review: SMART app registration', () => {
     expect(ok.status, ok.text).toBe(201);
   });
 
-  it.fails('A11. an EHR launch refuses an encounter that is not the launch patient’s', async () => {
+  it('A11. an EHR launch refuses an encounter that is not the launch patient’s', async () => {
     const clinician = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
     const app = await register({ redirectUris: ['https://app.example/callback'], launchUri: 'https://app.example/launch' });
     expect(app.status, app.text).toBe(201);

@@ -6,7 +6,7 @@
  * CORS, and the denials of every new route.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, Encounter } from '@medplum/fhirtypes';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../seed/accounts.ts';
@@ -119,7 +119,14 @@ describe('SMART App Launch', () => {
 
   it('EHR launch: a token confined to the launch patient, with encounter, id_token and a single-use refresh token', async () => {
     const [patientA, patientB] = reachable;
-    const encounter = 'enc-123';
+    const encounter = (
+      await p.fixtures.create<Encounter>({
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' },
+        subject: { reference: `Patient/${patientA}` },
+      })
+    ).id!;
     const l = await launch(clinician, { clientId: appId, patientId: patientA, encounterId: encounter });
     expect(l.status, l.text).toBe(201);
     const url = new URL(l.body.launchUrl as string);

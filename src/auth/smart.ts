@@ -17,6 +17,7 @@
  * Rules: nothing here widens a role; codes, launches and pending requests are single use and short-lived.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Encounter } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit.ts';
@@ -283,6 +284,18 @@ export async function smartRoutes(app: FastifyInstance, opts: SmartRouteOptions)
     if (!reach.allowed) {
       await audit.record({ ...actorFields(req.ctx), clientId: b.clientId, action: 'smart.launch', outcome: 'denied', patientIds: [b.patientId] });
       return reply.code(403).type('application/problem+json').send(problem(403, 'Bạn không có quyền xem hồ sơ người bệnh này (no access to this patient)'));
+    }
+    // The encounter context, if any, must be this patient's and one the clinician may read (read through their repository: audited).
+    if (b.encounterId) {
+      const encounter = await app.store
+        .as(req.ctx)
+        .tryRead<Encounter>('Encounter', b.encounterId)
+        .catch(() => undefined);
+      if (encounter?.subject?.reference !== `Patient/${b.patientId}`)
+        return reply
+          .code(400)
+          .type('application/problem+json')
+          .send(problem(400, 'Lần khám này không thuộc người bệnh đã chọn (the encounter is not this patient’s)'));
     }
     const launch = randomBytes(24).toString('base64url');
     await db.query(
