@@ -11,6 +11,7 @@
 import type { DomainSql } from '../db/domain-sql.ts';
 import { province, provinces } from './places.ts';
 import type { Scope } from './scope.ts';
+import { deviceIndicators } from './device-indicators.ts';
 import type { Cell, DurationStats, FacilityRow, IndicatorQuery, IndicatorReport, ProvinceRow, SilentSite } from './contract.ts';
 
 export const SMALL_CELL = 5;
@@ -47,7 +48,7 @@ export function resolve(q: IndicatorQuery, scope: Scope, today = new Date()): Re
   return r;
 }
 
-const firstDay = (month: string) => `${month}-01`;
+export const firstDay = (month: string) => `${month}-01`;
 /** The day after the last month (exclusive upper bound). */
 export function endExclusive(month: string): string {
   const [y, m] = month.split('-').map(Number);
@@ -69,7 +70,7 @@ export function monthsOf(from: string, to: string): string[] {
   return out;
 }
 
-class Args {
+export class Args {
   readonly values: unknown[] = [];
   add(v: unknown): string {
     return `$${this.values.push(v)}`;
@@ -77,7 +78,7 @@ class Args {
 }
 
 /** Conditions on a programme_facility alias for the place filters. */
-function placeWhere(r: Resolved, a: Args, f = 'f'): string {
+export function placeWhere(r: Resolved, a: Args, f = 'f'): string {
   const w = ['TRUE'];
   if (r.province !== undefined) w.push(`${f}.province_code = ${a.add(r.province)}`);
   if (r.facility) w.push(`${f}.org_id = ${a.add(r.facility)}`);
@@ -541,6 +542,7 @@ export async function evaluate(sql: DomainSql, r: Resolved, scope: { kind: Scope
     provinces: r.facility ? [] : await provinceTable(sql, r, silent.perProvince),
     facilities: await facilityTable(sql, r),
     silent: silent.list,
+    devices: await deviceIndicators(sql, r),
   };
 }
 
