@@ -7,7 +7,7 @@
  * suppressed; each analyst keeps to their scope.
  */
 import ExcelJS from 'exceljs';
-import type { Device, Patient } from '@medplum/fhirtypes';
+import type { Device, Organization, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
@@ -55,7 +55,7 @@ describe.each(DB_KINDS)('device-programme indicators on %s', (kind) => {
       [15, (t: string) => (dept15 = t)],
       [11, (t: string) => (dept11 = t)],
     ] as const) {
-      const org = await p.fixtures.create({ resourceType: 'Organization', name: `Sở Y tế ${code}`, active: true });
+      const org = await p.fixtures.create<Organization>({ resourceType: 'Organization', name: `Sở Y tế ${code}`, active: true });
       await call(p, 'PUT', '/api/programme/authorities', { organizationId: org.id, provinceCode: code }, bearer(admin));
       set(await p.tokenFor('analyst', { org: org.id }));
     }

@@ -125,8 +125,11 @@ export async function deviceIndicators(sql: DomainSql, r: Resolved): Promise<Dev
   const names = new Map<string, { code: string; name: string }>();
   const orgs = [...acc.keys()].filter((k) => k.startsWith('f:')).map((k) => k.slice(2));
   if (orgs.length)
-    for (const x of (await sql.query<{ org_id: string; code: string; name: string }>('SELECT org_id, code, name FROM programme_facility WHERE org_id = ANY($1::text[])', [orgs]))
-      .rows)
+    for (const x of (
+      await sql.query<{ org_id: string; code: string; name: string }>('SELECT org_id, code, name FROM programme_facility WHERE org_id = ANY($1::text[])', [
+        orgs,
+      ])
+    ).rows)
       names.set(x.org_id, x);
   const total = acc.get('') ?? ZERO;
   const escalated: Cell = suppress(total.escalated);

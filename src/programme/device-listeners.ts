@@ -36,9 +36,8 @@ export async function onDevice(sql: DomainSql, id: string, d: Device | undefined
   const ref = d?.patient?.reference;
   const patient = ref?.startsWith('Patient/') ? ref.slice(8) : undefined;
   const key = d && patient && (d.status ?? 'active') === 'active' ? patientKey(patient) : undefined;
-  const open = (
-    await sql.query<{ patient_key: string }>('SELECT patient_key FROM programme_monitoring_device WHERE device_id = $1 AND end_day IS NULL', [id])
-  ).rows[0];
+  const open = (await sql.query<{ patient_key: string }>('SELECT patient_key FROM programme_monitoring_device WHERE device_id = $1 AND end_day IS NULL', [id]))
+    .rows[0];
   if (open && open.patient_key === key) return; // the same person's device, still in use
   // Not in use any more (inactive, unbound, deleted) or lent to someone else: the open span ends today.
   if (open) await sql.query('UPDATE programme_monitoring_device SET end_day = $2 WHERE device_id = $1 AND end_day IS NULL', [id, day]);
