@@ -176,6 +176,7 @@ const vi = {
   checkSaved: 'Đã lưu kết quả kiểm tra cho điểm cầu của cơ sở.',
   yes: 'Có',
   no: 'Không',
+  notYet: 'Chưa có',
 };
 
 type Dict = typeof vi;
@@ -350,6 +351,7 @@ const en: Dict = {
   checkSaved: 'Check saved for your facility’s bridge point.',
   yes: 'Yes',
   no: 'No',
+  notYet: 'None yet',
 };
 
 export function tp(): Dict {
