@@ -65,6 +65,9 @@ const PROGRAMME_TABLES = [
   'programme_place_month',
   'programme_meeting_place',
   'programme_visit_month',
+  // Device-programme enrolment (migration 123).
+  'programme_patient_facility',
+  'programme_monitoring_device',
 ];
 
 /** Remote training and technology transfer (src/training). */
@@ -100,7 +103,8 @@ export const TABLE_GRANTS: Record<string, TableGrant> = {
   visits: { own: ['slot_booking', ...NOTIFY], read: ['family_link'] },
   family: { own: ['family_link'] },
   programme: { own: [...PROGRAMME_TABLES, ...NOTIFY] },
-  reports: { own: [], read: [...PROGRAMME_TABLES, ...TRAINING_TABLES] },
+  // alert_episode: the programme's "alerts answered in time" (counts only, src/programme/device-indicators.ts).
+  reports: { own: [], read: [...PROGRAMME_TABLES, ...TRAINING_TABLES, 'alert_episode'] },
   events: { own: [...NOTIFY, 'notification_read'] },
   audit: { own: [], read: ['family_link'] },
   consent: { own: [], read: ['family_link', 'care_relationship', 'consent_state', 'break_glass', 'account', 'account_role'] },

@@ -284,4 +284,30 @@ export interface IndicatorReport {
   provinces: ProvinceRow[];
   facilities: FacilityRow[];
   silent: SilentSite[];
+  /** Home-monitoring (device) programmes: people enrolled, alerts answered in time. */
+  devices: DeviceIndicators;
+}
+
+/** One place's (or month's) device-programme figures; a count of 1–4 is null. */
+export interface DeviceCells {
+  /** People with a home device in use on at least one day of the period (or month). */
+  enrolled: Cell;
+  /** People whose first home device ever started in the period (or month). */
+  newlyEnrolled: Cell;
+  /** Alerts (episodes) opened in the period (or month). */
+  alerts: Cell;
+  /** Of those, acknowledged at all, and within the target time. */
+  acknowledged: Cell;
+  answeredInTime: Cell;
+  /** answeredInTime / alerts; null when either is suppressed or there is no alert. */
+  shareInTime: number | null;
+}
+
+export interface DeviceIndicators extends DeviceCells {
+  targetMinutes: number;
+  escalated: Cell;
+  byMonth: ({ month: string } & DeviceCells)[];
+  /** Per province (a national or province view), and per facility (a province or facility view). */
+  provinces: ({ provinceCode: number; provinceName: string } & DeviceCells)[];
+  facilities: ({ id: string; code: string; name: string } & DeviceCells)[];
 }

@@ -4,7 +4,7 @@
  */
 import ExcelJS from 'exceljs';
 import { newPdf } from '../visits/pdf.ts';
-import type { Cell, IndicatorReport } from './contract.ts';
+import type { Cell, DeviceCells, IndicatorReport } from './contract.ts';
 import { LEVEL_LABELS, type Level } from './model.ts';
 
 export interface Row {
@@ -62,6 +62,20 @@ export function reportRows(r: IndicatorReport): Row[] {
   }
   add('silent30', 'tổng', String(r.silent.length));
   add('silent90', 'tổng', String(r.silent.filter((s) => s.window === 90).length));
+  const dev = (dim: string, c: DeviceCells) => {
+    add('devices.enrolled', dim, cell(c.enrolled));
+    add('devices.newlyEnrolled', dim, cell(c.newlyEnrolled));
+    add('alerts.opened', dim, cell(c.alerts));
+    add('alerts.acknowledged', dim, cell(c.acknowledged));
+    add('alerts.answeredInTime', dim, cell(c.answeredInTime));
+    add('alerts.shareInTime', dim, pct(c.shareInTime));
+  };
+  dev('tổng', r.devices);
+  add('alerts.targetMinutes', 'tổng', String(r.devices.targetMinutes));
+  add('alerts.escalated', 'tổng', cell(r.devices.escalated));
+  for (const m of r.devices.byMonth) dev(`tháng ${m.month}`, m);
+  for (const p of r.devices.provinces) dev(p.provinceName, p);
+  for (const f of r.devices.facilities) dev(`cơ sở ${f.code} ${f.name}`, f);
   return rows;
 }
 
@@ -139,6 +153,10 @@ export async function toPdf(r: IndicatorReport): Promise<Buffer> {
     `Độ bao phủ: ${r.coverage.approvedUnits}/${r.coverage.publicFacilities} cơ sở công lập có đơn vị được chấp thuận (${pct(r.coverage.share) || '–'}); mục tiêu 2030: 100 %.`,
   );
   text(`Điểm cầu im lặng: ${r.silent.length} trong 30 ngày, ${r.silent.filter((s) => s.window === 90).length} trong 90 ngày.`);
+  text(
+    `Theo dõi tại nhà bằng thiết bị: ${cell(r.devices.enrolled)} người bệnh (${cell(r.devices.newlyEnrolled)} mới); cảnh báo: ${cell(r.devices.alerts)}, ` +
+      `xác nhận trong ${r.devices.targetMinutes} phút: ${cell(r.devices.answeredInTime)} (${pct(r.devices.shareInTime) || '–'}).`,
+  );
   if (r.provinces.length) {
     doc.moveDown();
     doc.font('bold').fontSize(12);

@@ -11,6 +11,7 @@
 import type { DomainSql } from '../db/domain-sql.ts';
 import { province, provinces } from './places.ts';
 import type { Scope } from './scope.ts';
+import { deviceIndicators } from './device-indicators.ts';
 import type { Cell, DurationStats, FacilityRow, IndicatorQuery, IndicatorReport, ProvinceRow, SilentSite } from './contract.ts';
 
 export const SMALL_CELL = 5;
@@ -68,7 +69,7 @@ export function resolve(q: IndicatorQuery, scope: Scope, today = new Date()): Re
   return r;
 }
 
-const firstDay = (month: string) => `${month}-01`;
+export const firstDay = (month: string) => `${month}-01`;
 /** The day after the last month (exclusive upper bound). */
 export function endExclusive(month: string): string {
   const [y, m] = month.split('-').map(Number);
@@ -90,7 +91,7 @@ export function monthsOf(from: string, to: string): string[] {
   return out;
 }
 
-class Args {
+export class Args {
   readonly values: unknown[] = [];
   add(v: unknown): string {
     return `$${this.values.push(v)}`;
@@ -98,7 +99,7 @@ class Args {
 }
 
 /** Conditions on a programme_facility alias for the place filters. */
-function placeWhere(r: Resolved, a: Args, f = 'f'): string {
+export function placeWhere(r: Resolved, a: Args, f = 'f'): string {
   const w = ['TRUE'];
   if (r.province !== undefined) w.push(`${f}.province_code = ${a.add(r.province)}`);
   if (r.facility) w.push(`${f}.org_id = ${a.add(r.facility)}`);
@@ -292,6 +293,10 @@ async function silentSites(sql: DomainSql, r: Resolved, limit = 200): Promise<{ 
   const e = a.add(r.asOf);
   const since90 = minusDays(r.asOf, 89);
   const since30 = minusDays(r.asOf, 29);
+  const m90 = a.add(monthOf(since90));
+  // A province or a facility: each facility's few months by the primary key (org_id, month); the
+  // country: one pass over the months' rows (per-facility lookups for ~8,000 units cost more).
+  const narrow = r.province !== undefined || !!r.facility;
   const candidates = await sql.query<{
     org_id: string;
     code: string;
@@ -303,10 +308,16 @@ async function silentSites(sql: DomainSql, r: Resolved, limit = 200): Promise<{ 
   }>(
     `SELECT f.org_id, f.code, f.name, f.level, f.province_code, to_char(la.last, 'YYYY-MM-DD') AS last, coalesce(la.unsure, false) AS unsure
        FROM programme_facility f
-       LEFT JOIN (SELECT x.org_id, max(x.last_day) FILTER (WHERE x.last_day <= ${e}::date) AS last, bool_or(x.last_day > ${e}::date) AS unsure
+       ${
+         narrow
+           ? `LEFT JOIN LATERAL (SELECT max(x.last_day) FILTER (WHERE x.last_day <= ${e}::date) AS last, bool_or(x.last_day > ${e}::date) AS unsure
                     FROM programme_activity_month x
-                   WHERE x.month >= ${a.add(monthOf(since90))}::date AND x.month <= ${e}::date AND x.last_day IS NOT NULL
-                   GROUP BY x.org_id) la ON la.org_id = f.org_id
+                   WHERE x.org_id = f.org_id AND x.month >= ${m90}::date AND x.month <= ${e}::date AND x.last_day IS NOT NULL) la ON true`
+           : `LEFT JOIN (SELECT x.org_id, max(x.last_day) FILTER (WHERE x.last_day <= ${e}::date) AS last, bool_or(x.last_day > ${e}::date) AS unsure
+                    FROM programme_activity_month x
+                   WHERE x.month >= ${m90}::date AND x.month <= ${e}::date AND x.last_day IS NOT NULL
+                   GROUP BY x.org_id) la ON la.org_id = f.org_id`
+       }
       WHERE ${place} AND f.unit_status = 'approved'
         AND (la.last IS NULL OR la.last < ${a.add(since30)}::date OR la.unsure)`,
     a.values,
@@ -517,14 +528,18 @@ async function facilityTable(sql: DomainSql, r: Resolved): Promise<FacilityRow[]
     visits: number;
     last: string | null;
   }>(
-    `SELECT f.org_id, f.code, f.name, f.level, f.unit_status,
-            coalesce(sum(x.sent) FILTER (WHERE x.month >= ${s} AND x.month < ${e}), 0)::int AS sent,
-            coalesce(sum(x.received) FILTER (WHERE x.month >= ${s} AND x.month < ${e}), 0)::int AS received,
-            coalesce(sum(x.meeting_sites) FILTER (WHERE x.month >= ${s} AND x.month < ${e}), 0)::int AS meetings,
-            coalesce(sum(x.visits) FILTER (WHERE x.month >= ${s} AND x.month < ${e}), 0)::int AS visits,
-            to_char(max(x.last_day), 'YYYY-MM-DD') AS last
-       FROM programme_facility f LEFT JOIN programme_activity_month x ON x.org_id = f.org_id
-      WHERE ${place} GROUP BY f.org_id ORDER BY f.name LIMIT 1000`,
+    `SELECT f.org_id, f.code, f.name, f.level, f.unit_status, coalesce(x.sent, 0)::int AS sent, coalesce(x.received, 0)::int AS received,
+            coalesce(x.meetings, 0)::int AS meetings, coalesce(x.visits, 0)::int AS visits, to_char(x.last, 'YYYY-MM-DD') AS last
+       FROM programme_facility f
+       LEFT JOIN LATERAL (
+         -- each facility's months by the primary key (org_id, month), not a pass over every facility's
+         SELECT sum(m.sent) FILTER (WHERE m.month >= ${s} AND m.month < ${e}) AS sent,
+                sum(m.received) FILTER (WHERE m.month >= ${s} AND m.month < ${e}) AS received,
+                sum(m.meeting_sites) FILTER (WHERE m.month >= ${s} AND m.month < ${e}) AS meetings,
+                sum(m.visits) FILTER (WHERE m.month >= ${s} AND m.month < ${e}) AS visits,
+                max(m.last_day) AS last
+           FROM programme_activity_month m WHERE m.org_id = f.org_id) x ON true
+      WHERE ${place} ORDER BY f.name LIMIT 1000`,
     a.values,
   );
   // The facilities of a province add up to its row in the province table: protected as a breakdown.
@@ -574,6 +589,7 @@ export async function evaluate(sql: DomainSql, r: Resolved, scope: { kind: Scope
     provinces: r.facility ? [] : await provinceTable(sql, r, silent.perProvince),
     facilities: await facilityTable(sql, r),
     silent: silent.list,
+    devices: await deviceIndicators(sql, r),
   };
 }
 

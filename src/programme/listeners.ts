@@ -8,15 +8,17 @@
  *   Location → programme_location (which facility a bridge point belongs to);
  *   meeting Encounter → programme_meeting_site (one row per site that joined, with minutes);
  *   other finished virtual Encounter → programme_visit (remote examination, ICD-10 reason);
- *   MedicationRequest with a prescription code → programme_prescription.
+ *   MedicationRequest with a prescription code → programme_prescription;
+ *   Patient, home Device → programme_patient_facility, programme_monitoring_device (device-listeners.ts).
  *
  * Rules: listeners get the programme's DomainSql only; no patient identifier is copied into these
  * tables (case, encounter and prescription keys are opaque ids, nothing names a person).
  */
-import type { Encounter, Location, MedicationRequest, Organization, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { Device, Encounter, Location, MedicationRequest, Organization, Patient, ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { DomainSql } from '../db/domain-sql.ts';
 import type { DomainWriteListener } from '../fhir/store.ts';
 import { facilityDigest, facilityOf } from './model.ts';
+import { onDevice, onPatient } from './device-listeners.ts';
 import { CONSULT_CATEGORY, CONSULT_ID_SYSTEM, isParam, SPECIALTY_SYSTEM, STATE_SYSTEM } from '../consult/model.ts';
 
 const TRIAGED = new Set(['accepted', 'declined', 'info-requested', 'scheduled', 'concluded', 'acknowledged', 'closed']);
@@ -310,5 +312,9 @@ export const programmeOnWrite: DomainWriteListener = async (sql, e) => {
     case 'MedicationRequest':
       if (r) await onPrescription(sql, r as MedicationRequest);
       return;
+    case 'Patient':
+      return onPatient(sql, e.id, r as Patient | undefined);
+    case 'Device':
+      return onDevice(sql, e.id, r as Device | undefined, e.lastUpdated);
   }
 };

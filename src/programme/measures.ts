@@ -165,6 +165,45 @@ const DEFS: Def[] = [
       { code: 'silent-90', text: 'Im lặng 90 ngày', numerator: r.silent.filter((s) => s.window === 90).length },
     ],
   },
+  {
+    id: 'device-enrolment',
+    title: 'Người bệnh tham gia chương trình theo dõi tại nhà bằng thiết bị',
+    description:
+      'Số người bệnh có ít nhất một thiết bị theo dõi tại nhà (thiết bị gắn với người bệnh, đang hoạt động) trong ít nhất một ngày của kỳ, ' +
+      'theo cơ sở quản lý người bệnh; theo tháng. Số người tham gia mới = người có thiết bị đầu tiên bắt đầu trong kỳ.',
+    scoring: 'cohort',
+    groups: (r) => [
+      {
+        code: 'enrolled',
+        text: 'Người bệnh đang theo dõi bằng thiết bị',
+        numerator: r.devices.enrolled,
+        strata: r.devices.byMonth.map((m) => ({ value: m.month, numerator: m.enrolled })),
+      },
+      {
+        code: 'newly-enrolled',
+        text: 'Người bệnh tham gia mới',
+        numerator: r.devices.newlyEnrolled,
+        strata: r.devices.byMonth.map((m) => ({ value: m.month, numerator: m.newlyEnrolled })),
+      },
+    ],
+  },
+  {
+    id: 'alerts-answered',
+    title: 'Tỷ lệ cảnh báo từ thiết bị được xử lý đúng hạn',
+    description:
+      'Trong các cảnh báo (đợt cảnh báo) mở trong kỳ tại cơ sở trong phạm vi, số cảnh báo được nhân viên xác nhận trong vòng 15 phút kể từ khi mở ' +
+      '(thời hạn mặc định của nền tảng, bằng thời điểm chuyển cảnh báo cho cả cơ sở) / số cảnh báo mở trong kỳ.',
+    scoring: 'proportion',
+    groups: (r) => [
+      {
+        code: 'answered-in-time',
+        text: `Xác nhận trong ${r.devices.targetMinutes} phút / cảnh báo`,
+        numerator: r.devices.answeredInTime,
+        denominator: r.devices.alerts,
+        strata: r.devices.byMonth.map((m) => ({ value: m.month, numerator: m.answeredInTime, denominator: m.alerts })),
+      },
+    ],
+  },
 ];
 
 function sumCells(cs: Cell[]): Cell {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
-import type { FacilityView, ImportResult, IndicatorReport } from './contract.ts';
+import type { FacilityView, ImportResult, IndicatorReport, ReadinessView } from './contract.ts';
 import { DECLARATION, facilityCsv } from './test-data.ts';
 
 const json = { 'content-type': 'application/json' };
@@ -243,5 +243,31 @@ describe.each(DB_KINDS)('national programme on %s', (kind) => {
     expect(good.body.lastSuccessfulCheck).toBe(good.body.lastCheck.at);
     // The analyst cannot record checks.
     expect((await call(p, 'POST', '/api/programme/readiness', { camera: true, microphone: true, turn: false, ok: true }, bearer(ministry))).status).toBe(403);
+  });
+
+  it('gives a site what its equipment check needs (ICE servers, an upload probe) and never stores a check without camera or microphone as successful', async () => {
+    const org = demo.ids.organizations.muongnhe;
+    const clin = await p.tokenFor('commune_clinician', { org });
+    const ice = await call<{ iceServers: unknown[] }>(p, 'GET', '/api/programme/ice-servers', undefined, bearer(clin));
+    expect(ice.status).toBe(200);
+    expect(Array.isArray(ice.body.iceServers)).toBe(true);
+    const probe = await call<{ bytes: number }>(p, 'POST', '/api/programme/readiness-probe', { pad: 'x'.repeat(256_000) }, bearer(clin));
+    expect(probe.body).toEqual({ bytes: 256_000 });
+    for (const url of ['/api/programme/ice-servers', '/api/programme/readiness-probe'])
+      expect((await call(p, url.endsWith('probe') ? 'POST' : 'GET', url, url.endsWith('probe') ? { pad: 'x' } : undefined, bearer(ministry))).status).toBe(403);
+    const before = (await call<ReadinessView>(p, 'GET', `/api/programme/readiness/${org}`, undefined, bearer(ministry))).body.lastSuccessfulCheck;
+    // The page claims ok, but the microphone failed: stored as not successful; the TURN verdict is kept.
+    const r = await call<ReadinessView>(
+      p,
+      'POST',
+      '/api/programme/readiness',
+      { camera: true, microphone: false, upKbps: 2000, downKbps: 8000, rttMs: 40, turn: true, ok: true },
+      bearer(clin),
+    );
+    expect(r.body.lastCheck).toMatchObject({ ok: false, turn: true, upKbps: 2000, downKbps: 8000, rttMs: 40 });
+    expect(r.body.lastSuccessfulCheck).toBe(before);
+    // The Ministry (and any analyst) reads a site's readiness; the last real session comes from its meetings and examinations.
+    const seen = await call<ReadinessView>(p, 'GET', `/api/programme/readiness/${org}`, undefined, bearer(ministry));
+    expect(seen.body).toMatchObject({ organizationId: org, lastCheck: { ok: false, turn: true } });
   });
 });

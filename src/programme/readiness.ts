@@ -28,7 +28,8 @@ export class ReadinessService {
          VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8, $9)`,
         [
           org,
-          input.ok,
+          // A check without a working camera or microphone is never a successful one, whatever the page said.
+          input.ok && input.camera && input.microphone,
           input.camera,
           input.microphone,
           input.upKbps ?? null,

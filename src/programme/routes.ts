@@ -25,6 +25,7 @@ import type { ProgrammeServices } from './plugin.ts';
 import { toCsv, toPdf, toXlsx } from './exports.ts';
 import { measureReport } from './measures.ts';
 import { allProvinces } from './indicators.ts';
+import type { IceServer } from '../video/protocol.ts';
 
 type P = FastifyRequest<{ Params: { id: string } }>;
 const importBody = z.object({ csv: z.string().min(1).max(20_000_000) }).strict();
@@ -94,6 +95,15 @@ export async function programmeRoutes(app: FastifyInstance, opts: { programme: P
   app.put('/api/programme/settings', manage, async (req) => agreements.setSettings(req.ctx, parse(settingsBody, req.body)));
 
   app.post('/api/programme/readiness', ready, async (req) => readiness.record(req.ctx, parse(readinessBody, req.body)));
+  // For the bridge-point check run from the site's room equipment: the ICE servers a call would
+  // use (STUN, and TURN with short-lived credentials) to tell whether only a relay gets through, and
+  // a probe that takes ~256 KB to time the upload. Nothing is stored.
+  app.get('/api/programme/ice-servers', ready, async (req): Promise<{ iceServers: IceServer[] }> => ({
+    iceServers: app.hasDecorator('rooms') ? app.rooms.iceServers(req.ctx.actor.accountId ?? req.ctx.actor.username ?? 'site') : [],
+  }));
+  app.post('/api/programme/readiness-probe', { config: { ...ready.config }, bodyLimit: 600_000 }, async (req) => ({
+    bytes: parse(z.object({ pad: z.string().max(550_000) }).strict(), req.body).pad.length,
+  }));
   app.get('/api/programme/readiness/:id', view, async (req: P) => readiness.view(req.ctx, idOf(req)));
 
   const report = (req: FastifyRequest): Promise<IndicatorReport> => indicators.report(req.ctx, parse(indicatorQuery, req.query));

@@ -2,6 +2,8 @@
  * The facility register (/programme/facilities): search, edit on screen (a system administrator
  * any facility; a facility administrator the name, place and phone of their own), and — for a
  * system administrator — the CSV import, whose bad lines are listed with their line numbers.
+ * Each facility's bridge-point readiness opens under it; staff see their own site's readiness at
+ * the top and run its equipment check there (BridgeReadiness).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../../api.ts';
@@ -9,6 +11,7 @@ import { t } from '../../i18n.ts';
 import { tp } from '../../i18n-programme.ts';
 import { me } from '../../session.ts';
 import type { FacilityInput, FacilityView, ImportResult } from '../../../../src/programme/contract.ts';
+import { BridgeReadiness } from './BridgeReadiness.tsx';
 
 function EditForm({ f, provinces, onDone }: { f: FacilityView; provinces: { code: number; name: string }[]; onDone: (v?: FacilityView) => void }) {
   const d = tp();
@@ -94,6 +97,7 @@ export function FacilityRegister() {
   const [list, setList] = useState<FacilityView[]>();
   const [provinces, setProvinces] = useState<{ code: number; name: string }[]>([]);
   const [editing, setEditing] = useState<string>();
+  const [showReady, setShowReady] = useState<string>();
   const [imported, setImported] = useState<ImportResult>();
   const [error, setError] = useState<string>();
   const load = (text = q) =>
@@ -120,6 +124,7 @@ export function FacilityRegister() {
     <section>
       <h1>{d.facilitiesTitle}</h1>
       {error && <p class="error">{error}</p>}
+      {m?.organizationId && m.role !== 'analyst' && <BridgeReadiness orgId={m.organizationId} canCheck />}
       <form
         class="search"
         onSubmit={(e) => {
@@ -145,6 +150,10 @@ export function FacilityRegister() {
                   {d.edit}
                 </button>
               )}
+              <button type="button" class="link" onClick={() => setShowReady(showReady === f.id ? undefined : f.id)}>
+                {d.readiness}
+              </button>
+              {showReady === f.id && <BridgeReadiness orgId={f.id} canCheck={false} />}
               {editing === f.id && (
                 <EditForm
                   f={f}

@@ -14,6 +14,7 @@ import { navigate, path } from '../../router.ts';
 import type { IndicatorReport } from '../../../../src/programme/contract.ts';
 import type { ChartsProps } from './IndicatorCharts.tsx';
 import { TrainingIndicators } from '../training/TrainingIndicators.tsx';
+import { DeviceIndicators } from './DeviceIndicators.tsx';
 
 const FILTERS = ['from', 'to', 'province', 'level', 'specialty'] as const;
 
@@ -208,6 +209,8 @@ export function Indicators() {
           <span>{(['improved', 'stable', 'transferred', 'died'] as const).map((k) => `${d.outcome[k]}: ${num(r.outcomes[k])}`).join(' · ')}</span>
         </div>
       </div>
+
+      <DeviceIndicators devices={r.devices} />
 
       {r.provinces.length > 0 && (
         <>
