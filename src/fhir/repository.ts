@@ -19,6 +19,7 @@ import type { AccessContext, Actor } from '../auth/actor.ts';
 import { domainOf } from '../auth/policy.ts';
 import { AuditUnit, principalFields, unitAction, type Principal } from '../auth/principal.ts';
 import type { BundleOptions } from './bundle.ts';
+import { exportBatch, type ExportBatch, type ExportBatchQuery } from './bulk-read.ts';
 import { FhirError } from './outcome.ts';
 import type { FhirService, SearchBundleOptions } from './service.ts';
 
@@ -99,6 +100,14 @@ export class Repository {
 
   everything(patientId: string, query: URLSearchParams = new URLSearchParams()): Promise<Bundle> {
     return this.engine.everything(this.principal, patientId, query, this.q);
+  }
+
+  /**
+   * One batch of a bulk export (src/fhir/bulk-read.ts): current resources of the given types as
+   * stored JSON text, keyset-paged by row id, every row checked set-wise, one audit row per batch.
+   */
+  exportBatch(query: ExportBatchQuery): Promise<ExportBatch> {
+    return exportBatch(this.engine, this.principal, query, this.q);
   }
 
   /** May this principal reach patient P's record now (care, consent, break-the-glass)? Not itself an access. */

@@ -3,7 +3,7 @@
  * client registered with its public key, a token from client credentials with a signed JWT
  * assertion (used once), kick-off → poll → download over real HTTP; the demo database's NDJSON
  * loaded into a fresh database through `$import` gives equal counts per type; `_type`, `_since`, `_typeFilter`,
- * Patient and Group level; every page read audited under the client; a token without a system/
+ * Patient and Group level; every batch read audited under the client (counts and patients); a token without a system/
  * scope, a citizen and another client refused.
  */
 import { randomUUID } from 'node:crypto';
@@ -59,7 +59,7 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      expect(s.status).toBe(200);
+      expect(s.status, await s.clone().text()).toBe(200);
       const manifest = await s.json();
       const files = new Map<string, string[]>();
       for (const o of manifest.output) {
@@ -143,8 +143,18 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     } finally {
       await fresh.close();
     }
-    const audited = await p.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE client_id = $1', [clientId]);
-    expect(audited.rows[0].n).toBeGreaterThanOrEqual(types.length);
+    // Audited per batch read, under the client: the batches' counts add up to what was exported,
+    // and together they name every patient whose data left.
+    const exported = [...files.values()].reduce((a, l) => a + l.length, 0);
+    const audited = await p.db.query<{ n: number; resources: number; patients: string[] }>(
+      `SELECT count(*)::int AS n, sum((detail->>'resources')::int)::int AS resources,
+              ARRAY(SELECT DISTINCT unnest(patient_ids) FROM audit_log WHERE client_id = $1 AND action = 'export') AS patients
+       FROM audit_log WHERE client_id = $1 AND action = 'export' AND detail->>'operation' = '$export'`,
+      [clientId],
+    );
+    expect(audited.rows[0].n).toBeGreaterThanOrEqual(1);
+    expect(audited.rows[0].resources).toBe(exported);
+    expect([...audited.rows[0].patients].sort()).toEqual([...files.get('Patient')!.map((l) => JSON.parse(l).id)].sort());
   });
 
   it('_type, _since and _typeFilter; Patient and Group level', async () => {

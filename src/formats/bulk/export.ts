@@ -6,12 +6,15 @@
  *
  * Rules: only a SMART backend-services token (a `system/` scope; no signed-in session, no
  * patient/ or user/ token) may export, and only the types its scopes allow to read. The job reads
- * through the caller's own repository (store.as: role, scopes and audit apply — one audit row per
- * page read, naming the patients); files and status belong to the account that started the job
- * and are served only to it, for 24 hours.
+ * through the caller's own repository (store.as: role, scopes and patient reach apply to every
+ * resource, decided set-wise in SQL per batch of 10,000 read by row id — `Repository.exportBatch`;
+ * the stored JSON text is written to the NDJSON as it is, never parsed and re-serialised; one audit
+ * row per batch naming its patients and counts per type; types with a `_typeFilter` go through
+ * the search, one audit row per page); files and status belong to the account that started the
+ * job and are served only to it, for 24 hours.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, Group, Resource } from '@medplum/fhirtypes';
+import type { Group, Resource } from '@medplum/fhirtypes';
 import { AccessDenied } from '../../auth/access.ts';
 import type { AccessContext } from '../../auth/actor.ts';
 import { scopeAllows } from '../../auth/scopes.ts';
@@ -22,6 +25,8 @@ import type { FhirStore } from '../../fhir/store.ts';
 
 const CHUNK = 10_000;
 const PAGE = '1000';
+/** Resources read per statement (and per audit row) by the streaming export. */
+const BATCH = 10_000;
 const TTL_HOURS = 24;
 const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 
@@ -174,59 +179,49 @@ export class BulkExports {
       ]);
       buffers.set(type, []);
     };
-    const add = async (r: Resource) => {
-      const lines = buffers.get(r.resourceType) ?? [];
-      lines.push(JSON.stringify(r));
-      buffers.set(r.resourceType, lines);
-      if (lines.length >= CHUNK) await flush(r.resourceType);
+    const add = async (type: string, line: string) => {
+      const lines = buffers.get(type) ?? [];
+      lines.push(line);
+      buffers.set(type, lines);
+      if (lines.length >= CHUNK) await flush(type);
     };
-    const wanted = new Set(types);
-    const sinceMs = since ? Date.parse(since) : undefined;
-    if (level.kind === 'system') {
-      for (const [i, type] of types.entries()) {
-        const queries = filters.get(type) ?? [new URLSearchParams()];
-        const seen = new Set<string>();
-        for (const q of queries) {
-          const params = new URLSearchParams(q);
-          params.set('_count', PAGE);
-          if (since) params.append('_lastUpdated', `ge${since}`);
-          try {
-            await this.pages(repo, type, params, async (r) => {
-              if (seen.has(r.id!)) return;
-              seen.add(r.id!);
-              await add(r);
-            });
-          } catch (e) {
-            // A type the caller's role may not read at all (e.g. AuditEvent) is left out of an export of "everything".
-            if (!(e instanceof AccessDenied) || explicit) throw e;
-          }
-        }
-        await flush(type);
-        if (i % 10 === 0) await sql.query('UPDATE bulk_export_job SET progress = $2 WHERE id = $1', [id, `${i + 1}/${types.length} types`]);
+    // Types with a _typeFilter go through the search (its parameters); the rest are read in
+    // batches straight from the store as stored JSON text (one statement and one audit row per batch).
+    const filtered = level.kind === 'system' ? types.filter((t) => filters.has(t)) : [];
+    const plain = types.filter((t) => !filtered.includes(t));
+    const patients =
+      level.kind === 'system' ? undefined : level.kind === 'group' ? await this.groupPatients(repo, level.groupId) : await this.allPatients(repo);
+    let after = 0;
+    let read = 0;
+    if (!patients || patients.length > 0) {
+      for (;;) {
+        const batch = await repo.exportBatch({ types: plain, strictTypes: explicit, since, patients, after, limit: BATCH });
+        for (const row of batch.rows) await add(row.type, row.content);
+        read += batch.rows.length;
+        if (batch.next === undefined) break;
+        after = batch.next;
+        await sql.query('UPDATE bulk_export_job SET progress = $2 WHERE id = $1', [id, `${read} resources`]);
       }
-    } else {
-      // Patient or Group level: every resource in the compartments of the patients concerned.
-      const patients = level.kind === 'group' ? await this.groupPatients(repo, level.groupId) : await this.allPatients(repo);
-      const seen = new Set<string>();
-      for (const [i, pid] of patients.entries()) {
-        let page: Bundle | undefined = await repo.everything(pid, new URLSearchParams({ _count: '5000' }));
-        while (page) {
-          for (const e of page.entry ?? []) {
-            const r = e.resource!;
-            const key = `${r.resourceType}/${r.id}`;
-            if (!wanted.has(r.resourceType) || seen.has(key)) continue;
-            if (sinceMs !== undefined && Date.parse(r.meta?.lastUpdated ?? '') < sinceMs) continue;
-            if (filters.has(r.resourceType)) continue; // _typeFilter is applied at system level only
-            seen.add(key);
-            await add(r);
-          }
-          const next: string | undefined = page.link?.find((l) => l.relation === 'next')?.url;
-          page = next ? await repo.everything(pid, new URL(next).searchParams) : undefined;
-        }
-        if (i % 20 === 0) await sql.query('UPDATE bulk_export_job SET progress = $2 WHERE id = $1', [id, `${i + 1}/${patients.length} patients`]);
-      }
-      for (const type of buffers.keys()) await flush(type);
     }
+    for (const type of filtered) {
+      const seen = new Set<string>();
+      for (const q of filters.get(type)!) {
+        const params = new URLSearchParams(q);
+        params.set('_count', PAGE);
+        if (since) params.append('_lastUpdated', `ge${since}`);
+        try {
+          await this.pages(repo, type, params, async (r) => {
+            if (seen.has(r.id!)) return;
+            seen.add(r.id!);
+            await add(type, JSON.stringify(r));
+          });
+        } catch (e) {
+          // A type the caller's role may not read at all (e.g. AuditEvent) is left out of an export of "everything".
+          if (!(e instanceof AccessDenied) || explicit) throw e;
+        }
+      }
+    }
+    for (const type of [...buffers.keys()].sort()) await flush(type);
     await sql.query(`UPDATE bulk_export_job SET status = 'done', progress = NULL WHERE id = $1 AND status = 'running'`, [id]);
   }
 
