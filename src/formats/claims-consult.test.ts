@@ -113,7 +113,7 @@ describe.each(DB_KINDS)('the hub’s insurance claim for a case conference on %s
     ]);
     expect((await as(hubAdmin, 'GET', `/api/claims/consults/${caseId}/xml`)).status).toBe(422);
     expect((await as(hubAdmin, 'POST', `/api/claims/consults/${caseId}/submit`)).status).toBe(422);
-    const open = await concludedCase(demo.ids.patients[1], false);
+    const open = await concludedCase(demo.ids.patients[0], false);
     expect((await as(hubAdmin, 'GET', `/api/claims/consults/${open}`)).status).toBe(409);
   });
 
