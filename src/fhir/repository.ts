@@ -19,7 +19,7 @@ import type { AccessContext, Actor } from '../auth/actor.ts';
 import { domainOf } from '../auth/policy.ts';
 import { AuditUnit, principalFields, unitAction, type Principal } from '../auth/principal.ts';
 import type { BundleOptions } from './bundle.ts';
-import { exportBatch, type ExportBatch, type ExportBatchQuery } from './bulk-read.ts';
+import { exportPlan, exportRange, type ExportFilePlan, type ExportScope } from './bulk-read.ts';
 import { FhirError } from './outcome.ts';
 import type { FhirService, SearchBundleOptions } from './service.ts';
 
@@ -103,11 +103,16 @@ export class Repository {
   }
 
   /**
-   * One batch of a bulk export (src/fhir/bulk-read.ts): current resources of the given types as
-   * stored JSON text, keyset-paged by row id, every row checked set-wise, one audit row per batch.
+   * A bulk export's plan (src/fhir/bulk-read.ts): counts per type as of the transaction time, cut
+   * into files of at most `fileSize` rows by row id; every row checked set-wise; one audit row.
    */
-  exportBatch(query: ExportBatchQuery): Promise<ExportBatch> {
-    return exportBatch(this.engine, this.principal, query, this.q);
+  exportPlan(scope: ExportScope, fileSize: number): Promise<ExportFilePlan[]> {
+    return exportPlan(this.engine, this.principal, scope, fileSize, this.q);
+  }
+
+  /** One file of a bulk export: stored JSON text of one type's row-id range; one audit row naming its patients. */
+  exportRange(scope: ExportScope & { after: number; upTo: number }): Promise<string[]> {
+    return exportRange(this.engine, this.principal, scope, this.q);
   }
 
   /** May this principal reach patient P's record now (care, consent, break-the-glass)? Not itself an access. */

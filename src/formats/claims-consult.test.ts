@@ -47,7 +47,9 @@ describe.each(DB_KINDS)('the hub’s insurance claim for a case conference on %s
     const credentials = join(cert.dir, 'facilities.json');
     writeFileSync(
       credentials,
-      JSON.stringify({ '01001': { p12: 'facility.p12', p12Password: cert.password, bhxh: { username: 'bv-bachmai', password: 'mật-khẩu-cổng', province: '01' } } }),
+      JSON.stringify({
+        '01001': { p12: 'facility.p12', p12Password: cert.password, bhxh: { username: 'bv-bachmai', password: 'mật-khẩu-cổng', province: '01' } },
+      }),
     );
     p = await startTestPlatform(
       kind,
@@ -178,7 +180,9 @@ describe.each(DB_KINDS)('the hub’s insurance claim for a case conference on %s
 
     // One changed field (the service's price in XML3) put back into the envelope: the signature breaks.
     const xml3 = files.find((f) => f.LOAIHOSO === 'XML3')!.NOIDUNGFILE;
-    const forged = Buffer.from(Buffer.from(xml3, 'base64').toString('utf8').replace('<DON_GIA_BV>200000</DON_GIA_BV>', '<DON_GIA_BV>900000</DON_GIA_BV>')).toString('base64');
+    const forged = Buffer.from(
+      Buffer.from(xml3, 'base64').toString('utf8').replace('<DON_GIA_BV>200000</DON_GIA_BV>', '<DON_GIA_BV>900000</DON_GIA_BV>'),
+    ).toString('base64');
     expect(forged).not.toBe(xml3);
     expect(xmlsecVerifies(env.text.replace(xml3, forged), cert, `consult-tampered-${kind}.xml`)).toBe(false);
 

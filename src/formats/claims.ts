@@ -92,7 +92,9 @@ export class ClaimService {
           });
     if (v.organizationId !== orgId)
       throw new AccessDenied(
-        kind === 'visit' ? 'Lần khám không thuộc cơ sở của bạn (not a visit of your facility)' : 'Ca hội chẩn không do cơ sở của bạn tiếp nhận (not a case your facility received)',
+        kind === 'visit'
+          ? 'Lần khám không thuộc cơ sở của bạn (not a visit of your facility)'
+          : 'Ca hội chẩn không do cơ sở của bạn tiếp nhận (not a case your facility received)',
         403,
         false,
         v.patientId,

@@ -71,11 +71,18 @@ export async function gatherConsult(repo: Repository, caseId: string): Promise<G
     if (pr) practitioners.push(pr);
   }
   const licences = practitioners.map((pr) => idValue(pr.identifier, LICENCE_SYSTEM));
-  const end = (conclusion.attester ?? []).map((a) => a.time ?? '').sort().at(-1) || conclusion.date;
+  const end =
+    (conclusion.attester ?? [])
+      .map((a) => a.time ?? '')
+      .sort()
+      .at(-1) || conclusion.date;
   const start = meeting?.start ?? task.authoredOn ?? request.authoredOn ?? end;
   // The patient's last reported weight on or before the conclusion (the hub measures nothing itself).
   const weight = (
-    await repo.search<Observation>('Observation', new URLSearchParams({ subject: `Patient/${patientId}`, code: `http://loinc.org|${WEIGHT}`, _sort: '-date', _count: '1' }))
+    await repo.search<Observation>(
+      'Observation',
+      new URLSearchParams({ subject: `Patient/${patientId}`, code: `http://loinc.org|${WEIGHT}`, _sort: '-date', _count: '1' }),
+    )
   )[0]?.valueQuantity?.value;
   const section = (title: string) => {
     const s = conclusion.section?.find((x) => x.title === title)?.text;
@@ -90,10 +97,31 @@ export async function gatherConsult(repo: Repository, caseId: string): Promise<G
   const insured = inList && !!card?.value;
   const requestingCode = idValue(requester?.identifier, FACILITY_CODE_SYSTEM);
   const gaps: NonNullable<ClaimFacts['gaps']> = [];
-  if (!service) gaps.push({ table: 'XML3', row: 1, column: 'MA_DICH_VU', problem: 'missing', detail: 'the receiving facility has no consultation service (HealthcareService, category teleconsultation)' });
-  else if (price === undefined) gaps.push({ table: 'XML3', row: 1, column: 'DON_GIA_BV', problem: 'missing', detail: `no price on the consultation service ${service.name ?? service.id}` });
+  if (!service)
+    gaps.push({
+      table: 'XML3',
+      row: 1,
+      column: 'MA_DICH_VU',
+      problem: 'missing',
+      detail: 'the receiving facility has no consultation service (HealthcareService, category teleconsultation)',
+    });
+  else if (price === undefined)
+    gaps.push({
+      table: 'XML3',
+      row: 1,
+      column: 'DON_GIA_BV',
+      problem: 'missing',
+      detail: `no price on the consultation service ${service.name ?? service.id}`,
+    });
   licences.forEach((l, i) => {
-    if (!l) gaps.push({ table: 'XML3', row: 1, column: 'NGUOI_THUC_HIEN', problem: 'missing', detail: `no practising certificate for ${nameOf(practitioners[i]) || practitioners[i].id}` });
+    if (!l)
+      gaps.push({
+        table: 'XML3',
+        row: 1,
+        column: 'NGUOI_THUC_HIEN',
+        problem: 'missing',
+        detail: `no practising certificate for ${nameOf(practitioners[i]) || practitioners[i].id}`,
+      });
   });
   const advice = section('Khuyến cáo (xét nghiệm, điều trị)');
   const facts: ClaimFacts = {
@@ -106,7 +134,15 @@ export async function gatherConsult(repo: Repository, caseId: string): Promise<G
       headInsuranceNo: ext(hub.extension, HEAD_INSURANCE_NO_EXT)?.valueString,
     },
     patient: patientFacts(patient, weight),
-    ...(insured ? { card: { number: card!.value!, ...(card!.period?.start ? { validFrom: card!.period.start } : {}), ...(card!.period?.end ? { validTo: card!.period.end } : {}) } } : {}),
+    ...(insured
+      ? {
+          card: {
+            number: card!.value!,
+            ...(card!.period?.start ? { validFrom: card!.period.start } : {}),
+            ...(card!.period?.end ? { validTo: card!.period.end } : {}),
+          },
+        }
+      : {}),
     // [U] self-paid → "9"; an insured consultation's MA_DOITUONG_KCB is the facility's decision (no rule for a hub's remote part): left empty, listed.
     ...(insured ? {} : { subjectCode: '9' }),
     start,

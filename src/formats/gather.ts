@@ -54,7 +54,8 @@ const BHYT_COVERED_EXT = 'https://fhir.cauyte.vn/StructureDefinition/bhyt-covere
 const DRUG_REGISTRATION_SYSTEM = 'https://fhir.cauyte.vn/sid/vn-drug-registration';
 const WEIGHT = '29463-7';
 
-export const ref = (r: { reference?: string } | undefined, type: string) => (r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined);
+export const ref = (r: { reference?: string } | undefined, type: string) =>
+  r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined;
 export const nameOf = (r: { name?: { text?: string; family?: string; given?: string[] }[] }) =>
   r.name?.[0]?.text ?? [r.name?.[0]?.family, ...(r.name?.[0]?.given ?? [])].filter(Boolean).join(' ');
 

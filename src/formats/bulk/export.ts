@@ -1,17 +1,18 @@
 /**
  * FHIR Bulk Data export (`$export`, Bulk Data Access IG 2.0): system, Patient and Group level,
- * asynchronous — the kick-off answers 202 with the status URL; a job reads the resources and
- * writes NDJSON files (one per type and chunk of 10,000); the status answers 202 with progress,
+ * asynchronous — the kick-off answers 202 with the status URL; a job plans the files
+ * (one per type and chunk of 10,000 rows); the status answers 202 with progress,
  * then 200 with the manifest. `_type`, `_since` and `_typeFilter` are supported.
  *
  * Rules: only a SMART backend-services token (a `system/` scope; no signed-in session, no
- * patient/ or user/ token) may export, and only the types its scopes allow to read. The job reads
- * through the caller's own repository (store.as: role, scopes and patient reach apply to every
- * resource, decided set-wise in SQL per batch of 10,000 read by row id — `Repository.exportBatch`;
- * the stored JSON text is written to the NDJSON as it is, never parsed and re-serialised; one audit
- * row per batch naming its patients and counts per type; types with a `_typeFilter` go through
- * the search, one audit row per page); files and status belong to the account that started the
- * job and are served only to it, for 24 hours.
+ * patient/ or user/ token) may export, and only the types its scopes allow to read. Everything is
+ * read through the caller's own repository (store.as: role, scopes and patient reach apply to
+ * every resource, decided set-wise in SQL). The job plans (`Repository.exportPlan`: counts per type
+ * as of the transaction time, files of ≤ 10,000 rows by row-id range; one audit row); each file is
+ * read when downloaded (`Repository.exportRange`: one statement, the stored JSON text written as
+ * it is, never parsed and re-serialised; one audit row per file naming its patients). Types with a
+ * `_typeFilter` go through the search at kick-off (one audit row per page) and their files are
+ * kept. Files and status belong to the account that started the job, served only to it, 24 hours.
  */
 import { randomUUID } from 'node:crypto';
 import type { Group, Resource } from '@medplum/fhirtypes';
@@ -25,8 +26,7 @@ import type { FhirStore } from '../../fhir/store.ts';
 
 const CHUNK = 10_000;
 const PAGE = '1000';
-/** Resources read per statement (and per audit row) by the streaming export. */
-const BATCH = 10_000;
+
 const TTL_HOURS = 24;
 const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 
@@ -56,6 +56,8 @@ interface JobRow {
   transaction_time: string | Date;
   progress: string | null;
   error: string | null;
+  since: string | Date | null;
+  patients: string[] | null;
 }
 
 export class BulkExports {
@@ -97,10 +99,18 @@ export class BulkExports {
     const id = randomUUID();
     const now = new Date();
     await this.sql().query(
-      `INSERT INTO bulk_export_job (id, account_id, client_id, request, status, transaction_time, expires_at) VALUES ($1, $2, $3, $4, 'running', $5, $6)`,
-      [id, ctx.actor.accountId ?? '', ctx.actor.clientId ?? null, requestUrl, now.toISOString(), new Date(now.getTime() + TTL_HOURS * 3_600_000).toISOString()],
+      `INSERT INTO bulk_export_job (id, account_id, client_id, request, status, transaction_time, expires_at, since) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7)`,
+      [
+        id,
+        ctx.actor.accountId ?? '',
+        ctx.actor.clientId ?? null,
+        requestUrl,
+        now.toISOString(),
+        new Date(now.getTime() + TTL_HOURS * 3_600_000).toISOString(),
+        p._since ? new Date(p._since).toISOString() : null,
+      ],
     );
-    void this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type).catch(async (e) => {
+    void this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type, now.toISOString()).catch(async (e) => {
       await this.sql()
         .query(`UPDATE bulk_export_job SET status = 'failed', error = $2 WHERE id = $1 AND status = 'running'`, [id, (e as Error).message])
         .catch(() => undefined);
@@ -110,7 +120,7 @@ export class BulkExports {
 
   private async job(ctx: AccessContext, id: string): Promise<JobRow> {
     const r = await this.sql().query<JobRow>(
-      'SELECT id, account_id, client_id, request, status, transaction_time, progress, error FROM bulk_export_job WHERE id = $1 AND expires_at > now()',
+      'SELECT id, account_id, client_id, request, status, transaction_time, progress, error, since, patients FROM bulk_export_job WHERE id = $1 AND expires_at > now()',
       [id],
     );
     const job = r.rows[0];
@@ -140,12 +150,29 @@ export class BulkExports {
     };
   }
 
+  /**
+   * One NDJSON file: a search-made file (_typeFilter) as kept; otherwise its row-id range read now,
+   * as of the job's transaction time, through the caller's own repository (checked and audited).
+   */
   async file(ctx: AccessContext, id: string, n: number): Promise<string> {
     BulkExports.assertBackend(ctx);
-    await this.job(ctx, id);
-    const r = await this.sql().query<{ content: string }>('SELECT content FROM bulk_export_file WHERE job_id = $1 AND n = $2', [id, n]);
-    if (!r.rows[0]) throw notFound(`No file ${n} in export ${id}`);
-    return r.rows[0].content;
+    const job = await this.job(ctx, id);
+    const r = await this.sql().query<{ resource_type: string; content: string | null; after_rid: string | null; up_to_rid: string | null }>(
+      'SELECT resource_type, content, after_rid, up_to_rid FROM bulk_export_file WHERE job_id = $1 AND n = $2',
+      [id, n],
+    );
+    const f = r.rows[0];
+    if (!f) throw notFound(`No file ${n} in export ${id}`);
+    if (f.content !== null) return f.content;
+    const lines = await this.store.as(ctx).exportRange({
+      types: [f.resource_type],
+      ...(job.since ? { since: new Date(job.since).toISOString() } : {}),
+      ...(job.patients ? { patients: job.patients } : {}),
+      asOf: new Date(job.transaction_time).toISOString(),
+      after: Number(f.after_rid),
+      upTo: Number(f.up_to_rid),
+    });
+    return lines.length ? lines.join('\n') + '\n' : '';
   }
 
   async cancel(ctx: AccessContext, id: string): Promise<void> {
@@ -163,6 +190,7 @@ export class BulkExports {
     since: string | undefined,
     filters: Map<string, URLSearchParams[]>,
     explicit: boolean,
+    transactionTime: string,
   ) {
     const sql = this.sql();
     let n = 0;
@@ -191,17 +219,20 @@ export class BulkExports {
     const plain = types.filter((t) => !filtered.includes(t));
     const patients =
       level.kind === 'system' ? undefined : level.kind === 'group' ? await this.groupPatients(repo, level.groupId) : await this.allPatients(repo);
-    let after = 0;
-    let read = 0;
+    // The plan: counts per type and row-id ranges; each file is read when it is downloaded.
     if (!patients || patients.length > 0) {
-      for (;;) {
-        const batch = await repo.exportBatch({ types: plain, strictTypes: explicit, since, patients, after, limit: BATCH });
-        for (const row of batch.rows) await add(row.type, row.content);
-        read += batch.rows.length;
-        if (batch.next === undefined) break;
-        after = batch.next;
-        await sql.query('UPDATE bulk_export_job SET progress = $2 WHERE id = $1', [id, `${read} resources`]);
-      }
+      const asOf = new Date(transactionTime).toISOString();
+      const plan = await repo.exportPlan({ types: plain, strictTypes: explicit, since, patients, asOf }, CHUNK);
+      if (patients) await sql.query('UPDATE bulk_export_job SET patients = $2 WHERE id = $1', [id, patients]);
+      for (const f of plan)
+        await sql.query('INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid) VALUES ($1, $2, $3, $4, $5, $6)', [
+          id,
+          ++n,
+          f.type,
+          f.count,
+          f.after,
+          f.upTo,
+        ]);
     }
     for (const type of filtered) {
       const seen = new Set<string>();
