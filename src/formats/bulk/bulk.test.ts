@@ -7,6 +7,7 @@
  * scope, a citizen and another client refused.
  */
 import { randomUUID } from 'node:crypto';
+import type { Patient } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../../seed/demo.ts';
@@ -187,6 +188,33 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     expect(enc.every((l) => members.includes(JSON.parse(l).subject.reference.split('/')[1]))).toBe(true);
     const all = await bulkExport('/fhir/R4/Patient/$export?_type=Patient');
     expect(all.files.get('Patient')).toHaveLength(demo.patients);
+  });
+
+  it('files are read when downloaded, as of the transaction time: a patient created later is left out, one changed later is as it was', async () => {
+    const kick = await get('/fhir/R4/$export?_type=Patient', token, { prefer: 'respond-async' });
+    expect(kick.status).toBe(202);
+    const status = kick.headers.get('content-location')!;
+    let manifest: { output: { url: string; count: number }[] } | undefined;
+    for (let i = 0; i < 600 && !manifest; i++) {
+      const s = await get(status);
+      if (s.status === 200) manifest = await s.json();
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(manifest!.output.map((o) => o.count)).toEqual([demo.patients]);
+    const before = await p.fixtures.read<Patient>('Patient', demo.ids.patients[0]);
+    await p.fixtures.update({ ...before, active: before.active === false } as never);
+    const later = await p.fixtures.create({ resourceType: 'Patient', name: [{ text: 'Người bệnh mới' }] } as never);
+    const lines = (await (await get(manifest!.output[0].url)).text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(demo.patients);
+    expect(lines.map((r) => r.id)).not.toContain((later as { id: string }).id);
+    const first = lines.find((r) => r.id === before.id);
+    expect(first.meta.versionId).toBe(before.meta!.versionId);
+    expect(first.active).toBe(before.active);
+    await p.fixtures.update({ ...before, meta: undefined } as never);
+    await p.fixtures.delete('Patient', (later as { id: string }).id);
   });
 
   it('refuses a token without a system/ scope, a citizen, a session; another client sees no job', async () => {
