@@ -58,8 +58,8 @@ function allowedTypes(engine: FhirService, p: Principal, scope: ExportScope): st
 }
 
 /**
- * FROM/WHERE over `resource r` joined to its version at the transaction time `v`, for the rows
- * the principal may see in the scope; `extra` adds conditions on r.
+ * A SELECT of the given columns over `resource r` joined to its version at the transaction time
+ * `v`, for the rows the principal may see in the scope; `extra` adds conditions on r.
  */
 async function selection(
   engine: FhirService,
@@ -69,7 +69,7 @@ async function selection(
   types: string[],
   bind: (v: unknown) => string,
   extra: string[],
-): Promise<string> {
+): Promise<(columns: string) => string> {
   if (Number.isNaN(Date.parse(scope.asOf)) || (scope.since !== undefined && Number.isNaN(Date.parse(scope.since))))
     throw new Error('asOf and since must be instants');
   const where = [`r.resource_type = ANY(${bind(types)}::text[])`, ...extra];
@@ -98,13 +98,18 @@ async function selection(
   }
   const hidden = engine.guard.restriction(p)?.(bind, 'r');
   if (hidden) where.push(hidden);
-  // The version current at the transaction time: the current one unless the resource changed since.
+  // The version current at the transaction time: for a resource unchanged since (nearly all), its
+  // current version by a plain join (as the raw COPY reads it); for one changed since, its last
+  // version not after the transaction time.
   const asOf = bind(new Date(scope.asOf).toISOString());
-  return `resource r
-    JOIN LATERAL (SELECT x.content, x.last_updated FROM resource_version x
-                  WHERE x.rid = r.rid AND (x.version_id = r.version_id OR r.last_updated > ${asOf}::timestamptz) AND x.last_updated <= ${asOf}::timestamptz
-                  ORDER BY x.version_id DESC LIMIT 1) v ON v.content IS NOT NULL
-    WHERE ${where.join(' AND ')}`;
+  const cond = where.join(' AND ');
+  return (columns: string) => `SELECT ${columns} FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
+      WHERE r.last_updated <= ${asOf}::timestamptz AND NOT r.deleted AND ${cond}
+    UNION ALL
+    SELECT ${columns} FROM resource r
+      JOIN LATERAL (SELECT x.content, x.last_updated FROM resource_version x WHERE x.rid = r.rid AND x.last_updated <= ${asOf}::timestamptz
+                    ORDER BY x.version_id DESC LIMIT 1) v ON v.content IS NOT NULL
+      WHERE r.last_updated > ${asOf}::timestamptz AND ${cond}`;
 }
 
 /** Counts per type, cut into files of at most `fileSize` rows by row id; one audit row. */
@@ -114,10 +119,10 @@ export async function exportPlan(engine: FhirService, p: Principal, scope: Expor
   return engine.storage.within(tx, async (q) => {
     const params: unknown[] = [];
     const bind = (v: unknown) => `$${params.push(v)}`;
-    const from = await selection(engine, q, p, scope, types, bind, []);
+    const select = await selection(engine, q, p, scope, types, bind, []);
     const size = bind(Math.max(1, Math.floor(fileSize)));
     const r = await q.query<{ type: string; rid: string | number; n: string | number; total: string | number }>(
-      `WITH sel AS (SELECT r.resource_type AS type, r.rid FROM ${from}),
+      `WITH sel AS (${select('r.resource_type AS type, r.rid')}),
        numbered AS (SELECT type, rid, row_number() OVER (PARTITION BY type ORDER BY rid) AS n, count(*) OVER (PARTITION BY type) AS total FROM sel)
        SELECT type, rid, n, total FROM numbered WHERE n % ${size}::bigint = 0 OR n = total ORDER BY type, rid`,
       params,
@@ -146,9 +151,9 @@ export async function exportRange(engine: FhirService, p: Principal, scope: Expo
   return engine.storage.within(tx, async (q) => {
     const params: unknown[] = [];
     const bind = (v: unknown) => `$${params.push(v)}`;
-    const from = await selection(engine, q, p, scope, types, bind, [`r.rid > ${bind(scope.after)}`, `r.rid <= ${bind(scope.upTo)}`]);
+    const select = await selection(engine, q, p, scope, types, bind, [`r.rid > ${bind(scope.after)}`, `r.rid <= ${bind(scope.upTo)}`]);
     const r = await q.query<{ rid: string | number; type: string; id: string; content: string }>(
-      `SELECT r.rid, r.resource_type AS type, r.id, v.content::text AS content FROM ${from} ORDER BY r.rid`,
+      `${select('r.rid, r.resource_type AS type, r.id, v.content::text AS content')} ORDER BY rid`,
       params,
     );
     const ids = new Map<number, { type: string; id: string }>();
