@@ -19,6 +19,7 @@ import type { AccessContext, Actor } from '../auth/actor.ts';
 import { domainOf } from '../auth/policy.ts';
 import { AuditUnit, principalFields, unitAction, type Principal } from '../auth/principal.ts';
 import type { BundleOptions } from './bundle.ts';
+import { exportPlan, exportRange, type ExportFilePlan, type ExportScope } from './bulk-read.ts';
 import { FhirError } from './outcome.ts';
 import type { FhirService, SearchBundleOptions } from './service.ts';
 
@@ -99,6 +100,19 @@ export class Repository {
 
   everything(patientId: string, query: URLSearchParams = new URLSearchParams()): Promise<Bundle> {
     return this.engine.everything(this.principal, patientId, query, this.q);
+  }
+
+  /**
+   * A bulk export's plan (src/fhir/bulk-read.ts): counts per type as of the transaction time, cut
+   * into files of at most `fileSize` rows by row id; every row checked set-wise; one audit row.
+   */
+  exportPlan(scope: ExportScope, fileSize: number): Promise<ExportFilePlan[]> {
+    return exportPlan(this.engine, this.principal, scope, fileSize, this.q);
+  }
+
+  /** One file of a bulk export: stored JSON text of one type's row-id range; one audit row naming its patients. */
+  exportRange(scope: ExportScope & { after: number; upTo: number }): Promise<string[]> {
+    return exportRange(this.engine, this.principal, scope, this.q);
   }
 
   /** May this principal reach patient P's record now (care, consent, break-the-glass)? Not itself an access. */

@@ -1,9 +1,10 @@
 /**
- * A facility's insurance claims for its finished remote visits: check one (its tables and every
- * problem), download its signed XML, queue it for the BHXH gateway, list what was queued.
+ * A facility's insurance claims for its finished remote visits and for its part (as the receiving
+ * hub) of concluded case conferences: check one (its tables and every problem), download its
+ * signed XML, queue it for the BHXH gateway, list what was queued.
  *
  * Rules: through `claims.submit`, for the actor's own facility only (403 otherwise — checked on
- * the visit's performing facility before anything is shown). Claims are billing, not care: the
+ * the visit's performing facility, or the case's receiving facility, before anything is shown). Claims are billing, not care: the
  * facility's administrators hold them without reaching patients' records, so the platform reads
  * the visit (a system repository, audited with its reason naming the actor) and the access is
  * recorded against the actor, naming the patient (as charges are: src/visits/charges.ts). A visit
@@ -16,9 +17,23 @@ import { conflict } from '../fhir/outcome.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import type { ClaimListItem, ClaimStatus, ClaimView, SubmissionView } from './contract.ts';
 import type { CredentialStore } from './credentials.ts';
-import { gatherVisit, type GatheredVisit } from './gather.ts';
+import { gatherVisit } from './gather.ts';
+import { gatherConsult } from './gather-consult.ts';
 import { FACILITY_CODE_SYSTEM, idValue } from './model.ts';
 import { buildClaim, type BuiltClaim } from './xml130/claim.ts';
+import type { ClaimFacts } from './xml130/facts.ts';
+
+/** What is claimed: a finished visit, or the hub's part of a concluded case conference. */
+export type ClaimKind = 'visit' | 'consult';
+
+interface Claimable {
+  facts: ClaimFacts;
+  organizationId: string;
+  patientId: string;
+  /** The resource the transaction code is kept on (and the audit names). */
+  recordType: 'Encounter' | 'Task';
+  recordId: string;
+}
 
 export class ClaimProblems extends Error {
   constructor(readonly claim: BuiltClaim) {
@@ -60,27 +75,44 @@ export class ClaimService {
     return ctx.actor.username ?? ctx.actor.accountId ?? 'staff';
   }
 
-  /** The visit read by the platform for the actor, refused unless it is the actor's facility's. */
-  private async visit(ctx: AccessContext, id: string): Promise<GatheredVisit> {
+  /** The visit (or case) read by the platform for the actor, refused unless it is the actor's facility's. */
+  private async visit(ctx: AccessContext, id: string, kind: ClaimKind = 'visit'): Promise<Claimable> {
     const orgId = ctx.actor.organizationId;
     if (!orgId) throw new AccessDenied('Tài khoản chưa gắn với cơ sở y tế (your account has no facility)');
     const reader = this.store.system(`insurance claim for ${this.who(ctx)} (${orgId})`, 'formats');
-    const v = await reader.transaction((tx) => gatherVisit(tx, id));
-    if (v.organizationId !== orgId) throw new AccessDenied('Lần khám không thuộc cơ sở của bạn (not a visit of your facility)', 403, false, v.patientId);
+    const v: Claimable =
+      kind === 'visit'
+        ? await reader.transaction(async (tx) => {
+            const g = await gatherVisit(tx, id);
+            return { facts: g.facts, organizationId: g.organizationId, patientId: g.patientId, recordType: 'Encounter' as const, recordId: g.encounterId };
+          })
+        : await reader.transaction(async (tx) => {
+            const g = await gatherConsult(tx, id);
+            return { facts: g.facts, organizationId: g.organizationId, patientId: g.patientId, recordType: 'Task' as const, recordId: g.taskId };
+          });
+    if (v.organizationId !== orgId)
+      throw new AccessDenied(
+        kind === 'visit'
+          ? 'Lần khám không thuộc cơ sở của bạn (not a visit of your facility)'
+          : 'Ca hội chẩn không do cơ sở của bạn tiếp nhận (not a case your facility received)',
+        403,
+        false,
+        v.patientId,
+      );
     return v;
   }
 
-  private async record(ctx: AccessContext, v: GatheredVisit, what: string): Promise<void> {
+  private async record(ctx: AccessContext, v: Claimable, what: string): Promise<void> {
     await this.store.as(ctx, 'claims.submit').record({
       action: 'export',
-      resourceType: 'Encounter',
-      resourceId: v.encounterId,
+      resourceType: v.recordType,
+      resourceId: v.recordId,
       patientIds: [v.patientId],
       detail: { claim: what, visit: v.facts.visitKey },
     });
   }
 
-  private build(v: GatheredVisit): BuiltClaim {
+  private build(v: Claimable): BuiltClaim {
     return buildClaim(v.facts, v.facts.facility.code ? this.credentials.signingKey(v.facts.facility.code) : undefined);
   }
 
@@ -93,8 +125,8 @@ export class ClaimService {
     return r.rows[0];
   }
 
-  async view(ctx: AccessContext, id: string): Promise<ClaimView> {
-    const v = await this.visit(ctx, id);
+  async view(ctx: AccessContext, id: string, kind: ClaimKind = 'visit'): Promise<ClaimView> {
+    const v = await this.visit(ctx, id, kind);
     const c = this.build(v);
     const sub = await this.submission(v.facts.visitKey);
     await this.record(ctx, v, 'check');
@@ -110,8 +142,8 @@ export class ClaimService {
   }
 
   /** The signed document: as queued (what was sent) when it was, else freshly built. */
-  async xml(ctx: AccessContext, id: string, doc: 'envelope' | 'checkin'): Promise<string> {
-    const v = await this.visit(ctx, id);
+  async xml(ctx: AccessContext, id: string, doc: 'envelope' | 'checkin', kind: ClaimKind = 'visit'): Promise<string> {
+    const v = await this.visit(ctx, id, kind);
     const sub = await this.submission(v.facts.visitKey);
     let out = doc === 'envelope' ? sub?.envelope_xml : sub?.check_in_xml;
     if (!out) {
@@ -124,16 +156,16 @@ export class ClaimService {
   }
 
   /** Queues the visit for the gateway (signed now); a second request for the same visit is a 409 naming its state. */
-  async submit(ctx: AccessContext, id: string): Promise<SubmissionView> {
-    const v = await this.visit(ctx, id);
+  async submit(ctx: AccessContext, id: string, kind: ClaimKind = 'visit'): Promise<SubmissionView> {
+    const v = await this.visit(ctx, id, kind);
     const c = this.build(v);
     if (!c.signed) throw new ClaimProblems(c);
     const sys = this.store.system(`insurance claim queued by ${this.who(ctx)}`, 'formats');
     const inserted = await sys.sql.query<Row>(
-      `INSERT INTO claim_submission (visit_key, facility_code, organization_id, encounter_id, patient_id, status, check_in_xml, envelope_xml, requested_by)
-       VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8) ON CONFLICT (visit_key) DO NOTHING
+      `INSERT INTO claim_submission (visit_key, facility_code, organization_id, encounter_id, record_type, patient_id, status, check_in_xml, envelope_xml, requested_by)
+       VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9) ON CONFLICT (visit_key) DO NOTHING
        RETURNING visit_key, encounter_id, status, attempts, transaction_code, received_at, result_code, last_error, updated_at`,
-      [c.visitKey, c.facilityCode, v.organizationId, v.encounterId, v.patientId, c.signed.checkIn, c.signed.envelope, this.who(ctx)],
+      [c.visitKey, c.facilityCode, v.organizationId, v.recordId, v.recordType, v.patientId, c.signed.checkIn, c.signed.envelope, this.who(ctx)],
     );
     await this.record(ctx, v, 'submit');
     if (!inserted.rows[0]) {

@@ -54,8 +54,9 @@ const BHYT_COVERED_EXT = 'https://fhir.cauyte.vn/StructureDefinition/bhyt-covere
 const DRUG_REGISTRATION_SYSTEM = 'https://fhir.cauyte.vn/sid/vn-drug-registration';
 const WEIGHT = '29463-7';
 
-const ref = (r: { reference?: string } | undefined, type: string) => (r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined);
-const nameOf = (r: { name?: { text?: string; family?: string; given?: string[] }[] }) =>
+export const ref = (r: { reference?: string } | undefined, type: string) =>
+  r?.reference?.startsWith(`${type}/`) ? r.reference.slice(type.length + 1) : undefined;
+export const nameOf = (r: { name?: { text?: string; family?: string; given?: string[] }[] }) =>
   r.name?.[0]?.text ?? [r.name?.[0]?.family, ...(r.name?.[0]?.given ?? [])].filter(Boolean).join(' ');
 
 export interface GatheredVisit {
@@ -95,10 +96,6 @@ export async function gatherVisit(repo: Repository, appointmentId: string): Prom
   const practitioner = practitionerId ? await repo.tryRead<Practitioner>('Practitioner', practitionerId) : undefined;
 
   const facilityCode = idValue(org.identifier, FACILITY_CODE_SYSTEM);
-  const home = patient.address?.find((x) => x.use === 'home') ?? patient.address?.[0];
-  const places = placeCodes(home?.state, home?.city);
-  const ethnicity = ext(patient.extension, ETHNICITY_EXT)?.valueCoding;
-  const nationality = ext(ext(patient.extension, NATIONALITY_EXT)?.extension, 'code')?.valueCodeableConcept?.coding?.[0]?.code;
   const weight = observations.find((o) => o.code?.coding?.some((c) => c.code === WEIGHT))?.valueQuantity?.value;
   const condition = conditions[0];
   const diagnosis = condition?.code?.coding?.[0];
@@ -124,21 +121,7 @@ export async function gatherVisit(repo: Repository, appointmentId: string): Prom
       departmentCode: ext(org.extension, DEPARTMENT_EXT)?.valueString,
       headInsuranceNo: ext(org.extension, HEAD_INSURANCE_NO_EXT)?.valueString,
     },
-    patient: {
-      id: patient.id!,
-      name: nameOf(patient),
-      cccd: idValue(patient.identifier, CCCD_SYSTEM),
-      birthDate: patient.birthDate,
-      gender: patient.gender,
-      // [U] MA_QUOCTICH: TT 07/2016/TT-BCA list; "000" for Việt Nam is what implementations send, not read in the source.
-      nationality: nationality ?? (home?.country === 'VN' ? '000' : undefined),
-      ethnicity: ethnicCode(ethnicity?.display),
-      occupation: ext(patient.extension, OCCUPATION_EXT)?.valueCoding?.code,
-      address: home ? [...(home.line ?? []), home.city, home.state].filter(Boolean).join(', ') : undefined,
-      ...places,
-      phone: patient.telecom?.find((t) => t.system === 'phone')?.value,
-      weightKg: weight,
-    },
+    patient: patientFacts(patient, weight),
     ...(insured
       ? {
           card: {
@@ -167,6 +150,29 @@ export async function gatherVisit(repo: Repository, appointmentId: string): Prom
     medicines,
   };
   return { facts, organizationId: orgId, patientId, encounterId: enc.id!, encounter: enc };
+}
+
+/** The patient's columns (XML0, XML1), as the record holds them. */
+export function patientFacts(patient: Patient, weightKg?: number): ClaimFacts['patient'] {
+  const home = patient.address?.find((x) => x.use === 'home') ?? patient.address?.[0];
+  const places = placeCodes(home?.state, home?.city);
+  const ethnicity = ext(patient.extension, ETHNICITY_EXT)?.valueCoding;
+  const nationality = ext(ext(patient.extension, NATIONALITY_EXT)?.extension, 'code')?.valueCodeableConcept?.coding?.[0]?.code;
+  return {
+    id: patient.id!,
+    name: nameOf(patient),
+    cccd: idValue(patient.identifier, CCCD_SYSTEM),
+    birthDate: patient.birthDate,
+    gender: patient.gender,
+    // [U] MA_QUOCTICH: TT 07/2016/TT-BCA list; "000" for Việt Nam is what implementations send, not read in the source.
+    nationality: nationality ?? (home?.country === 'VN' ? '000' : undefined),
+    ethnicity: ethnicCode(ethnicity?.display),
+    occupation: ext(patient.extension, OCCUPATION_EXT)?.valueCoding?.code,
+    address: home ? [...(home.line ?? []), home.city, home.state].filter(Boolean).join(', ') : undefined,
+    ...places,
+    phone: patient.telecom?.find((t) => t.system === 'phone')?.value,
+    weightKg,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * HTTP for the national formats: a facility's insurance claims (check a visit, download its signed
- * XML, queue it for the BHXH gateway, list the queue).
+ * HTTP for the national formats: a facility's insurance claims (check a visit — or its part as the
+ * receiving hub of a concluded case conference — download its signed XML, queue it for the BHXH
+ * gateway, list the queue).
  *
  * Rules: inputs parsed with the contract's schemas; each route names its access rule; the
  * services check the facility and audit. A visit that cannot be signed answers 422 with every
@@ -52,6 +53,29 @@ export async function formatsRoutes(app: FastifyInstance, opts: FormatsRoutesOpt
     try {
       const s: SubmissionView = await claims.submit(req.ctx, parse(visitId, req.params.id));
       return reply.code(202).send(s);
+    } catch (e) {
+      return unsignable(reply, e);
+    }
+  });
+
+  // The receiving (hub) facility's part of a concluded case conference (:id = the case id): the same check, signed XML and queue.
+  app.get('/api/claims/consults/:id', rule, async (req: P): Promise<ClaimView> => claims.view(req.ctx, parse(visitId, req.params.id), 'consult'));
+  app.get('/api/claims/consults/:id/xml', rule, async (req: P, reply) => {
+    const { doc } = parse(xmlQuery, req.query);
+    try {
+      const xml = await claims.xml(req.ctx, parse(visitId, req.params.id), doc, 'consult');
+      return reply
+        .type('application/xml; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${doc === 'envelope' ? 'giamdinhhs' : 'checkin'}-hoichan-${req.params.id}.xml"`)
+        .header('cache-control', 'private, no-store')
+        .send(xml);
+    } catch (e) {
+      return unsignable(reply, e);
+    }
+  });
+  app.post('/api/claims/consults/:id/submit', rule, async (req: P, reply) => {
+    try {
+      return reply.code(202).send(await claims.submit(req.ctx, parse(visitId, req.params.id), 'consult'));
     } catch (e) {
       return unsignable(reply, e);
     }

@@ -3,10 +3,11 @@
  * client registered with its public key, a token from client credentials with a signed JWT
  * assertion (used once), kick-off → poll → download over real HTTP; the demo database's NDJSON
  * loaded into a fresh database through `$import` gives equal counts per type; `_type`, `_since`, `_typeFilter`,
- * Patient and Group level; every page read audited under the client; a token without a system/
+ * Patient and Group level; every batch read audited under the client (counts and patients); a token without a system/
  * scope, a citizen and another client refused.
  */
 import { randomUUID } from 'node:crypto';
+import type { Patient } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../../seed/demo.ts';
@@ -59,7 +60,7 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      expect(s.status).toBe(200);
+      expect(s.status, await s.clone().text()).toBe(200);
       const manifest = await s.json();
       const files = new Map<string, string[]>();
       for (const o of manifest.output) {
@@ -143,8 +144,18 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     } finally {
       await fresh.close();
     }
-    const audited = await p.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE client_id = $1', [clientId]);
-    expect(audited.rows[0].n).toBeGreaterThanOrEqual(types.length);
+    // Audited per batch read, under the client: the batches' counts add up to what was exported,
+    // and together they name every patient whose data left.
+    const exported = [...files.values()].reduce((a, l) => a + l.length, 0);
+    const audited = await p.db.query<{ n: number; resources: number; patients: string[] }>(
+      `SELECT count(*)::int AS n, sum((detail->>'resources')::int)::int AS resources,
+              ARRAY(SELECT DISTINCT unnest(patient_ids) FROM audit_log WHERE client_id = $1 AND action = 'export') AS patients
+       FROM audit_log WHERE client_id = $1 AND action = 'export' AND detail->>'operation' = '$export'`,
+      [clientId],
+    );
+    expect(audited.rows[0].n).toBeGreaterThanOrEqual(1);
+    expect(audited.rows[0].resources).toBe(exported);
+    expect([...audited.rows[0].patients].sort()).toEqual([...files.get('Patient')!.map((l) => JSON.parse(l).id)].sort());
   });
 
   it('_type, _since and _typeFilter; Patient and Group level', async () => {
@@ -177,6 +188,33 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     expect(enc.every((l) => members.includes(JSON.parse(l).subject.reference.split('/')[1]))).toBe(true);
     const all = await bulkExport('/fhir/R4/Patient/$export?_type=Patient');
     expect(all.files.get('Patient')).toHaveLength(demo.patients);
+  });
+
+  it('files are read when downloaded, as of the transaction time: a patient created later is left out, one changed later is as it was', async () => {
+    const kick = await get('/fhir/R4/$export?_type=Patient', token, { prefer: 'respond-async' });
+    expect(kick.status).toBe(202);
+    const status = kick.headers.get('content-location')!;
+    let manifest: { output: { url: string; count: number }[] } | undefined;
+    for (let i = 0; i < 600 && !manifest; i++) {
+      const s = await get(status);
+      if (s.status === 200) manifest = await s.json();
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(manifest!.output.map((o) => o.count)).toEqual([demo.patients]);
+    const before = await p.fixtures.read<Patient>('Patient', demo.ids.patients[0]);
+    await p.fixtures.update({ ...before, active: before.active === false } as never);
+    const later = await p.fixtures.create({ resourceType: 'Patient', name: [{ text: 'Người bệnh mới' }] } as never);
+    const lines = (await (await get(manifest!.output[0].url)).text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(demo.patients);
+    expect(lines.map((r) => r.id)).not.toContain((later as { id: string }).id);
+    const first = lines.find((r) => r.id === before.id);
+    expect(first.meta.versionId).toBe(before.meta!.versionId);
+    expect(first.active).toBe(before.active);
+    await p.fixtures.update({ ...before, meta: undefined } as never);
+    await p.fixtures.delete('Patient', (later as { id: string }).id);
   });
 
   it('refuses a token without a system/ scope, a citizen, a session; another client sees no job', async () => {

@@ -1,17 +1,21 @@
 /**
  * FHIR Bulk Data export (`$export`, Bulk Data Access IG 2.0): system, Patient and Group level,
- * asynchronous — the kick-off answers 202 with the status URL; a job reads the resources and
- * writes NDJSON files (one per type and chunk of 10,000); the status answers 202 with progress,
+ * asynchronous — the kick-off answers 202 with the status URL; a job plans the files
+ * (one per type and chunk of 10,000 rows); the status answers 202 with progress,
  * then 200 with the manifest. `_type`, `_since` and `_typeFilter` are supported.
  *
  * Rules: only a SMART backend-services token (a `system/` scope; no signed-in session, no
- * patient/ or user/ token) may export, and only the types its scopes allow to read. The job reads
- * through the caller's own repository (store.as: role, scopes and audit apply — one audit row per
- * page read, naming the patients); files and status belong to the account that started the job
- * and are served only to it, for 24 hours.
+ * patient/ or user/ token) may export, and only the types its scopes allow to read. Everything is
+ * read through the caller's own repository (store.as: role, scopes and patient reach apply to
+ * every resource, decided set-wise in SQL). The job plans (`Repository.exportPlan`: counts per type
+ * as of the transaction time, files of ≤ 10,000 rows by row-id range; one audit row); each file is
+ * read when downloaded (`Repository.exportRange`: one statement, the stored JSON text written as
+ * it is, never parsed and re-serialised; one audit row per file naming its patients). Types with a
+ * `_typeFilter` go through the search at kick-off (one audit row per page) and their files are
+ * kept. Files and status belong to the account that started the job, served only to it, 24 hours.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, Group, Resource } from '@medplum/fhirtypes';
+import type { Group, Resource } from '@medplum/fhirtypes';
 import { AccessDenied } from '../../auth/access.ts';
 import type { AccessContext } from '../../auth/actor.ts';
 import { scopeAllows } from '../../auth/scopes.ts';
@@ -22,6 +26,7 @@ import type { FhirStore } from '../../fhir/store.ts';
 
 const CHUNK = 10_000;
 const PAGE = '1000';
+
 const TTL_HOURS = 24;
 const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 
@@ -51,6 +56,8 @@ interface JobRow {
   transaction_time: string | Date;
   progress: string | null;
   error: string | null;
+  since: string | Date | null;
+  patients: string[] | null;
 }
 
 export class BulkExports {
@@ -92,10 +99,18 @@ export class BulkExports {
     const id = randomUUID();
     const now = new Date();
     await this.sql().query(
-      `INSERT INTO bulk_export_job (id, account_id, client_id, request, status, transaction_time, expires_at) VALUES ($1, $2, $3, $4, 'running', $5, $6)`,
-      [id, ctx.actor.accountId ?? '', ctx.actor.clientId ?? null, requestUrl, now.toISOString(), new Date(now.getTime() + TTL_HOURS * 3_600_000).toISOString()],
+      `INSERT INTO bulk_export_job (id, account_id, client_id, request, status, transaction_time, expires_at, since) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7)`,
+      [
+        id,
+        ctx.actor.accountId ?? '',
+        ctx.actor.clientId ?? null,
+        requestUrl,
+        now.toISOString(),
+        new Date(now.getTime() + TTL_HOURS * 3_600_000).toISOString(),
+        p._since ? new Date(p._since).toISOString() : null,
+      ],
     );
-    void this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type).catch(async (e) => {
+    void this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type, now.toISOString()).catch(async (e) => {
       await this.sql()
         .query(`UPDATE bulk_export_job SET status = 'failed', error = $2 WHERE id = $1 AND status = 'running'`, [id, (e as Error).message])
         .catch(() => undefined);
@@ -105,7 +120,7 @@ export class BulkExports {
 
   private async job(ctx: AccessContext, id: string): Promise<JobRow> {
     const r = await this.sql().query<JobRow>(
-      'SELECT id, account_id, client_id, request, status, transaction_time, progress, error FROM bulk_export_job WHERE id = $1 AND expires_at > now()',
+      'SELECT id, account_id, client_id, request, status, transaction_time, progress, error, since, patients FROM bulk_export_job WHERE id = $1 AND expires_at > now()',
       [id],
     );
     const job = r.rows[0];
@@ -135,12 +150,29 @@ export class BulkExports {
     };
   }
 
+  /**
+   * One NDJSON file: a search-made file (_typeFilter) as kept; otherwise its row-id range read now,
+   * as of the job's transaction time, through the caller's own repository (checked and audited).
+   */
   async file(ctx: AccessContext, id: string, n: number): Promise<string> {
     BulkExports.assertBackend(ctx);
-    await this.job(ctx, id);
-    const r = await this.sql().query<{ content: string }>('SELECT content FROM bulk_export_file WHERE job_id = $1 AND n = $2', [id, n]);
-    if (!r.rows[0]) throw notFound(`No file ${n} in export ${id}`);
-    return r.rows[0].content;
+    const job = await this.job(ctx, id);
+    const r = await this.sql().query<{ resource_type: string; content: string | null; after_rid: string | null; up_to_rid: string | null }>(
+      'SELECT resource_type, content, after_rid, up_to_rid FROM bulk_export_file WHERE job_id = $1 AND n = $2',
+      [id, n],
+    );
+    const f = r.rows[0];
+    if (!f) throw notFound(`No file ${n} in export ${id}`);
+    if (f.content !== null) return f.content;
+    const lines = await this.store.as(ctx).exportRange({
+      types: [f.resource_type],
+      ...(job.since ? { since: new Date(job.since).toISOString() } : {}),
+      ...(job.patients ? { patients: job.patients } : {}),
+      asOf: new Date(job.transaction_time).toISOString(),
+      after: Number(f.after_rid),
+      upTo: Number(f.up_to_rid),
+    });
+    return lines.length ? lines.join('\n') + '\n' : '';
   }
 
   async cancel(ctx: AccessContext, id: string): Promise<void> {
@@ -158,6 +190,7 @@ export class BulkExports {
     since: string | undefined,
     filters: Map<string, URLSearchParams[]>,
     explicit: boolean,
+    transactionTime: string,
   ) {
     const sql = this.sql();
     let n = 0;
@@ -174,59 +207,52 @@ export class BulkExports {
       ]);
       buffers.set(type, []);
     };
-    const add = async (r: Resource) => {
-      const lines = buffers.get(r.resourceType) ?? [];
-      lines.push(JSON.stringify(r));
-      buffers.set(r.resourceType, lines);
-      if (lines.length >= CHUNK) await flush(r.resourceType);
+    const add = async (type: string, line: string) => {
+      const lines = buffers.get(type) ?? [];
+      lines.push(line);
+      buffers.set(type, lines);
+      if (lines.length >= CHUNK) await flush(type);
     };
-    const wanted = new Set(types);
-    const sinceMs = since ? Date.parse(since) : undefined;
-    if (level.kind === 'system') {
-      for (const [i, type] of types.entries()) {
-        const queries = filters.get(type) ?? [new URLSearchParams()];
-        const seen = new Set<string>();
-        for (const q of queries) {
-          const params = new URLSearchParams(q);
-          params.set('_count', PAGE);
-          if (since) params.append('_lastUpdated', `ge${since}`);
-          try {
-            await this.pages(repo, type, params, async (r) => {
-              if (seen.has(r.id!)) return;
-              seen.add(r.id!);
-              await add(r);
-            });
-          } catch (e) {
-            // A type the caller's role may not read at all (e.g. AuditEvent) is left out of an export of "everything".
-            if (!(e instanceof AccessDenied) || explicit) throw e;
-          }
-        }
-        await flush(type);
-        if (i % 10 === 0) await sql.query('UPDATE bulk_export_job SET progress = $2 WHERE id = $1', [id, `${i + 1}/${types.length} types`]);
-      }
-    } else {
-      // Patient or Group level: every resource in the compartments of the patients concerned.
-      const patients = level.kind === 'group' ? await this.groupPatients(repo, level.groupId) : await this.allPatients(repo);
-      const seen = new Set<string>();
-      for (const [i, pid] of patients.entries()) {
-        let page: Bundle | undefined = await repo.everything(pid, new URLSearchParams({ _count: '5000' }));
-        while (page) {
-          for (const e of page.entry ?? []) {
-            const r = e.resource!;
-            const key = `${r.resourceType}/${r.id}`;
-            if (!wanted.has(r.resourceType) || seen.has(key)) continue;
-            if (sinceMs !== undefined && Date.parse(r.meta?.lastUpdated ?? '') < sinceMs) continue;
-            if (filters.has(r.resourceType)) continue; // _typeFilter is applied at system level only
-            seen.add(key);
-            await add(r);
-          }
-          const next: string | undefined = page.link?.find((l) => l.relation === 'next')?.url;
-          page = next ? await repo.everything(pid, new URL(next).searchParams) : undefined;
-        }
-        if (i % 20 === 0) await sql.query('UPDATE bulk_export_job SET progress = $2 WHERE id = $1', [id, `${i + 1}/${patients.length} patients`]);
-      }
-      for (const type of buffers.keys()) await flush(type);
+    // Types with a _typeFilter go through the search (its parameters); the rest are read in
+    // batches straight from the store as stored JSON text (one statement and one audit row per batch).
+    const filtered = level.kind === 'system' ? types.filter((t) => filters.has(t)) : [];
+    const plain = types.filter((t) => !filtered.includes(t));
+    const patients =
+      level.kind === 'system' ? undefined : level.kind === 'group' ? await this.groupPatients(repo, level.groupId) : await this.allPatients(repo);
+    // The plan: counts per type and row-id ranges; each file is read when it is downloaded.
+    if (!patients || patients.length > 0) {
+      const asOf = new Date(transactionTime).toISOString();
+      const plan = await repo.exportPlan({ types: plain, strictTypes: explicit, since, patients, asOf }, CHUNK);
+      if (patients) await sql.query('UPDATE bulk_export_job SET patients = $2 WHERE id = $1', [id, patients]);
+      for (const f of plan)
+        await sql.query('INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid) VALUES ($1, $2, $3, $4, $5, $6)', [
+          id,
+          ++n,
+          f.type,
+          f.count,
+          f.after,
+          f.upTo,
+        ]);
     }
+    for (const type of filtered) {
+      const seen = new Set<string>();
+      for (const q of filters.get(type)!) {
+        const params = new URLSearchParams(q);
+        params.set('_count', PAGE);
+        if (since) params.append('_lastUpdated', `ge${since}`);
+        try {
+          await this.pages(repo, type, params, async (r) => {
+            if (seen.has(r.id!)) return;
+            seen.add(r.id!);
+            await add(type, JSON.stringify(r));
+          });
+        } catch (e) {
+          // A type the caller's role may not read at all (e.g. AuditEvent) is left out of an export of "everything".
+          if (!(e instanceof AccessDenied) || explicit) throw e;
+        }
+      }
+    }
+    for (const type of [...buffers.keys()].sort()) await flush(type);
     await sql.query(`UPDATE bulk_export_job SET status = 'done', progress = NULL WHERE id = $1 AND status = 'running'`, [id]);
   }
 

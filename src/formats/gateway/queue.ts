@@ -1,7 +1,8 @@
 /**
  * The sending queue to the BHXH gateway: each due visit is checked in (XML0), then sent (the
  * GIAMDINHHS envelope); the gateway's transaction code (maGiaoDich) and reception time are kept on
- * the queue row and, as an identifier, on the visit's Encounter.
+ * the queue row and, as an identifier, on the visit's Encounter (or, for the hub's part of a case
+ * conference, on the case's Task).
  *
  * Rules: a pass takes due rows one at a time and first moves its next attempt forward (a lease),
  * so two nodes never send the same row at once; a network failure (Transient) is retried with a
@@ -10,7 +11,7 @@
  * message, never retried by itself. A row already checked in is not checked in again. Runs as the
  * platform (system repository, component `formats`), audited with its reason.
  */
-import type { Encounter } from '@medplum/fhirtypes';
+import type { Encounter, Task } from '@medplum/fhirtypes';
 import type { FhirStore } from '../../fhir/store.ts';
 import type { CredentialStore } from '../credentials.ts';
 import { BHXH_TRANSACTION_SYSTEM } from '../model.ts';
@@ -27,6 +28,7 @@ interface Due {
   visit_key: string;
   facility_code: string;
   encounter_id: string;
+  record_type: 'Encounter' | 'Task';
   status: 'queued' | 'checked-in';
   attempts: number;
   check_in_xml: string;
@@ -90,7 +92,7 @@ export class ClaimQueue {
          WHERE visit_key = (SELECT visit_key FROM claim_submission WHERE status IN ('queued', 'checked-in') AND next_attempt_at <= $1::timestamptz
                             ORDER BY next_attempt_at LIMIT 1)
            AND next_attempt_at <= $1::timestamptz
-         RETURNING visit_key, facility_code, encounter_id, status, attempts, check_in_xml, envelope_xml`,
+         RETURNING visit_key, facility_code, encounter_id, record_type, status, attempts, check_in_xml, envelope_xml`,
           [now.toISOString()],
         )
       ).rows[0];
@@ -132,9 +134,10 @@ export class ClaimQueue {
         `UPDATE claim_submission SET status = 'sent', transaction_code = $2, received_at = $3, result_code = $4, last_error = NULL, attempts = attempts + 1, updated_at = now() WHERE visit_key = $1`,
         [row.visit_key, reply.maGiaoDich ?? null, reply.thoiGianTiepNhan ?? null, reply.maKetQua],
       );
-      const enc = await tx.read<Encounter>('Encounter', row.encounter_id);
-      if (reply.maGiaoDich && !enc.identifier?.some((i) => i.system === BHXH_TRANSACTION_SYSTEM))
-        await tx.update<Encounter>({ ...enc, identifier: [...(enc.identifier ?? []), { system: BHXH_TRANSACTION_SYSTEM, value: reply.maGiaoDich }] });
+      // The visit's Encounter, or a case conference's Task (the hub's part of a consult).
+      const rec = await tx.read<Encounter | Task>(row.record_type ?? 'Encounter', row.encounter_id);
+      if (reply.maGiaoDich && !rec.identifier?.some((i) => i.system === BHXH_TRANSACTION_SYSTEM))
+        await tx.update<Encounter | Task>({ ...rec, identifier: [...(rec.identifier ?? []), { system: BHXH_TRANSACTION_SYSTEM, value: reply.maGiaoDich }] });
     });
   }
 }

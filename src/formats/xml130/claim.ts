@@ -27,7 +27,7 @@ export function claimProblems(rows: ClaimRows): Problem[] {
 
 export function buildClaim(f: ClaimFacts, key: FacilityKey | undefined, createdAt = new Date().toISOString()): BuiltClaim {
   const rows = claimRows(f);
-  const problems = claimProblems(rows);
+  const problems = [...claimProblems(rows), ...(f.gaps ?? [])];
   const facilityCode = f.facility.code ?? '';
   if (!key) problems.push({ table: 'CHUKYDONVI', row: 0, column: 'CHUKYDONVI', problem: 'missing', detail: 'no certificate configured for this facility' });
   if (problems.length || !key) return { visitKey: f.visitKey, facilityCode, rows, problems };

@@ -47,6 +47,13 @@ export interface ClaimFacts {
   medicines: Medicine[];
   /** A referral written at this visit (XML13). Remote visits do not refer yet: set by callers that do. */
   referral?: Referral;
+  /**
+   * The receiving (hub) facility's part of a concluded case conference (gather-consult.ts): the
+   * consultation is the one XML3 service, performed by the specialists who signed the conclusion.
+   */
+  consult?: { performers: string[]; requestingFacilityCode?: string };
+  /** What the record lacks that no column's validation can see (e.g. a price never configured): listed with the rest. */
+  gaps?: { table: string; row: number; column: string; problem: 'missing'; detail?: string }[];
 }
 
 export interface Medicine {

@@ -100,7 +100,9 @@ export function claimRows(f: ClaimFacts): ClaimRows {
     };
   });
 
-  // XML3: the examination (khám bệnh) as one service row.
+  // XML3: the examination (khám bệnh) as one service row — or, for a hub's part of a case
+  // conference, the consultation (hội chẩn), in the same cost group 13: TT 39/2018 prices "hội chẩn
+  // để xác định ca bệnh khó" among examinations [U]; no teleconsultation DVKT code is published.
   const exam = split(f.service.price, insured, level);
   const XML3: Row[] = [
     {
@@ -124,8 +126,9 @@ export function claimRows(f: ClaimFacts): ClaimRows {
       T_BNCCT: money(exam.bncct),
       T_BHTT: money(exam.bhtt),
       MA_KHOA: dept,
+      // A consult: the higher-level doctor ordered it (QĐ 4750, XML3 MA_BAC_SI); every co-signer performed it.
       MA_BAC_SI: licence,
-      NGUOI_THUC_HIEN: licence,
+      NGUOI_THUC_HIEN: f.consult ? f.consult.performers.join(';') : licence,
       MA_BENH: f.diagnosis.code,
       NGAY_YL: ngayVao,
       NGAY_TH_YL: ngayVao,

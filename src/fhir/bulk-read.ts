@@ -1,0 +1,175 @@
+/**
+ * The bulk read behind FHIR Bulk Data `$export` (src/formats/bulk), in two steps. The plan
+ * (`exportPlan`, at kick-off) counts what the export holds per type and cuts each type into
+ * files of at most `fileSize` rows by row id. A file (`exportRange`, when the client downloads
+ * it) is one statement over one row-id range, returning the stored JSON text — the wire form,
+ * never parsed and re-serialised. Both read each resource as it was at the export's
+ * transaction time (its last version not after it; a resource created or deleted later is not
+ * in the export), so what is served matches the manifest whenever it is downloaded.
+ * Internal to src/fhir; reached through `Repository.exportPlan` / `exportRange`.
+ *
+ * Rules: the same checks as a search, decided set-wise in SQL for every row: the type policy and
+ * scopes for every type asked for (a type the principal may not search is refused when named
+ * explicitly, left out otherwise), the patient-reach restriction on every row (a row shows only
+ * when every patient it names is in reach, as a search shows it), and at Patient/Group level every
+ * patient of the set must be reachable or the export is refused. Audit, in the same transaction
+ * as the read: the plan is one row (counts per type, no resource content); each file served is one
+ * row naming every patient whose data it holds and its count.
+ */
+import type { Queryable } from '../db/db.ts';
+import type { Principal } from '../auth/principal.ts';
+import { AccessDenied } from '../auth/access.ts';
+import type { FhirService } from './service.ts';
+
+export interface ExportScope {
+  /** Resource types to read. */
+  types: string[];
+  /** Refuse (rather than leave out) a type the principal may not search. */
+  strictTypes?: boolean;
+  /** Only resources last updated at or after this instant. */
+  since?: string;
+  /** Patient/Group level: the patients whose compartments (and what those point at) are read. */
+  patients?: string[];
+  /** The export's transaction time: each resource as it was then. */
+  asOf: string;
+}
+
+export interface ExportFilePlan {
+  type: string;
+  count: number;
+  /** Row-id range (after, upTo]. */
+  after: number;
+  upTo: number;
+}
+
+/** The types the principal may export, of those asked for. */
+function allowedTypes(engine: FhirService, p: Principal, scope: ExportScope): string[] {
+  const types: string[] = [];
+  for (const t of scope.types) {
+    engine.assertType(t);
+    try {
+      engine.guard.assertAction(p, 'search', t);
+      types.push(t);
+    } catch (e) {
+      if (scope.strictTypes || !(e instanceof AccessDenied)) throw e;
+    }
+  }
+  return types;
+}
+
+/**
+ * A SELECT of the given columns over `resource r` joined to its version at the transaction time
+ * `v`, for the rows the principal may see in the scope; `extra` adds conditions on r.
+ */
+async function selection(
+  engine: FhirService,
+  q: Queryable,
+  p: Principal,
+  scope: ExportScope,
+  types: string[],
+  bind: (v: unknown) => string,
+  extra: string[],
+): Promise<(columns: string) => string> {
+  if (Number.isNaN(Date.parse(scope.asOf)) || (scope.since !== undefined && Number.isNaN(Date.parse(scope.since))))
+    throw new Error('asOf and since must be instants');
+  const where = [`r.resource_type = ANY(${bind(types)}::text[])`, ...extra];
+  if (scope.since !== undefined) where.push(`v.last_updated >= ${bind(new Date(scope.since).toISOString())}::timestamptz`);
+  if (scope.patients) {
+    if (p.kind === 'actor') {
+      // Every patient of the set must be in reach: one statement for the whole set.
+      const checkParams: unknown[] = [];
+      const checkBind = (v: unknown) => `$${checkParams.push(v)}`;
+      const allowed = engine.guard.access.patientsAllowedSql(p.ctx.actor, checkBind, `${checkBind(scope.patients)}::text[]`).allowed;
+      if (allowed !== 'true') {
+        const r = await q.query<{ ok: boolean }>(`SELECT ${allowed} AS ok`, checkParams);
+        if (!r.rows[0].ok) throw new AccessDenied('Không có quyền truy cập hồ sơ của mọi người bệnh trong nhóm (a patient of the export is not in your care)');
+      }
+    }
+    const set = bind(scope.patients);
+    const paramIds = bind([...engine.compartment.values()].flat());
+    where.push(`r.rid IN (
+        WITH members AS (
+          SELECT rid FROM resource WHERE resource_type = 'Patient' AND id = ANY(${set}::text[])
+          UNION SELECT rid FROM idx_reference WHERE target_type = 'Patient' AND target_id = ANY(${set}::text[]) AND param = ANY(${paramIds}::smallint[])
+        )
+        SELECT rid FROM members
+        UNION SELECT t.rid FROM idx_reference ref JOIN resource t ON t.resource_type = ref.target_type AND t.id = ref.target_id
+        WHERE ref.rid IN (SELECT rid FROM members))`);
+  }
+  const hidden = engine.guard.restriction(p)?.(bind, 'r');
+  if (hidden) where.push(hidden);
+  // The version current at the transaction time: for a resource unchanged since (nearly all), its
+  // current version by a plain join (as the raw COPY reads it); for one changed since, its last
+  // version not after the transaction time.
+  const asOf = bind(new Date(scope.asOf).toISOString());
+  const cond = where.join(' AND ');
+  return (columns: string) => `SELECT ${columns} FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
+      WHERE r.last_updated <= ${asOf}::timestamptz AND NOT r.deleted AND ${cond}
+    UNION ALL
+    SELECT ${columns} FROM resource r
+      JOIN LATERAL (SELECT x.content, x.last_updated FROM resource_version x WHERE x.rid = r.rid AND x.last_updated <= ${asOf}::timestamptz
+                    ORDER BY x.version_id DESC LIMIT 1) v ON v.content IS NOT NULL
+      WHERE r.last_updated > ${asOf}::timestamptz AND ${cond}`;
+}
+
+/** Counts per type, cut into files of at most `fileSize` rows by row id; one audit row. */
+export async function exportPlan(engine: FhirService, p: Principal, scope: ExportScope, fileSize: number, tx?: Queryable): Promise<ExportFilePlan[]> {
+  const types = allowedTypes(engine, p, scope);
+  if (types.length === 0) return [];
+  return engine.storage.within(tx, async (q) => {
+    const params: unknown[] = [];
+    const bind = (v: unknown) => `$${params.push(v)}`;
+    const select = await selection(engine, q, p, scope, types, bind, []);
+    const size = bind(Math.max(1, Math.floor(fileSize)));
+    const r = await q.query<{ type: string; rid: string | number; n: string | number; total: string | number }>(
+      `WITH sel AS (${select('r.resource_type AS type, r.rid')}),
+       numbered AS (SELECT type, rid, row_number() OVER (PARTITION BY type ORDER BY rid) AS n, count(*) OVER (PARTITION BY type) AS total FROM sel)
+       SELECT type, rid, n, total FROM numbered WHERE n % ${size}::bigint = 0 OR n = total ORDER BY type, rid`,
+      params,
+    );
+    const files: ExportFilePlan[] = [];
+    let prev = { type: '', rid: 0, n: 0 };
+    for (const row of r.rows) {
+      const start = row.type === prev.type ? prev : { type: row.type, rid: 0, n: 0 };
+      files.push({ type: row.type, count: Number(row.n) - start.n, after: start.rid, upTo: Number(row.rid) });
+      prev = { type: row.type, rid: Number(row.rid), n: Number(row.n) };
+    }
+    const counts: Record<string, number> = {};
+    for (const f of files) counts[f.type] = (counts[f.type] ?? 0) + f.count;
+    await engine.guard.record(q, p, {
+      action: 'search',
+      outcome: 'success',
+      detail: { operation: '$export', step: 'plan', level: scope.patients ? 'patients' : 'system', counts },
+    });
+    return files;
+  });
+}
+
+/** One file: the rows of one type in a row-id range as stored JSON text; one audit row naming its patients. */
+export async function exportRange(engine: FhirService, p: Principal, scope: ExportScope & { after: number; upTo: number }, tx?: Queryable): Promise<string[]> {
+  const types = allowedTypes(engine, p, { ...scope, strictTypes: true });
+  return engine.storage.within(tx, async (q) => {
+    const params: unknown[] = [];
+    const bind = (v: unknown) => `$${params.push(v)}`;
+    const select = await selection(engine, q, p, scope, types, bind, [`r.rid > ${bind(scope.after)}`, `r.rid <= ${bind(scope.upTo)}`]);
+    const r = await q.query<{ rid: string | number; type: string; id: string; content: string }>(
+      `${select('r.rid, r.resource_type AS type, r.id, v.content::text AS content')} ORDER BY rid`,
+      params,
+    );
+    const ids = new Map<number, { type: string; id: string }>();
+    for (const x of r.rows) if (x.type === 'Patient') ids.set(Number(x.rid), { type: x.type, id: x.id });
+    const patients = await engine.guard.patientsOfRows(
+      q,
+      r.rows.map((x) => ({ rid: Number(x.rid) })),
+      ids,
+    );
+    await engine.guard.record(q, p, {
+      action: 'export',
+      outcome: 'success',
+      resourceType: types[0],
+      patientIds: patients,
+      detail: { operation: '$export', level: scope.patients ? 'patients' : 'system', resources: r.rows.length },
+    });
+    return r.rows.map((x) => x.content);
+  });
+}
