@@ -151,6 +151,8 @@ export interface SessionView {
   end: string;
   credits: number;
   closed: boolean;
+  /** A held session's video room: its recordings (made with everyone's consent) are course material for the enrolled. */
+  roomId?: string;
 }
 
 export interface CourseView {

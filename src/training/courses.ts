@@ -242,6 +242,15 @@ export class CourseService {
         await tx.sql.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM training_enrolment WHERE course_id = $1 GROUP BY status', [id])
       ).rows;
       const mine = await this.place(tx, ctx, id);
+      // Held sessions' rooms, for their recordings (the recordings route checks each viewer's place on the session).
+      const rooms = new Map(
+        (
+          await tx.sql.query<{ id: string; ref: string }>('SELECT id, ref FROM video_room WHERE kind = $1 AND ref = ANY($2::text[]) ORDER BY created_at', [
+            'session',
+            sessions.filter((s) => s.closed_at).map((s) => `Appointment/${s.id}`),
+          ])
+        ).rows.map((r) => [r.ref.slice('Appointment/'.length), r.id]),
+      );
       const teachers: string[] = [];
       for (const t of c.teachers) teachers.push(practitionerName(await tx.tryRead<Practitioner>('Practitioner', t), 'Giảng viên'));
       const names = await orgNames(tx, [c.hub_org]);
@@ -263,7 +272,7 @@ export class CourseService {
         passMark: c.pass_mark,
         teachers,
         materials: c.materials,
-        sessions: sessions.map((s) => sessionView(s, c.title)),
+        sessions: sessions.map((s) => ({ ...sessionView(s, c.title), ...(mine === 'enrolled' && rooms.has(s.id) ? { roomId: rooms.get(s.id) } : {}) })),
         mine,
         preTest: await questions(c.pre_test),
         postTest: await questions(c.post_test),

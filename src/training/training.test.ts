@@ -166,6 +166,15 @@ describe.each(DB_KINDS)('remote training on %s', (kind) => {
     expect((await call(p, 'POST', `/api/training/sessions/${sessionId}/close`, {}, as(teacher))).status).toBe(409);
     expect((await call(p, 'GET', `/api/training/sessions/${sessionId}/attendance`, undefined, as(second.headers))).status).toBe(403);
     expect((await call(p, 'GET', `/api/training/sessions/${sessionId}/attendance`, undefined, as(coordinator))).status).toBe(200);
+
+    // The held session's recordings are course material for the enrolled (the one who left early too), not for the waiting.
+    const enrolledView = await call<CourseView>(p, 'GET', `/api/training/courses/${courseId}`, undefined, as(second.headers));
+    expect(enrolledView.body.sessions.find((s) => s.id === sessionId)?.roomId).toBe(room.body.id);
+    expect(enrolledView.body.sessions.find((s) => s.id !== sessionId)?.roomId).toBeUndefined(); // not held yet
+    expect((await call(p, 'GET', `/api/video/rooms/${room.body.id}/recordings`, undefined, as(second.headers))).status).toBe(200);
+    const waitingView = await call<CourseView>(p, 'GET', `/api/training/courses/${courseId}`, undefined, as(third.headers));
+    expect(waitingView.body.sessions.find((s) => s.id === sessionId)?.roomId).toBeUndefined();
+    expect((await call(p, 'GET', `/api/video/rooms/${room.body.id}/recordings`, undefined, as(third.headers))).status).toBe(403);
   });
 
   it('shows a de-identified teaching case from a real consult to those enrolled', async () => {

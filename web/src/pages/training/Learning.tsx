@@ -219,6 +219,11 @@ export function CoursePage(props: { id: string }) {
               {formatDateTime(s.start)} – {formatDateTime(s.end)} · {d.periods(fmt(s.credits))}
               {s.closed ? ` · ${d.closed}` : ''}
             </div>
+            {s.roomId && (
+              <a class="button secondary" href={`/call/${s.roomId}/recordings`}>
+                {d.recordings}
+              </a>
+            )}
             {c.mine === 'enrolled' && !s.closed && (
               <button type="button" onClick={() => void joinSession(s.id).catch((e) => setError((e as Error).message))}>
                 {d.join}
