@@ -42,6 +42,10 @@ const vi = {
   noConsults: 'Chưa có yêu cầu hội chẩn.',
   openConsult: 'Đang xử lý',
   pastConsult: 'Đã xong',
+  /** A case whose request has neither question nor specialty recorded (never its id). */
+  untitledConsult: 'Yêu cầu hội chẩn',
+  /** The visit desk's line on the Circular 30 list (may this be a remote visit). */
+  eligibilityTitle: 'Danh mục Thông tư 30',
   conclusion: 'Kết luận',
   signed: 'đã ký',
   draft: 'bản nháp',
@@ -155,6 +159,8 @@ const en: Dict = {
   noConsults: 'No case conference requested.',
   openConsult: 'Open',
   pastConsult: 'Past',
+  untitledConsult: 'Consultation request',
+  eligibilityTitle: 'Circular 30 list',
   conclusion: 'Conclusion',
   signed: 'signed',
   draft: 'draft',
