@@ -175,7 +175,7 @@ function inventory(r: Records): [string | undefined, Visit[]][] {
     ],
     ['baovedulieu', [v('/', 'dpo-home'), v('/audit', 'dpo-audit'), v('/account', 'dpo-account')]],
     ['thongke', [v('/', 'analyst-home'), v('/indicators', 'analyst-indicators'), v('/programme/declarations', 'analyst-declarations'), v('/account', 'analyst-account')]],
-    ['soyte.laocai', [v('/', 'dept-home'), v('/indicators', 'dept-indicators'), v('/programme/declarations', 'dept-declarations')]],
+    ['soyte.laocai', [v('/', 'dept-home'), v('/indicators', 'dept-indicators'), v('/programme/declarations', 'dept-declarations'), v('/account', 'dept-account')]],
     ['ytdp.laocai', [v('/', 'cdc-home'), v('/surveillance', 'cdc-surveillance'), v('/account', 'cdc-account')]],
   ];
 }
@@ -452,7 +452,8 @@ describe('every page as every role', () => {
   ] as const) {
     it(`${label}${username ? ` (${username})` : ''}: every page`, async () => {
       const pages = inventory(r).find(([u]) => u === username)![1];
-      const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+      // As a person in Viet Nam sees it: the browser's own controls (file and month pickers) in Vietnamese.
+      const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
       const page = await context.newPage();
       page.on('dialog', (d) => void d.dismiss());
       const problems: string[] = [];
