@@ -437,6 +437,23 @@ describe('every page as every role', () => {
     for (const tab of tabs) expect(visited, `admin tab ${tab}`).toContain(`/admin?tab=${tab}`);
   });
 
+  it('the checks themselves find raw ids, permission codes, English labels and an endless loading message', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.setContent(
+      `<html lang="vi"><body><main><h1>Hồ sơ</h1><p>Patient/abc-1 và 5031af66-7fb0-44ed-8460-fce541c29f9f</p>
+       <p class="error">Vai trò coordinator không được phép (imaging.view not allowed for this role)</p>
+       <button>Save</button><label>Tên <input></label><p>Đang tải…</p>
+       <button lang="en">English</button></main></body></html>`,
+    );
+    const f = await findings(page);
+    expect(f.rawIds).toEqual(['Patient/abc-1', '5031af66-7fb0-44ed-8460-fce541c29f9f']);
+    expect(f.rawCodes).toEqual(['imaging.view']);
+    expect(f.english).toEqual(['Save']);
+    expect(f.loading).toBe(true);
+    await context.close();
+  });
+
   for (const [username, label] of [
     [undefined, 'signed out'],
     ['nguoidan', 'citizen'],
