@@ -3,13 +3,14 @@
  * page its navigation offers and the detail pages reached from them with a real demo record (a
  * consult case, a meeting, a visit, its video room, a course, an imaging study, a prescription).
  * Each page is screenshotted at 390 and 1366 px into test-results/pages/ and must show: no sideways
- * scroll at 390 px, no raw record ids (Patient/…, uuid-like strings), no raw permission or role
+ * scroll at 390 px, (the detail pages marked so) no serious axe-core violation, no raw record ids (Patient/…, uuid-like strings), no raw permission or role
  * codes, no loading message that never ends, no English-only label on the Vietnamese interface.
  *
  * Rules: the inventory must cover every route of the web router (web/src/main.tsx and the imaging
  * routes, read as source) and every menu entry each role is offered — a new page or menu entry that
  * is not listed here fails the first test. Problems are collected per role and reported together.
  */
+import { AxeBuilder } from '@axe-core/playwright';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -46,11 +47,14 @@ interface Visit {
   name: string;
   /** Text that is rightly shown on this page though it looks like an id (an OAuth client id for its administrator). */
   allow?: RegExp;
+  /** Also checked with axe-core (the detail pages e2e/a11y.test.ts has no record for). */
+  axe?: boolean;
 }
 
 /** The inventory: per demo account (undefined = signed out), the pages that account walks through. */
 function inventory(r: Records): [string | undefined, Visit[]][] {
   const v = (path: string, name: string, allow?: RegExp): Visit => ({ path, name, allow });
+  const axe = (path: string, name: string): Visit => ({ path, name, axe: true });
   const adminTabs = (who: string) => ['accounts', 'clients', 'facilities', 'devices', 'cds'].map((t) => v(`/admin?tab=${t}`, `${who}-admin-${t}`));
   return [
     [
@@ -68,12 +72,12 @@ function inventory(r: Records): [string | undefined, Visit[]][] {
         v('/me', 'citizen-record'),
         v('/me/book', 'citizen-book'),
         v('/me/visits', 'citizen-visits'),
-        v(`/me/visits/${r.visitId}`, 'citizen-visit'),
+        axe(`/me/visits/${r.visitId}`, 'citizen-visit'),
         v('/me/access-log', 'citizen-access-log'),
         v('/me/consent', 'citizen-consent'),
         v(`/patients/${r.ownPatient}`, 'citizen-own-chart'),
         v(`/patients/${r.otherFacilityPatient}`, 'citizen-other-chart'),
-        v(`/call/${r.roomId}`, 'citizen-call'),
+        axe(`/call/${r.roomId}`, 'citizen-call'),
         v('/inbox', 'citizen-inbox'),
         v('/account', 'citizen-account'),
         v('/apps/authorize?request=not-a-real-request', 'citizen-app-consent'),
@@ -89,19 +93,19 @@ function inventory(r: Records): [string | undefined, Visit[]][] {
         v(`/patients/${r.otherFacilityPatient}`, 'commune-chart-refused'),
         v('/consults', 'commune-consults'),
         v('/consults/new', 'commune-consult-new'),
-        v(`/consults/${r.caseId}`, 'commune-consult'),
+        axe(`/consults/${r.caseId}`, 'commune-consult'),
         v('/meetings', 'commune-meetings'),
-        v(`/meetings/${r.meetingId}`, 'commune-meeting'),
+        axe(`/meetings/${r.meetingId}`, 'commune-meeting'),
         v(`/sessions/${r.meetingId}`, 'commune-meeting-old-link'),
         v('/visits', 'commune-visits'),
-        v(`/visits/${r.visitId}`, 'commune-visit'),
+        axe(`/visits/${r.visitId}`, 'commune-visit'),
         v(`/call/${r.roomId}`, 'commune-call'),
         v(`/call/${r.roomId}/recordings`, 'commune-recordings'),
         v('/alerts', 'commune-alerts'),
         v('/programmes', 'commune-programmes'),
         v('/devices', 'commune-devices'),
         v('/training', 'commune-training'),
-        v(`/training/courses/${r.courseId}`, 'commune-course'),
+        axe(`/training/courses/${r.courseId}`, 'commune-course'),
         v(`/imaging/${r.studyId}`, 'commune-study'),
         v('/inbox', 'commune-inbox'),
         v('/account', 'commune-account'),
@@ -114,7 +118,7 @@ function inventory(r: Records): [string | undefined, Visit[]][] {
         v('/', 'coord-home'),
         v('/patients', 'coord-patients'),
         v('/consults', 'coord-consults'),
-        v(`/consults/${r.caseId}`, 'coord-consult'),
+        axe(`/consults/${r.caseId}`, 'coord-consult'),
         v('/meetings', 'coord-meetings'),
         v('/meetings/new', 'coord-meeting-new'),
         v(`/meetings/${r.meetingId}`, 'coord-meeting'),
@@ -169,7 +173,7 @@ function inventory(r: Records): [string | undefined, Visit[]][] {
         v('/', 'sysadmin-home'),
         v('/admin', 'sysadmin-admin'),
         ...adminTabs('sysadmin'),
-        v('/programme/facilities', 'sysadmin-facilities'),
+        axe('/programme/facilities', 'sysadmin-facilities'),
         v('/account', 'sysadmin-account'),
       ],
     ],
@@ -258,6 +262,14 @@ async function open(page: Page, url: string): Promise<boolean> {
     await page.waitForTimeout(250);
   }
   return false;
+}
+
+/** Serious and critical axe-core violations (WCAG 2 A/AA), as e2e/a11y.test.ts checks them. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const r = await new AxeBuilder({ page: page as never }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return r.violations
+    .filter((x) => x.impact === 'serious' || x.impact === 'critical')
+    .map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(' | ')}`);
 }
 
 /** A small multipart/related body of DICOM files, as a modality's STOW-RS client sends it. */
@@ -489,6 +501,7 @@ describe('every page as every role', () => {
           if (f.rawCodes.length) problems.push(`${visit.path} (${lang}): raw codes ${f.rawCodes.join(', ')}`);
           if (f.english.length) problems.push(`${visit.path} (${lang}): English labels ${f.english.map((e) => JSON.stringify(e)).join(', ')}`);
         }
+        if (visit.axe) for (const x of await seriousViolations(page)) problems.push(`${visit.path}: axe ${x}`);
         try {
           await shoot(page, `pages/${visit.name}`);
         } catch (e) {
