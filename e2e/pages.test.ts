@@ -178,8 +178,14 @@ function inventory(r: Records): [string | undefined, Visit[]][] {
       ],
     ],
     ['baovedulieu', [v('/', 'dpo-home'), v('/audit', 'dpo-audit'), v('/account', 'dpo-account')]],
-    ['thongke', [v('/', 'analyst-home'), v('/indicators', 'analyst-indicators'), v('/programme/declarations', 'analyst-declarations'), v('/account', 'analyst-account')]],
-    ['soyte.laocai', [v('/', 'dept-home'), v('/indicators', 'dept-indicators'), v('/programme/declarations', 'dept-declarations'), v('/account', 'dept-account')]],
+    [
+      'thongke',
+      [v('/', 'analyst-home'), v('/indicators', 'analyst-indicators'), v('/programme/declarations', 'analyst-declarations'), v('/account', 'analyst-account')],
+    ],
+    [
+      'soyte.laocai',
+      [v('/', 'dept-home'), v('/indicators', 'dept-indicators'), v('/programme/declarations', 'dept-declarations'), v('/account', 'dept-account')],
+    ],
     ['ytdp.laocai', [v('/', 'cdc-home'), v('/surveillance', 'cdc-surveillance'), v('/account', 'cdc-account')]],
   ];
 }
@@ -199,7 +205,8 @@ function routerRoutes(): { route: string; matches: (path: string) => boolean }[]
 }
 
 /** Raw record references and uuid-like strings, where a person should read a name. */
-const RAW_ID = /\b(?:Patient|ServiceRequest|Location|Organization|Practitioner|PractitionerRole|Encounter|Appointment|Device|CarePlan|Observation|ImagingStudy)\/[A-Za-z0-9\-.]+|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i;
+const RAW_ID =
+  /\b(?:Patient|ServiceRequest|Location|Organization|Practitioner|PractitionerRole|Encounter|Appointment|Device|CarePlan|Observation|ImagingStudy)\/[A-Za-z0-9\-.]+|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i;
 /** Permission codes (policy domain actions) and role codes, never meant for a reader. */
 const RAW_CODE = new RegExp(
   `(?<![\\w/.-])(?:${[...Object.keys(DOMAIN_OF), ...ROLES.filter((r) => r.includes('_'))].map((c) => c.replace(/\./g, '\\.')).join('|')})(?![\\w.-])|\\b(?:forbidden|Forbidden|FORBIDDEN|Unauthorized)\\b`,
@@ -269,7 +276,13 @@ async function seriousViolations(page: Page): Promise<string[]> {
   const r = await new AxeBuilder({ page: page as never }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
   return r.violations
     .filter((x) => x.impact === 'serious' || x.impact === 'critical')
-    .map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(' | ')}`);
+    .map(
+      (x) =>
+        `${x.id} (${x.impact}): ${x.nodes
+          .map((n) => n.target.join(' '))
+          .slice(0, 5)
+          .join(' | ')}`,
+    );
 }
 
 /** A small multipart/related body of DICOM files, as a modality's STOW-RS client sends it. */
@@ -358,7 +371,9 @@ describe('every page as every role', () => {
     r.meetingId = meeting.body.id;
 
     // Two remote visits: one waiting (the visit page, its room), one done with a prescription (the pharmacy check).
-    const slots = (await call(p, 'GET', `/api/visits/services/${visitDemo.services['kham-tu-xa-man-tinh']}/slots?days=8`, undefined, citizen)).body as { id: string }[];
+    const slots = (await call(p, 'GET', `/api/visits/services/${visitDemo.services['kham-tu-xa-man-tinh']}/slots?days=8`, undefined, citizen)).body as {
+      id: string;
+    }[];
     const book = async (slotId: string) => {
       const res = await call(
         p,
@@ -409,7 +424,9 @@ describe('every page as every role', () => {
         title: 'Quản lý tăng huyết áp ở tuyến xã',
         capacity: 20,
         teacherPractitionerIds: [demo.ids.practitioners[0]],
-        sessions: [{ title: 'Buổi 1: đo huyết áp đúng cách', start: start.toISOString(), end: new Date(start.getTime() + 3_600_000).toISOString(), credits: 2 }],
+        sessions: [
+          { title: 'Buổi 1: đo huyết áp đúng cách', start: start.toISOString(), end: new Date(start.getTime() + 3_600_000).toISOString(), credits: 2 },
+        ],
         preTest: [{ text: 'Huyết áp mục tiêu?', options: ['150/90', '130/80'], correct: 1 }],
       },
       coordinator,
@@ -445,7 +462,10 @@ describe('every page as every role', () => {
       .map((route) => route.route);
     expect(routerRoutes().length).toBeGreaterThan(30);
     expect(missing).toEqual([]);
-    const tabs = /const TABS = \[([^\]]*)\]/.exec(readFileSync('web/src/pages/admin/Admin.tsx', 'utf8'))![1].match(/'(\w+)'/g)!.map((t) => t.slice(1, -1));
+    const tabs = /const TABS = \[([^\]]*)\]/
+      .exec(readFileSync('web/src/pages/admin/Admin.tsx', 'utf8'))![1]
+      .match(/'(\w+)'/g)!
+      .map((t) => t.slice(1, -1));
     for (const tab of tabs) expect(visited, `admin tab ${tab}`).toContain(`/admin?tab=${tab}`);
   });
 
@@ -489,7 +509,9 @@ describe('every page as every role', () => {
       if (username) {
         await signInUi(page, base, username, people[username].totpSecret);
         // Every entry of this role's menu is in the inventory.
-        const offered = await page.locator('#main-menu a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname + (a as HTMLAnchorElement).search));
+        const offered = await page
+          .locator('#main-menu a')
+          .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname + (a as HTMLAnchorElement).search));
         for (const href of offered) if (!pages.some((x) => x.path === href)) problems.push(`menu entry ${href} is not in the inventory`);
       }
       for (const visit of pages) {

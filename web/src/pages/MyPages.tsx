@@ -54,9 +54,11 @@ function AccessList({ items, empty }: { items: AccessLogEntry[]; empty: string }
                 <strong class="badge">
                   {z.whyGlass} {a.reason}
                 </strong>
+              ) : // The platform's own work gives its reason in words; a person's reason is theirs.
+              a.role ? (
+                (a.reason ?? (a.role !== 'citizen' ? z.whyCare : ''))
               ) : (
-                // The platform's own work gives its reason in words; a person's reason is theirs.
-                (a.role ? (a.reason ?? (a.role !== 'citizen' ? z.whyCare : '')) : systemReasonLabel(a.reason ?? undefined, lang.value))
+                systemReasonLabel(a.reason ?? undefined, lang.value)
               )}
             </div>
           )}
