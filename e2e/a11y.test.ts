@@ -45,13 +45,14 @@ describe('accessibility (axe-core)', () => {
 
   const PAGES: [string | undefined, string[]][] = [
     [undefined, ['/login']],
-    ['quantri.laocai', ['/admin', '/admin?tab=clients', '/admin?tab=facilities']],
+    ['quantri.laocai', ['/admin', '/admin?tab=clients', '/admin?tab=facilities', '/programme/declaration']],
     ['quantri', ['/admin']],
     ['baovedulieu', ['/audit']],
     ['thongke', ['/indicators']],
     ['dieuphoi', ['/patients', '/consults', '/meetings/new', '/meetings']],
-    ['bs.batxat', ['/patients', '/visits', '/alerts']],
-    ['nguoidan', ['/me', '/me/visits', '/me/consent']],
+    ['bs.batxat', ['/patients', '/visits', '/alerts', '/patients/:patient', '/patients/:otherPatient']],
+    ['bs.bachmai', ['/training/teach']],
+    ['nguoidan', ['/me', '/me/visits', '/me/consent', '/me/access-log']],
   ];
 
   for (const [username, paths] of PAGES) {
@@ -61,7 +62,9 @@ describe('accessibility (axe-core)', () => {
       if (username) await signInUi(page, base, username, people[username].totpSecret);
       const problems: string[] = [];
       for (const path of paths) {
-        await page.goto(`${base}${path}`);
+        // Two demo patients' charts (one may belong to another facility: then the refusal with break-the-glass is checked).
+        const at = path.replace(':patient', demo.ids.patients[0]).replace(':otherPatient', demo.ids.patients[demo.ids.patients.length - 1]);
+        await page.goto(`${base}${at}`);
         await page.locator('main h1, main h2').first().waitFor();
         await page.waitForLoadState('networkidle');
         for (const v of await seriousViolations(page)) problems.push(`${path}: ${v}`);

@@ -107,6 +107,10 @@ export const ACTION_LABELS: Record<string, L> = {
   'cds.suspended': { vi: 'Tạm dừng dịch vụ AI/CDS', en: 'Suspended an AI/CDS service' },
   'cds.withdrawn': { vi: 'Thu hồi dịch vụ AI/CDS', en: 'Withdrew an AI/CDS service' },
   'cds.scopes': { vi: 'Đổi phạm vi dữ liệu của dịch vụ AI/CDS', en: "Changed an AI/CDS service's data scopes" },
+  'imaging.upload': { vi: 'Gửi ảnh chụp (DICOM)', en: 'Sent imaging (DICOM)' },
+  'imaging.view': { vi: 'Xem ảnh chụp', en: 'Viewed imaging' },
+  'imaging.report': { vi: 'Đọc phim, ký kết quả chẩn đoán hình ảnh', en: 'Reported an imaging study' },
+  'programme.demo': { vi: 'Nạp dữ liệu minh họa', en: 'Loaded demo data' },
 };
 
 /** The area (first part of an action) when the action itself has no label. */
@@ -126,6 +130,11 @@ const AREA_LABELS: Record<string, L> = {
   consent: { vi: 'Đồng ý chia sẻ', en: 'Consent' },
   monitoring: { vi: 'Theo dõi từ xa', en: 'Remote monitoring' },
   cds: { vi: 'Hỗ trợ quyết định lâm sàng (AI/CDS)', en: 'Decision support (AI/CDS)' },
+  imaging: { vi: 'Chẩn đoán hình ảnh', en: 'Imaging' },
+  programme: { vi: 'Chương trình khám chữa bệnh từ xa', en: 'Telemedicine programme' },
+  training: { vi: 'Đào tạo từ xa', en: 'Remote training' },
+  surveillance: { vi: 'Giám sát dịch bệnh', en: 'Disease surveillance' },
+  formats: { vi: 'Chuẩn dữ liệu quốc gia', en: 'National data formats' },
 };
 
 export const RESOURCE_LABELS: Record<string, L> = {
@@ -160,7 +169,59 @@ export const RESOURCE_LABELS: Record<string, L> = {
   Slot: { vi: 'Giờ khám', en: 'Slot' },
   AuditEvent: { vi: 'Nhật ký', en: 'Audit event' },
   Bundle: { vi: 'Gói dữ liệu', en: 'Bundle' },
+  ImagingStudy: { vi: 'Ảnh chụp chẩn đoán', en: 'Imaging study' },
+  Endpoint: { vi: 'Nơi lưu ảnh chụp', en: 'Image store' },
+  Composition: { vi: 'Phiếu khám, kết luận', en: 'Visit note, conclusion' },
+  Immunization: { vi: 'Tiêm chủng', en: 'Immunisation' },
+  DetectedIssue: { vi: 'Cảnh báo kê đơn', en: 'Prescribing warning' },
+  ChargeItem: { vi: 'Chi phí khám', en: 'Charge' },
+  Medication: { vi: 'Thuốc', en: 'Medication' },
 };
+
+/**
+ * Why the platform itself touched a record (the reason its system repository was opened with):
+ * the reasons a person may meet in their access log, in words; any other one reads as the
+ * platform's own work in Vietnamese, and as written in English.
+ */
+const SYSTEM_REASONS: Record<string, L> = {
+  'demo data': { vi: 'Nạp dữ liệu minh họa', en: 'Demo data' },
+  'programme demo data': { vi: 'Nạp dữ liệu minh họa', en: 'Demo data' },
+  'surveillance demo data': { vi: 'Nạp dữ liệu minh họa', en: 'Demo data' },
+  'prescription check (QR code)': { vi: 'Nhà thuốc kiểm tra mã QR của đơn thuốc', en: 'A pharmacy checked the prescription QR code' },
+  'prescription lookup': { vi: 'Tra cứu đơn thuốc', en: 'Prescription lookup' },
+  'e-prescription sending': { vi: 'Gửi đơn thuốc điện tử lên hệ thống quốc gia', en: 'Sending the e-prescription' },
+  'e-prescription status': { vi: 'Cập nhật trạng thái đơn thuốc điện tử', en: 'E-prescription status' },
+  'insurance claim sending': { vi: 'Gửi hồ sơ thanh toán bảo hiểm y tế', en: 'Sending the insurance claim' },
+  'insurance claim status': { vi: 'Cập nhật trạng thái thanh toán bảo hiểm y tế', en: 'Insurance claim status' },
+  'insurance claim sent: transaction code kept': { vi: 'Lưu mã giao dịch thanh toán bảo hiểm y tế', en: 'Insurance claim sent' },
+  'device ingest': { vi: 'Nhận số đo từ thiết bị của bạn', en: 'Readings from your device' },
+  'alert escalation': { vi: 'Chuyển cảnh báo sức khỏe lên cơ sở y tế', en: 'Alert escalation' },
+  'pre-visit questionnaire': { vi: 'Phiếu hỏi trước khi khám', en: 'Pre-visit questionnaire' },
+  'meeting reminders: notify the invited before a case conference starts': { vi: 'Nhắc lịch phiên hội chẩn', en: 'Case-conference reminders' },
+  'programme: recompute the indicators from the record': { vi: 'Tính lại chỉ số tổng hợp (không lộ danh tính)', en: 'Recomputing aggregate indicators' },
+  'consent page: names of who holds access to a record': { vi: 'Hiện tên người đang có quyền xem hồ sơ', en: 'Names of who holds access' },
+  'access log: facility names': { vi: 'Hiện tên cơ sở trong nhật ký truy cập', en: 'Facility names for the access log' },
+  'imaging store endpoint': { vi: 'Lưu ảnh chụp', en: 'Storing imaging' },
+  'administration: device counts per facility': { vi: 'Đếm thiết bị của từng cơ sở', en: 'Device counts per facility' },
+  'data-protection review: names of the people, patients and facilities in the audit entries shown': {
+    vi: 'Hiện tên người, người bệnh, cơ sở trong nhật ký cho cán bộ bảo vệ dữ liệu',
+    en: 'Names in the audit entries shown to the officer',
+  },
+  'device fleet: facility name': { vi: 'Hiện tên cơ sở trong danh sách thiết bị', en: 'Facility name for the device fleet' },
+  'remote-examination catalogue': { vi: 'Danh mục dịch vụ khám từ xa', en: 'Remote-examination catalogue' },
+  'eligibility list in force': { vi: 'Danh mục Thông tư 30 đang áp dụng', en: 'Circular 30 list in force' },
+  'break-the-glass: the requested patient exists': { vi: 'Kiểm tra hồ sơ được mở khẩn cấp có tồn tại', en: 'Emergency access: the patient exists' },
+  'account administration: authority over the person bound to an account': {
+    vi: 'Kiểm tra quyền quản trị với người gắn với tài khoản',
+    en: 'Authority over the person bound to an account',
+  },
+  'cds registry: service status': { vi: 'Trạng thái dịch vụ AI/CDS', en: 'AI/CDS service status' },
+};
+
+export function systemReasonLabel(reason: string | undefined, lang: 'vi' | 'en'): string {
+  if (!reason) return lang === 'vi' ? 'Việc tự động của hệ thống' : "The platform's own work";
+  return SYSTEM_REASONS[reason]?.[lang] ?? (lang === 'vi' ? 'Việc tự động của hệ thống' : reason);
+}
 
 export const OUTCOME_LABELS: Record<string, L> = {
   success: { vi: 'Thành công', en: 'Succeeded' },

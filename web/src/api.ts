@@ -5,6 +5,7 @@ import { csrfToken, onSignedOut } from './session.ts';
 
 /** The code of the coding by which a FHIR refusal says emergency access would open the record. */
 const BREAK_GLASS: BreakGlassCoding['code'] = 'break-glass-available';
+const ROLE_REFUSED = 'Vai trò của bạn không được dùng chức năng này (your role may not use this)';
 
 export class ApiError extends Error {
   constructor(
@@ -36,6 +37,8 @@ async function parse<T>(res: Response): Promise<T> {
   const outcome = body as (OperationOutcome & Partial<AccessProblem>) | undefined;
   const text = outcome?.issue?.map((i) => i.details?.text ?? i.diagnostics).join('; ') || outcome?.title || `HTTP ${res.status}`;
   const glass = !!outcome?.issue?.some((i) => i.details?.coding?.some((c) => c.code === BREAK_GLASS)) || !!outcome?.breakGlass;
+  // A role refusal names the role and permission codes for the audit trail; a person reads words.
+  if (res.status === 403 && /not allowed for this role/.test(text)) throw new ApiError(403, ROLE_REFUSED, glass);
   throw new ApiError(res.status, text, glass);
 }
 

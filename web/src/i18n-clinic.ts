@@ -42,6 +42,10 @@ const vi = {
   noConsults: 'Chưa có yêu cầu hội chẩn.',
   openConsult: 'Đang xử lý',
   pastConsult: 'Đã xong',
+  /** A case whose request has neither question nor specialty recorded (never its id). */
+  untitledConsult: 'Yêu cầu hội chẩn',
+  /** The visit desk's line on the Circular 30 list (may this be a remote visit). */
+  eligibilityTitle: 'Danh mục Thông tư 30',
   conclusion: 'Kết luận',
   signed: 'đã ký',
   draft: 'bản nháp',
@@ -62,6 +66,7 @@ const vi = {
   breakGlassFacts: 'Quyền truy cập khẩn cấp chỉ có hiệu lực trong thời gian ngắn, được ghi vào nhật ký truy cập và cán bộ bảo vệ dữ liệu sẽ xem xét lý do.',
   breakGlassActive: (until: string) => `Đang truy cập khẩn cấp — hết hiệu lực lúc ${until}. Lần truy cập đã được ghi lại.`,
   backToSearch: 'Quay lại tìm người bệnh',
+  backToOwnRecord: 'Về hồ sơ của tôi',
   // prescribing
   drugPick: 'Thuốc (tìm theo tên hoặc mã ATC)',
   drugPickHint: 'Gõ vài chữ, ví dụ "amox" hoặc "J01C"',
@@ -155,6 +160,8 @@ const en: Dict = {
   noConsults: 'No case conference requested.',
   openConsult: 'Open',
   pastConsult: 'Past',
+  untitledConsult: 'Consultation request',
+  eligibilityTitle: 'Circular 30 list',
   conclusion: 'Conclusion',
   signed: 'signed',
   draft: 'draft',
@@ -174,6 +181,7 @@ const en: Dict = {
   breakGlassFacts: 'Emergency access lasts a short time only, is written to the access log, and the data-protection officer reviews the reason.',
   breakGlassActive: (until: string) => `Emergency access — ends at ${until}. This access has been recorded.`,
   backToSearch: 'Back to patient search',
+  backToOwnRecord: 'Back to my record',
   drugPick: 'Medicine (search by name or ATC code)',
   drugPickHint: 'Type a few letters, e.g. "amox" or "J01C"',
   noDrugFound: 'Not in the drug list. You may type the name freely.',

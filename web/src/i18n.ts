@@ -445,7 +445,7 @@ const vi = {
     rxInvalid: 'Đơn thuốc không còn hiệu lực.',
     rxIssued: 'Ngày kê',
     rxItems: 'Số thuốc',
-    familyLinkTitle: 'Người thân quản lý hồ sơ',
+    familyLinkTitle: 'Ghi nhận người thân quản lý hồ sơ',
     familyLinkHint:
       'Ghi nhận sau khi đã xem giấy tờ chứng minh quan hệ (giấy khai sinh, sổ hộ khẩu, quyết định giám hộ). Người quản lý xem được hồ sơ và đặt lịch khám cho người này.',
     managerCccd: 'Số CCCD của người quản lý',
@@ -898,7 +898,7 @@ const en: Dict = {
     rxInvalid: 'This prescription is no longer valid.',
     rxIssued: 'Issued',
     rxItems: 'Items',
-    familyLinkTitle: 'Family member managing this record',
+    familyLinkTitle: 'Record a family member managing this record',
     familyLinkHint:
       'Record it after seeing the proof of the relation (birth certificate, household book, guardianship decision). The manager can then see this record and book visits for this person.',
     managerCccd: 'Manager’s citizen ID (CCCD)',

@@ -242,6 +242,7 @@ export function CdsRegistry() {
           {error}
         </p>
       )}
+      {services?.length === 0 && <p class="notice">{l.noServices}</p>}
       {services?.map((s) => (
         <Service key={s.id} s={s} onChanged={() => void load()} />
       ))}

@@ -21,8 +21,9 @@ export function ChartImaging({ patientId }: { patientId: string }) {
   const [absent, setAbsent] = useState(false);
   const load = () =>
     apiGet<StudySummary[]>(`/api/imaging/studies?patient=${encodeURIComponent(patientId)}`).then(setStudies, (e: Error) =>
-      // A platform running without the imaging domain has no such route: show nothing.
-      e instanceof ApiError && e.status === 404 ? setAbsent(true) : setError(e.message),
+      // A platform running without the imaging domain has no such route, and a role that does not
+      // read images (a coordinator) is refused: show nothing rather than an error.
+      e instanceof ApiError && (e.status === 404 || e.status === 403) ? setAbsent(true) : setError(e.message),
     );
   useEffect(() => {
     void load();

@@ -117,7 +117,8 @@ export function MeetingForm() {
                     checked={order.includes(c.caseId)}
                     onChange={(e) => setOrder((e.target as HTMLInputElement).checked ? [...order, c.caseId!] : order.filter((x) => x !== c.caseId))}
                   />{' '}
-                  {c.patient} — {c.specialty}: {c.reason}
+                  {/* A case without a specialty or reason still reads cleanly (no dangling dashes). */}
+                  {[c.patient, [c.specialty, c.reason].filter(Boolean).join(': ')].filter(Boolean).join(' — ')}
                 </label>
               ),
           )}

@@ -9,6 +9,7 @@ import type { Consent, ConsentRequest } from '../../../src/consent/contract.ts';
 import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
 import { formatDateTime, lang, t } from '../i18n.ts';
 import { tz } from '../i18n-citizen.ts';
+import { actionLabel, resourceLabel, systemReasonLabel } from '../../../src/audit/labels.ts';
 import './citizen/citizen-extra.css';
 import { path } from '../router.ts';
 import { MemberSwitch, useFamily } from '../components/Family.tsx';
@@ -30,8 +31,10 @@ function AccessList({ items, empty }: { items: AccessLogEntry[]; empty: string }
   if (!items.length) return <p class="notice">{empty}</p>;
   const what = (a: AccessLogEntry) => {
     const type = a.resource?.split('/')[0];
-    const verb = d.actions[a.action] ?? d.actions[a.action.split('.')[0]] ?? a.action;
-    return `${verb}${type ? ` ${z.recordTypes[type] ?? type}` : ''}`;
+    // Never a bare code: the audit trail's own labels name any action or record type this page does not.
+    const verb = d.actions[a.action] ?? d.actions[a.action.split('.')[0]] ?? actionLabel(a.action, lang.value);
+    const typeName = type && (z.recordTypes[type] ?? resourceLabel(type, lang.value));
+    return `${verb}${typeName ? ` ${lang.value === 'vi' ? typeName.charAt(0).toLowerCase() + typeName.slice(1) : typeName}` : ''}`;
   };
   return (
     <ul class="plain access-log">
@@ -53,8 +56,11 @@ function AccessList({ items, empty }: { items: AccessLogEntry[]; empty: string }
                 <strong class="badge">
                   {z.whyGlass} {a.reason}
                 </strong>
+              ) : // The platform's own work gives its reason in words; a person's reason is theirs.
+              a.role ? (
+                (a.reason ?? (a.role !== 'citizen' ? z.whyCare : ''))
               ) : (
-                (a.reason ?? (a.role && a.role !== 'citizen' ? z.whyCare : ''))
+                systemReasonLabel(a.reason ?? undefined, lang.value)
               )}
             </div>
           )}

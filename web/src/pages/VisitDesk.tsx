@@ -253,7 +253,7 @@ export function VisitWorkspace({ id }: { id: string }) {
         </dd>
         {v.eligibility && (
           <>
-            <dt>TT30</dt>
+            <dt>{tc().eligibilityTitle}</dt>
             <dd class="meta">{v.eligibility}</dd>
           </>
         )}

@@ -10,6 +10,7 @@ import type { OfficerAuditEntry, OfficerAuditPage } from '../../../../src/audit/
 import { apiGet } from '../../api.ts';
 import { formatDateTime, lang } from '../../i18n.ts';
 import { ta } from '../../i18n-admin.ts';
+import { systemReasonLabel } from '../../../../src/audit/labels.ts';
 import '../../admin.css';
 
 interface Filters {
@@ -185,6 +186,8 @@ export function OfficerAudit() {
 function Entry({ entry: i }: { entry: OfficerAuditEntry }) {
   const a = ta();
   const l = lang.value;
+  // The platform's own work (who = system or system:area), as opposed to a person or an app.
+  const system = !i.person && /^system(:|$)/.test(i.who);
   return (
     <li class={`card audit-entry${i.breakGlass ? ' glass' : ''}${i.denied ? ' denied' : ''}`} data-action={i.action}>
       <div class="meta">
@@ -207,8 +210,8 @@ function Entry({ entry: i }: { entry: OfficerAuditEntry }) {
         </div>
       )}
       <div>
-        {a.colWho}: {i.person ?? (i.who === 'anonymous' ? a.anonymous : i.who)}
-        {i.person && i.who !== 'anonymous' && <span class="meta"> ({i.who})</span>}
+        {a.colWho}: {i.person ?? (i.who === 'anonymous' ? a.anonymous : system ? a.systemActor : i.who)}
+        {(i.person || system) && i.who !== 'anonymous' && <span class="meta"> ({i.who})</span>}
         {i.roleLabel && <span class="meta"> · {i.roleLabel[l]}</span>}
         {i.organization && <span class="meta"> · {i.organization}</span>}
       </div>
@@ -219,7 +222,14 @@ function Entry({ entry: i }: { entry: OfficerAuditEntry }) {
       )}
       {i.reason && (
         <div>
-          {a.colReason}: {i.reason}
+          {a.colReason}: {system ? systemReasonLabel(i.reason, l) : i.reason}
+          {/* The platform's reason as it was written, kept beside its words for the officer. */}
+          {system && systemReasonLabel(i.reason, l) !== i.reason && (
+            <span class="meta" lang="en">
+              {' '}
+              ({i.reason})
+            </span>
+          )}
         </div>
       )}
     </li>

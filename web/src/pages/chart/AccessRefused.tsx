@@ -9,6 +9,7 @@ import type { BreakGlassGrant, BreakGlassRequest } from '../../../../src/auth/co
 import { apiSend, type ApiError } from '../../api.ts';
 import { t } from '../../i18n.ts';
 import { tc } from '../../i18n-clinic.ts';
+import { me } from '../../session.ts';
 
 export function AccessRefused({ patientId, error, onOpened }: { patientId: string; error: ApiError; onOpened: (g: BreakGlassGrant) => void }) {
   const d = t();
@@ -62,9 +63,16 @@ export function AccessRefused({ patientId, error, onOpened }: { patientId: strin
       )}
       {!error.breakGlass && (
         <p>
-          <a href="/patients" class="button">
-            {c.backToSearch}
-          </a>
+          {/* A citizen has no patient search: back to their own record. */}
+          {me.value?.role === 'citizen' ? (
+            <a href="/me" class="button">
+              {c.backToOwnRecord}
+            </a>
+          ) : (
+            <a href="/patients" class="button">
+              {c.backToSearch}
+            </a>
+          )}
         </p>
       )}
     </section>

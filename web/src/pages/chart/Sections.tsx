@@ -108,7 +108,7 @@ export function ChartSections({ chart }: { chart: Chart }) {
               <ul class="plain">
                 {(list as Chart['consults']).map((k) => (
                   <li key={k.caseId}>
-                    <a href={`/consults/${k.caseId}`}>{k.question || k.specialty || k.caseId}</a>
+                    <a href={`/consults/${k.caseId}`}>{k.question || k.specialty || c.untitledConsult}</a>
                     <span class="meta">
                       {' '}
                       · {k.stateLabel[lang.value]}

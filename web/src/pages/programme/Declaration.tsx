@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../../api.ts';
 import { formatDateTime, t } from '../../i18n.ts';
-import { tp } from '../../i18n-programme.ts';
+import { num, tp } from '../../i18n-programme.ts';
 import { me } from '../../session.ts';
 import type { DeclarationInput, DeclarationView, FacilityView, ReviewInput } from '../../../../src/programme/contract.ts';
 
@@ -54,7 +54,7 @@ function Answers({ a }: { a: DeclarationInput }) {
       <dd>{d.equipment[a.equipment.xray]}</dd>
       <dt>{d.connectivity}</dt>
       <dd>
-        {a.connectivity.type} · ↓ {a.connectivity.downKbps} · ↑ {a.connectivity.upKbps} kbit/s
+        {d.connTypes[a.connectivity.type] ?? a.connectivity.type} · ↓ {num(a.connectivity.downKbps)} · ↑ {num(a.connectivity.upKbps)} kbit/s
       </dd>
       <dt>{d.openHours}</dt>
       <dd>{a.hours}</dd>
@@ -176,7 +176,7 @@ export function DeclarationForm() {
             <select name="connType" value={cur?.connectivity.type ?? 'fibre'}>
               {['fibre', 'adsl', '4g', '5g', 'satellite', 'other'].map((v) => (
                 <option key={v} value={v}>
-                  {v}
+                  {d.connTypes[v] ?? v}
                 </option>
               ))}
             </select>

@@ -145,7 +145,9 @@ export function Indicators() {
         <div class="card kpi">
           <span class="meta">{d.silentSites}</span>
           <strong data-testid="silent-count">{num(r.silent.length)}</strong>
-          <span>90: {num(r.silent.filter((s) => s.window === 90).length)}</span>
+          <span>
+            {d.silent90}: {num(r.silent.filter((s) => s.window === 90).length)}
+          </span>
         </div>
       </div>
 
