@@ -9,12 +9,11 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
-import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
-import { seedVisitDemo, type VisitDemo } from '../src/seed/visits.ts';
-import { seedCdsDemo } from '../src/cds/seed.ts';
-import { launchBrowser } from '../src/testing/browser.ts';
-import { call, signIn, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
+import type { DemoAccount } from '../src/seed/accounts.ts';
+import type { DemoSummary } from '../src/seed/demo.ts';
+import type { VisitDemo } from '../src/seed/visits.ts';
+import { call, signIn, type TestPlatform } from '../src/testing/platform.ts';
+import { startCdsPlatform } from './cds-platform.ts';
 import { signInUi } from './ui.ts';
 import { shoot } from './shots.ts';
 
@@ -28,15 +27,7 @@ describe('decision support in the browser', () => {
   let bundled: string;
 
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', { CAUYTE_CDS_BUNDLED: 'auto' }, undefined, { domains: ['family', 'consult', 'visits', 'chart', 'cds'] });
-    demo = await seedDemo(p.store, 8);
-    accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
-    visitDemo = await seedVisitDemo(p.store, p.visits, demo);
-    await seedCdsDemo(p.store);
-    bundled = (await p.cds!.bundledReady())!;
-    expect(bundled).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    base = await p.listen();
-    browser = await launchBrowser();
+    ({ p, base, browser, demo, accounts, visitDemo, bundled } = await startCdsPlatform());
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
