@@ -168,6 +168,8 @@ export interface CourseView {
   passMark: number;
   teachers: string[];
   materials: Material[];
+  /** Courses to have completed (passed) before enrolling as a person; the enrolment route checks them. */
+  prerequisites: { id: string; title: string }[];
   sessions: SessionView[];
   /** The signed-in person's place: enrolled, waiting, or none. */
   mine: 'enrolled' | 'waiting' | 'none';

@@ -251,6 +251,13 @@ export class CourseService {
           ])
         ).rows.map((r) => [r.ref.slice('Appointment/'.length), r.id]),
       );
+      const prerequisites = c.prerequisites.length
+        ? (
+            await tx.sql.query<{ id: string; title: string }>('SELECT id, title FROM training_course WHERE id = ANY($1::text[]) ORDER BY title', [
+              c.prerequisites,
+            ])
+          ).rows
+        : [];
       const teachers: string[] = [];
       for (const t of c.teachers) teachers.push(practitionerName(await tx.tryRead<Practitioner>('Practitioner', t), 'Giảng viên'));
       const names = await orgNames(tx, [c.hub_org]);
@@ -272,6 +279,7 @@ export class CourseService {
         passMark: c.pass_mark,
         teachers,
         materials: c.materials,
+        prerequisites,
         sessions: sessions.map((s) => ({ ...sessionView(s, c.title), ...(mine === 'enrolled' && rooms.has(s.id) ? { roomId: rooms.get(s.id) } : {}) })),
         mine,
         preTest: await questions(c.pre_test),

@@ -134,6 +134,29 @@ describe.each(DB_KINDS)('remote training on %s', (kind) => {
     expect(v.body).toMatchObject({ enrolled: 2, waiting: 1, mine: 'enrolled' });
   });
 
+  it('a course with a prerequisite names it, and refuses enrolment until it is passed', async () => {
+    const start = Date.now() + 30 * 86_400_000;
+    const next = await call<CourseView>(
+      p,
+      'POST',
+      '/api/training/courses',
+      {
+        programmeId: course.programmeId,
+        title: 'Đái tháo đường ở tuyến xã (nâng cao)',
+        capacity: 10,
+        teacherPractitionerIds: [demo.ids.practitioners[1]], // another teacher: the first one's results below stay the first course's
+        prerequisiteCourseIds: [courseId],
+        sessions: [{ title: 'Buổi 1: insulin', start: new Date(start).toISOString(), end: new Date(start + 3_600_000).toISOString(), credits: 2 }],
+      },
+      as(coordinator),
+    );
+    expect(next.status, next.text).toBe(201);
+    expect(next.body.prerequisites).toEqual([{ id: courseId, title: 'Quản lý tăng huyết áp ở tuyến xã' }]);
+    const refused = await call(p, 'POST', `/api/training/courses/${next.body.id}/enrol`, {}, as(commune));
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.text).toContain('Cần hoàn thành các khoá học tiên quyết');
+  });
+
   it('counts attendance from the video room: one stays, one leaves early and does not count', async () => {
     const sessionId = course.sessions[0].id;
     const room = await call(p, 'POST', '/api/video/rooms', { kind: 'session', appointmentId: sessionId }, as(teacher));

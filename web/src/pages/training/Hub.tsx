@@ -86,6 +86,7 @@ export function Hub() {
         capacity: Number(f.get('capacity')),
         teacherPractitionerIds: [String(f.get('teacher'))],
         sessions: list,
+        prerequisiteCourseIds: f.getAll('prerequisite').map(String),
         postTest: post,
         preTest: f.get('samePre') ? post : [],
       }),
@@ -151,6 +152,27 @@ export function Hub() {
             {d.capacity}
             <input name="capacity" type="number" min={1} value={30} required />
           </label>
+          {programmes.some((p) => p.courses.length > 0) && (
+            <label>
+              {d.prerequisites}
+              <select
+                name="prerequisite"
+                multiple
+                size={Math.min(
+                  4,
+                  programmes.reduce((n, p) => n + p.courses.length, 0),
+                )}
+              >
+                {programmes.flatMap((p) =>
+                  p.courses.map((c) => (
+                    <option key={c.id} value={c.id}>
+                      {c.title}
+                    </option>
+                  )),
+                )}
+              </select>
+            </label>
+          )}
           <label>
             {d.teachers}
             <select name="teacher">

@@ -210,6 +210,17 @@ export function CoursePage(props: { id: string }) {
         </div>
       )}
       {c.mine === 'waiting' && <p class="notice">{d.waiting}</p>}
+      {c.prerequisites.length > 0 && (
+        <p class="notice" data-testid="prerequisites">
+          {d.prerequisitesNeeded}{' '}
+          {c.prerequisites.map((x, i) => (
+            <span key={x.id}>
+              {i > 0 && ', '}
+              <a href={`/training/courses/${x.id}`}>{x.title}</a>
+            </span>
+          ))}
+        </p>
+      )}
       <h2>{d.sessions}</h2>
       <ol class="training-list" style={{ paddingLeft: '1.2rem' }}>
         {c.sessions.map((s) => (
