@@ -15,15 +15,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MedicationRequest, Provenance } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../seed/accounts.ts';
-import { seedDemo, type DemoSummary } from '../seed/demo.ts';
-import { seedVisitDemo } from '../seed/visits.ts';
-import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import type { DemoSummary } from '../seed/demo.ts';
+import { registerApproved as registerApprovedAs, startCdsTestPlatform } from '../testing/cds.ts';
+import { call, type TestPlatform } from '../testing/platform.ts';
 import { buildBundledServer, type FeedbackItem } from './bundled/server.ts';
 import type { AccessLogEntry } from '../audit/contract.ts';
 import type { Accepted, Confirmed, HookResult, ServiceView } from './contract.ts';
-
-const STRANGER_TOTP = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 
 /** A CDS Hooks server written from the specification only: discovery, one patient-view service, feedback. */
 function specServer(opts: { delayMs?: number } = {}) {
@@ -104,7 +101,6 @@ function specServer(opts: { delayMs?: number } = {}) {
 describe('decision support (CDS Hooks)', () => {
   let p: TestPlatform;
   let demo: DemoSummary;
-  let accounts: Map<string, DemoAccount>;
   let doctor: Record<string, string>;
   let stranger: Record<string, string>;
   let citizen: Record<string, string>;
@@ -116,46 +112,19 @@ describe('decision support (CDS Hooks)', () => {
   const as = (h: Record<string, string>, method: string, url: string, body?: unknown) => call(p, method, url, body, body === undefined ? h : { ...h, ...json });
   const evidence = { title: 'Validation study 2026 (internal test set)', url: 'https://example.org/study.pdf' };
 
-  async function registerApproved(baseUrl: string, serviceId: string, hook: string, scopes: string[]): Promise<ServiceView> {
-    const reg = await as(admin, 'POST', '/api/cds/registry', {
+  const registerApproved = (baseUrl: string, serviceId: string, hook: string, scopes: string[]) =>
+    registerApprovedAs(p, admin, {
       baseUrl,
       serviceId,
-      name: `Test ${serviceId}`,
-      version: '1.0',
+      hook,
+      scopes,
       vendor: 'Test vendor',
       intendedUse: 'Checks prescriptions for safety in tests',
-      riskClass: 'B',
-      allowedHooks: [hook],
-      dataScopes: scopes,
       evidence,
     });
-    expect(reg.status, reg.text).toBe(201);
-    const ok = await as(admin, 'POST', `/api/cds/registry/${reg.body.id}/status`, { status: 'approved', reason: 'Validation study reviewed' });
-    expect(ok.status, ok.text).toBe(200);
-    return ok.body as ServiceView;
-  }
 
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'visits', 'chart', 'cds'] });
-    demo = await seedDemo(p.store, 8);
-    accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
-    await seedVisitDemo(p.store, p.visits, demo);
-    an = demo.ids.patients[0];
-    doctor = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
-    admin = await signIn(p, 'quantri', accounts.get('quantri')!.totpSecret);
-    citizen = await signIn(p, 'nguoidan');
-    await p.accounts.create({
-      username: 'bs.muongnhe',
-      displayName: 'BS Quàng Văn Hải',
-      kind: 'staff',
-      password: DEMO_PASSWORD,
-      practitionerId: demo.ids.practitioners[8],
-      roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.muongnhe }],
-      totpSecret: STRANGER_TOTP,
-    });
-    stranger = await signIn(p, 'bs.muongnhe', STRANGER_TOTP);
-    bundled = buildBundledServer();
-    bundledUrl = await bundled.app.listen({ port: 0, host: '127.0.0.1' });
+    ({ p, demo, an, doctor, admin, citizen, stranger, bundled, bundledUrl } = await startCdsTestPlatform('pglite'));
   }, 120_000);
   afterAll(async () => {
     await bundled?.app.close();

@@ -13,22 +13,19 @@
  */
 import type { ServiceRequest } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../seed/accounts.ts';
-import { seedDemo, type DemoSummary } from '../seed/demo.ts';
-import { seedVisitDemo, type VisitDemo } from '../seed/visits.ts';
+import type { DemoSummary } from '../seed/demo.ts';
+import type { VisitDemo } from '../seed/visits.ts';
 import { DB_KINDS } from '../testing/databases.ts';
-import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
-import { buildBundledServer } from './bundled/server.ts';
+import { registerApproved as registerApprovedAs, startCdsTestPlatform } from '../testing/cds.ts';
+import { call, type TestPlatform } from '../testing/platform.ts';
+import type { buildBundledServer } from './bundled/server.ts';
 import type { AccessLogEntry } from '../audit/contract.ts';
-import type { Accepted, Confirmed, HookResult, ServiceView } from './contract.ts';
-
-const STRANGER_TOTP = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+import type { Accepted, Confirmed, HookResult } from './contract.ts';
 
 describe.each(DB_KINDS)('CDS hooks order-sign, encounter-discharge, appointment-book (%s)', (kind) => {
   let p: TestPlatform;
   let demo: DemoSummary;
   let visitDemo: VisitDemo;
-  let accounts: Map<string, DemoAccount>;
   let doctor: Record<string, string>;
   let stranger: Record<string, string>;
   let citizen: Record<string, string>;
@@ -39,46 +36,19 @@ describe.each(DB_KINDS)('CDS hooks order-sign, encounter-discharge, appointment-
   const json = { 'content-type': 'application/json' };
   const as = (h: Record<string, string>, method: string, url: string, body?: unknown) => call(p, method, url, body, body === undefined ? h : { ...h, ...json });
 
-  async function registerApproved(serviceId: string, hook: string, scopes: string[]): Promise<ServiceView> {
-    const reg = await as(admin, 'POST', '/api/cds/registry', {
+  const registerApproved = (serviceId: string, hook: string, scopes: string[]) =>
+    registerApprovedAs(p, admin, {
       baseUrl: bundledUrl,
       serviceId,
-      name: `Test ${serviceId}`,
-      version: '1.0',
+      hook,
+      scopes,
       vendor: 'Cầu Y Tế (test)',
       intendedUse: 'Decision support checked in tests',
-      riskClass: 'B',
-      allowedHooks: [hook],
-      dataScopes: scopes,
       evidence: { title: 'Validation study (test set)', url: 'https://example.org/study.pdf' },
     });
-    expect(reg.status, reg.text).toBe(201);
-    const ok = await as(admin, 'POST', `/api/cds/registry/${reg.body.id}/status`, { status: 'approved', reason: 'Validation study reviewed' });
-    expect(ok.status, ok.text).toBe(200);
-    return ok.body as ServiceView;
-  }
 
   beforeAll(async () => {
-    p = await startTestPlatform(kind, {}, undefined, { domains: ['family', 'consult', 'visits', 'chart', 'cds'] });
-    demo = await seedDemo(p.store, 8);
-    accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
-    visitDemo = await seedVisitDemo(p.store, p.visits, demo);
-    an = demo.ids.patients[0];
-    doctor = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
-    admin = await signIn(p, 'quantri', accounts.get('quantri')!.totpSecret);
-    citizen = await signIn(p, 'nguoidan');
-    await p.accounts.create({
-      username: 'bs.muongnhe',
-      displayName: 'BS Quàng Văn Hải',
-      kind: 'staff',
-      password: DEMO_PASSWORD,
-      practitionerId: demo.ids.practitioners[8],
-      roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.muongnhe }],
-      totpSecret: STRANGER_TOTP,
-    });
-    stranger = await signIn(p, 'bs.muongnhe', STRANGER_TOTP);
-    bundled = buildBundledServer();
-    bundledUrl = await bundled.app.listen({ port: 0, host: '127.0.0.1' });
+    ({ p, demo, visitDemo, an, doctor, admin, citizen, stranger, bundled, bundledUrl } = await startCdsTestPlatform(kind));
     await registerApproved('cauyte-rx-safety-sign', 'order-sign', ['AllergyIntolerance', 'MedicationRequest', 'MedicationStatement']);
     await registerApproved('cauyte-visit-closure', 'encounter-discharge', ['Encounter', 'Condition', 'MedicationRequest']);
     await registerApproved('cauyte-remote-visit-advice', 'appointment-book', ['QuestionnaireResponse', 'Appointment']);
