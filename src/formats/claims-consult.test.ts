@@ -11,17 +11,15 @@
  * transaction code kept on the row and on the case's Task.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HealthcareService, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSULT_CATEGORY } from '../consult/model.ts';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { seedFormatsDemo } from '../seed/formats.ts';
-import { makeFacilityCertificate, type TestCertificate } from '../testing/certificates.ts';
+import type { TestCertificate } from '../testing/certificates.ts';
 import { DB_KINDS } from '../testing/databases.ts';
-import { startFakeBhxh, type FakeBhxh } from '../testing/fake-bhxh.ts';
+import { startFacilityGateway, type FakeBhxh } from '../testing/fake-bhxh.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { checkTable, parser, xmlsecVerifies } from '../testing/xml130.ts';
 import { BHXH_TRANSACTION_SYSTEM, BHYT_SERVICE_SYSTEM } from './model.ts';
@@ -42,21 +40,9 @@ describe.each(DB_KINDS)('the hub’s insurance claim for a case conference on %s
   const as = (h: Record<string, string>, method: string, url: string, body?: unknown) => call(p, method, url, body, body === undefined ? h : { ...h, ...json });
 
   beforeAll(async () => {
-    cert = makeFacilityCertificate();
-    fake = await startFakeBhxh({ username: 'bv-bachmai', password: 'mật-khẩu-cổng', certPath: cert.certPath, dir: cert.dir });
-    const credentials = join(cert.dir, 'facilities.json');
-    writeFileSync(
-      credentials,
-      JSON.stringify({
-        '01001': { p12: 'facility.p12', p12Password: cert.password, bhxh: { username: 'bv-bachmai', password: 'mật-khẩu-cổng', province: '01' } },
-      }),
-    );
-    p = await startTestPlatform(
-      kind,
-      { CAUYTE_BHXH_GATEWAY_URL: fake.url, CAUYTE_FACILITY_CREDENTIALS: credentials, CAUYTE_GATEWAY_QUEUE_SECONDS: '3600' },
-      undefined,
-      { domains: ['family', 'consult', 'visits', 'formats'] },
-    );
+    let env: Record<string, string>;
+    ({ cert, fake, env } = await startFacilityGateway('01001', { username: 'bv-bachmai', province: '01' }));
+    p = await startTestPlatform(kind, env, undefined, { domains: ['family', 'consult', 'visits', 'formats'] });
     demo = await seedDemo(p.store, 8);
     const accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     await seedFormatsDemo(p.store, demo);

@@ -7,17 +7,15 @@
  * code kept on the queue row and the visit's Encounter, a second submission refused here, a
  * duplicate refused by the gateway recorded; unsigned and badly signed files refused (123, 125).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Encounter } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { seedFormatsDemo } from '../seed/formats.ts';
 import { seedVisitDemo, type VisitDemo } from '../seed/visits.ts';
-import { makeFacilityCertificate, type TestCertificate } from '../testing/certificates.ts';
+import type { TestCertificate } from '../testing/certificates.ts';
 import { DB_KINDS } from '../testing/databases.ts';
-import { startFakeBhxh, type FakeBhxh } from '../testing/fake-bhxh.ts';
+import { startFacilityGateway, type FakeBhxh } from '../testing/fake-bhxh.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { checkTable, parser, xmlsecVerifies } from '../testing/xml130.ts';
 import { BHXH_TRANSACTION_SYSTEM, OCCUPATION_EXT } from './model.ts';
@@ -38,23 +36,11 @@ describe.each(DB_KINDS)('insurance claims on %s', (kind) => {
   const as = (h: Record<string, string>, method: string, url: string, body?: unknown) => call(p, method, url, body, body === undefined ? h : { ...h, ...json });
 
   beforeAll(async () => {
-    cert = makeFacilityCertificate();
-    fake = await startFakeBhxh({ username: 'tyt-batxat', password: 'mật-khẩu-cổng', certPath: cert.certPath, dir: cert.dir });
-    const credentials = join(cert.dir, 'facilities.json');
-    writeFileSync(
-      credentials,
-      JSON.stringify({
-        '10010': { p12: 'facility.p12', p12Password: cert.password, bhxh: { username: 'tyt-batxat', password: 'mật-khẩu-cổng', province: '15' } },
-      }),
-    );
-    p = await startTestPlatform(
-      kind,
-      { CAUYTE_BHXH_GATEWAY_URL: fake.url, CAUYTE_FACILITY_CREDENTIALS: credentials, CAUYTE_GATEWAY_QUEUE_SECONDS: '3600' },
-      undefined,
-      {
-        domains: ['family', 'consult', 'visits', 'formats'],
-      },
-    );
+    let env: Record<string, string>;
+    ({ cert, fake, env } = await startFacilityGateway('10010', { username: 'tyt-batxat', province: '15' }));
+    p = await startTestPlatform(kind, env, undefined, {
+      domains: ['family', 'consult', 'visits', 'formats'],
+    });
     demo = await seedDemo(p.store, 8);
     const accounts = new Map((await createDemoAccounts(p.db, p.accounts, demo)).accounts.map((a) => [a.username, a]));
     visitDemo = await seedVisitDemo(p.store, p.visits, demo);

@@ -15,6 +15,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { makeFacilityCertificate, type TestCertificate } from './certificates.ts';
 
 export interface FakeBhxh {
   url: string;
@@ -114,4 +115,21 @@ export async function startFakeBhxh(opts: { username: string; password: string; 
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * A facility's signing certificate, a fake gateway that knows its account and certificate, and the
+ * platform settings that point at both (the credentials file `CAUYTE_FACILITY_CREDENTIALS` reads; the
+ * sending queue's own timer held off so that tests drive it).
+ */
+export async function startFacilityGateway(
+  facilityCode: string,
+  bhxh: { username: string; province: string },
+): Promise<{ cert: TestCertificate; fake: FakeBhxh; env: Record<string, string> }> {
+  const password = 'mật-khẩu-cổng';
+  const cert = makeFacilityCertificate();
+  const fake = await startFakeBhxh({ username: bhxh.username, password, certPath: cert.certPath, dir: cert.dir });
+  const credentials = join(cert.dir, 'facilities.json');
+  writeFileSync(credentials, JSON.stringify({ [facilityCode]: { p12: 'facility.p12', p12Password: cert.password, bhxh: { ...bhxh, password } } }));
+  return { cert, fake, env: { CAUYTE_BHXH_GATEWAY_URL: fake.url, CAUYTE_FACILITY_CREDENTIALS: credentials, CAUYTE_GATEWAY_QUEUE_SECONDS: '3600' } };
 }
