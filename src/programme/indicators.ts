@@ -9,32 +9,18 @@
  * facilities, not people, and are shown as they are.
  */
 import type { DomainSql } from '../db/domain-sql.ts';
+import { hiddenParts, SMALL_CELL } from '../platform/small-cells.ts';
 import { province, provinces } from './places.ts';
 import type { Scope } from './scope.ts';
 import { deviceIndicators } from './device-indicators.ts';
 import type { Cell, DurationStats, FacilityRow, IndicatorQuery, IndicatorReport, ProvinceRow, SilentSite } from './contract.ts';
 
-export const SMALL_CELL = 5;
+export { SMALL_CELL };
 export const suppress = (n: number): Cell => (n > 0 && n < SMALL_CELL ? null : n);
 
-/**
- * A breakdown shown beside its total (months, specialties, levels, provinces, facilities):
- * suppressing the cells of 1–4 alone is undone by subtraction when one cell is hidden, or when the
- * hidden ones add up to fewer than 5. Secondary suppression: the smallest shown cells are hidden
- * as well until at least two are hidden and they add up to 5 or more (or nothing is left to hide).
- */
+/** A breakdown shown beside its total, with secondary suppression (src/platform/small-cells.ts). */
 export function protect(parts: number[]): Cell[] {
-  const hidden = parts.map((n) => n > 0 && n < SMALL_CELL);
-  const count = () => hidden.filter(Boolean).length;
-  const sum = () => parts.reduce((a, n, i) => a + (hidden[i] ? n : 0), 0);
-  while (count() > 0 && (count() === 1 || sum() < SMALL_CELL)) {
-    let pick = -1;
-    parts.forEach((n, i) => {
-      if (!hidden[i] && n > 0 && (pick < 0 || n < parts[pick])) pick = i;
-    });
-    if (pick < 0) break;
-    hidden[pick] = true;
-  }
+  const hidden = hiddenParts(parts);
   return parts.map((n, i) => (hidden[i] ? null : n));
 }
 

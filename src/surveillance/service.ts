@@ -11,12 +11,13 @@ import type { DomainSql } from '../db/domain-sql.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import { badRequest, conflict, notFound } from '../fhir/outcome.ts';
 import { communeIn, province } from '../programme/places.ts';
+import { hiddenParts, SMALL_CELL } from '../platform/small-cells.ts';
 import type { AggregateReport, DiseaseListInfo, SeriesView, SignalList, SignalView } from './contract.ts';
 import { diseaseList, forgetDiseaseList, type DiseaseList } from './diseases.ts';
 import { seriesOf } from './signals.ts';
 import { addWeeks, weekLabel, weekOf } from './weeks.ts';
 
-export const SUPPRESS_BELOW = 5;
+export const SUPPRESS_BELOW = SMALL_CELL;
 
 const placeName = (prov: number, commune: number) => (commune ? (communeIn(prov, commune)?.name ?? `Xã ${commune}`) : (province(prov)?.name ?? `Tỉnh ${prov}`));
 
@@ -27,21 +28,15 @@ const placeName = (prov: number, commune: number) => (commune ? (communeIn(prov,
  * would be the province's count minus the others).
  */
 export function hiddenCells(rows: { disease: string; week: string; n: string | number }[]): Set<number> {
-  const hidden = new Set<number>();
   const groups = new Map<string, number[]>();
-  rows.forEach((x, i) => {
-    const k = `${x.disease}|${x.week}`;
-    groups.set(k, [...(groups.get(k) ?? []), i]);
-    if (Number(x.n) < SUPPRESS_BELOW) hidden.add(i);
-  });
+  rows.forEach((x, i) => groups.set(`${x.disease}|${x.week}`, [...(groups.get(`${x.disease}|${x.week}`) ?? []), i]));
+  const hidden = new Set<number>();
   for (const members of groups.values()) {
-    const inGroup = () => members.filter((i) => hidden.has(i));
-    const sum = () => inGroup().reduce((a, i) => a + Number(rows[i].n), 0);
-    while (inGroup().length > 0 && (inGroup().length === 1 || sum() < SUPPRESS_BELOW)) {
-      const shown = members.filter((i) => !hidden.has(i)).sort((a, b) => Number(rows[a].n) - Number(rows[b].n));
-      if (!shown.length) break;
-      hidden.add(shown[0]);
-    }
+    const h = hiddenParts(
+      members.map((i) => Number(rows[i].n)),
+      { zeroIsSmall: true },
+    );
+    members.forEach((i, k) => h[k] && hidden.add(i));
   }
   return hidden;
 }
