@@ -5,7 +5,6 @@
  * read and leads to the case. On a 390 px phone the top bar fits (menu button) with no sideways
  * scrolling, and every menu entry is reachable.
  */
-import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
@@ -13,6 +12,7 @@ import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { signInUi } from './ui.ts';
+import { chestPainConsult } from '../src/testing/consults.ts';
 
 const badge = async (page: Page) => {
   const b = page.getByTestId('unread-count');
@@ -45,24 +45,7 @@ describe('inbox: the requester learns of the conclusion at once', () => {
       const json = { 'content-type': 'application/json' };
       const requester = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
       const specialist = await signIn(p, 'bs.bachmai', accounts.get('bs.bachmai')!.totpSecret);
-      const created = await call(
-        p,
-        'POST',
-        '/api/consults',
-        {
-          clientId: randomUUID(),
-          patientId: demo.ids.patients[0],
-          receivingOrganizationId: demo.ids.organizations.bachmai,
-          specialty: { code: 'cardiology', display: 'Tim mạch' },
-          urgency: 'emergency',
-          reason: 'Đau ngực dữ dội',
-          icd10: { code: 'I20.9' },
-          summary: { history: 'Đau ngực 2 giờ', findings: 'HA 90/60', treatment: 'Aspirin', question: 'Có cần chuyển tuyến ngay?' },
-          attachmentIds: [],
-          submit: true,
-        },
-        { ...requester, ...json },
-      );
+      const created = await call(p, 'POST', '/api/consults', chestPainConsult(demo), { ...requester, ...json });
       expect(created.status, created.text).toBe(201);
       const caseId = created.body.caseId as string;
       const accepted = await call(

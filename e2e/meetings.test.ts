@@ -5,7 +5,6 @@
  * their state, chair — and never a record id, and finds the meeting in the week calendar.
  * Screenshots at 390 px and 1366 px; no horizontal scroll on a phone.
  */
-import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
@@ -14,6 +13,7 @@ import { launchBrowser } from '../src/testing/browser.ts';
 import { call, signIn as signInApi, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { shoot } from './shots.ts';
 import { signInUi } from './ui.ts';
+import { cardiologyConsult } from '../src/testing/consults.ts';
 
 describe('coordinator: case-conference meetings', () => {
   let p: TestPlatform;
@@ -33,18 +33,11 @@ describe('coordinator: case-conference meetings', () => {
       p,
       'POST',
       '/api/consults',
-      {
-        clientId: randomUUID(),
-        patientId: demo.ids.patients[0],
-        receivingOrganizationId: demo.ids.organizations.bachmai,
-        specialty: { code: 'cardiology', display: 'Tim mạch' },
+      cardiologyConsult(demo, {
         urgency: 'urgent',
         reason: 'Tăng huyết áp kháng trị, cần chỉnh phác đồ',
-        icd10: { code: 'I10', display: 'Tăng huyết áp vô căn' },
         summary: { history: 'THA 5 năm', findings: 'HA 185/110', vitals: 'HA 185/110', treatment: 'Amlodipin', question: 'Phác đồ phối hợp?' },
-        attachmentIds: [],
-        submit: true,
-      },
+      }),
       commune,
     );
     expect(created.status, created.text).toBe(201);

@@ -10,7 +10,6 @@
  * Screenshots at 390 and 1366 px into test-results/.
  */
 import { mkdirSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
@@ -20,6 +19,7 @@ import { call, startTestPlatform, type TestPlatform } from '../src/testing/platf
 import { contextFor, makeStaff, type Staff } from '../src/testing/video.ts';
 import { signInUi } from './ui.ts';
 import { shoot } from './shots.ts';
+import { cardiologyConsult } from '../src/testing/consults.ts';
 
 describe('remote training in the browser', () => {
   let p: TestPlatform;
@@ -164,18 +164,9 @@ describe('remote training in the browser', () => {
       p,
       'POST',
       '/api/consults',
-      {
-        clientId: randomUUID(),
-        patientId: demo.ids.patients[0],
-        receivingOrganizationId: demo.ids.organizations.bachmai,
-        specialty: { code: 'cardiology', display: 'Tim mạch' },
-        urgency: 'routine',
-        reason: 'Tăng huyết áp khó kiểm soát',
-        icd10: { code: 'I10', display: 'Tăng huyết áp vô căn' },
+      cardiologyConsult(demo, {
         summary: { history: `Ông ${name} khám ngày 12/03/2025`, findings: 'HA 170/100 mmHg', treatment: 'Amlodipin 5 mg', question: 'Phối hợp thuốc?' },
-        attachmentIds: [],
-        submit: true,
-      },
+      }),
       { authorization: `Bearer ${commune}`, 'content-type': 'application/json' },
     );
     expect(r.status, r.text).toBe(201);

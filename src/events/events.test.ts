@@ -1,10 +1,10 @@
 /** Live events reach the right people over Server-Sent Events, and nobody else. */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { chestPainConsult } from '../testing/consults.ts';
 
 async function openStream(url: string, token: string): Promise<{ events: string[]; close: () => void }> {
   const controller = new AbortController();
@@ -44,17 +44,10 @@ describe.each(DB_KINDS)('live events on %s', (kind) => {
       p,
       'POST',
       '/api/consults',
-      {
-        clientId: randomUUID(),
-        patientId: demo.ids.patients[0],
-        receivingOrganizationId: demo.ids.organizations.bachmai,
-        specialty: { code: 'cardiology', display: 'Tim mạch' },
-        urgency: 'emergency',
+      chestPainConsult(demo, {
         reason: 'Đau ngực',
-        icd10: { code: 'I20.9' },
         summary: { history: 'Đau ngực 2 giờ', findings: 'ECG ST chênh', treatment: 'Aspirin', question: 'Chuyển tuyến?' },
-        submit: true,
-      },
+      }),
       { authorization: `Bearer ${requester}`, 'content-type': 'application/json' },
     );
     expect(res.status, res.text).toBe(201);

@@ -5,13 +5,13 @@
  * another facility, and a facility administrator (no clinical reach), see none of it and cannot
  * mark it read (404).
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts, DEMO_PASSWORD, type DemoAccount } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import type { NotificationCount, NotificationItem } from './contract.ts';
+import { chestPainConsult } from '../testing/consults.ts';
 
 describe.each(DB_KINDS)('notification inbox on %s', (kind) => {
   let p: TestPlatform;
@@ -50,24 +50,7 @@ describe.each(DB_KINDS)('notification inbox on %s', (kind) => {
   afterAll(async () => p?.close());
 
   it('raises the requester’s unread count with an urgent notice when a transfer is recommended, for those entitled only', async () => {
-    const created = await call(
-      p,
-      'POST',
-      '/api/consults',
-      {
-        clientId: randomUUID(),
-        patientId: demo.ids.patients[0],
-        receivingOrganizationId: demo.ids.organizations.bachmai,
-        specialty: { code: 'cardiology', display: 'Tim mạch' },
-        urgency: 'emergency',
-        reason: 'Đau ngực dữ dội, nghi nhồi máu cơ tim',
-        icd10: { code: 'I20.9' },
-        summary: { history: 'Đau ngực 2 giờ', findings: 'HA 90/60', treatment: 'Aspirin', question: 'Có cần chuyển tuyến ngay?' },
-        attachmentIds: [],
-        submit: true,
-      },
-      as(who.requester),
-    );
+    const created = await call(p, 'POST', '/api/consults', chestPainConsult(demo, { reason: 'Đau ngực dữ dội, nghi nhồi máu cơ tim' }), as(who.requester));
     expect(created.status, created.text).toBe(201);
     const caseId = created.body.caseId as string;
     // The receiving hospital is told of the new request.

@@ -16,6 +16,7 @@ import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { pdfText } from '../testing/pdf.ts';
 import type { CourseView, LearningPage, ProgrammeView, SessionResult, TeachingCaseView, TrainingIndicators, TransferView } from './contract.ts';
+import { cardiologyConsult } from '../testing/consults.ts';
 
 const json = { 'content-type': 'application/json' };
 const as = (h: Record<string, string>) => ({ ...h, ...json });
@@ -208,23 +209,14 @@ describe.each(DB_KINDS)('remote training on %s', (kind) => {
       p,
       'POST',
       '/api/consults',
-      {
-        clientId: randomUUID(),
-        patientId: patient,
-        receivingOrganizationId: demo.ids.organizations.bachmai,
-        specialty: { code: 'cardiology', display: 'Tim mạch' },
-        urgency: 'routine',
-        reason: 'Tăng huyết áp khó kiểm soát',
-        icd10: { code: 'I10', display: 'Tăng huyết áp vô căn' },
+      cardiologyConsult(demo, {
         summary: {
           history: `Bệnh nhân ${name}, CCCD ${pt.identifier?.[0]?.value ?? '001085012345'}, khám ngày 12/03/2025, vợ là Lò Thị Xuân.`,
           findings: 'HA 170/100 mmHg',
           treatment: 'Amlodipin 5 mg',
           question: 'Phối hợp thuốc?',
         },
-        attachmentIds: [],
-        submit: true,
-      },
+      }),
       as(commune),
     );
     expect(r.status, r.text).toBe(201);
@@ -401,18 +393,10 @@ describe.each(DB_KINDS)('remote training on %s', (kind) => {
       p,
       'POST',
       '/api/consults',
-      {
-        clientId: randomUUID(),
-        patientId: demo.ids.patients[0],
-        receivingOrganizationId: demo.ids.organizations.bachmai,
-        specialty: { code: 'cardiology', display: 'Tim mạch' },
-        urgency: 'routine',
+      cardiologyConsult(demo, {
         reason: 'Siêu âm tim có giám sát',
-        icd10: { code: 'I10', display: 'Tăng huyết áp vô căn' },
         summary: { history: 'Khó thở khi gắng sức', findings: 'Thổi tâm thu', treatment: 'Chưa', question: 'Đánh giá chức năng tâm thu?' },
-        attachmentIds: [],
-        submit: true,
-      },
+      }),
       as(commune),
     );
     expect(another.status).toBe(201);
