@@ -22,10 +22,9 @@ import { promisify } from 'node:util';
 import { createDemoAccounts } from '../src/seed/accounts.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import { CHROMIUM, launchBrowser } from '../src/testing/browser.ts';
-import { startTestPlatform } from '../src/testing/platform.ts';
+import { signIn, startTestPlatform } from '../src/testing/platform.ts';
 import { openWeakLink } from '../src/testing/weaklink/link.ts';
 import { syntheticSeries } from '../src/imaging/create.ts';
-import { signInUi } from '../e2e/ui.ts';
 
 const run = promisify(execFile);
 
@@ -117,15 +116,16 @@ export async function benchImagingWeaklink(opts: {
         await page.close();
         return ms;
       };
+      // Signed in through the API once (a TOTP code is accepted once); each context gets the session cookie.
+      const doctor = accounts.get('bs.batxat')!;
+      const session = /cy_session=([^;]+)/.exec((await signIn(p, doctor.username, doctor.totpSecret)).cookie)![1];
       const signedIn = async () => {
         const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-        await link.shape('good');
-        const page = await ctx.newPage();
-        await signInUi(page, base, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
-        await page.close();
+        await ctx.addCookies([{ name: 'cy_session', value: session, url: base }]);
         return ctx;
       };
       // Warm: one context; the code is fetched once on a good link (a study opened), then each round a new study over the shaped link.
+      await link.shape('good');
       const warm = await signedIn();
       await firstImage(warm, await newStudy());
       for (let i = 0; i < opts.rounds; i++) {
@@ -133,13 +133,9 @@ export async function benchImagingWeaklink(opts: {
         await link.shape(profile);
         out.firstImageWarmMs.push(await firstImage(warm, id));
         await link.shape('good');
-        // Cold: signed in on a good link (not measured), then a new context holding only the session cookie: its cache is empty.
-        const signing = await signedIn();
-        const cookies = await signing.cookies();
-        await signing.close();
+        // Cold: a new context (empty cache) holding only the session cookie.
         const id2 = await newStudy();
-        const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-        await ctx.addCookies(cookies);
+        const ctx = await signedIn();
         await link.shape(profile);
         out.firstImageColdMs.push(await firstImage(ctx, id2));
         await link.shape('good');
