@@ -53,6 +53,10 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
   useEffect(() => {
     void load();
   }, [id]);
+  // The viewer's code and engine start while the study's details travel (first image sooner on a slow link).
+  useEffect(() => {
+    void import('./viewer.ts').then((v) => v.prepare()).catch(() => undefined);
+  }, []);
 
   const series = view ? seriesOf(view.study, view.studyUid) : [];
   const current = series[seriesIx];
