@@ -140,7 +140,9 @@ export async function benchImagingWeaklink(opts: {
         out.firstImageColdMs.push(await firstImage(ctx, id2));
         await link.shape('good');
         await ctx.close();
-        opts.log(`imaging-weaklink first image round ${i + 1}: warm ${out.firstImageWarmMs.at(-1)!.toFixed(0)} ms, cold ${out.firstImageColdMs.at(-1)!.toFixed(0)} ms`);
+        opts.log(
+          `imaging-weaklink first image round ${i + 1}: warm ${out.firstImageWarmMs.at(-1)!.toFixed(0)} ms, cold ${out.firstImageColdMs.at(-1)!.toFixed(0)} ms`,
+        );
       }
       await warm.close();
     } finally {

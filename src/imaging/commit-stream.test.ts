@@ -58,7 +58,11 @@ describe.each(BACKENDS)('streamed, all-or-nothing commit with the %s store', (ba
     const auth = { authorization: `Bearer ${station}`, 'tus-resumable': '1.0.0' };
     const created = await fetch(`${base}/api/imaging/uploads/files`, {
       method: 'POST',
-      headers: { ...auth, 'upload-length': String(f.length), 'upload-metadata': `filename ${Buffer.from(name).toString('base64')},sha256 ${Buffer.from(sha).toString('base64')}` },
+      headers: {
+        ...auth,
+        'upload-length': String(f.length),
+        'upload-metadata': `filename ${Buffer.from(name).toString('base64')},sha256 ${Buffer.from(sha).toString('base64')}`,
+      },
     });
     expect(created.status).toBe(201);
     const id = String(created.headers.get('location')).split('/').pop()!;
@@ -75,7 +79,9 @@ describe.each(BACKENDS)('streamed, all-or-nothing commit with the %s store', (ba
     call(p, 'POST', '/api/imaging/uploads/commit', { patientId, uploadIds }, { authorization: `Bearer ${station}`, 'content-type': 'application/json' });
 
   async function inRecord(studyUid: string): Promise<ImagingStudy[]> {
-    return p.store.system('test: is the study in the record', 'imaging').search<ImagingStudy>('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${studyUid}` });
+    return p.store
+      .system('test: is the study in the record', 'imaging')
+      .search<ImagingStudy>('ImagingStudy', { identifier: `urn:dicom:uid|urn:oid:${studyUid}` });
   }
 
   it(`commits a ${LARGE_MB} MB multi-file study whole while resident memory grows far less than the study`, async () => {

@@ -135,7 +135,8 @@ export function checkDataset(meta: Record<string, any>, dict: Record<string, any
       const bits = Number(first(json, '00280100') ?? 16);
       const spp = Number(first(json, '00280002') ?? 1);
       const expected = (rows * cols * spp * bits * declared) / 8;
-      if (pixels.pixelBytes < expected) throw new InvalidDicom(`Ảnh DICOM bị cắt cụt: ${pixels.pixelBytes} byte điểm ảnh, cần ${expected} (truncated pixel data)`);
+      if (pixels.pixelBytes < expected)
+        throw new InvalidDicom(`Ảnh DICOM bị cắt cụt: ${pixels.pixelBytes} byte điểm ảnh, cần ${expected} (truncated pixel data)`);
     }
   }
   return {
