@@ -5,15 +5,14 @@
  * Rules: a back end knows nothing of patients, accounts or access — the routes decide who may see
  * a study (through its ImagingStudy in the record) before a back end is asked. `storeAll` is all
  * or nothing for the instances it is given; a study that is not linked to the record is never
- * served, so bytes left behind by a crash are invisible.
+ * served, so bytes left behind by a crash are invisible. Staged files (`path`) are streamed into
+ * the store, never read whole into memory.
  */
 import type { DicomJson, ParsedInstance } from './dicom.ts';
 import { TAG } from './dicom.ts';
 
-export interface CheckedFile {
-  bytes: Buffer;
-  parsed: ParsedInstance;
-}
+/** A checked instance: its bytes in memory (STOW-RS, photos) or a staged file on disk (resumable uploads, streamed to the store). */
+export type CheckedFile = { parsed: ParsedInstance } & ({ bytes: Buffer; path?: undefined } | { path: string; bytes?: undefined });
 
 export interface DicomBackend {
   readonly kind: 'embedded' | 'orthanc';

@@ -133,12 +133,15 @@ export interface SyntheticSeries {
  * changes with the slice and a bright square marker of known width (for measurement tests),
  * pixel spacing `spacing` mm. Names are made up ("Tổng hợp^Ảnh thử").
  */
-export function syntheticSeries(opts: { count?: number; size?: number; spacing?: number; studyUid?: string; patientId?: string } = {}): SyntheticSeries {
+export function syntheticSeries(
+  opts: { count?: number; size?: number; spacing?: number; studyUid?: string; seriesUid?: string; firstInstance?: number; patientId?: string } = {},
+): SyntheticSeries {
   const count = opts.count ?? 10;
   const size = opts.size ?? 128;
   const spacing = opts.spacing ?? 0.5;
   const studyUid = opts.studyUid ?? newUid();
-  const seriesUid = newUid();
+  const seriesUid = opts.seriesUid ?? newUid();
+  const first = opts.firstInstance ?? 1;
   const files: Buffer[] = [];
   for (let k = 0; k < count; k++) {
     const px = new Int16Array(size * size);
@@ -164,8 +167,8 @@ export function syntheticSeries(opts: { count?: number; size?: number; spacing?:
           StudyDescription: 'CT tổng hợp (ảnh thử)',
           SeriesDescription: 'Lát cắt ngang',
           SeriesNumber: '1',
-          InstanceNumber: String(k + 1),
-          ImagePositionPatient: [0, 0, k * 5],
+          InstanceNumber: String(first + k),
+          ImagePositionPatient: [0, 0, (first - 1 + k) * 5],
           ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
           SliceThickness: 5,
           PixelSpacing: [spacing, spacing],

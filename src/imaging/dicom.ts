@@ -100,9 +100,21 @@ function read(bytes: Buffer): { meta: Record<string, any>; dict: Record<string, 
   }
 }
 
-/** Parses and checks one Part 10 file; throws InvalidDicom for anything a store must not accept. */
+/** Parses and checks one Part 10 file held in memory; throws InvalidDicom for anything a store must not accept. */
 export function parseInstance(bytes: Buffer): ParsedInstance {
   const { meta, dict } = read(bytes);
+  const pixels = dict[TAG.PixelData]?.Value as ArrayBuffer[] | undefined;
+  if (pixels && !pixelDataComplete(bytes)) throw new InvalidDicom('Ảnh DICOM bị cắt cụt: dữ liệu điểm ảnh không đủ (truncated pixel data)');
+  const pixelBytes = pixels ? pixels.reduce((n, b) => n + b.byteLength, 0) : undefined;
+  return checkDataset(meta, dict, pixelBytes === undefined ? undefined : { pixelBytes }, createHash('sha256').update(bytes).digest('hex'));
+}
+
+/**
+ * The checks on a parsed dataset (without or with its pixel data): the identifiers a store needs,
+ * the image size, and — for native pixel data — that `pixelBytes` holds every frame. `pixels` is
+ * undefined when the instance has no pixel data. Shared by the in-memory and the on-disk parse.
+ */
+export function checkDataset(meta: Record<string, any>, dict: Record<string, any>, pixels: { pixelBytes: number } | undefined, sha256: string): ParsedInstance {
   const json = clean(dict);
   const need = (tag: string, name: string) => {
     const v = firstString(json, tag);
@@ -113,9 +125,7 @@ export function parseInstance(bytes: Buffer): ParsedInstance {
   const seriesUid = need(TAG.SeriesInstanceUID, 'SeriesInstanceUID');
   const sopUid = need(TAG.SOPInstanceUID, 'SOPInstanceUID');
   const sopClassUid = need(TAG.SOPClassUID, 'SOPClassUID');
-  const pixels = dict[TAG.PixelData]?.Value as ArrayBuffer[] | undefined;
   const declared = Number(firstString(json, TAG.NumberOfFrames) ?? 1);
-  if (pixels && !pixelDataComplete(bytes)) throw new InvalidDicom('Ảnh DICOM bị cắt cụt: dữ liệu điểm ảnh không đủ (truncated pixel data)');
   if (pixels) {
     const rows = Number(first(json, TAG.Rows) ?? 0);
     const cols = Number(first(json, TAG.Columns) ?? 0);
@@ -125,8 +135,8 @@ export function parseInstance(bytes: Buffer): ParsedInstance {
       const bits = Number(first(json, '00280100') ?? 16);
       const spp = Number(first(json, '00280002') ?? 1);
       const expected = (rows * cols * spp * bits * declared) / 8;
-      const got = pixels.reduce((n, b) => n + b.byteLength, 0);
-      if (got < expected) throw new InvalidDicom(`Ảnh DICOM bị cắt cụt: ${got} byte điểm ảnh, cần ${expected} (truncated pixel data)`);
+      if (pixels.pixelBytes < expected)
+        throw new InvalidDicom(`Ảnh DICOM bị cắt cụt: ${pixels.pixelBytes} byte điểm ảnh, cần ${expected} (truncated pixel data)`);
     }
   }
   return {
@@ -142,7 +152,7 @@ export function parseInstance(bytes: Buffer): ParsedInstance {
     studyDescription: firstString(json, TAG.StudyDescription),
     studyDate: firstString(json, TAG.StudyDate),
     frames: pixels ? declared : 0,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256,
     json,
   };
 }

@@ -5,10 +5,12 @@
  * `studies/<StudyInstanceUID>.json` (the study's instances: series, SOP UID, blob hash, metadata).
  * A study's index file is replaced atomically (write + rename) after every blob it names is on
  * disk, so a crash leaves at most unreferenced blobs, never an index naming a missing file.
- * Writes to one study are serialised.
+ * Writes to one study are serialised. A staged upload file is copied (streamed by the kernel,
+ * not read into memory); if any file of a batch fails, the blobs this batch added are removed and
+ * the index is not touched (all or nothing).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { byReadingOrder, instanceAttributes, seriesAttributes, studyAttributes, type CheckedFile, type DicomBackend } from './backend.ts';
@@ -46,10 +48,16 @@ export class EmbeddedStore implements DicomBackend {
     }
   }
 
-  private async atomicWrite(path: string, data: string | Buffer): Promise<void> {
+  private async atomicWrite(path: string, data: string | Buffer | { from: string }): Promise<void> {
     const tmp = `${path}.${randomUUID()}.tmp`;
-    await writeFile(tmp, data);
-    await rename(tmp, path);
+    try {
+      if (typeof data === 'object' && 'from' in data) await copyFile(data.from, tmp);
+      else await writeFile(tmp, data);
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
   }
 
   private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -70,19 +78,26 @@ export class EmbeddedStore implements DicomBackend {
     await mkdir(join(this.dir, 'studies'), { recursive: true });
     for (const [studyUid, list] of byStudy) {
       await this.serial(studyUid, async () => {
-        for (const f of list) {
-          const path = this.blobPath(f.parsed.sha256);
-          if (existsSync(path)) continue;
-          await mkdir(join(this.dir, 'blobs', f.parsed.sha256.slice(0, 2)), { recursive: true });
-          await this.atomicWrite(path, f.bytes);
+        const added: string[] = [];
+        try {
+          for (const f of list) {
+            const path = this.blobPath(f.parsed.sha256);
+            if (existsSync(path)) continue;
+            await mkdir(join(this.dir, 'blobs', f.parsed.sha256.slice(0, 2)), { recursive: true });
+            await this.atomicWrite(path, f.path !== undefined ? { from: f.path } : f.bytes);
+            added.push(path);
+          }
+          const idx = (await this.index(studyUid)) ?? {};
+          for (const f of list) {
+            if (idx[f.parsed.sopUid]) alreadyStored++;
+            else stored++;
+            idx[f.parsed.sopUid] = { seriesUid: f.parsed.seriesUid, sha256: f.parsed.sha256, json: f.parsed.json };
+          }
+          await this.atomicWrite(this.indexPath(studyUid), JSON.stringify(idx));
+        } catch (err) {
+          for (const path of added) await rm(path, { force: true });
+          throw err;
         }
-        const idx = (await this.index(studyUid)) ?? {};
-        for (const f of list) {
-          if (idx[f.parsed.sopUid]) alreadyStored++;
-          else stored++;
-          idx[f.parsed.sopUid] = { seriesUid: f.parsed.seriesUid, sha256: f.parsed.sha256, json: f.parsed.json };
-        }
-        await this.atomicWrite(this.indexPath(studyUid), JSON.stringify(idx));
       });
     }
     return { stored, alreadyStored };

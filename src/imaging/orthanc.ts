@@ -6,10 +6,13 @@
  *
  * Rules: Orthanc is never reached by a browser; our guarded routes call it. Files go in through
  * its REST API (`POST /instances`), studies come out through its DICOMweb plugin (QIDO/metadata)
- * and `/instances/{id}/file`. A failed batch deletes what it added, so a study is stored whole or
- * not at all.
+ * and `/instances/{id}/file`. A staged file is streamed to Orthanc from disk (with its length),
+ * never read whole. A failed batch deletes what it added, so a study is stored whole or not at all.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Supervisor } from '../platform/supervisor.ts';
@@ -58,9 +61,13 @@ export class OrthancStore implements DicomBackend {
     let alreadyStored = 0;
     try {
       for (const f of files) {
-        const r = await this.req('/instances', { method: 'POST', body: new Uint8Array(f.bytes), headers: { 'content-type': 'application/dicom' } });
-        if (!r.ok) throw new Error(`Orthanc refused an instance: ${r.status}`);
-        const body = (await r.json()) as { ID: string; Status: string };
+        let body: { ID: string; Status: string };
+        if (f.path !== undefined) body = await this.postFile(f.path);
+        else {
+          const r = await this.req('/instances', { method: 'POST', body: new Uint8Array(f.bytes), headers: { 'content-type': 'application/dicom' } });
+          if (!r.ok) throw new Error(`Orthanc refused an instance: ${r.status}`);
+          body = (await r.json()) as { ID: string; Status: string };
+        }
         if (body.Status === 'AlreadyStored') alreadyStored++;
         else added.push(body.ID);
       }
@@ -69,6 +76,33 @@ export class OrthancStore implements DicomBackend {
       throw err;
     }
     return { stored: added.length, alreadyStored };
+  }
+
+  /** POST /instances with the file streamed from disk (fetch would need a chunked body; Orthanc is given the length). */
+  private async postFile(path: string): Promise<{ ID: string; Status: string }> {
+    const { size } = await stat(path);
+    const url = new URL(`${this.url}/instances`);
+    const headers: Record<string, string | number> = { 'content-type': 'application/dicom', 'content-length': size };
+    if (this.auth) headers.authorization = this.auth;
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'POST', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          if ((res.statusCode ?? 500) >= 300) return reject(new Error(`Orthanc refused an instance: ${res.statusCode}`));
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { ID: string; Status: string });
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+      });
+      req.on('error', reject);
+      const file = createReadStream(path, { highWaterMark: 256 * 1024 });
+      file.on('error', (err) => req.destroy(err));
+      file.pipe(req);
+    });
   }
 
   async hasStudy(studyUid: string): Promise<boolean> {

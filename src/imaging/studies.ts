@@ -21,6 +21,7 @@ import type { EventBus } from '../events/bus.ts';
 import { addNotification } from '../events/outbox.ts';
 import type { CheckedFile, DicomBackend } from './backend.ts';
 import { InvalidDicom, TAG, parseInstance, type DicomJson } from './dicom.ts';
+import { parseInstanceFile } from './staged.ts';
 import { IMAGING_CATEGORY, ENDPOINT_ID_SYSTEM, REQUESTING_ORG_EXT, STUDY_UID_SYSTEM, studyRef } from './model.ts';
 import type { UploadRequest } from './contract.ts';
 
@@ -51,6 +52,24 @@ export class StudyService {
         throw err;
       }
     });
+  }
+
+  /**
+   * The same checks on staged files on disk (resumable uploads), one file at a time and reading
+   * only each file's header where possible: memory stays bounded whatever the study's size.
+   */
+  async checkStaged(files: { name: string; path: string; sha256: string }[]): Promise<CheckedFile[]> {
+    if (files.length === 0) throw badRequest('Không có tệp nào (no files)');
+    const out: CheckedFile[] = [];
+    for (const f of files) {
+      try {
+        out.push({ path: f.path, parsed: await parseInstanceFile(f.path, f.sha256) });
+      } catch (err) {
+        if (err instanceof InvalidDicom) throw badRequest(`${f.name}: ${err.message}. Không tệp nào được lưu (nothing was stored).`);
+        throw err;
+      }
+    }
+    return out;
   }
 
   /** The store's Endpoint (directory resource), created once. */

@@ -14,10 +14,10 @@
  *   mismatch, so a file damaged on the way is never stored;
  * - commit refuses unfinished uploads, checks every file (DICOM) before storing any, stores the
  *   study all or nothing (StudyService.ingest), and only then removes the staged files;
+ * - commit streams: each staged file is hashed from disk, only its DICOM header is parsed, and it
+ *   is copied/streamed into the image store — memory does not grow with the study's size;
  * - uploads with the same SHA-256 in one commit are stored once.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Server } from '@tus/server';
@@ -27,6 +27,7 @@ import { badRequest } from '../fhir/outcome.ts';
 import { AccessDenied } from '../auth/access.ts';
 import { commitBody } from './contract.ts';
 import type { StudyService } from './studies.ts';
+import { hashFile } from './staged.ts';
 
 const PATH = '/api/imaging/uploads/files';
 const OWNER_HEADER = 'x-cauyte-upload-owner';
@@ -68,7 +69,7 @@ export async function uploadRoutes(app: FastifyInstance, opts: { studies: StudyS
     const input = parse(commitBody, req.body);
     const { store } = open();
     const owner = req.ctx.actor.accountId;
-    const files: { name: string; bytes: Buffer }[] = [];
+    const files: { name: string; path: string; sha256: string }[] = [];
     const seen = new Set<string>();
     for (const id of input.uploadIds) {
       let upload;
@@ -81,14 +82,15 @@ export async function uploadRoutes(app: FastifyInstance, opts: { studies: StudyS
       if (!owner || upload.metadata?.owner !== owner) throw new AccessDenied('Không phải tệp bạn tải lên (not your upload)');
       if (upload.size === undefined || upload.offset !== upload.size)
         throw badRequest(`${name}: chưa tải xong (${upload.offset}/${upload.size ?? '?'} byte) — upload not finished`);
-      const bytes = await readFile(join(opts.dir, id));
-      const sha = createHash('sha256').update(bytes).digest('hex');
+      // Streamed from disk: a 200 MB study is never held in memory (hash, header-only parse, copy to the store).
+      const path = join(opts.dir, id);
+      const sha = await hashFile(path);
       if (sha !== upload.metadata?.sha256) throw badRequest(`${name}: mã kiểm tra không khớp, tệp bị hỏng trên đường truyền; hãy gửi lại (checksum mismatch)`);
       if (seen.has(sha)) continue;
       seen.add(sha);
-      files.push({ name, bytes });
+      files.push({ name, path, sha256: sha });
     }
-    const checked = opts.studies.check(files);
+    const checked = await opts.studies.checkStaged(files);
     const study = await opts.studies.ingest(req.ctx, input.patientId, checked, input.request);
     for (const id of input.uploadIds) await store.remove(id).catch(() => undefined);
     return reply.code(201).send({ id: study.id, studyUid: checked[0].parsed.studyUid, instances: study.numberOfInstances });

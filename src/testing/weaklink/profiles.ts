@@ -17,7 +17,7 @@ export interface LinkConditions {
   blackout: boolean;
 }
 
-export type ProfileName = 'good' | 'commune-3g' | 'mountain-edge' | 'satellite' | 'blackout';
+export type ProfileName = 'good' | 'commune-3g' | 'mountain-edge' | 'satellite' | 'imaging-1m' | 'blackout';
 
 export const PROFILES: Record<ProfileName, LinkConditions> = {
   /** A perfect link: no shaping, no delay (the "back on a good link" step of the tests). */
@@ -28,6 +28,8 @@ export const PROFILES: Record<ProfileName, LinkConditions> = {
   'mountain-edge': { rateKbps: 120, delayMs: 300, jitterMs: 40, loss: 0.03, blackout: false },
   /** An island or border post on a geostationary satellite link: ≈ 1 Mbit/s, 700 ms round trip. */
   satellite: { rateKbps: 1000, delayMs: 350, jitterMs: 10, loss: 0.005, blackout: false },
+  /** The imaging benchmark's link (issue #15): 1 Mbit/s, 300 ms round trip; the issue names no loss, so none. */
+  'imaging-1m': { rateKbps: 1000, delayMs: 150, jitterMs: 0, loss: 0, blackout: false },
   /** The link is down (power cut at the relay mast, rain fade): 100 % loss. */
   blackout: { rateKbps: null, delayMs: 0, jitterMs: 0, loss: 1, blackout: true },
 };

@@ -17,11 +17,12 @@ import type { ToolName, Viewer, ViewState } from './viewer.ts';
 
 const TOOLS: ToolName[] = ['wl', 'pan', 'zoom', 'length', 'angle'];
 
-function Thumb({ imageId, label, active, onPick }: { imageId: string; label: string; active: boolean; onPick: () => void }) {
+/** A series' thumbnail; drawn only once the viewer shows its first image (`ready`), so on a slow link thumbnails never compete with it. */
+function Thumb({ imageId, label, active, ready, onPick }: { imageId: string; label: string; active: boolean; ready: boolean; onPick: () => void }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
-    void import('./viewer.ts').then((v) => v.thumbnail(ref.current!, imageId)).catch(() => undefined);
-  }, [imageId]);
+    if (ready) void import('./viewer.ts').then((v) => v.thumbnail(ref.current!, imageId)).catch(() => undefined);
+  }, [imageId, ready]);
   return (
     <button type="button" class={active ? 'thumb active' : 'thumb'} onClick={onPick} aria-pressed={active}>
       <canvas ref={ref} width={96} height={96} />
@@ -52,6 +53,10 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
   useEffect(() => {
     void load();
   }, [id]);
+  // The viewer's code and engine start while the study's details travel (first image sooner on a slow link).
+  useEffect(() => {
+    void import('./viewer.ts').then((v) => v.prepare()).catch(() => undefined);
+  }, []);
 
   const series = view ? seriesOf(view.study, view.studyUid) : [];
   const current = series[seriesIx];
@@ -110,7 +115,7 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
       {series.length > 1 && (
         <div class="thumbs" role="list">
           {series.map((x, i) => (
-            <Thumb key={x.uid} imageId={x.imageIds[0]} label={x.label} active={i === seriesIx} onPick={() => setSeriesIx(i)} />
+            <Thumb key={x.uid} imageId={x.imageIds[0]} label={x.label} active={i === seriesIx} ready={!!vs} onPick={() => setSeriesIx(i)} />
           ))}
         </div>
       )}

@@ -29,6 +29,11 @@ function init(): Promise<void> {
   return initialised;
 }
 
+/** Starts the engine (core, image loader and its worker, tools) ahead of the study's data: on a slow link this runs while the study's details are on their way. */
+export function prepare(): Promise<void> {
+  return init();
+}
+
 export type ToolName = 'wl' | 'pan' | 'zoom' | 'length' | 'angle';
 
 const TOOL: Record<ToolName, string> = {
