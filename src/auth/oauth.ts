@@ -76,12 +76,14 @@ export async function registerClient(
     jwks?: JSONWebKeySet;
     /** SMART EHR launch: the app's launch address (it gets iss and launch). */
     launchUri?: string;
+    /** The facility it was registered for (undefined = platform-wide). */
+    organizationId?: string;
   },
 ): Promise<{ clientId: string; clientSecret?: string }> {
   const clientId = `app-${randomUUID().slice(0, 8)}`;
   const secret = input.confidential ? randomBytes(32).toString('base64url') : undefined;
   await db.query(
-    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id, jwks, launch_uri) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id, jwks, launch_uri, organization_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
     [
       clientId,
       input.name,
@@ -92,6 +94,7 @@ export async function registerClient(
       input.accountId ?? null,
       input.jwks ? JSON.stringify(input.jwks) : null,
       input.launchUri ?? null,
+      input.organizationId ?? null,
     ],
   );
   return { clientId, clientSecret: secret };
@@ -511,7 +514,15 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       });
       accountId = svc.id;
     }
-    const c = await registerClient(db, { ...b, confidential: b.confidential && !b.jwks, jwks: b.jwks as JSONWebKeySet | undefined, accountId });
+    // A facility administrator's app belongs to their facility; a system administrator's is platform-wide.
+    const organizationId = req.ctx.actor.role === 'system_admin' ? undefined : req.ctx.actor.organizationId;
+    const c = await registerClient(db, {
+      ...b,
+      confidential: b.confidential && !b.jwks,
+      jwks: b.jwks as JSONWebKeySet | undefined,
+      accountId,
+      organizationId,
+    });
     await audit.record({
       ...actorFields(req.ctx),
       clientId: c.clientId,
