@@ -143,8 +143,7 @@ describe('device guards', () => {
 
   it('answers /api/devices/stats with the caller’s facility’s counts only (another facility sees none of this one’s traffic)', async () => {
     const other = await p.tokenFor('specialist', { org: demo.ids.organizations.bachmai, practitioner: demo.ids.practitioners[0] });
-    const statsOf = async (token: string) =>
-      (await call<DeviceStats>(p, 'GET', '/api/devices/stats', undefined, { authorization: `Bearer ${token}` })).body;
+    const statsOf = async (token: string) => (await call<DeviceStats>(p, 'GET', '/api/devices/stats', undefined, { authorization: `Bearer ${token}` })).body;
     const [mine, theirs, all] = [await stats(), await statsOf(other), p.devices.stats()];
     const dev = await register();
     const client = await connect(dev);

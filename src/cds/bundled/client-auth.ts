@@ -22,7 +22,13 @@ export function requireClientJwt(app: FastifyInstance, client: TrustedClient): v
     const url = `http://${req.headers.host ?? ''}${req.url.split('?')[0]}`;
     try {
       if (!m) throw new Error('no bearer token');
-      const { payload } = await jwtVerify(m[1], await key, { algorithms: ['ES384'], issuer: client.issuer, audience: url, maxTokenAge: '5m', requiredClaims: ['exp', 'iat', 'jti'] });
+      const { payload } = await jwtVerify(m[1], await key, {
+        algorithms: ['ES384'],
+        issuer: client.issuer,
+        audience: url,
+        maxTokenAge: '5m',
+        requiredClaims: ['exp', 'iat', 'jti'],
+      });
       const now = Date.now();
       for (const [j, exp] of seen) if (exp < now) seen.delete(j);
       if (seen.has(payload.jti!)) throw new Error('replayed jti');
