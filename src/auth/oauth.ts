@@ -42,6 +42,8 @@ interface ClientRow {
   grant_types: string[];
   account_id: string | null;
   jwks: JSONWebKeySet | null;
+  /** The facility it was registered for (NULL = platform-wide). */
+  organization_id: string | null;
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -190,6 +192,9 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     if (actor.via !== 'session' || actor.mfaPending) {
       return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 302);
     }
+    // A facility's own app is for its staff (and for citizens, its patient-facing use): not another facility's staff.
+    if (client.organization_id && actor.role !== 'citizen' && actor.role !== 'system_admin' && client.organization_id !== actor.organizationId)
+      return back({ error: 'access_denied', error_description: 'this app is registered for another facility' });
     const requested = parseScopes(q.scope);
     const allowed = parseScopes(client.scopes.join(' ')).scopes;
     if (requested.unknown.length || !withinScopes(requested.scopes, allowed))

@@ -298,7 +298,13 @@ describe('SMART App Launch', () => {
       p,
       'POST',
       '/api/oauth/clients',
-      { name: 'Ứng dụng riêng BV Lào Cai', redirectUris: [REDIRECT], scopes: ['launch', 'openid', 'user/*.rs'], grantTypes: ['authorization_code'], launchUri: LAUNCH },
+      {
+        name: 'Ứng dụng riêng BV Lào Cai',
+        redirectUris: [REDIRECT],
+        scopes: ['launch', 'openid', 'user/*.rs'],
+        grantTypes: ['authorization_code'],
+        launchUri: LAUNCH,
+      },
       { ...admin, ...JSON_TYPE },
     );
     expect(made.status, made.text).toBe(201);
@@ -328,6 +334,12 @@ describe('SMART App Launch', () => {
     expect((await launch(otherClinician, { clientId: batxatApp, patientId: demo.ids.patients[0] })).status).toBe(404);
     expect((await launch(clinician, { clientId: laocaiApp, patientId: reachable[0] })).status).toBe(404);
     expect((await launch(clinician, { clientId: batxatApp, patientId: reachable[0] })).status).toBe(201);
+    // Nor a standalone launch of it by another facility's staff.
+    const k = pkce();
+    const standalone = await call(p, 'GET', authorizeUrl(batxatApp, 'openid user/*.rs', k.challenge), undefined, otherClinician);
+    expect(new URL(String(standalone.headers.location)).searchParams.get('error')).toBe('access_denied');
+    const own = await call(p, 'GET', authorizeUrl(batxatApp, 'openid user/*.rs', k.challenge), undefined, clinician);
+    expect(String(own.headers.location ?? '')).not.toMatch(/[?&]error=/);
   });
 
   it('answers CORS preflights and marks FHIR and token answers readable cross-origin, never with credentials', async () => {
