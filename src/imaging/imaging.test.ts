@@ -206,9 +206,10 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
     expect((await get(otherStation, `${under}/metadata`)).statusCode).toBe(404);
     // Its own instance is served as usual.
     const ownSop = parseInstance(theirs.files[0]).sopUid;
-    expect((await get(otherStation, `/api/imaging/dicomweb/studies/${theirs.studyUid}/series/${theirs.seriesUid}/instances/${ownSop}`, 'application/dicom')).statusCode).toBe(
-      200,
-    );
+    expect(
+      (await get(otherStation, `/api/imaging/dicomweb/studies/${theirs.studyUid}/series/${theirs.seriesUid}/instances/${ownSop}`, 'application/dicom'))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('resumable upload (tus): a finished upload commits as one study; checksum and owner are enforced', async () => {
