@@ -42,6 +42,8 @@ interface ClientRow {
   grant_types: string[];
   account_id: string | null;
   jwks: JSONWebKeySet | null;
+  /** The facility it was registered for (NULL = platform-wide). */
+  organization_id: string | null;
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -76,12 +78,14 @@ export async function registerClient(
     jwks?: JSONWebKeySet;
     /** SMART EHR launch: the app's launch address (it gets iss and launch). */
     launchUri?: string;
+    /** The facility it was registered for (undefined = platform-wide). */
+    organizationId?: string;
   },
 ): Promise<{ clientId: string; clientSecret?: string }> {
   const clientId = `app-${randomUUID().slice(0, 8)}`;
   const secret = input.confidential ? randomBytes(32).toString('base64url') : undefined;
   await db.query(
-    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id, jwks, launch_uri) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+    'INSERT INTO oauth_client (client_id, name, secret_hash, redirect_uris, scopes, grant_types, account_id, jwks, launch_uri, organization_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
     [
       clientId,
       input.name,
@@ -92,6 +96,7 @@ export async function registerClient(
       input.accountId ?? null,
       input.jwks ? JSON.stringify(input.jwks) : null,
       input.launchUri ?? null,
+      input.organizationId ?? null,
     ],
   );
   return { clientId, clientSecret: secret };
@@ -187,6 +192,9 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     if (actor.via !== 'session' || actor.mfaPending) {
       return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 302);
     }
+    // A facility's own app is for its staff (and for citizens, its patient-facing use): not another facility's staff.
+    if (client.organization_id && actor.role !== 'citizen' && actor.role !== 'system_admin' && client.organization_id !== actor.organizationId)
+      return back({ error: 'access_denied', error_description: 'this app is registered for another facility' });
     const requested = parseScopes(q.scope);
     const allowed = parseScopes(client.scopes.join(' ')).scopes;
     if (requested.unknown.length || !withinScopes(requested.scopes, allowed))
@@ -511,7 +519,15 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       });
       accountId = svc.id;
     }
-    const c = await registerClient(db, { ...b, confidential: b.confidential && !b.jwks, jwks: b.jwks as JSONWebKeySet | undefined, accountId });
+    // A facility administrator's app belongs to their facility; a system administrator's is platform-wide.
+    const organizationId = req.ctx.actor.role === 'system_admin' ? undefined : req.ctx.actor.organizationId;
+    const c = await registerClient(db, {
+      ...b,
+      confidential: b.confidential && !b.jwks,
+      jwks: b.jwks as JSONWebKeySet | undefined,
+      accountId,
+      organizationId,
+    });
     await audit.record({
       ...actorFields(req.ctx),
       clientId: c.clientId,

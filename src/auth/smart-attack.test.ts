@@ -102,7 +102,21 @@ describe('attack review: SMART app registration', () => {
 
   it('A11. an EHR launch refuses an encounter that is not the launch patient’s', async () => {
     const clinician = await signIn(p, 'bs.batxat', accounts.get('bs.batxat')!.totpSecret);
-    const app = await register({ redirectUris: ['https://app.example/callback'], launchUri: 'https://app.example/launch' });
+    // Registered platform-wide by the system administrator (a Lào Cai app is not Bát Xát's to launch: smart.test.ts).
+    const sys = await signIn(p, 'quantri', accounts.get('quantri')!.totpSecret);
+    const app = await call(
+      p,
+      'POST',
+      '/api/oauth/clients',
+      {
+        name: 'App',
+        scopes: ['launch', 'patient/*.rs', 'openid', 'fhirUser'],
+        grantTypes: ['authorization_code'],
+        redirectUris: ['https://app.example/callback'],
+        launchUri: 'https://app.example/launch',
+      },
+      { ...sys, ...JSON_TYPE },
+    );
     expect(app.status, app.text).toBe(201);
     const patient = demo.ids.patients[0];
     const stranger = await p.fixtures.create<Encounter>({

@@ -292,6 +292,56 @@ describe('SMART App Launch', () => {
     expect(new URL(String(noPatient.headers.location)).searchParams.get('error')).toBe('invalid_scope');
   });
 
+  it('lists and launches only platform-wide apps and those of the caller’s facility (a facility’s app is not shown to another facility)', async () => {
+    const admin = await signIn(p, 'quantri.laocai', accounts.get('quantri.laocai')!.totpSecret);
+    const made = await call(
+      p,
+      'POST',
+      '/api/oauth/clients',
+      {
+        name: 'Ứng dụng riêng BV Lào Cai',
+        redirectUris: [REDIRECT],
+        scopes: ['launch', 'openid', 'user/*.rs'],
+        grantTypes: ['authorization_code'],
+        launchUri: LAUNCH,
+      },
+      { ...admin, ...JSON_TYPE },
+    );
+    expect(made.status, made.text).toBe(201);
+    const laocaiApp = made.body.clientId as string;
+    const batxatApp = (
+      await registerClient(p.db, {
+        name: 'Ứng dụng riêng Bát Xát',
+        redirectUris: [REDIRECT],
+        scopes: ['launch', 'openid', 'user/*.rs'],
+        grantTypes: ['authorization_code'],
+        confidential: false,
+        launchUri: LAUNCH,
+        organizationId: demo.ids.organizations.batxat,
+      })
+    ).clientId;
+    const ids = async (h: Record<string, string>) => (await call(p, 'GET', '/api/smart/apps', undefined, h)).body.map((a: { clientId: string }) => a.clientId);
+    const batxat = await ids(clinician);
+    expect(batxat).toContain(appId); // platform-wide
+    expect(batxat).toContain(batxatApp);
+    expect(batxat).not.toContain(laocaiApp);
+    const bachmai = await ids(otherClinician);
+    expect(bachmai).not.toContain(laocaiApp);
+    expect(bachmai).not.toContain(batxatApp);
+    const sys = await ids(await signIn(p, 'quantri', accounts.get('quantri')!.totpSecret));
+    expect(sys).toEqual(expect.arrayContaining([appId, laocaiApp, batxatApp]));
+    // Launching another facility's app: as unknown (404), not a way to learn it exists.
+    expect((await launch(otherClinician, { clientId: batxatApp, patientId: demo.ids.patients[0] })).status).toBe(404);
+    expect((await launch(clinician, { clientId: laocaiApp, patientId: reachable[0] })).status).toBe(404);
+    expect((await launch(clinician, { clientId: batxatApp, patientId: reachable[0] })).status).toBe(201);
+    // Nor a standalone launch of it by another facility's staff.
+    const k = pkce();
+    const standalone = await call(p, 'GET', authorizeUrl(batxatApp, 'openid user/*.rs', k.challenge), undefined, otherClinician);
+    expect(new URL(String(standalone.headers.location)).searchParams.get('error')).toBe('access_denied');
+    const own = await call(p, 'GET', authorizeUrl(batxatApp, 'openid user/*.rs', k.challenge), undefined, clinician);
+    expect(String(own.headers.location ?? '')).not.toMatch(/[?&]error=/);
+  });
+
   it('answers CORS preflights and marks FHIR and token answers readable cross-origin, never with credentials', async () => {
     const pre = await call(p, 'OPTIONS', '/fhir/R4/Patient/x', undefined, {
       authorization: '',

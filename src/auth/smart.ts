@@ -203,6 +203,9 @@ export async function redeemRefresh(
   };
 }
 
+/** SQL: an app the caller may list and launch — platform-wide (no facility), their facility's, or any for a system administrator. */
+const appVisible = (isAdmin: string, org: string) => `(${isAdmin}::boolean OR organization_id IS NULL OR organization_id = ${org})`;
+
 export interface SmartRouteOptions {
   db: Db;
   audit: AuditLog;
@@ -237,11 +240,16 @@ export async function smartRoutes(app: FastifyInstance, opts: SmartRouteOptions)
   app.options('/fhir/R4/*', { config: { access: 'public' } }, preflight);
   app.options('/oauth/token', { config: { access: 'public' } }, preflight);
 
-  /** Apps a clinician may open from a chart (those registered with a launch address). */
+  /**
+   * Apps a clinician may open from a chart (those registered with a launch address): the
+   * platform-wide ones and those registered for the caller's facility; a system administrator sees all.
+   */
   app.get('/api/smart/apps', { config: { access: 'authenticated' } }, async (req) => {
     if (req.ctx.actor.role === 'citizen') return [];
     const rows = await db.query<{ client_id: string; name: string }>(
-      `SELECT client_id, name FROM oauth_client WHERE launch_uri IS NOT NULL AND revoked_at IS NULL AND 'authorization_code' = ANY(grant_types) ORDER BY name`,
+      `SELECT client_id, name FROM oauth_client WHERE launch_uri IS NOT NULL AND revoked_at IS NULL AND 'authorization_code' = ANY(grant_types)
+          AND ${appVisible('$1', '$2')} ORDER BY name`,
+      [req.ctx.actor.role === 'system_admin', req.ctx.actor.organizationId ?? ''],
     );
     return rows.rows.map((r) => ({ clientId: r.client_id, name: r.name }));
   });
@@ -274,8 +282,8 @@ export async function smartRoutes(app: FastifyInstance, opts: SmartRouteOptions)
     const b = parsed.data;
     const client = (
       await db.query<{ launch_uri: string | null; name: string; grant_types: string[] }>(
-        'SELECT launch_uri, name, grant_types FROM oauth_client WHERE client_id = $1 AND revoked_at IS NULL',
-        [b.clientId],
+        `SELECT launch_uri, name, grant_types FROM oauth_client WHERE client_id = $1 AND revoked_at IS NULL AND ${appVisible('$2', '$3')}`,
+        [b.clientId, actor.role === 'system_admin', actor.organizationId ?? ''],
       )
     ).rows[0];
     if (!client?.launch_uri || !client.grant_types.includes('authorization_code'))

@@ -14,6 +14,7 @@
  *   - system actions are returned for a person to see, never applied;
  *   - redirects are refused: only the registered address receives anything.
  */
+import type { CdsClientKey } from './client-key.ts';
 import { randomUUID } from 'node:crypto';
 import type { Appointment, Bundle, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/actor.ts';
@@ -178,6 +179,8 @@ export class CdsClient {
     private readonly registry: Registry,
     /** Where the bundled service listens now (undefined when it does not run). */
     private readonly bundledUrl: () => string | undefined,
+    /** Signs every request (CDS Hooks §Trusting CDS Clients: a JWT per call, aud = the URL called). */
+    private readonly key: CdsClientKey,
     private readonly timeoutMs = CALL_TIMEOUT_MS,
   ) {}
 
@@ -192,7 +195,7 @@ export class CdsClient {
     // redirect: 'error' — only the registered address is ever called (no hop to an internal one).
     const res = await fetch(`${base}/cds-services`, {
       signal: AbortSignal.timeout(5 * this.timeoutMs),
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', authorization: await this.key.bearer(`${base}/cds-services`) },
       redirect: 'error',
     });
     if (!res.ok) throw new Error(`${base}/cds-services answered ${res.status}`);
@@ -291,9 +294,10 @@ export class CdsClient {
     if (!base) error = 'not running';
     else {
       try {
-        const res = await fetch(`${base}/cds-services/${encodeURIComponent(s.service_id)}`, {
+        const url = `${base}/cds-services/${encodeURIComponent(s.service_id)}`;
+        const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          headers: { 'content-type': 'application/json', accept: 'application/json', authorization: await this.key.bearer(url) },
           body: JSON.stringify({ hookInstance, hook, context: scoped.context, prefetch: filled.prefetch }),
           signal: AbortSignal.timeout(this.timeoutMs),
           redirect: 'error',
@@ -364,9 +368,10 @@ export class CdsClient {
     const base = this.baseOf(s);
     if (!base) return false;
     try {
-      const res = await fetch(`${base}/cds-services/${encodeURIComponent(s.service_id)}/feedback`, {
+      const url = `${base}/cds-services/${encodeURIComponent(s.service_id)}/feedback`;
+      const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: await this.key.bearer(url) },
         body: JSON.stringify({ feedback: [item] }),
         signal: AbortSignal.timeout(this.timeoutMs),
         redirect: 'error',

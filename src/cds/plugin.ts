@@ -11,6 +11,7 @@ import { Registry } from './registry.ts';
 import { cdsRoutes } from './routes.ts';
 import { isCdsProvenance, Suggestions } from './suggestions.ts';
 import { BundledSupervisor } from './supervisor.ts';
+import { CdsClientKey } from './client-key.ts';
 
 export interface CdsServices {
   registry: Registry;
@@ -20,6 +21,8 @@ export interface CdsServices {
   bundledUrl(): string | undefined;
   /** Resolves once the bundled service has started (or failed to): its URL, or undefined. */
   bundledReady(): Promise<string | undefined>;
+  /** The platform as a CDS Client: the key its requests to CDS services are signed with (public half and issuer). */
+  clientKey: CdsClientKey;
 }
 
 declare module 'fastify' {
@@ -29,7 +32,8 @@ declare module 'fastify' {
 }
 
 async function cdsPlugin(app: FastifyInstance): Promise<void> {
-  const supervisor = app.config.CAUYTE_CDS_BUNDLED === 'auto' ? new BundledSupervisor() : undefined;
+  const clientKey = await CdsClientKey.create(app.store.fhirBase.replace(/\/fhir\/R4$/, ''));
+  const supervisor = app.config.CAUYTE_CDS_BUNDLED === 'auto' ? new BundledSupervisor({ jwk: clientKey.publicJwk, issuer: clientKey.issuer }) : undefined;
   // Started beside the platform, not before it: a slow start never holds the platform up (calls made
   // meanwhile find it not running: dropped and counted, like any unavailable service).
   const starting: Promise<string | undefined> = supervisor
@@ -40,7 +44,7 @@ async function cdsPlugin(app: FastifyInstance): Promise<void> {
     : Promise.resolve(undefined);
   const bundledUrl = () => supervisor?.url;
   const registry = new Registry(app.store);
-  const client = new CdsClient(app.store, registry, bundledUrl);
+  const client = new CdsClient(app.store, registry, bundledUrl, clientKey);
   const suggestions = new Suggestions(app.store, registry, client);
   app.store.owns({
     domain: 'cds',
@@ -48,7 +52,7 @@ async function cdsPlugin(app: FastifyInstance): Promise<void> {
     route: 'POST /api/cds/cards/{id}/accept, POST /api/cds/drafts/{type}/{id}/confirm',
     owns: isCdsProvenance,
   });
-  app.decorate('cds', { registry, client, suggestions, bundledUrl, bundledReady: () => starting });
+  app.decorate('cds', { registry, client, suggestions, bundledUrl, bundledReady: () => starting, clientKey });
   await app.register(cdsRoutes, { registry, client, suggestions });
   app.addHook('onClose', async () => {
     await starting;

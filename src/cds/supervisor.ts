@@ -6,15 +6,20 @@
  *
  * Rules: the child runs the TypeScript source through tsx, as `cauyte` itself does; it gets no
  * database address, no secret and no configuration of the platform — its environment is PATH,
- * NODE_ENV and PORT=0 only.
+ * NODE_ENV, PORT=0 and the CDS Client's public key and issuer (CDS_CLIENT_JWK, CDS_CLIENT_ISS), which
+ * it requires on every request.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { TrustedClient } from './bundled/client-auth.ts';
 
 const SERVER = fileURLToPath(new URL('./bundled/server.ts', import.meta.url));
 
 export class BundledSupervisor {
   private child?: ChildProcess;
+
+  constructor(private readonly client: TrustedClient) {}
+
   private stopping = false;
   url?: string;
 
@@ -23,7 +28,13 @@ export class BundledSupervisor {
     this.stopping = false;
     const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
       stdio: ['pipe', 'pipe', 'inherit'],
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: process.env.NODE_ENV ?? 'production', PORT: '0' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: process.env.NODE_ENV ?? 'production',
+        PORT: '0',
+        CDS_CLIENT_JWK: JSON.stringify(this.client.jwk),
+        CDS_CLIENT_ISS: this.client.issuer,
+      },
     });
     this.child = child;
     const url = await new Promise<string>((resolve, reject) => {

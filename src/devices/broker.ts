@@ -45,16 +45,16 @@ export class EmbeddedBroker {
       this.devices.authenticate(deviceId, password?.toString('utf8') ?? '').then(
         (ok) => {
           if (!ok) {
-            counters.connection('refusedCredentials');
+            counters.connection('refusedCredentials', deviceId);
             return refuse(4, 'Bad device credentials');
           }
           if (client.id !== deviceId) {
             // Checked before the broker registers the client id: the device using it stays connected.
-            counters.connection('refusedClientId');
+            counters.connection('refusedClientId', deviceId);
             void this.devices.refuseClientId(deviceId, client.id).catch(() => undefined);
             return refuse(5, 'The client id must be the device id');
           }
-          counters.connection('accepted');
+          counters.connection('accepted', deviceId);
           (client as DeviceClient).deviceId = deviceId;
           if (!this.clients.has(deviceId)) this.clients.set(deviceId, new Set());
           this.clients.get(deviceId)!.add(client);

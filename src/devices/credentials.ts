@@ -11,13 +11,15 @@
  * as denials by the caller that knows why (connect, publish).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Device } from '@medplum/fhirtypes';
+import type { Device, Patient } from '@medplum/fhirtypes';
 import type { FhirStore } from '../fhir/store.ts';
 import type { Repository } from '../fhir/repository.ts';
 
 export interface DeviceInfo {
   device: Device;
   revoked: boolean;
+  /** The facility the device counts under: its owner, or its patient's managing organisation. */
+  organizationId?: string;
   tokenHash: string;
 }
 
@@ -60,12 +62,25 @@ export class DeviceDirectory {
           deviceId,
         ])
       ).rows[0];
-      return cred ? { device, revoked: !!cred.revoked_at || device.status !== 'active', tokenHash: cred.token_hash } : undefined;
+      if (!cred) return undefined;
+      const patient = device.patient?.reference?.startsWith('Patient/') ? await r.tryRead<Patient>('Patient', device.patient.reference.slice(8)) : undefined;
+      const org = (device.owner ?? patient?.managingOrganization)?.reference;
+      return {
+        device,
+        revoked: !!cred.revoked_at || device.status !== 'active',
+        tokenHash: cred.token_hash,
+        organizationId: org?.startsWith('Organization/') ? org.slice(13) : undefined,
+      };
     };
     const info = repo ? await load(repo) : await this.store.system('device authentication', 'devices').transaction(load);
     if (this.cache.size > 100_000) this.cache.clear();
     this.cache.set(deviceId, { info, at: Date.now() });
     return info;
+  }
+
+  /** The facility of a device seen lately (from the cache only: for counting, never for access). */
+  facilityOf(deviceId: string): string | undefined {
+    return this.cache.get(deviceId)?.info?.organizationId;
   }
 
   forget(deviceId: string): void {

@@ -141,6 +141,24 @@ describe('device guards', () => {
     expect(await stored(dev.id)).toBe(2);
   });
 
+  it('answers /api/devices/stats with the caller’s facility’s counts only (another facility sees none of this one’s traffic)', async () => {
+    const other = await p.tokenFor('specialist', { org: demo.ids.organizations.bachmai, practitioner: demo.ids.practitioners[0] });
+    const statsOf = async (token: string) => (await call<DeviceStats>(p, 'GET', '/api/devices/stats', undefined, { authorization: `Bearer ${token}` })).body;
+    const [mine, theirs, all] = [await stats(), await statsOf(other), p.devices.stats()];
+    const dev = await register();
+    const client = await connect(dev);
+    await client.publishAsync(`cauyte/devices/${dev.id}/readings`, reading(`s-${randomUUID()}`), { qos: 1 });
+    await client.endAsync();
+    await connect({ id: dev.id, token: 'wrong' }).catch(() => undefined);
+    const [mine2, theirs2, all2] = [await stats(), await statsOf(other), p.devices.stats()];
+    expect(mine2.connections.accepted).toBe(mine.connections.accepted + 1);
+    expect(mine2.connections.refusedCredentials).toBe(mine.connections.refusedCredentials + 1);
+    expect(mine2.messages.accepted).toBe(mine.messages.accepted + 1);
+    expect(mine2.observations).toBe(mine.observations + 1);
+    expect(theirs2).toEqual(theirs);
+    expect(all2.messages.accepted).toBe(all.messages.accepted + 1);
+  });
+
   it('keeps alert Flags and monitoring targets to their workflow: plain FHIR writes are refused with the route to use', async () => {
     const patient = demo.ids.patients[0];
     const dev = await register(patient);

@@ -92,7 +92,8 @@ export async function deviceRoutes(app: FastifyInstance, opts: { devices: Device
     return { status: 'revoked' as const };
   });
   app.get('/api/devices/quarantine', manage, async (req): Promise<QuarantineItem[]> => devices.quarantine(req.ctx));
-  app.get('/api/devices/stats', manage, async (): Promise<DeviceStats> => devices.stats());
+  // The caller's facility's counters only (src/devices/stats.ts).
+  app.get('/api/devices/stats', manage, async (req): Promise<DeviceStats> => devices.stats(req.ctx));
 
   // HTTP ingest for devices: the device's own secret in X-Device-Token; our JSON payload, a FHIR
   // Observation, or a batch Bundle of Observations. The body is limited like an MQTT payload.

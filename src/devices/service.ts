@@ -53,7 +53,7 @@ export interface DeviceServiceOptions {
 
 export class DeviceService {
   readonly maxPayloadBytes: number;
-  readonly counters = new DeviceCounters();
+  readonly counters: DeviceCounters;
   private readonly directory: DeviceDirectory;
   private readonly patients = new PatientDirectory();
   private readonly queue: IngestQueue<IngestReply>;
@@ -70,6 +70,7 @@ export class DeviceService {
   ) {
     this.maxPayloadBytes = opts.maxPayloadBytes ?? 64 * 1024;
     this.directory = new DeviceDirectory(store);
+    this.counters = new DeviceCounters((id) => this.directory.facilityOf(id));
     const pipeline = new IngestPipeline(store, bus, this.directory, this.patients, this.counters, { onReply: (d, r) => this.onReply?.(d, r) });
     this.queue = new IngestQueue(pipeline.process, opts.batchSize ?? 500, opts.batchDelayMs ?? 10);
     this.monitoring = new Monitoring(store, bus, opts.escalateAfterMinutes, (p) => this.patients.forget(p));
@@ -216,8 +217,13 @@ export class DeviceService {
     await this.directory.denied('device.connect', deviceId, 'client id does not match the device', true, { clientId: clientId.slice(0, 100) });
   }
 
-  stats(): DeviceStats {
-    return this.counters.snapshot();
+  /**
+   * The device counters: with a caller, those of the caller's facility only (a caller without a
+   * facility gets zeros); without one, the platform-wide sum (the platform's own use).
+   */
+  stats(ctx?: AccessContext): DeviceStats {
+    if (!ctx) return this.counters.snapshot();
+    return this.counters.snapshot(ctx.actor.organizationId ?? '\u0000none');
   }
 
   // ------------------------------------------------------------ ingest

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import type { ImagingStudy } from '@medplum/fhirtypes';
+import type { Bundle, ImagingStudy } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
@@ -177,6 +177,39 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
     expect((await stow(otherStation, other.files)).statusCode).toBe(403);
     expect(await p.app.imaging.backend.hasStudy(other.studyUid)).toBe(false);
     expect(await denied()).toBeGreaterThanOrEqual(before + 7);
+  });
+
+  it('an instance or frame of another facility’s study is not reachable through a study one may open (the SOP must belong to that study)', async () => {
+    // Si Ma Cai stores a study for one of its own patients, then asks for Bát Xát's instance under it.
+    const own = (await call<Bundle>(p, 'GET', '/fhir/R4/Patient?_count=50', undefined, { authorization: `Bearer ${otherStation}` })).body.entry!.map(
+      (e) => e.resource!.id!,
+    );
+    const mine = own.find((id) => id !== patientId)!;
+    expect(mine).toBeDefined();
+    const theirs = syntheticSeries({ count: 1, size: 16 });
+    const { body, type } = multipartBody(theirs.files);
+    const stored = await p.app.inject({
+      method: 'POST',
+      url: `/api/imaging/dicomweb/patients/${mine}/studies`,
+      headers: { authorization: `Bearer ${otherStation}`, 'content-type': type },
+      payload: body,
+    });
+    expect(stored.statusCode, stored.body).toBe(200);
+    // Bát Xát's own study (a patient Si Ma Cai does not reach), stored here so the test stands alone.
+    const victim = syntheticSeries({ count: 1, size: 16 });
+    expect((await stow(station, victim.files)).statusCode).toBe(200);
+    expect((await get(otherStation, `/api/imaging/dicomweb/studies/${victim.studyUid}/metadata`)).statusCode).toBe(403);
+    const victimSop = parseInstance(victim.files[0]).sopUid;
+    const under = `/api/imaging/dicomweb/studies/${theirs.studyUid}/series/${theirs.seriesUid}/instances/${victimSop}`;
+    expect((await get(otherStation, under, 'application/dicom')).statusCode).toBe(404);
+    expect((await get(otherStation, `${under}/frames/1`, 'multipart/related; type="application/octet-stream"')).statusCode).toBe(404);
+    expect((await get(otherStation, `${under}/metadata`)).statusCode).toBe(404);
+    // Its own instance is served as usual.
+    const ownSop = parseInstance(theirs.files[0]).sopUid;
+    expect(
+      (await get(otherStation, `/api/imaging/dicomweb/studies/${theirs.studyUid}/series/${theirs.seriesUid}/instances/${ownSop}`, 'application/dicom'))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('resumable upload (tus): a finished upload commits as one study; checksum and owner are enforced', async () => {

@@ -133,9 +133,12 @@ export class OrthancStore implements DicomBackend {
     return list.filter((j) => !sopUid || j[TAG.SOPInstanceUID]?.Value?.[0] === sopUid).sort(byReadingOrder);
   }
 
-  async file(_studyUid: string, sopUid: string): Promise<Buffer | undefined> {
+  async file(studyUid: string, sopUid: string): Promise<Buffer | undefined> {
     const id = await this.lookup(sopUid, 'Instance');
     if (!id) return undefined;
+    // Only an instance of the study the caller opened: a SOP of another study (maybe another facility's patient) is unknown here.
+    const parent = await this.json<{ MainDicomTags?: { StudyInstanceUID?: string } }>(`/instances/${id}/study`);
+    if (parent?.MainDicomTags?.StudyInstanceUID !== studyUid) return undefined;
     const r = await this.req(`/instances/${id}/file`);
     return r.ok ? Buffer.from(await r.arrayBuffer()) : undefined;
   }

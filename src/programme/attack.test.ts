@@ -138,4 +138,31 @@ describe('attack review: programme indicators', () => {
     });
     expect(leaks).toEqual([]);
   });
+
+  it('A6. a facility user comparing periods gets only their own facility’s numbers for each period (JSON, CSV and $evaluate-measure), never another facility’s or province’s', async () => {
+    const own = await p.tokenFor('facility_admin', { org: f.A.id });
+    const get = (q: string) => call<IndicatorReport>(p, 'GET', `/api/programme/indicators?${q}`, undefined, bearer(own));
+    // January: A sent 6, D (another province) 1 — the national view says 7; February: A's one oncology case.
+    for (const [q, requested] of [
+      ['from=2026-01&to=2026-01&asOf=2026-03-31', 6],
+      ['from=2026-02&to=2026-02&asOf=2026-03-31', null],
+      ['from=2026-01&to=2026-02&asOf=2026-03-31', 7],
+    ] as const) {
+      const r = await get(q);
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.scope).toMatchObject({ kind: 'facility', facilityId: f.A.id });
+      expect(r.body.consults.requested, q).toBe(requested);
+      expect(r.body.provinces).toEqual([]);
+      expect(r.body.facilities.map((x) => x.id)).toEqual([f.A.id]);
+    }
+    const national = await call<IndicatorReport>(p, 'GET', '/api/programme/indicators?from=2026-01&to=2026-01&asOf=2026-03-31', undefined, bearer(ministry));
+    expect(national.body.consults.requested).toBe(7);
+    // Asking for the other periods of another facility or province is refused, whatever the format.
+    for (const q of [`facility=${f.D.id}`, `facility=${f.H.id}`, 'province=11']) expect((await get(`from=2026-01&to=2026-02&${q}`)).status, q).toBe(403);
+    expect((await call(p, 'GET', `/api/programme/indicators.csv?from=2026-01&to=2026-01&facility=${f.D.id}`, undefined, bearer(own))).status).toBe(403);
+    const measure = (subject: string) =>
+      call(p, 'GET', `/fhir/R4/Measure/consult-requested/$evaluate-measure?periodStart=2026-01&periodEnd=2026-01&subject=${subject}`, undefined, bearer(own));
+    expect((await measure(`Organization/${f.D.id}`)).status).toBe(403);
+    expect((await measure('11')).status).toBe(403);
+  });
 });

@@ -48,7 +48,7 @@ export async function startCdsTestPlatform(kind: DbKind): Promise<CdsTestPlatfor
     roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.muongnhe }],
     totpSecret: STRANGER_TOTP,
   });
-  const bundled = buildBundledServer();
+  const bundled = buildBundledServer({ jwk: p.app.cds.clientKey.publicJwk, issuer: p.app.cds.clientKey.issuer });
   const bundledUrl = await bundled.app.listen({ port: 0, host: '127.0.0.1' });
   return {
     p,

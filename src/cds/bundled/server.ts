@@ -3,7 +3,9 @@
  * supervised by the platform, src/cds/supervisor.ts, or run alone with
  * `node --import tsx src/cds/bundled/server.ts`). It speaks CDS Hooks 2.0: discovery
  * (GET /cds-services), one POST per service, and the feedback endpoint; it keeps the feedback it
- * received (GET /feedback, loopback only, for the operator and the tests).
+ * received (GET /feedback, for the operator and the tests). Every endpoint, GET /feedback too,
+ * needs the CDS Client's signed JWT (client-auth.ts; CDS Hooks §Trusting CDS Clients): the client's
+ * public key comes in CDS_CLIENT_JWK (with CDS_CLIENT_ISS) when run as a process.
  *
  * Rules: its only data is what a request brings (context and prefetch); it keeps no patient data
  * (feedback holds card ids, outcomes and reasons only). Listens on loopback; prints its address
@@ -12,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { BUNDLED_SERVICES, type HookCall } from './services.ts';
+import { requireClientJwt, type TrustedClient } from './client-auth.ts';
 
 export interface FeedbackItem {
   service: string;
@@ -22,8 +25,9 @@ export interface FeedbackItem {
   at: string;
 }
 
-export function buildBundledServer(): { app: FastifyInstance; feedback: FeedbackItem[] } {
+export function buildBundledServer(client: TrustedClient): { app: FastifyInstance; feedback: FeedbackItem[] } {
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
+  requireClientJwt(app, client);
   const feedback: FeedbackItem[] = [];
   app.get('/cds-services', async () => ({
     services: BUNDLED_SERVICES.map((s) => ({ id: s.id, hook: s.hook, title: s.title, description: s.description, prefetch: s.prefetch })),
@@ -57,7 +61,10 @@ export function buildBundledServer(): { app: FastifyInstance; feedback: Feedback
 
 /** Run as a process: listen on loopback (PORT, 0 = any free port) and say where. */
 export async function main(): Promise<void> {
-  const { app } = buildBundledServer();
+  const jwk = process.env.CDS_CLIENT_JWK;
+  const issuer = process.env.CDS_CLIENT_ISS;
+  if (!jwk || !issuer) throw new Error('CDS_CLIENT_JWK and CDS_CLIENT_ISS are required (the CDS Client this service trusts)');
+  const { app } = buildBundledServer({ jwk: JSON.parse(jwk), issuer });
   const url = await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
   console.log(`cds-bundled listening ${url}`);
   const stop = () => void app.close().then(() => process.exit(0));

@@ -9,6 +9,7 @@ import type { Bundle, Condition, Encounter, MedicationRequest, Resource, Service
 import { describe, expect, it } from 'vitest';
 import { proposedAppointmentOf, scopedContext } from '../client.ts';
 import { buildBundledServer } from './server.ts';
+import { CdsClientKey } from '../client-key.ts';
 import { BUNDLED_SERVICES, type HookCall } from './services.ts';
 import { vnDate } from './discharge.ts';
 
@@ -48,10 +49,42 @@ const discharge = (conditions: Condition[], meds: MedicationRequest[]) =>
     uuid,
   );
 
+describe('the bundled service trusts only its CDS Client (CDS Hooks §Trusting CDS Clients)', () => {
+  it('refuses discovery, hook calls, feedback and GET /feedback without the client’s JWT, with another key, another audience or a replayed one', async () => {
+    const key = await CdsClientKey.create('http://127.0.0.1:9');
+    const other = await CdsClientKey.create('http://127.0.0.1:9');
+    const { app, feedback } = buildBundledServer({ jwk: key.publicJwk, issuer: key.issuer });
+    const at = (path: string) => `http://localhost:80${path}`;
+    const send = (method: 'GET' | 'POST', url: string, authorization?: string, payload?: object) =>
+      app.inject({ method, url, headers: { host: 'localhost:80', ...(authorization ? { authorization } : {}) }, ...(payload ? { payload } : {}) });
+    const fb = { feedback: [{ card: 'c1', outcome: 'overridden', overrideReason: { reason: { code: 'x' } } }] };
+    for (const [method, path, body] of [
+      ['GET', '/feedback'],
+      ['GET', '/cds-services'],
+      ['POST', '/cds-services/cauyte-visit-closure', { hook: 'encounter-discharge', hookInstance: 'h', context: { patientId: 'p', encounterId: 'e' } }],
+      ['POST', '/cds-services/cauyte-visit-closure/feedback', fb],
+    ] as const) {
+      expect((await send(method, path, undefined, body)).statusCode, `${method} ${path} without a token`).toBe(401);
+      expect((await send(method, path, await other.bearer(at(path)), body)).statusCode, `${method} ${path} another key`).toBe(401);
+      expect((await send(method, path, await key.bearer(at('/cds-services/elsewhere')), body)).statusCode, `${method} ${path} another audience`).toBe(401);
+    }
+    expect(feedback).toEqual([]);
+    const token = await key.bearer(at('/cds-services/cauyte-visit-closure/feedback'));
+    expect((await send('POST', '/cds-services/cauyte-visit-closure/feedback', token, fb)).statusCode).toBe(200);
+    expect((await send('POST', '/cds-services/cauyte-visit-closure/feedback', token, fb)).statusCode).toBe(401); // replay
+    const list = await send('GET', '/feedback', await key.bearer(at('/feedback')));
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toHaveLength(1);
+    await app.close();
+  });
+});
+
 describe('encounter-discharge: cauyte-visit-closure', () => {
   it('is offered in discovery with its prefetch of the encounter, its conditions and medicines', async () => {
-    const { app } = buildBundledServer();
-    const res = await app.inject({ method: 'GET', url: '/cds-services' });
+    const key = await CdsClientKey.create('http://127.0.0.1:9');
+    const { app } = buildBundledServer({ jwk: key.publicJwk, issuer: key.issuer });
+    const signed = async (url: string) => ({ host: 'localhost:80', authorization: await key.bearer(`http://localhost:80${url}`) });
+    const res = await app.inject({ method: 'GET', url: '/cds-services', headers: await signed('/cds-services') });
     const found = (res.json() as { services: { id: string; hook: string; prefetch: Record<string, string> }[] }).services.find(
       (s) => s.id === 'cauyte-visit-closure',
     );
@@ -62,7 +95,12 @@ describe('encounter-discharge: cauyte-visit-closure', () => {
       'MedicationRequest?encounter={{context.encounterId}}',
     ]);
     // A request for another hook is refused.
-    const wrong = await app.inject({ method: 'POST', url: '/cds-services/cauyte-visit-closure', payload: { hook: 'patient-view', context: {} } });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/cds-services/cauyte-visit-closure',
+      headers: await signed('/cds-services/cauyte-visit-closure'),
+      payload: { hook: 'patient-view', context: {} },
+    });
     expect(wrong.statusCode).toBe(400);
     await app.close();
   });

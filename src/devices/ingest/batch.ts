@@ -81,11 +81,15 @@ export class IngestPipeline {
   }
 
   private async afterCommit(jobs: Job<IngestReply>[], result: Outcome): Promise<void> {
+    // Each message, stored Observation and quarantined reading is counted under its device's facility.
     for (const [i, j] of jobs.entries()) {
-      if (j.refusal) this.counters.message(j.refusal.kind);
-      else this.counters.message(result.replies[i].status);
+      if (j.refusal) this.counters.message(j.refusal.kind, j.deviceId);
+      else this.counters.message(result.replies[i].status, j.deviceId);
+      const r = result.replies[i];
+      if (r.status === 'accepted') this.counters.stored(j.deviceId, r.observations ?? 0, 0, 0);
     }
-    this.counters.stored(result.observations, result.quarantined, result.invalid);
+    for (const deviceId of result.quarantinedDevices) this.counters.stored(deviceId, 0, 1, 0);
+    for (const [deviceId, n] of result.invalidBy) this.counters.stored(deviceId, 0, 0, n);
     for (const [deviceId, r] of result.refused) await this.devices.denied('device.publish', deviceId, r.reason, r.known).catch(() => undefined);
     const orgs = new Map<string, string>();
     for (const a of result.stored) if (a.organizationId) orgs.set(a.patientId, a.organizationId);

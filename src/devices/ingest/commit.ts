@@ -38,6 +38,9 @@ export interface CommitResult {
   observations: number;
   quarantined: number;
   invalid: number;
+  /** The device of each quarantined message, and the invalid readings per device (for the per-facility counters). */
+  quarantinedDevices: string[];
+  invalidBy: Map<string, number>;
 }
 
 const text = (s: string) => s.replace(/\u0000/g, '\uFFFD');
@@ -45,6 +48,7 @@ const text = (s: string) => s.replace(/\u0000/g, '\uFFFD');
 export async function commitBatch(tx: Repository, batch: CheckedBatch, payloads: string[], strict: boolean): Promise<CommitResult> {
   const { replies, quarantine } = batch;
   let invalid = 0;
+  const invalidBy = new Map<string, number>();
   const built = new Map<Accepted, Observation[]>();
   let accepted = batch.accepted;
   if (strict) {
@@ -52,6 +56,7 @@ export async function commitBatch(tx: Repository, batch: CheckedBatch, payloads:
     for (const a of batch.accepted) {
       const keep = validOnly(a, (o) => invalidReasons(o));
       invalid += a.readings.length - keep.readings.length;
+      if (a.readings.length > keep.readings.length) invalidBy.set(a.deviceId, (invalidBy.get(a.deviceId) ?? 0) + a.readings.length - keep.readings.length);
       if (keep.reasons.length) quarantine.push({ deviceId: a.deviceId, msgId: a.msgId, reasons: keep.reasons, payload: payloads[a.i].slice(0, 20_000) });
       const reasons = [...a.problems, ...keep.reasons];
       if (!keep.readings.length) {
@@ -92,7 +97,16 @@ export async function commitBatch(tx: Repository, batch: CheckedBatch, payloads:
       detail: { messages: stored.length, observations: observations.length, devices: [...new Set(stored.map((a) => a.deviceId))].slice(0, 50) },
     });
   }
-  return { replies, changes, stored, observations: observations.length, quarantined: quarantine.length, invalid };
+  return {
+    replies,
+    changes,
+    stored,
+    observations: observations.length,
+    quarantined: quarantine.length,
+    invalid,
+    quarantinedDevices: quarantine.map((q) => q.deviceId),
+    invalidBy,
+  };
 }
 
 /** The readings of a message whose Observations are valid R4, and the reasons for the others. */

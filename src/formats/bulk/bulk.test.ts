@@ -229,4 +229,20 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     expect((await get(status, other)).status).toBe(404);
     expect((await get('/fhir/R4/$export', token)).status).toBe(400); // no Prefer: respond-async
   });
+
+  it('a narrower token of the same client downloads no file of a type it may not read (kept _typeFilter files too); a kept file’s download is audited', async () => {
+    const done = await bulkExport(`/fhir/R4/$export?_type=Observation,Patient&_typeFilter=${encodeURIComponent('Observation?category=vital-signs')}`);
+    const obs = done.manifest.output.find((o) => o.type === 'Observation')!;
+    const pat = done.manifest.output.find((o) => o.type === 'Patient')!;
+    const exports = async () => (await p.audit.list({ limit: 1000, action: 'export' })).filter((e) => e.resource_type === 'Observation');
+    const before = (await exports()).length;
+    expect((await get(obs.url)).status).toBe(200);
+    const after = await exports();
+    expect(after.length).toBe(before + 1);
+    expect(after.some((e) => e.patient_ids.length > 0)).toBe(true);
+    const narrow = (await (await tokenRequest(await assertion(), 'system/Patient.rs')).json()).access_token as string;
+    expect(narrow).toBeTruthy();
+    expect((await get(obs.url, narrow)).status).toBe(403);
+    expect((await get(pat.url, narrow)).status).toBe(200);
+  });
 });

@@ -24,6 +24,18 @@ import { badRequest, notFound } from '../../fhir/outcome.ts';
 import type { Repository } from '../../fhir/repository.ts';
 import type { FhirStore } from '../../fhir/store.ts';
 
+/** The patients an NDJSON file of kept resources is about (a Patient's id, or its subject/patient reference). */
+function patientsOf(ndjson: string): string[] {
+  const out = new Set<string>();
+  for (const line of ndjson.split('\n')) {
+    if (!line) continue;
+    const r = JSON.parse(line) as { resourceType?: string; id?: string; subject?: { reference?: string }; patient?: { reference?: string } };
+    const ref = r.resourceType === 'Patient' ? `Patient/${r.id}` : (r.subject?.reference ?? r.patient?.reference);
+    if (ref?.startsWith('Patient/')) out.add(ref.slice(8));
+  }
+  return [...out];
+}
+
 const CHUNK = 10_000;
 const PAGE = '1000';
 
@@ -163,7 +175,18 @@ export class BulkExports {
     );
     const f = r.rows[0];
     if (!f) throw notFound(`No file ${n} in export ${id}`);
-    if (f.content !== null) return f.content;
+    if (f.content !== null) {
+      // A kept (search-made) file: the token downloading it must still be allowed to read its type
+      // (a narrower token of the same client gets nothing more), and the download is audited with its patients.
+      if (!scopeAllows(ctx.actor.scopes ?? [], 'search', f.resource_type)) throw new AccessDenied(`The token's scopes do not allow reading ${f.resource_type}`);
+      await this.store.as(ctx).record({
+        action: 'export',
+        resourceType: f.resource_type,
+        patientIds: patientsOf(f.content),
+        detail: { operation: '$export', job: id, file: n, kept: true },
+      });
+      return f.content;
+    }
     const lines = await this.store.as(ctx).exportRange({
       types: [f.resource_type],
       ...(job.since ? { since: new Date(job.since).toISOString() } : {}),
