@@ -103,6 +103,7 @@ export async function benchBulk(opts: { kind?: 'postgres' | 'pglite'; patients: 
 
 /** The raw side on PostgreSQL: `COPY (…) TO STDOUT`, lines counted as they arrive. */
 async function copyPostgres(db: import('../src/db/db.ts').PostgresDb, sql: string): Promise<number> {
+  const { to } = await import('pg-copy-streams');
   const client = await db.pool.connect();
   try {
     let lines = 0;
