@@ -80,7 +80,10 @@ export async function benchBulk(opts: { kind?: 'postgres' | 'pglite'; patients: 
     };
     const rawSql =
       "SELECT v.content FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id WHERE NOT r.deleted AND r.resource_type <> 'AuditEvent'";
-    const copyOnce = kind === 'pglite' ? () => copyPglite(p.db as import('../src/db/db.ts').PgliteDb, rawSql) : () => copyPostgres(p.db as import('../src/db/db.ts').PostgresDb, rawSql);
+    const copyOnce =
+      kind === 'pglite'
+        ? () => copyPglite(p.db as import('../src/db/db.ts').PgliteDb, rawSql)
+        : () => copyPostgres(p.db as import('../src/db/db.ts').PostgresDb, rawSql);
     const exportPerSecond: number[] = [];
     const copyPerSecond: number[] = [];
     let resources = 0;

@@ -220,7 +220,13 @@ export async function exportRange(
     const select = await selection(engine, q, p, { ...scope, reachChecked: true }, types, bind, range(bind));
     const r = await q.query<{ content: string }>(select('v.content::text AS content'), params);
     const lines: string[] = [];
-    for (let i = 0; i < r.rows.length; i += 1000) lines.push(r.rows.slice(i, i + 1000).map((x) => x.content).join('\n') + '\n');
+    for (let i = 0; i < r.rows.length; i += 1000)
+      lines.push(
+        r.rows
+          .slice(i, i + 1000)
+          .map((x) => x.content)
+          .join('\n') + '\n',
+      );
     return { count, body: Readable.from(lines) };
   });
 }
