@@ -135,9 +135,7 @@ export function ConsultCase({ id }: { id: string }) {
 
       {requester && c.state === 'concluded' && <Acknowledge c={c} act={act} />}
       {/* The hub's insurance claim: its staff holding claims.submit (the coordinator; facility administrators do not open cases). */}
-      {receiver && m.role === 'coordinator' && !!c.conclusion && ['concluded', 'acknowledged', 'completed', 'closed'].includes(c.state) && (
-        <ConsultClaim caseId={id} />
-      )}
+      {receiver && m.role === 'coordinator' && !!c.conclusion && ['concluded', 'acknowledged', 'closed'].includes(c.state) && <ConsultClaim caseId={id} />}
       {requester && c.state === 'acknowledged' && <FollowUp c={c} act={act} />}
 
       {c.decision && (
