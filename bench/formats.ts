@@ -49,11 +49,11 @@ export interface BulkResult {
  * over HTTP with a system/*.read token), against a raw `COPY (SELECT content …) TO STDOUT` of the
  * same current rows in the same run, rounds interleaved.
  */
-export async function benchBulk(opts: { patients: number; rounds: number; log: (m: string) => void }): Promise<BulkResult> {
+export async function benchBulk(opts: { kind?: 'postgres' | 'pglite'; patients: number; rounds: number; log: (m: string) => void }): Promise<BulkResult> {
+  const kind = opts.kind ?? 'postgres';
   const { startTestPlatform } = await import('../src/testing/platform.ts');
   const { seedDemo } = await import('../src/seed/demo.ts');
-  const { to } = await import('pg-copy-streams');
-  const p = await startTestPlatform('postgres', { CAUYTE_RATE_LIMIT: '100000000' }, undefined, { domains: ['family', 'consult', 'visits', 'formats'] });
+  const p = await startTestPlatform(kind, { CAUYTE_RATE_LIMIT: '100000000' }, undefined, { domains: ['family', 'consult', 'visits', 'formats'] });
   try {
     const base = await p.listen();
     await seedDemo(p.store, opts.patients);
@@ -73,33 +73,17 @@ export async function benchBulk(opts: { patients: number; rounds: number; log: (
         let n = 0;
         for (const o of manifest.output) {
           const text = await (await fetch(o.url, { headers })).text();
-          n += text.split('\n').filter(Boolean).length;
+          for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
         }
         return n;
       }
     };
-    const db = p.db as import('../src/db/db.ts').PostgresDb;
-    const copyOnce = async (): Promise<number> => {
-      const client = await db.pool.connect();
-      try {
-        let lines = 0;
-        await new Promise<void>((resolve, reject) => {
-          const stream = client.query(
-            to(
-              "COPY (SELECT v.content FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id WHERE NOT r.deleted AND r.resource_type <> 'AuditEvent') TO STDOUT",
-            ),
-          );
-          stream.on('data', (chunk: Buffer) => {
-            for (const b of chunk) if (b === 10) lines++;
-          });
-          stream.on('end', () => resolve());
-          stream.on('error', reject);
-        });
-        return lines;
-      } finally {
-        client.release();
-      }
-    };
+    const rawSql =
+      "SELECT v.content FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id WHERE NOT r.deleted AND r.resource_type <> 'AuditEvent'";
+    const copyOnce =
+      kind === 'pglite'
+        ? () => copyPglite(p.db as import('../src/db/db.ts').PgliteDb, rawSql)
+        : () => copyPostgres(p.db as import('../src/db/db.ts').PostgresDb, rawSql);
     const exportPerSecond: number[] = [];
     const copyPerSecond: number[] = [];
     let resources = 0;
@@ -118,4 +102,33 @@ export async function benchBulk(opts: { patients: number; rounds: number; log: (
   } finally {
     await p.close();
   }
+}
+
+/** The raw side on PostgreSQL: `COPY (…) TO STDOUT`, lines counted as they arrive. */
+async function copyPostgres(db: import('../src/db/db.ts').PostgresDb, sql: string): Promise<number> {
+  const { to } = await import('pg-copy-streams');
+  const client = await db.pool.connect();
+  try {
+    let lines = 0;
+    await new Promise<void>((resolve, reject) => {
+      const stream = client.query(to(`COPY (${sql}) TO STDOUT`));
+      stream.on('data', (chunk: Buffer) => {
+        for (const b of chunk) if (b === 10) lines++;
+      });
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    return lines;
+  } finally {
+    client.release();
+  }
+}
+
+/** The raw side on PGlite: `COPY (…) TO '/dev/blob'`, lines counted in the blob. */
+async function copyPglite(db: import('../src/db/db.ts').PgliteDb, sql: string): Promise<number> {
+  const r = await db.pglite.query(`COPY (${sql}) TO '/dev/blob'`);
+  const bytes = new Uint8Array(await r.blob!.arrayBuffer());
+  let lines = 0;
+  for (const b of bytes) if (b === 10) lines++;
+  return lines;
 }

@@ -16,7 +16,11 @@
  * as the read: the plan is one row (counts per type, no resource content); each file served is one
  * row naming every patient whose data it holds and its count.
  */
-import type { Queryable } from '../db/db.ts';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { to } from 'pg-copy-streams';
+import type { PostgresDb, Queryable } from '../db/db.ts';
+import { CopyLines } from '../db/copy-lines.ts';
 import type { Principal } from '../auth/principal.ts';
 import { AccessDenied } from '../auth/access.ts';
 import type { FhirService } from './service.ts';
@@ -32,6 +36,8 @@ export interface ExportScope {
   patients?: string[];
   /** The export's transaction time: each resource as it was then. */
   asOf: string;
+  /** Internal: the patients' reach was checked by this request's first statement. */
+  reachChecked?: boolean;
 }
 
 export interface ExportFilePlan {
@@ -75,7 +81,7 @@ async function selection(
   const where = [`r.resource_type = ANY(${bind(types)}::text[])`, ...extra];
   if (scope.since !== undefined) where.push(`v.last_updated >= ${bind(new Date(scope.since).toISOString())}::timestamptz`);
   if (scope.patients) {
-    if (p.kind === 'actor') {
+    if (p.kind === 'actor' && !scope.reachChecked) {
       // Every patient of the set must be in reach: one statement for the whole set.
       const checkParams: unknown[] = [];
       const checkBind = (v: unknown) => `$${checkParams.push(v)}`;
@@ -145,17 +151,45 @@ export async function exportPlan(engine: FhirService, p: Principal, scope: Expor
   });
 }
 
-/** One file: the rows of one type in a row-id range as stored JSON text; one audit row naming its patients. */
-export async function exportRange(engine: FhirService, p: Principal, scope: ExportScope & { after: number; upTo: number }, tx?: Queryable): Promise<string[]> {
+/**
+ * The SQL literal of a bound value, in the text form node-postgres sends a parameter in (COPY takes
+ * no parameters): strings, numbers, instants, and arrays of those as an array literal.
+ */
+function literal(v: unknown): string {
+  const text = (x: unknown): string => {
+    if (x instanceof Date) return x.toISOString();
+    if (typeof x === 'string' || typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean') return String(x);
+    throw new Error(`cannot inline ${typeof x} into an export statement`);
+  };
+  if (v === null || v === undefined) return 'NULL';
+  if (Array.isArray(v)) return pg.escapeLiteral(`{${v.map((x) => `"${text(x).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`);
+  return pg.escapeLiteral(text(v));
+}
+
+/**
+ * One file: the rows of one type in a row-id range, as NDJSON bytes — the stored JSON text of each
+ * row (jsonb's text form: one line, no newline inside), never parsed or re-serialised, in no
+ * particular order. First, in its own transaction, one statement counts the rows and names every
+ * patient whose data they hold, and the audit row is written and committed (nothing is sent before
+ * the access is recorded). Then the rows: on PostgreSQL one `COPY (SELECT content::text …) TO
+ * STDOUT (FORMAT binary)` streamed straight into the answer (copy-lines.ts); on PGlite (or inside
+ * a caller's transaction) one plain statement. Both statements are built by the same `selection`
+ * from the same scope, so they read the same rows (as of the export's transaction time).
+ */
+export async function exportRange(
+  engine: FhirService,
+  p: Principal,
+  scope: ExportScope & { after: number; upTo: number },
+  tx?: Queryable,
+): Promise<{ count: number; body: Readable }> {
   const types = allowedTypes(engine, p, { ...scope, strictTypes: true });
-  return engine.storage.within(tx, async (q) => {
+  const range = (bind: (v: unknown) => string) => [`r.rid > ${bind(scope.after)}::bigint`, `r.rid <= ${bind(scope.upTo)}::bigint`];
+  const count = await engine.storage.within(tx, async (q) => {
     const params: unknown[] = [];
     const bind = (v: unknown) => `$${params.push(v)}`;
-    const select = await selection(engine, q, p, scope, types, bind, [`r.rid > ${bind(scope.after)}`, `r.rid <= ${bind(scope.upTo)}`]);
-    const r = await q.query<{ rid: string | number; type: string; id: string; content: string }>(
-      `${select('r.rid, r.resource_type AS type, r.id, v.content::text AS content')} ORDER BY rid`,
-      params,
-    );
+    const select = await selection(engine, q, p, scope, types, bind, range(bind));
+    // The rows' ids (no content), then the patients they name by the reference index (as a search does).
+    const r = await q.query<{ rid: string | number; type: string; id: string }>(select('r.rid, r.resource_type AS type, r.id'), params);
     const ids = new Map<number, { type: string; id: string }>();
     for (const x of r.rows) if (x.type === 'Patient') ids.set(Number(x.rid), { type: x.type, id: x.id });
     const patients = await engine.guard.patientsOfRows(
@@ -163,13 +197,61 @@ export async function exportRange(engine: FhirService, p: Principal, scope: Expo
       r.rows.map((x) => ({ rid: Number(x.rid) })),
       ids,
     );
+    const n = r.rows.length;
     await engine.guard.record(q, p, {
       action: 'export',
       outcome: 'success',
       resourceType: types[0],
       patientIds: patients,
-      detail: { operation: '$export', level: scope.patients ? 'patients' : 'system', resources: r.rows.length },
+      detail: { operation: '$export', level: scope.patients ? 'patients' : 'system', resources: n },
     });
-    return r.rows.map((x) => x.content);
+    return n;
   });
+  if (count === 0) return { count, body: Readable.from([]) };
+  const db = engine.storage.db;
+  if (db.kind === 'postgres' && !tx) {
+    // The patients were checked above (the same scope, the same instant's rights): not again here.
+    const select = await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal));
+    return { count, body: await copyLines(db as PostgresDb, `COPY (${select('v.content::text')}) TO STDOUT (FORMAT binary)`) };
+  }
+  return engine.storage.within(tx, async (q) => {
+    const params: unknown[] = [];
+    const bind = (v: unknown) => `$${params.push(v)}`;
+    const select = await selection(engine, q, p, { ...scope, reachChecked: true }, types, bind, range(bind));
+    const r = await q.query<{ content: string }>(select('v.content::text AS content'), params);
+    const lines: string[] = [];
+    for (let i = 0; i < r.rows.length; i += 1000)
+      lines.push(
+        r.rows
+          .slice(i, i + 1000)
+          .map((x) => x.content)
+          .join('\n') + '\n',
+      );
+    return { count, body: Readable.from(lines) };
+  });
+}
+
+/** A binary COPY on a pooled connection of its own, as NDJSON lines; the connection goes back when the stream ends or fails. */
+async function copyLines(db: PostgresDb, sql: string): Promise<Readable> {
+  const client = await db.pool.connect();
+  let released = false;
+  const release = (e?: Error) => {
+    if (released) return;
+    released = true;
+    client.release(e);
+  };
+  client.on('error', () => undefined);
+  const copy = client.query(to(sql));
+  const lines = new CopyLines();
+  copy.on('error', (e: Error) => {
+    release(e);
+    lines.destroy(e);
+  });
+  lines.on('close', () => {
+    // Destroyed early (the client went away): the connection is not reusable mid-COPY.
+    if (!released) release(copy.readableEnded ? undefined : new Error('export stream closed early'));
+  });
+  copy.on('end', () => release());
+  copy.pipe(lines);
+  return lines;
 }

@@ -19,6 +19,7 @@ import type { AccessContext, Actor } from '../auth/actor.ts';
 import { domainOf } from '../auth/policy.ts';
 import { AuditUnit, principalFields, unitAction, type Principal } from '../auth/principal.ts';
 import type { BundleOptions } from './bundle.ts';
+import type { Readable } from 'node:stream';
 import { exportPlan, exportRange, type ExportFilePlan, type ExportScope } from './bulk-read.ts';
 import { FhirError } from './outcome.ts';
 import type { FhirService, SearchBundleOptions } from './service.ts';
@@ -110,8 +111,8 @@ export class Repository {
     return exportPlan(this.engine, this.principal, scope, fileSize, this.q);
   }
 
-  /** One file of a bulk export: stored JSON text of one type's row-id range; one audit row naming its patients. */
-  exportRange(scope: ExportScope & { after: number; upTo: number }): Promise<string[]> {
+  /** One file of a bulk export: NDJSON of the stored JSON text of one type's row-id range, streamed; one audit row naming its patients, written first. */
+  exportRange(scope: ExportScope & { after: number; upTo: number }): Promise<{ count: number; body: Readable }> {
     return exportRange(this.engine, this.principal, scope, this.q);
   }
 

@@ -62,6 +62,40 @@ const vi = {
   rxConfirm: 'Tôi xác nhận đã kiểm tra chỉ định, liều và số ngày dùng theo quy định kê đơn thuốc kiểm soát đặc biệt.',
   rxConfirmNeeded: 'Đơn thuốc gây nghiện, hướng thần hoặc tiền chất cần bạn xác nhận và ghi số giấy tờ tùy thân trước khi kê.',
   rxIdNumber: 'Số CCCD, CMND hoặc hộ chiếu của người bệnh hoặc người nhận thuốc',
+  // the hub's insurance claim for a concluded case conference (QĐ 130/4750)
+  claimTitle: 'Hồ sơ giám định BHYT (QĐ 130/4750)',
+  claimReady: 'Đủ dữ liệu: có thể ký số và gửi cổng giám định BHXH.',
+  claimMissing: 'Chưa đủ dữ liệu để ký và gửi. Cần bổ sung:',
+  claimTables: (t: string) => `Các bảng sẽ gửi: ${t}`,
+  claimDownload: 'Tải XML đã ký số',
+  claimSend: 'Ký số và gửi cổng BHXH',
+  claimQueued: 'Đã ký và đưa vào hàng gửi cổng BHXH.',
+  claimStatus: 'Trạng thái gửi',
+  claimStatuses: { queued: 'Đang chờ gửi', 'checked-in': 'Đã check-in', sent: 'Đã gửi thành công', rejected: 'Bị từ chối', failed: 'Gửi lỗi' } as Record<
+    string,
+    string
+  >,
+  claimTransaction: 'Mã giao dịch cổng BHXH',
+  claimAttempts: (n: number) => `Số lần gửi: ${n}`,
+  claimProblems: {
+    missing: 'còn thiếu',
+    'too-long': 'quá dài',
+    'not-a-number': 'không phải số',
+    'bad-format': 'sai định dạng',
+    'unknown-column': 'cột không có trong mẫu',
+  } as Record<string, string>,
+  claimColumns: {
+    MA_DICH_VU: 'Mã dịch vụ hội chẩn (danh mục dịch vụ của cơ sở)',
+    DON_GIA_BV: 'Đơn giá dịch vụ hội chẩn',
+    NGUOI_THUC_HIEN: 'Chứng chỉ hành nghề của bác sĩ hội chẩn',
+    MA_BAC_SI: 'Mã bác sĩ (chứng chỉ hành nghề)',
+    MA_THE_BHYT: 'Số thẻ BHYT',
+    MA_CSKCB: 'Mã cơ sở khám chữa bệnh',
+    MA_BENH_CHINH: 'Mã bệnh chính (ICD-10)',
+    SO_CCCD: 'Số CCCD của người bệnh',
+    NGAY_SINH: 'Ngày sinh',
+    HO_TEN: 'Họ tên người bệnh',
+  } as Record<string, string>,
 };
 type Dict = typeof vi;
 
@@ -115,6 +149,36 @@ const en: Dict = {
   rxConfirm: 'I confirm I checked the indication, dose and number of days under the rules for specially controlled drugs.',
   rxConfirmNeeded: 'A narcotic, psychotropic or precursor prescription needs your confirmation and an ID number first.',
   rxIdNumber: 'ID card or passport number of the patient or the person collecting',
+  claimTitle: 'Health-insurance claim (QĐ 130/4750)',
+  claimReady: 'Complete: it can be signed and sent to the BHXH gateway.',
+  claimMissing: 'Not complete enough to sign and send. Still needed:',
+  claimTables: (t) => `Tables to send: ${t}`,
+  claimDownload: 'Download the signed XML',
+  claimSend: 'Sign and send to the BHXH gateway',
+  claimQueued: 'Signed and queued for the BHXH gateway.',
+  claimStatus: 'Sending status',
+  claimStatuses: { queued: 'Waiting to be sent', 'checked-in': 'Checked in', sent: 'Sent', rejected: 'Rejected', failed: 'Sending failed' },
+  claimTransaction: 'BHXH gateway transaction code',
+  claimAttempts: (n) => `Attempts: ${n}`,
+  claimProblems: {
+    missing: 'missing',
+    'too-long': 'too long',
+    'not-a-number': 'not a number',
+    'bad-format': 'wrong format',
+    'unknown-column': 'not a column of the template',
+  },
+  claimColumns: {
+    MA_DICH_VU: 'Consultation service code (the facility’s service list)',
+    DON_GIA_BV: 'Price of the consultation service',
+    NGUOI_THUC_HIEN: 'Practising certificate of the consulting doctor',
+    MA_BAC_SI: 'Doctor code (practising certificate)',
+    MA_THE_BHYT: 'Health-insurance card number',
+    MA_CSKCB: 'Facility code',
+    MA_BENH_CHINH: 'Main diagnosis code (ICD-10)',
+    SO_CCCD: 'Patient’s citizen ID number',
+    NGAY_SINH: 'Date of birth',
+    HO_TEN: 'Patient’s name',
+  },
 };
 
 export function tf(): Dict {

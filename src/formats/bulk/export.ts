@@ -9,12 +9,14 @@
  * read through the caller's own repository (store.as: role, scopes and patient reach apply to
  * every resource, decided set-wise in SQL). The job plans (`Repository.exportPlan`: counts per type
  * as of the transaction time, files of ≤ 10,000 rows by row-id range; one audit row); each file is
- * read when downloaded (`Repository.exportRange`: one statement, the stored JSON text written as
- * it is, never parsed and re-serialised; one audit row per file naming its patients). Types with a
+ * read when downloaded (`Repository.exportRange`: the audit row naming its patients first, then
+ * the stored JSON text streamed as it is — on PostgreSQL a binary COPY straight into the answer —
+ * never parsed and re-serialised). Types with a
  * `_typeFilter` go through the search at kick-off (one audit row per page) and their files are
  * kept. Files and status belong to the account that started the job, served only to it, 24 hours.
  */
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Group, Resource } from '@medplum/fhirtypes';
 import { AccessDenied } from '../../auth/access.ts';
 import type { AccessContext } from '../../auth/actor.ts';
@@ -166,7 +168,7 @@ export class BulkExports {
    * One NDJSON file: a search-made file (_typeFilter) as kept; otherwise its row-id range read now,
    * as of the job's transaction time, through the caller's own repository (checked and audited).
    */
-  async file(ctx: AccessContext, id: string, n: number): Promise<string> {
+  async file(ctx: AccessContext, id: string, n: number): Promise<string | Readable> {
     BulkExports.assertBackend(ctx);
     const job = await this.job(ctx, id);
     const r = await this.sql().query<{ resource_type: string; content: string | null; after_rid: string | null; up_to_rid: string | null }>(
@@ -187,7 +189,7 @@ export class BulkExports {
       });
       return f.content;
     }
-    const lines = await this.store.as(ctx).exportRange({
+    const { body } = await this.store.as(ctx).exportRange({
       types: [f.resource_type],
       ...(job.since ? { since: new Date(job.since).toISOString() } : {}),
       ...(job.patients ? { patients: job.patients } : {}),
@@ -195,7 +197,7 @@ export class BulkExports {
       after: Number(f.after_rid),
       upTo: Number(f.up_to_rid),
     });
-    return lines.length ? lines.join('\n') + '\n' : '';
+    return body;
   }
 
   async cancel(ctx: AccessContext, id: string): Promise<void> {

@@ -11,6 +11,7 @@ import { formatDate, formatDateTime, lang, t } from '../i18n.ts';
 import { LiveEventStream } from '../live.ts';
 import { me } from '../session.ts';
 import { Acknowledge } from './consult-case/Acknowledge.tsx';
+import { ConsultClaim } from './consult-case/Claim.tsx';
 import { Conclusion } from './consult-case/Conclusion.tsx';
 import { ChartImaging } from '../imaging/ChartImaging.tsx';
 import { FollowUp } from './consult-case/FollowUp.tsx';
@@ -133,6 +134,8 @@ export function ConsultCase({ id }: { id: string }) {
       )}
 
       {requester && c.state === 'concluded' && <Acknowledge c={c} act={act} />}
+      {/* The hub's insurance claim: its staff holding claims.submit (the coordinator; facility administrators do not open cases). */}
+      {receiver && m.role === 'coordinator' && !!c.conclusion && ['concluded', 'acknowledged', 'closed'].includes(c.state) && <ConsultClaim caseId={id} />}
       {requester && c.state === 'acknowledged' && <FollowUp c={c} act={act} />}
 
       {c.decision && (
