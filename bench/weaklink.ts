@@ -141,6 +141,9 @@ export async function benchWeaklink(opts: WeaklinkOptions): Promise<void> {
           return all > 0 ? (1 - made / all) * 100 : 0;
         };
         r.continuity = { station: continuity(c0.b, c1.b, ida), specialist: continuity(c0.a, c1.a, idb) };
+        opts.log(
+          `weaklink: ${profile} audio codec ${c1.b.from[ida]?.audioCodec ?? '?'} / ${c1.a.from[idb]?.audioCodec ?? '?'} (station / specialist receives)`,
+        );
         for (const ms of [5000, 10_000]) {
           await link.blackout(ms);
           const [va, vb] = [await view(a), await view(b)];

@@ -27,7 +27,7 @@ export interface CallView {
   probing: boolean;
   state: string;
   uplink: { estimate?: number; loss?: number; rtt?: number; stalled?: boolean };
-  from: Record<string, { audioPackets: number; framesDecoded: number; frameWidth: number; concealed: number; samples: number }>;
+  from: Record<string, { audioPackets: number; framesDecoded: number; frameWidth: number; concealed: number; samples: number; audioCodec?: string }>;
 }
 
 export async function view(page: Page): Promise<CallView> {
@@ -41,8 +41,18 @@ export async function view(page: Page): Promise<CallView> {
         frameWidth: x.frameWidth,
         concealed: x.audioConcealed,
         samples: x.audioSamples,
+        audioCodec: x.audioCodec,
       };
     }
     return { level: c?.sendLevel.value ?? 'none', probing: c?.probing.value ?? false, state: c?.state.value ?? 'none', uplink: c?.uplink.value ?? {}, from };
   });
+}
+
+/**
+ * The width of the full picture a page sends now: its largest active layer's frame width (the
+ * encoder may scale all layers down when the machine is starved, so this is measured, not assumed).
+ */
+export async function fullWidth(page: Page): Promise<number> {
+  const layers = await page.evaluate(async () => (window.__call ? await window.__call.sent() : []));
+  return Math.max(0, ...layers.filter((l) => l.active).map((l) => l.frameWidth));
 }

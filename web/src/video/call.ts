@@ -371,6 +371,17 @@ export class Call {
     return out;
   }
 
+  /** What our video senders encode now, per simulcast layer (rid; none without simulcast): frame width and whether it is on. */
+  async sent(): Promise<{ rid?: string; frameWidth: number; active: boolean }[]> {
+    const out: { rid?: string; frameWidth: number; active: boolean }[] = [];
+    for (const pc of this.conns.sending()) {
+      (await pc.getStats()).forEach((r: any) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({ rid: r.rid, frameWidth: r.frameWidth ?? 0, active: r.active !== false });
+      });
+    }
+    return out;
+  }
+
   /** Every connection's ICE and signalling state with what it received. */
   report(): Promise<LinkReport[]> {
     return this.conns.report();
