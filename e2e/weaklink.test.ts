@@ -115,6 +115,8 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     const all = { a: [...first.a, ...more.a], b: [...first.b, ...more.b] };
     audioKeptRising(all.a, idb, 5);
     audioKeptRising(all.b, ida, 5);
+    // Audio comes as Opus RED both ways (each packet carries the previous frame again: sdp.ts).
+    expect([all.a.at(-1)!.from[idb]?.audioCodec, all.b.at(-1)!.from[ida]?.audioCodec]).toEqual(['audio/red', 'audio/red']);
     for (const side of [all.a, all.b]) {
       const levels = side.map((v) => v.level);
       const firstAudio = levels.indexOf('audio');
