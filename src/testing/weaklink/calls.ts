@@ -27,7 +27,7 @@ export interface CallView {
   probing: boolean;
   state: string;
   uplink: { estimate?: number; loss?: number; rtt?: number; stalled?: boolean };
-  from: Record<string, { audioPackets: number; framesDecoded: number; frameWidth: number; concealed: number; samples: number; audioCodec?: string }>;
+  from: Record<string, { audioPackets: number; framesDecoded: number; frameWidth: number; concealed: number; samples: number }>;
 }
 
 export async function view(page: Page): Promise<CallView> {
@@ -41,7 +41,6 @@ export async function view(page: Page): Promise<CallView> {
         frameWidth: x.frameWidth,
         concealed: x.audioConcealed,
         samples: x.audioSamples,
-        audioCodec: x.audioCodec,
       };
     }
     return { level: c?.sendLevel.value ?? 'none', probing: c?.probing.value ?? false, state: c?.state.value ?? 'none', uplink: c?.uplink.value ?? {}, from };
@@ -55,4 +54,9 @@ export async function view(page: Page): Promise<CallView> {
 export async function fullWidth(page: Page): Promise<number> {
   const layers = await page.evaluate(async () => (window.__call ? await window.__call.sent() : []));
   return Math.max(0, ...layers.filter((l) => l.active).map((l) => l.frameWidth));
+}
+
+/** The audio send codec of each of a page's sending connections ('audio/red': Opus with redundancy) and its bytes per packet. */
+export async function audioSent(page: Page): Promise<{ codec?: string; bytesPerPacket: number }[]> {
+  return page.evaluate(async () => (window.__call ? await window.__call.audioSent() : []));
 }

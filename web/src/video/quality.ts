@@ -24,8 +24,6 @@ export interface InboundSample {
   frameWidth: number;
   frameHeight: number;
   rtt?: number;
-  /** The audio codec arriving, e.g. 'audio/red' (Opus with redundancy) or 'audio/opus'. */
-  audioCodec?: string;
 }
 
 export async function inbound(pc: RTCPeerConnection): Promise<InboundSample> {
@@ -40,8 +38,7 @@ export async function inbound(pc: RTCPeerConnection): Promise<InboundSample> {
     frameWidth: 0,
     frameHeight: 0,
   };
-  const stats = await pc.getStats();
-  stats.forEach((r: any) => {
+  (await pc.getStats()).forEach((r: any) => {
     if (r.type === 'inbound-rtp' && r.kind === 'video') {
       s.framesDecoded += r.framesDecoded ?? 0;
       s.videoPackets += r.packetsReceived ?? 0;
@@ -54,7 +51,6 @@ export async function inbound(pc: RTCPeerConnection): Promise<InboundSample> {
       s.audioLevel = Math.max(s.audioLevel, r.audioLevel ?? 0);
       s.audioConcealed += Math.max(0, (r.concealedSamples ?? 0) - (r.silentConcealedSamples ?? 0));
       s.audioSamples += r.totalSamplesReceived ?? 0;
-      s.audioCodec = stats.get(r.codecId)?.mimeType ?? s.audioCodec;
     }
     if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && typeof r.currentRoundTripTime === 'number') s.rtt = r.currentRoundTripTime;
   });
