@@ -135,6 +135,7 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     const before = (await view(a)).from[idb]?.framesDecoded ?? 0;
     const levelBefore = (await view(b)).level;
     await link.shape('good');
+    const start = Date.now();
     await expect
       .poll(async () => (await view(a)).from[idb]?.framesDecoded ?? 0, {
         timeout: 30_000,
@@ -142,7 +143,9 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
         message: `no new frames from the station (was ${levelBefore})`,
       })
       .toBeGreaterThan(before + 10);
-    expect((await view(b)).level).not.toBe('audio');
+    // Frames can come from a trial that started while the link was still weak and fails (the
+    // next trial follows within PROBE_MAX_MS): what counts is that video is back within the 30 s.
+    await expect.poll(async () => (await view(b)).level, { timeout: Math.max(1000, start + 30_000 - Date.now()), interval: 1000 }).not.toBe('audio');
     console.log(`good link: station video back from ${levelBefore}`);
   }, 120_000);
 
