@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -32,6 +32,7 @@ import { benchProgramme } from './programme.ts';
 import { benchImaging, imagingMedians } from './imaging.ts';
 import { benchImagingWeaklink } from './imaging-weaklink.ts';
 import { benchWeaklink } from './weaklink.ts';
+import type { ProfileName } from '../src/testing/weaklink/profiles.ts';
 import { benchSurveillance } from './surveillance.ts';
 import { benchTraining } from './training.ts';
 import { loadConfig } from '../src/config.ts';
@@ -42,7 +43,12 @@ import { seedDemo } from '../src/seed/demo.ts';
 import { freePort } from '../src/testing/platform.ts';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, db: { type: 'string', default: 'both' }, suite: { type: 'string', default: 'all' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    db: { type: 'string', default: 'both' },
+    suite: { type: 'string', default: 'all' },
+    profile: { type: 'string', multiple: true },
+  },
 });
 const quick = args.quick!;
 const SIZES = quick
@@ -629,7 +635,12 @@ if (args.suite === 'programme') {
   await benchCluster(quick);
 } else if (args.suite === 'weaklink') {
   // Needs root (network namespaces); runs only when asked for.
-  await benchWeaklink({ profiles: ['good', 'commune-3g', 'mountain-edge', 'satellite'], loads: quick ? 1 : 3, callSeconds: quick ? 20 : 60, log });
+  // --profile mountain-edge (repeatable): only those profiles.
+  const all: ProfileName[] = ['good', 'commune-3g', 'mountain-edge', 'satellite'];
+  const unknown = (args.profile ?? []).filter((x) => !all.includes(x as ProfileName));
+  if (unknown.length) throw new Error(`weaklink: unknown profile ${unknown.join(', ')} (one of ${all.join(', ')})`);
+  const profiles = args.profile?.length ? all.filter((x) => args.profile!.includes(x)) : all;
+  await benchWeaklink({ profiles, loads: quick ? 1 : 3, callSeconds: quick ? 20 : 60, log });
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
 if (
   args.suite !== 'video' &&

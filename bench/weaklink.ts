@@ -8,12 +8,12 @@
  * - how long the station's video stayed off at the specialist's side over the whole run.
  * Only the link's private addresses; medians where several samples are taken. Nothing asserted.
  */
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createDemoAccounts } from '../src/seed/accounts.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import { call, signIn, startTestPlatform } from '../src/testing/platform.ts';
 import { contextFor, join, makeStaff, myId } from '../src/testing/video.ts';
-import { browsersAcross, view, type CallView } from '../src/testing/weaklink/calls.ts';
+import { audioSent, browsersAcross, view, type CallView } from '../src/testing/weaklink/calls.ts';
 import { openWeakLink } from '../src/testing/weaklink/link.ts';
 import { PROFILES, type ProfileName } from '../src/testing/weaklink/profiles.ts';
 import { fmt, median, rows } from './lib.ts';
@@ -141,6 +141,8 @@ export async function benchWeaklink(opts: WeaklinkOptions): Promise<void> {
           return all > 0 ? (1 - made / all) * 100 : 0;
         };
         r.continuity = { station: continuity(c0.b, c1.b, ida), specialist: continuity(c0.a, c1.a, idb) };
+        const sent = async (x: Page) => (await audioSent(x)).map((s) => `${s.codec ?? '?'} ${fmt(s.bytesPerPacket)} B/packet`).join(', ');
+        opts.log(`weaklink: ${profile} audio sent by the station: ${await sent(b)}; by the specialist: ${await sent(a)}`);
         for (const ms of [5000, 10_000]) {
           await link.blackout(ms);
           const [va, vb] = [await view(a), await view(b)];

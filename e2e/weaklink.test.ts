@@ -5,7 +5,7 @@
  * comes back by itself on a good link (the bug of issue #20: an audio-only sender never did);
  * after a 5 s blackout audio and video resume without a reload. Then a 4-party meeting through
  * Janus with the station still at mountain-edge: the three others keep sending the full picture,
- * keep decoding each other and keep hearing the station.
+ * keep decoding each other, receive each other at the full picture's size and keep hearing the station.
  * Fails — never skips — when the weak link cannot be made here (needs root and iproute2).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../src/seed/demo.ts';
 import { call, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
-import { browsersAcross, view, type CallView } from '../src/testing/weaklink/calls.ts';
+import { audioSent, browsersAcross, fullWidth, view, type CallView } from '../src/testing/weaklink/calls.ts';
 import { openWeakLink, type WeakLink } from '../src/testing/weaklink/link.ts';
 import { contextFor, join, makeStaff, myId, waitDecodingAll, type Staff } from '../src/testing/video.ts';
 import { shoot } from './shots.ts';
@@ -115,6 +115,8 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     const all = { a: [...first.a, ...more.a], b: [...first.b, ...more.b] };
     audioKeptRising(all.a, idb, 5);
     audioKeptRising(all.b, ida, 5);
+    // Audio comes as Opus RED both ways (each packet carries the previous frame again: sdp.ts).
+    expect([...(await audioSent(a)), ...(await audioSent(b))].map((s) => s.codec)).toEqual(['audio/red', 'audio/red']);
     for (const side of [all.a, all.b]) {
       const levels = side.map((v) => v.level);
       const firstAudio = levels.indexOf('audio');
@@ -133,6 +135,7 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     const before = (await view(a)).from[idb]?.framesDecoded ?? 0;
     const levelBefore = (await view(b)).level;
     await link.shape('good');
+    const start = Date.now();
     await expect
       .poll(async () => (await view(a)).from[idb]?.framesDecoded ?? 0, {
         timeout: 30_000,
@@ -140,7 +143,9 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
         message: `no new frames from the station (was ${levelBefore})`,
       })
       .toBeGreaterThan(before + 10);
-    expect((await view(b)).level).not.toBe('audio');
+    // Frames can come from a trial that started while the link was still weak and fails (the
+    // next trial follows within PROBE_MAX_MS): what counts is that video is back within the 30 s.
+    await expect.poll(async () => (await view(b)).level, { timeout: Math.max(1000, start + 30_000 - Date.now()), interval: 1000 }).not.toBe('audio');
     console.log(`good link: station video back from ${levelBefore}`);
   }, 120_000);
 
@@ -163,7 +168,7 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     expect(await myId(b)).toBe(idb);
   }, 60_000);
 
-  it('a 4-party meeting through Janus with the station at mountain-edge: the other three keep sending the full picture, decoding each other and hearing the station', async () => {
+  it('a 4-party meeting through Janus with the station at mountain-edge: the other three keep sending the full picture, receive each other at full size and hear the station', async () => {
     for (const x of [a, b]) await x.context().close();
     await link.shape('good');
     const [host, station, ...others] = [staff[0], staff[1], staff[2], staff[3]];
@@ -201,8 +206,7 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
     await expect.poll(sendingFull, { timeout: 90_000, interval: 2000 }).toBe('all full');
     const before = await Promise.all(good.map((x) => view(x)));
     await good[0].waitForTimeout(5_000);
-    const after = await Promise.all(good.map((x) => view(x)));
-    for (const [i, v] of after.entries()) {
+    for (const [i, v] of (await Promise.all(good.map((x) => view(x)))).entries()) {
       // Frames keep coming from the other two…
       for (const [j, id] of ids.entries()) {
         if (j !== i) expect(v.from[id]?.framesDecoded ?? 0, `page ${i} no longer decodes ${j}`).toBeGreaterThan(before[i].from[id]?.framesDecoded ?? 0);
@@ -210,10 +214,30 @@ describe('a 1:1 call over an emulated weak link (one browser inside the shaped n
       // …and the station is still heard.
       expect(v.from[idst]?.audioPackets ?? 0, `page ${i} no longer hears the station`).toBeGreaterThan(before[i].from[idst]?.audioPackets ?? 0);
     }
-    // The layer each viewer asks for follows its own decoding (LayerChooser), reported here, not asserted.
-    const widths = after.map((v, i) => ids.map((id, j) => (j === i ? '-' : String(v.from[id]?.frameWidth ?? 0))).join('/'));
-    console.log(`4-party via Janus: station ${(await view(st)).level}; widths received by the three: ${widths.join(', ')}`);
+    // Each of the three receives the other two at the largest layer they send (Janus and the
+    // viewer's LayerChooser are not dragged down by the station): the width it decodes is the width
+    // of the sender's largest active layer, measured at the sender (on 2 shared cores the encoder
+    // may scale every layer down, and a starved sender may step its own level down — that it sends
+    // the full picture is checked above) — polled up to a generous limit, not timed.
+    const fullFromTheOthers = async () => {
+      const [views, full] = [await Promise.all(good.map((x) => view(x))), await Promise.all(good.map((x) => fullWidth(x)))];
+      const short = views.flatMap((v, i) =>
+        ids.flatMap((id, j) =>
+          j === i || (full[j] > 0 && (v.from[id]?.frameWidth ?? 0) >= full[j])
+            ? []
+            : [`${i} gets ${j} at ${v.from[id]?.frameWidth ?? 0} of ${full[j]} px (${j} sends ${views[j].level})`],
+        ),
+      );
+      return short.join('; ') || 'all full';
+    };
+    await expect.poll(fullFromTheOthers, { timeout: 150_000, interval: 2000 }).toBe('all full');
+    const widths = (await Promise.all(good.map((x) => view(x)))).map((v, i) =>
+      ids.map((id, j) => (j === i ? '-' : String(v.from[id]?.frameWidth ?? 0))).join('/'),
+    );
+    console.log(
+      `4-party via Janus: station ${(await view(st)).level}; full widths sent ${(await Promise.all(good.map((x) => fullWidth(x)))).join('/')}; received by the three: ${widths.join(', ')}`,
+    );
     await shoot(good[0], 'weaklink-meeting-host');
     for (const x of [...good, st]) await x.context().close();
-  }, 300_000);
+  }, 480_000);
 });

@@ -17,43 +17,48 @@ import { lazyPage, preloadPages } from './lazy.tsx';
 import './styles.css';
 import './shell.css';
 
-// Every page but the shell, sign-in and the landing pages loads when first opened (lazy.tsx).
-const PatientChart = lazyPage(() => import('./pages/PatientChart.tsx').then((m) => m.PatientChart));
-const AccessLog = lazyPage(() => import('./pages/MyPages.tsx').then((m) => m.AccessLog));
-const ConsentPage = lazyPage(() => import('./pages/MyPages.tsx').then((m) => m.ConsentPage));
-const ConsultList = lazyPage(() => import('./pages/ConsultList.tsx').then((m) => m.ConsultList));
-const ConsultForm = lazyPage(() => import('./pages/ConsultForm.tsx').then((m) => m.ConsultForm));
-const ConsultCase = lazyPage(() => import('./pages/ConsultCase.tsx').then((m) => m.ConsultCase));
-const MeetingForm = lazyPage(() => import('./pages/Meetings.tsx').then((m) => m.MeetingForm));
-const MeetingPage = lazyPage(() => import('./pages/Meetings.tsx').then((m) => m.MeetingPage));
-const AlertsInbox = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.AlertsInbox));
-const Devices = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.Devices));
-const Programmes = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.Programmes));
-const RoomPage = lazyPage(() => import('./pages/Room.tsx').then((m) => m.RoomPage));
-const Recordings = lazyPage(() => import('./components/Recordings.tsx').then((m) => m.Recordings));
-const BookVisit = lazyPage(() => import('./pages/citizen/BookVisit.tsx').then((m) => m.BookVisit));
-const MyVisits = lazyPage(() => import('./pages/citizen/MyVisits.tsx').then((m) => m.MyVisits));
-const CitizenVisit = lazyPage(() => import('./pages/citizen/CitizenVisit.tsx').then((m) => m.CitizenVisit));
-const RxCheck = lazyPage(() => import('./pages/citizen/RxCheck.tsx').then((m) => m.RxCheck));
-const VisitQueue = lazyPage(() => import('./pages/VisitDesk.tsx').then((m) => m.VisitQueue));
-const VisitWorkspace = lazyPage(() => import('./pages/VisitDesk.tsx').then((m) => m.VisitWorkspace));
-const AdminPage = lazyPage(() => import('./pages/admin/Admin.tsx').then((m) => m.AdminPage));
-const OfficerAudit = lazyPage(() => import('./pages/admin/OfficerAudit.tsx').then((m) => m.OfficerAudit));
-const MeetingCalendar = lazyPage(() => import('./pages/MeetingCalendar.tsx').then((m) => m.MeetingCalendar));
-const Inbox = lazyPage(() => import('./pages/Inbox.tsx').then((m) => m.Inbox));
-const Indicators = lazyPage(() => import('./pages/programme/Indicators.tsx').then((m) => m.Indicators));
-const DeclarationForm = lazyPage(() => import('./pages/programme/Declaration.tsx').then((m) => m.DeclarationForm));
-const DeclarationReview = lazyPage(() => import('./pages/programme/Declaration.tsx').then((m) => m.DeclarationReview));
-const FacilityRegister = lazyPage(() => import('./pages/programme/Facilities.tsx').then((m) => m.FacilityRegister));
-const CoursePage = lazyPage(() => import('./pages/training/Learning.tsx').then((m) => m.CoursePage));
-const Learning = lazyPage(() => import('./pages/training/Learning.tsx').then((m) => m.Learning));
-const Teaching = lazyPage(() => import('./pages/training/Teaching.tsx').then((m) => m.Teaching));
-const Hub = lazyPage(() => import('./pages/training/Hub.tsx').then((m) => m.Hub));
-const SurveillancePage = lazyPage(() => import('./pages/surveillance/Signals.tsx').then((m) => m.SurveillancePage));
-const AppConsent = lazyPage(() => import('./pages/formats/AppConsent.tsx').then((m) => m.AppConsent));
+// Every page but the shell, sign-in and the landing pages loads when first opened (lazy.tsx); the
+// second argument says for whom it is fetched ahead in the background (not access control).
+const CLINICAL = ['commune_clinician', 'specialist', 'coordinator'];
+const STATION = ['commune_clinician', 'specialist'];
+const CITIZEN = ['citizen'];
+const ADMINS = ['facility_admin', 'system_admin'];
+const PatientChart = lazyPage(() => import('./pages/PatientChart.tsx').then((m) => m.PatientChart), CLINICAL);
+const AccessLog = lazyPage(() => import('./pages/MyPages.tsx').then((m) => m.AccessLog), CITIZEN);
+const ConsentPage = lazyPage(() => import('./pages/MyPages.tsx').then((m) => m.ConsentPage), CITIZEN);
+const ConsultList = lazyPage(() => import('./pages/ConsultList.tsx').then((m) => m.ConsultList), CLINICAL);
+const ConsultForm = lazyPage(() => import('./pages/ConsultForm.tsx').then((m) => m.ConsultForm), CLINICAL);
+const ConsultCase = lazyPage(() => import('./pages/ConsultCase.tsx').then((m) => m.ConsultCase), CLINICAL);
+const MeetingForm = lazyPage(() => import('./pages/Meetings.tsx').then((m) => m.MeetingForm), CLINICAL);
+const MeetingPage = lazyPage(() => import('./pages/Meetings.tsx').then((m) => m.MeetingPage), CLINICAL);
+const AlertsInbox = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.AlertsInbox), CLINICAL);
+const Devices = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.Devices), [...STATION, 'facility_admin']);
+const Programmes = lazyPage(() => import('./pages/Monitoring.tsx').then((m) => m.Programmes), STATION);
+const RoomPage = lazyPage(() => import('./pages/Room.tsx').then((m) => m.RoomPage), 'all');
+const Recordings = lazyPage(() => import('./components/Recordings.tsx').then((m) => m.Recordings), CLINICAL);
+const BookVisit = lazyPage(() => import('./pages/citizen/BookVisit.tsx').then((m) => m.BookVisit), CITIZEN);
+const MyVisits = lazyPage(() => import('./pages/citizen/MyVisits.tsx').then((m) => m.MyVisits), CITIZEN);
+const CitizenVisit = lazyPage(() => import('./pages/citizen/CitizenVisit.tsx').then((m) => m.CitizenVisit), CITIZEN);
+const RxCheck = lazyPage(() => import('./pages/citizen/RxCheck.tsx').then((m) => m.RxCheck), []);
+const VisitQueue = lazyPage(() => import('./pages/VisitDesk.tsx').then((m) => m.VisitQueue), STATION);
+const VisitWorkspace = lazyPage(() => import('./pages/VisitDesk.tsx').then((m) => m.VisitWorkspace), STATION);
+const AdminPage = lazyPage(() => import('./pages/admin/Admin.tsx').then((m) => m.AdminPage), ADMINS);
+const OfficerAudit = lazyPage(() => import('./pages/admin/OfficerAudit.tsx').then((m) => m.OfficerAudit), ['dpo']);
+const MeetingCalendar = lazyPage(() => import('./pages/MeetingCalendar.tsx').then((m) => m.MeetingCalendar), CLINICAL);
+const Inbox = lazyPage(() => import('./pages/Inbox.tsx').then((m) => m.Inbox), 'all');
+const Indicators = lazyPage(() => import('./pages/programme/Indicators.tsx').then((m) => m.Indicators), ['analyst', 'facility_admin']);
+const DeclarationForm = lazyPage(() => import('./pages/programme/Declaration.tsx').then((m) => m.DeclarationForm), ['facility_admin']);
+const DeclarationReview = lazyPage(() => import('./pages/programme/Declaration.tsx').then((m) => m.DeclarationReview), ['analyst']);
+const FacilityRegister = lazyPage(() => import('./pages/programme/Facilities.tsx').then((m) => m.FacilityRegister), ['system_admin', 'facility_admin']);
+const CoursePage = lazyPage(() => import('./pages/training/Learning.tsx').then((m) => m.CoursePage), CLINICAL);
+const Learning = lazyPage(() => import('./pages/training/Learning.tsx').then((m) => m.Learning), CLINICAL);
+const Teaching = lazyPage(() => import('./pages/training/Teaching.tsx').then((m) => m.Teaching), CLINICAL);
+const Hub = lazyPage(() => import('./pages/training/Hub.tsx').then((m) => m.Hub), ['coordinator']);
+const SurveillancePage = lazyPage(() => import('./pages/surveillance/Signals.tsx').then((m) => m.SurveillancePage), ['disease_control']);
+const AppConsent = lazyPage(() => import('./pages/formats/AppConsent.tsx').then((m) => m.AppConsent), []);
 
-const CLINICAL_ROLES = new Set(['commune_clinician', 'specialist', 'coordinator']);
-const ADMIN_ROLES = new Set(['facility_admin', 'system_admin']);
+const CLINICAL_ROLES = new Set(CLINICAL);
+const ADMIN_ROLES = new Set(ADMINS);
 
 function Page() {
   const d = t();
@@ -191,7 +196,7 @@ function App() {
     void loadMe().then((m) => {
       if (m && !m.mfaPending && navigator.onLine) void flushOutbox();
       // The other pages' code follows in the background once the first screen is up (lazy.tsx).
-      if (m && !m.mfaPending) preloadPages();
+      if (m && !m.mfaPending) preloadPages(m.role);
     });
   }, []);
   return (
@@ -225,5 +230,11 @@ function App() {
 
 document.documentElement.lang = lang.value;
 // Installable app (PWA); the worker caches only the app's own files, never patient data.
-if ('serviceWorker' in navigator && location.protocol !== 'file:') void navigator.serviceWorker.register('/sw.js').catch(() => undefined);
+// The service worker (offline shell) is registered once the page has loaded, so that its own
+// downloads do not compete with the first screen's on a weak link (docs/weak-links.md).
+if ('serviceWorker' in navigator && location.protocol !== 'file:') {
+  const register = () => void navigator.serviceWorker.register('/sw.js').catch(() => undefined);
+  if (document.readyState === 'complete') register();
+  else addEventListener('load', register, { once: true });
+}
 render(<App />, document.getElementById('app')!);

@@ -46,3 +46,17 @@ export async function view(page: Page): Promise<CallView> {
     return { level: c?.sendLevel.value ?? 'none', probing: c?.probing.value ?? false, state: c?.state.value ?? 'none', uplink: c?.uplink.value ?? {}, from };
   });
 }
+
+/**
+ * The width of the full picture a page sends now: its largest active layer's frame width (the
+ * encoder may scale all layers down when the machine is starved, so this is measured, not assumed).
+ */
+export async function fullWidth(page: Page): Promise<number> {
+  const layers = await page.evaluate(async () => (window.__call ? await window.__call.sent() : []));
+  return Math.max(0, ...layers.filter((l) => l.active).map((l) => l.frameWidth));
+}
+
+/** The audio send codec of each of a page's sending connections ('audio/red': Opus with redundancy) and its bytes per packet. */
+export async function audioSent(page: Page): Promise<{ codec?: string; bytesPerPacket: number }[]> {
+  return page.evaluate(async () => (window.__call ? await window.__call.audioSent() : []));
+}

@@ -5,8 +5,8 @@
 import { t } from '../i18n.ts';
 import { lazyPage } from '../lazy.tsx';
 
-const StudyPage = lazyPage(() => import('./StudyPage.tsx').then((m) => m.StudyPage));
-const Worklist = lazyPage(() => import('./Worklist.tsx').then((m) => m.Worklist));
+const StudyPage = lazyPage(() => import('./StudyPage.tsx').then((m) => m.StudyPage), ['commune_clinician', 'specialist', 'coordinator']);
+const Worklist = lazyPage(() => import('./Worklist.tsx').then((m) => m.Worklist), ['specialist']);
 
 export function ImagingRoutes({ path, query }: { path: string; query?: string }) {
   const study = /^\/imaging\/([A-Za-z0-9\-.]{1,64})$/.exec(path);

@@ -371,6 +371,35 @@ export class Call {
     return out;
   }
 
+  /** What our video senders encode now, per simulcast layer (rid; none without simulcast): frame width and whether it is on. */
+  async sent(): Promise<{ rid?: string; frameWidth: number; active: boolean }[]> {
+    const out: { rid?: string; frameWidth: number; active: boolean }[] = [];
+    for (const pc of this.conns.sending()) {
+      (await pc.getStats()).forEach((r: any) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({ rid: r.rid, frameWidth: r.frameWidth ?? 0, active: r.active !== false });
+      });
+    }
+    return out;
+  }
+
+  /**
+   * What our audio senders send: the negotiated send codec ('audio/red' is Opus with redundancy;
+   * getStats names only the Opus inside) and the average bytes per packet so far.
+   */
+  async audioSent(): Promise<{ codec?: string; bytesPerPacket: number }[]> {
+    const out: { codec?: string; bytesPerPacket: number }[] = [];
+    for (const pc of this.conns.sending()) {
+      const sender = pc.getTransceivers().find((t) => t.sender.track?.kind === 'audio' || t.receiver.track.kind === 'audio')?.sender;
+      let bytes = 0;
+      let packets = 0;
+      (await pc.getStats()).forEach((r: any) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'audio') [bytes, packets] = [bytes + (r.bytesSent ?? 0), packets + (r.packetsSent ?? 0)];
+      });
+      out.push({ codec: sender?.getParameters().codecs?.[0]?.mimeType, bytesPerPacket: packets ? bytes / packets : 0 });
+    }
+    return out;
+  }
+
   /** Every connection's ICE and signalling state with what it received. */
   report(): Promise<LinkReport[]> {
     return this.conns.report();

@@ -6,7 +6,7 @@
  */
 import type { ClientMessage, IceCandidate, Jsep, SignalData } from '../../../src/video/protocol.ts';
 import { SIMULCAST_LAYERS } from './quality.ts';
-import { preferAudio, tuned } from './sdp.ts';
+import { preferAudio, preferRed, tuned } from './sdp.ts';
 
 /** Audio's sender: high priority in the sender and on the network (weak links: audio first). */
 const AUDIO_FIRST: RTCRtpEncodingParameters[] = [{ priority: 'high', networkPriority: 'high' }];
@@ -63,7 +63,8 @@ export class MeshPeer implements MediaLink {
     this.pc.onicecandidate = (e) => this.send({ type: 'signal', to: memberId, data: { candidate: candidateOf(e.candidate) } });
     if (offerer) {
       // Audio first, video second: replacing a track later never renegotiates.
-      this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendrecv', streams: [tracks.stream], sendEncodings: AUDIO_FIRST });
+      // Opus RED first (sdp.ts): on a lossy link a lost packet's frame arrives again in the next one.
+      preferRed(this.pc.addTransceiver(tracks.audio ?? 'audio', { direction: 'sendrecv', streams: [tracks.stream], sendEncodings: AUDIO_FIRST }));
       this.pc.addTransceiver(tracks.video ?? 'video', { direction: 'sendrecv', streams: [tracks.stream] });
       this.pc.onnegotiationneeded = () => void this.offer();
     }
@@ -93,7 +94,10 @@ export class MeshPeer implements MediaLink {
           if (t.direction === 'recvonly') t.direction = 'sendrecv';
           if (!t.sender.track) await t.sender.replaceTrack(kind === 'audio' ? this.tracks.audio : this.tracks.video);
           t.sender.setStreams(this.tracks.stream);
-          if (kind === 'audio') await preferAudio(t.sender);
+          if (kind === 'audio') {
+            await preferAudio(t.sender);
+            preferRed(t);
+          }
         }
         await this.pc.setLocalDescription();
         const desc = this.pc.localDescription!;

@@ -1,6 +1,6 @@
-/** Opus tuning of received descriptions: FEC, DTX and the voice bit rate on every Opus payload, nothing else touched. */
+/** Opus tuning of received descriptions (FEC, DTX, the voice bit rate on every Opus payload, nothing else touched) and RED first in the codec order. */
 import { describe, expect, it } from 'vitest';
-import { OPUS_MAX_AVERAGE_BITRATE, tuneOpus } from './sdp.ts';
+import { OPUS_MAX_AVERAGE_BITRATE, redFirst, tuneOpus } from './sdp.ts';
 
 const SDP = [
   'v=0',
@@ -28,5 +28,19 @@ describe('tuneOpus', () => {
     const bare = SDP.replace('a=fmtp:111 minptime=10;useinbandfec=0\r\n', '');
     expect(tuneOpus(bare)).toContain('a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1;usedtx=1;maxaveragebitrate=24000');
     expect(tuneOpus(SDP.replace('useinbandfec=0', 'maxaveragebitrate=16000'))).toContain('maxaveragebitrate=16000');
+  });
+});
+
+describe('redFirst', () => {
+  const codecs = [{ mimeType: 'audio/opus' }, { mimeType: 'audio/red' }, { mimeType: 'audio/G722' }, { mimeType: 'audio/telephone-event' }];
+
+  it('puts audio/red first and keeps every other codec in its order', () => {
+    expect(redFirst(codecs)!.map((c) => c.mimeType)).toEqual(['audio/red', 'audio/opus', 'audio/G722', 'audio/telephone-event']);
+  });
+
+  it('leaves the order alone (undefined) for a browser without RED or without capabilities', () => {
+    expect(redFirst(codecs.filter((c) => c.mimeType !== 'audio/red'))).toBeUndefined();
+    expect(redFirst(undefined)).toBeUndefined();
+    expect(redFirst([{ mimeType: 'AUDIO/RED' }])!.length).toBe(1);
   });
 });

@@ -1,8 +1,11 @@
 /**
- * Audio first on weak links: what the far end's description tells our Opus encoder, and the
- * priority of the audio sender. Opus with in-band FEC (a lost 20 ms frame is rebuilt from the
- * next one), DTX (silence costs almost nothing) and a voice bit rate that leaves room for video on
- * a 120 kbit/s link. Applied to descriptions we receive, so it governs what each side sends.
+ * Audio first on weak links: what the far end's description tells our Opus encoder, the codec
+ * order of the audio transceiver, and the priority of the audio sender. Opus with in-band FEC (a
+ * lost 20 ms frame is rebuilt from the next one), DTX (silence costs almost nothing) and a voice
+ * bit rate that leaves room for video on a 120 kbit/s link. Applied to descriptions we receive, so
+ * it governs what each side sends. Peer-to-peer calls also put Opus RED (RFC 2198, `audio/red`)
+ * first: each packet carries the previous frame again, so a single lost packet costs nothing.
+ * Rules: only reorder what the browser offers (never invent a codec), never fail the call over it.
  */
 
 /** Opus voice at this average bit rate: clear speech, and room for the low picture on a weak link. */
@@ -52,6 +55,32 @@ function withParams(params: string): string {
 /** A description as received, tuned (see tuneOpus). */
 export function tuned<T extends { type: RTCSdpType; sdp?: string }>(d: T): T {
   return d.sdp ? { ...d, sdp: tuneOpus(d.sdp) } : d;
+}
+
+/**
+ * The browser's audio codecs with `audio/red` first (it must be in the list: a browser without RED
+ * gets undefined and keeps its own order). Everything else keeps its order, so Opus stays the codec
+ * inside RED and the fall-back for a far end without RED.
+ */
+export function redFirst<T extends { mimeType: string }>(codecs: readonly T[] | undefined): T[] | undefined {
+  if (!codecs) return undefined;
+  const isRed = (c: T) => c.mimeType.toLowerCase() === 'audio/red';
+  const red = codecs.filter(isRed);
+  if (!red.length) return undefined;
+  return [...red, ...codecs.filter((c) => !isRed(c))];
+}
+
+/** Asks for Opus RED on an audio transceiver when the browser has it; false when it could not. */
+export function preferRed(t: RTCRtpTransceiver): boolean {
+  if (typeof t.setCodecPreferences !== 'function' || typeof RTCRtpReceiver === 'undefined') return false;
+  const codecs = redFirst(RTCRtpReceiver.getCapabilities?.('audio')?.codecs);
+  if (!codecs) return false;
+  try {
+    t.setCodecPreferences(codecs);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Audio goes out first when the link is full: high priority in the sender and on the network. */
