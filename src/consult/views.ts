@@ -61,11 +61,16 @@ export async function mine(deps: ConsultDeps, ctx: AccessContext, view: 'request
   });
 }
 
-/** The case's Task history as a timeline, oldest first. */
+/**
+ * The case's Task history as a timeline, oldest first: one entry per step of the workflow, i.e. per
+ * version that added a note. A version written by other work on the Task (e.g. the insurance
+ * gateway's transaction code kept on it) adds no note and is not a step.
+ */
 async function timeline(tx: Repository, task: Task): Promise<TimelineEntry[]> {
   const history = await tx.history({ type: 'Task', id: task.id, query: new URLSearchParams({ _count: '500' }) });
-  return (history.entry ?? [])
-    .filter((h) => h.resource)
+  const versions = (history.entry ?? []).filter((h) => h.resource).reverse(); // oldest first
+  return versions
+    .filter((h, i) => i === 0 || ((h.resource as Task).note?.length ?? 0) > ((versions[i - 1].resource as Task).note?.length ?? 0))
     .map((h) => {
       const t = h.resource as Task;
       const n = t.note?.[t.note.length - 1];
@@ -79,8 +84,7 @@ async function timeline(tx: Repository, task: Task): Promise<TimelineEntry[]> {
         by: n?.authorReference?.display ?? n?.authorString ?? n?.authorReference?.reference,
         note: rest.join(':').trim() || undefined,
       };
-    })
-    .reverse();
+    });
 }
 
 /** The case page, read inside the caller's unit of work (view and teaching copy). */

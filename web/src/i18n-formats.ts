@@ -77,6 +77,7 @@ const vi = {
   >,
   claimTransaction: 'Mã giao dịch cổng BHXH',
   claimAttempts: (n: number) => `Số lần gửi: ${n}`,
+  claimMax: (n: number) => `tối đa ${n} ký tự`,
   claimProblems: {
     missing: 'còn thiếu',
     'too-long': 'quá dài',
@@ -160,6 +161,7 @@ const en: Dict = {
   claimStatuses: { queued: 'Waiting to be sent', 'checked-in': 'Checked in', sent: 'Sent', rejected: 'Rejected', failed: 'Sending failed' },
   claimTransaction: 'BHXH gateway transaction code',
   claimAttempts: (n) => `Attempts: ${n}`,
+  claimMax: (n) => `at most ${n} characters`,
   claimProblems: {
     missing: 'missing',
     'too-long': 'too long',

@@ -17,6 +17,7 @@ import { ChartImaging } from '../imaging/ChartImaging.tsx';
 import { FollowUp } from './consult-case/FollowUp.tsx';
 import { sectionText } from './consult-case/shared.ts';
 import { Triage } from './consult-case/Triage.tsx';
+import { Notices } from '../components/Notices.tsx';
 
 export function ConsultCase({ id }: { id: string }) {
   const d = t();
@@ -68,16 +69,7 @@ export function ConsultCase({ id }: { id: string }) {
       <p class="meta">
         {genderLabel(c.patient.gender)} · {formatDate(c.patient.birthDate)} · {c.requestingOrganization?.name} → {c.receivingOrganization?.name}
       </p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {message && (
-        <p class="ok" role="status">
-          {message}
-        </p>
-      )}
+      <Notices error={error} message={message} />
 
       <section class="card">
         <h2>{d.summaryTitle}</h2>

@@ -11,8 +11,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ClaimView } from '../../../../src/formats/contract.ts';
 import { apiGet, apiSend } from '../../api.ts';
-import { formatDateTime } from '../../i18n.ts';
+import { formatDateTime, lang } from '../../i18n.ts';
 import { tf } from '../../i18n-formats.ts';
+import { Notices } from '../../components/Notices.tsx';
 
 export function ConsultClaim({ caseId }: { caseId: string }) {
   const d = tf();
@@ -42,16 +43,7 @@ export function ConsultClaim({ caseId }: { caseId: string }) {
   return (
     <section class="card claim" aria-labelledby="claim-title">
       <h2 id="claim-title">{d.claimTitle}</h2>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {message && (
-        <p class="ok" role="status">
-          {message}
-        </p>
-      )}
+      <Notices error={error} message={message} />
       {claim && claim.ready && <p class="ok">{d.claimReady}</p>}
       {claim && !claim.ready && (
         <>
@@ -60,7 +52,7 @@ export function ConsultClaim({ caseId }: { caseId: string }) {
             {claim.problems.map((p, i) => (
               <li key={i}>
                 <strong>{d.claimColumns[p.column] ?? p.column}</strong> ({p.table}, <code>{p.column}</code>): {d.claimProblems[p.problem] ?? p.problem}
-                {p.detail && <span class="meta"> — {p.detail}</span>}
+                {problemDetail(p) && <span class="meta"> — {problemDetail(p)}</span>}
               </li>
             ))}
           </ul>
@@ -98,4 +90,15 @@ export function ConsultClaim({ caseId }: { caseId: string }) {
       )}
     </section>
   );
+}
+
+/**
+ * The server's detail of a problem, for people: a length limit in the page's language; otherwise the
+ * server's own words (English, for API clients) only on the English page — the Vietnamese page
+ * names the column and the problem, which is what the person has to fix.
+ */
+function problemDetail(p: ClaimView['problems'][number]): string | undefined {
+  const max = p.problem === 'too-long' ? /^max (\d+)$/.exec(p.detail ?? '') : null;
+  if (max) return tf().claimMax(Number(max[1]));
+  return lang.value === 'en' ? p.detail : undefined;
 }

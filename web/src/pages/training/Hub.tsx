@@ -10,6 +10,7 @@ import { apiGet, apiSend, entries, fhirGet } from '../../api.ts';
 import { formatDate, t } from '../../i18n.ts';
 import { tt } from '../../i18n-training.ts';
 import type { CourseView, ProgrammeView, TransferView } from '../../../../src/training/contract.ts';
+import { Notices } from '../../components/Notices.tsx';
 
 type Question = { text: string; options: string[]; correct: number };
 
@@ -96,16 +97,7 @@ export function Hub() {
   return (
     <section class="training">
       <h1>{d.hubTitle}</h1>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {message && (
-        <p class="ok" role="status">
-          {message}
-        </p>
-      )}
+      <Notices error={error} message={message} />
       {programmes.map((p) => (
         <div key={p.id} class="card" data-testid="programme">
           <strong>{p.title}</strong>
