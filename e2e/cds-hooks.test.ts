@@ -17,7 +17,7 @@ import type { DemoAccount } from '../src/seed/accounts.ts';
 import type { DemoSummary } from '../src/seed/demo.ts';
 import type { VisitDemo } from '../src/seed/visits.ts';
 import { call, signIn, type TestPlatform } from '../src/testing/platform.ts';
-import { startCdsPlatform } from './cds-platform.ts';
+import { startCdsPlatform, type CdsPlatform } from './cds-platform.ts';
 import { signInUi } from './ui.ts';
 import { shoot } from './shots.ts';
 
@@ -28,18 +28,16 @@ describe('decision support at signing, at the end of the visit and at booking', 
   let demo: DemoSummary;
   let accounts: Map<string, DemoAccount>;
   let visitDemo: VisitDemo;
-  let bundled: string;
+  let feedback: CdsPlatform['bundledFeedback'];
 
   beforeAll(async () => {
-    ({ p, base, browser, demo, accounts, visitDemo, bundled } = await startCdsPlatform());
+    ({ p, base, browser, demo, accounts, visitDemo, bundledFeedback: feedback } = await startCdsPlatform());
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
     await p?.close();
   });
 
-  const feedback = async () =>
-    (await (await fetch(`${bundled}/feedback`)).json()) as { service: string; outcome: string; overrideReason?: { userComment?: string } }[];
   const hooksCalled = async (patientId: string) =>
     (
       await p.db.query<{ hook: string; username: string }>(

@@ -1,7 +1,8 @@
 /**
  * The platform the decision-support browser tests run on: the clinical domains and CDS, the demo
  * network, accounts and visits, the demo CDS registry, and the bundled CDS service as its own
- * process (CAUYTE_CDS_BUNDLED=auto), plus one Chromium.
+ * process (CAUYTE_CDS_BUNDLED=auto), plus one Chromium. The bundled service answers only requests
+ * signed with the platform's CDS Client key (CDS Hooks: Trusting CDS Clients), its feedback list too.
  */
 import type { Browser } from 'playwright-core';
 import { expect } from 'vitest';
@@ -21,6 +22,8 @@ export interface CdsPlatform {
   visitDemo: VisitDemo;
   /** The bundled CDS service's address (loopback). */
   bundled: string;
+  /** The feedback the bundled service has received, asked for as the platform would (its signed CDS Client JWT). */
+  bundledFeedback<T = { service: string; outcome: string; overrideReason?: { userComment?: string } }>(): Promise<T[]>;
 }
 
 export async function startCdsPlatform(): Promise<CdsPlatform> {
@@ -33,5 +36,11 @@ export async function startCdsPlatform(): Promise<CdsPlatform> {
   expect(bundled).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   const base = await p.listen();
   const browser = await launchBrowser();
-  return { p, base, browser, demo, accounts, visitDemo, bundled };
+  const bundledFeedback = async <T>(): Promise<T[]> => {
+    const url = `${bundled}/feedback`;
+    const res = await fetch(url, { headers: { authorization: await p.cds!.clientKey.bearer(url) } });
+    expect(res.status, 'GET /feedback with the CDS Client JWT').toBe(200);
+    return (await res.json()) as T[];
+  };
+  return { p, base, browser, demo, accounts, visitDemo, bundled, bundledFeedback };
 }

@@ -13,7 +13,7 @@ import type { DemoAccount } from '../src/seed/accounts.ts';
 import type { DemoSummary } from '../src/seed/demo.ts';
 import type { VisitDemo } from '../src/seed/visits.ts';
 import { call, signIn, type TestPlatform } from '../src/testing/platform.ts';
-import { startCdsPlatform } from './cds-platform.ts';
+import { startCdsPlatform, type CdsPlatform } from './cds-platform.ts';
 import { signInUi } from './ui.ts';
 import { shoot } from './shots.ts';
 
@@ -25,9 +25,10 @@ describe('decision support in the browser', () => {
   let accounts: Map<string, DemoAccount>;
   let visitDemo: VisitDemo;
   let bundled: string;
+  let bundledFeedback: CdsPlatform['bundledFeedback'];
 
   beforeAll(async () => {
-    ({ p, base, browser, demo, accounts, visitDemo, bundled } = await startCdsPlatform());
+    ({ p, base, browser, demo, accounts, visitDemo, bundled, bundledFeedback } = await startCdsPlatform());
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -79,7 +80,7 @@ describe('decision support in the browser', () => {
     await critical.getByRole('button', { name: 'Bỏ qua gợi ý' }).click();
     await critical.getByRole('button', { name: 'Ghi lý do và bỏ qua' }).click();
     await critical.getByText('Cần ghi lý do (ít nhất 5 ký tự).').waitFor();
-    const before = (await (await fetch(`${bundled}/feedback`)).json()) as unknown[];
+    const before = await bundledFeedback();
     expect(before).toEqual([]);
     await critical.getByLabel('Lý do có sẵn').selectOption('tolerated-before');
     await critical.getByLabel('Lý do bỏ qua (bắt buộc)').fill('Đã dùng amoxicilin năm ngoái, không phản ứng');
@@ -88,7 +89,7 @@ describe('decision support in the browser', () => {
     await critical.getByText('Đã bỏ qua, lý do đã được ghi và gửi cho dịch vụ.').waitFor();
 
     // 4. The feedback reached the bundled service (its own process).
-    const feedback = (await (await fetch(`${bundled}/feedback`)).json()) as { service: string; outcome: string; overrideReason: { userComment: string } }[];
+    const feedback = await bundledFeedback<{ service: string; outcome: string; overrideReason: { userComment: string } }>();
     expect(feedback).toHaveLength(1);
     expect(feedback[0]).toMatchObject({
       service: 'cauyte-rx-safety-select',
