@@ -6,16 +6,13 @@
  * shown, and the case's timeline does not count the kept code as a step. The requesting station's clinician, on the same case, sees no claim at all (the server
  * refuses them too: src/formats/claims-consult.test.ts). Screenshots at 390 and 1366 px.
  */
-import type { HealthcareService } from '@medplum/fhirtypes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSULT_CATEGORY } from '../src/consult/model.ts';
-import { BHYT_SERVICE_SYSTEM } from '../src/formats/model.ts';
 import { createDemoAccounts, type DemoAccount } from '../src/seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { seedFormatsDemo } from '../src/seed/formats.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
-import { cardiologyConsult } from '../src/testing/consults.ts';
+import { cardiologyConsult, consultationService } from '../src/testing/consults.ts';
 import { startFacilityGateway, type FakeBhxh } from '../src/testing/fake-bhxh.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
 import { shoot } from './shots.ts';
@@ -101,15 +98,7 @@ describe('the hub’s insurance claim on the case page', () => {
   });
 
   it('once the hub lists its consultation service: ready, signed and sent once, the transaction code shown', async () => {
-    await p.fixtures.create<HealthcareService>({
-      resourceType: 'HealthcareService',
-      active: true,
-      name: 'Hội chẩn từ xa chuyên khoa',
-      providedBy: { reference: `Organization/${demo.ids.organizations.bachmai}` },
-      category: [{ coding: [CONSULT_CATEGORY] }],
-      type: [{ coding: [{ system: BHYT_SERVICE_SYSTEM, code: '02.9999', display: 'Hội chẩn từ xa' }] }],
-      extension: [{ url: 'https://fhir.cauyte.vn/StructureDefinition/service-price', valueMoney: { value: 200000, currency: 'VND' } }],
-    });
+    await p.fixtures.create(consultationService(demo.ids.organizations.bachmai));
     const caseId = await concludedCase();
     const coordinator = await pageOf('dieuphoi');
     await coordinator.goto(`${base}/consults/${caseId}`);

@@ -11,9 +11,8 @@
  * transaction code kept on the row and on the case's Task.
  */
 import { randomUUID } from 'node:crypto';
-import type { HealthcareService, Task } from '@medplum/fhirtypes';
+import type { Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONSULT_CATEGORY } from '../consult/model.ts';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { seedFormatsDemo } from '../seed/formats.ts';
@@ -21,8 +20,9 @@ import type { TestCertificate } from '../testing/certificates.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { startFacilityGateway, type FakeBhxh } from '../testing/fake-bhxh.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { consultationService } from '../testing/consults.ts';
 import { checkTable, parser, xmlsecVerifies } from '../testing/xml130.ts';
-import { BHXH_TRANSACTION_SYSTEM, BHYT_SERVICE_SYSTEM } from './model.ts';
+import { BHXH_TRANSACTION_SYSTEM } from './model.ts';
 import { TABLES } from './xml130/spec.ts';
 
 describe.each(DB_KINDS)('the hub’s insurance claim for a case conference on %s', (kind) => {
@@ -107,15 +107,7 @@ describe.each(DB_KINDS)('the hub’s insurance claim for a case conference on %s
 
   it('a concluded case: check-in, XML1 and XML3 with the consultation read back column by column, signed, verified by xmlsec1, tamper-evident; sent once through the queue', async () => {
     // The hub's consultation service (test values; no teleconsultation DVKT code is published).
-    await p.fixtures.create<HealthcareService>({
-      resourceType: 'HealthcareService',
-      active: true,
-      name: 'Hội chẩn từ xa chuyên khoa',
-      providedBy: { reference: `Organization/${demo.ids.organizations.bachmai}` },
-      category: [{ coding: [CONSULT_CATEGORY] }],
-      type: [{ coding: [{ system: BHYT_SERVICE_SYSTEM, code: '02.9999', display: 'Hội chẩn từ xa' }] }],
-      extension: [{ url: 'https://fhir.cauyte.vn/StructureDefinition/service-price', valueMoney: { value: 200000, currency: 'VND' } }],
-    });
+    await p.fixtures.create(consultationService(demo.ids.organizations.bachmai));
     await p.fixtures.create({
       resourceType: 'Observation',
       status: 'final',

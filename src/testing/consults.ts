@@ -5,6 +5,9 @@
  * its story is about (urgency, reason, summary…). Synthetic clinical text, no real patient data.
  */
 import { randomUUID } from 'node:crypto';
+import type { HealthcareService } from '@medplum/fhirtypes';
+import { CONSULT_CATEGORY } from '../consult/model.ts';
+import { BHYT_SERVICE_SYSTEM } from '../formats/model.ts';
 import type { DemoSummary } from '../seed/demo.ts';
 
 export interface ConsultSummary {
@@ -54,4 +57,20 @@ export function chestPainConsult(demo: DemoSummary, overrides: Partial<ConsultRe
     summary: { history: 'Đau ngực 2 giờ', findings: 'HA 90/60', treatment: 'Aspirin', question: 'Có cần chuyển tuyến ngay?' },
     ...overrides,
   });
+}
+
+/**
+ * The hub's teleconsultation service as the insurance claim needs it: listed, with a BHYT service
+ * code and a price (test values: no teleconsultation DVKT code is published).
+ */
+export function consultationService(hubOrganizationId: string): HealthcareService {
+  return {
+    resourceType: 'HealthcareService',
+    active: true,
+    name: 'Hội chẩn từ xa chuyên khoa',
+    providedBy: { reference: `Organization/${hubOrganizationId}` },
+    category: [{ coding: [CONSULT_CATEGORY] }],
+    type: [{ coding: [{ system: BHYT_SERVICE_SYSTEM, code: '02.9999', display: 'Hội chẩn từ xa' }] }],
+    extension: [{ url: 'https://fhir.cauyte.vn/StructureDefinition/service-price', valueMoney: { value: 200000, currency: 'VND' } }],
+  };
 }
