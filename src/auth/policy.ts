@@ -139,7 +139,6 @@ export const POLICY: Record<Role, RolePolicy> = {
       'devices.manage',
       'monitoring.view',
       'monitoring.manage',
-      'monitoring.manage',
       'video.host',
       'video.join',
       'video.recordings',
