@@ -1,8 +1,9 @@
 /**
  * FHIR Bulk Data export (`$export`, Bulk Data Access IG 2.0): system, Patient and Group level,
  * asynchronous — the kick-off answers 202 with the status URL; a job plans the files
- * (one per type and chunk of 10,000 rows); the status answers 202 with progress,
- * then 200 with the manifest. `_type`, `_since` and `_typeFilter` are supported.
+ * (one per type and chunk of 10,000 rows), and the kick-off waits for it up to 2 s, so a small
+ * export's first status request finds it done; the status answers 202 with progress and
+ * Retry-After, then 200 with the manifest. `_type`, `_since` and `_typeFilter` are supported.
  *
  * Rules: only a SMART backend-services token (a `system/` scope; no signed-in session, no
  * patient/ or user/ token) may export, and only the types its scopes allow to read. Everything is
@@ -42,6 +43,8 @@ const CHUNK = 10_000;
 const PAGE = '1000';
 
 const TTL_HOURS = 24;
+/** How long the kick-off waits for the job before answering 202 (the job goes on after it). */
+const KICKOFF_WAIT_MS = 2_000;
 const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 
 export type ExportLevel = { kind: 'system' } | { kind: 'patient' } | { kind: 'group'; groupId: string };
@@ -124,11 +127,16 @@ export class BulkExports {
         p._since ? new Date(p._since).toISOString() : null,
       ],
     );
-    void this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type, now.toISOString()).catch(async (e) => {
+    const job = this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type, now.toISOString()).catch(async (e) => {
       await this.sql()
         .query(`UPDATE bulk_export_job SET status = 'failed', error = $2 WHERE id = $1 AND status = 'running'`, [id, (e as Error).message])
         .catch(() => undefined);
     });
+    // A small export is planned before the answer (its first status request finds the manifest);
+    // a larger one keeps running after it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([job, new Promise<void>((resolve) => (timer = setTimeout(resolve, KICKOFF_WAIT_MS)))]);
+    clearTimeout(timer);
     return id;
   }
 
