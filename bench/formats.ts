@@ -7,6 +7,8 @@
 import { makeFacilityCertificate } from '../src/testing/certificates.ts';
 import { buildClaim } from '../src/formats/xml130/claim.ts';
 import { FACTS } from '../src/formats/xml130/fixture.ts';
+import { fork, type ChildProcess } from 'node:child_process';
+import { countLines } from './bulk-client.ts';
 
 export interface FormatsResult {
   signedPerSecond: number[];
@@ -62,47 +64,28 @@ export async function benchBulk(opts: {
   const { startTestPlatform } = await import('../src/testing/platform.ts');
   const { seedDemo } = await import('../src/seed/demo.ts');
   const p = await startTestPlatform(kind, { CAUYTE_RATE_LIMIT: '100000000' }, undefined, { domains: ['family', 'consult', 'visits', 'formats'] });
+  let child: ChildProcess | undefined;
   try {
     const base = await p.listen();
     await seedDemo(p.store, opts.patients);
     const token = await p.tokenFor('integration', { scope: 'system/*.read' });
-    const headers = { authorization: `Bearer ${token}`, accept: 'application/fhir+json' };
-    // A bulk client as the IG describes it: kick-off, poll the status URL as its Retry-After says,
-    // then download every file of the manifest (`parallel` at a time, as real clients do), each
-    // file's lines counted as its bytes arrive.
-    const download = async (url: string): Promise<number> => {
-      const res = await fetch(url, { headers });
-      if (res.status !== 200) throw new Error(`file answered ${res.status}`);
-      let n = 0;
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) n += countLines(chunk);
-      return n;
-    };
+    // The bulk client runs in a process of its own (bench/bulk-client.ts), as a real one does.
+    child = fork(new URL('./bulk-client.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const ask = (m: object) =>
+      new Promise<{ resources?: number; error?: string }>((resolve, reject) => {
+        const gone = () => reject(new Error('the bulk client exited'));
+        child!.once('exit', gone);
+        child!.once('message', (x: { resources?: number; error?: string }) => {
+          child!.off('exit', gone);
+          resolve(x);
+        });
+        child!.send(m);
+      });
+    await ask({ start: { base, token, parallel: opts.parallel ?? 1 } });
     const exportOnce = async (): Promise<number> => {
-      const kick = await fetch(`${base}/fhir/R4/$export`, { headers: { ...headers, prefer: 'respond-async' } });
-      if (kick.status !== 202) throw new Error(`kick-off answered ${kick.status}`);
-      const status = kick.headers.get('content-location')!;
-      for (;;) {
-        const s = await fetch(status, { headers });
-        if (s.status === 202) {
-          await s.arrayBuffer();
-          await new Promise((r) => setTimeout(r, Number(s.headers.get('retry-after') ?? '1') * 1000));
-          continue;
-        }
-        if (s.status !== 200) throw new Error(`status answered ${s.status}`);
-        const manifest = (await s.json()) as { output: { url: string; count: number }[] };
-        const queue = [...manifest.output];
-        let n = 0;
-        await Promise.all(
-          Array.from({ length: Math.max(1, opts.parallel ?? 1) }, async () => {
-            for (let o = queue.shift(); o; o = queue.shift()) {
-              const lines = await download(o.url);
-              if (lines !== o.count) throw new Error(`file ${o.url}: ${lines} lines, manifest says ${o.count}`);
-              n += lines;
-            }
-          }),
-        );
-        return n;
-      }
+      const r = await ask({ run: true });
+      if (r.error !== undefined) throw new Error(r.error);
+      return r.resources!;
     };
     const rawSql =
       "SELECT v.content FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id WHERE NOT r.deleted AND r.resource_type <> 'AuditEvent'";
@@ -130,6 +113,7 @@ export async function benchBulk(opts: {
     }
     return { resources, exportPerSecond, copyPerSecond };
   } finally {
+    child?.kill();
     await p.close();
   }
 }
@@ -158,9 +142,3 @@ async function copyPglite(db: import('../src/db/db.ts').PgliteDb, sql: string): 
   return countLines(new Uint8Array(await r.blob!.arrayBuffer()));
 }
 
-/** Newlines in a chunk: the same count on both sides. */
-function countLines(chunk: Uint8Array): number {
-  let n = 0;
-  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
-  return n;
-}

@@ -21,7 +21,7 @@ import pg from 'pg';
 import { to } from 'pg-copy-streams';
 import type { PgliteDb, PostgresDb, Queryable } from '../db/db.ts';
 import { auditInsertSql } from '../audit/audit.ts';
-import { CopyLines } from '../db/copy-lines.ts';
+import { COPY_NDJSON, NdjsonCheck, checkNdjson } from '../db/copy-ndjson.ts';
 import type { Principal } from '../auth/principal.ts';
 import { AccessDenied } from '../auth/access.ts';
 import type { FhirService } from './service.ts';
@@ -131,9 +131,16 @@ export async function exportPlan(engine: FhirService, p: Principal, scope: Expor
     const select = await selection(engine, q, p, scope, types, bind, []);
     const size = bind(Math.max(1, Math.floor(fileSize)));
     const r = await q.query<{ type: string; rid: string | number; n: string | number; total: string | number }>(
-      `WITH sel AS (${select('r.resource_type AS type, r.rid')}),
-       numbered AS (SELECT type, rid, row_number() OVER (PARTITION BY type ORDER BY rid) AS n, count(*) OVER (PARTITION BY type) AS total FROM sel)
-       SELECT type, rid, n, total FROM numbered WHERE n % ${size}::bigint = 0 OR n = total ORDER BY type, rid`,
+      // A type of at most one file's rows needs only its count and last row id; only larger ones are numbered.
+      `WITH sel AS MATERIALIZED (${select('r.resource_type AS type, r.rid')}),
+       t AS (SELECT type, count(*) AS total, max(rid) AS last FROM sel GROUP BY type)
+       SELECT type, last AS rid, total AS n, total FROM t WHERE total <= ${size}::bigint
+       UNION ALL
+       SELECT type, rid, n, total FROM (
+         SELECT s.type, s.rid, row_number() OVER (PARTITION BY s.type ORDER BY s.rid) AS n, t.total
+         FROM sel s JOIN t ON t.type = s.type WHERE t.total > ${size}::bigint) numbered
+       WHERE n % ${size}::bigint = 0 OR n = total
+       ORDER BY type, rid`,
       params,
     );
     const files: ExportFilePlan[] = [];
@@ -175,9 +182,9 @@ function literal(v: unknown): string {
  * particular order. First one statement counts the rows, names every patient whose data they hold
  * (a Patient's id, the rest through the reference index, as a search does) and appends the audit
  * row with them; it commits before anything is sent (nothing goes out before the access is
- * recorded). Then the rows: one `COPY (SELECT content::text …) TO … (FORMAT binary)` — on
- * PostgreSQL streamed from a pooled connection of its own straight into the answer, on PGlite into
- * its blob — framing stripped by copy-lines.ts; inside a caller's transaction one plain statement.
+ * recorded). Then the rows: one `COPY (SELECT content::text …) TO …` whose output is the NDJSON
+ * itself (copy-ndjson.ts) — on PostgreSQL streamed from a pooled connection of its own straight into
+ * the answer, on PGlite into its blob; inside a caller's transaction one plain statement.
  * Both statements are built by the same `selection` from the same scope, so they read the same rows
  * (as of the export's transaction time).
  */
@@ -217,7 +224,7 @@ export async function exportRange(
   if (!tx) {
     // The patients were checked above (the same scope, the same instant's rights): not again here.
     const select = await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal));
-    const copy = `COPY (${select('v.content::text')}) TO ${db.kind === 'postgres' ? 'STDOUT' : "'/dev/blob'"} (FORMAT binary)`;
+    const copy = `COPY (${select('v.content::text')}) TO ${db.kind === 'postgres' ? 'STDOUT' : "'/dev/blob'"} (${COPY_NDJSON})`;
     return { count, body: db.kind === 'postgres' ? await copyLines(db as PostgresDb, copy) : await copyBlobLines(db as PgliteDb, copy) };
   }
   const contentParams: unknown[] = [];
@@ -235,16 +242,13 @@ export async function exportRange(
   return { count, body: Readable.from(lines) };
 }
 
-/** PGlite: a binary COPY into its blob, as NDJSON lines (the whole file is in memory once: files are ≤ the plan's file size). */
+/** PGlite: the NDJSON COPY into its blob (the whole file is in memory once: files are ≤ the plan's file size). */
 async function copyBlobLines(db: PgliteDb, sql: string): Promise<Readable> {
   const r = await db.pglite.query(sql);
-  const bytes = Buffer.from(await r.blob!.arrayBuffer());
-  const lines = new CopyLines();
-  lines.end(bytes);
-  return lines;
+  return Readable.from([checkNdjson(Buffer.from(await r.blob!.arrayBuffer()))]);
 }
 
-/** A binary COPY on a pooled connection of its own, as NDJSON lines; the connection goes back when the stream ends or fails. */
+/** The NDJSON COPY on a pooled connection of its own, checked as it passes (copy-ndjson.ts); the connection goes back when the stream ends or fails. */
 async function copyLines(db: PostgresDb, sql: string): Promise<Readable> {
   const client = await db.pool.connect();
   const ignore = () => undefined;
@@ -257,7 +261,7 @@ async function copyLines(db: PostgresDb, sql: string): Promise<Readable> {
   };
   client.on('error', ignore);
   const copy = client.query(to(sql));
-  const lines = new CopyLines();
+  const lines = new NdjsonCheck();
   copy.on('error', (e: Error) => {
     release(e);
     lines.destroy(e);

@@ -11,7 +11,7 @@
  * every resource, decided set-wise in SQL). The job plans (`Repository.exportPlan`: counts per type
  * as of the transaction time, files of ≤ 10,000 rows by row-id range; one audit row); each file is
  * read when downloaded (`Repository.exportRange`: the audit row naming its patients first, then
- * the stored JSON text streamed as it is — on PostgreSQL a binary COPY straight into the answer —
+ * the stored JSON text streamed as it is — one COPY whose output is the NDJSON, on PostgreSQL straight into the answer —
  * never parsed and re-serialised). Types with a
  * `_typeFilter` go through the search at kick-off (one audit row per page) and their files are
  * kept. Files and status belong to the account that started the job, served only to it, 24 hours.
@@ -257,15 +257,13 @@ export class BulkExports {
       const asOf = new Date(transactionTime).toISOString();
       const plan = await repo.exportPlan({ types: plain, strictTypes: explicit, since, patients, asOf }, CHUNK);
       if (patients) await sql.query('UPDATE bulk_export_job SET patients = $2 WHERE id = $1', [id, patients]);
-      for (const f of plan)
-        await sql.query('INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid) VALUES ($1, $2, $3, $4, $5, $6)', [
-          id,
-          ++n,
-          f.type,
-          f.count,
-          f.after,
-          f.upTo,
-        ]);
+      // The files in one statement.
+      if (plan.length)
+        await sql.query(
+          `INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid)
+           SELECT $1, n, t, c, a, u FROM unnest($2::int[], $3::text[], $4::int[], $5::bigint[], $6::bigint[]) AS f(n, t, c, a, u)`,
+          [id, plan.map(() => ++n), plan.map((f) => f.type), plan.map((f) => f.count), plan.map((f) => f.after), plan.map((f) => f.upTo)],
+        );
     }
     for (const type of filtered) {
       const seen = new Set<string>();
