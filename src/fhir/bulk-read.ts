@@ -121,44 +121,46 @@ async function selection(
       WHERE r.last_updated > ${asOf}::timestamptz AND ${cond}${since ? ` AND v.last_updated >= ${since}::timestamptz` : ''}`;
 }
 
-/** Counts per type, cut into files of at most `fileSize` rows by row id; one audit row. */
+/** Counts per type, cut into files of at most `fileSize` rows by row id; one audit row, in the same statement. */
 export async function exportPlan(engine: FhirService, p: Principal, scope: ExportScope, fileSize: number, tx?: Queryable): Promise<ExportFilePlan[]> {
   const types = allowedTypes(engine, p, scope);
   if (types.length === 0) return [];
-  return engine.storage.within(tx, async (q) => {
-    const params: unknown[] = [];
-    const bind = (v: unknown) => `$${params.push(v)}`;
-    const select = await selection(engine, q, p, scope, types, bind, []);
-    const size = bind(Math.max(1, Math.floor(fileSize)));
-    const r = await q.query<{ type: string; rid: string | number; n: string | number; total: string | number }>(
-      // A type of at most one file's rows needs only its count and last row id; only larger ones are numbered.
-      `WITH sel AS MATERIALIZED (${select('r.resource_type AS type, r.rid')}),
+  const q = tx ?? engine.storage.db;
+  const params: unknown[] = [];
+  const bind = (v: unknown) => `$${params.push(v)}`;
+  const select = await selection(engine, q, p, scope, types, bind, []);
+  const size = bind(Math.max(1, Math.floor(fileSize)));
+  const detail = { operation: '$export', step: 'plan', level: scope.patients ? 'patients' : 'system' };
+  const entry = engine.guard.entryFor(p, { action: 'search', outcome: 'success', detail });
+  const counts = "(SELECT jsonb_build_object('counts', coalesce(jsonb_object_agg(type, total), '{}'::jsonb)) FROM t)";
+  // A type of at most one file's rows needs only its count and last row id; only larger ones are numbered.
+  const r = await q.query<{ type: string; rid: string | number; n: string | number; total: string | number }>(
+    `WITH sel AS MATERIALIZED (${select('r.resource_type AS type, r.rid')}),
        t AS (SELECT type, count(*) AS total, max(rid) AS last FROM sel GROUP BY type)
-       SELECT type, last AS rid, total AS n, total FROM t WHERE total <= ${size}::bigint
-       UNION ALL
-       SELECT type, rid, n, total FROM (
-         SELECT s.type, s.rid, row_number() OVER (PARTITION BY s.type ORDER BY s.rid) AS n, t.total
-         FROM sel s JOIN t ON t.type = s.type WHERE t.total > ${size}::bigint) numbered
-       WHERE n % ${size}::bigint = 0 OR n = total
-       ORDER BY type, rid`,
-      params,
-    );
-    const files: ExportFilePlan[] = [];
-    let prev = { type: '', rid: 0, n: 0 };
-    for (const row of r.rows) {
-      const start = row.type === prev.type ? prev : { type: row.type, rid: 0, n: 0 };
-      files.push({ type: row.type, count: Number(row.n) - start.n, after: start.rid, upTo: Number(row.rid) });
-      prev = { type: row.type, rid: Number(row.rid), n: Number(row.n) };
-    }
-    const counts: Record<string, number> = {};
-    for (const f of files) counts[f.type] = (counts[f.type] ?? 0) + f.count;
-    await engine.guard.record(q, p, {
-      action: 'search',
-      outcome: 'success',
-      detail: { operation: '$export', step: 'plan', level: scope.patients ? 'patients' : 'system', counts },
-    });
-    return files;
-  });
+       ${entry ? `, ins AS (${auditInsertSql(bind, entry, { patientIds: 'ARRAY[]::text[]', breakGlass: 'false', detailExtra: counts })})` : ''}
+     SELECT type, last AS rid, total AS n, total FROM t WHERE total <= ${size}::bigint
+     UNION ALL
+     SELECT type, rid, n, total FROM (
+       SELECT s.type, s.rid, row_number() OVER (PARTITION BY s.type ORDER BY s.rid) AS n, t.total
+       FROM sel s JOIN t ON t.type = s.type WHERE t.total > ${size}::bigint) numbered
+     WHERE n % ${size}::bigint = 0 OR n = total
+     ORDER BY type, rid`,
+    params,
+  );
+  const files: ExportFilePlan[] = [];
+  let prev = { type: '', rid: 0, n: 0 };
+  for (const row of r.rows) {
+    const start = row.type === prev.type ? prev : { type: row.type, rid: 0, n: 0 };
+    files.push({ type: row.type, count: Number(row.n) - start.n, after: start.rid, upTo: Number(row.rid) });
+    prev = { type: row.type, rid: Number(row.rid), n: Number(row.n) };
+  }
+  if (!entry) {
+    // An open unit of work collects the audit entry and writes it when it commits.
+    const byType: Record<string, number> = {};
+    for (const f of files) byType[f.type] = (byType[f.type] ?? 0) + f.count;
+    await engine.guard.record(q, p, { action: 'search', outcome: 'success', detail: { ...detail, counts: byType } });
+  }
+  return files;
 }
 
 /**

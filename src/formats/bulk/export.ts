@@ -140,13 +140,17 @@ export class BulkExports {
     return id;
   }
 
-  private async job(ctx: AccessContext, id: string): Promise<JobRow> {
-    const r = await this.sql().query<JobRow>(
-      'SELECT id, account_id, client_id, request, status, transaction_time, progress, error, since, patients FROM bulk_export_job WHERE id = $1 AND expires_at > now()',
-      [id],
+  /**
+   * The caller's job (with `also`: columns of one more table joined to it, in the same statement).
+   * Another client's job is "not found": its existence is not disclosed.
+   */
+  private async job<T extends object = object>(ctx: AccessContext, id: string, also?: { columns: string; join: string; params: unknown[] }): Promise<JobRow & T> {
+    const r = await this.sql().query<JobRow & T>(
+      `SELECT j.id, j.account_id, j.client_id, j.request, j.status, j.transaction_time, j.progress, j.error, j.since, j.patients${also ? `, ${also.columns}` : ''}
+       FROM bulk_export_job j ${also?.join ?? ''} WHERE j.id = $1 AND j.expires_at > now()`,
+      [id, ...(also?.params ?? [])],
     );
     const job = r.rows[0];
-    // Another client's job is "not found": its existence is not disclosed.
     if (!job || job.account_id !== (ctx.actor.accountId ?? '') || job.client_id !== (ctx.actor.clientId ?? null)) throw notFound(`No export job ${id}`);
     return job;
   }
@@ -154,13 +158,16 @@ export class BulkExports {
   /** Running: progress text; done: the manifest; failed: the error. */
   async status(ctx: AccessContext, id: string): Promise<{ running: string } | { done: Manifest } | { failed: string }> {
     BulkExports.assertBackend(ctx);
-    const job = await this.job(ctx, id);
+    // The job and its files' manifest entries in one statement.
+    const job = await this.job<{ files: { n: number; resource_type: string; count: number }[] | null }>(ctx, id, {
+      columns: `(SELECT json_agg(json_build_object('n', f.n, 'resource_type', f.resource_type, 'count', f.count) ORDER BY f.n)
+                 FROM bulk_export_file f WHERE f.job_id = j.id AND j.status = 'done') AS files`,
+      join: '',
+      params: [],
+    });
     if (job.status === 'running') return { running: job.progress ?? 'starting' };
     if (job.status !== 'done') return { failed: job.error ?? job.status };
-    const files = await this.sql().query<{ n: number; resource_type: string; count: number }>(
-      'SELECT n, resource_type, count FROM bulk_export_file WHERE job_id = $1 ORDER BY n',
-      [id],
-    );
+    const files = { rows: job.files ?? [] };
     return {
       done: {
         transactionTime: new Date(job.transaction_time).toISOString(),
@@ -178,13 +185,14 @@ export class BulkExports {
    */
   async file(ctx: AccessContext, id: string, n: number): Promise<string | Readable> {
     BulkExports.assertBackend(ctx);
-    const job = await this.job(ctx, id);
-    const r = await this.sql().query<{ resource_type: string; content: string | null; after_rid: string | null; up_to_rid: string | null }>(
-      'SELECT resource_type, content, after_rid, up_to_rid FROM bulk_export_file WHERE job_id = $1 AND n = $2',
-      [id, n],
-    );
-    const f = r.rows[0];
-    if (!f) throw notFound(`No file ${n} in export ${id}`);
+    // The job and the file in one statement.
+    const f = await this.job<{ n: number | null; resource_type: string; content: string | null; after_rid: string | null; up_to_rid: string | null }>(ctx, id, {
+      columns: 'f.n, f.resource_type, f.content, f.after_rid, f.up_to_rid',
+      join: 'LEFT JOIN bulk_export_file f ON f.job_id = j.id AND f.n = $2',
+      params: [n],
+    });
+    const job = f;
+    if (f.n === null) throw notFound(`No file ${n} in export ${id}`);
     if (f.content !== null) {
       // A kept (search-made) file: the token downloading it must still be allowed to read its type
       // (a narrower token of the same client gets nothing more), and the download is audited with its patients.
@@ -257,13 +265,14 @@ export class BulkExports {
       const asOf = new Date(transactionTime).toISOString();
       const plan = await repo.exportPlan({ types: plain, strictTypes: explicit, since, patients, asOf }, CHUNK);
       if (patients) await sql.query('UPDATE bulk_export_job SET patients = $2 WHERE id = $1', [id, patients]);
-      // The files in one statement.
-      if (plan.length)
-        await sql.query(
-          `INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid)
-           SELECT $1, n, t, c, a, u FROM unnest($2::int[], $3::text[], $4::int[], $5::bigint[], $6::bigint[]) AS f(n, t, c, a, u)`,
-          [id, plan.map(() => ++n), plan.map((f) => f.type), plan.map((f) => f.count), plan.map((f) => f.after), plan.map((f) => f.upTo)],
-        );
+      // The files in one statement, which also ends the job when no _typeFilter search follows.
+      await sql.query(
+        `WITH files AS (INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid)
+           SELECT $1::text, n, t, c, a, u FROM unnest($2::int[], $3::text[], $4::int[], $5::bigint[], $6::bigint[]) AS f(n, t, c, a, u))
+         UPDATE bulk_export_job SET status = 'done', progress = NULL WHERE id = $1::text AND status = 'running' AND $7::boolean`,
+        [id, plan.map(() => ++n), plan.map((f) => f.type), plan.map((f) => f.count), plan.map((f) => f.after), plan.map((f) => f.upTo), filtered.length === 0],
+      );
+      if (filtered.length === 0) return;
     }
     for (const type of filtered) {
       const seen = new Set<string>();
