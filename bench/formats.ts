@@ -7,8 +7,7 @@
 import { makeFacilityCertificate } from '../src/testing/certificates.ts';
 import { buildClaim } from '../src/formats/xml130/claim.ts';
 import { FACTS } from '../src/formats/xml130/fixture.ts';
-import { fork, type ChildProcess } from 'node:child_process';
-import { countLines } from './bulk-client.ts';
+import { bulkExportOnce, countLines } from './bulk-client.ts';
 
 export interface FormatsResult {
   signedPerSecond: number[];
@@ -64,29 +63,12 @@ export async function benchBulk(opts: {
   const { startTestPlatform } = await import('../src/testing/platform.ts');
   const { seedDemo } = await import('../src/seed/demo.ts');
   const p = await startTestPlatform(kind, { CAUYTE_RATE_LIMIT: '100000000' }, undefined, { domains: ['family', 'consult', 'visits', 'formats'] });
-  let child: ChildProcess | undefined;
   try {
     const base = await p.listen();
     await seedDemo(p.store, opts.patients);
     const token = await p.tokenFor('integration', { scope: 'system/*.read' });
-    // The bulk client runs in a process of its own (bench/bulk-client.ts), as a real one does.
-    child = fork(new URL('./bulk-client.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    const ask = (m: object) =>
-      new Promise<{ resources?: number; error?: string }>((resolve, reject) => {
-        const gone = () => reject(new Error('the bulk client exited'));
-        child!.once('exit', gone);
-        child!.once('message', (x: { resources?: number; error?: string }) => {
-          child!.off('exit', gone);
-          resolve(x);
-        });
-        child!.send(m);
-      });
-    await ask({ start: { base, token, parallel: opts.parallel ?? 1 } });
-    const exportOnce = async (): Promise<number> => {
-      const r = await ask({ run: true });
-      if (r.error !== undefined) throw new Error(r.error);
-      return r.resources!;
-    };
+    const client = { base, token, parallel: opts.parallel ?? 1 };
+    const exportOnce = () => bulkExportOnce(client);
     const rawSql =
       "SELECT v.content FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id WHERE NOT r.deleted AND r.resource_type <> 'AuditEvent'";
     const copyOnce =
@@ -113,7 +95,6 @@ export async function benchBulk(opts: {
     }
     return { resources, exportPerSecond, copyPerSecond };
   } finally {
-    child?.kill();
     await p.close();
   }
 }
@@ -141,4 +122,3 @@ async function copyPglite(db: import('../src/db/db.ts').PgliteDb, sql: string): 
   const r = await db.pglite.query(`COPY (${sql}) TO '/dev/blob'`);
   return countLines(new Uint8Array(await r.blob!.arrayBuffer()));
 }
-

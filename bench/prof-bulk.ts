@@ -71,7 +71,9 @@ for (let r = 0; r < rounds; r++) {
     const text = await res.text();
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
     console.log(sqlLog.splice(0).join('\n'));
-    console.log(`  file ${o.type} ${o.count}: ttfb ${ttfb.toFixed(0)} ms, total ${(performance.now() - t).toFixed(0)} ms, ${(text.length / 1e6).toFixed(1)} MB`);
+    console.log(
+      `  file ${o.type} ${o.count}: ttfb ${ttfb.toFixed(0)} ms, total ${(performance.now() - t).toFixed(0)} ms, ${(text.length / 1e6).toFixed(1)} MB`,
+    );
   }
   stamp(`export ${n} resources`, t0);
   if (kind === 'postgres') {
@@ -85,18 +87,5 @@ for (let r = 0; r < rounds; r++) {
 if (process.env.BULK_PROF) {
   const { profile } = await session.post('Profiler.stop');
   (await import('node:fs')).writeFileSync(process.env.BULK_PROF, JSON.stringify(profile));
-}
-if (process.env.BULK_DEBUG) {
-  const fs = await import('node:fs');
-  for (const t of ['Observation', 'Patient', 'Contract']) {
-    const audit = JSON.parse(fs.readFileSync(`/tmp/fmt4/q-${t}.json`, 'utf8')) as { sql: string; params: unknown[] };
-    for (const [name, sql, params] of [
-      ['audit', audit.sql, audit.params.slice(0, 4)],
-      ['copy', fs.readFileSync(`/tmp/fmt4/c-${t}.sql`, 'utf8'), []],
-    ] as const) {
-      const r = await p.db.query<Record<string, string>>(`EXPLAIN (ANALYZE, COSTS OFF) ${sql}`, params as unknown[]);
-      console.log(`== ${t} ${name}\n${r.rows.map((x) => Object.values(x)[0]).join('\n')}`);
-    }
-  }
 }
 await p.close();

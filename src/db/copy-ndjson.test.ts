@@ -47,7 +47,12 @@ describe.each(DB_KINDS)('COPY_NDJSON on %s', (kind) => {
     const text = await t.db.query<{ content: string }>('SELECT content::text AS content FROM ndjson_t ORDER BY n');
     const out = (await copy(t, 'SELECT content::text FROM ndjson_t ORDER BY n')).toString('utf8');
     expect(out).toBe(text.rows.map((r) => `${r.content}\n`).join(''));
-    expect(out.split('\n').filter(Boolean).map((l) => JSON.parse(l))).toEqual(values);
+    expect(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    ).toEqual(values);
   });
 
   it('refuses a value that had to be quoted', async () => {

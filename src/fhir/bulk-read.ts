@@ -112,7 +112,9 @@ async function selection(
   // reading no content (`v.` in no column: counts, ids) leaves that join out — the same rows.
   const asOf = bind(new Date(scope.asOf).toISOString());
   const cond = where.join(' AND ');
-  return (columns: string) => `SELECT ${columns} FROM resource r${/\bv\./.test(columns) ? ' JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id' : ''}
+  return (
+    columns: string,
+  ) => `SELECT ${columns} FROM resource r${/\bv\./.test(columns) ? ' JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id' : ''}
       WHERE r.last_updated <= ${asOf}::timestamptz AND NOT r.deleted AND ${cond}${since ? ` AND r.last_updated >= ${since}::timestamptz` : ''}
     UNION ALL
     SELECT ${columns} FROM resource r
@@ -220,7 +222,13 @@ export async function exportRange(
     // An open unit of work collects the audit entry and writes it when it commits.
     const r = await q0.query<{ n: number; patients: string[] }>(`WITH ${found} SELECT n, patients FROM s`, params);
     count = Number(r.rows[0].n);
-    await engine.guard.record(q0, p, { action: 'export', outcome: 'success', resourceType: types[0], patientIds: r.rows[0].patients, detail: { ...detail, resources: count } });
+    await engine.guard.record(q0, p, {
+      action: 'export',
+      outcome: 'success',
+      resourceType: types[0],
+      patientIds: r.rows[0].patients,
+      detail: { ...detail, resources: count },
+    });
   }
   if (count === 0) return { count, body: Readable.from([]) };
   if (!tx) {

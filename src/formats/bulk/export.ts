@@ -144,7 +144,11 @@ export class BulkExports {
    * The caller's job (with `also`: columns of one more table joined to it, in the same statement).
    * Another client's job is "not found": its existence is not disclosed.
    */
-  private async job<T extends object = object>(ctx: AccessContext, id: string, also?: { columns: string; join: string; params: unknown[] }): Promise<JobRow & T> {
+  private async job<T extends object = object>(
+    ctx: AccessContext,
+    id: string,
+    also?: { columns: string; join: string; params: unknown[] },
+  ): Promise<JobRow & T> {
     const r = await this.sql().query<JobRow & T>(
       `SELECT j.id, j.account_id, j.client_id, j.request, j.status, j.transaction_time, j.progress, j.error, j.since, j.patients${also ? `, ${also.columns}` : ''}
        FROM bulk_export_job j ${also?.join ?? ''} WHERE j.id = $1 AND j.expires_at > now()`,
