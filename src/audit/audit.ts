@@ -71,10 +71,20 @@ export interface HeadRow {
  * given as SQL expressions, so a caller can append the entry inside the very statement that
  * performs the access (`from`/`where` select what the access found).
  */
-export function auditInsertSql(bind: (v: unknown) => string, e: AuditEntry, exprs: { patientIds: string; breakGlass: string }, from = '', where = ''): string {
+export function auditInsertSql(
+  bind: (v: unknown) => string,
+  e: AuditEntry,
+  exprs: { patientIds: string; breakGlass: string; /** jsonb merged into the detail (e.g. a count the statement finds). */ detailExtra?: string },
+  from = '',
+  where = '',
+): string {
   return `INSERT INTO audit_log (account_id, username, role, organization_id, client_id, action, outcome, resource_type, resource_id, patient_ids, reason, break_glass, ip, detail)
     SELECT ${[e.accountId, e.username, e.role, e.organizationId, e.clientId, e.action, e.outcome, e.resourceType, e.resourceId].map((v) => `${bind(v ?? null)}::text`).join(', ')},
-      ${exprs.patientIds}, ${bind(e.reason ?? null)}::text, ${exprs.breakGlass}, ${bind(e.ip ?? null)}::text, ${bind(e.detail ? JSON.stringify(e.detail) : null)}::jsonb
+      ${exprs.patientIds}, ${bind(e.reason ?? null)}::text, ${exprs.breakGlass}, ${bind(e.ip ?? null)}::text, ${
+        exprs.detailExtra
+          ? `coalesce(${bind(e.detail ? JSON.stringify(e.detail) : null)}::jsonb, '{}'::jsonb) || ${exprs.detailExtra}`
+          : `${bind(e.detail ? JSON.stringify(e.detail) : null)}::jsonb`
+      }
     ${from ? `FROM ${from}` : ''} ${where ? `WHERE ${where}` : ''}`;
 }
 /** Held while sealing (and while retention moves the chain's start). */

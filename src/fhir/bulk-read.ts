@@ -19,8 +19,9 @@
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { to } from 'pg-copy-streams';
-import type { PostgresDb, Queryable } from '../db/db.ts';
-import { CopyLines } from '../db/copy-lines.ts';
+import type { PgliteDb, PostgresDb, Queryable } from '../db/db.ts';
+import { auditInsertSql } from '../audit/audit.ts';
+import { COPY_NDJSON, NdjsonCheck, checkNdjson } from '../db/copy-ndjson.ts';
 import type { Principal } from '../auth/principal.ts';
 import { AccessDenied } from '../auth/access.ts';
 import type { FhirService } from './service.ts';
@@ -79,7 +80,7 @@ async function selection(
   if (Number.isNaN(Date.parse(scope.asOf)) || (scope.since !== undefined && Number.isNaN(Date.parse(scope.since))))
     throw new Error('asOf and since must be instants');
   const where = [`r.resource_type = ANY(${bind(types)}::text[])`, ...extra];
-  if (scope.since !== undefined) where.push(`v.last_updated >= ${bind(new Date(scope.since).toISOString())}::timestamptz`);
+  const since = scope.since === undefined ? undefined : bind(new Date(scope.since).toISOString());
   if (scope.patients) {
     if (p.kind === 'actor' && !scope.reachChecked) {
       // Every patient of the set must be in reach: one statement for the whole set.
@@ -106,49 +107,62 @@ async function selection(
   if (hidden) where.push(hidden);
   // The version current at the transaction time: for a resource unchanged since (nearly all), its
   // current version by a plain join (as the raw COPY reads it); for one changed since, its last
-  // version not after the transaction time.
+  // version not after the transaction time. A resource row and its current version are written
+  // together with the same last_updated, so the first branch tests `since` on r, and a statement
+  // reading no content (`v.` in no column: counts, ids) leaves that join out — the same rows.
   const asOf = bind(new Date(scope.asOf).toISOString());
   const cond = where.join(' AND ');
-  return (columns: string) => `SELECT ${columns} FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
-      WHERE r.last_updated <= ${asOf}::timestamptz AND NOT r.deleted AND ${cond}
+  return (
+    columns: string,
+  ) => `SELECT ${columns} FROM resource r${/\bv\./.test(columns) ? ' JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id' : ''}
+      WHERE r.last_updated <= ${asOf}::timestamptz AND NOT r.deleted AND ${cond}${since ? ` AND r.last_updated >= ${since}::timestamptz` : ''}
     UNION ALL
     SELECT ${columns} FROM resource r
       JOIN LATERAL (SELECT x.content, x.last_updated FROM resource_version x WHERE x.rid = r.rid AND x.last_updated <= ${asOf}::timestamptz
                     ORDER BY x.version_id DESC LIMIT 1) v ON v.content IS NOT NULL
-      WHERE r.last_updated > ${asOf}::timestamptz AND ${cond}`;
+      WHERE r.last_updated > ${asOf}::timestamptz AND ${cond}${since ? ` AND v.last_updated >= ${since}::timestamptz` : ''}`;
 }
 
-/** Counts per type, cut into files of at most `fileSize` rows by row id; one audit row. */
+/** Counts per type, cut into files of at most `fileSize` rows by row id; one audit row, in the same statement. */
 export async function exportPlan(engine: FhirService, p: Principal, scope: ExportScope, fileSize: number, tx?: Queryable): Promise<ExportFilePlan[]> {
   const types = allowedTypes(engine, p, scope);
   if (types.length === 0) return [];
-  return engine.storage.within(tx, async (q) => {
-    const params: unknown[] = [];
-    const bind = (v: unknown) => `$${params.push(v)}`;
-    const select = await selection(engine, q, p, scope, types, bind, []);
-    const size = bind(Math.max(1, Math.floor(fileSize)));
-    const r = await q.query<{ type: string; rid: string | number; n: string | number; total: string | number }>(
-      `WITH sel AS (${select('r.resource_type AS type, r.rid')}),
-       numbered AS (SELECT type, rid, row_number() OVER (PARTITION BY type ORDER BY rid) AS n, count(*) OVER (PARTITION BY type) AS total FROM sel)
-       SELECT type, rid, n, total FROM numbered WHERE n % ${size}::bigint = 0 OR n = total ORDER BY type, rid`,
-      params,
-    );
-    const files: ExportFilePlan[] = [];
-    let prev = { type: '', rid: 0, n: 0 };
-    for (const row of r.rows) {
-      const start = row.type === prev.type ? prev : { type: row.type, rid: 0, n: 0 };
-      files.push({ type: row.type, count: Number(row.n) - start.n, after: start.rid, upTo: Number(row.rid) });
-      prev = { type: row.type, rid: Number(row.rid), n: Number(row.n) };
-    }
-    const counts: Record<string, number> = {};
-    for (const f of files) counts[f.type] = (counts[f.type] ?? 0) + f.count;
-    await engine.guard.record(q, p, {
-      action: 'search',
-      outcome: 'success',
-      detail: { operation: '$export', step: 'plan', level: scope.patients ? 'patients' : 'system', counts },
-    });
-    return files;
-  });
+  const q = tx ?? engine.storage.db;
+  const params: unknown[] = [];
+  const bind = (v: unknown) => `$${params.push(v)}`;
+  const select = await selection(engine, q, p, scope, types, bind, []);
+  const size = bind(Math.max(1, Math.floor(fileSize)));
+  const detail = { operation: '$export', step: 'plan', level: scope.patients ? 'patients' : 'system' };
+  const entry = engine.guard.entryFor(p, { action: 'search', outcome: 'success', detail });
+  const counts = "(SELECT jsonb_build_object('counts', coalesce(jsonb_object_agg(type, total), '{}'::jsonb)) FROM t)";
+  // A type of at most one file's rows needs only its count and last row id; only larger ones are numbered.
+  const r = await q.query<{ type: string; rid: string | number; n: string | number; total: string | number }>(
+    `WITH sel AS MATERIALIZED (${select('r.resource_type AS type, r.rid')}),
+       t AS (SELECT type, count(*) AS total, max(rid) AS last FROM sel GROUP BY type)
+       ${entry ? `, ins AS (${auditInsertSql(bind, entry, { patientIds: 'ARRAY[]::text[]', breakGlass: 'false', detailExtra: counts })})` : ''}
+     SELECT type, last AS rid, total AS n, total FROM t WHERE total <= ${size}::bigint
+     UNION ALL
+     SELECT type, rid, n, total FROM (
+       SELECT s.type, s.rid, row_number() OVER (PARTITION BY s.type ORDER BY s.rid) AS n, t.total
+       FROM sel s JOIN t ON t.type = s.type WHERE t.total > ${size}::bigint) numbered
+     WHERE n % ${size}::bigint = 0 OR n = total
+     ORDER BY type, rid`,
+    params,
+  );
+  const files: ExportFilePlan[] = [];
+  let prev = { type: '', rid: 0, n: 0 };
+  for (const row of r.rows) {
+    const start = row.type === prev.type ? prev : { type: row.type, rid: 0, n: 0 };
+    files.push({ type: row.type, count: Number(row.n) - start.n, after: start.rid, upTo: Number(row.rid) });
+    prev = { type: row.type, rid: Number(row.rid), n: Number(row.n) };
+  }
+  if (!entry) {
+    // An open unit of work collects the audit entry and writes it when it commits.
+    const byType: Record<string, number> = {};
+    for (const f of files) byType[f.type] = (byType[f.type] ?? 0) + f.count;
+    await engine.guard.record(q, p, { action: 'search', outcome: 'success', detail: { ...detail, counts: byType } });
+  }
+  return files;
 }
 
 /**
@@ -169,12 +183,14 @@ function literal(v: unknown): string {
 /**
  * One file: the rows of one type in a row-id range, as NDJSON bytes — the stored JSON text of each
  * row (jsonb's text form: one line, no newline inside), never parsed or re-serialised, in no
- * particular order. First, in its own transaction, one statement counts the rows and names every
- * patient whose data they hold, and the audit row is written and committed (nothing is sent before
- * the access is recorded). Then the rows: on PostgreSQL one `COPY (SELECT content::text …) TO
- * STDOUT (FORMAT binary)` streamed straight into the answer (copy-lines.ts); on PGlite (or inside
- * a caller's transaction) one plain statement. Both statements are built by the same `selection`
- * from the same scope, so they read the same rows (as of the export's transaction time).
+ * particular order. First one statement counts the rows, names every patient whose data they hold
+ * (a Patient's id, the rest through the reference index, as a search does) and appends the audit
+ * row with them; it commits before anything is sent (nothing goes out before the access is
+ * recorded). Then the rows: one `COPY (SELECT content::text …) TO …` whose output is the NDJSON
+ * itself (copy-ndjson.ts) — on PostgreSQL streamed from a pooled connection of its own straight into
+ * the answer, on PGlite into its blob; inside a caller's transaction one plain statement.
+ * Both statements are built by the same `selection` from the same scope, so they read the same rows
+ * (as of the export's transaction time).
  */
 export async function exportRange(
   engine: FhirService,
@@ -184,65 +200,78 @@ export async function exportRange(
 ): Promise<{ count: number; body: Readable }> {
   const types = allowedTypes(engine, p, { ...scope, strictTypes: true });
   const range = (bind: (v: unknown) => string) => [`r.rid > ${bind(scope.after)}::bigint`, `r.rid <= ${bind(scope.upTo)}::bigint`];
-  const count = await engine.storage.within(tx, async (q) => {
-    const params: unknown[] = [];
-    const bind = (v: unknown) => `$${params.push(v)}`;
-    const select = await selection(engine, q, p, scope, types, bind, range(bind));
-    // The rows' ids (no content), then the patients they name by the reference index (as a search does).
-    const r = await q.query<{ rid: string | number; type: string; id: string }>(select('r.rid, r.resource_type AS type, r.id'), params);
-    const ids = new Map<number, { type: string; id: string }>();
-    for (const x of r.rows) if (x.type === 'Patient') ids.set(Number(x.rid), { type: x.type, id: x.id });
-    const patients = await engine.guard.patientsOfRows(
-      q,
-      r.rows.map((x) => ({ rid: Number(x.rid) })),
-      ids,
-    );
-    const n = r.rows.length;
-    await engine.guard.record(q, p, {
+  const db = engine.storage.db;
+  // One statement, no transaction of its own needed: the count, the patients and the audit row commit together.
+  const q0 = tx ?? db;
+  const params: unknown[] = [];
+  const bind = (v: unknown) => `$${params.push(v)}`;
+  const select = await selection(engine, q0, p, scope, types, bind, range(bind));
+  const found = `sel AS MATERIALIZED (${select('r.rid, r.resource_type AS type, r.id')}),
+    s AS (SELECT (SELECT count(*) FROM sel)::int AS n,
+            ARRAY(SELECT id FROM sel WHERE type = 'Patient'
+                  UNION SELECT x.target_id FROM idx_reference x
+                  WHERE x.rid = ANY(ARRAY(SELECT rid FROM sel)) AND x.param = ANY(${engine.guard.access.compartmentParamsSql}) AND x.target_type = 'Patient') AS patients)`;
+  const detail = { operation: '$export', level: scope.patients ? 'patients' : 'system' };
+  const entry = engine.guard.entryFor(p, { action: 'export', outcome: 'success', resourceType: types[0], detail });
+  let count: number;
+  if (entry) {
+    const insert = auditInsertSql(bind, entry, { patientIds: 's.patients', breakGlass: 'false', detailExtra: "jsonb_build_object('resources', s.n)" }, 's');
+    const r = await q0.query<{ n: number }>(`WITH ${found}, ins AS (${insert}) SELECT n FROM s`, params);
+    count = Number(r.rows[0].n);
+  } else {
+    // An open unit of work collects the audit entry and writes it when it commits.
+    const r = await q0.query<{ n: number; patients: string[] }>(`WITH ${found} SELECT n, patients FROM s`, params);
+    count = Number(r.rows[0].n);
+    await engine.guard.record(q0, p, {
       action: 'export',
       outcome: 'success',
       resourceType: types[0],
-      patientIds: patients,
-      detail: { operation: '$export', level: scope.patients ? 'patients' : 'system', resources: n },
+      patientIds: r.rows[0].patients,
+      detail: { ...detail, resources: count },
     });
-    return n;
-  });
+  }
   if (count === 0) return { count, body: Readable.from([]) };
-  const db = engine.storage.db;
-  if (db.kind === 'postgres' && !tx) {
+  if (!tx) {
     // The patients were checked above (the same scope, the same instant's rights): not again here.
     const select = await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal));
-    return { count, body: await copyLines(db as PostgresDb, `COPY (${select('v.content::text')}) TO STDOUT (FORMAT binary)`) };
+    const copy = `COPY (${select('v.content::text')}) TO ${db.kind === 'postgres' ? 'STDOUT' : "'/dev/blob'"} (${COPY_NDJSON})`;
+    return { count, body: db.kind === 'postgres' ? await copyLines(db as PostgresDb, copy) : await copyBlobLines(db as PgliteDb, copy) };
   }
-  return engine.storage.within(tx, async (q) => {
-    const params: unknown[] = [];
-    const bind = (v: unknown) => `$${params.push(v)}`;
-    const select = await selection(engine, q, p, { ...scope, reachChecked: true }, types, bind, range(bind));
-    const r = await q.query<{ content: string }>(select('v.content::text AS content'), params);
-    const lines: string[] = [];
-    for (let i = 0; i < r.rows.length; i += 1000)
-      lines.push(
-        r.rows
-          .slice(i, i + 1000)
-          .map((x) => x.content)
-          .join('\n') + '\n',
-      );
-    return { count, body: Readable.from(lines) };
-  });
+  const contentParams: unknown[] = [];
+  const bindContent = (v: unknown) => `$${contentParams.push(v)}`;
+  const contentSelect = await selection(engine, tx, p, { ...scope, reachChecked: true }, types, bindContent, range(bindContent));
+  const r = await tx.query<{ content: string }>(contentSelect('v.content::text AS content'), contentParams);
+  const lines: string[] = [];
+  for (let i = 0; i < r.rows.length; i += 1000)
+    lines.push(
+      r.rows
+        .slice(i, i + 1000)
+        .map((x) => x.content)
+        .join('\n') + '\n',
+    );
+  return { count, body: Readable.from(lines) };
 }
 
-/** A binary COPY on a pooled connection of its own, as NDJSON lines; the connection goes back when the stream ends or fails. */
+/** PGlite: the NDJSON COPY into its blob (the whole file is in memory once: files are ≤ the plan's file size). */
+async function copyBlobLines(db: PgliteDb, sql: string): Promise<Readable> {
+  const r = await db.pglite.query(sql);
+  return Readable.from([checkNdjson(Buffer.from(await r.blob!.arrayBuffer()))]);
+}
+
+/** The NDJSON COPY on a pooled connection of its own, checked as it passes (copy-ndjson.ts); the connection goes back when the stream ends or fails. */
 async function copyLines(db: PostgresDb, sql: string): Promise<Readable> {
   const client = await db.pool.connect();
+  const ignore = () => undefined;
   let released = false;
   const release = (e?: Error) => {
     if (released) return;
     released = true;
+    client.off('error', ignore);
     client.release(e);
   };
-  client.on('error', () => undefined);
+  client.on('error', ignore);
   const copy = client.query(to(sql));
-  const lines = new CopyLines();
+  const lines = new NdjsonCheck();
   copy.on('error', (e: Error) => {
     release(e);
     lines.destroy(e);

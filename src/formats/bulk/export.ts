@@ -1,8 +1,9 @@
 /**
  * FHIR Bulk Data export (`$export`, Bulk Data Access IG 2.0): system, Patient and Group level,
  * asynchronous — the kick-off answers 202 with the status URL; a job plans the files
- * (one per type and chunk of 10,000 rows); the status answers 202 with progress,
- * then 200 with the manifest. `_type`, `_since` and `_typeFilter` are supported.
+ * (one per type and chunk of 10,000 rows), and the kick-off waits for it up to 2 s, so a small
+ * export's first status request finds it done; the status answers 202 with progress and
+ * Retry-After, then 200 with the manifest. `_type`, `_since` and `_typeFilter` are supported.
  *
  * Rules: only a SMART backend-services token (a `system/` scope; no signed-in session, no
  * patient/ or user/ token) may export, and only the types its scopes allow to read. Everything is
@@ -10,7 +11,7 @@
  * every resource, decided set-wise in SQL). The job plans (`Repository.exportPlan`: counts per type
  * as of the transaction time, files of ≤ 10,000 rows by row-id range; one audit row); each file is
  * read when downloaded (`Repository.exportRange`: the audit row naming its patients first, then
- * the stored JSON text streamed as it is — on PostgreSQL a binary COPY straight into the answer —
+ * the stored JSON text streamed as it is — one COPY whose output is the NDJSON, on PostgreSQL straight into the answer —
  * never parsed and re-serialised). Types with a
  * `_typeFilter` go through the search at kick-off (one audit row per page) and their files are
  * kept. Files and status belong to the account that started the job, served only to it, 24 hours.
@@ -42,6 +43,8 @@ const CHUNK = 10_000;
 const PAGE = '1000';
 
 const TTL_HOURS = 24;
+/** How long the kick-off waits for the job before answering 202 (the job goes on after it). */
+const KICKOFF_WAIT_MS = 2_000;
 const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 
 export type ExportLevel = { kind: 'system' } | { kind: 'patient' } | { kind: 'group'; groupId: string };
@@ -124,21 +127,34 @@ export class BulkExports {
         p._since ? new Date(p._since).toISOString() : null,
       ],
     );
-    void this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type, now.toISOString()).catch(async (e) => {
+    const job = this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type, now.toISOString()).catch(async (e) => {
       await this.sql()
         .query(`UPDATE bulk_export_job SET status = 'failed', error = $2 WHERE id = $1 AND status = 'running'`, [id, (e as Error).message])
         .catch(() => undefined);
     });
+    // A small export is planned before the answer (its first status request finds the manifest);
+    // a larger one keeps running after it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([job, new Promise<void>((resolve) => (timer = setTimeout(resolve, KICKOFF_WAIT_MS)))]);
+    clearTimeout(timer);
     return id;
   }
 
-  private async job(ctx: AccessContext, id: string): Promise<JobRow> {
-    const r = await this.sql().query<JobRow>(
-      'SELECT id, account_id, client_id, request, status, transaction_time, progress, error, since, patients FROM bulk_export_job WHERE id = $1 AND expires_at > now()',
-      [id],
+  /**
+   * The caller's job (with `also`: columns of one more table joined to it, in the same statement).
+   * Another client's job is "not found": its existence is not disclosed.
+   */
+  private async job<T extends object = object>(
+    ctx: AccessContext,
+    id: string,
+    also?: { columns: string; join: string; params: unknown[] },
+  ): Promise<JobRow & T> {
+    const r = await this.sql().query<JobRow & T>(
+      `SELECT j.id, j.account_id, j.client_id, j.request, j.status, j.transaction_time, j.progress, j.error, j.since, j.patients${also ? `, ${also.columns}` : ''}
+       FROM bulk_export_job j ${also?.join ?? ''} WHERE j.id = $1 AND j.expires_at > now()`,
+      [id, ...(also?.params ?? [])],
     );
     const job = r.rows[0];
-    // Another client's job is "not found": its existence is not disclosed.
     if (!job || job.account_id !== (ctx.actor.accountId ?? '') || job.client_id !== (ctx.actor.clientId ?? null)) throw notFound(`No export job ${id}`);
     return job;
   }
@@ -146,13 +162,16 @@ export class BulkExports {
   /** Running: progress text; done: the manifest; failed: the error. */
   async status(ctx: AccessContext, id: string): Promise<{ running: string } | { done: Manifest } | { failed: string }> {
     BulkExports.assertBackend(ctx);
-    const job = await this.job(ctx, id);
+    // The job and its files' manifest entries in one statement.
+    const job = await this.job<{ files: { n: number; resource_type: string; count: number }[] | null }>(ctx, id, {
+      columns: `(SELECT json_agg(json_build_object('n', f.n, 'resource_type', f.resource_type, 'count', f.count) ORDER BY f.n)
+                 FROM bulk_export_file f WHERE f.job_id = j.id AND j.status = 'done') AS files`,
+      join: '',
+      params: [],
+    });
     if (job.status === 'running') return { running: job.progress ?? 'starting' };
     if (job.status !== 'done') return { failed: job.error ?? job.status };
-    const files = await this.sql().query<{ n: number; resource_type: string; count: number }>(
-      'SELECT n, resource_type, count FROM bulk_export_file WHERE job_id = $1 ORDER BY n',
-      [id],
-    );
+    const files = { rows: job.files ?? [] };
     return {
       done: {
         transactionTime: new Date(job.transaction_time).toISOString(),
@@ -170,13 +189,14 @@ export class BulkExports {
    */
   async file(ctx: AccessContext, id: string, n: number): Promise<string | Readable> {
     BulkExports.assertBackend(ctx);
-    const job = await this.job(ctx, id);
-    const r = await this.sql().query<{ resource_type: string; content: string | null; after_rid: string | null; up_to_rid: string | null }>(
-      'SELECT resource_type, content, after_rid, up_to_rid FROM bulk_export_file WHERE job_id = $1 AND n = $2',
-      [id, n],
-    );
-    const f = r.rows[0];
-    if (!f) throw notFound(`No file ${n} in export ${id}`);
+    // The job and the file in one statement.
+    const f = await this.job<{ n: number | null; resource_type: string; content: string | null; after_rid: string | null; up_to_rid: string | null }>(ctx, id, {
+      columns: 'f.n, f.resource_type, f.content, f.after_rid, f.up_to_rid',
+      join: 'LEFT JOIN bulk_export_file f ON f.job_id = j.id AND f.n = $2',
+      params: [n],
+    });
+    const job = f;
+    if (f.n === null) throw notFound(`No file ${n} in export ${id}`);
     if (f.content !== null) {
       // A kept (search-made) file: the token downloading it must still be allowed to read its type
       // (a narrower token of the same client gets nothing more), and the download is audited with its patients.
@@ -249,15 +269,14 @@ export class BulkExports {
       const asOf = new Date(transactionTime).toISOString();
       const plan = await repo.exportPlan({ types: plain, strictTypes: explicit, since, patients, asOf }, CHUNK);
       if (patients) await sql.query('UPDATE bulk_export_job SET patients = $2 WHERE id = $1', [id, patients]);
-      for (const f of plan)
-        await sql.query('INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid) VALUES ($1, $2, $3, $4, $5, $6)', [
-          id,
-          ++n,
-          f.type,
-          f.count,
-          f.after,
-          f.upTo,
-        ]);
+      // The files in one statement, which also ends the job when no _typeFilter search follows.
+      await sql.query(
+        `WITH files AS (INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid)
+           SELECT $1::text, n, t, c, a, u FROM unnest($2::int[], $3::text[], $4::int[], $5::bigint[], $6::bigint[]) AS f(n, t, c, a, u))
+         UPDATE bulk_export_job SET status = 'done', progress = NULL WHERE id = $1::text AND status = 'running' AND $7::boolean`,
+        [id, plan.map(() => ++n), plan.map((f) => f.type), plan.map((f) => f.count), plan.map((f) => f.after), plan.map((f) => f.upTo), filtered.length === 0],
+      );
+      if (filtered.length === 0) return;
     }
     for (const type of filtered) {
       const seen = new Set<string>();
