@@ -47,7 +47,10 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
 
   const load = () =>
     apiGet<StudyView>(`/api/imaging/studies/${id}`).then(
-      (v) => setView(v),
+      (v) => {
+        performance.mark('cy:details');
+        setView(v);
+      },
       (e: Error) => setError(e.message),
     );
   useEffect(() => {

@@ -15,8 +15,14 @@ import * as tools from '@cornerstonejs/tools';
 
 let initialised: Promise<void> | undefined;
 
+/** A timing mark the weak-link bench reads (bench/imaging-weaklink.ts): once per name and page. */
+export function mark(name: string): void {
+  if (performance.getEntriesByName(`cy:${name}`, 'mark').length === 0) performance.mark(`cy:${name}`);
+}
+
 function init(): Promise<void> {
   initialised ??= (async () => {
+    mark('engine-start');
     await core.init();
     loader.init({
       maxWebWorkers: 1,
@@ -25,6 +31,8 @@ function init(): Promise<void> {
     });
     tools.init();
     for (const T of [tools.WindowLevelTool, tools.PanTool, tools.ZoomTool, tools.StackScrollTool, tools.LengthTool, tools.AngleTool]) tools.addTool(T);
+    core.eventTarget.addEventListener(core.Enums.Events.IMAGE_LOADED, () => mark('image-loaded'));
+    mark('engine-ready');
   })();
   return initialised;
 }
@@ -98,8 +106,11 @@ export async function openViewer(element: HTMLDivElement, imageIds: string[], so
   let left: ToolName = 'wl';
   group.setToolActive(TOOL.wl, { bindings: [{ mouseButton: MouseBindings.Primary }] });
 
+  mark('viewer-open');
+  element.addEventListener(core.Enums.Events.IMAGE_RENDERED, () => viewport.getCurrentImageId() && mark('rendered'));
   await viewport.setStack(imageIds, 0); // the first image, at once
   viewport.render();
+  mark('stack-set');
   tools.utilities.stackPrefetch.enable(element); // the rest, streaming behind it
 
   const changeListeners: ((s: ViewState) => void)[] = [];
