@@ -12,6 +12,7 @@
 import * as core from '@cornerstonejs/core';
 import * as loader from '@cornerstonejs/dicom-image-loader';
 import * as tools from '@cornerstonejs/tools';
+import { takeImage } from './early.ts';
 
 let initialised: Promise<void> | undefined;
 
@@ -107,6 +108,10 @@ export async function openViewer(element: HTMLDivElement, imageIds: string[], so
   group.setToolActive(TOOL.wl, { bindings: [{ mouseButton: MouseBindings.Primary }] });
 
   mark('viewer-open');
+  // The first image's bytes may already be on their way (early.ts): parsed into the loader's cache, not asked for again.
+  const early = imageIds[0] ? takeImage(imageIds[0]) : undefined;
+  const buf = early && (await early.catch(() => undefined));
+  if (buf) await loader.wadouri.dataSetCacheManager.load(imageIds[0].replace(/^wadouri:/, ''), () => Promise.resolve(buf), imageIds[0]).catch(() => undefined);
   element.addEventListener(core.Enums.Events.IMAGE_RENDERED, () => viewport.getCurrentImageId() && mark('rendered'));
   await viewport.setStack(imageIds, 0); // the first image, at once
   viewport.render();

@@ -1,0 +1,58 @@
+/**
+ * A study page's first requests, started as early as the address is known — at the app's start
+ * when the page is opened directly, or when the route renders — not after the session check, the
+ * page's code and the viewer engine (each a round trip of 300 ms+ on a weak link). Two things:
+ * the study's details, and, as soon as they arrive, the Part 10 bytes of the first image of the
+ * first series, which the viewer hands to its image loader instead of asking again.
+ *
+ * Rules: nothing Cornerstone here (this file is in the app's first download, so it stays tiny);
+ * the same guarded, audited routes as the page itself (same-origin cookie); each early answer is
+ * used once, and a failed early request is simply made again the ordinary way.
+ */
+import type { StudyView } from '../../../src/imaging/contract.ts';
+import { apiGet } from '../api.ts';
+import { seriesOf } from './shared.ts';
+
+const started = new Set<string>();
+const details = new Map<string, Promise<StudyView>>();
+const images = new Map<string, Promise<ArrayBuffer>>();
+
+const detailsPath = (id: string) => `/api/imaging/studies/${id}`;
+
+/**
+ * Starts fetching a study's details, then its first image's bytes and the viewer engine (its code
+ * is only fetched once the details say this person may see the study). Once per study and page
+ * load: later visits fetch the ordinary way.
+ */
+export function startStudy(id: string): void {
+  if (started.has(id)) return;
+  started.add(id);
+  const p = apiGet<StudyView>(detailsPath(id));
+  details.set(id, p);
+  p.then((v) => {
+    const first = seriesOf(v.study, v.studyUid)[0]?.imageIds[0];
+    if (!first || images.has(first)) return;
+    const url = first.replace(/^wadouri:/, '');
+    const bytes = fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/dicom' } }).then((r) => {
+      if (!r.ok) throw new Error(`${r.status}`);
+      return r.arrayBuffer();
+    });
+    bytes.catch(() => images.delete(first));
+    images.set(first, bytes);
+    void import('./viewer.ts').then((m) => m.prepare()).catch(() => undefined);
+  }).catch(() => details.delete(id));
+}
+
+/** The study's details: the early request when one is under way, otherwise (or if it failed) a new one. */
+export function studyDetails(id: string): Promise<StudyView> {
+  const early = details.get(id);
+  details.delete(id);
+  return early ? early.catch(() => apiGet<StudyView>(detailsPath(id))) : apiGet<StudyView>(detailsPath(id));
+}
+
+/** The early bytes of an image (by its Cornerstone image id), once; undefined when none were fetched. */
+export function takeImage(imageId: string): Promise<ArrayBuffer> | undefined {
+  const p = images.get(imageId);
+  images.delete(imageId);
+  return p;
+}
