@@ -45,7 +45,8 @@ export function stagesOf(t: PageTiming, net: NetEntry[]): Stages {
   const mark = (n: string) => t.marks.find(([name]) => name === `cy:${n}`)?.[1];
   const res = (re: RegExp) => t.resources.filter(([u]) => re.test(new URL(u).pathname));
   const js = res(/^\/assets\/.*\.js$/).filter(([u]) => !/viewer-|decodeImageFrameWorker/.test(u));
-  const image = res(/\/instances\/[^/]+$/).sort((a, b) => a[1] - b[1])[0];
+  // The first image's bytes: the study page's early request (first-image), else the first WADO-RS instance.
+  const image = [...res(/\/first-image$/), ...res(/\/instances\/[^/]+$/)].sort((a, b) => a[1] - b[1])[0];
   const imageNet = image ? net.find((n) => n.url === image[0]) : undefined;
   const worker = net.find((n) => /decodeImageFrameWorker/.test(n.url));
   return {
