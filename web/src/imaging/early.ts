@@ -29,13 +29,14 @@ const detailsPath = (id: string) => `/api/imaging/studies/${id}`;
 export function startStudy(id: string): void {
   if (started.has(id)) return;
   started.add(id);
-  const p = apiGet<StudyView>(detailsPath(id));
-  details.set(id, p);
+  // The image first: the larger answer takes the connection the page itself came on (no new handshake).
   const bytes = fetch(`${detailsPath(id)}/first-image`, { credentials: 'same-origin', headers: { Accept: 'application/dicom' } }).then(async (r) => {
     if (!r.ok) throw new Error(`${r.status}`);
     return { sop: r.headers.get('x-sop-instance-uid'), buf: await r.arrayBuffer() };
   });
   bytes.catch(() => undefined);
+  const p = apiGet<StudyView>(detailsPath(id));
+  details.set(id, p);
   p.then((v) => {
     const first = seriesOf(v.study, v.studyUid)[0]?.imageIds[0];
     if (first)
