@@ -113,6 +113,9 @@ export async function openViewer(element: HTMLDivElement, imageIds: string[], so
   const buf = early && (await early.catch(() => undefined));
   if (buf) await loader.wadouri.dataSetCacheManager.load(imageIds[0].replace(/^wadouri:/, ''), () => Promise.resolve(buf), imageIds[0]).catch(() => undefined);
   element.addEventListener(core.Enums.Events.IMAGE_RENDERED, () => viewport.getCurrentImageId() && mark('rendered'));
+  // The canvas follows the element's size (a phone turned, a window resized): without this the image is stretched.
+  const resized = new ResizeObserver(() => engine.resize(true, true));
+  resized.observe(element);
   await viewport.setStack(imageIds, 0); // the first image, at once
   viewport.render();
   mark('stack-set');
@@ -200,6 +203,7 @@ export async function openViewer(element: HTMLDivElement, imageIds: string[], so
     },
     destroy() {
       core.eventTarget.removeEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, onCompleted);
+      resized.disconnect();
       tools.utilities.stackPrefetch.disable(element);
       tools.ToolGroupManager.destroyToolGroup(group.id);
       engine.destroy();
