@@ -30,7 +30,9 @@ async function webPlugin(app: FastifyInstance): Promise<void> {
     if (file && !file.includes('\0') && full.startsWith(WEB_DIST) && existsSync(full) && statSync(full).isFile()) {
       // Hashed assets are immutable: without `cacheControl: false` @fastify/static replaced this header with
       // `max-age=0`, and every cached file cost a revalidation round trip (300 ms+ each on a weak link).
-      return reply.header('cache-control', file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache').sendFile(file, { cacheControl: false });
+      return reply
+        .header('cache-control', file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
+        .sendFile(file, { cacheControl: false });
     }
     return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html', { cacheControl: false });
   });
