@@ -12,7 +12,7 @@
  * request is simply made again the ordinary way.
  */
 import type { StudyView } from '../../../src/imaging/contract.ts';
-import { apiGet } from '../api.ts';
+import { ApiError, apiGet } from '../api.ts';
 import { seriesOf, sopOfImageId } from './shared.ts';
 
 const started = new Set<string>();
@@ -51,11 +51,16 @@ export function startStudy(id: string): void {
   }).catch(() => details.delete(id));
 }
 
-/** The study's details: the early request when one is under way, otherwise (or if it failed) a new one. */
+/**
+ * The study's details: the early request when one is under way, otherwise a new one. A refusal
+ * (403) or absence (404) stands — asked again it would only add a denial to the audit log; other
+ * failures (offline, or not yet signed in when the app started) are asked again.
+ */
 export function studyDetails(id: string): Promise<StudyView> {
   const early = details.get(id);
   details.delete(id);
-  return early ? early.catch(() => apiGet<StudyView>(detailsPath(id))) : apiGet<StudyView>(detailsPath(id));
+  const again = () => apiGet<StudyView>(detailsPath(id));
+  return early ? early.catch((e: unknown) => (e instanceof ApiError && (e.status === 403 || e.status === 404) ? Promise.reject(e) : again())) : again();
 }
 
 /** The early bytes of an image (by its Cornerstone image id), once; undefined when none were fetched. */
