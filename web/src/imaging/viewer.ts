@@ -119,7 +119,12 @@ export async function openViewer(element: HTMLDivElement, imageIds: string[], so
   await viewport.setStack(imageIds, 0); // the first image, at once
   viewport.render();
   mark('stack-set');
-  tools.utilities.stackPrefetch.enable(element); // the rest, streaming behind it
+  // The rest, streaming behind it — started in the next task, after the page has shown the first image's status.
+  let prefetching = false;
+  const prefetch = setTimeout(() => {
+    prefetching = true;
+    tools.utilities.stackPrefetch.enable(element);
+  }, 0);
 
   const changeListeners: ((s: ViewState) => void)[] = [];
   const measureListeners: ((m: Measurement) => void)[] = [];
@@ -204,7 +209,8 @@ export async function openViewer(element: HTMLDivElement, imageIds: string[], so
     destroy() {
       core.eventTarget.removeEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, onCompleted);
       resized.disconnect();
-      tools.utilities.stackPrefetch.disable(element);
+      clearTimeout(prefetch);
+      if (prefetching) tools.utilities.stackPrefetch.disable(element);
       tools.ToolGroupManager.destroyToolGroup(group.id);
       engine.destroy();
     },
