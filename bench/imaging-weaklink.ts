@@ -25,6 +25,8 @@ import { CHROMIUM, launchBrowser } from '../src/testing/browser.ts';
 import { signIn, startTestPlatform } from '../src/testing/platform.ts';
 import { openWeakLink } from '../src/testing/weaklink/link.ts';
 import { syntheticSeries } from '../src/imaging/create.ts';
+import { fmtStages, stagesOf, type Stages } from './imaging-stages.ts';
+import type { Request } from 'playwright-core';
 
 const run = promisify(execFile);
 
@@ -45,6 +47,8 @@ export interface ImagingWeaklinkResult {
   tusMs: number[];
   rawMs: number[];
   tus: { chunk: number; parallel: number };
+  /** Per page load: when each stage ended, ms after the navigation started. */
+  stages: Stages[];
 }
 
 export async function benchImagingWeaklink(opts: {
@@ -80,6 +84,7 @@ export async function benchImagingWeaklink(opts: {
     tusMs: [],
     rawMs: [],
     tus: opts.tus,
+    stages: [],
   };
   try {
     const demo = await seedDemo(p.store, 2);
@@ -104,15 +109,45 @@ export async function benchImagingWeaklink(opts: {
 
     const browser = await launchBrowser({ executablePath: link.wrap(CHROMIUM) });
     try {
-      const firstImage = async (ctx: Awaited<ReturnType<typeof browser.newContext>>, studyId: string) => {
+      const firstImage = async (ctx: Awaited<ReturnType<typeof browser.newContext>>, studyId: string, label: string) => {
         const page = await ctx.newPage();
-        const t0 = performance.now();
+        // Network as the browser saw it (page and its worker): start and end of each request, ms after goto.
+        const net = new Map<Request, { url: string; start: number; end?: number; bytes?: number }>();
+        let t0 = performance.now();
+        const onRequest = (r: Request) => net.set(r, { url: r.url(), start: performance.now() - t0 });
+        const onFinished = (r: Request) => {
+          const e = net.get(r);
+          if (!e) return;
+          e.end = performance.now() - t0;
+          void r
+            .sizes()
+            .then((z) => (e.bytes = z.responseBodySize))
+            .catch(() => undefined);
+        };
+        ctx.on('request', onRequest);
+        ctx.on('requestfinished', onFinished);
+        t0 = performance.now();
         await page.goto(`${base}/imaging/${studyId}`, { timeout: 180_000 });
         await page
           .getByTestId('viewer-status')
           .filter({ hasText: `1/${opts.images}` })
           .waitFor({ timeout: 180_000 });
         const ms = performance.now() - t0;
+        ctx.off('request', onRequest);
+        ctx.off('requestfinished', onFinished);
+        const timing = await page.evaluate(() => ({
+          marks: performance.getEntriesByType('mark').map((m) => [m.name, m.startTime] as const),
+          resources: performance
+            .getEntriesByType('resource')
+            .map((r) => [r.name, (r as PerformanceResourceTiming).startTime, (r as PerformanceResourceTiming).responseEnd] as const),
+          html: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.responseEnd ?? 0,
+        }));
+        out.stages.push({ ...stagesOf(timing, [...net.values()]), label, totalMs: ms });
+        opts.log(`imaging-weaklink ${label}: ${fmtStages(out.stages.at(-1)!)}`);
+        // IMAGING_WEAKLINK_WATERFALL=1: every request, as the browser saw it.
+        if (process.env.IMAGING_WEAKLINK_WATERFALL === '1')
+          for (const n of [...net.values()].sort((a, b) => a.start - b.start))
+            opts.log(`  ${Math.round(n.start)}→${n.end === undefined ? '?' : Math.round(n.end)} ${n.bytes ?? '?'} B ${new URL(n.url).pathname}`);
         await page.close();
         return ms;
       };
@@ -127,17 +162,17 @@ export async function benchImagingWeaklink(opts: {
       // Warm: one context; the code is fetched once on a good link (a study opened), then each round a new study over the shaped link.
       await link.shape('good');
       const warm = await signedIn();
-      await firstImage(warm, await newStudy());
+      await firstImage(warm, await newStudy(), 'warm-up (good link)');
       for (let i = 0; i < opts.rounds; i++) {
         const id = await newStudy();
         await link.shape(profile);
-        out.firstImageWarmMs.push(await firstImage(warm, id));
+        out.firstImageWarmMs.push(await firstImage(warm, id, `warm ${i + 1}`));
         await link.shape('good');
         // Cold: a new context (empty cache) holding only the session cookie.
         const id2 = await newStudy();
         const ctx = await signedIn();
         await link.shape(profile);
-        out.firstImageColdMs.push(await firstImage(ctx, id2));
+        out.firstImageColdMs.push(await firstImage(ctx, id2, `cold ${i + 1}`));
         await link.shape('good');
         await ctx.close();
         opts.log(
@@ -149,6 +184,7 @@ export async function benchImagingWeaklink(opts: {
       await browser.close();
     }
 
+    if (opts.uploadImages === 0) return out;
     // Upload: the study written to a folder the station-side client reads; both ways each round, alternating which goes first.
     const study = syntheticSeries({ count: opts.uploadImages, size: opts.uploadSize });
     out.uploadMb = study.files.reduce((a, f) => a + f.length, 0) / 1e6;

@@ -83,10 +83,11 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
       return path;
     });
 
-    // 1. The station sends the study; every upload request is slowed so the link can be cut mid-way.
+    // 1. The station sends the study; every upload request is slowed so the link can be cut mid-way
+    // (1 s each: the uploader sends a 130 kB file in one request, 3 files at a time — 4 waves at least).
     const station = await personPage('bs.batxat');
-    await station.route('**/api/imaging/uploads/files/**', async (route) => {
-      await new Promise((r) => setTimeout(r, 250));
+    await station.route('**/api/imaging/uploads/files**', async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
       await route.continue().catch(() => undefined);
     });
     await station.goto(`${base}/patients/${patientId}`);

@@ -520,6 +520,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       '/api/programme/readiness/:id': 'programme.test.ts (a site’s equipment check: no patient data)',
       '/api/imaging/studies/:id': 'imaging.test.ts (denials)',
       '/api/imaging/studies/:id/annotations': 'imaging.test.ts (denials)',
+      '/api/imaging/studies/:id/first-image': 'imaging.test.ts (denials; the same file as WADO-RS)',
       '/api/imaging/studies/:id/deidentified': 'imaging.test.ts (teaching copy: citizens and other facilities refused)',
       '/api/imaging/studies/:id/report': 'imaging.test.ts (reading workflow: the station is refused)',
       '/api/imaging/studies/:id/report/sign': 'imaging.test.ts (denials)',

@@ -165,6 +165,7 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
     for (const token of [otherStation, citizen, narrow]) {
       const auth = { authorization: `Bearer ${token}` };
       expect((await call(p, 'GET', `/api/imaging/studies/${study.id}`, undefined, auth)).status).toBe(403);
+      expect((await call(p, 'GET', `/api/imaging/studies/${study.id}/first-image`, undefined, auth)).status).toBe(403);
       expect((await call(p, 'GET', `/api/imaging/studies/${study.id}/report/verify`, undefined, auth)).status).toBe(403);
       const note = { sopUid: sop, kind: 'note', points: [[1, 1]], text: 'x' };
       expect([401, 403]).toContain((await call(p, 'POST', `/api/imaging/studies/${study.id}/annotations`, note, { ...auth, ...json })).status);
@@ -172,11 +173,19 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
     }
     // The hub reaches the patient through the reading request.
     expect((await get(hub, url, 'application/dicom')).statusCode).toBe(200);
+    // The study page's early first image is the viewer's first image (lowest instance number), the same file as WADO-RS, audited.
+    const first = await get(station, `/api/imaging/studies/${study.id}/first-image`, 'application/dicom');
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.headers['content-type']).toBe('application/dicom');
+    expect(first.headers['x-sop-instance-uid']).toBe(sop);
+    expect(first.rawPayload.equals((await get(station, url, 'application/dicom')).rawPayload)).toBe(true);
+    const audited = await p.db.query("SELECT 1 FROM audit_log WHERE resource_id = $1 AND detail->>'dicomweb' = 'first-image'", [study.id]);
+    expect(audited.rows.length).toBeGreaterThan(0);
     // A STOW for a patient one does not reach stores nothing.
     const other = syntheticSeries({ count: 1, size: 16 });
     expect((await stow(otherStation, other.files)).statusCode).toBe(403);
     expect(await p.app.imaging.backend.hasStudy(other.studyUid)).toBe(false);
-    expect(await denied()).toBeGreaterThanOrEqual(before + 7);
+    expect(await denied()).toBeGreaterThanOrEqual(before + 10);
   });
 
   it('an instance or frame of another facility’s study is not reachable through a study one may open (the SOP must belong to that study)', async () => {

@@ -1,6 +1,7 @@
 /**
  * The imaging API the web app uses (besides DICOMweb): a patient's studies (chart section), one
- * study with its request, report and annotations (viewer), annotations, phone photos of a film,
+ * study with its request, report and annotations (viewer), its first image (asked for together with
+ * the study on a slow link: one round trip sooner), annotations, phone photos of a film,
  * the hub's worklist and the report (draft, sign, verify).
  *
  * Rules: each route declares its domain action; bodies are parsed with contract.ts; every read
@@ -10,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ImagingStudy, Organization, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { parseInput as parse } from '../http/input.ts';
-import { badRequest } from '../fhir/outcome.ts';
+import { badRequest, notFound } from '../fhir/outcome.ts';
 import { annotationBody, photosBody, reportBody, resourceId, studyListQuery, type Annotation, type StudySummary, type StudyView } from './contract.ts';
 import { jpegToSecondaryCapture, newUid } from './create.ts';
 import { InvalidDicom } from './dicom.ts';
@@ -101,6 +102,25 @@ export async function imagingRoutes(app: FastifyInstance, opts: { studies: Study
         backend: studies.backend.kind,
       };
     });
+  });
+
+  // The image the viewer shows first (first series, lowest instance number — web/src/imaging/shared.ts
+  // seriesOf), as a bare Part 10 file: the study page asks for it alongside the study (early.ts)
+  // instead of after it. Read through the caller's repository and audited like a WADO-RS instance.
+  app.get('/api/imaging/studies/:id/first-image', view, async (req: P, reply) => {
+    const id = idOf(req);
+    const { studyUid, sop } = await app.store.as(req.ctx, 'imaging.view').transaction(async (tx) => {
+      const study = await tx.read<ImagingStudy>('ImagingStudy', id);
+      const uid = StudyService.uidOf(study);
+      const first = [...(study.series?.[0]?.instance ?? [])].sort((a, b) => (a.number ?? 0) - (b.number ?? 0))[0];
+      if (!uid || !first) throw notFound('Ca chụp chưa có ảnh (no instances)');
+      const pid = refId(study.subject, 'Patient');
+      await tx.record({ action: 'read', resourceType: 'ImagingStudy', resourceId: id, patientIds: pid ? [pid] : [], detail: { dicomweb: 'first-image' } });
+      return { studyUid: uid, sop: first.uid };
+    });
+    const bytes = await studies.backend.file(studyUid, sop);
+    if (!bytes) throw notFound('Không tìm thấy ảnh (instance not found)');
+    return reply.type('application/dicom').header('cache-control', 'private, no-store').header('x-sop-instance-uid', sop).send(bytes);
   });
 
   app.post('/api/imaging/studies/:id/annotations', upload, async (req: P, reply) => {

@@ -5,10 +5,11 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { StudyView } from '../../../src/imaging/contract.ts';
-import { apiGet, apiSend } from '../api.ts';
+import { apiSend } from '../api.ts';
 import { formatDateTime } from '../i18n.ts';
 import { num, ti } from '../i18n-imaging.ts';
 import { me } from '../session.ts';
+import { studyDetails } from './early.ts';
 import { ReportPanel } from './ReportPanel.tsx';
 import './imaging.css';
 import { seriesOf, sopOfImageId } from './shared.ts';
@@ -45,9 +46,13 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
   const [link, setLink] = useState<string | undefined>();
   const [theirPointer, setTheirPointer] = useState<[number, number] | null>(null);
 
+  // The first load takes the early request (early.ts); reloads after a change ask again.
   const load = () =>
-    apiGet<StudyView>(`/api/imaging/studies/${id}`).then(
-      (v) => setView(v),
+    studyDetails(id).then(
+      (v) => {
+        performance.mark('cy:details');
+        setView(v);
+      },
       (e: Error) => setError(e.message),
     );
   useEffect(() => {

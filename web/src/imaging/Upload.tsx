@@ -1,5 +1,6 @@
 /**
  * Sending a study from a station over a weak link: each DICOM file goes up with tus-js-client
+ * (1 MiB chunks, the first sent with the creation request, a few files at a time — shared.ts)
  * (resumable: when the link drops it retries and resumes from the server's offset; if the browser
  * was closed, the same file chosen again resumes from where it stopped — tus-js-client keeps the
  * upload URL in localStorage under the file's fingerprint), with its SHA-256 sent as metadata and
@@ -11,7 +12,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { apiSend, entries, fhirGet } from '../api.ts';
 import { csrfToken, me } from '../session.ts';
 import { num, ti } from '../i18n-imaging.ts';
-import { URGENCY_VALUES } from './shared.ts';
+import { UPLOAD_CHUNK_BYTES, UPLOAD_FILES_IN_FLIGHT, URGENCY_VALUES } from './shared.ts';
 
 /** tus-js-client (≈ 25 kB compressed) comes with the upload page, not with the app; the page starts loading it when it opens. */
 const loadTus = () => import('tus-js-client').then((m) => m.Upload);
@@ -35,7 +36,9 @@ function sendFile(file: File, onProgress: (sent: number) => void, onState: (offl
       new Promise<string>((resolve, reject) => {
         const up = new TusUpload(file, {
           endpoint: '/api/imaging/uploads/files',
-          chunkSize: 256 * 1024,
+          chunkSize: UPLOAD_CHUNK_BYTES,
+          // creation-with-upload: the first chunk rides on the creation request (one round trip less per file).
+          uploadDataDuringCreation: true,
           // Keep retrying across a long outage: quickly at first, then every 5 s for an hour.
           retryDelays: [500, 1000, 2000, 3000, ...Array<number>(720).fill(5000)],
           metadata: { filename: file.name, filetype: file.type || 'application/dicom', sha256: hash },
@@ -94,21 +97,25 @@ export function ImagingUpload({ patientId, onDone }: { patientId: string; onDone
         const total = files.reduce((n, x) => n + x.size, 0);
         const sentPer = new Map<number, number>();
         const update = () => setProgress({ sent: [...sentPer.values()].reduce((a, b) => a + b, 0), total });
-        const ids: string[] = [];
-        for (const [i, file] of files.entries()) {
-          ids.push(
-            await sendFile(
-              file,
+        // A few files in flight; the commit lists them in the order chosen.
+        const ids: string[] = new Array<string>(files.length);
+        let next = 0;
+        const worker = async () => {
+          while (next < files.length) {
+            const i = next++;
+            ids[i] = await sendFile(
+              files[i],
               (sent) => {
                 sentPer.set(i, sent);
                 update();
               },
               setOffline,
-            ),
-          );
-          sentPer.set(i, file.size);
-          update();
-        }
+            );
+            sentPer.set(i, files[i].size);
+            update();
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(UPLOAD_FILES_IN_FLIGHT, files.length) }, worker));
         await apiSend('POST', '/api/imaging/uploads/commit', { patientId, uploadIds: ids, request });
       }
       setMessage({ ok: true, text: l.done });

@@ -12,11 +12,18 @@
 import * as core from '@cornerstonejs/core';
 import * as loader from '@cornerstonejs/dicom-image-loader';
 import * as tools from '@cornerstonejs/tools';
+import { takeImage } from './early.ts';
 
 let initialised: Promise<void> | undefined;
 
+/** A timing mark the weak-link bench reads (bench/imaging-weaklink.ts): once per name and page. */
+export function mark(name: string): void {
+  if (performance.getEntriesByName(`cy:${name}`, 'mark').length === 0) performance.mark(`cy:${name}`);
+}
+
 function init(): Promise<void> {
   initialised ??= (async () => {
+    mark('engine-start');
     await core.init();
     loader.init({
       maxWebWorkers: 1,
@@ -25,6 +32,8 @@ function init(): Promise<void> {
     });
     tools.init();
     for (const T of [tools.WindowLevelTool, tools.PanTool, tools.ZoomTool, tools.StackScrollTool, tools.LengthTool, tools.AngleTool]) tools.addTool(T);
+    core.eventTarget.addEventListener(core.Enums.Events.IMAGE_LOADED, () => mark('image-loaded'));
+    mark('engine-ready');
   })();
   return initialised;
 }
@@ -98,9 +107,24 @@ export async function openViewer(element: HTMLDivElement, imageIds: string[], so
   let left: ToolName = 'wl';
   group.setToolActive(TOOL.wl, { bindings: [{ mouseButton: MouseBindings.Primary }] });
 
+  mark('viewer-open');
+  // The first image's bytes may already be on their way (early.ts): parsed into the loader's cache, not asked for again.
+  const early = imageIds[0] ? takeImage(imageIds[0]) : undefined;
+  const buf = early && (await early.catch(() => undefined));
+  if (buf) await loader.wadouri.dataSetCacheManager.load(imageIds[0].replace(/^wadouri:/, ''), () => Promise.resolve(buf), imageIds[0]).catch(() => undefined);
+  element.addEventListener(core.Enums.Events.IMAGE_RENDERED, () => viewport.getCurrentImageId() && mark('rendered'));
+  // The canvas follows the element's size (a phone turned, a window resized): without this the image is stretched.
+  const resized = new ResizeObserver(() => engine.resize(true, true));
+  resized.observe(element);
   await viewport.setStack(imageIds, 0); // the first image, at once
   viewport.render();
-  tools.utilities.stackPrefetch.enable(element); // the rest, streaming behind it
+  mark('stack-set');
+  // The rest, streaming behind it — started in the next task, after the page has shown the first image's status.
+  let prefetching = false;
+  const prefetch = setTimeout(() => {
+    prefetching = true;
+    tools.utilities.stackPrefetch.enable(element);
+  }, 0);
 
   const changeListeners: ((s: ViewState) => void)[] = [];
   const measureListeners: ((m: Measurement) => void)[] = [];
@@ -184,7 +208,9 @@ export async function openViewer(element: HTMLDivElement, imageIds: string[], so
     },
     destroy() {
       core.eventTarget.removeEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, onCompleted);
-      tools.utilities.stackPrefetch.disable(element);
+      resized.disconnect();
+      clearTimeout(prefetch);
+      if (prefetching) tools.utilities.stackPrefetch.disable(element);
       tools.ToolGroupManager.destroyToolGroup(group.id);
       engine.destroy();
     },
