@@ -25,9 +25,9 @@ function precompress(): Plugin {
 }
 
 /**
- * Puts the first screen's stylesheet into index.html (a <style> at the end of <head>; the CSP allows inline styles): on a
- * weak link a render-blocking stylesheet is one more request, often on a connection of its own
- * (docs/weak-links.md). The .css file stays in dist; nothing else links it.
+ * Puts the first screen's stylesheet into index.html (a <style> at the end of <head>; the CSP allows
+ * inline styles): on a weak link a render-blocking stylesheet is one more request, often on a
+ * connection of its own (docs/weak-links.md). The .css file stays in dist; nothing else links it.
  */
 function inlineEntryCss(): Plugin {
   return {
@@ -59,17 +59,26 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     target: 'es2020',
-    // What every page needs (Preact, signals, labels, the session) in one file beside the entry: on a
-    // weak link each extra file on the first screen costs a connection and a round trip (docs/weak-links.md).
+    // The first screen in ONE script: the entry (main.tsx: shell, sign-in, landing pages) with what every
+    // page needs (Preact, signals, labels, the session), which the lazy pages import from it. On a weak
+    // link each extra file on the first screen costs a request, often a connection of its own and a
+    // slow start into a small queue (docs/weak-links.md "The first screen on a weak link"):
+    // - the `app` group holds main.tsx and, through it, everything it imports statically;
+    // - preserveEntrySignatures: false lets that group be the entry itself (no 0.7 kB facade file);
+    // - setPublicClassFields: class fields as plain assignments, so the first screen needs no helper
+    //   from the Rolldown runtime chunk (only lazy pages with CommonJS libraries still import it);
+    // - no modulepreload polyfill: it would be a file of its own in front of the app (Chromium, Firefox
+    //   115+ and Safari 17+ preload natively; older Safari fetches a lazy page's imports when it runs).
     modulePreload: { polyfill: false },
     rolldownOptions: {
       preserveEntrySignatures: false,
+      transform: { assumptions: { setPublicClassFields: true } },
       output: {
         codeSplitting: {
           groups: [
             {
               name: 'app',
-              test: /rolldown[\\/]runtime|node_modules[\\/](preact|@preact)[\\/]|web[\\/]src[\\/](i18n|session|api|router|lazy|main)\.tsx?$/,
+              test: /web[\\/]src[\\/](main|i18n|session|api|router|lazy)\.tsx?$|node_modules[\\/](preact|@preact)[\\/]/,
               priority: 10,
             },
           ],
