@@ -7,6 +7,8 @@
  * - recovery after a 5 s and a 10 s blackout (audio both ways; video both ways);
  * - how long the station's video stayed off at the specialist's side over the whole run.
  * Only the link's private addresses; medians where several samples are taken. Nothing asserted.
+ * `--first-screen` (appOnly): only the app part, with each cold load's request waterfall logged
+ * (resource timing inside the page) — the same definition of "first usable screen", no call.
  */
 import type { Browser, Page } from 'playwright-core';
 import { createDemoAccounts } from '../src/seed/accounts.ts';
@@ -202,7 +204,10 @@ async function waterfall(page: Page): Promise<string> {
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
     const all = [nav, ...(performance.getEntriesByType('resource') as PerformanceResourceTiming[])];
     return all
-      .map((e) => `${new URL(e.name).pathname.replace(/-[\w-]{8}\./, '.')} ${Math.round(e.startTime)}→${Math.round(e.responseEnd)} ${e.transferSize} B ${e.nextHopProtocol}`)
+      .map(
+        (e) =>
+          `${new URL(e.name).pathname.replace(/-[\w-]{8}\./, '.')} ${Math.round(e.startTime)}→${Math.round(e.responseEnd)} ${e.transferSize} B ${e.nextHopProtocol}`,
+      )
       .join('; ');
   });
 }

@@ -1,7 +1,8 @@
 /**
  * HTTP basics shared by every route: body parsers (JSON depth and NUL refused before parsing),
- * secure headers, compressed JSON answers (compress.ts), cookies, rate limits, the error and not-found answers (OperationOutcome under
- * /fhir, a JSON problem elsewhere). Health and readiness are in src/ops.
+ * secure headers, compressed JSON answers (compress.ts), cookies, rate limits, the error and
+ * not-found answers (OperationOutcome under /fhir, a JSON problem elsewhere). Health and readiness
+ * are in src/ops.
  *
  * Rate limits are route-level onRequest hooks, so they run after authentication (an app-level
  * onRequest hook that only records a bad credential) and before any refusal: keyed by the verified
