@@ -644,6 +644,7 @@ if (args.suite === 'programme') {
   const profiles = args.profile?.length ? all.filter((x) => args.profile!.includes(x)) : all;
   // --first-screen: only the app part (first usable screen, search, chart; with each load's request waterfall), no call.
   const loads = args.loads ? Number(args.loads) : quick ? 1 : 3;
+  if (!Number.isInteger(loads) || loads < 1) throw new Error(`weaklink: --loads must be a whole number ≥ 1, not ${args.loads}`);
   await benchWeaklink({ profiles, loads, callSeconds: quick ? 20 : 60, appOnly: args['first-screen'], waterfall: args['first-screen'], log });
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
 if (
