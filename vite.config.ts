@@ -24,6 +24,33 @@ function precompress(): Plugin {
   };
 }
 
+/**
+ * Puts the first screen's stylesheet into index.html (a <style> at the end of <head>; the CSP allows
+ * inline styles): on a weak link a render-blocking stylesheet is one more request, often on a
+ * connection of its own (docs/weak-links.md). The .css file stays in dist; nothing else links it.
+ */
+function inlineEntryCss(): Plugin {
+  return {
+    name: 'cauyte-inline-entry-css',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, ctx) {
+        // At the end of <head>: the scripts and the preload above it go out with the HTML's first packets.
+        let styles = '';
+        const rest = html.replace(/\s*<link rel="stylesheet"[^>]*? href="\/(assets\/[^"]+\.css)"[^>]*>/g, (tag, file: string) => {
+          const asset = ctx.bundle?.[file];
+          const css = asset?.type === 'asset' ? String(asset.source).trim() : '';
+          if (!css || css.includes('</')) return tag;
+          styles += `<style>${css}</style>`;
+          return '';
+        });
+        return rest.replace('</head>', `${styles}\n  </head>`);
+      },
+    },
+  };
+}
+
 // The web app: Preact (3 kB) for a small bundle on slow links; built into web/dist and served by the API server.
 export default defineConfig({
   root: 'web',
@@ -32,15 +59,26 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     target: 'es2020',
-    // What every page needs (Preact, signals, labels, the session) in one file beside the entry: on a
-    // weak link each extra file on the first screen costs a connection and a round trip (docs/weak-links.md).
+    // The first screen in ONE script: the entry (main.tsx: shell, sign-in, landing pages) with what every
+    // page needs (Preact, signals, labels, the session), which the lazy pages import from it. On a weak
+    // link each extra file on the first screen costs a request, often a connection of its own and a
+    // slow start into a small queue (docs/weak-links.md "The first screen on a weak link"):
+    // - the `app` group holds main.tsx and, through it, everything it imports statically;
+    // - preserveEntrySignatures: false lets that group be the entry itself (no 0.7 kB facade file);
+    // - setPublicClassFields: class fields as plain assignments, so the first screen needs no helper
+    //   from the Rolldown runtime chunk (only lazy pages with CommonJS libraries still import it);
+    // - no modulepreload polyfill: it would be a file of its own in front of the app (Chromium, Firefox
+    //   115+ and Safari 17+ preload natively; older Safari fetches a lazy page's imports when it runs).
+    modulePreload: { polyfill: false },
     rolldownOptions: {
+      preserveEntrySignatures: false,
+      transform: { assumptions: { setPublicClassFields: true } },
       output: {
         codeSplitting: {
           groups: [
             {
               name: 'app',
-              test: /rolldown[\\/]runtime|node_modules[\\/](preact|@preact)[\\/]|web[\\/]src[\\/](i18n|session|api|router|lazy)\.tsx?$/,
+              test: /web[\\/]src[\\/](main|i18n|session|api|router|lazy)\.tsx?$|node_modules[\\/](preact|@preact)[\\/]/,
               priority: 10,
             },
           ],
@@ -49,6 +87,6 @@ export default defineConfig({
     },
   },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
-  plugins: [precompress()],
+  plugins: [inlineEntryCss(), precompress()],
   server: { proxy: { '/fhir': 'http://127.0.0.1:3000', '/api': 'http://127.0.0.1:3000' } },
 });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge] [-- --only xml|bulk] [-- --parallel N]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge] [-- --first-screen] [-- --loads N] [-- --only xml|bulk] [-- --parallel N]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     /** --suite formats: bulk files downloaded at a time (default 1). */
     parallel: { type: 'string' },
+    'first-screen': { type: 'boolean', default: false },
+    loads: { type: 'string' },
   },
 });
 const quick = args.quick!;
@@ -655,7 +657,10 @@ if (args.suite === 'programme') {
   const unknown = (args.profile ?? []).filter((x) => !all.includes(x as ProfileName));
   if (unknown.length) throw new Error(`weaklink: unknown profile ${unknown.join(', ')} (one of ${all.join(', ')})`);
   const profiles = args.profile?.length ? all.filter((x) => args.profile!.includes(x)) : all;
-  await benchWeaklink({ profiles, loads: quick ? 1 : 3, callSeconds: quick ? 20 : 60, log });
+  // --first-screen: only the app part (first usable screen, search, chart; with each load's request waterfall), no call.
+  const loads = args.loads ? Number(args.loads) : quick ? 1 : 3;
+  if (!Number.isInteger(loads) || loads < 1) throw new Error(`weaklink: --loads must be a whole number ≥ 1, not ${args.loads}`);
+  await benchWeaklink({ profiles, loads, callSeconds: quick ? 20 : 60, appOnly: args['first-screen'], waterfall: args['first-screen'], log });
 } else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
 if (
   args.suite !== 'video' &&

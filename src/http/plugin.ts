@@ -1,7 +1,8 @@
 /**
  * HTTP basics shared by every route: body parsers (JSON depth and NUL refused before parsing),
- * secure headers, cookies, rate limits, the error and not-found answers (OperationOutcome under
- * /fhir, a JSON problem elsewhere). Health and readiness are in src/ops.
+ * secure headers, compressed JSON answers (compress.ts), cookies, rate limits, the error and
+ * not-found answers (OperationOutcome under /fhir, a JSON problem elsewhere). Health and readiness
+ * are in src/ops.
  *
  * Rate limits are route-level onRequest hooks, so they run after authentication (an app-level
  * onRequest hook that only records a bad credential) and before any refusal: keyed by the verified
@@ -19,6 +20,7 @@ import { auditDenial, sendDenied } from '../auth/enforce.ts';
 import { FHIR_PREFIX, fhirErrorBody } from '../fhir/routes.ts';
 import { jsonTooDeep, LIMITS } from '../fhir/limits.ts';
 import { TableAccessDenied } from '../db/domain-sql.ts';
+import compressPlugin from './compress.ts';
 import { InputError } from './input.ts';
 import { problem } from './problem.ts';
 
@@ -82,6 +84,8 @@ async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void
     referrerPolicy: { policy: 'no-referrer' },
     hsts: { maxAge: 31_536_000, includeSubDomains: true },
   });
+  // JSON answers of /api and /fhir compressed (src/http/compress.ts); before any route is added.
+  await app.register(compressPlugin);
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, {
     global: true,

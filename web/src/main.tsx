@@ -203,7 +203,13 @@ function App() {
     <div class="shell" onClick={onLinkClick}>
       <header class="topbar">
         <a href="/" class="brand" aria-label={d.appName}>
-          <img src="/favicon.svg" alt="" width="28" height="28" />
+          {/* The logo drawn in place (the same drawing as /favicon.svg): an <img> would be one more request,
+              and on a weak link one more round trip before the page's load event (docs/weak-links.md). */}
+          <svg aria-hidden="true" width="28" height="28" viewBox="0 0 64 64">
+            <rect width="64" height="64" rx="14" fill="#0b6e4f" />
+            <path d="M14 40 Q32 14 50 40" stroke="#fff" stroke-width="6" fill="none" stroke-linecap="round" />
+            <path d="M29 22h6v6h6v6h-6v6h-6v-6h-6v-6h6z" fill="#fff" />
+          </svg>
           <span>
             <strong>{d.appName}</strong>
             <small>{d.tagline}</small>

@@ -4,9 +4,9 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import type uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
 
-const loadUplot = () => import('uplot').then((m) => m.default);
+// Its stylesheet comes with it (not in the first screen's styles, which index.html carries inline).
+const loadUplot = () => Promise.all([import('uplot'), import('./uplot-style.ts')]).then(([m]) => m.default);
 
 export interface Series {
   label: string;
