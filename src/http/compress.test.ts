@@ -54,11 +54,37 @@ describe('compressed answers', () => {
     // Answers that carry tokens are never compressed (BREACH), whatever their size.
     for (const url of ['/api/auth/me', '/api/auth/login', '/oauth/token', '/oauth/authorize']) expect(compressible(url)).toBe(false);
     for (const url of ['/api/notifications/count', '/fhir/R4/Patient', '/api/chart/:id']) expect(compressible(url)).toBe(true);
+    // Answers to writes hand out new secrets beside the caller's text (client secrets, SMART codes with
+    // the app's state, device secrets, invitations): never compressed.
+    for (const url of ['/api/oauth/clients', '/api/smart/requests/:id/decision', '/api/devices', '/api/video/rooms/:id/invitations'])
+      expect(compressible(url, 'POST')).toBe(false);
+    expect(compressible('/fhir/R4/:type', ['GET', 'POST'])).toBe(false);
+    expect(compressible('/fhir/R4/:type', ['GET', 'HEAD'])).toBe(true);
+    const created = await p.app.inject({
+      method: 'POST',
+      url: '/fhir/R4/Patient',
+      headers: { authorization: `Bearer ${p.token}`, 'accept-encoding': 'gzip, br', 'content-type': 'application/fhir+json' },
+      payload: { resourceType: 'Patient', name: [{ family: 'Nén', given: ['Không'] }], address: [{ text: 'x'.repeat(2000) }] },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.rawPayload.length).toBeGreaterThan(1024);
+    expect(created.headers['content-encoding']).toBeUndefined();
     expect(compressible('/*')).toBe(false);
     expect(JSON_TYPE.test('application/fhir+json; charset=utf-8')).toBe(true);
     expect(JSON_TYPE.test('application/problem+json')).toBe(true);
     expect(JSON_TYPE.test('application/fhir+ndjson')).toBe(false);
     expect(JSON_TYPE.test('text/event-stream')).toBe(false);
+  });
+
+  it('lets no cache keep an API answer unless its route says so', async () => {
+    const patient = JSON.parse((await get(SEARCH)).body) as { entry: { resource: { resourceType: string; id: string } }[] };
+    const first = patient.entry.find((e) => e.resource.resourceType === 'Patient')!.resource;
+    for (const url of [`/fhir/R4/Patient/${first.id}`, SEARCH, '/api/notifications/count', '/fhir/R4/Patient/does-not-exist']) {
+      const r = await get(url, { 'accept-encoding': 'gzip' });
+      expect(r.headers['cache-control'], url).toBe('no-store');
+    }
+    // The web app's files keep their own rules.
+    expect((await get('/')).headers['cache-control']).toBe('no-cache');
   });
 
   it('never compresses the live event stream', async () => {

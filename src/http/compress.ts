@@ -7,6 +7,9 @@
  *   stream (SSE) is written around Fastify's hooks (hijacked) so nothing here sees it;
  * - never /api/auth or /oauth: their answers carry tokens (the CSRF token, access tokens), and a
  *   secret in a compressed answer that also reflects a request's text is what BREACH reads;
+ * - answers to reads only (GET/HEAD): the answers that hand out a new secret beside text the caller
+ *   sent (an OAuth client's secret, a SMART code with the app's `state`, a device secret, a video
+ *   invitation) are all answers to POSTs, and the large answers worth compressing are reads;
  * - request bodies are not decompressed (no new way to send a small body that parses big);
  * - the web app's own files are compressed at build time (vite.config.ts) and sent as they are.
  */
@@ -23,9 +26,10 @@ const NEVER = /^\/(api\/auth|oauth)(\/|$)/;
 /** JSON and FHIR JSON (application/json, application/fhir+json, application/problem+json, …). */
 export const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
-/** Whether a route's answers may be compressed (by its URL pattern). */
-export function compressible(url: string): boolean {
-  return COMPRESSED.test(url) && !NEVER.test(url);
+/** Whether a route's answers may be compressed (by its URL pattern and methods: reads only). */
+export function compressible(url: string, method: string | string[] = 'GET'): boolean {
+  const methods = [method].flat();
+  return COMPRESSED.test(url) && !NEVER.test(url) && methods.every((m) => m === 'GET' || m === 'HEAD');
 }
 
 /** A route-level onSend hook, run before the compressor's: marks an answer sent as a stream so that it is not compressed. */
@@ -37,7 +41,7 @@ function leaveStreams(req: FastifyRequest, _reply: FastifyReply, payload: unknow
 async function compressPlugin(app: FastifyInstance): Promise<void> {
   // Runs before the compressor's own onRoute hook (added below), so its choice is seen there.
   app.addHook('onRoute', (route: RouteOptions & { compress?: unknown }) => {
-    if (!compressible(route.url ?? '')) {
+    if (!compressible(route.url ?? '', route.method)) {
       route.compress = false;
       return;
     }

@@ -1,6 +1,7 @@
 /**
  * HTTP basics shared by every route: body parsers (JSON depth and NUL refused before parsing),
- * secure headers, compressed JSON answers (compress.ts), cookies, rate limits, the error and
+ * secure headers, `Cache-Control: no-store` on API answers unless a route sets its own, compressed
+ * JSON answers (compress.ts), cookies, rate limits, the error and
  * not-found answers (OperationOutcome under /fhir, a JSON problem elsewhere). Health and readiness
  * are in src/ops.
  *
@@ -34,6 +35,9 @@ export function rateKey(req: FastifyRequest): string {
   const a = req.ctx?.actor;
   return a?.accountId && a.via !== 'none' ? `acct:${a.accountId}` : `ip:${req.ip}`;
 }
+
+/** Answers that hold personal or health data, or may: never kept by a browser or proxy cache by default. */
+const PRIVATE_ANSWERS = /^\/(api|fhir|oauth)(\/|\?|$)/;
 
 function parseJson(body: string): unknown {
   const depth = jsonTooDeep(body);
@@ -83,6 +87,12 @@ async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void
     crossOriginEmbedderPolicy: false,
     referrerPolicy: { policy: 'no-referrer' },
     hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+  // No cache keeps an answer of /api or /fhir unless its route says otherwise: a record served from a
+  // shared clinic computer's browser cache would skip the access check and the audit.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (PRIVATE_ANSWERS.test(req.url) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
   });
   // JSON answers of /api and /fhir compressed (src/http/compress.ts); before any route is added.
   await app.register(compressPlugin);
