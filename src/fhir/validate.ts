@@ -1,12 +1,13 @@
 /**
  * Every write is validated against the R4 StructureDefinitions (@medplum/core's validator:
  * cardinality, types, required elements, fixed values, invariants) and against our own rules
- * for Vietnamese identifiers. A failure is a 400 OperationOutcome naming each problem.
+ * for Vietnamese identifiers and content-safety rules (content-safety.ts). A failure is a 400 OperationOutcome naming each problem.
  */
 import { validateResource as validateR4 } from '@medplum/core';
 import type { Identifier, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { BHYT_SYSTEM, CCCD_SYSTEM, checkBhyt, checkCccd } from '../terminology/identifiers.ts';
 import { conformanceIssues } from './conformance.ts';
+import { contentSafetyIssues } from './content-safety.ts';
 import { loadDefinitions, isResourceType } from './definitions.ts';
 import { badRequest, invalidResource } from './outcome.ts';
 
@@ -34,6 +35,7 @@ export function assertValidResource(resource: unknown, expectedType?: string): a
     issues = outcome.issue.map(withDiagnostics);
   }
   issues.push(...conformanceIssues(resource as Resource));
+  issues.push(...contentSafetyIssues(resource as Resource));
   issues.push(...vietnameseIdentifierIssues(resource as Resource));
   if (issues.length > 0) throw invalidResource(issues);
 }

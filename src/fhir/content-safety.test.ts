@@ -1,0 +1,100 @@
+/**
+ * Content rules beyond the StructureDefinitions (content-safety.ts): inherited JavaScript member
+ * names as properties and unsafe narrative XHTML are refused with an OperationOutcome naming the
+ * place, through the REST API too; real narratives (every Synthea fixture) pass.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Bundle } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { contentSafetyIssues, narrativeProblem } from './content-safety.ts';
+import { assertValidResource } from './validate.ts';
+
+const FIXTURES = new URL('../../test/fixtures/synthea-r4/', import.meta.url);
+const div = (inner: string) => `<div xmlns="http://www.w3.org/1999/xhtml">${inner}</div>`;
+
+describe('content safety', () => {
+  it('refuses scripts, frames, forms, event attributes and script URLs in narratives', () => {
+    for (const bad of [
+      '<script>alert(1)</script>',
+      '<SCRIPT src="x.js"></SCRIPT>',
+      '<iframe src="https://example.org"></iframe>',
+      '<form action="/x"><input name="a"/></form>',
+      '<object data="x"></object>',
+      '<img src="a.png" onerror="alert(1)"/>',
+      '<p ONCLICK = "x()">bấm</p>',
+      '<a href="javascript:alert(1)">x</a>',
+      "<a href = ' vbscript:x'>x</a>",
+      '<base href="https://evil.example/"/>',
+      '<link rel="stylesheet" href="https://evil.example/a.css"/>',
+    ])
+      expect(narrativeProblem(div(bad)), bad).toBeDefined();
+    for (const good of [
+      '<p>Huyết áp 120/80 mmHg; nhịp tim = 72</p>',
+      '<table><tr><td colspan="2">Điều trị: <b>amlodipin</b> 5 mg</td></tr></table>',
+      '<a href="https://moh.gov.vn/">Bộ Y tế</a>',
+      '<p>one = two, online = yes, bodyweight 60 kg, meta-analysis, baseline</p>',
+      '<span style="color: red">cảnh báo</span>',
+    ])
+      expect(narrativeProblem(div(good)), good).toBeUndefined();
+  });
+
+  it('names the place of inherited member names and unsafe narratives, also in contained resources', () => {
+    const resource = JSON.parse(
+      JSON.stringify({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        contained: [{ resourceType: 'Patient', id: 'p', text: { status: 'generated', div: div('<script>x</script>') } }],
+      }).replace('"code":{', '"code":{"__proto__":{"a":1},"constructor":"x",'),
+    );
+    const issues = contentSafetyIssues(resource);
+    expect(issues.map((i) => i.expression?.[0]).sort()).toEqual([
+      'Observation.code.__proto__',
+      'Observation.code.constructor',
+      'Observation.contained[0].text.div',
+    ]);
+    expect(issues.every((i) => i.severity === 'error')).toBe(true);
+    expect(() => assertValidResource(resource)).toThrow(/__proto__|constructor|narrative/);
+  });
+
+  it('passes every narrative and property of the Synthea fixtures', () => {
+    let resources = 0;
+    for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.json'))) {
+      const bundle = JSON.parse(readFileSync(new URL(f, FIXTURES), 'utf8')) as Bundle;
+      for (const e of bundle.entry ?? []) {
+        expect(contentSafetyIssues(e.resource!)).toEqual([]);
+        resources++;
+      }
+    }
+    expect(resources).toBeGreaterThan(1000);
+  });
+});
+
+describe('content safety over REST', () => {
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await startTestPlatform('pglite', {}, undefined, { domains: [] });
+  });
+  afterAll(async () => p?.close());
+
+  it('answers 400 with an OperationOutcome and stores nothing', async () => {
+    const post = (body: string) =>
+      p.app.inject({
+        method: 'POST',
+        url: '/fhir/R4/Patient',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/fhir+json' },
+        payload: body,
+      });
+    const script = await post(JSON.stringify({ resourceType: 'Patient', text: { status: 'generated', div: div('<img src=x onerror="alert(1)">') } }));
+    expect(script.statusCode).toBe(400);
+    const outcome = JSON.parse(script.body) as { resourceType: string; issue: { expression?: string[] }[] };
+    expect(outcome.resourceType).toBe('OperationOutcome');
+    expect(outcome.issue.some((i) => i.expression?.[0] === 'Patient.text.div')).toBe(true);
+    const proto = await post('{"resourceType":"Patient","name":[{"family":"Lê","__proto__":{"x":1}}]}');
+    expect(proto.statusCode).toBe(400);
+    expect(proto.body).toContain('Patient.name[0].__proto__');
+    const count = await p.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource WHERE resource_type = 'Patient'`);
+    expect(count.rows[0].n).toBe(0);
+  });
+});
