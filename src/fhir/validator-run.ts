@@ -50,7 +50,11 @@ interface Slot {
   empty: boolean;
 }
 
-function bail(): never {
+/** Why resources went back to @medplum/core (reason → count), for tests and tuning. */
+export const fallbackReasons = new Map<string, number>();
+
+function bail(reason = 'other'): never {
+  fallbackReasons.set(reason, (fallbackReasons.get(reason) ?? 0) + 1);
   throw BAIL;
 }
 
@@ -84,15 +88,31 @@ function isPlainObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A string, number or boolean where a complex type belongs: @medplum/core finds none of the type's
+ * properties on it (each required one is missing) and reports a string's character indexes as
+ * unknown properties. Unless a property name is also a method of the JS value (String#link...).
+ */
+function primitiveAsComplex(ctx: Ctx, v: string | number | boolean, typeName: string, objPath: string): void {
+  const type = compiledType(typeName);
+  if (!type || isPrimitiveCode(typeName)) bail('complex-not-object');
+  const wrapper = Object(v) as object;
+  for (const el of type.elements) for (const c of el.candidates) if (c.name in wrapper || '_' + c.name in wrapper) bail('complex-not-object');
+  for (const el of type.required) missing(ctx, el, objPath);
+  if (typeof v === 'string') {
+    for (let i = 0; i < v.length; i++) ctx.issues.push(createStructureIssue(`${objPath}.${i}`, `Invalid additional property "${i}"`));
+  }
+}
+
 /** A primitive's `_name` object: only id/extension, at least one of them. */
 function checkExtObject(ext: unknown): void {
-  if (!isPlainObject(ext)) bail();
+  if (!isPlainObject(ext)) bail('ext-shape');
   let n = 0;
   for (const k in ext) {
-    if (k !== 'id' && k !== 'extension') bail();
+    if (k !== 'id' && k !== 'extension') bail('ext-shape');
     n++;
   }
-  if (n === 0) bail();
+  if (n === 0) bail('ext-shape');
 }
 
 function walkObject(ctx: Ctx, obj: Json, type: CompiledType, path: string, objPath: string): void {
@@ -105,15 +125,16 @@ function walkObject(ctx: Ctx, obj: Json, type: CompiledType, path: string, objPa
     const hit = type.keys.get(key);
     if (!hit) {
       if (key !== 'resourceType') unknown = true;
+      else noNulls(obj[key]);
       continue;
     }
-    if (hit.ambiguous || hit.element.unsupported || (hit.ext && hit.element.choice)) bail();
+    if (hit.ambiguous || hit.element.unsupported || (hit.ext && hit.element.choice)) bail('ambiguous-key');
     let slot: Slot | undefined;
     for (const s of present) if (s.el === hit.element) slot = s;
     if (!slot) {
       slot = { el: hit.element, cand: hit.candidate, hasVal: false, hasExt: false, empty: false };
       present.push(slot);
-    } else if (slot.cand !== hit.candidate) bail();
+    } else if (slot.cand !== hit.candidate) bail('choice-conflict');
     if (hit.ext) slot.hasExt = true;
     else slot.hasVal = true;
   }
@@ -146,7 +167,13 @@ function additionalProperties(ctx: Ctx, obj: Json, keys: string[], type: Compile
       continue;
     }
     // @medplum/core reads these through its property getters (and may merge into them): leave them to it.
-    if (key.startsWith('_') || choiceElementFor(key, elements)) bail();
+    if (key.startsWith('_') && key.slice(1) in elements) bail('unknown-ext-or-choice-key');
+    const choice = choiceElementFor(key, elements);
+    if (choice) {
+      // Read as that choice element when it holds a value (then conflicts are warned about): leave that to it.
+      const slot = present.find((s) => s.el.key === choice);
+      if (slot && !slot.empty) bail('unknown-ext-or-choice-key');
+    }
     noNulls(obj[key]);
     if (!(key in elements)) {
       ctx.issues.push(createStructureIssue(`${objPath}.${key}`, `Invalid additional property "${key}"`));
@@ -156,10 +183,10 @@ function additionalProperties(ctx: Ctx, obj: Json, keys: string[], type: Compile
 
 /** A null anywhere gets @medplum/core's null checks: fall back. */
 function noNulls(v: unknown): void {
-  if (v === null) bail();
+  if (v === null) bail('null');
   if (Array.isArray(v)) {
     for (const x of v) {
-      if (x === null || x === undefined) bail();
+      if (x === null || x === undefined) bail('null');
       noNulls(x);
     }
   } else if (typeof v === 'object') {
@@ -172,7 +199,7 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
   const cand = el.candidates[slot.cand];
   const raw = slot.hasVal ? obj[cand.name] : undefined;
   const ext = slot.hasExt ? obj['_' + cand.name] : undefined;
-  if (slot.hasVal && (raw === null || raw === undefined)) bail();
+  if (slot.hasVal && (raw === null || raw === undefined)) bail('null');
   let value: unknown = raw;
   if (ext !== undefined) value = mergeExtension(raw, ext);
   else if (isEmptyValue(raw)) {
@@ -183,7 +210,7 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
   const path = `${parentPath}.${el.key}`;
   const isArr = Array.isArray(value);
   const values = isArr ? (value as unknown[]) : [value];
-  for (const v of values) if (v === null || v === undefined) bail();
+  for (const v of values) if (v === null || v === undefined) bail('null');
   let visitValues = true;
   if (el.isArray && !isArr) {
     ctx.issues.push(createStructureIssue(path, 'Expected array of values for property'));
@@ -224,11 +251,15 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
   const childPath = path;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!isPlainObject(v)) bail();
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      primitiveAsComplex(ctx, v, cand.type, valuePath(i));
+      continue;
+    }
+    if (!isPlainObject(v)) bail('complex-not-object');
     const t = typeOf(v);
-    if (cand.type === 'Resource' && !ctx.resourceTypes.has(t)) bail();
+    if (cand.type === 'Resource' && !ctx.resourceTypes.has(t)) bail('contained-type');
     const childType = compiledType(t);
-    if (!childType || isPrimitiveCode(t)) bail();
+    if (!childType || isPrimitiveCode(t)) bail('contained-type');
     walkObject(ctx, v, childType, childPath, valuePath(i));
   }
 }
@@ -236,12 +267,12 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
 /** A primitive with its `_name` sibling, boxed as @medplum/core's property getter boxes it. */
 function mergeExtension(raw: unknown, ext: unknown): unknown {
   if (Array.isArray(ext)) {
-    if (!Array.isArray(raw) || raw.length !== ext.length) bail();
+    if (!Array.isArray(raw) || raw.length !== ext.length) bail('ext-array');
     return raw.map((r, i) => {
       const e = ext[i];
-      if (r === null || r === undefined || typeof r === 'object') bail();
+      if (r === null || r === undefined || typeof r === 'object') bail('ext-array');
       if (e === null) {
-        if (!r) bail(); // @medplum/core's null check reads the partner value's truthiness
+        if (!r) bail('ext-array'); // @medplum/core's null check reads the partner value's truthiness
         return r;
       }
       checkExtObject(e);
@@ -249,7 +280,7 @@ function mergeExtension(raw: unknown, ext: unknown): unknown {
     });
   }
   checkExtObject(ext);
-  if (raw !== undefined && (typeof raw === 'object' || raw === null)) bail();
+  if (raw !== undefined && (typeof raw === 'object' || raw === null)) bail('ext-shape');
   return Object.assign((raw ?? {}) as object, ext);
 }
 
@@ -302,11 +333,18 @@ function primitive(
   path: string,
   ext: unknown,
 ): void {
+  // A plain object where a primitive belongs: @medplum/core reads it as an Element (id, extension).
+  if (ext === undefined && typeof boxed === 'object') {
+    const o = boxed as Json;
+    if (Array.isArray(o) || typeof o.valueOf !== 'function' || o.valueOf() !== o) bail('object-as-primitive');
+    walkObject(ctx, o, ctx.element, path, path);
+    return;
+  }
   // Unboxed value; a lone `_name` (no value) has only its extensions checked.
   const hasValue = ext === undefined || ext === null || (typeof boxed === 'object' && boxed !== null && boxed.valueOf() !== boxed);
   const v = typeof boxed === 'object' && boxed !== null ? boxed.valueOf() : boxed;
   if (hasValue) {
-    if (typeof v === 'object') bail();
+    if (typeof v === 'object') bail('object-as-primitive');
     if (typeof v !== jsType) {
       ctx.issues.push(createStructureIssue(path, `Invalid JSON type: expected ${jsType}, but got ${typeof v}`));
       return;
