@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|validate|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -35,6 +35,7 @@ import { benchWeaklink } from './weaklink.ts';
 import type { ProfileName } from '../src/testing/weaklink/profiles.ts';
 import { benchSurveillance } from './surveillance.ts';
 import { benchTraining } from './training.ts';
+import { benchValidate } from './validate.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -633,6 +634,8 @@ if (args.suite === 'programme') {
   await benchCitizenSuite();
 } else if (args.suite === 'cluster') {
   await benchCluster(quick);
+} else if (args.suite === 'validate') {
+  await benchValidate(quick);
 } else if (args.suite === 'weaklink') {
   // Needs root (network namespaces); runs only when asked for.
   // --profile mountain-edge (repeatable): only those profiles.
@@ -641,11 +644,12 @@ if (args.suite === 'programme') {
   if (unknown.length) throw new Error(`weaklink: unknown profile ${unknown.join(', ')} (one of ${all.join(', ')})`);
   const profiles = args.profile?.length ? all.filter((x) => args.profile!.includes(x)) : all;
   await benchWeaklink({ profiles, loads: quick ? 1 : 3, callSeconds: quick ? 20 : 60, log });
-} else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
+} else if ((args.db === 'both' || args.db === 'postgres') && args.suite !== 'validate') targets.push(postgresTarget);
 if (
   args.suite !== 'video' &&
   args.suite !== 'citizen' &&
   args.suite !== 'cluster' &&
+  args.suite !== 'validate' &&
   args.suite !== 'formats' &&
   args.suite !== 'programme' &&
   args.suite !== 'imaging' &&

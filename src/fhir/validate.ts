@@ -33,6 +33,8 @@ export function assertValidResource(resource: unknown, expectedType?: string): a
 }
 
 const stats = { compiled: 0, fallbacks: 0 };
+/** CAUYTE_VALIDATOR=medplum: the previous validator only (the benchmark's "before" side; a way back). */
+const MEDPLUM_ONLY = process.env.CAUYTE_VALIDATOR === 'medplum';
 
 /** How many resources the compiled validator checked, and how many it left to @medplum/core. */
 export function validationStats(): { compiled: number; fallbacks: number } {
@@ -41,6 +43,7 @@ export function validationStats(): { compiled: number; fallbacks: number } {
 
 /** The structure issues of a resource whose resourceType is known: compiled, else @medplum/core's. */
 export function structureIssues(resource: Resource): OperationOutcomeIssue[] {
+  if (MEDPLUM_ONLY) return medplumStructureIssues(resource);
   const issues = compiledIssues(resource, loadDefinitions());
   if (!issues) {
     stats.fallbacks++;

@@ -17,6 +17,8 @@ const SKIPPED_CONSTRAINTS = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
 export interface CompiledConstraint {
   key: string;
   atom: FhirPathAtom;
+  /** An exact shortcut for the commonest invariants: true when it holds, undefined to evaluate the expression. */
+  quick?: (value: unknown) => true | undefined;
   constraint: NonNullable<InternalSchemaElement['constraints']>[number];
 }
 
@@ -85,8 +87,60 @@ export function isPrimitiveCode(code: string): boolean {
 function compileConstraints(list: InternalSchemaElement['constraints']): CompiledConstraint[] {
   return (list ?? [])
     .filter((c) => c.severity === 'error' && !SKIPPED_CONSTRAINTS.has(c.key))
-    .map((c) => ({ key: c.key, atom: parseFhirPath(c.expression), constraint: c }));
+    .map((c) => ({ key: c.key, atom: parseFhirPath(c.expression), constraint: c, quick: QUICK[c.expression] }));
 }
+
+/**
+ * For invariants of the form `a.empty() or b.empty()` (or one `a.…empty()`): true when the object
+ * has no key starting with one of the names (or `_name`), since FHIRPath then finds nothing there.
+ */
+function absentAny(...names: string[]): (v: unknown) => true | undefined {
+  return (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    const seen = names.map(() => false);
+    for (const k of Object.keys(v)) {
+      const bare = k.startsWith('_') ? k.slice(1) : k;
+      for (let i = 0; i < names.length; i++) if (bare.startsWith(names[i])) seen[i] = true;
+    }
+    return seen.includes(false) ? true : undefined;
+  };
+}
+
+/**
+ * ext-1 (`extension.exists() != value.exists()`) on a plain extension: nested extensions xor one
+ * non-empty value[x]. Anything unusual (`_value…`, `_extension`, empty values, several values) is evaluated.
+ */
+function ext1(v: unknown): true | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const ext = compiledType('Extension');
+  if (!ext) return undefined;
+  let values = 0;
+  let nested = false;
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (k === 'extension') {
+      if (!Array.isArray(x) || x.length === 0) return undefined;
+      nested = true;
+    } else if (k.startsWith('_')) return undefined;
+    else if (ext.keys.get(k)?.element.key === 'value[x]') {
+      if (x === null || x === undefined || x === '' || (typeof x === 'object' && Object.keys(x).length === 0)) return undefined;
+      values++;
+    }
+  }
+  return values <= 1 && nested !== (values === 1) ? true : undefined;
+}
+
+const QUICK: Record<string, (value: unknown) => true | undefined> = {
+  'contained.contained.empty()': absentAny('contained'),
+  'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()': absentAny('contained'),
+  'contained.meta.security.empty()': absentAny('contained'),
+  'dataAbsentReason.empty() or value.empty()': absentAny('dataAbsentReason', 'value'),
+  'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()': absentAny('value', 'component'),
+  'detail.empty() or reference.empty()': absentAny('detail', 'reference'),
+  "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()":
+    absentAny('abatement'),
+  'extension.exists() != value.exists()': ext1,
+};
 
 function capitalize(word: string): string {
   return word ? word.charAt(0).toUpperCase() + word.substring(1) : '';

@@ -112,7 +112,10 @@ export function mutate(resource: Resource, rnd: () => number, extra?: unknown): 
       } else set(spot, { reference: pick(rnd, REFERENCES) });
       break;
     case 11:
-      copy.contained = structuredClone(pick(rnd, CONTAINED));
+      if (rnd() < 0.5) copy.contained = structuredClone(pick(rnd, CONTAINED));
+      // Invariant breakers: obs-6, obs-7, con-4, cpl-3 and friends.
+      else if (rnd() < 0.5) copy[pick(rnd, ['dataAbsentReason', 'abatementString', 'valueString', 'detail', 'reference'])] = pick(rnd, [{ text: 'x' }, 'x']);
+      else copy.component = [{ code: copy.code ?? { text: 'c' }, valueString: 'v' }];
       break;
     case 12:
       set(spot, [{ url: 'http://example.org/e', valueString: 'v', extension: [{ url: 'n', valueBoolean: true }] }]);

@@ -104,6 +104,15 @@ function primitiveAsComplex(ctx: Ctx, v: string | number | boolean, typeName: st
   }
 }
 
+function byIndex(a: Slot, b: Slot): number {
+  return a.el.index - b.el.index;
+}
+
+/** The type of a value as @medplum/core types it: a Resource element's value is its resourceType. */
+function typeOf(v: unknown, type: string): string {
+  return type === 'Resource' && typeof v === 'object' && 'resourceType' in (v as object) ? ((v as Json).resourceType as string) : type;
+}
+
 /** A primitive's `_name` object: only id/extension, at least one of them. */
 function checkExtObject(ext: unknown): void {
   if (!isPlainObject(ext)) bail('ext-shape');
@@ -138,7 +147,7 @@ function walkObject(ctx: Ctx, obj: Json, type: CompiledType, path: string, objPa
     if (hit.ext) slot.hasExt = true;
     else slot.hasVal = true;
   }
-  if (present.length > 1) present.sort((a, b) => a.el.index - b.el.index);
+  if (present.length > 1) present.sort(byIndex);
   const required = type.required;
   let ri = 0;
   for (const slot of present) {
@@ -147,7 +156,9 @@ function walkObject(ctx: Ctx, obj: Json, type: CompiledType, path: string, objPa
     visit(ctx, obj, slot, path, objPath);
   }
   while (ri < required.length) missing(ctx, required[ri++], objPath);
-  if (unknown || present.some((s) => s.empty)) additionalProperties(ctx, obj, keys, type, present, objPath);
+  let empty = false;
+  for (const s of present) if (s.empty) empty = true;
+  if (unknown || empty) additionalProperties(ctx, obj, keys, type, present, objPath);
   if (isResource) ctx.resources.pop();
 }
 
@@ -219,11 +230,7 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
     ctx.issues.push(createStructureIssue(path, 'Expected single value for property'));
     visitValues = false;
   }
-  const valuePath = (i: number): string => (isArr ? `${objPath}.${el.key}[${i}]` : `${objPath}.${el.key}`);
-  const typeOf = (v: unknown): string =>
-    cand.type === 'Resource' && typeof v === 'object' && 'resourceType' in (v as object)
-      ? ((v as Json).resourceType as string)
-      : cand.type;
+  const single = `${objPath}.${el.key}`;
   if (visitValues) {
     const n = values.length;
     if (n < el.min || n > el.max) {
@@ -236,8 +243,8 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
     }
     for (let i = 0; i < n; i++) {
       const v = values[i];
-      const vp = valuePath(i);
-      const tv: TypedValue = { type: typeOf(v), value: v };
+      const vp = (isArr ? `${single}[${i}]` : single);
+      const tv: TypedValue = { type: typeOf(v, cand.type), value: v };
       if (el.constraints.length) checkConstraints(ctx, el.constraints, tv, vp);
       if (tv.type === 'Reference' && el.refTargets) referenceCheck(ctx, v, el.refTargets, vp);
       if (cand.primitive) primitive(ctx, v, cand.type, cand.jsType!, cand.regex, vp, ext === undefined ? undefined : Array.isArray(ext) ? ext[i] : ext);
@@ -252,15 +259,15 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      primitiveAsComplex(ctx, v, cand.type, valuePath(i));
+      primitiveAsComplex(ctx, v, cand.type, (isArr ? `${single}[${i}]` : single));
       continue;
     }
     if (!isPlainObject(v)) bail('complex-not-object');
-    const t = typeOf(v);
+    const t = typeOf(v, cand.type);
     if (cand.type === 'Resource' && !ctx.resourceTypes.has(t)) bail('contained-type');
     const childType = compiledType(t);
     if (!childType || isPrimitiveCode(t)) bail('contained-type');
-    walkObject(ctx, v, childType, childPath, valuePath(i));
+    walkObject(ctx, v, childType, childPath, (isArr ? `${single}[${i}]` : single));
   }
 }
 
@@ -286,6 +293,7 @@ function mergeExtension(raw: unknown, ext: unknown): unknown {
 
 function checkConstraints(ctx: Ctx, constraints: CompiledConstraint[], value: TypedValue, path: string): void {
   for (const c of constraints) {
+    if (c.quick?.(value.value)) continue;
     const variables: Record<string, TypedValue> = {
       '%context': value,
       '%ucum': UCUM_VALUE,
