@@ -14,7 +14,9 @@ import { fmt, interleaved, log, rows, spread } from './lib.ts';
 export async function benchValidate(quick: boolean): Promise<void> {
   const dir = new URL('../test/fixtures/synthea-r4/', import.meta.url);
   const resources: Resource[] = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     for (const e of (JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as Bundle).entry ?? []) resources.push(e.resource!);
   }
   loadDefinitions();
@@ -38,7 +40,11 @@ export async function benchValidate(quick: boolean): Promise<void> {
     note: `${rounds} rounds each side, alternating; ${fallbacks} fallbacks to @medplum/core in ${fmt(after.compiled - before.compiled + fallbacks)} validations`,
   });
   log(`validate: compiled ${spread(r.b, 1)} µs, medplum ${spread(r.a, 1)} µs, speed-up ${spread(r.ratios, 1)}×, fallbacks ${fallbacks}`);
-  const whole = await interleaved(rounds, usPerResource((res) => assertValidResource(res)), usPerResource(structureIssues));
+  const whole = await interleaved(
+    rounds,
+    usPerResource((res) => assertValidResource(res)),
+    usPerResource(structureIssues),
+  );
   rows.push({
     benchmark: 'the whole write-path check (assertValidResource) with the compiled validator',
     db: '-',

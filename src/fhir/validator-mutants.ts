@@ -101,8 +101,13 @@ export function mutate(resource: Resource, rnd: () => number, extra?: unknown): 
     case 9:
       if (objectSpot && /[a-z][A-Z]/.test(key)) {
         const base = key.replace(/[A-Z].*$/, '');
-        objectSpot[base + pick(rnd, ['String', 'Quantity', 'Boolean', 'DateTime', 'Period', 'Foo', 'CodeableConcept'])] =
-          pick(rnd, ['x', true, { value: 1 }, { start: '2020-01-01' }, { text: 't' }]);
+        objectSpot[base + pick(rnd, ['String', 'Quantity', 'Boolean', 'DateTime', 'Period', 'Foo', 'CodeableConcept'])] = pick(rnd, [
+          'x',
+          true,
+          { value: 1 },
+          { start: '2020-01-01' },
+          { text: 't' },
+        ]);
         if (rnd() < 0.5) delete objectSpot[key];
       }
       break;
@@ -111,12 +116,14 @@ export function mutate(resource: Resource, rnd: () => number, extra?: unknown): 
         (current as Json).reference = pick(rnd, REFERENCES);
       } else set(spot, { reference: pick(rnd, REFERENCES) });
       break;
-    case 11:
-      if (rnd() < 0.5) copy.contained = structuredClone(pick(rnd, CONTAINED));
+    case 11: {
+      const roll = rnd();
+      if (roll < 0.5) copy.contained = structuredClone(pick(rnd, CONTAINED));
       // Invariant breakers: obs-6, obs-7, con-4, cpl-3 and friends.
-      else if (rnd() < 0.5) copy[pick(rnd, ['dataAbsentReason', 'abatementString', 'valueString', 'detail', 'reference'])] = pick(rnd, [{ text: 'x' }, 'x']);
+      else if (roll < 0.75) copy[pick(rnd, ['dataAbsentReason', 'abatementString', 'valueString', 'detail', 'reference'])] = pick(rnd, [{ text: 'x' }, 'x']);
       else copy.component = [{ code: copy.code ?? { text: 'c' }, valueString: 'v' }];
       break;
+    }
     case 12:
       set(spot, [{ url: 'http://example.org/e', valueString: 'v', extension: [{ url: 'n', valueBoolean: true }] }]);
       if (objectSpot) objectSpot.extension = [{ url: pick(rnd, ['', 'http://x', 'has space']), valueDateTime: pick(rnd, STRINGS) }];

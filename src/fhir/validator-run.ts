@@ -33,8 +33,19 @@ const MAX_STRING = 1024 * 1024;
 
 type Json = Record<string, unknown>;
 
+interface Pending {
+  constraints: CompiledConstraint[];
+  from: number;
+  value: TypedValue;
+  path: string;
+  resource: Json;
+  /** How many walk issues came before it. */
+  at: number;
+}
+
 interface Ctx {
   issues: OperationOutcomeIssue[];
+  pending: Pending[];
   resources: Json[];
   root: TypedValue;
   element: CompiledType;
@@ -64,7 +75,7 @@ export function compiledIssues(resource: Resource, resourceTypes: Set<string>): 
   const element = compiledType('Element');
   if (!type || !element) return undefined;
   const root = toTypedValue(resource);
-  const ctx: Ctx = { issues: [], resources: [resource as unknown as Json], root, element, resourceTypes };
+  const ctx: Ctx = { issues: [], pending: [], resources: [resource as unknown as Json], root, element, resourceTypes };
   try {
     checkConstraints(ctx, type.rootConstraints, root, type.path);
     walkObject(ctx, resource as unknown as Json, type, type.path, type.path);
@@ -72,7 +83,7 @@ export function compiledIssues(resource: Resource, resourceTypes: Set<string>): 
     if (err === BAIL) return undefined;
     throw err;
   }
-  return ctx.issues;
+  return withInvariants(ctx);
 }
 
 function isEmptyValue(v: unknown): boolean {
@@ -178,7 +189,8 @@ function additionalProperties(ctx: Ctx, obj: Json, keys: string[], type: Compile
       continue;
     }
     // @medplum/core reads these through its property getters (and may merge into them): leave them to it.
-    if (key.startsWith('_') && key.slice(1) in elements) bail('unknown-ext-or-choice-key');
+    // (A `_valueX` alone is read as value[x] too.)
+    if (key.startsWith('_') && (key.slice(1) in elements || choiceElementFor(key, elements))) bail('unknown-ext-or-choice-key');
     const choice = choiceElementFor(key, elements);
     if (choice) {
       // Read as that choice element when it holds a value (then conflicts are warned about): leave that to it.
@@ -235,15 +247,12 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
     const n = values.length;
     if (n < el.min || n > el.max) {
       ctx.issues.push(
-        createStructureIssue(
-          el.el.path,
-          `Invalid number of values: expected ${el.min}..${Number.isFinite(el.max) ? el.max : '*'}, but found ${n}`,
-        ),
+        createStructureIssue(el.el.path, `Invalid number of values: expected ${el.min}..${Number.isFinite(el.max) ? el.max : '*'}, but found ${n}`),
       );
     }
     for (let i = 0; i < n; i++) {
       const v = values[i];
-      const vp = (isArr ? `${single}[${i}]` : single);
+      const vp = isArr ? `${single}[${i}]` : single;
       const tv: TypedValue = { type: typeOf(v, cand.type), value: v };
       if (el.constraints.length) checkConstraints(ctx, el.constraints, tv, vp);
       if (tv.type === 'Reference' && el.refTargets) referenceCheck(ctx, v, el.refTargets, vp);
@@ -259,7 +268,7 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      primitiveAsComplex(ctx, v, cand.type, (isArr ? `${single}[${i}]` : single));
+      primitiveAsComplex(ctx, v, cand.type, isArr ? `${single}[${i}]` : single);
       continue;
     }
     if (!isPlainObject(v)) bail('complex-not-object');
@@ -267,7 +276,7 @@ function visit(ctx: Ctx, obj: Json, slot: Slot, parentPath: string, objPath: str
     if (cand.type === 'Resource' && !ctx.resourceTypes.has(t)) bail('contained-type');
     const childType = compiledType(t);
     if (!childType || isPrimitiveCode(t)) bail('contained-type');
-    walkObject(ctx, v, childType, childPath, (isArr ? `${single}[${i}]` : single));
+    walkObject(ctx, v, childType, childPath, isArr ? `${single}[${i}]` : single);
   }
 }
 
@@ -291,30 +300,55 @@ function mergeExtension(raw: unknown, ext: unknown): unknown {
   return Object.assign((raw ?? {}) as object, ext);
 }
 
+/**
+ * Invariants: the exact shortcuts now; the FHIRPath ones are queued and evaluated only once the
+ * walk finished without falling back, because @medplum/core's property getter can write into the
+ * input (it merges `_x` siblings into object values) and a fallback must see the resource untouched.
+ */
 function checkConstraints(ctx: Ctx, constraints: CompiledConstraint[], value: TypedValue, path: string): void {
-  for (const c of constraints) {
-    if (c.quick?.(value.value)) continue;
+  for (let i = 0; i < constraints.length; i++) {
+    if (constraints[i].quick?.(value.value)) continue;
+    ctx.pending.push({ constraints, from: i, value, path, resource: ctx.resources[ctx.resources.length - 1], at: ctx.issues.length });
+    return;
+  }
+}
+
+function evaluatePending(ctx: Ctx, p: Pending, out: OperationOutcomeIssue[]): void {
+  for (let i = p.from; i < p.constraints.length; i++) {
+    const c = p.constraints[i];
+    if (i > p.from && c.quick?.(p.value.value)) continue;
     const variables: Record<string, TypedValue> = {
-      '%context': value,
+      '%context': p.value,
       '%ucum': UCUM_VALUE,
-      '%resource': toTypedValue(ctx.resources[ctx.resources.length - 1]),
+      '%resource': toTypedValue(p.resource),
       '%rootResource': ctx.root,
     };
     let ok: boolean;
     try {
-      const result = evalFhirPathTyped(c.atom, [value], variables);
+      const result = evalFhirPathTyped(c.atom, [p.value], variables);
       ok = result.length === 1 && result[0].value === true;
     } catch (e) {
-      ctx.issues.push(
-        createProcessingIssue(path, 'Error evaluating invariant expression', e as Error, { fhirpath: c.constraint.expression }),
-      );
+      out.push(createProcessingIssue(p.path, 'Error evaluating invariant expression', e as Error, { fhirpath: c.constraint.expression }));
       ok = false;
     }
     if (!ok) {
-      ctx.issues.push(createConstraintIssue(path, c.constraint));
+      out.push(createConstraintIssue(p.path, c.constraint));
       return;
     }
   }
+}
+
+/** The walk's issues with each queued invariant's issues put back where @medplum/core reports them. */
+function withInvariants(ctx: Ctx): OperationOutcomeIssue[] {
+  if (ctx.pending.length === 0) return ctx.issues;
+  const out: OperationOutcomeIssue[] = [];
+  let next = 0;
+  for (const p of ctx.pending) {
+    while (next < p.at) out.push(ctx.issues[next++]);
+    evaluatePending(ctx, p, out);
+  }
+  while (next < ctx.issues.length) out.push(ctx.issues[next++]);
+  return out;
 }
 
 function referenceCheck(ctx: Ctx, ref: unknown, targets: string[], path: string): void {
@@ -327,20 +361,10 @@ function referenceCheck(ctx: Ctx, ref: unknown, targets: string[], path: string)
     if (target === HL7_RESOURCE || target === HL7_SD + rt || target === MEDPLUM_SD + rt) return;
     if (!target.startsWith(HL7_SD) && !target.startsWith(MEDPLUM_SD)) return;
   }
-  ctx.issues.push(
-    createOperationOutcomeIssue('warning', 'structure', `Invalid reference: got "${rt}", expected "${targets.join('", "')}"`, path),
-  );
+  ctx.issues.push(createOperationOutcomeIssue('warning', 'structure', `Invalid reference: got "${rt}", expected "${targets.join('", "')}"`, path));
 }
 
-function primitive(
-  ctx: Ctx,
-  boxed: unknown,
-  type: string,
-  jsType: string,
-  regex: RegExp | undefined,
-  path: string,
-  ext: unknown,
-): void {
+function primitive(ctx: Ctx, boxed: unknown, type: string, jsType: string, regex: RegExp | undefined, path: string, ext: unknown): void {
   // A plain object where a primitive belongs: @medplum/core reads it as an Element (id, extension).
   if (ext === undefined && typeof boxed === 'object') {
     const o = boxed as Json;
