@@ -119,11 +119,13 @@ function ext1(v: unknown): true | undefined {
   for (const k in v) {
     const x = (v as Record<string, unknown>)[k];
     if (k === 'extension') {
+      // FHIRPath's exists() wants every item non-empty.
       if (!Array.isArray(x) || x.length === 0) return undefined;
+      for (const item of x) if (typeof item !== 'object' || item === null || Array.isArray(item) || Object.keys(item).length === 0) return undefined;
       nested = true;
     } else if (k.startsWith('_')) return undefined;
     else if (ext.keys.get(k)?.element.key === 'value[x]') {
-      if (x === null || x === undefined || x === '' || (typeof x === 'object' && Object.keys(x).length === 0)) return undefined;
+      if (x === null || x === undefined || x === '' || Array.isArray(x) || (typeof x === 'object' && Object.keys(x).length === 0)) return undefined;
       values++;
     }
   }
