@@ -8,7 +8,7 @@
  * exactly (fixed/pattern values, slicing, keys that also read as a choice type) is marked so the
  * run falls back to the @medplum/core validator for that resource.
  */
-import { fhirTypeToJsType, getDataType, parseFhirPath, tryGetDataType, validationRegexes } from '@medplum/core';
+import { fhirTypeToJsType, parseFhirPath, tryGetDataType, validationRegexes } from '@medplum/core';
 import type { FhirPathAtom, InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
 
 /** Invariants @medplum/core does not check (validation.ts skippedConstraintKeys). */
@@ -202,7 +202,9 @@ function compile(name: string, schema: InternalTypeSchema): CompiledType {
           continue;
         }
         const choiceName = choiceElementFor(jsonKey, schema.elements);
-        keys.set(jsonKey, { element: ce, candidate: i, ext, ambiguous: ce.choice ? choiceName !== key : choiceName !== undefined });
+        // A plain element read under another name than its key would be an unknown property to @medplum/core.
+        const ambiguous = ce.choice ? choiceName !== key : choiceName !== undefined || c.name !== key;
+        keys.set(jsonKey, { element: ce, candidate: i, ext, ambiguous });
       }
     });
   }
@@ -215,14 +217,4 @@ function compile(name: string, schema: InternalTypeSchema): CompiledType {
     keys,
     rootConstraints: compileConstraints(schema.constraints),
   };
-}
-
-/** Compiles every loaded type now (for startup or a test), returning how many plans exist. */
-export function compileAll(typeNames: Iterable<string>): number {
-  let n = 0;
-  for (const t of typeNames) {
-    getDataType(t);
-    if (compiledType(t)) n++;
-  }
-  return n;
 }
