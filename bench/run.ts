@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge] [-- --first-screen] [-- --loads N] [-- --only xml|bulk] [-- --parallel N]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|validate|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge] [-- --first-screen] [-- --loads N] [-- --only xml|bulk] [-- --parallel N]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -36,6 +36,7 @@ import { benchWeaklink } from './weaklink.ts';
 import type { ProfileName } from '../src/testing/weaklink/profiles.ts';
 import { benchSurveillance } from './surveillance.ts';
 import { benchTraining } from './training.ts';
+import { benchValidate } from './validate.ts';
 import { loadConfig } from '../src/config.ts';
 import { openCore } from '../src/platform/core.ts';
 import { buildPlatform } from '../src/server.ts';
@@ -650,6 +651,8 @@ if (args.suite === 'programme') {
   await benchCitizenSuite();
 } else if (args.suite === 'cluster') {
   await benchCluster(quick);
+} else if (args.suite === 'validate') {
+  await benchValidate(quick);
 } else if (args.suite === 'weaklink') {
   // Needs root (network namespaces); runs only when asked for.
   // --profile mountain-edge (repeatable): only those profiles.
@@ -661,11 +664,12 @@ if (args.suite === 'programme') {
   const loads = args.loads ? Number(args.loads) : quick ? 1 : 3;
   if (!Number.isInteger(loads) || loads < 1) throw new Error(`weaklink: --loads must be a whole number ≥ 1, not ${args.loads}`);
   await benchWeaklink({ profiles, loads, callSeconds: quick ? 20 : 60, appOnly: args['first-screen'], waterfall: args['first-screen'], log });
-} else if (args.db === 'both' || args.db === 'postgres') targets.push(postgresTarget);
+} else if ((args.db === 'both' || args.db === 'postgres') && args.suite !== 'validate') targets.push(postgresTarget);
 if (
   args.suite !== 'video' &&
   args.suite !== 'citizen' &&
   args.suite !== 'cluster' &&
+  args.suite !== 'validate' &&
   args.suite !== 'formats' &&
   args.suite !== 'programme' &&
   args.suite !== 'imaging' &&

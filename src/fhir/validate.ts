@@ -1,7 +1,11 @@
 /**
- * Every write is validated against the R4 StructureDefinitions (@medplum/core's validator:
- * cardinality, types, required elements, fixed values, invariants) and against our own rules
- * for Vietnamese identifiers and content-safety rules (content-safety.ts). A failure is a 400 OperationOutcome naming each problem.
+ * Every write is validated against the R4 StructureDefinitions and against our own rules for
+ * Vietnamese identifiers and content rules (content-safety.ts). A failure is a 400
+ * OperationOutcome naming each problem.
+ * The structure check (cardinality, types, formats, required elements, invariants) is the compiled
+ * validator (validator-compile.ts / validator-run.ts), which gives the same issues as
+ * @medplum/core's validator; for what it does not reproduce exactly it falls back to @medplum/core
+ * (counted in validationStats). medplumStructureIssues is kept for that and for the equivalence test.
  */
 import { validateResource as validateR4 } from '@medplum/core';
 import type { Identifier, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
@@ -10,6 +14,7 @@ import { conformanceIssues } from './conformance.ts';
 import { contentSafetyIssues } from './content-safety.ts';
 import { loadDefinitions, isResourceType } from './definitions.ts';
 import { badRequest, invalidResource } from './outcome.ts';
+import { compiledIssues } from './validator-run.ts';
 
 export function assertValidResource(resource: unknown, expectedType?: string): asserts resource is Resource {
   loadDefinitions();
@@ -23,21 +28,48 @@ export function assertValidResource(resource: unknown, expectedType?: string): a
   if (expectedType && type !== expectedType) {
     throw badRequest(`resourceType "${type}" does not match the URL's type "${expectedType}"`, ['resourceType']);
   }
-  let issues: OperationOutcomeIssue[];
+  const issues = structureIssues(resource as Resource);
+  issues.push(...conformanceIssues(resource as Resource));
+  issues.push(...contentSafetyIssues(resource as Resource));
+  issues.push(...vietnameseIdentifierIssues(resource as Resource));
+  if (issues.length > 0) throw invalidResource(issues);
+}
+
+const stats = { compiled: 0, fallbacks: 0 };
+/** CAUYTE_VALIDATOR=medplum: the previous validator only (the benchmark's "before" side; a way back). */
+const MEDPLUM_ONLY = process.env.CAUYTE_VALIDATOR === 'medplum';
+
+/** How many resources the compiled validator checked, and how many it left to @medplum/core. */
+export function validationStats(): { compiled: number; fallbacks: number } {
+  return { ...stats };
+}
+
+/** The structure issues of a resource whose resourceType is known: compiled, else @medplum/core's. */
+export function structureIssues(resource: Resource): OperationOutcomeIssue[] {
+  if (MEDPLUM_ONLY) return medplumStructureIssues(resource);
+  const issues = compiledIssues(resource, loadDefinitions());
+  if (!issues) {
+    stats.fallbacks++;
+    return medplumStructureIssues(resource);
+  }
+  stats.compiled++;
+  // @medplum/core returns only when nothing is an error (then we keep errors only, i.e. none) and
+  // otherwise throws with every issue, warnings included.
+  return issues.some((i) => i.severity === 'error') ? issues.map(withDiagnostics) : [];
+}
+
+/** @medplum/core's validator, as the write path used it before the compiled one. */
+export function medplumStructureIssues(resource: Resource): OperationOutcomeIssue[] {
   try {
-    issues = validateR4(resource as Resource)
+    return validateR4(resource)
       .filter((i) => i.severity === 'error' || i.severity === 'fatal')
       .map(withDiagnostics);
   } catch (err) {
     // The validator throws (with every issue it found) for malformed primitives and JSON types.
     const outcome = (err as { outcome?: { issue?: OperationOutcomeIssue[] } }).outcome;
-    if (!outcome?.issue?.length) throw badRequest(`Invalid ${type}: ${(err as Error).message}`);
-    issues = outcome.issue.map(withDiagnostics);
+    if (!outcome?.issue?.length) throw badRequest(`Invalid ${resource.resourceType}: ${(err as Error).message}`);
+    return outcome.issue.map(withDiagnostics);
   }
-  issues.push(...conformanceIssues(resource as Resource));
-  issues.push(...contentSafetyIssues(resource as Resource));
-  issues.push(...vietnameseIdentifierIssues(resource as Resource));
-  if (issues.length > 0) throw invalidResource(issues);
 }
 
 const PERSON_TYPES = new Set(['Patient', 'Practitioner', 'RelatedPerson', 'Person']);

@@ -7,13 +7,15 @@
  *   - queue lengths: email/SMS outbox messages not yet sent;
  *   - device ingest: messages and stored observations since start (per outcome);
  *   - video: live rooms and participants on this node;
- *   - audit lag: entries not yet sealed into the hash chain, and the age of the oldest one.
+ *   - audit lag: entries not yet sealed into the hash chain, and the age of the oldest one;
+ *   - FHIR structure validations by validator (compiled, or the @medplum/core fallback).
  * Values that need the database are read when Prometheus scrapes, with a short timeout: a slow
  * database shows as a missing sample, never as a hung scrape.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PostgresDb, type Db } from '../db/db.ts';
+import { validationStats } from '../fhir/validate.ts';
 
 export interface MetricsSources {
   db: Db;
@@ -147,6 +149,18 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(devices()?.observations ?? 0);
+      },
+    });
+    new Counter({
+      name: 'cauyte_fhir_validations_total',
+      help: 'Resources structure-validated in this process, by validator: compiled, or fallback to @medplum/core',
+      labelNames: ['validator'],
+      registers: [r],
+      collect() {
+        this.reset();
+        const stats = validationStats();
+        this.inc({ validator: 'compiled' }, stats.compiled);
+        this.inc({ validator: 'fallback' }, stats.fallbacks);
       },
     });
   }

@@ -51,6 +51,9 @@ describe('operations endpoints', () => {
     expect(text).toMatch(/cauyte_audit_lag_seconds\{[^}]*\} [\d.e+-]+/);
     expect(text).toMatch(/cauyte_video_rooms\{[^}]*\} 0/);
     expect(text).toContain('cauyte_device_observations_total');
+    // The Patient above went through the compiled validator.
+    expect(text).toMatch(/cauyte_fhir_validations_total\{[^}]*validator="compiled"[^}]*\} [1-9]/);
+    expect(text).toMatch(/cauyte_fhir_validations_total\{[^}]*validator="fallback"[^}]*\} \d+/);
     expect(text).not.toContain(id);
     expect(text).not.toContain('Hoa');
   });
