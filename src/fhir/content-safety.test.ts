@@ -58,6 +58,18 @@ describe('content safety', () => {
     expect(() => assertValidResource(resource)).toThrow(/__proto__|constructor|narrative/);
   });
 
+  it('refuses a JSON object where a primitive value belongs (which @medplum/core lets through)', () => {
+    for (const [resource, where] of [
+      [{ resourceType: 'Patient', gender: { id: 'x' } }, 'Patient.gender'],
+      [{ resourceType: 'Patient', identifier: [{ system: 'urn:x', value: { id: 'x' } }] }, 'Patient.identifier[0].value'],
+      [{ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: { id: 'x' } } }, 'Observation.subject.reference'],
+    ] as const) {
+      expect(() => assertValidResource(structuredClone(resource)), where).toThrow(where);
+    }
+    // The primitive's id and extensions in its "_" property stay valid.
+    expect(() => assertValidResource({ resourceType: 'Patient', gender: 'female', _gender: { id: 'g' } })).not.toThrow();
+  });
+
   it('passes every narrative and property of the Synthea fixtures', () => {
     let resources = 0;
     for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.json'))) {

@@ -44,10 +44,14 @@ export function validationStats(): { compiled: number; fallbacks: number } {
   return { ...stats };
 }
 
-/** The structure issues of a resource whose resourceType is known: compiled, else @medplum/core's. */
-export function structureIssues(resource: Resource): OperationOutcomeIssue[] {
+/**
+ * The structure issues of a resource whose resourceType is known: compiled, else @medplum/core's;
+ * with the platform's stricter rules (validator-run.ts compiledIssues) unless strict is false.
+ */
+export function structureIssues(resource: Resource, opts: { strict?: boolean } = {}): OperationOutcomeIssue[] {
   if (MEDPLUM_ONLY) return medplumStructureIssues(resource);
-  const issues = compiledIssues(resource, loadDefinitions());
+  const strict: OperationOutcomeIssue[] = [];
+  const issues = compiledIssues(resource, loadDefinitions(), opts.strict === false ? undefined : strict);
   if (!issues) {
     stats.fallbacks++;
     return medplumStructureIssues(resource);
@@ -55,7 +59,8 @@ export function structureIssues(resource: Resource): OperationOutcomeIssue[] {
   stats.compiled++;
   // @medplum/core returns only when nothing is an error (then we keep errors only, i.e. none) and
   // otherwise throws with every issue, warnings included.
-  return issues.some((i) => i.severity === 'error') ? issues.map(withDiagnostics) : [];
+  const found = issues.some((i) => i.severity === 'error') ? issues.map(withDiagnostics) : [];
+  return strict.length ? [...found, ...strict.map(withDiagnostics)] : found;
 }
 
 /** @medplum/core's validator, as the write path used it before the compiled one. */

@@ -50,6 +50,8 @@ interface Ctx {
   root: TypedValue;
   element: CompiledType;
   resourceTypes: Set<string>;
+  /** Our stricter rules (not @medplum/core's), collected apart so the equivalence test can compare. */
+  strict?: OperationOutcomeIssue[];
 }
 
 interface Slot {
@@ -70,12 +72,17 @@ function bail(reason = 'other'): never {
 }
 
 /** The issues @medplum/core's validator would collect, or undefined to fall back to it. */
-export function compiledIssues(resource: Resource, resourceTypes: Set<string>): OperationOutcomeIssue[] | undefined {
+/**
+ * strict, when given, receives the platform's stricter findings that @medplum/core accepts: a JSON
+ * object where a primitive value belongs (it would slip past code bindings, identifier rules and
+ * the search index).
+ */
+export function compiledIssues(resource: Resource, resourceTypes: Set<string>, strict?: OperationOutcomeIssue[]): OperationOutcomeIssue[] | undefined {
   const type = compiledType(resource.resourceType);
   const element = compiledType('Element');
   if (!type || !element) return undefined;
   const root = toTypedValue(resource);
-  const ctx: Ctx = { issues: [], pending: [], resources: [resource as unknown as Json], root, element, resourceTypes };
+  const ctx: Ctx = { issues: [], pending: [], resources: [resource as unknown as Json], root, element, resourceTypes, strict };
   try {
     checkConstraints(ctx, type.rootConstraints, root, type.path);
     walkObject(ctx, resource as unknown as Json, type, type.path, type.path);
@@ -369,6 +376,9 @@ function primitive(ctx: Ctx, boxed: unknown, type: string, jsType: string, regex
   if (ext === undefined && typeof boxed === 'object') {
     const o = boxed as Json;
     if (Array.isArray(o) || typeof o.valueOf !== 'function' || o.valueOf() !== o) bail('object-as-primitive');
+    ctx.strict?.push(
+      createStructureIssue(path, `Invalid JSON type: expected ${jsType}, but got object (a primitive's id and extensions go in its "_" property)`),
+    );
     walkObject(ctx, o, ctx.element, path, path);
     return;
   }
