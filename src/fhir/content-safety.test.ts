@@ -70,6 +70,19 @@ describe('content safety', () => {
     expect(() => assertValidResource({ resourceType: 'Patient', gender: 'female', _gender: { id: 'g' } })).not.toThrow();
   });
 
+  it('lists at most 100 problems of one resource', () => {
+    let err: unknown;
+    try {
+      assertValidResource({ resourceType: 'Patient', name: 'x'.repeat(5000) });
+    } catch (e) {
+      err = e;
+    }
+    const issues = (err as { issues: { code: string; diagnostics?: string }[] }).issues;
+    expect(issues.length).toBe(101);
+    expect(issues[100].code).toBe('too-costly');
+    expect(issues[100].diagnostics).toMatch(/more problems are not listed/);
+  });
+
   it('passes every narrative and property of the Synthea fixtures', () => {
     let resources = 0;
     for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.json'))) {

@@ -22,7 +22,15 @@ function issue(code: IssueCode, text: string, expression?: string[]): OperationO
 }
 
 export const badRequest = (text: string, expression?: string[]) => new FhirError(400, [issue('invalid', text, expression)]);
-export const invalidResource = (issues: OperationOutcomeIssue[]) => new FhirError(400, issues);
+/** At most this many issues are listed in one answer (a malformed body can have one per character). */
+export const MAX_ISSUES = 100;
+export const invalidResource = (issues: OperationOutcomeIssue[]) =>
+  new FhirError(
+    400,
+    issues.length <= MAX_ISSUES
+      ? issues
+      : [...issues.slice(0, MAX_ISSUES), issue('too-costly', `${issues.length - MAX_ISSUES} more problems are not listed; correct the ones above first`)],
+  );
 export const notFound = (text: string) => new FhirError(404, [issue('not-found', text)]);
 export const gone = (text: string) => new FhirError(410, [issue('deleted', text)]);
 export const conflict = (text: string) => new FhirError(409, [issue('conflict', text)]);
