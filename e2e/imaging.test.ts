@@ -32,8 +32,8 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
   const shots = join('test-results', 'imaging');
   let studyId = '';
 
-  async function personPage(username: string, width = 1366): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width, height: 900 } });
+  async function personPage(username: string, width = 1366, serviceWorkers: 'allow' | 'block' = 'allow'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width, height: 900 }, serviceWorkers });
     const page = await context.newPage();
     await signInUi(page, base, username, accounts.get(username)!.totpSecret);
     return page;
@@ -213,7 +213,8 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
 
   it('draws the first image before the viewer engine is there, window-levelled, then the engine takes over', async () => {
     expect(studyId).not.toBe('');
-    const page = await personPage('bs.bachmai');
+    // Without the app's service worker: its fetches would not pass through page.route.
+    const page = await personPage('bs.bachmai', 1366, 'block');
     // The engine's code is held back until the preview has been checked (on loopback it would replace it at once).
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));

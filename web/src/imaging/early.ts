@@ -103,7 +103,9 @@ export function startStudy(id: string): void {
   const bytes = fetch(`${detailsPath(id)}/first-image`, { credentials: 'same-origin', headers: { Accept: 'application/dicom' } }).then(async (r) => {
     if (!r.ok) throw new Error(`${r.status}`);
     const buf = await readDicom(r, (ts) => {
-      if (!ts || !UNCOMPRESSED.includes(ts)) open();
+      // Uncompressed: the page's preview will draw it — its small chunk (dicom-parser, ≈ 8 kB gzip) comes alongside.
+      if (ts && UNCOMPRESSED.includes(ts)) void import('./preview.ts').catch(() => undefined);
+      else open();
     });
     return { sop: r.headers.get('x-sop-instance-uid'), buf };
   });
