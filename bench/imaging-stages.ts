@@ -35,6 +35,10 @@ export interface Stages {
   imageBytes?: number;
   imageLoaded?: number;
   rendered?: number;
+  /** The first image drawn from its early bytes before the engine (web/src/imaging/preview.ts). */
+  preview?: number;
+  /** When the engine had taken over (status without its preview note), ms after navigation. */
+  engineShownMs?: number;
   /** API requests that started before the first image's bytes were asked for. */
   apiBefore: string[];
 }
@@ -65,6 +69,7 @@ export function stagesOf(t: PageTiming, net: NetEntry[]): Stages {
     imageBytes: imageNet?.bytes,
     imageLoaded: mark('image-loaded'),
     rendered: mark('rendered'),
+    preview: mark('preview'),
     apiBefore: net.filter((n) => new URL(n.url).pathname.startsWith('/api/') && (!image || n.start < image[1])).map((n) => new URL(n.url).pathname),
   };
 }
@@ -83,6 +88,8 @@ export function fmtStages(s: Stages): string {
     `image bytes ${f(s.imageStart)}→${f(s.imageEnd)} (${s.imageBytes ?? '?'} B)`,
     `decoded ${f(s.imageLoaded)}`,
     `rendered ${f(s.rendered)}`,
+    `preview ${f(s.preview)}`,
+    `engine shown ${f(s.engineShownMs)}`,
     `api before image: ${s.apiBefore.join(', ') || 'none'}`,
   ].join(' | ');
 }

@@ -32,8 +32,8 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
   const shots = join('test-results', 'imaging');
   let studyId = '';
 
-  async function personPage(username: string, width = 1366): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width, height: 900 } });
+  async function personPage(username: string, width = 1366, serviceWorkers: 'allow' | 'block' = 'allow'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width, height: 900 }, serviceWorkers });
     const page = await context.newPage();
     await signInUi(page, base, username, accounts.get(username)!.totpSecret);
     return page;
@@ -209,6 +209,49 @@ describe.each(BACKENDS)('imaging in the browser (%s store)', (backend) => {
     await follower.getByTestId('their-pointer').waitFor({ timeout: 2000 });
     await follower.screenshot({ path: join(shots, `${backend}-shared-follower-1366.png`) });
     for (const page of [presenter, follower]) await page.context().close();
+  }, 120_000);
+
+  it('draws the first image before the viewer engine is there, window-levelled, then the engine takes over', async () => {
+    expect(studyId).not.toBe('');
+    // Without the app's service worker: its fetches would not pass through page.route.
+    const page = await personPage('bs.bachmai', 1366, 'block');
+    // The engine's code is held back until the preview has been checked (on loopback it would replace it at once).
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await page.route(/\/assets\/viewer-[^/]*\.js$/, async (route) => {
+      await released;
+      await route.continue().catch(() => undefined);
+    });
+    await page.goto(`${base}/imaging/${studyId}`);
+    const status = page.getByTestId('viewer-status');
+    await page.getByTestId('viewer-preview').waitFor();
+    const during = (await status.textContent())!;
+    expect(during).toContain('1/12');
+    expect(during).toContain('Ảnh xem trước — đang tải công cụ đo…');
+    expect(await page.getByRole('button', { name: 'Đo chiều dài' }).isDisabled()).toBe(true);
+    // Fitted like the viewer (square image, centred): the centre is soft tissue (40–59 HU → grey 128–140
+    // in window 40/400), the ring 700 HU (white), outside it air (black).
+    const grey = await page.getByTestId('viewer-preview').evaluate((c: HTMLCanvasElement) => {
+      const ctx = c.getContext('2d')!;
+      const scale = Math.min(c.width, c.height) / 256;
+      const at = (dx: number) => ctx.getImageData(Math.round(c.width / 2 + dx * scale), Math.round(c.height / 2), 1, 1).data[0];
+      return { centre: at(0), ring: at(53.2), air: at(100) };
+    });
+    expect(grey.centre).toBeGreaterThanOrEqual(126);
+    expect(grey.centre).toBeLessThanOrEqual(142);
+    expect(grey.ring).toBe(255);
+    expect(grey.air).toBe(0);
+    await shoot(page, 'viewer-preview');
+    release();
+    await page.getByTestId('viewer-preview').waitFor({ state: 'detached', timeout: 30_000 });
+    await expect.poll(async () => status.getAttribute('data-preview')).toBeNull();
+    const after = (await status.textContent())!;
+    // Same image, same window: the status only loses its preview note.
+    expect(after).toBe(during.replace(' · Ảnh xem trước — đang tải công cụ đo…', ''));
+    expect(await page.getByTestId('viewer').getAttribute('data-index')).toBe('0');
+    expect(await page.getByRole('button', { name: 'Đo chiều dài' }).isDisabled()).toBe(false);
+    await shoot(page, 'viewer-after-preview');
+    await page.context().close();
   }, 120_000);
 
   it('interoperates with a DICOMweb client written by others (dicomweb-client): STOW, QIDO, WADO', async () => {

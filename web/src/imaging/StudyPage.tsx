@@ -2,18 +2,22 @@
  * One study: series thumbnails, the viewer (Cornerstone3D, imported only here), tools, the
  * measurements saved with the study, the report (read, or written and signed at the hub), and
  * shared viewing when opened from a meeting (?meeting=<room id>): present, or follow the presenter.
+ * On a weak link the first image is drawn from its early bytes (preview.ts) before the engine's
+ * code is fetched; the engine replaces that preview with the same image and window, and the tools
+ * are enabled only then.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { StudyView } from '../../../src/imaging/contract.ts';
 import { apiSend } from '../api.ts';
 import { formatDateTime } from '../i18n.ts';
 import { num, ti } from '../i18n-imaging.ts';
 import { me } from '../session.ts';
-import { studyDetails } from './early.ts';
+import { engineGate, peekImage, studyDetails } from './early.ts';
 import { ReportPanel } from './ReportPanel.tsx';
 import './imaging.css';
 import { seriesOf, sopOfImageId } from './shared.ts';
 import { shareViewer, type SharedView } from './share.ts';
+import type { drawPreview, PreviewImage } from './preview.ts';
 import type { ToolName, Viewer, ViewState } from './viewer.ts';
 
 const TOOLS: ToolName[] = ['wl', 'pan', 'zoom', 'length', 'angle'];
@@ -45,6 +49,8 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
   const [presenting, setPresenting] = useState(false);
   const [link, setLink] = useState<string | undefined>();
   const [theirPointer, setTheirPointer] = useState<[number, number] | null>(null);
+  const [preview, setPreview] = useState<{ img: PreviewImage; draw: typeof drawPreview } | undefined>();
+  const previewCanvas = useRef<HTMLCanvasElement>(null);
 
   // The first load takes the early request (early.ts); reloads after a change ask again.
   const load = () =>
@@ -59,28 +65,64 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
     void load();
   }, [id]);
   // The viewer's code and engine start while the study's details travel (first image sooner on a slow link).
+  // Not before the first image's bytes are in (early.ts): on a weak link the two would share it.
   useEffect(() => {
-    void import('./viewer.ts').then((v) => v.prepare()).catch(() => undefined);
+    void engineGate(id)
+      .then(() => import('./viewer.ts'))
+      .then((v) => v.prepare())
+      .catch(() => undefined);
   }, []);
 
   const series = view ? seriesOf(view.study, view.studyUid) : [];
   const current = series[seriesIx];
 
+  // The first image from its early bytes, while the engine's code travels (uncompressed files only).
+  useEffect(() => {
+    const early = current && seriesIx === 0 ? peekImage(current.imageIds[0]) : undefined;
+    if (!early) return;
+    let cancelled = false;
+    void early
+      .then(async (buf) => {
+        const { decodePreview, drawPreview } = await import('./preview.ts');
+        const img = decodePreview(buf);
+        if (!cancelled && img && !viewer.current) setPreview({ img, draw: drawPreview });
+      })
+      .catch(() => undefined);
+    return () => {
+      cancelled = true;
+    };
+  }, [view?.studyUid]);
+  // Drawn before the browser paints, so the status below never shows without its picture.
+  useLayoutEffect(() => {
+    if (!preview || !previewCanvas.current) return;
+    const canvas = previewCanvas.current;
+    const draw = () => preview.draw(canvas, preview.img);
+    draw();
+    performance.mark('cy:preview');
+    const resized = new ResizeObserver(draw);
+    resized.observe(canvas);
+    return () => resized.disconnect();
+  }, [preview]);
+
   useEffect(() => {
     if (!current || !element.current) return;
     let cancelled = false;
-    void import('./viewer.ts').then(async (v) => {
-      const opened = await v.openViewer(element.current!, current.imageIds, sopOfImageId);
-      if (cancelled) return opened.destroy();
-      viewer.current = opened;
-      setVs(opened.state());
-      opened.onChange(setVs);
-      opened.onMeasure(async (m) => {
-        await apiSend('POST', `/api/imaging/studies/${id}/annotations`, m).catch((e: Error) => setError(e.message));
-        void load();
+    void engineGate(id)
+      .then(() => import('./viewer.ts'))
+      .then(async (v) => {
+        const opened = await v.openViewer(element.current!, current.imageIds, sopOfImageId);
+        if (cancelled) return opened.destroy();
+        viewer.current = opened;
+        // The engine's canvas has drawn the same image: the preview goes (after the next frame).
+        requestAnimationFrame(() => requestAnimationFrame(() => setPreview(undefined)));
+        setVs(opened.state());
+        opened.onChange(setVs);
+        opened.onMeasure(async (m) => {
+          await apiSend('POST', `/api/imaging/studies/${id}/annotations`, m).catch((e: Error) => setError(e.message));
+          void load();
+        });
+        if (meetingId) shared.current = shareViewer(meetingId, id, opened, setTheirPointer, setLink);
       });
-      if (meetingId) shared.current = shareViewer(meetingId, id, opened, setTheirPointer, setLink);
-    });
     return () => {
       cancelled = true;
       shared.current?.close();
@@ -98,6 +140,10 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
     );
   if (!view) return <p class="notice">{l.loadingImages}</p>;
   const s = view.study;
+  // What the status shows: the engine's view, or the preview's (image 1, its window, fitted) until the engine is there.
+  const shown: ViewState | undefined =
+    vs ??
+    (preview ? { index: 0, wc: (preview.img.lower + preview.img.upper) / 2, ww: preview.img.upper - preview.img.lower, zoom: 1, pan: [0, 0] } : undefined);
   return (
     <article class="imaging-study">
       <header class="page-head">
@@ -132,6 +178,7 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
             class={t === tool ? 'tab active' : 'tab'}
             aria-pressed={t === tool}
             data-tool={t}
+            disabled={!vs}
             onClick={() => {
               viewer.current?.setTool(t);
               setTool(t);
@@ -172,13 +219,15 @@ export function StudyPage({ id, meetingId }: { id: string; meetingId?: string })
           }}
           onPointerLeave={() => presenting && shared.current?.pointer(null)}
         />
+        {preview && <canvas ref={previewCanvas} class="viewer-preview" data-testid="viewer-preview" aria-hidden="true" />}
         {theirPointer && !presenting && (
           <span class="their-pointer" data-testid="their-pointer" style={{ left: `${theirPointer[0] * 100}%`, top: `${theirPointer[1] * 100}%` }} />
         )}
       </div>
-      {vs && current && (
-        <p class="meta" data-testid="viewer-status">
-          {l.image} {vs.index + 1}/{current.imageIds.length} · {l.window} C {num(vs.wc, 0)} W {num(vs.ww, 0)} · ×{num(vs.zoom, 2)}
+      {shown && current && (
+        <p class="meta" data-testid="viewer-status" data-preview={vs ? undefined : 'true'}>
+          {l.image} {shown.index + 1}/{current.imageIds.length} · {l.window} C {num(shown.wc, 0)} W {num(shown.ww, 0)} · ×{num(shown.zoom, 2)}
+          {!vs && ` · ${l.preview}`}
         </p>
       )}
       {error && (
