@@ -37,4 +37,10 @@ describe.skipIf(!built)('web app files', () => {
     }
     expect((await app.inject({ url: '/api/nothing' })).statusCode).toBe(404);
   });
+
+  it('a study page names its first image for preloading, nothing else does', async () => {
+    const study = await app.inject({ url: '/imaging/1.2.840-abc' });
+    expect(study.headers.link).toBe('</api/imaging/studies/1.2.840-abc/first-image>; rel=preload; as=fetch; crossorigin=anonymous');
+    for (const url of ['/', '/imaging/worklist', '/imaging/a%3E%3Cb', '/patients/x']) expect((await app.inject({ url })).headers.link, url).toBeUndefined();
+  });
 });

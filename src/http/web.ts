@@ -1,6 +1,7 @@
 /**
  * The web app: files from web/dist (pre-compressed .br/.gz sent when the browser accepts them),
- * and index.html for the app's own routes. API, FHIR and OAuth paths never fall back to it.
+ * and index.html for the app's own routes (a study page's with a preload of its first image). API,
+ * FHIR and OAuth paths never fall back to it.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
@@ -11,6 +12,8 @@ import fastifyStatic from '@fastify/static';
 import { problem } from './problem.ts';
 
 const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+/** A study page (web/src/imaging/routes.tsx): its id, as the app reads it. */
+const STUDY_PAGE = /^\/imaging\/([A-Za-z0-9\-.]{1,64})$/;
 
 async function webPlugin(app: FastifyInstance): Promise<void> {
   if (!existsSync(WEB_DIST)) return;
@@ -34,6 +37,11 @@ async function webPlugin(app: FastifyInstance): Promise<void> {
         .header('cache-control', file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
         .sendFile(file, { cacheControl: false });
     }
+    // A study page opened directly: the browser fetches its first image while the app's code is still
+    // on its way (web/src/imaging/early.ts takes that answer). Only the path's own id goes into the
+    // header; the image route itself checks and audits the person asking.
+    const study = STUDY_PAGE.exec(path);
+    if (study && study[1] !== 'worklist') reply.header('link', `</api/imaging/studies/${study[1]}/first-image>; rel=preload; as=fetch; crossorigin=anonymous`);
     return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html', { cacheControl: false });
   });
 }

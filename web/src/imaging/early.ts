@@ -100,7 +100,9 @@ export function startStudy(id: string): void {
   const gate = new Promise<void>((resolve) => (open = resolve));
   gates.set(id, gate);
   // The image first: the larger answer takes the connection the page itself came on (no new handshake).
-  const bytes = fetch(`${detailsPath(id)}/first-image`, { credentials: 'same-origin', headers: { Accept: 'application/dicom' } }).then(async (r) => {
+  // Same mode, credentials and headers as the preload the server names for a study page opened
+  // directly (src/http/web.ts), so the browser hands over that answer instead of asking again.
+  const bytes = fetch(`${detailsPath(id)}/first-image`, { credentials: 'same-origin' }).then(async (r) => {
     if (!r.ok) throw new Error(`${r.status}`);
     const buf = await readDicom(r, (ts) => {
       // Uncompressed: the page's preview will draw it — its small chunk (dicom-parser, ≈ 8 kB gzip) comes alongside.
