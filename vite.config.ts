@@ -58,6 +58,9 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     sourcemap: false,
+    // web/dist/.vite/manifest.json: which files a lazy page needs, for the server's preload hints
+    // (src/http/web.ts: a study page opened directly names its page code and preview with its first image).
+    manifest: true,
     target: 'es2020',
     // The first screen in ONE script: the entry (main.tsx: shell, sign-in, landing pages) with what every
     // page needs (Preact, signals, labels, the session), which the lazy pages import from it. On a weak

@@ -40,7 +40,12 @@ describe.skipIf(!built)('web app files', () => {
 
   it('a study page names its first image for preloading, nothing else does', async () => {
     const study = await app.inject({ url: '/imaging/1.2.840-abc' });
-    expect(study.headers.link).toBe('</api/imaging/studies/1.2.840-abc/first-image>; rel=preload; as=fetch; crossorigin=anonymous');
+    const hints = String(study.headers.link).split(', ');
+    expect(hints[0]).toBe('</api/imaging/studies/1.2.840-abc/first-image>; rel=preload; as=fetch; crossorigin=anonymous');
+    // The page's code and the preview's parser, never the first screen's script again.
+    expect(hints.some((h) => /^<\/assets\/StudyPage-[\w-]+\.js>; rel=modulepreload$/.test(h))).toBe(true);
+    expect(hints.some((h) => /^<\/assets\/preview-[\w-]+\.js>; rel=modulepreload$/.test(h))).toBe(true);
+    expect(hints.some((h) => /\/assets\/app-[\w-]+\.js>/.test(h))).toBe(false);
     for (const url of ['/', '/imaging/worklist', '/imaging/a%3E%3Cb', '/patients/x']) expect((await app.inject({ url })).headers.link, url).toBeUndefined();
   });
 });

@@ -50,6 +50,19 @@ export async function apiGet<T>(path: string): Promise<T> {
   return parse<T>(await request('GET', path));
 }
 
+/**
+ * The same read without an Accept header of its own, so that it takes over an answer the browser
+ * preloaded from a `Link: rel=preload; as=fetch` hint (src/http/web.ts) rather than asking again.
+ */
+export async function apiGetPreloaded<T>(path: string): Promise<T> {
+  try {
+    return parse<T>(await fetch(path, { credentials: 'same-origin' }));
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(0, navigator.onLine ? 'Không kết nối được máy chủ (cannot reach the server)' : 'Đang mất kết nối mạng (offline)');
+  }
+}
+
 export async function apiSend<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   return parse<T>(await request(method, path, body ?? {}));
 }

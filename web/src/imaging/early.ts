@@ -14,7 +14,7 @@
  * request is simply made again the ordinary way.
  */
 import type { StudyView } from '../../../src/imaging/contract.ts';
-import { ApiError, apiGet } from '../api.ts';
+import { ApiError, apiGet, apiGetPreloaded } from '../api.ts';
 import { seriesOf, sopOfImageId } from './shared.ts';
 
 const started = new Set<string>();
@@ -112,7 +112,7 @@ export function startStudy(id: string): void {
     return { sop: r.headers.get('x-sop-instance-uid'), buf };
   });
   bytes.then(open, open);
-  const p = apiGet<StudyView>(detailsPath(id));
+  const p = apiGetPreloaded<StudyView>(detailsPath(id));
   details.set(id, p);
   p.then((v) => {
     const first = seriesOf(v.study, v.studyUid)[0]?.imageIds[0];
