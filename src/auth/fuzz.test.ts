@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../seed/demo.ts';
 import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { createDemoAccounts } from '../seed/accounts.ts';
+import { resourceShaped } from '../testing/fuzz-shapes.ts';
 
 const INJECTIONS = [
   "'; DROP TABLE resource; --",
@@ -29,22 +30,7 @@ const INJECTIONS = [
 ];
 
 const weird = fc.oneof(fc.constantFrom(...INJECTIONS), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }));
-const jsonish = fc.oneof(
-  fc.jsonValue({ maxDepth: 4 }),
-  fc.record(
-    {
-      resourceType: fc.oneof(fc.constantFrom('Patient', 'Observation', 'Bundle', 'Consent'), weird),
-      id: fc.oneof(weird, fc.integer()),
-      name: fc.oneof(weird, fc.jsonValue({ maxDepth: 2 })),
-      gender: weird,
-      birthDate: weird,
-      status: weird,
-      entry: fc.jsonValue({ maxDepth: 3 }),
-      type: weird,
-    },
-    { requiredKeys: ['resourceType'] },
-  ),
-);
+const jsonish = fc.oneof(fc.jsonValue({ maxDepth: 4 }), resourceShaped(fc.oneof(fc.constantFrom('Patient', 'Observation', 'Bundle', 'Consent'), weird), weird));
 /** Shapes the attacker's review found: NUL in values, nesting far deeper than any resource, long arrays. */
 const hostile = fc.oneof(
   fc.integer({ min: 50, max: 30_000 }).map((n) => `{"resourceType":"Patient","extension":${'['.repeat(n)}${']'.repeat(n)}}`),

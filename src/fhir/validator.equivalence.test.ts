@@ -15,6 +15,7 @@ import { loadDefinitions } from './definitions.ts';
 import { medplumStructureIssues, structureIssues } from './validate.ts';
 import { mutate } from './validator-mutants.ts';
 import { compiledIssues, fallbackReasons } from './validator-run.ts';
+import { resourceShaped } from '../testing/fuzz-shapes.ts';
 
 // VALIDATOR_FUZZ_SEED / VALIDATOR_FUZZ_RUNS explore further than the fixed default.
 const FUZZ_SEED = Number(process.env.VALIDATOR_FUZZ_SEED ?? 19);
@@ -110,20 +111,9 @@ describe('compiled validator = @medplum/core validator', () => {
       fc.integer(),
       fc.boolean(),
     );
-    const jsonish = fc.record(
-      {
-        resourceType: fc.constantFrom('Patient', 'Observation', 'Bundle', 'Consent', 'Encounter', ...types.slice(0, 20)),
-        id: fc.oneof(weird, fc.integer()),
-        name: fc.oneof(weird, fc.jsonValue({ maxDepth: 2 })),
-        gender: weird,
-        birthDate: weird,
-        status: weird,
-        entry: fc.jsonValue({ maxDepth: 3 }),
-        type: weird,
-        meta: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.record({ lastUpdated: weird, versionId: weird })),
-      },
-      { requiredKeys: ['resourceType'] },
-    );
+    const jsonish = resourceShaped(fc.constantFrom('Patient', 'Observation', 'Bundle', 'Consent', 'Encounter', ...types.slice(0, 20)), weird, {
+      meta: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.record({ lastUpdated: weird, versionId: weird })),
+    });
     const tally = newTally();
     fc.assert(
       fc.property(jsonish, (r) => {
