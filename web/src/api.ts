@@ -18,8 +18,9 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method: string, url: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'application/fhir+json, application/json' };
+/** bare: no headers of our own (a GET that takes over an answer the browser preloaded). */
+async function request(method: string, url: string, body?: unknown, bare = false): Promise<Response> {
+  const headers: Record<string, string> = bare ? {} : { accept: 'application/fhir+json, application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken.value) headers['x-csrf-token'] = csrfToken.value;
   try {
@@ -55,12 +56,7 @@ export async function apiGet<T>(path: string): Promise<T> {
  * preloaded from a `Link: rel=preload; as=fetch` hint (src/http/web.ts) rather than asking again.
  */
 export async function apiGetPreloaded<T>(path: string): Promise<T> {
-  try {
-    return parse<T>(await fetch(path, { credentials: 'same-origin' }));
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw new ApiError(0, navigator.onLine ? 'Không kết nối được máy chủ (cannot reach the server)' : 'Đang mất kết nối mạng (offline)');
-  }
+  return parse<T>(await request('GET', path, undefined, true));
 }
 
 export async function apiSend<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
