@@ -1,23 +1,20 @@
 /**
  * The bulk read behind FHIR Bulk Data `$export` (src/formats/bulk), in two steps. The plan
- * (`exportPlan`, at kick-off) is one statement: what the export holds per type, cut into files of
- * at most `fileSize` rows by row id, each with its row ids and the patients those rows name. A file
- * (`exportRange`, when the client downloads it) is one statement over the planned rows, returning
- * the stored JSON text — the wire form, never parsed and re-serialised. Both read each resource as
- * it was at the export's transaction time (its last version not after it; a resource created or
- * deleted later is not in the export), and a file serves no row the plan did not find: the export
- * is a snapshot, what is served matches the manifest whenever it is downloaded.
+ * (`exportPlan`, at kick-off) counts what the export holds per type and cuts each type into
+ * files of at most `fileSize` rows by row id. A file (`exportRange`, when the client downloads
+ * it) is one statement over one row-id range, returning the stored JSON text — the wire form,
+ * never parsed and re-serialised. Both read each resource as it was at the export's
+ * transaction time (its last version not after it; a resource created or deleted later is not
+ * in the export), so what is served matches the manifest whenever it is downloaded.
  * Internal to src/fhir; reached through `Repository.exportPlan` / `exportRange`.
  *
- * Rules: the same checks as a search, decided set-wise in SQL for every row, at the plan and again
- * for the principal downloading each file: the type policy and scopes for every type asked for (a
- * type the principal may not search is refused when named explicitly, left out otherwise), the
- * patient-reach restriction on every row (a row shows only when every patient it names is in
- * reach, as a search shows it), and at Patient/Group level every patient of the set must be
- * reachable or the export is refused. Audit: the plan is one row (counts per type, no resource
- * content) in its statement; each file served is one row, committed before its first byte, naming
- * the patients the plan found in its rows and their count (`planned`: the transaction time) — the
- * download serves those rows or, where access narrowed since, fewer; never a row outside them.
+ * Rules: the same checks as a search, decided set-wise in SQL for every row: the type policy and
+ * scopes for every type asked for (a type the principal may not search is refused when named
+ * explicitly, left out otherwise), the patient-reach restriction on every row (a row shows only
+ * when every patient it names is in reach, as a search shows it), and at Patient/Group level every
+ * patient of the set must be reachable or the export is refused. Audit, in the same transaction
+ * as the read: the plan is one row (counts per type, no resource content); each file served is one
+ * row naming every patient whose data it holds and its count.
  */
 import { Readable } from 'node:stream';
 import pg from 'pg';
@@ -40,6 +37,8 @@ export interface ExportScope {
   patients?: string[];
   /** The export's transaction time: each resource as it was then. */
   asOf: string;
+  /** Internal: the patients' reach was checked by this request's first statement. */
+  reachChecked?: boolean;
 }
 
 export interface ExportFilePlan {
@@ -48,10 +47,6 @@ export interface ExportFilePlan {
   /** Row-id range (after, upTo]. */
   after: number;
   upTo: number;
-  /** The row ids the plan found in the range: a download serves none outside them. */
-  rids: number[];
-  /** Every patient whose data those rows hold (named by the download's audit row). */
-  patients: string[];
 }
 
 /** The types the principal may export, of those asked for. */
@@ -87,7 +82,7 @@ async function selection(
   const where = [`r.resource_type = ANY(${bind(types)}::text[])`, ...extra];
   const since = scope.since === undefined ? undefined : bind(new Date(scope.since).toISOString());
   if (scope.patients) {
-    if (p.kind === 'actor') {
+    if (p.kind === 'actor' && !scope.reachChecked) {
       // Every patient of the set must be in reach: one statement for the whole set.
       const checkParams: unknown[] = [];
       const checkBind = (v: unknown) => `$${checkParams.push(v)}`;
@@ -128,11 +123,7 @@ async function selection(
       WHERE r.last_updated > ${asOf}::timestamptz AND ${cond}${since ? ` AND v.last_updated >= ${since}::timestamptz` : ''}`;
 }
 
-/**
- * Counts per type, cut into files of at most `fileSize` rows by row id, each file with its rows'
- * ids and the patients whose data they hold (a Patient's id, the rest through the reference index,
- * as a search names them); one audit row (`search`, the counts), in the same statement.
- */
+/** Counts per type, cut into files of at most `fileSize` rows by row id; one audit row, in the same statement. */
 export async function exportPlan(engine: FhirService, p: Principal, scope: ExportScope, fileSize: number, tx?: Queryable): Promise<ExportFilePlan[]> {
   const types = allowedTypes(engine, p, scope);
   if (types.length === 0) return [];
@@ -143,26 +134,27 @@ export async function exportPlan(engine: FhirService, p: Principal, scope: Expor
   const size = bind(Math.max(1, Math.floor(fileSize)));
   const detail = { operation: '$export', step: 'plan', level: scope.patients ? 'patients' : 'system' };
   const entry = engine.guard.entryFor(p, { action: 'search', outcome: 'success', detail });
-  const counts = "(SELECT jsonb_build_object('counts', coalesce(jsonb_object_agg(type, total), '{}'::jsonb)) FROM (SELECT type, sum(n) AS total FROM files GROUP BY type) t)";
-  const r = await q.query<{ type: string; n: string | number; last: string | number; rids: (string | number)[]; patients: string[] }>(
-    `WITH sel AS MATERIALIZED (${select('r.resource_type AS type, r.rid, r.id')}),
-       files AS (SELECT type, f, count(*) AS n, max(rid) AS last, array_agg(rid ORDER BY rid) AS rids,
-                        coalesce(array_agg(id) FILTER (WHERE type = 'Patient'), ARRAY[]::text[]) AS ids
-                 FROM (SELECT type, rid, id, (row_number() OVER (PARTITION BY type ORDER BY rid) - 1) / ${size}::bigint AS f FROM sel) numbered
-                 GROUP BY type, f)
+  const counts = "(SELECT jsonb_build_object('counts', coalesce(jsonb_object_agg(type, total), '{}'::jsonb)) FROM t)";
+  // A type of at most one file's rows needs only its count and last row id; only larger ones are numbered.
+  const r = await q.query<{ type: string; rid: string | number; n: string | number; total: string | number }>(
+    `WITH sel AS MATERIALIZED (${select('r.resource_type AS type, r.rid')}),
+       t AS (SELECT type, count(*) AS total, max(rid) AS last FROM sel GROUP BY type)
        ${entry ? `, ins AS (${auditInsertSql(bind, entry, { patientIds: 'ARRAY[]::text[]', breakGlass: 'false', detailExtra: counts })})` : ''}
-     SELECT type, n, last, rids,
-            ARRAY(SELECT unnest(ids) UNION SELECT x.target_id FROM idx_reference x
-                  WHERE x.rid = ANY(files.rids) AND x.param = ANY(${engine.guard.access.compartmentParamsSql}) AND x.target_type = 'Patient') AS patients
-     FROM files ORDER BY type, f`,
+     SELECT type, last AS rid, total AS n, total FROM t WHERE total <= ${size}::bigint
+     UNION ALL
+     SELECT type, rid, n, total FROM (
+       SELECT s.type, s.rid, row_number() OVER (PARTITION BY s.type ORDER BY s.rid) AS n, t.total
+       FROM sel s JOIN t ON t.type = s.type WHERE t.total > ${size}::bigint) numbered
+     WHERE n % ${size}::bigint = 0 OR n = total
+     ORDER BY type, rid`,
     params,
   );
   const files: ExportFilePlan[] = [];
-  let prev = { type: '', last: 0 };
+  let prev = { type: '', rid: 0, n: 0 };
   for (const row of r.rows) {
-    const after = row.type === prev.type ? prev.last : 0;
-    files.push({ type: row.type, count: Number(row.n), after, upTo: Number(row.last), rids: row.rids.map(Number), patients: row.patients });
-    prev = { type: row.type, last: Number(row.last) };
+    const start = row.type === prev.type ? prev : { type: row.type, rid: 0, n: 0 };
+    files.push({ type: row.type, count: Number(row.n) - start.n, after: start.rid, upTo: Number(row.rid) });
+    prev = { type: row.type, rid: Number(row.rid), n: Number(row.n) };
   }
   if (!entry) {
     // An open unit of work collects the audit entry and writes it when it commits.
@@ -189,49 +181,66 @@ function literal(v: unknown): string {
 }
 
 /**
- * One file of the plan: its rows of one type, as NDJSON bytes — the stored JSON text of each row
- * (jsonb's text form: one line, no newline inside), never parsed or re-serialised, in no particular
- * order. The export is a snapshot: the rows are read as of the export's transaction time and only
- * among the row ids the plan found (a row committed later, even with an earlier timestamp, is not
- * served), and the downloading principal's access is decided again on every row (type and scopes
- * here, the patient reach in the statement), so a file serves at most the planned rows. First the
- * audit row is appended — the patients and count the plan found for those rows (`planned`: the
- * transaction time), committed before anything is sent; if access narrowed since, it names a
- * patient whose rows were then left out, never one less. Then one
- * `COPY (SELECT content::text …) TO …` whose output is the NDJSON itself (copy-ndjson.ts) — on
- * PostgreSQL streamed from a pooled connection of its own straight into the answer, on PGlite into
- * its blob; inside a caller's transaction one plain statement.
+ * One file: the rows of one type in a row-id range, as NDJSON bytes — the stored JSON text of each
+ * row (jsonb's text form: one line, no newline inside), never parsed or re-serialised, in no
+ * particular order. First one statement counts the rows, names every patient whose data they hold
+ * (a Patient's id, the rest through the reference index, as a search does) and appends the audit
+ * row with them; it commits before anything is sent (nothing goes out before the access is
+ * recorded). Then the rows: one `COPY (SELECT content::text …) TO …` whose output is the NDJSON
+ * itself (copy-ndjson.ts) — on PostgreSQL streamed from a pooled connection of its own straight into
+ * the answer, on PGlite into its blob; inside a caller's transaction one plain statement.
+ * Both statements are built by the same `selection` from the same scope, so they read the same rows
+ * (as of the export's transaction time).
  */
 export async function exportRange(
   engine: FhirService,
   p: Principal,
-  scope: ExportScope,
-  file: ExportFilePlan,
+  scope: ExportScope & { after: number; upTo: number },
   tx?: Queryable,
 ): Promise<{ count: number; body: Readable }> {
-  const types = allowedTypes(engine, p, { ...scope, types: [file.type], strictTypes: true });
-  const rows = (bind: (v: unknown) => string) => [
-    `r.rid > ${bind(file.after)}::bigint`,
-    `r.rid <= ${bind(file.upTo)}::bigint`,
-    `r.rid = ANY(${bind(file.rids)}::bigint[])`,
-  ];
+  const types = allowedTypes(engine, p, { ...scope, strictTypes: true });
+  const range = (bind: (v: unknown) => string) => [`r.rid > ${bind(scope.after)}::bigint`, `r.rid <= ${bind(scope.upTo)}::bigint`];
   const db = engine.storage.db;
-  const q = tx ?? db;
-  // Built first: at Patient/Group level this checks (one statement) that every patient of the set is in reach.
-  const contentParams: unknown[] = [];
-  const bindContent = (v: unknown) => `$${contentParams.push(v)}`;
-  const contentSelect = tx ? await selection(engine, tx, p, scope, types, bindContent, rows(bindContent)) : undefined;
-  const copySelect = tx ? undefined : await selection(engine, db, p, scope, types, literal, rows(literal));
-  const count = file.rids.length;
-  const detail = { operation: '$export', level: scope.patients ? 'patients' : 'system', resources: count, planned: new Date(scope.asOf).toISOString() };
-  // Not in a unit of work: a statement of its own, committed before the first byte; in one, written when it commits.
-  await engine.guard.record(q, p, { action: 'export', outcome: 'success', resourceType: file.type, patientIds: file.patients, detail });
+  // One statement, no transaction of its own needed: the count, the patients and the audit row commit together.
+  const q0 = tx ?? db;
+  const params: unknown[] = [];
+  const bind = (v: unknown) => `$${params.push(v)}`;
+  const select = await selection(engine, q0, p, scope, types, bind, range(bind));
+  const found = `sel AS MATERIALIZED (${select('r.rid, r.resource_type AS type, r.id')}),
+    s AS (SELECT (SELECT count(*) FROM sel)::int AS n,
+            ARRAY(SELECT id FROM sel WHERE type = 'Patient'
+                  UNION SELECT x.target_id FROM idx_reference x
+                  WHERE x.rid = ANY(ARRAY(SELECT rid FROM sel)) AND x.param = ANY(${engine.guard.access.compartmentParamsSql}) AND x.target_type = 'Patient') AS patients)`;
+  const detail = { operation: '$export', level: scope.patients ? 'patients' : 'system' };
+  const entry = engine.guard.entryFor(p, { action: 'export', outcome: 'success', resourceType: types[0], detail });
+  let count: number;
+  if (entry) {
+    const insert = auditInsertSql(bind, entry, { patientIds: 's.patients', breakGlass: 'false', detailExtra: "jsonb_build_object('resources', s.n)" }, 's');
+    const r = await q0.query<{ n: number }>(`WITH ${found}, ins AS (${insert}) SELECT n FROM s`, params);
+    count = Number(r.rows[0].n);
+  } else {
+    // An open unit of work collects the audit entry and writes it when it commits.
+    const r = await q0.query<{ n: number; patients: string[] }>(`WITH ${found} SELECT n, patients FROM s`, params);
+    count = Number(r.rows[0].n);
+    await engine.guard.record(q0, p, {
+      action: 'export',
+      outcome: 'success',
+      resourceType: types[0],
+      patientIds: r.rows[0].patients,
+      detail: { ...detail, resources: count },
+    });
+  }
   if (count === 0) return { count, body: Readable.from([]) };
-  if (copySelect) {
-    const copy = `COPY (${copySelect('v.content::text')}) TO ${db.kind === 'postgres' ? 'STDOUT' : "'/dev/blob'"} (${COPY_NDJSON})`;
+  if (!tx) {
+    // The patients were checked above (the same scope, the same instant's rights): not again here.
+    const select = await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal));
+    const copy = `COPY (${select('v.content::text')}) TO ${db.kind === 'postgres' ? 'STDOUT' : "'/dev/blob'"} (${COPY_NDJSON})`;
     return { count, body: db.kind === 'postgres' ? await copyLines(db as PostgresDb, copy) : await copyBlobLines(db as PgliteDb, copy) };
   }
-  const r = await tx!.query<{ content: string }>(contentSelect!('v.content::text AS content'), contentParams);
+  const contentParams: unknown[] = [];
+  const bindContent = (v: unknown) => `$${contentParams.push(v)}`;
+  const contentSelect = await selection(engine, tx, p, { ...scope, reachChecked: true }, types, bindContent, range(bindContent));
+  const r = await tx.query<{ content: string }>(contentSelect('v.content::text AS content'), contentParams);
   const lines: string[] = [];
   for (let i = 0; i < r.rows.length; i += 1000)
     lines.push(

@@ -111,12 +111,9 @@ export class Repository {
     return exportPlan(this.engine, this.principal, scope, fileSize, this.q);
   }
 
-  /**
-   * One planned file of a bulk export: NDJSON of the stored JSON text of its rows (none outside the
-   * plan), as of the transaction time, streamed; one audit row naming the plan's patients, written first.
-   */
-  exportRange(scope: ExportScope, file: ExportFilePlan): Promise<{ count: number; body: Readable }> {
-    return exportRange(this.engine, this.principal, scope, file, this.q);
+  /** One file of a bulk export: NDJSON of the stored JSON text of one type's row-id range, streamed; one audit row naming its patients, written first. */
+  exportRange(scope: ExportScope & { after: number; upTo: number }): Promise<{ count: number; body: Readable }> {
+    return exportRange(this.engine, this.principal, scope, this.q);
   }
 
   /** May this principal reach patient P's record now (care, consent, break-the-glass)? Not itself an access. */

@@ -8,13 +8,11 @@
  * Rules: only a SMART backend-services token (a `system/` scope; no signed-in session, no
  * patient/ or user/ token) may export, and only the types its scopes allow to read. Everything is
  * read through the caller's own repository (store.as: role, scopes and patient reach apply to
- * every resource, decided set-wise in SQL). The job plans a snapshot (`Repository.exportPlan`: as
- * of the transaction time, files of ≤ 10,000 rows by row-id range, each with its row ids and the
- * patients they name; one audit row); each file is read when downloaded, through the downloading
- * token's repository (`Repository.exportRange`: access decided again for that token, no row outside
- * the plan; the audit row naming the planned patients first, then the stored JSON text streamed as
- * it is — one COPY whose output is the NDJSON, on PostgreSQL straight into the answer — never
- * parsed and re-serialised). Types with a
+ * every resource, decided set-wise in SQL). The job plans (`Repository.exportPlan`: counts per type
+ * as of the transaction time, files of ≤ 10,000 rows by row-id range; one audit row); each file is
+ * read when downloaded (`Repository.exportRange`: the audit row naming its patients first, then
+ * the stored JSON text streamed as it is — one COPY whose output is the NDJSON, on PostgreSQL straight into the answer —
+ * never parsed and re-serialised). Types with a
  * `_typeFilter` go through the search at kick-off (one audit row per page) and their files are
  * kept. Files and status belong to the account that started the job, served only to it, 24 hours.
  */
@@ -192,17 +190,8 @@ export class BulkExports {
   async file(ctx: AccessContext, id: string, n: number): Promise<string | Readable> {
     BulkExports.assertBackend(ctx);
     // The job and the file in one statement.
-    const f = await this.job<{
-      n: number | null;
-      resource_type: string;
-      content: string | null;
-      count: number;
-      after_rid: string | number | null;
-      up_to_rid: string | number | null;
-      rids: (string | number)[] | null;
-      planned: string[] | null;
-    }>(ctx, id, {
-      columns: 'f.n, f.resource_type, f.content, f.count, f.after_rid, f.up_to_rid, f.rids, f.patients AS planned',
+    const f = await this.job<{ n: number | null; resource_type: string; content: string | null; after_rid: string | null; up_to_rid: string | null }>(ctx, id, {
+      columns: 'f.n, f.resource_type, f.content, f.after_rid, f.up_to_rid',
       join: 'LEFT JOIN bulk_export_file f ON f.job_id = j.id AND f.n = $2',
       params: [n],
     });
@@ -220,24 +209,14 @@ export class BulkExports {
       });
       return f.content;
     }
-    // A planned file: its rows read now through the downloading token's own repository (access
-    // decided again for it), as of the transaction time, none outside the plan; audited as planned.
-    const { body } = await this.store.as(ctx).exportRange(
-      {
-        types: [f.resource_type],
-        ...(job.since ? { since: new Date(job.since).toISOString() } : {}),
-        ...(job.patients ? { patients: job.patients } : {}),
-        asOf: new Date(job.transaction_time).toISOString(),
-      },
-      {
-        type: f.resource_type,
-        count: f.count,
-        after: Number(f.after_rid),
-        upTo: Number(f.up_to_rid),
-        rids: (f.rids ?? []).map(Number),
-        patients: f.planned ?? [],
-      },
-    );
+    const { body } = await this.store.as(ctx).exportRange({
+      types: [f.resource_type],
+      ...(job.since ? { since: new Date(job.since).toISOString() } : {}),
+      ...(job.patients ? { patients: job.patients } : {}),
+      asOf: new Date(job.transaction_time).toISOString(),
+      after: Number(f.after_rid),
+      upTo: Number(f.up_to_rid),
+    });
     return body;
   }
 
@@ -290,14 +269,12 @@ export class BulkExports {
       const asOf = new Date(transactionTime).toISOString();
       const plan = await repo.exportPlan({ types: plain, strictTypes: explicit, since, patients, asOf }, CHUNK);
       if (patients) await sql.query('UPDATE bulk_export_job SET patients = $2 WHERE id = $1', [id, patients]);
-      // The files (with their planned row ids and patients) in one statement, which also ends the job when no _typeFilter search follows.
-      const files = plan.map((f) => ({ n: ++n, t: f.type, c: f.count, a: f.after, u: f.upTo, rids: f.rids, patients: f.patients }));
+      // The files in one statement, which also ends the job when no _typeFilter search follows.
       await sql.query(
-        `WITH files AS (INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid, rids, patients)
-           SELECT $1::text, n, t, c, a, u, rids, patients
-           FROM jsonb_to_recordset($2::jsonb) AS f(n int, t text, c int, a bigint, u bigint, rids bigint[], patients text[]))
-         UPDATE bulk_export_job SET status = 'done', progress = NULL WHERE id = $1::text AND status = 'running' AND $3::boolean`,
-        [id, JSON.stringify(files), filtered.length === 0],
+        `WITH files AS (INSERT INTO bulk_export_file (job_id, n, resource_type, count, after_rid, up_to_rid)
+           SELECT $1::text, n, t, c, a, u FROM unnest($2::int[], $3::text[], $4::int[], $5::bigint[], $6::bigint[]) AS f(n, t, c, a, u))
+         UPDATE bulk_export_job SET status = 'done', progress = NULL WHERE id = $1::text AND status = 'running' AND $7::boolean`,
+        [id, plan.map(() => ++n), plan.map((f) => f.type), plan.map((f) => f.count), plan.map((f) => f.after), plan.map((f) => f.upTo), filtered.length === 0],
       );
       if (filtered.length === 0) return;
     }
