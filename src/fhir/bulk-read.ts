@@ -21,7 +21,7 @@ import pg from 'pg';
 import { to } from 'pg-copy-streams';
 import type { PgliteDb, PostgresDb, Queryable } from '../db/db.ts';
 import { auditInsertSql } from '../audit/audit.ts';
-import { COPY_NDJSON, NdjsonCheck, checkNdjson } from '../db/copy-ndjson.ts';
+import { COPY_BINARY, COPY_NDJSON, NdjsonCheck, ndjsonFromBinary } from '../db/copy-ndjson.ts';
 import type { Principal } from '../auth/principal.ts';
 import { AccessDenied } from '../auth/access.ts';
 import type { FhirService } from './service.ts';
@@ -186,9 +186,10 @@ function literal(v: unknown): string {
  * particular order. First one statement counts the rows, names every patient whose data they hold
  * (a Patient's id, the rest through the reference index, as a search does) and appends the audit
  * row with them; it commits before anything is sent (nothing goes out before the access is
- * recorded). Then the rows: one `COPY (SELECT content::text …) TO …` whose output is the NDJSON
- * itself (copy-ndjson.ts) — on PostgreSQL streamed from a pooled connection of its own straight into
- * the answer, on PGlite into its blob; inside a caller's transaction one plain statement.
+ * recorded). Then the rows: one `COPY (SELECT content::text …) TO …` (copy-ndjson.ts) — on
+ * PostgreSQL in the CSV form whose output is the NDJSON itself, streamed from a pooled connection
+ * of its own straight into the answer; on PGlite in the binary form into its blob, the values then
+ * taken out of their framing; inside a caller's transaction one plain statement.
  * Both statements are built by the same `selection` from the same scope, so they read the same rows
  * (as of the export's transaction time).
  */
@@ -234,8 +235,14 @@ export async function exportRange(
   if (!tx) {
     // The patients were checked above (the same scope, the same instant's rights): not again here.
     const select = await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal));
-    const copy = `COPY (${select('v.content::text')}) TO ${db.kind === 'postgres' ? 'STDOUT' : "'/dev/blob'"} (${COPY_NDJSON})`;
-    return { count, body: db.kind === 'postgres' ? await copyLines(db as PostgresDb, copy) : await copyBlobLines(db as PgliteDb, copy) };
+    const rows = `COPY (${select('v.content::text')}) TO`;
+    return {
+      count,
+      body:
+        db.kind === 'postgres'
+          ? await copyLines(db as PostgresDb, `${rows} STDOUT (${COPY_NDJSON})`)
+          : await copyBlobLines(db as PgliteDb, `${rows} '/dev/blob' (${COPY_BINARY})`),
+    };
   }
   const contentParams: unknown[] = [];
   const bindContent = (v: unknown) => `$${contentParams.push(v)}`;
@@ -252,10 +259,14 @@ export async function exportRange(
   return { count, body: Readable.from(lines) };
 }
 
-/** PGlite: the NDJSON COPY into its blob (the whole file is in memory once: files are ≤ the plan's file size). */
+/**
+ * PGlite: the binary COPY into its blob, its values taken out as NDJSON (copy-ndjson.ts: cheaper for
+ * PGlite, which runs in this thread, than the CSV form). The whole file is in memory twice at most:
+ * files are ≤ the plan's file size.
+ */
 async function copyBlobLines(db: PgliteDb, sql: string): Promise<Readable> {
   const r = await db.pglite.query(sql);
-  return Readable.from([checkNdjson(Buffer.from(await r.blob!.arrayBuffer()))]);
+  return Readable.from([ndjsonFromBinary(Buffer.from(await r.blob!.arrayBuffer()))]);
 }
 
 /** The NDJSON COPY on a pooled connection of its own, checked as it passes (copy-ndjson.ts); the connection goes back when the stream ends or fails. */
