@@ -183,10 +183,11 @@ function literal(v: unknown): string {
 /**
  * One file: the rows of one type in a row-id range, as NDJSON bytes — the stored JSON text of each
  * row (jsonb's text form: one line, no newline inside), never parsed or re-serialised, in no
- * particular order. First one statement counts the rows, names every patient whose data they hold
+ * particular order. One statement counts the rows, names every patient whose data they hold
  * (a Patient's id, the rest through the reference index, as a search does) and appends the audit
  * row with them; it commits before anything is sent (nothing goes out before the access is
- * recorded). Then the rows: one `COPY (SELECT content::text …) TO …` (copy-ndjson.ts) — on
+ * recorded; on PostgreSQL the rows' COPY runs beside it on another connection, its output held
+ * until then and dropped if the audit fails). The rows: one `COPY (SELECT content::text …) TO …` (copy-ndjson.ts) — on
  * PostgreSQL in the CSV form whose output is the NDJSON itself, streamed from a pooled connection
  * of its own straight into the answer; on PGlite in the binary form into its blob, the values then
  * taken out of their framing; inside a caller's transaction one plain statement.
@@ -214,11 +215,32 @@ export async function exportRange(
                   WHERE x.rid = ANY(ARRAY(SELECT rid FROM sel)) AND x.param = ANY(${engine.guard.access.compartmentParamsSql}) AND x.target_type = 'Patient') AS patients)`;
   const detail = { operation: '$export', level: scope.patients ? 'patients' : 'system' };
   const entry = engine.guard.entryFor(p, { action: 'export', outcome: 'success', resourceType: types[0], detail });
+  // The rows' COPY (the patients were checked above — the same scope, the same instant's rights — not again).
+  const copy = async () => {
+    const rows = `COPY (${(await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal)))('v.content::text')}) TO`;
+    return db.kind === 'postgres'
+      ? copyLines(db as PostgresDb, `${rows} STDOUT (${COPY_NDJSON})`)
+      : copyBlobLines(db as PgliteDb, `${rows} '/dev/blob' (${COPY_BINARY})`);
+  };
   let count: number;
   if (entry) {
     const insert = auditInsertSql(bind, entry, { patientIds: 's.patients', breakGlass: 'false', detailExtra: "jsonb_build_object('resources', s.n)" }, 's');
-    const r = await q0.query<{ n: number }>(`WITH ${found}, ins AS (${insert}) SELECT n FROM s`, params);
-    count = Number(r.rows[0].n);
+    const audit = q0.query<{ n: number }>(`WITH ${found}, ins AS (${insert}) SELECT n FROM s`, params);
+    if (!tx && db.kind === 'postgres') {
+      // PostgreSQL: the COPY starts on a connection of its own beside the audit statement, so the
+      // two passes overlap; its output is held (a paused stream: nothing is sent) until the audit
+      // row has committed, and dropped if the audit fails.
+      const body = copy();
+      body.catch(() => undefined); // awaited below; not "unhandled" while the audit runs
+      try {
+        count = Number((await audit).rows[0].n);
+      } catch (e) {
+        void body.then((b) => b.destroy()).catch(() => undefined);
+        throw e;
+      }
+      return { count, body: await body };
+    }
+    count = Number((await audit).rows[0].n);
   } else {
     // An open unit of work collects the audit entry and writes it when it commits.
     const r = await q0.query<{ n: number; patients: string[] }>(`WITH ${found} SELECT n, patients FROM s`, params);
@@ -232,18 +254,7 @@ export async function exportRange(
     });
   }
   if (count === 0) return { count, body: Readable.from([]) };
-  if (!tx) {
-    // The patients were checked above (the same scope, the same instant's rights): not again here.
-    const select = await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal));
-    const rows = `COPY (${select('v.content::text')}) TO`;
-    return {
-      count,
-      body:
-        db.kind === 'postgres'
-          ? await copyLines(db as PostgresDb, `${rows} STDOUT (${COPY_NDJSON})`)
-          : await copyBlobLines(db as PgliteDb, `${rows} '/dev/blob' (${COPY_BINARY})`),
-    };
-  }
+  if (!tx) return { count, body: await copy() };
   const contentParams: unknown[] = [];
   const bindContent = (v: unknown) => `$${contentParams.push(v)}`;
   const contentSelect = await selection(engine, tx, p, { ...scope, reachChecked: true }, types, bindContent, range(bindContent));
