@@ -55,16 +55,18 @@ export function checkNdjson(bytes: Buffer): Buffer {
 /** "PGCOPY\n\xff\r\n\0": the binary COPY format's signature. */
 const SIGNATURE = Buffer.from('5047434f50590aff0d0a00', 'hex');
 
-/** NDJSON from a one-column binary COPY's whole output (see the header): each value, then "\n". */
+/**
+ * NDJSON from a one-column binary COPY's whole output (see the header): each value, then "\n" —
+ * written over the input in place (each row's 6 bytes of framing become 1 newline, so what is
+ * written never overtakes what is still to be read); the input buffer is consumed.
+ */
 export function ndjsonFromBinary(bytes: Buffer): Buffer {
   if (bytes.length === 0) return bytes;
   const cut = () => new Error('binary COPY output cut short');
   if (bytes.length < 19 || !bytes.subarray(0, 11).equals(SIGNATURE)) throw new Error('not binary COPY output');
   let at = 19 + bytes.readUInt32BE(15); // flags, then the header extension's length and bytes
-  // First pass: the rows' value ranges (no copying); then one buffer of exactly the NDJSON's size.
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let size = 0;
+  let out = 0;
+  let rows = 0;
   for (;;) {
     if (at + 2 > bytes.length) throw cut();
     const fields = bytes.readInt16BE(at);
@@ -74,20 +76,15 @@ export function ndjsonFromBinary(bytes: Buffer): Buffer {
     if (len < 0) throw new Error('binary COPY: a null value is not a line of JSON');
     at += 6;
     if (at + len > bytes.length) throw cut();
-    starts.push(at);
-    ends.push(at + len);
-    size += len + 1;
+    out += bytes.copy(bytes, out, at, at + len);
+    bytes[out++] = NL;
     at += len;
+    rows++;
   }
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
-  for (let i = 0; i < starts.length; i++) {
-    o += bytes.copy(out, o, starts[i], ends[i]);
-    out[o++] = NL;
-  }
+  const ndjson = bytes.subarray(0, out);
   // A raw newline inside a value would make two lines of one: there must be exactly one per row.
   let lines = 0;
-  for (let i = out.indexOf(NL); i !== -1; i = out.indexOf(NL, i + 1)) lines++;
-  if (lines !== starts.length) throw new Error('binary COPY: a value holds a raw newline (not one-line JSON text)');
-  return out;
+  for (let i = ndjson.indexOf(NL); i !== -1; i = ndjson.indexOf(NL, i + 1)) lines++;
+  if (lines !== rows) throw new Error('binary COPY: a value holds a raw newline (not one-line JSON text)');
+  return ndjson;
 }
