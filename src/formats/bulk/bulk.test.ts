@@ -241,7 +241,9 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
   it('a file whose audit row cannot be written is not served: nothing of it leaves', async () => {
     const { manifest } = await bulkExport('/fhir/R4/$export?_type=Patient');
     await p.db.query(`CREATE FUNCTION bulk_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused (test)'; END $$`);
-    await p.db.query(`CREATE TRIGGER bulk_test_refuse BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.action = 'export') EXECUTE FUNCTION bulk_test_refuse()`);
+    await p.db.query(
+      `CREATE TRIGGER bulk_test_refuse BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.action = 'export') EXECUTE FUNCTION bulk_test_refuse()`,
+    );
     try {
       const r = await get(manifest.output[0].url);
       const text = await r.text();
