@@ -238,6 +238,11 @@ export async function exportRange(
         void body.then((b) => b.destroy()).catch(() => undefined);
         throw e;
       }
+      // Nothing counted, nothing named in the audit row: nothing is sent, whatever the COPY found.
+      if (count === 0) {
+        void body.then((b) => b.destroy()).catch(() => undefined);
+        return { count, body: Readable.from([]) };
+      }
       return { count, body: await body };
     }
     count = Number((await audit).rows[0].n);
