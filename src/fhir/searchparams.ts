@@ -138,6 +138,10 @@ export class SearchRegistry {
     return [...(this.byType.get(resourceType)?.values() ?? [])];
   }
 
+  all(): SearchParam[] {
+    return [...this.byId.values()];
+  }
+
   byParamId(id: number): SearchParam | undefined {
     return this.byId.get(id);
   }
