@@ -50,8 +50,6 @@ const MAX_TEMPLATES = 10_000;
 /** What a new resource gets from the store (storage.ts prepareCreate), for checking a template. */
 const NEW_META = { id: '00000000-0000-4000-8000-000000000000', meta: { versionId: '1', lastUpdated: '2026-01-01T00:00:00.000Z' } };
 
-export const templateStats = { templates: 0, vouched: 0, notVouched: 0 };
-
 /**
  * Plain JSON data as a tree (what JSON.stringify writes is then exactly what the validator sees):
  * no undefined, functions, class instances, holes or non-finite numbers, and no object reached
@@ -87,7 +85,6 @@ function templateValid(key: string): boolean {
   }
   if (verdicts.size >= MAX_TEMPLATES) verdicts.clear();
   verdicts.set(key, ok);
-  templateStats.templates++;
   return ok;
 }
 
@@ -96,7 +93,7 @@ function templateValid(key: string): boolean {
  * class (then freezes it); returns whether it did. A resource not vouched for is left as it was.
  */
 export function vouchByTemplate(resource: Resource, slots: readonly { path: SlotPath; kind: SlotKind }[]): boolean {
-  if ('id' in resource || 'meta' in resource || !plainJson(resource)) return no();
+  if ('id' in resource || 'meta' in resource || !plainJson(resource)) return false;
   const saved: { parent: Record<string | number, unknown>; key: string | number; value: unknown }[] = [];
   let inClass = true;
   for (const s of slots) {
@@ -115,7 +112,7 @@ export function vouchByTemplate(resource: Resource, slots: readonly { path: Slot
     }
     saved.push({ parent: p, key, value: p[key] });
   }
-  if (!inClass) return no();
+  if (!inClass) return false;
   // The template: the resource itself with canonical slot values (put back right after).
   for (const [i, s] of saved.entries()) s.parent[s.key] = canonical(slots[i].kind, s.value);
   let key: string;
@@ -124,16 +121,10 @@ export function vouchByTemplate(resource: Resource, slots: readonly { path: Slot
   } finally {
     for (const s of saved) s.parent[s.key] = s.value;
   }
-  if (!templateValid(key)) return no();
+  if (!templateValid(key)) return false;
   deepFreeze(resource);
   vouched.add(resource);
-  templateStats.vouched++;
   return true;
-}
-
-function no(): false {
-  templateStats.notVouched++;
-  return false;
 }
 
 /** Whether vouchByTemplate vouched for this very object (the store then skips its full check). */
