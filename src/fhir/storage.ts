@@ -12,6 +12,7 @@ import type { AuditEntry } from '../audit/audit.ts';
 import { deleteIndexRows, insertIndexRows, insertNew, writeVersion } from './storage-rows.ts';
 
 export { deleteIndexRows, insertIndexRows };
+import { isVouched } from './templates.ts';
 import { assertValidResource } from './validate.ts';
 
 export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -86,7 +87,10 @@ export class FhirStorage {
 
   /** A new resource with a server id (or `id` when given) and version 1, validated and indexed. */
   prepareCreate(input: Resource, id: string = randomUUID(), lastUpdated = new Date()): PreparedWrite {
-    return this.prepare({ ...input, id, meta: { ...input.meta, versionId: '1', lastUpdated: lastUpdated.toISOString() } });
+    const resource = { ...input, id, meta: { ...input.meta, versionId: '1', lastUpdated: lastUpdated.toISOString() } };
+    // Checked already through its template (templates.ts: same verdict as the full check).
+    if (isVouched(input) && ID_PATTERN.test(id)) return { resource, rows: extractIndexRows(resource, this.registry.forType(resource.resourceType)) };
+    return this.prepare(resource);
   }
 
   /**

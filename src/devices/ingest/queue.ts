@@ -62,7 +62,10 @@ export class IngestQueue<R> {
 
   private pump(): void {
     while (this.running < BATCHES_AT_ONCE && this.queue.length) {
-      const jobs = this.queue.splice(0, this.batchSize);
+      // What waits is shared among the free slots: the batches run side by side (one checks and
+      // builds while the other is in the database) instead of one holding everything.
+      const share = Math.ceil(this.queue.length / (BATCHES_AT_ONCE - this.running));
+      const jobs = this.queue.splice(0, Math.min(this.batchSize, share));
       const earlier = this.answered;
       let answered!: () => void;
       this.answered = new Promise<void>((r) => (answered = r));
