@@ -102,7 +102,7 @@ export function checkReading(
     };
   }
   if (r.type === 'glucose') {
-    const g = GLUCOSE[r.unit];
+    const g = Object.hasOwn(GLUCOSE, r.unit) ? GLUCOSE[r.unit] : undefined; // never a prototype member
     if (!g) return { problems: [`Đường huyết phải đo bằng mmol/L hoặc mg/dL, nhận "${r.unit}" (wrong unit)`] };
     if (r.value < g.range[0] || r.value > g.range[1]) return { problems: [`Đường huyết ${r.value} ${r.unit} không thể có (impossible glucose)`] };
     return {
@@ -117,7 +117,7 @@ export function checkReading(
     };
   }
   const def = SINGLE[r.type];
-  const range = def.units[r.unit];
+  const range = Object.hasOwn(def.units, r.unit) ? def.units[r.unit] : undefined;
   if (!range) return { problems: [`${def.display} phải đo bằng ${Object.keys(def.units).join(' hoặc ')}, nhận "${r.unit}" (wrong unit)`] };
   if (r.value < range[0] || r.value > range[1])
     return { problems: [`${def.display} ${r.value} ${r.unit} không thể có (impossible value, expected ${range[0]}–${range[1]})`] };

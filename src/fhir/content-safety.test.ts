@@ -39,6 +39,20 @@ describe('content safety', () => {
       expect(narrativeProblem(div(good)), good).toBeUndefined();
   });
 
+  it('refuses a null or non-object identifier with an OperationOutcome, not a crash', () => {
+    for (const identifier of [[null], [7], ['x']]) {
+      let thrown: unknown;
+      try {
+        assertValidResource({ resourceType: 'Patient', identifier } as never);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown, JSON.stringify(identifier)).toBeDefined();
+      expect(thrown).not.toBeInstanceOf(TypeError);
+      expect(JSON.stringify((thrown as { outcome?: unknown }).outcome ?? null)).toMatch(/identifier/);
+    }
+  });
+
   it('names the place of inherited member names and unsafe narratives, also in contained resources', () => {
     const resource = JSON.parse(
       JSON.stringify({

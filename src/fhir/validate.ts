@@ -87,6 +87,7 @@ export function vietnameseIdentifierIssues(resource: Resource): OperationOutcome
     : {};
   const issues: OperationOutcomeIssue[] = [];
   list.forEach((id, index) => {
+    if (!id || typeof id !== 'object') return; // not an Identifier: the structure check reports it
     const value = id.value ?? '';
     const problem = id.system === CCCD_SYSTEM ? checkCccd(value, person) : id.system === BHYT_SYSTEM ? checkBhyt(value) : undefined;
     if (problem) {

@@ -74,8 +74,8 @@ function bail(reason = 'other'): never {
 /** The issues @medplum/core's validator would collect, or undefined to fall back to it. */
 /**
  * strict, when given, receives the platform's stricter findings that @medplum/core accepts: a JSON
- * object where a primitive value belongs (it would slip past code bindings, identifier rules and
- * the search index).
+ * object where a primitive value belongs, or a number, boolean or string where a complex type
+ * belongs (either would slip past code bindings, identifier rules and the search index).
  */
 export function compiledIssues(resource: Resource, resourceTypes: Set<string>, strict?: OperationOutcomeIssue[]): OperationOutcomeIssue[] | undefined {
   const type = compiledType(resource.resourceType);
@@ -117,6 +117,8 @@ function primitiveAsComplex(ctx: Ctx, v: string | number | boolean, typeName: st
   const wrapper = Object(v) as object;
   for (const el of type.elements) for (const c of el.candidates) if (c.name in wrapper || '_' + c.name in wrapper) bail('complex-not-object');
   for (const el of type.required) missing(ctx, el, objPath);
+  // Our stricter rule: @medplum/core accepts a number or boolean where a complex type belongs.
+  ctx.strict?.push(createStructureIssue(objPath, `Invalid JSON type: expected an object (${typeName}), but got ${typeof v}`));
   if (typeof v === 'string') {
     for (let i = 0; i < v.length; i++) ctx.issues.push(createStructureIssue(`${objPath}.${i}`, `Invalid additional property "${i}"`));
   }
