@@ -9,7 +9,8 @@ import type { Db, Queryable } from '../db/db.ts';
 import { badRequest, businessRule, conflict, gone, notFound, preconditionFailed } from './outcome.ts';
 import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchparams.ts';
 import type { AuditEntry } from '../audit/audit.ts';
-import { deleteIndexRows, insertIndexRows, insertNew, writeVersion } from './storage-rows.ts';
+import { appendAuditRow, deleteIndexRows, insertIndexRows, insertNew, writeVersion } from './storage-rows.ts';
+import { copyNew, copyWorthIt } from './storage-copy.ts';
 
 export { deleteIndexRows, insertIndexRows };
 import { assertValidResource } from './validate.ts';
@@ -92,11 +93,27 @@ export class FhirStorage {
   /**
    * Writes new resources in one statement (resource, version and index rows; with opts, the audit
    * row and the check that their references exist — a 422 when one names nothing), then tells the
-   * write listeners.
+   * write listeners. Many resources inside a transaction go by COPY instead (storage-copy.ts), with
+   * the same checks and audit row after the rows.
    */
   async insertPrepared(q: Queryable, prepared: PreparedWrite[], opts: { audit?: AuditEntry; checkReferences?: boolean } = {}): Promise<void> {
     if (prepared.length === 0) return;
     const lastUpdated = new Date(prepared[0].resource.meta!.lastUpdated!);
+    if (copyWorthIt(q, prepared.length)) {
+      // Many at once inside a transaction: COPY the rows (storage-copy.ts), then the same checks.
+      const rids = await copyNew(q, prepared, lastUpdated);
+      if (opts.checkReferences)
+        await this.assertReferencesExist(
+          q,
+          prepared.map((p) => p.resource),
+        );
+      if (opts.audit) await appendAuditRow(q, opts.audit);
+      await this.notify(
+        q,
+        prepared.map((p, i) => this.entry(p.resource, 'POST', lastUpdated, rids[i])),
+      );
+      return;
+    }
     const references = opts.checkReferences ? referencesOf(prepared.map((p) => p.resource)) : undefined;
     const { rids, missing } = await insertNew(q, prepared, lastUpdated, { audit: opts.audit, references: references?.map((x) => x.ref) });
     if (missing.length > 0) {

@@ -1,0 +1,44 @@
+/**
+ * Where `cauyte import`'s time goes (bench-only profile, not a benchmark): importFile over the
+ * Synthea fixtures in process, next to a raw COPY of the same resources, rounds alternating.
+ * `node --import tsx bench/prof-import.ts [postgres|pglite] [rounds]`; IMPORT_PROF=file.cpuprofile
+ * writes a CPU profile of the import rounds.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Bundle } from '@medplum/fhirtypes';
+import { startTestPlatform } from '../src/testing/platform.ts';
+import { importFile } from '../src/fhir/import.ts';
+import { setCopyMinimum } from '../src/fhir/storage-copy.ts';
+import { copyBaseline } from './lib.ts';
+
+// IMPORT_COPY=off: the INSERT path throughout (the before side of an A/B).
+if (process.env.IMPORT_COPY === 'off') setCopyMinimum(Infinity);
+
+const kind = (process.argv[2] as 'pglite' | 'postgres') ?? 'postgres';
+const rounds = Number(process.argv[3] ?? 3);
+const dir = new URL('../test/fixtures/synthea-r4/', import.meta.url);
+const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => new URL(f, dir).pathname);
+const docs = files.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as Bundle).entry!.map((e) => JSON.stringify(e.resource)));
+const p = await startTestPlatform(kind, {}, undefined, { domains: [] });
+const { Session } = await import('node:inspector/promises');
+const session = new Session();
+if (process.env.IMPORT_PROF) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+}
+const imp: number[] = [];
+const cp: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  const t0 = performance.now();
+  let n = 0;
+  for (const f of files) n += (await importFile(p.store, f)).resources;
+  imp.push(n / ((performance.now() - t0) / 1000));
+  cp.push(await copyBaseline(p.db, docs));
+  console.log(`round ${r}: import ${imp[r].toFixed(0)}/s, COPY ${cp[r].toFixed(0)}/s, ratio ${((imp[r] / cp[r]) * 100).toFixed(1)} %`);
+}
+if (process.env.IMPORT_PROF) {
+  const { profile } = await session.post('Profiler.stop');
+  writeFileSync(process.env.IMPORT_PROF, JSON.stringify(profile));
+}
+await p.close();
