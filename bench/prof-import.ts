@@ -1,13 +1,13 @@
 /**
- * Where `cauyte import`'s time goes (bench-only profile, not a benchmark): importFile over the
+ * Where `cauyte import`'s time goes (bench-only profile, not a benchmark): importFiles over the
  * Synthea fixtures in process, next to a raw COPY of the same resources, rounds alternating.
- * `node --import tsx bench/prof-import.ts [postgres|pglite] [rounds]`; IMPORT_PROF=file.cpuprofile
+ * `node --import tsx bench/prof-import.ts [postgres|pglite] [rounds]` (IMPORT_WORKERS=0: no worker thread); IMPORT_PROF=file.cpuprofile
  * writes a CPU profile of the import rounds.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Bundle } from '@medplum/fhirtypes';
 import { startTestPlatform } from '../src/testing/platform.ts';
-import { importFile } from '../src/fhir/import.ts';
+import { ImportPipeline } from '../src/fhir/import.ts';
 import { setCopyMinimum } from '../src/fhir/storage-copy.ts';
 import { copyBaseline } from './lib.ts';
 
@@ -27,12 +27,14 @@ if (process.env.IMPORT_PROF) {
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
 }
+const pipeline = new ImportPipeline(p.store, Number(process.env.IMPORT_WORKERS ?? 1));
+await pipeline.run(files.slice(0, 3)); // warm-up: the worker's start
 const imp: number[] = [];
 const cp: number[] = [];
 for (let r = 0; r < rounds; r++) {
   const t0 = performance.now();
   let n = 0;
-  for (const f of files) n += (await importFile(p.store, f)).resources;
+  for (const s of await pipeline.run(files)) n += s.resources;
   imp.push(n / ((performance.now() - t0) / 1000));
   cp.push(await copyBaseline(p.db, docs));
   console.log(`round ${r}: import ${imp[r].toFixed(0)}/s, COPY ${cp[r].toFixed(0)}/s, ratio ${((imp[r] / cp[r]) * 100).toFixed(1)} %`);
@@ -41,4 +43,5 @@ if (process.env.IMPORT_PROF) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(process.env.IMPORT_PROF, JSON.stringify(profile));
 }
+await pipeline.close();
 await p.close();

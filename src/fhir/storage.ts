@@ -43,6 +43,13 @@ export interface PreparedWrite {
   rows: IndexRows;
 }
 
+/** A new resource (version 1) validated and indexed: pure CPU, also run in import worker threads. */
+export function prepareNew(registry: SearchRegistry, input: Resource, id: string, lastUpdated: Date): PreparedWrite {
+  const resource = { ...input, id, meta: { ...input.meta, versionId: '1', lastUpdated: lastUpdated.toISOString() } };
+  assertValidResource(resource);
+  return { resource, rows: extractIndexRows(resource, registry.forType(resource.resourceType)) };
+}
+
 export class FhirStorage {
   private listeners: WriteListener[] = [];
   private batchListeners: BatchWriteListener[] = [];
@@ -87,7 +94,7 @@ export class FhirStorage {
 
   /** A new resource with a server id (or `id` when given) and version 1, validated and indexed. */
   prepareCreate(input: Resource, id: string = randomUUID(), lastUpdated = new Date()): PreparedWrite {
-    return this.prepare({ ...input, id, meta: { ...input.meta, versionId: '1', lastUpdated: lastUpdated.toISOString() } });
+    return prepareNew(this.registry, input, id, lastUpdated);
   }
 
   /**
@@ -313,6 +320,16 @@ export class FhirStorage {
     const present = new Set(found.rows.map((row) => `${row.resource_type}/${row.id}`));
     const missing = list.filter((x) => !present.has(`${x.ref.type}/${x.ref.id}`));
     if (missing.length > 0) throw missingReference(missing[0].from, missing[0].ref, missing.length);
+  }
+
+  /** Which of the resources' (type, id) have a row already (live or deleted), as "Type/id". */
+  async existing(q: Queryable, resources: Resource[]): Promise<Set<string>> {
+    if (resources.length === 0) return new Set();
+    const r = await q.query<{ resource_type: string; id: string }>(
+      'SELECT resource_type, id FROM resource WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
+      [resources.map((x) => x.resourceType), resources.map((x) => x.id)],
+    );
+    return new Set(r.rows.map((x) => `${x.resource_type}/${x.id}`));
   }
 
   /** Rebuilds the index rows of every current resource of a type (after a parameter was added), in batches. */
