@@ -19,6 +19,8 @@ import type { FhirStore } from './store.ts';
 export interface ImportSummary {
   file: string;
   resources: number;
+  /** Whether the worker thread had prepared the file (else this thread did). */
+  preparedAhead?: boolean;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function importFile(
     throw new Error(`${file} is not valid JSON`);
   }
   const result = await system.bundle(bundle, { returnMinimal: true, prepared });
-  return { file, resources: result.entry?.length ?? 0 };
+  return { file, resources: result.entry?.length ?? 0, preparedAhead: !!prepared };
 }
 
 export interface ImportOptions {
