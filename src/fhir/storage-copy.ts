@@ -18,7 +18,8 @@ import type { IndexRows } from './searchparams.ts';
 import { INDEX_TABLES } from './storage-rows.ts';
 
 /** Below this many resources one INSERT statement (insertNew) is cheaper than 2 + 6 COPYs. */
-let copyMinResources = 64;
+export const COPY_MIN_RESOURCES = 64;
+let copyMinResources = COPY_MIN_RESOURCES;
 
 /** Benchmarks and tests only: the smallest write that goes by COPY (Infinity: never). */
 export function setCopyMinimum(n: number): void {
