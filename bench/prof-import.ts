@@ -1,14 +1,18 @@
 /**
  * Where `cauyte import`'s time goes (bench-only profile, not a benchmark): importFiles over the
  * Synthea fixtures in process, next to a raw COPY of the same resources, rounds alternating.
- * `node --import tsx bench/prof-import.ts [postgres|pglite] [rounds]` (IMPORT_WORKERS=0: no worker thread); IMPORT_PROF=file.cpuprofile
+ * `node --import tsx bench/prof-import.ts [postgres|pglite] [rounds]` (IMPORT_WORKERS=0: no worker thread;
+ * IMPORT_ROWS_ONLY=1: instead, the write floor — every resource prepared first, then only its rows
+ * COPY'd (copyNew, in a transaction), against the raw COPY); IMPORT_PROF=file.cpuprofile
  * writes a CPU profile of the import rounds.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Bundle } from '@medplum/fhirtypes';
 import { startTestPlatform } from '../src/testing/platform.ts';
 import { ImportPipeline } from '../src/fhir/import.ts';
-import { setCopyMinimum } from '../src/fhir/storage-copy.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirService } from '../src/fhir/service.ts';
+import { copyNew, setCopyMinimum } from '../src/fhir/storage-copy.ts';
 import { copyBaseline } from './lib.ts';
 
 // IMPORT_COPY=off: the INSERT path throughout (the before side of an A/B).
@@ -26,6 +30,21 @@ if (process.env.IMPORT_PROF) {
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
+}
+if (process.env.IMPORT_ROWS_ONLY) {
+  const { storage } = await FhirService.prepare(p.db);
+  const resources = docs.map((d) => JSON.parse(d) as Resource);
+  for (let r = 0; r < rounds; r++) {
+    const now = new Date();
+    const prepared = resources.map((x) => storage.prepareCreate(x, undefined, now));
+    const t0 = performance.now();
+    await p.db.transaction((tx) => copyNew(tx, prepared, now));
+    const rows = prepared.length / ((performance.now() - t0) / 1000);
+    const c = await copyBaseline(p.db, docs);
+    console.log(`round ${r}: rows by COPY ${rows.toFixed(0)} resources/s, raw COPY ${c.toFixed(0)}/s, ratio ${((rows / c) * 100).toFixed(1)} %`);
+  }
+  await p.close();
+  process.exit(0);
 }
 const pipeline = new ImportPipeline(p.store, Number(process.env.IMPORT_WORKERS ?? 1));
 await pipeline.run(files.slice(0, 3)); // warm-up: the worker's start

@@ -311,7 +311,9 @@ export class FhirStorage {
    * so a transaction bundle may reference resources it creates in any order.
    */
   async assertReferencesExist(q: Queryable, resources: Resource[]): Promise<void> {
-    const list = referencesOf(resources);
+    // The resources just written exist: references among them need no lookup (a bundle's own).
+    const self = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
+    const list = referencesOf(resources).filter((x) => !self.has(`${x.ref.type}/${x.ref.id}`));
     if (list.length === 0) return;
     const found = await q.query<{ resource_type: string; id: string }>(
       `SELECT resource_type, id FROM resource WHERE NOT deleted AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
