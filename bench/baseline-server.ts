@@ -22,7 +22,7 @@ import { openDatabase } from '../src/db/db.ts';
 import { FhirService } from '../src/fhir/service.ts';
 import { buildPlatform } from '../src/server.ts';
 import { ImportPipeline } from '../src/fhir/import.ts';
-import { COPY_MIN_RESOURCES, setCopyMinimum } from '../src/fhir/storage-copy.ts';
+import { setCopyMinimum } from '../src/fhir/storage-copy.ts';
 import { copyBaseline } from './lib.ts';
 
 const config = loadConfig();
@@ -68,7 +68,7 @@ bare.post('/import', async (req: FastifyRequest<{ Querystring: { plain?: string 
     const resources = done.reduce((n, s) => n + s.resources, 0);
     return { resourcesPerSecond: resources / ((performance.now() - t0) / 1000), preparedAhead: done.filter((s) => s.preparedAhead).length };
   } finally {
-    setCopyMinimum(COPY_MIN_RESOURCES);
+    setCopyMinimum(undefined);
   }
 });
 const bareAddress = await bare.listen({ port: Number(process.env.BENCH_BARE_PORT ?? 0), host: config.HOST });

@@ -34,6 +34,12 @@ export interface Queryable {
    * elsewhere, and callers fall back to INSERT.
    */
   copyFrom?(sql: string, data: string): Promise<void>;
+  /**
+   * The smallest write (in resources) for which COPY beats one INSERT statement on this database
+   * (storage-copy.ts): PostgreSQL 64; PGlite never (its blob-device COPY measured slower than the
+   * INSERT at bundle sizes, docs/benchmarks.md).
+   */
+  readonly copyWorthFrom?: number;
 }
 
 export interface Db extends Queryable {
@@ -105,6 +111,7 @@ export class PostgresDb implements Db {
           await client.query(sql);
         },
         copyFrom: (sql: string, data: string) => copyInto(client, sql, data),
+        copyWorthFrom: 64,
       };
       const result = await fn(tx);
       await client.query('COMMIT');
@@ -209,6 +216,7 @@ export class PgliteDb implements Db {
           copyFrom: async (sql: string, data: string) => {
             await t.query(blobCopy(sql), [], { blob: new Blob([data]) });
           },
+          copyWorthFrom: Infinity,
         }),
       );
     } finally {

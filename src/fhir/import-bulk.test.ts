@@ -15,7 +15,7 @@ import type { Db } from '../db/db.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { importFile, importFiles } from './import.ts';
-import { COPY_MIN_RESOURCES, setCopyMinimum } from './storage-copy.ts';
+import { setCopyMinimum } from './storage-copy.ts';
 import { INDEX_TABLES } from './storage-rows.ts';
 
 const FIXTURES = new URL('../../test/fixtures/synthea-r4/', import.meta.url);
@@ -80,7 +80,7 @@ describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
     await plain?.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  afterEach(() => setCopyMinimum(COPY_MIN_RESOURCES));
+  afterEach(() => setCopyMinimum(undefined));
 
   it('COPY with the worker and INSERT without it store the same rows, one audit row per file', async () => {
     const ndjson = join(dir, 'one.ndjson');

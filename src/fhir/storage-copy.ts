@@ -17,18 +17,16 @@ import { copyLine } from '../db/copy-text.ts';
 import type { IndexRows } from './searchparams.ts';
 import { INDEX_TABLES } from './storage-rows.ts';
 
-/** Below this many resources one INSERT statement (insertNew) is cheaper than 2 + 6 COPYs. */
-export const COPY_MIN_RESOURCES = 64;
-let copyMinResources = COPY_MIN_RESOURCES;
+/** Benchmarks and tests only: the smallest write that goes by COPY on any database (undefined: each database's own). */
+let copyMinOverride: number | undefined;
 
-/** Benchmarks and tests only: the smallest write that goes by COPY (Infinity: never). */
-export function setCopyMinimum(n: number): void {
-  copyMinResources = n;
+export function setCopyMinimum(n: number | undefined): void {
+  copyMinOverride = n;
 }
 
-/** Whether `q` can take the COPY path for this many resources. */
+/** Whether `q` can take the COPY path for this many resources (`Queryable.copyWorthFrom`: PostgreSQL 64, PGlite never). */
 export function copyWorthIt(q: Queryable, n: number): boolean {
-  return n >= copyMinResources && typeof q.copyFrom === 'function';
+  return typeof q.copyFrom === 'function' && n >= (copyMinOverride ?? q.copyWorthFrom ?? Infinity);
 }
 
 /** Row ids for n new resources, from the resource table's own sequence (never reused). */
