@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { to } from 'pg-copy-streams';
 import type { PgliteDb, PostgresDb } from './db.ts';
 import { DB_KINDS, createTestDb, type TestDb } from '../testing/databases.ts';
-import { COPY_NDJSON, NdjsonCheck, checkNdjson } from './copy-ndjson.ts';
+import { COPY_BINARY, COPY_NDJSON, NdjsonCheck, checkNdjson, ndjsonFromBinary } from './copy-ndjson.ts';
 
 const values = [
   { a: 'b"c\\n', q: "it's" },
@@ -18,6 +18,22 @@ const values = [
   { nested: [{ x: 1 }, null, true, 1.5e-7], empty: '' },
   [],
 ];
+
+/** The binary COPY's whole output (PGlite's blob; on PostgreSQL collected from STDOUT), as NDJSON. */
+async function copyBinary(t: TestDb, sql: string): Promise<Buffer> {
+  if (t.db.kind === 'pglite') {
+    const r = await (t.db as PgliteDb).pglite.query(`COPY (${sql}) TO '/dev/blob' (${COPY_BINARY})`);
+    return ndjsonFromBinary(Buffer.from(await r.blob!.arrayBuffer()));
+  }
+  const client = await (t.db as PostgresDb).pool.connect();
+  try {
+    const out: Buffer[] = [];
+    for await (const b of client.query(to(`COPY (${sql}) TO STDOUT (${COPY_BINARY})`))) out.push(b as Buffer);
+    return ndjsonFromBinary(Buffer.concat(out));
+  } finally {
+    client.release();
+  }
+}
 
 async function copy(t: TestDb, sql: string): Promise<Buffer> {
   if (t.db.kind === 'pglite') {
@@ -55,6 +71,15 @@ describe.each(DB_KINDS)('COPY_NDJSON on %s', (kind) => {
     ).toEqual(values);
   });
 
+  it('the binary form gives the same bytes; no rows give none; a null or a raw newline is refused', async () => {
+    const sql = 'SELECT content::text FROM ndjson_t ORDER BY n';
+    expect((await copyBinary(t, sql)).equals(await copy(t, sql))).toBe(true);
+    expect((await copyBinary(t, 'SELECT content::text FROM ndjson_t WHERE false')).length).toBe(0);
+    await expect(copyBinary(t, 'SELECT NULL::text')).rejects.toThrow(/null/);
+    await expect(copyBinary(t, "SELECT 'a' || chr(10) || 'b'")).rejects.toThrow(/raw newline/);
+    await expect(copyBinary(t, "SELECT 'a', 'b'")).rejects.toThrow(/one column/);
+  });
+
   it('refuses a value that had to be quoted', async () => {
     await expect(copy(t, "SELECT 'not' || chr(2) || 'json'")).rejects.toThrow(/quoted/);
   });
@@ -67,5 +92,16 @@ describe('NdjsonCheck', () => {
     };
     await expect(run()).rejects.toThrow(/inside a row/);
     expect(() => checkNdjson(Buffer.from('{"a":1}'))).toThrow(/inside a row/);
+  });
+});
+
+describe('ndjsonFromBinary', () => {
+  it('refuses output that is not binary COPY or is cut short', () => {
+    expect(() => ndjsonFromBinary(Buffer.from('{"a":1}\n'))).toThrow(/not binary/);
+    const head = Buffer.concat([Buffer.from('5047434f50590aff0d0a00', 'hex'), Buffer.alloc(8)]);
+    const row = Buffer.concat([Buffer.from([0, 1, 0, 0, 0, 7]), Buffer.from('{"a":1}')]);
+    expect(ndjsonFromBinary(Buffer.concat([head, row, Buffer.from([0xff, 0xff])])).toString()).toBe('{"a":1}\n');
+    expect(() => ndjsonFromBinary(Buffer.concat([head, row.subarray(0, 9)]))).toThrow(/cut short/);
+    expect(() => ndjsonFromBinary(Buffer.concat([head, row]))).toThrow(/cut short/);
   });
 });

@@ -22,6 +22,7 @@ const CORE_TABLES = [
   'idx_date',
   'idx_quantity',
   'idx_uri',
+  'idx_string_contains',
   'account',
   'account_role',
   'session',

@@ -21,7 +21,7 @@ import pg from 'pg';
 import { to } from 'pg-copy-streams';
 import type { PgliteDb, PostgresDb, Queryable } from '../db/db.ts';
 import { auditInsertSql } from '../audit/audit.ts';
-import { COPY_NDJSON, NdjsonCheck, checkNdjson } from '../db/copy-ndjson.ts';
+import { COPY_BINARY, COPY_NDJSON, NdjsonCheck, ndjsonFromBinary } from '../db/copy-ndjson.ts';
 import type { Principal } from '../auth/principal.ts';
 import { AccessDenied } from '../auth/access.ts';
 import type { FhirService } from './service.ts';
@@ -183,12 +183,14 @@ function literal(v: unknown): string {
 /**
  * One file: the rows of one type in a row-id range, as NDJSON bytes — the stored JSON text of each
  * row (jsonb's text form: one line, no newline inside), never parsed or re-serialised, in no
- * particular order. First one statement counts the rows, names every patient whose data they hold
+ * particular order. One statement counts the rows, names every patient whose data they hold
  * (a Patient's id, the rest through the reference index, as a search does) and appends the audit
  * row with them; it commits before anything is sent (nothing goes out before the access is
- * recorded). Then the rows: one `COPY (SELECT content::text …) TO …` whose output is the NDJSON
- * itself (copy-ndjson.ts) — on PostgreSQL streamed from a pooled connection of its own straight into
- * the answer, on PGlite into its blob; inside a caller's transaction one plain statement.
+ * recorded; on PostgreSQL the rows' COPY runs beside it on another connection, its output held
+ * until then and dropped if the audit fails). The rows: one `COPY (SELECT content::text …) TO …` (copy-ndjson.ts) — on
+ * PostgreSQL in the CSV form whose output is the NDJSON itself, streamed from a pooled connection
+ * of its own straight into the answer; on PGlite in the binary form into its blob, the values then
+ * taken out of their framing; inside a caller's transaction one plain statement.
  * Both statements are built by the same `selection` from the same scope, so they read the same rows
  * (as of the export's transaction time).
  */
@@ -213,11 +215,37 @@ export async function exportRange(
                   WHERE x.rid = ANY(ARRAY(SELECT rid FROM sel)) AND x.param = ANY(${engine.guard.access.compartmentParamsSql}) AND x.target_type = 'Patient') AS patients)`;
   const detail = { operation: '$export', level: scope.patients ? 'patients' : 'system' };
   const entry = engine.guard.entryFor(p, { action: 'export', outcome: 'success', resourceType: types[0], detail });
+  // The rows' COPY (the patients were checked above — the same scope, the same instant's rights — not again).
+  const copy = async () => {
+    const rows = `COPY (${(await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal)))('v.content::text')}) TO`;
+    return db.kind === 'postgres'
+      ? copyLines(db as PostgresDb, `${rows} STDOUT (${COPY_NDJSON})`)
+      : copyBlobLines(db as PgliteDb, `${rows} '/dev/blob' (${COPY_BINARY})`);
+  };
   let count: number;
   if (entry) {
     const insert = auditInsertSql(bind, entry, { patientIds: 's.patients', breakGlass: 'false', detailExtra: "jsonb_build_object('resources', s.n)" }, 's');
-    const r = await q0.query<{ n: number }>(`WITH ${found}, ins AS (${insert}) SELECT n FROM s`, params);
-    count = Number(r.rows[0].n);
+    const audit = q0.query<{ n: number }>(`WITH ${found}, ins AS (${insert}) SELECT n FROM s`, params);
+    if (!tx && db.kind === 'postgres') {
+      // PostgreSQL: the COPY starts on a connection of its own beside the audit statement, so the
+      // two passes overlap; its output is held (a paused stream: nothing is sent) until the audit
+      // row has committed, and dropped if the audit fails.
+      const body = copy();
+      body.catch(() => undefined); // awaited below; not "unhandled" while the audit runs
+      try {
+        count = Number((await audit).rows[0].n);
+      } catch (e) {
+        void body.then((b) => b.destroy()).catch(() => undefined);
+        throw e;
+      }
+      // Nothing counted, nothing named in the audit row: nothing is sent, whatever the COPY found.
+      if (count === 0) {
+        void body.then((b) => b.destroy()).catch(() => undefined);
+        return { count, body: Readable.from([]) };
+      }
+      return { count, body: await body };
+    }
+    count = Number((await audit).rows[0].n);
   } else {
     // An open unit of work collects the audit entry and writes it when it commits.
     const r = await q0.query<{ n: number; patients: string[] }>(`WITH ${found} SELECT n, patients FROM s`, params);
@@ -231,12 +259,7 @@ export async function exportRange(
     });
   }
   if (count === 0) return { count, body: Readable.from([]) };
-  if (!tx) {
-    // The patients were checked above (the same scope, the same instant's rights): not again here.
-    const select = await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal));
-    const copy = `COPY (${select('v.content::text')}) TO ${db.kind === 'postgres' ? 'STDOUT' : "'/dev/blob'"} (${COPY_NDJSON})`;
-    return { count, body: db.kind === 'postgres' ? await copyLines(db as PostgresDb, copy) : await copyBlobLines(db as PgliteDb, copy) };
-  }
+  if (!tx) return { count, body: await copy() };
   const contentParams: unknown[] = [];
   const bindContent = (v: unknown) => `$${contentParams.push(v)}`;
   const contentSelect = await selection(engine, tx, p, { ...scope, reachChecked: true }, types, bindContent, range(bindContent));
@@ -252,10 +275,14 @@ export async function exportRange(
   return { count, body: Readable.from(lines) };
 }
 
-/** PGlite: the NDJSON COPY into its blob (the whole file is in memory once: files are ≤ the plan's file size). */
+/**
+ * PGlite: the binary COPY into its blob, its values taken out as NDJSON (copy-ndjson.ts: cheaper for
+ * PGlite, which runs in this thread, than the CSV form). The whole file is in memory twice at most:
+ * files are ≤ the plan's file size.
+ */
 async function copyBlobLines(db: PgliteDb, sql: string): Promise<Readable> {
   const r = await db.pglite.query(sql);
-  return Readable.from([checkNdjson(Buffer.from(await r.blob!.arrayBuffer()))]);
+  return Readable.from([ndjsonFromBinary(Buffer.from(await r.blob!.arrayBuffer()))]);
 }
 
 /** The NDJSON COPY on a pooled connection of its own, checked as it passes (copy-ndjson.ts); the connection goes back when the stream ends or fails. */

@@ -5,7 +5,7 @@
  * cause a skip or a duplicate.
  */
 import { badRequest } from './outcome.ts';
-import type { Sql } from './search.ts';
+import { paramIs, type Sql } from './search.ts';
 import type { SearchRegistry } from './searchparams.ts';
 
 export interface SortKey {
@@ -25,7 +25,7 @@ export function sortKeys(sql: Sql, registry: SearchRegistry, resourceType: strin
       const p = registry.get(resourceType, name);
       if (!p) throw badRequest(`Cannot sort by unknown parameter "${name}" for ${resourceType}`);
       const agg = desc ? 'max' : 'min';
-      const sub = (col: string, table: string) => `(SELECT ${agg}(${col}) FROM ${table} s WHERE s.rid = r.rid AND s.param = ${sql.bind(p.id)})`;
+      const sub = (col: string, table: string) => `(SELECT ${agg}(${col}) FROM ${table} s WHERE s.rid = r.rid AND ${paramIs(sql, p, 's.param')})`;
       switch (p.type) {
         case 'string':
           keys.push({ expr: sub('norm', 'idx_string'), cast: 'text', desc });

@@ -181,18 +181,18 @@ function filterSql(sql: Sql, registry: SearchRegistry, resourceType: string, raw
 
   if (modifier === 'missing') {
     if (value !== 'true' && value !== 'false') throw badRequest(`${rawName} must be true or false`);
-    const has = `r.rid IN (SELECT rid FROM ${tableOf(p)} WHERE param = ${sql.bind(p.id)})`;
+    const has = `r.rid IN (SELECT rid FROM ${tableOf(p)} WHERE ${paramIs(sql, p)})`;
     return value === 'true' ? `NOT ${has}` : has;
   }
   const alternatives = splitOr(value);
   if (alternatives.some((a) => a === '')) throw badRequest(`Empty value for search parameter ${rawName}`);
-  const inTable = (cond: string, negate = false) =>
-    `r.rid ${negate ? 'NOT IN' : 'IN'} (SELECT rid FROM ${tableOf(p)} WHERE param = ${sql.bind(p.id)} AND (${cond}))`;
+  const inTable = (cond: string, negate = false, table = tableOf(p)) =>
+    `r.rid ${negate ? 'NOT IN' : 'IN'} (SELECT rid FROM ${table} WHERE ${paramIs(sql, p)} AND (${cond}))`;
   // For one exact value the index (param, value…, rid) gives the smallest matching rid in one probe.
   // Saying "r.rid >= that" is implied by the IN above, but lets PostgreSQL start its rid-ordered
   // walk of the resource table there instead of at the first resource of any type (with 100k
   // patients stored before the observations, that walk cost 20 ms per search).
-  const fromFirst = (cond: string) => `(${inTable(cond)} AND r.rid >= (SELECT min(rid) FROM ${tableOf(p)} WHERE param = ${sql.bind(p.id)} AND ${cond}))`;
+  const fromFirst = (cond: string) => `(${inTable(cond)} AND r.rid >= (SELECT min(rid) FROM ${tableOf(p)} WHERE ${paramIs(sql, p)} AND ${cond}))`;
 
   switch (p.type) {
     case 'string': {
@@ -202,7 +202,9 @@ function filterSql(sql: Sql, registry: SearchRegistry, resourceType: string, raw
         const folded = escapeLike(foldText(a));
         return modifier === 'contains' ? `norm LIKE ${sql.bind(`%${folded}%`)}` : `norm LIKE ${sql.bind(`${folded}%`)}`;
       });
-      return inTable(conds.join(' OR '));
+      // :contains on a parameter with a trigram index reads idx_string_contains; on any other, its idx_string rows.
+      const trigram = modifier === 'contains' && p.stored.every((id) => registry.byParamId(id)?.contains);
+      return inTable(conds.join(' OR '), false, trigram ? 'idx_string_contains' : 'idx_string');
     }
     case 'token': {
       if (modifier && modifier !== 'not') throw badRequest(`Modifier :${modifier} is not supported for token parameter ${name}`);
@@ -251,6 +253,11 @@ function filterSql(sql: Sql, registry: SearchRegistry, resourceType: string, raw
       return inTable(conds.join(' OR '));
     }
   }
+}
+
+/** The rows that answer a parameter: its own, or those of the parameters it is derived from (search-derived.ts). */
+export function paramIs(sql: Sql, p: SearchParam, column = 'param'): string {
+  return p.stored.length === 1 ? `${column} = ${sql.bind(p.stored[0])}` : `${column} = ANY(${sql.bind(p.stored)}::smallint[])`;
 }
 
 function tableOf(p: SearchParam): string {

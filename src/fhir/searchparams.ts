@@ -11,6 +11,7 @@ import { parseDateRange } from './dates.ts';
 import { loadDefinitions } from './definitions.ts';
 import { compileExpression } from './fastpath.ts';
 import { foldText, nfc } from './normalize.ts';
+import { CONTAINS_PARAMS, containsRows, dedupe, derivedParams } from './search-derived.ts';
 
 export type ParamType = 'string' | 'token' | 'reference' | 'date' | 'quantity' | 'uri' | 'number';
 const INDEXED_TYPES = new Set<string>(['string', 'token', 'reference', 'date', 'quantity', 'uri', 'number']);
@@ -27,6 +28,10 @@ export interface SearchParam {
   /** Resource types a reference parameter may point at. */
   targets: string[];
   evaluate: (resource: Resource) => TypedValue[];
+  /** The parameter ids whose index rows answer this one: its own, or those it is derived from (search-derived.ts). */
+  stored: number[];
+  /** Its strings also go to idx_string_contains (trigram-indexed :contains). */
+  contains: boolean;
 }
 
 /** Index rows of one resource, grouped by index table (rid is filled in by the repository). */
@@ -37,10 +42,12 @@ export interface IndexRows {
   date: { param: number; low: Date; high: Date }[];
   quantity: { param: number; value: number; system: string | null; code: string | null }[];
   uri: { param: number; value: string }[];
+  /** The strings of CONTAINS_PARAMS that :contains searches (idx_string_contains). */
+  contains: { param: number; norm: string }[];
 }
 
 export function emptyRows(): IndexRows {
-  return { string: [], token: [], reference: [], date: [], quantity: [], uri: [] };
+  return { string: [], token: [], reference: [], date: [], quantity: [], uri: [], contains: [] };
 }
 
 /**
@@ -118,11 +125,15 @@ export class SearchRegistry {
         expression: details.parsedExpression.toString(),
         targets: (sp.target ?? []) as string[],
         evaluate: compileExpression(t, details.parsedExpression as FhirPathAtom) ?? slowEvaluator(details.parsedExpression as FhirPathAtom),
+        stored: [],
+        contains: CONTAINS_PARAMS.includes(`${t}.${sp.code}`),
       };
       if (!registry.byType.has(t)) registry.byType.set(t, new Map());
       registry.byType.get(t)!.set(sp.code, param);
       registry.byId.set(param.id, param);
     }
+    const derived = derivedParams([...registry.byId.values()]);
+    for (const p of registry.byId.values()) p.stored = derived.get(p.id) ?? [p.id];
     return registry;
   }
 
@@ -139,6 +150,10 @@ export class SearchRegistry {
     return [...(this.byType.get(resourceType)?.values() ?? [])];
   }
 
+  all(): SearchParam[] {
+    return [...this.byId.values()];
+  }
+
   byParamId(id: number): SearchParam | undefined {
     return this.byId.get(id);
   }
@@ -148,10 +163,13 @@ function slowEvaluator(atom: FhirPathAtom): (r: Resource) => TypedValue[] {
   return (r) => evalFhirPathTyped(atom, [toTypedValue(r)]);
 }
 
-/** All index rows for one resource. */
+/** All index rows for one resource: none for derived parameters, identical rows once. */
 export function extractIndexRows(resource: Resource, params: SearchParam[]): IndexRows {
   const rows = emptyRows();
+  const containsIds = new Set<number>();
   for (const p of params) {
+    if (p.stored[0] !== p.id) continue;
+    if (p.contains) containsIds.add(p.id);
     let values: TypedValue[];
     try {
       values = p.evaluate(resource);
@@ -160,6 +178,8 @@ export function extractIndexRows(resource: Resource, params: SearchParam[]): Ind
     }
     for (const v of values) addValue(rows, p, v);
   }
+  for (const k of ['string', 'token', 'reference', 'date', 'quantity', 'uri'] as const) (rows[k] as object[]) = dedupe(rows[k] as object[]);
+  if (containsIds.size > 0) rows.contains = containsRows(rows.string, containsIds);
   return rows;
 }
 

@@ -45,7 +45,7 @@ export async function insertVersions(q: Queryable, rows: { rid: number; resource
 }
 
 export async function deleteIndexRows(q: Queryable, rids: number[]): Promise<void> {
-  for (const table of ['idx_string', 'idx_token', 'idx_reference', 'idx_date', 'idx_quantity', 'idx_uri']) {
+  for (const table of INDEX_TABLES.map((t) => t.table)) {
     await q.query(`DELETE FROM ${table} WHERE rid = ANY($1::bigint[])`, [rids]);
   }
 }
@@ -105,6 +105,14 @@ export async function insertIndexRows(q: Queryable, items: { rid: number; rows: 
       u.map((x) => x.value),
     ]);
   }
+  const c = cols('contains');
+  if (c.length) {
+    await q.query('INSERT INTO idx_string_contains (rid, param, norm) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[])', [
+      c.map((x) => x.rid),
+      c.map((x) => x.param),
+      c.map((x) => x.norm),
+    ]);
+  }
 }
 
 /**
@@ -137,6 +145,7 @@ export const INDEX_TABLES: { table: string; key: keyof IndexRows; cols: string[]
     values: (x: IndexRows['quantity'][number]) => [String(x.value), x.system, x.code],
   },
   { table: 'idx_uri', key: 'uri', cols: ['value'], types: ['text'], values: (x: IndexRows['uri'][number]) => [x.value] },
+  { table: 'idx_string_contains', key: 'contains', cols: ['norm'], types: ['text'], values: (x: IndexRows['contains'][number]) => [x.norm] },
 ];
 
 /** Binds parameters in order and writes `$n`. */

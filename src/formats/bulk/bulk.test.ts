@@ -238,6 +238,26 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     expect(new Set(ids).size).toBe(demo.patients);
   });
 
+  it('a file whose audit row cannot be written is not served: nothing of it leaves', async () => {
+    const { manifest } = await bulkExport('/fhir/R4/$export?_type=Patient');
+    await p.db.query(`CREATE FUNCTION bulk_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused (test)'; END $$`);
+    await p.db.query(
+      `CREATE TRIGGER bulk_test_refuse BEFORE INSERT ON audit_log FOR EACH ROW WHEN (NEW.action = 'export') EXECUTE FUNCTION bulk_test_refuse()`,
+    );
+    try {
+      const r = await get(manifest.output[0].url);
+      const text = await r.text();
+      expect(r.status).toBe(500);
+      expect(text).not.toContain('"resourceType":"Patient"');
+    } finally {
+      await p.db.query('DROP TRIGGER bulk_test_refuse ON audit_log');
+      await p.db.query('DROP FUNCTION bulk_test_refuse()');
+    }
+    // The same file is served once its audit row can be written (the connection the refused COPY held is not left broken).
+    const again = await get(manifest.output[0].url);
+    expect((await again.text()).split('\n').filter(Boolean)).toHaveLength(manifest.output[0].count);
+  });
+
   it('refuses a token without a system/ scope, a citizen, a session; another client sees no job', async () => {
     const user = await p.tokenFor('integration', { scope: 'user/*.read' });
     expect((await get('/fhir/R4/$export', user, { prefer: 'respond-async' })).status).toBe(403);
