@@ -8,7 +8,9 @@
  *   - a bare Fastify app on a second port (no plugins, no hooks) with `POST /insert`: one
  *     single-row INSERT of the posted JSON into a bare jsonb table (the create baseline), and
  *     `POST /copy`: the posted NDJSON COPY'd into a bare jsonb table, timed inside this process
- *     (the import baseline; bench/lib.ts copyBaseline).
+ *     (the import baseline; bench/lib.ts copyBaseline), and `POST /import`: the posted file paths
+ *     imported the way `cauyte import` does (src/fhir/import.ts ImportPipeline, one kept open so
+ *     its worker thread starts once), timed inside this process like the COPY.
  *
  * These routes exist only in this bench process: the product has no unchecked mode.
  * Environment as for the platform (DATABASE_URL or CAUYTE_DATA_DIR, PORT, HOST, CAUYTE_SECRET_KEY;
@@ -19,6 +21,8 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/db.ts';
 import { FhirService } from '../src/fhir/service.ts';
 import { buildPlatform } from '../src/server.ts';
+import { ImportPipeline } from '../src/fhir/import.ts';
+import { setCopyMinimum } from '../src/fhir/storage-copy.ts';
 import { copyBaseline } from './lib.ts';
 
 const config = loadConfig();
@@ -51,12 +55,29 @@ bare.post('/copy', async (req) => {
   const docs = (req.body as string).split('\n').filter((l) => l.length > 0);
   return { rowsPerSecond: await copyBaseline(db, docs) };
 });
+let pipeline: ImportPipeline | undefined;
+const plainPipeline = new ImportPipeline(platform.store, 0);
+// ?plain=1: the same import without COPY and without the worker thread (INSERT statements, as before the bulk path).
+bare.post('/import', async (req: FastifyRequest<{ Querystring: { plain?: string } }>) => {
+  const plain = req.query.plain === '1';
+  pipeline ??= new ImportPipeline(platform.store);
+  if (plain) setCopyMinimum(Infinity);
+  try {
+    const t0 = performance.now();
+    const done = await (plain ? plainPipeline : pipeline).run(req.body as string[]);
+    const resources = done.reduce((n, s) => n + s.resources, 0);
+    return { resourcesPerSecond: resources / ((performance.now() - t0) / 1000), preparedAhead: done.filter((s) => s.preparedAhead).length };
+  } finally {
+    setCopyMinimum(undefined);
+  }
+});
 const bareAddress = await bare.listen({ port: Number(process.env.BENCH_BARE_PORT ?? 0), host: config.HOST });
 console.log(`bare at ${bareAddress}`);
 const address = await platform.app.listen({ port: config.PORT, host: config.HOST });
 console.log(`baseline running at ${address}`);
 const stop = async () => {
   await bare.close();
+  await pipeline?.close();
   await platform.close();
   await db.close();
   process.exit(0);

@@ -11,7 +11,7 @@
  *
  * Longer than 400 lines on purpose: every suite's table rows are assembled here, in one place.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -252,6 +252,64 @@ async function benchImport(t: Target, server: Server, token: string): Promise<vo
       1,
     )} %`,
   );
+  // The same bundles as files through `cauyte import`'s path (ImportPipeline in the server process:
+  // a worker thread prepares the next file, COPY writes), against the same COPY, interleaved.
+  const dir = mkdtempSync(join(tmpdir(), 'cauyte-bench-import-'));
+  try {
+    const files = synthea.map((body, i) => {
+      const f = join(dir, `bundle-${String(i).padStart(3, '0')}.json`);
+      writeFileSync(f, body);
+      return f;
+    });
+    let ahead = 0;
+    const cliRound = async (plain = false) => {
+      const res = await fetch(`${server.bareUrl}/import${plain ? '?plain=1' : ''}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(files),
+      });
+      if (res.status !== 200) throw new Error(`import answered ${res.status}: ${await res.text()}`);
+      const body = (await res.json()) as { resourcesPerSecond: number; preparedAhead: number };
+      if (!plain) ahead = body.preparedAhead;
+      return body.resourcesPerSecond;
+    };
+    // Before/after in the same run: `plain` is the same path without COPY and without the worker.
+    const p = await interleaved(SIZES.rounds, () => cliRound(true), copyRound);
+    rows.push({
+      benchmark: `Synthea import, cauyte import path without COPY or worker (INSERT, as before)`,
+      db: t.name,
+      value: spread(p.a),
+      unit: 'resources/s',
+      baseline: `COPY ${spread(p.b)} rows/s`,
+      ratio: `${spread(
+        p.ratios.map((x) => x * 100),
+        1,
+      )} %`,
+      note: `the before side: setCopyMinimum(Infinity), no worker thread; ${SIZES.rounds} rounds each, alternating`,
+    });
+    log(`${t.name}: cauyte import path, INSERT and no worker ${spread(p.a)} resources/s, ratio ${spread(p.ratios.map((x) => x * 100), 1)} %`);
+    const c = await interleaved(SIZES.rounds, () => cliRound(), copyRound);
+    rows.push({
+      benchmark: `Synthea import, cauyte import path (${synthea.length} bundle files, ${fmt(syntheaResources)} resources)`,
+      db: t.name,
+      value: spread(c.a),
+      unit: 'resources/s',
+      baseline: `COPY ${spread(c.b)} rows/s`,
+      ratio: `${spread(
+        c.ratios.map((x) => x * 100),
+        1,
+      )} %`,
+      note: `ImportPipeline in the server (worker prepared ${ahead} of ${files.length} files ahead), timed in the server like the COPY; ${SIZES.rounds} rounds each, alternating`,
+    });
+    log(
+      `${t.name}: cauyte import path ${spread(c.a)} resources/s, COPY ${spread(c.b)} rows/s, ratio ${spread(
+        c.ratios.map((x) => x * 100),
+        1,
+      )} % (${ahead}/${files.length} files prepared ahead)`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function benchSearch(t: Target, server: Server, ids: { cccd: string[]; names: string[]; patients: string[] }, token: string): Promise<void> {

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { FhirError } from './fhir/outcome.ts';
-import { importFile } from './fhir/import.ts';
+import { importFiles } from './fhir/import.ts';
 import { progressLine } from './fhir/import-progress.ts';
 import { statSync } from 'node:fs';
 import { buildPlatform } from './server.ts';
@@ -155,17 +155,19 @@ export async function main(argv: string[]): Promise<void> {
         const progress = { totalBytes: sizes.reduce((a, b) => a + b, 0), totalFiles: rest.length, startedAt: Date.now() };
         let bytesDone = 0;
         let resourcesDone = 0;
-        for (const [i, file] of rest.entries()) {
-          const s = await importFile(store, file, (n, inFile) =>
+        // The next Bundle file is prepared in a worker thread while one is written (src/fhir/import.ts).
+        await importFiles(store, rest, {
+          onChunk: (i, n, inFile) =>
             process.stderr.write(
-              `${progressLine(progress, { filesDone: i, bytesDone: bytesDone + (sizes[i] * n) / inFile, resourcesDone: resourcesDone + n, file })}\n`,
+              `${progressLine(progress, { filesDone: i, bytesDone: bytesDone + (sizes[i] * n) / inFile, resourcesDone: resourcesDone + n, file: rest[i] })}\n`,
             ),
-          );
-          bytesDone += sizes[i];
-          resourcesDone += s.resources;
-          process.stderr.write(`${progressLine(progress, { filesDone: i + 1, bytesDone, resourcesDone, file })}\n`);
-          console.log(`Imported ${s.resources} resources from ${s.file}`);
-        }
+          onFile: (i, s) => {
+            bytesDone += sizes[i];
+            resourcesDone += s.resources;
+            process.stderr.write(`${progressLine(progress, { filesDone: i + 1, bytesDone, resourcesDone, file: rest[i] })}\n`);
+            console.log(`Imported ${s.resources} resources from ${s.file}`);
+          },
+        });
       });
       return;
     }

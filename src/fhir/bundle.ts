@@ -11,10 +11,16 @@ import type { PreparedWrite } from './storage.ts';
 import type { FhirService } from './service.ts';
 import type { Principal } from '../auth/principal.ts';
 import { LIMITS } from './limits.ts';
+import type { PreparedBundle } from './import-prepare.ts';
 
 export interface BundleOptions {
   /** Prefer: return=minimal leaves the resources out of the response entries. */
   returnMinimal?: boolean;
+  /**
+   * The platform's own imports: ids, resolved references, validation and index rows already done
+   * (import-prepare.ts, in a worker thread). Used only for a system principal.
+   */
+  prepared?: PreparedBundle;
 }
 
 interface ParsedRequest {
@@ -85,6 +91,7 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
   const responses: BundleEntry[] = new Array(entries.length);
   const order = entries.map((_, i) => i).sort((a, b) => ORDER[parsed[a].method] - ORDER[parsed[b].method] || a - b);
 
+  const pre = who.kind === 'system' && opts.prepared?.ids.length === entries.length ? opts.prepared : undefined;
   return service.db.transaction(async (tx) => {
     // 1. Decide the id behind every fullUrl: conditional creates may resolve to existing resources.
     const idMap = new Map<string, string>();
@@ -112,7 +119,7 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
           continue;
         }
       }
-      const id = randomUUID();
+      const id = pre?.ids[i] ?? randomUUID();
       newIds.set(i, id);
       if (fullUrl) idMap.set(fullUrl, `${p.type}/${id}`);
     }
@@ -123,20 +130,22 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
     }
 
     // 2. Rewrite references, validate and index every new resource before writing anything.
-    const now = new Date();
+    const now = pre ? new Date(pre.lastUpdated) : new Date();
     const creates: { index: number; prepared: PreparedWrite }[] = [];
     const guard = service.guard;
     for (const i of order) {
       const p = parsed[i];
       if (p.method !== 'POST' || skipCreate.has(i)) continue;
       try {
-        let resource = resolveReferences(entries[i].resource!, idMap);
-        assertNoBundleReferences(resource);
+        const done = pre?.writes[i];
+        let resource = done?.resource ?? resolveReferences(entries[i].resource!, idMap);
+        if (!done) assertNoBundleReferences(resource);
         if (resource.resourceType !== p.type) throw badRequest(`resourceType ${resource.resourceType} does not match request.url ${p.type}`);
         guard.assertAction(who, 'create', p.type);
         resource = guard.prepareCreate(who, resource);
         service.ownership.assertMayWrite(who, undefined, resource);
-        creates.push({ index: i, prepared: service.storage.prepareCreate(resource, newIds.get(i)!, now) });
+        // A prepared write is the resource as validated and indexed: a system principal's prepareCreate changes nothing.
+        creates.push({ index: i, prepared: done && resource === done.resource ? done : service.storage.prepareCreate(resource, newIds.get(i)!, now) });
       } catch (e) {
         throw withEntry(e, i);
       }

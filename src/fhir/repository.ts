@@ -19,6 +19,7 @@ import type { AccessContext, Actor } from '../auth/actor.ts';
 import { domainOf } from '../auth/policy.ts';
 import { AuditUnit, principalFields, unitAction, type Principal } from '../auth/principal.ts';
 import type { BundleOptions } from './bundle.ts';
+import { importResources } from './import-many.ts';
 import type { Readable } from 'node:stream';
 import { exportPlan, exportRange, type ExportFilePlan, type ExportScope } from './bulk-read.ts';
 import { FhirError } from './outcome.ts';
@@ -135,6 +136,15 @@ export class Repository {
   /** Several new resources at once (one statement per table; one audit entry). */
   createMany<T extends Resource>(resources: T[]): Promise<T[]> {
     return this.engine.createMany(this.principal, resources, this.q) as Promise<T[]>;
+  }
+
+  /**
+   * An import's resources in this repository's transaction (import-many.ts): ids kept, new ones
+   * created in bulk, existing ones updated, references checked at the end. Platform imports only.
+   */
+  importMany(resources: Resource[], onChunk?: (done: number, total: number) => void): Promise<Resource[]> {
+    if (this.principal.kind !== 'system' || !this.q) throw new Error('importMany is for a system repository inside transaction()');
+    return importResources(this.engine, this.principal, resources, this.q, onChunk);
   }
 
   async update<T extends Resource>(resource: T, opts: { ifMatch?: string } = {}): Promise<T> {

@@ -105,9 +105,16 @@ export class SearchRegistry {
       }
       return (await tx.query<{ id: number; resource_type: string; code: string }>('SELECT id, resource_type, code FROM search_param')).rows;
     });
+    const registry = SearchRegistry.fromIds(rows);
+    for (const t of added) registry.typesToReindex.add(t);
+    return registry;
+  }
+
+  /** The registry for parameter ids already assigned (what `load` read; a worker thread gets them from `ids()`). */
+  static fromIds(rows: { id: number; resource_type: string; code: string }[]): SearchRegistry {
+    const wanted = [...loadDefinitions()].sort().flatMap((t) => standardParameters(t).map((sp) => ({ t, sp })));
     const idOf = new Map(rows.map((r) => [`${r.resource_type}.${r.code}`, r.id]));
     const registry = new SearchRegistry();
-    for (const t of added) registry.typesToReindex.add(t);
     for (const { t, sp } of wanted) {
       const details = getSearchParameterDetails(t, sp);
       const param: SearchParam = {
@@ -128,6 +135,11 @@ export class SearchRegistry {
     const derived = derivedParams([...registry.byId.values()]);
     for (const p of registry.byId.values()) p.stored = derived.get(p.id) ?? [p.id];
     return registry;
+  }
+
+  /** Every parameter's id, as `fromIds` takes them. */
+  ids(): { id: number; resource_type: string; code: string }[] {
+    return [...this.byId.values()].map((p) => ({ id: p.id, resource_type: p.resourceType, code: p.code }));
   }
 
   get(resourceType: string, code: string): SearchParam | undefined {

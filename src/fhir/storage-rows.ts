@@ -115,8 +115,12 @@ export async function insertIndexRows(q: Queryable, items: { rid: number; rows: 
   }
 }
 
-/** The index tables, their columns after (rid, param), and each column's array type. */
-const INDEX_TABLES: { table: string; key: keyof IndexRows; cols: string[]; types: string[]; values: (x: never) => unknown[] }[] = [
+/**
+ * The index tables, their columns after (rid, param), each column's array type and how a row
+ * gives its values: the one place both row writers (the INSERT statements here and the COPY path,
+ * storage-copy.ts) read the shape of `IndexRows` from.
+ */
+export const INDEX_TABLES: { table: string; key: keyof IndexRows; cols: string[]; types: string[]; values: (x: never) => unknown[] }[] = [
   { table: 'idx_string', key: 'string', cols: ['norm', 'exact'], types: ['text', 'text'], values: (x: IndexRows['string'][number]) => [x.norm, x.exact] },
   { table: 'idx_token', key: 'token', cols: ['system', 'code'], types: ['text', 'text'], values: (x: IndexRows['token'][number]) => [x.system, x.code] },
   {
@@ -182,6 +186,12 @@ function auditInsert(b: Binder, e: AuditEntry): string {
     patientIds: `${b.bind([...new Set(e.patientIds ?? [])])}::text[]`,
     breakGlass: `${b.bind(e.breakGlass ?? false)}::boolean`,
   })})`;
+}
+
+/** Appends one audit row on its own (the COPY path, whose rows are not one statement). */
+export async function appendAuditRow(q: Queryable, e: AuditEntry): Promise<void> {
+  const b = new Binder();
+  await q.query(`WITH ${auditInsert(b, e)} SELECT 1`, b.params, { prepare: true });
 }
 
 export interface CreateOptions {

@@ -9,7 +9,8 @@ import type { Db, Queryable } from '../db/db.ts';
 import { badRequest, businessRule, conflict, gone, notFound, preconditionFailed } from './outcome.ts';
 import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchparams.ts';
 import type { AuditEntry } from '../audit/audit.ts';
-import { deleteIndexRows, insertIndexRows, insertNew, writeVersion } from './storage-rows.ts';
+import { appendAuditRow, deleteIndexRows, insertIndexRows, insertNew, writeVersion } from './storage-rows.ts';
+import { copyNew, copyWorthIt } from './storage-copy.ts';
 
 export { deleteIndexRows, insertIndexRows };
 import { isVouched } from './templates.ts';
@@ -41,6 +42,14 @@ export type BatchWriteListener = (tx: Queryable, entries: (HistoryEntry & { rid:
 export interface PreparedWrite {
   resource: Resource;
   rows: IndexRows;
+}
+
+/** A new resource (version 1) validated and indexed: pure CPU, also run in import worker threads. */
+export function prepareNew(registry: SearchRegistry, input: Resource, id: string, lastUpdated: Date): PreparedWrite {
+  const resource = { ...input, id, meta: { ...input.meta, versionId: '1', lastUpdated: lastUpdated.toISOString() } };
+  // Checked already through its template (templates.ts: same verdict as the full check).
+  if (!isVouched(input) || !ID_PATTERN.test(id)) assertValidResource(resource);
+  return { resource, rows: extractIndexRows(resource, registry.forType(resource.resourceType)) };
 }
 
 export class FhirStorage {
@@ -87,20 +96,33 @@ export class FhirStorage {
 
   /** A new resource with a server id (or `id` when given) and version 1, validated and indexed. */
   prepareCreate(input: Resource, id: string = randomUUID(), lastUpdated = new Date()): PreparedWrite {
-    const resource = { ...input, id, meta: { ...input.meta, versionId: '1', lastUpdated: lastUpdated.toISOString() } };
-    // Checked already through its template (templates.ts: same verdict as the full check).
-    if (isVouched(input) && ID_PATTERN.test(id)) return { resource, rows: extractIndexRows(resource, this.registry.forType(resource.resourceType)) };
-    return this.prepare(resource);
+    return prepareNew(this.registry, input, id, lastUpdated);
   }
 
   /**
    * Writes new resources in one statement (resource, version and index rows; with opts, the audit
    * row and the check that their references exist — a 422 when one names nothing), then tells the
-   * write listeners.
+   * write listeners. Many resources inside a transaction go by COPY instead (storage-copy.ts), with
+   * the same checks and audit row after the rows.
    */
   async insertPrepared(q: Queryable, prepared: PreparedWrite[], opts: { audit?: AuditEntry; checkReferences?: boolean } = {}): Promise<void> {
     if (prepared.length === 0) return;
     const lastUpdated = new Date(prepared[0].resource.meta!.lastUpdated!);
+    if (copyWorthIt(q, prepared.length)) {
+      // Many at once inside a transaction: COPY the rows (storage-copy.ts), then the same checks.
+      const rids = await copyNew(q, prepared, lastUpdated);
+      if (opts.checkReferences)
+        await this.assertReferencesExist(
+          q,
+          prepared.map((p) => p.resource),
+        );
+      if (opts.audit) await appendAuditRow(q, opts.audit);
+      await this.notify(
+        q,
+        prepared.map((p, i) => this.entry(p.resource, 'POST', lastUpdated, rids[i])),
+      );
+      return;
+    }
     const references = opts.checkReferences ? referencesOf(prepared.map((p) => p.resource)) : undefined;
     const { rids, missing } = await insertNew(q, prepared, lastUpdated, { audit: opts.audit, references: references?.map((x) => x.ref) });
     if (missing.length > 0) {
@@ -291,7 +313,9 @@ export class FhirStorage {
    * so a transaction bundle may reference resources it creates in any order.
    */
   async assertReferencesExist(q: Queryable, resources: Resource[]): Promise<void> {
-    const list = referencesOf(resources);
+    // The resources just written exist: references among them need no lookup (a bundle's own).
+    const self = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
+    const list = referencesOf(resources).filter((x) => !self.has(`${x.ref.type}/${x.ref.id}`));
     if (list.length === 0) return;
     const found = await q.query<{ resource_type: string; id: string }>(
       `SELECT resource_type, id FROM resource WHERE NOT deleted AND (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
@@ -300,6 +324,16 @@ export class FhirStorage {
     const present = new Set(found.rows.map((row) => `${row.resource_type}/${row.id}`));
     const missing = list.filter((x) => !present.has(`${x.ref.type}/${x.ref.id}`));
     if (missing.length > 0) throw missingReference(missing[0].from, missing[0].ref, missing.length);
+  }
+
+  /** Which of the resources' (type, id) have a row already (live or deleted), as "Type/id". */
+  async existing(q: Queryable, resources: Resource[]): Promise<Set<string>> {
+    if (resources.length === 0) return new Set();
+    const r = await q.query<{ resource_type: string; id: string }>(
+      'SELECT resource_type, id FROM resource WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
+      [resources.map((x) => x.resourceType), resources.map((x) => x.id)],
+    );
+    return new Set(r.rows.map((x) => `${x.resource_type}/${x.id}`));
   }
 
   /** Rebuilds the index rows of every current resource of a type (after a parameter was added), in batches. */

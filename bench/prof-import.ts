@@ -1,0 +1,77 @@
+/**
+ * Where `cauyte import`'s time goes (bench-only profile, not a benchmark): importFiles over the
+ * Synthea fixtures in process, next to a raw COPY of the same resources, rounds alternating.
+ * `node --import tsx bench/prof-import.ts [postgres|pglite] [rounds]` (IMPORT_WORKERS=0: no worker thread;
+ * IMPORT_ROWS_ONLY=1: instead, the write floor — every resource prepared first, then only its rows
+ * COPY'd (copyNew, in a transaction), against the raw COPY); IMPORT_PROF=file.cpuprofile
+ * writes a CPU profile of the import rounds.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Bundle } from '@medplum/fhirtypes';
+import { startTestPlatform } from '../src/testing/platform.ts';
+import { ImportPipeline } from '../src/fhir/import.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirService } from '../src/fhir/service.ts';
+import { copyNew, setCopyMinimum } from '../src/fhir/storage-copy.ts';
+import { insertNew } from '../src/fhir/storage-rows.ts';
+import type { Queryable } from '../src/db/db.ts';
+import { copyBaseline } from './lib.ts';
+
+// IMPORT_COPY=off: the INSERT path throughout (the before side of an A/B).
+if (process.env.IMPORT_COPY === 'off') setCopyMinimum(Infinity);
+
+const kind = (process.argv[2] as 'pglite' | 'postgres') ?? 'postgres';
+const rounds = Number(process.argv[3] ?? 3);
+const dir = new URL('../test/fixtures/synthea-r4/', import.meta.url);
+const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => new URL(f, dir).pathname);
+const docs = files.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as Bundle).entry!.map((e) => JSON.stringify(e.resource)));
+const p = await startTestPlatform(kind, {}, undefined, { domains: [] });
+const { Session } = await import('node:inspector/promises');
+const session = new Session();
+if (process.env.IMPORT_PROF) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+}
+if (process.env.IMPORT_ROWS_ONLY) {
+  const { storage } = await FhirService.prepare(p.db);
+  const resources = docs.map((d) => JSON.parse(d) as Resource);
+  for (let r = 0; r < rounds; r++) {
+    const now = new Date();
+    const prepared = resources.map((x) => storage.prepareCreate(x, undefined, now));
+    // In bundle-sized transactions (BATCH, default 226 ≈ a Synthea bundle): by COPY, then the same rows by INSERT (insertNew).
+    const batch = Number(process.env.BATCH ?? 226);
+    const timed = async (write: (tx: Queryable, items: typeof prepared) => Promise<unknown>, items: typeof prepared) => {
+      const t0 = performance.now();
+      for (let i = 0; i < items.length; i += batch) await p.db.transaction((tx) => write(tx, items.slice(i, i + batch)));
+      return items.length / ((performance.now() - t0) / 1000);
+    };
+    const rows = await timed((tx, items) => copyNew(tx, items, now), prepared);
+    const again = resources.map((x) => storage.prepareCreate(x, undefined, now));
+    const ins = await timed((tx, items) => insertNew(tx, items, now), again);
+    const c = await copyBaseline(p.db, docs);
+    console.log(
+      `round ${r}: rows by COPY ${rows.toFixed(0)}/s (${((rows / c) * 100).toFixed(1)} %), by INSERT ${ins.toFixed(0)}/s (${((ins / c) * 100).toFixed(1)} %), raw COPY ${c.toFixed(0)}/s`,
+    );
+  }
+  await p.close();
+  process.exit(0);
+}
+const pipeline = new ImportPipeline(p.store, Number(process.env.IMPORT_WORKERS ?? 1));
+await pipeline.run(files.slice(0, 3)); // warm-up: the worker's start
+const imp: number[] = [];
+const cp: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  const t0 = performance.now();
+  let n = 0;
+  for (const s of await pipeline.run(files)) n += s.resources;
+  imp.push(n / ((performance.now() - t0) / 1000));
+  cp.push(await copyBaseline(p.db, docs));
+  console.log(`round ${r}: import ${imp[r].toFixed(0)}/s, COPY ${cp[r].toFixed(0)}/s, ratio ${((imp[r] / cp[r]) * 100).toFixed(1)} %`);
+}
+if (process.env.IMPORT_PROF) {
+  const { profile } = await session.post('Profiler.stop');
+  writeFileSync(process.env.IMPORT_PROF, JSON.stringify(profile));
+}
+await pipeline.close();
+await p.close();

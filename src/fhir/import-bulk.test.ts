@@ -1,0 +1,157 @@
+/**
+ * The bulk write path (storage-copy.ts, import-many.ts, the import worker) against the ordinary
+ * one, on both databases: the same files imported with COPY and the worker thread, and with INSERT
+ * and no worker, leave the same rows (NDJSON with fixed ids: exactly the same; bundles, whose ids
+ * are new each time: the same rows per type and parameter); one audit row per file; an NDJSON
+ * file keeps its ids, updates ids already stored or repeated, may refer forward, and a missing
+ * reference leaves nothing of the file.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bundle } from '@medplum/fhirtypes';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../db/db.ts';
+import { DB_KINDS } from '../testing/databases.ts';
+import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { importFile, importFiles } from './import.ts';
+import { setCopyMinimum } from './storage-copy.ts';
+import { INDEX_TABLES } from './storage-rows.ts';
+
+const FIXTURES = new URL('../../test/fixtures/synthea-r4/', import.meta.url);
+const names = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .slice(0, 3);
+const paths = names.map((f) => new URL(f, FIXTURES).pathname);
+const bundles = paths.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Bundle);
+
+/** A bundle as NDJSON with fixed ids: urn:uuid fullUrls become ids, references Type/id. */
+function toNdjson(b: Bundle): string {
+  const ids = new Map<string, string>();
+  for (const e of b.entry!) ids.set(e.fullUrl!, `${e.resource!.resourceType}/${e.fullUrl!.replace('urn:uuid:', '')}`);
+  return b
+    .entry!.map((e) =>
+      JSON.stringify({ ...e.resource, id: e.fullUrl!.replace('urn:uuid:', '') }).replace(/"urn:uuid:[0-9a-f-]+"/g, (m) => JSON.stringify(ids.get(m.slice(1, -1)) ?? m.slice(1, -1))),
+    )
+    .join('\n');
+}
+
+/** Every stored row by (type, id) instead of rid, sorted: what two stores with the same ids must share. */
+async function rowsByKey(db: Db): Promise<string[]> {
+  const out: string[] = [];
+  const v = await db.query<{ k: string }>(
+    `SELECT concat_ws('|', r.resource_type, r.id, r.version_id, r.deleted, v.version_id, v.deleted, v.content - 'meta') AS k
+     FROM resource r JOIN resource_version v USING (rid)`,
+  );
+  out.push(...v.rows.map((x) => x.k));
+  for (const t of INDEX_TABLES) {
+    const r = await db.query<{ k: string }>(
+      `SELECT concat_ws('|', '${t.table}', r.resource_type, r.id, x.param, ${t.cols.map((c) => `x.${c}::text`).join(', ')}) AS k FROM ${t.table} x JOIN resource r USING (rid)`,
+    );
+    out.push(...r.rows.map((x) => x.k));
+  }
+  return out.sort();
+}
+
+/** Index rows counted per resource type, table and parameter (bundles get new ids each import). */
+async function rowCounts(db: Db): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of INDEX_TABLES) {
+    const r = await db.query<{ k: string }>(
+      `SELECT concat_ws('|', '${t.table}', r.resource_type, x.param, count(*)) AS k FROM ${t.table} x JOIN resource r USING (rid) GROUP BY r.resource_type, x.param`,
+    );
+    out.push(...r.rows.map((x) => x.k));
+  }
+  return out.sort();
+}
+
+describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
+  let bulk: TestPlatform;
+  let plain: TestPlatform;
+  let dir: string;
+  beforeAll(async () => {
+    bulk = await startTestPlatform(kind, {}, undefined, { domains: [] });
+    plain = await startTestPlatform(kind, {}, undefined, { domains: [] });
+    dir = mkdtempSync(join(tmpdir(), 'cauyte-bulk-'));
+  });
+  afterAll(async () => {
+    await bulk?.close();
+    await plain?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => setCopyMinimum(undefined));
+
+  it('COPY with the worker and INSERT without it store the same rows, one audit row per file', async () => {
+    const ndjson = join(dir, 'one.ndjson');
+    writeFileSync(ndjson, toNdjson(bundles[0]));
+    const files = [ndjson, ...paths.slice(1)];
+    const audits = async (db: Db) =>
+      (await db.query<{ reason: string }>("SELECT reason FROM audit_log WHERE reason LIKE 'import of %' ORDER BY id")).rows.map((r) => r.reason);
+    const beforeBulk = (await audits(bulk.db)).length;
+    const beforePlain = (await audits(plain.db)).length;
+
+    setCopyMinimum(1);
+    const a = await importFiles(bulk.store, files, { workers: 1 });
+    setCopyMinimum(Infinity);
+    const b = await importFiles(plain.store, files, { workers: 0 });
+    expect(a.map((s) => s.resources)).toEqual(bundles.map((x) => x.entry!.length));
+    expect(b.map((s) => s.resources)).toEqual(bundles.map((x) => x.entry!.length));
+    // The first file is prepared here while the worker starts; the worker prepared the bundles after it.
+    expect(a.map((s) => !!s.preparedAhead)).toEqual([false, true, true]);
+    expect(b.map((s) => !!s.preparedAhead)).toEqual([false, false, false]);
+
+    const fixedIds = (rows: string[]) => rows.filter((k) => bundles[0].entry!.some((e) => k.includes(e.fullUrl!.replace('urn:uuid:', ''))));
+    const bulkRows = await rowsByKey(bulk.db);
+    expect(fixedIds(bulkRows).length).toBeGreaterThan(bundles[0].entry!.length * 2);
+    expect(fixedIds(bulkRows)).toEqual(fixedIds(await rowsByKey(plain.db)));
+    expect(await rowCounts(bulk.db)).toEqual(await rowCounts(plain.db));
+    // No urn:uuid left anywhere; every reference names a stored resource.
+    const left = await bulk.db.query<{ n: number }>("SELECT count(*)::int AS n FROM resource_version WHERE content::text LIKE '%urn:uuid:%'");
+    expect(left.rows[0].n).toBe(0);
+
+    const expected = files.map((f) => `import of ${f.split('/').pop()}`);
+    expect((await audits(bulk.db)).slice(beforeBulk)).toEqual(expected);
+    expect((await audits(plain.db)).slice(beforePlain)).toEqual(expected);
+  });
+
+  it('an NDJSON file keeps ids, updates stored and repeated ones, refers forward, and a missing reference leaves nothing', async () => {
+    setCopyMinimum(1);
+    const pid = 'bulk-p1';
+    await bulk.fixtures.create({ resourceType: 'Patient', id: undefined, name: [{ family: 'Trước' }] }).then(async (p) => {
+      // an id already stored: the file updates it
+      const file = join(dir, 'ids.ndjson');
+      const lines = [
+        { resourceType: 'Observation', id: 'bulk-o1', status: 'final', code: { text: 'HA' }, subject: { reference: `Patient/${pid}` } },
+        { resourceType: 'Patient', id: pid, name: [{ family: 'Lê' }] },
+        { resourceType: 'Patient', id: pid, name: [{ family: 'Lê Văn' }] },
+        { resourceType: 'Patient', id: p.id, name: [{ family: 'Sau' }] },
+        { resourceType: 'Observation', status: 'final', code: { text: 'M' }, subject: { reference: `Patient/${pid}` } },
+      ];
+      writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
+      const s = await importFile(bulk.store, file);
+      expect(s.resources).toBe(5);
+      const v = await bulk.db.query<{ id: string; version_id: number }>(
+        "SELECT id, version_id FROM resource WHERE resource_type = 'Patient' AND id = ANY($1::text[]) ORDER BY id",
+        [[pid, p.id]],
+      );
+      expect(Object.fromEntries(v.rows.map((r) => [r.id, r.version_id]))).toEqual({ [pid]: 2, [p.id!]: 2 });
+      const o = await bulk.db.query<{ n: number }>("SELECT count(*)::int AS n FROM resource WHERE resource_type = 'Observation' AND id = 'bulk-o1'");
+      expect(o.rows[0].n).toBe(1);
+    });
+
+    const bad = join(dir, 'bad.ndjson');
+    writeFileSync(
+      bad,
+      [
+        { resourceType: 'Patient', id: 'bulk-p2', name: [{ family: 'Không' }] },
+        { resourceType: 'Observation', id: 'bulk-o2', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/nobody-here' } },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n'),
+    );
+    await expect(importFile(bulk.store, bad)).rejects.toThrow(/Patient\/nobody-here/);
+    const none = await bulk.db.query<{ n: number }>("SELECT count(*)::int AS n FROM resource WHERE id IN ('bulk-p2', 'bulk-o2')");
+    expect(none.rows[0].n).toBe(0);
+  });
+});

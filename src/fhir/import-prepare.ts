@@ -1,0 +1,55 @@
+/**
+ * The CPU half of importing a transaction Bundle, with no database and no principal: new ids for
+ * its entries, urn:uuid references resolved, every resource validated and its index rows
+ * extracted — what bundle.ts's transaction does before it writes, done ahead (in a worker thread,
+ * import-worker.ts) so `cauyte import` prepares the next file while the current one is written.
+ *
+ * Rules: only for the simple, common shape — a transaction whose entries are all POSTs without
+ * ifNoneExist; anything else, or any entry that fails, gives undefined and the ordinary path runs
+ * (and reports the error as it always does). The result is used only for the platform's own
+ * imports (a system principal, for which guard.prepareCreate changes nothing); bundle.ts still
+ * runs every check that depends on who writes and on the database.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { assertNoBundleReferences, resolveReferences } from './bundle.ts';
+import type { PreparedWrite } from './storage.ts';
+
+export interface PreparedBundle {
+  /** The new id of each entry, by entry index. */
+  ids: string[];
+  /** Each entry's resource with its references resolved, validated and indexed, by entry index. */
+  writes: PreparedWrite[];
+  /** meta.lastUpdated of every write (ISO). */
+  lastUpdated: string;
+}
+
+/** Prepares a transaction bundle of plain POSTs (see the header); undefined for anything else. */
+export function prepareTransactionBundle(
+  bundle: unknown,
+  prepareCreate: (input: Resource, id: string, lastUpdated: Date) => PreparedWrite,
+): PreparedBundle | undefined {
+  const b = bundle as Bundle;
+  if (typeof b !== 'object' || b === null || b.resourceType !== 'Bundle' || b.type !== 'transaction' || !Array.isArray(b.entry)) return undefined;
+  const entries = b.entry;
+  const ids: string[] = [];
+  const idMap = new Map<string, string>();
+  for (const e of entries) {
+    const r = e?.resource;
+    if (e?.request?.method !== 'POST' || e.request.ifNoneExist || typeof r !== 'object' || r === null || e.request.url !== r.resourceType) return undefined;
+    const id = randomUUID();
+    ids.push(id);
+    if (e.fullUrl) idMap.set(e.fullUrl, `${r.resourceType}/${id}`);
+  }
+  const now = new Date();
+  try {
+    const writes = entries.map((e, i) => {
+      const resource = resolveReferences(e.resource!, idMap);
+      assertNoBundleReferences(resource);
+      return prepareCreate(resource, ids[i], now);
+    });
+    return { ids, writes, lastUpdated: now.toISOString() };
+  } catch {
+    return undefined;
+  }
+}

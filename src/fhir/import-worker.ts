@@ -1,0 +1,25 @@
+/**
+ * The import's worker thread (piscina; started by import.ts): reads a Bundle file and prepares it
+ * (import-prepare.ts: ids, references, validation, index rows) while the main thread writes the
+ * previous file. The search-parameter ids come from the main thread's registry (workerData), so
+ * the rows match the database's. Pure CPU: no database, no principal, no audit — the main thread
+ * runs every check and writes (bundle.ts with `prepared`).
+ */
+import { readFileSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
+import { prepareTransactionBundle, type PreparedBundle } from './import-prepare.ts';
+import { SearchRegistry } from './searchparams.ts';
+import { prepareNew } from './storage.ts';
+
+const registry = SearchRegistry.fromIds((workerData as { paramIds: { id: number; resource_type: string; code: string }[] }).paramIds);
+
+/** A Bundle file prepared, or undefined when the main thread must do it the ordinary way. */
+export default function prepareFile(file: string): PreparedBundle | undefined {
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now));
+}
