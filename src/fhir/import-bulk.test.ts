@@ -15,6 +15,8 @@ import type { Db } from '../db/db.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { importFile, importFiles } from './import.ts';
+import { prepareTransactionBundle, sourceDigest } from './import-prepare.ts';
+import { prepareNew } from './storage.ts';
 import { setCopyMinimum } from './storage-copy.ts';
 import { INDEX_TABLES } from './storage-rows.ts';
 
@@ -113,6 +115,28 @@ describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
     const expected = files.map((f) => `import of ${f.split('/').pop()}`);
     expect((await audits(bulk.db)).slice(beforeBulk)).toEqual(expected);
     expect((await audits(plain.db)).slice(beforePlain)).toEqual(expected);
+  });
+
+  it('a preparation made from other bytes than the file now holds is not used', async () => {
+    const file = join(dir, 'changing.json');
+    const original = JSON.stringify(bundles[1]);
+    writeFileSync(file, original);
+    const ahead = prepareTransactionBundle(JSON.parse(original), (input, id, now) => prepareNew(bulk.store.registry, input, id, now));
+    expect(ahead).toBeDefined();
+    const stale = { ...ahead!, source: sourceDigest(original) };
+    // The file changes between the worker's read and the write: a Patient gets another family name.
+    const changed = structuredClone(bundles[1]);
+    const patient = changed.entry!.find((e) => e.resource!.resourceType === 'Patient')!.resource as { name: { family: string }[] };
+    patient.name[0].family = 'Đã-Sửa-Sau';
+    writeFileSync(file, JSON.stringify(changed));
+    const s = await importFile(bulk.store, file, undefined, stale);
+    expect(s.preparedAhead).toBe(false);
+    const found = await bulk.db.query<{ n: number }>("SELECT count(*)::int AS n FROM resource_version WHERE resource_type = 'Patient' AND content::text LIKE '%Đã-Sửa-Sau%'");
+    expect(found.rows[0].n).toBe(1);
+    // The same bytes: the preparation is used.
+    writeFileSync(file, original);
+    const again = prepareTransactionBundle(JSON.parse(original), (input, id, now) => prepareNew(bulk.store.registry, input, id, now));
+    expect((await importFile(bulk.store, file, undefined, { ...again!, source: sourceDigest(original) })).preparedAhead).toBe(true);
   });
 
   it('an NDJSON file keeps ids, updates stored and repeated ones, refers forward, and a missing reference leaves nothing', async () => {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { prepareTransactionBundle, type PreparedBundle } from './import-prepare.ts';
+import { prepareTransactionBundle, sourceDigest, type PreparedBundle } from './import-prepare.ts';
 import { SearchRegistry } from './searchparams.ts';
 import { prepareNew } from './storage.ts';
 
@@ -16,10 +16,13 @@ const registry = SearchRegistry.fromIds((workerData as { paramIds: { id: number;
 /** A Bundle file prepared, or undefined when the main thread must do it the ordinary way. */
 export default function prepareFile(file: string): PreparedBundle | undefined {
   let bundle: unknown;
+  let text: string;
   try {
-    bundle = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
+    bundle = JSON.parse(text);
   } catch {
     return undefined;
   }
-  return prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now));
+  const prepared = prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now));
+  return prepared && { ...prepared, source: sourceDigest(text) };
 }

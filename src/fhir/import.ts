@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { Piscina } from 'piscina';
-import type { PreparedBundle } from './import-prepare.ts';
+import { sourceDigest, type PreparedBundle } from './import-prepare.ts';
 import type { FhirStore } from './store.ts';
 
 export interface ImportSummary {
@@ -35,6 +35,8 @@ export async function importFile(
   prepared?: PreparedBundle,
 ): Promise<ImportSummary> {
   const text = readFileSync(file, 'utf8');
+  // The worker's preparation counts only for the very bytes read here (the file may have changed).
+  if (prepared && prepared.source !== sourceDigest(text)) prepared = undefined;
   const system = store.system(`import of ${basename(file)}`, 'import');
   if (file.endsWith('.ndjson')) {
     const lines = text
