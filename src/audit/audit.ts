@@ -141,7 +141,7 @@ export class AuditLog {
     private readonly db: Db,
     private readonly secret: ServerSecret,
   ) {
-    this.group = new AuditGroup((entries) => this.appendSealed(entries));
+    this.group = new AuditGroup((take) => this.appendSealed(take));
   }
 
   async append(q: Queryable, e: AuditEntry): Promise<void> {
@@ -158,14 +158,16 @@ export class AuditLog {
    * appends of src/audit/group.ts): under the sealer's lock, the head and the new rows' ids are
    * read, each row's HMAC computed here, and rows and head written by one statement — no later
    * UPDATE by the sealer. Entries with a `detail` (whose jsonb key order the database chooses) are
-   * left for the sealer instead.
+   * inserted unlinked in the same transaction, for the sealer. `take` gives the entries once the
+   * lock is held (src/audit/group.ts).
    */
-  async appendSealed(entries: AuditEntry[]): Promise<void> {
-    const plain = entries.filter((e) => !e.detail);
-    for (const e of entries) if (e.detail) await this.append(this.db, e);
-    if (plain.length === 0) return;
+  async appendSealed(take: () => AuditEntry[]): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
+      const entries = take();
+      for (const e of entries) if (e.detail) await this.append(tx, e);
+      const plain = entries.filter((e) => !e.detail);
+      if (plain.length === 0) return;
       const h = (
         await tx.query<{ chain_pos: number | null; hash: string | null; ids: string[] }>(
           `SELECT (SELECT chain_pos FROM audit_head WHERE id = 1) AS chain_pos, (SELECT hash FROM audit_head WHERE id = 1) AS hash,

@@ -29,8 +29,8 @@ export class AuditGroup {
   /** Groups written and entries in them (for tests and metrics). */
   readonly stats = { groups: 0, entries: 0 };
 
-  /** write: commits the entries (all or none) before it resolves. */
-  constructor(private readonly write: (entries: AuditEntry[]) => Promise<void>) {}
+  /** write: calls take() once it can write, and commits the entries it got (all or none) before it resolves. */
+  constructor(private readonly write: (take: () => AuditEntry[]) => Promise<void>) {}
 
   /** Resolves once the entry is committed (with whichever others arrived meanwhile). */
   append(entry: AuditEntry): Promise<void> {
@@ -49,14 +49,23 @@ export class AuditGroup {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const group = this.queue.splice(0, MAX_GROUP);
+        const taken: { group?: Waiting[] } = {};
+        // The writer takes the group once it holds the database (after BEGIN and the chain lock), so
+        // every entry that arrived while it waited — on PGlite, every read queued ahead of it — joins.
+        const take = () => {
+          taken.group = this.queue.splice(0, MAX_GROUP);
+          return taken.group.map((w) => w.entry);
+        };
         try {
-          await this.write(group.map((w) => w.entry));
+          await this.write(take);
+          const group = taken.group ?? [];
           this.stats.groups += 1;
           this.stats.entries += group.length;
           for (const w of group) w.resolve();
         } catch (err) {
-          for (const w of group) w.reject(err);
+          // A writer that failed before taking refuses the entries waiting now (no retry loop).
+          if (!taken.group) take();
+          for (const w of taken.group ?? []) w.reject(err);
         }
       }
     } finally {
