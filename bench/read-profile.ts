@@ -24,7 +24,7 @@ if (kind === 'postgres') {
   await c.query(`CREATE DATABASE ${DB}`);
   await c.end();
   db = new PostgresDb(`postgres://postgres@127.0.0.1:5432/${DB}`, 10);
-} else db = await PgliteDb.open();
+} else db = await PgliteDb.open(process.env.PROF_PGLITE_DIR); // a folder: file-backed, as `cauyte serve` runs
 const config = loadConfig({
   LOG_LEVEL: 'silent',
   CAUYTE_SECRET_KEY: 'x'.repeat(40),
@@ -80,7 +80,7 @@ const g = { authorization: `Bearer ${token}` };
 await run(`/u/Patient/${pid}`, {}, 800);
 await run(`/fhir/R4/Patient/${pid}`, g, 800);
 for (let i = 0; i < 2; i++)
-  console.log('unchecked', (await run(`/u/Patient/${pid}`, {}, 3000)).toFixed(0), 'guarded', (await run(`/fhir/R4/Patient/${pid}`, g, 3000)).toFixed(0));
+  console.log('audit groups', JSON.stringify(platform.audit.group.stats), 'unchecked', (await run(`/u/Patient/${pid}`, {}, 3000)).toFixed(0), 'guarded', (await run(`/fhir/R4/Patient/${pid}`, g, 3000)).toFixed(0));
 const s = new Session();
 s.connect();
 await s.post('Profiler.enable');

@@ -5,7 +5,7 @@
  * is being written form the next group, written together (one transaction, one commit, one WAL
  * flush on PostgreSQL; already linked into the hash chain: AuditLog.appendSealed) — so a busy
  * server pays one commit for many reads, and an idle one waits for nobody (a lone entry is written
- * at once; there is no timer).
+ * on the next turn of the event loop; there is no timer).
  *
  * Rules: `append` resolves only after the entry's group has committed; if the write fails, every
  * entry of the group is rejected, so the caller answers an error and no data leaves without its
@@ -36,8 +36,10 @@ export class AuditGroup {
   append(entry: AuditEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
-      // Cleared by drain itself in the same step that sees the queue empty, so no entry is left waiting.
-      this.writing ??= this.drain();
+      // Started after the event loop's pending I/O (requests already received reach their own
+      // statements first, and their entries join this group); cleared by drain itself in the step
+      // that sees the queue empty, so no entry is left waiting.
+      this.writing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
     });
   }
 
