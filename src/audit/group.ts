@@ -36,10 +36,8 @@ export class AuditGroup {
   append(entry: AuditEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
-      // Started after the event loop's pending I/O (requests already received reach their own
-      // statements first, and their entries join this group); cleared by drain itself in the step
-      // that sees the queue empty, so no entry is left waiting.
-      this.writing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
+      // Cleared by drain itself in the step that sees the queue empty, so no entry is left waiting.
+      this.writing ??= this.drain();
     });
   }
 
@@ -51,6 +49,9 @@ export class AuditGroup {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        // Each group starts after the event loop's pending I/O: requests already received reach
+        // their own statements first, and their entries join this group.
+        await new Promise<void>((r) => setImmediate(r));
         const taken: { group?: Waiting[] } = {};
         // The writer takes the group once it holds the database (after BEGIN and the chain lock), so
         // every entry that arrived while it waited — on PGlite, every read queued ahead of it — joins.
