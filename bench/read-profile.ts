@@ -13,19 +13,22 @@ import { buildPlatform } from '../src/server.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import pg from 'pg';
 const kind = process.argv[2] ?? 'postgres';
+/** Own database name and output folder, so two people profiling on one machine do not collide. */
+const DB = process.env.PROF_DB ?? 'cauyte_prof';
+const OUT = process.env.PROF_OUT ?? '/tmp/prof';
 let db;
 if (kind === 'postgres') {
   const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
   await c.connect();
-  await c.query('DROP DATABASE IF EXISTS cauyte_prof WITH (FORCE)');
-  await c.query('CREATE DATABASE cauyte_prof');
+  await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await c.query(`CREATE DATABASE ${DB}`);
   await c.end();
-  db = new PostgresDb('postgres://postgres@127.0.0.1:5432/cauyte_prof', 10);
-} else db = await PgliteDb.open();
+  db = new PostgresDb(`postgres://postgres@127.0.0.1:5432/${DB}`, 10);
+} else db = await PgliteDb.open(process.env.PROF_PGLITE_DIR); // a folder: file-backed, as `cauyte serve` runs
 const config = loadConfig({
   LOG_LEVEL: 'silent',
   CAUYTE_SECRET_KEY: 'x'.repeat(40),
-  CAUYTE_DATA_DIR: '/tmp/profdata',
+  CAUYTE_DATA_DIR: `${OUT}/data`,
   CAUYTE_MQTT_PORT: '0',
   CAUYTE_JANUS: 'off',
   CAUYTE_RATE_LIMIT: '100000000',
@@ -77,7 +80,7 @@ const g = { authorization: `Bearer ${token}` };
 await run(`/u/Patient/${pid}`, {}, 800);
 await run(`/fhir/R4/Patient/${pid}`, g, 800);
 for (let i = 0; i < 2; i++)
-  console.log('unchecked', (await run(`/u/Patient/${pid}`, {}, 3000)).toFixed(0), 'guarded', (await run(`/fhir/R4/Patient/${pid}`, g, 3000)).toFixed(0));
+  console.log('audit groups', JSON.stringify(platform.audit.group.stats), 'unchecked', (await run(`/u/Patient/${pid}`, {}, 3000)).toFixed(0), 'guarded', (await run(`/fhir/R4/Patient/${pid}`, g, 3000)).toFixed(0));
 const s = new Session();
 s.connect();
 await s.post('Profiler.enable');
@@ -92,6 +95,6 @@ for (const [name, url, h] of [
   const cpu = process.cpuUsage(t0);
   console.log(name, 'node CPU µs/req', ((cpu.user + cpu.system) / 3000).toFixed(0), 'wall ms', (performance.now() - w0).toFixed(0));
   const { profile } = await s.post('Profiler.stop');
-  writeFileSync(`/tmp/prof/${name}.cpuprofile`, JSON.stringify(profile));
+  writeFileSync(`${OUT}/${name}.cpuprofile`, JSON.stringify(profile));
 }
 await platform.close();

@@ -4,11 +4,14 @@
  * hash chain in the order it seals them: hash = HMAC(server secret, prev_hash + canonical row).
  * Changing, inserting or deleting a sealed row breaks the chain at that row, and without the
  * secret nobody can recompute it; `cauyte audit verify` walks the chain and names the first bad row.
+ * An access that writes nothing (a plain read outside a transaction) instead waits for its entry's
+ * grouped append (src/audit/group.ts) to commit before it answers.
  * Retention (src/audit/retention.ts) may remove the oldest entries by moving the chain's start.
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
 import type { ServerSecret } from '../auth/secret.ts';
+import { AuditGroup } from './group.ts';
 
 export interface AuditEntry {
   accountId?: string;
@@ -87,6 +90,21 @@ export function auditInsertSql(
       }
     ${from ? `FROM ${from}` : ''} ${where ? `WHERE ${where}` : ''}`;
 }
+/** Rows already linked into the chain, and the chain's new head, in one statement (AuditLog.appendSealed). */
+const INSERT_SEALED = `WITH ins AS (
+    INSERT INTO audit_log (id, at, account_id, username, role, organization_id, client_id, action, outcome, resource_type, resource_id, patient_ids, reason, break_glass, ip, detail, chain_pos, prev_hash, hash)
+    SELECT x.id, x.at, x.account_id, x.username, x.role, x.organization_id, x.client_id, x.action, x.outcome, x.resource_type, x.resource_id,
+      x.patient_ids, x.reason, x.break_glass, x.ip, NULL, x.chain_pos, x.prev_hash, x.hash
+    FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, at timestamptz, account_id text, username text, role text, organization_id text, client_id text, action text,
+      outcome text, resource_type text, resource_id text, patient_ids text[], reason text, break_glass boolean, ip text, chain_pos bigint, prev_hash text, hash text)
+    RETURNING 1
+  ), head AS (
+    INSERT INTO audit_head (id, chain_pos, hash) VALUES (1, $2::bigint, $3::text)
+    ON CONFLICT (id) DO UPDATE SET chain_pos = EXCLUDED.chain_pos, hash = EXCLUDED.hash
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM ins) AS n`;
+
 /** Held while sealing (and while retention moves the chain's start). */
 export const SEAL_LOCK = 4_242_003;
 
@@ -116,11 +134,15 @@ function canonical(r: AuditRow): string {
 export class AuditLog {
   private timer?: NodeJS.Timeout;
   private sealing?: Promise<number>;
+  /** Grouped appends for accesses outside any transaction (src/audit/group.ts). */
+  readonly group: AuditGroup;
 
   constructor(
     private readonly db: Db,
     private readonly secret: ServerSecret,
-  ) {}
+  ) {
+    this.group = new AuditGroup((take) => this.appendSealed(take));
+  }
 
   async append(q: Queryable, e: AuditEntry): Promise<void> {
     const params: unknown[] = [];
@@ -129,6 +151,63 @@ export class AuditLog {
       auditInsertSql(bind, e, { patientIds: `${bind([...new Set(e.patientIds ?? [])])}::text[]`, breakGlass: bind(e.breakGlass ?? false) }),
       params,
     );
+  }
+
+  /**
+   * Appends entries outside any other transaction already linked into the chain (the grouped
+   * appends of src/audit/group.ts): under the sealer's lock, the head and the new rows' ids are
+   * read, each row's HMAC computed here, and rows and head written by one statement — no later
+   * UPDATE by the sealer. Entries with a `detail` (whose jsonb key order the database chooses) are
+   * inserted unlinked in the same transaction, for the sealer. `take` gives the entries once the
+   * lock is held (src/audit/group.ts).
+   */
+  async appendSealed(take: () => AuditEntry[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
+      const entries = take();
+      for (const e of entries) if (e.detail) await this.append(tx, e);
+      const plain = entries.filter((e) => !e.detail);
+      if (plain.length === 0) return;
+      const h = (
+        await tx.query<{ chain_pos: number | null; hash: string | null; ids: string[] }>(
+          `SELECT (SELECT chain_pos FROM audit_head WHERE id = 1) AS chain_pos, (SELECT hash FROM audit_head WHERE id = 1) AS hash,
+             ARRAY(SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))::text FROM generate_series(1, $1::int)) AS ids`,
+          [plain.length],
+          { prepare: true },
+        )
+      ).rows[0];
+      let pos = h.chain_pos ?? 0;
+      let prev = h.hash ? h.hash.split('.')[0] : GENESIS;
+      const at = new Date();
+      const rows = plain.map((e, i) => {
+        pos += 1;
+        const r: AuditRow = {
+          id: Number(h.ids[i]),
+          at,
+          account_id: e.accountId ?? null,
+          username: e.username ?? null,
+          role: e.role ?? null,
+          organization_id: e.organizationId ?? null,
+          client_id: e.clientId ?? null,
+          action: e.action,
+          outcome: e.outcome,
+          resource_type: e.resourceType ?? null,
+          resource_id: e.resourceId ?? null,
+          patient_ids: [...new Set(e.patientIds ?? [])],
+          reason: e.reason ?? null,
+          break_glass: e.breakGlass ?? false,
+          ip: e.ip ?? null,
+          detail: null,
+          chain_pos: pos,
+          prev_hash: prev,
+          hash: null,
+        };
+        r.hash = this.secret.hmac(prev + canonical(r));
+        prev = r.hash;
+        return { ...r, at: at.toISOString() };
+      });
+      await tx.query(INSERT_SEALED, [JSON.stringify(rows), pos, `${prev}.${this.secret.hmac(`head:${pos}:${prev}`)}`], { prepare: true });
+    });
   }
 
   /** Appends outside any other transaction (sign-in failures, denials). */
@@ -192,6 +271,7 @@ export class AuditLog {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.group.flushed();
     await this.sealing?.catch(() => undefined);
   }
 

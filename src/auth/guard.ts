@@ -135,10 +135,13 @@ export class FhirGuard {
   }
 
   /**
-   * For a plain FHIR read: one statement reads the resource, decides access from its patients and
-   * appends the audit row only if the read is allowed — a single round trip and transaction.
+   * For a plain FHIR read: one statement reads the resource and decides access from its patients.
+   * Inside a transaction (`grouped` false) the same statement appends the audit row, so it commits
+   * with the unit of work; outside one, the statement only reads and the audit row goes to the
+   * grouped append (src/audit/group.ts), awaited before the content is returned — many reads share
+   * one commit, and a read whose entry cannot be written fails.
    */
-  async readAudited(q: Queryable, p: Principal & { kind: 'actor' }, type: string, id: string): Promise<Resource> {
+  async readAudited(q: Queryable, p: Principal & { kind: 'actor' }, type: string, id: string, grouped = false): Promise<Resource> {
     const ctx = p.ctx;
     const params: unknown[] = [];
     const bind = (v: unknown) => `$${params.push(v)}`;
@@ -154,21 +157,17 @@ export class FhirGuard {
     const sql = clinical ? this.access.patientsAllowedSql(ctx.actor, bind, 't.patients') : { allowed: 'true', glass: 'false' };
     // Clinical data tied to no patient is for unrestricted actors only.
     const orphan = clinical && type !== 'Patient' && !this.orphanAllowed(p) ? ' AND cardinality(t.patients) > 0' : '';
-    const insert = auditInsertSql(
-      bind,
-      { ...principalFields(p), action: 'read', outcome: 'success', resourceType: type, resourceId: id },
-      { patientIds: 'a.patients', breakGlass: 'a.glass' },
-      'a',
-      'a.allowed AND NOT a.deleted',
-    );
-    const r = await q.query<{ deleted: boolean; content: string | null; patients: string[]; allowed: boolean }>(
+    const entry: AuditEntry = { ...principalFields(p), action: 'read', outcome: 'success', resourceType: type, resourceId: id };
+    const insert = grouped
+      ? ''
+      : `, ins AS (${auditInsertSql(bind, entry, { patientIds: 'a.patients', breakGlass: 'a.glass' }, 'a', 'a.allowed AND NOT a.deleted')} RETURNING 1)`;
+    const r = await q.query<{ deleted: boolean; content: string | null; patients: string[]; allowed: boolean; glass: boolean }>(
       `WITH t AS (
          SELECT r.rid, r.deleted, v.content::text AS content, ${patients} AS patients
          FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
          WHERE r.resource_type = ${t} AND r.id = ${i}
-       ), a AS (SELECT t.*, (${sql.allowed}${orphan}) AS allowed, (${sql.glass}) AS glass FROM t),
-       ins AS (${insert} RETURNING 1)
-       SELECT a.deleted, a.content, a.patients, a.allowed FROM a`,
+       ), a AS (SELECT t.*, (${sql.allowed}${orphan}) AS allowed, (${sql.glass}) AS glass FROM t)${insert}
+       SELECT a.deleted, a.content, a.patients, a.allowed, a.glass FROM a`,
       params,
       { prepare: true },
     );
@@ -180,6 +179,7 @@ export class FhirGuard {
       await this.assertReadable(q, p, { rid: 0, resource: parseStored(row.content), patients: row.patients });
       throw new AccessDenied(`${type}/${id} is not linked to a patient you can reach`);
     }
+    if (grouped) await this.audit.group.append({ ...entry, patientIds: row.patients, breakGlass: row.glass });
     return parseStored(row.content);
   }
 

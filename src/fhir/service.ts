@@ -155,7 +155,7 @@ export class FhirService {
     this.assertType(type);
     this.assertId(id);
     this.guard.assertAction(p, 'read', type);
-    if (p.kind === 'actor' && !p.domain) return this.guard.readAudited(tx ?? this.db, p, type, id);
+    if (p.kind === 'actor' && !p.domain) return this.guard.readAudited(tx ?? this.db, p, type, id, !tx);
     return this.storage.within(tx, async (q) => {
       const stored = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds);
       const outcome = await this.guard.assertReadable(q, p, stored);

@@ -19,9 +19,11 @@ export const patientKey = (patientId: string) => createHash('sha256').update(`ca
 
 const dayOf = (d: Date) => d.toISOString().slice(0, 10);
 
-export async function onPatient(sql: DomainSql, id: string, p: Patient | undefined): Promise<void> {
+/** fresh: a resource created just now (POST), which can have no row yet. */
+export async function onPatient(sql: DomainSql, id: string, p: Patient | undefined, fresh = false): Promise<void> {
   const ref = p?.managingOrganization?.reference;
   const org = ref?.startsWith('Organization/') ? ref.slice(13) : undefined;
+  if (!org && fresh) return;
   if (!org) return void (await sql.query('DELETE FROM programme_patient_facility WHERE patient_key = $1', [patientKey(id)]));
   await sql.query(
     'INSERT INTO programme_patient_facility (patient_key, org_id) VALUES ($1, $2) ON CONFLICT (patient_key) DO UPDATE SET org_id = EXCLUDED.org_id',

@@ -313,7 +313,7 @@ export const programmeOnWrite: DomainWriteListener = async (sql, e) => {
       if (r) await onPrescription(sql, r as MedicationRequest);
       return;
     case 'Patient':
-      return onPatient(sql, e.id, r as Patient | undefined);
+      return onPatient(sql, e.id, r as Patient | undefined, e.method === 'POST');
     case 'Device':
       return onDevice(sql, e.id, r as Device | undefined, e.lastUpdated);
   }

@@ -192,14 +192,14 @@ async function countOf(sql: DomainSql, c: NonNullable<ReturnType<typeof cellOf>>
 async function onPatient(sql: DomainSql, list: DiseaseMatcher, id: string, p: Patient | undefined): Promise<void> {
   const key = patientKey(id);
   const place = p ? placeOf(p) : undefined;
-  await sql.query(
-    `INSERT INTO surveillance_patient_place (patient_key, province_code, commune_code) VALUES ($1, $2, $3)
-     ON CONFLICT (patient_key) DO UPDATE SET province_code = EXCLUDED.province_code, commune_code = EXCLUDED.commune_code`,
-    [key, place?.province ?? null, place?.commune ?? null],
-  );
-  // The person's cases move with them (a case filed before the Patient was written gets its place now).
+  // The person's place, and their cases filed elsewhere (a case filed before the Patient was
+  // written gets its place now), in one statement: the SELECT reads another table, unaffected.
   const cases = await sql.query<CaseRow>(
-    `SELECT source, patient_key, disease, disease_group, to_char(week, 'YYYY-MM-DD') AS week, province_code, commune_code FROM surveillance_case
+    `WITH place AS (
+       INSERT INTO surveillance_patient_place (patient_key, province_code, commune_code) VALUES ($1, $2, $3)
+       ON CONFLICT (patient_key) DO UPDATE SET province_code = EXCLUDED.province_code, commune_code = EXCLUDED.commune_code
+     )
+     SELECT source, patient_key, disease, disease_group, to_char(week, 'YYYY-MM-DD') AS week, province_code, commune_code FROM surveillance_case
       WHERE patient_key = $1 AND (province_code IS DISTINCT FROM $2 OR commune_code IS DISTINCT FROM $3)`,
     [key, place?.province ?? null, place?.commune ?? null],
   );

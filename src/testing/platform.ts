@@ -34,7 +34,7 @@ export async function startTestPlatform(
   kind: DbKind,
   env: Record<string, string> = {},
   logStream?: NodeJS.WritableStream,
-  opts: { domains?: readonly Domain[] } = {},
+  opts: { domains?: readonly Domain[]; plugins?: NonNullable<Parameters<typeof buildPlatform>[1]>['plugins'] } = {},
 ): Promise<TestPlatform> {
   const testDb = await createTestDb(kind);
   const port = await freePort();
@@ -52,6 +52,7 @@ export async function startTestPlatform(
   const sent = new MemorySender();
   const platform = await buildPlatform(config, {
     domains: opts.domains,
+    plugins: opts.plugins,
     db: testDb.db,
     logger: !!logStream,
     logStream,

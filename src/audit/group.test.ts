@@ -1,0 +1,127 @@
+/**
+ * Grouped audit appends (src/audit/group.ts, AuditLog.appendSealed) on both databases: entries
+ * handed in together are committed together and already linked into the hash chain, interleaved
+ * with entries the sealer links later; the chain verifies; tampering with a grouped row is found;
+ * a failed group refuses every entry in it; a signed-in read answers only after its entry is
+ * committed and sealed.
+ */
+import type { Organization, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog, type AuditEntry } from './audit.ts';
+import { AuditGroup } from './group.ts';
+import { ServerSecret } from '../auth/secret.ts';
+import { createTestDb, DB_KINDS, type TestDb } from '../testing/databases.ts';
+import { call, startTestPlatform, TEST_SECRET, type TestPlatform } from '../testing/platform.ts';
+
+const entry = (i: number, extra: Partial<AuditEntry> = {}): AuditEntry => ({
+  accountId: `acc-${i % 3}`,
+  username: `user ${i}`,
+  role: 'commune_clinician',
+  action: 'read',
+  outcome: 'success',
+  resourceType: 'Patient',
+  resourceId: `p-${i}`,
+  patientIds: [`p-${i}`, `p-${i}`, 'p-shared'],
+  ...extra,
+});
+
+describe('AuditGroup', () => {
+  it('writes entries that arrive during a write as the next group, and refuses a whole failed group', async () => {
+    const groups: string[][] = [];
+    let fail = false;
+    const g = new AuditGroup(async (take) => {
+      await new Promise((r) => setTimeout(r, 5));
+      if (fail) throw new Error('disk full');
+      groups.push(take().map((e) => e.resourceId!));
+    });
+    const first = g.append(entry(0));
+    const rest = Array.from({ length: 9 }, (_, i) => g.append(entry(i + 1)));
+    await Promise.all([first, ...rest]);
+    // The first write took its group once it could write: everything handed in by then.
+    expect(groups).toEqual([['p-0', 'p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'p-7', 'p-8', 'p-9']]);
+    fail = true;
+    const failed = await Promise.allSettled([g.append(entry(10)), g.append(entry(11))]);
+    expect(failed.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    await g.append(entry(12));
+    expect(groups.at(-1)).toEqual(['p-12']);
+    // An append made while the last group's waiters resume is written too (nothing is left waiting).
+    await g.append(entry(13)).then(() => g.append(entry(14)));
+    await g.flushed();
+    expect(groups.flat()).toContain('p-14');
+  });
+});
+
+describe.each(DB_KINDS)('grouped, pre-sealed audit appends on %s', (kind) => {
+  let t: TestDb;
+  let audit: AuditLog;
+  beforeAll(async () => {
+    t = await createTestDb(kind);
+    audit = new AuditLog(t.db, new ServerSecret(TEST_SECRET));
+  });
+  afterAll(async () => t?.drop());
+
+  it('commits each group linked into the chain, between entries the sealer links, and verifies', async () => {
+    await audit.record(entry(100)); // unsealed: the sealer links it
+    await Promise.all(Array.from({ length: 40 }, (_, i) => audit.group.append(entry(i))));
+    await audit.record(entry(101));
+    await audit.group.append(entry(41, { breakGlass: true, reason: 'cấp cứu' }));
+    await audit.group.append(entry(42, { detail: { via: 'x', count: 2 } })); // left for the sealer
+    const rows = (await t.db.query<{ resource_id: string; chain_pos: number | null; patient_ids: string[] }>('SELECT resource_id, chain_pos, patient_ids FROM audit_log')).rows;
+    const grouped = rows.filter((r) => /^p-([0-9]|[1-3][0-9]|4[01])$/.test(r.resource_id));
+    expect(grouped).toHaveLength(41);
+    expect(grouped.every((r) => r.chain_pos !== null)).toBe(true);
+    expect(grouped.find((r) => r.resource_id === 'p-5')!.patient_ids).toEqual(['p-5', 'p-shared']);
+    expect(rows.filter((r) => r.chain_pos === null).map((r) => r.resource_id).sort()).toEqual(['p-100', 'p-101', 'p-42']);
+    expect(audit.group.stats.groups).toBeLessThan(audit.group.stats.entries);
+    expect(await audit.seal()).toBe(3);
+    const v = await audit.verify();
+    expect(v).toMatchObject({ ok: true, checked: rows.length, unsealed: 0 });
+  });
+
+  it('finds a grouped entry changed after it was written', async () => {
+    await t.db.exec('ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard');
+    try {
+      await t.db.query("UPDATE audit_log SET username = 'someone else' WHERE resource_id = 'p-7'");
+    } finally {
+      await t.db.exec('ALTER TABLE audit_log ENABLE TRIGGER audit_log_guard');
+    }
+    const v = await audit.verify();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad?.problem).toMatch(/changed after it was sealed/);
+  });
+});
+
+describe.each(DB_KINDS)('a signed-in read and its grouped audit entry on %s', (kind) => {
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await startTestPlatform(kind, {}, undefined, { domains: [] });
+  });
+  afterAll(async () => p?.close());
+
+  it('answers after the entry is committed and sealed; a failed entry means no data', async () => {
+    const org = await p.fixtures.create<Organization>({ resourceType: 'Organization', name: 'Trạm Y tế' });
+    const pt = await p.fixtures.create<Patient>({ resourceType: 'Patient', managingOrganization: { reference: `Organization/${org.id}` } });
+    const token = await p.tokenFor('commune_clinician', { org: org.id, scope: 'user/*.read' });
+    const reads = await Promise.all(Array.from({ length: 8 }, () => call(p, 'GET', `/fhir/R4/Patient/${pt.id}`, undefined, { authorization: `Bearer ${token}` })));
+    expect(reads.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const rows = (
+      await p.db.query<{ chain_pos: number | null; patient_ids: string[] }>("SELECT chain_pos, patient_ids FROM audit_log WHERE action = 'read' AND resource_id = $1", [pt.id])
+    ).rows;
+    expect(rows).toHaveLength(8);
+    expect(rows.every((r) => r.chain_pos !== null && r.patient_ids[0] === pt.id)).toBe(true);
+    expect((await p.audit.verify()).ok).toBe(true);
+
+    // The audit trail refuses the entry: the read fails and the record is not sent.
+    await p.db.exec(
+      "CREATE FUNCTION rw5_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$; CREATE TRIGGER rw5_refuse BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION rw5_refuse()",
+    );
+    try {
+      const r = await call(p, 'GET', `/fhir/R4/Patient/${pt.id}`, undefined, { authorization: `Bearer ${token}` });
+      expect(r.status).toBe(500);
+      expect(JSON.stringify(r.body)).not.toContain(org.id!);
+    } finally {
+      await p.db.exec('DROP TRIGGER rw5_refuse ON audit_log; DROP FUNCTION rw5_refuse()');
+    }
+  });
+});
