@@ -136,6 +136,8 @@ export class AuditLog {
   private sealing?: Promise<number>;
   /** Grouped appends for accesses outside any transaction (src/audit/group.ts). */
   readonly group: AuditGroup;
+  /** Groups written unlinked because the sealer or retention held the chain's lock (tests, metrics). */
+  unlinkedGroups = 0;
 
   constructor(
     private readonly db: Db,
@@ -163,8 +165,15 @@ export class AuditLog {
    */
   async appendSealed(take: () => AuditEntry[]): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
+      // Never wait behind the sealer or retention (which hold this lock for whole passes): when the
+      // lock is taken, the entries go in unlinked, as durable, and the sealer links them later.
+      const lock = await tx.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS got', [SEAL_LOCK], { prepare: true });
       const entries = take();
+      if (!lock.rows[0].got) {
+        this.unlinkedGroups += 1;
+        for (const e of entries) await this.append(tx, e);
+        return;
+      }
       for (const e of entries) if (e.detail) await this.append(tx, e);
       const plain = entries.filter((e) => !e.detail);
       if (plain.length === 0) return;

@@ -7,7 +7,8 @@
  */
 import type { Organization, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog, type AuditEntry } from './audit.ts';
+import pg from 'pg';
+import { AuditLog, SEAL_LOCK, type AuditEntry } from './audit.ts';
 import { AuditGroup } from './group.ts';
 import { ServerSecret } from '../auth/secret.ts';
 import { createTestDb, DB_KINDS, type TestDb } from '../testing/databases.ts';
@@ -67,17 +68,47 @@ describe.each(DB_KINDS)('grouped, pre-sealed audit appends on %s', (kind) => {
     await audit.record(entry(101));
     await audit.group.append(entry(41, { breakGlass: true, reason: 'cấp cứu' }));
     await audit.group.append(entry(42, { detail: { via: 'x', count: 2 } })); // left for the sealer
-    const rows = (await t.db.query<{ resource_id: string; chain_pos: number | null; patient_ids: string[] }>('SELECT resource_id, chain_pos, patient_ids FROM audit_log')).rows;
+    const rows = (
+      await t.db.query<{ resource_id: string; chain_pos: number | null; patient_ids: string[] }>('SELECT resource_id, chain_pos, patient_ids FROM audit_log')
+    ).rows;
     const grouped = rows.filter((r) => /^p-([0-9]|[1-3][0-9]|4[01])$/.test(r.resource_id));
     expect(grouped).toHaveLength(41);
     expect(grouped.every((r) => r.chain_pos !== null)).toBe(true);
     expect(grouped.find((r) => r.resource_id === 'p-5')!.patient_ids).toEqual(['p-5', 'p-shared']);
-    expect(rows.filter((r) => r.chain_pos === null).map((r) => r.resource_id).sort()).toEqual(['p-100', 'p-101', 'p-42']);
+    expect(
+      rows
+        .filter((r) => r.chain_pos === null)
+        .map((r) => r.resource_id)
+        .sort(),
+    ).toEqual(['p-100', 'p-101', 'p-42']);
     expect(audit.group.stats.groups).toBeLessThan(audit.group.stats.entries);
     expect(await audit.seal()).toBe(3);
     const v = await audit.verify();
     expect(v).toMatchObject({ ok: true, checked: rows.length, unsealed: 0 });
   });
+
+  // PostgreSQL only: PGlite has one connection, so nothing else can hold the lock while a group writes.
+  if (kind === 'postgres')
+    it('never waits behind the sealer or retention: with their lock held, a group goes in unlinked for the sealer', async () => {
+      const holder = new pg.Client({ connectionString: t.url });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
+        const before = audit.unlinkedGroups;
+        // Resolves while the lock is still held (a wait would hang this test).
+        await Promise.all(Array.from({ length: 5 }, (_, i) => audit.group.append(entry(200 + i))));
+        expect(audit.unlinkedGroups).toBeGreaterThan(before);
+        const rows = (await t.db.query<{ chain_pos: number | null }>("SELECT chain_pos FROM audit_log WHERE resource_id LIKE 'p-20_'")).rows;
+        expect(rows).toHaveLength(5);
+        expect(rows.every((r) => r.chain_pos === null)).toBe(true);
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+      expect(await audit.seal()).toBe(5);
+      expect(await audit.verify()).toMatchObject({ ok: true, unsealed: 0 });
+    });
 
   it('finds a grouped entry changed after it was written', async () => {
     await t.db.exec('ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard');
@@ -103,10 +134,15 @@ describe.each(DB_KINDS)('a signed-in read and its grouped audit entry on %s', (k
     const org = await p.fixtures.create<Organization>({ resourceType: 'Organization', name: 'Trạm Y tế' });
     const pt = await p.fixtures.create<Patient>({ resourceType: 'Patient', managingOrganization: { reference: `Organization/${org.id}` } });
     const token = await p.tokenFor('commune_clinician', { org: org.id, scope: 'user/*.read' });
-    const reads = await Promise.all(Array.from({ length: 8 }, () => call(p, 'GET', `/fhir/R4/Patient/${pt.id}`, undefined, { authorization: `Bearer ${token}` })));
+    const reads = await Promise.all(
+      Array.from({ length: 8 }, () => call(p, 'GET', `/fhir/R4/Patient/${pt.id}`, undefined, { authorization: `Bearer ${token}` })),
+    );
     expect(reads.map((r) => r.status)).toEqual(Array(8).fill(200));
     const rows = (
-      await p.db.query<{ chain_pos: number | null; patient_ids: string[] }>("SELECT chain_pos, patient_ids FROM audit_log WHERE action = 'read' AND resource_id = $1", [pt.id])
+      await p.db.query<{ chain_pos: number | null; patient_ids: string[] }>(
+        "SELECT chain_pos, patient_ids FROM audit_log WHERE action = 'read' AND resource_id = $1",
+        [pt.id],
+      )
     ).rows;
     expect(rows).toHaveLength(8);
     expect(rows.every((r) => r.chain_pos !== null && r.patient_ids[0] === pt.id)).toBe(true);
