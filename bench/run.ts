@@ -233,24 +233,20 @@ async function benchImport(t: Target, server: Server, token: string): Promise<vo
     if (res.status !== 200) throw new Error(`COPY answered ${res.status}: ${await res.text()}`);
     return ((await res.json()) as { rowsPerSecond: number }).rowsPerSecond;
   };
-  const r = await interleaved(SIZES.rounds, importRound, copyRound);
-  rows.push({
-    benchmark: `Synthea transaction import (${synthea.length} bundles, ${fmt(syntheaResources)} resources)`,
-    db: t.name,
-    value: spread(r.a),
-    unit: 'resources/s',
-    baseline: `COPY ${spread(r.b)} rows/s`,
-    ratio: `${spread(
+  /** One import row ÷ the COPY interleaved with it: the table row and the log line. */
+  const importRow = (benchmark: string, r: { a: number[]; b: number[]; ratios: number[] }, note: string, logLabel: string) => {
+    const ratio = `${spread(
       r.ratios.map((x) => x * 100),
       1,
-    )} %`,
-    note: `integration token; validate + index + history + audit vs bare jsonb COPY (timed in the server); ${SIZES.rounds} rounds each, alternating`,
-  });
-  log(
-    `${t.name}: import ${spread(r.a)} resources/s, COPY ${spread(r.b)} rows/s, ratio ${spread(
-      r.ratios.map((x) => x * 100),
-      1,
-    )} %`,
+    )} %`;
+    rows.push({ benchmark, db: t.name, value: spread(r.a), unit: 'resources/s', baseline: `COPY ${spread(r.b)} rows/s`, ratio, note });
+    log(`${t.name}: ${logLabel} ${spread(r.a)} resources/s, COPY ${spread(r.b)} rows/s, ratio ${ratio}`);
+  };
+  importRow(
+    `Synthea transaction import (${synthea.length} bundles, ${fmt(syntheaResources)} resources)`,
+    await interleaved(SIZES.rounds, importRound, copyRound),
+    `integration token; validate + index + history + audit vs bare jsonb COPY (timed in the server); ${SIZES.rounds} rounds each, alternating`,
+    'import',
   );
   // The same bundles as files through `cauyte import`'s path (ImportPipeline in the server process:
   // a worker thread prepares the next file, COPY writes), against the same COPY, interleaved.
@@ -274,38 +270,18 @@ async function benchImport(t: Target, server: Server, token: string): Promise<vo
       return body.resourcesPerSecond;
     };
     // Before/after in the same run: `plain` is the same path without COPY and without the worker.
-    const p = await interleaved(SIZES.rounds, () => cliRound(true), copyRound);
-    rows.push({
-      benchmark: `Synthea import, cauyte import path without COPY or worker (INSERT, as before)`,
-      db: t.name,
-      value: spread(p.a),
-      unit: 'resources/s',
-      baseline: `COPY ${spread(p.b)} rows/s`,
-      ratio: `${spread(
-        p.ratios.map((x) => x * 100),
-        1,
-      )} %`,
-      note: `the before side: setCopyMinimum(Infinity), no worker thread; ${SIZES.rounds} rounds each, alternating`,
-    });
-    log(`${t.name}: cauyte import path, INSERT and no worker ${spread(p.a)} resources/s, ratio ${spread(p.ratios.map((x) => x * 100), 1)} %`);
+    importRow(
+      'Synthea import, cauyte import path without COPY or worker (INSERT, as before)',
+      await interleaved(SIZES.rounds, () => cliRound(true), copyRound),
+      `the before side: setCopyMinimum(Infinity), no worker thread; ${SIZES.rounds} rounds each, alternating`,
+      'cauyte import path, INSERT and no worker,',
+    );
     const c = await interleaved(SIZES.rounds, () => cliRound(), copyRound);
-    rows.push({
-      benchmark: `Synthea import, cauyte import path (${synthea.length} bundle files, ${fmt(syntheaResources)} resources)`,
-      db: t.name,
-      value: spread(c.a),
-      unit: 'resources/s',
-      baseline: `COPY ${spread(c.b)} rows/s`,
-      ratio: `${spread(
-        c.ratios.map((x) => x * 100),
-        1,
-      )} %`,
-      note: `ImportPipeline in the server (worker prepared ${ahead} of ${files.length} files ahead), timed in the server like the COPY; ${SIZES.rounds} rounds each, alternating`,
-    });
-    log(
-      `${t.name}: cauyte import path ${spread(c.a)} resources/s, COPY ${spread(c.b)} rows/s, ratio ${spread(
-        c.ratios.map((x) => x * 100),
-        1,
-      )} % (${ahead}/${files.length} files prepared ahead)`,
+    importRow(
+      `Synthea import, cauyte import path (${synthea.length} bundle files, ${fmt(syntheaResources)} resources)`,
+      c,
+      `ImportPipeline in the server (worker prepared ${ahead} of ${files.length} files ahead), timed in the server like the COPY; ${SIZES.rounds} rounds each, alternating`,
+      `cauyte import path (${ahead}/${files.length} files prepared ahead),`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

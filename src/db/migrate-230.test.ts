@@ -8,9 +8,7 @@
  * derived-parameter rows, no duplicates, :contains rows).
  * The migration repeats search-derived.ts's lists; this test checks that they agree.
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import pg from 'pg';
 import type { Bundle, Observation, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/audit.ts';
@@ -19,8 +17,8 @@ import { FhirStore } from '../fhir/store.ts';
 import { CONTAINS_PARAMS } from '../fhir/search-derived.ts';
 import { extractIndexRows, type IndexRows } from '../fhir/searchparams.ts';
 import { seedDemo } from '../seed/demo.ts';
-import { DB_KINDS, testDatabaseUrl, type DbKind } from '../testing/databases.ts';
-import { PgliteDb, PostgresDb, type Db } from './db.ts';
+import { createTestDb, DB_KINDS, type DbKind } from '../testing/databases.ts';
+import type { Db } from './db.ts';
 import { listMigrations, migrate } from './migrate.ts';
 
 const VERSION = 230;
@@ -28,31 +26,7 @@ const FIXTURES = new URL('../../test/fixtures/synthea-r4/', import.meta.url);
 const MIGRATION = listMigrations().find((m) => m.version === VERSION)!;
 
 /** A database with no schema at all (the test template is already migrated past 230). */
-async function emptyDb(kind: DbKind): Promise<{ db: Db; drop: () => Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await PgliteDb.open();
-    return { db, drop: () => db.close() };
-  }
-  const name = `cauyte_t_m230_${randomBytes(5).toString('hex')}`;
-  const base = testDatabaseUrl();
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  const db = new PostgresDb(u.toString(), 4);
-  return {
-    db,
-    async drop() {
-      await db.close();
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+const emptyDb = (kind: DbKind) => createTestDb(kind, { empty: true });
 
 const openStore = (db: Db) =>
   FhirStore.open(db, { baseUrl: 'http://localhost', audit: new AuditLog(db, new ServerSecret('m230-test-secret-0123456789abcdefghijklmnop')), breakGlassMinutes: 60 });

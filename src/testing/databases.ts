@@ -19,10 +19,14 @@ export interface TestDb {
   drop(): Promise<void>;
 }
 
-export async function createTestDb(kind: DbKind): Promise<TestDb> {
+/**
+ * A fresh test database: migrated (from the run's template) inside vitest, or — with `empty`, and
+ * always outside vitest (benchmarks) — with no schema at all, for the platform or a test to migrate.
+ */
+export async function createTestDb(kind: DbKind, opts: { empty?: boolean } = {}): Promise<TestDb> {
+  const fromTemplate = !!process.env.VITEST && !opts.empty;
   if (kind === 'pglite') {
-    if (!process.env.VITEST) {
-      // Outside the test runner (benchmarks): a fresh database; the platform migrates it.
+    if (!fromTemplate) {
       const db = await PgliteDb.open();
       return { db, drop: () => db.close() };
     }
@@ -30,13 +34,12 @@ export async function createTestDb(kind: DbKind): Promise<TestDb> {
     const db = await PgliteDb.open(undefined, dump);
     return { db, drop: () => db.close() };
   }
-  // Outside vitest (benchmarks) there is no run template: a plain database the platform migrates.
   const run = process.env.VITEST ? inject('testRun') : undefined;
   const name = `cauyte_t_${run ?? 'bench'}_${randomBytes(6).toString('hex')}`;
   const base = testDatabaseUrl();
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
-  await admin.query(run ? `CREATE DATABASE ${name} TEMPLATE cauyte_template_${run}` : `CREATE DATABASE ${name}`);
+  await admin.query(fromTemplate ? `CREATE DATABASE ${name} TEMPLATE cauyte_template_${run}` : `CREATE DATABASE ${name}`);
   await admin.end();
   const u = new URL(base);
   u.pathname = `/${name}`;
