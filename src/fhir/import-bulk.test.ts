@@ -17,6 +17,7 @@ import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { importFile, importFiles } from './import.ts';
 import { prepareTransactionBundle, sourceDigest } from './import-prepare.ts';
 import { prepareNew } from './storage.ts';
+import { FhirService } from './service.ts';
 import { setCopyMinimum } from './storage-copy.ts';
 import { INDEX_TABLES } from './storage-rows.ts';
 
@@ -115,6 +116,16 @@ describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
     const expected = files.map((f) => `import of ${f.split('/').pop()}`);
     expect((await audits(bulk.db)).slice(beforeBulk)).toEqual(expected);
     expect((await audits(plain.db)).slice(beforePlain)).toEqual(expected);
+  });
+
+  it('reindexing writes back exactly the index rows the import wrote', async () => {
+    const before = await rowsByKey(bulk.db);
+    expect(before.length).toBeGreaterThan(1000);
+    const { storage } = await FhirService.prepare(bulk.db);
+    await bulk.db.exec(INDEX_TABLES.map((t) => `TRUNCATE ${t.table};`).join('\n'));
+    const types = (await bulk.db.query<{ t: string }>('SELECT DISTINCT resource_type AS t FROM resource')).rows.map((r) => r.t);
+    for (const type of types) await storage.reindexType(type);
+    expect(await rowsByKey(bulk.db)).toEqual(before);
   });
 
   it('a preparation made from other bytes than the file now holds is not used', async () => {

@@ -50,68 +50,16 @@ export async function deleteIndexRows(q: Queryable, rids: number[]): Promise<voi
   }
 }
 
-/** One INSERT per index table for any number of resources. */
+/** One INSERT per index table (those with rows) for any number of resources (reindexing). */
 export async function insertIndexRows(q: Queryable, items: { rid: number; rows: IndexRows }[]): Promise<void> {
-  const cols = <K extends keyof IndexRows>(key: K): (IndexRows[K][number] & { rid: number })[] =>
-    items.flatMap((it) => (it.rows[key] as IndexRows[K][number][]).map((row) => ({ rid: it.rid, ...row })));
-  const s = cols('string');
-  if (s.length) {
-    await q.query('INSERT INTO idx_string (rid, param, norm, exact) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      s.map((x) => x.rid),
-      s.map((x) => x.param),
-      s.map((x) => x.norm),
-      s.map((x) => x.exact),
-    ]);
-  }
-  const t = cols('token');
-  if (t.length) {
-    await q.query('INSERT INTO idx_token (rid, param, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      t.map((x) => x.rid),
-      t.map((x) => x.param),
-      t.map((x) => x.system),
-      t.map((x) => x.code),
-    ]);
-  }
-  const r = cols('reference');
-  if (r.length) {
-    await q.query('INSERT INTO idx_reference (rid, param, target_type, target_id) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[])', [
-      r.map((x) => x.rid),
-      r.map((x) => x.param),
-      r.map((x) => x.targetType),
-      r.map((x) => x.targetId),
-    ]);
-  }
-  const d = cols('date');
-  if (d.length) {
-    await q.query('INSERT INTO idx_date (rid, param, low, high) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[], $4::timestamptz[])', [
-      d.map((x) => x.rid),
-      d.map((x) => x.param),
-      d.map((x) => x.low.toISOString()),
-      d.map((x) => x.high.toISOString()),
-    ]);
-  }
-  const n = cols('quantity');
-  if (n.length) {
+  for (const t of INDEX_TABLES) {
+    const rows = items.flatMap((it) => (it.rows[t.key] as { param: number }[]).map((row) => [it.rid, row.param, ...t.values(row as never)]));
+    if (rows.length === 0) continue;
+    const types = ['bigint', 'smallint', ...t.types];
     await q.query(
-      'INSERT INTO idx_quantity (rid, param, value, system, code) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::numeric[], $4::text[], $5::text[])',
-      [n.map((x) => x.rid), n.map((x) => x.param), n.map((x) => String(x.value)), n.map((x) => x.system), n.map((x) => x.code)],
+      `INSERT INTO ${t.table} (rid, param, ${t.cols.join(', ')}) SELECT * FROM unnest(${types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})`,
+      types.map((_, i) => rows.map((r) => r[i])),
     );
-  }
-  const u = cols('uri');
-  if (u.length) {
-    await q.query('INSERT INTO idx_uri (rid, param, value) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[])', [
-      u.map((x) => x.rid),
-      u.map((x) => x.param),
-      u.map((x) => x.value),
-    ]);
-  }
-  const c = cols('contains');
-  if (c.length) {
-    await q.query('INSERT INTO idx_string_contains (rid, param, norm) SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[])', [
-      c.map((x) => x.rid),
-      c.map((x) => x.param),
-      c.map((x) => x.norm),
-    ]);
   }
 }
 
