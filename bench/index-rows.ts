@@ -26,7 +26,9 @@ const TRIGRAM_TABLE = alt ? 'string' : 'contains';
 /** pg_trgm's keys of a string: each word padded with two spaces before and one after. */
 function trigrams(s: string): number {
   const keys = new Set<string>();
-  for (const w of foldText(s).split(/[^\p{L}\p{N}]+/u).filter(Boolean)) {
+  for (const w of foldText(s)
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)) {
     const p = `  ${w} `;
     for (let i = 0; i + 3 <= p.length; i++) keys.add(p.slice(i, i + 3));
   }
@@ -81,7 +83,9 @@ for (const [type, s] of [...stats].sort((a, b) => b[1].n - a[1].n)) {
 }
 console.log(['all', total, ...TABLES.map((t) => `${sum[t]} (${sumDup[t]})`)].join('\t'));
 console.log(`index entries per resource ${(entries / total).toFixed(1)}`);
-console.log(`rows per resource ${(totalRows / total).toFixed(2)}; duplicates per resource ${(Object.values(sumDup).reduce((a, b) => a + b, 0) / total).toFixed(2)}`);
+console.log(
+  `rows per resource ${(totalRows / total).toFixed(2)}; duplicates per resource ${(Object.values(sumDup).reduce((a, b) => a + b, 0) / total).toFixed(2)}`,
+);
 console.log('\nrows by parameter (top 40):');
 for (const [k, n] of [...byParam].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${n}\t${k}`);
 await db.close();

@@ -23,7 +23,10 @@ if (process.env.IMPORT_COPY === 'off') setCopyMinimum(Infinity);
 const kind = (process.argv[2] as 'pglite' | 'postgres') ?? 'postgres';
 const rounds = Number(process.argv[3] ?? 3);
 const dir = new URL('../test/fixtures/synthea-r4/', import.meta.url);
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => new URL(f, dir).pathname);
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => new URL(f, dir).pathname);
 const docs = files.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as Bundle).entry!.map((e) => JSON.stringify(e.resource)));
 const p = await startTestPlatform(kind, {}, undefined, { domains: [] });
 const { Session } = await import('node:inspector/promises');

@@ -20,7 +20,9 @@ const p = await startTestPlatform(kind, {}, undefined, {
   plugins: [
     {
       plugin: async (app: any) => {
-        app.get('/u/:type/:id', { config: { access: 'public' } }, async (req: any, reply: any) => reply.type('application/fhir+json').send(await held.storage.read(req.params.type, req.params.id)));
+        app.get('/u/:type/:id', { config: { access: 'public' } }, async (req: any, reply: any) =>
+          reply.type('application/fhir+json').send(await held.storage.read(req.params.type, req.params.id)),
+        );
       },
     },
   ],
@@ -67,18 +69,21 @@ async function measure(label: string, f: () => Promise<void>, n: number) {
   return { label, node: (c.user + c.system) / n, pg: pgc / n, rate: n / (wall / 1000) };
 }
 const N = Number(process.env.N ?? 3000);
-const cbody = (i: number) => JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Nguyễn', given: ['Bench', String(i)] }], gender: 'female', birthDate: '1990-01-01' });
+const cbody = (i: number) =>
+  JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Nguyễn', given: ['Bench', String(i)] }], gender: 'female', birthDate: '1990-01-01' });
 const ch = { authorization: `Bearer ${p.token}`, 'content-type': 'application/fhir+json', prefer: 'return=minimal' };
 await run('GET', `/u/Patient/${pid}`, {}, 400);
 await run('GET', `/fhir/R4/Patient/${pid}`, g, 400);
 await run('POST', '/fhir/R4/Patient', ch, 160, cbody);
 const out: Record<string, { node: number[]; pg: number[]; rate: number[] }> = {};
 for (let round = 0; round < Number(process.env.ROUNDS ?? 3); round++) {
-  for (const [label, f, n] of (process.env.ONLY_CREATE ? [['create', () => run('POST', '/fhir/R4/Patient', ch, N / 3, cbody), N / 3]] : [
-    ['unchecked', () => run('GET', `/u/Patient/${pid}`, {}, N), N],
-    ['guarded', () => run('GET', `/fhir/R4/Patient/${pid}`, g, N), N],
-    ['create', () => run('POST', '/fhir/R4/Patient', ch, N / 3, cbody), N / 3],
-  ]) as any) {
+  for (const [label, f, n] of (process.env.ONLY_CREATE
+    ? [['create', () => run('POST', '/fhir/R4/Patient', ch, N / 3, cbody), N / 3]]
+    : [
+        ['unchecked', () => run('GET', `/u/Patient/${pid}`, {}, N), N],
+        ['guarded', () => run('GET', `/fhir/R4/Patient/${pid}`, g, N), N],
+        ['create', () => run('POST', '/fhir/R4/Patient', ch, N / 3, cbody), N / 3],
+      ]) as any) {
     const m = await measure(label, f as () => Promise<void>, n as number);
     (out[label] ??= { node: [], pg: [], rate: [] }).node.push(m.node);
     out[label].pg.push(m.pg);
@@ -86,7 +91,19 @@ for (let round = 0; round < Number(process.env.ROUNDS ?? 3); round++) {
   }
 }
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-for (const [k, v] of Object.entries(out)) console.log(kind, k.padEnd(10), 'node µs/req', med(v.node).toFixed(0), 'pg µs/req', med(v.pg).toFixed(0), 'total', (med(v.node) + med(v.pg)).toFixed(0), 'rate', med(v.rate).toFixed(0));
+for (const [k, v] of Object.entries(out))
+  console.log(
+    kind,
+    k.padEnd(10),
+    'node µs/req',
+    med(v.node).toFixed(0),
+    'pg µs/req',
+    med(v.pg).toFixed(0),
+    'total',
+    (med(v.node) + med(v.pg)).toFixed(0),
+    'rate',
+    med(v.rate).toFixed(0),
+  );
 await admin?.end();
 await p.close();
 process.exit(0);

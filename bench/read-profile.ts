@@ -80,7 +80,14 @@ const g = { authorization: `Bearer ${token}` };
 await run(`/u/Patient/${pid}`, {}, 800);
 await run(`/fhir/R4/Patient/${pid}`, g, 800);
 for (let i = 0; i < 2; i++)
-  console.log('audit groups', JSON.stringify(platform.audit.group.stats), 'unchecked', (await run(`/u/Patient/${pid}`, {}, 3000)).toFixed(0), 'guarded', (await run(`/fhir/R4/Patient/${pid}`, g, 3000)).toFixed(0));
+  console.log(
+    'audit groups',
+    JSON.stringify(platform.audit.group.stats),
+    'unchecked',
+    (await run(`/u/Patient/${pid}`, {}, 3000)).toFixed(0),
+    'guarded',
+    (await run(`/fhir/R4/Patient/${pid}`, g, 3000)).toFixed(0),
+  );
 const s = new Session();
 s.connect();
 await s.post('Profiler.enable');

@@ -29,7 +29,11 @@ const MIGRATION = listMigrations().find((m) => m.version === VERSION)!;
 const emptyDb = (kind: DbKind) => createTestDb(kind, { empty: true });
 
 const openStore = (db: Db) =>
-  FhirStore.open(db, { baseUrl: 'http://localhost', audit: new AuditLog(db, new ServerSecret('m230-test-secret-0123456789abcdefghijklmnop')), breakGlassMinutes: 60 });
+  FhirStore.open(db, {
+    baseUrl: 'http://localhost',
+    audit: new AuditLog(db, new ServerSecret('m230-test-secret-0123456789abcdefghijklmnop')),
+    breakGlassMinutes: 60,
+  });
 
 /** Each row as text, per resource, sorted: the index as stored, or as a fresh write would store it. */
 type RowsByRid = Map<number, string[]>;
@@ -178,7 +182,9 @@ describe.each(DB_KINDS)('migration 230 on a populated %s store', (kind) => {
   });
 
   it('gives the same search results after the migration, and the index rows a fresh write gives', async () => {
-    const rowsBefore = (await db.query<{ n: number }>(`SELECT (SELECT count(*) FROM idx_string) + (SELECT count(*) FROM idx_token) + (SELECT count(*) FROM idx_quantity) AS n`)).rows[0].n;
+    const rowsBefore = (
+      await db.query<{ n: number }>(`SELECT (SELECT count(*) FROM idx_string) + (SELECT count(*) FROM idx_token) + (SELECT count(*) FROM idx_quantity) AS n`)
+    ).rows[0].n;
     expect(await migrate(db)).toContain(MIGRATION.name);
     const after = await openStore(db);
     let nonEmpty = 0;
@@ -190,7 +196,9 @@ describe.each(DB_KINDS)('migration 230 on a populated %s store', (kind) => {
     }
     expect(nonEmpty).toBeGreaterThanOrEqual(queries.length - 2);
     expect(await storedRows(db)).toEqual(await freshRows(db, after));
-    const rowsAfter = (await db.query<{ n: number }>(`SELECT (SELECT count(*) FROM idx_string) + (SELECT count(*) FROM idx_token) + (SELECT count(*) FROM idx_quantity) AS n`)).rows[0].n;
+    const rowsAfter = (
+      await db.query<{ n: number }>(`SELECT (SELECT count(*) FROM idx_string) + (SELECT count(*) FROM idx_token) + (SELECT count(*) FROM idx_quantity) AS n`)
+    ).rows[0].n;
     expect(Number(rowsAfter)).toBeLessThan(Number(rowsBefore));
     const indexes = (await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'idx\\_%'")).rows.map((r) => r.indexname);
     expect(indexes).not.toContain('idx_string_trgm');

@@ -35,7 +35,9 @@ function toNdjson(b: Bundle): string {
   for (const e of b.entry!) ids.set(e.fullUrl!, `${e.resource!.resourceType}/${e.fullUrl!.replace('urn:uuid:', '')}`);
   return b
     .entry!.map((e) =>
-      JSON.stringify({ ...e.resource, id: e.fullUrl!.replace('urn:uuid:', '') }).replace(/"urn:uuid:[0-9a-f-]+"/g, (m) => JSON.stringify(ids.get(m.slice(1, -1)) ?? m.slice(1, -1))),
+      JSON.stringify({ ...e.resource, id: e.fullUrl!.replace('urn:uuid:', '') }).replace(/"urn:uuid:[0-9a-f-]+"/g, (m) =>
+        JSON.stringify(ids.get(m.slice(1, -1)) ?? m.slice(1, -1)),
+      ),
     )
     .join('\n');
 }
@@ -142,7 +144,9 @@ describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
     writeFileSync(file, JSON.stringify(changed));
     const s = await importFile(bulk.store, file, undefined, stale);
     expect(s.preparedAhead).toBe(false);
-    const found = await bulk.db.query<{ n: number }>("SELECT count(*)::int AS n FROM resource_version WHERE resource_type = 'Patient' AND content::text LIKE '%Đã-Sửa-Sau%'");
+    const found = await bulk.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM resource_version WHERE resource_type = 'Patient' AND content::text LIKE '%Đã-Sửa-Sau%'",
+    );
     expect(found.rows[0].n).toBe(1);
     // The same bytes: the preparation is used.
     writeFileSync(file, original);

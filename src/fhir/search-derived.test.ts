@@ -6,12 +6,9 @@ const param = (id: number, code: string, expression: string, type = 'token', res
 
 describe('search-derived', () => {
   it('flattens nested unions and leaves other expressions whole', () => {
-    expect(unionTerms('((((O.value as Quantity) | (O.value as SampledData)) | (O.component.value as Quantity)) | (O.component.value as SampledData))')).toEqual([
-      'O.value as Quantity',
-      'O.value as SampledData',
-      'O.component.value as Quantity',
-      'O.component.value as SampledData',
-    ]);
+    expect(unionTerms('((((O.value as Quantity) | (O.value as SampledData)) | (O.component.value as Quantity)) | (O.component.value as SampledData))')).toEqual(
+      ['O.value as Quantity', 'O.value as SampledData', 'O.component.value as Quantity', 'O.component.value as SampledData'],
+    );
     expect(unionTerms("O.code.where(system = 'a|b')")).toEqual(["O.code.where(system = 'a|b')"]);
     expect(unionTerms('(a.b) | (c.where(d | e))')).toEqual(['a.b', 'c.where(d | e)']);
   });

@@ -99,7 +99,11 @@ export function derivedParams(params: ParamShape[]): Map<number, number[]> {
       const mine = terms.get(p.id)!;
       const parts = stored.filter((q) => [...terms.get(q.id)!].every((t) => mine.has(t)));
       const covered = new Set(parts.flatMap((q) => [...terms.get(q.id)!]));
-      if (parts.length > 0 && covered.size === mine.size) out.set(p.id, parts.map((q) => q.id));
+      if (parts.length > 0 && covered.size === mine.size)
+        out.set(
+          p.id,
+          parts.map((q) => q.id),
+        );
       else stored.push(p);
     }
   }
