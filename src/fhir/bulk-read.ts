@@ -22,7 +22,6 @@ import { to } from 'pg-copy-streams';
 import type { PgliteDb, PostgresDb, Queryable } from '../db/db.ts';
 import { auditInsertSql } from '../audit/audit.ts';
 import { COPY_BINARY, COPY_NDJSON, NdjsonCheck, ndjsonFromBinary } from '../db/copy-ndjson.ts';
-import { readAhead } from '../db/read-ahead.ts';
 import type { Principal } from '../auth/principal.ts';
 import { AccessDenied } from '../auth/access.ts';
 import type { FhirService } from './service.ts';
@@ -181,9 +180,6 @@ function literal(v: unknown): string {
   return pg.escapeLiteral(text(v));
 }
 
-/** How much of a file's COPY output is read ahead while its audit row is being written. */
-const READ_AHEAD_BYTES = 16 << 20;
-
 /**
  * One file: the rows of one type in a row-id range, as NDJSON bytes — the stored JSON text of each
  * row (jsonb's text form: one line, no newline inside), never parsed or re-serialised, in no
@@ -232,9 +228,9 @@ export async function exportRange(
     const audit = q0.query<{ n: number }>(`WITH ${found}, ins AS (${insert}) SELECT n FROM s`, params);
     if (!tx && db.kind === 'postgres') {
       // PostgreSQL: the COPY starts on a connection of its own beside the audit statement, so the
-      // two passes overlap; its output is read ahead into memory (≤ READ_AHEAD_BYTES) but not sent
-      // until the audit row has committed, and dropped if the audit fails.
-      const body = copy().then((b) => readAhead(b, READ_AHEAD_BYTES));
+      // two passes overlap; its output is held (a paused stream: nothing is sent) until the audit
+      // row has committed, and dropped if the audit fails.
+      const body = copy();
       body.catch(() => undefined); // awaited below; not "unhandled" while the audit runs
       try {
         count = Number((await audit).rows[0].n);
@@ -247,7 +243,7 @@ export async function exportRange(
         void body.then((b) => b.destroy()).catch(() => undefined);
         return { count, body: Readable.from([]) };
       }
-      return { count, body: (await body).release() };
+      return { count, body: await body };
     }
     count = Number((await audit).rows[0].n);
   } else {
