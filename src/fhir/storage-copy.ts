@@ -50,17 +50,8 @@ export function indexCopyText(items: { rid: number; rows: IndexRows }[]): { tabl
   return out;
 }
 
-/**
- * Writes new resources at version 1 with COPY (see the header); `method` is what their version
- * rows record (POST for creates, PUT for an import that keeps the file's ids). Returns the row
- * ids in input order.
- */
-export async function copyNew(
-  q: Queryable,
-  items: { resource: Resource; rows: IndexRows }[],
-  lastUpdated: Date,
-  method: 'POST' | 'PUT' = 'POST',
-): Promise<number[]> {
+/** Writes new resources at version 1 (method POST) with COPY (see the header); returns the row ids in input order. */
+export async function copyNew(q: Queryable, items: { resource: Resource; rows: IndexRows }[], lastUpdated: Date): Promise<number[]> {
   if (!q.copyFrom) throw new Error('copyNew needs a connection that can COPY');
   const rids = await allocateRids(q, items.length);
   const at = lastUpdated.toISOString();
@@ -68,7 +59,7 @@ export async function copyNew(
   let versions = '';
   items.forEach(({ resource }, i) => {
     resources += copyLine([rids[i], resource.resourceType, resource.id, 1, at]);
-    versions += copyLine([rids[i], 1, resource.resourceType, resource.id, at, method, JSON.stringify(resource)]);
+    versions += copyLine([rids[i], 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
   });
   await q.copyFrom('COPY resource (rid, resource_type, id, version_id, last_updated) FROM STDIN', resources);
   await q.copyFrom('COPY resource_version (rid, version_id, resource_type, id, last_updated, method, content) FROM STDIN', versions);
