@@ -18,7 +18,7 @@ import { checkMessages, type CheckedBatch } from './checks.ts';
 import { commitBatch, InvalidBatch, type CommitResult } from './commit.ts';
 import { parseMessage, type Parsed } from './parse.ts';
 import type { PatientDirectory } from './patients.ts';
-import type { Job } from './queue.ts';
+import type { ClaimTurn, Job } from './queue.ts';
 
 export interface IngestHooks {
   /** After commit, each processed message's reply (the broker publishes it on the reply topic). */
@@ -38,19 +38,19 @@ export class IngestPipeline {
   ) {}
 
   /** One batch; its jobs settle after `earlier` settled (answers in arrival order). */
-  readonly process = async (jobs: Job<IngestReply>[], earlier: Promise<void>): Promise<void> => {
+  readonly process = async (jobs: Job<IngestReply>[], earlier: Promise<void>, claim: ClaimTurn): Promise<void> => {
     if (!jobs.length) return;
     const parsed = jobs.map((j) => parseMessage(j));
     let result: Outcome;
     try {
       try {
-        result = await this.attempt(jobs, parsed, false);
+        result = await this.attempt(jobs, parsed, false, claim);
       } catch (err) {
         if (!(err instanceof InvalidBatch)) throw err;
         // Read the batch's devices and patients afresh too: a reference that vanished fails here.
         for (const j of jobs) this.devices.forget(j.deviceId);
         for (const p of err.patients) this.patients.forget(p);
-        result = await this.attempt(jobs, parsed, true);
+        result = await this.attempt(jobs, parsed, true, claim);
       }
     } catch (err) {
       await earlier;
@@ -65,7 +65,10 @@ export class IngestPipeline {
     await this.afterCommit(jobs, result);
   };
 
-  private attempt(jobs: Job<IngestReply>[], parsed: Parsed[], strict: boolean): Promise<Outcome> {
+  private async attempt(jobs: Job<IngestReply>[], parsed: Parsed[], strict: boolean, claim: ClaimTurn): Promise<Outcome> {
+    // Outside the transaction: on PGlite's one connection, waiting inside it for the batch before
+    // would hold the connection that batch needs.
+    await claim.earlier;
     return this.store.system('device ingest', 'devices').transaction(async (tx) => {
       const checked = await checkMessages(tx, jobs, parsed, { devices: this.devices, patients: this.patients });
       return {
@@ -74,6 +77,7 @@ export class IngestPipeline {
           checked,
           jobs.map((j) => j.payload),
           strict,
+          claim.done,
         )),
         refused: checked.refused,
       };

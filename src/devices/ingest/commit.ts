@@ -45,7 +45,14 @@ export interface CommitResult {
 
 const text = (s: string) => s.replace(/\u0000/g, '\uFFFD');
 
-export async function commitBatch(tx: Repository, batch: CheckedBatch, payloads: string[], strict: boolean): Promise<CommitResult> {
+export async function commitBatch(
+  tx: Repository,
+  batch: CheckedBatch,
+  payloads: string[],
+  strict: boolean,
+  /** Called once this batch's messages are claimed: the next batch may claim its own. */
+  claimed: () => void = () => {},
+): Promise<CommitResult> {
   const { replies, quarantine } = batch;
   let invalid = 0;
   const invalidBy = new Map<string, number>();
@@ -72,6 +79,7 @@ export async function commitBatch(tx: Repository, batch: CheckedBatch, payloads:
 
   await keepQuarantine(tx, quarantine);
   const fresh = await claim(tx, accepted);
+  claimed();
   const stored: Accepted[] = [];
   const observations: Observation[] = [];
   for (const a of accepted) {

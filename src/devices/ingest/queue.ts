@@ -7,7 +7,9 @@
  * be acknowledged); answers leave in arrival order whatever happened (MQTT wants a client's
  * PUBACKs in the order of its PUBLISHes) — each batch gets the promise of the one before it and
  * answers after it. A batch that fails as a whole refuses every message of it, in turn, so the
- * devices send them again.
+ * devices send them again. The first copy of a message wins: a batch claims its messages only
+ * after the batch before it has claimed its own (or ended), so a retransmission in a later batch
+ * never takes the place of the original in an earlier one running beside it.
  */
 
 export interface TransportRefusal {
@@ -26,8 +28,16 @@ export interface Job<R> {
   reject: (e: Error) => void;
 }
 
+/** The claiming order of batches running side by side. */
+export interface ClaimTurn {
+  /** Settles once the batch before has claimed its messages, or ended. */
+  earlier: Promise<void>;
+  /** Call when this batch's claims are made (the next batch may claim). */
+  done: () => void;
+}
+
 /** Processes one batch; settles its jobs after `earlier` settled (answers in order). Never throws. */
-export type BatchProcessor<R> = (jobs: Job<R>[], earlier: Promise<void>) => Promise<void>;
+export type BatchProcessor<R> = (jobs: Job<R>[], earlier: Promise<void>, claim: ClaimTurn) => Promise<void>;
 
 const BATCHES_AT_ONCE = 2;
 
@@ -37,6 +47,8 @@ export class IngestQueue<R> {
   private running = 0;
   /** Settles when the latest started batch has answered its messages. */
   private answered: Promise<void> = Promise.resolve();
+  /** Settles when the latest started batch has claimed its messages (or ended). */
+  private claimed: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly process: BatchProcessor<R>,
@@ -69,8 +81,10 @@ export class IngestQueue<R> {
       const earlier = this.answered;
       let answered!: () => void;
       this.answered = new Promise<void>((r) => (answered = r));
+      const claim = { earlier: this.claimed, done: () => {} };
+      this.claimed = new Promise<void>((r) => (claim.done = r));
       this.running++;
-      void this.process(jobs, earlier)
+      void this.process(jobs, earlier, claim)
         .catch(async (err: Error) => {
           await earlier;
           for (const j of jobs) j.reject(err);
@@ -78,6 +92,7 @@ export class IngestQueue<R> {
         .finally(() => {
           // Never ahead of the batch before: answers leave in arrival order whatever happened here.
           void earlier.then(answered);
+          claim.done();
           this.running--;
           if (this.queue.length) this.schedule(this.batchDelayMs);
         });
