@@ -1,11 +1,13 @@
 /**
  * Where a bulk export's time goes (bench-only profile, not a benchmark): the 500-patient demo,
  * kick-off → poll → download of every file with client-side timestamps per stage, next to the raw
- * COPY. `node --import tsx bench/prof-bulk.ts [postgres|pglite] [patients] [rounds]`.
+ * COPY; with several rounds, each stage's median over the rounds after the first (BULK_QUIET=1: only
+ * those). `node --import tsx bench/prof-bulk.ts [postgres|pglite] [patients] [rounds]`.
  */
 import { startTestPlatform } from '../src/testing/platform.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import type { PostgresDb } from '../src/db/db.ts';
+import { countLines } from './bulk-client.ts';
 
 const kind = (process.argv[2] as 'pglite' | 'postgres') ?? 'postgres';
 const patients = Number(process.argv[3] ?? 500);
@@ -14,6 +16,7 @@ const p = await startTestPlatform(kind, { CAUYTE_RATE_LIMIT: '100000000' }, unde
 const base = await p.listen();
 let t = performance.now();
 await seedDemo(p.store, patients);
+if (process.env.ANALYZE) await (p.db as PostgresDb).pool.query('ANALYZE');
 console.log(`seed ${(performance.now() - t).toFixed(0)} ms`);
 // Every statement's duration (BULK_SQL=1): wraps the platform's database handle.
 const sqlLog: string[] = [];
@@ -39,13 +42,22 @@ if (process.env.BULK_PROF) {
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
 }
+// BULK_QUIET=1: only the medians at the end.
+const log = (m: string) => void (process.env.BULK_QUIET || !m || console.log(m));
+// Per stage, the times of every round but the first (warm-up), for the medians at the end.
+const stages = new Map<string, number[]>();
 for (let r = 0; r < rounds; r++) {
   const t0 = performance.now();
-  const stamp = (what: string, since: number) => console.log(`  ${what}: ${(performance.now() - since).toFixed(0)} ms`);
+  const keep = (stage: string, ms: number) => void (r > 0 && stages.set(stage, [...(stages.get(stage) ?? []), ms]));
+  const stamp = (what: string, since: number) => {
+    const ms = performance.now() - since;
+    keep(what.replace(/ \d+.*$/, ''), ms);
+    log(`  ${what}: ${ms.toFixed(0)} ms`);
+  };
   t = performance.now();
   const kick = await fetch(`${base}/fhir/R4/$export`, { headers: { ...headers, prefer: 'respond-async' } });
   stamp(`kick-off ${kick.status}`, t);
-  console.log(sqlLog.splice(0).join('\n'));
+  log(sqlLog.splice(0).join('\n'));
   const status = kick.headers.get('content-location')!;
   let polls = 0;
   let manifest: { output: { url: string; type: string; count: number }[] };
@@ -68,12 +80,16 @@ for (let r = 0; r < rounds; r++) {
     t = performance.now();
     const res = await fetch(o.url, { headers });
     const ttfb = performance.now() - t;
-    const text = await res.text();
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
-    console.log(sqlLog.splice(0).join('\n'));
-    console.log(
-      `  file ${o.type} ${o.count}: ttfb ${ttfb.toFixed(0)} ms, total ${(performance.now() - t).toFixed(0)} ms, ${(text.length / 1e6).toFixed(1)} MB`,
-    );
+    keep(`file ${o.type} ttfb`, ttfb);
+    // As the benchmark's client reads a file (bulk-client.ts): lines counted as the bytes arrive, never decoded.
+    let bytes = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      n += countLines(chunk);
+      bytes += chunk.length;
+    }
+    log(sqlLog.splice(0).join('\n'));
+    keep(`file ${o.type} total`, performance.now() - t);
+    log(`  file ${o.type} ${o.count}: ttfb ${ttfb.toFixed(0)} ms, total ${(performance.now() - t).toFixed(0)} ms, ${(bytes / 1e6).toFixed(1)} MB`);
   }
   stamp(`export ${n} resources`, t0);
   if (kind === 'postgres') {
@@ -83,6 +99,10 @@ for (let r = 0; r < rounds; r++) {
     );
     stamp(`count ${c.rows[0].count}`, t);
   }
+}
+if (rounds > 1) {
+  console.log(`medians of rounds 2–${rounds}:`);
+  for (const [stage, ms] of stages) console.log(`  ${stage.padEnd(28)} ${[...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)].toFixed(1)} ms`);
 }
 if (process.env.BULK_PROF) {
   const { profile } = await session.post('Profiler.stop');

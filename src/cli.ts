@@ -168,6 +168,8 @@ export async function main(argv: string[]): Promise<void> {
             console.log(`Imported ${s.resources} resources from ${s.file}`);
           },
         });
+        // A bulk load: the planner learns the store's new size and contents (src/fhir/statistics.ts).
+        await store.refreshStatistics();
       });
       return;
     }

@@ -27,6 +27,7 @@ import { Repository } from './repository.ts';
 import { FhirService, type ChangeRule } from './service.ts';
 import type { HistoryEntry } from './storage.ts';
 import type { SearchRegistry } from './searchparams.ts';
+import { StatisticsUpkeep } from './statistics.ts';
 
 /** Observes every write inside its transaction; gets the SQL of the domain that registered it. */
 export type DomainWriteListener = (sql: DomainSql, entry: HistoryEntry & { rid: number }) => Promise<void>;
@@ -35,6 +36,8 @@ export class FhirStore {
   private constructor(
     private readonly engine: FhirService,
     readonly access: AccessControl,
+    /** The planner's statistics between bulk loads where no autovacuum keeps them (PGlite; statistics.ts). */
+    readonly statistics: StatisticsUpkeep,
   ) {}
 
   static async open(db: Db, opts: { baseUrl: string; audit: AuditLog; breakGlassMinutes: number }): Promise<FhirStore> {
@@ -42,7 +45,9 @@ export class FhirStore {
     const access = new AccessControl(db, registry, compartment, opts.breakGlassMinutes);
     storage.onWriteBatch(access.onWrite);
     const engine = new FhirService(storage, registry, `${opts.baseUrl}/fhir/R4`, compartment, new FhirGuard(access, opts.audit), new OwnershipRules());
-    return new FhirStore(engine, access);
+    const statistics = new StatisticsUpkeep(db);
+    storage.onWriteBatch(async (_q, entries) => statistics.note(entries.length));
+    return new FhirStore(engine, access, statistics);
   }
 
   /** A repository acting for a signed-in actor: plainly (FHIR policy per type), or through a domain action. */
@@ -80,6 +85,11 @@ export class FhirStore {
   /** Which domain owns a resource's state, if any. */
   ownerOf(resource: Resource): string | undefined {
     return this.engine.ownership.ownerOf(resource)?.domain;
+  }
+
+  /** After a bulk load (the demo seed, an import): the planner learns the store's new size and contents (statistics.ts). */
+  refreshStatistics(): Promise<void> {
+    return this.statistics.analyze();
   }
 
   get fhirBase(): string {

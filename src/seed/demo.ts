@@ -444,6 +444,8 @@ export function buildDemoBundle(patientCount = 50, seed = 2025): Bundle {
 export async function seedDemo(store: FhirStore, patientCount = 50): Promise<DemoSummary> {
   const bundle = buildDemoBundle(patientCount);
   const response = await store.system('demo data', 'seed').bundle(bundle, { returnMinimal: true });
+  // A bulk load: the planner learns the store's new size (without it, reads of many rows are planned as single lookups).
+  await store.refreshStatistics();
   const idsOf = (t: string) => bundle.entry!.flatMap((e, i) => (e.resource?.resourceType === t ? [response.entry![i].response!.location!.split('/')[1]] : []));
   const orgIds = idsOf('Organization');
   return {
