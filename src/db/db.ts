@@ -151,6 +151,11 @@ export class PgliteDb implements Db {
       extensions: { pg_trgm },
       parsers: { [INT8_OID]: (v: string) => Number(v), [NUMERIC_OID]: (v: string) => Number(v) },
     });
+    // The whole database is in memory or the page cache: a page read out of order costs what the
+    // next one in order does. At PostgreSQL's default (4, for spinning disks) a read of one type's
+    // 500–1,500 rows scanned all 10,000 versions instead of looking each up (≈ 2× slower, measured
+    // 2026-12-01); 1.1 is the usual setting for SSDs and memory.
+    await pglite.exec('SET random_page_cost = 1.1');
     return new PgliteDb(pglite, lockFile);
   }
 

@@ -39,6 +39,13 @@ describe.each(DB_KINDS)('record store statistics on %s', (kind) => {
     for (const table of STORE_TABLES) expect(await tuples(p.db, table), table).toBeGreaterThanOrEqual(0);
   });
 
+  // PostgreSQL keeps what its operator configured (docs/operations.md recommends 1.1 on SSDs).
+  if (kind === 'pglite')
+    it('plans with the cost of a page read that PGlite really has (everything in memory: random ≈ in order)', async () => {
+      const r = await p.db.query<{ random_page_cost: string }>('SHOW random_page_cost');
+      expect(r.rows[0].random_page_cost).toBe('1.1');
+    });
+
   it('counts the resources written and analyses again once past the threshold, not before', async () => {
     const up = new StatisticsUpkeep(p.db);
     // Nothing written yet: nothing to do.
