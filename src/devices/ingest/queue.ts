@@ -9,7 +9,9 @@
  * answers after it. A batch that fails as a whole refuses every message of it, in turn, so the
  * devices send them again. The first copy of a message wins: a batch claims its messages only
  * after the batch before it has claimed its own (or ended), so a retransmission in a later batch
- * never takes the place of the original in an earlier one running beside it.
+ * never takes the place of the original in an earlier one running beside it. (A batch re-run
+ * strictly after an invalid message has passed its turn already: there a later batch's copy may
+ * be the one stored — still exactly once.)
  */
 
 export interface TransportRefusal {
