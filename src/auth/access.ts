@@ -35,6 +35,9 @@ export interface PatientAccess {
   viaBreakGlass: boolean;
 }
 
+/** patientsReachSql for an actor who reaches every patient. */
+export const REACH_ALL = 'SELECT true AS allowed, false AS glass';
+
 const ref = (r: Reference | undefined, type: string): string | undefined => {
   const m = r?.reference ? new RegExp(`^${type}/([A-Za-z0-9\\-.]{1,64})$`).exec(r.reference) : null;
   return m?.[1];
@@ -117,19 +120,28 @@ export class AccessControl {
     });
   }
 
-  /**
-   * SQL booleans over an array expression of patient ids: `allowed` when every one is reachable,
-   * `glass` when some is reachable only through break-the-glass.
-   */
-  patientsAllowedSql(actor: Actor, bind: (v: unknown) => string, patients: string): { allowed: string; glass: string } {
+  /** An SQL boolean over an array expression of patient ids: every one is reachable (normally or through break-the-glass). */
+  patientsAllowedSql(actor: Actor, bind: (v: unknown) => string, patients: string): string {
     const reaches = this.reachPredicate(actor, bind);
-    if (reaches === 'all') return { allowed: 'true', glass: 'false' };
-    if (reaches === 'none') return { allowed: `cardinality(${patients}) = 0`, glass: 'false' };
+    if (reaches === 'all') return 'true';
+    if (reaches === 'none') return `cardinality(${patients}) = 0`;
     const p = reaches('pp.id');
-    return {
-      allowed: `NOT EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE NOT ${p.normal} AND NOT ${p.glass})`,
-      glass: `EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE NOT ${p.normal} AND ${p.glass})`,
-    };
+    return `NOT EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE NOT ${p.normal} AND NOT ${p.glass})`;
+  }
+
+  /**
+   * A one-row subquery with columns `allowed` (every patient reachable) and `glass` (some patient
+   * reachable only through break-the-glass) over an array expression of patient ids, evaluating
+   * each patient's reach once (a CASE, in order: the normal reach, then break-the-glass) — for
+   * statements that need both, as `LATERAL (…) x`.
+   */
+  patientsReachSql(actor: Actor, bind: (v: unknown) => string, patients: string): string {
+    const reaches = this.reachPredicate(actor, bind);
+    if (reaches === 'all') return REACH_ALL;
+    if (reaches === 'none') return `SELECT cardinality(${patients}) = 0 AS allowed, false AS glass`;
+    const p = reaches('pp.id');
+    return `SELECT coalesce(bool_and(s.reach < 2), true) AS allowed, coalesce(bool_or(s.reach = 1), false) AS glass
+      FROM (SELECT CASE WHEN ${p.normal} THEN 0 WHEN ${p.glass} THEN 1 ELSE 2 END AS reach FROM unnest(${patients}) AS pp(id)) s`;
   }
 
   /** Can this actor reach patient P's record right now? */
@@ -137,9 +149,9 @@ export class AccessControl {
     const params: unknown[] = [];
     const bind = (v: unknown) => `$${params.push(v)}`;
     const ids = bind([patientId]);
-    const sql = this.patientsAllowedSql(actor, bind, `${ids}::text[]`);
-    if (sql.allowed === 'true') return { allowed: true, viaBreakGlass: false };
-    const r = await q.query<{ allowed: boolean; glass: boolean }>(`SELECT ${sql.allowed} AS allowed, ${sql.glass} AS glass`, params);
+    const reach = this.patientsReachSql(actor, bind, `${ids}::text[]`);
+    if (reach === REACH_ALL) return { allowed: true, viaBreakGlass: false };
+    const r = await q.query<{ allowed: boolean; glass: boolean }>(reach, params);
     return { allowed: r.rows[0].allowed, viaBreakGlass: r.rows[0].allowed && r.rows[0].glass };
   }
 

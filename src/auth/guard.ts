@@ -12,7 +12,7 @@ import { gone, notFound } from '../fhir/outcome.ts';
 import { parseStored } from '../fhir/storage.ts';
 import type { Restriction } from '../fhir/search.ts';
 import type { IndexRows } from '../fhir/searchparams.ts';
-import { AccessControl, AccessDenied } from './access.ts';
+import { AccessControl, AccessDenied, REACH_ALL } from './access.ts';
 import { POLICY, type FhirAction } from './policy.ts';
 import { scopeAllows } from './scopes.ts';
 import { principalFields, type Principal } from './principal.ts';
@@ -154,7 +154,7 @@ export class FhirGuard {
         : this.access.compartmentTypes.has(type)
           ? `ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY(${this.access.compartmentParamsSql}) AND x.target_type = 'Patient')`
           : 'ARRAY[]::text[]';
-    const sql = clinical ? this.access.patientsAllowedSql(ctx.actor, bind, 't.patients') : { allowed: 'true', glass: 'false' };
+    const reach = clinical ? this.access.patientsReachSql(ctx.actor, bind, 't.patients') : REACH_ALL;
     // Clinical data tied to no patient is for unrestricted actors only.
     const orphan = clinical && type !== 'Patient' && !this.orphanAllowed(p) ? ' AND cardinality(t.patients) > 0' : '';
     const entry: AuditEntry = { ...principalFields(p), action: 'read', outcome: 'success', resourceType: type, resourceId: id };
@@ -166,7 +166,7 @@ export class FhirGuard {
          SELECT r.rid, r.deleted, v.content::text AS content, ${patients} AS patients
          FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
          WHERE r.resource_type = ${t} AND r.id = ${i}
-       ), a AS (SELECT t.*, (${sql.allowed}${orphan}) AS allowed, (${sql.glass}) AS glass FROM t)${insert}
+       ), a AS (SELECT t.*, (x.allowed${orphan}) AS allowed, x.glass FROM t, LATERAL (${reach}) x)${insert}
        SELECT a.deleted, a.content, a.patients, a.allowed, a.glass FROM a`,
       params,
       { prepare: true },

@@ -86,7 +86,7 @@ async function selection(
       // Every patient of the set must be in reach: one statement for the whole set.
       const checkParams: unknown[] = [];
       const checkBind = (v: unknown) => `$${checkParams.push(v)}`;
-      const allowed = engine.guard.access.patientsAllowedSql(p.ctx.actor, checkBind, `${checkBind(scope.patients)}::text[]`).allowed;
+      const allowed = engine.guard.access.patientsAllowedSql(p.ctx.actor, checkBind, `${checkBind(scope.patients)}::text[]`);
       if (allowed !== 'true') {
         const r = await q.query<{ ok: boolean }>(`SELECT ${allowed} AS ok`, checkParams);
         if (!r.rows[0].ok) throw new AccessDenied('Không có quyền truy cập hồ sơ của mọi người bệnh trong nhóm (a patient of the export is not in your care)');
