@@ -130,7 +130,7 @@ function walk(node: Record<string, unknown>, typeName: string, path: string, iss
       values.forEach((v, i) => {
         if (typeof v === 'string' && !parseDateRange(v)) {
           const where = `${path}.${key}${Array.isArray(value) ? `[${i}]` : ''}`;
-          const text = `"${v}" is not a real calendar date/time (${where})`;
+          const text = `"${v}" is not a real calendar date/time within the years 0001–9999 (${where})`;
           issues.push({ severity: 'error', code: 'value', details: { text }, diagnostics: text, expression: [where] });
         }
       });

@@ -1,7 +1,8 @@
 /**
  * Content rules beyond the StructureDefinitions (content-safety.ts): inherited JavaScript member
  * names as properties and unsafe narrative XHTML are refused with an OperationOutcome naming the
- * place, through the REST API too; real narratives (every Synthea fixture) pass.
+ * place, through the REST API too; real narratives (every Synthea fixture) pass. Text and dates the
+ * database cannot store (lone surrogates, a UTC year outside 0001–9999) are a 400, never a 500.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Bundle } from '@medplum/fhirtypes';
@@ -84,6 +85,16 @@ describe('content safety', () => {
     expect(() => assertValidResource({ resourceType: 'Patient', gender: 'female', _gender: { id: 'g' } })).not.toThrow();
   });
 
+  it('refuses lone surrogates in strings and property names, keeps real pairs (emoji)', () => {
+    const resource = JSON.parse(
+      '{"resourceType":"Patient","name":[{"family":"a\\udc00b","given":["\\ud800"]}],"address":[{"text":"Bản 😀 \\ud83d\\ude00","x\\ud800":1}]}',
+    );
+    const issues = contentSafetyIssues(resource);
+    expect(issues.map((i) => i.expression?.[0]).sort()).toEqual(['Patient.address[0].x\uFFFD', 'Patient.name[0].family', 'Patient.name[0].given[0]']);
+    expect(issues[0].diagnostics).toMatch(/lone surrogate/);
+    expect(contentSafetyIssues({ resourceType: 'Patient', name: [{ family: 'Nguyễn 😀' }] })).toEqual([]);
+  });
+
   it('lists at most 100 problems of one resource', () => {
     let err: unknown;
     try {
@@ -133,7 +144,26 @@ describe('content safety over REST', () => {
     const proto = await post('{"resourceType":"Patient","name":[{"family":"Lê","__proto__":{"x":1}}]}');
     expect(proto.statusCode).toBe(400);
     expect(proto.body).toContain('Patient.name[0].__proto__');
-    const count = await p.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource WHERE resource_type = 'Patient'`);
+    // Text the database could not store: a 400 naming the problem, never a 500.
+    const lone = await post('{"resourceType":"Patient","name":[{"family":"\\ud800"}]}');
+    expect(lone.statusCode).toBe(400);
+    expect(JSON.parse(lone.body)).toMatchObject({ resourceType: 'OperationOutcome' });
+    expect(lone.body).toMatch(/lone surrogate/);
+    const year10000 = await p.app.inject({
+      method: 'POST',
+      url: '/fhir/R4/Observation',
+      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/fhir+json' },
+      payload: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, effectiveDateTime: '9999-12-31T23:59:59-12:00' },
+    });
+    expect(year10000.statusCode).toBe(400);
+    expect(year10000.body).toContain('Observation.effectiveDateTime');
+    const search = await p.app.inject({
+      method: 'GET',
+      url: '/fhir/R4/Observation?date=9999-12-31T23:59:59-12:00',
+      headers: { authorization: `Bearer ${p.token}` },
+    });
+    expect(search.statusCode).toBe(400);
+    const count = await p.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource WHERE resource_type IN ('Patient', 'Observation')`);
     expect(count.rows[0].n).toBe(0);
   });
 });

@@ -15,6 +15,14 @@ describe('FHIR dates as ranges', () => {
     expect(iso('2020-03-05T10:00')).toEqual(['2020-03-05T10:00:00.000Z', '2020-03-05T10:00:59.999Z']);
     expect(iso('0050-06')).toEqual(['0050-06-01T00:00:00.000Z', '0050-06-30T23:59:59.999Z']);
   });
+  it('refuses values outside the years 0001–9999 in UTC (the database cannot store them)', () => {
+    for (const bad of ['9999-12-31T23:59:59-12:00', '9999-12-31T23:00-01:00', '0001-01-01T00:00:00+14:00', '0000', '0000-06-01']) {
+      expect(parseDateRange(bad), bad).toBeUndefined();
+    }
+    expect(iso('9999-12-31T23:59:59Z')).toEqual(['9999-12-31T23:59:59.000Z', '9999-12-31T23:59:59.999Z']);
+    expect(iso('9999')).toEqual(['9999-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']);
+    expect(iso('0001-01-01T00:00:00Z')).toEqual(['0001-01-01T00:00:00.000Z', '0001-01-01T00:00:00.999Z']);
+  });
   it('rejects impossible dates', () => {
     for (const bad of ['2023-02-29', '2020-13', '2020-00-10', '20', '2020-1-1', 'yesterday', '2020-01-01T25:00']) {
       expect(parseDateRange(bad), bad).toBeUndefined();

@@ -2,7 +2,9 @@
  * FHIR date/dateTime/instant values as inclusive ranges at the precision written:
  * "2020" is the whole year, "2020-03-05" the whole day, "2020-03-05T10:00:00Z" one second.
  * Values without a time zone are read as UTC, both when indexing and when searching, so the
- * two sides always agree.
+ * two sides always agree. A value whose range, in UTC, leaves the years 0001–9999 (FHIR's years,
+ * and what the database stores) is not a date here: "9999-12-31T23:59:59-12:00" is in year
+ * 10000 in UTC, "0001-01-01T00:00+14:00" in year 0.
  */
 export interface DateRange {
   low: Date;
@@ -26,7 +28,7 @@ export function parseDateRange(text: string): DateRange | undefined {
     if (day !== undefined) high = utc(year, month! - 1, day + 1);
     else if (month !== undefined) high = utc(year, month, 1);
     else high = utc(year + 1, 0, 1);
-    return { low, high: new Date(high.getTime() - 1) };
+    return storable({ low, high: new Date(high.getTime() - 1) });
   }
   const hour = Number(h);
   const minute = Number(mi);
@@ -41,7 +43,15 @@ export function parseDateRange(text: string): DateRange | undefined {
   }
   // Precision: minutes → the whole minute, seconds → the whole second, fractions → as given.
   const span = s === undefined ? 60_000 : frac ? 1 : 1000;
-  return { low: new Date(t), high: new Date(t + span - 1) };
+  return storable({ low: new Date(t), high: new Date(t + span - 1) });
+}
+
+/** 0001-01-01T00:00:00Z (Date.UTC reads years below 100 as 19xx, hence setUTCFullYear). */
+const FIRST_MS = new Date(0).setUTCFullYear(1, 0, 1);
+const LAST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+function storable(r: DateRange): DateRange | undefined {
+  return r.low.getTime() >= FIRST_MS && r.high.getTime() <= LAST ? r : undefined;
 }
 
 /** A UTC date from parts; setUTCFullYear keeps years below 100 as written and rolls over days/months. */

@@ -1,5 +1,6 @@
 /**
- * HTTP basics shared by every route: body parsers (JSON depth and NUL refused before parsing),
+ * HTTP basics shared by every route: body parsers (JSON depth and NUL refused before parsing, lone
+ * surrogates after),
  * secure headers, `Cache-Control: no-store` on API answers unless a route sets its own, compressed
  * JSON answers (compress.ts), cookies, rate limits, the error and
  * not-found answers (OperationOutcome under /fhir, a JSON problem elsewhere). Health and readiness
@@ -20,6 +21,7 @@ import { AccessDenied } from '../auth/access.ts';
 import { auditDenial, sendDenied } from '../auth/enforce.ts';
 import { FHIR_PREFIX, fhirErrorBody } from '../fhir/routes.ts';
 import { jsonTooDeep, LIMITS } from '../fhir/limits.ts';
+import { holdsLoneSurrogate } from '../fhir/content-safety.ts';
 import { TableAccessDenied } from '../db/domain-sql.ts';
 import compressPlugin from './compress.ts';
 import { InputError } from './input.ts';
@@ -39,12 +41,18 @@ export function rateKey(req: FastifyRequest): string {
 /** Answers that hold personal or health data, or may: never kept by a browser or proxy cache by default. */
 const PRIVATE_ANSWERS = /^\/(api|fhir|oauth)(\/|\?|$)/;
 
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
 function parseJson(body: string): unknown {
   const depth = jsonTooDeep(body);
   if (depth !== undefined) throw httpError(400, `The JSON body nests deeper than ${LIMITS.jsonDepth} levels`);
   const value = JSON.parse(body);
   // PostgreSQL cannot store U+0000 in text or jsonb; no FHIR string may hold it either.
   if (body.includes('\\u0000')) throw httpError(400, 'The JSON body holds a NUL character (\\u0000), which no field may contain');
+  // Only an escape (\uD800–\uDFFF) can bring a lone surrogate: UTF-8 decoding never makes one.
+  if (SURROGATE_ESCAPE.test(body) && holdsLoneSurrogate(value)) {
+    throw httpError(400, 'The JSON body holds a lone surrogate (\\uD800–\\uDFFF without its pair): it is not well-formed Unicode');
+  }
   return value;
 }
 
