@@ -3,8 +3,12 @@
  * so a benchmark can alternate them round by round with the same HTTP client:
  *
  *   - the platform itself (started like `cauyte serve`) plus one bench-only route,
- *     `GET /bench/unchecked/:type/:id`, that answers the same read as `GET /fhir/R4/:type/:id`
+ *     `GET /api/bench/unchecked/:type/:id`, that answers the same read as `GET /fhir/R4/:type/:id`
  *     straight from the storage — no credential, no policy, no relationship check, no audit row;
+ *     under /api so that its answer is compressed as the FHIR read's is (src/http/compress.ts
+ *     takes reads under /api and /fhir): the ratio is the access machinery's cost, not gzip's
+ *     (until 2026-12-02 it was under /bench, sent uncompressed, and the ratio charged the checked
+ *     side with compressing and the client with decompressing: PostgreSQL 0.41 vs 0.66 fair);
  *   - a bare Fastify app on a second port (no plugins, no hooks) with `POST /insert`: one
  *     single-row INSERT of the posted JSON into a bare jsonb table (the create baseline), and
  *     `POST /copy`: the posted NDJSON COPY'd into a bare jsonb table, timed inside this process
@@ -31,7 +35,7 @@ const { storage } = await FhirService.prepare(db);
 
 async function uncheckedRead(app: FastifyInstance): Promise<void> {
   app.get(
-    '/bench/unchecked/:type/:id',
+    '/api/bench/unchecked/:type/:id',
     { config: { access: 'public' } },
     async (req: FastifyRequest<{ Params: { type: string; id: string } }>, reply: FastifyReply) => {
       const resource = await storage.read(req.params.type, req.params.id);
