@@ -120,15 +120,6 @@ export class AccessControl {
     });
   }
 
-  /** An SQL boolean over an array expression of patient ids: every one is reachable (normally or through break-the-glass). */
-  patientsAllowedSql(actor: Actor, bind: (v: unknown) => string, patients: string): string {
-    const reaches = this.reachPredicate(actor, bind);
-    if (reaches === 'all') return 'true';
-    if (reaches === 'none') return `cardinality(${patients}) = 0`;
-    const p = reaches('pp.id');
-    return `NOT EXISTS (SELECT 1 FROM unnest(${patients}) AS pp(id) WHERE NOT ${p.normal} AND NOT ${p.glass})`;
-  }
-
   /**
    * A one-row subquery with columns `allowed` (every patient reachable) and `glass` (some patient
    * reachable only through break-the-glass) over an array expression of patient ids, evaluating

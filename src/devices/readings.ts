@@ -9,6 +9,7 @@
 import type { Observation } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { parseDateRange } from '../fhir/dates.ts';
+import { isWellFormedText } from '../http/input.ts';
 
 export const LOINC = 'http://loinc.org';
 export const UCUM = 'http://unitsofmeasure.org';
@@ -40,16 +41,14 @@ export const readingSchema = z.discriminatedUnion('type', [
 ]);
 export type Reading = z.infer<typeof readingSchema>;
 
-/** NUL and broken UTF-16 (lone surrogates) cannot be stored as text: such a message id is malformed. */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 export const payloadSchema = z
   .object({
     msgId: z
       .string()
       .min(1)
       .max(100)
-      .refine((s) => !UNSTORABLE.test(s), 'must be text without NUL or broken characters'),
+      // NUL and broken UTF-16 (lone surrogates) cannot be stored as text: such a message id is malformed.
+      .refine((s) => !s.includes('\u0000') && isWellFormedText(s), 'must be text without NUL or broken characters'),
     time: z.string().min(4).max(40),
     patient: z
       .string()

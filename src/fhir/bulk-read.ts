@@ -23,7 +23,7 @@ import type { PgliteDb, PostgresDb, Queryable } from '../db/db.ts';
 import { auditInsertSql } from '../audit/audit.ts';
 import { COPY_BINARY, COPY_NDJSON, NdjsonCheck, ndjsonFromBinary } from '../db/copy-ndjson.ts';
 import type { Principal } from '../auth/principal.ts';
-import { AccessDenied } from '../auth/access.ts';
+import { AccessDenied, REACH_ALL } from '../auth/access.ts';
 import type { FhirService } from './service.ts';
 
 export interface ExportScope {
@@ -86,10 +86,11 @@ async function selection(
       // Every patient of the set must be in reach: one statement for the whole set.
       const checkParams: unknown[] = [];
       const checkBind = (v: unknown) => `$${checkParams.push(v)}`;
-      const allowed = engine.guard.access.patientsAllowedSql(p.ctx.actor, checkBind, `${checkBind(scope.patients)}::text[]`);
-      if (allowed !== 'true') {
-        const r = await q.query<{ ok: boolean }>(`SELECT ${allowed} AS ok`, checkParams);
-        if (!r.rows[0].ok) throw new AccessDenied('Không có quyền truy cập hồ sơ của mọi người bệnh trong nhóm (a patient of the export is not in your care)');
+      const reach = engine.guard.access.patientsReachSql(p.ctx.actor, checkBind, `${checkBind(scope.patients)}::text[]`);
+      if (reach !== REACH_ALL) {
+        const r = await q.query<{ allowed: boolean }>(reach, checkParams);
+        if (!r.rows[0].allowed)
+          throw new AccessDenied('Không có quyền truy cập hồ sơ của mọi người bệnh trong nhóm (a patient of the export is not in your care)');
       }
     }
     const set = bind(scope.patients);

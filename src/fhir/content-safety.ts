@@ -14,9 +14,7 @@
  * The walk is iterative with a depth bound (the body parser already refuses deeper JSON).
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-
-/** A lone (unpaired) surrogate: with the `u` flag a well-formed pair is one code point and does not match. */
-export const LONE_SURROGATE = /\p{Cs}/u;
+import { isWellFormedText, wellFormedText } from '../http/input.ts';
 
 const INHERITED = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
 
@@ -33,7 +31,7 @@ export function contentSafetyIssues(resource: Resource): OperationOutcomeIssue[]
     if (Array.isArray(value)) {
       value.forEach((v, i) => {
         if (v !== null && typeof v === 'object') stack.push({ value: v, path: `${path}[${i}]` });
-        else if (typeof v === 'string' && LONE_SURROGATE.test(v)) issues.push(notUnicode(`${path}[${i}]`));
+        else if (typeof v === 'string' && !isWellFormedText(v)) issues.push(notUnicode(`${path}[${i}]`));
       });
       continue;
     }
@@ -41,7 +39,7 @@ export function contentSafetyIssues(resource: Resource): OperationOutcomeIssue[]
     for (const key of Object.keys(value)) {
       const child = (value as Record<string, unknown>)[key];
       const where = `${path}.${key}`;
-      if (LONE_SURROGATE.test(key) || (typeof child === 'string' && LONE_SURROGATE.test(child))) {
+      if (!isWellFormedText(key) || (typeof child === 'string' && !isWellFormedText(child))) {
         issues.push(notUnicode(where));
         continue;
       }
@@ -72,25 +70,7 @@ export function narrativeProblem(div: string): string | undefined {
 
 function notUnicode(where: string): OperationOutcomeIssue {
   const text = 'The text holds a lone surrogate (\\uD800–\\uDFFF without its pair): it is not well-formed Unicode';
-  return issue('value', text, where.replace(/\p{Cs}/gu, '\uFFFD'));
-}
-
-/** Whether any string or property name in a parsed JSON value holds a lone surrogate. */
-export function holdsLoneSurrogate(value: unknown): boolean {
-  const stack = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') {
-      if (LONE_SURROGATE.test(v)) return true;
-    } else if (Array.isArray(v)) stack.push(...v);
-    else if (v !== null && typeof v === 'object') {
-      for (const [k, child] of Object.entries(v)) {
-        if (LONE_SURROGATE.test(k)) return true;
-        stack.push(child);
-      }
-    }
-  }
-  return false;
+  return issue('value', text, wellFormedText(where));
 }
 
 function issue(code: 'structure' | 'value', text: string, where: string): OperationOutcomeIssue {

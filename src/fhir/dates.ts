@@ -48,10 +48,10 @@ export function parseDateRange(text: string): DateRange | undefined {
 
 /** 0001-01-01T00:00:00Z (Date.UTC reads years below 100 as 19xx, hence setUTCFullYear). */
 const FIRST_MS = new Date(0).setUTCFullYear(1, 0, 1);
-const LAST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const LAST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 function storable(r: DateRange): DateRange | undefined {
-  return r.low.getTime() >= FIRST_MS && r.high.getTime() <= LAST ? r : undefined;
+  return r.low.getTime() >= FIRST_MS && r.high.getTime() <= LAST_MS ? r : undefined;
 }
 
 /** A UTC date from parts; setUTCFullYear keeps years below 100 as written and rolls over days/months. */

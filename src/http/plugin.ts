@@ -21,10 +21,9 @@ import { AccessDenied } from '../auth/access.ts';
 import { auditDenial, sendDenied } from '../auth/enforce.ts';
 import { FHIR_PREFIX, fhirErrorBody } from '../fhir/routes.ts';
 import { jsonTooDeep, LIMITS } from '../fhir/limits.ts';
-import { holdsLoneSurrogate } from '../fhir/content-safety.ts';
 import { TableAccessDenied } from '../db/domain-sql.ts';
 import compressPlugin from './compress.ts';
-import { InputError } from './input.ts';
+import { holdsLoneSurrogate, InputError } from './input.ts';
 import { problem } from './problem.ts';
 
 export interface HttpOptions {
