@@ -12,45 +12,10 @@ import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Db, Queryable } from '../db/db.ts';
 import type { ServerSecret } from '../auth/secret.ts';
 import { AuditGroup } from './group.ts';
+import { ChainAppend } from './chain-append.ts';
+import { canonical, GENESIS, SEAL_LOCK, type AuditEntry, type AuditRow } from './chain.ts';
 
-export interface AuditEntry {
-  accountId?: string;
-  username?: string;
-  role?: string;
-  organizationId?: string;
-  clientId?: string;
-  action: string;
-  outcome: 'success' | 'denied' | 'failure';
-  resourceType?: string;
-  resourceId?: string;
-  patientIds?: string[];
-  reason?: string;
-  breakGlass?: boolean;
-  ip?: string;
-  detail?: Record<string, unknown>;
-}
-
-export interface AuditRow {
-  id: number;
-  at: Date;
-  account_id: string | null;
-  username: string | null;
-  role: string | null;
-  organization_id: string | null;
-  client_id: string | null;
-  action: string;
-  outcome: string;
-  resource_type: string | null;
-  resource_id: string | null;
-  patient_ids: string[];
-  reason: string | null;
-  break_glass: boolean;
-  ip: string | null;
-  detail: Record<string, unknown> | null;
-  chain_pos: number | null;
-  prev_hash: string | null;
-  hash: string | null;
-}
+export { SEAL_LOCK, type AuditEntry, type AuditRow };
 
 export interface VerifyResult {
   ok: boolean;
@@ -59,8 +24,6 @@ export interface VerifyResult {
   /** The first entry that does not fit the chain, and why. */
   firstBad?: { id: number | null; chainPos: number; problem: string };
 }
-
-const GENESIS = '0'.repeat(64);
 
 export interface HeadRow {
   chain_pos: number;
@@ -90,60 +53,25 @@ export function auditInsertSql(
       }
     ${from ? `FROM ${from}` : ''} ${where ? `WHERE ${where}` : ''}`;
 }
-/** Rows already linked into the chain, and the chain's new head, in one statement (AuditLog.appendSealed). */
-const INSERT_SEALED = `WITH ins AS (
-    INSERT INTO audit_log (id, at, account_id, username, role, organization_id, client_id, action, outcome, resource_type, resource_id, patient_ids, reason, break_glass, ip, detail, chain_pos, prev_hash, hash)
-    SELECT x.id, x.at, x.account_id, x.username, x.role, x.organization_id, x.client_id, x.action, x.outcome, x.resource_type, x.resource_id,
-      x.patient_ids, x.reason, x.break_glass, x.ip, NULL, x.chain_pos, x.prev_hash, x.hash
-    FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, at timestamptz, account_id text, username text, role text, organization_id text, client_id text, action text,
-      outcome text, resource_type text, resource_id text, patient_ids text[], reason text, break_glass boolean, ip text, chain_pos bigint, prev_hash text, hash text)
-    RETURNING 1
-  ), head AS (
-    INSERT INTO audit_head (id, chain_pos, hash) VALUES (1, $2::bigint, $3::text)
-    ON CONFLICT (id) DO UPDATE SET chain_pos = EXCLUDED.chain_pos, hash = EXCLUDED.hash
-    RETURNING 1
-  )
-  SELECT (SELECT count(*) FROM ins) AS n`;
-
-/** Held while sealing (and while retention moves the chain's start). */
-export const SEAL_LOCK = 4_242_003;
-
-/** The row's content, in a fixed key order, as the HMAC input. */
-function canonical(r: AuditRow): string {
-  return JSON.stringify([
-    r.id,
-    new Date(r.at).toISOString(),
-    r.account_id,
-    r.username,
-    r.role,
-    r.organization_id,
-    r.client_id,
-    r.action,
-    r.outcome,
-    r.resource_type,
-    r.resource_id,
-    [...(r.patient_ids ?? [])],
-    r.reason,
-    r.break_glass,
-    r.ip,
-    r.detail ?? null,
-    r.chain_pos,
-  ]);
-}
-
 export class AuditLog {
   private timer?: NodeJS.Timeout;
   private sealing?: Promise<number>;
   /** Grouped appends for accesses outside any transaction (src/audit/group.ts). */
   readonly group: AuditGroup;
-  /** Groups written unlinked because the sealer or retention held the chain's lock (tests, metrics). */
-  unlinkedGroups = 0;
+  /** The write behind the grouped appends (chain-append.ts). */
+  readonly chainAppend: ChainAppend;
 
   constructor(
     private readonly db: Db,
     private readonly secret: ServerSecret,
   ) {
-    this.group = new AuditGroup((take) => this.appendSealed(take));
+    this.chainAppend = new ChainAppend(db, secret);
+    this.group = new AuditGroup((take) => this.chainAppend.write(take));
+  }
+
+  /** Groups written unlinked because the sealer or retention held the chain's lock (tests, metrics). */
+  get unlinkedGroups(): number {
+    return this.chainAppend.unlinkedGroups;
   }
 
   async append(q: Queryable, e: AuditEntry): Promise<void> {
@@ -153,70 +81,6 @@ export class AuditLog {
       auditInsertSql(bind, e, { patientIds: `${bind([...new Set(e.patientIds ?? [])])}::text[]`, breakGlass: bind(e.breakGlass ?? false) }),
       params,
     );
-  }
-
-  /**
-   * Appends entries outside any other transaction already linked into the chain (the grouped
-   * appends of src/audit/group.ts): under the sealer's lock, the head and the new rows' ids are
-   * read, each row's HMAC computed here, and rows and head written by one statement — no later
-   * UPDATE by the sealer. Entries with a `detail` (whose jsonb key order the database chooses) are
-   * inserted unlinked in the same transaction, for the sealer. `take` gives the entries once the
-   * lock is held (src/audit/group.ts).
-   */
-  async appendSealed(take: () => AuditEntry[]): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      // Never wait behind the sealer or retention (which hold this lock for whole passes): when the
-      // lock is taken, the entries go in unlinked, as durable, and the sealer links them later.
-      const lock = await tx.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS got', [SEAL_LOCK], { prepare: true });
-      const entries = take();
-      if (!lock.rows[0].got) {
-        this.unlinkedGroups += 1;
-        for (const e of entries) await this.append(tx, e);
-        return;
-      }
-      for (const e of entries) if (e.detail) await this.append(tx, e);
-      const plain = entries.filter((e) => !e.detail);
-      if (plain.length === 0) return;
-      const h = (
-        await tx.query<{ chain_pos: number | null; hash: string | null; ids: string[] }>(
-          `SELECT (SELECT chain_pos FROM audit_head WHERE id = 1) AS chain_pos, (SELECT hash FROM audit_head WHERE id = 1) AS hash,
-             ARRAY(SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))::text FROM generate_series(1, $1::int)) AS ids`,
-          [plain.length],
-          { prepare: true },
-        )
-      ).rows[0];
-      let pos = h.chain_pos ?? 0;
-      let prev = h.hash ? h.hash.split('.')[0] : GENESIS;
-      const at = new Date();
-      const rows = plain.map((e, i) => {
-        pos += 1;
-        const r: AuditRow = {
-          id: Number(h.ids[i]),
-          at,
-          account_id: e.accountId ?? null,
-          username: e.username ?? null,
-          role: e.role ?? null,
-          organization_id: e.organizationId ?? null,
-          client_id: e.clientId ?? null,
-          action: e.action,
-          outcome: e.outcome,
-          resource_type: e.resourceType ?? null,
-          resource_id: e.resourceId ?? null,
-          patient_ids: [...new Set(e.patientIds ?? [])],
-          reason: e.reason ?? null,
-          break_glass: e.breakGlass ?? false,
-          ip: e.ip ?? null,
-          detail: null,
-          chain_pos: pos,
-          prev_hash: prev,
-          hash: null,
-        };
-        r.hash = this.secret.hmac(prev + canonical(r));
-        prev = r.hash;
-        return { ...r, at: at.toISOString() };
-      });
-      await tx.query(INSERT_SEALED, [JSON.stringify(rows), pos, `${prev}.${this.secret.hmac(`head:${pos}:${prev}`)}`], { prepare: true });
-    });
   }
 
   /** Appends outside any other transaction (sign-in failures, denials). */
@@ -234,13 +98,13 @@ export class AuditLog {
   }
 
   private async sealOnce(): Promise<number> {
-    return this.db.transaction(async (tx) => {
+    const done = await this.db.transaction(async (tx): Promise<{ n: number; head?: { pos: number; stored: string } }> => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [SEAL_LOCK]);
       const head = (await tx.query<{ chain_pos: number; hash: string }>('SELECT chain_pos, hash FROM audit_head WHERE id = 1')).rows[0];
       let pos = head?.chain_pos ?? 0;
       let prev = head ? head.hash.split('.')[0] : GENESIS; // stored as "<hash>.<mac of the head>"
       const rows = (await tx.query<AuditRow>('SELECT * FROM audit_log WHERE chain_pos IS NULL ORDER BY id LIMIT 5000')).rows;
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return { n: 0, head: head ? { pos: Number(head.chain_pos), stored: head.hash } : undefined };
       const ids: number[] = [];
       const positions: number[] = [];
       const prevs: string[] = [];
@@ -266,8 +130,11 @@ export class AuditLog {
          ON CONFLICT (id) DO UPDATE SET chain_pos = EXCLUDED.chain_pos, hash = EXCLUDED.hash`,
         [pos, `${prev}.${headMac}`],
       );
-      return rows.length;
+      return { n: rows.length, head: { pos, stored: `${prev}.${headMac}` } };
     });
+    // The next grouped append links after this head (chain-append.ts).
+    if (done.head) this.chainAppend.sawHead(done.head);
+    return done.n;
   }
 
   /** Seals in the background every intervalMs. */

@@ -218,9 +218,19 @@ export class FhirGuard {
     return { ...outcome, patients };
   }
 
-  /** The patients whose data a list of matched rows holds (for the audit entry). */
-  async patientsOfRows(q: Queryable, rows: { rid: number }[], types: Map<number, { type: string; id: string }>): Promise<string[]> {
+  /**
+   * A SQL expression over a resource row alias: the patients the row names (a Patient itself, and
+   * every patient its compartment references point at) — read with a search's rows, so its audit
+   * entry needs no statement of its own (patientsOfRows).
+   */
+  readonly patientsOfRowSql = (alias: string): string =>
+    `(CASE WHEN ${alias}.resource_type = 'Patient' THEN ARRAY[${alias}.id] ELSE ARRAY[]::text[] END
+      || ARRAY(SELECT DISTINCT x.target_id FROM idx_reference x WHERE x.rid = ${alias}.rid AND x.param = ANY(${this.access.compartmentParamsSql}) AND x.target_type = 'Patient'))`;
+
+  /** The patients whose data a list of matched rows holds (for the audit entry); rows read with patientsOfRowSql need no statement. */
+  async patientsOfRows(q: Queryable, rows: { rid: number; patients?: string[] }[], types: Map<number, { type: string; id: string }>): Promise<string[]> {
     if (rows.length === 0) return [];
+    if (rows.every((r) => r.patients)) return [...new Set(rows.flatMap((r) => r.patients!))];
     const out = new Set<string>();
     for (const [, t] of types) if (t.type === 'Patient') out.add(t.id);
     const r = await q.query<{ target_id: string }>(
@@ -238,6 +248,15 @@ export class FhirGuard {
   async record(q: Queryable, p: Principal, e: Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip'>): Promise<void> {
     const entry = this.entryFor(p, e);
     if (entry) await this.audit.append(q, entry);
+  }
+
+  /**
+   * Records an access that wrote nothing, outside any transaction: its entry goes to the grouped
+   * append (src/audit/group.ts) and this resolves once it is committed — answer only after it.
+   */
+  async recordGrouped(p: Principal, e: Omit<AuditEntry, 'accountId' | 'username' | 'role' | 'organizationId' | 'clientId' | 'ip'>): Promise<void> {
+    const entry = this.entryFor(p, e);
+    if (entry) await this.audit.group.append(entry);
   }
 
   /**

@@ -18,6 +18,7 @@ export async function includes(
   query: QueryParams,
   matches: SearchMatch[],
   restrict?: Restriction,
+  patientsOf?: (alias: string) => string,
 ): Promise<SearchMatch[]> {
   const specs = [...(query._include ?? []).map((s) => ({ s, rev: false })), ...(query._revinclude ?? []).map((s) => ({ s, rev: true }))];
   if (specs.length > LIMITS.includeParams)
@@ -39,8 +40,8 @@ export async function includes(
     if (!rev) {
       if (sourceType !== resourceType) throw badRequest(`_include=${s}: the source type must be ${resourceType}`);
       const hidden = restrict?.((v) => isql.bind(v), 't');
-      rows = await q.query<{ rid: number; content: string; resource_type: string; id: string }>(
-        `SELECT t.rid, t.resource_type, t.id, v.content::text AS content FROM resource t
+      rows = await q.query<{ rid: number; content: string; resource_type: string; id: string; patients?: string[] }>(
+        `SELECT t.rid, t.resource_type, t.id, v.content::text AS content${patientsOf ? `, ${patientsOf('t')} AS patients` : ''} FROM resource t
          JOIN resource_version v ON v.rid = t.rid AND v.version_id = t.version_id
          WHERE NOT t.deleted AND (t.resource_type, t.id) IN (
            SELECT target_type, target_id FROM idx_reference WHERE rid = ANY(${ridsParam}::bigint[]) AND param = ${paramId} ${targetType ? `AND target_type = ${isql.bind(targetType)}` : ''})
@@ -51,8 +52,8 @@ export async function includes(
     } else {
       if (targetType && targetType !== resourceType) continue;
       const hidden = restrict?.((v) => isql.bind(v), 's');
-      rows = await q.query<{ rid: number; content: string; resource_type: string; id: string }>(
-        `SELECT s.rid, s.resource_type, s.id, v.content::text AS content FROM idx_reference ref
+      rows = await q.query<{ rid: number; content: string; resource_type: string; id: string; patients?: string[] }>(
+        `SELECT s.rid, s.resource_type, s.id, v.content::text AS content${patientsOf ? `, ${patientsOf('s')} AS patients` : ''} FROM idx_reference ref
          JOIN resource s ON s.rid = ref.rid AND NOT s.deleted
          JOIN resource_version v ON v.rid = s.rid AND v.version_id = s.version_id
          JOIN resource m ON m.rid = ANY(${ridsParam}::bigint[]) AND m.resource_type = ref.target_type AND m.id = ref.target_id
@@ -64,7 +65,7 @@ export async function includes(
     for (const row of rows.rows) {
       if (seen.has(row.rid)) continue;
       seen.add(row.rid);
-      out.push({ rid: row.rid, content: row.content, resourceType: row.resource_type, id: row.id });
+      out.push({ rid: row.rid, content: row.content, resourceType: row.resource_type, id: row.id, ...(row.patients ? { patients: row.patients } : {}) });
     }
   }
   return out;

@@ -29,6 +29,13 @@ export interface SearchMatch {
   content: string;
   resourceType?: string;
   id?: string;
+  /** The patients the row names (with `SearchOptions.patientsOf`). */
+  patients?: string[];
+}
+
+export interface SearchOptions {
+  /** A SQL expression over a resource row alias giving the patients the row names (text[]), read with every row. */
+  patientsOf?: (alias: string) => string;
 }
 
 export interface SearchResult {
@@ -50,7 +57,14 @@ export class Sql {
 /** Returns a SQL predicate over a resource row alias that hides what the caller may not see. */
 export type Restriction = (bind: (v: unknown) => string, alias: string) => string | undefined;
 
-export async function search(q: Queryable, registry: SearchRegistry, resourceType: string, query: QueryParams, restrict?: Restriction): Promise<SearchResult> {
+export async function search(
+  q: Queryable,
+  registry: SearchRegistry,
+  resourceType: string,
+  query: QueryParams,
+  restrict?: Restriction,
+  opts: SearchOptions = {},
+): Promise<SearchResult> {
   for (const [name, values] of Object.entries(query)) {
     // PostgreSQL text cannot hold NUL; such a value can match nothing, so it is a bad request, not a 500.
     if (name.includes('\0') || values.some((v) => v.includes('\0')))
@@ -86,8 +100,8 @@ export async function search(q: Queryable, registry: SearchRegistry, resourceTyp
   if (cursorText) pageWhere.push(keysetAfter(sql, keys, decodeCursor(cursorText, keys.length)));
   const selectKeys = keys.map((k, i) => `${k.expr} AS k${i}`).join(', ');
   const orderBy = keys.map((k) => (k.expr === 'r.rid' ? 'r.rid' : `${k.expr} IS NULL, ${k.expr}${k.desc ? ' DESC' : ''}`)).join(', ');
-  const rows = await q.query<Record<string, unknown> & { rid: number; content: string; resource_type: string; id: string }>(
-    `SELECT r.rid, r.resource_type, r.id, v.content::text AS content, ${selectKeys}
+  const rows = await q.query<Record<string, unknown> & { rid: number; content: string; resource_type: string; id: string; patients?: string[] }>(
+    `SELECT r.rid, r.resource_type, r.id, v.content::text AS content, ${opts.patientsOf ? `${opts.patientsOf('r')} AS patients, ` : ''}${selectKeys}
      FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
      WHERE ${pageWhere.join(' AND ')}
      ORDER BY ${orderBy} LIMIT ${count + 1}`,
@@ -101,8 +115,14 @@ export async function search(q: Queryable, registry: SearchRegistry, resourceTyp
   }
   if (total === undefined && !cursorText && !nextCursor) total = page.length;
 
-  const matches = page.map((r) => ({ rid: r.rid, content: r.content, resourceType: r.resource_type, id: r.id }));
-  const included = await includes(q, registry, resourceType, query, matches, restrict);
+  const matches = page.map((r) => ({
+    rid: r.rid,
+    content: r.content,
+    resourceType: r.resource_type,
+    id: r.id,
+    ...(r.patients ? { patients: r.patients } : {}),
+  }));
+  const included = await includes(q, registry, resourceType, query, matches, restrict, opts.patientsOf);
   const elements = query._elements
     ?.flatMap((e) => e.split(','))
     .map((e) => e.trim())

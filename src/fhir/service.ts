@@ -315,22 +315,28 @@ export class FhirService {
     this.assertType(type);
     const params = toQueryParams(query);
     this.guard.assertAction(p, 'search', type);
-    const result = await this.storage.within(tx, async (q) => {
-      const found = await search(q, this.registry, type, params, this.guard.restriction(p));
+    // A signed-in search outside any transaction only reads: its statements run on their own and its
+    // audit entry goes to the grouped append, committed before the answer (as a plain read's does).
+    const grouped = !tx && p.kind === 'actor' && !p.domain;
+    const run = async (q: Queryable) => {
+      const found = await search(q, this.registry, type, params, this.guard.restriction(p), { patientsOf: this.guard.patientsOfRowSql });
       // Included resources of types the principal may not read are left out, like hidden patients.
       found.included = found.included.filter((m) => this.guard.mayRead(p, typeOfMatch(m)));
       const all = [...found.matches, ...found.included];
       const parsed = new Map(all.map((m) => [m.rid, { type: typeOfMatch(m), id: idOfMatch(m) }]));
       const patients = await this.guard.patientsOfRows(q, all, parsed);
-      await this.guard.record(q, p, {
+      const entry = {
         action: 'search',
-        outcome: 'success',
+        outcome: 'success' as const,
         resourceType: type,
         patientIds: patients,
         detail: { query: query.toString().slice(0, 2000), matches: found.matches.length },
-      });
+      };
+      if (grouped) await this.guard.recordGrouped(p, entry);
+      else await this.guard.record(q, p, entry);
       return found;
-    });
+    };
+    const result = grouped ? await run(this.db) : await this.storage.within(tx, run);
     const linkPath = opts.linkPath ?? type;
     const links: BundleLink[] = [{ relation: 'self', url: this.link(linkPath, query) }];
     if (result.nextCursor) {
