@@ -153,11 +153,20 @@ export class AuditLog {
 
   /** Walks the whole chain in order (from its start, which retention may have moved) and reports the first entry that does not fit. */
   async verify(): Promise<VerifyResult> {
-    const head = (await this.db.query<HeadRow>('SELECT chain_pos, hash, start_pos, start_hash FROM audit_head WHERE id = 1')).rows[0];
-    const unsealed = (await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE chain_pos IS NULL')).rows[0].n;
+    // One snapshot for the head and the walk: entries linked meanwhile are not half seen (which
+    // would read as "the last entries were deleted").
+    return this.db.transaction(async (q) => {
+      await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      return this.verifyIn(q);
+    });
+  }
+
+  private async verifyIn(q: Queryable): Promise<VerifyResult> {
+    const head = (await q.query<HeadRow>('SELECT chain_pos, hash, start_pos, start_hash FROM audit_head WHERE id = 1')).rows[0];
+    const unsealed = (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE chain_pos IS NULL')).rows[0].n;
     const start = this.chainStart(head);
     if ('problem' in start) return { ok: false, checked: 0, unsealed, firstBad: { id: null, chainPos: head?.start_pos ?? 0, problem: start.problem } };
-    const walked = await this.walk(this.db, start.pos, start.hash);
+    const walked = await this.walk(q, start.pos, start.hash);
     const { checked, prev } = walked;
     if (walked.bad) return { ok: false, checked, unsealed, firstBad: walked.bad };
     const headPos = head?.chain_pos ?? 0;

@@ -12,7 +12,10 @@
  * - the head had moved (another process, a seal this process did not see): nothing is written;
  *   the entries are written again the careful way (`inTransaction`: lock, read the
  *   head, link, write, commit), which also refreshes `head`.
- * `audit_log.chain_pos` is UNIQUE, so two writers can never both link rows after one head.
+ * What keeps two writers from linking after one head is that conditional UPDATE: it re-reads the
+ * newest committed head row under its row lock (so a head moved after the statement's snapshot
+ * is seen); `audit_log.chain_pos` being UNIQUE is the backstop. If the statement's answer is lost
+ * after it committed, the rows' pre-drawn ids show it, so a group is never written twice.
  *
  * Rules: an entry's `detail` is hashed in the form jsonb gives it back (chain.ts, jsonbOrdered),
  * so entries with one are linked as they are written too. Ids taken ahead are used within a second
@@ -44,8 +47,8 @@ const LINKED_COLUMNS = `id, at, ${ENTRY_COLUMNS}, detail, chain_pos, prev_hash, 
 
 /**
  * The one-statement append. $1 lock key; $2/$3 the new head; $4/$5 the head the rows were linked to;
- * $6 the rows (linked; unlinked — id, time and chain fields from the defaults — when the lock was
- * held by another); $7 how many ids to take ahead for the next group.
+ * $6 the rows (linked; unlinked — without their chain fields — when the lock was held by another);
+ * $7 how many ids to take ahead for the next group.
  */
 const APPEND_ONE_STATEMENT = `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1::bigint) AS got),
   moved AS (
@@ -61,8 +64,8 @@ const APPEND_ONE_STATEMENT = `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_
     RETURNING 1
   ),
   loose AS (
-    INSERT INTO audit_log (${ENTRY_COLUMNS}, detail)
-    SELECT ${X_COLUMNS}, x.detail FROM jsonb_to_recordset($6::jsonb) AS x(${LINKED_TYPES}) WHERE NOT (SELECT got FROM lock)
+    INSERT INTO audit_log (id, at, ${ENTRY_COLUMNS}, detail)
+    SELECT x.id, x.at, ${X_COLUMNS}, x.detail FROM jsonb_to_recordset($6::jsonb) AS x(${LINKED_TYPES}) WHERE NOT (SELECT got FROM lock)
     RETURNING 1
   )
   SELECT (SELECT got FROM lock) AS got, (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM linked)::int AS linked,
@@ -122,9 +125,9 @@ export class ChainAppend {
     private readonly secret: ServerSecret,
   ) {}
 
-  /** Told by the sealer after it moved the head (so the next group links after it). */
+  /** Told by the sealer after it moved (or read) the head, so the next group links after it; positions only grow. */
   sawHead(head: ChainHead): void {
-    this.head = head;
+    if (!this.head || head.pos > this.head.pos) this.head = head;
   }
 
   /** Writes a group (see the header); resolves once it is committed. */
@@ -144,10 +147,12 @@ export class ChainAppend {
           { prepare: true },
         )
       ).rows[0];
-    } catch {
-      // Nothing of the statement was written (e.g. another writer linked after the same head):
-      // the careful path writes the group and reads the head afresh.
+    } catch (err) {
+      // The statement failed, or its answer was lost after it committed (a dropped connection):
+      // the rows' ids tell which. Written: done. Not written: the careful path writes the group.
       this.head = undefined;
+      const ids = rows.map((x) => x.id);
+      if (await this.written(ids, err)) return;
       return this.inTransaction(entries);
     }
     this.ids = { values: r.ids.map(Number), at: Date.now() };
@@ -155,7 +160,7 @@ export class ChainAppend {
       this.unlinkedGroups += 1;
       return;
     }
-    if (r.moved === 1 && r.linked === entries.length) {
+    if (r.moved === 1) {
       this.paths.oneStatement += 1;
       if (this.head === head) this.head = last;
       return;
@@ -163,6 +168,17 @@ export class ChainAppend {
     // The head had moved: nothing was written.
     this.head = undefined;
     return this.inTransaction(entries);
+  }
+
+  /** Whether rows with these ids are in (all of them: one statement wrote them); rethrows `err` when that cannot be known. */
+  private async written(ids: number[], err: unknown): Promise<boolean> {
+    let n: number;
+    try {
+      n = (await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE id = ANY($1::bigint[])', [ids])).rows[0].n;
+    } catch {
+      throw err;
+    }
+    return n === ids.length;
   }
 
   /** n ids for now (and more kept for the next groups), from the sequence. */

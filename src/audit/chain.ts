@@ -91,6 +91,8 @@ function order(v: unknown): unknown {
   const keys = Object.keys(v).map((k) => ({ k, b: Buffer.from(k, 'utf8') }));
   keys.sort((x, y) => x.b.length - y.b.length || Buffer.compare(x.b, y.b));
   const out: Record<string, unknown> = {};
-  for (const { k } of keys) out[k] = order((v as Record<string, unknown>)[k]);
+  // defineProperty: a key named "__proto__" is data like any other (an assignment would set the prototype).
+  for (const { k } of keys)
+    Object.defineProperty(out, k, { value: order((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
   return out;
 }

@@ -147,6 +147,27 @@ describe.each(DB_KINDS)('grouped, pre-sealed audit appends on %s', (kind) => {
     expect(await audit.verify()).toMatchObject({ ok: true, unsealed: 0 });
   });
 
+  it('writes a group once when the answer to its statement is lost after it committed', async () => {
+    // A database whose one-statement append commits and then reports a failure (a dropped connection).
+    let lost = 0;
+    const flaky = Object.create(t.db) as typeof t.db;
+    flaky.query = (async (sql: string, params?: readonly unknown[], opts?: object) => {
+      const r = await t.db.query(sql, params, opts as never);
+      if (sql.includes('moved AS (') && lost++ === 0) throw new Error('Connection terminated unexpectedly');
+      return r;
+    }) as typeof t.db.query;
+    const flakyLog = new AuditLog(flaky, new ServerSecret(TEST_SECRET));
+    await flakyLog.group.append(entry(700)); // careful path: learns the head
+    await flakyLog.group.append(entry(701)); // one statement: committed, answer lost
+    await flakyLog.group.append(entry(702));
+    expect(lost).toBeGreaterThan(0);
+    const rows = (await t.db.query<{ resource_id: string }>("SELECT resource_id FROM audit_log WHERE resource_id IN ('p-700', 'p-701', 'p-702')")).rows;
+    expect(rows.map((r) => r.resource_id).sort()).toEqual(['p-700', 'p-701', 'p-702']);
+    await audit.seal();
+    expect(await audit.verify()).toMatchObject({ ok: true, unsealed: 0 });
+    await flakyLog.stop();
+  });
+
   it('finds a grouped entry changed after it was written', async () => {
     await t.db.exec('ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard');
     try {

@@ -3,7 +3,7 @@
  * a plain FHIR read decides access and fetches the content in one read-only statement, then waits
  * here until its audit row is durable, and only then answers. Entries that arrive while one group
  * is being written form the next group, written together (one transaction, one commit, one WAL
- * flush on PostgreSQL; already linked into the hash chain: AuditLog.appendSealed) — so a busy
+ * flush on PostgreSQL; already linked into the hash chain: src/audit/chain-append.ts) — so a busy
  * server pays one commit for many reads, and an idle one waits for nobody (a lone entry is written
  * on the next turn of the event loop; there is no timer).
  *
@@ -53,8 +53,8 @@ export class AuditGroup {
         // their own statements first, and their entries join this group.
         await new Promise<void>((r) => setImmediate(r));
         const taken: { group?: Waiting[] } = {};
-        // The writer takes the group once it holds the database (after BEGIN and the chain lock), so
-        // every entry that arrived while it waited — on PGlite, every read queued ahead of it — joins.
+        // The writer takes the group when it is ready to write it (chain-append.ts: at once, for its
+        // one statement); entries that arrive while that statement runs form the next group.
         const take = () => {
           taken.group = this.queue.splice(0, MAX_GROUP);
           return taken.group.map((w) => w.entry);
