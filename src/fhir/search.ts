@@ -100,11 +100,18 @@ export async function search(
   if (cursorText) pageWhere.push(keysetAfter(sql, keys, decodeCursor(cursorText, keys.length)));
   const selectKeys = keys.map((k, i) => `${k.expr} AS k${i}`).join(', ');
   const orderBy = keys.map((k) => (k.expr === 'r.rid' ? 'r.rid' : `${k.expr} IS NULL, ${k.expr}${k.desc ? ' DESC' : ''}`)).join(', ');
+  // The page first (row ids and sort keys only), then the content and patients of its rows: the
+  // planner, unsure how many rows a filter matches (a name prefix), would otherwise read the stored
+  // JSON of every match before sorting and cutting the page.
+  const pageKeys = keys.map((_, i) => `p.k${i}`).join(', ');
+  const pageOrder = keys.map((k, i) => (k.expr === 'r.rid' ? `p.k${i}` : `p.k${i} IS NULL, p.k${i}${k.desc ? ' DESC' : ''}`)).join(', ');
   const rows = await q.query<Record<string, unknown> & { rid: number; content: string; resource_type: string; id: string; patients?: string[] }>(
-    `SELECT r.rid, r.resource_type, r.id, v.content::text AS content, ${opts.patientsOf ? `${opts.patientsOf('r')} AS patients, ` : ''}${selectKeys}
-     FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
-     WHERE ${pageWhere.join(' AND ')}
-     ORDER BY ${orderBy} LIMIT ${count + 1}`,
+    `SELECT p.rid, p.resource_type, p.id, v.content::text AS content, ${opts.patientsOf ? `${opts.patientsOf('p')} AS patients, ` : ''}${pageKeys}
+     FROM (SELECT r.rid, r.resource_type, r.id, r.version_id, ${selectKeys} FROM resource r
+           WHERE ${pageWhere.join(' AND ')}
+           ORDER BY ${orderBy} LIMIT ${count + 1}) p
+     JOIN resource_version v ON v.rid = p.rid AND v.version_id = p.version_id
+     ORDER BY ${pageOrder}`,
     sql.params,
   );
   const page = rows.rows.slice(0, count);
