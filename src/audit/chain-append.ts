@@ -34,12 +34,15 @@ const IDS_AHEAD = 32;
 const ENTRY_COLUMNS = `account_id, username, role, organization_id, client_id, action, outcome, resource_type, resource_id, patient_ids, reason, break_glass, ip`;
 const ENTRY_TYPES = `account_id text, username text, role text, organization_id text, client_id text, action text, outcome text, resource_type text,
   resource_id text, patient_ids text[], reason text, break_glass boolean, ip text`;
-const X_COLUMNS = ENTRY_COLUMNS.split(', ')
-  .map((c) => `x.${c}`)
-  .join(', ');
-
-/** Unlinked rows from $n (an entry per element): id and time from the table's defaults. */
-const looseRows = (n: number) => `SELECT ${X_COLUMNS}, x.detail FROM jsonb_to_recordset($${n}::jsonb) AS x(${ENTRY_TYPES}, detail jsonb)`;
+/** Columns as read from the record set `x`. */
+const fromX = (columns: string) =>
+  columns
+    .split(', ')
+    .map((c) => `x.${c}`)
+    .join(', ');
+const X_COLUMNS = fromX(ENTRY_COLUMNS);
+/** n new row ids from the table's sequence, as a text[] expression. */
+const nextIds = (n: string) => `ARRAY(SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))::text FROM generate_series(1, ${n}::int))`;
 
 /** Rows linked into the chain: ids, times and chain fields computed here. */
 const LINKED_TYPES = `id bigint, at timestamptz, ${ENTRY_TYPES}, detail jsonb, chain_pos bigint, prev_hash text, hash text`;
@@ -58,9 +61,7 @@ const APPEND_ONE_STATEMENT = `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_
   ),
   linked AS (
     INSERT INTO audit_log (${LINKED_COLUMNS})
-    SELECT ${LINKED_COLUMNS.split(', ')
-      .map((c) => `x.${c}`)
-      .join(', ')} FROM jsonb_to_recordset($6::jsonb) AS x(${LINKED_TYPES}), moved
+    SELECT ${fromX(LINKED_COLUMNS)} FROM jsonb_to_recordset($6::jsonb) AS x(${LINKED_TYPES}), moved
     RETURNING 1
   ),
   loose AS (
@@ -68,16 +69,12 @@ const APPEND_ONE_STATEMENT = `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_
     SELECT x.id, x.at, ${X_COLUMNS}, x.detail FROM jsonb_to_recordset($6::jsonb) AS x(${LINKED_TYPES}) WHERE NOT (SELECT got FROM lock)
     RETURNING 1
   )
-  SELECT (SELECT got FROM lock) AS got, (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM linked)::int AS linked,
-    (SELECT count(*) FROM loose)::int AS loose,
-    ARRAY(SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))::text FROM generate_series(1, $7::int)) AS ids`;
+  SELECT (SELECT got FROM lock) AS got, (SELECT count(*) FROM moved)::int AS moved, ${nextIds('$7')} AS ids`;
 
 /** Rows already linked into the chain, and the chain's new head (the careful path). */
 const INSERT_LINKED = `WITH ins AS (
     INSERT INTO audit_log (${LINKED_COLUMNS})
-    SELECT ${LINKED_COLUMNS.split(', ')
-      .map((c) => `x.${c}`)
-      .join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${LINKED_TYPES})
+    SELECT ${fromX(LINKED_COLUMNS)} FROM jsonb_to_recordset($1::jsonb) AS x(${LINKED_TYPES})
     RETURNING 1
   ), head AS (
     INSERT INTO audit_head (id, chain_pos, hash) VALUES (1, $2::bigint, $3::text)
@@ -141,7 +138,7 @@ export class ChainAppend {
     let r;
     try {
       r = (
-        await this.db.query<{ got: boolean; moved: number; linked: number; ids: string[] }>(
+        await this.db.query<{ got: boolean; moved: number; ids: string[] }>(
           APPEND_ONE_STATEMENT,
           [SEAL_LOCK, last.pos, last.stored, head.pos, head.stored, JSON.stringify(rows), Math.max(IDS_AHEAD, entries.length * 2)],
           { prepare: true },
@@ -183,12 +180,8 @@ export class ChainAppend {
 
   /** n ids for now (and more kept for the next groups), from the sequence. */
   private async freshIds(n: number): Promise<number[]> {
-    const r = await this.db.query<{ id: string }>(
-      "SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))::text AS id FROM generate_series(1, $1::int)",
-      [n + IDS_AHEAD],
-      { prepare: true },
-    );
-    const all = r.rows.map((x) => Number(x.id));
+    const r = await this.db.query<{ ids: string[] }>(`SELECT ${nextIds('$1')} AS ids`, [n + IDS_AHEAD], { prepare: true });
+    const all = r.rows[0].ids.map(Number);
     this.ids = { values: all.slice(n), at: Date.now() };
     return all.slice(0, n);
   }
@@ -231,7 +224,7 @@ export class ChainAppend {
       const h = (
         await tx.query<{ chain_pos: number | null; hash: string | null; ids: string[] }>(
           `SELECT (SELECT chain_pos FROM audit_head WHERE id = 1) AS chain_pos, (SELECT hash FROM audit_head WHERE id = 1) AS hash,
-             ARRAY(SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))::text FROM generate_series(1, $1::int)) AS ids`,
+             ${nextIds('$1')} AS ids`,
           [entries.length + IDS_AHEAD],
           { prepare: true },
         )
@@ -250,5 +243,10 @@ export class ChainAppend {
 async function appendLoose(q: Queryable, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const rows = entries.map((e) => ({ ...entryRow(e), detail: e.detail ?? null }));
-  await q.query(`INSERT INTO audit_log (${ENTRY_COLUMNS}, detail) ${looseRows(1)}`, [JSON.stringify(rows)], { prepare: true });
+  // Id and time from the table's defaults.
+  await q.query(
+    `INSERT INTO audit_log (${ENTRY_COLUMNS}, detail) SELECT ${X_COLUMNS}, x.detail FROM jsonb_to_recordset($1::jsonb) AS x(${ENTRY_TYPES}, detail jsonb)`,
+    [JSON.stringify(rows)],
+    { prepare: true },
+  );
 }

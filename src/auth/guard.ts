@@ -227,17 +227,13 @@ export class FhirGuard {
     `(CASE WHEN ${alias}.resource_type = 'Patient' THEN ARRAY[${alias}.id] ELSE ARRAY[]::text[] END
       || ARRAY(SELECT DISTINCT x.target_id FROM idx_reference x WHERE x.rid = ${alias}.rid AND x.param = ANY(${this.access.compartmentParamsSql}) AND x.target_type = 'Patient'))`;
 
-  /** The patients whose data a list of matched rows holds (for the audit entry); rows read with patientsOfRowSql need no statement. */
-  async patientsOfRows(q: Queryable, rows: { rid: number; patients?: string[] }[], types: Map<number, { type: string; id: string }>): Promise<string[]> {
-    if (rows.length === 0) return [];
-    if (rows.every((r) => r.patients)) return [...new Set(rows.flatMap((r) => r.patients!))];
+  /** The patients whose data matched rows hold (for the audit entry): each row read with patientsOfRowSql. */
+  patientsOfRows(rows: { rid: number; patients?: string[] }[]): string[] {
     const out = new Set<string>();
-    for (const [, t] of types) if (t.type === 'Patient') out.add(t.id);
-    const r = await q.query<{ target_id: string }>(
-      "SELECT DISTINCT target_id FROM idx_reference WHERE rid = ANY($1::bigint[]) AND param = ANY($2::smallint[]) AND target_type = 'Patient'",
-      [rows.map((x) => x.rid), this.access.compartmentParamIds],
-    );
-    for (const x of r.rows) out.add(x.target_id);
+    for (const r of rows) {
+      if (!r.patients) throw new Error(`row ${r.rid} was read without its patients (patientsOfRowSql)`);
+      for (const x of r.patients) out.add(x);
+    }
     return [...out];
   }
 

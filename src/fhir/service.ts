@@ -322,9 +322,7 @@ export class FhirService {
       const found = await search(q, this.registry, type, params, this.guard.restriction(p), { patientsOf: this.guard.patientsOfRowSql });
       // Included resources of types the principal may not read are left out, like hidden patients.
       found.included = found.included.filter((m) => this.guard.mayRead(p, typeOfMatch(m)));
-      const all = [...found.matches, ...found.included];
-      const parsed = new Map(all.map((m) => [m.rid, { type: typeOfMatch(m), id: idOfMatch(m) }]));
-      const patients = await this.guard.patientsOfRows(q, all, parsed);
+      const patients = this.guard.patientsOfRows([...found.matches, ...found.included]);
       const entry = {
         action: 'search',
         outcome: 'success' as const,
@@ -396,10 +394,6 @@ export class FhirService {
 
 function typeOfMatch(m: SearchMatch): string {
   return m.resourceType ?? (JSON.parse(m.content) as Resource).resourceType;
-}
-
-function idOfMatch(m: SearchMatch): string {
-  return m.id ?? (JSON.parse(m.content) as Resource).id!;
 }
 
 export function toQueryParams(query: URLSearchParams): QueryParams {
