@@ -44,22 +44,24 @@ export class MediaRelay {
         if (hadFeed === undefined && sfu.live) this.core.broadcastMembers();
         return;
       }
-      case 'subscribe': {
-        const owner = this.ownerOf(msg.feed);
+      case 'subscribe':
         try {
+          const owner = this.ownerOf(msg.feed);
           const jsep = await (await this.sfuOf(m)).subscribe(msg.feed);
           return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep });
         } catch (err) {
-          // The publisher may be renegotiating: the page tries again.
-          return send(m, { type: 'sub-failed', feed: msg.feed, message: (err as Error).message });
+          // The publisher may be renegotiating or just gone: the page tries again (or drops the feed).
+          return this.subscriptionFailed(m, msg.feed, err);
         }
-      }
-      case 'sub-answer': {
-        const owner = this.ownerOf(msg.feed);
-        await (await this.sfuOf(m)).start(msg.feed, msg.jsep);
-        await owner.sfu?.requestKeyframe();
+      case 'sub-answer':
+        try {
+          const owner = this.ownerOf(msg.feed);
+          await (await this.sfuOf(m)).start(msg.feed, msg.jsep);
+          await owner.sfu?.requestKeyframe();
+        } catch (err) {
+          this.subscriptionFailed(m, msg.feed, err);
+        }
         return;
-      }
       case 'sub-restart': {
         const owner = this.ownerOf(msg.feed);
         const jsep = await (await this.sfuOf(m)).restartSubscription(msg.feed);
@@ -74,6 +76,11 @@ export class MediaRelay {
     }
   }
 
+  /** The page closes this subscription and asks for it again, a little later each time. */
+  private subscriptionFailed(m: Member, feed: number, err: unknown): void {
+    send(m, { type: 'sub-failed', feed, message: `Không nhận được hình của người này (${(err as Error).message})` });
+  }
+
   /** The admitted member publishing this feed. */
   private ownerOf(feed: number): Member {
     for (const x of this.core.members.values()) if (x.state === 'in' && x.sfu?.live && x.sfu.feed === feed) return x;
@@ -83,7 +90,13 @@ export class MediaRelay {
   private async sfuOf(m: Member): Promise<SfuPeer> {
     const { room, deps } = this.core;
     if (room.mode !== 'sfu' || !room.janus_room) throw new Error('Phòng này gọi trực tiếp, không qua máy chủ (this room is peer-to-peer)');
-    m.sfu ??= await SfuPeer.open(deps.rooms.instanceFor(room), room.janus_room, m.id, () => this.core.broadcastMembers());
+    m.sfu ??= await SfuPeer.open(
+      deps.rooms.instanceFor(room),
+      room.janus_room,
+      m.id,
+      () => this.core.broadcastMembers(),
+      (feed, reason) => this.subscriptionFailed(m, feed, new Error(`Janus: ${reason}`)),
+    );
     return m.sfu;
   }
 

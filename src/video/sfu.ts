@@ -21,10 +21,18 @@ export class SfuPeer {
     private readonly display: string,
     /** The feed became subscribable (media up) or went away. */
     private readonly onChange: () => void,
+    /** Janus hung up one of our subscriptions (ICE or DTLS failed on its side): it must be made again. */
+    private readonly onLost: (feed: number, reason: string) => void,
   ) {}
 
-  static async open(instance: JanusInstance, room: number, display: string, onChange: () => void): Promise<SfuPeer> {
-    return new SfuPeer(await instance.session(), room, display, onChange);
+  static async open(
+    instance: JanusInstance,
+    room: number,
+    display: string,
+    onChange: () => void,
+    onLost: (feed: number, reason: string) => void,
+  ): Promise<SfuPeer> {
+    return new SfuPeer(await instance.session(), room, display, onChange, onLost);
   }
 
   /** First offer: join the room as a publisher; later offers (ICE restart, new track) reconfigure. */
@@ -49,7 +57,9 @@ export class SfuPeer {
   async subscribe(feed: number): Promise<Jsep> {
     const old = this.subs.get(feed);
     if (old !== undefined) await this.unsubscribe(feed);
-    const handle = await this.session.attach();
+    const handle = await this.session.attach((e) => {
+      if (e.janus === 'hangup' && this.subs.get(feed)?.handle === handle) this.onLost(feed, String((e as { reason?: unknown }).reason ?? 'hangup'));
+    });
     const sub: { handle: number; videoMid?: string } = { handle };
     this.subs.set(feed, sub);
     const e = await this.session.message(handle, { request: 'join', room: this.room, ptype: 'subscriber', streams: [{ feed }] });

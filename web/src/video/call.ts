@@ -51,6 +51,8 @@ export class Call {
     outgoing: () => ({ audio: this.audioTrack, video: this.outgoingVideo, stream: this.local }),
     dataSaver: () => this.dataSaver.value,
     sendersChanged: () => void this.applySendLevel(),
+    resync: () => this.setMembers(this.members.value),
+    tell: (text) => (this.notice.value = text),
   });
   /** What is received from each member, by member id. */
   readonly streams = this.conns.streams;
@@ -153,13 +155,9 @@ export class Call {
         return this.conns.onPublishAnswer(m.jsep);
       case 'sub-offer':
         return this.conns.onSubscribeOffer(m.feed, m.member, m.jsep);
-      case 'sub-failed': {
-        const tries = this.conns.onSubscribeFailed(m.feed);
-        if (!tries) return;
-        if (tries <= 5) setTimeout(() => this.setMembers(this.members.value), 500 * tries);
-        else this.notice.value = m.message;
-        return;
-      }
+      case 'sub-failed':
+        // The publisher may be renegotiating, or Janus lost the subscription: asked for again.
+        return this.conns.subscriptionFailed(m.feed, m.message);
       case 'chat':
         this.chat.value = [...this.chat.value, { from: m.from, name: m.name, text: m.text, at: m.at }];
         return;

@@ -22,7 +22,14 @@ export interface CallSide {
   dataSaver(): boolean;
   /** A video sender appeared or renegotiated: the send level must be applied to it. */
   sendersChanged(): void;
+  /** Connects again to the members as last announced (a failed subscription is asked for again). */
+  resync(): void;
+  /** Tells the person something went wrong that retrying did not mend. */
+  tell(text: string): void;
 }
+
+/** A failed subscription is asked for again this many times, each a little later. */
+const SUBSCRIBE_TRIES = 5;
 
 /** One connection's state, for support and for tests that must say why media did not flow. */
 export interface LinkReport {
@@ -30,6 +37,8 @@ export interface LinkReport {
   member?: string;
   feed?: number;
   ice: RTCIceConnectionState;
+  /** ICE and DTLS together: 'failed' with ICE 'connected' is a DTLS handshake that never finished. */
+  connection: RTCPeerConnectionState;
   signaling: RTCSignalingState;
   /** Candidate types of the pair in use: 'relay' means through TURN. */
   path?: { local: string; remote: string };
@@ -79,25 +88,27 @@ export class Connections {
 
   /** The SFU offers a feed: answer it (a new subscription starts at the full layer). */
   async onSubscribeOffer(feed: number, member: string, jsep: Jsep): Promise<void> {
-    let sub = this.subs.get(feed);
-    if (!sub) {
-      sub = new SfuSubscription(feed, member, this.ice, this.call.send, (s) => this.addStream(member, s));
-      this.subs.set(feed, sub);
-    }
+    const sub = this.subs.get(feed) ?? this.newSubscription(feed, member);
     await sub.onOffer(jsep);
     this.layers.delete(feed); // a new subscription starts at the full layer
     if (this.call.dataSaver()) this.chooseLayer(feed, 'unknown');
   }
 
-  /** A subscription failed: closes it; returns how often this feed has failed (0: no such subscription). */
-  onSubscribeFailed(feed: number): number {
+  /**
+   * A subscription failed — the server could not make or start it, or it connected and no media
+   * came: it is closed and asked for again, a little later each time. After SUBSCRIBE_TRIES the
+   * person is told, unless no media was the reason (a participant may send nothing at all).
+   */
+  subscriptionFailed(feed: number, message: string, told = true): void {
     const sub = this.subs.get(feed);
-    if (!sub) return 0;
-    sub.pc.close();
+    if (!sub) return;
+    sub.close();
     this.subs.delete(feed);
+    this.layers.delete(feed);
     const tries = (this.subTries.get(feed) ?? 0) + 1;
     this.subTries.set(feed, tries);
-    return tries;
+    if (tries <= SUBSCRIBE_TRIES) setTimeout(() => this.call.resync(), 500 * tries);
+    else if (told) this.call.tell(message);
   }
 
   /** In an SFU room, starts publishing (once). */
@@ -188,6 +199,7 @@ export class Connections {
       member,
       feed,
       ice: pc.iceConnectionState,
+      connection: pc.connectionState,
       signaling: pc.signalingState,
       path: await mediaPath(pc),
       inbound: await inbound(pc),
@@ -220,9 +232,21 @@ export class Connections {
   }
 
   private subscribe(feed: number, memberId: string): void {
-    // Placeholder until Janus offers: keeps us from asking twice.
-    this.subs.set(feed, new SfuSubscription(feed, memberId, this.ice, this.call.send, (s) => this.addStream(memberId, s)));
+    this.newSubscription(feed, memberId); // until Janus offers: keeps us from asking twice
     this.call.send({ type: 'subscribe', feed });
+  }
+
+  private newSubscription(feed: number, memberId: string): SfuSubscription {
+    const sub = new SfuSubscription(
+      feed,
+      memberId,
+      this.ice,
+      this.call.send,
+      (s) => this.addStream(memberId, s),
+      (why) => this.subs.get(feed) === sub && this.subscriptionFailed(feed, why, false),
+    );
+    this.subs.set(feed, sub);
+    return sub;
   }
 
   private closeSub(feed: number, sub: SfuSubscription): void {

@@ -176,9 +176,18 @@ export class SfuPublisher implements MediaLink {
   }
 }
 
-/** One other participant's feed received from Janus. */
+/** How long a connected subscription may go without a single packet before it is asked for again. */
+export const NO_MEDIA_MS = 10_000;
+
+/**
+ * One other participant's feed received from Janus. ICE trouble is mended by an ICE restart; a
+ * subscription that cannot be mended that way — DTLS failed (ICE still 'connected'), or connected
+ * and not one packet came in NO_MEDIA_MS — is reported `lost`, and the call subscribes afresh.
+ */
 export class SfuSubscription implements MediaLink {
   readonly pc: RTCPeerConnection;
+  private watchdog?: ReturnType<typeof setTimeout>;
+  private reported = false;
 
   constructor(
     readonly feed: number,
@@ -186,11 +195,16 @@ export class SfuSubscription implements MediaLink {
     rtc: RTCConfiguration,
     private readonly send: Send,
     onTrack: (stream: MediaStream) => void,
+    private readonly lost: (why: string) => void,
   ) {
     this.pc = new RTCPeerConnection(rtc);
     this.pc.ontrack = (e) => onTrack(e.streams[0] ?? new MediaStream([e.track]));
     this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: feed, candidate: candidateOf(e.candidate) });
     watchIce(this.pc, () => this.restartIce());
+    this.pc.addEventListener('connectionstatechange', () => {
+      // ICE up and the connection failed: DTLS, which an ICE restart does not redo.
+      if (this.pc.connectionState === 'failed' && healthy(this.pc)) this.lose('DTLS failed');
+    });
   }
 
   async onOffer(jsep: Jsep): Promise<void> {
@@ -198,6 +212,7 @@ export class SfuSubscription implements MediaLink {
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     this.send({ type: 'sub-answer', feed: this.feed, jsep: jsepOf(answer) });
+    this.watchdog ??= setTimeout(() => void this.checkMedia(), NO_MEDIA_MS);
   }
 
   restartIce(): void {
@@ -205,8 +220,35 @@ export class SfuSubscription implements MediaLink {
   }
 
   close(): void {
+    clearTimeout(this.watchdog);
     this.pc.close();
     this.send({ type: 'unsubscribe', feed: this.feed });
+  }
+
+  /**
+   * NO_MEDIA_MS after the answer, and again every NO_MEDIA_MS while ICE is still being mended: a
+   * connected subscription must have received at least one packet (audio or video) by now.
+   */
+  private async checkMedia(): Promise<void> {
+    const state = this.pc.connectionState;
+    if (state === 'closed') return;
+    if (state !== 'connected') {
+      this.watchdog = setTimeout(() => void this.checkMedia(), NO_MEDIA_MS);
+      return;
+    }
+    let packets = 0;
+    (await this.pc.getStats()).forEach((r: { type: string; packetsReceived?: number }) => {
+      if (r.type === 'inbound-rtp') packets += r.packetsReceived ?? 0;
+    });
+    if (packets === 0) this.lose('no media');
+  }
+
+  /** Reported once: the call closes this subscription and asks for a new one. */
+  private lose(why: string): void {
+    if (this.pc.connectionState === 'closed' || this.reported) return;
+    this.reported = true;
+    clearTimeout(this.watchdog);
+    this.lost(why);
   }
 }
 
