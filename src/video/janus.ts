@@ -20,6 +20,9 @@ export interface JanusEvent {
 }
 
 /** One Janus instance: room administration and sessions. */
+/** Janus did not answer in time: the request may still be carried out (a busy Janus answers late). */
+export class JanusTimeout extends Error {}
+
 export class JanusInstance {
   constructor(readonly url: string) {}
 
@@ -136,7 +139,7 @@ export class JanusSession {
     const answered = new Promise<JanusEvent>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(transaction);
-        reject(new Error(`Janus did not answer ${String(body.request)} in time`));
+        reject(new JanusTimeout(`Janus did not answer ${String(body.request)} in time`));
       }, timeoutMs);
       this.waiting.set(transaction, (e) => {
         clearTimeout(timer);

@@ -6,6 +6,7 @@
  */
 import type { ClientMessage } from './protocol.ts';
 import { send, type Member, type RoomCore } from './members.ts';
+import { JanusTimeout } from './janus.ts';
 import { SfuPeer } from './sfu.ts';
 
 type MediaMessage = Extract<ClientMessage, { type: 'signal' | 'publish' | 'subscribe' | 'sub-answer' | 'sub-restart' | 'unsubscribe' | 'layer' | 'trickle' }>;
@@ -47,26 +48,35 @@ export class MediaRelay {
       case 'subscribe':
         try {
           const owner = this.ownerOf(msg.feed);
-          const jsep = await (await this.sfuOf(m)).subscribe(msg.feed);
-          return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep });
+          const jsep = await (await this.sfuOf(m)).subscribe(msg.feed, msg.ref);
+          return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep, ref: msg.ref });
         } catch (err) {
           // The publisher may be renegotiating or just gone: the page tries again (or drops the feed).
-          return this.subscriptionFailed(m, msg.feed, err);
+          return this.subscriptionFailed(m, msg.feed, err, msg.ref);
         }
-      case 'sub-answer':
+      case 'sub-answer': {
+        const sfu = await this.sfuOf(m);
+        if (!sfu.isCurrent(msg.feed, msg.ref)) return; // the answer to an offer of a subscription since replaced
         try {
           const owner = this.ownerOf(msg.feed);
-          await (await this.sfuOf(m)).start(msg.feed, msg.jsep);
+          await sfu.start(msg.feed, msg.jsep);
           await owner.sfu?.requestKeyframe();
         } catch (err) {
-          this.subscriptionFailed(m, msg.feed, err);
+          // A busy Janus may still start it: the page gives it up itself if no media comes.
+          if (!(err instanceof JanusTimeout)) this.subscriptionFailed(m, msg.feed, err, msg.ref);
         }
         return;
-      case 'sub-restart': {
-        const owner = this.ownerOf(msg.feed);
-        const jsep = await (await this.sfuOf(m)).restartSubscription(msg.feed);
-        return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep });
       }
+      case 'sub-restart':
+        try {
+          const owner = this.ownerOf(msg.feed);
+          const sfu = await this.sfuOf(m);
+          if (!sfu.isCurrent(msg.feed, msg.ref)) throw new Error(`not subscribed to feed ${msg.feed}`);
+          const jsep = await sfu.restartSubscription(msg.feed);
+          return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep, ref: msg.ref });
+        } catch (err) {
+          return this.subscriptionFailed(m, msg.feed, err, msg.ref);
+        }
       case 'unsubscribe':
         return m.sfu?.unsubscribe(msg.feed);
       case 'layer':
@@ -77,8 +87,8 @@ export class MediaRelay {
   }
 
   /** The page closes this subscription and asks for it again, a little later each time. */
-  private subscriptionFailed(m: Member, feed: number, err: unknown): void {
-    send(m, { type: 'sub-failed', feed, message: `Không nhận được hình của người này (${(err as Error).message})` });
+  private subscriptionFailed(m: Member, feed: number, err: unknown, ref?: number): void {
+    send(m, { type: 'sub-failed', feed, ref, message: `Không nhận được hình của người này (${(err as Error).message})` });
   }
 
   /** The admitted member publishing this feed. */
@@ -95,7 +105,7 @@ export class MediaRelay {
       room.janus_room,
       m.id,
       () => this.core.broadcastMembers(),
-      (feed, reason) => this.subscriptionFailed(m, feed, new Error(`Janus: ${reason}`)),
+      (feed, reason, ref) => this.subscriptionFailed(m, feed, new Error(`Janus: ${reason}`), ref),
     );
     return m.sfu;
   }

@@ -35,15 +35,20 @@ const viewerState = z
   .strict();
 export type ViewerState = z.infer<typeof viewerState>;
 
+/** A page's number for one subscription (optional: a client that does not number them gets no check). */
+const subRef = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional();
+
 export const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping') }).strict(),
   // Mesh: an SDP or ICE candidate for one other member, relayed as is.
   z.object({ type: z.literal('signal'), to: memberId, data: signalData }).strict(),
   // SFU: publish (or re-publish with an ICE restart), subscribe to a feed, answer its offer, trickle.
   z.object({ type: z.literal('publish'), jsep }).strict(),
-  z.object({ type: z.literal('subscribe'), feed }).strict(),
-  z.object({ type: z.literal('sub-answer'), feed, jsep }).strict(),
-  z.object({ type: z.literal('sub-restart'), feed }).strict(),
+  // `ref`: the page's number for one subscription of a feed, echoed in sub-offer and sub-failed, so a
+  // late answer or failure of a subscription already replaced is not taken for the new one's.
+  z.object({ type: z.literal('subscribe'), feed, ref: subRef }).strict(),
+  z.object({ type: z.literal('sub-answer'), feed, jsep, ref: subRef }).strict(),
+  z.object({ type: z.literal('sub-restart'), feed, ref: subRef }).strict(),
   z.object({ type: z.literal('unsubscribe'), feed }).strict(),
   // Simulcast: which layer of a feed this viewer wants (0 smallest … 2 full).
   z.object({ type: z.literal('layer'), feed, substream: z.number().int().min(0).max(2) }).strict(),
@@ -159,8 +164,8 @@ export type ServerMessage =
   | { type: 'signal'; from: string; data: SignalData }
   | { type: 'ice'; iceServers: IceServer[] }
   | { type: 'pub-answer'; jsep: Jsep }
-  | { type: 'sub-offer'; feed: number; member: string; jsep: Jsep }
-  | { type: 'sub-failed'; feed: number; message: string }
+  | { type: 'sub-offer'; feed: number; member: string; jsep: Jsep; ref?: number }
+  | { type: 'sub-failed'; feed: number; message: string; ref?: number }
   | ({ type: 'chat' } & ChatLine)
   | { type: 'viewer'; from: string; study: string; state: ViewerState }
   | { type: 'muted'; by: string }

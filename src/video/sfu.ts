@@ -12,8 +12,8 @@ export class SfuPeer {
   /** Our feed in the room; subscribable once its media is up (Janus refuses earlier). */
   feed?: number;
   live = false;
-  /** Per watched feed: the subscriber handle and the mid of its video stream (for layer choice). */
-  private readonly subs = new Map<number, { handle: number; videoMid?: string }>();
+  /** Per watched feed: the subscriber handle, the page's number for it, and the mid of its video stream (for layer choice). */
+  private readonly subs = new Map<number, { handle: number; ref?: number; videoMid?: string }>();
 
   private constructor(
     private readonly session: JanusSession,
@@ -22,7 +22,7 @@ export class SfuPeer {
     /** The feed became subscribable (media up) or went away. */
     private readonly onChange: () => void,
     /** Janus hung up one of our subscriptions (ICE or DTLS failed on its side): it must be made again. */
-    private readonly onLost: (feed: number, reason: string) => void,
+    private readonly onLost: (feed: number, reason: string, ref?: number) => void,
   ) {}
 
   static async open(
@@ -30,7 +30,7 @@ export class SfuPeer {
     room: number,
     display: string,
     onChange: () => void,
-    onLost: (feed: number, reason: string) => void,
+    onLost: (feed: number, reason: string, ref?: number) => void,
   ): Promise<SfuPeer> {
     return new SfuPeer(await instance.session(), room, display, onChange, onLost);
   }
@@ -53,14 +53,14 @@ export class SfuPeer {
     return e.jsep as Jsep;
   }
 
-  /** Janus offers the feed's streams; the browser answers with `start`. */
-  async subscribe(feed: number): Promise<Jsep> {
+  /** Janus offers the feed's streams; the browser answers with `start`. `ref`: the page's number for this subscription. */
+  async subscribe(feed: number, ref?: number): Promise<Jsep> {
     const old = this.subs.get(feed);
     if (old !== undefined) await this.unsubscribe(feed);
     const handle = await this.session.attach((e) => {
-      if (e.janus === 'hangup' && this.subs.get(feed)?.handle === handle) this.onLost(feed, String((e as { reason?: unknown }).reason ?? 'hangup'));
+      if (e.janus === 'hangup' && this.subs.get(feed)?.handle === handle) this.onLost(feed, String((e as { reason?: unknown }).reason ?? 'hangup'), ref);
     });
-    const sub: { handle: number; videoMid?: string } = { handle };
+    const sub: { handle: number; ref?: number; videoMid?: string } = { handle, ref };
     this.subs.set(feed, sub);
     const e = await this.session.message(handle, { request: 'join', room: this.room, ptype: 'subscriber', streams: [{ feed }] });
     if (!e.jsep) throw new Error('Janus gave no offer for the subscription');
@@ -69,16 +69,22 @@ export class SfuPeer {
     return e.jsep as Jsep;
   }
 
+  /** Whether `ref` names the subscription of this feed now (a page that does not number them: always). */
+  isCurrent(feed: number, ref: number | undefined): boolean {
+    const sub = this.subs.get(feed);
+    return sub !== undefined && (ref === undefined || sub.ref === undefined || sub.ref === ref);
+  }
+
   async start(feed: number, answer: Jsep): Promise<void> {
     const handle = this.subs.get(feed)?.handle;
     if (handle === undefined) throw new Error(`not subscribed to feed ${feed}`);
     await this.session.message(handle, { request: 'start' }, answer);
   }
 
-  /** ICE restart of one subscription: Janus sends a fresh offer. */
+  /** ICE restart of one subscription: Janus sends a fresh offer (a subscription already gone must be made again). */
   async restartSubscription(feed: number): Promise<Jsep> {
     const handle = this.subs.get(feed)?.handle;
-    if (handle === undefined) return this.subscribe(feed);
+    if (handle === undefined) throw new Error(`not subscribed to feed ${feed}`);
     const e = await this.session.message(handle, { request: 'configure', restart: true });
     if (!e.jsep) throw new Error('Janus gave no offer for the ICE restart');
     return e.jsep as Jsep;

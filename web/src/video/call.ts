@@ -154,10 +154,10 @@ export class Call {
       case 'pub-answer':
         return this.conns.onPublishAnswer(m.jsep);
       case 'sub-offer':
-        return this.conns.onSubscribeOffer(m.feed, m.member, m.jsep);
+        return this.conns.onSubscribeOffer(m.feed, m.jsep, m.ref);
       case 'sub-failed':
         // The publisher may be renegotiating, or Janus lost the subscription: asked for again.
-        return this.conns.subscriptionFailed(m.feed, m.message);
+        return this.conns.subscriptionFailed(m.feed, m.message, m.ref);
       case 'chat':
         this.chat.value = [...this.chat.value, { from: m.from, name: m.name, text: m.text, at: m.at }];
         return;

@@ -54,6 +54,8 @@ export class Connections {
   private publisher?: SfuPublisher;
   private readonly subs = new Map<number, SfuSubscription>();
   private readonly subTries = new Map<number, number>();
+  /** Feeds given up after SUBSCRIBE_TRIES failures in a row (until the SFU side starts over). */
+  private readonly gaveUp = new Set<number>();
   /** Per watched feed: the layer chooser and the layer last asked of the server. */
   private readonly layers = new Map<number, { chooser: LayerChooser; asked: number }>();
 
@@ -68,8 +70,7 @@ export class Connections {
     } else {
       for (const x of list) {
         if (x.id === me || x.state !== 'in' || x.feed === null) continue;
-        const sub = this.subs.get(x.feed);
-        if (!sub) this.subscribe(x.feed, x.id);
+        if (!this.subs.has(x.feed) && !this.gaveUp.has(x.feed)) this.subscribe(x.feed, x.id);
       }
       for (const [feed, sub] of this.subs) if (!list.some((x) => x.feed === feed)) this.closeSub(feed, sub);
     }
@@ -86,29 +87,34 @@ export class Connections {
     return this.publisher?.onAnswer(jsep);
   }
 
-  /** The SFU offers a feed: answer it (a new subscription starts at the full layer). */
-  async onSubscribeOffer(feed: number, member: string, jsep: Jsep): Promise<void> {
-    const sub = this.subs.get(feed) ?? this.newSubscription(feed, member);
+  /** The SFU offers a feed we asked for: answer it (a new subscription starts at the full layer). */
+  async onSubscribeOffer(feed: number, jsep: Jsep, ref?: number): Promise<void> {
+    const sub = this.subs.get(feed);
+    if (!sub || (ref !== undefined && ref !== sub.ref)) return; // given up or replaced meanwhile
     await sub.onOffer(jsep);
     this.layers.delete(feed); // a new subscription starts at the full layer
     if (this.call.dataSaver()) this.chooseLayer(feed, 'unknown');
   }
 
   /**
-   * A subscription failed — the server could not make or start it, or it connected and no media
-   * came: it is closed and asked for again, a little later each time. After SUBSCRIBE_TRIES the
-   * person is told, unless no media was the reason (a participant may send nothing at all).
+   * A subscription failed — the server could not make, start or restart it, or Janus hung it up,
+   * or it connected and no media came: it is closed and asked for again, a little later each time.
+   * After SUBSCRIBE_TRIES in a row the feed is given up and the person told, unless no media was the
+   * reason (a participant may send nothing at all). A failure of a subscription already replaced
+   * (`ref` of another) is ignored.
    */
-  subscriptionFailed(feed: number, message: string, told = true): void {
+  subscriptionFailed(feed: number, message: string, ref?: number, told = true): void {
     const sub = this.subs.get(feed);
-    if (!sub) return;
-    sub.close();
-    this.subs.delete(feed);
-    this.layers.delete(feed);
+    if (!sub || (ref !== undefined && ref !== sub.ref)) return;
+    this.closeSub(feed, sub);
     const tries = (this.subTries.get(feed) ?? 0) + 1;
     this.subTries.set(feed, tries);
-    if (tries <= SUBSCRIBE_TRIES) setTimeout(() => this.call.resync(), 500 * tries);
-    else if (told) this.call.tell(message);
+    if (tries <= SUBSCRIBE_TRIES) {
+      setTimeout(() => this.call.resync(), 500 * tries);
+      return;
+    }
+    this.gaveUp.add(feed);
+    if (told) this.call.tell(message);
   }
 
   /** In an SFU room, starts publishing (once). */
@@ -125,6 +131,7 @@ export class Connections {
     this.publisher = undefined;
     for (const [feed, sub] of [...this.subs]) this.closeSub(feed, sub);
     this.subTries.clear();
+    this.gaveUp.clear();
   }
 
   /** Closes everything of this member (they left). */
@@ -231,22 +238,15 @@ export class Connections {
     return p;
   }
 
+  /** Asks for a feed; the subscription waits for Janus's offer (and keeps us from asking twice). */
   private subscribe(feed: number, memberId: string): void {
-    this.newSubscription(feed, memberId); // until Janus offers: keeps us from asking twice
-    this.call.send({ type: 'subscribe', feed });
-  }
-
-  private newSubscription(feed: number, memberId: string): SfuSubscription {
-    const sub = new SfuSubscription(
-      feed,
-      memberId,
-      this.ice,
-      this.call.send,
-      (s) => this.addStream(memberId, s),
-      (why) => this.subs.get(feed) === sub && this.subscriptionFailed(feed, why, false),
-    );
+    const sub: SfuSubscription = new SfuSubscription(feed, memberId, this.ice, this.call.send, {
+      onTrack: (s) => this.addStream(memberId, s),
+      lost: (why) => this.subscriptionFailed(feed, why, sub.ref, false),
+      flowing: () => this.subTries.delete(feed),
+    });
     this.subs.set(feed, sub);
-    return sub;
+    sub.request();
   }
 
   private closeSub(feed: number, sub: SfuSubscription): void {

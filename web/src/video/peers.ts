@@ -176,17 +176,33 @@ export class SfuPublisher implements MediaLink {
   }
 }
 
-/** How long a connected subscription may go without a single packet before it is asked for again. */
+/** How long after its answer a subscription may go without a single packet before it is asked for again. */
 export const NO_MEDIA_MS = 10_000;
+/** ... and it must have been connected this long (packets follow the connection, not at once). */
+const CONNECTED_GRACE_MS = 3_000;
+
+/** What a subscription tells the connections it belongs to. */
+export interface SubscriptionEvents {
+  onTrack(stream: MediaStream): void;
+  /** It cannot be mended by an ICE restart: close it and ask for a new one. */
+  lost(why: string): void;
+  /** Media came: earlier failures of this feed are forgotten. */
+  flowing(): void;
+}
+
+let lastRef = 0;
 
 /**
- * One other participant's feed received from Janus. ICE trouble is mended by an ICE restart; a
- * subscription that cannot be mended that way — DTLS failed (ICE still 'connected'), or connected
- * and not one packet came in NO_MEDIA_MS — is reported `lost`, and the call subscribes afresh.
+ * One other participant's feed received from Janus, numbered (`ref`) so that a late offer or
+ * failure of a subscription already replaced is not taken for this one's. ICE trouble is mended by
+ * an ICE restart; a subscription that cannot be mended that way — DTLS failed (ICE still
+ * 'connected'), or connected and not one packet came NO_MEDIA_MS after its answer — is `lost`.
  */
 export class SfuSubscription implements MediaLink {
   readonly pc: RTCPeerConnection;
+  readonly ref = ++lastRef;
   private watchdog?: ReturnType<typeof setTimeout>;
+  private connectedAt?: number;
   private reported = false;
 
   constructor(
@@ -194,29 +210,35 @@ export class SfuSubscription implements MediaLink {
     readonly memberId: string,
     rtc: RTCConfiguration,
     private readonly send: Send,
-    onTrack: (stream: MediaStream) => void,
-    private readonly lost: (why: string) => void,
+    private readonly events: SubscriptionEvents,
   ) {
     this.pc = new RTCPeerConnection(rtc);
-    this.pc.ontrack = (e) => onTrack(e.streams[0] ?? new MediaStream([e.track]));
+    this.pc.ontrack = (e) => events.onTrack(e.streams[0] ?? new MediaStream([e.track]));
     this.pc.onicecandidate = (e) => this.send({ type: 'trickle', target: feed, candidate: candidateOf(e.candidate) });
     watchIce(this.pc, () => this.restartIce());
     this.pc.addEventListener('connectionstatechange', () => {
+      const state = this.pc.connectionState;
+      this.connectedAt = state === 'connected' ? (this.connectedAt ?? Date.now()) : undefined;
       // ICE up and the connection failed: DTLS, which an ICE restart does not redo.
-      if (this.pc.connectionState === 'failed' && healthy(this.pc)) this.lose('DTLS failed');
+      if (state === 'failed' && healthy(this.pc)) this.lose('DTLS failed');
     });
+  }
+
+  /** Asks the server for this subscription (Janus then offers the feed). */
+  request(): void {
+    this.send({ type: 'subscribe', feed: this.feed, ref: this.ref });
   }
 
   async onOffer(jsep: Jsep): Promise<void> {
     await this.pc.setRemoteDescription(jsep);
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
-    this.send({ type: 'sub-answer', feed: this.feed, jsep: jsepOf(answer) });
+    this.send({ type: 'sub-answer', feed: this.feed, jsep: jsepOf(answer), ref: this.ref });
     this.watchdog ??= setTimeout(() => void this.checkMedia(), NO_MEDIA_MS);
   }
 
   restartIce(): void {
-    if (this.pc.connectionState !== 'closed') this.send({ type: 'sub-restart', feed: this.feed });
+    if (this.pc.connectionState !== 'closed') this.send({ type: 'sub-restart', feed: this.feed, ref: this.ref });
   }
 
   close(): void {
@@ -226,21 +248,23 @@ export class SfuSubscription implements MediaLink {
   }
 
   /**
-   * NO_MEDIA_MS after the answer, and again every NO_MEDIA_MS while ICE is still being mended: a
-   * connected subscription must have received at least one packet (audio or video) by now.
+   * NO_MEDIA_MS after the answer (later while the connection is not up, or only just): a
+   * connected subscription must have received at least one packet, audio or video.
    */
   private async checkMedia(): Promise<void> {
     const state = this.pc.connectionState;
     if (state === 'closed') return;
-    if (state !== 'connected') {
-      this.watchdog = setTimeout(() => void this.checkMedia(), NO_MEDIA_MS);
+    const connectedFor = this.connectedAt === undefined ? -1 : Date.now() - this.connectedAt;
+    if (state !== 'connected' || connectedFor < CONNECTED_GRACE_MS) {
+      this.watchdog = setTimeout(() => void this.checkMedia(), state === 'connected' ? CONNECTED_GRACE_MS - connectedFor : NO_MEDIA_MS);
       return;
     }
     let packets = 0;
     (await this.pc.getStats()).forEach((r: { type: string; packetsReceived?: number }) => {
       if (r.type === 'inbound-rtp') packets += r.packetsReceived ?? 0;
     });
-    if (packets === 0) this.lose('no media');
+    if (packets > 0) this.events.flowing();
+    else this.lose('no media');
   }
 
   /** Reported once: the call closes this subscription and asks for a new one. */
@@ -248,7 +272,7 @@ export class SfuSubscription implements MediaLink {
     if (this.pc.connectionState === 'closed' || this.reported) return;
     this.reported = true;
     clearTimeout(this.watchdog);
-    this.lost(why);
+    this.events.lost(why);
   }
 }
 
