@@ -19,10 +19,10 @@ export interface JanusEvent {
   [k: string]: unknown;
 }
 
-/** One Janus instance: room administration and sessions. */
 /** Janus did not answer in time: the request may still be carried out (a busy Janus answers late). */
 export class JanusTimeout extends Error {}
 
+/** One Janus instance: room administration and sessions. */
 export class JanusInstance {
   constructor(readonly url: string) {}
 

@@ -56,11 +56,9 @@ export class MediaRelay {
         }
       case 'sub-answer': {
         const sfu = await this.sfuOf(m);
-        if (!sfu.isCurrent(msg.feed, msg.ref)) return; // the answer to an offer of a subscription since replaced
         try {
           const owner = this.ownerOf(msg.feed);
-          await sfu.start(msg.feed, msg.jsep);
-          await owner.sfu?.requestKeyframe();
+          if (await sfu.start(msg.feed, msg.jsep, msg.ref)) await owner.sfu?.requestKeyframe();
         } catch (err) {
           // A busy Janus may still start it: the page gives it up itself if no media comes.
           if (!(err instanceof JanusTimeout)) this.subscriptionFailed(m, msg.feed, err, msg.ref);
@@ -70,9 +68,7 @@ export class MediaRelay {
       case 'sub-restart':
         try {
           const owner = this.ownerOf(msg.feed);
-          const sfu = await this.sfuOf(m);
-          if (!sfu.isCurrent(msg.feed, msg.ref)) throw new Error(`not subscribed to feed ${msg.feed}`);
-          const jsep = await sfu.restartSubscription(msg.feed);
+          const jsep = await (await this.sfuOf(m)).restartSubscription(msg.feed, msg.ref);
           return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep, ref: msg.ref });
         } catch (err) {
           return this.subscriptionFailed(m, msg.feed, err, msg.ref);

@@ -7,13 +7,19 @@
 import type { JanusEvent, JanusInstance, JanusSession } from './janus.ts';
 import type { Jsep } from './protocol.ts';
 
+/** One watched feed: its subscriber handle, the page's number for it (`ref`), and the mid of its video stream (for layer choice). */
+interface Subscription {
+  handle: number;
+  ref?: number;
+  videoMid?: string;
+}
+
 export class SfuPeer {
   private publisher?: number;
   /** Our feed in the room; subscribable once its media is up (Janus refuses earlier). */
   feed?: number;
   live = false;
-  /** Per watched feed: the subscriber handle, the page's number for it, and the mid of its video stream (for layer choice). */
-  private readonly subs = new Map<number, { handle: number; ref?: number; videoMid?: string }>();
+  private readonly subs = new Map<number, Subscription>();
 
   private constructor(
     private readonly session: JanusSession,
@@ -60,7 +66,7 @@ export class SfuPeer {
     const handle = await this.session.attach((e) => {
       if (e.janus === 'hangup' && this.subs.get(feed)?.handle === handle) this.onLost(feed, String((e as { reason?: unknown }).reason ?? 'hangup'), ref);
     });
-    const sub: { handle: number; ref?: number; videoMid?: string } = { handle, ref };
+    const sub: Subscription = { handle, ref };
     this.subs.set(feed, sub);
     const e = await this.session.message(handle, { request: 'join', room: this.room, ptype: 'subscriber', streams: [{ feed }] });
     if (!e.jsep) throw new Error('Janus gave no offer for the subscription');
@@ -69,25 +75,29 @@ export class SfuPeer {
     return e.jsep as Jsep;
   }
 
-  /** Whether `ref` names the subscription of this feed now (a page that does not number them: always). */
-  isCurrent(feed: number, ref: number | undefined): boolean {
+  /**
+   * The page's answer to Janus's offer; false when there is no such subscription or `ref` names
+   * one since replaced (the answer to an old offer is dropped).
+   */
+  async start(feed: number, answer: Jsep, ref?: number): Promise<boolean> {
     const sub = this.subs.get(feed);
-    return sub !== undefined && (ref === undefined || sub.ref === undefined || sub.ref === ref);
+    if (!sub || !sameRef(sub, ref)) return false;
+    await this.session.message(sub.handle, { request: 'start' }, answer);
+    return true;
   }
 
-  async start(feed: number, answer: Jsep): Promise<void> {
-    const handle = this.subs.get(feed)?.handle;
-    if (handle === undefined) throw new Error(`not subscribed to feed ${feed}`);
-    await this.session.message(handle, { request: 'start' }, answer);
-  }
-
-  /** ICE restart of one subscription: Janus sends a fresh offer (a subscription already gone must be made again). */
-  async restartSubscription(feed: number): Promise<Jsep> {
-    const handle = this.subs.get(feed)?.handle;
-    if (handle === undefined) throw new Error(`not subscribed to feed ${feed}`);
-    const e = await this.session.message(handle, { request: 'configure', restart: true });
+  /** ICE restart of one subscription: Janus sends a fresh offer (a subscription gone or replaced must be made again). */
+  async restartSubscription(feed: number, ref?: number): Promise<Jsep> {
+    const e = await this.session.message(this.handleOf(feed, ref), { request: 'configure', restart: true });
     if (!e.jsep) throw new Error('Janus gave no offer for the ICE restart');
     return e.jsep as Jsep;
+  }
+
+  /** The handle of the subscription `ref` names (a page that does not number them: the feed's). */
+  private handleOf(feed: number, ref?: number): number {
+    const sub = this.subs.get(feed);
+    if (!sub || !sameRef(sub, ref)) throw new Error(`not subscribed to feed ${feed}`);
+    return sub.handle;
   }
 
   /** Simulcast: forward this layer of the feed to us (a feed sent in one layer ignores it). */
@@ -127,4 +137,9 @@ export class SfuPeer {
       this.onChange();
     }
   }
+}
+
+/** Whether `ref` names this subscription (either side not numbering: yes). */
+function sameRef(sub: Subscription, ref: number | undefined): boolean {
+  return ref === undefined || sub.ref === undefined || sub.ref === ref;
 }

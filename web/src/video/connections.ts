@@ -89,8 +89,8 @@ export class Connections {
 
   /** The SFU offers a feed we asked for: answer it (a new subscription starts at the full layer). */
   async onSubscribeOffer(feed: number, jsep: Jsep, ref?: number): Promise<void> {
-    const sub = this.subs.get(feed);
-    if (!sub || (ref !== undefined && ref !== sub.ref)) return; // given up or replaced meanwhile
+    const sub = this.current(feed, ref);
+    if (!sub) return; // given up or replaced meanwhile
     await sub.onOffer(jsep);
     this.layers.delete(feed); // a new subscription starts at the full layer
     if (this.call.dataSaver()) this.chooseLayer(feed, 'unknown');
@@ -104,8 +104,8 @@ export class Connections {
    * (`ref` of another) is ignored.
    */
   subscriptionFailed(feed: number, message: string, ref?: number, told = true): void {
-    const sub = this.subs.get(feed);
-    if (!sub || (ref !== undefined && ref !== sub.ref)) return;
+    const sub = this.current(feed, ref);
+    if (!sub) return;
     this.closeSub(feed, sub);
     const tries = (this.subTries.get(feed) ?? 0) + 1;
     this.subTries.set(feed, tries);
@@ -247,6 +247,12 @@ export class Connections {
     });
     this.subs.set(feed, sub);
     sub.request();
+  }
+
+  /** The feed's subscription, if `ref` names it (a server message without `ref`: the feed's). */
+  private current(feed: number, ref: number | undefined): SfuSubscription | undefined {
+    const sub = this.subs.get(feed);
+    return sub && (ref === undefined || ref === sub.ref) ? sub : undefined;
   }
 
   private closeSub(feed: number, sub: SfuSubscription): void {

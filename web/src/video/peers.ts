@@ -203,7 +203,6 @@ export class SfuSubscription implements MediaLink {
   readonly ref = ++lastRef;
   private watchdog?: ReturnType<typeof setTimeout>;
   private connectedAt?: number;
-  private reported = false;
 
   constructor(
     readonly feed: number,
@@ -267,10 +266,9 @@ export class SfuSubscription implements MediaLink {
     else this.lose('no media');
   }
 
-  /** Reported once: the call closes this subscription and asks for a new one. */
+  /** Reported once: the call closes this subscription (every subscription it drops is closed) and asks for a new one. */
   private lose(why: string): void {
-    if (this.pc.connectionState === 'closed' || this.reported) return;
-    this.reported = true;
+    if (this.pc.connectionState === 'closed') return;
     clearTimeout(this.watchdog);
     this.events.lost(why);
   }
