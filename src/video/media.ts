@@ -4,7 +4,7 @@
  * member's feed, answer, ICE restart, simulcast layer, trickle). Every feed asked for must belong
  * to an admitted member of this room; the member's own Janus handles are the only ones used.
  */
-import type { ClientMessage } from './protocol.ts';
+import type { ClientMessage, Jsep } from './protocol.ts';
 import { send, type Member, type RoomCore } from './members.ts';
 import { JanusTimeout } from './janus.ts';
 import { SfuPeer } from './sfu.ts';
@@ -46,14 +46,7 @@ export class MediaRelay {
         return;
       }
       case 'subscribe':
-        try {
-          const owner = this.ownerOf(msg.feed);
-          const jsep = await (await this.sfuOf(m)).subscribe(msg.feed, msg.ref);
-          return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep, ref: msg.ref });
-        } catch (err) {
-          // The publisher may be renegotiating or just gone: the page tries again (or drops the feed).
-          return this.subscriptionFailed(m, msg.feed, err, msg.ref);
-        }
+        return this.offer(m, msg.feed, msg.ref, (sfu) => sfu.subscribe(msg.feed, msg.ref));
       case 'sub-answer': {
         const sfu = await this.sfuOf(m);
         try {
@@ -66,19 +59,27 @@ export class MediaRelay {
         return;
       }
       case 'sub-restart':
-        try {
-          const owner = this.ownerOf(msg.feed);
-          const jsep = await (await this.sfuOf(m)).restartSubscription(msg.feed, msg.ref);
-          return send(m, { type: 'sub-offer', feed: msg.feed, member: owner.id, jsep, ref: msg.ref });
-        } catch (err) {
-          return this.subscriptionFailed(m, msg.feed, err, msg.ref);
-        }
+        return this.offer(m, msg.feed, msg.ref, (sfu) => sfu.restartSubscription(msg.feed, msg.ref));
       case 'unsubscribe':
         return m.sfu?.unsubscribe(msg.feed);
       case 'layer':
         return m.sfu?.chooseLayer(msg.feed, msg.substream as 0 | 1 | 2);
       case 'trickle':
         return m.sfu?.trickle(msg.target, msg.candidate);
+    }
+  }
+
+  /**
+   * Janus's offer of a feed (a new subscription, or an ICE restart of one) to the page; if it cannot
+   * be made — the publisher renegotiating or gone, the subscription gone — the page tries again (or drops the feed).
+   */
+  private async offer(m: Member, feed: number, ref: number | undefined, make: (sfu: SfuPeer) => Promise<Jsep>): Promise<void> {
+    try {
+      const owner = this.ownerOf(feed);
+      const jsep = await make(await this.sfuOf(m));
+      send(m, { type: 'sub-offer', feed, member: owner.id, jsep, ref });
+    } catch (err) {
+      this.subscriptionFailed(m, feed, err, ref);
     }
   }
 
