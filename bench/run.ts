@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|validate|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge] [-- --first-screen] [-- --loads N] [-- --only xml|bulk] [-- --parallel N]`
+ * `npm run bench [-- --quick] [-- --db pglite|postgres] [-- --suite all|search|auth|writes|import|consult|ingest|video|citizen|cluster|validate|formats|programme|imaging|imaging-weaklink|weaklink|surveillance|training] [-- --profile mountain-edge] [-- --first-screen] [-- --loads N] [-- --only xml|bulk] [-- --parallel N] [-- --patients N]`
  *
  * For each database: the signed-in read against an unchecked read, single creates/s over HTTP
  * (concurrency 1 and 16) against a bare Fastify INSERT route, the Synthea transaction-bundle import
@@ -54,6 +54,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     /** --suite formats: bulk files downloaded at a time (default 1). */
     parallel: { type: 'string' },
+    /** --suite formats: demo patients in the exported database (default 500; --quick 50). */
+    patients: { type: 'string' },
     'first-screen': { type: 'boolean', default: false },
     loads: { type: 'string' },
   },
@@ -588,9 +590,11 @@ async function benchFormatsSuite(): Promise<void> {
   if (args.only !== 'bulk') benchXmlRows(await benchFormats({ rounds: quick ? 3 : 7, visits: quick ? 200 : 1000, log }), spread);
   if (args.only === 'xml') return;
   const parallel = Number(args.parallel ?? 1);
+  const patients = Number(args.patients ?? (quick ? 50 : 500));
+  if (!Number.isInteger(patients) || patients < 1) throw new Error(`formats: --patients must be a whole number ≥ 1, not ${args.patients}`);
   for (const kind of ['postgres', 'pglite'] as const) {
     if (args.db !== 'both' && args.db !== kind) continue;
-    const b = await benchBulk({ kind, patients: quick ? 50 : 500, rounds: quick ? 3 : 5, parallel, log });
+    const b = await benchBulk({ kind, patients, rounds: quick ? 3 : 5, parallel, log });
     rows.push({
       benchmark: `FHIR Bulk export, system level: kick-off → poll (Retry-After) → download all NDJSON over HTTP${parallel > 1 ? `, ${parallel} files at a time` : ', one file at a time'}`,
       db: kind,
@@ -598,7 +602,7 @@ async function benchFormatsSuite(): Promise<void> {
       unit: 'resources/s',
       baseline: `${fmt(median(b.copyPerSecond))} raw COPY TO ${kind === 'pglite' ? "'/dev/blob'" : 'STDOUT'}`,
       ratio: fmt(median(b.exportPerSecond) / median(b.copyPerSecond), 2),
-      note: `${fmt(b.resources)} resources (demo, ${quick ? 50 : 500} patients); ${b.exportPerSecond.length} interleaved rounds, per-round ratios ${b.exportPerSecond.map((x, i) => fmt(x / b.copyPerSecond[i], 2)).join(' ')}, spread ${spread(b.exportPerSecond)} export / ${spread(b.copyPerSecond)} COPY; target ratio ≥ 0.5`,
+      note: `${fmt(b.resources)} resources (demo, ${fmt(patients)} patients); ${b.exportPerSecond.length} interleaved rounds, per-round ratios ${b.exportPerSecond.map((x, i) => fmt(x / b.copyPerSecond[i], 2)).join(' ')}, spread ${spread(b.exportPerSecond)} export / ${spread(b.copyPerSecond)} COPY; target ratio ≥ 0.5`,
     });
   }
 }

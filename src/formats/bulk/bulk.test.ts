@@ -271,6 +271,35 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     expect((await get('/fhir/R4/$export', token)).status).toBe(400); // no Prefer: respond-async
   });
 
+  it("each file's audit row names exactly the patients its rows name, and its count", async () => {
+    const { manifest } = await bulkExport('/fhir/R4/$export?_type=Encounter,Observation,Patient');
+    // The patients a file's rows name, read from the rows themselves.
+    const named = (lines: string[]) =>
+      [
+        ...new Set(
+          lines.map((l) => {
+            const r = JSON.parse(l) as { resourceType: string; id: string; subject?: { reference?: string } };
+            return r.resourceType === 'Patient' ? r.id : r.subject!.reference!.replace(/^Patient\//, '');
+          }),
+        ),
+      ].sort();
+    const download = async (url: string) => {
+      const last = (await p.audit.list({ limit: 1, action: 'export' }))[0]?.id ?? 0;
+      const res = await get(url);
+      expect(res.status).toBe(200);
+      const lines = (await res.text()).split('\n').filter(Boolean);
+      const rows = (await p.audit.list({ limit: 10, action: 'export' })).filter((e) => Number(e.id) > Number(last));
+      expect(rows).toHaveLength(1);
+      return { lines, audited: [...rows[0].patient_ids].sort(), resources: (rows[0].detail as { resources: number }).resources };
+    };
+    for (const o of manifest.output) {
+      const { lines, audited, resources } = await download(o.url);
+      expect(audited.length).toBeGreaterThan(0);
+      expect(audited, o.type).toEqual(named(lines));
+      expect(resources).toBe(lines.length);
+    }
+  });
+
   it('a narrower token of the same client downloads no file of a type it may not read (kept _typeFilter files too); a kept file’s download is audited', async () => {
     const done = await bulkExport(`/fhir/R4/$export?_type=Observation,Patient&_typeFilter=${encodeURIComponent('Observation?category=vital-signs')}`);
     const obs = done.manifest.output.find((o) => o.type === 'Observation')!;
