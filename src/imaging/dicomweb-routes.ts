@@ -145,6 +145,8 @@ export async function dicomwebRoutes(app: FastifyInstance, opts: { studies: Stud
       .split(',')
       .map((x) => Number(x));
     if (numbers.length > 1000 || numbers.some((n) => !Number.isInteger(n) || n < 1)) throw badRequest('Số khung hình không hợp lệ (invalid frame numbers)');
+    // Each frame at most once: an answer is never larger than the image's own pixel data.
+    if (new Set(numbers).size !== numbers.length) throw badRequest('Số khung hình bị lặp lại (a frame number is repeated)');
     const bytes = await fileOf(req);
     try {
       const { contentType, frames } = framesOf(bytes, numbers);

@@ -126,6 +126,14 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
       'multipart/related; type="application/octet-stream"',
     );
     expect(splitMultipart(frames.rawPayload, String(frames.headers['content-type']))[0].length).toBe(32 * 32 * 2);
+    // A frame asked for twice (or a hundred times) is refused: an answer is never larger than the image.
+    const repeated = await get(
+      station,
+      `/api/imaging/dicomweb/studies/${series.studyUid}/series/${series.seriesUid}/instances/${sop}/frames/${Array(100).fill('1').join(',')}`,
+      'multipart/related; type="application/octet-stream"',
+    );
+    expect(repeated.statusCode).toBe(400);
+    expect(repeated.body).toMatch(/lặp lại/);
   });
 
   it('stores the same file twice once; refuses corrupt and non-DICOM uploads and stores nothing of them', async () => {

@@ -300,6 +300,40 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     }
   });
 
+  it('a narrower token of the same client sees only its types in the manifest and cannot cancel the job; a cancelled job is gone (404)', async () => {
+    const kick = await get('/fhir/R4/$export?_type=Observation,Patient', token, { prefer: 'respond-async' });
+    expect(kick.status).toBe(202);
+    const status = kick.headers.get('content-location')!;
+    const narrow = (await (await tokenRequest(await assertion(), 'system/Patient.rs')).json()).access_token as string;
+    let seen: { output: { type: string }[] } | undefined;
+    for (let i = 0; i < 100 && !seen; i++) {
+      const s = await get(status, narrow);
+      if (s.status === 200) seen = await s.json();
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(seen!.output.map((o) => o.type)).toEqual(['Patient']);
+    const wide = await (await get(status)).json();
+    expect(wide.output.map((o: { type: string }) => o.type).sort()).toEqual(['Observation', 'Patient']);
+    const refused = await fetch(status, { method: 'DELETE', headers: { authorization: `Bearer ${narrow}` } });
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).resourceType).toBe('OperationOutcome');
+    expect((await get(status)).status).toBe(200);
+    const cancelled = await fetch(status, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    expect(cancelled.status).toBe(202);
+    const after = await get(status);
+    expect(after.status).toBe(404);
+    expect((await after.json()).resourceType).toBe('OperationOutcome');
+    expect((await get(wide.output[0].url)).status).toBe(404);
+  });
+
+  it('refuses a malformed _typeFilter, and _typeFilter at Patient or Group level, with a 400 OperationOutcome', async () => {
+    for (const path of ['/fhir/R4/$export?_typeFilter=%25E0%25A4%25A', `/fhir/R4/Patient/$export?_typeFilter=${encodeURIComponent('Observation?category=vital-signs')}`]) {
+      const r = await get(path, token, { prefer: 'respond-async' });
+      expect(r.status, path).toBe(400);
+      expect((await r.json()).resourceType).toBe('OperationOutcome');
+    }
+  });
+
   it('a narrower token of the same client downloads no file of a type it may not read (kept _typeFilter files too); a kept file’s download is audited', async () => {
     const done = await bulkExport(`/fhir/R4/$export?_type=Observation,Patient&_typeFilter=${encodeURIComponent('Observation?category=vital-signs')}`);
     const obs = done.manifest.output.find((o) => o.type === 'Observation')!;

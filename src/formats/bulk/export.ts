@@ -3,7 +3,8 @@
  * asynchronous — the kick-off answers 202 with the status URL; a job plans the files
  * (one per type and chunk of 10,000 rows), and the kick-off waits for it up to 2 s, so a small
  * export's first status request finds it done; the status answers 202 with progress and
- * Retry-After, then 200 with the manifest. `_type`, `_since` and `_typeFilter` are supported.
+ * Retry-After, then 200 with the manifest. `_type`, `_since` and `_typeFilter` (system level only; a
+ * 400 at Patient and Group level rather than a filter silently not applied) are supported.
  *
  * Rules: only a SMART backend-services token (a `system/` scope; no signed-in session, no
  * patient/ or user/ token) may export, and only the types its scopes allow to read. Everything is
@@ -14,7 +15,9 @@
  * the stored JSON text streamed as it is — one COPY whose output is the NDJSON, on PostgreSQL straight into the answer —
  * never parsed and re-serialised). Types with a
  * `_typeFilter` go through the search at kick-off (one audit row per page) and their files are
- * kept. Files and status belong to the account that started the job, served only to it, 24 hours.
+ * kept. Files and status belong to the account and client that started the job, served only to it,
+ * 24 hours; a narrower token of that client sees the manifest only of the types it may read and may
+ * not cancel the job; a cancelled job is gone (404).
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -75,6 +78,8 @@ interface JobRow {
   error: string | null;
   since: string | Date | null;
   patients: string[] | null;
+  /** The types the kick-off token could read (null: a job from before they were kept). */
+  types: string[] | null;
 }
 
 export class BulkExports {
@@ -108,15 +113,23 @@ export class BulkExports {
       throw new AccessDenied(`The token's scopes do not allow reading ${types.filter((t) => !readable.includes(t)).join(', ')}`);
     if (p._since && Number.isNaN(Date.parse(p._since))) throw badRequest('_since must be an instant');
     const filters = new Map<string, URLSearchParams[]>();
+    if (p._typeFilter && level.kind !== 'system')
+      throw badRequest('_typeFilter is supported for a system-level export only (GET /fhir/R4/$export), not at Patient or Group level');
     for (const f of (p._typeFilter ?? '').split(',').filter(Boolean)) {
-      const [type, query = ''] = decodeURIComponent(f).split('?');
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(f);
+      } catch {
+        throw badRequest('_typeFilter is not valid percent-encoding');
+      }
+      const [type, query = ''] = decoded.split('?');
       if (!all.has(type)) throw badRequest(`_typeFilter names an unknown type: ${type}`);
       filters.set(type, [...(filters.get(type) ?? []), new URLSearchParams(query)]);
     }
     const id = randomUUID();
     const now = new Date();
     await this.sql().query(
-      `INSERT INTO bulk_export_job (id, account_id, client_id, request, status, transaction_time, expires_at, since) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7)`,
+      `INSERT INTO bulk_export_job (id, account_id, client_id, request, status, transaction_time, expires_at, since, types) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8)`,
       [
         id,
         ctx.actor.accountId ?? '',
@@ -125,6 +138,7 @@ export class BulkExports {
         now.toISOString(),
         new Date(now.getTime() + TTL_HOURS * 3_600_000).toISOString(),
         p._since ? new Date(p._since).toISOString() : null,
+        readable,
       ],
     );
     const job = this.run(id, this.store.as(ctx), level, readable, p._since, filters, !!p._type, now.toISOString()).catch(async (e) => {
@@ -142,7 +156,8 @@ export class BulkExports {
 
   /**
    * The caller's job (with `also`: columns of one more table joined to it, in the same statement).
-   * Another client's job is "not found": its existence is not disclosed.
+   * Another client's job is "not found": its existence is not disclosed; so is a cancelled one
+   * (its files are gone).
    */
   private async job<T extends object = object>(
     ctx: AccessContext,
@@ -150,8 +165,8 @@ export class BulkExports {
     also?: { columns: string; join: string; params: unknown[] },
   ): Promise<JobRow & T> {
     const r = await this.sql().query<JobRow & T>(
-      `SELECT j.id, j.account_id, j.client_id, j.request, j.status, j.transaction_time, j.progress, j.error, j.since, j.patients${also ? `, ${also.columns}` : ''}
-       FROM bulk_export_job j ${also?.join ?? ''} WHERE j.id = $1 AND j.expires_at > now()`,
+      `SELECT j.id, j.account_id, j.client_id, j.request, j.status, j.transaction_time, j.progress, j.error, j.since, j.patients, j.types${also ? `, ${also.columns}` : ''}
+       FROM bulk_export_job j ${also?.join ?? ''} WHERE j.id = $1 AND j.expires_at > now() AND j.status <> 'cancelled'`,
       [id, ...(also?.params ?? [])],
     );
     const job = r.rows[0];
@@ -171,7 +186,8 @@ export class BulkExports {
     });
     if (job.status === 'running') return { running: job.progress ?? 'starting' };
     if (job.status !== 'done') return { failed: job.error ?? job.status };
-    const files = { rows: job.files ?? [] };
+    // A narrower token of the same client sees the files (and counts) of the types it may read only.
+    const files = { rows: (job.files ?? []).filter((f) => scopeAllows(ctx.actor.scopes ?? [], 'search', f.resource_type)) };
     return {
       done: {
         transactionTime: new Date(job.transaction_time).toISOString(),
@@ -220,9 +236,16 @@ export class BulkExports {
     return body;
   }
 
+  /** Cancels the job and deletes its files: for a token that may read every type the job covers. */
   async cancel(ctx: AccessContext, id: string): Promise<void> {
     BulkExports.assertBackend(ctx);
-    await this.job(ctx, id);
+    const job = await this.job<{ file_types: string[] | null }>(ctx, id, {
+      columns: '(SELECT array_agg(DISTINCT f.resource_type) FROM bulk_export_file f WHERE f.job_id = j.id) AS file_types',
+      join: '',
+      params: [],
+    });
+    const denied = (job.types ?? job.file_types ?? []).filter((t) => !scopeAllows(ctx.actor.scopes ?? [], 'search', t));
+    if (denied.length) throw new AccessDenied(`The token's scopes do not allow reading ${denied.join(', ')}, which this export covers: it cannot cancel it`);
     await this.sql().query(`UPDATE bulk_export_job SET status = 'cancelled' WHERE id = $1`, [id]);
     await this.sql().query('DELETE FROM bulk_export_file WHERE job_id = $1', [id]);
   }

@@ -16,19 +16,37 @@ import type { FhirStore } from '../../fhir/store.ts';
 
 export const MAX_LINES = 100_000;
 
-/** Resources ordered so that each comes after the resources it references (cycles broken arbitrarily). */
+/** The `Type/id` references a resource holds, as written in its JSON. */
+function referencesOf(r: Resource): string[] {
+  return [...JSON.stringify(r).matchAll(/"reference":"([A-Za-z]+\/[A-Za-z0-9\-.]+)"/g)].map((m) => m[1]);
+}
+
+/**
+ * Resources ordered so that each comes after the resources it references (cycles broken
+ * arbitrarily). A depth-first walk with its own stack, not recursion: a chain of 100,000 links
+ * (Patient.link to the next) is as fine as a short one.
+ */
 export function dependencyOrder(resources: Resource[]): Resource[] {
   const byKey = new Map<string, Resource>(resources.map((r) => [`${r.resourceType}/${r.id}`, r]));
   const out: Resource[] = [];
   const seen = new Set<string>();
-  const visit = (key: string) => {
-    if (seen.has(key) || !byKey.has(key)) return;
-    seen.add(key);
-    const r = byKey.get(key)!;
-    for (const m of JSON.stringify(r).matchAll(/"reference":"([A-Za-z]+\/[A-Za-z0-9\-.]+)"/g)) visit(m[1]);
-    out.push(r);
-  };
-  for (const k of byKey.keys()) visit(k);
+  for (const start of byKey.keys()) {
+    if (seen.has(start)) continue;
+    seen.add(start);
+    // Each frame: a resource and the references of it not yet walked.
+    const stack: { key: string; refs: string[] }[] = [{ key: start, refs: referencesOf(byKey.get(start)!) }];
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const next = top.refs.pop();
+      if (next === undefined) {
+        out.push(byKey.get(top.key)!);
+        stack.pop();
+      } else if (!seen.has(next) && byKey.has(next)) {
+        seen.add(next);
+        stack.push({ key: next, refs: referencesOf(byKey.get(next)!) });
+      }
+    }
+  }
   return out;
 }
 
