@@ -30,3 +30,25 @@ export interface AccessContext {
 }
 
 export const ANONYMOUS: Actor = { via: 'none' };
+
+/**
+ * Everything that decides what this actor may see, as one string: the account, the credential
+ * (session, client), the role and where it is held, the patient it is confined to and the token's
+ * scopes. Two requests equal in it have the same rights, so a decision made for one may serve the
+ * other (a player's byte ranges of one viewing); a token narrowed to another patient or fewer
+ * scopes, or another session, gets a key of its own.
+ */
+export function rightsKey(a: Actor): string {
+  const scopes = (a.scopes ?? []).map((s) => `${s.context}/${s.resourceType}.${[...s.actions].sort().join('+')}`).sort();
+  return JSON.stringify([
+    a.via,
+    a.accountId ?? null,
+    a.sessionId ?? null,
+    a.clientId ?? null,
+    a.role ?? null,
+    a.organizationId ?? null,
+    a.practitionerId ?? null,
+    a.patientId ?? null,
+    scopes,
+  ]);
+}

@@ -205,7 +205,10 @@ export function framesOf(bytes: Buffer, numbers: number[]): { contentType: strin
   // all its fragments. Frames whose fragments cannot be told apart are not guessed at (each would
   // be the whole pixel data): the instance is retrieved whole instead.
   const frames = pixels.length === count ? pixels : count === 1 ? [Buffer.concat(pixels.map((b) => Buffer.from(b)))] : undefined;
-  if (!frames) throw new InvalidDicom(`Không tách được từng khung hình của ảnh này, hãy tải cả ảnh (the ${count} frames of this image cannot be separated; retrieve the instance)`);
+  if (!frames)
+    throw new InvalidDicom(
+      `Không tách được từng khung hình của ảnh này, hãy tải cả ảnh (the ${count} frames of this image cannot be separated; retrieve the instance)`,
+    );
   const type = ts.startsWith('1.2.840.10008.1.2.4.5') ? 'image/jpeg' : `application/octet-stream; transfer-syntax=${ts}`;
   return { contentType: type, frames: numbers.map((n) => Buffer.from(frames[n - 1] as ArrayBuffer)) };
 }

@@ -214,6 +214,8 @@ export class LiveRoom implements RoomCore {
       await this.leave(m, 'expired');
       return;
     }
+    // Removed by a host, or the call ended, while the sign-in was checked: the message is not acted on.
+    if (this.members.get(m.id) !== m || this.ended) return;
     let json: unknown;
     try {
       json = JSON.parse(raw);

@@ -97,13 +97,20 @@ export class MediaRelay {
   private async sfuOf(m: Member): Promise<SfuPeer> {
     const { room, deps } = this.core;
     if (room.mode !== 'sfu' || !room.janus_room) throw new Error('Phòng này gọi trực tiếp, không qua máy chủ (this room is peer-to-peer)');
-    m.sfu ??= await SfuPeer.open(
+    if (m.sfu) return m.sfu;
+    const peer = await SfuPeer.open(
       deps.rooms.instanceFor(room),
       room.janus_room,
       m.id,
       () => this.core.broadcastMembers(),
       (feed, reason, ref) => this.subscriptionFailed(m, feed, new Error(`Janus: ${reason}`), ref),
     );
+    // Removed (or the call ended) while Janus opened the session: nobody else would ever close it.
+    if (this.core.members.get(m.id) !== m) {
+      await peer.close().catch(() => undefined);
+      throw new Error('Bạn không còn trong cuộc gọi (you are no longer in this call)');
+    }
+    m.sfu = peer;
     return m.sfu;
   }
 

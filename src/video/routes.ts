@@ -14,6 +14,7 @@ import send from '@fastify/send';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Appointment } from '@medplum/fhirtypes';
 import { AccessDenied } from '../auth/access.ts';
+import { rightsKey } from '../auth/actor.ts';
 import { actorFields } from '../auth/principal.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
 import { parseInput as parse } from '../http/input.ts';
@@ -29,7 +30,7 @@ export { LiveRooms } from './live-rooms.ts';
 type P<T = { id: string }> = FastifyRequest<{ Params: T; Querystring: Record<string, string | undefined> }>;
 
 const PROBE = randomBytes(512 * 1024);
-/** A player fetches one viewing in several byte ranges (start, index, each seek): one check and one audit entry per person and recording in this window. */
+/** A player fetches one viewing in several byte ranges (start, index, each seek): one check and one audit entry per credential (and its rights) and recording in this window. */
 const VIEW_WINDOW_MS = 10 * 60_000;
 
 export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomService; live: LiveRooms; recordings: RecordingArchive }): Promise<void> {
@@ -140,7 +141,9 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
     reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status });
   app.get('/api/video/rooms/:id/recordings/:key', watch, async (req: P<{ id: string; key: string }>, reply) => {
     assertScopes(req.ctx.actor, [['read', 'DocumentReference']]);
-    const viewer = `${req.ctx.actor.accountId}:${req.params.id}:${req.params.key}`;
+    // Per credential and its rights, not per account: another token of the same person (a SMART app
+    // confined to another patient, fewer scopes) is checked and audited on its own.
+    const viewer = JSON.stringify([rightsKey(req.ctx.actor), req.params.id, req.params.key]);
     let view = viewingOf(viewer);
     if (!view) {
       view = await app.store.as(req.ctx, 'video.recordings').transaction(async (tx) => {

@@ -9,10 +9,11 @@
  *
  * Longer than 400 lines on purpose: the signalling rules share one set of rooms and people.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Appointment, Bundle, Communication, Consent, Encounter, Organization } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, Communication, Consent, DocumentReference, Encounter, Organization } from '@medplum/fhirtypes';
+import { RECORDING_ID_SYSTEM, RECORDING_ROOM_SYSTEM } from './recordings.ts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
@@ -334,6 +335,83 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     // Another citizen, not managing anyone on the visit, stays out.
     const neighbour = await makeCitizen(p, 'Hàng Xóm', demo.ids.patients[2]);
     expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, neighbour.headers)).status).toBe(403);
+  });
+
+  it('a recording watched in one credential is checked and audited again in another: a family manager’s app token gets no file their session watched', async () => {
+    const roomId = await visitRoom();
+    const managerPatient = demo.ids.patients[3];
+    await p.db.query(
+      "INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, 'rp-test-2', 'PRN', 'giấy khai sinh', 'test')",
+      [`fl2-${roomId}`, managerPatient, patientId],
+    );
+    // A stored recording of this room, as the archive leaves it: its file and its DocumentReference.
+    const key = `videoroom-1-user-2-${Date.now()}000`;
+    mkdirSync(join(p.recordings.dir, roomId), { recursive: true });
+    writeFileSync(join(p.recordings.dir, roomId, `${key}.webm`), Buffer.alloc(2048, 7));
+    await p.fixtures.create<DocumentReference>({
+      resourceType: 'DocumentReference',
+      identifier: [
+        { system: RECORDING_ID_SYSTEM, value: `${roomId}/${key}` },
+        { use: 'secondary', system: RECORDING_ROOM_SYSTEM, value: roomId },
+      ],
+      status: 'current',
+      subject: { reference: `Patient/${patientId}` },
+      date: new Date().toISOString(),
+      content: [{ attachment: { contentType: 'video/webm', url: `/api/video/rooms/${roomId}/recordings/${key}`, size: 2048 } }],
+    });
+    const url = `/api/video/rooms/${roomId}/recordings/${key}`;
+    const audited = async () =>
+      (await p.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'video.recordings.read' AND detail->>'key' = $1", [key]))
+        .rows[0].n;
+    const manager = await makeCitizen(p, 'Nguyễn Thị Bà', managerPatient);
+    const watched = await call(p, 'GET', url, undefined, manager.headers);
+    expect(watched.status, watched.text).toBe(200);
+    expect(await call(p, 'GET', url, undefined, { ...manager.headers, range: 'bytes=0-99' }).then((r) => r.status)).toBe(206);
+    expect(await audited()).toBe(1); // one viewing, however many byte ranges
+    // The same person's app token may not enter this room (see above): it gets no file either.
+    const app = (await p.tokens.issue({ sub: manager.accountId, role: 'citizen', patient: managerPatient, scope: 'patient/*.read' } as never)).token;
+    const refused = await call(p, 'GET', url, undefined, { authorization: `Bearer ${app}` });
+    expect(refused.status).toBe(403);
+    // The doctor's own viewing is checked and audited on its own.
+    expect((await call(p, 'GET', url, undefined, doctor.headers)).status).toBe(200);
+    expect(await audited()).toBe(2);
+  });
+
+  it('a member a host removes while their message is being checked does not act: the chat is not written', async () => {
+    const roomId = await visitRoom();
+    const token = await invite(roomId);
+    const host = connect(base, `/api/video/rooms/${roomId}/ws`, doctor.headers.cookie);
+    await host.next('welcome');
+    const citizen = connect(base, `/api/video/rooms/${roomId}/ws?invite=${token}`);
+    const cw = await citizen.next('welcome');
+    host.send({ type: 'admit', id: cw.you.id });
+    await citizen.next('admitted');
+    // The citizen's sign-in check is slow (a busy database): the host removes them meanwhile.
+    const live = p.app.live.get(await p.rooms.get(videoTables(p), roomId));
+    const member = live.members.get(cw.you.id)!;
+    let release!: () => void;
+    const checking = new Promise<void>((r) => (release = r));
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((r) => (asked = r));
+    member.stillValid = async () => {
+      asked();
+      await checking;
+      return true;
+    };
+    const text = `Tin nhắn sau khi bị mời ra ${roomId}`;
+    citizen.send({ type: 'chat', text });
+    await wasAsked;
+    host.send({ type: 'remove', id: cw.you.id });
+    expect((await citizen.closed).code).toBe(4403);
+    release();
+    // The host's next message is handled after the citizen's: by then the chat would have been written.
+    host.send({ type: 'ping' });
+    await host.next('pong');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(host.messages.some((m) => m.type === 'chat' && m.text === text)).toBe(false);
+    const comms = await call<Bundle>(p, 'GET', `/fhir/R4/Communication?subject=Patient/${patientId}&_count=200`);
+    expect((comms.body.entry ?? []).some((e) => (e.resource as Communication).payload?.[0]?.contentString === text)).toBe(false);
+    host.ws.close();
   });
 
   it('an app’s token that expires during the call ends its connection at the next message', async () => {

@@ -327,7 +327,10 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
   });
 
   it('refuses a malformed _typeFilter, and _typeFilter at Patient or Group level, with a 400 OperationOutcome', async () => {
-    for (const path of ['/fhir/R4/$export?_typeFilter=%25E0%25A4%25A', `/fhir/R4/Patient/$export?_typeFilter=${encodeURIComponent('Observation?category=vital-signs')}`]) {
+    for (const path of [
+      '/fhir/R4/$export?_typeFilter=%25E0%25A4%25A',
+      `/fhir/R4/Patient/$export?_typeFilter=${encodeURIComponent('Observation?category=vital-signs')}`,
+    ]) {
       const r = await get(path, token, { prefer: 'respond-async' });
       expect(r.status, path).toBe(400);
       expect((await r.json()).resourceType).toBe('OperationOutcome');

@@ -19,24 +19,20 @@ const positions = (order: Resource[]) => new Map(order.map((r, i) => [r.id!, i])
 describe('$import dependency order', () => {
   it('puts every resource once, each after what it references (acyclic graphs: edges only to lower numbers)', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.array(fc.nat(), { maxLength: 4 }), { minLength: 1, maxLength: 60 }),
-        fc.array(fc.nat(), { maxLength: 60 }),
-        (edges, shuffle) => {
-          const rs = edges.map((targets, i) => patient(i, i === 0 ? [] : targets.map((t) => t % i)));
-          // Any input order (a few swaps).
-          for (const s of shuffle) {
-            const a = s % rs.length;
-            const b = (s * 7 + 3) % rs.length;
-            [rs[a], rs[b]] = [rs[b], rs[a]];
-          }
-          const order = dependencyOrder(rs);
-          expect(order.map((r) => r.id).sort()).toEqual(rs.map((r) => r.id).sort());
-          const at = positions(order);
-          for (const r of rs as Patient[])
-            for (const l of r.link ?? []) expect(at.get(l.other.reference!.slice('Patient/'.length))!).toBeLessThan(at.get(r.id!)!);
-        },
-      ),
+      fc.property(fc.array(fc.array(fc.nat(), { maxLength: 4 }), { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { maxLength: 60 }), (edges, shuffle) => {
+        const rs = edges.map((targets, i) => patient(i, i === 0 ? [] : targets.map((t) => t % i)));
+        // Any input order (a few swaps).
+        for (const s of shuffle) {
+          const a = s % rs.length;
+          const b = (s * 7 + 3) % rs.length;
+          [rs[a], rs[b]] = [rs[b], rs[a]];
+        }
+        const order = dependencyOrder(rs);
+        expect(order.map((r) => r.id).sort()).toEqual(rs.map((r) => r.id).sort());
+        const at = positions(order);
+        for (const r of rs as Patient[])
+          for (const l of r.link ?? []) expect(at.get(l.other.reference!.slice('Patient/'.length))!).toBeLessThan(at.get(r.id!)!);
+      }),
     );
   });
 
