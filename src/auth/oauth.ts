@@ -187,7 +187,9 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
       for (const [k, v] of Object.entries({ ...params, ...(q.state ? { state: q.state } : {}) })) u.searchParams.set(k, v);
       return reply.redirect(u.toString(), 302);
     };
-    if (q.aud && q.aud.replace(/\/$/, '') !== fhirBase) return back({ error: 'invalid_request', error_description: `aud must be ${fhirBase}` });
+    // SMART App Launch 2.0: `aud` is required and names this FHIR server (an app sent elsewhere is not given a code for it).
+    if (!q.aud || q.aud.replace(/\/$/, '') !== fhirBase)
+      return back({ error: 'invalid_request', error_description: `aud is required and must be ${fhirBase}` });
     const actor = req.ctx.actor;
     if (actor.via !== 'session' || actor.mfaPending) {
       return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 302);

@@ -265,6 +265,22 @@ describe('SMART App Launch', () => {
     expect((await call(p, 'GET', '/fhir/R4/Condition', undefined, bearer)).status).toBe(403);
   });
 
+  it('gives no code without aud, or for another server’s aud (SMART App Launch 2.0: aud is required)', async () => {
+    const k = pkce();
+    const scope = 'launch/patient patient/Patient.rs';
+    for (const aud of [undefined, 'https://elsewhere.example/fhir']) {
+      const url = new URL(authorizeUrl(appId, scope, k.challenge, aud ? { aud } : {}), 'http://x');
+      if (!aud) url.searchParams.delete('aud');
+      const r = await call(p, 'GET', `${url.pathname}${url.search}`, undefined, citizen);
+      expect(r.status).toBe(302);
+      const back = new URL(String(r.headers.location));
+      expect(`${back.origin}${back.pathname}`).toBe(REDIRECT);
+      expect(back.searchParams.get('error')).toBe('invalid_request');
+      expect(back.searchParams.get('error_description')).toContain('aud');
+      expect(back.searchParams.get('code')).toBeNull();
+    }
+  });
+
   it('refuses a launch to citizens, tokens, the anonymous, unknown apps and patients the clinician may not see', async () => {
     expect((await launch(citizen, { clientId: appId, patientId: demo.ids.patients[0] })).status).toBe(403);
     const token = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat });
