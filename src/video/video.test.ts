@@ -59,6 +59,14 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     return r.body.id;
   }
 
+  /** A family link (as staff record it): the manager's patient manages the visit's patient. */
+  async function manages(managerPatient: string, roomId: string): Promise<void> {
+    await p.db.query(
+      "INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, $4, 'PRN', 'giấy khai sinh', 'test')",
+      [`fl-${managerPatient}-${roomId}`, managerPatient, patientId, `rp-${managerPatient}`],
+    );
+  }
+
   async function invite(roomId: string): Promise<string> {
     const r = await call(
       p,
@@ -321,10 +329,7 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   it('a family manager goes with the member they manage only when signed in themselves, not through an app’s token', async () => {
     const roomId = await visitRoom();
     const managerPatient = demo.ids.patients[1];
-    await p.db.query(
-      "INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, 'rp-test', 'PRN', 'giấy khai sinh', 'test')",
-      [`fl-${roomId}`, managerPatient, patientId],
-    );
+    await manages(managerPatient, roomId);
     const manager = await makeCitizen(p, 'Nguyễn Thị Mẹ', managerPatient);
     expect((await call(p, 'GET', `/api/video/rooms/${roomId}`, undefined, manager.headers)).status).toBe(200);
     const token = await p.tokenFor('citizen', { patient: managerPatient, scope: 'patient/*.read' });
@@ -340,10 +345,7 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
   it('a recording watched in one credential is checked and audited again in another: a family manager’s app token gets no file their session watched', async () => {
     const roomId = await visitRoom();
     const managerPatient = demo.ids.patients[3];
-    await p.db.query(
-      "INSERT INTO family_link (id, manager_patient_id, patient_id, related_person_id, relationship, proof, recorded_by) VALUES ($1, $2, $3, 'rp-test-2', 'PRN', 'giấy khai sinh', 'test')",
-      [`fl2-${roomId}`, managerPatient, patientId],
-    );
+    await manages(managerPatient, roomId);
     // A stored recording of this room, as the archive leaves it: its file and its DocumentReference.
     const key = `videoroom-1-user-2-${Date.now()}000`;
     mkdirSync(join(p.recordings.dir, roomId), { recursive: true });
