@@ -89,8 +89,12 @@ export class FhirGuard {
       const a = await this.access.patientAccess(q, actor, id);
       if (!a.allowed) {
         const glass = !!actor.role && POLICY[actor.role].domain.includes('breakglass.use');
+        // The patient is named only to those who may open the record in an emergency (the break-the-glass
+        // dialog needs it); to anyone else a resource id is not mapped to the patient it belongs to.
         throw new AccessDenied(
-          `Không có quyền truy cập hồ sơ của người bệnh này (${what}: Patient/${id} is not in your care${glass ? '; emergency access (break-the-glass) is available' : ''})`,
+          glass
+            ? `Không có quyền truy cập hồ sơ của người bệnh này (${what}: Patient/${id} is not in your care; emergency access (break-the-glass) is available)`
+            : `Không có quyền truy cập hồ sơ của người bệnh này (${what}: the patient is not in your care)`,
           403,
           glass,
           id,

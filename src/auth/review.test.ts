@@ -33,6 +33,29 @@ describe('the attacker review, gap by gap', () => {
 
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+  it('a refusal names the patient only to those who may break the glass: a citizen or an app learns nothing of whose record an id is', async () => {
+    const obs = await p.fixtures.create<Observation>({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Huyết áp' },
+      subject: { reference: `Patient/${other}` },
+    });
+    const citizen = await call<OperationOutcome>(p, 'GET', `/fhir/R4/Observation/${obs.id}`, undefined, bearer(await p.tokenFor('citizen', { patient: own })));
+    expect(citizen.status).toBe(403);
+    expect(citizen.text).not.toContain(other);
+    const clinician = await call<OperationOutcome>(
+      p,
+      'GET',
+      `/fhir/R4/Observation/${obs.id}`,
+      undefined,
+      bearer(await p.tokenFor('commune_clinician', { org: batxat })),
+    );
+    expect(clinician.status).toBe(403);
+    expect(clinician.text).toContain(`Patient/${other}`); // the break-the-glass dialog needs it
+    // Both refusals are in that patient's access log.
+    expect((await p.audit.forPatient(other)).filter((r) => r.outcome === 'denied').length).toBeGreaterThanOrEqual(2);
+  });
+
   describe('1. binding an account to a person needs authority over that person', () => {
     it('a facility administrator cannot bind an account to another facility’s patient or practitioner', async () => {
       const admin = bearer(await p.tokenFor('facility_admin', { org: batxat }));
