@@ -22,18 +22,14 @@ import { AccessDenied } from './access.ts';
 import { PasswordPolicyError, type Account } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { actorFields } from './principal.ts';
-import type { Role } from './policy.ts';
+import { NON_FACILITY_ROLES, type Role } from './policy.ts';
 import { accountBody, accountStateBody, type AccountCreated, type AccountInput, type AccountStateChanged } from './contract.ts';
 
 /** Throws unless this administrator may disable or enable the account. */
 function assertManages(actor: Actor, account: Account): void {
   if (actor.role === 'system_admin') return;
   const org = actor.organizationId;
-  if (
-    !org ||
-    account.roles.length === 0 ||
-    account.roles.some((r) => r.organizationId !== org || ['system_admin', 'dpo', 'integration', 'analyst'].includes(r.role))
-  ) {
+  if (!org || account.roles.length === 0 || account.roles.some((r) => r.organizationId !== org || NON_FACILITY_ROLES.includes(r.role))) {
     throw new AccessDenied("Quản trị cơ sở chỉ quản lý tài khoản của cơ sở mình (facility administrators manage their own facility's accounts only)");
   }
 }
@@ -65,9 +61,20 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       }
     }
     if (body.practitionerId) {
-      const roles = await directory().search<PractitionerRole>('PractitionerRole', { practitioner: `Practitioner/${body.practitionerId}`, _count: '50' });
+      // Only someone who works at this facility and nowhere else, and has no account yet: an account
+      // bound to a practitioner acts with that practitioner's care relationships everywhere, and a
+      // role here is a record this administrator could have written themselves.
+      const roles = await directory().search<PractitionerRole>('PractitionerRole', { practitioner: `Practitioner/${body.practitionerId}`, _count: '200' });
       if (!roles.some((r) => r.organization?.reference === `Organization/${org}`)) {
         throw new AccessDenied('Chỉ gắn tài khoản với nhân viên có vai trò tại cơ sở của mình (only practitioners who work at your facility)');
+      }
+      if (roles.some((r) => r.organization?.reference !== `Organization/${org}`)) {
+        throw new AccessDenied(
+          'Nhân viên này còn làm việc tại cơ sở khác: quản trị hệ thống gắn tài khoản (this practitioner also works at another facility: a system administrator binds the account)',
+        );
+      }
+      if (await accounts.byPractitioner(body.practitionerId)) {
+        throw new AccessDenied('Nhân viên này đã có tài khoản (this practitioner already has an account)');
       }
     }
   }
@@ -76,10 +83,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const body = parse(accountBody, req.body);
     const actor = req.ctx.actor;
     // A facility administrator manages accounts of their own facility only, and grants clinical roles only.
-    if (
-      actor.role === 'facility_admin' &&
-      body.roles.some((r) => r.organizationId !== actor.organizationId || ['system_admin', 'dpo', 'integration', 'analyst'].includes(r.role))
-    ) {
+    if (actor.role === 'facility_admin' && body.roles.some((r) => r.organizationId !== actor.organizationId || NON_FACILITY_ROLES.includes(r.role as Role))) {
       throw new AccessDenied('Quản trị cơ sở chỉ cấp vai trò tại cơ sở của mình (facility administrators grant clinical roles at their own facility only)');
     }
     if (body.kind === 'citizen' && (body.practitionerId || body.roles.length))

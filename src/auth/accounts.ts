@@ -153,6 +153,12 @@ export class AccountService {
     return row ? this.toAccount(row, this.db) : undefined;
   }
 
+  /** The staff account bound to this practitioner, if any. */
+  async byPractitioner(practitionerId: string): Promise<Account | undefined> {
+    const row = (await this.db.query<AccountRow>('SELECT * FROM account WHERE practitioner_id = $1 ORDER BY created_at LIMIT 1', [practitionerId])).rows[0];
+    return row ? this.toAccount(row, this.db) : undefined;
+  }
+
   private async toAccount(row: AccountRow, q: Queryable): Promise<Account> {
     const roles = (
       await q.query<{ role: Role; organization_id: string }>(

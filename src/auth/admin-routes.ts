@@ -20,7 +20,7 @@ import { AccessDenied } from './access.ts';
 import type { Account } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { actorFields } from './principal.ts';
-import { isRole, ROLE_LABELS, type Role } from './policy.ts';
+import { isRole, NON_FACILITY_ROLES, ROLE_LABELS, type Role } from './policy.ts';
 import {
   adminAccountsQuery,
   facilitiesQuery,
@@ -35,8 +35,7 @@ import {
   type AdminFacility,
 } from './admin-contract.ts';
 
-/** Roles a facility administrator may neither hold power over nor grant. */
-export const NON_FACILITY_ROLES: readonly Role[] = ['system_admin', 'dpo', 'integration', 'analyst', 'facility_admin', 'disease_control'];
+export { NON_FACILITY_ROLES };
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 type P = FastifyRequest<{ Params: { id: string } }>;

@@ -12,6 +12,7 @@ import { gone, notFound } from '../fhir/outcome.ts';
 import { parseStored } from '../fhir/storage.ts';
 import type { Restriction } from '../fhir/search.ts';
 import type { IndexRows } from '../fhir/searchparams.ts';
+import { assertDirectoryWrite } from './directory-scope.ts';
 import { AccessControl, AccessDenied, REACH_ALL } from './access.ts';
 import { POLICY, type FhirAction } from './policy.ts';
 import { scopeAllows } from './scopes.ts';
@@ -208,6 +209,8 @@ export class FhirGuard {
    * same request.
    */
   async assertWritable(q: Queryable, p: Principal, resource: Resource, rows: IndexRows, createdPatients: Set<string>): Promise<AccessOutcome> {
+    // Directory data: the facility's own only (the version a write replaces is checked by update and delete).
+    await assertDirectoryWrite(q, p, undefined, resource);
     const patients = this.access.patientsOfRows(resource, rows.reference);
     if (resource.resourceType === 'Patient' && createdPatients.has(resource.id!)) return { patients, viaBreakGlass: false };
     if (this.access.kindOf(resource.resourceType) === 'clinical' && patients.length === 0 && resource.resourceType !== 'Patient' && !this.orphanAllowed(p)) {

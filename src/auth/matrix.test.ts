@@ -84,7 +84,12 @@ describe('authorization matrix (generated from the policy table)', () => {
       } as Resource);
     }
     if (type === 'Observation') return p.fixtures.create(observation(patient));
-    return p.fixtures.create({ resourceType: 'Organization', name: `Cơ sở tạm ${target}` } as Resource);
+    // A department of the own or the other facility (a facility writes its own directory data only).
+    return p.fixtures.create({
+      resourceType: 'Organization',
+      name: `Cơ sở tạm ${target}`,
+      partOf: { reference: `Organization/${facilityOf(target)}` },
+    } as Resource);
   }
 
   function observation(patient: string): Resource {
@@ -105,13 +110,17 @@ describe('authorization matrix (generated from the policy table)', () => {
         managingOrganization: { reference: `Organization/${target === 'own' ? ownOrg : demo.ids.organizations.muongnhe}` },
       } as Resource;
     if (type === 'Observation') return observation(target === 'own' ? own : other);
-    return { resourceType: 'Organization', name: 'Phòng khám mới' } as Resource;
+    return { resourceType: 'Organization', name: 'Phòng khám mới', partOf: { reference: `Organization/${facilityOf(target)}` } } as Resource;
   }
+
+  const facilityOf = (target: Target | undefined) => (target === 'other' ? demo.ids.organizations.muongnhe : ownOrg);
 
   /** Would this role pass for a FHIR action on a type, for a patient that is own/other? */
   function fhirExpected(role: Role, action: FhirAction, type: string, target: Target | undefined): boolean {
     const kind = kindOf(type);
     if (!fhirAllowed(role, action, type, kind)) return false;
+    // Directory writes: the role's own facility's only, unless its policy says every facility's.
+    if (kind === 'directory' && action !== 'read' && action !== 'search' && POLICY[role].directoryWrites !== 'all') return target !== 'other';
     if (kind !== 'clinical' || target === undefined) return true;
     const reach = POLICY[role].clinicalReach;
     if (reach === 'all') return true;

@@ -103,6 +103,11 @@ interface RolePolicy {
    * break-the-glass); 'all' = no patient restriction (integration systems, limited by scopes).
    */
   clinicalReach: 'own' | 'relationship' | 'all' | 'none';
+  /**
+   * Whose directory data a role with directory write may change through the FHIR API: 'facility'
+   * (the default) = its own facility's only (src/auth/directory-scope.ts); 'all' = any (integration).
+   */
+  directoryWrites?: 'facility' | 'all';
 }
 
 const READ: FhirAction[] = ['read', 'search'];
@@ -255,6 +260,7 @@ export const POLICY: Record<Role, RolePolicy> = {
     types: { AuditEvent: [] },
     domain: [],
     clinicalReach: 'all',
+    directoryWrites: 'all',
   },
   disease_control: {
     fhir: { directory: READ },
@@ -359,3 +365,6 @@ export function domainAllowed(role: Role, action: DomainAction): boolean {
 export function isRole(x: unknown): x is Role {
   return typeof x === 'string' && (ROLES as readonly string[]).includes(x);
 }
+
+/** Roles a facility administrator may neither hold power over nor grant (on every account route and client registration). */
+export const NON_FACILITY_ROLES: readonly Role[] = ['system_admin', 'dpo', 'integration', 'analyst', 'facility_admin', 'disease_control'];

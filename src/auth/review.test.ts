@@ -4,7 +4,18 @@
  * cookie, a huge or malformed request. Each test failed on the code before the fix.
  * (Identity gaps 6, 7, 8 and 14 are in gaps.test.ts; workflow ownership in each domain's tests.)
  */
-import type { Binary, Bundle, DocumentReference, Observation, OperationOutcome, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
+import type {
+  Binary,
+  Bundle,
+  DocumentReference,
+  Location,
+  Observation,
+  OperationOutcome,
+  Organization,
+  Practitioner,
+  PractitionerRole,
+  Schedule,
+} from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
@@ -54,6 +65,130 @@ describe('the attacker review, gap by gap', () => {
     expect(clinician.text).toContain(`Patient/${other}`); // the break-the-glass dialog needs it
     // Both refusals are in that patient's access log.
     expect((await p.audit.forPatient(other)).filter((r) => r.outcome === 'denied').length).toBeGreaterThanOrEqual(2);
+  });
+
+  describe('2026-12-02 review: a facility writes its own directory data only, and binds accounts only to its own staff', () => {
+    it('another facility’s Organization and bridge point cannot be changed, nor one of one’s own moved out; one’s own can be', async () => {
+      const laocai = demo.ids.organizations.laocai;
+      const admin = bearer(await p.tokenFor('facility_admin', { org: laocai }));
+      const foreign = (await call<Organization>(p, 'GET', `/fhir/R4/Organization/${muongnhe}`, undefined, admin)).body;
+      const renamed = await call<OperationOutcome>(
+        p,
+        'PUT',
+        `/fhir/R4/Organization/${muongnhe}`,
+        { ...foreign, name: 'Đã bị đổi tên', identifier: [] },
+        { ...admin, ...JSON_HEADERS },
+      );
+      expect(renamed.status).toBe(403);
+      expect(renamed.body.resourceType).toBe('OperationOutcome');
+      expect((await call<Organization>(p, 'GET', `/fhir/R4/Organization/${muongnhe}`, undefined, admin)).body.name).toBe(foreign.name);
+      // Its own facility's record: yes.
+      const mine = (await call<Organization>(p, 'GET', `/fhir/R4/Organization/${laocai}`, undefined, admin)).body;
+      expect((await call(p, 'PUT', `/fhir/R4/Organization/${laocai}`, { ...mine, alias: ['BV Lào Cai'] }, { ...admin, ...JSON_HEADERS })).status).toBe(200);
+
+      const bridge = await p.fixtures.create<Location>({
+        resourceType: 'Location',
+        name: 'Điểm cầu Bát Xát',
+        managingOrganization: { reference: `Organization/${batxat}` },
+      });
+      const otherCoordinator = bearer(await p.tokenFor('coordinator', { org: muongnhe }));
+      const moved = await call(
+        p,
+        'PUT',
+        `/fhir/R4/Location/${bridge.id}`,
+        { ...bridge, managingOrganization: { reference: `Organization/${muongnhe}` } },
+        { ...otherCoordinator, ...JSON_HEADERS },
+      );
+      expect(moved.status).toBe(403);
+      const coordinator = bearer(await p.tokenFor('coordinator', { org: batxat }));
+      expect(
+        (await call(p, 'PUT', `/fhir/R4/Location/${bridge.id}`, { ...bridge, name: 'Điểm cầu Trạm Y tế Bát Xát' }, { ...coordinator, ...JSON_HEADERS })).status,
+      ).toBe(200);
+      // Not even one's own facility's bridge point may be handed to another facility.
+      const away = await call(
+        p,
+        'PUT',
+        `/fhir/R4/Location/${bridge.id}`,
+        { ...bridge, managingOrganization: { reference: `Organization/${muongnhe}` } },
+        { ...coordinator, ...JSON_HEADERS },
+      );
+      expect(away.status).toBe(403);
+      // Another facility's bookable slots are not its to block; shared national content (a ValueSet) is not a facility's to change.
+      const schedule = await p.fixtures.create<Schedule>({ resourceType: 'Schedule', actor: [{ reference: `Location/${bridge.id}` }] });
+      const slot = {
+        resourceType: 'Slot',
+        schedule: { reference: `Schedule/${schedule.id}` },
+        status: 'busy',
+        start: '2026-12-10T01:00:00Z',
+        end: '2026-12-10T01:30:00Z',
+      };
+      expect((await call(p, 'POST', '/fhir/R4/Slot', slot, { ...otherCoordinator, ...JSON_HEADERS })).status).toBe(403);
+      expect((await call(p, 'POST', '/fhir/R4/Slot', slot, { ...coordinator, ...JSON_HEADERS })).status).toBe(201);
+      const valueSet = { resourceType: 'ValueSet', status: 'active', url: 'urn:cauyte:test:vs', name: 'Thu' };
+      expect((await call(p, 'POST', '/fhir/R4/ValueSet', valueSet, { ...admin, ...JSON_HEADERS })).status).toBe(403);
+    });
+
+    it('a facility administrator binds no account to a practitioner who works at another facility or already has one, and grants no administrator role', async () => {
+      const laocai = demo.ids.organizations.laocai;
+      const admin = bearer(await p.tokenFor('facility_admin', { org: laocai }));
+      const specialist = demo.ids.practitioners[0]; // works at Bạch Mai
+      // A role "at Lào Cai" is the facility's own record to write...
+      const placed = await call(
+        p,
+        'POST',
+        '/fhir/R4/PractitionerRole',
+        {
+          resourceType: 'PractitionerRole',
+          active: true,
+          practitioner: { reference: `Practitioner/${specialist}` },
+          organization: { reference: `Organization/${laocai}` },
+        },
+        { ...admin, ...JSON_HEADERS },
+      );
+      expect(placed.status).toBe(201);
+      // ...but it does not make another facility's doctor theirs to bind an account to.
+      const impostor = await call(
+        p,
+        'POST',
+        '/api/accounts',
+        {
+          username: 'gia.mao',
+          displayName: 'Giả mạo',
+          kind: 'staff',
+          password: 'Mat-Khau-Dai-2026!',
+          practitionerId: specialist,
+          roles: [{ role: 'specialist', organizationId: laocai }],
+        },
+        { ...admin, ...JSON_HEADERS },
+      );
+      expect(impostor.status).toBe(403);
+      expect(impostor.text).toContain('cơ sở khác');
+      expect(await p.accounts.byUsername('gia.mao')).toBeUndefined();
+      // Someone who works only here, and already has an account, gets no second one.
+      const nurse = await p.fixtures.create<Practitioner>({ resourceType: 'Practitioner', name: [{ text: 'ĐD Lào Cai' }] });
+      await p.fixtures.create<PractitionerRole>({
+        resourceType: 'PractitionerRole',
+        practitioner: { reference: `Practitioner/${nurse.id}` },
+        organization: { reference: `Organization/${laocai}` },
+      });
+      const account = (roleName: string, username: string) => ({
+        username,
+        displayName: 'ĐD Lào Cai',
+        kind: 'staff',
+        password: 'Mat-Khau-Dai-2026!',
+        practitionerId: nurse.id,
+        roles: [{ role: roleName, organizationId: laocai }],
+      });
+      expect((await call(p, 'POST', '/api/accounts', account('commune_clinician', 'dd.laocai'), { ...admin, ...JSON_HEADERS })).status).toBe(201);
+      const second = await call(p, 'POST', '/api/accounts', account('commune_clinician', 'dd.laocai2'), { ...admin, ...JSON_HEADERS });
+      expect(second.status).toBe(403);
+      expect(second.text).toContain('đã có tài khoản');
+      // Administrator and national roles are not a facility's to grant.
+      for (const role of ['facility_admin', 'disease_control'])
+        expect(
+          (await call(p, 'POST', '/api/accounts', { ...account(role, `x.${role}`), practitionerId: undefined }, { ...admin, ...JSON_HEADERS })).status,
+        ).toBe(403);
+    });
   });
 
   describe('1. binding an account to a person needs authority over that person', () => {

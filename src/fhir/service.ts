@@ -19,6 +19,7 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import type { Db, Queryable } from '../db/db.ts';
 import type { FhirGuard } from '../auth/guard.ts';
 import type { Principal } from '../auth/principal.ts';
+import { assertDirectoryWrite } from '../auth/directory-scope.ts';
 import { assertNoBundleReferences, processBundle, type BundleOptions } from './bundle.ts';
 import { isResourceType, loadDefinitions } from './definitions.ts';
 import { badRequest, notFound, preconditionFailed } from './outcome.ts';
@@ -227,6 +228,8 @@ export class FhirService {
       const input = existing ? r : this.guard.prepareCreate(p, r);
       this.assertChangeAllowed(p, existing?.resource ?? buried, input);
       const fresh = !existing && !buried && type === 'Patient';
+      // The version replaced must be the writer's facility's too (the new one is checked with every write, in assertWritable).
+      await assertDirectoryWrite(q, p, existing?.resource ?? buried, undefined);
       const outcome = await this.guard.assertWritable(q, p, input, this.storage.prepareIndexOnly(input), new Set(fresh ? [id] : []));
       await this.assertBinariesReadable(p, q, input, outcome.patients);
       const result = await this.storage.update(input, opts, q);
@@ -271,6 +274,7 @@ export class FhirService {
       if (existing) {
         patients = (await this.guard.assertReadable(q, p, existing)).patients;
         this.assertChangeAllowed(p, existing.resource, undefined);
+        await assertDirectoryWrite(q, p, existing.resource, undefined);
       }
       await this.storage.delete(type, id, q);
       await this.guard.record(q, p, { action: 'delete', outcome: 'success', resourceType: type, resourceId: id, patientIds: patients });
