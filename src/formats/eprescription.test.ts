@@ -77,6 +77,19 @@ describe.each(DB_KINDS)('national e-prescriptions on %s', (kind) => {
       prescription: { items: [{ name: 'Morphin 10 mg/ml', quantity: 5, unit: 'ống', dosage: 'Tiêm dưới da khi đau' }], ...prescription },
     });
 
+  it('refuses a controlled substance on an ordinary prescription, whether named by ATC code or by name only', async () => {
+    const id = await bookedVisit();
+    for (const item of [
+      { name: 'Diazepam 5 mg', atc: 'N05BA01', quantity: 10, unit: 'viên', dosage: '1 viên tối' },
+      { name: 'Tramadol 50 mg', quantity: 10, unit: 'viên', dosage: '1 viên khi đau' },
+      { name: 'Morphin 10 mg/ml', quantity: 5, unit: 'ống', dosage: 'Tiêm dưới da khi đau' },
+    ]) {
+      const r = await complete(id, { items: [item] });
+      expect(r.status, item.name).toBe(400);
+      expect(r.body.title ?? r.text).toContain('kiểm soát đặc biệt');
+    }
+  });
+
   it('refuses a narcotic or psychotropic prescription without the extra confirmation, with a message; accepts it with one', async () => {
     const id = await bookedVisit();
     for (const k of ['n', 'h']) {

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { EligibilityDecision } from '../consult/eligibility.ts';
+import { controlledClassOf } from '../terminology/drugs.ts';
 
 export const id = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a resource id');
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -303,6 +304,19 @@ export const completeRequest = z
       })
       .strict()
       .refine((p) => !CONTROLLED_KINDS.includes(p.kind) || p.controlled?.confirmed === true, { message: CONTROLLED_CONFIRMATION_MESSAGE, path: ['controlled'] })
+      // A controlled substance is not prescribed on an ordinary (or traditional-medicine) prescription.
+      .superRefine((p, ctx) => {
+        if (CONTROLLED_KINDS.includes(p.kind)) return;
+        p.items.forEach((item, i) => {
+          const atcClass = controlledClassOf(item);
+          if (atcClass)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['items', i],
+              message: `${item.name} thuộc nhóm thuốc kiểm soát đặc biệt (ATC ${atcClass}): kê đơn thuốc gây nghiện (n) hoặc hướng thần (h) và xác nhận (a controlled substance needs a controlled prescription, kind n or h, confirmed)`,
+            });
+        });
+      })
       .optional(),
     /** The BHYT card presented at this visit; defaults to the one on the patient's record. */
     bhytCard: z
