@@ -178,6 +178,12 @@ export class SfuPublisher implements MediaLink {
 
 /** How long after its answer a subscription may go without a single packet before it is asked for again. */
 export const NO_MEDIA_MS = 10_000;
+/**
+ * How long a subscription waits for Janus's offer (or the server's refusal) before it is asked for
+ * again: the server answers every request within its Janus timeout (10 s), but a request or its
+ * answer may be lost (a socket resumed, a message over the rate limit).
+ */
+export const NO_OFFER_MS = 20_000;
 /** ... and it must have been connected this long (packets follow the connection, not at once). */
 const CONNECTED_GRACE_MS = 3_000;
 
@@ -195,14 +201,16 @@ let lastRef = 0;
 /**
  * One other participant's feed received from Janus, numbered (`ref`) so that a late offer or
  * failure of a subscription already replaced is not taken for this one's. ICE trouble is mended by
- * an ICE restart; a subscription that cannot be mended that way — DTLS failed (ICE still
- * 'connected'), or connected and not one packet came NO_MEDIA_MS after its answer — is `lost`.
+ * an ICE restart; a subscription that cannot be mended that way — no offer came NO_OFFER_MS after
+ * it was asked for, DTLS failed (ICE still 'connected'), or connected and not one packet came
+ * NO_MEDIA_MS after its answer — is `lost`.
  */
 export class SfuSubscription implements MediaLink {
   readonly pc: RTCPeerConnection;
   readonly ref = ++lastRef;
   private watchdog?: ReturnType<typeof setTimeout>;
   private connectedAt?: number;
+  private answeredAt?: number;
 
   constructor(
     readonly feed: number,
@@ -226,13 +234,20 @@ export class SfuSubscription implements MediaLink {
   /** Asks the server for this subscription (Janus then offers the feed). */
   request(): void {
     this.send({ type: 'subscribe', feed: this.feed, ref: this.ref });
+    this.watchdog = setTimeout(() => this.lose('no offer'), NO_OFFER_MS);
   }
 
   async onOffer(jsep: Jsep): Promise<void> {
+    if (!this.pc.remoteDescription) {
+      // The first offer: now the media watchdog (below) takes over from the offer's.
+      clearTimeout(this.watchdog);
+      this.watchdog = undefined;
+    }
     await this.pc.setRemoteDescription(jsep);
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     this.send({ type: 'sub-answer', feed: this.feed, jsep: jsepOf(answer), ref: this.ref });
+    this.answeredAt ??= Date.now();
     this.watchdog ??= setTimeout(() => void this.checkMedia(), NO_MEDIA_MS);
   }
 
@@ -254,6 +269,8 @@ export class SfuSubscription implements MediaLink {
     const state = this.pc.connectionState;
     if (state === 'closed') return;
     const connectedFor = this.connectedAt === undefined ? -1 : Date.now() - this.connectedAt;
+    // Never connected (DTLS stuck 'connecting' while ICE is up, seen with six pages on two cores): lost too.
+    if (state !== 'connected' && Date.now() - (this.answeredAt ?? Date.now()) >= 2 * NO_MEDIA_MS) return this.lose(`not connected (${state})`);
     if (state !== 'connected' || connectedFor < CONNECTED_GRACE_MS) {
       this.watchdog = setTimeout(() => void this.checkMedia(), state === 'connected' ? CONNECTED_GRACE_MS - connectedFor : NO_MEDIA_MS);
       return;
