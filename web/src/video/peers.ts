@@ -210,7 +210,6 @@ export class SfuSubscription implements MediaLink {
   readonly ref = ++lastRef;
   private watchdog?: ReturnType<typeof setTimeout>;
   private connectedAt?: number;
-  private answeredAt?: number;
 
   constructor(
     readonly feed: number,
@@ -247,7 +246,6 @@ export class SfuSubscription implements MediaLink {
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     this.send({ type: 'sub-answer', feed: this.feed, jsep: jsepOf(answer), ref: this.ref });
-    this.answeredAt ??= Date.now();
     this.watchdog ??= setTimeout(() => void this.checkMedia(), NO_MEDIA_MS);
   }
 
@@ -269,8 +267,6 @@ export class SfuSubscription implements MediaLink {
     const state = this.pc.connectionState;
     if (state === 'closed') return;
     const connectedFor = this.connectedAt === undefined ? -1 : Date.now() - this.connectedAt;
-    // Never connected (DTLS stuck 'connecting' while ICE is up, seen with six pages on two cores): lost too.
-    if (state !== 'connected' && Date.now() - (this.answeredAt ?? Date.now()) >= 2 * NO_MEDIA_MS) return this.lose(`not connected (${state})`);
     if (state !== 'connected' || connectedFor < CONNECTED_GRACE_MS) {
       this.watchdog = setTimeout(() => void this.checkMedia(), state === 'connected' ? CONNECTED_GRACE_MS - connectedFor : NO_MEDIA_MS);
       return;
