@@ -7,7 +7,7 @@
 import { signal } from '@preact/signals';
 import type { Jsep, PublicMember, SignalData } from '../../../src/video/protocol.ts';
 import { MeshPeer, SfuPublisher, SfuSubscription, healthy, type MediaLink, type Send } from './peers.ts';
-import { inbound, LayerChooser, mediaPath, TOP_LAYER, type InboundSample, type Quality } from './quality.ts';
+import { inbound, LayerChooser, mediaPath, TOP_LAYER, transportOf, type InboundSample, type Quality, type TransportSample } from './quality.ts';
 
 /** What the connections ask of the call they belong to. */
 export interface CallSide {
@@ -43,6 +43,7 @@ export interface LinkReport {
   /** Candidate types of the pair in use: 'relay' means through TURN. */
   path?: { local: string; remote: string };
   inbound: InboundSample;
+  transport: TransportSample;
 }
 
 export class Connections {
@@ -210,6 +211,7 @@ export class Connections {
       signaling: pc.signalingState,
       path: await mediaPath(pc),
       inbound: await inbound(pc),
+      transport: await transportOf(pc),
     });
     const out: LinkReport[] = [];
     for (const p of this.mesh.values()) out.push(await row('mesh', p.pc, p.memberId));

@@ -57,6 +57,31 @@ export async function inbound(pc: RTCPeerConnection): Promise<InboundSample> {
   return s;
 }
 
+/** The DTLS side of a connection and the ICE checks of its chosen pair (a diagnostic for a connection stuck 'connecting'). */
+export interface TransportSample {
+  dtls?: string;
+  role?: string;
+  bytesSent?: number;
+  bytesReceived?: number;
+  /** ICE checks of the selected (or else the nominated) pair: sent, answered, received, answered by us. */
+  checks?: [number, number, number, number];
+}
+
+export async function transportOf(pc: RTCPeerConnection): Promise<TransportSample> {
+  const stats = await pc.getStats();
+  const out: TransportSample = {};
+  let pairId: string | undefined;
+  stats.forEach((r: any) => {
+    if (r.type !== 'transport') return;
+    Object.assign(out, { dtls: r.dtlsState, role: r.dtlsRole, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived });
+    pairId = r.selectedCandidatePairId;
+  });
+  let pair: any = pairId ? stats.get(pairId) : undefined;
+  if (!pair) stats.forEach((r: any) => (r.type === 'candidate-pair' && r.nominated ? (pair = r) : undefined));
+  if (pair) out.checks = [pair.requestsSent ?? 0, pair.responsesReceived ?? 0, pair.requestsReceived ?? 0, pair.responsesSent ?? 0];
+  return out;
+}
+
 /**
  * The way media takes on a connection: the candidate types of the selected pair ('host' direct,
  * 'srflx' through NAT, 'relay' through TURN). Undefined until ICE has chosen.
