@@ -187,10 +187,11 @@ export const NO_OFFER_MS = 20_000;
 /** ... and it must have been connected this long (packets follow the connection, not at once). */
 const CONNECTED_GRACE_MS = 3_000;
 /**
- * How long after an answer a subscription may stay unconnected while ICE is up: Janus's ICE agent
- * (libnice 0.1.21) can stay 'connecting' for good while the browser's side answers all its checks,
- * and then it never starts DTLS (seen with six pages on two cores; the browser's DTLS client sends
- * hellos into silence). A new subscription gets a new agent.
+ * How long after an answer (the first, or an ICE restart's) a subscription may stay unconnected:
+ * Janus's ICE agent (libnice 0.1.21) can stay 'connecting' for good while the browser answers all
+ * its checks, and then never starts DTLS (seen with six pages on two cores: the browser's DTLS
+ * client sends hellos into silence); a connection can also stay 'new'. A new subscription gets a
+ * new Janus handle and agent.
  */
 export const NOT_CONNECTED_MS = 15_000;
 
@@ -209,8 +210,9 @@ let lastRef = 0;
  * One other participant's feed received from Janus, numbered (`ref`) so that a late offer or
  * failure of a subscription already replaced is not taken for this one's. ICE trouble is mended by
  * an ICE restart; a subscription that cannot be mended that way — no offer came NO_OFFER_MS after
- * it was asked for, DTLS failed or never finished (ICE up, not connected NOT_CONNECTED_MS after the
- * answer), or connected and not one packet came NO_MEDIA_MS after its answer — is `lost`.
+ * it was asked for, its offer could not be applied, DTLS failed (ICE up), not connected
+ * NOT_CONNECTED_MS after its answer, or connected and not one packet came NO_MEDIA_MS after its
+ * answer — is `lost`.
  */
 export class SfuSubscription implements MediaLink {
   readonly pc: RTCPeerConnection;
@@ -245,14 +247,21 @@ export class SfuSubscription implements MediaLink {
   }
 
   async onOffer(jsep: Jsep): Promise<void> {
-    if (!this.pc.remoteDescription) {
+    const first = !this.pc.remoteDescription;
+    let answer: RTCSessionDescriptionInit;
+    try {
+      await this.pc.setRemoteDescription(jsep);
+      answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+    } catch (err) {
+      // An offer that cannot be applied leaves nothing to wait for: made again.
+      return this.lose(`offer not applied (${(err as Error).message})`);
+    }
+    if (first) {
       // The first offer: now the media watchdog (below) takes over from the offer's.
       clearTimeout(this.watchdog);
       this.watchdog = undefined;
     }
-    await this.pc.setRemoteDescription(jsep);
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
     this.send({ type: 'sub-answer', feed: this.feed, jsep: jsepOf(answer), ref: this.ref });
     this.answeredAt = Date.now();
     this.watchdog ??= setTimeout(() => void this.checkMedia(), NO_MEDIA_MS);
@@ -276,8 +285,7 @@ export class SfuSubscription implements MediaLink {
     const state = this.pc.connectionState;
     if (state === 'closed') return;
     const connectedFor = this.connectedAt === undefined ? -1 : Date.now() - this.connectedAt;
-    if (state !== 'connected' && healthy(this.pc) && Date.now() - (this.answeredAt ?? Date.now()) >= NOT_CONNECTED_MS)
-      return this.lose(`not connected (${state})`);
+    if (state !== 'connected' && Date.now() - (this.answeredAt ?? Date.now()) >= NOT_CONNECTED_MS) return this.lose(`not connected (${state})`);
     if (state !== 'connected' || connectedFor < CONNECTED_GRACE_MS) {
       this.watchdog = setTimeout(() => void this.checkMedia(), state === 'connected' ? CONNECTED_GRACE_MS - connectedFor : NOT_CONNECTED_MS / 3);
       return;
