@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../src/seed/demo.ts';
 import { launchBrowser } from '../src/testing/browser.ts';
 import { call, startTestPlatform, type TestPlatform } from '../src/testing/platform.ts';
-import { contextFor, decoded, join, makeStaff, myId, readyToJoin, videoTables, waitDecodingAll, type Staff } from '../src/testing/video.ts';
+import { contextFor, decoded, join, makeStaff, myId, videoTables, waitDecodingAll, type Staff } from '../src/testing/video.ts';
 import { execFileSync } from 'node:child_process';
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { archiveLeftovers } from '../src/video/recordings.ts';
@@ -70,19 +70,6 @@ describe('video calls in the browser', () => {
       await join(page, `${base}/call/${roomId}`, { capKbps });
       pages.push(page);
     }
-    return pages;
-  }
-
-  /** As pagesIn, but every page is loaded before the first joins (six pages on two cores: loading beside running calls is slow). */
-  async function pagesLoadedThenIn(roomId: string, people: Staff[], capKbps?: number): Promise<Page[]> {
-    const pages: Page[] = [];
-    const clicks: (() => Promise<void>)[] = [];
-    for (const s of people) {
-      const page = await (await contextFor(browser, base, s)).newPage();
-      clicks.push(await readyToJoin(page, `${base}/call/${roomId}`, { capKbps }));
-      pages.push(page);
-    }
-    for (const click of clicks) await click();
     return pages;
   }
 
@@ -387,7 +374,7 @@ describe('video calls in the browser', () => {
     // Six Chromium pages each encode one stream and decode five on this machine's 2 cores; at 360p
     // they starve each other (RTT climbs to seconds). Each sends at a 250 kbit/s limit (the weak-link
     // setting a bridge point would choose), so the test measures forwarding, not this machine's CPU.
-    const pages = await pagesLoadedThenIn(roomId, staff, 250);
+    const pages = await pagesIn(roomId, staff, 250);
     const ids = await Promise.all(pages.map((pg) => myId(pg)));
     const joined = Date.now();
     for (const [i, page] of pages.entries()) {

@@ -149,21 +149,8 @@ export async function contextFor(browser: Browser, base: string, who?: Staff): P
   return ctx;
 }
 
-type JoinOptions = { capKbps?: number; hd?: boolean; measure?: boolean; dataSaver?: boolean };
-
 /** Opens the room page, optionally sets the send limit, and joins. */
-export async function join(page: Page, url: string, opts: JoinOptions = {}): Promise<void> {
-  await (
-    await readyToJoin(page, url, opts)
-  )();
-}
-
-/**
- * Opens the room page and sets it up as `join` does, short of the click, which the returned function
- * makes: several pages can be loaded before anyone is in the call (on two cores, loading a page
- * beside five running calls took up to 48 s).
- */
-export async function readyToJoin(page: Page, url: string, opts: JoinOptions = {}): Promise<() => Promise<void>> {
+export async function join(page: Page, url: string, opts: { capKbps?: number; hd?: boolean; measure?: boolean; dataSaver?: boolean } = {}): Promise<void> {
   await page.goto(url);
   const button = page.getByRole('button', { name: /^(Vào phòng|Join)$/ });
   await button.waitFor();
@@ -178,14 +165,15 @@ export async function readyToJoin(page: Page, url: string, opts: JoinOptions = {
         720,
     );
   }
-  if (opts.measure)
+  if (opts.measure) {
     // The clock starts at the click on "join", inside the page.
-    return () =>
-      page.evaluate(() => {
-        (window as unknown as { joinAt: number }).joinAt = performance.now();
-        (document.querySelector('.precall button.primary') as HTMLButtonElement).click();
-      });
-  return () => button.click();
+    await page.evaluate(() => {
+      (window as unknown as { joinAt: number }).joinAt = performance.now();
+      (document.querySelector('.precall button.primary') as HTMLButtonElement).click();
+    });
+    return;
+  }
+  await button.click();
 }
 
 export type Decoded = Record<string, { framesDecoded: number; audioPackets: number; frameWidth: number; frameHeight: number }>;

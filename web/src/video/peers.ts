@@ -187,13 +187,14 @@ export const NO_OFFER_MS = 20_000;
 /** ... and it must have been connected this long (packets follow the connection, not at once). */
 const CONNECTED_GRACE_MS = 3_000;
 /**
- * How long after an answer (the first, or an ICE restart's) a subscription may stay unconnected:
- * Janus's ICE agent (libnice 0.1.21) can stay 'connecting' for good while the browser answers all
- * its checks, and then never starts DTLS (seen with six pages on two cores: the browser's DTLS
- * client sends hellos into silence); a connection can also stay 'new'. A new subscription gets a
- * new Janus handle and agent.
+ * How long after an answer (the first, or an ICE restart's) a subscription may stay unconnected
+ * while its ICE is up: Janus's ICE agent (libnice 0.1.21) can stay 'connecting' for good while the
+ * browser answers all its checks, and then never starts DTLS (seen with six pages on two cores: the
+ * browser's DTLS client sends hellos into silence). A new subscription gets a new Janus handle and
+ * agent. Not shorter: on a starved machine a healthy connection can take many seconds, and each
+ * subscription made again adds to the load.
  */
-export const NOT_CONNECTED_MS = 15_000;
+export const NOT_CONNECTED_MS = 20_000;
 
 /** What a subscription tells the connections it belongs to. */
 export interface SubscriptionEvents {
@@ -210,8 +211,8 @@ let lastRef = 0;
  * One other participant's feed received from Janus, numbered (`ref`) so that a late offer or
  * failure of a subscription already replaced is not taken for this one's. ICE trouble is mended by
  * an ICE restart; a subscription that cannot be mended that way — no offer came NO_OFFER_MS after
- * it was asked for, its offer could not be applied, DTLS failed (ICE up), not connected
- * NOT_CONNECTED_MS after its answer, or connected and not one packet came NO_MEDIA_MS after its
+ * it was asked for, its offer could not be applied, DTLS failed or not connected NOT_CONNECTED_MS
+ * after its answer (ICE up, or ICE still 'new'), or connected and not one packet came NO_MEDIA_MS after its
  * answer — is `lost`.
  */
 export class SfuSubscription implements MediaLink {
@@ -285,7 +286,9 @@ export class SfuSubscription implements MediaLink {
     const state = this.pc.connectionState;
     if (state === 'closed') return;
     const connectedFor = this.connectedAt === undefined ? -1 : Date.now() - this.connectedAt;
-    if (state !== 'connected' && Date.now() - (this.answeredAt ?? Date.now()) >= NOT_CONNECTED_MS) return this.lose(`not connected (${state})`);
+    // ICE up and no DTLS, or ICE never began (an offer with no candidate it could check): waiting mends neither.
+    const stalled = healthy(this.pc) || this.pc.iceConnectionState === 'new';
+    if (state !== 'connected' && stalled && Date.now() - (this.answeredAt ?? Date.now()) >= NOT_CONNECTED_MS) return this.lose(`not connected (${state})`);
     if (state !== 'connected' || connectedFor < CONNECTED_GRACE_MS) {
       this.watchdog = setTimeout(() => void this.checkMedia(), state === 'connected' ? CONNECTED_GRACE_MS - connectedFor : NOT_CONNECTED_MS / 3);
       return;
