@@ -70,16 +70,23 @@ export interface TransportSample {
 export async function transportOf(pc: RTCPeerConnection): Promise<TransportSample> {
   const stats = await pc.getStats();
   const out: TransportSample = {};
-  let pairId: string | undefined;
   stats.forEach((r: any) => {
-    if (r.type !== 'transport') return;
-    Object.assign(out, { dtls: r.dtlsState, role: r.dtlsRole, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived });
-    pairId = r.selectedCandidatePairId;
+    if (r.type === 'transport') Object.assign(out, { dtls: r.dtlsState, role: r.dtlsRole, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived });
   });
-  let pair: any = pairId ? stats.get(pairId) : undefined;
-  if (!pair) stats.forEach((r: any) => (r.type === 'candidate-pair' && r.nominated ? (pair = r) : undefined));
+  // A stuck connection's nominated pair may never have 'succeeded': any nominated one will do here.
+  const pair = selectedPair(stats, false);
   if (pair) out.checks = [pair.requestsSent ?? 0, pair.responsesReceived ?? 0, pair.requestsReceived ?? 0, pair.responsesSent ?? 0];
   return out;
+}
+
+/** The candidate pair the transport selected, or else a nominated one (`succeeded`: only one whose checks succeeded). */
+function selectedPair(stats: RTCStatsReport, succeeded: boolean): any {
+  let pair: any;
+  stats.forEach((r: any) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+  });
+  if (!pair) stats.forEach((r: any) => (r.type === 'candidate-pair' && r.nominated && (!succeeded || r.state === 'succeeded') ? (pair = r) : undefined));
+  return pair;
 }
 
 /**
@@ -88,11 +95,7 @@ export async function transportOf(pc: RTCPeerConnection): Promise<TransportSampl
  */
 export async function mediaPath(pc: RTCPeerConnection): Promise<{ local: string; remote: string } | undefined> {
   const stats = await pc.getStats();
-  let pair: any;
-  stats.forEach((r: any) => {
-    if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
-  });
-  if (!pair) stats.forEach((r: any) => (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' ? (pair = r) : undefined));
+  const pair = selectedPair(stats, true);
   const local = pair && stats.get(pair.localCandidateId)?.candidateType;
   const remote = pair && stats.get(pair.remoteCandidateId)?.candidateType;
   return local && remote ? { local, remote } : undefined;
