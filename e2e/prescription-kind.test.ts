@@ -2,6 +2,8 @@
  * The prescription kind on the clinician's visit page (national e-prescription, TT 26/2025): the
  * kinds in Vietnamese; a narcotic prescription without the extra confirmation is refused with the
  * message, and with the confirmation and an ID number it is issued with a code ending in "-n".
+ * Writing a controlled medicine (Morphin) moves an ordinary prescription to kind n and says why;
+ * set back to ordinary, the note turns to a warning (and the server refuses the prescription).
  * Screenshots of the form with the controlled-drug fields at 390 and 1366 px.
  */
 import { mkdirSync } from 'node:fs';
@@ -63,9 +65,9 @@ describe('prescription kind on the visit page', () => {
     await page.getByLabel('Nhận định').fill('Đau đầu mạn tính');
     await page.getByLabel('Hướng dẫn, theo dõi').fill('Nghỉ ngơi, theo dõi.');
     await page.getByLabel('Tên thuốc, hàm lượng').fill('Morphin sulfat 10 mg');
-    await page.getByLabel('Số lượng').fill('10');
-    await page.getByLabel('Cách dùng').fill('Uống 1 viên khi đau');
-    await page.getByLabel('Số ngày').fill('5');
+    await page.getByLabel('Số lượng', { exact: true }).fill('10');
+    await page.getByLabel('Cách dùng', { exact: true }).fill('Uống 1 viên khi đau');
+    await page.getByLabel('Số ngày', { exact: true }).fill('5');
     const kind = page.getByLabel('Loại đơn thuốc');
     expect(await kind.locator('option').allTextContents()).toEqual([
       'Đơn thuốc thường (c)',
@@ -73,6 +75,31 @@ describe('prescription kind on the visit page', () => {
       'Đơn thuốc hướng thần, tiền chất (h)',
       'Đơn thuốc y học cổ truyền (y)',
     ]);
+    // Morphin was written: the form has already moved the prescription to kind n, and says why.
+    expect(await kind.inputValue()).toBe('n');
+    const why = page.locator('.rx-kind .rx-suggest');
+    expect(await why.textContent()).toBe(
+      'Morphin sulfat 10 mg thuộc nhóm thuốc kiểm soát đặc biệt (ATC N02A): cần kê trên đơn thuốc gây nghiện (n). Hãy kiểm tra lại loại đơn.',
+    );
+    expect(await why.getAttribute('class')).toBe('rx-suggest');
+    // Back to ordinary: the note turns to a warning, and the server refuses it with its own message.
+    await kind.selectOption('c');
+    expect(await why.getAttribute('class')).toBe('rx-suggest wrong');
+    const refused = await call(
+      p,
+      'POST',
+      `/api/visits/${booked.body.id}/complete`,
+      {
+        findings: 'x',
+        assessment: 'x',
+        diagnosis: { code: 'G44.2', display: 'Đau đầu do căng thẳng' },
+        instructions: 'x',
+        prescription: { kind: 'c', items: [{ name: 'Morphin sulfat 10 mg', quantity: 10, unit: 'viên', dosage: 'Uống 1 viên khi đau', days: 5 }] },
+      },
+      { ...(await signIn(p, a.username, a.totpSecret)), ...json },
+    );
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.text).toContain('thuộc nhóm thuốc kiểm soát đặc biệt (ATC N02A)');
     await kind.selectOption('n');
     await expect.poll(() => page.locator('.rx-kind .notice').textContent()).toContain('cần xác nhận thêm');
     await page.locator('.rx-kind').scrollIntoViewIfNeeded();

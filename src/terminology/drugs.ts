@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { foldText } from '../fhir/normalize.ts';
+import { controlledClassOfAtc, controlledClassOfName } from './controlled.ts';
 
 export const ATC_SYSTEM = 'http://www.whocc.no/atc';
 
@@ -92,45 +93,20 @@ export function atcCodesInText(text: string): string[] {
   return [...out];
 }
 
-/**
- * ATC classes whose substances are under special control (narcotics, psychotropics and precursors)
- * and so need a controlled prescription (kind n or h, with its confirmation). UNVERIFIED against the
- * Ministry's own lists (Thông tư 20/2017/TT-BYT annexes), which are not in this project's
- * reference: these are the WHO ATC classes holding substances under international control —
- * opioid anaesthetics and analgesics, benzodiazepines and related hypnotics, psychostimulants,
- * drugs used in opioid dependence, barbiturates, clonazepam, ketamine. A class is flagged whole, so a prescriber may be
- * asked to confirm more often than the law strictly needs, never less.
- */
-export const CONTROLLED_ATC: readonly string[] = ['N01AH', 'N01AX03', 'N02A', 'N03AA', 'N03AE01', 'N05BA', 'N05CD', 'N05CF', 'N06BA', 'N07BC', 'R05DA'];
-
-/**
- * Controlled substances named without a code, by INN as people write it (folded: no accents, lower
- * case) → their ATC class. UNVERIFIED as CONTROLLED_ATC is: substances under international control,
- * not the Ministry's lists.
- */
-const CONTROLLED_WORDS: [RegExp, string][] = [
-  [/\b(morphin|pethidin|fentanyl|methadon|oxycodon|hydromorphon|tramadol|codein|buprenorphin)/, 'N02A'],
-  [/\b(diazepam|alprazolam|lorazepam|bromazepam|clorazepat|clordiazepoxid|chlordiazepoxid)/, 'N05BA'],
-  [/\b(midazolam|nitrazepam|flunitrazepam|triazolam|zolpidem|zopiclon)/, 'N05CD'],
-  [/\b(clonazepam)/, 'N03AE01'],
-  [/\b(ketamin)/, 'N01AX03'],
-  [/\b(phenobarbital|gardenal)/, 'N03AA02'],
-];
-
 /** The controlled ATC class of a prescribed item (by its ATC code, or its name in the dictionary), if any. */
 export function controlledClassOf(item: { name: string; atc?: string }): string | undefined {
-  const byCode = (atc: string) => CONTROLLED_ATC.find((c) => atc.toUpperCase().startsWith(c));
   if (item.atc) {
-    const c = byCode(item.atc);
+    const c = controlledClassOfAtc(item.atc);
     if (c) return c;
   }
   // A name written without a code: a controlled substance's INN, or the dictionary entry whose
   // Vietnamese name or INN it starts with.
   const name = foldText(item.name);
   if (!name) return undefined;
-  for (const [words, atcClass] of CONTROLLED_WORDS) if (words.test(name)) return atcClass;
+  const byName = controlledClassOfName(item.name);
+  if (byName) return byName;
   for (const e of load()) {
-    const c = byCode(e.atc);
+    const c = controlledClassOfAtc(e.atc);
     if (c && [foldText(e.name), foldText(e.inn)].some((n) => n && (name === n || name.startsWith(`${n} `)))) return c;
   }
   return undefined;

@@ -59,6 +59,8 @@ const vi = {
     y: 'Đơn thuốc y học cổ truyền (y)',
   } as Record<string, string>,
   rxControlledNote: 'Thuốc gây nghiện, hướng thần, tiền chất: cần xác nhận thêm theo quy định kê đơn (TT 26/2025).',
+  rxControlledSuggest: (drug: string, atc: string, kind: string) =>
+    `${drug} thuộc nhóm thuốc kiểm soát đặc biệt (ATC ${atc}): cần kê trên ${kind.toLowerCase()}. Hãy kiểm tra lại loại đơn.`,
   rxConfirm: 'Tôi xác nhận đã kiểm tra chỉ định, liều và số ngày dùng theo quy định kê đơn thuốc kiểm soát đặc biệt.',
   rxConfirmNeeded: 'Đơn thuốc gây nghiện, hướng thần hoặc tiền chất cần bạn xác nhận và ghi số giấy tờ tùy thân trước khi kê.',
   rxIdNumber: 'Số CCCD, CMND hoặc hộ chiếu của người bệnh hoặc người nhận thuốc',
@@ -147,6 +149,7 @@ const en: Dict = {
     y: 'Traditional medicine (y)',
   },
   rxControlledNote: 'Narcotic, psychotropic and precursor drugs need an extra confirmation under the prescribing rules (Circular 26/2025).',
+  rxControlledSuggest: (drug, atc, kind) => `${drug} is under special control (ATC ${atc}): it needs a prescription of kind ${kind}. Check the kind.`,
   rxConfirm: 'I confirm I checked the indication, dose and number of days under the rules for specially controlled drugs.',
   rxConfirmNeeded: 'A narcotic, psychotropic or precursor prescription needs your confirmation and an ID number first.',
   rxIdNumber: 'ID card or passport number of the patient or the person collecting',

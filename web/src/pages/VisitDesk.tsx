@@ -331,7 +331,7 @@ export function VisitWorkspace({ id }: { id: string }) {
           </label>
           <fieldset class="drugs">
             <legend>{d.cz.prescription}</legend>
-            <PrescriptionKindFields />
+            <PrescriptionKindFields items={drugs} />
             {drugs.map((x, i) => (
               <div class="drug" key={i}>
                 <DrugPicker
