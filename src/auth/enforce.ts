@@ -117,13 +117,29 @@ async function authenticate(req: FastifyRequest, opts: EnforcementOptions): Prom
   }
   const token = req.cookies?.[SESSION_COOKIE];
   if (!token) return { via: 'none' };
-  const session = await opts.sessions.get(token);
-  if (!session) return { via: 'none' };
-  const account = await opts.accounts.get(session.accountId);
-  if (!account || account.disabled) return { via: 'none' };
-  if (!SAFE_METHODS.has(req.method) && req.headers['x-csrf-token'] !== session.csrfToken) {
+  const actor = await sessionActor(token, opts);
+  if (!actor) return { via: 'none' };
+  if (!SAFE_METHODS.has(req.method) && req.headers['x-csrf-token'] !== actor.csrfToken) {
     throw new AccessDenied('Thiếu hoặc sai mã chống giả mạo (missing or wrong CSRF token)', 403);
   }
+  return actor;
+}
+
+/**
+ * The actor of a session cookie's token, as a request carrying it is authenticated: undefined when
+ * the session is over (signed out, idle, expired) or the account is gone or disabled. `peek` does
+ * not touch the session's idle clock (a long-lived stream re-checking its caller must not keep an
+ * idle session alive).
+ */
+export async function sessionActor(
+  token: string,
+  opts: Pick<EnforcementOptions, 'sessions' | 'accounts'>,
+  { peek = false }: { peek?: boolean } = {},
+): Promise<Actor | undefined> {
+  const session = peek ? await opts.sessions.peek(token) : await opts.sessions.get(token);
+  if (!session) return undefined;
+  const account = await opts.accounts.get(session.accountId);
+  if (!account || account.disabled) return undefined;
   const held = account.roles.find((r) => r.role === session.role && r.organizationId === session.organizationId) ?? account.roles[0];
   return {
     via: 'session',

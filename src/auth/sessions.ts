@@ -73,6 +73,16 @@ export class SessionService {
     return r.rows[0] ? toSession(r.rows[0]) : undefined;
   }
 
+  /** The live session for a cookie token, as `get` finds it, without touching last_seen. */
+  async peek(token: string): Promise<Session | undefined> {
+    const r = await this.db.query<SessionRow>(
+      `SELECT * FROM session
+       WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(mins => $2)`,
+      [hashToken(token), this.opts.idleMinutes],
+    );
+    return r.rows[0] ? toSession(r.rows[0]) : undefined;
+  }
+
   async markMfaVerified(sessionId: string): Promise<void> {
     await this.db.query('UPDATE session SET mfa_verified = true WHERE id = $1', [sessionId]);
   }

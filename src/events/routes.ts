@@ -5,13 +5,22 @@
  *
  * Rules: who sees a notification is decided here, in SQL, on every request: one addressed to the
  * account or to its practitioner; one addressed to a facility only by clinical staff of that
- * facility (roles that reach patients through care, not administrators or analysts). Read state
+ * facility (roles that reach patients through care, not administrators, analysts or data-protection
+ * officers), and a disease-control centre's officers its surveillance notices only. Read state
  * is per account (`notification_read`), so a facility-wide notice is read by each person on
  * their own. Marking read a notification one may not see is a 404, as if it did not exist.
+ * The live stream follows the same rule (`facilityWide`) for events addressed to a facility.
+ * The inbox and the stream are the signed-in person's (a session): an app's token, however
+ * scoped, is refused (403) — they hold notices about patients its scopes do not reach. An open
+ * stream checks its session again every RECHECK_MS (without touching its idle clock) and ends
+ * when the session is over, the account disabled, or its role or facility changed.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { AccessDenied } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
+import { sessionActor } from '../auth/enforce.ts';
+import { SESSION_COOKIE } from '../auth/sessions.ts';
 import { POLICY } from '../auth/policy.ts';
 import type { Db } from '../db/db.ts';
 import { parseInput as parse } from '../http/input.ts';
@@ -26,19 +35,38 @@ type NotificationRow = Omit<NotificationItem, 'created_at' | 'read_at'> & { crea
 const listQuery = z.object({ unread: z.enum(['true', 'false']).optional() }).strict();
 const idParam = z.string().regex(/^\d{1,18}$/, 'a notification number');
 
-/** The visibility predicate and its parameters ($1 account, $2 practitioner, $3 facility of clinical staff). */
+/** How often an open live stream checks its session again. */
+const RECHECK_MS = 10_000;
+
+/**
+ * What an actor receives of what is addressed to its facility: everything (clinical staff, who
+ * reach patients through care), surveillance notices only (a disease-control centre's officers:
+ * its Group-A alerts), or nothing (administrators, analysts, data-protection officers, citizens).
+ */
+export function facilityWide(a: Actor): 'all' | 'surveillance' | 'none' {
+  if (!a.role || !a.organizationId) return 'none';
+  if (POLICY[a.role].clinicalReach === 'relationship') return 'all';
+  return a.role === 'disease_control' ? 'surveillance' : 'none';
+}
+
+/** The visibility predicate and its parameters ($1 account, $2 practitioner, $3 facility whose notices it receives). */
 function visibleTo(a: Actor): { where: string; params: string[] } {
-  // Facility-wide notifications reach clinical staff, and a disease-control centre's officers (its Group-A alerts).
-  const clinical = !!a.role && (POLICY[a.role].clinicalReach === 'relationship' || a.role === 'disease_control');
+  const wide = facilityWide(a);
   return {
-    where: `(n.account_id = $1 OR n.practitioner_id = $2 OR (n.organization_id = $3 AND $3 <> ''))`,
-    params: [a.accountId ?? '~', a.practitionerId ?? '~', clinical ? (a.organizationId ?? '') : ''],
+    where: `(n.account_id = $1 OR n.practitioner_id = $2 OR (n.organization_id = $3 AND $3 <> ''${wide === 'surveillance' ? " AND n.kind = 'surveillance'" : ''}))`,
+    params: [a.accountId ?? '~', a.practitionerId ?? '~', wide === 'none' ? '' : (a.organizationId ?? '')],
   };
+}
+
+/** The inbox and the stream are a signed-in person's, never an app token's. */
+function assertPerson(a: Actor): void {
+  if (a.via !== 'session')
+    throw new AccessDenied('Thông báo chỉ dành cho người dùng đã đăng nhập, không cho mã truy cập của ứng dụng (notifications are not for app tokens)', 403);
 }
 
 export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promise<void> {
   const { bus } = app;
-  const self = { config: { access: { domain: 'account.self' as const } } };
+  const self = { config: { access: { domain: 'account.self' as const } }, preHandler: async (req: FastifyRequest) => assertPerson(req.ctx.actor) };
 
   app.get('/api/notifications', self, async (req): Promise<NotificationItem[]> => {
     const unread = parse(listQuery, req.query).unread === 'true';
@@ -90,7 +118,12 @@ export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promi
   });
 
   app.get('/api/events', { config: { access: 'authenticated' } }, (req, reply) => {
-    const who = { accountId: req.ctx.actor.accountId, practitionerId: req.ctx.actor.practitionerId, organizationId: req.ctx.actor.organizationId };
+    const a = req.ctx.actor;
+    assertPerson(a);
+    const cookie = req.cookies?.[SESSION_COOKIE] ?? '';
+    const wide = facilityWide(a);
+    // Events carry no notice kind: a facility's events reach only those who receive all its notices.
+    const who = { accountId: a.accountId, practitionerId: a.practitionerId, organizationId: wide === 'all' ? a.organizationId : undefined };
     reply.hijack();
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -99,13 +132,35 @@ export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promi
       'x-accel-buffering': 'no',
     });
     reply.raw.write(': connected\n\n');
+    let open = true;
     const unsubscribe = bus.subscribe((e) => {
-      if (eventIsFor(e, who)) reply.raw.write(`event: ${e.kind}\ndata: ${JSON.stringify(e.data)}\n\n`);
+      if (open && eventIsFor(e, who)) reply.raw.write(`event: ${e.kind}\ndata: ${JSON.stringify(e.data)}\n\n`);
     });
     const ping = setInterval(() => reply.raw.write(': ping\n\n'), 25_000);
-    req.raw.on('close', () => {
+    const end = () => {
+      if (!open) return;
+      open = false;
       clearInterval(ping);
+      clearInterval(recheck);
       unsubscribe();
-    });
+      reply.raw.end();
+    };
+    // The caller as the stream began must still be who the session says, or the stream ends.
+    const recheck = setInterval(() => {
+      void sessionActor(cookie, app, { peek: true }).then(
+        (now) => {
+          const same =
+            !!now &&
+            !now.mfaPending &&
+            now.accountId === a.accountId &&
+            now.role === a.role &&
+            now.organizationId === a.organizationId &&
+            now.practitionerId === a.practitionerId;
+          if (!same) end();
+        },
+        () => undefined, // the database is away: try again at the next check
+      );
+    }, RECHECK_MS);
+    req.raw.on('close', end);
   });
 }
