@@ -13,8 +13,8 @@ import { AccessDenied } from './access.ts';
 import type { AccessContext, Actor } from './actor.ts';
 import { BREAK_GLASS_CODING, type AccessProblem } from './contract.ts';
 import { actorFields } from './principal.ts';
-import { domainAllowed, type DomainAction } from './policy.ts';
-import { parseScopes } from './scopes.ts';
+import { domainAllowed, TOKEN_DOMAIN_RULES, type DomainAction } from './policy.ts';
+import { parseScopes, scopeAllows, type Scope } from './scopes.ts';
 import { SESSION_COOKIE, type SessionService } from './sessions.ts';
 import type { TokenService } from './tokens.ts';
 
@@ -171,6 +171,19 @@ function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void
       403,
     );
   }
+  if (actor.via === 'bearer') {
+    const refusal = tokenDomainRefusal(actor.scopes ?? [], rule.domain, req.method);
+    if (refusal) throw new AccessDenied(refusal, 403);
+  }
+}
+
+/** Why an app's token may not use a domain route (TOKEN_DOMAIN_RULES in policy.ts), or undefined when it may. */
+export function tokenDomainRefusal(scopes: Scope[], domain: DomainAction, method: string): string | undefined {
+  const rule = TOKEN_DOMAIN_RULES[domain];
+  if (!rule) return undefined;
+  if (rule === 'person') return 'Chỉ người dùng đã đăng nhập mới làm được việc này, không qua mã truy cập của ứng dụng (not for app tokens)';
+  const action = SAFE_METHODS.has(method) ? 'search' : 'create';
+  return scopeAllows(scopes, action, rule.type) ? undefined : `Phạm vi của mã truy cập không cho phép ${rule.type} (the token's scopes do not allow ${action} on ${rule.type})`;
 }
 
 /** Appends a denial to the audit trail (outside the failed request's transaction). */

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { DIRECTORY_TYPES, POLICY, ROLES, domainAllowed, fhirAllowed, type FhirAction, type Role } from './policy.ts';
+import { tokenDomainRefusal } from './enforce.ts';
+import { parseScopes } from './scopes.ts';
 
 type Target = 'own' | 'other';
 
@@ -33,6 +35,10 @@ const TYPES = ['Patient', 'Observation', 'Organization'] as const;
 function kindOf(type: string): 'clinical' | 'directory' | 'other' {
   return type === 'Organization' || DIRECTORY_TYPES.has(type) ? 'directory' : 'clinical';
 }
+
+/** The scopes the matrix's token for a role carries. */
+const scopeOf = (role: Role) =>
+  role === 'integration' ? 'system/*.read system/*.write' : role === 'citizen' ? 'patient/*.read patient/Consent.cruds' : 'user/*.cruds';
 
 describe('authorization matrix (generated from the policy table)', () => {
   let p: TestPlatform;
@@ -65,7 +71,7 @@ describe('authorization matrix (generated from the policy table)', () => {
           : {};
     return p.tokenFor(role, {
       ...claims,
-      scope: role === 'integration' ? 'system/*.read system/*.write' : role === 'citizen' ? 'patient/*.read patient/Consent.cruds' : 'user/*.cruds',
+      scope: scopeOf(role),
     });
   }
 
@@ -145,7 +151,9 @@ describe('authorization matrix (generated from the policy table)', () => {
         continue;
       }
       if (typeof access === 'object') {
-        cases.push({ label, method, url: concrete(url, own, 'Patient', anyId), body: {}, allowed: domainAllowed(role, access.domain) });
+        // The matrix signs in with the role's token: a domain with a token rule also needs its scopes (or a person's session).
+        const tokenOk = !tokenDomainRefusal(parseScopes(scopeOf(role)).scopes, access.domain, method);
+        cases.push({ label, method, url: concrete(url, own, 'Patient', anyId), body: {}, allowed: domainAllowed(role, access.domain) && tokenOk });
         continue;
       }
       // FHIR routes.

@@ -358,6 +358,21 @@ export function fhirAllowed(role: Role, action: FhirAction, resourceType: string
   return actions.includes(action);
 }
 
+/**
+ * What an app's token (a bearer token: a SMART app, an OAuth client) may do on a domain route,
+ * beyond what its role allows. 'person': a person's own business at the screen (their account and
+ * sessions, their notices) — refused to any token, however scoped. `{ type }`: the domain shows or
+ * changes data of that FHIR type, so the token needs a scope for it (reading: search; anything
+ * else: create), as it would on the FHIR API. A domain not listed: the role decides, and the
+ * token's scopes apply wherever the data is read through the FHIR store.
+ */
+export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type: string }>> = {
+  'account.self': 'person',
+  'access-log.own': { type: 'AuditEvent' },
+  'audit.read': { type: 'AuditEvent' },
+  'consent.own': { type: 'Consent' },
+};
+
 export function domainAllowed(role: Role, action: DomainAction): boolean {
   return POLICY[role].domain.includes(action);
 }

@@ -66,7 +66,8 @@ function assertPerson(a: Actor): void {
 
 export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promise<void> {
   const { bus } = app;
-  const self = { config: { access: { domain: 'account.self' as const } }, preHandler: async (req: FastifyRequest) => assertPerson(req.ctx.actor) };
+  // account.self: a person's own, refused to any app token (TOKEN_DOMAIN_RULES in src/auth/policy.ts).
+  const self = { config: { access: { domain: 'account.self' as const } } };
 
   app.get('/api/notifications', self, async (req): Promise<NotificationItem[]> => {
     const unread = parse(listQuery, req.query).unread === 'true';

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../seed/demo.ts';
-import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { compressible, JSON_TYPE } from './compress.ts';
 
 const SEARCH = '/fhir/R4/Patient?_count=50&_include=Patient:organization';
@@ -79,8 +79,16 @@ describe('compressed answers', () => {
   it('lets no cache keep an API answer unless its route says so', async () => {
     const patient = JSON.parse((await get(SEARCH)).body) as { entry: { resource: { resourceType: string; id: string } }[] };
     const first = patient.entry.find((e) => e.resource.resourceType === 'Patient')!.resource;
-    for (const url of [`/fhir/R4/Patient/${first.id}`, SEARCH, '/api/notifications/count', '/fhir/R4/Patient/does-not-exist']) {
+    for (const url of [`/fhir/R4/Patient/${first.id}`, SEARCH, '/fhir/R4/Patient/does-not-exist']) {
       const r = await get(url, { 'accept-encoding': 'gzip' });
+      expect(r.headers['cache-control'], url).toBe('no-store');
+    }
+    // The inbox is a signed-in person's (a session).
+    const person = await sessionFor(p, 'specialist', { org: 'org-compress' });
+    {
+      const url = '/api/notifications/count';
+      const r = await p.app.inject({ method: 'GET', url, headers: { ...Object.fromEntries(Object.entries(person).filter(([, v]) => v)), 'accept-encoding': 'gzip' } });
+      expect(r.statusCode, url).toBe(200);
       expect(r.headers['cache-control'], url).toBe('no-store');
     }
     // The web app's files keep their own rules.
@@ -90,8 +98,9 @@ describe('compressed answers', () => {
   it('never compresses the live event stream', async () => {
     const base = await p.listen();
     const controller = new AbortController();
+    const person = await sessionFor(p, 'specialist', { org: 'org-compress' });
     const res = await fetch(`${base}/api/events`, {
-      headers: { authorization: `Bearer ${await p.tokenFor('specialist')}`, 'accept-encoding': 'gzip, br' },
+      headers: { cookie: person.cookie, 'accept-encoding': 'gzip, br' },
       signal: controller.signal,
     });
     expect(res.status).toBe(200);

@@ -9,7 +9,7 @@
  */
 import type { Condition, Organization, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import type { AggregateReport, DiseaseListInfo, SeriesView, SignalList } from './contract.ts';
 import { addWeeks, weekOf } from './weeks.ts';
 import { bundledList } from './diseases.ts';
@@ -26,6 +26,8 @@ describe('early warning (surveillance) on pglite', () => {
   let admin: string;
   let officer: string;
   let otherOfficer: string;
+  let officerInbox: Record<string, string>;
+  let otherOfficerInbox: Record<string, string>;
   let clinician: string;
   let citizen: string;
   let ministry: string;
@@ -61,10 +63,16 @@ describe('early warning (surveillance) on pglite', () => {
       const r = await call(p, 'PUT', '/api/surveillance/authorities', { organizationId: org.id, provinceCode: code }, bearer(admin));
       expect(r.status).toBe(200);
       const t = await p.tokenFor('disease_control', { org: org.id });
+      // The inbox is a signed-in person's (a session), not a token's.
+      const inbox = await sessionFor(p, 'disease_control', { org: org.id! });
       if (code === LAO_CAI) {
         officer = t;
+        officerInbox = inbox;
         laoCaiCdc = org.id!;
-      } else otherOfficer = t;
+      } else {
+        otherOfficer = t;
+        otherOfficerInbox = inbox;
+      }
     }
     // 30 people in Bát Xát, 10 in Hợp Thành.
     patients = [];
@@ -140,9 +148,9 @@ describe('early warning (surveillance) on pglite', () => {
     const r = await call<SignalList>(p, 'GET', '/api/surveillance/signals', undefined, bearer(officer));
     const alert = r.body.signals.find((s) => s.algorithm === 'group-a');
     expect(alert).toMatchObject({ disease: { code: 'cholera', group: 'A' }, observed: 1, place: { communeCode: HOP_THANH } });
-    const n = await call<{ title: string; urgent: boolean; kind: string }[]>(p, 'GET', '/api/notifications', undefined, bearer(officer));
+    const n = await call<{ title: string; urgent: boolean; kind: string }[]>(p, 'GET', '/api/notifications', undefined, officerInbox);
     expect(n.body.filter((x) => x.kind === 'surveillance').map((x) => [x.urgent, /Tả/.test(x.title)])).toEqual([[true, true]]);
-    const other = await call<{ kind: string }[]>(p, 'GET', '/api/notifications', undefined, bearer(otherOfficer));
+    const other = await call<{ kind: string }[]>(p, 'GET', '/api/notifications', undefined, otherOfficerInbox);
     expect(other.body.filter((x) => x.kind === 'surveillance')).toEqual([]);
     const rows = await p.db.query<{ organization_id: string }>("SELECT organization_id FROM notification WHERE kind = 'surveillance'");
     expect(rows.rows.map((x) => x.organization_id)).toEqual([laoCaiCdc]);

@@ -12,6 +12,7 @@ import type { TokenClaims } from '../auth/tokens.ts';
 import type { Repository } from '../fhir/repository.ts';
 import { DEMO_PASSWORD } from '../seed/accounts.ts';
 import { createTestDb, type DbKind, type TestDb } from './databases.ts';
+import { Secret } from 'otpauth';
 import { freshTotpCode } from './totp.ts';
 
 export interface TestPlatform extends Platform {
@@ -130,6 +131,28 @@ export function patient(family: string, given: string[], extra: Partial<Record<s
 }
 
 /** Signs in through the HTTP API the way the web app does; returns cookie + CSRF headers. */
+let sessionAccounts = 0;
+
+/**
+ * A staff member of `role` at `org` (with a practitioner record when given) signed in through the
+ * web sign-in (password and second factor): the headers of their session (cookie and CSRF token).
+ * For what is a person's and not an app token's (the inbox, the live stream).
+ */
+export async function sessionFor(p: TestPlatform, role: Role, opts: { org: string; practitioner?: string }): Promise<Record<string, string>> {
+  const totpSecret = new Secret({ size: 20 }).base32;
+  const username = `nv.phien.${++sessionAccounts}.${Date.now().toString(36)}`;
+  await p.accounts.create({
+    username,
+    displayName: 'Nhân viên thử',
+    kind: 'staff',
+    password: DEMO_PASSWORD,
+    practitionerId: opts.practitioner,
+    roles: [{ role, organizationId: opts.org }],
+    totpSecret,
+  });
+  return signIn(p, username, totpSecret);
+}
+
 export async function signIn(p: TestPlatform, username: string, totpSecret?: string): Promise<Record<string, string>> {
   const login = await call(p, 'POST', '/api/auth/login', { username, password: DEMO_PASSWORD }, { authorization: '', 'content-type': 'application/json' });
   if (login.status !== 200) throw new Error(`sign-in failed: ${login.status} ${login.text}`);
