@@ -70,13 +70,30 @@ export interface AuditEntry extends AuditView {
   patients: string[];
 }
 
-/** One entry of `GET /api/me/access-log`: whether it was the citizen themselves (other patients are not named). */
-export interface AccessLogEntry extends AuditView {
+/**
+ * One entry of `GET /api/me/access-log`, as a citizen reads it: who in words (the person's name,
+ * role and facility, or the app), what type of record, when and why — never a staff member's
+ * login name, their IP address, record or facility ids, or other patients the entry touched.
+ */
+export interface AccessLogEntry {
+  id: number;
+  at: string;
+  role: string | null;
+  roleLabel?: Label;
+  action: string;
+  outcome: string;
+  /** The type of record acted on (e.g. Observation). */
+  resourceType?: string;
+  reason: string | null;
+  breakGlass: boolean;
+  /** The citizen themselves (or the manager of the record, for a family member's). */
   self: boolean;
   /** The person's name as their account shows it. */
   whoName?: string;
   /** The name of the facility they acted for. */
   organizationName?: string;
+  /** An app acting without a person (its client id). */
+  app?: string;
 }
 
 /** Answer of `GET /api/audit/verify`: the hash chain checked from its start. */

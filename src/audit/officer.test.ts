@@ -73,6 +73,20 @@ describe('officer audit viewer', () => {
     expect(logged.length).toBe(1);
   });
 
+  it('an officer’s look at a patient’s entries, by any route, shows in that patient’s own access log', async () => {
+    const patient = demo.ids.patients[0];
+    const before = (await p.db.query<{ id: number }>('SELECT max(id)::int AS id FROM audit_log')).rows[0].id;
+    const fhirSearch = await call(p, 'GET', `/fhir/R4/AuditEvent?patient=Patient/${patient}&_count=5`, undefined, dpo);
+    expect(fhirSearch.status).toBe(200);
+    const one = fhirSearch.body.entry[0].resource.id as string;
+    for (const url of [`/api/audit?patientId=${patient}&limit=5`, `/fhir/R4/AuditEvent/${one}`]) expect((await call(p, 'GET', url, undefined, dpo)).status, url).toBe(200);
+    const looks = await p.db.query<{ detail: { fhir?: boolean; filter?: unknown } }>(
+      "SELECT detail FROM audit_log WHERE id > $2 AND action = 'audit.read' AND patient_ids @> ARRAY[$1]::text[] ORDER BY id",
+      [patient, before],
+    );
+    expect(looks.rows.map((r) => (r.detail.filter ? 'list' : 'fhir'))).toEqual(['fhir', 'list', 'fhir']);
+  });
+
   it('only the officer reads it', async () => {
     for (const role of ['commune_clinician', 'system_admin', 'facility_admin', 'integration'] as const) {
       const token = await p.tokenFor(role, { org: demo.ids.organizations.laocai });

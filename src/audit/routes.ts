@@ -1,7 +1,9 @@
 /**
  * Reading the audit trail: the data-protection officer's viewer and chain check, the trail as
  * FHIR AuditEvent (for officers' tools), and a citizen's "who saw my record" — for themselves
- * or for a family member they manage. Reading the trail is itself recorded. Queries are parsed
+ * or for a family member they manage. Reading the trail is itself recorded, with the patients
+ * the entries shown are about (so an officer's look shows in their own access logs). A citizen
+ * reads their log in words (AccessLogEntry): no staff login name, IP address or ids. Queries are parsed
  * with the contract's schemas and answers have its types (contract.ts).
  */
 import type { Bundle } from '@medplum/fhirtypes';
@@ -36,6 +38,14 @@ export function auditView(r: AuditRow): AuditEntry {
   };
 }
 
+/**
+ * The patients the entries shown are about: an officer's look at them is recorded with them, so it
+ * shows in those patients' own access logs (as `/api/audit/search` does).
+ */
+function patientsIn(rows: AuditRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => r.patient_ids ?? []))];
+}
+
 export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: AccessControl }): Promise<void> {
   const { audit } = app;
   const fhirBase = app.store.fhirBase;
@@ -43,7 +53,7 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
   app.get('/api/audit', { config: { access: { domain: 'audit.read' } } }, async (req): Promise<AuditEntry[]> => {
     const q = parse(auditQuery, req.query);
     const rows = await audit.list({ ...q, breakGlass: q.breakGlass === 'true' });
-    await audit.record({ ...actorFields(req.ctx), action: 'audit.read', outcome: 'success', detail: { filter: q } });
+    await audit.record({ ...actorFields(req.ctx), action: 'audit.read', outcome: 'success', patientIds: patientsIn(rows), detail: { filter: q } });
     return rows.map(auditView);
   });
 
@@ -59,7 +69,7 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
     const q = parse(auditEventQuery, req.query);
     const patient = q.patient?.replace(/^Patient\//, '');
     const rows = await audit.list({ limit: q._count, patientId: patient, before: q._before });
-    await audit.record({ ...actorFields(req.ctx), action: 'audit.read', outcome: 'success', detail: { fhir: true } });
+    await audit.record({ ...actorFields(req.ctx), action: 'audit.read', outcome: 'success', patientIds: patientsIn(rows), detail: { fhir: true } });
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'searchset',
@@ -84,6 +94,7 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
       outcome: 'success',
       resourceType: 'AuditEvent',
       resourceId: req.params.id,
+      patientIds: patientsIn([row]),
       detail: { fhir: true },
     });
     return reply.type('application/fhir+json; charset=utf-8').send(toAuditEvent(row));
@@ -127,15 +138,21 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
           _elements: 'name',
         }))
         orgs.set(o.id!, o.name ?? '');
-    // Other patients an entry touched are not the citizen's to know.
-    return rows.map((r) => {
-      const { patients: _others, ...view } = auditView(r);
-      return {
-        ...view,
-        self: r.account_id === req.ctx.actor.accountId,
-        ...(r.account_id && names.get(r.account_id) ? { whoName: names.get(r.account_id) } : {}),
-        ...(r.organization_id && orgs.get(r.organization_id) ? { organizationName: orgs.get(r.organization_id) } : {}),
-      };
-    });
+    // In words only: no login name, IP address, ids, or other patients an entry touched.
+    return rows.map((r): AccessLogEntry => ({
+      id: r.id,
+      at: iso(r.at),
+      role: r.role,
+      ...(r.role ? { roleLabel: ROLE_LABELS[r.role as Role] } : {}),
+      action: r.action,
+      outcome: r.outcome,
+      ...(r.resource_type ? { resourceType: r.resource_type } : {}),
+      reason: r.reason,
+      breakGlass: r.break_glass,
+      self: r.account_id === req.ctx.actor.accountId,
+      ...(r.account_id && names.get(r.account_id) ? { whoName: names.get(r.account_id) } : {}),
+      ...(r.organization_id && orgs.get(r.organization_id) ? { organizationName: orgs.get(r.organization_id) } : {}),
+      ...(!r.account_id && r.client_id ? { app: r.client_id } : {}),
+    }));
   });
 }

@@ -81,7 +81,10 @@ describe.each(DB_KINDS)('security on %s', (kind) => {
     expect((await call(p, 'GET', `/fhir/R4/Patient/${own}`, undefined, doctor)).status).toBe(200);
     const log = await call(p, 'GET', '/api/me/access-log', undefined, citizen);
     expect(log.status).toBe(200);
-    expect(log.body.some((e: any) => e.who === 'bs.batxat' && e.action === 'read' && !e.self)).toBe(true);
+    const seen = log.body.find((e: any) => e.action === 'read' && !e.self && e.resourceType === 'Patient');
+    expect(seen).toMatchObject({ whoName: 'BS Giàng A Sử', role: 'commune_clinician', organizationName: expect.stringContaining('Bát Xát') });
+    // In words only: no login name, IP address, record or facility ids.
+    for (const e of log.body) for (const k of ['who', 'ip', 'organizationId', 'resource', 'patients']) expect(e, k).not.toHaveProperty(k);
     expect(log.body.some((e: any) => e.self && e.action === 'read')).toBe(true);
   });
 

@@ -30,7 +30,7 @@ function AccessList({ items, empty }: { items: AccessLogEntry[]; empty: string }
   const z = tz();
   if (!items.length) return <p class="notice">{empty}</p>;
   const what = (a: AccessLogEntry) => {
-    const type = a.resource?.split('/')[0];
+    const type = a.resourceType;
     // Never a bare code: the audit trail's own labels name any action or record type this page does not.
     const verb = d.actions[a.action] ?? d.actions[a.action.split('.')[0]] ?? actionLabel(a.action, lang.value);
     const typeName = type && (z.recordTypes[type] ?? resourceLabel(type, lang.value));
@@ -47,7 +47,7 @@ function AccessList({ items, empty }: { items: AccessLogEntry[]; empty: string }
           {/* Data the person's own action sent to an AI service (booking advice): where it went, in words. */}
           {a.self && a.action === 'cds.call' && a.reason && <div class="meta">{a.reason}</div>}
           {!a.self && (
-            <div class="meta">{[a.whoName ?? (a.role ? a.who : z.system), a.roleLabel?.[lang.value], a.organizationName].filter(Boolean).join(' · ')}</div>
+            <div class="meta">{[a.whoName ?? a.app ?? (a.role ? undefined : z.system), a.roleLabel?.[lang.value], a.organizationName].filter(Boolean).join(' · ')}</div>
           )}
           {!a.self && (
             <div class="meta">
