@@ -289,6 +289,12 @@ describe('ingest from the local Mosquitto', () => {
       .poll(async () => (await call<Bundle>(p, 'GET', `/fhir/R4/Observation?device=Device/${dev}&_summary=count`)).body.total, { timeout: 5000 })
       .toBe(1);
     await expect.poll(async () => (await p.db.query('SELECT 1 FROM device_quarantine WHERE device_id = $1', [dev])).rows.length, { timeout: 5000 }).toBe(1);
+    // An impossible reading with the right token: quarantined, the token not kept with it (nor the forged one).
+    await client.publishAsync(topic, reading('q4', t, [{ type: 'spo2', value: 150, unit: '%' }], { token }), { qos: 1 });
+    await expect.poll(async () => (await p.db.query('SELECT 1 FROM device_quarantine WHERE device_id = $1', [dev])).rows.length, { timeout: 5000 }).toBe(2);
+    const kept = await p.db.query<{ payload: string }>('SELECT payload FROM device_quarantine WHERE device_id = $1', [dev]);
+    expect(kept.rows.some((r) => r.payload.includes('"value":150'))).toBe(true);
+    for (const r of kept.rows) expect(r.payload.includes(token) || r.payload.includes('forged')).toBe(false);
     // Over the payload limit: dropped (not processed, not redelivered), counted, quarantined with the reason.
     const before = p.devices.stats().messages.oversized;
     await client.publishAsync(topic, reading('q3', t, [{ type: 'spo2', value: 95, unit: '%' }], { token, pad: 'x'.repeat(100 * 1024) }), { qos: 1 });

@@ -58,6 +58,30 @@ export interface CheckedBatch {
 
 const KEEP_PAYLOAD = 20_000;
 
+/** Keys of a message whose values are credentials (the device token sent through an external broker). */
+const CREDENTIAL_KEY = /token|secret|password|passwd/i;
+
+/**
+ * A message as quarantine keeps it, to be read by staff later: its first KEEP_PAYLOAD characters
+ * with every credential's value replaced (the device's token must not live on in plain text — only
+ * its hash is stored anywhere). JSON is rewritten without them; text that is not JSON has any
+ * `"token": "…"`-like pair blanked as written.
+ */
+export function keptPayload(raw: string): string {
+  const blank = '[đã ẩn]';
+  try {
+    const scrub = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(scrub)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, CREDENTIAL_KEY.test(k) ? blank : scrub(x)]))
+          : v;
+    return JSON.stringify(scrub(JSON.parse(raw))).slice(0, KEEP_PAYLOAD);
+  } catch {
+    return raw.replace(/("[^"]*(?:token|secret|password|passwd)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"?/gi, `$1"${blank}"`).slice(0, KEEP_PAYLOAD);
+  }
+}
+
 const REFUSAL_TEXT = {
   'unknown device': 'Thiết bị chưa đăng ký (unknown device)',
   revoked: 'Thiết bị đã bị thu hồi (device revoked)',
@@ -73,7 +97,7 @@ export async function checkMessages(
   const out: CheckedBatch = { replies: new Array(jobs.length), quarantine: [], accepted: [], refused: new Map() };
   for (const [i, job] of jobs.entries()) {
     const p = parsed[i];
-    const keep = job.refusal ? '' : job.payload.slice(0, KEEP_PAYLOAD);
+    const keep = job.refusal ? '' : keptPayload(job.payload);
     const reject = (reasons: string[], msgId?: string, status: IngestReply['status'] = 'rejected') => {
       out.replies[i] = { ...(msgId ? { msgId } : {}), status, reasons };
       out.quarantine.push({ deviceId: job.deviceId, msgId, reasons, payload: keep });

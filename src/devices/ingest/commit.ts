@@ -16,7 +16,7 @@ import { FhirError } from '../../fhir/outcome.ts';
 import { addNotification } from '../../events/outbox.ts';
 import { applyReading, evaluate, loadOpenEpisodes, saveTouched, type AlertChange } from '../alerts.ts';
 import type { IngestReply } from '../contract.ts';
-import type { Accepted, CheckedBatch, QuarantineEntry } from './checks.ts';
+import { keptPayload, type Accepted, type CheckedBatch, type QuarantineEntry } from './checks.ts';
 import { buildObservations, invalidReasons } from './observations.ts';
 
 /** createMany refused the batch's Observations: run it again strict. */
@@ -64,7 +64,7 @@ export async function commitBatch(
       const keep = validOnly(a, (o) => invalidReasons(o));
       invalid += a.readings.length - keep.readings.length;
       if (a.readings.length > keep.readings.length) invalidBy.set(a.deviceId, (invalidBy.get(a.deviceId) ?? 0) + a.readings.length - keep.readings.length);
-      if (keep.reasons.length) quarantine.push({ deviceId: a.deviceId, msgId: a.msgId, reasons: keep.reasons, payload: payloads[a.i].slice(0, 20_000) });
+      if (keep.reasons.length) quarantine.push({ deviceId: a.deviceId, msgId: a.msgId, reasons: keep.reasons, payload: keptPayload(payloads[a.i]) });
       const reasons = [...a.problems, ...keep.reasons];
       if (!keep.readings.length) {
         replies[a.i] = { msgId: a.msgId, status: 'rejected', reasons };
