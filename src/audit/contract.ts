@@ -28,11 +28,18 @@ export const auditQuery = z
 export type AuditQuery = z.input<typeof auditQuery>;
 
 /** `GET /fhir/R4/AuditEvent` (officers' FHIR tools; answers a Bundle of AuditEvent). */
-export const auditEventQuery = z.object({
-  _count: z.coerce.number().int().min(1).max(500).default(50),
-  patient: z.string().max(80).optional(),
-  _before: z.coerce.number().int().positive().optional(),
-}); // other FHIR result parameters (_format, _pretty) are ignored
+export const auditEventQuery = z
+  .object({
+    _count: z.coerce.number().int().min(1).max(500).default(50),
+    patient: z.string().max(80).optional(),
+    _before: z.coerce.number().int().positive().optional(),
+    // Result parameters that change nothing here (the answer is JSON, compact).
+    _format: z.string().max(60).optional(),
+    _pretty: z.string().max(10).optional(),
+  })
+  // Any other parameter is refused (400), never ignored: a tool asking for one agent's or one
+  // subtype's entries must not get everyone's.
+  .strict();
 
 /** `GET /api/me/access-log`: the citizen's own log, or a family member's they manage (`patientId`). */
 export const accessLogQuery = z

@@ -87,6 +87,25 @@ describe('officer audit viewer', () => {
     expect(looks.rows.map((r) => (r.detail.filter ? 'list' : 'fhir'))).toEqual(['fhir', 'list', 'fhir']);
   });
 
+  it('refuses an AuditEvent search parameter it does not apply, rather than answer everyone’s entries', async () => {
+    for (const q of ['entity=Patient/x', 'agent=Practitioner/y', 'subtype=read', 'patient:missing=true']) {
+      const r = await call(p, 'GET', `/fhir/R4/AuditEvent?${q}`, undefined, dpo);
+      expect(r.status, q).toBe(400);
+      expect(r.body.resourceType, q).toBe('OperationOutcome');
+    }
+    expect((await call(p, 'GET', '/fhir/R4/AuditEvent?_count=2&_format=json', undefined, dpo)).status).toBe(200);
+  });
+
+  it('records a look at the emergency accesses with the patients it shows', async () => {
+    const before = (await p.db.query<{ id: number }>('SELECT max(id)::int AS id FROM audit_log')).rows[0].id;
+    const list = await call(p, 'GET', '/api/break-glass', undefined, dpo);
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.length).toBeGreaterThan(0);
+    const rows = await p.db.query<{ patient_ids: string[] }>("SELECT patient_ids FROM audit_log WHERE id > $1 AND action = 'break-glass.list'", [before]);
+    expect(rows.rows).toHaveLength(1);
+    expect(rows.rows[0].patient_ids).toContain(demo.ids.patients[0]);
+  });
+
   it('only the officer reads it', async () => {
     for (const role of ['commune_clinician', 'system_admin', 'facility_admin', 'integration'] as const) {
       const token = await p.tokenFor(role, { org: demo.ids.organizations.laocai });

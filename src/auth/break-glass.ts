@@ -46,6 +46,14 @@ export async function breakGlassRoutes(app: FastifyInstance, opts: { db: Db; acc
     const rows = await db.query<BreakGlassRow>(
       `SELECT b.*, a.username FROM break_glass b JOIN account a ON a.id = b.account_id ${unreviewed ? 'WHERE b.reviewed_at IS NULL' : ''} ORDER BY b.created_at DESC LIMIT 500`,
     );
+    // The list names patients and the reasons given for reaching them: reading it is recorded with them.
+    await audit.record({
+      ...actorFields(req.ctx),
+      action: 'break-glass.list',
+      outcome: 'success',
+      patientIds: [...new Set(rows.rows.map((r) => r.patient_id))],
+      detail: { unreviewed, shown: rows.rows.length },
+    });
     return rows.rows.map((r) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at), reviewed_at: isoOrNull(r.reviewed_at) }));
   });
 
@@ -62,7 +70,13 @@ export async function breakGlassRoutes(app: FastifyInstance, opts: { db: Db; acc
       );
       if (r.rowCount === 0)
         return reply.code(404).type('application/problem+json').send(problem(404, 'Không có yêu cầu chờ xem xét này (no such unreviewed grant)'));
-      await audit.record({ ...actorFields(req.ctx), action: 'break-glass.review', outcome: 'success', detail: { grant: req.params.id, note: body.note } });
+      await audit.record({
+        ...actorFields(req.ctx),
+        action: 'break-glass.review',
+        outcome: 'success',
+        patientIds: [(r.rows[0] as { patient_id: string }).patient_id],
+        detail: { grant: req.params.id, note: body.note },
+      });
       return { status: 'ok' } satisfies Ok;
     },
   );

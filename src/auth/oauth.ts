@@ -17,7 +17,7 @@ import type { Db } from '../db/db.ts';
 import type { AccountService } from './accounts.ts';
 import { NON_FACILITY_ROLES } from './admin-routes.ts';
 import { actorFields } from './principal.ts';
-import { isRole, POLICY, type Role } from './policy.ts';
+import { domainAllowed, isRole, POLICY, type Role } from './policy.ts';
 import { parseScopes, withinScopes } from './scopes.ts';
 import { holdForConsent, issueCode, redeemRefresh, sha256hex, takeLaunch, tokenExtras } from './smart.ts';
 import type { TokenService } from './tokens.ts';
@@ -499,6 +499,18 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
             type: 'about:blank',
             status: 400,
             title: `serviceRole ${b.serviceRole}: quản trị cơ sở không cấp được vai trò này (a facility administrator cannot grant this role)`,
+          });
+      }
+      // Reading the audit trail is the data-protection officer's, checked apart from those who run the
+      // platform: an account manager (system or facility administrator) cannot give it to a service account.
+      if (isRole(b.serviceRole) && POLICY[b.serviceRole as Role].domain.includes('audit.read') && !domainAllowed(actor.role!, 'audit.read')) {
+        return reply
+          .code(400)
+          .type('application/problem+json')
+          .send({
+            type: 'about:blank',
+            status: 400,
+            title: `serviceRole ${b.serviceRole}: đọc nhật ký truy cập không do người quản trị cấp (reading the audit trail is not an administrator's to grant)`,
           });
       }
       if (

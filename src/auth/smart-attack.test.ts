@@ -51,6 +51,19 @@ describe('attack review: SMART app registration', () => {
       },
     );
 
+  it('A11. nobody who manages accounts — the system administrator included — can mint a service account that reads the audit trail', async () => {
+    const systemAdmin = await signIn(p, 'quantri', accounts.get('quantri')!.totpSecret);
+    const r = await call(
+      p,
+      'POST',
+      '/api/oauth/clients',
+      { name: 'svc dpo', grantTypes: ['client_credentials'], confidential: true, serviceRole: 'dpo', scopes: ['system/AuditEvent.read'] },
+      { ...systemAdmin, ...JSON_TYPE },
+    );
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.title).toMatch(/audit trail is not an administrator's to grant/);
+  });
+
   it('A2. only http(s) redirect and launch addresses can be registered (no javascript:/data: URL for location.assign)', async () => {
     const ok = await register({ redirectUris: ['https://app.example/callback'], launchUri: 'https://app.example/launch' });
     expect(ok.status, ok.text).toBe(201);

@@ -20,6 +20,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import { AccessDenied } from '../auth/access.ts';
 import { auditDenial, sendDenied } from '../auth/enforce.ts';
 import { FHIR_PREFIX, fhirErrorBody } from '../fhir/routes.ts';
+import { badRequest } from '../fhir/outcome.ts';
 import { jsonTooDeep, LIMITS } from '../fhir/limits.ts';
 import { TableAccessDenied } from '../db/domain-sql.ts';
 import compressPlugin from './compress.ts';
@@ -131,7 +132,11 @@ async function httpPlugin(app: FastifyInstance, opts: HttpOptions): Promise<void
       await auditDenial(app.audit, req, err).catch(() => undefined);
       return sendDenied(req, reply, err, isFhir);
     }
-    if (err instanceof InputError) return reply.code(400).type('application/problem+json').send(problem(400, err.message));
+    if (err instanceof InputError) {
+      // A FHIR route's bad input is an OperationOutcome like any other FHIR error.
+      if (isFhir) return reply.code(400).type('application/fhir+json; charset=utf-8').send(badRequest(err.message).outcome);
+      return reply.code(400).type('application/problem+json').send(problem(400, err.message));
+    }
     if ((err as { statusCode?: number }).statusCode === 429) return reply.code(429).send(err);
     if (err instanceof TableAccessDenied) req.log.error({ err: { type: err.name, message: err.message } }, 'domain table access refused');
     const { status, body } = fhirErrorBody(err);
