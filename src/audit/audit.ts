@@ -255,9 +255,26 @@ export class AuditLog {
     return { checked, prev };
   }
 
-  /** Entries about one patient's record, newest first: who, when, what, why. */
-  async forPatient(patientId: string, limit = 200): Promise<AuditRow[]> {
-    return (await this.db.query<AuditRow>('SELECT * FROM audit_log WHERE patient_ids @> ARRAY[$1]::text[] ORDER BY id DESC LIMIT $2', [patientId, limit])).rows;
+  /**
+   * Entries about one patient's record, newest first: who, when, what, why. Three kinds, each with
+   * its own limit, so that none can push another off the page: accesses by others (`others`), refused
+   * attempts by others (`refused`: anyone can make many), and the reader's own actions (`own`, with
+   * `self` their account). `before`: only entries older than this id (the next page).
+   */
+  async forPatient(
+    patientId: string,
+    opts: { self?: string; before?: number; others?: number; refused?: number; own?: number } = {},
+  ): Promise<AuditRow[]> {
+    const { self = '', before = null, others = 200, refused = 50, own = 50 } = opts;
+    const base = `SELECT * FROM audit_log WHERE patient_ids @> ARRAY[$1]::text[] AND ($2::bigint IS NULL OR id < $2)`;
+    const r = await this.db.query<AuditRow>(
+      `(${base} AND account_id IS DISTINCT FROM $3 AND outcome = 'success' ORDER BY id DESC LIMIT $4)
+       UNION ALL (${base} AND account_id IS DISTINCT FROM $3 AND outcome <> 'success' ORDER BY id DESC LIMIT $5)
+       UNION ALL (${base} AND account_id = $3 ORDER BY id DESC LIMIT $6)
+       ORDER BY id DESC`,
+      [patientId, before, self, others, refused, own],
+    );
+    return r.rows;
   }
 
   async list(opts: {

@@ -48,6 +48,8 @@ export const accessLogQuery = z
       .string()
       .regex(/^[A-Za-z0-9\-.]{1,64}$/)
       .optional(),
+    /** The next page: entries older than this one. */
+    before: z.coerce.number().int().positive().optional(),
   })
   .strict();
 export type AccessLogQuery = z.infer<typeof accessLogQuery>;

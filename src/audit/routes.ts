@@ -103,9 +103,11 @@ export async function auditRoutes(app: FastifyInstance, opts: { db: Db; access: 
   // The citizen's own view: who accessed my record — and the same for a family member they manage.
   app.get('/api/me/access-log', { config: { access: { domain: 'access-log.own' } } }, async (req): Promise<AccessLogEntry[]> => {
     const repo = app.store.as(req.ctx, 'access-log.own');
-    const subject = await dataSubject(repo.sql, req.ctx.actor, parse(accessLogQuery, req.query).patientId);
+    const q = parse(accessLogQuery, req.query);
+    const subject = await dataSubject(repo.sql, req.ctx.actor, q.patientId);
     await audit.seal();
-    const rows = await audit.forPatient(subject.patientId);
+    // Others' accesses, refused attempts and one's own actions each have their own share of the page.
+    const rows = await audit.forPatient(subject.patientId, { self: req.ctx.actor.accountId, before: q.before });
     // Looking at someone else's access log is itself an access to their data.
     if (subject.asRelatedPerson)
       await audit.record({

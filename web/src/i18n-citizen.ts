@@ -69,6 +69,7 @@ const vi = {
   // access log
   othersTitle: 'Người khác đã xem hoặc thay đổi hồ sơ',
   othersEmpty: 'Chưa có ai khác truy cập hồ sơ này.',
+  older: 'Xem các lần cũ hơn',
   selfTitle: 'Việc bạn tự làm',
   selfEmpty: 'Chưa có.',
   why: 'Vì sao',
@@ -166,6 +167,7 @@ const en: Dict = {
   duration: (h: number, m: number) => (h ? `${h} h ${m} min` : `${m} min`),
   othersTitle: 'Others who viewed or changed the record',
   othersEmpty: 'Nobody else has accessed this record yet.',
+  older: 'Show older entries',
   selfTitle: 'What you did yourself',
   selfEmpty: 'Nothing yet.',
   why: 'Why',

@@ -76,10 +76,21 @@ export function AccessLog({ ownId }: { ownId: string }) {
   const { patientId, query, switcher } = useSubject(ownId, '/me/access-log');
   const [items, setItems] = useState<AccessLogEntry[]>();
   const [error, setError] = useState<string>();
+  // A page holds up to 200 accesses by others (refused attempts and one's own actions have shares of
+  // their own): a full page may have older entries, fetched before the oldest shown.
+  const [more, setMore] = useState(false);
+  const fetchPage = (before?: number) =>
+    apiGet<AccessLogEntry[]>(`/api/me/access-log?${[query, before ? `before=${before}` : ''].filter(Boolean).join('&')}`).then(
+      (page) => {
+        setItems((shown) => [...(before ? (shown ?? []) : []), ...page]);
+        setMore(page.filter((a) => !a.self && a.outcome === 'success').length >= 200);
+      },
+      (e) => setError((e as Error).message),
+    );
   useEffect(() => {
     setItems(undefined);
     setError(undefined);
-    apiGet<AccessLogEntry[]>(`/api/me/access-log${query ? `?${query}` : ''}`).then(setItems, (e) => setError((e as Error).message));
+    void fetchPage();
   }, [patientId]);
   return (
     <section>
@@ -93,6 +104,11 @@ export function AccessLog({ ownId }: { ownId: string }) {
         <>
           <h2>{z.othersTitle}</h2>
           <AccessList items={items.filter((a) => !a.self)} empty={z.othersEmpty} />
+          {more && (
+            <button type="button" onClick={() => void fetchPage(Math.min(...items.filter((a) => !a.self && a.outcome === 'success').map((a) => a.id)))}>
+              {z.older}
+            </button>
+          )}
           <h2>{z.selfTitle}</h2>
           <AccessList items={items.filter((a) => a.self)} empty={z.selfEmpty} />
         </>
