@@ -6,7 +6,9 @@
  * Rules: who sees a notification is decided here, in SQL, on every request: one addressed to the
  * account or to its practitioner; one addressed to a facility only by clinical staff of that
  * facility (roles that reach patients through care, not administrators, analysts or data-protection
- * officers), and a disease-control centre's officers its surveillance notices only. Read state
+ * officers), and a disease-control centre's officers its surveillance notices only; a notice whose
+ * kind is a role's business whatever its reach (NOTICE_AUDIENCE: a telemedicine unit's declaration)
+ * reaches the holders of that business at the facility. Read state
  * is per account (`notification_read`), so a facility-wide notice is read by each person on
  * their own. Marking read a notification one may not see is a 404, as if it did not exist.
  * The live stream follows the same rule (`facilityWide`) for events addressed to a facility.
@@ -21,7 +23,7 @@ import { AccessDenied } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
 import { sessionActor } from '../auth/enforce.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
-import { POLICY } from '../auth/policy.ts';
+import { domainAllowed, POLICY, type DomainAction } from '../auth/policy.ts';
 import type { Db } from '../db/db.ts';
 import { parseInput as parse } from '../http/input.ts';
 import { iso, isoOrNull } from '../http/json.ts';
@@ -49,12 +51,43 @@ export function facilityWide(a: Actor): 'all' | 'surveillance' | 'none' {
   return a.role === 'disease_control' ? 'surveillance' : 'none';
 }
 
-/** The visibility predicate and its parameters ($1 account, $2 practitioner, $3 facility whose notices it receives). */
-function visibleTo(a: Actor): { where: string; params: string[] } {
+/**
+ * Notices addressed to a facility that are a role's business whatever its reach to patients: their
+ * kind → the domain capabilities (policy.ts) whose holders at that facility receive them.
+ */
+const NOTICE_AUDIENCE: Record<string, DomainAction[]> = {
+  // Submitted to the provincial department (its reviewers); decided, back to the facility (who declared).
+  'programme.declaration': ['programme.declare', 'programme.review'],
+};
+
+/** The kinds of facility notices an actor receives beyond those of `facilityWide`. */
+function noticeKindsFor(a: Actor): string[] {
+  if (!a.role || !a.organizationId) return [];
+  const role = a.role;
+  return Object.entries(NOTICE_AUDIENCE)
+    .filter(([, domains]) => domains.some((d) => domainAllowed(role, d)))
+    .map(([kind]) => kind);
+}
+
+/**
+ * The visibility predicate and its parameters ($1 account, $2 practitioner, $3 facility whose notices
+ * it receives, $4 its facility, $5 the audience-bound kinds it receives there, $6 every audience-bound
+ * kind: those go to their audience only, not to all the facility's clinical staff).
+ */
+function visibleTo(a: Actor): { where: string; params: (string | string[])[] } {
   const wide = facilityWide(a);
   return {
-    where: `(n.account_id = $1 OR n.practitioner_id = $2 OR (n.organization_id = $3 AND $3 <> ''${wide === 'surveillance' ? " AND n.kind = 'surveillance'" : ''}))`,
-    params: [a.accountId ?? '~', a.practitionerId ?? '~', wide === 'none' ? '' : (a.organizationId ?? '')],
+    where: `(n.account_id = $1 OR n.practitioner_id = $2
+             OR (n.organization_id = $3 AND $3 <> '' AND n.kind <> ALL($6::text[])${wide === 'surveillance' ? " AND n.kind = 'surveillance'" : ''})
+             OR (n.organization_id = $4 AND $4 <> '' AND n.kind = ANY($5::text[])))`,
+    params: [
+      a.accountId ?? '~',
+      a.practitionerId ?? '~',
+      wide === 'none' ? '' : (a.organizationId ?? ''),
+      a.organizationId ?? '',
+      noticeKindsFor(a),
+      Object.keys(NOTICE_AUDIENCE),
+    ],
   };
 }
 
@@ -97,7 +130,7 @@ export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promi
     const v = visibleTo(req.ctx.actor);
     const r = await opts.db.query(
       `INSERT INTO notification_read (notification_id, account_id)
-       SELECT n.id, $1 FROM notification n WHERE n.id = $4 AND ${v.where}
+       SELECT n.id, $1 FROM notification n WHERE n.id = $7 AND ${v.where}
        ON CONFLICT DO NOTHING RETURNING notification_id`,
       [...v.params, id],
     );

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Contract, Organization, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_KINDS } from '../testing/databases.ts';
-import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import type { FacilityView, ImportResult, IndicatorReport, ReadinessView } from './contract.ts';
 import { DECLARATION, facilityCsv } from './test-data.ts';
@@ -23,6 +23,7 @@ describe.each(DB_KINDS)('national programme on %s', (kind) => {
   let demo: DemoSummary;
   let admin: string;
   let dept: string;
+  let deptOrg: string;
   let otherDept: string;
   let ministry: string;
   beforeAll(async () => {
@@ -39,8 +40,10 @@ describe.each(DB_KINDS)('national programme on %s', (kind) => {
       const r = await call(p, 'PUT', '/api/programme/authorities', { organizationId: org.id, provinceCode: code }, bearer(admin));
       expect(r.status).toBe(200);
       const t = await p.tokenFor('analyst', { org: org.id });
-      if (code === 15) dept = t;
-      else otherDept = t;
+      if (code === 15) {
+        dept = t;
+        deptOrg = org.id!;
+      } else otherDept = t;
     }
   }, 120_000);
   afterAll(async () => p?.close());
@@ -138,6 +141,14 @@ describe.each(DB_KINDS)('national programme on %s', (kind) => {
     );
     expect(ret.body.status).toBe('returned');
     expect((await coverage()).approvedUnits).toBe(before.approvedUnits);
+    // The notices: the department's reviewers were told of the submission, the facility's administrator of the return; nobody else.
+    type Notice = { kind: string; title: string };
+    const inbox = async (h: Record<string, string>) =>
+      (await call<Notice[]>(p, 'GET', '/api/notifications', undefined, h)).body.filter((n) => n.kind === 'programme.declaration').map((n) => n.title);
+    expect(await inbox(await sessionFor(p, 'analyst', { org: deptOrg }))).toEqual([expect.stringMatching(/^Bản công bố đơn vị khám chữa bệnh từ xa mới: /)]);
+    expect(await inbox(await sessionFor(p, 'facility_admin', { org }))).toEqual([expect.stringMatching(/trả lại|Trả lại|returned/i)]);
+    expect(await inbox(await sessionFor(p, 'facility_admin', { org: demo.ids.organizations.batxat }))).toEqual([]);
+    expect(await inbox(await sessionFor(p, 'commune_clinician', { org }))).toEqual([]);
     // Sent again, approved.
     await call(p, 'POST', `/api/programme/declarations/${org}`, { ...DECLARATION, rooms: 2 }, bearer(fa));
     const ok = await call(p, 'POST', `/api/programme/declarations/${org}/review`, { decision: 'approve' }, bearer(dept));
