@@ -24,13 +24,22 @@ describe('the citizen’s access log', () => {
     const citizen = await signIn(p, 'nguoidan');
     const clinician = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.batxat, practitioner: demo.ids.practitioners[6] });
     expect((await call(p, 'GET', `/fhir/R4/Patient/${an}`, undefined, { authorization: `Bearer ${clinician}` })).status).toBe(200);
-    await p.accounts.create({ username: 'hangxom', displayName: 'Hàng xóm', kind: 'citizen', password: DEMO_PASSWORD, patientId: demo.ids.patients[1], roles: [] });
+    await p.accounts.create({
+      username: 'hangxom',
+      displayName: 'Hàng xóm',
+      kind: 'citizen',
+      password: DEMO_PASSWORD,
+      patientId: demo.ids.patients[1],
+      roles: [],
+    });
     const neighbour = await signIn(p, 'hangxom');
     for (let i = 0; i < 60; i++) expect((await call(p, 'GET', `/api/me/access-log?patientId=${an}`, undefined, neighbour)).status).toBe(403);
     for (let i = 0; i < 60; i++) expect((await call(p, 'GET', `/fhir/R4/Patient/${an}`, undefined, citizen)).status).toBe(200);
 
     const page = (await call<AccessLogEntry[]>(p, 'GET', '/api/me/access-log', undefined, citizen)).body;
-    expect(page.filter((e) => !e.self && e.outcome === 'success' && e.role === 'commune_clinician' && e.action === 'read' && e.resourceType === 'Patient')).toHaveLength(1);
+    expect(
+      page.filter((e) => !e.self && e.outcome === 'success' && e.role === 'commune_clinician' && e.action === 'read' && e.resourceType === 'Patient'),
+    ).toHaveLength(1);
     expect(page.filter((e) => !e.self && e.outcome !== 'success')).toHaveLength(50);
     expect(page.filter((e) => e.self)).toHaveLength(50);
     const ids = page.map((e) => e.id);

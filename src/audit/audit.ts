@@ -261,10 +261,7 @@ export class AuditLog {
    * attempts by others (`refused`: anyone can make many), and the reader's own actions (`own`, with
    * `self` their account). `before`: only entries older than this id (the next page).
    */
-  async forPatient(
-    patientId: string,
-    opts: { self?: string; before?: number; others?: number; refused?: number; own?: number } = {},
-  ): Promise<AuditRow[]> {
+  async forPatient(patientId: string, opts: { self?: string; before?: number; others?: number; refused?: number; own?: number } = {}): Promise<AuditRow[]> {
     const { self = '', before = null, others = 200, refused = 50, own = 50 } = opts;
     const base = `SELECT * FROM audit_log WHERE patient_ids @> ARRAY[$1]::text[] AND ($2::bigint IS NULL OR id < $2)`;
     const r = await this.db.query<AuditRow>(

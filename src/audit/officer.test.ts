@@ -79,7 +79,8 @@ describe('officer audit viewer', () => {
     const fhirSearch = await call(p, 'GET', `/fhir/R4/AuditEvent?patient=Patient/${patient}&_count=5`, undefined, dpo);
     expect(fhirSearch.status).toBe(200);
     const one = fhirSearch.body.entry[0].resource.id as string;
-    for (const url of [`/api/audit?patientId=${patient}&limit=5`, `/fhir/R4/AuditEvent/${one}`]) expect((await call(p, 'GET', url, undefined, dpo)).status, url).toBe(200);
+    for (const url of [`/api/audit?patientId=${patient}&limit=5`, `/fhir/R4/AuditEvent/${one}`])
+      expect((await call(p, 'GET', url, undefined, dpo)).status, url).toBe(200);
     const looks = await p.db.query<{ detail: { fhir?: boolean; filter?: unknown } }>(
       "SELECT detail FROM audit_log WHERE id > $2 AND action = 'audit.read' AND patient_ids @> ARRAY[$1]::text[] ORDER BY id",
       [patient, before],

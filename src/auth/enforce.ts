@@ -183,7 +183,9 @@ export function tokenDomainRefusal(scopes: Scope[], domain: DomainAction, method
   if (!rule) return undefined;
   if (rule === 'person') return 'Chỉ người dùng đã đăng nhập mới làm được việc này, không qua mã truy cập của ứng dụng (not for app tokens)';
   const action = SAFE_METHODS.has(method) ? 'search' : 'create';
-  return scopeAllows(scopes, action, rule.type) ? undefined : `Phạm vi của mã truy cập không cho phép ${rule.type} (the token's scopes do not allow ${action} on ${rule.type})`;
+  return scopeAllows(scopes, action, rule.type)
+    ? undefined
+    : `Phạm vi của mã truy cập không cho phép ${rule.type} (the token's scopes do not allow ${action} on ${rule.type})`;
 }
 
 /** Appends a denial to the audit trail (outside the failed request's transaction). */

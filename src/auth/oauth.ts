@@ -17,6 +17,7 @@ import type { Db } from '../db/db.ts';
 import type { AccountService } from './accounts.ts';
 import { NON_FACILITY_ROLES } from './admin-routes.ts';
 import { actorFields } from './principal.ts';
+import { problem } from '../http/problem.ts';
 import { domainAllowed, isRole, POLICY, type Role } from './policy.ts';
 import { parseScopes, withinScopes } from './scopes.ts';
 import { holdForConsent, issueCode, redeemRefresh, sha256hex, takeLaunch, tokenExtras } from './smart.ts';
@@ -467,51 +468,30 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
     .strict();
 
   app.post('/api/oauth/clients', { config: { access: { domain: 'account.manage' } } }, async (req, reply) => {
+    /** A registration that cannot be made: 400 with the reason. */
+    const refuse = (title: string) => reply.code(400).type('application/problem+json').send(problem(400, title));
     const parsed = clientBody.safeParse(req.body ?? {});
-    if (!parsed.success)
-      return reply
-        .code(400)
-        .type('application/problem+json')
-        .send({ type: 'about:blank', status: 400, title: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!parsed.success) return refuse(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const b = parsed.data;
     const bad = parseScopes(b.scopes.join(' ')).unknown;
-    if (bad.length)
-      return reply
-        .code(400)
-        .type('application/problem+json')
-        .send({ type: 'about:blank', status: 400, title: `Unknown scopes: ${bad.join(' ')}` });
+    if (bad.length) return refuse(`Unknown scopes: ${bad.join(' ')}`);
     let accountId: string | undefined;
     if (b.grantTypes.includes('client_credentials')) {
       if (!b.grantTypes.includes('authorization_code') && parseScopes(b.scopes.join(' ')).scopes.some((x) => x.context === 'patient')) {
-        return reply
-          .code(400)
-          .type('application/problem+json')
-          .send({ type: 'about:blank', status: 400, title: 'patient/ scopes need a patient context: a client_credentials client asks for system/ scopes' });
+        return refuse('patient/ scopes need a patient context: a client_credentials client asks for system/ scopes');
       }
       // A facility administrator grants a service account no more than a staff account on the
       // account screens: none of NON_FACILITY_ROLES (integration reaches every record in the country).
       const actor = req.ctx.actor;
       if (isRole(b.serviceRole) && actor.role !== 'system_admin' && (NON_FACILITY_ROLES.includes(b.serviceRole) || !actor.organizationId)) {
-        return reply
-          .code(400)
-          .type('application/problem+json')
-          .send({
-            type: 'about:blank',
-            status: 400,
-            title: `serviceRole ${b.serviceRole}: quản trị cơ sở không cấp được vai trò này (a facility administrator cannot grant this role)`,
-          });
+        return refuse(`serviceRole ${b.serviceRole}: quản trị cơ sở không cấp được vai trò này (a facility administrator cannot grant this role)`);
       }
       // Reading the audit trail is the data-protection officer's, checked apart from those who run the
       // platform: an account manager (system or facility administrator) cannot give it to a service account.
       if (isRole(b.serviceRole) && POLICY[b.serviceRole as Role].domain.includes('audit.read') && !domainAllowed(actor.role!, 'audit.read')) {
-        return reply
-          .code(400)
-          .type('application/problem+json')
-          .send({
-            type: 'about:blank',
-            status: 400,
-            title: `serviceRole ${b.serviceRole}: đọc nhật ký truy cập không do người quản trị cấp (reading the audit trail is not an administrator's to grant)`,
-          });
+        return refuse(
+          `serviceRole ${b.serviceRole}: đọc nhật ký truy cập không do người quản trị cấp (reading the audit trail is not an administrator's to grant)`,
+        );
       }
       if (
         !(b.confidential || b.jwks) ||
@@ -519,11 +499,7 @@ export async function oauthRoutes(app: FastifyInstance, opts: OAuthOptions): Pro
         b.serviceRole === 'citizen' ||
         POLICY[b.serviceRole as Role].domain.includes('account.manage')
       ) {
-        return reply.code(400).type('application/problem+json').send({
-          type: 'about:blank',
-          status: 400,
-          title: 'client_credentials needs a confidential client and a serviceRole (not citizen or an administrator role)',
-        });
+        return refuse('client_credentials needs a confidential client and a serviceRole (not citizen or an administrator role)');
       }
       const svc = await accounts.create({
         username: `svc-${randomUUID().slice(0, 8)}`,

@@ -47,9 +47,10 @@ describe('the shipped Mosquitto ACL', () => {
     url = `mqtt://127.0.0.1:${port}`;
     // Up when the ingest account can sign in.
     for (let tries = 0; ; tries++) {
-      const up = await mqtt
-        .connectAsync(url, { username: 'cauyte-ingest', password: INGEST_PASSWORD, reconnectPeriod: 0 })
-        .then((c) => c.endAsync().then(() => true), () => false);
+      const up = await mqtt.connectAsync(url, { username: 'cauyte-ingest', password: INGEST_PASSWORD, reconnectPeriod: 0 }).then(
+        (c) => c.endAsync().then(() => true),
+        () => false,
+      );
       if (up) break;
       if (tries > 50) throw new Error('mosquitto did not start with the shipped configuration');
       await new Promise((r) => setTimeout(r, 100));

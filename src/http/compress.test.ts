@@ -87,7 +87,11 @@ describe('compressed answers', () => {
     const person = await sessionFor(p, 'specialist', { org: 'org-compress' });
     {
       const url = '/api/notifications/count';
-      const r = await p.app.inject({ method: 'GET', url, headers: { ...Object.fromEntries(Object.entries(person).filter(([, v]) => v)), 'accept-encoding': 'gzip' } });
+      const r = await p.app.inject({
+        method: 'GET',
+        url,
+        headers: { ...Object.fromEntries(Object.entries(person).filter(([, v]) => v)), 'accept-encoding': 'gzip' },
+      });
       expect(r.statusCode, url).toBe(200);
       expect(r.headers['cache-control'], url).toBe('no-store');
     }

@@ -47,7 +47,9 @@ function AccessList({ items, empty }: { items: AccessLogEntry[]; empty: string }
           {/* Data the person's own action sent to an AI service (booking advice): where it went, in words. */}
           {a.self && a.action === 'cds.call' && a.reason && <div class="meta">{a.reason}</div>}
           {!a.self && (
-            <div class="meta">{[a.whoName ?? a.app ?? (a.role ? undefined : z.system), a.roleLabel?.[lang.value], a.organizationName].filter(Boolean).join(' · ')}</div>
+            <div class="meta">
+              {[a.whoName ?? a.app ?? (a.role ? undefined : z.system), a.roleLabel?.[lang.value], a.organizationName].filter(Boolean).join(' · ')}
+            </div>
           )}
           {!a.self && (
             <div class="meta">
