@@ -7,6 +7,7 @@
 import type { ClientMessage, IceCandidate, Jsep, SignalData } from '../../../src/video/protocol.ts';
 import { SIMULCAST_LAYERS } from './quality.ts';
 import { preferAudio, preferRed, tuned } from './sdp.ts';
+import { NOT_CONNECTED_MS, giveUpReason } from './unconnected.ts';
 
 /** Audio's sender: high priority in the sender and on the network (weak links: audio first). */
 const AUDIO_FIRST: RTCRtpEncodingParameters[] = [{ priority: 'high', networkPriority: 'high' }];
@@ -186,15 +187,6 @@ export const NO_MEDIA_MS = 10_000;
 export const NO_OFFER_MS = 20_000;
 /** ... and it must have been connected this long (packets follow the connection, not at once). */
 const CONNECTED_GRACE_MS = 3_000;
-/**
- * How long after an answer (the first, or an ICE restart's) a subscription may stay unconnected
- * while its ICE is up: Janus's ICE agent (libnice 0.1.21) can stay 'connecting' for good while the
- * browser answers all its checks, and then never starts DTLS (seen with six pages on two cores: the
- * browser's DTLS client sends hellos into silence). A new subscription gets a new Janus handle and
- * agent. Not shorter: on a starved machine a healthy connection can take many seconds, and each
- * subscription made again adds to the load.
- */
-export const NOT_CONNECTED_MS = 20_000;
 
 /** What a subscription tells the connections it belongs to. */
 export interface SubscriptionEvents {
@@ -211,9 +203,8 @@ let lastRef = 0;
  * One other participant's feed received from Janus, numbered (`ref`) so that a late offer or
  * failure of a subscription already replaced is not taken for this one's. ICE trouble is mended by
  * an ICE restart; a subscription that cannot be mended that way — no offer came NO_OFFER_MS after
- * it was asked for, its offer could not be applied, DTLS failed or not connected NOT_CONNECTED_MS
- * after its answer (ICE up, or ICE still 'new'), or connected and not one packet came NO_MEDIA_MS after its
- * answer — is `lost`.
+ * it was asked for, its offer could not be applied, DTLS failed, not connected as `giveUpReason`
+ * (unconnected.ts) says, or connected and not one packet came NO_MEDIA_MS after its answer — is `lost`.
  */
 export class SfuSubscription implements MediaLink {
   readonly pc: RTCPeerConnection;
@@ -221,6 +212,10 @@ export class SfuSubscription implements MediaLink {
   private watchdog?: ReturnType<typeof setTimeout>;
   private connectedAt?: number;
   private answeredAt?: number;
+  /** When an ICE restart was last asked for. */
+  private restartedAt?: number;
+  /** Since when it has not been connected (from its first answer, or since it last dropped). */
+  private downSince?: number;
 
   constructor(
     readonly feed: number,
@@ -236,6 +231,11 @@ export class SfuSubscription implements MediaLink {
     this.pc.addEventListener('connectionstatechange', () => {
       const state = this.pc.connectionState;
       this.connectedAt = state === 'connected' ? (this.connectedAt ?? Date.now()) : undefined;
+      if (state === 'connected') this.downSince = undefined;
+      else this.downSince ??= Date.now();
+      // Dropped after its media was checked: watched again until it is back (or given up).
+      if (state !== 'connected' && state !== 'closed' && this.watchdog === undefined)
+        this.watchdog = setTimeout(() => void this.checkMedia(), NOT_CONNECTED_MS / 3);
       // ICE up and the connection failed: DTLS, which an ICE restart does not redo.
       if (state === 'failed' && healthy(this.pc)) this.lose('DTLS failed');
     });
@@ -265,11 +265,14 @@ export class SfuSubscription implements MediaLink {
     }
     this.send({ type: 'sub-answer', feed: this.feed, jsep: jsepOf(answer), ref: this.ref });
     this.answeredAt = Date.now();
+    if (this.pc.connectionState !== 'connected') this.downSince ??= this.answeredAt;
     this.watchdog ??= setTimeout(() => void this.checkMedia(), NO_MEDIA_MS);
   }
 
   restartIce(): void {
-    if (this.pc.connectionState !== 'closed') this.send({ type: 'sub-restart', feed: this.feed, ref: this.ref });
+    if (this.pc.connectionState === 'closed') return;
+    this.restartedAt = Date.now();
+    this.send({ type: 'sub-restart', feed: this.feed, ref: this.ref });
   }
 
   close(): void {
@@ -285,10 +288,18 @@ export class SfuSubscription implements MediaLink {
   private async checkMedia(): Promise<void> {
     const state = this.pc.connectionState;
     if (state === 'closed') return;
-    const connectedFor = this.connectedAt === undefined ? -1 : Date.now() - this.connectedAt;
-    // ICE up and no DTLS, or ICE never began (an offer with no candidate it could check): waiting mends neither.
-    const stalled = healthy(this.pc) || this.pc.iceConnectionState === 'new';
-    if (state !== 'connected' && stalled && Date.now() - (this.answeredAt ?? Date.now()) >= NOT_CONNECTED_MS) return this.lose(`not connected (${state})`);
+    const now = Date.now();
+    const connectedFor = this.connectedAt === undefined ? -1 : now - this.connectedAt;
+    if (state !== 'connected') {
+      const why = giveUpReason({
+        connection: state,
+        ice: this.pc.iceConnectionState,
+        sinceAnswer: now - (this.answeredAt ?? now),
+        sinceTry: now - Math.max(this.answeredAt ?? now, this.restartedAt ?? 0),
+        down: now - (this.downSince ?? now),
+      });
+      if (why) return this.lose(why);
+    }
     if (state !== 'connected' || connectedFor < CONNECTED_GRACE_MS) {
       this.watchdog = setTimeout(() => void this.checkMedia(), state === 'connected' ? CONNECTED_GRACE_MS - connectedFor : NOT_CONNECTED_MS / 3);
       return;
@@ -297,6 +308,7 @@ export class SfuSubscription implements MediaLink {
     (await this.pc.getStats()).forEach((r: { type: string; packetsReceived?: number }) => {
       if (r.type === 'inbound-rtp') packets += r.packetsReceived ?? 0;
     });
+    this.watchdog = undefined;
     if (packets > 0) this.events.flowing();
     else this.lose('no media');
   }
