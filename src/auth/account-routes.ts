@@ -19,6 +19,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InputError, parseInput as parse } from '../http/input.ts';
 import { problem } from '../http/problem.ts';
 import { AccessDenied } from './access.ts';
+import { workplaceOf } from './directory-scope.ts';
 import { PasswordPolicyError, type Account } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { actorFields } from './principal.ts';
@@ -65,10 +66,14 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       // bound to a practitioner acts with that practitioner's care relationships everywhere, and a
       // role here is a record this administrator could have written themselves.
       const roles = await directory().search<PractitionerRole>('PractitionerRole', { practitioner: `Practitioner/${body.practitionerId}`, _count: '200' });
-      if (!roles.some((r) => r.organization?.reference === `Organization/${org}`)) {
+      const where = workplaceOf(
+        roles.map((r) => (r.organization?.reference ?? '').replace(/^Organization\//, '')),
+        org,
+      );
+      if (where === 'not-here') {
         throw new AccessDenied('Chỉ gắn tài khoản với nhân viên có vai trò tại cơ sở của mình (only practitioners who work at your facility)');
       }
-      if (roles.some((r) => r.organization?.reference !== `Organization/${org}`)) {
+      if (where === 'also-elsewhere') {
         throw new AccessDenied(
           'Nhân viên này còn làm việc tại cơ sở khác: quản trị hệ thống gắn tài khoản (this practitioner also works at another facility: a system administrator binds the account)',
         );

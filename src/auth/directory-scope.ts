@@ -60,6 +60,16 @@ async function rolesOf(q: Queryable, practitionerId: string): Promise<string[]> 
   return r.rows.map((x) => (x.org ?? '').replace(/^Organization\//, ''));
 }
 
+/**
+ * Where a practitioner works, from the facilities of their roles, seen from `facility`: not there,
+ * only there, or there and elsewhere. A facility speaks for a practitioner only when they work
+ * there and nowhere else (its directory writes, and binding an account to them: account-routes.ts).
+ */
+export function workplaceOf(roleFacilities: string[], facility: string): 'not-here' | 'only-here' | 'also-elsewhere' {
+  if (!roleFacilities.includes(facility)) return 'not-here';
+  return roleFacilities.every((o) => o === facility) ? 'only-here' : 'also-elsewhere';
+}
+
 /** Whether `r` belongs to facility `facility` (following at most two references: Slot → Schedule → actor). */
 async function belongsTo(q: Queryable, r: Resource, facility: string, depth = 0): Promise<boolean> {
   const rule = FACILITY_OF[r.resourceType];
@@ -67,8 +77,7 @@ async function belongsTo(q: Queryable, r: Resource, facility: string, depth = 0)
   const b = rule(r as Record<string, unknown> & Resource);
   if ('orgs' in b) return b.orgs.includes(facility);
   if ('practitioner' in b) {
-    const at = await rolesOf(q, b.practitioner);
-    return at.length > 0 && at.every((o) => o === facility);
+    return workplaceOf(await rolesOf(q, b.practitioner), facility) === 'only-here';
   }
   if (depth >= 2 || b.via.length === 0) return false;
   for (const ref of b.via) {
