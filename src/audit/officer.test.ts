@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
-import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import type { OfficerAuditPage } from './officer-contract.ts';
 
 describe('officer audit viewer', () => {
@@ -13,20 +13,19 @@ describe('officer audit viewer', () => {
     p = await startTestPlatform('pglite', {}, undefined, { domains: [] });
     demo = await seedDemo(p.store, 6);
     await createDemoAccounts(p.db, p.accounts, demo);
-    dpo = { authorization: `Bearer ${await p.tokenFor('dpo')}` };
+    dpo = await sessionFor(p, 'dpo');
     // A refused read of a patient (another facility's clinician) and an emergency access.
     const outsider = await p.tokenFor('commune_clinician', { org: demo.ids.organizations.bachmai });
     await call(p, 'GET', `/fhir/R4/Patient/${demo.ids.patients[0]}`, undefined, { authorization: `Bearer ${outsider}` });
-    const doctor = await p.tokenFor('specialist', { org: demo.ids.organizations.bachmai });
-    const glass = await call(
-      p,
-      'POST',
-      '/api/break-glass',
-      { patientId: demo.ids.patients[0], reason: 'Cấp cứu: người bệnh bất tỉnh tại khoa' },
-      { authorization: `Bearer ${doctor}`, 'content-type': 'application/json' },
-    );
-    expect(glass.status).toBe(200);
-    await call(p, 'GET', `/fhir/R4/Patient/${demo.ids.patients[0]}`, undefined, { authorization: `Bearer ${doctor}` });
+    const glassBody = { patientId: demo.ids.patients[0], reason: 'Cấp cứu: người bệnh bất tỉnh tại khoa' };
+    // Emergency access is the doctor's own statement: an app holding the doctor's token cannot make it.
+    const doctorsApp = await p.tokenFor('specialist', { org: demo.ids.organizations.bachmai });
+    const byApp = await call(p, 'POST', '/api/break-glass', glassBody, { authorization: `Bearer ${doctorsApp}`, 'content-type': 'application/json' });
+    expect(byApp.status).toBe(403);
+    const doctor = await sessionFor(p, 'specialist', { org: demo.ids.organizations.bachmai });
+    const glass = await call(p, 'POST', '/api/break-glass', glassBody, { ...doctor, 'content-type': 'application/json' });
+    expect(glass.status, glass.text).toBe(200);
+    await call(p, 'GET', `/fhir/R4/Patient/${demo.ids.patients[0]}`, undefined, doctor);
     await p.audit.seal();
   });
   afterAll(async () => {
@@ -99,8 +98,12 @@ describe('officer audit viewer', () => {
 
   it('records a look at the emergency accesses with the patients it shows', async () => {
     const before = (await p.db.query<{ id: number }>('SELECT max(id)::int AS id FROM audit_log')).rows[0].id;
+    // An app holding the officer's token reads neither the emergency accesses nor closes their reviews.
+    const dposApp = { authorization: `Bearer ${await p.tokenFor('dpo')}`, 'content-type': 'application/json' };
+    expect((await call(p, 'GET', '/api/break-glass', undefined, dposApp)).status).toBe(403);
     const list = await call(p, 'GET', '/api/break-glass', undefined, dpo);
     expect(list.status, list.text).toBe(200);
+    expect((await call(p, 'POST', `/api/break-glass/${list.body[0].id}/review`, { note: 'đã xem' }, dposApp)).status).toBe(403);
     expect(list.body.length).toBeGreaterThan(0);
     const rows = await p.db.query<{ patient_ids: string[] }>("SELECT patient_ids FROM audit_log WHERE id > $1 AND action = 'break-glass.list'", [before]);
     expect(rows.rows).toHaveLength(1);

@@ -7,7 +7,7 @@ import type { HealthcareService } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
-import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import type { AdminAccountPage, AdminClient, AdminFacility } from './admin-contract.ts';
 
 const JSON_CT = { 'content-type': 'application/json' };
@@ -15,13 +15,14 @@ const JSON_CT = { 'content-type': 'application/json' };
 describe('administration API', () => {
   let p: TestPlatform;
   let demo: DemoSummary;
-  let laocaiAdmin: string;
-  let bachmaiAdmin: string;
-  let sysAdmin: string;
-  let clinician: string;
+  // Administrators at the screen (sessions): managing accounts and clients is refused to any app token.
+  let laocaiAdmin: Record<string, string>;
+  let bachmaiAdmin: Record<string, string>;
+  let sysAdmin: Record<string, string>;
+  let clinician: Record<string, string>;
   let clientId: string;
   let clientSecret: string;
-  const as = (token: string) => ({ authorization: `Bearer ${token}`, ...JSON_CT });
+  const as = (who: Record<string, string>) => ({ ...who, ...JSON_CT });
 
   beforeAll(async () => {
     p = await startTestPlatform('pglite', {}, undefined, { domains: [] });
@@ -30,10 +31,10 @@ describe('administration API', () => {
     clientId = created.client!.clientId;
     clientSecret = created.client!.clientSecret;
     const org = demo.ids.organizations;
-    laocaiAdmin = await p.tokenFor('facility_admin', { org: org.laocai });
-    bachmaiAdmin = await p.tokenFor('facility_admin', { org: org.bachmai });
-    sysAdmin = await p.tokenFor('system_admin');
-    clinician = await p.tokenFor('commune_clinician', { org: org.laocai });
+    laocaiAdmin = await sessionFor(p, 'facility_admin', { org: org.laocai });
+    bachmaiAdmin = await sessionFor(p, 'facility_admin', { org: org.bachmai });
+    sysAdmin = await sessionFor(p, 'system_admin');
+    clinician = await sessionFor(p, 'commune_clinician', { org: org.laocai });
   });
   afterAll(async () => {
     await p?.close();
@@ -83,6 +84,21 @@ describe('administration API', () => {
     expect(other.body.items).toEqual([]);
     expect((await call(p, 'GET', '/api/admin/accounts', undefined, as(clinician))).status).toBe(403);
     expect((await call(p, 'GET', '/api/admin/accounts', undefined, { authorization: `Bearer ${p.token}` })).status).toBe(403); // integration app token
+    // An app holding the administrator's own token: accounts and clients are a person's business.
+    const adminsApp = { authorization: `Bearer ${await p.tokenFor('facility_admin', { org: demo.ids.organizations.laocai })}`, ...JSON_CT };
+    for (const [method, url, body] of [
+      ['GET', '/api/admin/accounts', undefined],
+      [
+        'POST',
+        '/api/oauth/clients',
+        { name: 'x', scopes: ['system/*.read'], grantTypes: ['client_credentials'], confidential: true, serviceRole: 'specialist' },
+      ],
+      ['POST', `/api/accounts/${staffId}/disable`, {}],
+    ] as const) {
+      const r = await call(p, method, url, body, adminsApp);
+      expect(r.status, `${method} ${url}`).toBe(403);
+      expect(r.body.title).toMatch(/not for app tokens/);
+    }
     const app = await call(p, 'POST', '/oauth/token', `grant_type=client_credentials&client_id=${clientId}&client_secret=${clientSecret}`, {
       authorization: '',
       'content-type': 'application/x-www-form-urlencoded',
@@ -110,7 +126,7 @@ describe('administration API', () => {
   });
 
   it('resets a second factor: the next sign-in enrols again', async () => {
-    const batxatAdmin = await p.tokenFor('facility_admin', { org: demo.ids.organizations.batxat });
+    const batxatAdmin = await sessionFor(p, 'facility_admin', { org: demo.ids.organizations.batxat });
     const doctor = (await p.accounts.byUsername('bs.batxat'))!;
     expect(doctor.totpEnabled).toBe(true);
     expect((await call(p, 'POST', `/api/admin/accounts/${doctor.id}/reset-mfa`, { reason: 'mất điện thoại' }, as(laocaiAdmin))).status).toBe(403);

@@ -20,12 +20,18 @@ import type { TokenService } from './tokens.ts';
 
 /**
  * - 'public': no sign-in needed (sign-in itself, metadata, JWKS, the web app);
- * - 'mfa-pending': a signed-in staff member who still owes the second factor (MFA endpoints);
+ * - 'mfa-pending': a person signed in at the screen (a session) who may still owe the second
+ *   factor (sign-in and MFA endpoints) — never an app's token;
+ * - 'person': a person fully signed in at the screen (a session): what only they may do or say
+ *   themselves (switch role, launch an app, approve what an app asks for) — never an app's token;
  * - 'authenticated': any fully signed-in actor;
  * - 'fhir': any fully signed-in actor; the FHIR service then checks role, scopes and patient;
- * - { domain }: an action from the policy table.
+ * - { domain }: an action from the policy table (an app's token further as TOKEN_DOMAIN_RULES says).
  */
-export type RouteAccess = 'public' | 'mfa-pending' | 'authenticated' | 'fhir' | { domain: DomainAction };
+export type RouteAccess = 'public' | 'mfa-pending' | 'person' | 'authenticated' | 'fhir' | { domain: DomainAction };
+
+/** Why an app's token is refused where a person must act themselves. */
+export const NOT_FOR_TOKENS = 'Chỉ người dùng đã đăng nhập mới làm được việc này, không qua mã truy cập của ứng dụng (not for app tokens)';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -159,9 +165,10 @@ export async function sessionActor(
 function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void {
   if (rule === 'public') return;
   if (actor.via === 'none' || !actor.accountId) throw new AccessDenied('Cần đăng nhập (sign in first)', 401);
+  if ((rule === 'mfa-pending' || rule === 'person') && actor.via !== 'session') throw new AccessDenied(NOT_FOR_TOKENS, 403);
   if (rule === 'mfa-pending') return;
   if (actor.mfaPending) throw new AccessDenied('Cần xác thực hai lớp (complete two-factor sign-in first)', 401);
-  if (rule === 'authenticated' || rule === 'fhir') {
+  if (rule === 'authenticated' || rule === 'fhir' || rule === 'person') {
     if (!actor.role) throw new AccessDenied('Tài khoản chưa có vai trò (account has no role)', 403);
     return;
   }
@@ -181,7 +188,7 @@ function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void
 export function tokenDomainRefusal(scopes: Scope[], domain: DomainAction, method: string): string | undefined {
   const rule = TOKEN_DOMAIN_RULES[domain];
   if (!rule) return undefined;
-  if (rule === 'person') return 'Chỉ người dùng đã đăng nhập mới làm được việc này, không qua mã truy cập của ứng dụng (not for app tokens)';
+  if (rule === 'person') return NOT_FOR_TOKENS;
   const action = SAFE_METHODS.has(method) ? 'search' : 'create';
   return scopeAllows(scopes, action, rule.type)
     ? undefined

@@ -11,7 +11,7 @@ import { loadConfig } from '../config.ts';
 import { AuditLog } from '../audit/audit.ts';
 import { runAuditRetention } from '../audit/retention.ts';
 import { createTestDb, DB_KINDS, type TestDb } from '../testing/databases.ts';
-import { call, signIn, startTestPlatform, TEST_SECRET, type TestPlatform } from '../testing/platform.ts';
+import { call, sessionFor, signIn, startTestPlatform, TEST_SECRET, type TestPlatform } from '../testing/platform.ts';
 import { DEMO_PASSWORD } from '../seed/accounts.ts';
 import { expireInactiveStaff } from './inactivity.ts';
 import { ServerSecret } from './secret.ts';
@@ -91,18 +91,17 @@ describe.each(DB_KINDS)('staff inactivity on %s', (kind) => {
     // The person cannot enable themselves (no account.manage), nor can another facility's administrator.
     const self = (await p.tokens.issue({ sub: idle.id, role: 'commune_clinician', org: 'org-a', scope: 'user/*.read' })).token;
     expect((await call(p, 'POST', `/api/accounts/${idle.id}/enable`, {}, { authorization: `Bearer ${self}`, ...JSON_TYPE })).status).toBe(401);
-    const otherAdmin = await p.tokenFor('facility_admin', { org: 'org-b' });
-    expect((await call(p, 'POST', `/api/accounts/${idle.id}/enable`, {}, { authorization: `Bearer ${otherAdmin}`, ...JSON_TYPE })).status).toBe(403);
+    const otherAdmin = await sessionFor(p, 'facility_admin', { org: 'org-b' });
+    expect((await call(p, 'POST', `/api/accounts/${idle.id}/enable`, {}, { ...otherAdmin, ...JSON_TYPE })).status).toBe(403);
     const clinician = await p.tokenFor('commune_clinician', { org: 'org-a' });
     expect((await call(p, 'POST', `/api/accounts/${idle.id}/enable`, {}, { authorization: `Bearer ${clinician}`, ...JSON_TYPE })).status).toBe(403);
-    const ownAdmin = await p.tokenFor('facility_admin', { org: 'org-a' });
-    const enabled = await call(
-      p,
-      'POST',
-      `/api/accounts/${idle.id}/enable`,
-      { reason: 'trở lại sau nghỉ phép' },
-      { authorization: `Bearer ${ownAdmin}`, ...JSON_TYPE },
+    // The facility's own administrator at the screen (an app holding their token is refused: account.manage is a person's).
+    const adminsApp = await p.tokenFor('facility_admin', { org: 'org-a' });
+    expect((await call(p, 'POST', `/api/accounts/${idle.id}/enable`, { reason: 'x' }, { authorization: `Bearer ${adminsApp}`, ...JSON_TYPE })).status).toBe(
+      403,
     );
+    const ownAdmin = await sessionFor(p, 'facility_admin', { org: 'org-a' });
+    const enabled = await call(p, 'POST', `/api/accounts/${idle.id}/enable`, { reason: 'trở lại sau nghỉ phép' }, { ...ownAdmin, ...JSON_TYPE });
     expect(enabled.status, enabled.text).toBe(200);
     const entry = (await p.audit.list({ limit: 5, action: 'account.enable' }))[0];
     expect(entry).toMatchObject({ outcome: 'success', reason: 'trở lại sau nghỉ phép', role: 'facility_admin' });
@@ -110,7 +109,7 @@ describe.each(DB_KINDS)('staff inactivity on %s', (kind) => {
     // Active again from now: the next run leaves it alone, and the person signs in.
     expect((await expireInactiveStaff(p, 45)).map((a) => a.id)).not.toContain(idle.id);
     expect((await signIn(p, idle.username, idle.totpSecret)).cookie).toBeTruthy();
-    expect((await call(p, 'POST', '/api/accounts/no-such-account/enable', {}, { authorization: `Bearer ${ownAdmin}`, ...JSON_TYPE })).status).toBe(404);
+    expect((await call(p, 'POST', '/api/accounts/no-such-account/enable', {}, { ...ownAdmin, ...JSON_TYPE })).status).toBe(404);
   });
 });
 

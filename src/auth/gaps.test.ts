@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Secret } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DB_KINDS } from '../testing/databases.ts';
-import { call, patient, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, patient, sessionFor, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { AccountService, MAX_FAILED_LOGINS, MAX_MFA_FAILURES, totpFor } from './accounts.ts';
 import { DEMO_PASSWORD } from '../seed/accounts.ts';
 import { registerClient } from './oauth.ts';
@@ -237,14 +237,8 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
       expect(issued.status, issued.text).toBe(200);
       const token = issued.body.access_token as string;
       expect((await call(p, 'GET', '/fhir/R4/Patient?_count=1', undefined, tokenHeaders(token))).status).toBe(200);
-      const admin = await p.tokenFor('system_admin');
-      const disabled = await call(
-        p,
-        'POST',
-        `/api/accounts/${svc.id}/disable`,
-        { reason: 'máy chủ HIS bị xâm nhập' },
-        { ...tokenHeaders(admin), ...JSON_TYPE },
-      );
+      const admin = await sessionFor(p, 'system_admin');
+      const disabled = await call(p, 'POST', `/api/accounts/${svc.id}/disable`, { reason: 'máy chủ HIS bị xâm nhập' }, { ...admin, ...JSON_TYPE });
       expect(disabled.status, disabled.text).toBe(200);
       expect((await call(p, 'GET', '/fhir/R4/Patient?_count=1', undefined, tokenHeaders(token))).status).toBe(401);
       expect((await p.audit.list({ limit: 5, action: 'account.disable' })).some((e) => (e.detail as { account?: string }).account === svc.id)).toBe(true);
@@ -256,7 +250,7 @@ describe.each(DB_KINDS)('identity gaps on %s', (kind) => {
       await p.accounts.disable(c.account.id, 'admin');
       expect((await call(p, 'GET', '/api/auth/me', undefined, session)).status).toBe(401);
       expect((await login(c.username)).status).toBe(403);
-      expect((await call(p, 'POST', `/api/accounts/${c.account.id}/enable`, {}, { ...tokenHeaders(admin), ...JSON_TYPE })).status).toBe(200);
+      expect((await call(p, 'POST', `/api/accounts/${c.account.id}/enable`, {}, { ...admin, ...JSON_TYPE })).status).toBe(200);
       expect((await login(c.username)).status).toBe(200);
     });
 

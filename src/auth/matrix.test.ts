@@ -146,8 +146,13 @@ describe('authorization matrix (generated from the policy table)', () => {
         cases.push({ label, method, url: concrete(url, own, 'Patient', anyId), body: {}, allowed: 'public' });
         continue;
       }
-      if (access === 'mfa-pending' || access === 'authenticated') {
+      if (access === 'authenticated') {
         cases.push({ label, method, url: concrete(url, own, 'Patient', anyId), body: {}, allowed: true });
+        continue;
+      }
+      if (access === 'mfa-pending' || access === 'person') {
+        // A person's own at the screen (sign-in, role switch, app launch and consent): the matrix's tokens are refused, whatever the role.
+        cases.push({ label, method, url: concrete(url, own, 'Patient', anyId), body: {}, allowed: false });
         continue;
       }
       if (typeof access === 'object') {

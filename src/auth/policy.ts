@@ -368,6 +368,12 @@ export function fhirAllowed(role: Role, action: FhirAction, resourceType: string
  */
 export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type: string }>> = {
   'account.self': 'person',
+  // Accounts, service clients and their secrets: an app holding an administrator's token must not
+  // mint accounts or clients (with wider scopes than its own).
+  'account.manage': 'person',
+  // Emergency access is a person's own statement, and its review a person's judgement.
+  'breakglass.use': 'person',
+  'breakglass.review': 'person',
   'access-log.own': { type: 'AuditEvent' },
   'audit.read': { type: 'AuditEvent' },
   'consent.own': { type: 'Consent' },

@@ -18,7 +18,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
-import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { registerClient } from './oauth.ts';
 import { LIMITS } from '../fhir/limits.ts';
 
@@ -70,7 +70,7 @@ describe('the attacker review, gap by gap', () => {
   describe('2026-12-02 review: a facility writes its own directory data only, and binds accounts only to its own staff', () => {
     it('another facility’s Organization and bridge point cannot be changed, nor one of one’s own moved out; one’s own can be', async () => {
       const laocai = demo.ids.organizations.laocai;
-      const admin = bearer(await p.tokenFor('facility_admin', { org: laocai }));
+      const admin = await sessionFor(p, 'facility_admin', { org: laocai });
       const foreign = (await call<Organization>(p, 'GET', `/fhir/R4/Organization/${muongnhe}`, undefined, admin)).body;
       const renamed = await call<OperationOutcome>(
         p,
@@ -130,7 +130,7 @@ describe('the attacker review, gap by gap', () => {
 
     it('a facility administrator binds no account to a practitioner who works at another facility or already has one, and grants no administrator role', async () => {
       const laocai = demo.ids.organizations.laocai;
-      const admin = bearer(await p.tokenFor('facility_admin', { org: laocai }));
+      const admin = await sessionFor(p, 'facility_admin', { org: laocai });
       const specialist = demo.ids.practitioners[0]; // works at Bạch Mai
       // A role "at Lào Cai" is the facility's own record to write...
       const placed = await call(
@@ -193,7 +193,7 @@ describe('the attacker review, gap by gap', () => {
 
   describe('1. binding an account to a person needs authority over that person', () => {
     it('a facility administrator cannot bind an account to another facility’s patient or practitioner', async () => {
-      const admin = bearer(await p.tokenFor('facility_admin', { org: batxat }));
+      const admin = await sessionFor(p, 'facility_admin', { org: batxat });
       const foreignPatient = await call(
         p,
         'POST',
@@ -231,7 +231,7 @@ describe('the attacker review, gap by gap', () => {
     });
 
     it('binds its own facility’s patient, audited in that patient’s access log; a system administrator must give a reason', async () => {
-      const admin = bearer(await p.tokenFor('facility_admin', { org: batxat }));
+      const admin = await sessionFor(p, 'facility_admin', { org: batxat });
       const ok = await call(
         p,
         'POST',
@@ -243,7 +243,7 @@ describe('the attacker review, gap by gap', () => {
       const log = await p.audit.forPatient(own);
       expect(log.some((r) => r.action === 'account.create' && r.outcome === 'success')).toBe(true);
 
-      const sys = bearer(await p.tokenFor('system_admin'));
+      const sys = await sessionFor(p, 'system_admin');
       const noReason = await call(
         p,
         'POST',

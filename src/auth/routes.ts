@@ -191,7 +191,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     };
   });
 
-  app.post('/api/auth/role', { config: { access: 'authenticated' } }, async (req, reply) => {
+  app.post('/api/auth/role', { config: { access: 'person' } }, async (req, reply) => {
     const body = parse(roleBody, req.body);
     const account = await accounts.get(req.ctx.actor.accountId!);
     if (!account?.roles.some((r) => r.role === body.role && r.organizationId === body.organizationId) || !req.ctx.actor.sessionId) {

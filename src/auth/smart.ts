@@ -244,7 +244,7 @@ export async function smartRoutes(app: FastifyInstance, opts: SmartRouteOptions)
    * Apps a clinician may open from a chart (those registered with a launch address): the
    * platform-wide ones and those registered for the caller's facility; a system administrator sees all.
    */
-  app.get('/api/smart/apps', { config: { access: 'authenticated' } }, async (req) => {
+  app.get('/api/smart/apps', { config: { access: 'person' } }, async (req) => {
     if (req.ctx.actor.role === 'citizen') return [];
     const rows = await db.query<{ client_id: string; name: string }>(
       `SELECT client_id, name FROM oauth_client WHERE launch_uri IS NOT NULL AND revoked_at IS NULL AND 'authorization_code' = ANY(grant_types)
@@ -266,7 +266,7 @@ export async function smartRoutes(app: FastifyInstance, opts: SmartRouteOptions)
     .strict();
 
   /** EHR launch: a clinician signed in to the web app opens an app for a patient they may see. */
-  app.post('/api/smart/launch', { config: { access: 'authenticated' } }, async (req, reply) => {
+  app.post('/api/smart/launch', { config: { access: 'person' } }, async (req, reply) => {
     const actor = req.ctx.actor;
     const parsed = launchBody.safeParse(req.body ?? {});
     if (!parsed.success)
@@ -351,7 +351,7 @@ export async function smartRoutes(app: FastifyInstance, opts: SmartRouteOptions)
   const idParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/) });
 
   /** The consent screen's content: which app asks for what. Only the person it was asked of sees it. */
-  app.get('/api/smart/requests/:id', { config: { access: 'authenticated' } }, async (req, reply) => {
+  app.get('/api/smart/requests/:id', { config: { access: 'person' } }, async (req, reply) => {
     const p = idParam.safeParse(req.params);
     const row = p.success ? await pendingOf(p.data.id, req.ctx.actor.accountId) : undefined;
     if (!row) return reply.code(404).type('application/problem+json').send(problem(404, 'Yêu cầu cấp quyền không còn hiệu lực (no such pending request)'));
@@ -368,7 +368,7 @@ export async function smartRoutes(app: FastifyInstance, opts: SmartRouteOptions)
   const decisionBody = z.object({ allow: z.boolean() }).strict();
 
   /** The person's answer: allow → a code for the app; refuse → `access_denied`. Either way, back to the app. */
-  app.post('/api/smart/requests/:id/decision', { config: { access: 'authenticated' } }, async (req, reply) => {
+  app.post('/api/smart/requests/:id/decision', { config: { access: 'person' } }, async (req, reply) => {
     const p = idParam.safeParse(req.params);
     const body = decisionBody.safeParse(req.body ?? {});
     if (!body.success) return reply.code(400).type('application/problem+json').send(problem(400, 'allow (true/false) is required'));

@@ -2,7 +2,9 @@
  * An app's token on the non-FHIR routes (TOKEN_DOMAIN_RULES in policy.ts): a person's own business
  * (account, sessions, inbox) is refused to any token; the audit trail, the access log and consents
  * need a scope for their FHIR type, as the FHIR API would ask; the same person signed in, or a
- * token with the scope, is served.
+ * token with the scope, is served. What only a person at the screen may do (sign-in and the second
+ * factor, role switch, app launch and consent, accounts and clients, emergency access) is refused
+ * to every token (found by the attacker review of 2026-12-03: an app took over a citizen's second factor).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Patient } from '@medplum/fhirtypes';
@@ -52,5 +54,47 @@ describe('app tokens on domain routes', () => {
     const person = await sessionFor(p, 'specialist', { org: 'org-x' });
     expect((await call(p, 'GET', '/api/auth/sessions', undefined, person)).status).toBe(200);
     expect((await call(p, 'GET', '/api/notifications', undefined, person)).status).toBe(200);
+  });
+
+  it('sign-in and the second factor, role switch, app launch and consent, accounts and clients, emergency access: never by a token', async () => {
+    const citizensApp = await p.tokenFor('citizen', { patient, scope: 'patient/Observation.read' });
+    const enrol = await call(p, 'POST', '/api/auth/mfa/enrol', {}, { ...bearer(citizensApp), 'content-type': 'application/json' });
+    expect(enrol.status).toBe(403);
+    expect(enrol.text).not.toMatch(/secret|otpauth/i);
+    // Twelve wrong codes from a clinician's app neither lock the person's two-factor sign-in nor are even tried.
+    const clinicians = await p.tokenFor('specialist', { org: 'org-x', scope: 'user/Observation.read' });
+    for (let i = 0; i < 12; i++)
+      expect((await call(p, 'POST', '/api/auth/mfa', { code: '000000' }, { ...bearer(clinicians), 'content-type': 'application/json' })).status).toBe(403);
+    const admins = await p.tokenFor('system_admin', { scope: 'user/Organization.read' });
+    for (const [who, method, url, body] of [
+      [citizensApp, 'GET', '/api/auth/me', undefined],
+      [citizensApp, 'POST', '/api/auth/mfa/enrol/confirm', { code: '123456' }],
+      [clinicians, 'POST', '/api/auth/role', { role: 'specialist' }],
+      [clinicians, 'GET', '/api/smart/apps', undefined],
+      [clinicians, 'POST', '/api/break-glass', { patientId: patient, reason: 'Cấp cứu: người bệnh hôn mê, cần tiền sử dị ứng' }],
+      [
+        admins,
+        'POST',
+        '/api/oauth/clients',
+        { name: 'x', scopes: ['system/*.read'], grantTypes: ['client_credentials'], confidential: true, serviceRole: 'integration' },
+      ],
+      [admins, 'GET', '/api/admin/accounts', undefined],
+    ] as const) {
+      const r = await call(p, method, url, body, { ...bearer(who), 'content-type': 'application/json' });
+      expect(r.status, `${method} ${url}`).toBe(403);
+      expect(r.body.title, url).toMatch(/not for app tokens/);
+    }
+    // The same routes serve the person signed in.
+    const person = await sessionFor(p, 'specialist', { org: 'org-x' });
+    expect((await call(p, 'GET', '/api/auth/me', undefined, person)).status).toBe(200);
+    expect((await call(p, 'GET', '/api/smart/apps', undefined, person)).status).toBe(200);
+    const glass = await call(
+      p,
+      'POST',
+      '/api/break-glass',
+      { patientId: patient, reason: 'Cấp cứu: người bệnh hôn mê, cần tiền sử dị ứng' },
+      { ...person, 'content-type': 'application/json' },
+    );
+    expect(glass.status, glass.text).toBe(200);
   });
 });

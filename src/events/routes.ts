@@ -19,7 +19,6 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AccessDenied } from '../auth/access.ts';
 import type { Actor } from '../auth/actor.ts';
 import { sessionActor } from '../auth/enforce.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
@@ -91,12 +90,6 @@ function visibleTo(a: Actor): { where: string; params: (string | string[])[] } {
   };
 }
 
-/** The inbox and the stream are a signed-in person's, never an app token's. */
-function assertPerson(a: Actor): void {
-  if (a.via !== 'session')
-    throw new AccessDenied('Thông báo chỉ dành cho người dùng đã đăng nhập, không cho mã truy cập của ứng dụng (notifications are not for app tokens)', 403);
-}
-
 export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promise<void> {
   const { bus } = app;
   // account.self: a person's own, refused to any app token (TOKEN_DOMAIN_RULES in src/auth/policy.ts).
@@ -151,9 +144,9 @@ export async function eventRoutes(app: FastifyInstance, opts: { db: Db }): Promi
     return { status: 'ok' as const };
   });
 
-  app.get('/api/events', { config: { access: 'authenticated' } }, (req, reply) => {
+  // 'person': the stream is a signed-in person's (a session), never an app token's.
+  app.get('/api/events', { config: { access: 'person' } }, (req, reply) => {
     const a = req.ctx.actor;
-    assertPerson(a);
     const cookie = req.cookies?.[SESSION_COOKIE] ?? '';
     const wide = facilityWide(a);
     // Events carry no notice kind: a facility's events reach only those who receive all its notices.

@@ -138,7 +138,7 @@ let sessionAccounts = 0;
  * web sign-in (password and second factor): the headers of their session (cookie and CSRF token).
  * For what is a person's and not an app token's (the inbox, the live stream).
  */
-export async function sessionFor(p: TestPlatform, role: Role, opts: { org: string; practitioner?: string }): Promise<Record<string, string>> {
+export async function sessionFor(p: TestPlatform, role: Role, opts: { org?: string; practitioner?: string } = {}): Promise<Record<string, string>> {
   const totpSecret = new Secret({ size: 20 }).base32;
   const username = `nv.phien.${++sessionAccounts}.${Date.now().toString(36)}`;
   await p.accounts.create({
@@ -147,7 +147,7 @@ export async function sessionFor(p: TestPlatform, role: Role, opts: { org: strin
     kind: 'staff',
     password: DEMO_PASSWORD,
     practitionerId: opts.practitioner,
-    roles: [{ role, organizationId: opts.org }],
+    roles: [{ role, organizationId: opts.org ?? '' }],
     totpSecret,
   });
   return signIn(p, username, totpSecret);

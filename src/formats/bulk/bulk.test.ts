@@ -12,7 +12,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, type DemoSummary } from '../../seed/demo.ts';
 import { DB_KINDS } from '../../testing/databases.ts';
-import { call, startTestPlatform, type TestPlatform } from '../../testing/platform.ts';
+import { call, sessionFor, startTestPlatform, type TestPlatform } from '../../testing/platform.ts';
 
 describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
   let p: TestPlatform;
@@ -82,13 +82,13 @@ describe.each(DB_KINDS)('FHIR Bulk Data export on %s', (kind) => {
     const pair = await generateKeyPair('ES384');
     key = pair.privateKey;
     const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES384' };
-    const admin = await p.tokenFor('system_admin');
+    const admin = await sessionFor(p, 'system_admin');
     const reg = await call(
       p,
       'POST',
       '/api/oauth/clients',
       { name: 'Kho dữ liệu Sở Y tế (bulk)', grantTypes: ['client_credentials'], scopes: ['system/*.read'], serviceRole: 'integration', jwks: { keys: [jwk] } },
-      { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      { ...admin, 'content-type': 'application/json' },
     );
     expect(reg.status, reg.text).toBe(201);
     expect(reg.body.clientSecret).toBeUndefined();
