@@ -374,6 +374,9 @@ export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type:
   // Emergency access is a person's own statement, and its review a person's judgement.
   'breakglass.use': 'person',
   'breakglass.review': 'person',
+  // Family links are RelatedPerson resources and open a record to its manager: an app needs that scope.
+  'family.own': { type: 'RelatedPerson' },
+  'family.manage': { type: 'RelatedPerson' },
   'access-log.own': { type: 'AuditEvent' },
   'audit.read': { type: 'AuditEvent' },
   'consent.own': { type: 'Consent' },

@@ -14,7 +14,7 @@ describe('app tokens on domain routes', () => {
   let p: TestPlatform;
   let patient: string;
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', {}, undefined, { domains: [] });
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family'] });
     patient = (await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Tâm'] }] })).id!;
   });
   afterAll(async () => p?.close());
@@ -22,14 +22,17 @@ describe('app tokens on domain routes', () => {
 
   it('a citizen’s app with an Observation scope reads neither the access log nor the access holders', async () => {
     const narrow = await p.tokenFor('citizen', { patient, scope: 'patient/Observation.read' });
-    for (const url of ['/api/me/access-log', '/api/me/access-holders', '/api/me/consents']) {
+    for (const url of ['/api/me/access-log', '/api/me/access-holders', '/api/me/consents', '/api/me/family']) {
       const r = await call(p, 'GET', url, undefined, bearer(narrow));
       expect(r.status, `${url} ${r.text}`).toBe(403);
-      expect(r.body.title).toMatch(/scopes do not allow search on (AuditEvent|Consent)/);
+      expect(r.body.title).toMatch(/scopes do not allow search on (AuditEvent|Consent|RelatedPerson)/);
     }
     // With the scopes for them, the same person's app does.
-    const wide = await p.tokenFor('citizen', { patient, scope: 'patient/AuditEvent.read patient/Consent.read' });
-    for (const url of ['/api/me/access-log', '/api/me/access-holders', '/api/me/consents'])
+    const wide = await p.tokenFor('citizen', {
+      patient,
+      scope: 'patient/AuditEvent.read patient/Consent.read patient/RelatedPerson.read patient/Patient.read',
+    });
+    for (const url of ['/api/me/access-log', '/api/me/access-holders', '/api/me/consents', '/api/me/family'])
       expect((await call(p, 'GET', url, undefined, bearer(wide))).status, url).toBe(200);
   });
 
