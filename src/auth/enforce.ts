@@ -52,6 +52,7 @@ export interface EnforcementOptions {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const WRITES = ['create', 'update', 'delete'] as const;
 
 export interface RouteRule {
   method: string;
@@ -187,7 +188,11 @@ function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void
 /** Why an app's token may not use a domain route (TOKEN_DOMAIN_RULES in policy.ts), or undefined when it may. */
 export function tokenDomainRefusal(scopes: Scope[], domain: DomainAction, method: string): string | undefined {
   const rule = TOKEN_DOMAIN_RULES[domain];
-  if (!rule) return undefined;
+  if (!rule) {
+    // A token that may change nothing through the FHIR API changes nothing through a domain route either.
+    if (SAFE_METHODS.has(method) || scopes.some((s) => WRITES.some((a) => s.actions.has(a)))) return undefined;
+    return 'Mã truy cập của ứng dụng chỉ được đọc, không được thay đổi (the token allows reading only)';
+  }
   if (rule === 'person') return NOT_FOR_TOKENS;
   const action = SAFE_METHODS.has(method) ? 'search' : 'create';
   return scopeAllows(scopes, action, rule.type)

@@ -363,8 +363,9 @@ export function fhirAllowed(role: Role, action: FhirAction, resourceType: string
  * beyond what its role allows. 'person': a person's own business at the screen (their account and
  * sessions, their notices) — refused to any token, however scoped. `{ type }`: the domain shows or
  * changes data of that FHIR type, so the token needs a scope for it (reading: search; anything
- * else: create), as it would on the FHIR API. A domain not listed: the role decides, and the
- * token's scopes apply wherever the data is read through the FHIR store.
+ * else: create), as it would on the FHIR API. A domain not listed: the role decides, the token's
+ * scopes apply wherever the data is read through the FHIR store, and a token with no write scope
+ * at all (read-only) changes nothing there (enforce.ts: tokenDomainRefusal).
  */
 export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type: string }>> = {
   'account.self': 'person',

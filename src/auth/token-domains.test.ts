@@ -14,7 +14,7 @@ describe('app tokens on domain routes', () => {
   let p: TestPlatform;
   let patient: string;
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family'] });
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'visits'] });
     patient = (await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Tâm'] }] })).id!;
   });
   afterAll(async () => p?.close());
@@ -99,5 +99,14 @@ describe('app tokens on domain routes', () => {
       { ...person, 'content-type': 'application/json' },
     );
     expect(glass.status, glass.text).toBe(200);
+  });
+
+  it('a read-only token changes nothing through a domain route (a citizen’s reading app books no visit)', async () => {
+    const reader = await p.tokenFor('citizen', { patient, scope: 'patient/*.read' });
+    const r = await call(p, 'POST', '/api/visits', { slotId: 'x' }, { ...bearer(reader), 'content-type': 'application/json' });
+    expect(r.status, r.text).toBe(403);
+    expect(r.body.title).toMatch(/reading only/);
+    // Reading is still the role's to decide: the services on offer answer.
+    expect((await call(p, 'GET', '/api/visits/services', undefined, bearer(reader))).status).toBe(200);
   });
 });
