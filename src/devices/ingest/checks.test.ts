@@ -16,9 +16,18 @@ describe('keptPayload', () => {
     });
   });
 
-  it('blanks a token written in text that is not JSON, and cuts long text', () => {
-    expect(keptPayload('{"msgId":"a2","token":"s3cret-\\"x","readings":[')).toBe('{"msgId":"a2","token":"[đã ẩn]","readings":[');
-    expect(keptPayload('{"token" : "s3cret", oops')).not.toMatch(/s3cret/);
-    expect(keptPayload('x'.repeat(30_000))).toHaveLength(20_000);
+  it('keeps text that is not JSON only up to where a credential could begin, however it is quoted or escaped, and cuts long text', () => {
+    expect(keptPayload('{"msgId":"a2","token":"s3cret-\\"x","readings":[')).toBe('{"msgId":"a2","…[đã ẩn 32 ký tự]');
+    for (const text of [
+      '{"token" : "s3cret", oops',
+      "{'token': 's3cret',",
+      '{token: s3cret',
+      'msg=1&device_token=s3cret',
+      '{"\\u0074oken":"s3cret",',
+      '{"Password":"s3cret"',
+    ])
+      expect(keptPayload(text), text).not.toMatch(/s3cret/);
+    expect(keptPayload('{"msgId":"a3", broken')).toBe('{"msgId":"a3", broken');
+    expect(keptPayload('x'.repeat(30_000))).toBe(`${'x'.repeat(20_000)}…[đã ẩn 10000 ký tự]`);
   });
 });

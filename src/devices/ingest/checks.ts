@@ -61,11 +61,15 @@ const KEEP_PAYLOAD = 20_000;
 /** Keys of a message whose values are credentials (the device token sent through an external broker). */
 const CREDENTIAL_KEY = /token|secret|password|passwd/i;
 
+/** Where a credential may begin in text that is not JSON: its key (however quoted), or an escape that could spell one. */
+const CREDENTIAL_START = /token|secret|passw(or)?d|\\u/i;
+
 /**
  * A message as quarantine keeps it, to be read by staff later: its first KEEP_PAYLOAD characters
  * with every credential's value replaced (the device's token must not live on in plain text — only
- * its hash is stored anywhere). JSON is rewritten without them; text that is not JSON has any
- * `"token": "…"`-like pair blanked as written.
+ * its hash is stored anywhere). JSON is rewritten without them; text that is not JSON is kept only
+ * up to where a credential could begin (a key however quoted, or a \u escape), the rest withheld —
+ * enough to see why it did not parse, never the token.
  */
 export function keptPayload(raw: string): string {
   const blank = '[đã ẩn]';
@@ -78,7 +82,9 @@ export function keptPayload(raw: string): string {
           : v;
     return JSON.stringify(scrub(JSON.parse(raw))).slice(0, KEEP_PAYLOAD);
   } catch {
-    return raw.replace(/("[^"]*(?:token|secret|password|passwd)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"?/gi, `$1"${blank}"`).slice(0, KEEP_PAYLOAD);
+    const cut = raw.search(CREDENTIAL_START);
+    const kept = raw.slice(0, Math.min(cut < 0 ? raw.length : cut, KEEP_PAYLOAD));
+    return kept.length < raw.length ? `${kept}…[đã ẩn ${raw.length - kept.length} ký tự]` : kept;
   }
 }
 
