@@ -30,6 +30,8 @@ export interface CallSide {
 
 /** A failed subscription is asked for again this many times, each a little later. */
 const SUBSCRIBE_TRIES = 5;
+/** ... then the feed rests this long and gets a fresh series of tries (a long meeting never loses someone for good). */
+const GAVE_UP_REST_MS = 60_000;
 
 /** One connection's state, for support and for tests that must say why media did not flow. */
 export interface LinkReport {
@@ -55,7 +57,7 @@ export class Connections {
   private publisher?: SfuPublisher;
   private readonly subs = new Map<number, SfuSubscription>();
   private readonly subTries = new Map<number, number>();
-  /** Feeds given up after SUBSCRIBE_TRIES failures in a row (until the SFU side starts over). */
+  /** Feeds resting after SUBSCRIBE_TRIES failures in a row (for GAVE_UP_REST_MS, or until the SFU side starts over). */
   private readonly gaveUp = new Set<number>();
   /** Per watched feed: the layer chooser and the layer last asked of the server. */
   private readonly layers = new Map<number, { chooser: LayerChooser; asked: number }>();
@@ -100,8 +102,8 @@ export class Connections {
   /**
    * A subscription failed — the server could not make, start or restart it, or Janus hung it up,
    * or it connected and no media came: it is closed and asked for again, a little later each time.
-   * After SUBSCRIBE_TRIES in a row the feed is given up and the person told, unless no media was the
-   * reason (a participant may send nothing at all). A failure of a subscription already replaced
+   * After SUBSCRIBE_TRIES in a row the feed is given up for GAVE_UP_REST_MS and the person told, unless
+   * no media was the reason (a participant may send nothing at all); then a fresh series begins. A failure of a subscription already replaced
    * (`ref` of another) is ignored.
    */
   subscriptionFailed(feed: number, message: string, ref?: number, told = true): void {
@@ -116,6 +118,11 @@ export class Connections {
     }
     this.gaveUp.add(feed);
     if (told) this.call.tell(message);
+    setTimeout(() => {
+      if (!this.gaveUp.delete(feed)) return; // the SFU side started over meanwhile
+      this.subTries.delete(feed);
+      this.call.resync();
+    }, GAVE_UP_REST_MS);
   }
 
   /** In an SFU room, starts publishing (once). */
