@@ -378,6 +378,18 @@ export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type:
   // Family links are RelatedPerson resources and open a record to its manager: an app needs that scope.
   'family.own': { type: 'RelatedPerson' },
   'family.manage': { type: 'RelatedPerson' },
+  // Domains that read or write through the platform's own repository (billing, the device fleet,
+  // the programme's network) are held to the FHIR type they stand for.
+  'charges.export': { type: 'ChargeItem' },
+  'claims.submit': { type: 'Claim' },
+  'devices.manage': { type: 'Device' },
+  'programme.facilities': { type: 'Organization' },
+  // A facility's telemedicine declaration decided (its programme record), an outbreak signal
+  // confirmed or dismissed (a detected issue): an app needs a write scope for that type.
+  'programme.review': { type: 'Organization' },
+  'surveillance.decide': { type: 'DetectedIssue' },
+  // What an outside decision-support service may receive is a person's judgement.
+  'cds.manage': 'person',
   'access-log.own': { type: 'AuditEvent' },
   'audit.read': { type: 'AuditEvent' },
   'consent.own': { type: 'Consent' },

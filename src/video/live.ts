@@ -149,10 +149,11 @@ export class LiveRoom implements RoomCore {
 
   /**
    * Hosts: the one who started an ad-hoc call; a meeting's chair; a visit's clinicians. A
-   * citizen who opened their own visit's room, or staff of an invited site, are not hosts.
+   * citizen who opened their own visit's room, staff of an invited site, or a clinician's
+   * read-only app token (`hostControls`) are not hosts.
    */
   private hosts(e: Entrant): boolean {
-    if (!e.staff) return false;
+    if (!e.staff || e.hostControls === false) return false;
     if (this.room.kind === 'adhoc') return !!e.accountId && e.accountId === this.room.created_by;
     const mine = this.appointment?.participant.filter((p) => !!e.practitionerId && p.actor?.reference === `Practitioner/${e.practitionerId}`) ?? [];
     return this.room.kind === 'appointment' ? mine.length > 0 : mine.some(isChair);

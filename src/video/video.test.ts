@@ -416,6 +416,31 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     host.ws.close();
   });
 
+  it('a clinician’s read-only app token watches the call but hosts nothing: no admitting, no ending', async () => {
+    const roomId = await visitRoom();
+    const account = await p.accounts.create({
+      username: `app.ro.${Date.now() % 100000}`,
+      displayName: 'Ứng dụng chỉ đọc',
+      kind: 'service',
+      roles: [{ role: 'specialist', organizationId: doctor.organizationId }],
+    });
+    const { token } = await p.tokens.issue({
+      sub: account.id,
+      role: 'specialist',
+      scope: 'user/*.read',
+      practitioner: doctor.practitionerId,
+      org: doctor.organizationId,
+    });
+    const c = connect(base, `/api/video/rooms/${roomId}/ws`, undefined, `Bearer ${token}`);
+    expect((await c.next('welcome')).you).toMatchObject({ state: 'in', host: false });
+    c.send({ type: 'end' });
+    expect((await c.next('error')).message).toMatch(/only a host/);
+    const room = await p.db.query<{ ended_at: Date | null }>('SELECT ended_at FROM video_room WHERE id = $1', [roomId]);
+    expect(room.rows[0].ended_at).toBeNull();
+    c.send({ type: 'leave' }); // the visit's room stays open for the next test: one seat fewer taken
+    await c.closed;
+  });
+
   it('an app’s token that expires during the call ends its connection at the next message', async () => {
     const roomId = await visitRoom();
     const account = await p.accounts.create({

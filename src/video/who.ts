@@ -12,6 +12,7 @@
  */
 import type { AccessContext, Actor } from '../auth/actor.ts';
 import { AccessDenied } from '../auth/access.ts';
+import { tokenDomainRefusal } from '../auth/enforce.ts';
 import type { FhirAction } from '../auth/policy.ts';
 import { scopeAllows } from '../auth/scopes.ts';
 import type { Repository } from '../fhir/repository.ts';
@@ -29,6 +30,11 @@ export interface Entrant {
   staff: boolean;
   /** A citizen signed in themselves, who may go with the family members they manage. */
   familyManager: boolean;
+  /**
+   * May act as a host where the room makes them one (admit, remove, end): a person signed in, or
+   * an app's token that may change things (a read-only token only watches: tokenDomainRefusal).
+   */
+  hostControls?: boolean;
 }
 
 /** Who is acting: a signed-in actor, or the holder of an invitation link. */
@@ -59,6 +65,7 @@ export function entrantOf(actor: Actor): Entrant {
     organizationId: actor.organizationId,
     staff: !!actor.practitionerId,
     familyManager: actor.role === 'citizen' && actor.via === 'session',
+    hostControls: actor.via !== 'bearer' || !tokenDomainRefusal(actor.scopes ?? [], 'video.host', 'POST'),
   };
 }
 
