@@ -14,7 +14,7 @@ describe('app tokens on domain routes', () => {
   let p: TestPlatform;
   let patient: string;
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'visits'] });
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'visits', 'formats', 'devices', 'cds'] });
     patient = (await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Tâm'] }] })).id!;
   });
   afterAll(async () => p?.close());
@@ -108,5 +108,22 @@ describe('app tokens on domain routes', () => {
     expect(r.body.title).toMatch(/reading only/);
     // Reading is still the role's to decide: the services on offer answer.
     expect((await call(p, 'GET', '/api/visits/services', undefined, bearer(reader))).status).toBe(200);
+  });
+
+  it('billing, the device fleet and decision-support settings are held to their FHIR type, or are a person’s', async () => {
+    const orgReader = await p.tokenFor('facility_admin', { org: 'org-x', scope: 'user/Organization.read' });
+    const obsReader = await p.tokenFor('facility_admin', { org: 'org-x', scope: 'user/Observation.read user/Organization.write' });
+    const admins = await p.tokenFor('system_admin', { scope: 'user/*.read user/*.write' });
+    for (const [who, method, url, body, why] of [
+      [orgReader, 'GET', '/api/visits/charges?date=2026-12-01&format=json', undefined, /search on ChargeItem/],
+      [orgReader, 'GET', '/api/claims/visits/any-visit', undefined, /search on Claim/],
+      [obsReader, 'GET', '/api/devices/fleet', undefined, /search on Device/],
+      [obsReader, 'POST', '/api/devices/any-device/disable', {}, /create on Device/],
+      [admins, 'PUT', '/api/cds/registry/any-service/scopes', { allowedHooks: ['patient-view'], dataScopes: ['Patient'] }, /not for app tokens/],
+    ] as const) {
+      const r = await call(p, method, url, body, { ...bearer(who), 'content-type': 'application/json' });
+      expect(r.status, `${method} ${url}`).toBe(403);
+      expect(r.body.title, url).toMatch(why);
+    }
   });
 });
