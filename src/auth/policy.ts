@@ -388,6 +388,9 @@ export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type:
   // confirmed or dismissed (a detected issue): an app needs a write scope for that type.
   'programme.review': { type: 'Organization' },
   'surveillance.decide': { type: 'DetectedIssue' },
+  // Hosting a call (opening a room, inviting by a link that lets its holder in as the patient,
+  // admitting, ending): an app needs to be allowed to make appointments.
+  'video.host': { type: 'Appointment' },
   // What an outside decision-support service may receive is a person's judgement.
   'cds.manage': 'person',
   'access-log.own': { type: 'AuditEvent' },

@@ -14,7 +14,7 @@ describe('app tokens on domain routes', () => {
   let p: TestPlatform;
   let patient: string;
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'visits', 'formats', 'devices', 'cds'] });
+    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'visits', 'formats', 'devices', 'cds', 'video'] });
     patient = (await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Tâm'] }] })).id!;
   });
   afterAll(async () => p?.close());
@@ -119,6 +119,14 @@ describe('app tokens on domain routes', () => {
       [orgReader, 'GET', '/api/claims/visits/any-visit', undefined, /search on Claim/],
       [obsReader, 'GET', '/api/devices/fleet', undefined, /search on Device/],
       [obsReader, 'POST', '/api/devices/any-device/disable', {}, /create on Device/],
+      // An invitation link lets its holder into the call as the patient: hosting needs an Appointment write scope.
+      [
+        await p.tokenFor('specialist', { org: 'org-x', scope: 'user/Appointment.read user/Observation.write' }),
+        'POST',
+        '/api/video/rooms/any-room/invitations',
+        {},
+        /create on Appointment/,
+      ],
       [admins, 'PUT', '/api/cds/registry/any-service/scopes', { allowedHooks: ['patient-view'], dataScopes: ['Patient'] }, /not for app tokens/],
     ] as const) {
       const r = await call(p, method, url, body, { ...bearer(who), 'content-type': 'application/json' });

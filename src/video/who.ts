@@ -32,7 +32,7 @@ export interface Entrant {
   familyManager: boolean;
   /**
    * May act as a host where the room makes them one (admit, remove, end): a person signed in, or
-   * an app's token that may change things (a read-only token only watches: tokenDomainRefusal).
+   * an app's token that may host (an Appointment write scope: tokenDomainRefusal); another only watches.
    */
   hostControls?: boolean;
 }
