@@ -19,7 +19,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InputError, parseInput as parse } from '../http/input.ts';
 import { problem } from '../http/problem.ts';
 import { AccessDenied } from './access.ts';
-import { workplaceOf } from './directory-scope.ts';
+import { org as orgOf, workplaceOf } from './directory-scope.ts';
 import { PasswordPolicyError, type Account } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { actorFields } from './principal.ts';
@@ -67,7 +67,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       // role here is a record this administrator could have written themselves.
       const roles = await directory().search<PractitionerRole>('PractitionerRole', { practitioner: `Practitioner/${body.practitionerId}`, _count: '200' });
       const where = workplaceOf(
-        roles.map((r) => (r.organization?.reference ?? '').replace(/^Organization\//, '')),
+        roles.map((r) => orgOf(r.organization) ?? ''),
         org,
       );
       if (where === 'not-here') {

@@ -23,7 +23,8 @@ import { DIRECTORY_TYPES, POLICY } from './policy.ts';
 /** The facility a resource names (by reference), or the references to follow to find it. */
 type Belongs = { orgs: (string | undefined)[] } | { via: (string | undefined)[] } | { practitioner: string };
 
-const org = (r?: Reference) => (r?.reference?.startsWith('Organization/') ? r.reference.slice('Organization/'.length) : undefined);
+/** The id of the organization a reference names (undefined for anything else). */
+export const org = (r?: Reference) => (r?.reference?.startsWith('Organization/') ? r.reference.slice('Organization/'.length) : undefined);
 
 /** How each facility-owned directory type says whose it is. Types not listed are shared national content. */
 const FACILITY_OF: Record<string, (r: Record<string, unknown> & Resource) => Belongs> = {

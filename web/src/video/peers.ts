@@ -7,7 +7,7 @@
 import type { ClientMessage, IceCandidate, Jsep, SignalData } from '../../../src/video/protocol.ts';
 import { SIMULCAST_LAYERS } from './quality.ts';
 import { preferAudio, preferRed, tuned } from './sdp.ts';
-import { NOT_CONNECTED_MS, giveUpReason } from './unconnected.ts';
+import { NOT_CONNECTED_MS, giveUpReason, iceUp } from './unconnected.ts';
 
 /** Audio's sender: high priority in the sender and on the network (weak links: audio first). */
 const AUDIO_FIRST: RTCRtpEncodingParameters[] = [{ priority: 'high', networkPriority: 'high' }];
@@ -27,7 +27,7 @@ export interface MediaLink {
   close(): void;
 }
 
-const healthy = (pc: RTCPeerConnection) => pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed';
+const healthy = (pc: RTCPeerConnection) => iceUp(pc.iceConnectionState);
 
 /** Watches a connection and asks for an ICE restart when it fails or stays disconnected. */
 function watchIce(pc: RTCPeerConnection, restart: () => void): void {

@@ -35,7 +35,8 @@ export interface Unconnected {
   down: number;
 }
 
-const iceUp = (ice: RTCIceConnectionState) => ice === 'connected' || ice === 'completed';
+/** ICE up: connected or completed (peers.ts `healthy` asks it of a connection). */
+export const iceUp = (ice: RTCIceConnectionState) => ice === 'connected' || ice === 'completed';
 
 /** Why it is given up, or undefined while it is left to ICE (a connected one is never given up here). */
 export function giveUpReason(s: Unconnected): string | undefined {
