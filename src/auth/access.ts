@@ -146,22 +146,10 @@ export class AccessControl {
     return { allowed: r.rows[0].allowed, viaBreakGlass: r.rows[0].allowed && r.rows[0].glass };
   }
 
-  /** The patients a resource belongs to (itself for a Patient; its compartment links otherwise). */
-  async patientsOfStored(q: Queryable, rid: number, resourceType: string, id: string): Promise<string[]> {
-    if (resourceType === 'Patient') return [id];
-    if (!this.compartmentTypes.has(resourceType)) return [];
-    const r = await q.query<{ target_id: string }>(
-      "SELECT DISTINCT target_id FROM idx_reference WHERE rid = $1 AND param = ANY($2::smallint[]) AND target_type = 'Patient'",
-      [rid, this.compartmentParamIds],
-    );
-    return r.rows.map((x) => x.target_id);
-  }
-
-  /** Patients named by the rows a write is about to index. */
-  patientsOfRows(resource: Resource, referenceRows: { param: number; targetType: string; targetId: string }[]): string[] {
-    if (resource.resourceType === 'Patient') return resource.id ? [resource.id] : [];
-    const ids = new Set(this.compartmentParamIds);
-    return [...new Set(referenceRows.filter((r) => r.targetType === 'Patient' && ids.has(r.param)).map((r) => r.targetId))];
+  /** The patients a stored resource belongs to (its row's `patients`: itself for a Patient, its compartment links otherwise). */
+  async patientsOfStored(q: Queryable, rid: number): Promise<string[]> {
+    const r = await q.query<{ patients: string[] | null }>('SELECT patients FROM resource WHERE rid = $1', [rid]);
+    return r.rows[0]?.patients ?? [];
   }
 
   /**
@@ -177,19 +165,15 @@ export class AccessControl {
       return `(${p.normal} OR ${p.glass})`;
     };
     const clinical = this.clinicalTypesSql;
-    const params = this.compartmentParamsSql;
     // Orphans: clinical data linked to no patient at all (e.g. a station's shared Device), for principals a read would allow it to.
-    const orphan = orphans
-      ? `
-      OR (${alias}.resource_type <> 'Patient' AND NOT EXISTS (SELECT 1 FROM idx_reference acc_o WHERE acc_o.rid = ${alias}.rid AND acc_o.param = ANY(${params}) AND acc_o.target_type = 'Patient'))`
-      : '';
-    // Correlated per row: a search by _id or a small page checks its own rows' patients. Like a
-    // read, a row shows only when every patient it names is in reach (an Appointment of two
-    // patients needs both).
+    const orphan = orphans ? `
+      OR (${alias}.resource_type <> 'Patient' AND cardinality(${alias}.patients) = 0)` : '';
+    // Per row, from the patients kept on it (a Patient names itself): a search by _id or a small
+    // page checks its own rows' patients. Like a read, a row shows only when every patient it
+    // names is in reach (an Appointment of two patients needs both).
     return `(${alias}.resource_type <> ALL(${clinical})
-      OR (${alias}.resource_type = 'Patient' AND ${reachable(`${alias}.id`)})
-      OR (EXISTS (SELECT 1 FROM idx_reference acc_x WHERE acc_x.rid = ${alias}.rid AND acc_x.param = ANY(${params}) AND acc_x.target_type = 'Patient')
-          AND NOT EXISTS (SELECT 1 FROM idx_reference acc_y WHERE acc_y.rid = ${alias}.rid AND acc_y.param = ANY(${params}) AND acc_y.target_type = 'Patient' AND NOT ${reachable('acc_y.target_id')}))${orphan})`;
+      OR (cardinality(${alias}.patients) > 0
+          AND NOT EXISTS (SELECT 1 FROM unnest(${alias}.patients) AS acc_y(target_id) WHERE NOT ${reachable('acc_y.target_id')}))${orphan})`;
   }
 
   /** Opens a time-limited emergency access to one patient's record, with a stated reason. */

@@ -127,17 +127,13 @@ export class FhirGuard {
         ? [id!]
         : !this.access.compartmentTypes.has(resourceType)
           ? []
-          : (stored.patients ?? (await this.access.patientsOfStored(q, stored.rid, resourceType, id!)));
+          : (stored.patients ?? (await this.access.patientsOfStored(q, stored.rid)));
     if (this.access.kindOf(resourceType) === 'clinical' && patients.length === 0 && resourceType !== 'Patient' && !this.orphanAllowed(p)) {
       throw new AccessDenied(`${resourceType}/${id} is not linked to a patient you can reach`);
     }
     return this.assertPatients(q, p, patients, `${resourceType}/${id}`);
   }
 
-  /** The patients one version of a resource names (for history entries, whose patients may differ from today's). */
-  patientsOfContent(resource: Resource, rows: IndexRows): string[] {
-    return this.access.patientsOfRows(resource, rows.reference);
-  }
 
   /**
    * For a plain FHIR read: one statement reads the resource and decides access from its patients.
@@ -153,12 +149,7 @@ export class FhirGuard {
     const t = bind(type);
     const i = bind(id);
     const clinical = this.access.kindOf(type) === 'clinical';
-    const patients =
-      type === 'Patient'
-        ? 'ARRAY[r.id]'
-        : this.access.compartmentTypes.has(type)
-          ? `ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY(${this.access.compartmentParamsSql}) AND x.target_type = 'Patient')`
-          : 'ARRAY[]::text[]';
+    const patients = 'r.patients';
     const reach = clinical ? this.access.patientsReachSql(ctx.actor, bind, 't.patients') : REACH_ALL;
     // Clinical data tied to no patient is for unrestricted actors only.
     const orphan = clinical && type !== 'Patient' && !this.orphanAllowed(p) ? ' AND cardinality(t.patients) > 0' : '';
@@ -211,7 +202,7 @@ export class FhirGuard {
   async assertWritable(q: Queryable, p: Principal, resource: Resource, rows: IndexRows, createdPatients: Set<string>): Promise<AccessOutcome> {
     // Directory data: the facility's own only (the version a write replaces is checked by update and delete).
     await assertDirectoryWrite(q, p, undefined, resource);
-    const patients = this.access.patientsOfRows(resource, rows.reference);
+    const patients = rows.patients;
     if (resource.resourceType === 'Patient' && createdPatients.has(resource.id!)) return { patients, viaBreakGlass: false };
     if (this.access.kindOf(resource.resourceType) === 'clinical' && patients.length === 0 && resource.resourceType !== 'Patient' && !this.orphanAllowed(p)) {
       throw new AccessDenied(`A ${resource.resourceType} must name the patient it is about`);
@@ -226,13 +217,11 @@ export class FhirGuard {
   }
 
   /**
-   * A SQL expression over a resource row alias: the patients the row names (a Patient itself, and
-   * every patient its compartment references point at) — read with a search's rows, so its audit
-   * entry needs no statement of its own (patientsOfRows).
+   * A SQL expression over a resource row alias: the patients the row names (its `patients` column:
+   * a Patient itself, and every patient its compartment references point at) — read with a
+   * search's rows, so its audit entry needs no statement of its own (patientsOfRows).
    */
-  readonly patientsOfRowSql = (alias: string): string =>
-    `(CASE WHEN ${alias}.resource_type = 'Patient' THEN ARRAY[${alias}.id] ELSE ARRAY[]::text[] END
-      || ARRAY(SELECT DISTINCT x.target_id FROM idx_reference x WHERE x.rid = ${alias}.rid AND x.param = ANY(${this.access.compartmentParamsSql}) AND x.target_type = 'Patient'))`;
+  readonly patientsOfRowSql = (alias: string): string => `${alias}.patients`;
 
   /** The patients whose data matched rows hold (for the audit entry): each row read with patientsOfRowSql. */
   patientsOfRows(rows: { rid: number; patients?: string[] }[]): string[] {

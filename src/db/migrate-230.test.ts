@@ -7,6 +7,8 @@
  * today's code; every resource's index rows are then exactly what a fresh write extracts (no
  * derived-parameter rows, no duplicates, :contains rows).
  * The migration repeats search-derived.ts's lists; this test checks that they agree.
+ * Migration 240 (each resource row's patients) runs after it on the same store: the next start
+ * fills every row's patients, and each equals what a fresh write of its content names.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Bundle, Observation, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
@@ -109,6 +111,8 @@ describe.each(DB_KINDS)('migration 230 on a populated %s store', (kind) => {
     );
     // Only so that today's writer (which names the table) can write; it stays empty and is dropped below.
     await db.exec('CREATE TABLE idx_string_contains (rid bigint NOT NULL, param smallint NOT NULL, norm text NOT NULL)');
+    // Likewise the patients column (migration 240): dropped right before the migrations run, which add it back unfilled.
+    await db.exec('ALTER TABLE resource ADD COLUMN patients text[]');
     store = await openStore(db);
     for (const p of store.registry.all()) {
       p.stored = [p.id];
@@ -185,7 +189,11 @@ describe.each(DB_KINDS)('migration 230 on a populated %s store', (kind) => {
     const rowsBefore = (
       await db.query<{ n: number }>(`SELECT (SELECT count(*) FROM idx_string) + (SELECT count(*) FROM idx_token) + (SELECT count(*) FROM idx_quantity) AS n`)
     ).rows[0].n;
-    expect(await migrate(db)).toContain(MIGRATION.name);
+    await db.exec('ALTER TABLE resource DROP COLUMN patients');
+    expect(await migrate(db)).toEqual(expect.arrayContaining([MIGRATION.name, '240_resource_patients']));
+    const unfilled = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource WHERE patients IS NULL');
+    expect(Number(unfilled.rows[0].n)).toBeGreaterThan(1000);
+    // Opening the store fills every row's patients (migration 240) before it serves.
     const after = await openStore(db);
     let nonEmpty = 0;
     for (const [type, q] of queries) {
@@ -196,6 +204,18 @@ describe.each(DB_KINDS)('migration 230 on a populated %s store', (kind) => {
     }
     expect(nonEmpty).toBeGreaterThanOrEqual(queries.length - 2);
     expect(await storedRows(db)).toEqual(await freshRows(db, after));
+    // Migration 240: each live row names the patients a fresh write of its content would name.
+    const live = await db.query<{ content: string; patients: string[] | null }>(
+      'SELECT v.content::text AS content, r.patients FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id WHERE NOT r.deleted',
+    );
+    let named = 0;
+    for (const row of live.rows) {
+      const r = JSON.parse(row.content) as Resource;
+      const want = extractIndexRows(r, after.registry.forType(r.resourceType)).patients;
+      expect([...(row.patients ?? ['(unfilled)'])].sort(), `${r.resourceType}/${r.id}`).toEqual([...want].sort());
+      if (want.length > 0 && r.resourceType !== 'Patient') named++;
+    }
+    expect(named).toBeGreaterThan(1000);
     const rowsAfter = (
       await db.query<{ n: number }>(`SELECT (SELECT count(*) FROM idx_string) + (SELECT count(*) FROM idx_token) + (SELECT count(*) FROM idx_quantity) AS n`)
     ).rows[0].n;

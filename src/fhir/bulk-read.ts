@@ -66,7 +66,9 @@ function allowedTypes(engine: FhirService, p: Principal, scope: ExportScope): st
 
 /**
  * A SELECT of the given columns over `resource r` joined to its version at the transaction time
- * `v`, for the rows the principal may see in the scope; `extra` adds conditions on r.
+ * `v`, for the rows the principal may see in the scope; `range` keeps row ids in (after, upTo] — on
+ * both tables, so a file reads its versions through resource_version's primary key rather than
+ * hashing the whole table (the planner does not carry r's range over the join).
  */
 async function selection(
   engine: FhirService,
@@ -75,11 +77,17 @@ async function selection(
   scope: ExportScope,
   types: string[],
   bind: (v: unknown) => string,
-  extra: string[],
+  range?: { after: number; upTo: number },
 ): Promise<(columns: string) => string> {
   if (Number.isNaN(Date.parse(scope.asOf)) || (scope.since !== undefined && Number.isNaN(Date.parse(scope.since))))
     throw new Error('asOf and since must be instants');
-  const where = [`r.resource_type = ANY(${bind(types)}::text[])`, ...extra];
+  const where = [`r.resource_type = ANY(${bind(types)}::text[])`];
+  let versionRange = '';
+  if (range) {
+    const [after, upTo] = [bind(range.after), bind(range.upTo)];
+    where.push(`r.rid > ${after}::bigint`, `r.rid <= ${upTo}::bigint`);
+    versionRange = ` AND v.rid > ${after}::bigint AND v.rid <= ${upTo}::bigint`;
+  }
   const since = scope.since === undefined ? undefined : bind(new Date(scope.since).toISOString());
   if (scope.patients) {
     if (p.kind === 'actor' && !scope.reachChecked) {
@@ -115,7 +123,7 @@ async function selection(
   const cond = where.join(' AND ');
   return (
     columns: string,
-  ) => `SELECT ${columns} FROM resource r${/\bv\./.test(columns) ? ' JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id' : ''}
+  ) => `SELECT ${columns} FROM resource r${/\bv\./.test(columns) ? ` JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id${versionRange}` : ''}
       WHERE r.last_updated <= ${asOf}::timestamptz AND NOT r.deleted AND ${cond}${since ? ` AND r.last_updated >= ${since}::timestamptz` : ''}
     UNION ALL
     SELECT ${columns} FROM resource r
@@ -131,7 +139,7 @@ export async function exportPlan(engine: FhirService, p: Principal, scope: Expor
   const q = tx ?? engine.storage.db;
   const params: unknown[] = [];
   const bind = (v: unknown) => `$${params.push(v)}`;
-  const select = await selection(engine, q, p, scope, types, bind, []);
+  const select = await selection(engine, q, p, scope, types, bind);
   const size = bind(Math.max(1, Math.floor(fileSize)));
   const detail = { operation: '$export', step: 'plan', level: scope.patients ? 'patients' : 'system' };
   const entry = engine.guard.entryFor(p, { action: 'search', outcome: 'success', detail });
@@ -185,8 +193,7 @@ function literal(v: unknown): string {
  * One file: the rows of one type in a row-id range, as NDJSON bytes — the stored JSON text of each
  * row (jsonb's text form: one line, no newline inside), never parsed or re-serialised, in no
  * particular order. One statement counts the rows, names every patient whose data they hold
- * (a Patient's id, the rest through the reference index, as a search does) and appends the audit
- * row with them; it commits before anything is sent (nothing goes out before the access is
+ * (each row's `patients`, read in the same scan, as a search does) and appends the audit row with them; it commits before anything is sent (nothing goes out before the access is
  * recorded; on PostgreSQL the rows' COPY runs beside it on another connection, its output held
  * until then and dropped if the audit fails). The rows: one `COPY (SELECT content::text …) TO …` (copy-ndjson.ts) — on
  * PostgreSQL in the CSV form whose output is the NDJSON itself, streamed from a pooled connection
@@ -202,23 +209,20 @@ export async function exportRange(
   tx?: Queryable,
 ): Promise<{ count: number; body: Readable }> {
   const types = allowedTypes(engine, p, { ...scope, strictTypes: true });
-  const range = (bind: (v: unknown) => string) => [`r.rid > ${bind(scope.after)}::bigint`, `r.rid <= ${bind(scope.upTo)}::bigint`];
+  const range = { after: scope.after, upTo: scope.upTo };
   const db = engine.storage.db;
   // One statement, no transaction of its own needed: the count, the patients and the audit row commit together.
   const q0 = tx ?? db;
   const params: unknown[] = [];
   const bind = (v: unknown) => `$${params.push(v)}`;
-  const select = await selection(engine, q0, p, scope, types, bind, range(bind));
-  const found = `sel AS MATERIALIZED (${select('r.rid, r.resource_type AS type, r.id')}),
-    s AS (SELECT (SELECT count(*) FROM sel)::int AS n,
-            ARRAY(SELECT id FROM sel WHERE type = 'Patient'
-                  UNION SELECT x.target_id FROM idx_reference x
-                  WHERE x.rid = ANY(ARRAY(SELECT rid FROM sel)) AND x.param = ANY(${engine.guard.access.compartmentParamsSql}) AND x.target_type = 'Patient') AS patients)`;
+  const select = await selection(engine, q0, p, scope, types, bind, range);
+  const found = `sel AS MATERIALIZED (${select('r.patients')}),
+    s AS (SELECT (SELECT count(*) FROM sel)::int AS n, ARRAY(SELECT DISTINCT x FROM sel, unnest(sel.patients) AS x) AS patients)`;
   const detail = { operation: '$export', level: scope.patients ? 'patients' : 'system' };
   const entry = engine.guard.entryFor(p, { action: 'export', outcome: 'success', resourceType: types[0], detail });
   // The rows' COPY (the patients were checked above — the same scope, the same instant's rights — not again).
   const copy = async () => {
-    const rows = `COPY (${(await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range(literal)))('v.content::text')}) TO`;
+    const rows = `COPY (${(await selection(engine, db, p, { ...scope, reachChecked: true }, types, literal, range))('v.content::text')}) TO`;
     return db.kind === 'postgres'
       ? copyLines(db as PostgresDb, `${rows} STDOUT (${COPY_NDJSON})`)
       : copyBlobLines(db as PgliteDb, `${rows} '/dev/blob' (${COPY_BINARY})`);
@@ -263,7 +267,7 @@ export async function exportRange(
   if (!tx) return { count, body: await copy() };
   const contentParams: unknown[] = [];
   const bindContent = (v: unknown) => `$${contentParams.push(v)}`;
-  const contentSelect = await selection(engine, tx, p, { ...scope, reachChecked: true }, types, bindContent, range(bindContent));
+  const contentSelect = await selection(engine, tx, p, { ...scope, reachChecked: true }, types, bindContent, range);
   const r = await tx.query<{ content: string }>(contentSelect('v.content::text AS content'), contentParams);
   const lines: string[] = [];
   for (let i = 0; i < r.rows.length; i += 1000)

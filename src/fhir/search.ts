@@ -107,7 +107,7 @@ export async function search(
   const pageOrder = keys.map((k, i) => (k.expr === 'r.rid' ? `p.k${i}` : `p.k${i} IS NULL, p.k${i}${k.desc ? ' DESC' : ''}`)).join(', ');
   const rows = await q.query<Record<string, unknown> & { rid: number; content: string; resource_type: string; id: string; patients?: string[] }>(
     `SELECT p.rid, p.resource_type, p.id, v.content::text AS content, ${opts.patientsOf ? `${opts.patientsOf('p')} AS patients, ` : ''}${pageKeys}
-     FROM (SELECT r.rid, r.resource_type, r.id, r.version_id, ${selectKeys} FROM resource r
+     FROM (SELECT r.rid, r.resource_type, r.id, r.version_id, ${opts.patientsOf ? 'r.patients, ' : ''}${selectKeys} FROM resource r
            WHERE ${pageWhere.join(' AND ')}
            ORDER BY ${orderBy} LIMIT ${count + 1}) p
      JOIN resource_version v ON v.rid = p.rid AND v.version_id = p.version_id

@@ -12,6 +12,7 @@ import { loadDefinitions } from './definitions.ts';
 import { compileExpression } from './fastpath.ts';
 import { foldText, nfc } from './normalize.ts';
 import { CONTAINS_PARAMS, containsRows, dedupe, derivedParams } from './search-derived.ts';
+import { patientCompartment } from './compartment.ts';
 
 export type ParamType = 'string' | 'token' | 'reference' | 'date' | 'quantity' | 'uri' | 'number';
 const INDEXED_TYPES = new Set<string>(['string', 'token', 'reference', 'date', 'quantity', 'uri', 'number']);
@@ -32,6 +33,8 @@ export interface SearchParam {
   stored: number[];
   /** Its strings also go to idx_string_contains (trigram-indexed :contains). */
   contains: boolean;
+  /** A reference that puts its resource in a patient's compartment (compartment.ts): whose data the resource is. */
+  patientLink: boolean;
 }
 
 /** Index rows of one resource, grouped by index table (rid is filled in by the repository). */
@@ -44,10 +47,16 @@ export interface IndexRows {
   uri: { param: number; value: string }[];
   /** The strings of CONTAINS_PARAMS that :contains searches (idx_string_contains). */
   contains: { param: number; norm: string }[];
+  /**
+   * Not an index table: the patients whose data the resource is (a Patient itself; otherwise every
+   * Patient its compartment references name), kept on its resource row (`resource.patients`), where
+   * access checks and audit entries read them.
+   */
+  patients: string[];
 }
 
 export function emptyRows(): IndexRows {
-  return { string: [], token: [], reference: [], date: [], quantity: [], uri: [], contains: [] };
+  return { string: [], token: [], reference: [], date: [], quantity: [], uri: [], contains: [], patients: [] };
 }
 
 /**
@@ -127,6 +136,7 @@ export class SearchRegistry {
         evaluate: compileExpression(t, details.parsedExpression as FhirPathAtom) ?? slowEvaluator(details.parsedExpression as FhirPathAtom),
         stored: [],
         contains: CONTAINS_PARAMS.includes(`${t}.${sp.code}`),
+        patientLink: false,
       };
       if (!registry.byType.has(t)) registry.byType.set(t, new Map());
       registry.byType.get(t)!.set(sp.code, param);
@@ -134,6 +144,7 @@ export class SearchRegistry {
     }
     const derived = derivedParams([...registry.byId.values()]);
     for (const p of registry.byId.values()) p.stored = derived.get(p.id) ?? [p.id];
+    for (const ids of patientCompartment(registry).values()) for (const id of ids) registry.byId.get(id)!.patientLink = true;
     return registry;
   }
 
@@ -167,9 +178,11 @@ function slowEvaluator(atom: FhirPathAtom): (r: Resource) => TypedValue[] {
 export function extractIndexRows(resource: Resource, params: SearchParam[]): IndexRows {
   const rows = emptyRows();
   const containsIds = new Set<number>();
+  const linkIds = new Set<number>();
   for (const p of params) {
     if (p.stored[0] !== p.id) continue;
     if (p.contains) containsIds.add(p.id);
+    if (p.patientLink) linkIds.add(p.id);
     let values: TypedValue[];
     try {
       values = p.evaluate(resource);
@@ -180,7 +193,17 @@ export function extractIndexRows(resource: Resource, params: SearchParam[]): Ind
   }
   for (const k of ['string', 'token', 'reference', 'date', 'quantity', 'uri'] as const) (rows[k] as object[]) = dedupe(rows[k] as object[]);
   if (containsIds.size > 0) rows.contains = containsRows(rows.string, containsIds);
+  rows.patients = patientsNamed(resource, rows.reference, linkIds);
   return rows;
+}
+
+/** Whose data a resource is: a Patient itself; otherwise the Patients its compartment references name. */
+function patientsNamed(resource: Resource, references: IndexRows['reference'], linkIds: Set<number>): string[] {
+  if (resource.resourceType === 'Patient') return resource.id ? [resource.id] : [];
+  if (linkIds.size === 0) return [];
+  const ids = new Set<string>();
+  for (const r of references) if (r.targetType === 'Patient' && linkIds.has(r.param)) ids.add(r.targetId);
+  return [...ids];
 }
 
 function addValue(rows: IndexRows, p: SearchParam, tv: TypedValue): void {

@@ -58,7 +58,10 @@ export class FhirService {
     const storage = new FhirStorage(db, registry);
     // A parameter added since the last start (e.g. one of ours): index what is already stored.
     for (const type of registry.typesToReindex) await storage.reindexType(type);
-    return { storage, registry, compartment: patientCompartment(registry) };
+    const compartment = patientCompartment(registry);
+    // Rows stored before migration 240 learn whose data they are (a no-op once filled).
+    await storage.fillPatients([...compartment.values()].flat());
+    return { storage, registry, compartment };
   }
 
   get db(): Db {
@@ -158,7 +161,7 @@ export class FhirService {
     this.guard.assertAction(p, 'read', type);
     if (p.kind === 'actor' && !p.domain) return this.guard.readAudited(tx ?? this.db, p, type, id, !tx);
     return this.storage.within(tx, async (q) => {
-      const stored = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds);
+      const stored = await this.storage.readStored(type, id, q, true);
       const outcome = await this.guard.assertReadable(q, p, stored);
       await this.guard.record(q, p, {
         action: 'read',
@@ -178,7 +181,7 @@ export class FhirService {
     this.guard.assertAction(p, 'read', type);
     return this.storage.within(tx, async (q) => {
       // The version must be readable by what it says (its patients then), and the resource by what it says now.
-      const current = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+      const current = await this.storage.readStored(type, id, q, true).catch(() => undefined);
       if (current) await this.guard.assertReadable(q, p, current);
       const resource = await this.storage.vread(type, id, versionId, q);
       const outcome = await this.guard.assertReadable(q, p, { rid: 0, resource, patients: this.versionPatients(resource) });
@@ -195,9 +198,9 @@ export class FhirService {
     });
   }
 
+  /** The patients one version of a resource names (for history entries, whose patients may differ from today's). */
   versionPatients(resource: Resource): string[] {
-    if (resource.resourceType === 'Patient') return [resource.id!];
-    return this.guard.patientsOfContent(resource, this.storage.prepareIndexOnly(resource));
+    return this.storage.prepareIndexOnly(resource).patients;
   }
 
   /** opts.deferReferences: the caller (a transaction bundle) checks references once at its end. */
@@ -218,7 +221,7 @@ export class FhirService {
     assertNoBundleReferences(r);
     this.guard.assertAction(p, 'update', type);
     return this.storage.within(tx, async (q) => {
-      const existing = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+      const existing = await this.storage.readStored(type, id, q, true).catch(() => undefined);
       // A deleted id brought back: whatever is still filed under it (a deleted Patient's
       // Observations) follows the id, so only someone who could read its last version may reuse it.
       const buried = existing ? undefined : await this.storage.lastLiveVersion(type, id, q);
@@ -270,7 +273,7 @@ export class FhirService {
     this.guard.assertAction(p, 'delete', type);
     await this.storage.within(tx, async (q) => {
       let patients: string[] = [];
-      const existing = await this.storage.readStored(type, id, q, this.guard.access.compartmentParamIds).catch(() => undefined);
+      const existing = await this.storage.readStored(type, id, q, true).catch(() => undefined);
       if (existing) {
         patients = (await this.guard.assertReadable(q, p, existing)).patients;
         this.assertChangeAllowed(p, existing.resource, undefined);
@@ -292,7 +295,7 @@ export class FhirService {
     if (existing.length > 1) throw preconditionFailed(`If-None-Exist "${query}" matched ${existing.length} ${type} resources`);
     if (existing.length === 0) return undefined;
     this.guard.assertAction(p, 'read', type);
-    const stored = await this.storage.readStored(type, existing[0].id!, q, this.guard.access.compartmentParamIds);
+    const stored = await this.storage.readStored(type, existing[0].id!, q, true);
     const outcome = await this.guard.assertReadable(q, p, stored);
     await this.guard.record(q, p, {
       action: 'read',

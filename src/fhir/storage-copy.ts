@@ -15,7 +15,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../db/db.ts';
 import { copyLine } from '../db/copy-text.ts';
 import type { IndexRows } from './searchparams.ts';
-import { INDEX_TABLES } from './storage-rows.ts';
+import { INDEX_TABLES, textArrayLiteral } from './storage-rows.ts';
 
 /** Benchmarks and tests only: the smallest write that goes by COPY on any database (undefined: each database's own). */
 let copyMinOverride: number | undefined;
@@ -57,11 +57,11 @@ export async function copyNew(q: Queryable, items: { resource: Resource; rows: I
   const at = lastUpdated.toISOString();
   let resources = '';
   let versions = '';
-  items.forEach(({ resource }, i) => {
-    resources += copyLine([rids[i], resource.resourceType, resource.id, 1, at]);
+  items.forEach(({ resource, rows }, i) => {
+    resources += copyLine([rids[i], resource.resourceType, resource.id, 1, at, textArrayLiteral(rows.patients)]);
     versions += copyLine([rids[i], 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
   });
-  await q.copyFrom('COPY resource (rid, resource_type, id, version_id, last_updated) FROM STDIN', resources);
+  await q.copyFrom('COPY resource (rid, resource_type, id, version_id, last_updated, patients) FROM STDIN', resources);
   await q.copyFrom('COPY resource_version (rid, version_id, resource_type, id, last_updated, method, content) FROM STDIN', versions);
   const indexed = items.map((it, i) => ({ rid: rids[i], rows: it.rows }));
   for (const t of indexCopyText(indexed)) await q.copyFrom(`COPY ${t.table} (${t.columns.join(', ')}) FROM STDIN`, t.text);

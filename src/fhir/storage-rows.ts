@@ -1,6 +1,6 @@
 /**
- * The rows one write adds: the resource row, its version row (the history), and its search-index
- * rows — for any number of resources (unnest of arrays). `insertNew` and `writeVersion` write all
+ * The rows one write adds: the resource row (with the patients whose data it is, `IndexRows.patients`),
+ * its version row (the history), and its search-index rows — for any number of resources (unnest of arrays). `insertNew` and `writeVersion` write all
  * of them, and optionally the audit row and the reference check, in ONE prepared statement (a CTE
  * per table): a create or update costs one round trip for its rows, a bundle one for all its
  * creates. The per-table functions remain for reindexing.
@@ -10,44 +10,23 @@ import type { Queryable } from '../db/db.ts';
 import { auditInsertSql, type AuditEntry } from '../audit/audit.ts';
 import type { IndexRows } from './searchparams.ts';
 
-export async function insertResources(q: Queryable, resources: Resource[], lastUpdated: Date): Promise<number[]> {
-  if (resources.length === 1) {
-    const r = await q.query<{ rid: number }>('INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ($1, $2, 1, $3) RETURNING rid', [
-      resources[0].resourceType,
-      resources[0].id,
-      lastUpdated,
-    ]);
-    return [r.rows[0].rid];
-  }
-  const r = await q.query<{ rid: number; id: string }>(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated)
-     SELECT t, i, 1, $3 FROM unnest($1::text[], $2::text[]) AS x(t, i) RETURNING rid, id`,
-    [resources.map((x) => x.resourceType), resources.map((x) => x.id), lastUpdated],
-  );
-  const byId = new Map(r.rows.map((row) => [row.id, row.rid]));
-  return resources.map((x) => byId.get(x.id!)!);
-}
-
-export async function insertVersions(q: Queryable, rows: { rid: number; resource: Resource; method: string }[], lastUpdated: Date): Promise<void> {
-  await q.query(
-    `INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, method, content)
-     SELECT r, v, t, i, $5, m, c::jsonb FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $6::text[], $7::text[]) AS x(r, v, t, i, m, c)`,
-    [
-      rows.map((x) => x.rid),
-      rows.map((x) => Number(x.resource.meta!.versionId)),
-      rows.map((x) => x.resource.resourceType),
-      rows.map((x) => x.resource.id),
-      lastUpdated,
-      rows.map((x) => x.method),
-      rows.map((x) => JSON.stringify(x.resource)),
-    ],
-  );
+/** A text[] value as PostgreSQL's array literal (`{"a","b"}`): bound as one text and cast per row, or written into COPY text. */
+export function textArrayLiteral(xs: readonly string[]): string {
+  return `{${xs.map((x) => `"${x.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
 export async function deleteIndexRows(q: Queryable, rids: number[]): Promise<void> {
   for (const table of INDEX_TABLES.map((t) => t.table)) {
     await q.query(`DELETE FROM ${table} WHERE rid = ANY($1::bigint[])`, [rids]);
   }
+}
+
+/** Sets the resource rows' patients (reindexing: a new compartment parameter may name more). */
+export async function setPatients(q: Queryable, items: { rid: number; rows: IndexRows }[]): Promise<void> {
+  await q.query('UPDATE resource r SET patients = x.p::text[] FROM unnest($1::bigint[], $2::text[]) AS x(rid, p) WHERE r.rid = x.rid', [
+    items.map((i) => i.rid),
+    items.map((i) => textArrayLiteral(i.rows.patients)),
+  ]);
 }
 
 /** One INSERT per index table (those with rows) for any number of resources (reindexing). */
@@ -165,8 +144,8 @@ export async function insertNew(
   const ctes = [
     `w AS (SELECT * FROM unnest(${b.bind(items.map((x) => x.resource.resourceType))}::text[], ${b.bind(items.map((x) => x.resource.id))}::text[], ${b.bind(
       items.map((x) => JSON.stringify(x.resource)),
-    )}::text[]) WITH ORDINALITY AS w(t, i, c, n))`,
-    `r AS (INSERT INTO resource (resource_type, id, version_id, last_updated) SELECT t, i, 1, ${b.bind(lastUpdated)}::timestamptz FROM w ORDER BY n RETURNING rid, resource_type, id)`,
+    )}::text[], ${b.bind(items.map((x) => textArrayLiteral(x.rows.patients)))}::text[]) WITH ORDINALITY AS w(t, i, c, pt, n))`,
+    `r AS (INSERT INTO resource (resource_type, id, version_id, last_updated, patients) SELECT t, i, 1, ${b.bind(lastUpdated)}::timestamptz, pt::text[] FROM w ORDER BY n RETURNING rid, resource_type, id)`,
     'k AS (SELECT w.n, r.rid FROM w JOIN r ON r.resource_type = w.t AND r.id = w.i)',
     `v AS (INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, method, content)
       SELECT k.rid, 1, w.t, w.i, ${b.bind(lastUpdated)}::timestamptz, 'POST', w.c::jsonb FROM w JOIN k ON k.n = w.n)`,
@@ -200,8 +179,8 @@ export async function insertNew(
 
 /**
  * A new version of an existing resource row (update, or a create with the client's id whose row
- * was just inserted) in one statement: the resource row's version, the old index rows out, the
- * version row and the new index rows in, optionally the audit row.
+ * was just inserted with its patients) in one statement: the resource row's version and patients,
+ * the old index rows out, the version row and the new index rows in, optionally the audit row.
  */
 export async function writeVersion(
   q: Queryable,
@@ -215,7 +194,9 @@ export async function writeVersion(
   const ctes = [`k AS (SELECT 1::bigint AS n, ${rid}::bigint AS rid)`];
   const versionId = b.bind(Number(w.resource.meta!.versionId));
   if (w.replace) {
-    ctes.push(`u AS (UPDATE resource SET version_id = ${versionId}::int, last_updated = ${at}::timestamptz, deleted = false WHERE rid = ${rid}::bigint)`);
+    ctes.push(
+      `u AS (UPDATE resource SET version_id = ${versionId}::int, last_updated = ${at}::timestamptz, deleted = false, patients = ${b.bind(w.rows.patients)}::text[] WHERE rid = ${rid}::bigint)`,
+    );
     INDEX_TABLES.forEach((t, ti) => ctes.push(`d${ti} AS (DELETE FROM ${t.table} WHERE rid = ${rid}::bigint)`));
   }
   ctes.push(`v AS (INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, method, content)

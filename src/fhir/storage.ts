@@ -9,7 +9,7 @@ import type { Db, Queryable } from '../db/db.ts';
 import { badRequest, businessRule, conflict, gone, notFound, preconditionFailed } from './outcome.ts';
 import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchparams.ts';
 import type { AuditEntry } from '../audit/audit.ts';
-import { appendAuditRow, deleteIndexRows, insertIndexRows, insertNew, writeVersion } from './storage-rows.ts';
+import { appendAuditRow, deleteIndexRows, insertIndexRows, insertNew, setPatients, writeVersion } from './storage-rows.ts';
 import { copyNew, copyWorthIt } from './storage-copy.ts';
 
 export { deleteIndexRows, insertIndexRows };
@@ -163,9 +163,9 @@ export class FhirStorage {
         rid = row.rid;
       } else {
         const inserted = await q.query<{ rid: number }>(
-          `INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ($1, $2, 1, $3)
+          `INSERT INTO resource (resource_type, id, version_id, last_updated, patients) VALUES ($1, $2, 1, $3, $4)
            ON CONFLICT (resource_type, id) DO NOTHING RETURNING rid`,
-          [resourceType, id, lastUpdated],
+          [resourceType, id, lastUpdated, prepared.rows.patients],
         );
         if (!inserted.rows[0]) throw conflict(`${resourceType}/${id} was created concurrently; retry the update`);
         rid = inserted.rows[0].rid;
@@ -205,30 +205,26 @@ export class FhirStorage {
   }
 
   /**
-   * The current version and the internal row id; with linkParams, also the ids of the Patients the
-   * resource points at through those parameters (for access checks), in the same round trip.
+   * The current version and the internal row id; with `patients`, also the patients whose data it
+   * is (its row's `patients`: for access checks), in the same round trip.
    */
   async readStored(
     resourceType: string,
     id: string,
     q: Queryable = this.db,
-    linkParams?: number[],
+    patients = false,
   ): Promise<{ resource: Resource; rid: number; patients?: string[] }> {
     const r = await q.query<{ rid: number; content: string | null; deleted: boolean; patients: string[] | null }>(
-      `SELECT r.rid, v.content::text AS content, r.deleted${
-        linkParams
-          ? `, ARRAY(SELECT DISTINCT target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY($3::smallint[]) AND x.target_type = 'Patient') AS patients`
-          : ''
-      } FROM resource r
+      `SELECT r.rid, v.content::text AS content, r.deleted, r.patients FROM resource r
        JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
        WHERE r.resource_type = $1 AND r.id = $2`,
-      linkParams ? [resourceType, id, linkParams] : [resourceType, id],
+      [resourceType, id],
       { prepare: true },
     );
     const row = r.rows[0];
     if (!row) throw notFound(`${resourceType}/${id} not found`);
     if (row.deleted || row.content === null) throw gone(`${resourceType}/${id} was deleted`);
-    return { resource: parseStored(row.content), rid: row.rid, ...(linkParams ? { patients: row.patients ?? [] } : {}) };
+    return { resource: parseStored(row.content), rid: row.rid, ...(patients ? { patients: row.patients ?? [] } : {}) };
   }
 
   /** Like read, but undefined for a missing or deleted resource. */
@@ -336,6 +332,27 @@ export class FhirStorage {
     return new Set(r.rows.map((x) => `${x.resource_type}/${x.id}`));
   }
 
+  /**
+   * Fills `resource.patients` where it is not yet known (rows stored before migration 240): from the
+   * stored reference index, as the write path would (a Patient itself; the Patients its compartment
+   * parameters name), in batches of `batch` rows. Run at start, before the store serves.
+   */
+  async fillPatients(linkParams: number[], batch = 5000): Promise<number> {
+    let done = 0;
+    for (;;) {
+      const r = await this.db.query(
+        `WITH b AS (SELECT rid FROM resource WHERE patients IS NULL ORDER BY rid LIMIT $2)
+         UPDATE resource r SET patients = CASE WHEN r.resource_type = 'Patient' THEN ARRAY[r.id]
+           ELSE ARRAY(SELECT DISTINCT x.target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY($1::smallint[]) AND x.target_type = 'Patient') END
+         FROM b WHERE r.rid = b.rid`,
+        [linkParams, batch],
+      );
+      const n = r.rowCount ?? 0;
+      done += n;
+      if (n < batch) return done;
+    }
+  }
+
   /** Rebuilds the index rows of every current resource of a type (after a parameter was added), in batches. */
   async reindexType(resourceType: string): Promise<number> {
     let after = 0;
@@ -354,6 +371,7 @@ export class FhirStorage {
           items.map((i) => i.rid),
         );
         await insertIndexRows(q, items);
+        await setPatients(q, items);
       });
       done += batch.rows.length;
       after = batch.rows[batch.rows.length - 1].rid;
