@@ -149,7 +149,8 @@ export class FhirGuard {
     const t = bind(type);
     const i = bind(id);
     const clinical = this.access.kindOf(type) === 'clinical';
-    const patients = 'r.patients';
+    // Whose data the row is: kept on it (resource.patients); a Patient is its own, whatever the column says.
+    const patients = type === 'Patient' ? 'ARRAY[r.id]' : 'r.patients';
     const reach = clinical ? this.access.patientsReachSql(ctx.actor, bind, 't.patients') : REACH_ALL;
     // Clinical data tied to no patient is for unrestricted actors only.
     const orphan = clinical && type !== 'Patient' && !this.orphanAllowed(p) ? ' AND cardinality(t.patients) > 0' : '';
