@@ -166,8 +166,10 @@ export class AccessControl {
     };
     const clinical = this.clinicalTypesSql;
     // Orphans: clinical data linked to no patient at all (e.g. a station's shared Device), for principals a read would allow it to.
-    const orphan = orphans ? `
-      OR (${alias}.resource_type <> 'Patient' AND cardinality(${alias}.patients) = 0)` : '';
+    const orphan = orphans
+      ? `
+      OR (${alias}.resource_type <> 'Patient' AND cardinality(${alias}.patients) = 0)`
+      : '';
     // Per row, from the patients kept on it (a Patient names itself): a search by _id or a small
     // page checks its own rows' patients. Like a read, a row shows only when every patient it
     // names is in reach (an Appointment of two patients needs both).

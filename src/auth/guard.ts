@@ -134,7 +134,6 @@ export class FhirGuard {
     return this.assertPatients(q, p, patients, `${resourceType}/${id}`);
   }
 
-
   /**
    * For a plain FHIR read: one statement reads the resource and decides access from its patients.
    * Inside a transaction (`grouped` false) the same statement appends the audit row, so it commits

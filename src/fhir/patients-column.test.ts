@@ -63,12 +63,21 @@ describe.each(DB_KINDS)('resource.patients on %s', (kind) => {
       status: 'booked',
       start: '2026-12-04T08:00:00+07:00',
       end: '2026-12-04T08:30:00+07:00',
-      participant: [{ actor: { reference: `Patient/${a}` }, status: 'accepted' }, { actor: { reference: `Patient/${b}` }, status: 'accepted' }],
+      participant: [
+        { actor: { reference: `Patient/${a}` }, status: 'accepted' },
+        { actor: { reference: `Patient/${b}` }, status: 'accepted' },
+      ],
     });
     expect(await patientsOf('Appointment', appt.id!)).toEqual([a, b].sort());
 
     const encounterId = randomUUID();
-    await storage.update<Encounter>({ resourceType: 'Encounter', id: encounterId, status: 'finished', class: { code: 'VR' }, subject: { reference: `Patient/${a}` } });
+    await storage.update<Encounter>({
+      resourceType: 'Encounter',
+      id: encounterId,
+      status: 'finished',
+      class: { code: 'VR' },
+      subject: { reference: `Patient/${a}` },
+    });
     expect(await patientsOf('Encounter', encounterId)).toEqual([a]);
 
     await storage.delete('Observation', obs.id!);
