@@ -23,6 +23,7 @@ const CORE_TABLES = [
   'idx_quantity',
   'idx_uri',
   'idx_string_contains',
+  'resource_patients_basis',
   'account',
   'account_role',
   'session',

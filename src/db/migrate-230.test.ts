@@ -112,7 +112,7 @@ describe.each(DB_KINDS)('migration 230 on a populated %s store', (kind) => {
     // Only so that today's writer (which names the table) can write; it stays empty and is dropped below.
     await db.exec('CREATE TABLE idx_string_contains (rid bigint NOT NULL, param smallint NOT NULL, norm text NOT NULL)');
     // Likewise the patients column (migration 240): dropped right before the migrations run, which add it back unfilled.
-    await db.exec('ALTER TABLE resource ADD COLUMN patients text[]');
+    await db.exec('ALTER TABLE resource ADD COLUMN patients text[]; CREATE TABLE resource_patients_basis (links smallint[] NOT NULL)');
     store = await openStore(db);
     for (const p of store.registry.all()) {
       p.stored = [p.id];
@@ -189,7 +189,7 @@ describe.each(DB_KINDS)('migration 230 on a populated %s store', (kind) => {
     const rowsBefore = (
       await db.query<{ n: number }>(`SELECT (SELECT count(*) FROM idx_string) + (SELECT count(*) FROM idx_token) + (SELECT count(*) FROM idx_quantity) AS n`)
     ).rows[0].n;
-    await db.exec('ALTER TABLE resource DROP COLUMN patients');
+    await db.exec('ALTER TABLE resource DROP COLUMN patients; DROP TABLE resource_patients_basis');
     expect(await migrate(db)).toEqual(expect.arrayContaining([MIGRATION.name, '240_resource_patients']));
     const unfilled = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource WHERE patients IS NULL');
     expect(Number(unfilled.rows[0].n)).toBeGreaterThan(1000);

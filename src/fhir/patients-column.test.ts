@@ -2,14 +2,16 @@
  * `resource.patients` (migration 240): every write path stores on the resource row the patients
  * whose data the resource is — the one-statement create, a create with the client's id, an update
  * that moves the resource to another patient, a batch written by COPY, reindexing — a deletion keeps
- * the last version's, and `fillPatients` (rows stored before the migration) gives each row what a
- * fresh write gives. On both databases.
+ * the last version's, and `fillPatients` (rows stored before the migration, or a change of the
+ * compartment's link parameters) gives each row what the write path gives. On both databases.
  */
 import { randomUUID } from 'node:crypto';
 import type { Appointment, Encounter, Observation, Organization, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../db/db.ts';
 import { createTestDb, DB_KINDS } from '../testing/databases.ts';
+import { fillPatients } from './patients-fill.ts';
+import type { SearchRegistry } from './searchparams.ts';
 import { FhirService } from './service.ts';
 import type { FhirStorage } from './storage.ts';
 import { setCopyMinimum } from './storage-copy.ts';
@@ -27,6 +29,7 @@ describe.each(DB_KINDS)('resource.patients on %s', (kind) => {
   let drop: () => Promise<void>;
   let storage: FhirStorage;
   let linkParams: number[];
+  let registry: SearchRegistry;
   const [a, b] = [randomUUID(), randomUUID()];
 
   const patientsOf = async (type: string, id: string) => {
@@ -38,6 +41,7 @@ describe.each(DB_KINDS)('resource.patients on %s', (kind) => {
     ({ db, drop } = await createTestDb(kind));
     const prepared = await FhirService.prepare(db);
     storage = prepared.storage;
+    registry = prepared.registry;
     linkParams = [...prepared.compartment.values()].flat();
     for (const id of [a, b]) await storage.update<Patient>({ resourceType: 'Patient', id, name: [{ family: 'Nguyễn', given: ['An'] }] });
   }, 120_000);
@@ -101,13 +105,36 @@ describe.each(DB_KINDS)('resource.patients on %s', (kind) => {
     await storage.reindexType('Observation');
     expect(await patientsOf('Observation', obs.id!)).toEqual([a]);
 
-    const before = await db.query<{ rid: number; patients: string[] }>('SELECT rid, patients FROM resource WHERE NOT deleted ORDER BY rid');
-    await db.query('UPDATE resource SET patients = NULL');
-    expect(await storage.fillPatients(linkParams, 7)).toBeGreaterThanOrEqual(before.rows.length);
-    const after = await db.query<{ rid: number; patients: string[] }>('SELECT rid, patients FROM resource WHERE NOT deleted ORDER BY rid');
+    // Every row as the write path left it (deleted ones included: they keep their last version's).
+    const all = 'SELECT rid, patients FROM resource ORDER BY rid';
     const sorted = (rows: { rid: number; patients: string[] }[]) => rows.map((r) => ({ rid: Number(r.rid), patients: [...r.patients].sort() }));
-    expect(sorted(after.rows)).toEqual(sorted(before.rows));
-    expect(after.rows.some((r) => r.patients.length > 0)).toBe(true);
-    expect(Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM resource WHERE patients IS NULL')).rows[0].n)).toBe(0);
+    const before = sorted((await db.query<{ rid: number; patients: string[] }>(all)).rows);
+    expect(before.some((r) => r.patients.length > 0)).toBe(true);
+
+    // Today's basis stored: nothing to do at the next start.
+    expect(await fillPatients(db, registry, linkParams)).toBe(0);
+    // Rows as migration 240 finds them (no basis, the column nullable and empty): all filled as a write would.
+    await db.exec('DELETE FROM resource_patients_basis; ALTER TABLE resource ALTER COLUMN patients DROP NOT NULL; UPDATE resource SET patients = NULL');
+    expect(await fillPatients(db, registry, linkParams)).toBe(before.length);
+    expect(sorted((await db.query<{ rid: number; patients: string[] }>(all)).rows)).toEqual(before);
+    // The column is NOT NULL now: a writer that leaves it out fails instead of writing an unfilled row.
+    await expect(db.query("INSERT INTO resource (resource_type, id, version_id, last_updated) VALUES ('Basic', 'x', 1, now())")).rejects.toThrow(/null/i);
+
+    // A change of the compartment's link parameters recomputes every row: without Observation's
+    // links, Observations name nobody; with them back, as before.
+    const obsLinks = new Set(
+      registry
+        .forType('Observation')
+        .filter((p) => p.patientLink)
+        .map((p) => p.id),
+    );
+    await fillPatients(
+      db,
+      registry,
+      linkParams.filter((id) => !obsLinks.has(id)),
+    );
+    expect(await patientsOf('Observation', obs.id!)).toEqual([]);
+    await fillPatients(db, registry, linkParams);
+    expect(sorted((await db.query<{ rid: number; patients: string[] }>(all)).rows)).toEqual(before);
   });
 });

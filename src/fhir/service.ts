@@ -30,6 +30,7 @@ import type { OwnershipRules } from './ownership.ts';
 import { FhirStorage, ID_PATTERN, parseStored, type WriteResult } from './storage.ts';
 import { search, type QueryParams, type SearchMatch } from './search.ts';
 import { SearchRegistry } from './searchparams.ts';
+import { fillPatients } from './patients-fill.ts';
 import { patientCompartment } from './compartment.ts';
 
 export interface SearchBundleOptions {
@@ -59,8 +60,8 @@ export class FhirService {
     // A parameter added since the last start (e.g. one of ours): index what is already stored.
     for (const type of registry.typesToReindex) await storage.reindexType(type);
     const compartment = patientCompartment(registry);
-    // Rows stored before migration 240 learn whose data they are (a no-op once filled).
-    await storage.fillPatients([...compartment.values()].flat());
+    // Rows stored before migration 240, or after a change of the compartment, learn whose data they are (a no-op otherwise).
+    await fillPatients(db, registry, [...compartment.values()].flat());
     return { storage, registry, compartment };
   }
 

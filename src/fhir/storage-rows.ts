@@ -21,8 +21,8 @@ export async function deleteIndexRows(q: Queryable, rids: number[]): Promise<voi
   }
 }
 
-/** Sets the resource rows' patients (reindexing: a new compartment parameter may name more). */
-export async function setPatients(q: Queryable, items: { rid: number; rows: IndexRows }[]): Promise<void> {
+/** Sets the resource rows' patients (reindexing, filling: src/fhir/patients-fill.ts). */
+export async function setPatients(q: Queryable, items: { rid: number; rows: Pick<IndexRows, 'patients'> }[]): Promise<void> {
   await q.query('UPDATE resource r SET patients = x.p::text[] FROM unnest($1::bigint[], $2::text[]) AS x(rid, p) WHERE r.rid = x.rid', [
     items.map((i) => i.rid),
     items.map((i) => textArrayLiteral(i.rows.patients)),

@@ -332,27 +332,6 @@ export class FhirStorage {
     return new Set(r.rows.map((x) => `${x.resource_type}/${x.id}`));
   }
 
-  /**
-   * Fills `resource.patients` where it is not yet known (rows stored before migration 240): from the
-   * stored reference index, as the write path would (a Patient itself; the Patients its compartment
-   * parameters name), in batches of `batch` rows. Run at start, before the store serves.
-   */
-  async fillPatients(linkParams: number[], batch = 5000): Promise<number> {
-    let done = 0;
-    for (;;) {
-      const r = await this.db.query(
-        `WITH b AS (SELECT rid FROM resource WHERE patients IS NULL ORDER BY rid LIMIT $2)
-         UPDATE resource r SET patients = CASE WHEN r.resource_type = 'Patient' THEN ARRAY[r.id]
-           ELSE ARRAY(SELECT DISTINCT x.target_id FROM idx_reference x WHERE x.rid = r.rid AND x.param = ANY($1::smallint[]) AND x.target_type = 'Patient') END
-         FROM b WHERE r.rid = b.rid`,
-        [linkParams, batch],
-      );
-      const n = r.rowCount ?? 0;
-      done += n;
-      if (n < batch) return done;
-    }
-  }
-
   /** Rebuilds the index rows of every current resource of a type (after a parameter was added), in batches. */
   async reindexType(resourceType: string): Promise<number> {
     let after = 0;

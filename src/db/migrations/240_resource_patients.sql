@@ -3,7 +3,9 @@
 -- Access checks, read and search audit entries and bulk export read the column instead of probing
 -- idx_reference per row. Every write sets it. Which parameters are compartment links is known to the
 -- code only (the R4 CompartmentDefinition), so rows stored before this migration are filled at the
--- next start (FhirStorage.fillPatients, in batches, before the store serves); NULL means "not yet
--- filled", and the partial index finds those rows (empty once filled).
+-- next start (src/fhir/patients-fill.ts, under a lock that holds writes off), which then makes the
+-- column NOT NULL; `resource_patients_basis` keeps the link parameters the column was computed
+-- with, so a change of the compartment recomputes every row. Every API node must run the new code
+-- before this runs (an older node's update would not move a resource's patients).
 ALTER TABLE resource ADD COLUMN patients text[];
-CREATE INDEX resource_patients_unfilled ON resource (rid) WHERE patients IS NULL;
+CREATE TABLE resource_patients_basis (links smallint[] NOT NULL);
