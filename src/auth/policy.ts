@@ -383,6 +383,10 @@ export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type:
   'charges.export': { type: 'ChargeItem' },
   'claims.submit': { type: 'Claim' },
   'devices.manage': { type: 'Device' },
+  // Device alerts (Flags: listed with the patient's readings, acknowledged) and the chronic-disease
+  // registers; a patient's monitoring targets (Goals, a clinical decision).
+  'monitoring.view': { type: 'Flag' },
+  'monitoring.manage': { type: 'Goal' },
   'programme.facilities': { type: 'Organization' },
   // A facility's telemedicine declaration decided (its programme record), an outbreak signal
   // confirmed or dismissed (a detected issue): an app needs a write scope for that type.

@@ -110,10 +110,11 @@ describe('app tokens on domain routes', () => {
     expect((await call(p, 'GET', '/api/visits/services', undefined, bearer(reader))).status).toBe(200);
   });
 
-  it('billing, the device fleet and decision-support settings are held to their FHIR type, or are a person’s', async () => {
+  it('billing, the device fleet, device alerts and targets, and decision-support settings are held to their FHIR type, or are a person’s', async () => {
     const orgReader = await p.tokenFor('facility_admin', { org: 'org-x', scope: 'user/Organization.read' });
     const obsReader = await p.tokenFor('facility_admin', { org: 'org-x', scope: 'user/Observation.read user/Organization.write' });
     const admins = await p.tokenFor('system_admin', { scope: 'user/*.read user/*.write' });
+    const monitorApp = await p.tokenFor('commune_clinician', { org: 'org-x', scope: 'user/Observation.read user/Patient.write' });
     for (const [who, method, url, body, why] of [
       [orgReader, 'GET', '/api/visits/charges?date=2026-12-01&format=json', undefined, /search on ChargeItem/],
       [orgReader, 'GET', '/api/claims/visits/any-visit', undefined, /search on Claim/],
@@ -127,6 +128,11 @@ describe('app tokens on domain routes', () => {
         {},
         /create on Appointment/,
       ],
+      // Device alerts carry patients' readings; acknowledging one and setting a patient's targets are clinical acts.
+      [monitorApp, 'GET', '/api/alerts', undefined, /search on Flag/],
+      [monitorApp, 'GET', '/api/programmes/hypertension', undefined, /search on Flag/],
+      [monitorApp, 'POST', '/api/alerts/1/acknowledge', {}, /create on Flag/],
+      [monitorApp, 'PUT', `/api/patients/${patient}/targets`, { systolicMax: 150, diastolicMax: 95 }, /create on Goal/],
       [admins, 'PUT', '/api/cds/registry/any-service/scopes', { allowedHooks: ['patient-view'], dataScopes: ['Patient'] }, /not for app tokens/],
     ] as const) {
       const r = await call(p, method, url, body, { ...bearer(who), 'content-type': 'application/json' });
