@@ -146,12 +146,6 @@ export class AccessControl {
     return { allowed: r.rows[0].allowed, viaBreakGlass: r.rows[0].allowed && r.rows[0].glass };
   }
 
-  /** The patients a stored resource belongs to (its row's `patients`: itself for a Patient, its compartment links otherwise). */
-  async patientsOfStored(q: Queryable, rid: number): Promise<string[]> {
-    const r = await q.query<{ patients: string[] | null }>('SELECT patients FROM resource WHERE rid = $1', [rid]);
-    return r.rows[0]?.patients ?? [];
-  }
-
   /**
    * A SQL predicate over resource rows (alias.rid, alias.resource_type, alias.id) keeping only
    * what the actor may see; undefined when nothing needs hiding.

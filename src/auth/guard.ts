@@ -119,15 +119,10 @@ export class FhirGuard {
     return !!role && POLICY[role].clinicalReach === 'all' && !p.ctx.actor.patientId;
   }
 
-  /** A stored resource may be read if every patient it belongs to is reachable. */
-  async assertReadable(q: Queryable, p: Principal, stored: { rid: number; resource: Resource; patients?: string[] }): Promise<AccessOutcome> {
+  /** A stored resource (or one version of it) may be read if every patient it belongs to (`patients`: its row's, or the version's) is reachable. */
+  async assertReadable(q: Queryable, p: Principal, stored: { resource: Resource; patients: string[] }): Promise<AccessOutcome> {
     const { resourceType, id } = stored.resource;
-    const patients =
-      resourceType === 'Patient'
-        ? [id!]
-        : !this.access.compartmentTypes.has(resourceType)
-          ? []
-          : (stored.patients ?? (await this.access.patientsOfStored(q, stored.rid)));
+    const patients = stored.patients;
     if (this.access.kindOf(resourceType) === 'clinical' && patients.length === 0 && resourceType !== 'Patient' && !this.orphanAllowed(p)) {
       throw new AccessDenied(`${resourceType}/${id} is not linked to a patient you can reach`);
     }
@@ -148,8 +143,8 @@ export class FhirGuard {
     const t = bind(type);
     const i = bind(id);
     const clinical = this.access.kindOf(type) === 'clinical';
-    // Whose data the row is: kept on it (resource.patients); a Patient is its own, whatever the column says.
-    const patients = type === 'Patient' ? 'ARRAY[r.id]' : 'r.patients';
+    // Whose data the row is: kept on it (resource.patients).
+    const patients = 'r.patients';
     const reach = clinical ? this.access.patientsReachSql(ctx.actor, bind, 't.patients') : REACH_ALL;
     // Clinical data tied to no patient is for unrestricted actors only.
     const orphan = clinical && type !== 'Patient' && !this.orphanAllowed(p) ? ' AND cardinality(t.patients) > 0' : '';
@@ -172,7 +167,7 @@ export class FhirGuard {
     if (row.deleted || row.content === null) throw gone(`${type}/${id} was deleted`);
     if (!row.allowed) {
       // Same answer (and break-the-glass hint) as the step-by-step check gives.
-      await this.assertReadable(q, p, { rid: 0, resource: parseStored(row.content), patients: row.patients });
+      await this.assertReadable(q, p, { resource: parseStored(row.content), patients: row.patients });
       throw new AccessDenied(`${type}/${id} is not linked to a patient you can reach`);
     }
     if (grouped) await this.audit.group.append({ ...entry, patientIds: row.patients, breakGlass: row.glass });

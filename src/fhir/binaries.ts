@@ -46,7 +46,7 @@ export async function assertBinariesReadable(
   if (p.kind === 'system' || resource.resourceType === 'Binary') return;
   for (const id of binaryReferences(resource)) {
     if (createdHere.has(id)) continue; // written by this same request: its own write was checked
-    const stored = await engine.storage.readStored('Binary', id, q, true).catch(() => undefined);
+    const stored = await engine.storage.readStored('Binary', id, q).catch(() => undefined);
     if (!stored) throw businessRule(`${resource.resourceType} refers to Binary/${id}, which does not exist`);
     const outcome = await engine.guard.assertReadable(q, p, stored);
     const foreign = outcome.patients.filter((x) => !patients.includes(x));

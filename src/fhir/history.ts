@@ -38,7 +38,7 @@ export async function historyBundle(
     if (opts.id) {
       // Instance history: whoever may read the resource may read those versions that name only patients they reach.
       engine.guard.assertAction(p, 'read', opts.type!);
-      const stored = await engine.storage.readStored(opts.type!, opts.id, q, true).catch(() => undefined);
+      const stored = await engine.storage.readStored(opts.type!, opts.id, q).catch(() => undefined);
       if (stored) await engine.guard.assertReadable(q, p, stored);
       else engine.guard.assertHistoryAllowed(p, opts.type);
     } else {
@@ -57,7 +57,7 @@ export async function historyBundle(
       if (!engine.guard.mayRead(p, h.resourceType)) continue;
       if (h.resource && opts.id) {
         try {
-          const o = await engine.guard.assertReadable(q, p, { rid: h.rid, resource: h.resource, patients: engine.versionPatients(h.resource) });
+          const o = await engine.guard.assertReadable(q, p, { resource: h.resource, patients: engine.versionPatients(h.resource) });
           o.patients.forEach((x) => patients.add(x));
           glass ||= o.viaBreakGlass;
         } catch {

@@ -24,8 +24,11 @@ const FILL_LOCK = 4_242_003;
 
 const sameLinks = (a: number[] | undefined, b: number[]) => !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** Fills or recomputes every row's patients when the basis differs from `linkParams`; returns the rows written. */
-export async function fillPatients(db: Db, registry: SearchRegistry, linkParams: number[]): Promise<number> {
+/**
+ * Fills or recomputes every row's patients when the basis differs from the link parameters (the
+ * registry's compartment unless given); returns the rows written.
+ */
+export async function fillPatients(db: Db, registry: SearchRegistry, linkParams = [...registry.compartment.values()].flat()): Promise<number> {
   const links = [...new Set(linkParams)].sort((x, y) => x - y);
   const stored = async (q: Queryable) => (await q.query<{ links: number[] }>('SELECT links FROM resource_patients_basis')).rows[0]?.links.map(Number);
   if (sameLinks(await stored(db), links)) return 0;

@@ -91,6 +91,8 @@ export class SearchRegistry {
   private readonly byId = new Map<number, SearchParam>();
   /** Resource types that gained a parameter at this start (their existing resources need indexing for it). */
   readonly typesToReindex = new Set<string>();
+  /** The patient compartment: for each resource type, the ids of its parameters that link it to a Patient (compartment.ts). */
+  compartment = new Map<string, number[]>();
 
   /** Makes sure every standard parameter has a stable id in search_param, then loads them. */
   static async load(db: Db): Promise<SearchRegistry> {
@@ -144,7 +146,8 @@ export class SearchRegistry {
     }
     const derived = derivedParams([...registry.byId.values()]);
     for (const p of registry.byId.values()) p.stored = derived.get(p.id) ?? [p.id];
-    for (const ids of patientCompartment(registry).values()) for (const id of ids) registry.byId.get(id)!.patientLink = true;
+    registry.compartment = patientCompartment(registry);
+    for (const ids of registry.compartment.values()) for (const id of ids) registry.byId.get(id)!.patientLink = true;
     return registry;
   }
 

@@ -31,7 +31,6 @@ import { FhirStorage, ID_PATTERN, parseStored, type WriteResult } from './storag
 import { search, type QueryParams, type SearchMatch } from './search.ts';
 import { SearchRegistry } from './searchparams.ts';
 import { fillPatients } from './patients-fill.ts';
-import { patientCompartment } from './compartment.ts';
 
 export interface SearchBundleOptions {
   /** Path (below the FHIR base) the links point at, e.g. "Patient" or "Patient/1/$everything". */
@@ -59,10 +58,9 @@ export class FhirService {
     const storage = new FhirStorage(db, registry);
     // A parameter added since the last start (e.g. one of ours): index what is already stored.
     for (const type of registry.typesToReindex) await storage.reindexType(type);
-    const compartment = patientCompartment(registry);
     // Rows stored before migration 240, or after a change of the compartment, learn whose data they are (a no-op otherwise).
-    await fillPatients(db, registry, [...compartment.values()].flat());
-    return { storage, registry, compartment };
+    await fillPatients(db, registry);
+    return { storage, registry, compartment: registry.compartment };
   }
 
   get db(): Db {
@@ -162,7 +160,7 @@ export class FhirService {
     this.guard.assertAction(p, 'read', type);
     if (p.kind === 'actor' && !p.domain) return this.guard.readAudited(tx ?? this.db, p, type, id, !tx);
     return this.storage.within(tx, async (q) => {
-      const stored = await this.storage.readStored(type, id, q, true);
+      const stored = await this.storage.readStored(type, id, q);
       const outcome = await this.guard.assertReadable(q, p, stored);
       await this.guard.record(q, p, {
         action: 'read',
@@ -182,10 +180,10 @@ export class FhirService {
     this.guard.assertAction(p, 'read', type);
     return this.storage.within(tx, async (q) => {
       // The version must be readable by what it says (its patients then), and the resource by what it says now.
-      const current = await this.storage.readStored(type, id, q, true).catch(() => undefined);
+      const current = await this.storage.readStored(type, id, q).catch(() => undefined);
       if (current) await this.guard.assertReadable(q, p, current);
       const resource = await this.storage.vread(type, id, versionId, q);
-      const outcome = await this.guard.assertReadable(q, p, { rid: 0, resource, patients: this.versionPatients(resource) });
+      const outcome = await this.guard.assertReadable(q, p, { resource, patients: this.versionPatients(resource) });
       await this.guard.record(q, p, {
         action: 'read',
         outcome: 'success',
@@ -222,12 +220,12 @@ export class FhirService {
     assertNoBundleReferences(r);
     this.guard.assertAction(p, 'update', type);
     return this.storage.within(tx, async (q) => {
-      const existing = await this.storage.readStored(type, id, q, true).catch(() => undefined);
+      const existing = await this.storage.readStored(type, id, q).catch(() => undefined);
       // A deleted id brought back: whatever is still filed under it (a deleted Patient's
       // Observations) follows the id, so only someone who could read its last version may reuse it.
       const buried = existing ? undefined : await this.storage.lastLiveVersion(type, id, q);
       if (existing) await this.guard.assertReadable(q, p, existing);
-      else if (buried) await this.guard.assertReadable(q, p, { rid: 0, resource: buried, patients: this.versionPatients(buried) });
+      else if (buried) await this.guard.assertReadable(q, p, { resource: buried, patients: this.versionPatients(buried) });
       else this.guard.assertAction(p, 'create', type);
       const input = existing ? r : this.guard.prepareCreate(p, r);
       this.assertChangeAllowed(p, existing?.resource ?? buried, input);
@@ -274,7 +272,7 @@ export class FhirService {
     this.guard.assertAction(p, 'delete', type);
     await this.storage.within(tx, async (q) => {
       let patients: string[] = [];
-      const existing = await this.storage.readStored(type, id, q, true).catch(() => undefined);
+      const existing = await this.storage.readStored(type, id, q).catch(() => undefined);
       if (existing) {
         patients = (await this.guard.assertReadable(q, p, existing)).patients;
         this.assertChangeAllowed(p, existing.resource, undefined);
@@ -296,7 +294,7 @@ export class FhirService {
     if (existing.length > 1) throw preconditionFailed(`If-None-Exist "${query}" matched ${existing.length} ${type} resources`);
     if (existing.length === 0) return undefined;
     this.guard.assertAction(p, 'read', type);
-    const stored = await this.storage.readStored(type, existing[0].id!, q, true);
+    const stored = await this.storage.readStored(type, existing[0].id!, q);
     const outcome = await this.guard.assertReadable(q, p, stored);
     await this.guard.record(q, p, {
       action: 'read',

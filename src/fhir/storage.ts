@@ -205,16 +205,11 @@ export class FhirStorage {
   }
 
   /**
-   * The current version and the internal row id; with `patients`, also the patients whose data it
-   * is (its row's `patients`: for access checks), in the same round trip.
+   * The current version, the internal row id and the patients whose data it is (its row's
+   * `patients`: for access checks), in one round trip.
    */
-  async readStored(
-    resourceType: string,
-    id: string,
-    q: Queryable = this.db,
-    patients = false,
-  ): Promise<{ resource: Resource; rid: number; patients?: string[] }> {
-    const r = await q.query<{ rid: number; content: string | null; deleted: boolean; patients: string[] | null }>(
+  async readStored(resourceType: string, id: string, q: Queryable = this.db): Promise<{ resource: Resource; rid: number; patients: string[] }> {
+    const r = await q.query<{ rid: number; content: string | null; deleted: boolean; patients: string[] }>(
       `SELECT r.rid, v.content::text AS content, r.deleted, r.patients FROM resource r
        JOIN resource_version v ON v.rid = r.rid AND v.version_id = r.version_id
        WHERE r.resource_type = $1 AND r.id = $2`,
@@ -224,7 +219,7 @@ export class FhirStorage {
     const row = r.rows[0];
     if (!row) throw notFound(`${resourceType}/${id} not found`);
     if (row.deleted || row.content === null) throw gone(`${resourceType}/${id} was deleted`);
-    return { resource: parseStored(row.content), rid: row.rid, ...(patients ? { patients: row.patients ?? [] } : {}) };
+    return { resource: parseStored(row.content), rid: row.rid, patients: row.patients };
   }
 
   /** Like read, but undefined for a missing or deleted resource. */
