@@ -10,7 +10,7 @@
  * imports (a system principal, for which guard.prepareCreate changes nothing); bundle.ts still
  * runs every check that depends on who writes and on the database.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { assertNoBundleReferences, resolveReferences } from './bundle.ts';
 import type { PreparedWrite } from './storage.ts';
@@ -22,13 +22,19 @@ export interface PreparedBundle {
   writes: PreparedWrite[];
   /** meta.lastUpdated of every write (ISO). */
   lastUpdated: string;
-  /** SHA-256 (hex) of the file's bytes it was prepared from: used only for the very same bytes. */
-  source?: string;
 }
 
-/** The digest `source` holds. */
-export function sourceDigest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/**
+ * The transaction Bundle a preparation stands for, rebuilt from it (entries in the same order, each
+ * a POST of its prepared resource): what the writer processes instead of reading and parsing the
+ * file again — the worker's read of the file is the only one, so what is written is what was read.
+ */
+export function preparedAsBundle(p: PreparedBundle): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: p.writes.map((w) => ({ resource: w.resource, request: { method: 'POST', url: w.resource.resourceType } })),
+  };
 }
 
 /** Prepares a transaction bundle of plain POSTs (see the header); undefined for anything else. */

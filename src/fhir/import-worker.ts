@@ -1,13 +1,13 @@
 /**
  * The import's worker thread (piscina; started by import.ts): reads a Bundle file and prepares it
  * (import-prepare.ts: ids, references, validation, index rows) while the main thread writes the
- * previous file. The search-parameter ids come from the main thread's registry (workerData), so
+ * previous file; the main thread then writes what this read (it does not read the file again). The search-parameter ids come from the main thread's registry (workerData), so
  * the rows match the database's. Pure CPU: no database, no principal, no audit — the main thread
  * runs every check and writes (bundle.ts with `prepared`).
  */
 import { readFileSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { prepareTransactionBundle, sourceDigest, type PreparedBundle } from './import-prepare.ts';
+import { prepareTransactionBundle, type PreparedBundle } from './import-prepare.ts';
 import { SearchRegistry } from './searchparams.ts';
 import { prepareNew } from './storage.ts';
 
@@ -16,13 +16,10 @@ const registry = SearchRegistry.fromIds((workerData as { paramIds: { id: number;
 /** A Bundle file prepared, or undefined when the main thread must do it the ordinary way. */
 export default function prepareFile(file: string): PreparedBundle | undefined {
   let bundle: unknown;
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-    bundle = JSON.parse(text);
+    bundle = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
-  const prepared = prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now));
-  return prepared && { ...prepared, source: sourceDigest(text) };
+  return prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now));
 }

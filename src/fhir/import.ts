@@ -6,14 +6,14 @@
  *
  * `importFiles` overlaps the work: a worker thread (piscina, import-worker.ts) reads and prepares
  * the next Bundle file — ids, references, validation, index rows — while this thread writes the
- * current one (many rows go by COPY, storage-copy.ts). A file the worker cannot prepare (not a
+ * current one (many rows go by COPY, storage-copy.ts); a prepared file is not read again here. A file the worker cannot prepare (not a
  * plain transaction of POSTs, or invalid) is done the ordinary way here, which reports its errors.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { Piscina } from 'piscina';
-import { sourceDigest, type PreparedBundle } from './import-prepare.ts';
+import { preparedAsBundle, type PreparedBundle } from './import-prepare.ts';
 import type { FhirStore } from './store.ts';
 
 export interface ImportSummary {
@@ -34,10 +34,13 @@ export async function importFile(
   onChunk?: (resourcesDone: number, resourcesInFile: number) => void,
   prepared?: PreparedBundle,
 ): Promise<ImportSummary> {
-  const text = readFileSync(file, 'utf8');
-  // The worker's preparation counts only for the very bytes read here (the file may have changed).
-  if (prepared && prepared.source !== sourceDigest(text)) prepared = undefined;
   const system = store.system(`import of ${basename(file)}`, 'import');
+  if (prepared) {
+    // The worker read and prepared the file: that read is the only one (what it read is what is written).
+    const result = await system.bundle(preparedAsBundle(prepared), { returnMinimal: true, prepared });
+    return { file, resources: result.entry?.length ?? 0, preparedAhead: true };
+  }
+  const text = readFileSync(file, 'utf8');
   if (file.endsWith('.ndjson')) {
     const lines = text
       .split('\n')
@@ -60,8 +63,8 @@ export async function importFile(
   } catch {
     throw new Error(`${file} is not valid JSON`);
   }
-  const result = await system.bundle(bundle, { returnMinimal: true, prepared });
-  return { file, resources: result.entry?.length ?? 0, preparedAhead: !!prepared };
+  const result = await system.bundle(bundle, { returnMinimal: true });
+  return { file, resources: result.entry?.length ?? 0, preparedAhead: false };
 }
 
 export interface ImportOptions {
