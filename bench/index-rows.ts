@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { PgliteDb } from '../src/db/db.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { resolveReferences } from '../src/fhir/bundle.ts';
+import { resolveBundleReferences } from '../src/fhir/bundle.ts';
 import { foldText } from '../src/fhir/normalize.ts';
 import type { IndexRows } from '../src/fhir/searchparams.ts';
 
@@ -47,7 +47,7 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.json'))) {
   const bundle = JSON.parse(readFileSync(new URL(f, FIXTURES), 'utf8')) as Bundle;
   const idMap = new Map((bundle.entry ?? []).map((e, i) => [e.fullUrl!, `${e.resource!.resourceType}/s${f.length}-${i}-${f.charCodeAt(0)}`]));
   for (const e of bundle.entry ?? []) {
-    const r = resolveReferences(e.resource as Resource, idMap);
+    const r = resolveBundleReferences(e.resource as Resource, idMap);
     const rows: IndexRows = extractIndexRows(r, registry.forType(r.resourceType));
     const s = stats.get(r.resourceType) ?? { n: 0, rows: {}, dup: {} };
     s.n++;

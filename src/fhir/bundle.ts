@@ -138,8 +138,7 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
       if (p.method !== 'POST' || skipCreate.has(i)) continue;
       try {
         const done = pre?.writes[i];
-        let resource = done?.resource ?? resolveReferences(entries[i].resource!, idMap);
-        if (!done) assertNoBundleReferences(resource);
+        let resource = done?.resource ?? resolveBundleReferences(entries[i].resource!, idMap);
         if (resource.resourceType !== p.type) throw badRequest(`resourceType ${resource.resourceType} does not match request.url ${p.type}`);
         guard.assertAction(who, 'create', p.type);
         resource = guard.prepareCreate(who, resource);
@@ -182,8 +181,7 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
           for (const c of creates) responses[c.index] = createdEntry(c.prepared.resource, opts);
           creates.length = 0;
         } else if (p.method === 'PUT') {
-          const resource = resolveReferences(entries[i].resource!, idMap);
-          assertNoBundleReferences(resource);
+          const resource = resolveBundleReferences(entries[i].resource!, idMap);
           const result = p.id
             ? await service.update(
                 who,
@@ -297,21 +295,40 @@ function okEntry(resource: Resource, opts: BundleOptions): BundleEntry {
   };
 }
 
-/** Replaces every Reference.reference that names a bundle fullUrl with the resource's real id. */
-export function resolveReferences<T extends Resource>(resource: T, idMap: Map<string, string>): T {
-  if (idMap.size === 0) return resource;
+/** A reference that can only name an entry of a transaction (its fullUrl). */
+const BUNDLE_REFERENCE = /^urn:(uuid|oid):/;
+
+/**
+ * The resource with every Reference.reference that names a fullUrl of the transaction replaced by
+ * the resource's real Type/id (a copy; the input is unchanged), or a 400 naming the first
+ * urn:uuid / urn:oid reference that names no fullUrl — one walk for both.
+ */
+export function resolveBundleReferences<T extends Resource>(resource: T, idMap: Map<string, string>): T {
+  if (idMap.size === 0) {
+    assertNoBundleReferences(resource);
+    return resource;
+  }
+  let bad: string | undefined;
   const walk = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(walk);
     if (node && typeof node === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) {
-        out[k] = k === 'reference' && typeof v === 'string' && idMap.has(v) ? idMap.get(v) : walk(v);
+      for (const k in node) {
+        if (!Object.hasOwn(node, k)) continue;
+        const v = (node as Record<string, unknown>)[k];
+        if (k === 'reference' && typeof v === 'string') {
+          const to = idMap.get(v);
+          if (to === undefined && bad === undefined && BUNDLE_REFERENCE.test(v)) bad = v;
+          out[k] = to ?? v;
+        } else out[k] = walk(v);
       }
       return out;
     }
     return node;
   };
-  return walk(resource) as T;
+  const out = walk(resource) as T;
+  if (bad !== undefined) throw badRequest(`Reference ${bad} does not name any fullUrl in this transaction`);
+  return out;
 }
 
 /** A urn:uuid / urn:oid reference left after resolution points at nothing this server holds. */
@@ -321,7 +338,7 @@ export function assertNoBundleReferences(resource: Resource): void {
     if (Array.isArray(node)) node.forEach(walk);
     else if (node && typeof node === 'object') {
       for (const [k, v] of Object.entries(node)) {
-        if (k === 'reference' && typeof v === 'string' && /^urn:(uuid|oid):/.test(v)) bad.push(v);
+        if (k === 'reference' && typeof v === 'string' && BUNDLE_REFERENCE.test(v)) bad.push(v);
         else walk(v);
       }
     }

@@ -88,45 +88,79 @@ export function conformanceIssues(resource: Resource): OperationOutcomeIssue[] {
   return issues;
 }
 
-function walk(node: Record<string, unknown>, typeName: string, path: string, issues: OperationOutcomeIssue[]): void {
+/** What the walk does with a property of a type: check a required code, check a date, or walk into a complex value. */
+type KeyPlan = { check: 'code'; codes: Set<string> } | { check: 'date' } | { check: 'complex'; type: string };
+
+/**
+ * Per data type, every property key the walk acts on (choice elements under each typed name,
+ * value[x] as valueQuantity etc.), resolved once from the definitions; undefined for a type the
+ * definitions do not know. A key absent from the map is one the walk skips.
+ */
+const plans = new Map<string, Map<string, KeyPlan> | undefined>();
+
+function planOf(typeName: string): Map<string, KeyPlan> | undefined {
+  if (plans.has(typeName)) return plans.get(typeName);
   let schema;
   try {
     schema = getDataType(typeName);
   } catch {
-    return;
+    plans.set(typeName, undefined);
+    return undefined;
   }
-  for (const [key, value] of Object.entries(node)) {
-    if (key === 'resourceType' || key.startsWith('_') || value === undefined || value === null) continue;
-    let element = schema.elements[key];
-    let elementType = element?.type?.length === 1 ? element.type[0].code : undefined;
-    if (!element) {
-      // value[x] written as valueQuantity etc.
-      for (const [k, el] of Object.entries(schema.elements)) {
-        if (!k.endsWith('[x]')) continue;
-        const base = k.slice(0, -3);
-        if (!key.startsWith(base)) continue;
-        const t = el.type?.find((tt) => base + tt.code[0].toUpperCase() + tt.code.slice(1) === key);
-        if (t) {
-          element = el;
-          elementType = t.code;
-          break;
-        }
-      }
-    }
-    if (!element || !elementType) continue;
-    const values = Array.isArray(value) ? value : [value];
+  const plan = new Map<string, KeyPlan>();
+  const decide = (key: string, element: (typeof schema.elements)[string], elementType: string | undefined) => {
+    if (!elementType) return;
     if (elementType === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
       const codes = expandValueSet(element.binding.valueSet);
-      if (!codes) continue;
+      if (codes) plan.set(key, { check: 'code', codes });
+    } else if (elementType === 'date' || elementType === 'dateTime' || elementType === 'instant') {
+      plan.set(key, { check: 'date' });
+    } else if (/^[A-Z]/.test(elementType) && elementType !== 'Extension') {
+      plan.set(key, { check: 'complex', type: elementType });
+    }
+  };
+  // A typed choice name (valueQuantity) resolves to the first choice element it fits, unless an element has that very name.
+  const taken = new Set<string>();
+  for (const [k, el] of Object.entries(schema.elements)) {
+    if (!k.endsWith('[x]')) continue;
+    const base = k.slice(0, -3);
+    for (const t of el.type ?? []) {
+      const key = base + t.code[0].toUpperCase() + t.code.slice(1);
+      if (taken.has(key) || Object.hasOwn(schema.elements, key)) continue;
+      // The first [x] element whose base prefixes the key and has a fitting type wins.
+      const first = Object.entries(schema.elements).find(
+        ([k2, el2]) => k2.endsWith('[x]') && key.startsWith(k2.slice(0, -3)) && el2.type?.some((tt) => k2.slice(0, -3) + tt.code[0].toUpperCase() + tt.code.slice(1) === key),
+      );
+      if (first?.[0] !== k) continue;
+      taken.add(key);
+      decide(key, el, t.code);
+    }
+  }
+  for (const [k, el] of Object.entries(schema.elements)) decide(k, el, el.type?.length === 1 ? el.type[0].code : undefined);
+  plans.set(typeName, plan);
+  return plan;
+}
+
+function walk(node: Record<string, unknown>, typeName: string, path: string, issues: OperationOutcomeIssue[]): void {
+  const plan = planOf(typeName);
+  if (!plan) return;
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    const value = node[key];
+    if (key === 'resourceType' || key.startsWith('_') || value === undefined || value === null) continue;
+    const p = plan.get(key);
+    if (!p) continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (p.check === 'code') {
       values.forEach((v, i) => {
-        if (typeof v === 'string' && !codes.has(v)) {
+        if (typeof v === 'string' && !p.codes.has(v)) {
           const where = `${path}.${key}${Array.isArray(value) ? `[${i}]` : ''}`;
-          const allowed = [...codes].slice(0, 12).join(', ') + (codes.size > 12 ? ', …' : '');
+          const allowed = [...p.codes].slice(0, 12).join(', ') + (p.codes.size > 12 ? ', …' : '');
           const text = `Value "${v}" is not allowed for ${where} (allowed: ${allowed})`;
           issues.push({ severity: 'error', code: 'code-invalid', details: { text }, diagnostics: text, expression: [where] });
         }
       });
-    } else if (elementType === 'date' || elementType === 'dateTime' || elementType === 'instant') {
+    } else if (p.check === 'date') {
       values.forEach((v, i) => {
         if (typeof v === 'string' && !parseDateRange(v)) {
           const where = `${path}.${key}${Array.isArray(value) ? `[${i}]` : ''}`;
@@ -134,10 +168,10 @@ function walk(node: Record<string, unknown>, typeName: string, path: string, iss
           issues.push({ severity: 'error', code: 'value', details: { text }, diagnostics: text, expression: [where] });
         }
       });
-    } else if (/^[A-Z]/.test(elementType) && elementType !== 'Extension') {
+    } else {
       values.forEach((v, i) => {
         if (v && typeof v === 'object' && !Array.isArray(v)) {
-          const childType = elementType === 'Resource' ? String((v as Resource).resourceType) : elementType!;
+          const childType = p.type === 'Resource' ? String((v as Resource).resourceType) : p.type;
           walk(v as Record<string, unknown>, childType, `${path}.${key}${Array.isArray(value) ? `[${i}]` : ''}`, issues);
         }
       });

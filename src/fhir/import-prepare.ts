@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { assertNoBundleReferences, resolveReferences } from './bundle.ts';
+import { resolveBundleReferences } from './bundle.ts';
 import type { PreparedWrite } from './storage.ts';
 
 export interface PreparedBundle {
@@ -57,9 +57,7 @@ export function prepareTransactionBundle(
   const now = new Date();
   try {
     const writes = entries.map((e, i) => {
-      const resource = resolveReferences(e.resource!, idMap);
-      assertNoBundleReferences(resource);
-      return prepareCreate(resource, ids[i], now);
+      return prepareCreate(resolveBundleReferences(e.resource!, idMap), ids[i], now);
     });
     return { ids, writes, lastUpdated: now.toISOString() };
   } catch {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteDb } from '../db/db.ts';
 import { createTestDb, DB_KINDS } from '../testing/databases.ts';
 import { call, startTestPlatform, TEST_SECRET, type TestPlatform } from '../testing/platform.ts';
-import { resolveReferences } from './bundle.ts';
+import { resolveBundleReferences } from './bundle.ts';
 
 const run = promisify(execFile);
 const FIXTURES = new URL('../../test/fixtures/synthea-r4/', import.meta.url);
@@ -60,7 +60,7 @@ describe.each(DB_KINDS)('Synthea import on %s', (kind) => {
         const ref = idMap.get(e.fullUrl!)!;
         const read = await call<Resource>(p, 'GET', `/fhir/R4/${ref}`);
         expect(read.status).toBe(200);
-        expect(withoutMeta(read.body), `entry ${i} of ${e.fullUrl}`).toEqual(withoutMeta(resolveReferences(e.resource!, idMap)));
+        expect(withoutMeta(read.body), `entry ${i} of ${e.fullUrl}`).toEqual(withoutMeta(resolveBundleReferences(e.resource!, idMap)));
         checked++;
       }
     }

@@ -115,7 +115,13 @@ export function dedupe<T extends object>(rows: T[]): T[] {
   if (rows.length < 2) return rows;
   const seen = new Set<string>();
   return rows.filter((r) => {
-    const k = JSON.stringify(r, (_k, v) => (v instanceof Date ? v.getTime() : v));
+    // The row's defined fields in order, a date by its instant (rows are flat).
+    const parts: unknown[] = [];
+    for (const key in r) {
+      const v = (r as Record<string, unknown>)[key];
+      if (v !== undefined) parts.push(key, v instanceof Date ? v.getTime() : v);
+    }
+    const k = JSON.stringify(parts);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
