@@ -37,33 +37,51 @@ export async function allocateRids(q: Queryable, n: number): Promise<number[]> {
   return r.rows.map((x) => Number(x.rid));
 }
 
-/** The COPY text of every index row of the items, per index table (tables with no rows left out). */
-export function indexCopyText(items: { rid: number; rows: IndexRows }[]): { table: string; columns: string[]; text: string }[] {
-  const out: { table: string; columns: string[]; text: string }[] = [];
-  for (const t of INDEX_TABLES) {
-    let text = '';
-    for (const it of items) {
-      for (const row of it.rows[t.key] as { param: number }[]) text += copyLine([it.rid, row.param, ...t.values(row as never)]);
-    }
-    if (text) out.push({ table: t.table, columns: ['rid', 'param', ...t.cols], text });
+/** The COPY text of one index table's rows of the items ('' when they have none). */
+function indexTableText(t: (typeof INDEX_TABLES)[number], items: { rid: number; rows: IndexRows }[]): string {
+  let text = '';
+  for (const it of items) {
+    for (const row of it.rows[t.key] as { param: number }[]) text += copyLine([it.rid, row.param, ...t.values(row as never)]);
   }
-  return out;
+  return text;
 }
 
-/** Writes new resources at version 1 (method POST) with COPY (see the header); returns the row ids in input order. */
+/** Lets pending socket events run (a COPY's CopyInResponse, so its data goes out while the next text is built). */
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Writes new resources at version 1 (method POST) with COPY (see the header); returns the row ids in
+ * input order. Each table's COPY is sent as soon as its text is built, and the next text is built
+ * while the database takes it in (the statements queue on the one connection, in order); the
+ * first failure is the one reported.
+ */
 export async function copyNew(q: Queryable, items: { resource: Resource; rows: IndexRows }[], lastUpdated: Date): Promise<number[]> {
   if (!q.copyFrom) throw new Error('copyNew needs a connection that can COPY');
+  const copyFrom = q.copyFrom.bind(q);
   const rids = await allocateRids(q, items.length);
   const at = lastUpdated.toISOString();
+  const sent: Promise<void>[] = [];
+  const send = async (sql: string, text: string) => {
+    const p = copyFrom(sql, text);
+    p.catch(() => undefined); // reported below, in order
+    sent.push(p);
+    await yieldToIo();
+  };
   let resources = '';
-  let versions = '';
   items.forEach(({ resource, rows }, i) => {
     resources += copyLine([rids[i], resource.resourceType, resource.id, 1, at, textArrayLiteral(rows.patients)]);
+  });
+  await send('COPY resource (rid, resource_type, id, version_id, last_updated, patients) FROM STDIN', resources);
+  let versions = '';
+  items.forEach(({ resource }, i) => {
     versions += copyLine([rids[i], 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
   });
-  await q.copyFrom('COPY resource (rid, resource_type, id, version_id, last_updated, patients) FROM STDIN', resources);
-  await q.copyFrom('COPY resource_version (rid, version_id, resource_type, id, last_updated, method, content) FROM STDIN', versions);
+  await send('COPY resource_version (rid, version_id, resource_type, id, last_updated, method, content) FROM STDIN', versions);
   const indexed = items.map((it, i) => ({ rid: rids[i], rows: it.rows }));
-  for (const t of indexCopyText(indexed)) await q.copyFrom(`COPY ${t.table} (${t.columns.join(', ')}) FROM STDIN`, t.text);
+  for (const t of INDEX_TABLES) {
+    const text = indexTableText(t, indexed);
+    if (text) await send(`COPY ${t.table} (rid, param, ${t.cols.join(', ')}) FROM STDIN`, text);
+  }
+  for (const p of sent) await p;
   return rids;
 }
