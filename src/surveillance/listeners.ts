@@ -202,6 +202,7 @@ async function onPatient(sql: DomainSql, list: DiseaseMatcher, id: string, p: Pa
      SELECT source, patient_key, disease, disease_group, to_char(week, 'YYYY-MM-DD') AS week, province_code, commune_code FROM surveillance_case
       WHERE patient_key = $1 AND (province_code IS DISTINCT FROM $2 OR commune_code IS DISTINCT FROM $3)`,
     [key, place?.province ?? null, place?.commune ?? null],
+    { prepare: true }, // every Patient write runs it
   );
   for (const c of cases.rows) await saveCase(sql, list, c.source, { ...c, province_code: place?.province ?? null, commune_code: place?.commune ?? null });
 }
