@@ -1,15 +1,18 @@
 /**
  * Where `cauyte import`'s time goes (bench-only profile, not a benchmark): importFiles over the
  * Synthea fixtures in process, next to a raw COPY of the same resources, rounds alternating.
- * `node --import tsx bench/prof-import.ts [postgres|pglite] [rounds]` (IMPORT_WORKERS=0: no worker thread;
+ * `node --import tsx bench/prof-import.ts [postgres|pglite] [rounds]` (IMPORT_WORKERS=n: worker threads, 0 none, default one per core up to 4;
  * IMPORT_ROWS_ONLY=1: instead, the write floor — every resource prepared first, then only its rows
- * COPY'd (copyNew, in a transaction), against the raw COPY); IMPORT_PROF=file.cpuprofile
+ * COPY'd (copyNew, in a transaction), against the raw COPY); each import round also prints where the CPU went
+ * (main thread busy, this process, PostgreSQL's processes); IMPORT_PROF=file.cpuprofile
  * writes a CPU profile of the import rounds.
  */
+import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { Bundle } from '@medplum/fhirtypes';
 import { startTestPlatform } from '../src/testing/platform.ts';
-import { ImportPipeline } from '../src/fhir/import.ts';
+import { IMPORT_WORKERS, ImportPipeline } from '../src/fhir/import.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirService } from '../src/fhir/service.ts';
 import { copyNew, setCopyMinimum } from '../src/fhir/storage-copy.ts';
@@ -60,17 +63,38 @@ if (process.env.IMPORT_ROWS_ONLY) {
   await p.close();
   process.exit(0);
 }
-const pipeline = new ImportPipeline(p.store, Number(process.env.IMPORT_WORKERS ?? 1));
+const pipeline = new ImportPipeline(p.store, process.env.IMPORT_WORKERS ? Number(process.env.IMPORT_WORKERS) : IMPORT_WORKERS);
 await pipeline.run(files.slice(0, 3)); // warm-up: the worker's start
 const imp: number[] = [];
 const cp: number[] = [];
+/** CPU ms of every PostgreSQL process on this machine (utime + stime; 0 where /proc or pgrep is missing). */
+const postgresCpu = (): number => {
+  try {
+    let ticks = 0;
+    for (const pid of execSync('pgrep -u postgres postgres').toString().trim().split('\n')) {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    }
+    return ticks * 10;
+  } catch {
+    return 0;
+  }
+};
 for (let r = 0; r < rounds; r++) {
   const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
+  const pg0 = kind === 'postgres' ? postgresCpu() : 0;
   let n = 0;
   for (const s of await pipeline.run(files)) n += s.resources;
   imp.push(n / ((performance.now() - t0) / 1000));
+  const elu = performance.eventLoopUtilization(elu0);
+  const cpu = process.cpuUsage(cpu0);
+  const pgMs = kind === 'postgres' ? `, PostgreSQL CPU ${postgresCpu() - pg0} ms` : '';
   cp.push(await copyBaseline(p.db, docs));
-  console.log(`round ${r}: import ${imp[r].toFixed(0)}/s, COPY ${cp[r].toFixed(0)}/s, ratio ${((imp[r] / cp[r]) * 100).toFixed(1)} %`);
+  console.log(
+    `round ${r}: import ${imp[r].toFixed(0)}/s, COPY ${cp[r].toFixed(0)}/s, ratio ${((imp[r] / cp[r]) * 100).toFixed(1)} % — main thread busy ${elu.active.toFixed(0)} ms, this process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms${pgMs}`,
+  );
 }
 if (process.env.IMPORT_PROF) {
   const { profile } = await session.post('Profiler.stop');

@@ -33,11 +33,11 @@ export interface Queryable {
    * device instead. Only a transaction's handle has it (a bulk write is never half done); absent
    * elsewhere, and callers fall back to INSERT.
    */
-  copyFrom?(sql: string, data: string): Promise<void>;
+  copyFrom?(sql: string, data: string | Uint8Array): Promise<void>;
   /**
    * The smallest write (in resources) for which COPY beats one INSERT statement on this database
    * (storage-copy.ts): PostgreSQL 64; PGlite never (its blob-device COPY measured slower than the
-   * INSERT at bundle sizes, docs/benchmarks.md).
+   * INSERT at bundle sizes, docs/benchmarks.md). A database and its transactions' handles say the same.
    */
   readonly copyWorthFrom?: number;
 }
@@ -56,7 +56,7 @@ pg.types.setTypeParser(INT8_OID, (v) => Number(v));
 pg.types.setTypeParser(NUMERIC_OID, (v) => Number(v));
 
 /** PostgreSQL: streams `data` into a `COPY … FROM STDIN` on this connection (pg-copy-streams). */
-function copyInto(client: pg.PoolClient, sql: string, data: string): Promise<void> {
+function copyInto(client: pg.PoolClient, sql: string, data: string | Uint8Array): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const stream = client.query(copyFromStdin(sql));
     stream.on('finish', resolve);
@@ -73,6 +73,7 @@ function blobCopy(sql: string): string {
 
 export class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
+  readonly copyWorthFrom = 64;
   readonly pool: pg.Pool;
 
   constructor(connectionString: string, poolSize = 10) {
@@ -110,8 +111,8 @@ export class PostgresDb implements Db {
         exec: async (sql: string) => {
           await client.query(sql);
         },
-        copyFrom: (sql: string, data: string) => copyInto(client, sql, data),
-        copyWorthFrom: 64,
+        copyFrom: (sql: string, data: string | Uint8Array) => copyInto(client, sql, data),
+        copyWorthFrom: this.copyWorthFrom,
       };
       const result = await fn(tx);
       await client.query('COMMIT');
@@ -132,6 +133,7 @@ export class PostgresDb implements Db {
 
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
+  readonly copyWorthFrom = Infinity;
 
   constructor(
     readonly pglite: PGlite,
@@ -218,10 +220,10 @@ export class PgliteDb implements Db {
           exec: async (sql: string) => {
             await t.exec(sql);
           },
-          copyFrom: async (sql: string, data: string) => {
-            await t.query(blobCopy(sql), [], { blob: new Blob([data]) });
+          copyFrom: async (sql: string, data: string | Uint8Array) => {
+            await t.query(blobCopy(sql), [], { blob: new Blob([data as BlobPart]) });
           },
-          copyWorthFrom: Infinity,
+          copyWorthFrom: this.copyWorthFrom,
         }),
       );
     } finally {

@@ -174,9 +174,12 @@ async function transaction(service: FhirService, who: Principal, entries: Bundle
           await service.delete(who, p.type, p.id!, tx);
           responses[i] = { response: { status: '204 No Content' } };
         } else if (p.method === 'POST' && creates.length > 0 && creates[0].index === i) {
+          // Rows rendered ahead (import-prepare.ts) stand for exactly the prepared writes, in entry order.
+          const asPrepared = pre?.copy && creates.length === pre.writes.length && creates.every((c, k) => c.index === k && c.prepared === pre.writes[k]);
           await service.storage.insertPrepared(
             tx,
             creates.map((c) => c.prepared),
+            { rendered: asPrepared ? pre.copy : undefined },
           );
           for (const c of creates) responses[c.index] = createdEntry(c.prepared.resource, opts);
           creates.length = 0;

@@ -129,7 +129,10 @@ function planOf(typeName: string): Map<string, KeyPlan> | undefined {
       if (taken.has(key) || Object.hasOwn(schema.elements, key)) continue;
       // The first [x] element whose base prefixes the key and has a fitting type wins.
       const first = Object.entries(schema.elements).find(
-        ([k2, el2]) => k2.endsWith('[x]') && key.startsWith(k2.slice(0, -3)) && el2.type?.some((tt) => k2.slice(0, -3) + tt.code[0].toUpperCase() + tt.code.slice(1) === key),
+        ([k2, el2]) =>
+          k2.endsWith('[x]') &&
+          key.startsWith(k2.slice(0, -3)) &&
+          el2.type?.some((tt) => k2.slice(0, -3) + tt.code[0].toUpperCase() + tt.code.slice(1) === key),
       );
       if (first?.[0] !== k) continue;
       taken.add(key);

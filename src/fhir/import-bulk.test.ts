@@ -9,7 +9,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../db/db.ts';
 import { DB_KINDS } from '../testing/databases.ts';
@@ -18,7 +18,7 @@ import { importFile, importFiles } from './import.ts';
 import { prepareTransactionBundle } from './import-prepare.ts';
 import { prepareNew } from './storage.ts';
 import { FhirService } from './service.ts';
-import { setCopyMinimum } from './storage-copy.ts';
+import { copyNew, copyRendered, patchRids, renderCopy, setCopyMinimum } from './storage-copy.ts';
 import { INDEX_TABLES } from './storage-rows.ts';
 
 const FIXTURES = new URL('../../test/fixtures/synthea-r4/', import.meta.url);
@@ -118,6 +118,49 @@ describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
     const expected = files.map((f) => `import of ${f.split('/').pop()}`);
     expect((await audits(bulk.db)).slice(beforeBulk)).toEqual(expected);
     expect((await audits(plain.db)).slice(beforePlain)).toEqual(expected);
+  });
+
+  it('rows rendered ahead (renderCopy, row ids filled in) are the rows copyNew writes, hostile text included', async () => {
+    const now = new Date();
+    const hostile = {
+      resourceType: 'Patient',
+      name: [{ family: 'Nguyễn\tThị\\N', given: ['Lê\nVăn', '\\.', 'ấ"\'\\'] }],
+      address: [{ text: 'Xã Bát Xát\r\ntỉnh Lào Cai', city: 'Lào Cai' }],
+    };
+    const resources = [hostile, ...bundles[0].entry!.slice(0, 40).map((e) => e.resource!)];
+    // The same ids in both stores (references left as they are: only rows are compared).
+    const ids = resources.map((_, i) => `render-${kind}-${i}`);
+    const items = (store: TestPlatform) => resources.map((r, i) => prepareNew(store.store.registry, structuredClone(r) as Resource, ids[i], now));
+    const rendered = renderCopy(items(bulk), now.toISOString());
+    const ridsA = await bulk.db.transaction((tx) => copyRendered(tx, rendered));
+    const ridsB = await plain.db.transaction((tx) => copyNew(tx, items(plain), now));
+    expect(ridsA).toHaveLength(resources.length);
+    expect(ridsB).toHaveLength(resources.length);
+    const ours = (rows: string[]) => rows.filter((k) => ids.some((id) => k.includes(`|${id}|`)));
+    const a = ours(await rowsByKey(bulk.db));
+    expect(a.length).toBeGreaterThan(resources.length * 3);
+    expect(a).toEqual(ours(await rowsByKey(plain.db)));
+    // Each resource's rows point at its own row id.
+    const own = await bulk.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM idx_token x JOIN resource r USING (rid) WHERE r.rid = ANY($1::bigint[]) AND r.id <> ALL($2::text[])`,
+      [ridsA, ids],
+    );
+    expect(own.rows[0].n).toBe(0);
+    // The hostile strings came back byte for byte.
+    const back = await bulk.db.query<{ content: { name: unknown; address: unknown } }>('SELECT content FROM resource_version WHERE id = $1', [ids[0]]);
+    expect(back.rows[0].content.name).toEqual(hostile.name);
+    expect(back.rows[0].content.address).toEqual(hostile.address);
+  });
+
+  it('filling in row ids refuses rendered text that does not fit its items', () => {
+    const items = [prepareNew(bulk.store.registry, { resourceType: 'Patient', name: [{ family: 'A' }] } as Resource, 'x1', new Date())];
+    const r = renderCopy(items, new Date().toISOString());
+    expect(() => patchRids(r.tables[0].data.slice(), undefined, [])).toThrow(/no item/);
+    expect(() => patchRids(r.tables[0].data.slice(), undefined, [1, 2])).toThrow(/1 lines for 2 rows/);
+    expect(() => patchRids(new TextEncoder().encode('42\tPatient\n'), undefined, [7])).toThrow(/placeholder/);
+    const ok = r.tables[0].data.slice();
+    patchRids(ok, undefined, [1234567]);
+    expect(new TextDecoder().decode(ok).split('\t')[0]).toBe('0000000000001234567');
   });
 
   it('reindexing writes back exactly the index rows the import wrote', async () => {

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { resolveBundleReferences } from './bundle.ts';
 import type { PreparedWrite } from './storage.ts';
+import { renderCopy, type RenderedCopy } from './storage-copy.ts';
 
 export interface PreparedBundle {
   /** The new id of each entry, by entry index. */
@@ -22,6 +23,8 @@ export interface PreparedBundle {
   writes: PreparedWrite[];
   /** meta.lastUpdated of every write (ISO). */
   lastUpdated: string;
+  /** The writes' rows rendered as COPY bytes ahead (storage-copy.ts renderCopy), when the file is big enough to go by COPY. */
+  copy?: RenderedCopy;
 }
 
 /**
@@ -41,6 +44,7 @@ export function preparedAsBundle(p: PreparedBundle): Bundle {
 export function prepareTransactionBundle(
   bundle: unknown,
   prepareCreate: (input: Resource, id: string, lastUpdated: Date) => PreparedWrite,
+  opts: { copyFrom?: number } = {},
 ): PreparedBundle | undefined {
   const b = bundle as Bundle;
   if (typeof b !== 'object' || b === null || b.resourceType !== 'Bundle' || b.type !== 'transaction' || !Array.isArray(b.entry)) return undefined;
@@ -56,10 +60,10 @@ export function prepareTransactionBundle(
   }
   const now = new Date();
   try {
-    const writes = entries.map((e, i) => {
-      return prepareCreate(resolveBundleReferences(e.resource!, idMap), ids[i], now);
-    });
-    return { ids, writes, lastUpdated: now.toISOString() };
+    const writes = entries.map((e, i) => prepareCreate(resolveBundleReferences(e.resource!, idMap), ids[i], now));
+    const lastUpdated = now.toISOString();
+    // Rows that will go by COPY are rendered here too, so the writer only fills in row ids and sends them.
+    return { ids, writes, lastUpdated, ...(writes.length >= (opts.copyFrom ?? Infinity) ? { copy: renderCopy(writes, lastUpdated) } : {}) };
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 /**
  * The import's worker thread (piscina; started by import.ts): reads a Bundle file and prepares it
  * (import-prepare.ts: ids, references, validation, index rows) while the main thread writes the
- * previous file; the main thread then writes what this read (it does not read the file again). The search-parameter ids come from the main thread's registry (workerData), so
+ * previous file, rows that go by COPY rendered as bytes (storage-copy.ts renderCopy); the main thread then writes what this read (it does not read the file again). The search-parameter ids come from the main thread's registry (workerData), so
  * the rows match the database's. Pure CPU: no database, no principal, no audit — the main thread
  * runs every check and writes (bundle.ts with `prepared`).
  */
@@ -11,7 +11,8 @@ import { prepareTransactionBundle, type PreparedBundle } from './import-prepare.
 import { SearchRegistry } from './searchparams.ts';
 import { prepareNew } from './storage.ts';
 
-const registry = SearchRegistry.fromIds((workerData as { paramIds: { id: number; resource_type: string; code: string }[] }).paramIds);
+const data = workerData as { paramIds: { id: number; resource_type: string; code: string }[]; copyFrom: number };
+const registry = SearchRegistry.fromIds(data.paramIds);
 
 /** A Bundle file prepared, or undefined when the main thread must do it the ordinary way. */
 export default function prepareFile(file: string): PreparedBundle | undefined {
@@ -21,5 +22,5 @@ export default function prepareFile(file: string): PreparedBundle | undefined {
   } catch {
     return undefined;
   }
-  return prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now));
+  return prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now), { copyFrom: data.copyFrom });
 }

@@ -4,12 +4,14 @@
  * every resource is validated and indexed like any other write, and each file commits wholly or
  * not at all (a transaction bundle, or one transaction for an NDJSON file).
  *
- * `importFiles` overlaps the work: a worker thread (piscina, import-worker.ts) reads and prepares
- * the next Bundle file — ids, references, validation, index rows — while this thread writes the
- * current one (many rows go by COPY, storage-copy.ts); a prepared file is not read again here. A file the worker cannot prepare (not a
+ * `importFiles` overlaps the work: worker threads (piscina, import-worker.ts) read and prepare the
+ * next Bundle files — ids, references, validation, index rows, and the COPY bytes of the rows when
+ * the file goes by COPY (storage-copy.ts renderCopy) — while this thread writes the current one,
+ * filling in row ids; a prepared file is not read again here. A file the worker cannot prepare (not a
  * plain transaction of POSTs, or invalid) is done the ordinary way here, which reports its errors.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { Piscina } from 'piscina';
@@ -67,8 +69,15 @@ export async function importFile(
   return { file, resources: result.entry?.length ?? 0, preparedAhead: false };
 }
 
+/**
+ * Worker threads an import uses by default: one per core up to 4 (at least 1). With 2 on the
+ * 2-core bench machine the import was no slower than with 1 and its main thread idler
+ * (docs/benchmarks.md); more cores let more files be prepared side by side.
+ */
+export const IMPORT_WORKERS = Math.max(1, Math.min(4, availableParallelism()));
+
 export interface ImportOptions {
-  /** Worker threads preparing Bundle files ahead (0: all in this thread). Default 1. */
+  /** Worker threads preparing Bundle files ahead, one file each (0: all in this thread). Default: IMPORT_WORKERS. */
   workers?: number;
   /** After each NDJSON chunk: the file's index, resources done in it and its total. */
   onChunk?: (fileIndex: number, resourcesDone: number, resourcesInFile: number) => void;
@@ -86,12 +95,13 @@ export class ImportPipeline {
 
   constructor(
     private readonly store: FhirStore,
-    workers = 1,
+    private readonly workers = IMPORT_WORKERS,
   ) {
     if (workers > 0) {
       this.pool = new Piscina({
         filename: new URL('./import-worker.mjs', import.meta.url).href,
-        workerData: { paramIds: store.registry.ids() },
+        // The worker renders COPY rows for files this database writes by COPY.
+        workerData: { paramIds: store.registry.ids(), copyFrom: store.copyMinimum },
         minThreads: workers,
         maxThreads: workers,
       });
@@ -106,17 +116,22 @@ export class ImportPipeline {
 
   async run(files: string[], opts: Omit<ImportOptions, 'workers'> = {}): Promise<ImportSummary[]> {
     const out: ImportSummary[] = [];
-    let next: Promise<PreparedBundle | undefined> = Promise.resolve(undefined);
+    // As many files prepared ahead as there are worker threads (each works on one).
+    const ahead = new Map<number, Promise<PreparedBundle | undefined>>();
+    const want = (i: number) => {
+      for (let k = i; k < Math.min(files.length, i + this.workers); k++) if (!ahead.has(k)) ahead.set(k, this.ahead(files[k]));
+    };
     try {
       for (const [i, file] of files.entries()) {
-        const prepared = await next;
-        next = this.ahead(files[i + 1]);
+        const prepared = i === 0 ? undefined : await ahead.get(i);
+        ahead.delete(i);
+        want(i + 1);
         const s = await importFile(this.store, file, (n, inFile) => opts.onChunk?.(i, n, inFile), prepared);
         out.push(s);
         opts.onFile?.(i, s);
       }
     } finally {
-      await next; // never left running behind a failure
+      await Promise.all(ahead.values()); // never left running behind a failure
     }
     return out;
   }
@@ -128,7 +143,7 @@ export class ImportPipeline {
 
 /** Imports the files in order, each wholly or not at all (see ImportPipeline). */
 export async function importFiles(store: FhirStore, files: string[], opts: ImportOptions = {}): Promise<ImportSummary[]> {
-  const pipeline = new ImportPipeline(store, files.filter((f) => !f.endsWith('.ndjson')).length > 1 ? (opts.workers ?? 1) : 0);
+  const pipeline = new ImportPipeline(store, files.filter((f) => !f.endsWith('.ndjson')).length > 1 ? (opts.workers ?? IMPORT_WORKERS) : 0);
   try {
     return await pipeline.run(files, opts);
   } finally {

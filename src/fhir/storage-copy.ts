@@ -24,9 +24,14 @@ export function setCopyMinimum(n: number | undefined): void {
   copyMinOverride = n;
 }
 
-/** Whether `q` can take the COPY path for this many resources (`Queryable.copyWorthFrom`: PostgreSQL 64, PGlite never). */
+/** The smallest write (in resources) that goes by COPY on q's database (`Queryable.copyWorthFrom`: PostgreSQL 64, PGlite never). */
+export function copyMinimumOf(q: Queryable): number {
+  return copyMinOverride ?? q.copyWorthFrom ?? Infinity;
+}
+
+/** Whether `q` can take the COPY path for this many resources. */
 export function copyWorthIt(q: Queryable, n: number): boolean {
-  return typeof q.copyFrom === 'function' && n >= (copyMinOverride ?? q.copyWorthFrom ?? Infinity);
+  return typeof q.copyFrom === 'function' && n >= copyMinimumOf(q);
 }
 
 /** Row ids for n new resources, from the resource table's own sequence (never reused). */
@@ -37,51 +42,142 @@ export async function allocateRids(q: Queryable, n: number): Promise<number[]> {
   return r.rows.map((x) => Number(x.rid));
 }
 
-/** The COPY text of one index table's rows of the items ('' when they have none). */
-function indexTableText(t: (typeof INDEX_TABLES)[number], items: { rid: number; rows: IndexRows }[]): string {
-  let text = '';
-  for (const it of items) {
-    for (const row of it.rows[t.key] as { param: number }[]) text += copyLine([it.rid, row.param, ...t.values(row as never)]);
-  }
-  return text;
+const RESOURCE_COPY = 'COPY resource (rid, resource_type, id, version_id, last_updated, patients) FROM STDIN';
+const VERSION_COPY = 'COPY resource_version (rid, version_id, resource_type, id, last_updated, method, content) FROM STDIN';
+
+/** One table's rows as a COPY statement; lineItems[k] is the item line k belongs to (absent: line k is item k). */
+interface CopyStatement {
+  sql: string;
+  text: string;
+  lineItems?: number[];
 }
 
-/** Lets pending socket events run (a COPY's CopyInResponse, so its data goes out while the next text is built). */
-const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * The rows of new resources as COPY statements in write order — resource rows, version rows, then
+ * each index table with rows — every line starting with its item's row id as `rid(i)` writes it.
+ * Lazy: a table's text is built when it is asked for.
+ */
+function* copyStatements(items: { resource: Resource; rows: IndexRows }[], at: string, rid: (i: number) => number | string): Generator<CopyStatement> {
+  let resources = '';
+  items.forEach(({ resource, rows }, i) => {
+    resources += copyLine([rid(i), resource.resourceType, resource.id, 1, at, textArrayLiteral(rows.patients)]);
+  });
+  yield { sql: RESOURCE_COPY, text: resources };
+  let versions = '';
+  items.forEach(({ resource }, i) => {
+    versions += copyLine([rid(i), 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
+  });
+  yield { sql: VERSION_COPY, text: versions };
+  for (const t of INDEX_TABLES) {
+    let text = '';
+    const lineItems: number[] = [];
+    items.forEach((it, i) => {
+      for (const row of it.rows[t.key] as { param: number }[]) {
+        text += copyLine([rid(i), row.param, ...t.values(row as never)]);
+        lineItems.push(i);
+      }
+    });
+    if (text) yield { sql: `COPY ${t.table} (rid, param, ${t.cols.join(', ')}) FROM STDIN`, text, lineItems };
+  }
+}
+
+/**
+ * Runs COPY statements one after another on q, producing each next statement (building its text,
+ * or filling in its row ids) while the one before is under way; the first failure stops the rest.
+ */
+async function sendAll(q: Queryable, statements: Iterable<{ sql: string; data: string | Uint8Array }>): Promise<void> {
+  const copyFrom = q.copyFrom!.bind(q);
+  let previous: Promise<void> = Promise.resolve();
+  for (const s of statements) {
+    await previous;
+    previous = copyFrom(s.sql, s.data);
+    previous.catch(() => undefined); // awaited on the next turn or below
+  }
+  await previous;
+}
 
 /**
  * Writes new resources at version 1 (method POST) with COPY (see the header); returns the row ids in
- * input order. Each table's COPY is sent as soon as its text is built, and the next text is built
- * while the database takes it in (the statements queue on the one connection, in order); the
- * first failure is the one reported.
+ * input order. Each table's text is built while the statement before it is under way.
  */
 export async function copyNew(q: Queryable, items: { resource: Resource; rows: IndexRows }[], lastUpdated: Date): Promise<number[]> {
   if (!q.copyFrom) throw new Error('copyNew needs a connection that can COPY');
-  const copyFrom = q.copyFrom.bind(q);
   const rids = await allocateRids(q, items.length);
-  const at = lastUpdated.toISOString();
-  const sent: Promise<void>[] = [];
-  const send = async (sql: string, text: string) => {
-    const p = copyFrom(sql, text);
-    p.catch(() => undefined); // reported below, in order
-    sent.push(p);
-    await yieldToIo();
-  };
-  let resources = '';
-  items.forEach(({ resource, rows }, i) => {
-    resources += copyLine([rids[i], resource.resourceType, resource.id, 1, at, textArrayLiteral(rows.patients)]);
-  });
-  await send('COPY resource (rid, resource_type, id, version_id, last_updated, patients) FROM STDIN', resources);
-  let versions = '';
-  items.forEach(({ resource }, i) => {
-    versions += copyLine([rids[i], 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
-  });
-  await send('COPY resource_version (rid, version_id, resource_type, id, last_updated, method, content) FROM STDIN', versions);
-  const indexed = items.map((it, i) => ({ rid: rids[i], rows: it.rows }));
-  for (const t of INDEX_TABLES) {
-    const text = indexTableText(t, indexed);
-    if (text) await send(`COPY ${t.table} (rid, param, ${t.cols.join(', ')}) FROM STDIN`, text);
+  const statements = copyStatements(items, lastUpdated.toISOString(), (i) => rids[i]);
+  await sendAll(
+    q,
+    (function* () {
+      for (const s of statements) yield { sql: s.sql, data: s.text };
+    })(),
+  );
+  return rids;
+}
+
+/**
+ * The width of a row id in rendered COPY text: a placeholder of zeros, overwritten in place with
+ * the id (zero-padded; int8 input accepts leading zeros) once the ids are taken.
+ */
+const RID_WIDTH = 19;
+const RID_PLACEHOLDER = '0'.repeat(RID_WIDTH);
+
+/**
+ * New resources' COPY statements rendered ahead, as bytes, before their row ids exist (in the
+ * import's worker thread, import-worker.ts): each line starts with a placeholder row id that
+ * `copyRendered` fills in. Same rows, byte for byte, as copyNew writes for the same items.
+ */
+export interface RenderedCopy {
+  /** How many resources (row ids to take). */
+  count: number;
+  /** meta.lastUpdated of every item, as written. */
+  lastUpdated: string;
+  tables: { sql: string; data: Uint8Array; lineItems?: Uint32Array }[];
+}
+
+export function renderCopy(items: { resource: Resource; rows: IndexRows }[], lastUpdated: string): RenderedCopy {
+  const encoder = new TextEncoder();
+  const tables = [...copyStatements(items, lastUpdated, () => RID_PLACEHOLDER)].map((s) => ({
+    sql: s.sql,
+    data: encoder.encode(s.text),
+    ...(s.lineItems ? { lineItems: Uint32Array.from(s.lineItems) } : {}),
+  }));
+  return { count: items.length, lastUpdated, tables };
+}
+
+/**
+ * Writes each line's row id over its placeholder. COPY text escapes newlines inside values and
+ * UTF-8 never uses byte 0x0A in a multi-byte character, so every 0x0A ends a line. Throws when a
+ * line does not start with a placeholder or the lines do not match the items.
+ */
+export function patchRids(data: Uint8Array, lineItems: Uint32Array | undefined, rids: readonly number[]): void {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let pos = 0;
+  let line = 0;
+  while (pos < buf.length) {
+    const rid = rids[lineItems ? lineItems[line] : line];
+    if (rid === undefined || buf[pos + RID_WIDTH] !== 0x09) throw new Error(`rendered COPY line ${line + 1} has no row id placeholder or no item`);
+    const digits = String(rid);
+    if (digits.length > RID_WIDTH) throw new Error(`row id ${digits} is wider than ${RID_WIDTH} digits`);
+    buf.write(digits.padStart(RID_WIDTH, '0'), pos, 'latin1');
+    const end = buf.indexOf(0x0a, pos);
+    if (end < 0) throw new Error(`rendered COPY line ${line + 1} has no end`);
+    pos = end + 1;
+    line++;
   }
-  for (const p of sent) await p;
+  if (line !== (lineItems ? lineItems.length : rids.length)) throw new Error(`rendered COPY has ${line} lines for ${lineItems?.length ?? rids.length} rows`);
+}
+
+/** Writes rendered rows (renderCopy): takes the row ids, fills them in, sends each table; returns the ids in item order. */
+export async function copyRendered(q: Queryable, rendered: RenderedCopy): Promise<number[]> {
+  if (!q.copyFrom) throw new Error('copyRendered needs a connection that can COPY');
+  const rids = await allocateRids(q, rendered.count);
+  await sendAll(
+    q,
+    (function* () {
+      for (const t of rendered.tables) {
+        patchRids(t.data, t.lineItems, rids);
+        yield { sql: t.sql, data: t.data };
+      }
+    })(),
+  );
   return rids;
 }

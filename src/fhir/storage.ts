@@ -10,7 +10,7 @@ import { badRequest, businessRule, conflict, gone, notFound, preconditionFailed 
 import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchparams.ts';
 import type { AuditEntry } from '../audit/audit.ts';
 import { appendAuditRow, deleteIndexRows, insertIndexRows, insertNew, setPatients, writeVersion } from './storage-rows.ts';
-import { copyNew, copyWorthIt } from './storage-copy.ts';
+import { copyNew, copyRendered, copyWorthIt, type RenderedCopy } from './storage-copy.ts';
 
 export { deleteIndexRows, insertIndexRows };
 import { isVouched } from './templates.ts';
@@ -105,12 +105,18 @@ export class FhirStorage {
    * write listeners. Many resources inside a transaction go by COPY instead (storage-copy.ts), with
    * the same checks and audit row after the rows.
    */
-  async insertPrepared(q: Queryable, prepared: PreparedWrite[], opts: { audit?: AuditEntry; checkReferences?: boolean } = {}): Promise<void> {
+  async insertPrepared(
+    q: Queryable,
+    prepared: PreparedWrite[],
+    opts: { audit?: AuditEntry; checkReferences?: boolean; rendered?: RenderedCopy } = {},
+  ): Promise<void> {
     if (prepared.length === 0) return;
     const lastUpdated = new Date(prepared[0].resource.meta!.lastUpdated!);
     if (copyWorthIt(q, prepared.length)) {
-      // Many at once inside a transaction: COPY the rows (storage-copy.ts), then the same checks.
-      const rids = await copyNew(q, prepared, lastUpdated);
+      // Many at once inside a transaction: COPY the rows (storage-copy.ts; rendered ahead when the
+      // caller has them for exactly these writes), then the same checks.
+      const ahead = opts.rendered?.count === prepared.length && opts.rendered.lastUpdated === prepared[0].resource.meta!.lastUpdated;
+      const rids = ahead ? await copyRendered(q, opts.rendered!) : await copyNew(q, prepared, lastUpdated);
       if (opts.checkReferences)
         await this.assertReferencesExist(
           q,

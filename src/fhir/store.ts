@@ -13,6 +13,7 @@
  * Domains plug their rules in at start: write listeners (derived tables, in the write's own
  * transaction), change rules, and the resources their workflow owns.
  */
+import { copyMinimumOf } from './storage-copy.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Db } from '../db/db.ts';
 import { DomainSql } from '../db/domain-sql.ts';
@@ -94,6 +95,11 @@ export class FhirStore {
 
   get fhirBase(): string {
     return this.engine.fhirBase;
+  }
+
+  /** The smallest write (in resources) this store's database takes by COPY (storage-copy.ts): what an import renders ahead. */
+  get copyMinimum(): number {
+    return copyMinimumOf(this.engine.db);
   }
 
   get registry(): SearchRegistry {
