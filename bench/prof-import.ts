@@ -31,7 +31,8 @@ const files = readdirSync(dir)
   .sort()
   .map((f) => new URL(f, dir).pathname);
 const docs = files.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as Bundle).entry!.map((e) => JSON.stringify(e.resource)));
-const p = await startTestPlatform(kind, {}, undefined, { domains: [] });
+// IMPORT_DOMAINS=all: with every domain's write listeners, as the server runs (default: none).
+const p = await startTestPlatform(kind, {}, undefined, process.env.IMPORT_DOMAINS === 'all' ? {} : { domains: [] });
 const { Session } = await import('node:inspector/promises');
 const session = new Session();
 if (process.env.IMPORT_PROF) {

@@ -217,8 +217,8 @@ function minutesOf(start?: string, end?: string): number {
   return Number.isNaN(a) || Number.isNaN(b) || b < a ? 0 : Math.round((b - a) / 60_000);
 }
 
-async function onMeetingEncounter(sql: DomainSql, id: string, e: Encounter | undefined): Promise<void> {
-  await sql.query('DELETE FROM programme_meeting_site WHERE meeting_id = $1', [id]);
+async function onMeetingEncounter(sql: DomainSql, id: string, e: Encounter | undefined, created = false): Promise<void> {
+  if (!created) await sql.query('DELETE FROM programme_meeting_site WHERE meeting_id = $1', [id]);
   if (!e) return;
   const perOrg = new Map<string, { day: string; minutes: number }>();
   const locIds = [...new Set((e.location ?? []).map((l) => l.location.reference?.replace(/^Location\//, '')).filter((x): x is string => !!x))];
@@ -239,8 +239,9 @@ async function onMeetingEncounter(sql: DomainSql, id: string, e: Encounter | und
     await sql.query('INSERT INTO programme_meeting_site (meeting_id, org_id, day, minutes) VALUES ($1, $2, $3, $4)', [id, org, v.day, v.minutes]);
 }
 
-async function onVisitEncounter(sql: DomainSql, id: string, e: Encounter | undefined): Promise<void> {
-  await sql.query('DELETE FROM programme_visit WHERE encounter_id = $1', [id]);
+/** `created`: a new resource (POST), which has no row yet — no DELETE (most Encounters written, e.g. by an import, are new). */
+async function onVisitEncounter(sql: DomainSql, id: string, e: Encounter | undefined, created = false): Promise<void> {
+  if (!created) await sql.query('DELETE FROM programme_visit WHERE encounter_id = $1', [id]);
   if (!e || e.status !== 'finished' || e.class?.code !== 'VR') return;
   const org = orgOf(e.serviceProvider?.reference);
   const start = e.period?.start ?? e.period?.end;
@@ -302,12 +303,14 @@ export const programmeOnWrite: DomainWriteListener = async (sql, e) => {
     }
     case 'Encounter': {
       const enc = r as Encounter | undefined;
-      if (enc && isMeeting(enc)) return onMeetingEncounter(sql, e.id, enc);
+      // A POST creates a new resource (new id, new row): nothing of it is in the programme's tables yet.
+      const created = e.method === 'POST';
+      if (enc && isMeeting(enc)) return onMeetingEncounter(sql, e.id, enc, created);
       if (!enc) {
         await onMeetingEncounter(sql, e.id, undefined);
         return onVisitEncounter(sql, e.id, undefined);
       }
-      return onVisitEncounter(sql, e.id, enc);
+      return onVisitEncounter(sql, e.id, enc, created);
     }
     case 'MedicationRequest':
       if (r) await onPrescription(sql, r as MedicationRequest);
