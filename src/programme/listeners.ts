@@ -281,7 +281,11 @@ export const programmeOnWrite: DomainWriteListener = async (sql, e) => {
       return;
     case 'Organization': {
       const f = r ? facilityOf(r as Organization) : undefined;
-      if (!f) return void (await sql.query('DELETE FROM programme_facility WHERE org_id = $1', [e.id]));
+      if (!f) {
+        // A new Organization (POST) without a facility code was never in the register.
+        if (e.method !== 'POST') await sql.query('DELETE FROM programme_facility WHERE org_id = $1', [e.id]);
+        return;
+      }
       await sql.query(
         `INSERT INTO programme_facility (org_id, code, name, level, owner, province_code, commune_code, digest, location_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT min(location_id) FROM programme_location WHERE org_id = $1))
