@@ -303,8 +303,9 @@ const BUNDLE_REFERENCE = /^urn:(uuid|oid):/;
 
 /**
  * The resource with every Reference.reference that names a fullUrl of the transaction replaced by
- * the resource's real Type/id (a copy; the input is unchanged), or a 400 naming the first
- * urn:uuid / urn:oid reference that names no fullUrl — one walk for both.
+ * the resource's real Type/id (a copy when the transaction has fullUrls, else the input itself;
+ * the input is never changed), or a 400 naming the first urn:uuid / urn:oid reference that names
+ * no fullUrl — one walk for both.
  */
 export function resolveBundleReferences<T extends Resource>(resource: T, idMap: Map<string, string>): T {
   if (idMap.size === 0) {
@@ -319,11 +320,15 @@ export function resolveBundleReferences<T extends Resource>(resource: T, idMap: 
       for (const k in node) {
         if (!Object.hasOwn(node, k)) continue;
         const v = (node as Record<string, unknown>)[k];
+        let value: unknown;
         if (k === 'reference' && typeof v === 'string') {
           const to = idMap.get(v);
           if (to === undefined && bad === undefined && BUNDLE_REFERENCE.test(v)) bad = v;
-          out[k] = to ?? v;
-        } else out[k] = walk(v);
+          value = to ?? v;
+        } else value = walk(v);
+        // An own property even for a key like __proto__ (assignment would set the copy's prototype
+        // and hide the key from validation, which refuses it).
+        Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
       }
       return out;
     }

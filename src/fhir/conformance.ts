@@ -92,20 +92,21 @@ export function conformanceIssues(resource: Resource): OperationOutcomeIssue[] {
 type KeyPlan = { check: 'code'; codes: Set<string> } | { check: 'date' } | { check: 'complex'; type: string };
 
 /**
- * Per data type, every property key the walk acts on (choice elements under each typed name,
- * value[x] as valueQuantity etc.), resolved once from the definitions; undefined for a type the
- * definitions do not know. A key absent from the map is one the walk skips.
+ * Per data type the definitions know, every property key the walk acts on (choice elements under
+ * each typed name, value[x] as valueQuantity etc.), resolved once from the definitions. A key
+ * absent from a plan is one the walk skips. Only known types are kept, so the map is bounded by the
+ * definitions whatever names requests carry.
  */
-const plans = new Map<string, Map<string, KeyPlan> | undefined>();
+const plans = new Map<string, Map<string, KeyPlan>>();
 
 function planOf(typeName: string): Map<string, KeyPlan> | undefined {
-  if (plans.has(typeName)) return plans.get(typeName);
+  const known = plans.get(typeName);
+  if (known) return known;
   let schema;
   try {
     schema = getDataType(typeName);
   } catch {
-    plans.set(typeName, undefined);
-    return undefined;
+    return undefined; // not remembered: the name may come from the request (a contained resource's resourceType)
   }
   const plan = new Map<string, KeyPlan>();
   const decide = (key: string, element: (typeof schema.elements)[string], elementType: string | undefined) => {

@@ -163,6 +163,20 @@ describe('content safety over REST', () => {
       headers: { authorization: `Bearer ${p.token}` },
     });
     expect(search.statusCode).toBe(400);
+    // In a transaction, where references to fullUrls are rewritten on a copy: the key stays a key and is refused.
+    for (const method of ['POST', 'PUT']) {
+      const tx = await p.app.inject({
+        method: 'POST',
+        url: '/fhir/R4',
+        headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/fhir+json' },
+        payload: `{"resourceType":"Bundle","type":"transaction","entry":[
+          {"fullUrl":"urn:uuid:7c0d1f0e-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","id":"proto-p1","name":[{"family":"Lê"}]},"request":{"method":"PUT","url":"Patient/proto-p1"}},
+          {"resource":{"resourceType":"Observation","id":"proto-o1","status":"final","code":{"text":"x","__proto__":{"text":"y"}},
+            "subject":{"reference":"urn:uuid:7c0d1f0e-0000-4000-8000-000000000001"}},"request":{"method":"${method}","url":"${method === 'PUT' ? 'Observation/proto-o1' : 'Observation'}"}}]}`,
+      });
+      expect(tx.statusCode, tx.body).toBe(400);
+      expect(tx.body).toContain('__proto__');
+    }
     const count = await p.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource WHERE resource_type IN ('Patient', 'Observation')`);
     expect(count.rows[0].n).toBe(0);
   });

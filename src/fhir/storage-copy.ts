@@ -123,7 +123,7 @@ const RID_PLACEHOLDER = '0'.repeat(RID_WIDTH);
 /**
  * New resources' COPY statements rendered ahead, as bytes, before their row ids exist (in the
  * import's worker thread, import-worker.ts): each line starts with a placeholder row id that
- * `copyRendered` fills in. Same rows, byte for byte, as copyNew writes for the same items.
+ * `copyRendered` fills in. The same rows as copyNew writes for the same items (row ids zero-padded).
  */
 export interface RenderedCopy {
   /** How many resources (row ids to take). */
@@ -148,13 +148,21 @@ export function renderCopy(items: { resource: Resource; rows: IndexRows }[], las
  * UTF-8 never uses byte 0x0A in a multi-byte character, so every 0x0A ends a line. Throws when a
  * line does not start with a placeholder or the lines do not match the items.
  */
+/** Whether the 19 bytes at pos are the placeholder's zeros. */
+function isPlaceholder(buf: Uint8Array, pos: number): boolean {
+  for (let i = 0; i < RID_WIDTH; i++) if (buf[pos + i] !== 0x30) return false;
+  return true;
+}
+
 export function patchRids(data: Uint8Array, lineItems: Uint32Array | undefined, rids: readonly number[]): void {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
   let line = 0;
   while (pos < buf.length) {
     const rid = rids[lineItems ? lineItems[line] : line];
-    if (rid === undefined || buf[pos + RID_WIDTH] !== 0x09) throw new Error(`rendered COPY line ${line + 1} has no row id placeholder or no item`);
+    if (rid === undefined || buf[pos + RID_WIDTH] !== 0x09 || !isPlaceholder(buf, pos)) {
+      throw new Error(`rendered COPY line ${line + 1} has no row id placeholder or no item`);
+    }
     const digits = String(rid);
     if (digits.length > RID_WIDTH) throw new Error(`row id ${digits} is wider than ${RID_WIDTH} digits`);
     buf.write(digits.padStart(RID_WIDTH, '0'), pos, 'latin1');
