@@ -123,7 +123,7 @@ export class ImportPipeline {
     };
     try {
       for (const [i, file] of files.entries()) {
-        const prepared = i === 0 ? undefined : await ahead.get(i);
+        const prepared = await ahead.get(i); // none for the first file: this thread prepares it while the workers start
         ahead.delete(i);
         want(i + 1);
         const s = await importFile(this.store, file, (n, inFile) => opts.onChunk?.(i, n, inFile), prepared);

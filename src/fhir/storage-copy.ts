@@ -48,7 +48,7 @@ const VERSION_COPY = 'COPY resource_version (rid, version_id, resource_type, id,
 /** One table's rows as a COPY statement; lineItems[k] is the item line k belongs to (absent: line k is item k). */
 interface CopyStatement {
   sql: string;
-  text: string;
+  data: string;
   lineItems?: number[];
 }
 
@@ -62,12 +62,12 @@ function* copyStatements(items: { resource: Resource; rows: IndexRows }[], at: s
   items.forEach(({ resource, rows }, i) => {
     resources += copyLine([rid(i), resource.resourceType, resource.id, 1, at, textArrayLiteral(rows.patients)]);
   });
-  yield { sql: RESOURCE_COPY, text: resources };
+  yield { sql: RESOURCE_COPY, data: resources };
   let versions = '';
   items.forEach(({ resource }, i) => {
     versions += copyLine([rid(i), 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
   });
-  yield { sql: VERSION_COPY, text: versions };
+  yield { sql: VERSION_COPY, data: versions };
   for (const t of INDEX_TABLES) {
     let text = '';
     const lineItems: number[] = [];
@@ -77,7 +77,7 @@ function* copyStatements(items: { resource: Resource; rows: IndexRows }[], at: s
         lineItems.push(i);
       }
     });
-    if (text) yield { sql: `COPY ${t.table} (rid, param, ${t.cols.join(', ')}) FROM STDIN`, text, lineItems };
+    if (text) yield { sql: `COPY ${t.table} (rid, param, ${t.cols.join(', ')}) FROM STDIN`, data: text, lineItems };
   }
 }
 
@@ -103,12 +103,9 @@ async function sendAll(q: Queryable, statements: Iterable<{ sql: string; data: s
 export async function copyNew(q: Queryable, items: { resource: Resource; rows: IndexRows }[], lastUpdated: Date): Promise<number[]> {
   if (!q.copyFrom) throw new Error('copyNew needs a connection that can COPY');
   const rids = await allocateRids(q, items.length);
-  const statements = copyStatements(items, lastUpdated.toISOString(), (i) => rids[i]);
   await sendAll(
     q,
-    (function* () {
-      for (const s of statements) yield { sql: s.sql, data: s.text };
-    })(),
+    copyStatements(items, lastUpdated.toISOString(), (i) => rids[i]),
   );
   return rids;
 }
@@ -137,7 +134,7 @@ export function renderCopy(items: { resource: Resource; rows: IndexRows }[], las
   const encoder = new TextEncoder();
   const tables = [...copyStatements(items, lastUpdated, () => RID_PLACEHOLDER)].map((s) => ({
     sql: s.sql,
-    data: encoder.encode(s.text),
+    data: encoder.encode(s.data),
     ...(s.lineItems ? { lineItems: Uint32Array.from(s.lineItems) } : {}),
   }));
   return { count: items.length, lastUpdated, tables };
