@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../db/db.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
-import { importFile, importFiles } from './import.ts';
+import { ImportPipeline, importFile, importFiles } from './import.ts';
 import { prepareTransactionBundle } from './import-prepare.ts';
 import { prepareNew } from './storage.ts';
 import { FhirService } from './service.ts';
@@ -202,6 +202,19 @@ describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
     // Without a preparation the file is read now, as it is now.
     expect((await importFile(bulk.store, file)).preparedAhead).toBe(false);
     expect(await count('Đã-Sửa-Sau')).toBe(1);
+  });
+
+  it('a kept-open pipeline: the first file is prepared here while the workers start, every file by them after', async () => {
+    const pipeline = new ImportPipeline(bulk.store, 1);
+    try {
+      const first = await pipeline.run(paths.slice(0, 2));
+      const again = await pipeline.run(paths.slice(0, 2));
+      expect(first.map((s) => !!s.preparedAhead)).toEqual([false, true]);
+      expect(again.map((s) => !!s.preparedAhead)).toEqual([true, true]);
+      expect(again.map((s) => s.resources)).toEqual(bundles.slice(0, 2).map((x) => x.entry!.length));
+    } finally {
+      await pipeline.close();
+    }
   });
 
   it('an NDJSON file keeps ids, updates stored and repeated ones, refers forward, and a missing reference leaves nothing', async () => {

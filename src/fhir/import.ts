@@ -87,8 +87,9 @@ export interface ImportOptions {
 
 /**
  * Imports files in order, each wholly or not at all, with a worker thread preparing the next
- * Bundle file while one is written. The first file is prepared here (the worker is still starting);
- * keep one open across calls to pay the worker's start once.
+ * Bundle file while one is written. The first file of a fresh pipeline is prepared here (the
+ * workers are still starting); keep one open across calls to pay the workers' start once — once
+ * they have prepared a file, a call's first file is theirs too.
  */
 export class ImportPipeline {
   private readonly pool?: Piscina;
@@ -121,9 +122,12 @@ export class ImportPipeline {
     const want = (i: number) => {
       for (let k = i; k < Math.min(files.length, i + this.workers); k++) if (!ahead.has(k)) ahead.set(k, this.ahead(files[k]));
     };
+    // Workers that have prepared a file are running: they take the first file too. Fresh ones are
+    // still starting (tsx, the registry), so this thread prepares the first file meanwhile.
+    if ((this.pool?.completed ?? 0) > 0) want(0);
     try {
       for (const [i, file] of files.entries()) {
-        const prepared = await ahead.get(i); // none for the first file: this thread prepares it while the workers start
+        const prepared = await ahead.get(i);
         ahead.delete(i);
         want(i + 1);
         const s = await importFile(this.store, file, (n, inFile) => opts.onChunk?.(i, n, inFile), prepared);
