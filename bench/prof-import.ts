@@ -5,7 +5,7 @@
  * IMPORT_ROWS_ONLY=1: instead, the write floor — every resource prepared first, then only its rows
  * COPY'd (copyNew, in a transaction), against the raw COPY); each import round also prints where the CPU went
  * (main thread busy, this process, PostgreSQL's processes); IMPORT_PROF=file.cpuprofile
- * writes a CPU profile of the import rounds.
+ * writes a CPU profile of the last round's import.
  */
 import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,7 +38,6 @@ const session = new Session();
 if (process.env.IMPORT_PROF) {
   session.connect();
   await session.post('Profiler.enable');
-  await session.post('Profiler.start');
 }
 if (process.env.IMPORT_ROWS_ONLY) {
   const { storage } = await FhirService.prepare(p.db);
@@ -87,8 +86,14 @@ for (let r = 0; r < rounds; r++) {
   const cpu0 = process.cpuUsage();
   const pg0 = kind === 'postgres' ? postgresCpu() : 0;
   let n = 0;
+  const profiled = process.env.IMPORT_PROF && r === rounds - 1; // the last round's import only
+  if (profiled) await session.post('Profiler.start');
   for (const s of await pipeline.run(files)) n += s.resources;
   imp.push(n / ((performance.now() - t0) / 1000));
+  if (profiled) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(process.env.IMPORT_PROF!, JSON.stringify(profile));
+  }
   const elu = performance.eventLoopUtilization(elu0);
   const cpu = process.cpuUsage(cpu0);
   const pgMs = kind === 'postgres' ? `, PostgreSQL CPU ${postgresCpu() - pg0} ms` : '';
@@ -96,10 +101,6 @@ for (let r = 0; r < rounds; r++) {
   console.log(
     `round ${r}: import ${imp[r].toFixed(0)}/s, COPY ${cp[r].toFixed(0)}/s, ratio ${((imp[r] / cp[r]) * 100).toFixed(1)} % — main thread busy ${elu.active.toFixed(0)} ms, this process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms${pgMs}`,
   );
-}
-if (process.env.IMPORT_PROF) {
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(process.env.IMPORT_PROF, JSON.stringify(profile));
 }
 await pipeline.close();
 await p.close();

@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { from as copyFromStdin } from 'pg-copy-streams';
+import { assertCopyFromStdin, copyAllInto, copyData, type CopyInput } from './copy-pg.ts';
+
+export type { CopyInput } from './copy-pg.ts';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 
@@ -28,12 +30,14 @@ export interface Queryable {
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /**
-   * `COPY table (cols) FROM STDIN` with `data` in COPY's text format (src/db/copy-text.ts): the
-   * bulk write path. `sql` names the target as `COPY … FROM STDIN`; PGlite reads it from its blob
-   * device instead. Only a transaction's handle has it (a bulk write is never half done); absent
-   * elsewhere, and callers fall back to INSERT.
+   * `COPY table (cols) FROM STDIN` statements, each with its rows in COPY's text format
+   * (src/db/copy-text.ts), run in order: the bulk write path. On PostgreSQL they go as one query,
+   * every statement's rows sent without waiting for the server (src/db/copy-pg.ts: one round trip);
+   * PGlite reads each from its blob device instead. The first failure stops the rest. Only a
+   * transaction's handle has it (a bulk write is never half done); absent elsewhere, and callers
+   * fall back to INSERT.
    */
-  copyFrom?(sql: string, data: string | Uint8Array): Promise<void>;
+  copyFrom?(statements: readonly CopyInput[]): Promise<void>;
   /**
    * The smallest write (in resources) for which COPY beats one INSERT statement on this database
    * (storage-copy.ts): PostgreSQL 64; PGlite never (its blob-device COPY measured slower than the
@@ -55,20 +59,10 @@ const NUMERIC_OID = 1700;
 pg.types.setTypeParser(INT8_OID, (v) => Number(v));
 pg.types.setTypeParser(NUMERIC_OID, (v) => Number(v));
 
-/** PostgreSQL: streams `data` into a `COPY … FROM STDIN` on this connection (pg-copy-streams). */
-function copyInto(client: pg.PoolClient, sql: string, data: string | Uint8Array): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const stream = client.query(copyFromStdin(sql));
-    stream.on('finish', resolve);
-    stream.on('error', reject);
-    stream.end(data);
-  });
-}
-
 /** PGlite has no STDIN: the same COPY reads the blob passed with the query. */
 function blobCopy(sql: string): string {
-  if (!/FROM STDIN/i.test(sql)) throw new Error(`copyFrom needs COPY … FROM STDIN, got ${sql.slice(0, 80)}`);
-  return sql.replace(/FROM STDIN/i, "FROM '/dev/blob'");
+  assertCopyFromStdin(sql);
+  return sql.replace(/FROM\s+STDIN\s*$/i, "FROM '/dev/blob'");
 }
 
 export class PostgresDb implements Db {
@@ -111,7 +105,9 @@ export class PostgresDb implements Db {
         exec: async (sql: string) => {
           await client.query(sql);
         },
-        copyFrom: (sql: string, data: string | Uint8Array) => copyInto(client, sql, data),
+        copyFrom: async (statements: readonly CopyInput[]) => {
+          await copyAllInto(client, statements);
+        },
         copyWorthFrom: this.copyWorthFrom,
       };
       const result = await fn(tx);
@@ -220,8 +216,8 @@ export class PgliteDb implements Db {
           exec: async (sql: string) => {
             await t.exec(sql);
           },
-          copyFrom: async (sql: string, data: string | Uint8Array) => {
-            await t.query(blobCopy(sql), [], { blob: new Blob([data as BlobPart]) });
+          copyFrom: async (statements: readonly CopyInput[]) => {
+            for (const s of statements) await t.query(blobCopy(s.sql), [], { blob: new Blob([copyData(s) as BlobPart]) });
           },
           copyWorthFrom: this.copyWorthFrom,
         }),

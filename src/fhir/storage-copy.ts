@@ -1,8 +1,8 @@
 /**
  * The bulk write path: new resources (version 1) written with COPY instead of INSERT — the
  * resource rows, their version rows and every index row, streamed in PostgreSQL's COPY text format
- * (src/db/copy-text.ts) inside the caller's transaction (pg-copy-streams on PostgreSQL, the blob
- * device on PGlite; `Queryable.copyFrom`). Row ids are taken up front from the resource table's
+ * (src/db/copy-text.ts) inside the caller's transaction (on PostgreSQL every table's COPY in one query, src/db/copy-pg.ts;
+ * the blob device on PGlite; `Queryable.copyFrom`). Row ids are taken up front from the resource table's
  * sequence (`nextval` over `generate_series`, one round trip), so every row can be written
  * before any is read back.
  *
@@ -45,68 +45,72 @@ export async function allocateRids(q: Queryable, n: number): Promise<number[]> {
 const RESOURCE_COPY = 'COPY resource (rid, resource_type, id, version_id, last_updated, patients) FROM STDIN';
 const VERSION_COPY = 'COPY resource_version (rid, version_id, resource_type, id, last_updated, method, content) FROM STDIN';
 
-/** One table's rows as a COPY statement; lineItems[k] is the item line k belongs to (absent: line k is item k). */
+/** One table's rows as a COPY statement, built when asked; lineItems[k] is the item line k belongs to (absent: line k is item k), filled as the text is built. */
 interface CopyStatement {
   sql: string;
-  data: string;
+  data: () => string;
   lineItems?: number[];
 }
 
 /**
  * The rows of new resources as COPY statements in write order — resource rows, version rows, then
  * each index table with rows — every line starting with its item's row id as `rid(i)` writes it.
- * Lazy: a table's text is built when it is asked for.
+ * Lazy: a table's text is built when its statement's turn comes (Queryable.copyFrom), so on
+ * PostgreSQL the server writes one table while the next one's text is made.
  */
-function* copyStatements(items: { resource: Resource; rows: IndexRows }[], at: string, rid: (i: number) => number | string): Generator<CopyStatement> {
-  let resources = '';
-  items.forEach(({ resource, rows }, i) => {
-    resources += copyLine([rid(i), resource.resourceType, resource.id, 1, at, textArrayLiteral(rows.patients)]);
-  });
-  yield { sql: RESOURCE_COPY, data: resources };
-  let versions = '';
-  items.forEach(({ resource }, i) => {
-    versions += copyLine([rid(i), 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
-  });
-  yield { sql: VERSION_COPY, data: versions };
+function copyStatements(items: { resource: Resource; rows: IndexRows }[], at: string, rid: (i: number) => number | string): CopyStatement[] {
+  const out: CopyStatement[] = [
+    {
+      sql: RESOURCE_COPY,
+      data: () => {
+        let text = '';
+        items.forEach(({ resource, rows }, i) => {
+          text += copyLine([rid(i), resource.resourceType, resource.id, 1, at, textArrayLiteral(rows.patients)]);
+        });
+        return text;
+      },
+    },
+    {
+      sql: VERSION_COPY,
+      data: () => {
+        let text = '';
+        items.forEach(({ resource }, i) => {
+          text += copyLine([rid(i), 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
+        });
+        return text;
+      },
+    },
+  ];
   for (const t of INDEX_TABLES) {
-    let text = '';
+    if (!items.some((it) => (it.rows[t.key] as unknown[]).length > 0)) continue;
     const lineItems: number[] = [];
-    items.forEach((it, i) => {
-      for (const row of it.rows[t.key] as { param: number }[]) {
-        text += copyLine([rid(i), row.param, ...t.values(row as never)]);
-        lineItems.push(i);
-      }
+    out.push({
+      sql: `COPY ${t.table} (rid, param, ${t.cols.join(', ')}) FROM STDIN`,
+      lineItems,
+      data: () => {
+        let text = '';
+        lineItems.length = 0;
+        items.forEach((it, i) => {
+          for (const row of it.rows[t.key] as { param: number }[]) {
+            text += copyLine([rid(i), row.param, ...t.values(row as never)]);
+            lineItems.push(i);
+          }
+        });
+        return text;
+      },
     });
-    if (text) yield { sql: `COPY ${t.table} (rid, param, ${t.cols.join(', ')}) FROM STDIN`, data: text, lineItems };
   }
-}
-
-/**
- * Runs COPY statements one after another on q, producing each next statement (building its text,
- * or filling in its row ids) while the one before is under way; the first failure stops the rest.
- */
-async function sendAll(q: Queryable, statements: Iterable<{ sql: string; data: string | Uint8Array }>): Promise<void> {
-  const copyFrom = q.copyFrom!.bind(q);
-  let previous: Promise<void> = Promise.resolve();
-  for (const s of statements) {
-    await previous;
-    previous = copyFrom(s.sql, s.data);
-    previous.catch(() => undefined); // awaited on the next turn or below
-  }
-  await previous;
+  return out;
 }
 
 /**
  * Writes new resources at version 1 (method POST) with COPY (see the header); returns the row ids in
- * input order. Each table's text is built while the statement before it is under way.
+ * input order. Each table's text is built while the server writes the one before it.
  */
 export async function copyNew(q: Queryable, items: { resource: Resource; rows: IndexRows }[], lastUpdated: Date): Promise<number[]> {
   if (!q.copyFrom) throw new Error('copyNew needs a connection that can COPY');
   const rids = await allocateRids(q, items.length);
-  await sendAll(
-    q,
-    copyStatements(items, lastUpdated.toISOString(), (i) => rids[i]),
-  );
+  await q.copyFrom(copyStatements(items, lastUpdated.toISOString(), (i) => rids[i]));
   return rids;
 }
 
@@ -132,12 +136,18 @@ export interface RenderedCopy {
 
 export function renderCopy(items: { resource: Resource; rows: IndexRows }[], lastUpdated: string): RenderedCopy {
   const encoder = new TextEncoder();
-  const tables = [...copyStatements(items, lastUpdated, () => RID_PLACEHOLDER)].map((s) => ({
+  const tables = copyStatements(items, lastUpdated, () => RID_PLACEHOLDER).map((s) => ({
     sql: s.sql,
-    data: encoder.encode(s.data),
+    data: encoder.encode(s.data()),
     ...(s.lineItems ? { lineItems: Uint32Array.from(s.lineItems) } : {}),
   }));
   return { count: items.length, lastUpdated, tables };
+}
+
+/** Whether the 19 bytes at pos are the placeholder's zeros. */
+function isPlaceholder(buf: Uint8Array, pos: number): boolean {
+  for (let i = 0; i < RID_WIDTH; i++) if (buf[pos + i] !== 0x30) return false;
+  return true;
 }
 
 /**
@@ -145,12 +155,6 @@ export function renderCopy(items: { resource: Resource; rows: IndexRows }[], las
  * UTF-8 never uses byte 0x0A in a multi-byte character, so every 0x0A ends a line. Throws when a
  * line does not start with a placeholder or the lines do not match the items.
  */
-/** Whether the 19 bytes at pos are the placeholder's zeros. */
-function isPlaceholder(buf: Uint8Array, pos: number): boolean {
-  for (let i = 0; i < RID_WIDTH; i++) if (buf[pos + i] !== 0x30) return false;
-  return true;
-}
-
 export function patchRids(data: Uint8Array, lineItems: Uint32Array | undefined, rids: readonly number[]): void {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
@@ -175,14 +179,7 @@ export function patchRids(data: Uint8Array, lineItems: Uint32Array | undefined, 
 export async function copyRendered(q: Queryable, rendered: RenderedCopy): Promise<number[]> {
   if (!q.copyFrom) throw new Error('copyRendered needs a connection that can COPY');
   const rids = await allocateRids(q, rendered.count);
-  await sendAll(
-    q,
-    (function* () {
-      for (const t of rendered.tables) {
-        patchRids(t.data, t.lineItems, rids);
-        yield { sql: t.sql, data: t.data };
-      }
-    })(),
-  );
+  for (const t of rendered.tables) patchRids(t.data, t.lineItems, rids);
+  await q.copyFrom(rendered.tables);
   return rids;
 }
