@@ -303,38 +303,55 @@ const BUNDLE_REFERENCE = /^urn:(uuid|oid):/;
 
 /**
  * The resource with every Reference.reference that names a fullUrl of the transaction replaced by
- * the resource's real Type/id (a copy when the transaction has fullUrls, else the input itself;
- * the input is never changed), or a 400 naming the first urn:uuid / urn:oid reference that names
- * no fullUrl — one walk for both.
+ * the resource's real Type/id, or a 400 naming the first urn:uuid / urn:oid reference that names no
+ * fullUrl — one walk for both. A copy when the transaction has fullUrls, else the input itself; the
+ * input is never changed unless `inPlace` (for a caller that owns it: the import's worker, which
+ * parsed it from the file).
  */
-export function resolveBundleReferences<T extends Resource>(resource: T, idMap: Map<string, string>): T {
+export function resolveBundleReferences<T extends Resource>(resource: T, idMap: Map<string, string>, opts: { inPlace?: boolean } = {}): T {
   if (idMap.size === 0) {
     assertNoBundleReferences(resource);
     return resource;
   }
   let bad: string | undefined;
-  const walk = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(walk);
+  const resolved = (v: string): string => {
+    const to = idMap.get(v);
+    if (to === undefined && bad === undefined && BUNDLE_REFERENCE.test(v)) bad = v;
+    return to ?? v;
+  };
+  const copy = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(copy);
     if (node && typeof node === 'object') {
       const out: Record<string, unknown> = {};
       for (const k in node) {
         if (!Object.hasOwn(node, k)) continue;
         const v = (node as Record<string, unknown>)[k];
-        let value: unknown;
-        if (k === 'reference' && typeof v === 'string') {
-          const to = idMap.get(v);
-          if (to === undefined && bad === undefined && BUNDLE_REFERENCE.test(v)) bad = v;
-          value = to ?? v;
-        } else value = walk(v);
+        const value = k === 'reference' && typeof v === 'string' ? resolved(v) : copy(v);
         // An own property even for a key like __proto__ (assignment would set the copy's prototype
         // and hide the key from validation, which refuses it).
-        Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+        if (k === '__proto__') Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+        else out[k] = value;
       }
       return out;
     }
     return node;
   };
-  const out = walk(resource) as T;
+  const inPlace = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(inPlace);
+    else if (node && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      for (const k of Object.keys(o)) {
+        const v = o[k];
+        if (k === 'reference' && typeof v === 'string') {
+          const to = resolved(v);
+          if (to !== v) o[k] = to;
+        } else if (v && typeof v === 'object') inPlace(v);
+      }
+    }
+  };
+  let out = resource;
+  if (opts.inPlace) inPlace(resource);
+  else out = copy(resource) as T;
   if (bad !== undefined) throw badRequest(`Reference ${bad} does not name any fullUrl in this transaction`);
   return out;
 }

@@ -15,6 +15,7 @@ import type { Db } from '../db/db.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { ImportPipeline, importFile, importFiles } from './import.ts';
+import { resolveBundleReferences } from './bundle.ts';
 import { prepareTransactionBundle } from './import-prepare.ts';
 import { prepareNew } from './storage.ts';
 import { FhirService } from './service.ts';
@@ -70,6 +71,36 @@ async function rowCounts(db: Db): Promise<string[]> {
   }
   return out.sort();
 }
+
+describe("resolving a bundle's references in place (the worker owns what it parsed)", () => {
+  it('gives what the copying walk gives, on every Synthea resource, and refuses the same', () => {
+    let rewritten = 0;
+    for (const b of bundles) {
+      const idMap = new Map(b.entry!.map((e, i) => [e.fullUrl!, `${e.resource!.resourceType}/id-${i}`]));
+      for (const e of b.entry!) {
+        const text = JSON.stringify(e.resource);
+        const copied = resolveBundleReferences(e.resource!, idMap);
+        expect(JSON.stringify(e.resource)).toBe(text); // the copying walk leaves its input alone
+        const owned = JSON.parse(text) as Resource;
+        expect(resolveBundleReferences(owned, idMap, { inPlace: true })).toBe(owned);
+        expect(owned).toEqual(copied);
+        if (JSON.stringify(owned) !== text) rewritten++;
+      }
+    }
+    expect(rewritten).toBeGreaterThan(500);
+    const dangling = () => JSON.parse('{"resourceType":"Observation","subject":{"reference":"urn:uuid:0000"},"__proto__":{"x":1}}') as Resource;
+    const idMap = new Map([['urn:uuid:1111', 'Patient/p']]);
+    expect(() => resolveBundleReferences(dangling(), idMap)).toThrow(/urn:uuid:0000/);
+    expect(() => resolveBundleReferences(dangling(), idMap, { inPlace: true })).toThrow(/urn:uuid:0000/);
+    // A __proto__ key stays an own key either way (validation then refuses it).
+    const fine = () => JSON.parse('{"resourceType":"Observation","subject":{"reference":"urn:uuid:1111"},"__proto__":{"x":1}}') as Resource;
+    for (const r of [resolveBundleReferences(fine(), idMap), resolveBundleReferences(fine(), idMap, { inPlace: true })]) {
+      expect(Object.hasOwn(r, '__proto__')).toBe(true);
+      expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+      expect((r as { subject?: { reference?: string } }).subject?.reference).toBe('Patient/p');
+    }
+  });
+});
 
 describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
   let bulk: TestPlatform;

@@ -40,11 +40,15 @@ export function preparedAsBundle(p: PreparedBundle): Bundle {
   };
 }
 
-/** Prepares a transaction bundle of plain POSTs (see the header); undefined for anything else. */
+/**
+ * Prepares a transaction bundle of plain POSTs (see the header); undefined for anything else.
+ * `owned`: the caller gives the bundle up (the worker parsed it from the file), so references are
+ * resolved in its resources in place rather than in copies.
+ */
 export function prepareTransactionBundle(
   bundle: unknown,
   prepareCreate: (input: Resource, id: string, lastUpdated: Date) => PreparedWrite,
-  opts: { copyFrom?: number } = {},
+  opts: { copyFrom?: number; owned?: boolean } = {},
 ): PreparedBundle | undefined {
   const b = bundle as Bundle;
   if (typeof b !== 'object' || b === null || b.resourceType !== 'Bundle' || b.type !== 'transaction' || !Array.isArray(b.entry)) return undefined;
@@ -60,7 +64,7 @@ export function prepareTransactionBundle(
   }
   const now = new Date();
   try {
-    const writes = entries.map((e, i) => prepareCreate(resolveBundleReferences(e.resource!, idMap), ids[i], now));
+    const writes = entries.map((e, i) => prepareCreate(resolveBundleReferences(e.resource!, idMap, { inPlace: opts.owned }), ids[i], now));
     const lastUpdated = now.toISOString();
     // Rows that will go by COPY are rendered here too, so the writer only fills in row ids and sends them.
     return { ids, writes, lastUpdated, ...(writes.length >= (opts.copyFrom ?? Infinity) ? { copy: renderCopy(writes, lastUpdated) } : {}) };

@@ -22,5 +22,5 @@ export default function prepareFile(file: string): PreparedBundle | undefined {
   } catch {
     return undefined;
   }
-  return prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now), { copyFrom: data.copyFrom });
+  return prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now), { copyFrom: data.copyFrom, owned: true });
 }
