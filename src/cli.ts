@@ -155,6 +155,8 @@ export async function main(argv: string[]): Promise<void> {
         const progress = { totalBytes: sizes.reduce((a, b) => a + b, 0), totalFiles: rest.length, startedAt: Date.now() };
         let bytesDone = 0;
         let resourcesDone = 0;
+        // A long import on a server without autovacuum: the store keeps its statistics as it grows (src/fhir/statistics.ts).
+        await store.statistics.start((err) => console.error(`statistics upkeep failed: ${err.message}`));
         // The next Bundle file is prepared in a worker thread while one is written (src/fhir/import.ts).
         await importFiles(store, rest, {
           onChunk: (i, n, inFile) =>
@@ -168,6 +170,7 @@ export async function main(argv: string[]): Promise<void> {
             console.log(`Imported ${s.resources} resources from ${s.file}`);
           },
         });
+        await store.statistics.stop();
         // A bulk load: the planner learns the store's new size and contents (src/fhir/statistics.ts).
         await store.refreshStatistics();
       });

@@ -16,7 +16,7 @@ import { DB_KINDS } from '../testing/databases.ts';
 import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { ImportPipeline, importFile, importFiles } from './import.ts';
 import { resolveBundleReferences } from './bundle.ts';
-import { prepareTransactionBundle } from './import-prepare.ts';
+import { fromWire, prepareTransactionBundle, toWire } from './import-prepare.ts';
 import { prepareNew } from './storage.ts';
 import { FhirService } from './service.ts';
 import { copyNew, copyRendered, patchRids, renderCopy, setCopyMinimum } from './storage-copy.ts';
@@ -202,6 +202,24 @@ describe.each(DB_KINDS)('bulk import path on %s', (kind) => {
     const types = (await bulk.db.query<{ t: string }>('SELECT DISTINCT resource_type AS t FROM resource')).rows.map((r) => r.t);
     for (const type of types) await storage.reindexType(type);
     expect(await rowsByKey(bulk.db)).toEqual(before);
+  });
+
+  it('a prepared file crosses from the worker (its wire form, structured-cloned) unchanged: resources, index rows with their dates, rendered rows', () => {
+    for (const copyFrom of [1, Infinity]) {
+      const prepared = prepareTransactionBundle(structuredClone(bundles[2]), (input, id, now) => prepareNew(bulk.store.registry, input, id, now), {
+        copyFrom,
+        owned: true,
+      })!;
+      const back = fromWire(structuredClone(toWire(prepared)));
+      expect(back.ids).toEqual(prepared.ids);
+      expect(back.lastUpdated).toBe(prepared.lastUpdated);
+      expect(back.writes).toEqual(prepared.writes);
+      expect(back.writes.some((w) => w.rows.date.some((d) => d.low instanceof Date))).toBe(true);
+      expect(back.copy).toEqual(prepared.copy);
+      expect(!!back.copy).toBe(copyFrom === 1);
+    }
+    const wire = toWire(prepareTransactionBundle(structuredClone(bundles[2]), (input, id, now) => prepareNew(bulk.store.registry, input, id, now))!);
+    expect(() => fromWire({ ...wire, rows: wire.rows.slice(1) })).toThrow(/different lengths/);
   });
 
   it('a prepared file is written as the worker read it: the writer does not read it again', async () => {

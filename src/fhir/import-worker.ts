@@ -7,20 +7,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { prepareTransactionBundle, type PreparedBundle } from './import-prepare.ts';
+import { prepareTransactionBundle, toWire, type PreparedWire } from './import-prepare.ts';
 import { SearchRegistry } from './searchparams.ts';
 import { prepareNew } from './storage.ts';
 
 const data = workerData as { paramIds: { id: number; resource_type: string; code: string }[]; copyFrom: number };
 const registry = SearchRegistry.fromIds(data.paramIds);
 
-/** A Bundle file prepared, or undefined when the main thread must do it the ordinary way. */
-export default function prepareFile(file: string): PreparedBundle | undefined {
+/** A Bundle file prepared (its wire form: import-prepare.ts), or undefined when the main thread must do it the ordinary way. */
+export default function prepareFile(file: string): PreparedWire | undefined {
   let bundle: unknown;
   try {
     bundle = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
-  return prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now), { copyFrom: data.copyFrom, owned: true });
+  const prepared = prepareTransactionBundle(bundle, (input, id, now) => prepareNew(registry, input, id, now), { copyFrom: data.copyFrom, owned: true });
+  return prepared && toWire(prepared);
 }

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { Piscina } from 'piscina';
-import { preparedAsBundle, type PreparedBundle } from './import-prepare.ts';
+import { fromWire, preparedAsBundle, type PreparedBundle, type PreparedWire } from './import-prepare.ts';
 import type { FhirStore } from './store.ts';
 
 export interface ImportSummary {
@@ -112,7 +112,7 @@ export class ImportPipeline {
   /** The worker's preparation of a Bundle file; undefined (the ordinary path) when it cannot. */
   private ahead(file: string | undefined): Promise<PreparedBundle | undefined> {
     if (!this.pool || !file || file.endsWith('.ndjson')) return Promise.resolve(undefined);
-    return (this.pool.run(file) as Promise<PreparedBundle | undefined>).catch(() => undefined);
+    return (this.pool.run(file) as Promise<PreparedWire | undefined>).then((w) => w && fromWire(w)).catch(() => undefined);
   }
 
   async run(files: string[], opts: Omit<ImportOptions, 'workers'> = {}): Promise<ImportSummary[]> {

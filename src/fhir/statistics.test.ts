@@ -1,7 +1,8 @@
 /**
  * The record store's planner statistics (statistics.ts), on both databases: a bulk load leaves the
  * planner thinking the tables are empty until they are analysed; the demo seed analyses them; the
- * upkeep counts the resources written and analyses again past autovacuum's threshold, and only then.
+ * upkeep counts the resources written and analyses again past autovacuum's threshold, and only then;
+ * it runs where no autovacuum does.
  */
 import type { Observation } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +46,19 @@ describe.each(DB_KINDS)('record store statistics on %s', (kind) => {
       const r = await p.db.query<{ random_page_cost: string }>('SHOW random_page_cost');
       expect(r.rows[0].random_page_cost).toBe('1.1');
     });
+
+  it('runs where no autovacuum does: always on PGlite, on PostgreSQL when its autovacuum is off', async () => {
+    const setting = kind === 'postgres' ? (await p.db.query<{ autovacuum: string }>('SHOW autovacuum')).rows[0].autovacuum : 'none';
+    const up = new StatisticsUpkeep(p.db);
+    try {
+      expect(await up.start(() => undefined)).toBe(setting !== 'on');
+      expect(up.replacesAutovacuum).toBe(setting === 'off');
+      expect(await up.start(() => undefined)).toBe(setting !== 'on'); // a second start changes nothing
+    } finally {
+      await up.stop();
+    }
+    expect(up.replacesAutovacuum).toBe(false);
+  });
 
   it('counts the resources written and analyses again once past the threshold, not before', async () => {
     const up = new StatisticsUpkeep(p.db);

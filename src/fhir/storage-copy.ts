@@ -58,7 +58,12 @@ interface CopyStatement {
  * Lazy: a table's text is built when its statement's turn comes (Queryable.copyFrom), so on
  * PostgreSQL the server writes one table while the next one's text is made.
  */
-function copyStatements(items: { resource: Resource; rows: IndexRows }[], at: string, rid: (i: number) => number | string): CopyStatement[] {
+function copyStatements(
+  items: { resource: Resource; rows: IndexRows }[],
+  at: string,
+  rid: (i: number) => number | string,
+  texts?: readonly string[],
+): CopyStatement[] {
   const out: CopyStatement[] = [
     {
       sql: RESOURCE_COPY,
@@ -75,7 +80,7 @@ function copyStatements(items: { resource: Resource; rows: IndexRows }[], at: st
       data: () => {
         let text = '';
         items.forEach(({ resource }, i) => {
-          text += copyLine([rid(i), 1, resource.resourceType, resource.id, at, 'POST', JSON.stringify(resource)]);
+          text += copyLine([rid(i), 1, resource.resourceType, resource.id, at, 'POST', texts?.[i] ?? JSON.stringify(resource)]);
         });
         return text;
       },
@@ -134,9 +139,10 @@ export interface RenderedCopy {
   tables: { sql: string; data: Uint8Array; lineItems?: Uint32Array }[];
 }
 
-export function renderCopy(items: { resource: Resource; rows: IndexRows }[], lastUpdated: string): RenderedCopy {
+export function renderCopy(items: { resource: Resource; rows: IndexRows }[], lastUpdated: string, texts?: readonly string[]): RenderedCopy {
+  if (texts && texts.length !== items.length) throw new Error('renderCopy: one JSON text per item');
   const encoder = new TextEncoder();
-  const tables = copyStatements(items, lastUpdated, () => RID_PLACEHOLDER).map((s) => ({
+  const tables = copyStatements(items, lastUpdated, () => RID_PLACEHOLDER, texts).map((s) => ({
     sql: s.sql,
     data: encoder.encode(s.data()),
     ...(s.lineItems ? { lineItems: Uint32Array.from(s.lineItems) } : {}),
