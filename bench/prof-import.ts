@@ -22,6 +22,8 @@ import { copyBaseline } from './lib.ts';
 
 // IMPORT_COPY=off: the INSERT path throughout (the before side of an A/B).
 if (process.env.IMPORT_COPY === 'off') setCopyMinimum(Infinity);
+// IMPORT_COPY=N: COPY from N resources on any database (PGlite too: its blob device).
+else if (Number(process.env.IMPORT_COPY) > 0) setCopyMinimum(Number(process.env.IMPORT_COPY));
 
 const kind = (process.argv[2] as 'pglite' | 'postgres') ?? 'postgres';
 const rounds = Number(process.argv[3] ?? 3);

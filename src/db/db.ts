@@ -290,7 +290,7 @@ export function literal(v: unknown): string {
   const quote = (x: string) => `'${x.replace(/'/g, "''")}'`;
   if (Array.isArray(v)) {
     const element = (e: unknown) =>
-      e === null || e === undefined ? 'NULL' : `"${String(e instanceof Date ? e.toISOString() : e).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+      e === null || e === undefined ? 'NULL' : `"${String(e instanceof Date ? e.toISOString() : e).replace(/[\\"]/g, '\\$&')}"`;
     return quote(`{${v.map(element).join(',')}}`);
   }
   if (v instanceof Date) return quote(v.toISOString());
