@@ -289,8 +289,7 @@ export function literal(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   const quote = (x: string) => `'${x.replace(/'/g, "''")}'`;
   if (Array.isArray(v)) {
-    const element = (e: unknown) =>
-      e === null || e === undefined ? 'NULL' : `"${String(e instanceof Date ? e.toISOString() : e).replace(/[\\"]/g, '\\$&')}"`;
+    const element = (e: unknown) => (e === null || e === undefined ? 'NULL' : `"${String(e instanceof Date ? e.toISOString() : e).replace(/[\\"]/g, '\\$&')}"`);
     return quote(`{${v.map(element).join(',')}}`);
   }
   if (v instanceof Date) return quote(v.toISOString());
