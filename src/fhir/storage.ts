@@ -401,13 +401,15 @@ export function localReferences(resource: Resource): { type: string; id: string 
   const out: { type: string; id: string }[] = [];
   const walk = (node: unknown, key?: string): void => {
     if (key === 'contained') return; // contained resources reference each other with #id
-    if (Array.isArray(node)) node.forEach((n) => walk(n));
+    if (Array.isArray(node)) for (const n of node) walk(n);
     else if (node && typeof node === 'object') {
-      for (const [k, v] of Object.entries(node)) {
+      for (const k in node) {
+        if (!Object.hasOwn(node, k)) continue;
+        const v = (node as Record<string, unknown>)[k];
         if (k === 'reference' && typeof v === 'string') {
           const m = LOCAL_REFERENCE.exec(v);
           if (m) out.push({ type: m[1], id: m[2] });
-        } else walk(v, k);
+        } else if (v && typeof v === 'object') walk(v, k);
       }
     }
   };
