@@ -157,20 +157,23 @@ export async function main(argv: string[]): Promise<void> {
         let resourcesDone = 0;
         // A long import on a server without autovacuum: the store keeps its statistics as it grows (src/fhir/statistics.ts).
         await store.statistics.start((err) => console.error(`statistics upkeep failed: ${err.message}`));
-        // The next Bundle file is prepared in a worker thread while one is written (src/fhir/import.ts).
-        await importFiles(store, rest, {
-          onChunk: (i, n, inFile) =>
-            process.stderr.write(
-              `${progressLine(progress, { filesDone: i, bytesDone: bytesDone + (sizes[i] * n) / inFile, resourcesDone: resourcesDone + n, file: rest[i] })}\n`,
-            ),
-          onFile: (i, s) => {
-            bytesDone += sizes[i];
-            resourcesDone += s.resources;
-            process.stderr.write(`${progressLine(progress, { filesDone: i + 1, bytesDone, resourcesDone, file: rest[i] })}\n`);
-            console.log(`Imported ${s.resources} resources from ${s.file}`);
-          },
-        });
-        await store.statistics.stop();
+        try {
+          // The next Bundle file is prepared in a worker thread while one is written (src/fhir/import.ts).
+          await importFiles(store, rest, {
+            onChunk: (i, n, inFile) =>
+              process.stderr.write(
+                `${progressLine(progress, { filesDone: i, bytesDone: bytesDone + (sizes[i] * n) / inFile, resourcesDone: resourcesDone + n, file: rest[i] })}\n`,
+              ),
+            onFile: (i, s) => {
+              bytesDone += sizes[i];
+              resourcesDone += s.resources;
+              process.stderr.write(`${progressLine(progress, { filesDone: i + 1, bytesDone, resourcesDone, file: rest[i] })}\n`);
+              console.log(`Imported ${s.resources} resources from ${s.file}`);
+            },
+          });
+        } finally {
+          await store.statistics.stop();
+        }
         // A bulk load: the planner learns the store's new size and contents (src/fhir/statistics.ts).
         await store.refreshStatistics();
       });

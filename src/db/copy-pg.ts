@@ -34,6 +34,8 @@ export function copyData(s: CopyInput): string | Uint8Array {
 }
 
 const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
+/** Rows go in CopyData messages of at most 1 MiB (one message may not pass the server's 1 GiB limit). */
+const CHUNK = 1 << 20;
 
 /** A frontend message: its type byte, its length (itself included) and its body. */
 function message(type: string, body: Buffer): Buffer {
@@ -64,31 +66,34 @@ class CopyAll {
   submit(connection: Connection): void {
     const out = connection.stream;
     out.write(message('Q', cString(this.statements.map((s) => s.sql).join(';\n'))));
-    for (const s of this.statements) {
-      let data: Uint8Array;
-      try {
+    try {
+      for (const s of this.statements) {
         const d = copyData(s);
-        data = typeof d === 'string' ? Buffer.from(d, 'utf8') : d;
-      } catch (err) {
-        // The query is under way: fail it (the server drops whatever follows) rather than leave it waiting.
-        out.write(message('f', cString(`the rows could not be built: ${(err as Error).message}`)));
-        return;
+        const data = typeof d === 'string' ? Buffer.from(d, 'utf8') : d;
+        // Written as built: the server works on one statement while the next one's text is made.
+        out.cork();
+        for (let at = 0; at < data.length; at += CHUNK) {
+          const part = data.subarray(at, Math.min(data.length, at + CHUNK));
+          const head = Buffer.alloc(5);
+          head[0] = 0x64; // CopyData
+          head.writeUInt32BE(part.length + 4, 1);
+          out.write(head);
+          out.write(part);
+        }
+        out.write(COPY_DONE);
+        out.uncork();
       }
-      // Written as built: the server works on one statement while the next one's text is made.
-      out.cork();
-      if (data.length > 0) {
-        const head = Buffer.alloc(5);
-        head[0] = 0x64; // CopyData
-        head.writeUInt32BE(data.length + 4, 1);
-        out.write(head);
-        out.write(data);
-      }
-      out.write(COPY_DONE);
+    } catch (err) {
+      // The query is under way: fail it (the server drops whatever follows) rather than leave it waiting.
       out.uncork();
+      out.write(message('f', cString(`the rows could not be built: ${(err as Error).message}`.replace(/\0/g, ''))));
     }
   }
 
-  /** node-postgres sets a timeout through this (query_timeout); nothing to do here. */
+  /**
+   * node-postgres wraps this to clear its query_timeout timer (client.js): called once the query
+   * has ended, as pg-copy-streams does, or the timer outlives the query.
+   */
   callback(): void {}
 
   handleCopyInResponse(): void {}
@@ -99,10 +104,12 @@ class CopyAll {
   }
 
   handleReadyForQuery(): void {
+    this.callback();
     if (!this.failed) this.settle();
   }
 
   handleError(err: Error): void {
+    this.callback();
     this.failed = true;
     this.settle(err);
   }

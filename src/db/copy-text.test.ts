@@ -73,6 +73,15 @@ describe.each(DB_KINDS)('copyFrom on %s', (kind) => {
     ]);
   });
 
+  it('a table of more than one CopyData message (1 MiB each) arrives whole', async () => {
+    const lines = Array.from({ length: 12_000 }, (_, i) => copyLine([`dòng ${i} ${'x'.repeat(120)}`, JSON.stringify({ i }), 1_000_000 + i]));
+    expect(Buffer.byteLength(lines.join(''))).toBeGreaterThan(1.5 * 2 ** 20);
+    await t.db.transaction((tx) => tx.copyFrom!([{ sql: probe, data: lines.join('') }]));
+    expect(await count(1_000_000, 1_011_999)).toBe(12_000);
+    const last = await t.db.query<{ a: string; b: { i: number } }>('SELECT a, b FROM copy_probe WHERE c = 1011999');
+    expect(last.rows[0]).toEqual({ a: `dòng 11999 ${'x'.repeat(120)}`, b: { i: 11_999 } });
+  });
+
   it('a statement that fails stops the rest, the transaction leaves nothing, and the connection goes on working', async () => {
     const later = vi.fn(() => copyLine(['never', '1', 203]));
     await expect(
