@@ -5,10 +5,11 @@
  * it runs where no autovacuum does.
  */
 import type { Observation } from '@medplum/fhirtypes';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../db/db.ts';
 import { seedDemo } from '../seed/demo.ts';
-import { DB_KINDS } from '../testing/databases.ts';
+import { createTestDb, DB_KINDS } from '../testing/databases.ts';
 import { startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { StatisticsUpkeep, STORE_TABLES } from './statistics.ts';
 
@@ -93,5 +94,59 @@ describe.each(DB_KINDS)('record store statistics on %s', (kind) => {
     expect(await p.store.statistics.check()).toBe(true);
     expect(await plannedObservations(p.db)).toBe(before + 400);
     expect(p.store.statistics.due()).toBe(false);
+  });
+});
+
+/**
+ * Why the upkeep matters on a PostgreSQL server without autovacuum: a connection caches the plan
+ * of a foreign-key check when it first makes one, and only an ANALYZE of the table makes it plan
+ * again. Checked on the store's own tables through the server's per-transaction scan counters
+ * (no timings): each version row's check of `resource` is a sequential scan while the plan from
+ * the small table stands, an index lookup after the upkeep's analysis.
+ */
+describe('a plan cached while the store was small, on postgres', () => {
+  it('scans resource once per version row until the upkeep analyses the store', async () => {
+    const t = await createTestDb('postgres');
+    const client = new pg.Client({ connectionString: t.url }); // one connection: its cached plans are what is measured
+    try {
+      await client.connect();
+      // As on a server without autovacuum, whatever this one's setting (a throwaway database).
+      await client.query('ALTER TABLE resource SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)');
+      const addResources = (from: number, to: number) =>
+        client.query(
+          `INSERT INTO resource (rid, resource_type, id, version_id, last_updated, patients)
+           SELECT g, 'Basic', 'plan-' || g, 1, now(), '{}' FROM generate_series($1::bigint, $2::bigint) g`,
+          [from, to],
+        );
+      /** Version rows for resources from..to, in one transaction; the sequential scans of resource they took (the counters not yet flushed include earlier transactions: a difference). */
+      const addVersions = async (from: number, to: number): Promise<number> => {
+        const scans = async () =>
+          Number((await client.query<{ n: string }>("SELECT seq_scan AS n FROM pg_stat_xact_user_tables WHERE relname = 'resource'")).rows[0].n);
+        await client.query('BEGIN');
+        try {
+          const before = await scans();
+          await client.query(
+            `INSERT INTO resource_version (rid, version_id, resource_type, id, last_updated, method, content)
+             SELECT g, 1, 'Basic', 'plan-' || g, now(), 'POST', '{"resourceType":"Basic"}' FROM generate_series($1::bigint, $2::bigint) g`,
+            [from, to],
+          );
+          return (await scans()) - before;
+        } finally {
+          await client.query('COMMIT');
+        }
+      };
+      await addResources(1_000_001, 1_000_200);
+      await client.query('ANALYZE resource');
+      expect(await addVersions(1_000_001, 1_000_010)).toBeGreaterThan(0); // the small table: scanned, and the plan is kept
+      await addResources(1_000_201, 1_030_000); // the store grows; nothing analyses it
+      expect(await addVersions(1_029_001, 1_029_200)).toBe(200); // still a scan of 30,000 rows per version row
+      const upkeep = new StatisticsUpkeep(t.db);
+      upkeep.note(30_000);
+      expect(await upkeep.check()).toBe(true);
+      expect(await addVersions(1_029_201, 1_029_400)).toBe(0); // planned again: index lookups
+    } finally {
+      await client.end().catch(() => undefined);
+      await t.drop();
+    }
   });
 });
