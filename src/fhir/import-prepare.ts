@@ -26,7 +26,7 @@ export interface PreparedBundle {
   lastUpdated: string;
   /** The writes' rows rendered as COPY bytes ahead (storage-copy.ts renderCopy), when the file is big enough to go by COPY. */
   copy?: RenderedCopy;
-  /** Each write's resource as JSON, the text its version row stores (kept for fileToWire; not sent). */
+  /** Each write's resource as JSON, the text its version row stores (when rendered for COPY; toWire sends it instead of stringifying again, and does not send this field). */
   texts?: string[];
 }
 

@@ -99,7 +99,7 @@ export class StatisticsUpkeep {
   async start(onError: (err: Error) => void): Promise<boolean> {
     if (this.timer) return true;
     if (await autovacuumRuns(this.db)) return false;
-    this.timer ??= setInterval(() => void this.check().catch(onError), CHECK_EVERY_MS);
+    this.timer = setInterval(() => void this.check().catch(onError), CHECK_EVERY_MS);
     this.timer.unref();
     return true;
   }
