@@ -5,7 +5,8 @@
  * IMPORT_ROWS_ONLY=1: instead, the write floor — every resource prepared first, then only its rows
  * COPY'd (copyNew, in a transaction), against the raw COPY); each import round also prints where the CPU went
  * (main thread busy, this process, PostgreSQL's processes); IMPORT_PROF=file.cpuprofile
- * writes a CPU profile of the last round's import.
+ * writes a CPU profile of the last round's import; IMPORT_YOUNG_AB=a,b: two pipelines whose workers'
+ * young generation is a and b MiB, rounds alternating a, b (an in-process A/B, medians printed).
  */
 import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -62,6 +63,31 @@ if (process.env.IMPORT_ROWS_ONLY) {
       `round ${r}: rows by COPY ${rows.toFixed(0)}/s (${((rows / c) * 100).toFixed(1)} %), by INSERT ${ins.toFixed(0)}/s (${((ins / c) * 100).toFixed(1)} %), raw COPY ${c.toFixed(0)}/s`,
     );
   }
+  await p.close();
+  process.exit(0);
+}
+if (process.env.IMPORT_YOUNG_AB) {
+  const sizes = process.env.IMPORT_YOUNG_AB.split(',').map(Number);
+  const pipes = sizes.map((mb) => new ImportPipeline(p.store, IMPORT_WORKERS, mb));
+  for (const pipe of pipes) await pipe.run(files.slice(0, 3)); // warm-up: the workers' start
+  const rates: number[][] = sizes.map(() => []);
+  const cpus: number[][] = sizes.map(() => []);
+  for (let r = 0; r < rounds; r++)
+    for (const [i, pipe] of pipes.entries()) {
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      let n = 0;
+      for (const s of await pipe.run(files)) n += s.resources;
+      rates[i].push(n / ((performance.now() - t0) / 1000));
+      const cpu = process.cpuUsage(cpu0);
+      cpus[i].push((cpu.user + cpu.system) / 1000);
+    }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [i, mb] of sizes.entries())
+    console.log(
+      `young ${mb} MiB: import ${median(rates[i]).toFixed(0)}/s (${rates[i].map((x) => x.toFixed(0)).join(' ')}), process CPU ${median(cpus[i]).toFixed(0)} ms a round`,
+    );
+  for (const pipe of pipes) await pipe.close();
   await p.close();
   process.exit(0);
 }

@@ -76,6 +76,15 @@ export async function importFile(
  */
 export const IMPORT_WORKERS = Math.max(1, Math.min(4, availableParallelism()));
 
+/**
+ * The young generation of each import worker, MiB. A worker's garbage (parsed bundles, index rows,
+ * COPY text) dies young, and with a worker's default young generation (48 MiB on Node 20: two
+ * 16 MiB semi-spaces) scavenges took a large share of its CPU. 128 measured best here (process CPU
+ * a round −21 %, docs/benchmarks.md; 256 was slower); it costs up to that much memory per worker
+ * while an import runs.
+ */
+export const IMPORT_WORKER_YOUNG_MB = 128;
+
 export interface ImportOptions {
   /** Worker threads preparing Bundle files ahead, one file each (0: all in this thread). Default: IMPORT_WORKERS. */
   workers?: number;
@@ -97,6 +106,7 @@ export class ImportPipeline {
   constructor(
     private readonly store: FhirStore,
     private readonly workers = IMPORT_WORKERS,
+    youngGenerationMb = IMPORT_WORKER_YOUNG_MB,
   ) {
     if (workers > 0) {
       this.pool = new Piscina({
@@ -105,6 +115,7 @@ export class ImportPipeline {
         workerData: { paramIds: store.registry.ids(), copyFrom: store.copyMinimum },
         minThreads: workers,
         maxThreads: workers,
+        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb },
       });
     }
   }
