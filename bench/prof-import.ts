@@ -5,8 +5,9 @@
  * IMPORT_ROWS_ONLY=1: instead, the write floor — every resource prepared first, then only its rows
  * COPY'd (copyNew, in a transaction), against the raw COPY); each import round also prints where the CPU went
  * (main thread busy, this process, PostgreSQL's processes); IMPORT_PROF=file.cpuprofile
- * writes a CPU profile of the last round's import; IMPORT_YOUNG_AB=a,b: two pipelines whose workers'
- * young generation is a and b MiB, rounds alternating a, b (an in-process A/B, medians printed).
+ * writes a CPU profile of the last round's import; IMPORT_AB=young:a,b (the workers' young generation,
+ * MiB) or IMPORT_AB=copy:a,b (the copy minimum, off = INSERT): an in-process A/B, one pipeline per
+ * value, rounds alternating, medians printed. BENCH_PGLITE_DIR=dir: PGlite on disk as the server runs it.
  */
 import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,28 +67,36 @@ if (process.env.IMPORT_ROWS_ONLY) {
   await p.close();
   process.exit(0);
 }
-if (process.env.IMPORT_YOUNG_AB) {
-  const sizes = process.env.IMPORT_YOUNG_AB.split(',').map(Number);
-  const pipes = sizes.map((mb) => new ImportPipeline(p.store, IMPORT_WORKERS, mb));
-  for (const pipe of pipes) await pipe.run(files.slice(0, 3)); // warm-up: the workers' start
-  const rates: number[][] = sizes.map(() => []);
-  const cpus: number[][] = sizes.map(() => []);
+if (process.env.IMPORT_AB) {
+  // IMPORT_AB=young:a,b — the workers' young generation (MiB); IMPORT_AB=copy:a,b — the copy minimum (off = INSERT).
+  const [knob, values] = process.env.IMPORT_AB.split(':');
+  const variants = values.split(',').map((v) => {
+    const copyMin = knob === 'copy' ? (v === 'off' ? Infinity : Number(v)) : undefined;
+    if (knob === 'copy') setCopyMinimum(copyMin); // the pipeline's workers render COPY rows by the minimum when it starts
+    const pipe = new ImportPipeline(p.store, IMPORT_WORKERS, knob === 'young' ? Number(v) : undefined);
+    return { label: `${knob} ${v}`, pipe, use: () => knob === 'copy' && setCopyMinimum(copyMin), rates: [] as number[], cpus: [] as number[] };
+  });
+  for (const x of variants) {
+    x.use();
+    await x.pipe.run(files.slice(0, 3)); // warm-up: the workers' start
+  }
   for (let r = 0; r < rounds; r++)
-    for (const [i, pipe] of pipes.entries()) {
+    for (const x of variants) {
+      x.use();
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
       let n = 0;
-      for (const s of await pipe.run(files)) n += s.resources;
-      rates[i].push(n / ((performance.now() - t0) / 1000));
+      for (const s of await x.pipe.run(files)) n += s.resources;
+      x.rates.push(n / ((performance.now() - t0) / 1000));
       const cpu = process.cpuUsage(cpu0);
-      cpus[i].push((cpu.user + cpu.system) / 1000);
+      x.cpus.push((cpu.user + cpu.system) / 1000);
     }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  for (const [i, mb] of sizes.entries())
+  for (const x of variants)
     console.log(
-      `young ${mb} MiB: import ${median(rates[i]).toFixed(0)}/s (${rates[i].map((x) => x.toFixed(0)).join(' ')}), process CPU ${median(cpus[i]).toFixed(0)} ms a round`,
+      `${x.label}: import ${median(x.rates).toFixed(0)}/s (${x.rates.map((v) => v.toFixed(0)).join(' ')}), process CPU ${median(x.cpus).toFixed(0)} ms a round`,
     );
-  for (const pipe of pipes) await pipe.close();
+  for (const x of variants) await x.pipe.close();
   await p.close();
   process.exit(0);
 }

@@ -24,7 +24,7 @@ export function setCopyMinimum(n: number | undefined): void {
   copyMinOverride = n;
 }
 
-/** The smallest write (in resources) that goes by COPY on q's database (`Queryable.copyWorthFrom`: PostgreSQL 64, PGlite never). */
+/** The smallest write (in resources) that goes by COPY on q's database (`Queryable.copyWorthFrom`: 64 on both databases). */
 export function copyMinimumOf(q: Queryable): number {
   return copyMinOverride ?? q.copyWorthFrom ?? Infinity;
 }

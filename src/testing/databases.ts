@@ -1,6 +1,7 @@
 /** Fresh, migrated databases for tests: PGlite (from the run's template dump) and PostgreSQL. */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { PgliteDb, PostgresDb, type Db } from '../db/db.ts';
@@ -27,8 +28,14 @@ export async function createTestDb(kind: DbKind, opts: { empty?: boolean } = {})
   const fromTemplate = !!process.env.VITEST && !opts.empty;
   if (kind === 'pglite') {
     if (!fromTemplate) {
-      const db = await PgliteDb.open();
-      return { db, drop: () => db.close() };
+      // BENCH_PGLITE_DIR (benchmarks, profiles): in a fresh directory under it, on disk as the server runs it (else in memory).
+      const dir = process.env.BENCH_PGLITE_DIR ? mkdtempSync(join(process.env.BENCH_PGLITE_DIR, 'pglite-')) : undefined;
+      const db = await PgliteDb.open(dir);
+      const drop = async () => {
+        await db.close();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      };
+      return { db, drop };
     }
     const dump = new Blob([readFileSync(inject('pgliteTemplate'))]);
     const db = await PgliteDb.open(undefined, dump);
