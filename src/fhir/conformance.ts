@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { getDataType } from '@medplum/core';
-import { parseDateRange } from './dates.ts';
+import { isDateValue } from './dates.ts';
 import type { CodeSystem, CodeSystemConcept, OperationOutcomeIssue, Resource, ValueSet } from '@medplum/fhirtypes';
 
 let valueSets: Map<string, ValueSet> | undefined;
@@ -166,7 +166,7 @@ function walk(node: Record<string, unknown>, typeName: string, path: string, iss
       });
     } else if (p.check === 'date') {
       values.forEach((v, i) => {
-        if (typeof v === 'string' && !parseDateRange(v)) {
+        if (typeof v === 'string' && !isDateValue(v)) {
           const where = `${path}.${key}${Array.isArray(value) ? `[${i}]` : ''}`;
           const text = `"${v}" is not a real calendar date/time within the years 0001–9999 (${where})`;
           issues.push({ severity: 'error', code: 'value', details: { text }, diagnostics: text, expression: [where] });

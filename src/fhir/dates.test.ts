@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDateRange } from './dates.ts';
+import { isDateValue, parseDateRange } from './dates.ts';
 
 const iso = (s: string) => {
   const r = parseDateRange(s);
@@ -27,5 +28,37 @@ describe('FHIR dates as ranges', () => {
     for (const bad of ['2023-02-29', '2020-13', '2020-00-10', '20', '2020-1-1', 'yesterday', '2020-01-01T25:00']) {
       expect(parseDateRange(bad), bad).toBeUndefined();
     }
+  });
+  it('isDateValue says exactly what parseDateRange does, on any text shaped like a date', () => {
+    const digits = (n: number) => fc.array(fc.constantFrom(...'0123456789'), { minLength: n, maxLength: n }).map((a) => a.join(''));
+    const part = (n: number, edge: string[]) => fc.oneof(digits(n), fc.constantFrom(...edge));
+    const shaped = fc
+      .tuple(
+        part(4, ['0000', '0001', '0002', '1900', '2000', '2023', '2024', '9998', '9999']),
+        part(2, ['00', '01', '02', '12', '13']),
+        part(2, ['00', '01', '28', '29', '30', '31', '32']),
+        part(2, ['00', '23', '24', '25']),
+        part(2, ['00', '59', '60']),
+        part(2, ['00', '59', '60', '61']),
+        fc.constantFrom('', '.5', '.123456'),
+        fc.constantFrom('', 'Z', '+07:00', '-12:00', '+14:00', '-99:99', '+00:30'),
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom('', ' ', 'x'),
+      )
+      .map(([y, mo, d, h, mi, s, frac, tz, cut, pad]) => {
+        const forms = [
+          y,
+          `${y}-${mo}`,
+          `${y}-${mo}-${d}`,
+          `${y}-${mo}-${d}T${h}:${mi}${tz}`,
+          `${y}-${mo}-${d}T${h}:${mi}:${s}${frac}${tz}`,
+          `${y}-${mo}-${d}T${h}`,
+        ];
+        return pad + forms[cut - 1] + (pad === 'x' ? '' : pad);
+      });
+    fc.assert(
+      fc.property(fc.oneof(shaped, fc.string()), (text) => isDateValue(text) === (parseDateRange(text) !== undefined)),
+      { numRuns: 20_000 },
+    );
   });
 });

@@ -46,6 +46,34 @@ export function parseDateRange(text: string): DateRange | undefined {
   return storable({ low: new Date(t), high: new Date(t + span - 1) });
 }
 
+/**
+ * Whether `text` is a date here — exactly `parseDateRange(text) !== undefined`, without building
+ * the range (validation asks this of every date in a resource). Between the years 0002 and 9998 no
+ * time zone offset the pattern admits (at most ±99:99) can take the range out of 0001–9999, so only
+ * the calendar and the clock are checked; the first and last years take the full parse.
+ */
+export function isDateValue(text: string): boolean {
+  const m = DATE_RE.exec(text.trim());
+  if (!m) return false;
+  const [, y, mo, d, h, mi, s] = m;
+  const year = Number(y);
+  if (year <= 1 || year >= 9999) return parseDateRange(text) !== undefined;
+  if (mo === undefined) return true;
+  const month = Number(mo);
+  if (month < 1 || month > 12) return false;
+  if (d === undefined) return true;
+  const day = Number(d);
+  if (day < 1 || day > (month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1])) return false;
+  return h === undefined || (Number(h) <= 24 && Number(mi) <= 59 && (s === undefined || Number(s) <= 60));
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The proleptic Gregorian calendar's leap years (as Date's setUTCFullYear counts them). */
+function isLeapYear(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
 /** 0001-01-01T00:00:00Z (Date.UTC reads years below 100 as 19xx, hence setUTCFullYear). */
 const FIRST_MS = new Date(0).setUTCFullYear(1, 0, 1);
 const LAST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
