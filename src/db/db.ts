@@ -41,7 +41,7 @@ export interface Queryable {
   /**
    * The smallest write (in resources) for which COPY beats one INSERT statement on this database
    * (storage-copy.ts): 64 on both (on PGlite on disk, its blob-device COPY is level with the INSERT
-   * at 64 resources and 25–30 % faster at a Synthea bundle's 226, docs/benchmarks.md). A database
+   * at 64 resources and 20–30 % faster at a Synthea bundle's 226, docs/benchmarks.md). A database
    * and its transactions' handles say the same.
    */
   readonly copyWorthFrom?: number;
