@@ -73,7 +73,8 @@ if (process.env.IMPORT_AB) {
   const variants = values.split(',').map((v) => {
     const copyMin = knob === 'copy' ? (v === 'off' ? Infinity : Number(v)) : undefined;
     if (knob === 'copy') setCopyMinimum(copyMin); // the pipeline's workers render COPY rows by the minimum when it starts
-    const pipe = new ImportPipeline(p.store, IMPORT_WORKERS, knob === 'young' ? Number(v) : undefined);
+    // young:default — the workers' default young generation (no resourceLimits), as Node gives it.
+    const pipe = new ImportPipeline(p.store, IMPORT_WORKERS, knob === 'young' ? (v === 'default' ? null : Number(v)) : undefined);
     return { label: `${knob} ${v}`, pipe, use: () => knob === 'copy' && setCopyMinimum(copyMin), rates: [] as number[], cpus: [] as number[] };
   });
   for (const x of variants) {

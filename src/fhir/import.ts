@@ -78,10 +78,11 @@ export const IMPORT_WORKERS = Math.max(1, Math.min(4, availableParallelism()));
 
 /**
  * The young generation of each import worker, MiB. A worker's garbage (parsed bundles, index rows,
- * COPY text) dies young, and with a worker's default young generation (48 MiB on Node 20: two
- * 16 MiB semi-spaces) scavenges took a large share of its CPU. 128 measured best here (process CPU
- * a round −21 %, docs/benchmarks.md; 256 was slower); it costs up to that much memory per worker
- * while an import runs.
+ * COPY text) dies young; with a worker's default young generation (48 MiB on Node 20, its two
+ * semi-spaces 16 MiB each) scavenges took a large share of its CPU. At 128 the semi-spaces are
+ * 32 MiB: in two A/Bs against the default the process used 5–7 % less CPU a round (the import's
+ * rate moved within the noise, docs/benchmarks.md). It costs up to that much more memory per
+ * worker while an import runs.
  */
 export const IMPORT_WORKER_YOUNG_MB = 128;
 
@@ -106,7 +107,8 @@ export class ImportPipeline {
   constructor(
     private readonly store: FhirStore,
     private readonly workers = IMPORT_WORKERS,
-    youngGenerationMb = IMPORT_WORKER_YOUNG_MB,
+    /** The workers' young generation, MiB (null: Node's default, for comparisons). */
+    youngGenerationMb: number | null = IMPORT_WORKER_YOUNG_MB,
   ) {
     if (workers > 0) {
       this.pool = new Piscina({
@@ -115,7 +117,7 @@ export class ImportPipeline {
         workerData: { paramIds: store.registry.ids(), copyFrom: store.copyMinimum },
         minThreads: workers,
         maxThreads: workers,
-        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb },
+        ...(youngGenerationMb === null ? {} : { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } }),
       });
     }
   }

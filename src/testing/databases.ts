@@ -1,6 +1,6 @@
 /** Fresh, migrated databases for tests: PGlite (from the run's template dump) and PostgreSQL. */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -28,12 +28,25 @@ export async function createTestDb(kind: DbKind, opts: { empty?: boolean } = {})
   const fromTemplate = !!process.env.VITEST && !opts.empty;
   if (kind === 'pglite') {
     if (!fromTemplate) {
-      // BENCH_PGLITE_DIR (benchmarks, profiles): in a fresh directory under it, on disk as the server runs it (else in memory).
-      const dir = process.env.BENCH_PGLITE_DIR ? mkdtempSync(join(process.env.BENCH_PGLITE_DIR, 'pglite-')) : undefined;
-      const db = await PgliteDb.open(dir);
+      // BENCH_PGLITE_DIR (benchmarks and profiles; any caller outside a template): in a fresh
+      // directory under it, on disk as the server runs it (else in memory).
+      const parent = process.env.BENCH_PGLITE_DIR;
+      if (parent) mkdirSync(parent, { recursive: true });
+      const dir = parent ? mkdtempSync(join(parent, 'pglite-')) : undefined;
+      const remove = () => dir && rmSync(dir, { recursive: true, force: true });
+      let db: PgliteDb;
+      try {
+        db = await PgliteDb.open(dir);
+      } catch (err) {
+        remove();
+        throw err;
+      }
       const drop = async () => {
-        await db.close();
-        if (dir) rmSync(dir, { recursive: true, force: true });
+        try {
+          await db.close();
+        } finally {
+          remove();
+        }
       };
       return { db, drop };
     }
