@@ -71,9 +71,9 @@ if (profiler) {
   await profiler.post('Profiler.start');
 }
 // MODES=inject,http gzip,http identity (the default: all three).
-const modes = Object.fromEntries(
-  Object.entries(allModes).filter(([m]) => !process.env.MODES || process.env.MODES.split(',').includes(m)),
-) as Partial<typeof allModes>;
+const modes = Object.fromEntries(Object.entries(allModes).filter(([m]) => !process.env.MODES || process.env.MODES.split(',').includes(m))) as Partial<
+  typeof allModes
+>;
 const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((q / 100) * xs.length))];
 for (const [label, make] of Object.entries(queries)) {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
