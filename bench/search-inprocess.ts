@@ -4,7 +4,7 @@
  * database, then injects each query 60 times into the app (integration token, audited; the first 10
  * dropped) and over HTTP on loopback with and without gzip, rounds alternating, and prints p50 / p95
  * of each (PROFILE=<file>: a CPU profile of those rounds), then EXPLAIN (ANALYZE, BUFFERS) of the last run's page statement.
- * (PATIENTS and OBSERVATIONS set another size.) A developer's tool, not part of `npm run bench`: it separates the store's search path from the
+ * (PATIENTS and OBSERVATIONS set another size; EXTRA_SQL runs after the load.) A developer's tool, not part of `npm run bench`: it separates the store's search path from the
  * HTTP leg that `--suite search` times on top of it (docs/benchmarks.md, 2026-12-03).
  */
 import { writeFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { loadSearchStore, searchQueries } from './store.ts';
 const p = await startTestPlatform('postgres', {}, undefined, { domains: [] });
 const { storage } = await FhirService.prepare(p.db);
 const { ids } = await loadSearchStore(storage, Number(process.env.PATIENTS ?? 100_000), Number(process.env.OBSERVATIONS ?? 1_000_000), () => {});
+// EXTRA_SQL: statements run after the load, before VACUUM ANALYZE (an index to try, say).
+if (process.env.EXTRA_SQL) await p.db.exec(process.env.EXTRA_SQL);
 await p.db.exec('VACUUM ANALYZE');
 await p.db.exec('CHECKPOINT');
 const token = await p.tokenFor('integration', { scope: 'system/*.read' });
