@@ -1,11 +1,15 @@
 /**
- * The full-size search bench's four queries without HTTP: `node --import tsx bench/search-inprocess.ts`
+ * The full-size search bench's four queries, taken apart: `node --import tsx bench/search-inprocess.ts`
  * loads 100,000 patients and 1,000,000 observations (bench/store.ts) into a fresh PostgreSQL test
- * database, then injects each query 60 times into the app (integration token, audited; the first 10
- * dropped) and over HTTP on loopback with and without gzip, rounds alternating, and prints p50 / p95
- * of each (PROFILE=<file>: a CPU profile of those rounds), then EXPLAIN (ANALYZE, BUFFERS) of the last run's page statement.
- * (PATIENTS and OBSERVATIONS set another size; EXTRA_SQL runs after the load.) A developer's tool, not part of `npm run bench`: it separates the store's search path from the
- * HTTP leg that `--suite search` times on top of it (docs/benchmarks.md, 2026-12-03).
+ * database, then runs each query 60 times (integration token, audited; the first 10 dropped) three
+ * ways in alternating rounds — injected into the app, over HTTP on loopback with fetch's gzip, and
+ * over HTTP without compression — and prints p50 / p95 of each (computed as `--suite search` does),
+ * the statements of one injected request with their times, the page statement alone against a bare
+ * round trip, and EXPLAIN (ANALYZE, BUFFERS) of it.
+ * Settings: PATIENTS / OBSERVATIONS (another size), EXTRA_SQL (run after the load: an index to try),
+ * MODES (a comma list of the three ways), PROFILE=<file> (a CPU profile of the query rounds),
+ * FULL_PLAN=1 (the whole plan). A developer's tool, not part of `npm run bench` (docs/benchmarks.md,
+ * 2026-12-03 and 2026-12-04).
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -13,6 +17,7 @@ import pg from 'pg';
 import { startTestPlatform } from '../src/testing/platform.ts';
 import { FhirService } from '../src/fhir/service.ts';
 import { loadSearchStore, searchQueries } from './store.ts';
+import { median, percentile } from './lib.ts';
 const p = await startTestPlatform('postgres', {}, undefined, { domains: [] });
 const { storage } = await FhirService.prepare(p.db);
 const { ids } = await loadSearchStore(storage, Number(process.env.PATIENTS ?? 100_000), Number(process.env.OBSERVATIONS ?? 1_000_000), () => {});
@@ -48,7 +53,8 @@ const queries = searchQueries(ids);
 // The same app also over HTTP on loopback (this process is client and server, as in --suite search
 // the bench's client shares the cores): with fetch's default accept-encoding (gzip) and without.
 const base = await p.app.listen({ port: 0, host: '127.0.0.1' });
-const allModes = {
+type Mode = (url: string) => Promise<{ status: number; bytes: number }>;
+const allModes: Record<string, Mode> = {
   inject: async (url: string) => {
     const r = await p.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
     return { status: r.statusCode, bytes: r.rawPayload.length };
@@ -72,17 +78,13 @@ if (profiler) {
   await profiler.post('Profiler.enable');
   await profiler.post('Profiler.start');
 }
-// MODES=inject,http gzip,http identity (the default: all three).
-const modes = Object.fromEntries(Object.entries(allModes).filter(([m]) => !process.env.MODES || process.env.MODES.split(',').includes(m))) as Partial<
-  typeof allModes
->;
-const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((q / 100) * xs.length))];
+const modes = Object.entries(allModes).filter(([m]) => !process.env.MODES || process.env.MODES.split(',').includes(m));
 for (const [label, make] of Object.entries(queries)) {
-  const times: Record<string, number[]> = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
+  const times: Record<string, number[]> = Object.fromEntries(modes.map(([m]) => [m, []]));
   const bytes: Record<string, number> = {};
   // Rounds alternate the three ways, so each sees the same machine.
   for (let i = 0; i < 60; i++) {
-    for (const [mode, run] of Object.entries(modes) as [string, (url: string) => Promise<{ status: number; bytes: number }>][]) {
+    for (const [mode, run] of modes) {
       on = i === 59 && mode === 'inject';
       const t0 = performance.now();
       const r = await run(`/fhir/R4/${make(i)}`);
@@ -93,7 +95,7 @@ for (const [label, make] of Object.entries(queries)) {
   }
   on = false;
   for (const [mode, ts] of Object.entries(times)) {
-    console.log(`${label}: ${mode} p50 ${pct(ts, 50).toFixed(1)} ms p95 ${pct(ts, 95).toFixed(1)} ms (${bytes[mode]} B)`);
+    console.log(`${label}: ${mode} p50 ${median(ts).toFixed(1)} ms p95 ${percentile(ts, 95).toFixed(1)} ms (${bytes[mode]} B)`);
   }
   console.log(traced.join('\n'));
   traced.length = 0;
@@ -108,7 +110,7 @@ for (const [label, make] of Object.entries(queries)) {
         await p.db.query(text, values);
         ts.push(performance.now() - t0);
       }
-      return pct(ts, 50).toFixed(2);
+      return median(ts).toFixed(2);
     };
     console.log(`page statement alone p50 ${await alone(c.text, c.values)} ms; SELECT 1 p50 ${await alone('SELECT 1', [])} ms`);
     const e = await p.db.query<any>(`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ${c.text}`, c.values);

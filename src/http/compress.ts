@@ -57,9 +57,10 @@ async function compressPlugin(app: FastifyInstance): Promise<void> {
     // Quick settings: the answers are small and the 2 cores are shared (≈ 5× smaller JSON either way).
     brotliOptions: { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } },
     zlibOptions: { level: 6 },
-    // Pages up to 64 KiB are compressed in place (≈ 0.2 ms for a 9 kB page here) rather than by a
-    // stream on libuv's threadpool, which @fastify/compress picks above 8 KiB on two cores: the
-    // stream's hand-offs cost a 14 kB search page ≈ 2 ms more here (docs/benchmarks.md, 2026-12-04).
+    // Pages up to 64 KiB are compressed in place (≈ 0.2 ms for a 9 kB page here) and sent with their
+    // length, rather than chunked through a stream on libuv's threadpool, which @fastify/compress
+    // picks above 8 KiB on two cores (the latency gain was within this machine's noise:
+    // docs/benchmarks.md, 2026-12-04).
     syncThreshold: 64 * 1024,
   });
 }
