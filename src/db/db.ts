@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { assertCopyFromStdin, copyAllInto, copyData, type CopyInput } from './copy-pg.ts';
+import { beginAlone as BEGIN_ALONE, beginPrepared, queryAfterBegin } from './pg-begin.ts';
 
 export type { CopyInput } from './copy-pg.ts';
 import { PGlite } from '@electric-sql/pglite';
@@ -94,28 +95,40 @@ export class PostgresDb implements Db {
     // unhandled, that would end the process. The statement in progress fails on its own.
     const onError = () => undefined;
     client.on('error', onError);
+    // BEGIN goes with the transaction's first statement (src/db/pg-begin.ts), or by itself before
+    // a script or a COPY, and on a connection's first transaction (which prepares it there).
+    let begun: Promise<unknown> | undefined;
+    const beginAlone = () => (begun ??= client.query(BEGIN_ALONE));
     try {
-      await client.query('BEGIN');
       const tx: Queryable = {
         query: async <R>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
-          const r = opts?.prepare
-            ? await client.query({ name: statementName(sql), text: sql, values: params as unknown[] })
-            : await client.query(sql, params as unknown[]);
+          const config = { ...(opts?.prepare ? { name: statementName(sql) } : {}), text: sql, values: params as unknown[] };
+          let r;
+          if (!begun && beginPrepared(client)) {
+            begun = Promise.resolve();
+            r = await queryAfterBegin(client, config);
+          } else {
+            await beginAlone();
+            r = await client.query(config);
+          }
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
         exec: async (sql: string) => {
+          await beginAlone();
           await client.query(sql);
         },
         copyFrom: async (statements: readonly CopyInput[]) => {
+          await beginAlone();
           await copyAllInto(client, statements);
         },
         copyWorthFrom: this.copyWorthFrom,
       };
       const result = await fn(tx);
-      await client.query('COMMIT');
+      // A transaction that ran no statement has nothing to commit.
+      if (begun) await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (begun) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       client.off('error', onError);

@@ -1,0 +1,131 @@
+/**
+ * BEGIN sent with a transaction's first statement (pg-begin.ts), on PostgreSQL over one pooled
+ * connection: the first statement runs inside the transaction (same transaction id as the next,
+ * undone by a rollback), a connection's later transactions send one message fewer, a failing first
+ * statement (bad SQL, a prepared one, a constraint) rolls back and leaves the connection and the
+ * statement's name usable, and scripts and COPY as a first step still run inside the transaction.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresDb } from './db.ts';
+import { createTestDb, type TestDb } from '../testing/databases.ts';
+import { BEGIN_STATEMENT } from './pg-begin.ts';
+
+let t: TestDb;
+let db: PostgresDb;
+
+beforeAll(async () => {
+  t = await createTestDb('postgres', { empty: true });
+  // One connection, so every transaction below reuses it (and its prepared BEGIN).
+  db = new PostgresDb(t.url!, 1);
+  await db.exec('CREATE TABLE pb (id int PRIMARY KEY, note text)');
+});
+afterAll(async () => {
+  await db.close();
+  await t.drop();
+});
+
+/** The statements the client sends during fn (one per client.query call). */
+async function sent<T>(fn: () => Promise<T>): Promise<{ result: T; texts: string[] }> {
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const orig = proto.query;
+  const texts: string[] = [];
+  proto.query = function (this: unknown, q: unknown, ...rest: unknown[]) {
+    texts.push(typeof q === 'string' ? q : ((q as { text?: string }).text ?? '?'));
+    return orig.call(this, q, ...rest);
+  };
+  try {
+    return { result: await fn(), texts };
+  } finally {
+    proto.query = orig;
+  }
+}
+
+const xid = 'SELECT pg_current_xact_id()::text AS x';
+
+describe('BEGIN with the first statement (PostgreSQL)', () => {
+  it('runs the first statement inside the transaction, with one message fewer once BEGIN is prepared', async () => {
+    const first = await sent(() =>
+      db.transaction(async (tx) => [(await tx.query<{ x: string }>(xid)).rows[0].x, (await tx.query<{ x: string }>(xid)).rows[0].x]),
+    );
+    expect(first.result[0]).toBe(first.result[1]);
+    // The connection's first transaction prepares BEGIN by itself.
+    expect(first.texts).toEqual(['BEGIN', xid, xid, 'COMMIT']);
+    const client = await db.pool.connect();
+    expect((client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements[BEGIN_STATEMENT]).toBe('BEGIN');
+    client.release();
+
+    const second = await sent(() =>
+      db.transaction(async (tx) => [(await tx.query<{ x: string }>(xid)).rows[0].x, (await tx.query<{ x: string }>(xid)).rows[0].x]),
+    );
+    expect(second.result[0]).toBe(second.result[1]);
+    expect(second.result[0]).not.toBe(first.result[0]);
+    expect(second.texts).toEqual([xid, xid, 'COMMIT']);
+  });
+
+  it('undoes the first statement when the transaction fails, and returns its rows when it commits', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [1, 'rolled back']);
+        throw new Error('stop');
+      }),
+    ).rejects.toThrow('stop');
+    expect((await db.query('SELECT * FROM pb WHERE id = 1')).rows).toEqual([]);
+    const r = await db.transaction((tx) => tx.query<{ id: number }>('INSERT INTO pb (id, note) VALUES ($1, $2) RETURNING id', [2, 'kept'], { prepare: true }));
+    expect(r.rows).toEqual([{ id: 2 }]);
+    expect(r.rowCount).toBe(1);
+    expect((await db.query('SELECT note FROM pb WHERE id = 2')).rows).toEqual([{ note: 'kept' }]);
+  });
+
+  it('a failing first statement rolls back and leaves the connection and the statement name usable', async () => {
+    // A constraint: the transaction is aborted, nothing of it stays.
+    await expect(db.transaction((tx) => tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [2, 'duplicate'], { prepare: true }))).rejects.toThrow(
+      /duplicate key/,
+    );
+    // SQL that does not parse, as a prepared statement: its name must not be taken for prepared.
+    const bad = 'SELEC id FROM pb WHERE id = $1';
+    for (let i = 0; i < 2; i++) await expect(db.transaction((tx) => tx.query(bad, [2], { prepare: true }))).rejects.toThrow(/syntax error/);
+    // A value the driver cannot send (fails before anything reaches the server).
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(db.transaction((tx) => tx.query('SELECT $1::jsonb AS j', [circular]))).rejects.toThrow();
+    // The connection is idle again, outside any transaction, and the next transactions work.
+    expect((await db.query<{ s: string }>("SELECT current_setting('transaction_isolation') AS s")).rows[0].s).toBe('read committed');
+    const r = await db.transaction(async (tx) => {
+      await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [3, 'after failures'], { prepare: true });
+      return (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM pb')).rows[0].n;
+    });
+    expect(r).toBe(2);
+    const client = await db.pool.connect();
+    try {
+      // Outside a transaction again: a statement here is its own transaction.
+      const a = (await client.query(xid)).rows[0].x;
+      const b = (await client.query(xid)).rows[0].x;
+      expect(a).not.toBe(b);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('a script or a COPY as the first step still runs inside the transaction', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.exec("INSERT INTO pb VALUES (10, 'script'); INSERT INTO pb VALUES (11, 'script')");
+        throw new Error('stop');
+      }),
+    ).rejects.toThrow('stop');
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.copyFrom!([{ sql: 'COPY pb (id, note) FROM STDIN', data: '12\tcopied\n' }]);
+        throw new Error('stop');
+      }),
+    ).rejects.toThrow('stop');
+    expect((await db.query('SELECT id FROM pb WHERE id >= 10')).rows).toEqual([]);
+  });
+
+  it('a transaction that runs no statement sends nothing', async () => {
+    const r = await sent(() => db.transaction(async () => 'nothing'));
+    expect(r.result).toBe('nothing');
+    expect(r.texts).toEqual([]);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * A transaction's BEGIN sent with its first statement, so that opening a transaction costs no round
+ * trip of its own (issue #19 item 4: a single create was BEGIN, its write, a listener's statement
+ * and COMMIT — four round trips, each 130–200 µs of client CPU and 0.2–1 ms of wall time here).
+ *
+ * Protocol (PostgreSQL docs, "Extended Query"): the messages up to a Sync are one pipeline; the
+ * server answers them in order and sends one ReadyForQuery after the Sync. So Bind + Execute of a
+ * BEGIN prepared on the connection, then the statement's own Parse/Bind/Describe/Execute, then one
+ * Sync: BEGIN runs, then the statement inside the transaction it opened, one answer. If either
+ * fails, the server skips to the Sync and the caller's transaction is rolled back as usual.
+ *
+ * A node-postgres Query whose submit sends the BEGIN first (as src/db/copy-pg.ts, a Submittable
+ * the client routes the backend messages to). The BEGIN is bound by name, never parsed here: a
+ * ParseComplete would be taken by the client for the statement's own and mark it prepared. So a
+ * connection's first transaction sends BEGIN by itself, prepared under BEGIN_STATEMENT
+ * (`beginAlone`); later ones on that connection pipeline it (`QueryAfterBegin`).
+ *
+ * Rules: only single statements (extended protocol); a script (exec) or a COPY as a transaction's
+ * first step sends the BEGIN by itself first.
+ */
+import pg from 'pg';
+
+/** The name BEGIN is prepared under on each connection. */
+export const BEGIN_STATEMENT = 'cauyte_begin';
+
+/** The query config that prepares (once per connection) and runs BEGIN on its own. */
+export const beginAlone = { name: BEGIN_STATEMENT, text: 'BEGIN' } as const;
+
+/** The parts of node-postgres's Connection this uses (not in its type declarations). */
+interface WireConnection {
+  parsedStatements: Record<string, string>;
+  bind(config: { statement: string; values: unknown[] }): void;
+  execute(config: object): void;
+}
+
+/** Whether BEGIN is already prepared on this client's connection (so QueryAfterBegin may bind it). */
+export function beginPrepared(client: pg.PoolClient): boolean {
+  const connection = (client as unknown as { connection?: WireConnection }).connection;
+  return connection?.parsedStatements[BEGIN_STATEMENT] !== undefined;
+}
+
+type QueryInternals = {
+  prepare(connection: WireConnection): void;
+  handleCommandComplete(msg: unknown, connection: WireConnection): void;
+};
+const Base = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & QueryInternals & { callback?: unknown };
+
+/**
+ * One statement, preceded on the wire by BEGIN (prepared on the connection: beginPrepared), both
+ * answered by one ReadyForQuery. Resolves with the statement's result alone.
+ */
+export class QueryAfterBegin extends Base {
+  /** The BEGIN's CommandComplete comes first; it is not part of the statement's result. */
+  private beginDone = false;
+
+  constructor(config: pg.QueryConfig) {
+    super(config);
+  }
+
+  /** Always the extended protocol: one Sync after both statements. */
+  requiresPreparation(): boolean {
+    return true;
+  }
+
+  override prepare(connection: WireConnection): void {
+    connection.bind({ statement: BEGIN_STATEMENT, values: [] });
+    connection.execute({});
+    super.prepare(connection);
+  }
+
+  override handleCommandComplete(msg: unknown, connection: WireConnection): void {
+    if (!this.beginDone) {
+      this.beginDone = true;
+      return;
+    }
+    super.handleCommandComplete(msg, connection);
+  }
+}
+
+/** Runs one statement with the BEGIN before it; the promise of its result. */
+export function queryAfterBegin(client: pg.PoolClient, config: pg.QueryConfig): Promise<pg.QueryResult> {
+  return new Promise((resolve, reject) => {
+    const q = new QueryAfterBegin(config);
+    q.callback = (err: Error | null, res: pg.QueryResult) => (err ? reject(err) : resolve(res));
+    void client.query(q as unknown as pg.Submittable);
+  });
+}
