@@ -189,9 +189,12 @@ async function countOf(sql: DomainSql, c: NonNullable<ReturnType<typeof cellOf>>
   return r.rows[0]?.cases ?? 0;
 }
 
-async function onPatient(sql: DomainSql, list: DiseaseMatcher, id: string, p: Patient | undefined): Promise<void> {
-  const key = patientKey(id);
+async function onPatient(sql: DomainSql, list: DiseaseMatcher, id: string, p: Patient | undefined, firstVersion: boolean): Promise<void> {
   const place = p ? placeOf(p) : undefined;
+  // A new Patient with no known place changes nothing: no place row can exist for it yet, and no
+  // row reads the same as one without a place (its earlier-filed cases have none either).
+  if (firstVersion && !place) return;
+  const key = patientKey(id);
   // The person's place, and their cases filed elsewhere (a case filed before the Patient was
   // written gets its place now), in one statement: the SELECT reads another table, unaffected.
   const cases = await sql.query<CaseRow>(
@@ -211,7 +214,7 @@ export const surveillanceOnWrite: DomainWriteListener = async (sql, e) => {
   if (!['Patient', 'Condition', 'Encounter', 'Observation'].includes(e.resourceType)) return;
   const list = await diseaseList(sql);
   const r = e.deleted ? undefined : e.resource;
-  if (e.resourceType === 'Patient') return onPatient(sql, list, e.id, r as Patient | undefined);
+  if (e.resourceType === 'Patient') return onPatient(sql, list, e.id, r as Patient | undefined, e.versionId === 1 && !e.deleted);
   const found =
     r &&
     (e.resourceType === 'Condition'

@@ -4,7 +4,8 @@
  * raises signals with their algorithm, threshold and data; the province's disease-control officer
  * confirms one with a note (recorded, audited; a second decision is refused); a single Group-A case
  * raises a signal and an urgent notification to the province's centre only; aggregates are full for
- * the officer and suppressed (<5) for the analyst; the administrator loads a validated list version.
+ * the officer and suppressed (<5) for the analyst; the administrator loads a validated list version;
+ * a person registered without an address counts in their commune once one is added.
  * Denials: clinician, citizen, another province's officer, the analyst on the officer's routes.
  */
 import type { Condition, Organization, Patient } from '@medplum/fhirtypes';
@@ -13,6 +14,7 @@ import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testi
 import type { AggregateReport, DiseaseListInfo, SeriesView, SignalList } from './contract.ts';
 import { addWeeks, weekOf } from './weeks.ts';
 import { bundledList } from './diseases.ts';
+import { patientKey } from './listeners.ts';
 
 const json = { 'content-type': 'application/json' };
 const bearer = (t: string) => ({ authorization: `Bearer ${t}`, ...json });
@@ -266,5 +268,22 @@ describe('early warning (surveillance) on pglite', () => {
     await lab(patients[34], false);
     const s = await call<SeriesView>(p, 'GET', `/api/surveillance/series?disease=dengue&commune=${HOP_THANH}&weeks=4`, undefined, bearer(officer));
     expect(s.body.weeks.at(-1)!.cases).toBe(3);
+  });
+
+  it('a person registered without an address is counted in their commune once one is added', async () => {
+    const hopThanh = async () =>
+      (await call<SeriesView>(p, 'GET', `/api/surveillance/series?disease=dengue&commune=${HOP_THANH}&weeks=13`, undefined, bearer(officer))).body.weeks.at(-1)!
+        .cases;
+    const before = await hopThanh();
+    const person = await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Thử', given: ['Chưa có địa chỉ'] }] });
+    // A new Patient with no place writes no place row (nothing to record).
+    const rows = async () =>
+      (await p.db.query<{ n: number }>('SELECT count(*)::int AS n FROM surveillance_patient_place WHERE patient_key = $1', [patientKey(person.id!)])).rows[0].n;
+    expect(await rows()).toBe(0);
+    await diagnose(person.id!, 'A90', thisWeek);
+    expect(await hopThanh()).toBe(before);
+    await p.fixtures.update<Patient>({ ...person, address: [{ use: 'home', city: 'Xã Hợp Thành', state: 'Tỉnh Lào Cai', country: 'VN' }] });
+    expect(await rows()).toBe(1);
+    expect(await hopThanh()).toBe(before + 1);
   });
 });
