@@ -17,7 +17,7 @@ import { buildPlatform } from '../src/server.ts';
 import { seedDemo } from '../src/seed/demo.ts';
 import { checkReading } from '../src/devices/readings.ts';
 import { copyBaseline, median, percentile } from './lib.ts';
-import { freePort } from '../src/testing/platform.ts';
+import { freePort, sessionFor } from '../src/testing/platform.ts';
 
 export interface IngestResult {
   /** Per round, readings/s committed through the platform. */
@@ -157,15 +157,11 @@ export async function benchIngest(
       await p.app.listen({ port, host: '127.0.0.1' });
       return config.baseUrl;
     })();
-    const clinician = await p.accounts.create({
-      username: `bench.alert.${Date.now()}`,
-      displayName: 'Bench',
-      kind: 'service',
-      roles: [{ role: 'commune_clinician', organizationId: demo.ids.organizations.batxat }],
-    });
-    const token = (await p.tokens.issue({ sub: clinician.id, role: 'commune_clinician', org: demo.ids.organizations.batxat, scope: 'user/*.read' })).token;
+    // Live notifications are a signed-in person's (a session with its second factor), not an app token's.
+    const session = await sessionFor(p, 'commune_clinician', { org: demo.ids.organizations.batxat });
     const controller = new AbortController();
-    const res = await fetch(`${base}/api/events`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    const res = await fetch(`${base}/api/events`, { headers: { cookie: session.cookie }, signal: controller.signal });
+    if (res.status !== 200) throw new Error(`the alert stream answered ${res.status}: ${await res.text()}`);
     const waiting: ((at: number) => void)[] = [];
     void (async () => {
       const dec = new TextDecoder();

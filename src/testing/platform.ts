@@ -138,7 +138,7 @@ let sessionAccounts = 0;
  * web sign-in (password and second factor): the headers of their session (cookie and CSRF token).
  * For what is a person's and not an app token's (the inbox, the live stream).
  */
-export async function sessionFor(p: TestPlatform, role: Role, opts: { org?: string; practitioner?: string } = {}): Promise<Record<string, string>> {
+export async function sessionFor(p: Platform, role: Role, opts: { org?: string; practitioner?: string } = {}): Promise<Record<string, string>> {
   const totpSecret = new Secret({ size: 20 }).base32;
   const username = `nv.phien.${++sessionAccounts}.${Date.now().toString(36)}`;
   await p.accounts.create({
@@ -153,7 +153,7 @@ export async function sessionFor(p: TestPlatform, role: Role, opts: { org?: stri
   return signIn(p, username, totpSecret);
 }
 
-export async function signIn(p: TestPlatform, username: string, totpSecret?: string): Promise<Record<string, string>> {
+export async function signIn(p: Platform, username: string, totpSecret?: string): Promise<Record<string, string>> {
   const login = await call(p, 'POST', '/api/auth/login', { username, password: DEMO_PASSWORD }, { authorization: '', 'content-type': 'application/json' });
   if (login.status !== 200) throw new Error(`sign-in failed: ${login.status} ${login.text}`);
   const cookie = String(login.headers['set-cookie']).split(';')[0];
