@@ -184,7 +184,11 @@ export async function benchIngest(
         JSON.stringify({ msgId: `alert-${i}`, time: new Date().toISOString(), readings: [{ type: 'spo2', value: 85, unit: '%' }] }),
         { qos: 1 },
       );
-      latencies.push((await got) - sent);
+      // An alert that never comes fails the bench instead of hanging it.
+      const late = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no alert on the live stream within 10 s (sample ${i})`)), 10_000).unref(),
+      );
+      latencies.push((await Promise.race([got, late])) - sent);
       await client.publishAsync(
         topic,
         JSON.stringify({ msgId: `ok-${i}`, time: new Date(Date.now() + 1).toISOString(), readings: [{ type: 'spo2', value: 97, unit: '%' }] }),
