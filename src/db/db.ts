@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { assertCopyFromStdin, copyAllInto, copyData, type CopyInput } from './copy-pg.ts';
-import { beginAlone as BEGIN_ALONE, beginPrepared, queryAfterBegin } from './pg-begin.ts';
+import { beginAlone as BEGIN_ALONE, BeginGone, beginPrepared, forgetBegin, queryAfterBegin } from './pg-begin.ts';
 
 export type { CopyInput } from './copy-pg.ts';
 import { PGlite } from '@electric-sql/pglite';
@@ -98,15 +98,31 @@ export class PostgresDb implements Db {
     // BEGIN goes with the transaction's first statement (src/db/pg-begin.ts), or by itself before
     // a script or a COPY, and on a connection's first transaction (which prepares it there).
     let begun: Promise<unknown> | undefined;
+    let over = false;
     const beginAlone = () => (begun ??= client.query(BEGIN_ALONE));
+    /** The first statement with BEGIN before it; if the server lost the prepared BEGIN (nothing ran), prepared again and run after it. */
+    const firstAfterBegin = (config: pg.QueryConfig) =>
+      queryAfterBegin(client, config).catch(async (err) => {
+        if (!(err instanceof BeginGone)) throw err;
+        forgetBegin(client);
+        await client.query(BEGIN_ALONE);
+        return client.query(config);
+      });
     try {
       const tx: Queryable = {
         query: async <R>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
+          // A statement sent after the transaction ended would run on a connection back in the pool.
+          if (over) throw new Error('this transaction is over: its handle cannot run statements');
           const config = { ...(opts?.prepare ? { name: statementName(sql) } : {}), text: sql, values: params as unknown[] };
           let r;
-          if (!begun && beginPrepared(client)) {
-            begun = Promise.resolve();
-            r = await queryAfterBegin(client, config);
+          if (!begun && (params?.length || opts?.prepare) && beginPrepared(client)) {
+            const first = firstAfterBegin(config);
+            // Statements issued meanwhile wait until the transaction is open.
+            begun = first.then(
+              () => undefined,
+              () => undefined,
+            );
+            r = await first;
           } else {
             await beginAlone();
             r = await client.query(config);
@@ -114,10 +130,12 @@ export class PostgresDb implements Db {
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
         exec: async (sql: string) => {
+          if (over) throw new Error('this transaction is over: its handle cannot run statements');
           await beginAlone();
           await client.query(sql);
         },
         copyFrom: async (statements: readonly CopyInput[]) => {
+          if (over) throw new Error('this transaction is over: its handle cannot run statements');
           await beginAlone();
           await copyAllInto(client, statements);
         },
@@ -131,6 +149,7 @@ export class PostgresDb implements Db {
       if (begun) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
+      over = true;
       client.off('error', onError);
       client.release();
     }

@@ -3,7 +3,9 @@
  * connection: the first statement runs inside the transaction (same transaction id as the next,
  * undone by a rollback), a connection's later transactions send one message fewer, a failing first
  * statement (bad SQL, a prepared one, a constraint) rolls back and leaves the connection and the
- * statement's name usable, and scripts and COPY as a first step still run inside the transaction.
+ * statement's name usable, a BEGIN the server lost (DEALLOCATE) is prepared again, and scripts, COPY
+ * and multi-statement text as a first step still run inside the transaction; a handle used after
+ * its transaction is refused.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,12 +44,12 @@ async function sent<T>(fn: () => Promise<T>): Promise<{ result: T; texts: string
 }
 
 const xid = 'SELECT pg_current_xact_id()::text AS x';
+/** The transaction id, as a prepared statement (what the pipelined BEGIN goes with). */
+const xidOf = async (tx: { query: PostgresDb['query'] }) => (await tx.query<{ x: string }>(xid, [], { prepare: true })).rows[0].x;
 
 describe('BEGIN with the first statement (PostgreSQL)', () => {
   it('runs the first statement inside the transaction, with one message fewer once BEGIN is prepared', async () => {
-    const first = await sent(() =>
-      db.transaction(async (tx) => [(await tx.query<{ x: string }>(xid)).rows[0].x, (await tx.query<{ x: string }>(xid)).rows[0].x]),
-    );
+    const first = await sent(() => db.transaction(async (tx) => [await xidOf(tx), await xidOf(tx)]));
     expect(first.result[0]).toBe(first.result[1]);
     // The connection's first transaction prepares BEGIN by itself.
     expect(first.texts).toEqual(['BEGIN', xid, xid, 'COMMIT']);
@@ -55,9 +57,7 @@ describe('BEGIN with the first statement (PostgreSQL)', () => {
     expect((client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements[BEGIN_STATEMENT]).toBe('BEGIN');
     client.release();
 
-    const second = await sent(() =>
-      db.transaction(async (tx) => [(await tx.query<{ x: string }>(xid)).rows[0].x, (await tx.query<{ x: string }>(xid)).rows[0].x]),
-    );
+    const second = await sent(() => db.transaction(async (tx) => [await xidOf(tx), await xidOf(tx)]));
     expect(second.result[0]).toBe(second.result[1]);
     expect(second.result[0]).not.toBe(first.result[0]);
     expect(second.texts).toEqual([xid, xid, 'COMMIT']);
@@ -121,6 +121,46 @@ describe('BEGIN with the first statement (PostgreSQL)', () => {
       }),
     ).rejects.toThrow('stop');
     expect((await db.query('SELECT id FROM pb WHERE id >= 10')).rows).toEqual([]);
+  });
+
+  it('recovers when the server lost the prepared BEGIN: the statement runs inside a fresh BEGIN', async () => {
+    await db.transaction((tx) => tx.query('SELECT $1::int AS one', [1]));
+    await db.exec('DEALLOCATE ALL');
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [20, 'after deallocate']);
+        await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [21, 'after deallocate']);
+        throw new Error('stop');
+      }),
+    ).rejects.toThrow('stop');
+    expect((await db.query('SELECT id FROM pb WHERE id IN (20, 21)')).rows).toEqual([]);
+    // BEGIN is prepared again, and pipelined after that.
+    const again = await sent(() => db.transaction((tx) => tx.query('SELECT $1::int AS one', [1])));
+    expect(again.texts).toEqual(['SELECT $1::int AS one', 'COMMIT']);
+  });
+
+  it('a plain text query of several statements as the first step still runs, inside the transaction', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query("INSERT INTO pb VALUES (30, 'a'); INSERT INTO pb VALUES (31, 'b')");
+        throw new Error('stop');
+      }),
+    ).rejects.toThrow('stop');
+    expect((await db.query('SELECT id FROM pb WHERE id >= 30')).rows).toEqual([]);
+  });
+
+  it('a handle used after its transaction ended is refused (it would run on a pooled connection)', async () => {
+    let kept: Parameters<Parameters<PostgresDb['transaction']>[0]>[0] | undefined;
+    await db.transaction(async (tx) => {
+      kept = tx;
+    });
+    await expect(kept!.query('SELECT $1::int AS one', [1])).rejects.toThrow(/transaction is over/);
+    const client = await db.pool.connect();
+    try {
+      expect((await client.query(xid)).rows[0].x).not.toBe((await client.query(xid)).rows[0].x);
+    } finally {
+      client.release();
+    }
   });
 
   it('a transaction that runs no statement sends nothing', async () => {

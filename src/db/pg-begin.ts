@@ -15,8 +15,10 @@
  * connection's first transaction sends BEGIN by itself, prepared under BEGIN_STATEMENT
  * (`beginAlone`); later ones on that connection pipeline it (`QueryAfterBegin`).
  *
- * Rules: only single statements (extended protocol); a script (exec) or a COPY as a transaction's
- * first step sends the BEGIN by itself first.
+ * Rules: only statements with parameters or prepared (single statements, extended protocol) are
+ * pipelined; a plain text query (it may hold several statements), a script (exec) or a COPY as a
+ * transaction's first step sends the BEGIN by itself first. If the server lost the prepared BEGIN
+ * (BeginGone: nothing ran), the caller prepares it again and runs the statement after it.
  */
 import pg from 'pg';
 
@@ -28,6 +30,7 @@ export const beginAlone = { name: BEGIN_STATEMENT, text: 'BEGIN' } as const;
 
 /** The parts of node-postgres's Connection this uses (not in its type declarations). */
 interface WireConnection {
+  submittedNamedStatements?: Record<string, string>;
   parsedStatements: Record<string, string>;
   bind(config: { statement: string; values: unknown[] }): void;
   execute(config: object): void;
@@ -37,6 +40,19 @@ interface WireConnection {
 export function beginPrepared(client: pg.PoolClient): boolean {
   const connection = (client as unknown as { connection?: WireConnection }).connection;
   return connection?.parsedStatements[BEGIN_STATEMENT] !== undefined;
+}
+
+/** The server no longer holds the prepared BEGIN (DEALLOCATE, DISCARD, a pooler that switched backends): nothing of the pipeline ran. */
+export class BeginGone extends Error {
+  constructor(override readonly cause: Error) {
+    super(`the prepared BEGIN is gone from this connection: ${cause.message}`);
+  }
+}
+
+/** Makes the client prepare BEGIN again on its next transaction (after BeginGone). */
+export function forgetBegin(client: pg.PoolClient): void {
+  const connection = (client as unknown as { connection?: WireConnection }).connection;
+  if (connection) delete connection.parsedStatements[BEGIN_STATEMENT];
 }
 
 type QueryInternals = {
@@ -51,7 +67,7 @@ const Base = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & Q
  */
 export class QueryAfterBegin extends Base {
   /** The BEGIN's CommandComplete comes first; it is not part of the statement's result. */
-  private beginDone = false;
+  beginDone = false;
 
   constructor(config: pg.QueryConfig) {
     super(config);
@@ -81,7 +97,11 @@ export class QueryAfterBegin extends Base {
 export function queryAfterBegin(client: pg.PoolClient, config: pg.QueryConfig): Promise<pg.QueryResult> {
   return new Promise((resolve, reject) => {
     const q = new QueryAfterBegin(config);
-    q.callback = (err: Error | null, res: pg.QueryResult) => (err ? reject(err) : resolve(res));
+    q.callback = (err: (Error & { code?: string }) | null, res: pg.QueryResult) => {
+      // 26000: no prepared statement of that name — BEGIN did not run, so neither did the statement.
+      if (err) reject(!q.beginDone && err.code === '26000' && /cauyte_begin/.test(err.message) ? new BeginGone(err) : err);
+      else resolve(res);
+    };
     void client.query(q as unknown as pg.Submittable);
   });
 }
