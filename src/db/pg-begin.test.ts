@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresDb } from './db.ts';
+import { PostgresDb, type Queryable } from './db.ts';
 import { createTestDb, type TestDb } from '../testing/databases.ts';
 import { BEGIN_STATEMENT } from './pg-begin.ts';
 
@@ -43,6 +43,16 @@ async function sent<T>(fn: () => Promise<T>): Promise<{ result: T; texts: string
   }
 }
 
+/** Runs step inside a transaction that then fails, and expects that failure (so the step is rolled back). */
+async function failsAfter(step: (tx: Queryable) => Promise<unknown>): Promise<void> {
+  await expect(
+    db.transaction(async (tx) => {
+      await step(tx);
+      throw new Error('stop');
+    }),
+  ).rejects.toThrow('stop');
+}
+
 const xid = 'SELECT pg_current_xact_id()::text AS x';
 /** The transaction id, as a prepared statement (what the pipelined BEGIN goes with). */
 const xidOf = async (tx: { query: PostgresDb['query'] }) => (await tx.query<{ x: string }>(xid, [], { prepare: true })).rows[0].x;
@@ -64,12 +74,7 @@ describe('BEGIN with the first statement (PostgreSQL)', () => {
   });
 
   it('undoes the first statement when the transaction fails, and returns its rows when it commits', async () => {
-    await expect(
-      db.transaction(async (tx) => {
-        await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [1, 'rolled back']);
-        throw new Error('stop');
-      }),
-    ).rejects.toThrow('stop');
+    await failsAfter((tx) => tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [1, 'rolled back']));
     expect((await db.query('SELECT * FROM pb WHERE id = 1')).rows).toEqual([]);
     const r = await db.transaction((tx) => tx.query<{ id: number }>('INSERT INTO pb (id, note) VALUES ($1, $2) RETURNING id', [2, 'kept'], { prepare: true }));
     expect(r.rows).toEqual([{ id: 2 }]);
@@ -108,31 +113,18 @@ describe('BEGIN with the first statement (PostgreSQL)', () => {
   });
 
   it('a script or a COPY as the first step still runs inside the transaction', async () => {
-    await expect(
-      db.transaction(async (tx) => {
-        await tx.exec("INSERT INTO pb VALUES (10, 'script'); INSERT INTO pb VALUES (11, 'script')");
-        throw new Error('stop');
-      }),
-    ).rejects.toThrow('stop');
-    await expect(
-      db.transaction(async (tx) => {
-        await tx.copyFrom!([{ sql: 'COPY pb (id, note) FROM STDIN', data: '12\tcopied\n' }]);
-        throw new Error('stop');
-      }),
-    ).rejects.toThrow('stop');
+    await failsAfter((tx) => tx.exec("INSERT INTO pb VALUES (10, 'script'); INSERT INTO pb VALUES (11, 'script')"));
+    await failsAfter((tx) => tx.copyFrom!([{ sql: 'COPY pb (id, note) FROM STDIN', data: '12\tcopied\n' }]));
     expect((await db.query('SELECT id FROM pb WHERE id >= 10')).rows).toEqual([]);
   });
 
   it('recovers when the server lost the prepared BEGIN: the statement runs inside a fresh BEGIN', async () => {
     await db.transaction((tx) => tx.query('SELECT $1::int AS one', [1]));
     await db.exec('DEALLOCATE ALL');
-    await expect(
-      db.transaction(async (tx) => {
-        await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [20, 'after deallocate']);
-        await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [21, 'after deallocate']);
-        throw new Error('stop');
-      }),
-    ).rejects.toThrow('stop');
+    await failsAfter(async (tx) => {
+      await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [20, 'after deallocate']);
+      await tx.query('INSERT INTO pb (id, note) VALUES ($1, $2)', [21, 'after deallocate']);
+    });
     expect((await db.query('SELECT id FROM pb WHERE id IN (20, 21)')).rows).toEqual([]);
     // BEGIN is prepared again, and pipelined after that.
     const again = await sent(() => db.transaction((tx) => tx.query('SELECT $1::int AS one', [1])));
@@ -140,12 +132,7 @@ describe('BEGIN with the first statement (PostgreSQL)', () => {
   });
 
   it('a plain text query of several statements as the first step still runs, inside the transaction', async () => {
-    await expect(
-      db.transaction(async (tx) => {
-        await tx.query("INSERT INTO pb VALUES (30, 'a'); INSERT INTO pb VALUES (31, 'b')");
-        throw new Error('stop');
-      }),
-    ).rejects.toThrow('stop');
+    await failsAfter((tx) => tx.query("INSERT INTO pb VALUES (30, 'a'); INSERT INTO pb VALUES (31, 'b')"));
     expect((await db.query('SELECT id FROM pb WHERE id >= 30')).rows).toEqual([]);
   });
 
