@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { assertCopyFromStdin, copyAllInto, copyData, type CopyInput } from './copy-pg.ts';
-import { beginAlone as BEGIN_ALONE, BeginGone, beginPrepared, forgetBegin, queryAfterBegin } from './pg-begin.ts';
+import { BEGIN_ALONE, BeginGone, beginPrepared, forgetBegin, queryAfterBegin } from './pg-begin.ts';
 
 export type { CopyInput } from './copy-pg.ts';
 import { PGlite } from '@electric-sql/pglite';
@@ -99,6 +99,10 @@ export class PostgresDb implements Db {
     // a script or a COPY, and on a connection's first transaction (which prepares it there).
     let begun: Promise<unknown> | undefined;
     let over = false;
+    // A statement sent after the transaction ended would run on a connection back in the pool.
+    const assertOpen = () => {
+      if (over) throw new Error('this transaction is over: its handle cannot run statements');
+    };
     const beginAlone = () => (begun ??= client.query(BEGIN_ALONE));
     /** The first statement with BEGIN before it; if the server lost the prepared BEGIN (nothing ran), prepared again and run after it. */
     const firstAfterBegin = (config: pg.QueryConfig) =>
@@ -111,8 +115,7 @@ export class PostgresDb implements Db {
     try {
       const tx: Queryable = {
         query: async <R>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
-          // A statement sent after the transaction ended would run on a connection back in the pool.
-          if (over) throw new Error('this transaction is over: its handle cannot run statements');
+          assertOpen();
           const config = { ...(opts?.prepare ? { name: statementName(sql) } : {}), text: sql, values: params as unknown[] };
           let r;
           if (!begun && (params?.length || opts?.prepare) && beginPrepared(client)) {
@@ -130,12 +133,12 @@ export class PostgresDb implements Db {
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
         exec: async (sql: string) => {
-          if (over) throw new Error('this transaction is over: its handle cannot run statements');
+          assertOpen();
           await beginAlone();
           await client.query(sql);
         },
         copyFrom: async (statements: readonly CopyInput[]) => {
-          if (over) throw new Error('this transaction is over: its handle cannot run statements');
+          assertOpen();
           await beginAlone();
           await copyAllInto(client, statements);
         },

@@ -13,7 +13,7 @@
  * the client routes the backend messages to). The BEGIN is bound by name, never parsed here: a
  * ParseComplete would be taken by the client for the statement's own and mark it prepared. So a
  * connection's first transaction sends BEGIN by itself, prepared under BEGIN_STATEMENT
- * (`beginAlone`); later ones on that connection pipeline it (`QueryAfterBegin`).
+ * (`BEGIN_ALONE`); later ones on that connection pipeline it (`QueryAfterBegin`).
  *
  * Rules: only statements with parameters or prepared (single statements, extended protocol) are
  * pipelined; a plain text query (it may hold several statements), a script (exec) or a COPY as a
@@ -26,20 +26,20 @@ import pg from 'pg';
 export const BEGIN_STATEMENT = 'cauyte_begin';
 
 /** The query config that prepares (once per connection) and runs BEGIN on its own. */
-export const beginAlone = { name: BEGIN_STATEMENT, text: 'BEGIN' } as const;
+export const BEGIN_ALONE = { name: BEGIN_STATEMENT, text: 'BEGIN' } as const;
 
 /** The parts of node-postgres's Connection this uses (not in its type declarations). */
 interface WireConnection {
-  submittedNamedStatements?: Record<string, string>;
   parsedStatements: Record<string, string>;
   bind(config: { statement: string; values: unknown[] }): void;
   execute(config: object): void;
 }
 
+const wire = (client: pg.PoolClient) => (client as unknown as { connection?: WireConnection }).connection;
+
 /** Whether BEGIN is already prepared on this client's connection (so QueryAfterBegin may bind it). */
 export function beginPrepared(client: pg.PoolClient): boolean {
-  const connection = (client as unknown as { connection?: WireConnection }).connection;
-  return connection?.parsedStatements[BEGIN_STATEMENT] !== undefined;
+  return wire(client)?.parsedStatements[BEGIN_STATEMENT] !== undefined;
 }
 
 /** The server no longer holds the prepared BEGIN (DEALLOCATE, DISCARD, a pooler that switched backends): nothing of the pipeline ran. */
@@ -51,7 +51,7 @@ export class BeginGone extends Error {
 
 /** Makes the client prepare BEGIN again on its next transaction (after BeginGone). */
 export function forgetBegin(client: pg.PoolClient): void {
-  const connection = (client as unknown as { connection?: WireConnection }).connection;
+  const connection = wire(client);
   if (connection) delete connection.parsedStatements[BEGIN_STATEMENT];
 }
 
@@ -68,10 +68,6 @@ const Base = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & Q
 export class QueryAfterBegin extends Base {
   /** The BEGIN's CommandComplete comes first; it is not part of the statement's result. */
   beginDone = false;
-
-  constructor(config: pg.QueryConfig) {
-    super(config);
-  }
 
   /** Always the extended protocol: one Sync after both statements. */
   requiresPreparation(): boolean {
@@ -99,7 +95,7 @@ export function queryAfterBegin(client: pg.PoolClient, config: pg.QueryConfig): 
     const q = new QueryAfterBegin(config);
     q.callback = (err: (Error & { code?: string }) | null, res: pg.QueryResult) => {
       // 26000: no prepared statement of that name — BEGIN did not run, so neither did the statement.
-      if (err) reject(!q.beginDone && err.code === '26000' && /cauyte_begin/.test(err.message) ? new BeginGone(err) : err);
+      if (err) reject(!q.beginDone && err.code === '26000' && err.message.includes(BEGIN_STATEMENT) ? new BeginGone(err) : err);
       else resolve(res);
     };
     void client.query(q as unknown as pg.Submittable);
