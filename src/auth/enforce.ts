@@ -188,13 +188,13 @@ function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void
 /** Why an app's token may not use a domain route (TOKEN_DOMAIN_RULES in policy.ts), or undefined when it may. */
 export function tokenDomainRefusal(scopes: Scope[], domain: DomainAction, method: string): string | undefined {
   const rule = TOKEN_DOMAIN_RULES[domain];
-  if (!rule) {
+  if (rule === 'person') return NOT_FOR_TOKENS;
+  if (rule === 'aggregate') {
     // A token that may change nothing through the FHIR API changes nothing through a domain route either.
     if (SAFE_METHODS.has(method) || scopes.some((s) => WRITES.some((a) => s.actions.has(a)))) return undefined;
     return 'Mã truy cập của ứng dụng chỉ được đọc, không được thay đổi (the token allows reading only)';
   }
-  if (rule === 'person') return NOT_FOR_TOKENS;
-  const action = SAFE_METHODS.has(method) ? 'search' : 'create';
+  const action = rule.action ?? (SAFE_METHODS.has(method) ? 'search' : 'create');
   return scopeAllows(scopes, action, rule.type)
     ? undefined
     : `Phạm vi của mã truy cập không cho phép ${rule.type} (the token's scopes do not allow ${action} on ${rule.type})`;

@@ -360,14 +360,21 @@ export function fhirAllowed(role: Role, action: FhirAction, resourceType: string
 
 /**
  * What an app's token (a bearer token: a SMART app, an OAuth client) may do on a domain route,
- * beyond what its role allows. 'person': a person's own business at the screen (their account and
- * sessions, their notices) — refused to any token, however scoped. `{ type }`: the domain shows or
- * changes data of that FHIR type, so the token needs a scope for it (reading: search; anything
- * else: create), as it would on the FHIR API. A domain not listed: the role decides, the token's
- * scopes apply wherever the data is read through the FHIR store, and a token with no write scope
- * at all (read-only) changes nothing there (enforce.ts: tokenDomainRefusal).
+ * beyond what its role allows. Every domain action has a rule, so a new action is a decision, not
+ * a default (the type is a complete Record):
+ * - 'person': a person's own act at the screen (their account and sessions, emergency access, a
+ *   policy setting, advice from a machine that a clinician accepts, learning that earns credit) —
+ *   refused to any token, however scoped.
+ * - `{ type }`: the domain shows or changes data of that FHIR type, so the token needs a scope for
+ *   it (reading: search; anything else: create; or the `action` named), as it would on the FHIR
+ *   API. Whatever the domain then reads or writes through the guarded store is narrowed by the
+ *   token's scopes type by type as well (src/auth/guard.ts).
+ * - 'aggregate': counts with no person's data (metrics, case counts by commune): the role decides,
+ *   and a token with no write scope at all (read-only) changes nothing (enforce.ts: tokenDomainRefusal).
  */
-export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type: string }>> = {
+export type TokenDomainRule = 'person' | 'aggregate' | { type: string; action?: 'search' | 'create' };
+
+export const TOKEN_DOMAIN_RULES: Record<DomainAction, TokenDomainRule> = {
   'account.self': 'person',
   // Accounts, service clients and their secrets: an app holding an administrator's token must not
   // mint accounts or clients (with wider scopes than its own).
@@ -375,9 +382,21 @@ export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type:
   // Emergency access is a person's own statement, and its review a person's judgement.
   'breakglass.use': 'person',
   'breakglass.review': 'person',
+  'access-log.own': { type: 'AuditEvent' },
+  'audit.read': { type: 'AuditEvent' },
+  'consent.own': { type: 'Consent' },
   // Family links are RelatedPerson resources and open a record to its manager: an app needs that scope.
   'family.own': { type: 'RelatedPerson' },
   'family.manage': { type: 'RelatedPerson' },
+  // Case conferences: the request (a ServiceRequest), its triage (the case's Task), the signed
+  // conclusion (a Composition), the meeting (an Appointment). The official list of conditions
+  // eligible for remote examination is a policy setting.
+  'consult.view': { type: 'ServiceRequest' },
+  'consult.request': { type: 'ServiceRequest' },
+  'consult.triage': { type: 'Task' },
+  'consult.sign': { type: 'Composition' },
+  'consult.schedule': { type: 'Appointment' },
+  'eligibility.manage': 'person',
   // Domains that read or write through the platform's own repository (billing, the device fleet,
   // the programme's network) are held to the FHIR type they stand for.
   'charges.export': { type: 'ChargeItem' },
@@ -387,19 +406,51 @@ export const TOKEN_DOMAIN_RULES: Partial<Record<DomainAction, 'person' | { type:
   // registers; a patient's monitoring targets (Goals, a clinical decision).
   'monitoring.view': { type: 'Flag' },
   'monitoring.manage': { type: 'Goal' },
-  'programme.facilities': { type: 'Organization' },
-  // A facility's telemedicine declaration decided (its programme record), an outbreak signal
-  // confirmed or dismissed (a detected issue): an app needs a write scope for that type.
-  'programme.review': { type: 'Organization' },
-  'surveillance.decide': { type: 'DetectedIssue' },
   // Hosting a call (opening a room, inviting by a link that lets its holder in as the patient,
-  // admitting, ending): an app needs to be allowed to make appointments.
+  // admitting, ending): an app needs to be allowed to make appointments. Being in a call, or
+  // attending one's visit (its page, its room, its prescription), is reading the Appointment;
+  // recordings are DocumentReferences.
   'video.host': { type: 'Appointment' },
-  // What an outside decision-support service may receive is a person's judgement.
+  'video.join': { type: 'Appointment', action: 'search' },
+  'video.recordings': { type: 'DocumentReference' },
+  // Citizens' visits: booking (Appointments), the provider's side (the Encounter, its
+  // prescription), the services on offer (Schedules), one's own record (the Patient compartment,
+  // every type of it narrowed again by the guard).
+  'record.own': { type: 'Patient' },
+  'visits.book': { type: 'Appointment' },
+  'visits.attend': { type: 'Appointment', action: 'search' },
+  'visits.provide': { type: 'Encounter' },
+  'visits.schedule': { type: 'Schedule' },
+  // Imaging: studies (ImagingStudy: listing, viewing, uploading, annotating), the radiology report (DiagnosticReport).
+  'imaging.view': { type: 'ImagingStudy' },
+  'imaging.upload': { type: 'ImagingStudy' },
+  'imaging.report': { type: 'DiagnosticReport' },
+  // The programme's network (Organizations), a facility's declaration (a QuestionnaireResponse)
+  // and its decision, the site's equipment check (recorded against its Organization), the
+  // programme's indicators (MeasureReports, also $evaluate-measure).
+  'programme.view': { type: 'Organization' },
+  'programme.facilities': { type: 'Organization' },
+  'programme.declare': { type: 'QuestionnaireResponse' },
+  'programme.review': { type: 'Organization' },
+  'programme.readiness': { type: 'Organization' },
+  'reports.read': { type: 'MeasureReport' },
+  // Outbreak signals (DetectedIssues) seen and decided; counts by commune carry no one's data; the
+  // notifiable-disease lists, population and authorities are policy settings.
+  'surveillance.view': { type: 'DetectedIssue' },
+  'surveillance.decide': { type: 'DetectedIssue' },
+  'surveillance.aggregates': 'aggregate',
+  'surveillance.admin': 'person',
+  // Remote training: attendance, test answers and feedback earn a person CME credit; teaching and
+  // running programmes are a person's too.
+  'training.learn': 'person',
+  'training.teach': 'person',
+  'training.manage': 'person',
+  // Decision support: advice from a machine is for a clinician (or a citizen booking) at the screen
+  // to accept or override, and what an outside service may receive is a person's judgement.
+  'cds.use': 'person',
+  'cds.advice': 'person',
   'cds.manage': 'person',
-  'access-log.own': { type: 'AuditEvent' },
-  'audit.read': { type: 'AuditEvent' },
-  'consent.own': { type: 'Consent' },
+  'ops.metrics': 'aggregate',
 };
 
 export function domainAllowed(role: Role, action: DomainAction): boolean {

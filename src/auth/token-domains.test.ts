@@ -9,12 +9,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Patient } from '@medplum/fhirtypes';
 import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { TOKEN_DOMAIN_RULES } from './policy.ts';
 
 describe('app tokens on domain routes', () => {
   let p: TestPlatform;
   let patient: string;
   beforeAll(async () => {
-    p = await startTestPlatform('pglite', {}, undefined, { domains: ['family', 'consult', 'visits', 'formats', 'devices', 'cds', 'video'] });
+    p = await startTestPlatform('pglite', {}, undefined, {
+      domains: ['family', 'consult', 'visits', 'formats', 'devices', 'cds', 'video', 'imaging', 'programme', 'training', 'surveillance'],
+    });
     patient = (await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Tâm'] }] })).id!;
   });
   afterAll(async () => p?.close());
@@ -101,13 +104,18 @@ describe('app tokens on domain routes', () => {
     expect(glass.status, glass.text).toBe(200);
   });
 
-  it('a read-only token changes nothing through a domain route (a citizen’s reading app books no visit)', async () => {
+  it('a reading app changes nothing through a domain route (a citizen’s reading app books no visit)', async () => {
     const reader = await p.tokenFor('citizen', { patient, scope: 'patient/*.read' });
     const r = await call(p, 'POST', '/api/visits', { slotId: 'x' }, { ...bearer(reader), 'content-type': 'application/json' });
     expect(r.status, r.text).toBe(403);
-    expect(r.body.title).toMatch(/reading only/);
-    // Reading is still the role's to decide: the services on offer answer.
+    expect(r.body.title).toMatch(/create on Appointment/);
+    // Reading is still the role's to decide: the services on offer and the citizen's own visits answer.
     expect((await call(p, 'GET', '/api/visits/services', undefined, bearer(reader))).status).toBe(200);
+    expect((await call(p, 'GET', '/api/me/visits', undefined, bearer(reader))).status).toBe(200);
+    // A citizen's app that may read only Observations opens neither the record nor the visits.
+    const obsOnly = await p.tokenFor('citizen', { patient, scope: 'patient/Observation.read' });
+    expect((await call(p, 'GET', '/api/me/record', undefined, bearer(obsOnly))).body.title).toMatch(/search on Patient/);
+    expect((await call(p, 'GET', '/api/me/visits', undefined, bearer(obsOnly))).body.title).toMatch(/search on Appointment/);
   });
 
   it('billing, the device fleet, device alerts and targets, and decision-support settings are held to their FHIR type, or are a person’s', async () => {
@@ -139,5 +147,62 @@ describe('app tokens on domain routes', () => {
       expect(r.status, `${method} ${url}`).toBe(403);
       expect(r.body.title, url).toMatch(why);
     }
+  });
+  it('every domain action is a decision: consults, visits, imaging, the programme, outbreak signals, training and decision support are held to their type or are a person’s', async () => {
+    // Each route is tried by a token of a role that holds the action, with a write scope for an
+    // unrelated type (Observation): it used to be let through. The rule's refusal comes before the
+    // handler, so made-up ids are enough; the same token with the rule's scope gets past it.
+    const other = 'user/Observation.read user/Observation.write';
+    const cases: [role: Parameters<TestPlatform['tokenFor']>[0], method: string, url: string, wanted: string][] = [
+      ['commune_clinician', 'POST', '/api/consults', 'user/ServiceRequest.write'],
+      ['commune_clinician', 'GET', '/api/consults', 'user/ServiceRequest.read'],
+      ['specialist', 'POST', '/api/consults/any-case/triage', 'user/Task.write'],
+      ['specialist', 'POST', '/api/consults/any-case/conclusion/sign', 'user/Composition.write'],
+      ['coordinator', 'POST', '/api/meetings', 'user/Appointment.write'],
+      ['specialist', 'GET', '/api/video/rooms/any-room/recordings', 'user/DocumentReference.read'],
+      ['specialist', 'POST', '/api/visits/any-visit/complete', 'user/Encounter.write'],
+      ['facility_admin', 'POST', '/api/visits/schedules', 'user/Schedule.write'],
+      ['specialist', 'GET', '/api/imaging/studies', 'user/ImagingStudy.read'],
+      ['commune_clinician', 'POST', '/api/imaging/studies/any-study/annotations', 'user/ImagingStudy.write'],
+      ['specialist', 'PUT', '/api/imaging/studies/any-study/report', 'user/DiagnosticReport.write'],
+      ['facility_admin', 'POST', '/api/programme/declarations/any-org', 'user/QuestionnaireResponse.write'],
+      ['facility_admin', 'POST', '/api/programme/readiness', 'user/Organization.write'],
+      ['facility_admin', 'GET', '/api/programme/facilities', 'user/Organization.read'],
+      ['analyst', 'GET', '/api/programme/indicators', 'user/MeasureReport.read'],
+      ['disease_control', 'GET', '/api/surveillance/signals', 'user/DetectedIssue.read'],
+    ];
+    for (const [role, method, url, wanted] of cases) {
+      const org = role === 'analyst' || role === 'disease_control' ? {} : { org: 'org-x' };
+      const narrow = await p.tokenFor(role, { ...org, scope: other });
+      const r = await call(p, method, url, method === 'GET' ? undefined : {}, { ...bearer(narrow), 'content-type': 'application/json' });
+      expect(r.status, `${role} ${method} ${url} ${r.text}`).toBe(403);
+      expect(r.body.title, url).toMatch(/scopes do not allow (search|create) on/);
+      const scoped = await p.tokenFor(role, { ...org, scope: `${other} ${wanted}` });
+      const s = await call(p, method, url, method === 'GET' ? undefined : {}, { ...bearer(scoped), 'content-type': 'application/json' });
+      expect(s.body?.title ?? '', `${role} ${method} ${url} with ${wanted}`).not.toMatch(/scopes do not allow|not for app tokens|reading only/);
+    }
+    // A person's, whatever the token's scopes: learning that earns credit, teaching, running
+    // training; official lists and settings; advice from a machine accepted or asked for.
+    const wide = 'user/*.read user/*.write';
+    for (const [role, method, url] of [
+      ['commune_clinician', 'POST', '/api/training/courses/any-course/answers'],
+      ['commune_clinician', 'POST', '/api/training/sessions/any-session/signin'],
+      ['specialist', 'POST', '/api/training/sessions/any-session/close'],
+      ['coordinator', 'POST', '/api/training/programmes'],
+      ['system_admin', 'POST', '/api/eligibility/list'],
+      ['system_admin', 'PUT', '/api/surveillance/population'],
+      ['specialist', 'POST', '/api/cds/hooks/patient-view'],
+      ['specialist', 'POST', '/api/cds/cards/any-card/accept'],
+      ['specialist', 'POST', '/api/cds/drafts/MedicationRequest/any-draft/confirm'],
+    ] as const) {
+      const token = await p.tokenFor(role, { ...(role === 'system_admin' ? {} : { org: 'org-x' }), scope: wide });
+      const r = await call(p, method, url, {}, { ...bearer(token), 'content-type': 'application/json' });
+      expect(r.status, `${role} ${method} ${url} ${r.text}`).toBe(403);
+      expect(r.body.title, url).toMatch(/not for app tokens/);
+    }
+    // Counts with no one's data: the role decides, and a read-only token may read them.
+    expect(TOKEN_DOMAIN_RULES['surveillance.aggregates']).toBe('aggregate');
+    const dc = await p.tokenFor('disease_control', { scope: 'user/Observation.read' });
+    expect((await call(p, 'GET', '/api/surveillance/aggregates', undefined, bearer(dc))).body?.title ?? '').not.toMatch(/scopes|reading only/);
   });
 });

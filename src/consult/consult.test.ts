@@ -14,7 +14,7 @@ import { createDemoAccounts, type DemoAccount } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
 import { CONSULT_ID_SYSTEM, QUEUE_PAGE, STATE_SYSTEM } from './model.ts';
-import { call, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, sessionFor, signIn, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 
 // A real 1×1 PNG.
 export const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -506,7 +506,8 @@ describe.each(DB_KINDS)('case conferences on %s', (kind) => {
 
   it('loads a new version of the eligibility list (administrators only), audited', async () => {
     const csv = 'seq,specialty,condition_vi,icd10,confidence,evidence\n1,Nội tiết,Béo phì,E66,verified,test\n';
-    const admin = { authorization: `Bearer ${await p.tokenFor('system_admin')}`, ...json };
+    // Loading the official list is a person's act (no app token).
+    const admin = { ...(await sessionFor(p, 'system_admin')), ...json };
     expect((await call(p, 'POST', '/api/eligibility/list', { version: 'T-1', source: 'Bản thử nghiệm', csv }, as(commune))).status).toBe(403);
     const bad = await call(p, 'POST', '/api/eligibility/list', { version: 'T-1', source: 'Bản thử nghiệm', csv: 'no,header,here\n1,2,3' }, admin);
     expect(bad.status).toBe(400);

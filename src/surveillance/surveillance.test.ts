@@ -25,7 +25,8 @@ const DIEN_BIEN = 11;
 
 describe('early warning (surveillance) on pglite', () => {
   let p: TestPlatform;
-  let admin: string;
+  // The notifiable-disease lists, population and authorities are settings a person makes (no app token).
+  let admin: Record<string, string>;
   let officer: string;
   let otherOfficer: string;
   let officerInbox: Record<string, string>;
@@ -54,7 +55,7 @@ describe('early warning (surveillance) on pglite', () => {
 
   beforeAll(async () => {
     p = await startTestPlatform('pglite', {}, undefined, { domains: ['programme', 'surveillance'] });
-    admin = await p.tokenFor('system_admin');
+    admin = { ...(await sessionFor(p, 'system_admin')), ...json };
     ministry = await p.tokenFor('analyst');
     clinician = await p.tokenFor('commune_clinician');
     for (const [name, code] of [
@@ -62,7 +63,7 @@ describe('early warning (surveillance) on pglite', () => {
       ['Trung tâm Kiểm soát bệnh tật tỉnh Điện Biên', DIEN_BIEN],
     ] as const) {
       const org = await p.fixtures.create<Organization>({ resourceType: 'Organization', name, active: true });
-      const r = await call(p, 'PUT', '/api/surveillance/authorities', { organizationId: org.id, provinceCode: code }, bearer(admin));
+      const r = await call(p, 'PUT', '/api/surveillance/authorities', { organizationId: org.id, provinceCode: code }, admin);
       expect(r.status).toBe(200);
       const t = await p.tokenFor('disease_control', { org: org.id });
       // The inbox is a signed-in person's (a session), not a token's.
@@ -199,34 +200,22 @@ describe('early warning (surveillance) on pglite', () => {
 
   it('the administrator loads a validated, versioned disease list (the newest in force) and population denominators', async () => {
     const base = bundledList().list;
-    const bad = await call(
-      p,
-      'POST',
-      '/api/surveillance/disease-lists',
-      { ...base, version: 'bad', diseases: [{ ...base.diseases[0], group: 'D' }] },
-      bearer(admin),
-    );
+    const bad = await call(p, 'POST', '/api/surveillance/disease-lists', { ...base, version: 'bad', diseases: [{ ...base.diseases[0], group: 'D' }] }, admin);
     expect(bad.status).toBe(400);
-    const dup = await call(
-      p,
-      'POST',
-      '/api/surveillance/disease-lists',
-      { ...base, version: 'dup', diseases: [base.diseases[0], base.diseases[0]] },
-      bearer(admin),
-    );
+    const dup = await call(p, 'POST', '/api/surveillance/disease-lists', { ...base, version: 'dup', diseases: [base.diseases[0], base.diseases[0]] }, admin);
     expect(dup.status).toBe(400);
     const official = { ...base, version: 'qd-1965-2026', diseases: base.diseases.map((d) => (d.code === 'cholera' ? { ...d, verified: true } : d)) };
-    const ok = await call(p, 'POST', '/api/surveillance/disease-lists', official, bearer(admin));
+    const ok = await call(p, 'POST', '/api/surveillance/disease-lists', official, admin);
     expect(ok.status).toBe(201);
-    expect((await call(p, 'POST', '/api/surveillance/disease-lists', official, bearer(admin))).status).toBe(409);
-    const info = await call<DiseaseListInfo>(p, 'GET', '/api/surveillance/disease-lists', undefined, bearer(admin));
+    expect((await call(p, 'POST', '/api/surveillance/disease-lists', official, admin)).status).toBe(409);
+    const info = await call<DiseaseListInfo>(p, 'GET', '/api/surveillance/disease-lists', undefined, admin);
     expect(info.body.inForce).toMatchObject({ version: 'qd-1965-2026', unverified: base.diseases.length - 1 });
     const pop = await call(
       p,
       'PUT',
       '/api/surveillance/population',
       { rows: [{ provinceCode: LAO_CAI, communeCode: BAT_XAT, year: 2025, population: 20_000, source: 'test figure' }] },
-      bearer(admin),
+      admin,
     );
     expect(pop.status).toBe(200);
     expect(
@@ -236,7 +225,7 @@ describe('early warning (surveillance) on pglite', () => {
           'PUT',
           '/api/surveillance/population',
           { rows: [{ provinceCode: LAO_CAI, communeCode: 3127, year: 2025, population: 5, source: 'x y z' }] },
-          bearer(admin),
+          admin,
         )
       ).status,
     ).toBe(400);
