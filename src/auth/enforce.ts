@@ -13,7 +13,7 @@ import { AccessDenied } from './access.ts';
 import type { AccessContext, Actor } from './actor.ts';
 import { BREAK_GLASS_CODING, type AccessProblem } from './contract.ts';
 import { actorFields } from './principal.ts';
-import { domainAllowed, TOKEN_DOMAIN_RULES, type DomainAction } from './policy.ts';
+import { domainAllowed, TOKEN_DOMAIN_RULES, type DomainAction, type TokenDomainRule } from './policy.ts';
 import { parseScopes, scopeAllows, type Scope } from './scopes.ts';
 import { SESSION_COOKIE, type SessionService } from './sessions.ts';
 import type { TokenService } from './tokens.ts';
@@ -26,9 +26,10 @@ import type { TokenService } from './tokens.ts';
  *   themselves (switch role, launch an app, approve what an app asks for) — never an app's token;
  * - 'authenticated': any fully signed-in actor;
  * - 'fhir': any fully signed-in actor; the FHIR service then checks role, scopes and patient;
- * - { domain }: an action from the policy table (an app's token further as TOKEN_DOMAIN_RULES says).
+ * - { domain }: an action from the policy table (an app's token further as TOKEN_DOMAIN_RULES says,
+ *   or `tokens` where the route shows more than its action's type stands for).
  */
-export type RouteAccess = 'public' | 'mfa-pending' | 'person' | 'authenticated' | 'fhir' | { domain: DomainAction };
+export type RouteAccess = 'public' | 'mfa-pending' | 'person' | 'authenticated' | 'fhir' | { domain: DomainAction; tokens?: TokenDomainRule };
 
 /** Why an app's token is refused where a person must act themselves. */
 export const NOT_FOR_TOKENS = 'Chỉ người dùng đã đăng nhập mới làm được việc này, không qua mã truy cập của ứng dụng (not for app tokens)';
@@ -180,24 +181,34 @@ function enforceRule(actor: Actor, rule: RouteAccess, req: FastifyRequest): void
     );
   }
   if (actor.via === 'bearer') {
-    const refusal = tokenDomainRefusal(actor.scopes ?? [], rule.domain, req.method);
+    const refusal = tokenDomainRefusal(actor.scopes ?? [], rule.domain, req.method, rule.tokens);
     if (refusal) throw new AccessDenied(refusal, 403);
   }
 }
 
-/** Why an app's token may not use a domain route (TOKEN_DOMAIN_RULES in policy.ts), or undefined when it may. */
-export function tokenDomainRefusal(scopes: Scope[], domain: DomainAction, method: string): string | undefined {
-  const rule = TOKEN_DOMAIN_RULES[domain];
+/**
+ * Why an app's token may not use a domain route (TOKEN_DOMAIN_RULES in policy.ts, or the route's
+ * own stricter rule), or undefined when it may.
+ */
+export function tokenDomainRefusal(
+  scopes: Scope[],
+  domain: DomainAction,
+  method: string,
+  rule: TokenDomainRule = TOKEN_DOMAIN_RULES[domain],
+): string | undefined {
   if (rule === 'person') return NOT_FOR_TOKENS;
   if (rule === 'aggregate') {
     // A token that may change nothing through the FHIR API changes nothing through a domain route either.
     if (SAFE_METHODS.has(method) || scopes.some((s) => WRITES.some((a) => s.actions.has(a)))) return undefined;
     return 'Mã truy cập của ứng dụng chỉ được đọc, không được thay đổi (the token allows reading only)';
   }
-  const action = rule.action ?? (SAFE_METHODS.has(method) ? 'search' : 'create');
-  return scopeAllows(scopes, action, rule.type)
-    ? undefined
-    : `Phạm vi của mã truy cập không cho phép ${rule.type} (the token's scopes do not allow ${action} on ${rule.type})`;
+  const action = SAFE_METHODS.has(method) ? 'search' : 'create';
+  // A facility's list: a scope for one patient's compartment does not reach it.
+  const usable = rule.facility ? scopes.filter((s) => s.context !== 'patient') : scopes;
+  const missing = (typeof rule.type === 'string' ? [rule.type] : rule.type).find((type) => !scopeAllows(usable, action, type));
+  if (!missing) return undefined;
+  const context = rule.facility ? ' (user/ or system/)' : '';
+  return `Phạm vi của mã truy cập không cho phép ${missing} (the token's scopes${context} do not allow ${action} on ${missing})`;
 }
 
 /** Appends a denial to the audit trail (outside the failed request's transaction). */

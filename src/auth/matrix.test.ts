@@ -157,7 +157,7 @@ describe('authorization matrix (generated from the policy table)', () => {
       }
       if (typeof access === 'object') {
         // The matrix signs in with the role's token: a domain with a token rule also needs its scopes (or a person's session).
-        const tokenOk = !tokenDomainRefusal(parseScopes(scopeOf(role)).scopes, access.domain, method);
+        const tokenOk = !tokenDomainRefusal(parseScopes(scopeOf(role)).scopes, access.domain, method, access.tokens);
         cases.push({ label, method, url: concrete(url, own, 'Patient', anyId), body: {}, allowed: domainAllowed(role, access.domain) && tokenOk });
         continue;
       }

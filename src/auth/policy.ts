@@ -363,16 +363,21 @@ export function fhirAllowed(role: Role, action: FhirAction, resourceType: string
  * beyond what its role allows. Every domain action has a rule, so a new action is a decision, not
  * a default (the type is a complete Record):
  * - 'person': a person's own act at the screen (their account and sessions, emergency access, a
- *   policy setting, advice from a machine that a clinician accepts, learning that earns credit) —
- *   refused to any token, however scoped.
- * - `{ type }`: the domain shows or changes data of that FHIR type, so the token needs a scope for
- *   it (reading: search; anything else: create; or the `action` named), as it would on the FHIR
+ *   policy setting, a professional signature, advice from a machine that a clinician accepts,
+ *   learning that earns credit) — refused to any token, however scoped.
+ * - `{ type }`: the domain shows or changes data of that FHIR type (of each, when several), so the
+ *   token needs a scope for it (reading: search; anything else: create), as it would on the FHIR
  *   API. Whatever the domain then reads or writes through the guarded store is narrowed by the
- *   token's scopes type by type as well (src/auth/guard.ts).
+ *   token's scopes type by type as well (src/auth/guard.ts). `facility`: the route lists a
+ *   facility's data (billing, claims, alerts, the fleet, the programme's network), read outside
+ *   one patient's compartment, so only user/ and system/ scopes count — a token launched for one
+ *   patient (patient/ scopes) reaches no one else's row through it.
  * - 'aggregate': counts with no person's data (metrics, case counts by commune): the role decides,
  *   and a token with no write scope at all (read-only) changes nothing (enforce.ts: tokenDomainRefusal).
+ * A route that shows more than its action's type stands for names a stricter rule for itself
+ * (`access: { domain, tokens }`, e.g. who holds access to a record: src/consent/routes.ts).
  */
-export type TokenDomainRule = 'person' | 'aggregate' | { type: string; action?: 'search' | 'create' };
+export type TokenDomainRule = 'person' | 'aggregate' | { type: string | readonly string[]; facility?: true };
 
 export const TOKEN_DOMAIN_RULES: Record<DomainAction, TokenDomainRule> = {
   'account.self': 'person',
@@ -388,56 +393,58 @@ export const TOKEN_DOMAIN_RULES: Record<DomainAction, TokenDomainRule> = {
   // Family links are RelatedPerson resources and open a record to its manager: an app needs that scope.
   'family.own': { type: 'RelatedPerson' },
   'family.manage': { type: 'RelatedPerson' },
-  // Case conferences: the request (a ServiceRequest), its triage (the case's Task), the signed
-  // conclusion (a Composition), the meeting (an Appointment). The official list of conditions
-  // eligible for remote examination is a policy setting.
+  // Case conferences: the request (a ServiceRequest), its triage (the case's Task), the meeting
+  // (an Appointment). The conclusion carries the specialist's own signature (their key): a
+  // person's act, like the official list of conditions eligible for remote examination.
   'consult.view': { type: 'ServiceRequest' },
   'consult.request': { type: 'ServiceRequest' },
   'consult.triage': { type: 'Task' },
-  'consult.sign': { type: 'Composition' },
+  'consult.sign': 'person',
   'consult.schedule': { type: 'Appointment' },
   'eligibility.manage': 'person',
-  // Domains that read or write through the platform's own repository (billing, the device fleet,
-  // the programme's network) are held to the FHIR type they stand for.
-  'charges.export': { type: 'ChargeItem' },
-  'claims.submit': { type: 'Claim' },
-  'devices.manage': { type: 'Device' },
-  // Device alerts (Flags: listed with the patient's readings, acknowledged) and the chronic-disease
-  // registers; a patient's monitoring targets (Goals, a clinical decision).
-  'monitoring.view': { type: 'Flag' },
+  // Billing, claims and the device fleet are a facility's lists, read through the platform's own
+  // repository: held to the FHIR type they stand for, with a user/ or system/ scope.
+  'charges.export': { type: 'ChargeItem', facility: true },
+  'claims.submit': { type: 'Claim', facility: true },
+  'devices.manage': { type: 'Device', facility: true },
+  // Device alerts (Flags, listed with the patient's latest readings — Observations — and
+  // acknowledged) and the chronic-disease registers; a patient's monitoring targets (Goals, a
+  // clinical decision).
+  'monitoring.view': { type: ['Flag', 'Observation'], facility: true },
   'monitoring.manage': { type: 'Goal' },
-  // Hosting a call (opening a room, inviting by a link that lets its holder in as the patient,
-  // admitting, ending): an app needs to be allowed to make appointments. Being in a call, or
-  // attending one's visit (its page, its room, its prescription), is reading the Appointment;
-  // recordings are DocumentReferences.
+  // Hosting a call (opening a room — also by opening a visit's room — inviting by a link that lets
+  // its holder in as the patient, admitting, ending): an app needs to be allowed to make
+  // appointments. Being in a call is reading its Appointment (src/video/routes.ts, for every
+  // room); recordings are DocumentReferences.
   'video.host': { type: 'Appointment' },
-  'video.join': { type: 'Appointment', action: 'search' },
+  'video.join': { type: 'Appointment' },
   'video.recordings': { type: 'DocumentReference' },
-  // Citizens' visits: booking (Appointments), the provider's side (the Encounter, its
-  // prescription), the services on offer (Schedules), one's own record (the Patient compartment,
-  // every type of it narrowed again by the guard).
+  // Citizens' visits: booking and attending (Appointments; opening the visit's room makes one),
+  // the provider's side (the Encounter, its prescription), the services on offer (Schedules),
+  // one's own record (the Patient compartment, every type of it narrowed again by the guard).
   'record.own': { type: 'Patient' },
   'visits.book': { type: 'Appointment' },
-  'visits.attend': { type: 'Appointment', action: 'search' },
+  'visits.attend': { type: 'Appointment' },
   'visits.provide': { type: 'Encounter' },
   'visits.schedule': { type: 'Schedule' },
-  // Imaging: studies (ImagingStudy: listing, viewing, uploading, annotating), the radiology report (DiagnosticReport).
+  // Imaging: studies (ImagingStudy: listing, viewing, uploading, annotating). The radiology report
+  // carries the reading specialist's own signature: a person's act.
   'imaging.view': { type: 'ImagingStudy' },
   'imaging.upload': { type: 'ImagingStudy' },
-  'imaging.report': { type: 'DiagnosticReport' },
+  'imaging.report': 'person',
   // The programme's network (Organizations), a facility's declaration (a QuestionnaireResponse)
   // and its decision, the site's equipment check (recorded against its Organization), the
   // programme's indicators (MeasureReports, also $evaluate-measure).
-  'programme.view': { type: 'Organization' },
-  'programme.facilities': { type: 'Organization' },
-  'programme.declare': { type: 'QuestionnaireResponse' },
-  'programme.review': { type: 'Organization' },
-  'programme.readiness': { type: 'Organization' },
-  'reports.read': { type: 'MeasureReport' },
+  'programme.view': { type: 'Organization', facility: true },
+  'programme.facilities': { type: 'Organization', facility: true },
+  'programme.declare': { type: 'QuestionnaireResponse', facility: true },
+  'programme.review': { type: 'Organization', facility: true },
+  'programme.readiness': { type: 'Organization', facility: true },
+  'reports.read': { type: 'MeasureReport', facility: true },
   // Outbreak signals (DetectedIssues) seen and decided; counts by commune carry no one's data; the
   // notifiable-disease lists, population and authorities are policy settings.
-  'surveillance.view': { type: 'DetectedIssue' },
-  'surveillance.decide': { type: 'DetectedIssue' },
+  'surveillance.view': { type: 'DetectedIssue', facility: true },
+  'surveillance.decide': { type: 'DetectedIssue', facility: true },
   'surveillance.aggregates': 'aggregate',
   'surveillance.admin': 'person',
   // Remote training: attendance, test answers and feedback earn a person CME credit; teaching and

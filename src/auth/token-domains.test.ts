@@ -7,7 +7,7 @@
  * to every token (found by the attacker review of 2026-12-03: an app took over a citizen's second factor).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Patient } from '@medplum/fhirtypes';
+import type { Patient, Practitioner } from '@medplum/fhirtypes';
 import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { TOKEN_DOMAIN_RULES } from './policy.ts';
 
@@ -16,7 +16,7 @@ describe('app tokens on domain routes', () => {
   let patient: string;
   beforeAll(async () => {
     p = await startTestPlatform('pglite', {}, undefined, {
-      domains: ['family', 'consult', 'visits', 'formats', 'devices', 'cds', 'video', 'imaging', 'programme', 'training', 'surveillance'],
+      domains: ['family', 'consult', 'video', 'visits', 'formats', 'devices', 'cds', 'imaging', 'programme', 'training', 'surveillance'],
     });
     patient = (await p.fixtures.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Lò', given: ['Văn', 'Tâm'] }] })).id!;
   });
@@ -33,10 +33,17 @@ describe('app tokens on domain routes', () => {
     // With the scopes for them, the same person's app does.
     const wide = await p.tokenFor('citizen', {
       patient,
-      scope: 'patient/AuditEvent.read patient/Consent.read patient/RelatedPerson.read patient/Patient.read',
+      scope: 'patient/AuditEvent.read patient/Consent.read patient/RelatedPerson.read patient/Patient.read patient/Encounter.read',
     });
     for (const url of ['/api/me/access-log', '/api/me/access-holders', '/api/me/consents', '/api/me/family'])
       expect((await call(p, 'GET', url, undefined, bearer(wide))).status, url).toBe(200);
+    // Who holds access tells where the person was treated (care relationships from Encounters):
+    // an app that may read only Consents lists its consents but not the holders (found by review, 2026-12-05).
+    const consentsOnly = await p.tokenFor('citizen', { patient, scope: 'patient/Consent.read' });
+    expect((await call(p, 'GET', '/api/me/consents', undefined, bearer(consentsOnly))).status).toBe(200);
+    const holders = await call(p, 'GET', '/api/me/access-holders', undefined, bearer(consentsOnly));
+    expect(holders.status, holders.text).toBe(403);
+    expect(holders.body.title).toMatch(/search on Encounter/);
   });
 
   it('a data-protection officer’s token without an AuditEvent scope reads no part of the audit trail', async () => {
@@ -157,14 +164,16 @@ describe('app tokens on domain routes', () => {
       ['commune_clinician', 'POST', '/api/consults', 'user/ServiceRequest.write'],
       ['commune_clinician', 'GET', '/api/consults', 'user/ServiceRequest.read'],
       ['specialist', 'POST', '/api/consults/any-case/triage', 'user/Task.write'],
-      ['specialist', 'POST', '/api/consults/any-case/conclusion/sign', 'user/Composition.write'],
       ['coordinator', 'POST', '/api/meetings', 'user/Appointment.write'],
       ['specialist', 'GET', '/api/video/rooms/any-room/recordings', 'user/DocumentReference.read'],
       ['specialist', 'POST', '/api/visits/any-visit/complete', 'user/Encounter.write'],
       ['facility_admin', 'POST', '/api/visits/schedules', 'user/Schedule.write'],
       ['specialist', 'GET', '/api/imaging/studies', 'user/ImagingStudy.read'],
       ['commune_clinician', 'POST', '/api/imaging/studies/any-study/annotations', 'user/ImagingStudy.write'],
-      ['specialist', 'PUT', '/api/imaging/studies/any-study/report', 'user/DiagnosticReport.write'],
+      // Opening a visit's room opens a call: an Appointment write scope, as hosting one asks.
+      ['commune_clinician', 'POST', '/api/visits/any-visit/room', 'user/Appointment.write'],
+      // Alerts list the patients' latest readings: Observations as well as Flags.
+      ['commune_clinician', 'GET', '/api/alerts', 'user/Flag.read user/Observation.read'],
       ['facility_admin', 'POST', '/api/programme/declarations/any-org', 'user/QuestionnaireResponse.write'],
       ['facility_admin', 'POST', '/api/programme/readiness', 'user/Organization.write'],
       ['facility_admin', 'GET', '/api/programme/facilities', 'user/Organization.read'],
@@ -176,7 +185,7 @@ describe('app tokens on domain routes', () => {
       const narrow = await p.tokenFor(role, { ...org, scope: other });
       const r = await call(p, method, url, method === 'GET' ? undefined : {}, { ...bearer(narrow), 'content-type': 'application/json' });
       expect(r.status, `${role} ${method} ${url} ${r.text}`).toBe(403);
-      expect(r.body.title, url).toMatch(/scopes do not allow (search|create) on/);
+      expect(r.body.title, url).toMatch(/scopes( \(user\/ or system\/\))? do not allow (search|create) on/);
       const scoped = await p.tokenFor(role, { ...org, scope: `${other} ${wanted}` });
       const s = await call(p, method, url, method === 'GET' ? undefined : {}, { ...bearer(scoped), 'content-type': 'application/json' });
       expect(s.body?.title ?? '', `${role} ${method} ${url} with ${wanted}`).not.toMatch(/scopes do not allow|not for app tokens|reading only/);
@@ -194,12 +203,40 @@ describe('app tokens on domain routes', () => {
       ['specialist', 'POST', '/api/cds/hooks/patient-view'],
       ['specialist', 'POST', '/api/cds/cards/any-card/accept'],
       ['specialist', 'POST', '/api/cds/drafts/MedicationRequest/any-draft/confirm'],
+      // A signature made with the clinician's own key.
+      ['specialist', 'POST', '/api/consults/any-case/conclusion/sign'],
+      ['specialist', 'PUT', '/api/imaging/studies/any-study/report'],
     ] as const) {
       const token = await p.tokenFor(role, { ...(role === 'system_admin' ? {} : { org: 'org-x' }), scope: wide });
       const r = await call(p, method, url, {}, { ...bearer(token), 'content-type': 'application/json' });
       expect(r.status, `${role} ${method} ${url} ${r.text}`).toBe(403);
       expect(r.body.title, url).toMatch(/not for app tokens/);
     }
+    // A facility's lists (billing, alerts) are read outside one patient's compartment: a token
+    // launched for one patient (patient/ scopes) reaches none of them, a user/ scope does.
+    for (const [role, url, type] of [
+      ['coordinator', '/api/visits/charges?date=2026-12-01&format=json', 'ChargeItem'],
+      ['commune_clinician', '/api/alerts', 'Flag'],
+    ] as const) {
+      const launched = await p.tokenFor(role, { org: 'org-x', patient, scope: `patient/${type}.read patient/Observation.read` });
+      const r = await call(p, 'GET', url, undefined, bearer(launched));
+      expect(r.status, `${url} ${r.text}`).toBe(403);
+      expect(r.body.title).toMatch(new RegExp(`\\(user/ or system/\\) do not allow search on ${type}`));
+      const user = await p.tokenFor(role, { org: 'org-x', patient, scope: `user/${type}.read user/Observation.read` });
+      expect((await call(p, 'GET', url, undefined, bearer(user))).body?.title ?? '', url).not.toMatch(/scopes/);
+    }
+    // Being in a call is reading its Appointment, for any room (the room's route is public, so the
+    // route rule never runs there): an invited colleague's Observation-only app is not let in.
+    const doctor = await p.fixtures.create<Practitioner>({ resourceType: 'Practitioner', name: [{ family: 'Nguyễn', given: ['Văn', 'An'] }] });
+    const host = await sessionFor(p, 'specialist', { org: 'org-x', practitioner: doctor.id });
+    const room = await call(p, 'POST', '/api/video/rooms', { kind: 'adhoc', title: 'Hội chẩn nhanh' }, { ...host, 'content-type': 'application/json' });
+    expect(room.status, room.text).toBe(201);
+    const colleague = await p.tokenFor('specialist', { org: 'org-x', scope: 'user/Observation.read user/Communication.read' });
+    const entered = await call(p, 'GET', `/api/video/rooms/${room.body.id}`, undefined, bearer(colleague));
+    expect(entered.status, entered.text).toBe(403);
+    expect(entered.body.title).toMatch(/search on Appointment/);
+    expect(entered.text).not.toContain('Hội chẩn nhanh');
+
     // Counts with no one's data: the role decides, and a read-only token may read them.
     expect(TOKEN_DOMAIN_RULES['surveillance.aggregates']).toBe('aggregate');
     const dc = await p.tokenFor('disease_control', { scope: 'user/Observation.read' });

@@ -24,7 +24,10 @@ export async function consentRoutes(app: FastifyInstance): Promise<void> {
   });
 
   // Who can read the record now and why (care, sharing, family, emergency access): src/consent/holders.ts.
-  app.get('/api/me/access-holders', { config: { access: { domain: 'consent.own' } } }, async (req): Promise<AccessHolder[]> => {
+  // It tells where the person was treated, who shares it, family links and emergency accesses:
+  // an app's token needs a scope for each of those types, not only for Consent.
+  const holdersAccess = { domain: 'consent.own', tokens: { type: ['Consent', 'Encounter', 'RelatedPerson', 'AuditEvent'] } } as const;
+  app.get('/api/me/access-holders', { config: { access: holdersAccess } }, async (req): Promise<AccessHolder[]> => {
     const repo = rights(req);
     const subject = await dataSubject(repo.sql, req.ctx.actor, parse(accessHoldersQuery, req.query).patientId);
     const holders = await accessHolders(repo.sql, store, subject.patientId);

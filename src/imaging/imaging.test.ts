@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoAccounts } from '../seed/accounts.ts';
 import { seedDemo, type DemoSummary } from '../seed/demo.ts';
 import { DB_KINDS } from '../testing/databases.ts';
-import { call, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
+import { call, sessionFor, startTestPlatform, type TestPlatform } from '../testing/platform.ts';
 import { OrthancSupervisor } from './orthanc.ts';
 import { syntheticSeries } from './create.ts';
 import { parseInstance } from './dicom.ts';
@@ -338,7 +338,13 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
   });
 
   it('reading workflow: worklist at the hub, report signed and immutable, requester notified', async () => {
-    const list = await call(p, 'GET', '/api/imaging/worklist', undefined, { authorization: `Bearer ${hub}` });
+    // Reading and signing a report is the radiologist's own act at the screen (their signing key):
+    // their app's token is refused, their session is served.
+    const byApp = await call(p, 'GET', '/api/imaging/worklist', undefined, { authorization: `Bearer ${hub}` });
+    expect(byApp.status).toBe(403);
+    expect(byApp.body.title).toMatch(/not for app tokens/);
+    const reader = await sessionFor(p, 'specialist', { org: demo.ids.organizations.bachmai, practitioner: demo.ids.practitioners[0] });
+    const list = await call(p, 'GET', '/api/imaging/worklist', undefined, reader);
     expect(list.status).toBe(200);
     expect(list.body.length).toBeGreaterThanOrEqual(2);
     expect(list.body[0].urgency).toBe('stat'); // the most urgent first
@@ -346,7 +352,7 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
     expect(item.requestingFacility).toMatch(/Bát Xát/);
     expect(item.modality).toBe('CT');
     const studyId = item.studyId;
-    const auth = { authorization: `Bearer ${hub}`, 'content-type': 'application/json' };
+    const auth = { ...reader, 'content-type': 'application/json' };
     expect(
       (
         await call(
@@ -366,7 +372,7 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
       auth,
     );
     expect(draft.status, draft.text).toBe(200);
-    const signed = await call(p, 'POST', `/api/imaging/studies/${studyId}/report/sign`, undefined, { authorization: `Bearer ${hub}` });
+    const signed = await call(p, 'POST', `/api/imaging/studies/${studyId}/report/sign`, undefined, reader);
     expect(signed.status, signed.text).toBe(200);
     expect((await call(p, 'PUT', `/api/imaging/studies/${studyId}/report`, { findings: 'a', impression: 'b' }, auth)).status).toBe(409);
     const report = (await call(p, 'GET', `/fhir/R4/DiagnosticReport/${signed.body.reportId}`)).body;
@@ -381,8 +387,6 @@ describe.each(CASES)('imaging on %s with the %s store', (kind, backend) => {
       demo.ids.organizations.batxat,
     ]);
     expect(notes.rows.map((r) => r.title)).toContain('Đã có kết quả đọc phim');
-    expect(
-      (await call(p, 'GET', '/api/imaging/worklist', undefined, { authorization: `Bearer ${hub}` })).body.find((i: any) => i.studyId === studyId),
-    ).toBeUndefined();
+    expect((await call(p, 'GET', '/api/imaging/worklist', undefined, reader)).body.find((i: any) => i.studyId === studyId)).toBeUndefined();
   });
 });

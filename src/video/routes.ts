@@ -14,6 +14,7 @@ import send from '@fastify/send';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Appointment } from '@medplum/fhirtypes';
 import { AccessDenied } from '../auth/access.ts';
+import { tokenDomainRefusal } from '../auth/enforce.ts';
 import { rightsKey } from '../auth/actor.ts';
 import { actorFields } from '../auth/principal.ts';
 import { SESSION_COOKIE } from '../auth/sessions.ts';
@@ -59,6 +60,12 @@ export async function videoRoutes(app: FastifyInstance, opts: { rooms: RoomServi
       if (who.kind === 'invitation') {
         const entrant = await rooms.entrantFromInvite(tx.sql, room.id, invite!);
         return { room, entrant, who: { ...who, label: entrant.name } };
+      }
+      // An app's token in a call: being in one is reading its Appointment (TOKEN_DOMAIN_RULES
+      // 'video.join'), for any room — the route is public, so the route rule never ran.
+      if (actor.via === 'bearer') {
+        const refusal = tokenDomainRefusal(actor.scopes ?? [], 'video.join', 'GET');
+        if (refusal) throw new AccessDenied(refusal, 403);
       }
       // What the room shows: its appointment, and in the call its chat.
       assertScopes(actor, [...(room.ref ? [['read', 'Appointment'] as const] : []), ...(socket ? [['read', 'Communication'] as const] : [])]);
