@@ -131,8 +131,10 @@ export class AccessControl {
     if (reaches === 'all') return REACH_ALL;
     if (reaches === 'none') return `SELECT cardinality(${patients}) = 0 AS allowed, false AS glass`;
     const p = reaches('pp.id');
+    // OFFSET 0 keeps the subquery whole: flattened into the two aggregates, each patient's
+    // relationship, consent and break-the-glass lookups ran twice (seen in EXPLAIN, 2026-12-05).
     return `SELECT coalesce(bool_and(s.reach < 2), true) AS allowed, coalesce(bool_or(s.reach = 1), false) AS glass
-      FROM (SELECT CASE WHEN ${p.normal} THEN 0 WHEN ${p.glass} THEN 1 ELSE 2 END AS reach FROM unnest(${patients}) AS pp(id)) s`;
+      FROM (SELECT CASE WHEN ${p.normal} THEN 0 WHEN ${p.glass} THEN 1 ELSE 2 END AS reach FROM unnest(${patients}) AS pp(id) OFFSET 0) s`;
   }
 
   /** Can this actor reach patient P's record right now? */
