@@ -36,9 +36,13 @@ export function copyWorthIt(q: Queryable, n: number): boolean {
 
 /** Row ids for n new resources, from the resource table's own sequence (never reused). */
 export async function allocateRids(q: Queryable, n: number): Promise<number[]> {
-  const r = await q.query<{ rid: number }>("SELECT nextval(pg_get_serial_sequence('resource', 'rid'))::bigint AS rid FROM generate_series(1, $1::int)", [n], {
-    prepare: true,
-  });
+  const r = await q.query<{ rid: number }>(
+    "SELECT nextval((SELECT pg_get_serial_sequence('resource', 'rid')::regclass))::bigint AS rid FROM generate_series(1, $1::int)",
+    [n],
+    {
+      prepare: true,
+    },
+  );
   return r.rows.map((x) => Number(x.rid));
 }
 
