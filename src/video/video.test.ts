@@ -416,6 +416,43 @@ describe.each(DB_KINDS)('video signalling on %s', (kind) => {
     host.ws.close();
   });
 
+  it('an app’s token enters no call, ad hoc ones included, without an Appointment scope (the room routes are public)', async () => {
+    const adhoc = (
+      await call(
+        p,
+        'POST',
+        '/api/video/rooms',
+        { kind: 'adhoc', title: 'Hội chẩn nhanh ca khó', invitePractitionerIds: [doctor.practitionerId] },
+        { ...doctor.headers, ...json },
+      )
+    ).body.id;
+    const account = await p.accounts.create({
+      username: `app.chat.${Date.now() % 100000}`,
+      displayName: 'Ứng dụng trò chuyện',
+      kind: 'service',
+      roles: [{ role: 'specialist', organizationId: doctor.organizationId }],
+    });
+    const issue = async (scope: string) =>
+      (await p.tokens.issue({ sub: account.id, role: 'specialist', scope, practitioner: doctor.practitionerId, org: doctor.organizationId })).token;
+    const chatOnly = await issue('user/Communication.read user/Observation.read');
+    const page = await call(p, 'GET', `/api/video/rooms/${adhoc}`, undefined, { authorization: `Bearer ${chatOnly}` });
+    expect(page.status).toBe(403);
+    expect(page.text).not.toContain('Hội chẩn nhanh ca khó');
+    const refused = connect(base, `/api/video/rooms/${adhoc}/ws`, undefined, `Bearer ${chatOnly}`);
+    expect((await refused.next('refused')).message).toMatch(/search on Appointment/);
+    expect((await refused.closed).code).toBe(4403);
+    // With the scope (and those for the names the call shows), the same app is in the call.
+    const c = connect(
+      base,
+      `/api/video/rooms/${adhoc}/ws`,
+      undefined,
+      `Bearer ${await issue('user/Communication.read user/Appointment.read user/Organization.read user/Practitioner.read')}`,
+    );
+    expect((await c.next('welcome')).you.state).toBe('in');
+    c.send({ type: 'leave' });
+    await c.closed;
+  });
+
   it('a clinician’s read-only app token watches the call but hosts nothing: no admitting, no ending', async () => {
     const roomId = await visitRoom();
     const account = await p.accounts.create({
