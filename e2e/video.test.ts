@@ -63,10 +63,13 @@ describe('video calls in the browser', () => {
     return r.body.id as string;
   }
 
+  const consoleLines: string[] = [];
   async function pagesIn(roomId: string, people: Staff[], capKbps?: number): Promise<Page[]> {
     const pages: Page[] = [];
     for (const s of people) {
       const page = await (await contextFor(browser, base, s)).newPage();
+      // The page's own account of its connections (a subscription given up, a signal refused), for a failed run.
+      page.on('console', (m) => consoleLines.push(`${new Date().toISOString().slice(11, 23)} ${s.name.slice(-1)} ${m.type()}: ${m.text()}`));
       await join(page, `${base}/call/${roomId}`, { capKbps });
       pages.push(page);
     }
@@ -142,6 +145,8 @@ describe('video calls in the browser', () => {
     const pages: Page[] = [];
     for (const [i, s] of people.entries()) {
       const page = await (await contextFor(browser, base, s)).newPage();
+      // The page's own account of its connections (a subscription given up, a signal refused), for a failed run.
+      page.on('console', (m) => consoleLines.push(`${new Date().toISOString().slice(11, 23)} ${s.name.slice(-1)} ${m.type()}: ${m.text()}`));
       await join(page, `${base}/call/${roomId}`, { dataSaver: i === 2 });
       pages.push(page);
     }
@@ -383,7 +388,9 @@ describe('video calls in the browser', () => {
     // at 60 s; a budget no longer than that could never see the page mend it.
     for (const [i, page] of pages.entries()) {
       const others = ids.filter((_, j) => j !== i);
-      const got = await waitDecodingAll(page, others, 120_000);
+      const got = await waitDecodingAll(page, others, 120_000).catch((e: Error) => {
+        throw new Error(`page ${'ABCDEF'[i]}: ${e.message}\npages' console:\n${consoleLines.slice(-80).join('\n')}`);
+      });
       for (const o of others) expect(got[o].framesDecoded).toBeGreaterThan(0);
     }
     console.log(`6-party via Janus: six joined in ${joined - t0} ms; all decoding all ${Date.now() - joined} ms later`);

@@ -234,11 +234,18 @@ export class JanusSupervisor {
     return this.url;
   }
 
+  /**
+   * ICE lite (nat.ice_lite): this Janus gathers host candidates only (no STUN: the -E interfaces are
+   * reachable addresses), which is ICE lite's case — the browser, then always the controlling agent,
+   * checks and nominates; Janus only answers. In full mode Janus controls every subscription (it
+   * offers) and its libnice 0.1.21 agent was seen to stay 'connecting' while the browser answered all
+   * its checks, so the browser's DTLS hellos went unanswered and the subscription was made again.
+   */
   private writeConfig(port: number): void {
     const write = (name: string, text: string) => writeFileSync(join(this.dir, name), text);
     write(
       'janus.jcfg',
-      `general: {\n configs_folder = "${this.dir}"\n plugins_folder = "/usr/lib/x86_64-linux-gnu/janus/plugins"\n transports_folder = "/usr/lib/x86_64-linux-gnu/janus/transports"\n events_folder = "/usr/lib/x86_64-linux-gnu/janus/events"\n loggers_folder = "/usr/lib/x86_64-linux-gnu/janus/loggers"\n debug_level = ${Number(process.env.CAUYTE_JANUS_DEBUG ?? 3)}\n session_timeout = 120\n}\nmedia: {\n rtp_port_range = "20000-40000"\n}\nnat: {\n nice_debug = false\n}\nplugins: {\n disable = "libjanus_audiobridge.so,libjanus_echotest.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_nosip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_voicemail.so,libjanus_duktape.so,libjanus_lua.so"\n}\ntransports: {\n disable = "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_rabbitmq.so,libjanus_nanomsg.so"\n}\nevents: {\n broadcast = false\n}\n`,
+      `general: {\n configs_folder = "${this.dir}"\n plugins_folder = "/usr/lib/x86_64-linux-gnu/janus/plugins"\n transports_folder = "/usr/lib/x86_64-linux-gnu/janus/transports"\n events_folder = "/usr/lib/x86_64-linux-gnu/janus/events"\n loggers_folder = "/usr/lib/x86_64-linux-gnu/janus/loggers"\n debug_level = ${Number(process.env.CAUYTE_JANUS_DEBUG ?? 3)}\n session_timeout = 120\n}\nmedia: {\n rtp_port_range = "20000-40000"\n}\nnat: {\n nice_debug = false\n ice_lite = true\n}\nplugins: {\n disable = "libjanus_audiobridge.so,libjanus_echotest.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_nosip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_voicemail.so,libjanus_duktape.so,libjanus_lua.so"\n}\ntransports: {\n disable = "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_rabbitmq.so,libjanus_nanomsg.so"\n}\nevents: {\n broadcast = false\n}\n`,
     );
     write(
       'janus.transport.http.jcfg',

@@ -109,6 +109,8 @@ export class Connections {
   subscriptionFailed(feed: number, message: string, ref?: number, told = true): void {
     const sub = this.current(feed, ref);
     if (!sub) return;
+    // For support (and tests that must say why media did not flow): which feed, why, which try. No names.
+    console.info(`video: subscription to feed ${feed} (#${sub.ref}) given up: ${message}`);
     this.closeSub(feed, sub);
     const tries = (this.subTries.get(feed) ?? 0) + 1;
     this.subTries.set(feed, tries);
