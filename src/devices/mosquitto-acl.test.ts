@@ -1,9 +1,11 @@
 /**
- * The shipped Mosquitto configuration (deploy/mosquitto: cauyte.conf and cauyte.acl) on a real
- * Mosquitto of its own: nobody connects without an account; a device (username = its id) publishes
- * its own readings and reads its own replies only — not another device's readings (which carry that
- * device's token), not another device's topic; the platform's ingest account, given in MQTT_URL,
- * reads every device's readings through its shared subscription and answers each device.
+ * The shipped Mosquitto configuration (deploy/mosquitto: cauyte.conf, cauyte-devices.acl,
+ * cauyte-ingest.acl) on a real Mosquitto of its own: nobody connects without an account; a device
+ * (username = its id) publishes its own readings and reads its own replies only — not another
+ * device's readings (which carry that device's token), not another device's topic; the platform's
+ * ingest account, given in MQTT_URL, reads every device's readings through its shared subscription
+ * on a listener of its own and answers each device; a device's client id is its username, so it
+ * cannot disconnect the ingest (or another device) by connecting under its client id.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,30 +26,36 @@ describe('the shipped Mosquitto ACL', () => {
   let url: string;
   let p: TestPlatform;
   let demo: DemoSummary;
-  const passwd = () => join(dir, 'cauyte.passwd');
+  /** The devices' accounts and the platform's, each listener with its own file. */
+  const passwd = () => join(dir, 'cauyte-devices.passwd');
+  const ingestPasswd = () => join(dir, 'cauyte-ingest.passwd');
+  let ingestUrl: string;
   let serials = 0;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cauyte-mosquitto-'));
-    const port = await freePort();
-    // The shipped files, with this test's paths and port.
-    writeFileSync(join(dir, 'cauyte.acl'), readFileSync(new URL('cauyte.acl', DEPLOY)));
-    writeFileSync(
-      join(dir, 'cauyte.conf'),
-      readFileSync(new URL('cauyte.conf', DEPLOY), 'utf8')
-        .replace('/etc/mosquitto/cauyte.passwd', passwd())
-        .replace('/etc/mosquitto/cauyte.acl', join(dir, 'cauyte.acl'))
-        .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`),
-    );
-    execFileSync('mosquitto_passwd', ['-c', '-b', passwd(), 'cauyte-ingest', INGEST_PASSWORD]);
+    const [port, ingestPort] = [await freePort(), await freePort()];
+    // The shipped files, with this test's paths and ports.
+    for (const acl of ['cauyte-devices.acl', 'cauyte-ingest.acl']) writeFileSync(join(dir, acl), readFileSync(new URL(acl, DEPLOY)));
+    const conf = readFileSync(new URL('cauyte.conf', DEPLOY), 'utf8');
+    const rewritten = conf
+      .replaceAll('/etc/mosquitto/', `${dir}/`)
+      .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
+      .replace(/^listener 1884 127\.0\.0\.1$/m, `listener ${ingestPort} 127.0.0.1`);
+    expect(rewritten).not.toContain('/etc/mosquitto');
+    expect(rewritten).toContain(`listener ${ingestPort} `);
+    writeFileSync(join(dir, 'cauyte.conf'), rewritten);
+    execFileSync('mosquitto_passwd', ['-c', '-b', ingestPasswd(), 'cauyte-ingest', INGEST_PASSWORD]);
+    writeFileSync(passwd(), ''); // devices' accounts are added as they are registered
     // Started as root, Mosquitto drops to its own user, which must read these files.
     chmodSync(dir, 0o755);
-    chmodSync(passwd(), 0o644);
+    for (const f of [passwd(), ingestPasswd()]) chmodSync(f, 0o644);
     broker = spawn('mosquitto', ['-c', join(dir, 'cauyte.conf')], { stdio: 'ignore' });
     url = `mqtt://127.0.0.1:${port}`;
+    ingestUrl = `mqtt://127.0.0.1:${ingestPort}`;
     // Up when the ingest account can sign in.
     for (let tries = 0; ; tries++) {
-      const up = await mqtt.connectAsync(url, { username: 'cauyte-ingest', password: INGEST_PASSWORD, reconnectPeriod: 0 }).then(
+      const up = await mqtt.connectAsync(ingestUrl, { username: 'cauyte-ingest', password: INGEST_PASSWORD, reconnectPeriod: 0 }).then(
         (c) => c.endAsync().then(() => true),
         () => false,
       );
@@ -55,7 +63,7 @@ describe('the shipped Mosquitto ACL', () => {
       if (tries > 50) throw new Error('mosquitto did not start with the shipped configuration');
       await new Promise((r) => setTimeout(r, 100));
     }
-    p = await startTestPlatform('pglite', { MQTT_URL: `mqtt://cauyte-ingest:${INGEST_PASSWORD}@127.0.0.1:${port}` }, undefined, { domains: ['devices'] });
+    p = await startTestPlatform('pglite', { MQTT_URL: `mqtt://cauyte-ingest:${INGEST_PASSWORD}@127.0.0.1:${ingestPort}` }, undefined, { domains: ['devices'] });
     demo = await seedDemo(p.store, 4);
   });
   afterAll(async () => {
@@ -117,5 +125,27 @@ describe('the shipped Mosquitto ACL', () => {
     expect(refused.rows).toHaveLength(0); // the forged message never reached the platform
     await devA.endAsync();
     await devB.endAsync();
+  });
+
+  it("keeps each listener's accounts to it, and a device's client id to its username: it cannot disconnect the ingest under the ingest's client id", async () => {
+    const a = await device(demo.ids.patients[0]);
+    broker.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 300));
+    // Each listener knows only its own accounts.
+    await expect(mqtt.connectAsync(ingestUrl, { username: a.id, password: a.token, reconnectPeriod: 0 })).rejects.toThrow();
+    await expect(mqtt.connectAsync(url, { username: 'cauyte-ingest', password: INGEST_PASSWORD, reconnectPeriod: 0 })).rejects.toThrow();
+    // An ingest connection of our own, watched; then the device connects under its client id.
+    const watched = await mqtt.connectAsync(ingestUrl, { username: 'cauyte-ingest', password: INGEST_PASSWORD, clientId: 'cauyte-ingest-watched', reconnectPeriod: 0 });
+    let kicked = false;
+    watched.on('close', () => (kicked = true));
+    const dev = await mqtt.connectAsync(url, { username: a.id, password: a.token, clientId: 'cauyte-ingest-watched', reconnectPeriod: 0 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(kicked).toBe(false);
+    expect(watched.connected).toBe(true);
+    // The platform's own ingest still takes the device's readings.
+    await dev.publishAsync(`cauyte/devices/${a.id}/readings`, reading('a-clientid-1', a.token, 95), { qos: 1 });
+    await expect.poll(() => stored(a.id), { timeout: 5000 }).toBe(1);
+    await dev.endAsync();
+    await watched.endAsync();
   });
 });
