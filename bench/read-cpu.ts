@@ -6,9 +6,10 @@
  * alternating; node CPU (process.cpuUsage) plus the CPU of this database's PostgreSQL backends
  * (/proc/<pid>/stat; PGlite runs inside the process). Prints medians. A developer's tool, not part
  * of `npm run bench`:  `node --import tsx bench/read-cpu.ts postgres|pglite`  (env N, ROUNDS,
- * ONLY_CREATE=1, DOMAINS=none).
+ * ONLY_CREATE=1, DOMAINS=none, PROFILE=<folder>: a CPU profile of each kind's rounds written there).
  */
-import { readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { startTestPlatform } from '../src/testing/platform.ts';
 import { seedDemo } from '../src/seed/demo.ts';
@@ -58,7 +59,12 @@ async function run(method: string, url: string, headers: Record<string, string>,
     }),
   );
 }
+const profiler = process.env.PROFILE ? new Session() : undefined;
+profiler?.connect();
+await profiler?.post('Profiler.enable');
+const profiles: Record<string, any[]> = {};
 async function measure(label: string, f: () => Promise<void>, n: number) {
+  await profiler?.post('Profiler.start');
   const c0 = process.cpuUsage();
   const p0 = await pgCpu();
   const w0 = performance.now();
@@ -66,6 +72,7 @@ async function measure(label: string, f: () => Promise<void>, n: number) {
   const wall = performance.now() - w0;
   const c = process.cpuUsage(c0);
   const pgc = (await pgCpu()) - p0;
+  if (profiler) (profiles[label] ??= []).push((await profiler.post('Profiler.stop')).profile);
   return { label, node: (c.user + c.system) / n, pg: pgc / n, rate: n / (wall / 1000) };
 }
 const N = Number(process.env.N ?? 3000);
@@ -104,6 +111,11 @@ for (const [k, v] of Object.entries(out))
     'rate',
     med(v.rate).toFixed(0),
   );
+if (process.env.PROFILE) {
+  mkdirSync(process.env.PROFILE, { recursive: true });
+  for (const [k, list] of Object.entries(profiles))
+    list.forEach((prof, i) => writeFileSync(`${process.env.PROFILE}/${k}-${i}.cpuprofile`, JSON.stringify(prof)));
+}
 await admin?.end();
 await p.close();
 process.exit(0);
