@@ -65,7 +65,9 @@ describe.each(DB_KINDS)('the audit trail guard on %s', (kind) => {
           const id = await entry();
           if (sealed) await seal(id);
           const before = (await t.db.query('SELECT * FROM audit_log WHERE id = $1', [id])).rows[0];
-          await expect(t.db.query(`UPDATE audit_log SET ${c.column_name} = ${value} WHERE id = $1`, [id]), `${c.column_name} = ${value}`).rejects.toThrow(/append-only/);
+          await expect(t.db.query(`UPDATE audit_log SET ${c.column_name} = ${value} WHERE id = $1`, [id]), `${c.column_name} = ${value}`).rejects.toThrow(
+            /append-only/,
+          );
           expect((await t.db.query('SELECT * FROM audit_log WHERE id = $1', [id])).rows[0]).toEqual(before);
           refused += 1;
         }
@@ -76,9 +78,15 @@ describe.each(DB_KINDS)('the audit trail guard on %s', (kind) => {
 
   it('lets the chain fields be filled in once, on an unsealed row, with nothing else', async () => {
     const id = await entry();
-    await expect(t.db.query("UPDATE audit_log SET chain_pos = $1, prev_hash = 'p', hash = 'h', username = 'khác' WHERE id = $1", [id])).rejects.toThrow(/append-only/);
+    await expect(t.db.query("UPDATE audit_log SET chain_pos = $1, prev_hash = 'p', hash = 'h', username = 'khác' WHERE id = $1", [id])).rejects.toThrow(
+      /append-only/,
+    );
     await seal(id);
-    expect((await t.db.query('SELECT chain_pos, hash, username FROM audit_log WHERE id = $1', [id])).rows[0]).toEqual({ chain_pos: id, hash: 'h', username: 'bs.lan' });
+    expect((await t.db.query('SELECT chain_pos, hash, username FROM audit_log WHERE id = $1', [id])).rows[0]).toEqual({
+      chain_pos: id,
+      hash: 'h',
+      username: 'bs.lan',
+    });
     for (const change of ["hash = 'h2'", "prev_hash = 'p2'", 'chain_pos = chain_pos + 1000000', 'chain_pos = NULL'])
       await expect(t.db.query(`UPDATE audit_log SET ${change} WHERE id = $1`, [id]), change).rejects.toThrow(/append-only/);
     await expect(t.db.query('DELETE FROM audit_log WHERE id = $1', [id])).rejects.toThrow(/append-only/);

@@ -135,7 +135,12 @@ describe('the shipped Mosquitto ACL', () => {
     await expect(mqtt.connectAsync(ingestUrl, { username: a.id, password: a.token, reconnectPeriod: 0 })).rejects.toThrow();
     await expect(mqtt.connectAsync(url, { username: 'cauyte-ingest', password: INGEST_PASSWORD, reconnectPeriod: 0 })).rejects.toThrow();
     // An ingest connection of our own, watched; then the device connects under its client id.
-    const watched = await mqtt.connectAsync(ingestUrl, { username: 'cauyte-ingest', password: INGEST_PASSWORD, clientId: 'cauyte-ingest-watched', reconnectPeriod: 0 });
+    const watched = await mqtt.connectAsync(ingestUrl, {
+      username: 'cauyte-ingest',
+      password: INGEST_PASSWORD,
+      clientId: 'cauyte-ingest-watched',
+      reconnectPeriod: 0,
+    });
     let kicked = false;
     watched.on('close', () => (kicked = true));
     const dev = await mqtt.connectAsync(url, { username: a.id, password: a.token, clientId: 'cauyte-ingest-watched', reconnectPeriod: 0 });
