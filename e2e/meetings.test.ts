@@ -89,7 +89,10 @@ describe('coordinator: case-conference meetings', () => {
     expect(text).not.toMatch(/(ServiceRequest|Location|Organization|Practitioner)\//);
     await shoot(page, 'meeting-page');
 
-    await page.goto(`${base}/meetings`);
+    // The meeting is tomorrow by default, which on a Sunday (Vietnam time) is next week: the
+    // meeting page's link opens the calendar on the meeting's own week.
+    await page.getByRole('link', { name: 'Xem trên lịch' }).click();
+    await page.waitForURL(/\/meetings\?day=\d{4}-\d{2}-\d{2}$/);
     await page.getByRole('heading', { name: 'Lịch phiên hội chẩn' }).waitFor();
     await page.getByText('Hội chẩn tim mạch tuần này').first().waitFor();
     await page.getByRole('button', { name: 'Ngày', exact: true }).click();

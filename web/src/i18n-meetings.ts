@@ -37,6 +37,7 @@ const vi = {
   >,
   connectedNow: (n: number) => `${n} người đang kết nối video`,
   notInRoom: 'Chưa vào phòng video',
+  onCalendar: 'Xem trên lịch',
 };
 
 type Dict = typeof vi;
@@ -71,6 +72,7 @@ const en: Dict = {
   quality: { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection', unknown: 'Connection not measured yet' },
   connectedNow: (n: number) => `${n} connected to the video`,
   notInRoom: 'Not in the video room',
+  onCalendar: 'See on the calendar',
 };
 
 export function tm(): Dict {

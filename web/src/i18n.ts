@@ -502,6 +502,11 @@ if (typeof localStorage !== 'undefined' && localStorage.getItem('lang') === 'en'
 
 const TZ = 'Asia/Ho_Chi_Minh';
 
+/** The Vietnam calendar day (yyyy-mm-dd) of an instant (an ISO string, epoch ms or a Date). */
+export function vnDay(at: string | number | Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date(at));
+}
+
 /** dd/mm/yyyy in Vietnam's time zone (a bare date is shown as written). */
 export function formatDate(value?: string): string {
   if (!value) return '';

@@ -2,28 +2,34 @@
  * The list and calendar of case-conference meetings: a day or a week (Vietnam time), moved with
  * previous / today / next, filtered by bridge point (facility). Only meetings one is invited to
  * (oneself or one's facility's bridge point) — the server decides (GET /api/meetings).
+ * `/meetings?day=yyyy-mm-dd` opens on that day's week (the meeting page links there), else today.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { MeetingListItem } from '../../../src/consult/meeting-contract.ts';
 import { apiGet } from '../api.ts';
-import { formatDate, lang, t } from '../i18n.ts';
+import { formatDate, lang, t, vnDay } from '../i18n.ts';
 import { tm } from '../i18n-meetings.ts';
+import { path } from '../router.ts';
 import '../admin.css';
 
 const DAY = 86_400_000;
-/** yyyy-mm-dd of a moment in Vietnam's time zone. */
-const vnDay = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 10);
 /** The calendar day n days after a yyyy-mm-dd day. */
 const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY).toISOString().slice(0, 10);
 const time = (iso: string) => new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
 const weekday = (day: string) =>
   new Intl.DateTimeFormat(lang.value === 'en' ? 'en-GB' : 'vi-VN', { weekday: 'long', timeZone: 'UTC' }).format(new Date(`${day}T00:00:00Z`));
 
+/** The day asked for in the address, if it is a real calendar day. */
+function askedDay(): string | undefined {
+  const day = new URLSearchParams(path.value.split('?')[1] ?? '').get('day') ?? '';
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) ? day : undefined;
+}
+
 export function MeetingCalendar() {
   const d = t();
   const m = tm();
   const [mode, setMode] = useState<'day' | 'week'>('week');
-  const [anchor, setAnchor] = useState(vnDay(Date.now()));
+  const [anchor, setAnchor] = useState(() => askedDay() ?? vnDay(Date.now()));
   const [facility, setFacility] = useState('');
   const [list, setList] = useState<MeetingListItem[]>();
   const [error, setError] = useState<string>();
@@ -86,7 +92,7 @@ export function MeetingCalendar() {
       {list && shown.length === 0 && <p class="notice">{m.noMeetings}</p>}
       <ol class="calendar">
         {days.map((day) => {
-          const today = shown.filter((x) => vnDay(Date.parse(x.start)) === day);
+          const today = shown.filter((x) => vnDay(x.start) === day);
           if (mode === 'week' && today.length === 0) return null;
           return (
             <li key={day} class="calendar-day">

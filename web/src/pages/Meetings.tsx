@@ -12,7 +12,7 @@ import type { AttendanceInput, CaseRow, MeetingInput, MeetingView } from '../../
 import { apiGet, apiSend, entries, fhirGet } from '../api.ts';
 import { SearchPicker, type Choice } from '../components/SearchPicker.tsx';
 import { displayName } from '../fhir-format.ts';
-import { formatDateTime, t } from '../i18n.ts';
+import { formatDateTime, t, vnDay } from '../i18n.ts';
 import { tm } from '../i18n-meetings.ts';
 import { navigate } from '../router.ts';
 import { me } from '../session.ts';
@@ -181,6 +181,11 @@ export function MeetingPage({ id }: { id: string }) {
           {formatDateTime(a.start)} – {formatDateTime(a.end)}
         </small>
       </h1>
+      {a.start && (
+        <p>
+          <a href={`/meetings?day=${vnDay(a.start)}`}>{m.onCalendar}</a>
+        </p>
+      )}
       {a.comment && <p>{a.comment}</p>}
       {error && <p class="error">{error}</p>}
       <section class="card">

@@ -10,7 +10,7 @@ import { tf } from '../i18n-formats.ts';
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, apiSend } from '../api.ts';
-import { formatDate, formatDateTime, t } from '../i18n.ts';
+import { formatDate, formatDateTime, t, vnDay } from '../i18n.ts';
 import { Icd10Picker, type Icd } from '../components/Icd10Picker.tsx';
 import { VisitResult } from './citizen/VisitResult.tsx';
 import type { Completed, CompleteRequest, PrescribingCheck, PrescribingIssue, QueueItem, RoomOpened, VisitView } from '../../../src/visits/contract.ts';
@@ -23,10 +23,7 @@ import { tcds } from '../i18n-cds.ts';
 import './chart/chart.css';
 import { tc } from '../i18n-clinic.ts';
 
-const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date());
-
-/** The Vietnam calendar day (yyyy-mm-dd) of an instant. */
-const vnDay = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date(iso));
+const today = () => vnDay(Date.now());
 
 export function VisitQueue() {
   const d = t();
