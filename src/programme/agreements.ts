@@ -21,6 +21,7 @@ import { badRequest, businessRule, notFound } from '../fhir/outcome.ts';
 import { SPECIALTY_SYSTEM } from '../consult/model.ts';
 import { facilityRow } from './network.ts';
 import type { AgreementInput, AgreementView, ProgrammeSettings } from './contract.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 
 export const AGREEMENT_ID_SYSTEM = 'https://fhir.cauyte.vn/sid/support-agreement';
 export const AGREEMENT_TYPE = {
@@ -63,7 +64,7 @@ export function agreementContract(
 
 const idOf = (ref?: string) => ref?.replace(/^Organization\//, '') ?? '';
 
-export function agreementView(c: Contract, today = new Date().toISOString().slice(0, 10)): AgreementView {
+export function agreementView(c: Contract, today = vietnamDay()): AgreementView {
   const start = c.applies?.start?.slice(0, 10) ?? '';
   const end = c.applies?.end?.slice(0, 10);
   return {

@@ -18,6 +18,7 @@ import { NetworkService } from './network.ts';
 import { ReadinessService } from './readiness.ts';
 import { programmeRoutes } from './routes.ts';
 import { IndicatorService } from './service.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 
 export interface ProgrammeServices {
   network: NetworkService;
@@ -60,7 +61,7 @@ async function programmePlugin(app: FastifyInstance): Promise<void> {
   // A consult request needs a support agreement in force between the two facilities (or, by setting, goes with a recorded warning).
   if (app.hasDecorator('consults')) {
     app.consults.addRequestCheck(async (tx, r) => {
-      const day = new Date().toISOString().slice(0, 10);
+      const day = vietnamDay();
       if ((await agreementsInForce(tx, r.requestingOrg, r.receivingOrg, r.specialty, day)).length) return undefined;
       const names = await tx.sql.query<{ org_id: string; name: string }>('SELECT org_id, name FROM programme_facility WHERE org_id = ANY($1)', [
         [r.requestingOrg, r.receivingOrg],

@@ -1,14 +1,15 @@
 /**
  * ISO weeks (Monday to Sunday; week 1 holds the year's first Thursday), the unit surveillance
- * counts in. A week is kept as the date of its Monday (YYYY-MM-DD, UTC); labels as 2026-W05.
+ * counts in. A week is kept as the date of its Monday (YYYY-MM-DD); labels as 2026-W05. An instant
+ * belongs to the week of its day in Việt Nam (a case at Monday 06:00 there is that Monday's week).
  */
+import { vietnamDay } from '../platform/vietnam-time.ts';
 
 const DAY = 86_400_000;
 
-/** The Monday of the ISO week holding this instant or date (YYYY-MM-DD). */
+/** The Monday of the ISO week holding this instant (its day in Việt Nam) or date (YYYY-MM-DD). */
 export function weekOf(t: string | Date): string {
-  const d = typeof t === 'string' ? new Date(t.length === 10 ? `${t}T00:00:00Z` : t) : t;
-  const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  const day = Date.parse(`${vietnamDay(t)}T00:00:00Z`);
   const dow = (new Date(day).getUTCDay() + 6) % 7; // Monday = 0
   return new Date(day - dow * DAY).toISOString().slice(0, 10);
 }

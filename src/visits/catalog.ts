@@ -43,6 +43,9 @@ import {
   SERVICE_TYPE_SYSTEM,
 } from './model.ts';
 
+/** How soon a slot may start to be offered for booking (booking itself refuses only slots already begun). */
+export const BOOKING_LEAD_MS = 10 * 60_000;
+
 export function serviceInfo(h: HealthcareService): ServiceInfo {
   const price = h.extension?.find((e) => e.url === PRICE_EXT)?.valueMoney?.value ?? 0;
   return {
@@ -256,10 +259,14 @@ export class Catalog {
     );
   }
 
-  /** Free future slots of a service, with the practitioner each belongs to. */
+  /**
+   * Free slots of a service, with the practitioner each belongs to: those starting at least
+   * BOOKING_LEAD_MS from now (time to answer the pre-visit questions and for the clinic to see the
+   * booking; a slot offered seconds before it starts would be refused as past on submit).
+   */
   async freeSlots(serviceId: string, days = 14): Promise<FreeSlot[]> {
-    const now = new Date();
-    const until = new Date(now.getTime() + days * 86_400_000);
+    const now = new Date(Date.now() + BOOKING_LEAD_MS);
+    const until = new Date(Date.now() + days * 86_400_000);
     return this.directory().transaction(async (tx) => {
       const out: FreeSlot[] = [];
       for (const s of await tx.search<Schedule>('Schedule', { actor: `HealthcareService/${serviceId}`, active: 'true', _count: '200' })) {

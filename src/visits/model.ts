@@ -8,6 +8,7 @@
  */
 import type { Appointment, ChargeItem, Patient, Reference } from '@medplum/fhirtypes';
 import type { ChargeSummary, VisitSummary } from './contract.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 
 export const SERVICE_CATEGORY = { system: 'https://fhir.cauyte.vn/CodeSystem/service-category', code: 'remote-examination', display: 'Khám bệnh từ xa' };
 /** `service-category` search value of everything this domain offers. */
@@ -48,8 +49,7 @@ export function localInstant(date: string, time: string): string {
 
 /** Midnight in Việt Nam (UTC+7, no daylight saving). */
 export function startOfVietnamDay(d: Date): Date {
-  const local = new Date(d.getTime() + 7 * 3_600_000).toISOString().slice(0, 10);
-  return new Date(`${local}T00:00:00${TZ_OFFSET}`);
+  return new Date(`${vietnamDay(d)}T00:00:00${TZ_OFFSET}`);
 }
 
 export function vnTime(iso: string): string {

@@ -1,0 +1,25 @@
+/** The Vietnamese day of an instant, around the UTC day's end and across month and year ends. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { vietnamDay } from './vietnam-time.ts';
+
+describe('vietnamDay', () => {
+  it('moves to the next day at 17:00 UTC, across a month and a year', () => {
+    expect(vietnamDay('2026-11-30T16:59:59Z')).toBe('2026-11-30');
+    expect(vietnamDay('2026-11-30T17:00:00Z')).toBe('2026-12-01');
+    expect(vietnamDay('2026-12-31T18:00:00Z')).toBe('2027-01-01');
+    expect(vietnamDay('2027-01-01T06:59:59+07:00')).toBe('2027-01-01');
+    expect(vietnamDay('2026-12-06')).toBe('2026-12-06');
+  });
+
+  it('agrees with the Asia/Ho_Chi_Minh calendar for any instant', () => {
+    const tz = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' });
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2100, 0, 1) }), (ms) => {
+        expect(vietnamDay(ms)).toBe(tz.format(new Date(ms)));
+        expect(vietnamDay(new Date(ms))).toBe(tz.format(new Date(ms)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
