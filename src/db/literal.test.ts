@@ -35,10 +35,23 @@ describe('SQL literals for prepared statements on PGlite', () => {
     );
   });
 
+  it('gives back any parameter exactly through a prepared statement, inside a transaction or not', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, fc.array(fc.option(text, { nil: null }), { maxLength: 6 }), async (s, arr) => {
+        const sql = 'SELECT $1::text AS v, $2::text[] AS w';
+        const direct = (await db.query<{ v: string; w: (string | null)[] }>(sql, [s, arr], { prepare: true })).rows[0];
+        const inTx = await db.transaction(async (tx) => (await tx.query<{ v: string; w: (string | null)[] }>(sql, [s, arr], { prepare: true })).rows[0]);
+        expect(direct).toEqual({ v: s, w: arr });
+        expect(inTx).toEqual({ v: s, w: arr });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('runs a prepared statement with hostile parameters as values', async () => {
     await db.exec('CREATE TABLE lit (a text)');
     await db.query('INSERT INTO lit VALUES ($1)', ['ok']);
-    for (const hostile of ["x'); DELETE FROM lit; --", "' OR '1'='1", '\\', "''"]) {
+    for (const hostile of ["x'); DELETE FROM lit; --", "x'); DELETE FROM lit; SELECT ('", "' OR '1'='1", '\\', "''"]) {
       const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM lit WHERE a = $1', [hostile], { prepare: true });
       expect(r.rows[0].n).toBe(0);
     }
