@@ -148,7 +148,7 @@ export class AgreementService {
       const v = agreementView(c);
       this.assertParty(ctx, v);
       if (c.status !== 'executed') throw businessRule('Hợp đồng đã chấm dứt (already terminated)');
-      const saved = await tx.update<Contract>({ ...c, status: 'terminated', applies: { ...c.applies, end: new Date().toISOString().slice(0, 10) } });
+      const saved = await tx.update<Contract>({ ...c, status: 'terminated', applies: { ...c.applies, end: vietnamDay() } });
       await tx.record({ action: 'programme.agreement-end', resourceType: 'Contract', resourceId: id });
       return agreementView(saved);
     });
