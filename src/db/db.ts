@@ -73,7 +73,9 @@ export class PostgresDb implements Db {
   readonly pool: pg.Pool;
 
   constructor(connectionString: string, poolSize = 10) {
-    this.pool = new pg.Pool({ connectionString, max: poolSize });
+    // Sessions in UTC whatever the server or database is set to (src/db/session-timezone.test.ts):
+    // SQL's day and month arithmetic gives what it gives on PGlite; Vietnamese days are explicit.
+    this.pool = new pg.Pool({ connectionString, max: poolSize, options: '-c TimeZone=UTC' });
     // An idle client that errors (server restart) must not crash the process.
     this.pool.on('error', () => undefined);
   }
