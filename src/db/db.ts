@@ -73,11 +73,16 @@ export class PostgresDb implements Db {
   readonly pool: pg.Pool;
 
   constructor(connectionString: string, poolSize = 10) {
-    // Sessions in UTC whatever the server or database is set to (src/db/session-timezone.test.ts):
-    // SQL's day and month arithmetic gives what it gives on PGlite; Vietnamese days are explicit.
-    this.pool = new pg.Pool({ connectionString, max: poolSize, options: '-c TimeZone=UTC' });
+    this.pool = new pg.Pool({ connectionString, max: poolSize });
     // An idle client that errors (server restart) must not crash the process.
     this.pool.on('error', () => undefined);
+    // Sessions in UTC whatever the server, the database, DATABASE_URL's options or PGOPTIONS say
+    // (src/db/session-timezone.test.ts): SQL's day and month arithmetic gives what it gives on
+    // PGlite; Vietnamese days are computed explicitly. Queued on a new connection before any
+    // statement of its user (a client runs its queries in order); a failure fails that statement.
+    this.pool.on('connect', (client) => {
+      client.query("SET TimeZone = 'UTC'").catch(() => undefined);
+    });
   }
 
   async query<T>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<T>> {

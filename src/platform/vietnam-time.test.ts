@@ -1,7 +1,7 @@
 /** The Vietnamese day of an instant, around the UTC day's end and across month and year ends. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { vietnamDay } from './vietnam-time.ts';
+import { isInstant, vietnamDay } from './vietnam-time.ts';
 
 describe('vietnamDay', () => {
   it('moves to the next day at 17:00 UTC, across a month and a year', () => {
@@ -10,6 +10,15 @@ describe('vietnamDay', () => {
     expect(vietnamDay('2026-12-31T18:00:00Z')).toBe('2027-01-01');
     expect(vietnamDay('2027-01-01T06:59:59+07:00')).toBe('2027-01-01');
     expect(vietnamDay('2026-12-06')).toBe('2026-12-06');
+  });
+
+  it('refuses what is not an instant or a real day', () => {
+    for (const bad of ['2026-02-31', 'hôm qua', '2026-13-01T00:00:00Z', '', NaN]) {
+      expect(() => vietnamDay(bad as string)).toThrow(RangeError);
+      expect(isInstant(bad)).toBe(false);
+    }
+    expect(isInstant('2028-02-29')).toBe(true);
+    expect(isInstant(undefined)).toBe(false);
   });
 
   it('agrees with the Asia/Ho_Chi_Minh calendar for any instant', () => {

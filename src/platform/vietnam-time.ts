@@ -6,8 +6,27 @@
 
 export const VIETNAM_OFFSET_MS = 7 * 3_600_000;
 
-/** The Vietnamese calendar day (YYYY-MM-DD) of an instant; a bare date (YYYY-MM-DD) is itself. */
+const BARE_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A YYYY-MM-DD that names a real calendar day (not 2026-02-31). */
+function isRealDay(day: string): boolean {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === day;
+}
+
+/** Whether vietnamDay can take this value (a real instant, or a real calendar day). */
+export function isInstant(at: unknown): at is string | number | Date {
+  if (typeof at === 'string' && BARE_DAY.test(at)) return isRealDay(at);
+  return (typeof at === 'string' || typeof at === 'number' || at instanceof Date) && !Number.isNaN(new Date(at).getTime());
+}
+
+/**
+ * The Vietnamese calendar day (YYYY-MM-DD) of an instant; a bare date (YYYY-MM-DD) is itself.
+ * Anything else (2026-02-31, an unparseable text) is a RangeError: callers with untrusted input
+ * check with `isInstant` first.
+ */
 export function vietnamDay(at: Date | string | number = Date.now()): string {
-  if (typeof at === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(at)) return at;
+  if (!isInstant(at)) throw new RangeError(`not an instant or a calendar day: ${String(at)}`);
+  if (typeof at === 'string' && BARE_DAY.test(at)) return at;
   return new Date(new Date(at).getTime() + VIETNAM_OFFSET_MS).toISOString().slice(0, 10);
 }

@@ -15,7 +15,7 @@ import { conflict } from '../fhir/outcome.ts';
 import type { TeachingCaseContent, TeachingCaseView } from './contract.ts';
 import { loadSession } from './courses.ts';
 import type { AttendanceService } from './attendance.ts';
-import { vietnamDay } from '../platform/vietnam-time.ts';
+import { isInstant, vietnamDay } from '../platform/vietnam-time.ts';
 
 /** The teaching copy the consult domain gives (its own type, by shape). */
 export interface TeachingCopySource {
@@ -127,7 +127,7 @@ export class TeachingService {
       const pid = sr.subject?.reference?.replace(/^Patient\//, '');
       const patient = pid ? await tx.read<Patient>('Patient', pid) : undefined;
       const who = patient ? identityOf(patient) : { names: [], identifiers: [], address: [] };
-      const day = sr.authoredOn ? vietnamDay(sr.authoredOn) : undefined;
+      const day = isInstant(sr.authoredOn) ? vietnamDay(sr.authoredOn) : undefined;
       const month = day ? `${day.slice(5, 7)}/${day.slice(0, 4)}` : undefined;
       const content = deidentify(copy, who, month);
       const id = randomUUID();

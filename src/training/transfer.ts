@@ -15,6 +15,7 @@ import type { FhirStore } from '../fhir/store.ts';
 import { badRequest, businessRule, conflict, notFound } from '../fhir/outcome.ts';
 import type { TransferView } from './contract.ts';
 import { iso, num, orgNames } from './model.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 
 const STEPS = ['training', 'supervised', 'assessment', 'signoff'] as const;
 
@@ -152,7 +153,7 @@ export class TransferService {
         "UPDATE training_transfer_step SET status = 'done', done_at = coalesce(done_at, now()), done_by = coalesce(done_by, $2) WHERE transfer_id = $1 AND step = 'signoff'",
         [id, ctx.actor.accountId ?? 'system'],
       );
-      await tx.sql.query('UPDATE training_transfer SET independent_since = current_date WHERE id = $1', [id]);
+      await tx.sql.query('UPDATE training_transfer SET independent_since = $2::date WHERE id = $1', [id, vietnamDay()]);
       await tx.record({ action: 'training.transfer-independent', detail: { transfer: id } });
     });
     return this.view(repo, id);

@@ -502,9 +502,12 @@ if (typeof localStorage !== 'undefined' && localStorage.getItem('lang') === 'en'
 
 const TZ = 'Asia/Ho_Chi_Minh';
 
-/** The Vietnam calendar day (yyyy-mm-dd) of an instant (an ISO string, epoch ms or a Date). */
+/**
+ * The Vietnam calendar day (yyyy-mm-dd) of an instant (an ISO string, epoch ms or a Date): UTC+7,
+ * no daylight saving, by arithmetic (Intl's 'en-CA' gave m/d/yyyy on browsers with CLDR 42).
+ */
 export function vnDay(at: string | number | Date): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date(at));
+  return new Date(new Date(at).getTime() + 7 * 3_600_000).toISOString().slice(0, 10);
 }
 
 /** dd/mm/yyyy in Vietnam's time zone (a bare date is shown as written). */

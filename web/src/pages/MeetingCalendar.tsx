@@ -19,17 +19,20 @@ const time = (iso: string) => new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia
 const weekday = (day: string) =>
   new Intl.DateTimeFormat(lang.value === 'en' ? 'en-GB' : 'vi-VN', { weekday: 'long', timeZone: 'UTC' }).format(new Date(`${day}T00:00:00Z`));
 
-/** The day asked for in the address, if it is a real calendar day. */
+/** The day asked for in the address, if it is a real calendar day (not 2026-02-31) of years 2000–2099. */
 function askedDay(): string | undefined {
   const day = new URLSearchParams(path.value.split('?')[1] ?? '').get('day') ?? '';
-  return /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) ? day : undefined;
+  return /^20\d{2}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) && addDays(day, 0) === day ? day : undefined;
 }
 
 export function MeetingCalendar() {
   const d = t();
   const m = tm();
   const [mode, setMode] = useState<'day' | 'week'>('week');
-  const [anchor, setAnchor] = useState(() => askedDay() ?? vnDay(Date.now()));
+  const asked = askedDay();
+  const [anchor, setAnchor] = useState(() => asked ?? vnDay(Date.now()));
+  // The address changed while the page is open (a link to another day, or back to /meetings).
+  useEffect(() => setAnchor(asked ?? vnDay(Date.now())), [asked]);
   const [facility, setFacility] = useState('');
   const [list, setList] = useState<MeetingListItem[]>();
   const [error, setError] = useState<string>();
