@@ -10,6 +10,7 @@ import type { Repository } from '../fhir/repository.ts';
 import { newPdf } from '../visits/pdf.ts';
 import type { CertificateCheck, CertificateView } from './contract.ts';
 import { num } from './model.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 
 const dateVi = (d: Date) => new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric' }).format(d);
 const credits = (n: number) => String(n).replace('.', ',');
@@ -148,6 +149,6 @@ export class CertificateService {
         [token],
       )
     ).rows[0];
-    return r ? { name: r.name, course: r.course_title, credits: num(r.credits), date: new Date(r.issued_at).toISOString().slice(0, 10) } : undefined;
+    return r ? { name: r.name, course: r.course_title, credits: num(r.credits), date: vietnamDay(r.issued_at) } : undefined;
   }
 }
