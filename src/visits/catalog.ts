@@ -265,7 +265,7 @@ export class Catalog {
    * booking; a slot offered seconds before it starts would be refused as past on submit).
    */
   async freeSlots(serviceId: string, days = 14): Promise<FreeSlot[]> {
-    const now = new Date(Date.now() + BOOKING_LEAD_MS);
+    const from = new Date(Date.now() + BOOKING_LEAD_MS);
     const until = new Date(Date.now() + days * 86_400_000);
     return this.directory().transaction(async (tx) => {
       const out: FreeSlot[] = [];
@@ -274,7 +274,7 @@ export class Catalog {
         const slots = await searchAll<Slot>(
           tx,
           'Slot',
-          { schedule: `Schedule/${s.id}`, status: 'free', start: [`gt${now.toISOString()}`, `lt${until.toISOString()}`], _sort: 'start' },
+          { schedule: `Schedule/${s.id}`, status: 'free', start: [`gt${from.toISOString()}`, `lt${until.toISOString()}`], _sort: 'start' },
           5000,
         );
         for (const slot of slots)

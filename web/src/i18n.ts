@@ -502,13 +502,8 @@ if (typeof localStorage !== 'undefined' && localStorage.getItem('lang') === 'en'
 
 const TZ = 'Asia/Ho_Chi_Minh';
 
-/**
- * The Vietnam calendar day (yyyy-mm-dd) of an instant (an ISO string, epoch ms or a Date): UTC+7,
- * no daylight saving, by arithmetic (Intl's 'en-CA' gave m/d/yyyy on browsers with CLDR 42).
- */
-export function vnDay(at: string | number | Date): string {
-  return new Date(new Date(at).getTime() + 7 * 3_600_000).toISOString().slice(0, 10);
-}
+/** The Vietnam calendar day (yyyy-mm-dd) of an instant: the server's own (src/platform/vietnam-time.ts). */
+export { vietnamDay as vnDay } from '../../src/platform/vietnam-time.ts';
 
 /** dd/mm/yyyy in Vietnam's time zone (a bare date is shown as written). */
 export function formatDate(value?: string): string {

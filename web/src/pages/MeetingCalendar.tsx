@@ -10,6 +10,7 @@ import { apiGet } from '../api.ts';
 import { formatDate, lang, t, vnDay } from '../i18n.ts';
 import { tm } from '../i18n-meetings.ts';
 import { path } from '../router.ts';
+import { isInstant } from '../../../src/platform/vietnam-time.ts';
 import '../admin.css';
 
 const DAY = 86_400_000;
@@ -22,7 +23,7 @@ const weekday = (day: string) =>
 /** The day asked for in the address, if it is a real calendar day (not 2026-02-31) of years 2000–2099. */
 function askedDay(): string | undefined {
   const day = new URLSearchParams(path.value.split('?')[1] ?? '').get('day') ?? '';
-  return /^20\d{2}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) && addDays(day, 0) === day ? day : undefined;
+  return /^20\d{2}-\d{2}-\d{2}$/.test(day) && isInstant(day) ? day : undefined;
 }
 
 export function MeetingCalendar() {
