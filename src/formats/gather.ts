@@ -44,6 +44,7 @@ import {
   ROUTE_EXT,
 } from './model.ts';
 import { ethnicCode, placeCodes } from './places.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 import type { ClaimFacts, Medicine } from './xml130/facts.ts';
 
 /** Same markers the visits domain writes (src/visits/model.ts). */
@@ -138,7 +139,7 @@ export async function gatherVisit(repo: Repository, appointmentId: string): Prom
     diagnosis: { code: diagnosis?.code ?? '', ...(diagnosis?.display ? { display: diagnosis.display } : {}) },
     conclusion: section('Chẩn đoán') ?? condition?.code?.text ?? '',
     advice: section('Hướng dẫn và theo dõi'),
-    ...(followDays ? { followUp: new Date(new Date(end).getTime() + Number(followDays) * 86_400_000 + 7 * 3_600_000).toISOString().slice(0, 10) } : {}),
+    ...(followDays ? { followUp: vietnamDay(new Date(end).getTime() + Number(followDays) * 86_400_000) } : {}),
     practitioner: { licence: idValue(practitioner?.identifier, LICENCE_SYSTEM), name: practitioner ? nameOf(practitioner) : undefined },
     service: {
       code: service?.type?.flatMap((t) => t.coding ?? []).find((c) => c.system === BHYT_SERVICE_SYSTEM)?.code,

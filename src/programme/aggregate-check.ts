@@ -18,9 +18,9 @@ const MONTH = (c: string) => `to_char(${c}, 'YYYY-MM')`;
 const DAY = (c: string) => `to_char(${c}, 'YYYY-MM-DD')`;
 
 const SOURCES = `
-  SELECT requesting_org AS org_id, requested_at::date AS day, 1 AS sent, 0 AS received, 0 AS sites, 0 AS minutes, 0 AS visits, 0 AS rx
+  SELECT requesting_org AS org_id, requested_day AS day, 1 AS sent, 0 AS received, 0 AS sites, 0 AS minutes, 0 AS visits, 0 AS rx
     FROM programme_consult WHERE requested_at IS NOT NULL AND requesting_org IS NOT NULL
-  UNION ALL SELECT receiving_org, requested_at::date, 0, 1, 0, 0, 0, 0 FROM programme_consult WHERE requested_at IS NOT NULL AND receiving_org IS NOT NULL
+  UNION ALL SELECT receiving_org, requested_day, 0, 1, 0, 0, 0, 0 FROM programme_consult WHERE requested_at IS NOT NULL AND receiving_org IS NOT NULL
   UNION ALL SELECT org_id, day, 0, 0, 1, minutes, 0, 0 FROM programme_meeting_site
   UNION ALL SELECT org_id, day, 0, 0, 0, 0, 1, 0 FROM programme_visit
   UNION ALL SELECT org_id, day, 0, 0, 0, 0, 0, 1 FROM programme_prescription`;

@@ -113,9 +113,9 @@ export async function deviceIndicators(sql: DomainSql, r: Resolved): Promise<Dev
       `SELECT CASE WHEN GROUPING(m) = 0 THEN 'm:' || m ELSE ${KEY} END AS k, count(*)::int AS alerts, count(acknowledged_at)::int AS ack,
               count(*) FILTER (WHERE acknowledged_at <= opened_at + make_interval(mins => ${target}::int))::int AS in_time,
               count(escalated_at)::int AS escalated
-         FROM (SELECT to_char(x.opened_at, 'YYYY-MM') AS m, x.opened_at, x.acknowledged_at, x.escalated_at, f.org_id, f.province_code
+         FROM (SELECT to_char(vietnam_day(x.opened_at), 'YYYY-MM') AS m, x.opened_at, x.acknowledged_at, x.escalated_at, f.org_id, f.province_code
                  FROM alert_episode x JOIN programme_facility f ON f.org_id = x.organization_id
-                WHERE ${placeWhere(r, a)} AND x.opened_at >= ${a.add(start)}::date AND x.opened_at < ${a.add(end)}::date) al
+                WHERE ${placeWhere(r, a)} AND x.opened_at >= vietnam_midnight(${a.add(start)}::date) AND x.opened_at < vietnam_midnight(${a.add(end)}::date)) al
         GROUP BY GROUPING SETS (${sets}, (m))`,
       a.values,
     )

@@ -13,11 +13,10 @@
 import { createHash } from 'node:crypto';
 import type { Device, Patient } from '@medplum/fhirtypes';
 import type { DomainSql } from '../db/domain-sql.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 
 /** The same key migration 123 computes: sha-256 of 'cauyte-programme:' + Patient id, 32 hex digits. */
 export const patientKey = (patientId: string) => createHash('sha256').update(`cauyte-programme:${patientId}`).digest('hex').slice(0, 32);
-
-const dayOf = (d: Date) => d.toISOString().slice(0, 10);
 
 /** fresh: a resource created just now (POST), which can have no row yet. */
 export async function onPatient(sql: DomainSql, id: string, p: Patient | undefined, fresh = false): Promise<void> {
@@ -32,7 +31,7 @@ export async function onPatient(sql: DomainSql, id: string, p: Patient | undefin
 }
 
 export async function onDevice(sql: DomainSql, id: string, d: Device | undefined, at: Date): Promise<void> {
-  const day = dayOf(at);
+  const day = vietnamDay(at);
   // Entered in error: it never monitored anybody.
   if (d?.status === 'entered-in-error') return void (await sql.query('DELETE FROM programme_monitoring_device WHERE device_id = $1', [id]));
   const ref = d?.patient?.reference;

@@ -20,6 +20,8 @@ const json = { 'content-type': 'application/json' };
 const bearer = (t: string) => ({ authorization: `Bearer ${t}`, ...json });
 const at = (iso: string, minutes: number) => new Date(Date.parse(iso) + minutes * 60_000).toISOString();
 const PERIOD = 'from=2026-01&to=2026-03&asOf=2026-03-31';
+/** 01:30 on 1 April 2026 in Việt Nam, still 31 March in UTC. */
+const EDGE = '2026-03-31T18:30:00.000Z';
 
 describe.each(DB_KINDS)('indicators on %s', (kind) => {
   let p: TestPlatform;
@@ -184,6 +186,35 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
     }
     await visit('2026-03-20', 'E11');
     await visit('2026-03-21', 'E11');
+    // At C, 01:30 on 1 April in Việt Nam (18:30 UTC on 31 March): a case to H, a meeting with H, an
+    // examination with its prescription. All of it is April's (the March report above does not see it).
+    await consult(7, f.C.id, f.H.id, 'cardiology', 'routine', EDGE, [{ state: 'accepted', after: 10 }]);
+    await p.fixtures.create<Encounter>({
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' },
+      serviceType: { coding: [CONSULT_CATEGORY] },
+      period: { start: EDGE, end: at(EDGE, 60) },
+      location: [f.H, f.C].map((x) => ({ location: { reference: `Location/${x.locationId}` }, status: 'completed' as const })),
+    });
+    const edgeVisit = await p.fixtures.create<Encounter>({
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' },
+      subject: { reference: `Patient/${patientId}` },
+      period: { start: EDGE, end: at(EDGE, 20) },
+      serviceProvider: { reference: `Organization/${f.C.id}` },
+    });
+    await p.fixtures.create({
+      resourceType: 'MedicationRequest',
+      status: 'active',
+      intent: 'order',
+      groupIdentifier: { system: 'https://fhir.cauyte.vn/sid/prescription', value: 'RX-EDGE' },
+      medicationCodeableConcept: { text: 'Amlodipin 5 mg' },
+      subject: { reference: `Patient/${patientId}` },
+      encounter: { reference: `Encounter/${edgeVisit.id}` },
+      authoredOn: '2026-04-01T01:45:00+07:00',
+    });
   }, 180_000);
   afterAll(async () => p?.close());
 
@@ -258,6 +289,32 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
     expect(r.facilities.find((x) => x.code === 'B0001')).toMatchObject({ requested: null });
     expect(a).toMatchObject({ requested: null, received: 0, meetingsJoined: 5, visits: 0, unitStatus: 'approved', lastActivity: '2026-02-05' });
     expect(r.facilities.find((x) => x.code === 'H0001')).toMatchObject({ requested: 0, received: 7, meetingsJoined: 5 });
+  });
+
+  it('counts by Vietnamese days and months: 01:30 on 1 April in Hà Nội is April, whatever UTC says', async () => {
+    const sql = p.store.system('test: Vietnamese days', 'programme').sql;
+    const day = (q: string) => sql.query<{ d: string }>(`SELECT to_char(d, 'YYYY-MM-DD') AS d FROM (${q}) x(d)`, [f.C.id]);
+    expect((await day('SELECT agg_month FROM programme_consult WHERE requesting_org = $1')).rows).toEqual([{ d: '2026-04-01' }]);
+    expect((await day('SELECT requested_day FROM programme_consult WHERE requesting_org = $1')).rows).toEqual([{ d: '2026-04-01' }]);
+    expect((await day('SELECT day FROM programme_visit WHERE org_id = $1')).rows).toEqual([{ d: '2026-04-01' }]);
+    expect((await day('SELECT day FROM programme_meeting_site WHERE org_id = $1')).rows).toEqual([{ d: '2026-04-01' }]);
+    expect((await day("SELECT day FROM programme_prescription WHERE org_id = $1 AND rx_key LIKE '%RX-EDGE'")).rows).toEqual([{ d: '2026-04-01' }]);
+    const month = await sql.query(
+      `SELECT to_char(month, 'YYYY-MM') AS month, sent, meeting_sites, visits, prescriptions, to_char(last_day, 'YYYY-MM-DD') AS last_day
+         FROM programme_activity_month WHERE org_id = $1`,
+      [f.C.id],
+    );
+    expect(month.rows).toEqual([{ month: '2026-04', sent: 1, meeting_sites: 1, visits: 1, prescriptions: 1, last_day: '2026-04-01' }]);
+    // Through the report: March (above) has none of it; on 1 April C has been active that day.
+    const april = await report(dept15, 'from=2026-04&to=2026-04&asOf=2026-04-01');
+    expect(april.facilities.find((x) => x.code === 'C0001')).toMatchObject({ lastActivity: '2026-04-01' });
+    expect(april.silent.map((s) => s.code)).not.toContain('C0001');
+    // The facility's own view (per-case rows, not the monthly aggregate) files the case in April too.
+    const c = await report(await p.tokenFor('analyst', { org: f.C.id }), 'from=2026-03&to=2026-04&asOf=2026-04-01');
+    expect(c.consultsByMonth.map((m) => [m.month, m.requested])).toEqual([
+      ['2026-03', 0],
+      ['2026-04', null], // one case: a small cell
+    ]);
   });
 
   it('gives the Ministry every province, and the coverage trend by month', async () => {

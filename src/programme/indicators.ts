@@ -10,6 +10,7 @@
  */
 import type { DomainSql } from '../db/domain-sql.ts';
 import { hiddenParts, SMALL_CELL } from '../platform/small-cells.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 import { province, provinces } from './places.ts';
 import type { Scope } from './scope.ts';
 import { deviceIndicators } from './device-indicators.ts';
@@ -44,7 +45,7 @@ export interface Resolved {
 }
 
 export function resolve(q: IndicatorQuery, scope: Scope, today = new Date()): Resolved {
-  const asOf = q.asOf ?? today.toISOString().slice(0, 10);
+  const asOf = q.asOf ?? vietnamDay(today);
   const to = q.to ?? asOf.slice(0, 7);
   const [y, m] = to.split('-').map(Number);
   const back = new Date(Date.UTC(y, m - 12, 1)).toISOString().slice(0, 7);
@@ -110,7 +111,7 @@ async function outcomes(sql: DomainSql, r: Resolved): Promise<IndicatorReport['o
   const a = new Args();
   let q: string;
   if (r.facility) {
-    const w = [`requesting_org = ${a.add(r.facility)}`, `requested_at >= ${a.add(firstDay(r.from))}`, `requested_at < ${a.add(endExclusive(r.to))}`];
+    const w = [`requesting_org = ${a.add(r.facility)}`, `requested_day >= ${a.add(firstDay(r.from))}`, `requested_day < ${a.add(endExclusive(r.to))}`];
     if (r.specialty) w.push(`specialty = ${a.add(r.specialty)}`);
     q = `SELECT count(outcome)::int AS followed_up, count(*) FILTER (WHERE outcome = 'improved')::int AS improved,
                 count(*) FILTER (WHERE outcome = 'stable')::int AS stable, count(*) FILTER (WHERE outcome = 'transferred')::int AS transferred,
@@ -144,8 +145,8 @@ async function consultCounts(sql: DomainSql, r: Resolved, by: 'month' | 'special
   const a = new Args();
   let q: string;
   if (r.facility) {
-    const key = { month: "to_char(requested_at, 'YYYY-MM')", specialty: 'specialty', level: 'agg_level', province: 'agg_province::text', none: "''" }[by];
-    const w = [`requesting_org = ${a.add(r.facility)}`, `requested_at >= ${a.add(firstDay(r.from))}`, `requested_at < ${a.add(endExclusive(r.to))}`];
+    const key = { month: "to_char(requested_day, 'YYYY-MM')", specialty: 'specialty', level: 'agg_level', province: 'agg_province::text', none: "''" }[by];
+    const w = [`requesting_org = ${a.add(r.facility)}`, `requested_day >= ${a.add(firstDay(r.from))}`, `requested_day < ${a.add(endExclusive(r.to))}`];
     if (r.specialty) w.push(`specialty = ${a.add(r.specialty)}`);
     q = `SELECT ${key} AS k, count(*)::int AS requested, count(*) FILTER (WHERE accepted)::int AS accepted, count(concluded_at)::int AS concluded
            FROM programme_consult WHERE ${w.join(' AND ')} GROUP BY 1`;
@@ -174,7 +175,7 @@ async function durationBuckets(sql: DomainSql, r: Resolved): Promise<{ metric: D
     );
     return res.rows;
   }
-  const w = [`requested_at >= ${a.add(firstDay(r.from))}`, `requested_at < ${a.add(endExclusive(r.to))}`];
+  const w = [`requested_day >= ${a.add(firstDay(r.from))}`, `requested_day < ${a.add(endExclusive(r.to))}`];
   if (r.facility) w.push(`requesting_org = ${a.add(r.facility)}`);
   else if (r.province !== undefined) w.push(`agg_province = ${a.add(r.province)}`);
   if (r.level) w.push(`agg_level = ${a.add(r.level)}`);
@@ -257,8 +258,8 @@ async function lastActivity(sql: DomainSql, orgs: string[], since: string, asOf:
     const t = b.add(asOf);
     const raw = await sql.query<{ org_id: string; last: string | null }>(
       `SELECT id AS org_id, to_char(greatest(
-          (SELECT max(requested_at)::date FROM programme_consult WHERE requesting_org = id AND requested_at >= ${s}::date AND requested_at < ${t}::date + 1),
-          (SELECT max(requested_at)::date FROM programme_consult WHERE receiving_org = id AND requested_at >= ${s}::date AND requested_at < ${t}::date + 1),
+          (SELECT max(requested_day) FROM programme_consult WHERE requesting_org = id AND requested_day >= ${s}::date AND requested_day <= ${t}::date),
+          (SELECT max(requested_day) FROM programme_consult WHERE receiving_org = id AND requested_day >= ${s}::date AND requested_day <= ${t}::date),
           (SELECT max(day) FROM programme_meeting_site WHERE org_id = id AND day >= ${s}::date AND day <= ${t}::date),
           (SELECT max(day) FROM programme_visit WHERE org_id = id AND day >= ${s}::date AND day <= ${t}::date)), 'YYYY-MM-DD') AS last
          FROM unnest(${ids}::text[]) AS id`,
@@ -365,8 +366,8 @@ async function coverage(sql: DomainSql, r: Resolved): Promise<IndicatorReport['c
          FROM programme_declaration_event d JOIN programme_facility f ON f.org_id = d.org_id
         WHERE ${place2} AND f.owner = 'public')
      SELECT month, sum(d)::int AS d FROM (
-       SELECT to_char(at, 'YYYY-MM') AS month, 1 AS d FROM ev WHERE status = 'approved'
-       UNION ALL SELECT to_char(next_at, 'YYYY-MM'), -1 FROM ev WHERE status = 'approved' AND next_at IS NOT NULL) x
+       SELECT to_char(vietnam_day(at), 'YYYY-MM') AS month, 1 AS d FROM ev WHERE status = 'approved'
+       UNION ALL SELECT to_char(vietnam_day(next_at), 'YYYY-MM'), -1 FROM ev WHERE status = 'approved' AND next_at IS NOT NULL) x
       GROUP BY month ORDER BY month`,
     b.values,
   );

@@ -20,6 +20,7 @@ import type { DomainWriteListener } from '../fhir/store.ts';
 import { facilityDigest, facilityOf } from './model.ts';
 import { onDevice, onPatient } from './device-listeners.ts';
 import { CONSULT_CATEGORY, CONSULT_ID_SYSTEM, isParam, SPECIALTY_SYSTEM, STATE_SYSTEM } from '../consult/model.ts';
+import { isInstant, vietnamDay } from '../platform/vietnam-time.ts';
 
 const TRIAGED = new Set(['accepted', 'declined', 'info-requested', 'scheduled', 'concluded', 'acknowledged', 'closed']);
 const ACCEPTED = new Set(['accepted', 'scheduled', 'concluded', 'acknowledged', 'closed']);
@@ -119,7 +120,11 @@ async function filing(sql: DomainSql, row: ConsultRow): Promise<Pick<ConsultRow,
   const f = await sql.query<{ province_code: number; level: string }>('SELECT province_code, level FROM programme_facility WHERE org_id = $1', [
     row.requesting_org,
   ]);
-  return { agg_month: `${row.requested_at.slice(0, 7)}-01`, agg_province: f.rows[0]?.province_code ?? 0, agg_level: f.rows[0]?.level ?? 'unregistered' };
+  return {
+    agg_month: `${vietnamDay(row.requested_at).slice(0, 7)}-01`,
+    agg_province: f.rows[0]?.province_code ?? 0,
+    agg_level: f.rows[0]?.level ?? 'unregistered',
+  };
 }
 
 /** Writes the new version of a case's row and moves its contribution (old out, new in) in the same transaction. */
@@ -230,8 +235,8 @@ async function onMeetingEncounter(sql: DomainSql, id: string, e: Encounter | und
   for (const l of e.location ?? []) {
     const org = orgOfLoc.get(l.location.reference?.replace(/^Location\//, '') ?? '');
     const start = l.period?.start ?? e.period?.start;
-    if (!org || !start) continue;
-    const cur = perOrg.get(org) ?? { day: start.slice(0, 10), minutes: 0 };
+    if (!org || !start || !isInstant(start)) continue;
+    const cur = perOrg.get(org) ?? { day: vietnamDay(start), minutes: 0 };
     cur.minutes += minutesOf(start, l.period?.end ?? e.period?.end);
     perOrg.set(org, cur);
   }
@@ -245,12 +250,12 @@ async function onVisitEncounter(sql: DomainSql, id: string, e: Encounter | undef
   if (!e || e.status !== 'finished' || e.class?.code !== 'VR') return;
   const org = orgOf(e.serviceProvider?.reference);
   const start = e.period?.start ?? e.period?.end;
-  if (!org || !start) return;
+  if (!org || !start || !isInstant(start)) return;
   const condition = e.reasonCode?.flatMap((r) => r.coding ?? []).find((c) => c.system === 'http://hl7.org/fhir/sid/icd-10')?.code ?? '';
   await sql.query('INSERT INTO programme_visit (encounter_id, org_id, day, condition, minutes) VALUES ($1, $2, $3, $4, $5)', [
     id,
     org,
-    start.slice(0, 10),
+    vietnamDay(start),
     condition,
     minutesOf(e.period?.start, e.period?.end),
   ]);
@@ -261,7 +266,7 @@ async function onPrescription(sql: DomainSql, m: MedicationRequest): Promise<voi
   const enc = m.encounter?.reference?.replace(/^Encounter\//, '');
   if (!code || !enc || m.status === 'entered-in-error') return;
   const v = await sql.query<{ org_id: string }>('SELECT org_id FROM programme_visit WHERE encounter_id = $1', [enc]);
-  const day = (m.authoredOn ?? new Date().toISOString()).slice(0, 10);
+  const day = vietnamDay(m.authoredOn && isInstant(m.authoredOn) ? m.authoredOn : Date.now());
   await sql.query('INSERT INTO programme_prescription (rx_key, org_id, day) VALUES ($1, $2, $3) ON CONFLICT (rx_key) DO NOTHING', [
     `${m.groupIdentifier?.system ?? ''}|${code}`,
     v.rows[0]?.org_id ?? '',

@@ -9,6 +9,7 @@ import type { FhirStore } from '../fhir/store.ts';
 import { SPECIALTY_SYSTEM, STATE_SYSTEM } from '../consult/model.ts';
 import { isParam } from '../consult/model.ts';
 import { transferAvoided, URGENCY_OF } from './listeners.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 
 export interface MonthRow {
   month: string;
@@ -72,7 +73,13 @@ export async function recomputeConsultMonths(store: FhirStore): Promise<MonthRow
       const specialty = sr?.code?.coding?.find((c) => c.system === SPECIALTY_SYSTEM)?.code ?? '';
       urgency = URGENCY_OF[sr?.priority ?? ''] ?? urgency ?? 'routine';
       const place = places.get(requester);
-      const row = { month: requestedAt.slice(0, 7), province_code: place?.province_code ?? 0, level: place?.level ?? 'unregistered', specialty, urgency };
+      const row = {
+        month: vietnamDay(requestedAt).slice(0, 7),
+        province_code: place?.province_code ?? 0,
+        level: place?.level ?? 'unregistered',
+        specialty,
+        urgency,
+      };
       const key = JSON.stringify(row);
       const cur = out.get(key) ?? {
         ...row,

@@ -21,6 +21,7 @@ import type {
 import { recordFamilyLink } from '../family/service.ts';
 import type { FhirStore } from '../fhir/store.ts';
 import type { DemoSummary } from './demo.ts';
+import { vietnamDay } from '../platform/vietnam-time.ts';
 import { CCCD_SYSTEM } from '../terminology/identifiers.ts';
 import { newPdf } from '../visits/pdf.ts';
 import { serviceInfo } from '../visits/catalog.ts';
@@ -61,10 +62,6 @@ const DEMO_SERVICES = [
 export interface VisitDemo {
   services: Record<string, string>;
   childId: string;
-}
-
-function vietnamToday(): string {
-  return new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
 }
 
 export async function seedVisitDemo(store: FhirStore, visits: VisitService, demo: DemoSummary): Promise<VisitDemo> {
@@ -193,9 +190,8 @@ export async function topUpDemoSlots(store: FhirStore, visits: VisitService, pra
     }
     if (!practitionerId) continue;
     for (const [start, end] of spec.windows) {
-      created += (
-        await visits.catalog.openSlots(repo, { practitionerId, serviceId: info.id, from: vietnamToday(), days: 7, start, end, minutes: spec.minutes })
-      ).created;
+      created += (await visits.catalog.openSlots(repo, { practitionerId, serviceId: info.id, from: vietnamDay(), days: 7, start, end, minutes: spec.minutes }))
+        .created;
     }
   }
   return created;

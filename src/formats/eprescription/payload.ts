@@ -14,6 +14,7 @@ import { narrativeText } from '../../fhir/narrative.ts';
 import type { Repository } from '../../fhir/repository.ts';
 import { BHYT_SYSTEM, CCCD_SYSTEM } from '../../terminology/identifiers.ts';
 import { idValue } from '../model.ts';
+import { vietnamDay } from '../../platform/vietnam-time.ts';
 
 const PRESCRIPTION_SYSTEM = 'https://fhir.cauyte.vn/sid/prescription-code';
 const GENDER: Record<string, number> = { male: 1, female: 2, other: 3 };
@@ -92,7 +93,7 @@ export async function eprescriptionPayload(repo: Repository, code: string, encou
     })),
     loi_dan: adviceText,
     so_dien_thoai_nguoi_kham_benh: patient.telecom?.find((t) => t.system === 'phone')?.value ?? '',
-    ngay_tai_kham: followDays ? new Date(new Date(issued).getTime() + Number(followDays) * 86_400_000 + 7 * 3_600_000).toISOString().slice(0, 10) : '',
+    ngay_tai_kham: followDays ? vietnamDay(new Date(issued).getTime() + Number(followDays) * 86_400_000) : '',
     ngay_gio_ke_don: vnDateTime(issued),
     signature: '',
   };
