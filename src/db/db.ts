@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { assertCopyFromStdin, copyAllInto, copyData, type CopyInput } from './copy-pg.ts';
-import { BEGIN_ALONE, BeginGone, beginPrepared, forgetBegin, queryAfterBegin } from './pg-begin.ts';
+import { BEGIN_ALONE, BeginGone, beginPrepared, forgetBegin, pipelined } from './pg-begin.ts';
 
 export type { CopyInput } from './copy-pg.ts';
 import { PGlite } from '@electric-sql/pglite';
@@ -24,6 +24,13 @@ export interface QueryOptions {
    * call). Only for hot statements whose text comes from a small, fixed set.
    */
   prepare?: boolean;
+  /**
+   * The transaction's last statement: it commits with it (on PostgreSQL COMMIT goes in the same
+   * pipeline, src/db/pg-begin.ts — a write that is one statement is one round trip). The
+   * transaction's handle refuses any statement after it. Only on a transaction's handle; a failure
+   * of the statement or of the COMMIT rolls everything back as usual.
+   */
+  last?: boolean;
 }
 
 export interface Queryable {
@@ -106,27 +113,33 @@ export class PostgresDb implements Db {
     // a script or a COPY, and on a connection's first transaction (which prepares it there).
     let begun: Promise<unknown> | undefined;
     let over = false;
+    /** The last statement ran with its COMMIT: nothing is left to send. */
+    let committed = false;
     // A statement sent after the transaction ended would run on a connection back in the pool.
     const assertOpen = () => {
-      if (over) throw new Error('this transaction is over: its handle cannot run statements');
+      if (over || committed) throw new Error('this transaction is over: its handle cannot run statements');
     };
     const beginAlone = () => (begun ??= client.query(BEGIN_ALONE));
-    /** The first statement with BEGIN before it; if the server lost the prepared BEGIN (nothing ran), prepared again and run after it. */
-    const firstAfterBegin = (config: pg.QueryConfig) =>
-      queryAfterBegin(client, config).catch(async (err) => {
+    /** The first statement with BEGIN before it (and COMMIT after it when last); if the server lost the prepared BEGIN (nothing ran), prepared again and run after it. */
+    const firstAfterBegin = (config: pg.QueryConfig, commit: boolean) =>
+      pipelined(client, config, { begin: true, commit }).catch(async (err) => {
         if (!(err instanceof BeginGone)) throw err;
         forgetBegin(client);
         await client.query(BEGIN_ALONE);
-        return client.query(config);
+        return commit ? pipelined(client, config, { begin: false, commit }) : client.query(config);
       });
     try {
       const tx: Queryable = {
         query: async <R>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
           assertOpen();
           const config = { ...(opts?.prepare ? { name: statementName(sql) } : {}), text: sql, values: params as unknown[] };
+          const last = !!opts?.last;
+          // A plain text query may hold several statements (simple protocol): it never pipelines.
+          const extended = !!(params?.length || opts?.prepare);
+          if (last) committed = true;
           let r;
-          if (!begun && (params?.length || opts?.prepare) && beginPrepared(client)) {
-            const first = firstAfterBegin(config);
+          if (!begun && extended && beginPrepared(client)) {
+            const first = firstAfterBegin(config, last);
             // Statements issued meanwhile wait until the transaction is open.
             begun = first.then(
               () => undefined,
@@ -135,7 +148,11 @@ export class PostgresDb implements Db {
             r = await first;
           } else {
             await beginAlone();
-            r = await client.query(config);
+            if (last && extended) r = await pipelined(client, config, { begin: false, commit: true });
+            else {
+              r = await client.query(config);
+              if (last) await client.query('COMMIT');
+            }
           }
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
         },
@@ -152,10 +169,11 @@ export class PostgresDb implements Db {
         copyWorthFrom: this.copyWorthFrom,
       };
       const result = await fn(tx);
-      // A transaction that ran no statement has nothing to commit.
-      if (begun) await client.query('COMMIT');
+      // A transaction that ran no statement has nothing to commit; one whose last statement carried it neither.
+      if (begun && !committed) await client.query('COMMIT');
       return result;
     } catch (err) {
+      // After a failed statement (or a failed COMMIT) the server holds an aborted transaction, or none: ROLLBACK either way.
       if (begun) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
@@ -240,10 +258,17 @@ export class PgliteDb implements Db {
   private readonly toPrepare = new Set<string>();
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    // The same rule as on PostgreSQL: nothing after the last statement (PGlite commits when fn returns).
+    let ended = false;
+    const assertOpen = () => {
+      if (ended) throw new Error('this transaction is over: its handle cannot run statements');
+    };
     try {
       return await this.pglite.transaction(async (t) =>
         fn({
           query: async <R>(sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
+            assertOpen();
+            if (opts?.last) ended = true;
             if (opts?.prepare) {
               const name = this.prepared.get(sql);
               if (name) return executePrepared<R>(t, name, params);
@@ -253,15 +278,18 @@ export class PgliteDb implements Db {
             return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
           },
           exec: async (sql: string) => {
+            assertOpen();
             await t.exec(sql);
           },
           copyFrom: async (statements: readonly CopyInput[]) => {
+            assertOpen();
             for (const s of statements) await t.query(blobCopy(s.sql), [], { blob: new Blob([copyData(s) as BlobPart]) });
           },
           copyWorthFrom: this.copyWorthFrom,
         }),
       );
     } finally {
+      ended = true;
       if (this.toPrepare.size) {
         const pending = [...this.toPrepare];
         this.toPrepare.clear();

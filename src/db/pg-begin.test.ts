@@ -5,7 +5,9 @@
  * statement (bad SQL, a prepared one, a constraint) rolls back and leaves the connection and the
  * statement's name usable, a BEGIN the server lost (DEALLOCATE) is prepared again, and scripts, COPY
  * and multi-statement text as a first step still run inside the transaction; a handle used after
- * its transaction is refused.
+ * its transaction is refused. COMMIT sent with a transaction's last statement: one message for a
+ * one-statement transaction, committed when it answers; nothing runs after it; a failing last
+ * statement (constraint, bad SQL) leaves nothing and the connection usable.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,5 +156,79 @@ describe('BEGIN with the first statement (PostgreSQL)', () => {
     const r = await sent(() => db.transaction(async () => 'nothing'));
     expect(r.result).toBe('nothing');
     expect(r.texts).toEqual([]);
+  });
+});
+
+describe('COMMIT with the last statement (PostgreSQL)', () => {
+  /** Another connection: what it sees is committed. */
+  const seen = async (id: number) => {
+    const other = new PostgresDb(t.url!, 1);
+    try {
+      return (await other.query<{ note: string }>('SELECT note FROM pb WHERE id = $1', [id])).rows.map((r) => r.note);
+    } finally {
+      await other.close();
+    }
+  };
+  // (Not the text the tests above prepared: the DEALLOCATE ALL above left node-postgres believing those prepared.)
+  const insert = 'INSERT INTO pb (note, id) VALUES ($2, $1) RETURNING id';
+
+  it('a one-statement transaction is one message: BEGIN, the statement and COMMIT, committed when it answers', async () => {
+    await db.transaction((tx) => tx.query('SELECT $1::int AS one', [1])); // BEGIN prepared on the connection
+    const r = await sent(() => db.transaction((tx) => tx.query<{ id: number }>(insert, [100, 'one trip'], { prepare: true, last: true })));
+    expect(r.result.rows).toEqual([{ id: 100 }]);
+    expect(r.texts).toEqual([insert]);
+    expect(await seen(100)).toEqual(['one trip']);
+    // Outside any transaction afterwards: each statement on the connection is its own.
+    expect((await db.query<{ x: string }>(xid)).rows[0].x).not.toBe((await db.query<{ x: string }>(xid)).rows[0].x);
+  });
+
+  it('commits what came before the last statement with it', async () => {
+    const r = await sent(() =>
+      db.transaction(async (tx) => {
+        await tx.query(insert, [101, 'before'], { prepare: true });
+        await tx.query(insert, [102, 'last'], { prepare: true, last: true });
+      }),
+    );
+    expect(r.texts).toEqual([insert, insert]);
+    expect([...(await seen(101)), ...(await seen(102))]).toEqual(['before', 'last']);
+  });
+
+  it('refuses any statement after the last, and a failing last statement leaves nothing', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(insert, [103, 'last'], { prepare: true, last: true });
+        await tx.query(insert, [104, 'after'], { prepare: true });
+      }),
+    ).rejects.toThrow(/transaction is over/);
+    expect(await seen(103)).toEqual(['last']);
+    expect(await seen(104)).toEqual([]);
+    // A constraint in the last statement: the earlier statement is undone too; COMMIT never ran.
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(insert, [105, 'undone'], { prepare: true });
+        await tx.query(insert, [103, 'duplicate'], { prepare: true, last: true });
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await seen(105)).toEqual([]);
+    // Bad SQL as the last (and first) statement, twice: its name is not taken for prepared.
+    const bad = 'SELEC id FROM pb WHERE id = $1';
+    for (let i = 0; i < 2; i++) await expect(db.transaction((tx) => tx.query(bad, [1], { prepare: true, last: true }))).rejects.toThrow(/syntax error/);
+    // The connection works on.
+    await db.transaction((tx) => tx.query(insert, [106, 'after failures'], { prepare: true, last: true }));
+    expect(await seen(106)).toEqual(['after failures']);
+  });
+
+  it('works on a connection’s first transaction, after a lost BEGIN, and for plain text', async () => {
+    const fresh = new PostgresDb(t.url!, 1);
+    try {
+      await fresh.transaction((tx) => tx.query(insert, [110, 'first on its connection'], { prepare: true, last: true }));
+      // (DEALLOCATE ALL drops every named statement, which node-postgres cannot know: an unnamed one here.)
+      await fresh.exec('DEALLOCATE ALL');
+      await fresh.transaction((tx) => tx.query(insert, [111, 'after deallocate'], { last: true }));
+      await fresh.transaction((tx) => tx.query("INSERT INTO pb VALUES (112, 'plain')", undefined, { last: true }));
+    } finally {
+      await fresh.close();
+    }
+    expect([...(await seen(110)), ...(await seen(111)), ...(await seen(112))]).toEqual(['first on its connection', 'after deallocate', 'plain']);
   });
 });

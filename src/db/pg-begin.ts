@@ -31,8 +31,10 @@ export const BEGIN_ALONE = { name: BEGIN_STATEMENT, text: 'BEGIN' } as const;
 /** The parts of node-postgres's Connection this uses (not in its type declarations). */
 interface WireConnection {
   parsedStatements: Record<string, string>;
+  parse(config: { text: string; name: string; types: unknown[] }): void;
   bind(config: { statement: string; values: unknown[] }): void;
   execute(config: object): void;
+  sync(): void;
 }
 
 const wire = (client: pg.PoolClient) => (client as unknown as { connection?: WireConnection }).connection;
@@ -56,43 +58,85 @@ export function forgetBegin(client: pg.PoolClient): void {
 }
 
 type QueryInternals = {
+  portal?: string;
   prepare(connection: WireConnection): void;
+  _getRows(connection: WireConnection, rows?: number): void;
   handleCommandComplete(msg: unknown, connection: WireConnection): void;
 };
 const Base = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & QueryInternals & { callback?: unknown };
 
-/**
- * One statement, preceded on the wire by BEGIN (prepared on the connection: beginPrepared), both
- * answered by one ReadyForQuery. Resolves with the statement's result alone.
- */
-export class QueryAfterBegin extends Base {
-  /** The BEGIN's CommandComplete comes first; it is not part of the statement's result. */
-  beginDone = false;
+/** What goes on the wire around a pipelined statement. */
+export interface Pipeline {
+  /** BEGIN (prepared on the connection: beginPrepared) before the statement. */
+  begin: boolean;
+  /**
+   * COMMIT after the statement, in the same pipeline (the transaction's last statement): parsed
+   * unnamed each time, so nothing needs preparing and nothing can be "gone". Its ParseComplete
+   * comes after the statement's own, so it cannot mark a statement prepared whose Parse failed;
+   * if the statement fails, the server skips to the Sync and COMMIT never runs.
+   */
+  commit: boolean;
+}
 
-  /** Always the extended protocol: one Sync after both statements. */
+/**
+ * One statement with BEGIN before it and/or COMMIT after it on the wire, all answered by one
+ * ReadyForQuery. Resolves with the statement's result alone.
+ */
+export class PipelinedQuery extends Base {
+  /** CommandCompletes seen: BEGIN's (when sent) comes first, COMMIT's (when sent) last. */
+  private completes = 0;
+  /** Whether BEGIN had run when the statement failed or finished (BeginGone is told from other errors by it). */
+  get beginDone(): boolean {
+    return !this.pipeline.begin || this.completes > 0;
+  }
+  /** Whether the pipelined COMMIT ran (the transaction is over). */
+  committed = false;
+
+  constructor(
+    config: pg.QueryConfig,
+    private readonly pipeline: Pipeline,
+  ) {
+    super(config);
+  }
+
+  /** Always the extended protocol: one Sync after every part. */
   requiresPreparation(): boolean {
     return true;
   }
 
   override prepare(connection: WireConnection): void {
-    connection.bind({ statement: BEGIN_STATEMENT, values: [] });
-    connection.execute({});
+    if (this.pipeline.begin) {
+      connection.bind({ statement: BEGIN_STATEMENT, values: [] });
+      connection.execute({});
+    }
     super.prepare(connection);
   }
 
+  /** The statement's Execute, then (when asked) COMMIT's Parse/Bind/Execute, then the one Sync. */
+  override _getRows(connection: WireConnection, rows?: number): void {
+    if (!this.pipeline.commit || rows) return super._getRows(connection, rows);
+    connection.execute({ portal: this.portal, rows });
+    connection.parse({ text: 'COMMIT', name: '', types: [] });
+    connection.bind({ statement: '', values: [] });
+    connection.execute({});
+    connection.sync();
+  }
+
   override handleCommandComplete(msg: unknown, connection: WireConnection): void {
-    if (!this.beginDone) {
-      this.beginDone = true;
+    const n = this.completes++;
+    if (this.pipeline.begin && n === 0) return;
+    if (this.pipeline.commit && n === (this.pipeline.begin ? 2 : 1)) {
+      this.committed = true;
       return;
     }
     super.handleCommandComplete(msg, connection);
   }
 }
 
-/** Runs one statement with the BEGIN before it; the promise of its result. */
-export function queryAfterBegin(client: pg.PoolClient, config: pg.QueryConfig): Promise<pg.QueryResult> {
+/** Runs one statement with BEGIN before it and/or COMMIT after it; the promise of its result. */
+export function pipelined(client: pg.PoolClient, config: pg.QueryConfig, pipeline: Pipeline): Promise<pg.QueryResult> {
   return new Promise((resolve, reject) => {
-    const q = new QueryAfterBegin(config);
+    const q = new PipelinedQuery(config, pipeline);
     q.callback = (err: (Error & { code?: string }) | null, res: pg.QueryResult) => {
       // 26000: no prepared statement of that name — BEGIN did not run, so neither did the statement.
       if (err) reject(!q.beginDone && err.code === '26000' && err.message.includes(BEGIN_STATEMENT) ? new BeginGone(err) : err);
@@ -101,3 +145,6 @@ export function queryAfterBegin(client: pg.PoolClient, config: pg.QueryConfig): 
     void client.query(q as unknown as pg.Submittable);
   });
 }
+
+/** Runs one statement with the BEGIN before it; the promise of its result. */
+export const queryAfterBegin = (client: pg.PoolClient, config: pg.QueryConfig) => pipelined(client, config, { begin: true, commit: false });

@@ -95,7 +95,7 @@ export class FhirService {
     assertNoBundleReferences(body as Resource);
     const input = this.guard.prepareCreate(p, body as Resource);
     this.assertChangeAllowed(p, undefined, input);
-    return this.storage.within(tx, async (q) => {
+    return this.storage.within(tx, async (q, own) => {
       if (opts.ifNoneExist) {
         const existing = await this.ifNoneExistMatch(p, q, type, opts.ifNoneExist);
         if (existing) return { resource: existing, created: false };
@@ -112,7 +112,8 @@ export class FhirService {
         patientIds: outcome.patients,
         breakGlass: outcome.viaBreakGlass,
       });
-      await this.storage.insertPrepared(q, [prepared], { audit, checkReferences: true });
+      // Nothing follows in a transaction of its own: the statement may carry the COMMIT.
+      await this.storage.insertPrepared(q, [prepared], { audit, checkReferences: true, last: own });
       return { resource: prepared.resource, created: true };
     });
   }

@@ -126,7 +126,16 @@ export interface CreateOptions {
   audit?: AuditEntry;
   /** Relative references (Type/id) that must name live resources (or ones created here); the missing ones are returned. */
   references?: { type: string; id: string }[];
+  /**
+   * The transaction's last statement (it carries the COMMIT): missing references cannot be
+   * refused after it, so the statement refuses them itself (migration 255's
+   * cauyte_refuse_missing_references, SQLSTATE CY422) and they are returned from the error.
+   */
+  last?: boolean;
 }
+
+/** SQLSTATE of the refusal of missing references (migration 255). */
+const MISSING_REFERENCES = 'CY422';
 
 /**
  * New resources (version 1) in one statement: the resource rows, their version rows, every index
@@ -161,13 +170,22 @@ export async function insertNew(
     ctes.push(`m AS (SELECT DISTINCT x.t, x.i FROM unnest(${b.bind(opts.references.map((x) => x.type))}::text[], ${b.bind(opts.references.map((x) => x.id))}::text[]) AS x(t, i)
       WHERE NOT EXISTS (SELECT 1 FROM resource e WHERE e.resource_type = x.t AND e.id = x.i AND NOT e.deleted)
         AND NOT EXISTS (SELECT 1 FROM w WHERE w.t = x.t AND w.i = x.i))`);
-    missing = ' UNION ALL SELECT NULL, NULL, t, i FROM m';
+    missing = opts.last
+      ? ' UNION ALL SELECT NULL, NULL, NULL, NULL WHERE cauyte_refuse_missing_references((SELECT json_agg(json_build_array(t, i)) FROM m))'
+      : ' UNION ALL SELECT NULL, NULL, t, i FROM m';
   }
-  const r = await q.query<{ n: number | null; rid: number | null; mt: string | null; mi: string | null }>(
-    `WITH ${ctes.join(',\n')}\nSELECT n::int AS n, rid, NULL::text AS mt, NULL::text AS mi FROM k${missing}`,
-    b.params,
-    { prepare: true },
-  );
+  let r;
+  try {
+    r = await q.query<{ n: number | null; rid: number | null; mt: string | null; mi: string | null }>(
+      `WITH ${ctes.join(',\n')}\nSELECT n::int AS n, rid, NULL::text AS mt, NULL::text AS mi FROM k${missing}`,
+      b.params,
+      { prepare: true, last: opts.last },
+    );
+  } catch (err) {
+    const e = err as { code?: string; detail?: string };
+    if (e.code !== MISSING_REFERENCES || !e.detail) throw err;
+    return { rids: [], missing: (JSON.parse(e.detail) as [string, string][]).map(([type, id]) => ({ type, id })) };
+  }
   const rids: number[] = new Array(items.length);
   const out: { type: string; id: string }[] = [];
   for (const row of r.rows) {

@@ -11,6 +11,7 @@ import { extractIndexRows, type IndexRows, type SearchRegistry } from './searchp
 import type { AuditEntry } from '../audit/audit.ts';
 import { appendAuditRow, deleteIndexRows, insertIndexRows, insertNew, setPatients, writeVersion } from './storage-rows.ts';
 import { copyNew, copyRendered, copyWorthIt, type RenderedCopy } from './storage-copy.ts';
+import { WriteListeners, type BatchWriteListener, type WriteListener } from './write-listeners.ts';
 
 export { deleteIndexRows, insertIndexRows };
 import { isVouched } from './templates.ts';
@@ -34,10 +35,7 @@ export interface HistoryEntry {
   method: 'POST' | 'PUT' | 'DELETE';
 }
 
-/** Something that can observe writes inside their transaction (derived tables, events). */
-export type WriteListener = (tx: Queryable, entry: HistoryEntry & { rid: number }) => Promise<void>;
-/** The same for all the resources one statement wrote (a bundle's or a batch's creates) at once. */
-export type BatchWriteListener = (tx: Queryable, entries: (HistoryEntry & { rid: number })[]) => Promise<void>;
+export type { BatchWriteListener, WriteListener } from './write-listeners.ts';
 
 export interface PreparedWrite {
   resource: Resource;
@@ -53,8 +51,7 @@ export function prepareNew(registry: SearchRegistry, input: Resource, id: string
 }
 
 export class FhirStorage {
-  private listeners: WriteListener[] = [];
-  private batchListeners: BatchWriteListener[] = [];
+  private readonly listeners = new WriteListeners();
 
   constructor(
     readonly db: Db,
@@ -62,12 +59,12 @@ export class FhirStorage {
   ) {}
 
   onWrite(listener: WriteListener): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
   }
 
-  /** A listener called once per statement with every resource it wrote (batched derived rows). */
-  onWriteBatch(listener: BatchWriteListener): void {
-    this.batchListeners.push(listener);
+  /** A listener called once per statement with every resource it wrote (batched derived rows); `statements: false` for one that never issues any. */
+  onWriteBatch(listener: BatchWriteListener, opts: { statements?: boolean } = {}): void {
+    this.listeners.addBatch(listener, opts);
   }
 
   /** Validates and extracts index rows outside any transaction (pure CPU work). */
@@ -103,12 +100,14 @@ export class FhirStorage {
    * Writes new resources in one statement (resource, version and index rows; with opts, the audit
    * row and the check that their references exist — a 422 when one names nothing), then tells the
    * write listeners. Many resources inside a transaction go by COPY instead (storage-copy.ts), with
-   * the same checks and audit row after the rows.
+   * the same checks and audit row after the rows. `last`: nothing follows in the caller's
+   * transaction — when no write listener would issue a statement either (write-listeners.ts), the
+   * statement carries the COMMIT (one round trip on PostgreSQL).
    */
   async insertPrepared(
     q: Queryable,
     prepared: PreparedWrite[],
-    opts: { audit?: AuditEntry; checkReferences?: boolean; rendered?: RenderedCopy } = {},
+    opts: { audit?: AuditEntry; checkReferences?: boolean; rendered?: RenderedCopy; last?: boolean } = {},
   ): Promise<void> {
     if (prepared.length === 0) return;
     const lastUpdated = new Date(prepared[0].resource.meta!.lastUpdated!);
@@ -130,7 +129,8 @@ export class FhirStorage {
       return;
     }
     const references = opts.checkReferences ? referencesOf(prepared.map((p) => p.resource)) : undefined;
-    const { rids, missing } = await insertNew(q, prepared, lastUpdated, { audit: opts.audit, references: references?.map((x) => x.ref) });
+    const last = !!opts.last && (await this.listeners.quiet(prepared.map((p) => this.entry(p.resource, 'POST', lastUpdated, 0))));
+    const { rids, missing } = await insertNew(q, prepared, lastUpdated, { audit: opts.audit, references: references?.map((x) => x.ref), last });
     if (missing.length > 0) {
       const gone = new Set(missing.map((x) => `${x.type}/${x.id}`));
       const m = references!.find((x) => gone.has(`${x.ref.type}/${x.ref.id}`))!;
@@ -358,8 +358,9 @@ export class FhirStorage {
     }
   }
 
-  async within<T>(tx: Queryable | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> {
-    return tx ? fn(tx) : this.db.transaction(fn);
+  /** fn in the caller's transaction, or in one of its own (`own`: then fn's last statement may carry the COMMIT). */
+  async within<T>(tx: Queryable | undefined, fn: (q: Queryable, own: boolean) => Promise<T>): Promise<T> {
+    return tx ? fn(tx, false) : this.db.transaction((q) => fn(q, true));
   }
 
   private entry(resource: Resource, method: 'POST' | 'PUT', lastUpdated: Date, rid: number): HistoryEntry & { rid: number } {
@@ -376,8 +377,7 @@ export class FhirStorage {
   }
 
   private async notify(q: Queryable, entries: (HistoryEntry & { rid: number })[]): Promise<void> {
-    for (const l of this.batchListeners) await l(q, entries);
-    for (const e of entries) for (const l of this.listeners) await l(q, e);
+    await this.listeners.notify(q, entries);
   }
 }
 

@@ -47,7 +47,7 @@ export class FhirStore {
     storage.onWriteBatch(access.onWrite);
     const engine = new FhirService(storage, registry, `${opts.baseUrl}/fhir/R4`, compartment, new FhirGuard(access, opts.audit), new OwnershipRules());
     const statistics = new StatisticsUpkeep(db);
-    storage.onWriteBatch(async (_q, entries) => statistics.note(entries.length));
+    storage.onWriteBatch(async (_q, entries) => statistics.note(entries.length), { statements: false });
     return new FhirStore(engine, access, statistics);
   }
 
