@@ -74,7 +74,7 @@ export async function benchProgramme(pgUrl: string, s: ProgrammeSizes, log: (m: 
                 c.t + c.k * (10 + (c.i % 600)) * interval '1 minute',
                 CASE WHEN c.i % 12 <> 0 THEN c.t + c.k * (60 + (c.i % 1500)) * interval '1 minute' END,
                 CASE WHEN c.i % 12 <> 0 AND c.i % 7 <> 0 THEN c.t + c.k * (300 + (c.i % 6000)) * interval '1 minute' END,
-                c.i % 12 <> 0, date_trunc('month', c.t)::date, f.province_code, f.level
+                c.i % 12 <> 0, date_trunc('month', vietnam_day(c.t))::date, f.province_code, f.level
            FROM (SELECT i, 'c' || i AS id, 'f' || (1 + (i::bigint * 7919) % $2::int) AS req, 'f' || (100 * (1 + i % ($2::int / 100))) AS rec,
                         (ARRAY['cardiology','internal','pediatrics','respiratory','oncology','obstetrics','infectious'])[1 + i % 7] AS spec,
                         CASE WHEN i % 13 = 0 THEN 'emergency' WHEN i % 4 = 0 THEN 'urgent' ELSE 'routine' END AS urg,

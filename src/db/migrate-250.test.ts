@@ -5,7 +5,9 @@
  * migration then runs, and:
  *   - every case is filed in the month of its Vietnamese request day;
  *   - the meeting sites', examinations' and prescriptions' days are exactly what today's listener
- *     writes for the same resources (replayed into emptied tables and compared row by row);
+ *     writes for the same resources (replayed into emptied tables and compared row by row), with
+ *     bridge points that joined on another day than their meeting began and a prescription group
+ *     written out of order among them; a stored date PostgreSQL cannot read keeps its row's day;
  *   - every kept aggregate equals a full recount from the source tables, and the monthly consult
  *     counts equal a recomputation from the FHIR record.
  * The old writer is today's listener with vietnamDay() answering UTC days (the code before took
@@ -22,11 +24,13 @@ import { recomputeConsultMonths } from '../programme/recompute.ts';
 import { seedProgrammeDemo } from '../programme/seed.ts';
 import { seedDemo } from '../seed/demo.ts';
 import { createTestDb, DB_KINDS, type DbKind } from '../testing/databases.ts';
+import { CONSULT_CATEGORY } from '../consult/model.ts';
 import { vietnamDay } from '../platform/vietnam-time.ts';
 import type { Db } from './db.ts';
 import { listMigrations, migrate } from './migrate.ts';
 
 const VERSION = 250;
+const VR = { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' };
 const NOW = new Date('2026-11-20T09:00:00.000Z');
 
 /** While set, vietnamDay answers the UTC day of an instant: the listener writes as the code before did. */
@@ -72,6 +76,55 @@ describe.each(DB_KINDS)('migration %s on a populated programme', (kind) => {
   let store: FhirStore;
   let before: Rows;
 
+  let unreadable: string;
+
+  /** What the demo lacks: bridge points that joined on another day than the meeting began, a prescription group written out of order, a stored date PostgreSQL cannot read. */
+  async function edgeCases(): Promise<void> {
+    const sys = store.system('migration test: edge cases', 'programme');
+    const locs = (await db.query<{ location_id: string; org_id: string }>('SELECT location_id, org_id FROM programme_location ORDER BY location_id LIMIT 2'))
+      .rows;
+    const patient = (await db.query<{ id: string }>("SELECT id FROM resource WHERE resource_type = 'Patient' AND NOT deleted ORDER BY rid LIMIT 1")).rows[0].id;
+    // The meeting began at 10:00 UTC; its bridge points joined at 18:30 UTC, already the next day in Việt Nam.
+    await sys.create<Encounter>({
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: VR,
+      serviceType: { coding: [CONSULT_CATEGORY] },
+      period: { start: '2026-05-31T10:00:00Z', end: '2026-05-31T20:00:00Z' },
+      // The first bridge point listed twice: the first entry (joined 18:30 UTC) decides its facility's day.
+      location: [
+        { id: locs[0].location_id, start: '2026-05-31T18:30:00Z' },
+        { id: locs[0].location_id, start: '2026-05-31T10:30:00Z' },
+        { id: locs[1].location_id, start: '2026-05-31T18:30:00Z' },
+      ].map((l) => ({ location: { reference: `Location/${l.id}` }, period: { start: l.start, end: '2026-05-31T19:30:00Z' } })),
+    });
+    const visit = (start: string) =>
+      sys.create<Encounter>({
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: VR,
+        subject: { reference: `Patient/${patient}` },
+        serviceProvider: { reference: `Organization/${locs[0].org_id}` },
+        period: { start, end: start },
+      });
+    const v = await visit('2026-06-30T18:00:00Z');
+    // A prescription group: its first item written at 18:45 UTC (1 July in Việt Nam), a later one dated earlier that day.
+    for (const authoredOn of ['2026-06-30T18:45:00Z', '2026-06-30T09:00:00Z'])
+      await sys.create<MedicationRequest>({
+        resourceType: 'MedicationRequest',
+        status: 'active',
+        intent: 'order',
+        groupIdentifier: { system: 'https://fhir.cauyte.vn/sid/prescription', value: 'RX-250' },
+        medicationCodeableConcept: { text: 'Amlodipin 5 mg' },
+        subject: { reference: `Patient/${patient}` },
+        encounter: { reference: `Encounter/${v.id}` },
+        authoredOn,
+      });
+    // A visit whose stored start no longer reads as a date (as data written before dates were checked could be).
+    unreadable = (await visit('2026-07-01T02:00:00Z')).id!;
+    await db.query(`UPDATE resource_version SET content = jsonb_set(content, '{period,start}', '"2026-02-30T18:00:00Z"') WHERE id = $1`, [unreadable]);
+  }
+
   beforeAll(async () => {
     ({ db, drop } = await emptyDb(kind));
     await migrate(
@@ -83,6 +136,7 @@ describe.each(DB_KINDS)('migration %s on a populated programme', (kind) => {
     writer.utc = true;
     try {
       await seedProgrammeDemo(store, await seedDemo(store, 30), NOW);
+      await edgeCases();
     } finally {
       writer.utc = false;
     }
@@ -93,6 +147,9 @@ describe.each(DB_KINDS)('migration %s on a populated programme', (kind) => {
   it('moves every day and month to Việt Nam’s and rebuilds the aggregates exactly', async () => {
     expect(await migrate(db)).toContain('250_programme_vietnam_days');
     const after = await sources(db);
+    // The unreadable start left its examination's day as it was.
+    expect(after.visit.find((v) => v.encounter_id === unreadable)).toMatchObject({ day: '2026-07-01' });
+    expect(after.rx.find((r) => String(r.rx_key).endsWith('|RX-250'))).toMatchObject({ day: '2026-07-01' });
     for (const k of Object.keys(SOURCES) as (keyof Rows)[]) expect(after[k].length, k).toBe(before[k].length);
     // The demo's instants fall at every hour: some of every kind were on another day in Việt Nam.
     expect(changed(before.visit, after.visit)).toBeGreaterThan(0);
@@ -136,13 +193,13 @@ describe.each(DB_KINDS)('migration %s on a populated programme', (kind) => {
         [type],
       );
       expect(rows.rows.length).toBeGreaterThan(0);
-      for (const r of rows.rows) {
+      for (const r of rows.rows.filter((x) => x.id !== unreadable)) {
         const resource = (typeof r.content === 'string' ? JSON.parse(r.content) : r.content) as Encounter | MedicationRequest;
         await programmeOnWrite(sql, { rid: Number(r.rid), resourceType: type, id: r.id, resource, method: 'POST', deleted: false } as never);
       }
     }
     const replayed = await sources(db);
-    expect(replayed.visit).toEqual(after.visit);
+    expect(replayed.visit).toEqual(after.visit.filter((v) => v.encounter_id !== unreadable));
     expect(replayed.site).toEqual(after.site);
     expect(replayed.rx).toEqual(after.rx);
     // The triggers, now on Vietnamese days, kept every aggregate through the replay.

@@ -12,6 +12,21 @@ describe('vietnamDay', () => {
     expect(vietnamDay('2026-12-06')).toBe('2026-12-06');
   });
 
+  it('reads a date-time without an offset as UTC, whatever the process time zone', () => {
+    const tz = process.env.TZ;
+    try {
+      for (const zone of ['UTC', 'Asia/Ho_Chi_Minh', 'America/Los_Angeles']) {
+        process.env.TZ = zone;
+        expect(vietnamDay('2026-03-31T18:30:00')).toBe('2026-04-01');
+        expect(vietnamDay('2026-03-31T16:59')).toBe('2026-03-31');
+        expect(vietnamDay('2026-03-31T17:00:00.000')).toBe('2026-04-01');
+      }
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
   it('refuses what is not an instant or a real day', () => {
     for (const bad of ['2026-02-31', 'hôm qua', '2026-13-01T00:00:00Z', '', NaN]) {
       expect(() => vietnamDay(bad as string)).toThrow(RangeError);

@@ -7,6 +7,11 @@
 export const VIETNAM_OFFSET_MS = 7 * 3_600_000;
 
 const BARE_DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** A date-time with no offset (FHIR instants have one; some dateTimes do not): read as UTC, as the database sessions and src/fhir/dates.ts read it. */
+const NO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+/** The instant of a value, offset-less date-times as UTC (never the process's own time zone). */
+const instantOf = (at: string | number | Date) => new Date(typeof at === 'string' && NO_OFFSET.test(at) ? `${at}Z` : at);
 
 /** A YYYY-MM-DD that names a real calendar day (not 2026-02-31). */
 function isRealDay(day: string): boolean {
@@ -17,7 +22,7 @@ function isRealDay(day: string): boolean {
 /** Whether vietnamDay can take this value (a real instant, or a real calendar day). */
 export function isInstant(at: unknown): at is string | number | Date {
   if (typeof at === 'string' && BARE_DAY.test(at)) return isRealDay(at);
-  return (typeof at === 'string' || typeof at === 'number' || at instanceof Date) && !Number.isNaN(new Date(at).getTime());
+  return (typeof at === 'string' || typeof at === 'number' || at instanceof Date) && !Number.isNaN(instantOf(at).getTime());
 }
 
 /**
@@ -28,5 +33,5 @@ export function isInstant(at: unknown): at is string | number | Date {
 export function vietnamDay(at: Date | string | number = Date.now()): string {
   if (!isInstant(at)) throw new RangeError(`not an instant or a calendar day: ${String(at)}`);
   if (typeof at === 'string' && BARE_DAY.test(at)) return at;
-  return new Date(new Date(at).getTime() + VIETNAM_OFFSET_MS).toISOString().slice(0, 10);
+  return new Date(instantOf(at).getTime() + VIETNAM_OFFSET_MS).toISOString().slice(0, 10);
 }

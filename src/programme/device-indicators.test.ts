@@ -94,7 +94,8 @@ describe.each(DB_KINDS)('device-programme indicators on %s', (kind) => {
 
     // Alerts (fixed times): A in January — acknowledged after 2, 5, 10, 14, 15 (on the target), 16
     // and 40 minutes (escalated first), and one never (escalated); A in February — one after 3
-    // minutes; B in January — three after 1 minute; D in January — five after 1 minute.
+    // minutes, opened at 01:30 on 1 February in Việt Nam (still 31 January in UTC: February's);
+    // B in January — three after 1 minute; D in January — five after 1 minute.
     const sql = p.store.system('test: alert episodes', 'devices').sql;
     const alert = (org: string, opened: string, ackAfter: number | null, escalated = false) =>
       sql.query(
@@ -111,7 +112,7 @@ describe.each(DB_KINDS)('device-programme indicators on %s', (kind) => {
       );
     const ackA = [2, 5, 10, 14, 15, 16, 40, null];
     for (let i = 0; i < ackA.length; i++) await alert(f.A.id, `2026-01-1${i}T03:00:00.000Z`, ackA[i], i >= 6);
-    await alert(f.A.id, '2026-02-03T03:00:00.000Z', 3);
+    await alert(f.A.id, '2026-01-31T18:30:00.000Z', 3);
     for (let i = 0; i < 3; i++) await alert(f.B.id, `2026-01-2${i}T03:00:00.000Z`, 1);
     for (let i = 0; i < 5; i++) await alert(f.D.id, `2026-01-2${i}T03:00:00.000Z`, 1);
     await alert('not-in-register', '2026-01-05T03:00:00.000Z', 1); // no facility in the register: not counted

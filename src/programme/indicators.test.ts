@@ -309,6 +309,22 @@ describe.each(DB_KINDS)('indicators on %s', (kind) => {
     const april = await report(dept15, 'from=2026-04&to=2026-04&asOf=2026-04-01');
     expect(april.facilities.find((x) => x.code === 'C0001')).toMatchObject({ lastActivity: '2026-04-01' });
     expect(april.silent.map((s) => s.code)).not.toContain('C0001');
+    // A unit approved at that instant counts in the coverage trend from April.
+    const ev = await p.store
+      .system('test: Vietnamese days', 'programme')
+      .sql.query<{ id: number }>(
+        "INSERT INTO programme_declaration_event (org_id, response_id, status, actor, at) VALUES ($1, 'edge', 'approved', 'test', $2) RETURNING id",
+        [f.D.id, EDGE],
+      );
+    try {
+      const trend = (await report(ministry, 'from=2026-03&to=2026-04&asOf=2026-04-01')).coverage.trend;
+      expect(trend.map((t) => [t.month, t.approvedUnits])).toEqual([
+        ['2026-03', 0],
+        ['2026-04', 1],
+      ]);
+    } finally {
+      await p.store.system('test: Vietnamese days', 'programme').sql.query('DELETE FROM programme_declaration_event WHERE id = $1', [ev.rows[0].id]);
+    }
     // The facility's own view (per-case rows, not the monthly aggregate) files the case in April too.
     const c = await report(await p.tokenFor('analyst', { org: f.C.id }), 'from=2026-03&to=2026-04&asOf=2026-04-01');
     expect(c.consultsByMonth.map((m) => [m.month, m.requested])).toEqual([

@@ -14,8 +14,10 @@
 --    source tables' triggers are off while they move; every kept aggregate is then rebuilt from
 --    the source tables as migration 031 first filled them (and programme_consult_month, kept by
 --    the write listener, recounted from programme_consult as its contribute() adds it up).
---    Not moved: home-device spans (programme_monitoring_device), whose day was the day of a write
---    that is not stored; they take Vietnamese days from their next change on.
+--    Not moved: home-device spans (programme_monitoring_device). A span's days are the days of the
+--    writes that bound and unbound its device, which only a replay of each Device's version history
+--    through the listener's rules could find again; that is not done here. New spans, and the end
+--    of an open span, are on Vietnamese days.
 
 CREATE FUNCTION vietnam_day(t timestamptz) RETURNS date IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
   SELECT (t AT TIME ZONE INTERVAL '+07:00')::date
@@ -119,41 +121,56 @@ ALTER TABLE programme_prescription DISABLE TRIGGER USER;
 UPDATE programme_consult SET agg_month = date_trunc('month', requested_day)::date
  WHERE agg_month IS NOT NULL AND requested_day IS NOT NULL AND agg_month <> date_trunc('month', requested_day)::date;
 
--- An instant or a day as FHIR writes it, to its Vietnamese day (NULL for what is neither: a year
--- or a month alone, which keeps the stored day).
-CREATE FUNCTION pg_temp.fhir_vietnam_day(s text) RETURNS date LANGUAGE sql AS $$
-  SELECT CASE WHEN s ~ '^\d{4}-\d{2}-\d{2}$' THEN s::date
-              WHEN s ~ '^\d{4}-\d{2}-\d{2}T' THEN vietnam_day(s::timestamptz) END
-$$;
+-- A day or a date-time as FHIR writes it, to its Vietnamese day, as vietnamDay() reads it (a
+-- date-time without an offset is UTC; a year or a month alone is its first day); NULL for
+-- anything PostgreSQL cannot read (then the stored day stays): a value the validators of the
+-- time let through must not stop the migration. Dropped at the end.
+CREATE FUNCTION programme_250_day(s text) RETURNS date LANGUAGE plpgsql AS $$
+BEGIN
+  IF s ~ '^\d{4}-\d{2}-\d{2}$' THEN RETURN s::date; END IF;
+  IF s ~ '^\d{4}-\d{2}$' THEN RETURN (s || '-01')::date; END IF;
+  IF s ~ '^\d{4}$' THEN RETURN (s || '-01-01')::date; END IF;
+  IF s ~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$' THEN RETURN vietnam_day((s || 'Z')::timestamptz); END IF;
+  IF s ~ '^\d{4}-\d{2}-\d{2}T' THEN RETURN vietnam_day(s::timestamptz); END IF;
+  RETURN NULL;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $$;
 
 -- Remote examinations: the day of the Encounter's start (or its end), as the write listener reads it.
 UPDATE programme_visit v SET day = x.day
-  FROM (SELECT r.id, pg_temp.fhir_vietnam_day(coalesce(c.content #>> '{period,start}', c.content #>> '{period,end}')) AS day
-          FROM resource r JOIN resource_version c ON c.rid = r.rid AND c.version_id = r.version_id
-         WHERE r.resource_type = 'Encounter' AND NOT r.deleted) x
+  FROM (SELECT r.id, programme_250_day(coalesce(c.content #>> '{period,start}', c.content #>> '{period,end}')) AS day
+          FROM programme_visit pv JOIN resource r ON r.resource_type = 'Encounter' AND r.id = pv.encounter_id AND NOT r.deleted
+               JOIN resource_version c ON c.rid = r.rid AND c.version_id = r.version_id) x
  WHERE x.id = v.encounter_id AND x.day IS NOT NULL AND x.day <> v.day;
 
 -- Meeting sites: per facility, the start of its first bridge point in the Encounter's list (or the
 -- meeting's start).
 UPDATE programme_meeting_site s SET day = x.day
   FROM (SELECT DISTINCT ON (r.id, pl.org_id) r.id AS meeting_id, pl.org_id,
-               pg_temp.fhir_vietnam_day(coalesce(l.value #>> '{period,start}', c.content #>> '{period,start}')) AS day
-          FROM resource r JOIN resource_version c ON c.rid = r.rid AND c.version_id = r.version_id
+               programme_250_day(coalesce(l.value #>> '{period,start}', c.content #>> '{period,start}')) AS day
+          FROM (SELECT DISTINCT meeting_id FROM programme_meeting_site) m
+               JOIN resource r ON r.resource_type = 'Encounter' AND r.id = m.meeting_id AND NOT r.deleted
+               JOIN resource_version c ON c.rid = r.rid AND c.version_id = r.version_id
                CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.content -> 'location', '[]')) WITH ORDINALITY AS l(value, n)
                JOIN programme_location pl ON pl.location_id = regexp_replace(l.value #>> '{location,reference}', '^Location/', '')
-         WHERE r.resource_type = 'Encounter' AND NOT r.deleted
-           AND coalesce(l.value #>> '{period,start}', c.content #>> '{period,start}') IS NOT NULL
+         WHERE coalesce(l.value #>> '{period,start}', c.content #>> '{period,start}') IS NOT NULL
          ORDER BY r.id, pl.org_id, l.n) x
  WHERE x.meeting_id = s.meeting_id AND x.org_id = s.org_id AND x.day IS NOT NULL AND x.day <> s.day;
 
--- Prescriptions: the day it was written (authoredOn of the group's MedicationRequests).
+-- Prescriptions: as the listener keeps the first MedicationRequest of a group it counts (not
+-- entered in error, with an encounter): its authoredOn, or without one the day it was first written.
 UPDATE programme_prescription p SET day = x.day
-  FROM (SELECT coalesce(c.content #>> '{groupIdentifier,system}', '') || '|' || (c.content #>> '{groupIdentifier,value}') AS rx_key,
-               min(pg_temp.fhir_vietnam_day(c.content ->> 'authoredOn')) AS day
+  FROM (SELECT DISTINCT ON (1) coalesce(c.content #>> '{groupIdentifier,system}', '') || '|' || (c.content #>> '{groupIdentifier,value}') AS rx_key,
+               CASE WHEN c.content ? 'authoredOn' THEN programme_250_day(c.content ->> 'authoredOn')
+                    ELSE vietnam_day((SELECT min(f.last_updated) FROM resource_version f WHERE f.rid = r.rid)) END AS day
           FROM resource r JOIN resource_version c ON c.rid = r.rid AND c.version_id = r.version_id
          WHERE r.resource_type = 'MedicationRequest' AND NOT r.deleted AND c.content #>> '{groupIdentifier,value}' IS NOT NULL
-         GROUP BY 1) x
+           AND c.content #>> '{encounter,reference}' IS NOT NULL AND coalesce(c.content ->> 'status', '') <> 'entered-in-error'
+         ORDER BY 1, r.rid) x
  WHERE x.rx_key = p.rx_key AND x.day IS NOT NULL AND x.day <> p.day;
+
+DROP FUNCTION programme_250_day(text);
 
 ALTER TABLE programme_consult ENABLE TRIGGER USER;
 ALTER TABLE programme_meeting_site ENABLE TRIGGER USER;
