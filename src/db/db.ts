@@ -115,6 +115,7 @@ export class PostgresDb implements Db {
     let over = false;
     /** The last statement ran with its COMMIT: nothing is left to send. */
     let committed = false;
+    let broken = false;
     // A statement sent after the transaction ended would run on a connection back in the pool.
     const assertOpen = () => {
       if (over || committed) throw new Error('this transaction is over: its handle cannot run statements');
@@ -174,12 +175,16 @@ export class PostgresDb implements Db {
       return result;
     } catch (err) {
       // After a failed statement (or a failed COMMIT) the server holds an aborted transaction, or none: ROLLBACK either way.
-      if (begun) await client.query('ROLLBACK').catch(() => undefined);
+      if (begun)
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
       throw err;
     } finally {
       over = true;
       client.off('error', onError);
-      client.release();
+      // A connection whose ROLLBACK failed may still be inside a transaction: closed, not pooled.
+      client.release(broken || undefined);
     }
   }
 

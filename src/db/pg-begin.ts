@@ -89,14 +89,13 @@ export class PipelinedQuery extends Base {
   get beginDone(): boolean {
     return !this.pipeline.begin || this.completes > 0;
   }
-  /** Whether the pipelined COMMIT ran (the transaction is over). */
-  committed = false;
-
   constructor(
     config: pg.QueryConfig,
     private readonly pipeline: Pipeline,
   ) {
     super(config);
+    // Rows fetched a page at a time would leave the COMMIT unsent and the transaction open.
+    if (pipeline.commit && (config as { rows?: number }).rows) throw new Error('a statement carrying the COMMIT cannot fetch its rows by pages');
   }
 
   /** Always the extended protocol: one Sync after every part. */
@@ -125,10 +124,7 @@ export class PipelinedQuery extends Base {
   override handleCommandComplete(msg: unknown, connection: WireConnection): void {
     const n = this.completes++;
     if (this.pipeline.begin && n === 0) return;
-    if (this.pipeline.commit && n === (this.pipeline.begin ? 2 : 1)) {
-      this.committed = true;
-      return;
-    }
+    if (this.pipeline.commit && n === (this.pipeline.begin ? 2 : 1)) return;
     super.handleCommandComplete(msg, connection);
   }
 }

@@ -136,9 +136,11 @@ export class FhirStorage {
       const m = references!.find((x) => gone.has(`${x.ref.type}/${x.ref.id}`))!;
       throw missingReference(m.from, m.ref, missing.length);
     }
-    await this.notify(
+    // After a quiet dry run the listeners have had their run (write-listeners.ts): only the stateful, statement-free ones are left.
+    await this.listeners.notify(
       q,
       prepared.map((p, i) => this.entry(p.resource, 'POST', lastUpdated, rids[i])),
+      { dryRunQuiet: last },
     );
   }
 
