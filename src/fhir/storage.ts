@@ -122,7 +122,7 @@ export class FhirStorage {
           prepared.map((p) => p.resource),
         );
       if (opts.audit) await appendAuditRow(q, opts.audit);
-      await this.notify(
+      await this.listeners.notify(
         q,
         prepared.map((p, i) => this.entry(p.resource, 'POST', lastUpdated, rids[i])),
       );
@@ -179,7 +179,7 @@ export class FhirStorage {
         rid = inserted.rows[0].rid;
       }
       await writeVersion(q, { rid, resource, rows: prepared.rows, method: 'PUT', replace: !!row }, lastUpdated);
-      await this.notify(q, [this.entry(resource, 'PUT', lastUpdated, rid)]);
+      await this.listeners.notify(q, [this.entry(resource, 'PUT', lastUpdated, rid)]);
       return { resource, created: !row };
     });
   }
@@ -203,7 +203,7 @@ export class FhirStorage {
         [row.rid, versionId, resourceType, id, lastUpdated],
       );
       await deleteIndexRows(q, [row.rid]);
-      await this.notify(q, [{ resourceType, id, versionId, lastUpdated, deleted: true, method: 'DELETE', rid: row.rid }]);
+      await this.listeners.notify(q, [{ resourceType, id, versionId, lastUpdated, deleted: true, method: 'DELETE', rid: row.rid }]);
       return { deleted: true };
     });
   }
@@ -376,10 +376,6 @@ export class FhirStorage {
       method,
       rid,
     };
-  }
-
-  private async notify(q: Queryable, entries: (HistoryEntry & { rid: number })[]): Promise<void> {
-    await this.listeners.notify(q, entries);
   }
 }
 
